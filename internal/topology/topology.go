@@ -370,3 +370,43 @@ func (t *Topology) ByRole(role string) []string {
 
 // YAML renders the topology as YAML (what `bos sim --dump-topology` prints).
 func (t *Topology) YAML() ([]byte, error) { return yaml.Marshal(t) }
+
+// ResetTypes are the ComputerSystem.Reset values a simulated BMC allows, in the order it
+// lists them in ResetType@Redfish.AllowableValues. HSM's ComponentEndpoints repeat them.
+var ResetTypes = []string{"On", "ForceOff", "GracefulShutdown", "GracefulRestart", "ForceRestart", "PowerCycle", "PushPowerButton", "Nmi"}
+
+// SystemID is the Redfish ComputerSystem Id of a node on its BMC: HPE Cray EX blades
+// (Mountain) name their systems Node0, Node1 in node order; air-cooled servers (River)
+// have one system, Self. The second result is false when the node is not in t.
+func (t *Topology) SystemID(node string) (string, bool) {
+	n, ok := t.Node(node)
+	if !ok {
+		return "", false
+	}
+	return SystemIDOf(n, t.ordinal(n)), true
+}
+
+// SystemIDOf is SystemID for a node whose ordinal on its BMC (its position in BMC.Nodes) is known.
+func SystemIDOf(n Node, ordinal int) string {
+	if n.Class == ClassMountain {
+		return fmt.Sprintf("Node%d", ordinal)
+	}
+	return "Self"
+}
+
+// SystemPath is the node's ComputerSystem path relative to its BMC (HSM's OdataID).
+func SystemPath(systemID string) string { return "/redfish/v1/Systems/" + systemID }
+
+func (t *Topology) ordinal(n Node) int {
+	bmc := n.BMC()
+	for _, b := range t.BMCs {
+		if b.Xname == bmc {
+			for i, id := range b.Nodes {
+				if id == n.Xname {
+					return i
+				}
+			}
+		}
+	}
+	return 0
+}

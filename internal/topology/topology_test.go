@@ -95,3 +95,16 @@ func TestLoadErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestSystemID(t *testing.T) {
+	topo, err := Generate(DefaultOptions(4))
+	require.NoError(t, err)
+	for node, want := range map[string]string{"x1000c0s0b0n0": "Node0", "x1000c0s0b0n1": "Node1", "x1000c0s0b1n1": "Node1", "x3000c0s1b0n0": "Self"} {
+		got, ok := topo.SystemID(node)
+		assert.True(t, ok)
+		assert.Equal(t, want, got, node)
+	}
+	_, ok := topo.SystemID("x9999c0s0b0n0")
+	assert.False(t, ok)
+	assert.Equal(t, "/redfish/v1/Systems/Node1", SystemPath("Node1"))
+}
