@@ -1,0 +1,71 @@
+// Package bss simulates the Cray Boot Script Service (hms-bss 1.37): the store of kernel,
+// initrd and kernel parameters per node, and the iPXE boot script every node fetches when it
+// boots. BOS writes it with one call (PUT /bootparameters) and reads back the referral token
+// from the BSS-Referral-Token header; the token comes back to BOS from the booted node's
+// kernel command line, which this service writes into the boot script.
+//
+// # API
+//
+// Served under /boot/v1 and under the API gateway prefix /apis/bss/boot/v1:
+//
+//	GET    /bootparameters     all entries; or ?name=&mac=&nid= (comma lists) or a JSON body
+//	PUT    /bootparameters     replace; mints one referral token (a UUID) per request
+//	POST   /bootparameters     create only: 400 "Already exists: <item>"; 201 + token
+//	PATCH  /bootparameters     update non-empty fields of existing entries; 404 otherwise
+//	DELETE /bootparameters     the body selects hosts, macs, nids and/or kernel/initrd images
+//	GET    /bootscript         ?mac= | ?name= | ?nid=, optional arch, retry, ts: text/plain iPXE
+//	GET    /hosts              HSM-derived host records (?name=&mac=&nid=); POST re-reads HSM
+//	GET    /dumpstate          {"Components": hosts, "Params": every entry}
+//	GET    /endpoint-history   last boot script fetch per node (?name=&endpoint=)
+//	GET    /service/{status,version,hsm,etcd,all}
+//
+// Keying (PUT and POST): hosts, stored verbatim (no xname normalization, so special keys such
+// as Default, Compute or Unknown-X86 work), else each MAC resolved to its node's xname
+// through HSM data (unresolved MACs are keys themselves), else each NID resolved likewise
+// (unresolved: nid<N>), else kernel or initrd alone set that image's own parameters, which
+// are appended to the command line of every node using the image.
+//
+// Boot script resolution: the node is found in HSM data by MAC, name or NID; its boot data is
+// the first entry found under its xname, the literal key asked for (MAC, name, nid<N>), its
+// HSM Role, then Default. A node HSM does not know, whose ComponentEndpoint is disabled or
+// missing, or that has no kernel takes the unknown-node path: with no arch it is told to
+// come back with ${buildarch} if any Unknown-<arch> entry exists (else 404 "no configuration
+// available for unknown hosts"); with an arch it boots Unknown-<arch>. If that fails and HSM
+// knows the node, it gets its own script after all (as the real BSS does). The kernel line
+// carries the stored params, the kernel image's and the initrd image's params, then, unless
+// already present, xname=, nid=, bss_referral_token= and ds=nocloud-net;s=<advertise>/, with
+// initrd=initrd first; then the initrd line, imgstat, boot and the retry block whose chain
+// URL names the node by MAC (else xname) with retry+1. Each request is a handful of map
+// lookups under a read lock: O(1) in the number of nodes.
+//
+// HSM data comes through Inventory. HTTPInventory reads HSM's real API
+// (State/Components, Inventory/ComponentEndpoints, Inventory/EthernetInterfaces, all
+// ?type=Node) at New, on POST /hosts, and when a boot script request names a node BSS does
+// not know, at most once per Config.RefreshInterval. StaticInventory and FromTopology serve
+// tests and in-process stacks.
+//
+// # Deviations from the real BSS
+//
+//   - Storage is in memory (no etcd); images are keyed by path rather than by hash.
+//   - s3:// kernel, initrd, metal.server= and root=live: URLs are rewritten to
+//     <Config.S3URL>/<bucket>/<key> (unsigned) when S3URL is set, else served unchanged;
+//     the real BSS presigns them. ${SPIRE_JOIN_TOKEN} is not substituted.
+//   - While refreshing HSM data the real BSS may answer a "sleep 10; chain" script; this one
+//     refreshes synchronously and answers the real script. The chain URL is always
+//     <ChainURL>/boot/v1/bootscript, also for requests that came in under the gateway prefix.
+//   - The cloud-init datasource (/meta-data, /user-data, /phone-home) is not served, so
+//     endpoint history only ever records bootscript fetches.
+//   - Request bodies are decoded strictly (unknown fields, trailing data, oversized bodies
+//     are 400/413). MACs in bodies must look like aa:bb:cc:dd:ee:ff.
+//   - PATCH and DELETE are all-or-nothing: every selected host, MAC and NID must have an
+//     entry or nothing changes (PATCH 404, DELETE 400); the real BSS applies what it can.
+//     A MAC or NID with no node entry also matches an entry stored under the MAC or nid<N>.
+//     DELETE with nothing selected, or of an image that does not exist, is a 400.
+//   - GET /bootparameters by MAC or NID also finds entries stored under the MAC or nid<N>.
+//   - A bad nid, retry or ts on /bootscript is a 400 (the real BSS ignores it).
+//   - MACs from EthernetInterfaces are used even without an IP address; MACs are
+//     normalized to lowercase colon form. A NID of 0 counts as "no NID".
+//   - cloud-init is omitted from replies when empty; meta-data/user-data are omitted when
+//     unset.
+//   - /service/version reports Version; /service/etcd always reports "connected".
+package bss

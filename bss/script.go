@@ -1,0 +1,224 @@
+package bss
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// scriptRequest is a parsed GET /bootscript query.
+type scriptRequest struct {
+	mac, name, arch string
+	nid             int // -1: not given
+	retry           int
+	ts              int64
+}
+
+// scriptVars are the per-node values BSS adds to the kernel command line.
+type scriptVars struct {
+	xname, nid, token string
+}
+
+// errNotConfigured is the 404 detail suffix BSS uses when no kernel is found.
+var errNotConfigured = errors.New("this host not configured for booting.")
+
+// bootScript resolves req against the inventory and store and renders the iPXE script, or
+// returns the error BSS sends as a 404, plus the node it served (for endpoint history).
+// The caller holds s.mu for reading. Every step is a map lookup: O(1) in the node count
+// except hasUnknown, which only unknown nodes reach.
+func (s *Server) bootScript(inv *nodeIndex, st *store, req scriptRequest) (script, served string, err error) {
+	var host *Host
+	var descr, alt string
+	switch {
+	case req.mac != "":
+		host, _ = inv.byMACAddr(req.mac)
+		descr, alt = "MAC "+req.mac, req.mac
+	case req.name != "":
+		host, _ = inv.byName(req.name)
+		descr, alt = req.name, req.name
+	default:
+		host, _ = inv.byNIDNum(req.nid)
+		descr, alt = fmt.Sprintf("NID %d", req.nid), nidName(req.nid)
+	}
+	key, role := alt, ""
+	if host != nil {
+		key, role = host.ID, host.Role
+		if host.ID != req.name {
+			descr += " (" + host.ID + ")"
+		}
+	}
+	bd, _ := st.lookup(key, alt, role)
+
+	unknown := host == nil || !host.EndpointEnabled || bd.kernel == ""
+	if unknown {
+		descr = "Unknown " + descr
+		if req.arch != "" {
+			descr += " architecture " + req.arch
+		}
+		script, err = s.unknownScript(st, host, req, descr)
+		if err == nil || host == nil {
+			return script, "", err
+		}
+		// No discovery kernel: a node HSM knows still gets its own script if it has one.
+	}
+
+	mac := req.mac
+	if mac == "" && len(host.MAC) > 0 {
+		mac = host.MAC[0]
+	}
+	chain := "chain " + s.chainBase + "/boot/v1/bootscript"
+	if mac != "" {
+		chain += "?mac=" + mac
+	} else {
+		chain += "?name=" + host.ID
+	}
+	chain += "&retry=" + strconv.Itoa(req.retry+1)
+	vars := scriptVars{xname: host.ID, token: bd.token}
+	if host.NID != 0 {
+		vars.nid = strconv.Itoa(host.NID)
+	}
+	script, err = s.render(bd, vars, chain, descr)
+	return script, host.ID, err
+}
+
+// unknownScript is BSS's discovery path. Without an arch it asks iPXE to come back with
+// ${buildarch} (if any Unknown-<arch> entry exists); with one it boots Unknown-<arch>.
+func (s *Server) unknownScript(st *store, host *Host, req scriptRequest, descr string) (string, error) {
+	name, mac, nid := req.name, req.mac, req.nid
+	if host != nil {
+		if name == "" {
+			name = host.ID
+		}
+		if host.NID != 0 {
+			nid = host.NID
+		}
+		if mac == "" && len(host.MAC) > 0 {
+			mac = host.MAC[0]
+		}
+	}
+	chain := "chain " + s.chainBase + "/boot/v1/bootscript"
+	switch {
+	case mac != "":
+		chain += "?mac=" + mac
+	case name != "":
+		chain += "?name=" + name
+	case nid >= 0:
+		chain += fmt.Sprintf("?nid=%d", nid)
+	default:
+		chain += "?mac=${net/net0}"
+	}
+	chain += fmt.Sprintf("&arch=${buildarch}&ts=%d", req.ts)
+	if req.arch == "" {
+		if !st.hasUnknown() {
+			return "", fmt.Errorf("%s: no configuration available for unknown hosts", descr)
+		}
+		return "#!ipxe\n" + chain + "\n", nil
+	}
+	bd, _ := st.lookup(unknownPrefix+req.arch, "", "")
+	return s.render(bd, scriptVars{}, chain, descr)
+}
+
+// render builds the iPXE script of section 3.4: the kernel line carries the stored params,
+// the kernel and initrd images' params, then xname=, nid=, bss_referral_token= and ds=
+// unless already present, with initrd=initrd first when there is an initrd.
+func (s *Server) render(bd bootData, v scriptVars, chain, descr string) (string, error) {
+	if bd.kernel == "" {
+		return "", fmt.Errorf("%s: %w", descr, errNotConfigured)
+	}
+	params := bd.params
+	if bd.kernelParams != "" {
+		params += " " + bd.kernelParams
+	}
+	if bd.initrdParams != "" {
+		params += " " + bd.initrdParams
+	}
+	params = addParam(params, "xname=", v.xname)
+	params = addParam(params, "nid=", v.nid)
+	params = addParam(params, "bss_referral_token=", v.token)
+	params = addParam(params, "ds=", "nocloud-net;s="+s.advertise+"/")
+	params = s.rewriteS3Params(params)
+
+	fields := strings.Fields(params)
+	if bd.initrd != "" {
+		kept := fields[:0]
+		for _, f := range fields {
+			if !strings.HasPrefix(f, "initrd=") {
+				kept = append(kept, f)
+			}
+		}
+		fields = append([]string{"initrd=initrd"}, kept...)
+	}
+
+	var b strings.Builder
+	b.Grow(256 + len(params))
+	b.WriteString("#!ipxe\nkernel --name kernel ")
+	b.WriteString(s.rewriteS3(bd.kernel))
+	for _, f := range fields {
+		b.WriteByte(' ')
+		b.WriteString(f)
+	}
+	b.WriteString(" || goto boot_retry\n")
+	if bd.initrd != "" {
+		b.WriteString("initrd --name initrd ")
+		b.WriteString(s.rewriteS3(bd.initrd))
+		b.WriteString(" || goto boot_retry\n")
+	}
+	b.WriteString("imgstat || echo Could not show image information.\n")
+	b.WriteString("boot || goto boot_retry\n:boot_retry\n")
+	fmt.Fprintf(&b, "sleep %d\n", int(s.retryDelay.Seconds()))
+	b.WriteString(chain)
+	b.WriteByte('\n')
+	return b.String(), nil
+}
+
+// addParam appends name+val unless a parameter starting with name is already present.
+func addParam(params, name, val string) string {
+	if val == "" {
+		return params
+	}
+	for _, f := range strings.Fields(params) {
+		if strings.HasPrefix(f, name) {
+			return params
+		}
+	}
+	if params == "" {
+		return name + val
+	}
+	return params + " " + name + val
+}
+
+// rewriteS3 maps s3://bucket/key to <S3URL>/bucket/key (the real BSS presigns against its
+// S3 endpoint); other URLs, and every URL when no S3URL is configured, are left alone.
+func (s *Server) rewriteS3(u string) string {
+	if s.s3URL == "" || len(u) < 5 || !strings.EqualFold(u[:5], "s3://") {
+		return u
+	}
+	p, err := url.Parse(u)
+	if err != nil {
+		return u
+	}
+	bucket, key := p.Host, strings.TrimPrefix(p.Path, "/")
+	if bucket == "" { // s3:///bucket/key
+		bucket, key, _ = strings.Cut(key, "/")
+	}
+	return s.s3URL + "/" + bucket + "/" + key
+}
+
+// rewriteS3Params rewrites the s3:// values of metal.server= and root=live: parameters, the
+// two kernel parameters the real BSS presigns.
+func (s *Server) rewriteS3Params(params string) string {
+	if s.s3URL == "" || !strings.Contains(params, "s3://") {
+		return params
+	}
+	fields := strings.Fields(params)
+	for i, f := range fields {
+		for _, prefix := range [...]string{"metal.server=", "root=live:"} {
+			if strings.HasPrefix(f, prefix+"s3://") {
+				fields[i] = prefix + s.rewriteS3(f[len(prefix):])
+			}
+		}
+	}
+	return strings.Join(fields, " ")
+}

@@ -1,0 +1,454 @@
+package bss
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/cray-bos/bos/internal/problem"
+)
+
+// Special host keys.
+const (
+	defaultKey    = "Default"  // fallback for any node
+	unknownPrefix = "Unknown-" // Unknown-<arch>: discovery boot for nodes HSM does not know
+)
+
+// nodeIndex is one immutable snapshot of the inventory, indexed for O(1) lookups. A refresh
+// builds a new one and swaps it in, so the boot script path reads it without locking.
+type nodeIndex struct {
+	hosts  []Host // sorted by ID
+	byID   map[string]int
+	byFQDN map[string]int
+	byMAC  map[string]int // lowercase
+	byNID  map[int]int
+}
+
+func newNodeIndex(hosts []Host) *nodeIndex {
+	if hosts == nil {
+		hosts = []Host{}
+	}
+	sort.Slice(hosts, func(a, b int) bool { return hosts[a].ID < hosts[b].ID })
+	x := &nodeIndex{hosts: hosts, byID: make(map[string]int, len(hosts)), byFQDN: map[string]int{},
+		byMAC: make(map[string]int, len(hosts)), byNID: make(map[int]int, len(hosts))}
+	for i := range hosts {
+		h := &hosts[i]
+		x.byID[h.ID] = i
+		if h.FQDN != "" {
+			x.byFQDN[h.FQDN] = i
+		}
+		if h.NID != 0 {
+			x.byNID[h.NID] = i
+		}
+		if strings.EqualFold(h.State, "Empty") { // BSS ignores MACs of empty slots
+			continue
+		}
+		for _, m := range h.MAC {
+			x.byMAC[strings.ToLower(m)] = i
+		}
+	}
+	return x
+}
+
+func (x *nodeIndex) byName(name string) (*Host, bool) {
+	i, ok := x.byID[name]
+	if !ok {
+		return nil, false
+	}
+	return &x.hosts[i], true
+}
+
+func (x *nodeIndex) byNameOrFQDN(name string) (*Host, bool) {
+	if h, ok := x.byName(name); ok {
+		return h, true
+	}
+	i, ok := x.byFQDN[name]
+	if !ok {
+		return nil, false
+	}
+	return &x.hosts[i], true
+}
+
+func (x *nodeIndex) byMACAddr(mac string) (*Host, bool) {
+	i, ok := x.byMAC[strings.ToLower(mac)]
+	if !ok {
+		return nil, false
+	}
+	return &x.hosts[i], true
+}
+
+func (x *nodeIndex) byNIDNum(nid int) (*Host, bool) {
+	i, ok := x.byNID[nid]
+	if !ok {
+		return nil, false
+	}
+	return &x.hosts[i], true
+}
+
+// entry is the boot data stored under one key (an xname, a MAC, nid<N>, a role, Default,
+// Unknown-<arch>). Kernel and initrd are image paths; image-level params live in store.
+type entry struct {
+	params    string
+	kernel    string
+	initrd    string
+	cloudInit CloudInit
+	token     string // referral token of the PUT/POST that last stored it
+}
+
+// bootData is an entry resolved for a boot script: the images' own params are filled in.
+type bootData struct {
+	params       string
+	kernel       string
+	kernelParams string
+	initrd       string
+	initrdParams string
+	token        string
+}
+
+// store holds the boot parameters. All methods expect s.mu held by the caller.
+type store struct {
+	hosts   map[string]*entry
+	kernels map[string]string // kernel path → image params
+	initrds map[string]string // initrd path → image params
+}
+
+func newStore() *store {
+	return &store{hosts: map[string]*entry{}, kernels: map[string]string{}, initrds: map[string]string{}}
+}
+
+// resolve turns an entry into boot data.
+func (s *store) resolve(e *entry) bootData {
+	return bootData{params: e.params, kernel: e.kernel, kernelParams: s.kernels[e.kernel],
+		initrd: e.initrd, initrdParams: s.initrds[e.initrd], token: e.token}
+}
+
+// lookup implements BSS's resolution order: the host key, then the alternate key (the
+// literal name, MAC or nid<N> asked for), then the node's role, then Default.
+func (s *store) lookup(name, alt, role string) (bootData, bool) {
+	for _, k := range [...]string{name, alt, role, defaultKey} {
+		if k == "" {
+			continue
+		}
+		if e, ok := s.hosts[k]; ok {
+			return s.resolve(e), true
+		}
+	}
+	return bootData{}, false
+}
+
+func (s *store) hasUnknown() bool {
+	for k := range s.hosts {
+		if strings.HasPrefix(k, unknownPrefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// params renders the entry stored under key as a GET reply element.
+func (s *store) params(key string, e *entry) BootParams {
+	return BootParams{Hosts: []string{key}, Params: e.params, Kernel: e.kernel, Initrd: e.initrd,
+		CloudInit: cloneCloudInit(e.cloudInit)}
+}
+
+// all lists image entries (kernels, then initrds) and then host entries, each sorted.
+func (s *store) all() []BootParams {
+	out := make([]BootParams, 0, len(s.kernels)+len(s.initrds)+len(s.hosts))
+	for _, p := range sortedKeys(s.kernels) {
+		out = append(out, BootParams{Kernel: p, Params: s.kernels[p]})
+	}
+	for _, p := range sortedKeys(s.initrds) {
+		out = append(out, BootParams{Initrd: p, Params: s.initrds[p]})
+	}
+	for _, k := range sortedKeys(s.hosts) {
+		out = append(out, s.params(k, s.hosts[k]))
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+var macPattern = regexp.MustCompile(`^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$`)
+
+// validate rejects what BSS cannot store: empty host names, malformed MACs, negative NIDs.
+func validate(bp *BootParams) *problem.Details {
+	for _, h := range bp.Hosts {
+		if strings.TrimSpace(h) == "" {
+			return problem.New(http.StatusBadRequest, "Bad Request: empty host name in hosts")
+		}
+	}
+	for _, m := range bp.Macs {
+		if !macPattern.MatchString(m) {
+			return problem.New(http.StatusBadRequest, "Bad Request: invalid MAC address format: %s", m)
+		}
+	}
+	for _, n := range bp.Nids {
+		if n < 0 {
+			return problem.New(http.StatusBadRequest, "Bad Request: invalid nid %d", n)
+		}
+	}
+	return nil
+}
+
+// targets applies the keying rules for storing: hosts as given (no normalization), else
+// each MAC resolved to its node's xname (unresolved MACs are keys themselves), else each
+// NID resolved to its xname (unresolved: nid<N>). Nil means "no host targets".
+func targets(bp *BootParams, inv *nodeIndex) []string {
+	switch {
+	case len(bp.Hosts) > 0:
+		return bp.Hosts
+	case len(bp.Macs) > 0:
+		out := make([]string, 0, len(bp.Macs))
+		for _, m := range bp.Macs {
+			if h, ok := inv.byMACAddr(m); ok {
+				out = append(out, h.ID)
+			} else {
+				out = append(out, m)
+			}
+		}
+		return out
+	case len(bp.Nids) > 0:
+		out := make([]string, 0, len(bp.Nids))
+		for _, n := range bp.Nids {
+			if h, ok := inv.byNIDNum(n); ok {
+				out = append(out, h.ID)
+			} else {
+				out = append(out, nidName(n))
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// existingKeys resolves every host, MAC and NID of bp (all three lists, as PATCH and DELETE
+// do) to the key of an existing entry: the node's xname if it has an entry, else the literal
+// MAC or nid<N>. It fails on the first selector with no entry.
+func (s *store) existingKeys(bp *BootParams, inv *nodeIndex) ([]string, error) {
+	var keys []string
+	seen := map[string]bool{}
+	add := func(k string) {
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	for _, h := range bp.Hosts {
+		if _, ok := s.hosts[h]; !ok {
+			return nil, fmt.Errorf("Key /params/%s does not exist", h)
+		}
+		add(h)
+	}
+	resolveOr := func(id, literal, what string) error {
+		if _, ok := s.hosts[id]; id != "" && ok {
+			add(id)
+			return nil
+		}
+		if _, ok := s.hosts[literal]; ok {
+			add(literal)
+			return nil
+		}
+		return fmt.Errorf("no boot parameters for %s", what)
+	}
+	for _, m := range bp.Macs {
+		id := ""
+		if h, ok := inv.byMACAddr(m); ok {
+			id = h.ID
+		}
+		if err := resolveOr(id, m, "MAC "+m); err != nil {
+			return nil, err
+		}
+	}
+	for _, n := range bp.Nids {
+		id := ""
+		if h, ok := inv.byNIDNum(n); ok {
+			id = h.ID
+		}
+		if err := resolveOr(id, nidName(n), fmt.Sprintf("NID %d", n)); err != nil {
+			return nil, err
+		}
+	}
+	return keys, nil
+}
+
+func nidName(n int) string { return fmt.Sprintf("nid%d", n) }
+
+// registerImages makes sure the kernel and initrd of bp exist as images (with no params if new).
+func (s *store) registerImages(bp *BootParams) {
+	if _, ok := s.kernels[bp.Kernel]; bp.Kernel != "" && !ok {
+		s.kernels[bp.Kernel] = ""
+	}
+	if _, ok := s.initrds[bp.Initrd]; bp.Initrd != "" && !ok {
+		s.initrds[bp.Initrd] = ""
+	}
+}
+
+// put stores bp under keys with token (PUT and POST), or, with no keys, sets the params of
+// the kernel (else initrd) image. It reports false when there is nothing to store.
+func (s *store) put(bp *BootParams, keys []string, token string) bool {
+	switch {
+	case len(keys) > 0:
+		s.registerImages(bp)
+		for _, k := range keys {
+			s.hosts[k] = &entry{params: bp.Params, kernel: bp.Kernel, initrd: bp.Initrd,
+				cloudInit: cloneCloudInit(bp.CloudInit), token: token}
+		}
+	case bp.Kernel != "":
+		s.registerImages(bp)
+		s.kernels[bp.Kernel] = bp.Params
+	case bp.Initrd != "":
+		s.registerImages(bp)
+		s.initrds[bp.Initrd] = bp.Params
+	default:
+		return false
+	}
+	return true
+}
+
+// existing names the first target of a POST that already has data ("" if none).
+func (s *store) existing(bp *BootParams, keys []string) string {
+	if len(keys) > 0 {
+		for i, k := range keys {
+			if _, ok := s.hosts[k]; ok {
+				switch {
+				case len(bp.Hosts) > 0:
+					return k
+				case len(bp.Macs) > 0:
+					return bp.Macs[i]
+				default:
+					return fmt.Sprint(bp.Nids[i])
+				}
+			}
+		}
+		return ""
+	}
+	if _, ok := s.kernels[bp.Kernel]; bp.Kernel != "" && ok {
+		return bp.Kernel
+	}
+	if _, ok := s.initrds[bp.Initrd]; bp.Initrd != "" && ok {
+		return bp.Initrd
+	}
+	return ""
+}
+
+// patch updates the non-empty fields of bp on each key; cloud-init maps are merged. With no
+// keys it updates the kernel (else initrd) image's params.
+func (s *store) patch(bp *BootParams, keys []string) {
+	s.registerImages(bp)
+	if len(keys) == 0 {
+		switch {
+		case bp.Kernel != "":
+			s.kernels[bp.Kernel] = bp.Params
+		case bp.Initrd != "":
+			s.initrds[bp.Initrd] = bp.Params
+		}
+		return
+	}
+	for _, k := range keys {
+		old := s.hosts[k]
+		e := *old
+		if bp.Params != "" {
+			e.params = bp.Params
+		}
+		if bp.Kernel != "" {
+			e.kernel = bp.Kernel
+		}
+		if bp.Initrd != "" {
+			e.initrd = bp.Initrd
+		}
+		e.cloudInit = mergeCloudInit(old.cloudInit, bp.CloudInit)
+		s.hosts[k] = &e
+	}
+}
+
+// remove deletes the host keys and the selected images; entries that used a removed image
+// keep their other fields. The caller has checked that everything exists.
+func (s *store) remove(keys []string, kernel, initrd string) {
+	for _, k := range keys {
+		delete(s.hosts, k)
+	}
+	if kernel != "" {
+		delete(s.kernels, kernel)
+	}
+	if initrd != "" {
+		delete(s.initrds, initrd)
+	}
+	if kernel == "" && initrd == "" {
+		return
+	}
+	for k, e := range s.hosts {
+		if (kernel != "" && e.kernel == kernel) || (initrd != "" && e.initrd == initrd) {
+			c := *e
+			if kernel != "" && c.kernel == kernel {
+				c.kernel = ""
+			}
+			if initrd != "" && c.initrd == initrd {
+				c.initrd = ""
+			}
+			s.hosts[k] = &c
+		}
+	}
+}
+
+// mergeCloudInit applies p to d: meta-data and user-data by RFC 7386 merge patch (null
+// deletes a key), phone-home replaced when p sets any of it.
+func mergeCloudInit(d, p CloudInit) CloudInit {
+	out := cloneCloudInit(d)
+	out.MetaData = mergePatch(out.MetaData, p.MetaData)
+	out.UserData = mergePatch(out.UserData, p.UserData)
+	if !p.PhoneHome.isZero() {
+		out.PhoneHome = p.PhoneHome
+	}
+	return out
+}
+
+func mergePatch(dst, patch map[string]any) map[string]any {
+	if len(patch) == 0 {
+		return dst
+	}
+	if dst == nil {
+		dst = map[string]any{}
+	}
+	for k, v := range patch {
+		switch pv := v.(type) {
+		case nil:
+			delete(dst, k)
+		case map[string]any:
+			sub, _ := dst[k].(map[string]any)
+			dst[k] = mergePatch(sub, pv)
+		default:
+			dst[k] = v
+		}
+	}
+	return dst
+}
+
+// cloneCloudInit deep-copies c so stored data never aliases request or reply data.
+func cloneCloudInit(c CloudInit) CloudInit {
+	return CloudInit{MetaData: cloneMap(c.MetaData), UserData: cloneMap(c.UserData), PhoneHome: c.PhoneHome}
+}
+
+func cloneMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return nil
+	}
+	var out map[string]any
+	if json.Unmarshal(raw, &out) != nil {
+		return nil
+	}
+	return out
+}
