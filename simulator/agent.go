@@ -1,0 +1,352 @@
+package simulator
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The virtual node: what runs on a system once it reaches On, one step at a time. Each
+// step is a job on the shared agent pool (no goroutine per node); waits between steps are
+// timers. Every step first checks that the node is still in the power cycle that started
+// it (the generation), and the power cycle's context aborts requests in flight, so a
+// power-off ends the boot and a stale boot never reports after a reboot.
+//
+//	On ──POST delay──▶ GET {bss}/boot/v1/bootscript?name=<xname>   (retry every BootScriptRetry)
+//	   ──Boot delay──▶ OS up: OnBooted                             (FaultKernelPanic: power off)
+//	   ──────────────▶ PATCH {bos}/v2/components/<xname>            (linear backoff, capped)
+//	   ──────────────▶ PATCH {cfs}/v3/components/<xname>            (same)
+
+// bootProgress is the Redfish BootProgress.LastState the system shows.
+type bootProgress uint8
+
+const (
+	progressNone bootProgress = iota
+	progressPOST
+	progressFirmwareDone
+	progressOSBoot
+	progressOSRunning
+)
+
+var progressNames = [...]string{"None", "PrimaryProcessorInitializationStarted", "SystemHardwareInitializationComplete", "OSBootStarted", "OSRunning"}
+
+func (p bootProgress) String() string { return progressNames[p] }
+
+// bootRecord is what a boot script told the node to boot.
+type bootRecord struct {
+	kernel, initrd, params, token string
+}
+
+// startBoot begins the virtual node's work for the power cycle that just reached On.
+// Called with b.mu held.
+func (s *Simulator) startBoot(n *node) {
+	ctx, cancel := context.WithCancel(s.ctx)
+	n.bootCancel = cancel
+	n.reported, n.cfsReported, n.booted, n.reportedTok = false, false, false, ""
+	n.progress = progressPOST
+	g := n.gen
+	s.laterLocked(n, s.jittered(s.timing.POST), func() { s.fetchBootScript(ctx, n, g) })
+}
+
+// endBoot cancels the power cycle's work. Called with b.mu held.
+func (n *node) endBoot() {
+	if n.agentTimer != nil {
+		n.agentTimer.Stop()
+		n.agentTimer = nil
+	}
+	if n.bootCancel != nil {
+		n.bootCancel()
+		n.bootCancel = nil
+	}
+}
+
+// laterLocked runs step on the agent pool after d. Called with b.mu held.
+func (s *Simulator) laterLocked(n *node, d time.Duration, step func()) {
+	n.agentTimer = time.AfterFunc(d, func() { s.agents.submit(step) })
+}
+
+// later is laterLocked for callers without the lock; it does nothing if generation g is over.
+func (s *Simulator) later(n *node, g uint64, d time.Duration, step func()) {
+	n.bmc.mu.Lock()
+	defer n.bmc.mu.Unlock()
+	if n.gen == g && n.power == On {
+		s.laterLocked(n, d, step)
+	}
+}
+
+// current reports whether generation g is still the node's power cycle (and it is On).
+func (s *Simulator) current(n *node, g uint64) bool {
+	n.bmc.mu.Lock()
+	defer n.bmc.mu.Unlock()
+	return n.gen == g && n.power == On && s.ctx.Err() == nil
+}
+
+// fetchBootScript is iPXE chaining to BSS. BSS failing, or answering a script without a
+// kernel (its "refreshing, sleep and chain again" script), means: try again later.
+func (s *Simulator) fetchBootScript(ctx context.Context, n *node, g uint64) {
+	if !s.current(n, g) {
+		return
+	}
+	s.setProgress(n, g, progressFirmwareDone)
+	bss := s.services.Load().BSS
+	if bss == "" {
+		s.loadKernel(ctx, n, g, bootRecord{})
+		return
+	}
+	s.stats.bootScripts.Add(1)
+	u := bss + "/boot/v1/bootscript?name=" + url.QueryEscape(n.xname)
+	status, body, err := s.call(ctx, http.MethodGet, u, nil)
+	if err == nil && status != http.StatusOK {
+		err = fmt.Errorf("status %d", status)
+	}
+	var rec bootRecord
+	if err == nil {
+		rec, err = parseBootScript(string(body))
+	}
+	if err != nil {
+		s.log.Debug("boot script fetch failed, retrying", "node", n.xname, "err", err)
+		s.later(n, g, s.timing.BootScriptRetry, func() { s.fetchBootScript(ctx, n, g) })
+		return
+	}
+	s.loadKernel(ctx, n, g, rec)
+}
+
+// loadKernel records what the node boots and waits for the OS to come up.
+func (s *Simulator) loadKernel(ctx context.Context, n *node, g uint64, rec bootRecord) {
+	b := n.bmc
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if n.gen != g || n.power != On {
+		return
+	}
+	n.boot = rec
+	n.progress = progressOSBoot
+	s.laterLocked(n, s.jittered(s.timing.Boot), func() { s.osUp(ctx, n, g) })
+}
+
+// osUp is the end of the boot delay: the OS is running (or panics).
+func (s *Simulator) osUp(ctx context.Context, n *node, g uint64) {
+	b := n.bmc
+	b.mu.Lock()
+	if n.gen != g || n.power != On || s.ctx.Err() != nil {
+		b.mu.Unlock()
+		return
+	}
+	if n.faults.has(FaultKernelPanic) {
+		// The kernel panics and the node powers off before any reporter runs.
+		n.cancelPlan()
+		changes := s.enter(n, Off, nil)
+		b.mu.Unlock()
+		s.log.Debug("kernel panic", "node", n.xname)
+		s.announce(changes)
+		return
+	}
+	at := s.now()
+	n.booted, n.bootCount, n.lastBoot, n.progress = true, n.bootCount+1, at, progressOSRunning
+	b.mu.Unlock()
+	s.stats.boots.Add(1)
+	if s.cfg.OnBooted != nil {
+		s.cfg.OnBooted(n.xname, at)
+	}
+	s.reportBOS(ctx, n, g, 1)
+}
+
+// reportBOS is bos-reporter: PATCH the BSS token the node booted with.
+func (s *Simulator) reportBOS(ctx context.Context, n *node, g uint64, attempt int) {
+	n.bmc.mu.Lock()
+	ok := n.gen == g && n.power == On
+	token, noReport, wrong := n.boot.token, n.faults.has(FaultNoReport), n.faults.has(FaultWrongImage)
+	n.bmc.mu.Unlock()
+	if !ok {
+		return
+	}
+	bos := s.services.Load().BOS
+	if bos == "" || noReport || token == "" {
+		if token == "" && bos != "" {
+			s.log.Debug("no bss_referral_token on the kernel command line, not reporting to BOS", "node", n.xname)
+		}
+		s.reportCFS(ctx, n, g, 1)
+		return
+	}
+	if wrong {
+		token = wrongToken(token)
+	}
+	body, _ := json.Marshal(map[string]any{"id": n.xname, "actual_state": map[string]string{"bss_token": token}})
+	status, _, err := s.call(ctx, http.MethodPatch, bos+"/v2/components/"+url.PathEscape(n.xname), body)
+	switch {
+	case err == nil && status/100 == 2:
+		n.bmc.mu.Lock()
+		if n.gen == g {
+			n.reported, n.reportedTok = true, token
+		}
+		n.bmc.mu.Unlock()
+		s.stats.reports.Add(1)
+		s.reportCFS(ctx, n, g, 1)
+	case retryable(status, err):
+		s.log.Debug("BOS report failed, retrying", "node", n.xname, "status", status, "err", err)
+		s.later(n, g, s.backoff(attempt), func() { s.reportBOS(ctx, n, g, attempt+1) })
+	default:
+		s.log.Warn("BOS refused the report; giving up", "node", n.xname, "status", status)
+		s.reportCFS(ctx, n, g, 1)
+	}
+}
+
+// reportCFS is cfs-state-reporter: re-enable the node's CFS component after boot.
+func (s *Simulator) reportCFS(ctx context.Context, n *node, g uint64, attempt int) {
+	if !s.current(n, g) {
+		return
+	}
+	cfs := s.services.Load().CFS
+	if cfs == "" {
+		return
+	}
+	status, _, err := s.call(ctx, http.MethodPatch, cfs+"/v3/components/"+url.PathEscape(n.xname), []byte(`{"state": [], "enabled": true}`))
+	switch {
+	case err == nil && status/100 == 2:
+		n.bmc.mu.Lock()
+		if n.gen == g {
+			n.cfsReported = true
+		}
+		n.bmc.mu.Unlock()
+		s.stats.cfsReports.Add(1)
+	case retryable(status, err):
+		s.log.Debug("CFS report failed, retrying", "node", n.xname, "status", status, "err", err)
+		s.later(n, g, s.backoff(attempt), func() { s.reportCFS(ctx, n, g, attempt+1) })
+	default:
+		s.log.Warn("CFS refused the report; giving up", "node", n.xname, "status", status)
+	}
+}
+
+// retryable: transport errors, 404 (service or component not there yet), 409, 429 and 5xx.
+func retryable(status int, err error) bool {
+	if err != nil {
+		return !errors.Is(err, context.Canceled)
+	}
+	return status == http.StatusNotFound || status == http.StatusConflict || status == http.StatusTooManyRequests || status >= 500
+}
+
+// backoff is the reporters' linear backoff: attempt × ReportBackoff, capped.
+func (s *Simulator) backoff(attempt int) time.Duration {
+	return min(time.Duration(attempt)*s.timing.ReportBackoff, s.timing.ReportBackoffCap)
+}
+
+func (s *Simulator) setProgress(n *node, g uint64, p bootProgress) {
+	n.bmc.mu.Lock()
+	if n.gen == g {
+		n.progress = p
+	}
+	n.bmc.mu.Unlock()
+}
+
+// wrongToken is the token a node that booted the wrong image reports: stable, and never
+// one BSS minted.
+func wrongToken(token string) string {
+	h := fnv.New64a()
+	h.Write([]byte(token))
+	return "wrong-image-" + strconv.FormatUint(h.Sum64(), 16)
+}
+
+// call makes one request of the node agent or event delivery, bounded by HTTPTimeout.
+func (s *Simulator) call(ctx context.Context, method, u string, body []byte) (int, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timing.HTTPTimeout)
+	defer cancel()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s %s: %w", method, u, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := s.hc.Do(req)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s %s: %w", method, u, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return resp.StatusCode, nil, fmt.Errorf("%s %s: read: %w", method, u, err)
+	}
+	return resp.StatusCode, raw, nil
+}
+
+// parseBootScript reads an iPXE script as BSS writes it: the kernel line gives the kernel
+// URL and its parameters (up to "||"), the initrd line the initrd URL. Options such as
+// "--name kernel" are skipped.
+func parseBootScript(script string) (bootRecord, error) {
+	var rec bootRecord
+	lines := strings.Split(strings.ReplaceAll(script, "\r\n", "\n"), "\n")
+	first := ""
+	for _, l := range lines {
+		if l = strings.TrimSpace(l); l != "" {
+			first = l
+			break
+		}
+	}
+	if !strings.HasPrefix(first, "#!ipxe") {
+		return rec, errors.New("boot script: not an iPXE script")
+	}
+	haveKernel := false
+	for _, l := range lines {
+		fields := strings.Fields(l)
+		if len(fields) == 0 {
+			continue
+		}
+		switch fields[0] {
+		case "kernel", "chain", "imgexec", "boot":
+			if fields[0] != "kernel" || haveKernel {
+				continue
+			}
+			args := ipxeArgs(fields[1:])
+			if len(args) == 0 {
+				return rec, errors.New("boot script: kernel line without a URL")
+			}
+			rec.kernel, rec.params, haveKernel = args[0], strings.Join(args[1:], " "), true
+		case "initrd", "module":
+			if args := ipxeArgs(fields[1:]); len(args) > 0 && rec.initrd == "" {
+				rec.initrd = args[0]
+			}
+		}
+	}
+	if !haveKernel {
+		return rec, errors.New("boot script: no kernel line (BSS may be refreshing)")
+	}
+	for _, p := range strings.Fields(rec.params) {
+		if v, ok := strings.CutPrefix(p, "bss_referral_token="); ok {
+			rec.token = v
+		}
+	}
+	return rec, nil
+}
+
+// ipxeArgs drops iPXE command options and everything from "||" on.
+func ipxeArgs(fields []string) []string {
+	var out []string
+	for i := 0; i < len(fields); i++ {
+		f := fields[i]
+		if f == "||" || f == "&&" {
+			break
+		}
+		if len(out) == 0 && strings.HasPrefix(f, "-") {
+			// --name/-n and --timeout/-t take a value unless given as --name=value.
+			if (f == "--name" || f == "-n" || f == "--timeout" || f == "-t") && i+1 < len(fields) {
+				i++
+			}
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}

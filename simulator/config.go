@@ -1,0 +1,215 @@
+package simulator
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/cray-bos/bos/internal/topology"
+)
+
+// Config says what New builds. Only Topology is required.
+type Config struct {
+	// Topology is the cluster: one BMC per topology.BMC, one ComputerSystem per node.
+	Topology *topology.Topology
+	// FirstAddress is the loopback address of the first BMC without a topology Address;
+	// the next ones count up from it, skipping x.y.z.0 and x.y.z.255. Default "127.1.0.1".
+	FirstAddress string
+	// Port is the TCP port every BMC listens on (each on its own address). 0 picks a free
+	// port when the first BMC binds and uses it for all others.
+	Port int
+	// TLS serves HTTPS (HTTP/1.1 only) with ECDSA P-256 certificates signed by a CA made
+	// in New (see CACertPEM). Default plain HTTP.
+	TLS bool
+	// Username and Password are the BMC credentials unless a topology BMC overrides them.
+	// Default root / initial0.
+	Username, Password string
+	// InitialPower is the state every system starts in: "Off" (default) or "On". "On"
+	// systems count as booted long ago: no boot script fetch, no report.
+	InitialPower string
+	// MaxSessions caps the open sessions per BMC (503 SessionLimitExceeded beyond it);
+	// 0 means no cap.
+	MaxSessions int
+	// Timing holds every simulated delay; nil means DefaultTiming().
+	Timing *Timing
+	// Seed drives the jitter and the rate-based fault selection. Same seed, same cluster.
+	Seed int64
+	// Faults are injected from the start; SetFault/ClearFault change them later.
+	Faults Faults
+	// Services are the BSS, BOS and CFS base URLs the virtual nodes talk to; SetServices
+	// changes them at run time.
+	Services Services
+	// Subscriptions are pre-seeded on every BMC's EventService, each with Context set to
+	// that BMC's xname. "{bmc}" in a Destination is replaced by the BMC xname.
+	Subscriptions []Subscription
+	// EventWorkers is the size of the event delivery pool shared by all BMCs (default 32);
+	// EventQueue is each worker's queue length (default 4096); events beyond it are dropped
+	// and counted in Stats.
+	EventWorkers, EventQueue int
+	// AgentWorkers bounds the virtual nodes' concurrent HTTP calls to BSS, BOS and CFS
+	// (default 64), so 10,000 nodes booting at once do not open 10,000 sockets.
+	AgentWorkers int
+	// OnBooted is called when a node's OS is up (after the boot delay, before it reports).
+	// It runs on a pool worker: keep it short.
+	OnBooted func(xname string, at time.Time)
+	// OnPowerChange is called on every PowerState change, outside the simulator's locks.
+	OnPowerChange func(xname, state string)
+	// Logger receives debug and warning logs; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock for timestamps and session expiry; nil means time.Now. Delays are
+	// real timers (scaled), not driven by this clock.
+	Now func() time.Time
+}
+
+// Services are base URLs, scheme://host:port with no API path: the node adds
+// /boot/v1/bootscript, /v2/components/{xname} and /v3/components/{xname}. Empty skips
+// that step of the boot.
+type Services struct {
+	BSS, BOS, CFS string
+}
+
+// Subscription is a pre-seeded EventService subscription.
+type Subscription struct {
+	// Destination is the URL events are POSTed to.
+	Destination string
+	// EventTypes and RegistryPrefixes filter like a POSTed subscription's (empty = all).
+	EventTypes       []string
+	RegistryPrefixes []string
+}
+
+// Timing holds the simulated delays and the node agent's retry pacing.
+//
+// Hardware delays (PowerOn, PowerOff, GracefulShutdown, POST, Boot) are real
+// time multiplied by Scale, each varied by ±Jitter with the seeded RNG; zero is allowed
+// and means "at once". Client-side pacing (BootScriptRetry, ReportBackoff,
+// ReportBackoffCap, HTTPTimeout, SessionTimeout) is not scaled; zero means the default.
+type Timing struct {
+	PowerOn          time.Duration // PoweringOn -> On. Default 5s.
+	PowerOff         time.Duration // PoweringOff -> Off for ForceOff and restarts. Default 2s.
+	GracefulShutdown time.Duration // OS shutdown, PoweringOff -> Off. Default 30s.
+	POST             time.Duration // On -> boot script fetch. Default 60s.
+	Boot             time.Duration // kernel loaded -> OS up (OnBooted, reports). Default 120s.
+	Jitter           float64       // fraction, 0.2 = ±20%. Default 0.2.
+	Scale            float64       // multiplies hardware delays; 0 = instant. Default 1.
+
+	BootScriptRetry  time.Duration // wait before fetching the boot script again. Default 30s (BSS_RETRY_DELAY).
+	ReportBackoff    time.Duration // linear backoff step of the BOS/CFS reports. Default 1s.
+	ReportBackoffCap time.Duration // cap of that backoff. Default 30s (bos-reporter).
+	HTTPTimeout      time.Duration // per request of the node agent and event delivery. Default 10s.
+	SessionTimeout   time.Duration // idle Redfish session lifetime. Default 30m.
+	RetryAfter       time.Duration // Retry-After of FaultReset503. Default 5s.
+	SlowLatency      time.Duration // added by FaultSlow to every request. Default 2s.
+}
+
+// DefaultTiming is a realistic, unscaled cluster: a reboot takes about three minutes.
+func DefaultTiming() Timing {
+	return Timing{
+		PowerOn: 5 * time.Second, PowerOff: 2 * time.Second, GracefulShutdown: 30 * time.Second,
+		POST: 60 * time.Second, Boot: 120 * time.Second,
+		Jitter: 0.2, Scale: 1,
+	}
+}
+
+// withDefaults fills the zero client-side fields.
+func (t Timing) withDefaults() Timing {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&t.BootScriptRetry, 30*time.Second)
+	def(&t.ReportBackoff, time.Second)
+	def(&t.ReportBackoffCap, 30*time.Second)
+	def(&t.HTTPTimeout, 10*time.Second)
+	def(&t.SessionTimeout, 30*time.Minute)
+	def(&t.RetryAfter, 5*time.Second)
+	def(&t.SlowLatency, 2*time.Second)
+	return t
+}
+
+func (t Timing) validate() error {
+	for name, d := range map[string]time.Duration{"PowerOn": t.PowerOn, "PowerOff": t.PowerOff,
+		"GracefulShutdown": t.GracefulShutdown, "POST": t.POST, "Boot": t.Boot} {
+		if d < 0 {
+			return fmt.Errorf("timing: %s must not be negative", name)
+		}
+	}
+	if t.Jitter < 0 || t.Jitter > 1 {
+		return errors.New("timing: Jitter must be within [0, 1]")
+	}
+	if t.Scale < 0 {
+		return errors.New("timing: Scale must not be negative")
+	}
+	return nil
+}
+
+// validate checks cfg and fills its defaults.
+func (cfg *Config) validate() error {
+	if cfg.Topology == nil || len(cfg.Topology.BMCs) == 0 {
+		return errors.New("config: a topology with at least one BMC is required")
+	}
+	if cfg.FirstAddress == "" {
+		cfg.FirstAddress = "127.1.0.1"
+	}
+	a, err := netip.ParseAddr(cfg.FirstAddress)
+	if err != nil || !a.Is4() || !a.IsLoopback() {
+		return fmt.Errorf("config: FirstAddress %q must be an IPv4 loopback address", cfg.FirstAddress)
+	}
+	if cfg.Port < 0 || cfg.Port > 65535 {
+		return fmt.Errorf("config: Port %d out of range", cfg.Port)
+	}
+	if cfg.Username == "" {
+		cfg.Username = "root"
+	}
+	if cfg.Password == "" {
+		cfg.Password = "initial0"
+	}
+	switch cfg.InitialPower {
+	case "", "Off":
+		cfg.InitialPower = "Off"
+	case "On":
+	default:
+		return fmt.Errorf("config: InitialPower %q must be On or Off", cfg.InitialPower)
+	}
+	if cfg.MaxSessions < 0 {
+		return errors.New("config: MaxSessions must not be negative")
+	}
+	if cfg.Timing == nil {
+		t := DefaultTiming()
+		cfg.Timing = &t
+	}
+	t := cfg.Timing.withDefaults()
+	if err := t.validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	cfg.Timing = &t
+	if cfg.EventWorkers <= 0 {
+		cfg.EventWorkers = 32
+	}
+	if cfg.EventQueue <= 0 {
+		cfg.EventQueue = 4096
+	}
+	if cfg.AgentWorkers <= 0 {
+		cfg.AgentWorkers = 64
+	}
+	for i, sub := range cfg.Subscriptions {
+		if err := checkDestination(sub.Destination); err != nil {
+			return fmt.Errorf("config: subscription %d: %w", i, err)
+		}
+	}
+	cfg.Services = cfg.Services.trimmed()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return nil
+}
+
+func (s Services) trimmed() Services {
+	return Services{BSS: strings.TrimRight(s.BSS, "/"), BOS: strings.TrimRight(s.BOS, "/"), CFS: strings.TrimRight(s.CFS, "/")}
+}

@@ -1,0 +1,314 @@
+package simulator
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// EventService: subscriptions per BMC, and ResourcePowerStateChanged events delivered by
+// a pool shared by the whole simulator. Events of one BMC always go through the same
+// single-worker shard, so a subscriber sees a system's Off before its On. Delivery never
+// blocks the BMC: a full shard queue drops the event (Stats.EventsDropped).
+
+// eventTypes are the EventTypesForSubscription every BMC advertises.
+var eventTypes = []string{"StatusChange", "ResourceUpdated", "ResourceAdded", "ResourceRemoved", "Alert"}
+
+// eventRetries is DeliveryRetryAttempts: a failed POST is retried this many times,
+// Timing.ReportBackoff apart, then the event is given up.
+const eventRetries = 3
+
+// subscription is an EventDestination. It is immutable: a PATCH replaces it.
+type subscription struct {
+	id               string
+	odataID          string
+	destination      string
+	context          string
+	eventTypes       []string
+	registryPrefixes []string
+	bmc              *bmc
+}
+
+func newSubscription(b *bmc, seq uint64, dest, ctx string, types, prefixes []string) *subscription {
+	id := strconv.FormatUint(seq, 10)
+	return &subscription{id: id, odataID: "/redfish/v1/EventService/Subscriptions/" + id,
+		destination: strings.ReplaceAll(dest, "{bmc}", b.xname), context: ctx,
+		eventTypes: types, registryPrefixes: prefixes, bmc: b}
+}
+
+// wantsPower: power events are EventType Alert (as CSM's BMCs send them, StatusChange
+// accepted too) from registry ResourceEvent; empty filters take everything.
+func (sub *subscription) wantsPower() bool {
+	if len(sub.eventTypes) > 0 && !slices.Contains(sub.eventTypes, "Alert") && !slices.Contains(sub.eventTypes, "StatusChange") {
+		return false
+	}
+	if len(sub.registryPrefixes) > 0 && !slices.Contains(sub.registryPrefixes, "ResourceEvent") {
+		return false
+	}
+	return true
+}
+
+type eventRecord struct {
+	EventID           string   `json:"EventId"`
+	EventTimestamp    string   `json:"EventTimestamp"`
+	EventType         string   `json:"EventType"`
+	Severity          string   `json:"Severity"`
+	MessageSeverity   string   `json:"MessageSeverity"`
+	Message           string   `json:"Message"`
+	MessageID         string   `json:"MessageId"`
+	MessageArgs       []string `json:"MessageArgs"`
+	OriginOfCondition odataRef `json:"OriginOfCondition"`
+}
+
+type eventBody struct {
+	ODataType string        `json:"@odata.type"`
+	ID        string        `json:"Id"`
+	Name      string        `json:"Name"`
+	Context   string        `json:"Context"`
+	Events    []eventRecord `json:"Events"`
+}
+
+// queueEvent hands one power change to the subscriber's shard without blocking.
+func (s *Simulator) queueEvent(sub *subscription, c change) {
+	if !sub.wantsPower() {
+		return
+	}
+	shard := s.events[sub.bmc.index%len(s.events)]
+	if shard.trySubmit(func() { s.deliver(sub, c) }) {
+		s.stats.eventsQueued.Add(1)
+	} else {
+		s.stats.eventsDropped.Add(1)
+	}
+}
+
+// deliver POSTs one event, retrying a few times.
+func (s *Simulator) deliver(sub *subscription, c change) {
+	id := strconv.FormatUint(s.eventSeq.Add(1), 10)
+	uri := "/redfish/v1/Systems/" + c.n.systemID
+	state := c.state.String()
+	body, _ := json.Marshal(eventBody{
+		ODataType: "#Event.v1_7_0.Event", ID: id, Name: "Event Array", Context: sub.context,
+		Events: []eventRecord{{
+			EventID: id, EventTimestamp: c.at.UTC().Format(time.RFC3339), EventType: "Alert",
+			Severity: "OK", MessageSeverity: "OK",
+			Message:     "The power state of resource " + uri + " has changed to type " + state + ".",
+			MessageID:   "ResourceEvent.1.0.ResourcePowerStateChanged",
+			MessageArgs: []string{uri, state}, OriginOfCondition: odataRef{uri},
+		}},
+	})
+	for attempt := 0; ; attempt++ {
+		status, _, err := s.call(s.ctx, http.MethodPost, sub.destination, body)
+		if err == nil && status/100 == 2 {
+			s.stats.eventsDelivered.Add(1)
+			return
+		}
+		if attempt == eventRetries || s.ctx.Err() != nil {
+			s.stats.eventsFailed.Add(1)
+			s.log.Debug("event delivery failed", "bmc", sub.bmc.xname, "destination", sub.destination, "status", status, "err", err)
+			return
+		}
+		t := time.NewTimer(s.timing.ReportBackoff)
+		select {
+		case <-t.C:
+		case <-s.ctx.Done():
+			t.Stop()
+		}
+	}
+}
+
+func checkDestination(dest string) error {
+	u, err := url.Parse(dest)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("Destination must be an absolute http or https URL")
+	}
+	return nil
+}
+
+// --- HTTP ---
+
+type eventServiceJSON struct {
+	ODataID                      string         `json:"@odata.id"`
+	ODataType                    string         `json:"@odata.type"`
+	ID                           string         `json:"Id"`
+	Name                         string         `json:"Name"`
+	ServiceEnabled               bool           `json:"ServiceEnabled"`
+	Status                       statusJSON     `json:"Status"`
+	DeliveryRetryAttempts        int            `json:"DeliveryRetryAttempts"`
+	DeliveryRetryIntervalSeconds int            `json:"DeliveryRetryIntervalSeconds"`
+	EventTypesForSubscription    []string       `json:"EventTypesForSubscription"`
+	RegistryPrefixes             []string       `json:"RegistryPrefixes"`
+	Subscriptions                odataRef       `json:"Subscriptions"`
+	Actions                      map[string]any `json:"Actions"`
+}
+
+func (s *Simulator) getEventService(w http.ResponseWriter, r *http.Request, b *bmc) {
+	writeJSON(w, http.StatusOK, eventServiceJSON{
+		ODataID: "/redfish/v1/EventService", ODataType: "#EventService.v1_7_0.EventService",
+		ID: "EventService", Name: "Event Service", ServiceEnabled: true, Status: statusJSON{"Enabled", "OK"},
+		DeliveryRetryAttempts: eventRetries, DeliveryRetryIntervalSeconds: max(1, int(s.timing.ReportBackoff/time.Second)),
+		EventTypesForSubscription: eventTypes, RegistryPrefixes: []string{"Base", "ResourceEvent"},
+		Subscriptions: odataRef{"/redfish/v1/EventService/Subscriptions"},
+		Actions:       map[string]any{},
+	})
+}
+
+type subscriptionJSON struct {
+	ODataID          string   `json:"@odata.id"`
+	ODataType        string   `json:"@odata.type"`
+	ID               string   `json:"Id"`
+	Name             string   `json:"Name"`
+	Destination      string   `json:"Destination"`
+	Context          string   `json:"Context"`
+	Protocol         string   `json:"Protocol"`
+	SubscriptionType string   `json:"SubscriptionType"`
+	EventTypes       []string `json:"EventTypes"`
+	RegistryPrefixes []string `json:"RegistryPrefixes"`
+}
+
+func (sub *subscription) json() subscriptionJSON {
+	return subscriptionJSON{ODataID: sub.odataID, ODataType: "#EventDestination.v1_8_0.EventDestination",
+		ID: sub.id, Name: "Event Subscription " + sub.id, Destination: sub.destination, Context: sub.context,
+		Protocol: "Redfish", SubscriptionType: "RedfishEvent",
+		EventTypes: orEmpty(sub.eventTypes), RegistryPrefixes: orEmpty(sub.registryPrefixes)}
+}
+
+func orEmpty(v []string) []string {
+	if v == nil {
+		return []string{}
+	}
+	return v
+}
+
+func (s *Simulator) getSubscriptions(w http.ResponseWriter, r *http.Request, b *bmc) {
+	b.mu.Lock()
+	subs := b.subs
+	b.mu.Unlock()
+	members := make([]odataRef, len(subs))
+	for i, sub := range subs {
+		members[i] = odataRef{sub.odataID}
+	}
+	writeJSON(w, http.StatusOK, collection("/redfish/v1/EventService/Subscriptions",
+		"#EventDestinationCollection.EventDestinationCollection", "Event Subscriptions Collection", members))
+}
+
+func (b *bmc) subscription(id string) (int, *subscription) {
+	for i, sub := range b.subs {
+		if sub.id == id {
+			return i, sub
+		}
+	}
+	return -1, nil
+}
+
+func (s *Simulator) getSubscription(w http.ResponseWriter, r *http.Request, b *bmc) {
+	b.mu.Lock()
+	_, sub := b.subscription(r.PathValue("id"))
+	b.mu.Unlock()
+	if sub == nil {
+		writeError(w, http.StatusNotFound, msgResourceNotFound, "EventDestination", r.PathValue("id"))
+		return
+	}
+	writeJSON(w, http.StatusOK, sub.json())
+}
+
+// postSubscription creates a subscription: Destination required, Protocol Redfish,
+// EventTypes from EventTypesForSubscription. 201 + Location + the resource.
+func (s *Simulator) postSubscription(w http.ResponseWriter, r *http.Request, b *bmc) {
+	var body struct {
+		Destination      *string  `json:"Destination"`
+		Context          string   `json:"Context"`
+		Protocol         string   `json:"Protocol"`
+		EventTypes       []string `json:"EventTypes"`
+		RegistryPrefixes []string `json:"RegistryPrefixes"`
+		// Accepted and ignored, as many BMCs do.
+		SubscriptionType    string            `json:"SubscriptionType"`
+		DeliveryRetryPolicy string            `json:"DeliveryRetryPolicy"`
+		HTTPHeaders         []json.RawMessage `json:"HttpHeaders"`
+		MessageIDs          []string          `json:"MessageIds"`
+		ResourceTypes       []string          `json:"ResourceTypes"`
+		OriginResources     []json.RawMessage `json:"OriginResources"`
+		Name                string            `json:"Name"`
+	}
+	if !decodeBody(w, r, &body) {
+		return
+	}
+	switch {
+	case body.Destination == nil:
+		writeError(w, http.StatusBadRequest, msgPropertyMissing, "Destination")
+		return
+	case checkDestination(*body.Destination) != nil:
+		writeError(w, http.StatusBadRequest, msgPropertyValueFormatError, *body.Destination, "Destination")
+		return
+	case body.Protocol != "" && body.Protocol != "Redfish":
+		writeError(w, http.StatusBadRequest, msgPropertyValueNotInList, body.Protocol, "Protocol")
+		return
+	}
+	for _, t := range body.EventTypes {
+		if !slices.Contains(eventTypes, t) {
+			writeError(w, http.StatusBadRequest, msgPropertyValueNotInList, t, "EventTypes")
+			return
+		}
+	}
+	b.mu.Lock()
+	b.nextSub++
+	sub := newSubscription(b, b.nextSub, *body.Destination, body.Context, body.EventTypes, body.RegistryPrefixes)
+	b.subs = append(slices.Clip(b.subs), sub)
+	b.mu.Unlock()
+	w.Header().Set("Location", sub.odataID)
+	writeJSON(w, http.StatusCreated, sub.json())
+}
+
+// patchSubscription changes Context (what hmcollector PATCHes); other properties are read-only.
+func (s *Simulator) patchSubscription(w http.ResponseWriter, r *http.Request, b *bmc) {
+	var body map[string]json.RawMessage
+	if !decodeBody(w, r, &body) {
+		return
+	}
+	var newCtx *string
+	for k, v := range body {
+		if k != "Context" {
+			writeError(w, http.StatusBadRequest, msgPropertyNotWritable, k)
+			return
+		}
+		var c string
+		if err := json.Unmarshal(v, &c); err != nil {
+			writeError(w, http.StatusBadRequest, msgPropertyValueTypeError, string(v), "Context")
+			return
+		}
+		newCtx = &c
+	}
+	b.mu.Lock()
+	i, sub := b.subscription(r.PathValue("id"))
+	if sub != nil && newCtx != nil {
+		cp := *sub
+		cp.context = *newCtx
+		subs := slices.Clone(b.subs)
+		subs[i] = &cp
+		b.subs, sub = subs, &cp
+	}
+	b.mu.Unlock()
+	if sub == nil {
+		writeError(w, http.StatusNotFound, msgResourceNotFound, "EventDestination", r.PathValue("id"))
+		return
+	}
+	writeJSON(w, http.StatusOK, sub.json())
+}
+
+func (s *Simulator) deleteSubscription(w http.ResponseWriter, r *http.Request, b *bmc) {
+	b.mu.Lock()
+	i, sub := b.subscription(r.PathValue("id"))
+	if sub != nil {
+		b.subs = slices.Delete(slices.Clone(b.subs), i, i+1)
+	}
+	b.mu.Unlock()
+	if sub == nil {
+		writeError(w, http.StatusNotFound, msgResourceNotFound, "EventDestination", r.PathValue("id"))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

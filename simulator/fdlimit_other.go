@@ -1,0 +1,5 @@
+//go:build !unix
+
+package simulator
+
+func raiseFDLimit(int) error { return nil }

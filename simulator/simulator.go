@@ -1,0 +1,530 @@
+package simulator
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cray-bos/bos/internal/topology"
+)
+
+// Simulator is a set of Redfish BMCs with their virtual nodes. All state hangs off it;
+// several can run in one process (on different addresses or ports).
+type Simulator struct {
+	cfg    Config
+	timing Timing
+	log    *slog.Logger
+	now    func() time.Time
+
+	bmcs     []*bmc
+	bmcByID  map[string]*bmc
+	bmcByIP  map[netip.Addr]*bmc
+	nodes    []*node
+	nodeByID map[string]*node
+	nodeIDs  []string // topology order, for rate-based faults
+	bmcIDs   []string
+
+	services atomic.Pointer[Services]
+
+	rngMu sync.Mutex
+	rng   *rand.Rand
+
+	mux     *http.ServeMux
+	srv     *http.Server
+	tlsConf *tls.Config
+	certs   *certAuthority
+
+	// ctx is cancelled by Close: it aborts the node agents' and event workers' requests.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	agents *workPool   // node agent steps (HTTP to BSS, BOS, CFS)
+	events []*workPool // event delivery, one single-worker shard per slot (per-BMC order)
+	hc     *http.Client
+
+	lnMu    sync.Mutex // guards port, started, closed and every bmc.ln
+	port    int
+	started bool
+	closed  bool
+	serveWG sync.WaitGroup
+
+	eventSeq atomic.Uint64
+	stats    counters
+}
+
+// bmc is one Redfish service.
+type bmc struct {
+	xname              string
+	index              int
+	addr               netip.Addr
+	username, password string
+	mountain           bool // HPE Cray EX blade BMC (Node0/Node1, manager "BMC"), else a rack server ("Self")
+	faults             atomic.Uint32
+	ln                 net.Listener // guarded by Simulator.lnMu
+
+	mu          sync.Mutex // guards everything below and the nodes' mutable fields
+	nodes       []*node
+	sessions    map[string]*session // by Id
+	tokens      map[string]*session // by X-Auth-Token
+	nextSession uint64
+	subs        []*subscription // copy on write: readers may keep the slice
+	nextSub     uint64
+}
+
+// system returns the node whose ComputerSystem Id is id.
+func (b *bmc) system(id string) *node {
+	for _, n := range b.nodes {
+		if n.systemID == id {
+			return n
+		}
+	}
+	return nil
+}
+
+func (b *bmc) managerID() string {
+	if b.mountain {
+		return "BMC"
+	}
+	return "Self"
+}
+
+// New builds the simulator: BMCs, nodes, addresses, faults. Nothing listens until Start;
+// Handler works without it.
+func New(cfg Config) (*Simulator, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("simulator: %w", err)
+	}
+	s := &Simulator{
+		cfg: cfg, timing: *cfg.Timing, log: cfg.Logger, now: cfg.Now,
+		bmcByID: make(map[string]*bmc, len(cfg.Topology.BMCs)), bmcByIP: make(map[netip.Addr]*bmc, len(cfg.Topology.BMCs)),
+		nodeByID: make(map[string]*node, len(cfg.Topology.Nodes)),
+		rng:      rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5eed)),
+		port:     cfg.Port,
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	svc := cfg.Services
+	s.services.Store(&svc)
+	if err := s.build(); err != nil {
+		return nil, fmt.Errorf("simulator: %w", err)
+	}
+	if err := s.applyConfigFaults(cfg.Faults, cfg.Seed); err != nil {
+		return nil, fmt.Errorf("simulator: faults: %w", err)
+	}
+	if cfg.TLS {
+		ca, err := newCertAuthority()
+		if err != nil {
+			return nil, fmt.Errorf("simulator: tls: %w", err)
+		}
+		s.certs = ca
+		s.tlsConf = &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"},
+			GetCertificate: s.certificateFor}
+	}
+	s.mux = s.routes()
+	s.srv = &http.Server{
+		Handler:           http.HandlerFunc(s.serveConn),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		// Real BMCs speak HTTP/1.1; an empty map keeps Go from negotiating h2.
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+		ConnContext:  s.connContext,
+		ErrorLog:     log.New(io.Discard, "", 0),
+	}
+	s.hc = &http.Client{Transport: &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        0,
+		MaxIdleConnsPerHost: max(cfg.AgentWorkers, cfg.EventWorkers),
+		IdleConnTimeout:     90 * time.Second,
+		TLSClientConfig:     &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // simulated nodes trust any service, as the test stack uses self-signed certs
+	}}
+	s.agents = newWorkPool(cfg.AgentWorkers, len(s.nodes)+1024)
+	for range cfg.EventWorkers {
+		s.events = append(s.events, newWorkPool(1, cfg.EventQueue))
+	}
+	return s, nil
+}
+
+// build creates the BMCs and nodes from the topology and assigns addresses.
+func (s *Simulator) build() error {
+	topo := s.cfg.Topology
+	byNode := make(map[string]topology.Node, len(topo.Nodes))
+	for _, n := range topo.Nodes {
+		byNode[n.Xname] = n
+	}
+	// Explicit addresses first, so assigned ones skip them.
+	for _, tb := range topo.BMCs {
+		if tb.Address == "" {
+			continue
+		}
+		a, err := netip.ParseAddr(tb.Address)
+		if err != nil || !a.Is4() || !a.IsLoopback() {
+			return fmt.Errorf("bmc %s: address %q must be an IPv4 loopback address", tb.Xname, tb.Address)
+		}
+		if s.bmcByIP[a] != nil {
+			return fmt.Errorf("bmc %s: address %s is also given to %s", tb.Xname, a, s.bmcByIP[a].xname)
+		}
+		s.bmcByIP[a] = &bmc{xname: tb.Xname} // placeholder, replaced below
+	}
+	next := netip.MustParseAddr(s.cfg.FirstAddress)
+	initial := Off
+	if s.cfg.InitialPower == "On" {
+		initial = On
+	}
+	for i, tb := range topo.BMCs {
+		b := &bmc{xname: tb.Xname, index: i, username: s.cfg.Username, password: s.cfg.Password,
+			sessions: map[string]*session{}, tokens: map[string]*session{}}
+		if tb.Username != "" {
+			b.username = tb.Username
+		}
+		if tb.Password != "" {
+			b.password = tb.Password
+		}
+		if tb.Address != "" {
+			b.addr = netip.MustParseAddr(tb.Address)
+		} else {
+			for {
+				if !next.IsValid() || !next.IsLoopback() {
+					return fmt.Errorf("bmc %s: ran out of loopback addresses after %s", tb.Xname, s.cfg.FirstAddress)
+				}
+				a := next
+				next = next.Next()
+				last := a.As4()[3]
+				if last == 0 || last == 255 || s.bmcByIP[a] != nil {
+					continue
+				}
+				b.addr = a
+				break
+			}
+		}
+		s.bmcByIP[b.addr] = b
+		s.bmcByID[b.xname] = b
+		s.bmcs = append(s.bmcs, b)
+		s.bmcIDs = append(s.bmcIDs, b.xname)
+		for ord, id := range tb.Nodes {
+			tn, ok := byNode[id]
+			if !ok {
+				return fmt.Errorf("bmc %s lists node %s, which is not in the topology", tb.Xname, id)
+			}
+			if tn.Class == topology.ClassMountain {
+				b.mountain = true
+			}
+			n := &node{xname: id, name: tn.Name, arch: tn.Arch, mountain: tn.Class == topology.ClassMountain,
+				systemID: topology.SystemIDOf(tn, ord), bmc: b, power: initial, etag: 1}
+			if initial == On {
+				n.booted, n.progress = true, progressOSRunning
+			}
+			b.nodes = append(b.nodes, n)
+			s.nodeByID[id] = n
+		}
+		for _, sub := range s.cfg.Subscriptions {
+			b.nextSub++
+			b.subs = append(b.subs, newSubscription(b, b.nextSub, sub.Destination, b.xname, sub.EventTypes, sub.RegistryPrefixes))
+		}
+	}
+	// Nodes in topology order (the order rate-based faults permute).
+	for _, tn := range topo.Nodes {
+		if n := s.nodeByID[tn.Xname]; n != nil {
+			s.nodes = append(s.nodes, n)
+			s.nodeIDs = append(s.nodeIDs, n.xname)
+		}
+	}
+	return nil
+}
+
+// Start binds one listener per BMC (each on its own address, all on one port) and serves
+// them. It returns once every BMC is listening. ctx bounds the start-up only; the
+// simulator runs until Close.
+func (s *Simulator) Start(ctx context.Context) error {
+	s.lnMu.Lock()
+	defer s.lnMu.Unlock()
+	if s.closed {
+		return errors.New("simulator: start: closed")
+	}
+	if s.started {
+		return errors.New("simulator: start: already started")
+	}
+	if err := raiseFDLimit(len(s.bmcs) + 1024); err != nil {
+		return fmt.Errorf("simulator: start: %w", err)
+	}
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if err = s.bindAll(ctx); err == nil || s.cfg.Port != 0 || ctx.Err() != nil {
+			break
+		}
+		// The free port we got for the first BMC was taken on another address: retry.
+		s.port = 0
+	}
+	if err != nil {
+		return fmt.Errorf("simulator: start: %w", err)
+	}
+	s.started = true
+	for _, b := range s.bmcs {
+		if b.ln != nil {
+			s.serve(b.ln)
+		}
+	}
+	s.log.Info("simulator listening", "bmcs", len(s.bmcs), "nodes", len(s.nodes), "port", s.port, "tls", s.cfg.TLS)
+	return nil
+}
+
+// bindAll listens on every BMC address; on failure it closes what it opened.
+func (s *Simulator) bindAll(ctx context.Context) error {
+	var lc net.ListenConfig
+	for i, b := range s.bmcs {
+		if err := ctx.Err(); err != nil {
+			s.closeListeners()
+			return err
+		}
+		if faultSet(b.faults.Load()).has(FaultUnreachable) {
+			continue
+		}
+		ln, err := lc.Listen(ctx, "tcp4", netip.AddrPortFrom(b.addr, uint16(s.port)).String())
+		if err != nil {
+			s.closeListeners()
+			return fmt.Errorf("bmc %s: listen: %w", b.xname, err)
+		}
+		if s.port == 0 && i == 0 {
+			s.port = ln.Addr().(*net.TCPAddr).Port
+		}
+		b.ln = ln
+	}
+	if s.port == 0 {
+		// Every BMC is unreachable: pick a port anyway so BMCURLs is meaningful.
+		ln, err := lc.Listen(ctx, "tcp4", netip.AddrPortFrom(s.bmcs[0].addr, 0).String())
+		if err != nil {
+			return fmt.Errorf("pick a port: %w", err)
+		}
+		s.port = ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+	}
+	return nil
+}
+
+func (s *Simulator) closeListeners() {
+	for _, b := range s.bmcs {
+		if b.ln != nil {
+			b.ln.Close()
+			b.ln = nil
+		}
+	}
+}
+
+func (s *Simulator) serve(ln net.Listener) {
+	if s.tlsConf != nil {
+		ln = tls.NewListener(ln, s.tlsConf)
+	}
+	s.serveWG.Add(1)
+	go func() {
+		defer s.serveWG.Done()
+		_ = s.srv.Serve(ln) // returns when the listener closes (fault or Close)
+	}()
+}
+
+// setBMCFault flips a BMC fault; FaultUnreachable closes or reopens the listener.
+func (s *Simulator) setBMCFault(b *bmc, f Fault, on bool) error {
+	s.lnMu.Lock()
+	defer s.lnMu.Unlock()
+	for {
+		old := b.faults.Load()
+		nv := old | uint32(f.bit())
+		if !on {
+			nv = old &^ uint32(f.bit())
+		}
+		if b.faults.CompareAndSwap(old, nv) {
+			break
+		}
+	}
+	if f != FaultUnreachable || !s.started || s.closed {
+		return nil
+	}
+	if on && b.ln != nil {
+		b.ln.Close()
+		b.ln = nil
+	}
+	if !on && b.ln == nil {
+		ln, err := net.Listen("tcp4", netip.AddrPortFrom(b.addr, uint16(s.port)).String())
+		if err != nil {
+			return fmt.Errorf("bmc %s: listen again: %w", b.xname, err)
+		}
+		b.ln = ln
+		s.serve(ln)
+	}
+	return nil
+}
+
+type ctxKey struct{}
+
+// connContext tags each accepted connection with the BMC whose address it reached.
+func (s *Simulator) connContext(ctx context.Context, c net.Conn) context.Context {
+	if ta, ok := c.LocalAddr().(*net.TCPAddr); ok {
+		if b := s.bmcByIP[ta.AddrPort().Addr().Unmap()]; b != nil {
+			return context.WithValue(ctx, ctxKey{}, b)
+		}
+	}
+	return ctx
+}
+
+func bmcFrom(r *http.Request) *bmc {
+	b, _ := r.Context().Value(ctxKey{}).(*bmc)
+	return b
+}
+
+// Handler serves one BMC's Redfish API without a listener (for httptest). It returns nil
+// for an unknown BMC xname.
+func (s *Simulator) Handler(bmcXname string) http.Handler {
+	b := s.bmcByID[bmcXname]
+	if b == nil {
+		return nil
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.serveBMC(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, b)), b)
+	})
+}
+
+// serveConn is the server's handler: the BMC comes from the connection's context.
+func (s *Simulator) serveConn(w http.ResponseWriter, r *http.Request) {
+	b := bmcFrom(r)
+	if b == nil {
+		writeError(w, http.StatusNotFound, msgResourceMissingAtURI, r.URL.Path)
+		return
+	}
+	s.serveBMC(w, r, b)
+}
+
+// BMCURLs maps every BMC xname to scheme://address:port (the port is known after Start).
+func (s *Simulator) BMCURLs() map[string]string {
+	s.lnMu.Lock()
+	port := s.port
+	s.lnMu.Unlock()
+	scheme := "http"
+	if s.cfg.TLS {
+		scheme = "https"
+	}
+	out := make(map[string]string, len(s.bmcs))
+	for _, b := range s.bmcs {
+		out[b.xname] = scheme + "://" + b.addr.String() + ":" + strconv.Itoa(port)
+	}
+	return out
+}
+
+// BMCInfo describes one simulated BMC for wiring (HSM RedfishEndpoints, clients).
+type BMCInfo struct {
+	Xname    string
+	URL      string // scheme://address:port
+	Address  string // the loopback IP
+	Username string
+	Password string
+	// Systems maps node xname to its ComputerSystem Id (Node0, Node1, Self).
+	Systems map[string]string
+}
+
+// BMCs describes every BMC, in topology order.
+func (s *Simulator) BMCs() []BMCInfo {
+	urls := s.BMCURLs()
+	out := make([]BMCInfo, 0, len(s.bmcs))
+	for _, b := range s.bmcs {
+		info := BMCInfo{Xname: b.xname, URL: urls[b.xname], Address: b.addr.String(), Username: b.username,
+			Password: b.password, Systems: make(map[string]string, len(b.nodes))}
+		for _, n := range b.nodes {
+			info.Systems[n.xname] = n.systemID
+		}
+		out = append(out, info)
+	}
+	return out
+}
+
+// CACertPEM is the PEM certificate of the CA that signs the BMCs' certificates (TLS only).
+func (s *Simulator) CACertPEM() []byte {
+	if s.certs == nil {
+		return nil
+	}
+	return s.certs.certPEM
+}
+
+// SetServices changes the BSS, BOS and CFS base URLs; nodes use them from their next request.
+func (s *Simulator) SetServices(svc Services) {
+	svc = svc.trimmed()
+	s.services.Store(&svc)
+}
+
+// Close stops everything: listeners, connections, timers, node agents and event delivery.
+func (s *Simulator) Close() error {
+	s.lnMu.Lock()
+	if s.closed {
+		s.lnMu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.lnMu.Unlock()
+	s.cancel()
+	err := s.srv.Close()
+	for _, b := range s.bmcs {
+		b.mu.Lock()
+		for _, n := range b.nodes {
+			n.stopTimers()
+		}
+		b.mu.Unlock()
+	}
+	s.serveWG.Wait()
+	s.agents.close()
+	for _, p := range s.events {
+		p.close()
+	}
+	s.hc.CloseIdleConnections()
+	return err
+}
+
+// jittered turns a configured delay into a real one: d × Scale × (1 ± Jitter).
+func (s *Simulator) jittered(d time.Duration) time.Duration {
+	if d <= 0 || s.timing.Scale == 0 {
+		return 0
+	}
+	f := s.timing.Scale
+	if j := s.timing.Jitter; j > 0 {
+		s.rngMu.Lock()
+		u := s.rng.Float64()
+		s.rngMu.Unlock()
+		f *= 1 + j*(2*u-1)
+	}
+	return time.Duration(float64(d) * f)
+}
+
+// Stats are counters for tests and benchmarks.
+type Stats struct {
+	Resets          int64 // Reset actions accepted (Apply or NoOp)
+	PowerChanges    int64 // PowerState changes
+	EventsQueued    int64
+	EventsDelivered int64
+	EventsFailed    int64 // given up after the retries
+	EventsDropped   int64 // a delivery queue was full
+	BootScripts     int64 // boot script fetch attempts
+	Boots           int64 // OS came up
+	Reports         int64 // BOS reports accepted
+	CFSReports      int64 // CFS PATCHes accepted
+}
+
+type counters struct {
+	resets, powerChanges, eventsQueued, eventsDelivered, eventsFailed, eventsDropped,
+	bootScripts, boots, reports, cfsReports atomic.Int64
+}
+
+// Stats returns the counters so far.
+func (s *Simulator) Stats() Stats {
+	c := &s.stats
+	return Stats{Resets: c.resets.Load(), PowerChanges: c.powerChanges.Load(), EventsQueued: c.eventsQueued.Load(),
+		EventsDelivered: c.eventsDelivered.Load(), EventsFailed: c.eventsFailed.Load(), EventsDropped: c.eventsDropped.Load(),
+		BootScripts: c.bootScripts.Load(), Boots: c.boots.Load(), Reports: c.reports.Load(), CFSReports: c.cfsReports.Load()}
+}
