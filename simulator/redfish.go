@@ -245,7 +245,7 @@ type systemJSON struct {
 		Status               statusJSON `json:"Status"`
 	} `json:"MemorySummary"`
 	SerialConsole struct {
-		MaxConcurrentSessions int            `json:"MaxConcurrentSessions"`
+		MaxConcurrentSessions int             `json:"MaxConcurrentSessions"`
 		IPMI                  consolePortJSON `json:"IPMI"`
 		SSH                   consolePortJSON `json:"SSH"`
 		Telnet                consolePortJSON `json:"Telnet"`
