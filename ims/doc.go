@@ -95,10 +95,12 @@
 //   - IMS answers schema violations (unknown fields included) with 422; here malformed
 //     JSON, wrong types and unknown fields are 400 (the shared strict decoder) and
 //     semantic checks (blank name, bad arch, bad link, bad metadata operation) are 422.
-//   - IMS's PATCH schema wants metadata as a list and silently ignores BOS's single-object
-//     form (its handler looks for an "annotations" key and skips anything else). BOS's
-//     SBPS tag is meant to land, so both forms are applied here; metadata is a plain
-//     key/value object, not IMS's annotations list.
+//   - IMS and BOS disagree on the shape of a metadata PATCH: IMS's schema has a list of
+//     operations (and some IMS versions only act on an "annotations" key), BOS sends one
+//     operation object. BOS's SBPS tag is meant to land, so both forms are applied here;
+//     metadata is a plain key/value object, not IMS's annotations list.
+//   - created and deleted are always UTC with microseconds and a +00:00 offset; IMS's own
+//     stamps vary by version (some are naive local time).
 //   - Deleted records keep arch and metadata (IMS drops them).
 //   - Undelete of an image whose manifest was unreadable at delete time (so nothing was
 //     moved) restores the record as it was instead of failing 422 forever; undeleting all

@@ -153,9 +153,9 @@ func (st *objectStore) move(bucket, from, to string) (ObjectInfo, error) {
 	return moved.info, nil
 }
 
-// list returns up to max objects whose key starts with prefix and sorts after after, in
+// list returns up to limit objects whose key starts with prefix and sorts after after, in
 // key order, and whether more remain.
-func (st *objectStore) list(bucket, prefix, after string, max int) ([]ObjectInfo, bool, error) {
+func (st *objectStore) list(bucket, prefix, after string, limit int) ([]ObjectInfo, bool, error) {
 	st.mu.RLock()
 	b := st.buckets[bucket]
 	if b == nil {
@@ -170,8 +170,8 @@ func (st *objectStore) list(bucket, prefix, after string, max int) ([]ObjectInfo
 	}
 	st.mu.RUnlock()
 	sort.Slice(infos, func(i, j int) bool { return infos[i].Key < infos[j].Key })
-	if len(infos) > max {
-		return infos[:max], true, nil
+	if len(infos) > limit {
+		return infos[:limit], true, nil
 	}
 	return infos, false, nil
 }
@@ -231,21 +231,21 @@ func writeXML(w http.ResponseWriter, status int, v any) {
 }
 
 type listAllMyBucketsResult struct {
-	XMLName xml.Name `xml:"ListAllMyBucketsResult"`
-	XMLNS   string   `xml:"xmlns,attr"`
-	Buckets []struct {
-		Name         string `xml:"Name"`
-		CreationDate string `xml:"CreationDate"`
-	} `xml:"Buckets>Bucket"`
+	XMLName xml.Name      `xml:"ListAllMyBucketsResult"`
+	XMLNS   string        `xml:"xmlns,attr"`
+	Buckets []bucketEntry `xml:"Buckets>Bucket"`
 }
 
+type bucketEntry struct {
+	Name         string `xml:"Name"`
+	CreationDate string `xml:"CreationDate"`
+}
+
+// listBuckets is ListBuckets; every bucket reports the server's start as its creation.
 func (s *Server) listBuckets(w http.ResponseWriter, r *http.Request) {
 	res := listAllMyBucketsResult{XMLNS: s3XMLNS}
 	for _, n := range s.store.bucketNames() {
-		res.Buckets = append(res.Buckets, struct {
-			Name         string `xml:"Name"`
-			CreationDate string `xml:"CreationDate"`
-		}{n, s.started.Format(s3Time)})
+		res.Buckets = append(res.Buckets, bucketEntry{Name: n, CreationDate: s.started.Format(s3Time)})
 	}
 	writeXML(w, http.StatusOK, res)
 }
@@ -300,14 +300,14 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listBucket(w http.ResponseWriter, r *http.Request, bucket string) {
 	q := r.URL.Query()
-	max := 1000
+	maxKeys := 1000
 	if v := q.Get("max-keys"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
 			s.s3Fail(w, r, http.StatusBadRequest, "InvalidArgument", "Provided max-keys not an integer or within integer range", bucket, "")
 			return
 		}
-		max = min(n, 1000)
+		maxKeys = min(n, 1000)
 	}
 	after := q.Get("start-after")
 	token := q.Get("continuation-token")
@@ -317,16 +317,16 @@ func (s *Server) listBucket(w http.ResponseWriter, r *http.Request, bucket strin
 			s.s3Fail(w, r, http.StatusBadRequest, "InvalidArgument", "The continuation token provided is incorrect", bucket, "")
 			return
 		}
-		after = max2(after, string(raw))
+		after = max(after, string(raw))
 	}
-	infos, truncated, err := s.store.list(bucket, q.Get("prefix"), after, max)
+	infos, truncated, err := s.store.list(bucket, q.Get("prefix"), after, maxKeys)
 	if err != nil {
 		s.s3FailStore(w, r, err, bucket, "")
 		return
 	}
 	res := listBucketResult{
 		XMLNS: s3XMLNS, Name: bucket, Prefix: q.Get("prefix"), StartAfter: q.Get("start-after"),
-		ContinuationToken: token, KeyCount: len(infos), MaxKeys: max, IsTruncated: truncated,
+		ContinuationToken: token, KeyCount: len(infos), MaxKeys: maxKeys, IsTruncated: truncated,
 	}
 	for _, in := range infos {
 		res.Contents = append(res.Contents, listContents{
@@ -338,13 +338,6 @@ func (s *Server) listBucket(w http.ResponseWriter, r *http.Request, bucket strin
 		res.NextContinuationToken = base64.RawURLEncoding.EncodeToString([]byte(infos[len(infos)-1].Key))
 	}
 	writeXML(w, http.StatusOK, res)
-}
-
-func max2(a, b string) string {
-	if a > b {
-		return a
-	}
-	return b
 }
 
 func quoteETag(etag string) string { return `"` + etag + `"` }
@@ -436,6 +429,9 @@ func parseRange(h string, size int64) (first, last int64, ok, unsatisfiable bool
 // EntityTooLarge above it); Content-Type is kept (default binary/octet-stream).
 func (s *Server) putObject(w http.ResponseWriter, r *http.Request) {
 	bucket, key := r.PathValue("bucket"), r.PathValue("key")
+	tooLarge := func() {
+		s.s3Fail(w, r, http.StatusBadRequest, "EntityTooLarge", fmt.Sprintf("Your proposed upload exceeds the maximum allowed size of %d bytes", s.maxObject), bucket, key)
+	}
 	switch {
 	case key == "":
 		s.s3Fail(w, r, http.StatusBadRequest, "InvalidRequest", "An object key is required.", bucket, "")
@@ -447,14 +443,14 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request) {
 		s.s3Fail(w, r, http.StatusNotFound, "NoSuchBucket", "The specified bucket does not exist", bucket, "")
 		return
 	case r.ContentLength > s.maxObject:
-		s.s3Fail(w, r, http.StatusBadRequest, "EntityTooLarge", fmt.Sprintf("Your proposed upload exceeds the maximum allowed size of %d bytes", s.maxObject), bucket, key)
+		tooLarge()
 		return
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxObject))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			s.s3Fail(w, r, http.StatusBadRequest, "EntityTooLarge", fmt.Sprintf("Your proposed upload exceeds the maximum allowed size of %d bytes", s.maxObject), bucket, key)
+			tooLarge()
 			return
 		}
 		s.s3Fail(w, r, http.StatusBadRequest, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header.", bucket, key)
