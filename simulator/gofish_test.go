@@ -1,0 +1,155 @@
+package simulator
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stmcginnis/gofish"
+	"github.com/stmcginnis/gofish/schemas"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// connect opens one kept-alive gofish client on a BMC (the pattern the Redfish reference
+// recommends: one client per BMC, ReuseConnections, no per-operation login).
+func connect(t *testing.T, s *Simulator, bmcXname string, basic bool, password string) (*gofish.APIClient, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	c, err := gofish.ConnectContext(ctx, gofish.ClientConfig{
+		Endpoint: s.BMCURLs()[bmcXname], Username: "root", Password: password,
+		BasicAuth: basic, ReuseConnections: true, Insecure: true,
+		HTTPClient: &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second},
+	})
+	if err == nil {
+		t.Cleanup(c.Logout)
+	}
+	return c, err
+}
+
+func TestGofish(t *testing.T) {
+	for _, tls := range []bool{false, true} {
+		for _, basic := range []bool{false, true} {
+			name := map[bool]string{false: "session", true: "basic"}[basic] + map[bool]string{false: "/http", true: "/https"}[tls]
+			t.Run(name, func(t *testing.T) {
+				s := startSim(t, func(c *Config) {
+					c.TLS = tls
+					c.Timing.PowerOn = 200 * time.Millisecond
+					c.Timing.PowerOff = 100 * time.Millisecond
+				})
+				c, err := connect(t, s, bladeBMC, basic, "initial0")
+				require.NoError(t, err)
+
+				systems, err := c.Service.Systems()
+				require.NoError(t, err)
+				require.Len(t, systems, 2)
+				sys := systems[0]
+				assert.Equal(t, "Node0", sys.ID)
+				assert.Equal(t, schemas.OffPowerState, sys.PowerState)
+				assert.Equal(t, "HPE", sys.Manufacturer)
+				require.NotNil(t, sys.ProcessorSummary.Count)
+				assert.Positive(t, *sys.ProcessorSummary.Count)
+
+				_, err = sys.Reset(schemas.OnResetType)
+				require.NoError(t, err)
+				states := observePower(t, c, sys.ODataID, schemas.OnPowerState)
+				assert.Equal(t, []schemas.PowerState{schemas.PoweringOnPowerState, schemas.OnPowerState}, states)
+
+				sys, err = schemas.GetObject[schemas.ComputerSystem](c, sys.ODataID)
+				require.NoError(t, err)
+				_, err = sys.Reset(schemas.ForceOffResetType)
+				require.NoError(t, err)
+				states = observePower(t, c, sys.ODataID, schemas.OffPowerState)
+				assert.Equal(t, []schemas.PowerState{schemas.PoweringOffPowerState, schemas.OffPowerState}, states)
+			})
+		}
+	}
+}
+
+// observePower polls the system until it shows want and returns the distinct states seen.
+func observePower(t *testing.T, c *gofish.APIClient, uri string, want schemas.PowerState) []schemas.PowerState {
+	t.Helper()
+	var seen []schemas.PowerState
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		sys, err := schemas.GetObject[schemas.ComputerSystem](c, uri)
+		require.NoError(t, err)
+		if len(seen) == 0 || seen[len(seen)-1] != sys.PowerState {
+			seen = append(seen, sys.PowerState)
+		}
+		if sys.PowerState == want {
+			return seen
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("system never reached %s; saw %v", want, seen)
+	return nil
+}
+
+func TestGofishErrors(t *testing.T) {
+	s := startSim(t, nil)
+
+	_, err := connect(t, s, bladeBMC, false, "wrong")
+	require.Error(t, err, "session login with a bad password")
+
+	bad, err := connect(t, s, bladeBMC, true, "wrong")
+	require.NoError(t, err, "Basic auth is not checked until the first authenticated request")
+	_, err = bad.Service.Systems()
+	assert.ErrorContains(t, err, "NoValidSession")
+	_, err = bad.Get("/redfish/v1/Systems")
+	var rfErr *schemas.Error
+	require.ErrorAs(t, err, &rfErr)
+	assert.Equal(t, http.StatusUnauthorized, rfErr.HTTPReturnedStatusCode)
+
+	c, err := connect(t, s, bladeBMC, false, "initial0")
+	require.NoError(t, err)
+	systems, err := c.Service.Systems()
+	require.NoError(t, err)
+
+	// gofish refuses a ResetType outside AllowableValues itself; send the raw action.
+	_, err = c.Post(systems[0].ODataID+"/Actions/ComputerSystem.Reset", map[string]string{"ResetType": "Bogus"})
+	require.ErrorAs(t, err, &rfErr)
+	assert.Equal(t, http.StatusBadRequest, rfErr.HTTPReturnedStatusCode)
+	require.NotEmpty(t, rfErr.ExtendedInfos)
+	assert.Equal(t, "Base.1.16.0.ActionParameterValueNotInList", rfErr.ExtendedInfos[0].MessageID)
+	_, err = systems[0].Reset("Bogus")
+	assert.ErrorContains(t, err, "not supported")
+
+	_, err = c.Get("/redfish/v1/Systems/Node7")
+	require.ErrorAs(t, err, &rfErr)
+	assert.Equal(t, http.StatusNotFound, rfErr.HTTPReturnedStatusCode)
+}
+
+// gofish sends If-Match with the ETag it last saw; the BMC answers 412 when the system
+// changed since, and gofish retries once without If-Match.
+func TestGofishETag(t *testing.T) {
+	s := startSim(t, nil)
+	c, err := connect(t, s, bladeBMC, true, "initial0")
+	require.NoError(t, err)
+	systems, err := c.Service.Systems()
+	require.NoError(t, err)
+	stale := systems[0]
+	require.Equal(t, `W/"1"`, stale.ODataEtag)
+
+	fresh, err := schemas.GetObject[schemas.ComputerSystem](c, stale.ODataID)
+	require.NoError(t, err)
+	_, err = fresh.Reset(schemas.OnResetType)
+	require.NoError(t, err)
+	waitPower(t, s, bladeNode, "On")
+
+	_, err = c.PostWithHeaders(stale.ODataID+"/Actions/ComputerSystem.Reset", map[string]string{"ResetType": "ForceOff"},
+		map[string]string{"If-Match": stale.ODataEtag})
+	var rfErr *schemas.Error
+	require.True(t, errors.As(err, &rfErr), "err %v", err)
+	assert.Equal(t, http.StatusPreconditionFailed, rfErr.HTTPReturnedStatusCode)
+	n, _ := s.Node(bladeNode)
+	assert.Equal(t, "On", n.Power)
+
+	// The entity's Reset falls back to no If-Match after the 412, so it still works.
+	_, err = stale.Reset(schemas.ForceOffResetType)
+	require.NoError(t, err)
+	waitPower(t, s, bladeNode, "Off")
+}
