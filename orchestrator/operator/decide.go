@@ -1,0 +1,273 @@
+package operator
+
+import (
+	"fmt"
+	"time"
+
+	bos "github.com/cray-bos/bos/orchestrator"
+)
+
+// Power is a node's power state as the reconciler observed it through Redfish.
+type Power int
+
+const (
+	// PowerUnknown means the BMC could not be read (Observation.PowerError says why).
+	// Like BOS, which treats a PCS error as "not off", Decide handles it as On: the
+	// power-off path then runs into the same BMC, fails, and ends in a counted failure.
+	PowerUnknown Power = iota
+	PowerOff
+	PowerOn
+)
+
+func (p Power) String() string {
+	return [...]string{"unknown", "off", "on"}[p]
+}
+
+// CFSView is the part of a CFS component Decide reads.
+type CFSView struct {
+	DesiredConfig string // CFS desired_config
+	Status        string // configuration_status: configured, pending, failed, unconfigured
+}
+
+// Observation is what the world outside BOS says about one node.
+type Observation struct {
+	Power      Power
+	PowerError string   // why Power is unknown
+	CFS        *CFSView // nil: CFS returned no record for the node
+}
+
+// Action is an effect the executor performs after storing the decision.
+type Action int
+
+const (
+	NoAction Action = iota
+	PowerOnAction
+	GracefulOffAction
+	ForcefulOffAction
+	ConfigureAction // set CFS desired_config (and enable CFS) to the desired configuration
+)
+
+func (a Action) String() string {
+	return [...]string{"none", "power_on", "power_off_gracefully", "power_off_forcefully", "configure"}[a]
+}
+
+// Decision is the outcome of one look at a node.
+type Decision struct {
+	// Component is the record to store; it equals the input when Changed is false.
+	Component bos.Component
+	Changed   bool
+	Action    Action
+	// RequeueAfter asks for another look after this long even if nothing wakes the node
+	// (a timeout that can expire). Zero means an event or the resync will wake it.
+	RequeueAfter time.Duration
+	// PollCFS asks for another look soon because only CFS, which sends no events, can
+	// move the node on (phase configuring).
+	PollCFS bool
+}
+
+// Messages Decide writes into component errors.
+const (
+	ErrNoCFSRecord     = "Component information was not returned by cfs"
+	ErrCFSFailed       = "cfs configuration failed"
+	ErrRetryLimitNoCau = "The retry limit has been hit for this component, but no services have reported specific errors"
+)
+
+// Decide is the whole per-node policy of the v2 operators (reference 4.3 and 4.5): the
+// status operator's decision table followed by the action the resulting status calls for
+// (power on, graceful or forceful power off, or configuration), with retry limits and
+// timeouts. It is pure: everything it needs is an argument, and the caller stores
+// Decision.Component before it performs Decision.Action (persist, then act).
+//
+// Disabled components are left alone.
+func Decide(c bos.Component, obs Observation, opts bos.Options, now time.Time) Decision {
+	if !c.Enabled {
+		return Decision{Component: c}
+	}
+	n := c.Clone()
+	d := Decision{}
+	decidePhase(&n, obs, opts, now, &d)
+	if n.Enabled {
+		decideAction(&n, obs, opts, now, &d)
+	}
+	d.Component = n
+	d.Changed = !equalComponents(&c, &n)
+	if d.Changed {
+		d.Component.Status.Status = bos.ComputeStatus(&d.Component)
+	}
+	return d
+}
+
+// decidePhase is the status operator (reference 4.5).
+func decidePhase(n *bos.Component, obs Observation, opts bos.Options, now time.Time, d *Decision) {
+	if obs.CFS == nil {
+		n.Status.StatusOverride = bos.StatusOnHold
+		n.Enabled = false
+		setError(n, ErrNoCFSRecord)
+		return
+	}
+	if bos.ComputeStatus(n) == bos.StatusFailed {
+		n.Enabled = false
+		return
+	}
+	n.Status.StatusOverride = ""
+	phase := n.Status.Phase
+	desired, actual := n.DesiredState.BootArtifacts, n.ActualState.BootArtifacts
+	shutdown := desired.Kernel == ""
+	sincePowerOn := now.Sub(n.LastAction.LastUpdated)
+	poweringOn := n.LastAction.Action == bos.ActionPoweringOn
+
+	switch {
+	case obs.Power == PowerOff && shutdown:
+		phase = bos.PhaseNone
+		n.Enabled = false
+	case obs.Power == PowerOff:
+		phase = bos.PhasePoweringOn
+		wait := seconds(opts.MaxPowerOnWaitTime)
+		if poweringOn && !n.LastAction.Failed {
+			if sincePowerOn > wait {
+				n.LastAction.Failed = true
+				setError(n, fmt.Sprintf("node did not power on within max_power_on_wait_time (%ds)", opts.MaxPowerOnWaitTime))
+			} else {
+				d.RequeueAfter = wait - sincePowerOn + time.Millisecond
+			}
+		}
+	case shutdown:
+		phase = bos.PhasePoweringOff
+	case desired == actual:
+		phase = bos.PhaseConfiguring
+		cfs := obs.CFS
+		switch {
+		case cfs.DesiredConfig != n.DesiredState.Configuration:
+			// the action step asks CFS for the configuration
+		case n.DesiredState.Configuration == "":
+			phase = bos.PhaseNone
+			n.Enabled = false
+		case cfs.Status == "configured":
+			phase = bos.PhaseNone
+			n.Enabled = false
+		case cfs.Status == "pending":
+			d.PollCFS = true
+		case cfs.Status == "failed":
+			fail(n, ErrCFSFailed)
+		default:
+			fail(n, fmt.Sprintf("cfs is not reporting a valid configuration status for this component: %q", cfs.Status))
+		}
+	case poweringOn && sincePowerOn < seconds(opts.MaxBootWaitTime):
+		phase = bos.PhasePoweringOn // booting: wait for the node's report
+		d.RequeueAfter = seconds(opts.MaxBootWaitTime) - sincePowerOn + time.Millisecond
+	default:
+		phase = bos.PhasePoweringOff // wrong image, or booted but silent past max_boot_wait_time
+	}
+
+	if phase != n.Status.Phase {
+		if n.Status.Phase == bos.PhasePoweringOff {
+			n.ActualState = bos.ActualState{LastUpdated: now}
+		}
+		if phase == bos.PhaseNone {
+			n.EventStats = bos.EventStats{}
+		}
+		n.Status.Phase = phase
+	}
+}
+
+// decideAction is the action operators: power_on, power_off_graceful, power_off_forceful
+// and configuration, each with its retry limit (reference 4.1, 4.3).
+func decideAction(n *bos.Component, obs Observation, opts bos.Options, now time.Time, d *Decision) {
+	limit := n.RetryLimit(opts)
+	stats := &n.EventStats
+	switch bos.ComputeStatus(n) {
+	case bos.StatusPowerOnPending:
+		attempt(n, &stats.PowerOnAttempts, limit, bos.ActionPoweringOn, PowerOnAction, now, d)
+	case bos.StatusPowerOffPending:
+		attempt(n, &stats.PowerOffGracefulAttempts, limit, bos.ActionPoweringOffGracefully, GracefulOffAction, now, d)
+	case bos.StatusPowerOffGracefullyCalled, bos.StatusPowerOffForcefullyCalled:
+		wait := seconds(opts.MaxPowerOffWaitTime)
+		since := now.Sub(n.LastAction.LastUpdated)
+		// A call the BMC rejected is not waited out: force it at once (deviation from BOS,
+		// which waits max_power_off_wait_time whether or not the call went through).
+		if n.LastAction.Failed || since > wait {
+			attempt(n, &stats.PowerOffForcefulAttempts, limit, bos.ActionPoweringOffForcefully, ForcefulOffAction, now, d)
+		} else {
+			d.RequeueAfter = wait - since + time.Millisecond
+		}
+	case bos.StatusConfiguring:
+		if obs.CFS != nil && obs.CFS.DesiredConfig != n.DesiredState.Configuration {
+			d.Action = ConfigureAction
+			d.PollCFS = true
+		}
+	}
+}
+
+// attempt performs one counted try of a power action, or fails the node when its
+// attempts are used up. Like BOS, it writes last_action before the call is made and
+// clears the error, so the executor's result (RecordFailure) is the only error left.
+func attempt(n *bos.Component, count *int, limit int, lastAction string, act Action, now time.Time, d *Decision) {
+	if *count >= limit {
+		if n.Error == "" {
+			n.Error = ErrRetryLimitNoCau
+		}
+		n.Status.StatusOverride = bos.StatusFailed
+		n.Enabled = false
+		return
+	}
+	*count++
+	n.LastAction = bos.LastAction{Action: lastAction, LastUpdated: now}
+	n.Error = ""
+	d.Action = act
+}
+
+// RecordFailure updates n after the executor failed to perform act: the action is marked
+// failed (so the next look retries it, counting another attempt) and the error names it.
+func RecordFailure(n *bos.Component, act Action, err error, now time.Time) {
+	n.LastAction.Failed = true
+	n.LastAction.LastUpdated = now
+	n.Error = fmt.Sprintf("%s failed (attempt %d): %v", act, attemptsOf(n, act), err)
+	n.Status.Status = bos.ComputeStatus(n)
+}
+
+func attemptsOf(n *bos.Component, act Action) int {
+	switch act {
+	case PowerOnAction:
+		return n.EventStats.PowerOnAttempts
+	case GracefulOffAction:
+		return n.EventStats.PowerOffGracefulAttempts
+	case ForcefulOffAction:
+		return n.EventStats.PowerOffForcefulAttempts
+	}
+	return 0
+}
+
+// RetryDelay is how long the executor waits before looking again at a node whose action
+// failed: exponential in the attempts made, from 250 ms, capped at the polling frequency.
+func RetryDelay(attempts int, opts bos.Options) time.Duration {
+	d := 250 * time.Millisecond << min(max(attempts-1, 0), 10)
+	if ceiling := seconds(opts.PollingFrequency); ceiling > 0 && d > ceiling {
+		d = ceiling
+	}
+	return d
+}
+
+func fail(n *bos.Component, msg string) {
+	n.Enabled = false
+	n.Status.StatusOverride = bos.StatusFailed
+	setError(n, msg)
+}
+
+func setError(n *bos.Component, msg string) {
+	if n.Error != msg {
+		n.Error = msg
+	}
+}
+
+func seconds(s int) time.Duration { return time.Duration(s) * time.Second }
+
+func equalComponents(a, b *bos.Component) bool {
+	ra, rb := a.RetryPolicy, b.RetryPolicy
+	if (ra == nil) != (rb == nil) || (ra != nil && *ra != *rb) {
+		return false
+	}
+	x, y := *a, *b
+	x.RetryPolicy, y.RetryPolicy = nil, nil
+	x.Status.Status, y.Status.Status = "", ""
+	return x == y
+}

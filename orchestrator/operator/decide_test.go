@@ -1,0 +1,210 @@
+package operator
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	bos "github.com/cray-bos/bos/orchestrator"
+)
+
+var (
+	t0     = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	image  = bos.BootArtifacts{Kernel: "s3://boot-images/a/kernel", KernelParameters: "console=ttyS0", Initrd: "s3://boot-images/a/initrd"}
+	other  = bos.BootArtifacts{Kernel: "s3://boot-images/b/kernel", KernelParameters: "quiet", Initrd: "s3://boot-images/b/initrd"}
+	opts   = bos.DefaultOptions()
+	cfsOK  = &CFSView{DesiredConfig: "cfg", Status: "configured"}
+	cfsNew = &CFSView{DesiredConfig: "", Status: "unconfigured"}
+)
+
+// comp builds an enabled component wanting image with configuration "cfg", changed by fs.
+func comp(fs ...func(*bos.Component)) bos.Component {
+	c := bos.Component{ID: "x1000c0s0b0n0", Enabled: true, Session: "s1"}
+	c.DesiredState.BootArtifacts = image
+	c.DesiredState.Configuration = "cfg"
+	c.LastAction = bos.LastAction{Action: bos.ActionSessionSetup, LastUpdated: t0}
+	for _, f := range fs {
+		f(&c)
+	}
+	c.Status.Status = bos.ComputeStatus(&c) // as the store keeps it
+	return c
+}
+
+func phase(p string) func(*bos.Component) { return func(c *bos.Component) { c.Status.Phase = p } }
+func booted(a bos.BootArtifacts) func(*bos.Component) {
+	return func(c *bos.Component) { c.ActualState.BootArtifacts = a }
+}
+func last(action string, ago time.Duration, failed bool) func(*bos.Component) {
+	return func(c *bos.Component) {
+		c.LastAction = bos.LastAction{Action: action, LastUpdated: t0.Add(-ago), Failed: failed}
+	}
+}
+func override(o string) func(*bos.Component) {
+	return func(c *bos.Component) { c.Status.StatusOverride = o }
+}
+func shutdownTarget(c *bos.Component) {
+	c.DesiredState = bos.DesiredState{}
+}
+func stats(on, graceful, forceful int) func(*bos.Component) {
+	return func(c *bos.Component) {
+		c.EventStats = bos.EventStats{PowerOnAttempts: on, PowerOffGracefulAttempts: graceful, PowerOffForcefulAttempts: forceful}
+	}
+}
+
+func TestDecide(t *testing.T) {
+	type want struct {
+		phase, status string
+		enabled       bool
+		action        Action
+		errContains   string
+		requeue       time.Duration
+		pollCFS       bool
+		actualCleared bool
+		stats         *bos.EventStats
+	}
+	for _, tc := range []struct {
+		name string
+		c    bos.Component
+		obs  Observation
+		want want
+	}{
+		// Inputs missing.
+		{"no CFS record: on hold and disabled", comp(), Observation{Power: PowerOn},
+			want{phase: "", status: bos.StatusOnHold, enabled: false, errContains: ErrNoCFSRecord}},
+		// Already failed.
+		{"failed stays failed and is disabled", comp(override(bos.StatusFailed)), Observation{Power: PowerOn, CFS: cfsOK},
+			want{phase: "", status: bos.StatusFailed, enabled: false}},
+		// Power off.
+		{"off, shutdown target: done", comp(shutdownTarget, phase(bos.PhasePoweringOff)), Observation{Power: PowerOff, CFS: cfsNew},
+			want{phase: "", status: bos.StatusStable, enabled: false, actualCleared: true, stats: &bos.EventStats{}}},
+		{"off, boot target: power on", comp(), Observation{Power: PowerOff, CFS: cfsNew},
+			want{phase: bos.PhasePoweringOn, status: bos.StatusPowerOnCalled, enabled: true, action: PowerOnAction, stats: &bos.EventStats{PowerOnAttempts: 1}}},
+		{"on hold from the API is cleared", comp(override(bos.StatusOnHold)), Observation{Power: PowerOff, CFS: cfsNew},
+			want{phase: bos.PhasePoweringOn, status: bos.StatusPowerOnCalled, enabled: true, action: PowerOnAction, stats: &bos.EventStats{PowerOnAttempts: 1}}},
+		{"off after power-on call, within wait: keep waiting", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 30*time.Second, false), stats(1, 0, 0)), Observation{Power: PowerOff, CFS: cfsNew},
+			want{phase: bos.PhasePoweringOn, status: bos.StatusPowerOnCalled, enabled: true, requeue: 90*time.Second + time.Millisecond}},
+		{"off past max_power_on_wait_time: retried", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 121*time.Second, false), stats(1, 0, 0)), Observation{Power: PowerOff, CFS: cfsNew},
+			want{phase: bos.PhasePoweringOn, status: bos.StatusPowerOnCalled, enabled: true, action: PowerOnAction, stats: &bos.EventStats{PowerOnAttempts: 2}}},
+		{"off past wait with attempts used up: failed with the timeout as error", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 121*time.Second, false), stats(3, 0, 0)), Observation{Power: PowerOff, CFS: cfsNew},
+			want{phase: bos.PhasePoweringOn, status: bos.StatusFailed, enabled: false, errContains: "max_power_on_wait_time"}},
+		{"power-on call failed: retried at once", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, time.Second, true), stats(1, 0, 0)), Observation{Power: PowerOff, CFS: cfsNew},
+			want{phase: bos.PhasePoweringOn, status: bos.StatusPowerOnCalled, enabled: true, action: PowerOnAction, stats: &bos.EventStats{PowerOnAttempts: 2}}},
+		{"power-on failures exhausted: failed, the last error kept", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, time.Second, true), stats(3, 0, 0), func(c *bos.Component) { c.Error = "power_on failed (attempt 3): 503" }), Observation{Power: PowerOff, CFS: cfsNew},
+			want{phase: bos.PhasePoweringOn, status: bos.StatusFailed, enabled: false, errContains: "attempt 3"}},
+		{"retry limit without a cause gets BOS's message", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, time.Second, true), stats(3, 0, 0)), Observation{Power: PowerOff, CFS: cfsNew},
+			want{phase: bos.PhasePoweringOn, status: bos.StatusFailed, enabled: false, errContains: "retry limit has been hit"}},
+		{"per-node retry_policy overrides the default", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, time.Second, true), stats(1, 0, 0), func(c *bos.Component) { one := 1; c.RetryPolicy = &one }), Observation{Power: PowerOff, CFS: cfsNew},
+			want{phase: bos.PhasePoweringOn, status: bos.StatusFailed, enabled: false, errContains: "retry limit"}},
+		// Power on, shutdown target.
+		{"on, shutdown target: graceful off", comp(shutdownTarget), Observation{Power: PowerOn, CFS: cfsNew},
+			want{phase: bos.PhasePoweringOff, status: bos.StatusPowerOffGracefullyCalled, enabled: true, action: GracefulOffAction, stats: &bos.EventStats{PowerOffGracefulAttempts: 1}}},
+		{"graceful off within wait: keep waiting", comp(shutdownTarget, phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, 100*time.Second, false), stats(0, 1, 0)), Observation{Power: PowerOn, CFS: cfsNew},
+			want{phase: bos.PhasePoweringOff, status: bos.StatusPowerOffGracefullyCalled, enabled: true, requeue: 200*time.Second + time.Millisecond}},
+		{"graceful off past max_power_off_wait_time: forceful", comp(shutdownTarget, phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, 301*time.Second, false), stats(0, 1, 0)), Observation{Power: PowerOn, CFS: cfsNew},
+			want{phase: bos.PhasePoweringOff, status: bos.StatusPowerOffForcefullyCalled, enabled: true, action: ForcefulOffAction, stats: &bos.EventStats{PowerOffGracefulAttempts: 1, PowerOffForcefulAttempts: 1}}},
+		{"graceful call rejected: forceful at once", comp(shutdownTarget, phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, time.Second, true), stats(0, 1, 0)), Observation{Power: PowerOn, CFS: cfsNew},
+			want{phase: bos.PhasePoweringOff, status: bos.StatusPowerOffForcefullyCalled, enabled: true, action: ForcefulOffAction, stats: &bos.EventStats{PowerOffGracefulAttempts: 1, PowerOffForcefulAttempts: 1}}},
+		{"forceful off past wait: forceful again", comp(shutdownTarget, phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffForcefully, 301*time.Second, false), stats(0, 1, 1)), Observation{Power: PowerOn, CFS: cfsNew},
+			want{phase: bos.PhasePoweringOff, status: bos.StatusPowerOffForcefullyCalled, enabled: true, action: ForcefulOffAction, stats: &bos.EventStats{PowerOffGracefulAttempts: 1, PowerOffForcefulAttempts: 2}}},
+		{"forceful attempts used up: failed", comp(shutdownTarget, phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffForcefully, 301*time.Second, false), stats(0, 1, 3)), Observation{Power: PowerOn, CFS: cfsNew},
+			want{phase: bos.PhasePoweringOff, status: bos.StatusFailed, enabled: false, errContains: "retry limit"}},
+		{"graceful attempts used up: failed", comp(shutdownTarget, stats(0, 3, 0)), Observation{Power: PowerOn, CFS: cfsNew},
+			want{phase: bos.PhasePoweringOff, status: bos.StatusFailed, enabled: false, errContains: "retry limit"}},
+		{"BMC unreadable counts as on (BOS quirk): power off path", comp(shutdownTarget), Observation{Power: PowerUnknown, PowerError: "timeout", CFS: cfsNew},
+			want{phase: bos.PhasePoweringOff, status: bos.StatusPowerOffGracefullyCalled, enabled: true, action: GracefulOffAction, stats: &bos.EventStats{PowerOffGracefulAttempts: 1}}},
+		// Power on, artifacts match.
+		{"booted, CFS has another config: configure", comp(booted(image), phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 10*time.Second, false)), Observation{Power: PowerOn, CFS: cfsNew},
+			want{phase: bos.PhaseConfiguring, status: bos.StatusConfiguring, enabled: true, action: ConfigureAction, pollCFS: true}},
+		{"booted, no desired configuration: done", comp(booted(image), phase(bos.PhasePoweringOn), func(c *bos.Component) { c.DesiredState.Configuration = "" }, stats(1, 0, 0)), Observation{Power: PowerOn, CFS: cfsNew},
+			want{phase: "", status: bos.StatusStable, enabled: false, stats: &bos.EventStats{}}},
+		{"booted, configured: done, stats reset", comp(booted(image), phase(bos.PhaseConfiguring), stats(2, 1, 0)), Observation{Power: PowerOn, CFS: cfsOK},
+			want{phase: "", status: bos.StatusStable, enabled: false, stats: &bos.EventStats{}}},
+		{"booted, CFS pending: keep configuring and poll", comp(booted(image), phase(bos.PhaseConfiguring)), Observation{Power: PowerOn, CFS: &CFSView{DesiredConfig: "cfg", Status: "pending"}},
+			want{phase: bos.PhaseConfiguring, status: bos.StatusConfiguring, enabled: true, pollCFS: true}},
+		{"booted, CFS failed: failed", comp(booted(image), phase(bos.PhaseConfiguring)), Observation{Power: PowerOn, CFS: &CFSView{DesiredConfig: "cfg", Status: "failed"}},
+			want{phase: bos.PhaseConfiguring, status: bos.StatusFailed, enabled: false, errContains: ErrCFSFailed}},
+		{"booted, CFS unconfigured: failed naming the status", comp(booted(image), phase(bos.PhaseConfiguring)), Observation{Power: PowerOn, CFS: &CFSView{DesiredConfig: "cfg", Status: "unconfigured"}},
+			want{phase: bos.PhaseConfiguring, status: bos.StatusFailed, enabled: false, errContains: `"unconfigured"`}},
+		// Power on, artifacts differ.
+		{"booting within max_boot_wait_time: wait", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 200*time.Second, false), stats(1, 0, 0)), Observation{Power: PowerOn, CFS: cfsNew},
+			want{phase: bos.PhasePoweringOn, status: bos.StatusPowerOnCalled, enabled: true, requeue: 1000*time.Second + time.Millisecond}},
+		{"booted but silent past max_boot_wait_time: power off to retry", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 1201*time.Second, false), stats(1, 0, 0)), Observation{Power: PowerOn, CFS: cfsNew},
+			want{phase: bos.PhasePoweringOff, status: bos.StatusPowerOffGracefullyCalled, enabled: true, action: GracefulOffAction, stats: &bos.EventStats{PowerOnAttempts: 1, PowerOffGracefulAttempts: 1}}},
+		{"running another image (reboot): power off", comp(booted(other)), Observation{Power: PowerOn, CFS: cfsOK},
+			want{phase: bos.PhasePoweringOff, status: bos.StatusPowerOffGracefullyCalled, enabled: true, action: GracefulOffAction, stats: &bos.EventStats{PowerOffGracefulAttempts: 1}}},
+		{"off after powering off: actual state cleared, power on", comp(booted(other), phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, 5*time.Second, false), stats(0, 1, 0)), Observation{Power: PowerOff, CFS: cfsOK},
+			want{phase: bos.PhasePoweringOn, status: bos.StatusPowerOnCalled, enabled: true, action: PowerOnAction, actualCleared: true, stats: &bos.EventStats{PowerOnAttempts: 1, PowerOffGracefulAttempts: 1}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := Decide(tc.c, tc.obs, opts, t0)
+			got := d.Component
+			assert.Equal(t, tc.want.phase, got.Status.Phase, "phase")
+			assert.Equal(t, tc.want.status, bos.ComputeStatus(&got), "status")
+			assert.Equal(t, tc.want.status, got.Status.Status, "stored status")
+			assert.Equal(t, tc.want.enabled, got.Enabled, "enabled")
+			assert.Equal(t, tc.want.action, d.Action, "action")
+			assert.Equal(t, tc.want.requeue, d.RequeueAfter, "requeue")
+			assert.Equal(t, tc.want.pollCFS, d.PollCFS, "poll CFS")
+			if tc.want.errContains != "" {
+				assert.Contains(t, got.Error, tc.want.errContains)
+			}
+			if tc.want.actualCleared {
+				assert.True(t, got.ActualState.BootArtifacts.IsEmpty(), "actual state cleared")
+			}
+			if tc.want.stats != nil {
+				assert.Equal(t, *tc.want.stats, got.EventStats)
+			}
+			if d.Action == PowerOnAction || d.Action == GracefulOffAction || d.Action == ForcefulOffAction {
+				assert.Equal(t, t0, got.LastAction.LastUpdated, "last_action written before the call")
+				assert.False(t, got.LastAction.Failed)
+				assert.Empty(t, got.Error, "errors cleared before acting")
+			}
+			assert.True(t, d.Changed || d.Component == tc.c, "unchanged decisions return the input")
+		})
+	}
+}
+
+func TestDecideLeavesDisabledAndSettledAlone(t *testing.T) {
+	c := comp(booted(image), phase(bos.PhaseConfiguring))
+	c.Enabled = false
+	d := Decide(c, Observation{Power: PowerOn, CFS: cfsOK}, opts, t0)
+	assert.False(t, d.Changed)
+	assert.Equal(t, NoAction, d.Action)
+
+	// A node already waiting, seen again with nothing new, needs no write.
+	c = comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, time.Second, false), stats(1, 0, 0))
+	d = Decide(c, Observation{Power: PowerOn, CFS: cfsNew}, opts, t0)
+	assert.False(t, d.Changed)
+	assert.Equal(t, NoAction, d.Action)
+}
+
+func TestRecordFailureLeadsToRetry(t *testing.T) {
+	d := Decide(comp(), Observation{Power: PowerOff, CFS: cfsNew}, opts, t0)
+	require.Equal(t, PowerOnAction, d.Action)
+	n := d.Component
+	RecordFailure(&n, d.Action, errors.New("503 Service Unavailable"), t0)
+	assert.Equal(t, bos.StatusPowerOnPending, n.Status.Status)
+	assert.Equal(t, "power_on failed (attempt 1): 503 Service Unavailable", n.Error)
+
+	for attemptNo := 2; attemptNo <= 3; attemptNo++ {
+		d = Decide(n, Observation{Power: PowerOff, CFS: cfsNew}, opts, t0.Add(time.Second))
+		require.Equal(t, PowerOnAction, d.Action)
+		n = d.Component
+		RecordFailure(&n, d.Action, errors.New("503 Service Unavailable"), t0)
+	}
+	d = Decide(n, Observation{Power: PowerOff, CFS: cfsNew}, opts, t0.Add(2*time.Second))
+	assert.Equal(t, NoAction, d.Action)
+	assert.Equal(t, bos.StatusFailed, d.Component.Status.Status)
+	assert.False(t, d.Component.Enabled)
+	assert.Equal(t, "power_on failed (attempt 3): 503 Service Unavailable", d.Component.Error)
+	assert.Equal(t, 3, d.Component.EventStats.PowerOnAttempts)
+}
+
+func TestRetryDelay(t *testing.T) {
+	assert.Equal(t, 250*time.Millisecond, RetryDelay(1, opts))
+	assert.Equal(t, time.Second, RetryDelay(3, opts))
+	assert.Equal(t, 15*time.Second, RetryDelay(20, opts), "capped at polling_frequency")
+}
