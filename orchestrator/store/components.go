@@ -1,0 +1,717 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cray-bos/bos/orchestrator"
+)
+
+// ErrSkip, returned by a mutate function, leaves that component unwritten and out of the
+// result; the other components of the call are still written.
+var ErrSkip = errors.New("skip this component")
+
+// Tuning of the component paths.
+const (
+	// writeChunk is how many components one WATCH/MULTI transaction covers. A conflict
+	// splits the chunk in halves, so a busy reconciler cannot starve a bulk write.
+	writeChunk = 500
+	// readChunk is how many keys one MGET asks for.
+	readChunk = 1000
+	// maxAttempts bounds the retries of one conflicting component.
+	maxAttempts = 1000
+)
+
+// Filter selects components. Zero fields do not filter. Every filter but IDs is served
+// from an index, so no read scans all components.
+type Filter struct {
+	IDs           []string // when non-nil, only these ids; an empty non-nil slice matches nothing
+	Session       string   // session == Session
+	StagedSession string   // staged_state.session == StagedSession
+	Enabled       *bool    // enabled == *Enabled
+	Phase         *string  // status.phase == *Phase ("" is a real phase)
+	Status        []string // computed status is any of these
+	StartAfterID  string   // only ids sorting strictly after this one
+	PageSize      int      // at most this many results; 0 = no limit
+}
+
+func (f *Filter) indexed() bool {
+	return f.Session != "" || f.StagedSession != "" || f.Enabled != nil || f.Phase != nil || len(f.Status) > 0
+}
+
+// Key helpers.
+func (s *Store) compKey(id string) string   { return s.k("component:", id) }
+func (s *Store) allKey() string             { return s.k("components") }
+func (s *Store) sessionIdx(n string) string { return s.k("index:session:", n) }
+func (s *Store) stagedIdx(n string) string  { return s.k("index:staged:", n) }
+func (s *Store) phaseIdx(p string) string   { return s.k("index:phase:", p) }
+func (s *Store) statusIdx(st string) string { return s.k("index:status:", st) }
+func (s *Store) enabledIdx(e bool) string   { return s.k("index:enabled:", strconv.FormatBool(e)) }
+func (s *Store) errorIdx() string           { return s.k("index:error") }
+func (s *Store) compKeys(ids []string) []string {
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = s.compKey(id)
+	}
+	return keys
+}
+
+// indexKeys lists the index sets c belongs to.
+func (s *Store) indexKeys(c *orchestrator.Component) []string {
+	keys := []string{s.enabledIdx(c.Enabled), s.phaseIdx(c.Status.Phase), s.statusIdx(orchestrator.ComputeStatus(c))}
+	if c.Session != "" {
+		keys = append(keys, s.sessionIdx(c.Session))
+	}
+	if c.StagedState.Session != "" {
+		keys = append(keys, s.stagedIdx(c.StagedState.Session))
+	}
+	if c.Error != "" {
+		keys = append(keys, s.errorIdx())
+	}
+	return keys
+}
+
+// GetComponent returns one component, or ENOTFOUND.
+func (s *Store) GetComponent(ctx context.Context, id string) (orchestrator.Component, error) {
+	raw, err := s.rdb.Get(ctx, s.compKey(id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return orchestrator.Component{}, &orchestrator.Error{Code: orchestrator.ENOTFOUND, Title: notFoundTitle, Message: fmt.Sprintf("Component '%s' does not exist", id)}
+	}
+	if err != nil {
+		return orchestrator.Component{}, s.fail("get component", err)
+	}
+	return decodeComponent(raw)
+}
+
+// GetComponents returns the components that exist among ids, in the order given.
+func (s *Store) GetComponents(ctx context.Context, ids []string) ([]orchestrator.Component, error) {
+	raws, err := s.mget(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	return decodeComponents(raws)
+}
+
+// ListComponents returns the components matching f, in id order.
+func (s *Store) ListComponents(ctx context.Context, f Filter) ([]orchestrator.Component, error) {
+	raws, err := s.ListComponentsJSON(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return decodeComponents(raws)
+}
+
+// ListComponentsJSON returns the stored JSON of the components matching f, in id order.
+// The stored form already carries the computed status, so the API can send it as is.
+func (s *Store) ListComponentsJSON(ctx context.Context, f Filter) ([]json.RawMessage, error) {
+	if !f.indexed() && f.IDs == nil {
+		return s.scanAll(ctx, f.StartAfterID, f.PageSize)
+	}
+	ids, err := s.candidates(ctx, &f)
+	if err != nil {
+		return nil, err
+	}
+	var out []json.RawMessage
+	for len(ids) > 0 && (f.PageSize == 0 || len(out) < f.PageSize) {
+		n := readChunk
+		if f.PageSize > 0 {
+			n = min(n, f.PageSize-len(out))
+		}
+		n = min(n, len(ids))
+		raws, err := s.mget(ctx, ids[:n])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, raws...)
+		ids = ids[n:]
+	}
+	return out, nil
+}
+
+// ComponentIDs returns the ids matching f, in id order (pages apply).
+func (s *Store) ComponentIDs(ctx context.Context, f Filter) ([]string, error) {
+	if !f.indexed() && f.IDs == nil {
+		return s.rangeIDs(ctx, f.StartAfterID, f.PageSize)
+	}
+	ids, err := s.candidates(ctx, &f)
+	if err != nil {
+		return nil, err
+	}
+	if f.IDs != nil && !f.indexed() {
+		// Plain id lists may name missing components: keep the existing ones.
+		exist, err := s.existing(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		ids = exist
+	}
+	if f.PageSize > 0 && len(ids) > f.PageSize {
+		ids = ids[:f.PageSize]
+	}
+	return ids, nil
+}
+
+// candidates resolves the filter to a sorted id list after StartAfterID (before paging).
+func (s *Store) candidates(ctx context.Context, f *Filter) ([]string, error) {
+	var ids []string
+	if f.indexed() {
+		var fixed []string
+		if f.Session != "" {
+			fixed = append(fixed, s.sessionIdx(f.Session))
+		}
+		if f.StagedSession != "" {
+			fixed = append(fixed, s.stagedIdx(f.StagedSession))
+		}
+		if f.Enabled != nil {
+			fixed = append(fixed, s.enabledIdx(*f.Enabled))
+		}
+		if f.Phase != nil {
+			fixed = append(fixed, s.phaseIdx(*f.Phase))
+		}
+		var cmds []*redis.StringSliceCmd
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			if len(f.Status) == 0 {
+				cmds = append(cmds, p.SInter(ctx, fixed...))
+				return nil
+			}
+			seen := map[string]bool{}
+			for _, st := range f.Status {
+				if !seen[st] {
+					seen[st] = true
+					cmds = append(cmds, p.SInter(ctx, append(slices.Clone(fixed), s.statusIdx(st))...))
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, s.fail("list components", err)
+		}
+		for _, c := range cmds {
+			ids = append(ids, c.Val()...) // statuses are disjoint: no duplicates
+		}
+		if f.IDs != nil {
+			want := make(map[string]struct{}, len(f.IDs))
+			for _, id := range f.IDs {
+				want[id] = struct{}{}
+			}
+			ids = slices.DeleteFunc(ids, func(id string) bool { _, ok := want[id]; return !ok })
+		}
+	} else {
+		ids = slices.Clone(f.IDs)
+	}
+	sort.Strings(ids)
+	ids = slices.Compact(ids)
+	if f.StartAfterID != "" {
+		i, found := slices.BinarySearch(ids, f.StartAfterID)
+		if found {
+			i++
+		}
+		ids = ids[i:]
+	}
+	return ids, nil
+}
+
+// rangeIDs pages through the id index.
+func (s *Store) rangeIDs(ctx context.Context, after string, limit int) ([]string, error) {
+	min := "-"
+	if after != "" {
+		min = "(" + after
+	}
+	by := &redis.ZRangeBy{Min: min, Max: "+"}
+	if limit > 0 {
+		by.Count = int64(limit)
+	}
+	ids, err := s.rdb.ZRangeByLex(ctx, s.allKey(), by).Result()
+	return ids, s.fail("list component ids", err)
+}
+
+// scanAll lists every component in id order from the id index, in chunks.
+func (s *Store) scanAll(ctx context.Context, after string, limit int) ([]json.RawMessage, error) {
+	var out []json.RawMessage
+	for limit == 0 || len(out) < limit {
+		n := readChunk
+		if limit > 0 {
+			n = min(n, limit-len(out))
+		}
+		ids, err := s.rangeIDs(ctx, after, n)
+		if err != nil {
+			return nil, err
+		}
+		if len(ids) == 0 {
+			break
+		}
+		raws, err := s.mget(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, raws...)
+		if len(ids) < n {
+			break
+		}
+		after = ids[len(ids)-1]
+	}
+	return out, nil
+}
+
+// mget fetches the JSON of the given ids (missing ones skipped), pipelining MGETs.
+func (s *Store) mget(ctx context.Context, ids []string) ([]json.RawMessage, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var cmds []*redis.SliceCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i := 0; i < len(ids); i += readChunk {
+			cmds = append(cmds, p.MGet(ctx, s.compKeys(ids[i:min(i+readChunk, len(ids))])...))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.fail("read components", err)
+	}
+	out := make([]json.RawMessage, 0, len(ids))
+	for _, c := range cmds {
+		for _, v := range c.Val() {
+			if str, ok := v.(string); ok {
+				out = append(out, json.RawMessage(str))
+			}
+		}
+	}
+	return out, nil
+}
+
+// existing returns the ids (sorted input) that exist, keeping order.
+func (s *Store) existing(ctx context.Context, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var out []string
+	for i := 0; i < len(ids); i += readChunk {
+		chunk := ids[i:min(i+readChunk, len(ids))]
+		cmds, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, id := range chunk {
+				p.Exists(ctx, s.compKey(id))
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, s.fail("check components", err)
+		}
+		for j, c := range cmds {
+			if c.(*redis.IntCmd).Val() == 1 {
+				out = append(out, chunk[j])
+			}
+		}
+	}
+	return out, nil
+}
+
+// ExistingComponentIDs returns which of ids exist (order kept, duplicates dropped).
+func (s *Store) ExistingComponentIDs(ctx context.Context, ids []string) ([]string, error) {
+	return s.existing(ctx, dedupe(ids))
+}
+
+func decodeComponent(raw []byte) (orchestrator.Component, error) {
+	var c orchestrator.Component
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return c, &orchestrator.Error{Code: orchestrator.EINTERNAL, Message: "a stored component is not valid JSON", Err: err}
+	}
+	return c, nil
+}
+
+func decodeComponents(raws []json.RawMessage) ([]orchestrator.Component, error) {
+	out := make([]orchestrator.Component, len(raws))
+	for i, raw := range raws {
+		c, err := decodeComponent(raw)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = c
+	}
+	return out, nil
+}
+
+// UpdateComponent reads one component, lets mutate change it and writes it back if no
+// other writer changed it meanwhile; on a conflict it re-reads and calls mutate again, so
+// mutate must depend only on the component it is given. It returns ENOTFOUND for a missing
+// component, mutate's error unchanged, or the stored result (with its computed status).
+func (s *Store) UpdateComponent(ctx context.Context, id string, mutate func(*orchestrator.Component) error) (orchestrator.Component, error) {
+	var missing bool
+	out, err := s.write(ctx, []string{id}, modeUpdate, func(c *orchestrator.Component, exists bool) error {
+		return mutate(c)
+	}, func(string) { missing = true })
+	if err != nil {
+		return orchestrator.Component{}, err
+	}
+	if missing {
+		return orchestrator.Component{}, &orchestrator.Error{Code: orchestrator.ENOTFOUND, Title: notFoundTitle, Message: fmt.Sprintf("Component '%s' does not exist", id)}
+	}
+	if len(out) == 0 {
+		return s.GetComponent(ctx, id) // mutate returned ErrSkip: report the record as is
+	}
+	return out[0], nil
+}
+
+// UpdateComponents is UpdateComponent for many ids: missing ids and those for which mutate
+// returns ErrSkip are left out of the result. Each component is written atomically; the
+// call as a whole is not (components of chunks already committed stay written if a later
+// mutate fails). Duplicate ids are handled once.
+func (s *Store) UpdateComponents(ctx context.Context, ids []string, mutate func(*orchestrator.Component) error) ([]orchestrator.Component, error) {
+	return s.write(ctx, dedupe(ids), modeUpdate, func(c *orchestrator.Component, _ bool) error { return mutate(c) }, nil)
+}
+
+// PutComponents creates or replaces whole records (ids taken from the records; for a
+// repeated id the last record wins) and returns them as stored.
+func (s *Store) PutComponents(ctx context.Context, comps []orchestrator.Component) ([]orchestrator.Component, error) {
+	byID := make(map[string]orchestrator.Component, len(comps))
+	ids := make([]string, 0, len(comps))
+	for _, c := range comps {
+		if _, dup := byID[c.ID]; !dup {
+			ids = append(ids, c.ID)
+		}
+		byID[c.ID] = c.Clone()
+	}
+	return s.write(ctx, ids, modeUpsert, func(c *orchestrator.Component, _ bool) error {
+		*c = byID[c.ID].Clone()
+		return nil
+	}, nil)
+}
+
+// PutComponent creates or replaces one record.
+func (s *Store) PutComponent(ctx context.Context, c orchestrator.Component) (orchestrator.Component, error) {
+	out, err := s.PutComponents(ctx, []orchestrator.Component{c})
+	if err != nil {
+		return orchestrator.Component{}, err
+	}
+	return out[0], nil
+}
+
+// AddComponents creates the records whose ids do not exist yet and leaves existing ones
+// alone (what discovery needs). It returns the records created.
+func (s *Store) AddComponents(ctx context.Context, comps []orchestrator.Component) ([]orchestrator.Component, error) {
+	byID := make(map[string]orchestrator.Component, len(comps))
+	ids := make([]string, 0, len(comps))
+	for _, c := range comps {
+		if _, dup := byID[c.ID]; !dup {
+			ids = append(ids, c.ID)
+			byID[c.ID] = c.Clone()
+		}
+	}
+	return s.write(ctx, ids, modeUpsert, func(c *orchestrator.Component, exists bool) error {
+		if exists {
+			return ErrSkip
+		}
+		*c = byID[c.ID].Clone()
+		return nil
+	}, nil)
+}
+
+type writeMode int
+
+const (
+	modeUpdate writeMode = iota // only existing components
+	modeUpsert                  // missing components start as Component{ID: id}
+)
+
+// write runs mutate over ids in compare-and-set transactions of up to writeChunk
+// components and returns the resulting records in ids order. onMissing is told about
+// ids that do not exist in modeUpdate.
+func (s *Store) write(ctx context.Context, ids []string, mode writeMode, mutate func(*orchestrator.Component, bool) error, onMissing func(string)) ([]orchestrator.Component, error) {
+	out := make([]orchestrator.Component, 0, len(ids))
+	for i := 0; i < len(ids); i += writeChunk {
+		res, err := s.writeChunk(ctx, ids[i:min(i+writeChunk, len(ids))], mode, mutate, onMissing, 0)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, res...)
+	}
+	return out, nil
+}
+
+// pending is one component write prepared inside a transaction.
+type pending struct {
+	id      string
+	raw     []byte
+	oldKeys []string // index sets of the stored record (nil if new)
+	newKeys []string
+	exists  bool
+}
+
+func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mutate func(*orchestrator.Component, bool) error, onMissing func(string), attempt int) ([]orchestrator.Component, error) {
+	keys := s.compKeys(ids)
+	var result []orchestrator.Component
+	var written []string
+	var missing []string
+	txf := func(tx *redis.Tx) error {
+		result, written, missing = result[:0], written[:0], missing[:0]
+		vals, err := tx.MGet(ctx, keys...).Result()
+		if err != nil {
+			return err
+		}
+		var todo []pending
+		for i, v := range vals {
+			id := ids[i]
+			str, exists := v.(string)
+			c := orchestrator.Component{ID: id}
+			var oldKeys []string
+			if exists {
+				if c, err = decodeComponent([]byte(str)); err != nil {
+					return err
+				}
+				oldKeys = s.indexKeys(&c)
+			} else if mode == modeUpdate {
+				missing = append(missing, id)
+				continue
+			}
+			if err := mutate(&c, exists); errors.Is(err, ErrSkip) {
+				continue
+			} else if err != nil {
+				return callerError{err}
+			}
+			c.ID = id
+			c.Status.Status = orchestrator.ComputeStatus(&c)
+			if err := c.Validate(); err != nil {
+				return callerError{err}
+			}
+			raw, err := json.Marshal(c)
+			if err != nil {
+				return fmt.Errorf("encode component %s: %w", id, err)
+			}
+			result = append(result, c)
+			if exists && bytes.Equal(raw, []byte(str)) {
+				continue // nothing changed: no write, no notification
+			}
+			todo = append(todo, pending{id: id, raw: raw, oldKeys: oldKeys, newKeys: s.indexKeys(&c), exists: exists})
+		}
+		if len(todo) == 0 {
+			return nil
+		}
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			for _, w := range todo {
+				p.Set(ctx, s.compKey(w.id), w.raw, 0)
+				for _, k := range w.oldKeys {
+					if !slices.Contains(w.newKeys, k) {
+						p.SRem(ctx, k, w.id)
+					}
+				}
+				for _, k := range w.newKeys {
+					if !slices.Contains(w.oldKeys, k) {
+						p.SAdd(ctx, k, w.id)
+					}
+				}
+				if !w.exists {
+					p.ZAdd(ctx, s.allKey(), redis.Z{Member: w.id})
+				}
+				written = append(written, w.id)
+			}
+			return nil
+		})
+		return err
+	}
+	err := s.rdb.Watch(ctx, txf, keys...)
+	if errors.Is(err, redis.TxFailedErr) {
+		// Someone wrote one of these components meanwhile: retry, in halves so that one
+		// hot component only holds up itself.
+		if len(ids) > 1 {
+			half := len(ids) / 2
+			a, err := s.writeChunk(ctx, ids[:half], mode, mutate, onMissing, 0)
+			if err != nil {
+				return a, err
+			}
+			b, err := s.writeChunk(ctx, ids[half:], mode, mutate, onMissing, 0)
+			return append(a, b...), err
+		}
+		if attempt+1 >= maxAttempts {
+			return nil, orchestrator.Errorf(orchestrator.ECONFLICT, "component %s: gave up after %d conflicting writes", ids[0], maxAttempts)
+		}
+		if err := backoff(ctx, attempt+1); err != nil {
+			return nil, err
+		}
+		return s.writeChunk(ctx, ids, mode, mutate, onMissing, attempt+1)
+	}
+	var ce callerError
+	if errors.As(err, &ce) {
+		return nil, ce.err
+	}
+	if err != nil {
+		return nil, s.fail("write components", err)
+	}
+	if onMissing != nil {
+		for _, id := range missing {
+			onMissing(id)
+		}
+	}
+	if len(written) > 0 && s.onChanged != nil {
+		s.onChanged(slices.Clone(written))
+	}
+	return slices.Clone(result), nil
+}
+
+// DeleteComponent removes one component, or returns ENOTFOUND.
+func (s *Store) DeleteComponent(ctx context.Context, id string) error {
+	deleted, err := s.DeleteComponents(ctx, []string{id})
+	if err != nil {
+		return err
+	}
+	if len(deleted) == 0 {
+		return &orchestrator.Error{Code: orchestrator.ENOTFOUND, Title: notFoundTitle, Message: fmt.Sprintf("Component '%s' does not exist", id)}
+	}
+	return nil
+}
+
+// DeleteComponents removes the components that exist among ids and returns their ids.
+func (s *Store) DeleteComponents(ctx context.Context, ids []string) ([]string, error) {
+	ids = dedupe(ids)
+	var deleted []string
+	for i := 0; i < len(ids); i += writeChunk {
+		chunk := ids[i:min(i+writeChunk, len(ids))]
+		keys := s.compKeys(chunk)
+		for attempt := 0; ; attempt++ {
+			var done []string
+			err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+				vals, err := tx.MGet(ctx, keys...).Result()
+				if err != nil {
+					return err
+				}
+				type gone struct {
+					id   string
+					keys []string
+				}
+				var todo []gone
+				for j, v := range vals {
+					if str, ok := v.(string); ok {
+						c, err := decodeComponent([]byte(str))
+						if err != nil {
+							return err
+						}
+						todo = append(todo, gone{chunk[j], s.indexKeys(&c)})
+					}
+				}
+				if len(todo) == 0 {
+					return nil
+				}
+				_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+					for _, g := range todo {
+						p.Del(ctx, s.compKey(g.id))
+						p.ZRem(ctx, s.allKey(), g.id)
+						for _, k := range g.keys {
+							p.SRem(ctx, k, g.id)
+						}
+						done = append(done, g.id)
+					}
+					return nil
+				})
+				return err
+			}, keys...)
+			if errors.Is(err, redis.TxFailedErr) && attempt+1 < maxAttempts {
+				if err := backoff(ctx, attempt+1); err != nil {
+					return deleted, err
+				}
+				continue
+			}
+			if err != nil {
+				return deleted, s.fail("delete components", err)
+			}
+			if len(done) > 0 && s.onChanged != nil {
+				s.onChanged(slices.Clone(done))
+			}
+			deleted = append(deleted, done...)
+			break
+		}
+	}
+	return deleted, nil
+}
+
+// SessionStats gathers the counts behind a session's extended status and completion test
+// from the indexes (one pipelined round trip), then reads only the members that carry an
+// error. within, when non-nil, restricts every count to the ids it accepts (a tenant's
+// nodes).
+func (s *Store) SessionStats(ctx context.Context, session string, within func(id string) bool) (orchestrator.SessionStats, error) {
+	st := orchestrator.SessionStats{Phases: map[string]int{}, Errors: map[string][]string{}}
+	members := s.sessionIdx(session)
+	var (
+		all, staged, enabled, stable, failed, onHold, errored *redis.StringSliceCmd
+		phases                                                = map[string]*redis.StringSliceCmd{}
+	)
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		all = p.SMembers(ctx, members)
+		staged = p.SMembers(ctx, s.stagedIdx(session))
+		enabled = p.SInter(ctx, members, s.enabledIdx(true))
+		stable = p.SInter(ctx, members, s.statusIdx(orchestrator.StatusStable))
+		failed = p.SInter(ctx, members, s.statusIdx(orchestrator.StatusFailed))
+		onHold = p.SInter(ctx, members, s.statusIdx(orchestrator.StatusOnHold))
+		errored = p.SInter(ctx, members, s.errorIdx())
+		for _, ph := range orchestrator.Phases {
+			phases[ph] = p.SInter(ctx, members, s.enabledIdx(true), s.phaseIdx(ph))
+		}
+		return nil
+	})
+	if err != nil {
+		return st, s.fail("session stats", err)
+	}
+	keep := func(ids []string) []string {
+		if within == nil {
+			return ids
+		}
+		return slices.DeleteFunc(ids, func(id string) bool { return !within(id) })
+	}
+	st.Members = len(keep(all.Val()))
+	st.Staged = len(keep(staged.Val()))
+	st.Enabled = len(keep(enabled.Val()))
+	st.Stable = len(keep(stable.Val()))
+	st.Failed = len(keep(failed.Val()))
+	held := map[string]bool{}
+	for _, id := range onHold.Val() {
+		held[id] = true
+	}
+	for ph, cmd := range phases {
+		n := 0
+		for _, id := range keep(cmd.Val()) {
+			if !held[id] {
+				n++
+			}
+		}
+		if n > 0 {
+			st.Phases[ph] = n
+		}
+	}
+	errIDs := keep(errored.Val())
+	sort.Strings(errIDs)
+	comps, err := s.GetComponents(ctx, errIDs)
+	if err != nil {
+		return st, err
+	}
+	for _, c := range comps {
+		if c.Error != "" && c.Session == session {
+			st.Errors[c.Error] = append(st.Errors[c.Error], c.ID)
+		}
+	}
+	return st, nil
+}
+
+// callerError carries an error of the caller's mutate function (or of validating its
+// result) through the transaction, so that it is returned unchanged rather than taken
+// for a Redis failure.
+type callerError struct{ err error }
+
+func (e callerError) Error() string { return e.err.Error() }
+
+// dedupe drops repeated ids, keeping the first occurrence's position.
+func dedupe(ids []string) []string {
+	seen := make(map[string]struct{}, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if _, ok := seen[id]; !ok {
+			seen[id] = struct{}{}
+			out = append(out, id)
+		}
+	}
+	return out
+}

@@ -1,0 +1,60 @@
+// Package store keeps BOS's state in Redis (go-redis v9): options, components, session
+// templates, sessions, saved session statuses and BSS referral tokens. Open with an empty
+// URL starts an embedded miniredis in the process; with redis://... it uses a real Redis.
+//
+// # Keys
+//
+// Every key starts with Config.KeyPrefix ({p} below). Values are JSON.
+//
+//	{p}options                     string  Options (missing keys read as defaults)
+//	{p}component:{id}              string  Component, stored with its computed status.status
+//	{p}components                  zset    every component id, score 0: lexical order for paging
+//	{p}index:session:{name}        set     ids whose session is name (name != "")
+//	{p}index:staged:{name}         set     ids whose staged_state.session is name (name != "")
+//	{p}index:phase:{phase}         set     ids by status.phase ("" included)
+//	{p}index:status:{status}       set     ids by computed status (overrides included)
+//	{p}index:enabled:{true|false}  set     ids by enabled
+//	{p}index:error                 set     ids with a non-empty error
+//	{p}templates:{ns}              hash    template name → SessionTemplate
+//	{p}sessions:{ns}               hash    session name → Session
+//	{p}session-status:{ns}         hash    session name → frozen SessionExtendedStatus
+//	{p}template-namespaces         set     namespaces that hold templates
+//	{p}session-namespaces          set     namespaces that hold sessions
+//	{p}tokens                      hash    BSS referral token → TokenRecord (never pruned)
+//
+// A namespace {ns} is "u" for no tenant and "t:<tenant>" for a tenant, so tenants reuse
+// names freely (BOS hashes tenant and name into the key for the same effect).
+//
+// # Reads
+//
+// Component filters (session, staged session, enabled, phase, status list) are answered by
+// SINTER over the index sets, unfiltered lists page through the id zset with ZRANGEBYLEX,
+// and records are fetched with pipelined MGETs of 1,000 keys: no read scans every key.
+// The computed status depends only on stored fields (orchestrator.ComputeStatus), which is
+// why it can be indexed at write time and why listings can send stored JSON as is.
+// Every read decodes fresh values: callers own what they get.
+//
+// # Writes
+//
+// Component writes are compare-and-set per component: WATCH the keys, MGET, apply the
+// caller's mutate function, then MULTI (SET + the index changes) EXEC. If another writer
+// (API or reconciler) committed meanwhile, EXEC fails and the chunk is retried — bulk
+// writes go in chunks of 500 that split in halves on conflict, so one hot component never
+// holds back the rest. mutate may therefore run more than once and must depend only on
+// the component it is given. A write that changes nothing is not sent. After each
+// committed transaction Config.OnComponentsChanged receives the ids written.
+// Options, templates and sessions use the same WATCH/MULTI cycle on their key.
+//
+// # For the reconciler
+//
+// The surface is small: ListComponents / ComponentIDs with a Filter (paged by
+// StartAfterID and PageSize), UpdateComponents with a mutate function (use
+// orchestrator.ComponentPatch.SetAutoFields/ApplyTo to get the API's merge rules),
+// AddComponents for discovery, GetOptions each pass, ListSessions / UpdateSession,
+// SessionStats for completion (SessionStats.Done), FreezeSessionStatus at completion,
+// PutToken after a BSS PUT, GetTemplate at session setup.
+//
+// Errors carry orchestrator codes: ENOTFOUND, ECONFLICT (session exists; a component that
+// stayed contended for 1,000 attempts), EUNAVAILABLE (Redis unreachable: the API answers
+// 503), EINTERNAL (a Redis error reply or an undecodable record).
+package store

@@ -1,0 +1,479 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cray-bos/bos/orchestrator"
+)
+
+// BOS's problem titles for the store's errors.
+const (
+	notFoundTitle = "The resource was not found"
+	existsTitle   = "The resource to be created already exists"
+)
+
+// namespace names the hash that holds a tenant's templates, sessions or saved statuses:
+// "u" for no tenant, "t:<tenant>" otherwise, so every tenant (and the untenanted space)
+// may reuse a name.
+func namespace(tenant string) string {
+	if tenant == "" {
+		return "u"
+	}
+	return "t:" + tenant
+}
+
+func (s *Store) templatesKey(tenant string) string { return s.k("templates:", namespace(tenant)) }
+func (s *Store) sessionsKey(tenant string) string  { return s.k("sessions:", namespace(tenant)) }
+func (s *Store) statusKey(tenant string) string    { return s.k("session-status:", namespace(tenant)) }
+func (s *Store) templateNS() string                { return s.k("template-namespaces") }
+func (s *Store) sessionNS() string                 { return s.k("session-namespaces") }
+func (s *Store) optionsKey() string                { return s.k("options") }
+func (s *Store) tokensKey() string                 { return s.k("tokens") }
+
+// forTenant appends " for tenant '<t>'" to a not-found message when a tenant is set.
+func forTenant(tenant string) string {
+	if tenant == "" {
+		return ""
+	}
+	return fmt.Sprintf(" for tenant '%s'", tenant)
+}
+
+// ---- Options ----
+
+// GetOptions returns the options: stored values over the defaults, invalid or unknown
+// stored values dropped. A missing record means all defaults.
+func (s *Store) GetOptions(ctx context.Context) (orchestrator.Options, error) {
+	raw, err := s.rdb.Get(ctx, s.optionsKey()).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return orchestrator.DefaultOptions(), nil
+	}
+	if err != nil {
+		return orchestrator.DefaultOptions(), s.fail("get options", err)
+	}
+	return orchestrator.DecodeStoredOptions(raw)
+}
+
+// UpdateOptions changes the options with compare-and-set (mutate may run more than once)
+// and returns the result.
+func (s *Store) UpdateOptions(ctx context.Context, mutate func(*orchestrator.Options) error) (orchestrator.Options, error) {
+	var out orchestrator.Options
+	err := s.cas(ctx, "update options", s.optionsKey(), func(tx *redis.Tx) (func(redis.Pipeliner), error) {
+		raw, err := tx.Get(ctx, s.optionsKey()).Bytes()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, err
+		}
+		o, err := orchestrator.DecodeStoredOptions(raw)
+		if err != nil {
+			return nil, err
+		}
+		if err := mutate(&o); err != nil {
+			return nil, callerError{err}
+		}
+		if err := o.Validate(); err != nil {
+			return nil, callerError{err}
+		}
+		data, err := json.Marshal(o)
+		if err != nil {
+			return nil, err
+		}
+		out = o
+		return func(p redis.Pipeliner) { p.Set(ctx, s.optionsKey(), data, 0) }, nil
+	})
+	return out, err
+}
+
+// cas runs one WATCH/GET/MULTI/EXEC cycle on key, retrying on conflict. prepare reads
+// through tx and returns the writes to queue (nil for none).
+func (s *Store) cas(ctx context.Context, step, key string, prepare func(tx *redis.Tx) (func(redis.Pipeliner), error)) error {
+	for attempt := 0; ; attempt++ {
+		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			writes, err := prepare(tx)
+			if err != nil || writes == nil {
+				return err
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error { writes(p); return nil })
+			return err
+		}, key)
+		if errors.Is(err, redis.TxFailedErr) && attempt+1 < maxAttempts {
+			if err := backoff(ctx, attempt+1); err != nil {
+				return err
+			}
+			continue
+		}
+		var ce callerError
+		if errors.As(err, &ce) {
+			return ce.err
+		}
+		return s.fail(step, err)
+	}
+}
+
+// ---- BSS tokens ----
+
+// PutToken records the artifacts behind a BSS referral token (kept forever, like BOS).
+func (s *Store) PutToken(ctx context.Context, token string, rec orchestrator.TokenRecord) error {
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("put token: %w", err)
+	}
+	return s.fail("put token", s.rdb.HSet(ctx, s.tokensKey(), token, data).Err())
+}
+
+// GetToken returns the record of a token; ok is false for an unknown token.
+func (s *Store) GetToken(ctx context.Context, token string) (rec orchestrator.TokenRecord, ok bool, err error) {
+	raw, err := s.rdb.HGet(ctx, s.tokensKey(), token).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return rec, false, nil
+	}
+	if err != nil {
+		return rec, false, s.fail("get token", err)
+	}
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return rec, false, fmt.Errorf("get token: decode: %w", err)
+	}
+	return rec, true, nil
+}
+
+// GetTokens returns the records of the known tokens among tokens.
+func (s *Store) GetTokens(ctx context.Context, tokens []string) (map[string]orchestrator.TokenRecord, error) {
+	out := map[string]orchestrator.TokenRecord{}
+	tokens = dedupe(slices.DeleteFunc(slices.Clone(tokens), func(t string) bool { return t == "" }))
+	if len(tokens) == 0 {
+		return out, nil
+	}
+	vals, err := s.rdb.HMGet(ctx, s.tokensKey(), tokens...).Result()
+	if err != nil {
+		return nil, s.fail("get tokens", err)
+	}
+	for i, v := range vals {
+		if str, ok := v.(string); ok {
+			var rec orchestrator.TokenRecord
+			if err := json.Unmarshal([]byte(str), &rec); err != nil {
+				return nil, fmt.Errorf("get tokens: decode: %w", err)
+			}
+			out[tokens[i]] = rec
+		}
+	}
+	return out, nil
+}
+
+// ---- Session templates ----
+
+// GetTemplate returns a template from the tenant's namespace ("" = untenanted), or ENOTFOUND.
+func (s *Store) GetTemplate(ctx context.Context, tenant, name string) (orchestrator.SessionTemplate, error) {
+	var t orchestrator.SessionTemplate
+	raw, err := s.rdb.HGet(ctx, s.templatesKey(tenant), name).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return t, &orchestrator.Error{Code: orchestrator.ENOTFOUND, Title: notFoundTitle, Message: fmt.Sprintf("Session template '%s' does not exist%s", name, forTenant(tenant))}
+	}
+	if err != nil {
+		return t, s.fail("get session template", err)
+	}
+	return t, decodeJSON("session template", raw, &t)
+}
+
+// PutTemplate creates or replaces t in t.Tenant's namespace.
+func (s *Store) PutTemplate(ctx context.Context, t orchestrator.SessionTemplate) error {
+	data, err := json.Marshal(t)
+	if err != nil {
+		return fmt.Errorf("put session template: %w", err)
+	}
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, s.templatesKey(t.Tenant), t.Name, data)
+		p.SAdd(ctx, s.templateNS(), namespace(t.Tenant))
+		return nil
+	})
+	return s.fail("put session template", err)
+}
+
+// UpdateTemplate changes a template with compare-and-set; ENOTFOUND if it does not exist.
+func (s *Store) UpdateTemplate(ctx context.Context, tenant, name string, mutate func(*orchestrator.SessionTemplate) error) (orchestrator.SessionTemplate, error) {
+	var out orchestrator.SessionTemplate
+	key := s.templatesKey(tenant)
+	err := s.cas(ctx, "update session template", key, func(tx *redis.Tx) (func(redis.Pipeliner), error) {
+		raw, err := tx.HGet(ctx, key, name).Bytes()
+		if errors.Is(err, redis.Nil) {
+			return nil, callerError{&orchestrator.Error{Code: orchestrator.ENOTFOUND, Title: notFoundTitle, Message: fmt.Sprintf("Session template '%s' does not exist%s", name, forTenant(tenant))}}
+		}
+		if err != nil {
+			return nil, err
+		}
+		var t orchestrator.SessionTemplate
+		if err := decodeJSON("session template", raw, &t); err != nil {
+			return nil, callerError{err}
+		}
+		if err := mutate(&t); err != nil {
+			return nil, callerError{err}
+		}
+		t.Name, t.Tenant = name, tenant
+		data, err := json.Marshal(t)
+		if err != nil {
+			return nil, err
+		}
+		out = t
+		return func(p redis.Pipeliner) { p.HSet(ctx, key, name, data) }, nil
+	})
+	return out, err
+}
+
+// DeleteTemplate removes a template, or returns ENOTFOUND.
+func (s *Store) DeleteTemplate(ctx context.Context, tenant, name string) error {
+	n, err := s.rdb.HDel(ctx, s.templatesKey(tenant), name).Result()
+	if err != nil {
+		return s.fail("delete session template", err)
+	}
+	if n == 0 {
+		return &orchestrator.Error{Code: orchestrator.ENOTFOUND, Title: notFoundTitle, Message: fmt.Sprintf("Session template '%s' does not exist%s", name, forTenant(tenant))}
+	}
+	return nil
+}
+
+// ListTemplates returns the templates of one tenant, or of every tenant and the untenanted
+// namespace when all is true, sorted by tenant then name.
+func (s *Store) ListTemplates(ctx context.Context, tenant string, all bool) ([]orchestrator.SessionTemplate, error) {
+	var out []orchestrator.SessionTemplate
+	err := s.listNS(ctx, "list session templates", s.templateNS(), s.k("templates:"), tenant, all, func(raw []byte) error {
+		var t orchestrator.SessionTemplate
+		if err := decodeJSON("session template", raw, &t); err != nil {
+			return err
+		}
+		out = append(out, t)
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Tenant != out[j].Tenant {
+			return out[i].Tenant < out[j].Tenant
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out, err
+}
+
+// listNS reads every value of one namespace hash, or of all namespaces listed in nsSet.
+func (s *Store) listNS(ctx context.Context, step, nsSet, hashPrefix, tenant string, all bool, each func([]byte) error) error {
+	spaces := []string{namespace(tenant)}
+	if all {
+		var err error
+		if spaces, err = s.rdb.SMembers(ctx, nsSet).Result(); err != nil {
+			return s.fail(step, err)
+		}
+	}
+	var cmds []*redis.StringSliceCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, ns := range spaces {
+			cmds = append(cmds, p.HVals(ctx, hashPrefix+ns))
+		}
+		return nil
+	})
+	if err != nil {
+		return s.fail(step, err)
+	}
+	for _, c := range cmds {
+		for _, v := range c.Val() {
+			if err := each([]byte(v)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ---- Sessions ----
+
+// CreateSession stores a new session in its tenant's namespace; ECONFLICT if the name is
+// taken there.
+func (s *Store) CreateSession(ctx context.Context, sess orchestrator.Session) error {
+	data, err := json.Marshal(sess)
+	if err != nil {
+		return fmt.Errorf("create session: %w", err)
+	}
+	var created *redis.BoolCmd
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		created = p.HSetNX(ctx, s.sessionsKey(sess.Tenant), sess.Name, data)
+		p.SAdd(ctx, s.sessionNS(), namespace(sess.Tenant))
+		return nil
+	})
+	if err != nil {
+		return s.fail("create session", err)
+	}
+	if !created.Val() {
+		return &orchestrator.Error{Code: orchestrator.ECONFLICT, Title: existsTitle, Message: fmt.Sprintf("Session '%s' already exists%s", sess.Name, forTenant(sess.Tenant))}
+	}
+	return nil
+}
+
+// GetSession returns a session from the tenant's namespace, or ENOTFOUND.
+func (s *Store) GetSession(ctx context.Context, tenant, name string) (orchestrator.Session, error) {
+	var sess orchestrator.Session
+	raw, err := s.rdb.HGet(ctx, s.sessionsKey(tenant), name).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return sess, sessionNotFound(tenant, name)
+	}
+	if err != nil {
+		return sess, s.fail("get session", err)
+	}
+	return sess, decodeJSON("session", raw, &sess)
+}
+
+func sessionNotFound(tenant, name string) error {
+	return &orchestrator.Error{Code: orchestrator.ENOTFOUND, Title: notFoundTitle, Message: fmt.Sprintf("Session '%s' does not exist%s", name, forTenant(tenant))}
+}
+
+// UpdateSession changes a session with compare-and-set; ENOTFOUND if it does not exist.
+func (s *Store) UpdateSession(ctx context.Context, tenant, name string, mutate func(*orchestrator.Session) error) (orchestrator.Session, error) {
+	var out orchestrator.Session
+	key := s.sessionsKey(tenant)
+	err := s.cas(ctx, "update session", key, func(tx *redis.Tx) (func(redis.Pipeliner), error) {
+		raw, err := tx.HGet(ctx, key, name).Bytes()
+		if errors.Is(err, redis.Nil) {
+			return nil, callerError{sessionNotFound(tenant, name)}
+		}
+		if err != nil {
+			return nil, err
+		}
+		var sess orchestrator.Session
+		if err := decodeJSON("session", raw, &sess); err != nil {
+			return nil, callerError{err}
+		}
+		if err := mutate(&sess); err != nil {
+			return nil, callerError{err}
+		}
+		sess.Name, sess.Tenant = name, tenant
+		data, err := json.Marshal(sess)
+		if err != nil {
+			return nil, err
+		}
+		out = sess
+		return func(p redis.Pipeliner) { p.HSet(ctx, key, name, data) }, nil
+	})
+	return out, err
+}
+
+// DeleteSession removes a session and its saved status, or returns ENOTFOUND. Components
+// are not touched (they keep naming the deleted session, as in BOS).
+func (s *Store) DeleteSession(ctx context.Context, tenant, name string) error {
+	var del *redis.IntCmd
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		del = p.HDel(ctx, s.sessionsKey(tenant), name)
+		p.HDel(ctx, s.statusKey(tenant), name)
+		return nil
+	})
+	if err != nil {
+		return s.fail("delete session", err)
+	}
+	if del.Val() == 0 {
+		return sessionNotFound(tenant, name)
+	}
+	return nil
+}
+
+// ListSessions returns the sessions of one tenant, or of all namespaces when all is true,
+// that match f at time now, sorted by tenant then name.
+func (s *Store) ListSessions(ctx context.Context, tenant string, all bool, f orchestrator.SessionFilter, now time.Time) ([]orchestrator.Session, error) {
+	var out []orchestrator.Session
+	err := s.listNS(ctx, "list sessions", s.sessionNS(), s.k("sessions:"), tenant, all, func(raw []byte) error {
+		var sess orchestrator.Session
+		if err := decodeJSON("session", raw, &sess); err != nil {
+			return err
+		}
+		if f.Match(&sess, now) {
+			out = append(out, sess)
+		}
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Tenant != out[j].Tenant {
+			return out[i].Tenant < out[j].Tenant
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out, err
+}
+
+// DeleteSessions removes the given sessions and their saved statuses; it returns how many
+// existed.
+func (s *Store) DeleteSessions(ctx context.Context, sessions []orchestrator.Session) (int, error) {
+	var cmds []*redis.IntCmd
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for _, sess := range sessions {
+			cmds = append(cmds, p.HDel(ctx, s.sessionsKey(sess.Tenant), sess.Name))
+			p.HDel(ctx, s.statusKey(sess.Tenant), sess.Name)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, s.fail("delete sessions", err)
+	}
+	n := 0
+	for _, c := range cmds {
+		n += int(c.Val())
+	}
+	return n, nil
+}
+
+// SaveSessionStatus stores (freezes) a session's extended status.
+func (s *Store) SaveSessionStatus(ctx context.Context, tenant, name string, st orchestrator.SessionExtendedStatus) error {
+	data, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("save session status: %w", err)
+	}
+	return s.fail("save session status", s.rdb.HSet(ctx, s.statusKey(tenant), name, data).Err())
+}
+
+// GetSessionStatus returns the saved extended status; ok is false when none is saved.
+func (s *Store) GetSessionStatus(ctx context.Context, tenant, name string) (st orchestrator.SessionExtendedStatus, ok bool, err error) {
+	raw, err := s.rdb.HGet(ctx, s.statusKey(tenant), name).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return st, false, nil
+	}
+	if err != nil {
+		return st, false, s.fail("get session status", err)
+	}
+	return st, true, decodeJSON("session status", raw, &st)
+}
+
+func decodeJSON(what string, raw []byte, v any) error {
+	if err := json.Unmarshal(raw, v); err != nil {
+		return &orchestrator.Error{Code: orchestrator.EINTERNAL, Message: "a stored " + what + " is not valid JSON", Err: err}
+	}
+	return nil
+}
+
+// ---- Extended session status ----
+
+// SessionStatus returns the extended status of sess (reference 2.5). A complete session's
+// status is frozen: the saved copy is returned if there is one; if there is none yet it
+// is computed now and saved. within restricts the components counted (a tenant's nodes);
+// nil counts all.
+func (s *Store) SessionStatus(ctx context.Context, sess orchestrator.Session, within func(string) bool, now time.Time) (orchestrator.SessionExtendedStatus, error) {
+	if sess.Complete() {
+		if st, ok, err := s.GetSessionStatus(ctx, sess.Tenant, sess.Name); err != nil || ok {
+			return st, err
+		}
+		return s.FreezeSessionStatus(ctx, sess, within, now)
+	}
+	stats, err := s.SessionStats(ctx, sess.Name, within)
+	if err != nil {
+		return orchestrator.SessionExtendedStatus{}, err
+	}
+	return orchestrator.BuildExtendedStatus(&sess, stats, now), nil
+}
+
+// FreezeSessionStatus computes the extended status of sess now and saves it (what POST
+// /v2/sessions/{id}/status and session completion do).
+func (s *Store) FreezeSessionStatus(ctx context.Context, sess orchestrator.Session, within func(string) bool, now time.Time) (orchestrator.SessionExtendedStatus, error) {
+	stats, err := s.SessionStats(ctx, sess.Name, within)
+	if err != nil {
+		return orchestrator.SessionExtendedStatus{}, err
+	}
+	st := orchestrator.BuildExtendedStatus(&sess, stats, now)
+	return st, s.SaveSessionStatus(ctx, sess.Tenant, sess.Name, st)
+}

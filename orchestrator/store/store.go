@@ -1,0 +1,159 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cray-bos/bos/orchestrator"
+)
+
+// Config configures Open.
+type Config struct {
+	// URL is a redis:// URL ("redis://host:6379/0"). Empty starts an embedded miniredis
+	// in this process, for tests and single-binary runs; Close stops it.
+	URL string
+	// KeyPrefix is put in front of every key ("bos:"), so several stores (or test runs)
+	// can share one Redis database. Empty means no prefix.
+	KeyPrefix string
+	// DB selects the Redis logical database when non-zero (overriding the URL's).
+	DB int
+	// PoolSize is the maximum number of Redis connections; 0 means go-redis's default
+	// (10 per CPU). Each in-flight compare-and-set write holds one connection.
+	PoolSize int
+	// OnComponentsChanged, when set, is called after every committed component write
+	// (create, update, delete) with the ids written, in the writer's goroutine. It must
+	// not block: the reconciler uses it to enqueue keys.
+	OnComponentsChanged func(ids []string)
+}
+
+// Store keeps BOS's state in Redis. All methods are safe for concurrent use. Reads return
+// fresh copies; component writes are compare-and-set per component (see doc.go).
+type Store struct {
+	rdb       *redis.Client
+	mini      *miniredis.Miniredis
+	prefix    string
+	onChanged func(ids []string)
+}
+
+// Open connects to Redis (or starts the embedded one) and checks the connection.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	s := &Store{prefix: cfg.KeyPrefix, onChanged: cfg.OnComponentsChanged}
+	var opts *redis.Options
+	if cfg.URL == "" {
+		m := miniredis.NewMiniRedis()
+		if err := m.Start(); err != nil {
+			return nil, fmt.Errorf("open store: start embedded redis: %w", err)
+		}
+		s.mini = m
+		opts = &redis.Options{Addr: m.Addr()}
+	} else {
+		var err error
+		if opts, err = redis.ParseURL(cfg.URL); err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+	}
+	if cfg.DB != 0 {
+		opts.DB = cfg.DB
+	}
+	if cfg.PoolSize > 0 {
+		opts.PoolSize = cfg.PoolSize
+	}
+	s.rdb = redis.NewClient(opts)
+	if err := s.Ping(ctx); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return s, nil
+}
+
+// Close closes the connections and stops an embedded Redis.
+func (s *Store) Close() error {
+	err := s.rdb.Close()
+	if s.mini != nil {
+		s.mini.Close()
+	}
+	return err
+}
+
+// Embedded reports whether the store runs on the in-process miniredis.
+func (s *Store) Embedded() bool { return s.mini != nil }
+
+// Ping checks that Redis answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.fail("ping", s.rdb.Ping(ctx).Err())
+}
+
+// DeleteAll removes every key under the store's prefix (tests use it to clean up). With
+// an empty prefix it refuses unless the Redis is the embedded one.
+func (s *Store) DeleteAll(ctx context.Context) error {
+	if s.prefix == "" && s.mini == nil {
+		return errors.New("delete all: refusing to empty a shared Redis without a key prefix")
+	}
+	var cursor uint64
+	for {
+		keys, next, err := s.rdb.Scan(ctx, cursor, escapeGlob(s.prefix)+"*", 1000).Result()
+		if err != nil {
+			return s.fail("delete all", err)
+		}
+		if len(keys) > 0 {
+			if err := s.rdb.Del(ctx, keys...).Err(); err != nil {
+				return s.fail("delete all", err)
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return nil
+		}
+	}
+}
+
+func escapeGlob(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`, `]`, `\]`)
+	return r.Replace(s)
+}
+
+// k joins the prefix and parts into a key.
+func (s *Store) k(parts ...string) string { return s.prefix + strings.Join(parts, "") }
+
+// unavailableTitle is BOS's problem title for database connection errors.
+const unavailableTitle = "Unable to connect to the Redis database"
+
+// fail wraps a Redis error with the step name and a domain code: errors replied by Redis
+// itself are EINTERNAL, anything else (connection refused, timeouts, a closed pool) is
+// EUNAVAILABLE. Context errors and domain errors pass through.
+func (s *Store) fail(step string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var de *orchestrator.Error
+	if errors.As(err, &de) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: %w", step, err)
+	}
+	var re redis.Error
+	if errors.As(err, &re) && !errors.Is(err, redis.ErrClosed) {
+		return &orchestrator.Error{Code: orchestrator.EINTERNAL, Message: step + ": unexpected reply from Redis", Err: err}
+	}
+	return &orchestrator.Error{Code: orchestrator.EUNAVAILABLE, Title: unavailableTitle, Message: step + ": the database is not reachable", Err: err}
+}
+
+// backoff sleeps a little before retrying a conflicted transaction: attempt × 200µs with
+// jitter, at most 20ms, so contending writers spread out.
+func backoff(ctx context.Context, attempt int) error {
+	d := time.Duration(attempt) * 200 * time.Microsecond
+	d = min(d, 20*time.Millisecond)
+	d = d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
