@@ -65,10 +65,12 @@ func (s *Simulator) serveBMC(w http.ResponseWriter, r *http.Request, b *bmc) {
 			// The listener is closed; a request on a connection opened before is cut.
 			panic(http.ErrAbortHandler)
 		case fs.has(FaultHang):
+			s.hanging.Add(1)
 			select {
 			case <-r.Context().Done():
 			case <-s.ctx.Done():
 			}
+			s.hanging.Add(-1)
 			panic(http.ErrAbortHandler)
 		case fs.has(FaultSlow):
 			t := time.NewTimer(s.timing.SlowLatency)

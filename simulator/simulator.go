@@ -62,6 +62,7 @@ type Simulator struct {
 
 	eventSeq atomic.Uint64
 	stats    counters
+	hanging  atomic.Int64 // requests held by FaultHang
 }
 
 // bmc is one Redfish service.

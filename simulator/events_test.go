@@ -1,0 +1,126 @@
+package simulator
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// receivedEvent is one Event POST as a subscriber decodes it.
+type receivedEvent struct {
+	Path    string
+	Context string
+	Events  []struct {
+		MessageID         string   `json:"MessageId"`
+		MessageArgs       []string `json:"MessageArgs"`
+		EventType         string   `json:"EventType"`
+		EventTimestamp    string   `json:"EventTimestamp"`
+		OriginOfCondition struct {
+			ID string `json:"@odata.id"`
+		} `json:"OriginOfCondition"`
+	}
+}
+
+func decodeEvents(t *testing.T, rec *recorder) []receivedEvent {
+	t.Helper()
+	var out []receivedEvent
+	for _, r := range rec.all() {
+		var e receivedEvent
+		require.NoError(t, json.Unmarshal(r.body, &e), "%s", r.body)
+		e.Path = r.path
+		out = append(out, e)
+	}
+	return out
+}
+
+// stateSeq lists "Context path state" for each event, in arrival order.
+func stateSeq(evs []receivedEvent, path string) []string {
+	var out []string
+	for _, e := range evs {
+		if e.Path != path {
+			continue
+		}
+		for _, r := range e.Events {
+			out = append(out, e.Context+" "+r.MessageArgs[0]+" "+r.MessageArgs[1])
+		}
+	}
+	return out
+}
+
+func TestPowerEventsReachSubscribers(t *testing.T) {
+	sub := newRecorder(t, func(*http.Request, []byte) (int, string) { return http.StatusOK, "" })
+	s := newSim(t, func(c *Config) {
+		c.Subscriptions = []Subscription{{Destination: sub.srv.URL + "/hsm/{bmc}"}}
+	})
+	srv := bmcServer(t, s, bladeBMC)
+	// hmcollector's own subscription, with its Context.
+	require.Equal(t, 201, call(t, srv.URL, "POST", "/redfish/v1/EventService/Subscriptions",
+		`{"Destination":"`+sub.srv.URL+`/collector","Context":"`+bladeBMC+`:collector","Protocol":"Redfish","EventTypes":["Alert"],"RegistryPrefixes":["ResourceEvent","CrayAlerts"]}`, "basic").status)
+	// A subscriber that filters power events out.
+	require.Equal(t, 201, call(t, srv.URL, "POST", "/redfish/v1/EventService/Subscriptions",
+		`{"Destination":"`+sub.srv.URL+`/telemetry","Context":"t","RegistryPrefixes":["CrayTelemetry"]}`, "basic").status)
+
+	require.Equal(t, 204, call(t, srv.URL, "POST", resetPath, resetBody("On"), "basic").status)
+	waitPower(t, s, bladeNode, "On")
+	require.Equal(t, 204, call(t, srv.URL, "POST", resetPath, resetBody("ForceOff"), "basic").status)
+	waitPower(t, s, bladeNode, "Off")
+	require.Eventually(t, func() bool { return s.Stats().EventsDelivered == 8 }, 5*time.Second, 2*time.Millisecond,
+		"4 changes × 2 subscribers; stats %+v", s.Stats())
+
+	evs := decodeEvents(t, sub)
+	uri := "/redfish/v1/Systems/Node0"
+	assert.Equal(t, []string{bladeBMC + " " + uri + " PoweringOn", bladeBMC + " " + uri + " On",
+		bladeBMC + " " + uri + " PoweringOff", bladeBMC + " " + uri + " Off"}, stateSeq(evs, "/hsm/"+bladeBMC),
+		"the pre-seeded subscription carries the BMC xname as Context, in order")
+	assert.Len(t, stateSeq(evs, "/collector"), 4)
+	assert.Empty(t, stateSeq(evs, "/telemetry"))
+	for _, e := range evs {
+		require.Len(t, e.Events, 1)
+		r := e.Events[0]
+		assert.Equal(t, "ResourceEvent.1.0.ResourcePowerStateChanged", r.MessageID)
+		assert.Equal(t, "Alert", r.EventType)
+		assert.Equal(t, uri, r.OriginOfCondition.ID)
+		_, err := time.Parse(time.RFC3339, r.EventTimestamp)
+		assert.NoError(t, err)
+	}
+	assert.Equal(t, bladeBMC+":collector", evs[len(evs)-1].Context)
+}
+
+// A dead subscriber costs retries on the delivery pool, never the BMC's answers.
+func TestDeadSubscriberDoesNotBlockTheBMC(t *testing.T) {
+	dead := newRecorder(t, nil)
+	dead.srv.Close()
+	s := newSim(t, func(c *Config) {
+		c.Subscriptions = []Subscription{{Destination: dead.srv.URL + "/events"}}
+		c.EventWorkers, c.EventQueue = 1, 2
+		c.Timing.ReportBackoff = 50 * time.Millisecond
+	})
+	srv := bmcServer(t, s, bladeBMC)
+	start := time.Now()
+	for _, rt := range []string{"On", "ForceOff", "On", "ForceOff"} {
+		require.Equal(t, 204, call(t, srv.URL, "POST", resetPath, resetBody(rt), "basic").status)
+		waitPower(t, s, bladeNode, map[string]string{"On": "On", "ForceOff": "Off"}[rt])
+	}
+	assert.Less(t, time.Since(start), 2*time.Second, "resets answered while deliveries fail")
+	require.Eventually(t, func() bool {
+		st := s.Stats()
+		return st.EventsFailed+st.EventsDropped == 8 && st.EventsFailed >= 1
+	}, 10*time.Second, 5*time.Millisecond, "stats %+v", s.Stats())
+	st := s.Stats()
+	assert.Positive(t, st.EventsDropped, "the shard queue (2) overflowed")
+	assert.Zero(t, st.EventsDelivered)
+}
+
+func TestEventServiceShape(t *testing.T) {
+	s := newSim(t, nil)
+	srv := bmcServer(t, s, bladeBMC)
+	es := call(t, srv.URL, "GET", "/redfish/v1/EventService", "", "basic").json(t)
+	assert.Equal(t, true, es["ServiceEnabled"])
+	assert.Contains(t, es["EventTypesForSubscription"], "Alert")
+	assert.Equal(t, map[string]any{"@odata.id": "/redfish/v1/EventService/Subscriptions"}, es["Subscriptions"])
+	assert.EqualValues(t, eventRetries, es["DeliveryRetryAttempts"])
+}
