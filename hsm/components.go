@@ -1,0 +1,731 @@
+package hsm
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/cray-bos/bos/internal/problem"
+	"github.com/cray-bos/bos/internal/xname"
+)
+
+// State/Components: listing, queries, single records, creation and patches.
+
+func (s *Server) getComponents(w http.ResponseWriter, r *http.Request) {
+	f, d := filterFromQuery(r.URL.Query())
+	if d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	c, d := s.compile(f)
+	if d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	s.mu.RLock()
+	body := s.componentsJSON(c, s.candidates(c))
+	s.mu.RUnlock()
+	writeRaw(w, http.StatusOK, body)
+}
+
+// componentsJSON renders {"Components":[...]} for the records of recs that pass c
+// (including its id list). Call with s.mu held.
+func (s *Server) componentsJSON(c *compFilter, recs []*compRec) []byte {
+	s.bind(c)
+	var want map[string]struct{}
+	if c.ids != nil {
+		want = make(map[string]struct{}, len(c.ids))
+		for _, id := range c.ids {
+			want[id] = struct{}{}
+		}
+	}
+	return listJSON("Components", len(recs), func(yield func([]byte)) {
+		for _, r := range recs {
+			if want != nil {
+				if _, ok := want[r.c.ID]; !ok {
+					continue
+				}
+			}
+			if c.matches(r) {
+				yield(c.selected(r))
+			}
+		}
+	})
+}
+
+// candidates is where a listing starts: the id list looked up (O(ids)) or everything.
+// Call with s.mu held.
+func (s *Server) candidates(c *compFilter) []*compRec {
+	if c.ids != nil {
+		return s.lookup(c.ids)
+	}
+	return s.sorted
+}
+
+// lookup returns the existing components among ids, deduplicated and sorted by ID.
+// Call with s.mu held.
+func (s *Server) lookup(ids []string) []*compRec {
+	out := make([]*compRec, 0, len(ids))
+	for _, id := range ids {
+		if r, ok := s.comps[id]; ok {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b *compRec) int { return strings.Compare(a.c.ID, b.c.ID) })
+	return slices.CompactFunc(out, func(a, b *compRec) bool { return a == b })
+}
+
+// queryIn is the body of POST /State/Components/Query.
+type queryIn struct {
+	ComponentIDs []string `json:"ComponentIDs"`
+	filterFields
+}
+
+func (s *Server) queryComponents(w http.ResponseWriter, r *http.Request) {
+	var in queryIn
+	if d := s.decode(w, r, &in); d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	if len(in.ComponentIDs) == 0 {
+		problem.Write(w, http.StatusBadRequest, "Missing IDs")
+		return
+	}
+	s.query(w, in.ComponentIDs, &in.filterFields)
+}
+
+func (s *Server) queryComponent(w http.ResponseWriter, r *http.Request) {
+	f, d := filterFromQuery(r.URL.Query())
+	if d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	s.query(w, []string{r.PathValue("xname")}, f)
+}
+
+// query answers the Query forms: IDs match exactly, or, with a type filter, name
+// parents whose descendants of that type are returned; "all"/"s0" lift the ID
+// restriction.
+func (s *Server) query(w http.ResponseWriter, rawIDs []string, f *filterFields) {
+	c, d := s.compile(f)
+	if d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	ids, all, d := parseIDs(rawIDs)
+	if d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	s.mu.RLock()
+	var recs []*compRec
+	switch {
+	case all:
+		recs = s.sorted
+	case c.types.active():
+		seen := map[*compRec]struct{}{}
+		for _, id := range ids {
+			for _, r := range s.sorted.descendants(id) {
+				if _, dup := seen[r]; !dup {
+					seen[r] = struct{}{}
+					recs = append(recs, r)
+				}
+			}
+		}
+		slices.SortFunc(recs, func(a, b *compRec) int { return strings.Compare(a.c.ID, b.c.ID) })
+	default:
+		recs = s.lookup(ids)
+	}
+	body := s.componentsJSON(c, recs)
+	s.mu.RUnlock()
+	writeRaw(w, http.StatusOK, body)
+}
+
+// parseIDs normalizes xnames; "all", "all_comp", "all_svc" and "s0" mean every component.
+func parseIDs(raw []string) (ids []string, all bool, d *problem.Details) {
+	ids = make([]string, 0, len(raw))
+	for _, id := range raw {
+		switch strings.ToLower(strings.TrimSpace(id)) {
+		case "all", "all_comp", "all_svc", "s0":
+			all = true
+			continue
+		}
+		n, _, err := xname.Parse(id)
+		if err != nil {
+			return nil, false, problem.New(http.StatusBadRequest, "invalid xname %q", id)
+		}
+		ids = append(ids, n)
+	}
+	return ids, all, nil
+}
+
+func (s *Server) getComponentByNID(w http.ResponseWriter, r *http.Request) {
+	nid, err := strconv.Atoi(r.PathValue("nid"))
+	if err != nil {
+		problem.Write(w, http.StatusBadRequest, "invalid NID %q", r.PathValue("nid"))
+		return
+	}
+	s.mu.RLock()
+	rec, ok := s.byNID[nid]
+	var raw []byte
+	if ok {
+		raw = rec.raw
+	}
+	s.mu.RUnlock()
+	if !ok {
+		problem.Write(w, http.StatusNotFound, "no such NID.")
+		return
+	}
+	writeRaw(w, http.StatusOK, raw)
+}
+
+// nidQueryIn is the body of POST /State/Components/ByNID/Query.
+type nidQueryIn struct {
+	NIDRanges []string `json:"NIDRanges"`
+	filterFields
+}
+
+func (s *Server) queryComponentsByNID(w http.ResponseWriter, r *http.Request) {
+	var in nidQueryIn
+	if d := s.decode(w, r, &in); d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	if len(in.NIDRanges) == 0 {
+		problem.Write(w, http.StatusBadRequest, "Missing NID ranges")
+		return
+	}
+	var singles, starts, ends strList
+	for _, nr := range in.NIDRanges {
+		lo, hi, isRange := strings.Cut(nr, "-")
+		switch {
+		case !isRange && strings.TrimSpace(nr) != "":
+			singles = append(singles, nr)
+		case isRange && strings.TrimSpace(lo) != "" && strings.TrimSpace(hi) != "":
+			starts, ends = append(starts, lo), append(ends, hi)
+		default:
+			problem.WriteDetails(w, badParam("%q is not a valid NID range", nr))
+			return
+		}
+	}
+	in.NID = append(singles, in.NID...)
+	in.NIDStart = append(starts, in.NIDStart...)
+	in.NIDEnd = append(ends, in.NIDEnd...)
+	c, d := s.compile(&in.filterFields)
+	if d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	s.mu.RLock()
+	body := s.componentsJSON(c, s.candidates(c))
+	s.mu.RUnlock()
+	writeRaw(w, http.StatusOK, body)
+}
+
+func (s *Server) getComponent(w http.ResponseWriter, r *http.Request) {
+	id, _, d := pathXname(r, "xname")
+	if d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	s.mu.RLock()
+	rec, ok := s.comps[id]
+	var raw []byte
+	if ok {
+		raw = rec.raw
+	}
+	s.mu.RUnlock()
+	if !ok {
+		problem.Write(w, http.StatusNotFound, "no such xname.")
+		return
+	}
+	writeRaw(w, http.StatusOK, raw)
+}
+
+func (s *Server) deleteComponent(w http.ResponseWriter, r *http.Request) {
+	id, _, d := pathXname(r, "xname")
+	if d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	s.mu.Lock()
+	ok := s.dropComp(id)
+	s.mu.Unlock()
+	if !ok {
+		problem.Write(w, http.StatusNotFound, "no such xname.")
+		return
+	}
+	writeMessage(w, http.StatusOK, "deleted 1 entry")
+}
+
+func (s *Server) deleteComponents(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	n := len(s.comps)
+	for _, rec := range slices.Clone(s.sorted) {
+		s.dropComp(rec.c.ID)
+	}
+	s.mu.Unlock()
+	if n == 0 {
+		problem.Write(w, http.StatusNotFound, "no entries to delete")
+		return
+	}
+	writeMessage(w, http.StatusOK, "deleted %d entries", n)
+}
+
+// componentIn is a component as clients send it. Type is derived from the ID;
+// Locked and ReservationDisabled belong to the /locks API and are ignored here.
+type componentIn struct {
+	ID                  string          `json:"ID"`
+	Type                string          `json:"Type"`
+	State               string          `json:"State"`
+	Flag                string          `json:"Flag"`
+	Enabled             *bool           `json:"Enabled"`
+	SoftwareStatus      string          `json:"SoftwareStatus"`
+	Role                string          `json:"Role"`
+	SubRole             string          `json:"SubRole"`
+	NID                 json.Number     `json:"NID"`
+	Subtype             string          `json:"Subtype"`
+	NetType             string          `json:"NetType"`
+	Arch                string          `json:"Arch"`
+	Class               string          `json:"Class"`
+	ReservationDisabled *bool           `json:"ReservationDisabled"`
+	Locked              *bool           `json:"Locked"`
+	ExtendedInfo        json.RawMessage `json:"ExtendedInfo"`
+}
+
+// validComp is a validated component plus which optional fields the client gave.
+type validComp struct {
+	c                  Component
+	roleGiven, nidGiven bool
+}
+
+// validate normalizes in and fills the defaults of a new component.
+func (s *Server) validate(in componentIn) (validComp, *problem.Details) {
+	bad := func(format string, args ...any) (validComp, *problem.Details) {
+		return validComp{}, problem.New(http.StatusBadRequest, "couldn't validate components: "+format, args...)
+	}
+	id, typ, err := xname.Parse(in.ID)
+	if err != nil {
+		return bad("invalid xname %q", in.ID)
+	}
+	v := validComp{c: Component{ID: id, Type: string(typ), SoftwareStatus: in.SoftwareStatus, Subtype: in.Subtype}}
+	var ok bool
+	if in.State == "" {
+		return bad("%s: missing State", id)
+	}
+	if v.c.State, ok = states.norm(in.State); !ok {
+		return bad("%s: invalid State %q", id, in.State)
+	}
+	v.c.Flag = FlagOK
+	if in.Flag != "" {
+		if v.c.Flag, ok = flags.norm(in.Flag); !ok {
+			return bad("%s: invalid Flag %q", id, in.Flag)
+		}
+	}
+	v.c.Enabled = boolPtr(in.Enabled == nil || *in.Enabled)
+	if in.Role != "" {
+		if v.c.Role, ok = s.roles.norm(in.Role); !ok {
+			return bad("%s: invalid Role %q", id, in.Role)
+		}
+		v.roleGiven = true
+	}
+	if in.SubRole != "" {
+		if v.c.SubRole, ok = s.subRoles.norm(in.SubRole); !ok {
+			return bad("%s: invalid SubRole %q", id, in.SubRole)
+		}
+	}
+	if in.NID != "" {
+		n, err := in.NID.Int64()
+		if err != nil || n <= 0 || n > 1<<31 {
+			return bad("%s: invalid NID %q", id, in.NID)
+		}
+		v.c.NID, v.nidGiven = int(n), true
+	}
+	for _, f := range []struct {
+		in  string
+		e   *enum
+		dst *string
+		def string
+	}{{in.NetType, netType, &v.c.NetType, "Sling"}, {in.Arch, archs, &v.c.Arch, "X86"}, {in.Class, classes, &v.c.Class, ""}} {
+		*f.dst = f.def
+		if f.in != "" {
+			if *f.dst, ok = f.e.norm(f.in); !ok {
+				return bad("%s: invalid %s %q", id, f.e.name, f.in)
+			}
+		}
+	}
+	if typ == xname.Node {
+		if v.c.Role == "" {
+			v.c.Role = "Compute"
+		}
+		if v.c.NID == 0 {
+			v.c.NID = syntheticNID(id)
+		}
+		if v.c.Class == "" {
+			v.c.Class = "River"
+		}
+	}
+	return v, nil
+}
+
+// syntheticNID derives a NID from a node xname, as HSM does when neither SLS nor a
+// NodeMap gives one.
+func syntheticNID(id string) int {
+	var nums []int
+	for _, f := range strings.FieldsFunc(id, func(r rune) bool { return r < '0' || r > '9' }) {
+		n, _ := strconv.Atoi(f)
+		nums = append(nums, n)
+	}
+	if len(nums) != 5 {
+		return 0
+	}
+	cab, ch, slot, bmc, node := nums[0], nums[1], nums[2], nums[3], nums[4]
+	return ((((cab*8+ch)*64+slot)*4+bmc)*4 + node + 1) % (1 << 31)
+}
+
+// upsert creates v or, if it exists, updates it as HSM does: NID and Role/SubRole
+// always (when given), State, Flag, Subtype, NetType, Arch, Class only with force.
+// Call with s.mu held.
+func (s *Server) upsert(v validComp, force bool) {
+	old, ok := s.comps[v.c.ID]
+	if !ok {
+		s.putComp(&compRec{c: v.c})
+		return
+	}
+	if v.nidGiven {
+		s.setNID(old, v.c.NID)
+	}
+	if v.roleGiven {
+		old.c.Role, old.c.SubRole = v.c.Role, v.c.SubRole
+	}
+	if force {
+		old.c.State, old.c.Flag, old.c.Subtype = v.c.State, v.c.Flag, v.c.Subtype
+		old.c.NetType, old.c.Arch, old.c.Class = v.c.NetType, v.c.Arch, v.c.Class
+	}
+	old.encode()
+}
+
+type componentsPostIn struct {
+	Components   []componentIn   `json:"Components"`
+	Force        bool            `json:"Force"`
+	ExtendedInfo json.RawMessage `json:"ExtendedInfo"`
+}
+
+func (s *Server) postComponents(w http.ResponseWriter, r *http.Request) {
+	var in componentsPostIn
+	if d := s.decode(w, r, &in); d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	if len(in.Components) == 0 {
+		problem.Write(w, http.StatusBadRequest, "Missing Components")
+		return
+	}
+	valid := make([]validComp, 0, len(in.Components))
+	for _, c := range in.Components {
+		v, d := s.validate(c)
+		if d != nil {
+			problem.WriteDetails(w, d)
+			return
+		}
+		valid = append(valid, v)
+	}
+	s.mu.Lock()
+	for _, v := range valid {
+		s.upsert(v, in.Force)
+	}
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type componentPutIn struct {
+	Component componentIn `json:"component"`
+	Force     bool        `json:"force"`
+}
+
+func (s *Server) putComponent(w http.ResponseWriter, r *http.Request) {
+	id, _, d := pathXname(r, "xname")
+	if d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	var in componentPutIn
+	if d := s.decode(w, r, &in); d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	if in.Component.ID == "" {
+		in.Component.ID = id
+	} else if xname.Normalize(in.Component.ID) != id {
+		problem.Write(w, http.StatusBadRequest, "ID in URL and PUT body do not match")
+		return
+	}
+	v, d := s.validate(in.Component)
+	if d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	s.mu.Lock()
+	s.upsert(v, in.Force)
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// patchKind names a field patch: BulkStateData and .../StateData are patchState...
+type patchKind int
+
+const (
+	patchState patchKind = iota
+	patchFlag
+	patchEnabled
+	patchSoftwareStatus
+	patchRole
+	patchNID
+)
+
+// patchIn is the body of the Bulk* and per-component patches (HSM's CompUpdate).
+// Fields not used by the chosen patch are accepted and ignored, as in HSM.
+type patchIn struct {
+	ComponentIDs   []string        `json:"ComponentIDs"`
+	ID             string          `json:"ID"`
+	State          string          `json:"State"`
+	Flag           string          `json:"Flag"`
+	Enabled        *bool           `json:"Enabled"`
+	SoftwareStatus *string         `json:"SoftwareStatus"`
+	Role           *string         `json:"Role"`
+	SubRole        *string         `json:"SubRole"`
+	NID            *json.Number    `json:"NID"`
+	Subtype        string          `json:"Subtype"`
+	NetType        string          `json:"NetType"`
+	Arch           string          `json:"Arch"`
+	Group          []string        `json:"Group"`
+	Partition      []string        `json:"Partition"`
+	UpdateType     string          `json:"UpdateType"`
+	Force          bool            `json:"Force"`
+	ExtendedInfo   json.RawMessage `json:"ExtendedInfo"`
+}
+
+// fieldPatch is a validated patch, applied per component by apply.
+type fieldPatch struct {
+	kind           patchKind
+	state, flag    string
+	force          bool
+	enabled        bool
+	swStatus       string
+	role, subRole  string
+	nid            int
+}
+
+func (s *Server) validatePatch(kind patchKind, in *patchIn) (fieldPatch, *problem.Details) {
+	p := fieldPatch{kind: kind, force: in.Force}
+	bad := func(format string, args ...any) (fieldPatch, *problem.Details) {
+		return fieldPatch{}, problem.New(http.StatusBadRequest, format, args...)
+	}
+	var ok bool
+	switch kind {
+	case patchState:
+		if in.State == "" {
+			return bad("Missing State")
+		}
+		if p.state, ok = states.norm(in.State); !ok {
+			return bad("invalid State %q", in.State)
+		}
+		p.flag = FlagOK
+		if in.Flag != "" {
+			if p.flag, ok = flags.norm(in.Flag); !ok {
+				return bad("invalid Flag %q", in.Flag)
+			}
+		}
+		if _, ruled := allowedFrom[p.state]; !ruled && !p.force {
+			return bad("operation not allowed and not forced.")
+		}
+	case patchFlag:
+		if in.Flag == "" {
+			return bad("Missing Flag")
+		}
+		if p.flag, ok = flags.norm(in.Flag); !ok {
+			return bad("invalid Flag %q", in.Flag)
+		}
+	case patchEnabled:
+		if in.Enabled == nil {
+			return bad("Missing Enabled field")
+		}
+		p.enabled = *in.Enabled
+	case patchSoftwareStatus:
+		if in.SoftwareStatus == nil {
+			return bad("Missing SoftwareStatus")
+		}
+		p.swStatus = *in.SoftwareStatus
+	case patchRole:
+		if in.Role == nil {
+			return bad("Missing Role")
+		}
+		if p.role, ok = s.roles.norm(*in.Role); !ok {
+			return bad("invalid Role %q", *in.Role)
+		}
+		if in.SubRole != nil && *in.SubRole != "" {
+			if p.subRole, ok = s.subRoles.norm(*in.SubRole); !ok {
+				return bad("invalid SubRole %q", *in.SubRole)
+			}
+		}
+	case patchNID:
+		if in.NID == nil {
+			return bad("Missing NID")
+		}
+		n, err := in.NID.Int64()
+		if err != nil || n <= 0 || n > 1<<31 {
+			return bad("invalid NID %q", in.NID.String())
+		}
+		p.nid = int(n)
+	}
+	return p, nil
+}
+
+// apply changes r; a state change the transition rule refuses is skipped. It reports
+// whether r changed. Call with s.mu held.
+func (s *Server) apply(p fieldPatch, r *compRec) bool {
+	before := r.c
+	switch p.kind {
+	case patchState:
+		if !p.force && !transitionAllowed(r.c.State, p.state) {
+			return false
+		}
+		r.c.State, r.c.Flag = p.state, p.flag
+	case patchFlag:
+		r.c.Flag = p.flag
+	case patchEnabled:
+		r.c.Enabled = boolPtr(p.enabled)
+	case patchSoftwareStatus:
+		r.c.SoftwareStatus = p.swStatus
+	case patchRole:
+		r.c.Role, r.c.SubRole = p.role, p.subRole
+	case patchNID:
+		s.setNID(r, p.nid)
+	}
+	if r.c == before {
+		return false
+	}
+	r.encode()
+	return true
+}
+
+// bulkPatch serves PATCH /State/Components/Bulk<Field>: valid xnames that are not
+// components are skipped; an invalid one fails the whole request before any change.
+func (s *Server) bulkPatch(kind patchKind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var in patchIn
+		if d := s.decode(w, r, &in); d != nil {
+			problem.WriteDetails(w, d)
+			return
+		}
+		if len(in.ComponentIDs) == 0 {
+			problem.Write(w, http.StatusBadRequest, "Missing IDs")
+			return
+		}
+		ids := make([]string, len(in.ComponentIDs))
+		for i, raw := range in.ComponentIDs {
+			id, _, err := xname.Parse(raw)
+			if err != nil {
+				problem.Write(w, http.StatusBadRequest, "invalid xname ID %q", raw)
+				return
+			}
+			ids[i] = id
+		}
+		p, d := s.validatePatch(kind, &in)
+		if d != nil {
+			problem.WriteDetails(w, d)
+			return
+		}
+		s.mu.Lock()
+		for _, id := range ids {
+			if rec, ok := s.comps[id]; ok {
+				s.apply(p, rec)
+			}
+		}
+		s.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// onePatch serves PATCH /State/Components/{xname}/<Field>.
+func (s *Server) onePatch(kind patchKind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, _, d := pathXname(r, "xname")
+		if d != nil {
+			problem.WriteDetails(w, d)
+			return
+		}
+		var in patchIn
+		if d := s.decode(w, r, &in); d != nil {
+			problem.WriteDetails(w, d)
+			return
+		}
+		if in.ID != "" && xname.Normalize(in.ID) != id {
+			problem.Write(w, http.StatusBadRequest, "ID in URL and PATCH body do not match")
+			return
+		}
+		p, d := s.validatePatch(kind, &in)
+		if d != nil {
+			problem.WriteDetails(w, d)
+			return
+		}
+		s.mu.Lock()
+		rec, ok := s.comps[id]
+		if ok {
+			s.apply(p, rec)
+		}
+		s.mu.Unlock()
+		if !ok {
+			problem.Write(w, http.StatusNotFound, "no such xname.")
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+type bulkNIDIn struct {
+	Components   []componentIn   `json:"Components"`
+	ExtendedInfo json.RawMessage `json:"ExtendedInfo"`
+}
+
+// bulkNIDPatch serves PATCH /State/Components/BulkNID: one NID per ID.
+func (s *Server) bulkNIDPatch(w http.ResponseWriter, r *http.Request) {
+	var in bulkNIDIn
+	if d := s.decode(w, r, &in); d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	if len(in.Components) == 0 {
+		problem.Write(w, http.StatusBadRequest, "Missing Components")
+		return
+	}
+	type change struct {
+		id  string
+		nid int
+	}
+	changes := make([]change, 0, len(in.Components))
+	for _, c := range in.Components {
+		id, _, err := xname.Parse(c.ID)
+		if err != nil {
+			problem.Write(w, http.StatusBadRequest, "invalid xname ID %q", c.ID)
+			return
+		}
+		n, err := c.NID.Int64()
+		if err != nil || n <= 0 || n > 1<<31 {
+			problem.Write(w, http.StatusBadRequest, "%s: invalid or missing NID %q", id, c.NID)
+			return
+		}
+		changes = append(changes, change{id, int(n)})
+	}
+	s.mu.Lock()
+	for _, ch := range changes {
+		if rec, ok := s.comps[ch.id]; ok {
+			s.setNID(rec, ch.nid)
+			rec.encode()
+		}
+	}
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}

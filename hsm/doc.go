@@ -1,0 +1,105 @@
+// Package hsm simulates the Hardware State Manager (HSM, hms-smd 2.45) of HPE Cray
+// EX / CSM: the inventory of components and their state that BOS, BSS, PCS and the
+// other simulators read and write.
+//
+// # What it serves
+//
+// Everything under BasePath (/hsm/v2, what BOS calls in-cluster) and again under
+// GatewayPath (/apis/smd/hsm/v2, the API gateway form). The route table is
+// Server.routes; in short:
+//
+//   - service/ready, service/liveness, service/values[/{name}]
+//   - State/Components: GET with filters (id, type, state, flag, enabled,
+//     softwarestatus, role, subrole, subtype, arch, class, nid, nid_start/nid_end,
+//     group, partition, locked, reservation_disabled; "!" negates; stateonly, flagonly,
+//     roleonly, nidonly trim the reply), POST (upsert), DELETE; per xname GET, PUT,
+//     DELETE; Query (POST with ComponentIDs, GET Query/{xname}); ByNID/{nid} and
+//     ByNID/Query; the Bulk{StateData,FlagOnly,Enabled,SoftwareStatus,Role,NID} patches
+//     and the per-component {StateData,FlagOnly,Enabled,SoftwareStatus,Role,NID} patches.
+//     State changes without Force follow HSM's transition rule (allowedFrom) and are
+//     silently skipped when it refuses; Unknown, Empty and Populated need Force.
+//   - groups and partitions: CRUD, labels/names, members add/remove; exclusive groups
+//     and the one-partition-per-component rule answer 409. memberships.
+//   - locks: status (GET and POST), lock, unlock, repair, disable, admin and service
+//     reservations (create, remove, release, renew, check) with rigid/flexible
+//     processing and the reply shapes of hms-smd. Service reservations last 1..15
+//     minutes on the injected clock (Config.Now).
+//   - Inventory: RedfishEndpoints (CRUD, filters id, fqdn, type, uuid, macaddr,
+//     ipaddress, laststatus), ComponentEndpoints (GET with id, redfish_ep, type,
+//     redfish_type; single GET), EthernetInterfaces (GET with id, macaddress,
+//     ipaddress, network, componentid, type; single GET; POST; DELETE).
+//
+// Seeding (Config.Topology): a component per node (State Off, Flag OK, Enabled unless
+// the topology disables it, Role, SubRole, NID, Arch, Class, NetType Sling) and per
+// NodeBMC (State Ready); the topology's groups and partitions; a RedfishEndpoint per
+// BMC (FQDN from Config.BMCs, else the topology address, else the xname; callers that
+// bind BMC listeners later call SetBMCEndpoints); a ComponentEndpoint per node
+// (OdataID = topology.SystemPath(SystemID), RedfishURL = FQDN+OdataID, the
+// #ComputerSystem.Reset target with topology.ResetTypes as allowable values) and per
+// BMC (its Manager); an EthernetInterface per node MAC.
+//
+// # Power events: POST /hsm/v2/RedfishEvents (not in the real API)
+//
+// Real HSM learns that a node powered on or off from Redfish events: BMCs post them to
+// hmcollector, which publishes them on Kafka, where HSM consumes them. This simulator
+// takes the same event body directly:
+//
+//	POST /hsm/v2/RedfishEvents
+//	{"Context": "x1000c0s0b0",
+//	 "Events": [{"MessageId": "ResourceEvent.1.0.ResourcePowerStateChanged",
+//	             "MessageArgs": ["/redfish/v1/Systems/Node1", "On"],
+//	             "OriginOfCondition": {"@odata.id": "/redfish/v1/Systems/Node1"}}]}
+//
+// As in HSM, the BMC is the first controller xname among the ":"-separated fields of
+// the event's (or the record's) Context; the message key is the last "."-separated
+// part of MessageId; the arguments, in any order, give the resource path (else
+// OriginOfCondition does) and the state. The (BMC, path) pair is looked up among the
+// ComponentEndpoints and the component's State becomes On or Off (Flag OK) under the
+// transition rule: a Ready node stays Ready on "On". PoweringOn and PoweringOff, other
+// messages and unknown targets are ignored. The reply is 200 {"Applied":n,"Ignored":m};
+// it is a map lookup and an in-place update per record, so a 10,000-node boot's
+// ~20,000 events cost milliseconds. Unknown JSON fields are allowed here (Redfish
+// events carry many); malformed JSON is a 400.
+//
+// # Deviations from the real service
+//
+//   - Bad input is stricter: malformed JSON is 400 (HSM: 500 "error decoding JSON");
+//     unknown JSON fields and unknown query parameters are 400 (HSM ignores them, so a
+//     misspelt filter silently means "everything"); invalid xnames are 400 everywhere,
+//     including GET /State/Components/{xname} (HSM: 404, it does not validate there).
+//     Every request is validated completely before anything changes, so a bulk patch
+//     or a group with one bad ID changes nothing.
+//   - A per-component patch (…/{xname}/StateData etc.) of a valid xname that is not a
+//     component is 404 "no such xname." (HSM: 204, nothing changes). Bulk patches skip
+//     such IDs, as HSM does.
+//   - POST/PUT /State/Components on an existing component updates NID and Role/SubRole
+//     only when the body gives them; HSM first fills node defaults and so can replace
+//     a NID with a synthetic one. Defaults for new components: Flag OK, Enabled true,
+//     NetType Sling, Arch X86; nodes also Role Compute, Class River and a NID derived
+//     from the xname (our own formula). Enabled and SoftwareStatus are set only at
+//     creation, as in HSM. Locked and ReservationDisabled in a component body are
+//     ignored: they belong to /locks.
+//   - Lists are sorted by ID (groups by label, partitions by name); HSM returns
+//     database order.
+//   - Only nodes and NodeBMCs are components; real discovery also creates cabinets,
+//     chassis, slots, enclosures. Discovery is instant and comes from the topology:
+//     POST/PUT/PATCH of a RedfishEndpoint the topology knows marks it DiscoverOK and
+//     (re)creates its components, ComponentEndpoints and EthernetInterfaces; any
+//     other BMC gets LastDiscoveryStatus HTTPsGetFailed (EndpointNotEnabled when
+//     disabled). Deleting a RedfishEndpoint deletes its ComponentEndpoints and sets
+//     the components behind it to Empty, as HSM does.
+//   - RedfishEndpoints return User and Password (HSM without Vault does too; with
+//     Vault it keeps them out of the database). The BMC's own ComponentEndpoint is at
+//     /redfish/v1/Managers/BMC. Node EthernetInterfaces get an IP derived from the NID
+//     (10.x.y.z, network NMN) instead of one from DHCP.
+//   - In lock request bodies the type filter is "Type"; hms-smd 2.45's struct tag is
+//     misspelt "Sype", so it ignores a type filter there. /locks/disable releases every
+//     target's reservation; HSM's rigid path stops releasing at the first target that
+//     has none. Expired reservations are treated as absent on every read instead of
+//     being swept periodically. GET /locks/status also returns "NotFound": [].
+//   - Query with "all", "all_comp", "all_svc" or "s0" means every component.
+//   - Not simulated: hardware inventory and history, NodeMaps, PowerMaps, v1 locks,
+//     SCN subscriptions, the Redfish crawl itself, DELETE of ComponentEndpoints,
+//     EthernetInterface PATCH and IPAddresses sub-resources, OpenCHAMI's
+//     PUT /groups/{label}/members. /service/ready is always 200.
+package hsm

@@ -1,0 +1,625 @@
+package hsm
+
+import (
+	"encoding/hex"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/cray-bos/bos/internal/problem"
+	"github.com/cray-bos/bos/internal/xname"
+)
+
+// Inventory: RedfishEndpoints (BMCs), ComponentEndpoints (what discovery found behind
+// them) and EthernetInterfaces (MAC → component).
+
+// queryValues lowercases the keys of q and rejects keys outside allowed.
+func queryValues(q url.Values, allowed ...string) (map[string][]string, *problem.Details) {
+	out := map[string][]string{}
+	for key, vals := range q {
+		k := strings.ToLower(key)
+		if !slices.Contains(allowed, k) {
+			return nil, badParam("unknown query parameter %q", key)
+		}
+		out[k] = append(out[k], vals...)
+	}
+	return out, nil
+}
+
+// normIDs normalizes and validates xnames from a query.
+func normIDs(vals []string) ([]string, *problem.Details) {
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		id, _, err := xname.Parse(v)
+		if err != nil {
+			return nil, badParam("invalid xname %q", v)
+		}
+		out[i] = id
+	}
+	return out, nil
+}
+
+// normTypes normalizes HMS type names from a query.
+func normTypes(vals []string) ([]string, *problem.Details) {
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		t, ok := hmsType.norm(v)
+		if !ok {
+			return nil, badParam("%q is not a valid HMS Type", v)
+		}
+		out[i] = t
+	}
+	return out, nil
+}
+
+// anyOf reports whether v is in vals (true when vals is empty: no filter).
+func anyOf(vals []string, v string) bool { return len(vals) == 0 || slices.Contains(vals, v) }
+
+func (s *Server) getRedfishEndpoints(w http.ResponseWriter, r *http.Request) {
+	q, d := queryValues(r.URL.Query(), "id", "fqdn", "type", "uuid", "macaddr", "ipaddress", "laststatus")
+	if d == nil {
+		q["id"], d = normIDs(q["id"])
+	}
+	if d == nil {
+		q["type"], d = normTypes(q["type"])
+	}
+	if d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	s.mu.RLock()
+	out := RedfishEndpointArray{RedfishEndpoints: []RedfishEndpoint{}}
+	for _, id := range sortedKeys(s.rfeps) {
+		ep := s.rfeps[id]
+		if anyOf(q["id"], ep.ID) && anyOf(q["fqdn"], ep.FQDN) && anyOf(q["type"], ep.Type) &&
+			anyOf(q["uuid"], ep.UUID) && anyOf(q["macaddr"], ep.MACAddr) && anyOf(q["ipaddress"], ep.IPAddress) &&
+			anyOf(q["laststatus"], ep.DiscoveryInfo.LastDiscoveryStatus) {
+			out.RedfishEndpoints = append(out.RedfishEndpoints, *ep)
+		}
+	}
+	s.mu.RUnlock()
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getRedfishEndpoint(w http.ResponseWriter, r *http.Request) {
+	id, _, d := pathXname(r, "xname")
+	if d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	s.mu.RLock()
+	ep, ok := s.rfeps[id]
+	var out RedfishEndpoint
+	if ok {
+		out = *ep
+	}
+	s.mu.RUnlock()
+	if !ok {
+		problem.Write(w, http.StatusNotFound, "no such xname.")
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// rfepIn is a RedfishEndpoint as clients send it; DiscoveryInfo is read-only.
+type rfepIn struct {
+	ID                 string         `json:"ID"`
+	Type               string         `json:"Type"`
+	Name               string         `json:"Name"`
+	Hostname           string         `json:"Hostname"`
+	Domain             string         `json:"Domain"`
+	FQDN               string         `json:"FQDN"`
+	Enabled            *bool          `json:"Enabled"`
+	UUID               string         `json:"UUID"`
+	User               string         `json:"User"`
+	Password           string         `json:"Password"`
+	UseSSDP            bool           `json:"UseSSDP"`
+	MACRequired        bool           `json:"MACRequired"`
+	MACAddr            string         `json:"MACAddr"`
+	IPAddress          string         `json:"IPAddress"`
+	RediscoverOnUpdate *bool          `json:"RediscoverOnUpdate"`
+	TemplateID         string         `json:"TemplateID"`
+	DiscoveryInfo      *DiscoveryInfo `json:"DiscoveryInfo"`
+}
+
+// rfepPostIn takes one endpoint or {"RedfishEndpoints":[...]}.
+type rfepPostIn struct {
+	rfepIn
+	RedfishEndpoints []rfepIn `json:"RedfishEndpoints"`
+}
+
+// redfishEndpoint validates in and fills FQDN/Hostname as HSM does.
+func redfishEndpoint(in rfepIn) (RedfishEndpoint, *problem.Details) {
+	id, typ, err := xname.Parse(in.ID)
+	if err != nil {
+		return RedfishEndpoint{}, problem.New(http.StatusBadRequest, "couldn't validate endpoint data: invalid xname %q", in.ID)
+	}
+	ep := RedfishEndpoint{ID: id, Type: string(typ), Name: in.Name, Hostname: in.Hostname, Domain: in.Domain,
+		FQDN: in.FQDN, Enabled: in.Enabled == nil || *in.Enabled, UUID: in.UUID, User: in.User, Password: in.Password,
+		UseSSDP: in.UseSSDP, MACRequired: in.MACRequired, MACAddr: strings.ToLower(in.MACAddr), IPAddress: in.IPAddress,
+		RediscoverOnUpdate: in.RediscoverOnUpdate == nil || *in.RediscoverOnUpdate, TemplateID: in.TemplateID}
+	switch {
+	case ep.FQDN != "":
+	case ep.Hostname != "" && ep.Domain != "":
+		ep.FQDN = ep.Hostname + "." + ep.Domain
+	case ep.Hostname != "":
+		ep.FQDN = ep.Hostname
+	default:
+		ep.FQDN = id
+	}
+	host, ip := splitFQDN(ep.FQDN)
+	if ep.Hostname == "" {
+		ep.Hostname = host
+	}
+	if ep.IPAddress == "" {
+		ep.IPAddress = ip
+	}
+	if strings.ContainsAny(ep.Hostname, "/@ ") {
+		return RedfishEndpoint{}, problem.New(http.StatusBadRequest, "couldn't validate endpoint data: invalid Hostname %q", ep.Hostname)
+	}
+	return ep, nil
+}
+
+func (s *Server) postRedfishEndpoints(w http.ResponseWriter, r *http.Request) {
+	var in rfepPostIn
+	if d := s.decode(w, r, &in); d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	batch := in.RedfishEndpoints
+	if batch == nil {
+		batch = []rfepIn{in.rfepIn}
+	} else if in.rfepIn != (rfepIn{}) {
+		problem.Write(w, http.StatusBadRequest, "give one endpoint or a RedfishEndpoints list, not both")
+		return
+	}
+	eps := make([]RedfishEndpoint, 0, len(batch))
+	for _, b := range batch {
+		ep, d := redfishEndpoint(b)
+		if d != nil {
+			problem.WriteDetails(w, d)
+			return
+		}
+		eps = append(eps, ep)
+	}
+	s.mu.Lock()
+	uris, d := s.insertRedfishEndpoints(eps)
+	s.mu.Unlock()
+	if d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	writeCreated(w, uris...)
+}
+
+// insertRedfishEndpoints adds eps unless an ID or FQDN is taken, then discovers them.
+// Call with s.mu held.
+func (s *Server) insertRedfishEndpoints(eps []RedfishEndpoint) ([]string, *problem.Details) {
+	ids, fqdns := map[string]bool{}, map[string]bool{}
+	for _, ep := range s.rfeps {
+		fqdns[ep.FQDN] = true
+	}
+	for _, ep := range eps {
+		if _, dup := s.rfeps[ep.ID]; dup || ids[ep.ID] {
+			return nil, problem.New(http.StatusConflict, "operation would conflict with an existing resource that has the same ID: %s", ep.ID)
+		}
+		if fqdns[ep.FQDN] {
+			return nil, problem.New(http.StatusConflict, "operation would conflict with an existing resource that has the same FQDN: %s", ep.FQDN)
+		}
+		ids[ep.ID], fqdns[ep.FQDN] = true, true
+	}
+	uris := make([]string, 0, len(eps))
+	for _, ep := range eps {
+		ep := ep
+		s.rfeps[ep.ID] = &ep
+		s.rediscover(&ep)
+		uris = append(uris, BasePath+"/Inventory/RedfishEndpoints/"+ep.ID)
+	}
+	return uris, nil
+}
+
+// rediscover stands in for HSM's asynchronous discovery, instantly: a BMC the topology
+// knows gets its components and endpoints; anything else records a failed discovery.
+// Call with s.mu held.
+func (s *Server) rediscover(ep *RedfishEndpoint) {
+	switch {
+	case !ep.Enabled:
+		ep.DiscoveryInfo = DiscoveryInfo{LastDiscoveryAttempt: stamp(s.now()), LastDiscoveryStatus: "EndpointNotEnabled"}
+	case s.topoBMCs[ep.ID].Xname == "":
+		ep.DiscoveryInfo = DiscoveryInfo{LastDiscoveryAttempt: stamp(s.now()), LastDiscoveryStatus: "HTTPsGetFailed"}
+	default:
+		if err := s.discoverBMC(ep); err != nil {
+			s.log.Warn("hsm: discovery failed", "bmc", ep.ID, "err", err)
+			ep.DiscoveryInfo = DiscoveryInfo{LastDiscoveryAttempt: stamp(s.now()), LastDiscoveryStatus: "DiscoveryFailed"}
+		}
+	}
+}
+
+// refreshEndpoints points ep's ComponentEndpoints at its current FQDN. Call with s.mu held.
+func (s *Server) refreshEndpoints(ep *RedfishEndpoint) {
+	for _, r := range s.cepSorted {
+		if r.ce.RedfishEndpointID == ep.ID {
+			setEndpointFQDN(&r.ce, ep.FQDN)
+			r.encode()
+		}
+	}
+}
+
+func (s *Server) putRedfishEndpoint(w http.ResponseWriter, r *http.Request) {
+	id, _, d := pathXname(r, "xname")
+	if d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	var in rfepIn
+	if d := s.decode(w, r, &in); d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	if in.ID == "" {
+		in.ID = id
+	} else if xname.Normalize(in.ID) != id {
+		problem.Write(w, http.StatusBadRequest, "xname in URL and PUT body do not match")
+		return
+	}
+	ep, d := redfishEndpoint(in)
+	if d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	s.mu.Lock()
+	out, ok := s.updateRedfishEndpoint(id, func(old *RedfishEndpoint) {
+		ep.DiscoveryInfo = old.DiscoveryInfo
+		*old = ep
+	})
+	s.mu.Unlock()
+	if !ok {
+		problem.Write(w, http.StatusNotFound, "no such xname.")
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// updateRedfishEndpoint changes endpoint id with change, repoints its
+// ComponentEndpoints and rediscovers it if asked to. Call with s.mu held.
+func (s *Server) updateRedfishEndpoint(id string, change func(*RedfishEndpoint)) (RedfishEndpoint, bool) {
+	ep, ok := s.rfeps[id]
+	if !ok {
+		return RedfishEndpoint{}, false
+	}
+	change(ep)
+	s.refreshEndpoints(ep)
+	if ep.RediscoverOnUpdate {
+		s.rediscover(ep)
+	}
+	return *ep, true
+}
+
+// rfepPatchIn holds the patchable fields of a RedfishEndpoint.
+type rfepPatchIn struct {
+	ID                 *string `json:"ID"`
+	Type               *string `json:"Type"`
+	Name               *string `json:"Name"`
+	Hostname           *string `json:"Hostname"`
+	Domain             *string `json:"Domain"`
+	FQDN               *string `json:"FQDN"`
+	Enabled            *bool   `json:"Enabled"`
+	UUID               *string `json:"UUID"`
+	User               *string `json:"User"`
+	Password           *string `json:"Password"`
+	UseSSDP            *bool   `json:"UseSSDP"`
+	MACRequired        *bool   `json:"MACRequired"`
+	MACAddr            *string `json:"MACAddr"`
+	IPAddress          *string `json:"IPAddress"`
+	RediscoverOnUpdate *bool   `json:"RediscoverOnUpdate"`
+	TemplateID         *string `json:"TemplateID"`
+}
+
+func (s *Server) patchRedfishEndpoint(w http.ResponseWriter, r *http.Request) {
+	id, _, d := pathXname(r, "xname")
+	if d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	var in rfepPatchIn
+	if d := s.decode(w, r, &in); d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	if in.ID != nil && xname.Normalize(*in.ID) != id {
+		problem.Write(w, http.StatusBadRequest, "xname in URL and PATCH body do not match")
+		return
+	}
+	if in.Type != nil && !strings.EqualFold(*in.Type, string(xname.TypeOf(id))) {
+		problem.Write(w, http.StatusBadRequest, "Type %q does not match the xname", *in.Type)
+		return
+	}
+	s.mu.Lock()
+	out, ok := s.updateRedfishEndpoint(id, func(ep *RedfishEndpoint) {
+		for _, f := range []struct {
+			in  *string
+			dst *string
+		}{{in.Name, &ep.Name}, {in.Hostname, &ep.Hostname}, {in.Domain, &ep.Domain}, {in.FQDN, &ep.FQDN},
+			{in.UUID, &ep.UUID}, {in.User, &ep.User}, {in.Password, &ep.Password}, {in.MACAddr, &ep.MACAddr},
+			{in.IPAddress, &ep.IPAddress}, {in.TemplateID, &ep.TemplateID}} {
+			if f.in != nil {
+				*f.dst = *f.in
+			}
+		}
+		for _, f := range []struct {
+			in  *bool
+			dst *bool
+		}{{in.Enabled, &ep.Enabled}, {in.UseSSDP, &ep.UseSSDP}, {in.MACRequired, &ep.MACRequired},
+			{in.RediscoverOnUpdate, &ep.RediscoverOnUpdate}} {
+			if f.in != nil {
+				*f.dst = *f.in
+			}
+		}
+		if in.FQDN != nil && in.Hostname == nil {
+			ep.Hostname, ep.IPAddress = splitFQDN(ep.FQDN)
+		}
+	})
+	s.mu.Unlock()
+	if !ok {
+		problem.Write(w, http.StatusNotFound, "no such xname.")
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// dropRedfishEndpoint deletes an endpoint with its ComponentEndpoints and, as HSM's
+// DeleteRFEndpointByIDSetEmpty does, marks the components behind it Empty. Call with
+// s.mu held.
+func (s *Server) dropRedfishEndpoint(id string) bool {
+	if _, ok := s.rfeps[id]; !ok {
+		return false
+	}
+	delete(s.rfeps, id)
+	for _, r := range slices.Clone(s.cepSorted) {
+		if r.ce.RedfishEndpointID != id {
+			continue
+		}
+		s.dropCEP(r.ce.ID)
+		if c, ok := s.comps[r.ce.ID]; ok {
+			c.c.State, c.c.Flag = StateEmpty, FlagOK
+			c.encode()
+		}
+	}
+	return true
+}
+
+func (s *Server) deleteRedfishEndpoint(w http.ResponseWriter, r *http.Request) {
+	id, _, d := pathXname(r, "xname")
+	if d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	s.mu.Lock()
+	ok := s.dropRedfishEndpoint(id)
+	s.mu.Unlock()
+	if !ok {
+		problem.Write(w, http.StatusNotFound, "no such xname.")
+		return
+	}
+	writeMessage(w, http.StatusOK, "deleted 1 entry")
+}
+
+func (s *Server) deleteRedfishEndpoints(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	n := 0
+	for _, id := range sortedKeys(s.rfeps) {
+		if s.dropRedfishEndpoint(id) {
+			n++
+		}
+	}
+	s.mu.Unlock()
+	if n == 0 {
+		problem.Write(w, http.StatusNotFound, "no entries to delete")
+		return
+	}
+	writeMessage(w, http.StatusOK, "deleted %d entries", n)
+}
+
+func (s *Server) getComponentEndpoints(w http.ResponseWriter, r *http.Request) {
+	q, d := queryValues(r.URL.Query(), "id", "redfish_ep", "type", "redfish_type")
+	if d == nil {
+		q["id"], d = normIDs(q["id"])
+	}
+	if d == nil {
+		q["redfish_ep"], d = normIDs(q["redfish_ep"])
+	}
+	if d == nil {
+		q["type"], d = normTypes(q["type"])
+	}
+	if d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	s.mu.RLock()
+	recs := []*cepRec(s.cepSorted)
+	if len(q["id"]) > 0 {
+		recs = make([]*cepRec, 0, len(q["id"]))
+		for _, id := range q["id"] {
+			if r, ok := s.ceps[id]; ok {
+				recs = append(recs, r)
+			}
+		}
+		slices.SortFunc(recs, func(a, b *cepRec) int { return strings.Compare(a.ce.ID, b.ce.ID) })
+		recs = slices.Compact(recs)
+	}
+	body := listJSON("ComponentEndpoints", len(recs), func(yield func([]byte)) {
+		for _, r := range recs {
+			if anyOf(q["redfish_ep"], r.ce.RedfishEndpointID) && anyOf(q["type"], r.ce.Type) &&
+				(len(q["redfish_type"]) == 0 || slices.ContainsFunc(q["redfish_type"], func(t string) bool { return strings.EqualFold(t, r.ce.RedfishType) })) {
+				yield(r.raw)
+			}
+		}
+	})
+	s.mu.RUnlock()
+	writeRaw(w, http.StatusOK, body)
+}
+
+func (s *Server) getComponentEndpoint(w http.ResponseWriter, r *http.Request) {
+	id, _, d := pathXname(r, "xname")
+	if d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	s.mu.RLock()
+	rec, ok := s.ceps[id]
+	var raw []byte
+	if ok {
+		raw = rec.raw
+	}
+	s.mu.RUnlock()
+	if !ok {
+		problem.Write(w, http.StatusNotFound, "no such xname.")
+		return
+	}
+	writeRaw(w, http.StatusOK, raw)
+}
+
+// normMAC returns a MAC as aa:bb:cc:dd:ee:ff and its interface ID aabbccddeeff.
+func normMAC(mac string) (string, string, bool) {
+	id := strings.NewReplacer(":", "", "-", "", ".", "").Replace(strings.ToLower(strings.TrimSpace(mac)))
+	if len(id) != 12 {
+		return "", "", false
+	}
+	if _, err := hex.DecodeString(id); err != nil {
+		return "", "", false
+	}
+	parts := make([]string, 6)
+	for i := range parts {
+		parts[i] = id[2*i : 2*i+2]
+	}
+	return strings.Join(parts, ":"), id, true
+}
+
+func (s *Server) getEthernetInterfaces(w http.ResponseWriter, r *http.Request) {
+	q, d := queryValues(r.URL.Query(), "id", "macaddress", "ipaddress", "network", "componentid", "type")
+	if d == nil {
+		q["componentid"], d = normIDs(q["componentid"])
+	}
+	if d == nil {
+		q["type"], d = normTypes(q["type"])
+	}
+	if d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	for _, key := range []string{"id", "macaddress"} {
+		for i, v := range q[key] {
+			if mac, id, ok := normMAC(v); ok {
+				q[key][i] = map[string]string{"id": id, "macaddress": mac}[key]
+			}
+		}
+	}
+	hasIP := func(e *EthernetInterface, match func(IPAddress) bool) bool { return slices.ContainsFunc(e.IPAddresses, match) }
+	s.mu.RLock()
+	body := arrayJSON(len(s.ethSorted), func(yield func([]byte)) {
+		for _, r := range s.ethSorted {
+			e := &r.e
+			if anyOf(q["id"], e.ID) && anyOf(q["macaddress"], e.MACAddress) && anyOf(q["componentid"], e.ComponentID) &&
+				anyOf(q["type"], e.Type) &&
+				(len(q["ipaddress"]) == 0 || hasIP(e, func(ip IPAddress) bool { return slices.Contains(q["ipaddress"], ip.IPAddress) })) &&
+				(len(q["network"]) == 0 || hasIP(e, func(ip IPAddress) bool { return slices.Contains(q["network"], ip.Network) })) {
+				yield(r.raw)
+			}
+		}
+	})
+	s.mu.RUnlock()
+	writeRaw(w, http.StatusOK, body)
+}
+
+func (s *Server) getEthernetInterface(w http.ResponseWriter, r *http.Request) {
+	_, id, ok := normMAC(r.PathValue("id"))
+	if !ok {
+		problem.Write(w, http.StatusBadRequest, "invalid EthernetInterface ID %q", r.PathValue("id"))
+		return
+	}
+	s.mu.RLock()
+	rec, found := s.eths[id]
+	var raw []byte
+	if found {
+		raw = rec.raw
+	}
+	s.mu.RUnlock()
+	if !found {
+		problem.Write(w, http.StatusNotFound, "no such EthernetInterface.")
+		return
+	}
+	writeRaw(w, http.StatusOK, raw)
+}
+
+type ethIn struct {
+	ID          string      `json:"ID"`
+	Description string      `json:"Description"`
+	MACAddress  string      `json:"MACAddress"`
+	IPAddresses []IPAddress `json:"IPAddresses"`
+	LastUpdate  string      `json:"LastUpdate"`
+	ComponentID string      `json:"ComponentID"`
+	Type        string      `json:"Type"`
+}
+
+func (s *Server) postEthernetInterface(w http.ResponseWriter, r *http.Request) {
+	var in ethIn
+	if d := s.decode(w, r, &in); d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	mac, id, ok := normMAC(in.MACAddress)
+	if !ok {
+		problem.Write(w, http.StatusBadRequest, "invalid MACAddress %q", in.MACAddress)
+		return
+	}
+	if in.ID != "" && strings.ToLower(in.ID) != id {
+		problem.Write(w, http.StatusBadRequest, "ID %q does not match MACAddress %q", in.ID, in.MACAddress)
+		return
+	}
+	e := EthernetInterface{ID: id, Description: in.Description, MACAddress: mac, IPAddresses: in.IPAddresses,
+		ComponentID: in.ComponentID, Type: in.Type}
+	if e.IPAddresses == nil {
+		e.IPAddresses = []IPAddress{}
+	}
+	if e.ComponentID != "" {
+		cid, typ, err := xname.Parse(e.ComponentID)
+		if err != nil {
+			problem.Write(w, http.StatusBadRequest, "invalid ComponentID %q", in.ComponentID)
+			return
+		}
+		e.ComponentID, e.Type = cid, string(typ)
+	}
+	s.mu.Lock()
+	_, dup := s.eths[id]
+	if !dup {
+		e.LastUpdate = stamp(s.now())
+		s.putEth(e)
+	}
+	s.mu.Unlock()
+	if dup {
+		problem.Write(w, http.StatusConflict, "operation would conflict with an existing ethernet interface that has the same MAC address.")
+		return
+	}
+	writeCreated(w, BasePath+"/Inventory/EthernetInterfaces/"+id)
+}
+
+func (s *Server) deleteEthernetInterface(w http.ResponseWriter, r *http.Request) {
+	_, id, ok := normMAC(r.PathValue("id"))
+	if !ok {
+		problem.Write(w, http.StatusBadRequest, "invalid EthernetInterface ID %q", r.PathValue("id"))
+		return
+	}
+	s.mu.Lock()
+	_, found := s.eths[id]
+	if found {
+		delete(s.eths, id)
+		s.ethSorted.remove(id)
+	}
+	s.mu.Unlock()
+	if !found {
+		problem.Write(w, http.StatusNotFound, "no such EthernetInterface.")
+		return
+	}
+	writeMessage(w, http.StatusOK, "deleted 1 entry")
+}

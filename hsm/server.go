@@ -1,0 +1,595 @@
+package hsm
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cray-bos/bos/internal/problem"
+	"github.com/cray-bos/bos/internal/topology"
+	"github.com/cray-bos/bos/internal/xname"
+)
+
+// API path prefixes: the in-cluster path BOS uses and the CSM API gateway path.
+const (
+	BasePath    = "/hsm/v2"
+	GatewayPath = "/apis/smd/hsm/v2"
+)
+
+// BMCEndpoint says where a BMC simulator listens and which credentials it takes.
+type BMCEndpoint struct {
+	FQDN     string // "ip:port" (or a host name); becomes RedfishEndpoint FQDN
+	User     string
+	Password string
+}
+
+// Config configures a Server.
+type Config struct {
+	// Topology seeds components, groups, partitions and the Redfish inventory.
+	// Nil starts an empty HSM.
+	Topology *topology.Topology
+	// BMCs maps a BMC xname to where its simulator listens. A BMC without an entry
+	// gets its topology Address (or, failing that, its xname) as FQDN and its topology
+	// credentials. May be nil; SetBMCEndpoints fills it in later.
+	BMCs map[string]BMCEndpoint
+	// Now is the clock for reservation expiry and timestamps. Default time.Now.
+	Now func() time.Time
+	// Logger receives debug and warning records. Nil discards them.
+	Logger *slog.Logger
+	// MaxBodyBytes bounds request bodies (bytes); larger ones get 413.
+	// Default problem.DefaultMaxBody (8 MiB).
+	MaxBodyBytes int64
+}
+
+// Server is one simulated HSM. All state hangs off it; it is safe for concurrent use.
+type Server struct {
+	log     *slog.Logger
+	now     func() time.Time
+	maxBody int64
+	handler http.Handler
+
+	// Topology facts used to "discover" BMCs registered through the API.
+	topoNodes map[string]topology.Node
+	topoBMCs  map[string]topology.BMC
+
+	mu         sync.RWMutex
+	roles      *enum
+	subRoles   *enum
+	comps      map[string]*compRec
+	sorted     sorted[*compRec]
+	byNID      map[int]*compRec
+	groups     map[string]*groupRec
+	partitions map[string]*groupRec
+	compPart   map[string]string // component → partition name
+	rfeps      map[string]*RedfishEndpoint
+	ceps       map[string]*cepRec
+	cepSorted  sorted[*cepRec]
+	eths       map[string]*ethRec
+	ethSorted  sorted[*ethRec]
+	// eventTargets maps a BMC and a Redfish path to the component it names.
+	eventTargets map[eventKey]string
+}
+
+type eventKey struct{ bmc, path string }
+
+// New builds a Server seeded from cfg.Topology.
+func New(cfg Config) (*Server, error) {
+	s := &Server{
+		log:          cfg.Logger,
+		now:          cfg.Now,
+		maxBody:      cfg.MaxBodyBytes,
+		topoNodes:    map[string]topology.Node{},
+		topoBMCs:     map[string]topology.BMC{},
+		roles:        newEnum("Role", defaultRoles...),
+		subRoles:     newEnum("SubRole", defaultSubRoles...),
+		comps:        map[string]*compRec{},
+		byNID:        map[int]*compRec{},
+		groups:       map[string]*groupRec{},
+		partitions:   map[string]*groupRec{},
+		compPart:     map[string]string{},
+		rfeps:        map[string]*RedfishEndpoint{},
+		ceps:         map[string]*cepRec{},
+		eths:         map[string]*ethRec{},
+		eventTargets: map[eventKey]string{},
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = problem.DefaultMaxBody
+	}
+	if cfg.Topology != nil {
+		if err := s.seed(cfg.Topology, cfg.BMCs); err != nil {
+			return nil, fmt.Errorf("hsm: seed: %w", err)
+		}
+	}
+	for id := range cfg.BMCs {
+		if _, ok := s.topoBMCs[xname.Normalize(id)]; !ok {
+			return nil, fmt.Errorf("hsm: BMCs: %q is not a BMC of the topology", id)
+		}
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Handler serves the HSM API under BasePath and GatewayPath.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// routes is the route table, in the order of the HSM API document.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range []struct {
+		pattern string
+		h       http.HandlerFunc
+	}{
+		{"GET /service/ready", s.ready},
+		{"GET /service/liveness", s.liveness},
+		{"GET /service/values", s.values},
+		{"GET /service/values/{name}", s.values},
+
+		{"GET /State/Components", s.getComponents},
+		{"POST /State/Components", s.postComponents},
+		{"DELETE /State/Components", s.deleteComponents},
+		{"GET /State/Components/{xname}", s.getComponent},
+		{"PUT /State/Components/{xname}", s.putComponent},
+		{"DELETE /State/Components/{xname}", s.deleteComponent},
+		{"POST /State/Components/Query", s.queryComponents},
+		{"GET /State/Components/Query/{xname}", s.queryComponent},
+		{"GET /State/Components/ByNID/{nid}", s.getComponentByNID},
+		{"POST /State/Components/ByNID/Query", s.queryComponentsByNID},
+		{"PATCH /State/Components/BulkStateData", s.bulkPatch(patchState)},
+		{"PATCH /State/Components/BulkFlagOnly", s.bulkPatch(patchFlag)},
+		{"PATCH /State/Components/BulkEnabled", s.bulkPatch(patchEnabled)},
+		{"PATCH /State/Components/BulkSoftwareStatus", s.bulkPatch(patchSoftwareStatus)},
+		{"PATCH /State/Components/BulkRole", s.bulkPatch(patchRole)},
+		{"PATCH /State/Components/BulkNID", s.bulkNIDPatch},
+		{"PATCH /State/Components/{xname}/StateData", s.onePatch(patchState)},
+		{"PATCH /State/Components/{xname}/FlagOnly", s.onePatch(patchFlag)},
+		{"PATCH /State/Components/{xname}/Enabled", s.onePatch(patchEnabled)},
+		{"PATCH /State/Components/{xname}/SoftwareStatus", s.onePatch(patchSoftwareStatus)},
+		{"PATCH /State/Components/{xname}/Role", s.onePatch(patchRole)},
+		{"PATCH /State/Components/{xname}/NID", s.onePatch(patchNID)},
+
+		{"GET /Inventory/RedfishEndpoints", s.getRedfishEndpoints},
+		{"POST /Inventory/RedfishEndpoints", s.postRedfishEndpoints},
+		{"DELETE /Inventory/RedfishEndpoints", s.deleteRedfishEndpoints},
+		{"GET /Inventory/RedfishEndpoints/{xname}", s.getRedfishEndpoint},
+		{"PUT /Inventory/RedfishEndpoints/{xname}", s.putRedfishEndpoint},
+		{"PATCH /Inventory/RedfishEndpoints/{xname}", s.patchRedfishEndpoint},
+		{"DELETE /Inventory/RedfishEndpoints/{xname}", s.deleteRedfishEndpoint},
+		{"GET /Inventory/ComponentEndpoints", s.getComponentEndpoints},
+		{"GET /Inventory/ComponentEndpoints/{xname}", s.getComponentEndpoint},
+		{"GET /Inventory/EthernetInterfaces", s.getEthernetInterfaces},
+		{"POST /Inventory/EthernetInterfaces", s.postEthernetInterface},
+		{"GET /Inventory/EthernetInterfaces/{id}", s.getEthernetInterface},
+		{"DELETE /Inventory/EthernetInterfaces/{id}", s.deleteEthernetInterface},
+
+		{"GET /groups", s.listSets(groupKind)},
+		{"POST /groups", s.createSet(groupKind)},
+		{"GET /groups/labels", s.setNames(groupKind)},
+		{"GET /groups/{label}", s.getSet(groupKind, false)},
+		{"PATCH /groups/{label}", s.patchSet(groupKind)},
+		{"DELETE /groups/{label}", s.deleteSet(groupKind)},
+		{"GET /groups/{label}/members", s.getSet(groupKind, true)},
+		{"POST /groups/{label}/members", s.addMember(groupKind)},
+		{"DELETE /groups/{label}/members/{xname}", s.removeMember(groupKind)},
+
+		{"GET /partitions", s.listSets(partKind)},
+		{"POST /partitions", s.createSet(partKind)},
+		{"GET /partitions/names", s.setNames(partKind)},
+		{"GET /partitions/{name}", s.getSet(partKind, false)},
+		{"PATCH /partitions/{name}", s.patchSet(partKind)},
+		{"DELETE /partitions/{name}", s.deleteSet(partKind)},
+		{"GET /partitions/{name}/members", s.getSet(partKind, true)},
+		{"POST /partitions/{name}/members", s.addMember(partKind)},
+		{"DELETE /partitions/{name}/members/{xname}", s.removeMember(partKind)},
+
+		{"GET /memberships", s.getMemberships},
+		{"GET /memberships/{xname}", s.getMembership},
+
+		{"GET /locks/status", s.getLockStatus},
+		{"POST /locks/status", s.postLockStatus},
+		{"POST /locks/lock", s.lockUpdate(actLock)},
+		{"POST /locks/unlock", s.lockUpdate(actUnlock)},
+		{"POST /locks/repair", s.lockUpdate(actRepair)},
+		{"POST /locks/disable", s.lockUpdate(actDisable)},
+		{"POST /locks/reservations", s.createReservations(false)},
+		{"POST /locks/reservations/remove", s.removeReservations},
+		{"POST /locks/reservations/release", s.releaseReservations},
+		{"POST /locks/service/reservations", s.createReservations(true)},
+		{"POST /locks/service/reservations/renew", s.renewReservations},
+		{"POST /locks/service/reservations/release", s.releaseReservations},
+		{"POST /locks/service/reservations/check", s.checkReservations},
+
+		// Not in the real API: stands in for hmcollector + Kafka (see doc.go).
+		{"POST /RedfishEvents", s.redfishEvents},
+	} {
+		method, path, _ := strings.Cut(rt.pattern, " ")
+		for _, prefix := range []string{BasePath, GatewayPath} {
+			mux.HandleFunc(method+" "+prefix+path, rt.h)
+		}
+	}
+	return mux
+}
+
+// seed loads the topology: components, groups, partitions, inventory.
+func (s *Server) seed(t *topology.Topology, eps map[string]BMCEndpoint) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, n := range t.Nodes {
+		s.topoNodes[n.Xname] = n
+		s.roles.add(n.Role)
+		s.subRoles.add(n.SubRole)
+	}
+	for _, b := range t.BMCs {
+		s.topoBMCs[b.Xname] = b
+	}
+	for _, b := range t.BMCs {
+		if err := s.discover(b.Xname, s.bmcEndpoint(b.Xname, eps)); err != nil {
+			return err
+		}
+	}
+	for _, g := range t.Groups {
+		in := Group{Label: g.Label, Description: g.Description, ExclusiveGroup: g.ExclusiveGroup, Tags: g.Tags,
+			Members: Members{IDs: g.Members}}
+		if d := s.insertGroup(&in); d != nil {
+			return fmt.Errorf("group %s: %w", g.Label, d)
+		}
+	}
+	for _, p := range t.Partitions {
+		in := Partition{Name: p.Name, Description: p.Description, Members: Members{IDs: p.Members}}
+		if d := s.insertPartition(&in); d != nil {
+			return fmt.Errorf("partition %s: %w", p.Name, d)
+		}
+	}
+	return nil
+}
+
+// bmcEndpoint picks where BMC id listens: eps, else the topology address, else the xname.
+func (s *Server) bmcEndpoint(id string, eps map[string]BMCEndpoint) BMCEndpoint {
+	for k, ep := range eps {
+		if xname.Normalize(k) == id {
+			return ep
+		}
+	}
+	b := s.topoBMCs[id]
+	ep := BMCEndpoint{FQDN: b.Address, User: b.Username, Password: b.Password}
+	if ep.FQDN == "" {
+		ep.FQDN = id
+	}
+	return ep
+}
+
+// discover does what HSM's Redfish discovery would for a topology BMC reached at ep:
+// it registers the RedfishEndpoint, then runs discoverBMC. Call with s.mu held.
+func (s *Server) discover(bmcID string, ep BMCEndpoint) error {
+	rfep := newRedfishEndpoint(bmcID, ep, s.now())
+	s.rfeps[bmcID] = &rfep
+	return s.discoverBMC(&rfep)
+}
+
+// discoverBMC creates the BMC's and its nodes' components (if missing), their
+// ComponentEndpoints and the nodes' EthernetInterfaces from the topology. Call with
+// s.mu held.
+func (s *Server) discoverBMC(rfep *RedfishEndpoint) error {
+	b, ok := s.topoBMCs[rfep.ID]
+	if !ok {
+		return fmt.Errorf("%s is not a BMC of the topology", rfep.ID)
+	}
+	now := s.now()
+	class := ""
+	for ordinal, nodeID := range b.Nodes {
+		n := s.topoNodes[nodeID]
+		class = n.Class
+		if _, exists := s.comps[nodeID]; !exists {
+			arch, ok := archs.norm(n.Arch)
+			if !ok {
+				return fmt.Errorf("node %s: arch %q is not an HMS arch", nodeID, n.Arch)
+			}
+			cl, ok := classes.norm(n.Class)
+			if !ok {
+				return fmt.Errorf("node %s: class %q is not an HMS class", nodeID, n.Class)
+			}
+			s.putComp(&compRec{c: Component{ID: nodeID, Type: string(xname.Node), State: StateOff, Flag: FlagOK,
+				Enabled: boolPtr(!n.Disabled), Role: n.Role, SubRole: n.SubRole, NID: n.NID, NetType: "Sling",
+				Arch: arch, Class: cl}})
+		}
+		s.putCEP(systemEndpoint(n, ordinal, rfep))
+		s.putEth(nodeInterface(n, now))
+	}
+	if _, exists := s.comps[rfep.ID]; !exists {
+		cl, _ := classes.norm(class)
+		s.putComp(&compRec{c: Component{ID: rfep.ID, Type: string(xname.NodeBMC), State: StateReady, Flag: FlagOK,
+			Enabled: boolPtr(true), NetType: "Sling", Arch: "X86", Class: cl}})
+	}
+	s.putCEP(managerEndpoint(rfep))
+	rfep.DiscoveryInfo = DiscoveryInfo{LastDiscoveryAttempt: stamp(now), LastDiscoveryStatus: "DiscoverOK",
+		RedfishVersion: "1.7.0"}
+	return nil
+}
+
+// SetBMCEndpoints records where BMC simulators listen once they have bound their
+// addresses: it updates the RedfishEndpoints (FQDN, IP, credentials) and the
+// ComponentEndpoints behind them. BMCs not in the topology are logged and skipped.
+func (s *Server) SetBMCEndpoints(eps map[string]BMCEndpoint) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	byEP := map[string][]*cepRec{}
+	for _, r := range s.cepSorted {
+		byEP[r.ce.RedfishEndpointID] = append(byEP[r.ce.RedfishEndpointID], r)
+	}
+	for raw, ep := range eps {
+		id := xname.Normalize(raw)
+		rfep, ok := s.rfeps[id]
+		if !ok {
+			if _, known := s.topoBMCs[id]; !known {
+				s.log.Warn("hsm: SetBMCEndpoints: not a BMC of the topology", "bmc", raw)
+				continue
+			}
+			if err := s.discover(id, ep); err != nil {
+				s.log.Warn("hsm: SetBMCEndpoints: discover", "bmc", id, "err", err)
+			}
+			continue
+		}
+		host, ip := splitFQDN(ep.FQDN)
+		rfep.FQDN, rfep.Hostname, rfep.IPAddress = ep.FQDN, host, ip
+		rfep.User, rfep.Password = ep.User, ep.Password
+		for _, r := range byEP[id] {
+			setEndpointFQDN(&r.ce, ep.FQDN)
+			r.encode()
+		}
+	}
+}
+
+// putComp inserts or replaces a component and its indexes. Call with s.mu held.
+func (s *Server) putComp(r *compRec) {
+	if old, ok := s.comps[r.c.ID]; ok && old.c.NID != 0 && s.byNID[old.c.NID] == old {
+		delete(s.byNID, old.c.NID)
+	}
+	r.encode()
+	s.comps[r.c.ID] = r
+	s.sorted.insert(r)
+	if r.c.NID != 0 {
+		s.byNID[r.c.NID] = r
+	}
+}
+
+// setNID changes r's NID and the NID index. Call with s.mu held.
+func (s *Server) setNID(r *compRec, nid int) {
+	if r.c.NID != 0 && s.byNID[r.c.NID] == r {
+		delete(s.byNID, r.c.NID)
+	}
+	r.c.NID = nid
+	if nid != 0 {
+		s.byNID[nid] = r
+	}
+}
+
+// dropComp deletes a component and cascades to groups, partition and reservation, as
+// HSM's foreign keys do. Call with s.mu held.
+func (s *Server) dropComp(id string) bool {
+	r, ok := s.comps[id]
+	if !ok {
+		return false
+	}
+	delete(s.comps, id)
+	s.sorted.remove(id)
+	if r.c.NID != 0 && s.byNID[r.c.NID] == r {
+		delete(s.byNID, r.c.NID)
+	}
+	for _, g := range s.groups {
+		g.remove(id)
+	}
+	if p, ok := s.compPart[id]; ok {
+		s.partitions[p].remove(id)
+		delete(s.compPart, id)
+	}
+	return true
+}
+
+func (s *Server) putCEP(ce ComponentEndpoint) {
+	r := &cepRec{ce: ce}
+	r.encode()
+	s.ceps[ce.ID] = r
+	s.cepSorted.insert(r)
+	s.eventTargets[eventKey{ce.RedfishEndpointID, ce.OdataID}] = ce.ID
+}
+
+func (s *Server) dropCEP(id string) {
+	r, ok := s.ceps[id]
+	if !ok {
+		return
+	}
+	delete(s.ceps, id)
+	s.cepSorted.remove(id)
+	k := eventKey{r.ce.RedfishEndpointID, r.ce.OdataID}
+	if s.eventTargets[k] == id {
+		delete(s.eventTargets, k)
+	}
+}
+
+func (s *Server) putEth(e EthernetInterface) {
+	r := &ethRec{e: e}
+	r.encode()
+	s.eths[e.ID] = r
+	s.ethSorted.insert(r)
+}
+
+func newRedfishEndpoint(id string, ep BMCEndpoint, now time.Time) RedfishEndpoint {
+	host, ip := splitFQDN(ep.FQDN)
+	return RedfishEndpoint{ID: id, Type: string(xname.TypeOf(id)), Hostname: host, FQDN: ep.FQDN, Enabled: true,
+		UUID: stableUUID(id), User: ep.User, Password: ep.Password, MACAddr: macFor("bmc:" + id), IPAddress: ip,
+		RediscoverOnUpdate: true,
+		DiscoveryInfo: DiscoveryInfo{LastDiscoveryAttempt: stamp(now), LastDiscoveryStatus: "NotYetQueried"}}
+}
+
+// splitFQDN returns the host part of "host[:port]" and the host if it is an IP.
+func splitFQDN(fqdn string) (host, ip string) {
+	host = fqdn
+	if h, _, err := net.SplitHostPort(fqdn); err == nil {
+		host = h
+	}
+	if net.ParseIP(host) != nil {
+		ip = host
+	}
+	return host, ip
+}
+
+// systemEndpoint is the ComponentEndpoint of node n, the ordinal-th system of its BMC.
+func systemEndpoint(n topology.Node, ordinal int, bmc *RedfishEndpoint) ComponentEndpoint {
+	sysID := topology.SystemIDOf(n, ordinal)
+	path := topology.SystemPath(sysID)
+	mac := strings.ToLower(n.MAC)
+	ce := ComponentEndpoint{ID: n.Xname, Type: string(xname.Node), FQDN: n.Xname, RedfishType: "ComputerSystem",
+		RedfishSubtype: "Physical", MACAddr: mac, UUID: stableUUID(n.Xname), OdataID: path,
+		RedfishEndpointID: bmc.ID, Enabled: true, ComponentEndpointType: CompEPTypeSystem,
+		RedfishSystemInfo: &SystemInfo{Name: sysID,
+			Actions: &SystemActions{Reset: ResetAction{AllowableValues: slices.Clone(topology.ResetTypes),
+				Target: path + "/Actions/ComputerSystem.Reset"}},
+			EthernetNICInfo: []EthernetNICInfo{{RedfishID: "1", ODataID: path + "/EthernetInterfaces/1",
+				Description: "Node management NIC", Hostname: n.Name, InterfaceEnabled: boolPtr(true),
+				MACAddress: mac, PermanentMACAddress: mac}}}}
+	setEndpointFQDN(&ce, bmc.FQDN)
+	return ce
+}
+
+// managerEndpoint is the ComponentEndpoint of the BMC itself.
+func managerEndpoint(bmc *RedfishEndpoint) ComponentEndpoint {
+	path := "/redfish/v1/Managers/BMC"
+	ce := ComponentEndpoint{ID: bmc.ID, Type: bmc.Type, FQDN: bmc.ID, RedfishType: "Manager", RedfishSubtype: "BMC",
+		MACAddr: bmc.MACAddr, UUID: bmc.UUID, OdataID: path, RedfishEndpointID: bmc.ID, Enabled: true,
+		ComponentEndpointType: CompEPTypeManager,
+		RedfishManagerInfo: &ManagerInfo{Name: "BMC", Actions: &ManagerActions{Reset: ResetAction{
+			AllowableValues: []string{"ForceRestart", "GracefulRestart"}, Target: path + "/Actions/Manager.Reset"}}}}
+	setEndpointFQDN(&ce, bmc.FQDN)
+	return ce
+}
+
+func setEndpointFQDN(ce *ComponentEndpoint, fqdn string) {
+	ce.RedfishEndpointFQDN = fqdn
+	ce.RedfishURL = fqdn + ce.OdataID
+}
+
+// nodeInterface is the EthernetInterface of node n's management NIC. The IP is
+// derived from the NID (10.<nid>), which keeps it unique and stable.
+func nodeInterface(n topology.Node, now time.Time) EthernetInterface {
+	mac := strings.ToLower(n.MAC)
+	ip := fmt.Sprintf("10.%d.%d.%d", n.NID>>16&0xff, n.NID>>8&0xff, n.NID&0xff)
+	return EthernetInterface{ID: strings.ReplaceAll(mac, ":", ""), Description: "Node management NIC",
+		MACAddress: mac, IPAddresses: []IPAddress{{IPAddress: ip, Network: "NMN"}},
+		LastUpdate: now.UTC().Format(time.RFC3339), ComponentID: n.Xname, Type: string(xname.Node)}
+}
+
+// macFor derives a locally administered MAC from a name.
+func macFor(name string) string {
+	u := stableUUID(name)
+	return "02:bc:" + u[0:2] + ":" + u[2:4] + ":" + u[4:6] + ":" + u[6:8]
+}
+
+func boolPtr(b bool) *bool { return &b }
+
+// message is HSM's old-style success body: {"code":0,"message":"deleted 1 entry"}.
+type message struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		problem.Write(w, http.StatusInternalServerError, "encode reply: %v", err)
+		return
+	}
+	writeRaw(w, status, append(raw, '\n'))
+}
+
+func writeRaw(w http.ResponseWriter, status int, raw []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(raw)
+}
+
+func writeMessage(w http.ResponseWriter, status int, format string, args ...any) {
+	writeJSON(w, status, message{Message: fmt.Sprintf(format, args...)})
+}
+
+// writeCreated answers 201 with a Location header and [{"URI":...}] bodies.
+func writeCreated(w http.ResponseWriter, uris ...string) {
+	out := make([]ResourceURI, len(uris))
+	for i, u := range uris {
+		out[i] = ResourceURI{URI: u}
+	}
+	if len(uris) > 0 {
+		w.Header().Set("Location", uris[0])
+	}
+	writeJSON(w, http.StatusCreated, out)
+}
+
+// decode strictly decodes r's body into v (unknown fields, trailing data, oversized
+// bodies are errors).
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) *problem.Details {
+	return problem.DecodeJSON(w, r, v, s.maxBody)
+}
+
+// pathXname reads and validates the {xname} path value.
+func pathXname(r *http.Request, key string) (string, xname.Type, *problem.Details) {
+	raw := r.PathValue(key)
+	id, t, err := xname.Parse(raw)
+	if err != nil {
+		return "", "", problem.New(http.StatusBadRequest, "invalid xname %q", raw)
+	}
+	return id, t, nil
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	writeMessage(w, http.StatusOK, "HSM is healthy")
+}
+
+func (s *Server) liveness(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// values serves /service/values and /service/values/{name}.
+func (s *Server) values(w http.ResponseWriter, r *http.Request) {
+	s.mu.RLock()
+	all := Values{Arch: archs.list(), Class: classes.list(), Flag: flags.list(), NetType: netType.list(),
+		Role: s.roles.list(), SubRole: s.subRoles.list(), State: states.list(), Type: hmsType.list()}
+	s.mu.RUnlock()
+	name := r.PathValue("name")
+	if name == "" {
+		writeJSON(w, http.StatusOK, all)
+		return
+	}
+	var v Values
+	switch strings.ToLower(name) {
+	case "arch":
+		v.Arch = all.Arch
+	case "class":
+		v.Class = all.Class
+	case "flag":
+		v.Flag = all.Flag
+	case "nettype":
+		v.NetType = all.NetType
+	case "role":
+		v.Role = all.Role
+	case "subrole":
+		v.SubRole = all.SubRole
+	case "state":
+		v.State = all.State
+	case "type":
+		v.Type = all.Type
+	default:
+		problem.Write(w, http.StatusNotFound, "no such value list %q", name)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
