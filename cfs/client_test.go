@@ -1,0 +1,106 @@
+package cfs
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/problem"
+)
+
+// TestClientContract runs every Client method against the real handler, following a BOS
+// boot: configuration, power-on PATCH, the node re-enabling itself, the batcher, status.
+func TestClientContract(t *testing.T) {
+	nodes := nodeIDs(7)
+	s := mustServer(t, Config{Components: nodes, PageSize: 3})
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	c := NewClient(srv.URL, srv.Client())
+	ctx := context.Background()
+
+	cfg, err := c.PutConfiguration(ctx, "cos", ConfigurationRequest{Layers: []Layer{
+		{Name: "csm", CloneURL: repoA, Branch: "main"}, {Name: "cos", CloneURL: repoB, Playbook: "cos.yml", Commit: "c2"}}})
+	require.NoError(t, err)
+	assert.Equal(t, commitFor(repoA, "main"), cfg.Layers[0].Commit)
+	assert.Equal(t, "site.yml", cfg.Layers[0].Playbook)
+	got, err := c.GetConfiguration(ctx, "cos")
+	require.NoError(t, err)
+	assert.Equal(t, cfg, got)
+	_, err = c.GetConfiguration(ctx, "nope")
+	assert.Equal(t, http.StatusNotFound, problem.StatusOf(err))
+	_, err = c.PutConfiguration(ctx, "bad", ConfigurationRequest{Layers: []Layer{{Commit: "c"}}})
+	assert.Equal(t, http.StatusBadRequest, problem.StatusOf(err))
+	_, err = c.PutConfiguration(ctx, "empty", ConfigurationRequest{})
+	require.NoError(t, err)
+	all, err := c.GetConfigurations(ctx)
+	require.NoError(t, err)
+	assert.Len(t, all, 2)
+
+	// GetComponents pages through (page size 3) and filters.
+	comps, err := c.GetComponents(ctx, ComponentQuery{})
+	require.NoError(t, err)
+	assert.Equal(t, sortedCopy(nodes), ids(comps))
+	comps, err = c.GetComponents(ctx, ComponentQuery{IDs: nodes[:4], Limit: 1, StateDetails: true})
+	require.NoError(t, err)
+	assert.Equal(t, sortedCopy(nodes[:4]), ids(comps))
+	assert.NotNil(t, comps[0].State)
+	_, err = c.GetComponents(ctx, ComponentQuery{Status: []string{"bogus"}})
+	assert.Equal(t, http.StatusBadRequest, problem.StatusOf(err))
+
+	// BOS power-on: filter-form PATCH.
+	patched, err := c.PatchComponents(ctx, ComponentPatch{Enabled: Ptr(false), DesiredConfig: Ptr("cos"),
+		Tags: map[string]string{"bos_session": "s1"}, State: &[]StateLayer{}}, Filter{IDs: nodes[:5]})
+	require.NoError(t, err)
+	assert.Equal(t, sortedCopy(nodes[:5]), patched)
+	pending, err := c.GetComponents(ctx, ComponentQuery{Status: []string{StatusPending}, Enabled: Ptr(false),
+		ConfigName: "cos", Tags: map[string]string{"bos_session": "s1"}})
+	require.NoError(t, err)
+	assert.Len(t, pending, 5)
+
+	// Nodes boot: the array form re-enables them (all or nothing).
+	_, err = c.PatchComponentsList(ctx, []ComponentPatch{{ID: nodes[0], Enabled: Ptr(true)}, {ID: "ghost", Enabled: Ptr(true)}})
+	assert.Equal(t, http.StatusNotFound, problem.StatusOf(err))
+	list := make([]ComponentPatch, 0, 5)
+	for _, id := range nodes[:5] {
+		list = append(list, ComponentPatch{ID: id, Enabled: Ptr(true), State: &[]StateLayer{}})
+	}
+	patched, err = c.PatchComponentsList(ctx, list)
+	require.NoError(t, err)
+	assert.Equal(t, nodes[:5], patched)
+	require.Eventually(t, func() bool {
+		done, err := c.GetComponents(ctx, ComponentQuery{Status: []string{StatusConfigured}})
+		return err == nil && len(done) == 5
+	}, 10*time.Second, time.Millisecond)
+
+	one, err := c.GetComponent(ctx, nodes[0])
+	require.NoError(t, err)
+	assert.Equal(t, StatusConfigured, one.ConfigurationStatus)
+	assert.Len(t, one.State, 2)
+	_, err = c.GetComponent(ctx, "ghost")
+	assert.Equal(t, http.StatusNotFound, problem.StatusOf(err))
+
+	one, err = c.PatchComponent(ctx, nodes[0], ComponentPatch{Tags: map[string]string{"bos_session": ""}, RetryPolicy: Ptr(5)})
+	require.NoError(t, err)
+	assert.Empty(t, one.Tags)
+	assert.Equal(t, Ptr(5), one.RetryPolicy)
+	_, err = c.PatchComponent(ctx, "ghost", ComponentPatch{Enabled: Ptr(true)})
+	assert.Equal(t, http.StatusNotFound, problem.StatusOf(err))
+
+	put, err := c.PutComponents(ctx, []ComponentPatch{{ID: "new1", Enabled: Ptr(true)}, {ID: "new0"}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"new1", "new0"}, put)
+	_, err = c.PutComponents(ctx, []ComponentPatch{{Enabled: Ptr(true)}})
+	assert.Equal(t, http.StatusBadRequest, problem.StatusOf(err))
+
+	require.NoError(t, c.DeleteComponent(ctx, "new1"))
+	assert.Equal(t, http.StatusNotFound, problem.StatusOf(c.DeleteComponent(ctx, "new1")))
+
+	assert.Equal(t, http.StatusBadRequest, problem.StatusOf(c.DeleteConfiguration(ctx, "cos")), "in use")
+	require.NoError(t, c.DeleteConfiguration(ctx, "empty"))
+	assert.Equal(t, http.StatusNotFound, problem.StatusOf(c.DeleteConfiguration(ctx, "empty")))
+}
