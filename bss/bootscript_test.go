@@ -267,3 +267,18 @@ func TestUnknownNodeRefreshesInventory(t *testing.T) {
 	require.Equal(t, 404, call(t, s2.Handler(), http.MethodGet, "/boot/v1/bootscript?name=x9c0s0b0n0", "").Code)
 	assert.Equal(t, before, inv.calls.Load())
 }
+
+func TestUnknownEntriesCounted(t *testing.T) {
+	h := mustServer(t, Config{}).Handler()
+	const q = "/boot/v1/bootscript?name=x9c0s0b0n0"
+	require.Equal(t, 404, call(t, h, http.MethodGet, q, "").Code)
+	mustPut(t, h, `{"hosts":["Unknown-X86","Unknown-ARM"],"kernel":"disc"}`)
+	mustPut(t, h, `{"hosts":["Unknown-X86"],"kernel":"disc2"}`) // replacing does not count twice
+	require.Equal(t, 200, call(t, h, http.MethodGet, q, "").Code)
+	require.Equal(t, 200, call(t, h, http.MethodDelete, "/boot/v1/bootparameters", `{"hosts":["Unknown-X86"]}`).Code)
+	require.Equal(t, 200, call(t, h, http.MethodGet, q, "").Code, "Unknown-ARM remains")
+	require.Equal(t, 200, call(t, h, http.MethodDelete, "/boot/v1/bootparameters", `{"hosts":["Unknown-ARM"]}`).Code)
+	w := call(t, h, http.MethodGet, q, "")
+	require.Equal(t, 404, w.Code)
+	assert.Contains(t, problemDetail(t, w), "no configuration available for unknown hosts")
+}

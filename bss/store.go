@@ -113,6 +113,7 @@ type store struct {
 	hosts   map[string]*entry
 	kernels map[string]string // kernel path → image params
 	initrds map[string]string // initrd path → image params
+	unknown int               // how many host keys start with Unknown-
 }
 
 func newStore() *store {
@@ -139,13 +140,22 @@ func (s *store) lookup(name, alt, role string) (bootData, bool) {
 	return bootData{}, false
 }
 
-func (s *store) hasUnknown() bool {
-	for k := range s.hosts {
-		if strings.HasPrefix(k, unknownPrefix) {
-			return true
-		}
+func (s *store) hasUnknown() bool { return s.unknown > 0 }
+
+// setHost stores e under k, keeping the Unknown- count.
+func (s *store) setHost(k string, e *entry) {
+	if _, ok := s.hosts[k]; !ok && strings.HasPrefix(k, unknownPrefix) {
+		s.unknown++
 	}
-	return false
+	s.hosts[k] = e
+}
+
+// deleteHost removes k, keeping the Unknown- count.
+func (s *store) deleteHost(k string) {
+	if _, ok := s.hosts[k]; ok && strings.HasPrefix(k, unknownPrefix) {
+		s.unknown--
+	}
+	delete(s.hosts, k)
 }
 
 // params renders the entry stored under key as a GET reply element.
@@ -300,8 +310,8 @@ func (s *store) put(bp *BootParams, keys []string, token string) bool {
 	case len(keys) > 0:
 		s.registerImages(bp)
 		for _, k := range keys {
-			s.hosts[k] = &entry{params: bp.Params, kernel: bp.Kernel, initrd: bp.Initrd,
-				cloudInit: cloneCloudInit(bp.CloudInit), token: token}
+			s.setHost(k, &entry{params: bp.Params, kernel: bp.Kernel, initrd: bp.Initrd,
+				cloudInit: cloneCloudInit(bp.CloudInit), token: token})
 		}
 	case bp.Kernel != "":
 		s.registerImages(bp)
@@ -375,7 +385,7 @@ func (s *store) patch(bp *BootParams, keys []string) {
 // keep their other fields. The caller has checked that everything exists.
 func (s *store) remove(keys []string, kernel, initrd string) {
 	for _, k := range keys {
-		delete(s.hosts, k)
+		s.deleteHost(k)
 	}
 	if kernel != "" {
 		delete(s.kernels, kernel)
