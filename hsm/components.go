@@ -297,7 +297,7 @@ type componentIn struct {
 
 // validComp is a validated component plus which optional fields the client gave.
 type validComp struct {
-	c                  Component
+	c                   Component
 	roleGiven, nidGiven bool
 }
 
@@ -509,13 +509,13 @@ type patchIn struct {
 
 // fieldPatch is a validated patch, applied per component by apply.
 type fieldPatch struct {
-	kind           patchKind
-	state, flag    string
-	force          bool
-	enabled        bool
-	swStatus       string
-	role, subRole  string
-	nid            int
+	kind          patchKind
+	state, flag   string
+	force         bool
+	enabled       bool
+	swStatus      string
+	role, subRole string
+	nid           int
 }
 
 func (s *Server) validatePatch(kind patchKind, in *patchIn) (fieldPatch, *problem.Details) {

@@ -60,8 +60,12 @@ const (
 )
 
 var (
-	states  = newEnum("State", StateUnknown, StateEmpty, StatePopulated, StateOff, StateOn, StateStandby, StateHalt, StateReady)
-	flags   = func() *enum { e := newEnum("Flag", FlagUnknown, FlagOK, FlagWarning, FlagAlert, FlagLocked); e.byLower["warn"] = FlagWarning; return e }()
+	states = newEnum("State", StateUnknown, StateEmpty, StatePopulated, StateOff, StateOn, StateStandby, StateHalt, StateReady)
+	flags  = func() *enum {
+		e := newEnum("Flag", FlagUnknown, FlagOK, FlagWarning, FlagAlert, FlagLocked)
+		e.byLower["warn"] = FlagWarning
+		return e
+	}()
 	archs   = newEnum("Arch", "X86", "ARM", "UNKNOWN", "Other")
 	classes = newEnum("Class", "River", "Mountain", "Hill")
 	netType = newEnum("NetType", "Sling", "Infiniband", "Ethernet", "OEM", "None")

@@ -105,24 +105,24 @@ func parseBool(s string) (bool, bool) {
 // bodies and /memberships. JSON keys match case-insensitively (Go's decoder does that,
 // as it does for the real service).
 type filterFields struct {
-	ID                  strList `json:"id"`
-	Type                strList `json:"type"`
-	State               strList `json:"state"`
-	Flag                strList `json:"flag"`
-	Enabled             strList `json:"enabled"`
-	SoftwareStatus      strList `json:"softwarestatus"`
-	Role                strList `json:"role"`
-	SubRole             strList `json:"subrole"`
-	Subtype             strList `json:"subtype"`
-	Arch                strList `json:"arch"`
-	Class               strList `json:"class"`
-	NID                 strList `json:"nid"`
-	NIDStart            strList `json:"nid_start"`
-	NIDEnd              strList `json:"nid_end"`
-	Group               strList `json:"group"`
-	Partition           strList `json:"partition"`
-	Locked              strList `json:"locked"`
-	ReservationDisabled strList `json:"reservation_disabled"`
+	ID                  strList  `json:"id"`
+	Type                strList  `json:"type"`
+	State               strList  `json:"state"`
+	Flag                strList  `json:"flag"`
+	Enabled             strList  `json:"enabled"`
+	SoftwareStatus      strList  `json:"softwarestatus"`
+	Role                strList  `json:"role"`
+	SubRole             strList  `json:"subrole"`
+	Subtype             strList  `json:"subtype"`
+	Arch                strList  `json:"arch"`
+	Class               strList  `json:"class"`
+	NID                 strList  `json:"nid"`
+	NIDStart            strList  `json:"nid_start"`
+	NIDEnd              strList  `json:"nid_end"`
+	Group               strList  `json:"group"`
+	Partition           strList  `json:"partition"`
+	Locked              strList  `json:"locked"`
+	ReservationDisabled strList  `json:"reservation_disabled"`
 	StateOnly           flexBool `json:"stateonly"`
 	FlagOnly            flexBool `json:"flagonly"`
 	RoleOnly            flexBool `json:"roleonly"`
@@ -259,14 +259,14 @@ const (
 
 // compFilter is a validated, normalized component filter.
 type compFilter struct {
-	ids                                                  []string // exact IDs; nil means any
-	types, states, flags, roles, subRoles, archs, klass  match[string]
-	swStatus, subtypes                                   match[string]
-	enabled, locked, resDisabled, reserved               match[bool]
-	nids                                                 match[int]
-	ranges                                               []nidRange
-	groups, parts                                        []string // labels / names, "NULL" = in none
-	fields                                               fieldSel
+	ids                                                 []string // exact IDs; nil means any
+	types, states, flags, roles, subRoles, archs, klass match[string]
+	swStatus, subtypes                                  match[string]
+	enabled, locked, resDisabled, reserved              match[bool]
+	nids                                                match[int]
+	ranges                                              []nidRange
+	groups, parts                                       []string // labels / names, "NULL" = in none
+	fields                                              fieldSel
 
 	// Bound under the store lock by bind.
 	groupSets  []map[string]struct{}

@@ -515,7 +515,9 @@ func (s *Server) getEthernetInterfaces(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	hasIP := func(e *EthernetInterface, match func(IPAddress) bool) bool { return slices.ContainsFunc(e.IPAddresses, match) }
+	hasIP := func(e *EthernetInterface, match func(IPAddress) bool) bool {
+		return slices.ContainsFunc(e.IPAddresses, match)
+	}
 	s.mu.RLock()
 	body := arrayJSON(len(s.ethSorted), func(yield func([]byte)) {
 		for _, r := range s.ethSorted {

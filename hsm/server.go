@@ -290,7 +290,9 @@ func (s *Server) discoverBMC(rfep *RedfishEndpoint) error {
 	for ordinal, nodeID := range b.Nodes {
 		n := s.topoNodes[nodeID]
 		class = n.Class
-		if _, exists := s.comps[nodeID]; !exists {
+		if r, exists := s.comps[nodeID]; exists {
+			s.repopulate(r, StateOff)
+		} else {
 			arch, ok := archs.norm(n.Arch)
 			if !ok {
 				return fmt.Errorf("node %s: arch %q is not an HMS arch", nodeID, n.Arch)
@@ -306,7 +308,9 @@ func (s *Server) discoverBMC(rfep *RedfishEndpoint) error {
 		s.putCEP(systemEndpoint(n, ordinal, rfep))
 		s.putEth(nodeInterface(n, now))
 	}
-	if _, exists := s.comps[rfep.ID]; !exists {
+	if r, exists := s.comps[rfep.ID]; exists {
+		s.repopulate(r, StateReady)
+	} else {
 		cl, _ := classes.norm(class)
 		s.putComp(&compRec{c: Component{ID: rfep.ID, Type: string(xname.NodeBMC), State: StateReady, Flag: FlagOK,
 			Enabled: boolPtr(true), NetType: "Sling", Arch: "X86", Class: cl}})
@@ -315,6 +319,15 @@ func (s *Server) discoverBMC(rfep *RedfishEndpoint) error {
 	rfep.DiscoveryInfo = DiscoveryInfo{LastDiscoveryAttempt: stamp(now), LastDiscoveryStatus: "DiscoverOK",
 		RedfishVersion: "1.7.0"}
 	return nil
+}
+
+// repopulate gives a component that deleting its RedfishEndpoint left Empty the state
+// rediscovery would find (a simulated node is found powered off). Call with s.mu held.
+func (s *Server) repopulate(r *compRec, state string) {
+	if r.c.State == StateEmpty {
+		r.c.State, r.c.Flag = state, FlagOK
+		r.encode()
+	}
 }
 
 // SetBMCEndpoints records where BMC simulators listen once they have bound their
@@ -429,7 +442,7 @@ func newRedfishEndpoint(id string, ep BMCEndpoint, now time.Time) RedfishEndpoin
 	return RedfishEndpoint{ID: id, Type: string(xname.TypeOf(id)), Hostname: host, FQDN: ep.FQDN, Enabled: true,
 		UUID: stableUUID(id), User: ep.User, Password: ep.Password, MACAddr: macFor("bmc:" + id), IPAddress: ip,
 		RediscoverOnUpdate: true,
-		DiscoveryInfo: DiscoveryInfo{LastDiscoveryAttempt: stamp(now), LastDiscoveryStatus: "NotYetQueried"}}
+		DiscoveryInfo:      DiscoveryInfo{LastDiscoveryAttempt: stamp(now), LastDiscoveryStatus: "NotYetQueried"}}
 }
 
 // splitFQDN returns the host part of "host[:port]" and the host if it is an IP.
