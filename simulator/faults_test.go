@@ -1,9 +1,11 @@
 package simulator
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/http"
+	"runtime"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -280,4 +282,42 @@ func TestSetFaultErrors(t *testing.T) {
 	require.NoError(t, s.ClearFault(bladeNode, FaultNoReport))
 	n, _ := s.Node(bladeNode)
 	assert.Equal(t, []Fault{FaultWrongImage}, n.Faults)
+}
+
+// Close leaves nothing running: listeners, connections, timers, agents and event workers.
+func TestCloseStopsEverything(t *testing.T) {
+	before := runtime.NumGoroutine()
+	st := newStack(t)
+	sub := newRecorder(t, nil)
+	cfg := Config{Topology: testTopology(t), Timing: fastTiming(), Services: st.services(),
+		Subscriptions: []Subscription{{Destination: sub.srv.URL}}}
+	cfg.Timing.Boot = time.Hour // leave boots pending at Close
+	s, err := New(cfg)
+	require.NoError(t, err)
+	require.NoError(t, s.Start(context.Background()))
+	for _, b := range s.BMCs() {
+		for _, sys := range b.Systems {
+			require.Equal(t, 204, call(t, b.URL, "POST", "/redfish/v1/Systems/"+sys+"/Actions/ComputerSystem.Reset", resetBody("On"), "basic").status)
+		}
+	}
+	waitNode(t, s, bladeNode, "kernel loaded", func(n NodeState) bool { return n.Kernel != "" })
+	require.NoError(t, s.Close())
+	require.NoError(t, s.Close(), "Close twice is fine")
+	assert.Error(t, s.Start(context.Background()), "no restart after Close")
+	_, err = net.DialTimeout("tcp", s.BMCURLs()[bladeBMC][len("http://"):], time.Second)
+	assert.Error(t, err)
+	http.DefaultClient.CloseIdleConnections()
+	// The stand-in servers keep their 4 accept goroutines until the test ends.
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before+4 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before+4 {
+		t.Fatalf("goroutines: %d before, %d after Close\n%s", before, n, goroutineDump())
+	}
+}
+
+func goroutineDump() string {
+	buf := make([]byte, 1<<16)
+	return string(buf[:runtime.Stack(buf, true)])
 }
