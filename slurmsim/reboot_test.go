@@ -307,7 +307,7 @@ func TestRebootTimeout(t *testing.T) {
 		e := newEnv(t, 1, func(c *Config) { c.ResumeTimeout = 60 * time.Second; c.ReturnToService = rts })
 		e.reboot(RebootRequest{Nodes: "nid000001", ASAP: true, Reason: "rolling"})
 		require.Equal(t, []string{"nid000001"}, e.tick(time.Second)) // issued at +1s
-		require.NoError(t, e.s.SlurmdStopped("nid000001"))            // the node really goes down
+		require.NoError(t, e.s.SlurmdStopped("nid000001"))           // the node really goes down
 		return e
 	}
 	t.Run("marked at the first periodic pass after ResumeTimeout", func(t *testing.T) {
