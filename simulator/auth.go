@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync/atomic"
 )
@@ -123,7 +124,7 @@ func (s *Simulator) getSessions(w http.ResponseWriter, r *http.Request, b *bmc) 
 		ids = append(ids, n)
 	}
 	b.mu.Unlock()
-	sortUint64(ids)
+	slices.Sort(ids)
 	members := make([]odataRef, len(ids))
 	for i, id := range ids {
 		members[i] = odataRef{"/redfish/v1/SessionService/Sessions/" + strconv.FormatUint(id, 10)}

@@ -228,11 +228,12 @@ func (s *Simulator) postSubscription(w http.ResponseWriter, r *http.Request, b *
 		// Accepted and ignored, as many BMCs do.
 		SubscriptionType    string            `json:"SubscriptionType"`
 		DeliveryRetryPolicy string            `json:"DeliveryRetryPolicy"`
-		HTTPHeaders         []json.RawMessage `json:"HttpHeaders"`
+		HTTPHeaders         json.RawMessage   `json:"HttpHeaders"` // gofish sends an object, the schema an array
 		MessageIDs          []string          `json:"MessageIds"`
 		ResourceTypes       []string          `json:"ResourceTypes"`
 		OriginResources     []json.RawMessage `json:"OriginResources"`
 		Name                string            `json:"Name"`
+		Oem                 json.RawMessage   `json:"Oem"`
 	}
 	if !decodeBody(w, r, &body) {
 		return

@@ -153,3 +153,42 @@ func TestGofishETag(t *testing.T) {
 	require.NoError(t, err)
 	waitPower(t, s, bladeNode, "Off")
 }
+
+// gofish decodes every other resource the BMC serves, and manages subscriptions.
+func TestGofishResources(t *testing.T) {
+	s := startSim(t, nil)
+	c, err := connect(t, s, bladeBMC, false, "initial0")
+	require.NoError(t, err)
+
+	chassis, err := c.Service.Chassis()
+	require.NoError(t, err)
+	require.Len(t, chassis, 3)
+	assert.Equal(t, "Enclosure", chassis[0].ID)
+	assert.Equal(t, schemas.BladeChassisType, chassis[1].ChassisType)
+
+	managers, err := c.Service.Managers()
+	require.NoError(t, err)
+	require.Len(t, managers, 1)
+	assert.Equal(t, "BMC", managers[0].ID)
+	assert.Equal(t, schemas.BMCManagerType, managers[0].ManagerType)
+
+	ss, err := c.Service.SessionService()
+	require.NoError(t, err)
+	assert.True(t, ss.ServiceEnabled)
+
+	es, err := c.Service.EventService()
+	require.NoError(t, err)
+	uri, err := es.CreateEventSubscriptionInstance("https://collector.local/"+bladeBMC, []string{"ResourceEvent"}, nil,
+		map[string]string{"X-Token": "t"}, schemas.RedfishEventDestinationProtocol, bladeBMC, schemas.RetryForeverDeliveryRetryPolicy, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "/redfish/v1/EventService/Subscriptions/1", uri)
+	subs, err := es.Subscriptions()
+	require.NoError(t, err)
+	require.Len(t, subs, 1)
+	assert.Equal(t, bladeBMC, subs[0].Context)
+	assert.Equal(t, "https://collector.local/"+bladeBMC, subs[0].Destination)
+	require.NoError(t, es.DeleteEventSubscription(uri))
+	subs, err = es.Subscriptions()
+	require.NoError(t, err)
+	assert.Empty(t, subs)
+}

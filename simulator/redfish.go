@@ -143,8 +143,6 @@ func collection(id, typ, name string, members []odataRef) collectionJSON {
 	return collectionJSON{ODataID: id, ODataType: typ, Name: name, Members: members, MembersCount: len(members)}
 }
 
-func sortUint64(v []uint64) { slices.Sort(v) }
-
 // nameUUID is a stable RFC 4122 version 5 UUID for a name (a node or BMC xname).
 func nameUUID(name string) string {
 	sum := sha1.Sum([]byte("cray-bos-simulator:" + name)) //nolint:gosec // see import

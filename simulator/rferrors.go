@@ -80,7 +80,6 @@ var (
 		"Critical", "Reduce the number of other sessions before trying to establish the session or increase the limit of simultaneous sessions, if supported."}
 	msgPayloadTooLarge = rfMessage{"GeneralError", "The request body is larger than the implementation accepts.",
 		"Critical", "Send a smaller request body."}
-	msgSuccess = rfMessage{"Success", "The request completed successfully.", "OK", "None."}
 )
 
 func (m rfMessage) render(args ...string) message {
