@@ -1,0 +1,310 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/cray-bos/bos/internal/problem"
+	"github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/store"
+	"github.com/cray-bos/bos/orchestrator/tenant"
+)
+
+// APIVersion is the BOS release whose v2 API this server follows; /v2/version reports it.
+const APIVersion = "2.50.0"
+
+// DefaultMaxBodyBytes is the request body limit when Config.MaxBodyBytes is 0: room for a
+// bulk PUT or PATCH of 10,000 full components.
+const DefaultMaxBodyBytes = 32 << 20
+
+// TenantHeader is the header that names the caller's tenant.
+const TenantHeader = "Cray-Tenant-Name"
+
+// Config configures the API server.
+type Config struct {
+	// Store holds all state. Required.
+	Store *store.Store
+	// Tenants answers which tenants exist and which nodes they own (the TAPMS stand-in).
+	// Nil means no tenant exists: any non-empty Cray-Tenant-Name is refused with 400.
+	Tenants tenant.Registry
+	// BootSets, when set, checks boot-set artifacts and IMS images at session creation
+	// and in /v2/sessiontemplatesvalid. Nil runs only the structural checks.
+	BootSets orchestrator.BootSetChecker
+	// Logger receives request errors and warnings. Nil discards.
+	Logger *slog.Logger
+	// MaxBodyBytes limits request bodies (413 beyond). 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Now is the clock for timestamps. Nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is the BOS v2 REST API. It is an http.Handler.
+type Server struct {
+	st      *store.Store
+	tenants tenant.Registry
+	checker orchestrator.BootSetChecker
+	log     *slog.Logger
+	maxBody int64
+	now     func() time.Time
+	engine  *gin.Engine
+}
+
+var ginOnce sync.Once
+
+// New builds the API server over cfg.Store. It panics if cfg.Store is nil (a wiring bug).
+func New(cfg Config) *Server {
+	if cfg.Store == nil {
+		panic("api.New: Config.Store is required")
+	}
+	// Release mode silences gin's route dump; the mode is process-wide, so set it once.
+	ginOnce.Do(func() { gin.SetMode(gin.ReleaseMode) })
+	s := &Server{st: cfg.Store, tenants: cfg.Tenants, checker: cfg.BootSets, log: cfg.Logger,
+		maxBody: cfg.MaxBodyBytes, now: cfg.Now}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	e := gin.New()
+	e.HandleMethodNotAllowed = true
+	e.Use(s.recoverPanics, s.limitBody)
+	e.NoRoute(func(c *gin.Context) {
+		s.writeError(c, problem.New(http.StatusNotFound, "no endpoint %s", c.Request.URL.Path))
+	})
+	e.NoMethod(func(c *gin.Context) {
+		s.writeError(c, problem.New(http.StatusMethodNotAllowed, "%s is not allowed on %s", c.Request.Method, c.Request.URL.Path))
+	})
+	s.routes(e)
+	s.engine = e
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+
+// Handler returns the server as an http.Handler (the project's usual shape).
+func (s *Server) Handler() http.Handler { return s }
+
+// handler is a gin handler that reports failure by returning an error.
+type handler func(c *gin.Context) error
+
+// routes is the whole API, in the order of the BOS API documentation.
+func (s *Server) routes(r gin.IRouter) {
+	h := s.wrap
+	t := s.withTenant
+	r.GET("/", h(s.getRoot))
+	r.GET("/v2", h(s.getV2))
+	r.GET("/v2/version", h(s.getV2))
+	r.GET("/v2/healthz", h(s.getHealthz))
+	r.GET("/v2/openapi.json", h(s.getOpenAPI))
+
+	r.GET("/v2/options", h(s.getOptions))
+	r.PATCH("/v2/options", h(s.patchOptions))
+
+	r.GET("/v2/sessiontemplates", t, h(s.listTemplates))
+	r.GET("/v2/sessiontemplates/:id", t, h(s.getTemplate))
+	r.PUT("/v2/sessiontemplates/:id", t, h(s.putTemplate))
+	r.PATCH("/v2/sessiontemplates/:id", t, h(s.patchTemplate))
+	r.DELETE("/v2/sessiontemplates/:id", t, h(s.deleteTemplate))
+	r.GET("/v2/sessiontemplatesvalid/:id", t, h(s.validateTemplate))
+	r.GET("/v2/sessiontemplatetemplate", h(s.getTemplateTemplate))
+
+	r.POST("/v2/sessions", t, h(s.createSession))
+	r.GET("/v2/sessions", t, h(s.listSessions))
+	r.DELETE("/v2/sessions", t, h(s.deleteSessions))
+	r.GET("/v2/sessions/:id", t, h(s.getSession))
+	r.PATCH("/v2/sessions/:id", t, h(s.patchSession))
+	r.DELETE("/v2/sessions/:id", t, h(s.deleteSession))
+	r.GET("/v2/sessions/:id/status", t, h(s.getSessionStatus))
+	r.POST("/v2/sessions/:id/status", t, h(s.saveSessionStatus))
+
+	r.GET("/v2/components", t, h(s.listComponents))
+	r.PUT("/v2/components", t, h(s.putComponents))
+	r.PATCH("/v2/components", t, h(s.patchComponents))
+	r.GET("/v2/components/:id", t, h(s.getComponent))
+	r.PUT("/v2/components/:id", t, h(s.putComponent))
+	r.PATCH("/v2/components/:id", t, h(s.patchComponent))
+	r.DELETE("/v2/components/:id", t, h(s.deleteComponent))
+
+	r.POST("/v2/applystaged", t, h(s.applyStaged))
+}
+
+// wrap turns a handler into a gin handler that writes its error as problem+json.
+func (s *Server) wrap(fn handler) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := fn(c); err != nil {
+			s.writeError(c, err)
+		}
+	}
+}
+
+// statusOf maps domain error codes to HTTP statuses: the only place that does.
+var statusOf = map[string]int{
+	orchestrator.EINVALID:     http.StatusBadRequest,
+	orchestrator.ENOTFOUND:    http.StatusNotFound,
+	orchestrator.ECONFLICT:    http.StatusConflict,
+	orchestrator.ETOOLARGE:    http.StatusRequestEntityTooLarge,
+	orchestrator.EUNAVAILABLE: http.StatusServiceUnavailable,
+	orchestrator.EINTERNAL:    http.StatusInternalServerError,
+}
+
+// writeError sends err as an RFC 7807 problem. Internal errors are logged with their
+// detail and shown as "Internal error"; unavailability is logged as a warning.
+func (s *Server) writeError(c *gin.Context, err error) {
+	defer c.Abort()
+	var d *problem.Details
+	if errors.As(err, &d) {
+		out := *d
+		out.Instance = c.Request.URL.Path
+		problem.WriteDetails(c.Writer, &out)
+		return
+	}
+	code := orchestrator.ErrorCode(err)
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	var title string
+	var de *orchestrator.Error
+	if errors.As(err, &de) {
+		title = de.Title
+	}
+	if title == "" {
+		title = http.StatusText(status)
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return // the client went away
+	case status >= 500:
+		s.log.Error("request failed", "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
+	}
+	detail := orchestrator.ErrorMessage(err)
+	problem.WriteDetails(c.Writer, &problem.Details{Type: "about:blank", Title: title, Status: status,
+		Detail: detail, Instance: c.Request.URL.Path})
+}
+
+// recoverPanics turns a handler panic into a 500 and a log line.
+func (s *Server) recoverPanics(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("handler panic", "method", c.Request.Method, "path", c.Request.URL.Path, "panic", fmt.Sprint(v))
+			s.writeError(c, &orchestrator.Error{Code: orchestrator.EINTERNAL, Message: "Internal error"})
+		}
+	}()
+	c.Next()
+}
+
+// limitBody refuses declared oversized bodies at once and caps the rest while read.
+func (s *Server) limitBody(c *gin.Context) {
+	if c.Request.ContentLength > s.maxBody {
+		s.writeError(c, problem.New(http.StatusRequestEntityTooLarge, "request body is larger than %d bytes", s.maxBody))
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.maxBody)
+	c.Next()
+}
+
+// decode strictly decodes the JSON body into v.
+func (s *Server) decode(c *gin.Context, v any) error {
+	if d := problem.Decode(c.Request.Body, v); d != nil {
+		return d
+	}
+	return nil
+}
+
+// readBody reads the raw body (for handlers that merge JSON themselves).
+func (s *Server) readBody(c *gin.Context) ([]byte, error) {
+	body, err := io.ReadAll(c.Request.Body)
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, problem.New(http.StatusRequestEntityTooLarge, "request body is larger than %d bytes", tooBig.Limit)
+	}
+	if err != nil {
+		return nil, problem.New(http.StatusBadRequest, "cannot read request body: %v", err)
+	}
+	if len(body) == 0 {
+		return nil, problem.New(http.StatusBadRequest, "request body is empty; a JSON value is required")
+	}
+	return body, nil
+}
+
+// ---- tenants ----
+
+const tenantKey = "bos.tenant"
+
+// withTenant resolves Cray-Tenant-Name: empty means no tenant; an unknown tenant is 400
+// "Invalid tenant".
+func (s *Server) withTenant(c *gin.Context) {
+	name := c.GetHeader(TenantHeader)
+	if name == "" {
+		c.Next()
+		return
+	}
+	invalid := func(format string, args ...any) {
+		s.writeError(c, &orchestrator.Error{Code: orchestrator.EINVALID, Title: "Invalid tenant", Message: fmt.Sprintf(format, args...)})
+	}
+	if err := orchestrator.ValidateTenant(name); err != nil {
+		invalid("%s", orchestrator.ErrorMessage(err))
+		return
+	}
+	if s.tenants == nil {
+		invalid("Tenant '%s' does not exist", name)
+		return
+	}
+	t, err := s.tenants.Get(c.Request.Context(), name)
+	if errors.Is(err, tenant.ErrNotFound) {
+		invalid("Tenant '%s' does not exist", name)
+		return
+	}
+	if err != nil {
+		s.writeError(c, &orchestrator.Error{Code: orchestrator.EUNAVAILABLE, Message: "the tenant registry cannot be reached", Err: err})
+		return
+	}
+	c.Set(tenantKey, t)
+	c.Next()
+}
+
+// tenantOf returns the caller's tenant, nil for none.
+func tenantOf(c *gin.Context) *tenant.Tenant {
+	if v, ok := c.Get(tenantKey); ok {
+		return v.(*tenant.Tenant)
+	}
+	return nil
+}
+
+// tenantName returns the caller's tenant name, "" for none.
+func tenantName(c *gin.Context) string {
+	if t := tenantOf(c); t != nil {
+		return t.Name
+	}
+	return ""
+}
+
+// withinFor returns the component predicate for a tenant (nil: everything).
+func withinFor(t *tenant.Tenant) func(string) bool {
+	if t == nil {
+		return nil
+	}
+	return t.Has
+}
+
+// problemDecode strictly decodes a body already read.
+func problemDecode(body []byte, v any) *problem.Details {
+	return problem.Decode(bytes.NewReader(body), v)
+}

@@ -1,0 +1,206 @@
+package api
+
+import (
+	"crypto/rand"
+	"fmt"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/cray-bos/bos/orchestrator"
+)
+
+// createSession validates a session request in BOS's order (reference 1.5) and stores the
+// session as pending; setting it up is the reconciler's job.
+func (s *Server) createSession(c *gin.Context) error {
+	var sc orchestrator.SessionCreate
+	if err := s.decode(c, &sc); err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	o, err := s.st.GetOptions(ctx)
+	if err != nil {
+		return err
+	}
+	warnings, err := sc.Validate(o)
+	if err != nil {
+		return err
+	}
+	tn := tenantName(c)
+	t, err := s.st.GetTemplate(ctx, tn, sc.TemplateName)
+	if orchestrator.IsNotFound(err) {
+		return orchestrator.Errorf(orchestrator.EINVALID, "Session Template Name invalid: %s", sc.TemplateName)
+	}
+	if err != nil {
+		return err
+	}
+	bsWarnings, err := s.checkBootSets(ctx, &t, sc.Operation, o)
+	if err != nil {
+		if orchestrator.ErrorCode(err) == orchestrator.EINVALID {
+			return orchestrator.Errorf(orchestrator.EINVALID, "Session template fails check: %s", orchestrator.ErrorMessage(err))
+		}
+		return err
+	}
+	name := sc.Name
+	if name == "" {
+		name = uuid4()
+	}
+	s.logWarnings("session", name, append(warnings, bsWarnings...))
+	sess := sc.NewSession(name, tn, s.now())
+	if err := s.st.CreateSession(ctx, sess); err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, sess)
+	return nil
+}
+
+// sessionFilter parses min_age, max_age and status.
+func sessionFilter(c *gin.Context) (orchestrator.SessionFilter, error) {
+	return orchestrator.ParseSessionFilter(c.Query("min_age"), c.Query("max_age"), c.Query("status"))
+}
+
+// listSessions lists the caller's tenant's sessions, or all of them without a tenant.
+func (s *Server) listSessions(c *gin.Context) error {
+	f, err := sessionFilter(c)
+	if err != nil {
+		return err
+	}
+	tn := tenantName(c)
+	list, err := s.st.ListSessions(c.Request.Context(), tn, tn == "", f, s.now())
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []orchestrator.Session{}
+	}
+	c.JSON(http.StatusOK, list)
+	return nil
+}
+
+// deleteSessions deletes the sessions matching the filters. Without a status filter only
+// complete sessions are deleted (BOS deletes every session: see the deviations).
+func (s *Server) deleteSessions(c *gin.Context) error {
+	f, err := sessionFilter(c)
+	if err != nil {
+		return err
+	}
+	if _, given := c.GetQuery("status"); !given || f.Status == "" {
+		f.Status = orchestrator.SessionComplete
+	}
+	ctx := c.Request.Context()
+	tn := tenantName(c)
+	list, err := s.st.ListSessions(ctx, tn, tn == "", f, s.now())
+	if err != nil {
+		return err
+	}
+	if _, err := s.st.DeleteSessions(ctx, list); err != nil {
+		return err
+	}
+	c.Status(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) getSession(c *gin.Context) error {
+	id, err := pathName(c, "session name")
+	if err != nil {
+		return err
+	}
+	sess, err := s.st.GetSession(c.Request.Context(), tenantName(c), id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, sess)
+	return nil
+}
+
+// patchSession (operator use) replaces components and merges status. A session that
+// becomes complete has its extended status frozen at once.
+func (s *Server) patchSession(c *gin.Context) error {
+	id, err := pathName(c, "session name")
+	if err != nil {
+		return err
+	}
+	var p orchestrator.SessionPatch
+	if err := s.decode(c, &p); err != nil {
+		return err
+	}
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	wasComplete := false
+	sess, err := s.st.UpdateSession(ctx, tenantName(c), id, func(sess *orchestrator.Session) error {
+		wasComplete = sess.Complete()
+		p.ApplyTo(sess)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if sess.Complete() && !wasComplete {
+		if _, err := s.st.FreezeSessionStatus(ctx, sess, withinFor(tenantOf(c)), s.now()); err != nil {
+			return err
+		}
+	}
+	c.JSON(http.StatusOK, sess)
+	return nil
+}
+
+func (s *Server) deleteSession(c *gin.Context) error {
+	id, err := pathName(c, "session name")
+	if err != nil {
+		return err
+	}
+	if err := s.st.DeleteSession(c.Request.Context(), tenantName(c), id); err != nil {
+		return err
+	}
+	c.Status(http.StatusNoContent)
+	return nil
+}
+
+// getSessionStatus returns the extended status: frozen once the session is complete.
+func (s *Server) getSessionStatus(c *gin.Context) error {
+	id, err := pathName(c, "session name")
+	if err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	sess, err := s.st.GetSession(ctx, tenantName(c), id)
+	if err != nil {
+		return err
+	}
+	st, err := s.st.SessionStatus(ctx, sess, withinFor(tenantOf(c)), s.now())
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, st)
+	return nil
+}
+
+// saveSessionStatus computes the extended status now and saves it.
+func (s *Server) saveSessionStatus(c *gin.Context) error {
+	id, err := pathName(c, "session name")
+	if err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	sess, err := s.st.GetSession(ctx, tenantName(c), id)
+	if err != nil {
+		return err
+	}
+	st, err := s.st.FreezeSessionStatus(ctx, sess, withinFor(tenantOf(c)), s.now())
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, st)
+	return nil
+}
+
+// uuid4 returns a random RFC 4122 version 4 UUID.
+func uuid4() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}

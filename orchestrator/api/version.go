@@ -1,0 +1,95 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/cray-bos/bos/orchestrator"
+)
+
+// Version is BOS's version object; the numbers are strings.
+type Version struct {
+	Major string `json:"major"`
+	Minor string `json:"minor"`
+	Patch string `json:"patch"`
+	Links []Link `json:"links"`
+}
+
+// Link is a related URL.
+type Link struct {
+	Rel  string `json:"rel"`
+	Href string `json:"href"`
+}
+
+// Health is the body of /v2/healthz.
+type Health struct {
+	DBStatus  string `json:"dbStatus"`
+	APIStatus string `json:"apiStatus"`
+}
+
+func version(links ...Link) Version {
+	parts := strings.SplitN(APIVersion, ".", 3)
+	return Version{Major: parts[0], Minor: parts[1], Patch: parts[2], Links: links}
+}
+
+// baseURL is scheme://host of the request.
+func baseURL(c *gin.Context) string {
+	scheme := "http"
+	if c.Request.TLS != nil {
+		scheme = "https"
+	}
+	if p := c.GetHeader("X-Forwarded-Proto"); p != "" {
+		scheme = p
+	}
+	return scheme + "://" + c.Request.Host
+}
+
+// getRoot lists the API versions (only v2 here), each with its self link.
+func (s *Server) getRoot(c *gin.Context) error {
+	c.JSON(http.StatusOK, []Version{version(Link{Rel: "self", Href: baseURL(c) + "/"})})
+	return nil
+}
+
+// getV2 serves /v2 and /v2/version.
+func (s *Server) getV2(c *gin.Context) error {
+	base := baseURL(c)
+	c.JSON(http.StatusOK, version(Link{Rel: "self", Href: base + "/"}, Link{Rel: "versions", Href: base + "/v2"}))
+	return nil
+}
+
+// getHealthz reports whether Redis answers; 503 when it does not.
+func (s *Server) getHealthz(c *gin.Context) error {
+	if err := s.st.Ping(c.Request.Context()); err != nil {
+		s.log.Warn("health check: database not available", "err", err)
+		c.JSON(http.StatusServiceUnavailable, Health{DBStatus: "not_available", APIStatus: "ok"})
+		return nil
+	}
+	c.JSON(http.StatusOK, Health{DBStatus: "ok", APIStatus: "ok"})
+	return nil
+}
+
+// getOptions returns all 20 options.
+func (s *Server) getOptions(c *gin.Context) error {
+	o, err := s.st.GetOptions(c.Request.Context())
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, o)
+	return nil
+}
+
+// patchOptions merges the body into the stored options and returns the result.
+func (s *Server) patchOptions(c *gin.Context) error {
+	body, err := s.readBody(c)
+	if err != nil {
+		return err
+	}
+	o, err := s.st.UpdateOptions(c.Request.Context(), func(o *orchestrator.Options) error { return o.Patch(body) })
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, o)
+	return nil
+}
