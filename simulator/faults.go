@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+
+	"github.com/cray-bos/bos/internal/xname"
 )
 
 // Fault is an injected misbehaviour of a BMC or of a node. See doc.go for each one's effect.
@@ -175,6 +177,7 @@ func (s *Simulator) changeFault(id string, f Fault, on bool) error {
 	if err := checkFault(f); err != nil {
 		return err
 	}
+	id = xname.Normalize(id)
 	if f.IsBMCFault() {
 		b := s.bmcByID[id]
 		if b == nil {

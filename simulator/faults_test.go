@@ -118,7 +118,12 @@ func TestFaultUnreachable(t *testing.T) {
 
 func TestFaultUnreachableFromStart(t *testing.T) {
 	s := startSim(t, func(c *Config) { c.Faults.Set = map[string][]Fault{bladeBMC: {FaultUnreachable}} })
-	_, err := net.DialTimeout("tcp", s.BMCURLs()[bladeBMC][len("http://"):], time.Second)
+	urls := s.BMCURLs()
+	assert.Equal(t, urls["x1000c0s0b1"][len("http://127.1.0.2"):], urls[rackBMC][len("http://127.1.0.3"):], "one port for all")
+	resp, err := http.Get(urls[rackBMC] + "/redfish/v1/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	_, err = net.DialTimeout("tcp", s.BMCURLs()[bladeBMC][len("http://"):], time.Second)
 	assert.True(t, errors.Is(err, syscall.ECONNREFUSED), "err %v", err)
 	require.NoError(t, s.ClearFault(bladeBMC, FaultUnreachable))
 	c, err := net.DialTimeout("tcp", s.BMCURLs()[bladeBMC][len("http://"):], time.Second)
@@ -277,7 +282,7 @@ func TestSetFaultErrors(t *testing.T) {
 	_, err := s.SetFaultRate(FaultNoReport, -0.1, 1)
 	assert.Error(t, err)
 	require.NoError(t, s.SetFault(bladeNode, FaultNoReport))
-	require.NoError(t, s.SetFault(bladeNode, FaultWrongImage))
+	require.NoError(t, s.SetFault("X1000C0S0B0N00", FaultWrongImage), "xnames are normalized")
 	assert.Equal(t, map[string][]Fault{bladeNode: {FaultNoReport, FaultWrongImage}}, s.Faults())
 	require.NoError(t, s.ClearFault(bladeNode, FaultNoReport))
 	n, _ := s.Node(bladeNode)

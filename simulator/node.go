@@ -4,6 +4,8 @@ import (
 	"context"
 	"sort"
 	"time"
+
+	"github.com/cray-bos/bos/internal/xname"
 )
 
 // node is one ComputerSystem and the virtual machine behind it. Its mutable fields are
@@ -260,8 +262,8 @@ func (n *node) state() NodeState {
 }
 
 // Node returns a copy of a node's state.
-func (s *Simulator) Node(xname string) (NodeState, bool) {
-	n := s.nodeByID[xname]
+func (s *Simulator) Node(id string) (NodeState, bool) {
+	n := s.nodeByID[xname.Normalize(id)]
 	if n == nil {
 		return NodeState{}, false
 	}

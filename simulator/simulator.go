@@ -284,7 +284,7 @@ func (s *Simulator) Start(ctx context.Context) error {
 // bindAll listens on every BMC address; on failure it closes what it opened.
 func (s *Simulator) bindAll(ctx context.Context) error {
 	var lc net.ListenConfig
-	for i, b := range s.bmcs {
+	for _, b := range s.bmcs {
 		if err := ctx.Err(); err != nil {
 			s.closeListeners()
 			return err
@@ -297,7 +297,7 @@ func (s *Simulator) bindAll(ctx context.Context) error {
 			s.closeListeners()
 			return fmt.Errorf("bmc %s: listen: %w", b.xname, err)
 		}
-		if s.port == 0 && i == 0 {
+		if s.port == 0 { // the first BMC bound picks the port for all
 			s.port = ln.Addr().(*net.TCPAddr).Port
 		}
 		b.ln = ln
