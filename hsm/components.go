@@ -41,18 +41,18 @@ func (s *Server) componentsJSON(c *compFilter, recs []*compRec) []byte {
 			want[id] = struct{}{}
 		}
 	}
-	return listJSON("Components", len(recs), func(yield func([]byte)) {
-		for _, r := range recs {
-			if want != nil {
-				if _, ok := want[r.c.ID]; !ok {
-					continue
-				}
-			}
-			if c.matches(r) {
-				yield(c.selected(r))
+	raws := make([][]byte, 0, len(recs))
+	for _, r := range recs {
+		if want != nil {
+			if _, ok := want[r.c.ID]; !ok {
+				continue
 			}
 		}
-	})
+		if c.matches(r) {
+			raws = append(raws, c.selected(r))
+		}
+	}
+	return listJSON("Components", raws)
 }
 
 // candidates is where a listing starts: the id list looked up (O(ids)) or everything.
@@ -152,7 +152,7 @@ func parseIDs(raw []string) (ids []string, all bool, d *problem.Details) {
 			all = true
 			continue
 		}
-		n, _, err := xname.Parse(id)
+		n, _, err := parseXname(id)
 		if err != nil {
 			return nil, false, problem.New(http.StatusBadRequest, "invalid xname %q", id)
 		}
@@ -306,7 +306,7 @@ func (s *Server) validate(in componentIn) (validComp, *problem.Details) {
 	bad := func(format string, args ...any) (validComp, *problem.Details) {
 		return validComp{}, problem.New(http.StatusBadRequest, "couldn't validate components: "+format, args...)
 	}
-	id, typ, err := xname.Parse(in.ID)
+	id, typ, err := parseXname(in.ID)
 	if err != nil {
 		return bad("invalid xname %q", in.ID)
 	}
@@ -626,7 +626,7 @@ func (s *Server) bulkPatch(kind patchKind) http.HandlerFunc {
 		}
 		ids := make([]string, len(in.ComponentIDs))
 		for i, raw := range in.ComponentIDs {
-			id, _, err := xname.Parse(raw)
+			id, _, err := parseXname(raw)
 			if err != nil {
 				problem.Write(w, http.StatusBadRequest, "invalid xname ID %q", raw)
 				return
@@ -707,7 +707,7 @@ func (s *Server) bulkNIDPatch(w http.ResponseWriter, r *http.Request) {
 	}
 	changes := make([]change, 0, len(in.Components))
 	for _, c := range in.Components {
-		id, _, err := xname.Parse(c.ID)
+		id, _, err := parseXname(c.ID)
 		if err != nil {
 			problem.Write(w, http.StatusBadRequest, "invalid xname ID %q", c.ID)
 			return

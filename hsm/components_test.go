@@ -1,11 +1,14 @@
 package hsm
 
 import (
+	"math/rand/v2"
 	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/xname"
 )
 
 var (
@@ -484,4 +487,49 @@ func TestServiceEndpoints(t *testing.T) {
 	assert.JSONEq(t, `{"Class":["River","Mountain","Hill"]}`, call(t, s, "GET", "/hsm/v2/service/values/class", "").body)
 	assert.JSONEq(t, `{"Arch":["X86","ARM","UNKNOWN","Other"]}`, call(t, s, "GET", "/hsm/v2/service/values/arch", "").body)
 	requireProblem(t, call(t, s, "GET", "/hsm/v2/service/values/colour", ""), http.StatusNotFound, "no such value list")
+}
+
+// TestFastXnameMatchesXname checks the fast path against xname.Parse.
+func TestFastXnameMatchesXname(t *testing.T) {
+	inputs := []string{"x1000c0s0b0n0", "x1000c0s0b0", "x3000c0s1b0n0", "x9999c7s7b1n1", "x10000c0s0b0n0",
+		"x01000c0s0b0n0", "x1000c00s0b0n0", "X1000c0s0b0n0", " x1000c0s0b0n0", "x1000c0s0b0n", "x1000c0s0bn0",
+		"x1000c0s0b0n0a0", "x1000c0s0", "x1000c0r0b0", "p1", "s0", "", "x", "x1000c0s0b0n0n0", "x1000c0s10b0n10",
+		"x0c0s0b0n0", "x1000c0s0b0i0", "x1000c0s0e0"}
+	for _, in := range inputs {
+		wantID, wantType, wantErr := xname.Parse(in)
+		gotID, gotType, gotErr := parseXname(in)
+		assert.Equal(t, wantID, gotID, in)
+		assert.Equal(t, wantType, gotType, in)
+		assert.Equal(t, wantErr == nil, gotErr == nil, in)
+	}
+	// And over random token strings shaped like xnames (letter, digits), with leading
+	// zeros, long cabinets and odd letters mixed in.
+	rng := rand.New(rand.NewPCG(1, 2))
+	valid := 0
+	for i := 0; i < 20000; i++ {
+		var b []byte
+		shape := "xcsbn"[:1+rng.IntN(5)] // mostly real shapes...
+		if rng.IntN(4) == 0 {
+			shape += "xcsbnpie"[rng.IntN(8):][:1] // ...sometimes one more letter
+		}
+		for j := 0; j < len(shape); j++ {
+			letter := shape[j]
+			if rng.IntN(10) == 0 {
+				letter = "xcsbnpie"[rng.IntN(8)]
+			}
+			b = append(b, letter)
+			for k, d := 0, rng.IntN(6); k < d; k++ {
+				b = append(b, byte('0'+rng.IntN(10)))
+			}
+		}
+		in := string(b)
+		wantID, wantType, _ := xname.Parse(in)
+		gotID, gotType, _ := parseXname(in)
+		require.Equal(t, wantType, gotType, in)
+		require.Equal(t, wantID, gotID, in)
+		if fastType(in) != xname.Invalid {
+			valid++
+		}
+	}
+	assert.Positive(t, valid, "the fast path was exercised")
 }

@@ -297,7 +297,7 @@ func (s *Server) compile(f *filterFields) (*compFilter, *problem.Details) {
 	if len(f.ID) > 0 {
 		c.ids = make([]string, 0, len(f.ID))
 		for _, id := range f.ID {
-			n, _, err := xname.Parse(id)
+			n, _, err := parseXname(id)
 			if err != nil {
 				return nil, badParam("invalid xname %q", id)
 			}
@@ -492,11 +492,12 @@ func (c *compFilter) matches(r *compRec) bool {
 
 // selected returns r's JSON as the filter's field selection wants it.
 func (c *compFilter) selected(r *compRec) []byte {
+	if c.fields == fieldsAll {
+		return r.raw
+	}
 	x := &r.c
 	var v Component
 	switch c.fields {
-	case fieldsAll:
-		return r.raw
 	case fieldsState:
 		v = Component{ID: x.ID, Type: x.Type, State: x.State, Flag: x.Flag}
 	case fieldsFlag:

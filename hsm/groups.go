@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/cray-bos/bos/internal/problem"
-	"github.com/cray-bos/bos/internal/xname"
 )
 
 // Groups and partitions share one implementation: both are named member sets. They
@@ -89,7 +88,7 @@ func (s *Server) insertSet(k setKind, name, description, exclusive string, tags,
 	}
 	ids := make([]string, 0, len(members))
 	for _, m := range members {
-		id, _, err := xname.Parse(m)
+		id, _, err := parseXname(m)
 		if err != nil {
 			return bad("invalid xname %q", m)
 		}
@@ -426,7 +425,7 @@ func (s *Server) addMember(k setKind) http.HandlerFunc {
 			problem.WriteDetails(w, d)
 			return
 		}
-		id, _, err := xname.Parse(in.ID)
+		id, _, err := parseXname(in.ID)
 		if err != nil {
 			problem.Write(w, http.StatusBadRequest, "invalid xname ID %q", in.ID)
 			return

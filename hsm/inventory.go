@@ -31,7 +31,7 @@ func queryValues(q url.Values, allowed ...string) (map[string][]string, *problem
 func normIDs(vals []string) ([]string, *problem.Details) {
 	out := make([]string, len(vals))
 	for i, v := range vals {
-		id, _, err := xname.Parse(v)
+		id, _, err := parseXname(v)
 		if err != nil {
 			return nil, badParam("invalid xname %q", v)
 		}
@@ -131,7 +131,7 @@ type rfepPostIn struct {
 
 // redfishEndpoint validates in and fills FQDN/Hostname as HSM does.
 func redfishEndpoint(in rfepIn) (RedfishEndpoint, *problem.Details) {
-	id, typ, err := xname.Parse(in.ID)
+	id, typ, err := parseXname(in.ID)
 	if err != nil {
 		return RedfishEndpoint{}, problem.New(http.StatusBadRequest, "couldn't validate endpoint data: invalid xname %q", in.ID)
 	}
@@ -448,14 +448,14 @@ func (s *Server) getComponentEndpoints(w http.ResponseWriter, r *http.Request) {
 		slices.SortFunc(recs, func(a, b *cepRec) int { return strings.Compare(a.ce.ID, b.ce.ID) })
 		recs = slices.Compact(recs)
 	}
-	body := listJSON("ComponentEndpoints", len(recs), func(yield func([]byte)) {
-		for _, r := range recs {
-			if anyOf(q["redfish_ep"], r.ce.RedfishEndpointID) && anyOf(q["type"], r.ce.Type) &&
-				(len(q["redfish_type"]) == 0 || slices.ContainsFunc(q["redfish_type"], func(t string) bool { return strings.EqualFold(t, r.ce.RedfishType) })) {
-				yield(r.raw)
-			}
+	raws := make([][]byte, 0, len(recs))
+	for _, r := range recs {
+		if anyOf(q["redfish_ep"], r.ce.RedfishEndpointID) && anyOf(q["type"], r.ce.Type) &&
+			(len(q["redfish_type"]) == 0 || slices.ContainsFunc(q["redfish_type"], func(t string) bool { return strings.EqualFold(t, r.ce.RedfishType) })) {
+			raws = append(raws, r.raw)
 		}
-	})
+	}
+	body := listJSON("ComponentEndpoints", raws)
 	s.mu.RUnlock()
 	writeRaw(w, http.StatusOK, body)
 }
@@ -519,17 +519,17 @@ func (s *Server) getEthernetInterfaces(w http.ResponseWriter, r *http.Request) {
 		return slices.ContainsFunc(e.IPAddresses, match)
 	}
 	s.mu.RLock()
-	body := arrayJSON(len(s.ethSorted), func(yield func([]byte)) {
-		for _, r := range s.ethSorted {
-			e := &r.e
-			if anyOf(q["id"], e.ID) && anyOf(q["macaddress"], e.MACAddress) && anyOf(q["componentid"], e.ComponentID) &&
-				anyOf(q["type"], e.Type) &&
-				(len(q["ipaddress"]) == 0 || hasIP(e, func(ip IPAddress) bool { return slices.Contains(q["ipaddress"], ip.IPAddress) })) &&
-				(len(q["network"]) == 0 || hasIP(e, func(ip IPAddress) bool { return slices.Contains(q["network"], ip.Network) })) {
-				yield(r.raw)
-			}
+	raws := make([][]byte, 0, len(s.ethSorted))
+	for _, r := range s.ethSorted {
+		e := &r.e
+		if anyOf(q["id"], e.ID) && anyOf(q["macaddress"], e.MACAddress) && anyOf(q["componentid"], e.ComponentID) &&
+			anyOf(q["type"], e.Type) &&
+			(len(q["ipaddress"]) == 0 || hasIP(e, func(ip IPAddress) bool { return slices.Contains(q["ipaddress"], ip.IPAddress) })) &&
+			(len(q["network"]) == 0 || hasIP(e, func(ip IPAddress) bool { return slices.Contains(q["network"], ip.Network) })) {
+			raws = append(raws, r.raw)
 		}
-	})
+	}
+	body := arrayJSON(raws)
 	s.mu.RUnlock()
 	writeRaw(w, http.StatusOK, body)
 }
@@ -585,7 +585,7 @@ func (s *Server) postEthernetInterface(w http.ResponseWriter, r *http.Request) {
 		e.IPAddresses = []IPAddress{}
 	}
 	if e.ComponentID != "" {
-		cid, typ, err := xname.Parse(e.ComponentID)
+		cid, typ, err := parseXname(e.ComponentID)
 		if err != nil {
 			problem.Write(w, http.StatusBadRequest, "invalid ComponentID %q", in.ComponentID)
 			return

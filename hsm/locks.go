@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/cray-bos/bos/internal/problem"
-	"github.com/cray-bos/bos/internal/xname"
 )
 
 // Locks (admin locks and ReservationDisabled) and reservations (admin: no expiry;
@@ -343,7 +342,7 @@ type keysIn struct {
 func normKeys(keys []ReservationKey) ([]ReservationKey, *problem.Details) {
 	out := make([]ReservationKey, len(keys))
 	for i, k := range keys {
-		id, _, err := xname.Parse(k.ID)
+		id, _, err := parseXname(k.ID)
 		if err != nil {
 			return nil, problem.New(http.StatusBadRequest, "invalid xname ID %q", k.ID)
 		}

@@ -556,7 +556,7 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) *problem.
 // pathXname reads and validates the {xname} path value.
 func pathXname(r *http.Request, key string) (string, xname.Type, *problem.Details) {
 	raw := r.PathValue(key)
-	id, t, err := xname.Parse(raw)
+	id, t, err := parseXname(raw)
 	if err != nil {
 		return "", "", problem.New(http.StatusBadRequest, "invalid xname %q", raw)
 	}

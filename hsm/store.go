@@ -1,7 +1,6 @@
 package hsm
 
 import (
-	"bytes"
 	"crypto/sha1"
 	"encoding/json"
 	"fmt"
@@ -175,40 +174,29 @@ func (s sorted[T]) descendants(parent string) []T {
 	return out
 }
 
-// listJSON renders {"<key>":[raw,raw,...]} from pre-encoded records.
-func listJSON(key string, n int, each func(yield func([]byte))) []byte {
-	var b bytes.Buffer
-	b.Grow(32 + n*320)
-	b.WriteString(`{"`)
-	b.WriteString(key)
-	b.WriteString(`":[`)
-	first := true
-	each(func(raw []byte) {
-		if !first {
-			b.WriteByte(',')
-		}
-		first = false
-		b.Write(raw)
-	})
-	b.WriteString("]}\n")
-	return b.Bytes()
+// listJSON renders {"<key>":[raw,raw,...]} from pre-encoded records, in one
+// allocation of the exact size.
+func listJSON(key string, raws [][]byte) []byte {
+	return joinJSON(`{"`+key+`":[`, raws, "]}\n")
 }
 
 // arrayJSON renders [raw,raw,...].
-func arrayJSON(n int, each func(yield func([]byte))) []byte {
-	var b bytes.Buffer
-	b.Grow(8 + n*256)
-	b.WriteByte('[')
-	first := true
-	each(func(raw []byte) {
-		if !first {
-			b.WriteByte(',')
+func arrayJSON(raws [][]byte) []byte { return joinJSON("[", raws, "]\n") }
+
+func joinJSON(head string, raws [][]byte, tail string) []byte {
+	n := len(head) + len(tail) + len(raws)
+	for _, r := range raws {
+		n += len(r)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, head...)
+	for i, r := range raws {
+		if i > 0 {
+			b = append(b, ',')
 		}
-		first = false
-		b.Write(raw)
-	})
-	b.WriteString("]\n")
-	return b.Bytes()
+		b = append(b, r...)
+	}
+	return append(b, tail...)
 }
 
 // stableUUID derives a UUID-shaped identifier from name, so reruns agree.
