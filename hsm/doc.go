@@ -56,7 +56,8 @@
 // OriginOfCondition does) and the state. The (BMC, path) pair is looked up among the
 // ComponentEndpoints and the component's State becomes On or Off (Flag OK) under the
 // transition rule: a Ready node stays Ready on "On". PoweringOn and PoweringOff, other
-// messages and unknown targets are ignored. The reply is 200 {"Applied":n,"Ignored":m};
+// messages and unknown targets are ignored. The reply is 200 {"Applied":n,"Ignored":m}
+// (Server.HandleRedfishEvent does the same for a caller in the same process);
 // it is a map lookup and an in-place update per record, so a 10,000-node boot's
 // ~20,000 events cost milliseconds. Unknown JSON fields are allowed here (Redfish
 // events carry many); malformed JSON is a 400.
@@ -83,11 +84,13 @@
 //     database order.
 //   - Only nodes and NodeBMCs are components; real discovery also creates cabinets,
 //     chassis, slots, enclosures. Discovery is instant and comes from the topology:
-//     POST/PUT/PATCH of a RedfishEndpoint the topology knows marks it DiscoverOK and
-//     (re)creates its components, ComponentEndpoints and EthernetInterfaces; any
-//     other BMC gets LastDiscoveryStatus HTTPsGetFailed (EndpointNotEnabled when
-//     disabled). Deleting a RedfishEndpoint deletes its ComponentEndpoints and sets
-//     the components behind it to Empty, as HSM does.
+//     POST of a RedfishEndpoint the topology knows (and PUT/PATCH when
+//     RediscoverOnUpdate, the default) marks it DiscoverOK and (re)creates its
+//     components, ComponentEndpoints and EthernetInterfaces, with Empty components
+//     back to Off (nodes) or Ready (BMCs); any other BMC gets LastDiscoveryStatus
+//     HTTPsGetFailed (EndpointNotEnabled when disabled). Deleting a RedfishEndpoint
+//     deletes its ComponentEndpoints and sets the components behind it to Empty, as
+//     HSM does.
 //   - RedfishEndpoints return User and Password (HSM without Vault does too; with
 //     Vault it keeps them out of the database). The BMC's own ComponentEndpoint is at
 //     /redfish/v1/Managers/BMC. Node EthernetInterfaces get an IP derived from the NID

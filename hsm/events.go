@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/cray-bos/bos/internal/problem"
-	"github.com/cray-bos/bos/internal/xname"
 )
 
 // Redfish power events. In CSM, BMCs post events to hmcollector, which puts them on
@@ -33,7 +32,13 @@ func (s *Server) redfishEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	res := EventResult{}
+	writeJSON(w, http.StatusOK, s.HandleRedfishEvent(ev))
+}
+
+// HandleRedfishEvent applies a Redfish event as POST /RedfishEvents does, for callers
+// in the same process (a BMC simulator wired directly to this HSM).
+func (s *Server) HandleRedfishEvent(ev RedfishEvent) EventResult {
+	var res EventResult
 	s.mu.Lock()
 	for i := range ev.Events {
 		id, state, ok := s.powerChange(ev.Context, &ev.Events[i])
@@ -46,7 +51,7 @@ func (s *Server) redfishEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	s.log.Debug("hsm: redfish event", "context", ev.Context, "applied", res.Applied, "ignored", res.Ignored)
-	writeJSON(w, http.StatusOK, res)
+	return res
 }
 
 // powerChange maps one event record to (component, On|Off) as HSM's
@@ -95,8 +100,7 @@ func (s *Server) powerChange(eventCtx string, rec *RedfishEventRecord) (id, stat
 // controller xname.
 func contextBMC(ctx string) string {
 	for _, f := range strings.Split(ctx, ":") {
-		id := xname.Normalize(f)
-		if isController(xname.TypeOf(id)) {
+		if id, t, err := parseXname(f); err == nil && isController(t) {
 			return id
 		}
 	}

@@ -101,3 +101,14 @@ func TestPowerEventsBadBody(t *testing.T) {
 	requireProblem(t, call(t, s, "POST", "/hsm/v2/RedfishEvents", `{"Events":"On"}`), http.StatusBadRequest, "not a valid Redfish event")
 	requireProblem(t, call(t, s, "POST", "/hsm/v2/RedfishEvents", `{"Context":"`+strings.Repeat("x", 300)+`"}`), http.StatusRequestEntityTooLarge, "larger than 256")
 }
+
+func TestHandleRedfishEventInProcess(t *testing.T) {
+	s, _ := MustServer(t)
+	res := s.HandleRedfishEvent(RedfishEvent{Context: "x1000c0s1b0", Events: []RedfishEventRecord{
+		{MessageID: "ResourcePowerStateChanged", MessageArgs: []string{"/redfish/v1/Systems/Node0", "On"}},
+		{MessageID: "ResourcePowerStateChanged", MessageArgs: []string{"/redfish/v1/Systems/Node1", "PoweringOn"}},
+	}})
+	assert.Equal(t, EventResult{Applied: 1, Ignored: 1}, res)
+	assert.Equal(t, "On", mustGet(t, s, "x1000c0s1b0n0").State)
+	assert.Equal(t, "Off", mustGet(t, s, "x1000c0s1b0n1").State)
+}

@@ -233,8 +233,12 @@ func (s *Server) seed(t *topology.Topology, eps map[string]BMCEndpoint) error {
 	for _, b := range t.BMCs {
 		s.topoBMCs[b.Xname] = b
 	}
+	byID := make(map[string]BMCEndpoint, len(eps))
+	for k, ep := range eps {
+		byID[xname.Normalize(k)] = ep
+	}
 	for _, b := range t.BMCs {
-		if err := s.discover(b.Xname, s.bmcEndpoint(b.Xname, eps)); err != nil {
+		if err := s.discover(b.Xname, s.bmcEndpoint(b.Xname, byID)); err != nil {
 			return err
 		}
 	}
@@ -254,12 +258,11 @@ func (s *Server) seed(t *topology.Topology, eps map[string]BMCEndpoint) error {
 	return nil
 }
 
-// bmcEndpoint picks where BMC id listens: eps, else the topology address, else the xname.
+// bmcEndpoint picks where BMC id listens: eps (keyed by normalized xname), else the
+// topology address, else the xname.
 func (s *Server) bmcEndpoint(id string, eps map[string]BMCEndpoint) BMCEndpoint {
-	for k, ep := range eps {
-		if xname.Normalize(k) == id {
-			return ep
-		}
+	if ep, ok := eps[id]; ok {
+		return ep
 	}
 	b := s.topoBMCs[id]
 	ep := BMCEndpoint{FQDN: b.Address, User: b.Username, Password: b.Password}
@@ -341,7 +344,11 @@ func (s *Server) SetBMCEndpoints(eps map[string]BMCEndpoint) {
 		byEP[r.ce.RedfishEndpointID] = append(byEP[r.ce.RedfishEndpointID], r)
 	}
 	for raw, ep := range eps {
-		id := xname.Normalize(raw)
+		id, _, err := parseXname(raw)
+		if err != nil {
+			s.log.Warn("hsm: SetBMCEndpoints: invalid xname", "bmc", raw)
+			continue
+		}
 		rfep, ok := s.rfeps[id]
 		if !ok {
 			if _, known := s.topoBMCs[id]; !known {
