@@ -13,6 +13,7 @@ import (
 
 	"github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/store"
+	"github.com/cray-bos/bos/orchestrator/tenant"
 )
 
 // maxPageSize bounds page_size.
@@ -350,7 +351,7 @@ func (s *Server) patchComponents(c *gin.Context) error {
 
 // knownIDs keeps the ids that exist and belong to the tenant (t nil: any). A bad id is a
 // 404 unless skip is set.
-func (s *Server) knownIDs(ctx context.Context, ids []string, skip bool, t interface{ Has(string) bool }) ([]string, error) {
+func (s *Server) knownIDs(ctx context.Context, ids []string, skip bool, t *tenant.Tenant) ([]string, error) {
 	var bad []string
 	in := ids
 	if t != nil {

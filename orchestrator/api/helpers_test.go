@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -67,7 +69,8 @@ func newEnv(t *testing.T, backend string, tweak ...func(*Config)) *env {
 	st := storetest.Open(t, backend, store.Config{})
 	e := &env{t: t, st: st, clock: &clock{t: t0},
 		tenants: tenant.NewMemory(tenant.New("blue", blueNodes), tenant.New("red", redNodes))}
-	cfg := Config{Store: st, Tenants: e.tenants, Now: e.clock.Now}
+	cfg := Config{Store: st, Tenants: e.tenants, Now: e.clock.Now,
+		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelError}))}
 	for _, f := range tweak {
 		f(&cfg)
 	}
@@ -78,6 +81,14 @@ func newEnv(t *testing.T, backend string, tweak ...func(*Config)) *env {
 	return e
 }
 
+// testWriter sends log lines to the test log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
 // response is a raw HTTP answer.
 type response struct {
 	status int
@@ -85,8 +96,11 @@ type response struct {
 	body   []byte
 }
 
+// json decodes the body into v, which it zeroes first.
 func (r response) json(t *testing.T, v any) {
 	t.Helper()
+	rv := reflect.ValueOf(v).Elem()
+	rv.Set(reflect.Zero(rv.Type()))
 	require.NoError(t, json.Unmarshal(r.body, v), "body: %s", r.body)
 }
 
