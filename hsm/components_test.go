@@ -134,6 +134,18 @@ func TestGetComponentsBadQuery(t *testing.T) {
 	}
 }
 
+func TestUnknownRoutes(t *testing.T) {
+	s, _ := MustServer(t)
+	r := call(t, s, "DELETE", "/hsm/v2/service/ready", "")
+	requireProblem(t, r, http.StatusMethodNotAllowed, "DELETE is not allowed")
+	assert.Equal(t, "GET", r.header.Get("Allow"))
+	r = call(t, s, "PUT", "/hsm/v2/State/Components", "")
+	requireProblem(t, r, http.StatusMethodNotAllowed, "PUT is not allowed")
+	assert.Equal(t, "GET, POST, DELETE", r.header.Get("Allow"))
+	requireProblem(t, call(t, s, "GET", "/hsm/v2/HWInventory", ""), http.StatusNotFound, "no such resource")
+	requireProblem(t, call(t, s, "GET", "/hsm/v1/State/Components", ""), http.StatusNotFound, "no such resource")
+}
+
 func TestGatewayPrefix(t *testing.T) {
 	s, _ := MustServer(t)
 	r := call(t, s, "GET", "/apis/smd/hsm/v2/State/Components/x1000c0s0b0n0", "")

@@ -29,6 +29,9 @@
 //     redfish_type; single GET), EthernetInterfaces (GET with id, macaddress,
 //     ipaddress, network, componentid, type; single GET; POST; DELETE).
 //
+// Errors are RFC 7807 problem+json (internal/problem), including unknown paths (404)
+// and wrong methods (405 with Allow).
+//
 // Seeding (Config.Topology): a component per node (State Off, Flag OK, Enabled unless
 // the topology disables it, Role, SubRole, NID, Arch, Class, NetType Sling) and per
 // NodeBMC (State Ready); the topology's groups and partitions; a RedfishEndpoint per

@@ -218,6 +218,23 @@ func (s *Server) routes() http.Handler {
 			mux.HandleFunc(method+" "+prefix+path, rt.h)
 		}
 	}
+	// Everything else: problem+json 404, or 405 with Allow when another method fits.
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			problem.Write(w, http.StatusMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path)
+			return
+		}
+		problem.Write(w, http.StatusNotFound, "no such resource: %s", r.URL.Path)
+	})
 	return mux
 }
 

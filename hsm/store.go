@@ -152,11 +152,6 @@ func (s *sorted[T]) remove(id string) {
 	}
 }
 
-// sortAll restores the order after bulk appends.
-func (s sorted[T]) sortAll() {
-	sort.Slice(s, func(i, j int) bool { return s[i].id() < s[j].id() })
-}
-
 // descendants returns the records whose ID is parent or starts with parent followed
 // by a letter (x1000c0s1 covers x1000c0s1b0n0 but not x1000c0s10).
 func (s sorted[T]) descendants(parent string) []T {
