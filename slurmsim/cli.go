@@ -336,7 +336,7 @@ func Sinfo(ctx context.Context, c *Client, args []string, stdout io.Writer) erro
 		case reasons:
 			format = "%20E %9u %19H %N"
 		case nodeMode:
-			format = "%#N %.6D %#P %6t"
+			format = "%#N %.6D %.#P %6t" // real sinfo -N right-aligns the partition
 		default:
 			format = "%#P %.5a %.10l %.6D %.6t %N"
 		}
