@@ -1,0 +1,617 @@
+// Session setup, session completion and cleanup, discovery and actual-state cleanup: the
+// v2 operators other than the per-node ones (reference 4.3, 4.4, 4.6). They live in
+// setup.go, limit.go, sessions.go, discovery.go and cleanup.go.
+//
+// Deviations from BOS in these operators (to be listed with the package's in doc.go):
+//
+//   - Limits: an empty item (a trailing comma, "a,,b", a bare "&" or "!") fails the session
+//     with an error naming the item's position; BOS fails it with an IndexError. Spaces
+//     around items are ignored and literal xnames are normalised (BOS compares strings).
+//   - A node in several boot sets takes the target of the last boot set in sorted name
+//     order; BOS uses the template's key order, which JSON does not keep.
+//   - Kept quirk: a node HSM reports with no Arch counts as "Unknown" (mixed case), so an
+//     X86 boot set, which also takes "UNKNOWN", drops it.
+//   - Normal sessions set desired_state.bss_token to "" (BOS's merge keeps the old token,
+//     which names other artifacts until power-on replaces it).
+//   - A staged shutdown writes staged_state.session = the session, as BOS did before 2.43;
+//     since 2.43 BOS leaves the previous staged session there, so applystaged ignores the
+//     node or applies an older session.
+//   - A target the schema would refuse (kernel parameters over 4,096 characters, a
+//     configuration name over 127), an sbps boot set whose image has no rootfs, and a
+//     boot or reboot boot set whose type is not s3 fail the session, instead of failing
+//     every component write.
+//   - Store failures (loading the template, checking or writing components, updating the
+//     session) leave the session pending for the next pass; every other setup error
+//     completes it with the error, as in BOS. Run re-reads the session and acts only if
+//     it is still pending.
+//   - Images are read only for boot sets that select nodes, once per manifest per setup;
+//     HSM partitions only when the session has a limit.
+//   - Session completion: a tenant the registry no longer knows owns no nodes, so its
+//     sessions complete. CompleteSessions reports tenant sessions as "tenant/name".
+//   - actual_state_cleanup sets last_action only on disabled components: on an enabled
+//     one the last action drives the reconciler (power-on timeout, boot wait), and BOS's
+//     overwrite turns power_on_called back into power_on_pending mid-boot.
+//   - Session cleanup ages sessions by start_time, exactly as BOS's
+//     DELETE /v2/sessions?status=complete&min_age=<ttl>.
+
+package operator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cray-bos/bos/internal/xname"
+	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/store"
+	"github.com/cray-bos/bos/orchestrator/tenant"
+)
+
+// Messages session setup writes into a failed session's status.error.
+const (
+	ErrNoNodes         = "No nodes were found to act upon."
+	ErrNoBOSComponents = "All nodes found to act upon do not exist as BOS components"
+)
+
+// Schema limits of what setup writes; a target over them fails the session rather than
+// every component write.
+const (
+	maxKernelParameters = 4096 // boot_artifacts.kernel_parameters
+	maxConfiguration    = 127  // desired_state.configuration
+)
+
+// Setup is BOS's session_setup operator (reference 4.4): it turns one pending session into
+// desired (or staged) state on its nodes and marks the session running, or complete with
+// an error when nothing can be set up.
+//
+// Store, Inventory and Tenants are required (Tenants only for tenant sessions); Images is
+// required for boot and reboot sessions. Now defaults to time.Now and Logger to discard.
+type Setup struct {
+	Store     *store.Store
+	Inventory Inventory
+	Images    Images
+	Tenants   tenant.Registry
+	Now       func() time.Time
+	Logger    *slog.Logger
+}
+
+// Target is what setup writes for the nodes of one boot set: the boot artifacts and CFS
+// configuration (both empty for a shutdown).
+type Target struct {
+	BootArtifacts bos.BootArtifacts
+	Configuration string
+}
+
+// setupFailure is an error that fails the session (complete, with the message as
+// status.error) instead of being retried.
+type setupFailure struct{ msg string }
+
+func (f *setupFailure) Error() string { return f.msg }
+
+func failf(format string, args ...any) error {
+	return &setupFailure{msg: fmt.Sprintf(format, args...)}
+}
+
+// errNotPending stops a session update when another writer moved the session on.
+var errNotPending = errors.New("session is no longer pending")
+
+// Run sets up one pending session (reference 4.4) with the options of this pass:
+//
+//  1. load the template from the session's tenant namespace and read the HSM inventory
+//     once (nodes, groups, locks, and partitions when there is a limit);
+//  2. per boot set, in sorted name order: resolve the nodes (ResolveBootSetNodes) and
+//     build the target (TargetState, reading each image once); a node named by several
+//     boot sets gets the target of the last one;
+//  3. drop ids BOS has no component for, then write each node's SetupPatch in chunks of
+//     max_component_batch_size (0 = one chunk) with compare-and-set;
+//  4. mark the session running with components = the ids written, comma-separated.
+//
+// Anything that goes wrong in 1–2 (template missing, image unreadable, HSM or tenant
+// errors, unsupported rootfs provider, no nodes), or no known component in 3, completes
+// the session with status.error, end_time and a frozen extended status, and Run returns
+// nil. A store failure returns an error and leaves the session pending, so the caller
+// retries it on a later pass. A session that is not pending is left alone.
+func (s *Setup) Run(ctx context.Context, sess bos.Session, opts bos.Options) error {
+	if sess.Status.Status != bos.SessionPending {
+		return nil
+	}
+	log := s.logger().With("session", sess.Name, "tenant", sess.Tenant)
+	// The caller's copy may be stale (listed a while ago, or set up meanwhile): act on the
+	// stored record.
+	stored, err := s.Store.GetSession(ctx, sess.Tenant, sess.Name)
+	if bos.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("session setup %s: %w", sess.Name, err)
+	}
+	if sess = stored; sess.Status.Status != bos.SessionPending {
+		return nil
+	}
+	tn, targets, err := s.plan(ctx, sess, opts, log)
+	var fail *setupFailure
+	if errors.As(err, &fail) {
+		return s.fail(ctx, sess, tn, fail.msg, log)
+	}
+	if err != nil {
+		return fmt.Errorf("session setup %s: %w", sess.Name, err)
+	}
+
+	ids := make([]string, 0, len(targets))
+	for id := range targets {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	known, err := s.Store.ExistingComponentIDs(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("session setup %s: check components: %w", sess.Name, err)
+	}
+	if dropped := len(ids) - len(known); dropped > 0 {
+		log.Warn("session setup: dropping nodes that are not BOS components", "count", dropped)
+	}
+	if len(known) == 0 {
+		return s.fail(ctx, sess, tn, ErrNoBOSComponents, log)
+	}
+
+	now := s.now()
+	mutate := func(c *bos.Component) error {
+		p := SetupPatch(sess, targets[c.ID])
+		p.SetAutoFields(now, nil)
+		p.ApplyTo(c)
+		return nil
+	}
+	chunk := opts.MaxComponentBatchSize
+	if chunk <= 0 {
+		chunk = len(known)
+	}
+	written := make([]string, 0, len(known))
+	for i := 0; i < len(known); i += chunk {
+		out, err := s.Store.UpdateComponents(ctx, known[i:min(i+chunk, len(known))], mutate)
+		if err != nil {
+			return fmt.Errorf("session setup %s: write components: %w", sess.Name, err)
+		}
+		for _, c := range out {
+			written = append(written, c.ID)
+		}
+	}
+	if len(written) == 0 { // every component was deleted since the check
+		return s.fail(ctx, sess, tn, ErrNoBOSComponents, log)
+	}
+	sort.Strings(written)
+
+	_, err = s.Store.UpdateSession(ctx, sess.Tenant, sess.Name, func(x *bos.Session) error {
+		if x.Status.Status != bos.SessionPending {
+			return errNotPending
+		}
+		x.Status.Status = bos.SessionRunning
+		x.Components = strings.Join(written, ",")
+		return nil
+	})
+	switch {
+	case errors.Is(err, errNotPending), bos.IsNotFound(err):
+		log.Warn("session setup: session changed or vanished while it was set up", "err", err)
+		return nil
+	case err != nil:
+		return fmt.Errorf("session setup %s: mark running: %w", sess.Name, err)
+	}
+	log.Info("session setup: running", "operation", sess.Operation, "stage", sess.Stage, "nodes", len(written))
+	return nil
+}
+
+// plan does steps 1–2 of Run: the target of every node. Errors that fail the session are
+// *setupFailure; any other error is a store failure worth a retry. The tenant is returned
+// whenever it was resolved, so a failure can scope the frozen status.
+func (s *Setup) plan(ctx context.Context, sess bos.Session, opts bos.Options, log *slog.Logger) (*tenant.Tenant, map[string]Target, error) {
+	var tn *tenant.Tenant
+	if sess.Tenant != "" {
+		if s.Tenants == nil {
+			return nil, nil, failf("Tenant '%s' cannot be checked: no tenant registry is configured", sess.Tenant)
+		}
+		var err error
+		if tn, err = s.Tenants.Get(ctx, sess.Tenant); errors.Is(err, tenant.ErrNotFound) {
+			return nil, nil, failf("Tenant '%s' does not exist", sess.Tenant)
+		} else if err != nil {
+			return nil, nil, failf("Reading tenant '%s': %v", sess.Tenant, err)
+		}
+	}
+	tmpl, err := s.Store.GetTemplate(ctx, sess.Tenant, sess.TemplateName)
+	if bos.IsNotFound(err) {
+		return tn, nil, failf("%s", bos.ErrorMessage(err))
+	}
+	if err != nil {
+		return tn, nil, fmt.Errorf("load session template: %w", err)
+	}
+	inv, err := s.snapshot(ctx, sess.Limit != "")
+	if err != nil {
+		return tn, nil, err
+	}
+
+	targets := map[string]Target{}
+	images := map[string]Image{} // manifest path → image, each read once
+	names := make([]string, 0, len(tmpl.BootSets))
+	for name := range tmpl.BootSets {
+		names = append(names, name)
+	}
+	sort.Strings(names) // a node in several boot sets takes the last one's target
+	for _, name := range names {
+		bs := tmpl.BootSets[name]
+		nodes, unknown, err := ResolveBootSetNodes(bs, sess, inv, tn)
+		if err != nil {
+			return tn, nil, failf("Boot set '%s': %v", name, err)
+		}
+		if len(unknown) > 0 {
+			log.Warn("session setup: unknown HSM names in boot set skipped", "boot_set", name, "names", unknown)
+		}
+		if len(nodes) == 0 {
+			log.Info("session setup: boot set selects no nodes", "boot_set", name)
+			continue
+		}
+		var img Image
+		if sess.Operation != bos.OpShutdown {
+			if bs.Type != "s3" {
+				return tn, nil, failf("Boot set '%s': unsupported boot set type %q; only 's3' is supported", name, bs.Type)
+			}
+			cached, ok := images[bs.Path]
+			if !ok {
+				if s.Images == nil {
+					return tn, nil, failf("Boot set '%s': no image store is configured", name)
+				}
+				if cached, err = s.Images.Image(ctx, bs.Path); err != nil {
+					return tn, nil, failf("Boot set '%s': reading the image manifest %s: %v", name, bs.Path, err)
+				}
+				images[bs.Path] = cached
+			}
+			img = cached
+		}
+		target, err := TargetState(sess.Operation, &tmpl, bs, img, opts)
+		if err != nil {
+			return tn, nil, failf("Boot set '%s': %v", name, err)
+		}
+		for _, id := range nodes {
+			targets[id] = target
+		}
+	}
+	if len(targets) == 0 {
+		return tn, nil, failf("%s", ErrNoNodes)
+	}
+	return tn, targets, nil
+}
+
+// snapshot reads the HSM inventory once. HSM errors fail the session, as in BOS.
+func (s *Setup) snapshot(ctx context.Context, withPartitions bool) (*InventorySnapshot, error) {
+	nodes, err := s.Inventory.Nodes(ctx)
+	if err != nil {
+		return nil, failf("Reading HSM components: %v", err)
+	}
+	groups, err := s.Inventory.Groups(ctx)
+	if err != nil {
+		return nil, failf("Reading HSM groups: %v", err)
+	}
+	var partitions map[string][]string
+	if withPartitions {
+		if partitions, err = s.Inventory.Partitions(ctx); err != nil {
+			return nil, failf("Reading HSM partitions: %v", err)
+		}
+	}
+	locked, err := s.Inventory.LockedNodes(ctx)
+	if err != nil {
+		return nil, failf("Reading HSM locks: %v", err)
+	}
+	return NewInventorySnapshot(nodes, groups, partitions, locked), nil
+}
+
+// fail completes the session with msg as its error and freezes its extended status.
+func (s *Setup) fail(ctx context.Context, sess bos.Session, tn *tenant.Tenant, msg string, log *slog.Logger) error {
+	now := s.now()
+	updated, err := s.Store.UpdateSession(ctx, sess.Tenant, sess.Name, func(x *bos.Session) error {
+		if x.Status.Status != bos.SessionPending {
+			return errNotPending
+		}
+		x.Status.Status = bos.SessionComplete
+		x.Status.EndTime = &now
+		x.Status.Error = &msg
+		return nil
+	})
+	switch {
+	case errors.Is(err, errNotPending), bos.IsNotFound(err):
+		log.Warn("session setup: session changed or vanished before it could be failed", "err", err, "error", msg)
+		return nil
+	case err != nil:
+		return fmt.Errorf("session setup %s: mark failed: %w", sess.Name, err)
+	}
+	if _, err := s.Store.FreezeSessionStatus(ctx, updated, withinTenant(sess.Tenant, tn), now); err != nil {
+		return fmt.Errorf("session setup %s: freeze status: %w", sess.Name, err)
+	}
+	log.Warn("session setup failed", "error", msg)
+	return nil
+}
+
+func (s *Setup) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Setup) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// withinTenant is the component predicate of a session's tenant: nil (everything) for no
+// tenant, nothing when the tenant could not be resolved.
+func withinTenant(name string, tn *tenant.Tenant) func(string) bool {
+	switch {
+	case name == "":
+		return nil
+	case tn == nil:
+		return func(string) bool { return false }
+	default:
+		return tn.Has
+	}
+}
+
+// InventorySnapshot is one read of the HSM inventory, shared by every boot set of a
+// session setup.
+type InventorySnapshot struct {
+	Nodes      map[string]Node     // HSM nodes by xname
+	Groups     map[string][]string // group label → members
+	Partitions map[string][]string // partition name → members (nil when not read)
+	Roles      map[string][]string // Role, and Role_SubRole, → members
+	Locked     map[string]bool     // nodes with an HSM lock
+}
+
+// NewInventorySnapshot indexes what HSM returned. Roles are keyed by Role and by
+// Role_SubRole, as BOS builds them from State/Components.
+func NewInventorySnapshot(nodes []Node, groups, partitions map[string][]string, locked []string) *InventorySnapshot {
+	inv := &InventorySnapshot{
+		Nodes:      make(map[string]Node, len(nodes)),
+		Groups:     groups,
+		Partitions: partitions,
+		Roles:      map[string][]string{},
+		Locked:     make(map[string]bool, len(locked)),
+	}
+	for _, n := range nodes {
+		inv.Nodes[n.ID] = n
+		if n.Role == "" {
+			continue
+		}
+		inv.Roles[n.Role] = append(inv.Roles[n.Role], n.ID)
+		if n.SubRole != "" {
+			key := n.Role + "_" + n.SubRole
+			inv.Roles[key] = append(inv.Roles[key], n.ID)
+		}
+	}
+	for _, id := range locked {
+		inv.Locked[id] = true
+	}
+	return inv
+}
+
+// Lookup resolves a limit name to the members of the HSM group, partition or role of that
+// name, tried in that order.
+func (inv *InventorySnapshot) Lookup(name string) ([]string, bool) {
+	if m, ok := inv.Groups[name]; ok {
+		return m, true
+	}
+	if m, ok := inv.Partitions[name]; ok {
+		return m, true
+	}
+	m, ok := inv.Roles[name]
+	return m, ok
+}
+
+// ResolveBootSetNodes computes the nodes one boot set of sess acts on (reference 4.4
+// step 1), in this order:
+//
+//  1. node_list ∪ members of node_groups ∪ members of node_roles_groups (Role or
+//     Role_SubRole); group and role names HSM does not know are returned in unknown and
+//     otherwise skipped;
+//  2. for a tenant session (tn != nil) a node_list entry outside the tenant is an error,
+//     and group and role members are kept only when the tenant owns them;
+//  3. the session limit (ApplyLimit, names resolved by inv.Lookup);
+//  4. nodes locked in HSM are removed;
+//  5. arch: the node's HSM Arch must be the boot set's arch (default X86), and X86 also
+//     takes UNKNOWN. Nodes HSM does not know drop out here. Quirk kept from BOS: a node
+//     with no Arch counts as "Unknown" (mixed case), so an X86 boot set drops it and only
+//     an "Unknown" boot set takes it;
+//  6. unless sess.IncludeDisabled, only nodes HSM reports enabled.
+//
+// The result is sorted.
+func ResolveBootSetNodes(bs bos.BootSet, sess bos.Session, inv *InventorySnapshot, tn *tenant.Tenant) (nodes, unknown []string, err error) {
+	set := map[string]struct{}{}
+	var outside []string
+	for _, id := range bs.NodeList {
+		if xname.Valid(id) {
+			id = xname.Normalize(id)
+		}
+		if tn != nil && !tn.Has(id) {
+			outside = append(outside, id)
+			continue
+		}
+		set[id] = struct{}{}
+	}
+	if len(outside) > 0 {
+		return nil, nil, fmt.Errorf("node_list names nodes that are not available to tenant '%s': %s", tn.Name, listSome(outside, 10))
+	}
+	addMembers := func(kind string, names []string, lookup map[string][]string) {
+		for _, name := range names {
+			members, ok := lookup[name]
+			if !ok {
+				unknown = append(unknown, kind+" "+name)
+				continue
+			}
+			for _, id := range members {
+				if tn == nil || tn.Has(id) {
+					set[id] = struct{}{}
+				}
+			}
+		}
+	}
+	addMembers("group", bs.NodeGroups, inv.Groups)
+	addMembers("role", bs.NodeRolesGroups, inv.Roles)
+
+	limited, err := ApplyLimit(sess.Limit, sortedSet(set), inv.Lookup)
+	if err != nil {
+		return nil, unknown, err
+	}
+	arch := bs.Arch
+	if arch == "" {
+		arch = bos.ArchX86
+	}
+	for _, id := range limited {
+		n, ok := inv.Nodes[id]
+		if !ok || inv.Locked[id] || !archMatches(arch, n.Arch) {
+			continue
+		}
+		if !sess.IncludeDisabled && !n.Enabled {
+			continue
+		}
+		nodes = append(nodes, id)
+	}
+	return nodes, unknown, nil
+}
+
+// archMatches reports whether a node whose HSM Arch is nodeArch may boot a boot set of
+// arch bsArch (see ResolveBootSetNodes step 5).
+func archMatches(bsArch, nodeArch string) bool {
+	if nodeArch == "" {
+		nodeArch = bos.ArchUnknown // BOS's default, which matches neither X86 nor UNKNOWN
+	}
+	return nodeArch == bsArch || (bsArch == bos.ArchX86 && nodeArch == "UNKNOWN")
+}
+
+// listSome joins up to n ids with commas, then "..." if there are more.
+func listSome(ids []string, n int) string {
+	s := strings.Join(ids[:min(n, len(ids))], ",")
+	if len(ids) > n {
+		s += "..."
+	}
+	return s
+}
+
+// TargetState is what setup writes for one boot set (reference 4.4 "Target state", 4.6):
+// empty for a shutdown; otherwise the image's kernel and initrd, the assembled kernel
+// parameters (KernelParameters) and the configuration (BootSetConfiguration). A missing
+// kernel, an unsupported rootfs provider, and kernel parameters or a configuration name
+// longer than the schema allows are errors.
+func TargetState(operation string, t *bos.SessionTemplate, bs bos.BootSet, img Image, opts bos.Options) (Target, error) {
+	if operation == bos.OpShutdown {
+		return Target{}, nil
+	}
+	if img.Kernel == "" {
+		return Target{}, errors.New("the image manifest has no kernel")
+	}
+	params, err := KernelParameters(img, bs, opts.ComponentActualStateTTL)
+	if err != nil {
+		return Target{}, err
+	}
+	if n := len(params); n > maxKernelParameters {
+		return Target{}, fmt.Errorf("the assembled kernel parameters are %d characters long; at most %d are allowed", n, maxKernelParameters)
+	}
+	cfg := BootSetConfiguration(t, bs)
+	if n := len(cfg); n > maxConfiguration {
+		return Target{}, fmt.Errorf("the CFS configuration name is %d characters long; at most %d are allowed", n, maxConfiguration)
+	}
+	return Target{
+		BootArtifacts: bos.BootArtifacts{Kernel: img.Kernel, KernelParameters: params, Initrd: img.Initrd},
+		Configuration: cfg,
+	}, nil
+}
+
+// KernelParameters assembles a boot set's kernel command line (reference 4.6 step 2): the
+// image's boot parameters (split on white space), the boot set's kernel_parameters, the
+// rootfs parameter, nmd_data for sbps, and bos_update_frequency=<actualStateTTL>, joined
+// by single spaces.
+//
+// The rootfs parameter is root=sbps-s3:<rootfs>:<etag>[:<passthrough>] for rootfs_provider
+// sbps (whose image must then have a rootfs), root=::<passthrough> with no provider but a
+// passthrough, and nothing otherwise. Any other provider is an error.
+func KernelParameters(img Image, bs bos.BootSet, actualStateTTL string) (string, error) {
+	parts := strings.Fields(img.BootParameters)
+	if bs.KernelParameters != "" {
+		parts = append(parts, bs.KernelParameters)
+	}
+	switch bs.RootfsProvider {
+	case "":
+		if bs.RootfsProviderPassthrough != "" {
+			parts = append(parts, "root=::"+bs.RootfsProviderPassthrough)
+		}
+	case "sbps":
+		if img.Rootfs == "" {
+			return "", errors.New("rootfs_provider sbps needs a rootfs artifact, and the image manifest has none")
+		}
+		root := "root=sbps-s3:" + img.Rootfs + ":" + img.RootfsETag
+		if bs.RootfsProviderPassthrough != "" {
+			root += ":" + bs.RootfsProviderPassthrough
+		}
+		parts = append(parts, root, "nmd_data=url="+img.Rootfs+",etag="+img.RootfsETag)
+	default:
+		return "", fmt.Errorf("unsupported rootfs_provider %q; only 'sbps' is supported", bs.RootfsProvider)
+	}
+	parts = append(parts, "bos_update_frequency="+actualStateTTL)
+	return strings.Join(parts, " "), nil
+}
+
+// BootSetConfiguration is the CFS configuration of a boot set (reference 4.6 step 3): ""
+// when the template disables CFS, else the boot set's cfs.configuration, else the
+// template's, else "".
+func BootSetConfiguration(t *bos.SessionTemplate, bs bos.BootSet) string {
+	switch {
+	case !t.EnableCFS:
+		return ""
+	case bs.CFS != nil && bs.CFS.Configuration != "":
+		return bs.CFS.Configuration
+	case t.CFS != nil:
+		return t.CFS.Configuration
+	}
+	return ""
+}
+
+// SetupPatch is the component patch session setup writes for one node (reference 4.4
+// step 3). The caller applies the auto fields (SetAutoFields) and merges it (ApplyTo).
+//
+//   - normal session: desired_state = target with bss_token "" (the old token named other
+//     artifacts; power-on mints a new one), session, enabled, last_action session_setup
+//     (not failed) and error ""; a reboot also empties actual_state, so the node counts
+//     as not booted into the target and is power-cycled;
+//   - staged session: staged_state = target with session = the session name, and error "";
+//     desired state and enabled are left alone. The session name is set for a staged
+//     shutdown too (BOS since 2.43 leaves the previous staged session there; see the top of this file).
+func SetupPatch(sess bos.Session, target Target) *bos.ComponentPatch {
+	name, cfg, empty := sess.Name, target.Configuration, ""
+	if sess.Stage {
+		return &bos.ComponentPatch{
+			StagedState: &bos.StagedStatePatch{
+				BootArtifacts: bos.ArtifactsPatch(target.BootArtifacts),
+				Configuration: &cfg,
+				Session:       &name,
+			},
+			Error: &empty,
+		}
+	}
+	enabled, action, failed := true, bos.ActionSessionSetup, false
+	p := &bos.ComponentPatch{
+		DesiredState: &bos.DesiredStatePatch{
+			BootArtifacts: bos.ArtifactsPatch(target.BootArtifacts),
+			Configuration: &cfg,
+			BSSToken:      &empty,
+		},
+		Session:    &name,
+		Enabled:    &enabled,
+		LastAction: &bos.LastActionPatch{Action: &action, Failed: &failed},
+		Error:      &empty,
+	}
+	if sess.Operation == bos.OpReboot {
+		token := ""
+		p.ActualState = &bos.ActualStatePatch{BootArtifacts: bos.ArtifactsPatch(bos.BootArtifacts{}), BSSToken: &token}
+	}
+	return p
+}
