@@ -73,6 +73,22 @@ func BenchmarkGetComponents10k(b *testing.B) {
 	}
 }
 
+// BenchmarkClientGetNodes10k is the orchestrator's inventory read end to end: the
+// Client over loopback HTTP, decoding 10,000+ nodes.
+func BenchmarkClientGetNodes10k(b *testing.B) {
+	s, _ := benchServer(b, 10000)
+	ts := httptest.NewServer(s.Handler())
+	b.Cleanup(ts.Close)
+	c := NewClient(ts.URL, ts.Client())
+	b.ReportAllocs()
+	for b.Loop() {
+		nodes, err := c.GetComponents(b.Context(), ComponentFilter{Type: []string{"Node"}})
+		if err != nil || len(nodes) != 10005 {
+			b.Fatalf("GetComponents: %d nodes, %v", len(nodes), err)
+		}
+	}
+}
+
 // BenchmarkQuery1000 is POST /State/Components/Query with 1,000 IDs (BOS's
 // enabled filter), on a 10,000-node cluster.
 func BenchmarkQuery1000(b *testing.B) {
