@@ -1,0 +1,424 @@
+package operator
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/store"
+	"github.com/cray-bos/bos/orchestrator/tenant"
+)
+
+// Config wires a Reconciler.
+type Config struct {
+	Store *store.Store
+	// Queue holds the node ids to look at. Make it first and pass its Add as the store's
+	// OnComponentsChanged hook, so every committed write wakes the node. nil = a new queue.
+	Queue     *Queue
+	Inventory Inventory
+	BSS       BootParameters
+	CFS       Configuration
+	Images    Images
+	Power     PowerControl
+	Tenants   tenant.Registry
+	// Workers is how many batches are reconciled at once (default 4).
+	Workers int
+	// BatchSize is the most nodes one worker takes at a time (default 1000; the option
+	// max_component_batch_size caps it). Effects are batched across a batch's nodes.
+	BatchSize int
+	// CFSPoll is how soon a configuring node is looked at again: CFS sends no events
+	// (default 1 s).
+	CFSPoll time.Duration
+	// SessionPoll is how often pending and running sessions are looked at (default 1 s).
+	SessionPoll time.Duration
+	Logger      *slog.Logger
+	Now         func() time.Time
+}
+
+// Reconciler drives every enabled component to its desired state (see doc.go).
+type Reconciler struct {
+	cfg   Config
+	queue *Queue
+	log   *slog.Logger
+	setup *Setup
+
+	sessionWake chan struct{}
+}
+
+// New returns a reconciler; Run starts it.
+func New(cfg Config) *Reconciler {
+	if cfg.Queue == nil {
+		cfg.Queue = NewQueue(nil)
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 4
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 1000
+	}
+	if cfg.CFSPoll <= 0 {
+		cfg.CFSPoll = time.Second
+	}
+	if cfg.SessionPoll <= 0 {
+		cfg.SessionPoll = time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Reconciler{cfg: cfg, queue: cfg.Queue, log: cfg.Logger, sessionWake: make(chan struct{}, 1),
+		setup: &Setup{Store: cfg.Store, Inventory: cfg.Inventory, Images: cfg.Images, Tenants: cfg.Tenants, Now: cfg.Now, Logger: cfg.Logger}}
+}
+
+// Wake queues nodes for a look now (the store hook and power events call it).
+func (r *Reconciler) Wake(ids ...string) { r.queue.Add(ids...) }
+
+// WakeSessions asks for a look at pending and running sessions now.
+func (r *Reconciler) WakeSessions() {
+	select {
+	case r.sessionWake <- struct{}{}:
+	default:
+	}
+}
+
+// Run reconciles until ctx is cancelled: node workers, the resync that heals missed
+// wake-ups every polling_frequency, and the session, discovery and cleanup loops.
+func (r *Reconciler) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for i := 0; i < r.cfg.Workers; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); r.worker(ctx) }()
+	}
+	loops := []func(context.Context){r.resyncLoop, r.sessionLoop, r.housekeepingLoop}
+	for _, loop := range loops {
+		wg.Add(1)
+		go func() { defer wg.Done(); loop(ctx) }()
+	}
+	<-ctx.Done()
+	r.queue.ShutDown()
+	wg.Wait()
+	return nil
+}
+
+func (r *Reconciler) worker(ctx context.Context) {
+	for {
+		keys, ok := r.queue.GetBatch(r.cfg.BatchSize)
+		if !ok {
+			return
+		}
+		r.reconcile(ctx, keys)
+		r.queue.Done(keys...)
+	}
+}
+
+// options reads the live options, falling back to the defaults (as BOS's operators do)
+// when the store cannot be read.
+func (r *Reconciler) options(ctx context.Context) bos.Options {
+	opts, err := r.cfg.Store.GetOptions(ctx)
+	if err != nil {
+		r.log.Warn("reading options; using defaults", "err", err)
+		return bos.DefaultOptions()
+	}
+	return opts
+}
+
+// retryLater puts keys back after a failure that is nobody's fault in particular.
+func (r *Reconciler) retryLater(keys []string, why string, err error) {
+	r.log.Warn("reconcile deferred", "why", why, "nodes", len(keys), "err", err)
+	for _, k := range keys {
+		r.queue.AddAfter(k, time.Second)
+	}
+}
+
+// reconcile looks at a batch of nodes: observe, decide, store (compare-and-set), act.
+func (r *Reconciler) reconcile(ctx context.Context, keys []string) {
+	if ctx.Err() != nil {
+		return
+	}
+	opts := r.options(ctx)
+	comps, err := r.cfg.Store.GetComponents(ctx, keys)
+	if err != nil {
+		r.retryLater(keys, "read components", err)
+		return
+	}
+	var ids []string
+	for _, c := range comps {
+		if c.Enabled {
+			ids = append(ids, c.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	power := r.cfg.Power.PowerStates(ctx, ids)
+	cfsViews, err := r.cfg.CFS.Components(ctx, ids)
+	if err != nil {
+		// An unreachable CFS is not a missing record: wait rather than put nodes on hold.
+		r.retryLater(ids, "read CFS", err)
+		return
+	}
+	now := r.cfg.Now()
+	var mu sync.Mutex
+	decisions := make(map[string]Decision, len(ids))
+	_, err = r.cfg.Store.UpdateComponents(ctx, ids, func(c *bos.Component) error {
+		obs := Observation{Power: power[c.ID].Power}
+		if e := power[c.ID].Err; e != nil {
+			obs.PowerError = e.Error()
+		}
+		if v, ok := cfsViews[c.ID]; ok {
+			obs.CFS = &v
+		}
+		d := Decide(*c, obs, opts, now)
+		mu.Lock()
+		decisions[c.ID] = d
+		mu.Unlock()
+		if !d.Changed {
+			return store.ErrSkip
+		}
+		*c = d.Component
+		return nil
+	})
+	if err != nil {
+		r.retryLater(ids, "store decisions", err)
+		return
+	}
+	r.act(ctx, decisions, opts)
+	for id, d := range decisions {
+		switch {
+		case d.RequeueAfter > 0:
+			r.queue.AddAfter(id, d.RequeueAfter)
+		case d.PollCFS:
+			r.queue.AddAfter(id, r.cfg.CFSPoll)
+		}
+	}
+}
+
+// act performs the stored decisions' actions, batched: one BSS PUT per artifact set, one
+// CFS PATCH per (configuration, session), Redfish resets in parallel. Failures are
+// recorded on the components so the next look retries them.
+func (r *Reconciler) act(ctx context.Context, decisions map[string]Decision, opts bos.Options) {
+	byAction := map[Action][]bos.Component{}
+	for _, d := range decisions {
+		if d.Action != NoAction {
+			byAction[d.Action] = append(byAction[d.Action], d.Component)
+		}
+	}
+	for act, comps := range byAction {
+		sort.Slice(comps, func(i, j int) bool { return comps[i].ID < comps[j].ID })
+		var failed map[string]error
+		switch act {
+		case PowerOnAction:
+			failed = r.powerOn(ctx, comps)
+		case GracefulOffAction:
+			failed = r.cfg.Power.Reset(ctx, idsOf(comps), ResetGracefulOff)
+		case ForcefulOffAction:
+			failed = r.cfg.Power.Reset(ctx, idsOf(comps), ResetForceOff)
+		case ConfigureAction:
+			r.configure(ctx, comps)
+		}
+		if len(failed) > 0 {
+			r.recordFailures(ctx, act, failed, opts)
+		}
+	}
+}
+
+// powerOn is BOS's power_on operator for a batch: boot parameters to BSS (one PUT per
+// artifact set, the token recorded and written to desired_state.bss_token), CFS told
+// the desired configuration with CFS disabled and its state cleared until the node
+// boots, then power on. A node whose BSS or CFS step failed is not powered on
+// (deviation: BOS powers it on anyway and it boots stale parameters).
+func (r *Reconciler) powerOn(ctx context.Context, comps []bos.Component) map[string]error {
+	failed := map[string]error{}
+	now := r.cfg.Now()
+	for artifacts, hosts := range groupBy(comps, func(c bos.Component) bos.BootArtifacts { return c.DesiredState.BootArtifacts }) {
+		token, err := r.cfg.BSS.Put(ctx, hosts, artifacts)
+		if err == nil {
+			err = r.cfg.Store.PutToken(ctx, token, bos.TokenRecord{BootArtifacts: artifacts, Timestamp: now})
+		}
+		if err == nil {
+			_, err = r.cfg.Store.UpdateComponents(ctx, hosts, func(c *bos.Component) error {
+				if c.DesiredState.BootArtifacts != artifacts {
+					return store.ErrSkip // desired state changed meanwhile: the next look handles it
+				}
+				c.DesiredState.BSSToken = token
+				return nil
+			})
+		}
+		if err != nil {
+			for _, h := range hosts {
+				failed[h] = err
+			}
+		}
+	}
+	type cfsKey struct{ config, session string }
+	var ready []bos.Component
+	for _, c := range comps {
+		if failed[c.ID] == nil {
+			ready = append(ready, c)
+		}
+	}
+	for key, ids := range groupBy(ready, func(c bos.Component) cfsKey { return cfsKey{c.DesiredState.Configuration, c.Session} }) {
+		if err := r.cfg.CFS.SetDesired(ctx, ids, key.config, false, true, key.session); err != nil {
+			for _, id := range ids {
+				failed[id] = err
+			}
+		}
+	}
+	var on []string
+	for _, c := range ready {
+		if failed[c.ID] == nil {
+			on = append(on, c.ID)
+		}
+	}
+	for id, err := range r.cfg.Power.Reset(ctx, on, ResetOn) {
+		failed[id] = err
+	}
+	return failed
+}
+
+// configure is BOS's configuration operator: CFS gets the desired configuration and is
+// enabled, tagged with the session. A failure is only logged: the node stays configuring
+// and the next look tries again (configuration is not a counted action in BOS).
+func (r *Reconciler) configure(ctx context.Context, comps []bos.Component) {
+	type cfsKey struct{ config, session string }
+	for key, ids := range groupBy(comps, func(c bos.Component) cfsKey { return cfsKey{c.DesiredState.Configuration, c.Session} }) {
+		if err := r.cfg.CFS.SetDesired(ctx, ids, key.config, true, false, key.session); err != nil {
+			r.log.Warn("cfs configure", "nodes", len(ids), "configuration", key.config, "err", err)
+		}
+	}
+}
+
+// recordFailures marks the failed action on each node (if it is still the node's last
+// action) and looks again after a backoff.
+func (r *Reconciler) recordFailures(ctx context.Context, act Action, failed map[string]error, opts bos.Options) {
+	ids := make([]string, 0, len(failed))
+	for id := range failed {
+		ids = append(ids, id)
+	}
+	want := map[Action]string{PowerOnAction: bos.ActionPoweringOn, GracefulOffAction: bos.ActionPoweringOffGracefully, ForcefulOffAction: bos.ActionPoweringOffForcefully}[act]
+	now := r.cfg.Now()
+	stored, err := r.cfg.Store.UpdateComponents(ctx, ids, func(c *bos.Component) error {
+		if c.LastAction.Action != want || c.LastAction.Failed {
+			return store.ErrSkip
+		}
+		RecordFailure(c, act, failed[c.ID], now)
+		return nil
+	})
+	if err != nil {
+		r.log.Error("recording action failures", "action", act, "nodes", len(ids), "err", err)
+	}
+	for _, c := range stored {
+		r.queue.AddAfter(c.ID, RetryDelay(attemptsOf(&c, act), opts))
+	}
+	r.log.Info("action failed", "action", act, "nodes", len(ids), "example", failed[ids[0]])
+}
+
+func idsOf(comps []bos.Component) []string {
+	ids := make([]string, len(comps))
+	for i, c := range comps {
+		ids[i] = c.ID
+	}
+	return ids
+}
+
+func groupBy[K comparable](comps []bos.Component, key func(bos.Component) K) map[K][]string {
+	out := map[K][]string{}
+	for _, c := range comps {
+		k := key(c)
+		out[k] = append(out[k], c.ID)
+	}
+	return out
+}
+
+// resyncLoop re-queues every enabled node each polling_frequency, healing missed events.
+func (r *Reconciler) resyncLoop(ctx context.Context) {
+	for {
+		opts := r.options(ctx)
+		period := seconds(opts.PollingFrequency)
+		if period <= 0 {
+			period = time.Second
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(period):
+		}
+		enabled := true
+		ids, err := r.cfg.Store.ComponentIDs(ctx, store.Filter{Enabled: &enabled})
+		if err != nil {
+			r.log.Warn("resync", "err", err)
+			continue
+		}
+		r.queue.Add(ids...)
+	}
+}
+
+// sessionLoop sets up pending sessions and completes running ones.
+func (r *Reconciler) sessionLoop(ctx context.Context) {
+	for {
+		r.sessionPass(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.sessionWake:
+		case <-time.After(r.cfg.SessionPoll):
+		}
+	}
+}
+
+func (r *Reconciler) sessionPass(ctx context.Context) {
+	now := r.cfg.Now()
+	pending, err := r.cfg.Store.ListSessions(ctx, "", true, bos.SessionFilter{Status: bos.SessionPending}, now)
+	if err != nil {
+		r.log.Warn("listing pending sessions", "err", err)
+		return
+	}
+	opts := r.options(ctx)
+	for _, sess := range pending {
+		if err := r.setup.Run(ctx, sess, opts); err != nil {
+			r.log.Warn("session setup will be retried", "session", sess.Name, "err", err)
+		}
+	}
+	if _, err := CompleteSessions(ctx, r.cfg.Store, r.cfg.Tenants, r.cfg.Now()); err != nil {
+		r.log.Warn("session completion", "err", err)
+	}
+}
+
+// housekeepingLoop runs discovery (at once, then every discovery_frequency), completed
+// session cleanup and actual-state cleanup.
+func (r *Reconciler) housekeepingLoop(ctx context.Context) {
+	var lastDiscovery, lastCleanup time.Time
+	for {
+		opts := r.options(ctx)
+		now := r.cfg.Now()
+		if lastDiscovery.IsZero() || (opts.DiscoveryFrequency > 0 && now.Sub(lastDiscovery) >= seconds(opts.DiscoveryFrequency)) {
+			if added, err := Discover(ctx, r.cfg.Store, r.cfg.Inventory, now); err != nil {
+				r.log.Warn("discovery", "err", err)
+			} else {
+				lastDiscovery = now
+				if len(added) > 0 {
+					r.log.Info("discovered new nodes", "count", len(added))
+				}
+			}
+		}
+		if now.Sub(lastCleanup) >= time.Minute {
+			lastCleanup = now
+			if _, err := CleanupSessions(ctx, r.cfg.Store, opts, now); err != nil {
+				r.log.Warn("session cleanup", "err", err)
+			}
+			if _, err := CleanupActualState(ctx, r.cfg.Store, opts, now); err != nil {
+				r.log.Warn("actual state cleanup", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Second):
+		}
+	}
+}

@@ -1,0 +1,517 @@
+package operator
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stmcginnis/gofish"
+	"github.com/stmcginnis/gofish/schemas"
+
+	"github.com/cray-bos/bos/hsm"
+)
+
+// Endpoint is where a node's ComputerSystem lives and how to reset it, as HSM's
+// ComponentEndpoints and RedfishEndpoints describe it.
+type Endpoint struct {
+	Node        string
+	BMC         string   // BMC xname
+	FQDN        string   // host[:port] of the BMC
+	SystemPath  string   // e.g. /redfish/v1/Systems/Node0
+	ResetTarget string   // the Reset action's target
+	ResetTypes  []string // ResetType@Redfish.AllowableValues
+	User        string
+	Password    string
+}
+
+// EndpointSource lists the Redfish endpoints of every node.
+type EndpointSource interface {
+	Endpoints(ctx context.Context) ([]Endpoint, error)
+}
+
+// HSMEndpoints reads endpoints from HSM (ComponentEndpoints of type Node joined with the
+// credentials of their RedfishEndpoints), which is where PCS finds them too.
+type HSMEndpoints struct{ Client *hsm.Client }
+
+func (h HSMEndpoints) Endpoints(ctx context.Context) ([]Endpoint, error) {
+	ces, err := h.Client.ComponentEndpoints(ctx, hsm.EndpointFilter{Type: []string{"Node"}})
+	if err != nil {
+		return nil, fmt.Errorf("hsm component endpoints: %w", err)
+	}
+	res, err := h.Client.RedfishEndpoints(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("hsm redfish endpoints: %w", err)
+	}
+	creds := make(map[string]hsm.RedfishEndpoint, len(res))
+	for _, re := range res {
+		creds[re.ID] = re
+	}
+	eps := make([]Endpoint, 0, len(ces))
+	for _, ce := range ces {
+		ep := Endpoint{Node: ce.ID, BMC: ce.RedfishEndpointID, FQDN: ce.RedfishEndpointFQDN, SystemPath: ce.OdataID}
+		if si := ce.RedfishSystemInfo; si != nil && si.Actions != nil {
+			ep.ResetTarget = si.Actions.Reset.Target
+			ep.ResetTypes = si.Actions.Reset.AllowableValues
+		}
+		if re, ok := creds[ce.RedfishEndpointID]; ok {
+			ep.User, ep.Password = re.User, re.Password
+			if ep.FQDN == "" {
+				ep.FQDN = re.FQDN
+			}
+		}
+		eps = append(eps, ep)
+	}
+	return eps, nil
+}
+
+// RedfishConfig configures the Redfish power driver.
+type RedfishConfig struct {
+	Endpoints EndpointSource
+	// Scheme of BMC URLs: "https" (default, as PCS assumes) or "http".
+	Scheme string
+	// Username and Password are used for BMCs whose HSM record has no credentials.
+	Username, Password string
+	// Timeout bounds one Redfish request (default 10 s); a hung BMC costs this much.
+	Timeout time.Duration
+	// Parallel bounds concurrent Redfish requests across all BMCs (default 64). Each BMC
+	// also serves one request at a time (gofish's per-client limit), as real BMCs prefer.
+	Parallel int
+	// EventDestination is the URL BMCs POST power events to (EventsHandler must be served
+	// there); empty means no subscriptions, every reading is a GET.
+	EventDestination string
+	// CacheTTL is how long a power state learned from an event is trusted (default 30 s).
+	CacheTTL time.Duration
+	// OnPowerChange is called with the node whose power an event changed.
+	OnPowerChange func(node string)
+	Logger        *slog.Logger
+	Now           func() time.Time
+}
+
+// Redfish drives power through gofish: one kept-alive client per BMC for the life of the
+// driver (never a Connect per action), power states from the BMCs' ResourcePowerStateChanged
+// events with a GET when no fresh event is known, and resets with the ResetType spelled as
+// the BMC lists it.
+type Redfish struct {
+	cfg RedfishConfig
+	sem chan struct{}
+
+	mu          sync.RWMutex
+	eps         map[string]Endpoint // node → endpoint
+	bySystem    map[string]string   // bmc + system path → node
+	clients     map[string]*bmcClient
+	cache       map[string]reading // node → last event
+	subscribed  map[string]bool    // BMCs whose events we receive
+	lastRefresh time.Time
+	refreshMu   sync.Mutex
+}
+
+type reading struct {
+	power Power
+	at    time.Time
+}
+
+type bmcClient struct {
+	mu     sync.Mutex
+	client *gofish.APIClient
+}
+
+// NewRedfish returns a driver; call Refresh (and Subscribe) before use, or let the first
+// call load the endpoints.
+func NewRedfish(cfg RedfishConfig) *Redfish {
+	if cfg.Scheme == "" {
+		cfg.Scheme = "https"
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = 64
+	}
+	if cfg.CacheTTL <= 0 {
+		cfg.CacheTTL = 30 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Redfish{cfg: cfg, sem: make(chan struct{}, cfg.Parallel), eps: map[string]Endpoint{},
+		bySystem: map[string]string{}, clients: map[string]*bmcClient{}, cache: map[string]reading{},
+		subscribed: map[string]bool{}}
+}
+
+var _ PowerControl = (*Redfish)(nil)
+
+// Refresh reloads the endpoints from the source.
+func (r *Redfish) Refresh(ctx context.Context) error {
+	r.refreshMu.Lock()
+	defer r.refreshMu.Unlock()
+	return r.refreshLocked(ctx)
+}
+
+func (r *Redfish) refreshLocked(ctx context.Context) error {
+	eps, err := r.cfg.Endpoints.Endpoints(ctx)
+	if err != nil {
+		return err
+	}
+	byNode := make(map[string]Endpoint, len(eps))
+	bySystem := make(map[string]string, len(eps))
+	for _, ep := range eps {
+		byNode[ep.Node] = ep
+		bySystem[ep.BMC+ep.SystemPath] = ep.Node
+	}
+	r.mu.Lock()
+	r.eps, r.bySystem, r.lastRefresh = byNode, bySystem, r.cfg.Now()
+	r.mu.Unlock()
+	return nil
+}
+
+// endpoint returns the node's endpoint, reloading HSM's list at most every 5 s on a miss
+// (a node added since the last load).
+func (r *Redfish) endpoint(ctx context.Context, node string) (Endpoint, error) {
+	r.mu.RLock()
+	ep, ok := r.eps[node]
+	r.mu.RUnlock()
+	if ok {
+		return ep, nil
+	}
+	r.refreshMu.Lock()
+	r.mu.RLock()
+	ep, ok = r.eps[node]
+	stale := r.cfg.Now().Sub(r.lastRefresh) > 5*time.Second
+	r.mu.RUnlock()
+	if !ok && stale {
+		if err := r.refreshLocked(ctx); err != nil {
+			r.refreshMu.Unlock()
+			return Endpoint{}, err
+		}
+		r.mu.RLock()
+		ep, ok = r.eps[node]
+		r.mu.RUnlock()
+	}
+	r.refreshMu.Unlock()
+	if !ok {
+		return Endpoint{}, fmt.Errorf("no Redfish endpoint for %s in HSM", node)
+	}
+	return ep, nil
+}
+
+// client returns the kept-alive gofish client of the endpoint's BMC, connecting once.
+func (r *Redfish) client(ctx context.Context, ep Endpoint) (*gofish.APIClient, error) {
+	r.mu.Lock()
+	bc, ok := r.clients[ep.BMC]
+	if !ok {
+		bc = &bmcClient{}
+		r.clients[ep.BMC] = bc
+	}
+	r.mu.Unlock()
+	bc.mu.Lock()
+	defer bc.mu.Unlock()
+	if bc.client != nil {
+		return bc.client, nil
+	}
+	user, pass := ep.User, ep.Password
+	if user == "" {
+		user, pass = r.cfg.Username, r.cfg.Password
+	}
+	hc := &http.Client{Timeout: r.cfg.Timeout, Transport: &http.Transport{
+		TLSClientConfig:     &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // BMCs carry self-signed certificates
+		MaxIdleConnsPerHost: 2, IdleConnTimeout: 90 * time.Second, ResponseHeaderTimeout: r.cfg.Timeout,
+	}}
+	c, err := gofish.ConnectContext(ctx, gofish.ClientConfig{
+		Endpoint: r.cfg.Scheme + "://" + ep.FQDN, Username: user, Password: pass, BasicAuth: true,
+		Insecure: true, HTTPClient: hc, NoModifyTransport: true, ReuseConnections: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connect to BMC %s (%s): %w", ep.BMC, ep.FQDN, err)
+	}
+	bc.client = c
+	return c, nil
+}
+
+// dropClient forgets a BMC's client after a transport error, so the next call reconnects.
+func (r *Redfish) dropClient(bmc string) {
+	r.mu.Lock()
+	delete(r.clients, bmc)
+	r.mu.Unlock()
+}
+
+// forEach runs fn for every id with at most Parallel running at once.
+func (r *Redfish) forEach(ctx context.Context, ids []string, fn func(id string)) {
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		select {
+		case r.sem <- struct{}{}:
+		case <-ctx.Done():
+			fn(id) // fn sees the cancelled context and reports it
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-r.sem; wg.Done() }()
+			fn(id)
+		}()
+	}
+	wg.Wait()
+}
+
+// PowerStates reads each node's power: from a fresh event when its BMC sends them, else
+// with a GET of its ComputerSystem.
+func (r *Redfish) PowerStates(ctx context.Context, ids []string) map[string]PowerReading {
+	out := make(map[string]PowerReading, len(ids))
+	var missing []string
+	now := r.cfg.Now()
+	r.mu.RLock()
+	for _, id := range ids {
+		if c, ok := r.cache[id]; ok && now.Sub(c.at) < r.cfg.CacheTTL && r.subscribed[r.eps[id].BMC] {
+			out[id] = PowerReading{Power: c.power}
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	r.mu.RUnlock()
+	var mu sync.Mutex
+	r.forEach(ctx, missing, func(id string) {
+		p, err := r.readPower(ctx, id)
+		mu.Lock()
+		out[id] = PowerReading{Power: p, Err: err}
+		mu.Unlock()
+	})
+	return out
+}
+
+func (r *Redfish) readPower(ctx context.Context, node string) (Power, error) {
+	ep, err := r.endpoint(ctx, node)
+	if err != nil {
+		return PowerUnknown, err
+	}
+	c, err := r.client(ctx, ep)
+	if err != nil {
+		return PowerUnknown, err
+	}
+	sys, err := schemas.GetComputerSystem(c.WithContext(ctx), ep.SystemPath)
+	if err != nil {
+		r.dropClientOnTransportError(ep.BMC, err)
+		return PowerUnknown, fmt.Errorf("read power of %s from BMC %s: %w", node, ep.BMC, err)
+	}
+	p := powerOf(string(sys.PowerState))
+	if p == PowerUnknown {
+		return p, fmt.Errorf("BMC %s reports power state %q for %s", ep.BMC, sys.PowerState, node)
+	}
+	r.remember(node, p)
+	return p, nil
+}
+
+// powerOf maps a Redfish PowerState: a node powering on is not on yet, a node powering
+// off is not off yet (as HSM maps them).
+func powerOf(state string) Power {
+	switch state {
+	case "On", "PoweringOff":
+		return PowerOn
+	case "Off", "PoweringOn":
+		return PowerOff
+	}
+	return PowerUnknown
+}
+
+func (r *Redfish) remember(node string, p Power) {
+	r.mu.Lock()
+	r.cache[node] = reading{power: p, at: r.cfg.Now()}
+	r.mu.Unlock()
+}
+
+// resetNames are the ResetType values that perform each kind, in order of preference.
+var resetNames = map[ResetKind][]string{
+	ResetOn:          {"On", "ForceOn"},
+	ResetGracefulOff: {"GracefulShutdown"},
+	ResetForceOff:    {"ForceOff", "Off"},
+}
+
+// Reset performs kind on every node; the result holds an error per node that failed.
+func (r *Redfish) Reset(ctx context.Context, ids []string, kind ResetKind) map[string]error {
+	errs := map[string]error{}
+	var mu sync.Mutex
+	r.forEach(ctx, ids, func(id string) {
+		if err := r.reset(ctx, id, kind); err != nil {
+			mu.Lock()
+			errs[id] = err
+			mu.Unlock()
+		}
+	})
+	return errs
+}
+
+func (r *Redfish) reset(ctx context.Context, node string, kind ResetKind) error {
+	ep, err := r.endpoint(ctx, node)
+	if err != nil {
+		return err
+	}
+	resetType := pickResetType(kind, ep.ResetTypes)
+	if resetType == "" {
+		return fmt.Errorf("BMC %s does not offer %s for %s (allowed: %s)", ep.BMC, resetNames[kind][0], node, strings.Join(ep.ResetTypes, ", "))
+	}
+	target := ep.ResetTarget
+	if target == "" {
+		target = ep.SystemPath + "/Actions/ComputerSystem.Reset"
+	}
+	c, err := r.client(ctx, ep)
+	if err != nil {
+		return err
+	}
+	resp, err := c.WithContext(ctx).Post(target, map[string]string{"ResetType": resetType})
+	if resp != nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	if err != nil {
+		r.dropClientOnTransportError(ep.BMC, err)
+		return fmt.Errorf("%s %s via BMC %s: %w", resetType, node, ep.BMC, err)
+	}
+	return nil
+}
+
+// pickResetType returns the BMC's own spelling of the first acceptable ResetType for kind.
+func pickResetType(kind ResetKind, allowed []string) string {
+	for _, want := range resetNames[kind] {
+		if len(allowed) == 0 {
+			return want // the BMC lists nothing: send the standard name
+		}
+		for _, a := range allowed {
+			if strings.EqualFold(a, want) {
+				return a
+			}
+		}
+	}
+	return ""
+}
+
+// dropClientOnTransportError reconnects after errors that are not Redfish replies (a
+// Redfish error body means the connection is fine).
+func (r *Redfish) dropClientOnTransportError(bmc string, err error) {
+	var re *schemas.Error
+	if !errors.As(err, &re) {
+		r.dropClient(bmc)
+	}
+}
+
+// Subscribe asks every BMC to POST its events to EventDestination (Context = BMC xname,
+// as hmcollector does). BMCs that refuse are read with GETs instead. It returns how many
+// subscribed.
+func (r *Redfish) Subscribe(ctx context.Context) (int, error) {
+	if r.cfg.EventDestination == "" {
+		return 0, nil
+	}
+	if err := r.Refresh(ctx); err != nil {
+		return 0, err
+	}
+	r.mu.RLock()
+	byBMC := map[string]Endpoint{}
+	for _, ep := range r.eps {
+		byBMC[ep.BMC] = ep
+	}
+	r.mu.RUnlock()
+	bmcs := make([]string, 0, len(byBMC))
+	for b := range byBMC {
+		bmcs = append(bmcs, b)
+	}
+	var mu sync.Mutex
+	n := 0
+	r.forEach(ctx, bmcs, func(bmc string) {
+		ep := byBMC[bmc]
+		c, err := r.client(ctx, ep)
+		if err == nil {
+			var resp *http.Response
+			resp, err = c.WithContext(ctx).Post("/redfish/v1/EventService/Subscriptions", map[string]any{
+				"Destination": r.cfg.EventDestination, "Context": bmc, "Protocol": "Redfish",
+			})
+			if resp != nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}
+		if err != nil {
+			r.cfg.Logger.Warn("event subscription failed; power of its nodes will be polled", "bmc", bmc, "err", err)
+			return
+		}
+		mu.Lock()
+		n++
+		mu.Unlock()
+		r.mu.Lock()
+		r.subscribed[bmc] = true
+		r.mu.Unlock()
+	})
+	return n, nil
+}
+
+// redfishEvent is the body a BMC POSTs to a subscriber.
+type redfishEvent struct {
+	Context string `json:"Context"`
+	Events  []struct {
+		MessageID         string   `json:"MessageId"`
+		MessageArgs       []string `json:"MessageArgs"`
+		OriginOfCondition struct {
+			ID string `json:"@odata.id"`
+		} `json:"OriginOfCondition"`
+	} `json:"Events"`
+}
+
+// EventsHandler receives the BMCs' Redfish events: ResourcePowerStateChanged updates the
+// node's power and wakes it through OnPowerChange; anything else is acknowledged.
+func (r *Redfish) EventsHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "POST Redfish events here", http.StatusMethodNotAllowed)
+			return
+		}
+		var ev redfishEvent
+		if err := json.NewDecoder(io.LimitReader(req.Body, 1<<20)).Decode(&ev); err != nil {
+			http.Error(w, "not a Redfish event: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		for _, e := range ev.Events {
+			if !strings.HasSuffix(e.MessageID, "ResourcePowerStateChanged") || len(e.MessageArgs) < 2 {
+				continue
+			}
+			uri := e.OriginOfCondition.ID
+			if uri == "" {
+				uri = e.MessageArgs[0]
+			}
+			r.mu.RLock()
+			node, ok := r.bySystem[ev.Context+uri]
+			r.mu.RUnlock()
+			if !ok {
+				continue
+			}
+			p := powerOf(e.MessageArgs[1])
+			if p == PowerUnknown {
+				continue
+			}
+			r.remember(node, p)
+			if r.cfg.OnPowerChange != nil {
+				r.cfg.OnPowerChange(node)
+			}
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// Close logs nothing out (clients use Basic auth) and closes idle connections.
+func (r *Redfish) Close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, bc := range r.clients {
+		if bc.client != nil {
+			bc.client.HTTPClient.CloseIdleConnections()
+		}
+	}
+}
