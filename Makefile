@@ -1,0 +1,37 @@
+# Everything here is plain `go` underneath; see README.md.
+GO ?= go
+NODES ?= 1000
+
+.PHONY: all build run sim test race vet fmt bench ci clean
+
+all: vet test build
+
+build:            ## the one binary, in ./bin/bos
+	$(GO) build -o bin/bos ./cmd/bos
+
+run:              ## the main job: the whole stack on embedded defaults, booting NODES nodes
+	$(GO) run ./cmd/bos up --nodes $(NODES) --boot
+
+sim:              ## every simulator, no BOS
+	$(GO) run ./cmd/bos sim --nodes $(NODES)
+
+test:             ## the README's test command
+	$(GO) test ./...
+
+race:             ## the race detector on everything (needs cgo)
+	$(GO) test -race -short ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+bench:            ## benchmarks, figures printed
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./...
+
+ci:               ## what CI runs
+	bash .ci/run
+
+clean:
+	rm -rf bin

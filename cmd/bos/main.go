@@ -1,0 +1,52 @@
+// Command bos is the one binary of this project: the BOS server, every simulator of the
+// data centre, the whole stack in one process, and (later) the client.
+//
+// main only maps errors to exit codes; run builds the command tree so tests can drive it.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signalContext()
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, errSilent) {
+			fmt.Fprintln(os.Stderr, "ERROR:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// run executes the command line args, writing to stdout and stderr.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	root := newRootCommand(stdout, stderr)
+	root.SetArgs(args)
+	return root.ExecuteContext(ctx)
+}
+
+// errSilent is returned when the command has already told the user what went wrong.
+var errSilent = errors.New("silent failure")
+
+// signalContext is cancelled by the first SIGINT or SIGTERM, so servers shut down cleanly;
+// a second signal exits at once.
+func signalContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ch
+		fmt.Fprintln(os.Stderr, "shutting down (signal again to exit at once)")
+		cancel()
+		<-ch
+		os.Exit(130)
+	}()
+	return ctx, func() { signal.Stop(ch); cancel() }
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cray-bos/bos/internal/stack"
+)
+
+func newSimCommand() *cobra.Command {
+	var f simFlags
+	var dump bool
+	var ext stack.URLs
+	cmd := &cobra.Command{
+		Use:   "sim [bmcs|hsm|bss|cfs|ims ...]",
+		Short: "Run the simulated data centre: Redfish BMCs with virtual nodes, HSM, BSS, CFS, IMS/S3",
+		Long: `sim runs every simulator of one cluster in this process, or only those named.
+Services started elsewhere are named with --hsm-url, --bss-url, ... so the ones here can
+reach them (the BMCs' virtual nodes fetch boot scripts from BSS, report to BOS and CFS).
+
+Each BMC listens on its own loopback address (127.1.0.1, 127.1.0.2, ...) on one port,
+so Redfish clients such as gofish, redfishtool and sushy work against it unchanged.
+Credentials default to root / initial0.
+
+Stops cleanly on Ctrl-C or SIGTERM.`,
+		Example: `  bos sim --nodes 1000 --urls-file urls.json
+  bos sim --dump-topology --nodes 4 > cluster.yaml
+  bos sim --topology cluster.yaml --fault reset-503=0.01 --fault hang=x1000c0s0b0
+  bos sim hsm bss --port-base 27700`,
+		ValidArgs: stack.Simulators,
+		Args:      cobra.OnlyValidArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := f.stackOptions()
+			if err != nil {
+				return err
+			}
+			if dump {
+				raw, err := opts.Topology.YAML()
+				if err != nil {
+					return err
+				}
+				_, err = cmd.OutOrStdout().Write(raw)
+				return err
+			}
+			opts.Services = stack.Simulators
+			if len(args) > 0 {
+				opts.Services = args
+			}
+			opts.External = ext
+			if f.verbose {
+				opts.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			}
+			st, err := stack.Start(cmd.Context(), opts)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := writeURLs(f.urlsFile, st.URLs); err != nil {
+				return err
+			}
+			printURLs(cmd, st, opts.Services)
+			<-cmd.Context().Done()
+			return nil
+		},
+	}
+	f.register(cmd.Flags(), 1)
+	cmd.Flags().BoolVar(&dump, "dump-topology", false, "print the cluster description as YAML (the --topology file format) and exit")
+	cmd.Flags().StringVar(&ext.HSM, "hsm-url", "", "HSM running elsewhere (scheme://host:port)")
+	cmd.Flags().StringVar(&ext.BSS, "bss-url", "", "BSS running elsewhere")
+	cmd.Flags().StringVar(&ext.CFS, "cfs-url", "", "CFS running elsewhere")
+	cmd.Flags().StringVar(&ext.S3, "s3-url", "", "S3 object store running elsewhere")
+	cmd.Flags().StringVar(&ext.BOS, "bos-url", "", "BOS the virtual nodes report to")
+	return cmd
+}
+
+func printURLs(cmd *cobra.Command, st *stack.Stack, services []string) {
+	w := cmd.ErrOrStderr()
+	u := st.URLs
+	for _, row := range [][2]string{{"bos", u.BOS}, {"hsm", u.HSM}, {"bss", u.BSS}, {"cfs", u.CFS}, {"s3", u.S3}, {"ims", u.IMS}} {
+		if row[1] != "" && (slices.Contains(services, row[0]) || row[0] == "s3" && slices.Contains(services, stack.IMS)) {
+			fmt.Fprintf(w, "%-4s %s\n", row[0], row[1])
+		}
+	}
+	if len(u.BMCs) > 0 {
+		first, last := "", ""
+		for x := range u.BMCs {
+			if first == "" || x < first {
+				first = x
+			}
+			if x > last {
+				last = x
+			}
+		}
+		fmt.Fprintf(w, "bmcs %d BMCs for %d nodes, e.g. %s at %s (root/initial0)\n", len(u.BMCs), len(st.Topology.Nodes), first, u.BMCs[first])
+	}
+	fmt.Fprintln(w, "Ctrl-C to stop")
+}
+
+// writeURLs writes the URLs file atomically (a temporary file, then rename), so a reader
+// polling for it never sees half of it.
+func writeURLs(path string, u stack.URLs) error {
+	if path == "" {
+		return nil
+	}
+	raw, err := json.MarshalIndent(u, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".urls-*")
+	if err != nil {
+		return fmt.Errorf("urls file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(raw, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("urls file: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("urls file: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("urls file: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/cray-bos/bos/cfs"
+	"github.com/cray-bos/bos/internal/stack"
+	"github.com/cray-bos/bos/simulator"
+)
+
+// simFlags are the settings of the simulated data centre shared by `bos sim` and `bos up`.
+type simFlags struct {
+	topo       topologyFlags
+	urlsFile   string
+	host       string
+	portBase   int
+	bmcPort    int
+	bmcFirst   string
+	tls        bool
+	user, pass string
+	delayScale float64
+	seed       int64
+	faults     []string
+	cfsFail    float64
+	verbose    bool
+}
+
+func (f *simFlags) register(fs *pflag.FlagSet, defaultScale float64) {
+	f.topo.register(fs)
+	fs.StringVar(&f.urlsFile, "urls-file", "", `write {"hsm": URL, ..., "bmcs": {...}} to this file once everything listens`)
+	fs.StringVar(&f.host, "host", "127.0.0.1", "address the services (not the BMCs) listen on")
+	fs.IntVar(&f.portBase, "port-base", 0, "fixed ports: hsm, bss, cfs, s3, ims, bos on port-base+0..5 (0 = any free ports)")
+	fs.IntVar(&f.bmcPort, "bmc-port", 0, "port every BMC listens on, each on its own loopback address (0 = a free one)")
+	fs.StringVar(&f.bmcFirst, "bmc-first-address", "127.1.0.1", "loopback address of the first BMC; the others count up from it")
+	fs.BoolVar(&f.tls, "tls", false, "BMCs serve HTTPS with ECDSA certificates")
+	fs.StringVar(&f.user, "bmc-user", "root", "BMC user name")
+	fs.StringVar(&f.pass, "bmc-password", "initial0", "BMC password")
+	fs.Float64Var(&f.delayScale, "delay-scale", defaultScale, "multiplies every simulated hardware delay (power on 5 s, POST 60 s, boot 120 s, graceful shutdown 30 s, CFS run 60 s); 0 = instant")
+	fs.Int64Var(&f.seed, "seed", 1, "seed of delay jitter and of which nodes get rate-based faults")
+	fs.StringArrayVar(&f.faults, "fault", nil, "inject a fault: NAME=RATE (a share of nodes or BMCs) or NAME=XNAME[,XNAME...]; names: "+faultNames()+"; repeatable")
+	fs.Float64Var(&f.cfsFail, "cfs-fail-rate", 0, "share of CFS configuration runs that fail")
+	fs.BoolVarP(&f.verbose, "verbose", "v", false, "log what the services do")
+}
+
+func faultNames() string {
+	names := make([]string, len(simulator.AllFaults))
+	for i, f := range simulator.AllFaults {
+		names[i] = string(f)
+	}
+	return strings.Join(names, ", ")
+}
+
+// parseFaults turns --fault values into the simulator's fault settings.
+func parseFaults(values []string) (simulator.Faults, error) {
+	out := simulator.Faults{Set: map[string][]simulator.Fault{}, Rates: map[simulator.Fault]float64{}}
+	for _, v := range values {
+		name, arg, ok := strings.Cut(v, "=")
+		if !ok || arg == "" {
+			return out, fmt.Errorf("--fault %q: want NAME=RATE or NAME=XNAME[,XNAME...]", v)
+		}
+		f := simulator.Fault(name)
+		known := false
+		for _, k := range simulator.AllFaults {
+			known = known || k == f
+		}
+		if !known {
+			return out, fmt.Errorf("--fault %q: unknown fault %q (known: %s)", v, name, faultNames())
+		}
+		if rate, err := strconv.ParseFloat(arg, 64); err == nil {
+			if rate < 0 || rate > 1 {
+				return out, fmt.Errorf("--fault %q: a rate is between 0 and 1", v)
+			}
+			out.Rates[f] = rate
+			continue
+		}
+		for _, id := range strings.Split(arg, ",") {
+			out.Set[id] = append(out.Set[id], f)
+		}
+	}
+	return out, nil
+}
+
+// stackOptions builds the stack options these flags describe.
+func (f *simFlags) stackOptions() (stack.Options, error) {
+	topo, err := f.topo.build()
+	if err != nil {
+		return stack.Options{}, err
+	}
+	if f.delayScale < 0 {
+		return stack.Options{}, fmt.Errorf("--delay-scale must not be negative")
+	}
+	faults, err := parseFaults(f.faults)
+	if err != nil {
+		return stack.Options{}, err
+	}
+	timing := simulator.DefaultTiming()
+	timing.Scale = f.delayScale
+	// The node agent's retry waits are scaled too, so a fast demo stays fast.
+	timing.BootScriptRetry = scaled(timing.BootScriptRetry, f.delayScale, 100*time.Millisecond)
+	timing.ReportBackoffCap = scaled(timing.ReportBackoffCap, f.delayScale, time.Second)
+	timing.ReportBackoff = scaled(timing.ReportBackoff, f.delayScale, 100*time.Millisecond)
+	cfsDelay := scaled(60*time.Second, f.delayScale, 0)
+	return stack.Options{
+		Topology: topo, Host: f.host, PortBase: f.portBase,
+		Sim: simulator.Config{
+			FirstAddress: f.bmcFirst, Port: f.bmcPort, TLS: f.tls, Username: f.user, Password: f.pass,
+			Timing: &timing, Seed: f.seed, Faults: faults,
+		},
+		CFS: cfs.Config{Timing: cfs.Timing{ConfigureDelay: cfsDelay, Jitter: cfsDelay / 5, Scale: 1, BatchWindow: 50 * time.Millisecond, BatchSize: 500},
+			Seed: f.seed, FailRate: f.cfsFail},
+	}, nil
+}
+
+// scaled multiplies d by scale, but never below floor (when scale > 0) nor above d.
+func scaled(d time.Duration, scale float64, floor time.Duration) time.Duration {
+	s := time.Duration(float64(d) * scale)
+	if s < floor {
+		s = floor
+	}
+	if s > d {
+		s = d
+	}
+	return s
+}

@@ -1,0 +1,359 @@
+// Package stack starts the simulated data centre, and optionally BOS, in one process:
+// the BMCs with their virtual nodes, HSM, BSS, CFS, the image store (IMS and S3), and the
+// BOS API with its reconciler. `bos up`, `bos sim` and the end-to-end tests all build
+// the cluster through Start, so they run the same wiring.
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/cray-bos/bos/bss"
+	"github.com/cray-bos/bos/cfs"
+	"github.com/cray-bos/bos/hsm"
+	"github.com/cray-bos/bos/ims"
+	"github.com/cray-bos/bos/internal/topology"
+	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/api"
+	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/store"
+	"github.com/cray-bos/bos/orchestrator/tenant"
+	"github.com/cray-bos/bos/simulator"
+)
+
+// Service names, as in the URLs file and `bos sim <service>`.
+const (
+	BMCs = "bmcs"
+	HSM  = "hsm"
+	BSS  = "bss"
+	CFS  = "cfs"
+	IMS  = "ims" // serves both "ims" and "s3"
+	BOS  = "bos"
+)
+
+// Simulators lists the services `bos sim` starts by default.
+var Simulators = []string{BMCs, HSM, BSS, CFS, IMS}
+
+// URLs says where each service listens: scheme://host:port, no API path.
+type URLs struct {
+	BOS   string            `json:"bos,omitempty"`
+	HSM   string            `json:"hsm,omitempty"`
+	BSS   string            `json:"bss,omitempty"`
+	CFS   string            `json:"cfs,omitempty"`
+	S3    string            `json:"s3,omitempty"`
+	IMS   string            `json:"ims,omitempty"`
+	Slurm string            `json:"slurm,omitempty"`
+	BMCs  map[string]string `json:"bmcs,omitempty"`
+}
+
+// Options say what to start and how.
+type Options struct {
+	Topology *topology.Topology
+	// Services to run (BMCs, HSM, BSS, CFS, IMS, BOS); empty means every simulator and BOS.
+	Services []string
+	// External gives the URLs of services that run elsewhere (used by those that run here).
+	External URLs
+	// Host is the address the services listen on (default 127.0.0.1); PortBase, when
+	// non-zero, gives them fixed ports: hsm, bss, cfs, s3, ims, bos at PortBase+0..5.
+	Host     string
+	PortBase int
+
+	// Simulator settings (Topology, Services and Subscriptions are filled in here).
+	Sim simulator.Config
+	// CFS settings (Components is filled in here).
+	CFS cfs.Config
+
+	// RedisURL selects a real Redis for BOS; empty runs an embedded miniredis.
+	RedisURL, RedisKeyPrefix string
+	// TenantsFile loads the tenant registry (the TAPMS stand-in); empty = no tenants.
+	TenantsFile string
+	// Reconcile runs the BOS reconciler with the API (default in `bos up`).
+	Reconcile bool
+	// RedfishScheme is how the reconciler reaches BMCs (default: that of the simulator).
+	RedfishScheme string
+	// RedfishTimeout bounds one Redfish request of the reconciler (default 10 s).
+	RedfishTimeout time.Duration
+	// Workers and BatchSize tune the reconciler (0 = its defaults).
+	Workers, BatchSize int
+
+	Logger *slog.Logger
+}
+
+// Stack is a running set of services. Fields are nil for services that are not running here.
+type Stack struct {
+	URLs       URLs
+	Topology   *topology.Topology
+	Sim        *simulator.Simulator
+	HSM        *hsm.Server
+	BSS        *bss.Server
+	CFS        *cfs.Server
+	IMS        *ims.Server
+	Store      *store.Store
+	Reconciler *operator.Reconciler
+	Redfish    *operator.Redfish
+	// BOSClient talks to this stack's BOS API (nil without BOS).
+	BOSClient *api.Client
+
+	servers []*http.Server
+	closers []func()
+	wg      sync.WaitGroup
+	cancel  context.CancelFunc
+}
+
+func (o *Options) runs(svc string) bool {
+	return len(o.Services) == 0 || slices.Contains(o.Services, svc)
+}
+
+// Start binds every listener, starts the services and returns once all of them answer.
+// Close (or cancelling ctx) stops them.
+func Start(ctx context.Context, o Options) (s *Stack, err error) {
+	if o.Topology == nil {
+		return nil, errors.New("stack: a topology is required")
+	}
+	if o.Host == "" {
+		o.Host = "127.0.0.1"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	s = &Stack{Topology: o.Topology, URLs: o.External, cancel: cancel}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+
+	// Listeners first, so every service knows every URL before it starts.
+	ports := map[string]int{HSM: 0, BSS: 1, CFS: 2, "s3": 3, IMS: 4, BOS: 5}
+	listeners := map[string]net.Listener{}
+	for _, svc := range []string{HSM, BSS, CFS, "s3", IMS, BOS} {
+		owner := svc
+		if svc == "s3" {
+			owner = IMS
+		}
+		if !o.runs(owner) {
+			continue
+		}
+		port := 0
+		if o.PortBase != 0 {
+			port = o.PortBase + ports[svc]
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort(o.Host, fmt.Sprint(port)))
+		if err != nil {
+			return s, fmt.Errorf("stack: listen for %s: %w", svc, err)
+		}
+		listeners[svc] = ln
+		url := "http://" + ln.Addr().String()
+		switch svc {
+		case HSM:
+			s.URLs.HSM = url
+		case BSS:
+			s.URLs.BSS = url
+		case CFS:
+			s.URLs.CFS = url
+		case "s3":
+			s.URLs.S3 = url
+		case IMS:
+			s.URLs.IMS = url
+		case BOS:
+			s.URLs.BOS = url
+		}
+	}
+
+	if o.runs(BMCs) {
+		cfg := o.Sim
+		cfg.Topology = o.Topology
+		cfg.Services = simulator.Services{BSS: s.URLs.BSS, BOS: s.URLs.BOS, CFS: s.URLs.CFS}
+		if s.URLs.HSM != "" {
+			// HSM's stand-in for hmcollector: every BMC sends its power events there.
+			cfg.Subscriptions = append(cfg.Subscriptions, simulator.Subscription{Destination: s.URLs.HSM + "/hsm/v2/RedfishEvents"})
+		}
+		if cfg.Logger == nil {
+			cfg.Logger = o.Logger
+		}
+		if s.Sim, err = simulator.New(cfg); err != nil {
+			return s, fmt.Errorf("stack: simulator: %w", err)
+		}
+		if err := s.Sim.Start(runCtx); err != nil {
+			return s, fmt.Errorf("stack: simulator: %w", err)
+		}
+		s.closers = append(s.closers, func() { _ = s.Sim.Close() })
+		s.URLs.BMCs = s.Sim.BMCURLs()
+	}
+
+	if ln := listeners[HSM]; ln != nil {
+		eps := map[string]hsm.BMCEndpoint{}
+		if s.Sim != nil {
+			for _, b := range s.Sim.BMCs() {
+				eps[b.Xname] = hsm.BMCEndpoint{FQDN: hostPort(b.URL), User: b.Username, Password: b.Password}
+			}
+		}
+		if s.HSM, err = hsm.New(hsm.Config{Topology: o.Topology, BMCs: eps, Logger: o.Logger}); err != nil {
+			return s, fmt.Errorf("stack: hsm: %w", err)
+		}
+		s.serve(ln, s.HSM.Handler())
+	}
+	if ln := listeners[BSS]; ln != nil {
+		var inv bss.Inventory = bss.FromTopology(o.Topology)
+		if s.URLs.HSM != "" {
+			inv = bss.NewHTTPInventory(s.URLs.HSM, nil)
+		}
+		if s.BSS, err = bss.New(bss.Config{Inventory: inv, S3URL: s.URLs.S3, Logger: o.Logger}); err != nil {
+			return s, fmt.Errorf("stack: bss: %w", err)
+		}
+		s.serve(ln, s.BSS.Handler())
+	}
+	if ln := listeners[CFS]; ln != nil {
+		cfg := o.CFS
+		for _, n := range o.Topology.Nodes {
+			cfg.Components = append(cfg.Components, n.Xname)
+		}
+		if cfg.Logger == nil {
+			cfg.Logger = o.Logger
+		}
+		if s.CFS, err = cfs.New(cfg); err != nil {
+			return s, fmt.Errorf("stack: cfs: %w", err)
+		}
+		s.closers = append(s.closers, s.CFS.Close)
+		s.serve(ln, s.CFS.Handler())
+	}
+	if ln := listeners[IMS]; ln != nil {
+		if s.IMS, err = ims.New(ims.Config{Logger: o.Logger}); err != nil {
+			return s, fmt.Errorf("stack: ims: %w", err)
+		}
+		s.serve(ln, s.IMS.IMSHandler())
+		s.serve(listeners["s3"], s.IMS.S3Handler())
+	}
+	if ln := listeners[BOS]; ln != nil {
+		if err := s.startBOS(runCtx, ctx, o, ln); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+// startBOS opens the store, serves the API (and the reconciler's Redfish event sink at
+// /operator/redfish-events on the same listener) and starts the reconciler.
+func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener) error {
+	var tenants tenant.Registry = tenant.NewMemory()
+	if o.TenantsFile != "" {
+		reg, err := tenant.Load(o.TenantsFile)
+		if err != nil {
+			return fmt.Errorf("stack: tenants: %w", err)
+		}
+		tenants = reg
+	}
+	queue := operator.NewQueue(nil)
+	st, err := store.Open(ctx, store.Config{URL: o.RedisURL, KeyPrefix: o.RedisKeyPrefix, OnComponentsChanged: func(ids []string) { queue.Add(ids...) }})
+	if err != nil {
+		return fmt.Errorf("stack: %w", err)
+	}
+	s.Store = st
+	s.closers = append(s.closers, func() { _ = st.Close() })
+
+	mux := http.NewServeMux()
+	mux.Handle("/", api.New(api.Config{Store: st, Tenants: tenants, Logger: o.Logger}).Handler())
+	s.BOSClient = api.NewClient(s.URLs.BOS, nil)
+
+	if o.Reconcile {
+		if s.URLs.HSM == "" || s.URLs.BSS == "" || s.URLs.CFS == "" || s.URLs.S3 == "" || s.URLs.IMS == "" {
+			return errors.New("stack: the reconciler needs hsm, bss, cfs, s3 and ims URLs")
+		}
+		scheme := o.RedfishScheme
+		if scheme == "" {
+			scheme = "http"
+			if o.Sim.TLS {
+				scheme = "https"
+			}
+		}
+		hsmClient := hsm.NewClient(s.URLs.HSM, nil)
+		var rec *operator.Reconciler
+		s.Redfish = operator.NewRedfish(operator.RedfishConfig{
+			Endpoints: operator.HSMEndpoints{Client: hsmClient}, Scheme: scheme, Timeout: o.RedfishTimeout,
+			EventDestination: s.URLs.BOS + "/operator/redfish-events",
+			OnPowerChange:    func(node string) { queue.Add(node) },
+			Logger:           o.Logger,
+		})
+		mux.Handle("/operator/redfish-events", s.Redfish.EventsHandler())
+		rec = operator.New(operator.Config{
+			Store: st, Queue: queue, Tenants: tenants,
+			Inventory: operator.HSMInventory{Client: hsmClient},
+			BSS:       operator.BSSBootParameters{Client: bss.NewClient(s.URLs.BSS, nil)},
+			CFS:       operator.CFSConfiguration{Client: cfs.NewClient(s.URLs.CFS, nil)},
+			Images:    operator.S3Images{Client: ims.NewClient(s.URLs.IMS, nil), S3URL: s.URLs.S3},
+			Power:     s.Redfish,
+			Workers:   o.Workers, BatchSize: o.BatchSize,
+			Logger: o.Logger,
+		})
+		s.Reconciler = rec
+		s.serve(ln, mux)
+		s.closers = append(s.closers, s.Redfish.Close)
+		// Subscribing connects to every BMC (seconds at 10,000 nodes): do it in the
+		// background; until a BMC has subscribed, its nodes' power is read with GETs.
+		s.wg.Add(2)
+		go func() {
+			defer s.wg.Done()
+			if n, err := s.Redfish.Subscribe(runCtx); err != nil {
+				o.Logger.Warn("subscribing to BMC events; power will be polled", "err", err)
+			} else {
+				o.Logger.Info("subscribed to BMC events", "bmcs", n)
+			}
+		}()
+		go func() { defer s.wg.Done(); _ = rec.Run(runCtx) }()
+		return nil
+	}
+	s.serve(ln, mux)
+	return nil
+}
+
+func (s *Stack) serve(ln net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	s.servers = append(s.servers, srv)
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); _ = srv.Serve(ln) }()
+}
+
+// Close stops every service and waits for them.
+func (s *Stack) Close() {
+	s.cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, srv := range s.servers {
+		_ = srv.Shutdown(ctx)
+	}
+	s.wg.Wait()
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+}
+
+// hostPort strips the scheme of a URL ("http://127.1.0.1:8443" → "127.1.0.1:8443").
+func hostPort(url string) string {
+	for _, p := range []string{"https://", "http://"} {
+		if len(url) > len(p) && url[:len(p)] == p {
+			return url[len(p):]
+		}
+	}
+	return url
+}
+
+// DefaultTemplate is the session template `bos up` creates: every compute node boots the
+// seeded compute image and is configured with the seeded configuration.
+func DefaultTemplate(s3Path, configuration string) bos.SessionTemplate {
+	return bos.SessionTemplate{
+		Description: "All compute nodes on the seeded compute image",
+		EnableCFS:   configuration != "",
+		CFS:         &bos.CFS{Configuration: configuration},
+		BootSets: map[string]bos.BootSet{
+			"compute": {Path: s3Path, Type: "s3", NodeRolesGroups: []string{"Compute"}, Arch: "X86", KernelParameters: "console=ttyS0,115200"},
+		},
+	}
+}
