@@ -42,7 +42,7 @@ type history struct {
 	n     int
 }
 
-func newHistory(size int) history { return history{buf: make([]Transition, 0, min(size, 8)), n: 0} }
+func newHistory(size int) history { return history{buf: make([]Transition, 0, min(size, 8))} }
 
 func (h *history) last() (Transition, bool) {
 	if h.n == 0 {
@@ -51,14 +51,12 @@ func (h *history) last() (Transition, bool) {
 	return h.buf[(h.start+h.n-1)%len(h.buf)], true
 }
 
+// add appends t, overwriting the oldest entry once capacity entries are kept. The buffer
+// grows lazily (most nodes see few transitions); it only wraps once full, so until then
+// start is 0 and n == len(buf).
 func (h *history) add(t Transition, capacity int) {
-	if len(h.buf) < capacity { // grow lazily: most nodes see few transitions
+	if len(h.buf) < capacity {
 		h.buf = append(h.buf, t)
-		h.n++
-		return
-	}
-	if h.n < len(h.buf) {
-		h.buf[(h.start+h.n)%len(h.buf)] = t
 		h.n++
 		return
 	}

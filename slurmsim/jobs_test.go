@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cray-bos/bos/internal/topology"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -267,4 +268,20 @@ func TestHistoryBounded(t *testing.T) {
 	assert.Equal(t, "job ended", hist[3].Cause)
 	_, err = e.s.History("nid9")
 	assert.Equal(t, CodeNotFound, CodeOf(err))
+}
+
+func TestNodesFromTopology(t *testing.T) {
+	topo, err := topology.Generate(topology.DefaultOptions(3))
+	require.NoError(t, err)
+	specs := NodesFromTopology(topo)
+	require.Len(t, specs, 3, "compute nodes only")
+	assert.Equal(t, NodeSpec{Name: "nid000001", Xname: "x1000c0s0b0n0"}, specs[0])
+	s, err := New(Config{Nodes: specs, RebootProgram: ProgramFunc(func(context.Context, []string) error { return nil })})
+	require.NoError(t, err)
+	s.OnPowerChange("x1000c0s0b0n1", "PoweringOff")
+	s.Tick(time.Now())
+	n, err := s.Node("nid000002")
+	require.NoError(t, err)
+	assert.Equal(t, "IDLE+NOT_RESPONDING", n.State.String())
+	assert.Equal(t, "x1000c0s0b0n1", n.Xname)
 }

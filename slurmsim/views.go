@@ -1,6 +1,7 @@
 package slurmsim
 
 import (
+	"slices"
 	"strconv"
 	"time"
 )
@@ -108,11 +109,10 @@ func (s *Server) Jobs() []Job {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]Job, 0, len(s.jobs))
-	for id := 1; id < s.nextJobID && len(out) < len(s.jobs); id++ {
-		if j, ok := s.jobs[id]; ok {
-			out = append(out, jobView(j))
-		}
+	for _, j := range s.jobs {
+		out = append(out, jobView(j))
 	}
+	slices.SortFunc(out, func(a, b Job) int { return a.ID - b.ID })
 	return out
 }
 
