@@ -36,7 +36,8 @@
 //
 // sinfo's compact and long state names follow 22.05's node_state_string (e.g. drng@,
 // alloc@, boot^, drain, down*); `scontrol show node` prints State= as base+FLAGS
-// (ALLOCATED+DRAIN+REBOOT_REQUESTED, IDLE+NOT_RESPONDING).
+// (ALLOCATED+DRAIN+REBOOT_REQUESTED, IDLE+NOT_RESPONDING), so a parser looking for
+// older scontrol's "*" must look for NOT_RESPONDING instead.
 //
 // # API
 //
@@ -60,6 +61,15 @@
 // stats, GET|PUT|DELETE workload.
 //
 // Scontrol, Sinfo and Squeue are the command-line front ends over a Client.
+//
+// # Wiring
+//
+// New(Config) builds the controller; Run(ctx) ticks it in real time; Handler() serves the
+// API; Close() stops RebootProgram calls. The node simulator's hooks map directly:
+// Config.OnBooted = s.OnBooted (a booted node's slurmd registers, boot time = when the OS
+// came up) and Config.OnPowerChange = s.OnPowerChange (powering off stops slurmd); both
+// find the node by NodeSpec.Xname (NodesFromTopology fills it). History, Stats and
+// CheckNoRebootWhileRunning let tests and benchmarks check what happened.
 //
 // # Deviations from Slurm
 //
