@@ -233,32 +233,14 @@ func (s *Store) rangeIDs(ctx context.Context, after string, limit int) ([]string
 	return ids, s.fail("list component ids", err)
 }
 
-// scanAll lists every component in id order from the id index, in chunks.
+// scanAll lists components in id order from the id index: all ids in one ZRANGEBYLEX
+// when there is no page limit, then pipelined MGETs.
 func (s *Store) scanAll(ctx context.Context, after string, limit int) ([]json.RawMessage, error) {
-	var out []json.RawMessage
-	for limit == 0 || len(out) < limit {
-		n := readChunk
-		if limit > 0 {
-			n = min(n, limit-len(out))
-		}
-		ids, err := s.rangeIDs(ctx, after, n)
-		if err != nil {
-			return nil, err
-		}
-		if len(ids) == 0 {
-			break
-		}
-		raws, err := s.mget(ctx, ids)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, raws...)
-		if len(ids) < n {
-			break
-		}
-		after = ids[len(ids)-1]
+	ids, err := s.rangeIDs(ctx, after, limit)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return s.mget(ctx, ids)
 }
 
 // mget fetches the JSON of the given ids (missing ones skipped), pipelining MGETs.
