@@ -191,8 +191,9 @@ func TestClientContract(t *testing.T) {
 	assert.Equal(t, CodeConflict, CodeOf(err))
 	assert.EqualError(t, err, "REBOOT on node nid000003 already in progress -- unable to cancel")
 	require.NoError(t, c.CancelReboot(ctx, "nid000001"))
-	require.NoError(t, c.UpdateNode(ctx, NodeUpdate{Nodes: "nid000004", State: "DRAIN", Reason: "maint"}))
+	require.NoError(t, c.UpdateNode(ctx, NodeUpdate{Nodes: "nid00000[1,4]", State: "DRAIN", Reason: "maint"}))
 	assert.Equal(t, "IDLE+DRAIN", e.state("nid000004"))
+	assert.Equal(t, "maint", e.node("nid000001").Reason, "a hostlist survives path escaping")
 
 	require.NoError(t, c.Register(ctx, "nid000003", e.clk.Now()))
 	assert.Equal(t, "IDLE", e.state("nid000003"))
