@@ -1,0 +1,40 @@
+// Package api serves the BOS v2 REST API (gin) over the Redis store, and holds the typed
+// Client that speaks it.
+//
+//	srv := api.New(api.Config{Store: st, Tenants: reg, Logger: log}) // an http.Handler
+//	c := api.NewClient("http://127.0.0.1:8080", nil).WithTenant("vcluster-blue")
+//
+// Routes (one table, routes(), in the order of the BOS API documentation): GET /, /v2,
+// /v2/version, /v2/healthz, /v2/openapi.json; /v2/options (GET, PATCH);
+// /v2/sessiontemplates (list, GET, PUT, PATCH, DELETE), /v2/sessiontemplatesvalid/{id},
+// /v2/sessiontemplatetemplate; /v2/sessions (POST, GET, DELETE), /v2/sessions/{id} (GET,
+// PATCH, DELETE), /v2/sessions/{id}/status (GET, POST); /v2/components (GET, PUT, PATCH),
+// /v2/components/{id} (GET, PUT, PATCH, DELETE); POST /v2/applystaged. openapi.yaml
+// (embedded, served as JSON) describes exactly these; a test walks both.
+//
+// Every handler returns an error; writeError is the one place that maps domain codes to
+// statuses (EINVALID 400, ENOTFOUND 404, ECONFLICT 409, ETOOLARGE 413, EUNAVAILABLE 503,
+// anything else 500 shown as "Internal error" and logged) and writes RFC 7807
+// application/problem+json with BOS's titles ("Invalid tenant", "The resource was not
+// found", "The resource to be created already exists", "Actual state can not be
+// updated.", "Unable to connect to the Redis database").
+//
+// Requests: bodies are limited (Config.MaxBodyBytes, 413) and decoded strictly (unknown
+// fields, wrong types, trailing data: 400); schema rules (patterns, lengths, enums, ranges)
+// live in the domain's Validate methods. The Cray-Tenant-Name middleware resolves the
+// tenant through the registry: unknown → 400; templates and sessions are looked up in the
+// tenant's namespace (lists without a tenant see all); components outside the tenant's
+// nodes are 404, skipped, filtered out or "ignored" as BOS does.
+//
+// Options are read from the store on every request that needs them, so a PATCH is seen by
+// the next request and by the reconciler. Component lists are sent as the stored JSON
+// (which carries the computed status) without decoding; writes go through the store's
+// per-component compare-and-set, so API and reconciler never lose each other's updates.
+//
+// Deviations from the Cray service (all listed in docs/bos-api-deviations.md): healthz is
+// 503 without Redis; enabled=false filters; bulk session DELETE defaults to complete
+// sessions; component PUT checks the tenant; option PATCH rejects unknown keys; PATCH
+// answers include the computed status; a session PATCHed to complete has its extended
+// status frozen at once; S3/IMS boot-set checks run only through Config.BootSets; link
+// hrefs ignore PROXY_PATH.
+package api
