@@ -14,17 +14,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cray-bos/bos/cfs"
-	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/stack"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
-)
-
-// Names of what `bos up` seeds.
-const (
-	defaultTemplate      = "compute"
-	defaultConfiguration = "compute-config"
 )
 
 func newUpCommand() *cobra.Command {
@@ -43,7 +35,7 @@ func newUpCommand() *cobra.Command {
 		Short: "Run BOS and the whole simulated data centre in one process, and boot it",
 		Long: `up starts every simulator of a cluster and BOS (API and reconciler) in this process,
 on an embedded Redis unless --redis-url names one. It seeds a CFS configuration
-"` + defaultConfiguration + `" and a session template "` + defaultTemplate + `" that boots every compute node
+"` + stack.DefaultConfigurationName + `" and a session template "` + stack.DefaultTemplateName + `" that boots every compute node
 on the seeded compute image.
 
 With --boot it then creates a session on that template, shows its progress by phase, and
@@ -77,7 +69,7 @@ Without --boot it serves until Ctrl-C.`,
 				return err
 			}
 			defer st.Close()
-			if err := seed(ctx, st); err != nil {
+			if err := st.Seed(ctx); err != nil {
 				return err
 			}
 			if err := writeURLs(f.urlsFile, st.URLs); err != nil {
@@ -120,36 +112,16 @@ Without --boot it serves until Ctrl-C.`,
 	return cmd
 }
 
-// seed creates the CFS configuration and the session template `bos up` boots with.
-func seed(ctx context.Context, st *stack.Stack) error {
-	_, err := cfs.NewClient(st.URLs.CFS, nil).PutConfiguration(ctx, defaultConfiguration, cfs.ConfigurationRequest{
-		Description: "Compute node configuration",
-		Layers: []cfs.Layer{{Name: "compute", CloneURL: "https://vcs.cmn.example/vcs/cray/csm-config-management.git",
-			Playbook: "compute_nodes.yml", Branch: "main"}},
-	})
-	if err != nil {
-		return fmt.Errorf("seed cfs configuration: %w", err)
-	}
-	img, ok := st.IMS.Image(ims.ImageID(ims.ImageCompute))
-	if !ok || img.Link == nil {
-		return fmt.Errorf("seed template: image %s is not in the image store", ims.ImageCompute)
-	}
-	if _, err := st.BOSClient.PutTemplate(ctx, defaultTemplate, stack.DefaultTemplate(img.Link.Path, defaultConfiguration)); err != nil {
-		return fmt.Errorf("seed session template: %w", err)
-	}
-	return nil
-}
-
 // runSession creates a session on the default template and reports its progress until it
 // completes.
 func runSession(ctx context.Context, c *api.Client, operation string, timeout time.Duration, w io.Writer) (bos.SessionExtendedStatus, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	sess, err := c.CreateSession(ctx, bos.SessionCreate{Operation: operation, TemplateName: defaultTemplate})
+	sess, err := c.CreateSession(ctx, bos.SessionCreate{Operation: operation, TemplateName: stack.DefaultTemplateName})
 	if err != nil {
 		return bos.SessionExtendedStatus{}, fmt.Errorf("create session: %w", err)
 	}
-	fmt.Fprintf(w, "session %s: %s of template %s\n", sess.Name, operation, defaultTemplate)
+	fmt.Fprintf(w, "session %s: %s of template %s\n", sess.Name, operation, stack.DefaultTemplateName)
 	start := time.Now()
 	p := newProgress(w)
 	for {

@@ -82,6 +82,9 @@ type Options struct {
 	RedfishTimeout time.Duration
 	// Workers and BatchSize tune the reconciler (0 = its defaults).
 	Workers, BatchSize int
+	// DropStoreOnClose deletes every key of the store (under RedisKeyPrefix) on Close:
+	// for tests on a shared Redis.
+	DropStoreOnClose bool
 
 	Logger *slog.Logger
 }
@@ -257,7 +260,16 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 		return fmt.Errorf("stack: %w", err)
 	}
 	s.Store = st
-	s.closers = append(s.closers, func() { _ = st.Close() })
+	s.closers = append(s.closers, func() {
+		if o.DropStoreOnClose {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := st.DeleteAll(ctx); err != nil {
+				o.Logger.Error("dropping the store's keys", "err", err)
+			}
+		}
+		_ = st.Close()
+	})
 
 	mux := http.NewServeMux()
 	mux.Handle("/", api.New(api.Config{Store: st, Tenants: tenants, Logger: o.Logger}).Handler())
@@ -345,8 +357,48 @@ func hostPort(url string) string {
 	return url
 }
 
-// DefaultTemplate is the session template `bos up` creates: every compute node boots the
-// seeded compute image and is configured with the seeded configuration.
+// Names of what Seed creates.
+const (
+	DefaultTemplateName      = "compute"
+	DefaultConfigurationName = "compute-config"
+)
+
+// Seed creates what `bos up` boots with: the CFS configuration DefaultConfigurationName
+// (one layer) and the session template DefaultTemplateName for the seeded compute image.
+// It needs CFS, IMS and BOS running here.
+func (s *Stack) Seed(ctx context.Context) error {
+	if s.CFS == nil || s.IMS == nil || s.BOSClient == nil {
+		return errors.New("seed: needs cfs, ims and bos in this process")
+	}
+	_, err := cfs.NewClient(s.URLs.CFS, nil).PutConfiguration(ctx, DefaultConfigurationName, cfs.ConfigurationRequest{
+		Description: "Compute node configuration",
+		Layers: []cfs.Layer{{Name: "compute", CloneURL: "https://vcs.cmn.example/vcs/cray/csm-config-management.git",
+			Playbook: "compute_nodes.yml", Branch: "main"}},
+	})
+	if err != nil {
+		return fmt.Errorf("seed cfs configuration: %w", err)
+	}
+	path, err := s.ImagePath(ims.ImageCompute)
+	if err != nil {
+		return err
+	}
+	if _, err := s.BOSClient.PutTemplate(ctx, DefaultTemplateName, DefaultTemplate(path, DefaultConfigurationName)); err != nil {
+		return fmt.Errorf("seed session template: %w", err)
+	}
+	return nil
+}
+
+// ImagePath is the S3 manifest path of a seeded image, by name (ims.ImageCompute...).
+func (s *Stack) ImagePath(name string) (string, error) {
+	img, ok := s.IMS.Image(ims.ImageID(name))
+	if !ok || img.Link == nil {
+		return "", fmt.Errorf("image %s is not in the image store", name)
+	}
+	return img.Link.Path, nil
+}
+
+// DefaultTemplate is the session template Seed creates: every compute node boots the
+// image at s3Path and is configured with configuration.
 func DefaultTemplate(s3Path, configuration string) bos.SessionTemplate {
 	return bos.SessionTemplate{
 		Description: "All compute nodes on the seeded compute image",

@@ -89,6 +89,20 @@ func (r *Reconciler) WakeSessions() {
 // Run reconciles until ctx is cancelled: node workers, the resync that heals missed
 // wake-ups every polling_frequency, and the session, discovery and cleanup loops.
 func (r *Reconciler) Run(ctx context.Context) error {
+	// Sessions need BOS components: discover HSM's nodes before setting any session up.
+	for {
+		added, err := Discover(ctx, r.cfg.Store, r.cfg.Inventory, r.cfg.Now())
+		if err == nil {
+			r.log.Info("initial discovery", "added", len(added))
+			break
+		}
+		r.log.Warn("initial discovery; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
 	var wg sync.WaitGroup
 	for i := 0; i < r.cfg.Workers; i++ {
 		wg.Add(1)
@@ -389,14 +403,14 @@ func (r *Reconciler) sessionPass(ctx context.Context) {
 	}
 }
 
-// housekeepingLoop runs discovery (at once, then every discovery_frequency), completed
-// session cleanup and actual-state cleanup.
+// housekeepingLoop runs discovery every discovery_frequency, completed session cleanup
+// and actual-state cleanup.
 func (r *Reconciler) housekeepingLoop(ctx context.Context) {
-	var lastDiscovery, lastCleanup time.Time
+	lastDiscovery, lastCleanup := r.cfg.Now(), time.Time{} // Run did the first discovery
 	for {
 		opts := r.options(ctx)
 		now := r.cfg.Now()
-		if lastDiscovery.IsZero() || (opts.DiscoveryFrequency > 0 && now.Sub(lastDiscovery) >= seconds(opts.DiscoveryFrequency)) {
+		if opts.DiscoveryFrequency > 0 && now.Sub(lastDiscovery) >= seconds(opts.DiscoveryFrequency) {
 			if added, err := Discover(ctx, r.cfg.Store, r.cfg.Inventory, now); err != nil {
 				r.log.Warn("discovery", "err", err)
 			} else {

@@ -109,6 +109,7 @@ type Redfish struct {
 	clients     map[string]*bmcClient
 	cache       map[string]reading // node → last event
 	subscribed  map[string]bool    // BMCs whose events we receive
+	down        map[string]outage  // BMCs that failed at the transport level, by xname
 	lastRefresh time.Time
 	refreshMu   sync.Mutex
 }
@@ -116,6 +117,15 @@ type Redfish struct {
 type reading struct {
 	power Power
 	at    time.Time
+}
+
+// outage remembers a BMC that did not answer: until retryAt, calls to it fail at once
+// with err instead of waiting out the timeout again, so one dead BMC does not stall every
+// batch that holds one of its nodes. The wait doubles with each failure (1 s to 1 min).
+type outage struct {
+	failures int
+	retryAt  time.Time
+	err      error
 }
 
 type bmcClient struct {
@@ -146,7 +156,38 @@ func NewRedfish(cfg RedfishConfig) *Redfish {
 	}
 	return &Redfish{cfg: cfg, sem: make(chan struct{}, cfg.Parallel), eps: map[string]Endpoint{},
 		bySystem: map[string]string{}, clients: map[string]*bmcClient{}, cache: map[string]reading{},
-		subscribed: map[string]bool{}}
+		subscribed: map[string]bool{}, down: map[string]outage{}}
+}
+
+// check fails fast for a BMC in an outage.
+func (r *Redfish) check(bmc string) error {
+	r.mu.RLock()
+	o, ok := r.down[bmc]
+	r.mu.RUnlock()
+	if ok && r.cfg.Now().Before(o.retryAt) {
+		return fmt.Errorf("BMC %s unreachable (%d failures, next try in %s): %w", bmc, o.failures,
+			o.retryAt.Sub(r.cfg.Now()).Round(time.Millisecond), o.err)
+	}
+	return nil
+}
+
+// observe records the outcome of a call to bmc: a transport failure starts or extends its
+// outage (and drops its client, so the next try reconnects); anything else ends it.
+func (r *Redfish) observe(bmc string, err error) {
+	var re *schemas.Error
+	transport := err != nil && !errors.As(err, &re)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !transport {
+		delete(r.down, bmc)
+		return
+	}
+	o := r.down[bmc]
+	o.failures++
+	o.err = err
+	o.retryAt = r.cfg.Now().Add(min(time.Second<<min(o.failures-1, 6), time.Minute))
+	r.down[bmc] = o
+	delete(r.clients, bmc)
 }
 
 var _ PowerControl = (*Redfish)(nil)
@@ -207,6 +248,9 @@ func (r *Redfish) endpoint(ctx context.Context, node string) (Endpoint, error) {
 
 // client returns the kept-alive gofish client of the endpoint's BMC, connecting once.
 func (r *Redfish) client(ctx context.Context, ep Endpoint) (*gofish.APIClient, error) {
+	if err := r.check(ep.BMC); err != nil {
+		return nil, err
+	}
 	r.mu.Lock()
 	bc, ok := r.clients[ep.BMC]
 	if !ok {
@@ -232,17 +276,12 @@ func (r *Redfish) client(ctx context.Context, ep Endpoint) (*gofish.APIClient, e
 		Insecure: true, HTTPClient: hc, NoModifyTransport: true, ReuseConnections: true,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("connect to BMC %s (%s): %w", ep.BMC, ep.FQDN, err)
+		err = fmt.Errorf("connect to BMC %s (%s): %w", ep.BMC, ep.FQDN, err)
+		r.observe(ep.BMC, err)
+		return nil, err
 	}
 	bc.client = c
 	return c, nil
-}
-
-// dropClient forgets a BMC's client after a transport error, so the next call reconnects.
-func (r *Redfish) dropClient(bmc string) {
-	r.mu.Lock()
-	delete(r.clients, bmc)
-	r.mu.Unlock()
 }
 
 // forEach runs fn for every id with at most Parallel running at once.
@@ -299,8 +338,8 @@ func (r *Redfish) readPower(ctx context.Context, node string) (Power, error) {
 		return PowerUnknown, err
 	}
 	sys, err := schemas.GetComputerSystem(c.WithContext(ctx), ep.SystemPath)
+	r.observe(ep.BMC, err)
 	if err != nil {
-		r.dropClientOnTransportError(ep.BMC, err)
 		return PowerUnknown, fmt.Errorf("read power of %s from BMC %s: %w", node, ep.BMC, err)
 	}
 	p := powerOf(string(sys.PowerState))
@@ -372,8 +411,8 @@ func (r *Redfish) reset(ctx context.Context, node string, kind ResetKind) error 
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
+	r.observe(ep.BMC, err)
 	if err != nil {
-		r.dropClientOnTransportError(ep.BMC, err)
 		return fmt.Errorf("%s %s via BMC %s: %w", resetType, node, ep.BMC, err)
 	}
 	return nil
@@ -392,15 +431,6 @@ func pickResetType(kind ResetKind, allowed []string) string {
 		}
 	}
 	return ""
-}
-
-// dropClientOnTransportError reconnects after errors that are not Redfish replies (a
-// Redfish error body means the connection is fine).
-func (r *Redfish) dropClientOnTransportError(bmc string, err error) {
-	var re *schemas.Error
-	if !errors.As(err, &re) {
-		r.dropClient(bmc)
-	}
 }
 
 // Subscribe asks every BMC to POST its events to EventDestination (Context = BMC xname,
