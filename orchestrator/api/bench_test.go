@@ -103,7 +103,7 @@ func BenchmarkListComponents(b *testing.B) {
 						b.Fatalf("listed %d components, want %d", n, benchNodes)
 					}
 				}
-				b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/list")
+				b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/list")
 			})
 		}
 	})
@@ -129,7 +129,7 @@ func BenchmarkBulkPatch(b *testing.B) {
 				b.Fatalf("patched %d components, want %d", n, benchNodes)
 			}
 		}
-		b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/patch")
+		b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/patch")
 	})
 }
 
@@ -145,7 +145,7 @@ func BenchmarkApplyStaged(b *testing.B) {
 				b.Fatalf("applied %d: %v", len(resp.Succeeded), err)
 			}
 		}
-		b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/apply")
+		b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/apply")
 	})
 }
 
