@@ -201,7 +201,7 @@ func (q *Queue) delayLoop() {
 		q.addLocked(fire...)
 		var next <-chan time.Time
 		if len(q.delayed) > 0 {
-			next = q.clock.After(q.delayed[0].at.Sub(now))
+			next = q.clock.After(q.delayed[0].at.Sub(q.clock.Now()))
 		}
 		q.mu.Unlock()
 		select {
