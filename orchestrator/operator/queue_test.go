@@ -121,7 +121,7 @@ func TestQueueAddAfter(t *testing.T) {
 	// advanceUntil moves the clock in small steps until n keys are still delayed: the
 	// delay loop registers its timer concurrently, so one big step could race it.
 	advanceUntil := func(n int) {
-		require.Eventually(t, func() bool { clock.Advance(10 * time.Millisecond); return q.Pending() == n }, 5*time.Second, time.Millisecond)
+		require.Eventually(t, func() bool { clock.Advance(50 * time.Millisecond); return q.Pending() == n }, 5*time.Second, time.Millisecond)
 	}
 	clock.Advance(time.Second)
 	assert.Equal(t, 0, q.Len(), "nothing is due after 1s")

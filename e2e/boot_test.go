@@ -1,0 +1,110 @@
+package e2e
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/stack"
+	bos "github.com/cray-bos/bos/orchestrator"
+)
+
+// TestBootRebootShutdown boots 1,000 nodes from Off, reboots them all, then shuts them down.
+func TestBootRebootShutdown(t *testing.T) {
+	eachBackend(t, func(t *testing.T, backend string) {
+		c := startCluster(t, backend, clusterOptions{nodes: size(1000)})
+		n := len(c.computes)
+
+		st := c.waitComplete(c.session(bos.OpBoot, "", "", false), 2*time.Minute)
+		assert.Equal(t, n, st.ManagedComponentsCount)
+		assert.Equal(t, 100.0, st.PercentSuccessful)
+		assert.Equal(t, 100.0, st.Phases.PercentComplete)
+		assert.Empty(t, st.ErrorSummary)
+		c.requireBooted(c.computes, stack.DefaultConfigurationName)
+		for id, count := range c.bootCounts(c.computes) {
+			require.Equal(t, 1, count, "%s booted once", id)
+		}
+
+		st = c.waitComplete(c.session(bos.OpReboot, "", "", false), 2*time.Minute)
+		assert.Equal(t, 100.0, st.PercentSuccessful)
+		c.requireBooted(c.computes, stack.DefaultConfigurationName)
+		for id, count := range c.bootCounts(c.computes) {
+			require.Equal(t, 2, count, "%s rebooted exactly once", id)
+		}
+
+		st = c.waitComplete(c.session(bos.OpShutdown, "", "", false), 2*time.Minute)
+		assert.Equal(t, 100.0, st.PercentSuccessful)
+		comps := c.components()
+		for _, id := range c.computes {
+			assert.Equal(t, "Off", c.node(id).Power, id)
+			assert.Equal(t, bos.StatusStable, comps[id].Status.Status, id)
+			assert.True(t, comps[id].DesiredState.BootArtifacts.IsEmpty(), id)
+		}
+		for _, id := range []string{"x3000c0s1b0n0", "x3000c0s4b0n0"} { // an NCN and a UAN: not in the template
+			assert.Equal(t, "Off", c.node(id).Power, "%s never touched", id)
+			assert.Zero(t, c.node(id).BootCount, id)
+		}
+	})
+}
+
+// TestLimit boots what a limit expression selects and nothing else.
+func TestLimit(t *testing.T) {
+	c := startCluster(t, "miniredis", clusterOptions{nodes: 300})
+	// all of cabinet x1001 (computes 257..300), minus one node, plus one node of x1000.
+	limit := "cabinet-x1001,!x1001c0s0b0n0,x1000c0s0b0n1"
+	st := c.waitComplete(c.session(bos.OpBoot, "", limit, false), time.Minute)
+	var want []string
+	for _, id := range c.computes {
+		if (id[:5] == "x1001" && id != "x1001c0s0b0n0") || id == "x1000c0s0b0n1" {
+			want = append(want, id)
+		}
+	}
+	require.Len(t, want, 300-256-1+1)
+	assert.Equal(t, len(want), st.ManagedComponentsCount)
+	c.requireBooted(want, stack.DefaultConfigurationName)
+	booted := 0
+	for _, n := range c.st.Sim.Nodes() {
+		if n.BootCount > 0 {
+			booted++
+		}
+	}
+	assert.Equal(t, len(want), booted, "only the selected nodes booted")
+}
+
+// TestLimitEmptyItemFailsSession: a trailing comma is a clear error, not a crash.
+func TestLimitEmptyItemFailsSession(t *testing.T) {
+	c := startCluster(t, "miniredis", clusterOptions{nodes: 8})
+	name := c.session(bos.OpBoot, "", "x1000c0s0b0n0,", false)
+	c.waitComplete(name, 30*time.Second)
+	s, err := c.st.BOSClient.GetSession(c.ctx(), name)
+	require.NoError(t, err)
+	require.NotNil(t, s.Status.Error)
+	assert.Contains(t, *s.Status.Error, "empty")
+	for _, n := range c.st.Sim.Nodes() {
+		assert.Zero(t, n.BootCount)
+	}
+}
+
+// TestBootedNodesAreOnlyConfigured: a boot session over nodes already running the desired
+// image leaves them powered on and only applies the new configuration.
+func TestBootedNodesAreOnlyConfigured(t *testing.T) {
+	c := startCluster(t, "miniredis", clusterOptions{nodes: size(200)})
+	c.waitComplete(c.session(bos.OpBoot, "", "", false), time.Minute)
+	before := c.bootCounts(c.computes)
+
+	ctx := c.ctx()
+	_, err := cfsClient(c).PutConfiguration(ctx, "compute-config-v2", cfsConfig("v2"))
+	require.NoError(t, err)
+	tmpl, err := c.st.BOSClient.GetTemplate(ctx, stack.DefaultTemplateName)
+	require.NoError(t, err)
+	tmpl.CFS.Configuration = "compute-config-v2"
+	_, err = c.st.BOSClient.PutTemplate(ctx, "compute-v2", tmpl)
+	require.NoError(t, err)
+
+	st := c.waitComplete(c.session(bos.OpBoot, "compute-v2", "", false), time.Minute)
+	assert.Equal(t, 100.0, st.PercentSuccessful)
+	c.requireBooted(c.computes, "compute-config-v2")
+	assert.Equal(t, before, c.bootCounts(c.computes), "no node was rebooted")
+}
