@@ -120,6 +120,7 @@ func decidePhase(n *bos.Component, obs Observation, opts bos.Options, now time.T
 	case obs.Power == PowerOff && shutdown:
 		phase = bos.PhaseNone
 		n.Enabled = false
+		n.Error = ""
 	case obs.Power == PowerOff:
 		phase = bos.PhasePoweringOn
 		wait := seconds(opts.MaxPowerOnWaitTime)
@@ -139,12 +140,10 @@ func decidePhase(n *bos.Component, obs Observation, opts bos.Options, now time.T
 		switch {
 		case cfs.DesiredConfig != n.DesiredState.Configuration:
 			// the action step asks CFS for the configuration
-		case n.DesiredState.Configuration == "":
+		case n.DesiredState.Configuration == "", cfs.Status == "configured":
 			phase = bos.PhaseNone
 			n.Enabled = false
-		case cfs.Status == "configured":
-			phase = bos.PhaseNone
-			n.Enabled = false
+			n.Error = ""
 		case cfs.Status == "pending":
 			d.PollCFS = true
 		case cfs.Status == "failed":
@@ -155,8 +154,11 @@ func decidePhase(n *bos.Component, obs Observation, opts bos.Options, now time.T
 	case poweringOn && sincePowerOn < seconds(opts.MaxBootWaitTime):
 		phase = bos.PhasePoweringOn // booting: wait for the node's report
 		d.RequeueAfter = seconds(opts.MaxBootWaitTime) - sincePowerOn + time.Millisecond
+	case poweringOn:
+		phase = bos.PhasePoweringOff // booted but silent (or the wrong image) past max_boot_wait_time
+		setError(n, fmt.Sprintf("node did not report booting the desired image within max_boot_wait_time (%ds)", opts.MaxBootWaitTime))
 	default:
-		phase = bos.PhasePoweringOff // wrong image, or booted but silent past max_boot_wait_time
+		phase = bos.PhasePoweringOff // running something else: restart it
 	}
 
 	if phase != n.Status.Phase {
@@ -199,8 +201,10 @@ func decideAction(n *bos.Component, obs Observation, opts bos.Options, now time.
 }
 
 // attempt performs one counted try of a power action, or fails the node when its
-// attempts are used up. Like BOS, it writes last_action before the call is made and
-// clears the error, so the executor's result (RecordFailure) is the only error left.
+// attempts are used up. Like BOS, it writes last_action before the call is made. Unlike
+// BOS, it keeps the error: it names the last problem (a failed call, a timeout), so a node
+// that runs out of attempts ends failed with its cause, not a generic message. Reaching
+// the desired state clears it.
 func attempt(n *bos.Component, count *int, limit int, lastAction string, act Action, now time.Time, d *Decision) {
 	if *count >= limit {
 		if n.Error == "" {
@@ -212,7 +216,6 @@ func attempt(n *bos.Component, count *int, limit int, lastAction string, act Act
 	}
 	*count++
 	n.LastAction = bos.LastAction{Action: lastAction, LastUpdated: now}
-	n.Error = ""
 	d.Action = act
 }
 

@@ -131,8 +131,14 @@ func TestDecide(t *testing.T) {
 		// Power on, artifacts differ.
 		{"booting within max_boot_wait_time: wait", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 200*time.Second, false), stats(1, 0, 0)), Observation{Power: PowerOn, CFS: cfsNew},
 			want{phase: bos.PhasePoweringOn, status: bos.StatusPowerOnCalled, enabled: true, requeue: 1000*time.Second + time.Millisecond}},
-		{"booted but silent past max_boot_wait_time: power off to retry", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 1201*time.Second, false), stats(1, 0, 0)), Observation{Power: PowerOn, CFS: cfsNew},
-			want{phase: bos.PhasePoweringOff, status: bos.StatusPowerOffGracefullyCalled, enabled: true, action: GracefulOffAction, stats: &bos.EventStats{PowerOnAttempts: 1, PowerOffGracefulAttempts: 1}}},
+		{"booted but silent past max_boot_wait_time: power off to retry, the timeout recorded", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 1201*time.Second, false), stats(1, 0, 0)), Observation{Power: PowerOn, CFS: cfsNew},
+			want{phase: bos.PhasePoweringOff, status: bos.StatusPowerOffGracefullyCalled, enabled: true, action: GracefulOffAction, errContains: "max_boot_wait_time", stats: &bos.EventStats{PowerOnAttempts: 1, PowerOffGracefulAttempts: 1}}},
+		{"silent node out of power-on attempts: failed with the boot timeout as cause", comp(phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, time.Second, false), stats(3, 3, 0), func(c *bos.Component) {
+			c.Error = "node did not report booting the desired image within max_boot_wait_time (5s)"
+		}), Observation{Power: PowerOff, CFS: cfsNew},
+			want{phase: bos.PhasePoweringOn, status: bos.StatusFailed, enabled: false, errContains: "max_boot_wait_time"}},
+		{"success clears an earlier error", comp(booted(image), phase(bos.PhaseConfiguring), func(c *bos.Component) { c.Error = "power_on failed (attempt 1): 503" }), Observation{Power: PowerOn, CFS: cfsOK},
+			want{phase: "", status: bos.StatusStable, enabled: false, stats: &bos.EventStats{}}},
 		{"running another image (reboot): power off", comp(booted(other)), Observation{Power: PowerOn, CFS: cfsOK},
 			want{phase: bos.PhasePoweringOff, status: bos.StatusPowerOffGracefullyCalled, enabled: true, action: GracefulOffAction, stats: &bos.EventStats{PowerOffGracefulAttempts: 1}}},
 		{"off after powering off: actual state cleared, power on", comp(booted(other), phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, 5*time.Second, false), stats(0, 1, 0)), Observation{Power: PowerOff, CFS: cfsOK},
@@ -150,6 +156,8 @@ func TestDecide(t *testing.T) {
 			assert.Equal(t, tc.want.pollCFS, d.PollCFS, "poll CFS")
 			if tc.want.errContains != "" {
 				assert.Contains(t, got.Error, tc.want.errContains)
+			} else if tc.want.status == bos.StatusStable {
+				assert.Empty(t, got.Error, "success leaves no error")
 			}
 			if tc.want.actualCleared {
 				assert.True(t, got.ActualState.BootArtifacts.IsEmpty(), "actual state cleared")
@@ -160,7 +168,6 @@ func TestDecide(t *testing.T) {
 			if d.Action == PowerOnAction || d.Action == GracefulOffAction || d.Action == ForcefulOffAction {
 				assert.Equal(t, t0, got.LastAction.LastUpdated, "last_action written before the call")
 				assert.False(t, got.LastAction.Failed)
-				assert.Empty(t, got.Error, "errors cleared before acting")
 			}
 			assert.True(t, d.Changed || d.Component == tc.c, "unchanged decisions return the input")
 		})
