@@ -1,0 +1,62 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/stack"
+	bos "github.com/cray-bos/bos/orchestrator"
+)
+
+// TestOverlappingSessions: session A takes computes 0..199, then session B (another
+// configuration) takes 100..299 while A runs. As in BOS, the newest setup wins the shared
+// nodes: they end on B's configuration under B; A completes with only 0..99 managed; every
+// node is booted once.
+func TestOverlappingSessions(t *testing.T) {
+	c := startCluster(t, "miniredis", clusterOptions{nodes: 300})
+	ctx := c.ctx()
+	_, err := cfsClient(c).PutConfiguration(ctx, "config-b", cfsConfig("b"))
+	require.NoError(t, err)
+	tmpl, err := c.st.BOSClient.GetTemplate(ctx, stack.DefaultTemplateName)
+	require.NoError(t, err)
+	tmpl.CFS.Configuration = "config-b"
+	_, err = c.st.BOSClient.PutTemplate(ctx, "compute-b", tmpl)
+	require.NoError(t, err)
+
+	a := c.session(bos.OpBoot, "", strings.Join(c.computes[:200], ","), false)
+	require.Eventually(t, func() bool {
+		s, err := c.st.BOSClient.GetSession(ctx, a)
+		return err == nil && s.Status.Status != bos.SessionPending
+	}, 30*time.Second, 20*time.Millisecond, "session A set up")
+	b := c.session(bos.OpBoot, "compute-b", strings.Join(c.computes[100:300], ","), false)
+
+	stB := c.waitComplete(b, time.Minute)
+	stA := c.waitComplete(a, time.Minute)
+	assert.Equal(t, 200, stB.ManagedComponentsCount)
+	assert.Equal(t, 100.0, stB.PercentSuccessful)
+	assert.Equal(t, 100, stA.ManagedComponentsCount, "A lost the shared nodes to B")
+	assert.Equal(t, 100.0, stA.PercentSuccessful)
+
+	sessA, err := c.st.BOSClient.GetSession(ctx, a)
+	require.NoError(t, err)
+	assert.Len(t, strings.Split(sessA.Components, ","), 200, "A's components string still lists every node it set up")
+
+	comps := c.components()
+	for i, id := range c.computes {
+		wantSession, wantConfig := a, stack.DefaultConfigurationName
+		if i >= 100 {
+			wantSession, wantConfig = b, "config-b"
+		}
+		assert.Equal(t, wantSession, comps[id].Session, id)
+		assert.Equal(t, wantConfig, comps[id].DesiredState.Configuration, id)
+	}
+	c.requireBooted(c.computes[:100], stack.DefaultConfigurationName)
+	c.requireBooted(c.computes[100:], "config-b")
+	for id, n := range c.bootCounts(c.computes) {
+		assert.Equal(t, 1, n, "%s booted once", id)
+	}
+}
