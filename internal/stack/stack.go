@@ -271,8 +271,12 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 		_ = st.Close()
 	})
 
+	var checker bos.BootSetChecker
+	if s.URLs.IMS != "" && s.URLs.S3 != "" {
+		checker = operator.BootSetChecker{Client: ims.NewClient(s.URLs.IMS, nil), S3URL: s.URLs.S3}
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/", api.New(api.Config{Store: st, Tenants: tenants, Logger: o.Logger}).Handler())
+	mux.Handle("/", api.New(api.Config{Store: st, Tenants: tenants, BootSets: checker, Logger: o.Logger}).Handler())
 	s.BOSClient = api.NewClient(s.URLs.BOS, nil)
 
 	if o.Reconcile {
