@@ -64,6 +64,8 @@ type Options struct {
 	// non-zero, gives them fixed ports: hsm, bss, cfs, s3, ims, bos at PortBase+0..5.
 	Host     string
 	PortBase int
+	// BOSAddr, when set, is the host:port BOS listens on, overriding Host and PortBase.
+	BOSAddr string
 
 	// Simulator settings (Topology, Services and Subscriptions are filled in here).
 	Sim simulator.Config
@@ -149,7 +151,11 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		if o.PortBase != 0 {
 			port = o.PortBase + ports[svc]
 		}
-		ln, err := net.Listen("tcp", net.JoinHostPort(o.Host, fmt.Sprint(port)))
+		addr := net.JoinHostPort(o.Host, fmt.Sprint(port))
+		if svc == BOS && o.BOSAddr != "" {
+			addr = o.BOSAddr
+		}
+		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return s, fmt.Errorf("stack: listen for %s: %w", svc, err)
 		}
