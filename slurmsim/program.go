@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -31,6 +32,9 @@ func (f ProgramFunc) Reboot(ctx context.Context, nodes []string) error { return 
 // a time limit of its own; cancelling ctx (Server.Close) kills it.
 type ExecProgram struct {
 	Path string
+	// Env is added to the controller's environment for the program (what slurmctld's own
+	// environment, e.g. its systemd unit's Environment=, would carry).
+	Env []string
 }
 
 // Reboot runs the program once for nodes. A non-zero exit becomes an error reading
@@ -41,6 +45,9 @@ func (p ExecProgram) Reboot(ctx context.Context, nodes []string) error {
 	}
 	cmd := exec.CommandContext(ctx, p.Path, strings.Join(nodes, ","))
 	cmd.Args[0] = filepath.Base(p.Path)
+	if len(p.Env) > 0 {
+		cmd.Env = append(os.Environ(), p.Env...)
+	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
 	setProcessGroup(cmd)
 	err := cmd.Run()

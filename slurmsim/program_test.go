@@ -41,6 +41,18 @@ func TestExecProgramArgv(t *testing.T) {
 	assert.Equal(t, []string{filepath.Base(self), "nid000001,nid000002"}, strings.Split(string(raw), "\n"))
 }
 
+// TestExecProgramEnv: Env reaches the program on top of the controller's environment.
+func TestExecProgramEnv(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "argv")
+	self, err := os.Executable()
+	require.NoError(t, err)
+	prog := ExecProgram{Path: self, Env: []string{"SLURMSIM_HELPER_OUT=" + out}}
+	require.NoError(t, prog.Reboot(context.Background(), []string{"nid000003"}))
+	raw, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Equal(t, []string{filepath.Base(self), "nid000003"}, strings.Split(string(raw), "\n"))
+}
+
 // TestExecProgram runs a real script as slurmctld would and checks what it received:
 // exactly one argument holding the expanded, comma-separated node names, no stdin, its
 // own process group.
