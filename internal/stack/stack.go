@@ -1,7 +1,8 @@
 // Package stack starts the simulated data centre, and optionally BOS, in one process:
-// the BMCs with their virtual nodes, HSM, BSS, CFS, the image store (IMS and S3), and the
-// BOS API with its reconciler. `bos up`, `bos sim` and the end-to-end tests all build
-// the cluster through Start, so they run the same wiring.
+// the BMCs with their virtual nodes, HSM, BSS, CFS, the image store (IMS and S3), the
+// BOS API with its reconciler and, on request, a Slurm controller (slurm.go). `bos up`,
+// `bos sim` and the end-to-end tests all build the cluster through Start, so they run
+// the same wiring.
 package stack
 
 import (
@@ -26,6 +27,7 @@ import (
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/tenant"
 	"github.com/cray-bos/bos/simulator"
+	"github.com/cray-bos/bos/slurmsim"
 )
 
 // Service names, as in the URLs file and `bos sim <service>`.
@@ -36,6 +38,8 @@ const (
 	CFS  = "cfs"
 	IMS  = "ims" // serves both "ims" and "s3"
 	BOS  = "bos"
+	// Slurm is the Slurm controller simulator; it runs only when named or WithSlurm is set.
+	Slurm = "slurm"
 )
 
 // Simulators lists the services `bos sim` starts by default.
@@ -56,12 +60,13 @@ type URLs struct {
 // Options say what to start and how.
 type Options struct {
 	Topology *topology.Topology
-	// Services to run (BMCs, HSM, BSS, CFS, IMS, BOS); empty means every simulator and BOS.
+	// Services to run (BMCs, HSM, BSS, CFS, IMS, BOS, Slurm); empty means every simulator
+	// and BOS, without Slurm.
 	Services []string
 	// External gives the URLs of services that run elsewhere (used by those that run here).
 	External URLs
 	// Host is the address the services listen on (default 127.0.0.1); PortBase, when
-	// non-zero, gives them fixed ports: hsm, bss, cfs, s3, ims, bos at PortBase+0..5.
+	// non-zero, gives them fixed ports: hsm, bss, cfs, s3, ims, bos, slurm at PortBase+0..6.
 	Host     string
 	PortBase int
 	// BOSAddr, when set, is the host:port BOS listens on, overriding Host and PortBase.
@@ -71,6 +76,13 @@ type Options struct {
 	Sim simulator.Config
 	// CFS settings (Components is filled in here).
 	CFS cfs.Config
+	// WithSlurm also runs the Slurm controller; Slurm holds its settings (see slurm.go for
+	// what is filled in: nodes, initial state, ResumeTimeout, the RebootProgram).
+	WithSlurm bool
+	Slurm     slurmsim.Config
+	// SlurmRebootProgram, when set, is the path of an executable Slurm runs as its
+	// RebootProgram (e.g. bos installed as slurm-reboot) instead of the in-process one.
+	SlurmRebootProgram string
 
 	// RedisURL selects a real Redis for BOS; empty runs an embedded miniredis.
 	RedisURL, RedisKeyPrefix string
@@ -100,6 +112,7 @@ type Stack struct {
 	BSS        *bss.Server
 	CFS        *cfs.Server
 	IMS        *ims.Server
+	Slurm      *slurmsim.Server
 	Store      *store.Store
 	Reconciler *operator.Reconciler
 	Redfish    *operator.Redfish
@@ -113,6 +126,9 @@ type Stack struct {
 }
 
 func (o *Options) runs(svc string) bool {
+	if svc == Slurm {
+		return o.WithSlurm || slices.Contains(o.Services, Slurm)
+	}
 	return len(o.Services) == 0 || slices.Contains(o.Services, svc)
 }
 
@@ -137,9 +153,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	}()
 
 	// Listeners first, so every service knows every URL before it starts.
-	ports := map[string]int{HSM: 0, BSS: 1, CFS: 2, "s3": 3, IMS: 4, BOS: 5}
+	ports := map[string]int{HSM: 0, BSS: 1, CFS: 2, "s3": 3, IMS: 4, BOS: 5, Slurm: 6}
 	listeners := map[string]net.Listener{}
-	for _, svc := range []string{HSM, BSS, CFS, "s3", IMS, BOS} {
+	for _, svc := range []string{HSM, BSS, CFS, "s3", IMS, BOS, Slurm} {
 		owner := svc
 		if svc == "s3" {
 			owner = IMS
@@ -174,6 +190,13 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			s.URLs.IMS = url
 		case BOS:
 			s.URLs.BOS = url
+		case Slurm:
+			s.URLs.Slurm = url
+		}
+	}
+	if ln := listeners[Slurm]; ln != nil { // before the simulator, whose hooks feed it
+		if err := s.startSlurm(runCtx, o, ln); err != nil {
+			return s, err
 		}
 	}
 
@@ -188,6 +211,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		if cfg.Logger == nil {
 			cfg.Logger = o.Logger
 		}
+		cfg.OnBooted, cfg.OnPowerChange = s.slurmHooks(cfg.OnBooted, cfg.OnPowerChange)
 		if s.Sim, err = simulator.New(cfg); err != nil {
 			return s, fmt.Errorf("stack: simulator: %w", err)
 		}
