@@ -40,10 +40,11 @@ type Config struct {
 
 // Reconciler drives every enabled component to its desired state (see doc.go).
 type Reconciler struct {
-	cfg   Config
-	queue *Queue
-	log   *slog.Logger
-	setup *Setup
+	cfg     Config
+	queue   *Queue
+	log     *slog.Logger
+	setup   *Setup
+	effects *Effects
 
 	sessionWake chan struct{}
 }
@@ -72,7 +73,8 @@ func New(cfg Config) *Reconciler {
 		cfg.Now = time.Now
 	}
 	return &Reconciler{cfg: cfg, queue: cfg.Queue, log: cfg.Logger, sessionWake: make(chan struct{}, 1),
-		setup: &Setup{Store: cfg.Store, Inventory: cfg.Inventory, Images: cfg.Images, Tenants: cfg.Tenants, Now: cfg.Now, Logger: cfg.Logger}}
+		setup:   &Setup{Store: cfg.Store, Inventory: cfg.Inventory, Images: cfg.Images, Tenants: cfg.Tenants, Now: cfg.Now, Logger: cfg.Logger},
+		effects: &Effects{Store: cfg.Store, BSS: cfg.BSS, CFS: cfg.CFS, Power: cfg.Power, Now: cfg.Now}}
 }
 
 // Wake queues nodes for a look now (the store hook and power events call it).
@@ -212,9 +214,9 @@ func (r *Reconciler) reconcile(ctx context.Context, keys []string) {
 	}
 }
 
-// act performs the stored decisions' actions, batched: one BSS PUT per artifact set, one
-// CFS PATCH per (configuration, session), Redfish resets in parallel. Failures are
-// recorded on the components so the next look retries them.
+// act performs the stored decisions' actions through Effects, batched: one BSS PUT per
+// artifact set, one CFS PATCH per (configuration, session), Redfish resets in parallel.
+// Failures are recorded on the components so the next look retries them.
 func (r *Reconciler) act(ctx context.Context, decisions map[string]Decision, opts bos.Options) {
 	byAction := map[Action][]bos.Component{}
 	for _, d := range decisions {
@@ -227,11 +229,11 @@ func (r *Reconciler) act(ctx context.Context, decisions map[string]Decision, opt
 		var failed map[string]error
 		switch act {
 		case PowerOnAction:
-			failed = r.powerOn(ctx, comps)
+			failed = r.effects.PowerOn(ctx, comps)
 		case GracefulOffAction:
-			failed = r.cfg.Power.Reset(ctx, idsOf(comps), ResetGracefulOff)
+			failed = r.effects.PowerOff(ctx, idsOf(comps), ResetGracefulOff)
 		case ForcefulOffAction:
-			failed = r.cfg.Power.Reset(ctx, idsOf(comps), ResetForceOff)
+			failed = r.effects.PowerOff(ctx, idsOf(comps), ResetForceOff)
 		case ConfigureAction:
 			r.configure(ctx, comps)
 		}
@@ -241,69 +243,13 @@ func (r *Reconciler) act(ctx context.Context, decisions map[string]Decision, opt
 	}
 }
 
-// powerOn is BOS's power_on operator for a batch: boot parameters to BSS (one PUT per
-// artifact set, the token recorded and written to desired_state.bss_token), CFS told
-// the desired configuration with CFS disabled and its state cleared until the node
-// boots, then power on. A node whose BSS or CFS step failed is not powered on
-// (deviation: BOS powers it on anyway and it boots stale parameters).
-func (r *Reconciler) powerOn(ctx context.Context, comps []bos.Component) map[string]error {
-	failed := map[string]error{}
-	now := r.cfg.Now()
-	for artifacts, hosts := range groupBy(comps, func(c bos.Component) bos.BootArtifacts { return c.DesiredState.BootArtifacts }) {
-		token, err := r.cfg.BSS.Put(ctx, hosts, artifacts)
-		if err == nil {
-			err = r.cfg.Store.PutToken(ctx, token, bos.TokenRecord{BootArtifacts: artifacts, Timestamp: now})
-		}
-		if err == nil {
-			_, err = r.cfg.Store.UpdateComponents(ctx, hosts, func(c *bos.Component) error {
-				if c.DesiredState.BootArtifacts != artifacts {
-					return store.ErrSkip // desired state changed meanwhile: the next look handles it
-				}
-				c.DesiredState.BSSToken = token
-				return nil
-			})
-		}
-		if err != nil {
-			for _, h := range hosts {
-				failed[h] = err
-			}
-		}
-	}
-	type cfsKey struct{ config, session string }
-	var ready []bos.Component
-	for _, c := range comps {
-		if failed[c.ID] == nil {
-			ready = append(ready, c)
-		}
-	}
-	for key, ids := range groupBy(ready, func(c bos.Component) cfsKey { return cfsKey{c.DesiredState.Configuration, c.Session} }) {
-		if err := r.cfg.CFS.SetDesired(ctx, ids, key.config, false, true, key.session); err != nil {
-			for _, id := range ids {
-				failed[id] = err
-			}
-		}
-	}
-	var on []string
-	for _, c := range ready {
-		if failed[c.ID] == nil {
-			on = append(on, c.ID)
-		}
-	}
-	for id, err := range r.cfg.Power.Reset(ctx, on, ResetOn) {
-		failed[id] = err
-	}
-	return failed
-}
-
-// configure is BOS's configuration operator: CFS gets the desired configuration and is
-// enabled, tagged with the session. A failure is only logged: the node stays configuring
-// and the next look tries again (configuration is not a counted action in BOS).
+// configure asks CFS for the desired configuration. A failure is only logged: the node
+// stays configuring and the next look tries again (configuration is not a counted action
+// in BOS).
 func (r *Reconciler) configure(ctx context.Context, comps []bos.Component) {
-	type cfsKey struct{ config, session string }
-	for key, ids := range groupBy(comps, func(c bos.Component) cfsKey { return cfsKey{c.DesiredState.Configuration, c.Session} }) {
-		if err := r.cfg.CFS.SetDesired(ctx, ids, key.config, true, false, key.session); err != nil {
-			r.log.Warn("cfs configure", "nodes", len(ids), "configuration", key.config, "err", err)
-		}
+	for _, err := range r.effects.Configure(ctx, comps) {
+		r.log.Warn("cfs configure", "nodes", len(comps), "err", err)
+		return // one line per batch: the failures share their cause
 	}
 }
 

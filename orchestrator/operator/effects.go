@@ -1,0 +1,106 @@
+package operator
+
+import (
+	"context"
+	"time"
+
+	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/store"
+)
+
+// Effects are the things BOS does to nodes: boot parameters to BSS, desired configuration
+// to CFS, power through Redfish. The v2 reconciler and the v1 lockstep agent both act
+// through one Effects, so a node is booted the same way whichever API asked for it.
+// Each method works on a batch and reports failures per node; none stores anything but
+// the BSS token (the token record and desired_state.bss_token).
+type Effects struct {
+	Store *store.Store
+	BSS   BootParameters
+	CFS   Configuration
+	Power PowerControl
+	// Now stamps token records; nil means time.Now.
+	Now func() time.Time
+}
+
+func (e *Effects) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+// PowerOn is BOS's power_on operator for a batch: boot parameters to BSS (one PUT per
+// artifact set, the token recorded and written to desired_state.bss_token), CFS told
+// the desired configuration with CFS disabled and its state cleared until the node
+// boots, then power on. A node whose BSS or CFS step failed is not powered on
+// (deviation: BOS powers it on anyway and it boots stale parameters).
+func (e *Effects) PowerOn(ctx context.Context, comps []bos.Component) map[string]error {
+	failed := map[string]error{}
+	now := e.now()
+	for artifacts, hosts := range groupBy(comps, func(c bos.Component) bos.BootArtifacts { return c.DesiredState.BootArtifacts }) {
+		token, err := e.BSS.Put(ctx, hosts, artifacts)
+		if err == nil {
+			err = e.Store.PutToken(ctx, token, bos.TokenRecord{BootArtifacts: artifacts, Timestamp: now})
+		}
+		if err == nil {
+			_, err = e.Store.UpdateComponents(ctx, hosts, func(c *bos.Component) error {
+				if c.DesiredState.BootArtifacts != artifacts {
+					return store.ErrSkip // desired state changed meanwhile: the next look handles it
+				}
+				c.DesiredState.BSSToken = token
+				return nil
+			})
+		}
+		if err != nil {
+			for _, h := range hosts {
+				failed[h] = err
+			}
+		}
+	}
+	type cfsKey struct{ config, session string }
+	var ready []bos.Component
+	for _, c := range comps {
+		if failed[c.ID] == nil {
+			ready = append(ready, c)
+		}
+	}
+	for key, ids := range groupBy(ready, func(c bos.Component) cfsKey { return cfsKey{c.DesiredState.Configuration, c.Session} }) {
+		if err := e.CFS.SetDesired(ctx, ids, key.config, false, true, key.session); err != nil {
+			for _, id := range ids {
+				failed[id] = err
+			}
+		}
+	}
+	var on []string
+	for _, c := range ready {
+		if failed[c.ID] == nil {
+			on = append(on, c.ID)
+		}
+	}
+	for id, err := range e.Power.Reset(ctx, on, ResetOn) {
+		failed[id] = err
+	}
+	return failed
+}
+
+// PowerOff asks the BMCs of ids for a graceful (ResetGracefulOff) or forceful
+// (ResetForceOff) power-off and returns the nodes whose request failed.
+func (e *Effects) PowerOff(ctx context.Context, ids []string, kind ResetKind) map[string]error {
+	return e.Power.Reset(ctx, ids, kind)
+}
+
+// Configure is BOS's configuration operator: CFS gets each node's desired configuration
+// and is enabled, tagged with the node's session (one PATCH per configuration and
+// session). It returns the nodes whose PATCH failed.
+func (e *Effects) Configure(ctx context.Context, comps []bos.Component) map[string]error {
+	type cfsKey struct{ config, session string }
+	failed := map[string]error{}
+	for key, ids := range groupBy(comps, func(c bos.Component) cfsKey { return cfsKey{c.DesiredState.Configuration, c.Session} }) {
+		if err := e.CFS.SetDesired(ctx, ids, key.config, true, false, key.session); err != nil {
+			for _, id := range ids {
+				failed[id] = err
+			}
+		}
+	}
+	return failed
+}
