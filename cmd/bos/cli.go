@@ -1,0 +1,312 @@
+package main
+
+// The client half of the binary: `bos v2 ...` and `bos v1 ...` mirror `cray bos v2 ...` and
+// `cray bos v1 ...` (verbs list, describe, create, update, delete; positional arguments for
+// path parameters; body fields as --kebab-case flags). Families of commands are rows of a
+// table (cliV2Families, cliV1Families) built into cobra commands by one function, so each
+// command is only its flags and the client call it makes.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/cray-bos/bos/orchestrator/api"
+)
+
+// Environment variables the client reads.
+const (
+	envURL      = "BOS_URL"       // the BOS address, as --url
+	envURLsFile = "BOS_URLS_FILE" // a URLs file written by bos up/serve, as --urls-file
+)
+
+// family is a group of commands under one noun (`sessions`), or one command itself when
+// leaf is set (`applystaged`).
+type family struct {
+	name  string
+	short string
+	verbs []verb
+	sub   []family
+	leaf  *verb
+}
+
+// verb is one command: its positional arguments and a setup that registers its flags and
+// returns what it does.
+type verb struct {
+	name    string
+	args    []string // positional names: "NAME", "[NAME]" (optional), "ID..." (one or more), "[ID...]" (any number)
+	short   string
+	long    string
+	example string
+	setup   func(fs *pflag.FlagSet) action
+}
+
+// action runs a command and returns what to print: a value rendered in the chosen format,
+// a notice (printed to stderr), or nil.
+type action func(c *call) (any, error)
+
+// notice is a result that only confirms what was done (deletions).
+type notice string
+
+// call is what an action works with.
+type call struct {
+	ctx   context.Context
+	env   *cliEnv
+	args  []string
+	flags *pflag.FlagSet
+	stdin io.Reader
+}
+
+// v2 is the typed v2 client for this call's address and tenant.
+func (c *call) v2() (*api.Client, error) {
+	base, err := c.env.baseURL()
+	if err != nil {
+		return nil, err
+	}
+	cl := api.NewClient(base, c.env.httpClient())
+	if c.env.tenant != "" {
+		cl = cl.WithTenant(c.env.tenant)
+	}
+	return cl, nil
+}
+
+// changed reports whether the user gave flag name.
+func (c *call) changed(name string) bool { return c.flags.Changed(name) }
+
+// cliEnv holds the flags every client command shares.
+type cliEnv struct {
+	url, urlsFile, tenant, format string
+	timeout                       time.Duration
+}
+
+func (e *cliEnv) register(fs *pflag.FlagSet) {
+	fs.StringVar(&e.url, "url", "", "BOS address, scheme://host:port (default $"+envURL+", else the bos entry of --urls-file)")
+	fs.StringVar(&e.urlsFile, "urls-file", "", `read the BOS address from this file ({"bos": URL}, as bos up and bos serve write it; default $`+envURLsFile+`)`)
+	fs.StringVar(&e.tenant, "tenant", "", "act as this tenant (sends the Cray-Tenant-Name header)")
+	fs.StringVar(&e.format, "format", "table", "output format: table or json")
+	fs.DurationVar(&e.timeout, "timeout", time.Minute, "give up on a request after this long")
+}
+
+// baseURL resolves the BOS address: --url, $BOS_URL, then the URLs file.
+func (e *cliEnv) baseURL() (string, error) {
+	raw := e.url
+	if raw == "" {
+		raw = os.Getenv(envURL)
+	}
+	if raw == "" {
+		file := e.urlsFile
+		if file == "" {
+			file = os.Getenv(envURLsFile)
+		}
+		if file == "" {
+			return "", fmt.Errorf("no BOS address: give --url URL, set %s, or name a URLs file with --urls-file (or %s)", envURL, envURLsFile)
+		}
+		var urls struct {
+			BOS string `json:"bos"`
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("urls file: %w", err)
+		}
+		if err := json.Unmarshal(b, &urls); err != nil {
+			return "", fmt.Errorf("urls file %s: %w", file, err)
+		}
+		if urls.BOS == "" {
+			return "", fmt.Errorf("urls file %s has no \"bos\" entry (is BOS running there?)", file)
+		}
+		raw = urls.BOS
+	}
+	if !strings.Contains(raw, "://") {
+		raw = "http://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("BOS address %q: want http(s)://host:port", raw)
+	}
+	// The client adds the API path (/v2, /v1); an address copied with one still works.
+	path := strings.TrimRight(u.Path, "/")
+	path = strings.TrimSuffix(strings.TrimSuffix(path, "/v2"), "/v1")
+	return u.Scheme + "://" + u.Host + path, nil
+}
+
+func (e *cliEnv) httpClient() *http.Client {
+	return &http.Client{Timeout: e.timeout}
+}
+
+// addClientCommands adds `bos v2`, `bos v1` and, for interactive use, the v2 families at
+// the top level (`bos sessions list` = `bos v2 sessions list`, with a note on stderr).
+func addClientCommands(root *cobra.Command) {
+	env := &cliEnv{}
+	v2 := &cobra.Command{
+		Use:   "v2",
+		Short: "Client of the BOS v2 API: session templates, sessions, components, options",
+		Long: `The BOS v2 API from the command line, as "cray bos v2": each command is one request;
+results print as a table or as the API's JSON (--format json).
+
+The BOS address comes from --url, $` + envURL + `, or the "bos" entry of a URLs file
+(--urls-file or $` + envURLsFile + `, as "bos up" and "bos serve" write it).
+Errors from BOS print its problem title and detail; the exit status is then 1.`,
+	}
+	v2.RunE = groupRun
+	env.register(v2.PersistentFlags())
+	for _, f := range cliV2Families() {
+		v2.AddCommand(env.familyCommand(f, "v2", false))
+	}
+	v1 := &cobra.Command{
+		Use:   "v1",
+		Short: "Client of the BOS v1 API: session templates and sessions (lockstep)",
+		Long: `The BOS v1 API from the command line, as "cray bos v1" did. The address and output
+flags are those of "bos v2".`,
+	}
+	v1.RunE = groupRun
+	env.register(v1.PersistentFlags())
+	for _, f := range cliV1Families() {
+		v1.AddCommand(env.familyCommand(f, "v1", false))
+	}
+	root.AddCommand(v2, v1)
+	for _, f := range cliV2Families() {
+		cmd := env.familyCommand(f, "v2", true)
+		cmd.Hidden = true // listed once, under v2
+		env.register(cmd.PersistentFlags())
+		root.AddCommand(cmd)
+	}
+}
+
+// familyCommand builds the cobra command of a family. defaulted marks the copy at the top
+// level, whose commands say on stderr that they chose v2.
+func (e *cliEnv) familyCommand(f family, version string, defaulted bool) *cobra.Command {
+	cmd := &cobra.Command{Use: f.name, Short: f.short, RunE: groupRun}
+	if f.leaf != nil {
+		e.bind(cmd, *f.leaf, version, defaulted)
+		return cmd
+	}
+	for _, v := range f.verbs {
+		sub := &cobra.Command{Use: v.name}
+		e.bind(sub, v, version, defaulted)
+		cmd.AddCommand(sub)
+	}
+	for _, s := range f.sub {
+		cmd.AddCommand(e.familyCommand(s, version, defaulted))
+	}
+	return cmd
+}
+
+// groupRun is what a group of commands does when run: help without arguments, an error
+// for an unknown command (cobra would print help and succeed).
+func groupRun(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return cmd.Help()
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += "; did you mean " + strings.Join(s, " or ") + "?"
+	}
+	return errors.New(msg)
+}
+
+// bind makes cmd run v.
+func (e *cliEnv) bind(cmd *cobra.Command, v verb, version string, defaulted bool) {
+	if len(v.args) > 0 {
+		cmd.Use += " " + strings.Join(v.args, " ")
+	}
+	if v.short != "" {
+		cmd.Short = v.short // a leaf family keeps its own
+	}
+	cmd.Long, cmd.Example = v.long, v.example
+	cmd.Args = positional(v.args)
+	act := v.setup(cmd.Flags())
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if defaulted {
+			fmt.Fprintf(cmd.ErrOrStderr(), "bos: no API version given, using %s; scripts should name it: %s\n",
+				version, strings.Replace(cmd.CommandPath(), "bos ", "bos "+version+" ", 1))
+		}
+		if e.format != "table" && e.format != "json" {
+			return fmt.Errorf("--format must be table or json, not %q", e.format)
+		}
+		ctx, cancel := context.WithTimeout(cmd.Context(), e.timeout)
+		defer cancel()
+		out, err := act(&call{ctx: ctx, env: e, args: args, flags: cmd.Flags(), stdin: cmd.InOrStdin()})
+		if err != nil {
+			return err
+		}
+		switch out := out.(type) {
+		case nil:
+			return nil
+		case notice:
+			fmt.Fprintln(cmd.ErrOrStderr(), out)
+			return nil
+		default:
+			return render(cmd.OutOrStdout(), e.format, out)
+		}
+	}
+}
+
+// positional turns argument names into cobra's check.
+func positional(names []string) cobra.PositionalArgs {
+	required, optional, variadic := 0, 0, false
+	for _, n := range names {
+		switch {
+		case strings.HasPrefix(n, "[") && strings.HasSuffix(n, "...]"):
+			return cobra.ArbitraryArgs
+		case strings.HasPrefix(n, "["):
+			optional++
+		case strings.HasSuffix(n, "..."):
+			required++
+			variadic = true
+		default:
+			required++
+		}
+	}
+	switch {
+	case variadic:
+		return cobra.MinimumNArgs(required)
+	case optional == 0:
+		return cobra.ExactArgs(required)
+	}
+	return cobra.RangeArgs(required, required+optional)
+}
+
+// readJSONFile reads a JSON document from path ("-" = stdin), for --file flags.
+func readJSONFile(c *call, path string) ([]byte, error) {
+	var (
+		b   []byte
+		err error
+	)
+	if path == "-" {
+		b, err = io.ReadAll(c.stdin)
+	} else {
+		b, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--file: %w", err)
+	}
+	if !json.Valid(b) {
+		return nil, fmt.Errorf("--file %s: not valid JSON", path)
+	}
+	return b, nil
+}
+
+// decodeStrict decodes b into v, refusing unknown fields so a typo fails here rather than
+// as a 400 from BOS.
+func decodeStrict(what string, b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if dec.More() {
+		return errors.New(what + ": more than one JSON value")
+	}
+	return nil
+}

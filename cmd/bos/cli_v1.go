@@ -1,0 +1,6 @@
+package main
+
+// cliV1Families is the `bos v1` command tree.
+func cliV1Families() []family {
+	return nil
+}

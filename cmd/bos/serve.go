@@ -1,0 +1,125 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cray-bos/bos/internal/stack"
+	"github.com/cray-bos/bos/internal/topology"
+)
+
+// newServeCommand is `bos serve`: the BOS API alone, optionally with its reconciler driving
+// services that run elsewhere.
+func newServeCommand() *cobra.Command {
+	var (
+		listen, redisURL, redisPrefix string
+		tenants, urlsFile             string
+		ext                           stack.URLs
+		redfishScheme                 string
+		redfishTimeout                time.Duration
+		verbose                       bool
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the BOS API (v2) on an embedded or real Redis; optionally its reconciler",
+		Long: `serve runs the BOS API on --listen, keeping its state in an embedded Redis (lost on
+exit) unless --redis-url names a real one.
+
+Given the addresses of HSM, BSS, CFS, S3 and IMS (all five, e.g. from "bos sim"), it also
+runs the reconciler, which boots nodes through their BMCs' Redfish interfaces as HSM lists
+them. Without them, BOS only stores templates, sessions and components.
+
+--urls-file F writes {"bos": URL} to F once the API listens. Stops cleanly on Ctrl-C or
+SIGTERM.`,
+		Example: `  bos serve --listen 127.0.0.1:8080
+  bos serve --listen :8080 --redis-url redis://127.0.0.1:6379/0 --tenants tenants.yaml
+  bos sim --nodes 100 --urls-file sim.json &
+  bos serve --urls-file bos.json --hsm-url $(jq -r .hsm sim.json) --bss-url $(jq -r .bss sim.json) \
+      --cfs-url $(jq -r .cfs sim.json) --s3-url $(jq -r .s3 sim.json) --ims-url $(jq -r .ims sim.json)`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			errw := cmd.ErrOrStderr()
+			opts := stack.Options{
+				// The API needs no cluster description; the reconciler reads nodes from HSM.
+				Topology: &topology.Topology{},
+				Services: []string{stack.BOS},
+				External: ext,
+				BOSAddr:  listen,
+				RedisURL: redisURL, RedisKeyPrefix: redisPrefix,
+				TenantsFile:   tenants,
+				RedfishScheme: redfishScheme, RedfishTimeout: redfishTimeout,
+			}
+			reconcile, err := reconcilerWanted(ext)
+			if err != nil {
+				return err
+			}
+			opts.Reconcile = reconcile
+			if verbose {
+				opts.Logger = slog.New(slog.NewTextHandler(errw, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			}
+			ctx := cmd.Context()
+			st, err := stack.Start(ctx, opts)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := writeURLs(urlsFile, stack.URLs{BOS: st.URLs.BOS}); err != nil {
+				return err
+			}
+			store := "embedded Redis (state is lost on exit)"
+			if redisURL != "" {
+				store = redisURL
+			}
+			rec := "off (no --hsm-url ... given)"
+			if reconcile {
+				rec = "on"
+			}
+			fmt.Fprintf(errw, "BOS at %s, store %s, reconciler %s; Ctrl-C to stop\n", st.URLs.BOS, store, rec)
+			<-ctx.Done()
+			fmt.Fprintln(errw, "stopping")
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&listen, "listen", "127.0.0.1:8080", "host:port the API listens on (port 0 = a free one; see --urls-file)")
+	fl.StringVar(&redisURL, "redis-url", "", "redis://host:port/db for BOS's state (default: an embedded Redis in this process)")
+	fl.StringVar(&redisPrefix, "redis-key-prefix", "", "prefix of every key BOS writes to Redis")
+	fl.StringVar(&tenants, "tenants", "", "YAML or JSON file of tenants and their nodes (the TAPMS stand-in)")
+	fl.StringVar(&urlsFile, "urls-file", "", `write {"bos": URL} to this file once the API listens`)
+	fl.StringVar(&ext.HSM, "hsm-url", "", "HSM for the reconciler (scheme://host:port)")
+	fl.StringVar(&ext.BSS, "bss-url", "", "BSS for the reconciler")
+	fl.StringVar(&ext.CFS, "cfs-url", "", "CFS for the reconciler")
+	fl.StringVar(&ext.S3, "s3-url", "", "S3 object store holding the boot images")
+	fl.StringVar(&ext.IMS, "ims-url", "", "IMS for the reconciler")
+	fl.StringVar(&redfishScheme, "redfish-scheme", "http", "how the reconciler reaches BMCs: http or https")
+	fl.DurationVar(&redfishTimeout, "redfish-timeout", 10*time.Second, "how long BOS waits for one BMC request")
+	fl.BoolVarP(&verbose, "verbose", "v", false, "log what BOS does")
+	return cmd
+}
+
+// reconcilerWanted says whether the service URLs ask for the reconciler: none given means
+// no, all five yes, some of them is a mistake worth naming.
+func reconcilerWanted(u stack.URLs) (bool, error) {
+	var missing []string
+	given := 0
+	for _, s := range []struct{ flag, url string }{
+		{"--hsm-url", u.HSM}, {"--bss-url", u.BSS}, {"--cfs-url", u.CFS}, {"--s3-url", u.S3}, {"--ims-url", u.IMS},
+	} {
+		if s.url == "" {
+			missing = append(missing, s.flag)
+		} else {
+			given++
+		}
+	}
+	switch {
+	case given == 0:
+		return false, nil
+	case len(missing) > 0:
+		return false, fmt.Errorf("the reconciler needs all of --hsm-url, --bss-url, --cfs-url, --s3-url and --ims-url; missing %s", strings.Join(missing, ", "))
+	}
+	return true, nil
+}

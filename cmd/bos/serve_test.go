@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/cfs"
+	"github.com/cray-bos/bos/ims"
+	"github.com/cray-bos/bos/internal/stack"
+	"github.com/cray-bos/bos/internal/topology"
+	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/simulator"
+)
+
+// reexecEnv makes the test binary run main (see TestMain), so a test can signal a real
+// process.
+const reexecEnv = "BOS_TEST_RUN_MAIN"
+
+// waitURLs waits for a URLs file and returns its bos entry.
+func waitURLs(t *testing.T, path string, done <-chan error) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if b, err := os.ReadFile(path); err == nil {
+			var u stack.URLs
+			require.NoError(t, json.Unmarshal(b, &u), string(b))
+			require.NotEmpty(t, u.BOS)
+			assert.Equal(t, stack.URLs{BOS: u.BOS}, u, "serve writes only its own address")
+			return u.BOS
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended before writing %s: %v", path, err)
+		default:
+		}
+		require.True(t, time.Now().Before(deadline), "no %s", path)
+		time.Sleep(20 * time.Millisecond) // polling a condition with a deadline
+	}
+}
+
+// serveInProcess runs `bos serve ARGS` until the returned stop is called; stop requires
+// that serve then ended without error.
+func serveInProcess(t *testing.T, args ...string) (urlsFile string, stop func()) {
+	t.Helper()
+	urlsFile = filepath.Join(t.TempDir(), "bos.json")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var stderr bytes.Buffer
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0", "--urls-file", urlsFile}, args...), &bytes.Buffer{}, &stderr)
+	}()
+	waitURLs(t, urlsFile, done)
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(10 * time.Second):
+			t.Fatal("serve did not stop after its context was cancelled")
+		}
+	}
+	t.Cleanup(stop)
+	return urlsFile, stop
+}
+
+func TestServeAPIOnly(t *testing.T) {
+	urls, stop := serveInProcess(t)
+	cli := func(args ...string) cliResult {
+		return bosCmd(t, "", append(append([]string{"v2"}, args...), "--urls-file", urls, "--format", "json")...)
+	}
+	r := cli("healthz", "list")
+	require.NoError(t, r.fail)
+	assert.JSONEq(t, `{"dbStatus":"ok","apiStatus":"ok"}`, r.out)
+
+	// The API stores what it is given; nothing boots without a reconciler.
+	tpl := writeFile(t, "t.json", `{"boot_sets": {"b": {"path": "s3://boot-images/i/manifest.json", "type": "s3", "node_list": ["x1000c0s0b0n0"]}}}`)
+	require.NoError(t, cli("sessiontemplates", "create", "t", "--file", tpl).fail)
+	r = cli("sessions", "create", "--template-name", "t", "--operation", "boot", "--name", "s")
+	require.NoError(t, r.fail, r.err)
+	r = cli("sessions", "describe", "s")
+	require.NoError(t, r.fail)
+	var s bos.Session
+	require.NoError(t, json.Unmarshal([]byte(r.out), &s))
+	assert.Equal(t, bos.SessionPending, s.Status.Status)
+
+	b, err := os.ReadFile(urls)
+	require.NoError(t, err)
+	var u stack.URLs
+	require.NoError(t, json.Unmarshal(b, &u))
+	stop()
+	_, err = net.DialTimeout("tcp", u.BOS[len("http://"):], time.Second)
+	assert.Error(t, err, "the listener is closed once serve returns")
+}
+
+func TestServeFlags(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"some service URLs", []string{"--hsm-url", "http://127.0.0.1:1", "--cfs-url", "http://127.0.0.1:2"}, "missing --bss-url, --s3-url, --ims-url"},
+		{"bad listen address", []string{"--listen", "256.0.0.1:99999"}, "listen for bos"},
+		{"missing tenants file", []string{"--listen", "127.0.0.1:0", "--tenants", filepath.Join(t.TempDir(), "none.yaml")}, "tenants"},
+		{"unreachable redis", []string{"--listen", "127.0.0.1:0", "--redis-url", "redis://127.0.0.1:1/0"}, "store"},
+		{"arguments", []string{"extra"}, "unknown command"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := run(ctx, append([]string{"serve"}, tc.args...), &bytes.Buffer{}, &bytes.Buffer{})
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+// TestServeWithReconciler: `bos serve` with the addresses of simulators running elsewhere
+// boots their nodes, driven by the CLI.
+func TestServeWithReconciler(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	topo, err := topology.Generate(topology.DefaultOptions(4))
+	require.NoError(t, err)
+	timing := simulator.DefaultTiming()
+	timing.Scale = 0
+	timing.BootScriptRetry = 100 * time.Millisecond
+	timing.ReportBackoff, timing.ReportBackoffCap = 50*time.Millisecond, 500*time.Millisecond
+	// The simulators must know where BOS will be (nodes report to it): pick its port first.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	bosAddr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	sim, err := stack.Start(ctx, stack.Options{
+		Topology: topo, Services: stack.Simulators, External: stack.URLs{BOS: "http://" + bosAddr},
+		Sim: simulator.Config{Timing: &timing, Seed: 5},
+		CFS: cfs.Config{Timing: cfs.Timing{BatchWindow: 20 * time.Millisecond, BatchSize: 500, Scale: 1}, Seed: 5},
+	})
+	require.NoError(t, err)
+	defer sim.Close()
+
+	urls := filepath.Join(t.TempDir(), "bos.json")
+	done := make(chan error, 1)
+	sctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go func() {
+		done <- run(sctx, []string{"serve", "--listen", bosAddr, "--urls-file", urls,
+			"--hsm-url", sim.URLs.HSM, "--bss-url", sim.URLs.BSS, "--cfs-url", sim.URLs.CFS, "--s3-url", sim.URLs.S3, "--ims-url", sim.URLs.IMS,
+		}, &bytes.Buffer{}, &bytes.Buffer{})
+	}()
+	waitURLs(t, urls, done)
+
+	path, err := sim.ImagePath(ims.ImageCompute)
+	require.NoError(t, err)
+	cli := func(args ...string) string {
+		t.Helper()
+		r := bosCmd(t, "", append(append([]string{"v2"}, args...), "--urls-file", urls, "--format", "json")...)
+		require.NoError(t, r.fail, r.err)
+		return r.out
+	}
+	cli("options", "update", "--polling-frequency", "1", "--max-boot-wait-time", "10", "--max-power-on-wait-time", "10")
+	tpl := writeFile(t, "t.json", `{"enable_cfs": false, "boot_sets": {"compute": {"path": "`+path+`", "type": "s3", "node_roles_groups": ["Compute"]}}}`)
+	cli("sessiontemplates", "create", "compute", "--file", tpl)
+	cli("sessions", "create", "--template-name", "compute", "--operation", "boot", "--name", "boot-all")
+
+	deadline := time.Now().Add(25 * time.Second)
+	var st bos.SessionExtendedStatus
+	for {
+		require.NoError(t, json.Unmarshal([]byte(cli("sessions", "status", "boot-all")), &st))
+		if st.Status == bos.SessionComplete {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "session not complete: %+v", st)
+		time.Sleep(100 * time.Millisecond) // polling a condition with a deadline
+	}
+	assert.Equal(t, 4, st.ManagedComponentsCount)
+	assert.Equal(t, 100.0, st.PercentSuccessful)
+	for _, id := range topo.ByRole(topology.RoleCompute) {
+		n, ok := sim.Sim.Node(id)
+		require.True(t, ok)
+		assert.True(t, n.Booted, "%s booted", id)
+	}
+	stop()
+	require.NoError(t, <-done)
+}
+
+// TestServeSignal: SIGTERM stops a real `bos serve` process cleanly (exit status 0).
+func TestServeSignal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a process")
+	}
+	urls := filepath.Join(t.TempDir(), "bos.json")
+	cmd := exec.Command(os.Args[0], "serve", "--listen", "127.0.0.1:0", "--urls-file", urls)
+	cmd.Env = append(os.Environ(), reexecEnv+"=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	waitURLs(t, urls, done)
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-done:
+		require.NoError(t, err, "stderr:\n%s", stderr.String())
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("serve did not stop on SIGTERM; stderr:\n%s", stderr.String())
+	}
+	assert.Contains(t, stderr.String(), "stopping")
+}
