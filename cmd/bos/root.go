@@ -15,12 +15,15 @@ simulators it needs: Redfish BMCs with virtual nodes, HSM, BSS, CFS and an image
 
   bos up --nodes 1000 --boot   the whole stack in one process, booting a simulated cluster
   bos sim --nodes 1000         every simulator, no BOS
-  bos serve                    the BOS API on an embedded (or real) Redis`,
+  bos serve                    the BOS API on an embedded (or real) Redis
+  bos v2 sessions list         the client: bos v2 ... and bos v1 ... as cray bos v2/v1 ...
+                               (bos sessions list also works, as v2, and says so)`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newUpCommand(), newSimCommand())
+	root.AddCommand(newUpCommand(), newSimCommand(), newServeCommand())
+	addClientCommands(root)
 	return root
 }
