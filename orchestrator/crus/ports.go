@@ -1,0 +1,42 @@
+package crus
+
+import (
+	"context"
+
+	"github.com/cray-bos/bos/hsm"
+	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/api"
+	"github.com/cray-bos/bos/slurmsim"
+)
+
+// The services CRUS talks to, as the small interfaces it needs. The project's clients
+// satisfy them: *hsm.Client, *api.Client (BOS v2) and *slurmsim.Client.
+
+// Groups is HSM: groups and the NIDs of components.
+type Groups interface {
+	Group(ctx context.Context, label string) (hsm.Group, error)
+	AddGroupMember(ctx context.Context, label, id string) error
+	RemoveGroupMember(ctx context.Context, label, id string) error
+	QueryComponents(ctx context.Context, ids []string, f hsm.ComponentFilter) ([]hsm.Component, error)
+}
+
+// BOS is the BOS v2 API.
+type BOS interface {
+	GetTemplate(ctx context.Context, name string) (bos.SessionTemplate, error)
+	CreateSession(ctx context.Context, sc bos.SessionCreate) (bos.Session, error)
+	GetSession(ctx context.Context, name string) (bos.Session, error)
+	ListComponents(ctx context.Context, q api.ComponentQuery) ([]bos.Component, error)
+}
+
+// WLM is the workload manager (Slurm, through its REST API).
+type WLM interface {
+	Nodes(ctx context.Context) ([]slurmsim.Node, error)
+	Node(ctx context.Context, hostlist string) ([]slurmsim.Node, error)
+	UpdateNode(ctx context.Context, u slurmsim.NodeUpdate) error
+}
+
+var (
+	_ Groups = (*hsm.Client)(nil)
+	_ BOS    = (*api.Client)(nil)
+	_ WLM    = (*slurmsim.Client)(nil)
+)
