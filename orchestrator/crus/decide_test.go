@@ -84,18 +84,18 @@ func TestStepNodes(t *testing.T) {
 
 func TestQuiet(t *testing.T) {
 	for s, want := range map[string]bool{
-		"IDLE+DRAIN":                    true,
-		"DOWN+DRAIN":                    true,
-		"IDLE+FAIL":                     true,
-		"IDLE+DRAIN+NOT_RESPONDING":     true,
-		"UNKNOWN+DRAIN+NOT_RESPONDING":  true,
-		"DOWN+DRAIN+REBOOT_ISSUED":      true,
-		"ALLOCATED+DRAIN":               false,
-		"MIXED+DRAIN":                   false,
-		"IDLE+COMPLETING+DRAIN":         false,
-		"IDLE":                          false,
-		"DOWN":                          false,
-		"ALLOCATED":                     false,
+		"IDLE+DRAIN":                     true,
+		"DOWN+DRAIN":                     true,
+		"IDLE+FAIL":                      true,
+		"IDLE+DRAIN+NOT_RESPONDING":      true,
+		"UNKNOWN+DRAIN+NOT_RESPONDING":   true,
+		"DOWN+DRAIN+REBOOT_ISSUED":       true,
+		"ALLOCATED+DRAIN":                false,
+		"MIXED+DRAIN":                    false,
+		"IDLE+COMPLETING+DRAIN":          false,
+		"IDLE":                           false,
+		"DOWN":                           false,
+		"ALLOCATED":                      false,
 		"ALLOCATED+DRAIN+NOT_RESPONDING": false,
 	} {
 		assert.Equal(t, want, Quiet(state(s)), s)
@@ -153,11 +153,17 @@ func TestVerifyBoot(t *testing.T) {
 		{"still configuring after the boot", comp(func(c *bos.Component) { c.Enabled = true; c.Status.Status = bos.StatusConfiguring }), true, ""},
 		{"not a BOS component", bos.Component{}, false, ReasonNotInSession},
 		{"another session took it", comp(func(c *bos.Component) { c.Session = "s2" }), true, ReasonNotInSession},
-		{"BOS gave up", comp(func(c *bos.Component) { c.Status.Status = bos.StatusFailed; c.ActualState.BootArtifacts = bos.BootArtifacts{} }), true, ReasonBootFailed},
+		{"BOS gave up", comp(func(c *bos.Component) {
+			c.Status.Status = bos.StatusFailed
+			c.ActualState.BootArtifacts = bos.BootArtifacts{}
+		}), true, ReasonBootFailed},
 		{"failed by override", comp(func(c *bos.Component) { c.Status.StatusOverride = bos.StatusFailed }), true, ReasonBootFailed},
 		{"BOS still rebooting it", comp(func(c *bos.Component) { c.Enabled = true; c.ActualState.BootArtifacts = bos.BootArtifacts{} }), true, ReasonBootTimeout},
 		{"booted the old image", comp(func(c *bos.Component) { c.ActualState.BootArtifacts = old }), true, ReasonWrongImage},
-		{"no target at all", comp(func(c *bos.Component) { c.DesiredState.BootArtifacts = bos.BootArtifacts{}; c.ActualState.BootArtifacts = bos.BootArtifacts{} }), true, ReasonWrongImage},
+		{"no target at all", comp(func(c *bos.Component) {
+			c.DesiredState.BootArtifacts = bos.BootArtifacts{}
+			c.ActualState.BootArtifacts = bos.BootArtifacts{}
+		}), true, ReasonWrongImage},
 	} {
 		assert.Equal(t, tc.want, VerifyBoot(tc.c, tc.found, "s1"), tc.name)
 	}
@@ -282,8 +288,8 @@ func TestDecideQuiescing(t *testing.T) {
 			stage: StageQuiescing, active: []string{n1, n2}, after: testTiming.Poll,
 			actions: []Action{{Kind: ActDrain, Nodes: []string{n2}, Reason: DrainReason}}},
 		{name: "timeout: busy nodes go back untouched and fail", at: time.Hour,
-			wlm:    map[string]WLMNode{n1: node("IDLE+DRAIN", DrainReason, t0), n2: node("ALLOCATED+DRAIN", DrainReason, t0)},
-			stage:  StageQuiesced, active: []string{n1},
+			wlm:   map[string]WLMNode{n1: node("IDLE+DRAIN", DrainReason, t0), n2: node("ALLOCATED+DRAIN", DrainReason, t0)},
+			stage: StageQuiesced, active: []string{n1},
 			failed: map[string]string{n2: ReasonQuiesceTimeout},
 			actions: []Action{
 				{Kind: ActResume, Nodes: []string{n2}},
@@ -302,8 +308,8 @@ func TestDecideQuiescing(t *testing.T) {
 				{Kind: ActSetGroup, Label: "up", Nodes: []string{n1}},
 			}},
 		{name: "a negative timeout waits forever", at: 1000 * time.Hour, timeout: -1,
-			wlm:       map[string]WLMNode{n1: node("IDLE+DRAIN", DrainReason, t0), n2: node("ALLOCATED+DRAIN", DrainReason, t0)},
-			stage:     StageQuiescing, active: []string{n1, n2}, after: testTiming.Poll},
+			wlm:   map[string]WLMNode{n1: node("IDLE+DRAIN", DrainReason, t0), n2: node("ALLOCATED+DRAIN", DrainReason, t0)},
+			stage: StageQuiescing, active: []string{n1, n2}, after: testTiming.Poll},
 		{name: "Slurm forgot a node", wlm: map[string]WLMNode{n1: node("IDLE+DRAIN", DrainReason, t0)},
 			stage: StageQuiesced, active: []string{n1}, failed: map[string]string{n2: ReasonNoWLMName},
 			actions: []Action{{Kind: ActAddToGroup, Label: "failed", Nodes: []string{n2}}}},
@@ -449,7 +455,11 @@ func TestDecideWLMWaiting(t *testing.T) {
 		}, d.Actions())
 	})
 	t.Run("resumed and running again: step done", func(t *testing.T) {
-		r := waiting(func(r *Record) { r.Progress.Resumed = []string{n1, n2}; r.Progress.Done = []string{n1}; r.Progress.Upgraded = 7 })
+		r := waiting(func(r *Record) {
+			r.Progress.Resumed = []string{n1, n2}
+			r.Progress.Done = []string{n1}
+			r.Progress.Upgraded = 7
+		})
 		d := Decide(r, Observation{WLM: map[string]WLMNode{n1: node("ALLOCATED", "", fresh), n2: node("IDLE", "", fresh)}}, bootStart.Add(time.Minute), testTiming)
 		assert.Equal(t, StageStarting, d.Record.Progress.Stage)
 		assert.Equal(t, 1, d.Record.Progress.Step)
