@@ -73,9 +73,15 @@ func (t table) write(w io.Writer) error {
 func tableOf(v any) (table, bool) {
 	switch v := v.(type) {
 	case []bos.SessionTemplate:
-		t := table{header: []string{"NAME", "TENANT", "BOOT SETS", "NODES", "CFS", "DESCRIPTION"}}
+		t := table{header: templateHeader}
 		for _, st := range v {
-			t.rows = append(t.rows, []string{st.Name, dash(st.Tenant), strings.Join(sortedKeys(st.BootSets), ","), templateNodes(st), templateCFS(st), dash(st.Description)})
+			t.rows = append(t.rows, templateRow(st))
+		}
+		return t, true
+	case []bos.V1SessionTemplate:
+		t := table{header: templateHeader}
+		for _, st := range v {
+			t.rows = append(t.rows, templateRow(st.V2()))
 		}
 		return t, true
 	case []bos.Session:
@@ -115,6 +121,77 @@ func tableOf(v any) (table, bool) {
 				errs.rows = append(errs.rows, []string{msg, strconv.Itoa(e.Count), e.List})
 			}
 			t.then = append(t.then, errs)
+		}
+		return t, true
+	case v1SessionIDs:
+		t := table{header: []string{"ID"}}
+		for _, id := range v {
+			t.rows = append(t.rows, []string{id})
+		}
+		return t, true
+	case bos.V1SessionCreated:
+		return table{rows: [][]string{
+			{"id", api.V1SessionID(v)},
+			{"template", v.TemplateName},
+			{"operation", v.Operation},
+			{"limit", dash(v.Limit)},
+			{"job", v.Job},
+		}}, true
+	case bos.V1SessionDetails:
+		return table{rows: append([][]string{
+			{"template", v.TemplateName},
+			{"operation", v.Operation},
+			{"job", v.Job},
+			{"status", v.StatusLink},
+			{"started", clockp(v.StartTime)},
+			{"stopped", clockp(v.StopTime)},
+			{"in progress", strconv.FormatBool(v.InProgress)},
+			{"complete", strconv.FormatBool(v.Complete)},
+			{"error count", strconv.Itoa(v.ErrorCount)},
+			{"error", dash(v.Error)},
+		}, failedRows(v.FailedNodes, v.RetryCommand)...)}, true
+	case bos.V1SessionStatus:
+		return table{rows: append([][]string{
+			{"id", v.ID},
+			{"boot sets", strings.Join(v.BootSets, ",")},
+			{"started", clockp(v.Metadata.StartTime)},
+			{"stopped", clockp(v.Metadata.StopTime)},
+			{"in progress", strconv.FormatBool(v.Metadata.InProgress)},
+			{"complete", strconv.FormatBool(v.Metadata.Complete)},
+			{"error count", strconv.Itoa(v.Metadata.ErrorCount)},
+		}, failedRows(v.FailedNodes, v.RetryCommand)...)}, true
+	case bos.V1BootSetStatus:
+		t := table{header: []string{"PHASE", "CATEGORY", "COUNT", "NODES"}}
+		errs := table{header: []string{"PHASE", "ERROR", "COUNT", "NODES"}}
+		for _, p := range v.Phases {
+			for _, c := range p.Categories {
+				t.rows = append(t.rows, []string{p.Name, c.Name, strconv.Itoa(len(c.NodeList)), nodeCell(c.NodeList)})
+			}
+			for _, msg := range sortedKeys(p.Errors) {
+				errs.rows = append(errs.rows, []string{p.Name, msg, strconv.Itoa(len(p.Errors[msg])), nodeCell(p.Errors[msg])})
+			}
+		}
+		if len(errs.rows) > 0 {
+			t.then = append(t.then, errs)
+		}
+		return t, true
+	case bos.V1PhaseStatus:
+		t := table{header: []string{"CATEGORY", "COUNT", "NODES"}}
+		for _, c := range v.Categories {
+			t.rows = append(t.rows, []string{c.Name, strconv.Itoa(len(c.NodeList)), nodeCell(c.NodeList)})
+		}
+		if len(v.Errors) > 0 {
+			errs := table{header: []string{"ERROR", "COUNT", "NODES"}}
+			for _, msg := range sortedKeys(v.Errors) {
+				errs.rows = append(errs.rows, []string{msg, strconv.Itoa(len(v.Errors[msg])), nodeCell(v.Errors[msg])})
+			}
+			t.then = append(t.then, errs)
+		}
+		return t, true
+	case bos.V1Category:
+		t := table{header: []string{v.Name}}
+		for _, id := range v.NodeList {
+			t.rows = append(t.rows, []string{id})
 		}
 		return t, true
 	case api.ApplyStagedResponse:
@@ -203,6 +280,28 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+var templateHeader = []string{"NAME", "TENANT", "BOOT SETS", "NODES", "CFS", "DESCRIPTION"}
+
+func templateRow(st bos.SessionTemplate) []string {
+	return []string{st.Name, dash(st.Tenant), strings.Join(sortedKeys(st.BootSets), ","), templateNodes(st), templateCFS(st), dash(st.Description)}
+}
+
+// failedRows are the rows that end a v1 session's view: which nodes failed and the
+// command that retries just them.
+func failedRows(failed []string, retry string) [][]string {
+	return [][]string{
+		{"failed nodes", strconv.Itoa(len(failed))},
+		{"failed", dash(strings.Join(failed, ","))},
+		{"retry with", dash(retry)},
+	}
+}
+
+// nodeCell is a node list in a table cell, shortened for big sessions (--format json has
+// them all).
+func nodeCell(ids []string) string {
+	return dash(clip(strings.Join(ids, ","), 100))
 }
 
 // templateNodes summarises the nodes of a template's boot sets: explicit node counts,

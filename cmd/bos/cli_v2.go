@@ -193,8 +193,9 @@ func templateUpdate(fs *pflag.FlagSet) action {
 
 func sessionCreate(fs *pflag.FlagSet) action {
 	var (
-		sc    bos.SessionCreate
-		limit string
+		sc       bos.SessionCreate
+		limit    string
+		takeover bool
 	)
 	fs.StringVar(&sc.TemplateName, "template-name", "", "session template to apply (required)")
 	fs.StringVar(&sc.Operation, "operation", "", "boot, reboot or shutdown (required)")
@@ -202,6 +203,7 @@ func sessionCreate(fs *pflag.FlagSet) action {
 	fs.BoolVar(&sc.Stage, "stage", false, "stage the change on the nodes instead of acting; applystaged acts")
 	fs.BoolVar(&sc.IncludeDisabled, "include-disabled", false, "include nodes disabled in HSM")
 	fs.StringVar(&sc.Name, "name", "", "session name (default: a random UUID)")
+	fs.BoolVar(&takeover, "takeover", false, "take over nodes that unfinished sessions hold (otherwise BOS refuses with 409)")
 	return func(c *call) (any, error) {
 		if sc.TemplateName == "" || sc.Operation == "" {
 			return nil, errors.New("--template-name and --operation are required")
@@ -210,7 +212,12 @@ func sessionCreate(fs *pflag.FlagSet) action {
 		if c.changed("limit") {
 			body.Limit = &limit
 		}
-		return v2Call(c, func(cl *api.Client) (any, error) { return cl.CreateSession(c.ctx, body) })
+		return v2Call(c, func(cl *api.Client) (any, error) {
+			if takeover {
+				return cl.CreateSessionTakeover(c.ctx, body)
+			}
+			return cl.CreateSession(c.ctx, body)
+		})
 	}
 }
 
