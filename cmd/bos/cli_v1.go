@@ -134,21 +134,10 @@ func v1TemplateCreate(fs *pflag.FlagSet) action {
 		if name == "" {
 			return nil, errors.New("--name is required")
 		}
-		m := map[string]any{}
-		if f.file != "" {
-			raw, err := readJSONFile(c, f.file)
-			if err != nil {
-				return nil, err
-			}
-			var shape bos.V1SessionTemplate
-			if err := decodeStrict("--file "+f.file, raw, &shape); err != nil {
-				return nil, err
-			}
-			if err := json.Unmarshal(raw, &m); err != nil || m == nil {
-				return nil, fmt.Errorf("--file %s: a session template is a JSON object", f.file)
-			}
+		m, err := f.object(c, &bos.V1SessionTemplate{})
+		if err != nil {
+			return nil, err
 		}
-		f.apply(c, m)
 		m["name"] = name
 		raw, _ := json.Marshal(m)
 		var t bos.V1SessionTemplate

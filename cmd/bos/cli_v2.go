@@ -140,6 +140,26 @@ func (f *templateFields) apply(c *call, m map[string]any) {
 	}
 }
 
+// object is the template (or partial template) the user gave: --file, checked strictly
+// against shape (so a misspelt field fails here), with the flags applied over it.
+func (f *templateFields) object(c *call, shape any) (map[string]any, error) {
+	m := map[string]any{}
+	if f.file != "" {
+		raw, err := readJSONFile(c, f.file)
+		if err != nil {
+			return nil, err
+		}
+		if err := decodeStrict("--file "+f.file, raw, shape); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+			return nil, fmt.Errorf("--file %s: a session template is a JSON object", f.file)
+		}
+	}
+	f.apply(c, m)
+	return m, nil
+}
+
 func templateCreate(fs *pflag.FlagSet) action {
 	var f templateFields
 	f.register(fs)
@@ -147,16 +167,11 @@ func templateCreate(fs *pflag.FlagSet) action {
 		if f.file == "" {
 			return nil, errors.New("a session template needs boot sets: give them with --file (see: bos v2 sessiontemplatetemplate list)")
 		}
-		raw, err := readJSONFile(c, f.file)
+		m, err := f.object(c, &bos.SessionTemplate{})
 		if err != nil {
 			return nil, err
 		}
-		var m map[string]any
-		if err := json.Unmarshal(raw, &m); err != nil || m == nil {
-			return nil, fmt.Errorf("--file %s: a session template is a JSON object", f.file)
-		}
-		f.apply(c, m)
-		raw, _ = json.Marshal(m)
+		raw, _ := json.Marshal(m)
 		t, err := bos.DecodeTemplate(raw)
 		if err != nil {
 			return nil, fmt.Errorf("--file %s: %w", f.file, err)
@@ -169,21 +184,10 @@ func templateUpdate(fs *pflag.FlagSet) action {
 	var f templateFields
 	f.register(fs)
 	return func(c *call) (any, error) {
-		m := map[string]any{}
-		if f.file != "" {
-			raw, err := readJSONFile(c, f.file)
-			if err != nil {
-				return nil, err
-			}
-			var shape bos.SessionTemplate
-			if err := decodeStrict("--file "+f.file, raw, &shape); err != nil {
-				return nil, err
-			}
-			if err := json.Unmarshal(raw, &m); err != nil || m == nil {
-				return nil, fmt.Errorf("--file %s: a template patch is a JSON object", f.file)
-			}
+		m, err := f.object(c, &bos.SessionTemplate{})
+		if err != nil {
+			return nil, err
 		}
-		f.apply(c, m)
 		if len(m) == 0 {
 			return nil, errors.New("nothing to change: give --file or a field flag (--description, --enable-cfs, --cfs-configuration)")
 		}
