@@ -1,0 +1,192 @@
+package lockstep
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/store"
+)
+
+// Timing bounds and paces the agent. Zero fields take the defaults, which are BOA's own
+// (reference 5.8) except Poll, which BOA set between 5 and 10 s.
+type Timing struct {
+	// Poll is how often a step looks at its nodes again (power, reports, CFS). Default 1 s.
+	Poll time.Duration
+	// GracefulShutdown is how long nodes get to power off after a graceful request before
+	// they are forced (BOA GRACEFUL_SHUTDOWN_TIMEOUT). Default 300 s.
+	GracefulShutdown time.Duration
+	// ForcefulShutdown is how long forced nodes get before they fail the shutdown
+	// (FORCEFUL_SHUTDOWN_TIMEOUT). Default 180 s.
+	ForcefulShutdown time.Duration
+	// Boot is how long a powered-on node gets to report booting its new image (BOS's chart:
+	// 360 polls of 5 s). Default 30 min.
+	Boot time.Duration
+	// Configure is how long CFS gets to configure the nodes (BOA's fixed 1800 s). Default 30 min.
+	Configure time.Duration
+	// Sessions is how often new and orphaned sessions are looked for when nothing wakes
+	// the agent. Default 1 s.
+	Sessions time.Duration
+	// Save is the least time between two status writes while a step is under way (each
+	// phase change is written at once). Default 500 ms.
+	Save time.Duration
+}
+
+func (t Timing) withDefaults() Timing {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&t.Poll, time.Second)
+	def(&t.GracefulShutdown, 300*time.Second)
+	def(&t.ForcefulShutdown, 180*time.Second)
+	def(&t.Boot, 30*time.Minute)
+	def(&t.Configure, 30*time.Minute)
+	def(&t.Sessions, time.Second)
+	def(&t.Save, 500*time.Millisecond)
+	return t
+}
+
+// Config wires an Agent. Store, Inventory and Effects (with its Store, BSS, CFS and Power)
+// are required; Images is required for boot and reboot sessions.
+type Config struct {
+	Store     *store.Store
+	Inventory operator.Inventory
+	Images    operator.Images
+	Effects   *operator.Effects
+	Timing    Timing
+	// Logger gets the agent's progress and, as BOA logged them, the failed nodes of each
+	// session and the command that retries them. Nil discards.
+	Logger *slog.Logger
+	// Now is the clock of timestamps and step deadlines; nil means time.Now. Waits between
+	// polls are real timers of Timing.Poll.
+	Now func() time.Time
+}
+
+// Agent runs v1 sessions: it picks up every pending session (and, after a restart, every
+// running one, which it runs again from the start as a restarted BOA job did) and runs
+// each in its own goroutine until it completes, is deleted, or the agent stops.
+type Agent struct {
+	cfg      Config
+	log      *slog.Logger
+	resolver *Resolver
+	wake     chan struct{}
+
+	mu      sync.Mutex
+	running map[string]context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// New checks cfg and returns an agent; Run starts it.
+func New(cfg Config) (*Agent, error) {
+	switch {
+	case cfg.Store == nil:
+		return nil, errors.New("lockstep: Config.Store is required")
+	case cfg.Inventory == nil:
+		return nil, errors.New("lockstep: Config.Inventory is required")
+	case cfg.Effects == nil || cfg.Effects.Store == nil || cfg.Effects.BSS == nil || cfg.Effects.CFS == nil || cfg.Effects.Power == nil:
+		return nil, errors.New("lockstep: Config.Effects with Store, BSS, CFS and Power is required")
+	}
+	cfg.Timing = cfg.Timing.withDefaults()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Agent{cfg: cfg, log: cfg.Logger, resolver: &Resolver{Inventory: cfg.Inventory},
+		wake: make(chan struct{}, 1), running: map[string]context.CancelFunc{}}, nil
+}
+
+// Wake asks the agent to look for new sessions now (the API calls it after a create).
+func (a *Agent) Wake() {
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run looks for sessions to run until ctx is cancelled, then stops every session it runs
+// (they stay running in the store and start again with the next agent) and returns.
+func (a *Agent) Run(ctx context.Context) error {
+	defer func() {
+		a.mu.Lock()
+		for _, cancel := range a.running {
+			cancel()
+		}
+		a.mu.Unlock()
+		a.wg.Wait()
+	}()
+	for {
+		a.pass(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-a.wake:
+		case <-time.After(a.cfg.Timing.Sessions):
+		}
+	}
+}
+
+// pass starts a goroutine for every active session that has none, and stops those whose
+// session was deleted.
+func (a *Agent) pass(ctx context.Context) {
+	active, err := a.cfg.Store.ActiveV1Sessions(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			a.log.Warn("v1 agent: listing sessions", "err", err)
+		}
+		return
+	}
+	want := make(map[string]bool, len(active))
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, s := range active {
+		want[s.ID] = true
+		if _, ok := a.running[s.ID]; ok {
+			continue
+		}
+		sctx, cancel := context.WithCancel(ctx)
+		a.running[s.ID] = cancel
+		a.wg.Add(1)
+		go func(id string) {
+			defer a.wg.Done()
+			a.runSession(sctx, id)
+			cancel()
+			a.mu.Lock()
+			delete(a.running, id)
+			a.mu.Unlock()
+		}(s.ID)
+	}
+	for id, cancel := range a.running {
+		if !want[id] {
+			cancel() // deleted (or completed, in which case it is ending anyway)
+		}
+	}
+}
+
+// Running reports how many sessions the agent is running now.
+func (a *Agent) Running() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.running)
+}
+
+func (a *Agent) runSession(ctx context.Context, id string) {
+	log := a.log.With("session", id)
+	r := &run{a: a, id: id, log: log}
+	err := r.execute(ctx)
+	switch {
+	case err == nil:
+	case errors.Is(err, errDeleted):
+		log.Info("v1 session deleted while it ran; stopped")
+	case ctx.Err() != nil:
+		log.Info("v1 session interrupted; it runs again from the start with the next agent")
+	default:
+		log.Error("v1 session stopped on an error; it runs again on the next pass", "err", err)
+	}
+}

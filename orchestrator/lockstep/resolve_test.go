@@ -1,0 +1,157 @@
+package lockstep_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/lockstep"
+	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/tenant"
+)
+
+func TestBootSetNodes(t *testing.T) {
+	w := newWorld(t, a0, a1, a2, b0)
+	w.groups["g"] = []string{a1, a2}
+	w.parts["p1"] = []string{a0, a1, b0}
+	inv, err := (&lockstep.Resolver{Inventory: w}).Snapshot(context.Background())
+	require.NoError(t, err)
+	tmpl := bos.SessionTemplate{BootSets: map[string]bos.BootSet{
+		"x": {NodeList: []string{a0, a1}},
+		"y": {NodeGroups: []string{"g", "nope"}}, // a1 is in both: y (last by name) keeps it
+	}}
+	got, unknown, err := lockstep.BootSetNodes(bos.NodeSelector{Template: tmpl}, inv, nil)
+	require.NoError(t, err)
+	assert.Equal(t, map[string][]string{"x": {a0}, "y": {a1, a2}}, got)
+	assert.Equal(t, []string{"group nope"}, unknown)
+
+	got, _, err = lockstep.BootSetNodes(bos.NodeSelector{Template: tmpl, Partition: "p1"}, inv, nil)
+	require.NoError(t, err)
+	assert.Equal(t, map[string][]string{"x": {a0}, "y": {a1}}, got, "the partition bounds every boot set")
+
+	got, _, err = lockstep.BootSetNodes(bos.NodeSelector{Template: tmpl, Limit: "all,!" + a1}, inv, nil)
+	require.NoError(t, err)
+	assert.Equal(t, map[string][]string{"x": {a0}, "y": {a2}}, got)
+
+	_, _, err = lockstep.BootSetNodes(bos.NodeSelector{Template: tmpl, Partition: "p9"}, inv, nil)
+	assert.ErrorContains(t, err, `partition "p9" is not an HSM partition`)
+	_, _, err = lockstep.BootSetNodes(bos.NodeSelector{Template: tmpl, Limit: a0 + ",,"}, inv, nil)
+	assert.ErrorContains(t, err, "empty")
+}
+
+func TestResolveNodes(t *testing.T) {
+	w := newWorld(t, a0, a1, a2)
+	r := &lockstep.Resolver{Inventory: w, Tenants: tenant.NewMemory(tenant.New("blue", []string{a2}))}
+	tmpl := bos.SessionTemplate{BootSets: map[string]bos.BootSet{"x": {NodeList: []string{a0, a1}}, "y": {NodeList: []string{a1, a2}}}}
+	out, err := r.ResolveNodes(context.Background(), []bos.NodeSelector{
+		{Template: tmpl},
+		{Template: tmpl, Limit: a2},
+		{Template: bos.SessionTemplate{BootSets: map[string]bos.BootSet{"z": {NodeRolesGroups: []string{"Compute"}}}}, Tenant: "blue"},
+		{Template: tmpl, Tenant: "ghost"},
+	})
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{a0, a1, a2}, {a2}, {a2}, nil}, out)
+
+	_, err = r.ResolveNodes(context.Background(), []bos.NodeSelector{{Template: tmpl, Limit: "&"}})
+	assert.Equal(t, bos.EINVALID, bos.ErrorCode(err))
+	out, err = r.ResolveNodes(context.Background(), nil)
+	require.NoError(t, err)
+	assert.Nil(t, out)
+}
+
+func TestKernelParameters(t *testing.T) {
+	img := operator.Image{Rootfs: "s3://r", RootfsETag: "e", BootParameters: "a b\nc"}
+	for _, tc := range []struct {
+		name    string
+		bs      bos.V1BootSet
+		img     operator.Image
+		want    string
+		wantErr string
+	}{
+		{"CPSS3", bos.V1BootSet{KernelParameters: "k=1", RootfsProvider: "cpss3", RootfsProviderPassthrough: "dvs:x"}, img,
+			"a b c k=1 root=craycps-s3:s3://r:e:dvs:x nmd_data=url=s3://r,etag=e", ""},
+		{"SBPS", bos.V1BootSet{RootfsProvider: "sbps"}, img, "a b c root=sbps-s3:s3://r:e nmd_data=url=s3://r,etag=e", ""},
+		{"PassthroughOnly", bos.V1BootSet{RootfsProviderPassthrough: "p"}, img, "a b c root=::p", ""},
+		{"Nothing", bos.V1BootSet{}, operator.Image{}, "", ""},
+		{"UnknownProvider", bos.V1BootSet{RootfsProvider: "nfs"}, img, "", `unsupported rootfs_provider "nfs"`},
+		{"NoRootfs", bos.V1BootSet{RootfsProvider: "cpss3"}, operator.Image{}, "", "needs a rootfs"},
+		{"TooLong", bos.V1BootSet{KernelParameters: string(make([]byte, 5000))}, img, "", "at most 4096"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := lockstep.KernelParameters(tc.img, tc.bs)
+			if tc.wantErr != "" {
+				assert.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+// TestMigrateTemplates: legacy v1 templates are converted and their originals kept under
+// <name>_v1_deprecated; a second run changes nothing; an existing copy is not replaced;
+// a template that cannot be converted is reported and left alone.
+func TestMigrateTemplates(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	put := func(tenant, name, raw string) {
+		require.NoError(t, w.st.PutTemplateJSON(ctx, tenant, name, []byte(raw)))
+	}
+	legacy := `{"name":"old","cfs_url":"u","cfs_branch":"b","partition":"p1","cfs":{"configuration":"c","branch":"main"},
+		"boot_sets":{"a":{"path":"p","type":"s3","network":"nmn","shutdown_ordinal":3,"node_list":["x1c0s0b0n0"]}}}`
+	put("", "old", legacy)
+	put("", "kept", `{"name":"kept","cfs_url":"u","boot_sets":{"a":{"path":"p","type":"s3","node_list":["x1"]}}}`)
+	put("", "kept_v1_deprecated", `{"name":"kept_v1_deprecated","note":"an earlier copy"}`)
+	put("", "broken", `{"name":"broken","cfs_url":"u","boot_sets":{}}`)
+	put("", "v2", `{"name":"v2","enable_cfs":true,"boot_sets":{"a":{"path":"p","type":"s3","node_list":["x1"],"arch":"X86"}}}`)
+	put("blue", "old", legacy)
+
+	m, err := lockstep.MigrateTemplates(ctx, w.st, nil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"kept", "old", "blue/old"}, m.Converted)
+	require.Len(t, m.Failed, 1)
+	assert.Contains(t, m.Failed[0], "broken")
+
+	raw, err := w.st.GetTemplateJSON(ctx, "", "old")
+	require.NoError(t, err)
+	var conv bos.V1SessionTemplate
+	require.NoError(t, json.Unmarshal(raw, &conv))
+	assert.False(t, conv.Legacy())
+	assert.Equal(t, "p1", conv.Partition, "the partition is kept and honoured")
+	assert.Equal(t, 3, *conv.BootSets["a"].ShutdownOrdinal)
+	assert.Equal(t, "c", conv.Configuration())
+	v2, err := w.st.GetTemplate(ctx, "", "old")
+	require.NoError(t, err, "the converted template reads through v2")
+	assert.Equal(t, "X86", v2.BootSets["a"].Arch)
+
+	orig, err := w.st.GetTemplateJSON(ctx, "", "old_v1_deprecated")
+	require.NoError(t, err)
+	var origMap, want map[string]any
+	require.NoError(t, json.Unmarshal(orig, &origMap))
+	require.NoError(t, json.Unmarshal([]byte(legacy), &want))
+	want["name"] = "old_v1_deprecated"
+	assert.Equal(t, want, origMap)
+	_, err = w.st.GetTemplateJSON(ctx, "blue", "old_v1_deprecated")
+	require.NoError(t, err, "the copy stays in its tenant's namespace")
+
+	keptCopy, err := w.st.GetTemplateJSON(ctx, "", "kept_v1_deprecated")
+	require.NoError(t, err)
+	assert.Contains(t, string(keptCopy), "an earlier copy", "an existing copy is not replaced")
+	broken, err := w.st.GetTemplateJSON(ctx, "", "broken")
+	require.NoError(t, err)
+	assert.Contains(t, string(broken), "cfs_url", "an unconvertible template is left as it is")
+
+	before, err := w.st.ListTemplatesJSON(ctx)
+	require.NoError(t, err)
+	m, err = lockstep.MigrateTemplates(ctx, w.st, nil)
+	require.NoError(t, err)
+	assert.Empty(t, m.Converted, "a second run converts nothing")
+	after, err := w.st.ListTemplatesJSON(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, before, after, "and changes nothing")
+}
