@@ -38,10 +38,10 @@ type world struct {
 	events    []event
 
 	// behaviour
-	stuck     map[string]bool          // never powers off
-	refuseOn  map[string]bool          // Reset On fails
-	silent    map[string]bool          // boots but never reports
-	cfsFail   map[string]bool          // CFS configuration fails
+	stuck     map[string]bool // never powers off
+	refuseOn  map[string]bool // Reset On fails
+	silent    map[string]bool // boots but never reports
+	cfsFail   map[string]bool // CFS configuration fails
 	bootDelay func(id string) time.Duration
 }
 
