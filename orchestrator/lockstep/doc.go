@@ -22,21 +22,23 @@
 //
 // # Steps per operation (each drives the status phase of the same name)
 //
-//		shutdown   shutdown
-//		boot       boot, configure
-//		reboot     shutdown, boot, configure
-//		configure  configure
+//	shutdown   shutdown
+//	boot       boot, configure
+//	reboot     shutdown, boot, configure
+//	configure  configure
 //
-//	  - shutdown: nodes already off succeed; the others get a graceful power-off and
-//	    Timing.GracefulShutdown, then a forced one and Timing.ForcefulShutdown; a node
-//	    still on fails.
-//	  - boot: Effects.PowerOn (BSS parameters, CFS desired configuration with CFS disabled
-//	    until the node boots, power on); a node succeeds when its component holds the BSS
-//	    token it was given (the node booted this session's image and reported it), and
-//	    fails after Timing.Boot.
-//	  - configure: nodes that CFS does not yet know with the template's configuration (all
-//	    of them for a configure session) get it through Effects.Configure; each succeeds
-//	    when CFS says configured and fails on failed, a missing record, or Timing.Configure.
+// What each step does:
+//
+//   - shutdown: nodes already off succeed; the others get a graceful power-off and
+//     Timing.GracefulShutdown, then a forced one and Timing.ForcefulShutdown; a node
+//     still on fails.
+//   - boot: Effects.PowerOn (BSS parameters, CFS desired configuration with CFS disabled
+//     until the node boots, power on); a node succeeds when its component holds the BSS
+//     token it was given (the node booted this session's image and reported it), and
+//     fails after Timing.Boot.
+//   - configure: nodes that CFS does not yet know with the template's configuration (all
+//     of them for a configure session) get it through Effects.Configure; each succeeds
+//     when CFS says configured and fails on failed, a missing record, or Timing.Configure.
 //
 // Boot sets run in waves: by shutdown_ordinal for shutdown and boot_ordinal for boot,
 // lower first, equal (or no) ordinals together; a wave is a lockstep barrier too, and a
