@@ -23,6 +23,7 @@ import (
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
+	"github.com/cray-bos/bos/orchestrator/crus"
 	"github.com/cray-bos/bos/orchestrator/operator"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/tenant"
@@ -83,6 +84,9 @@ type Options struct {
 	// SlurmRebootProgram, when set, is the path of an executable Slurm runs as its
 	// RebootProgram (e.g. bos installed as slurm-reboot) instead of the in-process one.
 	SlurmRebootProgram string
+	// CRUS bounds the waits of the CRUS controller, which runs with BOS whenever HSM and
+	// Slurm URLs are known (crus.go).
+	CRUS crus.Timing
 
 	// RedisURL selects a real Redis for BOS; empty runs an embedded miniredis.
 	RedisURL, RedisKeyPrefix string
@@ -113,6 +117,7 @@ type Stack struct {
 	CFS        *cfs.Server
 	IMS        *ims.Server
 	Slurm      *slurmsim.Server
+	CRUS       *crus.Server
 	Store      *store.Store
 	Reconciler *operator.Reconciler
 	Redfish    *operator.Redfish
@@ -308,6 +313,9 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 	mux := http.NewServeMux()
 	mux.Handle("/", api.New(api.Config{Store: st, Tenants: tenants, BootSets: checker, Logger: o.Logger}).Handler())
 	s.BOSClient = api.NewClient(s.URLs.BOS, nil)
+	if err := s.startCRUS(runCtx, o, st, mux); err != nil {
+		return err
+	}
 
 	if o.Reconcile {
 		if s.URLs.HSM == "" || s.URLs.BSS == "" || s.URLs.CFS == "" || s.URLs.S3 == "" || s.URLs.IMS == "" {
