@@ -21,7 +21,7 @@ import (
 
 // cluster is a running stack with the default template seeded.
 type cluster struct {
-	t  *testing.T
+	t  testing.TB
 	st *stack.Stack
 	// computes are the compute node xnames, sorted.
 	computes []string
@@ -50,7 +50,7 @@ func eachBackend(t *testing.T, fn func(t *testing.T, backend string)) {
 	}
 }
 
-func startCluster(t *testing.T, backend string, o clusterOptions) *cluster {
+func startCluster(t testing.TB, backend string, o clusterOptions) *cluster {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

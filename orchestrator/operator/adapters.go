@@ -94,7 +94,7 @@ func (c CFSConfiguration) Components(ctx context.Context, ids []string) (map[str
 			return nil, fmt.Errorf("cfs components: %w", err)
 		}
 		for _, comp := range comps {
-			out[comp.ID] = CFSView{DesiredConfig: comp.DesiredConfig, Status: strings.ToLower(comp.ConfigurationStatus)}
+			out[comp.ID] = CFSView{DesiredConfig: comp.DesiredConfig, Status: strings.ToLower(comp.ConfigurationStatus), Enabled: comp.Enabled}
 		}
 	}
 	return out, nil

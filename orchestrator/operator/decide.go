@@ -27,6 +27,7 @@ func (p Power) String() string {
 type CFSView struct {
 	DesiredConfig string // CFS desired_config
 	Status        string // configuration_status: configured, pending, failed, unconfigured
+	Enabled       bool   // CFS configures only enabled components
 }
 
 // Observation is what the world outside BOS says about one node.
@@ -146,6 +147,9 @@ func decidePhase(n *bos.Component, obs Observation, opts bos.Options, now time.T
 			n.Error = ""
 		case cfs.Status == "pending":
 			d.PollCFS = true
+			// Pending but disabled, CFS will never configure it: this happens when a
+			// retried power-on disabled CFS after the node's cfs-state-reporter had
+			// already re-enabled it. BOS would wait forever; ask CFS again.
 		case cfs.Status == "failed":
 			fail(n, ErrCFSFailed)
 		default:
@@ -193,7 +197,7 @@ func decideAction(n *bos.Component, obs Observation, opts bos.Options, now time.
 			d.RequeueAfter = wait - since + time.Millisecond
 		}
 	case bos.StatusConfiguring:
-		if obs.CFS != nil && obs.CFS.DesiredConfig != n.DesiredState.Configuration {
+		if c := obs.CFS; c != nil && (c.DesiredConfig != n.DesiredState.Configuration || c.Status == "pending" && !c.Enabled) {
 			d.Action = ConfigureAction
 			d.PollCFS = true
 		}
