@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/stack"
+	"github.com/cray-bos/bos/internal/topology"
+	bos "github.com/cray-bos/bos/orchestrator"
+)
+
+func TestUpBootsTheClusterAndPrintsTheSessionStatus(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	urls := filepath.Join(t.TempDir(), "urls.json")
+	var out, errw bytes.Buffer
+	err := run(ctx, []string{"up", "--nodes", "8", "--boot", "--delay-scale", "0", "--urls-file", urls}, &out, &errw)
+	require.NoError(t, err, errw.String())
+
+	var status bos.SessionExtendedStatus
+	require.NoError(t, json.Unmarshal(out.Bytes(), &status), out.String())
+	assert.Equal(t, bos.SessionComplete, status.Status)
+	assert.Equal(t, 8, status.ManagedComponentsCount)
+	assert.Equal(t, 100.0, status.PercentSuccessful)
+	assert.Contains(t, errw.String(), "session ")
+	assert.Contains(t, errw.String(), "100.0%")
+
+	var u stack.URLs
+	raw, err := os.ReadFile(urls)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(raw, &u))
+	for name, url := range map[string]string{"bos": u.BOS, "hsm": u.HSM, "bss": u.BSS, "cfs": u.CFS, "s3": u.S3, "ims": u.IMS} {
+		assert.Regexp(t, `^http://127\.0\.0\.1:\d+$`, url, name)
+	}
+	assert.Len(t, u.BMCs, 4+5, "4 blade BMCs for 8 computes, one BMC per UAN and NCN")
+}
+
+func TestSimWritesURLsServesAndStopsOnCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	urls := filepath.Join(t.TempDir(), "urls.json")
+	done := make(chan error, 1)
+	var errw bytes.Buffer
+	go func() { done <- run(ctx, []string{"sim", "--nodes", "4", "--urls-file", urls}, &bytes.Buffer{}, &errw) }()
+
+	var u stack.URLs
+	require.Eventually(t, func() bool {
+		raw, err := os.ReadFile(urls)
+		return err == nil && json.Unmarshal(raw, &u) == nil
+	}, 30*time.Second, 10*time.Millisecond, "the urls file appears once everything listens")
+	assert.Empty(t, u.BOS, "sim runs no BOS")
+	for path, url := range map[string]string{"/hsm/v2/service/ready": u.HSM, "/boot/v1/service/status": u.BSS, "/v3/components": u.CFS, "/v3/images": u.IMS} {
+		resp, err := http.Get(url + path)
+		require.NoError(t, err, path)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode, path)
+	}
+	bmc := u.BMCs["x1000c0s0b0"]
+	require.NotEmpty(t, bmc)
+	resp, err := http.Get(bmc + "/redfish/v1/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("bos sim did not stop after cancel")
+	}
+	_, err = http.Get(bmc + "/redfish/v1/")
+	assert.Error(t, err, "BMCs stop listening")
+}
+
+func TestSimDumpTopologyRoundTrips(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"sim", "--dump-topology", "--nodes", "6", "--uans", "1", "--ncns", "2", "--arm", "2"}, &out, &bytes.Buffer{}))
+	path := filepath.Join(t.TempDir(), "cluster.yaml")
+	require.NoError(t, os.WriteFile(path, out.Bytes(), 0o644))
+	loaded, err := topology.Load(path)
+	require.NoError(t, err)
+	want, err := topology.Generate(topology.Options{Compute: 6, Application: 1, Management: 2, ARM: 2})
+	require.NoError(t, err)
+	assert.Equal(t, want, loaded)
+}
+
+func TestBadFlagsAreClearErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"up", "--operation", "explode"}, "--operation must be boot, reboot or shutdown"},
+		{[]string{"up", "--fault", "gremlins=0.1"}, `unknown fault "gremlins"`},
+		{[]string{"sim", "--fault", "hang"}, "want NAME=RATE"},
+		{[]string{"sim", "--fault", "hang=2"}, "between 0 and 1"},
+		{[]string{"sim", "--delay-scale", "-1"}, "must not be negative"},
+		{[]string{"sim", "--nodes", "2", "--arm", "3"}, "ARM"},
+		{[]string{"sim", "toaster"}, "invalid argument"},
+	} {
+		err := run(context.Background(), tc.args, &bytes.Buffer{}, &bytes.Buffer{})
+		require.Error(t, err, tc.args)
+		assert.Contains(t, err.Error(), tc.want, tc.args)
+	}
+}
