@@ -1,0 +1,135 @@
+package operator
+
+import (
+	"context"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/topology"
+	"github.com/cray-bos/bos/simulator"
+)
+
+// staticEndpoints is an EndpointSource over a fixed list.
+type staticEndpoints []Endpoint
+
+func (s staticEndpoints) Endpoints(context.Context) ([]Endpoint, error) { return s, nil }
+
+// startBMCs runs a simulator for n compute nodes and returns it with the endpoints HSM
+// would list for it.
+func startBMCs(t *testing.T, n int, faults simulator.Faults) (*simulator.Simulator, staticEndpoints) {
+	t.Helper()
+	topo, err := topology.Generate(topology.Options{Compute: n})
+	require.NoError(t, err)
+	timing := simulator.DefaultTiming()
+	timing.Scale = 0
+	sim, err := simulator.New(simulator.Config{Topology: topo, Timing: &timing, Faults: faults})
+	require.NoError(t, err)
+	require.NoError(t, sim.Start(context.Background()))
+	t.Cleanup(func() { _ = sim.Close() })
+	var eps staticEndpoints
+	for _, b := range sim.BMCs() {
+		for node, sys := range b.Systems {
+			path := topology.SystemPath(sys)
+			eps = append(eps, Endpoint{Node: node, BMC: b.Xname, FQDN: b.URL[len("http://"):], SystemPath: path,
+				ResetTarget: path + "/Actions/ComputerSystem.Reset", ResetTypes: topology.ResetTypes,
+				User: b.Username, Password: b.Password})
+		}
+	}
+	return sim, eps
+}
+
+func TestRedfishReadsAndResets(t *testing.T) {
+	sim, eps := startBMCs(t, 4, simulator.Faults{})
+	rf := NewRedfish(RedfishConfig{Endpoints: eps, Scheme: "http", Timeout: 2 * time.Second})
+	defer rf.Close()
+	ctx := context.Background()
+	ids := []string{"x1000c0s0b0n0", "x1000c0s0b0n1", "x1000c0s0b1n0"}
+
+	for id, r := range rf.PowerStates(ctx, ids) {
+		require.NoError(t, r.Err, id)
+		assert.Equal(t, PowerOff, r.Power, id)
+	}
+	assert.Empty(t, rf.Reset(ctx, ids[:2], ResetOn))
+	require.Eventually(t, func() bool {
+		st := rf.PowerStates(ctx, ids)
+		return st[ids[0]].Power == PowerOn && st[ids[1]].Power == PowerOn && st[ids[2]].Power == PowerOff
+	}, 5*time.Second, 10*time.Millisecond)
+	assert.Empty(t, rf.Reset(ctx, ids[:1], ResetForceOff))
+	require.Eventually(t, func() bool { n, _ := sim.Node(ids[0]); return n.Power == "Off" }, 5*time.Second, 10*time.Millisecond)
+
+	errs := rf.Reset(ctx, []string{"x9999c0s0b0n0"}, ResetOn)
+	assert.ErrorContains(t, errs["x9999c0s0b0n0"], "no Redfish endpoint")
+}
+
+func TestRedfishEventsFeedThePowerCache(t *testing.T) {
+	_, eps := startBMCs(t, 2, simulator.Faults{})
+	var mu sync.Mutex
+	woken := map[string]int{}
+	rf := NewRedfish(RedfishConfig{Endpoints: eps, Scheme: "http", OnPowerChange: func(n string) { mu.Lock(); woken[n]++; mu.Unlock() }})
+	defer rf.Close()
+	sink := httptest.NewServer(rf.EventsHandler())
+	defer sink.Close()
+	rf.cfg.EventDestination = sink.URL
+	ctx := context.Background()
+	n, err := rf.Subscribe(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "one BMC for two blade nodes")
+
+	assert.Empty(t, rf.Reset(ctx, []string{"x1000c0s0b0n1"}, ResetOn))
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return woken["x1000c0s0b0n1"] > 0 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool {
+		rf.mu.RLock()
+		defer rf.mu.RUnlock()
+		return rf.cache["x1000c0s0b0n1"].power == PowerOn
+	}, 5*time.Second, 10*time.Millisecond, "the On event is cached")
+	mu.Lock()
+	assert.Zero(t, woken["x1000c0s0b0n0"], "the other node's power did not change")
+	mu.Unlock()
+}
+
+func TestRedfishCircuitBreakerOnAHungBMC(t *testing.T) {
+	_, eps := startBMCs(t, 4, simulator.Faults{Set: map[string][]simulator.Fault{"x1000c0s0b0": {simulator.FaultHang}}})
+	now := time.Now()
+	var clockMu sync.Mutex
+	rf := NewRedfish(RedfishConfig{Endpoints: eps, Scheme: "http", Timeout: 200 * time.Millisecond,
+		Now: func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return now }})
+	defer rf.Close()
+	ctx := context.Background()
+
+	start := time.Now()
+	st := rf.PowerStates(ctx, []string{"x1000c0s0b0n0", "x1000c0s0b1n0"})
+	assert.Equal(t, PowerUnknown, st["x1000c0s0b0n0"].Power)
+	assert.Error(t, st["x1000c0s0b0n0"].Err)
+	assert.Equal(t, PowerOff, st["x1000c0s0b1n0"].Power, "a healthy BMC is unaffected")
+	assert.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond, "the first call waits out the timeout")
+
+	start = time.Now()
+	errs := rf.Reset(ctx, []string{"x1000c0s0b0n1"}, ResetOn)
+	assert.ErrorContains(t, errs["x1000c0s0b0n1"], "unreachable")
+	assert.Less(t, time.Since(start), 100*time.Millisecond, "within the outage calls fail at once")
+
+	clockMu.Lock()
+	now = now.Add(2 * time.Second) // past the first 1 s outage: the BMC is tried again
+	clockMu.Unlock()
+	start = time.Now()
+	errs = rf.Reset(ctx, []string{"x1000c0s0b0n1"}, ResetOn)
+	assert.Error(t, errs["x1000c0s0b0n1"])
+	assert.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond, "tried again after the outage")
+	rf.mu.RLock()
+	assert.Equal(t, 2, rf.down["x1000c0s0b0"].failures)
+	rf.mu.RUnlock()
+}
+
+func TestPickResetType(t *testing.T) {
+	assert.Equal(t, "On", pickResetType(ResetOn, topology.ResetTypes))
+	assert.Equal(t, "ForceOn", pickResetType(ResetOn, []string{"ForceOn", "ForceOff"}))
+	assert.Equal(t, "forceoff", pickResetType(ResetForceOff, []string{"forceoff"}), "the BMC's spelling is sent")
+	assert.Equal(t, "Off", pickResetType(ResetForceOff, []string{"On", "Off"}))
+	assert.Equal(t, "", pickResetType(ResetGracefulOff, []string{"On", "ForceOff"}), "not offered")
+	assert.Equal(t, "GracefulShutdown", pickResetType(ResetGracefulOff, nil), "nothing listed: the standard name")
+}
