@@ -156,7 +156,7 @@ func NeedsOf(rec *Record) Needs {
 	case StageQuiescing:
 		return Needs{WLM: p.Active}
 	case StageBooting:
-		return Needs{BOSSession: p.BOSSession}
+		return Needs{BOSSession: p.BOSSession, Components: p.Active}
 	case StageBooted:
 		return Needs{BOSSession: p.BOSSession, Components: p.Active}
 	case StageWLMWaiting:
@@ -431,7 +431,9 @@ func (d *decider) booting() {
 		// Deleted behind our back (the create itself is retried until it succeeds): what
 		// BOS did to each node is still on its component.
 		d.msg(fmt.Sprintf("The boot session for step %d no longer exists: moving to BOOTED", p.Step))
-	case s.Complete:
+	case s.Complete, d.bosDone():
+		// BOS completes a session within a pass of its last node; the step's own nodes
+		// being done is the same answer, sooner.
 		d.msg(msgBootCompleted(p.Step))
 	case expired(p.StageStart, d.now, d.t.BootTimeout):
 		d.msg(msgBootTimedOut(p.Step, d.t.BootTimeout))
@@ -440,6 +442,20 @@ func (d *decider) booting() {
 		return
 	}
 	p.Stage, p.StageStart = StageBooted, d.now
+}
+
+// bosDone reports whether BOS has finished every active node of the step: each was
+// taken into the step's session and is no longer enabled (booted and configured, or
+// given up on).
+func (d *decider) bosDone() bool {
+	p := d.p()
+	for _, n := range p.Active {
+		c, ok := d.obs.Components[n]
+		if !ok || c.Session != p.BOSSession || c.Enabled {
+			return false
+		}
+	}
+	return len(p.Active) > 0
 }
 
 func (d *decider) booted() {

@@ -379,7 +379,25 @@ func TestDecideBooting(t *testing.T) {
 			}
 		})
 	}
-	assert.Equal(t, Needs{BOSSession: "s1"}, NeedsOf(&booting))
+	assert.Equal(t, Needs{BOSSession: "s1", Components: []string{n1, n2}}, NeedsOf(&booting))
+
+	// The session is not complete yet, but BOS is done with the step's nodes.
+	done := bos.Component{Session: "s1"}
+	obs := Observation{BOSSession: &BOSSessionView{}, Components: map[string]bos.Component{n1: done, n2: done}}
+	d := Decide(booting, obs, t0.Add(time.Minute), testTiming)
+	assert.Equal(t, StageBooted, d.Record.Progress.Stage)
+	assert.Equal(t, "The boot session for step 0 completed: moving to BOOTED", lastMessage(d.Record))
+	for name, c := range map[string]bos.Component{
+		"still enabled":  {Session: "s1", Enabled: true},
+		"not set up yet": {Session: "older"},
+	} {
+		obs.Components[n2] = c
+		d = Decide(booting, obs, t0.Add(time.Minute), testTiming)
+		assert.Equal(t, StageBooting, d.Record.Progress.Stage, name)
+	}
+	delete(obs.Components, n2)
+	d = Decide(booting, obs, t0.Add(time.Minute), testTiming)
+	assert.Equal(t, StageBooting, d.Record.Progress.Stage, "not a BOS component: the session's end decides")
 }
 
 func TestDecideBooted(t *testing.T) {

@@ -1,0 +1,207 @@
+package crus_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/cfs"
+	"github.com/cray-bos/bos/hsm"
+	"github.com/cray-bos/bos/ims"
+	"github.com/cray-bos/bos/internal/stack"
+	"github.com/cray-bos/bos/internal/topology"
+	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/api"
+	"github.com/cray-bos/bos/orchestrator/crus"
+	"github.com/cray-bos/bos/orchestrator/store"
+	"github.com/cray-bos/bos/orchestrator/store/storetest"
+	"github.com/cray-bos/bos/simulator"
+	"github.com/cray-bos/bos/slurmsim"
+)
+
+// Group labels and the upgrade template the tests use.
+const (
+	startLabel  = "crus-start"
+	upLabel     = "crus-up"
+	failedLabel = "crus-failed"
+	nextTmpl    = "compute-next"
+)
+
+// world is a running data centre (simulated nodes, HSM, BSS, CFS, IMS, BOS with its
+// reconciler, Slurm) with every compute node booted on the seeded image, the three CRUS
+// groups (the starting one holding every compute) and a template for the next image.
+type world struct {
+	t        *testing.T
+	st       *stack.Stack
+	computes []string
+	names    map[string]string // xname → Slurm name
+	hsm      *hsm.Client
+	slurm    *slurmsim.Client
+}
+
+func ctxFor(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func startWorld(t *testing.T, computes int) *world {
+	t.Helper()
+	ctx := ctxFor(t, 60*time.Second)
+	topo, err := topology.Generate(topology.Options{Compute: computes})
+	require.NoError(t, err)
+	timing := simulator.DefaultTiming()
+	timing.Scale = 0
+	timing.BootScriptRetry = 100 * time.Millisecond
+	timing.ReportBackoff, timing.ReportBackoffCap = 50*time.Millisecond, 500*time.Millisecond
+	timing.HTTPTimeout = 2 * time.Second
+	timing.RetryAfter = time.Second
+	st, err := stack.Start(ctx, stack.Options{
+		Topology:       topo,
+		Sim:            simulator.Config{Timing: &timing, Seed: 3},
+		CFS:            cfs.Config{Timing: cfs.Timing{BatchWindow: 20 * time.Millisecond, BatchSize: 500, Scale: 1}, Seed: 3},
+		Reconcile:      true,
+		RedfishTimeout: 500 * time.Millisecond,
+		WithSlurm:      true,
+		Slurm:          slurmsim.Config{TickInterval: 100 * time.Millisecond, HistoryPerNode: 1024},
+	})
+	require.NoError(t, err)
+	t.Cleanup(st.Close)
+	require.NoError(t, st.Seed(ctx))
+	_, err = st.BOSClient.PatchOptions(ctx, map[string]any{
+		"polling_frequency": 1, "max_power_on_wait_time": 5, "max_boot_wait_time": 3, "max_power_off_wait_time": 3,
+		"default_retry_policy": 1,
+	})
+	require.NoError(t, err)
+	path, err := st.ImagePath(ims.ImageComputeNext)
+	require.NoError(t, err)
+	_, err = st.BOSClient.PutTemplate(ctx, nextTmpl, stack.DefaultTemplate(path, stack.DefaultConfigurationName))
+	require.NoError(t, err)
+
+	w := &world{t: t, st: st, computes: topo.ByRole(topology.RoleCompute), names: map[string]string{},
+		hsm: hsm.NewClient(st.URLs.HSM, nil), slurm: slurmsim.NewClient(st.URLs.Slurm, nil)}
+	for _, n := range topo.Nodes {
+		w.names[n.Xname] = n.Name
+	}
+	for _, label := range []string{startLabel, upLabel, failedLabel} {
+		require.NoError(t, w.hsm.CreateGroup(ctx, hsm.Group{Label: label}))
+	}
+	for _, id := range w.computes {
+		require.NoError(t, w.hsm.AddGroupMember(ctx, startLabel, id))
+	}
+
+	// Boot every compute node on the current image and wait until Slurm runs them.
+	s, err := st.BOSClient.CreateSession(ctx, bos.SessionCreate{Operation: bos.OpBoot, TemplateName: stack.DefaultTemplateName})
+	require.NoError(t, err)
+	w.eventually(30*time.Second, "initial boot", func() (bool, string) {
+		sess, err := st.BOSClient.GetSession(ctx, s.Name)
+		require.NoError(t, err)
+		nodes, err := w.slurm.Nodes(ctx)
+		require.NoError(t, err)
+		idle := 0
+		for _, n := range nodes {
+			if n.State == (slurmsim.NodeState{Base: slurmsim.StateIdle}) {
+				idle++
+			}
+		}
+		return sess.Status.Status == bos.SessionComplete && idle == len(w.computes),
+			fmt.Sprintf("session %s, %d of %d nodes idle in Slurm", sess.Status.Status, idle, len(w.computes))
+	})
+	return w
+}
+
+// eventually polls cond every 50 ms until it holds, failing with its last description
+// after d.
+func (w *world) eventually(d time.Duration, what string, cond func() (bool, string)) {
+	w.t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		ok, desc := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("%s: not done after %s: %s", what, d, desc)
+		}
+		time.Sleep(50 * time.Millisecond) // polling a condition with a deadline
+	}
+}
+
+// crusServer runs a CRUS service of its own over st (a store apart from the stack's, so
+// the stack's built-in CRUS never sees these sessions) until the returned stop is called.
+func (w *world) crusServer(st *store.Store, timing crus.Timing) (srv *crus.Server, client *crus.Client, stop func()) {
+	w.t.Helper()
+	srv, err := crus.New(crus.Config{
+		Store: st, HSM: w.hsm, BOS: api.NewClient(w.st.URLs.BOS, nil), WLM: w.slurm, Timing: timing, Seed: 1,
+	})
+	require.NoError(w.t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Run(ctx) }()
+	hs := httptest.NewServer(srv.Handler())
+	stopped := false
+	stop = func() {
+		if !stopped {
+			stopped = true
+			hs.Close()
+			cancel()
+			<-done
+		}
+	}
+	w.t.Cleanup(stop)
+	return srv, crus.NewClient(hs.URL, nil), stop
+}
+
+func newStore(t *testing.T) *store.Store { return storetest.Open(t, storetest.Mini, store.Config{}) }
+
+func fastTiming() crus.Timing {
+	return crus.Timing{Poll: 100 * time.Millisecond, WLMTimeout: 15 * time.Second, BootTimeout: 30 * time.Second,
+		MaxBackoff: time.Second, Rescan: time.Second}
+}
+
+func (w *world) create(c *crus.Client, size int) crus.Session {
+	w.t.Helper()
+	s, err := c.Create(ctxFor(w.t, 5*time.Second), crus.CreateRequest{StartingLabel: startLabel, UpgradingLabel: upLabel,
+		FailedLabel: failedLabel, UpgradeStepSize: size, UpgradeTemplateID: nextTmpl})
+	require.NoError(w.t, err)
+	return s
+}
+
+func (w *world) waitCompleted(c *crus.Client, id string, d time.Duration) crus.Session {
+	w.t.Helper()
+	var s crus.Session
+	w.eventually(d, "CRUS session "+id, func() (bool, string) {
+		var err error
+		s, err = c.Get(ctxFor(w.t, 5*time.Second), id)
+		require.NoError(w.t, err)
+		return s.Completed, fmt.Sprintf("state %s, messages:\n%v", s.State, s.Messages)
+	})
+	return s
+}
+
+func (w *world) members(label string) []string {
+	w.t.Helper()
+	g, err := w.hsm.Group(ctxFor(w.t, 5*time.Second), label)
+	require.NoError(w.t, err)
+	return g.Members.IDs
+}
+
+func (w *world) slurmNode(xname string) slurmsim.Node {
+	w.t.Helper()
+	ns, err := w.slurm.Node(ctxFor(w.t, 5*time.Second), w.names[xname])
+	require.NoError(w.t, err)
+	require.Len(w.t, ns, 1)
+	return ns[0]
+}
+
+// targetArtifacts are the boot artifacts BOS gives a node on template name.
+func (w *world) component(id string) bos.Component {
+	w.t.Helper()
+	c, err := w.st.BOSClient.GetComponent(ctxFor(w.t, 5*time.Second), id)
+	require.NoError(w.t, err)
+	return c
+}
