@@ -1,11 +1,8 @@
 package bss
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -165,47 +162,11 @@ func (c *Client) EndpointHistory(ctx context.Context, name, endpoint string) ([]
 	return out, nil
 }
 
-// do sends one request. A non-nil in is sent as JSON; out is a JSON target, or a
-// *strings.Builder for text replies. Non-2xx replies become *problem.Details.
+// do sends one request (see problem.DoJSON); out may be a *strings.Builder for text.
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, in, out any) (*http.Response, error) {
 	u := c.base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	var body io.Reader
-	if in != nil {
-		raw, err := json.Marshal(in)
-		if err != nil {
-			return nil, err
-		}
-		body = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
-	if err != nil {
-		return nil, err
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return nil, problem.FromResponse(resp)
-	}
-	switch o := out.(type) {
-	case nil:
-		_, _ = io.Copy(io.Discard, resp.Body)
-	case *strings.Builder:
-		if _, err := io.Copy(o, resp.Body); err != nil {
-			return nil, fmt.Errorf("read reply: %w", err)
-		}
-	default:
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			return nil, fmt.Errorf("decode reply: %w", err)
-		}
-	}
-	return resp, nil
+	return problem.DoJSON(ctx, c.hc, method, u, nil, in, out)
 }

@@ -1,11 +1,8 @@
 package cfs
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -220,42 +217,14 @@ func (c *Client) DeleteConfiguration(ctx context.Context, name string) error {
 	return nil
 }
 
+// do sends one request (see problem.DoJSON).
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, in, out any) error {
 	u := c.base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	var body io.Reader
-	if in != nil {
-		raw, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
-	if err != nil {
-		return err
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return problem.FromResponse(resp)
-	}
-	if out == nil {
-		_, _ = io.Copy(io.Discard, resp.Body)
-		return nil
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("decode reply: %w", err)
-	}
-	return nil
+	_, err := problem.DoJSON(ctx, c.hc, method, u, nil, in, out)
+	return err
 }
 
 func joinTags(tags map[string]string) string {

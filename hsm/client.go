@@ -1,11 +1,8 @@
 package hsm
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -34,43 +31,14 @@ func NewClient(baseURL string, hc *http.Client) *Client {
 // idsPerRequest bounds the ids a client puts in one query string.
 const idsPerRequest = 100
 
+// do sends one request (see problem.DoJSON).
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		raw, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("encode request: %w", err)
-		}
-		body = bytes.NewReader(raw)
-	}
 	u := c.base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Accept", "application/json")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return problem.FromResponse(resp)
-	}
-	if out == nil || resp.StatusCode == http.StatusNoContent {
-		_, _ = io.Copy(io.Discard, resp.Body)
-		return nil
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("decode reply: %w", err)
-	}
-	return nil
+	_, err := problem.DoJSON(ctx, c.hc, method, u, nil, in, out)
+	return err
 }
 
 // ComponentFilter selects components. Lists are OR-ed within a field and AND-ed

@@ -1,0 +1,65 @@
+package problem
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// DoJSON is the one request function of the clients of services whose errors are
+// problem+json (HSM, BSS, CFS, BOS). A non-nil in is sent as JSON. A 2xx reply is read into
+// out: JSON into a value, raw text into a *strings.Builder, or discarded when out is nil
+// (or the reply is 204). Any other status is returned as a *Details. header, if non-nil,
+// is added to the request. The response is returned (its body consumed) for its headers.
+func DoJSON(ctx context.Context, hc *http.Client, method, url string, header http.Header, in, out any) (*http.Response, error) {
+	var body io.Reader
+	if in != nil {
+		raw, err := json.Marshal(in)
+		if err != nil {
+			return nil, fmt.Errorf("encode request: %w", err)
+		}
+		body = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	req.Header.Set("Accept", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return resp, FromResponse(resp)
+	}
+	switch o := out.(type) {
+	case nil:
+		_, _ = io.Copy(io.Discard, resp.Body)
+	case *strings.Builder:
+		if _, err := io.Copy(o, resp.Body); err != nil {
+			return resp, fmt.Errorf("read reply: %w", err)
+		}
+	default:
+		if resp.StatusCode == http.StatusNoContent {
+			return resp, nil
+		}
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			return resp, fmt.Errorf("decode reply: %w", err)
+		}
+	}
+	return resp, nil
+}
