@@ -24,10 +24,10 @@ func BenchmarkBoot(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/nodes=%d", backend, n), func(b *testing.B) {
 				for i := 0; i < b.N; i++ {
 					b.StopTimer()
-					// BOS's default timeouts: the e2e tests' tight ones misfire under a
+					// BOS's default timeouts and polling: the e2e tests' tight ones misfire under a
 					// 10,000-node power-on storm on a busy 2-core machine.
 					c := startCluster(b, backend, clusterOptions{nodes: n, options: map[string]any{
-						"max_power_on_wait_time": 120, "max_boot_wait_time": 1200, "max_power_off_wait_time": 300}})
+						"max_power_on_wait_time": 120, "max_boot_wait_time": 1200, "max_power_off_wait_time": 300, "polling_frequency": 15}})
 					resetPeakRSS()
 					b.StartTimer()
 					start := time.Now()

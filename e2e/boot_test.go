@@ -51,7 +51,11 @@ func TestBootRebootShutdown(t *testing.T) {
 
 // TestLimit boots what a limit expression selects and nothing else.
 func TestLimit(t *testing.T) {
-	c := startCluster(t, "miniredis", clusterOptions{nodes: 300})
+	eachBackend(t, testLimit)
+}
+
+func testLimit(t *testing.T, backend string) {
+	c := startCluster(t, backend, clusterOptions{nodes: 300})
 	// all of cabinet x1001 (computes 257..300), minus one node, plus one node of x1000.
 	limit := "cabinet-x1001,!x1001c0s0b0n0,x1000c0s0b0n1"
 	st := c.waitComplete(c.session(bos.OpBoot, "", limit, false), time.Minute)
@@ -90,7 +94,11 @@ func TestLimitEmptyItemFailsSession(t *testing.T) {
 // TestBootedNodesAreOnlyConfigured: a boot session over nodes already running the desired
 // image leaves them powered on and only applies the new configuration.
 func TestBootedNodesAreOnlyConfigured(t *testing.T) {
-	c := startCluster(t, "miniredis", clusterOptions{nodes: size(200)})
+	eachBackend(t, testBootedNodesAreOnlyConfigured)
+}
+
+func testBootedNodesAreOnlyConfigured(t *testing.T, backend string) {
+	c := startCluster(t, backend, clusterOptions{nodes: size(200)})
 	c.waitComplete(c.session(bos.OpBoot, "", "", false), time.Minute)
 	before := c.bootCounts(c.computes)
 
