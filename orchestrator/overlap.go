@@ -25,11 +25,18 @@ type NodeSelector struct {
 	IncludeDisabled bool
 }
 
-// NodeResolver resolves node selectors to sorted node ids the way session setup does
-// (through the HSM inventory), so that session creation can check overlaps. A selector
-// that cannot select (a bad limit) is an EINVALID error.
+// NodeSelection is the outcome of one selector: its nodes (sorted), or the EINVALID error
+// that keeps it from selecting any (a bad limit, an unknown partition).
+type NodeSelection struct {
+	Nodes []string
+	Err   error
+}
+
+// NodeResolver resolves node selectors the way session setup does (through the HSM
+// inventory, read once per call), so that session creation can check overlaps. The
+// error is for the inventory as a whole (EUNAVAILABLE); selectors fail one by one.
 type NodeResolver interface {
-	ResolveNodes(ctx context.Context, sel []NodeSelector) ([][]string, error)
+	ResolveNodes(ctx context.Context, sel []NodeSelector) ([]NodeSelection, error)
 }
 
 // SessionHolder is an unfinished session and the nodes it holds (sorted).

@@ -22,8 +22,10 @@ func TestVersionAndHealth(t *testing.T) {
 		e := newEnv(t, backend)
 		var root []Version
 		e.expect(200, "GET", "/", "", nil).json(t, &root)
-		require.Len(t, root, 1)
-		assert.Equal(t, []Link{{Rel: "self", Href: e.srv.URL + "/"}}, root[0].Links)
+		require.Len(t, root, 2, "v1 and v2")
+		for _, v := range root {
+			assert.Equal(t, []Link{{Rel: "self", Href: e.srv.URL + "/"}}, v.Links)
+		}
 		for _, path := range []string{"/v2", "/v2/version"} {
 			var v Version
 			e.expect(200, "GET", path, "", nil).json(t, &v)

@@ -16,25 +16,27 @@ import (
 
 var ginParam = regexp.MustCompile(`:([a-z_]+)`)
 
-// TestOpenAPIMatchesRoutes walks the route table and the served description: every route
-// is described and every described operation is routed.
+// TestOpenAPIMatchesRoutes walks the route table and the served descriptions (v2 and v1):
+// every route is described and every described operation is routed.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	e := newEnv(t, storetest.Mini)
 	var routes []string
 	for _, r := range e.api.engine.Routes() {
 		routes = append(routes, r.Method+" "+ginParam.ReplaceAllString(r.Path, "{$1}"))
 	}
-	var doc struct {
-		Paths map[string]map[string]json.RawMessage `json:"paths"`
-	}
-	require.NoError(t, json.Unmarshal(OpenAPI(), &doc))
 	var described []string
-	for path, ops := range doc.Paths {
-		for method := range ops {
-			if method == "parameters" {
-				continue
+	for _, raw := range [][]byte{OpenAPI(), OpenAPIV1()} { // v2 and v1 are described apart
+		var doc struct {
+			Paths map[string]map[string]json.RawMessage `json:"paths"`
+		}
+		require.NoError(t, json.Unmarshal(raw, &doc))
+		for path, ops := range doc.Paths {
+			for method := range ops {
+				if method == "parameters" {
+					continue
+				}
+				described = append(described, strings.ToUpper(method)+" "+path)
 			}
-			described = append(described, strings.ToUpper(method)+" "+path)
 		}
 	}
 	sort.Strings(routes)

@@ -45,6 +45,12 @@ type Config struct {
 	MaxBodyBytes int64
 	// Now is the clock for timestamps. Nil means time.Now.
 	Now func() time.Time
+	// Nodes resolves sessions' nodes through HSM so that session creation (v1 and v2)
+	// refuses nodes held by unfinished sessions with 409 (overlap.go). Nil: no check.
+	Nodes orchestrator.NodeResolver
+	// WakeV1, when set, is called after a v1 session is created or deleted (the lockstep
+	// agent's Wake), so the agent starts or stops it at once rather than at its next poll.
+	WakeV1 func()
 }
 
 // Server is the BOS v2 REST API. It is an http.Handler.
@@ -56,6 +62,11 @@ type Server struct {
 	maxBody int64
 	now     func() time.Time
 	engine  *gin.Engine
+
+	nodes  orchestrator.NodeResolver
+	wakeV1 func()
+	// createMu serialises the overlap check and the store write of session creations.
+	createMu sync.Mutex
 }
 
 var ginOnce sync.Once
@@ -68,7 +79,7 @@ func New(cfg Config) *Server {
 	// Release mode silences gin's route dump; the mode is process-wide, so set it once.
 	ginOnce.Do(func() { gin.SetMode(gin.ReleaseMode) })
 	s := &Server{st: cfg.Store, tenants: cfg.Tenants, checker: cfg.BootSets, log: cfg.Logger,
-		maxBody: cfg.MaxBodyBytes, now: cfg.Now}
+		maxBody: cfg.MaxBodyBytes, now: cfg.Now, nodes: cfg.Nodes, wakeV1: cfg.WakeV1}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -140,6 +151,8 @@ func (s *Server) routes(r gin.IRouter) {
 	r.DELETE("/v2/components/:id", t, h(s.deleteComponent))
 
 	r.POST("/v2/applystaged", t, h(s.applyStaged))
+
+	s.v1Routes(r) // v1.go
 }
 
 // wrap turns a handler into a gin handler that writes its error as problem+json.

@@ -10,8 +10,9 @@ import (
 	"github.com/cray-bos/bos/orchestrator"
 )
 
-// createSession validates a session request in BOS's order (reference 1.5) and stores the
-// session as pending; setting it up is the reconciler's job.
+// createSession validates a session request in BOS's order (reference 1.5), refuses nodes
+// held by unfinished sessions unless takeover=true (overlap.go), and stores the session
+// as pending; setting it up is the reconciler's job.
 func (s *Server) createSession(c *gin.Context) error {
 	var sc orchestrator.SessionCreate
 	if err := s.decode(c, &sc); err != nil {
@@ -40,6 +41,22 @@ func (s *Server) createSession(c *gin.Context) error {
 			return orchestrator.Errorf(orchestrator.EINVALID, "Session template fails check: %s", orchestrator.ErrorMessage(err))
 		}
 		return err
+	}
+	take, err := takeover(c)
+	if err != nil {
+		return err
+	}
+	s.createMu.Lock()
+	defer s.createMu.Unlock()
+	if !take && !sc.Stage {
+		limit := ""
+		if sc.Limit != nil {
+			limit = *sc.Limit
+		}
+		want := orchestrator.NodeSelector{Tenant: tn, Template: t, Limit: limit, IncludeDisabled: sc.IncludeDisabled}
+		if err := s.checkOverlap(ctx, want); err != nil { // overlap.go: 409 unless takeover=true
+			return err
+		}
 	}
 	name := sc.Name
 	if name == "" {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -129,6 +130,9 @@ func TestUnknownTenant(t *testing.T) {
 		switch r.Path {
 		case "/", "/v2", "/v2/version", "/v2/healthz", "/v2/openapi.json", "/v2/options", "/v2/sessiontemplatetemplate":
 			continue
+		}
+		if strings.HasPrefix(r.Path, "/v1") {
+			continue // v1 refuses every tenant (TestV1RefusesTenants)
 		}
 		path := ginParam.ReplaceAllString(r.Path, "x1000c0s0b0n0")
 		t.Run(r.Method+" "+r.Path, func(t *testing.T) {

@@ -46,9 +46,11 @@ func baseURL(c *gin.Context) string {
 	return scheme + "://" + c.Request.Host
 }
 
-// getRoot lists the API versions (only v2 here), each with its self link.
+// getRoot lists the API versions, v1 then v2 (both the same release), each with its self
+// link.
 func (s *Server) getRoot(c *gin.Context) error {
-	c.JSON(http.StatusOK, []Version{version(Link{Rel: "self", Href: baseURL(c) + "/"})})
+	self := Link{Rel: "self", Href: baseURL(c) + "/"}
+	c.JSON(http.StatusOK, []Version{version(self), version(self)})
 	return nil
 }
 

@@ -45,9 +45,11 @@ func (r *Resolver) Snapshot(ctx context.Context) (*operator.InventorySnapshot, e
 	return operator.NewInventorySnapshot(nodes, groups, parts, locked), nil
 }
 
-// ResolveNodes returns the sorted nodes of each selector, reading the inventory once.
-// A bad limit or an unknown partition is EINVALID; HSM failures are EUNAVAILABLE.
-func (r *Resolver) ResolveNodes(ctx context.Context, sels []bos.NodeSelector) ([][]string, error) {
+// ResolveNodes returns the sorted nodes of each selector, reading the inventory once. A
+// bad limit or an unknown partition fails that selector (EINVALID); an unreadable
+// inventory or tenant registry fails the call (EUNAVAILABLE). A tenant the registry does
+// not know selects nothing.
+func (r *Resolver) ResolveNodes(ctx context.Context, sels []bos.NodeSelector) ([]bos.NodeSelection, error) {
 	if len(sels) == 0 {
 		return nil, nil
 	}
@@ -55,7 +57,7 @@ func (r *Resolver) ResolveNodes(ctx context.Context, sels []bos.NodeSelector) ([
 	if err != nil {
 		return nil, &bos.Error{Code: bos.EUNAVAILABLE, Message: "session nodes: the HSM inventory cannot be read", Err: err}
 	}
-	out := make([][]string, len(sels))
+	out := make([]bos.NodeSelection, len(sels))
 	for i, sel := range sels {
 		var tn *tenant.Tenant
 		if sel.Tenant != "" {
@@ -70,7 +72,8 @@ func (r *Resolver) ResolveNodes(ctx context.Context, sels []bos.NodeSelector) ([
 		}
 		byBootSet, _, err := BootSetNodes(sel, inv, tn)
 		if err != nil {
-			return nil, &bos.Error{Code: bos.EINVALID, Message: err.Error()}
+			out[i].Err = &bos.Error{Code: bos.EINVALID, Message: err.Error()}
+			continue
 		}
 		set := map[string]struct{}{}
 		for _, nodes := range byBootSet {
@@ -79,9 +82,9 @@ func (r *Resolver) ResolveNodes(ctx context.Context, sels []bos.NodeSelector) ([
 			}
 		}
 		for id := range set {
-			out[i] = append(out[i], id)
+			out[i].Nodes = append(out[i].Nodes, id)
 		}
-		sort.Strings(out[i])
+		sort.Strings(out[i].Nodes)
 	}
 	return out, nil
 }

@@ -54,10 +54,12 @@ func TestResolveNodes(t *testing.T) {
 		{Template: tmpl, Tenant: "ghost"},
 	})
 	require.NoError(t, err)
-	assert.Equal(t, [][]string{{a0, a1, a2}, {a2}, {a2}, nil}, out)
+	assert.Equal(t, []bos.NodeSelection{{Nodes: []string{a0, a1, a2}}, {Nodes: []string{a2}}, {Nodes: []string{a2}}, {}}, out)
 
-	_, err = r.ResolveNodes(context.Background(), []bos.NodeSelector{{Template: tmpl, Limit: "&"}})
-	assert.Equal(t, bos.EINVALID, bos.ErrorCode(err))
+	out, err = r.ResolveNodes(context.Background(), []bos.NodeSelector{{Template: tmpl, Limit: "&"}, {Template: tmpl, Limit: a0}})
+	require.NoError(t, err, "a bad selector fails alone")
+	assert.Equal(t, bos.EINVALID, bos.ErrorCode(out[0].Err))
+	assert.Equal(t, []string{a0}, out[1].Nodes)
 	out, err = r.ResolveNodes(context.Background(), nil)
 	require.NoError(t, err)
 	assert.Nil(t, out)
