@@ -1,5 +1,5 @@
-// Package api serves the BOS v2 REST API (gin) over the Redis store, and holds the typed
-// Client that speaks it.
+// Package api serves the BOS v2 and v1 REST APIs (gin) over the Redis store, and holds
+// the typed Client that speaks them.
 //
 //	srv := api.New(api.Config{Store: st, Tenants: reg, Logger: log}) // an http.Handler
 //	c := api.NewClient("http://127.0.0.1:8080", nil).WithTenant("vcluster-blue")
@@ -11,6 +11,17 @@
 // PATCH, DELETE), /v2/sessions/{id}/status (GET, POST); /v2/components (GET, PUT, PATCH),
 // /v2/components/{id} (GET, PUT, PATCH, DELETE); POST /v2/applystaged. openapi.yaml
 // (embedded, served as JSON) describes exactly these; a test walks both.
+//
+// v1 (v1.go, its own route table; openapi-v1.yaml served at /v1/openapi.json; client
+// methods in client_v1.go): /v1, /v1/version, /v1/healthz; /v1/sessiontemplate (POST,
+// list, GET, DELETE), /v1/sessiontemplatetemplate; /v1/session (POST, list),
+// /v1/session/{id} (GET, DELETE) and its status views down to one category. Sessions are
+// stored pending for the lockstep agent (Config.WakeV1 wakes it); docs/bos-v1.md has the
+// deviations.
+//
+// Overlapping sessions (overlap.go): with Config.Nodes set, POST /v1/session and POST
+// /v2/sessions refuse nodes held by unfinished sessions of either version with 409,
+// unless ?takeover=true.
 //
 // Every handler returns an error; writeError is the one place that maps domain codes to
 // statuses (EINVALID 400, ENOTFOUND 404, ECONFLICT 409, ETOOLARGE 413, EUNAVAILABLE 503,
