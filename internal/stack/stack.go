@@ -24,6 +24,7 @@ import (
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/orchestrator/crus"
+	"github.com/cray-bos/bos/orchestrator/lockstep"
 	"github.com/cray-bos/bos/orchestrator/operator"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/tenant"
@@ -103,6 +104,9 @@ type Options struct {
 	// DropStoreOnClose deletes every key of the store (under RedisKeyPrefix) on Close:
 	// for tests on a shared Redis.
 	DropStoreOnClose bool
+	// V1 paces and bounds the BOS v1 lockstep agent, which runs with the reconciler
+	// (zero fields: BOA's defaults).
+	V1 lockstep.Timing
 
 	Logger *slog.Logger
 }
@@ -121,6 +125,8 @@ type Stack struct {
 	Store      *store.Store
 	Reconciler *operator.Reconciler
 	Redfish    *operator.Redfish
+	// V1Agent runs BOS v1 sessions (nil without the reconciler).
+	V1Agent *lockstep.Agent
 	// BOSClient talks to this stack's BOS API (nil without BOS).
 	BOSClient *api.Client
 
@@ -295,6 +301,10 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 		return fmt.Errorf("stack: %w", err)
 	}
 	s.Store = st
+	if _, err := lockstep.MigrateTemplates(ctx, st, o.Logger); err != nil { // v1 templates to v2 form
+		_ = st.Close()
+		return fmt.Errorf("stack: %w", err)
+	}
 	s.closers = append(s.closers, func() {
 		if o.DropStoreOnClose {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -310,8 +320,17 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 	if s.URLs.IMS != "" && s.URLs.S3 != "" {
 		checker = operator.BootSetChecker{Client: ims.NewClient(s.URLs.IMS, nil), S3URL: s.URLs.S3}
 	}
+	var nodes bos.NodeResolver // the overlap check of session creation needs HSM
+	if s.URLs.HSM != "" {
+		nodes = &lockstep.Resolver{Inventory: operator.HSMInventory{Client: hsm.NewClient(s.URLs.HSM, nil)}, Tenants: tenants}
+	}
+	wakeV1 := func() {
+		if s.V1Agent != nil { // set before the API serves, when the reconciler runs
+			s.V1Agent.Wake()
+		}
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/", api.New(api.Config{Store: st, Tenants: tenants, BootSets: checker, Logger: o.Logger}).Handler())
+	mux.Handle("/", api.New(api.Config{Store: st, Tenants: tenants, BootSets: checker, Logger: o.Logger, Nodes: nodes, WakeV1: wakeV1}).Handler())
 	s.BOSClient = api.NewClient(s.URLs.BOS, nil)
 	if err := s.startCRUS(runCtx, o, st, mux); err != nil {
 		return err
@@ -337,17 +356,28 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 			Logger:           o.Logger,
 		})
 		mux.Handle("/operator/redfish-events", s.Redfish.EventsHandler())
+		inventory := operator.HSMInventory{Client: hsmClient}
+		bssPort := operator.BSSBootParameters{Client: bss.NewClient(s.URLs.BSS, nil)}
+		cfsPort := operator.CFSConfiguration{Client: cfs.NewClient(s.URLs.CFS, nil)}
+		images := operator.S3Images{Client: ims.NewClient(s.URLs.IMS, nil), S3URL: s.URLs.S3}
 		rec = operator.New(operator.Config{
 			Store: st, Queue: queue, Tenants: tenants,
-			Inventory: operator.HSMInventory{Client: hsmClient},
-			BSS:       operator.BSSBootParameters{Client: bss.NewClient(s.URLs.BSS, nil)},
-			CFS:       operator.CFSConfiguration{Client: cfs.NewClient(s.URLs.CFS, nil)},
-			Images:    operator.S3Images{Client: ims.NewClient(s.URLs.IMS, nil), S3URL: s.URLs.S3},
-			Power:     s.Redfish,
-			Workers:   o.Workers, BatchSize: o.BatchSize,
+			Inventory: inventory, BSS: bssPort, CFS: cfsPort, Images: images,
+			Power:   s.Redfish,
+			Workers: o.Workers, BatchSize: o.BatchSize,
 			Logger: o.Logger,
 		})
 		s.Reconciler = rec
+		// The v1 agent acts through the same effects (BSS, CFS, Redfish) as the reconciler.
+		agent, err := lockstep.New(lockstep.Config{
+			Store: st, Inventory: inventory, Images: images,
+			Effects: &operator.Effects{Store: st, BSS: bssPort, CFS: cfsPort, Power: s.Redfish},
+			Timing:  o.V1, Logger: o.Logger,
+		})
+		if err != nil {
+			return fmt.Errorf("stack: %w", err)
+		}
+		s.V1Agent = agent
 		s.serve(ln, mux)
 		s.closers = append(s.closers, s.Redfish.Close)
 		// Subscribing connects to every BMC (seconds at 10,000 nodes): do it in the
@@ -362,6 +392,8 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 			}
 		}()
 		go func() { defer s.wg.Done(); _ = rec.Run(runCtx) }()
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); _ = agent.Run(runCtx) }()
 		return nil
 	}
 	s.serve(ln, mux)
