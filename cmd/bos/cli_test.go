@@ -569,3 +569,27 @@ func TestCLIHelpAndUsage(t *testing.T) {
 	require.NoError(t, r.fail)
 	assert.Contains(t, r.out, "Available Commands:")
 }
+
+// TestCLITakeover: a session whose node another unfinished session holds is refused with
+// BOS's 409 (the overlap rule), and --takeover takes the node over.
+func TestCLITakeover(t *testing.T) {
+	st := startShared(t)
+	node := shared.nodes[5]
+	// The node's power-on never completes while the fault is set, so "hold" keeps it.
+	require.NoError(t, st.Sim.SetFault(node, simulator.FaultPowerStuck))
+	defer func() { _ = st.Sim.ClearFault(node, simulator.FaultPowerStuck) }()
+	create := []string{"sessions", "create", "--template-name", stack.DefaultTemplateName, "--operation", "boot", "--limit", node}
+	v2(t, append(create, "--name", "cli-hold")...)
+
+	err := v2Fail(t, append(create, "--name", "cli-second")...)
+	assert.ErrorContains(t, err, "409 "+bos.ConflictTitle)
+	assert.ErrorContains(t, err, "cli-hold")
+	assert.ErrorContains(t, err, node)
+
+	s := v2JSON[bos.Session](t, append(create, "--name", "cli-second", "--takeover")...)
+	assert.Equal(t, "cli-second", s.Name)
+	require.NoError(t, st.Sim.ClearFault(node, simulator.FaultPowerStuck))
+	require.Eventually(t, func() bool {
+		return v2JSON[bos.Component](t, "components", "describe", node).Session == "cli-second"
+	}, 20*time.Second, 100*time.Millisecond, "the node is the second session's")
+}
