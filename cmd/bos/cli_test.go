@@ -363,6 +363,14 @@ func TestCLISessions(t *testing.T) {
 	assert.Equal(t, node, got.Components)
 	assert.Equal(t, bos.SessionComplete, got.Status.Status)
 
+	// the session's components, by filter; updated all at once by session
+	comps := v2JSON[[]bos.Component](t, "components", "list", "--session", "cli-boot", "--status", "stable,failed")
+	require.Len(t, comps, 1)
+	assert.Equal(t, node, comps[0].ID)
+	comps = v2JSON[[]bos.Component](t, "components", "update", "--filter-session", "cli-boot", "--retry-policy", "2")
+	require.Len(t, comps, 1)
+	assert.Equal(t, 2, *comps[0].RetryPolicy)
+
 	// list: a row per session; filters go to BOS
 	out = v2(t, "sessions", "list")
 	assert.Regexp(t, `(?m)^cli-boot\s+boot\s+compute\s+complete\s+false\s+`+node+`\s+1\s+\S+\s+\S+\s+-$`, out)
@@ -373,8 +381,10 @@ func TestCLISessions(t *testing.T) {
 	assert.NotEmpty(t, v2JSON[[]bos.Session](t, "sessions", "list", "--status", "complete", "--max-age", "1h"))
 
 	// staged sessions, deleted in bulk by filter
-	v2(t, "sessions", "create", "--template-name", stack.DefaultTemplateName, "--operation", "reboot", "--stage", "--limit", node, "--name", "cli-staged")
-	assert.True(t, v2JSON[bos.Session](t, "sessions", "describe", "cli-staged").Stage)
+	v2(t, "sessions", "create", "--template-name", stack.DefaultTemplateName, "--operation", "reboot", "--stage", "--limit", node, "--name", "cli-staged", "--include-disabled")
+	staged := v2JSON[bos.Session](t, "sessions", "describe", "cli-staged")
+	assert.True(t, staged.Stage)
+	assert.True(t, staged.IncludeDisabled)
 
 	r := bosCmd(t, "", "v2", "sessions", "delete", "cli-boot", "--url", shared.st.URLs.BOS)
 	require.NoError(t, r.fail)
