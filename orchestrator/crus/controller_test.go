@@ -1,8 +1,11 @@
 package crus_test
 
 import (
+	"context"
 	"fmt"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -10,6 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cray-bos/bos/ims"
+	"github.com/cray-bos/bos/internal/problem"
+	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/orchestrator/crus"
 	"github.com/cray-bos/bos/simulator"
 	"github.com/cray-bos/bos/slurmsim"
@@ -177,6 +183,41 @@ func TestDeleteWhileQuiescing(t *testing.T) {
 	for _, id := range w.computes {
 		assert.False(t, w.onNextImage(id), id)
 	}
+}
+
+// refusingBOS answers the first refusals session creates with BOS's overlap refusal.
+type refusingBOS struct {
+	crus.BOS
+	refusals atomic.Int32
+}
+
+func (b *refusingBOS) CreateSession(ctx context.Context, sc bos.SessionCreate) (bos.Session, error) {
+	if b.refusals.Add(-1) >= 0 {
+		return bos.Session{}, &problem.Details{Status: http.StatusConflict, Title: bos.ConflictTitle,
+			Detail: "node x1000c0s0b0n0 is held by session other"}
+	}
+	return b.BOS.CreateSession(ctx, sc)
+}
+
+// A BOS refusal (the step's nodes held by another session) is an error CRUS reports and
+// retries with backoff, not a session it thinks it made; once BOS accepts, it goes on.
+func TestBOSRefusalIsRetried(t *testing.T) {
+	t.Parallel()
+	w := startWorld(t, 2)
+	b := &refusingBOS{BOS: api.NewClient(w.st.URLs.BOS, nil)}
+	b.refusals.Store(3)
+	timing := fastTiming()
+	timing.MaxBackoff = 400 * time.Millisecond
+	_, client, _ := w.crusServerWith(newStore(t), timing, b)
+	s := w.waitCompleted(client, w.create(client, 2).UpgradeID, 30*time.Second)
+	assert.Equal(t, crus.StateReady, s.State)
+	assert.Equal(t, int32(-1), b.refusals.Load(), "three refusals, then the create that worked")
+	assert.Equal(t, 1, count(s.Messages, "Processing step 0 in stage BOOTING failed - create_bos_session: 409 Nodes are held by another session: node x1000c0s0b0n0 is held by session other"),
+		"the error is reported once: %v", s.Messages)
+	for _, id := range w.computes {
+		assert.True(t, w.onNextImage(id), id)
+	}
+	assert.Empty(t, w.members(failedLabel))
 }
 
 func contains(list []string, s string) bool { return count(list, s) > 0 }

@@ -146,7 +146,12 @@ func (s *Server) performOne(ctx context.Context, rec *Record, a Action) error {
 			Name: a.Session, Operation: bos.OpReboot, TemplateName: a.Template, Limit: &limit,
 		})
 		if problem.StatusOf(err) == http.StatusConflict {
-			return nil // made by an earlier attempt
+			// Made by an earlier attempt, or refused: the step's nodes are held by another
+			// unfinished session (BOS's overlap rule). The latter is retried with backoff
+			// until that session ends; CRUS never takes nodes over.
+			if _, gerr := s.cfg.BOS.GetSession(ctx, a.Session); gerr == nil {
+				return nil
+			}
 		}
 		return err
 	}

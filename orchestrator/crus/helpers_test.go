@@ -135,9 +135,13 @@ func (w *world) eventually(d time.Duration, what string, cond func() (bool, stri
 // the stack's built-in CRUS never sees these sessions) until the returned stop is called.
 func (w *world) crusServer(st *store.Store, timing crus.Timing) (srv *crus.Server, client *crus.Client, stop func()) {
 	w.t.Helper()
-	srv, err := crus.New(crus.Config{
-		Store: st, HSM: w.hsm, BOS: api.NewClient(w.st.URLs.BOS, nil), WLM: w.slurm, Timing: timing, Seed: 1,
-	})
+	return w.crusServerWith(st, timing, api.NewClient(w.st.URLs.BOS, nil))
+}
+
+// crusServerWith is crusServer talking to BOS through b.
+func (w *world) crusServerWith(st *store.Store, timing crus.Timing, b crus.BOS) (srv *crus.Server, client *crus.Client, stop func()) {
+	w.t.Helper()
+	srv, err := crus.New(crus.Config{Store: st, HSM: w.hsm, BOS: b, WLM: w.slurm, Timing: timing, Seed: 1})
 	require.NoError(w.t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
