@@ -184,8 +184,10 @@ func decideAction(n *bos.Component, obs Observation, opts bos.Options, now time.
 	switch bos.ComputeStatus(n) {
 	case bos.StatusPowerOnPending:
 		attempt(n, &stats.PowerOnAttempts, limit, bos.ActionPoweringOn, PowerOnAction, now, d)
+		followUp(d, seconds(opts.MaxPowerOnWaitTime))
 	case bos.StatusPowerOffPending:
 		attempt(n, &stats.PowerOffGracefulAttempts, limit, bos.ActionPoweringOffGracefully, GracefulOffAction, now, d)
+		followUp(d, seconds(opts.MaxPowerOffWaitTime))
 	case bos.StatusPowerOffGracefullyCalled, bos.StatusPowerOffForcefullyCalled:
 		wait := seconds(opts.MaxPowerOffWaitTime)
 		since := now.Sub(n.LastAction.LastUpdated)
@@ -193,6 +195,7 @@ func decideAction(n *bos.Component, obs Observation, opts bos.Options, now time.
 		// which waits max_power_off_wait_time whether or not the call went through).
 		if n.LastAction.Failed || since > wait {
 			attempt(n, &stats.PowerOffForcefulAttempts, limit, bos.ActionPoweringOffForcefully, ForcefulOffAction, now, d)
+			followUp(d, wait)
 		} else {
 			d.RequeueAfter = wait - since + time.Millisecond
 		}
@@ -221,6 +224,14 @@ func attempt(n *bos.Component, count *int, limit int, lastAction string, act Act
 	*count++
 	n.LastAction = bos.LastAction{Action: lastAction, LastUpdated: now}
 	d.Action = act
+}
+
+// followUp schedules the look that checks an action took effect within its wait time
+// (a power event usually wakes the node sooner).
+func followUp(d *Decision, wait time.Duration) {
+	if d.Action != NoAction {
+		d.RequeueAfter = wait + time.Millisecond
+	}
 }
 
 // RecordFailure updates n after the executor failed to perform act: the action is marked

@@ -154,7 +154,12 @@ func TestDecide(t *testing.T) {
 			assert.Equal(t, tc.want.status, got.Status.Status, "stored status")
 			assert.Equal(t, tc.want.enabled, got.Enabled, "enabled")
 			assert.Equal(t, tc.want.action, d.Action, "action")
-			assert.Equal(t, tc.want.requeue, d.RequeueAfter, "requeue")
+			wantRequeue := tc.want.requeue
+			if wantRequeue == 0 { // an action is followed up after its wait time
+				wantRequeue = map[Action]time.Duration{PowerOnAction: 120*time.Second + time.Millisecond,
+					GracefulOffAction: 300*time.Second + time.Millisecond, ForcefulOffAction: 300*time.Second + time.Millisecond}[tc.want.action]
+			}
+			assert.Equal(t, wantRequeue, d.RequeueAfter, "requeue")
 			assert.Equal(t, tc.want.pollCFS, d.PollCFS, "poll CFS")
 			if tc.want.errContains != "" {
 				assert.Contains(t, got.Error, tc.want.errContains)

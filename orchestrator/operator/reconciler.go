@@ -179,9 +179,11 @@ func (r *Reconciler) reconcile(ctx context.Context, keys []string) {
 		return
 	}
 	now := r.cfg.Now()
+	// The reconciler's own writes wake nobody: each decision says when to look again.
+	quiet := store.Quietly(ctx)
 	var mu sync.Mutex
 	decisions := make(map[string]Decision, len(ids))
-	_, err = r.cfg.Store.UpdateComponents(ctx, ids, func(c *bos.Component) error {
+	_, err = r.cfg.Store.UpdateComponents(quiet, ids, func(c *bos.Component) error {
 		obs := Observation{Power: power[c.ID].Power}
 		if e := power[c.ID].Err; e != nil {
 			obs.PowerError = e.Error()
@@ -203,7 +205,7 @@ func (r *Reconciler) reconcile(ctx context.Context, keys []string) {
 		r.retryLater(ids, "store decisions", err)
 		return
 	}
-	r.act(ctx, decisions, opts)
+	r.act(quiet, decisions, opts)
 	for id, d := range decisions {
 		switch {
 		case d.RequeueAfter > 0:

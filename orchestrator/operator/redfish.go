@@ -303,8 +303,8 @@ func (r *Redfish) forEach(ctx context.Context, ids []string, fn func(id string))
 	wg.Wait()
 }
 
-// PowerStates reads each node's power: from a fresh event when its BMC sends them, else
-// with a GET of its ComputerSystem.
+// PowerStates reads each node's power: from the latest event when its BMC sends them and
+// one arrived within CacheTTL, else with a GET of its ComputerSystem.
 func (r *Redfish) PowerStates(ctx context.Context, ids []string) map[string]PowerReading {
 	out := make(map[string]PowerReading, len(ids))
 	var missing []string
@@ -346,7 +346,8 @@ func (r *Redfish) readPower(ctx context.Context, node string) (Power, error) {
 	if p == PowerUnknown {
 		return p, fmt.Errorf("BMC %s reports power state %q for %s", ep.BMC, sys.PowerState, node)
 	}
-	r.remember(node, p)
+	// Not cached: only events feed the cache. A GET answered before an event (or before
+	// the BMC's subscription began) would otherwise overwrite newer news with older.
 	return p, nil
 }
 

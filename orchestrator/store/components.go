@@ -530,7 +530,7 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 			onMissing(id)
 		}
 	}
-	if len(written) > 0 && s.onChanged != nil {
+	if len(written) > 0 && s.onChanged != nil && !isQuiet(ctx) {
 		s.onChanged(slices.Clone(written))
 	}
 	return slices.Clone(result), nil
@@ -601,7 +601,7 @@ func (s *Store) DeleteComponents(ctx context.Context, ids []string) ([]string, e
 			if err != nil {
 				return deleted, s.fail("delete components", err)
 			}
-			if len(done) > 0 && s.onChanged != nil {
+			if len(done) > 0 && s.onChanged != nil && !isQuiet(ctx) {
 				s.onChanged(slices.Clone(done))
 			}
 			deleted = append(deleted, done...)
