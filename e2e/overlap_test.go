@@ -8,14 +8,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/internal/stack"
 	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/api"
 )
 
 // TestOverlappingSessions: session A takes computes 0..199, then session B (another
-// configuration) takes 100..299 while A runs. As in BOS, the newest setup wins the shared
-// nodes: they end on B's configuration under B; A completes with only 0..99 managed; every
-// node is booted once.
+// configuration) asks for 100..299 while A runs. Our rule (BOS has none): B is refused
+// with 409 naming A and the 100 shared nodes, and nothing changes. Asked again with
+// takeover=true, B takes the shared nodes over: they end on B's configuration under B; A
+// completes with only 0..99 managed; every node is booted once.
 func TestOverlappingSessions(t *testing.T) {
 	c := startCluster(t, "miniredis", clusterOptions{nodes: 300})
 	ctx := c.ctx()
@@ -32,7 +35,21 @@ func TestOverlappingSessions(t *testing.T) {
 		s, err := c.st.BOSClient.GetSession(ctx, a)
 		return err == nil && s.Status.Status != bos.SessionPending
 	}, 30*time.Second, 20*time.Millisecond, "session A set up")
-	b := c.session(bos.OpBoot, "compute-b", strings.Join(c.computes[100:300], ","), false)
+	limitB := strings.Join(c.computes[100:300], ",")
+	reqB := bos.SessionCreate{Operation: bos.OpBoot, TemplateName: "compute-b", Limit: &limitB}
+	_, err = c.st.BOSClient.CreateSession(ctx, reqB)
+	var d *problem.Details
+	require.ErrorAs(t, err, &d, "B is refused while A holds the shared nodes")
+	assert.Equal(t, 409, d.Status)
+	assert.Equal(t, bos.ConflictTitle, d.Title)
+	assert.Contains(t, d.Detail, "v2 session "+a+" (running) holds 100 of them: "+strings.Join(c.computes[100:120], ","))
+	sessions, err := c.st.BOSClient.ListSessions(ctx, api.SessionQuery{})
+	require.NoError(t, err)
+	assert.Len(t, sessions, 1, "the refused session was not stored")
+
+	sessB, err := c.st.BOSClient.CreateSessionTakeover(ctx, reqB)
+	require.NoError(t, err)
+	b := sessB.Name
 
 	stB := c.waitComplete(b, time.Minute)
 	stA := c.waitComplete(a, time.Minute)

@@ -81,8 +81,10 @@ func (s *Server) checkOverlap(ctx context.Context, want orchestrator.NodeSelecto
 	if err != nil {
 		return err
 	}
-	if err := resolved[0].Err; err != nil {
-		return err // the new session's own limit or partition is bad
+	if resolved[0].Err != nil {
+		// The new session cannot select (a bad limit or partition): it holds nothing, and
+		// its setup fails it with that error, as without the rule.
+		return nil
 	}
 	for i, hi := range pendingIdx {
 		holders[hi].Nodes = resolved[i+1].Nodes // a pending session that cannot select holds nothing
