@@ -1,0 +1,125 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/ims"
+	"github.com/cray-bos/bos/internal/stack"
+	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/api"
+	"github.com/cray-bos/bos/slurmsim"
+	"github.com/cray-bos/bos/slurmsim/hostlist"
+)
+
+// crusPrevTmpl boots the seeded image without CFS, so the benchmark can upgrade back and
+// forth with templates that cost the same.
+const crusPrevTmpl = "compute-prev"
+
+// BenchmarkCRUSRollingUpgrade times a CRUS upgrade of 1,000 nodes (200 with -short) at
+// 70% load in steps of 50 against the ideal schedule: every node drained at once and
+// rebooted as soon as the job it runs when the upgrade starts ends, i.e. the latest end
+// of a running job plus one reboot. The reboot is measured first: a BOS reboot of one
+// step's worth of idle nodes, until BOS is done with them. Figures per upgrade:
+// total_s, ideal_s, ratio (total / ideal), s/step.
+//
+//	go test ./e2e/ -run '^$' -bench CRUSRollingUpgrade -benchtime 1x
+func BenchmarkCRUSRollingUpgrade(b *testing.B) {
+	n := size(1000)
+	const step = 50
+	c := startCRUSCluster(b, n)
+	path, err := c.st.ImagePath(ims.ImageCompute)
+	require.NoError(b, err)
+	_, err = c.st.BOSClient.PutTemplate(c.ctx(), crusPrevTmpl, stack.DefaultTemplate(path, ""))
+	require.NoError(b, err)
+
+	reboot := c.measureReboot(c.computes[:step], crusPrevTmpl)
+	c.startWorkload(0.7)
+
+	var total, ideal time.Duration
+	steps := (n + step - 1) / step
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tmpl := crusNextTmpl
+		if i%2 == 1 {
+			tmpl = crusPrevTmpl
+		}
+		lastJobEnd := latestRunningJobEnd(c.slurm.Jobs(), time.Now())
+		s, took := c.upgrade(step, tmpl, 10*time.Minute)
+		require.Equal(b, "Upgrade Session Completed", s.Messages[len(s.Messages)-1])
+		require.NotContains(b, strings.Join(s.Messages, "\n"), "marking", "a clean run: no node failed")
+		total += took
+		ideal += lastJobEnd + reboot
+	}
+	b.StopTimer()
+	b.ReportMetric(total.Seconds()/float64(b.N), "total_s")
+	b.ReportMetric(ideal.Seconds()/float64(b.N), "ideal_s")
+	b.ReportMetric(total.Seconds()/ideal.Seconds(), "ratio")
+	b.ReportMetric(total.Seconds()/float64(b.N*steps), "s/step")
+	b.ReportMetric(reboot.Seconds(), "reboot_s")
+}
+
+// latestRunningJobEnd is how long after now the last running job ends (0 when none runs).
+func latestRunningJobEnd(jobs []slurmsim.Job, now time.Time) time.Duration {
+	var last time.Duration
+	for _, j := range jobs {
+		if j.State != slurmsim.JobRunning || j.Duration <= 0 {
+			continue
+		}
+		last = max(last, j.StartTime.Add(j.Duration).Sub(now))
+	}
+	return last
+}
+
+// measureReboot reboots idle nodes through BOS with template and returns how long BOS
+// took to be done with all of them (each in the session and no longer enabled). Slurm saw
+// them reboot unexpectedly; they are resumed afterwards.
+func (c *crusCluster) measureReboot(nodes []string, template string) time.Duration {
+	c.t.Helper()
+	start := time.Now()
+	name := c.session(bos.OpReboot, template, strings.Join(nodes, ","), false)
+	deadline := start.Add(time.Minute)
+	for {
+		comps, err := c.st.BOSClient.ListComponents(c.ctx(), api.ComponentQuery{IDs: nodes})
+		require.NoError(c.t, err)
+		done := len(comps) == len(nodes)
+		for _, comp := range comps {
+			done = done && comp.Session == name && !comp.Enabled
+		}
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("reboot of %d nodes not done after a minute", len(nodes))
+		}
+		time.Sleep(20 * time.Millisecond) // polling a condition with a deadline
+	}
+	took := time.Since(start)
+	names := make([]string, len(nodes))
+	for i, id := range nodes {
+		names[i] = c.names[id]
+	}
+	c.waitSlurm(30*time.Second, "rebooted nodes registered", func(all []slurmsim.Node) bool {
+		for _, nd := range all {
+			for _, name := range names {
+				if nd.Name == name && nd.State.Has(slurmsim.FlagNotResponding) {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	require.NoError(c.t, c.slurm.UpdateNode(slurmsim.NodeUpdate{Nodes: hostlist.Compress(names), State: "RESUME"}))
+	c.waitSlurm(30*time.Second, "rebooted nodes back", func(all []slurmsim.Node) bool {
+		for _, nd := range all {
+			if nd.State != (slurmsim.NodeState{Base: slurmsim.StateIdle}) {
+				return false
+			}
+		}
+		return true
+	})
+	return took
+}
