@@ -54,7 +54,7 @@ func (s *Simulator) startBoot(n *node) {
 	n.reported, n.cfsReported, n.booted, n.reportedTok = false, false, false, ""
 	n.progress = progressPOST
 	g := n.gen
-	s.laterLocked(n, s.jittered(s.timing.POST), func() { s.fetchBootScript(ctx, n, g) })
+	s.laterLocked(n, s.nodeDelay(n, s.timing.POST), func() { s.fetchBootScript(ctx, n, g) })
 }
 
 // endBoot cancels the power cycle's work. Called with b.mu held.
@@ -130,7 +130,7 @@ func (s *Simulator) loadKernel(ctx context.Context, n *node, g uint64, rec bootR
 	}
 	n.boot = rec
 	n.progress = progressOSBoot
-	s.laterLocked(n, s.jittered(s.timing.Boot), func() { s.osUp(ctx, n, g) })
+	s.laterLocked(n, s.nodeDelay(n, s.timing.Boot), func() { s.osUp(ctx, n, g) })
 }
 
 // osUp is the end of the boot delay: the OS is running (or panics).

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/cray-bos/bos/internal/topology"
+	"github.com/cray-bos/bos/internal/xname"
 )
 
 // Config says what New builds. Only Topology is required.
@@ -39,6 +41,12 @@ type Config struct {
 	Seed int64
 	// Faults are injected from the start; SetFault/ClearFault change them later.
 	Faults Faults
+	// SlowNodes multiplies the hardware delays (power transitions, OS shutdown, POST,
+	// boot) of the named nodes by their factor, on top of Timing's Scale and Jitter: 5
+	// makes a node five times slower, 0.5 twice as fast. For clusters whose nodes do not
+	// all boot at the same pace. Factors must be positive and every xname a node of the
+	// topology; unnamed nodes keep factor 1.
+	SlowNodes map[string]float64
 	// Services are the BSS, BOS and CFS base URLs the virtual nodes talk to; SetServices
 	// changes them at run time.
 	Services Services
@@ -201,6 +209,16 @@ func (cfg *Config) validate() error {
 		}
 	}
 	cfg.Services = cfg.Services.trimmed()
+	if len(cfg.SlowNodes) > 0 {
+		slow := make(map[string]float64, len(cfg.SlowNodes))
+		for id, f := range cfg.SlowNodes {
+			if !(f > 0) || math.IsInf(f, 0) {
+				return fmt.Errorf("config: SlowNodes[%s] = %v must be a positive factor", id, f)
+			}
+			slow[xname.Normalize(id)] = f
+		}
+		cfg.SlowNodes = slow
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}

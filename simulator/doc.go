@@ -79,8 +79,9 @@
 //
 // Delays (Timing) are real time: PowerOn, PowerOff, GracefulShutdown, POST and Boot are
 // multiplied by Scale (0 = instant: zero-delay steps are applied before the Reset answers)
-// and varied by ±Jitter from an RNG seeded with Config.Seed. The agent's retry pacing is
-// not scaled.
+// and varied by ±Jitter from an RNG seeded with Config.Seed; Config.SlowNodes multiplies
+// them further for the nodes it names (heterogeneous clusters: a few slow nodes). The
+// agent's retry pacing is not scaled.
 //
 // # Virtual node
 //

@@ -24,6 +24,7 @@ type node struct {
 	etag     uint64
 	faults   faultSet
 	lastRst  time.Time
+	slow     float64 // Config.SlowNodes factor of every hardware delay; 0 means 1
 
 	// Virtual node (agent.go).
 	progress    bootProgress
@@ -114,7 +115,7 @@ func (s *Simulator) advance(n *node, changes []change) []change {
 			if n.faults.has(FaultPowerStuck) {
 				return changes
 			}
-			if d := s.jittered(s.waitFor(st.Wait)); d > 0 {
+			if d := s.nodeDelay(n, s.waitFor(st.Wait)); d > 0 {
 				n.timerSeq++
 				seq := n.timerSeq
 				n.timer = time.AfterFunc(d, func() { s.fire(n, seq) })

@@ -227,6 +227,9 @@ func (s *Simulator) build() error {
 			if initial == On {
 				n.booted, n.progress = true, progressOSRunning
 			}
+			if f, ok := s.cfg.SlowNodes[id]; ok {
+				n.slow = f
+			}
 			b.nodes = append(b.nodes, n)
 			s.nodeByID[id] = n
 		}
@@ -240,6 +243,11 @@ func (s *Simulator) build() error {
 		if n := s.nodeByID[tn.Xname]; n != nil {
 			s.nodes = append(s.nodes, n)
 			s.nodeIDs = append(s.nodeIDs, n.xname)
+		}
+	}
+	for id := range s.cfg.SlowNodes {
+		if s.nodeByID[id] == nil {
+			return fmt.Errorf("SlowNodes names %s, which is not a node of the topology", id)
 		}
 	}
 	return nil
@@ -489,6 +497,15 @@ func (s *Simulator) Close() error {
 }
 
 // jittered turns a configured delay into a real one: d × Scale × (1 ± Jitter).
+// nodeDelay is a hardware delay of node n: jittered, times the node's SlowNodes factor.
+func (s *Simulator) nodeDelay(n *node, d time.Duration) time.Duration {
+	d = s.jittered(d)
+	if n.slow > 0 {
+		d = time.Duration(float64(d) * n.slow)
+	}
+	return d
+}
+
 func (s *Simulator) jittered(d time.Duration) time.Duration {
 	if d <= 0 || s.timing.Scale == 0 {
 		return 0
