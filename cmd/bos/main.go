@@ -17,7 +17,7 @@ import (
 func main() {
 	ctx, stop := signalContext()
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, argsFor(os.Args), os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, errSilent) {
 			fmt.Fprintln(os.Stderr, "ERROR:", err)
 		}

@@ -25,6 +25,7 @@ simulators it needs: Redfish BMCs with virtual nodes, HSM, BSS, CFS and an image
 	root.SetErr(stderr)
 	root.AddCommand(newUpCommand(), newSimCommand(), newServeCommand())
 	root.AddCommand(newCRUSCommand())
+	root.AddCommand(newSlurmCommand(), newSlurmRebootCommand())
 	addClientCommands(root)
 	return root
 }

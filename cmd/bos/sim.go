@@ -15,10 +15,11 @@ import (
 
 func newSimCommand() *cobra.Command {
 	var f simFlags
+	var sf slurmFlags
 	var dump bool
 	var ext stack.URLs
 	cmd := &cobra.Command{
-		Use:   "sim [bmcs|hsm|bss|cfs|ims ...]",
+		Use:   "sim [bmcs|hsm|bss|cfs|ims|slurm ...]",
 		Short: "Run the simulated data centre: Redfish BMCs with virtual nodes, HSM, BSS, CFS, IMS/S3",
 		Long: `sim runs every simulator of one cluster in this process, or only those named.
 Services started elsewhere are named with --hsm-url, --bss-url, ... so the ones here can
@@ -33,7 +34,7 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
   bos sim --dump-topology --nodes 4 > cluster.yaml
   bos sim --topology cluster.yaml --fault reset-503=0.01 --fault hang=x1000c0s0b0
   bos sim hsm bss --port-base 27700`,
-		ValidArgs: stack.Simulators,
+		ValidArgs: append(slices.Clone(stack.Simulators), stack.Slurm),
 		Args:      cobra.OnlyValidArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts, err := f.stackOptions()
@@ -53,6 +54,9 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
 				opts.Services = args
 			}
 			opts.External = ext
+			if err := sf.apply(&opts); err != nil {
+				return err
+			}
 			if f.verbose {
 				opts.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 			}
@@ -65,11 +69,15 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
 				return err
 			}
 			printURLs(cmd, st, opts.Services)
+			if err := sf.started(st, cmd.ErrOrStderr()); err != nil {
+				return err
+			}
 			<-cmd.Context().Done()
 			return nil
 		},
 	}
 	f.register(cmd.Flags(), 1)
+	sf.register(cmd.Flags())
 	cmd.Flags().BoolVar(&dump, "dump-topology", false, "print the cluster description as YAML (the --topology file format) and exit")
 	cmd.Flags().StringVar(&ext.HSM, "hsm-url", "", "HSM running elsewhere (scheme://host:port)")
 	cmd.Flags().StringVar(&ext.BSS, "bss-url", "", "BSS running elsewhere")

@@ -21,6 +21,7 @@ import (
 
 func newUpCommand() *cobra.Command {
 	var f simFlags
+	var sf slurmFlags
 	var (
 		boot, stay     bool
 		operation      string
@@ -55,6 +56,9 @@ Without --boot it serves until Ctrl-C.`,
 				return err
 			}
 			opts.RedisURL, opts.TenantsFile, opts.Reconcile, opts.RedfishTimeout = redisURL, tenants, true, redfishTimeout
+			if err := sf.apply(&opts); err != nil {
+				return err
+			}
 			out, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
 			if f.verbose {
 				opts.Logger = slog.New(slog.NewTextHandler(errw, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -77,6 +81,9 @@ Without --boot it serves until Ctrl-C.`,
 			}
 			fmt.Fprintf(errw, "stack up in %s: %d nodes behind %d BMCs, BOS at %s\n",
 				time.Since(started).Round(time.Millisecond), len(st.Topology.Nodes), len(st.URLs.BMCs), st.URLs.BOS)
+			if err := sf.started(st, errw); err != nil {
+				return err
+			}
 			if !boot {
 				printURLs(cmd, st, append(stack.Simulators, stack.BOS))
 				<-ctx.Done()
@@ -99,6 +106,7 @@ Without --boot it serves until Ctrl-C.`,
 		},
 	}
 	f.register(cmd.Flags(), 0.05)
+	sf.register(cmd.Flags())
 	fl := cmd.Flags()
 	fl.BoolVar(&boot, "boot", false, "create a session on the default template and follow it to completion")
 	fl.StringVar(&operation, "operation", bos.OpBoot, "operation of that session: boot, reboot or shutdown")
