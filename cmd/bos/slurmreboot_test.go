@@ -1,0 +1,222 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/cfs"
+	"github.com/cray-bos/bos/ims"
+	"github.com/cray-bos/bos/internal/stack"
+	"github.com/cray-bos/bos/internal/topology"
+	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/api"
+	"github.com/cray-bos/bos/simulator"
+	"github.com/cray-bos/bos/slurmsim"
+)
+
+func TestArgsFor(t *testing.T) {
+	for _, tc := range []struct {
+		argv, want []string
+	}{
+		{[]string{"/usr/bin/bos", "up", "--slurm"}, []string{"up", "--slurm"}},
+		{[]string{"bos"}, []string{}},
+		{[]string{"/usr/libexec/slurm-reboot", "nid000001,nid000002"}, []string{"slurm-reboot", "nid000001,nid000002"}},
+		{[]string{"slurm-reboot.py", "nid000001"}, []string{"slurm-reboot", "nid000001"}},
+		{[]string{"/opt/slurm-rebooter", "nid000001"}, []string{"nid000001"}},
+	} {
+		assert.Equal(t, tc.want, argsFor(tc.argv), "%v", tc.argv)
+	}
+}
+
+// rebootProgramLink links the test binary as slurm-reboot: run with reexecEnv set it is
+// the bos binary (TestMain runs main), and main picks the command from argv[0].
+func rebootProgramLink(t *testing.T) string {
+	t.Helper()
+	self, err := os.Executable()
+	require.NoError(t, err)
+	link := filepath.Join(t.TempDir(), rebootProgramName)
+	require.NoError(t, os.Symlink(self, link))
+	return link
+}
+
+// cli runs the bos command line in process.
+func cli(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out, errw bytes.Buffer
+	err = run(ctx, args, &out, &errw)
+	return out.String(), errw.String(), err
+}
+
+// TestSlurmRebootAsRebootProgram runs the real executable the way slurmctld does: a
+// stack whose Slurm has the bos binary (linked as slurm-reboot) as RebootProgram, `bos
+// slurm scontrol reboot` of two staged nodes, and the program applies them: they reboot
+// into the staged image and resume. A second reboot of a node whose stage was consumed
+// is ignored by BOS, so the program exits 1 and says why in its log.
+func TestSlurmRebootAsRebootProgram(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a stack and the binary")
+	}
+	logFile := filepath.Join(t.TempDir(), "slurm-reboot.log")
+	t.Setenv(reexecEnv, "1")       // inherited by the program: the test binary runs main
+	t.Setenv(envRebootLog, logFile) // slurmctld's environment would name the log
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	topo, err := topology.Generate(topology.DefaultOptions(4))
+	require.NoError(t, err)
+	timing := simulator.DefaultTiming()
+	timing.Scale = 0
+	timing.BootScriptRetry, timing.ReportBackoff, timing.ReportBackoffCap = 100*time.Millisecond, 50*time.Millisecond, 500*time.Millisecond
+	st, err := stack.Start(ctx, stack.Options{
+		Topology: topo, Reconcile: true, WithSlurm: true, SlurmRebootProgram: rebootProgramLink(t), RedfishTimeout: time.Second,
+		Sim:   simulator.Config{Timing: &timing, Seed: 5},
+		CFS:   cfs.Config{Timing: cfs.Timing{BatchWindow: 20 * time.Millisecond, Scale: 1}},
+		Slurm: slurmsim.Config{TickInterval: 50 * time.Millisecond},
+	})
+	require.NoError(t, err)
+	defer st.Close()
+	require.NoError(t, st.Seed(ctx))
+	_, err = st.BOSClient.PatchOptions(ctx, map[string]any{"polling_frequency": 1, "max_power_off_wait_time": 3, "clear_stage": true})
+	require.NoError(t, err)
+	_, err = st.BOSClient.CreateSession(ctx, bos.SessionCreate{Operation: bos.OpBoot, TemplateName: stack.DefaultTemplateName})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return countState(st.Slurm, "IDLE") == 4 }, 30*time.Second, 20*time.Millisecond, "every node booted and joined Slurm")
+
+	next, err := st.ImagePath(ims.ImageComputeNext)
+	require.NoError(t, err)
+	_, err = st.BOSClient.PutTemplate(ctx, "compute-next", stack.DefaultTemplate(next, stack.DefaultConfigurationName))
+	require.NoError(t, err)
+	staged, err := st.BOSClient.CreateSession(ctx, bos.SessionCreate{Operation: bos.OpReboot, TemplateName: "compute-next", Stage: true})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		comps, err := st.BOSClient.ListComponents(ctx, api.ComponentQuery{StagedSession: staged.Name})
+		return err == nil && len(comps) == 4
+	}, 20*time.Second, 20*time.Millisecond, "every compute staged")
+
+	_, stderr, err := cli(t, "slurm", "scontrol", "--url", st.URLs.Slurm, "reboot", "ASAP", "nextstate=RESUME", "reason=Rolling Reboot", "nid00000[1-2]")
+	require.NoError(t, err, stderr)
+	require.Eventually(t, func() bool { return st.Slurm.Stats().RebootsCompleted == 2 }, 30*time.Second, 20*time.Millisecond, "reboots completed")
+	st.Slurm.WaitPrograms()
+	stats := st.Slurm.Stats()
+	assert.Equal(t, 1, stats.RebootProgramCalls)
+	assert.Zero(t, stats.RebootProgramFailures, "exit status 0")
+	for _, name := range []string{"nid000001", "nid000002"} {
+		n, err := st.Slurm.Node(name)
+		require.NoError(t, err)
+		assert.Equal(t, "IDLE", n.State.String(), name)
+		node, _ := st.Sim.Node(n.Xname)
+		assert.Contains(t, node.Kernel, ims.ImageID(ims.ImageComputeNext), "%s boots the staged image", name)
+	}
+	raw, err := os.ReadFile(logFile)
+	require.NoError(t, err)
+	log := string(raw)
+	assert.Contains(t, log, "argv=\"slurm-reboot nid000001,nid000002\"", "argv[0] is the base name, argv[1] the expanded list")
+	assert.Contains(t, log, "succeeded=2 failed=0 ignored=0")
+	assert.Contains(t, log, "exit status 0")
+
+	// nid000001's stage was consumed (clear_stage): BOS ignores it, the program fails.
+	_, stderr, err = cli(t, "slurm", "scontrol", "--url="+st.URLs.Slurm, "reboot", "nid000001")
+	require.NoError(t, err, stderr)
+	require.Eventually(t, func() bool { return st.Slurm.Stats().RebootProgramCalls == 2 }, 10*time.Second, 20*time.Millisecond)
+	st.Slurm.WaitPrograms()
+	assert.Equal(t, 1, st.Slurm.Stats().RebootProgramFailures, "exit status 1")
+	raw, err = os.ReadFile(logFile)
+	require.NoError(t, err)
+	log = string(raw)
+	assert.Contains(t, log, "exit status 1")
+	assert.Contains(t, log, "ignored: "+topo.ByRole(topology.RoleCompute)[0])
+}
+
+// TestSlurmRebootMisconfigured: with no BOS address the program exits 1 and its log
+// says what is missing; a bad node list is refused the same way.
+func TestSlurmRebootMisconfigured(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the binary")
+	}
+	dir := t.TempDir()
+	logFile := filepath.Join(dir, "log")
+	prog := slurmsim.ExecProgram{Path: rebootProgramLink(t), Env: []string{
+		reexecEnv + "=1", envRebootLog + "=" + logFile, envURL + "=", envURLsFile + "=",
+	}}
+	err := prog.Reboot(context.Background(), []string{"nid000001"})
+	require.EqualError(t, err, "RebootProgram exit status of 1")
+	raw, err := os.ReadFile(logFile)
+	require.NoError(t, err)
+	assert.Contains(t, string(raw), "no BOS address")
+
+	stdout, stderr, err := cli(t, "slurm-reboot", "nid[1-2]", "--bos-url", "http://127.0.0.1:1", "--log-file", "-")
+	require.ErrorContains(t, err, "slurmctld passes expanded names")
+	assert.Empty(t, stdout)
+	assert.Contains(t, stderr, "exit status 1", "--log-file - logs to stderr")
+}
+
+// TestSlurmCommands: bos slurm scontrol|sinfo|squeue find the simulator by --url,
+// $BOS_SLURM_URL or the URLs file and pass Slurm's own options through.
+func TestSlurmCommands(t *testing.T) {
+	s, err := slurmsim.New(slurmsim.Config{Nodes: []slurmsim.NodeSpec{{Name: "nid000001"}, {Name: "nid000002"}}})
+	require.NoError(t, err)
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	urls := filepath.Join(t.TempDir(), "urls.json")
+	raw, _ := json.Marshal(stack.URLs{Slurm: srv.URL})
+	require.NoError(t, os.WriteFile(urls, raw, 0o600))
+	noSlurm := filepath.Join(t.TempDir(), "bos.json")
+	require.NoError(t, os.WriteFile(noSlurm, []byte(`{"bos": "http://127.0.0.1:1"}`), 0o600))
+	t.Setenv(envSlurmURL, "")
+	t.Setenv(envURLsFile, "")
+
+	out, _, err := cli(t, "slurm", "sinfo", "--url", srv.URL, "-N", "-h", "-o", "%N %t")
+	require.NoError(t, err)
+	assert.Equal(t, "nid000001 idle\nnid000002 idle\n", out)
+
+	_, _, err = cli(t, "slurm", "scontrol", "--urls-file", urls, "update", "NodeName=nid000002", "State=DRAIN", "Reason=disk swap")
+	require.NoError(t, err)
+	out, _, err = cli(t, "slurm", "scontrol", "--urls-file="+urls, "show", "node", "nid000002")
+	require.NoError(t, err)
+	assert.Contains(t, out, "State=IDLE+DRAIN")
+	assert.Contains(t, out, "Reason=disk swap")
+
+	t.Setenv(envSlurmURL, srv.URL)
+	out, _, err = cli(t, "slurm", "squeue", "-h")
+	require.NoError(t, err)
+	assert.Empty(t, out, "no jobs")
+
+	t.Setenv(envSlurmURL, "")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"slurm", "sinfo"}, "no Slurm address"},
+		{[]string{"slurm", "sinfo", "--urls-file", noSlurm}, `has no "slurm" entry`},
+		{[]string{"slurm", "sinfo", "--url"}, "--url needs a value"},
+		{[]string{"slurm", "scontrol", "--url", srv.URL, "reboot", "nid000009"}, "RebootProgram isn't defined"},
+		{[]string{"slurm", "scontrol", "--url", srv.URL, "update", "NodeName=nid000001", "State=DOWN"}, "You must specify a reason"},
+		{[]string{"slurm", "sinfo", "--url", srv.URL, "--bogus"}, "unrecognized option"},
+		{[]string{"up", "--workload", "0.5"}, "need --slurm"},
+		{[]string{"up", "--slurm", "--workload", "1.5"}, "want a share between 0 and 1"},
+	} {
+		_, _, err := cli(t, tc.args...)
+		assert.ErrorContains(t, err, tc.want, strings.Join(tc.args, " "))
+	}
+}
+
+func countState(s *slurmsim.Server, state string) int {
+	n := 0
+	for _, node := range s.Nodes() {
+		if node.State.String() == state {
+			n++
+		}
+	}
+	return n
+}
