@@ -69,7 +69,7 @@ func TestSlurmRebootAsRebootProgram(t *testing.T) {
 		t.Skip("runs a stack and the binary")
 	}
 	logFile := filepath.Join(t.TempDir(), "slurm-reboot.log")
-	t.Setenv(reexecEnv, "1")       // inherited by the program: the test binary runs main
+	t.Setenv(reexecEnv, "1")        // inherited by the program: the test binary runs main
 	t.Setenv(envRebootLog, logFile) // slurmctld's environment would name the log
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
