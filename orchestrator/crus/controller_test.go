@@ -150,6 +150,16 @@ func TestQuiesceTimeout(t *testing.T) {
 		assert.True(t, w.onNextImage(id), id)
 	}
 	assert.True(t, containsPrefix(s.Messages, "Quiescing timed out in step 0 after 1s: returned 1 busy nodes to service"), "%v", s.Messages)
+
+	// A finished session is removed on DELETE, touching nothing.
+	_, err = client.Delete(ctx, s.UpgradeID)
+	require.NoError(t, err)
+	w.eventually(10*time.Second, "removal", func() (bool, string) {
+		_, err := client.Get(ctx, s.UpgradeID)
+		return err != nil && strings.Contains(err.Error(), "404"), fmt.Sprint(err)
+	})
+	assert.Equal(t, []string{busy}, w.members(failedLabel))
+	assert.Equal(t, "ALLOCATED", w.slurmNode(busy).State.String())
 }
 
 // DELETE while a step waits for a job: the step's nodes are handed back (not failed),
