@@ -88,6 +88,7 @@ func (c *call) changed(name string) bool { return c.flags.Changed(name) }
 type cliEnv struct {
 	url, urlsFile, tenant, format string
 	timeout                       time.Duration
+	transport                     *http.Transport
 }
 
 func (e *cliEnv) register(fs *pflag.FlagSet) {
@@ -140,8 +141,19 @@ func (e *cliEnv) baseURL() (string, error) {
 	return u.Scheme + "://" + u.Host + path, nil
 }
 
+// httpClient returns a client on the command's own transport, so the connections it opens
+// are closed when the command ends (closeIdle) instead of lingering in a shared pool.
 func (e *cliEnv) httpClient() *http.Client {
-	return &http.Client{Timeout: e.timeout}
+	if e.transport == nil {
+		e.transport = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	return &http.Client{Timeout: e.timeout, Transport: e.transport}
+}
+
+func (e *cliEnv) closeIdle() {
+	if e.transport != nil {
+		e.transport.CloseIdleConnections()
+	}
 }
 
 // addClientCommands adds `bos v2`, `bos v1` and, for interactive use, the v2 families at
@@ -236,6 +248,7 @@ func (e *cliEnv) bind(cmd *cobra.Command, v verb, version string, defaulted bool
 		}
 		ctx, cancel := context.WithTimeout(cmd.Context(), e.timeout)
 		defer cancel()
+		defer e.closeIdle()
 		out, err := act(&call{ctx: ctx, env: e, args: args, flags: cmd.Flags(), stdin: cmd.InOrStdin()})
 		if err != nil {
 			return err

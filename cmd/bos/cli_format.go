@@ -142,7 +142,7 @@ func tableOf(v any) (table, bool) {
 			{"template", v.TemplateName},
 			{"operation", v.Operation},
 			{"job", v.Job},
-			{"status", v.StatusLink},
+			{"status link", v.StatusLink},
 			{"started", clockp(v.StartTime)},
 			{"stopped", clockp(v.StopTime)},
 			{"in progress", strconv.FormatBool(v.InProgress)},

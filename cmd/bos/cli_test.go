@@ -21,6 +21,7 @@ import (
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
+	"github.com/cray-bos/bos/orchestrator/lockstep"
 	"github.com/cray-bos/bos/simulator"
 )
 
@@ -74,6 +75,8 @@ func startShared(t *testing.T) *stack.Stack {
 			Topology: topo, TenantsFile: tenants, Reconcile: true, RedfishTimeout: time.Second,
 			Sim: simulator.Config{Timing: &timing, Seed: 3},
 			CFS: cfs.Config{Timing: cfs.Timing{BatchWindow: 20 * time.Millisecond, BatchSize: 500, Scale: 1}, Seed: 3},
+			V1: lockstep.Timing{Poll: 100 * time.Millisecond, Sessions: 200 * time.Millisecond, Save: 50 * time.Millisecond,
+				GracefulShutdown: 5 * time.Second, ForcefulShutdown: 5 * time.Second, Boot: 10 * time.Second, Configure: 10 * time.Second},
 		})
 		if err != nil {
 			shared.err = err
