@@ -30,8 +30,9 @@ func newServeCommand() *cobra.Command {
 exit) unless --redis-url names a real one.
 
 Given the addresses of HSM, BSS, CFS, S3 and IMS (all five, e.g. from "bos sim"), it also
-runs the reconciler, which boots nodes through their BMCs' Redfish interfaces as HSM lists
-them. Without them, BOS only stores templates, sessions and components.
+runs the v2 reconciler and the v1 lockstep agent, which boot nodes through their BMCs'
+Redfish interfaces as HSM lists them. Without them, BOS only stores templates, sessions
+and components. v1 templates in the store are migrated to v2 form at start.
 
 --urls-file F writes {"bos": URL} to F once the API listens. Stops cleanly on Ctrl-C or
 SIGTERM.`,
@@ -76,7 +77,7 @@ SIGTERM.`,
 			}
 			rec := "off (no --hsm-url ... given)"
 			if reconcile {
-				rec = "on"
+				rec = "and v1 agent on"
 			}
 			fmt.Fprintf(errw, "BOS at %s, store %s, reconciler %s; Ctrl-C to stop\n", st.URLs.BOS, store, rec)
 			<-ctx.Done()
