@@ -33,6 +33,8 @@ type clusterOptions struct {
 	cfsFail []string
 	// options patched into BOS before anything runs (fast timeouts by default).
 	options map[string]any
+	// tweak adjusts the stack options last (simulator hooks and timing, v1 agent timing).
+	tweak func(*stack.Options)
 }
 
 // size picks n for a full run and a smaller cluster under -short.
@@ -73,6 +75,9 @@ func startCluster(t testing.TB, backend string, o clusterOptions) *cluster {
 		opts.RedisURL = storetest.RedisURL()
 		opts.RedisKeyPrefix = fmt.Sprintf("bose2e:%d:", time.Now().UnixNano())
 		opts.DropStoreOnClose = true
+	}
+	if o.tweak != nil {
+		o.tweak(&opts)
 	}
 	st, err := stack.Start(ctx, opts)
 	if err != nil && backend == storetest.Redis && strings.Contains(err.Error(), "open store") {
