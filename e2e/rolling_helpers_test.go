@@ -1,0 +1,314 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/cfs"
+	"github.com/cray-bos/bos/ims"
+	"github.com/cray-bos/bos/internal/stack"
+	"github.com/cray-bos/bos/internal/topology"
+	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/api"
+	"github.com/cray-bos/bos/simulator"
+	"github.com/cray-bos/bos/slurmsim"
+)
+
+// The staged rolling reboot's template: the next compute image, same configuration.
+const rollingTemplate = "compute-next"
+
+// rollingTiming is a scaled-down real cluster: a BOS reboot (graceful shutdown 0.3 s,
+// power on 0.05 s, POST 0.6 s, boot 1.2 s, ±20%) takes a couple of seconds, so reboots
+// take measurable time next to jobs of 1-4 s.
+func rollingTiming() simulator.Timing {
+	timing := simulator.DefaultTiming()
+	timing.Scale = 0.01
+	timing.BootScriptRetry = 100 * time.Millisecond
+	timing.ReportBackoff, timing.ReportBackoffCap = 50*time.Millisecond, 500*time.Millisecond
+	timing.HTTPTimeout = 2 * time.Second
+	timing.RetryAfter = time.Second
+	return timing
+}
+
+// rollingResumeTimeout is Slurm's ResumeTimeout in these runs: well above a reboot under
+// load (a few seconds), short enough that nodes that never come back time out in-test.
+const rollingResumeTimeout = 12 * time.Second
+
+// rollingCluster is a stack with Slurm: every compute node booted on the seeded image and
+// idle in Slurm, a template for the next image, BOS's clear_stage on (so the staged
+// session completes once every node is applied).
+type rollingCluster struct {
+	*cluster
+	slurm *slurmsim.Server
+	sc    *slurmsim.Client
+	names map[string]string // xname → Slurm name
+	xname map[string]string // Slurm name → xname
+
+	mu        sync.Mutex
+	powerOffs map[string][]time.Time // xname → when BOS's power-off began (PoweringOff or Off)
+}
+
+// startRollingCluster starts n compute nodes.
+func startRollingCluster(tb testing.TB, n int) *rollingCluster {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	topo, err := topology.Generate(topology.DefaultOptions(n))
+	require.NoError(tb, err)
+	c := &rollingCluster{names: map[string]string{}, xname: map[string]string{}, powerOffs: map[string][]time.Time{}}
+	timing := rollingTiming()
+	st, err := stack.Start(ctx, stack.Options{
+		Topology: topo,
+		Sim: simulator.Config{Timing: &timing, Seed: 17, OnPowerChange: func(x, state string) {
+			if state == "PoweringOff" || state == "Off" {
+				c.mu.Lock()
+				c.powerOffs[x] = append(c.powerOffs[x], time.Now())
+				c.mu.Unlock()
+			}
+		}},
+		CFS: cfs.Config{Timing: cfs.Timing{ConfigureDelay: 200 * time.Millisecond, Jitter: 50 * time.Millisecond, Scale: 1,
+			BatchWindow: 20 * time.Millisecond, BatchSize: 500}, Seed: 17},
+		Reconcile:      true,
+		RedfishTimeout: 2 * time.Second,
+		WithSlurm:      true,
+		// A 100 ms tick ends jobs and issues reboots promptly; the history holds every
+		// transition of the run for the no-reboot-under-a-job check.
+		Slurm: slurmsim.Config{TickInterval: 100 * time.Millisecond, PeriodicInterval: time.Second,
+			ResumeTimeout: rollingResumeTimeout, HistoryPerNode: 4096},
+	})
+	require.NoError(tb, err)
+	tb.Cleanup(st.Close)
+	require.NoError(tb, st.Seed(ctx))
+	// A node that never comes back fails after one attempt of 3 s, not three of minutes.
+	_, err = st.BOSClient.PatchOptions(ctx, map[string]any{
+		"polling_frequency": 1, "max_power_on_wait_time": 3, "max_boot_wait_time": 3, "max_power_off_wait_time": 3,
+		"default_retry_policy": 1, "clear_stage": true,
+	})
+	require.NoError(tb, err)
+	path, err := st.ImagePath(ims.ImageComputeNext)
+	require.NoError(tb, err)
+	_, err = st.BOSClient.PutTemplate(ctx, rollingTemplate, stack.DefaultTemplate(path, stack.DefaultConfigurationName))
+	require.NoError(tb, err)
+
+	c.cluster = &cluster{t: tb, st: st, computes: topo.ByRole(topology.RoleCompute)}
+	c.slurm, c.sc = st.Slurm, slurmsim.NewClient(st.URLs.Slurm, nil)
+	for _, node := range topo.Nodes {
+		c.names[node.Xname], c.xname[node.Name] = node.Name, node.Xname
+	}
+	c.waitComplete(c.session(bos.OpBoot, "", "", false), 60*time.Second)
+	c.waitSlurm(30*time.Second, "every node idle in Slurm", func(nodes []slurmsim.Node) bool {
+		for _, n := range nodes {
+			if n.State != (slurmsim.NodeState{Base: slurmsim.StateIdle}) {
+				return false
+			}
+		}
+		return true
+	})
+	return c
+}
+
+// waitSlurm polls Slurm's nodes until cond holds.
+func (c *rollingCluster) waitSlurm(timeout time.Duration, what string, cond func([]slurmsim.Node) bool) {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond(c.slurm.Nodes()) {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("Slurm: %s: not after %s", what, timeout)
+		}
+		time.Sleep(50 * time.Millisecond) // polling a condition with a deadline
+	}
+}
+
+// startWorkload keeps about busy of the nodes running jobs of 1-4 nodes lasting 1-4 s,
+// and waits until the cluster is that busy.
+func (c *rollingCluster) startWorkload(busy float64) {
+	c.t.Helper()
+	require.NoError(c.t, c.slurm.StartWorkload(slurmsim.WorkloadConfig{BusyShare: busy, MinNodes: 1, MaxNodes: 4,
+		MinDuration: time.Second, MaxDuration: 4 * time.Second, Seed: 5}))
+	c.t.Cleanup(c.slurm.StopWorkload)
+	want := int(busy * 0.9 * float64(len(c.computes)))
+	c.waitSlurm(30*time.Second, fmt.Sprintf("%d nodes busy", want), func(nodes []slurmsim.Node) bool {
+		return busyNodes(nodes) >= want
+	})
+}
+
+func busyNodes(nodes []slurmsim.Node) int {
+	n := 0
+	for _, node := range nodes {
+		if node.State.Base == slurmsim.StateAllocated || node.State.Base == slurmsim.StateMixed {
+			n++
+		}
+	}
+	return n
+}
+
+// stage creates the staged reboot session on the next image and waits until every
+// compute node has it staged (the session is set up); it returns the session's name.
+func (c *rollingCluster) stage() string {
+	c.t.Helper()
+	name := c.session(bos.OpReboot, rollingTemplate, "", true)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		comps, err := c.st.BOSClient.ListComponents(c.ctx(), api.ComponentQuery{StagedSession: name})
+		require.NoError(c.t, err)
+		if len(comps) == len(c.computes) {
+			return name
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("staged session %s: %d of %d nodes staged after 30s", name, len(comps), len(c.computes))
+		}
+		time.Sleep(50 * time.Millisecond) // polling a condition with a deadline
+	}
+}
+
+// rebootAll is the administrator's `scontrol reboot ASAP nextstate=resume reason="Rolling
+// Reboot" ALL`, through the scontrol front end and the HTTP API. It returns when Slurm
+// accepted it.
+func (c *rollingCluster) rebootAll() time.Time {
+	c.t.Helper()
+	start := time.Now()
+	require.NoError(c.t, slurmsim.Scontrol(c.ctx(), c.sc,
+		[]string{"reboot", "ASAP", "nextstate=resume", "reason=Rolling Reboot", "ALL"}, discard{}))
+	return start
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// histories returns every Slurm node's transitions, by name.
+func (c *rollingCluster) histories() map[string][]slurmsim.Transition {
+	c.t.Helper()
+	out := make(map[string][]slurmsim.Transition, len(c.computes))
+	for _, x := range c.computes {
+		h, err := c.slurm.History(c.names[x])
+		require.NoError(c.t, err)
+		out[c.names[x]] = h
+	}
+	return out
+}
+
+// poweredOffUnderJob returns, for every power-off the BMCs saw, the ones that began while
+// Slurm had a job on the node: an independent check (the BMC's view, not Slurm's reboot
+// bookkeeping) that no node was rebooted under a job.
+func (c *rollingCluster) poweredOffUnderJob(hists map[string][]slurmsim.Transition) (offs int, bad []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for x, times := range c.powerOffs {
+		h := hists[c.names[x]]
+		for _, at := range times {
+			offs++
+			if jobs := jobsAt(h, at); jobs > 0 {
+				bad = append(bad, fmt.Sprintf("%s (%s) powered off at %s with %d job(s)", x, c.names[x], at.Format("15:04:05.000"), jobs))
+			}
+		}
+	}
+	sort.Strings(bad)
+	return offs, bad
+}
+
+// jobsAt is how many jobs the history shows running on the node at t.
+func jobsAt(h []slurmsim.Transition, t time.Time) int {
+	jobs := 0
+	for _, tr := range h {
+		if tr.At.After(t) {
+			break
+		}
+		jobs = tr.Jobs
+	}
+	return jobs
+}
+
+// Rolling-reboot schedule, measured from Slurm's transition histories. These helpers
+// work for any rolling reboot driven through Slurm (staged BOS sessions here, CRUS too):
+// they only read when each node's jobs ended and when it was back.
+
+// jobsEndedAt is when a node became free of the jobs it ran at start: start itself if it
+// ran none, else the first later transition with no job running (zero if none is
+// recorded).
+func jobsEndedAt(h []slurmsim.Transition, start time.Time) time.Time {
+	if jobsAt(h, start) == 0 {
+		return start
+	}
+	for _, tr := range h {
+		if tr.At.After(start) && tr.Jobs == 0 {
+			return tr.At
+		}
+	}
+	return time.Time{}
+}
+
+// idealRollingTime is the ideal schedule's total time: every node rebooted the moment
+// its last job (running at start) ends, each reboot taking reboot. So it is the latest
+// such end, less start, plus one reboot.
+func idealRollingTime(start time.Time, free []time.Time, reboot time.Duration) time.Duration {
+	latest := start
+	for _, f := range free {
+		if f.After(latest) {
+			latest = f
+		}
+	}
+	return latest.Sub(start) + reboot
+}
+
+// rollingReport is what one staged rolling reboot did.
+type rollingReport struct {
+	Start time.Time
+	// Actual: start → the last node back in service (reboot complete in Slurm).
+	Actual time.Duration
+	// Reboot is the median reboot (Slurm issued it → the node registered again).
+	Reboot time.Duration
+	// Ideal is idealRollingTime with that median reboot.
+	Ideal time.Duration
+	// MaxIssueDelay is the longest wait from a node's jobs ending to its reboot's issue.
+	MaxIssueDelay time.Duration
+	Nodes         int
+}
+
+func (r rollingReport) Ratio() float64 { return r.Actual.Seconds() / r.Ideal.Seconds() }
+
+// measureRolling reads the staged rolling reboot of nodes (Slurm names) from their
+// histories: the first reboot issued and completed after start.
+func measureRolling(hists map[string][]slurmsim.Transition, nodes []string, start time.Time) (rollingReport, error) {
+	r := rollingReport{Start: start, Nodes: len(nodes)}
+	var free []time.Time
+	var reboots []time.Duration
+	var last time.Time
+	for _, name := range nodes {
+		h := hists[name]
+		var issued, back time.Time
+		for _, tr := range h {
+			switch {
+			case !tr.At.Before(start) && issued.IsZero() && tr.Cause == "reboot issued":
+				issued = tr.At
+			case !issued.IsZero() && back.IsZero() && tr.Cause == "reboot complete":
+				back = tr.At
+			}
+		}
+		ended := jobsEndedAt(h, start)
+		if issued.IsZero() || back.IsZero() || ended.IsZero() {
+			return r, fmt.Errorf("node %s: jobs ended %v, reboot issued %v, back %v: not a complete reboot", name, ended, issued, back)
+		}
+		free = append(free, ended)
+		reboots = append(reboots, back.Sub(issued))
+		r.MaxIssueDelay = max(r.MaxIssueDelay, issued.Sub(ended))
+		if back.After(last) {
+			last = back
+		}
+	}
+	if len(nodes) == 0 {
+		return r, fmt.Errorf("no nodes")
+	}
+	slices.Sort(reboots)
+	r.Reboot = reboots[len(reboots)/2]
+	r.Actual = last.Sub(start)
+	r.Ideal = idealRollingTime(start, free, r.Reboot)
+	return r, nil
+}
