@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -47,9 +48,13 @@ func BenchmarkBoot(b *testing.B) {
 	}
 }
 
-// resetPeakRSS resets the kernel's high-water mark of this process's resident memory
-// (Linux; elsewhere the figure is just not reported).
-func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+// resetPeakRSS returns freed memory to the OS (the previous cluster's) and resets the
+// kernel's high-water mark of this process's resident memory (Linux; elsewhere the figure
+// is just not reported).
+func resetPeakRSS() {
+	debug.FreeOSMemory()
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+}
 
 // peakRSSMiB reads VmHWM, the peak resident memory since the last reset.
 func peakRSSMiB() float64 {

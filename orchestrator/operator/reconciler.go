@@ -30,9 +30,10 @@ type Config struct {
 	// max_component_batch_size caps it). Effects are batched across a batch's nodes.
 	BatchSize int
 	// CFSPoll is how soon a configuring node is looked at again: CFS sends no events
-	// (default 1 s).
+	// (default 500 ms; BOS looks every polling_frequency).
 	CFSPoll time.Duration
-	// SessionPoll is how often pending and running sessions are looked at (default 1 s).
+	// SessionPoll is how often pending and running sessions are looked at (default 250 ms;
+	// a node reaching its final state also wakes the session loop at once).
 	SessionPoll time.Duration
 	Logger      *slog.Logger
 	Now         func() time.Time
@@ -61,10 +62,10 @@ func New(cfg Config) *Reconciler {
 		cfg.BatchSize = 1000
 	}
 	if cfg.CFSPoll <= 0 {
-		cfg.CFSPoll = time.Second
+		cfg.CFSPoll = 500 * time.Millisecond
 	}
 	if cfg.SessionPoll <= 0 {
-		cfg.SessionPoll = time.Second
+		cfg.SessionPoll = 250 * time.Millisecond
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -206,13 +207,18 @@ func (r *Reconciler) reconcile(ctx context.Context, keys []string) {
 		return
 	}
 	r.act(quiet, decisions, opts)
+	finished := false
 	for id, d := range decisions {
+		finished = finished || (d.Changed && !d.Component.Enabled)
 		switch {
 		case d.RequeueAfter > 0:
 			r.queue.AddAfter(id, d.RequeueAfter)
 		case d.PollCFS:
 			r.queue.AddAfter(id, r.cfg.CFSPoll)
 		}
+	}
+	if finished {
+		r.WakeSessions() // a session may be complete now
 	}
 }
 
