@@ -410,11 +410,21 @@ func (s *Stack) serve(ln net.Listener, h http.Handler) {
 // Close stops every service and waits for them.
 func (s *Stack) Close() {
 	s.cancel()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// Graceful for a moment, then closed: a connection that never sent a request counts
+	// as busy for 5 s in net/http's Shutdown, which would stall every stop.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
+	var wg sync.WaitGroup
 	for _, srv := range s.servers {
-		_ = srv.Shutdown(ctx)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if srv.Shutdown(ctx) != nil {
+				_ = srv.Close()
+			}
+		}()
 	}
+	wg.Wait()
 	s.wg.Wait()
 	for i := len(s.closers) - 1; i >= 0; i-- {
 		s.closers[i]()
