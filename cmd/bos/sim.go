@@ -69,7 +69,7 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
 				return err
 			}
 			printURLs(cmd, st, opts.Services)
-			if err := sf.started(st, cmd.ErrOrStderr()); err != nil {
+			if err := sf.started(cmd.Context(), st, cmd.ErrOrStderr()); err != nil {
 				return err
 			}
 			<-cmd.Context().Done()

@@ -5,6 +5,7 @@ package main
 // slurm). And the --slurm flags of bos up and bos sim.
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/stack"
 	"github.com/cray-bos/bos/slurmsim"
 )
@@ -177,10 +179,24 @@ func (f *slurmFlags) apply(o *stack.Options) error {
 	return nil
 }
 
-// started starts the workload, if asked for, and says where Slurm listens.
-func (f *slurmFlags) started(st *stack.Stack, w io.Writer) error {
+// NextTemplate is the session template bos up --slurm seeds for trying a rolling
+// upgrade: every compute node on the newer seeded compute image.
+const NextTemplate = "compute-next"
+
+// started seeds NextTemplate (when BOS and IMS run here), starts the workload if asked
+// for, and says where Slurm listens.
+func (f *slurmFlags) started(ctx context.Context, st *stack.Stack, w io.Writer) error {
 	if st.Slurm == nil {
 		return nil
+	}
+	if st.BOSClient != nil && st.IMS != nil {
+		path, err := st.ImagePath(ims.ImageComputeNext)
+		if err != nil {
+			return err
+		}
+		if _, err := st.BOSClient.PutTemplate(ctx, NextTemplate, stack.DefaultTemplate(path, stack.DefaultConfigurationName)); err != nil {
+			return fmt.Errorf("seed template %s: %w", NextTemplate, err)
+		}
 	}
 	if f.workload > 0 {
 		err := st.Slurm.StartWorkload(slurmsim.WorkloadConfig{BusyShare: f.workload, MaxNodes: max(1, min(f.jobNodes, len(st.Slurm.Nodes()))),

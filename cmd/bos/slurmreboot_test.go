@@ -93,11 +93,10 @@ func TestSlurmRebootAsRebootProgram(t *testing.T) {
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return countState(st.Slurm, "IDLE") == 4 }, 30*time.Second, 20*time.Millisecond, "every node booted and joined Slurm")
 
-	next, err := st.ImagePath(ims.ImageComputeNext)
-	require.NoError(t, err)
-	_, err = st.BOSClient.PutTemplate(ctx, "compute-next", stack.DefaultTemplate(next, stack.DefaultConfigurationName))
-	require.NoError(t, err)
-	staged, err := st.BOSClient.CreateSession(ctx, bos.SessionCreate{Operation: bos.OpReboot, TemplateName: "compute-next", Stage: true})
+	var said bytes.Buffer
+	require.NoError(t, (&slurmFlags{enabled: true}).started(ctx, st, &said), "seeds NextTemplate")
+	assert.Contains(t, said.String(), st.URLs.Slurm)
+	staged, err := st.BOSClient.CreateSession(ctx, bos.SessionCreate{Operation: bos.OpReboot, TemplateName: NextTemplate, Stage: true})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
 		comps, err := st.BOSClient.ListComponents(ctx, api.ComponentQuery{StagedSession: staged.Name})

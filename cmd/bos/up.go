@@ -81,7 +81,7 @@ Without --boot it serves until Ctrl-C.`,
 			}
 			fmt.Fprintf(errw, "stack up in %s: %d nodes behind %d BMCs, BOS at %s\n",
 				time.Since(started).Round(time.Millisecond), len(st.Topology.Nodes), len(st.URLs.BMCs), st.URLs.BOS)
-			if err := sf.started(st, errw); err != nil {
+			if err := sf.started(ctx, st, errw); err != nil {
 				return err
 			}
 			if !boot {
