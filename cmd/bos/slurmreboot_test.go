@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -218,4 +223,75 @@ func countState(s *slurmsim.Server, state string) int {
 		}
 	}
 	return n
+}
+
+// TestSlurmRebootKillableWithSignalsBlocked: slurmctld starts its programs with SIGTERM
+// blocked. The program must still stop on SIGTERM: Go's signal.Notify unblocks it. A
+// python3 wrapper blocks SIGTERM and execs the program (skipped without python3); BOS
+// never answers, so only the signal can end the run.
+func TestSlurmRebootKillableWithSignalsBlocked(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the binary")
+	}
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("no python3 to start a process with SIGTERM blocked")
+	}
+	received := make(chan struct{}, 1)
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		select {
+		case received <- struct{}{}:
+		default:
+		}
+		<-r.Context().Done()
+	}))
+	defer hang.Close()
+	// The wrapper: block SIGTERM and SIGINT, then execv(path, argv): its arguments.
+	script := `import os, signal, sys
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM, signal.SIGINT])
+os.execv(sys.argv[1], sys.argv[2:])`
+	if _, err := os.Stat("/proc/self/status"); err == nil { // Linux: check the wrapper works
+		out, err := exec.Command(python, "-c", script, "/bin/cat", "cat", "/proc/self/status").Output()
+		require.NoError(t, err)
+		blocked := false
+		for _, line := range strings.Split(string(out), "\n") {
+			if mask, ok := strings.CutPrefix(line, "SigBlk:"); ok {
+				m, err := strconv.ParseUint(strings.TrimSpace(mask), 16, 64)
+				require.NoError(t, err)
+				blocked = m&(1<<(syscall.SIGTERM-1)) != 0
+			}
+		}
+		require.True(t, blocked, "the wrapper starts programs with SIGTERM blocked:\n%s", out)
+	}
+
+	logFile := filepath.Join(t.TempDir(), "log")
+	link := rebootProgramLink(t)
+	cmd := exec.Command(python, "-c", script, link, "slurm-reboot", "x1000c0s0b0n0")
+	cmd.Env = append(os.Environ(), reexecEnv+"=1", envRebootLog+"="+logFile, envURL+"="+hang.URL, envRebootTimeout+"=1m")
+	require.NoError(t, cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-received: // the program is waiting for BOS
+	case err := <-done:
+		t.Fatalf("exited early: %v", err)
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("the program never called BOS")
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-done:
+		var exit *exec.ExitError
+		require.ErrorAs(t, err, &exit)
+		assert.Equal(t, 1, exit.ExitCode())
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("SIGTERM did not stop the program")
+	}
+	raw, err := os.ReadFile(logFile)
+	require.NoError(t, err)
+	assert.Contains(t, string(raw), "exit status 1")
+	assert.Contains(t, string(raw), "context canceled")
 }
