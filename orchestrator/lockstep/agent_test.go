@@ -76,6 +76,8 @@ func TestRebootLockstep(t *testing.T) {
 	shutdownB := phaseOf(t, s, "b", "shutdown")
 	bootA := phaseOf(t, s, "a", "boot")
 	assert.False(t, bootA.Metadata.StartTime.Before(*shutdownB.Metadata.StopTime), "the boot phase starts after the whole shutdown phase")
+	assert.GreaterOrEqual(t, shutdownB.Metadata.StopTime.Sub(*shutdownB.Metadata.StartTime), 120*time.Millisecond,
+		"the shutdown phase lasted both power-off windows")
 
 	assert.Equal(t, []string{b1}, shutdownB.Nodes(bos.CategoryFailed))
 	assert.Equal(t, []string{b0, b2}, shutdownB.Nodes(bos.CategorySucceeded))
@@ -139,7 +141,8 @@ func TestOrdinals(t *testing.T) {
 
 // TestBootOutcomes: a boot from off; a node already running the target succeeds without a
 // power cycle; a node running something else fails (a boot never restarts it); a node
-// whose power-on is refused fails; a node that never reports fails after the boot window.
+// whose power-on is refused fails; a node that never reports fails after the boot window;
+// a node whose power cannot be read is powered on.
 func TestBootOutcomes(t *testing.T) {
 	w := newWorld(t, a0, a1, a2, b0, b1)
 	w.template("t", bos.V1SessionTemplate{CFS: cfsOn("cfg"), BootSets: map[string]bos.V1BootSet{"a": bootSet(a0, a1, a2, b0, b1)}})
@@ -150,6 +153,7 @@ func TestBootOutcomes(t *testing.T) {
 	w.power[a1] = operator.PowerOn // running something BOS did not give it
 	w.refuseOn[a2] = true
 	w.silent[b0] = true
+	w.unread[b1] = true // its power cannot be read: it is powered on anyway
 	s := w.wait(w.session(a, "boot", "t", ""))
 	boot := phaseOf(t, s, "a", "boot")
 	assert.Equal(t, []string{a0, b1}, boot.Nodes(bos.CategorySucceeded))

@@ -69,10 +69,10 @@ func (r *run) waves(s step) [][]*bootSetRun {
 func (r *run) runStep(ctx context.Context, s step) error {
 	phase := string(s)
 	for _, wave := range r.waves(s) {
-		now := r.now()
+		started := r.now()
 		for _, b := range wave {
 			if p := r.status(b.name).Phase(phase); p != nil {
-				p.Metadata.StartTime = &now
+				p.Metadata.StartTime = &started
 			}
 			if b.fail != "" { // the boot set cannot run at all
 				msgs := map[string]string{}
@@ -102,10 +102,10 @@ func (r *run) runStep(ctx context.Context, s step) error {
 		if err != nil {
 			return err
 		}
-		now = r.now()
+		stopped := r.now()
 		for _, b := range wave {
 			if p := r.status(b.name).Phase(phase); p != nil {
-				p.Metadata.StopTime = &now
+				p.Metadata.StopTime = &stopped
 			}
 		}
 		if err := r.save(ctx, true); err != nil {
@@ -223,7 +223,7 @@ func (r *run) waitOff(ctx context.Context, phase string, waiting *[]string, budg
 // each to report the BSS token it was given, i.e. to have booted this session's image.
 // A node already on succeeds at once if it runs the target image and fails otherwise
 // (a boot never restarts a running node; BOA counted it a success); a node whose power
-// cannot be read, or whose power-on fails, fails.
+// cannot be read is powered on like an off one; a node whose power-on fails, fails.
 func (r *run) boot(ctx context.Context, ids []string) error {
 	const phase = bos.V1PhaseBoot
 	eff := r.a.cfg.Effects
@@ -237,17 +237,15 @@ func (r *run) boot(ctx context.Context, ids []string) error {
 	var running []string
 	for _, id := range keys(owned) {
 		c := owned[id]
-		switch rd := readings[id]; rd.Power {
-		case operator.PowerOff:
-			toBoot = append(toBoot, c)
+		switch readings[id].Power {
 		case operator.PowerOn:
 			if !c.DesiredState.BootArtifacts.IsEmpty() && c.ActualState.BootArtifacts == c.DesiredState.BootArtifacts {
 				running = append(running, id)
 			} else {
 				msgs[id] = ErrAlreadyOn
 			}
-		default:
-			msgs[id] = fmt.Sprintf("power state unknown: %v", rd.Err)
+		default: // off, or unknown (the BMC did not answer): try; a failed power-on fails it
+			toBoot = append(toBoot, c)
 		}
 	}
 	r.succeed(phase, running)

@@ -42,6 +42,7 @@ type world struct {
 	refuseOn  map[string]bool // Reset On fails
 	silent    map[string]bool // boots but never reports
 	cfsFail   map[string]bool // CFS configuration fails
+	unread    map[string]bool // the BMC does not answer power reads
 	bootDelay func(id string) time.Duration
 }
 
@@ -55,7 +56,7 @@ func newWorld(t *testing.T, ids ...string) *world {
 	w := &world{t: t, st: storetest.Open(t, storetest.Mini, store.Config{}),
 		groups: map[string][]string{}, parts: map[string][]string{}, power: map[string]operator.Power{},
 		tokens: map[string]string{}, cfs: map[string]*operator.CFSView{}, cfsOn: map[string]bool{},
-		stuck: map[string]bool{}, refuseOn: map[string]bool{}, silent: map[string]bool{}, cfsFail: map[string]bool{},
+		stuck: map[string]bool{}, refuseOn: map[string]bool{}, silent: map[string]bool{}, cfsFail: map[string]bool{}, unread: map[string]bool{},
 		bootDelay: func(string) time.Duration { return 5 * time.Millisecond }}
 	var comps []bos.Component
 	for _, id := range ids {
@@ -179,6 +180,10 @@ func (w *world) PowerStates(_ context.Context, ids []string) map[string]operator
 	defer w.mu.Unlock()
 	out := map[string]operator.PowerReading{}
 	for _, id := range ids {
+		if w.unread[id] {
+			out[id] = operator.PowerReading{Power: operator.PowerUnknown, Err: errors.New("timeout")}
+			continue
+		}
 		out[id] = operator.PowerReading{Power: w.power[id]}
 	}
 	return out
