@@ -27,32 +27,41 @@ const benchScale = 0.02
 // a v1 session (lockstep: every node waits for the slowest at each phase, and for the
 // failing nodes' power-off timeouts) and once with a v2 session (each node at its own
 // pace), on identical fresh clusters. It reports, per API, the time from session creation
-// until 90% and 100% of the healthy nodes (the 98% that can reboot) run the new boot, the
-// session's completion time, and the v1/v2 ratios.
+// until 50%, 90% and 100% of the healthy nodes (the 98% that can reboot) run the new
+// boot, the session's completion time, and the v1/v2 ratios.
 //
 // A node counts as ready when its OS is up on the boot BOS gave it (the simulator's
-// OnBooted); CFS then configures it in both cases, per node, as it boots.
+// OnBooted); CFS then configures it in both cases, per node, as it boots. Note that the
+// 440 normal nodes are 89.8% of the 490 healthy ones, so the 90% mark is the first slow
+// node to come up; the median shows what happens to the bulk.
 func BenchmarkV1VsV2(b *testing.B) {
 	const nodes = 500
 	for i := 0; i < b.N; i++ {
 		v1 := runRebootBench(b, nodes, "v1")
 		v2 := runRebootBench(b, nodes, "v2")
+		b.ReportMetric(v1.t50.Seconds(), "v1-t50-s")
 		b.ReportMetric(v1.t90.Seconds(), "v1-t90-s")
 		b.ReportMetric(v1.t100.Seconds(), "v1-t100-s")
 		b.ReportMetric(v1.done.Seconds(), "v1-complete-s")
+		b.ReportMetric(v2.t50.Seconds(), "v2-t50-s")
 		b.ReportMetric(v2.t90.Seconds(), "v2-t90-s")
 		b.ReportMetric(v2.t100.Seconds(), "v2-t100-s")
 		b.ReportMetric(v2.done.Seconds(), "v2-complete-s")
+		b.ReportMetric(v1.t50.Seconds()/v2.t50.Seconds(), "ratio-t50")
 		b.ReportMetric(v1.t90.Seconds()/v2.t90.Seconds(), "ratio-t90")
 		b.ReportMetric(v1.t100.Seconds()/v2.t100.Seconds(), "ratio-t100")
-		b.Logf("healthy nodes %d of %d (slow %d, failing %d): v1 t90 %.1fs t100 %.1fs complete %.1fs; v2 t90 %.1fs t100 %.1fs complete %.1fs; v1/v2 t90 %.2f×, t100 %.2f×",
-			v1.healthy, nodes, v1.slow, v1.failing, v1.t90.Seconds(), v1.t100.Seconds(), v1.done.Seconds(),
-			v2.t90.Seconds(), v2.t100.Seconds(), v2.done.Seconds(), v1.t90.Seconds()/v2.t90.Seconds(), v1.t100.Seconds()/v2.t100.Seconds())
+		b.Logf("healthy nodes %d of %d (slow %d, failing %d)", v1.healthy, nodes, v1.slow, v1.failing)
+		for _, f := range []struct {
+			name   string
+			v1, v2 time.Duration
+		}{{"t50", v1.t50, v2.t50}, {"t90", v1.t90, v2.t90}, {"t100", v1.t100, v2.t100}, {"complete", v1.done, v2.done}} {
+			b.Logf("%-8s v1 %5.1fs  v2 %5.1fs  v1/v2 %.2f×", f.name, f.v1.Seconds(), f.v2.Seconds(), f.v1.Seconds()/f.v2.Seconds())
+		}
 	}
 }
 
 type rebootFigures struct {
-	t90, t100, done        time.Duration
+	t50, t90, t100, done   time.Duration
 	healthy, slow, failing int
 }
 
@@ -174,7 +183,7 @@ func runRebootBench(b testing.TB, n int, apiVersion string) rebootFigures {
 	mu.Unlock()
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
 	return rebootFigures{
-		t90: times[(len(times)*9+9)/10-1], t100: times[len(times)-1], done: done,
+		t50: times[(len(times)+1)/2-1], t90: times[(len(times)*9+9)/10-1], t100: times[len(times)-1], done: done,
 		healthy: len(healthy), slow: len(slow), failing: len(failing),
 	}
 }
