@@ -1,11 +1,9 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -38,47 +36,23 @@ func (c *Client) WithTenant(name string) *Client {
 	return &cp
 }
 
-// do sends one request; in (if not nil) is sent as JSON, out (if not nil) receives the
-// JSON response.
+// do sends one request (see problem.DoJSON) with the tenant header; BOS's errors come
+// back as *problem.Details, others name the request.
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, in, out any) error {
 	u := c.base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	var body io.Reader
-	if in != nil {
-		raw, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("%s %s: encode: %w", method, path, err)
-		}
-		body = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
+	var h http.Header
 	if c.tenant != "" {
-		req.Header.Set(TenantHeader, c.tenant)
+		h = http.Header{TenantHeader: {c.tenant}}
 	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
+	_, err := problem.DoJSON(ctx, c.hc, method, u, h, in, out)
+	var d *problem.Details
+	if err != nil && !errors.As(err, &d) {
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return problem.FromResponse(resp)
-	}
-	if out == nil {
-		_, _ = io.Copy(io.Discard, resp.Body)
-		return nil
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("%s %s: decode response: %w", method, path, err)
-	}
-	return nil
+	return err
 }
 
 // Version returns /v2/version.
