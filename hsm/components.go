@@ -230,18 +230,7 @@ func (s *Server) getComponent(w http.ResponseWriter, r *http.Request) {
 		problem.WriteDetails(w, d)
 		return
 	}
-	s.mu.RLock()
-	rec, ok := s.comps[id]
-	var raw []byte
-	if ok {
-		raw = rec.raw
-	}
-	s.mu.RUnlock()
-	if !ok {
-		problem.Write(w, http.StatusNotFound, "no such xname.")
-		return
-	}
-	writeRaw(w, http.StatusOK, raw)
+	writeRecord(s, w, s.comps, id, "no such xname.")
 }
 
 func (s *Server) deleteComponent(w http.ResponseWriter, r *http.Request) {

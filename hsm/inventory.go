@@ -466,18 +466,7 @@ func (s *Server) getComponentEndpoint(w http.ResponseWriter, r *http.Request) {
 		problem.WriteDetails(w, d)
 		return
 	}
-	s.mu.RLock()
-	rec, ok := s.ceps[id]
-	var raw []byte
-	if ok {
-		raw = rec.raw
-	}
-	s.mu.RUnlock()
-	if !ok {
-		problem.Write(w, http.StatusNotFound, "no such xname.")
-		return
-	}
-	writeRaw(w, http.StatusOK, raw)
+	writeRecord(s, w, s.ceps, id, "no such xname.")
 }
 
 // normMAC returns a MAC as aa:bb:cc:dd:ee:ff and its interface ID aabbccddeeff.
@@ -540,18 +529,7 @@ func (s *Server) getEthernetInterface(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, http.StatusBadRequest, "invalid EthernetInterface ID %q", r.PathValue("id"))
 		return
 	}
-	s.mu.RLock()
-	rec, found := s.eths[id]
-	var raw []byte
-	if found {
-		raw = rec.raw
-	}
-	s.mu.RUnlock()
-	if !found {
-		problem.Write(w, http.StatusNotFound, "no such EthernetInterface.")
-		return
-	}
-	writeRaw(w, http.StatusOK, raw)
+	writeRecord(s, w, s.eths, id, "no such EthernetInterface.")
 }
 
 type ethIn struct {

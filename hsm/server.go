@@ -549,6 +549,30 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	writeRaw(w, status, append(raw, '\n'))
 }
 
+// encoded is a record that keeps its JSON encoding (compRec, cepRec, ethRec).
+type encoded interface{ encoding() []byte }
+
+func (r *compRec) encoding() []byte { return r.raw }
+func (r *cepRec) encoding() []byte  { return r.raw }
+func (r *ethRec) encoding() []byte  { return r.raw }
+
+// writeRecord answers with the stored encoding of m[id], or 404 with notFound. The maps
+// are made once in New, so reading the field outside the lock is safe.
+func writeRecord[R encoded](s *Server, w http.ResponseWriter, m map[string]R, id, notFound string) {
+	s.mu.RLock()
+	rec, ok := m[id]
+	var raw []byte
+	if ok {
+		raw = rec.encoding()
+	}
+	s.mu.RUnlock()
+	if !ok {
+		problem.Write(w, http.StatusNotFound, "%s", notFound)
+		return
+	}
+	writeRaw(w, http.StatusOK, raw)
+}
+
 func writeRaw(w http.ResponseWriter, status int, raw []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
