@@ -110,8 +110,9 @@ func (a *Agent) Wake() {
 	}
 }
 
-// Run looks for sessions to run until ctx is cancelled, then stops every session it runs
-// (they stay running in the store and start again with the next agent) and returns.
+// Run makes sure every HSM node is a BOS component (operator.Discover), then looks for
+// sessions to run until ctx is cancelled; then it stops every session it runs (they stay
+// running in the store and start again with the next agent) and returns.
 func (a *Agent) Run(ctx context.Context) error {
 	defer func() {
 		a.mu.Lock()
@@ -121,6 +122,21 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.mu.Unlock()
 		a.wg.Wait()
 	}()
+	// Sessions act on BOS components: make sure HSM's nodes are ones before the first
+	// session runs (as the reconciler does; both may run this, it only adds what is missing).
+	for {
+		added, err := operator.Discover(ctx, a.cfg.Store, a.cfg.Inventory, a.cfg.Now())
+		if err == nil {
+			if len(added) > 0 {
+				a.log.Info("v1 agent: discovered nodes", "added", len(added))
+			}
+			break
+		}
+		a.log.Warn("v1 agent: initial discovery; retrying", "err", err)
+		if err := sleep(ctx, a.cfg.Timing.Sessions); err != nil {
+			return nil
+		}
+	}
 	for {
 		a.pass(ctx)
 		select {

@@ -264,7 +264,6 @@ func (w *world) powerState(id string) operator.Power {
 // boot set boots; nodes that are not BOS components are excluded.
 func TestSessionFailures(t *testing.T) {
 	w := newWorld(t, a0, a1)
-	w.nodes = append(w.nodes, operator.Node{ID: b0, Role: "Compute", Arch: "X86", Enabled: true}) // in HSM, not in BOS
 	bad := bootSet(a1)
 	bad.Path = "s3://boot-images/missing/manifest.json"
 	w.template("t", bos.V1SessionTemplate{BootSets: map[string]bos.V1BootSet{"good": bootSet(a0, b0), "bad": bad}})
@@ -273,6 +272,11 @@ func TestSessionFailures(t *testing.T) {
 	s := w.wait(w.session(a, "boot", "t", "x9999c0s0b0n0"))
 	assert.Equal(t, operator.ErrNoNodes, s.Error)
 	assert.True(t, s.Status.Metadata.Complete)
+	// The agent discovered HSM's nodes before that first session; one added since is not
+	// a BOS component yet.
+	w.mu.Lock()
+	w.nodes = append(w.nodes, operator.Node{ID: b0, Role: "Compute", Arch: "X86", Enabled: true})
+	w.mu.Unlock()
 	s = w.wait(w.session(a, "boot", "t", "all,"))
 	assert.Contains(t, s.Error, "empty")
 
@@ -311,6 +315,21 @@ func TestRestartRunsAgain(t *testing.T) {
 	s := w.wait("orphan")
 	assert.Equal(t, []string{a0}, phaseOf(t, s, "a", "boot").Nodes(bos.CategorySucceeded))
 	assert.Empty(t, phaseOf(t, s, "a", "boot").Nodes(bos.CategoryNotStarted), "the status was rebuilt")
+}
+
+// TestDiscoversBeforeSessions: HSM nodes that are not BOS components yet become ones
+// before the agent runs a session (as the reconciler does), so a session created right
+// after start acts on them.
+func TestDiscoversBeforeSessions(t *testing.T) {
+	w := newWorld(t, a0)
+	w.mu.Lock()
+	w.nodes = append(w.nodes, operator.Node{ID: a1, Role: "Compute", Arch: "X86", Enabled: true})
+	w.power[a1] = operator.PowerOff
+	w.cfs[a1] = &operator.CFSView{Status: "unconfigured"}
+	w.mu.Unlock()
+	w.template("t", bos.V1SessionTemplate{BootSets: map[string]bos.V1BootSet{"a": bootSet(a0, a1)}})
+	s := w.wait(w.session(w.agent(), "boot", "t", ""))
+	assert.Equal(t, []string{a0, a1}, phaseOf(t, s, "a", "boot").Nodes(bos.CategorySucceeded))
 }
 
 func TestNewChecksConfig(t *testing.T) {
