@@ -90,6 +90,9 @@ func (c *cluster) v1Wait(id string, timeout time.Duration) (bos.V1SessionStatus,
 		st, err := c.st.BOSClient.V1SessionStatus(c.ctx(), id)
 		require.NoError(c.t, err)
 		if st.Metadata.Complete {
+			d, err := c.st.BOSClient.V1GetSession(c.ctx(), id)
+			require.NoError(c.t, err)
+			require.Empty(c.t, d.Error, "v1 session %s could not run", id)
 			sets := map[string]*bos.V1BootSetStatus{}
 			for _, name := range st.BootSets {
 				bs, err := c.st.BOSClient.V1BootSetStatus(c.ctx(), id, name)
@@ -116,6 +119,25 @@ func nodesIn(sets map[string]*bos.V1BootSetStatus, phase, category string) []str
 	}
 	sort.Strings(out)
 	return out
+}
+
+// categoryOf names the category of phase that holds node, with the phase's errors.
+func categoryOf(sets map[string]*bos.V1BootSetStatus, phase, node string) string {
+	for _, bs := range sets {
+		p := bs.Phase(phase)
+		if p == nil {
+			continue
+		}
+		for _, c := range p.Categories {
+			for _, id := range c.NodeList {
+				if id == node {
+					raw, _ := json.Marshal(p.Errors)
+					return c.Name + " " + string(raw)
+				}
+			}
+		}
+	}
+	return "(none)"
 }
 
 // requireLockstep checks that among events no node powered on before the last node
@@ -218,8 +240,9 @@ func withoutV2Fields(bs bos.V1BootSet) bos.V1BootSet {
 // that exact command reboots just them.
 func TestV1FailedNodesAndRetry(t *testing.T) {
 	c, _ := v1Cluster(t, clusterOptions{nodes: size(300)})
-	st, _ := c.v1Wait(c.v1Session("boot", stack.DefaultTemplateName, ""), time.Minute)
+	st, sets := c.v1Wait(c.v1Session("boot", stack.DefaultTemplateName, ""), time.Minute)
 	require.Empty(t, st.FailedNodes)
+	require.Equal(t, c.computes, nodesIn(sets, "boot", bos.CategorySucceeded))
 
 	bad := []string{c.computes[3], c.computes[50], c.computes[len(c.computes)-1]}
 	sort.Strings(bad)
@@ -227,7 +250,7 @@ func TestV1FailedNodesAndRetry(t *testing.T) {
 		require.NoError(t, c.st.Sim.SetFault(id, simulator.FaultPowerStuck))
 	}
 	id := c.v1Session("reboot", stack.DefaultTemplateName, "")
-	st, sets := c.v1Wait(id, time.Minute)
+	st, sets = c.v1Wait(id, time.Minute)
 	assert.Equal(t, bad, st.FailedNodes)
 	assert.Equal(t, len(bad), st.Metadata.ErrorCount)
 	want := "bos v1 session create --template-name " + stack.DefaultTemplateName + " --operation reboot --limit " + strings.Join(bad, ",")
@@ -249,7 +272,7 @@ func TestV1FailedNodesAndRetry(t *testing.T) {
 	}
 	c.requireBooted(good, stack.DefaultConfigurationName)
 	for n, count := range c.bootCounts(good) {
-		require.Equal(t, 2, count, "%s rebooted", n)
+		require.Equal(t, 2, count, "%s rebooted; node %+v; in boot phase: %s", n, c.node(n), categoryOf(sets, "boot", n))
 	}
 
 	// Fix the BMCs, run the printed command, and only the three reboot.
