@@ -18,6 +18,10 @@
 //     list filters and the extended status (1.5, 2.5).
 //   - ApplyStaged: the applystaged decision per component (1.8).
 //   - Options: the 20 options with defaults and ranges (3).
+//   - BOS v1 (bos-v1.md): V1Session and its status document with the computed metadata
+//     and retry command (v1.go); V1SessionTemplate, its stored form with the v1
+//     extensions (partition, ordinals) and MigrateV1Template (v1template.go); the
+//     overlap rule for v1 and v2 session creation (overlap.go). docs/bos-v1.md.
 //
 // Errors carry a code (EINVALID, ENOTFOUND, ECONFLICT, ETOOLARGE, EUNAVAILABLE, EINTERNAL);
 // only the api package turns codes into HTTP statuses.
