@@ -35,11 +35,9 @@ const (
 // image and idle in Slurm, the three CRUS groups (the starting one holding every compute
 // node) and a template for the next image.
 type crusCluster struct {
-	*cluster
-	hsm   *hsm.Client
-	crus  *crus.Client
-	slurm *slurmsim.Server
-	names map[string]string // xname → Slurm name
+	*slurmCluster
+	hsm  *hsm.Client
+	crus *crus.Client
 }
 
 // startCRUSCluster starts n compute nodes. The upgrade template boots the next image
@@ -85,12 +83,8 @@ func startCRUSCluster(tb testing.TB, n int) *crusCluster {
 	require.NoError(tb, err)
 
 	c := &crusCluster{
-		cluster: &cluster{t: tb, st: st, computes: topo.ByRole(topology.RoleCompute)},
-		hsm:     hsm.NewClient(st.URLs.HSM, nil), crus: crus.NewClient(st.URLs.BOS, nil), slurm: st.Slurm,
-		names: map[string]string{},
-	}
-	for _, node := range topo.Nodes {
-		c.names[node.Xname] = node.Name
+		slurmCluster: newSlurmCluster(&cluster{t: tb, st: st, computes: topo.ByRole(topology.RoleCompute)}, topo, 200*time.Millisecond, time.Second),
+		hsm:          hsm.NewClient(st.URLs.HSM, nil), crus: crus.NewClient(st.URLs.BOS, nil),
 	}
 	for _, label := range []string{crusStart, crusUp, crusFailed} {
 		require.NoError(tb, c.hsm.CreateGroup(ctx, hsm.Group{Label: label}))
@@ -100,50 +94,8 @@ func startCRUSCluster(tb testing.TB, n int) *crusCluster {
 	}
 	boot := c.session(bos.OpBoot, "", "", false)
 	c.waitComplete(boot, 60*time.Second)
-	c.waitSlurm(30*time.Second, "every node idle in Slurm", func(nodes []slurmsim.Node) bool {
-		for _, n := range nodes {
-			if n.State != (slurmsim.NodeState{Base: slurmsim.StateIdle}) {
-				return false
-			}
-		}
-		return true
-	})
+	c.waitAllIdle()
 	return c
-}
-
-// waitSlurm polls Slurm's nodes until cond holds.
-func (c *crusCluster) waitSlurm(timeout time.Duration, what string, cond func([]slurmsim.Node) bool) {
-	c.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond(c.slurm.Nodes()) {
-		if time.Now().After(deadline) {
-			c.t.Fatalf("Slurm: %s: not after %s", what, timeout)
-		}
-		time.Sleep(50 * time.Millisecond) // polling a condition with a deadline
-	}
-}
-
-// startWorkload keeps about busy of the nodes running jobs of 1-4 nodes lasting 0.2-1 s,
-// and waits until the cluster is that busy.
-func (c *crusCluster) startWorkload(busy float64) {
-	c.t.Helper()
-	require.NoError(c.t, c.slurm.StartWorkload(slurmsim.WorkloadConfig{BusyShare: busy, MinNodes: 1, MaxNodes: 4,
-		MinDuration: 200 * time.Millisecond, MaxDuration: time.Second, Seed: 5}))
-	c.t.Cleanup(c.slurm.StopWorkload)
-	want := int(busy * 0.9 * float64(len(c.computes)))
-	c.waitSlurm(30*time.Second, fmt.Sprintf("%d nodes busy", want), func(nodes []slurmsim.Node) bool {
-		return allocated(nodes) >= want
-	})
-}
-
-func allocated(nodes []slurmsim.Node) int {
-	n := 0
-	for _, node := range nodes {
-		if node.State.Base == slurmsim.StateAllocated || node.State.Base == slurmsim.StateMixed {
-			n++
-		}
-	}
-	return n
 }
 
 // outOfService counts the nodes Slurm cannot give jobs to (drained, failed, down, not

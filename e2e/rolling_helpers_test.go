@@ -45,10 +45,8 @@ const rollingResumeTimeout = 12 * time.Second
 // idle in Slurm, a template for the next image, BOS's clear_stage on (so the staged
 // session completes once every node is applied).
 type rollingCluster struct {
-	*cluster
-	slurm *slurmsim.Server
+	*slurmCluster
 	sc    *slurmsim.Client
-	names map[string]string // xname → Slurm name
 	xname map[string]string // Slurm name → xname
 
 	mu        sync.Mutex
@@ -62,7 +60,7 @@ func startRollingCluster(tb testing.TB, n int) *rollingCluster {
 	defer cancel()
 	topo, err := topology.Generate(topology.DefaultOptions(n))
 	require.NoError(tb, err)
-	c := &rollingCluster{names: map[string]string{}, xname: map[string]string{}, powerOffs: map[string][]time.Time{}}
+	c := &rollingCluster{xname: map[string]string{}, powerOffs: map[string][]time.Time{}}
 	timing := rollingTiming()
 	st, err := stack.Start(ctx, stack.Options{
 		Topology: topo,
@@ -97,56 +95,14 @@ func startRollingCluster(tb testing.TB, n int) *rollingCluster {
 	_, err = st.BOSClient.PutTemplate(ctx, rollingTemplate, stack.DefaultTemplate(path, stack.DefaultConfigurationName))
 	require.NoError(tb, err)
 
-	c.cluster = &cluster{t: tb, st: st, computes: topo.ByRole(topology.RoleCompute)}
-	c.slurm, c.sc = st.Slurm, slurmsim.NewClient(st.URLs.Slurm, nil)
+	c.slurmCluster = newSlurmCluster(&cluster{t: tb, st: st, computes: topo.ByRole(topology.RoleCompute)}, topo, time.Second, 4*time.Second)
+	c.sc = slurmsim.NewClient(st.URLs.Slurm, nil)
 	for _, node := range topo.Nodes {
-		c.names[node.Xname], c.xname[node.Name] = node.Name, node.Xname
+		c.xname[node.Name] = node.Xname
 	}
 	c.waitComplete(c.session(bos.OpBoot, "", "", false), 60*time.Second)
-	c.waitSlurm(30*time.Second, "every node idle in Slurm", func(nodes []slurmsim.Node) bool {
-		for _, n := range nodes {
-			if n.State != (slurmsim.NodeState{Base: slurmsim.StateIdle}) {
-				return false
-			}
-		}
-		return true
-	})
+	c.waitAllIdle()
 	return c
-}
-
-// waitSlurm polls Slurm's nodes until cond holds.
-func (c *rollingCluster) waitSlurm(timeout time.Duration, what string, cond func([]slurmsim.Node) bool) {
-	c.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond(c.slurm.Nodes()) {
-		if time.Now().After(deadline) {
-			c.t.Fatalf("Slurm: %s: not after %s", what, timeout)
-		}
-		time.Sleep(50 * time.Millisecond) // polling a condition with a deadline
-	}
-}
-
-// startWorkload keeps about busy of the nodes running jobs of 1-4 nodes lasting 1-4 s,
-// and waits until the cluster is that busy.
-func (c *rollingCluster) startWorkload(busy float64) {
-	c.t.Helper()
-	require.NoError(c.t, c.slurm.StartWorkload(slurmsim.WorkloadConfig{BusyShare: busy, MinNodes: 1, MaxNodes: 4,
-		MinDuration: time.Second, MaxDuration: 4 * time.Second, Seed: 5}))
-	c.t.Cleanup(c.slurm.StopWorkload)
-	want := int(busy * 0.9 * float64(len(c.computes)))
-	c.waitSlurm(30*time.Second, fmt.Sprintf("%d nodes busy", want), func(nodes []slurmsim.Node) bool {
-		return busyNodes(nodes) >= want
-	})
-}
-
-func busyNodes(nodes []slurmsim.Node) int {
-	n := 0
-	for _, node := range nodes {
-		if node.State.Base == slurmsim.StateAllocated || node.State.Base == slurmsim.StateMixed {
-			n++
-		}
-	}
-	return n
 }
 
 // stage creates the staged reboot session on the next image and waits until every
