@@ -1,9 +1,11 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -177,25 +179,16 @@ func (s *Server) deleteSession(c *gin.Context) error {
 
 // getSessionStatus returns the extended status: frozen once the session is complete.
 func (s *Server) getSessionStatus(c *gin.Context) error {
-	id, err := pathName(c, "session name")
-	if err != nil {
-		return err
-	}
-	ctx := c.Request.Context()
-	sess, err := s.st.GetSession(ctx, tenantName(c), id)
-	if err != nil {
-		return err
-	}
-	st, err := s.st.SessionStatus(ctx, sess, withinFor(tenantOf(c)), s.now())
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, st)
-	return nil
+	return s.sessionStatus(c, s.st.SessionStatus)
 }
 
 // saveSessionStatus computes the extended status now and saves it.
 func (s *Server) saveSessionStatus(c *gin.Context) error {
+	return s.sessionStatus(c, s.st.FreezeSessionStatus)
+}
+
+// sessionStatus answers the named session's extended status as status computes it.
+func (s *Server) sessionStatus(c *gin.Context, status func(context.Context, orchestrator.Session, func(string) bool, time.Time) (orchestrator.SessionExtendedStatus, error)) error {
 	id, err := pathName(c, "session name")
 	if err != nil {
 		return err
@@ -205,7 +198,7 @@ func (s *Server) saveSessionStatus(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := s.st.FreezeSessionStatus(ctx, sess, withinFor(tenantOf(c)), s.now())
+	st, err := status(ctx, sess, withinFor(tenantOf(c)), s.now())
 	if err != nil {
 		return err
 	}
