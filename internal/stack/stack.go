@@ -369,16 +369,10 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 		})
 		s.Reconciler = rec
 		// The v1 agent acts through the same effects (BSS, CFS, Redfish) as the reconciler,
-		// but reads power with GETs (a driver without event subscriptions), as BOA polled
-		// CAPMC: its lockstep decisions are final, so a stale or lost event must not
-		// mislead one.
-		v1Power := operator.NewRedfish(operator.RedfishConfig{
-			Endpoints: operator.HSMEndpoints{Client: hsmClient}, Scheme: scheme, Timeout: o.RedfishTimeout, Logger: o.Logger,
-		})
-		s.closers = append(s.closers, v1Power.Close)
+		// reading power with GETs only (see Redfish.Polled).
 		agent, err := lockstep.New(lockstep.Config{
 			Store: st, Inventory: inventory, Images: images,
-			Effects: &operator.Effects{Store: st, BSS: bssPort, CFS: cfsPort, Power: v1Power},
+			Effects: &operator.Effects{Store: st, BSS: bssPort, CFS: cfsPort, Power: s.Redfish.Polled()},
 			Timing:  o.V1, Logger: o.Logger,
 		})
 		if err != nil {

@@ -318,13 +318,31 @@ func (r *Redfish) PowerStates(ctx context.Context, ids []string) map[string]Powe
 		}
 	}
 	r.mu.RUnlock()
+	r.readAll(ctx, missing, out)
+	return out
+}
+
+// readAll reads the power of ids with GETs, in parallel under the bound, into out.
+func (r *Redfish) readAll(ctx context.Context, ids []string, out map[string]PowerReading) {
 	var mu sync.Mutex
-	r.forEach(ctx, missing, func(id string) {
+	r.forEach(ctx, ids, func(id string) {
 		p, err := r.readPower(ctx, id)
 		mu.Lock()
 		out[id] = PowerReading{Power: p, Err: err}
 		mu.Unlock()
 	})
+}
+
+// Polled is a view of r that reads every power state with a GET, never from events, and
+// shares r's kept-alive clients and circuit breakers. The v1 agent reads power this way, as
+// BOA polled CAPMC: its lockstep decisions are final, so a stale event must not decide one.
+func (r *Redfish) Polled() PowerControl { return polled{r} }
+
+type polled struct{ *Redfish }
+
+func (p polled) PowerStates(ctx context.Context, ids []string) map[string]PowerReading {
+	out := make(map[string]PowerReading, len(ids))
+	p.readAll(ctx, ids, out)
 	return out
 }
 

@@ -90,6 +90,11 @@ func TestRedfishEventsFeedThePowerCache(t *testing.T) {
 	mu.Lock()
 	assert.Zero(t, woken["x1000c0s0b0n0"], "the other node's power did not change")
 	mu.Unlock()
+
+	// A stale event in the cache misleads PowerStates until CacheTTL; the polled view asks the BMC.
+	rf.remember("x1000c0s0b0n1", PowerOff)
+	assert.Equal(t, PowerOff, rf.PowerStates(ctx, []string{"x1000c0s0b0n1"})["x1000c0s0b0n1"].Power)
+	assert.Equal(t, PowerOn, rf.Polled().PowerStates(ctx, []string{"x1000c0s0b0n1"})["x1000c0s0b0n1"].Power)
 }
 
 func TestRedfishCircuitBreakerOnAHungBMC(t *testing.T) {
