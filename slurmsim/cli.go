@@ -602,10 +602,3 @@ func (c *Client) jobsAt(ctx context.Context) ([]Job, time.Time, error) {
 	}
 	return out, now, nil
 }
-
-func expandOrNil(expr string) ([]string, error) {
-	if expr == "" {
-		return nil, nil
-	}
-	return hostlist.Expand(expr)
-}

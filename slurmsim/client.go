@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cray-bos/bos/slurmsim/hostlist"
 )
 
 // Client speaks the simulator's slurmrestd-shaped API (and its extensions). Errors the
@@ -201,7 +203,7 @@ func (c *Client) Partitions(ctx context.Context) ([]Partition, error) {
 	}
 	out := make([]Partition, len(resp.Partitions))
 	for i, a := range resp.Partitions {
-		names, err := expandOrNil(a.Nodes.Configured)
+		names, err := hostlist.Expand(a.Nodes.Configured) // "" gives nil
 		if err != nil {
 			return nil, fmt.Errorf("slurm partition %s: %w", a.Name, err)
 		}
