@@ -584,21 +584,3 @@ func squeueValues(j Job, now time.Time) map[byte]string {
 		'R': reason, 'N': j.Nodes, 'S': start,
 	}
 }
-
-// jobsAt returns the jobs and the server's clock (last_update) so elapsed times match
-// the controller's clock, injected or not.
-func (c *Client) jobsAt(ctx context.Context) ([]Job, time.Time, error) {
-	var resp apiJobsResp
-	if err := c.do(ctx, "GET", APIPrefix+"/jobs", nil, &resp); err != nil {
-		return nil, time.Time{}, err
-	}
-	out := make([]Job, len(resp.Jobs))
-	for i, a := range resp.Jobs {
-		out[i] = fromAPIJob(a)
-	}
-	now := resp.LastUpdate.time()
-	if now.IsZero() {
-		now = time.Now()
-	}
-	return out, now, nil
-}

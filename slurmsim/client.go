@@ -150,15 +150,26 @@ func (c *Client) CancelReboot(ctx context.Context, nodes string) error {
 
 // Jobs lists the jobs the controller knows.
 func (c *Client) Jobs(ctx context.Context) ([]Job, error) {
+	jobs, _, err := c.jobsAt(ctx)
+	return jobs, err
+}
+
+// jobsAt is Jobs with the server's clock (last_update), so squeue's elapsed times follow
+// the controller's clock, injected or not.
+func (c *Client) jobsAt(ctx context.Context) ([]Job, time.Time, error) {
 	var resp apiJobsResp
 	if err := c.do(ctx, http.MethodGet, APIPrefix+"/jobs", nil, &resp); err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	out := make([]Job, len(resp.Jobs))
 	for i, a := range resp.Jobs {
 		out[i] = fromAPIJob(a)
 	}
-	return out, nil
+	now := resp.LastUpdate.time()
+	if now.IsZero() {
+		now = time.Now()
+	}
+	return out, now, nil
 }
 
 // Job returns one job.
