@@ -3,8 +3,10 @@ package bss
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -167,25 +169,16 @@ func (s *store) params(key string, e *entry) BootParams {
 // all lists image entries (kernels, then initrds) and then host entries, each sorted.
 func (s *store) all() []BootParams {
 	out := make([]BootParams, 0, len(s.kernels)+len(s.initrds)+len(s.hosts))
-	for _, p := range sortedKeys(s.kernels) {
+	for _, p := range slices.Sorted(maps.Keys(s.kernels)) {
 		out = append(out, BootParams{Kernel: p, Params: s.kernels[p]})
 	}
-	for _, p := range sortedKeys(s.initrds) {
+	for _, p := range slices.Sorted(maps.Keys(s.initrds)) {
 		out = append(out, BootParams{Initrd: p, Params: s.initrds[p]})
 	}
-	for _, k := range sortedKeys(s.hosts) {
+	for _, k := range slices.Sorted(maps.Keys(s.hosts)) {
 		out = append(out, s.params(k, s.hosts[k]))
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 var macPattern = regexp.MustCompile(`^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$`)

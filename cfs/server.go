@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -656,7 +658,7 @@ func (s *Server) getConfigurations(w http.ResponseWriter, r *http.Request) {
 			used[rec.desiredConfig] = true
 		}
 	}
-	for _, name := range sortedNames(s.configs) {
+	for _, name := range slices.Sorted(maps.Keys(s.configs)) {
 		if name <= afterID || (inUse != nil && used[name] != *inUse) {
 			continue
 		}
@@ -672,15 +674,6 @@ func (s *Server) getConfigurations(w http.ResponseWriter, r *http.Request) {
 		reply.Next = &ConfigurationsNext{InUse: inUse, Limit: limit, AfterID: page[len(page)-1].Name}
 	}
 	writeJSON(w, http.StatusOK, reply)
-}
-
-func sortedNames(m map[string]*Configuration) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func (s *Server) getConfiguration(w http.ResponseWriter, r *http.Request) {
