@@ -2,9 +2,7 @@ package bss
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"sort"
@@ -145,22 +143,8 @@ func (h *HTTPInventory) Hosts(ctx context.Context) ([]Host, error) {
 }
 
 func (h *HTTPInventory) get(ctx context.Context, path string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.base+path, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := h.hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return problem.FromResponse(resp)
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 256<<20)).Decode(v); err != nil {
-		return fmt.Errorf("decode %s: %w", path, err)
-	}
-	return nil
+	_, err := problem.DoJSON(ctx, h.hc, http.MethodGet, h.base+path, nil, nil, v)
+	return err
 }
 
 // addMAC appends mac to h.MAC in canonical form, skipping HSM's placeholders and duplicates.
