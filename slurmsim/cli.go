@@ -294,19 +294,7 @@ func Sinfo(ctx context.Context, c *Client, args []string, stdout io.Writer) erro
 	var format, nodeFilter, partFilter string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		value := func() (string, error) {
-			if _, v, ok := strings.Cut(a, "="); ok && strings.HasPrefix(a, "--") {
-				return v, nil
-			}
-			if len(a) > 2 && a[1] != '-' {
-				return a[2:], nil // -o%N
-			}
-			if i+1 >= len(args) {
-				return "", fmt.Errorf("sinfo: option %s requires an argument", a)
-			}
-			i++
-			return args[i], nil
-		}
+		value := func() (string, error) { return optionValue("sinfo", args, &i) }
 		var err error
 		switch {
 		case a == "-N" || a == "--Node":
@@ -353,16 +341,9 @@ func Sinfo(ctx context.Context, c *Client, args []string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	var want map[string]bool
-	if nodeFilter != "" {
-		names, err := hostlist.Expand(nodeFilter)
-		if err != nil {
-			return fmt.Errorf("sinfo: %w", err)
-		}
-		want = make(map[string]bool, len(names))
-		for _, n := range names {
-			want[n] = true
-		}
+	want, err := hostSet(nodeFilter)
+	if err != nil {
+		return fmt.Errorf("sinfo: %w", err)
 	}
 	byName := make(map[string]Node, len(nodes))
 	for _, n := range nodes {
@@ -442,6 +423,39 @@ func groupKey(fields []field, vals map[byte]string) string {
 	return b.String()
 }
 
+// optionValue is the value of the option at args[*i]: after the "=" of --opt=v, glued to
+// a short option (-o%N), or else the next argument, which *i then moves past.
+func optionValue(prog string, args []string, i *int) (string, error) {
+	a := args[*i]
+	if _, v, ok := strings.Cut(a, "="); ok && strings.HasPrefix(a, "--") {
+		return v, nil
+	}
+	if len(a) > 2 && a[1] != '-' {
+		return a[2:], nil
+	}
+	if *i+1 >= len(args) {
+		return "", fmt.Errorf("%s: option %s requires an argument", prog, a)
+	}
+	*i++
+	return args[*i], nil
+}
+
+// hostSet is the set of names a -n/-w hostlist filter names; no filter gives nil.
+func hostSet(expr string) (map[string]bool, error) {
+	if expr == "" {
+		return nil, nil
+	}
+	names, err := hostlist.Expand(expr)
+	if err != nil {
+		return nil, err
+	}
+	set := make(map[string]bool, len(names))
+	for _, n := range names {
+		set[n] = true
+	}
+	return set, nil
+}
+
 // SqueueUsage is the help text of the Squeue front end.
 const SqueueUsage = `squeue [-h] [-o <format>] [-j <ids>] [-t <states>|all] [-w <nodes>] [-p <partition>]
   format letters: %i id %P partition %j name %u user %t state %T long state %M time used
@@ -455,19 +469,7 @@ func Squeue(ctx context.Context, c *Client, args []string, stdout io.Writer) err
 	var nodeFilter, partFilter string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		value := func() (string, error) {
-			if _, v, ok := strings.Cut(a, "="); ok && strings.HasPrefix(a, "--") {
-				return v, nil
-			}
-			if len(a) > 2 && a[1] != '-' {
-				return a[2:], nil
-			}
-			if i+1 >= len(args) {
-				return "", fmt.Errorf("squeue: option %s requires an argument", a)
-			}
-			i++
-			return args[i], nil
-		}
+		value := func() (string, error) { return optionValue("squeue", args, &i) }
 		var v string
 		var err error
 		switch {
@@ -503,16 +505,9 @@ func Squeue(ctx context.Context, c *Client, args []string, stdout io.Writer) err
 	if err != nil {
 		return err
 	}
-	var onNodes map[string]bool
-	if nodeFilter != "" {
-		names, err := hostlist.Expand(nodeFilter)
-		if err != nil {
-			return fmt.Errorf("squeue: %w", err)
-		}
-		onNodes = make(map[string]bool)
-		for _, n := range names {
-			onNodes[n] = true
-		}
+	onNodes, err := hostSet(nodeFilter)
+	if err != nil {
+		return fmt.Errorf("squeue: %w", err)
 	}
 	var rows []map[byte]string
 	for _, j := range jobs {
