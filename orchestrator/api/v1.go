@@ -9,7 +9,6 @@ import (
 	"strconv"
 
 	"github.com/gin-gonic/gin"
-	"gopkg.in/yaml.v3"
 
 	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/orchestrator"
@@ -386,22 +385,12 @@ func (s *Server) getV1CategoryStatus(c *gin.Context) error {
 //go:embed openapi-v1.yaml
 var openapiV1YAML []byte
 
-var openapiV1JSON = func() []byte {
-	var doc any
-	if err := yaml.Unmarshal(openapiV1YAML, &doc); err != nil {
-		panic(fmt.Sprintf("openapi-v1.yaml: %v", err))
-	}
-	out, err := json.Marshal(doc)
-	if err != nil {
-		panic(fmt.Sprintf("openapi-v1.yaml to JSON: %v", err))
-	}
-	return out
-}()
+var openapiV1JSON = yamlAsJSON("openapi-v1.yaml", openapiV1YAML)
 
 // OpenAPIV1 returns the v1 API description as JSON.
-func OpenAPIV1() []byte { return append([]byte(nil), openapiV1JSON...) }
+func OpenAPIV1() []byte { return append([]byte(nil), openapiV1JSON()...) }
 
 func (s *Server) getV1OpenAPI(c *gin.Context) error {
-	c.Data(http.StatusOK, "application/json", openapiV1JSON)
+	c.Data(http.StatusOK, "application/json", openapiV1JSON())
 	return nil
 }
