@@ -115,6 +115,9 @@ func New(cfg Config) (*Server, error) {
 	if s.refreshInterval == 0 {
 		s.refreshInterval = 5 * time.Second
 	}
+	if s.maxBody <= 0 {
+		s.maxBody = problem.DefaultMaxBody
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -202,9 +205,9 @@ func (s *Server) getBootParameters(w http.ResponseWriter, r *http.Request) {
 	names, macs, nidStrs := splitList(q["name"]), splitList(q["mac"]), splitList(q["nid"])
 	hasQuery := len(names)+len(macs)+len(nidStrs) > 0
 
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.bodyLimit()))
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
 	if err != nil {
-		problem.WriteDetails(w, problem.New(http.StatusRequestEntityTooLarge, "request body is larger than %d bytes", s.bodyLimit()))
+		problem.WriteDetails(w, problem.New(http.StatusRequestEntityTooLarge, "request body is larger than %d bytes", s.maxBody))
 		return
 	}
 	var sel BootParams
@@ -590,13 +593,6 @@ func (s *Server) serviceStatus(key string) http.HandlerFunc {
 }
 
 // ---- helpers ----
-
-func (s *Server) bodyLimit() int64 {
-	if s.maxBody > 0 {
-		return s.maxBody
-	}
-	return problem.DefaultMaxBody
-}
 
 // splitList flattens repeated query values and comma lists, dropping empty items.
 func splitList(vals []string) []string {

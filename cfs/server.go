@@ -135,6 +135,9 @@ func New(cfg Config) (*Server, error) {
 	for k, v := range cfg.Sources {
 		s.sources[k] = v
 	}
+	if s.maxBody <= 0 {
+		s.maxBody = problem.DefaultMaxBody
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -496,9 +499,9 @@ func (s *Server) patchComponent(w http.ResponseWriter, r *http.Request) {
 // unknown, and then nothing is written), or {"patch": {...}, "filters": {...}} where an
 // empty filter matches every component.
 func (s *Server) patchComponents(w http.ResponseWriter, r *http.Request) {
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.bodyLimit()))
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
 	if err != nil {
-		problem.Write(w, http.StatusRequestEntityTooLarge, "request body is larger than %d bytes", s.bodyLimit())
+		problem.Write(w, http.StatusRequestEntityTooLarge, "request body is larger than %d bytes", s.maxBody)
 		return
 	}
 	trimmed := bytes.TrimSpace(raw)
@@ -865,13 +868,6 @@ func cloneConfiguration(c *Configuration) Configuration {
 }
 
 // ---- helpers ----
-
-func (s *Server) bodyLimit() int64 {
-	if s.maxBody > 0 {
-		return s.maxBody
-	}
-	return problem.DefaultMaxBody
-}
 
 // parseLimit reads limit: absent means the page size, 0 means no limit.
 func (s *Server) parseLimit(q url.Values) (int, *problem.Details) {
