@@ -265,10 +265,7 @@ func orNone(t time.Time) string {
 }
 
 func writeJob(w io.Writer, j Job) {
-	state := string(j.State)
-	if j.Completing {
-		state = "COMPLETING"
-	}
+	state, _ := j.states()
 	nodes := j.Nodes
 	if nodes == "" {
 		nodes = "(null)"
@@ -529,10 +526,7 @@ func jobSelected(j Job, ids, states []string, part string, onNodes map[string]bo
 	if part != "" && j.Partition != part {
 		return false
 	}
-	long, short := string(j.State), j.State.Compact()
-	if j.Completing {
-		long, short = "COMPLETING", "CG"
-	}
+	long, short := j.states()
 	switch {
 	case slices.Contains(states, "ALL"):
 	case len(states) > 0:
@@ -553,11 +547,17 @@ func jobSelected(j Job, ids, states []string, part string, onNodes map[string]bo
 	return true
 }
 
-func squeueValues(j Job, now time.Time) map[byte]string {
-	long, short := string(j.State), j.State.Compact()
+// states is the job's state as squeue and scontrol show it, long and short: COMPLETING
+// (CG) while the epilog runs.
+func (j Job) states() (long, short string) {
 	if j.Completing {
-		long, short = "COMPLETING", "CG"
+		return "COMPLETING", "CG"
 	}
+	return string(j.State), j.State.Compact()
+}
+
+func squeueValues(j Job, now time.Time) map[byte]string {
+	long, short := j.states()
 	var used time.Duration
 	switch {
 	case j.State == JobRunning:
