@@ -175,7 +175,7 @@ func (s *Server) putComponent(c *gin.Context) error {
 		return err
 	}
 	var p orchestrator.ComponentPatch
-	if err := s.decode(c, &p); err != nil {
+	if err := decode(c.Request.Body, &p); err != nil {
 		return err
 	}
 	ctx := c.Request.Context()
@@ -193,7 +193,7 @@ func (s *Server) putComponent(c *gin.Context) error {
 // putComponents creates or replaces many components; each needs an id.
 func (s *Server) putComponents(c *gin.Context) error {
 	var list []*orchestrator.ComponentPatch
-	if err := s.decode(c, &list); err != nil {
+	if err := decode(c.Request.Body, &list); err != nil {
 		return err
 	}
 	ctx := c.Request.Context()
@@ -227,7 +227,7 @@ func (s *Server) patchComponent(c *gin.Context) error {
 		return err
 	}
 	var p orchestrator.ComponentPatch
-	if err := s.decode(c, &p); err != nil {
+	if err := decode(c.Request.Body, &p); err != nil {
 		return err
 	}
 	ctx := c.Request.Context()
@@ -283,7 +283,7 @@ func (s *Server) patchComponents(c *gin.Context) error {
 	switch first := firstByte(body); first {
 	case '[':
 		var list []*orchestrator.ComponentPatch
-		if err := decodeBytes(body, &list); err != nil {
+		if err := decode(bytes.NewReader(body), &list); err != nil {
 			return err
 		}
 		if err := s.prepare(ctx, list, true); err != nil {
@@ -297,7 +297,7 @@ func (s *Server) patchComponents(c *gin.Context) error {
 		}
 	case '{':
 		var b patchFilterBody
-		if err := decodeBytes(body, &b); err != nil {
+		if err := decode(bytes.NewReader(body), &b); err != nil {
 			return err
 		}
 		if b.Patch == nil {
@@ -412,7 +412,7 @@ const maxApplyStaged = 32768
 // applyStaged moves staged state into desired state (reference 1.8).
 func (s *Server) applyStaged(c *gin.Context) error {
 	var req ApplyStagedRequest
-	if err := s.decode(c, &req); err != nil {
+	if err := decode(c.Request.Body, &req); err != nil {
 		return err
 	}
 	if len(req.Xnames) > maxApplyStaged {
@@ -486,13 +486,6 @@ func firstByte(b []byte) byte {
 		return 0
 	}
 	return b[0]
-}
-
-func decodeBytes(body []byte, v any) error {
-	if d := problemDecode(body, v); d != nil {
-		return d
-	}
-	return nil
 }
 
 func dedupe(ids []string) []string {

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -233,9 +232,11 @@ func (s *Server) limitBody(c *gin.Context) {
 	c.Next()
 }
 
-// decode strictly decodes the JSON body into v.
-func (s *Server) decode(c *gin.Context, v any) error {
-	if d := problem.Decode(c.Request.Body, v); d != nil {
+// decode strictly decodes JSON from r (a request body, or one already read) into v; its
+// error is problem.Decode's 400 or 413. (A nil *problem.Details must not become a non-nil
+// error, hence the wrapper.)
+func decode(r io.Reader, v any) error {
+	if d := problem.Decode(r, v); d != nil {
 		return d
 	}
 	return nil
@@ -315,9 +316,4 @@ func withinFor(t *tenant.Tenant) func(string) bool {
 		return nil
 	}
 	return t.Has
-}
-
-// problemDecode strictly decodes a body already read.
-func problemDecode(body []byte, v any) *problem.Details {
-	return problem.Decode(bytes.NewReader(body), v)
 }

@@ -17,7 +17,7 @@ import (
 // as pending; setting it up is the reconciler's job.
 func (s *Server) createSession(c *gin.Context) error {
 	var sc orchestrator.SessionCreate
-	if err := s.decode(c, &sc); err != nil {
+	if err := decode(c.Request.Body, &sc); err != nil {
 		return err
 	}
 	ctx := c.Request.Context()
@@ -140,7 +140,7 @@ func (s *Server) patchSession(c *gin.Context) error {
 		return err
 	}
 	var p orchestrator.SessionPatch
-	if err := s.decode(c, &p); err != nil {
+	if err := decode(c.Request.Body, &p); err != nil {
 		return err
 	}
 	if err := p.Validate(); err != nil {

@@ -199,7 +199,7 @@ func (s *Server) createV1Session(c *gin.Context) error {
 		return err
 	}
 	var sc orchestrator.V1SessionCreate
-	if err := s.decode(c, &sc); err != nil {
+	if err := decode(c.Request.Body, &sc); err != nil {
 		return err
 	}
 	if err := sc.Validate(); err != nil {
