@@ -396,15 +396,9 @@ func (s *Server) putComponents(w http.ResponseWriter, r *http.Request) {
 		problem.WriteDetails(w, d)
 		return
 	}
-	for i := range body {
-		if body[i].ID == nil || *body[i].ID == "" {
-			problem.WriteDetails(w, cfsProblem(http.StatusBadRequest, "Error parsing the data provided.", fmt.Sprintf("component %d has no id", i)))
-			return
-		}
-		if d := body[i].validate(); d != nil {
-			problem.WriteDetails(w, d)
-			return
-		}
+	if d := validateList(body); d != nil {
+		problem.WriteDetails(w, d)
+		return
 	}
 	ids := make([]string, 0, len(body))
 	s.mu.Lock()
@@ -524,15 +518,9 @@ func (s *Server) patchList(w http.ResponseWriter, raw []byte) {
 		problem.WriteDetails(w, d)
 		return
 	}
-	for i := range body {
-		if body[i].ID == nil || *body[i].ID == "" {
-			problem.WriteDetails(w, cfsProblem(http.StatusBadRequest, "Error parsing the data provided.", fmt.Sprintf("component %d has no id", i)))
-			return
-		}
-		if d := body[i].validate(); d != nil {
-			problem.WriteDetails(w, d)
-			return
-		}
+	if d := validateList(body); d != nil {
+		problem.WriteDetails(w, d)
+		return
 	}
 	ids := make([]string, 0, len(body))
 	s.mu.Lock()

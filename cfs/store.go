@@ -107,6 +107,20 @@ func (p *patchBody) validate() *problem.Details {
 	return nil
 }
 
+// validateList checks an array body (PUT and the list form of PATCH): every record needs an
+// id and must pass validate.
+func validateList(body []patchBody) *problem.Details {
+	for i := range body {
+		if body[i].ID == nil || *body[i].ID == "" {
+			return cfsProblem(http.StatusBadRequest, "Error parsing the data provided.", fmt.Sprintf("component %d has no id", i))
+		}
+		if d := body[i].validate(); d != nil {
+			return d
+		}
+	}
+	return nil
+}
+
 // apply writes p onto r (a CFS PATCH: a recursive merge in which tags merge and every other
 // field replaces), then CFS's automatic rules: error_count resets to 0 when the write sets
 // desired_config or clears state (unless it sets error_count itself), tags with empty values
