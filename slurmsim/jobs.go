@@ -223,11 +223,7 @@ func (s *Server) startJob(j *job, nodes []*node, now time.Time) {
 	names := make([]string, len(nodes))
 	for i, n := range nodes {
 		names[i] = n.name
-		cpus := j.cpusPerNode
-		if cpus == 0 || cpus > n.cpus {
-			cpus = n.cpus
-		}
-		n.allocCPUs += cpus
+		n.allocCPUs += j.cpusOn(n)
 		n.jobs = append(n.jobs, j)
 		if len(n.jobs) == 1 {
 			s.allocated++
@@ -238,6 +234,14 @@ func (s *Server) startJob(j *job, nodes []*node, now time.Time) {
 	j.nodeList = hostlist.Compress(names)
 	s.running = append(s.running, j)
 	s.stats.JobsStarted++
+}
+
+// cpusOn is how many of n's CPUs j takes: all of them for a whole-node job.
+func (j *job) cpusOn(n *node) int {
+	if j.cpusPerNode == 0 || j.cpusPerNode > n.cpus {
+		return n.cpus
+	}
+	return j.cpusPerNode
 }
 
 // endJobs finishes running jobs whose duration or time limit has passed.
@@ -278,11 +282,7 @@ func (s *Server) killJob(j *job, st JobState, now time.Time) {
 	epilog := s.cfg.Epilog > 0
 	for _, n := range j.nodes {
 		n.jobs = slices.DeleteFunc(n.jobs, func(r *job) bool { return r == j })
-		cpus := j.cpusPerNode
-		if cpus == 0 || cpus > n.cpus {
-			cpus = n.cpus
-		}
-		n.allocCPUs -= cpus
+		n.allocCPUs -= j.cpusOn(n)
 		if len(n.jobs) == 0 {
 			s.allocated--
 			n.lastBusy = now
