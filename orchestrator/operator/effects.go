@@ -57,27 +57,8 @@ func (e *Effects) PowerOn(ctx context.Context, comps []bos.Component) map[string
 			}
 		}
 	}
-	type cfsKey struct{ config, session string }
-	var ready []bos.Component
-	for _, c := range comps {
-		if failed[c.ID] == nil {
-			ready = append(ready, c)
-		}
-	}
-	for key, ids := range groupBy(ready, func(c bos.Component) cfsKey { return cfsKey{c.DesiredState.Configuration, c.Session} }) {
-		if err := e.CFS.SetDesired(ctx, ids, key.config, false, true, key.session); err != nil {
-			for _, id := range ids {
-				failed[id] = err
-			}
-		}
-	}
-	var on []string
-	for _, c := range ready {
-		if failed[c.ID] == nil {
-			on = append(on, c.ID)
-		}
-	}
-	for id, err := range e.Power.Reset(ctx, on, ResetOn) {
+	e.setDesired(ctx, without(comps, failed), false, true, failed)
+	for id, err := range e.Power.Reset(ctx, idsOf(without(comps, failed)), ResetOn) {
 		failed[id] = err
 	}
 	return failed
@@ -93,14 +74,49 @@ func (e *Effects) PowerOff(ctx context.Context, ids []string, kind ResetKind) ma
 // and is enabled, tagged with the node's session (one PATCH per configuration and
 // session). It returns the nodes whose PATCH failed.
 func (e *Effects) Configure(ctx context.Context, comps []bos.Component) map[string]error {
-	type cfsKey struct{ config, session string }
 	failed := map[string]error{}
+	e.setDesired(ctx, comps, true, false, failed)
+	return failed
+}
+
+// setDesired tells CFS each node's desired configuration, one PATCH per (configuration,
+// session), enabling or disabling the nodes and clearing their state if asked; a failed
+// PATCH fails all its nodes in failed.
+func (e *Effects) setDesired(ctx context.Context, comps []bos.Component, enabled, clearState bool, failed map[string]error) {
+	type cfsKey struct{ config, session string }
 	for key, ids := range groupBy(comps, func(c bos.Component) cfsKey { return cfsKey{c.DesiredState.Configuration, c.Session} }) {
-		if err := e.CFS.SetDesired(ctx, ids, key.config, true, false, key.session); err != nil {
+		if err := e.CFS.SetDesired(ctx, ids, key.config, enabled, clearState, key.session); err != nil {
 			for _, id := range ids {
 				failed[id] = err
 			}
 		}
 	}
-	return failed
+}
+
+// without returns the components not in failed.
+func without(comps []bos.Component, failed map[string]error) []bos.Component {
+	var out []bos.Component
+	for _, c := range comps {
+		if failed[c.ID] == nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func idsOf(comps []bos.Component) []string {
+	ids := make([]string, len(comps))
+	for i, c := range comps {
+		ids[i] = c.ID
+	}
+	return ids
+}
+
+func groupBy[K comparable](comps []bos.Component, key func(bos.Component) K) map[K][]string {
+	out := map[K][]string{}
+	for _, c := range comps {
+		k := key(c)
+		out[k] = append(out[k], c.ID)
+	}
+	return out
 }

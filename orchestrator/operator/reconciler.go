@@ -286,23 +286,6 @@ func (r *Reconciler) recordFailures(ctx context.Context, act Action, failed map[
 	r.log.Info("action failed", "action", act, "nodes", len(ids), "example", failed[ids[0]])
 }
 
-func idsOf(comps []bos.Component) []string {
-	ids := make([]string, len(comps))
-	for i, c := range comps {
-		ids[i] = c.ID
-	}
-	return ids
-}
-
-func groupBy[K comparable](comps []bos.Component, key func(bos.Component) K) map[K][]string {
-	out := map[K][]string{}
-	for _, c := range comps {
-		k := key(c)
-		out[k] = append(out[k], c.ID)
-	}
-	return out
-}
-
 // resyncLoop re-queues every enabled node each polling_frequency, healing missed events.
 func (r *Reconciler) resyncLoop(ctx context.Context) {
 	for {
