@@ -95,13 +95,7 @@ func (s *Server) Submit(d JobDesc) (int, error) {
 func (s *Server) newJob(d JobDesc, now time.Time) (*job, error) {
 	p := s.defPart
 	if d.Partition != "" {
-		p = nil
-		for _, q := range s.parts {
-			if q.name == d.Partition {
-				p = q
-			}
-		}
-		if p == nil {
+		if p = s.partitionNamed(d.Partition); p == nil {
 			return nil, invalidf(ErrnoInvalidPartitionName, "Invalid partition name specified")
 		}
 	}
@@ -133,6 +127,16 @@ func (s *Server) newJob(d JobDesc, now time.Time) (*job, error) {
 	s.pending = append(s.pending, j)
 	s.stats.JobsSubmitted++
 	return j, nil
+}
+
+// partitionNamed returns the partition called name, or nil.
+func (s *Server) partitionNamed(name string) *partition {
+	for _, p := range s.parts {
+		if p.name == name {
+			return p
+		}
+	}
+	return nil
 }
 
 // CancelJob is scancel: a pending job is dropped, a running one ends CANCELLED (its nodes

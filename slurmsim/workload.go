@@ -77,12 +77,7 @@ func (s *Server) StartWorkload(cfg WorkloadConfig) error {
 	defer s.mu.Unlock()
 	p := s.defPart
 	if cfg.Partition != "" {
-		p = nil
-		for _, q := range s.parts {
-			if q.name == cfg.Partition {
-				p = q
-			}
-		}
+		p = s.partitionNamed(cfg.Partition)
 	}
 	if p == nil {
 		return invalidf(ErrnoInvalidPartitionName, "Invalid partition name specified")
