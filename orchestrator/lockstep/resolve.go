@@ -26,23 +26,7 @@ var _ bos.NodeResolver = (*Resolver)(nil)
 
 // Snapshot reads the HSM inventory once (partitions included).
 func (r *Resolver) Snapshot(ctx context.Context) (*operator.InventorySnapshot, error) {
-	nodes, err := r.Inventory.Nodes(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read HSM nodes: %w", err)
-	}
-	groups, err := r.Inventory.Groups(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read HSM groups: %w", err)
-	}
-	parts, err := r.Inventory.Partitions(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read HSM partitions: %w", err)
-	}
-	locked, err := r.Inventory.LockedNodes(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read HSM locks: %w", err)
-	}
-	return operator.NewInventorySnapshot(nodes, groups, parts, locked), nil
+	return operator.ReadInventory(ctx, r.Inventory, true)
 }
 
 // ResolveNodes returns the sorted nodes of each selector, reading the inventory once. A

@@ -284,23 +284,33 @@ func (s *Setup) plan(ctx context.Context, sess bos.Session, opts bos.Options, lo
 
 // snapshot reads the HSM inventory once. HSM errors fail the session, as in BOS.
 func (s *Setup) snapshot(ctx context.Context, withPartitions bool) (*InventorySnapshot, error) {
-	nodes, err := s.Inventory.Nodes(ctx)
+	inv, err := ReadInventory(ctx, s.Inventory, withPartitions)
 	if err != nil {
-		return nil, failf("Reading HSM components: %v", err)
+		return nil, failf("%v", err)
 	}
-	groups, err := s.Inventory.Groups(ctx)
+	return inv, nil
+}
+
+// ReadInventory reads what node selection needs from HSM: nodes, groups, partitions (when
+// asked; they cost a request) and admin-locked nodes. The error names the read that failed.
+func ReadInventory(ctx context.Context, inv Inventory, withPartitions bool) (*InventorySnapshot, error) {
+	nodes, err := inv.Nodes(ctx)
 	if err != nil {
-		return nil, failf("Reading HSM groups: %v", err)
+		return nil, fmt.Errorf("Reading HSM components: %w", err)
+	}
+	groups, err := inv.Groups(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("Reading HSM groups: %w", err)
 	}
 	var partitions map[string][]string
 	if withPartitions {
-		if partitions, err = s.Inventory.Partitions(ctx); err != nil {
-			return nil, failf("Reading HSM partitions: %v", err)
+		if partitions, err = inv.Partitions(ctx); err != nil {
+			return nil, fmt.Errorf("Reading HSM partitions: %w", err)
 		}
 	}
-	locked, err := s.Inventory.LockedNodes(ctx)
+	locked, err := inv.LockedNodes(ctx)
 	if err != nil {
-		return nil, failf("Reading HSM locks: %v", err)
+		return nil, fmt.Errorf("Reading HSM locks: %w", err)
 	}
 	return NewInventorySnapshot(nodes, groups, partitions, locked), nil
 }
