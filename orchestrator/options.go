@@ -111,7 +111,7 @@ func (o Options) fieldErrors() map[string]string {
 	if !ttlPattern.MatchString(o.ComponentActualStateTTL) {
 		errs["component_actual_state_ttl"] = fmt.Sprintf("%q is not a duration of at least one hour such as 4h, 2d or 1w", o.ComponentActualStateTTL)
 	}
-	if !contains(logLevels, strings.ToUpper(o.LoggingLevel)) {
+	if !slices.Contains(logLevels, strings.ToUpper(o.LoggingLevel)) {
 		errs["logging_level"] = fmt.Sprintf("%q is not one of %s (any case)", o.LoggingLevel, quoteList(logLevels))
 	}
 	return errs
@@ -160,7 +160,7 @@ func (o *Options) Patch(body []byte) error {
 	known := OptionNames()
 	var unknown []string
 	for k := range keys {
-		if !contains(known, k) {
+		if !slices.Contains(known, k) {
 			unknown = append(unknown, k)
 		}
 	}
@@ -227,15 +227,8 @@ func ParseAge(s string) (time.Duration, error) {
 	if err != nil {
 		return 0, Errorf(EINVALID, "%q is not an age: %v", s, err)
 	}
-	unit := map[byte]time.Duration{'m': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour}[lower(s[len(s)-1])]
-	return time.Duration(n) * unit, nil
+	return time.Duration(n) * ageUnits[strings.ToLower(s[len(s)-1:])], nil
 }
 
-func lower(b byte) byte {
-	if b >= 'A' && b <= 'Z' {
-		return b + 'a' - 'A'
-	}
-	return b
-}
-
-func contains(list []string, s string) bool { return slices.Contains(list, s) }
+// ageUnits are the units of an age string (matched in any case).
+var ageUnits = map[string]time.Duration{"m": time.Minute, "h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour}

@@ -6,8 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/cray-bos/bos/internal/xname"
@@ -89,7 +90,7 @@ func (t *SessionTemplate) Normalize(name, tenant string, o Options) (warnings []
 	if len(t.BootSets) == 0 {
 		return nil, fail("boot_sets must hold at least one boot set")
 	}
-	for _, key := range sortedKeys(t.BootSets) {
+	for _, key := range slices.Sorted(maps.Keys(t.BootSets)) {
 		bs := t.BootSets[key]
 		if bs.Name != "" && bs.Name != key {
 			return nil, fail("boot set %q has name %q; a boot set's name must equal its key", key, bs.Name)
@@ -148,7 +149,7 @@ func (t *SessionTemplate) Validate() error {
 	if n := len(t.BootSets); n < 1 || n > 127 {
 		v.addf("boot_sets", "must hold between 1 and 127 boot sets (got %d)", n)
 	}
-	for _, key := range sortedKeys(t.BootSets) {
+	for _, key := range slices.Sorted(maps.Keys(t.BootSets)) {
 		bs := t.BootSets[key]
 		f := "boot_sets." + key
 		v.name(f, key)
@@ -287,7 +288,7 @@ func CheckBootSets(t *SessionTemplate, operation string, o Options, extra func(n
 	if len(t.BootSets) == 0 {
 		return nil, Errorf(EINVALID, "Session template '%s' requires at least 1 boot set.", t.Name)
 	}
-	for _, name := range sortedKeys(t.BootSets) {
+	for _, name := range slices.Sorted(maps.Keys(t.BootSets)) {
 		bs := t.BootSets[name]
 		prefix := fmt.Sprintf("Session template: '%s' boot set: '%s': ", t.Name, name)
 		warn := func(format string, args ...any) { warnings = append(warnings, prefix+fmt.Sprintf(format, args...)) }
@@ -355,15 +356,6 @@ func ExampleTemplate() SessionTemplate {
 			},
 		},
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // jsonProblem turns a json decoding error into a caller-facing sentence.

@@ -1,6 +1,7 @@
 package orchestrator
 
 import (
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -221,7 +222,7 @@ func NewV1Session(id string, sc V1SessionCreate, tmpl V1SessionTemplate, now tim
 		Status: V1SessionStatus{ID: id, Metadata: V1Metadata{StartTime: &now},
 			Links: []V1Link{{Rel: "self", Href: V1StatusLink(id), Type: "GET"}}},
 	}
-	for _, name := range sortedKeys(tmpl.BootSets) {
+	for _, name := range slices.Sorted(maps.Keys(tmpl.BootSets)) {
 		s.Status.BootSets = append(s.Status.BootSets, name)
 		s.Status.Links = append(s.Status.Links, V1Link{Rel: "Boot Set", Href: V1StatusLink(id, name), Type: "GET"})
 		bs := V1BootSetStatus{Name: name, Session: id, Links: []V1Link{{Rel: "self", Href: V1StatusLink(id, name), Type: "GET"}}}

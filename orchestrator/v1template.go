@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -147,7 +149,7 @@ func DecodeV1Template(body []byte) (V1SessionTemplate, error) {
 	if dec.More() {
 		return t, &Error{Code: EINVALID, Title: "Bad Request", Message: "the body holds more than one JSON value"}
 	}
-	for _, name := range sortedKeys(t.BootSets) {
+	for _, name := range slices.Sorted(maps.Keys(t.BootSets)) {
 		bs := t.BootSets[name]
 		if bs.Arch != "" {
 			return t, &Error{Code: EINVALID, Title: "Bad Request", Message: fmt.Sprintf("unknown field boot_sets.%s.arch (a v2 field; use the v2 API)", name)}
@@ -165,7 +167,7 @@ func (t *V1SessionTemplate) ValidateV1() error {
 	var v checker
 	v.length("name", t.Name, 1, MaxNameLen)
 	v.length("partition", t.Partition, 0, MaxNameLen)
-	for _, key := range sortedKeys(t.BootSets) {
+	for _, key := range slices.Sorted(maps.Keys(t.BootSets)) {
 		bs := t.BootSets[key]
 		f := "boot_sets." + key
 		v.length(f+".path", bs.Path, 1, 4095)

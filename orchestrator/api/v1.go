@@ -4,8 +4,9 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
@@ -222,7 +223,7 @@ func (s *Server) createV1Session(c *gin.Context) error {
 	if len(tmpl.BootSets) == 0 {
 		return orchestrator.Errorf(orchestrator.EINVALID, "Session template '%s' must have one or more defined boot sets for creation of a session.", sc.TemplateName)
 	}
-	for _, name := range sortedNames(tmpl.BootSets) {
+	for _, name := range slices.Sorted(maps.Keys(tmpl.BootSets)) {
 		bs := tmpl.BootSets[name]
 		if len(bs.NodeList) == 0 && len(bs.NodeGroups) == 0 && len(bs.NodeRolesGroups) == 0 {
 			return orchestrator.Errorf(orchestrator.EINVALID, "Session template '%s' boot set '%s' must have at least one of: node_groups, node_list, node_roles_groups.", sc.TemplateName, name)
@@ -253,15 +254,6 @@ func (s *Server) createV1Session(c *gin.Context) error {
 		},
 	})
 	return nil
-}
-
-func sortedNames[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // listV1Sessions lists every v1 session id, sorted (BOS: unordered).
