@@ -1,9 +1,11 @@
 package slurmsim
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -294,13 +296,9 @@ func (s *Server) resolve(expr string) ([]*node, error) {
 	return out, nil
 }
 
+// sortNodes puts ns in NodeName order (linear for the usual, already ordered, list).
 func sortNodes(ns []*node) {
-	// insertion-friendly: lists are usually already ordered
-	for i := 1; i < len(ns); i++ {
-		for j := i; j > 0 && ns[j-1].idx > ns[j].idx; j-- {
-			ns[j-1], ns[j] = ns[j], ns[j-1]
-		}
-	}
+	slices.SortFunc(ns, func(a, b *node) int { return cmp.Compare(a.idx, b.idx) })
 }
 
 func (s *Server) setReason(n *node, reason, user string, now time.Time) {
