@@ -150,8 +150,9 @@ func (v *verdicts) updateResult() LockUpdateResult {
 	return res
 }
 
-// lockUpdate serves /locks/lock, /unlock, /repair and /disable.
-func (s *Server) lockUpdate(act lockAction) http.HandlerFunc {
+// serveLockFilter serves a request with a lock filter body: it decodes the body, runs op
+// under the write lock and answers with op's result.
+func serveLockFilter[T any](s *Server, op func(*lockRequest) (T, *problem.Details)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		req, d := s.decodeLockFilter(w, r)
 		if d != nil {
@@ -159,7 +160,7 @@ func (s *Server) lockUpdate(act lockAction) http.HandlerFunc {
 			return
 		}
 		s.mu.Lock()
-		res, d := s.lockUpdateLocked(act, req)
+		res, d := op(req)
 		s.mu.Unlock()
 		if d != nil {
 			problem.WriteDetails(w, d)
@@ -167,6 +168,13 @@ func (s *Server) lockUpdate(act lockAction) http.HandlerFunc {
 		}
 		writeJSON(w, http.StatusOK, res)
 	}
+}
+
+// lockUpdate serves /locks/lock, /unlock, /repair and /disable.
+func (s *Server) lockUpdate(act lockAction) http.HandlerFunc {
+	return serveLockFilter(s, func(req *lockRequest) (LockUpdateResult, *problem.Details) {
+		return s.lockUpdateLocked(act, req)
+	})
 }
 
 func (s *Server) lockUpdateLocked(act lockAction, req *lockRequest) (LockUpdateResult, *problem.Details) {
@@ -217,30 +225,17 @@ func (s *Server) lockUpdateLocked(act lockAction, req *lockRequest) (LockUpdateR
 // createReservations serves /locks/reservations (admin: never expire, component must
 // be locked) and /locks/service/reservations (1..15 minutes, component must be unlocked).
 func (s *Server) createReservations(service bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		req, d := s.decodeLockFilter(w, r)
-		if d != nil {
-			problem.WriteDetails(w, d)
-			return
-		}
-		if !service {
-			req.duration = 0
-		} else if req.duration <= 0 {
-			problem.Write(w, http.StatusBadRequest, "ReservationDuration must be greater than 0")
-			return
-		}
-		s.mu.Lock()
-		res, d := s.createReservationsLocked(req)
-		s.mu.Unlock()
-		if d != nil {
-			problem.WriteDetails(w, d)
-			return
-		}
-		writeJSON(w, http.StatusOK, res)
-	}
+	return serveLockFilter(s, func(req *lockRequest) (ReservationResult, *problem.Details) {
+		return s.createReservationsLocked(service, req)
+	})
 }
 
-func (s *Server) createReservationsLocked(req *lockRequest) (ReservationResult, *problem.Details) {
+func (s *Server) createReservationsLocked(service bool, req *lockRequest) (ReservationResult, *problem.Details) {
+	if !service {
+		req.duration = 0
+	} else if req.duration <= 0 {
+		return ReservationResult{}, problem.New(http.StatusBadRequest, "ReservationDuration must be greater than 0")
+	}
 	targets := s.selectRecs(req.filter)
 	if len(targets) == 0 {
 		return ReservationResult{}, problem.New(http.StatusBadRequest, msgNotFound)
@@ -291,23 +286,7 @@ func (res *reservation) public(id string, withKey bool) Reservation {
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-// removeReservations serves /locks/reservations/remove: force-release by filter.
-func (s *Server) removeReservations(w http.ResponseWriter, r *http.Request) {
-	req, d := s.decodeLockFilter(w, r)
-	if d != nil {
-		problem.WriteDetails(w, d)
-		return
-	}
-	s.mu.Lock()
-	res, d := s.removeReservationsLocked(req)
-	s.mu.Unlock()
-	if d != nil {
-		problem.WriteDetails(w, d)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
-}
-
+// removeReservationsLocked serves /locks/reservations/remove: force-release by filter.
 func (s *Server) removeReservationsLocked(req *lockRequest) (LockUpdateResult, *problem.Details) {
 	targets := s.selectRecs(req.filter)
 	if len(targets) == 0 {

@@ -203,7 +203,7 @@ func (s *Server) routes() http.Handler {
 		{"POST /locks/repair", s.lockUpdate(actRepair)},
 		{"POST /locks/disable", s.lockUpdate(actDisable)},
 		{"POST /locks/reservations", s.createReservations(false)},
-		{"POST /locks/reservations/remove", s.removeReservations},
+		{"POST /locks/reservations/remove", serveLockFilter(s, s.removeReservationsLocked)},
 		{"POST /locks/reservations/release", s.releaseReservations},
 		{"POST /locks/service/reservations", s.createReservations(true)},
 		{"POST /locks/service/reservations/renew", s.renewReservations},
