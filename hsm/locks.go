@@ -354,79 +354,54 @@ func (s *Server) keyedVerdicts(keys []ReservationKey, rigid, deputy bool) *verdi
 	return v
 }
 
-// releaseReservations serves both release endpoints (admin and service).
-func (s *Server) releaseReservations(w http.ResponseWriter, r *http.Request) {
-	var in keysIn
-	if d := s.decode(w, r, &in); d != nil {
-		problem.WriteDetails(w, d)
-		return
-	}
-	rigid, d := processingModel(in.ProcessingModel)
-	if d == nil && (in.ReservationDuration > maxReservationMinutes || in.ReservationDuration < 0) {
-		d = problem.New(http.StatusBadRequest, "Invalid Reservation Duration")
-	}
-	keys, d2 := normKeys(in.ReservationKeys)
-	if d == nil {
-		d = d2
-	}
-	if d != nil {
-		problem.WriteDetails(w, d)
-		return
-	}
-	s.mu.Lock()
-	v := s.keyedVerdicts(keys, rigid, false)
-	d = v.rigidFailure()
-	if d == nil {
-		for _, r := range v.ok {
-			r.res = nil
+// releaseOrRenew serves the release endpoints (admin and service) and, with renew,
+// /locks/service/reservations/renew: the matched reservations are released, or extended to
+// ReservationDuration minutes from now.
+func (s *Server) releaseOrRenew(renew bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var in keysIn
+		if d := s.decode(w, r, &in); d != nil {
+			problem.WriteDetails(w, d)
+			return
 		}
-	}
-	s.mu.Unlock()
-	if d != nil {
-		problem.WriteDetails(w, d)
-		return
-	}
-	writeJSON(w, http.StatusOK, v.updateResult())
-}
-
-// renewReservations serves /locks/service/reservations/renew.
-func (s *Server) renewReservations(w http.ResponseWriter, r *http.Request) {
-	var in keysIn
-	if d := s.decode(w, r, &in); d != nil {
-		problem.WriteDetails(w, d)
-		return
-	}
-	rigid, d := processingModel(in.ProcessingModel)
-	switch {
-	case d != nil:
-	case in.ReservationDuration > maxReservationMinutes:
-		d = problem.New(http.StatusBadRequest, "Invalid Reservation Duration")
-	case in.ReservationDuration <= 0:
-		d = problem.New(http.StatusBadRequest, "ReservationDuration must be greater than 0")
-	}
-	keys, d2 := normKeys(in.ReservationKeys)
-	if d == nil {
-		d = d2
-	}
-	if d != nil {
-		problem.WriteDetails(w, d)
-		return
-	}
-	s.mu.Lock()
-	v := s.keyedVerdicts(keys, rigid, false)
-	d = v.rigidFailure()
-	if d == nil {
-		expires := s.now().Add(time.Duration(in.ReservationDuration) * time.Minute)
-		for _, r := range v.ok {
-			r.res.expires = expires
+		rigid, d := processingModel(in.ProcessingModel)
+		switch {
+		case d != nil:
+		case in.ReservationDuration > maxReservationMinutes:
+			d = problem.New(http.StatusBadRequest, "Invalid Reservation Duration")
+		case renew && in.ReservationDuration <= 0:
+			d = problem.New(http.StatusBadRequest, "ReservationDuration must be greater than 0")
+		case in.ReservationDuration < 0:
+			d = problem.New(http.StatusBadRequest, "Invalid Reservation Duration")
 		}
+		keys, d2 := normKeys(in.ReservationKeys)
+		if d == nil {
+			d = d2
+		}
+		if d != nil {
+			problem.WriteDetails(w, d)
+			return
+		}
+		s.mu.Lock()
+		v := s.keyedVerdicts(keys, rigid, false)
+		d = v.rigidFailure()
+		if d == nil {
+			expires := s.now().Add(time.Duration(in.ReservationDuration) * time.Minute)
+			for _, r := range v.ok {
+				if renew {
+					r.res.expires = expires
+				} else {
+					r.res = nil
+				}
+			}
+		}
+		s.mu.Unlock()
+		if d != nil {
+			problem.WriteDetails(w, d)
+			return
+		}
+		writeJSON(w, http.StatusOK, v.updateResult())
 	}
-	s.mu.Unlock()
-	if d != nil {
-		problem.WriteDetails(w, d)
-		return
-	}
-	writeJSON(w, http.StatusOK, v.updateResult())
 }
 
 type deputyKeysIn struct {

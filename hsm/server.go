@@ -204,10 +204,10 @@ func (s *Server) routes() http.Handler {
 		{"POST /locks/disable", s.lockUpdate(actDisable)},
 		{"POST /locks/reservations", s.createReservations(false)},
 		{"POST /locks/reservations/remove", serveLockFilter(s, s.removeReservationsLocked)},
-		{"POST /locks/reservations/release", s.releaseReservations},
+		{"POST /locks/reservations/release", s.releaseOrRenew(false)},
 		{"POST /locks/service/reservations", s.createReservations(true)},
-		{"POST /locks/service/reservations/renew", s.renewReservations},
-		{"POST /locks/service/reservations/release", s.releaseReservations},
+		{"POST /locks/service/reservations/renew", s.releaseOrRenew(true)},
+		{"POST /locks/service/reservations/release", s.releaseOrRenew(false)},
 		{"POST /locks/service/reservations/check", s.checkReservations},
 
 		// Not in the real API: stands in for hmcollector + Kafka (see doc.go).
