@@ -351,17 +351,15 @@ func BuildExtendedStatus(s *Session, st SessionStats, now time.Time) SessionExte
 // FormatDuration writes d (truncated to seconds, negative clamped to 0) the way Python
 // prints a timedelta: "H:MM:SS", with "N day(s), " in front when it spans days.
 func FormatDuration(d time.Duration) string {
-	d = max(d, 0)
-	sign := ""
-	secs := int64(d / time.Second)
+	secs := int64(max(d, 0) / time.Second)
 	days, secs := secs/86400, secs%86400
 	hms := fmt.Sprintf("%d:%02d:%02d", secs/3600, secs%3600/60, secs%60)
 	switch days {
 	case 0:
-		return sign + hms
+		return hms
 	case 1:
-		return sign + "1 day, " + hms
+		return "1 day, " + hms
 	default:
-		return fmt.Sprintf("%s%d days, %s", sign, days, hms)
+		return fmt.Sprintf("%d days, %s", days, hms)
 	}
 }
