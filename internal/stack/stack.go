@@ -320,9 +320,15 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 	if s.URLs.IMS != "" && s.URLs.S3 != "" {
 		checker = operator.BootSetChecker{Client: ims.NewClient(s.URLs.IMS, nil), S3URL: s.URLs.S3}
 	}
-	var nodes bos.NodeResolver // the overlap check of session creation needs HSM
+	var (
+		hsmClient *hsm.Client
+		inventory operator.HSMInventory
+		nodes     bos.NodeResolver // the overlap check of session creation needs HSM
+	)
 	if s.URLs.HSM != "" {
-		nodes = &lockstep.Resolver{Inventory: operator.HSMInventory{Client: hsm.NewClient(s.URLs.HSM, nil)}, Tenants: tenants}
+		hsmClient = hsm.NewClient(s.URLs.HSM, nil)
+		inventory = operator.HSMInventory{Client: hsmClient}
+		nodes = &lockstep.Resolver{Inventory: inventory, Tenants: tenants}
 	}
 	wakeV1 := func() {
 		if s.V1Agent != nil { // set before the API serves, when the reconciler runs
@@ -347,8 +353,6 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 				scheme = "https"
 			}
 		}
-		hsmClient := hsm.NewClient(s.URLs.HSM, nil)
-		var rec *operator.Reconciler
 		s.Redfish = operator.NewRedfish(operator.RedfishConfig{
 			Endpoints: operator.HSMEndpoints{Client: hsmClient}, Scheme: scheme, Timeout: o.RedfishTimeout,
 			EventDestination: s.URLs.BOS + "/operator/redfish-events",
@@ -356,11 +360,10 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 			Logger:           o.Logger,
 		})
 		mux.Handle("/operator/redfish-events", s.Redfish.EventsHandler())
-		inventory := operator.HSMInventory{Client: hsmClient}
 		bssPort := operator.BSSBootParameters{Client: bss.NewClient(s.URLs.BSS, nil)}
 		cfsPort := operator.CFSConfiguration{Client: cfs.NewClient(s.URLs.CFS, nil)}
 		images := operator.S3Images{Client: ims.NewClient(s.URLs.IMS, nil), S3URL: s.URLs.S3}
-		rec = operator.New(operator.Config{
+		rec := operator.New(operator.Config{
 			Store: st, Queue: queue, Tenants: tenants,
 			Inventory: inventory, BSS: bssPort, CFS: cfsPort, Images: images,
 			Power:   s.Redfish,
