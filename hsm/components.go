@@ -167,18 +167,7 @@ func (s *Server) getComponentByNID(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, http.StatusBadRequest, "invalid NID %q", r.PathValue("nid"))
 		return
 	}
-	s.mu.RLock()
-	rec, ok := s.byNID[nid]
-	var raw []byte
-	if ok {
-		raw = rec.raw
-	}
-	s.mu.RUnlock()
-	if !ok {
-		problem.Write(w, http.StatusNotFound, "no such NID.")
-		return
-	}
-	writeRaw(w, http.StatusOK, raw)
+	writeRecord(s, w, s.byNID, nid, "no such NID.")
 }
 
 // nidQueryIn is the body of POST /State/Components/ByNID/Query.

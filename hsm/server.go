@@ -558,7 +558,7 @@ func (r *ethRec) encoding() []byte  { return r.raw }
 
 // writeRecord answers with the stored encoding of m[id], or 404 with notFound. The maps
 // are made once in New, so reading the field outside the lock is safe.
-func writeRecord[R encoded](s *Server, w http.ResponseWriter, m map[string]R, id, notFound string) {
+func writeRecord[K comparable, R encoded](s *Server, w http.ResponseWriter, m map[K]R, id K, notFound string) {
 	s.mu.RLock()
 	rec, ok := m[id]
 	var raw []byte
