@@ -3,6 +3,7 @@ package simulator
 import (
 	"context"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/cray-bos/bos/internal/xname"
@@ -213,20 +214,7 @@ func (s *Simulator) setNodeFault(n *node, f Fault, on bool) {
 	s.announce(changes)
 }
 
-func (n *node) etagValue() string { return `W/"` + uitoa(n.etag) + `"` }
-
-func uitoa(v uint64) string {
-	var buf [20]byte
-	i := len(buf)
-	for {
-		i--
-		buf[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			return string(buf[i:])
-		}
-	}
-}
+func (n *node) etagValue() string { return `W/"` + strconv.FormatUint(n.etag, 10) + `"` }
 
 // NodeState is a copy of one virtual node's state.
 type NodeState struct {

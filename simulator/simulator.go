@@ -496,7 +496,6 @@ func (s *Simulator) Close() error {
 	return err
 }
 
-// jittered turns a configured delay into a real one: d × Scale × (1 ± Jitter).
 // nodeDelay is a hardware delay of node n: jittered, times the node's SlowNodes factor.
 func (s *Simulator) nodeDelay(n *node, d time.Duration) time.Duration {
 	d = s.jittered(d)
@@ -506,6 +505,7 @@ func (s *Simulator) nodeDelay(n *node, d time.Duration) time.Duration {
 	return d
 }
 
+// jittered turns a configured delay into a real one: d × Scale × (1 ± Jitter).
 func (s *Simulator) jittered(d time.Duration) time.Duration {
 	if d <= 0 || s.timing.Scale == 0 {
 		return 0
