@@ -389,8 +389,8 @@ func (s *Server) SetBMCEndpoints(eps map[string]BMCEndpoint) {
 
 // putComp inserts or replaces a component and its indexes. Call with s.mu held.
 func (s *Server) putComp(r *compRec) {
-	if old, ok := s.comps[r.c.ID]; ok && old.c.NID != 0 && s.byNID[old.c.NID] == old {
-		delete(s.byNID, old.c.NID)
+	if old, ok := s.comps[r.c.ID]; ok {
+		s.unindexNID(old)
 	}
 	r.encode()
 	s.comps[r.c.ID] = r
@@ -402,12 +402,18 @@ func (s *Server) putComp(r *compRec) {
 
 // setNID changes r's NID and the NID index. Call with s.mu held.
 func (s *Server) setNID(r *compRec, nid int) {
-	if r.c.NID != 0 && s.byNID[r.c.NID] == r {
-		delete(s.byNID, r.c.NID)
-	}
+	s.unindexNID(r)
 	r.c.NID = nid
 	if nid != 0 {
 		s.byNID[nid] = r
+	}
+}
+
+// unindexNID removes r's NID from the NID index if the index points at r (another
+// component may have taken the NID since). Call with s.mu held.
+func (s *Server) unindexNID(r *compRec) {
+	if s.byNID[r.c.NID] == r {
+		delete(s.byNID, r.c.NID)
 	}
 }
 
@@ -420,9 +426,7 @@ func (s *Server) dropComp(id string) bool {
 	}
 	delete(s.comps, id)
 	s.sorted.remove(id)
-	if r.c.NID != 0 && s.byNID[r.c.NID] == r {
-		delete(s.byNID, r.c.NID)
-	}
+	s.unindexNID(r)
 	for _, g := range s.groups {
 		g.remove(id)
 	}
