@@ -49,13 +49,14 @@ func (n *node) phase() Phase {
 	return p
 }
 
-func (n *node) stopTimers() {
+// stopTimer stops the pending transition's timer; one already firing finds timerSeq
+// moved on and does nothing.
+func (n *node) stopTimer() {
 	n.timerSeq++
 	if n.timer != nil {
 		n.timer.Stop()
 		n.timer = nil
 	}
-	n.endBoot()
 }
 
 // change is a PowerState change to announce once the BMC lock is released.
@@ -98,11 +99,7 @@ func (s *Simulator) reset(n *node, resetType, ifMatch string) resetResult {
 
 // cancelPlan stops the pending transition's timer (the plan itself is replaced by the caller).
 func (n *node) cancelPlan() {
-	n.timerSeq++
-	if n.timer != nil {
-		n.timer.Stop()
-		n.timer = nil
-	}
+	n.stopTimer()
 	n.steps = nil
 }
 

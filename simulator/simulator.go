@@ -483,7 +483,8 @@ func (s *Simulator) Close() error {
 	for _, b := range s.bmcs {
 		b.mu.Lock()
 		for _, n := range b.nodes {
-			n.stopTimers()
+			n.stopTimer()
+			n.endBoot()
 		}
 		b.mu.Unlock()
 	}
