@@ -190,7 +190,7 @@ func (f *filterFields) flag(key string) *flexBool {
 
 // filterFromQuery reads component filter keys from a query string. Keys are matched
 // case-insensitively; an unknown key is a 400 so that a typo is not a silent "all".
-func filterFromQuery(q url.Values, extra ...string) (*filterFields, *problem.Details) {
+func filterFromQuery(q url.Values) (*filterFields, *problem.Details) {
 	f := &filterFields{}
 	for key, vals := range q {
 		k := strings.ToLower(key)
@@ -206,13 +206,7 @@ func filterFromQuery(q url.Values, extra ...string) (*filterFields, *problem.Det
 			*b = flexBool(v)
 			continue
 		}
-		known := false
-		for _, e := range extra {
-			known = known || e == k
-		}
-		if !known {
-			return nil, badParam("unknown query parameter %q", key)
-		}
+		return nil, badParam("unknown query parameter %q", key)
 	}
 	return f, nil
 }
