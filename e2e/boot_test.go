@@ -102,14 +102,7 @@ func testBootedNodesAreOnlyConfigured(t *testing.T, backend string) {
 	c.waitComplete(c.session(bos.OpBoot, "", "", false), time.Minute)
 	before := c.bootCounts(c.computes)
 
-	ctx := c.ctx()
-	_, err := cfsClient(c).PutConfiguration(ctx, "compute-config-v2", cfsConfig("v2"))
-	require.NoError(t, err)
-	tmpl, err := c.st.BOSClient.GetTemplate(ctx, stack.DefaultTemplateName)
-	require.NoError(t, err)
-	tmpl.CFS.Configuration = "compute-config-v2"
-	_, err = c.st.BOSClient.PutTemplate(ctx, "compute-v2", tmpl)
-	require.NoError(t, err)
+	c.templateWithConfiguration("compute-v2", "compute-config-v2", "v2")
 
 	st := c.waitComplete(c.session(bos.OpBoot, "compute-v2", "", false), time.Minute)
 	assert.Equal(t, 100.0, st.PercentSuccessful)

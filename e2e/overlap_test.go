@@ -22,13 +22,7 @@ import (
 func TestOverlappingSessions(t *testing.T) {
 	c := startCluster(t, "miniredis", clusterOptions{nodes: 300})
 	ctx := c.ctx()
-	_, err := cfsClient(c).PutConfiguration(ctx, "config-b", cfsConfig("b"))
-	require.NoError(t, err)
-	tmpl, err := c.st.BOSClient.GetTemplate(ctx, stack.DefaultTemplateName)
-	require.NoError(t, err)
-	tmpl.CFS.Configuration = "config-b"
-	_, err = c.st.BOSClient.PutTemplate(ctx, "compute-b", tmpl)
-	require.NoError(t, err)
+	c.templateWithConfiguration("compute-b", "config-b", "b")
 
 	a := c.session(bos.OpBoot, "", strings.Join(c.computes[:200], ","), false)
 	require.Eventually(t, func() bool {
@@ -37,7 +31,7 @@ func TestOverlappingSessions(t *testing.T) {
 	}, 30*time.Second, 20*time.Millisecond, "session A set up")
 	limitB := strings.Join(c.computes[100:300], ",")
 	reqB := bos.SessionCreate{Operation: bos.OpBoot, TemplateName: "compute-b", Limit: &limitB}
-	_, err = c.st.BOSClient.CreateSession(ctx, reqB)
+	_, err := c.st.BOSClient.CreateSession(ctx, reqB)
 	var d *problem.Details
 	require.ErrorAs(t, err, &d, "B is refused while A holds the shared nodes")
 	assert.Equal(t, 409, d.Status)
