@@ -288,14 +288,10 @@ func normPartition(s string) (string, bool) {
 // compile validates and normalizes f.
 func (s *Server) compile(f *filterFields) (*compFilter, *problem.Details) {
 	c := &compFilter{}
-	if len(f.ID) > 0 {
-		c.ids = make([]string, 0, len(f.ID))
-		for _, id := range f.ID {
-			n, _, err := parseXname(id)
-			if err != nil {
-				return nil, badParam("invalid xname %q", id)
-			}
-			c.ids = append(c.ids, n)
+	if len(f.ID) > 0 { // nil ids: any
+		var d *problem.Details
+		if c.ids, d = normIDs(f.ID); d != nil {
+			return nil, d
 		}
 	}
 	enums := []struct {
