@@ -113,15 +113,9 @@ func (e *cliEnv) baseURL() (string, error) {
 		if file == "" {
 			return "", fmt.Errorf("no BOS address: give --url URL, set %s, or name a URLs file with --urls-file (or %s)", envURL, envURLsFile)
 		}
-		var urls struct {
-			BOS string `json:"bos"`
-		}
-		b, err := os.ReadFile(file)
+		urls, err := readURLs(file)
 		if err != nil {
-			return "", fmt.Errorf("urls file: %w", err)
-		}
-		if err := json.Unmarshal(b, &urls); err != nil {
-			return "", fmt.Errorf("urls file %s: %w", file, err)
+			return "", err
 		}
 		if urls.BOS == "" {
 			return "", fmt.Errorf("urls file %s has no \"bos\" entry (is BOS running there?)", file)
