@@ -83,7 +83,7 @@ func (s *Store) indexKeys(c *orchestrator.Component) []string {
 func (s *Store) GetComponent(ctx context.Context, id string) (orchestrator.Component, error) {
 	raw, err := s.rdb.Get(ctx, s.compKey(id)).Bytes()
 	if errors.Is(err, redis.Nil) {
-		return orchestrator.Component{}, &orchestrator.Error{Code: orchestrator.ENOTFOUND, Title: notFoundTitle, Message: fmt.Sprintf("Component '%s' does not exist", id)}
+		return orchestrator.Component{}, notFound("Component", id, "")
 	}
 	if err != nil {
 		return orchestrator.Component{}, s.fail("get component", err)
@@ -333,7 +333,7 @@ func (s *Store) UpdateComponent(ctx context.Context, id string, mutate func(*orc
 		return orchestrator.Component{}, err
 	}
 	if missing {
-		return orchestrator.Component{}, &orchestrator.Error{Code: orchestrator.ENOTFOUND, Title: notFoundTitle, Message: fmt.Sprintf("Component '%s' does not exist", id)}
+		return orchestrator.Component{}, notFound("Component", id, "")
 	}
 	if len(out) == 0 {
 		return s.GetComponent(ctx, id) // mutate returned ErrSkip: report the record as is
@@ -543,7 +543,7 @@ func (s *Store) DeleteComponent(ctx context.Context, id string) error {
 		return err
 	}
 	if len(deleted) == 0 {
-		return &orchestrator.Error{Code: orchestrator.ENOTFOUND, Title: notFoundTitle, Message: fmt.Sprintf("Component '%s' does not exist", id)}
+		return notFound("Component", id, "")
 	}
 	return nil
 }

@@ -22,10 +22,6 @@ import (
 func (s *Store) crusKey(id string) string { return s.k("crus:session:", id) }
 func (s *Store) crusIDs() string          { return s.k("crus:sessions") }
 
-func crusNotFound(id string) error {
-	return &orchestrator.Error{Code: orchestrator.ENOTFOUND, Title: notFoundTitle, Message: fmt.Sprintf("CRUS session '%s' does not exist", id)}
-}
-
 // CreateCRUSSession stores a new CRUS session record; ECONFLICT if the id is taken.
 func (s *Store) CreateCRUSSession(ctx context.Context, id string, data []byte) error {
 	var created *redis.BoolCmd
@@ -47,7 +43,7 @@ func (s *Store) CreateCRUSSession(ctx context.Context, id string, data []byte) e
 func (s *Store) GetCRUSSession(ctx context.Context, id string) ([]byte, error) {
 	raw, err := s.rdb.Get(ctx, s.crusKey(id)).Bytes()
 	if errors.Is(err, redis.Nil) {
-		return nil, crusNotFound(id)
+		return nil, notFound("CRUS session", id, "")
 	}
 	if err != nil {
 		return nil, s.fail("get crus session", err)
@@ -92,7 +88,7 @@ func (s *Store) UpdateCRUSSession(ctx context.Context, id string, mutate func([]
 	err := s.cas(ctx, "update crus session", key, func(tx *redis.Tx) (func(redis.Pipeliner), error) {
 		raw, err := tx.Get(ctx, key).Bytes()
 		if errors.Is(err, redis.Nil) {
-			return nil, callerError{crusNotFound(id)}
+			return nil, callerError{notFound("CRUS session", id, "")}
 		}
 		if err != nil {
 			return nil, err
@@ -123,7 +119,7 @@ func (s *Store) DeleteCRUSSession(ctx context.Context, id string) error {
 		return s.fail("delete crus session", err)
 	}
 	if del.Val() == 0 {
-		return crusNotFound(id)
+		return notFound("CRUS session", id, "")
 	}
 	return nil
 }

@@ -46,6 +46,12 @@ func forTenant(tenant string) string {
 	return fmt.Sprintf(" for tenant '%s'", tenant)
 }
 
+// notFound is the ENOTFOUND of a record: "<what> '<name>' does not exist", naming the
+// tenant when there is one.
+func notFound(what, name, tenant string) error {
+	return &orchestrator.Error{Code: orchestrator.ENOTFOUND, Title: notFoundTitle, Message: fmt.Sprintf("%s '%s' does not exist%s", what, name, forTenant(tenant))}
+}
+
 // ---- Options ----
 
 // GetOptions returns the options: stored values over the defaults, invalid or unknown
@@ -172,7 +178,7 @@ func (s *Store) GetTemplate(ctx context.Context, tenant, name string) (orchestra
 	var t orchestrator.SessionTemplate
 	raw, err := s.rdb.HGet(ctx, s.templatesKey(tenant), name).Bytes()
 	if errors.Is(err, redis.Nil) {
-		return t, &orchestrator.Error{Code: orchestrator.ENOTFOUND, Title: notFoundTitle, Message: fmt.Sprintf("Session template '%s' does not exist%s", name, forTenant(tenant))}
+		return t, notFound("Session template", name, tenant)
 	}
 	if err != nil {
 		return t, s.fail("get session template", err)
@@ -201,7 +207,7 @@ func (s *Store) UpdateTemplate(ctx context.Context, tenant, name string, mutate 
 	err := s.cas(ctx, "update session template", key, func(tx *redis.Tx) (func(redis.Pipeliner), error) {
 		raw, err := tx.HGet(ctx, key, name).Bytes()
 		if errors.Is(err, redis.Nil) {
-			return nil, callerError{&orchestrator.Error{Code: orchestrator.ENOTFOUND, Title: notFoundTitle, Message: fmt.Sprintf("Session template '%s' does not exist%s", name, forTenant(tenant))}}
+			return nil, callerError{notFound("Session template", name, tenant)}
 		}
 		if err != nil {
 			return nil, err
@@ -231,7 +237,7 @@ func (s *Store) DeleteTemplate(ctx context.Context, tenant, name string) error {
 		return s.fail("delete session template", err)
 	}
 	if n == 0 {
-		return &orchestrator.Error{Code: orchestrator.ENOTFOUND, Title: notFoundTitle, Message: fmt.Sprintf("Session template '%s' does not exist%s", name, forTenant(tenant))}
+		return notFound("Session template", name, tenant)
 	}
 	return nil
 }
@@ -315,16 +321,12 @@ func (s *Store) GetSession(ctx context.Context, tenant, name string) (orchestrat
 	var sess orchestrator.Session
 	raw, err := s.rdb.HGet(ctx, s.sessionsKey(tenant), name).Bytes()
 	if errors.Is(err, redis.Nil) {
-		return sess, sessionNotFound(tenant, name)
+		return sess, notFound("Session", name, tenant)
 	}
 	if err != nil {
 		return sess, s.fail("get session", err)
 	}
 	return sess, decodeJSON("session", raw, &sess)
-}
-
-func sessionNotFound(tenant, name string) error {
-	return &orchestrator.Error{Code: orchestrator.ENOTFOUND, Title: notFoundTitle, Message: fmt.Sprintf("Session '%s' does not exist%s", name, forTenant(tenant))}
 }
 
 // UpdateSession changes a session with compare-and-set; ENOTFOUND if it does not exist.
@@ -334,7 +336,7 @@ func (s *Store) UpdateSession(ctx context.Context, tenant, name string, mutate f
 	err := s.cas(ctx, "update session", key, func(tx *redis.Tx) (func(redis.Pipeliner), error) {
 		raw, err := tx.HGet(ctx, key, name).Bytes()
 		if errors.Is(err, redis.Nil) {
-			return nil, callerError{sessionNotFound(tenant, name)}
+			return nil, callerError{notFound("Session", name, tenant)}
 		}
 		if err != nil {
 			return nil, err
@@ -370,7 +372,7 @@ func (s *Store) DeleteSession(ctx context.Context, tenant, name string) error {
 		return s.fail("delete session", err)
 	}
 	if del.Val() == 0 {
-		return sessionNotFound(tenant, name)
+		return notFound("Session", name, tenant)
 	}
 	return nil
 }

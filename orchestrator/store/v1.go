@@ -24,10 +24,6 @@ func (s *Store) v1SessionKey(id string) string { return s.k("v1-session:", id) }
 func (s *Store) v1SessionsKey() string         { return s.k("v1-sessions") }
 func (s *Store) v1ActiveKey() string           { return s.k("v1-sessions-active") }
 
-func v1SessionNotFound(id string) error {
-	return &orchestrator.Error{Code: orchestrator.ENOTFOUND, Title: notFoundTitle, Message: fmt.Sprintf("Session '%s' does not exist", id)}
-}
-
 // CreateV1Session stores a new v1 session; ECONFLICT if the id is taken.
 func (s *Store) CreateV1Session(ctx context.Context, sess orchestrator.V1Session) error {
 	data, err := json.Marshal(sess)
@@ -57,7 +53,7 @@ func (s *Store) GetV1Session(ctx context.Context, id string) (orchestrator.V1Ses
 	var sess orchestrator.V1Session
 	raw, err := s.rdb.Get(ctx, s.v1SessionKey(id)).Bytes()
 	if errors.Is(err, redis.Nil) {
-		return sess, v1SessionNotFound(id)
+		return sess, notFound("Session", id, "")
 	}
 	if err != nil {
 		return sess, s.fail("get v1 session", err)
@@ -119,7 +115,7 @@ func (s *Store) UpdateV1Session(ctx context.Context, id string, mutate func(*orc
 	err := s.cas(ctx, "update v1 session", key, func(tx *redis.Tx) (func(redis.Pipeliner), error) {
 		raw, err := tx.Get(ctx, key).Bytes()
 		if errors.Is(err, redis.Nil) {
-			return nil, callerError{v1SessionNotFound(id)}
+			return nil, callerError{notFound("Session", id, "")}
 		}
 		if err != nil {
 			return nil, err
@@ -162,7 +158,7 @@ func (s *Store) DeleteV1Session(ctx context.Context, id string) error {
 		return s.fail("delete v1 session", err)
 	}
 	if del.Val() == 0 {
-		return v1SessionNotFound(id)
+		return notFound("Session", id, "")
 	}
 	return nil
 }
@@ -176,15 +172,11 @@ type TemplateRecord struct {
 	JSON   []byte
 }
 
-func templateNotFound(tenant, name string) error {
-	return &orchestrator.Error{Code: orchestrator.ENOTFOUND, Title: notFoundTitle, Message: fmt.Sprintf("Session template '%s' does not exist%s", name, forTenant(tenant))}
-}
-
 // GetTemplateJSON returns the stored JSON of a template, or ENOTFOUND.
 func (s *Store) GetTemplateJSON(ctx context.Context, tenant, name string) ([]byte, error) {
 	raw, err := s.rdb.HGet(ctx, s.templatesKey(tenant), name).Bytes()
 	if errors.Is(err, redis.Nil) {
-		return nil, templateNotFound(tenant, name)
+		return nil, notFound("Session template", name, tenant)
 	}
 	if err != nil {
 		return nil, s.fail("get session template", err)
