@@ -59,22 +59,9 @@ func (s *Server) componentsJSON(c *compFilter, recs []*compRec) []byte {
 // Call with s.mu held.
 func (s *Server) candidates(c *compFilter) []*compRec {
 	if c.ids != nil {
-		return s.lookup(c.ids)
+		return lookup(s.comps, c.ids)
 	}
 	return s.sorted
-}
-
-// lookup returns the existing components among ids, deduplicated and sorted by ID.
-// Call with s.mu held.
-func (s *Server) lookup(ids []string) []*compRec {
-	out := make([]*compRec, 0, len(ids))
-	for _, id := range ids {
-		if r, ok := s.comps[id]; ok {
-			out = append(out, r)
-		}
-	}
-	slices.SortFunc(out, func(a, b *compRec) int { return strings.Compare(a.c.ID, b.c.ID) })
-	return slices.CompactFunc(out, func(a, b *compRec) bool { return a == b })
 }
 
 // queryIn is the body of POST /State/Components/Query.
@@ -136,7 +123,7 @@ func (s *Server) query(w http.ResponseWriter, rawIDs []string, f *filterFields) 
 		}
 		slices.SortFunc(recs, func(a, b *compRec) int { return strings.Compare(a.c.ID, b.c.ID) })
 	default:
-		recs = s.lookup(ids)
+		recs = lookup(s.comps, ids)
 	}
 	body := s.componentsJSON(c, recs)
 	s.mu.RUnlock()

@@ -439,14 +439,7 @@ func (s *Server) getComponentEndpoints(w http.ResponseWriter, r *http.Request) {
 	s.mu.RLock()
 	recs := []*cepRec(s.cepSorted)
 	if len(q["id"]) > 0 {
-		recs = make([]*cepRec, 0, len(q["id"]))
-		for _, id := range q["id"] {
-			if r, ok := s.ceps[id]; ok {
-				recs = append(recs, r)
-			}
-		}
-		slices.SortFunc(recs, func(a, b *cepRec) int { return strings.Compare(a.ce.ID, b.ce.ID) })
-		recs = slices.Compact(recs)
+		recs = lookup(s.ceps, q["id"])
 	}
 	raws := make([][]byte, 0, len(recs))
 	for _, r := range recs {

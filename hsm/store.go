@@ -169,6 +169,22 @@ func (s sorted[T]) descendants(parent string) []T {
 	return out
 }
 
+// lookup returns the records of m named by ids, deduplicated and sorted by ID. Call with
+// s.mu held.
+func lookup[T interface {
+	comparable
+	id() string
+}](m map[string]T, ids []string) []T {
+	out := make([]T, 0, len(ids))
+	for _, id := range ids {
+		if r, ok := m[id]; ok {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b T) int { return strings.Compare(a.id(), b.id()) })
+	return slices.Compact(out)
+}
+
 // listJSON renders {"<key>":[raw,raw,...]} from pre-encoded records, in one
 // allocation of the exact size.
 func listJSON(key string, raws [][]byte) []byte {
