@@ -23,10 +23,10 @@ const (
 // builds a new one and swaps it in, so the boot script path reads it without locking.
 type nodeIndex struct {
 	hosts  []Host // sorted by ID
-	byID   map[string]int
-	byFQDN map[string]int
-	byMAC  map[string]int // lowercase
-	byNID  map[int]int
+	byID   map[string]*Host
+	byFQDN map[string]*Host
+	byMAC  map[string]*Host // lowercase
+	byNID  map[int]*Host
 }
 
 func newNodeIndex(hosts []Host) *nodeIndex {
@@ -34,61 +34,43 @@ func newNodeIndex(hosts []Host) *nodeIndex {
 		hosts = []Host{}
 	}
 	sort.Slice(hosts, func(a, b int) bool { return hosts[a].ID < hosts[b].ID })
-	x := &nodeIndex{hosts: hosts, byID: make(map[string]int, len(hosts)), byFQDN: map[string]int{},
-		byMAC: make(map[string]int, len(hosts)), byNID: make(map[int]int, len(hosts))}
+	x := &nodeIndex{hosts: hosts, byID: make(map[string]*Host, len(hosts)), byFQDN: map[string]*Host{},
+		byMAC: make(map[string]*Host, len(hosts)), byNID: make(map[int]*Host, len(hosts))}
 	for i := range hosts {
 		h := &hosts[i]
-		x.byID[h.ID] = i
+		x.byID[h.ID] = h
 		if h.FQDN != "" {
-			x.byFQDN[h.FQDN] = i
+			x.byFQDN[h.FQDN] = h
 		}
 		if h.NID != 0 {
-			x.byNID[h.NID] = i
+			x.byNID[h.NID] = h
 		}
 		if strings.EqualFold(h.State, "Empty") { // BSS ignores MACs of empty slots
 			continue
 		}
 		for _, m := range h.MAC {
-			x.byMAC[strings.ToLower(m)] = i
+			x.byMAC[strings.ToLower(m)] = h
 		}
 	}
 	return x
 }
 
-func (x *nodeIndex) byName(name string) (*Host, bool) {
-	i, ok := x.byID[name]
-	if !ok {
-		return nil, false
-	}
-	return &x.hosts[i], true
-}
+func (x *nodeIndex) byName(name string) (*Host, bool) { h, ok := x.byID[name]; return h, ok }
 
 func (x *nodeIndex) byNameOrFQDN(name string) (*Host, bool) {
-	if h, ok := x.byName(name); ok {
+	if h, ok := x.byID[name]; ok {
 		return h, true
 	}
-	i, ok := x.byFQDN[name]
-	if !ok {
-		return nil, false
-	}
-	return &x.hosts[i], true
+	h, ok := x.byFQDN[name]
+	return h, ok
 }
 
 func (x *nodeIndex) byMACAddr(mac string) (*Host, bool) {
-	i, ok := x.byMAC[strings.ToLower(mac)]
-	if !ok {
-		return nil, false
-	}
-	return &x.hosts[i], true
+	h, ok := x.byMAC[strings.ToLower(mac)]
+	return h, ok
 }
 
-func (x *nodeIndex) byNIDNum(nid int) (*Host, bool) {
-	i, ok := x.byNID[nid]
-	if !ok {
-		return nil, false
-	}
-	return &x.hosts[i], true
-}
+func (x *nodeIndex) byNIDNum(nid int) (*Host, bool) { h, ok := x.byNID[nid]; return h, ok }
 
 // entry is the boot data stored under one key (an xname, a MAC, nid<N>, a role, Default,
 // Unknown-<arch>). Kernel and initrd are image paths; image-level params live in store.
