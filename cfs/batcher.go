@@ -39,7 +39,7 @@ func (s *Server) evaluate(r *record) {
 	if s.closed || !r.enabled || r.desiredConfig == "" || r.queuedGen == r.gen {
 		return
 	}
-	if st, _ := configurationStatus(r.statusInput(), s.configs[r.desiredConfig], s.sources, s.defaultRetry, false); st != StatusPending {
+	if s.status(r) != StatusPending {
 		return
 	}
 	r.queuedGen = r.gen
@@ -106,7 +106,7 @@ func (s *Server) finish(b *batch) {
 			stale++
 			continue
 		}
-		if st, _ := configurationStatus(r.statusInput(), cfg, s.sources, s.defaultRetry, false); st != StatusPending {
+		if s.status(r) != StatusPending {
 			stale++ // e.g. its configuration changed to one it already has
 			continue
 		}
