@@ -122,6 +122,38 @@ func (s *Store) cas(ctx context.Context, step, key string, prepare func(tx *redi
 	}
 }
 
+// updateJSON is the compare-and-set read-modify-write of one JSON record at key: get
+// reads it through tx (redis.Nil: it does not exist, answered with missing), mutate
+// changes the decoded record (it may run more than once, and its error is returned as
+// is), and put queues the writes of the result, given with its encoding.
+func updateJSON[T any](ctx context.Context, s *Store, what, key string, missing error,
+	get func(tx *redis.Tx) *redis.StringCmd, mutate func(*T) error, put func(p redis.Pipeliner, v *T, data []byte)) (T, error) {
+	var out T
+	err := s.cas(ctx, "update "+what, key, func(tx *redis.Tx) (func(redis.Pipeliner), error) {
+		raw, err := get(tx).Bytes()
+		if errors.Is(err, redis.Nil) {
+			return nil, callerError{missing}
+		}
+		if err != nil {
+			return nil, err
+		}
+		var v T
+		if err := decodeJSON(what, raw, &v); err != nil {
+			return nil, callerError{err}
+		}
+		if err := mutate(&v); err != nil {
+			return nil, callerError{err}
+		}
+		data, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		out = v
+		return func(p redis.Pipeliner) { put(p, &v, data) }, nil
+	})
+	return out, err
+}
+
 // ---- BSS tokens ----
 
 // PutToken records the artifacts behind a BSS referral token (kept forever, like BOS).
@@ -202,32 +234,17 @@ func (s *Store) PutTemplate(ctx context.Context, t orchestrator.SessionTemplate)
 
 // UpdateTemplate changes a template with compare-and-set; ENOTFOUND if it does not exist.
 func (s *Store) UpdateTemplate(ctx context.Context, tenant, name string, mutate func(*orchestrator.SessionTemplate) error) (orchestrator.SessionTemplate, error) {
-	var out orchestrator.SessionTemplate
 	key := s.templatesKey(tenant)
-	err := s.cas(ctx, "update session template", key, func(tx *redis.Tx) (func(redis.Pipeliner), error) {
-		raw, err := tx.HGet(ctx, key, name).Bytes()
-		if errors.Is(err, redis.Nil) {
-			return nil, callerError{notFound("Session template", name, tenant)}
-		}
-		if err != nil {
-			return nil, err
-		}
-		var t orchestrator.SessionTemplate
-		if err := decodeJSON("session template", raw, &t); err != nil {
-			return nil, callerError{err}
-		}
-		if err := mutate(&t); err != nil {
-			return nil, callerError{err}
-		}
-		t.Name, t.Tenant = name, tenant
-		data, err := json.Marshal(t)
-		if err != nil {
-			return nil, err
-		}
-		out = t
-		return func(p redis.Pipeliner) { p.HSet(ctx, key, name, data) }, nil
-	})
-	return out, err
+	return updateJSON(ctx, s, "session template", key, notFound("Session template", name, tenant),
+		func(tx *redis.Tx) *redis.StringCmd { return tx.HGet(ctx, key, name) },
+		func(t *orchestrator.SessionTemplate) error {
+			if err := mutate(t); err != nil {
+				return err
+			}
+			t.Name, t.Tenant = name, tenant
+			return nil
+		},
+		func(p redis.Pipeliner, _ *orchestrator.SessionTemplate, data []byte) { p.HSet(ctx, key, name, data) })
 }
 
 // DeleteTemplate removes a template, or returns ENOTFOUND.
@@ -331,32 +348,17 @@ func (s *Store) GetSession(ctx context.Context, tenant, name string) (orchestrat
 
 // UpdateSession changes a session with compare-and-set; ENOTFOUND if it does not exist.
 func (s *Store) UpdateSession(ctx context.Context, tenant, name string, mutate func(*orchestrator.Session) error) (orchestrator.Session, error) {
-	var out orchestrator.Session
 	key := s.sessionsKey(tenant)
-	err := s.cas(ctx, "update session", key, func(tx *redis.Tx) (func(redis.Pipeliner), error) {
-		raw, err := tx.HGet(ctx, key, name).Bytes()
-		if errors.Is(err, redis.Nil) {
-			return nil, callerError{notFound("Session", name, tenant)}
-		}
-		if err != nil {
-			return nil, err
-		}
-		var sess orchestrator.Session
-		if err := decodeJSON("session", raw, &sess); err != nil {
-			return nil, callerError{err}
-		}
-		if err := mutate(&sess); err != nil {
-			return nil, callerError{err}
-		}
-		sess.Name, sess.Tenant = name, tenant
-		data, err := json.Marshal(sess)
-		if err != nil {
-			return nil, err
-		}
-		out = sess
-		return func(p redis.Pipeliner) { p.HSet(ctx, key, name, data) }, nil
-	})
-	return out, err
+	return updateJSON(ctx, s, "session", key, notFound("Session", name, tenant),
+		func(tx *redis.Tx) *redis.StringCmd { return tx.HGet(ctx, key, name) },
+		func(sess *orchestrator.Session) error {
+			if err := mutate(sess); err != nil {
+				return err
+			}
+			sess.Name, sess.Tenant = name, tenant
+			return nil
+		},
+		func(p redis.Pipeliner, _ *orchestrator.Session, data []byte) { p.HSet(ctx, key, name, data) })
 }
 
 // DeleteSession removes a session and its saved status, or returns ENOTFOUND. Components

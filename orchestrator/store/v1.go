@@ -110,39 +110,24 @@ func (s *Store) ActiveV1Sessions(ctx context.Context) ([]orchestrator.V1Session,
 // once) and keeps the active set in step with its state; ENOTFOUND if it does not exist
 // (deleted meanwhile).
 func (s *Store) UpdateV1Session(ctx context.Context, id string, mutate func(*orchestrator.V1Session) error) (orchestrator.V1Session, error) {
-	var out orchestrator.V1Session
 	key := s.v1SessionKey(id)
-	err := s.cas(ctx, "update v1 session", key, func(tx *redis.Tx) (func(redis.Pipeliner), error) {
-		raw, err := tx.Get(ctx, key).Bytes()
-		if errors.Is(err, redis.Nil) {
-			return nil, callerError{notFound("Session", id, "")}
-		}
-		if err != nil {
-			return nil, err
-		}
-		var sess orchestrator.V1Session
-		if err := decodeJSON("v1 session", raw, &sess); err != nil {
-			return nil, callerError{err}
-		}
-		if err := mutate(&sess); err != nil {
-			return nil, callerError{err}
-		}
-		sess.ID = id
-		data, err := json.Marshal(sess)
-		if err != nil {
-			return nil, err
-		}
-		out = sess
-		return func(p redis.Pipeliner) {
+	return updateJSON(ctx, s, "v1 session", key, notFound("Session", id, ""),
+		func(tx *redis.Tx) *redis.StringCmd { return tx.Get(ctx, key) },
+		func(sess *orchestrator.V1Session) error {
+			if err := mutate(sess); err != nil {
+				return err
+			}
+			sess.ID = id
+			return nil
+		},
+		func(p redis.Pipeliner, sess *orchestrator.V1Session, data []byte) {
 			p.Set(ctx, key, data, 0)
 			if sess.State == orchestrator.V1Complete {
 				p.SRem(ctx, s.v1ActiveKey(), id)
 			} else {
 				p.SAdd(ctx, s.v1ActiveKey(), id)
 			}
-		}, nil
-	})
-	return out, err
+		})
 }
 
 // DeleteV1Session removes a v1 session and its status, or returns ENOTFOUND.
