@@ -13,6 +13,7 @@ import (
 
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
+	"github.com/cray-bos/bos/orchestrator/crus"
 )
 
 // render prints v as indented JSON, or as a table: lists as one row per item with the
@@ -194,6 +195,10 @@ func tableOf(v any) (table, bool) {
 			t.rows = append(t.rows, []string{id})
 		}
 		return t, true
+	case []crus.Session:
+		return crusTable(v), true
+	case crus.Session:
+		return crusDescription(v), true
 	case api.ApplyStagedResponse:
 		t := table{header: []string{"RESULT", "COUNT", "XNAMES"}}
 		for _, r := range []struct {

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -26,22 +24,10 @@ at a time: drained in Slurm, rebooted by a BOS session of --upgrade-template-id 
 HSM groups must exist and differ; the upgrading and failed groups are emptied by CRUS.`,
 			example: "  bos crus create --starting-label compute --upgrading-label crus-upgrading --failed-label crus-failed \\\n      --upgrade-step-size 50 --upgrade-template-id compute-next"},
 		{name: "list", short: "List upgrade sessions", setup: noFlags(func(c *call) (any, error) {
-			return crusCall(c, func(cl *crus.Client) (any, error) {
-				list, err := cl.List(c.ctx)
-				if err != nil || c.env.format == "json" {
-					return list, err
-				}
-				return crusTable(list), nil
-			})
+			return crusCall(c, func(cl *crus.Client) (any, error) { return cl.List(c.ctx) })
 		})},
 		{name: "describe", args: []string{"UPGRADE_ID"}, short: "Show an upgrade session and its messages", setup: noFlags(func(c *call) (any, error) {
-			return crusCall(c, func(cl *crus.Client) (any, error) {
-				s, err := cl.Get(c.ctx, c.args[0])
-				if err != nil || c.env.format == "json" {
-					return s, err
-				}
-				return crusDescription(s), nil
-			})
+			return crusCall(c, func(cl *crus.Client) (any, error) { return cl.Get(c.ctx, c.args[0]) })
 		})},
 		{name: "delete", args: []string{"UPGRADE_ID"}, short: "Stop an upgrade session and remove it (asynchronously)",
 			long: `delete marks the session DELETING; CRUS then hands the current step's drained nodes back to
@@ -89,49 +75,34 @@ func crusCreate(fs *pflag.FlagSet) action {
 		if len(missing) > 0 {
 			return nil, fmt.Errorf("missing %s", strings.Join(missing, ", "))
 		}
-		return crusCall(c, func(cl *crus.Client) (any, error) {
-			s, err := cl.Create(c.ctx, req)
-			if err != nil || c.env.format == "json" {
-				return s, err
-			}
-			return crusDescription(s), nil
-		})
+		return crusCall(c, func(cl *crus.Client) (any, error) { return cl.Create(c.ctx, req) })
 	}
 }
 
 // crusTable is the list view, one row per session.
-func crusTable(list []crus.Session) string {
-	var b bytes.Buffer
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "UPGRADE ID\tSTATE\tCOMPLETED\tSTARTING\tUPGRADING\tFAILED\tSTEP SIZE\tTEMPLATE\tLAST MESSAGE")
+func crusTable(list []crus.Session) table {
+	t := table{header: []string{"UPGRADE ID", "STATE", "COMPLETED", "STARTING", "UPGRADING", "FAILED", "STEP SIZE", "TEMPLATE", "LAST MESSAGE"}}
 	for _, s := range list {
 		last := "-"
 		if len(s.Messages) > 0 {
 			last = clip(s.Messages[len(s.Messages)-1], 70)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%t\t%s\t%s\t%s\t%d\t%s\t%s\n", s.UpgradeID, s.State, s.Completed, s.StartingLabel,
-			s.UpgradingLabel, s.FailedLabel, s.UpgradeStepSize, s.UpgradeTemplateID, last)
+		t.rows = append(t.rows, []string{s.UpgradeID, s.State, strconv.FormatBool(s.Completed), s.StartingLabel,
+			s.UpgradingLabel, s.FailedLabel, strconv.Itoa(s.UpgradeStepSize), s.UpgradeTemplateID, last})
 	}
-	_ = tw.Flush()
-	return strings.TrimRight(b.String(), "\n")
+	return t
 }
 
 // crusDescription is one session as FIELD VALUE rows, then its messages one per line.
-func crusDescription(s crus.Session) string {
-	var b bytes.Buffer
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	for _, row := range [][2]string{
+func crusDescription(s crus.Session) table {
+	msgs := table{header: []string{fmt.Sprintf("messages (%d):", len(s.Messages))}}
+	for _, m := range s.Messages {
+		msgs.rows = append(msgs.rows, []string{"  " + m})
+	}
+	return table{rows: [][]string{
 		{"upgrade_id", s.UpgradeID}, {"state", s.State}, {"completed", strconv.FormatBool(s.Completed)},
 		{"starting_label", s.StartingLabel}, {"upgrading_label", s.UpgradingLabel}, {"failed_label", s.FailedLabel},
 		{"upgrade_step_size", strconv.Itoa(s.UpgradeStepSize)}, {"upgrade_template_id", s.UpgradeTemplateID},
 		{"workload_manager_type", s.WorkloadManagerType}, {"kind", s.Kind}, {"api_version", s.APIVersion},
-	} {
-		fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])
-	}
-	_ = tw.Flush()
-	fmt.Fprintf(&b, "\nmessages (%d):\n", len(s.Messages))
-	for _, m := range s.Messages {
-		fmt.Fprintf(&b, "  %s\n", m)
-	}
-	return strings.TrimRight(b.String(), "\n")
+	}, then: []table{msgs}}
 }
