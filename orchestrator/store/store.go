@@ -82,9 +82,6 @@ func (s *Store) Close() error {
 	return err
 }
 
-// Embedded reports whether the store runs on the in-process miniredis.
-func (s *Store) Embedded() bool { return s.mini != nil }
-
 // Ping checks that Redis answers.
 func (s *Store) Ping(ctx context.Context) error {
 	return s.fail("ping", s.rdb.Ping(ctx).Err())
