@@ -555,58 +555,44 @@ func (s *Store) DeleteComponents(ctx context.Context, ids []string) ([]string, e
 	for i := 0; i < len(ids); i += writeChunk {
 		chunk := ids[i:min(i+writeChunk, len(ids))]
 		keys := s.compKeys(chunk)
-		for attempt := 0; ; attempt++ {
-			var done []string
-			err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-				vals, err := tx.MGet(ctx, keys...).Result()
-				if err != nil {
-					return err
-				}
-				type gone struct {
-					id   string
-					keys []string
-				}
-				var todo []gone
-				for j, v := range vals {
-					if str, ok := v.(string); ok {
-						c, err := decodeComponent([]byte(str))
-						if err != nil {
-							return err
-						}
-						todo = append(todo, gone{chunk[j], s.indexKeys(&c)})
-					}
-				}
-				if len(todo) == 0 {
-					return nil
-				}
-				_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-					for _, g := range todo {
-						p.Del(ctx, s.compKey(g.id))
-						p.ZRem(ctx, s.allKey(), g.id)
-						for _, k := range g.keys {
-							p.SRem(ctx, k, g.id)
-						}
-						done = append(done, g.id)
-					}
-					return nil
-				})
-				return err
-			}, keys...)
-			if errors.Is(err, redis.TxFailedErr) && attempt+1 < maxAttempts {
-				if err := backoff(ctx, attempt+1); err != nil {
-					return deleted, err
-				}
-				continue
-			}
+		var done []string
+		var indexes [][]string // index sets of each done id
+		err := s.cas(ctx, "delete components", keys, func(tx *redis.Tx) (func(redis.Pipeliner), error) {
+			done, indexes = done[:0], indexes[:0]
+			vals, err := tx.MGet(ctx, keys...).Result()
 			if err != nil {
-				return deleted, s.fail("delete components", err)
+				return nil, err
 			}
-			if len(done) > 0 && s.onChanged != nil && !isQuiet(ctx) {
-				s.onChanged(slices.Clone(done))
+			for j, v := range vals {
+				if str, ok := v.(string); ok {
+					c, err := decodeComponent([]byte(str))
+					if err != nil {
+						return nil, err
+					}
+					done = append(done, chunk[j])
+					indexes = append(indexes, s.indexKeys(&c))
+				}
 			}
-			deleted = append(deleted, done...)
-			break
+			if len(done) == 0 {
+				return nil, nil
+			}
+			return func(p redis.Pipeliner) {
+				for j, id := range done {
+					p.Del(ctx, s.compKey(id))
+					p.ZRem(ctx, s.allKey(), id)
+					for _, k := range indexes[j] {
+						p.SRem(ctx, k, id)
+					}
+				}
+			}, nil
+		})
+		if err != nil {
+			return deleted, err
 		}
+		if len(done) > 0 && s.onChanged != nil && !isQuiet(ctx) {
+			s.onChanged(slices.Clone(done))
+		}
+		deleted = append(deleted, done...)
 	}
 	return deleted, nil
 }

@@ -85,7 +85,7 @@ func (s *Store) ListCRUSSessions(ctx context.Context) (map[string][]byte, error)
 func (s *Store) UpdateCRUSSession(ctx context.Context, id string, mutate func([]byte) ([]byte, error)) ([]byte, error) {
 	key := s.crusKey(id)
 	var out []byte
-	err := s.cas(ctx, "update crus session", key, func(tx *redis.Tx) (func(redis.Pipeliner), error) {
+	err := s.cas(ctx, "update crus session", []string{key}, func(tx *redis.Tx) (func(redis.Pipeliner), error) {
 		raw, err := tx.Get(ctx, key).Bytes()
 		if errors.Is(err, redis.Nil) {
 			return nil, callerError{notFound("CRUS session", id, "")}

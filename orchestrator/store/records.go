@@ -71,7 +71,7 @@ func (s *Store) GetOptions(ctx context.Context) (orchestrator.Options, error) {
 // and returns the result.
 func (s *Store) UpdateOptions(ctx context.Context, mutate func(*orchestrator.Options) error) (orchestrator.Options, error) {
 	var out orchestrator.Options
-	err := s.cas(ctx, "update options", s.optionsKey(), func(tx *redis.Tx) (func(redis.Pipeliner), error) {
+	err := s.cas(ctx, "update options", []string{s.optionsKey()}, func(tx *redis.Tx) (func(redis.Pipeliner), error) {
 		raw, err := tx.Get(ctx, s.optionsKey()).Bytes()
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return nil, err
@@ -96,9 +96,10 @@ func (s *Store) UpdateOptions(ctx context.Context, mutate func(*orchestrator.Opt
 	return out, err
 }
 
-// cas runs one WATCH/GET/MULTI/EXEC cycle on key, retrying on conflict. prepare reads
-// through tx and returns the writes to queue (nil for none).
-func (s *Store) cas(ctx context.Context, step, key string, prepare func(tx *redis.Tx) (func(redis.Pipeliner), error)) error {
+// cas runs one WATCH/GET/MULTI/EXEC cycle on keys, retrying on conflict. prepare reads
+// through tx and returns the writes to queue (nil for none); it may run more than once.
+// An error prepare wraps in callerError is returned as is.
+func (s *Store) cas(ctx context.Context, step string, keys []string, prepare func(tx *redis.Tx) (func(redis.Pipeliner), error)) error {
 	for attempt := 0; ; attempt++ {
 		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
 			writes, err := prepare(tx)
@@ -107,7 +108,7 @@ func (s *Store) cas(ctx context.Context, step, key string, prepare func(tx *redi
 			}
 			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error { writes(p); return nil })
 			return err
-		}, key)
+		}, keys...)
 		if errors.Is(err, redis.TxFailedErr) && attempt+1 < maxAttempts {
 			if err := backoff(ctx, attempt+1); err != nil {
 				return err
@@ -129,7 +130,7 @@ func (s *Store) cas(ctx context.Context, step, key string, prepare func(tx *redi
 func updateJSON[T any](ctx context.Context, s *Store, what, key string, missing error,
 	get func(tx *redis.Tx) *redis.StringCmd, mutate func(*T) error, put func(p redis.Pipeliner, v *T, data []byte)) (T, error) {
 	var out T
-	err := s.cas(ctx, "update "+what, key, func(tx *redis.Tx) (func(redis.Pipeliner), error) {
+	err := s.cas(ctx, "update "+what, []string{key}, func(tx *redis.Tx) (func(redis.Pipeliner), error) {
 		raw, err := get(tx).Bytes()
 		if errors.Is(err, redis.Nil) {
 			return nil, callerError{missing}

@@ -221,7 +221,7 @@ func (s *Store) ListTemplatesJSON(ctx context.Context) ([]TemplateRecord, error)
 func (s *Store) RewriteTemplate(ctx context.Context, tenant, name string, rewrite func(raw []byte) (out []byte, keepName string, keep []byte, err error)) (bool, error) {
 	key := s.templatesKey(tenant)
 	changed := false
-	err := s.cas(ctx, "rewrite session template", key, func(tx *redis.Tx) (func(redis.Pipeliner), error) {
+	err := s.cas(ctx, "rewrite session template", []string{key}, func(tx *redis.Tx) (func(redis.Pipeliner), error) {
 		changed = false
 		raw, err := tx.HGet(ctx, key, name).Bytes()
 		if errors.Is(err, redis.Nil) {
