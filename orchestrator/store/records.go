@@ -1,12 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -272,11 +273,8 @@ func (s *Store) ListTemplates(ctx context.Context, tenant string, all bool) ([]o
 		out = append(out, t)
 		return nil
 	})
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Tenant != out[j].Tenant {
-			return out[i].Tenant < out[j].Tenant
-		}
-		return out[i].Name < out[j].Name
+	slices.SortFunc(out, func(a, b orchestrator.SessionTemplate) int {
+		return cmp.Or(strings.Compare(a.Tenant, b.Tenant), strings.Compare(a.Name, b.Name))
 	})
 	return out, err
 }
@@ -394,11 +392,8 @@ func (s *Store) ListSessions(ctx context.Context, tenant string, all bool, f orc
 		}
 		return nil
 	})
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Tenant != out[j].Tenant {
-			return out[i].Tenant < out[j].Tenant
-		}
-		return out[i].Name < out[j].Name
+	slices.SortFunc(out, func(a, b orchestrator.Session) int {
+		return cmp.Or(strings.Compare(a.Tenant, b.Tenant), strings.Compare(a.Name, b.Name))
 	})
 	return out, err
 }

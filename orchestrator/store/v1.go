@@ -8,10 +8,12 @@ package store
 //	{p}v1-sessions-active   set     ids of pending and running v1 sessions
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -204,11 +206,8 @@ func (s *Store) ListTemplatesJSON(ctx context.Context) ([]TemplateRecord, error)
 			out = append(out, TemplateRecord{Tenant: tenant, Name: name, JSON: []byte(raw)})
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Tenant != out[j].Tenant {
-			return out[i].Tenant < out[j].Tenant
-		}
-		return out[i].Name < out[j].Name
+	slices.SortFunc(out, func(a, b TemplateRecord) int {
+		return cmp.Or(strings.Compare(a.Tenant, b.Tenant), strings.Compare(a.Name, b.Name))
 	})
 	return out, nil
 }
