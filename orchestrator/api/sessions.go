@@ -89,10 +89,7 @@ func (s *Server) listSessions(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if list == nil {
-		list = []orchestrator.Session{}
-	}
-	c.JSON(http.StatusOK, list)
+	c.JSON(http.StatusOK, nonNil(list))
 	return nil
 }
 

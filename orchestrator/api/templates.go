@@ -22,10 +22,7 @@ func (s *Server) listTemplates(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if list == nil {
-		list = []orchestrator.SessionTemplate{}
-	}
-	c.JSON(http.StatusOK, list)
+	c.JSON(http.StatusOK, nonNil(list))
 	return nil
 }
 

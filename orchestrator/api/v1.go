@@ -262,10 +262,7 @@ func (s *Server) listV1Sessions(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if ids == nil {
-		ids = []string{}
-	}
-	c.JSON(http.StatusOK, ids)
+	c.JSON(http.StatusOK, nonNil(ids))
 	return nil
 }
 
