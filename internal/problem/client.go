@@ -10,6 +10,9 @@ import (
 	"strings"
 )
 
+// MaxReplyBytes bounds a reply DoJSON reads: a misbehaving server cannot exhaust memory.
+const MaxReplyBytes = 256 << 20
+
 // DoJSON is the one request function of the clients of services whose errors are
 // problem+json (HSM, BSS, CFS, BOS). A non-nil in is sent as JSON. A 2xx reply is read into
 // out: JSON into a value, raw text into a *strings.Builder, or discarded when out is nil
@@ -46,18 +49,19 @@ func DoJSON(ctx context.Context, hc *http.Client, method, url string, header htt
 	if resp.StatusCode/100 != 2 {
 		return resp, FromResponse(resp)
 	}
+	reply := io.LimitReader(resp.Body, MaxReplyBytes)
 	switch o := out.(type) {
 	case nil:
-		_, _ = io.Copy(io.Discard, resp.Body)
+		_, _ = io.Copy(io.Discard, reply)
 	case *strings.Builder:
-		if _, err := io.Copy(o, resp.Body); err != nil {
+		if _, err := io.Copy(o, reply); err != nil {
 			return resp, fmt.Errorf("read reply: %w", err)
 		}
 	default:
 		if resp.StatusCode == http.StatusNoContent {
 			return resp, nil
 		}
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		if err := json.NewDecoder(reply).Decode(out); err != nil {
 			return resp, fmt.Errorf("decode reply: %w", err)
 		}
 	}
