@@ -259,7 +259,7 @@ func (d *decider) failMap(failed map[string]string, inWLM bool) {
 	for n, r := range failed {
 		byReason[r] = append(byReason[r], n)
 	}
-	for _, r := range sortedKeys(byReason) {
+	for _, r := range slices.Sorted(maps.Keys(byReason)) {
 		nodes := byReason[r]
 		sort.Strings(nodes)
 		d.fail(nodes, r, inWLM)
@@ -281,7 +281,7 @@ func (d *decider) restore(nodes []string, down func(string) bool) {
 	if len(resume) > 0 {
 		d.act(Action{Kind: ActResume, Nodes: resume})
 	}
-	for _, r := range sortedKeys(redrain) {
+	for _, r := range slices.Sorted(maps.Keys(redrain)) {
 		clear := false
 		for _, n := range redrain[r] {
 			clear = clear || down(n)
@@ -671,13 +671,4 @@ func without(list, drop []string) []string {
 		}
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
