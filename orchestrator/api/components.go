@@ -369,8 +369,12 @@ func (s *Server) knownIDs(ctx context.Context, ids []string, skip bool, t *tenan
 		return nil, err
 	}
 	if len(exist) < len(in) {
+		known := make(map[string]bool, len(exist))
+		for _, id := range exist {
+			known[id] = true
+		}
 		for _, id := range in {
-			if !slices.Contains(exist, id) {
+			if !known[id] {
 				bad = append(bad, id)
 				break
 			}
