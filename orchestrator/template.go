@@ -74,6 +74,9 @@ func DecodeTemplate(body []byte) (SessionTemplate, error) {
 	if err := dec.Decode(&t); err != nil {
 		return SessionTemplate{}, Errorf(EINVALID, "The session template could not be created: %s", jsonProblem(err))
 	}
+	if dec.More() {
+		return SessionTemplate{}, Errorf(EINVALID, "The session template could not be created: the body must hold a single JSON value")
+	}
 	return t, nil
 }
 

@@ -190,3 +190,12 @@ func TestExampleTemplate(t *testing.T) {
 	_, err = tpl.Normalize("example", "", DefaultOptions())
 	assert.NoError(t, err, "the example is itself a valid template")
 }
+
+func TestDecodeTemplateRefusesTrailingData(t *testing.T) {
+	_, err := DecodeTemplate([]byte(`{"boot_sets": {}} {"boot_sets": {}}`))
+	require.Error(t, err)
+	assert.Equal(t, EINVALID, ErrorCode(err))
+	assert.Contains(t, err.Error(), "single JSON value")
+	_, err = DecodeTemplate([]byte("{\"boot_sets\": {}}\n"))
+	assert.NoError(t, err, "trailing white space is fine")
+}
