@@ -2,9 +2,9 @@ package bss
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"github.com/cray-bos/bos/internal/uuid"
 	"io"
 	"log/slog"
 	"net/http"
@@ -340,7 +340,7 @@ func (s *Server) store1(w http.ResponseWriter, r *http.Request, createOnly bool)
 		return
 	}
 	keys := targets(&bp, s.inv.Load())
-	token := newUUID()
+	token := uuid.New()
 	s.mu.Lock()
 	if createOnly {
 		if item := s.store.existing(&bp, keys); item != "" {
@@ -611,13 +611,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-// newUUID returns a random (version 4) UUID, the form of BSS referral tokens.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // never fails since Go 1.24
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }

@@ -1,8 +1,7 @@
 package hsm
 
 import (
-	"crypto/rand"
-	"fmt"
+	"github.com/cray-bos/bos/internal/uuid"
 	"net/http"
 	"strings"
 	"time"
@@ -262,7 +261,7 @@ func (s *Server) createReservationsLocked(service bool, req *lockRequest) (Reser
 	out := ReservationResult{Success: make([]Reservation, 0, len(v.ok)),
 		Failure: append(make([]LockFailure, 0, len(v.failures)), v.failures...)}
 	for _, r := range v.ok {
-		res := &reservation{created: now, deputyKey: r.c.ID + ":dk:" + newUUID(), reservationKey: r.c.ID + ":rk:" + newUUID()}
+		res := &reservation{created: now, deputyKey: r.c.ID + ":dk:" + uuid.New(), reservationKey: r.c.ID + ":rk:" + uuid.New()}
 		if req.duration > 0 {
 			res.expires = now.Add(time.Duration(req.duration) * time.Minute)
 		}
@@ -511,13 +510,4 @@ func (s *Server) postLockStatus(w http.ResponseWriter, r *http.Request) {
 	out := s.lockStatus(req.filter)
 	s.mu.RUnlock()
 	writeJSON(w, http.StatusOK, out)
-}
-
-// newUUID returns a random (version 4) UUID.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }

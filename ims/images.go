@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cray-bos/bos/internal/uuid"
 	"maps"
 	"net/http"
 	"sort"
@@ -165,7 +166,7 @@ func (s *Server) createImage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	now := s.now()
-	img.ID = randomID()
+	img.ID = uuid.New()
 	img.Created = formatCreated(now)
 	s.mu.Lock()
 	if generate {

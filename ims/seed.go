@@ -1,10 +1,9 @@
 package ims
 
 import (
-	"crypto/rand"
-	"crypto/sha1"
 	"encoding/json"
 	"fmt"
+	"github.com/cray-bos/bos/internal/uuid"
 	"time"
 )
 
@@ -65,29 +64,7 @@ var imageNamespace = [16]byte{0x4b, 0x1d, 0x9e, 0x52, 0x7c, 0x3a, 0x4f, 0x0e, 0x
 
 // ImageID is the stable id of a seeded or AddImage'd image: a name-based (version 5,
 // SHA-1) UUID of name, so the same name always gives the same id.
-func ImageID(name string) string {
-	h := sha1.New()
-	h.Write(imageNamespace[:])
-	h.Write([]byte(name))
-	var u [16]byte
-	copy(u[:], h.Sum(nil))
-	u[6] = u[6]&0x0f | 0x50
-	u[8] = u[8]&0x3f | 0x80
-	return formatUUID(u)
-}
-
-// randomID is a version 4 UUID, as IMS gives records created over the API.
-func randomID() string {
-	var u [16]byte
-	_, _ = rand.Read(u[:])
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	return formatUUID(u)
-}
-
-func formatUUID(u [16]byte) string {
-	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
-}
+func ImageID(name string) string { return uuid.FromName(imageNamespace[:], name) }
 
 // formatCreated is IMS's record timestamp: ISO 8601 with microseconds and an offset.
 func formatCreated(t time.Time) string {

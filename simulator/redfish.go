@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cray-bos/bos/internal/uuid"
 	"net/http"
 	"slices"
 	"strconv"
@@ -144,12 +145,7 @@ func collection(id, typ, name string, members []odataRef) collectionJSON {
 }
 
 // nameUUID is a stable RFC 4122 version 5 UUID for a name (a node or BMC xname).
-func nameUUID(name string) string {
-	sum := sha1.Sum([]byte("cray-bos-simulator:" + name)) //nolint:gosec // see import
-	sum[6] = sum[6]&0x0f | 0x50
-	sum[8] = sum[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", sum[0:4], sum[4:6], sum[6:8], sum[8:10], sum[10:16])
-}
+func nameUUID(name string) string { return uuid.FromName([]byte("cray-bos-simulator:"), name) }
 
 // serialFor is a stable serial number in the vendor's style.
 func serialFor(prefix, name string) string {

@@ -2,8 +2,7 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
-	"fmt"
+	"github.com/cray-bos/bos/internal/uuid"
 	"net/http"
 	"time"
 
@@ -62,7 +61,7 @@ func (s *Server) createSession(c *gin.Context) error {
 	}
 	name := sc.Name
 	if name == "" {
-		name = uuid4()
+		name = uuid.New()
 	}
 	s.logWarnings("session", name, append(warnings, bsWarnings...))
 	sess := sc.NewSession(name, tn, s.now())
@@ -201,13 +200,4 @@ func (s *Server) sessionStatus(c *gin.Context, status func(context.Context, orch
 	}
 	c.JSON(http.StatusOK, st)
 	return nil
-}
-
-// uuid4 returns a random RFC 4122 version 4 UUID.
-func uuid4() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

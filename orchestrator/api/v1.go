@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"github.com/cray-bos/bos/internal/uuid"
 	"maps"
 	"net/http"
 	"slices"
@@ -238,7 +239,7 @@ func (s *Server) createV1Session(c *gin.Context) error {
 			return err
 		}
 	}
-	id := uuid4()
+	id := uuid.New()
 	sess := orchestrator.NewV1Session(id, sc, tmpl, s.now())
 	if err := s.st.CreateV1Session(ctx, sess); err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cray-bos/bos/internal/uuid"
 	"io"
 	"net/http"
 	"strings"
@@ -154,7 +155,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	rec := Record{
 		Session: Session{
-			UpgradeID: newUUID(), Kind: Kind, APIVersion: APIVersion,
+			UpgradeID: uuid.New(), Kind: Kind, APIVersion: APIVersion,
 			StartingLabel: *c.StartingLabel, UpgradingLabel: *c.UpgradingLabel, FailedLabel: *c.FailedLabel,
 			UpgradeStepSize: *c.UpgradeStepSize, UpgradeTemplateID: *c.UpgradeTemplateID,
 			WorkloadManagerType: *c.WorkloadManagerType, State: StateUpdating, Messages: []string{},

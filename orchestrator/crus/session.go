@@ -1,7 +1,6 @@
 package crus
 
 import (
-	"crypto/rand"
 	"fmt"
 	"time"
 )
@@ -190,13 +189,4 @@ func StepNodes(nodes []string, step, size int) []string {
 		return nil
 	}
 	return nodes[lo:min(lo+size, len(nodes))]
-}
-
-// newUUID returns a random RFC 4122 version 4 UUID.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
