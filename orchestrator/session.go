@@ -163,14 +163,14 @@ func (p *SessionPatch) ApplyTo(s *Session) {
 // Complete reports whether the session has completed.
 func (s *Session) Complete() bool { return s.Status.Status == SessionComplete }
 
-// SessionFilter selects sessions by age and status (GET and DELETE /v2/sessions). A zero
-// duration means "no bound".
+// SessionFilter selects sessions by age and status (GET and DELETE /v2/sessions). An age
+// bound applies only when its Has flag is set: min_age=0 is a real bound.
 type SessionFilter struct {
 	MinAge time.Duration // start_time <= now - MinAge (older than)
 	MaxAge time.Duration // start_time >= now - MaxAge (younger than)
 	Status string        // exact match; "" = any
-	HasMin bool
-	HasMax bool
+	HasMin bool          // MinAge applies
+	HasMax bool          // MaxAge applies
 }
 
 // ParseSessionFilter parses the min_age, max_age and status query parameters.
