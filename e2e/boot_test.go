@@ -78,7 +78,9 @@ func testLimit(t *testing.T, backend string) {
 }
 
 // TestLimitEmptyItemFailsSession: a trailing comma is a clear error, not a crash.
-func TestLimitEmptyItemFailsSession(t *testing.T) {
+func TestLimitEmptyItemFailsSession(t *testing.T) { bubble(t, testLimitEmptyItemFailsSession) }
+
+func testLimitEmptyItemFailsSession(t *testing.T) {
 	c := startCluster(t, "miniredis", clusterOptions{nodes: 8})
 	name := c.session(bos.OpBoot, "", "x1000c0s0b0n0,", false)
 	c.waitComplete(name, 30*time.Second)

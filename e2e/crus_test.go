@@ -62,6 +62,7 @@ func startCRUSCluster(tb testing.TB, n int) *crusCluster {
 		Reconcile:      true,
 		RedfishTimeout: 500 * time.Millisecond,
 		WithSlurm:      true,
+		Net:            testNetwork(tb),
 		// A tick of 100 ms lets short jobs end (and drained nodes go quiet) promptly; the
 		// history must hold every transition of the run for the no-reboot-under-a-job check.
 		Slurm: slurmsim.Config{TickInterval: 100 * time.Millisecond, HistoryPerNode: 4096},
@@ -84,7 +85,7 @@ func startCRUSCluster(tb testing.TB, n int) *crusCluster {
 
 	c := &crusCluster{
 		slurmCluster: newSlurmCluster(&cluster{t: tb, st: st, computes: topo.ByRole(topology.RoleCompute)}, topo, 200*time.Millisecond, time.Second),
-		hsm:          hsm.NewClient(st.URLs.HSM, nil), crus: crus.NewClient(st.URLs.BOS, nil),
+		hsm:          hsm.NewClient(st.URLs.HSM, st.HTTPClient()), crus: crus.NewClient(st.URLs.BOS, st.HTTPClient()),
 	}
 	for _, label := range []string{crusStart, crusUp, crusFailed} {
 		require.NoError(tb, c.hsm.CreateGroup(ctx, hsm.Group{Label: label}))
@@ -189,7 +190,9 @@ func (c *crusCluster) members(label string) []string {
 // more than a step is ever out of service, the dead nodes (only they) land in the
 // failed group, and every other node ends on the new image, rebooted once, back in
 // service.
-func TestCRUSRollingUpgradeUnderLoad(t *testing.T) {
+func TestCRUSRollingUpgradeUnderLoad(t *testing.T) { bubble(t, testCRUSRollingUpgradeUnderLoad) }
+
+func testCRUSRollingUpgradeUnderLoad(t *testing.T) {
 	n := size(1000)
 	const step = 50
 	c := startCRUSCluster(t, n)

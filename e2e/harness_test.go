@@ -3,14 +3,18 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"os"
 	"sort"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/cray-bos/bos/cfs"
+	"github.com/cray-bos/bos/internal/memnet"
 	"github.com/cray-bos/bos/internal/stack"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
@@ -35,6 +39,10 @@ type clusterOptions struct {
 	options map[string]any
 	// tweak adjusts the stack options last (simulator hooks and timing, v1 agent timing).
 	tweak func(*stack.Options)
+	// hostNetwork runs the stack on loopback TCP and real time, for tests that involve
+	// other processes (a real slurmctld). Others run on an in-memory network inside a
+	// synctest bubble (see bubble).
+	hostNetwork bool
 }
 
 // size picks n for a full run and a smaller cluster under -short.
@@ -45,11 +53,32 @@ func size(n int) int {
 	return n
 }
 
-// eachBackend runs fn once on miniredis and once on the real Redis (skipped when absent).
+// eachBackend runs fn once on miniredis and once on the real Redis (skipped when absent),
+// each in a bubble.
 func eachBackend(t *testing.T, fn func(t *testing.T, backend string)) {
 	for _, b := range storetest.Backends {
-		t.Run(b, func(t *testing.T) { fn(t, b) })
+		t.Run(b, func(t *testing.T) { bubble(t, func(t *testing.T) { fn(t, b) }) })
 	}
+}
+
+// bubble runs fn inside a testing/synctest bubble: the stack it starts runs on an
+// in-memory network (internal/memnet) and on the bubble's fake clock, which moves only
+// when every goroutine of the stack is blocked waiting for time. So every timeout in the
+// stack and the test (BOS's, the simulator's, Slurm's, the test's own deadlines) measures
+// simulated time: a loaded machine slows a test down but cannot make it time out, and
+// time.Since gives the schedule's own duration. fn must stop what it starts (the
+// cluster's cleanup does): the bubble ends only when all its goroutines have.
+func bubble(t *testing.T, fn func(t *testing.T)) {
+	synctest.Test(t, fn)
+}
+
+// testNetwork is the network a test's stack runs on: in-memory for tests (see bubble),
+// the host's TCP for benchmarks, which measure it in real time.
+func testNetwork(tb testing.TB) *memnet.Network {
+	if _, bench := tb.(*testing.B); bench {
+		return nil
+	}
+	return memnet.New()
 }
 
 func startCluster(t testing.TB, backend string, o clusterOptions) *cluster {
@@ -71,10 +100,16 @@ func startCluster(t testing.TB, backend string, o clusterOptions) *cluster {
 		Reconcile:      true,
 		RedfishTimeout: 500 * time.Millisecond,
 	}
+	if !o.hostNetwork {
+		opts.Net = testNetwork(t)
+	}
 	if backend == storetest.Redis {
 		opts.RedisURL = storetest.RedisURL()
 		opts.RedisKeyPrefix = fmt.Sprintf("bose2e:%d:", time.Now().UnixNano())
 		opts.DropStoreOnClose = true
+	}
+	if os.Getenv("E2E_LOG") != "" { // the stack's logs on stderr, for debugging a test
+		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	if o.tweak != nil {
 		o.tweak(&opts)
@@ -162,7 +197,7 @@ func (c *cluster) node(id string) simulator.NodeState {
 }
 
 func (c *cluster) cfsStatus() map[string]cfs.Component {
-	comps, err := cfs.NewClient(c.st.URLs.CFS, nil).GetComponents(c.ctx(), cfs.ComponentQuery{})
+	comps, err := cfs.NewClient(c.st.URLs.CFS, c.st.HTTPClient()).GetComponents(c.ctx(), cfs.ComponentQuery{})
 	require.NoError(c.t, err)
 	out := make(map[string]cfs.Component, len(comps))
 	for _, comp := range comps {

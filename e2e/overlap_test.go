@@ -19,7 +19,9 @@ import (
 // with 409 naming A and the 100 shared nodes, and nothing changes. Asked again with
 // takeover=true, B takes the shared nodes over: they end on B's configuration under B; A
 // completes with only 0..99 managed; every node is booted once.
-func TestOverlappingSessions(t *testing.T) {
+func TestOverlappingSessions(t *testing.T) { bubble(t, testOverlappingSessions) }
+
+func testOverlappingSessions(t *testing.T) {
 	c := startCluster(t, "miniredis", clusterOptions{nodes: 300})
 	ctx := c.ctx()
 	c.templateWithConfiguration("compute-b", "config-b", "b")

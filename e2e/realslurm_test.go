@@ -68,7 +68,7 @@ func TestRealSlurmctldRebootProgram(t *testing.T) {
 
 	// BOS and the data centre: every compute node booted on the seeded image, then
 	// staged on the next one (nothing reboots).
-	c := startCluster(t, storetest.Mini, clusterOptions{nodes: 3, options: map[string]any{"polling_frequency": 1, "clear_stage": true}})
+	c := startCluster(t, storetest.Mini, clusterOptions{nodes: 3, hostNetwork: true, options: map[string]any{"polling_frequency": 1, "clear_stage": true}})
 	next, err := c.st.ImagePath(ims.ImageComputeNext)
 	require.NoError(t, err)
 	_, err = c.st.BOSClient.PutTemplate(c.ctx(), rollingTemplate, stack.DefaultTemplate(next, stack.DefaultConfigurationName))

@@ -76,6 +76,7 @@ func startRollingCluster(tb testing.TB, n int) *rollingCluster {
 		Reconcile:      true,
 		RedfishTimeout: 2 * time.Second,
 		WithSlurm:      true,
+		Net:            testNetwork(tb),
 		// A 100 ms tick ends jobs and issues reboots promptly; the history holds every
 		// transition of the run for the no-reboot-under-a-job check.
 		Slurm: slurmsim.Config{TickInterval: 100 * time.Millisecond, PeriodicInterval: time.Second,
@@ -96,7 +97,7 @@ func startRollingCluster(tb testing.TB, n int) *rollingCluster {
 	require.NoError(tb, err)
 
 	c.slurmCluster = newSlurmCluster(&cluster{t: tb, st: st, computes: topo.ByRole(topology.RoleCompute)}, topo, time.Second, 4*time.Second)
-	c.sc = slurmsim.NewClient(st.URLs.Slurm, nil)
+	c.sc = slurmsim.NewClient(st.URLs.Slurm, st.HTTPClient())
 	for _, node := range topo.Nodes {
 		c.xname[node.Name] = node.Xname
 	}

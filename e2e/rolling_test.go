@@ -27,7 +27,9 @@ import (
 // them, and the rest finish: no node rebooted under a job (by Slurm's history and by the
 // BMCs' power events), every other node on the new image, rebooted once, back in
 // service; the staged session completes.
-func TestStagedRollingReboot(t *testing.T) {
+func TestStagedRollingReboot(t *testing.T) { bubble(t, testStagedRollingReboot) }
+
+func testStagedRollingReboot(t *testing.T) {
 	n := size(1000)
 	c := startRollingCluster(t, n)
 	c.startWorkload(0.7)

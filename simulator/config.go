@@ -1,10 +1,12 @@
 package simulator
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
 	"net/netip"
 	"strings"
 	"time"
@@ -67,6 +69,12 @@ type Config struct {
 	OnPowerChange func(xname, state string)
 	// Logger receives debug and warning logs; nil discards them.
 	Logger *slog.Logger
+	// Listen and Dial replace the host's TCP for the BMCs' listeners and for every
+	// connection the simulator makes (nodes to BSS, BOS and CFS; events to subscribers);
+	// nil means net.Listen and a net.Dialer. Tests run the stack on an in-memory network
+	// (internal/memnet) this way.
+	Listen func(network, address string) (net.Listener, error)
+	Dial   func(ctx context.Context, network, address string) (net.Conn, error)
 	// Now is the clock for timestamps and session expiry; nil means time.Now. Delays are
 	// real timers (scaled), not driven by this clock.
 	Now func() time.Time
@@ -221,6 +229,12 @@ func (cfg *Config) validate() error {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Listen == nil {
+		cfg.Listen = net.Listen
+	}
+	if cfg.Dial == nil {
+		cfg.Dial = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

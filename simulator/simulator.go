@@ -145,7 +145,7 @@ func New(cfg Config) (*Simulator, error) {
 		ErrorLog:     log.New(io.Discard, "", 0),
 	}
 	s.hc = &http.Client{Transport: &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:         cfg.Dial,
 		MaxIdleConns:        0,
 		MaxIdleConnsPerHost: max(cfg.AgentWorkers, cfg.EventWorkers),
 		IdleConnTimeout:     90 * time.Second,
@@ -291,7 +291,6 @@ func (s *Simulator) Start(ctx context.Context) error {
 
 // bindAll listens on every BMC address; on failure it closes what it opened.
 func (s *Simulator) bindAll(ctx context.Context) error {
-	var lc net.ListenConfig
 	for _, b := range s.bmcs {
 		if err := ctx.Err(); err != nil {
 			s.closeListeners()
@@ -300,7 +299,7 @@ func (s *Simulator) bindAll(ctx context.Context) error {
 		if faultSet(b.faults.Load()).has(FaultUnreachable) {
 			continue
 		}
-		ln, err := lc.Listen(ctx, "tcp4", netip.AddrPortFrom(b.addr, uint16(s.port)).String())
+		ln, err := s.cfg.Listen("tcp4", netip.AddrPortFrom(b.addr, uint16(s.port)).String())
 		if err != nil {
 			s.closeListeners()
 			return fmt.Errorf("bmc %s: listen: %w", b.xname, err)
@@ -312,7 +311,7 @@ func (s *Simulator) bindAll(ctx context.Context) error {
 	}
 	if s.port == 0 {
 		// Every BMC is unreachable: pick a port anyway so BMCURLs is meaningful.
-		ln, err := lc.Listen(ctx, "tcp4", netip.AddrPortFrom(s.bmcs[0].addr, 0).String())
+		ln, err := s.cfg.Listen("tcp4", netip.AddrPortFrom(s.bmcs[0].addr, 0).String())
 		if err != nil {
 			return fmt.Errorf("pick a port: %w", err)
 		}
@@ -364,7 +363,7 @@ func (s *Simulator) setBMCFault(b *bmc, f Fault, on bool) error {
 		b.ln = nil
 	}
 	if !on && b.ln == nil {
-		ln, err := net.Listen("tcp4", netip.AddrPortFrom(b.addr, uint16(s.port)).String())
+		ln, err := s.cfg.Listen("tcp4", netip.AddrPortFrom(b.addr, uint16(s.port)).String())
 		if err != nil {
 			return fmt.Errorf("bmc %s: listen again: %w", b.xname, err)
 		}

@@ -21,9 +21,9 @@ func (s *Stack) startCRUS(runCtx context.Context, o Options, st *store.Store, mu
 	}
 	srv, err := crus.New(crus.Config{
 		Store:  st,
-		HSM:    hsm.NewClient(s.URLs.HSM, nil),
-		BOS:    api.NewClient(s.URLs.BOS, nil),
-		WLM:    slurmsim.NewClient(s.URLs.Slurm, nil),
+		HSM:    hsm.NewClient(s.URLs.HSM, s.HTTPClient()),
+		BOS:    api.NewClient(s.URLs.BOS, s.HTTPClient()),
+		WLM:    slurmsim.NewClient(s.URLs.Slurm, s.HTTPClient()),
 		Timing: o.CRUS,
 		Logger: o.Logger,
 	})

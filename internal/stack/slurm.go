@@ -79,7 +79,7 @@ func (s *Stack) rebootProgram(o Options) (slurmsim.RebootProgram, error) {
 			"BOS_URL=" + s.URLs.BOS, "BOS_HSM_URL=" + s.URLs.HSM,
 		}}, nil
 	}
-	prog, err := slurmreboot.New(slurmreboot.Config{BOSURL: s.URLs.BOS, HSMURL: s.URLs.HSM, Logger: o.Logger})
+	prog, err := slurmreboot.New(slurmreboot.Config{BOSURL: s.URLs.BOS, HSMURL: s.URLs.HSM, HTTPClient: s.HTTPClient(), Logger: o.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("stack: slurm reboot program: %w", err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/cray-bos/bos/cfs"
 	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/ims"
+	"github.com/cray-bos/bos/internal/memnet"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
@@ -108,6 +109,11 @@ type Options struct {
 	// (zero fields: BOA's defaults).
 	V1 lockstep.Timing
 
+	// Net, when set, carries every listener and connection of the stack instead of the
+	// host's TCP, and BOS's embedded Redis is reached through pipes: the end-to-end tests
+	// run the stack so, inside a testing/synctest bubble with a fake clock.
+	Net *memnet.Network
+
 	Logger *slog.Logger
 }
 
@@ -130,6 +136,8 @@ type Stack struct {
 	// BOSClient talks to this stack's BOS API (nil without BOS).
 	BOSClient *api.Client
 
+	net     *memnet.Network
+	hc      *http.Client // on net; nil on the host's TCP
 	servers []*http.Server
 	closers []func()
 	wg      sync.WaitGroup
@@ -156,7 +164,10 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	s = &Stack{Topology: o.Topology, URLs: o.External, cancel: cancel}
+	s = &Stack{Topology: o.Topology, URLs: o.External, cancel: cancel, net: o.Net}
+	if o.Net != nil {
+		s.hc = o.Net.HTTPClient(0)
+	}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -182,7 +193,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		if svc == BOS && o.BOSAddr != "" {
 			addr = o.BOSAddr
 		}
-		ln, err := net.Listen("tcp", addr)
+		ln, err := s.listen(addr)
 		if err != nil {
 			return s, fmt.Errorf("stack: listen for %s: %w", svc, err)
 		}
@@ -223,6 +234,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			cfg.Logger = o.Logger
 		}
 		cfg.OnBooted, cfg.OnPowerChange = s.slurmHooks(cfg.OnBooted, cfg.OnPowerChange)
+		if s.net != nil {
+			cfg.Listen, cfg.Dial = s.net.Listen, s.net.DialContext
+		}
 		if s.Sim, err = simulator.New(cfg); err != nil {
 			return s, fmt.Errorf("stack: simulator: %w", err)
 		}
@@ -248,7 +262,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if ln := listeners[BSS]; ln != nil {
 		var inv bss.Inventory = bss.FromTopology(o.Topology)
 		if s.URLs.HSM != "" {
-			inv = bss.NewHTTPInventory(s.URLs.HSM, nil)
+			inv = bss.NewHTTPInventory(s.URLs.HSM, s.HTTPClient())
 		}
 		if s.BSS, err = bss.New(bss.Config{Inventory: inv, S3URL: s.URLs.S3, Logger: o.Logger}); err != nil {
 			return s, fmt.Errorf("stack: bss: %w", err)
@@ -296,7 +310,7 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 		tenants = reg
 	}
 	queue := operator.NewQueue(nil)
-	st, err := store.Open(ctx, store.Config{URL: o.RedisURL, KeyPrefix: o.RedisKeyPrefix, OnComponentsChanged: func(ids []string) { queue.Add(ids...) }})
+	st, err := store.Open(ctx, store.Config{URL: o.RedisURL, KeyPrefix: o.RedisKeyPrefix, EmbeddedOverPipes: s.net != nil, OnComponentsChanged: func(ids []string) { queue.Add(ids...) }})
 	if err != nil {
 		return fmt.Errorf("stack: %w", err)
 	}
@@ -318,7 +332,7 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 
 	var checker bos.BootSetChecker
 	if s.URLs.IMS != "" && s.URLs.S3 != "" {
-		checker = operator.BootSetChecker{Client: ims.NewClient(s.URLs.IMS, nil), S3URL: s.URLs.S3}
+		checker = operator.BootSetChecker{Client: ims.NewClient(s.URLs.IMS, s.HTTPClient()), S3URL: s.URLs.S3}
 	}
 	var (
 		hsmClient *hsm.Client
@@ -326,7 +340,7 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 		nodes     bos.NodeResolver // the overlap check of session creation needs HSM
 	)
 	if s.URLs.HSM != "" {
-		hsmClient = hsm.NewClient(s.URLs.HSM, nil)
+		hsmClient = hsm.NewClient(s.URLs.HSM, s.HTTPClient())
 		inventory = operator.HSMInventory{Client: hsmClient}
 		nodes = &lockstep.Resolver{Inventory: inventory, Tenants: tenants}
 	}
@@ -337,7 +351,7 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", api.New(api.Config{Store: st, Tenants: tenants, BootSets: checker, Logger: o.Logger, Nodes: nodes, WakeV1: wakeV1}).Handler())
-	s.BOSClient = api.NewClient(s.URLs.BOS, nil)
+	s.BOSClient = api.NewClient(s.URLs.BOS, s.HTTPClient())
 	if err := s.startCRUS(runCtx, o, st, mux); err != nil {
 		return err
 	}
@@ -357,12 +371,13 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 			Endpoints: operator.HSMEndpoints{Client: hsmClient}, Scheme: scheme, Timeout: o.RedfishTimeout,
 			EventDestination: s.URLs.BOS + "/operator/redfish-events",
 			OnPowerChange:    func(node string) { queue.Add(node) },
+			Dial:             s.dial(),
 			Logger:           o.Logger,
 		})
 		mux.Handle("/operator/redfish-events", s.Redfish.EventsHandler())
-		bssPort := operator.BSSBootParameters{Client: bss.NewClient(s.URLs.BSS, nil)}
-		cfsPort := operator.CFSConfiguration{Client: cfs.NewClient(s.URLs.CFS, nil)}
-		images := operator.S3Images{Client: ims.NewClient(s.URLs.IMS, nil), S3URL: s.URLs.S3}
+		bssPort := operator.BSSBootParameters{Client: bss.NewClient(s.URLs.BSS, s.HTTPClient())}
+		cfsPort := operator.CFSConfiguration{Client: cfs.NewClient(s.URLs.CFS, s.HTTPClient())}
+		images := operator.S3Images{Client: ims.NewClient(s.URLs.IMS, s.HTTPClient()), S3URL: s.URLs.S3}
 		rec := operator.New(operator.Config{
 			Store: st, Queue: queue, Tenants: tenants,
 			Inventory: inventory, BSS: bssPort, CFS: cfsPort, Images: images,
@@ -435,6 +450,27 @@ func (s *Stack) Close() {
 	}
 }
 
+// listen binds addr on the stack's network.
+func (s *Stack) listen(addr string) (net.Listener, error) {
+	if s.net != nil {
+		return s.net.Listen("tcp", addr)
+	}
+	return net.Listen("tcp", addr)
+}
+
+// dial is the stack's dialer: nil (a net.Dialer) on the host's TCP.
+func (s *Stack) dial() func(ctx context.Context, network, address string) (net.Conn, error) {
+	if s.net != nil {
+		return s.net.DialContext
+	}
+	return nil
+}
+
+// HTTPClient is what the stack's service clients use, and what a caller's clients of
+// this stack should use: nil (http.DefaultClient) on the host's TCP, else one on the
+// stack's network.
+func (s *Stack) HTTPClient() *http.Client { return s.hc }
+
 // hostPort strips the scheme of a URL ("http://127.1.0.1:8443" → "127.1.0.1:8443").
 func hostPort(url string) string {
 	for _, p := range []string{"https://", "http://"} {
@@ -458,7 +494,7 @@ func (s *Stack) Seed(ctx context.Context) error {
 	if s.CFS == nil || s.IMS == nil || s.BOSClient == nil {
 		return errors.New("seed: needs cfs, ims and bos in this process")
 	}
-	_, err := cfs.NewClient(s.URLs.CFS, nil).PutConfiguration(ctx, DefaultConfigurationName, cfs.ConfigurationRequest{
+	_, err := cfs.NewClient(s.URLs.CFS, s.HTTPClient()).PutConfiguration(ctx, DefaultConfigurationName, cfs.ConfigurationRequest{
 		Description: "Compute node configuration",
 		Layers: []cfs.Layer{{Name: "compute", CloneURL: "https://vcs.cmn.example/vcs/cray/csm-config-management.git",
 			Playbook: "compute_nodes.yml", Branch: "main"}},

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -91,8 +92,10 @@ type RedfishConfig struct {
 	CacheTTL time.Duration
 	// OnPowerChange is called with the node whose power an event changed.
 	OnPowerChange func(node string)
-	Logger        *slog.Logger
-	Now           func() time.Time
+	// Dial opens connections to BMCs; nil means a net.Dialer.
+	Dial   func(ctx context.Context, network, address string) (net.Conn, error)
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Redfish drives power through gofish: one kept-alive client per BMC for the life of the
@@ -111,7 +114,7 @@ type Redfish struct {
 	subscribed  map[string]bool    // BMCs whose events we receive
 	down        map[string]outage  // BMCs that failed at the transport level, by xname
 	lastRefresh time.Time
-	refreshMu   sync.Mutex
+	refreshing  ctxLock // held while reading HSM's endpoints
 }
 
 type reading struct {
@@ -129,9 +132,28 @@ type outage struct {
 }
 
 type bmcClient struct {
-	mu     sync.Mutex
-	client *gofish.APIClient
+	connecting ctxLock // held while connecting, which can take the whole Timeout
+	client     *gofish.APIClient
 }
+
+// ctxLock is a mutex for waits that cross the network: a caller queued behind a hung
+// BMC or HSM gives up when its context ends instead of waiting out the holder. (Waiting
+// on a channel also lets a synctest bubble see the waiter as blocked, which a
+// sync.Mutex would hide.)
+type ctxLock chan struct{}
+
+func newCtxLock() ctxLock { return make(ctxLock, 1) }
+
+func (l ctxLock) lock(ctx context.Context) error {
+	select {
+	case l <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (l ctxLock) unlock() { <-l }
 
 // NewRedfish returns a driver; call Refresh (and Subscribe) before use, or let the first
 // call load the endpoints.
@@ -156,6 +178,7 @@ func NewRedfish(cfg RedfishConfig) *Redfish {
 	}
 	return &Redfish{cfg: cfg, sem: make(chan struct{}, cfg.Parallel), eps: map[string]Endpoint{},
 		bySystem: map[string]string{}, clients: map[string]*bmcClient{}, cache: map[string]reading{},
+		refreshing: newCtxLock(),
 		subscribed: map[string]bool{}, down: map[string]outage{}}
 }
 
@@ -194,8 +217,10 @@ var _ PowerControl = (*Redfish)(nil)
 
 // Refresh reloads the endpoints from the source.
 func (r *Redfish) Refresh(ctx context.Context) error {
-	r.refreshMu.Lock()
-	defer r.refreshMu.Unlock()
+	if err := r.refreshing.lock(ctx); err != nil {
+		return err
+	}
+	defer r.refreshing.unlock()
 	return r.refreshLocked(ctx)
 }
 
@@ -225,21 +250,23 @@ func (r *Redfish) endpoint(ctx context.Context, node string) (Endpoint, error) {
 	if ok {
 		return ep, nil
 	}
-	r.refreshMu.Lock()
+	if err := r.refreshing.lock(ctx); err != nil {
+		return Endpoint{}, fmt.Errorf("read Redfish endpoints from HSM: %w", err)
+	}
 	r.mu.RLock()
 	ep, ok = r.eps[node]
 	stale := r.cfg.Now().Sub(r.lastRefresh) > 5*time.Second
 	r.mu.RUnlock()
 	if !ok && stale {
 		if err := r.refreshLocked(ctx); err != nil {
-			r.refreshMu.Unlock()
+			r.refreshing.unlock()
 			return Endpoint{}, err
 		}
 		r.mu.RLock()
 		ep, ok = r.eps[node]
 		r.mu.RUnlock()
 	}
-	r.refreshMu.Unlock()
+	r.refreshing.unlock()
 	if !ok {
 		return Endpoint{}, fmt.Errorf("no Redfish endpoint for %s in HSM", node)
 	}
@@ -254,12 +281,14 @@ func (r *Redfish) client(ctx context.Context, ep Endpoint) (*gofish.APIClient, e
 	r.mu.Lock()
 	bc, ok := r.clients[ep.BMC]
 	if !ok {
-		bc = &bmcClient{}
+		bc = &bmcClient{connecting: newCtxLock()}
 		r.clients[ep.BMC] = bc
 	}
 	r.mu.Unlock()
-	bc.mu.Lock()
-	defer bc.mu.Unlock()
+	if err := bc.connecting.lock(ctx); err != nil {
+		return nil, fmt.Errorf("connect to BMC %s: %w", ep.BMC, err)
+	}
+	defer bc.connecting.unlock()
 	if bc.client != nil {
 		return bc.client, nil
 	}
@@ -269,6 +298,7 @@ func (r *Redfish) client(ctx context.Context, ep Endpoint) (*gofish.APIClient, e
 	}
 	hc := &http.Client{Timeout: r.cfg.Timeout, Transport: &http.Transport{
 		TLSClientConfig:     &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // BMCs carry self-signed certificates
+		DialContext:         r.cfg.Dial,
 		MaxIdleConnsPerHost: 2, IdleConnTimeout: 90 * time.Second, ResponseHeaderTimeout: r.cfg.Timeout,
 	}}
 	c, err := gofish.ConnectContext(ctx, gofish.ClientConfig{

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"strings"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/cray-bos/bos/internal/memnet"
 	"github.com/cray-bos/bos/orchestrator"
 )
 
@@ -27,6 +29,10 @@ type Config struct {
 	// PoolSize is the maximum number of Redis connections; 0 means go-redis's default
 	// (10 per CPU). Each in-flight compare-and-set write holds one connection.
 	PoolSize int
+	// EmbeddedOverPipes connects to the embedded Redis through in-process pipes instead of
+	// loopback TCP, so no port stays bound (tests that run the stack on an in-memory
+	// network and a fake clock need every connection to be in-process).
+	EmbeddedOverPipes bool
 	// OnComponentsChanged, when set, is called after every committed component write
 	// (create, update, delete) with the ids written, in the writer's goroutine. It must
 	// not block: the reconciler uses it to enqueue keys.
@@ -53,6 +59,15 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		s.mini = m
 		opts = &redis.Options{Addr: m.Addr()}
+		if cfg.EmbeddedOverPipes {
+			srv := m.Server()
+			srv.Close() // the TCP listener only: connections come through ServeConn
+			opts.Dialer = func(context.Context, string, string) (net.Conn, error) {
+				client, server := memnet.Pipe()
+				srv.ServeConn(server)
+				return client, nil
+			}
+		}
 	} else {
 		var err error
 		if opts, err = redis.ParseURL(cfg.URL); err != nil {
