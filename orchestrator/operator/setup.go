@@ -28,6 +28,8 @@
 //     HSM partitions only when the session has a limit.
 //   - Session completion: a tenant the registry no longer knows owns no nodes, so its
 //     sessions complete. CompleteSessions reports tenant sessions as "tenant/name".
+//   - A boot session taking over a node whose power-on for the same artifacts is under way
+//     keeps that power-on (last_action, desired_state.bss_token): see KeepsPowerOn.
 //   - actual_state_cleanup sets last_action only on disabled components: on an enabled
 //     one the last action drives the reconciler (power-on timeout, boot wait), and BOS's
 //     overwrite turns power_on_called back into power_on_pending mid-boot.
