@@ -76,7 +76,9 @@ func (e *Effects) PowerOn(ctx context.Context, comps []bos.Component) map[string
 				c.DesiredState.BSSToken = token
 				return nil
 			})
-			acting = append(acting, stored...)
+			if err == nil {
+				acting = append(acting, stored...)
+			}
 		}
 		if err != nil {
 			for _, h := range hosts {
