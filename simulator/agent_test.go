@@ -241,15 +241,22 @@ func TestRebootMidBootNeverReportsStale(t *testing.T) {
 	st := newStack(t)
 	s := newSim(t, func(c *Config) {
 		c.Services = st.services()
-		c.Timing.Boot = 300 * time.Millisecond
+		c.Timing.Boot = time.Hour // the first boot cannot finish before the reboot, however slow the machine
 	})
 	srv := bmcServer(t, s, bladeBMC)
 	require.Equal(t, 204, call(t, srv.URL, "POST", resetPath, resetBody("On"), "basic").status)
 	first := waitNode(t, s, bladeNode, "kernel loaded", func(n NodeState) bool { return n.Token != "" })
 	require.False(t, first.Booted)
 
+	// The second power cycle is instant: the node's delay factor drops (read under the BMC
+	// lock when each delay is scheduled; the first boot's hour is already on its timer).
+	nd := s.nodeByID[bladeNode]
+	nd.bmc.mu.Lock()
+	nd.slow = 1e-9
+	nd.bmc.mu.Unlock()
 	require.Equal(t, 204, call(t, srv.URL, "POST", resetPath, resetBody("ForceRestart"), "basic").status)
-	second := waitNode(t, s, bladeNode, "reported after the reboot", func(n NodeState) bool { return n.Reported })
+	// Reported is set before the CFS report is sent: wait for both.
+	second := waitNode(t, s, bladeNode, "reported after the reboot", func(n NodeState) bool { return n.Reported && n.CFSReported })
 	assert.NotEqual(t, first.Token, second.Token)
 	assert.Equal(t, second.Token, second.ReportedToken)
 	assert.Equal(t, 1, second.BootCount, "the first boot never completed")

@@ -112,8 +112,7 @@ func decidePhase(n *bos.Component, obs Observation, opts bos.Options, now time.T
 	}
 	n.Status.StatusOverride = ""
 	phase := n.Status.Phase
-	desired, actual := n.DesiredState.BootArtifacts, n.ActualState.BootArtifacts
-	shutdown := desired.Kernel == ""
+	shutdown := n.DesiredState.BootArtifacts.Kernel == ""
 	sincePowerOn := now.Sub(n.LastAction.LastUpdated)
 	poweringOn := n.LastAction.Action == bos.ActionPoweringOn
 
@@ -135,7 +134,7 @@ func decidePhase(n *bos.Component, obs Observation, opts bos.Options, now time.T
 		}
 	case shutdown:
 		phase = bos.PhasePoweringOff
-	case desired == actual:
+	case bootedDesired(n):
 		phase = bos.PhaseConfiguring
 		cfs := obs.CFS
 		switch {
@@ -176,6 +175,16 @@ func decidePhase(n *bos.Component, obs Observation, opts bos.Options, now time.T
 	}
 }
 
+// bootedDesired reports whether the node runs its desired state: the artifacts it reported
+// are the desired ones and, once BOS has powered it on for them (desired_state.bss_token
+// set), it reported that very token. Deviation: BOS compares artifacts only, so a node
+// still booting an older token of the same image (a power-on retried while the first was
+// under way, a session taking the node over mid-boot) counted as done on the wrong boot.
+func bootedDesired(n *bos.Component) bool {
+	return n.ActualState.BootArtifacts == n.DesiredState.BootArtifacts &&
+		(n.DesiredState.BSSToken == "" || n.ActualState.BSSToken == n.DesiredState.BSSToken)
+}
+
 // decideAction is the action operators: power_on, power_off_graceful, power_off_forceful
 // and configuration, each with its retry limit (reference 4.1, 4.3).
 func decideAction(n *bos.Component, obs Observation, opts bos.Options, now time.Time, d *Decision) {
@@ -183,7 +192,14 @@ func decideAction(n *bos.Component, obs Observation, opts bos.Options, now time.
 	stats := &n.EventStats
 	switch bos.ComputeStatus(n) {
 	case bos.StatusPowerOnPending:
+		// A retry (the last action was this power-on, failed or timed out) keeps the BSS
+		// token: the first call may have gone through and the node be booting it. A fresh
+		// power-on clears it, so Effects.PowerOn writes BSS anew.
+		retry := n.LastAction.Action == bos.ActionPoweringOn
 		attempt(n, &stats.PowerOnAttempts, limit, bos.ActionPoweringOn, PowerOnAction, now, d)
+		if d.Action == PowerOnAction && !retry {
+			n.DesiredState.BSSToken = ""
+		}
 		followUp(d, seconds(opts.MaxPowerOnWaitTime))
 	case bos.StatusPowerOffPending:
 		attempt(n, &stats.PowerOffGracefulAttempts, limit, bos.ActionPoweringOffGracefully, GracefulOffAction, now, d)

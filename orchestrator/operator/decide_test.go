@@ -42,6 +42,9 @@ func last(action string, ago time.Duration, failed bool) func(*bos.Component) {
 		c.LastAction = bos.LastAction{Action: action, LastUpdated: t0.Add(-ago), Failed: failed}
 	}
 }
+func tokens(desired, actual string) func(*bos.Component) {
+	return func(c *bos.Component) { c.DesiredState.BSSToken, c.ActualState.BSSToken = desired, actual }
+}
 func override(o string) func(*bos.Component) {
 	return func(c *bos.Component) { c.Status.StatusOverride = o }
 }
@@ -130,6 +133,16 @@ func TestDecide(t *testing.T) {
 			want{phase: bos.PhaseConfiguring, status: bos.StatusFailed, enabled: false, errContains: ErrCFSFailed}},
 		{"booted, CFS unconfigured: failed naming the status", comp(booted(image), phase(bos.PhaseConfiguring)), Observation{Power: PowerOn, CFS: &CFSView{DesiredConfig: "cfg", Status: "unconfigured"}},
 			want{phase: bos.PhaseConfiguring, status: bos.StatusFailed, enabled: false, errContains: `"unconfigured"`}},
+		// Power on, the desired image on another BSS token than the one BOS gave BSS: an
+		// older boot (a retried or taken-over power-on) is not this one.
+		{"booted the desired token: done", comp(booted(image), tokens("t2", "t2"), phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 10*time.Second, false)), Observation{Power: PowerOn, CFS: cfsOK},
+			want{phase: "", status: bos.StatusStable, enabled: false, stats: &bos.EventStats{}}},
+		{"desired image on an older token, within max_boot_wait_time: still booting", comp(booted(image), tokens("t2", "t1"), phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 10*time.Second, false)), Observation{Power: PowerOn, CFS: cfsOK},
+			want{phase: bos.PhasePoweringOn, status: bos.StatusPowerOnCalled, enabled: true, requeue: 1190*time.Second + time.Millisecond}},
+		{"desired image on an older token past max_boot_wait_time: restarted", comp(booted(image), tokens("t2", "t1"), phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 1201*time.Second, false), stats(1, 0, 0)), Observation{Power: PowerOn, CFS: cfsOK},
+			want{phase: bos.PhasePoweringOff, status: bos.StatusPowerOffGracefullyCalled, enabled: true, action: GracefulOffAction, errContains: "max_boot_wait_time", stats: &bos.EventStats{PowerOnAttempts: 1, PowerOffGracefulAttempts: 1}}},
+		{"desired image, no token asked for (not powered on by this session): configure only", comp(booted(image), tokens("", "t1")), Observation{Power: PowerOn, CFS: cfsNew},
+			want{phase: bos.PhaseConfiguring, status: bos.StatusConfiguring, enabled: true, action: ConfigureAction, pollCFS: true}},
 		// Power on, artifacts differ.
 		{"booting within max_boot_wait_time: wait", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 200*time.Second, false), stats(1, 0, 0)), Observation{Power: PowerOn, CFS: cfsNew},
 			want{phase: bos.PhasePoweringOn, status: bos.StatusPowerOnCalled, enabled: true, requeue: 1000*time.Second + time.Millisecond}},
@@ -177,6 +190,27 @@ func TestDecide(t *testing.T) {
 				assert.False(t, got.LastAction.Failed)
 			}
 			assert.True(t, d.Changed || d.Component == tc.c, "unchanged decisions return the input")
+		})
+	}
+}
+
+// A fresh power-on drops the old BSS token (Effects.PowerOn writes BSS anew); a retry of
+// the same power-on keeps it, since the node may already be booting it.
+func TestDecidePowerOnToken(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		c    bos.Component
+		want string
+	}{
+		{"first power-on after setup", comp(tokens("", "")), ""},
+		{"power-on after a power-off: the token of the boot being replaced goes", comp(tokens("t1", "t1"), booted(other), phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, time.Second, false), stats(1, 1, 0)), ""},
+		{"retry after a failed call", comp(tokens("t1", ""), phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, time.Second, true), stats(1, 0, 0)), "t1"},
+		{"retry after max_power_on_wait_time", comp(tokens("t1", ""), phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 121*time.Second, false), stats(1, 0, 0)), "t1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := Decide(tc.c, Observation{Power: PowerOff, CFS: cfsNew}, opts, t0)
+			require.Equal(t, PowerOnAction, d.Action)
+			assert.Equal(t, tc.want, d.Component.DesiredState.BSSToken)
 		})
 	}
 }

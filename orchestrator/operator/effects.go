@@ -34,22 +34,51 @@ func (e *Effects) now() time.Time {
 // the desired configuration with CFS disabled and its state cleared until the node
 // boots, then power on. A node whose BSS or CFS step failed is not powered on
 // (deviation: BOS powers it on anyway and it boots stale parameters).
+//
+// comps are the records as the caller decided on them. Each node is acted on only if its
+// stored record still carries that decision (same last_action, desired boot artifacts and
+// bss_token), checked in the same compare-and-set that writes the token: a session that
+// took the node over meanwhile (setup.go) gets neither this token nor this power-on, and
+// the next look decides for it. CFS gets the stored configuration and session.
+//
+// A node whose desired_state.bss_token is set (Decide keeps it only on a retried power-on)
+// and names the desired artifacts keeps it: BSS is not written again, so a node already
+// booting from the first attempt boots the token BOS expects.
 func (e *Effects) PowerOn(ctx context.Context, comps []bos.Component) map[string]error {
 	failed := map[string]error{}
 	now := e.now()
-	for artifacts, hosts := range groupBy(comps, func(c bos.Component) bos.BootArtifacts { return c.DesiredState.BootArtifacts }) {
-		token, err := e.BSS.Put(ctx, hosts, artifacts)
-		if err == nil {
-			err = e.Store.PutToken(ctx, token, bos.TokenRecord{BootArtifacts: artifacts, Timestamp: now})
+	decided := make(map[string]bos.Component, len(comps))
+	for _, c := range comps {
+		decided[c.ID] = c
+	}
+	reuse := e.reusableTokens(ctx, comps)
+	type bootKey struct {
+		artifacts bos.BootArtifacts
+		token     string // "" = PUT to BSS for a new one
+	}
+	var acting []bos.Component
+	for key, hosts := range groupBy(comps, func(c bos.Component) bootKey {
+		return bootKey{c.DesiredState.BootArtifacts, reuse[c.ID]}
+	}) {
+		token, err := key.token, error(nil)
+		if token == "" {
+			token, err = e.BSS.Put(ctx, hosts, key.artifacts)
+			if err == nil {
+				err = e.Store.PutToken(ctx, token, bos.TokenRecord{BootArtifacts: key.artifacts, Timestamp: now})
+			}
 		}
 		if err == nil {
-			_, err = e.Store.UpdateComponents(ctx, hosts, func(c *bos.Component) error {
-				if c.DesiredState.BootArtifacts != artifacts {
-					return store.ErrSkip // desired state changed meanwhile: the next look handles it
+			var stored []bos.Component
+			stored, err = e.Store.UpdateComponents(ctx, hosts, func(c *bos.Component) error {
+				if !sameDecision(c, decided[c.ID]) {
+					return store.ErrSkip // changed meanwhile: the next look handles it
 				}
 				c.DesiredState.BSSToken = token
 				return nil
 			})
+			if err == nil {
+				acting = append(acting, stored...)
+			}
 		}
 		if err != nil {
 			for _, h := range hosts {
@@ -57,11 +86,45 @@ func (e *Effects) PowerOn(ctx context.Context, comps []bos.Component) map[string
 			}
 		}
 	}
-	e.setDesired(ctx, without(comps, failed), false, true, failed)
-	for id, err := range e.Power.Reset(ctx, idsOf(without(comps, failed)), ResetOn) {
+	e.setDesired(ctx, acting, false, true, failed)
+	for id, err := range e.Power.Reset(ctx, idsOf(without(acting, failed)), ResetOn) {
 		failed[id] = err
 	}
 	return failed
+}
+
+// sameDecision reports whether the stored record c still carries the power-on decided in d.
+func sameDecision(c *bos.Component, d bos.Component) bool {
+	a, b := c.LastAction, d.LastAction
+	return a.Action == b.Action && a.Failed == b.Failed && a.LastUpdated.Equal(b.LastUpdated) &&
+		c.DesiredState.BootArtifacts == d.DesiredState.BootArtifacts &&
+		c.DesiredState.BSSToken == d.DesiredState.BSSToken
+}
+
+// reusableTokens maps each node whose desired_state.bss_token is recorded for its desired
+// artifacts to that token. A store error reuses nothing: a new token is always correct,
+// at worst a second boot.
+func (e *Effects) reusableTokens(ctx context.Context, comps []bos.Component) map[string]string {
+	var tokens []string
+	for _, c := range comps {
+		if t := c.DesiredState.BSSToken; t != "" {
+			tokens = append(tokens, t)
+		}
+	}
+	out := map[string]string{}
+	if len(tokens) == 0 {
+		return out
+	}
+	recs, err := e.Store.GetTokens(ctx, tokens)
+	if err != nil {
+		return out
+	}
+	for _, c := range comps {
+		if rec, ok := recs[c.DesiredState.BSSToken]; ok && rec.BootArtifacts == c.DesiredState.BootArtifacts {
+			out[c.ID] = c.DesiredState.BSSToken
+		}
+	}
+	return out
 }
 
 // PowerOff asks the BMCs of ids for a graceful (ResetGracefulOff) or forceful

@@ -28,6 +28,8 @@
 //     HSM partitions only when the session has a limit.
 //   - Session completion: a tenant the registry no longer knows owns no nodes, so its
 //     sessions complete. CompleteSessions reports tenant sessions as "tenant/name".
+//   - A boot session taking over a node whose power-on for the same artifacts is under way
+//     keeps that power-on (last_action, desired_state.bss_token): see KeepsPowerOn.
 //   - actual_state_cleanup sets last_action only on disabled components: on an enabled
 //     one the last action drives the reconciler (power-on timeout, boot wait), and BOS's
 //     overwrite turns power_on_called back into power_on_pending mid-boot.
@@ -160,9 +162,7 @@ func (s *Setup) Run(ctx context.Context, sess bos.Session, opts bos.Options) err
 
 	now := s.now()
 	mutate := func(c *bos.Component) error {
-		p := SetupPatch(sess, targets[c.ID])
-		p.SetAutoFields(now, nil)
-		p.ApplyTo(c)
+		ApplySetup(c, sess, targets[c.ID], now)
 		return nil
 	}
 	chunk := opts.MaxComponentBatchSize
@@ -583,6 +583,37 @@ func BootSetConfiguration(t *bos.SessionTemplate, bs bos.BootSet) string {
 		return t.CFS.Configuration
 	}
 	return ""
+}
+
+// ApplySetup writes session setup's patch for one node into its stored record c (inside
+// the compare-and-set): SetupPatch with its auto fields, except that a boot session taking
+// over a power-on in flight for the same artifacts keeps it (KeepsPowerOn).
+func ApplySetup(c *bos.Component, sess bos.Session, target Target, now time.Time) {
+	p := SetupPatch(sess, target)
+	if KeepsPowerOn(*c, sess, target) {
+		p.DesiredState.BSSToken, p.LastAction = nil, nil
+	}
+	p.SetAutoFields(now, nil)
+	p.ApplyTo(c)
+}
+
+// KeepsPowerOn reports whether session setup leaves c's power-on in flight alone: a boot
+// session (not staged, not reboot) whose target boots the artifacts the node is being
+// powered on for (enabled, last action powering_on, failed or not). The node keeps
+// last_action and desired_state.bss_token, so the boot under way, whose boot script names
+// that token, counts for the new session, and a retry reuses the token (Effects.PowerOn);
+// only configuration, session and the rest change. Deviation: BOS resets last_action, so
+// the node is powered off mid-boot and booted a second time.
+//
+// Any other takeover of a node mid-boot (other artifacts, or a reboot, which asks for a
+// boot that starts after the session) takes the patch as is. If the old power-on has not
+// reached BSS and Redfish yet it is dropped (Effects.PowerOn checks the record); if it has,
+// the node boots the old token, which Decide does not accept, and is booted a second
+// time: the right outcome, as that boot is not the one the new session asked for.
+func KeepsPowerOn(c bos.Component, sess bos.Session, target Target) bool {
+	return !sess.Stage && sess.Operation == bos.OpBoot && c.Enabled &&
+		c.LastAction.Action == bos.ActionPoweringOn &&
+		!target.BootArtifacts.IsEmpty() && c.DesiredState.BootArtifacts == target.BootArtifacts
 }
 
 // SetupPatch is the component patch session setup writes for one node (reference 4.4

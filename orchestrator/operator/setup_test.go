@@ -735,3 +735,56 @@ func BenchmarkSetupRun10k(b *testing.B) {
 	require.Equal(b, bos.SessionRunning, got.Status.Status)
 	require.Equal(b, n, strings.Count(got.Components, ",")+1)
 }
+
+// A boot session taking over a node whose power-on for the same artifacts is under way
+// keeps that power-on (last_action and bss_token); every other takeover resets it.
+func TestApplySetupKeepsPowerOnInFlight(t *testing.T) {
+	inFlight := func(fs ...func(*bos.Component)) bos.Component {
+		c := bos.Component{ID: n00, Enabled: true, Session: "a"}
+		c.DesiredState = bos.DesiredState{BootArtifacts: targetA, Configuration: "cfg-a", BSSToken: "tok-a"}
+		c.LastAction = bos.LastAction{Action: bos.ActionPoweringOn, LastUpdated: setupNow.Add(-time.Second)}
+		c.Status.Phase = bos.PhasePoweringOn
+		for _, f := range fs {
+			f(&c)
+		}
+		return c
+	}
+	boot := bos.Session{Name: "b", Operation: bos.OpBoot}
+	for _, tc := range []struct {
+		name   string
+		c      bos.Component
+		sess   bos.Session
+		target bos.BootArtifacts
+		keep   bool
+	}{
+		{"boot, same artifacts", inFlight(), boot, targetA, true},
+		{"boot, same artifacts, the last call failed (it may have gone through)", inFlight(func(c *bos.Component) { c.LastAction.Failed = true }), boot, targetA, true},
+		{"boot, other artifacts", inFlight(), boot, booted, false},
+		{"reboot", inFlight(), bos.Session{Name: "b", Operation: bos.OpReboot}, targetA, false},
+		{"shutdown", inFlight(), bos.Session{Name: "b", Operation: bos.OpShutdown}, bos.BootArtifacts{}, false},
+		{"staged boot", inFlight(), bos.Session{Name: "b", Operation: bos.OpBoot, Stage: true}, targetA, false},
+		{"no power-on under way", inFlight(func(c *bos.Component) { c.LastAction.Action = bos.ActionSessionSetup }), boot, targetA, false},
+		{"disabled: done, nothing in flight", inFlight(func(c *bos.Component) { c.Enabled = false }), boot, targetA, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.c.Clone()
+			target := operator.Target{BootArtifacts: tc.target, Configuration: "cfg-b"}
+			operator.ApplySetup(&c, tc.sess, target, setupNow)
+			assert.Equal(t, tc.keep, operator.KeepsPowerOn(tc.c, tc.sess, target))
+			if tc.sess.Stage {
+				assert.Equal(t, tc.c.LastAction, c.LastAction)
+				return
+			}
+			assert.Equal(t, "b", c.Session)
+			assert.Equal(t, "cfg-b", c.DesiredState.Configuration)
+			assert.True(t, c.Enabled)
+			if tc.keep {
+				assert.Equal(t, tc.c.LastAction, c.LastAction, "the power-on in flight is kept")
+				assert.Equal(t, "tok-a", c.DesiredState.BSSToken)
+			} else {
+				assert.Equal(t, bos.LastAction{Action: bos.ActionSessionSetup, LastUpdated: setupNow}, c.LastAction)
+				assert.Empty(t, c.DesiredState.BSSToken)
+			}
+		})
+	}
+}
