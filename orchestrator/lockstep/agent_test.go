@@ -172,6 +172,30 @@ func TestBootOutcomes(t *testing.T) {
 	assert.Equal(t, 1, ons, "a node already running its image is not power-cycled")
 }
 
+// TestBootNodeBootedByV2: a boot finds a node running the same image and boot set that a
+// v2 session booted (v2's parameters end in bos_update_frequency): it succeeds without a
+// power cycle.
+func TestBootNodeBootedByV2(t *testing.T) {
+	w := newWorld(t, a0)
+	bs := bootSet(a0)
+	bs.RootfsProvider = "sbps"
+	w.template("t", bos.V1SessionTemplate{CFS: cfsOn("cfg"), BootSets: map[string]bos.V1BootSet{"a": bs}})
+	byV2 := bos.BootArtifacts{Kernel: testImage.Kernel, Initrd: testImage.Initrd,
+		KernelParameters: "quiet root=sbps-s3:s3://boot-images/k/rootfs:etag1 nmd_data=url=s3://boot-images/k/rootfs,etag=etag1 bos_update_frequency=4h"}
+	_, err := w.st.UpdateComponent(context.Background(), a0, func(c *bos.Component) error {
+		c.Session, c.DesiredState.BootArtifacts, c.ActualState.BootArtifacts = "v2-session", byV2, byV2
+		return nil
+	})
+	require.NoError(t, err)
+	w.power[a0] = operator.PowerOn
+	w.cfs[a0] = &operator.CFSView{DesiredConfig: "cfg", Status: "configured"}
+
+	s := w.wait(w.session(w.agent(), "boot", "t", ""))
+	assert.Empty(t, s.Status.FailedNodes)
+	assert.Equal(t, []string{a0}, phaseOf(t, s, "a", "boot").Nodes(bos.CategorySucceeded))
+	assert.Empty(t, w.powerEvents(), "the node is not power-cycled")
+}
+
 // TestConfigureAndShutdown: configure applies the configuration to running nodes without
 // power changes (a CFS failure fails only its node); shutdown powers nodes off; a template
 // without CFS excludes the nodes from the configure phase.

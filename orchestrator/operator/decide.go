@@ -135,7 +135,7 @@ func decidePhase(n *bos.Component, obs Observation, opts bos.Options, now time.T
 		}
 	case shutdown:
 		phase = bos.PhasePoweringOff
-	case desired == actual:
+	case desired.SameBoot(actual):
 		phase = bos.PhaseConfiguring
 		cfs := obs.CFS
 		switch {

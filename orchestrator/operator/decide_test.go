@@ -130,6 +130,10 @@ func TestDecide(t *testing.T) {
 			want{phase: bos.PhaseConfiguring, status: bos.StatusFailed, enabled: false, errContains: ErrCFSFailed}},
 		{"booted, CFS unconfigured: failed naming the status", comp(booted(image), phase(bos.PhaseConfiguring)), Observation{Power: PowerOn, CFS: &CFSView{DesiredConfig: "cfg", Status: "unconfigured"}},
 			want{phase: bos.PhaseConfiguring, status: bos.StatusFailed, enabled: false, errContains: `"unconfigured"`}},
+		{"booted by a v1 session, no bos_update_frequency: the same boot, done", comp(booted(image), phase(bos.PhaseConfiguring), func(c *bos.Component) {
+			c.DesiredState.BootArtifacts.KernelParameters += " bos_update_frequency=4h"
+		}), Observation{Power: PowerOn, CFS: cfsOK},
+			want{phase: "", status: bos.StatusStable, enabled: false, stats: &bos.EventStats{}}},
 		// Power on, artifacts differ.
 		{"booting within max_boot_wait_time: wait", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 200*time.Second, false), stats(1, 0, 0)), Observation{Power: PowerOn, CFS: cfsNew},
 			want{phase: bos.PhasePoweringOn, status: bos.StatusPowerOnCalled, enabled: true, requeue: 1000*time.Second + time.Millisecond}},
