@@ -173,16 +173,22 @@ func TestBootOutcomes(t *testing.T) {
 }
 
 // TestBootNodeBootedByV2: a boot finds a node running the same image and boot set that a
-// v2 session booted (v2's parameters end in bos_update_frequency): it succeeds without a
-// power cycle.
+// v2 session booted (v2's parameters end in bos_update_frequency, here under an older
+// actual-state TTL): it succeeds without a power cycle. The v1 target carries the
+// current TTL as bos_update_frequency, as v2's does.
 func TestBootNodeBootedByV2(t *testing.T) {
 	w := newWorld(t, a0)
+	_, err := w.st.UpdateOptions(context.Background(), func(o *bos.Options) error {
+		o.ComponentActualStateTTL = "1d"
+		return nil
+	})
+	require.NoError(t, err)
 	bs := bootSet(a0)
 	bs.RootfsProvider = "sbps"
 	w.template("t", bos.V1SessionTemplate{CFS: cfsOn("cfg"), BootSets: map[string]bos.V1BootSet{"a": bs}})
 	byV2 := bos.BootArtifacts{Kernel: testImage.Kernel, Initrd: testImage.Initrd,
 		KernelParameters: "quiet root=sbps-s3:s3://boot-images/k/rootfs:etag1 nmd_data=url=s3://boot-images/k/rootfs,etag=etag1 bos_update_frequency=4h"}
-	_, err := w.st.UpdateComponent(context.Background(), a0, func(c *bos.Component) error {
+	_, err = w.st.UpdateComponent(context.Background(), a0, func(c *bos.Component) error {
 		c.Session, c.DesiredState.BootArtifacts, c.ActualState.BootArtifacts = "v2-session", byV2, byV2
 		return nil
 	})
@@ -194,6 +200,10 @@ func TestBootNodeBootedByV2(t *testing.T) {
 	assert.Empty(t, s.Status.FailedNodes)
 	assert.Equal(t, []string{a0}, phaseOf(t, s, "a", "boot").Nodes(bos.CategorySucceeded))
 	assert.Empty(t, w.powerEvents(), "the node is not power-cycled")
+	c, err := w.st.GetComponent(context.Background(), a0)
+	require.NoError(t, err)
+	assert.Equal(t, strings.Replace(byV2.KernelParameters, "bos_update_frequency=4h", "bos_update_frequency=1d", 1),
+		c.DesiredState.BootArtifacts.KernelParameters, "v1 builds v2's parameters for an sbps boot set")
 }
 
 // TestConfigureAndShutdown: configure applies the configuration to running nodes without

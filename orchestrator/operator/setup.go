@@ -268,7 +268,7 @@ func (s *Setup) plan(ctx context.Context, sess bos.Session, opts bos.Options, lo
 			}
 			img = cached
 		}
-		target, err := TargetState(sess.Operation, &tmpl, bs, img, opts)
+		target, err := TargetState(sess.Operation, &tmpl, bs, img, V2Params(opts))
 		if err != nil {
 			return tn, nil, failf("Boot set '%s': %v", name, err)
 		}
@@ -508,66 +508,22 @@ func listSome(ids []string, n int) string {
 }
 
 // TargetState is what setup writes for one boot set (reference 4.4 "Target state", 4.6):
-// empty for a shutdown; otherwise the image's kernel and initrd, the assembled kernel
-// parameters (KernelParameters) and the configuration (BootSetConfiguration). A missing
-// kernel, an unsupported rootfs provider, and kernel parameters or a configuration name
-// longer than the schema allows are errors.
-func TargetState(operation string, t *bos.SessionTemplate, bs bos.BootSet, img Image, opts bos.Options) (Target, error) {
+// empty for a shutdown; otherwise the boot artifacts (BootArtifactsFor) and the
+// configuration (BootSetConfiguration). A missing kernel, an unsupported rootfs provider,
+// and kernel parameters or a configuration name longer than the schema allows are errors.
+func TargetState(operation string, t *bos.SessionTemplate, bs bos.BootSet, img Image, r ParamRules) (Target, error) {
 	if operation == bos.OpShutdown {
 		return Target{}, nil
 	}
-	if img.Kernel == "" {
-		return Target{}, errors.New("the image manifest has no kernel")
-	}
-	params, err := KernelParameters(img, bs, opts.ComponentActualStateTTL)
+	artifacts, err := BootArtifactsFor(img, bs, r)
 	if err != nil {
 		return Target{}, err
-	}
-	if n := len(params); n > maxKernelParameters {
-		return Target{}, fmt.Errorf("the assembled kernel parameters are %d characters long; at most %d are allowed", n, maxKernelParameters)
 	}
 	cfg := BootSetConfiguration(t, bs)
 	if n := len(cfg); n > maxConfiguration {
 		return Target{}, fmt.Errorf("the CFS configuration name is %d characters long; at most %d are allowed", n, maxConfiguration)
 	}
-	return Target{
-		BootArtifacts: bos.BootArtifacts{Kernel: img.Kernel, KernelParameters: params, Initrd: img.Initrd},
-		Configuration: cfg,
-	}, nil
-}
-
-// KernelParameters assembles a boot set's kernel command line (reference 4.6 step 2): the
-// image's boot parameters (split on white space), the boot set's kernel_parameters, the
-// rootfs parameter, nmd_data for sbps, and bos_update_frequency=<actualStateTTL>, joined
-// by single spaces.
-//
-// The rootfs parameter is root=sbps-s3:<rootfs>:<etag>[:<passthrough>] for rootfs_provider
-// sbps (whose image must then have a rootfs), root=::<passthrough> with no provider but a
-// passthrough, and nothing otherwise. Any other provider is an error.
-func KernelParameters(img Image, bs bos.BootSet, actualStateTTL string) (string, error) {
-	parts := strings.Fields(img.BootParameters)
-	if bs.KernelParameters != "" {
-		parts = append(parts, bs.KernelParameters)
-	}
-	switch bs.RootfsProvider {
-	case "":
-		if bs.RootfsProviderPassthrough != "" {
-			parts = append(parts, "root=::"+bs.RootfsProviderPassthrough)
-		}
-	case "sbps":
-		if img.Rootfs == "" {
-			return "", errors.New("rootfs_provider sbps needs a rootfs artifact, and the image manifest has none")
-		}
-		root := "root=sbps-s3:" + img.Rootfs + ":" + img.RootfsETag
-		if bs.RootfsProviderPassthrough != "" {
-			root += ":" + bs.RootfsProviderPassthrough
-		}
-		parts = append(parts, root, "nmd_data=url="+img.Rootfs+",etag="+img.RootfsETag)
-	default:
-		return "", fmt.Errorf("unsupported rootfs_provider %q; only 'sbps' is supported", bs.RootfsProvider)
-	}
-	parts = append(parts, "bos_update_frequency="+actualStateTTL)
-	return strings.Join(parts, " "), nil
+	return Target{BootArtifacts: artifacts, Configuration: cfg}, nil
 }
 
 // BootSetConfiguration is the CFS configuration of a boot set (reference 4.6 step 3): ""
