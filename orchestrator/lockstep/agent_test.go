@@ -3,6 +3,7 @@ package lockstep_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -162,7 +163,6 @@ func TestBootOutcomes(t *testing.T) {
 	assert.Equal(t, []string{a2}, boot.Errors["power on failed: BMC said no"])
 	assert.Equal(t, []string{b0}, boot.Errors["node did not report booting the session's image within 300ms"])
 	assert.Equal(t, []string{a0, b1}, phaseOf(t, s, "a", "configure").Nodes(bos.CategorySucceeded))
-	assert.Equal(t, "bos v1 session create --template-name t --operation boot --limit "+a1+","+a2+","+b0, s.Status.RetryCommand)
 	ons := 0
 	for _, e := range w.powerEvents() {
 		if e.node == a0 && e.power == operator.PowerOn {
@@ -170,6 +170,17 @@ func TestBootOutcomes(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, ons, "a node already running its image is not power-cycled")
+
+	// The failed nodes are left on (a1, b0) or off (a2): the retry command reboots them,
+	// since a boot would fail the running ones again. Run as printed, it succeeds.
+	assert.Equal(t, "bos v1 session create --template-name t --operation reboot --limit "+a1+","+a2+","+b0, s.Status.RetryCommand)
+	w.mu.Lock()
+	w.refuseOn[a2], w.silent[b0] = false, false
+	w.mu.Unlock()
+	args := strings.Fields(s.Status.RetryCommand)
+	retry := w.wait(w.session(a, args[slices.Index(args, "--operation")+1], args[slices.Index(args, "--template-name")+1], args[slices.Index(args, "--limit")+1]))
+	assert.Empty(t, retry.Status.FailedNodes)
+	assert.Equal(t, []string{a1, a2, b0}, phaseOf(t, retry, "a", "configure").Nodes(bos.CategorySucceeded))
 }
 
 // TestBootNodeBootedByV2: a boot finds a node running the same image and boot set that a
