@@ -606,7 +606,7 @@ func (s *Store) SessionStats(ctx context.Context, session string, within func(id
 	members := s.sessionIdx(session)
 	var (
 		all, staged, both, enabled, stable, failed, onHold, errored *redis.StringSliceCmd
-		phases                                                = map[string]*redis.StringSliceCmd{}
+		phases                                                      = map[string]*redis.StringSliceCmd{}
 	)
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		all = p.SMembers(ctx, members)
