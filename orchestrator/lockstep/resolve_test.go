@@ -13,35 +13,6 @@ import (
 	"github.com/cray-bos/bos/orchestrator/tenant"
 )
 
-func TestBootSetNodes(t *testing.T) {
-	w := newWorld(t, a0, a1, a2, b0)
-	w.groups["g"] = []string{a1, a2}
-	w.parts["p1"] = []string{a0, a1, b0}
-	inv, err := (&lockstep.Resolver{Inventory: w}).Snapshot(context.Background())
-	require.NoError(t, err)
-	tmpl := bos.SessionTemplate{BootSets: map[string]bos.BootSet{
-		"x": {NodeList: []string{a0, a1}},
-		"y": {NodeGroups: []string{"g", "nope"}}, // a1 is in both: y (last by name) keeps it
-	}}
-	got, unknown, err := lockstep.BootSetNodes(bos.NodeSelector{Template: tmpl}, inv, nil)
-	require.NoError(t, err)
-	assert.Equal(t, map[string][]string{"x": {a0}, "y": {a1, a2}}, got)
-	assert.Equal(t, []string{"group nope"}, unknown)
-
-	got, _, err = lockstep.BootSetNodes(bos.NodeSelector{Template: tmpl, Partition: "p1"}, inv, nil)
-	require.NoError(t, err)
-	assert.Equal(t, map[string][]string{"x": {a0}, "y": {a1}}, got, "the partition bounds every boot set")
-
-	got, _, err = lockstep.BootSetNodes(bos.NodeSelector{Template: tmpl, Limit: "all,!" + a1}, inv, nil)
-	require.NoError(t, err)
-	assert.Equal(t, map[string][]string{"x": {a0}, "y": {a2}}, got)
-
-	_, _, err = lockstep.BootSetNodes(bos.NodeSelector{Template: tmpl, Partition: "p9"}, inv, nil)
-	assert.ErrorContains(t, err, `partition "p9" is not an HSM partition`)
-	_, _, err = lockstep.BootSetNodes(bos.NodeSelector{Template: tmpl, Limit: a0 + ",,"}, inv, nil)
-	assert.ErrorContains(t, err, "empty")
-}
-
 func TestResolveNodes(t *testing.T) {
 	w := newWorld(t, a0, a1, a2)
 	r := &lockstep.Resolver{Inventory: w, Tenants: tenant.NewMemory(tenant.New("blue", []string{a2}))}

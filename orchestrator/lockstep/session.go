@@ -124,11 +124,12 @@ func (r *run) plan(ctx context.Context) error {
 		}
 	}
 	sel := bos.NodeSelector{Template: tmpl.V2(), Partition: tmpl.Partition, Limit: r.sess.Limit}
-	byBootSet, unknown, err := BootSetNodes(sel, inv, nil)
+	selection, err := operator.SelectNodes(sel, inv, nil)
 	if err != nil {
 		return &sessionFailure{msg: err.Error()}
 	}
-	if len(unknown) > 0 {
+	byBootSet := selection.ByBootSet()
+	if unknown := selection.AllUnknown(); len(unknown) > 0 {
 		r.log.Warn("v1 session: unknown HSM names skipped", "names", unknown)
 	}
 	r.bootSets, r.owner = map[string]*bootSetRun{}, map[string]*bootSetRun{}

@@ -231,20 +231,15 @@ func (s *Setup) plan(ctx context.Context, sess bos.Session, opts bos.Options, lo
 		return tn, nil, err
 	}
 
-	targets := map[string]Target{}
-	images := map[string]Image{} // manifest path → image, each read once
-	names := make([]string, 0, len(tmpl.BootSets))
-	for name := range tmpl.BootSets {
-		names = append(names, name)
+	selection, err := SelectNodes(bos.NodeSelector{Tenant: sess.Tenant, Template: tmpl, Limit: sess.Limit, IncludeDisabled: sess.IncludeDisabled}, inv, tn)
+	if err != nil {
+		return tn, nil, bootSetFailure(err)
 	}
-	sort.Strings(names) // a node in several boot sets takes the last one's target
-	for _, name := range names {
-		bs := tmpl.BootSets[name]
-		nodes, unknown, err := ResolveBootSetNodes(bs, sess, inv, tn)
-		if err != nil {
-			return tn, nil, failf("Boot set '%s': %v", name, err)
-		}
-		if len(unknown) > 0 {
+	targets := map[string]Target{}
+	images := map[string]Image{}           // manifest path → image, each read once
+	for _, name := range selection.Names { // a node in several boot sets takes the last one's target
+		bs, nodes := tmpl.BootSets[name], selection.Resolved[name]
+		if unknown := selection.Unknown[name]; len(unknown) > 0 {
 			log.Warn("session setup: unknown HSM names in boot set skipped", "boot_set", name, "names", unknown)
 		}
 		if len(nodes) == 0 {

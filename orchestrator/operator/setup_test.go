@@ -748,3 +748,47 @@ func BenchmarkSetupRun10k(b *testing.B) {
 	require.Equal(b, bos.SessionRunning, got.Status.Status)
 	require.Equal(b, n, strings.Count(got.Components, ",")+1)
 }
+
+// TestSelectNodes: boot sets resolve on their own; a node in several belongs to the last
+// by name; the partition bounds every boot set; the limit applies; an unknown partition
+// and a bad limit are errors (the latter naming its boot set).
+func TestSelectNodes(t *testing.T) {
+	a0, a1, a2, b0 := "x1000c0s0b0n0", "x1000c0s0b0n1", "x1000c0s1b0n0", "x1000c0s2b0n0"
+	var nodes []operator.Node
+	for _, id := range []string{a0, a1, a2, b0} {
+		nodes = append(nodes, operator.Node{ID: id, Role: "Compute", Arch: "X86", Enabled: true})
+	}
+	inv := operator.NewInventorySnapshot(nodes, map[string][]string{"g": {a1, a2}}, map[string][]string{"p1": {a0, a1, b0}}, nil)
+	tmpl := bos.SessionTemplate{BootSets: map[string]bos.BootSet{
+		"x": {NodeList: []string{a0, a1}},
+		"y": {NodeGroups: []string{"g", "nope"}}, // a1 is in both: y (last by name) keeps it
+	}}
+	got, err := operator.SelectNodes(bos.NodeSelector{Template: tmpl}, inv, nil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"x", "y"}, got.Names)
+	assert.Equal(t, map[string][]string{"x": {a0, a1}, "y": {a1, a2}}, got.Resolved)
+	assert.Equal(t, map[string][]string{"x": {a0}, "y": {a1, a2}}, got.ByBootSet())
+	assert.Equal(t, []string{a0, a1, a2}, got.Nodes())
+	assert.Equal(t, []string{"group nope"}, got.AllUnknown())
+
+	got, err = operator.SelectNodes(bos.NodeSelector{Template: tmpl, Partition: "p1"}, inv, nil)
+	require.NoError(t, err)
+	assert.Equal(t, map[string][]string{"x": {a0}, "y": {a1}}, got.ByBootSet(), "the partition bounds every boot set")
+
+	got, err = operator.SelectNodes(bos.NodeSelector{Template: tmpl, Limit: "all,!" + a1}, inv, nil)
+	require.NoError(t, err)
+	assert.Equal(t, map[string][]string{"x": {a0}, "y": {a2}}, got.ByBootSet())
+
+	got, err = operator.SelectNodes(bos.NodeSelector{Template: bos.SessionTemplate{BootSets: map[string]bos.BootSet{"x": {NodeList: []string{b0}}}}}, inv, nil)
+	require.NoError(t, err)
+	assert.Equal(t, map[string][]string{"x": {b0}}, got.ByBootSet())
+
+	_, err = operator.SelectNodes(bos.NodeSelector{Template: tmpl, Partition: "p9"}, inv, nil)
+	assert.ErrorContains(t, err, `partition "p9" is not an HSM partition`)
+	_, err = operator.SelectNodes(bos.NodeSelector{Template: tmpl, Limit: a0 + ",,"}, inv, nil)
+	var be *operator.BootSetError
+	require.ErrorAs(t, err, &be)
+	assert.Equal(t, "x", be.BootSet)
+	assert.ErrorContains(t, err, "boot set 'x': ")
+	assert.ErrorContains(t, err, "empty")
+}
