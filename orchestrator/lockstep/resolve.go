@@ -18,6 +18,9 @@ type Resolver struct {
 	Inventory operator.Inventory
 	// Tenants resolves v2 tenant sessions; nil means a tenant session selects nothing.
 	Tenants tenant.Registry
+	// Handoff, when set, keeps the inventory read for a selector with a SessionKey for
+	// that session's setup.
+	Handoff *operator.InventoryHandoff
 }
 
 var _ bos.NodeResolver = (*Resolver)(nil)
@@ -41,6 +44,7 @@ func (r *Resolver) ResolveNodes(ctx context.Context, sels []bos.NodeSelector) ([
 	}
 	out := make([]bos.NodeSelection, len(sels))
 	for i, sel := range sels {
+		r.Handoff.Keep(sel.SessionKey, inv)
 		var tn *tenant.Tenant
 		if sel.Tenant != "" {
 			if r.Tenants == nil {

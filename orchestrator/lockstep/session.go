@@ -109,9 +109,9 @@ func (f *sessionFailure) Error() string { return f.msg }
 // times, as Kubernetes restarted a failed BOA pod.
 func (r *run) plan(ctx context.Context) error {
 	tmpl := r.sess.Template
-	var inv *operator.InventorySnapshot
+	inv := r.a.cfg.Handoff.Take(bos.V1SessionKey(r.id))
 	var err error
-	for attempt := 1; ; attempt++ {
+	for attempt := 1; inv == nil; attempt++ {
 		if inv, err = r.a.resolver.Snapshot(ctx); err == nil {
 			break
 		}

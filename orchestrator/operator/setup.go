@@ -76,8 +76,11 @@ type Setup struct {
 	Inventory Inventory
 	Images    Images
 	Tenants   tenant.Registry
-	Now       func() time.Time
-	Logger    *slog.Logger
+	// Handoff, when set, may hold the inventory the session's creation read: setup uses
+	// it instead of reading HSM again.
+	Handoff *InventoryHandoff
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // Target is what setup writes for the nodes of one boot set: the boot artifacts and CFS
@@ -226,9 +229,11 @@ func (s *Setup) plan(ctx context.Context, sess bos.Session, opts bos.Options, lo
 	if err != nil {
 		return tn, nil, fmt.Errorf("load session template: %w", err)
 	}
-	inv, err := s.snapshot(ctx, sess.Limit != "")
-	if err != nil {
-		return tn, nil, err
+	inv := s.Handoff.Take(bos.V2SessionKey(sess.Tenant, sess.Name)) // read with partitions
+	if inv == nil {
+		if inv, err = s.snapshot(ctx, sess.Limit != ""); err != nil {
+			return tn, nil, err
+		}
 	}
 
 	selection, err := SelectNodes(bos.NodeSelector{Tenant: sess.Tenant, Template: tmpl, Limit: sess.Limit, IncludeDisabled: sess.IncludeDisabled}, inv, tn)
