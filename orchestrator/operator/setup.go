@@ -25,7 +25,10 @@
 //     completes it with the error, as in BOS. Run re-reads the session and acts only if
 //     it is still pending.
 //   - Images are read only for boot sets that select nodes, once per manifest per setup;
-//     HSM partitions only when the session has a limit.
+//     HSM partitions only when the session has a limit. The HSM snapshot the session's
+//     creation read for its overlap check is used instead of a new read when it is at
+//     most InventoryHandoff.MaxAge old: one HSM read per session, and setup selects the
+//     nodes the check saw.
 //   - Session completion: a tenant the registry no longer knows owns no nodes, so its
 //     sessions complete. CompleteSessions reports tenant sessions as "tenant/name".
 //   - actual_state_cleanup sets last_action only on disabled components: on an enabled
@@ -106,10 +109,11 @@ var errNotPending = errors.New("session is no longer pending")
 // Run sets up one pending session (reference 4.4) with the options of this pass:
 //
 //  1. load the template from the session's tenant namespace and read the HSM inventory
-//     once (nodes, groups, locks, and partitions when there is a limit);
-//  2. per boot set, in sorted name order: resolve the nodes (ResolveBootSetNodes) and
-//     build the target (TargetState, reading each image once); a node named by several
-//     boot sets gets the target of the last one;
+//     once (nodes, groups, locks, and partitions when there is a limit), or take the one
+//     the session's creation read (Handoff);
+//  2. resolve the nodes (SelectNodes), then per boot set that selects any, in sorted name
+//     order, build the target (TargetState, reading each image once); a node named by
+//     several boot sets gets the target of the last one;
 //  3. drop ids BOS has no component for, then write each node's SetupPatch in chunks of
 //     max_component_batch_size (0 = one chunk) with compare-and-set;
 //  4. mark the session running with components = the ids written, comma-separated.
