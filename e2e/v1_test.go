@@ -297,6 +297,38 @@ func testV1FailedNodesAndRetry(t *testing.T) {
 	}
 }
 
+// TestV1AndV2BootSameImage: nodes a v2 session booted are left running by a v1 boot of
+// the same template (the same image, though v2's kernel parameters carry
+// bos_update_frequency, which BOA's did not), and nodes a v1 reboot booted are left
+// running by a v2 boot of it. Neither boot power-cycles a node or fails one.
+func TestV1AndV2BootSameImage(t *testing.T) { bubble(t, testV1AndV2BootSameImage) }
+
+func testV1AndV2BootSameImage(t *testing.T) {
+	c, log := v1Cluster(t, clusterOptions{nodes: size(100)})
+	all := c.computes
+
+	c.waitComplete(c.session(bos.OpBoot, "", "", false), time.Minute)
+	c.requireBooted(all, stack.DefaultConfigurationName)
+
+	start := time.Now()
+	st, sets := c.v1Wait(c.v1Session("boot", stack.DefaultTemplateName, ""), time.Minute)
+	assert.Empty(t, st.FailedNodes, "v1 boot of v2-booted nodes; e.g. %s", categoryOf(sets, "boot", all[0]))
+	assert.Empty(t, st.RetryCommand)
+	assert.Equal(t, all, nodesIn(sets, "boot", bos.CategorySucceeded))
+	assert.Equal(t, all, nodesIn(sets, "configure", bos.CategorySucceeded))
+	assert.Zero(t, len(log.since(start)), "power changes: the v1 boot power-cycles no node")
+
+	c.v1Wait(c.v1Session("reboot", stack.DefaultTemplateName, ""), time.Minute)
+	c.requireBooted(all, stack.DefaultConfigurationName)
+	before := c.bootCounts(all)
+	start = time.Now()
+	ext := c.waitComplete(c.session(bos.OpBoot, "", "", false), time.Minute)
+	assert.Equal(t, 100.0, ext.PercentSuccessful, "v2 boot of v1-booted nodes")
+	assert.Zero(t, len(log.since(start)), "power changes: the v2 boot power-cycles no node")
+	assert.Equal(t, before, c.bootCounts(all))
+	c.requireBooted(all, stack.DefaultConfigurationName)
+}
+
 // parseRetry reads "bos v1 session create --flag value ..." into flag → value.
 func parseRetry(t *testing.T, cmd string) map[string]string {
 	t.Helper()

@@ -2,6 +2,8 @@ package orchestrator
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -66,6 +68,32 @@ type BootArtifacts struct {
 // IsEmpty reports whether all three artifacts are empty (the shutdown target).
 func (a BootArtifacts) IsEmpty() bool {
 	return a.Kernel == "" && a.KernelParameters == "" && a.Initrd == ""
+}
+
+// bookkeepingParams are the kernel parameters that tell how a boot is tracked, not what
+// boots: BOS v2's bos_update_frequency (the reporter's interval, from
+// component_actual_state_ttl), BOA's bos_session_id, the bss_referral_token BSS adds,
+// and the spire_join_token BOS meant to ignore (reference bos-v2.md 4.5).
+var bookkeepingParams = []string{"bos_update_frequency=", "bos_session_id=", "bss_referral_token=", "spire_join_token="}
+
+// SameBoot reports whether a node booted with a runs what b describes: the same kernel
+// and initrd, and the same kernel parameters in the same order once white space is
+// normalised and the bookkeeping parameters are left out. A v1 (BOA) and a v2 boot of one
+// image and boot set, or two v2 boots under different actual-state TTLs, are the same
+// boot; the exact comparison BOS makes would power-cycle such a node for nothing.
+func (a BootArtifacts) SameBoot(b BootArtifacts) bool {
+	if a == b {
+		return true
+	}
+	return a.Kernel == b.Kernel && a.Initrd == b.Initrd &&
+		slices.Equal(bootParams(a.KernelParameters), bootParams(b.KernelParameters))
+}
+
+// bootParams returns the kernel parameters of s that say what boots (see SameBoot).
+func bootParams(s string) []string {
+	return slices.DeleteFunc(strings.Fields(s), func(p string) bool {
+		return slices.ContainsFunc(bookkeepingParams, func(prefix string) bool { return strings.HasPrefix(p, prefix) })
+	})
 }
 
 // ActualState is what the node reported booting (via its BSS referral token).

@@ -223,3 +223,35 @@ func TestComponentJSONShape(t *testing.T) {
 	assert.Equal(t, "2026-03-01T12:00:00Z", m["last_action"].(map[string]any)["last_updated"], "RFC 3339 with a zone")
 	assert.Equal(t, StatusStable, m["status"].(map[string]any)["status"])
 }
+
+func TestSameBoot(t *testing.T) {
+	v2 := BootArtifacts{Kernel: "k", Initrd: "i", KernelParameters: "quiet console=ttyS0 root=sbps-s3:s3://r:e bos_update_frequency=4h"}
+	with := func(params string) BootArtifacts { a := v2; a.KernelParameters = params; return a }
+	tests := []struct {
+		name string
+		b    BootArtifacts
+		want bool
+	}{
+		{"identical", v2, true},
+		{"without bos_update_frequency (a BOA boot)", with("quiet console=ttyS0 root=sbps-s3:s3://r:e"), true},
+		{"another bos_update_frequency", with("quiet console=ttyS0 root=sbps-s3:s3://r:e bos_update_frequency=2d"), true},
+		{"BOA's bos_session_id", with("quiet console=ttyS0 root=sbps-s3:s3://r:e bos_session_id=s1"), true},
+		{"bss_referral_token and spire_join_token", with("quiet spire_join_token=J console=ttyS0 root=sbps-s3:s3://r:e bss_referral_token=t"), true},
+		{"other white space", with("  quiet\tconsole=ttyS0  root=sbps-s3:s3://r:e "), true},
+		{"another parameter", with("quiet console=ttyS1 root=sbps-s3:s3://r:e bos_update_frequency=4h"), false},
+		{"a parameter more", with("quiet console=ttyS0 root=sbps-s3:s3://r:e nmd_data=url=s3://r,etag=e"), false},
+		{"another root protocol", with("quiet console=ttyS0 root=craycps-s3:s3://r:e bos_update_frequency=4h"), false},
+		{"another order", with("console=ttyS0 quiet root=sbps-s3:s3://r:e bos_update_frequency=4h"), false},
+		{"a parameter that only starts like a bookkeeping one", with("quiet console=ttyS0 root=sbps-s3:s3://r:e bos_update_frequency_x=1"), false},
+		{"another kernel", BootArtifacts{Kernel: "k2", Initrd: "i", KernelParameters: v2.KernelParameters}, false},
+		{"another initrd", BootArtifacts{Kernel: "k", Initrd: "i2", KernelParameters: v2.KernelParameters}, false},
+		{"empty", BootArtifacts{}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, v2.SameBoot(tc.b))
+			assert.Equal(t, tc.want, tc.b.SameBoot(v2), "symmetric")
+		})
+	}
+	assert.True(t, BootArtifacts{}.SameBoot(BootArtifacts{}), "two empty targets")
+}

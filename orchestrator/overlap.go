@@ -16,14 +16,21 @@ import (
 // refused: they only write staged state. docs/bos-api-deviations.md has the full rule.
 
 // NodeSelector is what picks a session's nodes: its template's boot sets, the template's
-// partition (v1 only), the limit, the tenant and include_disabled.
+// partition (v1 only), the limit, the tenant and include_disabled. SessionKey, when set,
+// names the session being created (V2SessionKey, V1SessionKey): the resolver may keep the
+// inventory it read for that session's setup.
 type NodeSelector struct {
 	Tenant          string
 	Template        SessionTemplate
 	Partition       string
 	Limit           string
 	IncludeDisabled bool
+	SessionKey      string
 }
+
+// V2SessionKey and V1SessionKey name a session across both APIs.
+func V2SessionKey(tenant, name string) string { return "v2/" + tenant + "/" + name }
+func V1SessionKey(id string) string           { return "v1/" + id }
 
 // NodeSelection is the outcome of one selector: its nodes (sorted), or the EINVALID error
 // that keeps it from selecting any (a bad limit, an unknown partition).

@@ -223,15 +223,17 @@ func (f SessionFilter) Match(s *Session, now time.Time) bool {
 
 // SessionStats are the component counts behind a session's extended status and its
 // completion test. Members are the components whose session is the session; Staged those
-// whose staged_state.session is. A component may be in both.
+// whose staged_state.session is. A component may be in both: applystaged with
+// clear_stage off makes it a member and leaves its stage (StagedMembers counts those).
 type SessionStats struct {
-	Members int                 // components with session == name (enabled or not)
-	Staged  int                 // components with staged_state.session == name
-	Enabled int                 // members that are enabled
-	Stable  int                 // members whose computed status is stable
-	Failed  int                 // members whose computed status is failed
-	Phases  map[string]int      // enabled members not on_hold, by phase ("" included)
-	Errors  map[string][]string // members with an error: error text → sorted ids
+	Members       int                 // components with session == name (enabled or not)
+	Staged        int                 // components with staged_state.session == name
+	StagedMembers int                 // components in both
+	Enabled       int                 // members that are enabled
+	Stable        int                 // members whose computed status is stable
+	Failed        int                 // members whose computed status is failed
+	Phases        map[string]int      // enabled members not on_hold, by phase ("" included)
+	Errors        map[string][]string // members with an error: error text → sorted ids
 }
 
 // Done reports BOS's completion rule: no enabled member and nothing staged for the session.
@@ -250,6 +252,9 @@ func StatsFromComponents(session string, comps []Component) SessionStats {
 			continue
 		}
 		st.Members++
+		if c.StagedState.Session == session {
+			st.StagedMembers++
+		}
 		status := ComputeStatus(c)
 		switch status {
 		case StatusStable:
@@ -310,8 +315,14 @@ type SessionTiming struct {
 const maxErrorIDs = 10
 
 // BuildExtendedStatus computes the extended status of s from its component stats at now.
+//
+// Deviation: BOS counts a component that is both a member and staged (applied with
+// clear_stage off) twice, so a staged session over 100 nodes shows 101 managed
+// components once one node is applied, and 200 at the end. Here it counts once, as a
+// member; percent_staged counts the nodes staged and not yet applied.
 func BuildExtendedStatus(s *Session, st SessionStats, now time.Time) SessionExtendedStatus {
-	managed := st.Members + st.Staged
+	staged := st.Staged - st.StagedMembers
+	managed := st.Members + staged
 	pct := func(n int) float64 {
 		if managed == 0 {
 			return 0
@@ -329,7 +340,7 @@ func BuildExtendedStatus(s *Session, st SessionStats, now time.Time) SessionExte
 		},
 		PercentSuccessful: pct(st.Stable),
 		PercentFailed:     pct(st.Failed),
-		PercentStaged:     pct(st.Staged),
+		PercentStaged:     pct(staged),
 		ErrorSummary:      map[string]ErrorSummary{},
 		Timing:            SessionTiming{StartTime: s.Status.StartTime, EndTime: s.Status.EndTime},
 	}

@@ -141,6 +141,28 @@ func TestBuildExtendedStatus(t *testing.T) {
 	assert.True(t, StatsFromComponents("none", comps).Done())
 }
 
+// TestExtendedStatusStagedAndApplied: a node applied from a staged session with
+// clear_stage off is both a member and still staged: counted once, as a member.
+func TestExtendedStatusStagedAndApplied(t *testing.T) {
+	var comps []Component
+	for i := range 100 {
+		c := Component{ID: fmt.Sprintf("x1000c0s%db0n0", i), Session: "boot"}
+		c.StagedState.Session = "rolling"
+		comps = append(comps, c)
+	}
+	comps[0].Session = "rolling" // applied, the stage kept; booted and disabled (stable)
+
+	st := StatsFromComponents("rolling", comps)
+	assert.Equal(t, 1, st.Members)
+	assert.Equal(t, 100, st.Staged)
+	assert.False(t, st.Done(), "staged data left keeps the session running (BOS)")
+	got := BuildExtendedStatus(&Session{Name: "rolling", Status: SessionStatus{Status: SessionRunning, StartTime: t0}}, st, t0)
+	assert.Equal(t, 100, got.ManagedComponentsCount)
+	assert.Equal(t, 99.0, got.PercentStaged)
+	assert.Equal(t, 1.0, got.PercentSuccessful)
+	assert.Equal(t, 1.0, got.Phases.PercentComplete)
+}
+
 func TestApplyStaged(t *testing.T) {
 	staged := func(session string, a BootArtifacts) *Component {
 		return &Component{

@@ -317,10 +317,16 @@ func (s *V1Session) FailedNodes() []string {
 
 // V1RetryCommand is the command that runs a session's operation again on just the failed
 // nodes (BOA's retry hint, reference 5.4, for this project's CLI), "" when none failed.
-// The nodes are joined by commas without spaces.
+// The nodes are joined by commas without spaces. A boot is retried as a reboot: a node
+// that failed a boot is mostly left on (running other artifacts, or booted without
+// reporting, or its configuration failed), and a boot never restarts a running node, so
+// BOA's hint would fail it again; a reboot boots the nodes that are off just the same.
 func V1RetryCommand(template, op string, failed []string) string {
 	if len(failed) == 0 {
 		return ""
+	}
+	if strings.EqualFold(op, OpBoot) {
+		op = OpReboot
 	}
 	return "bos v1 session create --template-name " + shellWord(template) + " --operation " + op +
 		" --limit " + strings.Join(failed, ",")

@@ -125,7 +125,10 @@ func TestNewV1SessionAndMetadata(t *testing.T) {
 
 func TestV1RetryCommandQuotes(t *testing.T) {
 	assert.Equal(t, "", V1RetryCommand("t", "boot", nil))
-	assert.Equal(t, `bos v1 session create --template-name 'it'\''s' --operation boot --limit a`, V1RetryCommand("it's", "boot", []string{"a"}))
+	assert.Equal(t, `bos v1 session create --template-name 'it'\''s' --operation shutdown --limit a`, V1RetryCommand("it's", "shutdown", []string{"a"}))
+	assert.Equal(t, "bos v1 session create --template-name t --operation reboot --limit a,b", V1RetryCommand("t", "boot", []string{"a", "b"}),
+		"a boot is retried as a reboot")
+	assert.Equal(t, "bos v1 session create --template-name t --operation configure --limit a", V1RetryCommand("t", "configure", []string{"a"}))
 }
 
 func TestDecodeAndValidateV1Template(t *testing.T) {

@@ -101,7 +101,7 @@ func waitV1(t *testing.T, id string) bos.V1SessionDetails {
 }
 
 // TestCLIV1Session: a v1 boot through the CLI, one node failing to power on; the retry command the
-// session prints then boots just that node.
+// session prints (a reboot) then boots just that node.
 func TestCLIV1Session(t *testing.T) {
 	st := startShared(t)
 	good, bad := shared.nodes[0], shared.nodes[1]
@@ -117,7 +117,7 @@ func TestCLIV1Session(t *testing.T) {
 
 	d := waitV1(t, id)
 	assert.Equal(t, []string{bad}, d.FailedNodes)
-	want := "bos v1 session create --template-name " + stack.DefaultTemplateName + " --operation boot --limit " + bad
+	want := "bos v1 session create --template-name " + stack.DefaultTemplateName + " --operation reboot --limit " + bad
 	assert.Equal(t, want, d.RetryCommand)
 	out := v1(t, "session", "describe", id)
 	assert.Regexp(t, `(?m)^failed nodes\s+1$`, out)

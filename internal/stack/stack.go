@@ -338,11 +338,13 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 		hsmClient *hsm.Client
 		inventory operator.HSMInventory
 		nodes     bos.NodeResolver // the overlap check of session creation needs HSM
+		// handoff carries the inventory the overlap check read to the session's setup.
+		handoff = &operator.InventoryHandoff{}
 	)
 	if s.URLs.HSM != "" {
 		hsmClient = hsm.NewClient(s.URLs.HSM, s.HTTPClient())
 		inventory = operator.HSMInventory{Client: hsmClient}
-		nodes = &lockstep.Resolver{Inventory: inventory, Tenants: tenants}
+		nodes = &lockstep.Resolver{Inventory: inventory, Tenants: tenants, Handoff: handoff}
 	}
 	wakeV1 := func() {
 		if s.V1Agent != nil { // set before the API serves, when the reconciler runs
@@ -379,7 +381,7 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 		cfsPort := operator.CFSConfiguration{Client: cfs.NewClient(s.URLs.CFS, s.HTTPClient())}
 		images := operator.S3Images{Client: ims.NewClient(s.URLs.IMS, s.HTTPClient()), S3URL: s.URLs.S3}
 		rec := operator.New(operator.Config{
-			Store: st, Queue: queue, Tenants: tenants,
+			Store: st, Queue: queue, Tenants: tenants, Handoff: handoff,
 			Inventory: inventory, BSS: bssPort, CFS: cfsPort, Images: images,
 			Power:   s.Redfish,
 			Workers: o.Workers, BatchSize: o.BatchSize,
@@ -389,7 +391,7 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 		// The v1 agent acts through the same effects (BSS, CFS, Redfish) as the reconciler,
 		// reading power with GETs only (see Redfish.Polled).
 		agent, err := lockstep.New(lockstep.Config{
-			Store: st, Inventory: inventory, Images: images,
+			Store: st, Inventory: inventory, Images: images, Handoff: handoff,
 			Effects: &operator.Effects{Store: st, BSS: bssPort, CFS: cfsPort, Power: s.Redfish.Polled()},
 			Timing:  o.V1, Logger: o.Logger,
 		})

@@ -47,6 +47,10 @@ func (s *Server) createSession(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	name := sc.Name
+	if name == "" {
+		name = uuid.New()
+	}
 	s.createMu.Lock()
 	defer s.createMu.Unlock()
 	if !take && !sc.Stage {
@@ -54,14 +58,11 @@ func (s *Server) createSession(c *gin.Context) error {
 		if sc.Limit != nil {
 			limit = *sc.Limit
 		}
-		want := orchestrator.NodeSelector{Tenant: tn, Template: t, Limit: limit, IncludeDisabled: sc.IncludeDisabled}
+		want := orchestrator.NodeSelector{Tenant: tn, Template: t, Limit: limit, IncludeDisabled: sc.IncludeDisabled,
+			SessionKey: orchestrator.V2SessionKey(tn, name)}
 		if err := s.checkOverlap(ctx, want); err != nil { // overlap.go: 409 unless takeover=true
 			return err
 		}
-	}
-	name := sc.Name
-	if name == "" {
-		name = uuid.New()
 	}
 	s.logWarnings("session", name, append(warnings, bsWarnings...))
 	sess := sc.NewSession(name, tn, s.now())

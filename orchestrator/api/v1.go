@@ -231,15 +231,15 @@ func (s *Server) createV1Session(c *gin.Context) error {
 		}
 	}
 
+	id := uuid.New()
 	s.createMu.Lock()
 	defer s.createMu.Unlock()
 	if !take {
-		want := orchestrator.NodeSelector{Template: tmpl.V2(), Partition: tmpl.Partition, Limit: sc.Limit}
+		want := orchestrator.NodeSelector{Template: tmpl.V2(), Partition: tmpl.Partition, Limit: sc.Limit, SessionKey: orchestrator.V1SessionKey(id)}
 		if err := s.checkOverlap(ctx, want); err != nil {
 			return err
 		}
 	}
-	id := uuid.New()
 	sess := orchestrator.NewV1Session(id, sc, tmpl, s.now())
 	if err := s.st.CreateV1Session(ctx, sess); err != nil {
 		return err

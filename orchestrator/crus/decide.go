@@ -615,7 +615,8 @@ func RebootedSince(bootTime, start time.Time) bool {
 // VerifyBoot decides from BOS's record whether a node booted what the step's session
 // asked for: the component belongs to session (setup wrote the template's target into
 // its desired state), BOS did not give up on it, and its actual boot artifacts (reported
-// by the node after booting) equal that target. It returns "" on success, else the
+// by the node after booting) are that target (BootArtifacts.SameBoot, the reconciler's
+// test). It returns "" on success, else the
 // failure reason. Slurm's boot time is checked separately (RebootedSince).
 func VerifyBoot(c bos.Component, found bool, session string) string {
 	switch {
@@ -623,7 +624,7 @@ func VerifyBoot(c bos.Component, found bool, session string) string {
 		return ReasonNotInSession
 	case c.Status.Status == bos.StatusFailed || c.Status.StatusOverride == bos.StatusFailed:
 		return ReasonBootFailed
-	case !c.DesiredState.BootArtifacts.IsEmpty() && c.ActualState.BootArtifacts == c.DesiredState.BootArtifacts:
+	case !c.DesiredState.BootArtifacts.IsEmpty() && c.ActualState.BootArtifacts.SameBoot(c.DesiredState.BootArtifacts):
 		return ""
 	case c.Enabled:
 		return ReasonBootTimeout // BOS is still working on it

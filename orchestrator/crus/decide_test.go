@@ -159,6 +159,10 @@ func TestVerifyBoot(t *testing.T) {
 		}), true, ReasonBootFailed},
 		{"failed by override", comp(func(c *bos.Component) { c.Status.StatusOverride = bos.StatusFailed }), true, ReasonBootFailed},
 		{"BOS still rebooting it", comp(func(c *bos.Component) { c.Enabled = true; c.ActualState.BootArtifacts = bos.BootArtifacts{} }), true, ReasonBootTimeout},
+		{"booted the target under another actual-state TTL (BOS agrees it is done)", comp(func(c *bos.Component) {
+			c.ActualState.BootArtifacts.KernelParameters += " bos_update_frequency=2d"
+			c.DesiredState.BootArtifacts.KernelParameters += " bos_update_frequency=4h"
+		}), true, ""},
 		{"booted the old image", comp(func(c *bos.Component) { c.ActualState.BootArtifacts = old }), true, ReasonWrongImage},
 		{"no target at all", comp(func(c *bos.Component) {
 			c.DesiredState.BootArtifacts = bos.BootArtifacts{}

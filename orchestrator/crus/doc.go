@@ -41,8 +41,9 @@
 //  4. BOOTING: wait until the session is complete, or BOS has finished every node of
 //     the step (each is in the session and no longer enabled).
 //  5. BOOTED: verify each node from BOS's record (VerifyBoot): it belongs to the step's
-//     session and its actual boot artifacts (reported by the node after it booted) equal
-//     the desired ones the session set from the template. Others fail.
+//     session and its actual boot artifacts (reported by the node after it booted) are
+//     the desired ones the session set from the template (BootArtifacts.SameBoot, as
+//     the reconciler compares them). Others fail.
 //  6. WLM_WAITING: a node whose Slurm boot time is no earlier than the step's boot
 //     request (RebootedSince) is resumed (or its earlier drain restored); once Slurm runs
 //     it again (InService) it is done. When all are done the upgrading group is emptied

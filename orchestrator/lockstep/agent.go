@@ -58,7 +58,9 @@ type Config struct {
 	Inventory operator.Inventory
 	Images    operator.Images
 	Effects   *operator.Effects
-	Timing    Timing
+	// Handoff passes the inventory a session's creation read to the agent (optional).
+	Handoff *operator.InventoryHandoff
+	Timing  Timing
 	// Logger gets the agent's progress and, as BOA logged them, the failed nodes of each
 	// session and the command that retries them. Nil discards.
 	Logger *slog.Logger

@@ -3,6 +3,7 @@ package lockstep_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -162,7 +163,6 @@ func TestBootOutcomes(t *testing.T) {
 	assert.Equal(t, []string{a2}, boot.Errors["power on failed: BMC said no"])
 	assert.Equal(t, []string{b0}, boot.Errors["node did not report booting the session's image within 300ms"])
 	assert.Equal(t, []string{a0, b1}, phaseOf(t, s, "a", "configure").Nodes(bos.CategorySucceeded))
-	assert.Equal(t, "bos v1 session create --template-name t --operation boot --limit "+a1+","+a2+","+b0, s.Status.RetryCommand)
 	ons := 0
 	for _, e := range w.powerEvents() {
 		if e.node == a0 && e.power == operator.PowerOn {
@@ -170,6 +170,51 @@ func TestBootOutcomes(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, ons, "a node already running its image is not power-cycled")
+
+	// The failed nodes are left on (a1, b0) or off (a2): the retry command reboots them,
+	// since a boot would fail the running ones again. Run as printed, it succeeds.
+	assert.Equal(t, "bos v1 session create --template-name t --operation reboot --limit "+a1+","+a2+","+b0, s.Status.RetryCommand)
+	w.mu.Lock()
+	w.refuseOn[a2], w.silent[b0] = false, false
+	w.mu.Unlock()
+	args := strings.Fields(s.Status.RetryCommand)
+	retry := w.wait(w.session(a, args[slices.Index(args, "--operation")+1], args[slices.Index(args, "--template-name")+1], args[slices.Index(args, "--limit")+1]))
+	assert.Empty(t, retry.Status.FailedNodes)
+	assert.Equal(t, []string{a1, a2, b0}, phaseOf(t, retry, "a", "configure").Nodes(bos.CategorySucceeded))
+}
+
+// TestBootNodeBootedByV2: a boot finds a node running the same image and boot set that a
+// v2 session booted (v2's parameters end in bos_update_frequency, here under an older
+// actual-state TTL): it succeeds without a power cycle. The v1 target carries the
+// current TTL as bos_update_frequency, as v2's does.
+func TestBootNodeBootedByV2(t *testing.T) {
+	w := newWorld(t, a0)
+	_, err := w.st.UpdateOptions(context.Background(), func(o *bos.Options) error {
+		o.ComponentActualStateTTL = "1d"
+		return nil
+	})
+	require.NoError(t, err)
+	bs := bootSet(a0)
+	bs.RootfsProvider = "sbps"
+	w.template("t", bos.V1SessionTemplate{CFS: cfsOn("cfg"), BootSets: map[string]bos.V1BootSet{"a": bs}})
+	byV2 := bos.BootArtifacts{Kernel: testImage.Kernel, Initrd: testImage.Initrd,
+		KernelParameters: "quiet root=sbps-s3:s3://boot-images/k/rootfs:etag1 nmd_data=url=s3://boot-images/k/rootfs,etag=etag1 bos_update_frequency=4h"}
+	_, err = w.st.UpdateComponent(context.Background(), a0, func(c *bos.Component) error {
+		c.Session, c.DesiredState.BootArtifacts, c.ActualState.BootArtifacts = "v2-session", byV2, byV2
+		return nil
+	})
+	require.NoError(t, err)
+	w.power[a0] = operator.PowerOn
+	w.cfs[a0] = &operator.CFSView{DesiredConfig: "cfg", Status: "configured"}
+
+	s := w.wait(w.session(w.agent(), "boot", "t", ""))
+	assert.Empty(t, s.Status.FailedNodes)
+	assert.Equal(t, []string{a0}, phaseOf(t, s, "a", "boot").Nodes(bos.CategorySucceeded))
+	assert.Empty(t, w.powerEvents(), "the node is not power-cycled")
+	c, err := w.st.GetComponent(context.Background(), a0)
+	require.NoError(t, err)
+	assert.Equal(t, strings.Replace(byV2.KernelParameters, "bos_update_frequency=4h", "bos_update_frequency=1d", 1),
+		c.DesiredState.BootArtifacts.KernelParameters, "v1 builds v2's parameters for an sbps boot set")
 }
 
 // TestConfigureAndShutdown: configure applies the configuration to running nodes without

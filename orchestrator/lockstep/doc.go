@@ -59,8 +59,10 @@
 //     phases (BOA left them in not_started, so those phases never completed).
 //   - stage_configuration is folded into boot (power-on sets the CFS desired
 //     configuration) and configure; the configure phase starts when its step does.
-//   - Kernel parameters: no bos_session_id (see KernelParameters); cpss3 and sbps rootfs
-//     providers are supported.
+//   - Kernel parameters come from v2's builder (operator.BootArtifactsFor) with v1's rules
+//     (operator.V1Params): cpss3 and sbps rootfs providers, bos_update_frequency as v2
+//     adds it, no bos_session_id. "Already runs the target" is BootArtifacts.SameBoot,
+//     so a node a v2 session booted with the same image and boot set qualifies.
 //   - BOA built a CFS configuration from the deprecated clone_url/branch fields when
 //     cfs.configuration was missing; we do not: without a configuration the configure
 //     phase excludes the nodes.

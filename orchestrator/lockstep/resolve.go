@@ -3,23 +3,24 @@ package lockstep
 import (
 	"context"
 	"errors"
-	"fmt"
-	"sort"
 
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/operator"
 	"github.com/cray-bos/bos/orchestrator/tenant"
 )
 
-// Resolver picks a session's nodes from the HSM inventory exactly as the v2 session setup
-// does (operator.ResolveBootSetNodes: node lists, groups and roles; limit; HSM locks; arch;
-// enabled), then bounds them by the template's partition. The agent uses it to start a
+// Resolver picks a session's nodes from the HSM inventory with the v2 session setup's
+// resolution (operator.SelectNodes: node lists, groups and roles; limit; HSM locks; arch;
+// enabled; the template's partition). The agent uses it to start a
 // v1 session, and the API, as an orchestrator.NodeResolver, to refuse overlapping
 // sessions of either version.
 type Resolver struct {
 	Inventory operator.Inventory
 	// Tenants resolves v2 tenant sessions; nil means a tenant session selects nothing.
 	Tenants tenant.Registry
+	// Handoff, when set, keeps the inventory read for a selector with a SessionKey for
+	// that session's setup.
+	Handoff *operator.InventoryHandoff
 }
 
 var _ bos.NodeResolver = (*Resolver)(nil)
@@ -43,6 +44,7 @@ func (r *Resolver) ResolveNodes(ctx context.Context, sels []bos.NodeSelector) ([
 	}
 	out := make([]bos.NodeSelection, len(sels))
 	for i, sel := range sels {
+		r.Handoff.Keep(sel.SessionKey, inv)
 		var tn *tenant.Tenant
 		if sel.Tenant != "" {
 			if r.Tenants == nil {
@@ -54,70 +56,12 @@ func (r *Resolver) ResolveNodes(ctx context.Context, sels []bos.NodeSelector) ([
 				return nil, &bos.Error{Code: bos.EUNAVAILABLE, Message: "session nodes: the tenant registry cannot be read", Err: err}
 			}
 		}
-		byBootSet, _, err := BootSetNodes(sel, inv, tn)
+		selection, err := operator.SelectNodes(sel, inv, tn)
 		if err != nil {
 			out[i].Err = &bos.Error{Code: bos.EINVALID, Message: err.Error()}
 			continue
 		}
-		set := map[string]struct{}{}
-		for _, nodes := range byBootSet {
-			for _, id := range nodes {
-				set[id] = struct{}{}
-			}
-		}
-		for id := range set {
-			out[i].Nodes = append(out[i].Nodes, id)
-		}
-		sort.Strings(out[i].Nodes)
+		out[i].Nodes = selection.Nodes()
 	}
 	return out, nil
-}
-
-// BootSetNodes resolves each boot set of sel.Template (operator.ResolveBootSetNodes),
-// keeps only members of sel.Partition when it is set, and gives a node named by several
-// boot sets to the last of them in name order (as v2 setup does). It returns the nodes
-// by boot set (sorted; every boot set present) and the HSM names that were unknown.
-func BootSetNodes(sel bos.NodeSelector, inv *operator.InventorySnapshot, tn *tenant.Tenant) (map[string][]string, []string, error) {
-	var inPartition map[string]bool
-	if sel.Partition != "" {
-		members, ok := inv.Partitions[sel.Partition]
-		if !ok {
-			return nil, nil, fmt.Errorf("the template's partition %q is not an HSM partition", sel.Partition)
-		}
-		inPartition = make(map[string]bool, len(members))
-		for _, id := range members {
-			inPartition[id] = true
-		}
-	}
-	sess := bos.Session{Tenant: sel.Tenant, Limit: sel.Limit, IncludeDisabled: sel.IncludeDisabled}
-	names := make([]string, 0, len(sel.Template.BootSets))
-	for name := range sel.Template.BootSets {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	owner := map[string]string{}
-	var unknown []string
-	for _, name := range names {
-		nodes, unk, err := operator.ResolveBootSetNodes(sel.Template.BootSets[name], sess, inv, tn)
-		if err != nil {
-			return nil, nil, fmt.Errorf("boot set '%s': %w", name, err)
-		}
-		unknown = append(unknown, unk...)
-		for _, id := range nodes {
-			if inPartition == nil || inPartition[id] {
-				owner[id] = name
-			}
-		}
-	}
-	out := make(map[string][]string, len(names))
-	for _, name := range names {
-		out[name] = []string{}
-	}
-	for id, name := range owner {
-		out[name] = append(out[name], id)
-	}
-	for _, nodes := range out {
-		sort.Strings(nodes)
-	}
-	return out, unknown, nil
 }

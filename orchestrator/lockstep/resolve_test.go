@@ -10,38 +10,8 @@ import (
 
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/lockstep"
-	"github.com/cray-bos/bos/orchestrator/operator"
 	"github.com/cray-bos/bos/orchestrator/tenant"
 )
-
-func TestBootSetNodes(t *testing.T) {
-	w := newWorld(t, a0, a1, a2, b0)
-	w.groups["g"] = []string{a1, a2}
-	w.parts["p1"] = []string{a0, a1, b0}
-	inv, err := (&lockstep.Resolver{Inventory: w}).Snapshot(context.Background())
-	require.NoError(t, err)
-	tmpl := bos.SessionTemplate{BootSets: map[string]bos.BootSet{
-		"x": {NodeList: []string{a0, a1}},
-		"y": {NodeGroups: []string{"g", "nope"}}, // a1 is in both: y (last by name) keeps it
-	}}
-	got, unknown, err := lockstep.BootSetNodes(bos.NodeSelector{Template: tmpl}, inv, nil)
-	require.NoError(t, err)
-	assert.Equal(t, map[string][]string{"x": {a0}, "y": {a1, a2}}, got)
-	assert.Equal(t, []string{"group nope"}, unknown)
-
-	got, _, err = lockstep.BootSetNodes(bos.NodeSelector{Template: tmpl, Partition: "p1"}, inv, nil)
-	require.NoError(t, err)
-	assert.Equal(t, map[string][]string{"x": {a0}, "y": {a1}}, got, "the partition bounds every boot set")
-
-	got, _, err = lockstep.BootSetNodes(bos.NodeSelector{Template: tmpl, Limit: "all,!" + a1}, inv, nil)
-	require.NoError(t, err)
-	assert.Equal(t, map[string][]string{"x": {a0}, "y": {a2}}, got)
-
-	_, _, err = lockstep.BootSetNodes(bos.NodeSelector{Template: tmpl, Partition: "p9"}, inv, nil)
-	assert.ErrorContains(t, err, `partition "p9" is not an HSM partition`)
-	_, _, err = lockstep.BootSetNodes(bos.NodeSelector{Template: tmpl, Limit: a0 + ",,"}, inv, nil)
-	assert.ErrorContains(t, err, "empty")
-}
 
 func TestResolveNodes(t *testing.T) {
 	w := newWorld(t, a0, a1, a2)
@@ -63,36 +33,6 @@ func TestResolveNodes(t *testing.T) {
 	out, err = r.ResolveNodes(context.Background(), nil)
 	require.NoError(t, err)
 	assert.Nil(t, out)
-}
-
-func TestKernelParameters(t *testing.T) {
-	img := operator.Image{Rootfs: "s3://r", RootfsETag: "e", BootParameters: "a b\nc"}
-	for _, tc := range []struct {
-		name    string
-		bs      bos.V1BootSet
-		img     operator.Image
-		want    string
-		wantErr string
-	}{
-		{"CPSS3", bos.V1BootSet{KernelParameters: "k=1", RootfsProvider: "cpss3", RootfsProviderPassthrough: "dvs:x"}, img,
-			"a b c k=1 root=craycps-s3:s3://r:e:dvs:x nmd_data=url=s3://r,etag=e", ""},
-		{"SBPS", bos.V1BootSet{RootfsProvider: "sbps"}, img, "a b c root=sbps-s3:s3://r:e nmd_data=url=s3://r,etag=e", ""},
-		{"PassthroughOnly", bos.V1BootSet{RootfsProviderPassthrough: "p"}, img, "a b c root=::p", ""},
-		{"Nothing", bos.V1BootSet{}, operator.Image{}, "", ""},
-		{"UnknownProvider", bos.V1BootSet{RootfsProvider: "nfs"}, img, "", `unsupported rootfs_provider "nfs"`},
-		{"NoRootfs", bos.V1BootSet{RootfsProvider: "cpss3"}, operator.Image{}, "", "needs a rootfs"},
-		{"TooLong", bos.V1BootSet{KernelParameters: string(make([]byte, 5000))}, img, "", "at most 4096"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := lockstep.KernelParameters(tc.img, tc.bs)
-			if tc.wantErr != "" {
-				assert.ErrorContains(t, err, tc.wantErr)
-				return
-			}
-			require.NoError(t, err)
-			assert.Equal(t, tc.want, got)
-		})
-	}
 }
 
 // TestMigrateTemplates: legacy v1 templates are converted and their originals kept under

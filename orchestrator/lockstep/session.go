@@ -109,9 +109,9 @@ func (f *sessionFailure) Error() string { return f.msg }
 // times, as Kubernetes restarted a failed BOA pod.
 func (r *run) plan(ctx context.Context) error {
 	tmpl := r.sess.Template
-	var inv *operator.InventorySnapshot
+	inv := r.a.cfg.Handoff.Take(bos.V1SessionKey(r.id))
 	var err error
-	for attempt := 1; ; attempt++ {
+	for attempt := 1; inv == nil; attempt++ {
 		if inv, err = r.a.resolver.Snapshot(ctx); err == nil {
 			break
 		}
@@ -124,11 +124,12 @@ func (r *run) plan(ctx context.Context) error {
 		}
 	}
 	sel := bos.NodeSelector{Template: tmpl.V2(), Partition: tmpl.Partition, Limit: r.sess.Limit}
-	byBootSet, unknown, err := BootSetNodes(sel, inv, nil)
+	selection, err := operator.SelectNodes(sel, inv, nil)
 	if err != nil {
 		return &sessionFailure{msg: err.Error()}
 	}
-	if len(unknown) > 0 {
+	byBootSet := selection.ByBootSet()
+	if unknown := selection.AllUnknown(); len(unknown) > 0 {
 		r.log.Warn("v1 session: unknown HSM names skipped", "names", unknown)
 	}
 	r.bootSets, r.owner = map[string]*bootSetRun{}, map[string]*bootSetRun{}
@@ -187,16 +188,23 @@ func (r *run) plan(ctx context.Context) error {
 	return r.save(ctx, true)
 }
 
-// targets builds each boot set's target: the image's artifacts and v1 kernel parameters
-// for boot and reboot, the configuration for every operation but shutdown. A boot set
-// whose image cannot be read fails its nodes in the first phase; the others go on.
+// targets builds each boot set's target: the image's artifacts and kernel parameters
+// (operator.BootArtifactsFor with the v1 rules) for boot and reboot, the configuration
+// for every operation but shutdown. A boot set whose image cannot be read fails its nodes
+// in the first phase; the others go on.
 func (r *run) targets(ctx context.Context) error {
+	if r.op == bos.OpShutdown {
+		return nil
+	}
+	opts, err := r.a.cfg.Store.GetOptions(ctx)
+	if err != nil {
+		return fmt.Errorf("read options: %w", err)
+	}
+	rules := operator.V1Params(opts)
+	v2 := r.sess.Template.V2()
 	images := map[string]operator.Image{}
 	for _, b := range r.bootSets {
-		switch r.op {
-		case bos.OpShutdown:
-			continue
-		case bos.OpConfigure:
+		if r.op == bos.OpConfigure {
 			b.target = operator.Target{Configuration: r.config}
 			continue
 		}
@@ -212,26 +220,18 @@ func (r *run) targets(ctx context.Context) error {
 			if r.a.cfg.Images == nil {
 				return &sessionFailure{msg: "no image store is configured"}
 			}
-			var err error
 			if img, err = r.a.cfg.Images.Image(ctx, b.bs.Path); err != nil {
 				b.fail = fmt.Sprintf("reading the image manifest %s: %v", b.bs.Path, err)
 				continue
 			}
 			images[b.bs.Path] = img
 		}
-		params, err := KernelParameters(img, b.bs)
+		artifacts, err := operator.BootArtifactsFor(img, v2.BootSets[b.name], rules)
 		if err != nil {
 			b.fail = err.Error()
 			continue
 		}
-		if img.Kernel == "" {
-			b.fail = "the image manifest has no kernel"
-			continue
-		}
-		b.target = operator.Target{
-			BootArtifacts: bos.BootArtifacts{Kernel: img.Kernel, Initrd: img.Initrd, KernelParameters: params},
-			Configuration: r.config,
-		}
+		b.target = operator.Target{BootArtifacts: artifacts, Configuration: r.config}
 	}
 	return nil
 }

@@ -239,7 +239,7 @@ func (r *run) boot(ctx context.Context, ids []string) error {
 		c := owned[id]
 		switch readings[id].Power {
 		case operator.PowerOn:
-			if !c.DesiredState.BootArtifacts.IsEmpty() && c.ActualState.BootArtifacts == c.DesiredState.BootArtifacts {
+			if !c.DesiredState.BootArtifacts.IsEmpty() && c.ActualState.BootArtifacts.SameBoot(c.DesiredState.BootArtifacts) {
 				running = append(running, id)
 			} else {
 				msgs[id] = ErrAlreadyOn

@@ -36,6 +36,7 @@ type world struct {
 	cfs       map[string]*operator.CFSView
 	cfsOn     map[string]bool
 	events    []event
+	nodeReads int // HSM reads of the node list
 
 	// behaviour
 	stuck     map[string]bool // never powers off
@@ -70,6 +71,12 @@ func newWorld(t *testing.T, ids ...string) *world {
 	return w
 }
 
+func (w *world) reads() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.nodeReads
+}
+
 // agent starts an agent over the world with fast timing; it stops with the test.
 func (w *world) agent(tweak ...func(*lockstep.Config)) *lockstep.Agent {
 	cfg := lockstep.Config{
@@ -101,6 +108,7 @@ func (w *world) setPower(id string, p operator.Power) {
 func (w *world) Nodes(context.Context) ([]operator.Node, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.nodeReads++
 	return append([]operator.Node(nil), w.nodes...), nil
 }
 func (w *world) Groups(context.Context) (map[string][]string, error)     { return w.groups, nil }

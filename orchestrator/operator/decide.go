@@ -181,7 +181,7 @@ func decidePhase(n *bos.Component, obs Observation, opts bos.Options, now time.T
 // still booting an older token of the same image (a power-on retried while the first was
 // under way, a session taking the node over mid-boot) counted as done on the wrong boot.
 func bootedDesired(n *bos.Component) bool {
-	return n.ActualState.BootArtifacts == n.DesiredState.BootArtifacts &&
+	return n.DesiredState.BootArtifacts.SameBoot(n.ActualState.BootArtifacts) &&
 		(n.DesiredState.BSSToken == "" || n.ActualState.BSSToken == n.DesiredState.BSSToken)
 }
 

@@ -143,6 +143,10 @@ func TestDecide(t *testing.T) {
 			want{phase: bos.PhasePoweringOff, status: bos.StatusPowerOffGracefullyCalled, enabled: true, action: GracefulOffAction, errContains: "max_boot_wait_time", stats: &bos.EventStats{PowerOnAttempts: 1, PowerOffGracefulAttempts: 1}}},
 		{"desired image, no token asked for (not powered on by this session): configure only", comp(booted(image), tokens("", "t1")), Observation{Power: PowerOn, CFS: cfsNew},
 			want{phase: bos.PhaseConfiguring, status: bos.StatusConfiguring, enabled: true, action: ConfigureAction, pollCFS: true}},
+		{"booted by a v1 session, no bos_update_frequency: the same boot, done", comp(booted(image), phase(bos.PhaseConfiguring), func(c *bos.Component) {
+			c.DesiredState.BootArtifacts.KernelParameters += " bos_update_frequency=4h"
+		}), Observation{Power: PowerOn, CFS: cfsOK},
+			want{phase: "", status: bos.StatusStable, enabled: false, stats: &bos.EventStats{}}},
 		// Power on, artifacts differ.
 		{"booting within max_boot_wait_time: wait", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 200*time.Second, false), stats(1, 0, 0)), Observation{Power: PowerOn, CFS: cfsNew},
 			want{phase: bos.PhasePoweringOn, status: bos.StatusPowerOnCalled, enabled: true, requeue: 1000*time.Second + time.Millisecond}},

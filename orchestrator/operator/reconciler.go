@@ -24,6 +24,8 @@ type Config struct {
 	Images    Images
 	Power     PowerControl
 	Tenants   tenant.Registry
+	// Handoff passes the inventory a session's creation read to its setup (optional).
+	Handoff *InventoryHandoff
 	// Workers is how many batches are reconciled at once (default 4).
 	Workers int
 	// BatchSize is the most nodes one worker takes at a time (default 1000; the option
@@ -74,7 +76,7 @@ func New(cfg Config) *Reconciler {
 		cfg.Now = time.Now
 	}
 	return &Reconciler{cfg: cfg, queue: cfg.Queue, log: cfg.Logger, sessionWake: make(chan struct{}, 1),
-		setup:   &Setup{Store: cfg.Store, Inventory: cfg.Inventory, Images: cfg.Images, Tenants: cfg.Tenants, Now: cfg.Now, Logger: cfg.Logger},
+		setup:   &Setup{Store: cfg.Store, Inventory: cfg.Inventory, Images: cfg.Images, Tenants: cfg.Tenants, Handoff: cfg.Handoff, Now: cfg.Now, Logger: cfg.Logger},
 		effects: &Effects{Store: cfg.Store, BSS: cfg.BSS, CFS: cfg.CFS, Power: cfg.Power, Now: cfg.Now}}
 }
 

@@ -25,7 +25,10 @@
 //     completes it with the error, as in BOS. Run re-reads the session and acts only if
 //     it is still pending.
 //   - Images are read only for boot sets that select nodes, once per manifest per setup;
-//     HSM partitions only when the session has a limit.
+//     HSM partitions only when the session has a limit. The HSM snapshot the session's
+//     creation read for its overlap check is used instead of a new read when it is at
+//     most InventoryHandoff.MaxAge old: one HSM read per session, and setup selects the
+//     nodes the check saw.
 //   - Session completion: a tenant the registry no longer knows owns no nodes, so its
 //     sessions complete. CompleteSessions reports tenant sessions as "tenant/name".
 //   - A boot session taking over a node whose power-on for the same artifacts is under way
@@ -78,8 +81,11 @@ type Setup struct {
 	Inventory Inventory
 	Images    Images
 	Tenants   tenant.Registry
-	Now       func() time.Time
-	Logger    *slog.Logger
+	// Handoff, when set, may hold the inventory the session's creation read: setup uses
+	// it instead of reading HSM again.
+	Handoff *InventoryHandoff
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // Target is what setup writes for the nodes of one boot set: the boot artifacts and CFS
@@ -105,10 +111,11 @@ var errNotPending = errors.New("session is no longer pending")
 // Run sets up one pending session (reference 4.4) with the options of this pass:
 //
 //  1. load the template from the session's tenant namespace and read the HSM inventory
-//     once (nodes, groups, locks, and partitions when there is a limit);
-//  2. per boot set, in sorted name order: resolve the nodes (ResolveBootSetNodes) and
-//     build the target (TargetState, reading each image once); a node named by several
-//     boot sets gets the target of the last one;
+//     once (nodes, groups, locks, and partitions when there is a limit), or take the one
+//     the session's creation read (Handoff);
+//  2. resolve the nodes (SelectNodes), then per boot set that selects any, in sorted name
+//     order, build the target (TargetState, reading each image once); a node named by
+//     several boot sets gets the target of the last one;
 //  3. drop ids BOS has no component for, then write each node's SetupPatch in chunks of
 //     max_component_batch_size (0 = one chunk) with compare-and-set;
 //  4. mark the session running with components = the ids written, comma-separated.
@@ -226,25 +233,22 @@ func (s *Setup) plan(ctx context.Context, sess bos.Session, opts bos.Options, lo
 	if err != nil {
 		return tn, nil, fmt.Errorf("load session template: %w", err)
 	}
-	inv, err := s.snapshot(ctx, sess.Limit != "")
-	if err != nil {
-		return tn, nil, err
+	inv := s.Handoff.Take(bos.V2SessionKey(sess.Tenant, sess.Name)) // read with partitions
+	if inv == nil {
+		if inv, err = s.snapshot(ctx, sess.Limit != ""); err != nil {
+			return tn, nil, err
+		}
 	}
 
-	targets := map[string]Target{}
-	images := map[string]Image{} // manifest path → image, each read once
-	names := make([]string, 0, len(tmpl.BootSets))
-	for name := range tmpl.BootSets {
-		names = append(names, name)
+	selection, err := SelectNodes(bos.NodeSelector{Tenant: sess.Tenant, Template: tmpl, Limit: sess.Limit, IncludeDisabled: sess.IncludeDisabled}, inv, tn)
+	if err != nil {
+		return tn, nil, bootSetFailure(err)
 	}
-	sort.Strings(names) // a node in several boot sets takes the last one's target
-	for _, name := range names {
-		bs := tmpl.BootSets[name]
-		nodes, unknown, err := ResolveBootSetNodes(bs, sess, inv, tn)
-		if err != nil {
-			return tn, nil, failf("Boot set '%s': %v", name, err)
-		}
-		if len(unknown) > 0 {
+	targets := map[string]Target{}
+	images := map[string]Image{}           // manifest path → image, each read once
+	for _, name := range selection.Names { // a node in several boot sets takes the last one's target
+		bs, nodes := tmpl.BootSets[name], selection.Resolved[name]
+		if unknown := selection.Unknown[name]; len(unknown) > 0 {
 			log.Warn("session setup: unknown HSM names in boot set skipped", "boot_set", name, "names", unknown)
 		}
 		if len(nodes) == 0 {
@@ -268,7 +272,7 @@ func (s *Setup) plan(ctx context.Context, sess bos.Session, opts bos.Options, lo
 			}
 			img = cached
 		}
-		target, err := TargetState(sess.Operation, &tmpl, bs, img, opts)
+		target, err := TargetState(sess.Operation, &tmpl, bs, img, V2Params(opts))
 		if err != nil {
 			return tn, nil, failf("Boot set '%s': %v", name, err)
 		}
@@ -508,66 +512,22 @@ func listSome(ids []string, n int) string {
 }
 
 // TargetState is what setup writes for one boot set (reference 4.4 "Target state", 4.6):
-// empty for a shutdown; otherwise the image's kernel and initrd, the assembled kernel
-// parameters (KernelParameters) and the configuration (BootSetConfiguration). A missing
-// kernel, an unsupported rootfs provider, and kernel parameters or a configuration name
-// longer than the schema allows are errors.
-func TargetState(operation string, t *bos.SessionTemplate, bs bos.BootSet, img Image, opts bos.Options) (Target, error) {
+// empty for a shutdown; otherwise the boot artifacts (BootArtifactsFor) and the
+// configuration (BootSetConfiguration). A missing kernel, an unsupported rootfs provider,
+// and kernel parameters or a configuration name longer than the schema allows are errors.
+func TargetState(operation string, t *bos.SessionTemplate, bs bos.BootSet, img Image, r ParamRules) (Target, error) {
 	if operation == bos.OpShutdown {
 		return Target{}, nil
 	}
-	if img.Kernel == "" {
-		return Target{}, errors.New("the image manifest has no kernel")
-	}
-	params, err := KernelParameters(img, bs, opts.ComponentActualStateTTL)
+	artifacts, err := BootArtifactsFor(img, bs, r)
 	if err != nil {
 		return Target{}, err
-	}
-	if n := len(params); n > maxKernelParameters {
-		return Target{}, fmt.Errorf("the assembled kernel parameters are %d characters long; at most %d are allowed", n, maxKernelParameters)
 	}
 	cfg := BootSetConfiguration(t, bs)
 	if n := len(cfg); n > maxConfiguration {
 		return Target{}, fmt.Errorf("the CFS configuration name is %d characters long; at most %d are allowed", n, maxConfiguration)
 	}
-	return Target{
-		BootArtifacts: bos.BootArtifacts{Kernel: img.Kernel, KernelParameters: params, Initrd: img.Initrd},
-		Configuration: cfg,
-	}, nil
-}
-
-// KernelParameters assembles a boot set's kernel command line (reference 4.6 step 2): the
-// image's boot parameters (split on white space), the boot set's kernel_parameters, the
-// rootfs parameter, nmd_data for sbps, and bos_update_frequency=<actualStateTTL>, joined
-// by single spaces.
-//
-// The rootfs parameter is root=sbps-s3:<rootfs>:<etag>[:<passthrough>] for rootfs_provider
-// sbps (whose image must then have a rootfs), root=::<passthrough> with no provider but a
-// passthrough, and nothing otherwise. Any other provider is an error.
-func KernelParameters(img Image, bs bos.BootSet, actualStateTTL string) (string, error) {
-	parts := strings.Fields(img.BootParameters)
-	if bs.KernelParameters != "" {
-		parts = append(parts, bs.KernelParameters)
-	}
-	switch bs.RootfsProvider {
-	case "":
-		if bs.RootfsProviderPassthrough != "" {
-			parts = append(parts, "root=::"+bs.RootfsProviderPassthrough)
-		}
-	case "sbps":
-		if img.Rootfs == "" {
-			return "", errors.New("rootfs_provider sbps needs a rootfs artifact, and the image manifest has none")
-		}
-		root := "root=sbps-s3:" + img.Rootfs + ":" + img.RootfsETag
-		if bs.RootfsProviderPassthrough != "" {
-			root += ":" + bs.RootfsProviderPassthrough
-		}
-		parts = append(parts, root, "nmd_data=url="+img.Rootfs+",etag="+img.RootfsETag)
-	default:
-		return "", fmt.Errorf("unsupported rootfs_provider %q; only 'sbps' is supported", bs.RootfsProvider)
-	}
-	parts = append(parts, "bos_update_frequency="+actualStateTTL)
-	return strings.Join(parts, " "), nil
+	return Target{BootArtifacts: artifacts, Configuration: cfg}, nil
 }
 
 // BootSetConfiguration is the CFS configuration of a boot set (reference 4.6 step 3): ""

@@ -211,32 +211,45 @@ func TestInventorySnapshotLookup(t *testing.T) {
 
 func TestKernelParameters(t *testing.T) {
 	img := operator.Image{Kernel: "k", Rootfs: "s3://b/rootfs", RootfsETag: "abc", BootParameters: "  console=ttyS0\n ip=dhcp\t quiet "}
+	v2 := operator.V2Params(bos.Options{ComponentActualStateTTL: "4h"})
+	v1 := operator.V1Params(bos.Options{ComponentActualStateTTL: "4h"})
 	tests := []struct {
 		name    string
+		rules   operator.ParamRules
 		img     operator.Image
 		bs      bos.BootSet
 		want    string
 		wantErr string
 	}{
-		{name: "nothing but the update frequency", img: operator.Image{Kernel: "k"},
+		{name: "nothing but the update frequency", rules: v2, img: operator.Image{Kernel: "k"},
 			want: "bos_update_frequency=4h"},
-		{name: "image params split on white space, then boot set params as is", img: img,
+		{name: "nothing at all without an update frequency", rules: operator.ParamRules{}, img: operator.Image{Kernel: "k"},
+			want: ""},
+		{name: "image params split on white space, then boot set params as is", rules: v2, img: img,
 			bs:   bos.BootSet{KernelParameters: "a=1  b=2"},
 			want: "console=ttyS0 ip=dhcp quiet a=1  b=2 bos_update_frequency=4h"},
-		{name: "sbps", img: img, bs: bos.BootSet{KernelParameters: "x", RootfsProvider: "sbps"},
+		{name: "sbps", rules: v2, img: img, bs: bos.BootSet{KernelParameters: "x", RootfsProvider: "sbps"},
 			want: "console=ttyS0 ip=dhcp quiet x root=sbps-s3:s3://b/rootfs:abc nmd_data=url=s3://b/rootfs,etag=abc bos_update_frequency=4h"},
-		{name: "sbps with passthrough", img: img, bs: bos.BootSet{RootfsProvider: "sbps", RootfsProviderPassthrough: "sbps:v1:iqn:300"},
+		{name: "sbps with passthrough", rules: v2, img: img, bs: bos.BootSet{RootfsProvider: "sbps", RootfsProviderPassthrough: "sbps:v1:iqn:300"},
 			want: "console=ttyS0 ip=dhcp quiet root=sbps-s3:s3://b/rootfs:abc:sbps:v1:iqn:300 nmd_data=url=s3://b/rootfs,etag=abc bos_update_frequency=4h"},
-		{name: "no provider, passthrough only", img: img, bs: bos.BootSet{RootfsProviderPassthrough: "pt"},
+		{name: "no provider, passthrough only", rules: v2, img: img, bs: bos.BootSet{RootfsProviderPassthrough: "pt"},
 			want: "console=ttyS0 ip=dhcp quiet root=::pt bos_update_frequency=4h"},
-		{name: "sbps without a rootfs", img: operator.Image{Kernel: "k"}, bs: bos.BootSet{RootfsProvider: "sbps"},
+		{name: "sbps without a rootfs", rules: v2, img: operator.Image{Kernel: "k"}, bs: bos.BootSet{RootfsProvider: "sbps"},
 			wantErr: "rootfs_provider sbps needs a rootfs artifact"},
-		{name: "unsupported provider", img: img, bs: bos.BootSet{RootfsProvider: "cpss3"},
-			wantErr: `unsupported rootfs_provider "cpss3"`},
+		{name: "v2: cpss3 unsupported", rules: v2, img: img, bs: bos.BootSet{RootfsProvider: "cpss3"},
+			wantErr: `unsupported rootfs_provider "cpss3"; supported: sbps`},
+		{name: "v1: cpss3", rules: v1, img: img, bs: bos.BootSet{KernelParameters: "k=1", RootfsProvider: "cpss3", RootfsProviderPassthrough: "dvs:x"},
+			want: "console=ttyS0 ip=dhcp quiet k=1 root=craycps-s3:s3://b/rootfs:abc:dvs:x nmd_data=url=s3://b/rootfs,etag=abc bos_update_frequency=4h"},
+		{name: "v1 and v2 agree on sbps", rules: v1, img: img, bs: bos.BootSet{KernelParameters: "x", RootfsProvider: "sbps"},
+			want: "console=ttyS0 ip=dhcp quiet x root=sbps-s3:s3://b/rootfs:abc nmd_data=url=s3://b/rootfs,etag=abc bos_update_frequency=4h"},
+		{name: "v1: cpss3 without a rootfs", rules: v1, img: operator.Image{Kernel: "k"}, bs: bos.BootSet{RootfsProvider: "cpss3"},
+			wantErr: "rootfs_provider cpss3 needs a rootfs artifact"},
+		{name: "v1: unknown provider", rules: v1, img: img, bs: bos.BootSet{RootfsProvider: "nfs"},
+			wantErr: `unsupported rootfs_provider "nfs"; supported: cpss3, sbps`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := operator.KernelParameters(tc.img, tc.bs, "4h")
+			got, err := operator.KernelParameters(tc.img, tc.bs, tc.rules)
 			if tc.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tc.wantErr)
@@ -274,7 +287,7 @@ func TestTargetState(t *testing.T) {
 	opts := bos.DefaultOptions()
 	opts.ComponentActualStateTTL = "2d"
 
-	got, err := operator.TargetState(bos.OpBoot, tmpl, bootSetA(), imageA, opts)
+	got, err := operator.TargetState(bos.OpBoot, tmpl, bootSetA(), imageA, operator.V2Params(opts))
 	require.NoError(t, err)
 	assert.Equal(t, operator.Target{
 		BootArtifacts: bos.BootArtifacts{Kernel: imageA.Kernel, Initrd: imageA.Initrd,
@@ -282,19 +295,19 @@ func TestTargetState(t *testing.T) {
 		Configuration: "cfg",
 	}, got)
 
-	got, err = operator.TargetState(bos.OpShutdown, tmpl, bootSetA(), operator.Image{}, opts)
+	got, err = operator.TargetState(bos.OpShutdown, tmpl, bootSetA(), operator.Image{}, operator.V2Params(opts))
 	require.NoError(t, err)
 	assert.Equal(t, operator.Target{}, got, "shutdown: empty artifacts and configuration")
 
-	_, err = operator.TargetState(bos.OpReboot, tmpl, bootSetA(), operator.Image{Initrd: "i"}, opts)
+	_, err = operator.TargetState(bos.OpReboot, tmpl, bootSetA(), operator.Image{Initrd: "i"}, operator.V2Params(opts))
 	assert.ErrorContains(t, err, "no kernel")
 
 	long := bootSetA(func(bs *bos.BootSet) { bs.KernelParameters = strings.Repeat("x", 4090) })
-	_, err = operator.TargetState(bos.OpBoot, tmpl, long, imageA, opts)
+	_, err = operator.TargetState(bos.OpBoot, tmpl, long, imageA, operator.V2Params(opts))
 	assert.ErrorContains(t, err, "at most 4096")
 
 	longCfg := &bos.SessionTemplate{EnableCFS: true, CFS: &bos.CFS{Configuration: strings.Repeat("c", 128)}}
-	_, err = operator.TargetState(bos.OpBoot, longCfg, bootSetA(), imageA, opts)
+	_, err = operator.TargetState(bos.OpBoot, longCfg, bootSetA(), imageA, operator.V2Params(opts))
 	assert.ErrorContains(t, err, "at most 127")
 }
 
@@ -787,4 +800,48 @@ func TestApplySetupKeepsPowerOnInFlight(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSelectNodes: boot sets resolve on their own; a node in several belongs to the last
+// by name; the partition bounds every boot set; the limit applies; an unknown partition
+// and a bad limit are errors (the latter naming its boot set).
+func TestSelectNodes(t *testing.T) {
+	a0, a1, a2, b0 := "x1000c0s0b0n0", "x1000c0s0b0n1", "x1000c0s1b0n0", "x1000c0s2b0n0"
+	var nodes []operator.Node
+	for _, id := range []string{a0, a1, a2, b0} {
+		nodes = append(nodes, operator.Node{ID: id, Role: "Compute", Arch: "X86", Enabled: true})
+	}
+	inv := operator.NewInventorySnapshot(nodes, map[string][]string{"g": {a1, a2}}, map[string][]string{"p1": {a0, a1, b0}}, nil)
+	tmpl := bos.SessionTemplate{BootSets: map[string]bos.BootSet{
+		"x": {NodeList: []string{a0, a1}},
+		"y": {NodeGroups: []string{"g", "nope"}}, // a1 is in both: y (last by name) keeps it
+	}}
+	got, err := operator.SelectNodes(bos.NodeSelector{Template: tmpl}, inv, nil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"x", "y"}, got.Names)
+	assert.Equal(t, map[string][]string{"x": {a0, a1}, "y": {a1, a2}}, got.Resolved)
+	assert.Equal(t, map[string][]string{"x": {a0}, "y": {a1, a2}}, got.ByBootSet())
+	assert.Equal(t, []string{a0, a1, a2}, got.Nodes())
+	assert.Equal(t, []string{"group nope"}, got.AllUnknown())
+
+	got, err = operator.SelectNodes(bos.NodeSelector{Template: tmpl, Partition: "p1"}, inv, nil)
+	require.NoError(t, err)
+	assert.Equal(t, map[string][]string{"x": {a0}, "y": {a1}}, got.ByBootSet(), "the partition bounds every boot set")
+
+	got, err = operator.SelectNodes(bos.NodeSelector{Template: tmpl, Limit: "all,!" + a1}, inv, nil)
+	require.NoError(t, err)
+	assert.Equal(t, map[string][]string{"x": {a0}, "y": {a2}}, got.ByBootSet())
+
+	got, err = operator.SelectNodes(bos.NodeSelector{Template: bos.SessionTemplate{BootSets: map[string]bos.BootSet{"x": {NodeList: []string{b0}}}}}, inv, nil)
+	require.NoError(t, err)
+	assert.Equal(t, map[string][]string{"x": {b0}}, got.ByBootSet())
+
+	_, err = operator.SelectNodes(bos.NodeSelector{Template: tmpl, Partition: "p9"}, inv, nil)
+	assert.ErrorContains(t, err, `partition "p9" is not an HSM partition`)
+	_, err = operator.SelectNodes(bos.NodeSelector{Template: tmpl, Limit: a0 + ",,"}, inv, nil)
+	var be *operator.BootSetError
+	require.ErrorAs(t, err, &be)
+	assert.Equal(t, "x", be.BootSet)
+	assert.ErrorContains(t, err, "boot set 'x': ")
+	assert.ErrorContains(t, err, "empty")
 }

@@ -605,12 +605,13 @@ func (s *Store) SessionStats(ctx context.Context, session string, within func(id
 	st := orchestrator.SessionStats{Phases: map[string]int{}, Errors: map[string][]string{}}
 	members := s.sessionIdx(session)
 	var (
-		all, staged, enabled, stable, failed, onHold, errored *redis.StringSliceCmd
-		phases                                                = map[string]*redis.StringSliceCmd{}
+		all, staged, both, enabled, stable, failed, onHold, errored *redis.StringSliceCmd
+		phases                                                      = map[string]*redis.StringSliceCmd{}
 	)
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		all = p.SMembers(ctx, members)
 		staged = p.SMembers(ctx, s.stagedIdx(session))
+		both = p.SInter(ctx, members, s.stagedIdx(session))
 		enabled = p.SInter(ctx, members, s.enabledIdx(true))
 		stable = p.SInter(ctx, members, s.statusIdx(orchestrator.StatusStable))
 		failed = p.SInter(ctx, members, s.statusIdx(orchestrator.StatusFailed))
@@ -632,6 +633,7 @@ func (s *Store) SessionStats(ctx context.Context, session string, within func(id
 	}
 	st.Members = len(keep(all.Val()))
 	st.Staged = len(keep(staged.Val()))
+	st.StagedMembers = len(keep(both.Val()))
 	st.Enabled = len(keep(enabled.Val()))
 	st.Stable = len(keep(stable.Val()))
 	st.Failed = len(keep(failed.Val()))
