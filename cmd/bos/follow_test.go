@@ -109,7 +109,7 @@ func TestSimulatedOptionsFollowTheDelayScale(t *testing.T) {
 	assert.Equal(t, map[string]any{"max_power_on_wait_time": 6, "max_boot_wait_time": 17, "max_power_off_wait_time": 7, "polling_frequency": 1},
 		simulatedOptions(timing, 200), "the figures optionsRule quotes")
 	timing.Scale = 0
-	assert.Equal(t, map[string]any{"max_power_on_wait_time": 15, "max_boot_wait_time": 15, "max_power_off_wait_time": 15, "polling_frequency": 1},
+	assert.Equal(t, map[string]any{"max_power_on_wait_time": 45, "max_boot_wait_time": 45, "max_power_off_wait_time": 45, "polling_frequency": 1},
 		simulatedOptions(timing, 10000), "instant hardware: the slack alone, growing with the cluster")
 	timing.Scale = 1
 	assert.Equal(t, map[string]any{"max_power_on_wait_time": 11, "max_boot_wait_time": 227, "max_power_off_wait_time": 41, "polling_frequency": 15},
