@@ -66,6 +66,10 @@ type call struct {
 	args  []string
 	flags *pflag.FlagSet
 	stdin io.Reader
+	// parent is the command's context without the --timeout of ctx (each request is
+	// still bounded by the HTTP client's), for commands that follow a session.
+	parent      context.Context
+	stdout, err io.Writer
 }
 
 // v2 is the typed v2 client for this call's address and tenant.
@@ -194,8 +198,7 @@ flags are those of "bos v2".`,
 func (e *cliEnv) familyCommand(f family, version string, defaulted bool) *cobra.Command {
 	cmd := &cobra.Command{Use: f.name, Short: f.short, RunE: groupRun}
 	if f.leaf != nil {
-		e.bind(cmd, *f.leaf, version, defaulted)
-		return cmd
+		e.bind(cmd, *f.leaf, version, defaulted) // a family may also have verbs (v1 session status)
 	}
 	for _, v := range f.verbs {
 		sub := &cobra.Command{Use: v.name}
@@ -243,7 +246,8 @@ func (e *cliEnv) bind(cmd *cobra.Command, v verb, version string, defaulted bool
 		ctx, cancel := context.WithTimeout(cmd.Context(), e.timeout)
 		defer cancel()
 		defer e.closeIdle()
-		out, err := act(&call{ctx: ctx, env: e, args: args, flags: cmd.Flags(), stdin: cmd.InOrStdin()})
+		out, err := act(&call{ctx: ctx, env: e, args: args, flags: cmd.Flags(), stdin: cmd.InOrStdin(),
+			parent: cmd.Context(), stdout: cmd.OutOrStdout(), err: cmd.ErrOrStderr()})
 		if err != nil {
 			return err
 		}

@@ -33,10 +33,8 @@ func cliV1Families() []family {
 				return v1Done(c, "session "+c.args[0]+" deleted", func(cl *api.Client) error { return cl.V1DeleteSession(c.ctx, c.args[0]) })
 			})},
 		}, sub: []family{
-			{name: "status", short: "A v1 session's status document: boot sets, phases, node categories", verbs: []verb{
-				{name: "list", args: []string{"ID"}, short: "Show a session's status: its boot sets, times, failed nodes", setup: noFlags(func(c *call) (any, error) {
-					return v1Call(c, func(cl *api.Client) (any, error) { return cl.V1SessionStatus(c.ctx, c.args[0]) })
-				})},
+			{name: "status", short: "A v1 session's status document: boot sets, phases, node categories", leaf: &v1StatusWatch, verbs: []verb{
+				v1StatusList,
 				{name: "describe", args: []string{"[CATEGORY]", "[PHASE]", "BOOT_SET", "ID"}, short: "Show a boot set's status, or one phase or category of it",
 					long:    "describe shows the status of boot set BOOT_SET of session ID; given PHASE (shutdown, boot,\nconfigure) only that phase, given CATEGORY too (not_started, in_progress, succeeded, failed,\nexcluded) only its nodes. As in cray bos v1, the deepest name comes first.",
 					example: "  bos v1 session status describe compute SESSION_ID\n  bos v1 session status describe failed boot compute SESSION_ID",
@@ -147,3 +145,20 @@ func v1TemplateCreate(fs *pflag.FlagSet) action {
 		return v1Call(c, func(cl *api.Client) (any, error) { return cl.V1CreateTemplate(c.ctx, t) })
 	}
 }
+
+// v1StatusList is `session status list ID`; v1StatusWatch is the same as `session status
+// ID`, mostly for --watch.
+var (
+	v1StatusList = verb{name: "list", args: []string{"ID"}, short: "Show a session's status: its boot sets, times, failed nodes",
+		long:    "Shows the session's status document. With --watch it follows the session to the end as bos up\n--boot does: a progress line, the status, the failed nodes by cause and the retry command.\n\n" + watchExitCodes,
+		example: "  bos v1 session status list SESSION_ID --watch",
+		setup: watchable(func(c *call) (any, error) {
+			return v1Call(c, func(cl *api.Client) (any, error) { return cl.V1SessionStatus(c.ctx, c.args[0]) })
+		}, func(c *call, cl *api.Client) sessionView { return v1View{c: cl, id: c.args[0]} })}
+	v1StatusWatch = func() verb {
+		v := v1StatusList
+		v.name, v.short = "status", "Show a session's status (as status list ID); --watch follows it to the end"
+		v.example = "  bos v1 session status SESSION_ID --watch"
+		return v
+	}()
+)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -53,9 +54,12 @@ func cliV2Families() []family {
 			{name: "delete", args: []string{"[NAME]"}, short: "Delete a session, or (without NAME) the sessions the filters select",
 				long:  "delete NAME deletes one session (its nodes keep converging). Without NAME it deletes every\nsession matching --status, --min-age and --max-age; BOS deletes only complete sessions\nunless --status says otherwise.",
 				setup: sessionDelete},
-			{name: "status", args: []string{"NAME"}, short: "Show a session's progress: phases, success and failure shares, errors", setup: noFlags(func(c *call) (any, error) {
-				return v2Call(c, func(cl *api.Client) (any, error) { return cl.SessionStatus(c.ctx, c.args[0]) })
-			})},
+			{name: "status", args: []string{"NAME"}, short: "Show a session's progress: phases, success and failure shares, errors",
+				long:    "status shows the session's status. With --watch it follows the session to the end as bos up --boot\ndoes: a progress line, the status, the failed nodes by cause and the command that retries them.\n\n" + watchExitCodes,
+				example: "  bos v2 sessions status r1 --watch",
+				setup: watchable(func(c *call) (any, error) {
+					return v2Call(c, func(cl *api.Client) (any, error) { return cl.SessionStatus(c.ctx, c.args[0]) })
+				}, func(c *call, cl *api.Client) sessionView { return v2View{c: cl, name: c.args[0]} })},
 		}},
 		{name: "components", short: "Components: each node's desired, actual and staged state", verbs: []verb{
 			{name: "list", short: "List components", setup: componentList},
@@ -375,5 +379,36 @@ func optionsUpdate(fs *pflag.FlagSet) action {
 			return nil, errors.New("nothing to change: give at least one option flag (see --help)")
 		}
 		return v2Call(c, func(cl *api.Client) (any, error) { return cl.PatchOptions(c.ctx, patch) })
+	}
+}
+
+// watchExitCodes documents the exit status of --watch.
+const watchExitCodes = `Exit status with --watch: 0 every node succeeded; 1 an error (the session could not be
+read or could not run); 3 it completed with failed nodes; 4 --watch-timeout expired first;
+130 interrupted (Ctrl-C).`
+
+// watchable adds --watch and --watch-timeout to a status command: without --watch it
+// runs show; with it, it follows the session view makes.
+func watchable(show action, view func(*call, *api.Client) sessionView) func(*pflag.FlagSet) action {
+	return func(fs *pflag.FlagSet) action {
+		var (
+			watch   bool
+			timeout time.Duration
+		)
+		fs.BoolVar(&watch, "watch", false, "follow the session to the end with a progress line, then summarise it")
+		fs.DurationVar(&timeout, "watch-timeout", 0, "with --watch, give up after this long (0 = follow until it ends)")
+		return func(c *call) (any, error) {
+			if !watch {
+				return show(c)
+			}
+			cl, err := c.v2()
+			if err != nil {
+				return nil, err
+			}
+			return nil, follow(c.parent, view(c, cl), followConfig{
+				name: c.args[0], timeout: timeout, interval: time.Second,
+				out: c.stdout, err: c.err, format: c.env.format, progress: newProgress(c.err),
+			})
+		}
 	}
 }

@@ -1,7 +1,7 @@
 // Command bos is the one binary of this project: the BOS server, every simulator of the
 // data centre, the whole stack in one process, and (later) the client.
 //
-// main only maps errors to exit codes; run builds the command tree so tests can drive it.
+// main only maps errors to exit codes (exitStatus); run builds the command tree so tests can drive it.
 package main
 
 import (
@@ -17,11 +17,14 @@ import (
 func main() {
 	ctx, stop := signalContext()
 	defer stop()
-	if err := run(ctx, argsFor(os.Args), os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, errSilent) {
-			fmt.Fprintln(os.Stderr, "ERROR:", err)
-		}
-		os.Exit(1)
+	err := run(ctx, argsFor(os.Args), os.Stdout, os.Stderr)
+	msg, code := exitStatus(err)
+	if msg != "" {
+		fmt.Fprintln(os.Stderr, msg)
+	}
+	if code != 0 {
+		stop()
+		os.Exit(code)
 	}
 }
 

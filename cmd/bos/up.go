@@ -1,22 +1,17 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	_ "net/http/pprof" // served only with --pprof-listen
-	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cray-bos/bos/internal/stack"
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/api"
 )
 
 func newUpCommand() *cobra.Command {
@@ -30,6 +25,7 @@ func newUpCommand() *cobra.Command {
 		timeout        time.Duration
 		redfishTimeout time.Duration
 		pprofListen    string
+		optionFlags    []string
 	)
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -41,17 +37,33 @@ on the seeded compute image.
 
 With --boot it then creates a session on that template, shows its progress by phase, and
 prints the session's status when it completes; it exits then unless --stay is given.
-Without --boot it serves until Ctrl-C.`,
+When nodes failed it also prints them grouped by cause and the command that retries them;
+when --timeout expires first, where the nodes are. Without --boot it serves until Ctrl-C.
+
+` + optionsRule + `
+
+Exit status: 0 every node booted (or, without --boot, stopped by Ctrl-C); 1 an error
+(bad flags, a service failed, the session could not run); 3 the session completed with
+failed nodes; 4 --timeout expired before it completed; 130 interrupted (Ctrl-C).`,
 		Example: `  bos up --nodes 1000 --boot
   bos up --nodes 10000 --boot --delay-scale 0
   bos up --nodes 200 --boot --fault reset-503=0.02 --fault no-report=0.01
   bos up --nodes 100 --urls-file urls.json   # then: curl $(jq -r .bos urls.json)/v2/components`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
+			defer func() {
+				if err != nil && cmd.Context().Err() != nil {
+					err = errInterrupted // whatever failed, Ctrl-C caused it
+				}
+			}()
 			if operation != bos.OpBoot && operation != bos.OpReboot && operation != bos.OpShutdown {
 				return fmt.Errorf("--operation must be boot, reboot or shutdown, not %q", operation)
 			}
 			opts, err := f.stackOptions()
+			if err != nil {
+				return err
+			}
+			overrides, err := parseOptionFlags(optionFlags)
 			if err != nil {
 				return err
 			}
@@ -76,11 +88,16 @@ Without --boot it serves until Ctrl-C.`,
 			if err := st.Seed(ctx); err != nil {
 				return err
 			}
+			options := simulatedOptions(*opts.Sim.Timing, len(st.Topology.Nodes))
+			maps.Copy(options, overrides)
+			if _, err := st.BOSClient.PatchOptions(ctx, options); err != nil {
+				return fmt.Errorf("setting BOS's options: %w", err)
+			}
 			if err := writeURLs(f.urlsFile, st.URLs); err != nil {
 				return err
 			}
-			fmt.Fprintf(errw, "stack up in %s: %d nodes behind %d BMCs, BOS at %s\n",
-				time.Since(started).Round(time.Millisecond), len(st.Topology.Nodes), len(st.URLs.BMCs), st.URLs.BOS)
+			fmt.Fprintf(errw, "stack up in %s: %d nodes behind %d BMCs, BOS at %s\nBOS options: %s\n",
+				time.Since(started).Round(time.Millisecond), len(st.Topology.Nodes), len(st.URLs.BMCs), st.URLs.BOS, describeOptions(options))
 			if err := sf.started(ctx, st, errw); err != nil {
 				return err
 			}
@@ -89,20 +106,20 @@ Without --boot it serves until Ctrl-C.`,
 				<-ctx.Done()
 				return nil
 			}
-			status, err := runSession(ctx, st.BOSClient, operation, timeout, errw)
+			sess, err := st.BOSClient.CreateSession(ctx, bos.SessionCreate{Operation: operation, TemplateName: stack.DefaultTemplateName})
 			if err != nil {
-				return err
+				return fmt.Errorf("create session: %w", err)
 			}
-			raw, _ := json.MarshalIndent(status, "", "  ")
-			fmt.Fprintln(out, string(raw))
-			if stay {
+			fmt.Fprintf(errw, "session %s: %s of template %s\n", sess.Name, operation, stack.DefaultTemplateName)
+			err = follow(ctx, v2View{c: st.BOSClient, name: sess.Name}, followConfig{
+				name: sess.Name, timeout: timeout, interval: 250 * time.Millisecond,
+				out: out, err: errw, format: "json", progress: newProgress(errw),
+			})
+			if stay && ctx.Err() == nil {
 				fmt.Fprintln(errw, "still serving; Ctrl-C to stop")
 				<-ctx.Done()
 			}
-			if status.PercentFailed > 0 {
-				return fmt.Errorf("%.2f%% of the nodes failed (see error_summary)", status.PercentFailed)
-			}
-			return nil
+			return err
 		},
 	}
 	f.register(cmd.Flags(), 0.05)
@@ -115,82 +132,8 @@ Without --boot it serves until Ctrl-C.`,
 	fl.StringVar(&tenants, "tenants", "", "YAML or JSON file of tenants and their nodes (the TAPMS stand-in)")
 	fl.DurationVar(&timeout, "timeout", time.Hour, "give up following the session after this long")
 	fl.DurationVar(&redfishTimeout, "redfish-timeout", 10*time.Second, "how long BOS waits for one BMC request")
+	fl.StringArrayVar(&optionFlags, "option", nil, "set a BOS option after the scaling, KEY=VALUE (e.g. max_boot_wait_time=60); repeatable")
 	fl.StringVar(&pprofListen, "pprof-listen", "", "serve Go's /debug/pprof on this address (for profiling)")
 	_ = fl.MarkHidden("pprof-listen")
 	return cmd
-}
-
-// runSession creates a session on the default template and reports its progress until it
-// completes.
-func runSession(ctx context.Context, c *api.Client, operation string, timeout time.Duration, w io.Writer) (bos.SessionExtendedStatus, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	sess, err := c.CreateSession(ctx, bos.SessionCreate{Operation: operation, TemplateName: stack.DefaultTemplateName})
-	if err != nil {
-		return bos.SessionExtendedStatus{}, fmt.Errorf("create session: %w", err)
-	}
-	fmt.Fprintf(w, "session %s: %s of template %s\n", sess.Name, operation, stack.DefaultTemplateName)
-	start := time.Now()
-	p := newProgress(w)
-	for {
-		status, err := c.SessionStatus(ctx, sess.Name)
-		if err == nil {
-			p.show(time.Since(start), status)
-			if status.Status == bos.SessionComplete {
-				p.done()
-				s, _ := c.GetSession(ctx, sess.Name)
-				if s.Status.Error != nil && *s.Status.Error != "" {
-					return status, fmt.Errorf("session %s failed: %s", sess.Name, *s.Status.Error)
-				}
-				return status, nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return status, fmt.Errorf("following session %s: %w", sess.Name, ctx.Err())
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
-}
-
-// progress prints a live line of the session's phases: rewritten in place on a terminal,
-// a new line every few seconds otherwise.
-type progress struct {
-	w        io.Writer
-	tty      bool
-	last     time.Time
-	lastLine string
-}
-
-func newProgress(w io.Writer) *progress {
-	tty := false
-	if f, ok := w.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil {
-			tty = fi.Mode()&os.ModeCharDevice != 0
-		}
-	}
-	return &progress{w: w, tty: tty}
-}
-
-func (p *progress) show(elapsed time.Duration, s bos.SessionExtendedStatus) {
-	done := s.PercentSuccessful + s.PercentFailed
-	const width = 30
-	filled := int(done / 100 * width)
-	bar := strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
-	line := fmt.Sprintf("%7s %s %5.1f%%  %d nodes: powering off %.0f%% · powering on %.0f%% · configuring %.0f%% · done %.0f%% · failed %.0f%%",
-		elapsed.Round(100*time.Millisecond), bar, done, s.ManagedComponentsCount,
-		s.Phases.PercentPoweringOff, s.Phases.PercentPoweringOn, s.Phases.PercentConfiguring, s.PercentSuccessful, s.PercentFailed)
-	switch {
-	case p.tty:
-		fmt.Fprintf(p.w, "\r\033[K%s", line)
-	case time.Since(p.last) >= 2*time.Second && line != p.lastLine, s.Status == bos.SessionComplete:
-		fmt.Fprintln(p.w, line)
-		p.last, p.lastLine = time.Now(), line
-	}
-}
-
-func (p *progress) done() {
-	if p.tty {
-		fmt.Fprintln(p.w)
-	}
 }

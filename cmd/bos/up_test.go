@@ -112,3 +112,9 @@ func TestBadFlagsAreClearErrors(t *testing.T) {
 		assert.Contains(t, err.Error(), tc.want, tc.args)
 	}
 }
+
+func TestSimulatorErrorsNameTheSimulatorOnce(t *testing.T) {
+	err := run(context.Background(), []string{"sim", "bmcs", "--nodes", "2", "--bmc-first-address", "10.0.0.1"}, &bytes.Buffer{}, &bytes.Buffer{})
+	require.Error(t, err)
+	assert.Equal(t, `stack: simulator: config: FirstAddress "10.0.0.1" must be an IPv4 loopback address`, err.Error())
+}

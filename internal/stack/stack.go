@@ -237,11 +237,12 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		if s.net != nil {
 			cfg.Listen, cfg.Dial = s.net.Listen, s.net.DialContext
 		}
+		// The simulator's errors name it already ("simulator: ...").
 		if s.Sim, err = simulator.New(cfg); err != nil {
-			return s, fmt.Errorf("stack: simulator: %w", err)
+			return s, fmt.Errorf("stack: %w", err)
 		}
 		if err := s.Sim.Start(runCtx); err != nil {
-			return s, fmt.Errorf("stack: simulator: %w", err)
+			return s, fmt.Errorf("stack: %w", err)
 		}
 		s.closers = append(s.closers, func() { _ = s.Sim.Close() })
 		s.URLs.BMCs = s.Sim.BMCURLs()

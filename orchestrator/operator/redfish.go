@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -188,8 +189,7 @@ func (r *Redfish) check(bmc string) error {
 	o, ok := r.down[bmc]
 	r.mu.RUnlock()
 	if ok && r.cfg.Now().Before(o.retryAt) {
-		return fmt.Errorf("BMC %s unreachable (%d failures, next try in %s): %w", bmc, o.failures,
-			o.retryAt.Sub(r.cfg.Now()).Round(time.Millisecond), o.err)
+		return o.err // the failure that started the outage, so every node behind it says the same
 	}
 	return nil
 }
@@ -207,7 +207,7 @@ func (r *Redfish) observe(bmc string, err error) {
 	}
 	o := r.down[bmc]
 	o.failures++
-	o.err = err
+	o.err = r.bmcError(bmc, err)
 	o.retryAt = r.cfg.Now().Add(min(time.Second<<min(o.failures-1, 6), time.Minute))
 	r.down[bmc] = o
 	delete(r.clients, bmc)
@@ -306,9 +306,8 @@ func (r *Redfish) client(ctx context.Context, ep Endpoint) (*gofish.APIClient, e
 		Insecure: true, HTTPClient: hc, NoModifyTransport: true, ReuseConnections: true,
 	})
 	if err != nil {
-		err = fmt.Errorf("connect to BMC %s (%s): %w", ep.BMC, ep.FQDN, err)
 		r.observe(ep.BMC, err)
-		return nil, err
+		return nil, r.bmcError(ep.BMC, err)
 	}
 	bc.client = c
 	return c, nil
@@ -388,7 +387,7 @@ func (r *Redfish) readPower(ctx context.Context, node string) (Power, error) {
 	sys, err := schemas.GetComputerSystem(c.WithContext(ctx), ep.SystemPath)
 	r.observe(ep.BMC, err)
 	if err != nil {
-		return PowerUnknown, fmt.Errorf("read power of %s from BMC %s: %w", node, ep.BMC, err)
+		return PowerUnknown, r.bmcError(ep.BMC, err)
 	}
 	p := powerOf(string(sys.PowerState))
 	if p == PowerUnknown {
@@ -462,9 +461,69 @@ func (r *Redfish) reset(ctx context.Context, node string, kind ResetKind) error 
 	}
 	r.observe(ep.BMC, err)
 	if err != nil {
-		return fmt.Errorf("%s %s via BMC %s: %w", resetType, node, ep.BMC, err)
+		return r.bmcError(ep.BMC, err)
 	}
 	return nil
+}
+
+// BMCError is a failed call to a BMC, with a short text that names the cause and nothing
+// that varies from node to node or call to call (no URL, node, timing), so BOS's
+// error_summary groups the nodes by cause. Unwrap gives the original error.
+type BMCError struct {
+	msg string
+	err error
+}
+
+func (e *BMCError) Error() string { return e.msg }
+func (e *BMCError) Unwrap() error { return e.err }
+
+// maxBMCMessage bounds the Redfish message quoted in an error.
+const maxBMCMessage = 200
+
+// bmcError describes err from a call to bmc: "BMC answered 503 Service Unavailable:
+// <Redfish message>" for an error answer, "BMC x unreachable: <why>" for a transport
+// failure.
+func (r *Redfish) bmcError(bmc string, err error) error {
+	var be *BMCError
+	if err == nil || errors.As(err, &be) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	var re *schemas.Error
+	if errors.As(err, &re) {
+		msg := fmt.Sprintf("BMC answered %d %s", re.HTTPReturnedStatusCode, http.StatusText(re.HTTPReturnedStatusCode))
+		if text := redfishMessage(re); text != "" {
+			msg += ": " + text
+		}
+		return &BMCError{msg: msg, err: err}
+	}
+	why := err.Error()
+	var ne net.Error
+	var ue *url.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):
+		why = fmt.Sprintf("no answer within %s", r.cfg.Timeout)
+	case errors.As(err, &ue):
+		why = ue.Err.Error() // without the method and URL, which name the node
+	}
+	return &BMCError{msg: fmt.Sprintf("BMC %s unreachable: %s", bmc, why), err: err}
+}
+
+// redfishMessage is the most specific message of a Redfish error body: the first
+// @Message.ExtendedInfo message, else the error's own message (gofish puts a body that is
+// not a Redfish error there whole); one line, spaces collapsed, at most maxBMCMessage runes.
+func redfishMessage(e *schemas.Error) string {
+	text := e.Message
+	for _, m := range e.ExtendedInfos {
+		if m.Message != "" {
+			text = m.Message
+			break
+		}
+	}
+	text = strings.Join(strings.Fields(text), " ")
+	if r := []rune(text); len(r) > maxBMCMessage {
+		text = string(r[:maxBMCMessage]) + "…"
+	}
+	return text
 }
 
 // pickResetType returns the BMC's own spelling of the first acceptable ResetType for kind.

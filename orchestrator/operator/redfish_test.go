@@ -3,10 +3,12 @@ package operator
 import (
 	"context"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/stmcginnis/gofish/schemas"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -137,4 +139,44 @@ func TestPickResetType(t *testing.T) {
 	assert.Equal(t, "Off", pickResetType(ResetForceOff, []string{"On", "Off"}))
 	assert.Equal(t, "", pickResetType(ResetGracefulOff, []string{"On", "ForceOff"}), "not offered")
 	assert.Equal(t, "GracefulShutdown", pickResetType(ResetGracefulOff, nil), "nothing listed: the standard name")
+}
+
+func TestRedfishErrorsAreShortAndTheSameForEveryNode(t *testing.T) {
+	_, eps := startBMCs(t, 4, simulator.Faults{Set: map[string][]simulator.Fault{
+		"x1000c0s0b0n0": {simulator.FaultReset503}, "x1000c0s0b1n1": {simulator.FaultReset503}, "x1000c0s0b1n0": {simulator.FaultReset500},
+	}})
+	rf := NewRedfish(RedfishConfig{Endpoints: eps, Scheme: "http", Timeout: 2 * time.Second})
+	defer rf.Close()
+	errs := rf.Reset(context.Background(), []string{"x1000c0s0b0n0", "x1000c0s0b1n1", "x1000c0s0b1n0"}, ResetOn)
+	want503 := "BMC answered 503 Service Unavailable: The service is temporarily unavailable. Retry in 5 seconds."
+	assert.EqualError(t, errs["x1000c0s0b0n0"], want503)
+	assert.EqualError(t, errs["x1000c0s0b1n1"], want503, "another node on another BMC: the same text")
+	assert.EqualError(t, errs["x1000c0s0b1n0"], "BMC answered 500 Internal Server Error: The request failed due to an internal service error. The service is still operational.")
+	var re *schemas.Error
+	assert.ErrorAs(t, errs["x1000c0s0b0n0"], &re, "the Redfish error is still there to inspect")
+}
+
+func TestRedfishMessage(t *testing.T) {
+	body := func(raw string) *schemas.Error {
+		var re *schemas.Error
+		require.ErrorAs(t, schemas.ConstructError(502, []byte(raw)), &re)
+		return re
+	}
+	assert.Equal(t, "The service is busy.", redfishMessage(body(`{"error":{"code":"Base.1.0.GeneralError","message":"A general error has occurred. See ExtendedInfo for more information.","@Message.ExtendedInfo":[{"MessageId":"Base.1.0.ServiceBusy","Message":"The  service\nis busy."}]}}`)))
+	assert.Equal(t, "Bad gateway", redfishMessage(body(`{"error":{"code":"X","message":"Bad gateway"}}`)), "no ExtendedInfo: the error's message")
+	long := redfishMessage(body("<html><body>" + strings.Repeat("proxy error ", 100) + "</body></html>"))
+	assert.Len(t, []rune(long), maxBMCMessage+1, "a body that is not a Redfish error is cut")
+	assert.True(t, strings.HasPrefix(long, "<html><body>proxy error"), long)
+}
+
+func TestRedfishUnreachableBMCErrorNamesTheBMCNotTheTiming(t *testing.T) {
+	_, eps := startBMCs(t, 4, simulator.Faults{Set: map[string][]simulator.Fault{"x1000c0s0b0": {simulator.FaultUnreachable}}})
+	rf := NewRedfish(RedfishConfig{Endpoints: eps, Scheme: "http", Timeout: 2 * time.Second})
+	defer rf.Close()
+	ctx := context.Background()
+	first := rf.Reset(ctx, []string{"x1000c0s0b0n0"}, ResetOn)["x1000c0s0b0n0"]
+	require.Error(t, first)
+	assert.Regexp(t, `^BMC x1000c0s0b0 unreachable: dial tcp [0-9.:]+: connect: connection refused$`, first.Error())
+	again := rf.Reset(ctx, []string{"x1000c0s0b0n1"}, ResetOn)["x1000c0s0b0n1"]
+	assert.Equal(t, first.Error(), again.Error(), "within the outage: the same cause, no countdown")
 }
