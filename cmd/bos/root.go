@@ -27,5 +27,6 @@ simulators it needs: Redfish BMCs with virtual nodes, HSM, BSS, CFS and an image
 	root.AddCommand(newCRUSCommand())
 	root.AddCommand(newSlurmCommand(), newSlurmRebootCommand())
 	addClientCommands(root)
+	setVersion(root)
 	return root
 }
