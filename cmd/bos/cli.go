@@ -8,6 +8,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -214,11 +216,100 @@ func groupRun(cmd *cobra.Command, args []string) error {
 	if len(args) == 0 {
 		return cmd.Help()
 	}
-	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
-	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+	return unknownCommand(cmd, args[0])
+}
+
+// unknownCommand is the error for a mistyped command under group cmd, with the
+// subcommands it may have meant.
+func unknownCommand(cmd *cobra.Command, typed string) error {
+	msg := fmt.Sprintf("unknown command %q for %q", typed, cmd.CommandPath())
+	if s := suggestions(cmd, typed); len(s) > 0 {
 		msg += "; did you mean " + strings.Join(s, " or ") + "?"
 	}
 	return errors.New(msg)
+}
+
+// suggestions are the subcommands of cmd that start with typed, or are the closest to it
+// within two edits; the closest first. Unlike cobra's SuggestionsFor (whose distance is
+// only set up on the root) this works at every level, and it includes hidden commands
+// (bos sessions = bos v2 sessions).
+func suggestions(cmd *cobra.Command, typed string) []string {
+	typed = strings.ToLower(typed)
+	type match struct {
+		name   string
+		dist   int
+		prefix bool
+	}
+	var found []match
+	best := 3
+	for _, c := range cmd.Commands() {
+		if c.Deprecated != "" || c.Name() == "help" || c.Name() == "completion" {
+			continue
+		}
+		m := match{name: c.Name(), dist: 1 << 30}
+		for _, name := range append(append([]string{c.Name()}, c.Aliases...), c.SuggestFor...) {
+			name = strings.ToLower(name)
+			m.prefix = m.prefix || strings.HasPrefix(name, typed)
+			m.dist = min(m.dist, editDistance(typed, name))
+		}
+		best = min(best, m.dist)
+		found = append(found, m)
+	}
+	found = slices.DeleteFunc(found, func(m match) bool { return !m.prefix && m.dist > best })
+	slices.SortStableFunc(found, func(a, b match) int { return cmp.Compare(a.dist, b.dist) })
+	var out []string
+	for _, m := range found {
+		out = append(out, m.name)
+	}
+	return out
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+// strictGroups makes every command group of the tree under root (root included) fail on
+// an unknown subcommand, with suggestions, even when flags follow the typo: cobra checks
+// only the root, and reports a mistyped command followed by its flags as an unknown flag.
+func strictGroups(root *cobra.Command) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.HasSubCommands() {
+			if c.Run == nil && c.RunE == nil {
+				c.RunE = groupRun
+			}
+			if c.Args == nil {
+				c.Args = cobra.ArbitraryArgs
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		if c.HasSubCommands() && c.Flags().NArg() > 0 {
+			return unknownCommand(c, c.Flags().Arg(0))
+		}
+		return err
+	})
 }
 
 // bind makes cmd run v.

@@ -28,5 +28,6 @@ simulators it needs: Redfish BMCs with virtual nodes, HSM, BSS, CFS and an image
 	root.AddCommand(newSlurmCommand(), newSlurmRebootCommand())
 	addClientCommands(root)
 	setVersion(root)
+	strictGroups(root)
 	return root
 }
