@@ -24,6 +24,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/cray-bos/bos/hsm"
+	"github.com/cray-bos/bos/internal/stack"
 	"github.com/cray-bos/bos/orchestrator/api"
 )
 
@@ -86,26 +88,54 @@ func (c *call) v2() (*api.Client, error) {
 // changed reports whether the user gave flag name.
 func (c *call) changed(name string) bool { return c.flags.Changed(name) }
 
-// cliEnv holds the flags every client command shares.
+// cliEnv holds the flags every client command of a service shares.
 type cliEnv struct {
+	svc                           *service
 	url, urlsFile, tenant, format string
 	timeout                       time.Duration
 	transport                     *http.Transport
 }
 
+// service says where a client finds a service's address: a flag, an environment
+// variable, then an entry of the URLs file.
+type service struct {
+	name, flag, env, entry string
+	pick                   func(stack.URLs) string
+	apiPaths               []string // API paths an address may be copied with; dropped
+	tenants                bool     // has the --tenant flag
+}
+
+var (
+	bosService = &service{name: "BOS", flag: "url", env: envURL, entry: "bos", tenants: true,
+		pick: func(u stack.URLs) string { return u.BOS }, apiPaths: []string{"/v2", "/v1"}}
+	hsmService = &service{name: "HSM", flag: "hsm-url", env: envHSMURL, entry: "hsm",
+		pick: func(u stack.URLs) string { return u.HSM }, apiPaths: []string{hsm.BasePath}}
+)
+
 func (e *cliEnv) register(fs *pflag.FlagSet) {
-	fs.StringVar(&e.url, "url", "", "BOS address, scheme://host:port (default $"+envURL+", else the bos entry of --urls-file)")
-	fs.StringVar(&e.urlsFile, "urls-file", "", `read the BOS address from this file ({"bos": URL}, as bos up and bos serve write it; default $`+envURLsFile+`)`)
-	fs.StringVar(&e.tenant, "tenant", "", "act as this tenant (sends the Cray-Tenant-Name header)")
+	svc := e.service()
+	fs.StringVar(&e.url, svc.flag, "", fmt.Sprintf("%s address, scheme://host:port (default $%s, else the %s entry of --urls-file)", svc.name, svc.env, svc.entry))
+	fs.StringVar(&e.urlsFile, "urls-file", "", fmt.Sprintf(`read the %s address from this file ({"%s": URL}, as bos up writes it; default $%s)`, svc.name, svc.entry, envURLsFile))
+	if svc.tenants {
+		fs.StringVar(&e.tenant, "tenant", "", "act as this tenant (sends the Cray-Tenant-Name header)")
+	}
 	fs.StringVar(&e.format, "format", "table", "output format: table or json")
 	fs.DurationVar(&e.timeout, "timeout", time.Minute, "give up on a request after this long")
 }
 
-// baseURL resolves the BOS address: --url, $BOS_URL, then the URLs file.
+func (e *cliEnv) service() *service {
+	if e.svc == nil {
+		return bosService
+	}
+	return e.svc
+}
+
+// baseURL resolves the service's address: the flag, the environment, then the URLs file.
 func (e *cliEnv) baseURL() (string, error) {
+	svc := e.service()
 	raw := e.url
 	if raw == "" {
-		raw = os.Getenv(envURL)
+		raw = os.Getenv(svc.env)
 	}
 	if raw == "" {
 		file := e.urlsFile
@@ -113,27 +143,28 @@ func (e *cliEnv) baseURL() (string, error) {
 			file = os.Getenv(envURLsFile)
 		}
 		if file == "" {
-			return "", fmt.Errorf("no BOS address: give --url URL, set %s, or name a URLs file with --urls-file (or %s)", envURL, envURLsFile)
+			return "", fmt.Errorf("no %s address: give --%s URL, set %s, or name a URLs file with --urls-file (or %s)", svc.name, svc.flag, svc.env, envURLsFile)
 		}
 		urls, err := readURLs(file)
 		if err != nil {
 			return "", err
 		}
-		if urls.BOS == "" {
-			return "", fmt.Errorf("urls file %s has no \"bos\" entry (is BOS running there?)", file)
+		if raw = svc.pick(urls); raw == "" {
+			return "", fmt.Errorf("urls file %s has no %q entry (is %s running there?)", file, svc.entry, svc.name)
 		}
-		raw = urls.BOS
 	}
 	if !strings.Contains(raw, "://") {
 		raw = "http://" + raw
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("BOS address %q: want http(s)://host:port", raw)
+		return "", fmt.Errorf("%s address %q: want http(s)://host:port", svc.name, raw)
 	}
-	// The client adds the API path (/v2, /v1); an address copied with one still works.
+	// The client adds the API path (/v2, /v1, /hsm/v2); an address copied with one still works.
 	path := strings.TrimRight(u.Path, "/")
-	path = strings.TrimSuffix(strings.TrimSuffix(path, "/v2"), "/v1")
+	for _, p := range svc.apiPaths {
+		path = strings.TrimSuffix(path, p)
+	}
 	return u.Scheme + "://" + u.Host + path, nil
 }
 

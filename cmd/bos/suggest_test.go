@@ -24,6 +24,8 @@ func TestUnknownCommandsSuggest(t *testing.T) {
 		{[]string{"upp", "--nodes", "3"}, `unknown command "upp" for "bos"; did you mean up?`},
 		{[]string{"crus", "lsit"}, `unknown command "lsit" for "bos crus"; did you mean list?`},
 		{[]string{"slurm", "scontrl"}, `unknown command "scontrl" for "bos slurm"; did you mean scontrol?`},
+		{[]string{"hsm", "gruops", "list"}, `unknown command "gruops" for "bos hsm"; did you mean groups?`},
+		{[]string{"hsm", "groups", "members", "ad", "g", "x"}, `unknown command "ad" for "bos hsm groups members"; did you mean add?`},
 		{[]string{"v2", "frobnicate"}, `unknown command "frobnicate" for "bos v2"`},
 	} {
 		r := bosCmd(t, "", tc.args...)
