@@ -359,6 +359,13 @@ func (e *cliEnv) bind(cmd *cobra.Command, v verb, version string, defaulted bool
 			fmt.Fprintf(cmd.ErrOrStderr(), "bos: no API version given, using %s; scripts should name it: %s\n",
 				version, strings.Replace(cmd.CommandPath(), "bos ", "bos "+version+" ", 1))
 		}
+		// Positional arguments are path segments: an empty one would name the collection
+		// (bos v2 sessions delete "" was DELETE /v2/sessions/, a bulk delete).
+		for i, a := range args {
+			if strings.TrimSpace(a) == "" {
+				return fmt.Errorf("argument %d is empty; usage: %s", i+1, cmd.UseLine())
+			}
+		}
 		if e.format != "table" && e.format != "json" {
 			return fmt.Errorf("--format must be table or json, not %q", e.format)
 		}
