@@ -1,13 +1,15 @@
 # Everything here is plain `go` underneath; see README.md.
 GO ?= go
 NODES ?= 1000
+# bos --version prints this (default: git describe; empty = the version Go stamps).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
 
 .PHONY: all build run sim test race vet fmt bench ci clean
 
 all: vet test build
 
 build:            ## the one binary, in ./bin/bos
-	$(GO) build -o bin/bos ./cmd/bos
+	$(GO) build -ldflags "$(if $(VERSION),-X main.version=$(VERSION))" -o bin/bos ./cmd/bos
 
 run:              ## the main job: the whole stack on embedded defaults, booting NODES nodes
 	$(GO) run ./cmd/bos up --nodes $(NODES) --boot

@@ -213,6 +213,18 @@ func (c *Client) DeleteGroup(ctx context.Context, label string) error {
 	return nil
 }
 
+// GroupMembers lists a group's members (GET /groups/{label}/members).
+func (c *Client) GroupMembers(ctx context.Context, label string) (Members, error) {
+	var out Members
+	if err := c.do(ctx, http.MethodGet, "/groups/"+url.PathEscape(label)+"/members", nil, nil, &out); err != nil {
+		return Members{}, fmt.Errorf("hsm: get members of group %s: %w", label, err)
+	}
+	if out.IDs == nil {
+		out.IDs = []string{}
+	}
+	return out, nil
+}
+
 // AddGroupMember adds component id to a group.
 func (c *Client) AddGroupMember(ctx context.Context, label, id string) error {
 	body := memberIn{ID: id}

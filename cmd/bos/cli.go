@@ -8,6 +8,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,12 +17,15 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/cray-bos/bos/hsm"
+	"github.com/cray-bos/bos/internal/stack"
 	"github.com/cray-bos/bos/orchestrator/api"
 )
 
@@ -88,26 +92,54 @@ func (c *call) v2() (*api.Client, error) {
 // changed reports whether the user gave flag name.
 func (c *call) changed(name string) bool { return c.flags.Changed(name) }
 
-// cliEnv holds the flags every client command shares.
+// cliEnv holds the flags every client command of a service shares.
 type cliEnv struct {
+	svc                           *service
 	url, urlsFile, tenant, format string
 	timeout                       time.Duration
 	transport                     *http.Transport
 }
 
+// service says where a client finds a service's address: a flag, an environment
+// variable, then an entry of the URLs file.
+type service struct {
+	name, flag, env, entry string
+	pick                   func(stack.URLs) string
+	apiPaths               []string // API paths an address may be copied with; dropped
+	tenants                bool     // has the --tenant flag
+}
+
+var (
+	bosService = &service{name: "BOS", flag: "url", env: envURL, entry: "bos", tenants: true,
+		pick: func(u stack.URLs) string { return u.BOS }, apiPaths: []string{"/v2", "/v1"}}
+	hsmService = &service{name: "HSM", flag: "hsm-url", env: envHSMURL, entry: "hsm",
+		pick: func(u stack.URLs) string { return u.HSM }, apiPaths: []string{hsm.BasePath}}
+)
+
 func (e *cliEnv) register(fs *pflag.FlagSet) {
-	fs.StringVar(&e.url, "url", "", "BOS address, scheme://host:port (default $"+envURL+", else the bos entry of --urls-file)")
-	fs.StringVar(&e.urlsFile, "urls-file", "", `read the BOS address from this file ({"bos": URL}, as bos up and bos serve write it; default $`+envURLsFile+`)`)
-	fs.StringVar(&e.tenant, "tenant", "", "act as this tenant (sends the Cray-Tenant-Name header)")
+	svc := e.service()
+	fs.StringVar(&e.url, svc.flag, "", fmt.Sprintf("%s address, scheme://host:port (default $%s, else the %s entry of --urls-file)", svc.name, svc.env, svc.entry))
+	fs.StringVar(&e.urlsFile, "urls-file", "", fmt.Sprintf(`read the %s address from this file ({"%s": URL}, as bos up writes it; default $%s)`, svc.name, svc.entry, envURLsFile))
+	if svc.tenants {
+		fs.StringVar(&e.tenant, "tenant", "", "act as this tenant (sends the Cray-Tenant-Name header)")
+	}
 	fs.StringVar(&e.format, "format", "table", "output format: table or json")
 	fs.DurationVar(&e.timeout, "timeout", time.Minute, "give up on a request after this long")
 }
 
-// baseURL resolves the BOS address: --url, $BOS_URL, then the URLs file.
+func (e *cliEnv) service() *service {
+	if e.svc == nil {
+		return bosService
+	}
+	return e.svc
+}
+
+// baseURL resolves the service's address: the flag, the environment, then the URLs file.
 func (e *cliEnv) baseURL() (string, error) {
+	svc := e.service()
 	raw := e.url
 	if raw == "" {
-		raw = os.Getenv(envURL)
+		raw = os.Getenv(svc.env)
 	}
 	if raw == "" {
 		file := e.urlsFile
@@ -115,27 +147,28 @@ func (e *cliEnv) baseURL() (string, error) {
 			file = os.Getenv(envURLsFile)
 		}
 		if file == "" {
-			return "", fmt.Errorf("no BOS address: give --url URL, set %s, or name a URLs file with --urls-file (or %s)", envURL, envURLsFile)
+			return "", fmt.Errorf("no %s address: give --%s URL, set %s, or name a URLs file with --urls-file (or %s)", svc.name, svc.flag, svc.env, envURLsFile)
 		}
 		urls, err := readURLs(file)
 		if err != nil {
 			return "", err
 		}
-		if urls.BOS == "" {
-			return "", fmt.Errorf("urls file %s has no \"bos\" entry (is BOS running there?)", file)
+		if raw = svc.pick(urls); raw == "" {
+			return "", fmt.Errorf("urls file %s has no %q entry (is %s running there?)", file, svc.entry, svc.name)
 		}
-		raw = urls.BOS
 	}
 	if !strings.Contains(raw, "://") {
 		raw = "http://" + raw
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("BOS address %q: want http(s)://host:port", raw)
+		return "", fmt.Errorf("%s address %q: want http(s)://host:port", svc.name, raw)
 	}
-	// The client adds the API path (/v2, /v1); an address copied with one still works.
+	// The client adds the API path (/v2, /v1, /hsm/v2); an address copied with one still works.
 	path := strings.TrimRight(u.Path, "/")
-	path = strings.TrimSuffix(strings.TrimSuffix(path, "/v2"), "/v1")
+	for _, p := range svc.apiPaths {
+		path = strings.TrimSuffix(path, p)
+	}
 	return u.Scheme + "://" + u.Host + path, nil
 }
 
@@ -217,11 +250,100 @@ func groupRun(cmd *cobra.Command, args []string) error {
 	if len(args) == 0 {
 		return cmd.Help()
 	}
-	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
-	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+	return unknownCommand(cmd, args[0])
+}
+
+// unknownCommand is the error for a mistyped command under group cmd, with the
+// subcommands it may have meant.
+func unknownCommand(cmd *cobra.Command, typed string) error {
+	msg := fmt.Sprintf("unknown command %q for %q", typed, cmd.CommandPath())
+	if s := suggestions(cmd, typed); len(s) > 0 {
 		msg += "; did you mean " + strings.Join(s, " or ") + "?"
 	}
 	return errors.New(msg)
+}
+
+// suggestions are the subcommands of cmd that start with typed, or are the closest to it
+// within two edits; the closest first. Unlike cobra's SuggestionsFor (whose distance is
+// only set up on the root) this works at every level, and it includes hidden commands
+// (bos sessions = bos v2 sessions).
+func suggestions(cmd *cobra.Command, typed string) []string {
+	typed = strings.ToLower(typed)
+	type match struct {
+		name   string
+		dist   int
+		prefix bool
+	}
+	var found []match
+	best := 3
+	for _, c := range cmd.Commands() {
+		if c.Deprecated != "" || c.Name() == "help" || c.Name() == "completion" {
+			continue
+		}
+		m := match{name: c.Name(), dist: 1 << 30}
+		for _, name := range append(append([]string{c.Name()}, c.Aliases...), c.SuggestFor...) {
+			name = strings.ToLower(name)
+			m.prefix = m.prefix || strings.HasPrefix(name, typed)
+			m.dist = min(m.dist, editDistance(typed, name))
+		}
+		best = min(best, m.dist)
+		found = append(found, m)
+	}
+	found = slices.DeleteFunc(found, func(m match) bool { return !m.prefix && m.dist > best })
+	slices.SortStableFunc(found, func(a, b match) int { return cmp.Compare(a.dist, b.dist) })
+	var out []string
+	for _, m := range found {
+		out = append(out, m.name)
+	}
+	return out
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+// strictGroups makes every command group of the tree under root (root included) fail on
+// an unknown subcommand, with suggestions, even when flags follow the typo: cobra checks
+// only the root, and reports a mistyped command followed by its flags as an unknown flag.
+func strictGroups(root *cobra.Command) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.HasSubCommands() {
+			if c.Run == nil && c.RunE == nil {
+				c.RunE = groupRun
+			}
+			if c.Args == nil {
+				c.Args = cobra.ArbitraryArgs
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		if c.HasSubCommands() && c.Flags().NArg() > 0 {
+			return unknownCommand(c, c.Flags().Arg(0))
+		}
+		return err
+	})
 }
 
 // bind makes cmd run v.
@@ -239,6 +361,13 @@ func (e *cliEnv) bind(cmd *cobra.Command, v verb, version string, defaulted bool
 		if defaulted {
 			fmt.Fprintf(cmd.ErrOrStderr(), "bos: no API version given, using %s; scripts should name it: %s\n",
 				version, strings.Replace(cmd.CommandPath(), "bos ", "bos "+version+" ", 1))
+		}
+		// Positional arguments are path segments: an empty one would name the collection
+		// (bos v2 sessions delete "" was DELETE /v2/sessions/, a bulk delete).
+		for i, a := range args {
+			if strings.TrimSpace(a) == "" {
+				return fmt.Errorf("argument %d is empty; usage: %s", i+1, cmd.UseLine())
+			}
 		}
 		if e.format != "table" && e.format != "json" {
 			return fmt.Errorf("--format must be table or json, not %q", e.format)

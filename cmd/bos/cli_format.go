@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/cray-bos/bos/hsm"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/orchestrator/crus"
@@ -197,6 +198,16 @@ func tableOf(v any) (table, bool) {
 		return t, true
 	case []crus.Session:
 		return crusTable(v), true
+	case []hsm.Group:
+		return hsmGroupsTable(v), true
+	case hsm.Group:
+		return hsmGroupDescription(v), true
+	case hsm.Members:
+		t := table{header: []string{"ID"}}
+		for _, id := range v.IDs {
+			t.rows = append(t.rows, []string{id})
+		}
+		return t, true
 	case crus.Session:
 		return crusDescription(v), true
 	case api.ApplyStagedResponse:

@@ -577,7 +577,7 @@ func TestCLIHelpAndUsage(t *testing.T) {
 	require.Error(t, r.fail)
 	assert.Equal(t, `unknown command "explode" for "bos v2 sessions"`, r.fail.Error())
 	r = bosCmd(t, "", "v2", "session")
-	assert.ErrorContains(t, r.fail, "; did you mean sessiontemplates or sessiontemplatetemplate or sessions?")
+	assert.ErrorContains(t, r.fail, "; did you mean sessions or sessiontemplates or sessiontemplatetemplate?")
 	r = bosCmd(t, "", "v2", "sessions")
 	require.NoError(t, r.fail)
 	assert.Contains(t, r.out, "Available Commands:")

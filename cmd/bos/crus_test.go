@@ -23,6 +23,13 @@ import (
 // in-process HSM holding the groups start, up and failed and a template tmpl.
 func crusURL(t *testing.T) string {
 	t.Helper()
+	url, _ := crusServer(t, "start", "up", "failed")
+	return url
+}
+
+// crusServer is crusURL with the given groups; it returns the BOS and the HSM address.
+func crusServer(t *testing.T, groups ...string) (bosURL, hsmURL string) {
+	t.Helper()
 	ctx := context.Background()
 	topo, err := topology.Generate(topology.Options{Compute: 2})
 	require.NoError(t, err)
@@ -35,7 +42,7 @@ func crusURL(t *testing.T) string {
 	t.Cleanup(func() { _ = st.Close() })
 	bosAPI := api.New(api.Config{Store: st})
 	hc := hsm.NewClient(hs.URL, nil)
-	for _, l := range []string{"start", "up", "failed"} {
+	for _, l := range groups {
 		require.NoError(t, hc.CreateGroup(ctx, hsm.Group{Label: l}))
 	}
 	srv := httptest.NewUnstartedServer(nil)
@@ -51,7 +58,28 @@ func crusURL(t *testing.T) string {
 	_, err = api.NewClient(srv.URL, nil).PutTemplate(ctx, "tmpl", bos.SessionTemplate{BootSets: map[string]bos.BootSet{
 		"compute": {Path: "s3://boot-images/x/manifest.json", Type: "s3", NodeGroups: []string{"up"}}}})
 	require.NoError(t, err)
-	return srv.URL
+	return srv.URL, hs.URL
+}
+
+// TestCRUSGroupsFromTheCLI is the documented CRUS example in small: CRUS refuses groups
+// that do not exist (as CRUS does), and bos hsm groups create makes them.
+func TestCRUSGroupsFromTheCLI(t *testing.T) {
+	url, hsmURL := crusServer(t, "start")
+	create := func() cliResult {
+		return bosCmd(t, "", "crus", "create", "--starting-label", "start", "--upgrading-label", "crus-upgrading",
+			"--failed-label", "crus-failed", "--upgrade-step-size", "1", "--upgrade-template-id", "tmpl", "--url", url)
+	}
+	r := create()
+	require.Error(t, r.fail)
+	assert.Contains(t, r.fail.Error(), "HSM group 'crus-upgrading' does not exist.")
+	assert.Contains(t, r.fail.Error(), "HSM group 'crus-failed' does not exist.")
+	for _, label := range []string{"crus-upgrading", "crus-failed"} {
+		r = bosCmd(t, "", "hsm", "groups", "create", label, "--hsm-url", hsmURL)
+		require.NoError(t, r.fail, r.err)
+	}
+	r = create()
+	require.NoError(t, r.fail, r.err)
+	assert.Contains(t, r.out, "UPDATING")
 }
 
 func TestCRUSCommands(t *testing.T) {

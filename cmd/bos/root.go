@@ -24,8 +24,10 @@ simulators it needs: Redfish BMCs with virtual nodes, HSM, BSS, CFS and an image
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newUpCommand(), newSimCommand(), newServeCommand())
-	root.AddCommand(newCRUSCommand())
+	root.AddCommand(newCRUSCommand(), newHSMCommand())
 	root.AddCommand(newSlurmCommand(), newSlurmRebootCommand())
 	addClientCommands(root)
+	setVersion(root)
+	strictGroups(root)
 	return root
 }

@@ -90,6 +90,9 @@ func New(cfg Config) *Server {
 	}
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
+	// No redirects: an empty id (DELETE /v2/sessions/) must not become the collection
+	// (DELETE /v2/sessions, a bulk delete); it is a 404 like any unknown path.
+	e.RedirectTrailingSlash, e.RedirectFixedPath = false, false
 	e.Use(s.recoverPanics, s.limitBody)
 	e.NoRoute(func(c *gin.Context) {
 		s.writeError(c, problem.New(http.StatusNotFound, "no endpoint %s", c.Request.URL.Path))
