@@ -232,6 +232,9 @@ func (e *cliEnv) familyCommand(f family, version string, defaulted bool) *cobra.
 	cmd := &cobra.Command{Use: f.name, Short: f.short, RunE: groupRun}
 	if f.leaf != nil {
 		e.bind(cmd, *f.leaf, version, defaulted) // a family may also have verbs (v1 session status)
+		if len(f.verbs) > 0 {
+			cmd.Args = leafOrVerbArgs(cmd.Args)
+		}
 	}
 	for _, v := range f.verbs {
 		sub := &cobra.Command{Use: v.name}
@@ -242,6 +245,22 @@ func (e *cliEnv) familyCommand(f family, version string, defaulted bool) *cobra.
 		cmd.AddCommand(e.familyCommand(s, version, defaulted))
 	}
 	return cmd
+}
+
+// leafOrVerbArgs checks the arguments of a family that runs itself and has verbs (`v1
+// session status ID` and `v1 session status list ID`): when they do not fit and the first
+// is close to a verb's name, it was a mistyped verb.
+func leafOrVerbArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	if check == nil {
+		check = cobra.ArbitraryArgs
+	}
+	return func(cmd *cobra.Command, args []string) error {
+		err := check(cmd, args)
+		if err != nil && len(args) > 0 && len(suggestions(cmd, args[0])) > 0 {
+			return unknownCommand(cmd, args[0])
+		}
+		return err
+	}
 }
 
 // groupRun is what a group of commands does when run: help without arguments, an error
