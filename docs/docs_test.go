@@ -10,6 +10,8 @@
 //   - a command needing jq, curl or redfishtool is skipped when the tool is absent;
 //   - a backgrounded command writing --urls-file F (bos up ... &) is waited for until F
 //     exists, and killed at the end of its block;
+//   - a command whose comment says "exits N" must exit N (the fault demo fails nodes on
+//     purpose and says so with exit 3); every other command must exit 0;
 //   - knownFailing lists commands that fail for reasons being fixed elsewhere; they are
 //     not run.
 package docs_test
@@ -32,10 +34,7 @@ import (
 
 // knownFailing maps a command (as written, without its comment) to why it fails or hangs
 // today; it is not run. Delete an entry's line once its cause is fixed.
-var knownFailing = map[string]string{
-	"go run ./cmd/bos up --nodes 200 --boot --fault reset-503=0.02 --fault no-report=0.01": "hangs: a node that never reports is retried only after max_boot_wait_time (20 min); needs bos up --option",
-	"bos v1 session create --template-name compute --operation boot":                       "409: the v2 session r1 of two lines before still holds x1000c0s0b0n0",
-}
+var knownFailing = map[string]string{}
 
 // files are the documents whose ```sh blocks run, in this order.
 var files = []string{"README.md", "docs/cli.md", "docs/crus.md", "docs/rolling-upgrades.md"}
@@ -51,6 +50,7 @@ type command struct {
 }
 
 var (
+	expectExit  = regexp.MustCompile(`#.*\bexits (\d+)\b`)
 	skipMarker  = regexp.MustCompile(`^<!--\s*docs-test:\s*skip\s*\((.+)\)\s*-->$`)
 	testSuite   = regexp.MustCompile(`^(go test|make( |$)|bash \.ci/run)`)
 	manyNodes   = regexp.MustCompile(`\bbos up\b.*--nodes[ =](\d+)`)
@@ -261,8 +261,12 @@ func runFile(t *testing.T, root, bin, name string) {
 				case !ok:
 					t.Fatalf("%s\nnever ran (bash: %v)", where, runErr)
 				}
-				if rc != 0 {
-					t.Errorf("%s\nexit status %d\n%s", where, rc, clip(out))
+				want := 0
+				if m := expectExit.FindStringSubmatch(cmdText); m != nil {
+					want, _ = strconv.Atoi(m[1])
+				}
+				if rc != want {
+					t.Errorf("%s\nexit status %d, want %d\n%s", where, rc, want, clip(out))
 					return
 				}
 				t.Logf("%s\n%s", where, clip(out))

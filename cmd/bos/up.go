@@ -93,15 +93,15 @@ failed nodes; 4 --timeout expired before it completed; 130 interrupted (Ctrl-C).
 			if _, err := st.BOSClient.PatchOptions(ctx, options); err != nil {
 				return fmt.Errorf("setting BOS's options: %w", err)
 			}
-			if err := writeURLs(f.urlsFile, st.URLs); err != nil {
-				return err
-			}
 			fmt.Fprintf(errw, "stack up in %s: %d nodes behind %d BMCs, BOS at %s\nBOS options: %s\n",
 				time.Since(started).Round(time.Millisecond), len(st.Topology.Nodes), len(st.URLs.BMCs), st.URLs.BOS, describeOptions(options))
 			if err := sf.started(ctx, st, errw); err != nil {
 				return err
 			}
 			if !boot {
+				if err := writeURLs(f.urlsFile, st.URLs); err != nil {
+					return err
+				}
 				printURLs(cmd, st, append(stack.Simulators, stack.BOS))
 				<-ctx.Done()
 				return nil
@@ -115,6 +115,13 @@ failed nodes; 4 --timeout expired before it completed; 130 interrupted (Ctrl-C).
 				name: sess.Name, timeout: timeout, interval: 250 * time.Millisecond,
 				out: out, err: errw, format: "json", progress: newProgress(errw),
 			})
+			if ctx.Err() == nil {
+				// Written once the boot is over, so a script that waits for the file (or a
+				// person who types the next command) finds the cluster booted.
+				if werr := writeURLs(f.urlsFile, st.URLs); werr != nil && err == nil {
+					err = werr
+				}
+			}
 			if stay && ctx.Err() == nil {
 				fmt.Fprintln(errw, "still serving; Ctrl-C to stop")
 				<-ctx.Done()
@@ -123,6 +130,7 @@ failed nodes; 4 --timeout expired before it completed; 130 interrupted (Ctrl-C).
 		},
 	}
 	f.register(cmd.Flags(), 0.05)
+	cmd.Flags().Lookup("urls-file").Usage = `write {"bos": URL, "hsm": URL, ..., "bmcs": {...}} to this file once everything listens and is seeded; with --boot, once that session has completed`
 	sf.register(cmd.Flags())
 	fl := cmd.Flags()
 	fl.BoolVar(&boot, "boot", false, "create a session on the default template and follow it to completion")

@@ -16,6 +16,7 @@ import (
 	"github.com/cray-bos/bos/internal/stack"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/api"
 )
 
 func TestUpBootsTheClusterAndPrintsTheSessionStatus(t *testing.T) {
@@ -117,4 +118,35 @@ func TestSimulatorErrorsNameTheSimulatorOnce(t *testing.T) {
 	err := run(context.Background(), []string{"sim", "bmcs", "--nodes", "2", "--bmc-first-address", "10.0.0.1"}, &bytes.Buffer{}, &bytes.Buffer{})
 	require.Error(t, err)
 	assert.Equal(t, `stack: simulator: config: FirstAddress "10.0.0.1" must be an IPv4 loopback address`, err.Error())
+}
+
+// The URLs file of `bos up --boot --stay` appears only once the boot session is over: the
+// README's walkthroughs wait for the file and then stage a new image, which, created while
+// the first boot still ran, took its nodes and applied the new image to all of them at once.
+func TestUpWritesTheURLsFileAfterTheBoot(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	urls := filepath.Join(t.TempDir(), "urls.json")
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"up", "--nodes", "8", "--boot", "--stay", "--delay-scale", "0", "--urls-file", urls}, &bytes.Buffer{}, &bytes.Buffer{})
+	}()
+	var u stack.URLs
+	for {
+		raw, err := os.ReadFile(urls)
+		if err == nil && json.Unmarshal(raw, &u) == nil {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("bos up ended before writing %s: %v", urls, err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	sessions, err := api.NewClient(u.BOS, nil).ListSessions(ctx, api.SessionQuery{})
+	require.NoError(t, err)
+	require.Len(t, sessions, 1)
+	assert.Equal(t, bos.SessionComplete, sessions[0].Status.Status, "the boot is over when the file appears")
+	cancel()
+	assert.NoError(t, <-done, "Ctrl-C after a good boot: exit 0")
 }
