@@ -11,44 +11,6 @@ import (
 	bos "github.com/cray-bos/bos/orchestrator"
 )
 
-// TestBootRebootShutdown boots 1,000 nodes from Off, reboots them all, then shuts them down.
-func TestBootRebootShutdown(t *testing.T) {
-	eachBackend(t, func(t *testing.T, backend string) {
-		c := startCluster(t, backend, clusterOptions{nodes: size(1000)})
-		n := len(c.computes)
-
-		st := c.waitComplete(c.session(bos.OpBoot, "", "", false), 2*time.Minute)
-		assert.Equal(t, n, st.ManagedComponentsCount)
-		assert.Equal(t, 100.0, st.PercentSuccessful)
-		assert.Equal(t, 100.0, st.Phases.PercentComplete)
-		assert.Empty(t, st.ErrorSummary)
-		c.requireBooted(c.computes, stack.DefaultConfigurationName)
-		for id, count := range c.bootCounts(c.computes) {
-			require.Equal(t, 1, count, "%s booted once", id)
-		}
-
-		st = c.waitComplete(c.session(bos.OpReboot, "", "", false), 2*time.Minute)
-		assert.Equal(t, 100.0, st.PercentSuccessful)
-		c.requireBooted(c.computes, stack.DefaultConfigurationName)
-		for id, count := range c.bootCounts(c.computes) {
-			require.Equal(t, 2, count, "%s rebooted exactly once", id)
-		}
-
-		st = c.waitComplete(c.session(bos.OpShutdown, "", "", false), 2*time.Minute)
-		assert.Equal(t, 100.0, st.PercentSuccessful)
-		comps := c.components()
-		for _, id := range c.computes {
-			assert.Equal(t, "Off", c.node(id).Power, id)
-			assert.Equal(t, bos.StatusStable, comps[id].Status.Status, id)
-			assert.True(t, comps[id].DesiredState.BootArtifacts.IsEmpty(), id)
-		}
-		for _, id := range []string{"x3000c0s1b0n0", "x3000c0s4b0n0"} { // an NCN and a UAN: not in the template
-			assert.Equal(t, "Off", c.node(id).Power, "%s never touched", id)
-			assert.Zero(t, c.node(id).BootCount, id)
-		}
-	})
-}
-
 // TestLimit boots what a limit expression selects and nothing else.
 func TestLimit(t *testing.T) {
 	eachBackend(t, testLimit)
