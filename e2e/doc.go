@@ -18,7 +18,8 @@
 // Node lists (NODES) are comma-separated xnames and compute ranges in xname order:
 // computes, computes[i], computes[a:b], computes[a:b:step] (either bound may be left out);
 // a list may also be written (a, b). In a session limit, other BOS limit items (groups,
-// roles, !x, &x) pass through.
+// roles, !x, &x) pass through. Where a command takes [nodes=NODES] [status=ST], it takes
+// the computes by default and keeps only the nodes BOS shows in status ST.
 //
 //	cluster nodes=N [backend=B] [faults=(fault=rate,...)] [cfs-fail=NODES] [options=(k=v,...)]
 //	    Starts the stack with N compute nodes and the seeded template "compute". backend
@@ -42,13 +43,13 @@
 //	sessions
 //	    Every session: operation, template, stage and status.
 //	components [nodes=NODES] [status=ST] [by=(field,...)] [list]
-//	    BOS components (default: computes; status filters), counted by the fields (default
+//	    BOS components counted by the fields (default
 //	    status,enabled), or one line per node with list. Fields: status, phase, enabled,
 //	    session, config (desired), staged (staged session), image (desired image), actual
 //	    (actual image), last_action, error, attempts (power on, graceful and forceful off).
-//	nodes [nodes=NODES] [by=(field,...)] [list]
+//	nodes [nodes=NODES] [status=ST] [by=(field,...)] [list]
 //	    The simulated nodes likewise. Fields: power (default), booted, boots, image.
-//	booted nodes=NODES [config=C]
+//	booted [nodes=NODES] [status=ST] [config=C]
 //	    "ok" when each node is stable and disabled in BOS, on, booted with the BSS token BOS
 //	    recorded, on the desired artifacts and (with config) configured with C by CFS;
 //	    otherwise each bad node and why.

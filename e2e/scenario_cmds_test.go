@@ -207,11 +207,7 @@ func cmdSessions(s *scenario, t *testing.T, d *datadriven.TestData) string {
 }
 
 func cmdComponents(s *scenario, t *testing.T, d *datadriven.TestData) string {
-	ids := s.nodes(t, argOr(d, "nodes", "computes"))
-	if status := arg(d, "status"); status != "" {
-		comps := s.c.components()
-		ids = slices.DeleteFunc(ids, func(id string) bool { return comps[id].Status.Status != status })
-	}
+	ids := s.selectNodes(t, d)
 	fields := []string{"status", "enabled"}
 	if a, ok := d.Arg("by"); ok {
 		fields = a.Vals
@@ -220,7 +216,7 @@ func cmdComponents(s *scenario, t *testing.T, d *datadriven.TestData) string {
 }
 
 func cmdNodes(s *scenario, t *testing.T, d *datadriven.TestData) string {
-	ids := s.nodes(t, argOr(d, "nodes", "computes"))
+	ids := s.selectNodes(t, d)
 	fields := []string{"power"}
 	if a, ok := d.Arg("by"); ok {
 		fields = a.Vals
@@ -251,7 +247,7 @@ func cmdNodes(s *scenario, t *testing.T, d *datadriven.TestData) string {
 }
 
 func cmdBooted(s *scenario, t *testing.T, d *datadriven.TestData) string {
-	ids := s.nodes(t, arg(d, "nodes"))
+	ids := s.selectNodes(t, d)
 	bad := s.c.notBooted(ids, arg(d, "config"))
 	if len(bad) == 0 {
 		return "ok"
@@ -309,6 +305,17 @@ func cmdApplyStaged(s *scenario, t *testing.T, d *datadriven.TestData) string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// selectNodes is the nodes argument (default: computes) less those whose BOS status is not
+// the status argument, if there is one.
+func (s *scenario) selectNodes(t *testing.T, d *datadriven.TestData) []string {
+	ids := s.nodes(t, argOr(d, "nodes", "computes"))
+	if status := arg(d, "status"); status != "" {
+		comps := s.c.components()
+		ids = slices.DeleteFunc(ids, func(id string) bool { return comps[id].Status.Status != status })
+	}
+	return ids
 }
 
 // fields describes each component as "field=value ..." (see doc.go for the fields).
