@@ -28,10 +28,7 @@ func cmdCluster(s *scenario, t *testing.T, d *datadriven.TestData) string {
 	if s.c != nil {
 		d.Fatalf(t, "one cluster per script")
 	}
-	if b := arg(d, "backend"); b != "" && b != s.backend {
-		t.Skipf("%s: the script runs on %s only", d.Pos, b)
-	}
-	var n int
+	var n int // backend= is read by TestScenario, which runs the script only there
 	d.ScanArgs(t, "nodes", &n)
 	o := clusterOptions{nodes: n, options: map[string]any{}}
 	if a, ok := d.Arg("faults"); ok {

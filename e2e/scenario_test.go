@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -10,8 +11,10 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/datadriven"
+	"github.com/stretchr/testify/require"
 
 	"github.com/cray-bos/bos/ims"
+	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/store/storetest"
 )
 
@@ -20,8 +23,15 @@ import (
 // Scenario -rewrite` rewrites the expected outputs; review the diff.
 func TestScenario(t *testing.T) {
 	datadriven.Walk(t, "testdata/scenarios", func(t *testing.T, path string) {
+		pinned := pinnedBackend(t, path)
 		for _, b := range storetest.Backends {
 			t.Run(b, func(t *testing.T) {
+				if pinned != "" && pinned != b {
+					t.Skipf("the script runs on %s only", pinned)
+				}
+				if b == storetest.Redis { // skips here, outside the bubble, when there is no Redis
+					storetest.Open(t, b, store.Config{})
+				}
 				bubble(t, func(t *testing.T) {
 					s := &scenario{backend: b, byAlias: map[string]string{}}
 					datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
@@ -31,6 +41,23 @@ func TestScenario(t *testing.T) {
 			})
 		}
 	})
+}
+
+// pinnedBackend is the backend argument of the script's cluster command, if any.
+func pinnedBackend(t *testing.T, path string) string {
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	for _, line := range strings.Split(string(data), "\n") {
+		if cmd, args, err := datadriven.ParseLine(line); err == nil && cmd == "cluster" {
+			for _, a := range args {
+				if a.Key == "backend" && len(a.Vals) == 1 {
+					return a.Vals[0]
+				}
+			}
+			return ""
+		}
+	}
+	return ""
 }
 
 // scenario is one script's state: the cluster it started and the sessions it created.
