@@ -15,7 +15,8 @@
 // what is written). Each script runs once per backend in its own synctest bubble, so its
 // durations are fake time. Output is sorted and names sessions by the script's names.
 //
-// Node lists (NODES) are comma-separated xnames and compute ranges in xname order:
+// Node lists (NODES) are comma-separated xnames, all (every simulated node, NCNs and UANs
+// included) and compute ranges in xname order:
 // computes, computes[i], computes[a:b], computes[a:b:step] (either bound may be left out);
 // a list may also be written (a, b). In a session limit, other BOS limit items (groups,
 // roles, !x, &x) pass through. Where a command takes [nodes=NODES] [status=ST], it takes

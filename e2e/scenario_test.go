@@ -152,13 +152,19 @@ func argOr(d *datadriven.TestData, key, def string) string {
 	return def
 }
 
-// nodes expands a node list: comma-separated xnames and ranges of the compute nodes in
-// xname order, computes (all), computes[i], computes[a:b] and computes[a:b:step] (a or b
+// nodes expands a node list: comma-separated xnames, all (every simulated node) and
+// ranges of the compute nodes in xname order, computes (all), computes[i], computes[a:b] and computes[a:b:step] (a or b
 // may be left out, as in Go and Python). A leading ! or & (BOS limit syntax) is kept.
 func (s *scenario) nodes(t *testing.T, spec string) []string {
 	var out []string
 	for _, item := range strings.Split(spec, ",") {
 		item = strings.TrimSpace(item)
+		if item == "all" {
+			for _, n := range s.c.st.Sim.Nodes() {
+				out = append(out, n.Xname)
+			}
+			continue
+		}
 		prefix := item[:len(item)-len(strings.TrimLeft(item, "!&"))]
 		ids, err := expandComputes(s.c.computes, item[len(prefix):])
 		if err != nil {
