@@ -1,8 +1,6 @@
 package e2e
 
-import (
-	"github.com/cray-bos/bos/cfs"
-)
+import "github.com/cray-bos/bos/cfs"
 
 func cfsClient(c *cluster) *cfs.Client { return cfs.NewClient(c.st.URLs.CFS, c.st.HTTPClient()) }
 
