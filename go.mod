@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/alicebob/miniredis/v2 v2.34.0
+	github.com/cockroachdb/datadriven v1.0.3
 	github.com/gin-gonic/gin v1.10.1
 	github.com/redis/go-redis/v9 v9.7.3
 	github.com/spf13/cobra v1.9.1

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"sort"
 	"strings"
@@ -105,7 +106,8 @@ func startCluster(t testing.TB, backend string, o clusterOptions) *cluster {
 	}
 	if backend == storetest.Redis {
 		opts.RedisURL = storetest.RedisURL()
-		opts.RedisKeyPrefix = fmt.Sprintf("bose2e:%d:", time.Now().UnixNano())
+		// Random, not the clock: in a bubble every test starts at the same fake instant.
+		opts.RedisKeyPrefix = fmt.Sprintf("bose2e:%016x:", rand.Uint64())
 		opts.DropStoreOnClose = true
 	}
 	if os.Getenv("E2E_LOG") != "" { // the stack's logs on stderr, for debugging a test
@@ -210,6 +212,14 @@ func (c *cluster) cfsStatus() map[string]cfs.Component {
 // image BOS wanted (the token BSS gave it is the one BOS recorded) and configured.
 func (c *cluster) requireBooted(ids []string, configuration string) {
 	c.t.Helper()
+	if bad := c.notBooted(ids, configuration); len(bad) > 0 {
+		c.t.Fatalf("%d of %d nodes not booted as wanted, e.g.:\n%s", len(bad), len(ids), strings.Join(bad[:min(10, len(bad))], "\n"))
+	}
+}
+
+// notBooted returns why each of ids is not booted as requireBooted wants, sorted.
+func (c *cluster) notBooted(ids []string, configuration string) []string {
+	c.t.Helper()
 	comps, cfsComps := c.components(), c.cfsStatus()
 	var bad []string
 	for _, id := range ids {
@@ -230,10 +240,8 @@ func (c *cluster) requireBooted(ids []string, configuration string) {
 			bad = append(bad, fmt.Sprintf("%s: CFS %s/%s", id, cc.DesiredConfig, cc.ConfigurationStatus))
 		}
 	}
-	if len(bad) > 0 {
-		sort.Strings(bad)
-		c.t.Fatalf("%d of %d nodes not booted as wanted, e.g.:\n%s", len(bad), len(ids), strings.Join(bad[:min(10, len(bad))], "\n"))
-	}
+	sort.Strings(bad)
+	return bad
 }
 
 // bootCounts returns how often each node has booted.

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"sync"
@@ -269,3 +270,5 @@ func measureRolling(hists map[string][]slurmsim.Transition, nodes []string, star
 	r.Ideal = idealRollingTime(start, free, r.Reboot)
 	return r, nil
 }
+
+func round2(x float64) float64 { return math.Round(x*100) / 100 }
