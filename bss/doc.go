@@ -56,7 +56,13 @@
 //   - The cloud-init datasource (/meta-data, /user-data, /phone-home) is not served, so
 //     endpoint history only ever records bootscript fetches.
 //   - Request bodies are decoded strictly (unknown fields, trailing data, oversized bodies
-//     are 400/413). MACs in bodies must look like aa:bb:cc:dd:ee:ff.
+//     are 400/413); a JSON null body or invalid UTF-8 is a 400. MACs in bodies must look
+//     like aa:bb:cc:dd:ee:ff.
+//   - What reaches iPXE text is checked on input (the real BSS stores and emits it as is, so
+//     a newline in a kernel URL adds script lines): kernel, initrd and hosts must hold no
+//     control character or white space, params no control character and no word ||, && or
+//     ; (iPXE command separators): 400 on PUT, POST and PATCH. A /bootscript mac, name or
+//     arch with a control character or white space is a 400.
 //   - PATCH and DELETE are all-or-nothing: every selected host, MAC and NID must have an
 //     entry or nothing changes (PATCH 404, DELETE 400); the real BSS applies what it can.
 //     A MAC or NID with no node entry also matches an entry stored under the MAC or nid<N>.

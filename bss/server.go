@@ -429,6 +429,14 @@ func (s *Server) getBootScript(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	req := scriptRequest{mac: strings.Join(q["mac"], ""), name: strings.Join(q["name"], ""),
 		arch: strings.Join(q["arch"], ""), nid: -1, ts: s.now().Unix()}
+	for _, k := range []string{"mac", "name", "arch"} {
+		for _, v := range q[k] {
+			if scriptWord(k, v) != nil {
+				problem.Write(w, http.StatusBadRequest, "Bad Request - Invalid %s: control characters and white space are not allowed", k)
+				return
+			}
+		}
+	}
 	ints := []struct {
 		key string
 		dst *int64

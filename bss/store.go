@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/cray-bos/bos/internal/problem"
 )
@@ -180,6 +181,48 @@ func validate(bp *BootParams) *problem.Details {
 	for _, n := range bp.Nids {
 		if n < 0 {
 			return problem.New(http.StatusBadRequest, "Bad Request: invalid nid %d", n)
+		}
+	}
+	for _, h := range bp.Hosts {
+		if d := scriptWord("hosts", h); d != nil {
+			return d
+		}
+	}
+	if d := scriptWord("kernel", bp.Kernel); d != nil {
+		return d
+	}
+	if d := scriptWord("initrd", bp.Initrd); d != nil {
+		return d
+	}
+	return scriptParams(bp.Params)
+}
+
+// What goes into iPXE script text is checked on input: iPXE runs each line as commands,
+// splits words on white space and treats the words ||, && and ; as command separators, so
+// a newline or such a word in a stored value would add commands to every boot script.
+
+// scriptWord refuses a value emitted as one iPXE word (a URL, a host name) that holds a
+// control character or white space.
+func scriptWord(field, v string) *problem.Details {
+	for i, r := range v {
+		if unicode.IsControl(r) || unicode.IsSpace(r) {
+			return problem.New(http.StatusBadRequest, "Bad Request: %s must not contain control characters or white space (%U at byte %d)", field, r, i)
+		}
+	}
+	return nil
+}
+
+// scriptParams refuses kernel parameters with control characters (newline, tab, ...)
+// or an iPXE command separator word (||, &&, ;).
+func scriptParams(v string) *problem.Details {
+	for i, r := range v {
+		if unicode.IsControl(r) {
+			return problem.New(http.StatusBadRequest, "Bad Request: params must not contain control characters (%U at byte %d)", r, i)
+		}
+	}
+	for _, w := range strings.Fields(v) {
+		if w == "||" || w == "&&" || w == ";" {
+			return problem.New(http.StatusBadRequest, "Bad Request: params must not contain the word %q (an iPXE command separator)", w)
 		}
 	}
 	return nil

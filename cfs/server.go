@@ -499,6 +499,10 @@ func (s *Server) patchComponents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	trimmed := bytes.TrimSpace(raw)
+	if d := problem.CheckBody(trimmed); d != nil && len(trimmed) > 0 {
+		problem.WriteDetails(w, d)
+		return
+	}
 	switch {
 	case len(trimmed) > 0 && trimmed[0] == '[':
 		s.patchList(w, trimmed)

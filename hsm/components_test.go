@@ -412,7 +412,7 @@ func TestBulkPatchErrorsChangeNothing(t *testing.T) {
 		{"BadFlag", "BulkStateData", `{"ComponentIDs":["x1000c0s0b0n0"],"State":"On","Flag":"Meh"}`, "invalid Flag"},
 		{"NoFlag", "BulkFlagOnly", `{"ComponentIDs":["x1000c0s0b0n0"]}`, "Missing Flag"},
 		{"NoEnabled", "BulkEnabled", `{"ComponentIDs":["x1000c0s0b0n0"]}`, "Missing Enabled field"},
-		{"EnabledNotBool", "BulkEnabled", `{"ComponentIDs":["x1000c0s0b0n0"],"Enabled":"yes"}`, "field Enabled must be of type bool"},
+		{"EnabledNotBool", "BulkEnabled", `{"ComponentIDs":["x1000c0s0b0n0"],"Enabled":"yes"}`, "field Enabled must be a JSON boolean, not string"},
 		{"NoSoftwareStatus", "BulkSoftwareStatus", `{"ComponentIDs":["x1000c0s0b0n0"]}`, "Missing SoftwareStatus"},
 		{"NoRole", "BulkRole", `{"ComponentIDs":["x1000c0s0b0n0"],"SubRole":"Worker"}`, "Missing Role"},
 		{"BadSubRole", "BulkRole", `{"ComponentIDs":["x1000c0s0b0n0"],"Role":"Compute","SubRole":"Boss"}`, "invalid SubRole"},

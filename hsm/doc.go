@@ -94,8 +94,9 @@
 //     HTTPsGetFailed (EndpointNotEnabled when disabled). Deleting a RedfishEndpoint
 //     deletes its ComponentEndpoints and sets the components behind it to Empty, as
 //     HSM does.
-//   - RedfishEndpoints return User and Password (HSM without Vault does too; with
-//     Vault it keeps them out of the database). The BMC's own ComponentEndpoint is at
+//   - RedfishEndpoints keep the Password they are given, as HSM keeps it in Vault, and
+//     never return it (the key is absent) nor log it; a PUT without one keeps the stored
+//     one. User is returned. The BMC's own ComponentEndpoint is at
 //     /redfish/v1/Managers/BMC. Node EthernetInterfaces get an IP derived from the NID
 //     (10.x.y.z, network NMN) instead of one from DHCP.
 //   - In lock request bodies the type filter is "Type"; hms-smd 2.45's struct tag is

@@ -271,6 +271,11 @@ func (s *Server) putRedfishEndpoint(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	out, ok := s.updateRedfishEndpoint(id, func(old *RedfishEndpoint) {
 		ep.DiscoveryInfo = old.DiscoveryInfo
+		if ep.Password == "" {
+			// GET never shows the password, so a PUT of what GET returned keeps it (as
+			// HSM with Vault does: it writes Vault only when a password is sent).
+			ep.Password = old.Password
+		}
 		*old = ep
 	})
 	s.mu.Unlock()

@@ -46,7 +46,7 @@ func TestSeededComponentEndpoints(t *testing.T) {
 	assert.Equal(t, "127.1.0.3", ep.IPAddress)
 	assert.Equal(t, "127.1.0.3", ep.Hostname)
 	assert.Equal(t, "root", ep.User)
-	assert.Equal(t, "secret", ep.Password)
+	assert.Empty(t, ep.Password, "never returned")
 	assert.Equal(t, "NodeBMC", ep.Type)
 	assert.Equal(t, "DiscoverOK", ep.DiscoveryInfo.LastDiscoveryStatus)
 }

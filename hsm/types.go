@@ -192,16 +192,18 @@ type DiscoveryInfo struct {
 
 // RedfishEndpoint is a BMC HSM knows how to reach. FQDN may be "ip:port".
 type RedfishEndpoint struct {
-	ID                 string        `json:"ID"`
-	Type               string        `json:"Type"`
-	Name               string        `json:"Name,omitempty"`
-	Hostname           string        `json:"Hostname"`
-	Domain             string        `json:"Domain"`
-	FQDN               string        `json:"FQDN"`
-	Enabled            bool          `json:"Enabled"`
-	UUID               string        `json:"UUID,omitempty"`
-	User               string        `json:"User"`
-	Password           string        `json:"Password"`
+	ID       string `json:"ID"`
+	Type     string `json:"Type"`
+	Name     string `json:"Name,omitempty"`
+	Hostname string `json:"Hostname"`
+	Domain   string `json:"Domain"`
+	FQDN     string `json:"FQDN"`
+	Enabled  bool   `json:"Enabled"`
+	UUID     string `json:"UUID,omitempty"`
+	User     string `json:"User"`
+	// Password is kept, as HSM keeps it in Vault, and never sent: not in any reply, not
+	// in any log. Clients get BMC credentials from their own Vault stand-in.
+	Password           string        `json:"-"`
 	UseSSDP            bool          `json:"UseSSDP,omitempty"`
 	MACRequired        bool          `json:"MACRequired,omitempty"`
 	MACAddr            string        `json:"MACAddr,omitempty"`

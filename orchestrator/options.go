@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cray-bos/bos/internal/problem"
 )
 
 // Options are BOS's 20 global options (reference 3). They live in the store and are read
@@ -107,9 +110,13 @@ func (o Options) fieldErrors() map[string]string {
 	}
 	if s := o.CleanupCompletedSessionTTL; !agePattern.MatchString(s) || len(s) > 8 {
 		errs["cleanup_completed_session_ttl"] = fmt.Sprintf("%q is not an age such as 0, 30m, 12h, 7d or 2w (at most 8 characters)", s)
+	} else if _, err := ParseAge(s); err != nil {
+		errs["cleanup_completed_session_ttl"] = ErrorMessage(err)
 	}
 	if !ttlPattern.MatchString(o.ComponentActualStateTTL) {
 		errs["component_actual_state_ttl"] = fmt.Sprintf("%q is not a duration of at least one hour such as 4h, 2d or 1w", o.ComponentActualStateTTL)
+	} else if _, err := ParseAge(o.ComponentActualStateTTL); err != nil {
+		errs["component_actual_state_ttl"] = ErrorMessage(err)
 	}
 	if !slices.Contains(logLevels, strings.ToUpper(o.LoggingLevel)) {
 		errs["logging_level"] = fmt.Sprintf("%q is not one of %s (any case)", o.LoggingLevel, quoteList(logLevels))
@@ -152,7 +159,11 @@ func DecodeStoredOptions(raw []byte) (Options, error) {
 func (o *Options) Patch(body []byte) error {
 	var keys map[string]json.RawMessage
 	if err := json.Unmarshal(body, &keys); err != nil {
-		return Errorf(EINVALID, "options must be a JSON object: %v", err)
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return Errorf(EINVALID, "options must be a JSON object, not %s", te.Value)
+		}
+		return Errorf(EINVALID, "options must be a JSON object: %s", strings.TrimPrefix(err.Error(), "json: "))
 	}
 	if len(keys) == 0 {
 		return Errorf(EINVALID, "options patch must name at least one option")
@@ -174,9 +185,9 @@ func (o *Options) Patch(body []byte) error {
 	if err := dec.Decode(&next); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return Errorf(EINVALID, "option %s must be of type %s, not %s", te.Field, te.Type, te.Value)
+			return Errorf(EINVALID, "option %s", strings.TrimPrefix(problem.TypeMessage(te), "field "))
 		}
-		return Errorf(EINVALID, "invalid options: %v", err)
+		return Errorf(EINVALID, "invalid options: %s", strings.TrimPrefix(err.Error(), "json: "))
 	}
 	if err := next.Validate(); err != nil {
 		return err
@@ -216,6 +227,7 @@ func (o Options) CleanupTTL() time.Duration {
 }
 
 // ParseAge parses a BOS age string: 0, or a number followed by m, h, d or w (any case).
+// An age beyond MaxAge (about 292 years, where a duration would overflow) is EINVALID.
 func ParseAge(s string) (time.Duration, error) {
 	if !agePattern.MatchString(s) && !ttlPattern.MatchString(s) {
 		return 0, Errorf(EINVALID, "%q is not an age such as 0, 30m, 12h, 7d or 2w", s)
@@ -223,12 +235,16 @@ func ParseAge(s string) (time.Duration, error) {
 	if s == "0" {
 		return 0, nil
 	}
-	n, err := strconv.Atoi(s[:len(s)-1])
-	if err != nil {
-		return 0, Errorf(EINVALID, "%q is not an age: %v", s, err)
+	unit := ageUnits[strings.ToLower(s[len(s)-1:])]
+	n, err := strconv.ParseInt(s[:len(s)-1], 10, 64)
+	if err != nil || n > int64(MaxAge/unit) {
+		return 0, Errorf(EINVALID, "%q is out of range: an age can be at most %dw (about 292 years)", s, MaxAge/ageUnits["w"])
 	}
-	return time.Duration(n) * ageUnits[strings.ToLower(s[len(s)-1:])], nil
+	return time.Duration(n) * unit, nil
 }
+
+// MaxAge is the longest age ParseAge accepts: the longest time.Duration.
+const MaxAge = time.Duration(math.MaxInt64)
 
 // ageUnits are the units of an age string (matched in any case).
 var ageUnits = map[string]time.Duration{"m": time.Minute, "h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour}

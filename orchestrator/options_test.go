@@ -50,6 +50,12 @@ func TestOptionsPatch(t *testing.T) {
 		{"CleanupBad", `{"cleanup_completed_session_ttl":"7 days"}`, EINVALID, nil},
 		{"CleanupTooLong", `{"cleanup_completed_session_ttl":"123456789d"}`, EINVALID, nil},
 		{"BadLevel", `{"logging_level":"TRACE"}`, EINVALID, nil},
+		// 3538066w fits the 8-character limit but overflows a duration (it became 1h10m).
+		{"CleanupOverflow", `{"cleanup_completed_session_ttl":"3538066w"}`, EINVALID, nil},
+		{"TTLOverflow", `{"component_actual_state_ttl":"99999999999w"}`, EINVALID, nil},
+		{"CleanupLongestOK", `{"cleanup_completed_session_ttl":"15250w"}`, "", func(t *testing.T, o Options) {
+			assert.Equal(t, 15250*7*24*time.Hour, o.CleanupTTL())
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,6 +63,7 @@ func TestOptionsPatch(t *testing.T) {
 			err := o.Patch([]byte(tt.body))
 			if tt.code != "" {
 				assert.Equal(t, tt.code, ErrorCode(err), "%v", err)
+				assert.NotContains(t, ErrorMessage(err), "Go ", "no Go type names")
 				assert.Equal(t, DefaultOptions(), o, "unchanged on error")
 				return
 			}
@@ -89,12 +96,17 @@ func TestParseAge(t *testing.T) {
 		{"0", 0, true}, {"0m", 0, true}, {"30m", 30 * time.Minute, true}, {"12H", 12 * time.Hour, true},
 		{"7d", 7 * 24 * time.Hour, true}, {"2w", 14 * 24 * time.Hour, true},
 		{"", 0, false}, {"01d", 0, false}, {"5s", 0, false}, {"d", 0, false}, {"-1d", 0, false},
+		// Out of range: a duration would overflow (107000w wrapped to a negative age).
+		{"15250w", 15250 * 7 * 24 * time.Hour, true}, {"15251w", 0, false}, {"107000w", 0, false},
+		{"3538066w", 0, false}, {"2562047h", 2562047 * time.Hour, true}, {"2562048h", 0, false},
+		{"99999999999999999999m", 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			got, err := ParseAge(tt.in)
 			if !tt.ok {
 				assert.Error(t, err)
+				assert.Equal(t, EINVALID, ErrorCode(err))
 				return
 			}
 			require.NoError(t, err)

@@ -204,7 +204,11 @@ func parseAgeParam(name, s string) (time.Duration, error) {
 	if !agePattern.MatchString(s) {
 		return 0, Errorf(EINVALID, "invalid query: %s: %q is not an age such as 0, 30m, 12h, 7d or 2w", name, s)
 	}
-	return ParseAge(s)
+	d, err := ParseAge(s)
+	if err != nil {
+		return 0, Errorf(EINVALID, "invalid query: %s: %s", name, ErrorMessage(err))
+	}
+	return d, nil
 }
 
 // Match reports whether s passes the filter at time now.

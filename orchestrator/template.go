@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/internal/xname"
 )
 
@@ -367,11 +368,11 @@ func jsonProblem(err error) string {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &te):
-		return fmt.Sprintf("field %s must be of type %s, not %s", te.Field, te.Type, te.Value)
+		return problem.TypeMessage(te)
 	case errors.As(err, &se):
 		return fmt.Sprintf("the body is not valid JSON: %v", se)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
 	}
-	return err.Error()
+	return strings.TrimPrefix(err.Error(), "json: ")
 }

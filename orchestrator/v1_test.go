@@ -137,7 +137,7 @@ func TestDecodeAndValidateV1Template(t *testing.T) {
 	}{
 		{"OK", `{"name":"t","boot_sets":{"a":{"path":"p","type":"s3","node_list":["x1"],"boot_ordinal":1,"network":"NMN"}}}`, "", ""},
 		{"UnknownField", `{"name":"t","colour":"red"}`, "unknown field", "Bad Request"},
-		{"WrongType", `{"name":"t","enable_cfs":"yes"}`, "must be of type bool", "Bad Request"},
+		{"WrongType", `{"name":"t","enable_cfs":"yes"}`, "must be a JSON boolean, not string", "Bad Request"},
 		{"V2Arch", `{"name":"t","boot_sets":{"a":{"path":"p","type":"s3","arch":"X86"}}}`, "boot_sets.a.arch", "Bad Request"},
 		{"V2CFS", `{"name":"t","boot_sets":{"a":{"path":"p","type":"s3","cfs":{"configuration":"c"}}}}`, "boot_sets.a.cfs", "Bad Request"},
 		{"Trailing", `{"name":"t"} {}`, "more than one JSON value", "Bad Request"},

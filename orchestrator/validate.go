@@ -111,9 +111,16 @@ func ValidateTenant(name string) error {
 }
 
 // ValidateComponentID checks a component id (an xname, 1–127 characters; BOS does not
-// insist on xname syntax).
+// insist on xname syntax). Only printable ASCII without white space or commas is allowed:
+// ids are written into logs, comma-separated filters and kernel parameters.
 func ValidateComponentID(id string) error {
 	var v checker
 	v.length("id", id, 1, MaxIDLen)
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c <= ' ' || c >= 0x7f || c == ',' {
+			v.addf("id", "%q has a character that is not allowed at byte %d: ids are printable ASCII without white space or commas", id, i)
+			break
+		}
+	}
 	return v.err("")
 }

@@ -18,6 +18,7 @@ func newServeCommand() *cobra.Command {
 	var (
 		listen, redisURL, redisPrefix string
 		tenants, urlsFile             string
+		bmcCredentials                string
 		ext                           stack.URLs
 		redfishScheme                 string
 		redfishTimeout                time.Duration
@@ -53,6 +54,7 @@ SIGTERM.`,
 				RedisURL: redisURL, RedisKeyPrefix: redisPrefix,
 				TenantsFile:   tenants,
 				RedfishScheme: redfishScheme, RedfishTimeout: redfishTimeout,
+				BMCCredentialsFile: bmcCredentials,
 			}
 			reconcile, err := reconcilerWanted(ext)
 			if err != nil {
@@ -98,6 +100,7 @@ SIGTERM.`,
 	fl.StringVar(&ext.IMS, "ims-url", "", "IMS for the reconciler")
 	fl.StringVar(&redfishScheme, "redfish-scheme", "http", "how the reconciler reaches BMCs: http or https")
 	fl.DurationVar(&redfishTimeout, "redfish-timeout", 10*time.Second, "how long BOS waits for one BMC request")
+	fl.StringVar(&bmcCredentials, "bmc-credentials", "", "YAML or JSON file of BMC credentials (default, bmcs: {xname: {username, password}}), the Vault stand-in; default root/initial0")
 	fl.BoolVarP(&verbose, "verbose", "v", false, "log what BOS does")
 	return cmd
 }

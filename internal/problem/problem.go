@@ -4,12 +4,16 @@
 package problem
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
+	"time"
+	"unicode/utf8"
 )
 
 // ContentType is the media type of a problem body.
@@ -75,9 +79,21 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any, maxBytes int64) *
 	return Decode(body, v)
 }
 
-// Decode strictly decodes one JSON value from r into v (see DecodeJSON).
+// Decode strictly decodes one JSON value from r into v (see DecodeJSON). A body that is
+// JSON null, or not valid UTF-8 (which encoding/json would silently replace), is a 400:
+// null would otherwise decode as "no fields", i.e. as {} or an empty list.
 func Decode(r io.Reader, v any) *Details {
-	dec := json.NewDecoder(r)
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return decodeProblem(err)
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return New(http.StatusBadRequest, "request body is empty; a JSON value is required")
+	}
+	if d := CheckBody(raw); d != nil {
+		return d
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeProblem(err)
@@ -89,6 +105,79 @@ func Decode(r io.Reader, v any) *Details {
 		return decodeProblem(err)
 	}
 	return nil
+}
+
+// CheckBody refuses a raw JSON body that is not valid UTF-8 or is JSON null (400).
+func CheckBody(raw []byte) *Details {
+	if !utf8.Valid(raw) {
+		return New(http.StatusBadRequest, "request body is not valid UTF-8 (first bad byte at offset %d)", invalidUTF8At(raw))
+	}
+	if IsNull(raw) {
+		return New(http.StatusBadRequest, "request body is null; a JSON object or array is required")
+	}
+	return nil
+}
+
+// IsNull reports whether raw is the JSON literal null (surrounding white space aside).
+func IsNull(raw []byte) bool {
+	return string(bytes.TrimSpace(raw)) == "null"
+}
+
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
+}
+
+// TypeMessage describes a JSON type mismatch in JSON terms ("field count must be a JSON
+// integer, not string"), never naming Go types.
+func TypeMessage(te *json.UnmarshalTypeError) string {
+	got := te.Value
+	if got == "bool" {
+		got = "boolean"
+	}
+	if te.Field == "" {
+		return fmt.Sprintf("the body must be a JSON %s, not %s", JSONType(te.Type), got)
+	}
+	return fmt.Sprintf("field %s must be a JSON %s, not %s", te.Field, JSONType(te.Type), got)
+}
+
+// JSONType names the JSON type a Go type decodes from: string, integer, number, boolean,
+// array or object ("value" when any is accepted).
+func JSONType(t reflect.Type) string {
+	if t == nil {
+		return "value"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == reflect.TypeFor[time.Time]() {
+		return "string (an RFC 3339 time)"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return "integer"
+	case reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return "string"
+		}
+		return "array"
+	case reflect.Map, reflect.Struct:
+		return "object"
+	}
+	return "value"
 }
 
 func decodeProblem(err error) *Details {
@@ -105,15 +194,11 @@ func decodeProblem(err error) *Details {
 	case errors.As(err, &syntax):
 		return New(http.StatusBadRequest, "request body is not valid JSON: %v (at byte %d)", syntax, syntax.Offset)
 	case errors.As(err, &typ):
-		field := typ.Field
-		if field == "" {
-			field = "(body)"
-		}
-		return New(http.StatusBadRequest, "field %s must be of type %s, not %s", field, typ.Type, typ.Value)
+		return New(http.StatusBadRequest, "%s", TypeMessage(typ))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return New(http.StatusBadRequest, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	default:
-		return New(http.StatusBadRequest, "invalid request body: %v", err)
+		return New(http.StatusBadRequest, "invalid request body: %s", strings.TrimPrefix(err.Error(), "json: "))
 	}
 }
 

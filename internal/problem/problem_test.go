@@ -25,7 +25,11 @@ func TestDecodeJSON(t *testing.T) {
 		{"NotJSON", `hello`, 400, "not valid JSON"},
 		{"Truncated", `{"name":`, 400, "truncated"},
 		{"UnknownField", `{"name":"a","bogus":1}`, 400, `unknown field "bogus"`},
-		{"WrongType", `{"count":"two"}`, 400, "field count must be of type int"},
+		{"WrongType", `{"count":"two"}`, 400, "field count must be a JSON integer, not string"},
+		{"WrongTopType", `[1]`, 400, "the body must be a JSON object, not array"},
+		{"Null", `null`, 400, "request body is null"},
+		{"NullSpaced", " \n null \t", 400, "request body is null"},
+		{"BadUTF8", "{\"name\":\"a\xff\"}", 400, "not valid UTF-8 (first bad byte at offset 10)"},
 		{"Trailing", `{"name":"a"} {}`, 400, "single JSON value"},
 		{"TooLarge", `{"name":"` + strings.Repeat("x", 200) + `"}`, 413, "larger than 100 bytes"},
 	} {
@@ -42,6 +46,8 @@ func TestDecodeJSON(t *testing.T) {
 			require.NotNil(t, d)
 			assert.Equal(t, tc.status, d.Status)
 			assert.Contains(t, d.Detail, tc.detail)
+			assert.NotContains(t, d.Detail, "Go ")
+			assert.NotContains(t, d.Detail, "json:")
 		})
 	}
 }

@@ -6,6 +6,7 @@
 package stack
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -100,6 +101,12 @@ type Options struct {
 	RedfishScheme string
 	// RedfishTimeout bounds one Redfish request of the reconciler (default 10 s).
 	RedfishTimeout time.Duration
+	// BMCCredentials are the BMC credentials the reconciler uses (the stand-in for the
+	// Vault PCS reads: HSM never returns passwords). Nil: BMCCredentialsFile if set, else
+	// those of the BMCs this stack runs, with root/initial0 (or Sim's) for any other BMC.
+	BMCCredentials *operator.Credentials
+	// BMCCredentialsFile is a YAML or JSON credentials file (operator.LoadCredentials).
+	BMCCredentialsFile string
 	// Workers and BatchSize tune the reconciler (0 = its defaults).
 	Workers, BatchSize int
 	// DropStoreOnClose deletes every key of the store (under RedisKeyPrefix) on Close:
@@ -370,8 +377,12 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 				scheme = "https"
 			}
 		}
+		creds, err := s.bmcCredentials(o)
+		if err != nil {
+			return fmt.Errorf("stack: %w", err)
+		}
 		s.Redfish = operator.NewRedfish(operator.RedfishConfig{
-			Endpoints: operator.HSMEndpoints{Client: hsmClient}, Scheme: scheme, Timeout: o.RedfishTimeout,
+			Endpoints: operator.HSMEndpoints{Client: hsmClient, Credentials: creds}, Scheme: scheme, Timeout: o.RedfishTimeout,
 			EventDestination: s.URLs.BOS + "/operator/redfish-events",
 			OnPowerChange:    func(node string) { queue.Add(node) },
 			Dial:             s.dial(),
@@ -535,4 +546,24 @@ func DefaultTemplate(s3Path, configuration string) bos.SessionTemplate {
 			"compute": {Path: s3Path, Type: "s3", NodeRolesGroups: []string{"Compute"}, Arch: "X86", KernelParameters: "console=ttyS0,115200"},
 		},
 	}
+}
+
+// bmcCredentials picks the reconciler's BMC credentials (see Options.BMCCredentials).
+func (s *Stack) bmcCredentials(o Options) (*operator.Credentials, error) {
+	switch {
+	case o.BMCCredentials != nil:
+		return o.BMCCredentials, nil
+	case o.BMCCredentialsFile != "":
+		return operator.LoadCredentials(o.BMCCredentialsFile)
+	}
+	// The simulator's defaults, as it applies them (simulator.Config).
+	c := &operator.Credentials{Default: operator.Credential{Username: cmp.Or(o.Sim.Username, "root"),
+		Password: cmp.Or(o.Sim.Password, "initial0")}}
+	if s.Sim != nil {
+		c.BMCs = map[string]operator.Credential{}
+		for _, b := range s.Sim.BMCs() {
+			c.BMCs[b.Xname] = operator.Credential{Username: b.Username, Password: b.Password}
+		}
+	}
+	return c, nil
 }

@@ -91,9 +91,11 @@ func Parse(id string) (string, Type, error) {
 	return n, t, nil
 }
 
-// Parent drops the last token (trailing digits, then trailing letters), so the parent of
-// node x1000c0s0b0n1 is its BMC x1000c0s0b0. A cabinet has no parent ("").
+// Parent normalizes id (case, space, leading zeros) and drops the last token (trailing
+// digits, then trailing letters), so the parent of node x1000c0s0b0n1 (or X1000C0S0B0N1)
+// is its BMC x1000c0s0b0. A cabinet has no parent ("").
 func Parent(id string) string {
+	id = Normalize(id)
 	i := len(id)
 	for i > 0 && id[i-1] >= '0' && id[i-1] <= '9' {
 		i--

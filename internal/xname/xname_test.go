@@ -34,6 +34,8 @@ func TestParentAndBMC(t *testing.T) {
 	assert.Equal(t, "x1000c0s0b0", Parent("x1000c0s0b0n1"))
 	assert.Equal(t, "x1000c0s0", Parent("x1000c0s0b0"))
 	assert.Equal(t, "", Parent("x1000"))
+	assert.Equal(t, "x1000c0s0b0", Parent("X1000C0S0B0N0"), "upper case is normalised first")
+	assert.Equal(t, "x1000c0s0b0", Parent(" x1000c00s0b0n01 "))
 	bmc, err := BMCOf("x3000c0s1b0n0")
 	assert.NoError(t, err)
 	assert.Equal(t, "x3000c0s1b0", bmc)

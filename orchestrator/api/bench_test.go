@@ -66,6 +66,7 @@ func (e *benchEnv) call(b *testing.B, hc *http.Client, method, path string, body
 	if err != nil {
 		b.Fatal(err)
 	}
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := hc.Do(req)
 	if err != nil {
 		b.Fatal(err)

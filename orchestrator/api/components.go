@@ -58,6 +58,11 @@ func componentFilter(c *gin.Context) (store.Filter, error) {
 	}
 	if v := c.Query("status"); v != "" {
 		f.Status = splitList(v)
+		for _, st := range f.Status {
+			if !slices.Contains(orchestrator.Statuses, st) {
+				return f, badQuery("status: %q is not one of %s", st, strings.Join(orchestrator.Statuses, ", "))
+			}
+		}
 	}
 	f.StartAfterID = c.Query("start_after_id")
 	if v := c.Query("page_size"); v != "" {
@@ -141,8 +146,16 @@ func (s *Server) getComponent(c *gin.Context) error {
 func (s *Server) prepare(ctx context.Context, patches []*orchestrator.ComponentPatch, needID bool) error {
 	var tokens []string
 	for i, p := range patches {
+		if p == nil {
+			return orchestrator.Errorf(orchestrator.EINVALID, "component #%d is null; a component object is required", i+1)
+		}
 		if needID && p.ID == "" {
 			return orchestrator.Errorf(orchestrator.EINVALID, "component #%d has no id", i+1)
+		}
+		if p.ID != "" {
+			if err := orchestrator.ValidateComponentID(p.ID); err != nil {
+				return err
+			}
 		}
 		if err := p.Validate(); err != nil {
 			return err

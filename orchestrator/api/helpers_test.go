@@ -133,6 +133,9 @@ func (e *env) do(method, path, tenantName string, body any) response {
 	if tenantName != "" {
 		req.Header.Set(TenantHeader, tenantName)
 	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := e.srv.Client().Do(req)
 	require.NoError(e.t, err)
 	defer resp.Body.Close()

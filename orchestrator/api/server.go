@@ -1,12 +1,15 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -93,7 +96,7 @@ func New(cfg Config) *Server {
 	// No redirects: an empty id (DELETE /v2/sessions/) must not become the collection
 	// (DELETE /v2/sessions, a bulk delete); it is a 404 like any unknown path.
 	e.RedirectTrailingSlash, e.RedirectFixedPath = false, false
-	e.Use(s.recoverPanics, s.limitBody)
+	e.Use(s.recoverPanics, s.limitBody, s.checkBody)
 	e.NoRoute(func(c *gin.Context) {
 		s.writeError(c, problem.New(http.StatusNotFound, "no endpoint %s", c.Request.URL.Path))
 	})
@@ -233,6 +236,49 @@ func (s *Server) limitBody(c *gin.Context) {
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.maxBody)
 	c.Next()
+}
+
+// checkBody vets the body of a POST, PUT or PATCH before any handler sees it, as BOS's
+// connexion layer does: a body without a JSON Content-Type is 415; JSON null (which would
+// decode as "no fields", wiping a component) and invalid UTF-8 (which encoding/json would
+// silently replace) are 400. An empty body is left to the handler.
+func (s *Server) checkBody(c *gin.Context) {
+	switch c.Request.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+	default:
+		c.Next()
+		return
+	}
+	body, err := io.ReadAll(c.Request.Body)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		s.writeError(c, problem.New(http.StatusRequestEntityTooLarge, "request body is larger than %d bytes", tooBig.Limit))
+		return
+	case err != nil:
+		s.writeError(c, problem.New(http.StatusBadRequest, "cannot read request body: %v", err))
+		return
+	}
+	c.Request.Body = io.NopCloser(bytes.NewReader(body))
+	if len(bytes.TrimSpace(body)) == 0 {
+		c.Next()
+		return
+	}
+	if ct := c.GetHeader("Content-Type"); !isJSONType(ct) {
+		s.writeError(c, problem.New(http.StatusUnsupportedMediaType, "Invalid Content-type (%s), expected JSON data", ct))
+		return
+	}
+	if d := problem.CheckBody(body); d != nil {
+		s.writeError(c, d)
+		return
+	}
+	c.Next()
+}
+
+// isJSONType reports whether a Content-Type names JSON (application/json or */*+json).
+func isJSONType(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }
 
 // decode strictly decodes JSON from r (a request body, or one already read) into v; its

@@ -116,7 +116,7 @@ func TestV1Templates(t *testing.T) {
 			detail string
 		}{
 			{"UnknownField", `{"name":"x","colour":"red"}`, 400, "Bad Request", "unknown field"},
-			{"WrongType", `{"name":"x","enable_cfs":"yes"}`, 400, "Bad Request", "must be of type bool"},
+			{"WrongType", `{"name":"x","enable_cfs":"yes"}`, 400, "Bad Request", "must be a JSON boolean, not string"},
 			{"V2Field", map[string]any{"name": "x", "boot_sets": map[string]any{"a": map[string]any{"path": "p", "type": "s3", "arch": "ARM"}}}, 400, "Bad Request", "boot_sets.a.arch"},
 			{"NoName", map[string]any{"boot_sets": map[string]any{}}, 400, "The session template could not be created.", "name"},
 			{"BadNetwork", map[string]any{"name": "x", "boot_sets": map[string]any{"a": map[string]any{"path": "p", "type": "s3", "network": "hsn"}}}, 400, "The session template could not be created.", "must be nmn"},

@@ -39,9 +39,13 @@ type EndpointSource interface {
 	Endpoints(ctx context.Context) ([]Endpoint, error)
 }
 
-// HSMEndpoints reads endpoints from HSM (ComponentEndpoints of type Node joined with the
-// credentials of their RedfishEndpoints), which is where PCS finds them too.
-type HSMEndpoints struct{ Client *hsm.Client }
+// HSMEndpoints reads endpoints from HSM (ComponentEndpoints of type Node joined with their
+// RedfishEndpoints), which is where PCS finds them too. HSM never returns passwords, so
+// credentials come from Credentials (PCS reads Vault); nil leaves them to RedfishConfig.
+type HSMEndpoints struct {
+	Client      *hsm.Client
+	Credentials *Credentials
+}
 
 func (h HSMEndpoints) Endpoints(ctx context.Context) ([]Endpoint, error) {
 	ces, err := h.Client.ComponentEndpoints(ctx, hsm.EndpointFilter{Type: []string{"Node"}})
@@ -63,11 +67,12 @@ func (h HSMEndpoints) Endpoints(ctx context.Context) ([]Endpoint, error) {
 			ep.ResetTarget = si.Actions.Reset.Target
 			ep.ResetTypes = si.Actions.Reset.AllowableValues
 		}
-		if re, ok := creds[ce.RedfishEndpointID]; ok {
-			ep.User, ep.Password = re.User, re.Password
-			if ep.FQDN == "" {
-				ep.FQDN = re.FQDN
-			}
+		if re, ok := creds[ce.RedfishEndpointID]; ok && ep.FQDN == "" {
+			ep.FQDN = re.FQDN
+		}
+		if h.Credentials != nil {
+			c := h.Credentials.For(ce.RedfishEndpointID)
+			ep.User, ep.Password = c.Username, c.Password
 		}
 		eps = append(eps, ep)
 	}
