@@ -785,8 +785,8 @@ type redfishEvent struct {
 // EventsHandler receives the BMCs' Redfish events: ResourcePowerStateChanged updates the
 // node's power and wakes it through OnPowerChange; anything else is acknowledged. Only
 // events of this driver's subscriptions are taken: the EventTokenHeader must carry the
-// secret (else 401) and the Context must be that of our subscription on the BMC it names
-// (else 403), and only systems of that BMC are updated. Refusals are RFC 7807 problems.
+// secret (else 401) and the Context must be the one this driver gives its subscription on
+// the BMC it names (else 403), and only systems of that BMC are updated. Refusals are RFC 7807 problems.
 func (r *Redfish) EventsHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.Method != http.MethodPost {
@@ -804,13 +804,12 @@ func (r *Redfish) EventsHandler() http.Handler {
 			problem.Write(w, http.StatusBadRequest, "not a Redfish event: %s", err)
 			return
 		}
-		bmc, _, _ := strings.Cut(ev.Context, ":")
-		r.mu.RLock()
-		sub, ok := r.subs[bmc]
-		r.mu.RUnlock()
-		if !ok || sub.context != ev.Context {
-			r.cfg.Logger.Warn("refused a Redfish event of no current subscription", "from", req.RemoteAddr, "context", ev.Context)
-			problem.Write(w, http.StatusForbidden, "Context %q is not that of a current BOS subscription", ev.Context)
+		// The Context BOS gives its subscription on that BMC, known before the BMC answers
+		// the subscribe (its first events may come first).
+		bmc, rest, _ := strings.Cut(ev.Context, ":")
+		if ":"+rest != r.context {
+			r.cfg.Logger.Warn("refused a Redfish event with another Context than this BOS gives its subscriptions", "from", req.RemoteAddr, "context", ev.Context)
+			problem.Write(w, http.StatusForbidden, "Context %q is not that of a subscription of this BOS", ev.Context)
 			return
 		}
 		for _, e := range ev.Events {
