@@ -257,6 +257,11 @@ func wrongToken(token string) string {
 
 // call makes one request of the node agent or event delivery, bounded by HTTPTimeout.
 func (s *Simulator) call(ctx context.Context, method, u string, body []byte) (int, []byte, error) {
+	return s.callWith(ctx, method, u, body, nil)
+}
+
+// callWith is call with extra request headers (a subscription's HttpHeaders).
+func (s *Simulator) callWith(ctx context.Context, method, u string, body []byte, headers [][2]string) (int, []byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timing.HTTPTimeout)
 	defer cancel()
 	var rd io.Reader
@@ -266,6 +271,9 @@ func (s *Simulator) call(ctx context.Context, method, u string, body []byte) (in
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		return 0, nil, fmt.Errorf("%s %s: %w", method, u, err)
+	}
+	for _, h := range headers {
+		req.Header.Add(h[0], h[1])
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")

@@ -34,7 +34,7 @@
 //	DELETE /redfish/v1/SessionService/Sessions/{id}  logout: 204, then 404
 //	GET    /redfish/v1/EventService               EventTypesForSubscription, retry policy
 //	GET    /redfish/v1/EventService/Subscriptions
-//	POST   /redfish/v1/EventService/Subscriptions    Destination (required), Context, Protocol, EventTypes, RegistryPrefixes → 201
+//	POST   /redfish/v1/EventService/Subscriptions    Destination (required), Context, Protocol, EventTypes, RegistryPrefixes, HttpHeaders, DeliveryRetryPolicy → 201
 //	GET    /redfish/v1/EventService/Subscriptions/{id}
 //	PATCH  /redfish/v1/EventService/Subscriptions/{id}  Context only (what hmcollector changes)
 //	DELETE /redfish/v1/EventService/Subscriptions/{id}
@@ -116,6 +116,14 @@
 // wires HSM without 10,000 POSTs at start-up. A subscription receives power events unless
 // its EventTypes exclude both Alert and StatusChange or its RegistryPrefixes exclude
 // ResourceEvent.
+//
+// A POSTed subscription's HttpHeaders (the schema's array of {name: value}, or one object
+// as gofish sends it) are added to every event POST and read back as an empty array. Its
+// DeliveryRetryPolicy is TerminateAfterRetries unless it asks for RetryForever or
+// RetryForeverWithBackoff (SuspendRetries is refused): once an event fails its retries the
+// subscription is deleted (Stats.SubscriptionsTerminated) and its queued events are not
+// sent, as a BMC forgets a subscriber that went away. Pre-seeded subscriptions retry
+// forever.
 //
 // # Faults
 //

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,10 +21,20 @@ import (
 var eventTypes = []string{"StatusChange", "ResourceUpdated", "ResourceAdded", "ResourceRemoved", "Alert"}
 
 // eventRetries is DeliveryRetryAttempts: a failed POST is retried this many times,
-// Timing.ReportBackoff apart, then the event is given up.
+// Timing.ReportBackoff apart, then the event is given up and, under the subscription's
+// DeliveryRetryPolicy TerminateAfterRetries, the subscription is deleted.
 const eventRetries = 3
 
-// subscription is an EventDestination. It is immutable: a PATCH replaces it.
+// Delivery retry policies (EventDestination.DeliveryRetryPolicy). SuspendRetries is
+// refused: a suspended subscription could only be resumed by recreating it here.
+const (
+	policyTerminate        = "TerminateAfterRetries"
+	policyRetryForever     = "RetryForever"
+	policyRetryWithBackoff = "RetryForeverWithBackoff"
+)
+
+// subscription is an EventDestination. It is immutable: a PATCH replaces it (sharing
+// gone, so events queued for the old copy see a delete too).
 type subscription struct {
 	id               string
 	odataID          string
@@ -31,14 +42,17 @@ type subscription struct {
 	context          string
 	eventTypes       []string
 	registryPrefixes []string
+	headers          [][2]string // HttpHeaders: sent with every event POST, never read back
+	policy           string      // DeliveryRetryPolicy
 	bmc              *bmc
+	gone             *atomic.Bool // deleted or terminated: queued events are not sent
 }
 
 func newSubscription(b *bmc, seq uint64, dest, ctx string, types, prefixes []string) *subscription {
 	id := strconv.FormatUint(seq, 10)
 	return &subscription{id: id, odataID: "/redfish/v1/EventService/Subscriptions/" + id,
 		destination: strings.ReplaceAll(dest, "{bmc}", b.xname), context: ctx,
-		eventTypes: types, registryPrefixes: prefixes, bmc: b}
+		eventTypes: types, registryPrefixes: prefixes, policy: policyRetryForever, bmc: b, gone: new(atomic.Bool)}
 }
 
 // wantsPower: power events are EventType Alert (as CSM's BMCs send them, StatusChange
@@ -86,8 +100,12 @@ func (s *Simulator) queueEvent(sub *subscription, c change) {
 	}
 }
 
-// deliver POSTs one event, retrying a few times.
+// deliver POSTs one event, retrying a few times; a subscription whose policy is
+// TerminateAfterRetries is deleted when an event is given up.
 func (s *Simulator) deliver(sub *subscription, c change) {
+	if sub.gone.Load() {
+		return
+	}
 	id := strconv.FormatUint(s.eventSeq.Add(1), 10)
 	uri := "/redfish/v1/Systems/" + c.n.systemID
 	state := c.state.String()
@@ -102,14 +120,17 @@ func (s *Simulator) deliver(sub *subscription, c change) {
 		}},
 	})
 	for attempt := 0; ; attempt++ {
-		status, _, err := s.call(s.ctx, http.MethodPost, sub.destination, body)
+		status, _, err := s.callWith(s.ctx, http.MethodPost, sub.destination, body, sub.headers)
 		if err == nil && status/100 == 2 {
 			s.stats.eventsDelivered.Add(1)
 			return
 		}
-		if attempt == eventRetries || s.ctx.Err() != nil {
+		if attempt == eventRetries || s.ctx.Err() != nil || sub.gone.Load() {
 			s.stats.eventsFailed.Add(1)
 			s.log.Debug("event delivery failed", "bmc", sub.bmc.xname, "destination", sub.destination, "status", status, "err", err)
+			if sub.policy == policyTerminate && s.ctx.Err() == nil {
+				s.terminate(sub)
+			}
 			return
 		}
 		t := time.NewTimer(s.timing.ReportBackoff)
@@ -119,6 +140,54 @@ func (s *Simulator) deliver(sub *subscription, c change) {
 			t.Stop()
 		}
 	}
+}
+
+// terminate deletes sub after its deliveries failed (DeliveryRetryPolicy
+// TerminateAfterRetries), as a BMC does with a subscriber that went away.
+func (s *Simulator) terminate(sub *subscription) {
+	b := sub.bmc
+	b.mu.Lock()
+	i, cur := b.subscription(sub.id)
+	if cur != nil {
+		b.subs = slices.Delete(slices.Clone(b.subs), i, i+1)
+		cur.gone.Store(true)
+	}
+	b.mu.Unlock()
+	if cur != nil {
+		s.stats.subscriptionsTerminated.Add(1)
+		s.log.Info("event subscription terminated after failed deliveries", "bmc", b.xname, "subscription", sub.id, "destination", sub.destination)
+	}
+}
+
+// parseHeaders reads HttpHeaders: the schema's array of {name: value} objects, or one
+// object (as gofish sends it). Names must match the schema's ^[^:\s]+$.
+func parseHeaders(raw json.RawMessage) ([][2]string, bool) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, true
+	}
+	var objs []map[string]string
+	if err := json.Unmarshal(raw, &objs); err != nil {
+		var one map[string]string
+		if json.Unmarshal(raw, &one) != nil {
+			return nil, false
+		}
+		objs = []map[string]string{one}
+	}
+	var out [][2]string
+	for _, o := range objs {
+		names := make([]string, 0, len(o))
+		for k := range o {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		for _, k := range names {
+			if k == "" || strings.ContainsAny(k, ": \t\r\n") || strings.ContainsAny(o[k], "\r\n") {
+				return nil, false
+			}
+			out = append(out, [2]string{k, o[k]})
+		}
+	}
+	return out, true
 }
 
 func checkDestination(dest string) error {
@@ -158,23 +227,26 @@ func (s *Simulator) getEventService(w http.ResponseWriter, r *http.Request, b *b
 }
 
 type subscriptionJSON struct {
-	ODataID          string   `json:"@odata.id"`
-	ODataType        string   `json:"@odata.type"`
-	ID               string   `json:"Id"`
-	Name             string   `json:"Name"`
-	Destination      string   `json:"Destination"`
-	Context          string   `json:"Context"`
-	Protocol         string   `json:"Protocol"`
-	SubscriptionType string   `json:"SubscriptionType"`
-	EventTypes       []string `json:"EventTypes"`
-	RegistryPrefixes []string `json:"RegistryPrefixes"`
+	ODataID             string   `json:"@odata.id"`
+	ODataType           string   `json:"@odata.type"`
+	ID                  string   `json:"Id"`
+	Name                string   `json:"Name"`
+	Destination         string   `json:"Destination"`
+	Context             string   `json:"Context"`
+	Protocol            string   `json:"Protocol"`
+	SubscriptionType    string   `json:"SubscriptionType"`
+	EventTypes          []string `json:"EventTypes"`
+	RegistryPrefixes    []string `json:"RegistryPrefixes"`
+	HTTPHeaders         []any    `json:"HttpHeaders"` // always empty on reads (the schema's rule)
+	DeliveryRetryPolicy string   `json:"DeliveryRetryPolicy"`
 }
 
 func (sub *subscription) json() subscriptionJSON {
 	return subscriptionJSON{ODataID: sub.odataID, ODataType: "#EventDestination.v1_8_0.EventDestination",
 		ID: sub.id, Name: "Event Subscription " + sub.id, Destination: sub.destination, Context: sub.context,
 		Protocol: "Redfish", SubscriptionType: "RedfishEvent",
-		EventTypes: orEmpty(sub.eventTypes), RegistryPrefixes: orEmpty(sub.registryPrefixes)}
+		EventTypes: orEmpty(sub.eventTypes), RegistryPrefixes: orEmpty(sub.registryPrefixes),
+		HTTPHeaders: []any{}, DeliveryRetryPolicy: sub.policy}
 }
 
 func orEmpty(v []string) []string {
@@ -217,23 +289,25 @@ func (s *Simulator) getSubscription(w http.ResponseWriter, r *http.Request, b *b
 }
 
 // postSubscription creates a subscription: Destination required, Protocol Redfish,
-// EventTypes from EventTypesForSubscription. 201 + Location + the resource.
+// EventTypes from EventTypesForSubscription, HttpHeaders sent with every event,
+// DeliveryRetryPolicy TerminateAfterRetries (the default, as bmcweb's), RetryForever or
+// RetryForeverWithBackoff. 201 + Location + the resource.
 func (s *Simulator) postSubscription(w http.ResponseWriter, r *http.Request, b *bmc) {
 	var body struct {
-		Destination      *string  `json:"Destination"`
-		Context          string   `json:"Context"`
-		Protocol         string   `json:"Protocol"`
-		EventTypes       []string `json:"EventTypes"`
-		RegistryPrefixes []string `json:"RegistryPrefixes"`
+		Destination         *string         `json:"Destination"`
+		Context             string          `json:"Context"`
+		Protocol            string          `json:"Protocol"`
+		EventTypes          []string        `json:"EventTypes"`
+		RegistryPrefixes    []string        `json:"RegistryPrefixes"`
+		DeliveryRetryPolicy string          `json:"DeliveryRetryPolicy"`
+		HTTPHeaders         json.RawMessage `json:"HttpHeaders"` // gofish sends an object, the schema an array
 		// Accepted and ignored, as many BMCs do.
-		SubscriptionType    string            `json:"SubscriptionType"`
-		DeliveryRetryPolicy string            `json:"DeliveryRetryPolicy"`
-		HTTPHeaders         json.RawMessage   `json:"HttpHeaders"` // gofish sends an object, the schema an array
-		MessageIDs          []string          `json:"MessageIds"`
-		ResourceTypes       []string          `json:"ResourceTypes"`
-		OriginResources     []json.RawMessage `json:"OriginResources"`
-		Name                string            `json:"Name"`
-		Oem                 json.RawMessage   `json:"Oem"`
+		SubscriptionType string            `json:"SubscriptionType"`
+		MessageIDs       []string          `json:"MessageIds"`
+		ResourceTypes    []string          `json:"ResourceTypes"`
+		OriginResources  []json.RawMessage `json:"OriginResources"`
+		Name             string            `json:"Name"`
+		Oem              json.RawMessage   `json:"Oem"`
 	}
 	if !decodeBody(w, r, &body) {
 		return
@@ -255,9 +329,24 @@ func (s *Simulator) postSubscription(w http.ResponseWriter, r *http.Request, b *
 			return
 		}
 	}
+	policy := body.DeliveryRetryPolicy
+	switch policy {
+	case "":
+		policy = policyTerminate
+	case policyTerminate, policyRetryForever, policyRetryWithBackoff:
+	default:
+		writeError(w, http.StatusBadRequest, msgPropertyValueNotInList, policy, "DeliveryRetryPolicy")
+		return
+	}
+	headers, ok := parseHeaders(body.HTTPHeaders)
+	if !ok {
+		writeError(w, http.StatusBadRequest, msgPropertyValueFormatError, "(redacted)", "HttpHeaders")
+		return
+	}
 	b.mu.Lock()
 	b.nextSub++
 	sub := newSubscription(b, b.nextSub, *body.Destination, body.Context, body.EventTypes, body.RegistryPrefixes)
+	sub.headers, sub.policy = headers, policy
 	b.subs = append(slices.Clip(b.subs), sub)
 	b.mu.Unlock()
 	w.Header().Set("Location", sub.odataID)
@@ -305,6 +394,7 @@ func (s *Simulator) deleteSubscription(w http.ResponseWriter, r *http.Request, b
 	i, sub := b.subscription(r.PathValue("id"))
 	if sub != nil {
 		b.subs = slices.Delete(slices.Clone(b.subs), i, i+1)
+		sub.gone.Store(true)
 	}
 	b.mu.Unlock()
 	if sub == nil {

@@ -3,6 +3,7 @@ package simulator
 import (
 	"encoding/json"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -123,4 +124,64 @@ func TestEventServiceShape(t *testing.T) {
 	assert.Contains(t, es["EventTypesForSubscription"], "Alert")
 	assert.Equal(t, map[string]any{"@odata.id": "/redfish/v1/EventService/Subscriptions"}, es["Subscriptions"])
 	assert.EqualValues(t, eventRetries, es["DeliveryRetryAttempts"])
+}
+
+// HttpHeaders given on subscribe come back on every event POST and are never read back.
+func TestSubscriptionHeadersAreSentWithEvents(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	sub := newRecorder(t, func(r *http.Request, _ []byte) (int, string) {
+		mu.Lock()
+		got = append(got, r.Header.Get("X-Token")+"|"+r.Header.Get("X-Other"))
+		mu.Unlock()
+		return http.StatusNoContent, ""
+	})
+	s := newSim(t, nil)
+	srv := bmcServer(t, s, bladeBMC)
+	r := call(t, srv.URL, "POST", "/redfish/v1/EventService/Subscriptions",
+		`{"Destination":"`+sub.srv.URL+`/e","Context":"c","HttpHeaders":[{"X-Token":"s3cret"},{"X-Other":"o"}]}`, "basic")
+	require.Equal(t, 201, r.status)
+	body := r.json(t)
+	assert.Equal(t, []any{}, body["HttpHeaders"], "never returned on reads")
+	assert.Equal(t, "TerminateAfterRetries", body["DeliveryRetryPolicy"], "the default, as bmcweb's")
+	assert.NotContains(t, string(call(t, srv.URL, "GET", "/redfish/v1/EventService/Subscriptions/1", "", "basic").body), "s3cret")
+
+	require.Equal(t, 400, call(t, srv.URL, "POST", "/redfish/v1/EventService/Subscriptions",
+		`{"Destination":"`+sub.srv.URL+`/e","HttpHeaders":[{"Bad: name":"v"}]}`, "basic").status)
+	require.Equal(t, 400, call(t, srv.URL, "POST", "/redfish/v1/EventService/Subscriptions",
+		`{"Destination":"`+sub.srv.URL+`/e","DeliveryRetryPolicy":"SuspendRetries"}`, "basic").status)
+
+	require.Equal(t, 204, call(t, srv.URL, "POST", resetPath, resetBody("On"), "basic").status)
+	waitPower(t, s, bladeNode, "On")
+	require.Eventually(t, func() bool { return s.Stats().EventsDelivered == 2 }, 5*time.Second, 2*time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"s3cret|o", "s3cret|o"}, got)
+}
+
+// A subscription under TerminateAfterRetries is deleted once an event fails all its
+// retries (its subscriber is gone); a RetryForever one stays.
+func TestSubscriptionTerminatedAfterFailedDeliveries(t *testing.T) {
+	dead := newRecorder(t, nil)
+	dead.srv.Close()
+	live := newRecorder(t, func(*http.Request, []byte) (int, string) { return http.StatusOK, "" })
+	s := newSim(t, nil)
+	srv := bmcServer(t, s, bladeBMC)
+	for _, b := range []string{
+		`{"Destination":"` + dead.srv.URL + `/gone","Context":"terminate"}`,
+		`{"Destination":"` + dead.srv.URL + `/gone","Context":"forever","DeliveryRetryPolicy":"RetryForever"}`,
+		`{"Destination":"` + live.srv.URL + `/live","Context":"live"}`,
+	} {
+		require.Equal(t, 201, call(t, srv.URL, "POST", "/redfish/v1/EventService/Subscriptions", b, "basic").status)
+	}
+	require.Equal(t, 204, call(t, srv.URL, "POST", resetPath, resetBody("On"), "basic").status)
+	waitPower(t, s, bladeNode, "On")
+	require.Eventually(t, func() bool { return s.Stats().SubscriptionsTerminated == 1 }, 10*time.Second, 5*time.Millisecond, "stats %+v", s.Stats())
+	members := call(t, srv.URL, "GET", "/redfish/v1/EventService/Subscriptions", "", "basic").json(t)["Members"].([]any)
+	var ids []string
+	for _, m := range members {
+		ids = append(ids, m.(map[string]any)["@odata.id"].(string))
+	}
+	assert.Equal(t, []string{"/redfish/v1/EventService/Subscriptions/2", "/redfish/v1/EventService/Subscriptions/3"}, ids)
+	assert.Equal(t, 404, call(t, srv.URL, "GET", "/redfish/v1/EventService/Subscriptions/1", "", "basic").status)
 }

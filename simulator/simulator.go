@@ -528,15 +528,18 @@ type Stats struct {
 	EventsDelivered int64
 	EventsFailed    int64 // given up after the retries
 	EventsDropped   int64 // a delivery queue was full
-	BootScripts     int64 // boot script fetch attempts
-	Boots           int64 // OS came up
-	Reports         int64 // BOS reports accepted
-	CFSReports      int64 // CFS PATCHes accepted
+	// SubscriptionsTerminated counts subscriptions deleted by their TerminateAfterRetries
+	// policy when an event could not be delivered.
+	SubscriptionsTerminated int64
+	BootScripts             int64 // boot script fetch attempts
+	Boots                   int64 // OS came up
+	Reports                 int64 // BOS reports accepted
+	CFSReports              int64 // CFS PATCHes accepted
 }
 
 type counters struct {
 	resets, powerChanges, eventsQueued, eventsDelivered, eventsFailed, eventsDropped,
-	bootScripts, boots, reports, cfsReports atomic.Int64
+	bootScripts, boots, reports, cfsReports, subscriptionsTerminated atomic.Int64
 }
 
 // Stats returns the counters so far.
@@ -544,5 +547,6 @@ func (s *Simulator) Stats() Stats {
 	c := &s.stats
 	return Stats{Resets: c.resets.Load(), PowerChanges: c.powerChanges.Load(), EventsQueued: c.eventsQueued.Load(),
 		EventsDelivered: c.eventsDelivered.Load(), EventsFailed: c.eventsFailed.Load(), EventsDropped: c.eventsDropped.Load(),
-		BootScripts: c.bootScripts.Load(), Boots: c.boots.Load(), Reports: c.reports.Load(), CFSReports: c.cfsReports.Load()}
+		BootScripts: c.bootScripts.Load(), Boots: c.boots.Load(), Reports: c.reports.Load(), CFSReports: c.cfsReports.Load(),
+		SubscriptionsTerminated: c.subscriptionsTerminated.Load()}
 }

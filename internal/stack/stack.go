@@ -412,7 +412,17 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 		}
 		s.V1Agent = agent
 		s.serve(ln, mux)
-		s.closers = append(s.closers, s.Redfish.Close)
+		s.closers = append(s.closers, func() {
+			// A clean stop deletes BOS's event subscriptions, so BMCs do not keep POSTing
+			// to a BOS that is gone; a BMC that does not answer in time forgets them by
+			// itself after failed deliveries, or the next start replaces them.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if n := s.Redfish.Unsubscribe(ctx); n > 0 {
+				o.Logger.Warn("event subscriptions left on BMCs that did not answer", "bmcs", n)
+			}
+			s.Redfish.Close()
+		})
 		// Subscribing connects to every BMC (seconds at 10,000 nodes): do it in the
 		// background; until a BMC has subscribed, its nodes' power is read with GETs.
 		s.wg.Add(2)

@@ -2,7 +2,11 @@ package operator
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
 	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +23,7 @@ import (
 	"github.com/stmcginnis/gofish/schemas"
 
 	"github.com/cray-bos/bos/hsm"
+	"github.com/cray-bos/bos/internal/problem"
 )
 
 // Endpoint is where a node's ComputerSystem lives and how to reset it, as HSM's
@@ -94,6 +99,14 @@ type RedfishConfig struct {
 	// EventDestination is the URL BMCs POST power events to (EventsHandler must be served
 	// there); empty means no subscriptions, every reading is a GET.
 	EventDestination string
+	// Owner names this BOS deployment on the BMCs (default "bos"): its subscriptions carry
+	// the Context "<bmc xname>:<owner>:<key id>", by which a restart finds and replaces them.
+	// Two BOS deployments driving the same BMCs need different owners.
+	Owner string
+	// EventSecret is what BMCs must send back in the EventTokenHeader of every event (set
+	// on subscribe as an HttpHeaders entry); empty means a random one per driver, so each
+	// start replaces its subscriptions. Keep it out of logs.
+	EventSecret string
 	// CacheTTL is how long a power state learned from an event is trusted (default 30 s).
 	CacheTTL time.Duration
 	// OnPowerChange is called with the node whose power an event changed.
@@ -116,9 +129,11 @@ type Redfish struct {
 	eps         map[string]Endpoint // node → endpoint
 	bySystem    map[string]string   // bmc + system path → node
 	clients     map[string]*bmcClient
-	cache       map[string]reading // node → last event
-	subscribed  map[string]bool    // BMCs whose events we receive
-	down        map[string]outage  // BMCs that failed at the transport level, by xname
+	cache       map[string]reading      // node → last event
+	subs        map[string]subscription // BMC → our subscription there: whose events we receive
+	secret      string                  // EventSecret
+	context     string                  // ":<owner>:<key id>", after the BMC xname in a subscription's Context
+	down        map[string]outage       // BMCs that failed at the transport level, by xname
 	lastRefresh time.Time
 	refreshing  ctxLock // held while reading HSM's endpoints
 }
@@ -182,10 +197,20 @@ func NewRedfish(cfg RedfishConfig) *Redfish {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Owner == "" {
+		cfg.Owner = "bos"
+	}
+	cfg.Owner = strings.ReplaceAll(cfg.Owner, ":", "-") // the Context's separator
+	secret := cfg.EventSecret
+	if secret == "" {
+		secret = rand.Text()
+	}
+	cfg.EventSecret = ""
+	keyID := sha256.Sum256([]byte(secret))
 	return &Redfish{cfg: cfg, sem: make(chan struct{}, cfg.Parallel), eps: map[string]Endpoint{},
 		bySystem: map[string]string{}, clients: map[string]*bmcClient{}, cache: map[string]reading{},
-		refreshing: newCtxLock(),
-		subscribed: map[string]bool{}, down: map[string]outage{}}
+		refreshing: newCtxLock(), secret: secret, context: ":" + cfg.Owner + ":" + hex.EncodeToString(keyID[:6]),
+		subs: map[string]subscription{}, down: map[string]outage{}}
 }
 
 // check fails fast for a BMC in an outage.
@@ -345,7 +370,7 @@ func (r *Redfish) PowerStates(ctx context.Context, ids []string) map[string]Powe
 	now := r.cfg.Now()
 	r.mu.RLock()
 	for _, id := range ids {
-		if c, ok := r.cache[id]; ok && now.Sub(c.at) < r.cfg.CacheTTL && r.subscribed[r.eps[id].BMC] {
+		if c, ok := r.cache[id]; ok && now.Sub(c.at) < r.cfg.CacheTTL && r.subs[r.eps[id].BMC].uri != "" {
 			out[id] = PowerReading{Power: c.power}
 		} else {
 			missing = append(missing, id)
@@ -546,9 +571,25 @@ func pickResetType(kind ResetKind, allowed []string) string {
 	return ""
 }
 
-// Subscribe asks every BMC to POST its events to EventDestination (Context = BMC xname,
-// as hmcollector does). BMCs that refuse are read with GETs instead. It returns how many
-// subscribed.
+// EventTokenHeader carries the deployment's EventSecret in every event a BMC POSTs
+// (DMTF EventDestination.HttpHeaders); EventsHandler refuses events without it.
+const EventTokenHeader = "X-BOS-Event-Token"
+
+const subscriptionsPath = "/redfish/v1/EventService/Subscriptions"
+
+// subscription is one of ours on a BMC.
+type subscription struct {
+	uri     string // its @odata.id
+	context string // "<bmc>:<owner>:<key id>"
+}
+
+// Subscribe makes sure every BMC holds exactly one subscription of this deployment that
+// POSTs its events to EventDestination with the secret, and returns how many do. On each
+// BMC it reads the subscriptions: one with our Context (owner and secret's key id) and
+// Destination is kept; any other of this owner (an older start's, or a subscription of
+// BOS before owners, Context = xname and our Destination's path) is deleted; if none was
+// kept, one is created with DeliveryRetryPolicy TerminateAfterRetries, so a BMC forgets it
+// once BOS is gone for good. BMCs that refuse are read with GETs instead.
 func (r *Redfish) Subscribe(ctx context.Context) (int, error) {
 	if r.cfg.EventDestination == "" {
 		return 0, nil
@@ -569,18 +610,7 @@ func (r *Redfish) Subscribe(ctx context.Context) (int, error) {
 	var mu sync.Mutex
 	n := 0
 	r.forEach(ctx, bmcs, func(bmc string) {
-		ep := byBMC[bmc]
-		c, err := r.client(ctx, ep)
-		if err == nil {
-			var resp *http.Response
-			resp, err = c.WithContext(ctx).Post("/redfish/v1/EventService/Subscriptions", map[string]any{
-				"Destination": r.cfg.EventDestination, "Context": bmc, "Protocol": "Redfish",
-			})
-			if resp != nil {
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-			}
-		}
+		sub, err := r.subscribe(ctx, byBMC[bmc])
 		if err != nil {
 			r.cfg.Logger.Warn("event subscription failed; power of its nodes will be polled", "bmc", bmc, "err", err)
 			return
@@ -589,10 +619,160 @@ func (r *Redfish) Subscribe(ctx context.Context) (int, error) {
 		n++
 		mu.Unlock()
 		r.mu.Lock()
-		r.subscribed[bmc] = true
+		r.subs[bmc] = sub
 		r.mu.Unlock()
 	})
 	return n, nil
+}
+
+// eventDestination is the part of an EventDestination Subscribe reads.
+type eventDestination struct {
+	ID          string `json:"@odata.id"`
+	Destination string `json:"Destination"`
+	Context     string `json:"Context"`
+}
+
+func (r *Redfish) subscribe(ctx context.Context, ep Endpoint) (subscription, error) {
+	want := subscription{context: ep.BMC + r.context}
+	c, err := r.client(ctx, ep)
+	if err != nil {
+		return want, err
+	}
+	c = c.WithContext(ctx)
+	var list struct {
+		Members []struct {
+			ID string `json:"@odata.id"`
+		} `json:"Members"`
+	}
+	if err := r.getJSON(ep.BMC, c, subscriptionsPath, &list); err != nil {
+		return want, err
+	}
+	var stale []string
+	for _, m := range list.Members {
+		var d eventDestination
+		if err := r.getJSON(ep.BMC, c, m.ID, &d); err != nil {
+			if statusOf(err) == http.StatusNotFound {
+				continue // deleted meanwhile
+			}
+			return want, err
+		}
+		switch {
+		case d.Context == want.context && d.Destination == r.cfg.EventDestination && want.uri == "":
+			want.uri = m.ID
+		case strings.HasPrefix(d.Context, ep.BMC+":"+r.cfg.Owner+":"), d.Context == ep.BMC && samePath(d.Destination, r.cfg.EventDestination):
+			stale = append(stale, m.ID)
+		}
+	}
+	if want.uri == "" {
+		resp, err := c.Post(subscriptionsPath, map[string]any{
+			"Destination": r.cfg.EventDestination, "Context": want.context, "Protocol": "Redfish",
+			"HttpHeaders":         []map[string]string{{EventTokenHeader: r.secret}},
+			"DeliveryRetryPolicy": "TerminateAfterRetries",
+		})
+		if err != nil {
+			r.observe(ep.BMC, err)
+			return want, r.bmcError(ep.BMC, err)
+		}
+		var d eventDestination
+		_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&d)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		want.uri = resp.Header.Get("Location")
+		if u, err := url.Parse(want.uri); err == nil && u.Path != "" {
+			want.uri = u.Path
+		}
+		if want.uri == "" {
+			want.uri = d.ID
+		}
+		if want.uri == "" {
+			return want, fmt.Errorf("BMC %s created a subscription without saying where", ep.BMC)
+		}
+	}
+	for _, uri := range stale {
+		if err := r.delete(ep.BMC, c, uri); err != nil {
+			r.cfg.Logger.Warn("could not delete an old BOS event subscription", "bmc", ep.BMC, "subscription", uri, "err", err)
+		}
+	}
+	return want, nil
+}
+
+// samePath reports whether two URLs have the same path (a destination of BOS on another port).
+func samePath(a, b string) bool {
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	return err1 == nil && err2 == nil && ua.Path != "" && ua.Path == ub.Path
+}
+
+func statusOf(err error) int {
+	var re *schemas.Error
+	if errors.As(err, &re) {
+		return re.HTTPReturnedStatusCode
+	}
+	return 0
+}
+
+// getJSON GETs a Redfish resource of bmc into v.
+func (r *Redfish) getJSON(bmc string, c *gofish.APIClient, uri string, v any) error {
+	resp, err := c.Get(uri)
+	r.observe(bmc, err)
+	if err != nil {
+		return r.bmcError(bmc, err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(v); err != nil {
+		return fmt.Errorf("BMC %s sent an unreadable %s: %w", bmc, uri, err)
+	}
+	return nil
+}
+
+// delete DELETEs a resource of bmc; one already gone counts as deleted.
+func (r *Redfish) delete(bmc string, c *gofish.APIClient, uri string) error {
+	resp, err := c.Delete(uri)
+	if resp != nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	r.observe(bmc, err)
+	if err != nil && statusOf(err) != http.StatusNotFound {
+		return r.bmcError(bmc, err)
+	}
+	return nil
+}
+
+// Unsubscribe deletes this driver's subscriptions (on a clean stop, so BMCs stop sending
+// to a BOS that is gone) and returns how many BMCs it could not reach; their
+// subscriptions end by themselves after failed deliveries (TerminateAfterRetries) or are
+// replaced at the next start.
+func (r *Redfish) Unsubscribe(ctx context.Context) int {
+	r.mu.Lock()
+	subs := r.subs
+	r.subs = map[string]subscription{}
+	eps := map[string]Endpoint{}
+	for _, ep := range r.eps {
+		if _, ok := subs[ep.BMC]; ok {
+			eps[ep.BMC] = ep
+		}
+	}
+	r.mu.Unlock()
+	bmcs := make([]string, 0, len(subs))
+	for b := range subs {
+		bmcs = append(bmcs, b)
+	}
+	var mu sync.Mutex
+	failed := 0
+	r.forEach(ctx, bmcs, func(bmc string) {
+		c, err := r.client(ctx, eps[bmc])
+		if err == nil {
+			err = r.delete(bmc, c.WithContext(ctx), subs[bmc].uri)
+		}
+		if err != nil {
+			r.cfg.Logger.Warn("could not delete the event subscription", "bmc", bmc, "err", err)
+			mu.Lock()
+			failed++
+			mu.Unlock()
+		}
+	})
+	return failed
 }
 
 // redfishEvent is the body a BMC POSTs to a subscriber.
@@ -608,17 +788,33 @@ type redfishEvent struct {
 }
 
 // EventsHandler receives the BMCs' Redfish events: ResourcePowerStateChanged updates the
-// node's power and wakes it through OnPowerChange; anything else is acknowledged.
+// node's power and wakes it through OnPowerChange; anything else is acknowledged. Only
+// events of this driver's subscriptions are taken: the EventTokenHeader must carry the
+// secret (else 401) and the Context must be the one this driver gives its subscription on
+// the BMC it names (else 403), and only systems of that BMC are updated. Refusals are RFC 7807 problems.
 func (r *Redfish) EventsHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
-			http.Error(w, "POST Redfish events here", http.StatusMethodNotAllowed)
+			problem.Write(w, http.StatusMethodNotAllowed, "POST Redfish events here")
+			return
+		}
+		if subtle.ConstantTimeCompare([]byte(req.Header.Get(EventTokenHeader)), []byte(r.secret)) != 1 {
+			r.cfg.Logger.Warn("refused a Redfish event without this BOS's token", "from", req.RemoteAddr)
+			problem.Write(w, http.StatusUnauthorized, "not an event of a BOS subscription: %s missing or wrong", EventTokenHeader)
 			return
 		}
 		var ev redfishEvent
 		if err := json.NewDecoder(io.LimitReader(req.Body, 1<<20)).Decode(&ev); err != nil {
-			http.Error(w, "not a Redfish event: "+err.Error(), http.StatusBadRequest)
+			problem.Write(w, http.StatusBadRequest, "not a Redfish event: %s", err)
+			return
+		}
+		// The Context BOS gives its subscription on that BMC, known before the BMC answers
+		// the subscribe (its first events may come first).
+		bmc, rest, _ := strings.Cut(ev.Context, ":")
+		if ":"+rest != r.context {
+			r.cfg.Logger.Warn("refused a Redfish event with another Context than this BOS gives its subscriptions", "from", req.RemoteAddr, "context", ev.Context)
+			problem.Write(w, http.StatusForbidden, "Context %q is not that of a subscription of this BOS", ev.Context)
 			return
 		}
 		for _, e := range ev.Events {
@@ -630,7 +826,7 @@ func (r *Redfish) EventsHandler() http.Handler {
 				uri = e.MessageArgs[0]
 			}
 			r.mu.RLock()
-			node, ok := r.bySystem[ev.Context+uri]
+			node, ok := r.bySystem[bmc+uri]
 			r.mu.RUnlock()
 			if !ok {
 				continue
