@@ -12,9 +12,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -603,10 +605,7 @@ func (r *Redfish) Subscribe(ctx context.Context) (int, error) {
 		byBMC[ep.BMC] = ep
 	}
 	r.mu.RUnlock()
-	bmcs := make([]string, 0, len(byBMC))
-	for b := range byBMC {
-		bmcs = append(bmcs, b)
-	}
+	bmcs := slices.Collect(maps.Keys(byBMC))
 	var mu sync.Mutex
 	n := 0
 	r.forEach(ctx, bmcs, func(bmc string) {
@@ -754,10 +753,7 @@ func (r *Redfish) Unsubscribe(ctx context.Context) int {
 		}
 	}
 	r.mu.Unlock()
-	bmcs := make([]string, 0, len(subs))
-	for b := range subs {
-		bmcs = append(bmcs, b)
-	}
+	bmcs := slices.Collect(maps.Keys(subs))
 	var mu sync.Mutex
 	failed := 0
 	r.forEach(ctx, bmcs, func(bmc string) {
