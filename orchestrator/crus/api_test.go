@@ -9,13 +9,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/internal/problem"
+	"github.com/cray-bos/bos/internal/testwait"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
@@ -236,8 +236,7 @@ func TestCreateWithServicesDown(t *testing.T) {
 // Many concurrent creates and deletes: every create is stored once, nothing is lost.
 func TestConcurrentRequests(t *testing.T) {
 	e := newAPIEnv(t, storetest.Mini)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+	ctx := testwait.Context(t)
 	var wg sync.WaitGroup
 	ids := make(chan string, 40)
 	for range 40 {

@@ -3,8 +3,9 @@ package crus_test
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
+	"net/http"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -12,6 +13,7 @@ import (
 	"github.com/cray-bos/bos/cfs"
 	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/ims"
+	"github.com/cray-bos/bos/internal/memnet"
 	"github.com/cray-bos/bos/internal/stack"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
@@ -34,13 +36,23 @@ const (
 // world is a running data centre (simulated nodes, HSM, BSS, CFS, IMS, BOS with its
 // reconciler, Slurm) with every compute node booted on the seeded image, the three CRUS
 // groups (the starting one holding every compute) and a template for the next image.
+// It runs on an in-memory network, for tests in a synctest bubble (see bubble).
 type world struct {
 	t        *testing.T
 	st       *stack.Stack
+	net      *memnet.Network
 	computes []string
 	names    map[string]string // xname → Slurm name
 	hsm      *hsm.Client
 	slurm    *slurmsim.Client
+}
+
+// bubble runs a test in a testing/synctest bubble, on a fake clock: the world's
+// timeouts, polls and the test's own deadlines measure simulated time, so a loaded
+// machine slows the test down but cannot make it time out, and waits cost no real time.
+func bubble(t *testing.T, fn func(t *testing.T)) {
+	t.Parallel()
+	synctest.Test(t, fn)
 }
 
 func ctxFor(t *testing.T, d time.Duration) context.Context {
@@ -60,8 +72,10 @@ func startWorld(t *testing.T, computes int) *world {
 	timing.ReportBackoff, timing.ReportBackoffCap = 50*time.Millisecond, 500*time.Millisecond
 	timing.HTTPTimeout = 2 * time.Second
 	timing.RetryAfter = time.Second
+	mn := memnet.New()
 	st, err := stack.Start(ctx, stack.Options{
 		Topology:       topo,
+		Net:            mn,
 		Sim:            simulator.Config{Timing: &timing, Seed: 3},
 		CFS:            cfs.Config{Timing: cfs.Timing{BatchWindow: 20 * time.Millisecond, BatchSize: 500, Scale: 1}, Seed: 3},
 		Reconcile:      true,
@@ -82,8 +96,8 @@ func startWorld(t *testing.T, computes int) *world {
 	_, err = st.BOSClient.PutTemplate(ctx, nextTmpl, stack.DefaultTemplate(path, stack.DefaultConfigurationName))
 	require.NoError(t, err)
 
-	w := &world{t: t, st: st, computes: topo.ByRole(topology.RoleCompute), names: map[string]string{},
-		hsm: hsm.NewClient(st.URLs.HSM, nil), slurm: slurmsim.NewClient(st.URLs.Slurm, nil)}
+	w := &world{t: t, st: st, net: mn, computes: topo.ByRole(topology.RoleCompute), names: map[string]string{},
+		hsm: hsm.NewClient(st.URLs.HSM, st.HTTPClient()), slurm: slurmsim.NewClient(st.URLs.Slurm, st.HTTPClient())}
 	for _, n := range topo.Nodes {
 		w.names[n.Xname] = n.Name
 	}
@@ -115,7 +129,7 @@ func startWorld(t *testing.T, computes int) *world {
 }
 
 // eventually polls cond every 50 ms until it holds, failing with its last description
-// after d.
+// after d of the bubble's fake time.
 func (w *world) eventually(d time.Duration, what string, cond func() (bool, string)) {
 	w.t.Helper()
 	deadline := time.Now().Add(d)
@@ -135,7 +149,7 @@ func (w *world) eventually(d time.Duration, what string, cond func() (bool, stri
 // the stack's built-in CRUS never sees these sessions) until the returned stop is called.
 func (w *world) crusServer(st *store.Store, timing crus.Timing) (srv *crus.Server, client *crus.Client, stop func()) {
 	w.t.Helper()
-	return w.crusServerWith(st, timing, api.NewClient(w.st.URLs.BOS, nil))
+	return w.crusServerWith(st, timing, api.NewClient(w.st.URLs.BOS, w.st.HTTPClient()))
 }
 
 // crusServerWith is crusServer talking to BOS through b.
@@ -146,21 +160,27 @@ func (w *world) crusServerWith(st *store.Store, timing crus.Timing, b crus.BOS) 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.Run(ctx) }()
-	hs := httptest.NewServer(srv.Handler())
+	ln, err := w.net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(w.t, err)
+	hs := &http.Server{Handler: srv.Handler()}
+	go func() { _ = hs.Serve(ln) }()
 	stopped := false
 	stop = func() {
 		if !stopped {
 			stopped = true
-			hs.Close()
+			_ = hs.Close()
 			cancel()
 			<-done
 		}
 	}
 	w.t.Cleanup(stop)
-	return srv, crus.NewClient(hs.URL, nil), stop
+	return srv, crus.NewClient("http://"+ln.Addr().String(), w.st.HTTPClient()), stop
 }
 
-func newStore(t *testing.T) *store.Store { return storetest.Open(t, storetest.Mini, store.Config{}) }
+// newStore is an embedded store reached over pipes, as a bubble needs.
+func newStore(t *testing.T) *store.Store {
+	return storetest.Open(t, storetest.Mini, store.Config{EmbeddedOverPipes: true})
+}
 
 func fastTiming() crus.Timing {
 	return crus.Timing{Poll: 100 * time.Millisecond, WLMTimeout: 15 * time.Second, BootTimeout: 30 * time.Second,
