@@ -1,6 +1,7 @@
 package operator
 
 import (
+	"fmt"
 	"sort"
 	"sync"
 	"testing"
@@ -8,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/testwait"
 )
 
 // fakeClock fires After channels only when Advance passes their time.
@@ -65,15 +68,10 @@ func getNow(t *testing.T, q *Queue, max int) []string {
 	}
 	ch := make(chan result, 1)
 	go func() { k, ok := q.GetBatch(max); ch <- result{k, ok} }()
-	select {
-	case r := <-ch:
-		require.True(t, r.ok)
-		sort.Strings(r.keys)
-		return r.keys
-	case <-time.After(5 * time.Second):
-		t.Fatal("GetBatch did not return")
-		return nil
-	}
+	r := testwait.Receive(t, ch, "GetBatch returns", func() string { return fmt.Sprintf("%d keys queued", q.Len()) })
+	require.True(t, r.ok)
+	sort.Strings(r.keys)
+	return r.keys
 }
 
 func TestQueueCollapsesDuplicates(t *testing.T) {
@@ -121,7 +119,8 @@ func TestQueueAddAfter(t *testing.T) {
 	// advanceUntil moves the clock in small steps until n keys are still delayed: the
 	// delay loop registers its timer concurrently, so one big step could race it.
 	advanceUntil := func(n int) {
-		require.Eventually(t, func() bool { clock.Advance(50 * time.Millisecond); return q.Pending() == n }, 5*time.Second, time.Millisecond)
+		testwait.Until(t, fmt.Sprintf("%d keys delayed", n), func() bool { clock.Advance(50 * time.Millisecond); return q.Pending() == n },
+			func() string { return fmt.Sprintf("%d delayed at +%s", q.Pending(), clock.Now().Sub(t0)) })
 	}
 	clock.Advance(time.Second)
 	assert.Equal(t, 0, q.Len(), "nothing is due after 1s")
@@ -138,12 +137,7 @@ func TestQueueShutDownWakesGetters(t *testing.T) {
 	done := make(chan bool)
 	go func() { _, ok := q.GetBatch(1); done <- ok }()
 	q.ShutDown()
-	select {
-	case ok := <-done:
-		assert.False(t, ok)
-	case <-time.After(5 * time.Second):
-		t.Fatal("GetBatch not woken by ShutDown")
-	}
+	assert.False(t, testwait.Receive(t, done, "GetBatch woken by ShutDown", nil))
 }
 
 func TestQueueConcurrentWorkersNeverShareAKey(t *testing.T) {
@@ -183,7 +177,7 @@ func TestQueueConcurrentWorkersNeverShareAKey(t *testing.T) {
 	for i := 0; i < 2000; i++ {
 		q.Add(keys[i%len(keys)])
 	}
-	require.Eventually(t, func() bool { return q.Len() == 0 }, 5*time.Second, time.Millisecond)
+	testwait.Until(t, "every key handed out", func() bool { return q.Len() == 0 }, func() string { return fmt.Sprintf("%d keys queued", q.Len()) })
 	q.ShutDown()
 	wg.Wait()
 	for _, k := range keys {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/testwait"
 
 	"github.com/cray-bos/bos/simulator"
 )
@@ -107,8 +110,12 @@ func TestRedfishSubscriptionsAreOwnedAcrossRestarts(t *testing.T) {
 
 	node := "x1000c0s0b0n0"
 	require.Empty(t, rf.Reset(ctx, []string{node}, ResetOn))
-	require.Eventually(t, func() bool { return sink.count(node) >= 2 }, 5*time.Second, 5*time.Millisecond, "PoweringOn and On")
-	time.Sleep(100 * time.Millisecond) // duplicates, if any, arrive meanwhile
+	// Every event the BMCs queued is settled (delivered or given up), so duplicates, if
+	// any, have arrived.
+	testwait.Until(t, "PoweringOn and On delivered", func() bool {
+		st := sim.Stats()
+		return sink.count(node) >= 2 && st.EventsDelivered+st.EventsFailed+st.EventsDropped >= st.EventsQueued
+	}, func() string { return fmt.Sprintf("%d events accepted, simulator %+v", sink.count(node), sim.Stats()) })
 	assert.Equal(t, 2, sink.count(node), "each change delivered once")
 	st := sim.Stats()
 	assert.EqualValues(t, 2, st.EventsDelivered)
@@ -156,7 +163,8 @@ func TestRedfishForgedEventsAreRefused(t *testing.T) {
 	require.NoError(t, err)
 	node := "x1000c0s0b0n0"
 	require.Empty(t, rf.Reset(ctx, []string{node}, ResetOn))
-	require.Eventually(t, func() bool { return sink.count(node) == 2 }, 5*time.Second, 5*time.Millisecond, "the real events are accepted")
+	testwait.Until(t, "the real events are accepted", func() bool { return sink.count(node) == 2 },
+		func() string { return fmt.Sprintf("%d events accepted", sink.count(node)) })
 	require.Equal(t, PowerOn, rf.PowerStates(ctx, []string{node})[node].Power)
 
 	forge := func(context, token string) *http.Response {

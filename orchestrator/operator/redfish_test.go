@@ -2,6 +2,7 @@ package operator
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -11,6 +12,8 @@ import (
 	"github.com/stmcginnis/gofish/schemas"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/testwait"
 
 	"github.com/cray-bos/bos/internal/topology"
 	"github.com/cray-bos/bos/simulator"
@@ -57,12 +60,14 @@ func TestRedfishReadsAndResets(t *testing.T) {
 		assert.Equal(t, PowerOff, r.Power, id)
 	}
 	assert.Empty(t, rf.Reset(ctx, ids[:2], ResetOn))
-	require.Eventually(t, func() bool {
-		st := rf.PowerStates(ctx, ids)
+	var st map[string]PowerReading
+	testwait.Until(t, "two nodes on, one off", func() bool {
+		st = rf.PowerStates(ctx, ids)
 		return st[ids[0]].Power == PowerOn && st[ids[1]].Power == PowerOn && st[ids[2]].Power == PowerOff
-	}, 5*time.Second, 10*time.Millisecond)
+	}, func() string { return fmt.Sprintf("%+v", st) })
 	assert.Empty(t, rf.Reset(ctx, ids[:1], ResetForceOff))
-	require.Eventually(t, func() bool { n, _ := sim.Node(ids[0]); return n.Power == "Off" }, 5*time.Second, 10*time.Millisecond)
+	testwait.Until(t, ids[0]+" off", func() bool { n, _ := sim.Node(ids[0]); return n.Power == "Off" },
+		func() string { n, _ := sim.Node(ids[0]); return n.Power })
 
 	errs := rf.Reset(ctx, []string{"x9999c0s0b0n0"}, ResetOn)
 	assert.ErrorContains(t, errs["x9999c0s0b0n0"], "no Redfish endpoint")
@@ -83,12 +88,10 @@ func TestRedfishEventsFeedThePowerCache(t *testing.T) {
 	assert.Equal(t, 1, n, "one BMC for two blade nodes")
 
 	assert.Empty(t, rf.Reset(ctx, []string{"x1000c0s0b0n1"}, ResetOn))
-	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return woken["x1000c0s0b0n1"] > 0 }, 5*time.Second, 10*time.Millisecond)
-	require.Eventually(t, func() bool {
-		rf.mu.RLock()
-		defer rf.mu.RUnlock()
-		return rf.cache["x1000c0s0b0n1"].power == PowerOn
-	}, 5*time.Second, 10*time.Millisecond, "the On event is cached")
+	testwait.Until(t, "x1000c0s0b0n1's power change noticed", func() bool { mu.Lock(); defer mu.Unlock(); return woken["x1000c0s0b0n1"] > 0 }, nil)
+	cached := func() Power { rf.mu.RLock(); defer rf.mu.RUnlock(); return rf.cache["x1000c0s0b0n1"].power }
+	testwait.Until(t, "the On event is cached", func() bool { return cached() == PowerOn },
+		func() string { return "cached power " + cached().String() })
 	mu.Lock()
 	assert.Zero(t, woken["x1000c0s0b0n0"], "the other node's power did not change")
 	mu.Unlock()
