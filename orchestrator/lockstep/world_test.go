@@ -7,9 +7,12 @@ import (
 	"sort"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/testwait"
 
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/lockstep"
@@ -37,6 +40,7 @@ type world struct {
 	cfsOn     map[string]bool
 	events    []event
 	nodeReads int // HSM reads of the node list
+	sessions  int // v1 sessions made, for their ids
 
 	// behaviour
 	stuck     map[string]bool // never powers off
@@ -53,8 +57,16 @@ type event struct {
 	power operator.Power
 }
 
+// bubble runs a test in a testing/synctest bubble: the agent's polls and timeouts and the
+// test's waits are on the bubble's fake clock, which moves only when every goroutine is
+// blocked, so a loaded machine slows a test down but cannot make it time out. Worlds are
+// made inside it (their store is reached over pipes).
+func bubble(t *testing.T, fn func(t *testing.T)) {
+	synctest.Test(t, fn)
+}
+
 func newWorld(t *testing.T, ids ...string) *world {
-	w := &world{t: t, st: storetest.Open(t, storetest.Mini, store.Config{}),
+	w := &world{t: t, st: storetest.Open(t, storetest.Mini, store.Config{EmbeddedOverPipes: true}),
 		groups: map[string][]string{}, parts: map[string][]string{}, power: map[string]operator.Power{},
 		tokens: map[string]string{}, cfs: map[string]*operator.CFSView{}, cfsOn: map[string]bool{},
 		stuck: map[string]bool{}, refuseOn: map[string]bool{}, silent: map[string]bool{}, cfsFail: map[string]bool{}, unread: map[string]bool{},
@@ -274,7 +286,10 @@ func (w *world) session(a *lockstep.Agent, op, template, limit string) string {
 	require.NoError(w.t, err)
 	var tm bos.V1SessionTemplate
 	require.NoError(w.t, jsonUnmarshal(raw, &tm))
-	id := fmt.Sprintf("s-%d", time.Now().UnixNano())
+	w.mu.Lock()
+	w.sessions++
+	id := fmt.Sprintf("s-%d", w.sessions) // not the clock: in a bubble it may not have moved
+	w.mu.Unlock()
 	sess := bos.NewV1Session(id, bos.V1SessionCreate{Operation: op, TemplateName: template, Limit: limit}, tm, time.Now())
 	require.NoError(w.t, w.st.CreateV1Session(ctx, sess))
 	a.Wake()
@@ -285,12 +300,12 @@ func (w *world) session(a *lockstep.Agent, op, template, limit string) string {
 func (w *world) wait(id string) bos.V1Session {
 	w.t.Helper()
 	var s bos.V1Session
-	require.Eventually(w.t, func() bool {
+	testwait.Until(w.t, "session "+id+" completes", func() bool {
 		var err error
 		s, err = w.st.GetV1Session(context.Background(), id)
 		require.NoError(w.t, err)
 		return s.State == bos.V1Complete
-	}, 10*time.Second, 5*time.Millisecond, "session %s completes", id)
+	}, func() string { return fmt.Sprintf("state %s, status %+v", s.State, s.Status) })
 	s.ComputeMetadata()
 	return s
 }
