@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/testwait"
 )
 
 // bssScript is a boot script as BSS 1.37 writes it for a configured node.
@@ -100,10 +102,10 @@ func (st *stack) bosReports(t *testing.T, xname string) []map[string]any {
 func waitNode(t *testing.T, s *Simulator, xname, what string, cond func(NodeState) bool) NodeState {
 	t.Helper()
 	var last NodeState
-	require.Eventually(t, func() bool {
+	testwait.Until(t, "node "+xname+": "+what, func() bool {
 		last, _ = s.Node(xname)
 		return cond(last)
-	}, 10*time.Second, 2*time.Millisecond, "node %s: %s; last state %+v", xname, what, last)
+	}, func() string { return fmt.Sprintf("last state %+v", last) })
 	return last
 }
 
@@ -273,7 +275,8 @@ func TestPowerOffStopsReporting(t *testing.T) {
 	s := newSim(t, func(c *Config) { c.Services = st.services() })
 	srv := bmcServer(t, s, bladeBMC)
 	require.Equal(t, 204, call(t, srv.URL, "POST", resetPath, resetBody("On"), "basic").status)
-	require.Eventually(t, func() bool { return len(st.bosReports(t, bladeNode)) >= 2 }, 5*time.Second, 2*time.Millisecond)
+	testwait.Until(t, "two reports to BOS", func() bool { return len(st.bosReports(t, bladeNode)) >= 2 },
+		func() string { return fmt.Sprintf("%d reports", len(st.bosReports(t, bladeNode))) })
 	require.Equal(t, 204, call(t, srv.URL, "POST", resetPath, resetBody("ForceOff"), "basic").status)
 	waitPower(t, s, bladeNode, "Off")
 	// Nothing is left to retry: no boot timer, the power cycle's context is cancelled, and a

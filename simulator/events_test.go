@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/testwait"
 )
 
 // receivedEvent is one Event POST as a subscriber decodes it.
@@ -69,8 +71,7 @@ func TestPowerEventsReachSubscribers(t *testing.T) {
 	waitPower(t, s, bladeNode, "On")
 	require.Equal(t, 204, call(t, srv.URL, "POST", resetPath, resetBody("ForceOff"), "basic").status)
 	waitPower(t, s, bladeNode, "Off")
-	require.Eventually(t, func() bool { return s.Stats().EventsDelivered == 8 }, 5*time.Second, 2*time.Millisecond,
-		"4 changes × 2 subscribers; stats %+v", s.Stats())
+	testwait.Until(t, "4 changes × 2 subscribers delivered", func() bool { return s.Stats().EventsDelivered == 8 }, stats(s))
 
 	evs := decodeEvents(t, sub)
 	uri := "/redfish/v1/Systems/Node0"
@@ -107,10 +108,10 @@ func TestDeadSubscriberDoesNotBlockTheBMC(t *testing.T) {
 		waitPower(t, s, bladeNode, map[string]string{"On": "On", "ForceOff": "Off"}[rt])
 	}
 	assert.Less(t, time.Since(start), 2*time.Second, "resets answered while deliveries fail")
-	require.Eventually(t, func() bool {
+	testwait.Until(t, "every event failed or dropped", func() bool {
 		st := s.Stats()
 		return st.EventsFailed+st.EventsDropped == 8 && st.EventsFailed >= 1
-	}, 10*time.Second, 5*time.Millisecond, "stats %+v", s.Stats())
+	}, stats(s))
 	st := s.Stats()
 	assert.Positive(t, st.EventsDropped, "the shard queue (2) overflowed")
 	assert.Zero(t, st.EventsDelivered)
@@ -153,7 +154,7 @@ func TestSubscriptionHeadersAreSentWithEvents(t *testing.T) {
 
 	require.Equal(t, 204, call(t, srv.URL, "POST", resetPath, resetBody("On"), "basic").status)
 	waitPower(t, s, bladeNode, "On")
-	require.Eventually(t, func() bool { return s.Stats().EventsDelivered == 2 }, 5*time.Second, 2*time.Millisecond)
+	testwait.Until(t, "2 events delivered", func() bool { return s.Stats().EventsDelivered == 2 }, stats(s))
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Equal(t, []string{"s3cret|o", "s3cret|o"}, got)
@@ -176,7 +177,7 @@ func TestSubscriptionTerminatedAfterFailedDeliveries(t *testing.T) {
 	}
 	require.Equal(t, 204, call(t, srv.URL, "POST", resetPath, resetBody("On"), "basic").status)
 	waitPower(t, s, bladeNode, "On")
-	require.Eventually(t, func() bool { return s.Stats().SubscriptionsTerminated == 1 }, 10*time.Second, 5*time.Millisecond, "stats %+v", s.Stats())
+	testwait.Until(t, "one subscription terminated", func() bool { return s.Stats().SubscriptionsTerminated == 1 }, stats(s))
 	members := call(t, srv.URL, "GET", "/redfish/v1/EventService/Subscriptions", "", "basic").json(t)["Members"].([]any)
 	var ids []string
 	for _, m := range members {

@@ -3,6 +3,7 @@ package simulator
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"runtime"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/testwait"
 
 	"github.com/cray-bos/bos/internal/topology"
 )
@@ -83,14 +86,9 @@ func TestCloseEndsHungRequests(t *testing.T) {
 		}
 		done <- err
 	}()
-	require.Eventually(t, func() bool { return s.hanging.Load() == 1 }, 5*time.Second, time.Millisecond, "the request reaches the hung handler")
+	testwait.Until(t, "the request reaches the hung handler", func() bool { return s.hanging.Load() == 1 }, nil)
 	require.NoError(t, s.Close())
-	select {
-	case err := <-done:
-		assert.Error(t, err)
-	case <-time.After(5 * time.Second):
-		t.Fatal("Close did not end the hung request")
-	}
+	assert.Error(t, testwait.Receive(t, done, "Close ends the hung request", nil))
 }
 
 func TestFaultUnreachable(t *testing.T) {
@@ -313,13 +311,9 @@ func TestCloseStopsEverything(t *testing.T) {
 	assert.Error(t, err)
 	http.DefaultClient.CloseIdleConnections()
 	// The stand-in servers keep their 4 accept goroutines until the test ends.
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before+4 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > before+4 {
-		t.Fatalf("goroutines: %d before, %d after Close\n%s", before, n, goroutineDump())
-	}
+	testwait.Until(t, "goroutines end after Close", func() bool { return runtime.NumGoroutine() <= before+4 }, func() string {
+		return fmt.Sprintf("%d before, %d now\n%s", before, runtime.NumGoroutine(), goroutineDump())
+	})
 }
 
 func goroutineDump() string {

@@ -1,8 +1,8 @@
 package simulator
 
 import (
-	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -11,15 +11,15 @@ import (
 	"github.com/stmcginnis/gofish/schemas"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/testwait"
 )
 
 // connect opens one kept-alive gofish client on a BMC (the pattern the Redfish reference
 // recommends: one client per BMC, ReuseConnections, no per-operation login).
 func connect(t *testing.T, s *Simulator, bmcXname string, basic bool, password string) (*gofish.APIClient, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	c, err := gofish.ConnectContext(ctx, gofish.ClientConfig{
+	c, err := gofish.ConnectContext(testwait.Context(t), gofish.ClientConfig{
 		Endpoint: s.BMCURLs()[bmcXname], Username: "root", Password: password,
 		BasicAuth: basic, ReuseConnections: true, Insecure: true,
 		HTTPClient: &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second},
@@ -73,20 +73,15 @@ func TestGofish(t *testing.T) {
 func observePower(t *testing.T, c *gofish.APIClient, uri string, want schemas.PowerState) []schemas.PowerState {
 	t.Helper()
 	var seen []schemas.PowerState
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
+	testwait.Until(t, fmt.Sprintf("system reaches %s", want), func() bool {
 		sys, err := schemas.GetObject[schemas.ComputerSystem](c, uri)
 		require.NoError(t, err)
 		if len(seen) == 0 || seen[len(seen)-1] != sys.PowerState {
 			seen = append(seen, sys.PowerState)
 		}
-		if sys.PowerState == want {
-			return seen
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("system never reached %s; saw %v", want, seen)
-	return nil
+		return sys.PowerState == want
+	}, func() string { return fmt.Sprintf("saw %v", seen) })
+	return seen
 }
 
 func TestGofishErrors(t *testing.T) {

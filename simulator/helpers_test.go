@@ -1,8 +1,8 @@
 package simulator
 
 import (
-	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/testwait"
 
 	"github.com/cray-bos/bos/internal/topology"
 )
@@ -59,9 +61,7 @@ func newSim(t testing.TB, mutate func(*Config)) *Simulator {
 func startSim(t testing.TB, mutate func(*Config)) *Simulator {
 	t.Helper()
 	s := newSim(t, mutate)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	require.NoError(t, s.Start(ctx))
+	require.NoError(t, s.Start(testwait.Context(t)))
 	return s
 }
 
@@ -138,10 +138,16 @@ const resetPath = "/redfish/v1/Systems/Node0/Actions/ComputerSystem.Reset"
 // waitPower waits until the node shows the power state.
 func waitPower(t testing.TB, s *Simulator, xname, want string) {
 	t.Helper()
-	require.Eventually(t, func() bool {
-		n, _ := s.Node(xname)
+	var n NodeState
+	testwait.Until(t, fmt.Sprintf("node %s reaches %s", xname, want), func() bool {
+		n, _ = s.Node(xname)
 		return n.Power == want
-	}, 5*time.Second, 2*time.Millisecond, "node %s never reached %s", xname, want)
+	}, func() string { return "power " + n.Power })
+}
+
+// stats describes the simulator's counters, for a wait's failure.
+func stats(s *Simulator) func() string {
+	return func() string { return fmt.Sprintf("stats %+v", s.Stats()) }
 }
 
 // recorder is a test HTTP endpoint (a BSS, BOS, CFS or event subscriber stand-in) that

@@ -1,12 +1,15 @@
 package simulator
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/testwait"
 )
 
 // TestSlowNodes: a node named in SlowNodes takes its factor times as long through every
@@ -23,10 +26,10 @@ func TestSlowNodes(t *testing.T) {
 	}
 	booted := func(id string) NodeState {
 		var n NodeState
-		require.Eventually(t, func() bool {
+		testwait.Until(t, id+" boots", func() bool {
 			n, _ = s.Node(id)
 			return n.BootCount == 1
-		}, 5*time.Second, 2*time.Millisecond, "%s boots", id)
+		}, func() string { return fmt.Sprintf("%+v", n) })
 		return n
 	}
 	fast, slow := booted(bladeNode), booted(slowNode)

@@ -1,7 +1,6 @@
 package simulator
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"net/http"
@@ -11,10 +10,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/testwait"
 )
 
 // The independent clients run as subprocesses, as an operator would run them; the tests
@@ -24,9 +24,7 @@ const systemPython = "/usr/bin/python3" // Debian's python3-sushy is only visibl
 
 func runTool(t *testing.T, name string, args ...string) (string, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	out, err := exec.CommandContext(testwait.Context(t), name, args...).CombinedOutput()
 	return string(out), err
 }
 
