@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/testwait"
 )
 
 // bosPowerOn and stateReporter are the two writes of a BOS boot: BOS disables CFS and sets
@@ -64,11 +66,12 @@ func TestBatcherBatchSize(t *testing.T) {
 	require.NotNil(t, s.open)
 	assert.Len(t, s.open.members, 2)
 	s.mu.RUnlock()
-	require.Eventually(t, func() bool {
-		var page ComponentsPage
+	var page ComponentsPage
+	testwait.Until(t, "two full batches configured", func() bool {
+		page = ComponentsPage{}
 		mustCall(t, h, http.MethodGet, "/v3/components?status=configured", "", 200, &page)
 		return len(page.Components) == 8
-	}, 10*time.Second, time.Millisecond)
+	}, func() string { return fmt.Sprintf("configured: %v", ids(page.Components)) })
 
 	// Closing the window by hand launches the rest.
 	s.mu.RLock()

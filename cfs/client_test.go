@@ -2,13 +2,15 @@ package cfs
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/testwait"
 
 	"github.com/cray-bos/bos/internal/problem"
 )
@@ -72,10 +74,12 @@ func TestClientContract(t *testing.T) {
 	patched, err = c.PatchComponentsList(ctx, list)
 	require.NoError(t, err)
 	assert.Equal(t, nodes[:5], patched)
-	require.Eventually(t, func() bool {
-		done, err := c.GetComponents(ctx, ComponentQuery{Status: []string{StatusConfigured}})
+	var done []Component
+	testwait.Until(t, "5 components configured", func() bool {
+		var err error
+		done, err = c.GetComponents(ctx, ComponentQuery{Status: []string{StatusConfigured}})
 		return err == nil && len(done) == 5
-	}, 10*time.Second, time.Millisecond)
+	}, func() string { return fmt.Sprintf("configured: %v", ids(done)) })
 
 	one, err := c.GetComponent(ctx, nodes[0])
 	require.NoError(t, err)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/testwait"
 )
 
 const (
@@ -92,11 +94,16 @@ func putConfig(t testing.TB, h http.Handler, name string) {
 // waitIdle waits until no batch is open or running.
 func waitIdle(t testing.TB, s *Server) {
 	t.Helper()
-	require.Eventually(t, func() bool {
+	state := func() (open bool, running int) {
 		s.mu.RLock()
 		defer s.mu.RUnlock()
-		return s.open == nil && len(s.running) == 0
-	}, 10*time.Second, time.Millisecond, "batcher did not go idle")
+		return s.open != nil, len(s.running)
+	}
+	testwait.Until(t, "the batcher goes idle", func() bool { open, running := state(); return !open && running == 0 },
+		func() string {
+			open, running := state()
+			return fmt.Sprintf("batch open: %v, %d running", open, running)
+		})
 }
 
 func ids(cs []Component) []string {
