@@ -3,6 +3,7 @@ package slurmsim
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/testwait"
 )
 
 // TestAPI is one row per endpoint outcome: a request against a fresh 4-node controller
@@ -298,11 +301,12 @@ func TestConcurrentRealTime(t *testing.T) {
 	for w := 0; w < 4; w++ {
 		require.NoError(t, <-errs)
 	}
-	require.Eventually(t, func() bool { return s.Stats().RebootsIssued == 16 }, 10*time.Second, 5*time.Millisecond)
+	stats := func() string { return fmt.Sprintf("stats %+v", s.Stats()) }
+	testwait.Until(t, "16 reboots issued", func() bool { return s.Stats().RebootsIssued == 16 }, stats)
 	for _, n := range s.Nodes() {
 		require.NoError(t, c.Register(ctx, n.Name, time.Now()))
 	}
-	require.Eventually(t, func() bool { return s.Stats().RebootsCompleted == 16 }, 10*time.Second, 5*time.Millisecond)
+	testwait.Until(t, "16 reboots completed", func() bool { return s.Stats().RebootsCompleted == 16 }, stats)
 	cancel()
 	require.NoError(t, <-done)
 	require.NoError(t, s.Close())

@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/testwait"
 )
 
 // writeScript puts an executable shell script in dir.
@@ -110,14 +112,9 @@ func TestExecProgramCancelledByClose(t *testing.T) {
 	e := newEnv(t, 1, func(c *Config) { c.RebootProgram = ExecProgram{Path: script} })
 	e.reboot(RebootRequest{Nodes: "nid000001"})
 	require.Equal(t, []string{"nid000001"}, e.s.Tick(e.clk.Add(time.Second))) // not waiting
-	require.Eventually(t, func() bool { _, err := os.Stat(started); return err == nil }, 10*time.Second, 10*time.Millisecond)
+	testwait.Until(t, "the program starts", func() bool { _, err := os.Stat(started); return err == nil }, nil)
 	closed := make(chan error, 1)
 	go func() { closed <- e.s.Close() }()
-	select {
-	case err := <-closed:
-		require.NoError(t, err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("Close did not stop the program")
-	}
+	require.NoError(t, testwait.Receive(t, closed, "Close stops the program", nil))
 	assert.Equal(t, 1, e.s.Stats().RebootProgramFailures, "killed")
 }
