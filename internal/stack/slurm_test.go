@@ -2,6 +2,7 @@ package stack
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/testwait"
 
 	"github.com/cray-bos/bos/cfs"
 	"github.com/cray-bos/bos/ims"
@@ -46,8 +49,7 @@ func TestSlurmNotStartedByDefault(t *testing.T) {
 // their staged state in BOS; they come back on the staged image and resume, the others
 // are untouched.
 func TestSlurmStagedReboot(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	ctx := testwait.Context(t)
 	topo, err := topology.Generate(topology.DefaultOptions(8))
 	require.NoError(t, err)
 	timing := simulator.DefaultTiming()
@@ -91,13 +93,16 @@ func TestSlurmStagedReboot(t *testing.T) {
 	require.NoError(t, err)
 	staged, err := st.BOSClient.CreateSession(ctx, bos.SessionCreate{Operation: bos.OpReboot, TemplateName: "compute-next", Stage: true})
 	require.NoError(t, err)
-	require.Eventually(t, func() bool {
-		comps, err := st.BOSClient.ListComponents(ctx, api.ComponentQuery{StagedSession: staged.Name})
+	var comps []bos.Component
+	testwait.Until(t, "every compute staged", func() bool {
+		var err error
+		comps, err = st.BOSClient.ListComponents(ctx, api.ComponentQuery{StagedSession: staged.Name})
 		return err == nil && len(comps) == 8
-	}, 20*time.Second, 50*time.Millisecond, "every compute staged")
+	}, func() string { return fmt.Sprintf("%d of 8 staged", len(comps)) })
 
 	require.NoError(t, slurmsim.Scontrol(ctx, sc, []string{"reboot", "ASAP", "nextstate=RESUME", "reason=Rolling Reboot", "nid00000[2-3]"}, io.Discard))
-	require.Eventually(t, func() bool { return st.Slurm.Stats().RebootsCompleted == 2 }, 20*time.Second, 20*time.Millisecond)
+	testwait.Until(t, "2 reboots completed", func() bool { return st.Slurm.Stats().RebootsCompleted == 2 },
+		func() string { return fmt.Sprintf("Slurm %+v; %s", st.Slurm.Stats(), slurmStates(st.Slurm)) })
 	newImage := ims.ImageID(ims.ImageComputeNext)
 	for _, x := range topo.ByRole(topology.RoleCompute) {
 		n, _ := st.Sim.Node(x)
@@ -126,12 +131,23 @@ func TestSlurmStagedReboot(t *testing.T) {
 // waitIdle waits until every Slurm node is IDLE (booted, registered, no flags).
 func waitIdle(t *testing.T, s *slurmsim.Server) {
 	t.Helper()
-	require.Eventually(t, func() bool {
+	testwait.Until(t, "every Slurm node IDLE", func() bool {
 		for _, n := range s.Nodes() {
 			if n.State.String() != "IDLE" {
 				return false
 			}
 		}
 		return true
-	}, 20*time.Second, 20*time.Millisecond, "every Slurm node IDLE")
+	}, func() string { return slurmStates(s) })
+}
+
+// slurmStates lists the Slurm nodes that are not IDLE, with their state.
+func slurmStates(s *slurmsim.Server) string {
+	var out []string
+	for _, n := range s.Nodes() {
+		if n.State.String() != "IDLE" {
+			out = append(out, n.Name+" "+n.State.String())
+		}
+	}
+	return "not IDLE: " + strings.Join(out, ", ")
 }
