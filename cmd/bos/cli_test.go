@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/internal/testwait"
+
 	"github.com/cray-bos/bos/cfs"
 	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/stack"
@@ -69,7 +71,7 @@ func startShared(t *testing.T) *stack.Stack {
 		timing.Scale = 0
 		timing.BootScriptRetry = 100 * time.Millisecond
 		timing.ReportBackoff, timing.ReportBackoffCap = 50*time.Millisecond, 500*time.Millisecond
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), testwait.Backstop)
 		defer cancel()
 		st, err := stack.Start(ctx, stack.Options{
 			Topology: topo, TenantsFile: tenants, Reconcile: true, RedfishTimeout: time.Second,
@@ -92,14 +94,15 @@ func startShared(t *testing.T) *stack.Stack {
 			return
 		}
 		// Discovery (the reconciler) creates a component per node.
+		var comps []bos.Component
 		for ctx.Err() == nil {
-			comps, err := st.BOSClient.ListComponents(ctx, api.ComponentQuery{})
+			comps, err = st.BOSClient.ListComponents(ctx, api.ComponentQuery{})
 			if err == nil && len(comps) == len(topo.Nodes) {
 				return
 			}
-			time.Sleep(50 * time.Millisecond) // polling a condition with a deadline
+			time.Sleep(50 * time.Millisecond) // polling; ctx's deadline is testwait's backstop
 		}
-		shared.err = fmt.Errorf("discovery did not create the components: %w", ctx.Err())
+		shared.err = fmt.Errorf("discovery did not create the components (%d of %d): %w", len(comps), len(topo.Nodes), ctx.Err())
 	})
 	require.NoError(t, shared.err)
 	return shared.st
@@ -114,13 +117,11 @@ type cliResult struct {
 // bosCmd runs the binary's command line in process.
 func bosCmd(t *testing.T, stdin string, args ...string) cliResult {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	var out, errw bytes.Buffer
 	root := newRootCommand(&out, &errw)
 	root.SetIn(strings.NewReader(stdin))
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	err := root.ExecuteContext(testwait.Context(t))
 	return cliResult{out: out.String(), err: errw.String(), fail: err}
 }
 
@@ -335,15 +336,12 @@ func TestCLISessionTemplates(t *testing.T) {
 // waitSession polls `bos v2 sessions status NAME` until the session completes.
 func waitSession(t *testing.T, name string) bos.SessionExtendedStatus {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		st := v2JSON[bos.SessionExtendedStatus](t, "sessions", "status", name)
-		if st.Status == bos.SessionComplete {
-			return st
-		}
-		require.True(t, time.Now().Before(deadline), "session %s not complete: %+v", name, st)
-		time.Sleep(100 * time.Millisecond) // polling a condition with a deadline
-	}
+	var st bos.SessionExtendedStatus
+	testwait.Until(t, "session "+name+" completes", func() bool {
+		st = v2JSON[bos.SessionExtendedStatus](t, "sessions", "status", name)
+		return st.Status == bos.SessionComplete
+	}, func() string { return fmt.Sprintf("%+v", st) })
+	return st
 }
 
 func TestCLISessions(t *testing.T) {
@@ -486,9 +484,9 @@ func TestCLIApplyStaged(t *testing.T) {
 	node := shared.nodes[2]
 	v2(t, "sessions", "create", "--template-name", stack.DefaultTemplateName, "--operation", "boot", "--stage", "--limit", node, "--name", "cli-stage")
 	// Session setup (the reconciler) stages the node.
-	require.Eventually(t, func() bool {
+	testwait.Until(t, node+" staged", func() bool {
 		return len(v2JSON[[]bos.Component](t, "components", "list", "--staged-session", "cli-stage")) == 1
-	}, 20*time.Second, 100*time.Millisecond)
+	}, func() string { return componentState(t, node) })
 
 	res := v2JSON[api.ApplyStagedResponse](t, "applystaged", "--xnames", node+",x9999c0s0b0n0")
 	assert.Equal(t, []string{node}, res.Succeeded)
@@ -502,10 +500,10 @@ func TestCLIApplyStaged(t *testing.T) {
 	assert.Equal(t, "cli-stage", c.Session)
 	assert.NotEmpty(t, c.DesiredState.BootArtifacts.Kernel)
 	// (The session itself stays running: clear_stage is off, so the node stays staged.)
-	require.Eventually(t, func() bool {
+	testwait.Until(t, node+" booted and stable", func() bool {
 		c := v2JSON[bos.Component](t, "components", "describe", node)
 		return c.Status.Status == bos.StatusStable && c.ActualState.BootArtifacts == c.DesiredState.BootArtifacts
-	}, 20*time.Second, 100*time.Millisecond)
+	}, func() string { return componentState(t, node) })
 	assert.ErrorContains(t, v2Fail(t, "applystaged"), "--xnames is required")
 
 	// The default command form says it chose v2, here too.
@@ -602,7 +600,13 @@ func TestCLITakeover(t *testing.T) {
 	s := v2JSON[bos.Session](t, append(create, "--name", "cli-second", "--takeover")...)
 	assert.Equal(t, "cli-second", s.Name)
 	require.NoError(t, st.Sim.ClearFault(node, simulator.FaultPowerStuck))
-	require.Eventually(t, func() bool {
+	testwait.Until(t, "the node is the second session's", func() bool {
 		return v2JSON[bos.Component](t, "components", "describe", node).Session == "cli-second"
-	}, 20*time.Second, 100*time.Millisecond, "the node is the second session's")
+	}, func() string { return componentState(t, node) })
+}
+
+// componentState describes a node's BOS component, for a wait's failure.
+func componentState(t *testing.T, node string) string {
+	c := v2JSON[bos.Component](t, "components", "describe", node)
+	return fmt.Sprintf("%s: session %q, status %s, phase %s", node, c.Session, c.Status.Status, c.Status.Phase)
 }

@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/testwait"
 
 	"github.com/cray-bos/bos/internal/stack"
 	bos "github.com/cray-bos/bos/orchestrator"
@@ -89,15 +91,12 @@ func TestCLIV1Templates(t *testing.T) {
 // waitV1 polls `bos v1 session describe ID` until the session is complete.
 func waitV1(t *testing.T, id string) bos.V1SessionDetails {
 	t.Helper()
-	deadline := time.Now().Add(40 * time.Second)
-	for {
-		d := v1JSON[bos.V1SessionDetails](t, "session", "describe", id)
-		if d.Complete {
-			return d
-		}
-		require.True(t, time.Now().Before(deadline), "v1 session %s not complete: %+v", id, d)
-		time.Sleep(100 * time.Millisecond) // polling a condition with a deadline
-	}
+	var d bos.V1SessionDetails
+	testwait.Until(t, "v1 session "+id+" completes", func() bool {
+		d = v1JSON[bos.V1SessionDetails](t, "session", "describe", id)
+		return d.Complete
+	}, func() string { return fmt.Sprintf("%+v", d) })
+	return d
 }
 
 // TestCLIV1Session: a v1 boot through the CLI, one node failing to power on; the retry command the

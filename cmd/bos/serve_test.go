@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/testwait"
 
 	"github.com/cray-bos/bos/cfs"
 	"github.com/cray-bos/bos/ims"
@@ -30,23 +33,24 @@ const reexecEnv = "BOS_TEST_RUN_MAIN"
 // waitURLs waits for a URLs file and returns its bos entry.
 func waitURLs(t *testing.T, path string, done <-chan error) string {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if b, err := os.ReadFile(path); err == nil {
-			var u stack.URLs
-			require.NoError(t, json.Unmarshal(b, &u), string(b))
-			require.NotEmpty(t, u.BOS)
-			assert.Equal(t, stack.URLs{BOS: u.BOS}, u, "serve writes only its own address")
-			return u.BOS
+	var b []byte
+	testwait.Until(t, "serve writes "+path, func() bool {
+		var err error
+		if b, err = os.ReadFile(path); err == nil {
+			return true
 		}
 		select {
 		case err := <-done:
 			t.Fatalf("serve ended before writing %s: %v", path, err)
 		default:
 		}
-		require.True(t, time.Now().Before(deadline), "no %s", path)
-		time.Sleep(20 * time.Millisecond) // polling a condition with a deadline
-	}
+		return false
+	}, nil)
+	var u stack.URLs
+	require.NoError(t, json.Unmarshal(b, &u), string(b))
+	require.NotEmpty(t, u.BOS)
+	assert.Equal(t, stack.URLs{BOS: u.BOS}, u, "serve writes only its own address")
+	return u.BOS
 }
 
 // serveInProcess runs `bos serve ARGS` until the returned stop is called; stop requires
@@ -68,12 +72,7 @@ func serveInProcess(t *testing.T, args ...string) (urlsFile string, stop func())
 		}
 		stopped = true
 		cancel()
-		select {
-		case err := <-done:
-			require.NoError(t, err)
-		case <-time.After(10 * time.Second):
-			t.Fatal("serve did not stop after its context was cancelled")
-		}
+		require.NoError(t, testwait.Receive(t, done, "serve stops after its context is cancelled", nil))
 	}
 	t.Cleanup(stop)
 	return urlsFile, stop
@@ -109,8 +108,7 @@ func TestServeAPIOnly(t *testing.T) {
 }
 
 func TestServeFlags(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := testwait.Context(t)
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -133,8 +131,7 @@ func TestServeFlags(t *testing.T) {
 // TestServeWithReconciler: `bos serve` with the addresses of simulators running elsewhere
 // boots their nodes, driven by the CLI.
 func TestServeWithReconciler(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	ctx := testwait.Context(t)
 	topo, err := topology.Generate(topology.DefaultOptions(4))
 	require.NoError(t, err)
 	timing := simulator.DefaultTiming()
@@ -178,16 +175,11 @@ func TestServeWithReconciler(t *testing.T) {
 	cli("sessiontemplates", "create", "compute", "--file", tpl)
 	cli("sessions", "create", "--template-name", "compute", "--operation", "boot", "--name", "boot-all")
 
-	deadline := time.Now().Add(25 * time.Second)
 	var st bos.SessionExtendedStatus
-	for {
+	testwait.Until(t, "session boot-all completes", func() bool {
 		require.NoError(t, json.Unmarshal([]byte(cli("sessions", "status", "boot-all")), &st))
-		if st.Status == bos.SessionComplete {
-			break
-		}
-		require.True(t, time.Now().Before(deadline), "session not complete: %+v", st)
-		time.Sleep(100 * time.Millisecond) // polling a condition with a deadline
-	}
+		return st.Status == bos.SessionComplete
+	}, func() string { return fmt.Sprintf("%+v", st) })
 	assert.Equal(t, 4, st.ManagedComponentsCount)
 	assert.Equal(t, 100.0, st.PercentSuccessful)
 	for _, id := range topo.ByRole(topology.RoleCompute) {
@@ -215,12 +207,8 @@ func TestServeSignal(t *testing.T) {
 	waitURLs(t, urls, done)
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	select {
-	case err := <-done:
-		require.NoError(t, err, "stderr:\n%s", stderr.String())
-	case <-time.After(10 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatalf("serve did not stop on SIGTERM; stderr:\n%s", stderr.String())
-	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() }) // if it never stops
+	err := testwait.Receive(t, done, "serve stops on SIGTERM", func() string { return "stderr:\n" + stderr.String() })
+	require.NoError(t, err, "stderr:\n%s", stderr.String())
 	assert.Contains(t, stderr.String(), "stopping")
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/testwait"
 
 	"github.com/cray-bos/bos/cfs"
 	"github.com/cray-bos/bos/ims"
@@ -57,10 +60,8 @@ func rebootProgramLink(t *testing.T) string {
 // cli runs the bos command line in process.
 func cli(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	var out, errw bytes.Buffer
-	err = run(ctx, args, &out, &errw)
+	err = run(testwait.Context(t), args, &out, &errw)
 	return out.String(), errw.String(), err
 }
 
@@ -76,8 +77,7 @@ func TestSlurmRebootAsRebootProgram(t *testing.T) {
 	logFile := filepath.Join(t.TempDir(), "slurm-reboot.log")
 	t.Setenv(reexecEnv, "1")        // inherited by the program: the test binary runs main
 	t.Setenv(envRebootLog, logFile) // slurmctld's environment would name the log
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	ctx := testwait.Context(t)
 	topo, err := topology.Generate(topology.DefaultOptions(4))
 	require.NoError(t, err)
 	timing := simulator.DefaultTiming()
@@ -96,21 +96,25 @@ func TestSlurmRebootAsRebootProgram(t *testing.T) {
 	require.NoError(t, err)
 	_, err = st.BOSClient.CreateSession(ctx, bos.SessionCreate{Operation: bos.OpBoot, TemplateName: stack.DefaultTemplateName})
 	require.NoError(t, err)
-	require.Eventually(t, func() bool { return countState(st.Slurm, "IDLE") == 4 }, 30*time.Second, 20*time.Millisecond, "every node booted and joined Slurm")
+	slurm := func() string {
+		return fmt.Sprintf("Slurm %+v, %d of 4 IDLE", st.Slurm.Stats(), countState(st.Slurm, "IDLE"))
+	}
+	testwait.Until(t, "every node booted and joined Slurm", func() bool { return countState(st.Slurm, "IDLE") == 4 }, slurm)
 
 	var said bytes.Buffer
 	require.NoError(t, (&slurmFlags{enabled: true}).started(ctx, st, &said), "seeds NextTemplate")
 	assert.Contains(t, said.String(), st.URLs.Slurm)
 	staged, err := st.BOSClient.CreateSession(ctx, bos.SessionCreate{Operation: bos.OpReboot, TemplateName: NextTemplate, Stage: true})
 	require.NoError(t, err)
-	require.Eventually(t, func() bool {
-		comps, err := st.BOSClient.ListComponents(ctx, api.ComponentQuery{StagedSession: staged.Name})
+	var comps []bos.Component
+	testwait.Until(t, "every compute staged", func() bool {
+		comps, err = st.BOSClient.ListComponents(ctx, api.ComponentQuery{StagedSession: staged.Name})
 		return err == nil && len(comps) == 4
-	}, 20*time.Second, 20*time.Millisecond, "every compute staged")
+	}, func() string { return fmt.Sprintf("%d of 4 staged", len(comps)) })
 
 	_, stderr, err := cli(t, "slurm", "scontrol", "--url", st.URLs.Slurm, "reboot", "ASAP", "nextstate=RESUME", "reason=Rolling Reboot", "nid00000[1-2]")
 	require.NoError(t, err, stderr)
-	require.Eventually(t, func() bool { return st.Slurm.Stats().RebootsCompleted == 2 }, 30*time.Second, 20*time.Millisecond, "reboots completed")
+	testwait.Until(t, "2 reboots completed", func() bool { return st.Slurm.Stats().RebootsCompleted == 2 }, slurm)
 	st.Slurm.WaitPrograms()
 	stats := st.Slurm.Stats()
 	assert.Equal(t, 1, stats.RebootProgramCalls)
@@ -132,7 +136,7 @@ func TestSlurmRebootAsRebootProgram(t *testing.T) {
 	// nid000001's stage was consumed (clear_stage): BOS ignores it, the program fails.
 	_, stderr, err = cli(t, "slurm", "scontrol", "--url="+st.URLs.Slurm, "reboot", "nid000001")
 	require.NoError(t, err, stderr)
-	require.Eventually(t, func() bool { return st.Slurm.Stats().RebootProgramCalls == 2 }, 10*time.Second, 20*time.Millisecond)
+	testwait.Until(t, "the second RebootProgram call", func() bool { return st.Slurm.Stats().RebootProgramCalls == 2 }, slurm)
 	st.Slurm.WaitPrograms()
 	assert.Equal(t, 1, st.Slurm.Stats().RebootProgramFailures, "exit status 1")
 	raw, err = os.ReadFile(logFile)
@@ -272,24 +276,19 @@ os.execv(sys.argv[1], sys.argv[2:])`
 	require.NoError(t, cmd.Start())
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() }) // if it hangs
 	select {
 	case <-received: // the program is waiting for BOS
 	case err := <-done:
 		t.Fatalf("exited early: %v", err)
-	case <-time.After(20 * time.Second):
-		_ = cmd.Process.Kill()
+	case <-time.After(testwait.Backstop):
 		t.Fatal("the program never called BOS")
 	}
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	select {
-	case err := <-done:
-		var exit *exec.ExitError
-		require.ErrorAs(t, err, &exit)
-		assert.Equal(t, 1, exit.ExitCode())
-	case <-time.After(10 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatal("SIGTERM did not stop the program")
-	}
+	err = testwait.Receive(t, done, "SIGTERM stops the program", nil)
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit)
+	assert.Equal(t, 1, exit.ExitCode())
 	raw, err := os.ReadFile(logFile)
 	require.NoError(t, err)
 	assert.Contains(t, string(raw), "exit status 1")

@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/internal/testwait"
+
 	"github.com/cray-bos/bos/internal/stack"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
@@ -20,8 +22,7 @@ import (
 )
 
 func TestUpBootsTheClusterAndPrintsTheSessionStatus(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	ctx := testwait.Context(t)
 	urls := filepath.Join(t.TempDir(), "urls.json")
 	var out, errw bytes.Buffer
 	err := run(ctx, []string{"up", "--nodes", "8", "--boot", "--delay-scale", "0", "--urls-file", urls}, &out, &errw)
@@ -54,10 +55,10 @@ func TestSimWritesURLsServesAndStopsOnCancel(t *testing.T) {
 	go func() { done <- run(ctx, []string{"sim", "--nodes", "4", "--urls-file", urls}, &bytes.Buffer{}, &errw) }()
 
 	var u stack.URLs
-	require.Eventually(t, func() bool {
+	testwait.Until(t, "the urls file appears once everything listens", func() bool {
 		raw, err := os.ReadFile(urls)
 		return err == nil && json.Unmarshal(raw, &u) == nil
-	}, 30*time.Second, 10*time.Millisecond, "the urls file appears once everything listens")
+	}, nil)
 	assert.Empty(t, u.BOS, "sim runs no BOS")
 	for path, url := range map[string]string{"/hsm/v2/service/ready": u.HSM, "/boot/v1/service/status": u.BSS, "/v3/components": u.CFS, "/v3/images": u.IMS} {
 		resp, err := http.Get(url + path)
@@ -73,12 +74,7 @@ func TestSimWritesURLsServesAndStopsOnCancel(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 
 	cancel()
-	select {
-	case err := <-done:
-		require.NoError(t, err)
-	case <-time.After(15 * time.Second):
-		t.Fatal("bos sim did not stop after cancel")
-	}
+	require.NoError(t, testwait.Receive(t, done, "bos sim stops after cancel", nil))
 	_, err = http.Get(bmc + "/redfish/v1/")
 	assert.Error(t, err, "BMCs stop listening")
 }
