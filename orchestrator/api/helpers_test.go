@@ -68,7 +68,7 @@ func newEnv(t *testing.T, backend string, tweak ...func(*Config)) *env {
 	t.Helper()
 	st := storetest.Open(t, backend, store.Config{})
 	e := &env{t: t, st: st, clock: &clock{t: t0},
-		tenants: tenant.NewMemory(tenant.New("blue", blueNodes), tenant.New("red", redNodes))}
+		tenants: tenant.NewMemory(tenant.New("blue", blueNodes), tenant.New("red", redNodes), tenant.New("empty", nil))}
 	cfg := Config{Store: st, Tenants: e.tenants, Now: e.clock.Now,
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelError}))}
 	for _, f := range tweak {

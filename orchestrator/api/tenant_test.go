@@ -122,6 +122,25 @@ func TestTenantIsolation(t *testing.T) {
 
 // TestUnknownTenant: every tenant-aware endpoint refuses an unknown tenant with 400 and
 // writes nothing.
+// A tenant without nodes owns none: its lists of components are empty, and bulk
+// changes reach nothing. (Its node list was nil, which the store reads as no filter.)
+func TestTenantWithoutNodesSeesNone(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, backend string) {
+		e := newEnv(t, backend)
+		e.seedTenants()
+		before := e.snapshot()
+		var list []orchestrator.Component
+		e.expect(200, "GET", "/v2/components", "empty", nil).json(t, &list)
+		assert.Empty(t, list, "GET /v2/components")
+		e.expect(200, "GET", "/v2/components?enabled=true", "empty", nil).json(t, &list)
+		assert.Empty(t, list, "GET /v2/components?enabled=true")
+		e.expect(200, "PATCH", "/v2/components", "empty",
+			map[string]any{"patch": map[string]any{"enabled": false}, "filters": map[string]any{"session": "bs"}}).json(t, &list)
+		assert.Empty(t, list, "a bulk PATCH by session")
+		assert.Equal(t, before, e.snapshot(), "nothing written")
+	})
+}
+
 func TestUnknownTenant(t *testing.T) {
 	e := newEnv(t, storetest.Mini)
 	e.seedTenants()

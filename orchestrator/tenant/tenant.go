@@ -26,7 +26,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -85,8 +84,9 @@ func (t *Tenant) Has(id string) bool {
 	return ok
 }
 
-// Nodes returns a copy of the tenant's sorted node list.
-func (t *Tenant) Nodes() []string { return slices.Clone(t.nodes) }
+// Nodes returns a copy of the tenant's sorted node list; never nil, so a tenant without
+// nodes filters to none (a nil id filter means every component).
+func (t *Tenant) Nodes() []string { return append([]string{}, t.nodes...) }
 
 // Len is the number of nodes the tenant owns.
 func (t *Tenant) Len() int { return len(t.nodes) }
