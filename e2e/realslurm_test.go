@@ -112,6 +112,7 @@ func TestRealSlurmctldRebootProgram(t *testing.T) {
 	r.waitFor("slurm-reboot ran and exited 0", 20*time.Second, func() bool {
 		return strings.Contains(r.read("slurm-reboot.log"), "slurm-reboot: exit status 0")
 	})
+	issued := time.Now() // slurmctld set the node's boot request time before running the program
 	log := r.read("slurm-reboot.log")
 	assert.Contains(t, log, `argv="slurm-reboot `+realSlurmNode+`"`, "argv[0] the link's base name, argv[1] the node list")
 	assert.Contains(t, log, "list="+realSlurmNode)
@@ -156,6 +157,11 @@ func TestRealSlurmctldRebootProgram(t *testing.T) {
 	assert.Equal(t, "DOWN+DRAIN+REBOOT_ISSUED", state)
 	assert.Equal(t, "Rolling Reboot : reboot issued", reason)
 	r.stop(slurmd)
+	// Slurm counts in whole seconds: slurmctld takes the node's boot time as now minus
+	// the uptime slurmd reports, and a boot less than a second after the request can be
+	// rounded to before it ("Still waiting for boot" forever). A real reboot takes
+	// minutes; here the fresh slurmd starts two seconds after the request at least.
+	time.Sleep(time.Until(issued.Add(2 * time.Second)))
 	r.start("slurmd", bins["slurmd"], "-D", "-b", "-N", realSlurmNode)
 	r.waitNode("back in service after slurmd -b", 30*time.Second, func(state, reason string) bool {
 		return state == "IDLE" && reason == ""
