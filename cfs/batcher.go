@@ -36,7 +36,7 @@ const minRun = time.Millisecond
 
 // evaluate puts r in the open batch if the batcher should configure it. Caller holds s.mu.
 func (s *Server) evaluate(r *record) {
-	if s.closed || !r.enabled || r.desiredConfig == "" || r.queuedGen == r.gen {
+	if s.closed || s.batcherDisabled || !r.enabled || r.desiredConfig == "" || r.queuedGen == r.gen {
 		return
 	}
 	if s.status(r) != StatusPending {
@@ -80,6 +80,7 @@ func (s *Server) launch(b *batch) {
 	}
 	d = max(time.Duration(float64(d)*s.timing.Scale), minRun)
 	s.running[b] = struct{}{}
+	s.batchSession(b, s.now())
 	b.run = time.AfterFunc(d, func() { s.finish(b) })
 	s.log.Debug("cfs: batch launched", "session", b.session, "components", len(b.members), "runs", d)
 }
@@ -125,6 +126,7 @@ func (s *Server) finish(b *batch) {
 		r.gen++
 		s.evaluate(r) // a failure below the retry limit reads pending again
 	}
+	s.batchSessionDone(b, stamp, failed)
 	s.stats.configured += ok
 	s.stats.failed += failed
 	s.stats.stale += stale

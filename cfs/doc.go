@@ -23,6 +23,29 @@
 //	PUT    /v3/configurations/{name} drop_branches; 400 on invalid layers
 //	PATCH  /v3/configurations/{name} re-resolve branches
 //	DELETE /v3/configurations/{name} 204; 400 "Configuration is in use."; 404
+//	GET    /v3/options               CFS's options record
+//	PATCH  /v3/options               bounds as the spec; unknown keys 400; all or nothing
+//	GET    /v3/sessions              limit, after_id, min_age, max_age, status, name_contains,
+//	                                 succeeded, tags; {"sessions": [...], "next": ...}
+//	POST   /v3/sessions              201; 409 on a duplicate name; 400 on an unknown configuration
+//	DELETE /v3/sessions              same filters, status=complete by default → {"session_ids"}
+//	GET    /v3/sessions/{name}       404 "Session <name> could not be found"
+//	DELETE /v3/sessions/{name}       204; 404
+//
+// A path no route serves is a 404 problem, a method a path does not take a 405 problem with
+// Allow, in connexion's words (internal/problem.Routes).
+//
+// # Options and sessions
+//
+// batch_size, batch_window (whole seconds), default_batcher_retry_policy, default_page_size,
+// batcher_disable and session_ttl take effect at once; the other options (Ansible, hardware
+// sync, ARA, logging) are stored and returned with CFS's defaults. Every batch the batcher
+// runs is listed as a session (batcher-..., target dynamic, ansible limit = its members;
+// running while it runs, then complete with succeeded false if any member failed). A session
+// made with POST runs in the request: it records every layer of its configuration as
+// applied on the components its ansible_limit names (every component when it names none;
+// names that are not component ids, such as groups, match nothing) unless it sets an
+// ansible_passthrough, and is complete and succeeded when the 201 returns.
 //
 // Writes follow CFS: a PATCH merges (tags merge and empty values delete keys; other fields
 // replace), state_append replaces the state layer with the same clone_url and playbook,
@@ -48,8 +71,10 @@
 //
 // # Deviations from the real CFS
 //
-//   - Only v3 components and configurations (and /healthz) are served: no sessions,
-//     sources, options or v2. There is no git: branches resolve to made-up commits, and the
+//   - Only v3 components, configurations, sessions and options (and /healthz) are served:
+//     no sources, no v2, no PATCH of a session (it sets Kubernetes job state). Image
+//     customization sessions (target definition image) are refused with 400: they need IMS
+//     and Ansible. A batch may mix configurations; its session then names none. There is no git: branches resolve to made-up commits, and the
 //     batcher never runs Ansible. Source names resolve through Config.Sources.
 //   - Every record has desired_config (default ""), so config_deprecated is never returned.
 //     The "logs" (ARA link) field is not returned. Pre-created components are enabled.

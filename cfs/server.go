@@ -97,6 +97,11 @@ type Server struct {
 	failRate float64
 	failing  map[string]bool
 	stats    batchStats
+
+	// options and sessions, under mu
+	stored          Options // the options that only are stored
+	batcherDisabled bool
+	sessions        map[string]*Session
 }
 
 // batchStats counts batch results, for the logs and tests.
@@ -118,7 +123,8 @@ func New(cfg Config) (*Server, error) {
 		sources: map[string]string{}, maxBody: cfg.MaxBody, log: cfg.Logger, now: cfg.Now,
 		comps: make(map[string]*record, len(cfg.Components)), configs: map[string]*Configuration{},
 		running: map[*batch]struct{}{}, failRate: cfg.FailRate, failing: map[string]bool{},
-		rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x9e3779b97f4a7c15)),
+		rng:    rand.New(rand.NewPCG(uint64(cfg.Seed), 0x9e3779b97f4a7c15)),
+		stored: defaultOptions(), sessions: map[string]*Session{},
 	}
 	if s.timing.Scale <= 0 {
 		s.timing.Scale = 1
@@ -162,7 +168,8 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Handler serves the CFS v3 API under /v3 and under the gateway prefix /apis/cfs/v3.
+// Handler serves the CFS v3 API under /v3 and under the gateway prefix /apis/cfs/v3;
+// requests no route serves get CFS's (connexion's) 404 and 405 problems.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, p := range []string{"", "/apis/cfs"} {
@@ -179,8 +186,15 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("PUT "+p+"/v3/configurations/{name}", s.putConfiguration)
 		mux.HandleFunc("PATCH "+p+"/v3/configurations/{name}", s.patchConfiguration)
 		mux.HandleFunc("DELETE "+p+"/v3/configurations/{name}", s.deleteConfiguration)
+		mux.HandleFunc("GET "+p+"/v3/options", s.getOptions)
+		mux.HandleFunc("PATCH "+p+"/v3/options", s.patchOptions)
+		mux.HandleFunc("GET "+p+"/v3/sessions", s.getSessions)
+		mux.HandleFunc("POST "+p+"/v3/sessions", s.postSession)
+		mux.HandleFunc("DELETE "+p+"/v3/sessions", s.deleteSessions)
+		mux.HandleFunc("GET "+p+"/v3/sessions/{name}", s.getSession)
+		mux.HandleFunc("DELETE "+p+"/v3/sessions/{name}", s.deleteSession)
 	}
-	return mux
+	return problem.Routes(mux)
 }
 
 func (s *Server) getHealthz(w http.ResponseWriter, _ *http.Request) {
@@ -865,6 +879,8 @@ func cloneConfiguration(c *Configuration) Configuration {
 func (s *Server) parseLimit(q url.Values) (int, *problem.Details) {
 	v := q.Get("limit")
 	if v == "" {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
 		return s.pageSize, nil
 	}
 	n, err := strconv.Atoi(v)
