@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/cray-bos/bos/internal/problem"
 )
 
 // Bucket is the bucket IMS keeps boot images in.
@@ -97,11 +99,12 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// IMSHandler serves the IMS API under /v3 and /apis/ims/v3.
+// IMSHandler serves the IMS API under /v3 and /apis/ims/v3; requests no route serves get
+// IMS's (connexion's) 404 and 405 problems.
 func (s *Server) IMSHandler() http.Handler {
 	mux := http.NewServeMux()
 	s.imsRoutes(mux)
-	return mux
+	return problem.Routes(mux)
 }
 
 // S3Handler serves the object store, path-style (/{bucket}/{key...}).

@@ -140,3 +140,19 @@ func TestConcurrentAccess(t *testing.T) {
 	assert.Len(t, keysUnder(t, s, "scratch/"), workers*rounds/5)
 	assert.Len(t, s.Images(), 5)
 }
+
+func TestUnroutedIMSRequestsGetProblems(t *testing.T) {
+	s := mustServer(t)
+	for _, tc := range []struct {
+		method, target string
+		status         int
+	}{
+		{http.MethodGet, "/v3/nothing", 404},
+		{http.MethodGet, "/apis/ims/v3/images/x/y", 404},
+		{http.MethodPut, "/v3/images", 405},
+	} {
+		rec := call(t, s.IMSHandler(), tc.method, tc.target, "")
+		assert.Equal(t, tc.status, rec.Code, tc.target)
+		assert.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"), tc.target)
+	}
+}
