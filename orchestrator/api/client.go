@@ -18,6 +18,7 @@ type Client struct {
 	base   string
 	hc     *http.Client
 	tenant string
+	token  string
 }
 
 // NewClient returns a client for the server at baseURL (scheme://host:port); the client
@@ -36,16 +37,27 @@ func (c *Client) WithTenant(name string) *Client {
 	return &cp
 }
 
-// do sends one request (see problem.DoJSON) with the tenant header; BOS's errors come
+// WithToken returns a copy of c that sends Authorization: Bearer token (for a server
+// started with authentication; see docs/auth.md).
+func (c *Client) WithToken(token string) *Client {
+	cp := *c
+	cp.token = token
+	return &cp
+}
+
+// do sends one request (see problem.DoJSON) with the tenant and token headers; BOS's errors come
 // back as *problem.Details, others name the request.
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, in, out any) error {
 	u := c.base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	var h http.Header
+	h := http.Header{}
 	if c.tenant != "" {
-		h = http.Header{TenantHeader: {c.tenant}}
+		h.Set(TenantHeader, c.tenant)
+	}
+	if c.token != "" {
+		h.Set("Authorization", "Bearer "+c.token)
 	}
 	_, err := problem.DoJSON(ctx, c.hc, method, u, h, in, out)
 	var d *problem.Details

@@ -118,6 +118,16 @@ func (r response) problem(t *testing.T) problem.Details {
 // do sends a raw request; body is sent as is when it is a string, else as JSON.
 func (e *env) do(method, path, tenantName string, body any) response {
 	e.t.Helper()
+	h := http.Header{}
+	if tenantName != "" {
+		h.Set(TenantHeader, tenantName)
+	}
+	return e.send(method, path, h, body)
+}
+
+// send is do with any request headers.
+func (e *env) send(method, path string, h http.Header, body any) response {
+	e.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -130,9 +140,7 @@ func (e *env) do(method, path, tenantName string, body any) response {
 	}
 	req, err := http.NewRequest(method, e.srv.URL+path, rd)
 	require.NoError(e.t, err)
-	if tenantName != "" {
-		req.Header.Set(TenantHeader, tenantName)
-	}
+	req.Header = h.Clone()
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

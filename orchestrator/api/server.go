@@ -50,6 +50,10 @@ type Config struct {
 	// Nodes resolves sessions' nodes through HSM so that session creation (v1 and v2)
 	// refuses nodes held by unfinished sessions with 409 (overlap.go). Nil: no check.
 	Nodes orchestrator.NodeResolver
+	// Auth, when set, requires a bearer token on every request but version, health and
+	// OpenAPI (auth.go). Nil: no authentication; only what all tenants share is refused
+	// to a request naming a tenant.
+	Auth Authenticator
 	// WakeV1, when set, is called after a v1 session is created or deleted (the lockstep
 	// agent's Wake), so the agent starts or stops it at once rather than at its next poll.
 	WakeV1 func()
@@ -67,6 +71,7 @@ type Server struct {
 
 	nodes  orchestrator.NodeResolver
 	wakeV1 func()
+	auth   Authenticator
 	// createMu serialises the overlap check and the store write of session creations.
 	createMu sync.Mutex
 }
@@ -81,7 +86,7 @@ func New(cfg Config) *Server {
 	// Release mode silences gin's route dump; the mode is process-wide, so set it once.
 	ginOnce.Do(func() { gin.SetMode(gin.ReleaseMode) })
 	s := &Server{st: cfg.Store, tenants: cfg.Tenants, checker: cfg.BootSets, log: cfg.Logger,
-		maxBody: cfg.MaxBodyBytes, now: cfg.Now, nodes: cfg.Nodes, wakeV1: cfg.WakeV1}
+		maxBody: cfg.MaxBodyBytes, now: cfg.Now, nodes: cfg.Nodes, wakeV1: cfg.WakeV1, auth: cfg.Auth}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -96,7 +101,7 @@ func New(cfg Config) *Server {
 	// No redirects: an empty id (DELETE /v2/sessions/) must not become the collection
 	// (DELETE /v2/sessions, a bulk delete); it is a 404 like any unknown path.
 	e.RedirectTrailingSlash, e.RedirectFixedPath = false, false
-	e.Use(s.recoverPanics, s.limitBody, s.checkBody)
+	e.Use(s.recoverPanics, s.authorize, s.limitBody, s.checkBody)
 	e.NoRoute(func(c *gin.Context) {
 		s.writeError(c, problem.New(http.StatusNotFound, "no endpoint %s", c.Request.URL.Path))
 	})
@@ -311,10 +316,10 @@ func (s *Server) readBody(c *gin.Context) ([]byte, error) {
 
 const tenantKey = "bos.tenant"
 
-// withTenant resolves Cray-Tenant-Name: empty means no tenant; an unknown tenant is 400
-// "Invalid tenant".
+// withTenant resolves the request's tenant (Cray-Tenant-Name, or the token's: see
+// authorize): empty means no tenant; an unknown tenant is 400 "Invalid tenant".
 func (s *Server) withTenant(c *gin.Context) {
-	name := c.GetHeader(TenantHeader)
+	name := requestedTenant(c)
 	if name == "" {
 		c.Next()
 		return
