@@ -31,8 +31,9 @@ import (
 
 // Environment variables the client reads.
 const (
-	envURL      = "BOS_URL"       // the BOS address, as --url
-	envURLsFile = "BOS_URLS_FILE" // a URLs file written by bos up/serve, as --urls-file
+	envURL       = "BOS_URL"        // the BOS address, as --url
+	envURLsFile  = "BOS_URLS_FILE"  // a URLs file written by bos up/serve, as --urls-file
+	envTokenFile = "BOS_TOKEN_FILE" // a file holding a bearer token, as --token-file
 )
 
 // family is a group of commands under one noun (`sessions`), or one command itself when
@@ -86,6 +87,13 @@ func (c *call) v2() (*api.Client, error) {
 	if c.env.tenant != "" {
 		cl = cl.WithTenant(c.env.tenant)
 	}
+	token, err := c.env.token()
+	if err != nil {
+		return nil, err
+	}
+	if token != "" {
+		cl = cl.WithToken(token)
+	}
 	return cl, nil
 }
 
@@ -96,6 +104,7 @@ func (c *call) changed(name string) bool { return c.flags.Changed(name) }
 type cliEnv struct {
 	svc                           *service
 	url, urlsFile, tenant, format string
+	tokenFile                     string
 	timeout                       time.Duration
 	transport                     *http.Transport
 }
@@ -122,6 +131,7 @@ func (e *cliEnv) register(fs *pflag.FlagSet) {
 	fs.StringVar(&e.urlsFile, "urls-file", "", fmt.Sprintf(`read the %s address from this file ({"%s": URL}, as bos up writes it; default $%s)`, svc.name, svc.entry, envURLsFile))
 	if svc.tenants {
 		fs.StringVar(&e.tenant, "tenant", "", "act as this tenant (sends the Cray-Tenant-Name header)")
+		fs.StringVar(&e.tokenFile, "token-file", "", "file holding a bearer token for a BOS that requires one (default $"+envTokenFile+")")
 	}
 	fs.StringVar(&e.format, "format", "table", "output format: table or json")
 	fs.DurationVar(&e.timeout, "timeout", time.Minute, "give up on a request after this long")
@@ -170,6 +180,26 @@ func (e *cliEnv) baseURL() (string, error) {
 		path = strings.TrimSuffix(path, p)
 	}
 	return u.Scheme + "://" + u.Host + path, nil
+}
+
+// token reads the bearer token from --token-file or $BOS_TOKEN_FILE; "" without either.
+func (e *cliEnv) token() (string, error) {
+	file := e.tokenFile
+	if file == "" {
+		file = os.Getenv(envTokenFile)
+	}
+	if file == "" {
+		return "", nil
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("token file: %w", err)
+	}
+	token := strings.TrimSpace(string(raw))
+	if token == "" {
+		return "", fmt.Errorf("token file %s is empty", file)
+	}
+	return token, nil
 }
 
 // httpClient returns a client on the command's own transport, so the connections it opens

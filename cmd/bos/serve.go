@@ -7,9 +7,11 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/cray-bos/bos/internal/stack"
 	"github.com/cray-bos/bos/internal/topology"
+	"github.com/cray-bos/bos/orchestrator/auth"
 )
 
 // newServeCommand is `bos serve`: the BOS API alone, optionally with its reconciler driving
@@ -23,6 +25,7 @@ func newServeCommand() *cobra.Command {
 		redfishScheme                 string
 		redfishTimeout                time.Duration
 		verbose                       bool
+		authCfg                       auth.Config
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -36,9 +39,16 @@ Redfish interfaces as HSM lists them. Without them, BOS only stores templates, s
 and components. v1 templates in the store are migrated to v2 form at start.
 
 --urls-file F writes {"bos": URL} to F once the API listens. Stops cleanly on Ctrl-C or
-SIGTERM.`,
+SIGTERM.
+
+Authentication is off unless --auth-jwks-file or --auth-jwks-url is given: then every
+request but version, health and OpenAPI needs a bearer JWT signed by a key of that set,
+tenants come from the token, and only the administrator role may change the options,
+act without a tenant, or use v1 (docs/auth.md).`,
 		Example: `  bos serve --listen 127.0.0.1:8080
   bos serve --listen :8080 --redis-url redis://127.0.0.1:6379/0 --tenants tenants.yaml
+  bos serve --auth-jwks-url https://keycloak.example/realms/shasta/protocol/openid-connect/certs \
+      --auth-issuer https://keycloak.example/realms/shasta --auth-audience shasta
   bos sim --nodes 100 --urls-file sim.json &
   bos serve --urls-file bos.json --hsm-url $(jq -r .hsm sim.json) --bss-url $(jq -r .bss sim.json) \
       --cfs-url $(jq -r .cfs sim.json) --s3-url $(jq -r .s3 sim.json) --ims-url $(jq -r .ims sim.json)`,
@@ -65,6 +75,18 @@ SIGTERM.`,
 				opts.Logger = slog.New(slog.NewTextHandler(errw, &slog.HandlerOptions{Level: slog.LevelInfo}))
 			}
 			ctx := cmd.Context()
+			authState := "off"
+			if authCfg.JWKSFile != "" || authCfg.JWKSURL != "" {
+				authCfg.Logger = opts.Logger
+				v, err := auth.New(ctx, authCfg)
+				if err != nil {
+					return err
+				}
+				opts.Auth = v
+				authState = "bearer tokens required"
+			} else if name := changedAuthFlag(cmd); name != "" {
+				return fmt.Errorf("--%s needs --auth-jwks-file or --auth-jwks-url", name)
+			}
 			st, err := stack.Start(ctx, opts)
 			if err != nil {
 				return err
@@ -81,7 +103,7 @@ SIGTERM.`,
 			if reconcile {
 				rec = "and v1 agent on"
 			}
-			fmt.Fprintf(errw, "BOS at %s, store %s, reconciler %s; Ctrl-C to stop\n", st.URLs.BOS, store, rec)
+			fmt.Fprintf(errw, "BOS at %s, store %s, reconciler %s, authentication %s; Ctrl-C to stop\n", st.URLs.BOS, store, rec, authState)
 			<-ctx.Done()
 			fmt.Fprintln(errw, "stopping")
 			return nil
@@ -102,7 +124,27 @@ SIGTERM.`,
 	fl.DurationVar(&redfishTimeout, "redfish-timeout", 10*time.Second, "how long BOS waits for one BMC request")
 	fl.StringVar(&bmcCredentials, "bmc-credentials", "", "YAML or JSON file of BMC credentials (default, bmcs: {xname: {username, password}}), the Vault stand-in; default root/initial0")
 	fl.BoolVarP(&verbose, "verbose", "v", false, "log what BOS does")
+	fl.StringVar(&authCfg.JWKSFile, "auth-jwks-file", "", "require bearer JWTs signed by a key of this JSON Web Key Set file (default: no authentication)")
+	fl.StringVar(&authCfg.JWKSURL, "auth-jwks-url", "", "as --auth-jwks-file, fetching the key set from this URL (e.g. Keycloak's .../protocol/openid-connect/certs)")
+	fl.StringVar(&authCfg.Issuer, "auth-issuer", "", "require this iss claim (default: any)")
+	fl.StringVar(&authCfg.Audience, "auth-audience", "", "require this aud claim (CSM: shasta; default: any)")
+	fl.StringVar(&authCfg.TenantClaim, "auth-tenant-claim", auth.DefaultTenantClaim, "claim (dotted path) whose string or strings name the caller's tenants")
+	fl.StringVar(&authCfg.TenantSuffix, "auth-tenant-suffix", auth.DefaultTenantSuffix, `only tenant-claim values with this suffix grant a tenant, less the suffix (Keycloak groups "<tenant>-tenant-admin"); "`+auth.NoSuffix+`" takes values as they are`)
+	fl.StringVar(&authCfg.AdminRole, "auth-admin-role", auth.DefaultAdminRole, "role (in realm_access.roles or resource_access.<client>.roles) of the administrator")
+	fl.StringVar(&authCfg.RoleClient, "auth-role-client", auth.DefaultRoleClient, "Keycloak client whose roles count (resource_access.<client>)")
+	fl.DurationVar(&authCfg.Leeway, "auth-leeway", 0, "clock skew allowed on a token's exp, nbf and iat")
 	return cmd
+}
+
+// changedAuthFlag names an --auth-* flag the user gave, "" if none.
+func changedAuthFlag(cmd *cobra.Command) string {
+	var name string
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if strings.HasPrefix(f.Name, "auth-") {
+			name = f.Name
+		}
+	})
+	return name
 }
 
 // reconcilerWanted says whether the service URLs ask for the reconciler: none given means

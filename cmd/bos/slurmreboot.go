@@ -27,7 +27,7 @@ import (
 const (
 	envHSMURL        = "BOS_HSM_URL"              // HSM's address, as --hsm-url
 	envRebootTenant  = "BOS_TENANT"               // as --tenant
-	envRebootToken   = "BOS_TOKEN_FILE"           // as --token-file
+	envRebootToken   = envTokenFile               // as --token-file
 	envRebootLog     = "BOS_SLURM_REBOOT_LOG"     // as --log-file
 	envRebootTimeout = "BOS_SLURM_REBOOT_TIMEOUT" // as --timeout (a Go duration: 90s, 2m)
 )

@@ -95,6 +95,9 @@ type Options struct {
 	RedisURL, RedisKeyPrefix string
 	// TenantsFile loads the tenant registry (the TAPMS stand-in); empty = no tenants.
 	TenantsFile string
+	// Auth, when set, makes the BOS API require bearer tokens (api.Config.Auth). The
+	// stack's own BOS clients (BOSClient, CRUS) send none: only `bos serve` sets it.
+	Auth api.Authenticator
 	// Reconcile runs the BOS reconciler with the API (default in `bos up`).
 	Reconcile bool
 	// RedfishScheme is how the reconciler reaches BMCs (default: that of the simulator).
@@ -360,7 +363,7 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 		}
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/", api.New(api.Config{Store: st, Tenants: tenants, BootSets: checker, Logger: o.Logger, Nodes: nodes, WakeV1: wakeV1}).Handler())
+	mux.Handle("/", api.New(api.Config{Store: st, Tenants: tenants, BootSets: checker, Logger: o.Logger, Nodes: nodes, WakeV1: wakeV1, Auth: o.Auth}).Handler())
 	s.BOSClient = api.NewClient(s.URLs.BOS, s.HTTPClient())
 	if err := s.startCRUS(runCtx, o, st, mux); err != nil {
 		return err
