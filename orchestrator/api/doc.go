@@ -37,6 +37,12 @@
 // tenant's namespace (lists without a tenant see all); components outside the tenant's
 // nodes are 404, skipped, filtered out or "ignored" as BOS does.
 //
+// Identity (auth.go, docs/auth.md): a request without a tenant is the administrator's.
+// Without Config.Auth a request naming a tenant may not PATCH /v2/options (403); with it,
+// every route but version, health and OpenAPI needs a bearer token (401), the
+// administrator role may act with or without a tenant, other tokens only as a tenant they
+// grant (403), never on the options or v1.
+//
 // Options are read from the store on every request that needs them, so a PATCH is seen by
 // the next request and by the reconciler. Component lists are sent as the stored JSON
 // (which carries the computed status) without decoding; writes go through the store's
