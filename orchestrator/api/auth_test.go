@@ -1,7 +1,9 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
 	"testing"
 	"time"
@@ -199,7 +201,11 @@ func TestTokenTenantScopes(t *testing.T) {
 	is := authtest.NewIssuer(t)
 	v, err := auth.New(t.Context(), auth.Config{JWKSFile: is.WriteJWKS(t), Now: func() time.Time { return t0 }})
 	require.NoError(t, err)
-	e := newEnv(t, storetest.Mini, func(c *Config) { c.Auth = v })
+	var logs bytes.Buffer
+	e := newEnv(t, storetest.Mini, func(c *Config) {
+		c.Auth = v
+		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
 	admin := http.Header{"Authorization": {"Bearer " + is.RSA.Sign(t, authtest.Claims(t0, time.Hour, "", "", "shasta", []string{"admin"}, nil))}}
 	blue := http.Header{"Authorization": {"Bearer " + is.EC.Sign(t, authtest.Claims(t0, time.Hour, "", "", "shasta", nil, []string{"blue"}))}}
 	require.Equal(t, 200, e.send("PUT", "/v2/sessiontemplates/admins", admin, template(redNodes...)).status)
@@ -214,6 +220,13 @@ func TestTokenTenantScopes(t *testing.T) {
 	assert.Equal(t, "blues", list[0].Name)
 	e.send("GET", "/v2/sessiontemplates", admin, nil).json(t, &list)
 	assert.Len(t, list, 2, "the administrator lists every tenant's")
+
+	// A refused token is logged, without the token.
+	expired := is.RSA.Sign(t, authtest.Claims(t0, -time.Minute, "", "", "shasta", []string{"admin"}, nil))
+	require.Equal(t, 401, e.send("GET", "/v2/sessions", http.Header{"Authorization": {"Bearer " + expired}}, nil).status)
+	assert.Contains(t, logs.String(), "bearer token refused")
+	assert.Contains(t, logs.String(), "expired")
+	assert.NotContains(t, logs.String(), expired)
 
 	// The client sends the token.
 	c := NewClient(e.srv.URL, e.srv.Client())
