@@ -2,20 +2,51 @@ package api
 
 import (
 	"context"
+	"strings"
 
 	"github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/store"
 )
 
-// checkOverlap applies the overlap rule (orchestrator/overlap.go) to a new session that
-// selects want: every unfinished session, v1 or v2 and of any tenant, holds nodes (a
-// running one the nodes whose component names it, a pending one the nodes it selects);
-// if any of them holds one of want's nodes the answer is a 409 naming them. The caller
-// holds createMu, so two creations cannot both pass the check. Without a Config.Nodes
-// resolver there is no check.
-func (s *Server) checkOverlap(ctx context.Context, want orchestrator.NodeSelector) error {
-	if s.nodes == nil {
+// admitOverlap is the store admission of a new session of api that selects want
+// (orchestrator/overlap.go): with reject its overlap is the 409, otherwise setTookOver
+// records the nodes it takes over from whom. The store runs it inside the creation's
+// compare-and-set, so the view it decides on is the latest across processes.
+func admitOverlap[T any](s *Server, api string, want orchestrator.NodeSelector, reject bool, setTookOver func(*T, []orchestrator.SessionTakeover)) store.Admit[T] {
+	return func(ctx context.Context, rec *T) error {
+		conflicts, err := s.overlaps(ctx, want)
+		if err != nil {
+			return err
+		}
+		took, err := orchestrator.DecideOverlap(conflicts, reject)
+		if err != nil {
+			return err
+		}
+		setTookOver(rec, took)
 		return nil
+	}
+}
+
+// logTakeovers logs, per holding session, the nodes a new session took over from it.
+func (s *Server) logTakeovers(api, session string, took []orchestrator.SessionTakeover) {
+	for _, t := range took {
+		from := t.Session
+		if t.Tenant != "" {
+			from = t.Tenant + "/" + from
+		}
+		s.log.Info("session takes over nodes held by another session", "api", api, "session", session,
+			"from_api", t.API, "from_session", from, "count", len(t.Nodes), "nodes", strings.Join(t.Nodes, ","))
+	}
+}
+
+// overlaps applies the overlap rule's reading (orchestrator/overlap.go) to a new session
+// that selects want: every unfinished session, v1 or v2 and of any tenant, holds nodes (a
+// running one the nodes whose component names it, a pending one the nodes it selects);
+// the result is those that hold some of want's nodes. Without a Config.Nodes resolver
+// there is none.
+func (s *Server) overlaps(ctx context.Context, want orchestrator.NodeSelector) ([]orchestrator.SessionConflict, error) {
+	if s.nodes == nil {
+		return nil, nil
 	}
 	var holders []orchestrator.SessionHolder
 	sels := []orchestrator.NodeSelector{want}
@@ -39,7 +70,7 @@ func (s *Server) checkOverlap(ctx context.Context, want orchestrator.NodeSelecto
 	for _, status := range []string{orchestrator.SessionPending, orchestrator.SessionRunning} {
 		list, err := s.st.ListSessions(ctx, "", true, orchestrator.SessionFilter{Status: status}, s.now())
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, sess := range list {
 			if sess.Stage {
@@ -48,7 +79,7 @@ func (s *Server) checkOverlap(ctx context.Context, want orchestrator.NodeSelecto
 			h := orchestrator.SessionHolder{API: "v2", Tenant: sess.Tenant, Session: sess.Name, State: status}
 			if status == orchestrator.SessionRunning {
 				if err := addRunning(h); err != nil {
-					return err
+					return nil, err
 				}
 				continue
 			}
@@ -57,20 +88,20 @@ func (s *Server) checkOverlap(ctx context.Context, want orchestrator.NodeSelecto
 				continue // its setup will fail: it holds nothing
 			}
 			if err != nil {
-				return err
+				return nil, err
 			}
 			addPending(h, orchestrator.NodeSelector{Tenant: sess.Tenant, Template: tmpl, Limit: sess.Limit, IncludeDisabled: sess.IncludeDisabled})
 		}
 	}
 	v1, err := s.st.ActiveV1Sessions(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, sess := range v1 {
 		h := orchestrator.SessionHolder{API: "v1", Session: sess.ID, State: sess.State}
 		if sess.State == orchestrator.V1Running {
 			if err := addRunning(h); err != nil {
-				return err
+				return nil, err
 			}
 			continue
 		}
@@ -79,18 +110,15 @@ func (s *Server) checkOverlap(ctx context.Context, want orchestrator.NodeSelecto
 
 	resolved, err := s.nodes.ResolveNodes(ctx, sels)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if resolved[0].Err != nil {
 		// The new session cannot select (a bad limit or partition): it holds nothing, and
 		// its setup fails it with that error, as without the rule.
-		return nil
+		return nil, nil
 	}
 	for i, hi := range pendingIdx {
 		holders[hi].Nodes = resolved[i+1].Nodes // a pending session that cannot select holds nothing
 	}
-	if conflicts := orchestrator.Overlaps(resolved[0].Nodes, holders); len(conflicts) > 0 {
-		return orchestrator.OverlapError(conflicts)
-	}
-	return nil
+	return orchestrator.Overlaps(resolved[0].Nodes, holders), nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/store"
 )
 
 // The BOS v1 API (reference bos-v1.md 1–4) on the same store as v2: templates are the
@@ -231,19 +232,25 @@ func (s *Server) createV1Session(c *gin.Context) error {
 		}
 	}
 
-	id := uuid.New()
-	s.createMu.Lock()
-	defer s.createMu.Unlock()
-	if !take {
-		want := orchestrator.NodeSelector{Template: tmpl.V2(), Partition: tmpl.Partition, Limit: sc.Limit, SessionKey: orchestrator.V1SessionKey(id)}
-		if err := s.checkOverlap(ctx, want); err != nil {
-			return err
-		}
-	}
-	sess := orchestrator.NewV1Session(id, sc, tmpl, s.now())
-	if err := s.st.CreateV1Session(ctx, sess); err != nil {
+	o, err := s.st.GetOptions(ctx)
+	if err != nil {
 		return err
 	}
+	id := uuid.New()
+	sess := orchestrator.NewV1Session(id, sc, tmpl, s.now())
+	var admit store.Admit[orchestrator.V1Session]
+	if s.nodes != nil {
+		want := orchestrator.NodeSelector{Template: tmpl.V2(), Partition: tmpl.Partition, Limit: sc.Limit, SessionKey: orchestrator.V1SessionKey(id)}
+		admit = admitOverlap(s, "v1", want, !take && o.RejectsOverlap("v1"),
+			func(sess *orchestrator.V1Session, took []orchestrator.SessionTakeover) { sess.TookOver = took })
+	}
+	s.createMu.Lock() // spares this process's creations the store's retries
+	sess, err = s.st.CreateV1SessionAdmitted(ctx, sess, admit)
+	s.createMu.Unlock()
+	if err != nil {
+		return err
+	}
+	s.logTakeovers("v1", orchestrator.V1SessionKey(id), sess.TookOver)
 	if s.wakeV1 != nil {
 		s.wakeV1()
 	}
