@@ -252,10 +252,9 @@ func v1ID(c orchestrator.V1SessionCreated) string { return V1SessionID(c) }
 
 // fakeResolver selects each boot set's node_list, narrowed by a limit of plain xnames;
 // the limit "bad" cannot select.
-type fakeResolver struct{ calls int }
+type fakeResolver struct{}
 
-func (f *fakeResolver) ResolveNodes(_ context.Context, sels []orchestrator.NodeSelector) ([]orchestrator.NodeSelection, error) {
-	f.calls++
+func (fakeResolver) ResolveNodes(_ context.Context, sels []orchestrator.NodeSelector) ([]orchestrator.NodeSelection, error) {
 	out := make([]orchestrator.NodeSelection, len(sels))
 	for i, sel := range sels {
 		if sel.Limit == "bad" {
