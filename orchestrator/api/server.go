@@ -48,7 +48,8 @@ type Config struct {
 	// Now is the clock for timestamps. Nil means time.Now.
 	Now func() time.Time
 	// Nodes resolves sessions' nodes through HSM so that session creation (v1 and v2)
-	// refuses nodes held by unfinished sessions with 409 (overlap.go). Nil: no check.
+	// applies the overlap rule to nodes held by unfinished sessions: take over and record,
+	// or refuse with 409 (overlap.go). Nil: no check and no record.
 	Nodes orchestrator.NodeResolver
 	// WakeV1, when set, is called after a v1 session is created or deleted (the lockstep
 	// agent's Wake), so the agent starts or stops it at once rather than at its next poll.
@@ -67,7 +68,8 @@ type Server struct {
 
 	nodes  orchestrator.NodeResolver
 	wakeV1 func()
-	// createMu serialises the overlap check and the store write of session creations.
+	// createMu serialises this process's session creations, so they do not retry each
+	// other's store admission (the store alone makes the rule hold across processes).
 	createMu sync.Mutex
 }
 

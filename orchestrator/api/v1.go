@@ -23,7 +23,8 @@ import (
 // is problem+json with the status the spec promises (BOS also answers bare strings, {}
 // and empty bodies), unknown boot sets, phases and categories are 404 (BOS: 500), the
 // status write endpoints meant for BOA are not served (the agent runs in process), and
-// session creation refuses overlaps (409) unless takeover=true.
+// session creation refuses overlaps (409) unless takeover=true or the option
+// reject_overlapping_sessions is none.
 
 // v1Routes is the v1 route table, in the order of the v1 API documentation.
 func (s *Server) v1Routes(r gin.IRouter) {
@@ -180,7 +181,8 @@ func (s *Server) getV1TemplateTemplate(c *gin.Context) error {
 
 // ---- sessions ----
 
-// takeover parses the takeover query parameter (default false).
+// takeover parses the takeover query parameter (default false): true takes over held
+// nodes even where reject_overlapping_sessions would refuse the session.
 func takeover(c *gin.Context) (bool, error) {
 	v := c.Query("takeover")
 	if v == "" {
@@ -193,9 +195,10 @@ func takeover(c *gin.Context) (bool, error) {
 	return b, nil
 }
 
-// createV1Session checks the request and the template (reference 2.2), refuses nodes
-// held by unfinished sessions (409) unless takeover=true, stores the session as pending
-// with a snapshot of the template, and wakes the agent.
+// createV1Session checks the request and the template (reference 2.2), applies the
+// overlap rule (overlap.go: 409 unless takeover=true or reject_overlapping_sessions=none,
+// then the nodes taken over are recorded), stores the session as pending with a snapshot
+// of the template, and wakes the agent.
 func (s *Server) createV1Session(c *gin.Context) error {
 	take, err := takeover(c)
 	if err != nil {
