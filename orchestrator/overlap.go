@@ -117,8 +117,18 @@ func DecideOverlap(conflicts []SessionConflict, reject bool) ([]SessionTakeover,
 // ConflictTitle is the problem title of an overlap refusal.
 const ConflictTitle = "Nodes are held by another session"
 
-// maxConflictIDs is how many shared nodes the refusal lists per session.
+// maxConflictIDs is how many shared nodes a refusal or a log line lists per session.
 const maxConflictIDs = 20
+
+// NodeSample joins the first nodes of ids with commas, ending in ",..." when there are
+// more: what a refusal or a log line shows of a long list.
+func NodeSample(ids []string) string {
+	list := strings.Join(ids[:min(len(ids), maxConflictIDs)], ",")
+	if len(ids) > maxConflictIDs {
+		list += ",..."
+	}
+	return list
+}
 
 // OverlapError is the ECONFLICT refusal for conflicts: each holding session (API, name,
 // state) with the count and the first shared nodes, and how to take them over.
@@ -129,11 +139,7 @@ func OverlapError(conflicts []SessionConflict) error {
 		if c.Tenant != "" {
 			name = c.Tenant + "/" + name
 		}
-		list := strings.Join(c.Shared[:min(len(c.Shared), maxConflictIDs)], ",")
-		if len(c.Shared) > maxConflictIDs {
-			list += ",..."
-		}
-		parts = append(parts, fmt.Sprintf("%s session %s (%s) holds %d of them: %s", c.API, name, c.State, len(c.Shared), list))
+		parts = append(parts, fmt.Sprintf("%s session %s (%s) holds %d of them: %s", c.API, name, c.State, len(c.Shared), NodeSample(c.Shared)))
 	}
 	return &Error{Code: ECONFLICT, Title: ConflictTitle, Message: "The session's nodes are held by another session: " +
 		strings.Join(parts, "; ") + ". Wait for it to complete, narrow the limit, or create the session with takeover=true to take the nodes over (the option reject_overlapping_sessions decides the default)."}

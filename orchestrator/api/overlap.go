@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"strings"
 
 	"github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/store"
@@ -27,16 +26,21 @@ func admitOverlap[T any](s *Server, api string, want orchestrator.NodeSelector, 
 	}
 }
 
-// logTakeovers logs, per holding session, the nodes a new session took over from it.
-func (s *Server) logTakeovers(api, session string, took []orchestrator.SessionTakeover) {
+// logTakeovers logs, per holding session, the nodes the new session (api, tenant,
+// name) took over from it.
+func (s *Server) logTakeovers(api, tenant, name string, took []orchestrator.SessionTakeover) {
 	for _, t := range took {
-		from := t.Session
-		if t.Tenant != "" {
-			from = t.Tenant + "/" + from
-		}
-		s.log.Info("session takes over nodes held by another session", "api", api, "session", session,
-			"from_api", t.API, "from_session", from, "count", len(t.Nodes), "nodes", strings.Join(t.Nodes, ","))
+		s.log.Info("session takes over nodes held by another session", "api", api, "session", tenantQualified(tenant, name),
+			"from_api", t.API, "from_session", tenantQualified(t.Tenant, t.Session), "count", len(t.Nodes), "nodes", orchestrator.NodeSample(t.Nodes))
 	}
+}
+
+// tenantQualified is "tenant/name", or name without a tenant.
+func tenantQualified(tenant, name string) string {
+	if tenant == "" {
+		return name
+	}
+	return tenant + "/" + name
 }
 
 // overlaps applies the overlap rule's reading (orchestrator/overlap.go) to a new session

@@ -137,3 +137,42 @@ func TestOverlapAcrossProcesses(t *testing.T) {
 		})
 	}
 }
+
+// lockedBuffer is a log sink safe to read while the server writes.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	return len(p), nil
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
+}
+
+// TestOverlapTakeoverLogged: a takeover is logged with both sessions and the nodes.
+func TestOverlapTakeoverLogged(t *testing.T) {
+	var logs lockedBuffer
+	srv := httptest.NewServer(New(Config{Store: storetest.Open(t, storetest.Mini, store.Config{}), Nodes: fakeResolver{},
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))}))
+	t.Cleanup(srv.Close)
+	c := NewClient(srv.URL, srv.Client())
+	ctx := context.Background()
+	n1, n2 := "x1000c0s0b0n0", "x1000c0s0b0n1"
+	_, err := c.PutTemplate(ctx, "all", orchestrator.SessionTemplate{BootSets: map[string]orchestrator.BootSet{
+		"compute": {Path: "s3://boot-images/abc/manifest.json", Type: "s3", NodeList: []string{n1, n2}}}})
+	require.NoError(t, err)
+	_, err = c.CreateSession(ctx, orchestrator.SessionCreate{Name: "a", Operation: "boot", TemplateName: "all"})
+	require.NoError(t, err)
+	assert.NotContains(t, logs.String(), "takes over")
+	_, err = c.CreateSession(ctx, orchestrator.SessionCreate{Name: "b", Operation: "boot", TemplateName: "all", Limit: &n2})
+	require.NoError(t, err)
+	assert.Contains(t, logs.String(), `msg="session takes over nodes held by another session" api=v2 session=b from_api=v2 from_session=a count=1 nodes=`+n2)
+}

@@ -72,7 +72,7 @@ func (s *Server) createSession(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	s.logTakeovers("v2", orchestrator.V2SessionKey(tn, name), sess.Status.TookOver)
+	s.logTakeovers("v2", tn, name, sess.Status.TookOver)
 	c.JSON(http.StatusCreated, sess)
 	return nil
 }

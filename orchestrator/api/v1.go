@@ -253,7 +253,7 @@ func (s *Server) createV1Session(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	s.logTakeovers("v1", orchestrator.V1SessionKey(id), sess.TookOver)
+	s.logTakeovers("v1", "", id, sess.TookOver)
 	if s.wakeV1 != nil {
 		s.wakeV1()
 	}
