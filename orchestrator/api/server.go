@@ -68,8 +68,7 @@ type Server struct {
 
 	nodes  orchestrator.NodeResolver
 	wakeV1 func()
-	// createMu serialises this process's session creations, so they do not retry each
-	// other's store admission (the store alone makes the rule hold across processes).
+	// createMu serialises the overlap check and the store write of session creations.
 	createMu sync.Mutex
 }
 
