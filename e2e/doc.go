@@ -31,8 +31,9 @@
 //	    Stores template T: the seeded one on IMS image IMAGE (cos-3.1.0-x86_64) configured
 //	    with C (compute-config; another name creates that CFS configuration).
 //	session op=OP [name=S] [template=T] [limit=NODES] [stage] [takeover]
-//	    Creates a session; prints "created S" (unnamed ones are s1, s2...) or
-//	    "refused: status title" and the problem's detail.
+//	    Creates a session; prints "created S" (unnamed ones are s1, s2...) and a line per
+//	    session it took nodes over from (status.took_over), or "refused: status title" and
+//	    the problem's detail.
 //	wait session=S [until=complete|setup|staged] [timeout=D]
 //	    Waits (default 2m) until S is complete, set up (not pending), or set up with all its
 //	    nodes staged. Prints nothing, or the timeout and the nodes by status.

@@ -110,7 +110,21 @@ func cmdSession(s *scenario, t *testing.T, d *datadriven.TestData) string {
 	}
 	s.byAlias[alias] = sess.Name
 	s.aliases = append(s.aliases, alias)
-	return "created " + alias
+	out := "created " + alias
+	for _, took := range sess.Status.TookOver {
+		out += fmt.Sprintf("\ntook over %d nodes from %s session %s", len(took.Nodes), took.API, s.alias(took.Session))
+	}
+	return out
+}
+
+// alias is the script's name for session name (the name itself when it has none).
+func (s *scenario) alias(name string) string {
+	for a, n := range s.byAlias {
+		if n == name {
+			return a
+		}
+	}
+	return name
 }
 
 func cmdWait(s *scenario, t *testing.T, d *datadriven.TestData) string {

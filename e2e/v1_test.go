@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -343,9 +344,10 @@ func parseRetry(t *testing.T, cmd string) map[string]string {
 }
 
 // TestV1OverlapTakeover: while a v1 reboot holds its nodes (one stuck node keeps it in the
-// shutdown phase), a v2 boot of half of them is refused with 409 naming the v1 session;
-// with takeover=true it boots them, and the v1 session leaves them (excluded, the new
-// owner named) and reboots the rest.
+// shutdown phase), a v2 boot of half of them is refused with 409 naming the v1 session
+// under reject_overlapping_sessions=all; by default it is created, records that it took
+// them from the v1 session, and boots them, and the v1 session leaves them (excluded, the
+// new owner named) and reboots the rest.
 func TestV1OverlapTakeover(t *testing.T) { bubble(t, testV1OverlapTakeover) }
 
 func testV1OverlapTakeover(t *testing.T) {
@@ -369,13 +371,21 @@ func testV1OverlapTakeover(t *testing.T) {
 
 	limit := strings.Join(second, ",")
 	req := bos.SessionCreate{Operation: bos.OpBoot, TemplateName: stack.DefaultTemplateName, Limit: &limit}
+	setReject := func(v string) {
+		_, err := c.st.BOSClient.PatchOptions(c.ctx(), map[string]any{"reject_overlapping_sessions": v})
+		require.NoError(t, err)
+	}
+	setReject(bos.RejectOverlapAll)
 	_, err := c.st.BOSClient.CreateSession(c.ctx(), req)
 	var d *problem.Details
 	require.ErrorAs(t, err, &d)
 	assert.Equal(t, 409, d.Status)
 	assert.Contains(t, d.Detail, fmt.Sprintf("v1 session %s (running) holds %d of them", v1, len(second)))
-	v2, err := c.st.BOSClient.CreateSessionTakeover(c.ctx(), req)
+	setReject(bos.RejectOverlapV1)
+	v2, err := c.st.BOSClient.CreateSession(c.ctx(), req)
 	require.NoError(t, err)
+	sorted := slices.Sorted(slices.Values(second))
+	assert.Equal(t, []bos.SessionTakeover{{API: "v1", Session: v1, Nodes: sorted}}, v2.Status.TookOver)
 
 	ext := c.waitComplete(v2.Name, time.Minute)
 	assert.Equal(t, len(second), ext.ManagedComponentsCount)

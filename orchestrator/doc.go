@@ -17,7 +17,8 @@
 //   - SessionCreate.Validate, SessionFilter, BuildExtendedStatus: session creation rules,
 //     list filters and the extended status (1.5, 2.5).
 //   - ApplyStaged: the applystaged decision per component (1.8).
-//   - Options: the 20 options with defaults and ranges (3).
+//   - Options: the 20 options with defaults and ranges (3), and our
+//     reject_overlapping_sessions.
 //   - BOS v1 (bos-v1.md): V1Session and its status document with the computed metadata
 //     and retry command (v1.go); V1SessionTemplate, its stored form with the v1
 //     extensions (partition, ordinals) and MigrateV1Template (v1template.go); the

@@ -16,8 +16,9 @@ import (
 	"github.com/cray-bos/bos/internal/problem"
 )
 
-// Options are BOS's 20 global options (reference 3). They live in the store and are read
-// afresh by every API request and every reconciler pass, so a PATCH takes effect at once.
+// Options are BOS's 20 global options (reference 3) and one of ours,
+// reject_overlapping_sessions. They live in the store and are read afresh by every API
+// request and every reconciler pass, so a PATCH takes effect at once.
 type Options struct {
 	BSSReadTimeout             int    `json:"bss_read_timeout"`              // seconds, 10–86400, default 20
 	CFSReadTimeout             int    `json:"cfs_read_timeout"`              // seconds, 10–86400, default 20
@@ -38,6 +39,7 @@ type Options struct {
 	MaxPowerOnWaitTime         int    `json:"max_power_on_wait_time"`        // seconds, 0–1048576, default 120
 	PollingFrequency           int    `json:"polling_frequency"`             // seconds, 0–1048576, default 15
 	RejectNIDs                 bool   `json:"reject_nids"`                   // reject NID-like limits and node lists; default false
+	RejectOverlappingSessions  string `json:"reject_overlapping_sessions"`   // ours: none, v1 (default) or all; see RejectsOverlap
 	SessionLimitRequired       bool   `json:"session_limit_required"`        // a session needs a limit; default false
 }
 
@@ -55,7 +57,30 @@ func DefaultOptions() Options {
 		MaxPowerOffWaitTime:        300,
 		MaxPowerOnWaitTime:         120,
 		PollingFrequency:           15,
+		RejectOverlappingSessions:  RejectOverlapV1,
 	}
+}
+
+// Values of reject_overlapping_sessions: which APIs refuse a new session whose nodes are
+// held by an unfinished session (409) instead of letting it take them over.
+const (
+	RejectOverlapNone = "none" // v1 and v2 take over, as in BOS
+	RejectOverlapV1   = "v1"   // v1 refuses (our protection of old), v2 takes over as in BOS
+	RejectOverlapAll  = "all"  // v1 and v2 refuse
+)
+
+var rejectOverlapValues = []string{RejectOverlapNone, RejectOverlapV1, RejectOverlapAll}
+
+// RejectsOverlap reports whether a new session of api ("v1" or "v2") that overlaps an
+// unfinished session is refused rather than taking the shared nodes over.
+func (o Options) RejectsOverlap(api string) bool {
+	switch o.RejectOverlappingSessions {
+	case RejectOverlapAll:
+		return true
+	case RejectOverlapV1:
+		return api == "v1"
+	}
+	return false
 }
 
 // optionRange is the allowed range of each integer option.
@@ -70,7 +95,7 @@ var optionRange = map[string][2]int{
 
 var logLevels = []string{"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
 
-// OptionNames lists the 20 option keys in alphabetical order.
+// OptionNames lists the 21 option keys in alphabetical order.
 func OptionNames() []string {
 	t := reflect.TypeOf(Options{})
 	names := make([]string, t.NumField())
@@ -120,6 +145,9 @@ func (o Options) fieldErrors() map[string]string {
 	}
 	if !slices.Contains(logLevels, strings.ToUpper(o.LoggingLevel)) {
 		errs["logging_level"] = fmt.Sprintf("%q is not one of %s (any case)", o.LoggingLevel, quoteList(logLevels))
+	}
+	if !slices.Contains(rejectOverlapValues, o.RejectOverlappingSessions) {
+		errs["reject_overlapping_sessions"] = fmt.Sprintf("%q is not one of %s", o.RejectOverlappingSessions, quoteList(rejectOverlapValues))
 	}
 	return errs
 }

@@ -16,8 +16,8 @@ func TestDefaultOptions(t *testing.T) {
 	require.NoError(t, err)
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(raw, &m))
-	assert.Len(t, m, 20)
-	assert.Len(t, OptionNames(), 20)
+	assert.Len(t, m, 21)
+	assert.Len(t, OptionNames(), 21)
 	assert.Equal(t, 15*time.Second, o.PollingInterval())
 	assert.Equal(t, 4*time.Hour, o.ActualStateTTL())
 	assert.Equal(t, 7*24*time.Hour, o.CleanupTTL())
@@ -50,6 +50,12 @@ func TestOptionsPatch(t *testing.T) {
 		{"CleanupBad", `{"cleanup_completed_session_ttl":"7 days"}`, EINVALID, nil},
 		{"CleanupTooLong", `{"cleanup_completed_session_ttl":"123456789d"}`, EINVALID, nil},
 		{"BadLevel", `{"logging_level":"TRACE"}`, EINVALID, nil},
+		{"RejectOverlapAll", `{"reject_overlapping_sessions":"all"}`, "", func(t *testing.T, o Options) {
+			assert.True(t, o.RejectsOverlap("v1"))
+			assert.True(t, o.RejectsOverlap("v2"))
+		}},
+		{"RejectOverlapBad", `{"reject_overlapping_sessions":"v2"}`, EINVALID, nil},
+		{"RejectOverlapBool", `{"reject_overlapping_sessions":true}`, EINVALID, nil},
 		// 3538066w fits the 8-character limit but overflows a duration (it became 1h10m).
 		{"CleanupOverflow", `{"cleanup_completed_session_ttl":"3538066w"}`, EINVALID, nil},
 		{"TTLOverflow", `{"component_actual_state_ttl":"99999999999w"}`, EINVALID, nil},
@@ -113,4 +119,31 @@ func TestParseAge(t *testing.T) {
 			assert.Equal(t, tt.want, got)
 		})
 	}
+}
+
+func TestRejectsOverlap(t *testing.T) {
+	tests := []struct {
+		value    string
+		v1, v2   bool
+		wantsErr bool
+	}{
+		{RejectOverlapNone, false, false, false},
+		{RejectOverlapV1, true, false, false},
+		{RejectOverlapAll, true, true, false},
+		{"", false, false, true},
+		{"V1", false, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.value, func(t *testing.T) {
+			o := DefaultOptions()
+			o.RejectOverlappingSessions = tt.value
+			assert.Equal(t, tt.v1, o.RejectsOverlap("v1"), "v1")
+			assert.Equal(t, tt.v2, o.RejectsOverlap("v2"), "v2")
+			assert.Equal(t, tt.wantsErr, o.Validate() != nil)
+		})
+	}
+	assert.Equal(t, RejectOverlapV1, DefaultOptions().RejectOverlappingSessions, "v2 takes over by default, v1 refuses")
+	o, err := DecodeStoredOptions([]byte(`{"reject_overlapping_sessions":"bogus"}`))
+	require.NoError(t, err)
+	assert.Equal(t, RejectOverlapV1, o.RejectOverlappingSessions, "an invalid stored value falls back to the default")
 }

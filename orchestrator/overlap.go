@@ -7,13 +7,18 @@ import (
 	"strings"
 )
 
-// The overlap rule (ours; BOS has none, reference bos-v1.md 5.7 and bos-v2.md 4.7): a new
-// session, v1 or v2, whose nodes are held by an unfinished session is refused with 409
-// naming that session and the shared nodes, unless the caller asks to take them over
-// (takeover=true). A node is held by a session from its creation until it completes:
-// while pending, by the nodes its template and limit select; once running, by the nodes
-// whose component names it as their session. Staged v2 sessions neither hold nor are
-// refused: they only write staged state. docs/bos-api-deviations.md has the full rule.
+// The overlap rule: a new session, v1 or v2, whose nodes are held by an unfinished
+// session takes those nodes over, as in BOS, where the newer session's setup simply
+// overwrites the nodes' desired state (reference bos-v2.md 4.7, bos-v1.md 5.7); ours
+// records which nodes it took from which session (SessionStatus.TookOver, and the log).
+// The option reject_overlapping_sessions (Options.RejectsOverlap) makes an API refuse
+// such a session with 409 instead, naming the holders and the shared nodes, unless the
+// caller asks to take them over (takeover=true); by default v1 refuses and v2 takes over.
+// A node is held by a session from its creation until it completes: while pending, by
+// the nodes its template and limit select; once running, by the nodes whose component
+// names it as their session. Staged v2 sessions neither hold nor take: they only write
+// staged state. The store decides atomically across processes (store.CreateSession's
+// admit). docs/bos-api-deviations.md has the full rule.
 
 // NodeSelector is what picks a session's nodes: its template's boot sets, the template's
 // partition (v1 only), the limit, the tenant and include_disabled. SessionKey, when set,
@@ -83,11 +88,47 @@ func Overlaps(want []string, holders []SessionHolder) []SessionConflict {
 	return out
 }
 
+// SessionTakeover records the nodes a new session took over from one unfinished session:
+// its API, tenant and name (v2) or id (v1), and the nodes (sorted).
+type SessionTakeover struct {
+	API     string   `json:"api"`
+	Tenant  string   `json:"tenant,omitempty"`
+	Session string   `json:"session"`
+	Nodes   []string `json:"nodes"`
+}
+
+// DecideOverlap applies the rule to a new session's conflicts: with reject, any conflict
+// is the 409 of OverlapError; otherwise the session takes the shared nodes over, and the
+// result records from whom (nil without conflicts).
+func DecideOverlap(conflicts []SessionConflict, reject bool) ([]SessionTakeover, error) {
+	if len(conflicts) == 0 {
+		return nil, nil
+	}
+	if reject {
+		return nil, OverlapError(conflicts)
+	}
+	out := make([]SessionTakeover, len(conflicts))
+	for i, c := range conflicts {
+		out[i] = SessionTakeover{API: c.API, Tenant: c.Tenant, Session: c.Session, Nodes: c.Shared}
+	}
+	return out, nil
+}
+
 // ConflictTitle is the problem title of an overlap refusal.
 const ConflictTitle = "Nodes are held by another session"
 
-// maxConflictIDs is how many shared nodes the refusal lists per session.
+// maxConflictIDs is how many shared nodes a refusal or a log line lists per session.
 const maxConflictIDs = 20
+
+// NodeSample joins the first nodes of ids with commas, ending in ",..." when there are
+// more: what a refusal or a log line shows of a long list.
+func NodeSample(ids []string) string {
+	list := strings.Join(ids[:min(len(ids), maxConflictIDs)], ",")
+	if len(ids) > maxConflictIDs {
+		list += ",..."
+	}
+	return list
+}
 
 // OverlapError is the ECONFLICT refusal for conflicts: each holding session (API, name,
 // state) with the count and the first shared nodes, and how to take them over.
@@ -98,12 +139,8 @@ func OverlapError(conflicts []SessionConflict) error {
 		if c.Tenant != "" {
 			name = c.Tenant + "/" + name
 		}
-		list := strings.Join(c.Shared[:min(len(c.Shared), maxConflictIDs)], ",")
-		if len(c.Shared) > maxConflictIDs {
-			list += ",..."
-		}
-		parts = append(parts, fmt.Sprintf("%s session %s (%s) holds %d of them: %s", c.API, name, c.State, len(c.Shared), list))
+		parts = append(parts, fmt.Sprintf("%s session %s (%s) holds %d of them: %s", c.API, name, c.State, len(c.Shared), NodeSample(c.Shared)))
 	}
 	return &Error{Code: ECONFLICT, Title: ConflictTitle, Message: "The session's nodes are held by another session: " +
-		strings.Join(parts, "; ") + ". Wait for it to complete, narrow the limit, or create the session with takeover=true to take the nodes over."}
+		strings.Join(parts, "; ") + ". Wait for it to complete, narrow the limit, or create the session with takeover=true to take the nodes over (the option reject_overlapping_sessions decides the default)."}
 }

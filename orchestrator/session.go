@@ -49,6 +49,9 @@ type SessionStatus struct {
 	StartTime time.Time  `json:"start_time"`
 	EndTime   *time.Time `json:"end_time"`
 	Error     *string    `json:"error"`
+	// TookOver (ours) lists the nodes this session took over at its creation from
+	// unfinished sessions that held them (overlap.go); absent when it took none.
+	TookOver []SessionTakeover `json:"took_over,omitempty"`
 }
 
 // SessionCreate is the body of POST /v2/sessions.

@@ -201,6 +201,9 @@ type V1Session struct {
 	Template V1SessionTemplate `json:"template"`
 	Status   V1SessionStatus   `json:"status"`
 	BootSets []V1BootSetStatus `json:"boot_set_status"`
+	// TookOver (ours) lists the nodes the session took over at its creation from
+	// unfinished sessions that held them (overlap.go).
+	TookOver []SessionTakeover `json:"took_over,omitempty"`
 }
 
 // Op returns the operation in lower case.
@@ -357,6 +360,8 @@ type V1SessionDetails struct {
 	FailedNodes  []string   `json:"failed_nodes,omitempty"`
 	RetryCommand string     `json:"retry_command,omitempty"`
 	Error        string     `json:"error,omitempty"`
+	// TookOver (ours): the nodes the session took over at creation (V1Session.TookOver).
+	TookOver []SessionTakeover `json:"took_over,omitempty"`
 }
 
 // Details returns the GET /v1/session/{id} view of s (metadata computed).
@@ -367,6 +372,7 @@ func (s V1Session) Details() V1SessionDetails {
 		TemplateName: s.TemplateName, Operation: s.Operation, StatusLink: V1StatusLink(s.ID), Job: s.Job,
 		StartTime: m.StartTime, StopTime: m.StopTime, Complete: m.Complete, InProgress: m.InProgress,
 		ErrorCount: m.ErrorCount, FailedNodes: s.Status.FailedNodes, RetryCommand: s.Status.RetryCommand, Error: s.Error,
+		TookOver: s.TookOver,
 	}
 }
 

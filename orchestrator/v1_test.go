@@ -260,3 +260,37 @@ func TestOverlaps(t *testing.T) {
 	msg = ErrorMessage(OverlapError(Overlaps(many, []SessionHolder{{API: "v1", Session: "x", Nodes: many}})))
 	assert.Contains(t, msg, "holds 25 of them: a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t,...")
 }
+
+func TestDecideOverlap(t *testing.T) {
+	conflicts := []SessionConflict{
+		{SessionHolder: SessionHolder{API: "v2", Tenant: "blue", Session: "a", State: "running", Nodes: []string{"n1", "n2"}}, Shared: []string{"n2"}},
+		{SessionHolder: SessionHolder{API: "v1", Session: "b", State: "pending", Nodes: []string{"n3"}}, Shared: []string{"n3"}},
+	}
+	tests := []struct {
+		name      string
+		conflicts []SessionConflict
+		reject    bool
+		took      []SessionTakeover
+		code      string
+	}{
+		{"NoConflictTakes", nil, false, nil, ""},
+		{"NoConflictRejects", nil, true, nil, ""},
+		{"TakesOver", conflicts, false, []SessionTakeover{
+			{API: "v2", Tenant: "blue", Session: "a", Nodes: []string{"n2"}},
+			{API: "v1", Session: "b", Nodes: []string{"n3"}},
+		}, ""},
+		{"Rejects", conflicts, true, nil, ECONFLICT},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			took, err := DecideOverlap(tt.conflicts, tt.reject)
+			assert.Equal(t, tt.took, took)
+			if tt.code == "" {
+				assert.NoError(t, err)
+				return
+			}
+			assert.Equal(t, tt.code, ErrorCode(err))
+			assert.Contains(t, ErrorMessage(err), "v2 session blue/a (running) holds 1 of them: n2")
+		})
+	}
+}

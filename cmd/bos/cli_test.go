@@ -581,8 +581,9 @@ func TestCLIHelpAndUsage(t *testing.T) {
 	assert.Contains(t, r.out, "Available Commands:")
 }
 
-// TestCLITakeover: a session whose node another unfinished session holds is refused with
-// BOS's 409 (the overlap rule), and --takeover takes the node over.
+// TestCLITakeover: a session whose node another unfinished session holds takes it over
+// by default and says from whom; under --reject-overlapping-sessions all it is refused
+// with BOS's 409 (the overlap rule), and --takeover takes the node over.
 func TestCLITakeover(t *testing.T) {
 	st := startShared(t)
 	node := shared.nodes[5]
@@ -592,6 +593,8 @@ func TestCLITakeover(t *testing.T) {
 	create := []string{"sessions", "create", "--template-name", stack.DefaultTemplateName, "--operation", "boot", "--limit", node}
 	v2(t, append(create, "--name", "cli-hold")...)
 
+	v2(t, "options", "update", "--reject-overlapping-sessions", bos.RejectOverlapAll)
+	defer v2(t, "options", "update", "--reject-overlapping-sessions", bos.RejectOverlapV1)
 	err := v2Fail(t, append(create, "--name", "cli-second")...)
 	assert.ErrorContains(t, err, "409 "+bos.ConflictTitle)
 	assert.ErrorContains(t, err, "cli-hold")
@@ -599,9 +602,18 @@ func TestCLITakeover(t *testing.T) {
 
 	s := v2JSON[bos.Session](t, append(create, "--name", "cli-second", "--takeover")...)
 	assert.Equal(t, "cli-second", s.Name)
+	assert.Equal(t, []bos.SessionTakeover{{API: "v2", Session: "cli-hold", Nodes: []string{node}}}, s.Status.TookOver)
+
+	v2(t, "options", "update", "--reject-overlapping-sessions", bos.RejectOverlapV1)
+	s = v2JSON[bos.Session](t, append(create, "--name", "cli-third")...)
+	require.NotEmpty(t, s.Status.TookOver, "the default takes over")
+	for _, took := range s.Status.TookOver {
+		assert.Contains(t, []string{"cli-hold", "cli-second"}, took.Session)
+		assert.Equal(t, []string{node}, took.Nodes)
+	}
 	require.NoError(t, st.Sim.ClearFault(node, simulator.FaultPowerStuck))
-	testwait.Until(t, "the node is the second session's", func() bool {
-		return v2JSON[bos.Component](t, "components", "describe", node).Session == "cli-second"
+	testwait.Until(t, "the node is the third session's", func() bool {
+		return v2JSON[bos.Component](t, "components", "describe", node).Session == "cli-third"
 	}, func() string { return componentState(t, node) })
 }
 

@@ -92,7 +92,7 @@ func v1SessionCreate(fs *pflag.FlagSet) action {
 	_ = fs.MarkDeprecated("template-uuid", "use --template-name")
 	fs.StringVar(&sc.Operation, "operation", "", "boot, reboot, shutdown or configure (required)")
 	fs.StringVar(&sc.Limit, "limit", "", "only these nodes: comma-separated xnames, groups, roles or partitions; &X intersects, !X excludes, all = every node")
-	fs.BoolVar(&takeover, "takeover", false, "take over nodes that unfinished sessions hold (otherwise BOS refuses with 409)")
+	fs.BoolVar(&takeover, "takeover", false, "take over nodes that unfinished sessions hold (otherwise BOS refuses with 409 unless reject_overlapping_sessions is none)")
 	return func(c *call) (any, error) {
 		if (sc.TemplateName == "" && sc.TemplateUUID == "") || sc.Operation == "" {
 			return nil, errors.New("--template-name and --operation are required")

@@ -211,7 +211,7 @@ func sessionCreate(fs *pflag.FlagSet) action {
 	fs.BoolVar(&sc.Stage, "stage", false, "stage the change on the nodes instead of acting; applystaged acts")
 	fs.BoolVar(&sc.IncludeDisabled, "include-disabled", false, "include nodes disabled in HSM")
 	fs.StringVar(&sc.Name, "name", "", "session name (default: a random UUID)")
-	fs.BoolVar(&takeover, "takeover", false, "take over nodes that unfinished sessions hold (otherwise BOS refuses with 409)")
+	fs.BoolVar(&takeover, "takeover", false, "take over nodes that unfinished sessions hold even where the option reject_overlapping_sessions refuses with 409")
 	return func(c *call) (any, error) {
 		if sc.TemplateName == "" || sc.Operation == "" {
 			return nil, errors.New("--template-name and --operation are required")

@@ -77,8 +77,9 @@ func TestOptions(t *testing.T) {
 		e := newEnv(t, backend, func(c *Config) { c.MaxBodyBytes = 4096 })
 		var got map[string]any
 		e.expect(200, "GET", "/v2/options", "", nil).json(t, &got)
-		assert.Len(t, got, 20)
+		assert.Len(t, got, 21)
 		assert.Equal(t, 15.0, got["polling_frequency"])
+		assert.Equal(t, "v1", got["reject_overlapping_sessions"])
 
 		tests := []struct {
 			name   string

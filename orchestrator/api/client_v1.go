@@ -17,7 +17,8 @@ import (
 var takeoverQuery = url.Values{"takeover": {"true"}}
 
 // CreateSessionTakeover creates a v2 session like CreateSession, taking over nodes that
-// unfinished sessions hold instead of being refused with 409 (POST /v2/sessions?takeover=true).
+// unfinished sessions hold even where reject_overlapping_sessions would refuse it with
+// 409 (POST /v2/sessions?takeover=true).
 func (c *Client) CreateSessionTakeover(ctx context.Context, sc orchestrator.SessionCreate) (orchestrator.Session, error) {
 	var s orchestrator.Session
 	return s, c.do(ctx, http.MethodPost, "/v2/sessions", takeoverQuery, sc, &s)
@@ -66,7 +67,8 @@ func (c *Client) V1TemplateTemplate(ctx context.Context) (orchestrator.V1Session
 
 // V1CreateSession creates a v1 session (operation boot, reboot, shutdown or configure on
 // sc.TemplateName, optionally limited by sc.Limit). A 409 means unfinished sessions hold
-// some of its nodes: see V1CreateSessionTakeover.
+// some of its nodes (unless reject_overlapping_sessions is none): see
+// V1CreateSessionTakeover.
 func (c *Client) V1CreateSession(ctx context.Context, sc orchestrator.V1SessionCreate) (orchestrator.V1SessionCreated, error) {
 	var out orchestrator.V1SessionCreated
 	return out, c.do(ctx, http.MethodPost, "/v1/session", nil, sc, &out)

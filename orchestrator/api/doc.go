@@ -19,9 +19,11 @@
 // stored pending for the lockstep agent (Config.WakeV1 wakes it); docs/bos-v1.md has the
 // deviations.
 //
-// Overlapping sessions (overlap.go): with Config.Nodes set, POST /v1/session and POST
-// /v2/sessions refuse nodes held by unfinished sessions of either version with 409,
-// unless ?takeover=true.
+// Overlapping sessions (overlap.go): with Config.Nodes set, a session created by POST
+// /v1/session or POST /v2/sessions whose nodes are held by unfinished sessions of either
+// version takes them over and records it (took_over), or, where the option
+// reject_overlapping_sessions says so (v1 by default), is refused with 409 unless
+// ?takeover=true. The store decides atomically across processes.
 //
 // Every handler returns an error; writeError is the one place that maps domain codes to
 // statuses (EINVALID 400, ENOTFOUND 404, ECONFLICT 409, ETOOLARGE 413, EUNAVAILABLE 503,

@@ -7,15 +7,50 @@ import (
 	"github.com/cray-bos/bos/orchestrator/store"
 )
 
-// checkOverlap applies the overlap rule (orchestrator/overlap.go) to a new session that
-// selects want: every unfinished session, v1 or v2 and of any tenant, holds nodes (a
-// running one the nodes whose component names it, a pending one the nodes it selects);
-// if any of them holds one of want's nodes the answer is a 409 naming them. The caller
-// holds createMu, so two creations cannot both pass the check. Without a Config.Nodes
-// resolver there is no check.
-func (s *Server) checkOverlap(ctx context.Context, want orchestrator.NodeSelector) error {
-	if s.nodes == nil {
+// admitOverlap is the store admission of a new session of api that selects want
+// (orchestrator/overlap.go): with reject its overlap is the 409, otherwise setTookOver
+// records the nodes it takes over from whom. The store runs it inside the creation's
+// compare-and-set, so the view it decides on is the latest across processes.
+func admitOverlap[T any](s *Server, api string, want orchestrator.NodeSelector, reject bool, setTookOver func(*T, []orchestrator.SessionTakeover)) store.Admit[T] {
+	return func(ctx context.Context, rec *T) error {
+		conflicts, err := s.overlaps(ctx, want)
+		if err != nil {
+			return err
+		}
+		took, err := orchestrator.DecideOverlap(conflicts, reject)
+		if err != nil {
+			return err
+		}
+		setTookOver(rec, took)
 		return nil
+	}
+}
+
+// logTakeovers logs, per holding session, the nodes the new session (api, tenant,
+// name) took over from it.
+func (s *Server) logTakeovers(api, tenant, name string, took []orchestrator.SessionTakeover) {
+	for _, t := range took {
+		s.log.Info("session takes over nodes held by another session", "api", api, "session", tenantQualified(tenant, name),
+			"from_api", t.API, "from_session", tenantQualified(t.Tenant, t.Session), "count", len(t.Nodes), "nodes", orchestrator.NodeSample(t.Nodes))
+	}
+}
+
+// tenantQualified is "tenant/name", or name without a tenant.
+func tenantQualified(tenant, name string) string {
+	if tenant == "" {
+		return name
+	}
+	return tenant + "/" + name
+}
+
+// overlaps applies the overlap rule's reading (orchestrator/overlap.go) to a new session
+// that selects want: every unfinished session, v1 or v2 and of any tenant, holds nodes (a
+// running one the nodes whose component names it, a pending one the nodes it selects);
+// the result is those that hold some of want's nodes. Without a Config.Nodes resolver
+// there is none.
+func (s *Server) overlaps(ctx context.Context, want orchestrator.NodeSelector) ([]orchestrator.SessionConflict, error) {
+	if s.nodes == nil {
+		return nil, nil
 	}
 	var holders []orchestrator.SessionHolder
 	sels := []orchestrator.NodeSelector{want}
@@ -39,7 +74,7 @@ func (s *Server) checkOverlap(ctx context.Context, want orchestrator.NodeSelecto
 	for _, status := range []string{orchestrator.SessionPending, orchestrator.SessionRunning} {
 		list, err := s.st.ListSessions(ctx, "", true, orchestrator.SessionFilter{Status: status}, s.now())
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, sess := range list {
 			if sess.Stage {
@@ -48,7 +83,7 @@ func (s *Server) checkOverlap(ctx context.Context, want orchestrator.NodeSelecto
 			h := orchestrator.SessionHolder{API: "v2", Tenant: sess.Tenant, Session: sess.Name, State: status}
 			if status == orchestrator.SessionRunning {
 				if err := addRunning(h); err != nil {
-					return err
+					return nil, err
 				}
 				continue
 			}
@@ -57,20 +92,20 @@ func (s *Server) checkOverlap(ctx context.Context, want orchestrator.NodeSelecto
 				continue // its setup will fail: it holds nothing
 			}
 			if err != nil {
-				return err
+				return nil, err
 			}
 			addPending(h, orchestrator.NodeSelector{Tenant: sess.Tenant, Template: tmpl, Limit: sess.Limit, IncludeDisabled: sess.IncludeDisabled})
 		}
 	}
 	v1, err := s.st.ActiveV1Sessions(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, sess := range v1 {
 		h := orchestrator.SessionHolder{API: "v1", Session: sess.ID, State: sess.State}
 		if sess.State == orchestrator.V1Running {
 			if err := addRunning(h); err != nil {
-				return err
+				return nil, err
 			}
 			continue
 		}
@@ -79,18 +114,15 @@ func (s *Server) checkOverlap(ctx context.Context, want orchestrator.NodeSelecto
 
 	resolved, err := s.nodes.ResolveNodes(ctx, sels)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if resolved[0].Err != nil {
 		// The new session cannot select (a bad limit or partition): it holds nothing, and
 		// its setup fails it with that error, as without the rule.
-		return nil
+		return nil, nil
 	}
 	for i, hi := range pendingIdx {
 		holders[hi].Nodes = resolved[i+1].Nodes // a pending session that cannot select holds nothing
 	}
-	if conflicts := orchestrator.Overlaps(resolved[0].Nodes, holders); len(conflicts) > 0 {
-		return orchestrator.OverlapError(conflicts)
-	}
-	return nil
+	return orchestrator.Overlaps(resolved[0].Nodes, holders), nil
 }

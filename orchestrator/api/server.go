@@ -48,7 +48,8 @@ type Config struct {
 	// Now is the clock for timestamps. Nil means time.Now.
 	Now func() time.Time
 	// Nodes resolves sessions' nodes through HSM so that session creation (v1 and v2)
-	// refuses nodes held by unfinished sessions with 409 (overlap.go). Nil: no check.
+	// applies the overlap rule to nodes held by unfinished sessions: take over and record,
+	// or refuse with 409 (overlap.go). Nil: no check and no record.
 	Nodes orchestrator.NodeResolver
 	// Auth, when set, requires a bearer token on every request but version, health and
 	// OpenAPI (auth.go). Nil: no authentication; only what all tenants share is refused

@@ -9,11 +9,13 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/store"
 )
 
-// createSession validates a session request in BOS's order (reference 1.5), refuses nodes
-// held by unfinished sessions unless takeover=true (overlap.go), and stores the session
-// as pending; setting it up is the reconciler's job.
+// createSession validates a session request in BOS's order (reference 1.5), applies the
+// overlap rule (overlap.go: take the nodes over and record it, or with
+// reject_overlapping_sessions refuse with 409 unless takeover=true), and stores the
+// session as pending; setting it up is the reconciler's job.
 func (s *Server) createSession(c *gin.Context) error {
 	var sc orchestrator.SessionCreate
 	if err := decode(c.Request.Body, &sc); err != nil {
@@ -51,24 +53,26 @@ func (s *Server) createSession(c *gin.Context) error {
 	if name == "" {
 		name = uuid.New()
 	}
-	s.createMu.Lock()
-	defer s.createMu.Unlock()
-	if !take && !sc.Stage {
+	s.logWarnings("session", name, append(warnings, bsWarnings...))
+	sess := sc.NewSession(name, tn, s.now())
+	var admit store.Admit[orchestrator.Session]
+	if !sc.Stage && s.nodes != nil {
 		limit := ""
 		if sc.Limit != nil {
 			limit = *sc.Limit
 		}
 		want := orchestrator.NodeSelector{Tenant: tn, Template: t, Limit: limit, IncludeDisabled: sc.IncludeDisabled,
 			SessionKey: orchestrator.V2SessionKey(tn, name)}
-		if err := s.checkOverlap(ctx, want); err != nil { // overlap.go: 409 unless takeover=true
-			return err
-		}
+		admit = admitOverlap(s, "v2", want, !take && o.RejectsOverlap("v2"),
+			func(sess *orchestrator.Session, took []orchestrator.SessionTakeover) { sess.Status.TookOver = took })
 	}
-	s.logWarnings("session", name, append(warnings, bsWarnings...))
-	sess := sc.NewSession(name, tn, s.now())
-	if err := s.st.CreateSession(ctx, sess); err != nil {
+	s.createMu.Lock() // spares this process's creations the store's retries
+	sess, err = s.st.CreateSessionAdmitted(ctx, sess, admit)
+	s.createMu.Unlock()
+	if err != nil {
 		return err
 	}
+	s.logTakeovers("v2", tn, name, sess.Status.TookOver)
 	c.JSON(http.StatusCreated, sess)
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/store"
 )
 
 // The BOS v1 API (reference bos-v1.md 1–4) on the same store as v2: templates are the
@@ -22,7 +23,8 @@ import (
 // is problem+json with the status the spec promises (BOS also answers bare strings, {}
 // and empty bodies), unknown boot sets, phases and categories are 404 (BOS: 500), the
 // status write endpoints meant for BOA are not served (the agent runs in process), and
-// session creation refuses overlaps (409) unless takeover=true.
+// session creation refuses overlaps (409) unless takeover=true or the option
+// reject_overlapping_sessions is none.
 
 // v1Routes is the v1 route table, in the order of the v1 API documentation.
 func (s *Server) v1Routes(r gin.IRouter) {
@@ -179,7 +181,8 @@ func (s *Server) getV1TemplateTemplate(c *gin.Context) error {
 
 // ---- sessions ----
 
-// takeover parses the takeover query parameter (default false).
+// takeover parses the takeover query parameter (default false): true takes over held
+// nodes even where reject_overlapping_sessions would refuse the session.
 func takeover(c *gin.Context) (bool, error) {
 	v := c.Query("takeover")
 	if v == "" {
@@ -192,9 +195,10 @@ func takeover(c *gin.Context) (bool, error) {
 	return b, nil
 }
 
-// createV1Session checks the request and the template (reference 2.2), refuses nodes
-// held by unfinished sessions (409) unless takeover=true, stores the session as pending
-// with a snapshot of the template, and wakes the agent.
+// createV1Session checks the request and the template (reference 2.2), applies the
+// overlap rule (overlap.go: 409 unless takeover=true or reject_overlapping_sessions=none,
+// then the nodes taken over are recorded), stores the session as pending with a snapshot
+// of the template, and wakes the agent.
 func (s *Server) createV1Session(c *gin.Context) error {
 	take, err := takeover(c)
 	if err != nil {
@@ -231,19 +235,25 @@ func (s *Server) createV1Session(c *gin.Context) error {
 		}
 	}
 
-	id := uuid.New()
-	s.createMu.Lock()
-	defer s.createMu.Unlock()
-	if !take {
-		want := orchestrator.NodeSelector{Template: tmpl.V2(), Partition: tmpl.Partition, Limit: sc.Limit, SessionKey: orchestrator.V1SessionKey(id)}
-		if err := s.checkOverlap(ctx, want); err != nil {
-			return err
-		}
-	}
-	sess := orchestrator.NewV1Session(id, sc, tmpl, s.now())
-	if err := s.st.CreateV1Session(ctx, sess); err != nil {
+	o, err := s.st.GetOptions(ctx)
+	if err != nil {
 		return err
 	}
+	id := uuid.New()
+	sess := orchestrator.NewV1Session(id, sc, tmpl, s.now())
+	var admit store.Admit[orchestrator.V1Session]
+	if s.nodes != nil {
+		want := orchestrator.NodeSelector{Template: tmpl.V2(), Partition: tmpl.Partition, Limit: sc.Limit, SessionKey: orchestrator.V1SessionKey(id)}
+		admit = admitOverlap(s, "v1", want, !take && o.RejectsOverlap("v1"),
+			func(sess *orchestrator.V1Session, took []orchestrator.SessionTakeover) { sess.TookOver = took })
+	}
+	s.createMu.Lock() // spares this process's creations the store's retries
+	sess, err = s.st.CreateV1SessionAdmitted(ctx, sess, admit)
+	s.createMu.Unlock()
+	if err != nil {
+		return err
+	}
+	s.logTakeovers("v1", "", id, sess.TookOver)
 	if s.wakeV1 != nil {
 		s.wakeV1()
 	}

@@ -252,10 +252,9 @@ func v1ID(c orchestrator.V1SessionCreated) string { return V1SessionID(c) }
 
 // fakeResolver selects each boot set's node_list, narrowed by a limit of plain xnames;
 // the limit "bad" cannot select.
-type fakeResolver struct{ calls int }
+type fakeResolver struct{}
 
-func (f *fakeResolver) ResolveNodes(_ context.Context, sels []orchestrator.NodeSelector) ([]orchestrator.NodeSelection, error) {
-	f.calls++
+func (fakeResolver) ResolveNodes(_ context.Context, sels []orchestrator.NodeSelector) ([]orchestrator.NodeSelection, error) {
 	out := make([]orchestrator.NodeSelection, len(sels))
 	for i, sel := range sels {
 		if sel.Limit == "bad" {
@@ -277,10 +276,12 @@ func (f *fakeResolver) ResolveNodes(_ context.Context, sels []orchestrator.NodeS
 	return out, nil
 }
 
-// TestOverlapRule: v1 and v2 creations refuse nodes held by unfinished sessions of either
-// version (409 naming the holder and the shared nodes) unless takeover=true; complete
+// TestOverlapRule: by default (reject_overlapping_sessions=v1) a v2 session takes over
+// nodes held by unfinished sessions of either version and records them in
+// status.took_over, while v1 refuses (409 naming the holder and the shared nodes) unless
+// takeover=true; "all" makes v2 refuse too and "none" lets v1 take over. Complete
 // sessions hold nothing; running sessions hold the nodes whose component names them;
-// staged sessions are never refused and hold nothing.
+// staged sessions never take and hold nothing; a taken name is "already exists" first.
 func TestOverlapRule(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, backend string) {
 		res := &fakeResolver{}
@@ -289,9 +290,13 @@ func TestOverlapRule(t *testing.T) {
 		e.expect(200, "PUT", "/v2/sessiontemplates/all", "", template(n1, n2, n3, n4))
 		e.expect(201, "POST", "/v1/sessiontemplate", "", map[string]any{"name": "v1all",
 			"boot_sets": map[string]any{"a": map[string]any{"path": "p", "type": "s3", "node_list": []string{n1, n2, n3, n4}}}})
+		setOption := func(v string) {
+			e.expect(200, "PATCH", "/v2/options", "", map[string]any{"reject_overlapping_sessions": v})
+		}
 
 		var a orchestrator.Session
 		e.expect(201, "POST", "/v2/sessions", "", map[string]any{"name": "a", "operation": "boot", "template_name": "all", "limit": n1 + "," + n2}).json(t, &a)
+		assert.Empty(t, a.Status.TookOver)
 
 		d := e.expect(409, "POST", "/v1/session", "", map[string]any{"operation": "boot", "templateName": "v1all", "limit": n2 + "," + n3}).problem(t)
 		assert.Equal(t, orchestrator.ConflictTitle, d.Title)
@@ -301,31 +306,54 @@ func TestOverlapRule(t *testing.T) {
 		var b orchestrator.V1SessionCreated
 		e.expect(201, "POST", "/v1/session?takeover=true", "", map[string]any{"operation": "boot", "templateName": "v1all", "limit": n2 + "," + n3}).json(t, &b)
 		bID := V1SessionID(b)
+		var bd orchestrator.V1SessionDetails
+		e.expect(200, "GET", "/v1/session/"+bID, "", nil).json(t, &bd)
+		assert.Equal(t, []orchestrator.SessionTakeover{{API: "v2", Session: "a", Nodes: []string{n2}}}, bd.TookOver)
 
-		d = e.expect(409, "POST", "/v2/sessions", "", map[string]any{"operation": "reboot", "template_name": "all", "limit": n3}).problem(t)
-		assert.Contains(t, d.Detail, "v1 session "+bID+" (pending) holds 1 of them: "+n3)
-		d = e.expect(409, "POST", "/v2/sessions", "", map[string]any{"operation": "reboot", "template_name": "all"}).problem(t)
-		assert.Contains(t, d.Detail, "v2 session a (pending) holds 2 of them: "+n1+","+n2)
-		assert.Contains(t, d.Detail, "v1 session "+bID+" (pending) holds 2 of them: "+n2+","+n3)
+		// v2 takes over by default, and says from whom.
+		var c orchestrator.Session
+		e.expect(201, "POST", "/v2/sessions", "", map[string]any{"name": "c", "operation": "reboot", "template_name": "all"}).json(t, &c)
+		assert.Equal(t, []orchestrator.SessionTakeover{
+			{API: "v2", Session: "a", Nodes: []string{n1, n2}},
+			{API: "v1", Session: bID, Nodes: []string{n2, n3}},
+		}, c.Status.TookOver)
+		var got orchestrator.Session
+		e.expect(200, "GET", "/v2/sessions/c", "", nil).json(t, &got)
+		assert.Equal(t, c.Status.TookOver, got.Status.TookOver, "stored")
 
+		// A taken name is "already exists", not an overlap, in every mode.
+		setOption(orchestrator.RejectOverlapAll)
+		d = e.expect(409, "POST", "/v2/sessions", "", map[string]any{"name": "c", "operation": "boot", "template_name": "all", "limit": n1}).problem(t)
+		assert.Contains(t, d.Detail, "already exists")
+
+		// "all": v2 refuses too, unless takeover=true.
+		d = e.expect(409, "POST", "/v2/sessions", "", map[string]any{"operation": "reboot", "template_name": "all", "limit": n4}).problem(t)
+		assert.Contains(t, d.Detail, "v2 session c (pending) holds 1 of them: "+n4)
 		e.expect(201, "POST", "/v2/sessions", "", map[string]any{"operation": "boot", "template_name": "all", "stage": true})
-		e.expect(201, "POST", "/v2/sessions", "", map[string]any{"operation": "boot", "template_name": "all", "limit": n4})
 		e.expect(201, "POST", "/v2/sessions", "", map[string]any{"operation": "boot", "template_name": "all", "limit": "bad"}) // setup fails it
-		e.expect(409, "POST", "/v2/sessions", "", map[string]any{"operation": "boot", "template_name": "all", "limit": n1})
+		e.expect(201, "POST", "/v2/sessions?takeover=true", "", map[string]any{"operation": "boot", "template_name": "all", "limit": n4}).json(t, &got)
+		assert.Equal(t, []orchestrator.SessionTakeover{{API: "v2", Session: "c", Nodes: []string{n4}}}, got.Status.TookOver)
 		e.expect(400, "POST", "/v2/sessions?takeover=maybe", "", map[string]any{"operation": "boot", "template_name": "all"})
 
 		// Running sessions hold what their components say; complete ones hold nothing.
 		ctx := context.Background()
-		for _, s := range []string{"a"} {
+		for _, s := range []string{"a", "c", got.Name} {
 			_, err := e.st.UpdateSession(ctx, "", s, func(x *orchestrator.Session) error { x.Status.Status = orchestrator.SessionComplete; return nil })
 			require.NoError(t, err)
 		}
 		_, err := e.st.UpdateV1Session(ctx, bID, func(x *orchestrator.V1Session) error { x.State = orchestrator.V1Running; return nil })
 		require.NoError(t, err)
 		e.seed(orchestrator.Component{ID: n1, Session: "a"}, orchestrator.Component{ID: n3, Session: bID})
+		setOption(orchestrator.RejectOverlapV1)
 		e.expect(201, "POST", "/v1/session", "", map[string]any{"operation": "boot", "templateName": "v1all", "limit": n1 + "," + n2})
 		d = e.expect(409, "POST", "/v1/session", "", map[string]any{"operation": "boot", "templateName": "v1all", "limit": n3}).problem(t)
 		assert.Contains(t, d.Detail, "v1 session "+bID+" (running) holds 1 of them: "+n3)
+
+		// "none": v1 takes over too.
+		setOption(orchestrator.RejectOverlapNone)
+		e.expect(201, "POST", "/v1/session", "", map[string]any{"operation": "boot", "templateName": "v1all", "limit": n3}).json(t, &b)
+		e.expect(200, "GET", "/v1/session/"+V1SessionID(b), "", nil).json(t, &bd)
+		assert.Equal(t, []orchestrator.SessionTakeover{{API: "v1", Session: bID, Nodes: []string{n3}}}, bd.TookOver)
 	})
 }
 

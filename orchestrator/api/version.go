@@ -72,7 +72,7 @@ func (s *Server) getHealthz(c *gin.Context) error {
 	return nil
 }
 
-// getOptions returns all 20 options.
+// getOptions returns all 21 options (BOS's 20 and reject_overlapping_sessions).
 func (s *Server) getOptions(c *gin.Context) error {
 	o, err := s.st.GetOptions(c.Request.Context())
 	if err != nil {

@@ -147,8 +147,9 @@ func (s *Server) performOne(ctx context.Context, rec *Record, a Action) error {
 		})
 		if problem.StatusOf(err) == http.StatusConflict {
 			// Made by an earlier attempt, or refused: the step's nodes are held by another
-			// unfinished session (BOS's overlap rule). The latter is retried with backoff
-			// until that session ends; CRUS never takes nodes over.
+			// unfinished session (BOS's overlap rule under reject_overlapping_sessions=all).
+			// The latter is retried with backoff until that session ends; CRUS never asks
+			// for a takeover.
 			if _, gerr := s.cfg.BOS.GetSession(ctx, a.Session); gerr == nil {
 				return nil
 			}

@@ -21,6 +21,7 @@
 //	{p}template-namespaces         set     namespaces that hold templates
 //	{p}session-namespaces          set     namespaces that hold sessions
 //	{p}tokens                      hash    BSS referral token → TokenRecord (never pruned)
+//	{p}session-epoch               string  counter bumped by every session creation (v1, v2)
 //
 // A namespace {ns} is "u" for no tenant and "t:<tenant>" for a tenant, so tenants reuse
 // names freely (BOS hashes tenant and name into the key for the same effect).
@@ -44,6 +45,14 @@
 // the component it is given. A write that changes nothing is not sent. After each
 // committed transaction Config.OnComponentsChanged receives the ids written.
 // Options, templates and sessions use the same WATCH/MULTI cycle on their key.
+//
+// Session creation (CreateSessionAdmitted, CreateV1SessionAdmitted) WATCHes the session
+// epoch, refuses a taken name, runs the caller's admission (the API's overlap rule, which
+// reads the unfinished sessions and may refuse or record a takeover), then stores the
+// record and bumps the epoch in one MULTI/EXEC. Any creation committed meanwhile, by any
+// process on this Redis, fails the EXEC and the admission runs again: creations are
+// decided one after another, so two overlapping ones never both pass a refusal and the
+// later one always sees the earlier.
 //
 // # For the reconciler
 //

@@ -313,23 +313,23 @@ func (s *Store) listNS(ctx context.Context, step, nsSet, hashPrefix, tenant stri
 // CreateSession stores a new session in its tenant's namespace; ECONFLICT if the name is
 // taken there.
 func (s *Store) CreateSession(ctx context.Context, sess orchestrator.Session) error {
-	data, err := json.Marshal(sess)
-	if err != nil {
-		return fmt.Errorf("create session: %w", err)
-	}
-	var created *redis.BoolCmd
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		created = p.HSetNX(ctx, s.sessionsKey(sess.Tenant), sess.Name, data)
-		p.SAdd(ctx, s.sessionNS(), namespace(sess.Tenant))
-		return nil
-	})
-	if err != nil {
-		return s.fail("create session", err)
-	}
-	if !created.Val() {
-		return &orchestrator.Error{Code: orchestrator.ECONFLICT, Title: existsTitle, Message: fmt.Sprintf("Session '%s' already exists%s", sess.Name, forTenant(sess.Tenant))}
-	}
-	return nil
+	_, err := s.CreateSessionAdmitted(ctx, sess, nil)
+	return err
+}
+
+// CreateSessionAdmitted stores a new session like CreateSession once admit (nil: none)
+// accepts it, atomically with respect to every other admitted creation, v1 or v2, in any
+// process on this Redis (createAdmitted). It returns the record stored.
+func (s *Store) CreateSessionAdmitted(ctx context.Context, sess orchestrator.Session, admit Admit[orchestrator.Session]) (orchestrator.Session, error) {
+	key := s.sessionsKey(sess.Tenant)
+	taken := &orchestrator.Error{Code: orchestrator.ECONFLICT, Title: existsTitle, Message: fmt.Sprintf("Session '%s' already exists%s", sess.Name, forTenant(sess.Tenant))}
+	return createAdmitted(ctx, s, "create session", sess, admit, taken,
+		func(tx *redis.Tx) (bool, error) { return tx.HExists(ctx, key, sess.Name).Result() },
+		func(p redis.Pipeliner, data []byte) *redis.BoolCmd {
+			created := p.HSetNX(ctx, key, sess.Name, data)
+			p.SAdd(ctx, s.sessionNS(), namespace(sess.Tenant))
+			return created
+		})
 }
 
 // GetSession returns a session from the tenant's namespace, or ENOTFOUND.

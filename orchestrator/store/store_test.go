@@ -525,3 +525,63 @@ func TestUnavailable(t *testing.T) {
 	_, err = store.Open(ctx, store.Config{URL: "not a url"})
 	assert.Error(t, err)
 }
+
+// TestCreateSessionAdmitted: a creation whose admission another process's creation (v1 or
+// v2) overtakes is admitted again over the new state; a taken name is refused before
+// admission; an admission's error is returned as is and nothing is stored.
+func TestCreateSessionAdmitted(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, backend string) {
+		stores := storetest.OpenShared(t, backend, 2, store.Config{})
+		a, b := stores[0], stores[1]
+		ctx := context.Background()
+		now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		newSess := func(name string) orchestrator.Session {
+			return orchestrator.Session{Name: name, Operation: "boot", TemplateName: "t",
+				Status: orchestrator.SessionStatus{Status: orchestrator.SessionPending, StartTime: now}}
+		}
+
+		var runs []int // sessions seen by each run of the admission
+		got, err := a.CreateSessionAdmitted(ctx, newSess("late"), func(ctx context.Context, s *orchestrator.Session) error {
+			list, err := a.ListSessions(ctx, "", true, orchestrator.SessionFilter{}, now)
+			require.NoError(t, err)
+			runs = append(runs, len(list))
+			if len(runs) == 1 { // another process creates a session meanwhile
+				require.NoError(t, b.CreateSession(ctx, newSess("early")))
+			}
+			s.Status.TookOver = []orchestrator.SessionTakeover{{API: "v2", Session: "early", Nodes: []string{fmt.Sprint(len(list))}}}
+			return nil
+		})
+		require.NoError(t, err)
+		assert.Equal(t, []int{0, 1}, runs, "admitted again after the other creation")
+		stored, err := b.GetSession(ctx, "", "late")
+		require.NoError(t, err)
+		assert.Equal(t, []string{"1"}, stored.Status.TookOver[0].Nodes)
+		assert.Equal(t, got, stored)
+
+		runs = nil
+		_, err = a.CreateV1SessionAdmitted(ctx, orchestrator.V1Session{ID: "v1a", State: orchestrator.V1Pending},
+			func(ctx context.Context, s *orchestrator.V1Session) error {
+				runs = append(runs, 0)
+				if len(runs) == 1 {
+					require.NoError(t, b.CreateSession(ctx, newSess("between")))
+				}
+				return nil
+			})
+		require.NoError(t, err)
+		assert.Len(t, runs, 2, "a v2 creation overtakes a v1 admission too")
+
+		called := false
+		_, err = a.CreateSessionAdmitted(ctx, newSess("early"), func(context.Context, *orchestrator.Session) error {
+			called = true
+			return orchestrator.Errorf(orchestrator.ECONFLICT, "overlap")
+		})
+		assert.False(t, called, "a taken name is refused before admission")
+		assert.Contains(t, orchestrator.ErrorMessage(err), "already exists")
+
+		refusal := orchestrator.Errorf(orchestrator.ECONFLICT, "overlap")
+		_, err = b.CreateSessionAdmitted(ctx, newSess("refused"), func(context.Context, *orchestrator.Session) error { return refusal })
+		assert.Same(t, refusal, err)
+		_, err = a.GetSession(ctx, "", "refused")
+		assert.True(t, orchestrator.IsNotFound(err))
+	})
+}

@@ -28,26 +28,29 @@ func (s *Store) v1ActiveKey() string           { return s.k("v1-sessions-active"
 
 // CreateV1Session stores a new v1 session; ECONFLICT if the id is taken.
 func (s *Store) CreateV1Session(ctx context.Context, sess orchestrator.V1Session) error {
-	data, err := json.Marshal(sess)
-	if err != nil {
-		return fmt.Errorf("create v1 session: %w", err)
-	}
-	var created *redis.BoolCmd
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		created = p.SetNX(ctx, s.v1SessionKey(sess.ID), data, 0)
-		p.SAdd(ctx, s.v1SessionsKey(), sess.ID)
-		if sess.State != orchestrator.V1Complete {
-			p.SAdd(ctx, s.v1ActiveKey(), sess.ID)
-		}
-		return nil
-	})
-	if err != nil {
-		return s.fail("create v1 session", err)
-	}
-	if !created.Val() {
-		return &orchestrator.Error{Code: orchestrator.ECONFLICT, Title: existsTitle, Message: fmt.Sprintf("Session '%s' already exists", sess.ID)}
-	}
-	return nil
+	_, err := s.CreateV1SessionAdmitted(ctx, sess, nil)
+	return err
+}
+
+// CreateV1SessionAdmitted stores a new v1 session like CreateV1Session once admit (nil:
+// none) accepts it, atomically with respect to every other admitted creation
+// (createAdmitted). It returns the record stored.
+func (s *Store) CreateV1SessionAdmitted(ctx context.Context, sess orchestrator.V1Session, admit Admit[orchestrator.V1Session]) (orchestrator.V1Session, error) {
+	key := s.v1SessionKey(sess.ID)
+	taken := &orchestrator.Error{Code: orchestrator.ECONFLICT, Title: existsTitle, Message: fmt.Sprintf("Session '%s' already exists", sess.ID)}
+	return createAdmitted(ctx, s, "create v1 session", sess, admit, taken,
+		func(tx *redis.Tx) (bool, error) {
+			n, err := tx.Exists(ctx, key).Result()
+			return n > 0, err
+		},
+		func(p redis.Pipeliner, data []byte) *redis.BoolCmd {
+			created := p.SetNX(ctx, key, data, 0)
+			p.SAdd(ctx, s.v1SessionsKey(), sess.ID)
+			if sess.State != orchestrator.V1Complete {
+				p.SAdd(ctx, s.v1ActiveKey(), sess.ID)
+			}
+			return created
+		})
 }
 
 // GetV1Session returns a v1 session, or ENOTFOUND.

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
+
 	"github.com/cray-bos/bos/orchestrator/store"
 )
 
@@ -39,8 +41,6 @@ func RedisURL() string {
 // end of the test. cfg.URL and cfg.KeyPrefix are set here.
 func Open(tb testing.TB, backend string, cfg store.Config) *store.Store {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
 	switch backend {
 	case Mini:
 		cfg.URL, cfg.KeyPrefix = "", ""
@@ -50,24 +50,56 @@ func Open(tb testing.TB, backend string, cfg store.Config) *store.Store {
 	default:
 		tb.Fatalf("unknown backend %q", backend)
 	}
-	s, err := store.Open(ctx, cfg)
-	if err != nil {
-		if backend == Redis {
-			tb.Skipf("no Redis at %s: %v", cfg.URL, err)
-		}
-		tb.Fatalf("open %s store: %v", backend, err)
+	return openN(tb, backend, 1, cfg)[0]
+}
+
+// OpenShared returns n stores on one database and key prefix of the named backend, as n
+// BOS processes sharing one Redis would have: for miniredis one embedded server this
+// package starts (each store connects to it over loopback), for real Redis one random
+// prefix. They are closed (and the real Redis keys deleted) at the end of the test.
+func OpenShared(tb testing.TB, backend string, n int, cfg store.Config) []*store.Store {
+	tb.Helper()
+	switch backend {
+	case Mini:
+		cfg.URL, cfg.KeyPrefix = "redis://"+miniredis.RunT(tb).Addr(), ""
+	case Redis:
+		cfg.URL, cfg.KeyPrefix = RedisURL(), "bostest:"+randomHex(6)+":"
+	default:
+		tb.Fatalf("unknown backend %q", backend)
 	}
+	return openN(tb, backend, n, cfg)
+}
+
+// openN opens n stores with cfg and registers their cleanup; it skips the test when a
+// real Redis does not answer.
+func openN(tb testing.TB, backend string, n int, cfg store.Config) []*store.Store {
+	tb.Helper()
+	out := make([]*store.Store, 0, n)
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if backend == Redis {
-			if err := s.DeleteAll(ctx); err != nil {
+		if backend == Redis && len(out) > 0 {
+			if err := out[0].DeleteAll(ctx); err != nil {
 				tb.Errorf("clean up test keys: %v", err)
 			}
 		}
-		_ = s.Close()
+		for _, s := range out {
+			_ = s.Close()
+		}
 	})
-	return s
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for range n {
+		s, err := store.Open(ctx, cfg)
+		if err != nil {
+			if backend == Redis {
+				tb.Skipf("no Redis at %s: %v", cfg.URL, err)
+			}
+			tb.Fatalf("open %s store: %v", backend, err)
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 // Each runs fn as a subtest per backend.
