@@ -86,6 +86,9 @@ func validOpaque(s string) bool {
 // Present reports whether the request carried If-Match at all.
 func (c Condition) Present() bool { return c.present }
 
+// Star reports whether the header was "*": any current record will do.
+func (c Condition) Star() bool { return c.any }
+
 // Holds evaluates the condition against the current stored bytes of the record, nil when
 // it does not exist: no header always holds; "*" holds when the record exists; a tag list
 // holds when the record exists and one tag equals its tag.

@@ -52,6 +52,7 @@ func TestIfMatch(t *testing.T) {
 			}
 			require.NoError(t, err)
 			assert.Equal(t, tt.lines != nil, c.Present())
+			assert.Equal(t, tt.name == "Star", c.Star())
 			assert.Equal(t, tt.onRecord, c.Holds(rec), "Holds(record)")
 			assert.Equal(t, tt.onMissing, c.Holds(nil), "Holds(missing)")
 		})

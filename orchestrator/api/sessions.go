@@ -121,11 +121,11 @@ func (s *Server) getSession(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	sess, err := s.st.GetSession(c.Request.Context(), tenantName(c), id)
+	sess, tag, err := s.st.GetSessionTagged(c.Request.Context(), tenantName(c), id)
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, sess)
+	sendTagged(c, tag, sess)
 	return nil
 }
 
@@ -133,6 +133,10 @@ func (s *Server) getSession(c *gin.Context) error {
 // becomes complete has its extended status frozen at once.
 func (s *Server) patchSession(c *gin.Context) error {
 	id, err := pathName(c, "session name")
+	if err != nil {
+		return err
+	}
+	cond, err := ifMatch(c)
 	if err != nil {
 		return err
 	}
@@ -145,7 +149,7 @@ func (s *Server) patchSession(c *gin.Context) error {
 	}
 	ctx := c.Request.Context()
 	wasComplete := false
-	sess, err := s.st.UpdateSession(ctx, tenantName(c), id, func(sess *orchestrator.Session) error {
+	sess, tag, err := s.st.UpdateSessionIf(ctx, tenantName(c), id, cond, func(sess *orchestrator.Session) error {
 		wasComplete = sess.Complete()
 		p.ApplyTo(sess)
 		return nil
@@ -158,7 +162,7 @@ func (s *Server) patchSession(c *gin.Context) error {
 			return err
 		}
 	}
-	c.JSON(http.StatusOK, sess)
+	sendTagged(c, tag, sess)
 	return nil
 }
 
@@ -167,7 +171,11 @@ func (s *Server) deleteSession(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.st.DeleteSession(c.Request.Context(), tenantName(c), id); err != nil {
+	cond, err := ifMatch(c)
+	if err != nil {
+		return err
+	}
+	if err := s.st.DeleteSessionIf(c.Request.Context(), tenantName(c), id, cond); err != nil {
 		return err
 	}
 	c.Status(http.StatusNoContent)

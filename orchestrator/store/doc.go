@@ -45,6 +45,17 @@
 // committed transaction Config.OnComponentsChanged receives the ids written.
 // Options, templates and sessions use the same WATCH/MULTI cycle on their key.
 //
+// # Conditional writes (If-Match)
+//
+// A record's entity tag is derived from its stored bytes (internal/etag.Of), so it needs
+// no version field and changes exactly when the record does. The ...Tagged reads return
+// it; the ...If writes (PutComponentIf, UpdateComponentIf, DeleteComponentIf, and the
+// same for templates and sessions) take a parsed If-Match and check it against the bytes
+// read inside their WATCH/MULTI cycle, so no other write can come between the check and
+// the write: EPRECONDITION when it does not hold (ENOTFOUND first for an update or
+// delete of a missing record). A conditional template PUT or delete WATCHes its
+// namespace's hash, so it may retry when another template of that tenant is written.
+//
 // # For the reconciler
 //
 // The surface is small: ListComponents / ComponentIDs with a Filter (paged by

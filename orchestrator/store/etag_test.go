@@ -190,14 +190,14 @@ func TestConditionalWrites(t *testing.T) {
 	})
 }
 
-// TestConditionalUpdatesLoseNothing: 200 writers each read a component's counter with its
+// TestConditionalUpdatesLoseNothing: 50 writers each read a component's counter with its
 // tag and write counter+1 only if the tag still holds, retrying on EPRECONDITION. Every
 // increment must survive, on both backends.
 func TestConditionalUpdatesLoseNothing(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, backend string) {
 		ctx := context.Background()
 		s := storetest.Open(t, backend, store.Config{})
-		const id, writers = "x1000c0s0b0n0", 200
+		const id, writers = "x1000c0s0b0n0", 50
 		_, err := s.PutComponent(ctx, orchestrator.NewComponent(id, t0))
 		require.NoError(t, err)
 		var wg sync.WaitGroup
