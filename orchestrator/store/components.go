@@ -88,11 +88,7 @@ func (s *Store) GetComponent(ctx context.Context, id string) (orchestrator.Compo
 
 // GetComponentTagged is GetComponent that also returns the record's entity tag.
 func (s *Store) GetComponentTagged(ctx context.Context, id string) (orchestrator.Component, string, error) {
-	c, raw, err := s.getComponent(ctx, id)
-	if err != nil {
-		return c, "", err
-	}
-	return c, etag.Of(raw), nil
+	return withTag(s.getComponent(ctx, id))
 }
 
 // getComponent returns one component and its stored bytes, or ENOTFOUND.
@@ -351,11 +347,7 @@ func (s *Store) UpdateComponent(ctx context.Context, id string, mutate func(*orc
 // the write's transaction, so no other write can come between them. It also returns the
 // result's entity tag.
 func (s *Store) UpdateComponentIf(ctx context.Context, id string, cond etag.Condition, mutate func(*orchestrator.Component) error) (orchestrator.Component, string, error) {
-	c, raw, err := s.updateComponent(ctx, id, cond, mutate)
-	if err != nil {
-		return c, "", err
-	}
-	return c, etag.Of(raw), nil
+	return withTag(s.updateComponent(ctx, id, cond, mutate))
 }
 
 func (s *Store) updateComponent(ctx context.Context, id string, cond etag.Condition, mutate func(*orchestrator.Component) error) (orchestrator.Component, []byte, error) {

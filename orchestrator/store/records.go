@@ -181,6 +181,14 @@ func updateJSON[T any](ctx context.Context, s *Store, what, key string, missing 
 	return out, outData, err
 }
 
+// withTag returns v with the entity tag of its stored bytes, or err.
+func withTag[T any](v T, stored []byte, err error) (T, string, error) {
+	if err != nil {
+		return v, "", err
+	}
+	return v, etag.Of(stored), nil
+}
+
 // writeIfMatch queues writes for the record at field of the hash key in a WATCH/MULTI
 // cycle that first checks If-Match against its stored bytes: ENOTFOUND (missing, when
 // non-nil) for a record that does not exist, EPRECONDITION when cond does not hold.
@@ -322,11 +330,7 @@ func (s *Store) UpdateTemplate(ctx context.Context, tenant, name string, mutate 
 // UpdateTemplateIf is UpdateTemplate conditioned on If-Match (ENOTFOUND first, then
 // EPRECONDITION, checked in the write's transaction). It returns the result's entity tag.
 func (s *Store) UpdateTemplateIf(ctx context.Context, tenant, name string, cond etag.Condition, mutate func(*orchestrator.SessionTemplate) error) (orchestrator.SessionTemplate, string, error) {
-	t, data, err := s.updateTemplate(ctx, tenant, name, cond, mutate)
-	if err != nil {
-		return t, "", err
-	}
-	return t, etag.Of(data), nil
+	return withTag(s.updateTemplate(ctx, tenant, name, cond, mutate))
 }
 
 func (s *Store) updateTemplate(ctx context.Context, tenant, name string, cond etag.Condition, mutate func(*orchestrator.SessionTemplate) error) (orchestrator.SessionTemplate, []byte, error) {
@@ -461,11 +465,7 @@ func (s *Store) UpdateSession(ctx context.Context, tenant, name string, mutate f
 // UpdateSessionIf is UpdateSession conditioned on If-Match (ENOTFOUND first, then
 // EPRECONDITION, checked in the write's transaction). It returns the result's entity tag.
 func (s *Store) UpdateSessionIf(ctx context.Context, tenant, name string, cond etag.Condition, mutate func(*orchestrator.Session) error) (orchestrator.Session, string, error) {
-	sess, data, err := s.updateSession(ctx, tenant, name, cond, mutate)
-	if err != nil {
-		return sess, "", err
-	}
-	return sess, etag.Of(data), nil
+	return withTag(s.updateSession(ctx, tenant, name, cond, mutate))
 }
 
 func (s *Store) updateSession(ctx context.Context, tenant, name string, cond etag.Condition, mutate func(*orchestrator.Session) error) (orchestrator.Session, []byte, error) {
