@@ -31,9 +31,9 @@
 //
 // Every handler returns an error; writeError is the one place that maps domain codes to
 // statuses (EINVALID 400, ENOTFOUND 404, ECONFLICT 409, EPRECONDITION 412, ETOOLARGE 413,
-// EUNAVAILABLE 503, anything else 500 shown as "Internal error" and logged) and writes RFC 7807
-// application/problem+json with BOS's titles ("Invalid tenant", "The resource was not
-// found", "The resource to be created already exists", "Actual state can not be
+// EUNAVAILABLE 503, anything else 500 shown as "Internal error" and logged) and writes
+// RFC 7807 application/problem+json with BOS's titles ("Invalid tenant", "The resource
+// was not found", "The resource to be created already exists", "Actual state can not be
 // updated.", "Unable to connect to the Redis database").
 //
 // Requests: bodies are limited (Config.MaxBodyBytes, 413) and decoded strictly (unknown

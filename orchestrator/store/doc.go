@@ -66,6 +66,7 @@
 // PutToken after a BSS PUT, GetTemplate at session setup.
 //
 // Errors carry orchestrator codes: ENOTFOUND, ECONFLICT (session exists; a component that
-// stayed contended for 1,000 attempts), EUNAVAILABLE (Redis unreachable: the API answers
-// 503), EINTERNAL (a Redis error reply or an undecodable record).
+// stayed contended for 1,000 attempts), EPRECONDITION (an If-Match that does not hold),
+// EUNAVAILABLE (Redis unreachable: the API answers 503), EINTERNAL (a Redis error reply
+// or an undecodable record).
 package store
