@@ -6,14 +6,15 @@ import (
 )
 
 // Error codes. Each names what went wrong in domain terms; only the api package maps them
-// to HTTP statuses (400, 404, 409, 413, 503, 500).
+// to HTTP statuses (400, 404, 409, 412, 413, 503, 500).
 const (
-	EINVALID     = "invalid"     // the request breaks a schema or a domain rule
-	ENOTFOUND    = "not_found"   // the named record does not exist (in the caller's tenant)
-	ECONFLICT    = "conflict"    // the record exists already, or its state forbids the change
-	ETOOLARGE    = "too_large"   // the request exceeds a size limit
-	EUNAVAILABLE = "unavailable" // the database cannot be reached
-	EINTERNAL    = "internal"    // anything else: a bug or an unexpected store reply
+	EINVALID      = "invalid"             // the request breaks a schema or a domain rule
+	ENOTFOUND     = "not_found"           // the named record does not exist (in the caller's tenant)
+	ECONFLICT     = "conflict"            // the record exists already, or its state forbids the change
+	EPRECONDITION = "precondition_failed" // a conditional write's If-Match does not hold: nothing written
+	ETOOLARGE     = "too_large"           // the request exceeds a size limit
+	EUNAVAILABLE  = "unavailable"         // the database cannot be reached
+	EINTERNAL     = "internal"            // anything else: a bug or an unexpected store reply
 )
 
 // Error is a domain error: a code, a message fit for the caller and, optionally, a

@@ -15,10 +15,11 @@ import (
 
 // Client speaks the BOS v2 API. Errors from the server are *problem.Details.
 type Client struct {
-	base   string
-	hc     *http.Client
-	tenant string
-	token  string
+	base    string
+	hc      *http.Client
+	tenant  string
+	token   string
+	ifMatch string
 }
 
 // NewClient returns a client for the server at baseURL (scheme://host:port); the client
@@ -45,9 +46,27 @@ func (c *Client) WithToken(token string) *Client {
 	return &cp
 }
 
-// do sends one request (see problem.DoJSON) with the tenant and token headers; BOS's errors come
-// back as *problem.Details, others name the request.
+// WithIfMatch returns a copy of c whose requests carry If-Match: tag (an ETag from a
+// Get...Tagged call, or "*"), so that a PUT, PATCH or DELETE of a session template,
+// session or component fails with a 412 *problem.Details if the record has changed
+// since: read, modify, write with WithIfMatch, and on 412 read again. An empty tag sends
+// no If-Match.
+func (c *Client) WithIfMatch(tag string) *Client {
+	cp := *c
+	cp.ifMatch = tag
+	return &cp
+}
+
+// do sends one request (see send).
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, in, out any) error {
+	_, err := c.send(ctx, method, path, q, in, out)
+	return err
+}
+
+// send sends one request (see problem.DoJSON) with the tenant, token and If-Match headers and
+// returns the reply's ETag; BOS's errors come back as *problem.Details, others name the
+// request.
+func (c *Client) send(ctx context.Context, method, path string, q url.Values, in, out any) (string, error) {
 	u := c.base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
@@ -59,12 +78,18 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, in, 
 	if c.token != "" {
 		h.Set("Authorization", "Bearer "+c.token)
 	}
-	_, err := problem.DoJSON(ctx, c.hc, method, u, h, in, out)
+	if c.ifMatch != "" {
+		h.Set("If-Match", c.ifMatch)
+	}
+	resp, err := problem.DoJSON(ctx, c.hc, method, u, h, in, out)
 	var d *problem.Details
 	if err != nil && !errors.As(err, &d) {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return "", fmt.Errorf("%s %s: %w", method, path, err)
 	}
-	return err
+	if err != nil {
+		return "", err
+	}
+	return resp.Header.Get("ETag"), nil
 }
 
 // Version returns /v2/version.
@@ -99,8 +124,15 @@ func (c *Client) ListTemplates(ctx context.Context) ([]orchestrator.SessionTempl
 
 // GetTemplate gets one session template.
 func (c *Client) GetTemplate(ctx context.Context, name string) (orchestrator.SessionTemplate, error) {
+	t, _, err := c.GetTemplateTagged(ctx, name)
+	return t, err
+}
+
+// GetTemplateTagged is GetTemplate that also returns the template's ETag.
+func (c *Client) GetTemplateTagged(ctx context.Context, name string) (orchestrator.SessionTemplate, string, error) {
 	var t orchestrator.SessionTemplate
-	return t, c.do(ctx, http.MethodGet, "/v2/sessiontemplates/"+url.PathEscape(name), nil, nil, &t)
+	tag, err := c.send(ctx, http.MethodGet, "/v2/sessiontemplates/"+url.PathEscape(name), nil, nil, &t)
+	return t, tag, err
 }
 
 // PutTemplate creates or replaces a session template.
@@ -166,8 +198,15 @@ func (c *Client) DeleteSessions(ctx context.Context, q SessionQuery) error {
 
 // GetSession gets one session.
 func (c *Client) GetSession(ctx context.Context, name string) (orchestrator.Session, error) {
+	s, _, err := c.GetSessionTagged(ctx, name)
+	return s, err
+}
+
+// GetSessionTagged is GetSession that also returns the session's ETag.
+func (c *Client) GetSessionTagged(ctx context.Context, name string) (orchestrator.Session, string, error) {
 	var s orchestrator.Session
-	return s, c.do(ctx, http.MethodGet, "/v2/sessions/"+url.PathEscape(name), nil, nil, &s)
+	tag, err := c.send(ctx, http.MethodGet, "/v2/sessions/"+url.PathEscape(name), nil, nil, &s)
+	return s, tag, err
 }
 
 // PatchSession updates a session's components and status.
@@ -235,8 +274,15 @@ func (c *Client) ListComponents(ctx context.Context, q ComponentQuery) ([]orches
 
 // GetComponent gets one component.
 func (c *Client) GetComponent(ctx context.Context, id string) (orchestrator.Component, error) {
+	out, _, err := c.GetComponentTagged(ctx, id)
+	return out, err
+}
+
+// GetComponentTagged is GetComponent that also returns the component's ETag.
+func (c *Client) GetComponentTagged(ctx context.Context, id string) (orchestrator.Component, string, error) {
 	var out orchestrator.Component
-	return out, c.do(ctx, http.MethodGet, "/v2/components/"+url.PathEscape(id), nil, nil, &out)
+	tag, err := c.send(ctx, http.MethodGet, "/v2/components/"+url.PathEscape(id), nil, nil, &out)
+	return out, tag, err
 }
 
 // PutComponent creates or replaces one component.

@@ -133,11 +133,11 @@ func (s *Server) getComponent(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	comp, err := s.st.GetComponent(c.Request.Context(), id)
+	comp, tag, err := s.st.GetComponentTagged(c.Request.Context(), id)
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, comp)
+	sendTagged(c, tag, comp)
 	return nil
 }
 
@@ -187,6 +187,10 @@ func (s *Server) putComponent(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	cond, err := ifMatch(c)
+	if err != nil {
+		return err
+	}
 	var p orchestrator.ComponentPatch
 	if err := decode(c.Request.Body, &p); err != nil {
 		return err
@@ -195,11 +199,11 @@ func (s *Server) putComponent(c *gin.Context) error {
 	if err := s.prepare(ctx, []*orchestrator.ComponentPatch{&p}, false); err != nil {
 		return err
 	}
-	comp, err := s.st.PutComponent(ctx, p.Build(id))
+	comp, tag, err := s.st.PutComponentIf(ctx, p.Build(id), cond)
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, comp)
+	sendTagged(c, tag, comp)
 	return nil
 }
 
@@ -239,6 +243,10 @@ func (s *Server) patchComponent(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	cond, err := ifMatch(c)
+	if err != nil {
+		return err
+	}
 	var p orchestrator.ComponentPatch
 	if err := decode(c.Request.Body, &p); err != nil {
 		return err
@@ -247,7 +255,7 @@ func (s *Server) patchComponent(c *gin.Context) error {
 	if err := s.prepare(ctx, []*orchestrator.ComponentPatch{&p}, false); err != nil {
 		return err
 	}
-	comp, err := s.st.UpdateComponent(ctx, id, func(cur *orchestrator.Component) error {
+	comp, tag, err := s.st.UpdateComponentIf(ctx, id, cond, func(cur *orchestrator.Component) error {
 		if p.ActualState != nil && cur.ActualStateLocked() {
 			return &orchestrator.Error{Code: orchestrator.ECONFLICT, Title: "Actual state can not be updated.",
 				Message: fmt.Sprintf("Component '%s' is enabled and %s (last action %q): its actual state can not be updated until the change completes", id, orchestrator.ComputeStatus(cur), cur.LastAction.Action)}
@@ -258,7 +266,7 @@ func (s *Server) patchComponent(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, comp)
+	sendTagged(c, tag, comp)
 	return nil
 }
 
@@ -404,7 +412,11 @@ func (s *Server) deleteComponent(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.st.DeleteComponent(c.Request.Context(), id); err != nil {
+	cond, err := ifMatch(c)
+	if err != nil {
+		return err
+	}
+	if err := s.st.DeleteComponentIf(c.Request.Context(), id, cond); err != nil {
 		return err
 	}
 	c.Status(http.StatusNoContent)

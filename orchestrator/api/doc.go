@@ -25,11 +25,17 @@
 // reject_overlapping_sessions says so (v1 by default), is refused with 409 unless
 // ?takeover=true. The store decides atomically across processes.
 //
+// Entity tags (etag.go, our extension): GET, PUT and PATCH of one session template,
+// session or component answer a strong ETag; their PUT, PATCH and DELETE honour If-Match
+// through the store's conditional methods, which check it inside the write's
+// transaction (412 when it does not hold). Client.Get...Tagged reads tags,
+// Client.WithIfMatch sends one.
+//
 // Every handler returns an error; writeError is the one place that maps domain codes to
-// statuses (EINVALID 400, ENOTFOUND 404, ECONFLICT 409, ETOOLARGE 413, EUNAVAILABLE 503,
-// anything else 500 shown as "Internal error" and logged) and writes RFC 7807
-// application/problem+json with BOS's titles ("Invalid tenant", "The resource was not
-// found", "The resource to be created already exists", "Actual state can not be
+// statuses (EINVALID 400, ENOTFOUND 404, ECONFLICT 409, EPRECONDITION 412, ETOOLARGE 413,
+// EUNAVAILABLE 503, anything else 500 shown as "Internal error" and logged) and writes
+// RFC 7807 application/problem+json with BOS's titles ("Invalid tenant", "The resource
+// was not found", "The resource to be created already exists", "Actual state can not be
 // updated.", "Unable to connect to the Redis database").
 //
 // Requests: bodies are limited (Config.MaxBodyBytes, 413) and decoded strictly (unknown

@@ -103,6 +103,7 @@ func New(cfg Config) *Server {
 	// (DELETE /v2/sessions, a bulk delete); it is a 404 like any unknown path.
 	e.RedirectTrailingSlash, e.RedirectFixedPath = false, false
 	e.Use(s.recoverPanics, s.authorize, s.limitBody, s.checkBody)
+	e.Use(s.checkUntaggedIfMatch) // etag.go
 	e.NoRoute(func(c *gin.Context) {
 		s.writeError(c, problem.New(http.StatusNotFound, "no endpoint %s", c.Request.URL.Path))
 	})
@@ -183,6 +184,8 @@ var statusOf = map[string]int{
 	orchestrator.ETOOLARGE:    http.StatusRequestEntityTooLarge,
 	orchestrator.EUNAVAILABLE: http.StatusServiceUnavailable,
 	orchestrator.EINTERNAL:    http.StatusInternalServerError,
+	// etag.go
+	orchestrator.EPRECONDITION: http.StatusPreconditionFailed,
 }
 
 // writeError sends err as an RFC 7807 problem. Internal errors are logged with their

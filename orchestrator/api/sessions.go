@@ -125,11 +125,11 @@ func (s *Server) getSession(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	sess, err := s.st.GetSession(c.Request.Context(), tenantName(c), id)
+	sess, tag, err := s.st.GetSessionTagged(c.Request.Context(), tenantName(c), id)
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, sess)
+	sendTagged(c, tag, sess)
 	return nil
 }
 
@@ -137,6 +137,10 @@ func (s *Server) getSession(c *gin.Context) error {
 // becomes complete has its extended status frozen at once.
 func (s *Server) patchSession(c *gin.Context) error {
 	id, err := pathName(c, "session name")
+	if err != nil {
+		return err
+	}
+	cond, err := ifMatch(c)
 	if err != nil {
 		return err
 	}
@@ -149,7 +153,7 @@ func (s *Server) patchSession(c *gin.Context) error {
 	}
 	ctx := c.Request.Context()
 	wasComplete := false
-	sess, err := s.st.UpdateSession(ctx, tenantName(c), id, func(sess *orchestrator.Session) error {
+	sess, tag, err := s.st.UpdateSessionIf(ctx, tenantName(c), id, cond, func(sess *orchestrator.Session) error {
 		wasComplete = sess.Complete()
 		p.ApplyTo(sess)
 		return nil
@@ -162,7 +166,7 @@ func (s *Server) patchSession(c *gin.Context) error {
 			return err
 		}
 	}
-	c.JSON(http.StatusOK, sess)
+	sendTagged(c, tag, sess)
 	return nil
 }
 
@@ -171,7 +175,11 @@ func (s *Server) deleteSession(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.st.DeleteSession(c.Request.Context(), tenantName(c), id); err != nil {
+	cond, err := ifMatch(c)
+	if err != nil {
+		return err
+	}
+	if err := s.st.DeleteSessionIf(c.Request.Context(), tenantName(c), id, cond); err != nil {
 		return err
 	}
 	c.Status(http.StatusNoContent)

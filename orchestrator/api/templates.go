@@ -31,17 +31,21 @@ func (s *Server) getTemplate(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	t, err := s.st.GetTemplate(c.Request.Context(), tenantName(c), id)
+	t, tag, err := s.st.GetTemplateTagged(c.Request.Context(), tenantName(c), id)
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, t)
+	sendTagged(c, tag, t)
 	return nil
 }
 
 // putTemplate creates or replaces a template (200, not 201, as in BOS).
 func (s *Server) putTemplate(c *gin.Context) error {
 	id, err := pathName(c, "session template name")
+	if err != nil {
+		return err
+	}
+	cond, err := ifMatch(c)
 	if err != nil {
 		return err
 	}
@@ -63,16 +67,21 @@ func (s *Server) putTemplate(c *gin.Context) error {
 		return err
 	}
 	s.logWarnings("session template", id, warnings)
-	if err := s.st.PutTemplate(ctx, t); err != nil {
+	tag, err := s.st.PutTemplateIf(ctx, t, cond)
+	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, t)
+	sendTagged(c, tag, t)
 	return nil
 }
 
 // patchTemplate deep-merges the body into a template and re-validates the result.
 func (s *Server) patchTemplate(c *gin.Context) error {
 	id, err := pathName(c, "session template name")
+	if err != nil {
+		return err
+	}
+	cond, err := ifMatch(c)
 	if err != nil {
 		return err
 	}
@@ -86,7 +95,7 @@ func (s *Server) patchTemplate(c *gin.Context) error {
 		return err
 	}
 	tn := tenantName(c)
-	t, err := s.st.UpdateTemplate(ctx, tn, id, func(t *orchestrator.SessionTemplate) error {
+	t, tag, err := s.st.UpdateTemplateIf(ctx, tn, id, cond, func(t *orchestrator.SessionTemplate) error {
 		merged, err := orchestrator.MergeTemplatePatch(*t, body)
 		if err != nil {
 			return err
@@ -102,7 +111,7 @@ func (s *Server) patchTemplate(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, t)
+	sendTagged(c, tag, t)
 	return nil
 }
 
@@ -111,7 +120,11 @@ func (s *Server) deleteTemplate(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.st.DeleteTemplate(c.Request.Context(), tenantName(c), id); err != nil {
+	cond, err := ifMatch(c)
+	if err != nil {
+		return err
+	}
+	if err := s.st.DeleteTemplateIf(c.Request.Context(), tenantName(c), id, cond); err != nil {
 		return err
 	}
 	c.Status(http.StatusNoContent)

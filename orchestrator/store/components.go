@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/cray-bos/bos/internal/etag"
 	"github.com/cray-bos/bos/orchestrator"
 )
 
@@ -81,14 +82,26 @@ func (s *Store) indexKeys(c *orchestrator.Component) []string {
 
 // GetComponent returns one component, or ENOTFOUND.
 func (s *Store) GetComponent(ctx context.Context, id string) (orchestrator.Component, error) {
+	c, _, err := s.getComponent(ctx, id)
+	return c, err
+}
+
+// GetComponentTagged is GetComponent that also returns the record's entity tag.
+func (s *Store) GetComponentTagged(ctx context.Context, id string) (orchestrator.Component, string, error) {
+	return withTag(s.getComponent(ctx, id))
+}
+
+// getComponent returns one component and its stored bytes, or ENOTFOUND.
+func (s *Store) getComponent(ctx context.Context, id string) (orchestrator.Component, []byte, error) {
 	raw, err := s.rdb.Get(ctx, s.compKey(id)).Bytes()
 	if errors.Is(err, redis.Nil) {
-		return orchestrator.Component{}, notFound("Component", id, "")
+		return orchestrator.Component{}, nil, notFound("Component", id, "")
 	}
 	if err != nil {
-		return orchestrator.Component{}, s.fail("get component", err)
+		return orchestrator.Component{}, nil, s.fail("get component", err)
 	}
-	return decodeComponent(raw)
+	c, err := decodeComponent(raw)
+	return c, raw, err
 }
 
 // GetComponents returns the components that exist among ids, in the order given.
@@ -325,20 +338,36 @@ func decodeComponents(raws []json.RawMessage) ([]orchestrator.Component, error) 
 // mutate must depend only on the component it is given. It returns ENOTFOUND for a missing
 // component, mutate's error unchanged, or the stored result (with its computed status).
 func (s *Store) UpdateComponent(ctx context.Context, id string, mutate func(*orchestrator.Component) error) (orchestrator.Component, error) {
+	c, _, err := s.updateComponent(ctx, id, etag.Condition{}, mutate)
+	return c, err
+}
+
+// UpdateComponentIf is UpdateComponent conditioned on If-Match: when cond does not hold
+// for the stored record it returns EPRECONDITION and writes nothing. The check runs in
+// the write's transaction, so no other write can come between them. It also returns the
+// result's entity tag.
+func (s *Store) UpdateComponentIf(ctx context.Context, id string, cond etag.Condition, mutate func(*orchestrator.Component) error) (orchestrator.Component, string, error) {
+	return withTag(s.updateComponent(ctx, id, cond, mutate))
+}
+
+func (s *Store) updateComponent(ctx context.Context, id string, cond etag.Condition, mutate func(*orchestrator.Component) error) (orchestrator.Component, []byte, error) {
 	var missing bool
-	out, err := s.write(ctx, []string{id}, modeUpdate, func(c *orchestrator.Component, exists bool) error {
+	out, raws, err := s.write(ctx, []string{id}, modeUpdate, func(c *orchestrator.Component, stored []byte) error {
+		if err := checkIfMatch(cond, stored, "Component", id, ""); err != nil {
+			return err
+		}
 		return mutate(c)
 	}, func(string) { missing = true })
 	if err != nil {
-		return orchestrator.Component{}, err
+		return orchestrator.Component{}, nil, err
 	}
 	if missing {
-		return orchestrator.Component{}, notFound("Component", id, "")
+		return orchestrator.Component{}, nil, notFound("Component", id, "")
 	}
 	if len(out) == 0 {
-		return s.GetComponent(ctx, id) // mutate returned ErrSkip: report the record as is
+		return s.getComponent(ctx, id) // mutate returned ErrSkip: report the record as is
 	}
-	return out[0], nil
+	return out[0], raws[0], nil
 }
 
 // UpdateComponents is UpdateComponent for many ids: missing ids and those for which mutate
@@ -346,7 +375,8 @@ func (s *Store) UpdateComponent(ctx context.Context, id string, mutate func(*orc
 // call as a whole is not (components of chunks already committed stay written if a later
 // mutate fails). Duplicate ids are handled once.
 func (s *Store) UpdateComponents(ctx context.Context, ids []string, mutate func(*orchestrator.Component) error) ([]orchestrator.Component, error) {
-	return s.write(ctx, dedupe(ids), modeUpdate, func(c *orchestrator.Component, _ bool) error { return mutate(c) }, nil)
+	out, _, err := s.write(ctx, dedupe(ids), modeUpdate, func(c *orchestrator.Component, _ []byte) error { return mutate(c) }, nil)
+	return out, err
 }
 
 // PutComponents creates or replaces whole records (ids taken from the records; for a
@@ -360,19 +390,35 @@ func (s *Store) PutComponents(ctx context.Context, comps []orchestrator.Componen
 		}
 		byID[c.ID] = c.Clone()
 	}
-	return s.write(ctx, ids, modeUpsert, func(c *orchestrator.Component, _ bool) error {
+	out, _, err := s.write(ctx, ids, modeUpsert, func(c *orchestrator.Component, _ []byte) error {
 		*c = byID[c.ID].Clone()
 		return nil
 	}, nil)
+	return out, err
 }
 
 // PutComponent creates or replaces one record.
 func (s *Store) PutComponent(ctx context.Context, c orchestrator.Component) (orchestrator.Component, error) {
-	out, err := s.PutComponents(ctx, []orchestrator.Component{c})
+	out, _, err := s.PutComponentIf(ctx, c, etag.Condition{})
+	return out, err
+}
+
+// PutComponentIf is PutComponent conditioned on If-Match (checked in the write's
+// transaction; EPRECONDITION writes nothing: a missing record fails any If-Match). It
+// also returns the result's entity tag.
+func (s *Store) PutComponentIf(ctx context.Context, c orchestrator.Component, cond etag.Condition) (orchestrator.Component, string, error) {
+	rec := c.Clone()
+	out, raws, err := s.write(ctx, []string{c.ID}, modeUpsert, func(cur *orchestrator.Component, stored []byte) error {
+		if err := checkIfMatch(cond, stored, "Component", rec.ID, ""); err != nil {
+			return err
+		}
+		*cur = rec.Clone()
+		return nil
+	}, nil)
 	if err != nil {
-		return orchestrator.Component{}, err
+		return orchestrator.Component{}, "", err
 	}
-	return out[0], nil
+	return out[0], etag.Of(raws[0]), nil
 }
 
 // AddComponents creates the records whose ids do not exist yet and leaves existing ones
@@ -386,13 +432,14 @@ func (s *Store) AddComponents(ctx context.Context, comps []orchestrator.Componen
 			byID[c.ID] = c.Clone()
 		}
 	}
-	return s.write(ctx, ids, modeUpsert, func(c *orchestrator.Component, exists bool) error {
-		if exists {
+	out, _, err := s.write(ctx, ids, modeUpsert, func(c *orchestrator.Component, stored []byte) error {
+		if stored != nil {
 			return ErrSkip
 		}
 		*c = byID[c.ID].Clone()
 		return nil
 	}, nil)
+	return out, err
 }
 
 type writeMode int
@@ -402,19 +449,24 @@ const (
 	modeUpsert                  // missing components start as Component{ID: id}
 )
 
+// mutateFunc changes a component inside a write's transaction; stored is the record's
+// stored bytes, nil for a component that does not exist yet (modeUpsert).
+type mutateFunc func(c *orchestrator.Component, stored []byte) error
+
 // write runs mutate over ids in compare-and-set transactions of up to writeChunk
-// components and returns the resulting records in ids order. onMissing is told about
-// ids that do not exist in modeUpdate.
-func (s *Store) write(ctx context.Context, ids []string, mode writeMode, mutate func(*orchestrator.Component, bool) error, onMissing func(string)) ([]orchestrator.Component, error) {
+// components and returns the resulting records in ids order, with their stored bytes.
+// onMissing is told about ids that do not exist in modeUpdate.
+func (s *Store) write(ctx context.Context, ids []string, mode writeMode, mutate mutateFunc, onMissing func(string)) ([]orchestrator.Component, [][]byte, error) {
 	out := make([]orchestrator.Component, 0, len(ids))
+	var raws [][]byte
 	for i := 0; i < len(ids); i += writeChunk {
-		res, err := s.writeChunk(ctx, ids[i:min(i+writeChunk, len(ids))], mode, mutate, onMissing, 0)
+		res, r, err := s.writeChunk(ctx, ids[i:min(i+writeChunk, len(ids))], mode, mutate, onMissing, 0)
 		if err != nil {
-			return out, err
+			return out, raws, err
 		}
-		out = append(out, res...)
+		out, raws = append(out, res...), append(raws, r...)
 	}
-	return out, nil
+	return out, raws, nil
 }
 
 // pending is one component write prepared inside a transaction.
@@ -426,13 +478,14 @@ type pending struct {
 	exists  bool
 }
 
-func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mutate func(*orchestrator.Component, bool) error, onMissing func(string), attempt int) ([]orchestrator.Component, error) {
+func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mutate mutateFunc, onMissing func(string), attempt int) ([]orchestrator.Component, [][]byte, error) {
 	keys := s.compKeys(ids)
 	var result []orchestrator.Component
+	var raws [][]byte // stored bytes of each result
 	var written []string
 	var missing []string
 	txf := func(tx *redis.Tx) error {
-		result, written, missing = result[:0], written[:0], missing[:0]
+		result, raws, written, missing = result[:0], raws[:0], written[:0], missing[:0]
 		vals, err := tx.MGet(ctx, keys...).Result()
 		if err != nil {
 			return err
@@ -443,7 +496,9 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 			str, exists := v.(string)
 			c := orchestrator.Component{ID: id}
 			var oldKeys []string
+			var stored []byte
 			if exists {
+				stored = []byte(str)
 				if c, err = decodeComponent([]byte(str)); err != nil {
 					return err
 				}
@@ -452,7 +507,7 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 				missing = append(missing, id)
 				continue
 			}
-			if err := mutate(&c, exists); errors.Is(err, ErrSkip) {
+			if err := mutate(&c, stored); errors.Is(err, ErrSkip) {
 				continue
 			} else if err != nil {
 				return callerError{err}
@@ -466,8 +521,8 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 			if err != nil {
 				return fmt.Errorf("encode component %s: %w", id, err)
 			}
-			result = append(result, c)
-			if exists && bytes.Equal(raw, []byte(str)) {
+			result, raws = append(result, c), append(raws, raw)
+			if exists && bytes.Equal(raw, stored) {
 				continue // nothing changed: no write, no notification
 			}
 			todo = append(todo, pending{id: id, raw: raw, oldKeys: oldKeys, newKeys: s.indexKeys(&c), exists: exists})
@@ -503,27 +558,27 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 		// hot component only holds up itself.
 		if len(ids) > 1 {
 			half := len(ids) / 2
-			a, err := s.writeChunk(ctx, ids[:half], mode, mutate, onMissing, 0)
+			a, ra, err := s.writeChunk(ctx, ids[:half], mode, mutate, onMissing, 0)
 			if err != nil {
-				return a, err
+				return a, ra, err
 			}
-			b, err := s.writeChunk(ctx, ids[half:], mode, mutate, onMissing, 0)
-			return append(a, b...), err
+			b, rb, err := s.writeChunk(ctx, ids[half:], mode, mutate, onMissing, 0)
+			return append(a, b...), append(ra, rb...), err
 		}
 		if attempt+1 >= maxAttempts {
-			return nil, orchestrator.Errorf(orchestrator.ECONFLICT, "component %s: gave up after %d conflicting writes", ids[0], maxAttempts)
+			return nil, nil, orchestrator.Errorf(orchestrator.ECONFLICT, "component %s: gave up after %d conflicting writes", ids[0], maxAttempts)
 		}
 		if err := backoff(ctx, attempt+1); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		return s.writeChunk(ctx, ids, mode, mutate, onMissing, attempt+1)
 	}
 	var ce callerError
 	if errors.As(err, &ce) {
-		return nil, ce.err
+		return nil, nil, ce.err
 	}
 	if err != nil {
-		return nil, s.fail("write components", err)
+		return nil, nil, s.fail("write components", err)
 	}
 	if onMissing != nil {
 		for _, id := range missing {
@@ -533,12 +588,21 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 	if len(written) > 0 && s.onChanged != nil && !isQuiet(ctx) {
 		s.onChanged(slices.Clone(written))
 	}
-	return slices.Clone(result), nil
+	return slices.Clone(result), slices.Clone(raws), nil
 }
 
 // DeleteComponent removes one component, or returns ENOTFOUND.
 func (s *Store) DeleteComponent(ctx context.Context, id string) error {
-	deleted, err := s.DeleteComponents(ctx, []string{id})
+	return s.DeleteComponentIf(ctx, id, etag.Condition{})
+}
+
+// DeleteComponentIf is DeleteComponent conditioned on If-Match: ENOTFOUND for a missing
+// component, else EPRECONDITION (nothing deleted) when cond does not hold, checked in the
+// delete's transaction.
+func (s *Store) DeleteComponentIf(ctx context.Context, id string, cond etag.Condition) error {
+	deleted, err := s.deleteComponents(ctx, []string{id}, func(stored []byte) error {
+		return checkIfMatch(cond, stored, "Component", id, "")
+	})
 	if err != nil {
 		return err
 	}
@@ -550,7 +614,12 @@ func (s *Store) DeleteComponent(ctx context.Context, id string) error {
 
 // DeleteComponents removes the components that exist among ids and returns their ids.
 func (s *Store) DeleteComponents(ctx context.Context, ids []string) ([]string, error) {
-	ids = dedupe(ids)
+	return s.deleteComponents(ctx, dedupe(ids), nil)
+}
+
+// deleteComponents removes the components that exist among ids (no repeats); check, when
+// set, vets each one's stored bytes in the transaction and its error stops the chunk.
+func (s *Store) deleteComponents(ctx context.Context, ids []string, check func(stored []byte) error) ([]string, error) {
 	var deleted []string
 	for i := 0; i < len(ids); i += writeChunk {
 		chunk := ids[i:min(i+writeChunk, len(ids))]
@@ -565,6 +634,11 @@ func (s *Store) DeleteComponents(ctx context.Context, ids []string) ([]string, e
 			}
 			for j, v := range vals {
 				if str, ok := v.(string); ok {
+					if check != nil {
+						if err := check([]byte(str)); err != nil {
+							return nil, callerError{err}
+						}
+					}
 					c, err := decodeComponent([]byte(str))
 					if err != nil {
 						return nil, err

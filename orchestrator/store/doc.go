@@ -54,6 +54,17 @@
 // decided one after another, so two overlapping ones never both pass a refusal and the
 // later one always sees the earlier.
 //
+// # Conditional writes (If-Match)
+//
+// A record's entity tag is derived from its stored bytes (internal/etag.Of), so it needs
+// no version field and changes exactly when the record does. The ...Tagged reads return
+// it; the ...If writes (PutComponentIf, UpdateComponentIf, DeleteComponentIf, and the
+// same for templates and sessions) take a parsed If-Match and check it against the bytes
+// read inside their WATCH/MULTI cycle, so no other write can come between the check and
+// the write: EPRECONDITION when it does not hold (ENOTFOUND first for an update or
+// delete of a missing record). A conditional template PUT or delete WATCHes its
+// namespace's hash, so it may retry when another template of that tenant is written.
+//
 // # For the reconciler
 //
 // The surface is small: ListComponents / ComponentIDs with a Filter (paged by
@@ -64,6 +75,7 @@
 // PutToken after a BSS PUT, GetTemplate at session setup.
 //
 // Errors carry orchestrator codes: ENOTFOUND, ECONFLICT (session exists; a component that
-// stayed contended for 1,000 attempts), EUNAVAILABLE (Redis unreachable: the API answers
-// 503), EINTERNAL (a Redis error reply or an undecodable record).
+// stayed contended for 1,000 attempts), EPRECONDITION (an If-Match that does not hold),
+// EUNAVAILABLE (Redis unreachable: the API answers 503), EINTERNAL (a Redis error reply
+// or an undecodable record).
 package store

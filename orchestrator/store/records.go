@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/cray-bos/bos/internal/etag"
 	"github.com/cray-bos/bos/orchestrator"
 )
 
@@ -51,6 +52,23 @@ func forTenant(tenant string) string {
 // tenant when there is one.
 func notFound(what, name, tenant string) error {
 	return &orchestrator.Error{Code: orchestrator.ENOTFOUND, Title: notFoundTitle, Message: fmt.Sprintf("%s '%s' does not exist%s", what, name, forTenant(tenant))}
+}
+
+// preconditionTitle is the problem title of EPRECONDITION.
+const preconditionTitle = "Precondition Failed"
+
+// checkIfMatch returns EPRECONDITION when cond does not hold for a record stored as
+// stored (nil: there is none).
+func checkIfMatch(cond etag.Condition, stored []byte, what, name, tenant string) error {
+	if cond.Holds(stored) {
+		return nil
+	}
+	why := "has changed since the entity tag in If-Match was read"
+	if stored == nil {
+		why = "does not exist, so If-Match cannot hold"
+	}
+	return &orchestrator.Error{Code: orchestrator.EPRECONDITION, Title: preconditionTitle,
+		Message: fmt.Sprintf("%s '%s'%s %s; nothing was written", what, name, forTenant(tenant), why)}
 }
 
 // ---- Options ----
@@ -125,12 +143,14 @@ func (s *Store) cas(ctx context.Context, step string, keys []string, prepare fun
 }
 
 // updateJSON is the compare-and-set read-modify-write of one JSON record at key: get
-// reads it through tx (redis.Nil: it does not exist, answered with missing), mutate
-// changes the decoded record (it may run more than once, and its error is returned as
-// is), and put queues the writes of the result, given with its encoding.
+// reads it through tx (redis.Nil: it does not exist, answered with missing), check (if
+// set) vets its stored bytes (an If-Match), mutate changes the decoded record (it may run
+// more than once, and its error is returned as is), and put queues the writes of the
+// result, given with its encoding. It returns the result and its encoding.
 func updateJSON[T any](ctx context.Context, s *Store, what, key string, missing error,
-	get func(tx *redis.Tx) *redis.StringCmd, mutate func(*T) error, put func(p redis.Pipeliner, v *T, data []byte)) (T, error) {
+	get func(tx *redis.Tx) *redis.StringCmd, check func(stored []byte) error, mutate func(*T) error, put func(p redis.Pipeliner, v *T, data []byte)) (T, []byte, error) {
 	var out T
+	var outData []byte
 	err := s.cas(ctx, "update "+what, []string{key}, func(tx *redis.Tx) (func(redis.Pipeliner), error) {
 		raw, err := get(tx).Bytes()
 		if errors.Is(err, redis.Nil) {
@@ -138,6 +158,11 @@ func updateJSON[T any](ctx context.Context, s *Store, what, key string, missing 
 		}
 		if err != nil {
 			return nil, err
+		}
+		if check != nil {
+			if err := check(raw); err != nil {
+				return nil, callerError{err}
+			}
 		}
 		var v T
 		if err := decodeJSON(what, raw, &v); err != nil {
@@ -150,10 +175,55 @@ func updateJSON[T any](ctx context.Context, s *Store, what, key string, missing 
 		if err != nil {
 			return nil, err
 		}
-		out = v
+		out, outData = v, data
 		return func(p redis.Pipeliner) { put(p, &v, data) }, nil
 	})
-	return out, err
+	return out, outData, err
+}
+
+// withTag returns v with the entity tag of its stored bytes, or err.
+func withTag[T any](v T, stored []byte, err error) (T, string, error) {
+	if err != nil {
+		return v, "", err
+	}
+	return v, etag.Of(stored), nil
+}
+
+// writeIfMatch queues writes for the record at field of the hash key in a WATCH/MULTI
+// cycle that first checks If-Match against its stored bytes: ENOTFOUND (missing, when
+// non-nil) for a record that does not exist, EPRECONDITION when cond does not hold.
+// what, name and tenant name the record in those errors.
+func (s *Store) writeIfMatch(ctx context.Context, step, key, field string, cond etag.Condition, missing error,
+	what, name, tenant string, writes func(redis.Pipeliner)) error {
+	return s.cas(ctx, step, []string{key}, func(tx *redis.Tx) (func(redis.Pipeliner), error) {
+		raw, err := tx.HGet(ctx, key, field).Bytes()
+		switch {
+		case errors.Is(err, redis.Nil):
+			raw = nil
+			if missing != nil {
+				return nil, callerError{missing}
+			}
+		case err != nil:
+			return nil, err
+		}
+		if err := checkIfMatch(cond, raw, what, name, tenant); err != nil {
+			return nil, callerError{err}
+		}
+		return writes, nil
+	})
+}
+
+// getTagged reads the record at field of the hash key into v and returns its entity tag;
+// missing answers a record that does not exist.
+func (s *Store) getTagged(ctx context.Context, what, key, field string, missing error, v any) (string, error) {
+	raw, err := s.rdb.HGet(ctx, key, field).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return "", missing
+	}
+	if err != nil {
+		return "", s.fail("get "+what, err)
+	}
+	return etag.Of(raw), decodeJSON(what, raw, v)
 }
 
 // ---- BSS tokens ----
@@ -209,36 +279,65 @@ func (s *Store) GetTokens(ctx context.Context, tokens []string) (map[string]orch
 
 // GetTemplate returns a template from the tenant's namespace ("" = untenanted), or ENOTFOUND.
 func (s *Store) GetTemplate(ctx context.Context, tenant, name string) (orchestrator.SessionTemplate, error) {
+	t, _, err := s.GetTemplateTagged(ctx, tenant, name)
+	return t, err
+}
+
+// GetTemplateTagged is GetTemplate that also returns the record's entity tag.
+func (s *Store) GetTemplateTagged(ctx context.Context, tenant, name string) (orchestrator.SessionTemplate, string, error) {
 	var t orchestrator.SessionTemplate
-	raw, err := s.rdb.HGet(ctx, s.templatesKey(tenant), name).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return t, notFound("Session template", name, tenant)
-	}
-	if err != nil {
-		return t, s.fail("get session template", err)
-	}
-	return t, decodeJSON("session template", raw, &t)
+	tag, err := s.getTagged(ctx, "session template", s.templatesKey(tenant), name, notFound("Session template", name, tenant), &t)
+	return t, tag, err
 }
 
 // PutTemplate creates or replaces t in t.Tenant's namespace.
 func (s *Store) PutTemplate(ctx context.Context, t orchestrator.SessionTemplate) error {
+	_, err := s.PutTemplateIf(ctx, t, etag.Condition{})
+	return err
+}
+
+// PutTemplateIf is PutTemplate conditioned on If-Match, checked in the write's
+// transaction (EPRECONDITION writes nothing; a missing template fails any If-Match). It
+// returns the stored template's entity tag.
+func (s *Store) PutTemplateIf(ctx context.Context, t orchestrator.SessionTemplate, cond etag.Condition) (string, error) {
 	data, err := json.Marshal(t)
 	if err != nil {
-		return fmt.Errorf("put session template: %w", err)
+		return "", fmt.Errorf("put session template: %w", err)
 	}
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, s.templatesKey(t.Tenant), t.Name, data)
+	key := s.templatesKey(t.Tenant)
+	writes := func(p redis.Pipeliner) {
+		p.HSet(ctx, key, t.Name, data)
 		p.SAdd(ctx, s.templateNS(), namespace(t.Tenant))
-		return nil
-	})
-	return s.fail("put session template", err)
+	}
+	if cond.Present() {
+		err = s.writeIfMatch(ctx, "put session template", key, t.Name, cond, nil, "Session template", t.Name, t.Tenant, writes)
+	} else {
+		_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error { writes(p); return nil })
+		err = s.fail("put session template", err)
+	}
+	if err != nil {
+		return "", err
+	}
+	return etag.Of(data), nil
 }
 
 // UpdateTemplate changes a template with compare-and-set; ENOTFOUND if it does not exist.
 func (s *Store) UpdateTemplate(ctx context.Context, tenant, name string, mutate func(*orchestrator.SessionTemplate) error) (orchestrator.SessionTemplate, error) {
+	t, _, err := s.updateTemplate(ctx, tenant, name, etag.Condition{}, mutate)
+	return t, err
+}
+
+// UpdateTemplateIf is UpdateTemplate conditioned on If-Match (ENOTFOUND first, then
+// EPRECONDITION, checked in the write's transaction). It returns the result's entity tag.
+func (s *Store) UpdateTemplateIf(ctx context.Context, tenant, name string, cond etag.Condition, mutate func(*orchestrator.SessionTemplate) error) (orchestrator.SessionTemplate, string, error) {
+	return withTag(s.updateTemplate(ctx, tenant, name, cond, mutate))
+}
+
+func (s *Store) updateTemplate(ctx context.Context, tenant, name string, cond etag.Condition, mutate func(*orchestrator.SessionTemplate) error) (orchestrator.SessionTemplate, []byte, error) {
 	key := s.templatesKey(tenant)
 	return updateJSON(ctx, s, "session template", key, notFound("Session template", name, tenant),
 		func(tx *redis.Tx) *redis.StringCmd { return tx.HGet(ctx, key, name) },
+		func(stored []byte) error { return checkIfMatch(cond, stored, "Session template", name, tenant) },
 		func(t *orchestrator.SessionTemplate) error {
 			if err := mutate(t); err != nil {
 				return err
@@ -247,6 +346,18 @@ func (s *Store) UpdateTemplate(ctx context.Context, tenant, name string, mutate 
 			return nil
 		},
 		func(p redis.Pipeliner, _ *orchestrator.SessionTemplate, data []byte) { p.HSet(ctx, key, name, data) })
+}
+
+// DeleteTemplateIf is DeleteTemplate conditioned on If-Match: ENOTFOUND for a missing
+// template, else EPRECONDITION (nothing deleted) when cond does not hold, checked in the
+// delete's transaction.
+func (s *Store) DeleteTemplateIf(ctx context.Context, tenant, name string, cond etag.Condition) error {
+	if !cond.Present() {
+		return s.DeleteTemplate(ctx, tenant, name)
+	}
+	key := s.templatesKey(tenant)
+	return s.writeIfMatch(ctx, "delete session template", key, name, cond, notFound("Session template", name, tenant),
+		"Session template", name, tenant, func(p redis.Pipeliner) { p.HDel(ctx, key, name) })
 }
 
 // DeleteTemplate removes a template, or returns ENOTFOUND.
@@ -334,22 +445,34 @@ func (s *Store) CreateSessionAdmitted(ctx context.Context, sess orchestrator.Ses
 
 // GetSession returns a session from the tenant's namespace, or ENOTFOUND.
 func (s *Store) GetSession(ctx context.Context, tenant, name string) (orchestrator.Session, error) {
+	sess, _, err := s.GetSessionTagged(ctx, tenant, name)
+	return sess, err
+}
+
+// GetSessionTagged is GetSession that also returns the record's entity tag.
+func (s *Store) GetSessionTagged(ctx context.Context, tenant, name string) (orchestrator.Session, string, error) {
 	var sess orchestrator.Session
-	raw, err := s.rdb.HGet(ctx, s.sessionsKey(tenant), name).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return sess, notFound("Session", name, tenant)
-	}
-	if err != nil {
-		return sess, s.fail("get session", err)
-	}
-	return sess, decodeJSON("session", raw, &sess)
+	tag, err := s.getTagged(ctx, "session", s.sessionsKey(tenant), name, notFound("Session", name, tenant), &sess)
+	return sess, tag, err
 }
 
 // UpdateSession changes a session with compare-and-set; ENOTFOUND if it does not exist.
 func (s *Store) UpdateSession(ctx context.Context, tenant, name string, mutate func(*orchestrator.Session) error) (orchestrator.Session, error) {
+	sess, _, err := s.updateSession(ctx, tenant, name, etag.Condition{}, mutate)
+	return sess, err
+}
+
+// UpdateSessionIf is UpdateSession conditioned on If-Match (ENOTFOUND first, then
+// EPRECONDITION, checked in the write's transaction). It returns the result's entity tag.
+func (s *Store) UpdateSessionIf(ctx context.Context, tenant, name string, cond etag.Condition, mutate func(*orchestrator.Session) error) (orchestrator.Session, string, error) {
+	return withTag(s.updateSession(ctx, tenant, name, cond, mutate))
+}
+
+func (s *Store) updateSession(ctx context.Context, tenant, name string, cond etag.Condition, mutate func(*orchestrator.Session) error) (orchestrator.Session, []byte, error) {
 	key := s.sessionsKey(tenant)
 	return updateJSON(ctx, s, "session", key, notFound("Session", name, tenant),
 		func(tx *redis.Tx) *redis.StringCmd { return tx.HGet(ctx, key, name) },
+		func(stored []byte) error { return checkIfMatch(cond, stored, "Session", name, tenant) },
 		func(sess *orchestrator.Session) error {
 			if err := mutate(sess); err != nil {
 				return err
@@ -358,6 +481,21 @@ func (s *Store) UpdateSession(ctx context.Context, tenant, name string, mutate f
 			return nil
 		},
 		func(p redis.Pipeliner, _ *orchestrator.Session, data []byte) { p.HSet(ctx, key, name, data) })
+}
+
+// DeleteSessionIf is DeleteSession conditioned on If-Match: ENOTFOUND for a missing
+// session, else EPRECONDITION (nothing deleted) when cond does not hold, checked in the
+// delete's transaction.
+func (s *Store) DeleteSessionIf(ctx context.Context, tenant, name string, cond etag.Condition) error {
+	if !cond.Present() {
+		return s.DeleteSession(ctx, tenant, name)
+	}
+	key := s.sessionsKey(tenant)
+	return s.writeIfMatch(ctx, "delete session", key, name, cond, notFound("Session", name, tenant),
+		"Session", name, tenant, func(p redis.Pipeliner) {
+			p.HDel(ctx, key, name)
+			p.HDel(ctx, s.statusKey(tenant), name)
+		})
 }
 
 // DeleteSession removes a session and its saved status, or returns ENOTFOUND. Components

@@ -116,8 +116,8 @@ func (s *Store) ActiveV1Sessions(ctx context.Context) ([]orchestrator.V1Session,
 // (deleted meanwhile).
 func (s *Store) UpdateV1Session(ctx context.Context, id string, mutate func(*orchestrator.V1Session) error) (orchestrator.V1Session, error) {
 	key := s.v1SessionKey(id)
-	return updateJSON(ctx, s, "v1 session", key, notFound("Session", id, ""),
-		func(tx *redis.Tx) *redis.StringCmd { return tx.Get(ctx, key) },
+	sess, _, err := updateJSON(ctx, s, "v1 session", key, notFound("Session", id, ""),
+		func(tx *redis.Tx) *redis.StringCmd { return tx.Get(ctx, key) }, nil,
 		func(sess *orchestrator.V1Session) error {
 			if err := mutate(sess); err != nil {
 				return err
@@ -133,6 +133,7 @@ func (s *Store) UpdateV1Session(ctx context.Context, id string, mutate func(*orc
 				p.SAdd(ctx, s.v1ActiveKey(), id)
 			}
 		})
+	return sess, err
 }
 
 // DeleteV1Session removes a v1 session and its status, or returns ENOTFOUND.
