@@ -1,10 +1,11 @@
 # Everything here is plain `go` underneath; see README.md.
 GO ?= go
 NODES ?= 1000
+FUZZTIME ?= 3s
 # bos --version prints this (default: git describe; empty = the version Go stamps).
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
 
-.PHONY: all build run sim test race vet fmt bench ci clean
+.PHONY: all build run sim test race vet fmt bench fuzz ci clean
 
 all: vet test build
 
@@ -31,6 +32,9 @@ fmt:
 
 bench:            ## benchmarks, figures printed
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./...
+
+fuzz:             ## every fuzz target for FUZZTIME each (CI: 3s), e.g. make fuzz FUZZTIME=2m
+	FUZZTIME=$(FUZZTIME) bash .ci/fuzz
 
 ci:               ## what CI runs
 	bash .ci/run

@@ -35,7 +35,8 @@
 // carries the stored params, the kernel image's and the initrd image's params, then, unless
 // already present, xname=, nid=, bss_referral_token= and ds=nocloud-net;s=<advertise>/, with
 // initrd=initrd first; then the initrd line, imgstat, boot and the retry block whose chain
-// URL names the node by MAC (else xname) with retry+1. Each request is a handful of map
+// URL names the node by MAC (else xname) with retry+1 (the value with & # ; + % $ escaped,
+// so the retry asks for the same node and iPXE expands nothing in it). Each request is a handful of map
 // lookups under a read lock: O(1) in the number of nodes.
 //
 // HSM data comes through Inventory. HTTPInventory reads HSM's real API
@@ -49,7 +50,8 @@
 //   - Storage is in memory (no etcd); images are keyed by path rather than by hash.
 //   - s3:// kernel, initrd, metal.server= and root=live: URLs are rewritten to
 //     <Config.S3URL>/<bucket>/<key> (unsigned) when S3URL is set, else served unchanged;
-//     the real BSS presigns them. ${SPIRE_JOIN_TOKEN} is not substituted.
+//     the real BSS presigns them. The text is kept as written, never percent-decoded, so
+//     what was checked on input (no white space or control character) is what is served. ${SPIRE_JOIN_TOKEN} is not substituted.
 //   - While refreshing HSM data the real BSS may answer a "sleep 10; chain" script; this one
 //     refreshes synchronously and answers the real script. The chain URL is always
 //     <ChainURL>/boot/v1/bootscript, also for requests that came in under the gateway prefix.

@@ -3,7 +3,6 @@ package bss
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 )
@@ -70,9 +69,9 @@ func (s *Server) bootScript(inv *nodeIndex, st *store, req scriptRequest) (scrip
 	}
 	chain := "chain " + s.chainBase + "/boot/v1/bootscript"
 	if mac != "" {
-		chain += "?mac=" + mac
+		chain += "?mac=" + queryValue(mac)
 	} else {
-		chain += "?name=" + host.ID
+		chain += "?name=" + queryValue(host.ID)
 	}
 	chain += "&retry=" + strconv.Itoa(req.retry+1)
 	vars := scriptVars{xname: host.ID, token: bd.token}
@@ -101,9 +100,9 @@ func (s *Server) unknownScript(st *store, host *Host, req scriptRequest, descr s
 	chain := "chain " + s.chainBase + "/boot/v1/bootscript"
 	switch {
 	case mac != "":
-		chain += "?mac=" + mac
+		chain += "?mac=" + queryValue(mac)
 	case name != "":
-		chain += "?name=" + name
+		chain += "?name=" + queryValue(name)
 	case nid >= 0:
 		chain += fmt.Sprintf("?nid=%d", nid)
 	default:
@@ -190,16 +189,13 @@ func addParam(params, name, val string) string {
 }
 
 // rewriteS3 maps s3://bucket/key to <S3URL>/bucket/key (the real BSS presigns against its
-// S3 endpoint); other URLs, and every URL when no S3URL is configured, are left alone.
+// S3 endpoint); other URLs, and every URL when no S3URL is configured, are left alone. The
+// text is kept as written, never percent-decoded: a decoded %0A would be a new iPXE line.
 func (s *Server) rewriteS3(u string) string {
 	if s.s3URL == "" || len(u) < 5 || !strings.EqualFold(u[:5], "s3://") {
 		return u
 	}
-	p, err := url.Parse(u)
-	if err != nil {
-		return u
-	}
-	bucket, key := p.Host, strings.TrimPrefix(p.Path, "/")
+	bucket, key, _ := strings.Cut(u[5:], "/")
 	if bucket == "" { // s3:///bucket/key
 		bucket, key, _ = strings.Cut(key, "/")
 	}
@@ -222,3 +218,12 @@ func (s *Server) rewriteS3Params(params string) string {
 	}
 	return strings.Join(fields, " ")
 }
+
+// queryEscaper escapes what would end or change a query value in the chain URL (& # ; +
+// %) and iPXE's settings expansion ($), and nothing else, so MACs and xnames read as BSS
+// writes them.
+var queryEscaper = strings.NewReplacer("%", "%25", "&", "%26", "#", "%23", ";", "%3B", "+", "%2B", "$", "%24")
+
+// queryValue is v escaped for the chain URL's query, so the chained request asks for the
+// same node (a name such as "a&arch=x" must not add a parameter).
+func queryValue(v string) string { return queryEscaper.Replace(v) }
