@@ -17,7 +17,9 @@ import (
 // single-worker shard, so a subscriber sees a system's Off before its On. Delivery never
 // blocks the BMC: a full shard queue drops the event (Stats.EventsDropped).
 
-// eventTypes are the EventTypesForSubscription every BMC advertises.
+// eventTypes are the EventTypes a subscription may name. The property is deprecated
+// (subscriptions filter on RegistryPrefixes since Redfish 1.6), so the BMC accepts it from
+// clients that still send it (hmcollector) but never emits it.
 var eventTypes = []string{"StatusChange", "ResourceUpdated", "ResourceAdded", "ResourceRemoved", "Alert"}
 
 // eventRetries is DeliveryRetryAttempts: a failed POST is retried this many times,
@@ -209,7 +211,6 @@ type eventServiceJSON struct {
 	Status                       statusJSON     `json:"Status"`
 	DeliveryRetryAttempts        int            `json:"DeliveryRetryAttempts"`
 	DeliveryRetryIntervalSeconds int            `json:"DeliveryRetryIntervalSeconds"`
-	EventTypesForSubscription    []string       `json:"EventTypesForSubscription"`
 	RegistryPrefixes             []string       `json:"RegistryPrefixes"`
 	Subscriptions                odataRef       `json:"Subscriptions"`
 	Actions                      map[string]any `json:"Actions"`
@@ -217,10 +218,10 @@ type eventServiceJSON struct {
 
 func (s *Simulator) getEventService(w http.ResponseWriter, r *http.Request, b *bmc) {
 	writeJSON(w, http.StatusOK, eventServiceJSON{
-		ODataID: "/redfish/v1/EventService", ODataType: "#EventService.v1_7_0.EventService",
+		ODataID: "/redfish/v1/EventService", ODataType: "#EventService.v1_12_0.EventService",
 		ID: "EventService", Name: "Event Service", ServiceEnabled: true, Status: statusJSON{"Enabled", "OK"},
 		DeliveryRetryAttempts: eventRetries, DeliveryRetryIntervalSeconds: max(1, int(s.timing.ReportBackoff/time.Second)),
-		EventTypesForSubscription: eventTypes, RegistryPrefixes: []string{"Base", "ResourceEvent"},
+		RegistryPrefixes: []string{"Base", "ResourceEvent"},
 		Subscriptions: odataRef{"/redfish/v1/EventService/Subscriptions"},
 		Actions:       map[string]any{},
 	})
@@ -235,17 +236,16 @@ type subscriptionJSON struct {
 	Context             string   `json:"Context"`
 	Protocol            string   `json:"Protocol"`
 	SubscriptionType    string   `json:"SubscriptionType"`
-	EventTypes          []string `json:"EventTypes"`
 	RegistryPrefixes    []string `json:"RegistryPrefixes"`
 	HTTPHeaders         []any    `json:"HttpHeaders"` // always empty on reads (the schema's rule)
 	DeliveryRetryPolicy string   `json:"DeliveryRetryPolicy"`
 }
 
 func (sub *subscription) json() subscriptionJSON {
-	return subscriptionJSON{ODataID: sub.odataID, ODataType: "#EventDestination.v1_8_0.EventDestination",
+	return subscriptionJSON{ODataID: sub.odataID, ODataType: "#EventDestination.v1_16_0.EventDestination",
 		ID: sub.id, Name: "Event Subscription " + sub.id, Destination: sub.destination, Context: sub.context,
 		Protocol: "Redfish", SubscriptionType: "RedfishEvent",
-		EventTypes: orEmpty(sub.eventTypes), RegistryPrefixes: orEmpty(sub.registryPrefixes),
+		RegistryPrefixes: orEmpty(sub.registryPrefixes),
 		HTTPHeaders: []any{}, DeliveryRetryPolicy: sub.policy}
 }
 

@@ -180,7 +180,7 @@ type serviceRootJSON struct {
 }
 
 func (s *Simulator) getServiceRoot(w http.ResponseWriter, r *http.Request, b *bmc) {
-	root := serviceRootJSON{ODataID: "/redfish/v1/", ODataType: "#ServiceRoot.v1_11_0.ServiceRoot", ID: "RootService",
+	root := serviceRootJSON{ODataID: "/redfish/v1/", ODataType: "#ServiceRoot.v1_20_0.ServiceRoot", ID: "RootService",
 		Name: "Root Service", RedfishVersion: "1.11.0", UUID: nameUUID(b.xname), Vendor: "HPE",
 		Product: "HPE Cray EX node controller", Systems: odataRef{"/redfish/v1/Systems"},
 		Chassis: odataRef{"/redfish/v1/Chassis"}, Managers: odataRef{"/redfish/v1/Managers"},
@@ -299,7 +299,7 @@ func (s *Simulator) getSystem(w http.ResponseWriter, r *http.Request, b *bmc) {
 	}
 	hw := n.hardware()
 	path := topology.SystemPath(n.systemID)
-	v := systemJSON{ODataID: path, ODataType: "#ComputerSystem.v1_13_0.ComputerSystem", ODataEtag: etag,
+	v := systemJSON{ODataID: path, ODataType: "#ComputerSystem.v1_27_0.ComputerSystem", ODataEtag: etag,
 		ID: n.systemID, Name: n.systemID, Description: "Node " + n.xname, SystemType: "Physical",
 		Manufacturer: "HPE", Model: hw.model, SerialNumber: serialFor(hw.serialPrefix, n.xname), PartNumber: hw.partNumber,
 		UUID: nameUUID(n.xname), HostName: n.name, BiosVersion: hw.bios, PowerState: power.String(),
@@ -443,7 +443,7 @@ func (s *Simulator) getChassis(w http.ResponseWriter, r *http.Request, b *bmc) {
 		writeError(w, http.StatusNotFound, msgResourceNotFound, "Chassis", id)
 		return
 	}
-	c := chassisJSON{ODataID: "/redfish/v1/Chassis/" + id, ODataType: "#Chassis.v1_14_0.Chassis", ID: id, Name: id,
+	c := chassisJSON{ODataID: "/redfish/v1/Chassis/" + id, ODataType: "#Chassis.v1_28_0.Chassis", ID: id, Name: id,
 		Manufacturer: "HPE", Status: statusJSON{"Enabled", "OK"}}
 	c.Links.ManagedBy = []odataRef{{"/redfish/v1/Managers/" + b.managerID()}}
 	if n := b.system(id); n != nil {
@@ -498,7 +498,7 @@ func (s *Simulator) getManager(w http.ResponseWriter, r *http.Request, b *bmc) {
 		writeError(w, http.StatusNotFound, msgResourceNotFound, "Manager", id)
 		return
 	}
-	m := managerJSON{ODataID: "/redfish/v1/Managers/" + id, ODataType: "#Manager.v1_10_0.Manager", ID: id,
+	m := managerJSON{ODataID: "/redfish/v1/Managers/" + id, ODataType: "#Manager.v1_24_0.Manager", ID: id,
 		Name: "BMC " + b.xname, ManagerType: "BMC", Manufacturer: "HPE", Model: "nC", FirmwareVersion: "nc.1.9.13",
 		UUID: nameUUID(b.xname), PowerState: "On", Status: statusJSON{"Enabled", "OK"}}
 	if !b.mountain {
