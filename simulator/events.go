@@ -222,8 +222,8 @@ func (s *Simulator) getEventService(w http.ResponseWriter, r *http.Request, b *b
 		ID: "EventService", Name: "Event Service", ServiceEnabled: true, Status: statusJSON{"Enabled", "OK"},
 		DeliveryRetryAttempts: eventRetries, DeliveryRetryIntervalSeconds: max(1, int(s.timing.ReportBackoff/time.Second)),
 		RegistryPrefixes: []string{"Base", "ResourceEvent"},
-		Subscriptions: odataRef{"/redfish/v1/EventService/Subscriptions"},
-		Actions:       map[string]any{},
+		Subscriptions:    odataRef{"/redfish/v1/EventService/Subscriptions"},
+		Actions:          map[string]any{},
 	})
 }
 
@@ -246,7 +246,7 @@ func (sub *subscription) json() subscriptionJSON {
 		ID: sub.id, Name: "Event Subscription " + sub.id, Destination: sub.destination, Context: sub.context,
 		Protocol: "Redfish", SubscriptionType: "RedfishEvent",
 		RegistryPrefixes: orEmpty(sub.registryPrefixes),
-		HTTPHeaders: []any{}, DeliveryRetryPolicy: sub.policy}
+		HTTPHeaders:      []any{}, DeliveryRetryPolicy: sub.policy}
 }
 
 func orEmpty(v []string) []string {

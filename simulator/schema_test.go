@@ -13,9 +13,9 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-	xmessage "golang.org/x/text/message"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	xmessage "golang.org/x/text/message"
 )
 
 // The DMTF Redfish JSON schemas (DSP8010) the simulator's resources are checked against:
