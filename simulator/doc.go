@@ -44,8 +44,8 @@
 // topology). Sessions expire after Timing.SessionTimeout without use; Config.MaxSessions
 // caps them (503 SessionLimitExceeded). A trailing slash is ignored on every path.
 //
-// Errors are DSP0266 extended errors: {"error": {"code": "Base.1.16.0.GeneralError",
-// "message": ..., "@Message.ExtendedInfo": [{"MessageId": "Base.1.16.0.<Id>", ...}]}}:
+// Errors are DSP0266 extended errors: {"error": {"code": "Base.1.22.GeneralError",
+// "message": ..., "@Message.ExtendedInfo": [{"MessageId": "Base.1.22.<Id>", ...}]}}:
 // 400 MalformedJSON, PropertyMissing, PropertyUnknown, PropertyValue{TypeError,
 // FormatError, NotInList}, ActionParameter{Missing, Unknown, ValueTypeError,
 // ValueNotInList}; 401 NoValidSession with WWW-Authenticate: Basic; 404 ResourceNotFound

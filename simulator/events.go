@@ -94,8 +94,20 @@ func (s *Simulator) queueEvent(sub *subscription, c change) {
 	if !sub.wantsPower() {
 		return
 	}
+	uri := "/redfish/v1/Systems/" + c.n.systemID
+	state := c.state.String()
+	s.queueRecord(sub, eventRecord{
+		EventTimestamp: c.at.UTC().Format(time.RFC3339), EventType: "Alert", Severity: "OK", MessageSeverity: "OK",
+		Message:     "The power state of resource " + uri + " has changed to type " + state + ".",
+		MessageID:   "ResourceEvent.1.0.ResourcePowerStateChanged",
+		MessageArgs: []string{uri, state}, OriginOfCondition: odataRef{uri},
+	})
+}
+
+// queueRecord hands one event to the subscriber's shard without blocking.
+func (s *Simulator) queueRecord(sub *subscription, rec eventRecord) {
 	shard := s.events[sub.bmc.index%len(s.events)]
-	if shard.trySubmit(func() { s.deliver(sub, c) }) {
+	if shard.trySubmit(func() { s.deliver(sub, rec) }) {
 		s.stats.eventsQueued.Add(1)
 	} else {
 		s.stats.eventsDropped.Add(1)
@@ -104,22 +116,17 @@ func (s *Simulator) queueEvent(sub *subscription, c change) {
 
 // deliver POSTs one event, retrying a few times; a subscription whose policy is
 // TerminateAfterRetries is deleted when an event is given up.
-func (s *Simulator) deliver(sub *subscription, c change) {
+func (s *Simulator) deliver(sub *subscription, rec eventRecord) {
 	if sub.gone.Load() {
 		return
 	}
 	id := strconv.FormatUint(s.eventSeq.Add(1), 10)
-	uri := "/redfish/v1/Systems/" + c.n.systemID
-	state := c.state.String()
+	if rec.EventID == "" {
+		rec.EventID = id
+	}
 	body, _ := json.Marshal(eventBody{
 		ODataType: "#Event.v1_7_0.Event", ID: id, Name: "Event Array", Context: sub.context,
-		Events: []eventRecord{{
-			EventID: id, EventTimestamp: c.at.UTC().Format(time.RFC3339), EventType: "Alert",
-			Severity: "OK", MessageSeverity: "OK",
-			Message:     "The power state of resource " + uri + " has changed to type " + state + ".",
-			MessageID:   "ResourceEvent.1.0.ResourcePowerStateChanged",
-			MessageArgs: []string{uri, state}, OriginOfCondition: odataRef{uri},
-		}},
+		Events: []eventRecord{rec},
 	})
 	for attempt := 0; ; attempt++ {
 		status, _, err := s.callWith(s.ctx, http.MethodPost, sub.destination, body, sub.headers)
@@ -223,7 +230,8 @@ func (s *Simulator) getEventService(w http.ResponseWriter, r *http.Request, b *b
 		DeliveryRetryAttempts: eventRetries, DeliveryRetryIntervalSeconds: max(1, int(s.timing.ReportBackoff/time.Second)),
 		RegistryPrefixes: []string{"Base", "ResourceEvent"},
 		Subscriptions:    odataRef{"/redfish/v1/EventService/Subscriptions"},
-		Actions:          map[string]any{},
+		Actions: map[string]any{"#EventService.SubmitTestEvent": map[string]string{
+			"target": "/redfish/v1/EventService/Actions/EventService.SubmitTestEvent"}},
 	})
 }
 

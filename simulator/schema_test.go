@@ -268,8 +268,34 @@ func TestResourcesValidateAgainstDMTFSchemas(t *testing.T) {
 				}
 			})
 			t.Logf("%d resources, %d types", len(paths), len(types))
+			// $metadata references the namespace of every type served.
+			meta := string(call(t, srv.URL, "GET", "/redfish/v1/$metadata", "", "").body)
+			for typ := range types {
+				ns := strings.TrimPrefix(typ, "#")
+				ns = ns[:strings.LastIndexByte(ns, '.')]
+				assert.Contains(t, meta, `<edmx:Include Namespace="`+ns+`"/>`, "$metadata lacks %s", typ)
+			}
+			// The resources generic clients walk are all there.
+			for _, p := range []string{"/Processors/CPU1", "/Memory/DIMM1", "/EthernetInterfaces/1", "/Storage/1",
+				"/SimpleStorage/1", "/Bios", "/SecureBoot", "/LogServices"} {
+				assert.Contains(t, paths, "/redfish/v1/Systems/"+sysID(bmcX)+p)
+			}
+			mgr := "/redfish/v1/Managers/" + map[string]string{bladeBMC: "BMC", rackBMC: "Self"}[bmcX]
+			for _, p := range []string{mgr + "/NetworkProtocol", mgr + "/EthernetInterfaces/1", "/redfish/v1/Chassis/" + sysID(bmcX) + "/PowerSubsystem",
+				"/redfish/v1/Chassis/" + sysID(bmcX) + "/ThermalSubsystem", "/redfish/v1/AccountService/Accounts/1",
+				"/redfish/v1/AccountService/Roles/ReadOnly", "/redfish/v1/TaskService/Tasks", "/redfish/v1/UpdateService/FirmwareInventory/BMC",
+				"/redfish/v1/Registries/Base", "/redfish/v1/SessionService/Sessions/1", "/redfish/v1/EventService/Subscriptions/1"} {
+				assert.Contains(t, paths, p)
+			}
 		})
 	}
+}
+
+func sysID(bmcX string) string {
+	if bmcX == rackBMC {
+		return "Self"
+	}
+	return "Node0"
 }
 
 // Guard the walk itself: a resource that breaks its schema is caught.
