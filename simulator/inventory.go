@@ -224,9 +224,12 @@ func buildTree(b *bmc) (staticTree, error) {
 	}
 	coll("/redfish/v1/UpdateService/FirmwareInventory", "#SoftwareInventoryCollection.SoftwareInventoryCollection",
 		"Firmware Inventory Collection", firmware...)
+	coll("/redfish/v1/UpdateService/SoftwareInventory", "#SoftwareInventoryCollection.SoftwareInventoryCollection",
+		"Software Inventory Collection")
 	add(resource("/redfish/v1/UpdateService", "#UpdateService.v1_17_0.UpdateService", "Update Service", res{
-		"ServiceEnabled": false, "Status": enabledOK,
+		"ServiceEnabled": false, "Status": enabledOK, "Actions": res{}, // no update actions: firmware is fixed
 		"FirmwareInventory": ref("/redfish/v1/UpdateService/FirmwareInventory"),
+		"SoftwareInventory": ref("/redfish/v1/UpdateService/SoftwareInventory"),
 	}))
 	var regs []string
 	for _, reg := range registries {
