@@ -3,6 +3,7 @@ package simulator
 import (
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"regexp"
 	"testing"
 
@@ -118,4 +119,16 @@ func TestErrorMessagesAreTheServedBaseRegistry(t *testing.T) {
 		assert.Equal(t, want.MessageSeverity, m.severity, m.id)
 		assert.Equal(t, want.Resolution, m.resolution, m.id)
 	}
+}
+
+// The static inventory is built once per BMC model and shared: 5,000 blade BMCs hold
+// one tree between them.
+func TestInventoryIsSharedPerModel(t *testing.T) {
+	s := newSim(t, nil)
+	trees := map[uintptr]int{}
+	for _, b := range s.bmcs {
+		trees[reflect.ValueOf(b.tree).Pointer()]++
+	}
+	assert.Len(t, trees, 2, "one tree for the blade BMCs, one for the rack servers")
+	assert.Equal(t, reflect.ValueOf(s.bmcByID[bladeBMC].tree).Pointer(), reflect.ValueOf(s.bmcByID["x1000c0s0b1"].tree).Pointer())
 }
