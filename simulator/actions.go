@@ -45,20 +45,20 @@ func (s *Simulator) postTestEvent(w http.ResponseWriter, r *http.Request, b *bmc
 	var body struct {
 		EventID           string    `json:"EventId"`
 		EventTimestamp    string    `json:"EventTimestamp"`
-		EventType         string    `json:"EventType"` // deprecated, accepted
+		EventType         string    `json:"EventType"` // deprecated: accepted, always Alert
 		Message           string    `json:"Message"`
 		MessageArgs       []string  `json:"MessageArgs"`
 		MessageID         string    `json:"MessageId"`
 		MessageSeverity   string    `json:"MessageSeverity"`
-		Severity          string    `json:"Severity"` // deprecated, accepted
+		Severity          string    `json:"Severity"` // deprecated: accepted, not sent
 		OriginOfCondition *odataRef `json:"OriginOfCondition"`
 	}
 	if r.ContentLength != 0 && !decodeBody(w, r, &body) {
 		return
 	}
-	rec := eventRecord{EventID: body.EventID, EventTimestamp: body.EventTimestamp, EventType: body.EventType,
+	rec := eventRecord{EventID: body.EventID, EventTimestamp: body.EventTimestamp, EventType: "Alert",
 		Message: body.Message, MessageArgs: orEmpty(body.MessageArgs), MessageID: body.MessageID,
-		MessageSeverity: body.MessageSeverity, Severity: body.Severity}
+		MessageSeverity: body.MessageSeverity}
 	if rec.EventTimestamp == "" {
 		rec.EventTimestamp = s.now().UTC().Format(time.RFC3339)
 	}
@@ -67,9 +67,6 @@ func (s *Simulator) postTestEvent(w http.ResponseWriter, r *http.Request, b *bmc
 	}
 	if rec.MessageSeverity == "" {
 		rec.MessageSeverity = "OK"
-	}
-	if rec.EventType == "" {
-		rec.EventType = "Alert"
 	}
 	if body.OriginOfCondition != nil {
 		rec.OriginOfCondition = *body.OriginOfCondition

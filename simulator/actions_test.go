@@ -92,6 +92,7 @@ func TestSubmitTestEvent(t *testing.T) {
 	assert.Equal(t, "TaskEvent.1.0.TaskStarted", evs[0].Events[0].MessageID)
 	assert.Equal(t, []string{"7"}, evs[0].Events[0].MessageArgs)
 	assert.Equal(t, "/redfish/v1/TaskService/Tasks/7", evs[0].Events[0].OriginOfCondition.ID)
+	validateEvent(t, sub.all()[0].body)
 }
 
 // Every message the BMCs send is the Base registry's they serve: same id, text, severity

@@ -70,10 +70,11 @@ func (sub *subscription) wantsPower() bool {
 }
 
 type eventRecord struct {
-	EventID           string   `json:"EventId"`
+	MemberID  string `json:"MemberId"`
+	EventID   string `json:"EventId"`
+	EventType string `json:"EventType"` // deprecated, but still required by the schema
+
 	EventTimestamp    string   `json:"EventTimestamp"`
-	EventType         string   `json:"EventType"`
-	Severity          string   `json:"Severity"`
 	MessageSeverity   string   `json:"MessageSeverity"`
 	Message           string   `json:"Message"`
 	MessageID         string   `json:"MessageId"`
@@ -97,7 +98,7 @@ func (s *Simulator) queueEvent(sub *subscription, c change) {
 	uri := "/redfish/v1/Systems/" + c.n.systemID
 	state := c.state.String()
 	s.queueRecord(sub, eventRecord{
-		EventTimestamp: c.at.UTC().Format(time.RFC3339), EventType: "Alert", Severity: "OK", MessageSeverity: "OK",
+		EventTimestamp: c.at.UTC().Format(time.RFC3339), EventType: "Alert", MessageSeverity: "OK",
 		Message:     "The power state of resource " + uri + " has changed to type " + state + ".",
 		MessageID:   "ResourceEvent.1.0.ResourcePowerStateChanged",
 		MessageArgs: []string{uri, state}, OriginOfCondition: odataRef{uri},
@@ -124,8 +125,9 @@ func (s *Simulator) deliver(sub *subscription, rec eventRecord) {
 	if rec.EventID == "" {
 		rec.EventID = id
 	}
+	rec.MemberID = "0"
 	body, _ := json.Marshal(eventBody{
-		ODataType: "#Event.v1_7_0.Event", ID: id, Name: "Event Array", Context: sub.context,
+		ODataType: "#Event.v1_13_0.Event", ID: id, Name: "Event Array", Context: sub.context,
 		Events: []eventRecord{rec},
 	})
 	for attempt := 0; ; attempt++ {

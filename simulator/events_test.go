@@ -94,6 +94,9 @@ func TestPowerEventsReachSubscribers(t *testing.T) {
 		assert.NoError(t, err)
 	}
 	assert.Equal(t, bladeBMC+":collector", evs[len(evs)-1].Context)
+	for _, r := range sub.all() {
+		validateEvent(t, r.body)
+	}
 }
 
 // A dead subscriber costs retries on the delivery pool, never the BMC's answers.
