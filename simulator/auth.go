@@ -71,7 +71,7 @@ type sessionJSON struct {
 }
 
 func (sess *session) json() sessionJSON {
-	return sessionJSON{ODataID: "/redfish/v1/SessionService/Sessions/" + sess.id, ODataType: "#Session.v1_3_0.Session",
+	return sessionJSON{ODataID: "/redfish/v1/SessionService/Sessions/" + sess.id, ODataType: "#Session.v1_8_0.Session",
 		ID: sess.id, Name: "User Session", UserName: sess.user}
 }
 
@@ -172,7 +172,7 @@ type sessionServiceJSON struct {
 
 func (s *Simulator) getSessionService(w http.ResponseWriter, r *http.Request, b *bmc) {
 	writeJSON(w, http.StatusOK, sessionServiceJSON{ODataID: "/redfish/v1/SessionService",
-		ODataType: "#SessionService.v1_1_8.SessionService", ID: "SessionService", Name: "Session Service",
+		ODataType: "#SessionService.v1_2_0.SessionService", ID: "SessionService", Name: "Session Service",
 		ServiceEnabled: true, SessionTimeout: int(s.timing.SessionTimeout.Seconds()), Status: statusJSON{"Enabled", "OK"},
 		Sessions: odataRef{"/redfish/v1/SessionService/Sessions"}})
 }

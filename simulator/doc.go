@@ -22,35 +22,50 @@
 //
 //	GET    /redfish                               {"v1": "/redfish/v1/"}     no auth
 //	GET    /redfish/v1/                           service root                no auth
+//	GET    /redfish/v1/odata, /redfish/v1/$metadata  OData service document and CSDL   no auth
 //	GET    /redfish/v1/Systems                    Node0, Node1 (blades) or Self (rack servers)
 //	GET    /redfish/v1/Systems/{id}               ComputerSystem, ETag + @odata.etag, If-None-Match → 304
+//	PATCH  /redfish/v1/Systems/{id}               Boot.BootSourceOverride{Target,Enabled,Mode}, LocationIndicatorActive
+//	                                              (IndicatorLED accepted, never shown); If-Match → 412; 204 + new ETag
 //	POST   /redfish/v1/Systems/{id}/Actions/ComputerSystem.Reset   {"ResetType": ...} → 204
-//	GET    /redfish/v1/Chassis[/{id}]             Enclosure (blades) + one per system
-//	GET    /redfish/v1/Managers[/{id}]            BMC (blades) or Self
+//	GET    /redfish/v1/Systems/{id}/{Processors,Memory,EthernetInterfaces,Storage,SimpleStorage,Bios,SecureBoot,LogServices}...
+//	GET    /redfish/v1/Chassis[/{id}]             Enclosure (blades) + one per system, with PowerSubsystem, ThermalSubsystem
+//	POST   /redfish/v1/Chassis/{id}/Actions/Chassis.Reset   a node chassis: the node's power
+//	GET    /redfish/v1/Managers[/{id}]            BMC (blades) or Self, with NetworkProtocol, EthernetInterfaces, LogServices
+//	POST   /redfish/v1/Managers/{id}/Actions/Manager.Reset  GracefulRestart, ForceRestart: ends the sessions
+//	GET    /redfish/v1/AccountService[/Accounts|/Roles]...  the BMC's login; Administrator, Operator, ReadOnly
 //	GET    /redfish/v1/SessionService             SessionTimeout in seconds
 //	GET    /redfish/v1/SessionService/Sessions    collection
-//	POST   /redfish/v1/SessionService/Sessions    login, no auth: 201 + X-Auth-Token + Location + body with Id
+//	POST   /redfish/v1/SessionService/Sessions[/Members]  login, no auth: 201 + X-Auth-Token + Location + body with Id
 //	GET    /redfish/v1/SessionService/Sessions/{id}
 //	DELETE /redfish/v1/SessionService/Sessions/{id}  logout: 204, then 404
-//	GET    /redfish/v1/EventService               EventTypesForSubscription, retry policy
+//	GET    /redfish/v1/EventService               RegistryPrefixes, retry policy
+//	POST   /redfish/v1/EventService/Actions/EventService.SubmitTestEvent  to every subscription → 204
 //	GET    /redfish/v1/EventService/Subscriptions
 //	POST   /redfish/v1/EventService/Subscriptions    Destination (required), Context, Protocol, EventTypes, RegistryPrefixes, HttpHeaders, DeliveryRetryPolicy → 201
 //	GET    /redfish/v1/EventService/Subscriptions/{id}
 //	PATCH  /redfish/v1/EventService/Subscriptions/{id}  Context only (what hmcollector changes)
 //	DELETE /redfish/v1/EventService/Subscriptions/{id}
+//	GET    /redfish/v1/{TaskService,UpdateService,Registries}...  Registries/{prefix}/{id}: DMTF's Base, ResourceEvent, TaskEvent
+//
+// Every resource validates against the DMTF schema (DSP8010) of the version its
+// @odata.type names, and emits no deprecated property or value (schema_test.go walks the
+// tree). What never changes is marshalled once per BMC model and shared (inventory.go).
+// GET answers carry Allow, Cache-Control: no-cache and a Link (rel=describedby) to the
+// JSON schema; an OData-Version other than 4.0 is 412 HeaderInvalid.
 //
 // Authentication is Basic on any request or X-Auth-Token from a session; credentials
 // default to root / initial0 (Config.Username/Password, overridden per BMC by the
 // topology). Sessions expire after Timing.SessionTimeout without use; Config.MaxSessions
 // caps them (503 SessionLimitExceeded). A trailing slash is ignored on every path.
 //
-// Errors are DSP0266 extended errors: {"error": {"code": "Base.1.16.0.GeneralError",
-// "message": ..., "@Message.ExtendedInfo": [{"MessageId": "Base.1.16.0.<Id>", ...}]}}:
-// 400 MalformedJSON, PropertyMissing, PropertyUnknown, PropertyValue{TypeError,
+// Errors are DSP0266 extended errors: {"error": {"code": "Base.1.22.GeneralError",
+// "message": ..., "@Message.ExtendedInfo": [{"MessageId": "Base.1.22.<Id>", ...}]}}:
+// 400 MalformedJSON, PropertyMissing, PropertyUnknown, PropertyNotWritable, PropertyValue{TypeError,
 // FormatError, NotInList}, ActionParameter{Missing, Unknown, ValueTypeError,
 // ValueNotInList}; 401 NoValidSession with WWW-Authenticate: Basic; 404 ResourceNotFound
 // (unknown system, session...) or ResourceMissingAtURI (unknown path); 405
-// OperationNotAllowed with Allow; 409 ResourceInUse; 412 PreconditionFailed; 413 for a
+// OperationNotAllowed with Allow; 409 ResourceInUse; 412 PreconditionFailed or HeaderInvalid; 413 for a
 // body over 64 KiB; 500 InternalError and 503 ServiceTemporarilyUnavailable + Retry-After
 // (faults).
 //

@@ -17,7 +17,9 @@ import (
 // single-worker shard, so a subscriber sees a system's Off before its On. Delivery never
 // blocks the BMC: a full shard queue drops the event (Stats.EventsDropped).
 
-// eventTypes are the EventTypesForSubscription every BMC advertises.
+// eventTypes are the EventTypes a subscription may name. The property is deprecated
+// (subscriptions filter on RegistryPrefixes since Redfish 1.6), so the BMC accepts it from
+// clients that still send it (hmcollector) but never emits it.
 var eventTypes = []string{"StatusChange", "ResourceUpdated", "ResourceAdded", "ResourceRemoved", "Alert"}
 
 // eventRetries is DeliveryRetryAttempts: a failed POST is retried this many times,
@@ -68,10 +70,11 @@ func (sub *subscription) wantsPower() bool {
 }
 
 type eventRecord struct {
-	EventID           string   `json:"EventId"`
+	MemberID  string `json:"MemberId"`
+	EventID   string `json:"EventId"`
+	EventType string `json:"EventType"` // deprecated, but still required by the schema
+
 	EventTimestamp    string   `json:"EventTimestamp"`
-	EventType         string   `json:"EventType"`
-	Severity          string   `json:"Severity"`
 	MessageSeverity   string   `json:"MessageSeverity"`
 	Message           string   `json:"Message"`
 	MessageID         string   `json:"MessageId"`
@@ -92,8 +95,20 @@ func (s *Simulator) queueEvent(sub *subscription, c change) {
 	if !sub.wantsPower() {
 		return
 	}
+	uri := "/redfish/v1/Systems/" + c.n.systemID
+	state := c.state.String()
+	s.queueRecord(sub, eventRecord{
+		EventTimestamp: c.at.UTC().Format(time.RFC3339), EventType: "Alert", MessageSeverity: "OK",
+		Message:     "The power state of resource " + uri + " has changed to type " + state + ".",
+		MessageID:   "ResourceEvent.1.0.ResourcePowerStateChanged",
+		MessageArgs: []string{uri, state}, OriginOfCondition: odataRef{uri},
+	})
+}
+
+// queueRecord hands one event to the subscriber's shard without blocking.
+func (s *Simulator) queueRecord(sub *subscription, rec eventRecord) {
 	shard := s.events[sub.bmc.index%len(s.events)]
-	if shard.trySubmit(func() { s.deliver(sub, c) }) {
+	if shard.trySubmit(func() { s.deliver(sub, rec) }) {
 		s.stats.eventsQueued.Add(1)
 	} else {
 		s.stats.eventsDropped.Add(1)
@@ -102,22 +117,18 @@ func (s *Simulator) queueEvent(sub *subscription, c change) {
 
 // deliver POSTs one event, retrying a few times; a subscription whose policy is
 // TerminateAfterRetries is deleted when an event is given up.
-func (s *Simulator) deliver(sub *subscription, c change) {
+func (s *Simulator) deliver(sub *subscription, rec eventRecord) {
 	if sub.gone.Load() {
 		return
 	}
 	id := strconv.FormatUint(s.eventSeq.Add(1), 10)
-	uri := "/redfish/v1/Systems/" + c.n.systemID
-	state := c.state.String()
+	if rec.EventID == "" {
+		rec.EventID = id
+	}
+	rec.MemberID = "0"
 	body, _ := json.Marshal(eventBody{
-		ODataType: "#Event.v1_7_0.Event", ID: id, Name: "Event Array", Context: sub.context,
-		Events: []eventRecord{{
-			EventID: id, EventTimestamp: c.at.UTC().Format(time.RFC3339), EventType: "Alert",
-			Severity: "OK", MessageSeverity: "OK",
-			Message:     "The power state of resource " + uri + " has changed to type " + state + ".",
-			MessageID:   "ResourceEvent.1.0.ResourcePowerStateChanged",
-			MessageArgs: []string{uri, state}, OriginOfCondition: odataRef{uri},
-		}},
+		ODataType: "#Event.v1_13_0.Event", ID: id, Name: "Event Array", Context: sub.context,
+		Events: []eventRecord{rec},
 	})
 	for attempt := 0; ; attempt++ {
 		status, _, err := s.callWith(s.ctx, http.MethodPost, sub.destination, body, sub.headers)
@@ -209,7 +220,6 @@ type eventServiceJSON struct {
 	Status                       statusJSON     `json:"Status"`
 	DeliveryRetryAttempts        int            `json:"DeliveryRetryAttempts"`
 	DeliveryRetryIntervalSeconds int            `json:"DeliveryRetryIntervalSeconds"`
-	EventTypesForSubscription    []string       `json:"EventTypesForSubscription"`
 	RegistryPrefixes             []string       `json:"RegistryPrefixes"`
 	Subscriptions                odataRef       `json:"Subscriptions"`
 	Actions                      map[string]any `json:"Actions"`
@@ -217,12 +227,13 @@ type eventServiceJSON struct {
 
 func (s *Simulator) getEventService(w http.ResponseWriter, r *http.Request, b *bmc) {
 	writeJSON(w, http.StatusOK, eventServiceJSON{
-		ODataID: "/redfish/v1/EventService", ODataType: "#EventService.v1_7_0.EventService",
+		ODataID: "/redfish/v1/EventService", ODataType: "#EventService.v1_12_0.EventService",
 		ID: "EventService", Name: "Event Service", ServiceEnabled: true, Status: statusJSON{"Enabled", "OK"},
 		DeliveryRetryAttempts: eventRetries, DeliveryRetryIntervalSeconds: max(1, int(s.timing.ReportBackoff/time.Second)),
-		EventTypesForSubscription: eventTypes, RegistryPrefixes: []string{"Base", "ResourceEvent"},
-		Subscriptions: odataRef{"/redfish/v1/EventService/Subscriptions"},
-		Actions:       map[string]any{},
+		RegistryPrefixes: []string{"Base", "ResourceEvent"},
+		Subscriptions:    odataRef{"/redfish/v1/EventService/Subscriptions"},
+		Actions: map[string]any{"#EventService.SubmitTestEvent": map[string]string{
+			"target": "/redfish/v1/EventService/Actions/EventService.SubmitTestEvent"}},
 	})
 }
 
@@ -235,18 +246,17 @@ type subscriptionJSON struct {
 	Context             string   `json:"Context"`
 	Protocol            string   `json:"Protocol"`
 	SubscriptionType    string   `json:"SubscriptionType"`
-	EventTypes          []string `json:"EventTypes"`
 	RegistryPrefixes    []string `json:"RegistryPrefixes"`
 	HTTPHeaders         []any    `json:"HttpHeaders"` // always empty on reads (the schema's rule)
 	DeliveryRetryPolicy string   `json:"DeliveryRetryPolicy"`
 }
 
 func (sub *subscription) json() subscriptionJSON {
-	return subscriptionJSON{ODataID: sub.odataID, ODataType: "#EventDestination.v1_8_0.EventDestination",
+	return subscriptionJSON{ODataID: sub.odataID, ODataType: "#EventDestination.v1_16_0.EventDestination",
 		ID: sub.id, Name: "Event Subscription " + sub.id, Destination: sub.destination, Context: sub.context,
 		Protocol: "Redfish", SubscriptionType: "RedfishEvent",
-		EventTypes: orEmpty(sub.eventTypes), RegistryPrefixes: orEmpty(sub.registryPrefixes),
-		HTTPHeaders: []any{}, DeliveryRetryPolicy: sub.policy}
+		RegistryPrefixes: orEmpty(sub.registryPrefixes),
+		HTTPHeaders:      []any{}, DeliveryRetryPolicy: sub.policy}
 }
 
 func orEmpty(v []string) []string {

@@ -94,6 +94,9 @@ func TestPowerEventsReachSubscribers(t *testing.T) {
 		assert.NoError(t, err)
 	}
 	assert.Equal(t, bladeBMC+":collector", evs[len(evs)-1].Context)
+	for _, r := range sub.all() {
+		validateEvent(t, r.body)
+	}
 }
 
 // A dead subscriber costs retries on the delivery pool, never the BMC's answers.
@@ -139,7 +142,8 @@ func TestEventServiceShape(t *testing.T) {
 	srv := bmcServer(t, s, bladeBMC)
 	es := call(t, srv.URL, "GET", "/redfish/v1/EventService", "", "basic").json(t)
 	assert.Equal(t, true, es["ServiceEnabled"])
-	assert.Contains(t, es["EventTypesForSubscription"], "Alert")
+	assert.NotContains(t, es, "EventTypesForSubscription", "deprecated")
+	assert.Equal(t, []any{"Base", "ResourceEvent"}, es["RegistryPrefixes"])
 	assert.Equal(t, map[string]any{"@odata.id": "/redfish/v1/EventService/Subscriptions"}, es["Subscriptions"])
 	assert.EqualValues(t, eventRetries, es["DeliveryRetryAttempts"])
 }

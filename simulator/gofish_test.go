@@ -109,7 +109,7 @@ func TestGofishErrors(t *testing.T) {
 	require.ErrorAs(t, err, &rfErr)
 	assert.Equal(t, http.StatusBadRequest, rfErr.HTTPReturnedStatusCode)
 	require.NotEmpty(t, rfErr.ExtendedInfos)
-	assert.Equal(t, "Base.1.16.0.ActionParameterValueNotInList", rfErr.ExtendedInfos[0].MessageID)
+	assert.Equal(t, "Base.1.22.ActionParameterValueNotInList", rfErr.ExtendedInfos[0].MessageID)
 	_, err = systems[0].Reset("Bogus")
 	assert.ErrorContains(t, err, "not supported")
 

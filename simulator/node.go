@@ -25,7 +25,9 @@ type node struct {
 	etag     uint64
 	faults   faultSet
 	lastRst  time.Time
-	slow     float64 // Config.SlowNodes factor of every hardware delay; 0 means 1
+	slow     float64      // Config.SlowNodes factor of every hardware delay; 0 means 1
+	override bootOverride // Boot.BootSourceOverride*, set by PATCH
+	locator  bool         // LocationIndicatorActive
 
 	// Virtual node (agent.go).
 	progress    bootProgress
@@ -176,6 +178,7 @@ func (s *Simulator) enter(n *node, st PowerState, changes []change) []change {
 		n.progress = progressNone
 	}
 	if st == On {
+		n.override = n.override.consumed()
 		s.startBoot(n)
 	}
 	s.stats.powerChanges.Add(1)

@@ -15,33 +15,67 @@ import (
 	"github.com/cray-bos/bos/internal/topology"
 )
 
-// routes is the Redfish API of one BMC, in the order of the service root's links.
-// Everything but the service root and the session login needs authentication (serveBMC).
+// routes is the Redfish API of one BMC, one row per resource in the order of the service
+// root's links. Everything but the service root, the OData documents and the session login
+// needs authentication (serveBMC). GET answers carry the resource's Allow header.
 func (s *Simulator) routes() *http.ServeMux {
-	mux := http.NewServeMux()
-	h := func(pattern string, fn func(http.ResponseWriter, *http.Request, *bmc)) {
-		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) { fn(w, r, bmcFrom(r)) })
+	type handler = func(http.ResponseWriter, *http.Request, *bmc)
+	table := []struct {
+		path                  string
+		get, post, patch, del handler
+	}{
+		{path: "/redfish", get: s.getVersions},
+		{path: "/redfish/v1", get: s.getServiceRoot},
+		{path: "/redfish/v1/odata", get: s.getODataService},
+		{path: "/redfish/v1/$metadata", get: s.getMetadata},
+		{path: "/redfish/v1/Systems", get: s.getSystems},
+		{path: "/redfish/v1/Systems/{id}", get: s.getSystem, patch: s.patchSystem},
+		{path: "/redfish/v1/Systems/{id}/Actions/ComputerSystem.Reset", post: s.postReset},
+		{path: "/redfish/v1/Systems/{id}/EthernetInterfaces/{nic}", get: s.getSystemNIC},
+		{path: "/redfish/v1/Chassis", get: s.getChassisCollection},
+		{path: "/redfish/v1/Chassis/{id}", get: s.getChassis},
+		{path: "/redfish/v1/Chassis/{id}/Actions/Chassis.Reset", post: s.postChassisReset},
+		{path: "/redfish/v1/Managers", get: s.getManagers},
+		{path: "/redfish/v1/Managers/{id}", get: s.getManager},
+		{path: "/redfish/v1/Managers/{id}/Actions/Manager.Reset", post: s.postManagerReset},
+		{path: "/redfish/v1/Managers/{id}/EthernetInterfaces/{nic}", get: s.getManagerNIC},
+		{path: "/redfish/v1/AccountService/Accounts", get: s.getAccounts},
+		{path: "/redfish/v1/AccountService/Accounts/{id}", get: s.getAccount},
+		{path: "/redfish/v1/SessionService", get: s.getSessionService},
+		{path: "/redfish/v1/SessionService/Sessions", get: s.getSessions, post: s.postSession},
+		{path: "/redfish/v1/SessionService/Sessions/Members", post: s.postSession},
+		{path: "/redfish/v1/SessionService/Sessions/{id}", get: s.getSession, del: s.deleteSession},
+		{path: "/redfish/v1/EventService", get: s.getEventService},
+		{path: "/redfish/v1/EventService/Actions/EventService.SubmitTestEvent", post: s.postTestEvent},
+		{path: "/redfish/v1/EventService/Subscriptions", get: s.getSubscriptions, post: s.postSubscription},
+		{path: "/redfish/v1/EventService/Subscriptions/{id}", get: s.getSubscription, patch: s.patchSubscription, del: s.deleteSubscription},
+		{path: "/redfish/v1/Registries/{id}/{file}", get: s.getRegistryFile},
+		// The inventory every BMC of a model shares (inventory.go).
+		{path: "/redfish/v1/{rest...}", get: s.getStatic},
 	}
-	h("GET /redfish", s.getVersions)
-	h("GET /redfish/v1", s.getServiceRoot)
-	h("GET /redfish/v1/Systems", s.getSystems)
-	h("GET /redfish/v1/Systems/{id}", s.getSystem)
-	h("POST /redfish/v1/Systems/{id}/Actions/ComputerSystem.Reset", s.postReset)
-	h("GET /redfish/v1/Chassis", s.getChassisCollection)
-	h("GET /redfish/v1/Chassis/{id}", s.getChassis)
-	h("GET /redfish/v1/Managers", s.getManagers)
-	h("GET /redfish/v1/Managers/{id}", s.getManager)
-	h("GET /redfish/v1/SessionService", s.getSessionService)
-	h("GET /redfish/v1/SessionService/Sessions", s.getSessions)
-	h("POST /redfish/v1/SessionService/Sessions", s.postSession)
-	h("GET /redfish/v1/SessionService/Sessions/{id}", s.getSession)
-	h("DELETE /redfish/v1/SessionService/Sessions/{id}", s.deleteSession)
-	h("GET /redfish/v1/EventService", s.getEventService)
-	h("GET /redfish/v1/EventService/Subscriptions", s.getSubscriptions)
-	h("POST /redfish/v1/EventService/Subscriptions", s.postSubscription)
-	h("GET /redfish/v1/EventService/Subscriptions/{id}", s.getSubscription)
-	h("PATCH /redfish/v1/EventService/Subscriptions/{id}", s.patchSubscription)
-	h("DELETE /redfish/v1/EventService/Subscriptions/{id}", s.deleteSubscription)
+	mux := http.NewServeMux()
+	for _, row := range table {
+		allow := []string{}
+		if row.get != nil {
+			allow = append(allow, "GET", "HEAD")
+		}
+		for _, m := range []struct {
+			name string
+			fn   handler
+		}{{"POST", row.post}, {"PATCH", row.patch}, {"DELETE", row.del}} {
+			if m.fn != nil {
+				allow = append(allow, m.name)
+				mux.HandleFunc(m.name+" "+row.path, func(w http.ResponseWriter, r *http.Request) { m.fn(w, r, bmcFrom(r)) })
+			}
+		}
+		if row.get != nil {
+			allowed := strings.Join(allow, ", ")
+			mux.HandleFunc("GET "+row.path, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Allow", allowed)
+				row.get(w, r, bmcFrom(r))
+			})
+		}
+	}
 	return mux
 }
 
@@ -49,9 +83,9 @@ func (s *Simulator) routes() *http.ServeMux {
 // BMCs) and the login POST.
 func public(r *http.Request) bool {
 	switch r.URL.Path {
-	case "/redfish", "/redfish/v1":
+	case "/redfish", "/redfish/v1", "/redfish/v1/odata", "/redfish/v1/$metadata":
 		return r.Method == http.MethodGet || r.Method == http.MethodHead
-	case "/redfish/v1/SessionService/Sessions":
+	case "/redfish/v1/SessionService/Sessions", "/redfish/v1/SessionService/Sessions/Members":
 		return r.Method == http.MethodPost
 	}
 	return false
@@ -86,6 +120,11 @@ func (s *Simulator) serveBMC(w http.ResponseWriter, r *http.Request, b *bmc) {
 	if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") {
 		r.URL.Path = strings.TrimRight(p, "/")
 		r.URL.RawPath = ""
+	}
+	if v := r.Header.Get("OData-Version"); v != "" && v != "4.0" {
+		// DSP0266: a service rejects an OData-Version it does not support with 412.
+		writeError(w, http.StatusPreconditionFailed, msgHeaderInvalid, "OData-Version: "+v)
+		return
 	}
 	if !public(r) && !s.authorized(r, b) {
 		writeError(w, http.StatusUnauthorized, msgNoValidSession)
@@ -172,19 +211,25 @@ type serviceRootJSON struct {
 	Systems        odataRef `json:"Systems"`
 	Chassis        odataRef `json:"Chassis"`
 	Managers       odataRef `json:"Managers"`
+	AccountService odataRef `json:"AccountService"`
 	SessionService odataRef `json:"SessionService"`
 	EventService   odataRef `json:"EventService"`
+	Tasks          odataRef `json:"Tasks"`
+	UpdateService  odataRef `json:"UpdateService"`
+	Registries     odataRef `json:"Registries"`
 	Links          struct {
 		Sessions odataRef `json:"Sessions"`
 	} `json:"Links"`
 }
 
 func (s *Simulator) getServiceRoot(w http.ResponseWriter, r *http.Request, b *bmc) {
-	root := serviceRootJSON{ODataID: "/redfish/v1/", ODataType: "#ServiceRoot.v1_11_0.ServiceRoot", ID: "RootService",
+	root := serviceRootJSON{ODataID: "/redfish/v1/", ODataType: "#ServiceRoot.v1_20_0.ServiceRoot", ID: "RootService",
 		Name: "Root Service", RedfishVersion: "1.11.0", UUID: nameUUID(b.xname), Vendor: "HPE",
 		Product: "HPE Cray EX node controller", Systems: odataRef{"/redfish/v1/Systems"},
 		Chassis: odataRef{"/redfish/v1/Chassis"}, Managers: odataRef{"/redfish/v1/Managers"},
-		SessionService: odataRef{"/redfish/v1/SessionService"}, EventService: odataRef{"/redfish/v1/EventService"}}
+		AccountService: ref("/redfish/v1/AccountService"), SessionService: ref("/redfish/v1/SessionService"),
+		EventService: ref("/redfish/v1/EventService"), Tasks: ref("/redfish/v1/TaskService"),
+		UpdateService: ref("/redfish/v1/UpdateService"), Registries: ref("/redfish/v1/Registries")}
 	if !b.mountain {
 		root.Product = "ProLiant"
 	}
@@ -204,29 +249,31 @@ func (s *Simulator) getSystems(w http.ResponseWriter, r *http.Request, b *bmc) {
 }
 
 type systemJSON struct {
-	ODataID            string     `json:"@odata.id"`
-	ODataType          string     `json:"@odata.type"`
-	ODataEtag          string     `json:"@odata.etag"`
-	ID                 string     `json:"Id"`
-	Name               string     `json:"Name"`
-	Description        string     `json:"Description"`
-	SystemType         string     `json:"SystemType"`
-	Manufacturer       string     `json:"Manufacturer"`
-	Model              string     `json:"Model"`
-	SerialNumber       string     `json:"SerialNumber"`
-	PartNumber         string     `json:"PartNumber"`
-	UUID               string     `json:"UUID"`
-	HostName           string     `json:"HostName"`
-	BiosVersion        string     `json:"BiosVersion"`
-	PowerState         string     `json:"PowerState"`
-	PowerRestorePolicy string     `json:"PowerRestorePolicy"`
-	LastResetTime      string     `json:"LastResetTime,omitempty"`
-	Status             statusJSON `json:"Status"`
-	Boot               struct {
+	ODataID                 string     `json:"@odata.id"`
+	ODataType               string     `json:"@odata.type"`
+	ODataEtag               string     `json:"@odata.etag"`
+	ID                      string     `json:"Id"`
+	Name                    string     `json:"Name"`
+	Description             string     `json:"Description"`
+	SystemType              string     `json:"SystemType"`
+	Manufacturer            string     `json:"Manufacturer"`
+	Model                   string     `json:"Model"`
+	SerialNumber            string     `json:"SerialNumber"`
+	PartNumber              string     `json:"PartNumber"`
+	UUID                    string     `json:"UUID"`
+	HostName                string     `json:"HostName"`
+	BiosVersion             string     `json:"BiosVersion"`
+	PowerState              string     `json:"PowerState"`
+	PowerRestorePolicy      string     `json:"PowerRestorePolicy"`
+	LastResetTime           string     `json:"LastResetTime,omitempty"`
+	Status                  statusJSON `json:"Status"`
+	LocationIndicatorActive bool       `json:"LocationIndicatorActive"`
+	Boot                    struct {
 		BootSourceOverrideEnabled string   `json:"BootSourceOverrideEnabled"`
 		BootSourceOverrideMode    string   `json:"BootSourceOverrideMode"`
 		BootSourceOverrideTarget  string   `json:"BootSourceOverrideTarget"`
 		AllowableTargets          []string `json:"BootSourceOverrideTarget@Redfish.AllowableValues"`
+		AllowableModes            []string `json:"BootSourceOverrideMode@Redfish.AllowableValues"`
 	} `json:"Boot"`
 	BootProgress struct {
 		LastState string `json:"LastState"`
@@ -246,16 +293,26 @@ type systemJSON struct {
 		SSH                   consolePortJSON `json:"SSH"`
 		Telnet                consolePortJSON `json:"Telnet"`
 	} `json:"SerialConsole"`
-	Actions struct {
-		Reset struct {
-			Target     string   `json:"target"`
-			ResetTypes []string `json:"ResetType@Redfish.AllowableValues"`
-		} `json:"#ComputerSystem.Reset"`
+	Processors         odataRef `json:"Processors"`
+	Memory             odataRef `json:"Memory"`
+	EthernetInterfaces odataRef `json:"EthernetInterfaces"`
+	Storage            odataRef `json:"Storage"`
+	SimpleStorage      odataRef `json:"SimpleStorage"`
+	Bios               odataRef `json:"Bios"`
+	SecureBoot         odataRef `json:"SecureBoot"`
+	LogServices        odataRef `json:"LogServices"`
+	Actions            struct {
+		Reset resetActionJSON `json:"#ComputerSystem.Reset"`
 	} `json:"Actions"`
 	Links struct {
 		Chassis   []odataRef `json:"Chassis"`
 		ManagedBy []odataRef `json:"ManagedBy"`
 	} `json:"Links"`
+}
+
+type resetActionJSON struct {
+	Target     string   `json:"target"`
+	ResetTypes []string `json:"ResetType@Redfish.AllowableValues"`
 }
 
 type consolePortJSON struct {
@@ -268,18 +325,33 @@ var bootTargets = []string{"None", "Pxe", "Hdd", "BiosSetup", "UefiHttp"}
 // hardware is the inventory a node type reports.
 type hardware struct {
 	model, bios, cpu, partNumber, serialPrefix string
-	cpus, memGiB                               int
+	cpus, memGiB, cores, mhz                   int
 }
 
 func (n *node) hardware() hardware {
 	switch {
 	case n.mountain && n.arch == topology.ArchARM:
-		return hardware{"EX254n", "ex254n.bios-1.2.0", "NVIDIA Grace CPU", "P59700-001", "HF", 2, 480}
+		return hardware{"EX254n", "ex254n.bios-1.2.0", "NVIDIA Grace CPU", "P59700-001", "HF", 2, 480, 72, 3400}
 	case n.mountain:
-		return hardware{"EX425", "wnc.bios-1.7.3", "AMD EPYC 7763 64-Core Processor", "P43436-001", "HF", 2, 256}
+		return hardware{"EX425", "wnc.bios-1.7.3", "AMD EPYC 7763 64-Core Processor", "P43436-001", "HF", 2, 256, 64, 3500}
 	default:
-		return hardware{"ProLiant DL325 Gen10 Plus", "A43 v2.72 (06/29/2023)", "AMD EPYC 7502P 32-Core Processor", "P18606-B21", "MXQ", 1, 512}
+		return hardware{"ProLiant DL325 Gen10 Plus", "A43 v2.72 (06/29/2023)", "AMD EPYC 7502P 32-Core Processor", "P18606-B21", "MXQ", 1, 512, 32, 3350}
 	}
+}
+
+func (hw hardware) cpuMaker() string {
+	if strings.HasPrefix(hw.cpu, "NVIDIA") {
+		return "NVIDIA"
+	}
+	return "AMD"
+}
+
+// threadsPerCore: SMT on the AMD parts, none on Grace.
+func (hw hardware) threadsPerCore() int {
+	if hw.cpuMaker() == "NVIDIA" {
+		return 1
+	}
+	return 2
 }
 
 func (s *Simulator) getSystem(w http.ResponseWriter, r *http.Request, b *bmc) {
@@ -290,7 +362,7 @@ func (s *Simulator) getSystem(w http.ResponseWriter, r *http.Request, b *bmc) {
 		return
 	}
 	b.mu.Lock()
-	power, etag, progress, lastRst := n.power, n.etagValue(), n.progress, n.lastRst
+	power, etag, progress, lastRst, boot, locator := n.power, n.etagValue(), n.progress, n.lastRst, n.override, n.locator
 	b.mu.Unlock()
 	w.Header().Set("ETag", etag)
 	if inm := r.Header.Get("If-None-Match"); inm != "" && inm == etag {
@@ -299,7 +371,7 @@ func (s *Simulator) getSystem(w http.ResponseWriter, r *http.Request, b *bmc) {
 	}
 	hw := n.hardware()
 	path := topology.SystemPath(n.systemID)
-	v := systemJSON{ODataID: path, ODataType: "#ComputerSystem.v1_13_0.ComputerSystem", ODataEtag: etag,
+	v := systemJSON{ODataID: path, ODataType: "#ComputerSystem.v1_27_0.ComputerSystem", ODataEtag: etag,
 		ID: n.systemID, Name: n.systemID, Description: "Node " + n.xname, SystemType: "Physical",
 		Manufacturer: "HPE", Model: hw.model, SerialNumber: serialFor(hw.serialPrefix, n.xname), PartNumber: hw.partNumber,
 		UUID: nameUUID(n.xname), HostName: n.name, BiosVersion: hw.bios, PowerState: power.String(),
@@ -307,8 +379,12 @@ func (s *Simulator) getSystem(w http.ResponseWriter, r *http.Request, b *bmc) {
 	if !lastRst.IsZero() {
 		v.LastResetTime = lastRst.UTC().Format(time.RFC3339)
 	}
-	v.Boot.BootSourceOverrideEnabled, v.Boot.BootSourceOverrideMode, v.Boot.BootSourceOverrideTarget = "Disabled", "UEFI", "None"
-	v.Boot.AllowableTargets = bootTargets
+	v.LocationIndicatorActive = locator
+	v.Boot.BootSourceOverrideEnabled, v.Boot.BootSourceOverrideMode, v.Boot.BootSourceOverrideTarget = boot.enabled, boot.mode, boot.target
+	v.Boot.AllowableTargets, v.Boot.AllowableModes = bootTargets, bootModes
+	v.Processors, v.Memory, v.EthernetInterfaces = ref(path+"/Processors"), ref(path+"/Memory"), ref(path+"/EthernetInterfaces")
+	v.Storage, v.SimpleStorage, v.Bios = ref(path+"/Storage"), ref(path+"/SimpleStorage"), ref(path+"/Bios")
+	v.SecureBoot, v.LogServices = ref(path+"/SecureBoot"), ref(path+"/LogServices")
 	v.BootProgress.LastState = progress.String()
 	v.ProcessorSummary.Count, v.ProcessorSummary.Model, v.ProcessorSummary.Status = hw.cpus, hw.cpu, statusJSON{"Enabled", "OK"}
 	v.MemorySummary.TotalSystemMemoryGiB, v.MemorySummary.Status = hw.memGiB, statusJSON{"Enabled", "OK"}
@@ -339,13 +415,18 @@ func systemState(p PowerState) string {
 // postReset is ComputerSystem.Reset: validate, apply the node's reset faults, honour
 // If-Match, then run the state machine. 204 on success (also for a no-op).
 func (s *Simulator) postReset(w http.ResponseWriter, r *http.Request, b *bmc) {
-	const action = "ComputerSystem.Reset"
 	id := r.PathValue("id")
 	n := b.system(id)
 	if n == nil {
 		writeError(w, http.StatusNotFound, msgResourceNotFound, "ComputerSystem", id)
 		return
 	}
+	s.resetNode(w, r, n, "ComputerSystem.Reset", topology.ResetTypes)
+}
+
+// resetNode runs a Reset action on n's power: the system's, or its chassis'.
+func (s *Simulator) resetNode(w http.ResponseWriter, r *http.Request, n *node, action string, allowed []string) {
+	b := n.bmc
 	b.mu.Lock()
 	faults := n.faults
 	b.mu.Unlock()
@@ -358,28 +439,8 @@ func (s *Simulator) postReset(w http.ResponseWriter, r *http.Request, b *bmc) {
 		writeError(w, http.StatusInternalServerError, msgInternalError)
 		return
 	}
-	var body map[string]json.RawMessage
-	if !decodeBody(w, r, &body) {
-		return
-	}
-	for k := range body {
-		if k != "ResetType" {
-			writeError(w, http.StatusBadRequest, msgActionParameterUnknown, action, k)
-			return
-		}
-	}
-	raw, ok := body["ResetType"]
+	rt, ok := parseResetType(w, r, action, allowed)
 	if !ok {
-		writeError(w, http.StatusBadRequest, msgActionParameterMissing, action, "ResetType")
-		return
-	}
-	var rt string
-	if err := json.Unmarshal(raw, &rt); err != nil {
-		writeError(w, http.StatusBadRequest, msgActionParameterValueTypeError, string(raw), "ResetType", action)
-		return
-	}
-	if !slices.Contains(topology.ResetTypes, rt) {
-		writeError(w, http.StatusBadRequest, msgActionParameterValueNotInList, rt, "ResetType", action)
 		return
 	}
 	res := s.reset(n, rt, r.Header.Get("If-Match"))
@@ -395,20 +456,55 @@ func (s *Simulator) postReset(w http.ResponseWriter, r *http.Request, b *bmc) {
 	}
 }
 
+// parseResetType reads a Reset action's body, {"ResetType": one of allowed}, answering
+// the Redfish 400 itself when it is not.
+func parseResetType(w http.ResponseWriter, r *http.Request, action string, allowed []string) (string, bool) {
+	var body map[string]json.RawMessage
+	if !decodeBody(w, r, &body) {
+		return "", false
+	}
+	for k := range body {
+		if k != "ResetType" {
+			writeError(w, http.StatusBadRequest, msgActionParameterUnknown, action, k)
+			return "", false
+		}
+	}
+	raw, ok := body["ResetType"]
+	if !ok {
+		writeError(w, http.StatusBadRequest, msgActionParameterMissing, action, "ResetType")
+		return "", false
+	}
+	var rt string
+	if err := json.Unmarshal(raw, &rt); err != nil {
+		writeError(w, http.StatusBadRequest, msgActionParameterValueTypeError, string(raw), "ResetType", action)
+		return "", false
+	}
+	if !slices.Contains(allowed, rt) {
+		writeError(w, http.StatusBadRequest, msgActionParameterValueNotInList, rt, "ResetType", action)
+		return "", false
+	}
+	return rt, true
+}
+
 // --- chassis and managers ---
 
 type chassisJSON struct {
-	ODataID      string     `json:"@odata.id"`
-	ODataType    string     `json:"@odata.type"`
-	ID           string     `json:"Id"`
-	Name         string     `json:"Name"`
-	ChassisType  string     `json:"ChassisType"`
-	Manufacturer string     `json:"Manufacturer"`
-	Model        string     `json:"Model"`
-	SerialNumber string     `json:"SerialNumber"`
-	PowerState   string     `json:"PowerState"`
-	Status       statusJSON `json:"Status"`
-	Links        struct {
+	ODataID          string     `json:"@odata.id"`
+	ODataType        string     `json:"@odata.type"`
+	ID               string     `json:"Id"`
+	Name             string     `json:"Name"`
+	ChassisType      string     `json:"ChassisType"`
+	Manufacturer     string     `json:"Manufacturer"`
+	Model            string     `json:"Model"`
+	SerialNumber     string     `json:"SerialNumber"`
+	PowerState       string     `json:"PowerState"`
+	Status           statusJSON `json:"Status"`
+	PowerSubsystem   *odataRef  `json:"PowerSubsystem,omitempty"`
+	ThermalSubsystem *odataRef  `json:"ThermalSubsystem,omitempty"`
+	Actions          struct {
+		Reset *resetActionJSON `json:"#Chassis.Reset,omitempty"`
+	} `json:"Actions"`
+	Links struct {
 		ComputerSystems []odataRef `json:"ComputerSystems"`
 		ManagedBy       []odataRef `json:"ManagedBy"`
 		Contains        []odataRef `json:"Contains,omitempty"`
@@ -443,7 +539,7 @@ func (s *Simulator) getChassis(w http.ResponseWriter, r *http.Request, b *bmc) {
 		writeError(w, http.StatusNotFound, msgResourceNotFound, "Chassis", id)
 		return
 	}
-	c := chassisJSON{ODataID: "/redfish/v1/Chassis/" + id, ODataType: "#Chassis.v1_14_0.Chassis", ID: id, Name: id,
+	c := chassisJSON{ODataID: "/redfish/v1/Chassis/" + id, ODataType: "#Chassis.v1_28_0.Chassis", ID: id, Name: id,
 		Manufacturer: "HPE", Status: statusJSON{"Enabled", "OK"}}
 	c.Links.ManagedBy = []odataRef{{"/redfish/v1/Managers/" + b.managerID()}}
 	if n := b.system(id); n != nil {
@@ -458,6 +554,8 @@ func (s *Simulator) getChassis(w http.ResponseWriter, r *http.Request, b *bmc) {
 			c.Links.ContainedBy = &odataRef{"/redfish/v1/Chassis/Enclosure"}
 		}
 		c.Links.ComputerSystems = []odataRef{{topology.SystemPath(n.systemID)}}
+		c.PowerSubsystem, c.ThermalSubsystem = &odataRef{c.ODataID + "/PowerSubsystem"}, &odataRef{c.ODataID + "/ThermalSubsystem"}
+		c.Actions.Reset = &resetActionJSON{Target: c.ODataID + "/Actions/Chassis.Reset", ResetTypes: chassisResetTypes}
 	} else {
 		// The blade enclosure: powered while any node is.
 		c.ChassisType, c.Model, c.SerialNumber, c.PowerState = "Enclosure", "EX425 blade", serialFor("HF", b.xname), "On"
@@ -475,18 +573,24 @@ func (s *Simulator) getManagers(w http.ResponseWriter, r *http.Request, b *bmc) 
 }
 
 type managerJSON struct {
-	ODataID         string     `json:"@odata.id"`
-	ODataType       string     `json:"@odata.type"`
-	ID              string     `json:"Id"`
-	Name            string     `json:"Name"`
-	ManagerType     string     `json:"ManagerType"`
-	Manufacturer    string     `json:"Manufacturer"`
-	Model           string     `json:"Model"`
-	FirmwareVersion string     `json:"FirmwareVersion"`
-	UUID            string     `json:"UUID"`
-	PowerState      string     `json:"PowerState"`
-	Status          statusJSON `json:"Status"`
-	Links           struct {
+	ODataID            string     `json:"@odata.id"`
+	ODataType          string     `json:"@odata.type"`
+	ID                 string     `json:"Id"`
+	Name               string     `json:"Name"`
+	ManagerType        string     `json:"ManagerType"`
+	Manufacturer       string     `json:"Manufacturer"`
+	Model              string     `json:"Model"`
+	FirmwareVersion    string     `json:"FirmwareVersion"`
+	UUID               string     `json:"UUID"`
+	PowerState         string     `json:"PowerState"`
+	Status             statusJSON `json:"Status"`
+	NetworkProtocol    odataRef   `json:"NetworkProtocol"`
+	EthernetInterfaces odataRef   `json:"EthernetInterfaces"`
+	LogServices        odataRef   `json:"LogServices"`
+	Actions            struct {
+		Reset resetActionJSON `json:"#Manager.Reset"`
+	} `json:"Actions"`
+	Links struct {
 		ManagerForServers []odataRef `json:"ManagerForServers"`
 		ManagerForChassis []odataRef `json:"ManagerForChassis"`
 	} `json:"Links"`
@@ -498,11 +602,15 @@ func (s *Simulator) getManager(w http.ResponseWriter, r *http.Request, b *bmc) {
 		writeError(w, http.StatusNotFound, msgResourceNotFound, "Manager", id)
 		return
 	}
-	m := managerJSON{ODataID: "/redfish/v1/Managers/" + id, ODataType: "#Manager.v1_10_0.Manager", ID: id,
-		Name: "BMC " + b.xname, ManagerType: "BMC", Manufacturer: "HPE", Model: "nC", FirmwareVersion: "nc.1.9.13",
-		UUID: nameUUID(b.xname), PowerState: "On", Status: statusJSON{"Enabled", "OK"}}
+	path := "/redfish/v1/Managers/" + id
+	m := managerJSON{ODataID: path, ODataType: "#Manager.v1_24_0.Manager", ID: id,
+		Name: "BMC " + b.xname, ManagerType: "BMC", Manufacturer: "HPE", Model: "nC", FirmwareVersion: b.firmwareVersion(),
+		UUID: nameUUID(b.xname), PowerState: "On", Status: statusJSON{"Enabled", "OK"},
+		NetworkProtocol: ref(path + "/NetworkProtocol"), EthernetInterfaces: ref(path + "/EthernetInterfaces"),
+		LogServices: ref(path + "/LogServices")}
+	m.Actions.Reset = resetActionJSON{Target: path + "/Actions/Manager.Reset", ResetTypes: managerResetTypes}
 	if !b.mountain {
-		m.Model, m.FirmwareVersion = "iLO 5", "2.78"
+		m.Model = "iLO 5"
 	}
 	for _, n := range b.nodes {
 		m.Links.ManagerForServers = append(m.Links.ManagerForServers, odataRef{topology.SystemPath(n.systemID)})

@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -8,8 +9,9 @@ import (
 	"strings"
 )
 
-// baseRegistry is the DMTF Base message registry version the BMCs quote (bmcweb's).
-const baseRegistry = "Base.1.16.0."
+// baseRegistry prefixes the MessageIds the BMCs send: the DMTF Base registry they serve
+// (registries/Base.1.22.1.json), as DSP0266 spells it, RegistryPrefix.Major.Minor.
+const baseRegistry = "Base.1.22."
 
 // message is one Redfish Message object of @Message.ExtendedInfo.
 type message struct {
@@ -17,7 +19,6 @@ type message struct {
 	MessageID       string   `json:"MessageId"`
 	Message         string   `json:"Message"`
 	MessageArgs     []string `json:"MessageArgs"`
-	Severity        string   `json:"Severity"`
 	MessageSeverity string   `json:"MessageSeverity"`
 	Resolution      string   `json:"Resolution"`
 }
@@ -43,10 +44,10 @@ var (
 	msgActionParameterMissing = rfMessage{"ActionParameterMissing", "The action %s requires the parameter %s to be present in the request body.",
 		"Critical", "Supply the action with the required parameter in the request body when the request is resubmitted."}
 	msgActionParameterUnknown = rfMessage{"ActionParameterUnknown", "The action %s was submitted with the invalid parameter %s.",
-		"Warning", "Correct the invalid parameter and resubmit the request if the operation failed."}
+		"Warning", "Correct the invalid action parameter and resubmit the request if the operation failed."}
 	msgActionParameterValueNotInList = rfMessage{"ActionParameterValueNotInList", "The value '%s' for the parameter %s in the action %s is not in the list of acceptable values.",
 		"Warning", "Choose a value from the enumeration list that the implementation can support and resubmit the request if the operation failed."}
-	msgActionParameterValueTypeError = rfMessage{"ActionParameterValueTypeError", "The value '%s' for the parameter %s in the action %s is of a different type than the parameter can accept.",
+	msgActionParameterValueTypeError = rfMessage{"ActionParameterValueTypeError", "The value '%s' for the parameter %s in the action %s is not a type that the parameter can accept.",
 		"Warning", "Correct the value for the parameter in the request body and resubmit the request if the operation failed."}
 	msgPropertyMissing = rfMessage{"PropertyMissing", "The property %s is a required property and must be included in the request.",
 		"Warning", "Ensure that the property is in the request body and has a valid value and resubmit the request if the operation failed."}
@@ -54,7 +55,7 @@ var (
 		"Warning", "Correct the value for the property in the request body and resubmit the request if the operation failed."}
 	msgPropertyValueNotInList = rfMessage{"PropertyValueNotInList", "The value '%s' for the property %s is not in the list of acceptable values.",
 		"Warning", "Choose a value from the enumeration list that the implementation can support and resubmit the request if the operation failed."}
-	msgPropertyValueTypeError = rfMessage{"PropertyValueTypeError", "The value '%s' for the property %s is of a different type than the property can accept.",
+	msgPropertyValueTypeError = rfMessage{"PropertyValueTypeError", "The value '%s' for the property %s is not a type that the property can accept.",
 		"Warning", "Correct the value for the property in the request body and resubmit the request if the operation failed."}
 	msgPropertyUnknown = rfMessage{"PropertyUnknown", "The property %s is not in the list of valid properties for the resource.",
 		"Warning", "Remove the unknown property from the request body and resubmit the request if the operation failed."}
@@ -70,6 +71,8 @@ var (
 		"Critical", "None."}
 	msgResourceInUse = rfMessage{"ResourceInUse", "The change to the requested resource failed because the resource is in use or in transition.",
 		"Warning", "Remove the condition and resubmit the request if the operation failed."}
+	msgHeaderInvalid = rfMessage{"HeaderInvalid", "Header '%s' is invalid.",
+		"Critical", "Resubmit the request with a valid request header."}
 	msgPreconditionFailed = rfMessage{"PreconditionFailed", "The ETag supplied did not match the ETag required to change this resource.",
 		"Critical", "Try the operation again using the appropriate ETag."}
 	msgServiceTemporarilyUnavailable = rfMessage{"ServiceTemporarilyUnavailable", "The service is temporarily unavailable.  Retry in %s seconds.",
@@ -94,8 +97,8 @@ func (m rfMessage) render(args ...string) message {
 	if args == nil {
 		args = []string{}
 	}
-	return message{ODataType: "#Message.v1_1_1.Message", MessageID: baseRegistry + m.id, Message: text,
-		MessageArgs: args, Severity: m.severity, MessageSeverity: m.severity, Resolution: m.resolution}
+	return message{ODataType: "#Message.v1_3_0.Message", MessageID: baseRegistry + m.id, Message: text,
+		MessageArgs: args, MessageSeverity: m.severity, Resolution: m.resolution}
 }
 
 // writeError writes a DSP0266 extended error: code GeneralError at the top, the specific
@@ -126,12 +129,51 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		http.Error(w, "simulator: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
+	writeRaw(w, status, raw)
+}
+
+// writeRaw writes a JSON body with the Redfish headers: OData-Version, Cache-Control and,
+// on a resource, a Link to the JSON schema its @odata.type names (DSP0266 §8.1).
+func writeRaw(w http.ResponseWriter, status int, raw []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("OData-Version", "4.0")
+	h.Set("Cache-Control", "no-cache")
+	if status == http.StatusOK || status == http.StatusCreated {
+		if typ := odataType(raw); typ != "" {
+			h.Set("Link", "<"+schemaURL(typ)+">; rel=describedby")
+		}
+	}
 	h.Set("Content-Length", strconv.Itoa(len(raw)))
 	w.WriteHeader(status)
 	_, _ = w.Write(raw)
+}
+
+// odataType finds the top-level @odata.type of a body we marshalled: json.Marshal sorts map
+// keys and our structs put it first, so it is the first "@odata.type" in the text unless an
+// "@odata.id" object precedes it, which never holds one.
+func odataType(raw []byte) string {
+	const key = `"@odata.type":"`
+	i := bytes.Index(raw, []byte(key))
+	if i < 0 {
+		return ""
+	}
+	rest := raw[i+len(key):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 {
+		return ""
+	}
+	return string(rest[:j])
+}
+
+// schemaURL is the DMTF schema of an @odata.type: "#Chassis.v1_28_0.Chassis" →
+// http://redfish.dmtf.org/schemas/v1/Chassis.v1_28_0.json.
+func schemaURL(typ string) string {
+	typ = strings.TrimPrefix(typ, "#")
+	if i := strings.LastIndexByte(typ, '.'); i > 0 {
+		typ = typ[:i]
+	}
+	return "http://redfish.dmtf.org/schemas/v1/" + typ + ".json"
 }
 
 // muxErrors turns the ServeMux's own plain-text 404 and 405 answers into Redfish errors

@@ -71,7 +71,8 @@ type bmc struct {
 	index              int
 	addr               netip.Addr
 	username, password string
-	mountain           bool // HPE Cray EX blade BMC (Node0/Node1, manager "BMC"), else a rack server ("Self")
+	mountain           bool       // HPE Cray EX blade BMC (Node0/Node1, manager "BMC"), else a rack server ("Self")
+	tree               staticTree // the static inventory, shared by every BMC of the model
 	faults             atomic.Uint32
 	ln                 net.Listener // guarded by Simulator.lnMu
 
@@ -118,6 +119,9 @@ func New(cfg Config) (*Simulator, error) {
 	svc := cfg.Services
 	s.services.Store(&svc)
 	if err := s.build(); err != nil {
+		return nil, fmt.Errorf("simulator: %w", err)
+	}
+	if err := s.assignTrees(); err != nil {
 		return nil, fmt.Errorf("simulator: %w", err)
 	}
 	if err := s.applyConfigFaults(cfg.Faults, cfg.Seed); err != nil {
@@ -223,7 +227,7 @@ func (s *Simulator) build() error {
 				b.mountain = true
 			}
 			n := &node{xname: id, name: tn.Name, arch: tn.Arch, mountain: tn.Class == topology.ClassMountain,
-				systemID: topology.SystemIDOf(tn, ord), bmc: b, power: initial, etag: 1}
+				systemID: topology.SystemIDOf(tn, ord), bmc: b, power: initial, etag: 1, override: defaultOverride}
 			if initial == On {
 				n.booted, n.progress = true, progressOSRunning
 			}

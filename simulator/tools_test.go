@@ -53,6 +53,28 @@ func TestRedfishtool(t *testing.T) {
 			rf("-I", "Node1", "Systems", "reset", "ForceOff")
 			waitPower(t, s, "x1000c0s0b0n1", "Off")
 
+			// The inventory generic clients walk.
+			for _, c := range []struct {
+				args []string
+				want string
+			}{
+				{[]string{"-I", "Node0", "Systems", "Processors", "-i", "CPU1"}, `"#Processor.v1_22_0.Processor"`},
+				{[]string{"-I", "Node0", "Systems", "EthernetInterfaces", "-i", "1"}, `"MACAddress"`},
+				{[]string{"-I", "Node0", "Systems", "SimpleStorage", "-i", "1"}, `"Devices"`},
+				{[]string{"-I", "Node0", "Systems", "Logs", "-i", "SEL"}, `"/redfish/v1/Systems/Node0/LogServices/SEL/Entries"`},
+				{[]string{"-I", "BMC", "Managers", "NetworkProtocol"}, `"HTTPS"`},
+				{[]string{"-I", "BMC", "Managers", "EthernetInterfaces", "-i", "1"}, `"` + u.Hostname() + `"`},
+				{[]string{"AccountService", "Accounts", "-i", "1"}, `"UserName": "root"`},
+				{[]string{"AccountService", "Roles", "list"}, `"/redfish/v1/AccountService/Roles/ReadOnly"`},
+				{[]string{"-I", "Node0", "Systems", "setBootOverride", "Once", "Pxe"}, `"BootSourceOverrideTarget": "Pxe"`},
+				{[]string{"-I", "Node0", "Systems", "patch", `{"LocationIndicatorActive": true}`}, `"LocationIndicatorActive": true`},
+			} {
+				assert.Contains(t, rf(c.args...), c.want, "redfishtool %v", c.args)
+			}
+			if auth == "Basic" { // a BMC restart ends sessions, redfishtool's own too
+				rf("-I", "BMC", "Managers", "reset", "GracefulRestart")
+			}
+
 			out, err := runTool(t, tool, "-r", u.Host, "-u", "root", "-p", "wrong", "-S", "Never", "-A", auth, "Systems")
 			assert.Error(t, err, "bad credentials must fail: %s", out)
 		})
@@ -73,6 +95,21 @@ s = root.get_system("/redfish/v1/Systems/Node0")
 print("power", s.power_state)
 s.reset_system(sushy.ResetType.ON)
 print("reset ok")
+print("cpus", s.processors.summary)
+print("nics", [n.mac_address for n in s.ethernet_interfaces.get_members()])
+print("disks", s.simple_storage.disks_sizes_bytes)
+print("bios", s.bios.attributes["BootMode"])
+print("secureboot", s.secure_boot.enabled)
+s.set_system_boot_options(sushy.BootSource.PXE, enabled=sushy.BootSourceOverrideEnabled.ONCE)
+s.refresh()
+print("boot", s.boot.target, s.boot.enabled)
+m = root.get_manager("/redfish/v1/Managers/BMC")
+print("manager", m.firmware_version, sorted(str(v) for v in m.get_allowed_reset_manager_values()))
+# root.registries also loads sushy's packaged registries, which Debian's package lacks.
+print("registries", sorted(f.registry for f in root._get_registry_collection().get_members()))
+print("tasks", root.get_task_service().service_enabled)
+print("chassis", sorted(root.get_chassis_collection().members_identities))
+print("updates", sorted(root.get_update_service().firmware_inventory.members_identities))
 if mode != "basic":
     root._auth.close()
 `
@@ -94,6 +131,14 @@ func TestSushy(t *testing.T) {
 			assert.Contains(t, out, "members ['/redfish/v1/Systems/Node0', '/redfish/v1/Systems/Node1']")
 			assert.Contains(t, out, "power PowerState.OFF")
 			assert.Contains(t, out, "reset ok")
+			for _, want := range []string{"cpus ProcessorSummary(count=256, architecture=<ProcessorArchitecture.X86: 'x86'>)", // sushy counts threads
+				"nics ['02:", "disks [1030792151040]", "bios Uefi", "secureboot False",
+				"boot BootSource.PXE BootSourceOverrideEnabled.ONCE", "manager nc.1.9.13 ['ResetType.FORCE_RESTART', 'ResetType.GRACEFUL_RESTART']",
+				"registries ['Base.1.22.1', 'ResourceEvent.1.4.3', 'TaskEvent.1.0.5']",
+				"tasks True", "chassis ['/redfish/v1/Chassis/Enclosure', '/redfish/v1/Chassis/Node0', '/redfish/v1/Chassis/Node1']",
+				"updates ['/redfish/v1/UpdateService/FirmwareInventory/BIOS', '/redfish/v1/UpdateService/FirmwareInventory/BMC']"} {
+				assert.Contains(t, out, want)
+			}
 			waitPower(t, s, bladeNode, "On")
 			if mode == "session" {
 				srv := bmcServer(t, s, bladeBMC)

@@ -65,6 +65,9 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
 				return err
 			}
 			defer st.Close()
+			if err := f.writeCA(st); err != nil {
+				return err
+			}
 			if err := writeURLs(f.urlsFile, st.URLs); err != nil {
 				return err
 			}
@@ -120,20 +123,25 @@ func writeURLs(path string, u stack.URLs) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".urls-*")
+	return writeFileAtomic(path, append(raw, '\n'), "urls file")
+}
+
+// writeFileAtomic writes data to a temporary file beside path, then renames it over path.
+func writeFileAtomic(path string, data []byte, what string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".bos-*")
 	if err != nil {
-		return fmt.Errorf("urls file: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(raw, '\n')); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
-		return fmt.Errorf("urls file: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("urls file: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("urls file: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }

@@ -22,6 +22,7 @@ type simFlags struct {
 	bmcPort    int
 	bmcFirst   string
 	tls        bool
+	caFile     string
 	user, pass string
 	delayScale float64
 	seed       int64
@@ -38,6 +39,7 @@ func (f *simFlags) register(fs *pflag.FlagSet, defaultScale float64) {
 	fs.IntVar(&f.bmcPort, "bmc-port", 0, "port every BMC listens on, each on its own loopback address (0 = a free one)")
 	fs.StringVar(&f.bmcFirst, "bmc-first-address", "127.1.0.1", "loopback address of the first BMC; the others count up from it")
 	fs.BoolVar(&f.tls, "tls", false, "BMCs serve HTTPS with ECDSA certificates")
+	fs.StringVar(&f.caFile, "tls-ca-file", "", "with --tls, write the PEM certificate of the CA that signs the BMCs' certificates to this file, so clients can verify them")
 	fs.StringVar(&f.user, "bmc-user", "root", "BMC user name")
 	fs.StringVar(&f.pass, "bmc-password", "initial0", "BMC password")
 	fs.Float64Var(&f.delayScale, "delay-scale", defaultScale, "multiplies every simulated hardware delay (power on 5 s, POST 60 s, boot 120 s, graceful shutdown 30 s, CFS run 60 s); 0 = instant")
@@ -94,6 +96,9 @@ func (f *simFlags) stackOptions() (stack.Options, error) {
 	if f.delayScale < 0 {
 		return stack.Options{}, fmt.Errorf("--delay-scale must not be negative")
 	}
+	if f.caFile != "" && !f.tls {
+		return stack.Options{}, fmt.Errorf("--tls-ca-file needs --tls")
+	}
 	faults, err := parseFaults(f.faults)
 	if err != nil {
 		return stack.Options{}, err
@@ -114,6 +119,17 @@ func (f *simFlags) stackOptions() (stack.Options, error) {
 		CFS: cfs.Config{Timing: cfs.Timing{ConfigureDelay: cfsDelay, Jitter: cfsDelay / 5, Scale: 1, BatchWindow: 50 * time.Millisecond, BatchSize: 500},
 			Seed: f.seed, FailRate: f.cfsFail},
 	}, nil
+}
+
+// writeCA writes the BMCs' CA certificate to --tls-ca-file, if given.
+func (f *simFlags) writeCA(st *stack.Stack) error {
+	if f.caFile == "" {
+		return nil
+	}
+	if st.Sim == nil {
+		return fmt.Errorf("--tls-ca-file: no BMCs run here")
+	}
+	return writeFileAtomic(f.caFile, st.Sim.CACertPEM(), "CA file")
 }
 
 // scaled multiplies d by scale, but never below floor (when scale > 0) nor above d.

@@ -85,6 +85,9 @@ failed nodes; 4 --timeout expired before it completed; 130 interrupted (Ctrl-C).
 				return err
 			}
 			defer st.Close()
+			if err := f.writeCA(st); err != nil {
+				return err
+			}
 			if err := st.Seed(ctx); err != nil {
 				return err
 			}

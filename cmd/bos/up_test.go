@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -79,6 +81,37 @@ func TestSimWritesURLsServesAndStopsOnCancel(t *testing.T) {
 	assert.Error(t, err, "BMCs stop listening")
 }
 
+// With --tls-ca-file a client verifies the BMCs' certificates against the CA written.
+func TestSimWritesTheTLSCAFile(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	urls, ca := filepath.Join(dir, "urls.json"), filepath.Join(dir, "ca.pem")
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"sim", "bmcs", "--nodes", "2", "--tls", "--tls-ca-file", ca, "--urls-file", urls}, &bytes.Buffer{}, &bytes.Buffer{})
+	}()
+	var u stack.URLs
+	testwait.Until(t, "the urls file appears once everything listens", func() bool {
+		raw, err := os.ReadFile(urls)
+		return err == nil && json.Unmarshal(raw, &u) == nil
+	}, nil)
+	pem, err := os.ReadFile(ca)
+	require.NoError(t, err, "the CA file is written before the urls file")
+	pool := x509.NewCertPool()
+	require.True(t, pool.AppendCertsFromPEM(pem))
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	for x, bmc := range u.BMCs {
+		resp, err := hc.Get(bmc + "/redfish/v1/")
+		require.NoError(t, err, x)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode, x)
+	}
+	hc.CloseIdleConnections()
+	cancel()
+	require.NoError(t, testwait.Receive(t, done, "bos sim stops after cancel", nil))
+}
+
 func TestSimDumpTopologyRoundTrips(t *testing.T) {
 	var out bytes.Buffer
 	require.NoError(t, run(context.Background(), []string{"sim", "--dump-topology", "--nodes", "6", "--uans", "1", "--ncns", "2", "--arm", "2"}, &out, &bytes.Buffer{}))
@@ -103,6 +136,7 @@ func TestBadFlagsAreClearErrors(t *testing.T) {
 		{[]string{"sim", "--delay-scale", "-1"}, "must not be negative"},
 		{[]string{"sim", "--nodes", "2", "--arm", "3"}, "ARM"},
 		{[]string{"sim", "toaster"}, "invalid argument"},
+		{[]string{"sim", "--tls-ca-file", "ca.pem"}, "--tls-ca-file needs --tls"},
 	} {
 		err := run(context.Background(), tc.args, &bytes.Buffer{}, &bytes.Buffer{})
 		require.Error(t, err, tc.args)
