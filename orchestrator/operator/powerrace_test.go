@@ -181,7 +181,7 @@ func (w *raceWorld) Reset(_ context.Context, ids []string, kind ResetKind) map[s
 	if len(ids) == 0 {
 		return nil
 	}
-	if w.crashed("before "+resetNames[kind][0]) {
+	if w.crashed("before " + resetNames[kind][0]) {
 		return map[string]error{raceNode: context.Canceled}
 	}
 	w.mu.Lock()
@@ -200,7 +200,7 @@ func (w *raceWorld) Reset(_ context.Context, ids []string, kind ResetKind) map[s
 		w.transitions++
 	}
 	w.mu.Unlock()
-	if w.crashed("after "+resetNames[kind][0]) {
+	if w.crashed("after " + resetNames[kind][0]) {
 		return map[string]error{raceNode: context.Canceled}
 	}
 	w.mu.Lock()
