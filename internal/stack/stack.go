@@ -129,17 +129,16 @@ type Options struct {
 
 // Stack is a running set of services. Fields are nil for services that are not running here.
 type Stack struct {
-	URLs     URLs
-	Topology *topology.Topology
-	Sim      *simulator.Simulator
-	HSM      *hsm.Server
-	BSS      *bss.Server
-	CFS      *cfs.Server
-	IMS      *ims.Server
-	Slurm    *slurmsim.Server
-	CRUS     *crus.Server
-	Store    *store.Store
-	// Reconciler is the reconciler started with the stack (RestartReconciler replaces it).
+	URLs       URLs
+	Topology   *topology.Topology
+	Sim        *simulator.Simulator
+	HSM        *hsm.Server
+	BSS        *bss.Server
+	CFS        *cfs.Server
+	IMS        *ims.Server
+	Slurm      *slurmsim.Server
+	CRUS       *crus.Server
+	Store      *store.Store
 	Reconciler *operator.Reconciler
 	Redfish    *operator.Redfish
 	// V1Agent runs BOS v1 sessions (nil without the reconciler).
