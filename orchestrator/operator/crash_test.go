@@ -2,13 +2,16 @@ package operator
 
 import (
 	"context"
+	"errors"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/store"
 )
 
 // A BOS process is killed at a point between recording a power call and hearing back from
@@ -106,4 +109,29 @@ func TestOwnCallInFlightIsWaitedFor(t *testing.T) {
 	w.mu.Unlock()
 	w.step()
 	assert.Zero(t, w.boots, "still within max_power_on_wait_time")
+}
+
+// failingInventory is an HSM that cannot be reached.
+type failingInventory struct{ Inventory }
+
+func (failingInventory) Nodes(context.Context) ([]Node, error) {
+	return nil, errors.New("HSM unreachable")
+}
+
+// A reconciler stopped while its first discovery is still retrying (a crash right after a
+// restart) leaves nothing running: its queue's timer goroutine ended too. The synctest
+// bubble fails with "blocked goroutines remain" otherwise.
+func TestRunStoppedDuringFirstDiscoveryLeavesNothingRunning(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st, err := store.Open(context.Background(), store.Config{EmbeddedOverPipes: true})
+		require.NoError(t, err)
+		defer st.Close()
+		r := New(Config{Store: st, Inventory: failingInventory{}})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- r.Run(ctx) }()
+		time.Sleep(1500 * time.Millisecond) // two tries of the first discovery
+		cancel()
+		require.NoError(t, <-done)
+	})
 }

@@ -104,6 +104,7 @@ func (r *Reconciler) WakeSessions() {
 // Run reconciles until ctx is cancelled: node workers, the resync that heals missed
 // wake-ups every polling_frequency, and the session, discovery and cleanup loops.
 func (r *Reconciler) Run(ctx context.Context) error {
+	defer r.queue.ShutDown() // also when stopped during the first discovery
 	// Sessions need BOS components: discover HSM's nodes before setting any session up.
 	for {
 		added, err := Discover(ctx, r.cfg.Store, r.cfg.Inventory, r.cfg.Now())
@@ -137,7 +138,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		go func() { defer wg.Done(); loop(ctx) }()
 	}
 	<-ctx.Done()
-	r.queue.ShutDown()
+	r.queue.ShutDown() // ends the workers
 	wg.Wait()
 	return nil
 }
