@@ -67,6 +67,9 @@ func (p *crashingPower) arm(k *killPoint) {
 }
 
 func (p *crashingPower) Reset(ctx context.Context, ids []string, kind operator.ResetKind) map[string]error {
+	if ctx.Err() != nil { // a killed process sends nothing more
+		return p.PowerControl.Reset(ctx, ids, kind)
+	}
 	p.mu.Lock()
 	if kind == operator.ResetForceOff {
 		for _, id := range ids {
