@@ -6,6 +6,10 @@
 // BOS_TEST_REDIS_URL), on a real Redis under its own key prefix, deleted afterwards.
 // `go test -short` runs smaller clusters.
 //
+// TestCrashMatrix (crash_test.go) kills the reconciler at ten points of a boot, a reboot
+// and a shutdown and restarts it on the same store (docs/guarantees.md); BOS_E2E_LONG=1
+// runs it on 1,000 nodes on the real Redis.
+//
 // # Scenario scripts
 //
 // TestScenario runs testdata/scenarios/*.txt, in the manner of etcd raft's interaction

@@ -41,6 +41,9 @@ type LastActionPatch struct {
 	Action      *string    `json:"action,omitempty"`
 	Failed      *bool      `json:"failed,omitempty"`
 	LastUpdated *time.Time `json:"last_updated,omitempty"`
+	// InFlight is read-only: accepted so that a record read from BOS can be sent back,
+	// and ignored.
+	InFlight *string `json:"in_flight,omitempty"`
 }
 
 // EventStatsPatch is a partial EventStats.
@@ -212,6 +215,9 @@ func (p *ComponentPatch) ApplyTo(c *Component) {
 		setTime(&c.StagedState.LastUpdated, s.LastUpdated)
 	}
 	if l := p.LastAction; l != nil {
+		if l.Action != nil {
+			c.LastAction.InFlight = "" // a new action: no call of ours is under way for it
+		}
 		set(&c.LastAction.Action, l.Action)
 		set(&c.LastAction.Failed, l.Failed)
 		setTime(&c.LastAction.LastUpdated, l.LastUpdated)

@@ -112,6 +112,9 @@ type Options struct {
 	BMCCredentialsFile string
 	// Workers and BatchSize tune the reconciler (0 = its defaults).
 	Workers, BatchSize int
+	// WrapPower, when set, wraps the reconciler's power driver (tests inject faults and
+	// crashes there; see CrashReconciler).
+	WrapPower func(operator.PowerControl) operator.PowerControl
 	// DropStoreOnClose deletes every key of the store (under RedisKeyPrefix) on Close:
 	// for tests on a shared Redis.
 	DropStoreOnClose bool
@@ -152,6 +155,7 @@ type Stack struct {
 	closers []func()
 	wg      sync.WaitGroup
 	cancel  context.CancelFunc
+	rec     *reconcilerRun
 }
 
 func (o *Options) runs(svc string) bool {
@@ -320,8 +324,8 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 		}
 		tenants = reg
 	}
-	queue := operator.NewQueue(nil)
-	st, err := store.Open(ctx, store.Config{URL: o.RedisURL, KeyPrefix: o.RedisKeyPrefix, EmbeddedOverPipes: s.net != nil, OnComponentsChanged: func(ids []string) { queue.Add(ids...) }})
+	s.rec = &reconcilerRun{runCtx: runCtx, wg: &s.wg}
+	st, err := store.Open(ctx, store.Config{URL: o.RedisURL, KeyPrefix: o.RedisKeyPrefix, EmbeddedOverPipes: s.net != nil, OnComponentsChanged: func(ids []string) { s.rec.wake(ids...) }})
 	if err != nil {
 		return fmt.Errorf("stack: %w", err)
 	}
@@ -387,7 +391,7 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 		s.Redfish = operator.NewRedfish(operator.RedfishConfig{
 			Endpoints: operator.HSMEndpoints{Client: hsmClient, Credentials: creds}, Scheme: scheme, Timeout: o.RedfishTimeout,
 			EventDestination: s.URLs.BOS + "/operator/redfish-events",
-			OnPowerChange:    func(node string) { queue.Add(node) },
+			OnPowerChange:    func(node string) { s.rec.wake(node) },
 			Dial:             s.dial(),
 			Logger:           o.Logger,
 		})
@@ -395,14 +399,17 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 		bssPort := operator.BSSBootParameters{Client: bss.NewClient(s.URLs.BSS, s.HTTPClient())}
 		cfsPort := operator.CFSConfiguration{Client: cfs.NewClient(s.URLs.CFS, s.HTTPClient())}
 		images := operator.S3Images{Client: ims.NewClient(s.URLs.IMS, s.HTTPClient()), S3URL: s.URLs.S3}
-		rec := operator.New(operator.Config{
-			Store: st, Queue: queue, Tenants: tenants, Handoff: handoff,
+		var power operator.PowerControl = s.Redfish
+		if o.WrapPower != nil {
+			power = o.WrapPower(power)
+		}
+		s.rec.cfg = operator.Config{
+			Store: st, Tenants: tenants, Handoff: handoff,
 			Inventory: inventory, BSS: bssPort, CFS: cfsPort, Images: images,
-			Power:   s.Redfish,
+			Power:   power,
 			Workers: o.Workers, BatchSize: o.BatchSize,
 			Logger: o.Logger,
-		})
-		s.Reconciler = rec
+		}
 		// The v1 agent acts through the same effects (BSS, CFS, Redfish) as the reconciler,
 		// reading power with GETs only (see Redfish.Polled).
 		agent, err := lockstep.New(lockstep.Config{
@@ -428,7 +435,7 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 		})
 		// Subscribing connects to every BMC (seconds at 10,000 nodes): do it in the
 		// background; until a BMC has subscribed, its nodes' power is read with GETs.
-		s.wg.Add(2)
+		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
 			if n, err := s.Redfish.Subscribe(runCtx); err != nil {
@@ -437,7 +444,7 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 				o.Logger.Info("subscribed to BMC events", "bmcs", n)
 			}
 		}()
-		go func() { defer s.wg.Done(); _ = rec.Run(runCtx) }()
+		s.Reconciler = s.rec.start()
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); _ = agent.Run(runCtx) }()
 		return nil

@@ -35,6 +35,9 @@ type Observation struct {
 	Power      Power
 	PowerError string   // why Power is unknown
 	CFS        *CFSView // nil: CFS returned no record for the node
+	// Self is the id of the BOS process looking (Config.Instance). A power call recorded
+	// under another id (last_action.in_flight) may have been lost in a crash; see lost.
+	Self string
 }
 
 // Action is an effect the executor performs after storing the decision.
@@ -89,6 +92,9 @@ func Decide(c bos.Component, obs Observation, opts bos.Options, now time.Time) D
 	decidePhase(&n, obs, opts, now, &d)
 	if n.Enabled {
 		decideAction(&n, obs, opts, now, &d)
+	}
+	if n.LastAction.InFlight != "" && !awaitingCall(&n) {
+		n.LastAction.InFlight = "" // the call is moot: the node moved on or left BOS's hands
 	}
 	d.Component = n
 	d.Changed = !equalComponents(&c, &n)
@@ -190,27 +196,52 @@ func bootedDesired(n *bos.Component) bool {
 func decideAction(n *bos.Component, obs Observation, opts bos.Options, now time.Time, d *Decision) {
 	limit := n.RetryLimit(opts)
 	stats := &n.EventStats
+	lost := lost(n, obs.Self)
 	switch bos.ComputeStatus(n) {
+	case bos.StatusPowerOnCalled:
+		// A power-on a crash may have cut off between recording and sending: re-send it at
+		// once if the node is still off (not after max_power_on_wait_time); an On node got
+		// it. A node that booted meanwhile is configuring, not here.
+		switch {
+		case lost && obs.Power == PowerOff:
+			resend(n, PowerOnAction, obs.Self, now, d)
+			followUp(d, seconds(opts.MaxPowerOnWaitTime))
+		case lost && obs.Power == PowerOn:
+			n.LastAction.InFlight = ""
+		}
 	case bos.StatusPowerOnPending:
 		// A retry (the last action was this power-on, failed or timed out) keeps the BSS
 		// token: the first call may have gone through and the node be booting it. A fresh
 		// power-on clears it, so Effects.PowerOn writes BSS anew.
 		retry := n.LastAction.Action == bos.ActionPoweringOn
-		attempt(n, &stats.PowerOnAttempts, limit, bos.ActionPoweringOn, PowerOnAction, now, d)
+		attempt(n, &stats.PowerOnAttempts, limit, bos.ActionPoweringOn, PowerOnAction, obs.Self, now, d)
 		if d.Action == PowerOnAction && !retry {
 			n.DesiredState.BSSToken = ""
 		}
 		followUp(d, seconds(opts.MaxPowerOnWaitTime))
 	case bos.StatusPowerOffPending:
-		attempt(n, &stats.PowerOffGracefulAttempts, limit, bos.ActionPoweringOffGracefully, GracefulOffAction, now, d)
+		attempt(n, &stats.PowerOffGracefulAttempts, limit, bos.ActionPoweringOffGracefully, GracefulOffAction, obs.Self, now, d)
 		followUp(d, seconds(opts.MaxPowerOffWaitTime))
 	case bos.StatusPowerOffGracefullyCalled, bos.StatusPowerOffForcefullyCalled:
 		wait := seconds(opts.MaxPowerOffWaitTime)
+		if lost && obs.Power == PowerOn {
+			// A power-off a crash may have cut off: the node is still on, so re-send the
+			// same call and wait for it from now. A node that got the first graceful
+			// request is shutting down; the BMC takes the second as a no-op, and it is
+			// not forced off for a wait that began before anyone could know it was sent.
+			act := GracefulOffAction
+			if n.LastAction.Action == bos.ActionPoweringOffForcefully {
+				act = ForcefulOffAction
+			}
+			resend(n, act, obs.Self, now, d)
+			followUp(d, wait)
+			return
+		}
 		since := now.Sub(n.LastAction.LastUpdated)
 		// A call the BMC rejected is not waited out: force it at once (deviation from BOS,
 		// which waits max_power_off_wait_time whether or not the call went through).
 		if n.LastAction.Failed || since > wait {
-			attempt(n, &stats.PowerOffForcefulAttempts, limit, bos.ActionPoweringOffForcefully, ForcefulOffAction, now, d)
+			attempt(n, &stats.PowerOffForcefulAttempts, limit, bos.ActionPoweringOffForcefully, ForcefulOffAction, obs.Self, now, d)
 			followUp(d, wait)
 		} else {
 			d.RequeueAfter = wait - since + time.Millisecond
@@ -228,7 +259,7 @@ func decideAction(n *bos.Component, obs Observation, opts bos.Options, now time.
 // BOS, it keeps the error: it names the last problem (a failed call, a timeout), so a node
 // that runs out of attempts ends failed with its cause, not a generic message. Reaching
 // the desired state clears it.
-func attempt(n *bos.Component, count *int, limit int, lastAction string, act Action, now time.Time, d *Decision) {
+func attempt(n *bos.Component, count *int, limit int, lastAction string, act Action, self string, now time.Time, d *Decision) {
 	if *count >= limit {
 		if n.Error == "" {
 			n.Error = ErrRetryLimitNoCau
@@ -238,7 +269,36 @@ func attempt(n *bos.Component, count *int, limit int, lastAction string, act Act
 		return
 	}
 	*count++
-	n.LastAction = bos.LastAction{Action: lastAction, LastUpdated: now}
+	n.LastAction = bos.LastAction{Action: lastAction, LastUpdated: now, InFlight: self}
+	d.Action = act
+}
+
+// lost reports whether n's last power call was recorded by another BOS process that never
+// saw it return: that process crashed (or was replaced) between recording the call and
+// hearing back, so the call may or may not have reached the BMC. The node's power tells:
+// Decide re-sends only a call whose effect is missing. Calls of this process are in flight
+// and waited for as usual; a failed call is retried as usual.
+func lost(n *bos.Component, self string) bool {
+	l := n.LastAction
+	return l.InFlight != "" && l.InFlight != self && !l.Failed
+}
+
+// awaitingCall reports whether n is enabled and in a status that waits on its last power
+// call, the only time last_action.in_flight means something.
+func awaitingCall(n *bos.Component) bool {
+	switch bos.ComputeStatus(n) {
+	case bos.StatusPowerOnCalled, bos.StatusPowerOffGracefullyCalled, bos.StatusPowerOffForcefullyCalled:
+		return n.Enabled
+	}
+	return false
+}
+
+// resend repeats n's recorded power call as this process's, without counting another
+// attempt: the attempt was counted when it was recorded and may never have been made.
+// Its wait starts now.
+func resend(n *bos.Component, act Action, self string, now time.Time, d *Decision) {
+	n.LastAction.LastUpdated = now
+	n.LastAction.InFlight = self
 	d.Action = act
 }
 
@@ -254,6 +314,7 @@ func followUp(d *Decision, wait time.Duration) {
 // failed (so the next look retries it, counting another attempt) and the error names it.
 func RecordFailure(n *bos.Component, act Action, err error, now time.Time) {
 	n.LastAction.Failed = true
+	n.LastAction.InFlight = ""
 	n.LastAction.LastUpdated = now
 	n.Error = fmt.Sprintf("%s failed (attempt %d): %v", act, attemptsOf(n, act), err)
 	n.Status.Status = bos.ComputeStatus(n)

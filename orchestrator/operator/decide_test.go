@@ -260,3 +260,92 @@ func TestRetryDelay(t *testing.T) {
 	assert.Equal(t, time.Second, RetryDelay(3, opts))
 	assert.Equal(t, 15*time.Second, RetryDelay(20, opts), "capped at polling_frequency")
 }
+
+// A power call recorded by a BOS process that then crashed (last_action.in_flight names
+// another process) may never have reached the BMC. The node's power says whether it did:
+// a call whose effect is missing is re-sent at once, as this process's, without counting
+// an attempt; one whose effect is there is not sent again.
+func TestDecideLostCalls(t *testing.T) {
+	inFlight := func(by string) func(*bos.Component) {
+		return func(c *bos.Component) { c.LastAction.InFlight = by }
+	}
+	const self, dead = "bos-b", "bos-a"
+	type want struct {
+		action   Action
+		status   string
+		inFlight string
+		restamp  bool // last_action.last_updated = now: the call's wait starts again
+		stats    bos.EventStats
+		requeue  time.Duration
+	}
+	powerOnWait, powerOffWait := 120*time.Second+time.Millisecond, 300*time.Second+time.Millisecond
+	for _, tc := range []struct {
+		name string
+		c    bos.Component
+		obs  Observation
+		want want
+	}{
+		// Power-on.
+		{"lost power-on, node off: re-sent at once", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 2*time.Second, false), stats(1, 0, 0), tokens("t1", ""), inFlight(dead)),
+			Observation{Power: PowerOff, CFS: cfsNew, Self: self},
+			want{action: PowerOnAction, status: bos.StatusPowerOnCalled, inFlight: self, restamp: true, stats: bos.EventStats{PowerOnAttempts: 1}, requeue: powerOnWait}},
+		{"lost power-on, node on: it got through, not sent again", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 2*time.Second, false), stats(1, 0, 0), inFlight(dead)),
+			Observation{Power: PowerOn, CFS: cfsNew, Self: self},
+			want{status: bos.StatusPowerOnCalled, stats: bos.EventStats{PowerOnAttempts: 1}, requeue: 1198*time.Second + time.Millisecond}},
+		{"lost power-on, node booted the desired token: configuring, nothing sent", comp(booted(image), tokens("t1", "t1"), phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 2*time.Second, false), stats(1, 0, 0), inFlight(dead)),
+			Observation{Power: PowerOn, CFS: cfsOK, Self: self},
+			want{status: bos.StatusStable, stats: bos.EventStats{}}},
+		{"lost power-on, BMC unreadable: nothing sent, still unverified", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 2*time.Second, false), stats(1, 0, 0), inFlight(dead)),
+			Observation{Power: PowerUnknown, PowerError: "timeout", CFS: cfsNew, Self: self},
+			want{status: bos.StatusPowerOnCalled, inFlight: dead, stats: bos.EventStats{PowerOnAttempts: 1}, requeue: 1198*time.Second + time.Millisecond}},
+		{"own power-on in flight, node off: waited for, not sent twice", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 2*time.Second, false), stats(1, 0, 0), inFlight(self)),
+			Observation{Power: PowerOff, CFS: cfsNew, Self: self},
+			want{status: bos.StatusPowerOnCalled, inFlight: self, stats: bos.EventStats{PowerOnAttempts: 1}, requeue: 118*time.Second + time.Millisecond}},
+		{"lost power-on past max_power_on_wait_time: an ordinary counted retry", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 121*time.Second, false), stats(1, 0, 0), inFlight(dead)),
+			Observation{Power: PowerOff, CFS: cfsNew, Self: self},
+			want{action: PowerOnAction, status: bos.StatusPowerOnCalled, inFlight: self, restamp: true, stats: bos.EventStats{PowerOnAttempts: 2}, requeue: powerOnWait}},
+		// Graceful power-off.
+		{"lost graceful off, node on: re-sent, never forced for the lost time", comp(shutdownTarget, phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, 301*time.Second, false), stats(0, 1, 0), inFlight(dead)),
+			Observation{Power: PowerOn, CFS: cfsNew, Self: self},
+			want{action: GracefulOffAction, status: bos.StatusPowerOffGracefullyCalled, inFlight: self, restamp: true, stats: bos.EventStats{PowerOffGracefulAttempts: 1}, requeue: powerOffWait}},
+		{"lost graceful off, reboot, node off: it got through, power on next", comp(booted(other), phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, 2*time.Second, false), stats(0, 1, 0), inFlight(dead)),
+			Observation{Power: PowerOff, CFS: cfsOK, Self: self},
+			want{action: PowerOnAction, status: bos.StatusPowerOnCalled, inFlight: self, restamp: true, stats: bos.EventStats{PowerOnAttempts: 1, PowerOffGracefulAttempts: 1}, requeue: powerOnWait}},
+		{"lost graceful off, shutdown, node off: done", comp(shutdownTarget, phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, 2*time.Second, false), stats(0, 1, 0), inFlight(dead)),
+			Observation{Power: PowerOff, CFS: cfsNew, Self: self},
+			want{status: bos.StatusStable, stats: bos.EventStats{}}},
+		{"own graceful off in flight: waited for", comp(shutdownTarget, phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, 100*time.Second, false), stats(0, 1, 0), inFlight(self)),
+			Observation{Power: PowerOn, CFS: cfsNew, Self: self},
+			want{status: bos.StatusPowerOffGracefullyCalled, inFlight: self, stats: bos.EventStats{PowerOffGracefulAttempts: 1}, requeue: 200*time.Second + time.Millisecond}},
+		{"lost graceful off that had failed: forced at once as before", comp(shutdownTarget, phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, time.Second, true), stats(0, 1, 0), inFlight(dead)),
+			Observation{Power: PowerOn, CFS: cfsNew, Self: self},
+			want{action: ForcefulOffAction, status: bos.StatusPowerOffForcefullyCalled, inFlight: self, restamp: true, stats: bos.EventStats{PowerOffGracefulAttempts: 1, PowerOffForcefulAttempts: 1}, requeue: powerOffWait}},
+		// Forceful power-off.
+		{"lost forceful off, node on: re-sent", comp(shutdownTarget, phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffForcefully, 2*time.Second, false), stats(0, 1, 1), inFlight(dead)),
+			Observation{Power: PowerOn, CFS: cfsNew, Self: self},
+			want{action: ForcefulOffAction, status: bos.StatusPowerOffForcefullyCalled, inFlight: self, restamp: true, stats: bos.EventStats{PowerOffGracefulAttempts: 1, PowerOffForcefulAttempts: 1}, requeue: powerOffWait}},
+		// Records from before in_flight existed carry none: nothing changes for them.
+		{"no in_flight (older record): the wait as before", comp(shutdownTarget, phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, 100*time.Second, false), stats(0, 1, 0)),
+			Observation{Power: PowerOn, CFS: cfsNew, Self: self},
+			want{status: bos.StatusPowerOffGracefullyCalled, stats: bos.EventStats{PowerOffGracefulAttempts: 1}, requeue: 200*time.Second + time.Millisecond}},
+		// A moot in_flight is cleared.
+		{"in_flight left on a node that failed is cleared", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 121*time.Second, false), stats(3, 0, 0), inFlight(dead)),
+			Observation{Power: PowerOff, CFS: cfsNew, Self: self},
+			want{status: bos.StatusFailed, stats: bos.EventStats{PowerOnAttempts: 3}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := Decide(tc.c, tc.obs, opts, t0)
+			got := d.Component
+			assert.Equal(t, tc.want.action, d.Action, "action")
+			assert.Equal(t, tc.want.status, got.Status.Status, "status")
+			assert.Equal(t, tc.want.inFlight, got.LastAction.InFlight, "in_flight")
+			if tc.want.restamp {
+				assert.Equal(t, t0, got.LastAction.LastUpdated, "the call's wait starts now")
+			} else if got.LastAction.Action == tc.c.LastAction.Action {
+				assert.Equal(t, tc.c.LastAction.LastUpdated, got.LastAction.LastUpdated, "the call's wait goes on")
+			}
+			assert.Equal(t, tc.want.stats, got.EventStats, "attempts")
+			assert.Equal(t, tc.want.requeue, d.RequeueAfter, "requeue")
+		})
+	}
+}

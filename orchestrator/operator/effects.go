@@ -95,8 +95,7 @@ func (e *Effects) PowerOn(ctx context.Context, comps []bos.Component) map[string
 
 // sameDecision reports whether the stored record c still carries the power-on decided in d.
 func sameDecision(c *bos.Component, d bos.Component) bool {
-	a, b := c.LastAction, d.LastAction
-	return a.Action == b.Action && a.Failed == b.Failed && a.LastUpdated.Equal(b.LastUpdated) &&
+	return sameCall(c.LastAction, d.LastAction) &&
 		c.DesiredState.BootArtifacts == d.DesiredState.BootArtifacts &&
 		c.DesiredState.BSSToken == d.DesiredState.BSSToken
 }

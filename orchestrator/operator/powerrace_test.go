@@ -43,6 +43,14 @@ type raceWorld struct {
 	boots    int
 	reported bool
 	cfs      CFSView
+
+	// Crash tests (crash_test.go): ctx is what reconcile runs under; crash, when it
+	// returns true at a point, cancels ctx there as a kill -9 would stop the process.
+	ctx         context.Context
+	cancel      context.CancelFunc
+	crash       func(point string) bool
+	forced      int // ForceOff resets performed on a node that was on
+	transitions int // power changes the resets caused
 }
 
 const raceNode = "x1000c0s0b0n0"
@@ -54,6 +62,8 @@ func newRaceWorld(t *testing.T) *raceWorld {
 	w := &raceWorld{t: t, st: st, now: t0, bss: map[string]string{}, power: PowerOff, cfs: CFSView{Status: "unconfigured"}}
 	w.api = api.New(api.Config{Store: st, Now: w.clock}).Handler()
 	w.r = New(Config{Store: st, BSS: w, CFS: w, Power: w, Now: w.clock})
+	w.ctx, w.cancel = context.WithCancel(context.Background())
+	t.Cleanup(func() { w.cancel() })
 	_, err = st.AddComponents(context.Background(), []bos.Component{bos.NewComponent(raceNode, t0)})
 	require.NoError(t, err)
 	return w
@@ -97,7 +107,17 @@ func (w *raceWorld) step() {
 			w.mu.Unlock()
 		}
 	}
-	w.r.reconcile(context.Background(), []string{raceNode})
+	w.r.reconcile(w.ctx, []string{raceNode})
+}
+
+// crashed reports whether the crash hook kills the process at point (and cancels ctx).
+func (w *raceWorld) crashed(point string) bool {
+	if w.crash == nil || !w.crash(point) {
+		return false
+	}
+	w.crash = nil
+	w.cancel()
+	return true
 }
 
 func (w *raceWorld) component() bos.Component {
@@ -107,6 +127,9 @@ func (w *raceWorld) component() bos.Component {
 }
 
 func (w *raceWorld) Put(_ context.Context, hosts []string, _ bos.BootArtifacts) (string, error) {
+	if w.crashed("bss") {
+		return "", context.Canceled
+	}
 	w.mu.Lock()
 	w.puts++
 	tok := fmt.Sprintf("tok-%d", w.puts)
@@ -132,6 +155,9 @@ func (w *raceWorld) SetDesired(_ context.Context, ids []string, configuration st
 	if len(ids) == 0 {
 		return nil
 	}
+	if w.crashed("cfs") {
+		return context.Canceled
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.cfs.DesiredConfig, w.cfs.Enabled = configuration, enabled
@@ -155,15 +181,30 @@ func (w *raceWorld) Reset(_ context.Context, ids []string, kind ResetKind) map[s
 	if len(ids) == 0 {
 		return nil
 	}
+	if w.crashed("before " + resetNames[kind][0]) {
+		return map[string]error{raceNode: context.Canceled}
+	}
 	w.mu.Lock()
-	defer w.mu.Unlock()
+	if kind == ResetForceOff && w.power == PowerOn {
+		w.forced++
+	}
 	switch {
 	case kind != ResetOn:
+		if w.power == PowerOn {
+			w.transitions++
+		}
 		w.power, w.booted, w.reported = PowerOff, "", false
 	case w.power == PowerOff: // iPXE fetches the boot script as the node comes up
 		w.power, w.booted = PowerOn, w.bss[raceNode]
 		w.boots++
+		w.transitions++
 	}
+	w.mu.Unlock()
+	if w.crashed("after " + resetNames[kind][0]) {
+		return map[string]error{raceNode: context.Canceled}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if err := w.resetErr; err != nil {
 		w.resetErr = nil
 		return map[string]error{raceNode: err}

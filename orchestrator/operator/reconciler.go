@@ -3,10 +3,13 @@ package operator
 import (
 	"context"
 	"log/slog"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"time"
 
+	"github.com/cray-bos/bos/internal/uuid"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/tenant"
@@ -37,8 +40,12 @@ type Config struct {
 	// SessionPoll is how often pending and running sessions are looked at (default 250 ms;
 	// a node reaching its final state also wakes the session loop at once).
 	SessionPoll time.Duration
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// Instance names this process in the power calls it records (last_action.in_flight),
+	// so that after a crash the next process can tell calls cut off between recording and
+	// sending from its own calls under way. Default: random per New.
+	Instance string
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // Reconciler drives every enabled component to its desired state (see doc.go).
@@ -75,6 +82,9 @@ func New(cfg Config) *Reconciler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Instance == "" {
+		cfg.Instance = uuid.New()
+	}
 	return &Reconciler{cfg: cfg, queue: cfg.Queue, log: cfg.Logger, sessionWake: make(chan struct{}, 1),
 		setup:   &Setup{Store: cfg.Store, Inventory: cfg.Inventory, Images: cfg.Images, Tenants: cfg.Tenants, Handoff: cfg.Handoff, Now: cfg.Now, Logger: cfg.Logger},
 		effects: &Effects{Store: cfg.Store, BSS: cfg.BSS, CFS: cfg.CFS, Power: cfg.Power, Now: cfg.Now}}
@@ -94,6 +104,7 @@ func (r *Reconciler) WakeSessions() {
 // Run reconciles until ctx is cancelled: node workers, the resync that heals missed
 // wake-ups every polling_frequency, and the session, discovery and cleanup loops.
 func (r *Reconciler) Run(ctx context.Context) error {
+	defer r.queue.ShutDown() // also when stopped during the first discovery
 	// Sessions need BOS components: discover HSM's nodes before setting any session up.
 	for {
 		added, err := Discover(ctx, r.cfg.Store, r.cfg.Inventory, r.cfg.Now())
@@ -108,6 +119,14 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		case <-time.After(time.Second):
 		}
 	}
+	// Look at every enabled node at once, not after the first resync: calls a crashed
+	// process recorded but may not have sent are verified and re-sent now (Decide, lost).
+	enabled := true
+	if ids, err := r.cfg.Store.ComponentIDs(ctx, store.Filter{Enabled: &enabled}); err != nil {
+		r.log.Warn("listing enabled nodes at start; the resync will find them", "err", err)
+	} else {
+		r.queue.Add(ids...)
+	}
 	var wg sync.WaitGroup
 	for i := 0; i < r.cfg.Workers; i++ {
 		wg.Add(1)
@@ -119,7 +138,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		go func() { defer wg.Done(); loop(ctx) }()
 	}
 	<-ctx.Done()
-	r.queue.ShutDown()
+	r.queue.ShutDown() // ends the workers
 	wg.Wait()
 	return nil
 }
@@ -187,7 +206,7 @@ func (r *Reconciler) reconcile(ctx context.Context, keys []string) {
 	var mu sync.Mutex
 	decisions := make(map[string]Decision, len(ids))
 	_, err = r.cfg.Store.UpdateComponents(quiet, ids, func(c *bos.Component) error {
-		obs := Observation{Power: power[c.ID].Power}
+		obs := Observation{Power: power[c.ID].Power, Self: r.cfg.Instance}
 		if e := power[c.ID].Err; e != nil {
 			obs.PowerError = e.Error()
 		}
@@ -250,6 +269,36 @@ func (r *Reconciler) act(ctx context.Context, decisions map[string]Decision, opt
 		if len(failed) > 0 {
 			r.recordFailures(ctx, act, failed, opts)
 		}
+		if act != ConfigureAction {
+			r.confirmSent(ctx, comps, failed)
+		}
+	}
+}
+
+// confirmSent clears last_action.in_flight on the nodes whose call returned without error,
+// if their record still carries that call: from now on a crash cannot lose it, and no
+// other process re-sends it. A node whose write fails keeps in_flight; another process
+// would at worst re-send a call whose effect it does not see yet.
+func (r *Reconciler) confirmSent(ctx context.Context, comps []bos.Component, failed map[string]error) {
+	sent := make(map[string]bos.LastAction, len(comps))
+	for _, c := range comps {
+		if failed[c.ID] == nil && c.LastAction.InFlight != "" {
+			sent[c.ID] = c.LastAction
+		}
+	}
+	if len(sent) == 0 {
+		return
+	}
+	ids := slices.Collect(maps.Keys(sent))
+	_, err := r.cfg.Store.UpdateComponents(ctx, ids, func(c *bos.Component) error {
+		if !sameCall(c.LastAction, sent[c.ID]) {
+			return store.ErrSkip // changed meanwhile
+		}
+		c.LastAction.InFlight = ""
+		return nil
+	})
+	if err != nil {
+		r.log.Warn("recording power calls as sent", "nodes", len(ids), "err", err)
 	}
 }
 
@@ -286,6 +335,11 @@ func (r *Reconciler) recordFailures(ctx context.Context, act Action, failed map[
 		r.queue.AddAfter(c.ID, RetryDelay(attemptsOf(&c, act), opts))
 	}
 	r.log.Info("action failed", "action", act, "nodes", len(ids), "example", failed[ids[0]])
+}
+
+// sameCall reports whether a and b record the same power call.
+func sameCall(a, b bos.LastAction) bool {
+	return a.Action == b.Action && a.Failed == b.Failed && a.InFlight == b.InFlight && a.LastUpdated.Equal(b.LastUpdated)
 }
 
 // resyncLoop re-queues every enabled node each polling_frequency, healing missed events.

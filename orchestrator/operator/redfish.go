@@ -229,6 +229,9 @@ func (r *Redfish) check(bmc string) error {
 // observe records the outcome of a call to bmc: a transport failure starts or extends its
 // outage (and drops its client, so the next try reconnects); anything else ends it.
 func (r *Redfish) observe(bmc string, err error) {
+	if errors.Is(err, context.Canceled) {
+		return // the caller gave up (BOS stopping): nothing learnt about the BMC
+	}
 	var re *schemas.Error
 	transport := err != nil && !errors.As(err, &re)
 	r.mu.Lock()

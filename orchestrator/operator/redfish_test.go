@@ -201,3 +201,20 @@ func TestRedfishUnreachableBMCErrorNamesTheBMCNotTheTiming(t *testing.T) {
 	again := rf.Reset(ctx, []string{"x1000c0s0b0n1"}, ResetOn)["x1000c0s0b0n1"]
 	assert.Equal(t, first.Error(), again.Error(), "within the outage: the same cause, no countdown")
 }
+
+// A call the caller cancelled (BOS stopping, or a reconciler killed and restarted in the
+// same process) says nothing about the BMC: it must not open the circuit breaker, or the
+// next caller's calls to that BMC fail at once with "context canceled".
+func TestRedfishCancelledCallLeavesTheBMCUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mn := memnet.New()
+		sim, eps := startBMCsOn(t, mn, 2, simulator.Faults{Set: map[string][]simulator.Fault{"x1000c0s0b0": {simulator.FaultSlow}}})
+		rf := NewRedfish(RedfishConfig{Endpoints: eps, Scheme: "http", Timeout: 10 * time.Second, Dial: mn.DialContext})
+		defer rf.Close()
+		cancelled, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(100*time.Millisecond, cancel) // mid-call: the BMC answers after 2 s
+		require.ErrorIs(t, rf.Reset(cancelled, []string{"x1000c0s0b0n0"}, ResetOn)["x1000c0s0b0n0"], context.Canceled)
+		require.NoError(t, sim.ClearFault("x1000c0s0b0", simulator.FaultSlow))
+		assert.NoError(t, rf.Reset(context.Background(), []string{"x1000c0s0b0n0"}, ResetOn)["x1000c0s0b0n0"])
+	})
+}

@@ -169,6 +169,9 @@ func (s *Setup) Run(ctx context.Context, sess bos.Session, opts bos.Options) err
 
 	now := s.now()
 	mutate := func(c *bos.Component) error {
+		if setUpFor(c, sess) {
+			return nil // an earlier run of this setup wrote it (then BOS died): keep its progress
+		}
 		ApplySetup(c, sess, targets[c.ID], now)
 		return nil
 	}
@@ -543,6 +546,16 @@ func BootSetConfiguration(t *bos.SessionTemplate, bs bos.BootSet) string {
 		return t.CFS.Configuration
 	}
 	return ""
+}
+
+// setUpFor reports whether c already carries sess's setup: a run of this setup wrote it
+// and BOS died before marking the session running. Writing it again would undo what the
+// reconciler has done since (a reboot would restart a node it had rebooted already).
+func setUpFor(c *bos.Component, sess bos.Session) bool {
+	if sess.Stage {
+		return c.StagedState.Session == sess.Name
+	}
+	return c.Session == sess.Name
 }
 
 // ApplySetup writes session setup's patch for one node into its stored record c (inside
