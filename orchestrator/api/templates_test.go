@@ -78,7 +78,8 @@ func TestTemplateEndpoints(t *testing.T) {
 		// PATCH: deep merge, re-validated.
 		e.expect(200, "PATCH", "/v2/sessiontemplates/compute", "", map[string]any{
 			"description": "patched",
-			"boot_sets":   map[string]any{"compute": map[string]any{"kernel_parameters": "quiet"}},
+			"boot_sets": map[string]any{"compute": map[string]any{"kernel_parameters": "quiet",
+				"path": "s3://boot-images/abc/manifest.json", "type": "s3"}},
 		}).json(t, &got)
 		assert.Equal(t, "patched", got.Description)
 		assert.Equal(t, "quiet", got.BootSets["compute"].KernelParameters)
@@ -87,6 +88,14 @@ func TestTemplateEndpoints(t *testing.T) {
 		e.expect(404, "PATCH", "/v2/sessiontemplates/nope", "", `{"description":"x"}`)
 		e.expect(400, "PATCH", "/v2/sessiontemplates/compute", "", `{"boot_sets":{"compute":{"node_list":[]}}}`)
 		e.expect(400, "PATCH", "/v2/sessiontemplates/compute", "", `{"descripton":"typo"}`)
+		// BOS's schema wants a patched boot set's path and type; read-only fields and an empty
+		// description are refused (all were merged or ignored before).
+		d = e.expect(400, "PATCH", "/v2/sessiontemplates/compute", "", `{"boot_sets":{"compute":{"kernel_parameters":"x"}}}`).problem(t)
+		assert.Equal(t, "The session template could not be patched: boot_sets.compute.path: is required; boot_sets.compute.type: is required", d.Detail)
+		d = e.expect(400, "PATCH", "/v2/sessiontemplates/compute", "", `{"name":"other","tenant":null,"links":[],"description":""}`).problem(t)
+		assert.Equal(t, "The session template could not be patched: name: is read-only; tenant: is read-only; links: is read-only; description: must be 1 to 1023 characters, not empty", d.Detail)
+		d = e.expect(400, "PUT", "/v2/sessiontemplates/compute", "", `{"name":"compute","boot_sets":{"b":{"path":"p","type":"s3","node_list":["x1000c0s0b0n0"]}}}`).problem(t)
+		assert.Equal(t, "The session template could not be created: name: is read-only", d.Detail)
 		e.expect(400, "PATCH", "/v2/sessiontemplates/compute", "", `[1]`)
 		e.expect(200, "GET", "/v2/sessiontemplates/compute", "", nil).json(t, &got)
 		assert.Equal(t, "patched", got.Description, "failed patches changed nothing")
