@@ -114,3 +114,67 @@ func TestConformsToBOSv2(t *testing.T) {
 		t.Logf("%s %v", op, st)
 	}
 }
+
+// v1Deviations are the differences from BOS 2.16.0's v1 document that we mean;
+// docs/bos-v1.md explains each.
+var v1Deviations = []conformance.Deviation{
+	{Op: "GET /v1/sessiontemplate", Contains: `property "boot_ordinal" is unsupported`,
+		Reason: "v1 boot-set ordinals are kept and honoured (BOS 2.7+ strips them): docs/bos-v1.md"},
+	{Op: "GET /v1/sessiontemplate/{session_template_id}", Contains: `property "boot_ordinal" is unsupported`,
+		Reason: "v1 boot-set ordinals are kept and honoured (BOS 2.7+ strips them): docs/bos-v1.md"},
+	{Op: "GET /v1/session/{session_id}", Contains: `value matches more than one schema from "oneOf"`,
+		Reason: "the document is wrong: its oneOf alternatives both accept the session BOS's code answers"},
+}
+
+// v1NotServed are the v1 operations we do not serve, each with the reason.
+var v1NotServed = map[string]string{
+	"POST /v1/session/{session_id}/status":                   "BOA's status writes: the lockstep agent runs in process and writes the store (docs/bos-v1.md)",
+	"PATCH /v1/session/{session_id}/status":                  "BOA's status writes (docs/bos-v1.md)",
+	"DELETE /v1/session/{session_id}/status":                 "BOA's status writes (docs/bos-v1.md)",
+	"POST /v1/session/{session_id}/status/{boot_set_name}":   "BOA's status writes (docs/bos-v1.md)",
+	"PATCH /v1/session/{session_id}/status/{boot_set_name}":  "BOA's status writes (docs/bos-v1.md)",
+	"DELETE /v1/session/{session_id}/status/{boot_set_name}": "BOA's status writes (docs/bos-v1.md)",
+}
+
+// TestConformsToBOSv1 does for v1 what TestConformsToBOSv2 does, against BOS 2.16.0 (the
+// last release that served v1), with cray bos v1 shaped requests.
+func TestConformsToBOSv1(t *testing.T) {
+	e := newEnv(t, storetest.Mini)
+	c := conformance.New(t, conformance.BOSv1, e.api, v1Deviations...)
+
+	c.Do("GET", "/v1", nil)
+	c.Do("GET", "/v1/version", nil)
+	c.Do("GET", "/v1/healthz", nil)
+	c.Do("GET", "/v1/sessiontemplatetemplate", nil)
+
+	// cray bos v1 sessiontemplate create --file t.json --name t
+	c.Do("POST", "/v1/sessiontemplate", v1Template("x1000c0s0b0n0"))
+	c.DoInvalid("POST", "/v1/sessiontemplate", map[string]any{"boot_sets": map[string]any{}})
+	c.Do("GET", "/v1/sessiontemplate", nil)
+	c.Do("GET", "/v1/sessiontemplate/t", nil)
+	c.Do("GET", "/v1/sessiontemplate/missing", nil)
+
+	// cray bos v1 session create --template-name t --operation boot
+	var created orchestrator.V1SessionCreated
+	c.Do("POST", "/v1/session", map[string]any{"templateName": "t", "operation": "boot"}).JSON(t, &created)
+	id := v1ID(created)
+	c.Do("POST", "/v1/session", map[string]any{"templateName": "missing", "operation": "boot"})
+	c.DoInvalid("POST", "/v1/session", map[string]any{"templateName": "t"})
+	c.Do("GET", "/v1/session", nil)
+	c.Do("GET", "/v1/session/"+id, nil)
+	c.Do("GET", "/v1/session/missing", nil)
+	c.Do("GET", "/v1/session/"+id+"/status", nil)
+	c.Do("GET", "/v1/session/missing/status", nil)
+	c.Do("GET", "/v1/session/"+id+"/status/compute", nil)
+	c.Do("GET", "/v1/session/"+id+"/status/other", nil)
+	c.Do("GET", "/v1/session/"+id+"/status/compute/boot", nil)
+	c.Do("GET", "/v1/session/"+id+"/status/compute/reboot", nil)
+	c.Do("GET", "/v1/session/"+id+"/status/compute/boot/failed", nil)
+	c.Do("GET", "/v1/session/"+id+"/status/compute/boot/lost", nil)
+	c.Do("DELETE", "/v1/session/"+id, nil)
+	c.Do("DELETE", "/v1/session/"+id, nil)
+	c.Do("DELETE", "/v1/sessiontemplate/t", nil)
+	c.Do("DELETE", "/v1/sessiontemplate/t", nil)
+
+	c.RequireAll("/v1", v1NotServed)
+}
