@@ -311,7 +311,12 @@ func describe(err error) string {
 		}
 	}
 	value, _ := json.Marshal(se.Value)
-	return fmt.Sprintf("%s /%s: %s (value %.200s)", where, strings.Join(se.JSONPointer(), "/"), se.Reason, value)
+	msg := fmt.Sprintf("%s /%s: %s (value %.200s)", where, strings.Join(se.JSONPointer(), "/"), se.Reason, value)
+	var inner *openapi3.SchemaError
+	if errors.As(se.Origin, &inner) { // allOf, anyOf, oneOf: the branch that failed
+		msg += fmt.Sprintf("; because /%s: %s", strings.Join(inner.JSONPointer(), "/"), inner.Reason)
+	}
+	return msg
 }
 
 // split flattens kin-openapi's multi-errors.
