@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -151,4 +152,26 @@ func TestBootSetChecker(t *testing.T) {
 	d := e.expect(400, "POST", "/v2/sessions", "", map[string]any{"operation": "reboot", "template_name": "t"}).problem(t)
 	assert.Contains(t, d.Detail, "Session template fails check: ")
 	e.expect(201, "POST", "/v2/sessions", "", map[string]any{"operation": "shutdown", "template_name": "t"})
+}
+
+// TestNullTenant: a template or session without a tenant says "tenant": null, as BOS
+// writes it (the key was left out before); a tenant's own carry its name.
+func TestNullTenant(t *testing.T) {
+	e := newEnv(t, storetest.Mini)
+	e.expect(200, "PUT", "/v2/sessiontemplates/compute", "", template("x1000c0s0b0n0"))
+	e.expect(200, "PUT", "/v2/sessiontemplates/compute", "blue", template("x1000c0s0b0n0"))
+	e.expect(201, "POST", "/v2/sessions", "", map[string]any{"name": "s", "operation": "boot", "template_name": "compute", "stage": true})
+	for _, tc := range []struct{ path, tenant, want string }{
+		{"/v2/sessiontemplates/compute", "", "null"},
+		{"/v2/sessiontemplates/compute", "blue", `"blue"`},
+		{"/v2/sessions/s", "", "null"},
+	} {
+		var m map[string]json.RawMessage
+		e.expect(200, "GET", tc.path, tc.tenant, nil).json(t, &m)
+		assert.Equal(t, tc.want, string(m["tenant"]), "%s (tenant %q)", tc.path, tc.tenant)
+	}
+	var list []map[string]json.RawMessage
+	e.expect(200, "GET", "/v2/sessiontemplates", "", nil).json(t, &list)
+	require.Len(t, list, 2)
+	assert.Equal(t, "null", string(list[0]["tenant"]))
 }
