@@ -144,6 +144,14 @@ type Deviation struct {
 	Reason   string
 }
 
+// ProblemJSON allows errors sent as application/problem+json where a document says
+// application/json, as the HMS services and connexion's problem() really do; who names
+// the real code that does it.
+func ProblemJSON(who string) Deviation {
+	return Deviation{Op: "*", Contains: `response header Content-Type has unexpected value: "application/problem+json"`,
+		Reason: "the document says application/json; " + who + " sends RFC 7807 errors as application/problem+json"}
+}
+
 // Checker validates one handler's traffic against one document.
 type Checker struct {
 	t       testing.TB
