@@ -17,7 +17,7 @@
 //	GET    /hosts              HSM-derived host records (?name=&mac=&nid=); POST re-reads HSM
 //	GET    /dumpstate          {"Components": hosts, "Params": every entry}
 //	GET    /endpoint-history   last boot script fetch per node (?name=&endpoint=)
-//	GET    /service/{status,version,hsm,etcd,all}
+//	GET    /service/{status,version,hsm,etcd,all,status/all}
 //
 // Keying (PUT and POST): hosts, stored verbatim (no xname normalization, so special keys such
 // as Default, Compute or Unknown-X86 work), else each MAC resolved to its node's xname

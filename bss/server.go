@@ -194,6 +194,7 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("GET "+p+"/service/hsm", s.serviceStatus("bss-status-hsm"))
 		mux.HandleFunc("GET "+p+"/service/etcd", s.serviceStatus("bss-status-etcd"))
 		mux.HandleFunc("GET "+p+"/service/all", s.serviceStatus(""))
+		mux.HandleFunc("GET "+p+"/service/status/all", s.serviceStatus("")) // the document's path for it
 	}
 	return mux
 }

@@ -154,7 +154,7 @@ type Component struct {
 	ActualState  ActualState     `json:"actual_state"`
 	DesiredState DesiredState    `json:"desired_state"`
 	StagedState  StagedState     `json:"staged_state"`
-	LastAction   LastAction      `json:"last_action"`
+	LastAction   LastAction      `json:"last_action,omitzero"` // absent until an action (BOS: no key; an empty action is outside the spec's enum)
 	EventStats   EventStats      `json:"event_stats"`
 	Status       ComponentStatus `json:"status"`
 	Enabled      bool            `json:"enabled"`

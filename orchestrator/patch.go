@@ -77,6 +77,9 @@ type ComponentPatch struct {
 	RetryPolicy  *int                  `json:"retry_policy,omitempty"`
 }
 
+// IsEmpty reports whether p sets nothing (BOS's schema wants at least one property).
+func (p *ComponentPatch) IsEmpty() bool { return *p == ComponentPatch{} }
+
 // Validate checks the fields present in p against the schema.
 func (p *ComponentPatch) Validate() error {
 	var v checker

@@ -1,6 +1,7 @@
 package orchestrator
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"regexp"
@@ -380,4 +381,31 @@ func FormatDuration(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%d days, %s", days, hms)
 	}
+}
+
+// nullTenant is the tenant on the wire: the name, or null when there is none (as BOS
+// writes it, and as its schema allows).
+func nullTenant(name string) *string {
+	if name == "" {
+		return nil
+	}
+	return &name
+}
+
+// MarshalJSON writes the session with "tenant": null when it has none.
+func (s Session) MarshalJSON() ([]byte, error) {
+	type plain Session
+	return json.Marshal(struct {
+		plain
+		Tenant *string `json:"tenant"`
+	}{plain(s), nullTenant(s.Tenant)})
+}
+
+// MarshalJSON writes the template with "tenant": null when it has none.
+func (t SessionTemplate) MarshalJSON() ([]byte, error) {
+	type plain SessionTemplate
+	return json.Marshal(struct {
+		plain
+		Tenant *string `json:"tenant"`
+	}{plain(t), nullTenant(t.Tenant)})
 }

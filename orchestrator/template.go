@@ -63,6 +63,45 @@ type SessionTemplate struct {
 	Links       []Link             `json:"links,omitempty"`
 }
 
+// CheckTemplateBody refuses what BOS's request schema refuses before any merge: the
+// read-only name, tenant and links, an empty description, and, in a PATCH (patch true), a
+// boot set without path or type (BOS replaces a patched boot set whole after validating it
+// against the full boot-set schema). A body that is not a JSON object passes: the decoder
+// reports it. Every problem is named, in key order.
+func CheckTemplateBody(body []byte, patch bool) error {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) != nil {
+		return nil
+	}
+	var problems []string
+	for _, k := range []string{"name", "tenant", "links"} {
+		if _, ok := fields[k]; ok {
+			problems = append(problems, k+": is read-only")
+		}
+	}
+	if d, ok := fields["description"]; ok && string(d) == `""` {
+		problems = append(problems, "description: must be 1 to 1023 characters, not empty")
+	}
+	var sets map[string]map[string]json.RawMessage
+	if patch && json.Unmarshal(fields["boot_sets"], &sets) == nil {
+		for _, name := range slices.Sorted(maps.Keys(sets)) {
+			for _, k := range []string{"path", "type"} {
+				if _, ok := sets[name][k]; !ok {
+					problems = append(problems, fmt.Sprintf("boot_sets.%s.%s: is required", name, k))
+				}
+			}
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	verb := "created"
+	if patch {
+		verb = "patched"
+	}
+	return Errorf(EINVALID, "The session template could not be %s: %s", verb, strings.Join(problems, "; "))
+}
+
 // nidPattern matches node names given as NIDs rather than xnames.
 var nidPattern = regexp.MustCompile(`^nid`)
 

@@ -199,3 +199,36 @@ func TestDecodeTemplateRefusesTrailingData(t *testing.T) {
 	_, err = DecodeTemplate([]byte("{\"boot_sets\": {}}\n"))
 	assert.NoError(t, err, "trailing white space is fine")
 }
+
+// TestCheckTemplateBody: what BOS's request schema refuses before any merge.
+func TestCheckTemplateBody(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		body  string
+		patch bool
+		want  string // "" for no error
+	}{
+		{"Good", goodTemplate, false, ""},
+		{"NotAnObject", `[1]`, false, ""},
+		{"Name", `{"name":"a","boot_sets":{}}`, false, "The session template could not be created: name: is read-only"},
+		{"TenantNull", `{"tenant":null}`, false, "The session template could not be created: tenant: is read-only"},
+		{"Links", `{"links":[]}`, true, "The session template could not be patched: links: is read-only"},
+		{"EmptyDescription", `{"description":""}`, false, "The session template could not be created: description: must be 1 to 1023 characters, not empty"},
+		{"Description", `{"description":"x"}`, true, ""},
+		{"PartialBootSetOnPut", `{"boot_sets":{"b":{"node_list":["x1c0s0b0n0"]}}}`, false, ""},
+		{"PartialBootSetOnPatch", `{"boot_sets":{"b":{"type":"s3"},"a":{}}}`, true,
+			"The session template could not be patched: boot_sets.a.path: is required; boot_sets.a.type: is required; boot_sets.b.path: is required"},
+		{"WholeBootSetOnPatch", `{"boot_sets":{"b":{"path":"s3://x/manifest.json","type":"s3"}}}`, true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckTemplateBody([]byte(tc.body), tc.patch)
+			if tc.want == "" {
+				assert.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Equal(t, EINVALID, ErrorCode(err))
+			assert.Equal(t, tc.want, ErrorMessage(err))
+		})
+	}
+}

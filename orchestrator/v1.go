@@ -61,7 +61,8 @@ const (
 	V1Complete = "complete" // stop_time is set
 )
 
-// V1Link is a v1 link. Session links carry a type and, on the session link, the job id.
+// V1Link is a v1 link. The links of a created session carry a type and, on the session
+// link, the job id; status links have neither (BOS's status schema allows only rel, href).
 type V1Link struct {
 	Rel   string `json:"rel"`
 	Href  string `json:"href"`
@@ -223,15 +224,15 @@ func NewV1Session(id string, sc V1SessionCreate, tmpl V1SessionTemplate, now tim
 		ID: id, TemplateName: sc.TemplateName, Operation: sc.Operation, Limit: sc.Limit,
 		Job: "boa-" + id, State: V1Pending, Template: tmpl,
 		Status: V1SessionStatus{ID: id, Metadata: V1Metadata{StartTime: &now},
-			Links: []V1Link{{Rel: "self", Href: V1StatusLink(id), Type: "GET"}}},
+			Links: []V1Link{{Rel: "self", Href: V1StatusLink(id)}}},
 	}
 	for _, name := range slices.Sorted(maps.Keys(tmpl.BootSets)) {
 		s.Status.BootSets = append(s.Status.BootSets, name)
-		s.Status.Links = append(s.Status.Links, V1Link{Rel: "Boot Set", Href: V1StatusLink(id, name), Type: "GET"})
-		bs := V1BootSetStatus{Name: name, Session: id, Links: []V1Link{{Rel: "self", Href: V1StatusLink(id, name), Type: "GET"}}}
+		s.Status.Links = append(s.Status.Links, V1Link{Rel: "Boot Set", Href: V1StatusLink(id, name)})
+		bs := V1BootSetStatus{Name: name, Session: id, Links: []V1Link{{Rel: "self", Href: V1StatusLink(id, name)}}}
 		for _, ph := range V1Phases(s.Op()) {
 			bs.Phases = append(bs.Phases, NewV1Phase(ph, nil))
-			bs.Links = append(bs.Links, V1Link{Rel: "Phase", Href: V1StatusLink(id, name, ph), Type: "GET"})
+			bs.Links = append(bs.Links, V1Link{Rel: "Phase", Href: V1StatusLink(id, name, ph)})
 		}
 		s.BootSets = append(s.BootSets, bs)
 	}

@@ -62,8 +62,8 @@ func TestNewV1SessionAndMetadata(t *testing.T) {
 	assert.Equal(t, V1Pending, s.State)
 	assert.Equal(t, "reboot", s.Op())
 	assert.Equal(t, []string{"a", "b"}, s.Status.BootSets, "boot sets named at creation, sorted")
-	assert.Equal(t, []V1Link{{Rel: "self", Href: "/v1/session/id1/status", Type: "GET"},
-		{Rel: "Boot Set", Href: "/v1/session/id1/status/a", Type: "GET"}, {Rel: "Boot Set", Href: "/v1/session/id1/status/b", Type: "GET"}}, s.Status.Links)
+	assert.Equal(t, []V1Link{{Rel: "self", Href: "/v1/session/id1/status"},
+		{Rel: "Boot Set", Href: "/v1/session/id1/status/a"}, {Rel: "Boot Set", Href: "/v1/session/id1/status/b"}}, s.Status.Links)
 	a := s.BootSet("a")
 	require.NotNil(t, a)
 	require.Len(t, a.Phases, 3)

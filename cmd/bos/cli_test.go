@@ -290,7 +290,10 @@ func TestCLISessionTemplates(t *testing.T) {
 	assert.Equal(t, "changed", updated.Description)
 	assert.True(t, updated.EnableCFS)
 	assert.Equal(t, "compute-config", updated.CFS.Configuration)
-	patch := writeFile(t, "p.json", `{"boot_sets": {"compute": {"kernel_parameters": "quiet"}}}`)
+	// BOS's schema wants a patched boot set's path and type; the other fields merge.
+	path, err := startShared(t).ImagePath(ims.ImageCompute)
+	require.NoError(t, err)
+	patch := writeFile(t, "p.json", `{"boot_sets": {"compute": {"path": "`+path+`", "type": "s3", "kernel_parameters": "quiet"}}}`)
 	updated = v2JSON[bos.SessionTemplate](t, "sessiontemplates", "update", "cli-tpl", "--file", patch)
 	assert.Equal(t, "quiet", updated.BootSets["compute"].KernelParameters)
 	assert.Len(t, updated.BootSets["compute"].NodeList, 2, "the merge keeps the other boot-set fields")

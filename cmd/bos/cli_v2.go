@@ -29,8 +29,8 @@ func cliV2Families() []family {
 				example: "  bos v2 sessiontemplatetemplate list --format json > t.json   # edit it, then\n  bos v2 sessiontemplates create compute --file t.json",
 				setup:   templateCreate},
 			{name: "update", args: []string{"NAME"}, short: "Merge changes into a session template (PATCH)",
-				long:    "update PATCHes the partial template in --file and the fields given as flags into NAME:\nboot sets merge by name, cfs merges, other fields are replaced.",
-				example: "  bos v2 sessiontemplates update compute --cfs-configuration compute-config-2\n  echo '{\"boot_sets\":{\"compute\":{\"kernel_parameters\":\"quiet\"}}}' | bos v2 sessiontemplates update compute --file -",
+				long:    "update PATCHes the partial template in --file and the fields given as flags into NAME:\nboot sets merge by name (each needs its path and type, as in BOS), cfs merges, other fields are replaced.",
+				example: "  bos v2 sessiontemplates update compute --cfs-configuration compute-config-2\n  echo '{\"boot_sets\":{\"compute\":{\"path\":\"s3://boot-images/IMAGE/manifest.json\",\"type\":\"s3\",\"kernel_parameters\":\"quiet\"}}}' | bos v2 sessiontemplates update compute --file -",
 				setup:   templateUpdate},
 			{name: "delete", args: []string{"NAME"}, short: "Delete a session template", setup: noFlags(func(c *call) (any, error) {
 				return v2Done(c, "session template "+c.args[0]+" deleted", func(cl *api.Client) error { return cl.DeleteTemplate(c.ctx, c.args[0]) })

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -137,8 +138,29 @@ func (c *Client) GetTemplateTagged(ctx context.Context, name string) (orchestrat
 
 // PutTemplate creates or replaces a session template.
 func (c *Client) PutTemplate(ctx context.Context, name string, t orchestrator.SessionTemplate) (orchestrator.SessionTemplate, error) {
+	body, err := writableTemplate(t)
+	if err != nil {
+		return orchestrator.SessionTemplate{}, err
+	}
 	var out orchestrator.SessionTemplate
-	return out, c.do(ctx, http.MethodPut, "/v2/sessiontemplates/"+url.PathEscape(name), nil, t, &out)
+	return out, c.do(ctx, http.MethodPut, "/v2/sessiontemplates/"+url.PathEscape(name), nil, body, &out)
+}
+
+// writableTemplate is t as a PUT body: without name, tenant and links, which BOS refuses
+// as read-only (so a template read back can be written again).
+func writableTemplate(t orchestrator.SessionTemplate) (map[string]json.RawMessage, error) {
+	raw, err := json.Marshal(t)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	delete(m, "name")
+	delete(m, "tenant")
+	delete(m, "links")
+	return m, nil
 }
 
 // PatchTemplate deep-merges patch (any JSON-encodable partial template) into a template.

@@ -35,10 +35,14 @@ func badQuery(format string, args ...any) error {
 }
 
 // componentFilter parses the list query. Empty values do not filter, except that
-// enabled=false is a real filter (BOS ignores it: see the deviations).
+// enabled=false is a real filter (BOS ignores it: see the deviations) and an empty ids is
+// refused (BOS's schema wants 1 to 127 characters).
 func componentFilter(c *gin.Context) (store.Filter, error) {
 	var f store.Filter
-	if v := c.Query("ids"); v != "" {
+	if v, ok := c.GetQuery("ids"); ok {
+		if v == "" {
+			return f, badQuery("ids: must not be empty")
+		}
 		f.IDs = splitList(v)
 	}
 	f.Session = c.Query("session")
@@ -148,6 +152,9 @@ func (s *Server) prepare(ctx context.Context, patches []*orchestrator.ComponentP
 	for i, p := range patches {
 		if p == nil {
 			return orchestrator.Errorf(orchestrator.EINVALID, "component #%d is null; a component object is required", i+1)
+		}
+		if p.IsEmpty() {
+			return orchestrator.Errorf(orchestrator.EINVALID, "component #%d sets no field; at least one is required", i+1)
 		}
 		if needID && p.ID == "" {
 			return orchestrator.Errorf(orchestrator.EINVALID, "component #%d has no id", i+1)

@@ -60,6 +60,6 @@
 // 503 without Redis; enabled=false filters; bulk session DELETE defaults to complete
 // sessions; component PUT checks the tenant; option PATCH rejects unknown keys; PATCH
 // answers include the computed status; a session PATCHed to complete has its extended
-// status frozen at once; S3/IMS boot-set checks run only through Config.BootSets; link
-// hrefs ignore PROXY_PATH.
+// status frozen at once; S3/IMS boot-set checks run only through Config.BootSets. Every
+// path is also served under the gateway prefix /apis/bos, and links then carry it.
 package api

@@ -400,7 +400,7 @@ func TestClientETags(t *testing.T) {
 	require.NoError(t, e.c.WithIfMatch(sessTag).DeleteSession(ctx, "s1"))
 
 	// "*" creates nothing: a PUT of a missing component with it is refused.
-	_, err = e.c.WithIfMatch("*").PutComponent(ctx, "x1000c0s1b0n0", orchestrator.ComponentPatch{})
+	_, err = e.c.WithIfMatch("*").PutComponent(ctx, "x1000c0s1b0n0", orchestrator.ComponentPatch{Enabled: ptr(true)})
 	assert.Equal(t, http.StatusPreconditionFailed, problem.StatusOf(err))
 }
 

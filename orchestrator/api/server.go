@@ -115,8 +115,28 @@ func New(cfg Config) *Server {
 	return s
 }
 
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+// GatewayPrefix is where the CSM API gateway serves BOS: the Cray CLI and other outside
+// clients call /apis/bos/v2/... and /apis/bos/v1/....
+const GatewayPrefix = "/apis/bos"
+
+// gatewayKey marks, in a request's context, a request that came in under GatewayPrefix.
+type gatewayKey struct{}
+
+// ServeHTTP implements http.Handler. A path under GatewayPrefix is served as the path
+// without it (as the gateway rewrites it), and link hrefs then carry the prefix (BOS's
+// PROXY_PATH).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if rest, ok := strings.CutPrefix(r.URL.Path, GatewayPrefix); ok && (rest == "" || rest[0] == '/') {
+		r = r.WithContext(context.WithValue(r.Context(), gatewayKey{}, true))
+		u := *r.URL
+		u.Path, u.RawPath = rest, strings.TrimPrefix(u.RawPath, GatewayPrefix)
+		if rest == "" {
+			u.Path, u.RawPath = "/", ""
+		}
+		r.URL = &u
+	}
+	s.engine.ServeHTTP(w, r)
+}
 
 // Handler returns the server as an http.Handler (the project's usual shape).
 func (s *Server) Handler() http.Handler { return s }

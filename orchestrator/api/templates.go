@@ -58,6 +58,9 @@ func (s *Server) putTemplate(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := orchestrator.CheckTemplateBody(body, false); err != nil {
+		return err
+	}
 	t, err := orchestrator.DecodeTemplate(body)
 	if err != nil {
 		return err
@@ -87,6 +90,9 @@ func (s *Server) patchTemplate(c *gin.Context) error {
 	}
 	body, err := s.readBody(c)
 	if err != nil {
+		return err
+	}
+	if err := orchestrator.CheckTemplateBody(body, true); err != nil {
 		return err
 	}
 	ctx := c.Request.Context()

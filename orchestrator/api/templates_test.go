@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -78,7 +79,8 @@ func TestTemplateEndpoints(t *testing.T) {
 		// PATCH: deep merge, re-validated.
 		e.expect(200, "PATCH", "/v2/sessiontemplates/compute", "", map[string]any{
 			"description": "patched",
-			"boot_sets":   map[string]any{"compute": map[string]any{"kernel_parameters": "quiet"}},
+			"boot_sets": map[string]any{"compute": map[string]any{"kernel_parameters": "quiet",
+				"path": "s3://boot-images/abc/manifest.json", "type": "s3"}},
 		}).json(t, &got)
 		assert.Equal(t, "patched", got.Description)
 		assert.Equal(t, "quiet", got.BootSets["compute"].KernelParameters)
@@ -87,6 +89,14 @@ func TestTemplateEndpoints(t *testing.T) {
 		e.expect(404, "PATCH", "/v2/sessiontemplates/nope", "", `{"description":"x"}`)
 		e.expect(400, "PATCH", "/v2/sessiontemplates/compute", "", `{"boot_sets":{"compute":{"node_list":[]}}}`)
 		e.expect(400, "PATCH", "/v2/sessiontemplates/compute", "", `{"descripton":"typo"}`)
+		// BOS's schema wants a patched boot set's path and type; read-only fields and an empty
+		// description are refused (all were merged or ignored before).
+		d = e.expect(400, "PATCH", "/v2/sessiontemplates/compute", "", `{"boot_sets":{"compute":{"kernel_parameters":"x"}}}`).problem(t)
+		assert.Equal(t, "The session template could not be patched: boot_sets.compute.path: is required; boot_sets.compute.type: is required", d.Detail)
+		d = e.expect(400, "PATCH", "/v2/sessiontemplates/compute", "", `{"name":"other","tenant":null,"links":[],"description":""}`).problem(t)
+		assert.Equal(t, "The session template could not be patched: name: is read-only; tenant: is read-only; links: is read-only; description: must be 1 to 1023 characters, not empty", d.Detail)
+		d = e.expect(400, "PUT", "/v2/sessiontemplates/compute", "", `{"name":"compute","boot_sets":{"b":{"path":"p","type":"s3","node_list":["x1000c0s0b0n0"]}}}`).problem(t)
+		assert.Equal(t, "The session template could not be created: name: is read-only", d.Detail)
 		e.expect(400, "PATCH", "/v2/sessiontemplates/compute", "", `[1]`)
 		e.expect(200, "GET", "/v2/sessiontemplates/compute", "", nil).json(t, &got)
 		assert.Equal(t, "patched", got.Description, "failed patches changed nothing")
@@ -142,4 +152,26 @@ func TestBootSetChecker(t *testing.T) {
 	d := e.expect(400, "POST", "/v2/sessions", "", map[string]any{"operation": "reboot", "template_name": "t"}).problem(t)
 	assert.Contains(t, d.Detail, "Session template fails check: ")
 	e.expect(201, "POST", "/v2/sessions", "", map[string]any{"operation": "shutdown", "template_name": "t"})
+}
+
+// TestNullTenant: a template or session without a tenant says "tenant": null, as BOS
+// writes it (the key was left out before); a tenant's own carry its name.
+func TestNullTenant(t *testing.T) {
+	e := newEnv(t, storetest.Mini)
+	e.expect(200, "PUT", "/v2/sessiontemplates/compute", "", template("x1000c0s0b0n0"))
+	e.expect(200, "PUT", "/v2/sessiontemplates/compute", "blue", template("x1000c0s0b0n0"))
+	e.expect(201, "POST", "/v2/sessions", "", map[string]any{"name": "s", "operation": "boot", "template_name": "compute", "stage": true})
+	for _, tc := range []struct{ path, tenant, want string }{
+		{"/v2/sessiontemplates/compute", "", "null"},
+		{"/v2/sessiontemplates/compute", "blue", `"blue"`},
+		{"/v2/sessions/s", "", "null"},
+	} {
+		var m map[string]json.RawMessage
+		e.expect(200, "GET", tc.path, tc.tenant, nil).json(t, &m)
+		assert.Equal(t, tc.want, string(m["tenant"]), "%s (tenant %q)", tc.path, tc.tenant)
+	}
+	var list []map[string]json.RawMessage
+	e.expect(200, "GET", "/v2/sessiontemplates", "", nil).json(t, &list)
+	require.Len(t, list, 2)
+	assert.Equal(t, "null", string(list[0]["tenant"]))
 }

@@ -34,7 +34,8 @@ func version(links ...Link) Version {
 	return Version{Major: parts[0], Minor: parts[1], Patch: parts[2], Links: links}
 }
 
-// baseURL is scheme://host of the request.
+// baseURL is scheme://host of the request, with GatewayPrefix when the request came
+// through it.
 func baseURL(c *gin.Context) string {
 	scheme := "http"
 	if c.Request.TLS != nil {
@@ -43,7 +44,11 @@ func baseURL(c *gin.Context) string {
 	if p := c.GetHeader("X-Forwarded-Proto"); p != "" {
 		scheme = p
 	}
-	return scheme + "://" + c.Request.Host
+	base := scheme + "://" + c.Request.Host
+	if via, _ := c.Request.Context().Value(gatewayKey{}).(bool); via {
+		base += GatewayPrefix
+	}
+	return base
 }
 
 // getRoot lists the API versions, v1 then v2 (both the same release), each with its self

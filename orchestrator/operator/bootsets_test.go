@@ -3,6 +3,7 @@ package operator
 import (
 	"context"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -41,18 +42,19 @@ func TestBootSetChecker(t *testing.T) {
 	}{
 		{"valid x86", bos.OpBoot, bos.BootSet{Type: "s3", Path: x86.Link.Path, Arch: "X86"}, opts, "", ""},
 		{"valid ARM", bos.OpReboot, bos.BootSet{Type: "s3", Path: arm.Link.Path, Arch: "ARM"}, opts, "", ""},
-		{"arch mismatch", bos.OpBoot, bos.BootSet{Type: "s3", Path: arm.Link.Path, Arch: "X86"}, opts, "needs an x86_64 image", ""},
+		{"arch mismatch", bos.OpBoot, bos.BootSet{Type: "s3", Path: arm.Link.Path, Arch: "X86"}, opts, "Boot set arch 'X86' means IMS image arch should be 'x86_64', but actual IMS image arch is 'aarch64'", ""},
 		{"arch Other is a warning", bos.OpBoot, bos.BootSet{Type: "s3", Path: arm.Link.Path, Arch: "Other"}, opts, "", "not checked"},
 		{"shutdown checks nothing", bos.OpShutdown, bos.BootSet{Type: "weird", Path: "nowhere"}, opts, "", ""},
-		{"not s3", bos.OpBoot, bos.BootSet{Type: "nfs", Path: x86.Link.Path}, opts, "only s3", ""},
-		{"no manifest", bos.OpBoot, bos.BootSet{Type: "s3", Path: "s3://boot-images/nope/manifest.json"}, opts, "cannot read the manifest", ""},
-		{"kernel object missing", bos.OpBoot, bos.BootSet{Type: "s3", Path: noKernel.Link.Path}, opts, "kernel", ""},
+		{"not s3", bos.OpBoot, bos.BootSet{Type: "nfs", Path: x86.Link.Path}, opts, `boot set type "nfs" is not supported; only s3 is`, ""},
+		{"no manifest", bos.OpBoot, bos.BootSet{Type: "s3", Path: "s3://boot-images/nope/manifest.json"}, opts, "Can't find boot artifacts. Error: ", ""},
+		{"kernel object missing", bos.OpBoot, bos.BootSet{Type: "s3", Path: noKernel.Link.Path}, opts, "Can't find kernel in " + noKernel.Link.Path + ". Error: ", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			warnings, err := check.CheckBootSet(context.Background(), tc.op, tc.bs, tc.o)
 			if tc.err != "" {
 				require.Error(t, err)
-				assert.Contains(t, err.Error(), tc.err)
+				assert.Equal(t, bos.EINVALID, bos.ErrorCode(err), "BOS answers 400")
+				assert.True(t, strings.HasPrefix(bos.ErrorMessage(err), tc.err), "message %q", bos.ErrorMessage(err))
 			} else {
 				require.NoError(t, err)
 			}

@@ -1,0 +1,48 @@
+package bss
+
+import (
+	"testing"
+
+	"github.com/cray-bos/bos/internal/conformance"
+)
+
+// bssDeviations are the differences from hms-bss 1.37.0's published document that we
+// mean, each with its reason.
+var bssDeviations = []conformance.Deviation{
+	conformance.ProblemJSON("hms-bss's code"),
+}
+
+// TestConformsToBSS validates the BSS operations we serve, on success and error paths,
+// against hms-bss 1.37.0's document, through the gateway paths (/apis/bss/boot/v1).
+func TestConformsToBSS(t *testing.T) {
+	s := mustServer(t, Config{})
+	c := conformance.New(t, conformance.BSS, s.Handler(), bssDeviations...)
+	params := map[string]any{"hosts": []string{n1, n2}, "kernel": "s3://boot-images/abc/kernel",
+		"initrd": "s3://boot-images/abc/initrd", "params": "console=ttyS0 quiet"}
+
+	// What BOS sends: PUT per artifact set; what nodes ask: the boot script.
+	c.Do("PUT", "/boot/v1/bootparameters", params)
+	c.DoInvalid("PUT", "/boot/v1/bootparameters", map[string]any{"hosts": "x3000c0s1b0n0"})
+	c.Do("POST", "/boot/v1/bootparameters", map[string]any{"hosts": []string{n3}, "kernel": "s3://k", "params": "p"})
+	c.Do("PATCH", "/boot/v1/bootparameters", map[string]any{"hosts": []string{n1}, "params": "console=ttyS0"})
+	c.Do("GET", "/boot/v1/bootparameters", nil)
+	c.Do("GET", "/boot/v1/bootparameters?name="+n1, nil)
+	c.Do("GET", "/boot/v1/bootparameters?name=x9c0s0b0n0", nil)
+	c.Do("GET", "/boot/v1/bootscript?name="+n1, nil)
+	c.Do("GET", "/boot/v1/bootscript?mac="+mac2, nil)
+	c.Do("GET", "/boot/v1/bootscript?nid=1", nil)
+	c.Do("GET", "/boot/v1/bootscript?name=x9c0s0b0n0", nil)
+	c.Do("DELETE", "/boot/v1/bootparameters", map[string]any{"hosts": []string{n3}})
+	c.Do("GET", "/boot/v1/hosts", nil)
+	c.Do("GET", "/boot/v1/hosts?name="+n1, nil)
+	c.Do("POST", "/boot/v1/hosts", nil)
+	c.Do("GET", "/boot/v1/dumpstate", nil)
+	c.Do("GET", "/boot/v1/endpoint-history", nil)
+	c.Do("GET", "/boot/v1/service/status", nil)
+	c.Do("GET", "/boot/v1/service/version", nil)
+	c.Do("GET", "/boot/v1/service/hsm", nil)
+	c.Do("GET", "/boot/v1/service/etcd", nil)
+	c.Do("GET", "/boot/v1/service/status/all", nil)
+
+	c.RequireAll("/boot/v1", nil)
+}

@@ -1,0 +1,96 @@
+package hsm
+
+import (
+	"testing"
+
+	"github.com/cray-bos/bos/internal/conformance"
+)
+
+// hsmDeviations are the differences from hms-smd 2.45.0's published document that we
+// mean, each with its reason.
+var hsmDeviations = []conformance.Deviation{
+	conformance.ProblemJSON("hms-smd's code"),
+	{Op: "*", Contains: `/code: value must be a string`,
+		Reason: `the document says a string; hms-smd's code writes {"code":0,"message":...} with an integer`},
+	{Op: "*", Contains: `doesn't match the regular expression "^[0-9a-f_\-.]{1,}$"`,
+		Reason: "the document's group label and partition name pattern admits only hex letters; hms-smd's code lower-cases and accepts ^[-a-z0-9:._]+$"},
+	{Op: "GET /service/values", Contains: `/Arch/2: value is not one of the allowed values`,
+		Reason: "hms-base's arch list includes UNKNOWN, which the document's HMSArch enum lacks"},
+	{Op: "PATCH /State/Components/{xname}/Role", Contains: `response header Content-Type has unexpected value: ""`,
+		Reason: "the document says 200; hms-smd's per-component PATCHes answer 204 No Content"},
+	{Op: "POST /locks/lock", Contains: `/code: property "code" is missing`,
+		Reason: "the document says {code, message}; hms-smd's code answers {Counts, Success, Failure}"},
+	{Op: "POST /locks/unlock", Contains: `/code: property "code" is missing`,
+		Reason: "the document says {code, message}; hms-smd's code answers {Counts, Success, Failure}"},
+	{Op: "POST /locks/service/reservations", Contains: `status is not supported`,
+		Reason: "the document says 202; we answer 200 (not checked against hms-smd's code; PCS accepts any 2xx)"},
+	{Op: "POST /locks/reservations/release", Contains: `status is not supported`,
+		Reason: "the document says 202; we answer 200 (not checked against hms-smd's code)"},
+}
+
+// TestConformsToHSM validates requests and answers of the operations BOS, PCS, CRUS and
+// slurm's tools call (and the rest of the reads) against hms-smd 2.45.0's document,
+// through the gateway paths (/apis/smd/hsm/v2).
+func TestConformsToHSM(t *testing.T) {
+	s, _ := MustServer(t)
+	c := conformance.New(t, conformance.HSM, s.Handler(), hsmDeviations...)
+	node, bmc := "x1000c0s0b0n0", "x1000c0s0b0"
+
+	c.Do("GET", "/service/ready", nil)
+	c.Do("GET", "/service/liveness", nil)
+	c.Do("GET", "/service/values", nil)
+	c.Do("GET", "/service/values/role", nil)
+
+	c.Do("GET", "/State/Components", nil)
+	c.Do("GET", "/State/Components?type=Node&role=Compute&enabled=true", nil)
+	c.Do("GET", "/State/Components?id="+node+"&stateonly=true", nil)
+	c.Do("GET", "/State/Components/"+node, nil)
+	c.Do("GET", "/State/Components/x9c0s0b0n0", nil)
+	c.Do("POST", "/State/Components/Query", map[string]any{"ComponentIDs": []string{node, "x1000c0s0b0n1"}})
+	c.Do("GET", "/State/Components/Query/"+bmc, nil)
+	c.Do("GET", "/State/Components/ByNID/1", nil)
+	c.Do("POST", "/State/Components/ByNID/Query", map[string]any{"NIDRanges": []string{"1-2"}})
+	c.Do("PATCH", "/State/Components/BulkEnabled", map[string]any{"ComponentIDs": []string{node}, "Enabled": false})
+	c.Do("PATCH", "/State/Components/"+node+"/Enabled", map[string]any{"Enabled": true})
+	c.Do("PATCH", "/State/Components/"+node+"/StateData", map[string]any{"State": "On", "Flag": "OK"})
+	c.Do("PATCH", "/State/Components/BulkStateData", map[string]any{"ComponentIDs": []string{node}, "State": "Ready"})
+	c.Do("PATCH", "/State/Components/"+node+"/SoftwareStatus", map[string]any{"SoftwareStatus": "AdminDown"})
+	c.Do("PATCH", "/State/Components/"+node+"/Role", map[string]any{"Role": "Compute"})
+	c.DoInvalid("PATCH", "/State/Components/"+node+"/Enabled", map[string]any{"Enabled": "yes"})
+
+	c.Do("GET", "/Inventory/RedfishEndpoints", nil)
+	c.Do("GET", "/Inventory/RedfishEndpoints/"+bmc, nil)
+	c.Do("GET", "/Inventory/ComponentEndpoints", nil)
+	c.Do("GET", "/Inventory/ComponentEndpoints/"+node, nil)
+	c.Do("GET", "/Inventory/EthernetInterfaces", nil)
+
+	c.Do("GET", "/groups", nil)
+	c.Do("GET", "/groups/labels", nil)
+	c.Do("GET", "/groups/compute", nil)
+	c.Do("GET", "/groups/missing", nil)
+	c.Do("POST", "/groups", map[string]any{"label": "blue", "description": "blue nodes", "members": map[string]any{"ids": []string{node}}})
+	c.Do("GET", "/groups/blue/members", nil)
+	c.Do("POST", "/groups/blue/members", map[string]any{"id": "x1000c0s0b0n1"})
+	c.Do("DELETE", "/groups/blue/members/x1000c0s0b0n1", nil)
+	c.Do("PATCH", "/groups/blue", map[string]any{"description": "still blue"})
+	c.Do("DELETE", "/groups/blue", nil)
+	c.Do("GET", "/partitions", nil)
+	c.Do("GET", "/partitions/names", nil)
+	c.Do("GET", "/partitions/p1", nil)
+	c.Do("GET", "/partitions/p1/members", nil)
+	c.Do("GET", "/memberships", nil)
+	c.Do("GET", "/memberships/"+node, nil)
+
+	c.Do("GET", "/locks/status", nil)
+	c.Do("POST", "/locks/status", map[string]any{"ComponentIDs": []string{node}})
+	c.Do("POST", "/locks/lock", map[string]any{"ComponentIDs": []string{node}})
+	c.Do("POST", "/locks/unlock", map[string]any{"ComponentIDs": []string{node}})
+	c.Do("POST", "/locks/reservations", map[string]any{"ComponentIDs": []string{node}})
+	c.Do("POST", "/locks/reservations/release", map[string]any{"ReservationKeys": []map[string]any{{"ID": node, "Key": node + ":rk:none"}}, "ProcessingModel": "flexible"})
+	c.Do("POST", "/locks/service/reservations", map[string]any{"ComponentIDs": []string{node}, "ReservationDuration": 1})
+
+	for op, st := range c.Seen() {
+		t.Logf("%s %v", op, st)
+	}
+	t.Logf("%s: %d operations validated", conformance.HSM, len(c.Seen()))
+}
