@@ -97,8 +97,10 @@ type RedfishConfig struct {
 	Username, Password string
 	// Timeout bounds one Redfish request (default 10 s); a hung BMC costs this much.
 	Timeout time.Duration
-	// Parallel bounds concurrent Redfish requests across all BMCs (default 64). Each BMC
-	// also serves one request at a time (gofish's per-client limit), as real BMCs prefer.
+	// Parallel bounds concurrent Redfish requests across all BMCs (default 64); a request
+	// running past a tenth of Timeout no longer counts (a hung BMC must not hold the
+	// bound). Each BMC also serves one request at a time (gofish's per-client limit), as
+	// real BMCs prefer.
 	Parallel int
 	// EventDestination is the URL BMCs POST power events to (EventsHandler must be served
 	// there); empty means no subscriptions, every reading is a GET.
@@ -330,6 +332,9 @@ func (r *Redfish) client(ctx context.Context, ep Endpoint) (*gofish.APIClient, e
 	if bc.client != nil {
 		return bc.client, nil
 	}
+	if err := r.check(ep.BMC); err != nil {
+		return nil, err // the connect this caller queued behind started an outage
+	}
 	user, pass := ep.User, ep.Password
 	if user == "" {
 		user, pass = r.cfg.Username, r.cfg.Password
@@ -351,7 +356,9 @@ func (r *Redfish) client(ctx context.Context, ep Endpoint) (*gofish.APIClient, e
 	return c, nil
 }
 
-// forEach runs fn for every id with at most Parallel running at once.
+// forEach runs fn for every id with at most Parallel running at once. A call that has run
+// a tenth of the Timeout gives its slot back: one stuck on a hung BMC puts no load on
+// anything, and calls to healthy BMCs must not queue behind it.
 func (r *Redfish) forEach(ctx context.Context, ids []string, fn func(id string)) {
 	var wg sync.WaitGroup
 	for _, id := range ids {
@@ -363,7 +370,9 @@ func (r *Redfish) forEach(ctx context.Context, ids []string, fn func(id string))
 		}
 		wg.Add(1)
 		go func() {
-			defer func() { <-r.sem; wg.Done() }()
+			release := sync.OnceFunc(func() { <-r.sem })
+			stalled := time.AfterFunc(r.cfg.Timeout/10, release)
+			defer func() { stalled.Stop(); release(); wg.Done() }()
 			fn(id)
 		}()
 	}

@@ -211,3 +211,39 @@ func TestRedfishUnreachableBMCErrorIsTheSameForEveryBMC(t *testing.T) {
 	other := rf.Reset(ctx, []string{"x1000c0s0b1n0"}, ResetOn)["x1000c0s0b1n0"]
 	assert.Equal(t, first.Error(), other.Error(), "another dead BMC: the same cause")
 }
+
+// Two nodes of a hung BMC read at once cost one timeout, not one each: the second caller,
+// queued behind the first's connect, sees the outage the first started.
+func TestRedfishNodesOfAHungBMCWaitOneTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mn := memnet.New()
+		_, eps := startBMCsOn(t, mn, 4, simulator.Faults{Set: map[string][]simulator.Fault{"x1000c0s0b0": {simulator.FaultHang}}})
+		rf := NewRedfish(RedfishConfig{Endpoints: eps, Scheme: "http", Timeout: 200 * time.Millisecond, Dial: mn.DialContext})
+		defer rf.Close()
+		start := time.Now()
+		st := rf.PowerStates(context.Background(), []string{"x1000c0s0b0n0", "x1000c0s0b0n1"})
+		assert.Equal(t, 200*time.Millisecond, time.Since(start))
+		assert.EqualError(t, st["x1000c0s0b0n0"].Err, "BMC unreachable: no answer within 200ms")
+		assert.EqualError(t, st["x1000c0s0b0n1"].Err, "BMC unreachable: no answer within 200ms")
+	})
+}
+
+// Calls a hung BMC holds do not count against Parallel once they have run a tenth of the
+// timeout: they put no load on anything, and healthy BMCs must not queue behind them.
+func TestRedfishHungCallsDoNotFillTheParallelBound(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mn := memnet.New()
+		_, eps := startBMCsOn(t, mn, 4, simulator.Faults{Set: map[string][]simulator.Fault{"x1000c0s0b0": {simulator.FaultHang}}})
+		rf := NewRedfish(RedfishConfig{Endpoints: eps, Scheme: "http", Timeout: 10 * time.Second, Parallel: 1, Dial: mn.DialContext})
+		defer rf.Close()
+		ctx := context.Background()
+		hung := make(chan PowerReading, 1)
+		go func() { hung <- rf.PowerStates(ctx, []string{"x1000c0s0b0n0"})["x1000c0s0b0n0"] }()
+		synctest.Wait() // the hung call holds the only slot
+		start := time.Now()
+		st := rf.PowerStates(ctx, []string{"x1000c0s0b1n0"})
+		assert.NoError(t, st["x1000c0s0b1n0"].Err)
+		assert.Equal(t, time.Second, time.Since(start), "the healthy BMC waited a tenth of the timeout, not all of it")
+		assert.Error(t, (<-hung).Err)
+	})
+}
