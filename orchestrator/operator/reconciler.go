@@ -3,6 +3,8 @@ package operator
 import (
 	"context"
 	"log/slog"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -178,7 +180,7 @@ func (r *Reconciler) retryLater(keys []string, why string, err error) {
 // reconcile looks at a batch of nodes: observe, decide, store (compare-and-set), act.
 // It returns the nodes whose power reading outlasted BMCPatience: they stay processing
 // (so no other look reads them again meanwhile) until their reading arrives, then they
-// are settled alone and released.
+// are settled apart from the batch (see awaitEach) and released.
 func (r *Reconciler) reconcile(ctx context.Context, keys []string) (held map[string]bool) {
 	if ctx.Err() != nil {
 		return nil
@@ -199,9 +201,10 @@ func (r *Reconciler) reconcile(ctx context.Context, keys []string) (held map[str
 	}
 	power := awaitEach(ids, r.cfg.BMCPatience, &r.stragglers,
 		func(id string) PowerReading { return r.cfg.Power.PowerStates(ctx, []string{id})[id] },
-		func(id string, p PowerReading) {
-			r.settle(ctx, []string{id}, map[string]PowerReading{id: p})
-			r.queue.Done(id)
+		func(late map[string]PowerReading) {
+			ids := slices.Collect(maps.Keys(late))
+			r.settle(ctx, ids, late)
+			r.queue.Done(ids...)
 		})
 	if len(power) < len(ids) {
 		held = make(map[string]bool, len(ids)-len(power))
@@ -315,8 +318,8 @@ func (r *Reconciler) configure(ctx context.Context, comps []bos.Component) {
 }
 
 // resetFailedLate records a reset that failed after its batch went on (see patientResets).
-func (r *Reconciler) resetFailedLate(ctx context.Context, kind ResetKind, id string, err error) {
-	r.recordFailures(ctx, actionOf(kind), map[string]error{id: err}, r.options(ctx))
+func (r *Reconciler) resetFailedLate(ctx context.Context, kind ResetKind, failed map[string]error) {
+	r.recordFailures(ctx, actionOf(kind), failed, r.options(ctx))
 }
 
 // recordFailures marks the failed action on each node (if it is still the node's last

@@ -46,20 +46,22 @@ func (p stuckPower) Reset(_ context.Context, ids []string, _ ResetKind) map[stri
 
 func TestAwaitEachLeavesLateCallsBehind(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := stuckPower{stuck: map[string]bool{"b": true}, release: make(chan struct{})}
+		p := stuckPower{stuck: map[string]bool{"b": true, "d": true}, release: make(chan struct{})}
 		var bg sync.WaitGroup
-		late := make(chan string, 1)
+		late := make(chan map[string]PowerReading, 2)
 		start := time.Now()
-		got := awaitEach([]string{"a", "b", "c"}, time.Second, &bg,
+		got := awaitEach([]string{"a", "b", "c", "d"}, time.Second, &bg,
 			func(id string) PowerReading { return p.PowerStates(context.Background(), []string{id})[id] },
-			func(id string, r PowerReading) { assert.ErrorIs(t, r.Err, errStuck); late <- id })
+			func(group map[string]PowerReading) { late <- group })
 		assert.Equal(t, time.Second, time.Since(start), "waited exactly the patience")
 		assert.Equal(t, map[string]PowerReading{"a": {Power: PowerOn}, "c": {Power: PowerOn}}, got)
-		synctest.Wait()
-		assert.Empty(t, late, "late is called when the call ends, not before")
+		time.Sleep(time.Minute)
+		assert.Empty(t, late, "late is called when the calls end, not before")
 		close(p.release)
 		bg.Wait()
-		assert.Equal(t, "b", <-late)
+		assert.Equal(t, map[string]PowerReading{"b": {Err: errStuck}, "d": {Err: errStuck}}, <-late,
+			"results arriving within one patience are handed over together")
+		assert.Empty(t, late)
 	})
 }
 
@@ -68,7 +70,7 @@ func TestAwaitEachReturnsAsSoonAsAllAnswered(t *testing.T) {
 		var bg sync.WaitGroup
 		start := time.Now()
 		got := awaitEach([]string{"a", "b"}, time.Hour, &bg, func(id string) int { return len(id) },
-			func(string, int) { t.Error("no call is late") })
+			func(map[string]int) { t.Error("no call is late") })
 		assert.Zero(t, time.Since(start))
 		assert.Equal(t, map[string]int{"a": 1, "b": 1}, got)
 	})
@@ -78,25 +80,19 @@ func TestPatientResetsRecordsLateFailures(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := stuckPower{stuck: map[string]bool{"hung": true}, release: make(chan struct{})}
 		var bg sync.WaitGroup
-		type failure struct {
-			kind ResetKind
-			id   string
-		}
-		var failures []failure
-		var mu sync.Mutex
+		var kinds []ResetKind
+		var failed map[string]error
 		pr := patientResets{PowerControl: p, patience: time.Second, background: &bg,
-			failedLate: func(_ context.Context, kind ResetKind, id string, err error) {
-				mu.Lock()
-				defer mu.Unlock()
-				failures = append(failures, failure{kind, id})
+			failedLate: func(_ context.Context, kind ResetKind, late map[string]error) {
+				kinds, failed = append(kinds, kind), late
 			}}
 		start := time.Now()
-		failed := pr.Reset(context.Background(), []string{"ok", "hung"}, ResetForceOff)
+		assert.Empty(t, pr.Reset(context.Background(), []string{"ok", "hung"}, ResetForceOff), "a reset still running counts as under way")
 		assert.Equal(t, time.Second, time.Since(start))
-		assert.Empty(t, failed, "a reset still running counts as under way")
 		close(p.release)
 		bg.Wait()
-		assert.Equal(t, []failure{{ResetForceOff, "hung"}}, failures)
+		assert.Equal(t, []ResetKind{ResetForceOff}, kinds)
+		assert.Equal(t, map[string]error{"hung": errStuck}, failed)
 		assert.Equal(t, ForcefulOffAction, actionOf(ResetForceOff))
 	})
 }
