@@ -50,7 +50,7 @@ func TestUpReportsFailedNodesByCauseWithTheRetryCommand(t *testing.T) {
 	require.NoError(t, json.Unmarshal(out.Bytes(), &status), out.String())
 	assert.Equal(t, bos.SessionComplete, status.Status)
 	assert.Equal(t, 25.0, status.PercentFailed)
-	cause := "power_on failed (attempt 3): BMC answered 503 Service Unavailable: The service is temporarily unavailable. Retry in 5 seconds."
+	cause := "power_on failed: BMC answered 503 Service Unavailable: The service is temporarily unavailable."
 	assert.Equal(t, map[string]bos.ErrorSummary{cause: {Count: 2, List: bad}}, status.ErrorSummary, "one cause, both nodes")
 	assert.Contains(t, errw.String(), "2 failed nodes, by cause:\n       2  "+cause+"\n          "+bad+"\n")
 	assert.Contains(t, errw.String(), "retry them with:\n  bos v2 sessions create --template-name compute --operation boot --limit "+bad+"\n")
@@ -160,7 +160,7 @@ func TestCLIWatch(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(r.out), &status), r.out)
 	assert.Equal(t, bos.SessionComplete, status.Status)
 	assert.Contains(t, r.err, "2 nodes: powering off")
-	assert.Regexp(t, `1 failed nodes, by cause:\n\s+1  \S+ failed \(attempt \d\): `+regexpQuote(cause)+`\n\s+`+bad+`\n`, r.err)
+	assert.Regexp(t, `1 failed nodes, by cause:\n\s+1  \S+ failed: `+regexpQuote(cause)+`\n\s+`+bad+`\n`, r.err)
 	assert.Contains(t, r.err, "retry them with:\n  bos v2 sessions create --template-name compute --operation reboot --limit "+bad+"\n")
 
 	created := v1JSON[bos.V1SessionCreated](t, "session", "create", "--template-name", stack.DefaultTemplateName, "--operation", "reboot", "--limit", good+","+bad)

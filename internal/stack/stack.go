@@ -408,7 +408,8 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 			Inventory: inventory, BSS: bssPort, CFS: cfsPort, Images: images,
 			Power:   power,
 			Workers: o.Workers, BatchSize: o.BatchSize,
-			Logger: o.Logger,
+			BMCPatience: bmcPatience(o.RedfishTimeout),
+			Logger:      o.Logger,
 		}
 		// The v1 agent acts through the same effects (BSS, CFS, Redfish) as the reconciler,
 		// reading power with GETs only (see Redfish.Polled).
@@ -586,4 +587,13 @@ func (s *Stack) bmcCredentials(o Options) (*operator.Credentials, error) {
 		}
 	}
 	return c, nil
+}
+
+// bmcPatience is how long a reconciler batch waits for BMCs: a second, or a quarter of a
+// shorter Redfish timeout (0 = the driver's default of 10 s).
+func bmcPatience(redfishTimeout time.Duration) time.Duration {
+	if redfishTimeout <= 0 {
+		return time.Second
+	}
+	return min(time.Second, redfishTimeout/4)
 }

@@ -316,7 +316,7 @@ func RecordFailure(n *bos.Component, act Action, err error, now time.Time) {
 	n.LastAction.Failed = true
 	n.LastAction.InFlight = ""
 	n.LastAction.LastUpdated = now
-	n.Error = fmt.Sprintf("%s failed (attempt %d): %v", act, attemptsOf(n, act), err)
+	n.Error = fmt.Sprintf("%s failed: %v", act, err) // the cause only: event_stats counts attempts
 	n.Status.Status = bos.ComputeStatus(n)
 }
 

@@ -37,6 +37,11 @@ type Config struct {
 	// CFSPoll is how soon a configuring node is looked at again: CFS sends no events
 	// (default 500 ms; BOS looks every polling_frequency).
 	CFSPoll time.Duration
+	// BMCPatience is how long a batch waits for its nodes' BMCs (default 1 s; keep it well
+	// under the Redfish timeout). Calls still running then go on without holding the
+	// batch, and their nodes are decided or recorded when they answer, so a slow or hung
+	// BMC delays only its own nodes (see stragglers.go).
+	BMCPatience time.Duration
 	// SessionPoll is how often pending and running sessions are looked at (default 250 ms;
 	// a node reaching its final state also wakes the session loop at once).
 	SessionPoll time.Duration
@@ -57,6 +62,8 @@ type Reconciler struct {
 	effects *Effects
 
 	sessionWake chan struct{}
+	// stragglers counts the goroutines finishing calls that outlasted BMCPatience.
+	stragglers sync.WaitGroup
 }
 
 // New returns a reconciler; Run starts it.
@@ -76,6 +83,9 @@ func New(cfg Config) *Reconciler {
 	if cfg.SessionPoll <= 0 {
 		cfg.SessionPoll = 250 * time.Millisecond
 	}
+	if cfg.BMCPatience <= 0 {
+		cfg.BMCPatience = time.Second
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -85,9 +95,11 @@ func New(cfg Config) *Reconciler {
 	if cfg.Instance == "" {
 		cfg.Instance = uuid.New()
 	}
-	return &Reconciler{cfg: cfg, queue: cfg.Queue, log: cfg.Logger, sessionWake: make(chan struct{}, 1),
-		setup:   &Setup{Store: cfg.Store, Inventory: cfg.Inventory, Images: cfg.Images, Tenants: cfg.Tenants, Handoff: cfg.Handoff, Now: cfg.Now, Logger: cfg.Logger},
-		effects: &Effects{Store: cfg.Store, BSS: cfg.BSS, CFS: cfg.CFS, Power: cfg.Power, Now: cfg.Now}}
+	r := &Reconciler{cfg: cfg, queue: cfg.Queue, log: cfg.Logger, sessionWake: make(chan struct{}, 1),
+		setup: &Setup{Store: cfg.Store, Inventory: cfg.Inventory, Images: cfg.Images, Tenants: cfg.Tenants, Handoff: cfg.Handoff, Now: cfg.Now, Logger: cfg.Logger}}
+	power := patientResets{PowerControl: cfg.Power, patience: cfg.BMCPatience, background: &r.stragglers, failedLate: r.resetFailedLate}
+	r.effects = &Effects{Store: cfg.Store, BSS: cfg.BSS, CFS: cfg.CFS, Power: power, Now: cfg.Now}
+	return r
 }
 
 // Wake queues nodes for a look now (the store hook and power events call it).
@@ -140,6 +152,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	<-ctx.Done()
 	r.queue.ShutDown() // ends the workers
 	wg.Wait()
+	r.stragglers.Wait()
 	return nil
 }
 
@@ -149,8 +162,16 @@ func (r *Reconciler) worker(ctx context.Context) {
 		if !ok {
 			return
 		}
-		r.reconcile(ctx, keys)
-		r.queue.Done(keys...)
+		held := r.reconcile(ctx, keys)
+		if len(held) == 0 {
+			r.queue.Done(keys...)
+			continue
+		}
+		for _, k := range keys {
+			if !held[k] {
+				r.queue.Done(k)
+			}
+		}
 	}
 }
 
@@ -174,15 +195,17 @@ func (r *Reconciler) retryLater(keys []string, why string, err error) {
 }
 
 // reconcile looks at a batch of nodes: observe, decide, store (compare-and-set), act.
-func (r *Reconciler) reconcile(ctx context.Context, keys []string) {
+// It returns the nodes whose power reading outlasted BMCPatience: they stay processing
+// (so no other look reads them again meanwhile) until their reading arrives, then they
+// are settled apart from the batch (see awaitEach) and released.
+func (r *Reconciler) reconcile(ctx context.Context, keys []string) (held map[string]bool) {
 	if ctx.Err() != nil {
-		return
+		return nil
 	}
-	opts := r.options(ctx)
 	comps, err := r.cfg.Store.GetComponents(ctx, keys)
 	if err != nil {
 		r.retryLater(keys, "read components", err)
-		return
+		return nil
 	}
 	var ids []string
 	for _, c := range comps {
@@ -191,9 +214,38 @@ func (r *Reconciler) reconcile(ctx context.Context, keys []string) {
 		}
 	}
 	if len(ids) == 0 {
+		return nil
+	}
+	power := awaitEach(ids, r.cfg.BMCPatience, &r.stragglers,
+		func(id string) PowerReading { return r.cfg.Power.PowerStates(ctx, []string{id})[id] },
+		func(late map[string]PowerReading) {
+			ids := slices.Collect(maps.Keys(late))
+			r.settle(ctx, ids, late)
+			r.queue.Done(ids...)
+		})
+	if len(power) < len(ids) {
+		held = make(map[string]bool, len(ids)-len(power))
+		var answered []string
+		for _, id := range ids {
+			if _, ok := power[id]; ok {
+				answered = append(answered, id)
+			} else {
+				held[id] = true
+			}
+		}
+		ids = answered
+		r.log.Info("batch goes on without slow BMCs", "nodes", len(held))
+	}
+	r.settle(ctx, ids, power)
+	return held
+}
+
+// settle decides and acts on nodes whose power is read.
+func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]PowerReading) {
+	if len(ids) == 0 {
 		return
 	}
-	power := r.cfg.Power.PowerStates(ctx, ids)
+	opts := r.options(ctx)
 	cfsViews, err := r.cfg.CFS.Components(ctx, ids)
 	if err != nil {
 		// An unreachable CFS is not a missing record: wait rather than put nodes on hold.
@@ -310,6 +362,11 @@ func (r *Reconciler) configure(ctx context.Context, comps []bos.Component) {
 		r.log.Warn("cfs configure", "nodes", len(comps), "err", err)
 		return // one line per batch: the failures share their cause
 	}
+}
+
+// resetFailedLate records a reset that failed after its batch went on (see patientResets).
+func (r *Reconciler) resetFailedLate(ctx context.Context, kind ResetKind, failed map[string]error) {
+	r.recordFailures(ctx, actionOf(kind), failed, r.options(ctx))
 }
 
 // recordFailures marks the failed action on each node (if it is still the node's last

@@ -17,8 +17,10 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/stmcginnis/gofish"
@@ -95,8 +97,10 @@ type RedfishConfig struct {
 	Username, Password string
 	// Timeout bounds one Redfish request (default 10 s); a hung BMC costs this much.
 	Timeout time.Duration
-	// Parallel bounds concurrent Redfish requests across all BMCs (default 64). Each BMC
-	// also serves one request at a time (gofish's per-client limit), as real BMCs prefer.
+	// Parallel bounds concurrent Redfish requests across all BMCs (default 64); a request
+	// running past a tenth of Timeout no longer counts (a hung BMC must not hold the
+	// bound). Each BMC also serves one request at a time (gofish's per-client limit), as
+	// real BMCs prefer.
 	Parallel int
 	// EventDestination is the URL BMCs POST power events to (EventsHandler must be served
 	// there); empty means no subscriptions, every reading is a GET.
@@ -243,8 +247,12 @@ func (r *Redfish) observe(bmc string, err error) {
 	o := r.down[bmc]
 	o.failures++
 	o.err = r.bmcError(bmc, err)
-	o.retryAt = r.cfg.Now().Add(min(time.Second<<min(o.failures-1, 6), time.Minute))
+	wait := min(time.Second<<min(o.failures-1, 6), time.Minute)
+	o.retryAt = r.cfg.Now().Add(wait)
 	r.down[bmc] = o
+	if o.failures == 1 {
+		r.cfg.Logger.Warn("BMC unreachable: its calls fail at once until it is tried again", "bmc", bmc, "err", err, "next_try", wait)
+	}
 	delete(r.clients, bmc)
 }
 
@@ -327,6 +335,9 @@ func (r *Redfish) client(ctx context.Context, ep Endpoint) (*gofish.APIClient, e
 	if bc.client != nil {
 		return bc.client, nil
 	}
+	if err := r.check(ep.BMC); err != nil {
+		return nil, err // the connect this caller queued behind started an outage
+	}
 	user, pass := ep.User, ep.Password
 	if user == "" {
 		user, pass = r.cfg.Username, r.cfg.Password
@@ -348,7 +359,9 @@ func (r *Redfish) client(ctx context.Context, ep Endpoint) (*gofish.APIClient, e
 	return c, nil
 }
 
-// forEach runs fn for every id with at most Parallel running at once.
+// forEach runs fn for every id with at most Parallel running at once. A call that has run
+// a tenth of the Timeout gives its slot back: one stuck on a hung BMC puts no load on
+// anything, and calls to healthy BMCs must not queue behind it.
 func (r *Redfish) forEach(ctx context.Context, ids []string, fn func(id string)) {
 	var wg sync.WaitGroup
 	for _, id := range ids {
@@ -360,7 +373,9 @@ func (r *Redfish) forEach(ctx context.Context, ids []string, fn func(id string))
 		}
 		wg.Add(1)
 		go func() {
-			defer func() { <-r.sem; wg.Done() }()
+			release := sync.OnceFunc(func() { <-r.sem })
+			stalled := time.AfterFunc(r.cfg.Timeout/10, release)
+			defer func() { stalled.Stop(); release(); wg.Done() }()
 			fn(id)
 		}()
 	}
@@ -516,7 +531,7 @@ func (e *BMCError) Unwrap() error { return e.err }
 const maxBMCMessage = 200
 
 // bmcError describes err from a call to bmc: "BMC answered 503 Service Unavailable:
-// <Redfish message>" for an error answer, "BMC x unreachable: <why>" for a transport
+// <Redfish message>" for an error answer, "BMC unreachable: <why>" for a transport
 // failure.
 func (r *Redfish) bmcError(bmc string, err error) error {
 	var be *BMCError
@@ -531,32 +546,72 @@ func (r *Redfish) bmcError(bmc string, err error) error {
 		}
 		return &BMCError{msg: msg, err: err}
 	}
-	why := err.Error()
+	return &BMCError{msg: "BMC unreachable: " + r.transportCause(err), err: err}
+}
+
+// transportCause names why a BMC did not answer without its name or address: the node's
+// xname names the BMC, and the log names it when its outage starts.
+func (r *Redfish) transportCause(err error) string {
 	var ne net.Error
+	var errno syscall.Errno
+	var op *net.OpError
 	var ue *url.Error
 	switch {
 	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):
-		why = fmt.Sprintf("no answer within %s", r.cfg.Timeout)
+		return fmt.Sprintf("no answer within %s", r.cfg.Timeout)
+	case errors.As(err, &errno):
+		return errno.Error() // "connection refused", "connection reset by peer"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed without an answer"
+	case errors.As(err, &op):
+		return op.Err.Error()
 	case errors.As(err, &ue):
-		why = ue.Err.Error() // without the method and URL, which name the node
+		return ue.Err.Error() // without the method and URL, which name the node
 	}
-	return &BMCError{msg: fmt.Sprintf("BMC %s unreachable: %s", bmc, why), err: err}
+	return err.Error()
 }
 
 // redfishMessage is the most specific message of a Redfish error body: the first
 // @Message.ExtendedInfo message, else the error's own message (gofish puts a body that is
 // not a Redfish error there whole); one line, spaces collapsed, at most maxBMCMessage runes.
+// The text stops before the first sentence that quotes a numeric MessageArg (a Retry-After
+// countdown, a count), unless that is the first: it is timing, not the cause.
 func redfishMessage(e *schemas.Error) string {
 	text := e.Message
+	var args []string
 	for _, m := range e.ExtendedInfos {
 		if m.Message != "" {
-			text = m.Message
+			text, args = m.Message, m.MessageArgs
 			break
 		}
 	}
 	text = strings.Join(strings.Fields(text), " ")
+	text = beforeNumericArg(text, args)
 	if r := []rune(text); len(r) > maxBMCMessage {
 		text = string(r[:maxBMCMessage]) + "…"
+	}
+	return text
+}
+
+// beforeNumericArg returns text up to the first sentence after the first that has one of
+// the numeric args as a word.
+func beforeNumericArg(text string, args []string) string {
+	numeric := map[string]bool{}
+	for _, a := range args {
+		if _, err := strconv.ParseFloat(a, 64); err == nil {
+			numeric[a] = true
+		}
+	}
+	if len(numeric) == 0 {
+		return text
+	}
+	sentences := strings.SplitAfter(text, ". ")
+	for i, sentence := range sentences[1:] {
+		for _, w := range strings.Fields(sentence) {
+			if numeric[strings.Trim(w, ".,;:'\"()")] {
+				return strings.TrimSpace(strings.Join(sentences[:i+1], ""))
+			}
+		}
 	}
 	return text
 }

@@ -169,7 +169,8 @@ func TestRedfishErrorsAreShortAndTheSameForEveryNode(t *testing.T) {
 	rf := NewRedfish(RedfishConfig{Endpoints: eps, Scheme: "http", Timeout: 2 * time.Second})
 	defer rf.Close()
 	errs := rf.Reset(context.Background(), []string{"x1000c0s0b0n0", "x1000c0s0b1n1", "x1000c0s0b1n0"}, ResetOn)
-	want503 := "BMC answered 503 Service Unavailable: The service is temporarily unavailable. Retry in 5 seconds."
+	// The sentence quoting the Retry-After countdown is left out: it is timing, not cause.
+	want503 := "BMC answered 503 Service Unavailable: The service is temporarily unavailable."
 	assert.EqualError(t, errs["x1000c0s0b0n0"], want503)
 	assert.EqualError(t, errs["x1000c0s0b1n1"], want503, "another node on another BMC: the same text")
 	assert.EqualError(t, errs["x1000c0s0b1n0"], "BMC answered 500 Internal Server Error: The request failed due to an internal service error. The service is still operational.")
@@ -184,22 +185,67 @@ func TestRedfishMessage(t *testing.T) {
 		return re
 	}
 	assert.Equal(t, "The service is busy.", redfishMessage(body(`{"error":{"code":"Base.1.0.GeneralError","message":"A general error has occurred. See ExtendedInfo for more information.","@Message.ExtendedInfo":[{"MessageId":"Base.1.0.ServiceBusy","Message":"The  service\nis busy."}]}}`)))
+	assert.Equal(t, "The value 7 for the property Boot is not valid.", redfishMessage(body(`{"error":{"code":"X","message":"x","@Message.ExtendedInfo":[{"MessageId":"Base.1.0.PropertyValueNotInList","Message":"The value 7 for the property Boot is not valid.","MessageArgs":["7","Boot"]}]}}`)),
+		"a message that is all numbers is kept whole")
+	assert.Equal(t, "The service is busy.", redfishMessage(body(`{"error":{"code":"X","message":"x","@Message.ExtendedInfo":[{"MessageId":"Base.1.0.ServiceBusy","Message":"The service is busy. Retry in 12 seconds. Try again.","MessageArgs":["12"]}]}}`)),
+		"a sentence quoting a numeric argument is dropped, with what follows it")
 	assert.Equal(t, "Bad gateway", redfishMessage(body(`{"error":{"code":"X","message":"Bad gateway"}}`)), "no ExtendedInfo: the error's message")
 	long := redfishMessage(body("<html><body>" + strings.Repeat("proxy error ", 100) + "</body></html>"))
 	assert.Len(t, []rune(long), maxBMCMessage+1, "a body that is not a Redfish error is cut")
 	assert.True(t, strings.HasPrefix(long, "<html><body>proxy error"), long)
 }
 
-func TestRedfishUnreachableBMCErrorNamesTheBMCNotTheTiming(t *testing.T) {
-	_, eps := startBMCs(t, 4, simulator.Faults{Set: map[string][]simulator.Fault{"x1000c0s0b0": {simulator.FaultUnreachable}}})
+// The BMC's name and address stay out of the text (the node's xname names its BMC, and
+// the log names it when its outage starts), so all nodes behind dead BMCs share one cause.
+func TestRedfishUnreachableBMCErrorIsTheSameForEveryBMC(t *testing.T) {
+	_, eps := startBMCs(t, 4, simulator.Faults{Set: map[string][]simulator.Fault{
+		"x1000c0s0b0": {simulator.FaultUnreachable}, "x1000c0s0b1": {simulator.FaultUnreachable}}})
 	rf := NewRedfish(RedfishConfig{Endpoints: eps, Scheme: "http", Timeout: 2 * time.Second})
 	defer rf.Close()
 	ctx := context.Background()
 	first := rf.Reset(ctx, []string{"x1000c0s0b0n0"}, ResetOn)["x1000c0s0b0n0"]
 	require.Error(t, first)
-	assert.Regexp(t, `^BMC x1000c0s0b0 unreachable: dial tcp [0-9.:]+: connect: connection refused$`, first.Error())
+	assert.Equal(t, "BMC unreachable: connection refused", first.Error())
 	again := rf.Reset(ctx, []string{"x1000c0s0b0n1"}, ResetOn)["x1000c0s0b0n1"]
 	assert.Equal(t, first.Error(), again.Error(), "within the outage: the same cause, no countdown")
+	other := rf.Reset(ctx, []string{"x1000c0s0b1n0"}, ResetOn)["x1000c0s0b1n0"]
+	assert.Equal(t, first.Error(), other.Error(), "another dead BMC: the same cause")
+}
+
+// Two nodes of a hung BMC read at once cost one timeout, not one each: the second caller,
+// queued behind the first's connect, sees the outage the first started.
+func TestRedfishNodesOfAHungBMCWaitOneTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mn := memnet.New()
+		_, eps := startBMCsOn(t, mn, 4, simulator.Faults{Set: map[string][]simulator.Fault{"x1000c0s0b0": {simulator.FaultHang}}})
+		rf := NewRedfish(RedfishConfig{Endpoints: eps, Scheme: "http", Timeout: 200 * time.Millisecond, Dial: mn.DialContext})
+		defer rf.Close()
+		start := time.Now()
+		st := rf.PowerStates(context.Background(), []string{"x1000c0s0b0n0", "x1000c0s0b0n1"})
+		assert.Equal(t, 200*time.Millisecond, time.Since(start))
+		assert.EqualError(t, st["x1000c0s0b0n0"].Err, "BMC unreachable: no answer within 200ms")
+		assert.EqualError(t, st["x1000c0s0b0n1"].Err, "BMC unreachable: no answer within 200ms")
+	})
+}
+
+// Calls a hung BMC holds do not count against Parallel once they have run a tenth of the
+// timeout: they put no load on anything, and healthy BMCs must not queue behind them.
+func TestRedfishHungCallsDoNotFillTheParallelBound(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mn := memnet.New()
+		_, eps := startBMCsOn(t, mn, 4, simulator.Faults{Set: map[string][]simulator.Fault{"x1000c0s0b0": {simulator.FaultHang}}})
+		rf := NewRedfish(RedfishConfig{Endpoints: eps, Scheme: "http", Timeout: 10 * time.Second, Parallel: 1, Dial: mn.DialContext})
+		defer rf.Close()
+		ctx := context.Background()
+		hung := make(chan PowerReading, 1)
+		go func() { hung <- rf.PowerStates(ctx, []string{"x1000c0s0b0n0"})["x1000c0s0b0n0"] }()
+		synctest.Wait() // the hung call holds the only slot
+		start := time.Now()
+		st := rf.PowerStates(ctx, []string{"x1000c0s0b1n0"})
+		assert.NoError(t, st["x1000c0s0b1n0"].Err)
+		assert.Equal(t, time.Second, time.Since(start), "the healthy BMC waited a tenth of the timeout, not all of it")
+		assert.Error(t, (<-hung).Err)
+	})
 }
 
 // A call the caller cancelled (BOS stopping, or a reconciler killed and restarted in the
