@@ -29,6 +29,10 @@
 //     creation read for its overlap check is used instead of a new read when it is at
 //     most InventoryHandoff.MaxAge old: one HSM read per session, and setup selects the
 //     nodes the check saw.
+//   - Setup follows creation order: it never takes a node whose component names a session
+//     created after this one (TakesNode), so an older session set up late, or set up again
+//     after a crash, leaves the newer session's nodes alone; BOS's setup overwrites them.
+//     An older session left with no node completes with ErrTakenOver.
 //   - Session completion: a tenant the registry no longer knows owns no nodes, so its
 //     sessions complete. CompleteSessions reports tenant sessions as "tenant/name".
 //   - A boot session taking over a node whose power-on for the same artifacts is under way
