@@ -886,7 +886,7 @@ func TestTakesNode(t *testing.T) {
 	order := map[string]bos.Creation{
 		"older":        {Epoch: 4, Time: t0.Add(time.Hour)}, // the epoch decides, not the clock
 		"newer":        {Epoch: 6, Time: t0.Add(-time.Hour)},
-		"deleted":      {},                          // named by a node, gone: the oldest
+		"deleted":      {},                           // named by a node, gone: the oldest
 		"legacy-older": {Time: t0.Add(-time.Minute)}, // stored before epochs: by start time
 		"legacy-newer": {Time: t0.Add(time.Minute)},
 	}
