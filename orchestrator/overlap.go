@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // The overlap rule: a new session, v1 or v2, whose nodes are held by an unfinished
@@ -143,4 +144,32 @@ func OverlapError(conflicts []SessionConflict) error {
 	}
 	return &Error{Code: ECONFLICT, Title: ConflictTitle, Message: "The session's nodes are held by another session: " +
 		strings.Join(parts, "; ") + ". Wait for it to complete, narrow the limit, or create the session with takeover=true to take the nodes over (the option reject_overlapping_sessions decides the default)."}
+}
+
+// Creation is a session's place in the order of session creations: the epoch its
+// admission committed (0 on records stored before epochs were recorded) and its start
+// time, the fallback order when either side has no epoch.
+type Creation struct {
+	Epoch int64
+	Time  time.Time
+}
+
+// After reports whether c was created after o: by epoch when both have one, else by
+// start time.
+func (c Creation) After(o Creation) bool {
+	if c.Epoch > 0 && o.Epoch > 0 {
+		return c.Epoch > o.Epoch
+	}
+	return c.Time.After(o.Time)
+}
+
+// Compare orders creations oldest first (-1, 0, +1), as After does.
+func (c Creation) Compare(o Creation) int {
+	switch {
+	case c.After(o):
+		return 1
+	case o.After(c):
+		return -1
+	}
+	return 0
 }

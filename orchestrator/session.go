@@ -53,6 +53,15 @@ type SessionStatus struct {
 	// TookOver (ours) lists the nodes this session took over at its creation from
 	// unfinished sessions that held them (overlap.go); absent when it took none.
 	TookOver []SessionTakeover `json:"took_over,omitempty"`
+	// Epoch (ours) is the session's place in the order of creations, v1 and v2, in every
+	// process: the session epoch its admission committed (store). 0 on records stored
+	// before epochs were recorded.
+	Epoch int64 `json:"epoch,omitempty"`
+}
+
+// Creation is the session's place in the order of creations.
+func (s *Session) Creation() Creation {
+	return Creation{Epoch: s.Status.Epoch, Time: s.Status.StartTime}
 }
 
 // SessionCreate is the body of POST /v2/sessions.

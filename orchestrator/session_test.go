@@ -237,3 +237,35 @@ func TestApplyStaged(t *testing.T) {
 		})
 	}
 }
+
+// Creation order: by the admission epoch when both sessions have one (whatever their
+// clocks say), else by start time (records stored before epochs were recorded).
+func TestCreationAfter(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	t1 := t0.Add(time.Second)
+	tests := []struct {
+		name string
+		a, b Creation
+		want bool
+	}{
+		{"later epoch", Creation{Epoch: 2, Time: t0}, Creation{Epoch: 1, Time: t1}, true},
+		{"earlier epoch, later clock", Creation{Epoch: 1, Time: t1}, Creation{Epoch: 2, Time: t0}, false},
+		{"same epoch", Creation{Epoch: 3, Time: t1}, Creation{Epoch: 3, Time: t0}, false},
+		{"no epoch: later time", Creation{Time: t1}, Creation{Epoch: 5, Time: t0}, true},
+		{"other has no epoch: earlier time", Creation{Epoch: 5, Time: t0}, Creation{Time: t1}, false},
+		{"same time, no epochs", Creation{Time: t0}, Creation{Time: t0}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, tt.a.After(tt.b))
+			want := 0
+			switch {
+			case tt.want:
+				want = 1
+			case tt.b.After(tt.a):
+				want = -1
+			}
+			assert.Equal(t, want, tt.a.Compare(tt.b))
+		})
+	}
+}

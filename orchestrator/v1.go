@@ -205,7 +205,12 @@ type V1Session struct {
 	// TookOver (ours) lists the nodes the session took over at its creation from
 	// unfinished sessions that held them (overlap.go).
 	TookOver []SessionTakeover `json:"took_over,omitempty"`
+	// Epoch (ours) is the session's place in the order of creations (SessionStatus.Epoch).
+	Epoch int64 `json:"epoch,omitempty"`
 }
+
+// Creation is the session's place in the order of creations.
+func (s *V1Session) Creation() Creation { return Creation{Epoch: s.Epoch} }
 
 // Op returns the operation in lower case.
 func (s *V1Session) Op() string { return strings.ToLower(s.Operation) }

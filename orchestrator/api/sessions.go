@@ -73,7 +73,7 @@ func (s *Server) createSession(c *gin.Context) error {
 		return err
 	}
 	s.logTakeovers("v2", tn, name, sess.Status.TookOver)
-	c.JSON(http.StatusCreated, sess)
+	c.JSON(http.StatusCreated, reply(sess))
 	return nil
 }
 
@@ -92,6 +92,9 @@ func (s *Server) listSessions(c *gin.Context) error {
 	list, err := s.st.ListSessions(c.Request.Context(), tn, tn == "", f, s.now())
 	if err != nil {
 		return err
+	}
+	for i := range list {
+		list[i] = reply(list[i])
 	}
 	c.JSON(http.StatusOK, nonNil(list))
 	return nil
@@ -129,7 +132,7 @@ func (s *Server) getSession(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	sendTagged(c, tag, sess)
+	sendTagged(c, tag, reply(sess))
 	return nil
 }
 
@@ -166,7 +169,7 @@ func (s *Server) patchSession(c *gin.Context) error {
 			return err
 		}
 	}
-	sendTagged(c, tag, sess)
+	sendTagged(c, tag, reply(sess))
 	return nil
 }
 
@@ -213,4 +216,11 @@ func (s *Server) sessionStatus(c *gin.Context, status func(context.Context, orch
 	}
 	c.JSON(http.StatusOK, st)
 	return nil
+}
+
+// reply is a session as the API shows it: without status.epoch, the store's order of
+// creations, which BOS's session status schema (closed) has no room for.
+func reply(sess orchestrator.Session) orchestrator.Session {
+	sess.Status.Epoch = 0
+	return sess
 }

@@ -32,6 +32,10 @@ func TestSessionCreate(t *testing.T) {
 		e.expect(200, "GET", "/v2/sessions/"+s.Name, "", nil).json(t, &raw)
 		assert.Equal(t, map[string]any{"status": "pending", "start_time": "2026-03-01T12:00:00Z", "end_time": nil, "error": nil}, raw["status"])
 		assert.Equal(t, "", raw["components"])
+		var rawList []map[string]any // nor in a list: the stored epoch stays inside
+		e.expect(200, "GET", "/v2/sessions", "", nil).json(t, &rawList)
+		require.Len(t, rawList, 1)
+		assert.NotContains(t, rawList[0]["status"], "epoch")
 
 		e.expect(201, "POST", "/v2/sessions", "blue", map[string]any{"name": "s1", "operation": "boot", "template_name": "compute", "stage": true}).json(t, &s)
 		assert.Equal(t, "blue", s.Tenant)

@@ -442,6 +442,9 @@ func (r *Reconciler) sessionPass(ctx context.Context) {
 		r.log.Warn("listing pending sessions", "err", err)
 		return
 	}
+	// Oldest first, so each newer session's setup comes later (TakesNode keeps the
+	// order when setups interleave across processes).
+	slices.SortStableFunc(pending, func(a, b bos.Session) int { return a.Creation().Compare(b.Creation()) })
 	opts := r.options(ctx)
 	for _, sess := range pending {
 		if err := r.setup.Run(ctx, sess, opts); err != nil {

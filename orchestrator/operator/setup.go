@@ -29,6 +29,10 @@
 //     creation read for its overlap check is used instead of a new read when it is at
 //     most InventoryHandoff.MaxAge old: one HSM read per session, and setup selects the
 //     nodes the check saw.
+//   - Setup follows creation order: it never takes a node whose component names a session
+//     created after this one (TakesNode), so an older session set up late, or set up again
+//     after a crash, leaves the newer session's nodes alone; BOS's setup overwrites them.
+//     An older session left with no node completes with ErrTakenOver.
 //   - Session completion: a tenant the registry no longer knows owns no nodes, so its
 //     sessions complete. CompleteSessions reports tenant sessions as "tenant/name".
 //   - A boot session taking over a node whose power-on for the same artifacts is under way
@@ -61,6 +65,7 @@ import (
 const (
 	ErrNoNodes         = "No nodes were found to act upon."
 	ErrNoBOSComponents = "All nodes found to act upon do not exist as BOS components"
+	ErrTakenOver       = "All nodes found to act upon were taken over by sessions created after this one"
 )
 
 // Schema limits of what setup writes; a target over them fails the session rather than
@@ -167,10 +172,20 @@ func (s *Setup) Run(ctx context.Context, sess bos.Session, opts bos.Options) err
 		return s.fail(ctx, sess, tn, ErrNoBOSComponents, log)
 	}
 
+	order, err := s.creationOrder(ctx, known)
+	if err != nil {
+		return fmt.Errorf("session setup %s: read the nodes' sessions: %w", sess.Name, err)
+	}
 	now := s.now()
+	left := make(map[string]bool, len(known)) // nodes left to newer sessions, per last try
 	mutate := func(c *bos.Component) error {
+		left[c.ID] = false
 		if setUpFor(c, sess) {
 			return nil // an earlier run of this setup wrote it (then BOS died): keep its progress
+		}
+		if !TakesNode(c.Session, sess, order) {
+			left[c.ID] = true
+			return nil
 		}
 		ApplySetup(c, sess, targets[c.ID], now)
 		return nil
@@ -186,10 +201,24 @@ func (s *Setup) Run(ctx context.Context, sess bos.Session, opts bos.Options) err
 			return fmt.Errorf("session setup %s: write components: %w", sess.Name, err)
 		}
 		for _, c := range out {
-			written = append(written, c.ID)
+			if !left[c.ID] {
+				written = append(written, c.ID)
+			}
 		}
 	}
-	if len(written) == 0 { // every component was deleted since the check
+	nLeft := 0
+	for _, l := range left {
+		if l {
+			nLeft++
+		}
+	}
+	if nLeft > 0 {
+		log.Info("session setup: nodes left to sessions created after this one", "count", nLeft)
+	}
+	switch {
+	case len(written) == 0 && nLeft > 0:
+		return s.fail(ctx, sess, tn, ErrTakenOver, log)
+	case len(written) == 0: // every component was deleted since the check
 		return s.fail(ctx, sess, tn, ErrNoBOSComponents, log)
 	}
 	sort.Strings(written)
@@ -556,6 +585,71 @@ func setUpFor(c *bos.Component, sess bos.Session) bool {
 		return c.StagedState.Session == sess.Name
 	}
 	return c.Session == sess.Name
+}
+
+// TakesNode reports whether sess's setup may take a node whose component names holder as
+// its session: a session never takes a node from one created after it (order gives the
+// creation of every session a node named when setup read them). A node the session holds
+// already, or nobody holds, is taken; a staged session writes only staged state and takes
+// every node. A holder missing from order wrote the node after setup read the sessions, so
+// it was created after sess: the node is left to it.
+func TakesNode(holder string, sess bos.Session, order map[string]bos.Creation) bool {
+	if sess.Stage || holder == "" || holder == sess.Name {
+		return true
+	}
+	created, ok := order[holder]
+	return ok && !created.After(sess.Creation())
+}
+
+// creationOrder reads the creation of every session that may hold one of ids: every v2
+// session (names are per tenant, so a name shared by several keeps the newest), every
+// active v1 session, and each session the nodes name now, v1 or v2 (a deleted one is
+// the oldest). Read before the writes, it tells TakesNode that a holder it does not list
+// is a session created since.
+func (s *Setup) creationOrder(ctx context.Context, ids []string) (map[string]bos.Creation, error) {
+	comps, err := s.Store.GetComponents(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	order := map[string]bos.Creation{}
+	for _, c := range comps {
+		if c.Session != "" {
+			order[c.Session] = bos.Creation{} // deleted unless listed below
+		}
+	}
+	keep := func(name string, c bos.Creation) {
+		if old, ok := order[name]; !ok || c.After(old) {
+			order[name] = c
+		}
+	}
+	v2, err := s.Store.ListSessions(ctx, "", true, bos.SessionFilter{}, s.now())
+	if err != nil {
+		return nil, err
+	}
+	for i := range v2 {
+		keep(v2[i].Name, v2[i].Creation())
+	}
+	v1, err := s.Store.ActiveV1Sessions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range v1 {
+		keep(v1[i].ID, v1[i].Creation())
+	}
+	for name, c := range order {
+		if c != (bos.Creation{}) {
+			continue
+		}
+		sess, err := s.Store.GetV1Session(ctx, name) // a complete v1 session
+		if bos.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		order[name] = sess.Creation()
+	}
+	return order, nil
 }
 
 // ApplySetup writes session setup's patch for one node into its stored record c (inside

@@ -878,3 +878,88 @@ func TestSetupRunAgainAfterACrashKeepsProgress(t *testing.T) {
 	assertRunning(t, got, n00, n01)
 	assert.Equal(t, bos.ActualState{LastUpdated: setupNow}, e.comp(t, n01).ActualState, "a node not yet moved on stays set up")
 }
+
+// TakesNode: a session's setup never takes a node from a session created after it.
+func TestTakesNode(t *testing.T) {
+	t0 := setupNow
+	sess := bos.Session{Name: "mid", Status: bos.SessionStatus{Epoch: 5, StartTime: t0}}
+	order := map[string]bos.Creation{
+		"older":        {Epoch: 4, Time: t0.Add(time.Hour)}, // the epoch decides, not the clock
+		"newer":        {Epoch: 6, Time: t0.Add(-time.Hour)},
+		"deleted":      {},                           // named by a node, gone: the oldest
+		"legacy-older": {Time: t0.Add(-time.Minute)}, // stored before epochs: by start time
+		"legacy-newer": {Time: t0.Add(time.Minute)},
+	}
+	tests := []struct {
+		name   string
+		holder string
+		stage  bool
+		want   bool
+	}{
+		{"nobody holds it", "", false, true},
+		{"it holds it already", "mid", false, true},
+		{"an older session holds it", "older", false, true},
+		{"a deleted session holds it", "deleted", false, true},
+		{"an older session without epoch", "legacy-older", false, true},
+		{"a newer session holds it", "newer", false, false},
+		{"a newer session without epoch", "legacy-newer", false, false},
+		{"a session setup has not seen: created since", "unseen", false, false},
+		{"staged: writes staged state only", "newer", true, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := sess
+			s.Stage = tc.stage
+			assert.Equal(t, tc.want, operator.TakesNode(tc.holder, s, order))
+		})
+	}
+}
+
+// A setup interrupted by a crash (it wrote its nodes, then BOS died before marking the
+// session running) is run again after a newer session took one of its nodes over: the
+// node stays with the newer session, and the older one runs with the nodes still its own.
+// Before, the re-run took the node back while the newer session's took_over said it had it.
+func TestSetupRerunLeavesNodesToNewerSessions(t *testing.T) {
+	e := newSetupEnv(t)
+	ctx := context.Background()
+	e.putTemplate(t, template("t", map[string]bos.BootSet{"compute": bootSetA(groups("blue"))}))
+	pending := bos.SessionStatus{Status: bos.SessionPending, StartTime: setupNow.Add(-time.Minute)}
+	old := bos.Session{Name: "old", Operation: bos.OpBoot, TemplateName: "t", Status: pending}
+	require.NoError(t, e.st.CreateSession(ctx, old))
+	old, err := e.st.GetSession(ctx, "", "old")
+	require.NoError(t, err)
+	for _, id := range []string{n00, n01} { // the interrupted run
+		e.patch(t, id, func(c *bos.Component) { operator.ApplySetup(c, old, operator.Target{BootArtifacts: targetA}, setupNow) })
+	}
+
+	newer := e.run(t, bos.Session{Name: "new", Operation: bos.OpBoot, TemplateName: "t", Limit: n00})
+	assertRunning(t, newer, n00)
+
+	require.NoError(t, e.setup.Run(ctx, old, e.opts))
+	old, err = e.st.GetSession(ctx, "", "old")
+	require.NoError(t, err)
+	assertRunning(t, old, n01)
+	assert.Equal(t, "new", e.comp(t, n00).Session, "left to the newer session")
+	assert.Equal(t, "old", e.comp(t, n01).Session)
+	stats, err := e.st.SessionStats(ctx, "old", nil)
+	require.NoError(t, err)
+	assert.Equal(t, 1, stats.Members, "the older session counts only the node still its own")
+}
+
+// An older session whose every node a newer one took over before its setup ran completes
+// with an error saying so, and writes nothing.
+func TestSetupAllNodesTakenOver(t *testing.T) {
+	e := newSetupEnv(t)
+	ctx := context.Background()
+	e.putTemplate(t, template("t", map[string]bos.BootSet{"compute": bootSetA(nodeList(n00))}))
+	old := bos.Session{Name: "old", Operation: bos.OpBoot, TemplateName: "t",
+		Status: bos.SessionStatus{Status: bos.SessionPending, StartTime: setupNow.Add(-time.Minute)}}
+	require.NoError(t, e.st.CreateSession(ctx, old))
+	assertRunning(t, e.run(t, bos.Session{Name: "new", Operation: bos.OpBoot, TemplateName: "t"}), n00)
+
+	require.NoError(t, e.setup.Run(ctx, old, e.opts))
+	old, err := e.st.GetSession(ctx, "", "old")
+	require.NoError(t, err)
+	e.assertFailed(t, old, operator.ErrTakenOver)
+	assert.Equal(t, "new", e.comp(t, n00).Session)
+}

@@ -52,7 +52,8 @@
 // record and bumps the epoch in one MULTI/EXEC. Any creation committed meanwhile, by any
 // process on this Redis, fails the EXEC and the admission runs again: creations are
 // decided one after another, so two overlapping ones never both pass a refusal and the
-// later one always sees the earlier.
+// later one always sees the earlier. The record stored carries the epoch it committed
+// (Session.Status.Epoch, V1Session.Epoch): the order of creations, which setup follows.
 //
 // # Conditional writes (If-Match)
 //

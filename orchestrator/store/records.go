@@ -434,7 +434,8 @@ func (s *Store) CreateSession(ctx context.Context, sess orchestrator.Session) er
 func (s *Store) CreateSessionAdmitted(ctx context.Context, sess orchestrator.Session, admit Admit[orchestrator.Session]) (orchestrator.Session, error) {
 	key := s.sessionsKey(sess.Tenant)
 	taken := &orchestrator.Error{Code: orchestrator.ECONFLICT, Title: existsTitle, Message: fmt.Sprintf("Session '%s' already exists%s", sess.Name, forTenant(sess.Tenant))}
-	return createAdmitted(ctx, s, "create session", sess, admit, taken,
+	return createAdmitted(ctx, s, "create session", sess, admit,
+		func(x *orchestrator.Session, epoch int64) { x.Status.Epoch = epoch }, taken,
 		func(tx *redis.Tx) (bool, error) { return tx.HExists(ctx, key, sess.Name).Result() },
 		func(p redis.Pipeliner, data []byte) *redis.BoolCmd {
 			created := p.HSetNX(ctx, key, sess.Name, data)

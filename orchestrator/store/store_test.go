@@ -527,7 +527,8 @@ func TestUnavailable(t *testing.T) {
 }
 
 // TestCreateSessionAdmitted: a creation whose admission another process's creation (v1 or
-// v2) overtakes is admitted again over the new state; a taken name is refused before
+// v2) overtakes is admitted again over the new state, and each is stamped with the epoch
+// it committed; a taken name is refused before
 // admission; an admission's error is returned as is and nothing is stored.
 func TestCreateSessionAdmitted(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, backend string) {
@@ -569,6 +570,18 @@ func TestCreateSessionAdmitted(t *testing.T) {
 			})
 		require.NoError(t, err)
 		assert.Len(t, runs, 2, "a v2 creation overtakes a v1 admission too")
+
+		// Every creation, v1 or v2, in either process, is stamped with its place in the
+		// order of commits: the epoch it committed.
+		var epochs []int64
+		for _, name := range []string{"early", "late", "between"} {
+			sess, err := a.GetSession(ctx, "", name)
+			require.NoError(t, err)
+			epochs = append(epochs, sess.Status.Epoch)
+		}
+		v1a, err := b.GetV1Session(ctx, "v1a")
+		require.NoError(t, err)
+		assert.Equal(t, []int64{1, 2, 3, 4}, append(epochs, v1a.Epoch), "early, late, between, v1a")
 
 		called := false
 		_, err = a.CreateSessionAdmitted(ctx, newSess("early"), func(context.Context, *orchestrator.Session) error {

@@ -38,7 +38,8 @@ func (s *Store) CreateV1Session(ctx context.Context, sess orchestrator.V1Session
 func (s *Store) CreateV1SessionAdmitted(ctx context.Context, sess orchestrator.V1Session, admit Admit[orchestrator.V1Session]) (orchestrator.V1Session, error) {
 	key := s.v1SessionKey(sess.ID)
 	taken := &orchestrator.Error{Code: orchestrator.ECONFLICT, Title: existsTitle, Message: fmt.Sprintf("Session '%s' already exists", sess.ID)}
-	return createAdmitted(ctx, s, "create v1 session", sess, admit, taken,
+	return createAdmitted(ctx, s, "create v1 session", sess, admit,
+		func(x *orchestrator.V1Session, epoch int64) { x.Epoch = epoch }, taken,
 		func(tx *redis.Tx) (bool, error) {
 			n, err := tx.Exists(ctx, key).Result()
 			return n > 0, err
