@@ -17,7 +17,7 @@
 //	GET    /hosts              HSM-derived host records (?name=&mac=&nid=); POST re-reads HSM
 //	GET    /dumpstate          {"Components": hosts, "Params": every entry}
 //	GET    /endpoint-history   last boot script fetch per node (?name=&endpoint=)
-//	GET    /service/{status,version,hsm,etcd,all,status/all}
+//	GET    /service/{status,version,hsm,etcd,all,status/all}: 500 when a check reports "error"
 //
 // Keying (PUT and POST): hosts, stored verbatim (no xname normalization, so special keys such
 // as Default, Compute or Unknown-X86 work), else each MAC resolved to its node's xname
@@ -28,10 +28,12 @@
 // Boot script resolution: the node is found in HSM data by MAC, name or NID; its boot data is
 // the first entry found under its xname, the literal key asked for (MAC, name, nid<N>), its
 // HSM Role, then Default. A node HSM does not know, whose ComponentEndpoint is disabled or
-// missing, or that has no kernel takes the unknown-node path: with no arch it is told to
-// come back with ${buildarch} if any Unknown-<arch> entry exists (else 404 "no configuration
-// available for unknown hosts"); with an arch it boots Unknown-<arch>. If that fails and HSM
-// knows the node, it gets its own script after all (as the real BSS does). The kernel line
+// missing, or that has no kernel takes the unknown-node path: with no arch it gets the real
+// BSS's "sleep 10" script chaining back with &arch=${buildarch}&ts=<ts> (whatever is stored:
+// the real checkState(true) always reports a refresh), which is not recorded in endpoint
+// history; with an arch it boots Unknown-<arch> (that key alone: no role, no Default). If
+// that fails and HSM knows the node, it gets its own script after all (as the real BSS
+// does), else 404 "<descr>: this host not configured for booting." The kernel line
 // carries the stored params, the kernel image's and the initrd image's params, then, unless
 // already present, xname=, nid=, bss_referral_token= and ds=nocloud-net;s=<advertise>/, with
 // initrd=initrd first; then the initrd line, imgstat, boot and the retry block whose chain
@@ -52,8 +54,11 @@
 //     <Config.S3URL>/<bucket>/<key> (unsigned) when S3URL is set, else served unchanged;
 //     the real BSS presigns them. The text is kept as written, never percent-decoded, so
 //     what was checked on input (no white space or control character) is what is served. ${SPIRE_JOIN_TOKEN} is not substituted.
-//   - While refreshing HSM data the real BSS may answer a "sleep 10; chain" script; this one
-//     refreshes synchronously and answers the real script. The chain URL is always
+//   - While refreshing HSM data the real BSS may answer a "sleep 10; chain" script to a known
+//     node; this one refreshes synchronously and answers the real script. An archless
+//     unknown-node request starts no HSM refresh of its own (the real one starts one in the
+//     background); the refresh-on-miss above still applies. The script ends with one
+//     newline (the real BSS writes a second one). The chain URL is always
 //     <ChainURL>/boot/v1/bootscript, also for requests that came in under the gateway prefix.
 //   - The cloud-init datasource (/meta-data, /user-data, /phone-home) is not served, so
 //     endpoint history only ever records bootscript fetches.

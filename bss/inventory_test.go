@@ -107,7 +107,12 @@ func TestHostsEndpoints(t *testing.T) {
 	w := call(t, h, http.MethodGet, "/boot/v1/hosts", "")
 	require.Equal(t, 200, w.Code)
 	assert.JSONEq(t, `[]`, w.Body.String())
-	assert.JSONEq(t, `{"bss-status-hsm":"error"}`, call(t, h, http.MethodGet, "/boot/v1/service/hsm", "").Body.String())
+	w = call(t, h, http.MethodGet, "/boot/v1/service/hsm", "")
+	assert.Equal(t, http.StatusInternalServerError, w.Code, "an unhealthy check is a 500, as real")
+	assert.JSONEq(t, `{"bss-status-hsm":"error"}`, w.Body.String())
+	w = call(t, h, http.MethodGet, "/boot/v1/service/status/all", "")
+	assert.Equal(t, http.StatusInternalServerError, w.Code)
+	assert.JSONEq(t, `{"bss-status":"running","bss-version":"`+Version+`","bss-status-hsm":"error","bss-status-etcd":"connected"}`, w.Body.String())
 	require.Equal(t, http.StatusNoContent, call(t, h, http.MethodPost, "/boot/v1/hosts", "").Code, "204 even when HSM fails")
 
 	stub.fail.Store(false)
@@ -169,6 +174,8 @@ func TestServiceEndpoints(t *testing.T) {
 		"hsm":     `{"bss-status-hsm":"connected"}`,
 		"etcd":    `{"bss-status-etcd":"connected"}`,
 		"all":     `{"bss-status":"running","bss-version":"` + Version + `","bss-status-hsm":"connected","bss-status-etcd":"connected"}`,
+		// hms-bss routes /service/status/all (the readiness probe) to the all-keys check.
+		"status/all": `{"bss-status":"running","bss-version":"` + Version + `","bss-status-hsm":"connected","bss-status-etcd":"connected"}`,
 	} {
 		w := call(t, h, http.MethodGet, "/boot/v1/service/"+path, "")
 		require.Equal(t, 200, w.Code, path)

@@ -584,20 +584,25 @@ func (s *Server) getEndpointHistory(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// serviceStatus answers one of the /service keys, or all of them for key "".
+// serviceStatus answers one of the /service keys, or all of them for key "". As in the real
+// BSS, a check that reports "error" makes the reply a 500 carrying the same keys.
 func (s *Server) serviceStatus(key string) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
-		hsm := "connected"
+		status, hsm := http.StatusOK, "connected"
 		if !s.hsmOK.Load() {
 			hsm = "error"
 		}
 		all := map[string]string{"bss-status": "running", "bss-version": Version,
 			"bss-status-hsm": hsm, "bss-status-etcd": "connected"}
-		if key == "" {
-			writeJSON(w, http.StatusOK, all)
-			return
+		if key != "" {
+			all = map[string]string{key: all[key]}
 		}
-		writeJSON(w, http.StatusOK, map[string]string{key: all[key]})
+		for _, v := range all {
+			if v == "error" {
+				status = http.StatusInternalServerError
+			}
+		}
+		writeJSON(w, status, all)
 	}
 }
 

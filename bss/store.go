@@ -98,7 +98,6 @@ type store struct {
 	hosts   map[string]*entry
 	kernels map[string]string // kernel path → image params
 	initrds map[string]string // initrd path → image params
-	unknown int               // how many host keys start with Unknown-
 }
 
 func newStore() *store {
@@ -125,23 +124,17 @@ func (s *store) lookup(name, alt, role string) (bootData, bool) {
 	return bootData{}, false
 }
 
-func (s *store) hasUnknown() bool { return s.unknown > 0 }
-
-// setHost stores e under k, keeping the Unknown- count.
-func (s *store) setHost(k string, e *entry) {
-	if _, ok := s.hosts[k]; !ok && strings.HasPrefix(k, unknownPrefix) {
-		s.unknown++
+// exact resolves the entry stored under k alone (zero if none).
+func (s *store) exact(k string) bootData {
+	if e, ok := s.hosts[k]; ok {
+		return s.resolve(e)
 	}
-	s.hosts[k] = e
+	return bootData{}
 }
 
-// deleteHost removes k, keeping the Unknown- count.
-func (s *store) deleteHost(k string) {
-	if _, ok := s.hosts[k]; ok && strings.HasPrefix(k, unknownPrefix) {
-		s.unknown--
-	}
-	delete(s.hosts, k)
-}
+func (s *store) setHost(k string, e *entry) { s.hosts[k] = e }
+
+func (s *store) deleteHost(k string) { delete(s.hosts, k) }
 
 // params renders the entry stored under key as a GET reply element.
 func (s *store) params(key string, e *entry) BootParams {
