@@ -227,11 +227,21 @@ func TestEndpointHistory(t *testing.T) {
 	}{
 		{"", 200, []EndpointAccess{{n1, EndpointBootscript, 1_700_000_000}, {n2, EndpointBootscript, 1_700_000_060}}},
 		{"?name=" + n2, 200, []EndpointAccess{{n2, EndpointBootscript, 1_700_000_060}}},
-		{"?endpoint=user-data", 200, []EndpointAccess{}},
-		{"?endpoint=bogus", 400, nil},
+		{"?name=" + n1 + "&endpoint=bootscript", 200, []EndpointAccess{{n1, EndpointBootscript, 1_700_000_000}}},
+		// A known endpoint never fetched is a record with epoch 0; an unknown one is nothing.
+		{"?name=" + n1 + "&endpoint=user-data", 200, []EndpointAccess{{n1, EndpointUserData, 0}}},
+		{"?name=" + n1 + "&endpoint=BOOTSCRIPT", 200, []EndpointAccess{{n1, "BOOTSCRIPT", 0}}},
+		{"?name=" + n1 + "&endpoint=bogus", 200, []EndpointAccess{}},
+		{"?name=nobody", 200, []EndpointAccess{}},
+		// An endpoint without a name is a search the real BSS cannot make.
+		{"?endpoint=bogus", 500, nil},
+		{"?endpoint=user-data", 500, nil},
 	} {
 		w := call(t, h, http.MethodGet, "/boot/v1/endpoint-history"+tc.query, "")
 		require.Equal(t, tc.status, w.Code, tc.query)
+		if tc.status == 500 {
+			assert.Equal(t, "Failed to search for name: , endpoint: "+strings.TrimPrefix(tc.query, "?endpoint="), problemDetail(t, w))
+		}
 		if tc.status == 200 {
 			var got []EndpointAccess
 			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &got))

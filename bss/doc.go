@@ -16,7 +16,9 @@
 //	GET    /bootscript         ?mac= | ?name= | ?nid=, optional arch, retry, ts: text/plain iPXE
 //	GET    /hosts              HSM-derived host records (?name=&mac=&nid=); POST re-reads HSM
 //	GET    /dumpstate          {"Components": hosts, "Params": every entry}
-//	GET    /endpoint-history   last boot script fetch per node (?name=&endpoint=)
+//	GET    /endpoint-history   last bootscript / user-data fetch per node (?name=&endpoint=);
+//	                           name+endpoint never fetched: last_epoch 0 if the type is known,
+//	                           else []; endpoint without name: 500 (all as real)
 //	GET    /service/{status,version,hsm,etcd,all,status/all}: 500 when a check reports "error"
 //
 // Keying (PUT and POST): hosts, stored verbatim (no xname normalization, so special keys such
@@ -73,7 +75,8 @@
 //   - PATCH and DELETE are all-or-nothing: every selected host, MAC and NID must have an
 //     entry or nothing changes (PATCH 404, DELETE 400); the real BSS applies what it can.
 //     A MAC or NID with no node entry also matches an entry stored under the MAC or nid<N>.
-//     DELETE with nothing selected, or of an image that does not exist, is a 400.
+//     DELETE with nothing selected is a 400 (the real BSS answers 200); an image that
+//     does not exist is nothing to remove (200, as real).
 //   - GET /bootparameters by MAC or NID also finds entries stored under the MAC or nid<N>.
 //   - A bad nid, retry or ts on /bootscript is a 400 (the real BSS ignores it).
 //   - MACs from EthernetInterfaces are used even without an IP address; MACs are

@@ -411,14 +411,7 @@ func (s *Server) deleteBootParameters(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, http.StatusBadRequest, "%s", err)
 		return
 	}
-	if _, ok := s.store.kernels[bp.Kernel]; bp.Kernel != "" && !ok {
-		problem.Write(w, http.StatusBadRequest, "kernel image %s does not exist", bp.Kernel)
-		return
-	}
-	if _, ok := s.store.initrds[bp.Initrd]; bp.Initrd != "" && !ok {
-		problem.Write(w, http.StatusBadRequest, "initrd image %s does not exist", bp.Initrd)
-		return
-	}
+	// An image that does not exist is nothing to remove, as in the real BSS.
 	s.store.remove(keys, bp.Kernel, bp.Initrd)
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	w.WriteHeader(http.StatusOK)
@@ -561,17 +554,29 @@ func (s *Server) getDumpState(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, st)
 }
 
+// getEndpointHistory searches as the real BSS does: everything, one node's records, or one
+// node and endpoint, where an endpoint the node never fetched is a record with last_epoch 0
+// if its name is a known endpoint type (case-insensitively) and nothing otherwise. An
+// endpoint without a name is not a search the real BSS can make: 500.
 func (s *Server) getEndpointHistory(w http.ResponseWriter, r *http.Request) {
-	name, endpoint := r.URL.Query().Get("name"), r.URL.Query().Get("endpoint")
-	if endpoint != "" && endpoint != EndpointBootscript && endpoint != EndpointUserData {
-		problem.Write(w, http.StatusBadRequest, "invalid endpoint %q: want %s or %s", endpoint, EndpointBootscript, EndpointUserData)
+	q := r.URL.Query()
+	name, endpoint := strings.Join(q["name"], ""), strings.Join(q["endpoint"], "")
+	if name == "" && endpoint != "" {
+		problem.Write(w, http.StatusInternalServerError, "Failed to search for name: %s, endpoint: %s", name, endpoint)
 		return
 	}
 	out := []EndpointAccess{}
 	s.histMu.Lock()
-	for k, t := range s.history {
-		if (name == "" || k.name == name) && (endpoint == "" || k.endpoint == endpoint) {
-			out = append(out, EndpointAccess{Name: k.name, Endpoint: k.endpoint, LastEpoch: t})
+	if endpoint != "" {
+		t, ok := s.history[historyKey{name, endpoint}]
+		if ok || strings.EqualFold(endpoint, EndpointBootscript) || strings.EqualFold(endpoint, EndpointUserData) {
+			out = append(out, EndpointAccess{Name: name, Endpoint: endpoint, LastEpoch: t})
+		}
+	} else {
+		for k, t := range s.history {
+			if name == "" || k.name == name {
+				out = append(out, EndpointAccess{Name: k.name, Endpoint: k.endpoint, LastEpoch: t})
+			}
 		}
 	}
 	s.histMu.Unlock()

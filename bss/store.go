@@ -393,7 +393,8 @@ func (s *store) patch(bp *BootParams, keys []string) {
 }
 
 // remove deletes the host keys and the selected images; entries that used a removed image
-// keep their other fields. The caller has checked that everything exists.
+// keep their other fields. The caller has checked that every host key exists; a missing
+// image is nothing to remove.
 func (s *store) remove(keys []string, kernel, initrd string) {
 	for _, k := range keys {
 		s.deleteHost(k)
