@@ -6,7 +6,8 @@
 //
 // # API
 //
-// Served under /boot/v1 and under the API gateway prefix /apis/bss/boot/v1:
+// Served under /boot/v1 and under the API gateway prefix /apis/bss/boot/v1 (the cloud-init
+// datasource at the root and under /apis/bss, as real):
 //
 //	GET    /bootparameters     all entries; or ?name=&mac=&nid= (comma lists) or a JSON body
 //	PUT    /bootparameters     replace; mints one referral token (a UUID) per request
@@ -20,6 +21,24 @@
 //	                           name+endpoint never fetched: last_epoch 0 if the type is known,
 //	                           else []; endpoint without name: 500 (all as real)
 //	GET    /service/{status,version,hsm,etcd,all,status/all}: 500 when a check reports "error"
+//	GET    /meta-data          the caller's cloud-init meta-data (JSON); ?key=a.b one value
+//	GET    /user-data          "#cloud-config" + the caller's user-data as YAML (text/yaml)
+//	POST   /phone-home         stores the body as the caller's phone-home data
+//
+// Cloud-init (the real cloudInitAPI.go): the caller is the node whose HSM EthernetInterface
+// has the request's IP (the last X-Forwarded-For entry, else the connection's address; an
+// unknown IP refreshes HSM data once, rate limited). Its data is its own entry's, else its
+// role's, else Default's (an unknown caller: Default's). Meta-data gains a random
+// instance-id (<xname>-<12 hex>, or default-<12 hex>) and, unless set, local-hostname (the
+// xname), shasta-type (Role) and shasta-role (SubRole); the entry stored under the
+// shasta-role value supplies defaults, nested maps merged; "Global" is the Global entry's
+// meta-data. ?key=Global.x reads only the global data; a missing key (or "Global" alone) is
+// 404 "Not Found". User-data is merged likewise over the shasta-role entry's, gets
+// local-hostname from the meta-data unless set, and its fetch is recorded in endpoint history
+// (under "" for an unknown caller, as real). Phone-home needs a known IP (else 404 "XName not
+// found for IP") and an entry of the node's own (else 404 "Not Found: Error looking up <x>:
+// Key /params/<x> does not exist"); a body that is not JSON is 400 "Bad Request"; the reply
+// is {"hosts":[xname],"cloud-init":{...}} with the posted phone-home.
 //
 // Keying (PUT and POST): hosts, stored verbatim (no xname normalization, so special keys such
 // as Default, Compute or Unknown-X86 work), else each MAC resolved to its node's xname
@@ -62,8 +81,12 @@
 //     background); the refresh-on-miss above still applies. The script ends with one
 //     newline (the real BSS writes a second one). The chain URL is always
 //     <ChainURL>/boot/v1/bootscript, also for requests that came in under the gateway prefix.
-//   - The cloud-init datasource (/meta-data, /user-data, /phone-home) is not served, so
-//     endpoint history only ever records bootscript fetches.
+//   - Cloud-init: user-data YAML is written by yaml.v3 with two-space indentation (the
+//     real BSS uses yaml.v2, which does not indent list items: same data, other layout);
+//     /meta-data is served as application/json (the real one sets no Content-Type); X-Forwarded-For
+//     entries are trimmed of spaces; only IPs of HSM Node components are known (the real BSS
+//     also maps an interface whose ComponentID is not a Node component); a shasta-role that
+//     is not a string is ignored (the real BSS panics). FromTopology carries no IPs.
 //   - Request bodies are decoded strictly (unknown fields, trailing data, oversized bodies
 //     are 400/413); a JSON null body or invalid UTF-8 is a 400. MACs in bodies must look
 //     like aa:bb:cc:dd:ee:ff.

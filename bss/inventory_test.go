@@ -62,7 +62,7 @@ func newHSMStub() *hsmStub {
 		]}`,
 		ethernet: `[
 			{"ID":"020000000201","MACAddress":"020000000201","IPAddresses":[{"IPAddress":"10.252.1.5"}],"ComponentID":"x1000c0s0b0n1","Type":"Node"},
-			{"ID":"020000000001","MACAddress":"02:00:00:00:00:01","ComponentID":"x1000c0s0b0n0","Type":"Node"},
+			{"ID":"020000000001","MACAddress":"02:00:00:00:00:01","IPAddress":"10.252.1.4","ComponentID":"x1000c0s0b0n0","Type":"Node"},
 			{"ID":"0200000009ff","MACAddress":"02:00:00:00:09:ff","ComponentID":"x3000c0s9b0n0","Type":"Node"}
 		]`,
 	}
@@ -79,9 +79,10 @@ func TestHTTPInventory(t *testing.T) {
 	yes := true
 	want := []Host{
 		{ID: "x1000c0s0b0n0", Type: "Node", State: "Ready", Flag: "OK", Enabled: &yes, Role: "Compute", NID: 1, NetType: "Sling",
-			Arch: "X86", Class: "Mountain", FQDN: "x1000c0s0b0n0.hmn", MAC: []string{"02:00:00:00:00:01", "02:00:00:00:01:01"}, EndpointEnabled: true},
+			Arch: "X86", Class: "Mountain", FQDN: "x1000c0s0b0n0.hmn", MAC: []string{"02:00:00:00:00:01", "02:00:00:00:01:01"}, EndpointEnabled: true,
+			IPs: []string{"10.252.1.4"}}, // HSM v1 IPAddress
 		{ID: "x1000c0s0b0n1", Type: "Node", State: "Off", Flag: "OK", Enabled: &yes, Role: "Compute", NID: 2, Arch: "X86",
-			FQDN: "x1000c0s0b0n1.hmn", MAC: []string{"02:00:00:00:02:01"}, EndpointEnabled: false},
+			FQDN: "x1000c0s0b0n1.hmn", MAC: []string{"02:00:00:00:02:01"}, EndpointEnabled: false, IPs: []string{"10.252.1.5"}}, // v2 IPAddresses
 		{ID: "x3000c0s1b0n0", Type: "Node", State: "On", Role: "Management", SubRole: "Worker", NID: 100001, Arch: "X86",
 			FQDN: "x3000c0s1b0n0.hmn", MAC: []string{"02:00:00:01:86:a1"}, EndpointEnabled: true},
 		{ID: "x3000c0s9b0n0", Type: "Node", State: "Empty", Role: "Compute", NID: 7, MAC: []string{"02:00:00:00:09:ff"}},

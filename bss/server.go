@@ -175,7 +175,8 @@ func (s *Server) refreshOnMiss(ctx context.Context) bool {
 	return true
 }
 
-// Handler serves the BSS API under /boot/v1 and under the gateway prefix /apis/bss/boot/v1.
+// Handler serves the BSS API under /boot/v1 and the cloud-init datasource at the root, each
+// also under the gateway prefix /apis/bss.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, p := range []string{"/boot/v1", "/apis/bss/boot/v1"} {
@@ -195,6 +196,12 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("GET "+p+"/service/etcd", s.serviceStatus("bss-status-etcd"))
 		mux.HandleFunc("GET "+p+"/service/all", s.serviceStatus(""))
 		mux.HandleFunc("GET "+p+"/service/status/all", s.serviceStatus("")) // the document's path for it
+	}
+	// The cloud-init datasource sits at the root, not under /boot/v1, as in the real BSS.
+	for _, p := range []string{"", "/apis/bss"} {
+		mux.HandleFunc("GET "+p+"/meta-data", s.getMetaData)
+		mux.HandleFunc("GET "+p+"/user-data", s.getUserData)
+		mux.HandleFunc("POST "+p+"/phone-home", s.postPhoneHome)
 	}
 	return mux
 }

@@ -28,6 +28,7 @@ type nodeIndex struct {
 	byFQDN map[string]*Host
 	byMAC  map[string]*Host // lowercase
 	byNID  map[int]*Host
+	byIP   map[string]*Host
 }
 
 func newNodeIndex(hosts []Host) *nodeIndex {
@@ -36,10 +37,13 @@ func newNodeIndex(hosts []Host) *nodeIndex {
 	}
 	sort.Slice(hosts, func(a, b int) bool { return hosts[a].ID < hosts[b].ID })
 	x := &nodeIndex{hosts: hosts, byID: make(map[string]*Host, len(hosts)), byFQDN: map[string]*Host{},
-		byMAC: make(map[string]*Host, len(hosts)), byNID: make(map[int]*Host, len(hosts))}
+		byMAC: make(map[string]*Host, len(hosts)), byNID: make(map[int]*Host, len(hosts)), byIP: map[string]*Host{}}
 	for i := range hosts {
 		h := &hosts[i]
 		x.byID[h.ID] = h
+		for _, ip := range h.IPs {
+			x.byIP[ip] = h
+		}
 		if h.FQDN != "" {
 			x.byFQDN[h.FQDN] = h
 		}
@@ -72,6 +76,8 @@ func (x *nodeIndex) byMACAddr(mac string) (*Host, bool) {
 }
 
 func (x *nodeIndex) byNIDNum(nid int) (*Host, bool) { h, ok := x.byNID[nid]; return h, ok }
+
+func (x *nodeIndex) byIPAddr(ip string) (*Host, bool) { h, ok := x.byIP[ip]; return h, ok }
 
 // entry is the boot data stored under one key (an xname, a MAC, nid<N>, a role, Default,
 // Unknown-<arch>). Kernel and initrd are image paths; image-level params live in store.
@@ -113,15 +119,23 @@ func (s *store) resolve(e *entry) bootData {
 // lookup implements BSS's resolution order: the host key, then the alternate key (the
 // literal name, MAC or nid<N> asked for), then the node's role, then Default.
 func (s *store) lookup(name, alt, role string) (bootData, bool) {
+	if e := s.entryFor(name, alt, role); e != nil {
+		return s.resolve(e), true
+	}
+	return bootData{}, false
+}
+
+// entryFor is lookup's entry itself (nil if none, not even Default).
+func (s *store) entryFor(name, alt, role string) *entry {
 	for _, k := range [...]string{name, alt, role, defaultKey} {
 		if k == "" {
 			continue
 		}
 		if e, ok := s.hosts[k]; ok {
-			return s.resolve(e), true
+			return e
 		}
 	}
-	return bootData{}, false
+	return nil
 }
 
 // exact resolves the entry stored under k alone (zero if none).
