@@ -216,7 +216,10 @@ func TestDeleteBootParameters(t *testing.T) {
 				assert.Equal(t, BootParams{Hosts: []string{n1}, Initrd: "i1"}, got[n1], "references to the image are cleared")
 			}},
 		{name: "MissingHost", body: `{"hosts":["` + n1 + `","` + n3 + `"]}`, status: 400, detail: "Key /params/" + n3 + " does not exist"},
-		{name: "MissingImage", body: `{"initrd":"nope"}`, status: 400, detail: "initrd image nope does not exist"},
+		// The real BSS removes nothing and answers 200 for images it does not have.
+		{name: "MissingInitrdImage", body: `{"initrd":"nope"}`, status: 200},
+		{name: "MissingKernelImage", body: `{"kernel":"nope"}`, status: 200},
+		{name: "HostAndMissingImage", body: `{"hosts":["` + n1 + `"],"kernel":"nope"}`, status: 200, gone: []string{n1}},
 		{name: "NothingSelected", body: `{}`, status: 400, detail: "no hosts"},
 		{name: "NoBody", body: ``, status: 400, detail: "empty"},
 		{name: "UnknownField", body: `{"host":["a"]}`, status: 400, detail: "unknown field"},

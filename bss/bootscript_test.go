@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -127,6 +128,11 @@ func TestBootScriptResolutionOrder(t *testing.T) {
 
 func TestBootScriptUnknownNodes(t *testing.T) {
 	const ts = "&ts=1700000000"
+	// askArch is the real BSS's answer to any unknown node that did not say its arch: its
+	// "refreshing HSM data" script (sleep 10), chaining back with ${buildarch}.
+	askArch := func(sel string) string {
+		return "#!ipxe\nsleep 10\nchain https://api-gw-service-nmn.local/apis/bss/boot/v1/bootscript?" + sel + "&arch=${buildarch}" + ts + "\n"
+	}
 	for _, tc := range []struct {
 		name   string
 		puts   []string
@@ -135,12 +141,12 @@ func TestBootScriptUnknownNodes(t *testing.T) {
 		want   string // exact script, or the 404 detail
 		kernel string // instead of want: the kernel the script boots
 	}{
-		{name: "NotInHSMNoDiscovery", query: "name=x9c0s0b0n0", status: 404,
-			want: "Unknown x9c0s0b0n0: no configuration available for unknown hosts"},
+		{name: "NotInHSMNoDiscovery", query: "name=x9c0s0b0n0", status: 200, want: askArch("name=x9c0s0b0n0")},
 		{name: "NotInHSMAsksForArch", puts: []string{`{"hosts":["Unknown-X86"],"kernel":"disc"}`}, query: "name=x9c0s0b0n0", status: 200,
-			want: "#!ipxe\nchain https://api-gw-service-nmn.local/apis/bss/boot/v1/bootscript?name=x9c0s0b0n0&arch=${buildarch}" + ts + "\n"},
+			want: askArch("name=x9c0s0b0n0")},
 		{name: "UnknownMACAsksForArch", puts: []string{`{"hosts":["Unknown-X86"],"kernel":"disc"}`}, query: "mac=02:00:00:00:00:99", status: 200,
-			want: "#!ipxe\nchain https://api-gw-service-nmn.local/apis/bss/boot/v1/bootscript?mac=02:00:00:00:00:99&arch=${buildarch}" + ts + "\n"},
+			want: askArch("mac=02:00:00:00:00:99")},
+		{name: "UnknownNIDAsksForArch", query: "nid=99", status: 200, want: askArch("nid=99")},
 		{name: "NotInHSMWithArchBootsDiscovery", puts: []string{`{"hosts":["Unknown-X86"],"kernel":"disc","params":"discovery"}`},
 			query: "nid=99&arch=X86", status: 200,
 			want: "#!ipxe\nkernel --name kernel disc discovery ds=nocloud-net;s=http://10.0.0.1:8888/ || goto boot_retry\n" +
@@ -148,16 +154,22 @@ func TestBootScriptUnknownNodes(t *testing.T) {
 				"chain https://api-gw-service-nmn.local/apis/bss/boot/v1/bootscript?nid=99&arch=${buildarch}" + ts + "\n"},
 		{name: "NotInHSMWithUnconfiguredArch", puts: []string{`{"hosts":["Unknown-X86"],"kernel":"disc"}`}, query: "name=x9c0s0b0n0&arch=ARM", status: 404,
 			want: "Unknown x9c0s0b0n0 architecture ARM: this host not configured for booting."},
-		{name: "NotInHSMIgnoresDefault", puts: []string{`{"hosts":["Default"],"kernel":"default"}`}, query: "name=x9c0s0b0n0", status: 404,
-			want: "Unknown x9c0s0b0n0: no configuration available for unknown hosts"},
+		{name: "NotInHSMIgnoresDefault", puts: []string{`{"hosts":["Default"],"kernel":"default"}`}, query: "name=x9c0s0b0n0", status: 200,
+			want: askArch("name=x9c0s0b0n0")},
+		{name: "NotInHSMWithArchIgnoresDefault", puts: []string{`{"hosts":["Default"],"kernel":"default"}`}, query: "name=x9c0s0b0n0&arch=X86", status: 404,
+			want: "Unknown x9c0s0b0n0 architecture X86: this host not configured for booting."},
 		{name: "DisabledEndpointGetsDiscovery", puts: []string{`{"hosts":["Unknown-X86"],"kernel":"disc"}`, `{"hosts":["` + n3 + `"],"kernel":"own"}`},
 			query: "name=" + n3 + "&arch=X86", status: 200, kernel: "disc"},
+		{name: "DisabledEndpointWithoutArchAsksForArch", puts: []string{`{"hosts":["` + n3 + `"],"kernel":"own"}`},
+			query: "name=" + n3, status: 200, want: askArch("mac=" + mac3)},
 		{name: "DisabledEndpointFallsBackToOwnScript", puts: []string{`{"hosts":["` + n3 + `"],"kernel":"own"}`},
-			query: "name=" + n3, status: 200, kernel: "own"},
-		{name: "KnownNodeWithoutKernel", query: "name=" + n1, status: 404,
-			want: "Unknown " + n1 + ": this host not configured for booting."},
-		{name: "KnownNodeByMACWithoutKernel", query: "mac=" + mac2, status: 404,
-			want: "Unknown MAC " + mac2 + " (" + n2 + "): this host not configured for booting."},
+			query: "name=" + n3 + "&arch=X86", status: 200, kernel: "own"},
+		{name: "KnownNodeWithoutKernel", query: "name=" + n1, status: 200, want: askArch("mac=" + mac1)},
+		{name: "KnownNodeByMACWithoutKernel", query: "mac=" + mac2, status: 200, want: askArch("mac=" + mac2)},
+		{name: "KnownNodeWithArchWithoutKernel", query: "name=" + n1 + "&arch=X86", status: 404,
+			want: "Unknown " + n1 + " architecture X86: this host not configured for booting."},
+		{name: "KnownNodeByMACWithArchWithoutKernel", query: "mac=" + mac2 + "&arch=X86", status: 404,
+			want: "Unknown MAC " + mac2 + " (" + n2 + ") architecture X86: this host not configured for booting."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := newFakeClock()
@@ -205,7 +217,8 @@ func TestEndpointHistory(t *testing.T) {
 	require.Equal(t, 200, call(t, h, http.MethodGet, "/boot/v1/bootscript?name="+n1, "").Code)
 	clock.Advance(time.Minute)
 	require.Equal(t, 200, call(t, h, http.MethodGet, "/boot/v1/bootscript?mac="+mac2, "").Code)
-	require.Equal(t, 404, call(t, h, http.MethodGet, "/boot/v1/bootscript?name="+n3, "").Code, "failures are not recorded")
+	require.Equal(t, 404, call(t, h, http.MethodGet, "/boot/v1/bootscript?name="+n3+"&arch=X86", "").Code, "failures are not recorded")
+	require.Equal(t, 200, call(t, h, http.MethodGet, "/boot/v1/bootscript?name="+n3, "").Code, "nor requests asked for their arch")
 
 	for _, tc := range []struct {
 		query  string
@@ -214,11 +227,21 @@ func TestEndpointHistory(t *testing.T) {
 	}{
 		{"", 200, []EndpointAccess{{n1, EndpointBootscript, 1_700_000_000}, {n2, EndpointBootscript, 1_700_000_060}}},
 		{"?name=" + n2, 200, []EndpointAccess{{n2, EndpointBootscript, 1_700_000_060}}},
-		{"?endpoint=user-data", 200, []EndpointAccess{}},
-		{"?endpoint=bogus", 400, nil},
+		{"?name=" + n1 + "&endpoint=bootscript", 200, []EndpointAccess{{n1, EndpointBootscript, 1_700_000_000}}},
+		// A known endpoint never fetched is a record with epoch 0; an unknown one is nothing.
+		{"?name=" + n1 + "&endpoint=user-data", 200, []EndpointAccess{{n1, EndpointUserData, 0}}},
+		{"?name=" + n1 + "&endpoint=BOOTSCRIPT", 200, []EndpointAccess{{n1, "BOOTSCRIPT", 0}}},
+		{"?name=" + n1 + "&endpoint=bogus", 200, []EndpointAccess{}},
+		{"?name=nobody", 200, []EndpointAccess{}},
+		// An endpoint without a name is a search the real BSS cannot make.
+		{"?endpoint=bogus", 500, nil},
+		{"?endpoint=user-data", 500, nil},
 	} {
 		w := call(t, h, http.MethodGet, "/boot/v1/endpoint-history"+tc.query, "")
 		require.Equal(t, tc.status, w.Code, tc.query)
+		if tc.status == 500 {
+			assert.Equal(t, "Failed to search for name: , endpoint: "+strings.TrimPrefix(tc.query, "?endpoint="), problemDetail(t, w))
+		}
 		if tc.status == 200 {
 			var got []EndpointAccess
 			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &got))
@@ -238,7 +261,7 @@ func TestUnknownNodeRefreshesInventory(t *testing.T) {
 
 	// HSM learns about n4; within the interval BSS does not re-read it.
 	inv.set(append(testInventory(), Host{ID: n4, NID: 4, Role: "Compute", EndpointEnabled: true}), nil)
-	require.Equal(t, 404, call(t, h, http.MethodGet, "/boot/v1/bootscript?name="+n4, "").Code)
+	assertAsksForArch(t, call(t, h, http.MethodGet, "/boot/v1/bootscript?name="+n4, ""))
 	assert.EqualValues(t, 1, inv.calls.Load())
 
 	clock.Advance(5 * time.Second)
@@ -254,9 +277,10 @@ func TestUnknownNodeRefreshesInventory(t *testing.T) {
 
 	// A failing HSM keeps the old data and is reported by /service/hsm.
 	inv.set(nil, errors.New("hsm down"))
-	require.Equal(t, 404, call(t, h, http.MethodGet, "/boot/v1/bootscript?name=x9c0s0b0n0", "").Code)
+	assertAsksForArch(t, call(t, h, http.MethodGet, "/boot/v1/bootscript?name=x9c0s0b0n0", ""))
 	assert.EqualValues(t, 3, inv.calls.Load())
 	w = call(t, h, http.MethodGet, "/boot/v1/service/hsm", "")
+	assert.Equal(t, http.StatusInternalServerError, w.Code)
 	assert.JSONEq(t, `{"bss-status-hsm":"error"}`, w.Body.String())
 	require.Equal(t, 200, call(t, h, http.MethodGet, "/boot/v1/bootscript?name="+n4, "").Code)
 
@@ -264,21 +288,13 @@ func TestUnknownNodeRefreshesInventory(t *testing.T) {
 	s2 := mustServer(t, Config{Inventory: inv, Now: clock.Now, RefreshInterval: -1})
 	before := inv.calls.Load()
 	clock.Advance(time.Hour)
-	require.Equal(t, 404, call(t, s2.Handler(), http.MethodGet, "/boot/v1/bootscript?name=x9c0s0b0n0", "").Code)
+	assertAsksForArch(t, call(t, s2.Handler(), http.MethodGet, "/boot/v1/bootscript?name=x9c0s0b0n0", ""))
 	assert.Equal(t, before, inv.calls.Load())
 }
 
-func TestUnknownEntriesCounted(t *testing.T) {
-	h := mustServer(t, Config{}).Handler()
-	const q = "/boot/v1/bootscript?name=x9c0s0b0n0"
-	require.Equal(t, 404, call(t, h, http.MethodGet, q, "").Code)
-	mustPut(t, h, `{"hosts":["Unknown-X86","Unknown-ARM"],"kernel":"disc"}`)
-	mustPut(t, h, `{"hosts":["Unknown-X86"],"kernel":"disc2"}`) // replacing does not count twice
-	require.Equal(t, 200, call(t, h, http.MethodGet, q, "").Code)
-	require.Equal(t, 200, call(t, h, http.MethodDelete, "/boot/v1/bootparameters", `{"hosts":["Unknown-X86"]}`).Code)
-	require.Equal(t, 200, call(t, h, http.MethodGet, q, "").Code, "Unknown-ARM remains")
-	require.Equal(t, 200, call(t, h, http.MethodDelete, "/boot/v1/bootparameters", `{"hosts":["Unknown-ARM"]}`).Code)
-	w := call(t, h, http.MethodGet, q, "")
-	require.Equal(t, 404, w.Code)
-	assert.Contains(t, problemDetail(t, w), "no configuration available for unknown hosts")
+// assertAsksForArch checks w is the unknown-node script: no kernel, sleep, chain with ${buildarch}.
+func assertAsksForArch(t *testing.T, w *httptest.ResponseRecorder) {
+	t.Helper()
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	assert.Regexp(t, `^#!ipxe\nsleep 10\nchain \S+&arch=\$\{buildarch\}&ts=\d+\n$`, w.Body.String())
 }

@@ -6,7 +6,8 @@
 //
 // # API
 //
-// Served under /boot/v1 and under the API gateway prefix /apis/bss/boot/v1:
+// Served under /boot/v1 and under the API gateway prefix /apis/bss/boot/v1 (the cloud-init
+// datasource at the root and under /apis/bss, as real):
 //
 //	GET    /bootparameters     all entries; or ?name=&mac=&nid= (comma lists) or a JSON body
 //	PUT    /bootparameters     replace; mints one referral token (a UUID) per request
@@ -16,8 +17,28 @@
 //	GET    /bootscript         ?mac= | ?name= | ?nid=, optional arch, retry, ts: text/plain iPXE
 //	GET    /hosts              HSM-derived host records (?name=&mac=&nid=); POST re-reads HSM
 //	GET    /dumpstate          {"Components": hosts, "Params": every entry}
-//	GET    /endpoint-history   last boot script fetch per node (?name=&endpoint=)
-//	GET    /service/{status,version,hsm,etcd,all,status/all}
+//	GET    /endpoint-history   last bootscript / user-data fetch per node (?name=&endpoint=);
+//	                           name+endpoint never fetched: last_epoch 0 if the type is known,
+//	                           else []; endpoint without name: 500 (all as real)
+//	GET    /service/{status,version,hsm,etcd,all,status/all}: 500 when a check reports "error"
+//	GET    /meta-data          the caller's cloud-init meta-data (JSON); ?key=a.b one value
+//	GET    /user-data          "#cloud-config" + the caller's user-data as YAML (text/yaml)
+//	POST   /phone-home         stores the body as the caller's phone-home data
+//
+// Cloud-init (the real cloudInitAPI.go): the caller is the node whose HSM EthernetInterface
+// has the request's IP (the last X-Forwarded-For entry, else the connection's address; an
+// unknown IP refreshes HSM data once, rate limited). Its data is its own entry's, else its
+// role's, else Default's (an unknown caller: Default's). Meta-data gains a random
+// instance-id (<xname>-<12 hex>, or default-<12 hex>) and, unless set, local-hostname (the
+// xname), shasta-type (Role) and shasta-role (SubRole); the entry stored under the
+// shasta-role value supplies defaults, nested maps merged; "Global" is the Global entry's
+// meta-data. ?key=Global.x reads only the global data; a missing key (or "Global" alone) is
+// 404 "Not Found". User-data is merged likewise over the shasta-role entry's, gets
+// local-hostname from the meta-data unless set, and its fetch is recorded in endpoint history
+// (under "" for an unknown caller, as real). Phone-home needs a known IP (else 404 "XName not
+// found for IP") and an entry of the node's own (else 404 "Not Found: Error looking up <x>:
+// Key /params/<x> does not exist"); a body that is not JSON is 400 "Bad Request"; the reply
+// is {"hosts":[xname],"cloud-init":{...}} with the posted phone-home.
 //
 // Keying (PUT and POST): hosts, stored verbatim (no xname normalization, so special keys such
 // as Default, Compute or Unknown-X86 work), else each MAC resolved to its node's xname
@@ -28,10 +49,12 @@
 // Boot script resolution: the node is found in HSM data by MAC, name or NID; its boot data is
 // the first entry found under its xname, the literal key asked for (MAC, name, nid<N>), its
 // HSM Role, then Default. A node HSM does not know, whose ComponentEndpoint is disabled or
-// missing, or that has no kernel takes the unknown-node path: with no arch it is told to
-// come back with ${buildarch} if any Unknown-<arch> entry exists (else 404 "no configuration
-// available for unknown hosts"); with an arch it boots Unknown-<arch>. If that fails and HSM
-// knows the node, it gets its own script after all (as the real BSS does). The kernel line
+// missing, or that has no kernel takes the unknown-node path: with no arch it gets the real
+// BSS's "sleep 10" script chaining back with &arch=${buildarch}&ts=<ts> (whatever is stored:
+// the real checkState(true) always reports a refresh), which is not recorded in endpoint
+// history; with an arch it boots Unknown-<arch> (that key alone: no role, no Default). If
+// that fails and HSM knows the node, it gets its own script after all (as the real BSS
+// does), else 404 "<descr>: this host not configured for booting." The kernel line
 // carries the stored params, the kernel image's and the initrd image's params, then, unless
 // already present, xname=, nid=, bss_referral_token= and ds=nocloud-net;s=<advertise>/, with
 // initrd=initrd first; then the initrd line, imgstat, boot and the retry block whose chain
@@ -52,11 +75,18 @@
 //     <Config.S3URL>/<bucket>/<key> (unsigned) when S3URL is set, else served unchanged;
 //     the real BSS presigns them. The text is kept as written, never percent-decoded, so
 //     what was checked on input (no white space or control character) is what is served. ${SPIRE_JOIN_TOKEN} is not substituted.
-//   - While refreshing HSM data the real BSS may answer a "sleep 10; chain" script; this one
-//     refreshes synchronously and answers the real script. The chain URL is always
+//   - While refreshing HSM data the real BSS may answer a "sleep 10; chain" script to a known
+//     node; this one refreshes synchronously and answers the real script. An archless
+//     unknown-node request starts no HSM refresh of its own (the real one starts one in the
+//     background); the refresh-on-miss above still applies. The script ends with one
+//     newline (the real BSS writes a second one). The chain URL is always
 //     <ChainURL>/boot/v1/bootscript, also for requests that came in under the gateway prefix.
-//   - The cloud-init datasource (/meta-data, /user-data, /phone-home) is not served, so
-//     endpoint history only ever records bootscript fetches.
+//   - Cloud-init: user-data YAML is written by yaml.v3 with two-space indentation (the
+//     real BSS uses yaml.v2, which does not indent list items: same data, other layout);
+//     /meta-data is served as application/json (the real one sets no Content-Type); X-Forwarded-For
+//     entries are trimmed of spaces; only IPs of HSM Node components are known (the real BSS
+//     also maps an interface whose ComponentID is not a Node component); a shasta-role that
+//     is not a string is ignored (the real BSS panics). FromTopology carries no IPs.
 //   - Request bodies are decoded strictly (unknown fields, trailing data, oversized bodies
 //     are 400/413); a JSON null body or invalid UTF-8 is a 400. MACs in bodies must look
 //     like aa:bb:cc:dd:ee:ff.
@@ -68,7 +98,8 @@
 //   - PATCH and DELETE are all-or-nothing: every selected host, MAC and NID must have an
 //     entry or nothing changes (PATCH 404, DELETE 400); the real BSS applies what it can.
 //     A MAC or NID with no node entry also matches an entry stored under the MAC or nid<N>.
-//     DELETE with nothing selected, or of an image that does not exist, is a 400.
+//     DELETE with nothing selected is a 400 (the real BSS answers 200); an image that
+//     does not exist is nothing to remove (200, as real).
 //   - GET /bootparameters by MAC or NID also finds entries stored under the MAC or nid<N>.
 //   - A bad nid, retry or ts on /bootscript is a 400 (the real BSS ignores it).
 //   - MACs from EthernetInterfaces are used even without an IP address; MACs are

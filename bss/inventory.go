@@ -28,6 +28,7 @@ func (s StaticInventory) Hosts(context.Context) ([]Host, error) {
 	out := make([]Host, len(s))
 	for i, h := range s {
 		h.MAC = append([]string(nil), h.MAC...)
+		h.IPs = append([]string(nil), h.IPs...)
 		out[i] = h
 	}
 	return out, nil
@@ -90,6 +91,10 @@ type (
 	hsmEthernetInterface struct {
 		MACAddress  string `json:"MACAddress"`
 		ComponentID string `json:"ComponentID"`
+		IPAddress   string `json:"IPAddress"` // HSM v1
+		IPAddresses []struct {
+			IPAddress string `json:"IPAddress"`
+		} `json:"IPAddresses"` // HSM v2
 	}
 )
 
@@ -136,6 +141,14 @@ func (h *HTTPInventory) Hosts(ctx context.Context) ([]Host, error) {
 	for _, e := range eths {
 		if i, ok := index[e.ComponentID]; ok {
 			addMAC(&hosts[i], e.MACAddress)
+			if e.IPAddress != "" {
+				hosts[i].IPs = append(hosts[i].IPs, e.IPAddress)
+			}
+			for _, ip := range e.IPAddresses {
+				if ip.IPAddress != "" {
+					hosts[i].IPs = append(hosts[i].IPs, ip.IPAddress)
+				}
+			}
 		}
 	}
 	sort.Slice(hosts, func(a, b int) bool { return hosts[a].ID < hosts[b].ID })

@@ -62,7 +62,7 @@ func newHSMStub() *hsmStub {
 		]}`,
 		ethernet: `[
 			{"ID":"020000000201","MACAddress":"020000000201","IPAddresses":[{"IPAddress":"10.252.1.5"}],"ComponentID":"x1000c0s0b0n1","Type":"Node"},
-			{"ID":"020000000001","MACAddress":"02:00:00:00:00:01","ComponentID":"x1000c0s0b0n0","Type":"Node"},
+			{"ID":"020000000001","MACAddress":"02:00:00:00:00:01","IPAddress":"10.252.1.4","ComponentID":"x1000c0s0b0n0","Type":"Node"},
 			{"ID":"0200000009ff","MACAddress":"02:00:00:00:09:ff","ComponentID":"x3000c0s9b0n0","Type":"Node"}
 		]`,
 	}
@@ -79,9 +79,10 @@ func TestHTTPInventory(t *testing.T) {
 	yes := true
 	want := []Host{
 		{ID: "x1000c0s0b0n0", Type: "Node", State: "Ready", Flag: "OK", Enabled: &yes, Role: "Compute", NID: 1, NetType: "Sling",
-			Arch: "X86", Class: "Mountain", FQDN: "x1000c0s0b0n0.hmn", MAC: []string{"02:00:00:00:00:01", "02:00:00:00:01:01"}, EndpointEnabled: true},
+			Arch: "X86", Class: "Mountain", FQDN: "x1000c0s0b0n0.hmn", MAC: []string{"02:00:00:00:00:01", "02:00:00:00:01:01"}, EndpointEnabled: true,
+			IPs: []string{"10.252.1.4"}}, // HSM v1 IPAddress
 		{ID: "x1000c0s0b0n1", Type: "Node", State: "Off", Flag: "OK", Enabled: &yes, Role: "Compute", NID: 2, Arch: "X86",
-			FQDN: "x1000c0s0b0n1.hmn", MAC: []string{"02:00:00:00:02:01"}, EndpointEnabled: false},
+			FQDN: "x1000c0s0b0n1.hmn", MAC: []string{"02:00:00:00:02:01"}, EndpointEnabled: false, IPs: []string{"10.252.1.5"}}, // v2 IPAddresses
 		{ID: "x3000c0s1b0n0", Type: "Node", State: "On", Role: "Management", SubRole: "Worker", NID: 100001, Arch: "X86",
 			FQDN: "x3000c0s1b0n0.hmn", MAC: []string{"02:00:00:01:86:a1"}, EndpointEnabled: true},
 		{ID: "x3000c0s9b0n0", Type: "Node", State: "Empty", Role: "Compute", NID: 7, MAC: []string{"02:00:00:00:09:ff"}},
@@ -107,7 +108,12 @@ func TestHostsEndpoints(t *testing.T) {
 	w := call(t, h, http.MethodGet, "/boot/v1/hosts", "")
 	require.Equal(t, 200, w.Code)
 	assert.JSONEq(t, `[]`, w.Body.String())
-	assert.JSONEq(t, `{"bss-status-hsm":"error"}`, call(t, h, http.MethodGet, "/boot/v1/service/hsm", "").Body.String())
+	w = call(t, h, http.MethodGet, "/boot/v1/service/hsm", "")
+	assert.Equal(t, http.StatusInternalServerError, w.Code, "an unhealthy check is a 500, as real")
+	assert.JSONEq(t, `{"bss-status-hsm":"error"}`, w.Body.String())
+	w = call(t, h, http.MethodGet, "/boot/v1/service/status/all", "")
+	assert.Equal(t, http.StatusInternalServerError, w.Code)
+	assert.JSONEq(t, `{"bss-status":"running","bss-version":"`+Version+`","bss-status-hsm":"error","bss-status-etcd":"connected"}`, w.Body.String())
 	require.Equal(t, http.StatusNoContent, call(t, h, http.MethodPost, "/boot/v1/hosts", "").Code, "204 even when HSM fails")
 
 	stub.fail.Store(false)
@@ -169,6 +175,8 @@ func TestServiceEndpoints(t *testing.T) {
 		"hsm":     `{"bss-status-hsm":"connected"}`,
 		"etcd":    `{"bss-status-etcd":"connected"}`,
 		"all":     `{"bss-status":"running","bss-version":"` + Version + `","bss-status-hsm":"connected","bss-status-etcd":"connected"}`,
+		// hms-bss routes /service/status/all (the readiness probe) to the all-keys check.
+		"status/all": `{"bss-status":"running","bss-version":"` + Version + `","bss-status-hsm":"connected","bss-status-etcd":"connected"}`,
 	} {
 		w := call(t, h, http.MethodGet, "/boot/v1/service/"+path, "")
 		require.Equal(t, 200, w.Code, path)

@@ -25,8 +25,7 @@ var errNotConfigured = errors.New("this host not configured for booting.")
 
 // bootScript resolves req against the inventory and store and renders the iPXE script, or
 // returns the error BSS sends as a 404, plus the node it served (for endpoint history).
-// The caller holds s.mu for reading. Every step is a map lookup: O(1) in the node count
-// except hasUnknown, which only unknown nodes reach.
+// The caller holds s.mu for reading. Every step is a map lookup: O(1) in the node count.
 func (s *Server) bootScript(inv *nodeIndex, st *store, req scriptRequest) (script, served string, err error) {
 	var host *Host
 	var descr, alt string
@@ -82,8 +81,12 @@ func (s *Server) bootScript(inv *nodeIndex, st *store, req scriptRequest) (scrip
 	return script, host.ID, err
 }
 
-// unknownScript is BSS's discovery path. Without an arch it asks iPXE to come back with
-// ${buildarch} (if any Unknown-<arch> entry exists); with one it boots Unknown-<arch>.
+// hsmRetrievalDelay is the "sleep" of the script that asks an unknown node to come back with
+// its architecture (the real BSS's hsmRetrievalDelay).
+const hsmRetrievalDelay = 10
+
+// unknownScript is BSS's discovery path. Without an arch it asks iPXE to sleep and come back
+// with ${buildarch}; with one it boots Unknown-<arch>.
 func (s *Server) unknownScript(st *store, host *Host, req scriptRequest, descr string) (string, error) {
 	name, mac, nid := req.name, req.mac, req.nid
 	if host != nil {
@@ -110,13 +113,12 @@ func (s *Server) unknownScript(st *store, host *Host, req scriptRequest, descr s
 	}
 	chain += fmt.Sprintf("&arch=${buildarch}&ts=%d", req.ts)
 	if req.arch == "" {
-		if !st.hasUnknown() {
-			return "", fmt.Errorf("%s: no configuration available for unknown hosts", descr)
-		}
-		return "#!ipxe\n" + chain + "\n", nil
+		// The real BSS answers every archless unknown request with its "refreshing HSM
+		// data" script (checkState(true) always reports a refresh), whatever it has stored.
+		return fmt.Sprintf("#!ipxe\nsleep %d\n%s\n", hsmRetrievalDelay, chain), nil
 	}
-	bd, _ := st.lookup(unknownPrefix+req.arch, "", "")
-	return s.render(bd, scriptVars{}, chain, descr)
+	// Unknown-<arch> alone: the discovery lookup has no role and no Default fallback.
+	return s.render(st.exact(unknownPrefix+req.arch), scriptVars{}, chain, descr)
 }
 
 // render builds the iPXE script of section 3.4: the kernel line carries the stored params,

@@ -175,7 +175,8 @@ func (s *Server) refreshOnMiss(ctx context.Context) bool {
 	return true
 }
 
-// Handler serves the BSS API under /boot/v1 and under the gateway prefix /apis/bss/boot/v1.
+// Handler serves the BSS API under /boot/v1 and the cloud-init datasource at the root, each
+// also under the gateway prefix /apis/bss.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, p := range []string{"/boot/v1", "/apis/bss/boot/v1"} {
@@ -195,6 +196,12 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("GET "+p+"/service/etcd", s.serviceStatus("bss-status-etcd"))
 		mux.HandleFunc("GET "+p+"/service/all", s.serviceStatus(""))
 		mux.HandleFunc("GET "+p+"/service/status/all", s.serviceStatus("")) // the document's path for it
+	}
+	// The cloud-init datasource sits at the root, not under /boot/v1, as in the real BSS.
+	for _, p := range []string{"", "/apis/bss"} {
+		mux.HandleFunc("GET "+p+"/meta-data", s.getMetaData)
+		mux.HandleFunc("GET "+p+"/user-data", s.getUserData)
+		mux.HandleFunc("POST "+p+"/phone-home", s.postPhoneHome)
 	}
 	return mux
 }
@@ -411,14 +418,7 @@ func (s *Server) deleteBootParameters(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, http.StatusBadRequest, "%s", err)
 		return
 	}
-	if _, ok := s.store.kernels[bp.Kernel]; bp.Kernel != "" && !ok {
-		problem.Write(w, http.StatusBadRequest, "kernel image %s does not exist", bp.Kernel)
-		return
-	}
-	if _, ok := s.store.initrds[bp.Initrd]; bp.Initrd != "" && !ok {
-		problem.Write(w, http.StatusBadRequest, "initrd image %s does not exist", bp.Initrd)
-		return
-	}
+	// An image that does not exist is nothing to remove, as in the real BSS.
 	s.store.remove(keys, bp.Kernel, bp.Initrd)
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	w.WriteHeader(http.StatusOK)
@@ -561,17 +561,29 @@ func (s *Server) getDumpState(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, st)
 }
 
+// getEndpointHistory searches as the real BSS does: everything, one node's records, or one
+// node and endpoint, where an endpoint the node never fetched is a record with last_epoch 0
+// if its name is a known endpoint type (case-insensitively) and nothing otherwise. An
+// endpoint without a name is not a search the real BSS can make: 500.
 func (s *Server) getEndpointHistory(w http.ResponseWriter, r *http.Request) {
-	name, endpoint := r.URL.Query().Get("name"), r.URL.Query().Get("endpoint")
-	if endpoint != "" && endpoint != EndpointBootscript && endpoint != EndpointUserData {
-		problem.Write(w, http.StatusBadRequest, "invalid endpoint %q: want %s or %s", endpoint, EndpointBootscript, EndpointUserData)
+	q := r.URL.Query()
+	name, endpoint := strings.Join(q["name"], ""), strings.Join(q["endpoint"], "")
+	if name == "" && endpoint != "" {
+		problem.Write(w, http.StatusInternalServerError, "Failed to search for name: %s, endpoint: %s", name, endpoint)
 		return
 	}
 	out := []EndpointAccess{}
 	s.histMu.Lock()
-	for k, t := range s.history {
-		if (name == "" || k.name == name) && (endpoint == "" || k.endpoint == endpoint) {
-			out = append(out, EndpointAccess{Name: k.name, Endpoint: k.endpoint, LastEpoch: t})
+	if endpoint != "" {
+		t, ok := s.history[historyKey{name, endpoint}]
+		if ok || strings.EqualFold(endpoint, EndpointBootscript) || strings.EqualFold(endpoint, EndpointUserData) {
+			out = append(out, EndpointAccess{Name: name, Endpoint: endpoint, LastEpoch: t})
+		}
+	} else {
+		for k, t := range s.history {
+			if name == "" || k.name == name {
+				out = append(out, EndpointAccess{Name: k.name, Endpoint: k.endpoint, LastEpoch: t})
+			}
 		}
 	}
 	s.histMu.Unlock()
@@ -584,20 +596,25 @@ func (s *Server) getEndpointHistory(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// serviceStatus answers one of the /service keys, or all of them for key "".
+// serviceStatus answers one of the /service keys, or all of them for key "". As in the real
+// BSS, a check that reports "error" makes the reply a 500 carrying the same keys.
 func (s *Server) serviceStatus(key string) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
-		hsm := "connected"
+		status, hsm := http.StatusOK, "connected"
 		if !s.hsmOK.Load() {
 			hsm = "error"
 		}
 		all := map[string]string{"bss-status": "running", "bss-version": Version,
 			"bss-status-hsm": hsm, "bss-status-etcd": "connected"}
-		if key == "" {
-			writeJSON(w, http.StatusOK, all)
-			return
+		if key != "" {
+			all = map[string]string{key: all[key]}
 		}
-		writeJSON(w, http.StatusOK, map[string]string{key: all[key]})
+		for _, v := range all {
+			if v == "error" {
+				status = http.StatusInternalServerError
+			}
+		}
+		writeJSON(w, status, all)
 	}
 }
 

@@ -28,6 +28,7 @@ type nodeIndex struct {
 	byFQDN map[string]*Host
 	byMAC  map[string]*Host // lowercase
 	byNID  map[int]*Host
+	byIP   map[string]*Host
 }
 
 func newNodeIndex(hosts []Host) *nodeIndex {
@@ -36,10 +37,13 @@ func newNodeIndex(hosts []Host) *nodeIndex {
 	}
 	sort.Slice(hosts, func(a, b int) bool { return hosts[a].ID < hosts[b].ID })
 	x := &nodeIndex{hosts: hosts, byID: make(map[string]*Host, len(hosts)), byFQDN: map[string]*Host{},
-		byMAC: make(map[string]*Host, len(hosts)), byNID: make(map[int]*Host, len(hosts))}
+		byMAC: make(map[string]*Host, len(hosts)), byNID: make(map[int]*Host, len(hosts)), byIP: map[string]*Host{}}
 	for i := range hosts {
 		h := &hosts[i]
 		x.byID[h.ID] = h
+		for _, ip := range h.IPs {
+			x.byIP[ip] = h
+		}
 		if h.FQDN != "" {
 			x.byFQDN[h.FQDN] = h
 		}
@@ -73,6 +77,8 @@ func (x *nodeIndex) byMACAddr(mac string) (*Host, bool) {
 
 func (x *nodeIndex) byNIDNum(nid int) (*Host, bool) { h, ok := x.byNID[nid]; return h, ok }
 
+func (x *nodeIndex) byIPAddr(ip string) (*Host, bool) { h, ok := x.byIP[ip]; return h, ok }
+
 // entry is the boot data stored under one key (an xname, a MAC, nid<N>, a role, Default,
 // Unknown-<arch>). Kernel and initrd are image paths; image-level params live in store.
 type entry struct {
@@ -98,7 +104,6 @@ type store struct {
 	hosts   map[string]*entry
 	kernels map[string]string // kernel path → image params
 	initrds map[string]string // initrd path → image params
-	unknown int               // how many host keys start with Unknown-
 }
 
 func newStore() *store {
@@ -114,34 +119,36 @@ func (s *store) resolve(e *entry) bootData {
 // lookup implements BSS's resolution order: the host key, then the alternate key (the
 // literal name, MAC or nid<N> asked for), then the node's role, then Default.
 func (s *store) lookup(name, alt, role string) (bootData, bool) {
+	if e := s.entryFor(name, alt, role); e != nil {
+		return s.resolve(e), true
+	}
+	return bootData{}, false
+}
+
+// entryFor is lookup's entry itself (nil if none, not even Default).
+func (s *store) entryFor(name, alt, role string) *entry {
 	for _, k := range [...]string{name, alt, role, defaultKey} {
 		if k == "" {
 			continue
 		}
 		if e, ok := s.hosts[k]; ok {
-			return s.resolve(e), true
+			return e
 		}
 	}
-	return bootData{}, false
+	return nil
 }
 
-func (s *store) hasUnknown() bool { return s.unknown > 0 }
-
-// setHost stores e under k, keeping the Unknown- count.
-func (s *store) setHost(k string, e *entry) {
-	if _, ok := s.hosts[k]; !ok && strings.HasPrefix(k, unknownPrefix) {
-		s.unknown++
+// exact resolves the entry stored under k alone (zero if none).
+func (s *store) exact(k string) bootData {
+	if e, ok := s.hosts[k]; ok {
+		return s.resolve(e)
 	}
-	s.hosts[k] = e
+	return bootData{}
 }
 
-// deleteHost removes k, keeping the Unknown- count.
-func (s *store) deleteHost(k string) {
-	if _, ok := s.hosts[k]; ok && strings.HasPrefix(k, unknownPrefix) {
-		s.unknown--
-	}
-	delete(s.hosts, k)
-}
+func (s *store) setHost(k string, e *entry) { s.hosts[k] = e }
+
+func (s *store) deleteHost(k string) { delete(s.hosts, k) }
 
 // params renders the entry stored under key as a GET reply element.
 func (s *store) params(key string, e *entry) BootParams {
@@ -400,7 +407,8 @@ func (s *store) patch(bp *BootParams, keys []string) {
 }
 
 // remove deletes the host keys and the selected images; entries that used a removed image
-// keep their other fields. The caller has checked that everything exists.
+// keep their other fields. The caller has checked that every host key exists; a missing
+// image is nothing to remove.
 func (s *store) remove(keys []string, kernel, initrd string) {
 	for _, k := range keys {
 		s.deleteHost(k)

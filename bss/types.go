@@ -22,8 +22,7 @@ type CloudInit struct {
 	PhoneHome PhoneHome      `json:"phone-home,omitzero"`
 }
 
-// PhoneHome is what a node posts to /phone-home (stored only; this simulator does not
-// serve the cloud-init datasource).
+// PhoneHome is what a node posts to /phone-home; it is stored in the node's cloud-init data.
 type PhoneHome struct {
 	PublicKeyDSA     string `json:"pub_key_dsa,omitempty"`
 	PublicKeyRSA     string `json:"pub_key_rsa,omitempty"`
@@ -56,6 +55,9 @@ type Host struct {
 	FQDN            string   `json:"FQDN"`
 	MAC             []string `json:"MAC"`
 	EndpointEnabled bool     `json:"EndpointEnabled"`
+	// IPs are the node's addresses from HSM's EthernetInterfaces: the cloud-init datasource
+	// finds the caller by them. Not part of the /hosts reply (the real BSS keeps them apart).
+	IPs []string `json:"-"`
 }
 
 // Endpoint types recorded by GET /endpoint-history.
