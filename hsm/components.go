@@ -303,7 +303,7 @@ func (s *Server) validate(in componentIn) (validComp, *problem.Details) {
 	}
 	if in.NID != "" {
 		n, err := in.NID.Int64()
-		if err != nil || n <= 0 || n > 1<<31 {
+		if err != nil || n <= 0 {
 			return bad("%s: invalid NID %q", id, in.NID)
 		}
 		v.c.NID, v.nidGiven = int(n), true
@@ -540,7 +540,7 @@ func (s *Server) validatePatch(kind patchKind, in *patchIn) (fieldPatch, *proble
 			return bad("Missing NID")
 		}
 		n, err := in.NID.Int64()
-		if err != nil || n <= 0 || n > 1<<31 {
+		if err != nil || n <= 0 {
 			return bad("invalid NID %q", in.NID.String())
 		}
 		p.nid = int(n)
@@ -678,7 +678,7 @@ func (s *Server) bulkNIDPatch(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		n, err := c.NID.Int64()
-		if err != nil || n <= 0 || n > 1<<31 {
+		if err != nil || n <= 0 {
 			problem.Write(w, http.StatusBadRequest, "%s: invalid or missing NID %q", id, c.NID)
 			return
 		}

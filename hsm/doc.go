@@ -67,9 +67,10 @@
 //
 // # Deviations from the real service
 //
-//   - Bad input is stricter: malformed JSON is 400 (HSM: 500 "error decoding JSON");
-//     unknown JSON fields and unknown query parameters are 400 (HSM ignores them, so a
-//     misspelt filter silently means "everything"); invalid xnames are 400 everywhere,
+//   - Bodies decode as in HSM: unknown JSON fields are ignored, and JSON that does not
+//     parse or does not fit is 500 "error decoding JSON <Go's error>"; unknown query
+//     parameters are ignored. Stricter than HSM: an empty, null or non-UTF-8 body is 400
+//     (HSM: 500 or an empty request), and invalid xnames are 400 everywhere,
 //     including GET /State/Components/{xname} (HSM: 404, it does not validate there).
 //     Every request is validated completely before anything changes, so a bulk patch
 //     or a group with one bad ID changes nothing.

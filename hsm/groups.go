@@ -163,7 +163,7 @@ func parseSetQuery(k setKind, r *http.Request) (setQuery, *problem.Details) {
 		switch strings.ToLower(key) {
 		case "group":
 			if k.part {
-				return q, badParam("unknown query parameter %q", key)
+				continue // not a partition filter: ignored, as HSM does
 			}
 			for _, v := range vals {
 				n, ok := normGroupField(v)
@@ -196,8 +196,6 @@ func parseSetQuery(k setKind, r *http.Request) (setQuery, *problem.Details) {
 					q.part = n
 				}
 			}
-		default:
-			return q, badParam("unknown query parameter %q", key)
 		}
 	}
 	return q, nil

@@ -14,15 +14,14 @@ import (
 // Inventory: RedfishEndpoints (BMCs), ComponentEndpoints (what discovery found behind
 // them) and EthernetInterfaces (MAC → component).
 
-// queryValues lowercases the keys of q and rejects keys outside allowed.
+// queryValues lowercases the keys of q and keeps those in allowed; HSM ignores others.
 func queryValues(q url.Values, allowed ...string) (map[string][]string, *problem.Details) {
 	out := map[string][]string{}
 	for key, vals := range q {
 		k := strings.ToLower(key)
-		if !slices.Contains(allowed, k) {
-			return nil, badParam("unknown query parameter %q", key)
+		if slices.Contains(allowed, k) {
+			out[k] = append(out[k], vals...)
 		}
-		out[k] = append(out[k], vals...)
 	}
 	return out, nil
 }

@@ -464,9 +464,6 @@ func (s *Server) getLockStatus(w http.ResponseWriter, r *http.Request) {
 			f.reserved = append(f.reserved, vals[0]) // HSM uses the first value only
 		case "reservationdisabled":
 			f.ReservationDisabled = append(f.ReservationDisabled, vals...)
-		default:
-			problem.WriteDetails(w, badParam("unknown query parameter %q", key))
-			return
 		}
 	}
 	c, d := s.compile(f)

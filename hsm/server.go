@@ -1,8 +1,11 @@
 package hsm
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -599,10 +602,27 @@ func writeCreated(w http.ResponseWriter, uris ...string) {
 	writeJSON(w, http.StatusCreated, out)
 }
 
-// decode strictly decodes r's body into v (unknown fields, trailing data, oversized
-// bodies are errors).
+// decode reads r's body into v as HSM does: unknown fields are ignored, and JSON that
+// does not parse or does not fit v is 500 "error decoding JSON <Go's message>". Empty,
+// null and non-UTF-8 bodies are 400 and oversized ones 413 (deviations, see doc.go).
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) *problem.Details {
-	return problem.DecodeJSON(w, r, v, s.maxBody)
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return problem.New(http.StatusRequestEntityTooLarge, "request body is larger than %d bytes", tooBig.Limit)
+	case err != nil:
+		return problem.New(http.StatusBadRequest, "reading request body: %v", err)
+	case len(bytes.TrimSpace(raw)) == 0:
+		return problem.New(http.StatusBadRequest, "request body is empty; a JSON value is required")
+	}
+	if d := problem.CheckBody(raw); d != nil {
+		return d
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return problem.New(http.StatusInternalServerError, "error decoding JSON %s", err)
+	}
+	return nil
 }
 
 // pathXname reads and validates the {xname} path value.
