@@ -201,20 +201,11 @@ func (s *Server) queryComponentsByNID(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getComponent(w http.ResponseWriter, r *http.Request) {
-	id, _, d := pathXname(r, "xname")
-	if d != nil {
-		problem.WriteDetails(w, d)
-		return
-	}
-	writeRecord(s, w, s.comps, id, "no such xname.")
+	writeRecord(s, w, s.comps, pathID(r), "no such xname.")
 }
 
 func (s *Server) deleteComponent(w http.ResponseWriter, r *http.Request) {
-	id, _, d := pathXname(r, "xname")
-	if d != nil {
-		problem.WriteDetails(w, d)
-		return
-	}
+	id := pathID(r)
 	s.mu.Lock()
 	ok := s.dropComp(id)
 	s.mu.Unlock()

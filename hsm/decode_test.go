@@ -61,3 +61,16 @@ func TestNIDsAre64Bit(t *testing.T) {
 	assert.Equal(t, 1<<32+1, mustGet(t, s, "x1001c0s0b0n1").NID)
 	requireProblem(t, call(t, s, "PATCH", "/hsm/v2/State/Components/x1001c0s0b0n1/NID", `{"NID":0}`), http.StatusBadRequest, "invalid NID")
 }
+
+// TestDeviationBodies names the documented deviations of body checking (doc.go): an
+// empty, null or non-UTF-8 body is 400 rather than HSM's 500 or empty request, and a
+// request with one bad ID changes nothing.
+func TestDeviationBodies(t *testing.T) {
+	s, _ := MustServer(t)
+	for _, body := range []string{"", "null", "{\"ComponentIDs\":[\"\xff\"]}"} {
+		requireProblem(t, call(t, s, "PATCH", "/hsm/v2/State/Components/BulkStateData", body), http.StatusBadRequest, "request body")
+	}
+	requireProblem(t, call(t, s, "PATCH", "/hsm/v2/State/Components/BulkStateData",
+		`{"ComponentIDs":["x1000c0s0b0n0","bogus"],"State":"On"}`), http.StatusBadRequest, "invalid xname")
+	assert.Equal(t, "Off", mustGet(t, s, "x1000c0s0b0n0").State, "nothing changed")
+}

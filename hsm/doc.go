@@ -70,10 +70,12 @@
 //   - Bodies decode as in HSM: unknown JSON fields are ignored, and JSON that does not
 //     parse or does not fit is 500 "error decoding JSON <Go's error>"; unknown query
 //     parameters are ignored. Stricter than HSM: an empty, null or non-UTF-8 body is 400
-//     (HSM: 500 or an empty request), and invalid xnames are 400 everywhere,
-//     including GET /State/Components/{xname} (HSM: 404, it does not validate there).
-//     Every request is validated completely before anything changes, so a bulk patch
-//     or a group with one bad ID changes nothing.
+//     (HSM: 500 or an empty request). xnames are those of hms-xname (every HMS type,
+//     plus VirtualNode); an invalid one is 400 in bodies, queries and per-component
+//     patches, and 404 "no such xname." on single-resource GET and DELETE of
+//     components, RedfishEndpoints and ComponentEndpoints, as in HSM. Every request
+//     is validated completely before anything changes, so a bulk patch or a group
+//     with one bad ID changes nothing (TestDeviationBodies).
 //   - A per-component patch (…/{xname}/StateData etc.) of a valid xname that is not a
 //     component is 404 "no such xname." (HSM: 204, nothing changes). Bulk patches skip
 //     such IDs, as HSM does.

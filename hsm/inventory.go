@@ -82,11 +82,7 @@ func (s *Server) getRedfishEndpoints(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getRedfishEndpoint(w http.ResponseWriter, r *http.Request) {
-	id, _, d := pathXname(r, "xname")
-	if d != nil {
-		problem.WriteDetails(w, d)
-		return
-	}
+	id := pathID(r)
 	s.mu.RLock()
 	ep, ok := s.rfeps[id]
 	var out RedfishEndpoint
@@ -394,11 +390,7 @@ func (s *Server) dropRedfishEndpoint(id string) bool {
 }
 
 func (s *Server) deleteRedfishEndpoint(w http.ResponseWriter, r *http.Request) {
-	id, _, d := pathXname(r, "xname")
-	if d != nil {
-		problem.WriteDetails(w, d)
-		return
-	}
+	id := pathID(r)
 	s.mu.Lock()
 	ok := s.dropRedfishEndpoint(id)
 	s.mu.Unlock()
@@ -458,11 +450,7 @@ func (s *Server) getComponentEndpoints(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getComponentEndpoint(w http.ResponseWriter, r *http.Request) {
-	id, _, d := pathXname(r, "xname")
-	if d != nil {
-		problem.WriteDetails(w, d)
-		return
-	}
+	id := pathID(r)
 	writeRecord(s, w, s.ceps, id, "no such xname.")
 }
 

@@ -625,6 +625,10 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) *problem.
 	return nil
 }
 
+// pathID reads the {xname} path value normalized but not validated: HSM looks such
+// names up as they are, so an invalid one is simply not found (404).
+func pathID(r *http.Request) string { return xname.Normalize(r.PathValue("xname")) }
+
 // pathXname reads and validates the {xname} path value.
 func pathXname(r *http.Request, key string) (string, xname.Type, *problem.Details) {
 	raw := r.PathValue(key)
