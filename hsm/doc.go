@@ -106,7 +106,10 @@
 //     misspelt "Sype", so it ignores a type filter there. /locks/disable releases every
 //     target's reservation; HSM's rigid path stops releasing at the first target that
 //     has none. Expired reservations are treated as absent on every read instead of
-//     being swept periodically. GET /locks/status also returns "NotFound": [].
+//     being swept periodically. As in HSM, a lock status that matches no component is
+//     400 "Component not found" (Client.LockedNodes reads that as "none locked"), GET
+//     /locks/status leaves NotFound null, and reservation-create replies carry no
+//     CreationTime.
 //   - Query with "all", "all_comp", "all_svc" or "s0" means every component.
 //   - Not simulated: hardware inventory and history, NodeMaps, PowerMaps, v1 locks,
 //     SCN subscriptions, the Redfish crawl itself, DELETE of ComponentEndpoints,
