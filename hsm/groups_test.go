@@ -197,7 +197,7 @@ func TestPartitions(t *testing.T) {
 	assert.Len(t, decode[[]Partition](t, call(t, s, "GET", "/hsm/v2/partitions?partition=p2", "")), 1)
 	assert.Len(t, decode[[]Partition](t, call(t, s, "GET", "/hsm/v2/partitions?tag=infra", "")), 1)
 	requireProblem(t, call(t, s, "GET", "/hsm/v2/partitions/p9", ""), http.StatusNotFound, "No such partition: p9")
-	requireProblem(t, call(t, s, "GET", "/hsm/v2/partitions/zz", ""), http.StatusBadRequest, "Invalid partition name.")
+	requireProblem(t, call(t, s, "GET", "/hsm/v2/partitions/bad%20name", ""), http.StatusBadRequest, "Invalid partition name.")
 
 	// Members: one partition per component.
 	requireProblem(t, call(t, s, "POST", "/hsm/v2/partitions/p2/members", `{"id":"x1000c0s0b0n0"}`), http.StatusConflict, "another partition")

@@ -223,6 +223,10 @@ func (s *Server) routes() http.Handler {
 	}
 	// Everything else: problem+json 404, or 405 with Allow when another method fits.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if isServicePath(r.URL.Path) { // HSM routes /service/* by method too: 404
+			problem.Write(w, http.StatusNotFound, "no such resource: %s", r.URL.Path)
+			return
+		}
 		var allow []string
 		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 			probe := r.Clone(r.Context())
@@ -623,6 +627,11 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) *problem.
 		return problem.New(http.StatusInternalServerError, "error decoding JSON %s", err)
 	}
 	return nil
+}
+
+// isServicePath reports whether p is under /service/ of either API prefix.
+func isServicePath(p string) bool {
+	return strings.HasPrefix(p, BasePath+"/service/") || strings.HasPrefix(p, GatewayPath+"/service/")
 }
 
 // pathID reads the {xname} path value normalized but not validated: HSM looks such
