@@ -312,7 +312,7 @@ func (s *Server) validate(in componentIn) (validComp, *problem.Details) {
 			}
 		}
 	}
-	if typ == xname.Node {
+	if typ == xname.Node || typ == xname.VirtualNode {
 		if v.c.Role == "" {
 			v.c.Role = "Compute"
 		}
@@ -326,19 +326,19 @@ func (s *Server) validate(in componentIn) (validComp, *problem.Details) {
 	return v, nil
 }
 
-// syntheticNID derives a NID from a node xname, as HSM does when neither SLS nor a
-// NodeMap gives one.
+// syntheticNID is HSM's NID for a node that neither SLS nor a NodeMap numbers
+// (GetBogusNID): (cabinet+1)*16384 + chassis*2048 + slot*32 + BMC*4 + node.
 func syntheticNID(id string) int {
 	var nums []int
 	for _, f := range strings.FieldsFunc(id, func(r rune) bool { return r < '0' || r > '9' }) {
 		n, _ := strconv.Atoi(f)
 		nums = append(nums, n)
 	}
-	if len(nums) != 5 {
+	if len(nums) < 5 {
 		return 0
 	}
 	cab, ch, slot, bmc, node := nums[0], nums[1], nums[2], nums[3], nums[4]
-	return ((((cab*8+ch)*64+slot)*4+bmc)*4 + node + 1) % (1 << 31)
+	return (cab+1)*16384 + ch*2048 + slot*32 + bmc*4 + node
 }
 
 // upsert creates v or, if it exists, updates it as HSM does: NID and Role/SubRole

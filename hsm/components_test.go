@@ -533,3 +533,22 @@ func TestFastXnameMatchesXname(t *testing.T) {
 	}
 	assert.Positive(t, valid, "the fast path was exercised")
 }
+
+// TestNewNodeDefaultsAsReal: a node (or virtual node) posted with only ID and State gets
+// HSM's defaults: Role Compute, the GetBogusNID formula, Class River, NetType Sling,
+// Arch X86, Flag OK, Enabled.
+func TestNewNodeDefaultsAsReal(t *testing.T) {
+	s, _ := MustServer(t)
+	for id, nid := range map[string]int{
+		"x3000c0s19b2n1":   (3000+1)*16384 + 0*2048 + 19*32 + 2*4 + 1,
+		"x1001c7s3b1n0":    (1001+1)*16384 + 7*2048 + 3*32 + 1*4 + 0,
+		"x9999c5s17b0n0v0": (9999+1)*16384 + 5*2048 + 17*32,
+	} {
+		r := call(t, s, "POST", "/hsm/v2/State/Components", `{"Components":[{"ID":"`+id+`","State":"On"}]}`)
+		require.Equal(t, http.StatusNoContent, r.status, r.body)
+		got := mustGet(t, s, id)
+		assert.Equal(t, nid, got.NID, id)
+		assert.Equal(t, Component{ID: id, Type: got.Type, State: "On", Flag: "OK", Enabled: boolPtr(true), Role: "Compute",
+			NID: nid, NetType: "Sling", Arch: "X86", Class: "River"}, got)
+	}
+}

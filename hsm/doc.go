@@ -82,8 +82,9 @@
 //   - POST/PUT /State/Components on an existing component updates NID and Role/SubRole
 //     only when the body gives them; HSM first fills node defaults and so can replace
 //     a NID with a synthetic one. Defaults for new components: Flag OK, Enabled true,
-//     NetType Sling, Arch X86; nodes also Role Compute, Class River and a NID derived
-//     from the xname (our own formula). Enabled and SoftwareStatus are set only at
+//     NetType Sling, Arch X86; nodes and virtual nodes also Role Compute, Class River
+//     and HSM's GetBogusNID from the xname ((cab+1)*16384 + chassis*2048 + slot*32 +
+//     BMC*4 + node; TestNewNodeDefaultsAsReal). Enabled and SoftwareStatus are set only at
 //     creation, as in HSM. Locked and ReservationDisabled in a component body are
 //     ignored: they belong to /locks.
 //   - Lists are sorted by ID (groups by label, partitions by name); HSM returns
