@@ -234,3 +234,14 @@ func TestMemberships(t *testing.T) {
 		{ID: "x3000c0s5b0n0", GroupLabels: []string{"uan"}, PartitionName: "p1"}}, ms)
 	assert.Len(t, decode[[]Membership](t, call(t, s, "GET", "/hsm/v2/memberships", "")), 22)
 }
+
+// TestGroupPatchLabelInBody: ochami sends the label with a group update; HSM's patch
+// reads only description and tags, so the update applies.
+func TestGroupPatchLabelInBody(t *testing.T) {
+	s, _ := MustServer(t)
+	r := call(t, s, "PATCH", "/hsm/v2/groups/uan", `{"label":"uan","description":"UANs"}`)
+	require.Equal(t, http.StatusNoContent, r.status, r.body)
+	assert.Equal(t, "UANs", decode[Group](t, call(t, s, "GET", "/hsm/v2/groups/uan", "")).Description)
+	requireProblem(t, call(t, s, "PATCH", "/hsm/v2/groups/uan", `{"label":"uan"}`), http.StatusBadRequest,
+		"Request must have at least one patch field.")
+}
