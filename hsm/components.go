@@ -313,6 +313,15 @@ func (s *Server) validate(in componentIn) (validComp, *problem.Details) {
 		}
 	}
 	if typ == xname.Node || typ == xname.VirtualNode {
+		// As HSM's GetCompDefaults: a NodeMap first, then Compute and GetBogusNID.
+		if m, ok := s.nodeDefaults(id); ok {
+			if v.c.NID == 0 {
+				v.c.NID = m.NID
+			}
+			if v.c.Role == "" {
+				v.c.Role, v.c.SubRole = m.Role, m.SubRole
+			}
+		}
 		if v.c.Role == "" {
 			v.c.Role = "Compute"
 		}

@@ -28,6 +28,9 @@
 //     ipaddress, laststatus), ComponentEndpoints (GET with id, redfish_ep, type,
 //     redfish_type; single GET), EthernetInterfaces (GET with id, macaddress,
 //     ipaddress, network, componentid, type; single GET; POST; DELETE).
+//   - Defaults/NodeMaps: CRUD with hms-smd's replies ("Created or modified N entries",
+//     409 on a NID another node's map holds); a node created without NID or Role takes
+//     its NodeMap's, else Role Compute and HSM's GetBogusNID.
 //
 // Errors are RFC 7807 problem+json (internal/problem), including unknown paths (404)
 // and wrong methods (405 with Allow).
@@ -112,7 +115,7 @@
 //     /locks/status leaves NotFound null, and reservation-create replies carry no
 //     CreationTime.
 //   - Query with "all", "all_comp", "all_svc" or "s0" means every component.
-//   - Not simulated: hardware inventory and history, NodeMaps, PowerMaps, v1 locks,
+//   - Not simulated: hardware inventory and history, PowerMaps, v1 locks,
 //     SCN subscriptions, the Redfish crawl itself, DELETE of ComponentEndpoints,
 //     EthernetInterface PATCH and IPAddresses sub-resources, OpenCHAMI's
 //     PUT /groups/{label}/members. /service/ready is always 200.

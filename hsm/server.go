@@ -74,6 +74,7 @@ type Server struct {
 	ceps       map[string]*cepRec
 	cepSorted  sorted[*cepRec]
 	eths       map[string]*ethRec
+	nodeMaps   map[string]NodeMap
 	ethSorted  sorted[*ethRec]
 	// eventTargets maps a BMC and a Redfish path to the component it names.
 	eventTargets map[eventKey]string
@@ -99,6 +100,7 @@ func New(cfg Config) (*Server, error) {
 		rfeps:        map[string]*RedfishEndpoint{},
 		ceps:         map[string]*cepRec{},
 		eths:         map[string]*ethRec{},
+		nodeMaps:     map[string]NodeMap{},
 		eventTargets: map[eventKey]string{},
 	}
 	if s.log == nil {
@@ -212,6 +214,13 @@ func (s *Server) routes() http.Handler {
 		{"POST /locks/service/reservations/renew", s.releaseOrRenew(true)},
 		{"POST /locks/service/reservations/release", s.releaseOrRenew(false)},
 		{"POST /locks/service/reservations/check", s.checkReservations},
+
+		{"GET /Defaults/NodeMaps", s.getNodeMaps},
+		{"POST /Defaults/NodeMaps", s.postNodeMaps},
+		{"DELETE /Defaults/NodeMaps", s.deleteNodeMaps},
+		{"GET /Defaults/NodeMaps/{xname}", s.getNodeMap},
+		{"PUT /Defaults/NodeMaps/{xname}", s.putNodeMap},
+		{"DELETE /Defaults/NodeMaps/{xname}", s.deleteNodeMap},
 
 		// Not in the real API: stands in for hmcollector + Kafka (see doc.go).
 		{"POST /RedfishEvents", s.redfishEvents},
