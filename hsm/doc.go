@@ -31,6 +31,8 @@
 //   - Defaults/NodeMaps: CRUD with hms-smd's replies ("Created or modified N entries",
 //     409 on a NID another node's map holds); a node created without NID or Role takes
 //     its NodeMap's, else Role Compute and HSM's GetBogusNID.
+//   - sysinfo/powermaps: CRUD with hms-smd's replies (keys "id", "poweredBy"). They
+//     start empty: the topology has no PDUs to seed them from.
 //
 // Errors are RFC 7807 problem+json (internal/problem), including unknown paths (404)
 // and wrong methods (405 with Allow).
@@ -115,7 +117,7 @@
 //     /locks/status leaves NotFound null, and reservation-create replies carry no
 //     CreationTime.
 //   - Query with "all", "all_comp", "all_svc" or "s0" means every component.
-//   - Not simulated: hardware inventory and history, PowerMaps, v1 locks,
+//   - Not simulated: hardware inventory and history, v1 locks,
 //     SCN subscriptions, the Redfish crawl itself, DELETE of ComponentEndpoints,
 //     EthernetInterface PATCH and IPAddresses sub-resources, OpenCHAMI's
 //     PUT /groups/{label}/members. /service/ready is always 200.

@@ -75,6 +75,7 @@ type Server struct {
 	cepSorted  sorted[*cepRec]
 	eths       map[string]*ethRec
 	nodeMaps   map[string]NodeMap
+	powerMaps  map[string]PowerMap
 	ethSorted  sorted[*ethRec]
 	// eventTargets maps a BMC and a Redfish path to the component it names.
 	eventTargets map[eventKey]string
@@ -101,6 +102,7 @@ func New(cfg Config) (*Server, error) {
 		ceps:         map[string]*cepRec{},
 		eths:         map[string]*ethRec{},
 		nodeMaps:     map[string]NodeMap{},
+		powerMaps:    map[string]PowerMap{},
 		eventTargets: map[eventKey]string{},
 	}
 	if s.log == nil {
@@ -221,6 +223,13 @@ func (s *Server) routes() http.Handler {
 		{"GET /Defaults/NodeMaps/{xname}", s.getNodeMap},
 		{"PUT /Defaults/NodeMaps/{xname}", s.putNodeMap},
 		{"DELETE /Defaults/NodeMaps/{xname}", s.deleteNodeMap},
+
+		{"GET /sysinfo/powermaps", s.getPowerMaps},
+		{"POST /sysinfo/powermaps", s.postPowerMaps},
+		{"DELETE /sysinfo/powermaps", s.deletePowerMaps},
+		{"GET /sysinfo/powermaps/{xname}", s.getPowerMap},
+		{"PUT /sysinfo/powermaps/{xname}", s.putPowerMap},
+		{"DELETE /sysinfo/powermaps/{xname}", s.deletePowerMap},
 
 		// Not in the real API: stands in for hmcollector + Kafka (see doc.go).
 		{"POST /RedfishEvents", s.redfishEvents},
