@@ -248,14 +248,7 @@ func (s *Server) putRedfishEndpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in rfepIn
-	if d := s.decode(w, r, &in); d != nil {
-		problem.WriteDetails(w, d)
-		return
-	}
-	if in.ID == "" {
-		in.ID = id
-	} else if xname.Normalize(in.ID) != id {
-		problem.Write(w, http.StatusBadRequest, "xname in URL and PUT body do not match")
+	if !s.decodePut(w, r, &in, &in.ID, id) {
 		return
 	}
 	ep, d := redfishEndpoint(in)

@@ -84,14 +84,20 @@ func (s *Server) getNodeMaps(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getNodeMap(w http.ResponseWriter, r *http.Request) {
+	getEntry(s, w, s.nodeMaps, pathID(r))
+}
+
+// getEntry answers one map entry, or 404 "no such xname.". The map must be guarded by
+// s.mu.
+func getEntry[V any](s *Server, w http.ResponseWriter, m map[string]V, id string) {
 	s.mu.RLock()
-	m, ok := s.nodeMaps[pathID(r)]
+	v, ok := m[id]
 	s.mu.RUnlock()
 	if !ok {
 		problem.Write(w, http.StatusNotFound, "no such xname.")
 		return
 	}
-	writeJSON(w, http.StatusOK, m)
+	writeJSON(w, http.StatusOK, v)
 }
 
 // postNodeMaps takes one NodeMap or {"NodeMaps":[...]}, as HSM does.
@@ -136,14 +142,7 @@ func (s *Server) postNodeMaps(w http.ResponseWriter, r *http.Request) {
 func (s *Server) putNodeMap(w http.ResponseWriter, r *http.Request) {
 	id := pathID(r)
 	var in NodeMap
-	if d := s.decode(w, r, &in); d != nil {
-		problem.WriteDetails(w, d)
-		return
-	}
-	if in.ID == "" {
-		in.ID = id
-	} else if xname.Normalize(in.ID) != id {
-		problem.Write(w, http.StatusBadRequest, "xname in URL and PUT body do not match")
+	if !s.decodePut(w, r, &in, &in.ID, id) {
 		return
 	}
 	m, err := s.checkNodeMap(in)
@@ -162,10 +161,19 @@ func (s *Server) putNodeMap(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteNodeMap(w http.ResponseWriter, r *http.Request) {
-	id := pathID(r)
+	deleteEntry(s, w, s.nodeMaps, pathID(r))
+}
+
+func (s *Server) deleteNodeMaps(w http.ResponseWriter, r *http.Request) {
+	deleteEntries(s, w, s.nodeMaps)
+}
+
+// deleteEntry removes one map entry, as HSM's map DELETEs answer. The map must be
+// guarded by s.mu.
+func deleteEntry[V any](s *Server, w http.ResponseWriter, m map[string]V, id string) {
 	s.mu.Lock()
-	_, ok := s.nodeMaps[id]
-	delete(s.nodeMaps, id)
+	_, ok := m[id]
+	delete(m, id)
 	s.mu.Unlock()
 	if !ok {
 		problem.Write(w, http.StatusNotFound, "no such xname.")
@@ -174,10 +182,11 @@ func (s *Server) deleteNodeMap(w http.ResponseWriter, r *http.Request) {
 	writeMessage(w, http.StatusOK, "deleted 1 entry")
 }
 
-func (s *Server) deleteNodeMaps(w http.ResponseWriter, r *http.Request) {
+// deleteEntries empties a map, as HSM's collection DELETEs answer.
+func deleteEntries[V any](s *Server, w http.ResponseWriter, m map[string]V) {
 	s.mu.Lock()
-	n := len(s.nodeMaps)
-	clear(s.nodeMaps)
+	n := len(m)
+	clear(m)
 	s.mu.Unlock()
 	if n == 0 {
 		problem.Write(w, http.StatusNotFound, "no entries to delete")

@@ -54,18 +54,9 @@ func powerMapID(w http.ResponseWriter, r *http.Request) (string, bool) {
 }
 
 func (s *Server) getPowerMap(w http.ResponseWriter, r *http.Request) {
-	id, ok := powerMapID(w, r)
-	if !ok {
-		return
+	if id, ok := powerMapID(w, r); ok {
+		getEntry(s, w, s.powerMaps, id)
 	}
-	s.mu.RLock()
-	m, ok := s.powerMaps[id]
-	s.mu.RUnlock()
-	if !ok {
-		problem.Write(w, http.StatusNotFound, "no such xname.")
-		return
-	}
-	writeJSON(w, http.StatusOK, m)
 }
 
 // postPowerMaps creates or replaces the maps of a JSON array, all or none.
@@ -99,14 +90,7 @@ func (s *Server) postPowerMaps(w http.ResponseWriter, r *http.Request) {
 func (s *Server) putPowerMap(w http.ResponseWriter, r *http.Request) {
 	id := pathID(r)
 	var in PowerMap
-	if d := s.decode(w, r, &in); d != nil {
-		problem.WriteDetails(w, d)
-		return
-	}
-	if in.ID == "" {
-		in.ID = id
-	} else if xname.Normalize(in.ID) != id {
-		problem.Write(w, http.StatusBadRequest, "xname in URL and PUT body do not match")
+	if !s.decodePut(w, r, &in, &in.ID, id) {
 		return
 	}
 	if len(in.PoweredBy) == 0 {
@@ -125,29 +109,11 @@ func (s *Server) putPowerMap(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deletePowerMap(w http.ResponseWriter, r *http.Request) {
-	id, ok := powerMapID(w, r)
-	if !ok {
-		return
+	if id, ok := powerMapID(w, r); ok {
+		deleteEntry(s, w, s.powerMaps, id)
 	}
-	s.mu.Lock()
-	_, ok = s.powerMaps[id]
-	delete(s.powerMaps, id)
-	s.mu.Unlock()
-	if !ok {
-		problem.Write(w, http.StatusNotFound, "no such xname.")
-		return
-	}
-	writeMessage(w, http.StatusOK, "deleted 1 entry")
 }
 
 func (s *Server) deletePowerMaps(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	n := len(s.powerMaps)
-	clear(s.powerMaps)
-	s.mu.Unlock()
-	if n == 0 {
-		problem.Write(w, http.StatusNotFound, "no entries to delete")
-		return
-	}
-	writeMessage(w, http.StatusOK, "deleted %d entries", n)
+	deleteEntries(s, w, s.powerMaps)
 }

@@ -647,6 +647,23 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) *problem.
 	return nil
 }
 
+// decodePut decodes a PUT body into v and reconciles its ID (*bodyID) with the path's
+// id as HSM does: an empty one takes the path's, a different one is 400. It reports
+// whether to go on; on false the reply is written.
+func (s *Server) decodePut(w http.ResponseWriter, r *http.Request, v any, bodyID *string, id string) bool {
+	if d := s.decode(w, r, v); d != nil {
+		problem.WriteDetails(w, d)
+		return false
+	}
+	if *bodyID == "" {
+		*bodyID = id
+	} else if xname.Normalize(*bodyID) != id {
+		problem.Write(w, http.StatusBadRequest, "xname in URL and PUT body do not match")
+		return false
+	}
+	return true
+}
+
 // isServicePath reports whether p is under /service/ of either API prefix.
 func isServicePath(p string) bool {
 	return strings.HasPrefix(p, BasePath+"/service/") || strings.HasPrefix(p, GatewayPath+"/service/")
