@@ -2,6 +2,7 @@ package hsm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -267,6 +268,9 @@ func (c *Client) LockedNodes(ctx context.Context) ([]string, error) {
 	var out LockStatusResult
 	q := url.Values{"type": {"Node"}, "locked": {"True"}}
 	if err := c.do(ctx, http.MethodGet, "/locks/status", q, nil, &out); err != nil {
+		if noneMatched(err) {
+			return []string{}, nil
+		}
 		return nil, fmt.Errorf("hsm: locked nodes: %w", err)
 	}
 	ids := make([]string, len(out.Components))
@@ -274,6 +278,13 @@ func (c *Client) LockedNodes(ctx context.Context) ([]string, error) {
 		ids[i] = s.ID
 	}
 	return ids, nil
+}
+
+// noneMatched reports whether err is HSM's answer to a lock request that matched no
+// component: 400 "Component not found".
+func noneMatched(err error) bool {
+	var d *problem.Details
+	return errors.As(err, &d) && d.Status == http.StatusBadRequest && d.Detail == msgNotFound
 }
 
 // LockStatus is POST /locks/status.

@@ -201,20 +201,11 @@ func (s *Server) queryComponentsByNID(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getComponent(w http.ResponseWriter, r *http.Request) {
-	id, _, d := pathXname(r, "xname")
-	if d != nil {
-		problem.WriteDetails(w, d)
-		return
-	}
-	writeRecord(s, w, s.comps, id, "no such xname.")
+	writeRecord(s, w, s.comps, pathID(r), "no such xname.")
 }
 
 func (s *Server) deleteComponent(w http.ResponseWriter, r *http.Request) {
-	id, _, d := pathXname(r, "xname")
-	if d != nil {
-		problem.WriteDetails(w, d)
-		return
-	}
+	id := pathID(r)
 	s.mu.Lock()
 	ok := s.dropComp(id)
 	s.mu.Unlock()
@@ -303,7 +294,7 @@ func (s *Server) validate(in componentIn) (validComp, *problem.Details) {
 	}
 	if in.NID != "" {
 		n, err := in.NID.Int64()
-		if err != nil || n <= 0 || n > 1<<31 {
+		if err != nil || n <= 0 {
 			return bad("%s: invalid NID %q", id, in.NID)
 		}
 		v.c.NID, v.nidGiven = int(n), true
@@ -321,7 +312,16 @@ func (s *Server) validate(in componentIn) (validComp, *problem.Details) {
 			}
 		}
 	}
-	if typ == xname.Node {
+	if typ == xname.Node || typ == xname.VirtualNode {
+		// As HSM's GetCompDefaults: a NodeMap first, then Compute and GetBogusNID.
+		if m, ok := s.nodeDefaults(id); ok {
+			if v.c.NID == 0 {
+				v.c.NID = m.NID
+			}
+			if v.c.Role == "" {
+				v.c.Role, v.c.SubRole = m.Role, m.SubRole
+			}
+		}
 		if v.c.Role == "" {
 			v.c.Role = "Compute"
 		}
@@ -335,19 +335,19 @@ func (s *Server) validate(in componentIn) (validComp, *problem.Details) {
 	return v, nil
 }
 
-// syntheticNID derives a NID from a node xname, as HSM does when neither SLS nor a
-// NodeMap gives one.
+// syntheticNID is HSM's NID for a node that neither SLS nor a NodeMap numbers
+// (GetBogusNID): (cabinet+1)*16384 + chassis*2048 + slot*32 + BMC*4 + node.
 func syntheticNID(id string) int {
 	var nums []int
 	for _, f := range strings.FieldsFunc(id, func(r rune) bool { return r < '0' || r > '9' }) {
 		n, _ := strconv.Atoi(f)
 		nums = append(nums, n)
 	}
-	if len(nums) != 5 {
+	if len(nums) < 5 {
 		return 0
 	}
 	cab, ch, slot, bmc, node := nums[0], nums[1], nums[2], nums[3], nums[4]
-	return ((((cab*8+ch)*64+slot)*4+bmc)*4 + node + 1) % (1 << 31)
+	return (cab+1)*16384 + ch*2048 + slot*32 + bmc*4 + node
 }
 
 // upsert creates v or, if it exists, updates it as HSM does: NID and Role/SubRole
@@ -540,7 +540,7 @@ func (s *Server) validatePatch(kind patchKind, in *patchIn) (fieldPatch, *proble
 			return bad("Missing NID")
 		}
 		n, err := in.NID.Int64()
-		if err != nil || n <= 0 || n > 1<<31 {
+		if err != nil || n <= 0 {
 			return bad("invalid NID %q", in.NID.String())
 		}
 		p.nid = int(n)
@@ -678,7 +678,7 @@ func (s *Server) bulkNIDPatch(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		n, err := c.NID.Int64()
-		if err != nil || n <= 0 || n > 1<<31 {
+		if err != nil || n <= 0 {
 			problem.Write(w, http.StatusBadRequest, "%s: invalid or missing NID %q", id, c.NID)
 			return
 		}

@@ -28,6 +28,11 @@
 //     ipaddress, laststatus), ComponentEndpoints (GET with id, redfish_ep, type,
 //     redfish_type; single GET), EthernetInterfaces (GET with id, macaddress,
 //     ipaddress, network, componentid, type; single GET; POST; DELETE).
+//   - Defaults/NodeMaps: CRUD with hms-smd's replies ("Created or modified N entries",
+//     409 on a NID another node's map holds); a node created without NID or Role takes
+//     its NodeMap's, else Role Compute and HSM's GetBogusNID.
+//   - sysinfo/powermaps: CRUD with hms-smd's replies (keys "id", "poweredBy"). They
+//     start empty: the topology has no PDUs to seed them from.
 //
 // Errors are RFC 7807 problem+json (internal/problem), including unknown paths (404)
 // and wrong methods (405 with Allow).
@@ -67,20 +72,24 @@
 //
 // # Deviations from the real service
 //
-//   - Bad input is stricter: malformed JSON is 400 (HSM: 500 "error decoding JSON");
-//     unknown JSON fields and unknown query parameters are 400 (HSM ignores them, so a
-//     misspelt filter silently means "everything"); invalid xnames are 400 everywhere,
-//     including GET /State/Components/{xname} (HSM: 404, it does not validate there).
-//     Every request is validated completely before anything changes, so a bulk patch
-//     or a group with one bad ID changes nothing.
+//   - Bodies decode as in HSM: unknown JSON fields are ignored, and JSON that does not
+//     parse or does not fit is 500 "error decoding JSON <Go's error>"; unknown query
+//     parameters are ignored. Stricter than HSM: an empty, null or non-UTF-8 body is 400
+//     (HSM: 500 or an empty request). xnames are those of hms-xname (every HMS type,
+//     plus VirtualNode); an invalid one is 400 in bodies, queries and per-component
+//     patches, and 404 "no such xname." on single-resource GET and DELETE of
+//     components, RedfishEndpoints and ComponentEndpoints, as in HSM. Every request
+//     is validated completely before anything changes, so a bulk patch or a group
+//     with one bad ID changes nothing (TestDeviationBodies).
 //   - A per-component patch (…/{xname}/StateData etc.) of a valid xname that is not a
 //     component is 404 "no such xname." (HSM: 204, nothing changes). Bulk patches skip
 //     such IDs, as HSM does.
 //   - POST/PUT /State/Components on an existing component updates NID and Role/SubRole
 //     only when the body gives them; HSM first fills node defaults and so can replace
 //     a NID with a synthetic one. Defaults for new components: Flag OK, Enabled true,
-//     NetType Sling, Arch X86; nodes also Role Compute, Class River and a NID derived
-//     from the xname (our own formula). Enabled and SoftwareStatus are set only at
+//     NetType Sling, Arch X86; nodes and virtual nodes also Role Compute, Class River
+//     and HSM's GetBogusNID from the xname ((cab+1)*16384 + chassis*2048 + slot*32 +
+//     BMC*4 + node; TestNewNodeDefaultsAsReal). Enabled and SoftwareStatus are set only at
 //     creation, as in HSM. Locked and ReservationDisabled in a component body are
 //     ignored: they belong to /locks.
 //   - Lists are sorted by ID (groups by label, partitions by name); HSM returns
@@ -103,9 +112,12 @@
 //     misspelt "Sype", so it ignores a type filter there. /locks/disable releases every
 //     target's reservation; HSM's rigid path stops releasing at the first target that
 //     has none. Expired reservations are treated as absent on every read instead of
-//     being swept periodically. GET /locks/status also returns "NotFound": [].
+//     being swept periodically. As in HSM, a lock status that matches no component is
+//     400 "Component not found" (Client.LockedNodes reads that as "none locked"), GET
+//     /locks/status leaves NotFound null, and reservation-create replies carry no
+//     CreationTime.
 //   - Query with "all", "all_comp", "all_svc" or "s0" means every component.
-//   - Not simulated: hardware inventory and history, NodeMaps, PowerMaps, v1 locks,
+//   - Not simulated: hardware inventory and history, v1 locks,
 //     SCN subscriptions, the Redfish crawl itself, DELETE of ComponentEndpoints,
 //     EthernetInterface PATCH and IPAddresses sub-resources, OpenCHAMI's
 //     PUT /groups/{label}/members. /service/ready is always 200.

@@ -69,11 +69,13 @@ var (
 	archs   = newEnum("Arch", "X86", "ARM", "UNKNOWN", "Other")
 	classes = newEnum("Class", "River", "Mountain", "Hill")
 	netType = newEnum("NetType", "Sling", "Infiniband", "Ethernet", "OEM", "None")
-	hmsType = newEnum("Type", string(xname.Cabinet), string(xname.Chassis), string(xname.ChassisBMC),
-		string(xname.ComputeModule), string(xname.NodeBMC), string(xname.Node), string(xname.NodeBMCNic),
-		string(xname.RouterModule), string(xname.RouterBMC), string(xname.Partition), string(xname.HSNBoard),
-		string(xname.CabinetPDU), string(xname.MgmtSwitch), string(xname.MgmtHLSwitch),
-		string(xname.NodeEnclosure), string(xname.NodeAccelerator))
+	hmsType = func() *enum {
+		e := newEnum("Type")
+		for _, t := range xname.Types() {
+			e.add(string(t))
+		}
+		return e
+	}()
 )
 
 // Default role and subrole lists: hms-base's, plus the ones CSM configures. The server
@@ -100,7 +102,7 @@ func transitionAllowed(from, to string) bool { return slices.Contains(allowedFro
 // isController reports whether t is a BMC type that can send Redfish events.
 func isController(t xname.Type) bool {
 	switch t {
-	case xname.NodeBMC, xname.ChassisBMC, xname.RouterBMC, xname.CabinetPDU:
+	case xname.NodeBMC, xname.ChassisBMC, xname.RouterBMC, xname.CabinetPDUController:
 		return true
 	}
 	return false

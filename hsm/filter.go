@@ -189,7 +189,7 @@ func (f *filterFields) flag(key string) *flexBool {
 }
 
 // filterFromQuery reads component filter keys from a query string. Keys are matched
-// case-insensitively; an unknown key is a 400 so that a typo is not a silent "all".
+// case-insensitively; unknown keys are ignored, as HSM ignores them.
 func filterFromQuery(q url.Values) (*filterFields, *problem.Details) {
 	f := &filterFields{}
 	for key, vals := range q {
@@ -204,9 +204,7 @@ func filterFromQuery(q url.Values) (*filterFields, *problem.Details) {
 				return nil, badParam("%s must be a boolean, not %q", key, vals[0])
 			}
 			*b = flexBool(v)
-			continue
 		}
-		return nil, badParam("unknown query parameter %q", key)
 	}
 	return f, nil
 }

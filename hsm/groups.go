@@ -163,7 +163,7 @@ func parseSetQuery(k setKind, r *http.Request) (setQuery, *problem.Details) {
 		switch strings.ToLower(key) {
 		case "group":
 			if k.part {
-				return q, badParam("unknown query parameter %q", key)
+				continue // not a partition filter: ignored, as HSM does
 			}
 			for _, v := range vals {
 				n, ok := normGroupField(v)
@@ -196,8 +196,6 @@ func parseSetQuery(k setKind, r *http.Request) (setQuery, *problem.Details) {
 					q.part = n
 				}
 			}
-		default:
-			return q, badParam("unknown query parameter %q", key)
 		}
 	}
 	return q, nil
@@ -288,9 +286,11 @@ func (s *Server) setNames(k setKind) http.HandlerFunc {
 	}
 }
 
-// pathSet reads and validates the set name in the path.
+// pathSet reads the group label or partition name of the path. As in HSM, both are
+// checked as group labels only: a partition path that is a valid label but not pN[.M]
+// names no partition (404), it is not a bad request.
 func pathSet(k setKind, r *http.Request) (string, *problem.Details) {
-	name, ok := k.norm(r.PathValue(k.key))
+	name, ok := normGroupField(r.PathValue(k.key))
 	if !ok {
 		return "", k.invalidName()
 	}

@@ -14,15 +14,14 @@ import (
 // Inventory: RedfishEndpoints (BMCs), ComponentEndpoints (what discovery found behind
 // them) and EthernetInterfaces (MAC → component).
 
-// queryValues lowercases the keys of q and rejects keys outside allowed.
+// queryValues lowercases the keys of q and keeps those in allowed; HSM ignores others.
 func queryValues(q url.Values, allowed ...string) (map[string][]string, *problem.Details) {
 	out := map[string][]string{}
 	for key, vals := range q {
 		k := strings.ToLower(key)
-		if !slices.Contains(allowed, k) {
-			return nil, badParam("unknown query parameter %q", key)
+		if slices.Contains(allowed, k) {
+			out[k] = append(out[k], vals...)
 		}
-		out[k] = append(out[k], vals...)
 	}
 	return out, nil
 }
@@ -83,11 +82,7 @@ func (s *Server) getRedfishEndpoints(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getRedfishEndpoint(w http.ResponseWriter, r *http.Request) {
-	id, _, d := pathXname(r, "xname")
-	if d != nil {
-		problem.WriteDetails(w, d)
-		return
-	}
+	id := pathID(r)
 	s.mu.RLock()
 	ep, ok := s.rfeps[id]
 	var out RedfishEndpoint
@@ -253,14 +248,7 @@ func (s *Server) putRedfishEndpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in rfepIn
-	if d := s.decode(w, r, &in); d != nil {
-		problem.WriteDetails(w, d)
-		return
-	}
-	if in.ID == "" {
-		in.ID = id
-	} else if xname.Normalize(in.ID) != id {
-		problem.Write(w, http.StatusBadRequest, "xname in URL and PUT body do not match")
+	if !s.decodePut(w, r, &in, &in.ID, id) {
 		return
 	}
 	ep, d := redfishEndpoint(in)
@@ -395,11 +383,7 @@ func (s *Server) dropRedfishEndpoint(id string) bool {
 }
 
 func (s *Server) deleteRedfishEndpoint(w http.ResponseWriter, r *http.Request) {
-	id, _, d := pathXname(r, "xname")
-	if d != nil {
-		problem.WriteDetails(w, d)
-		return
-	}
+	id := pathID(r)
 	s.mu.Lock()
 	ok := s.dropRedfishEndpoint(id)
 	s.mu.Unlock()
@@ -459,11 +443,7 @@ func (s *Server) getComponentEndpoints(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getComponentEndpoint(w http.ResponseWriter, r *http.Request) {
-	id, _, d := pathXname(r, "xname")
-	if d != nil {
-		problem.WriteDetails(w, d)
-		return
-	}
+	id := pathID(r)
 	writeRecord(s, w, s.ceps, id, "no such xname.")
 }
 

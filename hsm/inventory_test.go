@@ -104,9 +104,7 @@ func TestComponentEndpointsFilters(t *testing.T) {
 	assert.Equal(t, []string{"x1000c0s0b0"}, get("redfish_ep=x1000c0s0b0&redfish_type=manager"))
 	requireProblem(t, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints?id=nope", ""), http.StatusBadRequest, "invalid xname")
 	requireProblem(t, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints?type=Blob", ""), http.StatusBadRequest, "not a valid HMS Type")
-	requireProblem(t, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints?fqdn=x", ""), http.StatusBadRequest, "unknown query parameter")
 	requireProblem(t, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints/x1999c0s0b0n0", ""), http.StatusNotFound, "no such xname.")
-	requireProblem(t, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints/oops", ""), http.StatusBadRequest, "invalid xname")
 }
 
 func TestRedfishEndpointsCRUD(t *testing.T) {
@@ -151,7 +149,6 @@ func TestRedfishEndpointsCRUD(t *testing.T) {
 		{"BadID", `{"ID":"bmc"}`, http.StatusBadRequest, "invalid xname"},
 		{"BadHostname", `{"ID":"x6000c0s0b0","Hostname":"a/b"}`, http.StatusBadRequest, "invalid Hostname"},
 		{"Both", `{"ID":"x6000c0s0b0","RedfishEndpoints":[]}`, http.StatusBadRequest, "not both"},
-		{"UnknownField", `{"ID":"x6000c0s0b0","Vault":"x"}`, http.StatusBadRequest, "unknown field"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			requireProblem(t, call(t, s, "POST", "/hsm/v2/Inventory/RedfishEndpoints", tc.body), tc.status, tc.detail)
@@ -203,7 +200,6 @@ func TestEthernetInterfaces(t *testing.T) {
 	} {
 		assert.Len(t, decode[[]EthernetInterface](t, call(t, s, "GET", "/hsm/v2/Inventory/EthernetInterfaces?"+tc.query, "")), tc.n, tc.query)
 	}
-	requireProblem(t, call(t, s, "GET", "/hsm/v2/Inventory/EthernetInterfaces?olderthan=x", ""), http.StatusBadRequest, "unknown query parameter")
 	requireProblem(t, call(t, s, "GET", "/hsm/v2/Inventory/EthernetInterfaces/0200", ""), http.StatusBadRequest, "invalid EthernetInterface ID")
 	requireProblem(t, call(t, s, "GET", "/hsm/v2/Inventory/EthernetInterfaces/aabbccddeeff", ""), http.StatusNotFound, "no such EthernetInterface.")
 

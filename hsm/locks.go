@@ -266,7 +266,9 @@ func (s *Server) createReservationsLocked(service bool, req *lockRequest) (Reser
 			res.expires = now.Add(time.Duration(req.duration) * time.Minute)
 		}
 		r.res = res
-		out.Success = append(out.Success, res.public(r.c.ID, true))
+		created := res.public(r.c.ID, true)
+		created.CreationTime = "" // HSM's create reply has none; check and status do
+		out.Success = append(out.Success, created)
 	}
 	return out, nil
 }
@@ -464,9 +466,6 @@ func (s *Server) getLockStatus(w http.ResponseWriter, r *http.Request) {
 			f.reserved = append(f.reserved, vals[0]) // HSM uses the first value only
 		case "reservationdisabled":
 			f.ReservationDisabled = append(f.ReservationDisabled, vals...)
-		default:
-			problem.WriteDetails(w, badParam("unknown query parameter %q", key))
-			return
 		}
 	}
 	c, d := s.compile(f)
@@ -477,7 +476,8 @@ func (s *Server) getLockStatus(w http.ResponseWriter, r *http.Request) {
 	s.mu.RLock()
 	out := s.lockStatus(c)
 	s.mu.RUnlock()
-	writeJSON(w, http.StatusOK, out)
+	out.NotFound = nil // HSM's GET never fills it: null
+	writeLockStatus(w, out)
 }
 
 // lockStatus lists the lock status of the components passing c; NotFound names the
@@ -509,5 +509,15 @@ func (s *Server) postLockStatus(w http.ResponseWriter, r *http.Request) {
 	s.mu.RLock()
 	out := s.lockStatus(req.filter)
 	s.mu.RUnlock()
+	writeLockStatus(w, out)
+}
+
+// writeLockStatus answers a status request; as in HSM, no matching component at all is
+// 400 "Component not found".
+func writeLockStatus(w http.ResponseWriter, out LockStatusResult) {
+	if len(out.Components) == 0 {
+		problem.Write(w, http.StatusBadRequest, msgNotFound)
+		return
+	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -1,8 +1,11 @@
 package hsm
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -71,6 +74,8 @@ type Server struct {
 	ceps       map[string]*cepRec
 	cepSorted  sorted[*cepRec]
 	eths       map[string]*ethRec
+	nodeMaps   map[string]NodeMap
+	powerMaps  map[string]PowerMap
 	ethSorted  sorted[*ethRec]
 	// eventTargets maps a BMC and a Redfish path to the component it names.
 	eventTargets map[eventKey]string
@@ -96,6 +101,8 @@ func New(cfg Config) (*Server, error) {
 		rfeps:        map[string]*RedfishEndpoint{},
 		ceps:         map[string]*cepRec{},
 		eths:         map[string]*ethRec{},
+		nodeMaps:     map[string]NodeMap{},
+		powerMaps:    map[string]PowerMap{},
 		eventTargets: map[eventKey]string{},
 	}
 	if s.log == nil {
@@ -210,6 +217,20 @@ func (s *Server) routes() http.Handler {
 		{"POST /locks/service/reservations/release", s.releaseOrRenew(false)},
 		{"POST /locks/service/reservations/check", s.checkReservations},
 
+		{"GET /Defaults/NodeMaps", s.getNodeMaps},
+		{"POST /Defaults/NodeMaps", s.postNodeMaps},
+		{"DELETE /Defaults/NodeMaps", s.deleteNodeMaps},
+		{"GET /Defaults/NodeMaps/{xname}", s.getNodeMap},
+		{"PUT /Defaults/NodeMaps/{xname}", s.putNodeMap},
+		{"DELETE /Defaults/NodeMaps/{xname}", s.deleteNodeMap},
+
+		{"GET /sysinfo/powermaps", s.getPowerMaps},
+		{"POST /sysinfo/powermaps", s.postPowerMaps},
+		{"DELETE /sysinfo/powermaps", s.deletePowerMaps},
+		{"GET /sysinfo/powermaps/{xname}", s.getPowerMap},
+		{"PUT /sysinfo/powermaps/{xname}", s.putPowerMap},
+		{"DELETE /sysinfo/powermaps/{xname}", s.deletePowerMap},
+
 		// Not in the real API: stands in for hmcollector + Kafka (see doc.go).
 		{"POST /RedfishEvents", s.redfishEvents},
 	} {
@@ -220,6 +241,10 @@ func (s *Server) routes() http.Handler {
 	}
 	// Everything else: problem+json 404, or 405 with Allow when another method fits.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if isServicePath(r.URL.Path) { // HSM routes /service/* by method too: 404
+			problem.Write(w, http.StatusNotFound, "no such resource: %s", r.URL.Path)
+			return
+		}
 		var allow []string
 		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 			probe := r.Clone(r.Context())
@@ -599,11 +624,54 @@ func writeCreated(w http.ResponseWriter, uris ...string) {
 	writeJSON(w, http.StatusCreated, out)
 }
 
-// decode strictly decodes r's body into v (unknown fields, trailing data, oversized
-// bodies are errors).
+// decode reads r's body into v as HSM does: unknown fields are ignored, and JSON that
+// does not parse or does not fit v is 500 "error decoding JSON <Go's message>". Empty,
+// null and non-UTF-8 bodies are 400 and oversized ones 413 (deviations, see doc.go).
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) *problem.Details {
-	return problem.DecodeJSON(w, r, v, s.maxBody)
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return problem.New(http.StatusRequestEntityTooLarge, "request body is larger than %d bytes", tooBig.Limit)
+	case err != nil:
+		return problem.New(http.StatusBadRequest, "reading request body: %v", err)
+	case len(bytes.TrimSpace(raw)) == 0:
+		return problem.New(http.StatusBadRequest, "request body is empty; a JSON value is required")
+	}
+	if d := problem.CheckBody(raw); d != nil {
+		return d
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return problem.New(http.StatusInternalServerError, "error decoding JSON %s", err)
+	}
+	return nil
 }
+
+// decodePut decodes a PUT body into v and reconciles its ID (*bodyID) with the path's
+// id as HSM does: an empty one takes the path's, a different one is 400. It reports
+// whether to go on; on false the reply is written.
+func (s *Server) decodePut(w http.ResponseWriter, r *http.Request, v any, bodyID *string, id string) bool {
+	if d := s.decode(w, r, v); d != nil {
+		problem.WriteDetails(w, d)
+		return false
+	}
+	if *bodyID == "" {
+		*bodyID = id
+	} else if xname.Normalize(*bodyID) != id {
+		problem.Write(w, http.StatusBadRequest, "xname in URL and PUT body do not match")
+		return false
+	}
+	return true
+}
+
+// isServicePath reports whether p is under /service/ of either API prefix.
+func isServicePath(p string) bool {
+	return strings.HasPrefix(p, BasePath+"/service/") || strings.HasPrefix(p, GatewayPath+"/service/")
+}
+
+// pathID reads the {xname} path value normalized but not validated: HSM looks such
+// names up as they are, so an invalid one is simply not found (404).
+func pathID(r *http.Request) string { return xname.Normalize(r.PathValue("xname")) }
 
 // pathXname reads and validates the {xname} path value.
 func pathXname(r *http.Request, key string) (string, xname.Type, *problem.Details) {

@@ -13,7 +13,7 @@ func parseXname(raw string) (string, xname.Type, error) {
 	return xname.Parse(raw)
 }
 
-// fastType classifies a normalized x<cab>c<n>s<n>b<n>[n<n>] name, or returns Invalid
+// fastType classifies a normalized x<cab>c<0-7>s<n>b<n>[n<n>] name, or returns Invalid
 // (meaning "ask xname.Parse", not "invalid").
 func fastType(id string) xname.Type {
 	var letters [5]byte
@@ -31,7 +31,9 @@ func fastType(id string) xname.Type {
 			i++
 		}
 		digits := i - start
-		if digits == 0 || digits > 1 && id[start] == '0' || n == 1 && digits > 4 {
+		if digits == 0 || digits > 1 && id[start] == '0' || n == 1 && digits > 4 ||
+			n == 2 && (digits > 1 || id[start] > '7') { // chassis c0..c7
+
 			return xname.Invalid
 		}
 	}

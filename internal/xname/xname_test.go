@@ -44,3 +44,40 @@ func TestParentAndBMC(t *testing.T) {
 	_, _, err = Parse("bogus")
 	assert.ErrorContains(t, err, `"bogus"`)
 }
+
+// TestEveryHMSType: one name per hms-xname type, and near misses its ranges refuse.
+func TestEveryHMSType(t *testing.T) {
+	for _, tc := range []struct {
+		id  string
+		typ Type
+	}{
+		{"d1", CDU}, {"d1w2", CDUMgmtSwitch}, {"x9999d1", CabinetCDU}, {"x9999", Cabinet}, {"x9999b0", CabinetBMC},
+		{"x9999m3", CabinetPDUController}, {"x9999m3p0", CabinetPDU}, {"x9999m3i3", CabinetPDUNic},
+		{"x9999m3p7j12", CabinetPDUOutlet}, {"x9999m3p7v1", CabinetPDUPowerConnector},
+		{"x9999c7", Chassis}, {"x9999c7b0", ChassisBMC}, {"x9999c7b0i3", ChassisBMCNic}, {"x9999c7t9", CMMRectifier},
+		{"x9999c7f0", CMMFpga}, {"x9999e1", CEC}, {"x9999c7s17", ComputeModule}, {"x9999c7r9", RouterModule},
+		{"x9999c7s17b0", NodeBMC}, {"x9999c7s17b0i3", NodeBMCNic}, {"x9999c7s17e9", NodeEnclosure},
+		{"x9999c7s17e9t9", NodeEnclosurePowerSupply}, {"x9999c7s17v2", NodePowerConnector}, {"x9999c7s17j1", NodePowerConnector},
+		{"x9999c7s17b0n9", Node}, {"x9999c5s17b0n0v0", VirtualNode}, {"x9999c7s17b0n9p3", Processor},
+		{"x9999c7s17b0n9g1", StorageGroup}, {"x9999c7s17b0n9g1k2", Drive}, {"x9999c7s17b0n9i3", NodeNic},
+		{"x9999c7s17b0n9h3", NodeHsnNic}, {"x9999c7s17b0n9d9", Memory}, {"x9999c7s17b0n9a9", NodeAccelerator},
+		{"x9999c7s17b0n9r7", NodeAccelRiser}, {"x9999c7s17b0f0", NodeFpga}, {"x9999c7r9a3", HSNAsic},
+		{"x9999c7r9f1", RouterFpga}, {"x9999c7r9t9", RouterTOR}, {"x9999c7r9t9f1", RouterTORFpga},
+		{"x9999c7r9b0", RouterBMC}, {"x9999c7r9b0i3", RouterBMCNic}, {"x9999c7r9v2", RouterPowerConnector},
+		{"x9999c7r9e9", HSNBoard}, {"x9999c7r9a3l9", HSNLink}, {"x9999c7r9j9", HSNConnector}, {"x9999c7r9j9p2", HSNConnectorPort},
+		{"x9999c7w9", MgmtSwitch}, {"x9999c7h9", MgmtHLSwitchEnclosure}, {"x9999c7h9s9", MgmtHLSwitch},
+		{"x9999c7w9j9", MgmtSwitchConnector}, {"sms1", SMSBox}, {"p1", Partition}, {"p1.2", Partition},
+		// Outside hms-xname's ranges.
+		{"x9999c8", Invalid}, {"x9999c8s0b0n0", Invalid}, {"x9999m4", Invalid}, {"x9999c7s17b0n9p4", Invalid},
+		{"x9999c7s17b0i4", Invalid}, {"x9999c7w0", Invalid}, {"x9999c7b1", Invalid}, {"x9999c7r9j0", Invalid},
+		{"x9999c7s17v3", Invalid}, {"s0", Invalid}, {"all", Invalid},
+	} {
+		assert.Equal(t, tc.typ, TypeOf(tc.id), tc.id)
+	}
+	seen := map[Type]bool{}
+	for _, typ := range Types() {
+		assert.False(t, seen[typ], "%s listed twice", typ)
+		seen[typ] = true
+	}
+	assert.Len(t, seen, 51, "hms-xname's 50 named types (s0, all, all_comp, all_svc are wildcards) and VirtualNode")
+}
