@@ -22,6 +22,8 @@ var hsmDeviations = []conformance.Deviation{
 		Reason: "the document says {code, message}; hms-smd's code answers {Counts, Success, Failure}"},
 	{Op: "POST /locks/unlock", Contains: `/code: property "code" is missing`,
 		Reason: "the document says {code, message}; hms-smd's code answers {Counts, Success, Failure}"},
+	{Op: "GET /locks/status", Contains: `/NotFound: Value is not nullable`,
+		Reason: "hms-smd's code leaves NotFound null on the GET form (its struct field is a nil slice)"},
 	{Op: "POST /locks/service/reservations", Contains: `status is not supported`,
 		Reason: "the document says 202; we answer 200 (not checked against hms-smd's code; PCS accepts any 2xx)"},
 	{Op: "POST /locks/reservations/release", Contains: `status is not supported`,
@@ -56,7 +58,8 @@ func TestConformsToHSM(t *testing.T) {
 	c.Do("PATCH", "/State/Components/BulkStateData", map[string]any{"ComponentIDs": []string{node}, "State": "Ready"})
 	c.Do("PATCH", "/State/Components/"+node+"/SoftwareStatus", map[string]any{"SoftwareStatus": "AdminDown"})
 	c.Do("PATCH", "/State/Components/"+node+"/Role", map[string]any{"Role": "Compute"})
-	c.DoInvalid("PATCH", "/State/Components/"+node+"/Enabled", map[string]any{"Enabled": "yes"})
+	// An Enabled of the wrong JSON type is hms-smd's 500 "error decoding JSON ..." (a 5xx the
+	// document does not list): TestDecodeAsReal holds that answer.
 
 	c.Do("GET", "/Inventory/RedfishEndpoints", nil)
 	c.Do("GET", "/Inventory/RedfishEndpoints/"+bmc, nil)
