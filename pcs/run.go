@@ -30,7 +30,7 @@ func (s *Server) run(ctx context.Context, id, op string, deadline int, xnames []
 		return
 	}
 	for _, st := range plan {
-		readings := s.cfg.Driver.PowerStates(ctx, pending)
+		readings := s.read(ctx, pending)
 		var act []string
 		for _, x := range pending {
 			switch rd := readings[x]; {
@@ -104,6 +104,7 @@ func (s *Server) await(ctx context.Context, xnames []string, want string, deadli
 	}
 	tick := time.NewTicker(s.cfg.PollInterval)
 	defer tick.Stop()
+	since := time.Now()
 	left := xnames
 	for {
 		select {
@@ -113,8 +114,8 @@ func (s *Server) await(ctx context.Context, xnames []string, want string, deadli
 			return left
 		case <-tick.C:
 		}
-		readings := s.cfg.Driver.PowerStates(ctx, left)
-		left = slices.DeleteFunc(slices.Clone(left), func(x string) bool { return readings[x].State == want })
+		s.read(ctx, left)
+		left = slices.DeleteFunc(slices.Clone(left), func(x string) bool { return s.seenSince(x, want, since) })
 		if len(left) == 0 {
 			return nil
 		}

@@ -52,8 +52,12 @@ type Server struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu          sync.Mutex // guards transitions; never held across I/O
+	mu          sync.Mutex // guards transitions and seen; never held across I/O
 	transitions map[string]*Transition
+	// seen holds, per xname and power state, when PCS last read the node in that state,
+	// by a power-status request or a transition's poll: like the real service's status
+	// monitor, one view of the hardware serves both, so a task sees a state a client saw.
+	seen map[string]map[string]time.Time
 }
 
 // New returns a server over cfg.Driver.
@@ -71,7 +75,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{cfg: cfg, ctx: ctx, cancel: cancel, transitions: map[string]*Transition{}}, nil
+	return &Server{cfg: cfg, ctx: ctx, cancel: cancel, transitions: map[string]*Transition{}, seen: map[string]map[string]time.Time{}}, nil
 }
 
 // Close cancels the transitions in progress and waits for them.
@@ -254,7 +258,7 @@ func (s *Server) powerStatus(w http.ResponseWriter, ctx context.Context, q Power
 			return
 		}
 	}
-	readings := s.cfg.Driver.PowerStates(ctx, ids)
+	readings := s.read(ctx, ids)
 	now := time.Now().UTC()
 	out := PowerStatusAll{Status: []PowerStatus{}}
 	for _, id := range ids {
@@ -283,6 +287,32 @@ func status(id string, rd Reading, now time.Time) PowerStatus {
 		ps.PowerState, ps.ManagementState, ps.Error, ps.SupportedPowerTransitions = StateUndefined, ManagementUnavailable, &msg, []string{}
 	}
 	return ps
+}
+
+// read reads the power of xnames and remembers what it saw.
+func (s *Server) read(ctx context.Context, xnames []string) map[string]Reading {
+	readings := s.cfg.Driver.PowerStates(ctx, xnames)
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for x, rd := range readings {
+		if rd.Err != nil {
+			continue
+		}
+		if s.seen[x] == nil {
+			s.seen[x] = map[string]time.Time{}
+		}
+		s.seen[x][rd.State] = now
+	}
+	return readings
+}
+
+// seenSince says whether x was read in state since t.
+func (s *Server) seenSince(x, state string, t time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	at, ok := s.seen[x][state]
+	return ok && !at.Before(t)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -265,3 +265,28 @@ func TestBadRequestsAreProblems(t *testing.T) {
 	}
 	require.Empty(t, f.callLog(), "a refused request must not act")
 }
+
+// A task counts a state any reading saw, a client's power-status included: BOS reads a
+// node off and powers it on again before the Soft-Off task's next poll.
+func TestTaskSeesStateAClientSaw(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const x = "x1c0s0b0n0"
+		f := newFake(map[string]string{x: "on"})
+		f.delay = time.Second
+		h := newServer(t, f)
+		var start TransitionStart
+		require.Equal(t, http.StatusOK, do(t, h, "POST", "/power-control/v1/transitions", `{"operation":"Soft-Off","taskDeadlineMinutes":1,"location":[{"xname":"`+x+`"}]}`, &start).Code)
+		time.Sleep(1500 * time.Millisecond)
+		var st PowerStatusAll
+		do(t, h, "POST", "/power-control/v1/power-status", `{"xname":["`+x+`"]}`, &st)
+		require.Equal(t, "off", st.Status[0].PowerState)
+		f.mu.Lock()
+		f.power[x] = "on" // the client's next step, before PCS polls again
+		f.mu.Unlock()
+		time.Sleep(2 * time.Minute)
+		var tr Transition
+		do(t, h, "GET", "/power-control/v1/transitions/"+start.TransitionID, "", &tr)
+		require.Equal(t, TransitionCompleted, tr.TransitionStatus)
+		require.Equal(t, TaskSucceeded, tr.Tasks[0].TaskStatus)
+	})
+}
