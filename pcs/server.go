@@ -190,7 +190,9 @@ func (s *Server) listTransitions(w http.ResponseWriter, _ *http.Request) {
 		list.Transitions = append(list.Transitions, c)
 	}
 	s.mu.Unlock()
-	slices.SortFunc(list.Transitions, func(a, b Transition) int { return strings.Compare(a.CreateTime+a.TransitionID, b.CreateTime+b.TransitionID) })
+	slices.SortFunc(list.Transitions, func(a, b Transition) int {
+		return strings.Compare(a.CreateTime+a.TransitionID, b.CreateTime+b.TransitionID)
+	})
 	writeJSON(w, http.StatusOK, list)
 }
 
