@@ -26,9 +26,10 @@
 // roles, !x, &x) pass through. Where a command takes [nodes=NODES] [status=ST], it takes
 // the computes by default and keeps only the nodes BOS shows in status ST.
 //
-//	cluster nodes=N [backend=B] [faults=(fault=rate,...)] [cfs-fail=NODES] [options=(k=v,...)]
+//	cluster nodes=N [backend=B] [power=redfish|pcs] [faults=(fault=rate,...)] [cfs-fail=NODES] [options=(k=v,...)]
 //	    Starts the stack with N compute nodes and the seeded template "compute". backend
-//	    pins the script to one backend (skipped on the others); faults are simulator
+//	    pins the script to one backend (skipped on the others); power=pcs runs the PCS
+//	    simulator and has BOS power nodes through it (default: Redfish); faults are simulator
 //	    fault rates (seeded: the same nodes every run); cfs-fail nodes fail CFS; options
 //	    patch BOS's options over the harness's fast timeouts. Prints the compute count.
 //	template name=T [image=IMAGE] [config=C]
@@ -67,4 +68,7 @@
 //	applystaged nodes=NODES
 //	    POST /v2/applystaged; prints the succeeded, failed and ignored counts (and ids, up
 //	    to ten).
+//	transitions
+//	    With power=pcs: waits (up to 2m) for PCS's transitions to complete, then counts
+//	    their tasks by operation and status.
 package e2e

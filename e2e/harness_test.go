@@ -44,6 +44,8 @@ type clusterOptions struct {
 	// other processes (a real slurmctld). Others run on an in-memory network inside a
 	// synctest bubble (see bubble).
 	hostNetwork bool
+	// power is how BOS powers nodes: stack.PowerRedfish ("") or stack.PowerPCS.
+	power string
 }
 
 // size picks n for a full run and a smaller cluster under -short.
@@ -100,6 +102,7 @@ func startCluster(t testing.TB, backend string, o clusterOptions) *cluster {
 		CFS:            cfs.Config{Timing: cfs.Timing{BatchWindow: 20 * time.Millisecond, BatchSize: 500, Scale: 1}, FailComponents: o.cfsFail, Seed: 7},
 		Reconcile:      true,
 		RedfishTimeout: 500 * time.Millisecond,
+		Power:          o.power,
 	}
 	if !o.hostNetwork {
 		opts.Net = testNetwork(t)

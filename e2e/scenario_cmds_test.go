@@ -3,6 +3,7 @@ package e2e
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"sort"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
+	"github.com/cray-bos/bos/pcs"
 	"github.com/cray-bos/bos/simulator"
 )
 
@@ -30,7 +32,7 @@ func cmdCluster(s *scenario, t *testing.T, d *datadriven.TestData) string {
 	}
 	var n int // backend= is read by TestScenario, which runs the script only there
 	d.ScanArgs(t, "nodes", &n)
-	o := clusterOptions{nodes: n, options: map[string]any{}}
+	o := clusterOptions{nodes: n, options: map[string]any{}, power: arg(d, "power")}
 	if a, ok := d.Arg("faults"); ok {
 		o.faults.Rates = map[simulator.Fault]float64{}
 		for _, v := range a.Vals {
@@ -295,6 +297,38 @@ func cmdFaults(s *scenario, t *testing.T, d *datadriven.TestData) string {
 			names[i] = string(f)
 		}
 		lines = append(lines, id+": "+strings.Join(names, ","))
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+// cmdTransitions counts PCS's transition tasks by operation and status.
+func cmdTransitions(s *scenario, t *testing.T, d *datadriven.TestData) string {
+	if s.c.st.URLs.PCS == "" {
+		d.Fatalf(t, "transitions needs cluster power=pcs")
+	}
+	var list pcs.TransitionList
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(time.Second) { // fake time
+		list = pcs.TransitionList{}
+		_, err := problem.DoJSON(s.c.ctx(), s.c.st.HTTPClient(), http.MethodGet, s.c.st.URLs.PCS+"/apis/power-control/v1/transitions", nil, nil, &list)
+		require.NoError(t, err)
+		if !slices.ContainsFunc(list.Transitions, func(tr pcs.Transition) bool { return tr.TransitionStatus != pcs.TransitionCompleted }) {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "PCS transitions still running after 2m")
+	}
+	counts := map[string]int{}
+	for _, tr := range list.Transitions {
+		c := tr.TaskCounts
+		for status, n := range map[string]int{"succeeded": c.Succeeded, "failed": c.Failed, "unsupported": c.Unsupported, "unfinished": c.New + c.InProgress} {
+			if n > 0 {
+				counts[tr.Operation+" "+status] += n
+			}
+		}
+	}
+	var lines []string
+	for k, n := range counts {
+		lines = append(lines, fmt.Sprintf("%s: %d", k, n))
 	}
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")

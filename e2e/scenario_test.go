@@ -79,7 +79,7 @@ var scenarioCmds map[string]scenarioCmd
 
 func init() { // a table that refers to its own handlers' package-level functions
 	scenarioCmds = map[string]scenarioCmd{
-		"cluster":     {cmdCluster, "nodes=N [backend=B] [faults=(fault=rate,...)] [cfs-fail=NODES] [options=(k=v,...)]"},
+		"cluster":     {cmdCluster, "nodes=N [backend=B] [power=redfish|pcs] [faults=(fault=rate,...)] [cfs-fail=NODES] [options=(k=v,...)]"},
 		"template":    {cmdTemplate, "name=T [image=IMAGE] [config=C]"},
 		"session":     {cmdSession, "op=OP [name=S] [template=T] [limit=NODES] [stage] [takeover]"},
 		"wait":        {cmdWait, "session=S [until=complete|setup|staged] [timeout=D]"},
@@ -92,6 +92,7 @@ func init() { // a table that refers to its own handlers' package-level function
 		"fault":       {cmdFault, "set|clear on=NODES fault=F"},
 		"faults":      {cmdFaults, ""},
 		"applystaged": {cmdApplyStaged, "nodes=NODES"},
+		"transitions": {cmdTransitions, ""},
 	}
 }
 

@@ -24,6 +24,7 @@ func newServeCommand() *cobra.Command {
 		ext                           stack.URLs
 		redfishScheme                 string
 		redfishTimeout                time.Duration
+		power                         string
 		verbose                       bool
 		authCfg                       auth.Config
 	)
@@ -35,7 +36,8 @@ exit) unless --redis-url names a real one.
 
 Given the addresses of HSM, BSS, CFS, S3 and IMS (all five, e.g. from "bos sim"), it also
 runs the v2 reconciler and the v1 lockstep agent, which boot nodes through their BMCs'
-Redfish interfaces as HSM lists them. Without them, BOS only stores templates, sessions
+Redfish interfaces as HSM lists them, or, with --power pcs, through the PCS at --pcs-url
+as BOS 2.50 does. Without them, BOS only stores templates, sessions
 and components. v1 templates in the store are migrated to v2 form at start.
 
 --urls-file F writes {"bos": URL} to F once the API listens. Stops cleanly on Ctrl-C or
@@ -71,6 +73,15 @@ act without a tenant, or use v1 (docs/auth.md).`,
 				return err
 			}
 			opts.Reconcile = reconcile
+			if opts.Power, err = powerFlag(power); err != nil {
+				return err
+			}
+			switch {
+			case opts.Power == stack.PowerPCS && reconcile && ext.PCS == "":
+				return fmt.Errorf("--power pcs needs --pcs-url")
+			case opts.Power != stack.PowerPCS && ext.PCS != "":
+				return fmt.Errorf("--pcs-url needs --power pcs")
+			}
 			if verbose {
 				opts.Logger = slog.New(slog.NewTextHandler(errw, &slog.HandlerOptions{Level: slog.LevelInfo}))
 			}
@@ -121,6 +132,8 @@ act without a tenant, or use v1 (docs/auth.md).`,
 	fl.StringVar(&ext.S3, "s3-url", "", "S3 object store holding the boot images")
 	fl.StringVar(&ext.IMS, "ims-url", "", "IMS for the reconciler")
 	fl.StringVar(&redfishScheme, "redfish-scheme", "http", "how the reconciler reaches BMCs: http or https")
+	fl.StringVar(&power, "power", stack.PowerRedfish, "how the reconciler powers nodes: redfish (straight to the BMCs) or pcs (through --pcs-url, as BOS 2.50 does)")
+	fl.StringVar(&ext.PCS, "pcs-url", "", "PCS for the reconciler with --power pcs (scheme://host:port; the API is under /power-control/v1)")
 	fl.DurationVar(&redfishTimeout, "redfish-timeout", 10*time.Second, "how long BOS waits for one BMC request")
 	fl.StringVar(&bmcCredentials, "bmc-credentials", "", "YAML or JSON file of BMC credentials (default, bmcs: {xname: {username, password}}), the Vault stand-in; default root/initial0")
 	fl.BoolVarP(&verbose, "verbose", "v", false, "log what BOS does")
@@ -134,6 +147,14 @@ act without a tenant, or use v1 (docs/auth.md).`,
 	fl.StringVar(&authCfg.RoleClient, "auth-role-client", auth.DefaultRoleClient, "Keycloak client whose roles count (resource_access.<client>)")
 	fl.DurationVar(&authCfg.Leeway, "auth-leeway", 0, "clock skew allowed on a token's exp, nbf and iat")
 	return cmd
+}
+
+// powerFlag checks a --power value.
+func powerFlag(v string) (string, error) {
+	if v != stack.PowerRedfish && v != stack.PowerPCS {
+		return "", fmt.Errorf("--power must be %s or %s, not %q", stack.PowerRedfish, stack.PowerPCS, v)
+	}
+	return v, nil
 }
 
 // changedAuthFlag names an --auth-* flag the user gave, "" if none.

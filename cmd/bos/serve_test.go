@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -119,6 +120,10 @@ func TestServeFlags(t *testing.T) {
 		{"missing tenants file", []string{"--listen", "127.0.0.1:0", "--tenants", filepath.Join(t.TempDir(), "none.yaml")}, "tenants"},
 		{"unreachable redis", []string{"--listen", "127.0.0.1:0", "--redis-url", "redis://127.0.0.1:1/0"}, "store"},
 		{"arguments", []string{"extra"}, "unknown command"},
+		{"bad power", []string{"--power", "capmc"}, `--power must be redfish or pcs, not "capmc"`},
+		{"pcs without its URL", []string{"--power", "pcs", "--hsm-url", "http://127.0.0.1:1", "--bss-url", "http://127.0.0.1:1",
+			"--cfs-url", "http://127.0.0.1:1", "--s3-url", "http://127.0.0.1:1", "--ims-url", "http://127.0.0.1:1"}, "--power pcs needs --pcs-url"},
+		{"pcs URL without pcs", []string{"--pcs-url", "http://127.0.0.1:1"}, "--pcs-url needs --power pcs"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := run(ctx, append([]string{"serve"}, tc.args...), &bytes.Buffer{}, &bytes.Buffer{})
@@ -129,8 +134,14 @@ func TestServeFlags(t *testing.T) {
 }
 
 // TestServeWithReconciler: `bos serve` with the addresses of simulators running elsewhere
-// boots their nodes, driven by the CLI.
+// boots their nodes, driven by the CLI, powering them through Redfish or PCS.
 func TestServeWithReconciler(t *testing.T) {
+	for _, power := range []string{stack.PowerRedfish, stack.PowerPCS} {
+		t.Run(power, func(t *testing.T) { testServeWithReconciler(t, power) })
+	}
+}
+
+func testServeWithReconciler(t *testing.T, power string) {
 	ctx := testwait.Context(t)
 	topo, err := topology.Generate(topology.DefaultOptions(4))
 	require.NoError(t, err)
@@ -143,22 +154,29 @@ func TestServeWithReconciler(t *testing.T) {
 	require.NoError(t, err)
 	bosAddr := ln.Addr().String()
 	require.NoError(t, ln.Close())
+	services, powerArgs := stack.Simulators, []string{"--power", power}
+	if power == stack.PowerPCS {
+		services = append(slices.Clone(services), stack.PCS)
+	}
 	sim, err := stack.Start(ctx, stack.Options{
-		Topology: topo, Services: stack.Simulators, External: stack.URLs{BOS: "http://" + bosAddr},
+		Topology: topo, Services: services, External: stack.URLs{BOS: "http://" + bosAddr},
 		Sim: simulator.Config{Timing: &timing, Seed: 5},
 		CFS: cfs.Config{Timing: cfs.Timing{BatchWindow: 20 * time.Millisecond, BatchSize: 500, Scale: 1}, Seed: 5},
 	})
 	require.NoError(t, err)
 	defer sim.Close()
+	if power == stack.PowerPCS {
+		powerArgs = append(powerArgs, "--pcs-url", sim.URLs.PCS)
+	}
 
 	urls := filepath.Join(t.TempDir(), "bos.json")
 	done := make(chan error, 1)
 	sctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	go func() {
-		done <- run(sctx, []string{"serve", "--listen", bosAddr, "--urls-file", urls,
+		done <- run(sctx, append([]string{"serve", "--listen", bosAddr, "--urls-file", urls,
 			"--hsm-url", sim.URLs.HSM, "--bss-url", sim.URLs.BSS, "--cfs-url", sim.URLs.CFS, "--s3-url", sim.URLs.S3, "--ims-url", sim.URLs.IMS,
-		}, &bytes.Buffer{}, &bytes.Buffer{})
+		}, powerArgs...), &bytes.Buffer{}, &bytes.Buffer{})
 	}()
 	waitURLs(t, urls, done)
 

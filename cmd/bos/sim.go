@@ -19,11 +19,13 @@ func newSimCommand() *cobra.Command {
 	var dump bool
 	var ext stack.URLs
 	cmd := &cobra.Command{
-		Use:   "sim [bmcs|hsm|bss|cfs|ims|slurm ...]",
+		Use:   "sim [bmcs|hsm|bss|cfs|ims|slurm|pcs ...]",
 		Short: "Run the simulated data centre: Redfish BMCs with virtual nodes, HSM, BSS, CFS, IMS/S3",
 		Long: `sim runs every simulator of one cluster in this process, or only those named.
 Services started elsewhere are named with --hsm-url, --bss-url, ... so the ones here can
 reach them (the BMCs' virtual nodes fetch boot scripts from BSS, report to BOS and CFS).
+Slurm and PCS (the Power Control Service, for "bos serve --power pcs") run only when
+named.
 
 Each BMC listens on its own loopback address (127.1.0.1, 127.1.0.2, ...) on one port,
 so Redfish clients such as gofish, redfishtool and sushy work against it unchanged.
@@ -34,7 +36,7 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
   bos sim --dump-topology --nodes 4 > cluster.yaml
   bos sim --topology cluster.yaml --fault reset-503=0.01 --fault hang=x1000c0s0b0
   bos sim hsm bss --port-base 27700`,
-		ValidArgs: append(slices.Clone(stack.Simulators), stack.Slurm),
+		ValidArgs: append(slices.Clone(stack.Simulators), stack.Slurm, stack.PCS),
 		Args:      cobra.OnlyValidArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts, err := f.stackOptions()
@@ -93,7 +95,7 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
 func printURLs(cmd *cobra.Command, st *stack.Stack, services []string) {
 	w := cmd.ErrOrStderr()
 	u := st.URLs
-	for _, row := range [][2]string{{"bos", u.BOS}, {"hsm", u.HSM}, {"bss", u.BSS}, {"cfs", u.CFS}, {"s3", u.S3}, {"ims", u.IMS}} {
+	for _, row := range [][2]string{{"bos", u.BOS}, {"hsm", u.HSM}, {"bss", u.BSS}, {"cfs", u.CFS}, {"s3", u.S3}, {"ims", u.IMS}, {"pcs", u.PCS}} {
 		if row[1] != "" && (slices.Contains(services, row[0]) || row[0] == "s3" && slices.Contains(services, stack.IMS)) {
 			fmt.Fprintf(w, "%-4s %s\n", row[0], row[1])
 		}

@@ -24,6 +24,7 @@ func newUpCommand() *cobra.Command {
 		tenants        string
 		timeout        time.Duration
 		redfishTimeout time.Duration
+		power          string
 		pprofListen    string
 		optionFlags    []string
 	)
@@ -68,6 +69,9 @@ failed nodes; 4 --timeout expired before it completed; 130 interrupted (Ctrl-C).
 				return err
 			}
 			opts.RedisURL, opts.TenantsFile, opts.Reconcile, opts.RedfishTimeout = redisURL, tenants, true, redfishTimeout
+			if opts.Power, err = powerFlag(power); err != nil {
+				return err
+			}
 			if err := sf.apply(&opts); err != nil {
 				return err
 			}
@@ -105,7 +109,7 @@ failed nodes; 4 --timeout expired before it completed; 130 interrupted (Ctrl-C).
 				if err := writeURLs(f.urlsFile, st.URLs); err != nil {
 					return err
 				}
-				printURLs(cmd, st, append(stack.Simulators, stack.BOS))
+				printURLs(cmd, st, append(stack.Simulators, stack.BOS, stack.PCS))
 				<-ctx.Done()
 				return nil
 			}
@@ -143,6 +147,7 @@ failed nodes; 4 --timeout expired before it completed; 130 interrupted (Ctrl-C).
 	fl.StringVar(&tenants, "tenants", "", "YAML or JSON file of tenants and their nodes (the TAPMS stand-in)")
 	fl.DurationVar(&timeout, "timeout", time.Hour, "give up following the session after this long")
 	fl.DurationVar(&redfishTimeout, "redfish-timeout", 10*time.Second, "how long BOS waits for one BMC request")
+	fl.StringVar(&power, "power", stack.PowerRedfish, "how BOS powers nodes: redfish (straight to the BMCs) or pcs (through a simulated PCS, as BOS 2.50 does)")
 	fl.StringArrayVar(&optionFlags, "option", nil, "set a BOS option after the scaling, KEY=VALUE (e.g. max_boot_wait_time=60); repeatable")
 	fl.StringVar(&pprofListen, "pprof-listen", "", "serve Go's /debug/pprof on this address (for profiling)")
 	_ = fl.MarkHidden("pprof-listen")

@@ -24,10 +24,16 @@ import (
 )
 
 func TestUpBootsTheClusterAndPrintsTheSessionStatus(t *testing.T) {
+	for _, power := range []string{stack.PowerRedfish, stack.PowerPCS} {
+		t.Run(power, func(t *testing.T) { testUpBoots(t, power) })
+	}
+}
+
+func testUpBoots(t *testing.T, power string) {
 	ctx := testwait.Context(t)
 	urls := filepath.Join(t.TempDir(), "urls.json")
 	var out, errw bytes.Buffer
-	err := run(ctx, []string{"up", "--nodes", "8", "--boot", "--delay-scale", "0", "--urls-file", urls}, &out, &errw)
+	err := run(ctx, []string{"up", "--nodes", "8", "--boot", "--delay-scale", "0", "--urls-file", urls, "--power", power}, &out, &errw)
 	require.NoError(t, err, errw.String())
 
 	var status bos.SessionExtendedStatus
@@ -46,6 +52,11 @@ func TestUpBootsTheClusterAndPrintsTheSessionStatus(t *testing.T) {
 		assert.Regexp(t, `^http://127\.0\.0\.1:\d+$`, url, name)
 	}
 	assert.Len(t, u.BMCs, 4+5, "4 blade BMCs for 8 computes, one BMC per UAN and NCN")
+	if power == stack.PowerPCS {
+		assert.Regexp(t, `^http://127\.0\.0\.1:\d+$`, u.PCS, "pcs runs with --power pcs")
+	} else {
+		assert.Empty(t, u.PCS)
+	}
 }
 
 func TestSimWritesURLsServesAndStopsOnCancel(t *testing.T) {
@@ -130,6 +141,7 @@ func TestBadFlagsAreClearErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"up", "--operation", "explode"}, "--operation must be boot, reboot or shutdown"},
+		{[]string{"up", "--power", "capmc"}, `--power must be redfish or pcs, not "capmc"`},
 		{[]string{"up", "--fault", "gremlins=0.1"}, `unknown fault "gremlins"`},
 		{[]string{"sim", "--fault", "hang"}, "want NAME=RATE"},
 		{[]string{"sim", "--fault", "hang=2"}, "between 0 and 1"},

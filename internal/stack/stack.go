@@ -30,6 +30,7 @@ import (
 	"github.com/cray-bos/bos/orchestrator/operator"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/tenant"
+	"github.com/cray-bos/bos/pcs"
 	"github.com/cray-bos/bos/simulator"
 	"github.com/cray-bos/bos/slurmsim"
 )
@@ -44,6 +45,9 @@ const (
 	BOS  = "bos"
 	// Slurm is the Slurm controller simulator; it runs only when named or WithSlurm is set.
 	Slurm = "slurm"
+	// PCS is the Power Control Service simulator; it runs when named, or, when Services
+	// is empty, when Power is PowerPCS.
+	PCS = "pcs"
 )
 
 // Simulators lists the services `bos sim` starts by default.
@@ -58,6 +62,7 @@ type URLs struct {
 	S3    string            `json:"s3,omitempty"`
 	IMS   string            `json:"ims,omitempty"`
 	Slurm string            `json:"slurm,omitempty"`
+	PCS   string            `json:"pcs,omitempty"`
 	BMCs  map[string]string `json:"bmcs,omitempty"`
 }
 
@@ -70,7 +75,8 @@ type Options struct {
 	// External gives the URLs of services that run elsewhere (used by those that run here).
 	External URLs
 	// Host is the address the services listen on (default 127.0.0.1); PortBase, when
-	// non-zero, gives them fixed ports: hsm, bss, cfs, s3, ims, bos, slurm at PortBase+0..6.
+	// non-zero, gives them fixed ports: hsm, bss, cfs, s3, ims, bos, slurm, pcs at
+	// PortBase+0..7.
 	Host     string
 	PortBase int
 	// BOSAddr, when set, is the host:port BOS listens on, overriding Host and PortBase.
@@ -104,6 +110,9 @@ type Options struct {
 	RedfishScheme string
 	// RedfishTimeout bounds one Redfish request of the reconciler (default 10 s).
 	RedfishTimeout time.Duration
+	// Power is how the reconciler powers nodes: PowerRedfish ("" too) straight to the
+	// BMCs, or PowerPCS through PCS (this stack's, or External.PCS).
+	Power string
 	// BMCCredentials are the BMC credentials the reconciler uses (the stand-in for the
 	// Vault PCS reads: HSM never returns passwords). Nil: BMCCredentialsFile if set, else
 	// those of the BMCs this stack runs, with root/initial0 (or Sim's) for any other BMC.
@@ -143,7 +152,9 @@ type Stack struct {
 	CRUS       *crus.Server
 	Store      *store.Store
 	Reconciler *operator.Reconciler
-	Redfish    *operator.Redfish
+	// Redfish is the reconciler's BMC driver (nil when it powers nodes through PCS).
+	Redfish *operator.Redfish
+	PCS     *pcs.Server
 	// V1Agent runs BOS v1 sessions (nil without the reconciler).
 	V1Agent *lockstep.Agent
 	// BOSClient talks to this stack's BOS API (nil without BOS).
@@ -159,8 +170,11 @@ type Stack struct {
 }
 
 func (o *Options) runs(svc string) bool {
-	if svc == Slurm {
+	switch svc {
+	case Slurm:
 		return o.WithSlurm || slices.Contains(o.Services, Slurm)
+	case PCS:
+		return slices.Contains(o.Services, PCS) || len(o.Services) == 0 && o.Power == PowerPCS
 	}
 	return len(o.Services) == 0 || slices.Contains(o.Services, svc)
 }
@@ -177,6 +191,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Power != "" && o.Power != PowerRedfish && o.Power != PowerPCS {
+		return nil, fmt.Errorf("stack: power must be %s or %s, not %q", PowerRedfish, PowerPCS, o.Power)
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	s = &Stack{Topology: o.Topology, URLs: o.External, cancel: cancel, net: o.Net}
 	if o.Net != nil {
@@ -189,9 +206,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	}()
 
 	// Listeners first, so every service knows every URL before it starts.
-	ports := map[string]int{HSM: 0, BSS: 1, CFS: 2, "s3": 3, IMS: 4, BOS: 5, Slurm: 6}
+	ports := map[string]int{HSM: 0, BSS: 1, CFS: 2, "s3": 3, IMS: 4, BOS: 5, Slurm: 6, PCS: 7}
 	listeners := map[string]net.Listener{}
-	for _, svc := range []string{HSM, BSS, CFS, "s3", IMS, BOS, Slurm} {
+	for _, svc := range []string{HSM, BSS, CFS, "s3", IMS, BOS, Slurm, PCS} {
 		owner := svc
 		if svc == "s3" {
 			owner = IMS
@@ -228,6 +245,8 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			s.URLs.BOS = url
 		case Slurm:
 			s.URLs.Slurm = url
+		case PCS:
+			s.URLs.PCS = url
 		}
 	}
 	if ln := listeners[Slurm]; ln != nil { // before the simulator, whose hooks feed it
@@ -273,6 +292,11 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			return s, fmt.Errorf("stack: hsm: %w", err)
 		}
 		s.serve(ln, s.HSM.Handler())
+	}
+	if ln := listeners[PCS]; ln != nil {
+		if err := s.startPCS(o, ln); err != nil {
+			return s, err
+		}
 	}
 	if ln := listeners[BSS]; ln != nil {
 		var inv bss.Inventory = bss.FromTopology(o.Topology)
@@ -377,29 +401,13 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 		if s.URLs.HSM == "" || s.URLs.BSS == "" || s.URLs.CFS == "" || s.URLs.S3 == "" || s.URLs.IMS == "" {
 			return errors.New("stack: the reconciler needs hsm, bss, cfs, s3 and ims URLs")
 		}
-		scheme := o.RedfishScheme
-		if scheme == "" {
-			scheme = "http"
-			if o.Sim.TLS {
-				scheme = "https"
-			}
-		}
-		creds, err := s.bmcCredentials(o)
+		power, polled, err := s.powerDriver(o, hsmClient, mux)
 		if err != nil {
-			return fmt.Errorf("stack: %w", err)
+			return err
 		}
-		s.Redfish = operator.NewRedfish(operator.RedfishConfig{
-			Endpoints: operator.HSMEndpoints{Client: hsmClient, Credentials: creds}, Scheme: scheme, Timeout: o.RedfishTimeout,
-			EventDestination: s.URLs.BOS + "/operator/redfish-events",
-			OnPowerChange:    func(node string) { s.rec.wake(node) },
-			Dial:             s.dial(),
-			Logger:           o.Logger,
-		})
-		mux.Handle("/operator/redfish-events", s.Redfish.EventsHandler())
 		bssPort := operator.BSSBootParameters{Client: bss.NewClient(s.URLs.BSS, s.HTTPClient())}
 		cfsPort := operator.CFSConfiguration{Client: cfs.NewClient(s.URLs.CFS, s.HTTPClient())}
 		images := operator.S3Images{Client: ims.NewClient(s.URLs.IMS, s.HTTPClient()), S3URL: s.URLs.S3}
-		var power operator.PowerControl = s.Redfish
 		if o.WrapPower != nil {
 			power = o.WrapPower(power)
 		}
@@ -411,11 +419,11 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 			BMCPatience: bmcPatience(o.RedfishTimeout),
 			Logger:      o.Logger,
 		}
-		// The v1 agent acts through the same effects (BSS, CFS, Redfish) as the reconciler,
+		// The v1 agent acts through the same effects (BSS, CFS, power) as the reconciler,
 		// reading power with GETs only (see Redfish.Polled).
 		agent, err := lockstep.New(lockstep.Config{
 			Store: st, Inventory: inventory, Images: images, Handoff: handoff,
-			Effects: &operator.Effects{Store: st, BSS: bssPort, CFS: cfsPort, Power: s.Redfish.Polled()},
+			Effects: &operator.Effects{Store: st, BSS: bssPort, CFS: cfsPort, Power: polled},
 			Timing:  o.V1, Logger: o.Logger,
 		})
 		if err != nil {
@@ -423,28 +431,9 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 		}
 		s.V1Agent = agent
 		s.serve(ln, mux)
-		s.closers = append(s.closers, func() {
-			// A clean stop deletes BOS's event subscriptions, so BMCs do not keep POSTing
-			// to a BOS that is gone; a BMC that does not answer in time forgets them by
-			// itself after failed deliveries, or the next start replaces them.
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if n := s.Redfish.Unsubscribe(ctx); n > 0 {
-				o.Logger.Warn("event subscriptions left on BMCs that did not answer", "bmcs", n)
-			}
-			s.Redfish.Close()
-		})
-		// Subscribing connects to every BMC (seconds at 10,000 nodes): do it in the
-		// background; until a BMC has subscribed, its nodes' power is read with GETs.
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			if n, err := s.Redfish.Subscribe(runCtx); err != nil {
-				o.Logger.Warn("subscribing to BMC events; power will be polled", "err", err)
-			} else {
-				o.Logger.Info("subscribed to BMC events", "bmcs", n)
-			}
-		}()
+		if s.Redfish != nil {
+			s.subscribe(runCtx, o)
+		}
 		s.Reconciler = s.rec.start()
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); _ = agent.Run(runCtx) }()
@@ -452,6 +441,71 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 	}
 	s.serve(ln, mux)
 	return nil
+}
+
+// powerDriver returns the reconciler's power driver and the one the v1 agent polls: PCS
+// when o.Power says so, else Redfish (s.Redfish, with its event sink served on mux at
+// /operator/redfish-events).
+func (s *Stack) powerDriver(o Options, hsmClient *hsm.Client, mux *http.ServeMux) (power, polled operator.PowerControl, err error) {
+	if o.Power == PowerPCS {
+		if s.URLs.PCS == "" {
+			return nil, nil, errors.New("stack: power through pcs needs a pcs URL")
+		}
+		p := operator.NewPCS(operator.PCSConfig{URL: s.URLs.PCS + pcsPath, HTTP: s.HTTPClient()})
+		return p, p, nil
+	}
+	creds, err := s.bmcCredentials(o)
+	if err != nil {
+		return nil, nil, fmt.Errorf("stack: %w", err)
+	}
+	s.Redfish = operator.NewRedfish(operator.RedfishConfig{
+		Endpoints: operator.HSMEndpoints{Client: hsmClient, Credentials: creds}, Scheme: s.redfishScheme(o), Timeout: o.RedfishTimeout,
+		EventDestination: s.URLs.BOS + "/operator/redfish-events",
+		OnPowerChange:    func(node string) { s.rec.wake(node) },
+		Dial:             s.dial(),
+		Logger:           o.Logger,
+	})
+	mux.Handle("/operator/redfish-events", s.Redfish.EventsHandler())
+	return s.Redfish, s.Redfish.Polled(), nil
+}
+
+// redfishScheme is how the stack's drivers reach BMCs: o.RedfishScheme, else that of
+// the simulator.
+func (s *Stack) redfishScheme(o Options) string {
+	switch {
+	case o.RedfishScheme != "":
+		return o.RedfishScheme
+	case o.Sim.TLS:
+		return "https"
+	}
+	return "http"
+}
+
+// subscribe subscribes the reconciler's Redfish driver to BMC events and unsubscribes it
+// on Close.
+func (s *Stack) subscribe(runCtx context.Context, o Options) {
+	s.closers = append(s.closers, func() {
+		// A clean stop deletes BOS's event subscriptions, so BMCs do not keep POSTing
+		// to a BOS that is gone; a BMC that does not answer in time forgets them by
+		// itself after failed deliveries, or the next start replaces them.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if n := s.Redfish.Unsubscribe(ctx); n > 0 {
+			o.Logger.Warn("event subscriptions left on BMCs that did not answer", "bmcs", n)
+		}
+		s.Redfish.Close()
+	})
+	// Subscribing connects to every BMC (seconds at 10,000 nodes): do it in the
+	// background; until a BMC has subscribed, its nodes' power is read with GETs.
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if n, err := s.Redfish.Subscribe(runCtx); err != nil {
+			o.Logger.Warn("subscribing to BMC events; power will be polled", "err", err)
+		} else {
+			o.Logger.Info("subscribed to BMC events", "bmcs", n)
+		}
+	}()
 }
 
 func (s *Stack) serve(ln net.Listener, h http.Handler) {
