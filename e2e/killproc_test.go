@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cray-bos/bos/internal/stack"
+	"github.com/cray-bos/bos/internal/testwait"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
@@ -297,17 +298,15 @@ func (k *killRun) bootCounts() map[string]int {
 
 // waitHealthy waits for BOS's API to answer, failing if the process exits first.
 func (k *killRun) waitHealthy() {
-	for {
+	healthy := func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
 		_, err := k.client.Healthz(ctx)
-		cancel()
-		if err == nil {
-			return
-		}
-		if k.bos.exited() {
-			k.t.Fatalf("bos serve exited before it was healthy: %v\n%s", err, k.bos.tail())
-		}
-		time.Sleep(20 * time.Millisecond) // polling: the process either answers or exits
+		return err == nil
+	}
+	testwait.Until(k.t, "bos serve healthy", func() bool { return k.bos.exited() || healthy() }, k.bos.tail)
+	if k.bos.exited() {
+		k.t.Fatalf("bos serve exited before it was healthy:\n%s", k.bos.tail())
 	}
 }
 
@@ -432,4 +431,3 @@ func redisPing(addr string) bool {
 	line, err := bufio.NewReader(conn).ReadString('\n')
 	return err == nil && strings.HasPrefix(line, "+PONG")
 }
-
