@@ -8,7 +8,9 @@
 //
 // TestCrashMatrix (crash_test.go) kills the reconciler at ten points of a boot, a reboot
 // and a shutdown and restarts it on the same store (docs/guarantees.md); BOS_E2E_LONG=1
-// runs it on 1,000 nodes on the real Redis.
+// runs it on 1,000 nodes on the real Redis, and runs TestKillProcess (killproc_test.go):
+// `bos serve` as a child process on its own redis-server, SIGKILLed at seeded random points
+// (BOS_KILL_SEED) of 1,000-node sessions and restarted.
 //
 // # Scenario scripts
 //

@@ -90,16 +90,11 @@ func startCluster(t testing.TB, backend string, o clusterOptions) *cluster {
 	defer cancel()
 	topo, err := topology.Generate(topology.DefaultOptions(o.nodes))
 	require.NoError(t, err)
-	timing := simulator.DefaultTiming()
-	timing.Scale = 0 // hardware delays vanish: these tests measure orchestration
-	timing.BootScriptRetry = 100 * time.Millisecond
-	timing.ReportBackoff, timing.ReportBackoffCap = 50*time.Millisecond, 500*time.Millisecond
-	timing.HTTPTimeout = 2 * time.Second
-	timing.RetryAfter = time.Second
+	timing := fastSimTiming()
 	opts := stack.Options{
 		Topology:       topo,
 		Sim:            simulator.Config{Timing: &timing, Seed: 7, Faults: o.faults},
-		CFS:            cfs.Config{Timing: cfs.Timing{BatchWindow: 20 * time.Millisecond, BatchSize: 500, Scale: 1}, FailComponents: o.cfsFail, Seed: 7},
+		CFS:            fastCFS(o.cfsFail),
 		Reconcile:      true,
 		RedfishTimeout: 500 * time.Millisecond,
 		Power:          o.power,
@@ -135,6 +130,24 @@ func startCluster(t testing.TB, backend string, o clusterOptions) *cluster {
 	_, err = st.BOSClient.PatchOptions(ctx, patch)
 	require.NoError(t, err)
 	return &cluster{t: t, st: st, computes: topo.ByRole(topology.RoleCompute)}
+}
+
+// fastSimTiming is the simulator's timing for the end-to-end tests: hardware delays
+// vanish (these tests measure orchestration), retries are quick.
+func fastSimTiming() simulator.Timing {
+	timing := simulator.DefaultTiming()
+	timing.Scale = 0
+	timing.BootScriptRetry = 100 * time.Millisecond
+	timing.ReportBackoff, timing.ReportBackoffCap = 50*time.Millisecond, 500*time.Millisecond
+	timing.HTTPTimeout = 2 * time.Second
+	timing.RetryAfter = time.Second
+	return timing
+}
+
+// fastCFS is CFS configuring in batches of 500 within 20 ms; fail names the components
+// whose configuration fails.
+func fastCFS(fail []string) cfs.Config {
+	return cfs.Config{Timing: cfs.Timing{BatchWindow: 20 * time.Millisecond, BatchSize: 500, Scale: 1}, FailComponents: fail, Seed: 7}
 }
 
 func (c *cluster) ctx() context.Context {

@@ -349,3 +349,26 @@ func TestJitterIsSeededAndBounded(t *testing.T) {
 	assert.Equal(t, mk(3), mk(3))
 	assert.NotEqual(t, mk(3), mk(4))
 }
+
+// OnReset sees every accepted Reset with its type, no-ops included, and no refused one.
+func TestOnResetCountsAcceptedResetsByType(t *testing.T) {
+	var mu sync.Mutex
+	var resets []string
+	s := newSim(t, func(c *Config) {
+		c.Timing.Scale = 0
+		c.OnReset = func(x, kind string) {
+			mu.Lock()
+			resets = append(resets, x+"="+kind)
+			mu.Unlock()
+		}
+	})
+	srv := bmcServer(t, s, bladeBMC)
+	require.Equal(t, 204, call(t, srv.URL, "POST", resetPath, resetBody("On"), "basic").status)
+	require.Equal(t, 204, call(t, srv.URL, "POST", resetPath, resetBody("On"), "basic").status, "On while On: a no-op")
+	require.Equal(t, 400, call(t, srv.URL, "POST", resetPath, resetBody("Explode"), "basic").status)
+	require.Equal(t, 204, call(t, srv.URL, "POST", resetPath, resetBody("ForceOff"), "basic").status)
+	mu.Lock()
+	defer mu.Unlock()
+	p := bladeNode + "="
+	assert.Equal(t, []string{p + "On", p + "On", p + "ForceOff"}, resets)
+}

@@ -67,6 +67,9 @@ type Config struct {
 	OnBooted func(xname string, at time.Time)
 	// OnPowerChange is called on every PowerState change, outside the simulator's locks.
 	OnPowerChange func(xname, state string)
+	// OnReset is called on every Reset action the BMC accepted (applied or a no-op), with
+	// its ResetType, outside the simulator's locks: tests count resets per type there.
+	OnReset func(xname, resetType string)
 	// Logger receives debug and warning logs; nil discards them.
 	Logger *slog.Logger
 	// Listen and Dial replace the host's TCP for the BMCs' listeners and for every

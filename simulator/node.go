@@ -94,6 +94,9 @@ func (s *Simulator) reset(n *node, resetType, ifMatch string) resetResult {
 	b.mu.Unlock()
 	if d.Outcome == Apply || d.Outcome == NoOp {
 		s.stats.resets.Add(1)
+		if s.cfg.OnReset != nil {
+			s.cfg.OnReset(n.xname, resetType)
+		}
 	}
 	s.announce(changes)
 	return resetResult{outcome: d.Outcome}

@@ -1,0 +1,433 @@
+//go:build linux
+
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/stack"
+	"github.com/cray-bos/bos/internal/testwait"
+	"github.com/cray-bos/bos/internal/topology"
+	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/api"
+	"github.com/cray-bos/bos/simulator"
+)
+
+// TestKillProcess is the crash matrix with real processes: `bos serve` runs as a child
+// process on its own redis-server, the data centre (1,000 compute nodes) runs in this
+// process, and the test SIGKILLs BOS at seeded random points of a boot, a reboot and a
+// shutdown session and restarts it. A kill point is a share of the operation's power
+// changes seen by the simulator, drawn from [0, 0.95] with about one in six at 0 (right
+// after the session is created, during its setup). Each
+// operation must leave every node as it asks, power each node on and off at most once,
+// boot it at most once, force none off (graceful shutdowns are instant here) and finish
+// within 3× its kill-free time plus the time BOS was down and one polling interval per
+// restart.
+//
+// Real time: it runs only with BOS_E2E_LONG=1 (BOS_KILL_SEED picks the seed, default 1)
+// and is skipped without redis-server or go. Waits fail when the work left (nodes not yet
+// as the operation asks) stops shrinking, not after a fixed time, and say what is pending.
+func TestKillProcess(t *testing.T) {
+	if os.Getenv("BOS_E2E_LONG") == "" {
+		t.Skip("BOS_E2E_LONG=1 runs BOS as a process and kills it")
+	}
+	redisBin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("no redis-server binary")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to build bos")
+	}
+	seed := uint64(1)
+	if s := os.Getenv("BOS_KILL_SEED"); s != "" {
+		seed, err = strconv.ParseUint(s, 10, 64)
+		require.NoError(t, err, "BOS_KILL_SEED")
+	}
+	const nodes, killsPerOp = 1000, 3
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir() // first, so it is removed after every process stopped
+
+	bosBin := filepath.Join(dir, "bos")
+	out, err := exec.CommandContext(ctx, goTool, "build", "-o", bosBin, "github.com/cray-bos/bos/cmd/bos").CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	redisURL := startRedisServer(t, redisBin, dir)
+
+	// The data centre, reporting to BOS at a fixed address that survives restarts.
+	bosURL := "http://" + freeLoopbackAddr(t)
+	k := &killRun{t: t, rng: rand.New(rand.NewPCG(seed, 0))}
+	topo, err := topology.Generate(topology.DefaultOptions(nodes))
+	require.NoError(t, err)
+	timing := fastSimTiming()
+	st, err := stack.Start(ctx, stack.Options{
+		Topology: topo, Services: stack.Simulators, External: stack.URLs{BOS: bosURL},
+		Sim: simulator.Config{Timing: &timing, Seed: 7, OnPowerChange: k.powerChanged, OnReset: k.reset},
+		CFS: fastCFS(nil),
+	})
+	require.NoError(t, err)
+	t.Cleanup(st.Close)
+	k.st, k.computes = st, topo.ByRole(topology.RoleCompute)
+
+	u := st.URLs
+	k.bos = &bosProcess{t: t, bin: bosBin, dir: dir, args: []string{"serve", "--verbose",
+		"--listen", strings.TrimPrefix(bosURL, "http://"), "--redis-url", redisURL, "--redis-key-prefix", "killproc:",
+		"--hsm-url", u.HSM, "--bss-url", u.BSS, "--cfs-url", u.CFS, "--s3-url", u.S3, "--ims-url", u.IMS}}
+	t.Cleanup(k.bos.stop)
+	k.client = api.NewClient(bosURL, st.HTTPClient())
+	k.bos.start()
+	k.waitHealthy()
+	st.BOSClient = k.client // Seed puts the default template into this BOS
+	require.NoError(t, st.Seed(ctx))
+	_, err = k.client.PatchOptions(ctx, map[string]any{
+		"polling_frequency": 2, "max_power_on_wait_time": 10, "max_boot_wait_time": 10, "max_power_off_wait_time": 10,
+	})
+	require.NoError(t, err)
+	t.Logf("seed %d; %d compute nodes; BOS %s on %s", seed, nodes, bosURL, redisURL)
+
+	ops := []string{bos.OpBoot, bos.OpReboot, bos.OpShutdown}
+	clean := map[string]time.Duration{}
+	for _, op := range ops {
+		clean[op] = k.operate(op, 0).elapsed
+		t.Logf("%s of %d nodes without a kill: %s", op, nodes, clean[op])
+	}
+	for _, op := range ops {
+		r := k.operate(op, killsPerOp)
+		limit := 3*clean[op] + r.down + time.Duration(len(r.kills))*2*time.Second
+		t.Logf("%s of %d nodes with %d kills (%s): %s, %.1f× the kill-free %s; BOS down %s in all; limit %s",
+			op, nodes, len(r.kills), strings.Join(r.kills, ", "), r.elapsed, float64(r.elapsed)/float64(clean[op]), clean[op], r.down, limit)
+		assert.NotEmpty(t, r.kills, "%s: BOS was killed", op)
+		assert.LessOrEqual(t, r.elapsed, limit, "%s: within 3× the kill-free time plus the restarts", op)
+	}
+}
+
+// killRun drives BOS, counts what the simulated nodes saw, and kills.
+type killRun struct {
+	t        *testing.T
+	st       *stack.Stack
+	bos      *bosProcess
+	client   *api.Client
+	computes []string
+	rng      *rand.Rand
+
+	changes atomic.Int64 // power changes of the current operation
+	mu      sync.Mutex
+	ons     map[string]int            // per node: PoweringOn
+	offs    map[string]int            // per node: PoweringOff
+	resets  map[string]map[string]int // per node, per ResetType
+}
+
+func (k *killRun) powerChanged(xname, state string) {
+	k.changes.Add(1)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	switch state {
+	case "PoweringOn":
+		k.ons[xname]++
+	case "PoweringOff":
+		k.offs[xname]++
+	}
+}
+
+func (k *killRun) reset(xname, kind string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.resets[xname] == nil {
+		k.resets[xname] = map[string]int{}
+	}
+	k.resets[xname][kind]++
+}
+
+// opResult is one operation: its time, its kill points and how long BOS was down.
+type opResult struct {
+	elapsed time.Duration
+	kills   []string
+	down    time.Duration
+}
+
+// changesPer is how many power changes an operation makes per node.
+var changesPer = map[string]int{bos.OpBoot: 2, bos.OpReboot: 4, bos.OpShutdown: 2}
+
+// operate runs one session of op on every compute node, killing BOS kills times at seeded
+// random shares of the operation's power changes, and checks the nodes at the end.
+func (k *killRun) operate(op string, kills int) opResult {
+	t := k.t
+	k.mu.Lock()
+	k.ons, k.offs, k.resets = map[string]int{}, map[string]int{}, map[string]map[string]int{}
+	k.mu.Unlock()
+	k.changes.Store(0)
+	before := k.bootCounts()
+	points := make([]float64, kills)
+	for i := range points {
+		// One kill in six or so lands before the first power change, in session setup.
+		points[i] = max(0, 1.15*k.rng.Float64()-0.2)
+	}
+	slices.Sort(points)
+	total := float64(changesPer[op] * len(k.computes))
+
+	start := time.Now()
+	s, err := k.client.CreateSession(context.Background(), bos.SessionCreate{Operation: op, TemplateName: stack.DefaultTemplateName})
+	require.NoError(t, err)
+	var r opResult
+	left, lastProgress := len(k.computes)+1, time.Now()
+	for poll := 0; ; poll++ {
+		if len(points) > 0 && float64(k.changes.Load()) >= points[0]*total {
+			seen := k.changes.Load()
+			down := time.Now()
+			k.bos.kill()
+			r.kills = append(r.kills, fmt.Sprintf("%.0f%% at %s", 100*float64(seen)/total, time.Since(start).Round(time.Millisecond)))
+			time.Sleep(200 * time.Millisecond) // the process manager's restart delay
+			k.bos.start()
+			k.waitHealthy()
+			r.down += time.Since(down)
+			points = points[1:]
+			continue
+		}
+		if poll%10 == 0 {
+			status, err := k.client.SessionStatus(context.Background(), s.Name)
+			require.NoError(t, err)
+			if status.Status == bos.SessionComplete {
+				break
+			}
+			// The deadline follows the work left: it fails only when no node got done for
+			// a minute (BOS's own timeouts here are 10 s).
+			if n := len(k.pending(op, before)); n < left {
+				left, lastProgress = n, time.Now()
+			} else if time.Since(lastProgress) > time.Minute {
+				t.Fatalf("%s: session %s stalled with %d nodes left for %s: %+v\npending: %s", op, s.Name, n, time.Minute, status, k.describePending(op, before))
+			}
+		}
+		time.Sleep(20 * time.Millisecond) // polling the progress counter for the next kill point
+	}
+	r.elapsed = time.Since(start)
+	if bad := k.pending(op, before); len(bad) > 0 {
+		t.Errorf("%s: session complete but %d nodes not as it asks, e.g. %s", op, len(bad), k.describePending(op, before))
+	}
+	k.checkPoweredOnce(op, before)
+	return r
+}
+
+// pending lists the compute nodes the simulator does not show as op asks: booted anew for
+// boot and reboot (before holds the boot counts at the start), off for shutdown.
+func (k *killRun) pending(op string, before map[string]int) []string {
+	var out []string
+	for _, id := range k.computes {
+		n, _ := k.st.Sim.Node(id)
+		done := n.Power == "Off"
+		if op != bos.OpShutdown {
+			done = n.Power == "On" && n.Booted && n.BootCount > before[id]
+		}
+		if !done {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// describePending says where the pending nodes are, in the simulator and in BOS.
+func (k *killRun) describePending(op string, before map[string]int) string {
+	ids := k.pending(op, before)
+	comps, err := k.client.ListComponents(context.Background(), api.ComponentQuery{})
+	if err != nil {
+		return fmt.Sprintf("%d nodes (BOS unreachable: %v)", len(ids), err)
+	}
+	byID := map[string]bos.Component{}
+	for _, c := range comps {
+		byID[c.ID] = c
+	}
+	var lines []string
+	for _, id := range ids[:min(10, len(ids))] {
+		n, _ := k.st.Sim.Node(id)
+		c := byID[id]
+		lines = append(lines, fmt.Sprintf("%s: power %s booted=%t boots %d; BOS %s/%s enabled=%t error=%q",
+			id, n.Power, n.Booted, n.BootCount-before[id], c.Status.Status, c.Status.Phase, c.Enabled, c.Error))
+	}
+	return fmt.Sprintf("%d nodes, e.g.\n%s", len(ids), strings.Join(lines, "\n"))
+}
+
+// checkPoweredOnce checks that every node was powered on and off at most as often as op
+// needs, booted at most once, and never forced off.
+func (k *killRun) checkPoweredOnce(op string, before map[string]int) {
+	wantOn, wantOff := 1, 1
+	switch op {
+	case bos.OpBoot:
+		wantOff = 0
+	case bos.OpShutdown:
+		wantOn = 0
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var bad []string
+	for id, n := range k.bootCounts() {
+		forced := k.resets[id]["ForceOff"] + k.resets[id]["ForceRestart"]
+		if boots := n - before[id]; boots != wantOn || k.ons[id] != wantOn || k.offs[id] != wantOff || forced > 0 {
+			bad = append(bad, fmt.Sprintf("%s: %d power-ons, %d power-offs, %d boots, resets %v", id, k.ons[id], k.offs[id], boots, k.resets[id]))
+		}
+	}
+	sort.Strings(bad)
+	assert.Empty(k.t, bad[:min(len(bad), 10)], "%s: %d of %d nodes not powered exactly as it asks, e.g.", op, len(bad), len(k.computes))
+}
+
+func (k *killRun) bootCounts() map[string]int {
+	out := make(map[string]int, len(k.computes))
+	for _, id := range k.computes {
+		n, _ := k.st.Sim.Node(id)
+		out[id] = n.BootCount
+	}
+	return out
+}
+
+// waitHealthy waits for BOS's API to answer, failing if the process exits first.
+func (k *killRun) waitHealthy() {
+	healthy := func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_, err := k.client.Healthz(ctx)
+		return err == nil
+	}
+	testwait.Until(k.t, "bos serve healthy", func() bool { return k.bos.exited() || healthy() }, k.bos.tail)
+	if k.bos.exited() {
+		k.t.Fatalf("bos serve exited before it was healthy:\n%s", k.bos.tail())
+	}
+}
+
+// bosProcess is `bos serve` as a child process, its output in dir/bos-serve.N.log.
+type bosProcess struct {
+	t         *testing.T
+	bin, dir  string
+	args      []string
+	starts    int
+	cmd       *exec.Cmd
+	done      chan struct{}
+	log       string
+	onFailure sync.Once
+}
+
+func (p *bosProcess) start() {
+	p.starts++
+	p.log = filepath.Join(p.dir, fmt.Sprintf("bos-serve.%d.log", p.starts))
+	f, err := os.Create(p.log)
+	require.NoError(p.t, err)
+	defer f.Close()
+	p.cmd = exec.Command(p.bin, p.args...)
+	p.cmd.Stdout, p.cmd.Stderr = f, f
+	require.NoError(p.t, p.cmd.Start())
+	done := make(chan struct{})
+	p.done = done
+	go func() { p.cmd.Wait(); close(done) }() //nolint:errcheck // a killed process exits non-zero
+	p.onFailure.Do(func() {
+		p.t.Cleanup(func() {
+			if p.t.Failed() {
+				p.t.Logf("the last bos serve's log:\n%s", p.tail())
+			}
+		})
+	})
+}
+
+func (p *bosProcess) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// kill is kill -9: the process gets no chance to clean up.
+func (p *bosProcess) kill() {
+	require.NoError(p.t, p.cmd.Process.Signal(syscall.SIGKILL))
+	<-p.done
+}
+
+// stop ends the process cleanly, as at the test's end.
+func (p *bosProcess) stop() {
+	if p.cmd == nil || p.exited() {
+		return
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck // it may have just exited
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second): // a clean stop that hangs is killed
+		p.cmd.Process.Kill() //nolint:errcheck
+		<-p.done
+	}
+}
+
+// tail is the last 40 lines of the current process's log.
+func (p *bosProcess) tail() string {
+	raw, _ := os.ReadFile(p.log)
+	lines := strings.Split(strings.TrimRight(string(raw), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-40):], "\n")
+}
+
+// freeLoopbackAddr returns 127.0.0.1:port with a port free a moment ago.
+func freeLoopbackAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
+}
+
+// startRedisServer runs a redis-server of the test's own on a free loopback port, without
+// persistence, and returns its URL once it answers PING.
+func startRedisServer(t *testing.T, bin, dir string) string {
+	addr := freeLoopbackAddr(t)
+	_, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
+	logf, err := os.Create(filepath.Join(dir, "redis.log"))
+	require.NoError(t, err)
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	require.NoError(t, cmd.Start())
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }() //nolint:errcheck // killed at the end
+	t.Cleanup(func() {
+		cmd.Process.Kill() //nolint:errcheck
+		<-done
+	})
+	for {
+		if redisPing(addr) {
+			return "redis://" + addr + "/0"
+		}
+		select {
+		case <-done:
+			raw, _ := os.ReadFile(filepath.Join(dir, "redis.log"))
+			t.Fatalf("redis-server exited: %s", raw)
+		case <-time.After(20 * time.Millisecond): // polling: it either answers or exits
+		}
+	}
+}
+
+func redisPing(addr string) bool {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(time.Second)) //nolint:errcheck
+	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
+		return false
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	return err == nil && strings.HasPrefix(line, "+PONG")
+}
