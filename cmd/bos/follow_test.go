@@ -106,15 +106,15 @@ func TestUpInterruptedExits130(t *testing.T) {
 func TestSimulatedOptionsFollowTheDelayScale(t *testing.T) {
 	timing := simulator.DefaultTiming()
 	timing.Scale = 0.05
-	assert.Equal(t, map[string]any{"max_power_on_wait_time": 6, "max_boot_wait_time": 17, "max_power_off_wait_time": 7, "polling_frequency": 1},
+	assert.Equal(t, map[string]any{"max_power_on_wait_time": 10, "max_boot_wait_time": 21, "max_power_off_wait_time": 11, "polling_frequency": 1},
 		simulatedOptions(timing, 200), "the figures optionsRule quotes")
 	timing.Scale = 0
-	assert.Equal(t, map[string]any{"max_power_on_wait_time": 45, "max_boot_wait_time": 45, "max_power_off_wait_time": 45, "polling_frequency": 1},
+	assert.Equal(t, map[string]any{"max_power_on_wait_time": 205, "max_boot_wait_time": 205, "max_power_off_wait_time": 205, "polling_frequency": 1},
 		simulatedOptions(timing, 10000), "instant hardware: the slack alone, growing with the cluster")
 	timing.Scale = 1
-	assert.Equal(t, map[string]any{"max_power_on_wait_time": 11, "max_boot_wait_time": 227, "max_power_off_wait_time": 41, "polling_frequency": 15},
+	assert.Equal(t, map[string]any{"max_power_on_wait_time": 13, "max_boot_wait_time": 229, "max_power_off_wait_time": 43, "polling_frequency": 15},
 		simulatedOptions(timing, 100), "real time: BOS's polling default")
-	assert.Contains(t, optionsRule, "max_boot_wait_time       power on + POST + boot    (                               17 s)")
+	assert.Contains(t, optionsRule, "max_boot_wait_time       power on + POST + boot    (                               21 s)")
 }
 
 func TestUpOptionFlag(t *testing.T) {

@@ -18,17 +18,18 @@ import (
 // in its --help, docs/cli.md and the README.
 const optionsRule = `BOS's time options follow the simulated hardware: each wait is the slowest the simulator
 can be at --delay-scale (every delay at the top of its ±20% jitter) plus a slack for the
-software's own work, which does not scale: 5 s + 1 s per 250 nodes.
-  max_power_on_wait_time   power on                  (default scale 0.05, 200 nodes:  6 s)
-  max_boot_wait_time       power on + POST + boot    (                               17 s)
-  max_power_off_wait_time  graceful shutdown         (                                7 s)
+software's own work, which does not scale: 5 s + 1 s per 50 nodes (20 ms of BOS's work
+per node, several times what an idle machine needs, so a loaded one still keeps up).
+  max_power_on_wait_time   power on                  (default scale 0.05, 200 nodes: 10 s)
+  max_boot_wait_time       power on + POST + boot    (                               21 s)
+  max_power_off_wait_time  graceful shutdown         (                               11 s)
   polling_frequency        15 s × --delay-scale, at least 1 s                         (1 s)
 --option KEY=VALUE (repeatable) then sets any option, e.g. --option max_boot_wait_time=60.`
 
 // simulatedOptions are BOS's time options for hardware with timing t, for nodes nodes
 // (optionsRule). Waits are whole seconds, rounded up.
 func simulatedOptions(t simulator.Timing, nodes int) map[string]any {
-	slack := 5 + nodes/250
+	slack := 5 + nodes/50
 	slowest := func(ds ...time.Duration) int {
 		var sum time.Duration
 		for _, d := range ds {
