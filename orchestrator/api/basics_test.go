@@ -121,7 +121,7 @@ func TestRequestErrors(t *testing.T) {
 		e.expect(400, "PUT", "/v2/components/x1000c0s0b0n0", "", `not json`)
 		e.expect(400, "PUT", "/v2/components/x1000c0s0b0n0", "", `{"enabled": true} {"enabled": false}`)
 		e.expect(400, "PUT", "/v2/components/x1000c0s0b0n0", "", ``)
-		d := e.expect(400, "GET", "/v2/sessions", "purple", nil).problem(t)
+		d := e.expect(400, "GET", "/v2/components", "purple", nil).problem(t)
 		assert.Equal(t, "Invalid tenant", d.Title)
 		e.expect(400, "GET", "/v2/sessions", strings.Repeat("t", 128), nil)
 		// Options, version and health ignore tenants.
