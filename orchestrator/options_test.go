@@ -40,7 +40,10 @@ func TestOptionsPatch(t *testing.T) {
 		{"UpperBound", `{"max_component_batch_size":131071,"discovery_frequency":33554432}`, "", nil},
 		{"Empty", `{}`, EINVALID, nil},
 		{"NotObject", `[1]`, EINVALID, nil},
-		{"Unknown", `{"polling_frequency":5,"disable_components_on_completion":true}`, EINVALID, nil},
+		{"Unknown", `{"polling_frequency":5,"disable_components_on_completion":true}`, "", func(t *testing.T, o Options) {
+			assert.Equal(t, 5, o.PollingFrequency, "known keys apply; unknown ones are ignored, as BOS's schema allows them")
+		}},
+		{"OnlyUnknown", `{"disable_components_on_completion":true}`, "", func(t *testing.T, o Options) { assert.Equal(t, DefaultOptions(), o) }},
 		{"WrongType", `{"polling_frequency":"5"}`, EINVALID, nil},
 		{"BelowRange", `{"bss_read_timeout":9}`, EINVALID, nil},
 		{"AboveRange", `{"max_component_batch_size":131072}`, EINVALID, nil},

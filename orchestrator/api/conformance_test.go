@@ -33,6 +33,8 @@ func TestConformsToBOSv2(t *testing.T) {
 	c.Do("GET", "/v2/options", nil)
 	c.Do("PATCH", "/v2/options", map[string]any{"logging_level": "DEBUG", "max_boot_wait_time": 1200})
 	c.DoInvalid("PATCH", "/v2/options", map[string]any{"max_boot_wait_time": "soon"})
+	c.Do("PATCH", "/v2/options", map[string]any{"not_an_option": 1}) // allowed, echoed
+
 
 	// Session templates: cray bos v2 sessiontemplates create/update/describe/list/delete.
 	c.Do("GET", "/v2/sessiontemplatetemplate", nil)
