@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"reflect"
 	"slices"
@@ -94,6 +95,22 @@ var optionRange = map[string][2]int{
 }
 
 var logLevels = []string{"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
+
+// LogLevel is the slog level logging_level names (any case; CRITICAL is above ERROR, as in
+// Python's logging). An unknown name is INFO, the default.
+func (o Options) LogLevel() slog.Level {
+	switch strings.ToUpper(o.LoggingLevel) {
+	case "DEBUG":
+		return slog.LevelDebug
+	case "WARNING":
+		return slog.LevelWarn
+	case "ERROR":
+		return slog.LevelError
+	case "CRITICAL":
+		return slog.LevelError + 4
+	}
+	return slog.LevelInfo
+}
 
 // OptionNames lists the 21 option keys in alphabetical order.
 func OptionNames() []string {

@@ -2,6 +2,7 @@ package orchestrator
 
 import (
 	"encoding/json"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -149,4 +150,13 @@ func TestRejectsOverlap(t *testing.T) {
 	o, err := DecodeStoredOptions([]byte(`{"reject_overlapping_sessions":"bogus"}`))
 	require.NoError(t, err)
 	assert.Equal(t, RejectOverlapV1, o.RejectOverlappingSessions, "an invalid stored value falls back to the default")
+}
+
+func TestLogLevel(t *testing.T) {
+	for name, want := range map[string]slog.Level{
+		"DEBUG": slog.LevelDebug, "info": slog.LevelInfo, "Warning": slog.LevelWarn,
+		"ERROR": slog.LevelError, "critical": slog.LevelError + 4, "": slog.LevelInfo,
+	} {
+		assert.Equal(t, want, Options{LoggingLevel: name}.LogLevel(), name)
+	}
 }

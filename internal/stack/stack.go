@@ -128,6 +128,9 @@ type Options struct {
 	Net *memnet.Network
 
 	Logger *slog.Logger
+	// LogLevel, when set, is the level of Logger's handler; BOS's API and reconciler set it
+	// from the logging_level option.
+	LogLevel *slog.LevelVar
 }
 
 // Stack is a running set of services. Fields are nil for services that are not running here.
@@ -367,7 +370,7 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 		}
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/", api.New(api.Config{Store: st, Tenants: tenants, BootSets: checker, Logger: o.Logger, Nodes: nodes, WakeV1: wakeV1, Auth: o.Auth}).Handler())
+	mux.Handle("/", api.New(api.Config{Store: st, Tenants: tenants, BootSets: checker, Logger: o.Logger, LogLevel: o.LogLevel, Nodes: nodes, WakeV1: wakeV1, Auth: o.Auth}).Handler())
 	s.BOSClient = api.NewClient(s.URLs.BOS, s.HTTPClient())
 	if err := s.startCRUS(runCtx, o, st, mux); err != nil {
 		return err
@@ -409,7 +412,7 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 			Power:   power,
 			Workers: o.Workers, BatchSize: o.BatchSize,
 			BMCPatience: bmcPatience(o.RedfishTimeout),
-			Logger:      o.Logger,
+			Logger:      o.Logger, LogLevel: o.LogLevel,
 		}
 		// The v1 agent acts through the same effects (BSS, CFS, Redfish) as the reconciler,
 		// reading power with GETs only (see Redfish.Polled).

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -156,4 +157,16 @@ type panicky struct{}
 
 func (panicky) CheckBootSet(context.Context, string, orchestrator.BootSet, orchestrator.Options) ([]string, error) {
 	panic("checker bug")
+}
+
+// TestLoggingLevelTakesEffect: PATCH /v2/options sets the server's log level at once.
+func TestLoggingLevelTakesEffect(t *testing.T) {
+	level := new(slog.LevelVar)
+	e := newEnv(t, storetest.Mini, func(c *Config) { c.LogLevel = level })
+	e.expect(200, "PATCH", "/v2/options", "", map[string]any{"logging_level": "debug"})
+	assert.Equal(t, slog.LevelDebug, level.Level())
+	e.expect(200, "PATCH", "/v2/options", "", map[string]any{"logging_level": "CRITICAL"})
+	assert.Equal(t, slog.LevelError+4, level.Level())
+	e.expect(400, "PATCH", "/v2/options", "", map[string]any{"logging_level": "TRACE"})
+	assert.Equal(t, slog.LevelError+4, level.Level(), "a refused PATCH changes nothing")
 }

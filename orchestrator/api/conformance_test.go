@@ -35,7 +35,6 @@ func TestConformsToBOSv2(t *testing.T) {
 	c.DoInvalid("PATCH", "/v2/options", map[string]any{"max_boot_wait_time": "soon"})
 	c.Do("PATCH", "/v2/options", map[string]any{"not_an_option": 1}) // allowed, echoed
 
-
 	// Session templates: cray bos v2 sessiontemplates create/update/describe/list/delete.
 	c.Do("GET", "/v2/sessiontemplatetemplate", nil)
 	c.Do("PUT", "/v2/sessiontemplates/compute", template("x1000c0s0b0n0", "x1000c0s1b0n0"))

@@ -43,6 +43,9 @@ type Config struct {
 	BootSets orchestrator.BootSetChecker
 	// Logger receives request errors and warnings. Nil discards.
 	Logger *slog.Logger
+	// LogLevel, when set, is the level of Logger's handler: PATCH /v2/options sets it from
+	// logging_level, so the option takes effect at once.
+	LogLevel *slog.LevelVar
 	// MaxBodyBytes limits request bodies (413 beyond). 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// Now is the clock for timestamps. Nil means time.Now.
@@ -66,6 +69,7 @@ type Server struct {
 	tenants tenant.Registry
 	checker orchestrator.BootSetChecker
 	log     *slog.Logger
+	level   *slog.LevelVar
 	maxBody int64
 	now     func() time.Time
 	engine  *gin.Engine
@@ -86,7 +90,7 @@ func New(cfg Config) *Server {
 	}
 	// Release mode silences gin's route dump; the mode is process-wide, so set it once.
 	ginOnce.Do(func() { gin.SetMode(gin.ReleaseMode) })
-	s := &Server{st: cfg.Store, tenants: cfg.Tenants, checker: cfg.BootSets, log: cfg.Logger,
+	s := &Server{st: cfg.Store, tenants: cfg.Tenants, checker: cfg.BootSets, log: cfg.Logger, level: cfg.LogLevel,
 		maxBody: cfg.MaxBodyBytes, now: cfg.Now, nodes: cfg.Nodes, wakeV1: cfg.WakeV1, auth: cfg.Auth}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -100,6 +100,9 @@ func (s *Server) patchOptions(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	if s.level != nil {
+		s.level.Set(o.LogLevel())
+	}
 	unknown := orchestrator.UnknownOptions(body)
 	if len(unknown) == 0 {
 		c.JSON(http.StatusOK, o)

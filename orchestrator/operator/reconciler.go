@@ -50,6 +50,9 @@ type Config struct {
 	// sending from its own calls under way. Default: random per New.
 	Instance string
 	Logger   *slog.Logger
+	// LogLevel, when set, is the level of Logger's handler: every pass sets it from the
+	// logging_level option, as BOS's operators do.
+	LogLevel *slog.LevelVar
 	Now      func() time.Time
 }
 
@@ -182,6 +185,9 @@ func (r *Reconciler) options(ctx context.Context) bos.Options {
 	if err != nil {
 		r.log.Warn("reading options; using defaults", "err", err)
 		return bos.DefaultOptions()
+	}
+	if r.cfg.LogLevel != nil {
+		r.cfg.LogLevel.Set(opts.LogLevel())
 	}
 	return opts
 }
