@@ -348,9 +348,20 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 		_ = st.Close()
 	})
 
+	// BOS's clients of BSS, CFS, HSM and IMS wait for an answer as long as the
+	// *_read_timeout options say; the reconciler's passes keep them current.
+	timeouts := &operator.ReadTimeouts{}
+	clientOf := func(service string) *http.Client {
+		var c http.Client // nil HTTPClient: the clients' default, http.DefaultTransport
+		if hc := s.HTTPClient(); hc != nil {
+			c = *hc
+		}
+		c.Transport = timeouts.Transport(service, c.Transport)
+		return &c
+	}
 	var checker bos.BootSetChecker
 	if s.URLs.IMS != "" && s.URLs.S3 != "" {
-		checker = operator.BootSetChecker{Client: ims.NewClient(s.URLs.IMS, s.HTTPClient()), S3URL: s.URLs.S3}
+		checker = operator.BootSetChecker{Client: ims.NewClient(s.URLs.IMS, clientOf(operator.ServiceIMS)), S3URL: s.URLs.S3}
 	}
 	var (
 		hsmClient *hsm.Client
@@ -360,7 +371,7 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 		handoff = &operator.InventoryHandoff{}
 	)
 	if s.URLs.HSM != "" {
-		hsmClient = hsm.NewClient(s.URLs.HSM, s.HTTPClient())
+		hsmClient = hsm.NewClient(s.URLs.HSM, clientOf(operator.ServiceHSM))
 		inventory = operator.HSMInventory{Client: hsmClient}
 		nodes = &lockstep.Resolver{Inventory: inventory, Tenants: tenants, Handoff: handoff}
 	}
@@ -399,9 +410,9 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 			Logger:           o.Logger,
 		})
 		mux.Handle("/operator/redfish-events", s.Redfish.EventsHandler())
-		bssPort := operator.BSSBootParameters{Client: bss.NewClient(s.URLs.BSS, s.HTTPClient())}
-		cfsPort := operator.CFSConfiguration{Client: cfs.NewClient(s.URLs.CFS, s.HTTPClient())}
-		images := operator.S3Images{Client: ims.NewClient(s.URLs.IMS, s.HTTPClient()), S3URL: s.URLs.S3}
+		bssPort := operator.BSSBootParameters{Client: bss.NewClient(s.URLs.BSS, clientOf(operator.ServiceBSS))}
+		cfsPort := operator.CFSConfiguration{Client: cfs.NewClient(s.URLs.CFS, clientOf(operator.ServiceCFS))}
+		images := operator.S3Images{Client: ims.NewClient(s.URLs.IMS, clientOf(operator.ServiceIMS)), S3URL: s.URLs.S3}
 		var power operator.PowerControl = s.Redfish
 		if o.WrapPower != nil {
 			power = o.WrapPower(power)
@@ -412,7 +423,7 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 			Power:   power,
 			Workers: o.Workers, BatchSize: o.BatchSize,
 			BMCPatience: bmcPatience(o.RedfishTimeout),
-			Logger:      o.Logger, LogLevel: o.LogLevel,
+			Logger:      o.Logger, LogLevel: o.LogLevel, ReadTimeouts: timeouts,
 		}
 		// The v1 agent acts through the same effects (BSS, CFS, Redfish) as the reconciler,
 		// reading power with GETs only (see Redfish.Polled).

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -13,8 +14,8 @@ import (
 	"github.com/cray-bos/bos/orchestrator/store"
 )
 
-// Every pass reads the options (options); doing so sets the log level from logging_level,
-// so a PATCH of the option reaches the reconciler's log by its next pass.
+// Every pass reads the options (options); doing so sets the log level from logging_level
+// and the clients' read timeouts, so a PATCH of the options takes effect by the next pass.
 func TestOptionsSetLogLevel(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
@@ -22,13 +23,15 @@ func TestOptionsSetLogLevel(t *testing.T) {
 		require.NoError(t, err)
 		defer st.Close()
 		level := new(slog.LevelVar)
-		r := New(Config{Store: st, LogLevel: level})
+		var timeouts ReadTimeouts
+		r := New(Config{Store: st, LogLevel: level, ReadTimeouts: &timeouts})
 		defer r.queue.ShutDown()
 		r.options(ctx)
 		assert.Equal(t, slog.LevelInfo, level.Level(), "the default, INFO")
-		_, err = st.UpdateOptions(ctx, func(o *bos.Options) error { o.LoggingLevel = "warning"; return nil })
+		_, err = st.UpdateOptions(ctx, func(o *bos.Options) error { o.LoggingLevel, o.PCSReadTimeout = "warning", 45; return nil })
 		require.NoError(t, err)
 		r.options(ctx)
 		assert.Equal(t, slog.LevelWarn, level.Level())
+		assert.Equal(t, 45*time.Second, timeouts.of(ServicePCS))
 	})
 }

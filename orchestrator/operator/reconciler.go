@@ -53,7 +53,9 @@ type Config struct {
 	// LogLevel, when set, is the level of Logger's handler: every pass sets it from the
 	// logging_level option, as BOS's operators do.
 	LogLevel *slog.LevelVar
-	Now      func() time.Time
+	// ReadTimeouts, when set, is updated from the *_read_timeout options at every pass.
+	ReadTimeouts *ReadTimeouts
+	Now          func() time.Time
 }
 
 // Reconciler drives every enabled component to its desired state (see doc.go).
@@ -188,6 +190,9 @@ func (r *Reconciler) options(ctx context.Context) bos.Options {
 	}
 	if r.cfg.LogLevel != nil {
 		r.cfg.LogLevel.Set(opts.LogLevel())
+	}
+	if r.cfg.ReadTimeouts != nil {
+		r.cfg.ReadTimeouts.Set(opts)
 	}
 	return opts
 }
