@@ -557,7 +557,8 @@ func TestCLITenant(t *testing.T) {
 	assert.ErrorContains(t, v2Fail(t, "sessiontemplates", "describe", "blue-tpl"), "404", "outside the tenant's namespace")
 	assert.ErrorContains(t, v2Fail(t, append([]string{"components", "describe", shared.nodes[3]}, blue...)...), "404")
 
-	assert.ErrorContains(t, v2Fail(t, "sessiontemplates", "list", "--tenant", "nobody"), "400 Invalid tenant")
+	assert.ErrorContains(t, v2Fail(t, "components", "list", "--tenant", "nobody"), "400 Invalid tenant")
+	assert.Empty(t, v2JSON[[]bos.SessionTemplate](t, "sessiontemplates", "list", "--tenant", "nobody"), "an unknown tenant's namespace is empty, as BOS")
 }
 
 func TestCLIHelpAndUsage(t *testing.T) {
