@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"reflect"
 	"slices"
@@ -95,6 +96,22 @@ var optionRange = map[string][2]int{
 
 var logLevels = []string{"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
 
+// LogLevel is the slog level logging_level names (any case; CRITICAL is above ERROR, as in
+// Python's logging). An unknown name is INFO, the default.
+func (o Options) LogLevel() slog.Level {
+	switch strings.ToUpper(o.LoggingLevel) {
+	case "DEBUG":
+		return slog.LevelDebug
+	case "WARNING":
+		return slog.LevelWarn
+	case "ERROR":
+		return slog.LevelError
+	case "CRITICAL":
+		return slog.LevelError + 4
+	}
+	return slog.LevelInfo
+}
+
 // OptionNames lists the 21 option keys in alphabetical order.
 func OptionNames() []string {
 	t := reflect.TypeOf(Options{})
@@ -182,30 +199,25 @@ func DecodeStoredOptions(raw []byte) (Options, error) {
 	return o.Sanitize(), nil
 }
 
-// Patch merges a PATCH body into o: at least one key, no unknown key, each value of the
-// right type, and the result valid. On error o is unchanged.
+// Patch merges a PATCH body into o: at least one key, each known option's value of the
+// right type, and the result valid. Unknown keys are ignored here, as BOS's schema allows
+// them (see UnknownOptions). On error o is unchanged.
 func (o *Options) Patch(body []byte) error {
-	var keys map[string]json.RawMessage
-	if err := json.Unmarshal(body, &keys); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return Errorf(EINVALID, "options must be a JSON object, not %s", te.Value)
-		}
-		return Errorf(EINVALID, "options must be a JSON object: %s", strings.TrimPrefix(err.Error(), "json: "))
+	keys, err := optionKeys(body)
+	if err != nil {
+		return err
 	}
 	if len(keys) == 0 {
 		return Errorf(EINVALID, "options patch must name at least one option")
 	}
 	known := OptionNames()
-	var unknown []string
 	for k := range keys {
 		if !slices.Contains(known, k) {
-			unknown = append(unknown, k)
+			delete(keys, k)
 		}
 	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		return Errorf(EINVALID, "unknown option(s) %s; valid options are %s", quoteList(unknown), strings.Join(known, ", "))
+	if body, err = json.Marshal(keys); err != nil {
+		return err
 	}
 	next := *o
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -222,6 +234,35 @@ func (o *Options) Patch(body []byte) error {
 	}
 	*o = next
 	return nil
+}
+
+// UnknownOptions returns the keys of a PATCH body that name no option. BOS stores them and
+// echoes them in the PATCH answer; its GET drops them, so we only echo them.
+func UnknownOptions(body []byte) map[string]json.RawMessage {
+	keys, err := optionKeys(body)
+	if err != nil {
+		return nil
+	}
+	known := OptionNames()
+	for k := range keys {
+		if slices.Contains(known, k) {
+			delete(keys, k)
+		}
+	}
+	return keys
+}
+
+// optionKeys splits a PATCH body into its keys.
+func optionKeys(body []byte) (map[string]json.RawMessage, error) {
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(body, &keys); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, Errorf(EINVALID, "options must be a JSON object, not %s", te.Value)
+		}
+		return nil, Errorf(EINVALID, "options must be a JSON object: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return keys, nil
 }
 
 // Durations for the reconciler.

@@ -2,6 +2,7 @@ package orchestrator
 
 import (
 	"encoding/json"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -40,7 +41,10 @@ func TestOptionsPatch(t *testing.T) {
 		{"UpperBound", `{"max_component_batch_size":131071,"discovery_frequency":33554432}`, "", nil},
 		{"Empty", `{}`, EINVALID, nil},
 		{"NotObject", `[1]`, EINVALID, nil},
-		{"Unknown", `{"polling_frequency":5,"disable_components_on_completion":true}`, EINVALID, nil},
+		{"Unknown", `{"polling_frequency":5,"disable_components_on_completion":true}`, "", func(t *testing.T, o Options) {
+			assert.Equal(t, 5, o.PollingFrequency, "known keys apply; unknown ones are ignored, as BOS's schema allows them")
+		}},
+		{"OnlyUnknown", `{"disable_components_on_completion":true}`, "", func(t *testing.T, o Options) { assert.Equal(t, DefaultOptions(), o) }},
 		{"WrongType", `{"polling_frequency":"5"}`, EINVALID, nil},
 		{"BelowRange", `{"bss_read_timeout":9}`, EINVALID, nil},
 		{"AboveRange", `{"max_component_batch_size":131072}`, EINVALID, nil},
@@ -146,4 +150,13 @@ func TestRejectsOverlap(t *testing.T) {
 	o, err := DecodeStoredOptions([]byte(`{"reject_overlapping_sessions":"bogus"}`))
 	require.NoError(t, err)
 	assert.Equal(t, RejectOverlapV1, o.RejectOverlappingSessions, "an invalid stored value falls back to the default")
+}
+
+func TestLogLevel(t *testing.T) {
+	for name, want := range map[string]slog.Level{
+		"DEBUG": slog.LevelDebug, "info": slog.LevelInfo, "Warning": slog.LevelWarn,
+		"ERROR": slog.LevelError, "critical": slog.LevelError + 4, "": slog.LevelInfo,
+	} {
+		assert.Equal(t, want, Options{LoggingLevel: name}.LogLevel(), name)
+	}
 }

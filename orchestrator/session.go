@@ -149,9 +149,6 @@ type SessionStatusPatch struct {
 // Validate checks the patch's fields.
 func (p *SessionPatch) Validate() error {
 	var v checker
-	if p.Components == nil && p.Status == nil {
-		v.addf("(body)", "must set components or status")
-	}
 	if p.Status != nil && p.Status.Status != nil {
 		v.oneOf("status.status", *p.Status.Status, SessionStatuses...)
 	}

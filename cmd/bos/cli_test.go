@@ -395,6 +395,8 @@ func TestCLISessions(t *testing.T) {
 	assert.Equal(t, "session cli-boot deleted\n", r.err)
 	assert.ErrorContains(t, v2Fail(t, "sessions", "describe", "cli-boot"), "404 The resource was not found: Session 'cli-boot' does not exist")
 
+	v2(t, "sessions", "delete") // complete sessions only, unlike the API without filters
+	assert.Equal(t, "cli-staged", v2JSON[bos.Session](t, "sessions", "describe", "cli-staged").Name)
 	v2(t, "sessions", "delete", "--status", "running")
 	v2(t, "sessions", "delete", "--status", "pending")
 	for _, s := range v2JSON[[]bos.Session](t, "sessions", "list") {
@@ -555,7 +557,8 @@ func TestCLITenant(t *testing.T) {
 	assert.ErrorContains(t, v2Fail(t, "sessiontemplates", "describe", "blue-tpl"), "404", "outside the tenant's namespace")
 	assert.ErrorContains(t, v2Fail(t, append([]string{"components", "describe", shared.nodes[3]}, blue...)...), "404")
 
-	assert.ErrorContains(t, v2Fail(t, "sessiontemplates", "list", "--tenant", "nobody"), "400 Invalid tenant")
+	assert.ErrorContains(t, v2Fail(t, "components", "list", "--tenant", "nobody"), "400 Invalid tenant")
+	assert.Empty(t, v2JSON[[]bos.SessionTemplate](t, "sessiontemplates", "list", "--tenant", "nobody"), "an unknown tenant's namespace is empty, as BOS")
 }
 
 func TestCLIHelpAndUsage(t *testing.T) {

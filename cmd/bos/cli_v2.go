@@ -52,7 +52,7 @@ func cliV2Families() []family {
 				return v2Call(c, func(cl *api.Client) (any, error) { return cl.GetSession(c.ctx, c.args[0]) })
 			})},
 			{name: "delete", args: []string{"[NAME]"}, short: "Delete a session, or (without NAME) the sessions the filters select",
-				long:  "delete NAME deletes one session (its nodes keep converging). Without NAME it deletes every\nsession matching --status, --min-age and --max-age; BOS deletes only complete sessions\nunless --status says otherwise.",
+				long:  "delete NAME deletes one session (its nodes keep converging). Without NAME it deletes every\nsession matching --status, --min-age and --max-age; without --status only complete sessions\n(the API, as BOS, deletes every session when given no filter).",
 				setup: sessionDelete},
 			{name: "status", args: []string{"NAME"}, short: "Show a session's progress: phases, success and failure shares, errors",
 				long:    "status shows the session's status. With --watch it follows the session to the end as bos up --boot\ndoes: a progress line, the status, the failed nodes by cause and the command that retries them.\n\n" + watchExitCodes,
@@ -253,7 +253,11 @@ func sessionDelete(fs *pflag.FlagSet) action {
 			}
 			return v2Done(c, "session "+c.args[0]+" deleted", func(cl *api.Client) error { return cl.DeleteSession(c.ctx, c.args[0]) })
 		}
-		return v2Done(c, "matching sessions deleted", func(cl *api.Client) error { return cl.DeleteSessions(c.ctx, q) })
+		bulk := q
+		if bulk.Status == "" {
+			bulk.Status = bos.SessionComplete
+		}
+		return v2Done(c, "matching sessions deleted", func(cl *api.Client) error { return cl.DeleteSessions(c.ctx, bulk) })
 	}
 }
 

@@ -83,7 +83,8 @@ act without a tenant, or use v1 (docs/auth.md).`,
 				return fmt.Errorf("--pcs-url needs --power pcs")
 			}
 			if verbose {
-				opts.Logger = slog.New(slog.NewTextHandler(errw, &slog.HandlerOptions{Level: slog.LevelInfo}))
+				opts.LogLevel = new(slog.LevelVar) // INFO until the logging_level option says otherwise
+				opts.Logger = slog.New(slog.NewTextHandler(errw, &slog.HandlerOptions{Level: opts.LogLevel}))
 			}
 			ctx := cmd.Context()
 			authState := "off"

@@ -137,6 +137,9 @@ type Options struct {
 	Net *memnet.Network
 
 	Logger *slog.Logger
+	// LogLevel, when set, is the level of Logger's handler; BOS's API and reconciler set it
+	// from the logging_level option.
+	LogLevel *slog.LevelVar
 }
 
 // Stack is a running set of services. Fields are nil for services that are not running here.
@@ -369,9 +372,20 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 		_ = st.Close()
 	})
 
+	// BOS's clients of BSS, CFS, HSM and IMS wait for an answer as long as the
+	// *_read_timeout options say; the reconciler's passes keep them current.
+	timeouts := &operator.ReadTimeouts{}
+	clientOf := func(service string) *http.Client {
+		var c http.Client // nil HTTPClient: the clients' default, http.DefaultTransport
+		if hc := s.HTTPClient(); hc != nil {
+			c = *hc
+		}
+		c.Transport = timeouts.Transport(service, c.Transport)
+		return &c
+	}
 	var checker bos.BootSetChecker
 	if s.URLs.IMS != "" && s.URLs.S3 != "" {
-		checker = operator.BootSetChecker{Client: ims.NewClient(s.URLs.IMS, s.HTTPClient()), S3URL: s.URLs.S3}
+		checker = operator.BootSetChecker{Client: ims.NewClient(s.URLs.IMS, clientOf(operator.ServiceIMS)), S3URL: s.URLs.S3}
 	}
 	var (
 		hsmClient *hsm.Client
@@ -381,7 +395,7 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 		handoff = &operator.InventoryHandoff{}
 	)
 	if s.URLs.HSM != "" {
-		hsmClient = hsm.NewClient(s.URLs.HSM, s.HTTPClient())
+		hsmClient = hsm.NewClient(s.URLs.HSM, clientOf(operator.ServiceHSM))
 		inventory = operator.HSMInventory{Client: hsmClient}
 		nodes = &lockstep.Resolver{Inventory: inventory, Tenants: tenants, Handoff: handoff}
 	}
@@ -391,7 +405,7 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 		}
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/", api.New(api.Config{Store: st, Tenants: tenants, BootSets: checker, Logger: o.Logger, Nodes: nodes, WakeV1: wakeV1, Auth: o.Auth}).Handler())
+	mux.Handle("/", api.New(api.Config{Store: st, Tenants: tenants, BootSets: checker, Logger: o.Logger, LogLevel: o.LogLevel, Nodes: nodes, WakeV1: wakeV1, Auth: o.Auth}).Handler())
 	s.BOSClient = api.NewClient(s.URLs.BOS, s.HTTPClient())
 	if err := s.startCRUS(runCtx, o, st, mux); err != nil {
 		return err
@@ -401,13 +415,13 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 		if s.URLs.HSM == "" || s.URLs.BSS == "" || s.URLs.CFS == "" || s.URLs.S3 == "" || s.URLs.IMS == "" {
 			return errors.New("stack: the reconciler needs hsm, bss, cfs, s3 and ims URLs")
 		}
-		power, polled, err := s.powerDriver(o, hsmClient, mux)
+		power, polled, err := s.powerDriver(o, hsmClient, clientOf(operator.ServicePCS), mux)
 		if err != nil {
 			return err
 		}
-		bssPort := operator.BSSBootParameters{Client: bss.NewClient(s.URLs.BSS, s.HTTPClient())}
-		cfsPort := operator.CFSConfiguration{Client: cfs.NewClient(s.URLs.CFS, s.HTTPClient())}
-		images := operator.S3Images{Client: ims.NewClient(s.URLs.IMS, s.HTTPClient()), S3URL: s.URLs.S3}
+		bssPort := operator.BSSBootParameters{Client: bss.NewClient(s.URLs.BSS, clientOf(operator.ServiceBSS))}
+		cfsPort := operator.CFSConfiguration{Client: cfs.NewClient(s.URLs.CFS, clientOf(operator.ServiceCFS))}
+		images := operator.S3Images{Client: ims.NewClient(s.URLs.IMS, clientOf(operator.ServiceIMS)), S3URL: s.URLs.S3}
 		if o.WrapPower != nil {
 			power = o.WrapPower(power)
 		}
@@ -417,7 +431,7 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 			Power:   power,
 			Workers: o.Workers, BatchSize: o.BatchSize,
 			BMCPatience: bmcPatience(o.RedfishTimeout),
-			Logger:      o.Logger,
+			Logger:      o.Logger, LogLevel: o.LogLevel, ReadTimeouts: timeouts,
 		}
 		// The v1 agent acts through the same effects (BSS, CFS, power) as the reconciler,
 		// reading power with GETs only (see Redfish.Polled).
@@ -446,12 +460,12 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 // powerDriver returns the reconciler's power driver and the one the v1 agent polls: PCS
 // when o.Power says so, else Redfish (s.Redfish, with its event sink served on mux at
 // /operator/redfish-events).
-func (s *Stack) powerDriver(o Options, hsmClient *hsm.Client, mux *http.ServeMux) (power, polled operator.PowerControl, err error) {
+func (s *Stack) powerDriver(o Options, hsmClient *hsm.Client, pcsClient *http.Client, mux *http.ServeMux) (power, polled operator.PowerControl, err error) {
 	if o.Power == PowerPCS {
 		if s.URLs.PCS == "" {
 			return nil, nil, errors.New("stack: power through pcs needs a pcs URL")
 		}
-		p := operator.NewPCS(operator.PCSConfig{URL: s.URLs.PCS + pcsPath, HTTP: s.HTTPClient()})
+		p := operator.NewPCS(operator.PCSConfig{URL: s.URLs.PCS + pcsPath, HTTP: pcsClient})
 		return p, p, nil
 	}
 	creds, err := s.bmcCredentials(o)

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -87,7 +88,6 @@ func TestOptions(t *testing.T) {
 			status int
 		}{
 			{"OK", `{"polling_frequency": 5, "clear_stage": true}`, 200},
-			{"Unknown", `{"polling_frequency": 5, "colour": "red"}`, 400},
 			{"OutOfRange", `{"max_power_on_wait_time": -1}`, 400},
 			{"WrongType", `{"clear_stage": "yes"}`, 400},
 			{"Empty", `{}`, 400},
@@ -102,6 +102,17 @@ func TestOptions(t *testing.T) {
 			})
 		}
 		e.t = t
+		// As BOS: a key that names no option is accepted, echoed by the PATCH, never shown
+		// by GET; the known keys beside it apply.
+		var echoed map[string]any
+		e.expect(200, "PATCH", "/v2/options", "", `{"polling_frequency": 5, "colour": {"r": 1}}`).json(t, &echoed)
+		assert.Equal(t, map[string]any{"r": 1.0}, echoed["colour"])
+		assert.Equal(t, 5.0, echoed["polling_frequency"])
+		assert.Len(t, echoed, 22)
+		var shown map[string]any
+		e.expect(200, "GET", "/v2/options", "", nil).json(t, &shown)
+		assert.NotContains(t, shown, "colour")
+		assert.Len(t, shown, 21)
 		o, err := e.c.Options(context.Background())
 		require.NoError(t, err)
 		assert.Equal(t, 5, o.PollingFrequency, "the valid PATCH is seen by the next request")
@@ -121,7 +132,7 @@ func TestRequestErrors(t *testing.T) {
 		e.expect(400, "PUT", "/v2/components/x1000c0s0b0n0", "", `not json`)
 		e.expect(400, "PUT", "/v2/components/x1000c0s0b0n0", "", `{"enabled": true} {"enabled": false}`)
 		e.expect(400, "PUT", "/v2/components/x1000c0s0b0n0", "", ``)
-		d := e.expect(400, "GET", "/v2/sessions", "purple", nil).problem(t)
+		d := e.expect(400, "GET", "/v2/components", "purple", nil).problem(t)
 		assert.Equal(t, "Invalid tenant", d.Title)
 		e.expect(400, "GET", "/v2/sessions", strings.Repeat("t", 128), nil)
 		// Options, version and health ignore tenants.
@@ -146,4 +157,16 @@ type panicky struct{}
 
 func (panicky) CheckBootSet(context.Context, string, orchestrator.BootSet, orchestrator.Options) ([]string, error) {
 	panic("checker bug")
+}
+
+// TestLoggingLevelTakesEffect: PATCH /v2/options sets the server's log level at once.
+func TestLoggingLevelTakesEffect(t *testing.T) {
+	level := new(slog.LevelVar)
+	e := newEnv(t, storetest.Mini, func(c *Config) { c.LogLevel = level })
+	e.expect(200, "PATCH", "/v2/options", "", map[string]any{"logging_level": "debug"})
+	assert.Equal(t, slog.LevelDebug, level.Level())
+	e.expect(200, "PATCH", "/v2/options", "", map[string]any{"logging_level": "CRITICAL"})
+	assert.Equal(t, slog.LevelError+4, level.Level())
+	e.expect(400, "PATCH", "/v2/options", "", map[string]any{"logging_level": "TRACE"})
+	assert.Equal(t, slog.LevelError+4, level.Level(), "a refused PATCH changes nothing")
 }

@@ -213,7 +213,7 @@ func (c *Client) ListSessions(ctx context.Context, q SessionQuery) ([]orchestrat
 	return out, c.do(ctx, http.MethodGet, "/v2/sessions", q.values(), nil, &out)
 }
 
-// DeleteSessions deletes the matching sessions (only complete ones unless q.Status is set).
+// DeleteSessions deletes the matching sessions (every session the caller sees for an empty q).
 func (c *Client) DeleteSessions(ctx context.Context, q SessionQuery) error {
 	return c.do(ctx, http.MethodDelete, "/v2/sessions", q.values(), nil, nil)
 }

@@ -43,6 +43,9 @@ type Config struct {
 	BootSets orchestrator.BootSetChecker
 	// Logger receives request errors and warnings. Nil discards.
 	Logger *slog.Logger
+	// LogLevel, when set, is the level of Logger's handler: PATCH /v2/options sets it from
+	// logging_level, so the option takes effect at once.
+	LogLevel *slog.LevelVar
 	// MaxBodyBytes limits request bodies (413 beyond). 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// Now is the clock for timestamps. Nil means time.Now.
@@ -66,6 +69,7 @@ type Server struct {
 	tenants tenant.Registry
 	checker orchestrator.BootSetChecker
 	log     *slog.Logger
+	level   *slog.LevelVar
 	maxBody int64
 	now     func() time.Time
 	engine  *gin.Engine
@@ -86,7 +90,7 @@ func New(cfg Config) *Server {
 	}
 	// Release mode silences gin's route dump; the mode is process-wide, so set it once.
 	ginOnce.Do(func() { gin.SetMode(gin.ReleaseMode) })
-	s := &Server{st: cfg.Store, tenants: cfg.Tenants, checker: cfg.BootSets, log: cfg.Logger,
+	s := &Server{st: cfg.Store, tenants: cfg.Tenants, checker: cfg.BootSets, log: cfg.Logger, level: cfg.LogLevel,
 		maxBody: cfg.MaxBodyBytes, now: cfg.Now, nodes: cfg.Nodes, wakeV1: cfg.WakeV1, auth: cfg.Auth}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -148,6 +152,7 @@ type handler func(c *gin.Context) error
 func (s *Server) routes(r gin.IRouter) {
 	h := s.wrap
 	t := s.withTenant
+	ns := s.withTenantNamespace
 	r.GET("/", h(s.getRoot))
 	r.GET("/v2", h(s.getV2))
 	r.GET("/v2/version", h(s.getV2))
@@ -157,22 +162,22 @@ func (s *Server) routes(r gin.IRouter) {
 	r.GET("/v2/options", h(s.getOptions))
 	r.PATCH("/v2/options", h(s.patchOptions))
 
-	r.GET("/v2/sessiontemplates", t, h(s.listTemplates))
-	r.GET("/v2/sessiontemplates/:id", t, h(s.getTemplate))
+	r.GET("/v2/sessiontemplates", ns, h(s.listTemplates))
+	r.GET("/v2/sessiontemplates/:id", ns, h(s.getTemplate))
 	r.PUT("/v2/sessiontemplates/:id", t, h(s.putTemplate))
 	r.PATCH("/v2/sessiontemplates/:id", t, h(s.patchTemplate))
-	r.DELETE("/v2/sessiontemplates/:id", t, h(s.deleteTemplate))
-	r.GET("/v2/sessiontemplatesvalid/:id", t, h(s.validateTemplate))
+	r.DELETE("/v2/sessiontemplates/:id", ns, h(s.deleteTemplate))
+	r.GET("/v2/sessiontemplatesvalid/:id", ns, h(s.validateTemplate))
 	r.GET("/v2/sessiontemplatetemplate", h(s.getTemplateTemplate))
 
 	r.POST("/v2/sessions", t, h(s.createSession))
-	r.GET("/v2/sessions", t, h(s.listSessions))
-	r.DELETE("/v2/sessions", t, h(s.deleteSessions))
-	r.GET("/v2/sessions/:id", t, h(s.getSession))
+	r.GET("/v2/sessions", ns, h(s.listSessions))
+	r.DELETE("/v2/sessions", ns, h(s.deleteSessions))
+	r.GET("/v2/sessions/:id", ns, h(s.getSession))
 	r.PATCH("/v2/sessions/:id", t, h(s.patchSession))
-	r.DELETE("/v2/sessions/:id", t, h(s.deleteSession))
-	r.GET("/v2/sessions/:id/status", t, h(s.getSessionStatus))
-	r.POST("/v2/sessions/:id/status", t, h(s.saveSessionStatus))
+	r.DELETE("/v2/sessions/:id", ns, h(s.deleteSession))
+	r.GET("/v2/sessions/:id/status", ns, h(s.getSessionStatus))
+	r.POST("/v2/sessions/:id/status", ns, h(s.saveSessionStatus))
 
 	r.GET("/v2/components", t, h(s.listComponents))
 	r.PUT("/v2/components", t, h(s.putComponents))
@@ -342,7 +347,14 @@ const tenantKey = "bos.tenant"
 
 // withTenant resolves the request's tenant (Cray-Tenant-Name, or the token's: see
 // authorize): empty means no tenant; an unknown tenant is 400 "Invalid tenant".
-func (s *Server) withTenant(c *gin.Context) {
+func (s *Server) withTenant(c *gin.Context) { s.resolveTenant(c, false) }
+
+// withTenantNamespace is withTenant for reads and deletes of templates and sessions: as in
+// BOS, which checks the tenant only when creating, an unknown tenant is a namespace with
+// nothing in it (404 by name, empty lists), not 400.
+func (s *Server) withTenantNamespace(c *gin.Context) { s.resolveTenant(c, true) }
+
+func (s *Server) resolveTenant(c *gin.Context, unknownIsEmpty bool) {
 	name := requestedTenant(c)
 	if name == "" {
 		c.Next()
@@ -355,14 +367,17 @@ func (s *Server) withTenant(c *gin.Context) {
 		invalid("%s", orchestrator.ErrorMessage(err))
 		return
 	}
-	if s.tenants == nil {
-		invalid("Tenant '%s' does not exist", name)
-		return
+	var t *tenant.Tenant
+	err := tenant.ErrNotFound
+	if s.tenants != nil {
+		t, err = s.tenants.Get(c.Request.Context(), name)
 	}
-	t, err := s.tenants.Get(c.Request.Context(), name)
 	if errors.Is(err, tenant.ErrNotFound) {
-		invalid("Tenant '%s' does not exist", name)
-		return
+		if !unknownIsEmpty {
+			invalid("Tenant '%s' does not exist", name)
+			return
+		}
+		t, err = tenant.New(name, nil), nil
 	}
 	if err != nil {
 		s.writeError(c, &orchestrator.Error{Code: orchestrator.EUNAVAILABLE, Message: "the tenant registry cannot be reached", Err: err})

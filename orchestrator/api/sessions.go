@@ -100,15 +100,12 @@ func (s *Server) listSessions(c *gin.Context) error {
 	return nil
 }
 
-// deleteSessions deletes the sessions matching the filters. Without a status filter only
-// complete sessions are deleted (BOS deletes every session: see the deviations).
+// deleteSessions deletes the sessions matching the filters; without filters, as in BOS,
+// every session of the caller's view, pending and running included.
 func (s *Server) deleteSessions(c *gin.Context) error {
 	f, err := sessionFilter(c)
 	if err != nil {
 		return err
-	}
-	if _, given := c.GetQuery("status"); !given || f.Status == "" {
-		f.Status = orchestrator.SessionComplete
 	}
 	ctx := c.Request.Context()
 	tn := tenantName(c)

@@ -128,7 +128,11 @@ func TestSessionEndpoints(t *testing.T) {
 		assert.Equal(t, t0, s.Status.StartTime, "status is merged")
 		e.expect(400, "PATCH", "/v2/sessions/old", "", map[string]any{"operation": "reboot"})
 		e.expect(400, "PATCH", "/v2/sessions/old", "", map[string]any{"status": map[string]any{"status": "done"}})
-		e.expect(400, "PATCH", "/v2/sessions/old", "", `{}`)
+		// {} is a valid update (the schema sets no minimum): BOS answers the session unchanged.
+		var same orchestrator.Session
+		e.expect(200, "PATCH", "/v2/sessions/old", "", `{}`).json(t, &same)
+		assert.Equal(t, s, same)
+		e.expect(404, "PATCH", "/v2/sessions/nope", "", `{}`)
 		e.expect(404, "PATCH", "/v2/sessions/nope", "", map[string]any{"components": ""})
 
 		// Extended status, computed from the components.
@@ -174,8 +178,8 @@ func TestSessionEndpoints(t *testing.T) {
 		e.expect(200, "GET", "/v2/sessions/old/status", "", nil).json(t, &again)
 		assert.Equal(t, st, again)
 
-		// Bulk DELETE defaults to complete sessions only.
-		e.expect(204, "DELETE", "/v2/sessions", "", nil)
+		// Bulk DELETE with filters deletes what they select.
+		e.expect(204, "DELETE", "/v2/sessions?status=complete", "", nil)
 		assert.Equal(t, []string{"mid", "new"}, names("", ""))
 		_, ok, err := e.st.GetSessionStatus(ctx, "", "old")
 		require.NoError(t, err)
@@ -190,5 +194,27 @@ func TestSessionEndpoints(t *testing.T) {
 		e.expect(404, "GET", "/v2/sessions/new", "", nil)
 		e.expect(400, "GET", "/v2/sessions/bad!name", "", nil)
 		assert.Equal(t, "old", e.component("x1000c0s0b0n0").Session)
+	})
+}
+
+// TestDeleteSessionsWithoutFilters: as in BOS, DELETE /v2/sessions without filters deletes
+// every session the caller sees, pending and running included: a tenant its own, no tenant
+// every tenant's.
+func TestDeleteSessionsWithoutFilters(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, backend string) {
+		e := newEnv(t, backend)
+		e.seedTenants() // blue's "bs" running, the untenanted "us" pending
+		e.expect(201, "POST", "/v2/sessions", "blue", map[string]any{"name": "bs2", "operation": "boot", "template_name": "shared"})
+		count := func(tenantName string) int {
+			var list []orchestrator.Session
+			e.expect(200, "GET", "/v2/sessions", tenantName, nil).json(t, &list)
+			return len(list)
+		}
+		require.Equal(t, 3, count(""))
+		e.expect(204, "DELETE", "/v2/sessions", "blue", nil)
+		assert.Equal(t, 0, count("blue"), "blue's pending and running sessions")
+		assert.Equal(t, 1, count(""), "the untenanted session stays")
+		e.expect(204, "DELETE", "/v2/sessions", "", nil)
+		assert.Equal(t, 0, count(""))
 	})
 }

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"encoding/json"
+	"maps"
 	"net/http"
 	"strings"
 
@@ -88,6 +90,7 @@ func (s *Server) getOptions(c *gin.Context) error {
 }
 
 // patchOptions merges the body into the stored options and returns the result.
+// Unknown keys are accepted (BOS's schema allows them) and echoed, but not kept.
 func (s *Server) patchOptions(c *gin.Context) error {
 	body, err := s.readBody(c)
 	if err != nil {
@@ -97,6 +100,24 @@ func (s *Server) patchOptions(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, o)
+	if s.level != nil {
+		s.level.Set(o.LogLevel())
+	}
+	unknown := orchestrator.UnknownOptions(body)
+	if len(unknown) == 0 {
+		c.JSON(http.StatusOK, o)
+		return nil
+	}
+	// As BOS: the answer echoes the keys that name no option (GET never shows them).
+	raw, err := json.Marshal(o)
+	if err != nil {
+		return err
+	}
+	var out map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return err
+	}
+	maps.Copy(out, unknown)
+	c.JSON(http.StatusOK, out)
 	return nil
 }

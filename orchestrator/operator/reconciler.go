@@ -50,7 +50,12 @@ type Config struct {
 	// sending from its own calls under way. Default: random per New.
 	Instance string
 	Logger   *slog.Logger
-	Now      func() time.Time
+	// LogLevel, when set, is the level of Logger's handler: every pass sets it from the
+	// logging_level option, as BOS's operators do.
+	LogLevel *slog.LevelVar
+	// ReadTimeouts, when set, is updated from the *_read_timeout options at every pass.
+	ReadTimeouts *ReadTimeouts
+	Now          func() time.Time
 }
 
 // Reconciler drives every enabled component to its desired state (see doc.go).
@@ -182,6 +187,12 @@ func (r *Reconciler) options(ctx context.Context) bos.Options {
 	if err != nil {
 		r.log.Warn("reading options; using defaults", "err", err)
 		return bos.DefaultOptions()
+	}
+	if r.cfg.LogLevel != nil {
+		r.cfg.LogLevel.Set(opts.LogLevel())
+	}
+	if r.cfg.ReadTimeouts != nil {
+		r.cfg.ReadTimeouts.Set(opts)
 	}
 	return opts
 }
