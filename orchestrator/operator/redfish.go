@@ -142,6 +142,31 @@ type Redfish struct {
 	down        map[string]outage       // BMCs that failed at the transport level, by xname
 	lastRefresh time.Time
 	refreshing  ctxLock // held while reading HSM's endpoints
+	refusals    refusalLog
+}
+
+// refusalLog logs refused events at most once per refusalLogEvery, with the number refused
+// since its last line: after a restart (a new secret) every BMC's events on the old
+// subscriptions are refused until it is subscribed again, thousands of them.
+type refusalLog struct {
+	mu    sync.Mutex
+	last  time.Time
+	count int
+}
+
+const refusalLogEvery = 10 * time.Second
+
+func (l *refusalLog) warn(log *slog.Logger, now time.Time, msg string, args ...any) {
+	l.mu.Lock()
+	l.count++
+	if !l.last.IsZero() && now.Sub(l.last) < refusalLogEvery {
+		l.mu.Unlock()
+		return
+	}
+	n := l.count
+	l.count, l.last = 0, now
+	l.mu.Unlock()
+	log.Warn(msg, append(args, "refused_since_last_line", n)...)
 }
 
 type reading struct {
@@ -854,7 +879,7 @@ func (r *Redfish) EventsHandler() http.Handler {
 			return
 		}
 		if subtle.ConstantTimeCompare([]byte(req.Header.Get(EventTokenHeader)), []byte(r.secret)) != 1 {
-			r.cfg.Logger.Warn("refused a Redfish event without this BOS's token", "from", req.RemoteAddr)
+			r.refusals.warn(r.cfg.Logger, r.cfg.Now(), "refused a Redfish event without this BOS's token", "from", req.RemoteAddr)
 			problem.Write(w, http.StatusUnauthorized, "not an event of a BOS subscription: %s missing or wrong", EventTokenHeader)
 			return
 		}
@@ -867,7 +892,7 @@ func (r *Redfish) EventsHandler() http.Handler {
 		// the subscribe (its first events may come first).
 		bmc, rest, _ := strings.Cut(ev.Context, ":")
 		if ":"+rest != r.context {
-			r.cfg.Logger.Warn("refused a Redfish event with another Context than this BOS gives its subscriptions", "from", req.RemoteAddr, "context", ev.Context)
+			r.refusals.warn(r.cfg.Logger, r.cfg.Now(), "refused a Redfish event with another Context than this BOS gives its subscriptions", "from", req.RemoteAddr, "context", ev.Context)
 			problem.Write(w, http.StatusForbidden, "Context %q is not that of a subscription of this BOS", ev.Context)
 			return
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -195,4 +196,29 @@ func TestRedfishForgedEventsAreRefused(t *testing.T) {
 	}
 	assert.Equal(t, 2, sink.count(node), "no wake-up from forged events")
 	assert.Equal(t, PowerOn, rf.PowerStates(ctx, []string{node})[node].Power, "the cache still says On")
+}
+
+// After a restart every BMC's events on the old subscriptions are refused until it is
+// subscribed again: the refusals are logged once per refusalLogEvery with their count, not
+// a line each.
+func TestRefusedEventsAreLoggedInSummary(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var logs bytes.Buffer
+	rf := NewRedfish(RedfishConfig{Logger: slog.New(slog.NewTextHandler(&logs, nil)), Now: func() time.Time { return now }})
+	refuse := func(n int) {
+		for range n {
+			w := httptest.NewRecorder()
+			rf.EventsHandler().ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/operator/redfish-events", strings.NewReader(`{}`)))
+			require.Equal(t, http.StatusUnauthorized, w.Code)
+		}
+	}
+	lines := func() []string { return strings.Split(strings.TrimSpace(logs.String()), "\n") }
+
+	refuse(500)
+	require.Len(t, lines(), 1, "the first refusal is logged, the next 499 within %s are not", refusalLogEvery)
+	assert.Contains(t, lines()[0], "refused_since_last_line=1")
+	now = now.Add(refusalLogEvery)
+	refuse(1)
+	require.Len(t, lines(), 2)
+	assert.Contains(t, lines()[1], "refused_since_last_line=500", "499 held back and this one")
 }
