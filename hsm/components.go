@@ -576,6 +576,26 @@ func (s *Server) apply(p fieldPatch, r *compRec) bool {
 	return true
 }
 
+// scn is the notification of p having changed the components ids, as hms-smd builds
+// it: the new State and Flag, Enabled, SoftwareStatus, or Role and SubRole. Flag-only
+// and NID patches notify nobody (no Components).
+func (p fieldPatch) scn(ids []string) SCNPayload {
+	out := SCNPayload{Components: ids}
+	switch p.kind {
+	case patchState:
+		out.State, out.Flag = p.state, p.flag
+	case patchEnabled:
+		out.Enabled = boolPtr(p.enabled)
+	case patchSoftwareStatus:
+		out.SoftwareStatus = p.swStatus
+	case patchRole:
+		out.Role, out.SubRole = p.role, p.subRole
+	default:
+		out.Components = nil
+	}
+	return out
+}
+
 // bulkPatch serves PATCH /State/Components/Bulk<Field>: valid xnames that are not
 // components are skipped; an invalid one fails the whole request before any change.
 func (s *Server) bulkPatch(kind patchKind) http.HandlerFunc {
@@ -603,13 +623,16 @@ func (s *Server) bulkPatch(kind patchKind) http.HandlerFunc {
 			problem.WriteDetails(w, d)
 			return
 		}
+		listening := s.scnListening()
+		var changed []string
 		s.mu.Lock()
 		for _, id := range ids {
-			if rec, ok := s.comps[id]; ok {
-				s.apply(p, rec)
+			if rec, ok := s.comps[id]; ok && s.apply(p, rec) && listening {
+				changed = append(changed, id)
 			}
 		}
 		s.mu.Unlock()
+		s.notify(p.scn(changed))
 		w.WriteHeader(http.StatusNoContent)
 	}
 }
@@ -638,10 +661,11 @@ func (s *Server) onePatch(kind patchKind) http.HandlerFunc {
 		}
 		s.mu.Lock()
 		rec, ok := s.comps[id]
-		if ok {
-			s.apply(p, rec)
-		}
+		changed := ok && s.apply(p, rec)
 		s.mu.Unlock()
+		if changed && s.scnListening() {
+			s.notify(p.scn([]string{id}))
+		}
 		if !ok {
 			problem.Write(w, http.StatusNotFound, "no such xname.")
 			return

@@ -48,6 +48,12 @@ type Config struct {
 	// MaxBodyBytes bounds request bodies (bytes); larger ones get 413.
 	// Default problem.DefaultMaxBody (8 MiB).
 	MaxBodyBytes int64
+	// SCNClient POSTs state change notifications to subscribers. Default: an
+	// http.Client with hms-smd's 30 s timeout.
+	SCNClient *http.Client
+	// SCNQueueLimit bounds each subscriber's queue of undelivered notifications;
+	// past it the oldest are dropped. Default 1000.
+	SCNQueueLimit int
 }
 
 // Server is one simulated HSM. All state hangs off it; it is safe for concurrent use.
@@ -79,6 +85,9 @@ type Server struct {
 	ethSorted  sorted[*ethRec]
 	// eventTargets maps a BMC and a Redfish path to the component it names.
 	eventTargets map[eventKey]string
+
+	scn    scnSubs      // SCN subscriptions (their own lock)
+	scnOut *scnDelivery // SCN queues, one per subscriber URL
 }
 
 type eventKey struct{ bmc, path string }
@@ -114,6 +123,8 @@ func New(cfg Config) (*Server, error) {
 	if s.maxBody <= 0 {
 		s.maxBody = problem.DefaultMaxBody
 	}
+	s.scn.byID = map[int64]*SCNSubscription{}
+	s.scnOut = newSCNDelivery(cfg.SCNClient, cfg.SCNQueueLimit, s.log)
 	if cfg.Topology != nil {
 		if err := s.seed(cfg.Topology, cfg.BMCs); err != nil {
 			return nil, fmt.Errorf("hsm: seed: %w", err)
@@ -230,6 +241,14 @@ func (s *Server) routes() http.Handler {
 		{"GET /sysinfo/powermaps/{xname}", s.getPowerMap},
 		{"PUT /sysinfo/powermaps/{xname}", s.putPowerMap},
 		{"DELETE /sysinfo/powermaps/{xname}", s.deletePowerMap},
+
+		{"GET /Subscriptions/SCN", s.getSCNSubscriptions},
+		{"POST /Subscriptions/SCN", s.postSCNSubscription},
+		{"DELETE /Subscriptions/SCN", s.deleteSCNSubscriptions},
+		{"GET /Subscriptions/SCN/{id}", s.getSCNSubscription},
+		{"PUT /Subscriptions/SCN/{id}", s.putSCNSubscription},
+		{"PATCH /Subscriptions/SCN/{id}", s.patchSCNSubscription},
+		{"DELETE /Subscriptions/SCN/{id}", s.deleteSCNSubscription},
 
 		// Not in the real API: stands in for hmcollector + Kafka (see doc.go).
 		{"POST /RedfishEvents", s.redfishEvents},
