@@ -462,6 +462,62 @@ func (s *Server) addMemberLocked(k setKind, name, id string) *problem.Details {
 	return nil
 }
 
+// putGroupMembers serves PUT /groups/{label}/members (OpenCHAMI's smd; not in
+// hms-smd 2.45): the body {"ids":[...]} replaces the member list. The whole list is
+// checked first (invalid xname 400, unknown component 400, a member of another group
+// of the same exclusiveGroup 409), so a refused PUT changes nothing. The reply is the
+// new member list, as GET .../members answers it.
+func (s *Server) putGroupMembers(w http.ResponseWriter, r *http.Request) {
+	name, d := pathSet(groupKind, r)
+	if d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	var in Members
+	if d := s.decode(w, r, &in); d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	ids := make([]string, 0, len(in.IDs))
+	for _, raw := range in.IDs {
+		id, _, err := parseXname(raw)
+		if err != nil {
+			problem.Write(w, http.StatusBadRequest, "invalid xname ID %q", raw)
+			return
+		}
+		ids = append(ids, id)
+	}
+	s.mu.Lock()
+	g, ok := s.groups[name]
+	switch {
+	case !ok:
+		d = noSuch(groupKind, name)
+	default:
+		for _, id := range ids {
+			if _, known := s.comps[id]; !known {
+				d = problem.New(http.StatusBadRequest, "linked component does not exist: %s", id)
+			} else {
+				d = s.exclusiveConflict(groupKind, g.exclusive, name, id)
+			}
+			if d != nil {
+				break
+			}
+		}
+	}
+	var out Members
+	if d == nil {
+		ng := newGroupRec(g.label, g.description, g.exclusive, g.tags, ids)
+		s.groups[name] = ng
+		out = Members{IDs: slices.Clone(ng.ids)}
+	}
+	s.mu.Unlock()
+	if d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
 func (s *Server) removeMember(k setKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		name, d := pathSet(k, r)

@@ -245,3 +245,43 @@ func TestGroupPatchLabelInBody(t *testing.T) {
 	requireProblem(t, call(t, s, "PATCH", "/hsm/v2/groups/uan", `{"label":"uan"}`), http.StatusBadRequest,
 		"Request must have at least one patch field.")
 }
+
+// PUT /groups/{label}/members replaces the member list; a list with one bad member
+// changes nothing.
+func TestPutGroupMembersReplaces(t *testing.T) {
+	s, _ := MustServer(t)
+	path := "/hsm/v2/groups/compute/members"
+	r := call(t, s, "PUT", path, `{"ids":["x1000c0s0b0n1","X1000C0S0B0N0","x1000c0s0b0n0"]}`)
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	assert.JSONEq(t, `{"ids":["x1000c0s0b0n0","x1000c0s0b0n1"]}`, r.body)
+	assert.JSONEq(t, r.body, call(t, s, "GET", path, "").body)
+	group := decode[Group](t, call(t, s, "GET", "/hsm/v2/groups/compute", ""))
+	assert.NotEmpty(t, group.Description, "description and tags are kept")
+
+	requireProblem(t, call(t, s, "PUT", path, `{"ids":["x1000c0s0b0n2","bogus"]}`), 400, "invalid xname ID")
+	requireProblem(t, call(t, s, "PUT", path, `{"ids":["x1000c0s1b0n0","x9c0s0b0n0"]}`), 400, "linked component does not exist: x9c0s0b0n0")
+	requireProblem(t, call(t, s, "PUT", "/hsm/v2/groups/nosuch/members", `{"ids":[]}`), 404, "No such group: nosuch")
+	requireProblem(t, call(t, s, "PUT", path, `{"ids":"x1000c0s0b0n2"}`), 500, "error decoding JSON")
+	assert.JSONEq(t, `{"ids":["x1000c0s0b0n0","x1000c0s0b0n1"]}`, call(t, s, "GET", path, "").body, "refused PUTs changed nothing")
+
+	// Exclusive groups: a node of another group of the same exclusiveGroup is a 409.
+	require.Equal(t, 201, call(t, s, "POST", "/hsm/v2/groups", `{"label":"cab2","exclusiveGroup":"cabinets","members":{"ids":[]}}`).status)
+	requireProblem(t, call(t, s, "PUT", "/hsm/v2/groups/cab2/members", `{"ids":["x1000c0s0b0n0"]}`), 409,
+		"operation would conflict with an existing member in another exclusive group.")
+	r = call(t, s, "PUT", "/hsm/v2/groups/cabinet-x1000/members", `{"ids":[]}`)
+	require.Equal(t, 200, r.status, r.body)
+	assert.JSONEq(t, `{"ids":[]}`, r.body)
+	require.Equal(t, 200, call(t, s, "PUT", "/hsm/v2/groups/cab2/members", `{"ids":["x1000c0s0b0n0"]}`).status, "free once its old group let it go")
+}
+
+// A group PATCH reads only description and tags, as hms-smd's GroupPatch: a label in
+// the body (ochami sends one) neither renames the group nor counts as a patch field.
+func TestPatchGroupIgnoresLabel(t *testing.T) {
+	s, _ := MustServer(t)
+	r := call(t, s, "PATCH", "/hsm/v2/groups/compute", `{"label":"renamed","description":"new words"}`)
+	require.Equal(t, http.StatusNoContent, r.status, r.body)
+	assert.Equal(t, "new words", decode[Group](t, call(t, s, "GET", "/hsm/v2/groups/compute", "")).Description)
+	requireProblem(t, call(t, s, "GET", "/hsm/v2/groups/renamed", ""), 404, "No such group: renamed")
+	requireProblem(t, call(t, s, "PATCH", "/hsm/v2/groups/compute", `{"label":"renamed"}`), 400,
+		"Request must have at least one patch field.")
+}

@@ -199,6 +199,7 @@ func (s *Server) routes() http.Handler {
 		{"DELETE /groups/{label}", s.deleteSet(groupKind)},
 		{"GET /groups/{label}/members", s.getSet(groupKind, true)},
 		{"POST /groups/{label}/members", s.addMember(groupKind)},
+		{"PUT /groups/{label}/members", s.putGroupMembers},
 		{"DELETE /groups/{label}/members/{xname}", s.removeMember(groupKind)},
 
 		{"GET /partitions", s.listSets(partKind)},
