@@ -28,11 +28,15 @@ var hsmDeviations = []conformance.Deviation{
 		Reason: "the document says 202; we answer 200 (not checked against hms-smd's code; PCS accepts any 2xx)"},
 	{Op: "POST /locks/reservations/release", Contains: `status is not supported`,
 		Reason: "the document says 202; we answer 200 (not checked against hms-smd's code)"},
+	{Op: "POST /Subscriptions/SCN", Contains: `/ID: value must be a string`,
+		Reason: "the document says a string; hms-smd's SCNSubscription.ID is an int64, a JSON number"},
+	{Op: "GET /Subscriptions/SCN", Contains: `/ID: value must be a string`,
+		Reason: "the document says a string; hms-smd's SCNSubscription.ID is an int64, a JSON number"},
 }
 
 // TestConformsToHSM validates requests and answers of the operations BOS, PCS, CRUS and
-// slurm's tools call (and the rest of the reads) against hms-smd 2.45.0's document,
-// through the gateway paths (/apis/smd/hsm/v2).
+// slurm's tools call, the rest of the reads and the SCN subscription API against
+// hms-smd 2.45.0's document, through the gateway paths (/apis/smd/hsm/v2).
 func TestConformsToHSM(t *testing.T) {
 	s, _ := MustServer(t)
 	c := conformance.New(t, conformance.HSM, s.Handler(), hsmDeviations...)
@@ -83,6 +87,20 @@ func TestConformsToHSM(t *testing.T) {
 	c.Do("GET", "/partitions/p1/members", nil)
 	c.Do("GET", "/memberships", nil)
 	c.Do("GET", "/memberships/"+node, nil)
+
+	// SCN subscriptions (after the component changes above, so nothing is delivered).
+	sub := map[string]any{"Subscriber": "scn-test", "States": []string{"On", "Off"}, "Url": "http://scn.invalid/scn"}
+	c.Do("POST", "/Subscriptions/SCN", sub)
+	c.Do("GET", "/Subscriptions/SCN", nil)
+	c.Do("GET", "/Subscriptions/SCN/1", nil)
+	c.Do("GET", "/Subscriptions/SCN/7", nil)
+	sub["Roles"] = []string{"Compute"}
+	c.Do("PUT", "/Subscriptions/SCN/1", sub)
+	c.Do("PATCH", "/Subscriptions/SCN/1", map[string]any{"Op": "add", "States": []string{"Ready"}, "Enabled": true})
+	c.Do("PATCH", "/Subscriptions/SCN/7", map[string]any{"Op": "remove", "States": []string{"Ready"}})
+	c.Do("DELETE", "/Subscriptions/SCN/1", nil)
+	c.Do("POST", "/Subscriptions/SCN", sub)
+	c.Do("DELETE", "/Subscriptions/SCN", nil)
 
 	c.Do("GET", "/locks/status", nil)
 	c.Do("POST", "/locks/status", map[string]any{"ComponentIDs": []string{node}})
