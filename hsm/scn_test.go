@@ -136,7 +136,6 @@ func scnWorld(t *testing.T, sub *subscriber, queue int) *Server {
 	return s
 }
 
-
 // A consumer of HSM's events sees a power-on sequence in order, one message per change
 // set: the Redfish power events (On), BOS-style StateData to Ready, the SoftwareStatus
 // and Enabled changes; FlagOnly and NID patches send nothing, as in hms-smd.
