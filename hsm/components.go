@@ -352,20 +352,39 @@ func syntheticNID(id string) int {
 
 // upsert creates v or, if it exists, updates it as HSM does: NID and Role/SubRole
 // always (when given), State, Flag, Subtype, NetType, Arch, Class only with force.
-// Call with s.mu held.
-func (s *Server) upsert(v validComp, force bool) {
+// When scn is not nil it records the notifications hms-smd sends for the change:
+// State, Enabled, SoftwareStatus and Role/SubRole of a new component, State and
+// Role/SubRole when they change. Call with s.mu held.
+func (s *Server) upsert(v validComp, force bool, scn *scnSets) {
 	old, ok := s.comps[v.c.ID]
 	if !ok {
 		s.putComp(&compRec{c: v.c})
+		if scn != nil {
+			c := &v.c
+			scn.add(c.ID, SCNPayload{State: c.State})
+			scn.add(c.ID, SCNPayload{Enabled: boolPtr(c.Enabled == nil || *c.Enabled)})
+			if c.SoftwareStatus != "" {
+				scn.add(c.ID, SCNPayload{SoftwareStatus: c.SoftwareStatus})
+			}
+			if c.Role != "" {
+				scn.add(c.ID, SCNPayload{Role: c.Role, SubRole: c.SubRole})
+			}
+		}
 		return
 	}
 	if v.nidGiven {
 		s.setNID(old, v.c.NID)
 	}
 	if v.roleGiven {
+		if scn != nil && (old.c.Role != v.c.Role || old.c.SubRole != v.c.SubRole) {
+			scn.add(v.c.ID, SCNPayload{Role: v.c.Role, SubRole: v.c.SubRole})
+		}
 		old.c.Role, old.c.SubRole = v.c.Role, v.c.SubRole
 	}
 	if force {
+		if scn != nil && old.c.State != v.c.State {
+			scn.add(v.c.ID, SCNPayload{State: v.c.State})
+		}
 		old.c.State, old.c.Flag, old.c.Subtype = v.c.State, v.c.Flag, v.c.Subtype
 		old.c.NetType, old.c.Arch, old.c.Class = v.c.NetType, v.c.Arch, v.c.Class
 	}
@@ -397,11 +416,13 @@ func (s *Server) postComponents(w http.ResponseWriter, r *http.Request) {
 		}
 		valid = append(valid, v)
 	}
+	scn := s.newSCNSets()
 	s.mu.Lock()
 	for _, v := range valid {
-		s.upsert(v, in.Force)
+		s.upsert(v, in.Force, scn)
 	}
 	s.mu.Unlock()
+	s.notifySets(scn)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -432,9 +453,11 @@ func (s *Server) putComponent(w http.ResponseWriter, r *http.Request) {
 		problem.WriteDetails(w, d)
 		return
 	}
+	scn := s.newSCNSets()
 	s.mu.Lock()
-	s.upsert(v, in.Force)
+	s.upsert(v, in.Force, scn)
 	s.mu.Unlock()
+	s.notifySets(scn)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -39,32 +39,22 @@ func (s *Server) redfishEvents(w http.ResponseWriter, r *http.Request) {
 // in the same process (a BMC simulator wired directly to this HSM).
 func (s *Server) HandleRedfishEvent(ev RedfishEvent) EventResult {
 	var res EventResult
-	listening := s.scnListening()
-	var changed map[string][]string // new state → components, for SCNs
-	var order []string
+	scn := s.newSCNSets()
 	s.mu.Lock()
 	for i := range ev.Events {
 		id, state, ok := s.powerChange(ev.Context, &ev.Events[i])
 		rec := s.comps[id]
 		if ok && rec != nil && s.apply(fieldPatch{kind: patchState, state: state, flag: FlagOK}, rec) {
 			res.Applied++
-			if listening {
-				if changed == nil {
-					changed = map[string][]string{}
-				}
-				if _, seen := changed[state]; !seen {
-					order = append(order, state)
-				}
-				changed[state] = append(changed[state], id)
+			if scn != nil { // one SCN per new state, as HSM's StateData update
+				scn.add(id, SCNPayload{State: state, Flag: FlagOK})
 			}
 		} else {
 			res.Ignored++
 		}
 	}
 	s.mu.Unlock()
-	for _, state := range order { // one SCN per new state, as HSM's StateData update
-		s.notify(SCNPayload{Components: changed[state], State: state, Flag: FlagOK})
-	}
+	s.notifySets(scn)
 	s.log.Debug("hsm: redfish event", "context", ev.Context, "applied", res.Applied, "ignored", res.Ignored)
 	return res
 }

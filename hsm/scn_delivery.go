@@ -91,6 +91,57 @@ func (s *Server) notify(p SCNPayload) {
 	}
 }
 
+// scnSets groups changed components by the notification they get, in the order the
+// notifications first appear. A nil *scnSets (nobody subscribed) records nothing.
+type scnSets struct {
+	sets  []SCNPayload
+	index map[scnKey]int
+}
+
+// scnKey is an SCNPayload without its Components, comparable.
+type scnKey struct {
+	state, flag, role, subRole, swStatus string
+	enabled                              int8 // 0 absent, 1 false, 2 true
+}
+
+// newSCNSets returns a grouper, or nil while there is no subscription.
+func (s *Server) newSCNSets() *scnSets {
+	if !s.scnListening() {
+		return nil
+	}
+	return &scnSets{index: map[scnKey]int{}}
+}
+
+func (g *scnSets) add(id string, p SCNPayload) {
+	if g == nil {
+		return
+	}
+	k := scnKey{state: p.State, flag: p.Flag, role: p.Role, subRole: p.SubRole, swStatus: p.SoftwareStatus}
+	if p.Enabled != nil {
+		k.enabled = 1
+		if *p.Enabled {
+			k.enabled = 2
+		}
+	}
+	i, ok := g.index[k]
+	if !ok {
+		i = len(g.sets)
+		g.index[k] = i
+		g.sets = append(g.sets, p)
+	}
+	g.sets[i].Components = append(g.sets[i].Components, id)
+}
+
+// notifySets sends each group of g. Call without s.mu held.
+func (s *Server) notifySets(g *scnSets) {
+	if g == nil {
+		return
+	}
+	for _, p := range g.sets {
+		s.notify(p)
+	}
+}
+
 func (d *scnDelivery) enqueue(url string, raw []byte) {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -259,3 +259,26 @@ func TestSCNNothingWithoutSubscribers(t *testing.T) {
 	defer s.scnOut.mu.Unlock()
 	assert.Empty(t, s.scnOut.queues)
 }
+
+// POST and PUT /State/Components notify as hms-smd's doComponentsPost: one SCN per kind
+// of change and new value (a new component's State, Enabled and Role; an existing one's
+// forced State and its Role), State without Flag.
+func TestSCNFromComponentUpserts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sub := &subscriber{}
+		s := scnWorld(t, sub, 0)
+		require.Equal(t, 200, call(t, s, "POST", scnPath, `{"Subscriber":"a","States":["On","Off"],"Roles":["Application"],"Enabled":true,"Url":"http://sub.test/scn"}`).status)
+		a, b, n0, n1 := "x1000c0s7b0n0", "x1000c0s7b0n1", "x1000c0s0b0n0", "x1000c0s0b0n1"
+		r := call(t, s, "POST", "/hsm/v2/State/Components", `{"Force":true,"Components":[`+
+			`{"ID":"`+a+`","State":"On"},{"ID":"`+n0+`","State":"Off"},{"ID":"`+b+`","State":"On"}]}`)
+		require.Equal(t, 204, r.status, r.body)
+		r = call(t, s, "PUT", "/hsm/v2/State/Components/"+n1, `{"component":{"ID":"`+n1+`","State":"Off","Role":"Application"}}`)
+		require.Equal(t, 204, r.status, r.body)
+		synctest.Wait()
+		assert.Equal(t, []SCNPayload{
+			{Components: []string{a, b}, State: "On"},
+			{Components: []string{a, b}, Enabled: boolPtr(true)},
+			{Components: []string{n1}, Role: "Application"},
+		}, sub.payloads(), "n0 was already Off; Compute is not subscribed")
+	})
+}
