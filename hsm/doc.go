@@ -18,8 +18,11 @@
 //     and the per-component {StateData,FlagOnly,Enabled,SoftwareStatus,Role,NID} patches.
 //     State changes without Force follow HSM's transition rule (allowedFrom) and are
 //     silently skipped when it refuses; Unknown, Empty and Populated need Force.
-//   - groups and partitions: CRUD, labels/names, members add/remove; exclusive groups
-//     and the one-partition-per-component rule answer 409. memberships.
+//   - groups and partitions: CRUD, labels/names, members add/remove, PUT
+//     groups/{label}/members (OpenCHAMI's smd: replaces the list); exclusive groups
+//     and the one-partition-per-component rule answer 409. A group PATCH reads only
+//     description and tags (a label in the body is ignored, as hms-smd's GroupPatch).
+//     memberships.
 //   - locks: status (GET and POST), lock, unlock, repair, disable, admin and service
 //     reservations (create, remove, release, renew, check) with rigid/flexible
 //     processing and the reply shapes of hms-smd. Service reservations last 1..15
@@ -33,6 +36,9 @@
 //     its NodeMap's, else Role Compute and HSM's GetBogusNID.
 //   - sysinfo/powermaps: CRUD with hms-smd's replies (keys "id", "poweredBy"). They
 //     start empty: the topology has no PDUs to seed them from.
+//   - Subscriptions/SCN: GET, POST, DELETE all; {id} GET, PUT, PATCH (Op add, remove,
+//     replace), DELETE, with hms-smd's ids (1, 2, ... as JSON numbers) and detail
+//     texts. See "State change notifications" below.
 //
 // Errors are RFC 7807 problem+json (internal/problem), including unknown paths (404)
 // and wrong methods (405 with Allow).
@@ -69,6 +75,25 @@
 // it is a map lookup and an in-place update per record, so a 10,000-node boot's
 // ~20,000 events cost milliseconds. Unknown JSON fields are allowed here (Redfish
 // events carry many); malformed JSON is a 400.
+//
+// # State change notifications
+//
+// As hms-smd, HSM POSTs an SCNPayload ({"Components":[...], and State and Flag, or
+// Enabled, or SoftwareStatus, or Role and SubRole}) to every subscription whose
+// trigger matches (case-insensitively: the payload's State if set, else Role, else
+// SubRole, else SoftwareStatus, else Enabled, which matches subscriptions with
+// "Enabled": true). One payload per change set: a Bulk*/per-component patch sends its
+// changed components in one (StateData, Enabled, SoftwareStatus, Role; FlagOnly and
+// NID send none; unchanged components are left out); a POST/PUT of components sends
+// one per change kind and new value (a new component's State, Enabled,
+// SoftwareStatus, Role; an existing one's forced State or changed Role; State
+// without Flag there, as hms-smd); a Redfish event body sends one per new power
+// state. Delivery is asynchronous: the request that caused it never waits. Each URL
+// has its own queue drained in order by one goroutine at a time (Config.SCNClient,
+// default 30 s timeout); a payload is tried 3 times 5 s apart and only 200 counts,
+// as hms-smd's JobSCN. A queue holds Config.SCNQueueLimit payloads (default 1000);
+// past it the oldest is dropped; drops and failures are counted (Server.SCNStats)
+// and logged once per episode. With no subscription a change costs one atomic load.
 //
 // # Deviations from the real service
 //
@@ -117,8 +142,19 @@
 //     /locks/status leaves NotFound null, and reservation-create replies carry no
 //     CreationTime.
 //   - Query with "all", "all_comp", "all_svc" or "s0" means every component.
-//   - Not simulated: hardware inventory and history, v1 locks,
-//     SCN subscriptions, the Redfish crawl itself, DELETE of ComponentEndpoints,
-//     EthernetInterface PATCH and IPAddresses sub-resources, OpenCHAMI's
-//     PUT /groups/{label}/members. /service/ready is always 200.
+//   - SCNs: hms-smd runs each change set's deliveries on a worker pool, concurrently
+//     per URL, so a subscriber may see them out of order; here a subscriber sees them
+//     in the order the changes happened. hms-smd's unbounded work queue is a bounded
+//     per-subscriber queue here, and its retryablehttp client's own retries inside
+//     each of the 3 attempts are not simulated. POST with a Subscriber and Url that
+//     already have a subscription replaces it under the same ID (hms-smd's table is
+//     unique on the pair; its document says 409). A PUT replaces the whole
+//     subscription at once (hms-smd's in-memory copy takes only the new States until
+//     its 30 s refresh). Subscriptions are kept in memory, not in a database.
+//   - PUT /groups/{label}/members is not in hms-smd 2.45 (OpenCHAMI added it; its
+//     handler was not at hand): the body {"ids":[...]} is checked whole and replaces
+//     the members; the reply is 200 with the new {"ids":[...]}.
+//   - Not simulated: hardware inventory and history, v1 locks, the Redfish crawl
+//     itself, DELETE of ComponentEndpoints, EthernetInterface PATCH and IPAddresses
+//     sub-resources. /service/ready is always 200.
 package hsm
