@@ -3,6 +3,7 @@ package hsm
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/internal/memnet"
 	"github.com/cray-bos/bos/internal/topology"
 )
 
@@ -209,4 +211,42 @@ func TestConcurrentAccess(t *testing.T) {
 		assert.False(t, c.Locked, c.ID)
 	}
 	assert.Empty(t, decode[Members](t, call(t, s, "GET", "/hsm/v2/groups/churn/members", "")).IDs)
+}
+
+// BenchmarkBulkStateData10kSCN is one BulkStateData of 10,000 nodes (a boot step),
+// without a subscription and with one subscriber taking every SCN (over memnet; its
+// delivery runs beside the requests, bounded by the queue).
+func BenchmarkBulkStateData10kSCN(b *testing.B) {
+	for _, subscribed := range []bool{false, true} {
+		b.Run(map[bool]string{false: "none", true: "subscribed"}[subscribed], func(b *testing.B) {
+			topo, err := topology.Generate(topology.DefaultOptions(10000))
+			require.NoError(b, err)
+			mn := memnet.New()
+			l, err := mn.Listen("tcp", "sub.test:80")
+			require.NoError(b, err)
+			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body)
+			})}
+			go func() { _ = srv.Serve(l) }()
+			defer srv.Close()
+			s, err := New(Config{Topology: topo, SCNClient: mn.HTTPClient(scnTimeout)})
+			require.NoError(b, err)
+			h := s.Handler()
+			if subscribed {
+				serve(b, h, "POST", "/hsm/v2/Subscriptions/SCN", `{"Subscriber":"b","States":["On","Off"],"Url":"http://sub.test/scn"}`)
+			}
+			nodeIDs := make([]string, len(topo.Nodes))
+			for i, n := range topo.Nodes {
+				nodeIDs[i] = n.Xname
+			}
+			ids, _ := json.Marshal(nodeIDs)
+			bodies := []string{`{"ComponentIDs":` + string(ids) + `,"State":"On"}`, `{"ComponentIDs":` + string(ids) + `,"State":"Off"}`}
+			i := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				serve(b, h, "PATCH", "/hsm/v2/State/Components/BulkStateData", bodies[i%2])
+				i++
+			}
+		})
+	}
 }
