@@ -25,7 +25,7 @@ type SCNPostSubscription struct {
 	SubRoles       []string `json:"SubRoles,omitempty"`
 	SoftwareStatus []string `json:"SoftwareStatus,omitempty"`
 	States         []string `json:"States,omitempty"`
-	Url            string   `json:"Url"` //nolint:revive // hms-smd's field name
+	Url            string   `json:"Url"` // hms-smd's field name and spelling
 }
 
 // SCNSubscription is a stored subscription.
