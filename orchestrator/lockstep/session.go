@@ -18,12 +18,12 @@ var errDeleted = errors.New("the session was deleted")
 
 // Messages the agent records in phase errors.
 const (
-	ErrNotComponent    = "not a BOS component"
-	ErrAlreadyOn       = "already powered on with other boot artifacts; a boot does not restart running nodes (use a reboot)"
-	ErrCFSFailed       = "CFS failed and exhausted all retries"
-	ErrCFSMissing      = "Status could not be retrieved from CFS"
-	ErrFailedEarlier   = "failed an earlier phase"
-	errTakenOverFormat = "taken over by session %s"
+	MsgNotComponent    = "not a BOS component"
+	MsgAlreadyOn       = "already powered on with other boot artifacts; a boot does not restart running nodes (use a reboot)"
+	MsgCFSFailed       = "CFS failed and exhausted all retries"
+	MsgCFSMissing      = "Status could not be retrieved from CFS"
+	MsgFailedEarlier   = "failed an earlier phase"
+	msgTakenOverFormat = "taken over by session %s"
 )
 
 // run is one execution of one v1 session: its working copy of the record (the status
@@ -144,7 +144,7 @@ func (r *run) plan(ctx context.Context) error {
 	}
 	sort.Strings(all)
 	if len(all) == 0 {
-		return &sessionFailure{msg: operator.ErrNoNodes}
+		return &sessionFailure{msg: operator.MsgNoNodes}
 	}
 	if err := r.targets(ctx); err != nil {
 		return err
@@ -178,7 +178,7 @@ func (r *run) plan(ctx context.Context) error {
 		for i := range st.Phases {
 			p := bos.NewV1Phase(st.Phases[i].Name, b.nodes)
 			p.MoveNodes(bos.CategoryExcluded, unknownIDs)
-			p.AddError(ErrNotComponent, unknownIDs)
+			p.AddError(MsgNotComponent, unknownIDs)
 			st.Phases[i] = p
 		}
 		for _, id := range unknownIDs {
@@ -380,7 +380,7 @@ func (r *run) fail(phase string, msgs map[string]string) {
 func (r *run) takenOver(phase string, by map[string]string) {
 	for id, other := range by {
 		r.out[id] = true
-		msg := fmt.Sprintf(errTakenOverFormat, other)
+		msg := fmt.Sprintf(msgTakenOverFormat, other)
 		for name, nodes := range r.byBootSet([]string{id}) {
 			st := r.status(name)
 			if p := st.Phase(phase); p != nil {

@@ -32,7 +32,7 @@
 //   - Setup follows creation order: it never takes a node whose component names a session
 //     created after this one (TakesNode), so an older session set up late, or set up again
 //     after a crash, leaves the newer session's nodes alone; BOS's setup overwrites them.
-//     An older session left with no node completes with ErrTakenOver.
+//     An older session left with no node completes with MsgTakenOver.
 //   - Session completion: a tenant the registry no longer knows owns no nodes, so its
 //     sessions complete. CompleteSessions reports tenant sessions as "tenant/name".
 //   - A boot session taking over a node whose power-on for the same artifacts is under way
@@ -63,9 +63,9 @@ import (
 
 // Messages session setup writes into a failed session's status.error.
 const (
-	ErrNoNodes         = "No nodes were found to act upon."
-	ErrNoBOSComponents = "All nodes found to act upon do not exist as BOS components"
-	ErrTakenOver       = "All nodes found to act upon were taken over by sessions created after this one"
+	MsgNoNodes         = "No nodes were found to act upon."
+	MsgNoBOSComponents = "All nodes found to act upon do not exist as BOS components"
+	MsgTakenOver       = "All nodes found to act upon were taken over by sessions created after this one"
 )
 
 // Schema limits of what setup writes; a target over them fails the session rather than
@@ -169,7 +169,7 @@ func (s *Setup) Run(ctx context.Context, sess bos.Session, opts bos.Options) err
 		log.Warn("session setup: dropping nodes that are not BOS components", "count", dropped)
 	}
 	if len(known) == 0 {
-		return s.fail(ctx, sess, tn, ErrNoBOSComponents, log)
+		return s.fail(ctx, sess, tn, MsgNoBOSComponents, log)
 	}
 
 	order, err := s.creationOrder(ctx, known)
@@ -217,9 +217,9 @@ func (s *Setup) Run(ctx context.Context, sess bos.Session, opts bos.Options) err
 	}
 	switch {
 	case len(written) == 0 && nLeft > 0:
-		return s.fail(ctx, sess, tn, ErrTakenOver, log)
+		return s.fail(ctx, sess, tn, MsgTakenOver, log)
 	case len(written) == 0: // every component was deleted since the check
-		return s.fail(ctx, sess, tn, ErrNoBOSComponents, log)
+		return s.fail(ctx, sess, tn, MsgNoBOSComponents, log)
 	}
 	sort.Strings(written)
 
@@ -313,7 +313,7 @@ func (s *Setup) plan(ctx context.Context, sess bos.Session, opts bos.Options, lo
 		}
 	}
 	if len(targets) == 0 {
-		return tn, nil, failf("%s", ErrNoNodes)
+		return tn, nil, failf("%s", MsgNoNodes)
 	}
 	return tn, targets, nil
 }

@@ -622,13 +622,13 @@ func TestSetupFailures(t *testing.T) {
 		{name: "unknown tenant", sess: bos.Session{TemplateName: "t", Tenant: "ghost"},
 			wantErr: "Tenant 'ghost' does not exist"},
 		{name: "no nodes", tmpl: ptrTo(template("t", map[string]bos.BootSet{"c": bootSetA(groups("red"), arch(bos.ArchARM))})),
-			sess: bos.Session{TemplateName: "t"}, wantErr: operator.ErrNoNodes},
+			sess: bos.Session{TemplateName: "t"}, wantErr: operator.MsgNoNodes},
 		{name: "limit selects nothing", tmpl: ptrTo(template("t", map[string]bos.BootSet{"c": bootSetA(groups("blue"))})),
-			sess: bos.Session{TemplateName: "t", Limit: n31}, wantErr: operator.ErrNoNodes},
+			sess: bos.Session{TemplateName: "t", Limit: n31}, wantErr: operator.MsgNoNodes},
 		{name: "bad limit", tmpl: ptrTo(template("t", map[string]bos.BootSet{"c": bootSetA(groups("blue"))})),
 			sess: bos.Session{TemplateName: "t", Limit: n00 + ",,"}, wantErr: "item 2 is empty"},
 		{name: "only unknown ids", tmpl: ptrTo(template("t", map[string]bos.BootSet{"c": bootSetA(nodeList(n40))})),
-			sess: bos.Session{TemplateName: "t"}, wantErr: operator.ErrNoBOSComponents},
+			sess: bos.Session{TemplateName: "t"}, wantErr: operator.MsgNoBOSComponents},
 		{name: "image unreadable", tmpl: ptrTo(template("t", map[string]bos.BootSet{"c": {Path: "s3://missing/manifest.json", Type: "s3", NodeList: []string{n00}}})),
 			sess: bos.Session{TemplateName: "t"}, wantErr: "Boot set 'c': reading the image manifest s3://missing/manifest.json: NoSuchKey"},
 		{name: "unsupported rootfs provider", tmpl: ptrTo(template("t", map[string]bos.BootSet{"c": bootSetA(nodeList(n00), func(bs *bos.BootSet) { bs.RootfsProvider = "cpss3" })})),
@@ -960,6 +960,6 @@ func TestSetupAllNodesTakenOver(t *testing.T) {
 	require.NoError(t, e.setup.Run(ctx, old, e.opts))
 	old, err := e.st.GetSession(ctx, "", "old")
 	require.NoError(t, err)
-	e.assertFailed(t, old, operator.ErrTakenOver)
+	e.assertFailed(t, old, operator.MsgTakenOver)
 	assert.Equal(t, "new", e.comp(t, n00).Session)
 }
