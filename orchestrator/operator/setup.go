@@ -2,7 +2,7 @@
 // v2 operators other than the per-node ones (reference 4.3, 4.4, 4.6). They live in
 // setup.go, limit.go, sessions.go, discovery.go and cleanup.go.
 //
-// Deviations from BOS in these operators (to be listed with the package's in doc.go):
+// Deviations from BOS in these operators (doc.go and docs/reconciler.md point here):
 //
 //   - Limits: an empty item (a trailing comma, "a,,b", a bare "&" or "!") fails the session
 //     with an error naming the item's position; BOS fails it with an IndexError. Spaces
