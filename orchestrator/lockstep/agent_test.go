@@ -18,6 +18,7 @@ import (
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/lockstep"
 	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/selection"
 )
 
 var (
@@ -345,7 +346,7 @@ func TestSessionFailures(t *testing.T) {
 		// The agent discovered HSM's nodes before that first session; one added since is not
 		// a BOS component yet.
 		w.mu.Lock()
-		w.nodes = append(w.nodes, operator.Node{ID: b0, Role: "Compute", Arch: "X86", Enabled: true})
+		w.nodes = append(w.nodes, selection.Node{ID: b0, Role: "Compute", Arch: "X86", Enabled: true})
 		w.mu.Unlock()
 		s = w.wait(w.session(a, "boot", "t", "all,"))
 		assert.Contains(t, s.Error, "empty")
@@ -397,7 +398,7 @@ func TestDiscoversBeforeSessions(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		w := newWorld(t, a0)
 		w.mu.Lock()
-		w.nodes = append(w.nodes, operator.Node{ID: a1, Role: "Compute", Arch: "X86", Enabled: true})
+		w.nodes = append(w.nodes, selection.Node{ID: a1, Role: "Compute", Arch: "X86", Enabled: true})
 		w.power[a1] = operator.PowerOff
 		w.cfs[a1] = &operator.CFSView{Status: "unconfigured"}
 		w.mu.Unlock()

@@ -11,6 +11,7 @@ import (
 
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/selection"
 )
 
 // errDeleted stops a run whose session record is gone.
@@ -112,7 +113,7 @@ func (r *run) plan(ctx context.Context) error {
 	inv := r.a.cfg.Handoff.Take(bos.V1SessionKey(r.id))
 	var err error
 	for attempt := 1; inv == nil; attempt++ {
-		if inv, err = r.a.resolver.Snapshot(ctx); err == nil {
+		if inv, err = selection.ReadSnapshot(ctx, r.a.cfg.Inventory, true); err == nil {
 			break
 		}
 		if attempt == 5 {
@@ -124,12 +125,12 @@ func (r *run) plan(ctx context.Context) error {
 		}
 	}
 	sel := bos.NodeSelector{Template: tmpl.V2(), Partition: tmpl.Partition, Limit: r.sess.Limit}
-	selection, err := operator.SelectNodes(sel, inv, nil)
+	selected, err := selection.Select(sel, inv, nil)
 	if err != nil {
 		return &sessionFailure{msg: err.Error()}
 	}
-	byBootSet := selection.ByBootSet()
-	if unknown := selection.AllUnknown(); len(unknown) > 0 {
+	byBootSet := selected.ByBootSet()
+	if unknown := selected.AllUnknown(); len(unknown) > 0 {
 		r.log.Warn("v1 session: unknown HSM names skipped", "names", unknown)
 	}
 	r.bootSets, r.owner = map[string]*bootSetRun{}, map[string]*bootSetRun{}
