@@ -327,6 +327,14 @@ func (s *Setup) snapshot(ctx context.Context, withPartitions bool) (*selection.S
 	return inv, nil
 }
 
+// bootSetFailure is the setup message of a boot set's resolution failure.
+func bootSetFailure(err error) error {
+	if be := (*selection.BootSetError)(nil); errors.As(err, &be) {
+		return failf("Boot set '%s': %v", be.BootSet, be.Err)
+	}
+	return failf("%v", err)
+}
+
 // fail completes the session with msg as its error and freezes its extended status.
 func (s *Setup) fail(ctx context.Context, sess bos.Session, tn *tenant.Tenant, msg string, log *slog.Logger) error {
 	now := s.now()
@@ -559,12 +567,4 @@ func SetupPatch(sess bos.Session, target Target) *bos.ComponentPatch {
 		p.ActualState = &bos.ActualStatePatch{BootArtifacts: bos.ArtifactsPatch(bos.BootArtifacts{}), BSSToken: &token}
 	}
 	return p
-}
-
-// bootSetFailure is the setup message of a boot set's resolution failure.
-func bootSetFailure(err error) error {
-	if be := (*selection.BootSetError)(nil); errors.As(err, &be) {
-		return failf("Boot set '%s': %v", be.BootSet, be.Err)
-	}
-	return failf("%v", err)
 }
