@@ -222,7 +222,7 @@ func BenchmarkBootStorm10k(b *testing.B) {
 		}
 		b.StartTimer()
 		for _, n := range s.nodes {
-			s.reset(n, ResetOn, "")
+			s.reset(n, ResetTypeOn, "")
 		}
 		deadline := time.Now().Add(2 * time.Minute)
 		for s.Stats().CFSReports < int64(len(s.nodes)) || s.Stats().EventsDelivered < int64(2*len(s.nodes)) {

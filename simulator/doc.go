@@ -71,7 +71,7 @@
 //
 // # Power
 //
-// power.go is a pure table, Decide(phase, ResetType, faults) → outcome and plan of steps;
+// power.go is a pure table, DecideReset(phase, ResetType, faults) → outcome and plan of steps;
 // node.go executes plans with one time.AfterFunc timer per pending transition (no
 // goroutine per node). The plans: On = PoweringOn, wait PowerOn, On. ForceOff =
 // PoweringOff, wait PowerOff, Off. GracefulShutdown and the power button from On =
@@ -86,7 +86,7 @@
 // like iDRAC's "already in transition". ForceOff always wins (it cuts a graceful shutdown
 // or a restart short); ForceRestart and PowerCycle restart from any state. Nmi on a
 // running system is accepted and changes nothing. Restart types from Off power on, as
-// bmcweb does. The whole table is in Decide's comment and TestDecide.
+// bmcweb does. The whole table is in DecideReset's comment and TestDecideReset.
 //
 // The ETag (W/"n") changes with every PowerState change. An If-Match on the Reset that
 // does not match (and is not "*") is 412 and changes nothing; gofish then resends without

@@ -42,7 +42,7 @@ type node struct {
 	cfsReported bool
 }
 
-// phase is what Decide needs.
+// phase is what DecideReset needs.
 func (n *node) phase() Phase {
 	p := Phase{Power: n.power, Target: n.power, Graceful: n.graceful}
 	if len(n.steps) > 0 {
@@ -83,7 +83,7 @@ func (s *Simulator) reset(n *node, resetType, ifMatch string) resetResult {
 		b.mu.Unlock()
 		return resetResult{mismatch: true}
 	}
-	d := Decide(n.phase(), resetType, PowerFaults{GracefulHangs: n.faults.has(FaultGracefulHang)})
+	d := DecideReset(n.phase(), resetType, PowerFaults{GracefulHangs: n.faults.has(FaultGracefulHang)})
 	var changes []change
 	if d.Outcome == Apply {
 		n.lastRst = s.now()

@@ -1,6 +1,6 @@
 package simulator
 
-// The power state machine is pure: Decide maps (phase, ResetType, faults) to an outcome and
+// The power state machine is pure: DecideReset maps (phase, ResetType, faults) to an outcome and
 // a plan of steps. The executor in node.go applies the steps, owns the timers and emits
 // events; nothing here reads a clock, takes a lock or does I/O.
 
@@ -30,15 +30,15 @@ func (p PowerState) transitional() bool { return p == PoweringOn || p == Powerin
 
 // The ComputerSystem.Reset values the simulator understands (the gofish/Redfish spelling).
 const (
-	ResetOn               = "On"
-	ResetForceOn          = "ForceOn"
-	ResetForceOff         = "ForceOff"
-	ResetGracefulShutdown = "GracefulShutdown"
-	ResetGracefulRestart  = "GracefulRestart"
-	ResetForceRestart     = "ForceRestart"
-	ResetPowerCycle       = "PowerCycle"
-	ResetPushPowerButton  = "PushPowerButton"
-	ResetNmi              = "Nmi"
+	ResetTypeOn               = "On"
+	ResetTypeForceOn          = "ForceOn"
+	ResetTypeForceOff         = "ForceOff"
+	ResetTypeGracefulShutdown = "GracefulShutdown"
+	ResetTypeGracefulRestart  = "GracefulRestart"
+	ResetTypeForceRestart     = "ForceRestart"
+	ResetTypePowerCycle       = "PowerCycle"
+	ResetTypePushPowerButton  = "PushPowerButton"
+	ResetTypeNmi              = "Nmi"
 )
 
 // Wait names the configured delay a step waits before it is entered. The executor turns it
@@ -59,7 +59,7 @@ type Step struct {
 	Wait  Wait
 }
 
-// Phase is what Decide needs to know about a system: the state Redfish shows, where the
+// Phase is what DecideReset needs to know about a system: the state Redfish shows, where the
 // pending plan ends (Target == Power when idle), and whether the pending power-off waits
 // on the OS (a graceful shutdown, which ForceOff may cut short).
 type Phase struct {
@@ -89,8 +89,8 @@ const (
 	Invalid
 )
 
-// Decision is the result of Decide. Graceful marks a plan whose power-off waits on the OS.
-type Decision struct {
+// ResetDecision is the result of DecideReset. Graceful marks a plan whose power-off waits on the OS.
+type ResetDecision struct {
 	Outcome  Outcome
 	Steps    []Step
 	Graceful bool
@@ -111,7 +111,7 @@ var (
 	planGracefulBoot = []Step{{PoweringOff, WaitNone}, {Off, WaitGraceful}, {PoweringOn, WaitNone}, {On, WaitPowerOn}}
 )
 
-// Decide is the whole reset table. Rows are the ResetType, the cases inside are the phase:
+// DecideReset is the whole reset table. Rows are the ResetType, the cases inside are the phase:
 //
 //	reset             Off (idle)  On (idle)        powering on   powering off (graceful / forced)
 //	On, ForceOn       power on    no-op            no-op         409
@@ -125,59 +125,59 @@ var (
 //
 // A restart in progress (Target On while powering off) counts as "powering on" for On (no-op).
 // Under GracefulHangs the graceful cells on an idle On system become no-ops.
-func Decide(p Phase, reset string, f PowerFaults) Decision {
+func DecideReset(p Phase, reset string, f PowerFaults) ResetDecision {
 	offIdle := p.idle() && p.Power == Off
 	onIdle := p.idle() && p.Power == On
 	switch reset {
-	case ResetOn, ResetForceOn:
+	case ResetTypeOn, ResetTypeForceOn:
 		switch {
 		case offIdle:
-			return Decision{Outcome: Apply, Steps: planPowerOn}
+			return ResetDecision{Outcome: Apply, Steps: planPowerOn}
 		case p.Target == On:
-			return Decision{Outcome: NoOp}
+			return ResetDecision{Outcome: NoOp}
 		default:
-			return Decision{Outcome: Conflict}
+			return ResetDecision{Outcome: Conflict}
 		}
-	case ResetForceOff:
+	case ResetTypeForceOff:
 		if offIdle || (p.Target == Off && !p.Graceful) {
-			return Decision{Outcome: NoOp}
+			return ResetDecision{Outcome: NoOp}
 		}
 		// From On, while powering on, or to cut a graceful shutdown or a restart short.
-		return Decision{Outcome: Apply, Steps: planForceOff}
-	case ResetGracefulShutdown, ResetPushPowerButton:
+		return ResetDecision{Outcome: Apply, Steps: planForceOff}
+	case ResetTypeGracefulShutdown, ResetTypePushPowerButton:
 		switch {
-		case offIdle && reset == ResetPushPowerButton:
-			return Decision{Outcome: Apply, Steps: planPowerOn}
+		case offIdle && reset == ResetTypePushPowerButton:
+			return ResetDecision{Outcome: Apply, Steps: planPowerOn}
 		case offIdle, p.Target == Off:
-			return Decision{Outcome: NoOp}
+			return ResetDecision{Outcome: NoOp}
 		case onIdle && f.GracefulHangs:
-			return Decision{Outcome: NoOp}
+			return ResetDecision{Outcome: NoOp}
 		case onIdle:
-			return Decision{Outcome: Apply, Steps: planGracefulOff, Graceful: true}
+			return ResetDecision{Outcome: Apply, Steps: planGracefulOff, Graceful: true}
 		default:
-			return Decision{Outcome: Conflict}
+			return ResetDecision{Outcome: Conflict}
 		}
-	case ResetGracefulRestart:
+	case ResetTypeGracefulRestart:
 		switch {
 		case offIdle:
-			return Decision{Outcome: Apply, Steps: planPowerOn}
+			return ResetDecision{Outcome: Apply, Steps: planPowerOn}
 		case onIdle && f.GracefulHangs:
-			return Decision{Outcome: NoOp}
+			return ResetDecision{Outcome: NoOp}
 		case onIdle:
-			return Decision{Outcome: Apply, Steps: planGracefulBoot, Graceful: true}
+			return ResetDecision{Outcome: Apply, Steps: planGracefulBoot, Graceful: true}
 		default:
-			return Decision{Outcome: Conflict}
+			return ResetDecision{Outcome: Conflict}
 		}
-	case ResetForceRestart, ResetPowerCycle:
+	case ResetTypeForceRestart, ResetTypePowerCycle:
 		if offIdle {
-			return Decision{Outcome: Apply, Steps: planPowerOn}
+			return ResetDecision{Outcome: Apply, Steps: planPowerOn}
 		}
-		return Decision{Outcome: Apply, Steps: planForceCycle}
-	case ResetNmi:
+		return ResetDecision{Outcome: Apply, Steps: planForceCycle}
+	case ResetTypeNmi:
 		if onIdle {
-			return Decision{Outcome: NoOp}
+			return ResetDecision{Outcome: NoOp}
 		}
-		return Decision{Outcome: Conflict}
+		return ResetDecision{Outcome: Conflict}
 	}
-	return Decision{Outcome: Invalid}
+	return ResetDecision{Outcome: Invalid}
 }

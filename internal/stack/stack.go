@@ -28,6 +28,7 @@ import (
 	"github.com/cray-bos/bos/orchestrator/crus"
 	"github.com/cray-bos/bos/orchestrator/lockstep"
 	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/selection"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/tenant"
 	"github.com/cray-bos/bos/pcs"
@@ -392,12 +393,12 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 		inventory operator.HSMInventory
 		nodes     bos.NodeResolver // the overlap check of session creation needs HSM
 		// handoff carries the inventory the overlap check read to the session's setup.
-		handoff = &operator.InventoryHandoff{}
+		handoff = &selection.Handoff{}
 	)
 	if s.URLs.HSM != "" {
 		hsmClient = hsm.NewClient(s.URLs.HSM, clientOf(operator.ServiceHSM))
 		inventory = operator.HSMInventory{Client: hsmClient}
-		nodes = &lockstep.Resolver{Inventory: inventory, Tenants: tenants, Handoff: handoff}
+		nodes = &selection.Resolver{Inventory: inventory, Tenants: tenants, Handoff: handoff}
 	}
 	wakeV1 := func() {
 		if s.V1Agent != nil { // set before the API serves, when the reconciler runs

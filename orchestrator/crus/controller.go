@@ -183,7 +183,7 @@ func (s *Server) noteError(ctx context.Context, id string, cause error) {
 // look is one pass over a session (persist, then act):
 //  1. pending actions (stored by the previous pass) are performed, then cleared;
 //  2. a removed session's record is deleted; a finished one goes idle;
-//  3. otherwise the stage's view of the world is read, Decide runs, and its record is
+//  3. otherwise the stage's view of the world is read, DecideUpgrade runs, and its record is
 //     stored with compare-and-set on the version it was decided from — its actions are
 //     performed by the next pass, so a crash in between replays them (they are
 //     idempotent) rather than losing them.
@@ -221,7 +221,7 @@ func (s *Server) look(ctx context.Context, id string) (idle bool, after time.Dur
 	if err != nil {
 		return false, 0, err
 	}
-	dec := Decide(rec, obs, s.now(), s.t)
+	dec := DecideUpgrade(rec, obs, s.now(), s.t)
 	if _, err := s.update(ctx, id, rec.Version, func(r *Record) error {
 		*r = dec.Record
 		r.Version = rec.Version

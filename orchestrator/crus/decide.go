@@ -89,7 +89,7 @@ const (
 	ActCreateBOSSession ActionKind = "create_bos_session"
 )
 
-// Action is one effect Decide asks for. Nodes are xnames.
+// Action is one effect DecideUpgrade asks for. Nodes are xnames.
 type Action struct {
 	Kind      ActionKind `json:"kind"`
 	Nodes     []string   `json:"nodes,omitempty"`
@@ -129,7 +129,7 @@ type Observation struct {
 	Components map[string]bos.Component
 }
 
-// Needs says what Decide will look at for rec: the controller reads exactly that.
+// Needs says what DecideUpgrade will look at for rec: the controller reads exactly that.
 type Needs struct {
 	FailedGroup bool
 	Starting    bool
@@ -138,7 +138,7 @@ type Needs struct {
 	Components  []string
 }
 
-// NeedsOf returns what the next Decide of rec looks at.
+// NeedsOf returns what the next DecideUpgrade of rec looks at.
 func NeedsOf(rec *Record) Needs {
 	p := &rec.Progress
 	if rec.State == StateDeleting || rec.Completed {
@@ -165,9 +165,9 @@ func NeedsOf(rec *Record) Needs {
 	return Needs{}
 }
 
-// Decision is the outcome of one Decide: the record to store (its Progress.Pending are
+// UpgradeDecision is the outcome of one DecideUpgrade: the record to store (its Progress.Pending are
 // the actions to perform once it is stored) and when to look again.
-type Decision struct {
+type UpgradeDecision struct {
 	Record Record
 	// After is the wait before the next look (0: at once). Ignored when Idle.
 	After time.Duration
@@ -176,13 +176,13 @@ type Decision struct {
 }
 
 // Actions returns the actions the decision asks for.
-func (d Decision) Actions() []Action { return d.Record.Progress.Pending }
+func (d UpgradeDecision) Actions() []Action { return d.Record.Progress.Pending }
 
-// Decide is the controller's whole policy: given a stored record (with no pending
+// DecideUpgrade is the controller's whole policy: given a stored record (with no pending
 // actions), what the current stage needs to see (obs, as NeedsOf asked) and the time,
 // it returns the next record, its actions and the next look. It has no side effects and
 // does not modify rec.
-func Decide(rec Record, obs Observation, now time.Time, t Timing) Decision {
+func DecideUpgrade(rec Record, obs Observation, now time.Time, t Timing) UpgradeDecision {
 	d := &decider{rec: rec.clone(), obs: obs, now: now, t: t.withDefaults()}
 	d.rec.Progress.Pending = nil
 	switch {
@@ -211,7 +211,7 @@ func Decide(rec Record, obs Observation, now time.Time, t Timing) Decision {
 			d.rec.Progress.Stage = StageCleanup
 		}
 	}
-	return Decision{Record: d.rec, After: d.after, Idle: d.idle}
+	return UpgradeDecision{Record: d.rec, After: d.after, Idle: d.idle}
 }
 
 type decider struct {
@@ -641,7 +641,7 @@ func BOSSessionName(upgradeID string, step int) string {
 	return fmt.Sprintf("crus-%s-step-%d", upgradeID, step)
 }
 
-// clone deep-copies the record's mutable parts, so Decide never changes its input.
+// clone deep-copies the record's mutable parts, so DecideUpgrade never changes its input.
 func (r Record) clone() Record {
 	r.Messages = slices.Clone(r.Messages)
 	p := &r.Progress

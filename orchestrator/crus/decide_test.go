@@ -205,20 +205,20 @@ func TestValidate(t *testing.T) {
 func TestDecideStarting(t *testing.T) {
 	t.Run("step 0 clears a non-empty failed group once", func(t *testing.T) {
 		r := record(StageStarting, func(r *Record) { r.Progress = Progress{Stage: StageStarting} })
-		d := Decide(r, Observation{FailedMembers: []string{n4}}, t0, testTiming)
+		d := DecideUpgrade(r, Observation{FailedMembers: []string{n4}}, t0, testTiming)
 		assert.Equal(t, []Action{{Kind: ActSetGroup, Label: "failed"}}, d.Actions())
 		assert.True(t, d.Record.Progress.FailedCleared)
 		assert.Equal(t, "Cleared node group 'failed'", lastMessage(d.Record))
 		assert.Equal(t, Needs{Starting: true}, NeedsOf(&d.Record))
 
-		d = Decide(r, Observation{}, t0, testTiming)
+		d = DecideUpgrade(r, Observation{}, t0, testTiming)
 		assert.Empty(t, d.Actions(), "an empty failed group needs no action")
 		assert.Empty(t, d.Record.Messages)
 		assert.True(t, d.Record.Progress.FailedCleared)
 	})
 	t.Run("snapshot keeps HSM's order; nodes without a NID fail", func(t *testing.T) {
 		r := record(StageStarting, func(r *Record) { r.Progress = Progress{Stage: StageStarting, FailedCleared: true} })
-		d := Decide(r, Observation{Starting: []string{n3, n1, n2}, NIDs: map[string]int{n3: 3, n1: 1}}, t0, testTiming)
+		d := DecideUpgrade(r, Observation{Starting: []string{n3, n1, n2}, NIDs: map[string]int{n3: 3, n1: 1}}, t0, testTiming)
 		p := d.Record.Progress
 		assert.True(t, p.Snapshotted)
 		assert.Equal(t, []string{n3, n1}, p.Nodes)
@@ -235,7 +235,7 @@ func TestDecideStarting(t *testing.T) {
 		obs := Observation{WLM: map[string]WLMNode{
 			n3: node("ALLOCATED", "", t0), n4: node("IDLE+DRAIN", "bad dimm", t0),
 		}}
-		d := Decide(r, obs, t0.Add(time.Minute), testTiming)
+		d := DecideUpgrade(r, obs, t0.Add(time.Minute), testTiming)
 		p := d.Record.Progress
 		assert.Equal(t, StageQuiescing, p.Stage)
 		assert.Equal(t, t0.Add(time.Minute), p.StageStart)
@@ -250,16 +250,16 @@ func TestDecideStarting(t *testing.T) {
 	})
 	t.Run("a node Slurm does not know fails", func(t *testing.T) {
 		r := record(StageStarting)
-		d := Decide(r, Observation{WLM: map[string]WLMNode{n1: node("IDLE", "", t0)}}, t0, testTiming)
+		d := DecideUpgrade(r, Observation{WLM: map[string]WLMNode{n1: node("IDLE", "", t0)}}, t0, testTiming)
 		assert.Equal(t, []string{n1}, d.Record.Progress.Active)
 		assert.Equal(t, map[string]string{n2: ReasonNoWLMName}, d.Record.Progress.Failed)
 	})
 	t.Run("no nodes left: CLEANUP", func(t *testing.T) {
 		r := record(StageStarting, func(r *Record) { r.Progress.Step = 3 })
-		d := Decide(r, Observation{}, t0, testTiming)
+		d := DecideUpgrade(r, Observation{}, t0, testTiming)
 		assert.Equal(t, StageCleanup, d.Record.Progress.Stage)
 		assert.Equal(t, "No nodes in step 3: moving to CLEANUP", lastMessage(d.Record))
-		d = Decide(d.Record, Observation{}, t0, testTiming)
+		d = DecideUpgrade(d.Record, Observation{}, t0, testTiming)
 		assert.True(t, d.Record.Completed)
 		assert.True(t, d.Idle)
 		assert.Equal(t, StateReady, d.Record.State)
@@ -327,7 +327,7 @@ func TestDecideQuiescing(t *testing.T) {
 			if tc.timeout != 0 {
 				timing.QuiesceTimeout = tc.timeout
 			}
-			d := Decide(r, Observation{WLM: tc.wlm}, t0.Add(tc.at), timing)
+			d := DecideUpgrade(r, Observation{WLM: tc.wlm}, t0.Add(tc.at), timing)
 			assert.Equal(t, tc.stage, d.Record.Progress.Stage)
 			assert.Equal(t, tc.active, d.Record.Progress.Active)
 			assert.Equal(t, tc.actions, d.Actions())
@@ -341,7 +341,7 @@ func TestDecideQuiescing(t *testing.T) {
 }
 
 func TestDecideQuiesced(t *testing.T) {
-	d := Decide(record(StageQuiesced, active(n1, n2)), Observation{}, t0, testTiming)
+	d := DecideUpgrade(record(StageQuiesced, active(n1, n2)), Observation{}, t0, testTiming)
 	p := d.Record.Progress
 	assert.Equal(t, StageBooting, p.Stage)
 	assert.Equal(t, "crus-u1-step-0", p.BOSSession)
@@ -352,7 +352,7 @@ func TestDecideQuiesced(t *testing.T) {
 	}, d.Actions(), "the group is exact before the session resolves it")
 	assert.Equal(t, "Began the boot session for step 0: moving to BOOTING", lastMessage(d.Record))
 
-	d = Decide(record(StageQuiesced), Observation{}, t0, testTiming)
+	d = DecideUpgrade(record(StageQuiesced), Observation{}, t0, testTiming)
 	assert.Equal(t, StageStarting, d.Record.Progress.Stage)
 	assert.Equal(t, 1, d.Record.Progress.Step)
 	assert.Equal(t, []Action{{Kind: ActSetGroup, Label: "up"}}, d.Actions())
@@ -374,7 +374,7 @@ func TestDecideBooting(t *testing.T) {
 		{"deleted", nil, time.Minute, StageBooted, "The boot session for step 0 no longer exists: moving to BOOTED"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := Decide(booting, Observation{BOSSession: tc.sess}, t0.Add(tc.at), testTiming)
+			d := DecideUpgrade(booting, Observation{BOSSession: tc.sess}, t0.Add(tc.at), testTiming)
 			assert.Equal(t, tc.stage, d.Record.Progress.Stage)
 			assert.Empty(t, d.Actions())
 			assert.Equal(t, tc.message, lastMessage(d.Record))
@@ -388,7 +388,7 @@ func TestDecideBooting(t *testing.T) {
 	// The session is not complete yet, but BOS is done with the step's nodes.
 	done := bos.Component{Session: "s1"}
 	obs := Observation{BOSSession: &BOSSessionView{}, Components: map[string]bos.Component{n1: done, n2: done}}
-	d := Decide(booting, obs, t0.Add(time.Minute), testTiming)
+	d := DecideUpgrade(booting, obs, t0.Add(time.Minute), testTiming)
 	assert.Equal(t, StageBooted, d.Record.Progress.Stage)
 	assert.Equal(t, "The boot session for step 0 completed: moving to BOOTED", lastMessage(d.Record))
 	for name, c := range map[string]bos.Component{
@@ -396,11 +396,11 @@ func TestDecideBooting(t *testing.T) {
 		"not set up yet": {Session: "older"},
 	} {
 		obs.Components[n2] = c
-		d = Decide(booting, obs, t0.Add(time.Minute), testTiming)
+		d = DecideUpgrade(booting, obs, t0.Add(time.Minute), testTiming)
 		assert.Equal(t, StageBooting, d.Record.Progress.Stage, name)
 	}
 	delete(obs.Components, n2)
-	d = Decide(booting, obs, t0.Add(time.Minute), testTiming)
+	d = DecideUpgrade(booting, obs, t0.Add(time.Minute), testTiming)
 	assert.Equal(t, StageBooting, d.Record.Progress.Stage, "not a BOS component: the session's end decides")
 }
 
@@ -417,14 +417,14 @@ func TestDecideBooted(t *testing.T) {
 	assert.Equal(t, Needs{BOSSession: "s1", Components: []string{n1, n2}}, NeedsOf(&booted))
 
 	t.Run("all booted the target", func(t *testing.T) {
-		d := Decide(booted, Observation{BOSSession: &BOSSessionView{Complete: true}, Components: map[string]bos.Component{n1: good(n1), n2: good(n2)}}, t0, testTiming)
+		d := DecideUpgrade(booted, Observation{BOSSession: &BOSSessionView{Complete: true}, Components: map[string]bos.Component{n1: good(n1), n2: good(n2)}}, t0, testTiming)
 		assert.Equal(t, StageWLMWaiting, d.Record.Progress.Stage)
 		assert.Equal(t, []string{n1, n2}, d.Record.Progress.Active)
 		assert.Empty(t, d.Actions())
 		assert.Equal(t, "Step 0 boot session succeeded: moving to WLM_WAITING", lastMessage(d.Record))
 	})
 	t.Run("one failed", func(t *testing.T) {
-		d := Decide(booted, Observation{BOSSession: &BOSSessionView{Complete: true}, Components: map[string]bos.Component{n1: good(n1), n2: failed}}, t0, testTiming)
+		d := DecideUpgrade(booted, Observation{BOSSession: &BOSSessionView{Complete: true}, Components: map[string]bos.Component{n1: good(n1), n2: failed}}, t0, testTiming)
 		assert.Equal(t, StageWLMWaiting, d.Record.Progress.Stage)
 		assert.Equal(t, []string{n1}, d.Record.Progress.Active)
 		assert.Equal(t, map[string]string{n2: ReasonBootFailed}, d.Record.Progress.Failed)
@@ -436,7 +436,7 @@ func TestDecideBooted(t *testing.T) {
 		assert.Equal(t, "Step 0 boot session succeeded for 1 of 2 nodes: marking the others as failed (upgrading-boot-failed: 1), moving to WLM_WAITING", lastMessage(d.Record))
 	})
 	t.Run("setup failed: the whole step fails", func(t *testing.T) {
-		d := Decide(booted, Observation{BOSSession: &BOSSessionView{Complete: true, Error: "template not found"}}, t0, testTiming)
+		d := DecideUpgrade(booted, Observation{BOSSession: &BOSSessionView{Complete: true, Error: "template not found"}}, t0, testTiming)
 		assert.Equal(t, StageStarting, d.Record.Progress.Stage)
 		assert.Equal(t, 1, d.Record.Progress.Step)
 		assert.Empty(t, d.Record.Progress.Active)
@@ -459,7 +459,7 @@ func TestDecideWLMWaiting(t *testing.T) {
 	}
 	old, fresh := t0, bootStart.Add(30*time.Second)
 	t.Run("resume what rebooted, not what did not", func(t *testing.T) {
-		d := Decide(waiting(), Observation{WLM: map[string]WLMNode{
+		d := DecideUpgrade(waiting(), Observation{WLM: map[string]WLMNode{
 			n1: node("DOWN+DRAIN", "Node unexpectedly rebooted", fresh), n2: node("IDLE+DRAIN", DrainReason, old),
 		}}, bootStart.Add(time.Minute), testTiming)
 		assert.Equal(t, StageWLMWaiting, d.Record.Progress.Stage)
@@ -468,7 +468,7 @@ func TestDecideWLMWaiting(t *testing.T) {
 		assert.Equal(t, time.Second, d.After, "a resumed node is looked at again soon")
 	})
 	t.Run("an earlier drain comes back, after clearing DOWN", func(t *testing.T) {
-		d := Decide(waiting(func(r *Record) { r.Progress.Prior = map[string]string{n2: "bad dimm"} }), Observation{WLM: map[string]WLMNode{
+		d := DecideUpgrade(waiting(func(r *Record) { r.Progress.Prior = map[string]string{n2: "bad dimm"} }), Observation{WLM: map[string]WLMNode{
 			n1: node("IDLE+DRAIN", DrainReason, fresh), n2: node("DOWN+DRAIN", "Node unexpectedly rebooted", fresh),
 		}}, bootStart.Add(time.Minute), testTiming)
 		assert.Equal(t, []Action{
@@ -482,7 +482,7 @@ func TestDecideWLMWaiting(t *testing.T) {
 			r.Progress.Done = []string{n1}
 			r.Progress.Upgraded = 7
 		})
-		d := Decide(r, Observation{WLM: map[string]WLMNode{n1: node("ALLOCATED", "", fresh), n2: node("IDLE", "", fresh)}}, bootStart.Add(time.Minute), testTiming)
+		d := DecideUpgrade(r, Observation{WLM: map[string]WLMNode{n1: node("ALLOCATED", "", fresh), n2: node("IDLE", "", fresh)}}, bootStart.Add(time.Minute), testTiming)
 		assert.Equal(t, StageStarting, d.Record.Progress.Stage)
 		assert.Equal(t, 1, d.Record.Progress.Step)
 		assert.Equal(t, 8, d.Record.Progress.Upgraded)
@@ -492,14 +492,14 @@ func TestDecideWLMWaiting(t *testing.T) {
 	})
 	t.Run("still not responding: wait", func(t *testing.T) {
 		r := waiting(func(r *Record) { r.Progress.Resumed = []string{n1, n2} })
-		d := Decide(r, Observation{WLM: map[string]WLMNode{n1: node("IDLE+NOT_RESPONDING", "", fresh), n2: node("IDLE", "", fresh)}}, bootStart.Add(time.Minute), testTiming)
+		d := DecideUpgrade(r, Observation{WLM: map[string]WLMNode{n1: node("IDLE+NOT_RESPONDING", "", fresh), n2: node("IDLE", "", fresh)}}, bootStart.Add(time.Minute), testTiming)
 		assert.Equal(t, StageWLMWaiting, d.Record.Progress.Stage)
 		assert.Equal(t, []string{n2}, d.Record.Progress.Done)
 		assert.Equal(t, testTiming.Poll, d.After)
 	})
 	t.Run("timeout fails what is not back", func(t *testing.T) {
 		r := waiting(func(r *Record) { r.Progress.Resumed = []string{n1}; r.Progress.Done = []string{n1} })
-		d := Decide(r, Observation{WLM: map[string]WLMNode{n1: node("IDLE", "", fresh), n2: node("DOWN+DRAIN+NOT_RESPONDING", DrainReason, old)}},
+		d := DecideUpgrade(r, Observation{WLM: map[string]WLMNode{n1: node("IDLE", "", fresh), n2: node("DOWN+DRAIN+NOT_RESPONDING", DrainReason, old)}},
 			bootStart.Add(testTiming.WLMTimeout), testTiming)
 		assert.Equal(t, StageStarting, d.Record.Progress.Stage)
 		assert.Equal(t, map[string]string{n2: ReasonWLMTimeout}, d.Record.Progress.Failed)
@@ -537,7 +537,7 @@ func TestDecideDeleting(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, Needs{}, NeedsOf(&tc.rec))
-			d := Decide(tc.rec, Observation{}, t0, testTiming)
+			d := DecideUpgrade(tc.rec, Observation{}, t0, testTiming)
 			assert.True(t, d.Record.Progress.Remove)
 			assert.True(t, d.Idle)
 			assert.Equal(t, tc.actions, d.Actions())
@@ -549,7 +549,7 @@ func TestDecideDeleting(t *testing.T) {
 	}
 }
 
-// Decide never changes the record it is given (the caller's copy is the stored one).
+// DecideUpgrade never changes the record it is given (the caller's copy is the stored one).
 func TestDecideLeavesItsInputAlone(t *testing.T) {
 	r := record(StageWLMWaiting, active(n1, n2), func(r *Record) {
 		r.Messages = []string{"m"}
@@ -558,11 +558,11 @@ func TestDecideLeavesItsInputAlone(t *testing.T) {
 		r.Progress.Prior = map[string]string{n2: "x"}
 	})
 	before := r.clone()
-	Decide(r, Observation{WLM: map[string]WLMNode{n1: node("IDLE", "", t0), n2: node("DOWN", "", t0)}}, t0.Add(time.Hour), testTiming)
+	DecideUpgrade(r, Observation{WLM: map[string]WLMNode{n1: node("IDLE", "", t0), n2: node("DOWN", "", t0)}}, t0.Add(time.Hour), testTiming)
 	assert.Equal(t, before, r)
 }
 
-// walk drives Decide through a whole session against a tiny scripted world: every node
+// walk drives DecideUpgrade through a whole session against a tiny scripted world: every node
 // is idle, drains at once, and reboots when the step's session is created, except
 // those in dead (never come back). It checks the invariants on every pass.
 func TestDecideWalk(t *testing.T) {
@@ -599,7 +599,7 @@ func TestDecideWalk(t *testing.T) {
 		if len(need.Components) > 0 {
 			obs.Components = comps
 		}
-		d := Decide(r, obs, now, testTiming)
+		d := DecideUpgrade(r, obs, now, testTiming)
 		r = d.Record
 		for _, a := range r.Progress.Pending {
 			switch a.Kind {

@@ -20,7 +20,7 @@
 // # Algorithm
 //
 // Per session one goroutine runs the stages of CRUS (STARTING, QUIESCING, QUIESCED,
-// BOOTING, BOOTED, WLM_WAITING, CLEANUP) as a state machine. Decide is the whole policy,
+// BOOTING, BOOTED, WLM_WAITING, CLEANUP) as a state machine. DecideUpgrade is the whole policy,
 // a pure function of (record, observation, now, timing) returning the next record, the
 // actions to perform and when to look again; NeedsOf says what it will look at. The
 // controller (Server.Run) persists, then acts: the decided record is stored (compare-and-

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/selection"
 	"github.com/cray-bos/bos/orchestrator/store"
 )
 
@@ -55,11 +56,11 @@ func (t Timing) withDefaults() Timing {
 // are required; Images is required for boot and reboot sessions.
 type Config struct {
 	Store     *store.Store
-	Inventory operator.Inventory
+	Inventory selection.Inventory
 	Images    operator.Images
 	Effects   *operator.Effects
 	// Handoff passes the inventory a session's creation read to the agent (optional).
-	Handoff *operator.InventoryHandoff
+	Handoff *selection.Handoff
 	Timing  Timing
 	// Logger gets the agent's progress and, as BOA logged them, the failed nodes of each
 	// session and the command that retries them. Nil discards.
@@ -73,10 +74,9 @@ type Config struct {
 // running one, which it runs again from the start as a restarted BOA job did) and runs
 // each in its own goroutine until it completes, is deleted, or the agent stops.
 type Agent struct {
-	cfg      Config
-	log      *slog.Logger
-	resolver *Resolver
-	wake     chan struct{}
+	cfg  Config
+	log  *slog.Logger
+	wake chan struct{}
 
 	mu      sync.Mutex
 	running map[string]context.CancelFunc
@@ -100,7 +100,7 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Agent{cfg: cfg, log: cfg.Logger, resolver: &Resolver{Inventory: cfg.Inventory},
+	return &Agent{cfg: cfg, log: cfg.Logger,
 		wake: make(chan struct{}, 1), running: map[string]context.CancelFunc{}}, nil
 }
 

@@ -18,6 +18,7 @@ import (
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/lockstep"
 	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/selection"
 )
 
 var (
@@ -168,7 +169,7 @@ func TestBootOutcomes(t *testing.T) {
 		boot := phaseOf(t, s, "a", "boot")
 		assert.Equal(t, []string{a0, b1}, boot.Nodes(bos.CategorySucceeded))
 		assert.Equal(t, []string{a1, a2, b0}, boot.Nodes(bos.CategoryFailed))
-		assert.Equal(t, []string{a1}, boot.Errors[lockstep.ErrAlreadyOn])
+		assert.Equal(t, []string{a1}, boot.Errors[lockstep.MsgAlreadyOn])
 		assert.Equal(t, []string{a2}, boot.Errors["power on failed: BMC said no"])
 		assert.Equal(t, []string{b0}, boot.Errors["node did not report booting the session's image within 300ms"])
 		assert.Equal(t, []string{a0, b1}, phaseOf(t, s, "a", "configure").Nodes(bos.CategorySucceeded))
@@ -247,7 +248,7 @@ func TestConfigureAndShutdown(t *testing.T) {
 		s := w.wait(w.session(a, "CONFIGURE", "t", ""))
 		cfg := phaseOf(t, s, "a", "configure")
 		assert.Equal(t, []string{a0, a2}, cfg.Nodes(bos.CategorySucceeded))
-		assert.Equal(t, map[string][]string{lockstep.ErrCFSFailed: {a1}}, cfg.Errors)
+		assert.Equal(t, map[string][]string{lockstep.MsgCFSFailed: {a1}}, cfg.Errors)
 		assert.Len(t, s.BootSet("a").Phases, 1, "a configure session has only the configure phase")
 		assert.Empty(t, w.powerEvents(), "configure changes no power")
 		comps, err := w.st.GetComponents(context.Background(), []string{a0})
@@ -340,12 +341,12 @@ func TestSessionFailures(t *testing.T) {
 		a := w.agent()
 
 		s := w.wait(w.session(a, "boot", "t", "x9999c0s0b0n0"))
-		assert.Equal(t, operator.ErrNoNodes, s.Error)
+		assert.Equal(t, operator.MsgNoNodes, s.Error)
 		assert.True(t, s.Status.Metadata.Complete)
 		// The agent discovered HSM's nodes before that first session; one added since is not
 		// a BOS component yet.
 		w.mu.Lock()
-		w.nodes = append(w.nodes, operator.Node{ID: b0, Role: "Compute", Arch: "X86", Enabled: true})
+		w.nodes = append(w.nodes, selection.Node{ID: b0, Role: "Compute", Arch: "X86", Enabled: true})
 		w.mu.Unlock()
 		s = w.wait(w.session(a, "boot", "t", "all,"))
 		assert.Contains(t, s.Error, "empty")
@@ -356,7 +357,7 @@ func TestSessionFailures(t *testing.T) {
 		assert.Contains(t, strings.Join(keysOf(phaseOf(t, s, "bad", "boot").Errors), ""), "reading the image manifest")
 		assert.Equal(t, []string{a0}, phaseOf(t, s, "good", "boot").Nodes(bos.CategorySucceeded))
 		assert.Equal(t, []string{b0}, phaseOf(t, s, "good", "boot").Nodes(bos.CategoryExcluded))
-		assert.Equal(t, []string{b0}, phaseOf(t, s, "good", "boot").Errors[lockstep.ErrNotComponent])
+		assert.Equal(t, []string{b0}, phaseOf(t, s, "good", "boot").Errors[lockstep.MsgNotComponent])
 		assert.Equal(t, []string{a1}, s.Status.FailedNodes)
 	})
 }
@@ -397,7 +398,7 @@ func TestDiscoversBeforeSessions(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		w := newWorld(t, a0)
 		w.mu.Lock()
-		w.nodes = append(w.nodes, operator.Node{ID: a1, Role: "Compute", Arch: "X86", Enabled: true})
+		w.nodes = append(w.nodes, selection.Node{ID: a1, Role: "Compute", Arch: "X86", Enabled: true})
 		w.power[a1] = operator.PowerOff
 		w.cfs[a1] = &operator.CFSView{Status: "unconfigured"}
 		w.mu.Unlock()

@@ -8,7 +8,7 @@
 //
 // Agent (agent.go) watches the store for pending v1 sessions (the API creates them and
 // calls Wake) and runs each in a goroutine (session.go): claim it, resolve its nodes
-// (Resolver, resolve.go: the v2 setup's node resolution plus the template's partition),
+// (selection.Select: the v2 setup's node resolution plus the template's partition),
 // write the components, run the steps (steps.go), finish. It acts on nodes only through
 // operator.Effects, the same code the v2 reconciler uses for BSS, CFS and Redfish; it
 // observes them through operator.PowerControl (power), the BOS components (the BSS token

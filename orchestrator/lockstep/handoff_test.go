@@ -13,6 +13,7 @@ import (
 	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/orchestrator/lockstep"
 	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/selection"
 )
 
 // TestOneInventoryReadPerSession: creating a session (its overlap check) and setting it
@@ -22,13 +23,13 @@ func TestOneInventoryReadPerSession(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		w := newWorld(t, a0, a1, a2)
 		ctx := context.Background()
-		handoff := &operator.InventoryHandoff{}
+		handoff := &selection.Handoff{}
 		a := w.agent(func(c *lockstep.Config) { c.Handoff = handoff })
 		mn := memnet.New() // in the bubble, no real socket
 		ln, err := mn.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)
 		srv := httptest.NewUnstartedServer(api.New(api.Config{Store: w.st, WakeV1: a.Wake,
-			Nodes: &lockstep.Resolver{Inventory: w, Handoff: handoff}}).Handler())
+			Nodes: &selection.Resolver{Inventory: w, Handoff: handoff}}).Handler())
 		srv.Listener = ln
 		srv.Start()
 		t.Cleanup(srv.Close)

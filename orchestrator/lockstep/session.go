@@ -11,6 +11,7 @@ import (
 
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/selection"
 )
 
 // errDeleted stops a run whose session record is gone.
@@ -18,12 +19,12 @@ var errDeleted = errors.New("the session was deleted")
 
 // Messages the agent records in phase errors.
 const (
-	ErrNotComponent    = "not a BOS component"
-	ErrAlreadyOn       = "already powered on with other boot artifacts; a boot does not restart running nodes (use a reboot)"
-	ErrCFSFailed       = "CFS failed and exhausted all retries"
-	ErrCFSMissing      = "Status could not be retrieved from CFS"
-	ErrFailedEarlier   = "failed an earlier phase"
-	errTakenOverFormat = "taken over by session %s"
+	MsgNotComponent    = "not a BOS component"
+	MsgAlreadyOn       = "already powered on with other boot artifacts; a boot does not restart running nodes (use a reboot)"
+	MsgCFSFailed       = "CFS failed and exhausted all retries"
+	MsgCFSMissing      = "Status could not be retrieved from CFS"
+	MsgFailedEarlier   = "failed an earlier phase"
+	msgTakenOverFormat = "taken over by session %s"
 )
 
 // run is one execution of one v1 session: its working copy of the record (the status
@@ -112,7 +113,7 @@ func (r *run) plan(ctx context.Context) error {
 	inv := r.a.cfg.Handoff.Take(bos.V1SessionKey(r.id))
 	var err error
 	for attempt := 1; inv == nil; attempt++ {
-		if inv, err = r.a.resolver.Snapshot(ctx); err == nil {
+		if inv, err = selection.ReadSnapshot(ctx, r.a.cfg.Inventory, true); err == nil {
 			break
 		}
 		if attempt == 5 {
@@ -124,12 +125,12 @@ func (r *run) plan(ctx context.Context) error {
 		}
 	}
 	sel := bos.NodeSelector{Template: tmpl.V2(), Partition: tmpl.Partition, Limit: r.sess.Limit}
-	selection, err := operator.SelectNodes(sel, inv, nil)
+	selected, err := selection.Select(sel, inv, nil)
 	if err != nil {
 		return &sessionFailure{msg: err.Error()}
 	}
-	byBootSet := selection.ByBootSet()
-	if unknown := selection.AllUnknown(); len(unknown) > 0 {
+	byBootSet := selected.ByBootSet()
+	if unknown := selected.AllUnknown(); len(unknown) > 0 {
 		r.log.Warn("v1 session: unknown HSM names skipped", "names", unknown)
 	}
 	r.bootSets, r.owner = map[string]*bootSetRun{}, map[string]*bootSetRun{}
@@ -144,7 +145,7 @@ func (r *run) plan(ctx context.Context) error {
 	}
 	sort.Strings(all)
 	if len(all) == 0 {
-		return &sessionFailure{msg: operator.ErrNoNodes}
+		return &sessionFailure{msg: operator.MsgNoNodes}
 	}
 	if err := r.targets(ctx); err != nil {
 		return err
@@ -178,7 +179,7 @@ func (r *run) plan(ctx context.Context) error {
 		for i := range st.Phases {
 			p := bos.NewV1Phase(st.Phases[i].Name, b.nodes)
 			p.MoveNodes(bos.CategoryExcluded, unknownIDs)
-			p.AddError(ErrNotComponent, unknownIDs)
+			p.AddError(MsgNotComponent, unknownIDs)
 			st.Phases[i] = p
 		}
 		for _, id := range unknownIDs {
@@ -380,7 +381,7 @@ func (r *run) fail(phase string, msgs map[string]string) {
 func (r *run) takenOver(phase string, by map[string]string) {
 	for id, other := range by {
 		r.out[id] = true
-		msg := fmt.Sprintf(errTakenOverFormat, other)
+		msg := fmt.Sprintf(msgTakenOverFormat, other)
 		for name, nodes := range r.byBootSet([]string{id}) {
 			st := r.status(name)
 			if p := st.Phase(phase); p != nil {

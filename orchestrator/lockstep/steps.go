@@ -242,7 +242,7 @@ func (r *run) boot(ctx context.Context, ids []string) error {
 			if !c.DesiredState.BootArtifacts.IsEmpty() && c.ActualState.BootArtifacts.SameBoot(c.DesiredState.BootArtifacts) {
 				running = append(running, id)
 			} else {
-				msgs[id] = ErrAlreadyOn
+				msgs[id] = MsgAlreadyOn
 			}
 		default: // off, or unknown (the BMC did not answer): try; a failed power-on fails it
 			toBoot = append(toBoot, c)
@@ -355,13 +355,13 @@ func (r *run) configure(ctx context.Context, ids []string) error {
 			v, ok := views[id]
 			switch {
 			case !ok:
-				msgs[id] = ErrCFSMissing
+				msgs[id] = MsgCFSMissing
 			case v.DesiredConfig != r.config:
 				msgs[id] = fmt.Sprintf("CFS desired configuration changed to %q outside the session", v.DesiredConfig)
 			case v.Status == "configured":
 				done = append(done, id)
 			case v.Status == "failed":
-				msgs[id] = ErrCFSFailed
+				msgs[id] = MsgCFSFailed
 			case v.Status == "pending":
 				still = append(still, id)
 			default:

@@ -17,6 +17,7 @@ import (
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/lockstep"
 	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/selection"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/store/storetest"
 )
@@ -30,7 +31,7 @@ type world struct {
 	st *store.Store
 
 	mu        sync.Mutex
-	nodes     []operator.Node
+	nodes     []selection.Node
 	groups    map[string][]string
 	parts     map[string][]string
 	power     map[string]operator.Power
@@ -73,7 +74,7 @@ func newWorld(t *testing.T, ids ...string) *world {
 		bootDelay: func(string) time.Duration { return 5 * time.Millisecond }}
 	var comps []bos.Component
 	for _, id := range ids {
-		w.nodes = append(w.nodes, operator.Node{ID: id, Role: "Compute", Arch: "X86", Enabled: true})
+		w.nodes = append(w.nodes, selection.Node{ID: id, Role: "Compute", Arch: "X86", Enabled: true})
 		w.power[id] = operator.PowerOff
 		w.cfs[id] = &operator.CFSView{Status: "unconfigured"}
 		comps = append(comps, bos.NewComponent(id, time.Now()))
@@ -115,13 +116,13 @@ func (w *world) setPower(id string, p operator.Power) {
 	w.events = append(w.events, event{at: time.Now(), node: id, power: p})
 }
 
-// ---- operator.Inventory ----
+// ---- selection.Inventory ----
 
-func (w *world) Nodes(context.Context) ([]operator.Node, error) {
+func (w *world) Nodes(context.Context) ([]selection.Node, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.nodeReads++
-	return append([]operator.Node(nil), w.nodes...), nil
+	return append([]selection.Node(nil), w.nodes...), nil
 }
 func (w *world) Groups(context.Context) (map[string][]string, error)     { return w.groups, nil }
 func (w *world) Partitions(context.Context) (map[string][]string, error) { return w.parts, nil }

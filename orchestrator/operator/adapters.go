@@ -10,21 +10,22 @@ import (
 	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/ims"
 	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/selection"
 )
 
 // HSMInventory reads BOS's inventory through the HSM API.
 type HSMInventory struct{ Client *hsm.Client }
 
-var _ Inventory = HSMInventory{}
+var _ selection.Inventory = HSMInventory{}
 
-func (h HSMInventory) Nodes(ctx context.Context) ([]Node, error) {
+func (h HSMInventory) Nodes(ctx context.Context) ([]selection.Node, error) {
 	comps, err := h.Client.GetComponents(ctx, hsm.ComponentFilter{Type: []string{"Node"}})
 	if err != nil {
 		return nil, fmt.Errorf("hsm nodes: %w", err)
 	}
-	nodes := make([]Node, 0, len(comps))
+	nodes := make([]selection.Node, 0, len(comps))
 	for _, c := range comps {
-		nodes = append(nodes, Node{ID: c.ID, Role: c.Role, SubRole: c.SubRole, Arch: c.Arch, Enabled: c.Enabled == nil || *c.Enabled})
+		nodes = append(nodes, selection.Node{ID: c.ID, Role: c.Role, SubRole: c.SubRole, Arch: c.Arch, Enabled: c.Enabled == nil || *c.Enabled})
 	}
 	return nodes, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/selection"
 	"github.com/cray-bos/bos/orchestrator/store"
 )
 
@@ -112,9 +113,9 @@ func TestOwnCallInFlightIsWaitedFor(t *testing.T) {
 }
 
 // failingInventory is an HSM that cannot be reached.
-type failingInventory struct{ Inventory }
+type failingInventory struct{ selection.Inventory }
 
-func (failingInventory) Nodes(context.Context) ([]Node, error) {
+func (failingInventory) Nodes(context.Context) ([]selection.Node, error) {
 	return nil, errors.New("HSM unreachable")
 }
 

@@ -71,9 +71,9 @@ type Decision struct {
 
 // Messages Decide writes into component errors.
 const (
-	ErrNoCFSRecord     = "Component information was not returned by cfs"
-	ErrCFSFailed       = "cfs configuration failed"
-	ErrRetryLimitNoCau = "The retry limit has been hit for this component, but no services have reported specific errors"
+	MsgNoCFSRecord       = "Component information was not returned by cfs"
+	MsgCFSFailed         = "cfs configuration failed"
+	MsgRetryLimitNoCause = "The retry limit has been hit for this component, but no services have reported specific errors"
 )
 
 // Decide is the whole per-node policy of the v2 operators (reference 4.3 and 4.5): the
@@ -109,7 +109,7 @@ func decidePhase(n *bos.Component, obs Observation, opts bos.Options, now time.T
 	if obs.CFS == nil {
 		n.Status.StatusOverride = bos.StatusOnHold
 		n.Enabled = false
-		setError(n, ErrNoCFSRecord)
+		n.Error = MsgNoCFSRecord
 		return
 	}
 	if bos.ComputeStatus(n) == bos.StatusFailed {
@@ -117,7 +117,7 @@ func decidePhase(n *bos.Component, obs Observation, opts bos.Options, now time.T
 		return
 	}
 	n.Status.StatusOverride = ""
-	phase := n.Status.Phase
+	var phase string // every case below sets it
 	shutdown := n.DesiredState.BootArtifacts.Kernel == ""
 	sincePowerOn := now.Sub(n.LastAction.LastUpdated)
 	poweringOn := n.LastAction.Action == bos.ActionPoweringOn
@@ -133,7 +133,7 @@ func decidePhase(n *bos.Component, obs Observation, opts bos.Options, now time.T
 		if poweringOn && !n.LastAction.Failed {
 			if sincePowerOn > wait {
 				n.LastAction.Failed = true
-				setError(n, fmt.Sprintf("node did not power on within max_power_on_wait_time (%ds)", opts.MaxPowerOnWaitTime))
+				n.Error = fmt.Sprintf("node did not power on within max_power_on_wait_time (%ds)", opts.MaxPowerOnWaitTime)
 			} else {
 				d.RequeueAfter = wait - sincePowerOn + time.Millisecond
 			}
@@ -151,12 +151,13 @@ func decidePhase(n *bos.Component, obs Observation, opts bos.Options, now time.T
 			n.Enabled = false
 			n.Error = ""
 		case cfs.Status == "pending":
+			// CFS sends no events: poll it. Pending but disabled, CFS would never
+			// configure it (a retried power-on disabled CFS after the node's
+			// cfs-state-reporter had already re-enabled it; BOS waits forever), so the
+			// action step (decideAction, status configuring) asks CFS again.
 			d.PollCFS = true
-			// Pending but disabled, CFS will never configure it: this happens when a
-			// retried power-on disabled CFS after the node's cfs-state-reporter had
-			// already re-enabled it. BOS would wait forever; ask CFS again.
 		case cfs.Status == "failed":
-			fail(n, ErrCFSFailed)
+			fail(n, MsgCFSFailed)
 		default:
 			fail(n, fmt.Sprintf("cfs is not reporting a valid configuration status for this component: %q", cfs.Status))
 		}
@@ -165,7 +166,7 @@ func decidePhase(n *bos.Component, obs Observation, opts bos.Options, now time.T
 		d.RequeueAfter = seconds(opts.MaxBootWaitTime) - sincePowerOn + time.Millisecond
 	case poweringOn:
 		phase = bos.PhasePoweringOff // booted but silent (or the wrong image) past max_boot_wait_time
-		setError(n, fmt.Sprintf("node did not report booting the desired image within max_boot_wait_time (%ds)", opts.MaxBootWaitTime))
+		n.Error = fmt.Sprintf("node did not report booting the desired image within max_boot_wait_time (%ds)", opts.MaxBootWaitTime)
 	default:
 		phase = bos.PhasePoweringOff // running something else: restart it
 	}
@@ -262,7 +263,7 @@ func decideAction(n *bos.Component, obs Observation, opts bos.Options, now time.
 func attempt(n *bos.Component, count *int, limit int, lastAction string, act Action, self string, now time.Time, d *Decision) {
 	if *count >= limit {
 		if n.Error == "" {
-			n.Error = ErrRetryLimitNoCau
+			n.Error = MsgRetryLimitNoCause
 		}
 		n.Status.StatusOverride = bos.StatusFailed
 		n.Enabled = false
@@ -345,13 +346,7 @@ func RetryDelay(attempts int, opts bos.Options) time.Duration {
 func fail(n *bos.Component, msg string) {
 	n.Enabled = false
 	n.Status.StatusOverride = bos.StatusFailed
-	setError(n, msg)
-}
-
-func setError(n *bos.Component, msg string) {
-	if n.Error != msg {
-		n.Error = msg
-	}
+	n.Error = msg
 }
 
 func seconds(s int) time.Duration { return time.Duration(s) * time.Second }

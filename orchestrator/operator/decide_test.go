@@ -76,7 +76,7 @@ func TestDecide(t *testing.T) {
 	}{
 		// Inputs missing.
 		{"no CFS record: on hold and disabled", comp(), Observation{Power: PowerOn},
-			want{phase: "", status: bos.StatusOnHold, enabled: false, errContains: ErrNoCFSRecord}},
+			want{phase: "", status: bos.StatusOnHold, enabled: false, errContains: MsgNoCFSRecord}},
 		// Already failed.
 		{"failed stays failed and is disabled", comp(override(bos.StatusFailed)), Observation{Power: PowerOn, CFS: cfsOK},
 			want{phase: "", status: bos.StatusFailed, enabled: false}},
@@ -130,7 +130,7 @@ func TestDecide(t *testing.T) {
 		{"booted, CFS pending but disabled: enable it again", comp(booted(image), phase(bos.PhaseConfiguring)), Observation{Power: PowerOn, CFS: &CFSView{DesiredConfig: "cfg", Status: "pending", Enabled: false}},
 			want{phase: bos.PhaseConfiguring, status: bos.StatusConfiguring, enabled: true, action: ConfigureAction, pollCFS: true}},
 		{"booted, CFS failed: failed", comp(booted(image), phase(bos.PhaseConfiguring)), Observation{Power: PowerOn, CFS: &CFSView{DesiredConfig: "cfg", Status: "failed"}},
-			want{phase: bos.PhaseConfiguring, status: bos.StatusFailed, enabled: false, errContains: ErrCFSFailed}},
+			want{phase: bos.PhaseConfiguring, status: bos.StatusFailed, enabled: false, errContains: MsgCFSFailed}},
 		{"booted, CFS unconfigured: failed naming the status", comp(booted(image), phase(bos.PhaseConfiguring)), Observation{Power: PowerOn, CFS: &CFSView{DesiredConfig: "cfg", Status: "unconfigured"}},
 			want{phase: bos.PhaseConfiguring, status: bos.StatusFailed, enabled: false, errContains: `"unconfigured"`}},
 		// Power on, the desired image on another BSS token than the one BOS gave BSS: an

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/selection"
 	"github.com/cray-bos/bos/orchestrator/store"
 )
 
@@ -17,7 +18,7 @@ const discoveryChunk = 1000
 // BOS component gets the record bos.NewComponent builds (empty states, disabled,
 // last_action newly_discovered). It never deletes or changes an existing component, so
 // running it again adds nothing. It returns the ids it added, sorted.
-func Discover(ctx context.Context, st *store.Store, inv Inventory, now time.Time) ([]string, error) {
+func Discover(ctx context.Context, st *store.Store, inv selection.Inventory, now time.Time) ([]string, error) {
 	nodes, err := inv.Nodes(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("discovery: read HSM nodes: %w", err)
@@ -33,10 +34,13 @@ func Discover(ctx context.Context, st *store.Store, inv Inventory, now time.Time
 	if err != nil {
 		return nil, fmt.Errorf("discovery: %w", err)
 	}
-	isKnown := toSet(known)
+	isKnown := make(map[string]bool, len(known))
+	for _, id := range known {
+		isKnown[id] = true
+	}
 	var fresh []bos.Component
 	for _, id := range ids {
-		if _, ok := isKnown[id]; !ok {
+		if !isKnown[id] {
 			fresh = append(fresh, bos.NewComponent(id, now))
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/selection"
 )
 
 func TestDiscover(t *testing.T) {
@@ -23,8 +24,8 @@ func TestDiscover(t *testing.T) {
 	before, err := st.GetComponent(ctx, n01)
 	require.NoError(t, err)
 
-	inv := &inventoryStub{nodes: func(context.Context) ([]operator.Node, error) {
-		return []operator.Node{{ID: n10}, {ID: n01}, {ID: n00}}, nil
+	inv := &inventoryStub{nodes: func(context.Context) ([]selection.Node, error) {
+		return []selection.Node{{ID: n10}, {ID: n01}, {ID: n00}}, nil
 	}}
 	added, err := operator.Discover(ctx, st, inv, setupNow)
 	require.NoError(t, err)
@@ -49,7 +50,7 @@ func TestDiscover(t *testing.T) {
 	assert.Equal(t, want, c)
 
 	// Nodes gone from HSM are never deleted.
-	inv.nodes = func(context.Context) ([]operator.Node, error) { return []operator.Node{{ID: n20}}, nil }
+	inv.nodes = func(context.Context) ([]selection.Node, error) { return []selection.Node{{ID: n20}}, nil }
 	added, err = operator.Discover(ctx, st, inv, setupNow)
 	require.NoError(t, err)
 	assert.Equal(t, []string{n20}, added)
@@ -57,7 +58,7 @@ func TestDiscover(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{n00, n01, n10, n20}, ids)
 
-	inv.nodes = func(context.Context) ([]operator.Node, error) { return nil, errors.New("HSM down") }
+	inv.nodes = func(context.Context) ([]selection.Node, error) { return nil, errors.New("HSM down") }
 	_, err = operator.Discover(ctx, st, inv, setupNow)
 	assert.ErrorContains(t, err, "HSM down")
 }

@@ -14,6 +14,13 @@
 //     same way) so the next look retries it and counts the attempt;
 //  5. look again after RequeueAfter, soon if PollCFS, or when an event wakes the node.
 //
-// Because last_action is stored before the call, a crash between 3 and 4 shows up as an
-// action that never took effect, which the timeouts of Decide retry.
+// Because last_action is stored before the call, with the id of the process making it
+// (last_action.in_flight), a crash between 3 and 4 shows up as a call another process
+// recorded and never saw return: Decide checks the node's power and re-sends the call at
+// once if its effect is missing.
+//
+// Beside the per-node step live BOS's other v2 operators: session setup (Setup), session
+// completion (CompleteSessions), session cleanup (CleanupSessions), discovery (Discover)
+// and actual-state cleanup (CleanupActualState). Their deviations from BOS are listed at
+// the top of setup.go; the reconciler's are in docs/reconciler.md.
 package operator

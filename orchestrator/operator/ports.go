@@ -6,30 +6,10 @@ import (
 	bos "github.com/cray-bos/bos/orchestrator"
 )
 
-// The reconciler reaches the world through these small interfaces. adapters.go implements
-// them over the clients of hsm, bss, cfs and ims, which speak the real services' APIs, and
-// redfish.go over gofish; nothing here knows whether the far side is simulated.
-
-// Inventory is what BOS reads from HSM.
-type Inventory interface {
-	// Nodes returns every component of type Node.
-	Nodes(ctx context.Context) ([]Node, error)
-	// Groups maps each HSM group label to its member xnames.
-	Groups(ctx context.Context) (map[string][]string, error)
-	// Partitions maps each HSM partition name to its member xnames.
-	Partitions(ctx context.Context) (map[string][]string, error)
-	// LockedNodes lists nodes with an HSM admin lock (locks/status?type=Node&locked=True).
-	LockedNodes(ctx context.Context) ([]string, error)
-}
-
-// Node is an HSM node as session setup and discovery see it.
-type Node struct {
-	ID      string
-	Role    string
-	SubRole string
-	Arch    string // X86, ARM, Other, UNKNOWN; "" is read as "Unknown" (BOS quirk, see setup.go)
-	Enabled bool
-}
+// The reconciler reaches the world through these small interfaces and HSM through
+// selection.Inventory. adapters.go implements them over the clients of hsm, bss, cfs and
+// ims, which speak the real services' APIs, and redfish.go over gofish; nothing here knows
+// whether the far side is simulated.
 
 // BootParameters is BSS.
 type BootParameters interface {

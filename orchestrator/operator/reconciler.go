@@ -11,6 +11,7 @@ import (
 
 	"github.com/cray-bos/bos/internal/uuid"
 	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/selection"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/tenant"
 )
@@ -21,14 +22,14 @@ type Config struct {
 	// Queue holds the node ids to look at. Make it first and pass its Add as the store's
 	// OnComponentsChanged hook, so every committed write wakes the node. nil = a new queue.
 	Queue     *Queue
-	Inventory Inventory
+	Inventory selection.Inventory
 	BSS       BootParameters
 	CFS       Configuration
 	Images    Images
 	Power     PowerControl
 	Tenants   tenant.Registry
 	// Handoff passes the inventory a session's creation read to its setup (optional).
-	Handoff *InventoryHandoff
+	Handoff *selection.Handoff
 	// Workers is how many batches are reconciled at once (default 4).
 	Workers int
 	// BatchSize is the most nodes one worker takes at a time (default 1000; the option

@@ -9,16 +9,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/selection"
 	"github.com/cray-bos/bos/orchestrator/store"
 )
 
 // fixedInventory is an HSM of enabled X86 nodes, with no groups, partitions or locks.
 type fixedInventory []string
 
-func (f fixedInventory) Nodes(context.Context) ([]Node, error) {
-	out := make([]Node, len(f))
+func (f fixedInventory) Nodes(context.Context) ([]selection.Node, error) {
+	out := make([]selection.Node, len(f))
 	for i, id := range f {
-		out[i] = Node{ID: id, Role: "Compute", Arch: bos.ArchX86, Enabled: true}
+		out[i] = selection.Node{ID: id, Role: "Compute", Arch: bos.ArchX86, Enabled: true}
 	}
 	return out, nil
 }

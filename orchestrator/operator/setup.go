@@ -2,7 +2,7 @@
 // v2 operators other than the per-node ones (reference 4.3, 4.4, 4.6). They live in
 // setup.go, limit.go, sessions.go, discovery.go and cleanup.go.
 //
-// Deviations from BOS in these operators (to be listed with the package's in doc.go):
+// Deviations from BOS in these operators (doc.go and docs/reconciler.md point here):
 //
 //   - Limits: an empty item (a trailing comma, "a,,b", a bare "&" or "!") fails the session
 //     with an error naming the item's position; BOS fails it with an IndexError. Spaces
@@ -27,12 +27,12 @@
 //   - Images are read only for boot sets that select nodes, once per manifest per setup;
 //     HSM partitions only when the session has a limit. The HSM snapshot the session's
 //     creation read for its overlap check is used instead of a new read when it is at
-//     most InventoryHandoff.MaxAge old: one HSM read per session, and setup selects the
+//     most selection.Handoff.MaxAge old: one HSM read per session, and setup selects the
 //     nodes the check saw.
 //   - Setup follows creation order: it never takes a node whose component names a session
 //     created after this one (TakesNode), so an older session set up late, or set up again
 //     after a crash, leaves the newer session's nodes alone; BOS's setup overwrites them.
-//     An older session left with no node completes with ErrTakenOver.
+//     An older session left with no node completes with MsgTakenOver.
 //   - Session completion: a tenant the registry no longer knows owns no nodes, so its
 //     sessions complete. CompleteSessions reports tenant sessions as "tenant/name".
 //   - A boot session taking over a node whose power-on for the same artifacts is under way
@@ -55,17 +55,17 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cray-bos/bos/internal/xname"
 	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/selection"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/tenant"
 )
 
 // Messages session setup writes into a failed session's status.error.
 const (
-	ErrNoNodes         = "No nodes were found to act upon."
-	ErrNoBOSComponents = "All nodes found to act upon do not exist as BOS components"
-	ErrTakenOver       = "All nodes found to act upon were taken over by sessions created after this one"
+	MsgNoNodes         = "No nodes were found to act upon."
+	MsgNoBOSComponents = "All nodes found to act upon do not exist as BOS components"
+	MsgTakenOver       = "All nodes found to act upon were taken over by sessions created after this one"
 )
 
 // Schema limits of what setup writes; a target over them fails the session rather than
@@ -83,12 +83,12 @@ const (
 // required for boot and reboot sessions. Now defaults to time.Now and Logger to discard.
 type Setup struct {
 	Store     *store.Store
-	Inventory Inventory
+	Inventory selection.Inventory
 	Images    Images
 	Tenants   tenant.Registry
 	// Handoff, when set, may hold the inventory the session's creation read: setup uses
 	// it instead of reading HSM again.
-	Handoff *InventoryHandoff
+	Handoff *selection.Handoff
 	Now     func() time.Time
 	Logger  *slog.Logger
 }
@@ -118,7 +118,7 @@ var errNotPending = errors.New("session is no longer pending")
 //  1. load the template from the session's tenant namespace and read the HSM inventory
 //     once (nodes, groups, locks, and partitions when there is a limit), or take the one
 //     the session's creation read (Handoff);
-//  2. resolve the nodes (SelectNodes), then per boot set that selects any, in sorted name
+//  2. resolve the nodes (selection.Select), then per boot set that selects any, in sorted name
 //     order, build the target (TargetState, reading each image once); a node named by
 //     several boot sets gets the target of the last one;
 //  3. drop ids BOS has no component for, then write each node's SetupPatch in chunks of
@@ -169,7 +169,7 @@ func (s *Setup) Run(ctx context.Context, sess bos.Session, opts bos.Options) err
 		log.Warn("session setup: dropping nodes that are not BOS components", "count", dropped)
 	}
 	if len(known) == 0 {
-		return s.fail(ctx, sess, tn, ErrNoBOSComponents, log)
+		return s.fail(ctx, sess, tn, MsgNoBOSComponents, log)
 	}
 
 	order, err := s.creationOrder(ctx, known)
@@ -217,9 +217,9 @@ func (s *Setup) Run(ctx context.Context, sess bos.Session, opts bos.Options) err
 	}
 	switch {
 	case len(written) == 0 && nLeft > 0:
-		return s.fail(ctx, sess, tn, ErrTakenOver, log)
+		return s.fail(ctx, sess, tn, MsgTakenOver, log)
 	case len(written) == 0: // every component was deleted since the check
-		return s.fail(ctx, sess, tn, ErrNoBOSComponents, log)
+		return s.fail(ctx, sess, tn, MsgNoBOSComponents, log)
 	}
 	sort.Strings(written)
 
@@ -272,15 +272,15 @@ func (s *Setup) plan(ctx context.Context, sess bos.Session, opts bos.Options, lo
 		}
 	}
 
-	selection, err := SelectNodes(bos.NodeSelector{Tenant: sess.Tenant, Template: tmpl, Limit: sess.Limit, IncludeDisabled: sess.IncludeDisabled}, inv, tn)
+	sel, err := selection.Select(bos.NodeSelector{Tenant: sess.Tenant, Template: tmpl, Limit: sess.Limit, IncludeDisabled: sess.IncludeDisabled}, inv, tn)
 	if err != nil {
 		return tn, nil, bootSetFailure(err)
 	}
 	targets := map[string]Target{}
-	images := map[string]Image{}           // manifest path → image, each read once
-	for _, name := range selection.Names { // a node in several boot sets takes the last one's target
-		bs, nodes := tmpl.BootSets[name], selection.Resolved[name]
-		if unknown := selection.Unknown[name]; len(unknown) > 0 {
+	images := map[string]Image{}     // manifest path → image, each read once
+	for _, name := range sel.Names { // a node in several boot sets takes the last one's target
+		bs, nodes := tmpl.BootSets[name], sel.Resolved[name]
+		if unknown := sel.Unknown[name]; len(unknown) > 0 {
 			log.Warn("session setup: unknown HSM names in boot set skipped", "boot_set", name, "names", unknown)
 		}
 		if len(nodes) == 0 {
@@ -313,42 +313,26 @@ func (s *Setup) plan(ctx context.Context, sess bos.Session, opts bos.Options, lo
 		}
 	}
 	if len(targets) == 0 {
-		return tn, nil, failf("%s", ErrNoNodes)
+		return tn, nil, failf("%s", MsgNoNodes)
 	}
 	return tn, targets, nil
 }
 
 // snapshot reads the HSM inventory once. HSM errors fail the session, as in BOS.
-func (s *Setup) snapshot(ctx context.Context, withPartitions bool) (*InventorySnapshot, error) {
-	inv, err := ReadInventory(ctx, s.Inventory, withPartitions)
+func (s *Setup) snapshot(ctx context.Context, withPartitions bool) (*selection.Snapshot, error) {
+	inv, err := selection.ReadSnapshot(ctx, s.Inventory, withPartitions)
 	if err != nil {
 		return nil, failf("%v", err)
 	}
 	return inv, nil
 }
 
-// ReadInventory reads what node selection needs from HSM: nodes, groups, partitions (when
-// asked; they cost a request) and admin-locked nodes. The error names the read that failed.
-func ReadInventory(ctx context.Context, inv Inventory, withPartitions bool) (*InventorySnapshot, error) {
-	nodes, err := inv.Nodes(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("Reading HSM components: %w", err)
+// bootSetFailure is the setup message of a boot set's resolution failure.
+func bootSetFailure(err error) error {
+	if be := (*selection.BootSetError)(nil); errors.As(err, &be) {
+		return failf("Boot set '%s': %v", be.BootSet, be.Err)
 	}
-	groups, err := inv.Groups(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("Reading HSM groups: %w", err)
-	}
-	var partitions map[string][]string
-	if withPartitions {
-		if partitions, err = inv.Partitions(ctx); err != nil {
-			return nil, fmt.Errorf("Reading HSM partitions: %w", err)
-		}
-	}
-	locked, err := inv.LockedNodes(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("Reading HSM locks: %w", err)
-	}
-	return NewInventorySnapshot(nodes, groups, partitions, locked), nil
+	return failf("%v", err)
 }
 
 // fail completes the session with msg as its error and freezes its extended status.
@@ -402,145 +386,6 @@ func withinTenant(name string, tn *tenant.Tenant) func(string) bool {
 	default:
 		return tn.Has
 	}
-}
-
-// InventorySnapshot is one read of the HSM inventory, shared by every boot set of a
-// session setup.
-type InventorySnapshot struct {
-	Nodes      map[string]Node     // HSM nodes by xname
-	Groups     map[string][]string // group label → members
-	Partitions map[string][]string // partition name → members (nil when not read)
-	Roles      map[string][]string // Role, and Role_SubRole, → members
-	Locked     map[string]bool     // nodes with an HSM lock
-}
-
-// NewInventorySnapshot indexes what HSM returned. Roles are keyed by Role and by
-// Role_SubRole, as BOS builds them from State/Components.
-func NewInventorySnapshot(nodes []Node, groups, partitions map[string][]string, locked []string) *InventorySnapshot {
-	inv := &InventorySnapshot{
-		Nodes:      make(map[string]Node, len(nodes)),
-		Groups:     groups,
-		Partitions: partitions,
-		Roles:      map[string][]string{},
-		Locked:     make(map[string]bool, len(locked)),
-	}
-	for _, n := range nodes {
-		inv.Nodes[n.ID] = n
-		if n.Role == "" {
-			continue
-		}
-		inv.Roles[n.Role] = append(inv.Roles[n.Role], n.ID)
-		if n.SubRole != "" {
-			key := n.Role + "_" + n.SubRole
-			inv.Roles[key] = append(inv.Roles[key], n.ID)
-		}
-	}
-	for _, id := range locked {
-		inv.Locked[id] = true
-	}
-	return inv
-}
-
-// Lookup resolves a limit name to the members of the HSM group, partition or role of that
-// name, tried in that order.
-func (inv *InventorySnapshot) Lookup(name string) ([]string, bool) {
-	if m, ok := inv.Groups[name]; ok {
-		return m, true
-	}
-	if m, ok := inv.Partitions[name]; ok {
-		return m, true
-	}
-	m, ok := inv.Roles[name]
-	return m, ok
-}
-
-// ResolveBootSetNodes computes the nodes one boot set of sess acts on (reference 4.4
-// step 1), in this order:
-//
-//  1. node_list ∪ members of node_groups ∪ members of node_roles_groups (Role or
-//     Role_SubRole); group and role names HSM does not know are returned in unknown and
-//     otherwise skipped;
-//  2. for a tenant session (tn != nil) a node_list entry outside the tenant is an error,
-//     and group and role members are kept only when the tenant owns them;
-//  3. the session limit (ApplyLimit, names resolved by inv.Lookup);
-//  4. nodes locked in HSM are removed;
-//  5. arch: the node's HSM Arch must be the boot set's arch (default X86), and X86 also
-//     takes UNKNOWN. Nodes HSM does not know drop out here. Quirk kept from BOS: a node
-//     with no Arch counts as "Unknown" (mixed case), so an X86 boot set drops it and only
-//     an "Unknown" boot set takes it;
-//  6. unless sess.IncludeDisabled, only nodes HSM reports enabled.
-//
-// The result is sorted.
-func ResolveBootSetNodes(bs bos.BootSet, sess bos.Session, inv *InventorySnapshot, tn *tenant.Tenant) (nodes, unknown []string, err error) {
-	set := map[string]struct{}{}
-	var outside []string
-	for _, id := range bs.NodeList {
-		if xname.Valid(id) {
-			id = xname.Normalize(id)
-		}
-		if tn != nil && !tn.Has(id) {
-			outside = append(outside, id)
-			continue
-		}
-		set[id] = struct{}{}
-	}
-	if len(outside) > 0 {
-		return nil, nil, fmt.Errorf("node_list names nodes that are not available to tenant '%s': %s", tn.Name, listSome(outside, 10))
-	}
-	addMembers := func(kind string, names []string, lookup map[string][]string) {
-		for _, name := range names {
-			members, ok := lookup[name]
-			if !ok {
-				unknown = append(unknown, kind+" "+name)
-				continue
-			}
-			for _, id := range members {
-				if tn == nil || tn.Has(id) {
-					set[id] = struct{}{}
-				}
-			}
-		}
-	}
-	addMembers("group", bs.NodeGroups, inv.Groups)
-	addMembers("role", bs.NodeRolesGroups, inv.Roles)
-
-	limited, err := ApplyLimit(sess.Limit, sortedSet(set), inv.Lookup)
-	if err != nil {
-		return nil, unknown, err
-	}
-	arch := bs.Arch
-	if arch == "" {
-		arch = bos.ArchX86
-	}
-	for _, id := range limited {
-		n, ok := inv.Nodes[id]
-		if !ok || inv.Locked[id] || !archMatches(arch, n.Arch) {
-			continue
-		}
-		if !sess.IncludeDisabled && !n.Enabled {
-			continue
-		}
-		nodes = append(nodes, id)
-	}
-	return nodes, unknown, nil
-}
-
-// archMatches reports whether a node whose HSM Arch is nodeArch may boot a boot set of
-// arch bsArch (see ResolveBootSetNodes step 5).
-func archMatches(bsArch, nodeArch string) bool {
-	if nodeArch == "" {
-		nodeArch = bos.ArchUnknown // BOS's default, which matches neither X86 nor UNKNOWN
-	}
-	return nodeArch == bsArch || (bsArch == bos.ArchX86 && nodeArch == "UNKNOWN")
-}
-
-// listSome joins up to n ids with commas, then "..." if there are more.
-func listSome(ids []string, n int) string {
-	s := strings.Join(ids[:min(n, len(ids))], ",")
-	if len(ids) > n {
-		s += "..."
-	}
-	return s
 }
 
 // TargetState is what setup writes for one boot set (reference 4.4 "Target state", 4.6):

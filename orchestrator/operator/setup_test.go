@@ -14,6 +14,7 @@ import (
 
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/selection"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/tenant"
 )
@@ -21,15 +22,15 @@ import (
 // ---- fakes of the ports (function fields; nil means "not expected to be called") ----
 
 type inventoryStub struct {
-	nodes      func(context.Context) ([]operator.Node, error)
+	nodes      func(context.Context) ([]selection.Node, error)
 	groups     func(context.Context) (map[string][]string, error)
 	partitions func(context.Context) (map[string][]string, error)
 	locked     func(context.Context) ([]string, error)
 }
 
-var _ operator.Inventory = (*inventoryStub)(nil)
+var _ selection.Inventory = (*inventoryStub)(nil)
 
-func (f *inventoryStub) Nodes(ctx context.Context) ([]operator.Node, error) { return f.nodes(ctx) }
+func (f *inventoryStub) Nodes(ctx context.Context) ([]selection.Node, error) { return f.nodes(ctx) }
 func (f *inventoryStub) Groups(ctx context.Context) (map[string][]string, error) {
 	return f.groups(ctx)
 }
@@ -64,8 +65,8 @@ const (
 
 var setupNow = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 
-func clusterNodes() []operator.Node {
-	return []operator.Node{
+func clusterNodes() []selection.Node {
+	return []selection.Node{
 		{ID: n00, Role: "Compute", Arch: "X86", Enabled: true},
 		{ID: n01, Role: "Compute", Arch: "X86", Enabled: true},
 		{ID: n10, Role: "Compute", Arch: "UNKNOWN", Enabled: true},
@@ -90,15 +91,11 @@ func clusterPartitions() map[string][]string { return map[string][]string{"p1": 
 
 func clusterInventory() *inventoryStub {
 	return &inventoryStub{
-		nodes:      func(context.Context) ([]operator.Node, error) { return clusterNodes(), nil },
+		nodes:      func(context.Context) ([]selection.Node, error) { return clusterNodes(), nil },
 		groups:     func(context.Context) (map[string][]string, error) { return clusterGroups(), nil },
 		partitions: func(context.Context) (map[string][]string, error) { return clusterPartitions(), nil },
 		locked:     func(context.Context) ([]string, error) { return []string{n30}, nil },
 	}
-}
-
-func clusterSnapshot() *operator.InventorySnapshot {
-	return operator.NewInventorySnapshot(clusterNodes(), clusterGroups(), clusterPartitions(), []string{n30})
 }
 
 var acme = tenant.New("acme", []string{n00, n10, n20, n21})
@@ -136,78 +133,6 @@ func nodeList(n ...string) func(*bos.BootSet) { return func(bs *bos.BootSet) { b
 func arch(a string) func(*bos.BootSet)        { return func(bs *bos.BootSet) { bs.Arch = a } }
 
 // ---- pure parts ----
-
-func TestResolveBootSetNodes(t *testing.T) {
-	tests := []struct {
-		name        string
-		bs          bos.BootSet
-		limit       string
-		disabled    bool // include_disabled
-		tenant      *tenant.Tenant
-		want        []string
-		wantUnknown []string
-		wantErr     string
-	}{
-		{name: "node_list", bs: bootSetA(nodeList(n00, n01)), want: []string{n00, n01}},
-		{name: "node_list is normalised", bs: bootSetA(nodeList("X1000C0S0B0N01")), want: []string{n01}},
-		{name: "node_list entry unknown to HSM drops out", bs: bootSetA(nodeList(n00, "x9000c0s0b0n0")), want: []string{n00}},
-		{name: "group, locked member removed", bs: bootSetA(groups("blue")), want: []string{n00, n01}},
-		{name: "union of list, groups and roles", bs: bootSetA(nodeList(n31), groups("blue"), roles("Compute")),
-			want: []string{n00, n01, n10, n31, n40}},
-		{name: "role", bs: bootSetA(roles("Management")), want: []string{n31}},
-		{name: "Role_SubRole", bs: bootSetA(roles("Application_UAN"), arch(bos.ArchARM)), want: []string{n20}},
-		{name: "SubRole alone is not a role", bs: bootSetA(roles("UAN")), want: nil, wantUnknown: []string{"role UAN"}},
-		{name: "unknown group and role skipped", bs: bootSetA(groups("nope", "blue"), roles("Nope")),
-			want: []string{n00, n01}, wantUnknown: []string{"group nope", "role Nope"}},
-		{name: "X86 takes UNKNOWN but not a missing arch", bs: bootSetA(groups("red")), want: []string{n10}},
-		{name: "Unknown boot set takes a missing arch (quirk)", bs: bootSetA(groups("red"), arch(bos.ArchUnknown)), want: []string{n11}},
-		{name: "ARM boot set", bs: bootSetA(groups("mixed"), arch(bos.ArchARM)), want: []string{n20}},
-		{name: "empty arch means X86", bs: bootSetA(groups("mixed"), arch("")), want: []string{n00}},
-		{name: "HSM-disabled node dropped", bs: bootSetA(nodeList(n21)), want: nil},
-		{name: "include_disabled keeps it", bs: bootSetA(nodeList(n21)), disabled: true, want: []string{n21}},
-		{name: "locked node dropped even with include_disabled", bs: bootSetA(nodeList(n30)), disabled: true, want: nil},
-		{name: "limit by xname", bs: bootSetA(groups("blue")), limit: n01, want: []string{n01}},
-		{name: "limit by partition", bs: bootSetA(roles("Compute")), limit: "p1", want: []string{n00, n10}},
-		{name: "limit by role then subtract group", bs: bootSetA(groups("blue", "red")), limit: "Compute,!red", want: []string{n00, n01}},
-		{name: "limit starting with ! selects nothing", bs: bootSetA(groups("blue")), limit: "!" + n00, want: nil},
-		{name: "bad limit", bs: bootSetA(groups("blue")), limit: "all,", wantErr: "item 2 is empty"},
-		{name: "tenant: groups and roles intersected", bs: bootSetA(roles("Compute")), tenant: acme, want: []string{n00, n10}},
-		{name: "tenant: node_list inside", bs: bootSetA(nodeList(n00)), tenant: acme, want: []string{n00}},
-		{name: "tenant: node_list outside fails", bs: bootSetA(nodeList(n00, n01, n31)), tenant: acme,
-			wantErr: "node_list names nodes that are not available to tenant 'acme': " + n01 + "," + n31},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			sess := bos.Session{Name: "s", Operation: bos.OpBoot, Limit: tc.limit, IncludeDisabled: tc.disabled}
-			got, unknown, err := operator.ResolveBootSetNodes(tc.bs, sess, clusterSnapshot(), tc.tenant)
-			if tc.wantErr != "" {
-				require.Error(t, err)
-				assert.Contains(t, err.Error(), tc.wantErr)
-				return
-			}
-			require.NoError(t, err)
-			assert.Equal(t, tc.want, got)
-			assert.Equal(t, tc.wantUnknown, unknown)
-		})
-	}
-}
-
-func TestInventorySnapshotLookup(t *testing.T) {
-	inv := operator.NewInventorySnapshot(clusterNodes(),
-		map[string][]string{"Compute": {n31}}, // a group shadows a role of the same name
-		map[string][]string{"p1": {n00}}, nil)
-	m, ok := inv.Lookup("Compute")
-	assert.True(t, ok)
-	assert.Equal(t, []string{n31}, m, "groups are tried before roles")
-	m, ok = inv.Lookup("p1")
-	assert.True(t, ok)
-	assert.Equal(t, []string{n00}, m)
-	m, ok = inv.Lookup("Management_Master")
-	assert.True(t, ok)
-	assert.Equal(t, []string{n31}, m)
-	_, ok = inv.Lookup(n00)
-	assert.False(t, ok, "an xname is not a name")
-}
 
 func TestKernelParameters(t *testing.T) {
 	img := operator.Image{Kernel: "k", Rootfs: "s3://b/rootfs", RootfsETag: "abc", BootParameters: "  console=ttyS0\n ip=dhcp\t quiet "}
@@ -553,7 +478,7 @@ func TestSetupReadsInventoryOnce(t *testing.T) {
 	reads := map[string]int{}
 	inv := clusterInventory()
 	e.setup.Inventory = &inventoryStub{
-		nodes:  func(ctx context.Context) ([]operator.Node, error) { reads["nodes"]++; return inv.nodes(ctx) },
+		nodes:  func(ctx context.Context) ([]selection.Node, error) { reads["nodes"]++; return inv.nodes(ctx) },
 		groups: func(ctx context.Context) (map[string][]string, error) { reads["groups"]++; return inv.groups(ctx) },
 		partitions: func(ctx context.Context) (map[string][]string, error) {
 			reads["partitions"]++
@@ -603,7 +528,7 @@ func TestSetupTenant(t *testing.T) {
 }
 
 func TestSetupFailures(t *testing.T) {
-	hsmDown := func(context.Context) ([]operator.Node, error) { return nil, errors.New("connection refused") }
+	hsmDown := func(context.Context) ([]selection.Node, error) { return nil, errors.New("connection refused") }
 	tests := []struct {
 		name    string
 		tmpl    *bos.SessionTemplate
@@ -622,13 +547,13 @@ func TestSetupFailures(t *testing.T) {
 		{name: "unknown tenant", sess: bos.Session{TemplateName: "t", Tenant: "ghost"},
 			wantErr: "Tenant 'ghost' does not exist"},
 		{name: "no nodes", tmpl: ptrTo(template("t", map[string]bos.BootSet{"c": bootSetA(groups("red"), arch(bos.ArchARM))})),
-			sess: bos.Session{TemplateName: "t"}, wantErr: operator.ErrNoNodes},
+			sess: bos.Session{TemplateName: "t"}, wantErr: operator.MsgNoNodes},
 		{name: "limit selects nothing", tmpl: ptrTo(template("t", map[string]bos.BootSet{"c": bootSetA(groups("blue"))})),
-			sess: bos.Session{TemplateName: "t", Limit: n31}, wantErr: operator.ErrNoNodes},
+			sess: bos.Session{TemplateName: "t", Limit: n31}, wantErr: operator.MsgNoNodes},
 		{name: "bad limit", tmpl: ptrTo(template("t", map[string]bos.BootSet{"c": bootSetA(groups("blue"))})),
 			sess: bos.Session{TemplateName: "t", Limit: n00 + ",,"}, wantErr: "item 2 is empty"},
 		{name: "only unknown ids", tmpl: ptrTo(template("t", map[string]bos.BootSet{"c": bootSetA(nodeList(n40))})),
-			sess: bos.Session{TemplateName: "t"}, wantErr: operator.ErrNoBOSComponents},
+			sess: bos.Session{TemplateName: "t"}, wantErr: operator.MsgNoBOSComponents},
 		{name: "image unreadable", tmpl: ptrTo(template("t", map[string]bos.BootSet{"c": {Path: "s3://missing/manifest.json", Type: "s3", NodeList: []string{n00}}})),
 			sess: bos.Session{TemplateName: "t"}, wantErr: "Boot set 'c': reading the image manifest s3://missing/manifest.json: NoSuchKey"},
 		{name: "unsupported rootfs provider", tmpl: ptrTo(template("t", map[string]bos.BootSet{"c": bootSetA(nodeList(n00), func(bs *bos.BootSet) { bs.RootfsProvider = "cpss3" })})),
@@ -717,18 +642,18 @@ func BenchmarkSetupRun10k(b *testing.B) {
 	st, err := store.Open(ctx, store.Config{})
 	require.NoError(b, err)
 	defer st.Close()
-	nodes := make([]operator.Node, n)
+	nodes := make([]selection.Node, n)
 	comps := make([]bos.Component, n)
 	for i := range nodes {
 		id := fmt.Sprintf("x%dc0s%db0n%d", 1000+i/64, i%64/2, i%2)
-		nodes[i] = operator.Node{ID: id, Role: "Compute", Arch: "X86", Enabled: true}
+		nodes[i] = selection.Node{ID: id, Role: "Compute", Arch: "X86", Enabled: true}
 		comps[i] = bos.NewComponent(id, setupNow)
 	}
 	_, err = st.PutComponents(ctx, comps)
 	require.NoError(b, err)
 	require.NoError(b, st.PutTemplate(ctx, template("t", map[string]bos.BootSet{"compute": bootSetA(roles("Compute"))})))
 	inv := &inventoryStub{
-		nodes:  func(context.Context) ([]operator.Node, error) { return nodes, nil },
+		nodes:  func(context.Context) ([]selection.Node, error) { return nodes, nil },
 		groups: func(context.Context) (map[string][]string, error) { return nil, nil },
 		locked: func(context.Context) ([]string, error) { return nil, nil },
 	}
@@ -800,50 +725,6 @@ func TestApplySetupKeepsPowerOnInFlight(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestSelectNodes: boot sets resolve on their own; a node in several belongs to the last
-// by name; the partition bounds every boot set; the limit applies; an unknown partition
-// and a bad limit are errors (the latter naming its boot set).
-func TestSelectNodes(t *testing.T) {
-	a0, a1, a2, b0 := "x1000c0s0b0n0", "x1000c0s0b0n1", "x1000c0s1b0n0", "x1000c0s2b0n0"
-	var nodes []operator.Node
-	for _, id := range []string{a0, a1, a2, b0} {
-		nodes = append(nodes, operator.Node{ID: id, Role: "Compute", Arch: "X86", Enabled: true})
-	}
-	inv := operator.NewInventorySnapshot(nodes, map[string][]string{"g": {a1, a2}}, map[string][]string{"p1": {a0, a1, b0}}, nil)
-	tmpl := bos.SessionTemplate{BootSets: map[string]bos.BootSet{
-		"x": {NodeList: []string{a0, a1}},
-		"y": {NodeGroups: []string{"g", "nope"}}, // a1 is in both: y (last by name) keeps it
-	}}
-	got, err := operator.SelectNodes(bos.NodeSelector{Template: tmpl}, inv, nil)
-	require.NoError(t, err)
-	assert.Equal(t, []string{"x", "y"}, got.Names)
-	assert.Equal(t, map[string][]string{"x": {a0, a1}, "y": {a1, a2}}, got.Resolved)
-	assert.Equal(t, map[string][]string{"x": {a0}, "y": {a1, a2}}, got.ByBootSet())
-	assert.Equal(t, []string{a0, a1, a2}, got.Nodes())
-	assert.Equal(t, []string{"group nope"}, got.AllUnknown())
-
-	got, err = operator.SelectNodes(bos.NodeSelector{Template: tmpl, Partition: "p1"}, inv, nil)
-	require.NoError(t, err)
-	assert.Equal(t, map[string][]string{"x": {a0}, "y": {a1}}, got.ByBootSet(), "the partition bounds every boot set")
-
-	got, err = operator.SelectNodes(bos.NodeSelector{Template: tmpl, Limit: "all,!" + a1}, inv, nil)
-	require.NoError(t, err)
-	assert.Equal(t, map[string][]string{"x": {a0}, "y": {a2}}, got.ByBootSet())
-
-	got, err = operator.SelectNodes(bos.NodeSelector{Template: bos.SessionTemplate{BootSets: map[string]bos.BootSet{"x": {NodeList: []string{b0}}}}}, inv, nil)
-	require.NoError(t, err)
-	assert.Equal(t, map[string][]string{"x": {b0}}, got.ByBootSet())
-
-	_, err = operator.SelectNodes(bos.NodeSelector{Template: tmpl, Partition: "p9"}, inv, nil)
-	assert.ErrorContains(t, err, `partition "p9" is not an HSM partition`)
-	_, err = operator.SelectNodes(bos.NodeSelector{Template: tmpl, Limit: a0 + ",,"}, inv, nil)
-	var be *operator.BootSetError
-	require.ErrorAs(t, err, &be)
-	assert.Equal(t, "x", be.BootSet)
-	assert.ErrorContains(t, err, "boot set 'x': ")
-	assert.ErrorContains(t, err, "empty")
 }
 
 // BOS dies after setup wrote the components and before it marked the session running;
@@ -960,6 +841,6 @@ func TestSetupAllNodesTakenOver(t *testing.T) {
 	require.NoError(t, e.setup.Run(ctx, old, e.opts))
 	old, err := e.st.GetSession(ctx, "", "old")
 	require.NoError(t, err)
-	e.assertFailed(t, old, operator.ErrTakenOver)
+	e.assertFailed(t, old, operator.MsgTakenOver)
 	assert.Equal(t, "new", e.comp(t, n00).Session)
 }

@@ -1,7 +1,6 @@
-package operator
+package selection
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -11,12 +10,12 @@ import (
 )
 
 // Selection is what a session's template selects from one inventory snapshot
-// (SelectNodes): the node resolution v2 setup, the v1 agent and the API's overlap check
+// (Select): the node resolution v2 setup, the v1 agent and the API's overlap check
 // share.
 type Selection struct {
 	// Names are the template's boot set names, sorted.
 	Names []string
-	// Resolved holds each boot set's own nodes (ResolveBootSetNodes, bound by the
+	// Resolved holds each boot set's own nodes (ResolveBootSet, bound by the
 	// partition), sorted; a node may be in several.
 	Resolved map[string][]string
 	// Unknown holds each boot set's group and role names HSM does not know.
@@ -34,11 +33,11 @@ type BootSetError struct {
 func (e *BootSetError) Error() string { return fmt.Sprintf("boot set '%s': %v", e.BootSet, e.Err) }
 func (e *BootSetError) Unwrap() error { return e.Err }
 
-// SelectNodes resolves each boot set of sel.Template (ResolveBootSetNodes with the
+// Select resolves each boot set of sel.Template (ResolveBootSet with the
 // selector's tenant, limit and include_disabled) and keeps only members of sel.Partition
 // when it is set. An unknown partition is an error; so is a boot set that cannot resolve
 // (a *BootSetError).
-func SelectNodes(sel bos.NodeSelector, inv *InventorySnapshot, tn *tenant.Tenant) (Selection, error) {
+func Select(sel bos.NodeSelector, inv *Snapshot, tn *tenant.Tenant) (Selection, error) {
 	var inPartition map[string]bool
 	if sel.Partition != "" {
 		members, ok := inv.Partitions[sel.Partition]
@@ -62,7 +61,7 @@ func SelectNodes(sel bos.NodeSelector, inv *InventorySnapshot, tn *tenant.Tenant
 	}
 	sort.Strings(out.Names)
 	for _, name := range out.Names {
-		nodes, unknown, err := ResolveBootSetNodes(sel.Template.BootSets[name], sess, inv, tn)
+		nodes, unknown, err := ResolveBootSet(sel.Template.BootSets[name], sess, inv, tn)
 		if err != nil {
 			return Selection{}, &BootSetError{BootSet: name, Err: err}
 		}
@@ -113,12 +112,4 @@ func (s Selection) AllUnknown() []string {
 		out = append(out, s.Unknown[name]...)
 	}
 	return out
-}
-
-// bootSetFailure is the setup message of a boot set's resolution failure.
-func bootSetFailure(err error) error {
-	if be := (*BootSetError)(nil); errors.As(err, &be) {
-		return failf("Boot set '%s': %v", be.BootSet, be.Err)
-	}
-	return failf("%v", err)
 }

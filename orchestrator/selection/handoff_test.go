@@ -1,4 +1,4 @@
-package operator_test
+package selection_test
 
 import (
 	"testing"
@@ -6,12 +6,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/selection"
 )
 
-func TestInventoryHandoff(t *testing.T) {
+func TestHandoff(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	snap := operator.NewInventorySnapshot(nil, nil, nil, nil)
+	snap := selection.NewSnapshot(nil, nil, nil, nil)
 	tests := []struct {
 		name  string
 		keep  string
@@ -28,14 +28,14 @@ func TestInventoryHandoff(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := now
-			h := &operator.InventoryHandoff{MaxAge: 5 * time.Second, Now: func() time.Time { return clock }}
+			h := &selection.Handoff{MaxAge: 5 * time.Second, Now: func() time.Time { return clock }}
 			h.Keep(tc.keep, snap)
 			clock = clock.Add(tc.after)
 			assert.Equal(t, tc.want, h.Take(tc.take) != nil)
 			assert.Nil(t, h.Take(tc.take), "taken at most once")
 		})
 	}
-	var none *operator.InventoryHandoff
+	var none *selection.Handoff
 	none.Keep("v2//a", snap)
 	assert.Nil(t, none.Take("v2//a"), "a nil handoff keeps nothing")
 }

@@ -1,34 +1,27 @@
-package lockstep
+package selection
 
 import (
 	"context"
 	"errors"
 
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/operator"
 	"github.com/cray-bos/bos/orchestrator/tenant"
 )
 
-// Resolver picks a session's nodes from the HSM inventory with the v2 session setup's
-// resolution (operator.SelectNodes: node lists, groups and roles; limit; HSM locks; arch;
-// enabled; the template's partition). The agent uses it to start a
-// v1 session, and the API, as an orchestrator.NodeResolver, to refuse overlapping
-// sessions of either version.
+// Resolver is the API's node resolver (an orchestrator.NodeResolver): it resolves the
+// selectors of sessions being created, each with Select on one inventory read, so that
+// session creation can find the nodes a new session overlaps, v1 or v2. It keeps that
+// read for the new session's setup (Handoff).
 type Resolver struct {
-	Inventory operator.Inventory
+	Inventory Inventory
 	// Tenants resolves v2 tenant sessions; nil means a tenant session selects nothing.
 	Tenants tenant.Registry
 	// Handoff, when set, keeps the inventory read for a selector with a SessionKey for
 	// that session's setup.
-	Handoff *operator.InventoryHandoff
+	Handoff *Handoff
 }
 
 var _ bos.NodeResolver = (*Resolver)(nil)
-
-// Snapshot reads the HSM inventory once (partitions included).
-func (r *Resolver) Snapshot(ctx context.Context) (*operator.InventorySnapshot, error) {
-	return operator.ReadInventory(ctx, r.Inventory, true)
-}
 
 // ResolveNodes returns the sorted nodes of each selector, reading the inventory once. A
 // bad limit or an unknown partition fails that selector (EINVALID); an unreadable
@@ -38,7 +31,7 @@ func (r *Resolver) ResolveNodes(ctx context.Context, sels []bos.NodeSelector) ([
 	if len(sels) == 0 {
 		return nil, nil
 	}
-	inv, err := r.Snapshot(ctx)
+	inv, err := ReadSnapshot(ctx, r.Inventory, true) // partitions too: setup may need them
 	if err != nil {
 		return nil, &bos.Error{Code: bos.EUNAVAILABLE, Message: "session nodes: the HSM inventory cannot be read", Err: err}
 	}
@@ -56,12 +49,12 @@ func (r *Resolver) ResolveNodes(ctx context.Context, sels []bos.NodeSelector) ([
 				return nil, &bos.Error{Code: bos.EUNAVAILABLE, Message: "session nodes: the tenant registry cannot be read", Err: err}
 			}
 		}
-		selection, err := operator.SelectNodes(sel, inv, tn)
+		selected, err := Select(sel, inv, tn)
 		if err != nil {
 			out[i].Err = &bos.Error{Code: bos.EINVALID, Message: err.Error()}
 			continue
 		}
-		out[i].Nodes = selection.Nodes()
+		out[i].Nodes = selected.Nodes()
 	}
 	return out, nil
 }

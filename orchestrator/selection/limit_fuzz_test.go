@@ -1,11 +1,11 @@
-package operator_test
+package selection_test
 
 import (
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/selection"
 )
 
 // FuzzApplyLimit: a limit fails exactly when one of its items is empty; otherwise the
@@ -22,7 +22,7 @@ func FuzzApplyLimit(f *testing.F) {
 	resolve := func(name string) ([]string, bool) { m, ok := names[name]; return m, ok }
 
 	f.Fuzz(func(t *testing.T, limit string) {
-		got, err := operator.ApplyLimit(limit, bootSet, resolve)
+		got, err := selection.ApplyLimit(limit, bootSet, resolve)
 		emptyItem := false
 		for _, item := range strings.Split(limit, ",") {
 			item = strings.TrimSpace(item)
@@ -49,7 +49,7 @@ func FuzzApplyLimit(f *testing.F) {
 			}
 		}
 		for suffix, wantAfter := range map[string][]string{",all": want, ",!all": {}, ",&all": got} {
-			after, err := operator.ApplyLimit(limit+suffix, bootSet, resolve)
+			after, err := selection.ApplyLimit(limit+suffix, bootSet, resolve)
 			if limit == "" {
 				continue // ",x" starts with an empty item
 			}

@@ -1,16 +1,16 @@
-package operator
+package selection
 
 import (
 	"sync"
 	"time"
 )
 
-// InventoryHandoff carries the HSM snapshot a session's creation read for its overlap
-// check (lockstep.Resolver) to the session's setup (Setup, the v1 agent), so that
+// Handoff carries the HSM snapshot a session's creation read for its overlap
+// check (Resolver) to the session's setup (operator.Setup, the v1 agent), so that
 // creating and setting up a session read HSM once and the setup selects the nodes the
 // check saw. A snapshot is taken at most once and only within MaxAge of being kept;
-// otherwise setup reads HSM itself. A nil *InventoryHandoff keeps nothing.
-type InventoryHandoff struct {
+// otherwise setup reads HSM itself. A nil *Handoff keeps nothing.
+type Handoff struct {
 	// MaxAge bounds how old a snapshot setup will use (default 5 s: setup normally runs
 	// within a session poll of the creation).
 	MaxAge time.Duration
@@ -23,18 +23,18 @@ type InventoryHandoff struct {
 }
 
 type handoff struct {
-	inv *InventorySnapshot
+	inv *Snapshot
 	at  time.Time
 }
 
-func (h *InventoryHandoff) now() time.Time {
+func (h *Handoff) now() time.Time {
 	if h.Now != nil {
 		return h.Now()
 	}
 	return time.Now()
 }
 
-func (h *InventoryHandoff) maxAge() time.Duration {
+func (h *Handoff) maxAge() time.Duration {
 	if h.MaxAge > 0 {
 		return h.MaxAge
 	}
@@ -44,7 +44,7 @@ func (h *InventoryHandoff) maxAge() time.Duration {
 // Keep stores inv for the session of key (orchestrator.V2SessionKey, V1SessionKey),
 // dropping snapshots nobody took in time (a creation refused with 409, a session
 // deleted before its setup).
-func (h *InventoryHandoff) Keep(key string, inv *InventorySnapshot) {
+func (h *Handoff) Keep(key string, inv *Snapshot) {
 	if h == nil || key == "" || inv == nil {
 		return
 	}
@@ -67,7 +67,7 @@ func (h *InventoryHandoff) Keep(key string, inv *InventorySnapshot) {
 
 // Take returns and forgets the snapshot kept for key, or nil when there is none or it is
 // older than MaxAge.
-func (h *InventoryHandoff) Take(key string) *InventorySnapshot {
+func (h *Handoff) Take(key string) *Snapshot {
 	if h == nil {
 		return nil
 	}

@@ -10,32 +10,7 @@ import (
 
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/lockstep"
-	"github.com/cray-bos/bos/orchestrator/tenant"
 )
-
-func TestResolveNodes(t *testing.T) {
-	bubble(t, func(t *testing.T) {
-		w := newWorld(t, a0, a1, a2)
-		r := &lockstep.Resolver{Inventory: w, Tenants: tenant.NewMemory(tenant.New("blue", []string{a2}))}
-		tmpl := bos.SessionTemplate{BootSets: map[string]bos.BootSet{"x": {NodeList: []string{a0, a1}}, "y": {NodeList: []string{a1, a2}}}}
-		out, err := r.ResolveNodes(context.Background(), []bos.NodeSelector{
-			{Template: tmpl},
-			{Template: tmpl, Limit: a2},
-			{Template: bos.SessionTemplate{BootSets: map[string]bos.BootSet{"z": {NodeRolesGroups: []string{"Compute"}}}}, Tenant: "blue"},
-			{Template: tmpl, Tenant: "ghost"},
-		})
-		require.NoError(t, err)
-		assert.Equal(t, []bos.NodeSelection{{Nodes: []string{a0, a1, a2}}, {Nodes: []string{a2}}, {Nodes: []string{a2}}, {}}, out)
-
-		out, err = r.ResolveNodes(context.Background(), []bos.NodeSelector{{Template: tmpl, Limit: "&"}, {Template: tmpl, Limit: a0}})
-		require.NoError(t, err, "a bad selector fails alone")
-		assert.Equal(t, bos.EINVALID, bos.ErrorCode(out[0].Err))
-		assert.Equal(t, []string{a0}, out[1].Nodes)
-		out, err = r.ResolveNodes(context.Background(), nil)
-		require.NoError(t, err)
-		assert.Nil(t, out)
-	})
-}
 
 // TestMigrateTemplates: legacy v1 templates are converted and their originals kept under
 // <name>_v1_deprecated; a second run changes nothing; an existing copy is not replaced;

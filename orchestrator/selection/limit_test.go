@@ -1,4 +1,4 @@
-package operator_test
+package selection_test
 
 import (
 	"testing"
@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/selection"
 )
 
 func TestApplyLimit(t *testing.T) {
@@ -54,7 +54,7 @@ func TestApplyLimit(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := operator.ApplyLimit(tc.limit, bootSet, resolve)
+			got, err := selection.ApplyLimit(tc.limit, bootSet, resolve)
 			if tc.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tc.wantErr)
@@ -70,11 +70,11 @@ func TestApplyLimit(t *testing.T) {
 func TestApplyLimitNormalisesXnames(t *testing.T) {
 	nodes := []string{"x3000c0s1b0n0", "x3000c0s2b0n0"}
 	none := func(string) ([]string, bool) { return nil, false }
-	got, err := operator.ApplyLimit("X3000C0S01B0N0", nodes, none)
+	got, err := selection.ApplyLimit("X3000C0S01B0N0", nodes, none)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"x3000c0s1b0n0"}, got)
 
-	got, err = operator.ApplyLimit("all,!x3000c0s02b0n0", nodes, none)
+	got, err = selection.ApplyLimit("all,!x3000c0s02b0n0", nodes, none)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"x3000c0s1b0n0"}, got)
 }
