@@ -145,15 +145,15 @@ type Options struct {
 
 // Stack is a running set of services. Fields are nil for services that are not running here.
 type Stack struct {
-	URLs       URLs
-	Topology   *topology.Topology
-	Sim        *simulator.Simulator
-	HSM        *hsm.Server
-	BSS        *bss.Server
-	CFS        *cfs.Server
-	IMS        *ims.Server
-	Slurm      *slurmsim.Server
-	PCS        *pcs.Server
+	URLs     URLs
+	Topology *topology.Topology
+	Sim      *simulator.Simulator
+	HSM      *hsm.Server
+	BSS      *bss.Server
+	CFS      *cfs.Server
+	IMS      *ims.Server
+	Slurm    *slurmsim.Server
+	PCS      *pcs.Server
 	// BOS is BOS's composition (API, reconciler, v1 agent, CRUS); Store is its store.
 	BOS   *server.BOS
 	Store *store.Store
