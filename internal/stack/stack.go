@@ -1,8 +1,9 @@
 // Package stack starts the simulated data centre, and optionally BOS, in one process:
-// the BMCs with their virtual nodes, HSM, BSS, CFS, the image store (IMS and S3), the
-// BOS API with its reconciler and, on request, a Slurm controller (slurm.go). `bos up`,
-// `bos sim` and the end-to-end tests all build the cluster through Start, so they run
-// the same wiring.
+// the BMCs with their virtual nodes, HSM, BSS, CFS, the image store (IMS and S3), PCS and,
+// on request, a Slurm controller (slurm.go); and BOS, the composition of
+// orchestrator/server that `bos serve` runs too, wired to them (startBOS). Seed creates what
+// `bos up` boots with. `bos up`, `bos sim` and the end-to-end tests all build the cluster
+// through Start, so they run the same wiring.
 package stack
 
 import (
