@@ -1,7 +1,15 @@
-// Command bos is the one binary of this project: the BOS server, every simulator of the
-// data centre, the whole stack in one process, and (later) the client.
+// Command bos is the one binary of this project: the BOS server (`bos serve`), the
+// simulators of the data centre (`bos sim`), both in one process (`bos up`), the clients
+// (`bos v2 ...`, `bos v1 ...`, `bos crus ...`, `bos hsm ...`) and the Slurm tools (`bos
+// slurm ...`, `bos slurm-reboot`).
 //
-// main only maps errors to exit codes (exitStatus); run builds the command tree so tests can drive it.
+// `bos serve` and `bos up` run the same BOS, orchestrator/server's composition: serve maps
+// its flags onto server.Config (serveFlags.config) and serves it; up reaches it through
+// internal/stack, which also starts the simulators and seeds them.
+//
+// main turns the first SIGINT or SIGTERM into the end of the commands' context
+// (signalContext; a second exits at once) and maps errors to exit codes (exitStatus); run
+// builds the command tree so tests can drive it.
 package main
 
 import (

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"strings"
 	"time"
 
@@ -10,24 +13,29 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/cray-bos/bos/internal/stack"
-	"github.com/cray-bos/bos/internal/topology"
 	"github.com/cray-bos/bos/orchestrator/auth"
+	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/server"
+	"github.com/cray-bos/bos/orchestrator/store"
+	"github.com/cray-bos/bos/orchestrator/tenant"
 )
+
+// serveFlags are `bos serve`'s flags; config maps them onto BOS's Config.
+type serveFlags struct {
+	listen, urlsFile        string
+	redisURL, redisPrefix   string
+	tenants, bmcCredentials string
+	services                server.Services
+	redfishScheme, power    string
+	redfishTimeout          time.Duration
+	verbose                 bool
+	auth                    auth.Config
+}
 
 // newServeCommand is `bos serve`: the BOS API alone, optionally with its reconciler driving
 // services that run elsewhere.
 func newServeCommand() *cobra.Command {
-	var (
-		listen, redisURL, redisPrefix string
-		tenants, urlsFile             string
-		bmcCredentials                string
-		ext                           stack.URLs
-		redfishScheme                 string
-		redfishTimeout                time.Duration
-		power                         string
-		verbose                       bool
-		authCfg                       auth.Config
-	)
+	var f serveFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the BOS API (v2) on an embedded or real Redis; optionally its reconciler",
@@ -55,105 +63,157 @@ act without a tenant, or use v1 (docs/auth.md).`,
   bos serve --urls-file bos.json --hsm-url $(jq -r .hsm sim.json) --bss-url $(jq -r .bss sim.json) \
       --cfs-url $(jq -r .cfs sim.json) --s3-url $(jq -r .s3 sim.json) --ims-url $(jq -r .ims sim.json)`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			errw := cmd.ErrOrStderr()
-			opts := stack.Options{
-				// The API needs no cluster description; the reconciler reads nodes from HSM.
-				Topology: &topology.Topology{},
-				Services: []string{stack.BOS},
-				External: ext,
-				BOSAddr:  listen,
-				RedisURL: redisURL, RedisKeyPrefix: redisPrefix,
-				TenantsFile:   tenants,
-				RedfishScheme: redfishScheme, RedfishTimeout: redfishTimeout,
-				BMCCredentialsFile: bmcCredentials,
-			}
-			reconcile, err := reconcilerWanted(ext)
-			if err != nil {
-				return err
-			}
-			opts.Reconcile = reconcile
-			if opts.Power, err = powerFlag(power); err != nil {
-				return err
-			}
-			switch {
-			case opts.Power == stack.PowerPCS && reconcile && ext.PCS == "":
-				return fmt.Errorf("--power pcs needs --pcs-url")
-			case opts.Power != stack.PowerPCS && ext.PCS != "":
-				return fmt.Errorf("--pcs-url needs --power pcs")
-			}
-			if verbose {
-				opts.LogLevel = new(slog.LevelVar) // INFO until the logging_level option says otherwise
-				opts.Logger = slog.New(slog.NewTextHandler(errw, &slog.HandlerOptions{Level: opts.LogLevel}))
-			}
-			ctx := cmd.Context()
-			authState := "off"
-			if authCfg.JWKSFile != "" || authCfg.JWKSURL != "" {
-				authCfg.Logger = opts.Logger
-				v, err := auth.New(ctx, authCfg)
-				if err != nil {
-					return err
-				}
-				opts.Auth = v
-				authState = "bearer tokens required"
-			} else if name := changedAuthFlag(cmd); name != "" {
-				return fmt.Errorf("--%s needs --auth-jwks-file or --auth-jwks-url", name)
-			}
-			st, err := stack.Start(ctx, opts)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if err := writeURLs(urlsFile, stack.URLs{BOS: st.URLs.BOS}); err != nil {
-				return err
-			}
-			store := "embedded Redis (state is lost on exit)"
-			if redisURL != "" {
-				store = redisURL
-			}
-			rec := "off (no --hsm-url ... given)"
-			if reconcile {
-				rec = "and v1 agent on"
-			}
-			fmt.Fprintf(errw, "BOS at %s, store %s, reconciler %s, authentication %s; Ctrl-C to stop\n", st.URLs.BOS, store, rec, authState)
-			<-ctx.Done()
-			fmt.Fprintln(errw, "stopping")
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return f.serve(cmd) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&listen, "listen", "127.0.0.1:8080", "host:port the API listens on (port 0 = a free one; see --urls-file)")
-	fl.StringVar(&redisURL, "redis-url", "", "redis://host:port/db for BOS's state (default: an embedded Redis in this process)")
-	fl.StringVar(&redisPrefix, "redis-key-prefix", "", "prefix of every key BOS writes to Redis")
-	fl.StringVar(&tenants, "tenants", "", "YAML or JSON file of tenants and their nodes (the TAPMS stand-in)")
-	fl.StringVar(&urlsFile, "urls-file", "", `write {"bos": URL} to this file once the API listens`)
-	fl.StringVar(&ext.HSM, "hsm-url", "", "HSM for the reconciler (scheme://host:port)")
-	fl.StringVar(&ext.BSS, "bss-url", "", "BSS for the reconciler")
-	fl.StringVar(&ext.CFS, "cfs-url", "", "CFS for the reconciler")
-	fl.StringVar(&ext.S3, "s3-url", "", "S3 object store holding the boot images")
-	fl.StringVar(&ext.IMS, "ims-url", "", "IMS for the reconciler")
-	fl.StringVar(&redfishScheme, "redfish-scheme", "http", "how the reconciler reaches BMCs: http or https")
-	fl.StringVar(&power, "power", stack.PowerRedfish, "how the reconciler powers nodes: redfish (straight to the BMCs) or pcs (through --pcs-url, as BOS 2.50 does)")
-	fl.StringVar(&ext.PCS, "pcs-url", "", "PCS for the reconciler with --power pcs (scheme://host:port; the API is under /power-control/v1)")
-	fl.DurationVar(&redfishTimeout, "redfish-timeout", 10*time.Second, "how long BOS waits for one BMC request")
-	fl.StringVar(&bmcCredentials, "bmc-credentials", "", "YAML or JSON file of BMC credentials (default, bmcs: {xname: {username, password}}), the Vault stand-in; default root/initial0")
-	fl.BoolVarP(&verbose, "verbose", "v", false, "log what BOS does")
-	fl.StringVar(&authCfg.JWKSFile, "auth-jwks-file", "", "require bearer JWTs signed by a key of this JSON Web Key Set file (default: no authentication)")
-	fl.StringVar(&authCfg.JWKSURL, "auth-jwks-url", "", "as --auth-jwks-file, fetching the key set from this URL (e.g. Keycloak's .../protocol/openid-connect/certs)")
-	fl.StringVar(&authCfg.Issuer, "auth-issuer", "", "require this iss claim (default: any)")
-	fl.StringVar(&authCfg.Audience, "auth-audience", "", "require this aud claim (CSM: shasta; default: any)")
-	fl.StringVar(&authCfg.TenantClaim, "auth-tenant-claim", auth.DefaultTenantClaim, "claim (dotted path) whose string or strings name the caller's tenants")
-	fl.StringVar(&authCfg.TenantSuffix, "auth-tenant-suffix", auth.DefaultTenantSuffix, `only tenant-claim values with this suffix grant a tenant, less the suffix (Keycloak groups "<tenant>-tenant-admin"); "`+auth.NoSuffix+`" takes values as they are`)
-	fl.StringVar(&authCfg.AdminRole, "auth-admin-role", auth.DefaultAdminRole, "role (in realm_access.roles or resource_access.<client>.roles) of the administrator")
-	fl.StringVar(&authCfg.RoleClient, "auth-role-client", auth.DefaultRoleClient, "Keycloak client whose roles count (resource_access.<client>)")
-	fl.DurationVar(&authCfg.Leeway, "auth-leeway", 0, "clock skew allowed on a token's exp, nbf and iat")
+	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "host:port the API listens on (port 0 = a free one; see --urls-file)")
+	fl.StringVar(&f.redisURL, "redis-url", "", "redis://host:port/db for BOS's state (default: an embedded Redis in this process)")
+	fl.StringVar(&f.redisPrefix, "redis-key-prefix", "", "prefix of every key BOS writes to Redis")
+	fl.StringVar(&f.tenants, "tenants", "", "YAML or JSON file of tenants and their nodes (the TAPMS stand-in)")
+	fl.StringVar(&f.urlsFile, "urls-file", "", `write {"bos": URL} to this file once the API listens`)
+	fl.StringVar(&f.services.HSM, "hsm-url", "", "HSM for the reconciler (scheme://host:port)")
+	fl.StringVar(&f.services.BSS, "bss-url", "", "BSS for the reconciler")
+	fl.StringVar(&f.services.CFS, "cfs-url", "", "CFS for the reconciler")
+	fl.StringVar(&f.services.S3, "s3-url", "", "S3 object store holding the boot images")
+	fl.StringVar(&f.services.IMS, "ims-url", "", "IMS for the reconciler")
+	fl.StringVar(&f.redfishScheme, "redfish-scheme", "http", "how the reconciler reaches BMCs: http or https")
+	fl.StringVar(&f.power, "power", server.PowerRedfish, "how the reconciler powers nodes: redfish (straight to the BMCs) or pcs (through --pcs-url, as BOS 2.50 does)")
+	fl.StringVar(&f.services.PCS, "pcs-url", "", "PCS for the reconciler with --power pcs (scheme://host:port; the API is under /power-control/v1)")
+	fl.DurationVar(&f.redfishTimeout, "redfish-timeout", 10*time.Second, "how long BOS waits for one BMC request")
+	fl.StringVar(&f.bmcCredentials, "bmc-credentials", "", "YAML or JSON file of BMC credentials (default, bmcs: {xname: {username, password}}), the Vault stand-in; default root/initial0")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log what BOS does")
+	fl.StringVar(&f.auth.JWKSFile, "auth-jwks-file", "", "require bearer JWTs signed by a key of this JSON Web Key Set file (default: no authentication)")
+	fl.StringVar(&f.auth.JWKSURL, "auth-jwks-url", "", "as --auth-jwks-file, fetching the key set from this URL (e.g. Keycloak's .../protocol/openid-connect/certs)")
+	fl.StringVar(&f.auth.Issuer, "auth-issuer", "", "require this iss claim (default: any)")
+	fl.StringVar(&f.auth.Audience, "auth-audience", "", "require this aud claim (CSM: shasta; default: any)")
+	fl.StringVar(&f.auth.TenantClaim, "auth-tenant-claim", auth.DefaultTenantClaim, "claim (dotted path) whose string or strings name the caller's tenants")
+	fl.StringVar(&f.auth.TenantSuffix, "auth-tenant-suffix", auth.DefaultTenantSuffix, `only tenant-claim values with this suffix grant a tenant, less the suffix (Keycloak groups "<tenant>-tenant-admin"); "`+auth.NoSuffix+`" takes values as they are`)
+	fl.StringVar(&f.auth.AdminRole, "auth-admin-role", auth.DefaultAdminRole, "role (in realm_access.roles or resource_access.<client>.roles) of the administrator")
+	fl.StringVar(&f.auth.RoleClient, "auth-role-client", auth.DefaultRoleClient, "Keycloak client whose roles count (resource_access.<client>)")
+	fl.DurationVar(&f.auth.Leeway, "auth-leeway", 0, "clock skew allowed on a token's exp, nbf and iat")
 	return cmd
 }
 
+// config maps the flags onto BOS's Config, all but URL (known once BOS listens). life
+// bounds what runs as long as BOS does (the refresh of a JWKS URL's key set).
+func (f *serveFlags) config(cmd *cobra.Command, life context.Context) (cfg server.Config, err error) {
+	cfg = server.Config{
+		Store:         store.Config{URL: f.redisURL, KeyPrefix: f.redisPrefix},
+		Services:      f.services,
+		RedfishScheme: f.redfishScheme, RedfishTimeout: f.redfishTimeout,
+	}
+	if cfg.Reconcile, err = reconcilerWanted(f.services); err != nil {
+		return cfg, err
+	}
+	if cfg.Power, err = powerFlag(f.power); err != nil {
+		return cfg, err
+	}
+	switch {
+	case cfg.Power == server.PowerPCS && cfg.Reconcile && f.services.PCS == "":
+		return cfg, fmt.Errorf("--power pcs needs --pcs-url")
+	case cfg.Power != server.PowerPCS && f.services.PCS != "":
+		return cfg, fmt.Errorf("--pcs-url needs --power pcs")
+	}
+	if f.verbose {
+		cfg.LogLevel = new(slog.LevelVar) // INFO until the logging_level option says otherwise
+		cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: cfg.LogLevel}))
+	}
+	if f.tenants != "" {
+		if cfg.Tenants, err = tenant.Load(f.tenants); err != nil {
+			return cfg, fmt.Errorf("tenants: %w", err)
+		}
+	}
+	if f.bmcCredentials != "" && cfg.Reconcile && cfg.Power == server.PowerRedfish {
+		if cfg.BMCCredentials, err = operator.LoadCredentials(f.bmcCredentials); err != nil {
+			return cfg, err
+		}
+	}
+	if f.auth.JWKSFile != "" || f.auth.JWKSURL != "" {
+		a := f.auth
+		a.Logger = cfg.Logger
+		v, err := auth.New(life, a)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Auth = v
+	} else if name := changedAuthFlag(cmd); name != "" {
+		return cfg, fmt.Errorf("--%s needs --auth-jwks-file or --auth-jwks-url", name)
+	}
+	return cfg, nil
+}
+
+// serve runs BOS until the command's context ends (Ctrl-C, SIGTERM), then stops it: the
+// HTTP server first, gracefully (requests in flight finish, for serveShutdownGrace at
+// most), then BOS's agents.
+func (f *serveFlags) serve(cmd *cobra.Command) error {
+	ctx, errw := cmd.Context(), cmd.ErrOrStderr()
+	// life outlives ctx by the HTTP server's shutdown.
+	life, endLife := context.WithCancel(context.WithoutCancel(ctx))
+	defer endLife()
+	cfg, err := f.config(cmd, life)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return fmt.Errorf("listen for bos: %w", err)
+	}
+	defer ln.Close()
+	cfg.URL = "http://" + ln.Addr().String()
+	b, err := server.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	srv := &http.Server{Handler: b.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	ran := make(chan error, 1)
+	go func() { ran <- b.Run(life) }()
+	stop := func() error {
+		shutCtx, cancel := context.WithTimeout(context.Background(), serveShutdownGrace)
+		defer cancel()
+		if srv.Shutdown(shutCtx) != nil {
+			_ = srv.Close()
+		}
+		endLife()
+		return <-ran
+	}
+
+	if err := writeURLs(f.urlsFile, stack.URLs{BOS: cfg.URL}); err != nil {
+		_ = stop()
+		return err
+	}
+	st := "embedded Redis (state is lost on exit)"
+	if f.redisURL != "" {
+		st = f.redisURL
+	}
+	rec := "off (no --hsm-url ... given)"
+	if cfg.Reconcile {
+		rec = "and v1 agent on"
+	}
+	authState := "off"
+	if cfg.Auth != nil {
+		authState = "bearer tokens required"
+	}
+	fmt.Fprintf(errw, "BOS at %s, store %s, reconciler %s, authentication %s; Ctrl-C to stop\n", cfg.URL, st, rec, authState)
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		_ = stop()
+		return fmt.Errorf("serving bos: %w", err)
+	}
+	fmt.Fprintln(errw, "stopping")
+	return stop()
+}
+
+// serveShutdownGrace is how long `bos serve` lets requests in flight finish when stopped.
+const serveShutdownGrace = 10 * time.Second
+
 // powerFlag checks a --power value.
 func powerFlag(v string) (string, error) {
-	if v != stack.PowerRedfish && v != stack.PowerPCS {
-		return "", fmt.Errorf("--power must be %s or %s, not %q", stack.PowerRedfish, stack.PowerPCS, v)
+	if v != server.PowerRedfish && v != server.PowerPCS {
+		return "", fmt.Errorf("--power must be %s or %s, not %q", server.PowerRedfish, server.PowerPCS, v)
 	}
 	return v, nil
 }
@@ -171,7 +231,7 @@ func changedAuthFlag(cmd *cobra.Command) string {
 
 // reconcilerWanted says whether the service URLs ask for the reconciler: none given means
 // no, all five yes, some of them is a mistake worth naming.
-func reconcilerWanted(u stack.URLs) (bool, error) {
+func reconcilerWanted(u server.Services) (bool, error) {
 	var missing []string
 	given := 0
 	for _, s := range []struct{ flag, url string }{

@@ -115,7 +115,11 @@ func TestBOSRestartsKeepOneSubscriptionPerBMC(t *testing.T) {
 		}
 	}
 	before := sims.Sim.Stats()
-	require.Empty(t, bos.Redfish.Reset(ctx, []string{node}, operator.ResetOn))
+	// Powered on by a Redfish client of its own: the events reach HSM and BOS alike.
+	rf := operator.NewRedfish(operator.RedfishConfig{Scheme: "http", Endpoints: operator.NewHSMInventory(sims.URLs.HSM, nil).Endpoints(
+		&operator.Credentials{Default: operator.Credential{Username: "root", Password: "initial0"}})})
+	defer rf.Close()
+	require.Empty(t, rf.Reset(ctx, []string{node}, operator.ResetOn))
 	// Once every event queued since is settled (delivered or given up), duplicates and
 	// deliveries to a dead BOS, if any, have happened.
 	settled := func(s simulator.Stats) int64 { return s.EventsDelivered + s.EventsFailed + s.EventsDropped }

@@ -8,17 +8,15 @@ import (
 
 	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/server"
 	"github.com/cray-bos/bos/pcs"
 )
 
 // How BOS powers nodes (Options.Power).
 const (
-	PowerRedfish = "redfish" // straight to the BMCs (the default)
-	PowerPCS     = "pcs"     // through PCS, as BOS 2.50 does
+	PowerRedfish = server.PowerRedfish // straight to the BMCs (the default)
+	PowerPCS     = server.PowerPCS     // through PCS, as BOS 2.50 does
 )
-
-// pcsPath is PCS's API path on its listener.
-const pcsPath = "/power-control/v1"
 
 // startPCS serves the PCS simulator on ln. Like the real service it finds the nodes'
 // BMCs through HSM and reaches them over Redfish with the credentials of the Vault

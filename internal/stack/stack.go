@@ -1,8 +1,9 @@
 // Package stack starts the simulated data centre, and optionally BOS, in one process:
-// the BMCs with their virtual nodes, HSM, BSS, CFS, the image store (IMS and S3), the
-// BOS API with its reconciler and, on request, a Slurm controller (slurm.go). `bos up`,
-// `bos sim` and the end-to-end tests all build the cluster through Start, so they run
-// the same wiring.
+// the BMCs with their virtual nodes, HSM, BSS, CFS, the image store (IMS and S3), PCS and,
+// on request, a Slurm controller (slurm.go); and BOS, the composition of
+// orchestrator/server that `bos serve` runs too, wired to them (startBOS). Seed creates what
+// `bos up` boots with. `bos up`, `bos sim` and the end-to-end tests all build the cluster
+// through Start, so they run the same wiring.
 package stack
 
 import (
@@ -28,7 +29,7 @@ import (
 	"github.com/cray-bos/bos/orchestrator/crus"
 	"github.com/cray-bos/bos/orchestrator/lockstep"
 	"github.com/cray-bos/bos/orchestrator/operator"
-	"github.com/cray-bos/bos/orchestrator/selection"
+	"github.com/cray-bos/bos/orchestrator/server"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/tenant"
 	"github.com/cray-bos/bos/pcs"
@@ -145,22 +146,18 @@ type Options struct {
 
 // Stack is a running set of services. Fields are nil for services that are not running here.
 type Stack struct {
-	URLs       URLs
-	Topology   *topology.Topology
-	Sim        *simulator.Simulator
-	HSM        *hsm.Server
-	BSS        *bss.Server
-	CFS        *cfs.Server
-	IMS        *ims.Server
-	Slurm      *slurmsim.Server
-	CRUS       *crus.Server
-	Store      *store.Store
-	Reconciler *operator.Reconciler
-	// Redfish is the reconciler's BMC driver (nil when it powers nodes through PCS).
-	Redfish *operator.Redfish
-	PCS     *pcs.Server
-	// V1Agent runs BOS v1 sessions (nil without the reconciler).
-	V1Agent *lockstep.Agent
+	URLs     URLs
+	Topology *topology.Topology
+	Sim      *simulator.Simulator
+	HSM      *hsm.Server
+	BSS      *bss.Server
+	CFS      *cfs.Server
+	IMS      *ims.Server
+	Slurm    *slurmsim.Server
+	PCS      *pcs.Server
+	// BOS is BOS's composition (API, reconciler, v1 agent, CRUS); Store is its store.
+	BOS   *server.BOS
+	Store *store.Store
 	// BOSClient talks to this stack's BOS API (nil without BOS).
 	BOSClient *api.Client
 
@@ -170,7 +167,6 @@ type Stack struct {
 	closers []func()
 	wg      sync.WaitGroup
 	cancel  context.CancelFunc
-	rec     *reconcilerRun
 }
 
 func (o *Options) runs(svc string) bool {
@@ -184,7 +180,7 @@ func (o *Options) runs(svc string) bool {
 }
 
 // Start binds every listener, starts the services and returns once all of them answer.
-// Close (or cancelling ctx) stops them.
+// ctx bounds the start only (opening BOS's store, ...): the services run until Close.
 func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if o.Topology == nil {
 		return nil, errors.New("stack: a topology is required")
@@ -334,17 +330,17 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		s.serve(listeners["s3"], s.IMS.S3Handler())
 	}
 	if ln := listeners[BOS]; ln != nil {
-		if err := s.startBOS(runCtx, ctx, o, ln); err != nil {
+		if err := s.startBOS(ctx, runCtx, o, ln); err != nil {
 			return s, err
 		}
 	}
 	return s, nil
 }
 
-// startBOS opens the store, serves the API (and the reconciler's Redfish event sink at
-// /operator/redfish-events on the same listener) and starts the reconciler.
-func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener) error {
-	var tenants tenant.Registry = tenant.NewMemory()
+// startBOS builds BOS (orchestrator/server) on the stack's services and network, serves
+// it on ln and runs it until Close.
+func (s *Stack) startBOS(ctx, runCtx context.Context, o Options, ln net.Listener) error {
+	var tenants tenant.Registry
 	if o.TenantsFile != "" {
 		reg, err := tenant.Load(o.TenantsFile)
 		if err != nil {
@@ -352,136 +348,45 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 		}
 		tenants = reg
 	}
-	s.rec = &reconcilerRun{runCtx: runCtx, wg: &s.wg}
-	st, err := store.Open(ctx, store.Config{URL: o.RedisURL, KeyPrefix: o.RedisKeyPrefix, EmbeddedOverPipes: s.net != nil, OnComponentsChanged: func(ids []string) { s.rec.wake(ids...) }})
+	cfg := server.Config{
+		URL:   s.URLs.BOS,
+		Store: store.Config{URL: o.RedisURL, KeyPrefix: o.RedisKeyPrefix, EmbeddedOverPipes: s.net != nil},
+		Services: server.Services{HSM: s.URLs.HSM, BSS: s.URLs.BSS, CFS: s.URLs.CFS, S3: s.URLs.S3, IMS: s.URLs.IMS,
+			PCS: s.URLs.PCS, Slurm: s.URLs.Slurm},
+		HTTPClient: s.HTTPClient(), Dial: s.dial(),
+		Reconcile: o.Reconcile, Power: o.Power,
+		RedfishScheme: s.redfishScheme(o), RedfishTimeout: o.RedfishTimeout,
+		Workers: o.Workers, BatchSize: o.BatchSize, WrapPower: o.WrapPower,
+		V1: o.V1, CRUS: o.CRUS,
+		Tenants: tenants, Auth: o.Auth, Logger: o.Logger, LogLevel: o.LogLevel,
+	}
+	if o.Reconcile && o.Power != PowerPCS {
+		creds, err := s.bmcCredentials(o)
+		if err != nil {
+			return fmt.Errorf("stack: %w", err)
+		}
+		cfg.BMCCredentials = creds
+	}
+	b, err := server.New(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("stack: %w", err)
 	}
-	s.Store = st
-	if _, err := lockstep.MigrateTemplates(ctx, st, o.Logger); err != nil { // v1 templates to v2 form
-		_ = st.Close()
-		return fmt.Errorf("stack: %w", err)
-	}
+	s.BOS, s.Store = b, b.Store()
 	s.closers = append(s.closers, func() {
 		if o.DropStoreOnClose {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			if err := st.DeleteAll(ctx); err != nil {
+			if err := b.Store().DeleteAll(ctx); err != nil {
 				o.Logger.Error("dropping the store's keys", "err", err)
 			}
 		}
-		_ = st.Close()
+		b.Close()
 	})
-
-	// BOS's clients of BSS, CFS, HSM and IMS wait for an answer as long as the
-	// *_read_timeout options say; the reconciler's passes keep them current.
-	timeouts := &operator.ReadTimeouts{}
-	clientOf := func(service string) *http.Client {
-		var c http.Client // nil HTTPClient: the clients' default, http.DefaultTransport
-		if hc := s.HTTPClient(); hc != nil {
-			c = *hc
-		}
-		c.Transport = timeouts.Transport(service, c.Transport)
-		return &c
-	}
-	var checker bos.BootSetChecker
-	if s.URLs.IMS != "" && s.URLs.S3 != "" {
-		checker = operator.BootSetChecker{Client: ims.NewClient(s.URLs.IMS, clientOf(operator.ServiceIMS)), S3URL: s.URLs.S3}
-	}
-	var (
-		hsmClient *hsm.Client
-		inventory operator.HSMInventory
-		nodes     bos.NodeResolver // the overlap check of session creation needs HSM
-		// handoff carries the inventory the overlap check read to the session's setup.
-		handoff = &selection.Handoff{}
-	)
-	if s.URLs.HSM != "" {
-		hsmClient = hsm.NewClient(s.URLs.HSM, clientOf(operator.ServiceHSM))
-		inventory = operator.HSMInventory{Client: hsmClient}
-		nodes = &selection.Resolver{Inventory: inventory, Tenants: tenants, Handoff: handoff}
-	}
-	wakeV1 := func() {
-		if s.V1Agent != nil { // set before the API serves, when the reconciler runs
-			s.V1Agent.Wake()
-		}
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/", api.New(api.Config{Store: st, Tenants: tenants, BootSets: checker, Logger: o.Logger, LogLevel: o.LogLevel, Nodes: nodes, WakeV1: wakeV1, Auth: o.Auth}).Handler())
 	s.BOSClient = api.NewClient(s.URLs.BOS, s.HTTPClient())
-	if err := s.startCRUS(runCtx, o, st, mux); err != nil {
-		return err
-	}
-
-	if o.Reconcile {
-		if s.URLs.HSM == "" || s.URLs.BSS == "" || s.URLs.CFS == "" || s.URLs.S3 == "" || s.URLs.IMS == "" {
-			return errors.New("stack: the reconciler needs hsm, bss, cfs, s3 and ims URLs")
-		}
-		power, polled, err := s.powerDriver(o, hsmClient, clientOf(operator.ServicePCS), mux)
-		if err != nil {
-			return err
-		}
-		bssPort := operator.BSSBootParameters{Client: bss.NewClient(s.URLs.BSS, clientOf(operator.ServiceBSS))}
-		cfsPort := operator.CFSConfiguration{Client: cfs.NewClient(s.URLs.CFS, clientOf(operator.ServiceCFS))}
-		images := operator.S3Images{Client: ims.NewClient(s.URLs.IMS, clientOf(operator.ServiceIMS)), S3URL: s.URLs.S3}
-		if o.WrapPower != nil {
-			power = o.WrapPower(power)
-		}
-		s.rec.cfg = operator.Config{
-			Store: st, Tenants: tenants, Handoff: handoff,
-			Inventory: inventory, BSS: bssPort, CFS: cfsPort, Images: images,
-			Power:   power,
-			Workers: o.Workers, BatchSize: o.BatchSize,
-			BMCPatience: bmcPatience(o.RedfishTimeout),
-			Logger:      o.Logger, LogLevel: o.LogLevel, ReadTimeouts: timeouts,
-		}
-		// The v1 agent acts through the same effects (BSS, CFS, power) as the reconciler,
-		// reading power with GETs only (see Redfish.Polled).
-		agent, err := lockstep.New(lockstep.Config{
-			Store: st, Inventory: inventory, Images: images, Handoff: handoff,
-			Effects: &operator.Effects{Store: st, BSS: bssPort, CFS: cfsPort, Power: polled},
-			Timing:  o.V1, Logger: o.Logger,
-		})
-		if err != nil {
-			return fmt.Errorf("stack: %w", err)
-		}
-		s.V1Agent = agent
-		s.serve(ln, mux)
-		if s.Redfish != nil {
-			s.subscribe(runCtx, o)
-		}
-		s.Reconciler = s.rec.start()
-		s.wg.Add(1)
-		go func() { defer s.wg.Done(); _ = agent.Run(runCtx) }()
-		return nil
-	}
-	s.serve(ln, mux)
+	s.serve(ln, b.Handler())
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); _ = b.Run(runCtx) }()
 	return nil
-}
-
-// powerDriver returns the reconciler's power driver and the one the v1 agent polls: PCS
-// when o.Power says so, else Redfish (s.Redfish, with its event sink served on mux at
-// /operator/redfish-events).
-func (s *Stack) powerDriver(o Options, hsmClient *hsm.Client, pcsClient *http.Client, mux *http.ServeMux) (power, polled operator.PowerControl, err error) {
-	if o.Power == PowerPCS {
-		if s.URLs.PCS == "" {
-			return nil, nil, errors.New("stack: power through pcs needs a pcs URL")
-		}
-		p := operator.NewPCS(operator.PCSConfig{URL: s.URLs.PCS + pcsPath, HTTP: pcsClient})
-		return p, p, nil
-	}
-	creds, err := s.bmcCredentials(o)
-	if err != nil {
-		return nil, nil, fmt.Errorf("stack: %w", err)
-	}
-	s.Redfish = operator.NewRedfish(operator.RedfishConfig{
-		Endpoints: operator.HSMEndpoints{Client: hsmClient, Credentials: creds}, Scheme: s.redfishScheme(o), Timeout: o.RedfishTimeout,
-		EventDestination: s.URLs.BOS + "/operator/redfish-events",
-		OnPowerChange:    func(node string) { s.rec.wake(node) },
-		Dial:             s.dial(),
-		Logger:           o.Logger,
-	})
-	mux.Handle("/operator/redfish-events", s.Redfish.EventsHandler())
-	return s.Redfish, s.Redfish.Polled(), nil
 }
 
 // redfishScheme is how the stack's drivers reach BMCs: o.RedfishScheme, else that of
@@ -494,33 +399,6 @@ func (s *Stack) redfishScheme(o Options) string {
 		return "https"
 	}
 	return "http"
-}
-
-// subscribe subscribes the reconciler's Redfish driver to BMC events and unsubscribes it
-// on Close.
-func (s *Stack) subscribe(runCtx context.Context, o Options) {
-	s.closers = append(s.closers, func() {
-		// A clean stop deletes BOS's event subscriptions, so BMCs do not keep POSTing
-		// to a BOS that is gone; a BMC that does not answer in time forgets them by
-		// itself after failed deliveries, or the next start replaces them.
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if n := s.Redfish.Unsubscribe(ctx); n > 0 {
-			o.Logger.Warn("event subscriptions left on BMCs that did not answer", "bmcs", n)
-		}
-		s.Redfish.Close()
-	})
-	// Subscribing connects to every BMC (seconds at 10,000 nodes): do it in the
-	// background; until a BMC has subscribed, its nodes' power is read with GETs.
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		if n, err := s.Redfish.Subscribe(runCtx); err != nil {
-			o.Logger.Warn("subscribing to BMC events; power will be polled", "err", err)
-		} else {
-			o.Logger.Info("subscribed to BMC events", "bmcs", n)
-		}
-	}()
 }
 
 func (s *Stack) serve(ln net.Listener, h http.Handler) {
@@ -658,11 +536,18 @@ func (s *Stack) bmcCredentials(o Options) (*operator.Credentials, error) {
 	return c, nil
 }
 
-// bmcPatience is how long a reconciler batch waits for BMCs: a second, or a quarter of a
-// shorter Redfish timeout (0 = the driver's default of 10 s).
-func bmcPatience(redfishTimeout time.Duration) time.Duration {
-	if redfishTimeout <= 0 {
-		return time.Second
+// CrashReconciler kills BOS's reconciler as kill -9 would (server.BOS.CrashReconciler);
+// it does not wait, so a power driver's fault hook may call it.
+func (s *Stack) CrashReconciler() {
+	if s.BOS != nil {
+		s.BOS.CrashReconciler()
 	}
-	return min(time.Second, redfishTimeout/4)
+}
+
+// RestartReconciler restarts BOS's reconciler on the same store, as a restarted BOS would
+// (server.BOS.RestartReconciler).
+func (s *Stack) RestartReconciler() {
+	if s.BOS != nil {
+		s.BOS.RestartReconciler()
+	}
 }

@@ -2,6 +2,7 @@ package crus
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/cray-bos/bos/hsm"
 	bos "github.com/cray-bos/bos/orchestrator"
@@ -40,3 +41,10 @@ var (
 	_ BOS    = (*api.Client)(nil)
 	_ WLM    = (*slurmsim.Client)(nil)
 )
+
+// HTTPServices returns the project's clients of the HSM, BOS and Slurm (slurmrestd) at
+// those base URLs (scheme://host:port), for callers that know the services only by URL
+// (the composition in orchestrator/server). hc nil means http.DefaultClient.
+func HTTPServices(hsmURL, bosURL, slurmURL string, hc *http.Client) (Groups, BOS, WLM) {
+	return hsm.NewClient(hsmURL, hc), api.NewClient(bosURL, hc), slurmsim.NewClient(slurmURL, hc)
+}

@@ -1,0 +1,99 @@
+package server
+
+import (
+	"context"
+	"sync"
+
+	"github.com/cray-bos/bos/orchestrator/operator"
+)
+
+// reconcilerRun runs the v2 reconciler under Run's context and can kill and restart it
+// on the same store, as a crash and a restart of the process would: the queue, timers
+// and calls in progress die with it; the store, BMCs and the other services live on.
+type reconcilerRun struct {
+	cfg operator.Config // Queue and Instance are set per run
+	wg  sync.WaitGroup  // every reconciler started
+
+	mu     sync.Mutex // guards the fields below; never held across I/O
+	ctx    context.Context
+	queue  *operator.Queue
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// wake queues nodes on the running reconciler (the store hook and power events call it).
+func (r *reconcilerRun) wake(ids ...string) {
+	r.mu.Lock()
+	q := r.queue
+	r.mu.Unlock()
+	if q != nil {
+		q.Add(ids...)
+	}
+}
+
+// begin starts the first reconciler; ctx (Run's) bounds it and its successors.
+func (r *reconcilerRun) begin(ctx context.Context) {
+	r.mu.Lock()
+	r.ctx = ctx
+	r.mu.Unlock()
+	r.start()
+}
+
+// start runs a new reconciler (a new Instance) with a new queue, unless Run has ended.
+func (r *reconcilerRun) start() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ctx == nil || r.ctx.Err() != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(r.ctx)
+	cfg := r.cfg
+	cfg.Queue = operator.NewQueue(nil)
+	rec := operator.New(cfg)
+	done := make(chan struct{})
+	r.queue, r.cancel, r.done = cfg.Queue, cancel, done
+	r.wg.Add(1) // under mu, before end can Wait
+	go func() {
+		defer r.wg.Done()
+		defer close(done)
+		defer cancel()
+		_ = rec.Run(ctx)
+	}()
+}
+
+// end waits for the reconciler after Run's context has ended; none starts after it.
+func (r *reconcilerRun) end() {
+	r.mu.Lock()
+	r.ctx, r.queue = nil, nil
+	r.mu.Unlock()
+	r.wg.Wait()
+}
+
+// CrashReconciler stops the running reconciler at once, as kill -9 would stop BOS: what
+// it recorded stays in the store, what it was about to do is lost. It does not wait, so a
+// fault hook inside the reconciler (a power driver, see Config.WrapPower) may call it.
+func (b *BOS) CrashReconciler() {
+	b.rec.mu.Lock()
+	cancel := b.rec.cancel
+	b.rec.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+// RestartReconciler stops the running reconciler (if CrashReconciler has not), waits for
+// it to end and starts a new one on the same store, as a restarted BOS would. Call it from
+// outside the reconciler, while Run runs.
+func (b *BOS) RestartReconciler() {
+	r := b.rec
+	r.mu.Lock()
+	cancel, done := r.cancel, r.done
+	r.queue = nil // wake-ups between the two runs are lost, as in a real restart
+	r.mu.Unlock()
+	if cancel == nil {
+		return
+	}
+	cancel()
+	<-done
+	r.start()
+}

@@ -1,0 +1,333 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/api"
+	"github.com/cray-bos/bos/orchestrator/crus"
+	"github.com/cray-bos/bos/orchestrator/lockstep"
+	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/selection"
+	"github.com/cray-bos/bos/orchestrator/store"
+	"github.com/cray-bos/bos/orchestrator/tenant"
+)
+
+// How BOS powers nodes (Config.Power).
+const (
+	PowerRedfish = "redfish" // straight to the BMCs (the default)
+	PowerPCS     = "pcs"     // through PCS, as BOS 2.50 does
+)
+
+// PCSPath is PCS's API path under its URL.
+const PCSPath = "/power-control/v1"
+
+// RedfishEventsPath is where Handler takes the BMCs' power events (Power PowerRedfish).
+const RedfishEventsPath = "/operator/redfish-events"
+
+// Services says where the services BOS drives are: scheme://host:port, no API path; ""
+// for a service that is not there.
+type Services struct {
+	// HSM, BSS, CFS, S3 and IMS are all needed by the reconciler; HSM alone lets session
+	// creation check overlaps, IMS and S3 let it check boot sets.
+	HSM, BSS, CFS, S3, IMS string
+	// PCS powers nodes with Power PowerPCS.
+	PCS string
+	// Slurm (slurmrestd), with HSM, runs CRUS.
+	Slurm string
+}
+
+// Config is everything BOS is made of. Only Store's choice of Redis is needed for the API
+// alone; Reconcile asks for the rest.
+type Config struct {
+	// URL is where this BOS is reached (scheme://host:port): BMCs post their power events
+	// to URL+RedfishEventsPath and CRUS calls BOS's API there. Empty: no event
+	// subscriptions (power is read with GETs) and no CRUS.
+	URL string
+	// Store chooses the Redis (URL empty: an embedded one) and the key prefix; its
+	// OnComponentsChanged is set here, to wake the reconciler.
+	Store    store.Config
+	Services Services
+	// HTTPClient carries BOS's calls to the services (nil: http.DefaultTransport); each
+	// service's *_read_timeout option bounds them. Dial opens the Redfish driver's
+	// connections to BMCs (nil: a net.Dialer).
+	HTTPClient *http.Client
+	Dial       func(ctx context.Context, network, address string) (net.Conn, error)
+
+	// Reconcile runs the v2 reconciler and the v1 lockstep agent (Run); it needs HSM,
+	// BSS, CFS, S3 and IMS.
+	Reconcile bool
+	// Power is how nodes are powered: PowerRedfish ("" too) or PowerPCS (Services.PCS).
+	Power string
+	// RedfishScheme is how BMCs are reached: "http" ("" too) or "https".
+	RedfishScheme string
+	// RedfishTimeout bounds one Redfish request (0: the driver's 10 s).
+	RedfishTimeout time.Duration
+	// BMCCredentials are the BMCs' credentials (the stand-in for the Vault PCS reads: HSM
+	// never returns passwords). Nil: root/initial0 for every BMC.
+	BMCCredentials *operator.Credentials
+	// Workers and BatchSize tune the reconciler (0: its defaults).
+	Workers, BatchSize int
+	// WrapPower, when set, wraps the reconciler's power driver (tests inject faults and
+	// crashes there; see CrashReconciler).
+	WrapPower func(operator.PowerControl) operator.PowerControl
+	// V1 paces and bounds the v1 lockstep agent (zero fields: BOA's defaults).
+	V1 lockstep.Timing
+	// CRUS bounds the waits of the CRUS controller.
+	CRUS crus.Timing
+
+	// Tenants is the tenant registry (the TAPMS stand-in); nil: no tenants.
+	Tenants tenant.Registry
+	// Auth, when set, makes the API require bearer tokens (api.Config.Auth).
+	Auth api.Authenticator
+	// Logger receives what BOS does (nil discards); LogLevel, when set, is its handler's
+	// level, which the logging_level option sets.
+	Logger   *slog.Logger
+	LogLevel *slog.LevelVar
+}
+
+// BOS is one composed BOS: Handler serves its API, Run runs its agents.
+type BOS struct {
+	cfg     Config
+	store   *store.Store
+	handler http.Handler
+	rec     *reconcilerRun // idle without Reconcile
+	agent   *lockstep.Agent
+	crus    *crus.Server
+	redfish *operator.Redfish // nil when nodes are powered through PCS
+}
+
+// New opens the store, migrates v1 templates in it to v2 form, and builds the API and,
+// as cfg asks, the reconciler, v1 agent and CRUS. ctx bounds these steps only; Run runs
+// BOS, Close releases it.
+func New(ctx context.Context, cfg Config) (b *BOS, err error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Tenants == nil {
+		cfg.Tenants = tenant.NewMemory()
+	}
+	if cfg.Power == "" {
+		cfg.Power = PowerRedfish
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	b = &BOS{cfg: cfg, rec: &reconcilerRun{}}
+	storeCfg := cfg.Store
+	storeCfg.OnComponentsChanged = func(ids []string) { b.rec.wake(ids...) }
+	if b.store, err = store.Open(ctx, storeCfg); err != nil {
+		return nil, fmt.Errorf("bos: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			b.Close()
+		}
+	}()
+	if _, err := lockstep.MigrateTemplates(ctx, b.store, cfg.Logger); err != nil {
+		return nil, fmt.Errorf("bos: %w", err)
+	}
+	if err := b.build(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (c *Config) validate() error {
+	svc := c.Services
+	switch {
+	case c.Power != PowerRedfish && c.Power != PowerPCS:
+		return fmt.Errorf("bos: power must be %s or %s, not %q", PowerRedfish, PowerPCS, c.Power)
+	case c.Reconcile && (svc.HSM == "" || svc.BSS == "" || svc.CFS == "" || svc.S3 == "" || svc.IMS == ""):
+		return errors.New("bos: the reconciler needs hsm, bss, cfs, s3 and ims URLs")
+	case c.Reconcile && c.Power == PowerPCS && svc.PCS == "":
+		return errors.New("bos: power through pcs needs a pcs URL")
+	}
+	return nil
+}
+
+// build wires the API, the reconciler, the v1 agent and CRUS on the open store.
+func (b *BOS) build() error {
+	cfg, svc := b.cfg, b.cfg.Services
+	// BOS's clients of BSS, CFS, HSM, IMS and PCS wait for an answer as long as the
+	// *_read_timeout options say; the reconciler's passes keep them current.
+	timeouts := &operator.ReadTimeouts{}
+	clientOf := func(service string) *http.Client {
+		var c http.Client // nil HTTPClient: the clients' default, http.DefaultTransport
+		if cfg.HTTPClient != nil {
+			c = *cfg.HTTPClient
+		}
+		c.Transport = timeouts.Transport(service, c.Transport)
+		return &c
+	}
+	var checker bos.BootSetChecker
+	if svc.IMS != "" && svc.S3 != "" {
+		checker = operator.NewBootSetChecker(svc.IMS, svc.S3, clientOf(operator.ServiceIMS))
+	}
+	var (
+		inventory operator.HSMInventory
+		nodes     bos.NodeResolver // the overlap check of session creation needs HSM
+		// handoff carries the inventory the overlap check read to the session's setup.
+		handoff = &selection.Handoff{}
+	)
+	if svc.HSM != "" {
+		inventory = operator.NewHSMInventory(svc.HSM, clientOf(operator.ServiceHSM))
+		nodes = &selection.Resolver{Inventory: inventory, Tenants: cfg.Tenants, Handoff: handoff}
+	}
+	mux := http.NewServeMux()
+	if cfg.Reconcile {
+		power, polled, err := b.powerDriver(inventory, clientOf(operator.ServicePCS), mux)
+		if err != nil {
+			return err
+		}
+		bssPort := operator.NewBSSBootParameters(svc.BSS, clientOf(operator.ServiceBSS))
+		cfsPort := operator.NewCFSConfiguration(svc.CFS, clientOf(operator.ServiceCFS))
+		images := operator.NewS3Images(svc.IMS, svc.S3, clientOf(operator.ServiceIMS))
+		if cfg.WrapPower != nil {
+			power = cfg.WrapPower(power)
+		}
+		b.rec.cfg = operator.Config{
+			Store: b.store, Tenants: cfg.Tenants, Handoff: handoff,
+			Inventory: inventory, BSS: bssPort, CFS: cfsPort, Images: images,
+			Power:   power,
+			Workers: cfg.Workers, BatchSize: cfg.BatchSize,
+			BMCPatience: bmcPatience(cfg.RedfishTimeout),
+			Logger:      cfg.Logger, LogLevel: cfg.LogLevel, ReadTimeouts: timeouts,
+		}
+		// The v1 agent acts through the same effects (BSS, CFS, power) as the reconciler,
+		// reading power with GETs only (see Redfish.Polled).
+		agent, err := lockstep.New(lockstep.Config{
+			Store: b.store, Inventory: inventory, Images: images, Handoff: handoff,
+			Effects: &operator.Effects{Store: b.store, BSS: bssPort, CFS: cfsPort, Power: polled},
+			Timing:  cfg.V1, Logger: cfg.Logger,
+		})
+		if err != nil {
+			return fmt.Errorf("bos: %w", err)
+		}
+		b.agent = agent
+	}
+	var wakeV1 func()
+	if b.agent != nil {
+		wakeV1 = b.agent.Wake
+	}
+	mux.Handle("/", api.New(api.Config{Store: b.store, Tenants: cfg.Tenants, BootSets: checker, Logger: cfg.Logger,
+		LogLevel: cfg.LogLevel, Nodes: nodes, WakeV1: wakeV1, Auth: cfg.Auth}).Handler())
+	if svc.HSM != "" && svc.Slurm != "" && cfg.URL != "" {
+		hsmGroups, bosAPI, wlm := crus.HTTPServices(svc.HSM, cfg.URL, svc.Slurm, cfg.HTTPClient)
+		srv, err := crus.New(crus.Config{Store: b.store, HSM: hsmGroups, BOS: bosAPI, WLM: wlm, Timing: cfg.CRUS, Logger: cfg.Logger})
+		if err != nil {
+			return fmt.Errorf("bos: crus: %w", err)
+		}
+		b.crus = srv
+		mux.Handle(crus.PathPrefix+"/", srv.Handler())
+	}
+	b.handler = mux
+	return nil
+}
+
+// powerDriver returns the reconciler's power driver and the one the v1 agent polls: PCS
+// when Power says so, else Redfish (b.redfish, with its event sink served on mux).
+func (b *BOS) powerDriver(inventory operator.HSMInventory, pcsClient *http.Client, mux *http.ServeMux) (power, polled operator.PowerControl, err error) {
+	cfg := b.cfg
+	if cfg.Power == PowerPCS {
+		p := operator.NewPCS(operator.PCSConfig{URL: cfg.Services.PCS + PCSPath, HTTP: pcsClient})
+		return p, p, nil
+	}
+	creds := cfg.BMCCredentials
+	if creds == nil {
+		creds = &operator.Credentials{Default: operator.Credential{Username: "root", Password: "initial0"}}
+	}
+	scheme := cfg.RedfishScheme
+	if scheme == "" {
+		scheme = "http"
+	}
+	var events string
+	if cfg.URL != "" {
+		events = cfg.URL + RedfishEventsPath
+	}
+	b.redfish = operator.NewRedfish(operator.RedfishConfig{
+		Endpoints: inventory.Endpoints(creds), Scheme: scheme, Timeout: cfg.RedfishTimeout,
+		EventDestination: events,
+		OnPowerChange:    func(node string) { b.rec.wake(node) },
+		Dial:             cfg.Dial,
+		Logger:           cfg.Logger,
+	})
+	mux.Handle(RedfishEventsPath, b.redfish.EventsHandler())
+	return b.redfish, b.redfish.Polled(), nil
+}
+
+// bmcPatience is how long a reconciler batch waits for BMCs: a second, or a quarter of a
+// shorter Redfish timeout (0 = the driver's default of 10 s).
+func bmcPatience(redfishTimeout time.Duration) time.Duration {
+	if redfishTimeout <= 0 {
+		return time.Second
+	}
+	return min(time.Second, redfishTimeout/4)
+}
+
+// Handler serves BOS's API (v2, v1, CRUS under /crus) and the BMCs' power events.
+func (b *BOS) Handler() http.Handler { return b.handler }
+
+// Store is BOS's store (tests read it directly).
+func (b *BOS) Store() *store.Store { return b.store }
+
+// Run runs the reconciler and the v1 agent (with Reconcile) and the CRUS controller until
+// ctx ends, then waits for every goroutine it started and deletes BOS's event
+// subscriptions from the BMCs (5 s at most; a BMC that does not answer forgets them after
+// failed deliveries, or the next start replaces them). Call it once.
+func (b *BOS) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	spawn := func(f func(context.Context)) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f(ctx) }()
+	}
+	if b.crus != nil {
+		spawn(func(ctx context.Context) { _ = b.crus.Run(ctx) })
+	}
+	if b.cfg.Reconcile {
+		if b.redfish != nil && b.cfg.URL != "" {
+			// Subscribing connects to every BMC (seconds at 10,000 nodes): do it in the
+			// background; until a BMC has subscribed, its nodes' power is read with GETs.
+			spawn(func(ctx context.Context) {
+				if n, err := b.redfish.Subscribe(ctx); err != nil {
+					b.cfg.Logger.Warn("subscribing to BMC events; power will be polled", "err", err)
+				} else {
+					b.cfg.Logger.Info("subscribed to BMC events", "bmcs", n)
+				}
+			})
+		}
+		b.rec.begin(ctx)
+		spawn(func(ctx context.Context) { _ = b.agent.Run(ctx) })
+	}
+	<-ctx.Done()
+	wg.Wait()
+	b.rec.end()
+	if b.redfish != nil && b.cfg.URL != "" && b.cfg.Reconcile {
+		// A clean stop deletes BOS's event subscriptions, so BMCs do not keep POSTing to
+		// a BOS that is gone.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if n := b.redfish.Unsubscribe(ctx); n > 0 {
+			b.cfg.Logger.Warn("event subscriptions left on BMCs that did not answer", "bmcs", n)
+		}
+	}
+	return nil
+}
+
+// Close releases the BMC clients and the store (stopping an embedded Redis). Call it after
+// Run has returned and the HTTP server has stopped.
+func (b *BOS) Close() {
+	if b.redfish != nil {
+		b.redfish.Close()
+	}
+	if b.store != nil {
+		_ = b.store.Close()
+	}
+}

@@ -1,0 +1,150 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/memnet"
+	"github.com/cray-bos/bos/internal/stack"
+	"github.com/cray-bos/bos/internal/testwait"
+	"github.com/cray-bos/bos/internal/topology"
+	"github.com/cray-bos/bos/orchestrator/api"
+	"github.com/cray-bos/bos/orchestrator/server"
+	"github.com/cray-bos/bos/orchestrator/store"
+	"github.com/cray-bos/bos/simulator"
+)
+
+// composed lists the goroutines running code of BOS's agents, or started by it: the
+// reconciler, the v1 agent, CRUS, the Redfish driver, this package.
+func composed() []string {
+	buf := make([]byte, 1<<22)
+	buf = buf[:runtime.Stack(buf, true)]
+	ours := regexp.MustCompile(`cray-bos/bos/orchestrator/(operator|lockstep|crus|server)\.`)
+	var out []string
+	for g := range strings.SplitSeq(string(buf), "\n\n") {
+		if ours.MatchString(g) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// running is a BOS served on a memnet listener and run until shutdown.
+type running struct {
+	b    *server.BOS
+	srv  *http.Server
+	stop context.CancelFunc
+	ran  chan error
+}
+
+func start(t *testing.T, net *memnet.Network, addr string, cfg server.Config) *running {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	require.NoError(t, err)
+	cfg.URL = "http://" + ln.Addr().String()
+	cfg.Store = store.Config{EmbeddedOverPipes: true}
+	b, err := server.New(t.Context(), cfg)
+	require.NoError(t, err)
+	r := &running{b: b, srv: &http.Server{Handler: b.Handler()}, ran: make(chan error, 1)}
+	go func() { _ = r.srv.Serve(ln) }()
+	ctx, stop := context.WithCancel(context.Background())
+	r.stop = stop
+	go func() { r.ran <- b.Run(ctx) }()
+	return r
+}
+
+// shutdown stops r as `bos serve` does: HTTP first, then Run; it returns once Run has.
+func (r *running) shutdown(t *testing.T) {
+	t.Helper()
+	require.NoError(t, r.srv.Shutdown(t.Context()))
+	r.stop()
+	require.NoError(t, <-r.ran)
+}
+
+// TestRunStopsEverythingItStarted: BOS with its reconciler, v1 agent, CRUS and Redfish
+// event subscriptions, its reconciler restarted once; when Run's context ends Run
+// returns, and by then no goroutine of BOS's agents is left.
+func TestRunStopsEverythingItStarted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		net := memnet.New()
+		topo, err := topology.Generate(topology.DefaultOptions(4))
+		require.NoError(t, err)
+		timing := simulator.DefaultTiming()
+		timing.Scale = 0
+		const bosAddr = "127.0.0.1:8000"
+		services := append(slices.Clone(stack.Simulators), stack.Slurm)
+		sims, err := stack.Start(t.Context(), stack.Options{Topology: topo, Services: services, Net: net,
+			External: stack.URLs{BOS: "http://" + bosAddr}, Sim: simulator.Config{Timing: &timing, Seed: 3}})
+		require.NoError(t, err)
+		defer sims.Close()
+		synctest.Wait()
+		require.Empty(t, composed(), "no BOS yet")
+
+		u := sims.URLs
+		r := start(t, net, bosAddr, server.Config{
+			Services:   server.Services{HSM: u.HSM, BSS: u.BSS, CFS: u.CFS, S3: u.S3, IMS: u.IMS, Slurm: u.Slurm},
+			HTTPClient: net.HTTPClient(0), Dial: net.DialContext,
+			Reconcile: true,
+		})
+		defer r.b.Close()
+		client := api.NewClient("http://"+bosAddr, net.HTTPClient(0))
+		testwait.Until(t, "the reconciler discovers HSM's nodes", func() bool {
+			comps, err := client.ListComponents(t.Context(), api.ComponentQuery{})
+			return err == nil && len(comps) == len(topo.Nodes)
+		}, nil)
+		r.b.RestartReconciler()
+		time.Sleep(time.Minute) // the restarted reconciler's passes, on the bubble's clock
+		synctest.Wait()
+		require.NotEmpty(t, composed(), "BOS's agents run")
+
+		r.shutdown(t)
+		synctest.Wait() // goroutines that were ending have ended
+		assert.Empty(t, composed(), "Run returned with goroutines of BOS still running")
+	})
+}
+
+// TestRunAPIOnly: without services BOS only serves its API; Run waits for its context.
+func TestRunAPIOnly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		net := memnet.New()
+		r := start(t, net, "127.0.0.1:8000", server.Config{})
+		defer r.b.Close()
+		client := api.NewClient("http://127.0.0.1:8000", net.HTTPClient(0))
+		_, err := client.ListComponents(t.Context(), api.ComponentQuery{})
+		require.NoError(t, err)
+		r.shutdown(t)
+		synctest.Wait()
+		assert.Empty(t, composed())
+	})
+}
+
+func TestNewRefusesAnIncompleteConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  server.Config
+		want string
+	}{
+		{"reconciler without services", server.Config{Reconcile: true, Services: server.Services{HSM: "http://h"}},
+			"the reconciler needs hsm, bss, cfs, s3 and ims URLs"},
+		{"pcs without its URL", server.Config{Reconcile: true, Power: server.PowerPCS,
+			Services: server.Services{HSM: "http://h", BSS: "http://b", CFS: "http://c", S3: "http://s", IMS: "http://i"}},
+			"power through pcs needs a pcs URL"},
+		{"unknown power", server.Config{Power: "capmc"}, `power must be redfish or pcs, not "capmc"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := server.New(t.Context(), tc.cfg)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
