@@ -30,8 +30,8 @@ type HWInvByLoc struct {
 	LocationInfo json.RawMessage
 	PopulatedFRU *HWInvByFRU
 
-	locKey string                   // the key LocationInfo came under, as decoded
-	nested map[string][]*HWInvByLoc // subcomponents nested in a Query reply
+	locInfos map[string]json.RawMessage // the *LocationInfo objects of a decoded entry
+	nested   map[string][]*HWInvByLoc   // subcomponents nested in a Query reply
 }
 
 // HWInvByFRU is a FRU of the hardware inventory (HWInventoryByFRU).
@@ -43,8 +43,8 @@ type HWInvByFRU struct {
 	// FRUInfo is the <Kind>FRUInfo object, e.g. NodeFRUInfo.
 	FRUInfo json.RawMessage
 
-	fruKey                           string // the key FRUInfo came under, as decoded
-	manufacturer, partNumber, serial string // from FRUInfo, for the filters
+	fruInfos                         map[string]json.RawMessage // the *FRUInfo objects of a decoded FRU
+	manufacturer, partNumber, serial string                     // from FRUInfo, for the filters
 }
 
 // HWInvHist is one hardware history event (HWInventoryHistory).
@@ -172,8 +172,8 @@ func writeJSONString(b *bytes.Buffer, s string) {
 	b.Write(raw)
 }
 
-// UnmarshalJSON reads an entry with whatever *LocationInfo key it has (checked against
-// its type by checkHWLoc). Unknown keys are ignored, as HSM ignores them.
+// UnmarshalJSON reads an entry and keeps its *LocationInfo objects for checkHWLoc to
+// pick the one of its type. Unknown keys are ignored, as HSM ignores them.
 func (h *HWInvByLoc) UnmarshalJSON(data []byte) error {
 	var base struct {
 		ID                        string
@@ -192,7 +192,7 @@ func (h *HWInvByLoc) UnmarshalJSON(data []byte) error {
 	}
 	*h = HWInvByLoc{ID: base.ID, Type: base.Type, Ordinal: base.Ordinal, Status: base.Status,
 		HWInventoryByLocationType: base.HWInventoryByLocationType, PopulatedFRU: base.PopulatedFRU}
-	h.locKey, h.LocationInfo = infoKey(all, "LocationInfo")
+	h.locInfos = infos(all, "LocationInfo")
 	return nil
 }
 
@@ -215,7 +215,7 @@ func (f HWInvByFRU) MarshalJSON() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// UnmarshalJSON reads a FRU with whatever *FRUInfo key it has.
+// UnmarshalJSON reads a FRU and keeps its *FRUInfo objects.
 func (f *HWInvByFRU) UnmarshalJSON(data []byte) error {
 	var base struct {
 		FRUID                string
@@ -231,19 +231,33 @@ func (f *HWInvByFRU) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	*f = HWInvByFRU{FRUID: base.FRUID, Type: base.Type, Subtype: base.Subtype, HWInventoryByFRUType: base.HWInventoryByFRUType}
-	f.fruKey, f.FRUInfo = infoKey(all, "FRUInfo")
+	f.fruInfos = infos(all, "FRUInfo")
 	return nil
 }
 
-// infoKey finds the one "<Kind><suffix>" key of an object (the first in key order if
-// there are several), skipping nulls.
-func infoKey(all map[string]json.RawMessage, suffix string) (string, json.RawMessage) {
-	for _, k := range sortedKeys(all) {
-		if strings.HasSuffix(k, suffix) && k != suffix && string(bytes.TrimSpace(all[k])) != "null" {
-			return k, all[k]
+// infos returns the "<Kind><suffix>" members of an object.
+func infos(all map[string]json.RawMessage, suffix string) map[string]json.RawMessage {
+	out := map[string]json.RawMessage{}
+	for k, v := range all {
+		if len(k) > len(suffix) && strings.EqualFold(k[len(k)-len(suffix):], suffix) {
+			out[k] = v
 		}
 	}
-	return "", nil
+	return out
+}
+
+// info returns the member of a decoded object's infos named key (compared as Go's
+// encoding/json compares, ignoring case), else the Go-set value.
+func info(infos map[string]json.RawMessage, key string, set json.RawMessage) json.RawMessage {
+	if infos == nil {
+		return set
+	}
+	for k, v := range infos {
+		if strings.EqualFold(k, key) {
+			return v
+		}
+	}
+	return nil
 }
 
 // fruFacts reads the Manufacturer, PartNumber and SerialNumber of f's FRU info.
@@ -274,17 +288,19 @@ func checkHWLoc(h HWInvByLoc) (*HWInvByLoc, error) {
 	if !ok {
 		return nil, errHMSTypeUnsupported
 	}
-	if h.locKey != k.kind+"LocationInfo" || !isJSONObject(h.LocationInfo) {
+	locInfo := info(h.locInfos, k.kind+"LocationInfo", h.LocationInfo)
+	if !isJSONObject(locInfo) {
 		return nil, errHWInvMissingLoc
 	}
 	f := h.PopulatedFRU
-	if f.fruKey != k.kind+"FRUInfo" || !isJSONObject(f.FRUInfo) {
+	fruInfo := info(f.fruInfos, k.kind+"FRUInfo", f.FRUInfo)
+	if !isJSONObject(fruInfo) {
 		return nil, errHWInvMissingFRUInfo
 	}
 	out.HWInventoryByLocationType = "HWInvByLoc" + k.kind
-	out.LocationInfo = slices.Clone(h.LocationInfo)
+	out.LocationInfo = slices.Clone(locInfo)
 	fru := &HWInvByFRU{Type: string(t), Subtype: f.Subtype, HWInventoryByFRUType: "HWInvByFRU" + k.kind,
-		FRUInfo: slices.Clone(f.FRUInfo)}
+		FRUInfo: slices.Clone(fruInfo)}
 	fru.fruFacts()
 	var err error
 	switch t {

@@ -306,14 +306,6 @@ func (s *Server) hwHistory(keep func(HWInvHist) bool) []HWInvHist {
 func (s *Server) PutHardware(items []HWInvByLoc) error {
 	entries := make([]*HWInvByLoc, 0, len(items))
 	for _, it := range items {
-		if it.locKey == "" && len(it.LocationInfo) > 0 { // built in Go, not decoded
-			it.locKey = hwKinds[xname.TypeOf(xname.Normalize(it.ID))].kind + "LocationInfo"
-		}
-		if f := it.PopulatedFRU; f != nil && f.fruKey == "" && len(f.FRUInfo) > 0 {
-			c := *f
-			c.fruKey = hwKinds[xname.TypeOf(xname.Normalize(it.ID))].kind + "FRUInfo"
-			it.PopulatedFRU = &c
-		}
 		e, err := checkHWLoc(it)
 		if err != nil {
 			return err
