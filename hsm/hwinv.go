@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -137,34 +136,51 @@ func (h HWInvByLoc) MarshalJSON() ([]byte, error) {
 		b.Write(h.LocationInfo)
 	}
 	if h.PopulatedFRU != nil {
-		raw, err := json.Marshal(h.PopulatedFRU)
-		if err != nil {
-			return nil, err
-		}
 		b.WriteString(`,"PopulatedFRU":`)
-		b.Write(raw)
+		h.PopulatedFRU.appendJSON(&b)
 	}
-	if err := writeArrays(&b, h.nested); err != nil {
-		return nil, err
-	}
+	writeArrays(&b, h.nested)
 	b.WriteByte('}')
 	return b.Bytes(), nil
 }
 
+// appendJSON appends h's encoding (MarshalJSON's, without encoding/json's re-check of
+// what MarshalJSON returns: the info objects were checked when stored).
+func (h *HWInvByLoc) appendJSON(b *bytes.Buffer) {
+	raw, _ := h.MarshalJSON() // never fails
+	b.Write(raw)
+}
+
+// hwLocsJSON encodes a list of entries.
+func hwLocsJSON(locs []*HWInvByLoc) []byte {
+	var b bytes.Buffer
+	b.Grow(len(locs) * 600) // a built entry is 350..700 bytes: one allocation, not twenty
+	b.WriteByte('[')
+	for i, e := range locs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		e.appendJSON(&b)
+	}
+	b.WriteString("]\n")
+	return b.Bytes()
+}
+
 // writeArrays appends ,"<array>":[...] for each non-empty array, in hms-smd's order.
-func writeArrays(b *bytes.Buffer, arrays map[string][]*HWInvByLoc) error {
+func writeArrays(b *bytes.Buffer, arrays map[string][]*HWInvByLoc) {
 	for _, name := range hwArrays {
 		if len(arrays[name]) == 0 {
 			continue
 		}
-		raw, err := json.Marshal(arrays[name])
-		if err != nil {
-			return err
+		b.WriteString(`,"` + name + `":[`)
+		for i, e := range arrays[name] {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			e.appendJSON(b)
 		}
-		b.WriteString(`,"` + name + `":`)
-		b.Write(raw)
+		b.WriteByte(']')
 	}
-	return nil
 }
 
 func writeJSONString(b *bytes.Buffer, s string) {
@@ -199,20 +215,24 @@ func (h *HWInvByLoc) UnmarshalJSON(data []byte) error {
 // MarshalJSON writes the FRU with its type-specific *FRUInfo key.
 func (f HWInvByFRU) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
+	f.appendJSON(&b)
+	return b.Bytes(), nil
+}
+
+func (f *HWInvByFRU) appendJSON(b *bytes.Buffer) {
 	b.WriteString(`{"FRUID":`)
-	writeJSONString(&b, f.FRUID)
+	writeJSONString(b, f.FRUID)
 	b.WriteString(`,"Type":`)
-	writeJSONString(&b, f.Type)
+	writeJSONString(b, f.Type)
 	b.WriteString(`,"Subtype":`)
-	writeJSONString(&b, f.Subtype)
+	writeJSONString(b, f.Subtype)
 	b.WriteString(`,"HWInventoryByFRUType":`)
-	writeJSONString(&b, f.HWInventoryByFRUType)
+	writeJSONString(b, f.HWInventoryByFRUType)
 	if len(f.FRUInfo) > 0 {
 		b.WriteString(`,"` + hwKinds[xname.Type(f.Type)].kind + `FRUInfo":`)
 		b.Write(f.FRUInfo)
 	}
 	b.WriteByte('}')
-	return b.Bytes(), nil
 }
 
 // UnmarshalJSON reads a FRU and keeps its *FRUInfo objects.
@@ -267,7 +287,15 @@ func (f *HWInvByFRU) fruFacts() {
 	f.manufacturer, f.partNumber, f.serial = v.Manufacturer, v.PartNumber, v.SerialNumber
 }
 
-var trailingNumber = regexp.MustCompile(`[0-9]+$`)
+// trailingOrdinal is the number ending an xname (hms-smd's Ordinal).
+func trailingOrdinal(id string) int {
+	i := len(id)
+	for i > 0 && id[i-1] >= '0' && id[i-1] <= '9' {
+		i--
+	}
+	n, _ := strconv.Atoi(id[i:])
+	return n
+}
 
 // checkHWLoc validates and fills in an entry as hms-smd's NewHWInvByLocs does: a valid
 // xname of a type the inventory has, the type's location and FRU info, and the FRUID
@@ -279,8 +307,7 @@ func checkHWLoc(h HWInvByLoc) (*HWInvByLoc, error) {
 	if t == xname.Invalid || t == xname.Partition {
 		return nil, errHWLocInvalid
 	}
-	out := &HWInvByLoc{ID: id, Type: string(t), Status: "Populated"}
-	out.Ordinal, _ = strconv.Atoi(trailingNumber.FindString(id))
+	out := &HWInvByLoc{ID: id, Type: string(t), Ordinal: trailingOrdinal(id), Status: "Populated"}
 	if h.PopulatedFRU == nil {
 		return nil, errHWInvMissingFRU
 	}
@@ -326,16 +353,22 @@ func isJSONObject(raw json.RawMessage) bool {
 	return len(t) > 0 && t[0] == '{'
 }
 
-var nonAlnum = regexp.MustCompile(`[^a-zA-Z0-9]+`)
+// alnum keeps the ASCII letters and digits of s.
+func alnum(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s)
+}
 
 // fruID is hms-smd's FRUID: <Type>.<Manufacturer>.<PartNumber>.<SerialNumber> with
 // only letters and digits in each field and empty fields left out; a FRU without a
 // serial number, or without both manufacturer and part number, is untrackable and gets
 // FRUIDfor<xname> with an error saying why.
 func fruID(hmsType, id, manufacturer, partNumber, serial string) (string, error) {
-	m := nonAlnum.ReplaceAllString(manufacturer, "")
-	p := nonAlnum.ReplaceAllString(partNumber, "")
-	sn := nonAlnum.ReplaceAllString(serial, "")
+	m, p, sn := alnum(manufacturer), alnum(partNumber), alnum(serial)
 	msg := "Trackable " + hmsType + " FRUID can't be created. "
 	switch {
 	case m == "" && p == "":

@@ -117,7 +117,7 @@ func (s *Server) getHWLocs(w http.ResponseWriter, r *http.Request) {
 			out = append(out, e)
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeRaw(w, http.StatusOK, hwLocsJSON(out))
 }
 
 func (s *Server) getHWLoc(w http.ResponseWriter, r *http.Request) {
@@ -199,7 +199,17 @@ func (s *Server) getHWFRUs(w http.ResponseWriter, r *http.Request) {
 			out = append(out, fru)
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	var b bytes.Buffer
+	b.Grow(len(out) * 300)
+	b.WriteByte('[')
+	for i, fru := range out {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fru.appendJSON(&b)
+	}
+	b.WriteString("]\n")
+	writeRaw(w, http.StatusOK, b.Bytes())
 }
 
 func (s *Server) getHWFRU(w http.ResponseWriter, r *http.Request) {
@@ -355,10 +365,7 @@ func (s *Server) queryHW(w http.ResponseWriter, r *http.Request) {
 	writeJSONString(&b, raw)
 	b.WriteString(`,"Format":`)
 	writeJSONString(&b, format)
-	if err := writeArrays(&b, arrays); err != nil {
-		problem.Write(w, http.StatusInternalServerError, "Couldn't format response.")
-		return
-	}
+	writeArrays(&b, arrays)
 	b.WriteString("}\n")
 	writeRaw(w, http.StatusOK, b.Bytes())
 }

@@ -49,9 +49,22 @@ func (s *Server) seedHW(t *topology.Topology) {
 	s.hw.bmcs = s.hw.bmcs[:0]
 	for _, b := range t.BMCs {
 		s.hw.bmcs = append(s.hw.bmcs, b.Xname)
-		for _, e := range s.buildHW(b.Xname) {
-			if !strings.HasPrefix(e.PopulatedFRU.FRUID, "FRUIDfor") {
-				s.hw.fruLoc[e.PopulatedFRU.FRUID] = e.ID
+		mountain := s.mountain(b.Xname)
+		if mountain { // the rack server's enclosure has its node's serial: indexed below
+			id, err := fruID(string(xname.NodeEnclosure), "", hwfacts.Manufacturer, "", hwfacts.ForEnclosure(b.Xname).SerialNumber)
+			if err == nil {
+				s.hw.fruLoc[id] = enclosureOf(b.Xname)
+			}
+		}
+		for _, nodeID := range b.Nodes {
+			hw := hwfacts.ForNode(nodeID, s.topoNodes[nodeID].Arch, mountain)
+			if id, err := fruID(string(xname.Node), nodeID, hwfacts.Manufacturer, hw.PartNumber, hw.SerialNumber); err == nil {
+				s.hw.fruLoc[id] = nodeID
+			}
+			if !mountain {
+				if id, err := fruID(string(xname.NodeEnclosure), "", hwfacts.Manufacturer, "", hw.SerialNumber); err == nil {
+					s.hw.fruLoc[id] = enclosureOf(b.Xname)
+				}
 			}
 		}
 	}
@@ -63,6 +76,42 @@ func (s *Server) mountain(bmcID string) bool {
 	b := s.topoBMCs[bmcID]
 	return len(b.Nodes) > 0 && s.topoNodes[b.Nodes[0]].Class == topology.ClassMountain
 }
+
+// The location and FRU info objects of built entries, in hms-smd's field order.
+type (
+	chassisLocInfo struct{ Id, Name, Description string }
+	chassisFRUInfo struct{ ChassisType, Model, Manufacturer, PartNumber, SerialNumber string }
+	managerLocInfo struct{ Id, Name, Description, FirmwareVersion string }
+	managerFRUInfo struct{ ManagerType, Model, Manufacturer, PartNumber, SerialNumber string }
+	systemLocInfo  struct {
+		Id, Name, Description, Hostname string
+		ProcessorSummary                struct {
+			Count int
+			Model string
+		}
+		MemorySummary struct{ TotalSystemMemoryGiB int }
+	}
+	systemFRUInfo struct {
+		AssetTag, BiosVersion, Model, Manufacturer, PartNumber, SerialNumber, SKU, SystemType, UUID string
+	}
+	processorLocInfo struct{ Id, Name, Description, Socket string }
+	processorFRUInfo struct {
+		InstructionSet, Manufacturer string
+		MaxSpeedMHz                  int
+		Model, ProcessorArchitecture string
+		ProcessorType                string
+		TotalCores, TotalThreads     int
+	}
+	memoryLocInfo struct {
+		Id, Name, Description string
+		MemoryLocation        struct{ Socket, Slot int }
+	}
+	memoryFRUInfo struct {
+		CapacityMiB                  int
+		MemoryDeviceType, MemoryType string
+		OperatingSpeedMhz            int
+	}
+)
 
 // buildHW returns what discovering topology BMC bmcID finds, sorted by ID: the facts of
 // internal/hwfacts, shaped as hms-smd stores them. Call with s.mu held (read).
@@ -78,55 +127,50 @@ func (s *Server) buildHW(bmcID string) []*HWInvByLoc {
 		mgr = "Self"
 	}
 	out := []*HWInvByLoc{builtLoc(bmcID, xname.NodeBMC,
-		map[string]any{"Id": mgr, "Name": "BMC " + bmcID, "Description": "", "FirmwareVersion": bmcHW.FirmwareVersion},
-		map[string]any{"ManagerType": "BMC", "Model": bmcHW.Model, "Manufacturer": hwfacts.Manufacturer,
-			"PartNumber": "", "SerialNumber": ""}, hwfacts.Manufacturer, "", "")}
+		managerLocInfo{Id: mgr, Name: "BMC " + bmcID, FirmwareVersion: bmcHW.FirmwareVersion},
+		managerFRUInfo{ManagerType: "BMC", Model: bmcHW.Model, Manufacturer: hwfacts.Manufacturer}, hwfacts.Manufacturer, "", "")}
 
 	// The enclosure: the blade of an EX BMC, else the rack server's own chassis.
-	encID := xname.Parent(bmcID) + "e" + bmcID[strings.LastIndexByte(bmcID, 'b')+1:]
+	encID := enclosureOf(bmcID)
 	if mountain {
 		enc := hwfacts.ForEnclosure(bmcID)
-		out = append(out, builtLoc(encID, xname.NodeEnclosure,
-			map[string]any{"Id": "Enclosure", "Name": "Enclosure", "Description": ""},
-			map[string]any{"ChassisType": "Enclosure", "Model": enc.Model, "Manufacturer": hwfacts.Manufacturer,
-				"PartNumber": "", "SerialNumber": enc.SerialNumber}, hwfacts.Manufacturer, "", enc.SerialNumber))
+		out = append(out, builtLoc(encID, xname.NodeEnclosure, chassisLocInfo{Id: "Enclosure", Name: "Enclosure"},
+			chassisFRUInfo{ChassisType: "Enclosure", Model: enc.Model, Manufacturer: hwfacts.Manufacturer, SerialNumber: enc.SerialNumber},
+			hwfacts.Manufacturer, "", enc.SerialNumber))
 	} else if len(b.Nodes) > 0 {
 		n := s.topoNodes[b.Nodes[0]]
 		hw := hwfacts.ForNode(n.Xname, n.Arch, false)
-		out = append(out, builtLoc(encID, xname.NodeEnclosure,
-			map[string]any{"Id": "Self", "Name": "Self", "Description": ""},
-			map[string]any{"ChassisType": "RackMount", "Model": hw.Model, "Manufacturer": hwfacts.Manufacturer,
-				"PartNumber": "", "SerialNumber": hw.SerialNumber}, hwfacts.Manufacturer, "", hw.SerialNumber))
+		sysID := topology.SystemIDOf(n, 0)
+		out = append(out, builtLoc(encID, xname.NodeEnclosure, chassisLocInfo{Id: sysID, Name: sysID},
+			chassisFRUInfo{ChassisType: "RackMount", Model: hw.Model, Manufacturer: hwfacts.Manufacturer, SerialNumber: hw.SerialNumber},
+			hwfacts.Manufacturer, "", hw.SerialNumber))
 	}
 
 	for ordinal, nodeID := range b.Nodes {
 		n := s.topoNodes[nodeID]
 		hw := hwfacts.ForNode(nodeID, n.Arch, mountain)
 		sysID := topology.SystemIDOf(n, ordinal)
-		loc := map[string]any{"Id": sysID, "Name": sysID, "Description": "Node " + nodeID, "Hostname": n.Name,
-			"ProcessorSummary": map[string]any{"Count": hw.CPUs, "Model": hw.CPUModel},
-			"MemorySummary":    map[string]any{"TotalSystemMemoryGiB": hw.MemoryGiB}}
-		fru := map[string]any{"AssetTag": "", "BiosVersion": hw.BIOSVersion, "Model": hw.Model,
-			"Manufacturer": hwfacts.Manufacturer, "PartNumber": hw.PartNumber, "SerialNumber": hw.SerialNumber,
-			"SKU": "", "SystemType": "Physical", "UUID": hw.UUID}
+		loc := systemLocInfo{Id: sysID, Name: sysID, Description: "Node " + nodeID, Hostname: n.Name}
+		loc.ProcessorSummary.Count, loc.ProcessorSummary.Model = hw.CPUs, hw.CPUModel
+		loc.MemorySummary.TotalSystemMemoryGiB = hw.MemoryGiB
+		fru := systemFRUInfo{BiosVersion: hw.BIOSVersion, Model: hw.Model, Manufacturer: hwfacts.Manufacturer,
+			PartNumber: hw.PartNumber, SerialNumber: hw.SerialNumber, SystemType: "Physical", UUID: hw.UUID}
 		out = append(out, builtLoc(nodeID, xname.Node, loc, fru, hwfacts.Manufacturer, hw.PartNumber, hw.SerialNumber))
+		cpu := processorFRUInfo{InstructionSet: hwfacts.InstructionSet(n.Arch), Manufacturer: hw.CPUManufacturer,
+			MaxSpeedMHz: hw.MaxSpeedMHz, Model: hw.CPUModel, ProcessorArchitecture: hwfacts.CPUArchitecture(n.Arch),
+			ProcessorType: "CPU", TotalCores: hw.CoresPerCPU, TotalThreads: hw.CoresPerCPU * hw.ThreadsPerCore}
 		for i := range hw.CPUs {
 			num := strconv.Itoa(i + 1)
 			out = append(out, builtLoc(nodeID+"p"+strconv.Itoa(i), xname.Processor,
-				map[string]any{"Id": "CPU" + num, "Name": "Processor " + num, "Description": "", "Socket": "CPU " + num},
-				map[string]any{"InstructionSet": hwfacts.InstructionSet(n.Arch), "Manufacturer": hw.CPUManufacturer,
-					"MaxSpeedMHz": hw.MaxSpeedMHz, "Model": hw.CPUModel, "ProcessorArchitecture": hwfacts.CPUArchitecture(n.Arch),
-					"ProcessorType": "CPU", "TotalCores": hw.CoresPerCPU, "TotalThreads": hw.CoresPerCPU * hw.ThreadsPerCore},
-				hw.CPUManufacturer, "", ""))
+				processorLocInfo{Id: "CPU" + num, Name: "Processor " + num, Socket: "CPU " + num}, cpu, hw.CPUManufacturer, "", ""))
 		}
+		dimm := memoryFRUInfo{CapacityMiB: hw.DIMMGiB * 1024, MemoryDeviceType: hw.MemoryDeviceType, MemoryType: "DRAM",
+			OperatingSpeedMhz: hw.MemorySpeedMHz}
 		for i := range hw.DIMMs {
 			num := strconv.Itoa(i + 1)
-			out = append(out, builtLoc(nodeID+"d"+strconv.Itoa(i), xname.Memory,
-				map[string]any{"Id": "DIMM" + num, "Name": "DIMM " + num, "Description": "",
-					"MemoryLocation": map[string]any{"Socket": i * hw.CPUs / max(hw.DIMMs, 1), "Slot": i}},
-				map[string]any{"CapacityMiB": hw.DIMMGiB * 1024, "MemoryDeviceType": hw.MemoryDeviceType,
-					"MemoryType": "DRAM", "OperatingSpeedMhz": hw.MemorySpeedMHz},
-				"", "", ""))
+			loc := memoryLocInfo{Id: "DIMM" + num, Name: "DIMM " + num}
+			loc.MemoryLocation.Socket, loc.MemoryLocation.Slot = i*hw.CPUs/hw.DIMMs, i
+			out = append(out, builtLoc(nodeID+"d"+strconv.Itoa(i), xname.Memory, loc, dimm, "", "", ""))
 		}
 	}
 	slices.SortFunc(out, func(a, b *HWInvByLoc) int { return strings.Compare(a.ID, b.ID) })
@@ -134,18 +178,23 @@ func (s *Server) buildHW(bmcID string) []*HWInvByLoc {
 }
 
 // builtLoc shapes one built entry; its FRUID is hms-smd's from the FRU's facts.
-func builtLoc(id string, t xname.Type, loc, fru map[string]any, manufacturer, partNumber, serial string) *HWInvByLoc {
+func builtLoc(id string, t xname.Type, loc, fru any, manufacturer, partNumber, serial string) *HWInvByLoc {
 	k := hwKinds[t]
-	locRaw, _ := json.Marshal(loc) // maps of strings and numbers always marshal
+	locRaw, _ := json.Marshal(loc) // structs of strings and numbers always marshal
 	fruRaw, _ := json.Marshal(fru)
-	e := &HWInvByLoc{ID: id, Type: string(t), Status: "Populated", HWInventoryByLocationType: "HWInvByLoc" + k.kind,
-		LocationInfo: locRaw}
-	e.Ordinal, _ = strconv.Atoi(trailingNumber.FindString(id))
+	e := &HWInvByLoc{ID: id, Type: string(t), Ordinal: trailingOrdinal(id), Status: "Populated",
+		HWInventoryByLocationType: "HWInvByLoc" + k.kind, LocationInfo: locRaw}
 	f := &HWInvByFRU{Type: string(t), HWInventoryByFRUType: "HWInvByFRU" + k.kind, FRUInfo: fruRaw,
 		manufacturer: manufacturer, partNumber: partNumber, serial: serial}
 	f.FRUID, _ = fruID(string(t), id, manufacturer, partNumber, serial) // untrackable: FRUIDfor<id>, as discovery keeps it
 	e.PopulatedFRU = f
 	return e
+}
+
+// enclosureOf is the NodeEnclosure of a NodeBMC (x1000c0s0b1 → x1000c0s0e1).
+func enclosureOf(bmcID string) string {
+	i := strings.LastIndexByte(bmcID, 'b')
+	return bmcID[:i] + "e" + bmcID[i+1:]
 }
 
 // builtOwner returns the topology BMC whose discovery builds location id, or "".

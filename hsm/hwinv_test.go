@@ -72,6 +72,11 @@ func TestHWInvSeededFromTopology(t *testing.T) {
 	assert.Equal(t, hw.Model, fru.NodeFRUInfo["Model"])
 	assert.Equal(t, hw.UUID, fru.NodeFRUInfo["UUID"])
 	assert.Equal(t, hw.PartNumber, fru.NodeFRUInfo["PartNumber"])
+	for _, id := range []string{fru.FRUID, "NodeEnclosure.HPE." + hwfacts.ForEnclosure("x1000c0s0b0").SerialNumber,
+		"FRUIDforx1000c0s0b0n0d7", "FRUIDforx1000c0s0b0"} {
+		r := call(t, s, "GET", hwPath+"ByFRU/"+id, "")
+		assert.Equal(t, http.StatusOK, r.status, "%s: %s", id, r.body)
+	}
 
 	r = call(t, s, "GET", hwPath+"?type=Processor&id="+node+"p0&id="+node+"p1&id="+node+"p2", "")
 	require.Equal(t, http.StatusOK, r.status, r.body)
