@@ -31,6 +31,27 @@
 //     ipaddress, laststatus), ComponentEndpoints (GET with id, redfish_ep, type,
 //     redfish_type; single GET), EthernetInterfaces (GET with id, macaddress,
 //     ipaddress, network, componentid, type; single GET; POST; DELETE).
+//   - Inventory/Hardware (hardware inventory by location): GET with filters id, type,
+//     manufacturer, partnumber, serialnumber, fruid, partition; POST
+//     {"Hardware":[HWInvByLoc...]} (all entries checked before any is stored, with
+//     hms-smd's texts: "ID is empty or not a valid xname", "PopulatedFRU must be
+//     populated", "Component location info is empty", "FRU info is empty", "Trackable
+//     <Type> FRUID can't be created. ..."); DELETE; per xname GET and DELETE (404 "no
+//     such xname."). Query/{xname} (s0, all, a partition pN or an xname) answers an
+//     HWInventory {XName, Format, Nodes, Processors, Memory, NodeBMCs, NodeEnclosures,
+//     ...}; format NestNodesOnly (the default: processors, memory, drives, NICs nested
+//     in their node) or FullyFlat, Hierarchical is 400 "Invalid format" as in hms-smd;
+//     children (default true unless parents=true), parents, type, partition.
+//     Inventory/HardwareByFRU: GET with type, manufacturer, partnumber, serialnumber,
+//     fruid; per FRUID GET and DELETE (404 "no such FRU ID."); DELETE. FRUIDs are
+//     hms-smd's: <Type>.<Manufacturer>.<PartNumber>.<SerialNumber>, letters and digits
+//     only, or FRUIDfor<xname> for a FRU without a serial number (processors, DIMMs,
+//     BMCs here). History (Hardware/History[/{xname}], HardwareByFRU/History[/{fruid}]):
+//     GET with id, fruid, eventtype (Added, Removed, Scanned, Detected), starttime,
+//     endtime; DELETE. A POST records Added for a FRU new at its location, Scanned for
+//     the same FRU again, Removed then Added when another FRU replaces it; a DELETE
+//     records nothing, as in hms-smd. Server.PutHardware stores entries read from a BMC
+//     the same way (for discovery).
 //   - Defaults/NodeMaps: CRUD with hms-smd's replies ("Created or modified N entries",
 //     409 on a NID another node's map holds); a node created without NID or Role takes
 //     its NodeMap's, else Role Compute and HSM's GetBogusNID.
@@ -50,7 +71,14 @@
 // bind BMC listeners later call SetBMCEndpoints); a ComponentEndpoint per node
 // (OdataID = topology.SystemPath(SystemID), RedfishURL = FQDN+OdataID, the
 // #ComputerSystem.Reset target with topology.ResetTypes as allowable values) and per
-// BMC (its Manager); an EthernetInterface per node MAC.
+// BMC (its Manager); an EthernetInterface per node MAC; the hardware inventory
+// discovery of each BMC finds — its NodeBMC, NodeEnclosure (the EX blade, or the rack
+// server's chassis), and per node the Node, its Processors and Memory — with the facts
+// the BMC simulator serves (internal/hwfacts: models, part and serial numbers, UUIDs,
+// CPU and DIMM counts; TestHWInventoryAgreesWithRedfish in internal/stack compares the
+// two) and an Added history event each at startup. These are not stored but built from
+// the topology when read, so 10,000 nodes cost ~180 bytes each; stored (POSTed)
+// entries override them and deletions are remembered.
 //
 // # Power events: POST /hsm/v2/RedfishEvents (not in the real API)
 //
@@ -154,7 +182,14 @@
 //   - PUT /groups/{label}/members is not in hms-smd 2.45 (OpenCHAMI added it; its
 //     handler was not at hand): the body {"ids":[...]} is checked whole and replaces
 //     the members; the reply is 200 with the new {"ids":[...]}.
-//   - Not simulated: hardware inventory and history, v1 locks, the Redfish crawl
-//     itself, DELETE of ComponentEndpoints, EthernetInterface PATCH and IPAddresses
-//     sub-resources. /service/ready is always 200.
+//   - Hardware inventory: only what discovery of the simulated BMCs would find (no
+//     cabinets, chassis, slots, drives, NICs); lists are sorted by xname or FRUID; FRU
+//     filters match exactly. Deleting a FRU that a location still holds (or all FRUs
+//     while any location remains) is 409 (HSM: its database's foreign-key error).
+//     An unparsable starttime/endtime is 400 (not checked against HSM). GET
+//     /Inventory/Hardware ignores children and parents, as hms-smd does. The info
+//     objects are matched by the type's key (NodeHsnNicLocationInfo, as hms-smd's
+//     code; the document's example says HSNNICLocationInfo, which HSM ignores).
+//   - Not simulated: v1 locks, the Redfish crawl itself, DELETE of ComponentEndpoints,
+//     EthernetInterface PATCH and IPAddresses sub-resources. /service/ready is always 200.
 package hsm

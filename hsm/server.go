@@ -88,6 +88,7 @@ type Server struct {
 
 	scn    scnSubs      // SCN subscriptions (their own lock)
 	scnOut *scnDelivery // SCN queues, one per subscriber URL
+	hw           hwStore // hardware inventory and its history
 }
 
 type eventKey struct{ bmc, path string }
@@ -113,6 +114,7 @@ func New(cfg Config) (*Server, error) {
 		nodeMaps:     map[string]NodeMap{},
 		powerMaps:    map[string]PowerMap{},
 		eventTargets: map[eventKey]string{},
+		hw:           newHWStore(),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -186,6 +188,25 @@ func (s *Server) routes() http.Handler {
 		{"DELETE /Inventory/RedfishEndpoints/{xname}", s.deleteRedfishEndpoint},
 		{"GET /Inventory/ComponentEndpoints", s.getComponentEndpoints},
 		{"GET /Inventory/ComponentEndpoints/{xname}", s.getComponentEndpoint},
+		// Hardware inventory and its history (hwinv_api.go).
+		{"GET /Inventory/Hardware", s.getHWLocs},
+		{"POST /Inventory/Hardware", s.postHWLocs},
+		{"DELETE /Inventory/Hardware", s.deleteHWLocs},
+		{"GET /Inventory/Hardware/{xname}", s.getHWLoc},
+		{"DELETE /Inventory/Hardware/{xname}", s.deleteHWLoc},
+		{"GET /Inventory/Hardware/Query/{xname}", s.queryHW},
+		{"GET /Inventory/HardwareByFRU", s.getHWFRUs},
+		{"DELETE /Inventory/HardwareByFRU", s.deleteHWFRUs},
+		{"GET /Inventory/HardwareByFRU/{fruid}", s.getHWFRU},
+		{"DELETE /Inventory/HardwareByFRU/{fruid}", s.deleteHWFRU},
+		{"GET /Inventory/Hardware/History", s.getHWHistory(false)},
+		{"DELETE /Inventory/Hardware/History", s.deleteHWHistory},
+		{"GET /Inventory/Hardware/History/{xname}", s.getHWHistoryOf(false)},
+		{"DELETE /Inventory/Hardware/History/{xname}", s.deleteHWHistoryOf(false)},
+		{"GET /Inventory/HardwareByFRU/History", s.getHWHistory(true)},
+		{"GET /Inventory/HardwareByFRU/History/{fruid}", s.getHWHistoryOf(true)},
+		{"DELETE /Inventory/HardwareByFRU/History/{fruid}", s.deleteHWHistoryOf(true)},
+
 		{"GET /Inventory/EthernetInterfaces", s.getEthernetInterfaces},
 		{"POST /Inventory/EthernetInterfaces", s.postEthernetInterface},
 		{"GET /Inventory/EthernetInterfaces/{id}", s.getEthernetInterface},
@@ -304,6 +325,7 @@ func (s *Server) seed(t *topology.Topology, eps map[string]BMCEndpoint) error {
 			return err
 		}
 	}
+	s.seedHW(t)
 	for _, g := range t.Groups {
 		in := Group{Label: g.Label, Description: g.Description, ExclusiveGroup: g.ExclusiveGroup, Tags: g.Tags,
 			Members: Members{IDs: g.Members}}
