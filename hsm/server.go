@@ -88,7 +88,7 @@ type Server struct {
 
 	scn    scnSubs      // SCN subscriptions (their own lock)
 	scnOut *scnDelivery // SCN queues, one per subscriber URL
-	hw           hwStore // hardware inventory and its history
+	hw     hwStore      // hardware inventory and its history
 }
 
 type eventKey struct{ bmc, path string }
