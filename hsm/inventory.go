@@ -180,15 +180,24 @@ func (s *Server) postRedfishEndpoints(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	uris, d := s.insertRedfishEndpoints(eps)
+	var jobs []discoveryJob
+	if d == nil {
+		ids := make([]string, len(eps))
+		for i, ep := range eps {
+			ids[i] = ep.ID
+		}
+		jobs = s.startDiscovery(ids, true, false)
+	}
 	s.mu.Unlock()
 	if d != nil {
 		problem.WriteDetails(w, d)
 		return
 	}
+	s.runDiscovery(jobs) // as hms-smd: in the background, after the reply is decided
 	writeCreated(w, uris...)
 }
 
-// insertRedfishEndpoints adds eps unless an ID or FQDN is taken, then discovers them.
+// insertRedfishEndpoints adds eps, NotYetQueried, unless an ID or FQDN is taken.
 // Call with s.mu held.
 func (s *Server) insertRedfishEndpoints(eps []RedfishEndpoint) ([]string, *problem.Details) {
 	ids, fqdns := map[string]bool{}, map[string]bool{}
@@ -207,28 +216,11 @@ func (s *Server) insertRedfishEndpoints(eps []RedfishEndpoint) ([]string, *probl
 	uris := make([]string, 0, len(eps))
 	for _, ep := range eps {
 		ep := ep
+		ep.DiscoveryInfo = DiscoveryInfo{LastDiscoveryStatus: discNotYetQueried}
 		s.rfeps[ep.ID] = &ep
-		s.rediscover(&ep)
 		uris = append(uris, BasePath+"/Inventory/RedfishEndpoints/"+ep.ID)
 	}
 	return uris, nil
-}
-
-// rediscover stands in for HSM's asynchronous discovery, instantly: a BMC the topology
-// knows gets its components and endpoints; anything else records a failed discovery.
-// Call with s.mu held.
-func (s *Server) rediscover(ep *RedfishEndpoint) {
-	switch {
-	case !ep.Enabled:
-		ep.DiscoveryInfo = DiscoveryInfo{LastDiscoveryAttempt: stamp(s.now()), LastDiscoveryStatus: "EndpointNotEnabled"}
-	case s.topoBMCs[ep.ID].Xname == "":
-		ep.DiscoveryInfo = DiscoveryInfo{LastDiscoveryAttempt: stamp(s.now()), LastDiscoveryStatus: "HTTPsGetFailed"}
-	default:
-		if err := s.discoverBMC(ep); err != nil {
-			s.log.Warn("hsm: discovery failed", "bmc", ep.ID, "err", err)
-			ep.DiscoveryInfo = DiscoveryInfo{LastDiscoveryAttempt: stamp(s.now()), LastDiscoveryStatus: "DiscoveryFailed"}
-		}
-	}
 }
 
 // refreshEndpoints points ep's ComponentEndpoints at its current FQDN. Call with s.mu held.
@@ -257,7 +249,7 @@ func (s *Server) putRedfishEndpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	out, ok := s.updateRedfishEndpoint(id, func(old *RedfishEndpoint) {
+	out, jobs, ok := s.updateRedfishEndpoint(id, func(old *RedfishEndpoint) {
 		ep.DiscoveryInfo = old.DiscoveryInfo
 		if ep.Password == "" {
 			// GET never shows the password, so a PUT of what GET returned keeps it (as
@@ -271,22 +263,22 @@ func (s *Server) putRedfishEndpoint(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, http.StatusNotFound, "no such xname.")
 		return
 	}
+	s.runDiscovery(jobs)
 	writeJSON(w, http.StatusOK, out)
 }
 
 // updateRedfishEndpoint changes endpoint id with change, repoints its
-// ComponentEndpoints and rediscovers it if asked to. Call with s.mu held.
-func (s *Server) updateRedfishEndpoint(id string, change func(*RedfishEndpoint)) (RedfishEndpoint, bool) {
+// ComponentEndpoints and starts its rediscovery if RediscoverOnUpdate (the caller runs
+// the jobs after unlocking). Call with s.mu held.
+func (s *Server) updateRedfishEndpoint(id string, change func(*RedfishEndpoint)) (RedfishEndpoint, []discoveryJob, bool) {
 	ep, ok := s.rfeps[id]
 	if !ok {
-		return RedfishEndpoint{}, false
+		return RedfishEndpoint{}, nil, false
 	}
 	change(ep)
 	s.refreshEndpoints(ep)
-	if ep.RediscoverOnUpdate {
-		s.rediscover(ep)
-	}
-	return *ep, true
+	jobs := s.startDiscovery([]string{id}, true, false)
+	return *ep, jobs, true
 }
 
 // rfepPatchIn holds the patchable fields of a RedfishEndpoint.
@@ -329,7 +321,7 @@ func (s *Server) patchRedfishEndpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	out, ok := s.updateRedfishEndpoint(id, func(ep *RedfishEndpoint) {
+	out, jobs, ok := s.updateRedfishEndpoint(id, func(ep *RedfishEndpoint) {
 		for _, f := range []struct {
 			in  *string
 			dst *string
@@ -358,6 +350,7 @@ func (s *Server) patchRedfishEndpoint(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, http.StatusNotFound, "no such xname.")
 		return
 	}
+	s.runDiscovery(jobs)
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -369,6 +362,11 @@ func (s *Server) dropRedfishEndpoint(id string) bool {
 		return false
 	}
 	delete(s.rfeps, id)
+	for key, se := range s.seps {
+		if se.RedfishEndpointID == id {
+			delete(s.seps, key)
+		}
+	}
 	for _, r := range slices.Clone(s.cepSorted) {
 		if r.ce.RedfishEndpointID != id {
 			continue
@@ -559,7 +557,9 @@ func (s *Server) postEthernetInterface(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, http.StatusConflict, "operation would conflict with an existing ethernet interface that has the same MAC address.")
 		return
 	}
-	writeCreated(w, BasePath+"/Inventory/EthernetInterfaces/"+id)
+	// hms-smd answers a single ResourceURI here, not the array of other POSTs.
+	w.Header().Set("Location", BasePath+"/Inventory/EthernetInterfaces/"+id)
+	writeJSON(w, http.StatusCreated, ResourceURI{URI: BasePath + "/Inventory/EthernetInterfaces/" + id})
 }
 
 func (s *Server) deleteEthernetInterface(w http.ResponseWriter, r *http.Request) {

@@ -21,7 +21,7 @@ func TestSeededComponentEndpoints(t *testing.T) {
 	assert.JSONEq(t, `{
 		"ID":"x1000c0s0b0n1","Type":"Node","Domain":"","FQDN":"x1000c0s0b0n1",
 		"RedfishType":"ComputerSystem","RedfishSubtype":"Physical","MACAddr":"02:00:00:00:00:02",
-		"UUID":"`+stableUUID("x1000c0s0b0n1")+`","OdataID":"/redfish/v1/Systems/Node1",
+		"UUID":"`+simUUID("x1000c0s0b0n1")+`","OdataID":"/redfish/v1/Systems/Node1",
 		"RedfishEndpointID":"x1000c0s0b0","Enabled":true,
 		"RedfishEndpointFQDN":"127.1.0.3:8443","RedfishURL":"127.1.0.3:8443/redfish/v1/Systems/Node1",
 		"ComponentEndpointType":"ComponentEndpointComputerSystem",
@@ -122,17 +122,16 @@ func TestRedfishEndpointsCRUD(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints/x1000c0s0b0n0", "").status)
 	requireProblem(t, call(t, s, "DELETE", "/hsm/v2/Inventory/RedfishEndpoints/x1000c0s0b0", ""), http.StatusNotFound, "no such xname.")
 
-	// Re-register it: discovery is instant for topology BMCs.
+	// Re-register it: discovery (TestPostRedfishEndpointDiscovers) starts in the background.
 	r = call(t, s, "POST", "/hsm/v2/Inventory/RedfishEndpoints", `{"ID":"x1000c0s0b0","FQDN":"127.1.0.2:8443","User":"root","Password":"pw"}`)
 	require.Equal(t, http.StatusCreated, r.status, r.body)
 	assert.Equal(t, "/hsm/v2/Inventory/RedfishEndpoints/x1000c0s0b0", decode[[]ResourceURI](t, r)[0].URI)
-	ce := decode[ComponentEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints/x1000c0s0b0n0", ""))
-	assert.Equal(t, "127.1.0.2:8443/redfish/v1/Systems/Node0", ce.RedfishURL)
-	assert.Equal(t, "Off", mustGet(t, s, "x1000c0s0b0n0").State, "rediscovered: no longer Empty")
+	s.WaitDiscoveries()
 
 	// A list, one unknown BMC: registered, discovery fails.
 	r = call(t, s, "POST", "/hsm/v2/Inventory/RedfishEndpoints", `{"RedfishEndpoints":[{"ID":"x5000c0s0b0","Hostname":"bmc5","Domain":"local"}]}`)
 	require.Equal(t, http.StatusCreated, r.status, r.body)
+	s.WaitDiscoveries()
 	ep := decode[RedfishEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints/x5000c0s0b0", ""))
 	assert.Equal(t, "bmc5.local", ep.FQDN)
 	assert.Equal(t, "HTTPsGetFailed", ep.DiscoveryInfo.LastDiscoveryStatus)
@@ -222,11 +221,11 @@ func TestEmptyServer(t *testing.T) {
 	assert.JSONEq(t, `[]`, call(t, s, "GET", "/hsm/v2/groups", "").body)
 	assert.JSONEq(t, `{"RedfishEndpoints":[]}`, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints", "").body)
 	assert.JSONEq(t, `[]`, call(t, s, "GET", "/hsm/v2/Inventory/EthernetInterfaces", "").body)
-	// Unknown BMCs are not discovered.
+	// Disabled endpoints are not discovered (hms-smd skips them).
 	r := call(t, s, "POST", "/hsm/v2/Inventory/RedfishEndpoints", `{"ID":"x1000c0s0b0","Enabled":false}`)
 	require.Equal(t, http.StatusCreated, r.status, r.body)
 	ep := decode[RedfishEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints/x1000c0s0b0", ""))
-	assert.Equal(t, "EndpointNotEnabled", ep.DiscoveryInfo.LastDiscoveryStatus)
+	assert.Equal(t, "NotYetQueried", ep.DiscoveryInfo.LastDiscoveryStatus)
 }
 
 func TestSystemIDsMatchTopology(t *testing.T) {
