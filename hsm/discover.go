@@ -24,11 +24,11 @@ import (
 
 // LastDiscoveryStatus values of hms-smd's pkg/redfish that this simulator produces.
 const (
-	discNotYetQueried   = "NotYetQueried"
-	discStarted         = "DiscoveryStarted"
-	discOK              = "DiscoverOK"
-	discHTTPsGetFailed  = "HTTPsGetFailed"
-	discDecodeFailed    = "EPResponseFailedDecode"
+	discNotYetQueried  = "NotYetQueried"
+	discStarted        = "DiscoveryStarted"
+	discOK             = "DiscoverOK"
+	discHTTPsGetFailed = "HTTPsGetFailed"
+	discDecodeFailed   = "EPResponseFailedDecode"
 )
 
 // DiscoveryStatus statuses (DiscoveryStatus.1.0.0).
