@@ -72,7 +72,7 @@ type DiscoveryStatus struct {
 	ID             int             `json:"ID"`
 	Status         string          `json:"Status"`
 	LastUpdateTime string          `json:"LastUpdateTime"`
-	Details        json.RawMessage `json:"Details"`
+	Details        json.RawMessage `json:"Details,omitempty"` // reserved; HSM leaves it out
 }
 
 // DiscoveredSystem is one ComputerSystem discovery read, for Config.OnDiscovered.
@@ -296,7 +296,7 @@ func (s *Server) startDiscovery(ids []string, update, force bool) []discoveryJob
 		jobs = append(jobs, discoveryJob{id: ep.ID, fqdn: ep.FQDN, user: ep.User, password: ep.Password})
 	}
 	if len(jobs) > 0 {
-		s.discStatus = DiscoveryStatus{Status: discStatusInProgress, LastUpdateTime: now, Details: json.RawMessage("null")}
+		s.discStatus = DiscoveryStatus{Status: discStatusInProgress, LastUpdateTime: now}
 		s.discRunning++
 	}
 	return jobs

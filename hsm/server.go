@@ -144,7 +144,7 @@ func New(cfg Config) (*Server, error) {
 	if s.maxBody <= 0 {
 		s.maxBody = problem.DefaultMaxBody
 	}
-	s.discStatus = DiscoveryStatus{Status: discStatusNotStarted, LastUpdateTime: stamp(s.now()), Details: json.RawMessage("null")}
+	s.discStatus = DiscoveryStatus{Status: discStatusNotStarted, LastUpdateTime: stamp(s.now())}
 	if cfg.Topology != nil {
 		if err := s.seed(cfg.Topology, cfg.BMCs); err != nil {
 			return nil, fmt.Errorf("hsm: seed: %w", err)
