@@ -25,9 +25,33 @@
 //     processing and the reply shapes of hms-smd. Service reservations last 1..15
 //     minutes on the injected clock (Config.Now).
 //   - Inventory: RedfishEndpoints (CRUD, filters id, fqdn, type, uuid, macaddr,
-//     ipaddress, laststatus), ComponentEndpoints (GET with id, redfish_ep, type,
-//     redfish_type; single GET), EthernetInterfaces (GET with id, macaddress,
-//     ipaddress, network, componentid, type; single GET; POST; DELETE).
+//     ipaddress, laststatus; Query/{xname} with "all"/"s0" or a parent xname),
+//     ComponentEndpoints (GET with id, redfish_ep, type, redfish_type; single GET;
+//     DELETE all or one, setting the component Empty), ServiceEndpoints (GET with
+//     redfish_ep, service; /{service}; /{service}/RedfishEndpoints/{xname} GET and
+//     DELETE; DELETE all), EthernetInterfaces (GET with id, macaddress, ipaddress,
+//     network, componentid, type; single GET, PATCH, DELETE; POST answering one
+//     ResourceURI; collection DELETE; IPAddresses GET, POST, and PATCH/DELETE by
+//     address).
+//   - Discovery (discover.go): POST /Inventory/Discover {"xnames":[...],"force":bool}
+//     (no xnames: every endpoint; an unknown one 404; 409 while a discovery is
+//     InProgress unless force) answers [{"URI":".../Inventory/DiscoveryStatus/0"}]
+//     and reads the BMCs in the background, as POST, PUT and PATCH of a
+//     RedfishEndpoint with RediscoverOnUpdate do; disabled endpoints are skipped.
+//     DiscoveryStatus (only ID 0, as HSM) goes NotStarted → InProgress → Complete.
+//     Discovery GETs the service root, its AccountService, EventService,
+//     SessionService, Tasks and UpdateService (→ ServiceEndpoints, ServiceInfo the
+//     service's own JSON), the Systems and Managers and their EthernetInterfaces with
+//     the credentials HSM keeps (Config.BMCClient, Config.BMCScheme; https without
+//     verifying the certificate by default). The endpoint's LastDiscoveryStatus is
+//     DiscoveryStarted while it runs, then DiscoverOK (with RedfishVersion and the
+//     root's UUID), HTTPsGetFailed (unreachable, or a GET refused) or
+//     EPResponseFailedDecode. Success replaces the endpoint's ComponentEndpoints and
+//     ServiceEndpoints, creates missing components (topology facts, else NodeMap,
+//     else HSM's defaults; nodes On/Off from PowerState, the BMC Ready) and records
+//     every NIC as an EthernetInterface (keeping its IPs). Systems become nodes
+//     bBnN in the order of their paths. Config.OnDiscovered receives the systems read
+//     (the hardware inventory's hook); Server.WaitDiscoveries waits for discoveries.
 //   - Defaults/NodeMaps: CRUD with hms-smd's replies ("Created or modified N entries",
 //     409 on a NID another node's map holds); a node created without NID or Role takes
 //     its NodeMap's, else Role Compute and HSM's GetBogusNID.
@@ -44,7 +68,11 @@
 // bind BMC listeners later call SetBMCEndpoints); a ComponentEndpoint per node
 // (OdataID = topology.SystemPath(SystemID), RedfishURL = FQDN+OdataID, the
 // #ComputerSystem.Reset target with topology.ResetTypes as allowable values) and per
-// BMC (its Manager); an EthernetInterface per node MAC.
+// BMC (its Manager, Managers/BMC on blades and Managers/Self on rack servers); an
+// EthernetInterface per node MAC. These records repeat what the simulated BMCs serve
+// (name-based UUIDs, RedfishVersion 1.11.0, the topology MACs, URIs, reset values): a
+// Discover of them finds the same (TestDiscoverAgreesWithSeed). ServiceEndpoints
+// start empty: they need the BMCs' JSON, which only a Discover reads.
 //
 // # Power events: POST /hsm/v2/RedfishEvents (not in the real API)
 //
@@ -94,19 +122,16 @@
 //     ignored: they belong to /locks.
 //   - Lists are sorted by ID (groups by label, partitions by name); HSM returns
 //     database order.
-//   - Only nodes and NodeBMCs are components; real discovery also creates cabinets,
-//     chassis, slots, enclosures. Discovery is instant and comes from the topology:
-//     POST of a RedfishEndpoint the topology knows (and PUT/PATCH when
-//     RediscoverOnUpdate, the default) marks it DiscoverOK and (re)creates its
-//     components, ComponentEndpoints and EthernetInterfaces, with Empty components
-//     back to Off (nodes) or Ready (BMCs); any other BMC gets LastDiscoveryStatus
-//     HTTPsGetFailed (EndpointNotEnabled when disabled). Deleting a RedfishEndpoint
-//     deletes its ComponentEndpoints and sets the components behind it to Empty, as
-//     HSM does.
+//   - Only nodes and NodeBMCs are components: discovery reads Systems and the BMC's
+//     Manager, not Chassis, so it creates no cabinets, chassis, slots or enclosures,
+//     and it does not walk processors or memory (Config.OnDiscovered is where the
+//     hardware inventory does). Deleting a RedfishEndpoint deletes its
+//     ComponentEndpoints and ServiceEndpoints and sets the components behind it to
+//     Empty, as HSM does. Error texts of Discover, DiscoveryStatus, ServiceEndpoints
+//     and the IPAddresses operations are ours (status codes as the document says).
 //   - RedfishEndpoints keep the Password they are given, as HSM keeps it in Vault, and
 //     never return it (the key is absent) nor log it; a PUT without one keeps the stored
-//     one. User is returned. The BMC's own ComponentEndpoint is at
-//     /redfish/v1/Managers/BMC. Node EthernetInterfaces get an IP derived from the NID
+//     one. User is returned. Node EthernetInterfaces get an IP derived from the NID
 //     (10.x.y.z, network NMN) instead of one from DHCP.
 //   - In lock request bodies the type filter is "Type"; hms-smd 2.45's struct tag is
 //     misspelt "Sype", so it ignores a type filter there. /locks/disable releases every
@@ -118,7 +143,6 @@
 //     CreationTime.
 //   - Query with "all", "all_comp", "all_svc" or "s0" means every component.
 //   - Not simulated: hardware inventory and history, v1 locks,
-//     SCN subscriptions, the Redfish crawl itself, DELETE of ComponentEndpoints,
-//     EthernetInterface PATCH and IPAddresses sub-resources, OpenCHAMI's
-//     PUT /groups/{label}/members. /service/ready is always 200.
+//     SCN subscriptions, OpenCHAMI's PUT /groups/{label}/members, periodic
+//     rediscovery. /service/ready is always 200.
 package hsm
