@@ -186,7 +186,8 @@ func TestDiscoverFailuresAsReal(t *testing.T) {
 	s, tr, _ := discoveryServer(t, nil)
 	// An unreachable BMC, and one that refuses the credentials: HTTPsGetFailed.
 	r := call(t, s, "POST", "/hsm/v2/Inventory/RedfishEndpoints",
-		`{"RedfishEndpoints":[{"ID":"x5000c0s0b0","FQDN":"10.9.9.9"},{"ID":"x5000c0s1b0","FQDN":"bmc51","User":"root","Password":"wrong"}]}`)
+		`{"RedfishEndpoints":[{"ID":"x5000c0s0b0","FQDN":"10.9.9.9","RediscoverOnUpdate":true},
+			{"ID":"x5000c0s1b0","FQDN":"bmc51","User":"root","Password":"wrong","RediscoverOnUpdate":true}]}`)
 	require.Equal(t, http.StatusCreated, r.status, r.body)
 	tr.mu.Lock()
 	tr.hosts["bmc51"] = tr.hosts["x1000c0s0b0"]
@@ -199,9 +200,9 @@ func TestDiscoverFailuresAsReal(t *testing.T) {
 	}
 	assert.Equal(t, http.StatusNotFound, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints/x5000c0s0b0", "").status)
 
-	// Disabled, or RediscoverOnUpdate false: not discovered (hms-smd skips them).
+	// Disabled, or RediscoverOnUpdate false (hms-smd's default): not discovered.
 	r = call(t, s, "POST", "/hsm/v2/Inventory/RedfishEndpoints",
-		`{"RedfishEndpoints":[{"ID":"x5000c0s2b0","Enabled":false},{"ID":"x5000c0s3b0","RediscoverOnUpdate":false}]}`)
+		`{"RedfishEndpoints":[{"ID":"x5000c0s2b0","Enabled":false,"RediscoverOnUpdate":true},{"ID":"x5000c0s3b0"}]}`)
 	require.Equal(t, http.StatusCreated, r.status, r.body)
 	s.WaitDiscoveries()
 	for _, id := range []string{"x5000c0s2b0", "x5000c0s3b0"} {
@@ -235,7 +236,7 @@ func TestPostRedfishEndpointDiscovers(t *testing.T) {
 	s, _, _ := discoveryServer(t, nil)
 	require.Equal(t, http.StatusOK, call(t, s, "DELETE", "/hsm/v2/Inventory/RedfishEndpoints/x1000c0s0b0", "").status)
 	assert.Equal(t, "Empty", mustGet(t, s, "x1000c0s0b0n0").State)
-	r := call(t, s, "POST", "/hsm/v2/Inventory/RedfishEndpoints", `{"ID":"x1000c0s0b0","FQDN":"x1000c0s0b0","User":"root","Password":"initial0"}`)
+	r := call(t, s, "POST", "/hsm/v2/Inventory/RedfishEndpoints", `{"ID":"x1000c0s0b0","FQDN":"x1000c0s0b0","User":"root","Password":"initial0","RediscoverOnUpdate":true}`)
 	require.Equal(t, http.StatusCreated, r.status, r.body)
 	s.WaitDiscoveries()
 	ep := decode[RedfishEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints/x1000c0s0b0", ""))
@@ -251,7 +252,7 @@ func TestPostRedfishEndpointDiscovers(t *testing.T) {
 	tr.mu.Lock()
 	tr.hosts["bmc9"] = tr.hosts["x3000c0s1b0"]
 	tr.mu.Unlock()
-	require.Equal(t, http.StatusCreated, call(t, s2, "POST", "/hsm/v2/Inventory/RedfishEndpoints", `{"ID":"x9000c0s1b0","FQDN":"bmc9","User":"root","Password":"initial0"}`).status)
+	require.Equal(t, http.StatusCreated, call(t, s2, "POST", "/hsm/v2/Inventory/RedfishEndpoints", `{"ID":"x9000c0s1b0","FQDN":"bmc9","User":"root","Password":"initial0","RediscoverOnUpdate":true}`).status)
 	s2.WaitDiscoveries()
 	c := mustGet(t, s2, "x9000c0s1b0n0")
 	assert.Equal(t, "Compute", c.Role)

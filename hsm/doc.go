@@ -37,7 +37,11 @@
 //     (no xnames: every endpoint; an unknown one 404; 409 while a discovery is
 //     InProgress unless force) answers [{"URI":".../Inventory/DiscoveryStatus/0"}]
 //     and reads the BMCs in the background, as POST, PUT and PATCH of a
-//     RedfishEndpoint with RediscoverOnUpdate do; disabled endpoints are skipped.
+//     RedfishEndpoint with RediscoverOnUpdate do (false unless given, as HSM);
+//     disabled endpoints are skipped. RedfishEndpoint bodies are checked and their
+//     Hostname, Domain, FQDN and IPAddress derived as hms-smd's
+//     NewRedfishEPDescription does, with its texts after "couldn't validate endpoint
+//     data: "; an FQDN may also be "ip:port" (kept as given).
 //     DiscoveryStatus (only ID 0, as HSM) goes NotStarted → InProgress → Complete.
 //     Discovery GETs the service root, its AccountService, EventService,
 //     SessionService, Tasks and UpdateService (→ ServiceEndpoints, ServiceInfo the

@@ -2,7 +2,9 @@ package hsm
 
 import (
 	"encoding/hex"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -124,36 +126,102 @@ type rfepPostIn struct {
 	RedfishEndpoints []rfepIn `json:"RedfishEndpoints"`
 }
 
-// redfishEndpoint validates in and fills FQDN/Hostname as HSM does.
+// rfepTypes are the xname types hms-smd takes as RedfishEndpoints: controllers
+// (hms-base's IsHMSTypeController) and management switches.
+var rfepTypes = []xname.Type{xname.ChassisBMC, xname.NodeBMC, xname.RouterBMC, xname.CabinetBMC,
+	xname.CabinetPDUController, xname.MgmtSwitch, xname.MgmtHLSwitch, xname.CDUMgmtSwitch}
+
+// ipString returns s as an IP address string, or "" when it is not one.
+func ipString(s string) string {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.String()
+	}
+	return ""
+}
+
+// redfishEndpoint validates in and derives Hostname, Domain, FQDN and IPAddress as
+// hms-smd's NewRedfishEPDescription does, with its error texts. Beyond hms-smd, an
+// FQDN may carry a port ("ip:port", how simulated BMCs listen): it is kept on the FQDN.
 func redfishEndpoint(in rfepIn) (RedfishEndpoint, *problem.Details) {
-	id, typ, err := parseXname(in.ID)
-	if err != nil {
-		return RedfishEndpoint{}, problem.New(http.StatusBadRequest, "couldn't validate endpoint data: invalid xname %q", in.ID)
+	bad := func(format string, a ...any) (RedfishEndpoint, *problem.Details) {
+		return RedfishEndpoint{}, problem.New(http.StatusBadRequest, "couldn't validate endpoint data: "+format, a...)
 	}
-	ep := RedfishEndpoint{ID: id, Type: string(typ), Name: in.Name, Hostname: in.Hostname, Domain: in.Domain,
-		FQDN: in.FQDN, Enabled: in.Enabled == nil || *in.Enabled, UUID: in.UUID, User: in.User, Password: in.Password,
-		UseSSDP: in.UseSSDP, MACRequired: in.MACRequired, MACAddr: strings.ToLower(in.MACAddr), IPAddress: in.IPAddress,
-		RediscoverOnUpdate: in.RediscoverOnUpdate == nil || *in.RediscoverOnUpdate, TemplateID: in.TemplateID}
-	switch {
-	case ep.FQDN != "":
-	case ep.Hostname != "" && ep.Domain != "":
-		ep.FQDN = ep.Hostname + "." + ep.Domain
-	case ep.Hostname != "":
-		ep.FQDN = ep.Hostname
-	default:
-		ep.FQDN = id
+	fqdnIn, port := in.FQDN, ""
+	if h, p, err := net.SplitHostPort(fqdnIn); err == nil {
+		fqdnIn, port = h, p
 	}
-	host, ip := splitFQDN(ep.FQDN)
-	if ep.Hostname == "" {
-		ep.Hostname = host
+	domain := strings.Trim(in.Domain, "./ ")
+	host := strings.Trim(in.Hostname, "./ ")
+	hostIsIP := false
+	if host != "" {
+		if ip := ipString(host); ip != "" {
+			host, hostIsIP = ip, true
+		} else if strings.Contains(host, ".") {
+			return bad("Hostname is not a basename or IP address.")
+		}
 	}
-	if ep.IPAddress == "" {
-		ep.IPAddress = ip
+	if fqdnIn != "" {
+		if ip := ipString(fqdnIn); ip != "" && host == "" {
+			host, hostIsIP = ip, true
+		}
+		fqdnHost, fqdnDomain, _ := strings.Cut(fqdnIn, ".")
+		fqdnHost, fqdnDomain = strings.Trim(fqdnHost, "./ "), strings.Trim(fqdnDomain, "./ ")
+		if host == "" {
+			host = fqdnHost
+		}
+		if domain == "" && host == fqdnHost {
+			domain = fqdnDomain
+		}
 	}
-	if strings.ContainsAny(ep.Hostname, "/@ ") {
-		return RedfishEndpoint{}, problem.New(http.StatusBadRequest, "couldn't validate endpoint data: invalid Hostname %q", ep.Hostname)
+	id := strings.Trim(in.ID, "./ ")
+	if id == "" {
+		id = host
 	}
-	return ep, nil
+	if id == "" {
+		return bad("No xname ID found")
+	}
+	id = xname.Normalize(id)
+	typ := xname.TypeOf(id)
+	if typ == xname.Invalid {
+		return bad("%s is not a valid locational xname ID", id)
+	}
+	if !slices.Contains(rfepTypes, typ) {
+		return bad("xname ID %s has wrong type for RF endpoint: %s", id, typ)
+	}
+	hostname := host
+	if hostname == "" {
+		hostname = id
+	}
+	fqdn := hostname
+	if domain != "" && !hostIsIP {
+		fqdn = hostname + "." + domain
+	}
+	want := ipString(fqdnIn)
+	if want == "" {
+		want = fqdnIn
+	}
+	if fqdnIn != "" && fqdn != want {
+		return bad("host/domain conflicts with FQDN: '%s' != '%s'", fqdn, want)
+	}
+	ip := ""
+	if in.IPAddress != "" {
+		if ip = ipString(in.IPAddress); ip == "" {
+			return bad("IPAddress is not a valid IP address: '%s'", in.IPAddress)
+		}
+		if hostIsIP && ip != host {
+			return bad("hostname IP address conflicts with given IP address: '%s' != '%s'", host, ip)
+		}
+	} else if hostIsIP {
+		ip = host
+	}
+	if port != "" {
+		fqdn = net.JoinHostPort(fqdn, port)
+	}
+	return RedfishEndpoint{ID: id, Type: string(typ), Name: in.Name, Hostname: host, Domain: domain, FQDN: fqdn,
+		Enabled: in.Enabled == nil || *in.Enabled, UUID: in.UUID, User: in.User, Password: in.Password,
+		UseSSDP: in.UseSSDP, MACRequired: in.MACRequired, MACAddr: in.MACAddr, IPAddress: ip,
+		// hms-smd's RediscOnUpdateDefault is false.
+		RediscoverOnUpdate: in.RediscoverOnUpdate != nil && *in.RediscoverOnUpdate, TemplateID: in.TemplateID}, nil
 }
 
 func (s *Server) postRedfishEndpoints(w http.ResponseWriter, r *http.Request) {

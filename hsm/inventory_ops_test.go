@@ -91,3 +91,20 @@ func TestEthernetInterfaceUpdates(t *testing.T) {
 	assert.JSONEq(t, `[]`, call(t, s, "GET", "/hsm/v2/Inventory/EthernetInterfaces", "").body)
 	requireProblem(t, call(t, s, "DELETE", "/hsm/v2/Inventory/EthernetInterfaces", ""), http.StatusNotFound, "no entries to delete")
 }
+
+func TestRedfishEndpointDerivedFieldsAsReal(t *testing.T) {
+	s, _ := MustServer(t)
+	for _, tc := range []struct{ body, id, host, domain, fqdn, ip string }{
+		{`{"Hostname":"x6000c0s0b0","Domain":"hmn"}`, "x6000c0s0b0", "x6000c0s0b0", "hmn", "x6000c0s0b0.hmn", ""},
+		{`{"ID":"x6000c0s1b0","FQDN":"x6000c0s1b0.hmn"}`, "x6000c0s1b0", "x6000c0s1b0", "hmn", "x6000c0s1b0.hmn", ""},
+		{`{"ID":"x6000c0s2b0","FQDN":"10.0.0.2","Domain":"hmn"}`, "x6000c0s2b0", "10.0.0.2", "hmn", "10.0.0.2", "10.0.0.2"},
+		{`{"ID":"X6000C0S3B0"}`, "x6000c0s3b0", "", "", "x6000c0s3b0", ""},
+	} {
+		r := call(t, s, "POST", "/hsm/v2/Inventory/RedfishEndpoints", tc.body)
+		require.Equal(t, http.StatusCreated, r.status, r.body)
+		ep := decode[RedfishEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints/"+tc.id, ""))
+		assert.Equal(t, []string{tc.host, tc.domain, tc.fqdn, tc.ip}, []string{ep.Hostname, ep.Domain, ep.FQDN, ep.IPAddress}, tc.body)
+		assert.False(t, ep.RediscoverOnUpdate, "hms-smd's default")
+		assert.Equal(t, "NotYetQueried", ep.DiscoveryInfo.LastDiscoveryStatus)
+	}
+}

@@ -129,7 +129,7 @@ func TestRedfishEndpointsCRUD(t *testing.T) {
 	s.WaitDiscoveries()
 
 	// A list, one unknown BMC: registered, discovery fails.
-	r = call(t, s, "POST", "/hsm/v2/Inventory/RedfishEndpoints", `{"RedfishEndpoints":[{"ID":"x5000c0s0b0","Hostname":"bmc5","Domain":"local"}]}`)
+	r = call(t, s, "POST", "/hsm/v2/Inventory/RedfishEndpoints", `{"RedfishEndpoints":[{"ID":"x5000c0s0b0","Hostname":"bmc5","Domain":"local","RediscoverOnUpdate":true}]}`)
 	require.Equal(t, http.StatusCreated, r.status, r.body)
 	s.WaitDiscoveries()
 	ep := decode[RedfishEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints/x5000c0s0b0", ""))
@@ -145,8 +145,14 @@ func TestRedfishEndpointsCRUD(t *testing.T) {
 		{"DuplicateID", `{"ID":"x1000c0s0b1"}`, http.StatusConflict, "same ID"},
 		{"DuplicateFQDN", `{"ID":"x6000c0s0b0","FQDN":"127.1.0.2:8443"}`, http.StatusConflict, "same FQDN"},
 		{"DuplicateInBatch", `{"RedfishEndpoints":[{"ID":"x6000c0s0b0"},{"ID":"x6000c0s0b0"}]}`, http.StatusConflict, "same ID"},
-		{"BadID", `{"ID":"bmc"}`, http.StatusBadRequest, "invalid xname"},
-		{"BadHostname", `{"ID":"x6000c0s0b0","Hostname":"a/b"}`, http.StatusBadRequest, "invalid Hostname"},
+		// hms-smd's NewRedfishEPDescription checks and texts.
+		{"BadID", `{"ID":"bmc"}`, http.StatusBadRequest, "couldn't validate endpoint data: bmc is not a valid locational xname ID"},
+		{"NoID", `{"Name":"x"}`, http.StatusBadRequest, "couldn't validate endpoint data: No xname ID found"},
+		{"NotController", `{"ID":"x6000c0s0b0n0"}`, http.StatusBadRequest, "couldn't validate endpoint data: xname ID x6000c0s0b0n0 has wrong type for RF endpoint: Node"},
+		{"BadHostname", `{"ID":"x6000c0s0b0","Hostname":"a.b"}`, http.StatusBadRequest, "couldn't validate endpoint data: Hostname is not a basename or IP address."},
+		{"FQDNConflict", `{"ID":"x6000c0s0b0","Hostname":"bmc6","Domain":"one","FQDN":"bmc6.two"}`, http.StatusBadRequest, "couldn't validate endpoint data: host/domain conflicts with FQDN: 'bmc6.one' != 'bmc6.two'"},
+		{"BadIP", `{"ID":"x6000c0s0b0","IPAddress":"10.1"}`, http.StatusBadRequest, "couldn't validate endpoint data: IPAddress is not a valid IP address: '10.1'"},
+		{"IPConflict", `{"ID":"x6000c0s0b0","FQDN":"10.0.0.6","IPAddress":"10.0.0.7"}`, http.StatusBadRequest, "couldn't validate endpoint data: hostname IP address conflicts with given IP address: '10.0.0.6' != '10.0.0.7'"},
 		{"Both", `{"ID":"x6000c0s0b0","RedfishEndpoints":[]}`, http.StatusBadRequest, "not both"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
