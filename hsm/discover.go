@@ -58,7 +58,7 @@ type ServiceEndpoint struct {
 	OdataID             string          `json:"OdataID"`
 	RedfishEndpointFQDN string          `json:"RedfishEndpointFQDN"`
 	RedfishURL          string          `json:"RedfishURL"`
-	ServiceInfo         json.RawMessage `json:"ServiceInfo"`
+	ServiceInfo         json.RawMessage `json:"ServiceInfo,omitempty"`
 }
 
 // ServiceEndpointArray is the collection wrapper of Inventory/ServiceEndpoints.

@@ -117,6 +117,11 @@ func TestDiscoverAgreesWithSeed(t *testing.T) {
 			require.NotNil(t, ce.RedfishSystemInfo, ce.ID)
 			assert.Equal(t, want.RedfishSystemInfo.Actions, ce.RedfishSystemInfo.Actions, ce.ID)
 			assert.Equal(t, want.RedfishSystemInfo.Name, ce.RedfishSystemInfo.Name, ce.ID)
+			require.Len(t, ce.RedfishSystemInfo.EthernetNICInfo, len(want.RedfishSystemInfo.EthernetNICInfo), ce.ID)
+			for j, nic := range ce.RedfishSystemInfo.EthernetNICInfo {
+				w := want.RedfishSystemInfo.EthernetNICInfo[j]
+				assert.Equal(t, []string{w.ODataID, w.MACAddress, w.RedfishID}, []string{nic.ODataID, nic.MACAddress, nic.RedfishID}, ce.ID)
+			}
 		} else {
 			require.NotNil(t, ce.RedfishManagerInfo, ce.ID)
 			assert.Equal(t, want.RedfishManagerInfo.Actions, ce.RedfishManagerInfo.Actions, ce.ID)
