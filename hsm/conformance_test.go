@@ -141,3 +141,40 @@ func TestConformsToHSM(t *testing.T) {
 	}
 	t.Logf("%s: %d operations validated", conformance.HSM, len(c.Seen()))
 }
+
+// TestConformsToHSMDiscovery validates the discovery operations and the inventory
+// operations around them against the same document, with simulated BMCs to discover.
+func TestConformsToHSMDiscovery(t *testing.T) {
+	s, _, _ := discoveryServer(t, nil)
+	c := conformance.New(t, conformance.HSM, s.Handler(), hsmDeviations[:2]...) // problem+json, integer code
+	bmc, mac := "x1000c0s0b0", "020000000001"
+
+	c.Do("GET", "/Inventory/DiscoveryStatus", nil)
+	c.Do("POST", "/Inventory/Discover", map[string]any{"xnames": []string{bmc, "x3000c0s1b0"}, "force": false})
+	s.WaitDiscoveries()
+	c.Do("GET", "/Inventory/DiscoveryStatus/0", nil)
+	c.Do("POST", "/Inventory/Discover", map[string]any{"xnames": []string{"x7000c0s0b0"}})
+	s.WaitDiscoveries()
+
+	c.Do("GET", "/Inventory/ServiceEndpoints", nil)
+	c.Do("GET", "/Inventory/ServiceEndpoints?redfish_ep="+bmc+"&service=UpdateService", nil)
+	c.Do("GET", "/Inventory/ServiceEndpoints/AccountService", nil)
+	c.Do("GET", "/Inventory/ServiceEndpoints/AccountService/RedfishEndpoints/"+bmc, nil)
+	c.Do("DELETE", "/Inventory/ServiceEndpoints/AccountService/RedfishEndpoints/"+bmc, nil)
+	c.Do("DELETE", "/Inventory/ServiceEndpoints", nil)
+
+	c.Do("GET", "/Inventory/RedfishEndpoints/Query/"+bmc, nil)
+	c.Do("DELETE", "/Inventory/ComponentEndpoints/x1000c0s0b0n1", nil)
+	c.Do("DELETE", "/Inventory/ComponentEndpoints", nil)
+
+	c.Do("PATCH", "/Inventory/EthernetInterfaces/"+mac, map[string]any{"Description": "mgmt"})
+	c.Do("GET", "/Inventory/EthernetInterfaces/"+mac+"/IPAddresses", nil)
+	c.Do("POST", "/Inventory/EthernetInterfaces/"+mac+"/IPAddresses", map[string]any{"IPAddress": "10.254.0.1", "Network": "HMN"})
+	c.Do("PATCH", "/Inventory/EthernetInterfaces/"+mac+"/IPAddresses/10.254.0.1", map[string]any{"Network": "NMN"})
+	c.Do("DELETE", "/Inventory/EthernetInterfaces/"+mac+"/IPAddresses/10.254.0.1", nil)
+	c.Do("POST", "/Inventory/EthernetInterfaces", map[string]any{"MACAddress": "a4:bf:01:00:00:01", "ComponentID": "x3000c0s1b0n0"})
+	c.Do("DELETE", "/Inventory/EthernetInterfaces/a4bf01000001", nil)
+	c.Do("DELETE", "/Inventory/EthernetInterfaces", nil)
+
+	t.Logf("%s: %d discovery and inventory operations validated", conformance.HSM, len(c.Seen()))
+}

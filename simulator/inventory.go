@@ -303,7 +303,11 @@ func (s *Simulator) getSystemNIC(w http.ResponseWriter, r *http.Request, b *bmc)
 		writeError(w, http.StatusNotFound, msgResourceMissingAtURI, r.URL.Path)
 		return
 	}
-	writeJSON(w, http.StatusOK, nic(topology.SystemPath(n.systemID)+"/EthernetInterfaces/1", macFor(n.xname), res{"HostName": n.name}))
+	mac := n.mac
+	if mac == "" {
+		mac = macFor(n.xname)
+	}
+	writeJSON(w, http.StatusOK, nic(topology.SystemPath(n.systemID)+"/EthernetInterfaces/1", mac, res{"HostName": n.name}))
 }
 
 func (s *Simulator) getManagerNIC(w http.ResponseWriter, r *http.Request, b *bmc) {
