@@ -9,14 +9,14 @@ import (
 func TestConfigurationStatus(t *testing.T) {
 	const repoA, repoB = "https://vcs/a.git", "https://vcs/b.git"
 	cfgAB := &Configuration{Name: "ab", Layers: []Layer{
-		{CloneURL: repoA, Playbook: "site.yml", Commit: "c1"},
-		{CloneURL: repoB, Playbook: "b.yml", Commit: "c2"},
+		{CloneURL: repoA, Playbook: "site.yml", Commit: commit1},
+		{CloneURL: repoB, Playbook: "b.yml", Commit: commit2},
 	}}
 	applied := func(url, pb, commit string) StateLayer {
 		return StateLayer{CloneURL: url, Playbook: pb, Commit: commit, Status: LayerApplied}
 	}
 	withStatus := func(l StateLayer, st string) StateLayer { l.Status = st; return l }
-	a1, b2 := applied(repoA, "site.yml", "c1"), applied(repoB, "b.yml", "c2")
+	a1, b2 := applied(repoA, "site.yml", commit1), applied(repoB, "b.yml", commit2)
 	sources := map[string]string{"src": repoB}
 
 	for _, tc := range []struct {
@@ -43,7 +43,7 @@ func TestConfigurationStatus(t *testing.T) {
 			want: StatusPending, layers: []string{StatusConfigured, StatusPending}},
 		{name: "OtherCommitIsPending", in: statusInput{desiredConfig: "ab", state: []StateLayer{a1, applied(repoB, "b.yml", "old")}}, cfg: cfgAB,
 			want: StatusPending},
-		{name: "OtherPlaybookIsPending", in: statusInput{desiredConfig: "ab", state: []StateLayer{a1, applied(repoB, "site.yml", "c2")}}, cfg: cfgAB,
+		{name: "OtherPlaybookIsPending", in: statusInput{desiredConfig: "ab", state: []StateLayer{a1, applied(repoB, "site.yml", commit2)}}, cfg: cfgAB,
 			want: StatusPending},
 		{name: "NoStateIsPending", in: statusInput{desiredConfig: "ab"}, cfg: cfgAB, want: StatusPending},
 		{name: "IncompleteIsPending", in: statusInput{desiredConfig: "ab", state: []StateLayer{a1, withStatus(b2, LayerIncomplete)}}, cfg: cfgAB,
@@ -61,22 +61,22 @@ func TestConfigurationStatus(t *testing.T) {
 		{name: "DefaultRetryPolicyApplies", in: statusInput{desiredConfig: "ab", errorCount: 5, state: []StateLayer{a1, withStatus(b2, LayerFailed)}}, cfg: cfgAB,
 			defRetr: 10, want: StatusPending},
 		{name: "LayerWithoutCommitIsUnconfigured", in: statusInput{desiredConfig: "x", state: []StateLayer{a1}},
-			cfg:  &Configuration{Name: "x", Layers: []Layer{{CloneURL: repoA, Playbook: "site.yml", Commit: "c1"}, {CloneURL: repoB, Playbook: "b.yml"}}},
+			cfg:  &Configuration{Name: "x", Layers: []Layer{{CloneURL: repoA, Playbook: "site.yml", Commit: commit1}, {CloneURL: repoB, Playbook: "b.yml"}}},
 			want: StatusUnconfigured, layers: []string{StatusConfigured, StatusUnconfigured}},
 		{name: "LayerWithUnknownSourceIsUnconfigured", in: statusInput{desiredConfig: "x"},
-			cfg: &Configuration{Name: "x", Layers: []Layer{{Source: "nosuch", Commit: "c"}}}, want: StatusUnconfigured},
-		{name: "SourceResolvesToCloneURL", in: statusInput{desiredConfig: "x", state: []StateLayer{applied(repoB, "site.yml", "c")}},
-			cfg: &Configuration{Name: "x", Layers: []Layer{{Source: "src", Commit: "c"}}}, want: StatusConfigured},
-		{name: "DefaultPlaybook", in: statusInput{desiredConfig: "x", state: []StateLayer{applied(repoA, "site.yml", "c1")}},
-			cfg: &Configuration{Name: "x", Layers: []Layer{{CloneURL: repoA, Commit: "c1"}}}, want: StatusConfigured},
+			cfg: &Configuration{Name: "x", Layers: []Layer{{Source: "nosuch", Commit: commitC}}}, want: StatusUnconfigured},
+		{name: "SourceResolvesToCloneURL", in: statusInput{desiredConfig: "x", state: []StateLayer{applied(repoB, "site.yml", commitC)}},
+			cfg: &Configuration{Name: "x", Layers: []Layer{{Source: "src", Commit: commitC}}}, want: StatusConfigured},
+		{name: "DefaultPlaybook", in: statusInput{desiredConfig: "x", state: []StateLayer{applied(repoA, "site.yml", commit1)}},
+			cfg: &Configuration{Name: "x", Layers: []Layer{{CloneURL: repoA, Commit: commit1}}}, want: StatusConfigured},
 		// Rule 3: the minimum over layers, and pending at the limit is failed.
 		{name: "PendingAtLimitIsFailed", in: statusInput{desiredConfig: "ab", errorCount: 3, state: []StateLayer{a1}}, cfg: cfgAB,
 			want: StatusFailed, layers: []string{StatusConfigured, StatusPending}},
 		{name: "FailedBeatsPending", in: statusInput{desiredConfig: "x", errorCount: 1, retryPolicy: Ptr(1), state: []StateLayer{withStatus(a1, LayerFailed)}},
-			cfg:  &Configuration{Name: "x", Layers: []Layer{{CloneURL: repoA, Playbook: "site.yml", Commit: "c1"}, {CloneURL: repoB, Playbook: "b.yml", Commit: "c2"}}},
+			cfg:  &Configuration{Name: "x", Layers: []Layer{{CloneURL: repoA, Playbook: "site.yml", Commit: commit1}, {CloneURL: repoB, Playbook: "b.yml", Commit: commit2}}},
 			want: StatusFailed, layers: []string{StatusFailed, StatusPending}},
 		{name: "UnconfiguredBeatsFailed", in: statusInput{desiredConfig: "x", errorCount: 3, state: []StateLayer{withStatus(a1, LayerFailed)}},
-			cfg:  &Configuration{Name: "x", Layers: []Layer{{CloneURL: repoA, Playbook: "site.yml", Commit: "c1"}, {CloneURL: repoB}}},
+			cfg:  &Configuration{Name: "x", Layers: []Layer{{CloneURL: repoA, Playbook: "site.yml", Commit: commit1}, {CloneURL: repoB}}},
 			want: StatusUnconfigured, layers: []string{StatusFailed, StatusUnconfigured}},
 		{name: "NoLayersIsConfigured", in: statusInput{desiredConfig: "empty"}, cfg: &Configuration{Name: "empty", Layers: []Layer{}},
 			want: StatusConfigured, layers: []string{}},

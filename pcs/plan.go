@@ -1,6 +1,9 @@
 package pcs
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Action is what the Driver asks of a node's BMC.
 type Action int
@@ -9,39 +12,136 @@ const (
 	ActionOn Action = iota
 	ActionGracefulOff
 	ActionForceOff
+	ActionGracefulRestart
 )
 
-func (a Action) String() string { return [...]string{"On", "GracefulShutdown", "ForceOff"}[a] }
-
-// step is one stage of an operation: act on the nodes not yet in want, wait up to the
-// task deadline for them to get there, then act again with escalate if it is set.
-type step struct {
-	do       Action
-	want     string
-	escalate *Action
+// String is the Redfish ResetType of a.
+func (a Action) String() string {
+	return [...]string{"On", "GracefulShutdown", "ForceOff", "GracefulRestart"}[a]
 }
 
-var forceOff = ActionForceOff
-
-// plans says how PCS carries out each operation it supports, by canonical name.
-// Soft-Restart needs a GracefulRestart the driver does not offer: its tasks end
-// "unsupported".
-var plans = map[string][]step{
-	OpOn:          {{do: ActionOn, want: StateOn}},
-	OpOff:         {{do: ActionGracefulOff, want: StateOff, escalate: &forceOff}},
-	OpSoftOff:     {{do: ActionGracefulOff, want: StateOff}},
-	OpForceOff:    {{do: ActionForceOff, want: StateOff}},
-	OpHardRestart: {{do: ActionForceOff, want: StateOff}, {do: ActionOn, want: StateOn}},
-	OpInit:        {{do: ActionGracefulOff, want: StateOff, escalate: &forceOff}, {do: ActionOn, want: StateOn}},
-	OpSoftRestart: nil,
+// name is a as PCS's task descriptions spell it.
+func (a Action) name() string {
+	return [...]string{"on", "gracefulshutdown", "forceoff", "gracefulrestart"}[a]
 }
+
+// want is the power state that confirms a.
+func (a Action) want() string {
+	if a == ActionOn || a == ActionGracefulRestart {
+		return StateOn
+	}
+	return StateOff
+}
+
+// sequence is the order PCS applies a transition's actions in (its PowerSequenceFull, as
+// far as nodes go): every node's GracefulShutdown, then ForceOff (including the shutdowns
+// that timed out, when the operation escalates), GracefulRestart, then On.
+var sequence = []Action{ActionGracefulOff, ActionForceOff, ActionGracefulRestart, ActionOn}
+
+// operations are the operation names, as PCS answers them.
+var operations = []string{OpOn, OpOff, OpSoftOff, OpForceOff, OpHardRestart, OpSoftRestart, OpInit}
 
 // operation returns the canonical name of a requested operation (case-insensitive).
 func operation(req string) (string, bool) {
-	for name := range plans {
+	for _, name := range operations {
 		if strings.EqualFold(name, req) {
 			return name, true
 		}
 	}
 	return "", false
+}
+
+// supportedTransitions are the operations a node supports, from the ResetTypes its BMC
+// allows, as PCS derives them (toPCSPowerActions): Init and Hard-Restart need both On and
+// an off; Soft-Restart is a GracefulRestart or ForceRestart, else an off then On.
+func supportedTransitions(resetTypes []string) []string {
+	var out []string
+	add := func(op string) {
+		if !slices.Contains(out, op) {
+			out = append(out, op)
+		}
+	}
+	for _, t := range resetTypes {
+		switch strings.ToLower(t) {
+		case "forceoff":
+			add(OpForceOff)
+		case "forcerestart", "gracefulrestart":
+			add(OpSoftRestart)
+		case "off", "gracefulshutdown":
+			add(OpSoftOff)
+			add(OpOff)
+		case "on", "forceon":
+			add(OpOn)
+		}
+	}
+	if slices.Contains(out, OpOn) && slices.Contains(out, OpOff) {
+		add(OpInit)
+		add(OpHardRestart)
+		add(OpSoftRestart)
+	}
+	if out == nil {
+		out = []string{}
+	}
+	return out
+}
+
+// nodePlan is what a transition does to one node: its actions, in sequence order, or an
+// outcome reached without any (status, description, error).
+type nodePlan struct {
+	actions []Action
+	// escalate: a GracefulShutdown not confirmed by the deadline is followed by a ForceOff.
+	escalate              bool
+	status, desc, errText string
+}
+
+func has(resetTypes []string, t string) bool {
+	return slices.ContainsFunc(resetTypes, func(a string) bool { return strings.EqualFold(a, t) })
+}
+
+// planFor decides, as PCS's sequenceComponents does, what op means for a node in power
+// state (on, off, or anything else for unknown) whose BMC allows resetTypes.
+func planFor(op, state string, resetTypes []string) nodePlan {
+	if !slices.Contains(supportedTransitions(resetTypes), op) {
+		return nodePlan{status: TaskUnsupported, desc: "Component does not support the specified transition operation, " + op,
+			errText: "Unsupported for transition operation"}
+	}
+	already := nodePlan{status: TaskSucceeded, desc: "Component already in desired state"}
+	wrongState := nodePlan{status: TaskFailed, desc: "Component must be in the On state for " + op,
+		errText: "Component is in the wrong power state"}
+	offThenOn := nodePlan{actions: []Action{ActionGracefulOff, ActionOn}, escalate: has(resetTypes, "ForceOff")}
+	switch op {
+	case OpOn:
+		if state == StateOn {
+			return already
+		}
+		return nodePlan{actions: []Action{ActionOn}}
+	case OpOff, OpSoftOff:
+		if state == StateOff {
+			return already
+		}
+		return nodePlan{actions: []Action{ActionGracefulOff}, escalate: op == OpOff && has(resetTypes, "ForceOff")}
+	case OpForceOff:
+		if state == StateOff {
+			return already
+		}
+		return nodePlan{actions: []Action{ActionForceOff}}
+	case OpSoftRestart:
+		switch {
+		case state != StateOn:
+			return wrongState
+		case has(resetTypes, "GracefulRestart"):
+			return nodePlan{actions: []Action{ActionGracefulRestart}}
+		}
+		return offThenOn
+	case OpHardRestart:
+		if state != StateOn {
+			return wrongState
+		}
+		return offThenOn
+	default: // Init
+		if state == StateOn {
+			return offThenOn
+		}
+		return nodePlan{actions: []Action{ActionOn}}
+	}
 }
