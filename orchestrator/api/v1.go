@@ -21,8 +21,7 @@ import (
 // shared records (read with their v1 extensions), sessions are run by the lockstep agent.
 // Deviations from the Cray service are listed in docs/bos-v1.md; in short: every error
 // is problem+json with the status the spec promises (BOS also answers bare strings, {}
-// and empty bodies), unknown boot sets, phases and categories are 404 (BOS: 500), the
-// status write endpoints meant for BOA are not served (the agent runs in process), and
+// and empty bodies), unknown boot sets, phases and categories are 404 (BOS: 500), and
 // session creation refuses overlaps (409) unless takeover=true or the option
 // reject_overlapping_sessions is none.
 
@@ -48,6 +47,7 @@ func (s *Server) v1Routes(r gin.IRouter) {
 	r.GET("/v1/session/:id/status/:bootset", nt, h(s.getV1BootSetStatus))
 	r.GET("/v1/session/:id/status/:bootset/:phase", nt, h(s.getV1PhaseStatus))
 	r.GET("/v1/session/:id/status/:bootset/:phase/:category", nt, h(s.getV1CategoryStatus))
+	s.v1StatusRoutes(r, nt) // v1status.go: BOA's status writes
 }
 
 // noTenant refuses a v1 request that names a tenant (reference 1).
@@ -316,6 +316,9 @@ func (s *Server) getV1SessionStatus(c *gin.Context) error {
 	sess, err := s.v1Session(c)
 	if err != nil {
 		return err
+	}
+	if sess.StatusDeleted {
+		return orchestrator.Errorf(orchestrator.ENOTFOUND, "Session '%s' has no status", sess.ID)
 	}
 	sendJSON(c, http.StatusOK, sess.Status)
 	return nil
