@@ -1,6 +1,7 @@
 package orchestrator
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -253,7 +254,11 @@ func (p *V1PhaseStatus) ChangeNodes(src, dst string, nodes []string) {
 		return
 	}
 	if c := p.Category(src); c != nil {
-		c.NodeList = slices.DeleteFunc(c.NodeList, func(id string) bool { return slices.Contains(nodes, id) })
+		moving := make(map[string]bool, len(nodes))
+		for _, id := range nodes {
+			moving[id] = true
+		}
+		c.NodeList = slices.DeleteFunc(c.NodeList, func(id string) bool { return moving[id] })
 	}
 	c := p.Category(dst)
 	if c == nil {
@@ -271,7 +276,7 @@ func cloneBootSetStatus(b V1BootSetStatus) V1BootSetStatus {
 }
 
 func strictJSON(raw []byte, v any) error {
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("data: %v", err)

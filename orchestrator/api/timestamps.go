@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -35,12 +36,15 @@ var timeKeys = []string{"last_updated", "start_time", "end_time", "stop_time"}
 // ParseWireTime parses a timestamp as BOS accepts one: naive (taken as UTC) or RFC 3339,
 // each with or without a fraction of a second. The result is in UTC.
 func ParseWireTime(s string) (time.Time, error) {
-	for _, layout := range []string{WireTimeLayout, time.RFC3339} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
-		}
+	layout := WireTimeLayout
+	if len(s) > len(WireTimeLayout) && strings.ContainsAny(s[len(WireTimeLayout):], "Z+-") {
+		layout = time.RFC3339 // a zone follows the seconds (and fraction)
 	}
-	return time.Time{}, fmt.Errorf("%q is not a timestamp (YYYY-MM-DDTHH:MM:SS or RFC 3339)", s)
+	t, err := time.Parse(layout, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not a timestamp (YYYY-MM-DDTHH:MM:SS or RFC 3339)", s)
+	}
+	return t.UTC(), nil
 }
 
 // FormatWireTime is t as BOS writes it: UTC, naive, whole seconds.

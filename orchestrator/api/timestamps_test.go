@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"testing"
 	"time"
@@ -82,4 +83,19 @@ func TestRewriteTimesTouchesOnlyTimestampKeys(t *testing.T) {
 	want := `{"description":"\"last_updated\":\"2026-03-01T12:00:00Z\"","x":["last_updated"],` +
 		`"last_updated" : "2026-03-01T12:00:00","end_time":null,"start_time":"2026-03-01T12:00:00\u005a"}`
 	assert.Equal(t, want, string(toWire([]byte(in))))
+}
+
+// BenchmarkToWire10kComponents: the cost of rewriting a 10,000-component list's stored
+// JSON into BOS's timestamp form.
+func BenchmarkToWire10kComponents(b *testing.B) {
+	list := make([]orchestrator.Component, 10000)
+	for i := range list {
+		list[i] = orchestrator.NewComponent(fmt.Sprintf("x1000c0s%db0n0", i), t0.Add(time.Duration(i)*time.Millisecond))
+	}
+	raw, err := json.Marshal(list)
+	require.NoError(b, err)
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		toWire(raw)
+	}
 }
