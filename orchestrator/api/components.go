@@ -111,7 +111,7 @@ func (s *Server) listComponents(c *gin.Context) error {
 		buf.Write(r)
 	}
 	buf.WriteByte(']')
-	c.Data(http.StatusOK, "application/json; charset=utf-8", buf.Bytes())
+	c.Data(http.StatusOK, "application/json; charset=utf-8", toWire(buf.Bytes()))
 	return nil
 }
 
@@ -239,7 +239,7 @@ func (s *Server) putComponents(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, nonNil(out))
+	sendJSON(c, http.StatusOK, nonNil(out))
 	return nil
 }
 
@@ -373,7 +373,7 @@ func (s *Server) patchComponents(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, nonNil(out))
+	sendJSON(c, http.StatusOK, nonNil(out))
 	return nil
 }
 
@@ -512,7 +512,7 @@ func (s *Server) applyStaged(c *gin.Context) error {
 			resp.Ignored = append(resp.Ignored, x)
 		}
 	}
-	c.JSON(http.StatusOK, resp)
+	sendJSON(c, http.StatusOK, resp)
 	return nil
 }
 

@@ -275,7 +275,8 @@ func (s *Server) limitBody(c *gin.Context) {
 // checkBody vets the body of a POST, PUT or PATCH before any handler sees it, as BOS's
 // connexion layer does: a body without a JSON Content-Type is 415; JSON null (which would
 // decode as "no fields", wiping a component) and invalid UTF-8 (which encoding/json would
-// silently replace) are 400. An empty body is left to the handler.
+// silently replace) are 400. Timestamps are read in BOS's forms (timestamps.go). An empty
+// body is left to the handler.
 func (s *Server) checkBody(c *gin.Context) {
 	switch c.Request.Method {
 	case http.MethodPost, http.MethodPut, http.MethodPatch:
@@ -306,6 +307,11 @@ func (s *Server) checkBody(c *gin.Context) {
 		s.writeError(c, d)
 		return
 	}
+	if body, err = fromWire(body); err != nil {
+		s.writeError(c, problem.New(http.StatusBadRequest, "%s", err.Error()))
+		return
+	}
+	c.Request.Body = io.NopCloser(bytes.NewReader(body))
 	c.Next()
 }
 

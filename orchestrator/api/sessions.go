@@ -73,7 +73,7 @@ func (s *Server) createSession(c *gin.Context) error {
 		return err
 	}
 	s.logTakeovers("v2", tn, name, sess.Status.TookOver)
-	c.JSON(http.StatusCreated, reply(sess))
+	sendJSON(c, http.StatusCreated, reply(sess))
 	return nil
 }
 
@@ -96,7 +96,7 @@ func (s *Server) listSessions(c *gin.Context) error {
 	for i := range list {
 		list[i] = reply(list[i])
 	}
-	c.JSON(http.StatusOK, nonNil(list))
+	sendJSON(c, http.StatusOK, nonNil(list))
 	return nil
 }
 
@@ -211,7 +211,7 @@ func (s *Server) sessionStatus(c *gin.Context, status func(context.Context, orch
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, st)
+	sendJSON(c, http.StatusOK, st)
 	return nil
 }
 
