@@ -69,6 +69,8 @@ type Reconciler struct {
 	sessionWake chan struct{}
 	// stragglers counts the goroutines finishing calls that outlasted BMCPatience.
 	stragglers sync.WaitGroup
+	// decide is Decide; tests wrap it to act between a decision and its write.
+	decide func(bos.Component, Observation, bos.Options, time.Time) Decision
 }
 
 // New returns a reconciler; Run starts it.
@@ -100,7 +102,7 @@ func New(cfg Config) *Reconciler {
 	if cfg.Instance == "" {
 		cfg.Instance = uuid.New()
 	}
-	r := &Reconciler{cfg: cfg, queue: cfg.Queue, log: cfg.Logger, sessionWake: make(chan struct{}, 1),
+	r := &Reconciler{cfg: cfg, queue: cfg.Queue, log: cfg.Logger, sessionWake: make(chan struct{}, 1), decide: Decide,
 		setup: &Setup{Store: cfg.Store, Inventory: cfg.Inventory, Images: cfg.Images, Tenants: cfg.Tenants, Handoff: cfg.Handoff, Now: cfg.Now, Logger: cfg.Logger}}
 	power := patientResets{PowerControl: cfg.Power, patience: cfg.BMCPatience, background: &r.stragglers, failedLate: r.resetFailedLate}
 	r.effects = &Effects{Store: cfg.Store, BSS: cfg.BSS, CFS: cfg.CFS, Power: power, Now: cfg.Now}
@@ -266,9 +268,9 @@ func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]
 	now := r.cfg.Now()
 	// The reconciler's own writes wake nobody: each decision says when to look again.
 	quiet := store.Quietly(ctx)
-	var mu sync.Mutex
-	decisions := make(map[string]Decision, len(ids))
-	_, err = r.cfg.Store.UpdateComponents(quiet, ids, func(c *bos.Component) error {
+	// Only the decisions of the attempt that committed are acted on: a node deleted or
+	// changed before it has none, or a fresh one.
+	outcomes, err := store.UpdateEach(quiet, r.cfg.Store, ids, func(c *bos.Component) (Decision, error) {
 		obs := Observation{Power: power[c.ID].Power, Self: r.cfg.Instance}
 		if e := power[c.ID].Err; e != nil {
 			obs.PowerError = e.Error()
@@ -276,19 +278,20 @@ func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]
 		if v, ok := cfsViews[c.ID]; ok {
 			obs.CFS = &v
 		}
-		d := Decide(*c, obs, opts, now)
-		mu.Lock()
-		decisions[c.ID] = d
-		mu.Unlock()
+		d := r.decide(*c, obs, opts, now)
 		if !d.Changed {
-			return store.ErrSkip
+			return d, store.ErrSkip
 		}
 		*c = d.Component
-		return nil
+		return d, nil
 	})
 	if err != nil {
 		r.retryLater(ids, "store decisions", err)
 		return
+	}
+	decisions := make(map[string]Decision, len(outcomes))
+	for _, o := range outcomes {
+		decisions[o.ID] = o.Result
 	}
 	r.act(quiet, decisions, opts)
 	finished := false

@@ -1,0 +1,50 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/store"
+	"github.com/cray-bos/bos/orchestrator/store/storetest"
+)
+
+// UpdateEach reports the results of the attempt that committed: a component deleted
+// after a conflicting attempt has none, one changed meanwhile has the retry's result.
+func TestUpdateEachOutcomesOfCommittedAttempt(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, backend string) {
+		ctx := context.Background()
+		s := storetest.Open(t, backend, store.Config{})
+		t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		_, err := s.AddComponents(ctx, []orchestrator.Component{
+			orchestrator.NewComponent("x1c0s0b0n0", t0), orchestrator.NewComponent("x1c0s0b0n1", t0), orchestrator.NewComponent("x1c0s0b0n2", t0)})
+		require.NoError(t, err)
+		calls := map[string]int{}
+		outs, err := store.UpdateEach(ctx, s, []string{"x1c0s0b0n0", "x1c0s0b0n1", "x1c0s0b0n2"}, func(c *orchestrator.Component) (string, error) {
+			calls[c.ID]++
+			if calls[c.ID] == 1 {
+				switch c.ID {
+				case "x1c0s0b0n0": // deleted by another writer: this attempt conflicts
+					require.NoError(t, s.DeleteComponent(ctx, c.ID))
+				case "x1c0s0b0n1": // changed by another writer
+					_, err := s.UpdateComponent(ctx, c.ID, func(o *orchestrator.Component) error { o.Session = "other"; return nil })
+					require.NoError(t, err)
+				}
+			}
+			if c.ID == "x1c0s0b0n2" {
+				return "skipped", store.ErrSkip
+			}
+			c.Enabled = true
+			return "seen " + c.Session, nil
+		})
+		require.NoError(t, err)
+		assert.Equal(t, []store.Outcome[string]{
+			{ID: "x1c0s0b0n1", Result: "seen other", Written: true},
+			{ID: "x1c0s0b0n2", Result: "skipped"},
+		}, outs)
+	})
+}
