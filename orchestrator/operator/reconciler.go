@@ -105,7 +105,7 @@ func New(cfg Config) *Reconciler {
 	r := &Reconciler{cfg: cfg, queue: cfg.Queue, log: cfg.Logger, sessionWake: make(chan struct{}, 1), decide: Decide,
 		setup: &Setup{Store: cfg.Store, Inventory: cfg.Inventory, Images: cfg.Images, Tenants: cfg.Tenants, Handoff: cfg.Handoff, Now: cfg.Now, Logger: cfg.Logger}}
 	power := patientResets{PowerControl: cfg.Power, patience: cfg.BMCPatience, background: &r.stragglers, failedLate: r.resetFailedLate}
-	r.effects = &Effects{Store: cfg.Store, BSS: cfg.BSS, CFS: cfg.CFS, Power: power, Now: cfg.Now}
+	r.effects = &Effects{Store: cfg.Store, BSS: cfg.BSS, CFS: cfg.CFS, Power: power, Now: cfg.Now, NoWake: true}
 	return r
 }
 
@@ -266,11 +266,11 @@ func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]
 		return
 	}
 	now := r.cfg.Now()
-	// The reconciler's own writes wake nobody: each decision says when to look again.
-	quiet := store.Quietly(ctx)
 	// Only the decisions of the attempt that committed are acted on: a node deleted or
 	// changed before it has none, or a fresh one.
-	outcomes, err := store.UpdateEach(quiet, r.cfg.Store, ids, func(c *bos.Component) (Decision, error) {
+	// The reconciler's own writes wake nobody (NoWake): each decision says when to look
+	// again.
+	outcomes, err := store.UpdateEach(ctx, r.cfg.Store, ids, func(c *bos.Component) (Decision, error) {
 		obs := Observation{Power: power[c.ID].Power, Self: r.cfg.Instance}
 		if e := power[c.ID].Err; e != nil {
 			obs.PowerError = e.Error()
@@ -284,7 +284,7 @@ func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]
 		}
 		*c = d.Component
 		return d, nil
-	})
+	}, store.NoWake)
 	if err != nil {
 		r.retryLater(ids, "store decisions", err)
 		return
@@ -293,7 +293,7 @@ func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]
 	for _, o := range outcomes {
 		decisions[o.ID] = o.Result
 	}
-	r.act(quiet, decisions, opts)
+	r.act(ctx, decisions, opts)
 	finished := false
 	for id, d := range decisions {
 		finished = finished || (d.Changed && !d.Component.Enabled)
@@ -362,7 +362,7 @@ func (r *Reconciler) confirmSent(ctx context.Context, comps []bos.Component, fai
 		}
 		c.LastAction.InFlight = ""
 		return nil
-	})
+	}, store.NoWake)
 	if err != nil {
 		r.log.Warn("recording power calls as sent", "nodes", len(ids), "err", err)
 	}
@@ -398,7 +398,7 @@ func (r *Reconciler) recordFailures(ctx context.Context, act Action, failed map[
 		}
 		RecordFailure(c, act, failed[c.ID], now)
 		return nil
-	})
+	}, store.NoWake)
 	if err != nil {
 		r.log.Error("recording action failures", "action", act, "nodes", len(ids), "err", err)
 	}

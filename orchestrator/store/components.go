@@ -374,8 +374,8 @@ func (s *Store) updateComponent(ctx context.Context, id string, cond etag.Condit
 // returns ErrSkip are left out of the result. Each component is written atomically; the
 // call as a whole is not (components of chunks already committed stay written if a later
 // mutate fails). Duplicate ids are handled once.
-func (s *Store) UpdateComponents(ctx context.Context, ids []string, mutate func(*orchestrator.Component) error) ([]orchestrator.Component, error) {
-	out, _, _, err := s.write(ctx, dedupe(ids), modeUpdate, func(c *orchestrator.Component, _ []byte) (any, error) { return nil, mutate(c) }, nil)
+func (s *Store) UpdateComponents(ctx context.Context, ids []string, mutate func(*orchestrator.Component) error, opts ...WriteOption) ([]orchestrator.Component, error) {
+	out, _, _, err := s.write(ctx, dedupe(ids), modeUpdate, func(c *orchestrator.Component, _ []byte) (any, error) { return nil, mutate(c) }, nil, opts...)
 	return out, err
 }
 
@@ -394,8 +394,8 @@ type Outcome[R any] struct {
 // outcomes are those of the attempt that committed, one per component that existed then,
 // in ids order; a component deleted before that attempt has none. With ErrSkip mutate
 // leaves the component unwritten and still gives its result.
-func UpdateEach[R any](ctx context.Context, s *Store, ids []string, mutate func(*orchestrator.Component) (R, error)) ([]Outcome[R], error) {
-	_, _, outs, err := s.write(ctx, dedupe(ids), modeUpdate, func(c *orchestrator.Component, _ []byte) (any, error) { return mutate(c) }, nil)
+func UpdateEach[R any](ctx context.Context, s *Store, ids []string, mutate func(*orchestrator.Component) (R, error), opts ...WriteOption) ([]Outcome[R], error) {
+	_, _, outs, err := s.write(ctx, dedupe(ids), modeUpdate, func(c *orchestrator.Component, _ []byte) (any, error) { return mutate(c) }, nil, opts...)
 	res := make([]Outcome[R], len(outs))
 	for i, o := range outs {
 		res[i] = Outcome[R]{ID: o.id, Written: o.written}
@@ -469,6 +469,16 @@ func (s *Store) AddComponents(ctx context.Context, comps []orchestrator.Componen
 	return out, err
 }
 
+// WriteOption changes how a component write is made.
+type WriteOption func(*writeOptions)
+
+type writeOptions struct{ noWake bool }
+
+// NoWake makes a component write call no OnComponentsChanged. The reconciler writes its
+// own decisions this way: it schedules its next look at those nodes itself, and waking
+// them again would only repeat the work.
+var NoWake WriteOption = func(o *writeOptions) { o.noWake = true }
+
 type writeMode int
 
 const (
@@ -492,12 +502,16 @@ type outcome struct {
 // components and returns the resulting records in ids order, with their stored bytes.
 // It also returns mutate's outcome for every component it was called on in the
 // committed attempts. onMissing is told about ids that do not exist in modeUpdate.
-func (s *Store) write(ctx context.Context, ids []string, mode writeMode, mutate mutateFunc, onMissing func(string)) ([]orchestrator.Component, [][]byte, []outcome, error) {
+func (s *Store) write(ctx context.Context, ids []string, mode writeMode, mutate mutateFunc, onMissing func(string), opts ...WriteOption) ([]orchestrator.Component, [][]byte, []outcome, error) {
+	var wo writeOptions
+	for _, o := range opts {
+		o(&wo)
+	}
 	out := make([]orchestrator.Component, 0, len(ids))
 	var raws [][]byte
 	var outs []outcome
 	for i := 0; i < len(ids); i += writeChunk {
-		res, r, o, err := s.writeChunk(ctx, ids[i:min(i+writeChunk, len(ids))], mode, mutate, onMissing, 0)
+		res, r, o, err := s.writeChunk(ctx, ids[i:min(i+writeChunk, len(ids))], mode, mutate, onMissing, wo, 0)
 		if err != nil {
 			return out, raws, outs, err
 		}
@@ -515,7 +529,7 @@ type pending struct {
 	exists  bool
 }
 
-func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mutate mutateFunc, onMissing func(string), attempt int) ([]orchestrator.Component, [][]byte, []outcome, error) {
+func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mutate mutateFunc, onMissing func(string), wo writeOptions, attempt int) ([]orchestrator.Component, [][]byte, []outcome, error) {
 	keys := s.compKeys(ids)
 	var result []orchestrator.Component
 	var raws [][]byte // stored bytes of each result
@@ -600,11 +614,11 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 		// hot component only holds up itself.
 		if len(ids) > 1 {
 			half := len(ids) / 2
-			a, ra, oa, err := s.writeChunk(ctx, ids[:half], mode, mutate, onMissing, 0)
+			a, ra, oa, err := s.writeChunk(ctx, ids[:half], mode, mutate, onMissing, wo, 0)
 			if err != nil {
 				return a, ra, oa, err
 			}
-			b, rb, ob, err := s.writeChunk(ctx, ids[half:], mode, mutate, onMissing, 0)
+			b, rb, ob, err := s.writeChunk(ctx, ids[half:], mode, mutate, onMissing, wo, 0)
 			return append(a, b...), append(ra, rb...), append(oa, ob...), err
 		}
 		if attempt+1 >= maxAttempts {
@@ -613,7 +627,7 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 		if err := backoff(ctx, attempt+1); err != nil {
 			return nil, nil, nil, err
 		}
-		return s.writeChunk(ctx, ids, mode, mutate, onMissing, attempt+1)
+		return s.writeChunk(ctx, ids, mode, mutate, onMissing, wo, attempt+1)
 	}
 	var ce callerError
 	if errors.As(err, &ce) {
@@ -627,7 +641,7 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 			onMissing(id)
 		}
 	}
-	if len(written) > 0 && s.onChanged != nil && !isQuiet(ctx) {
+	if len(written) > 0 && s.onChanged != nil && !wo.noWake {
 		s.onChanged(slices.Clone(written))
 	}
 	return slices.Clone(result), slices.Clone(raws), slices.Clone(outs), nil
@@ -705,7 +719,7 @@ func (s *Store) deleteComponents(ctx context.Context, ids []string, check func(s
 		if err != nil {
 			return deleted, err
 		}
-		if len(done) > 0 && s.onChanged != nil && !isQuiet(ctx) {
+		if len(done) > 0 && s.onChanged != nil {
 			s.onChanged(slices.Clone(done))
 		}
 		deleted = append(deleted, done...)

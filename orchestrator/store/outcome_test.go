@@ -48,3 +48,22 @@ func TestUpdateEachOutcomesOfCommittedAttempt(t *testing.T) {
 		}, outs)
 	})
 }
+
+// A write with NoWake calls no OnComponentsChanged; the same write without it does.
+func TestNoWakeWrite(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, backend string) {
+		ctx := context.Background()
+		var woken []string
+		s := storetest.Open(t, backend, store.Config{OnComponentsChanged: func(ids []string) { woken = append(woken, ids...) }})
+		_, err := s.AddComponents(ctx, []orchestrator.Component{orchestrator.NewComponent("x1c0s0b0n0", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))})
+		require.NoError(t, err)
+		woken = nil
+		enable := func(c *orchestrator.Component) error { c.Enabled = !c.Enabled; return nil }
+		_, err = s.UpdateComponents(ctx, []string{"x1c0s0b0n0"}, enable, store.NoWake)
+		require.NoError(t, err)
+		assert.Empty(t, woken)
+		_, err = s.UpdateComponents(ctx, []string{"x1c0s0b0n0"}, enable)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"x1c0s0b0n0"}, woken)
+	})
+}
