@@ -76,17 +76,18 @@ func NewBackoff(base, max time.Duration) *Backoff {
 func (b *Backoff) Failed(key string) time.Duration {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	n := b.failures[key]
-	b.failures[key] = n + 1
-	return b.delay(n)
+	n := b.failures[key] + 1
+	b.failures[key] = n
+	return Delay(b.base, b.max, n)
 }
 
-func (b *Backoff) delay(n int) time.Duration {
-	d := b.base
-	for i := 0; i < n && d < b.max; i++ {
+// Delay is the wait after the n-th failure in a row (n >= 1): base·2^(n-1), at most max.
+func Delay(base, max time.Duration, n int) time.Duration {
+	d := base
+	for i := 1; i < n && d < max; i++ {
 		d *= 2
 	}
-	return min(d, b.max)
+	return min(d, max)
 }
 
 // Failures is how many times in a row key failed.
