@@ -17,6 +17,7 @@ type reconcilerRun struct {
 
 	mu     sync.Mutex // guards the fields below; never held across I/O
 	queue  *operator.Queue
+	rec    *operator.Reconciler
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -31,6 +32,17 @@ func (r *reconcilerRun) wake(ids ...string) {
 	}
 }
 
+// wakeSessions asks the running reconciler to look at sessions now (the API calls it
+// after a v2 session is created or deleted).
+func (r *reconcilerRun) wakeSessions() {
+	r.mu.Lock()
+	rec := r.rec
+	r.mu.Unlock()
+	if rec != nil {
+		rec.WakeSessions()
+	}
+}
+
 // start runs a new reconciler (a new Instance) with a new queue.
 func (r *reconcilerRun) start() *operator.Reconciler {
 	ctx, cancel := context.WithCancel(r.runCtx)
@@ -39,7 +51,7 @@ func (r *reconcilerRun) start() *operator.Reconciler {
 	rec := operator.New(cfg)
 	done := make(chan struct{})
 	r.mu.Lock()
-	r.queue, r.cancel, r.done = cfg.Queue, cancel, done
+	r.queue, r.rec, r.cancel, r.done = cfg.Queue, rec, cancel, done
 	r.mu.Unlock()
 	r.wg.Add(1)
 	go func() {
@@ -72,7 +84,7 @@ func (s *Stack) RestartReconciler() {
 	}
 	s.rec.mu.Lock()
 	cancel, done := s.rec.cancel, s.rec.done
-	s.rec.queue = nil // wake-ups between the two runs are lost, as in a real restart
+	s.rec.queue, s.rec.rec = nil, nil // wake-ups between the two runs are lost, as in a real restart
 	s.rec.mu.Unlock()
 	cancel()
 	<-done

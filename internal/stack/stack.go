@@ -405,7 +405,7 @@ func (s *Stack) startBOS(runCtx, ctx context.Context, o Options, ln net.Listener
 		}
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/", api.New(api.Config{Store: st, Tenants: tenants, BootSets: checker, Logger: o.Logger, LogLevel: o.LogLevel, Nodes: nodes, WakeV1: wakeV1, Auth: o.Auth}).Handler())
+	mux.Handle("/", api.New(api.Config{Store: st, Tenants: tenants, BootSets: checker, Logger: o.Logger, LogLevel: o.LogLevel, Nodes: nodes, WakeV1: wakeV1, WakeV2: s.rec.wakeSessions, Auth: o.Auth}).Handler())
 	s.BOSClient = api.NewClient(s.URLs.BOS, s.HTTPClient())
 	if err := s.startCRUS(runCtx, o, st, mux); err != nil {
 		return err

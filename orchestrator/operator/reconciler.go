@@ -43,8 +43,9 @@ type Config struct {
 	// batch, and their nodes are decided or recorded when they answer, so a slow or hung
 	// BMC delays only its own nodes (see stragglers.go).
 	BMCPatience time.Duration
-	// SessionPoll is how often pending and running sessions are looked at (default 250 ms;
-	// a node reaching its final state also wakes the session loop at once).
+	// SessionPoll is how often pending and running sessions are looked at (default 250 ms).
+	// It is only a resync: WakeSessions (called by the API after a v2 session is created
+	// or deleted, and when a node reaches its final state) wakes the session loop at once.
 	SessionPoll time.Duration
 	// Instance names this process in the power calls it records (last_action.in_flight),
 	// so that after a crash the next process can tell calls cut off between recording and
