@@ -21,11 +21,15 @@ import (
 // quietCluster answers the reconciler's effects without doing anything.
 type quietCluster struct{}
 
-func (quietCluster) Put(context.Context, []string, bos.BootArtifacts) (string, error) { return "tok", nil }
+func (quietCluster) Put(context.Context, []string, bos.BootArtifacts) (string, error) {
+	return "tok", nil
+}
 func (quietCluster) Components(context.Context, []string) (map[string]operator.CFSView, error) {
 	return map[string]operator.CFSView{}, nil
 }
-func (quietCluster) SetDesired(context.Context, []string, string, bool, bool, string) error { return nil }
+func (quietCluster) SetDesired(context.Context, []string, string, bool, bool, string) error {
+	return nil
+}
 func (quietCluster) PowerStates(_ context.Context, ids []string) map[string]operator.PowerReading {
 	out := make(map[string]operator.PowerReading, len(ids))
 	for _, id := range ids {
