@@ -567,7 +567,7 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 				return callerError{err}
 			}
 			c.ID = id
-			c.Status.Status = orchestrator.ComputeStatus(&c)
+			c.RefreshStatus()
 			if err := c.Validate(); err != nil {
 				return callerError{err}
 			}

@@ -67,3 +67,23 @@ func TestNoWakeWrite(t *testing.T) {
 		assert.Equal(t, []string{"x1c0s0b0n0"}, woken)
 	})
 }
+
+// Reading the status of a complete session whose status was never frozen computes it and
+// writes nothing: a GET must not change the store (BOS saves it only on POST .../status).
+func TestSessionStatusReadWritesNothing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, backend string) {
+		ctx := context.Background()
+		s := storetest.Open(t, backend, store.Config{})
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		end := now.Add(time.Minute)
+		sess := orchestrator.Session{Name: "s1", Operation: orchestrator.OpBoot, TemplateName: "t",
+			Status: orchestrator.SessionStatus{Status: orchestrator.SessionComplete, StartTime: now, EndTime: &end}}
+		require.NoError(t, s.CreateSession(ctx, sess))
+		st, err := s.SessionStatus(ctx, sess, nil, end)
+		require.NoError(t, err)
+		assert.Equal(t, "complete", st.Status)
+		_, saved, err := s.GetSessionStatus(ctx, "", "s1")
+		require.NoError(t, err)
+		assert.False(t, saved, "the read saved a status")
+	})
+}
