@@ -9,9 +9,11 @@ import (
 )
 
 // Retry delays of a node whose look failed (AddRateLimited): RetryBase doubled per
-// failure in a row, at most RetryMax, each node on its own count.
+// failure in a row, at most RetryMax, each node on its own count. The first retry comes
+// after 1 s, as the fixed delay it replaces: with Redis overloaded, sooner retries of
+// thousands of nodes would only add to the load.
 const (
-	RetryBase = 100 * time.Millisecond
+	RetryBase = time.Second
 	RetryMax  = 30 * time.Second
 )
 
