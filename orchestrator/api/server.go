@@ -61,6 +61,10 @@ type Config struct {
 	// WakeV1, when set, is called after a v1 session is created or deleted (the lockstep
 	// agent's Wake), so the agent starts or stops it at once rather than at its next poll.
 	WakeV1 func()
+	// WakeV2, when set, is called after v2 sessions are created or deleted (the
+	// reconciler's WakeSessions), so a new session is set up at once rather than at the
+	// session loop's next poll.
+	WakeV2 func()
 }
 
 // Server is the BOS v2 REST API. It is an http.Handler.
@@ -76,6 +80,7 @@ type Server struct {
 
 	nodes  orchestrator.NodeResolver
 	wakeV1 func()
+	wakeV2 func()
 	auth   Authenticator
 	// createMu serialises the overlap check and the store write of session creations.
 	createMu sync.Mutex
@@ -91,7 +96,7 @@ func New(cfg Config) *Server {
 	// Release mode silences gin's route dump; the mode is process-wide, so set it once.
 	ginOnce.Do(func() { gin.SetMode(gin.ReleaseMode) })
 	s := &Server{st: cfg.Store, tenants: cfg.Tenants, checker: cfg.BootSets, log: cfg.Logger, level: cfg.LogLevel,
-		maxBody: cfg.MaxBodyBytes, now: cfg.Now, nodes: cfg.Nodes, wakeV1: cfg.WakeV1, auth: cfg.Auth}
+		maxBody: cfg.MaxBodyBytes, now: cfg.Now, nodes: cfg.Nodes, wakeV1: cfg.WakeV1, wakeV2: cfg.WakeV2, auth: cfg.Auth}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

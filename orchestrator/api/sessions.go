@@ -73,8 +73,16 @@ func (s *Server) createSession(c *gin.Context) error {
 		return err
 	}
 	s.logTakeovers("v2", tn, name, sess.Status.TookOver)
+	s.sessionsChanged()
 	sendJSON(c, http.StatusCreated, reply(sess))
 	return nil
+}
+
+// sessionsChanged wakes the reconciler's session loop after a v2 create or delete.
+func (s *Server) sessionsChanged() {
+	if s.wakeV2 != nil {
+		s.wakeV2()
+	}
 }
 
 // sessionFilter parses min_age, max_age and status.
@@ -116,6 +124,7 @@ func (s *Server) deleteSessions(c *gin.Context) error {
 	if _, err := s.st.DeleteSessions(ctx, list); err != nil {
 		return err
 	}
+	s.sessionsChanged()
 	c.Status(http.StatusNoContent)
 	return nil
 }
@@ -182,6 +191,7 @@ func (s *Server) deleteSession(c *gin.Context) error {
 	if err := s.st.DeleteSessionIf(c.Request.Context(), tenantName(c), id, cond); err != nil {
 		return err
 	}
+	s.sessionsChanged()
 	c.Status(http.StatusNoContent)
 	return nil
 }

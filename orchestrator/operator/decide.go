@@ -106,7 +106,7 @@ func Decide(c bos.Component, obs Observation, opts bos.Options, now time.Time) D
 	d.Component = n
 	d.Changed = !equalComponents(&c, &n)
 	if d.Changed {
-		d.Component.Status.Status = bos.ComputeStatus(&d.Component)
+		d.Component.RefreshStatus()
 	}
 	return d
 }
@@ -352,7 +352,7 @@ func RecordFailure(n *bos.Component, act Action, err error, now time.Time) {
 	n.LastAction.InFlight = ""
 	n.LastAction.LastUpdated = now
 	n.Error = fmt.Sprintf("%s failed: %v", act, err) // the cause only: event_stats counts attempts
-	n.Status.Status = bos.ComputeStatus(n)
+	n.RefreshStatus()
 }
 
 func attemptsOf(n *bos.Component, act Action) int {
