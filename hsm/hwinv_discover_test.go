@@ -1,0 +1,120 @@
+package hsm
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// hwHistoryOf is the event types and FRUIDs of a location's history.
+func hwHistoryOf(t *testing.T, s *Server, id string) []string {
+	t.Helper()
+	r := call(t, s, "GET", hwPath+"/History/"+id, "")
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	var out []string
+	for _, ev := range decode[HWInvHistArray](t, r).History {
+		out = append(out, ev.EventType+" "+ev.FRUID)
+	}
+	return out
+}
+
+// A Discover of every simulated BMC reads each node's system, processors and memory
+// and the BMC's manager: the same facts the seed has, so the inventory is unchanged
+// and every discovered location records a Scanned event for its FRU.
+func TestDiscoverRefillsHWInventory(t *testing.T) {
+	s, _, _ := discoveryServer(t, nil)
+	before := call(t, s, "GET", hwPath, "")
+	require.Equal(t, http.StatusOK, before.status)
+	const node = "x1000c0s0b0n1"
+	query := call(t, s, "GET", hwPath+"/Query/"+node, "").body
+
+	r := call(t, s, "POST", "/hsm/v2/Inventory/Discover", `{"xnames":[],"force":false}`)
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	s.WaitDiscoveries()
+
+	assert.JSONEq(t, query, call(t, s, "GET", hwPath+"/Query/"+node, "").body)
+	assert.JSONEq(t, before.body, call(t, s, "GET", hwPath, "").body)
+
+	var locs []HWInvByLoc
+	require.NoError(t, json.Unmarshal([]byte(before.body), &locs))
+	scanned := 0
+	for _, l := range locs {
+		switch l.Type {
+		case "NodeEnclosure": // discovery does not read Chassis
+			assert.Len(t, hwHistoryOf(t, s, l.ID), 1, l.ID)
+		default:
+			assert.Equal(t, []string{"Added " + l.PopulatedFRU.FRUID, "Scanned " + l.PopulatedFRU.FRUID},
+				hwHistoryOf(t, s, l.ID), l.ID)
+			scanned++
+		}
+	}
+	assert.Greater(t, scanned, 3*len(s.hw.bmcs), "nodes, processors, memory and BMCs were scanned")
+	for _, p := range []string{"p0", "p1", "d0"} {
+		assert.Equal(t, "FRUIDfor"+node+p, decode[HWInvByLoc](t, call(t, s, "GET", hwPath+"/"+node+p, "")).PopulatedFRU.FRUID)
+	}
+}
+
+// withProcessorSerial serves h, with a serial and part number added to the processors
+// at the paths ending in suffix: the CPU was replaced by a trackable one.
+func withProcessorSerial(h http.Handler, suffix, serial string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, suffix) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		var v map[string]any
+		if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &v) != nil {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		v["SerialNumber"], v["PartNumber"] = serial, "100-000000312"
+		var b bytes.Buffer
+		_ = json.NewEncoder(&b).Encode(v)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(b.Bytes())
+	})
+}
+
+// A processor whose serial number changed is another FRU: the location records the
+// old FRU Removed and the new one Added, and stores the new FRU info.
+func TestDiscoverRecordsReplacedProcessor(t *testing.T) {
+	s, tr, _ := discoveryServer(t, nil)
+	const bmc, node = "x1000c0s0b0", "x1000c0s0b0n1"
+	tr.mu.Lock()
+	tr.hosts[bmc] = withProcessorSerial(tr.hosts[bmc], "/Systems/Node1/Processors/CPU1", "SN-4711")
+	tr.mu.Unlock()
+
+	r := call(t, s, "POST", "/hsm/v2/Inventory/Discover", `{"xnames":["`+bmc+`"]}`)
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	s.WaitDiscoveries()
+
+	const newFRU = "Processor.AMD.100000000312.SN4711"
+	assert.Equal(t, []string{"Added FRUIDfor" + node + "p0", "Removed FRUIDfor" + node + "p0", "Added " + newFRU},
+		hwHistoryOf(t, s, node+"p0"))
+	assert.Equal(t, []string{"Added FRUIDfor" + node + "p1", "Scanned FRUIDfor" + node + "p1"}, hwHistoryOf(t, s, node+"p1"))
+	assert.Equal(t, []string{"Added FRUIDforx1000c0s0b0n0p0", "Scanned FRUIDforx1000c0s0b0n0p0"}, hwHistoryOf(t, s, "x1000c0s0b0n0p0"))
+
+	loc := call(t, s, "GET", hwPath+"/"+node+"p0", "")
+	require.Equal(t, http.StatusOK, loc.status, loc.body)
+	var v struct {
+		PopulatedFRU struct {
+			FRUID            string
+			ProcessorFRUInfo map[string]any
+		}
+		ProcessorLocationInfo map[string]any
+	}
+	require.NoError(t, json.Unmarshal([]byte(loc.body), &v))
+	assert.Equal(t, newFRU, v.PopulatedFRU.FRUID)
+	assert.Equal(t, "SN-4711", v.PopulatedFRU.ProcessorFRUInfo["SerialNumber"])
+	assert.Equal(t, "CPU 1", v.ProcessorLocationInfo["Socket"])
+	fru := call(t, s, "GET", hwPath+"ByFRU/"+newFRU, "")
+	assert.Equal(t, http.StatusOK, fru.status, fru.body)
+}
