@@ -60,14 +60,16 @@
 //     bBnN in the order of their paths. It also refills the hardware inventory
 //     (hwinv_discover.go), as hms-smd's pkg/rf: per system the Node, the members of
 //     its ProcessorCollection (CPUs → Processor nNpK, GPUs → NodeAccel nNaK, K
-//     counting each kind in collection order) and MemoryCollection (Memory nNdK, K
-//     the member's index), and the BMC's Manager (NodeBMC), each Redfish resource
-//     passed through to the location and FRU info objects; these replace what was
-//     stored at those locations, with history as a POST (Scanned for the same FRUID,
+//     counting each kind in collection order, absent ones included; hms-smd counts
+//     in a map's order) and MemoryCollection (Memory nNdK, K the member's index),
+//     and the BMC's Manager (NodeBMC), each Redfish resource passed through to the
+//     location and FRU info objects. These replace what was stored at those
+//     locations, with history as a POST records it (Scanned for the same FRUID,
 //     Removed+Added for another; TestDiscoverRefillsHWInventory,
-//     TestDiscoverRecordsReplacedProcessor). Untrackable FRUs keep FRUIDfor<xname>,
-//     as discovery does (a POST refuses them). Config.OnDiscovered then receives the
-//     systems read; Server.WaitDiscoveries waits for discoveries.
+//     TestDiscoverRecordsReplacedProcessor, TestDiscoverOrdinalsAsReal).
+//     Untrackable FRUs keep FRUIDfor<xname>, as discovery does (a POST refuses
+//     them). Config.OnDiscovered then receives the systems read;
+//     Server.WaitDiscoveries waits for discoveries.
 //   - Inventory/Hardware (hardware inventory by location): GET with filters id, type,
 //     manufacturer, partnumber, serialnumber, fruid, partition; POST
 //     {"Hardware":[HWInvByLoc...]} (all entries checked before any is stored, with

@@ -10,10 +10,14 @@ import (
 )
 
 // The hardware inventory a Discover reads, as hms-smd's pkg/rf: each system becomes a
-// Node, the CPUs of its ProcessorCollection Processors <node>pN and its GPUs NodeAccels
-// <node>aN (N counting each kind in collection order), the members of its
-// MemoryCollection Memory <node>dN (N the member's index), and the BMC's own Manager
-// its NodeBMC. Each Redfish resource is decoded into its location and FRU info objects
+// Node, the CPUs of its ProcessorCollection Processors <node>pN and its GPUs and
+// accelerators NodeAccels <node>aN, the members of its MemoryCollection Memory
+// <node>dN, and the BMC's own Manager its NodeBMC. A DIMM's N is its index in the
+// collection (hms-smd's RawOrdinal). A processor's N counts the readable processors
+// of its kind, absent ones included, in collection order: hms-smd's
+// getProcessorOrdinal means that order but counts in its map's iteration order (and
+// names an "Accelerator" pN); here the order is fixed. Absent members take their
+// ordinal but are not stored (HSM stores an Empty location without a FRU). Each Redfish resource is decoded into its location and FRU info objects
 // as hms-smd's *LocationInfoRF and *FRUInfoRF pass its properties through; the FRUID
 // is <Type>.<Manufacturer>.<PartNumber>.<SerialNumber>, or FRUIDfor<xname> when the
 // FRU is untrackable, which discovery keeps (a POST refuses it).
@@ -89,7 +93,7 @@ func (b *bmcReader) readHW(ctx context.Context, bmcID string, rd bmcReading) []*
 				discProcessorFRU
 				rfStatus
 			}
-			if !decodeRF(raw, &p) || p.Status.State == "Absent" {
+			if raw == nil || !decodeRF(raw, &p) {
 				continue
 			}
 			id, t := node+"p"+strconv.Itoa(cpus), xname.Processor
@@ -98,6 +102,9 @@ func (b *bmcReader) readHW(ctx context.Context, bmcID string, rd bmcReading) []*
 				accels++
 			} else {
 				cpus++
+			}
+			if p.Status.State == "Absent" {
+				continue // an empty socket still takes its ordinal
 			}
 			out = append(out, builtLoc(id, t, p.discProcessorLoc, p.discProcessorFRU,
 				p.Manufacturer, p.PartNumber, p.SerialNumber))
@@ -108,7 +115,7 @@ func (b *bmcReader) readHW(ctx context.Context, bmcID string, rd bmcReading) []*
 				discMemoryFRU
 				rfStatus
 			}
-			if !decodeRF(raw, &m) || m.Status.State == "Absent" {
+			if raw == nil || !decodeRF(raw, &m) || m.Status.State == "Absent" {
 				continue
 			}
 			out = append(out, builtLoc(node+"d"+strconv.Itoa(ordinal), xname.Memory, m.discMemoryLoc, m.discMemoryFRU,
@@ -142,7 +149,7 @@ func decodeRF(raw json.RawMessage, v any) bool {
 }
 
 // members reads a collection's members in collection order (the order hms-smd takes
-// ordinals from), skipping those that cannot be read.
+// ordinals from); a member that cannot be read is nil.
 func (b *bmcReader) members(ctx context.Context, collection string) []json.RawMessage {
 	if collection == "" {
 		return nil
@@ -157,9 +164,11 @@ func (b *bmcReader) members(ctx context.Context, collection string) []json.RawMe
 	}
 	out := make([]json.RawMessage, 0, len(coll.Members))
 	for _, m := range coll.Members {
-		if raw, err := b.get(ctx, m.ID); err == nil {
-			out = append(out, raw)
+		raw, err := b.get(ctx, m.ID)
+		if err != nil {
+			raw = nil
 		}
+		out = append(out, raw)
 	}
 	return out
 }

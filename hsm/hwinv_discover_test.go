@@ -60,9 +60,9 @@ func TestDiscoverRefillsHWInventory(t *testing.T) {
 	}
 }
 
-// withProcessorSerial serves h, with a serial and part number added to the processors
-// at the paths ending in suffix: the CPU was replaced by a trackable one.
-func withProcessorSerial(h http.Handler, suffix, serial string) http.Handler {
+// rewriting serves h, with the resources at paths ending in suffix changed by edit,
+// or answered with the status edit returns when that is not 200.
+func rewriting(h http.Handler, suffix string, edit func(map[string]any) int) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasSuffix(r.URL.Path, suffix) {
 			h.ServeHTTP(w, r)
@@ -75,7 +75,10 @@ func withProcessorSerial(h http.Handler, suffix, serial string) http.Handler {
 			w.WriteHeader(http.StatusInternalServerError)
 			return
 		}
-		v["SerialNumber"], v["PartNumber"] = serial, "100-000000312"
+		if status := edit(v); status != http.StatusOK {
+			w.WriteHeader(status)
+			return
+		}
 		var b bytes.Buffer
 		_ = json.NewEncoder(&b).Encode(v)
 		w.Header().Set("Content-Type", "application/json")
@@ -89,7 +92,10 @@ func TestDiscoverRecordsReplacedProcessor(t *testing.T) {
 	s, tr, _ := discoveryServer(t, nil)
 	const bmc, node = "x1000c0s0b0", "x1000c0s0b0n1"
 	tr.mu.Lock()
-	tr.hosts[bmc] = withProcessorSerial(tr.hosts[bmc], "/Systems/Node1/Processors/CPU1", "SN-4711")
+	tr.hosts[bmc] = rewriting(tr.hosts[bmc], "/Systems/Node1/Processors/CPU1", func(v map[string]any) int {
+		v["SerialNumber"], v["PartNumber"] = "SN-4711", "100-000000312" // another CPU, a trackable one
+		return http.StatusOK
+	})
 	tr.mu.Unlock()
 
 	r := call(t, s, "POST", "/hsm/v2/Inventory/Discover", `{"xnames":["`+bmc+`"]}`)
@@ -117,4 +123,29 @@ func TestDiscoverRecordsReplacedProcessor(t *testing.T) {
 	assert.Equal(t, "CPU 1", v.ProcessorLocationInfo["Socket"])
 	fru := call(t, s, "GET", hwPath+"ByFRU/"+newFRU, "")
 	assert.Equal(t, http.StatusOK, fru.status, fru.body)
+}
+
+// Ordinals as hms-smd's: an absent processor still takes its pN, a DIMM's dN is its
+// index in the collection even when an earlier member cannot be read; the locations
+// of what discovery did not store keep what they had.
+func TestDiscoverOrdinalsAsReal(t *testing.T) {
+	s, tr, _ := discoveryServer(t, nil)
+	const bmc, node = "x1000c0s0b0", "x1000c0s0b0n0"
+	tr.mu.Lock()
+	h := rewriting(tr.hosts[bmc], "/Systems/Node0/Processors/CPU1", func(v map[string]any) int {
+		v["Status"] = map[string]any{"State": "Absent"}
+		return http.StatusOK
+	})
+	tr.hosts[bmc] = rewriting(h, "/Systems/Node0/Memory/DIMM1", func(map[string]any) int { return http.StatusNotFound })
+	tr.mu.Unlock()
+
+	r := call(t, s, "POST", "/hsm/v2/Inventory/Discover", `{"xnames":["`+bmc+`"]}`)
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	s.WaitDiscoveries()
+
+	for id, events := range map[string]int{"p0": 1, "p1": 2, "d0": 1, "d1": 2, "d2": 2} {
+		assert.Len(t, hwHistoryOf(t, s, node+id), events, id)
+	}
+	assert.Equal(t, http.StatusOK, call(t, s, "GET", hwPath+"/"+node+"p0", "").status)
+	assert.Equal(t, http.StatusNotFound, call(t, s, "GET", hwPath+"/"+node+"p2", "").status)
 }
