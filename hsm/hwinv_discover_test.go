@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/topology"
 )
 
 // hwHistoryOf is the event types and FRUIDs of a location's history.
@@ -24,11 +26,16 @@ func hwHistoryOf(t *testing.T, s *Server, id string) []string {
 	return out
 }
 
-// A Discover of every simulated BMC reads each node's system, processors and memory
-// and the BMC's manager: the same facts the seed has, so the inventory is unchanged
-// and every discovered location records a Scanned event for its FRU.
+// A Discover of every simulated BMC (blade x86 and Grace nodes, rack servers) reads
+// each node's system, processors and memory and the BMC's manager: the same facts
+// the seed has, so the inventory is unchanged and every discovered location records a
+// Scanned event for its FRU.
 func TestDiscoverRefillsHWInventory(t *testing.T) {
-	s, _, _ := discoveryServer(t, nil)
+	topo, err := topology.Generate(topology.Options{Compute: 4, ARM: 2, Management: 1})
+	require.NoError(t, err)
+	s, _, _ := discoveryServerOf(t, topo, nil)
+	require.Contains(t, call(t, s, "GET", hwPath+"?type=Processor", "").body, "NVIDIA Grace CPU")
+	require.Contains(t, call(t, s, "GET", hwPath+"?type=Node", "").body, "ProLiant")
 	before := call(t, s, "GET", hwPath, "")
 	require.Equal(t, http.StatusOK, before.status)
 	const node = "x1000c0s0b0n1"
