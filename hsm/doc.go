@@ -194,7 +194,8 @@
 //     (nor NodeEnclosure hardware inventory), and it does not read drives, HSN NICs
 //     or accelerator risers. Absent processors and DIMMs are left out (HSM stores an
 //     Empty location without a FRU); a location a later Discover no longer finds is
-//     kept. Deleting a RedfishEndpoint deletes its
+//     kept. At most 1024 processors and 1024 DIMMs are read per system
+//     (TestDiscoverHostileProcessors). Deleting a RedfishEndpoint deletes its
 //     ComponentEndpoints and ServiceEndpoints and sets the components behind it to
 //     Empty, as HSM does. Error texts of Discover, DiscoveryStatus, ServiceEndpoints
 //     and the IPAddresses operations are ours (status codes as the document says).

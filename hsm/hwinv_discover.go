@@ -76,6 +76,9 @@ func (b *bmcReader) readHW(ctx context.Context, bmcID string, rd bmcReading) []*
 	var out []*HWInvByLoc
 	for i, sys := range rd.systems {
 		node := systemXname(bmcID, i)
+		if xname.TypeOf(node) != xname.Node {
+			continue // hms-smd: "Bad xname ID", nothing stored
+		}
 		var v struct {
 			discSystemLoc
 			discSystemFRU
@@ -148,6 +151,10 @@ func decodeRF(raw json.RawMessage, v any) bool {
 	return err == nil || errors.As(err, &typeErr)
 }
 
+// maxHWMembers bounds the processors or DIMMs read from one system, so that a BMC
+// listing millions of members costs no more than a large real node.
+const maxHWMembers = 1024
+
 // members reads a collection's members in collection order (the order hms-smd takes
 // ordinals from); a member that cannot be read is nil.
 func (b *bmcReader) members(ctx context.Context, collection string) []json.RawMessage {
@@ -161,6 +168,9 @@ func (b *bmcReader) members(ctx context.Context, collection string) []json.RawMe
 	var coll rfCollection
 	if json.Unmarshal(raw, &coll) != nil {
 		return nil
+	}
+	if len(coll.Members) > maxHWMembers {
+		coll.Members = coll.Members[:maxHWMembers]
 	}
 	out := make([]json.RawMessage, 0, len(coll.Members))
 	for _, m := range coll.Members {

@@ -3,6 +3,7 @@ package hsm
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -155,4 +156,37 @@ func TestDiscoverOrdinalsAsReal(t *testing.T) {
 	}
 	assert.Equal(t, http.StatusOK, call(t, s, "GET", hwPath+"/"+node+"p0", "").status)
 	assert.Equal(t, http.StatusNotFound, call(t, s, "GET", hwPath+"/"+node+"p2", "").status)
+}
+
+// A BMC listing thousands of processors, some with properties of the wrong type, costs
+// at most maxHWMembers reads per collection; a wrongly typed property is left out, as
+// hms-smd skips it, and the rest of the processor is stored.
+func TestDiscoverHostileProcessors(t *testing.T) {
+	s, tr, _ := discoveryServer(t, nil)
+	const bmc, node = "x1000c0s0b0", "x1000c0s0b0n0"
+	tr.mu.Lock()
+	h := rewriting(tr.hosts[bmc], "/Systems/Node0/Processors", func(v map[string]any) int {
+		members := make([]any, 5000)
+		for i := range members {
+			members[i] = map[string]any{"@odata.id": "/redfish/v1/Systems/Node0/Processors/CPU1"}
+		}
+		v["Members"] = members
+		return http.StatusOK
+	})
+	tr.hosts[bmc] = rewriting(h, "/Systems/Node0/Processors/CPU1", func(v map[string]any) int {
+		v["TotalCores"], v["Model"] = true, []any{"not", "a", "string"}
+		return http.StatusOK
+	})
+	tr.mu.Unlock()
+
+	r := call(t, s, "POST", "/hsm/v2/Inventory/Discover", `{"xnames":["`+bmc+`"]}`)
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	s.WaitDiscoveries()
+
+	last := fmt.Sprintf("%sp%d", node, maxHWMembers-1)
+	loc := call(t, s, "GET", hwPath+"/"+last, "")
+	require.Equal(t, http.StatusOK, loc.status, loc.body)
+	assert.Contains(t, loc.body, `"Socket":"CPU 1"`)
+	assert.Contains(t, loc.body, `"TotalCores":0`)
+	assert.Equal(t, http.StatusNotFound, call(t, s, "GET", fmt.Sprintf("%s/%sp%d", hwPath, node, maxHWMembers), "").status)
 }
