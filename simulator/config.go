@@ -65,7 +65,9 @@ type Config struct {
 	// OnBooted is called when a node's OS is up (after the boot delay, before it reports).
 	// It runs on a pool worker: keep it short.
 	OnBooted func(xname string, at time.Time)
-	// OnPowerChange is called on every PowerState change, outside the simulator's locks.
+	// OnPowerChange is called on every PowerState change, outside the simulator's locks
+	// (so, unlike the events, calls for changes made at one instant by different
+	// goroutines may come in either order).
 	OnPowerChange func(xname, state string)
 	// OnReset is called on every Reset action the BMC accepted (applied or a no-op), with
 	// its ResetType, outside the simulator's locks: tests count resets per type there.

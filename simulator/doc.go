@@ -124,7 +124,8 @@
 // MessageId ResourceEvent.1.0.ResourcePowerStateChanged, MessageArgs [system URI, state],
 // OriginOfCondition, EventType Alert (what HSM reads, via hmcollector). Delivery is a pool
 // shared by the simulator (Config.EventWorkers single-worker shards, a BMC always on the
-// same shard so its events stay in order), HTTPTimeout per POST, 3 retries ReportBackoff
+// same shard; a change's events are queued under the BMC lock as it is made, so they stay
+// in the order of the changes), HTTPTimeout per POST, 3 retries ReportBackoff
 // apart; enqueueing never blocks the BMC: a full shard queue drops the event
 // (Stats.EventsDropped). Config.Subscriptions pre-seeds a subscription on every BMC with
 // Context = the BMC xname ("{bmc}" in the Destination is replaced by it): how the stack

@@ -13,8 +13,9 @@ import (
 )
 
 // EventService: subscriptions per BMC, and ResourcePowerStateChanged events delivered by
-// a pool shared by the whole simulator. Events of one BMC always go through the same
-// single-worker shard, so a subscriber sees a system's Off before its On. Delivery never
+// a pool shared by the whole simulator. A change's events are queued as it is made, under
+// the BMC lock, and the events of one BMC always go through the same single-worker shard,
+// so a subscriber sees a system's changes in the order they happened. Delivery never
 // blocks the BMC: a full shard queue drops the event (Stats.EventsDropped).
 
 // eventTypes are the EventTypes a subscription may name. The property is deprecated
@@ -90,15 +91,16 @@ type eventBody struct {
 	Events    []eventRecord `json:"Events"`
 }
 
-// queueEvent hands one power change to the subscriber's shard without blocking.
-func (s *Simulator) queueEvent(sub *subscription, c change) {
+// queueEvent hands one power change of n to the subscriber's shard without blocking.
+// Called with n's BMC lock held, so a BMC's events are queued in the order of its changes.
+func (s *Simulator) queueEvent(sub *subscription, n *node, st PowerState, at time.Time) {
 	if !sub.wantsPower() {
 		return
 	}
-	uri := "/redfish/v1/Systems/" + c.n.systemID
-	state := c.state.String()
+	uri := "/redfish/v1/Systems/" + n.systemID
+	state := st.String()
 	s.queueRecord(sub, eventRecord{
-		EventTimestamp: c.at.UTC().Format(time.RFC3339), EventType: "Alert", MessageSeverity: "OK",
+		EventTimestamp: at.UTC().Format(time.RFC3339), EventType: "Alert", MessageSeverity: "OK",
 		Message:     "The power state of resource " + uri + " has changed to type " + state + ".",
 		MessageID:   "ResourceEvent.1.0.ResourcePowerStateChanged",
 		MessageArgs: []string{uri, state}, OriginOfCondition: odataRef{uri},

@@ -207,3 +207,35 @@ func TestSubscriptionTerminatedAfterFailedDeliveries(t *testing.T) {
 	assert.Equal(t, []string{"/redfish/v1/EventService/Subscriptions/2", "/redfish/v1/EventService/Subscriptions/3"}, ids)
 	assert.Equal(t, 404, call(t, srv.URL, "GET", "/redfish/v1/EventService/Subscriptions/1", "", "basic").status)
 }
+
+// A power change and the events telling of it leave in the same order, whichever
+// goroutine announces first: here the node panics (and powers off) at the instant it
+// powers on, and the reset's own announcement is held until the panic has been
+// announced. Before events were queued under the BMC lock, the subscriber got Off and
+// then On: a stale On that BOS trusted for its event cache's lifetime.
+func TestEventsFollowPowerChangesWhenAnnouncementsRace(t *testing.T) {
+	st := newStack(t)
+	sub := newRecorder(t, func(*http.Request, []byte) (int, string) { return http.StatusOK, "" })
+	panicked := make(chan struct{})
+	var once sync.Once
+	s := newSim(t, func(c *Config) {
+		c.Services = st.services()
+		c.Timing.Scale = 0 // the node boots, and panics, at the instant it powers on
+		c.Faults.Set = map[string][]Fault{bladeNode: {FaultKernelPanic}}
+		c.Subscriptions = []Subscription{{Destination: sub.srv.URL + "/events"}}
+		c.OnPowerChange = func(xname, state string) {
+			if xname == bladeNode && state == "Off" {
+				once.Do(func() { close(panicked) })
+			}
+		}
+		c.OnReset = func(string, string) {
+			testwait.Receive(t, panicked, "the kernel panic announced", func() string { return "no Off yet" })
+		}
+	})
+	srv := bmcServer(t, s, bladeBMC)
+	require.Equal(t, 204, call(t, srv.URL, "POST", resetPath, resetBody("On"), "basic").status)
+	testwait.Until(t, "3 events delivered", func() bool { return s.Stats().EventsDelivered == 3 }, stats(s))
+	uri := "/redfish/v1/Systems/Node0"
+	assert.Equal(t, []string{bladeBMC + " " + uri + " PoweringOn", bladeBMC + " " + uri + " On", bladeBMC + " " + uri + " Off"},
+		stateSeq(decodeEvents(t, sub), "/events"))
+}

@@ -62,12 +62,11 @@ func (n *node) stopTimer() {
 	}
 }
 
-// change is a PowerState change to announce once the BMC lock is released.
+// change is a PowerState change whose hook (OnPowerChange) runs once the BMC lock is
+// released. Its events are queued at once, under the lock (see enter).
 type change struct {
 	n     *node
 	state PowerState
-	at    time.Time
-	subs  []*subscription
 }
 
 // resetResult is what the HTTP layer needs to answer a Reset.
@@ -186,18 +185,25 @@ func (s *Simulator) enter(n *node, st PowerState, changes []change) []change {
 		s.startBoot(n)
 	}
 	s.stats.powerChanges.Add(1)
-	return append(changes, change{n: n, state: st, at: s.now(), subs: n.bmc.subs})
+	// The events are queued here, under the BMC lock, so they leave in the order of the
+	// changes. Queued after the unlock, a change made by another goroutine meanwhile (a
+	// kernel panic at the instant of power-on) could overtake it: subscribers would get
+	// Off, then a stale On.
+	at := s.now()
+	for _, sub := range n.bmc.subs {
+		s.queueEvent(sub, n, st, at)
+	}
+	return append(changes, change{n: n, state: st})
 }
 
-// announce calls OnPowerChange and queues the events, outside every lock.
+// announce calls OnPowerChange, outside every lock. Hooks of changes made by different
+// goroutines may run in either order; the events do not (see enter).
 func (s *Simulator) announce(changes []change) {
+	if s.cfg.OnPowerChange == nil {
+		return
+	}
 	for _, c := range changes {
-		if s.cfg.OnPowerChange != nil {
-			s.cfg.OnPowerChange(c.n.xname, c.state.String())
-		}
-		for _, sub := range c.subs {
-			s.queueEvent(sub, c)
-		}
+		s.cfg.OnPowerChange(c.n.xname, c.state.String())
 	}
 }
 
