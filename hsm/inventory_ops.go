@@ -14,15 +14,14 @@ import (
 
 // queryRedfishEndpoints serves GET RedfishEndpoints/Query/{xname}: the endpoint named,
 // or those under a parent xname; "all" and "s0" mean every endpoint.
-func (s *Server) queryRedfishEndpoints(w http.ResponseWriter, r *http.Request) {
+func (s *Server) queryRedfishEndpoints(w http.ResponseWriter, r *http.Request) *problem.Details {
 	raw := strings.ToLower(r.PathValue("xname"))
 	all := raw == "all" || raw == "s0"
 	id := ""
 	if !all {
 		var err error
 		if id, _, err = parseXname(raw); err != nil {
-			problem.Write(w, http.StatusBadRequest, "invalid xname %q", r.PathValue("xname"))
-			return
+			return problem.New(http.StatusBadRequest, "invalid xname %q", r.PathValue("xname"))
 		}
 	}
 	s.mu.RLock()
@@ -34,10 +33,10 @@ func (s *Server) queryRedfishEndpoints(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.RUnlock()
 	if len(out.RedfishEndpoints) == 0 {
-		problem.Write(w, http.StatusNotFound, "no such xname.")
-		return
+		return problem.New(http.StatusNotFound, "no such xname.")
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // dropCEPSetEmpty deletes a ComponentEndpoint and, as hms-smd's
@@ -54,19 +53,19 @@ func (s *Server) dropCEPSetEmpty(id string) bool {
 	return true
 }
 
-func (s *Server) deleteComponentEndpoint(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteComponentEndpoint(w http.ResponseWriter, r *http.Request) *problem.Details {
 	id := pathID(r)
 	s.mu.Lock()
 	ok := s.dropCEPSetEmpty(id)
 	s.mu.Unlock()
 	if !ok {
-		problem.Write(w, http.StatusNotFound, "no such xname.")
-		return
+		return problem.New(http.StatusNotFound, "no such xname.")
 	}
 	writeMessage(w, http.StatusOK, "deleted 1 entry")
+	return nil
 }
 
-func (s *Server) deleteComponentEndpoints(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteComponentEndpoints(w http.ResponseWriter, r *http.Request) *problem.Details {
 	s.mu.Lock()
 	n := 0
 	for _, rec := range slices.Clone(s.cepSorted) {
@@ -76,23 +75,23 @@ func (s *Server) deleteComponentEndpoints(w http.ResponseWriter, r *http.Request
 	}
 	s.mu.Unlock()
 	if n == 0 {
-		problem.Write(w, http.StatusNotFound, "no entries to delete")
-		return
+		return problem.New(http.StatusNotFound, "no entries to delete")
 	}
 	writeMessage(w, http.StatusOK, "deleted %d entries", n)
+	return nil
 }
 
-func (s *Server) deleteEthernetInterfaces(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteEthernetInterfaces(w http.ResponseWriter, r *http.Request) *problem.Details {
 	s.mu.Lock()
 	n := len(s.eths)
 	clear(s.eths)
 	s.ethSorted = nil
 	s.mu.Unlock()
 	if n == 0 {
-		problem.Write(w, http.StatusNotFound, "no entries to delete")
-		return
+		return problem.New(http.StatusNotFound, "no entries to delete")
 	}
 	writeMessage(w, http.StatusOK, "deleted %d entries", n)
+	return nil
 }
 
 // ethPatchIn is CompEthInterface.1.0.0_Patch.
@@ -147,19 +146,17 @@ func (s *Server) changeEth(w http.ResponseWriter, id string, change func(*Ethern
 	return e, true
 }
 
-func (s *Server) patchEthernetInterface(w http.ResponseWriter, r *http.Request) {
+func (s *Server) patchEthernetInterface(w http.ResponseWriter, r *http.Request) *problem.Details {
 	id, ok := ethID(w, r)
 	if !ok {
-		return
+		return nil
 	}
 	var in ethPatchIn
 	if d := s.decode(w, r, &in); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	if in.Description == nil && in.IPAddresses == nil && in.ComponentID == nil {
-		problem.Write(w, http.StatusBadRequest, "request must have at least one patch field")
-		return
+		return problem.New(http.StatusBadRequest, "request must have at least one patch field")
 	}
 	out, ok := s.changeEth(w, id, func(e *EthernetInterface) *problem.Details {
 		if in.IPAddresses != nil {
@@ -183,12 +180,13 @@ func (s *Server) patchEthernetInterface(w http.ResponseWriter, r *http.Request) 
 	if ok {
 		writeJSON(w, http.StatusOK, out)
 	}
+	return nil
 }
 
-func (s *Server) getIPAddresses(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getIPAddresses(w http.ResponseWriter, r *http.Request) *problem.Details {
 	id, ok := ethID(w, r)
 	if !ok {
-		return
+		return nil
 	}
 	s.mu.RLock()
 	rec, found := s.eths[id]
@@ -198,28 +196,26 @@ func (s *Server) getIPAddresses(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.RUnlock()
 	if !found {
-		problem.Write(w, http.StatusNotFound, "no such EthernetInterface.")
-		return
+		return problem.New(http.StatusNotFound, "no such EthernetInterface.")
 	}
 	if ips == nil {
 		ips = []IPAddress{}
 	}
 	writeJSON(w, http.StatusOK, ips)
+	return nil
 }
 
-func (s *Server) postIPAddress(w http.ResponseWriter, r *http.Request) {
+func (s *Server) postIPAddress(w http.ResponseWriter, r *http.Request) *problem.Details {
 	id, ok := ethID(w, r)
 	if !ok {
-		return
+		return nil
 	}
 	var in IPAddress
 	if d := s.decode(w, r, &in); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	if d := checkIPs([]IPAddress{in}); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	_, ok = s.changeEth(w, id, func(e *EthernetInterface) *problem.Details {
 		if slices.ContainsFunc(e.IPAddresses, func(ip IPAddress) bool { return ip.IPAddress == in.IPAddress }) {
@@ -233,6 +229,7 @@ func (s *Server) postIPAddress(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Location", uri)
 		writeJSON(w, http.StatusCreated, ResourceURI{URI: uri})
 	}
+	return nil
 }
 
 // ipIndex finds ip among e's addresses, or returns a 404 problem.
@@ -244,21 +241,19 @@ func ipIndex(e *EthernetInterface, ip string) (int, *problem.Details) {
 	return i, nil
 }
 
-func (s *Server) patchIPAddress(w http.ResponseWriter, r *http.Request) {
+func (s *Server) patchIPAddress(w http.ResponseWriter, r *http.Request) *problem.Details {
 	id, ok := ethID(w, r)
 	if !ok {
-		return
+		return nil
 	}
 	var in struct {
 		Network *string `json:"Network"`
 	}
 	if d := s.decode(w, r, &in); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	if in.Network == nil {
-		problem.Write(w, http.StatusBadRequest, "request must have at least one patch field")
-		return
+		return problem.New(http.StatusBadRequest, "request must have at least one patch field")
 	}
 	var out IPAddress
 	_, ok = s.changeEth(w, id, func(e *EthernetInterface) *problem.Details {
@@ -273,6 +268,7 @@ func (s *Server) patchIPAddress(w http.ResponseWriter, r *http.Request) {
 	if ok {
 		writeJSON(w, http.StatusOK, out)
 	}
+	return nil
 }
 
 func (s *Server) deleteIPAddress(w http.ResponseWriter, r *http.Request) {

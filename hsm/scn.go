@@ -265,10 +265,10 @@ func (s *Server) deleteSCNSubscriptions(w http.ResponseWriter, r *http.Request) 
 	writeMessage(w, http.StatusOK, "%d Subscriptions deleted", n)
 }
 
-func (s *Server) getSCNSubscription(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getSCNSubscription(w http.ResponseWriter, r *http.Request) *problem.Details {
 	id, ok := scnID(w, r)
 	if !ok {
-		return
+		return nil
 	}
 	c := &s.scn
 	c.mu.Lock()
@@ -279,20 +279,20 @@ func (s *Server) getSCNSubscription(w http.ResponseWriter, r *http.Request) {
 	}
 	c.mu.Unlock()
 	if !found {
-		problem.Write(w, http.StatusNotFound, "Subscription not found")
-		return
+		return problem.New(http.StatusNotFound, "Subscription not found")
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) putSCNSubscription(w http.ResponseWriter, r *http.Request) {
+func (s *Server) putSCNSubscription(w http.ResponseWriter, r *http.Request) *problem.Details {
 	id, ok := scnID(w, r)
 	if !ok {
-		return
+		return nil
 	}
 	in, ok := s.decodeSubscription(w, r)
 	if !ok {
-		return
+		return nil
 	}
 	c := &s.scn
 	c.mu.Lock()
@@ -303,37 +303,33 @@ func (s *Server) putSCNSubscription(w http.ResponseWriter, r *http.Request) {
 	}
 	c.mu.Unlock()
 	if !found {
-		problem.Write(w, http.StatusNotFound, "Subscription not found")
-		return
+		return problem.New(http.StatusNotFound, "Subscription not found")
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // patchSCNSubscription adds, removes or replaces trigger values. As in hms-smd, "add"
 // with Enabled true enables, "remove" with Enabled true disables, "replace" sets the
 // lists it is given (non-empty) and Enabled if given.
-func (s *Server) patchSCNSubscription(w http.ResponseWriter, r *http.Request) {
+func (s *Server) patchSCNSubscription(w http.ResponseWriter, r *http.Request) *problem.Details {
 	id, ok := scnID(w, r)
 	if !ok {
-		return
+		return nil
 	}
 	var in SCNPatchSubscription
 	if d := s.decode(w, r, &in); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	if in.Op == "" {
-		problem.Write(w, http.StatusBadRequest, "Missing Patch Op")
-		return
+		return problem.New(http.StatusBadRequest, "Missing Patch Op")
 	}
 	op := strings.ToLower(in.Op)
 	if op != "add" && op != "remove" && op != "replace" {
-		problem.Write(w, http.StatusBadRequest, "Invalid Patch Op - %s", in.Op)
-		return
+		return problem.New(http.StatusBadRequest, "Invalid Patch Op - %s", in.Op)
 	}
 	if d := s.scnTriggers(in.Enabled, in.Roles, in.SubRoles, in.SoftwareStatus, in.States, missingTriggerPatch); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	c := &s.scn
 	c.mu.Lock()
@@ -344,10 +340,10 @@ func (s *Server) patchSCNSubscription(w http.ResponseWriter, r *http.Request) {
 	}
 	c.mu.Unlock()
 	if !found {
-		problem.Write(w, http.StatusNotFound, "Subscription not found")
-		return
+		return problem.New(http.StatusNotFound, "Subscription not found")
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 func patchSubscription(sub *SCNPostSubscription, op string, in *SCNPatchSubscription) {
@@ -388,10 +384,10 @@ func patchSubscription(sub *SCNPostSubscription, op string, in *SCNPatchSubscrip
 	}
 }
 
-func (s *Server) deleteSCNSubscription(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteSCNSubscription(w http.ResponseWriter, r *http.Request) *problem.Details {
 	id, ok := scnID(w, r)
 	if !ok {
-		return
+		return nil
 	}
 	c := &s.scn
 	c.mu.Lock()
@@ -400,8 +396,8 @@ func (s *Server) deleteSCNSubscription(w http.ResponseWriter, r *http.Request) {
 	c.rebuild()
 	c.mu.Unlock()
 	if !found {
-		problem.Write(w, http.StatusNotFound, "Subscription not found")
-		return
+		return problem.New(http.StatusNotFound, "Subscription not found")
 	}
 	writeMessage(w, http.StatusOK, "Subscription deleted")
+	return nil
 }
