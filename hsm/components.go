@@ -200,15 +200,7 @@ func (s *Server) getComponent(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteComponent(w http.ResponseWriter, r *http.Request) *problem.Details {
-	id := pathID(r)
-	s.mu.Lock()
-	ok := s.dropComp(id)
-	s.mu.Unlock()
-	if !ok {
-		return problem.New(http.StatusNotFound, "no such xname.")
-	}
-	writeMessage(w, http.StatusOK, "deleted 1 entry")
-	return nil
+	return s.deleteByXname(w, r, s.dropComp)
 }
 
 func (s *Server) deleteComponents(w http.ResponseWriter, r *http.Request) *problem.Details {

@@ -430,25 +430,13 @@ func (s *Server) dropRedfishEndpoint(id string) bool {
 		if r.ce.RedfishEndpointID != id {
 			continue
 		}
-		s.dropCEP(r.ce.ID)
-		if c, ok := s.comps[r.ce.ID]; ok {
-			c.c.State, c.c.Flag = StateEmpty, FlagOK
-			c.encode()
-		}
+		s.dropCEPSetEmpty(r.ce.ID)
 	}
 	return true
 }
 
 func (s *Server) deleteRedfishEndpoint(w http.ResponseWriter, r *http.Request) *problem.Details {
-	id := pathID(r)
-	s.mu.Lock()
-	ok := s.dropRedfishEndpoint(id)
-	s.mu.Unlock()
-	if !ok {
-		return problem.New(http.StatusNotFound, "no such xname.")
-	}
-	writeMessage(w, http.StatusOK, "deleted 1 entry")
-	return nil
+	return s.deleteByXname(w, r, s.dropRedfishEndpoint)
 }
 
 func (s *Server) deleteRedfishEndpoints(w http.ResponseWriter, r *http.Request) *problem.Details {

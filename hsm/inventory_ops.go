@@ -54,15 +54,7 @@ func (s *Server) dropCEPSetEmpty(id string) bool {
 }
 
 func (s *Server) deleteComponentEndpoint(w http.ResponseWriter, r *http.Request) *problem.Details {
-	id := pathID(r)
-	s.mu.Lock()
-	ok := s.dropCEPSetEmpty(id)
-	s.mu.Unlock()
-	if !ok {
-		return problem.New(http.StatusNotFound, "no such xname.")
-	}
-	writeMessage(w, http.StatusOK, "deleted 1 entry")
-	return nil
+	return s.deleteByXname(w, r, s.dropCEPSetEmpty)
 }
 
 func (s *Server) deleteComponentEndpoints(w http.ResponseWriter, r *http.Request) *problem.Details {

@@ -705,6 +705,20 @@ func writeRecord[K comparable, R encoded](s *Server, w http.ResponseWriter, m ma
 	writeRaw(w, http.StatusOK, raw)
 }
 
+// deleteByXname serves DELETE of one record named by {xname}: drop, called with s.mu
+// held, reports whether it was there; 404 "no such xname." when it was not.
+func (s *Server) deleteByXname(w http.ResponseWriter, r *http.Request, drop func(id string) bool) *problem.Details {
+	id := pathID(r)
+	s.mu.Lock()
+	ok := drop(id)
+	s.mu.Unlock()
+	if !ok {
+		return problem.New(http.StatusNotFound, "no such xname.")
+	}
+	writeMessage(w, http.StatusOK, "deleted 1 entry")
+	return nil
+}
+
 func writeRaw(w http.ResponseWriter, status int, raw []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
