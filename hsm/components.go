@@ -77,8 +77,7 @@ func (s *Server) queryComponents(w http.ResponseWriter, r *http.Request) *proble
 	if len(in.ComponentIDs) == 0 {
 		return problem.New(http.StatusBadRequest, "Missing IDs")
 	}
-	s.query(w, in.ComponentIDs, &in.filterFields)
-	return nil
+	return s.query(w, in.ComponentIDs, &in.filterFields)
 }
 
 func (s *Server) queryComponent(w http.ResponseWriter, r *http.Request) *problem.Details {
@@ -86,23 +85,20 @@ func (s *Server) queryComponent(w http.ResponseWriter, r *http.Request) *problem
 	if d != nil {
 		return d
 	}
-	s.query(w, []string{r.PathValue("xname")}, f)
-	return nil
+	return s.query(w, []string{r.PathValue("xname")}, f)
 }
 
 // query answers the Query forms: IDs match exactly, or, with a type filter, name
 // parents whose descendants of that type are returned; "all"/"s0" lift the ID
 // restriction.
-func (s *Server) query(w http.ResponseWriter, rawIDs []string, f *filterFields) {
+func (s *Server) query(w http.ResponseWriter, rawIDs []string, f *filterFields) *problem.Details {
 	c, d := s.compile(f)
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	ids, all, d := parseIDs(rawIDs)
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	s.mu.RLock()
 	var recs []*compRec
@@ -126,6 +122,7 @@ func (s *Server) query(w http.ResponseWriter, rawIDs []string, f *filterFields) 
 	body := s.componentsJSON(c, recs)
 	s.mu.RUnlock()
 	writeRaw(w, http.StatusOK, body)
+	return nil
 }
 
 // parseIDs normalizes xnames; "all", "all_comp", "all_svc" and "s0" mean every component.

@@ -304,8 +304,8 @@ func (s *Server) putRedfishEndpoint(w http.ResponseWriter, r *http.Request) *pro
 		return d
 	}
 	var in rfepIn
-	if !s.decodePut(w, r, &in, &in.ID, id) {
-		return nil
+	if d := s.decodePut(w, r, &in, &in.ID, id); d != nil {
+		return d
 	}
 	ep, d := redfishEndpoint(in)
 	if d != nil {

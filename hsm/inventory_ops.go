@@ -108,40 +108,38 @@ func checkIPs(ips []IPAddress) *problem.Details {
 	return nil
 }
 
-// ethID reads the {id} path value as an interface ID; on false the reply is written.
-func ethID(w http.ResponseWriter, r *http.Request) (string, bool) {
+// ethID reads the {id} path value as an interface ID.
+func ethID(r *http.Request) (string, *problem.Details) {
 	_, id, ok := normMAC(r.PathValue("id"))
 	if !ok {
-		problem.Write(w, http.StatusBadRequest, "invalid EthernetInterface ID %q", r.PathValue("id"))
+		return "", problem.New(http.StatusBadRequest, "invalid EthernetInterface ID %q", r.PathValue("id"))
 	}
-	return id, ok
+	return id, nil
 }
 
 // changeEth applies change to a copy of interface id and stores it, refreshing
-// LastUpdate. It answers 404 itself and reports whether the interface exists.
-func (s *Server) changeEth(w http.ResponseWriter, id string, change func(*EthernetInterface) *problem.Details) (EthernetInterface, bool) {
+// LastUpdate; 404 when there is no such interface, or change's problem.
+func (s *Server) changeEth(id string, change func(*EthernetInterface) *problem.Details) (EthernetInterface, *problem.Details) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rec, ok := s.eths[id]
 	if !ok {
-		problem.Write(w, http.StatusNotFound, "no such EthernetInterface.")
-		return EthernetInterface{}, false
+		return EthernetInterface{}, problem.New(http.StatusNotFound, "no such EthernetInterface.")
 	}
 	e := rec.e
 	e.IPAddresses = slices.Clone(e.IPAddresses)
 	if d := change(&e); d != nil {
-		problem.WriteDetails(w, d)
-		return EthernetInterface{}, false
+		return EthernetInterface{}, d
 	}
 	e.LastUpdate = stamp(s.now())
 	s.putEth(e)
-	return e, true
+	return e, nil
 }
 
 func (s *Server) patchEthernetInterface(w http.ResponseWriter, r *http.Request) *problem.Details {
-	id, ok := ethID(w, r)
-	if !ok {
-		return nil
+	id, d := ethID(r)
+	if d != nil {
+		return d
 	}
 	var in ethPatchIn
 	if d := s.decode(w, r, &in); d != nil {
@@ -150,7 +148,7 @@ func (s *Server) patchEthernetInterface(w http.ResponseWriter, r *http.Request) 
 	if in.Description == nil && in.IPAddresses == nil && in.ComponentID == nil {
 		return problem.New(http.StatusBadRequest, "request must have at least one patch field")
 	}
-	out, ok := s.changeEth(w, id, func(e *EthernetInterface) *problem.Details {
+	out, d := s.changeEth(id, func(e *EthernetInterface) *problem.Details {
 		if in.IPAddresses != nil {
 			if d := checkIPs(*in.IPAddresses); d != nil {
 				return d
@@ -169,16 +167,17 @@ func (s *Server) patchEthernetInterface(w http.ResponseWriter, r *http.Request) 
 		}
 		return nil
 	})
-	if ok {
-		writeJSON(w, http.StatusOK, out)
+	if d != nil {
+		return d
 	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
 func (s *Server) getIPAddresses(w http.ResponseWriter, r *http.Request) *problem.Details {
-	id, ok := ethID(w, r)
-	if !ok {
-		return nil
+	id, d := ethID(r)
+	if d != nil {
+		return d
 	}
 	s.mu.RLock()
 	rec, found := s.eths[id]
@@ -198,9 +197,9 @@ func (s *Server) getIPAddresses(w http.ResponseWriter, r *http.Request) *problem
 }
 
 func (s *Server) postIPAddress(w http.ResponseWriter, r *http.Request) *problem.Details {
-	id, ok := ethID(w, r)
-	if !ok {
-		return nil
+	id, d := ethID(r)
+	if d != nil {
+		return d
 	}
 	var in IPAddress
 	if d := s.decode(w, r, &in); d != nil {
@@ -209,18 +208,19 @@ func (s *Server) postIPAddress(w http.ResponseWriter, r *http.Request) *problem.
 	if d := checkIPs([]IPAddress{in}); d != nil {
 		return d
 	}
-	_, ok = s.changeEth(w, id, func(e *EthernetInterface) *problem.Details {
+	_, d = s.changeEth(id, func(e *EthernetInterface) *problem.Details {
 		if slices.ContainsFunc(e.IPAddresses, func(ip IPAddress) bool { return ip.IPAddress == in.IPAddress }) {
 			return problem.New(http.StatusConflict, "operation would conflict with an existing IP address on the same ethernet interface.")
 		}
 		e.IPAddresses = append(e.IPAddresses, in)
 		return nil
 	})
-	if ok {
-		uri := BasePath + "/Inventory/EthernetInterfaces/" + id + "/IPAddresses/" + in.IPAddress
-		w.Header().Set("Location", uri)
-		writeJSON(w, http.StatusCreated, ResourceURI{URI: uri})
+	if d != nil {
+		return d
 	}
+	uri := BasePath + "/Inventory/EthernetInterfaces/" + id + "/IPAddresses/" + in.IPAddress
+	w.Header().Set("Location", uri)
+	writeJSON(w, http.StatusCreated, ResourceURI{URI: uri})
 	return nil
 }
 
@@ -234,9 +234,9 @@ func ipIndex(e *EthernetInterface, ip string) (int, *problem.Details) {
 }
 
 func (s *Server) patchIPAddress(w http.ResponseWriter, r *http.Request) *problem.Details {
-	id, ok := ethID(w, r)
-	if !ok {
-		return nil
+	id, d := ethID(r)
+	if d != nil {
+		return d
 	}
 	var in struct {
 		Network *string `json:"Network"`
@@ -248,7 +248,7 @@ func (s *Server) patchIPAddress(w http.ResponseWriter, r *http.Request) *problem
 		return problem.New(http.StatusBadRequest, "request must have at least one patch field")
 	}
 	var out IPAddress
-	_, ok = s.changeEth(w, id, func(e *EthernetInterface) *problem.Details {
+	_, d = s.changeEth(id, func(e *EthernetInterface) *problem.Details {
 		i, d := ipIndex(e, r.PathValue("ip"))
 		if d != nil {
 			return d
@@ -257,18 +257,19 @@ func (s *Server) patchIPAddress(w http.ResponseWriter, r *http.Request) *problem
 		out = e.IPAddresses[i]
 		return nil
 	})
-	if ok {
-		writeJSON(w, http.StatusOK, out)
+	if d != nil {
+		return d
 	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
-func (s *Server) deleteIPAddress(w http.ResponseWriter, r *http.Request) {
-	id, ok := ethID(w, r)
-	if !ok {
-		return
+func (s *Server) deleteIPAddress(w http.ResponseWriter, r *http.Request) *problem.Details {
+	id, d := ethID(r)
+	if d != nil {
+		return d
 	}
-	_, ok = s.changeEth(w, id, func(e *EthernetInterface) *problem.Details {
+	_, d = s.changeEth(id, func(e *EthernetInterface) *problem.Details {
 		i, d := ipIndex(e, r.PathValue("ip"))
 		if d != nil {
 			return d
@@ -276,7 +277,9 @@ func (s *Server) deleteIPAddress(w http.ResponseWriter, r *http.Request) {
 		e.IPAddresses = slices.Delete(e.IPAddresses, i, i+1)
 		return nil
 	})
-	if ok {
-		writeMessage(w, http.StatusOK, "deleted 1 entry")
+	if d != nil {
+		return d
 	}
+	writeMessage(w, http.StatusOK, "deleted 1 entry")
+	return nil
 }

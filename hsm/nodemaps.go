@@ -139,8 +139,8 @@ func (s *Server) postNodeMaps(w http.ResponseWriter, r *http.Request) *problem.D
 func (s *Server) putNodeMap(w http.ResponseWriter, r *http.Request) *problem.Details {
 	id := pathID(r)
 	var in NodeMap
-	if !s.decodePut(w, r, &in, &in.ID, id) {
-		return nil
+	if d := s.decodePut(w, r, &in, &in.ID, id); d != nil {
+		return d
 	}
 	m, err := s.checkNodeMap(in)
 	if err != nil {

@@ -88,8 +88,8 @@ func (s *Server) postPowerMaps(w http.ResponseWriter, r *http.Request) *problem.
 func (s *Server) putPowerMap(w http.ResponseWriter, r *http.Request) *problem.Details {
 	id := pathID(r)
 	var in PowerMap
-	if !s.decodePut(w, r, &in, &in.ID, id) {
-		return nil
+	if d := s.decodePut(w, r, &in, &in.ID, id); d != nil {
+		return d
 	}
 	if len(in.PoweredBy) == 0 {
 		return problem.New(http.StatusBadRequest, "poweredby is required in PUT body")

@@ -187,7 +187,7 @@ const (
 )
 
 // decodeSubscription reads and validates a POST/PUT body.
-func (s *Server) decodeSubscription(w http.ResponseWriter, r *http.Request) (SCNPostSubscription, bool) {
+func (s *Server) decodeSubscription(w http.ResponseWriter, r *http.Request) (SCNPostSubscription, *problem.Details) {
 	var in SCNPostSubscription
 	d := s.decode(w, r, &in)
 	switch {
@@ -199,22 +199,17 @@ func (s *Server) decodeSubscription(w http.ResponseWriter, r *http.Request) (SCN
 	default:
 		d = s.scnTriggers(in.Enabled, in.Roles, in.SubRoles, in.SoftwareStatus, in.States, missingTriggerPost)
 	}
-	if d != nil {
-		problem.WriteDetails(w, d)
-		return in, false
-	}
-	return in, true
+	return in, d
 }
 
 // scnID reads the {id} path value as hms-smd does: a positive integer, else 400.
-func scnID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+func scnID(r *http.Request) (int64, *problem.Details) {
 	raw := r.PathValue("id")
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || id < 1 {
-		problem.Write(w, http.StatusBadRequest, "Invalid id - %s", raw)
-		return 0, false
+		return 0, problem.New(http.StatusBadRequest, "Invalid id - %s", raw)
 	}
-	return id, true
+	return id, nil
 }
 
 func (s *Server) getSCNSubscriptions(w http.ResponseWriter, r *http.Request) {
@@ -230,10 +225,10 @@ func (s *Server) getSCNSubscriptions(w http.ResponseWriter, r *http.Request) {
 
 // postSCNSubscription creates a subscription, or replaces the one with the same
 // Subscriber and Url (hms-smd keys its table on the pair and keeps the ID).
-func (s *Server) postSCNSubscription(w http.ResponseWriter, r *http.Request) {
-	in, ok := s.decodeSubscription(w, r)
-	if !ok {
-		return
+func (s *Server) postSCNSubscription(w http.ResponseWriter, r *http.Request) *problem.Details {
+	in, d := s.decodeSubscription(w, r)
+	if d != nil {
+		return d
 	}
 	c := &s.scn
 	c.mu.Lock()
@@ -253,6 +248,7 @@ func (s *Server) postSCNSubscription(w http.ResponseWriter, r *http.Request) {
 	c.rebuild()
 	c.mu.Unlock()
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 func (s *Server) deleteSCNSubscriptions(w http.ResponseWriter, r *http.Request) {
@@ -266,9 +262,9 @@ func (s *Server) deleteSCNSubscriptions(w http.ResponseWriter, r *http.Request) 
 }
 
 func (s *Server) getSCNSubscription(w http.ResponseWriter, r *http.Request) *problem.Details {
-	id, ok := scnID(w, r)
-	if !ok {
-		return nil
+	id, d := scnID(r)
+	if d != nil {
+		return d
 	}
 	c := &s.scn
 	c.mu.Lock()
@@ -286,13 +282,13 @@ func (s *Server) getSCNSubscription(w http.ResponseWriter, r *http.Request) *pro
 }
 
 func (s *Server) putSCNSubscription(w http.ResponseWriter, r *http.Request) *problem.Details {
-	id, ok := scnID(w, r)
-	if !ok {
-		return nil
+	id, d := scnID(r)
+	if d != nil {
+		return d
 	}
-	in, ok := s.decodeSubscription(w, r)
-	if !ok {
-		return nil
+	in, d := s.decodeSubscription(w, r)
+	if d != nil {
+		return d
 	}
 	c := &s.scn
 	c.mu.Lock()
@@ -313,9 +309,9 @@ func (s *Server) putSCNSubscription(w http.ResponseWriter, r *http.Request) *pro
 // with Enabled true enables, "remove" with Enabled true disables, "replace" sets the
 // lists it is given (non-empty) and Enabled if given.
 func (s *Server) patchSCNSubscription(w http.ResponseWriter, r *http.Request) *problem.Details {
-	id, ok := scnID(w, r)
-	if !ok {
-		return nil
+	id, d := scnID(r)
+	if d != nil {
+		return d
 	}
 	var in SCNPatchSubscription
 	if d := s.decode(w, r, &in); d != nil {
@@ -385,9 +381,9 @@ func patchSubscription(sub *SCNPostSubscription, op string, in *SCNPatchSubscrip
 }
 
 func (s *Server) deleteSCNSubscription(w http.ResponseWriter, r *http.Request) *problem.Details {
-	id, ok := scnID(w, r)
-	if !ok {
-		return nil
+	id, d := scnID(r)
+	if d != nil {
+		return d
 	}
 	c := &s.scn
 	c.mu.Lock()

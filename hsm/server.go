@@ -257,7 +257,7 @@ func (s *Server) routes() http.Handler {
 		{"GET /Inventory/EthernetInterfaces/{id}/IPAddresses", problem.Handler(s.getIPAddresses)},
 		{"POST /Inventory/EthernetInterfaces/{id}/IPAddresses", problem.Handler(s.postIPAddress)},
 		{"PATCH /Inventory/EthernetInterfaces/{id}/IPAddresses/{ip}", problem.Handler(s.patchIPAddress)},
-		{"DELETE /Inventory/EthernetInterfaces/{id}/IPAddresses/{ip}", s.deleteIPAddress},
+		{"DELETE /Inventory/EthernetInterfaces/{id}/IPAddresses/{ip}", problem.Handler(s.deleteIPAddress)},
 		{"GET /Inventory/DiscoveryStatus", s.getDiscoveryStatuses},
 		{"GET /Inventory/DiscoveryStatus/{id}", problem.Handler(s.getDiscoveryStatus)},
 		{"POST /Inventory/Discover", problem.Handler(s.postDiscover)},
@@ -315,7 +315,7 @@ func (s *Server) routes() http.Handler {
 		{"DELETE /sysinfo/powermaps/{xname}", s.deletePowerMap},
 
 		{"GET /Subscriptions/SCN", s.getSCNSubscriptions},
-		{"POST /Subscriptions/SCN", s.postSCNSubscription},
+		{"POST /Subscriptions/SCN", problem.Handler(s.postSCNSubscription)},
 		{"DELETE /Subscriptions/SCN", s.deleteSCNSubscriptions},
 		{"GET /Subscriptions/SCN/{id}", problem.Handler(s.getSCNSubscription)},
 		{"PUT /Subscriptions/SCN/{id}", problem.Handler(s.putSCNSubscription)},
@@ -765,20 +765,17 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) *problem.
 }
 
 // decodePut decodes a PUT body into v and reconciles its ID (*bodyID) with the path's
-// id as HSM does: an empty one takes the path's, a different one is 400. It reports
-// whether to go on; on false the reply is written.
-func (s *Server) decodePut(w http.ResponseWriter, r *http.Request, v any, bodyID *string, id string) bool {
+// id as HSM does: an empty one takes the path's, a different one is 400.
+func (s *Server) decodePut(w http.ResponseWriter, r *http.Request, v any, bodyID *string, id string) *problem.Details {
 	if d := s.decode(w, r, v); d != nil {
-		problem.WriteDetails(w, d)
-		return false
+		return d
 	}
 	if *bodyID == "" {
 		*bodyID = id
 	} else if xname.Normalize(*bodyID) != id {
-		problem.Write(w, http.StatusBadRequest, "xname in URL and PUT body do not match")
-		return false
+		return problem.New(http.StatusBadRequest, "xname in URL and PUT body do not match")
 	}
-	return true
+	return nil
 }
 
 // isServicePath reports whether p is under /service/ of either API prefix.
