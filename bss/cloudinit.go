@@ -184,7 +184,7 @@ func writeLookup(w http.ResponseWriter, m map[string]any, path []string) {
 // getUserData serves GET /user-data: "#cloud-config" and the caller's user-data over its
 // role's as YAML, with local-hostname from the meta-data unless set. The fetch is recorded
 // in endpoint history (under "" for an unknown caller, as in the real BSS).
-func (s *Server) getUserData(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getUserData(w http.ResponseWriter, r *http.Request) *problem.Details {
 	c := s.findCaller(r)
 	md := c.metaData()
 	merged := mergeMaps(s.roleData(md).UserData, c.data.UserData)
@@ -196,8 +196,7 @@ func (s *Server) getUserData(w http.ResponseWriter, r *http.Request) {
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
 	if err := enc.Encode(merged); err != nil {
-		problem.Write(w, http.StatusBadRequest, "Invalid YAML")
-		return
+		return problem.New(http.StatusBadRequest, "Invalid YAML")
 	}
 	_ = enc.Close()
 	w.Header().Set("Content-Type", "text/yaml")
@@ -210,33 +209,32 @@ func (s *Server) getUserData(w http.ResponseWriter, r *http.Request) {
 	s.histMu.Lock()
 	s.history[historyKey{name, EndpointUserData}] = s.now().Unix()
 	s.histMu.Unlock()
+	return nil
 }
 
 // postPhoneHome serves POST /phone-home: the body (JSON, unknown fields ignored) becomes the
 // caller's phone-home data, which needs an entry of its own. The reply is the update made:
 // {"hosts":[xname],"cloud-init":{...}}.
-func (s *Server) postPhoneHome(w http.ResponseWriter, r *http.Request) {
+func (s *Server) postPhoneHome(w http.ResponseWriter, r *http.Request) *problem.Details {
 	var ph PhoneHome
 	if err := json.NewDecoder(io.LimitReader(r.Body, s.maxBody)).Decode(&ph); err != nil {
-		problem.Write(w, http.StatusBadRequest, "Bad Request")
-		return
+		return problem.New(http.StatusBadRequest, "Bad Request")
 	}
 	c := s.findCaller(r)
 	if c.host == nil {
-		problem.Write(w, http.StatusNotFound, "XName not found for IP")
-		return
+		return problem.New(http.StatusNotFound, "XName not found for IP")
 	}
 	xname := c.host.ID
 	s.mu.Lock()
 	e, ok := s.store.hosts[xname]
 	if !ok {
 		s.mu.Unlock()
-		problem.Write(w, http.StatusNotFound, "Not Found: Error looking up %s: Key /params/%s does not exist", xname, xname)
-		return
+		return problem.New(http.StatusNotFound, "Not Found: Error looking up %s: Key /params/%s does not exist", xname, xname)
 	}
 	s.store.patch(&BootParams{Hosts: []string{xname}, CloudInit: CloudInit{PhoneHome: ph}}, []string{xname})
 	reply := BootParams{Hosts: []string{xname}, CloudInit: cloneCloudInit(e.cloudInit)}
 	s.mu.Unlock()
 	reply.CloudInit.PhoneHome = ph
 	writeJSON(w, http.StatusOK, reply)
+	return nil
 }

@@ -5,13 +5,15 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/testclock"
+	"github.com/cray-bos/bos/internal/testhttp"
 )
 
 // Three nodes: a compute node, an application node, and a compute node whose
@@ -29,25 +31,8 @@ func testInventory() StaticInventory {
 	}
 }
 
-// fakeClock is a settable clock for refresh rate limiting and timestamps.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Unix(1_700_000_000, 0)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// newFakeClock is a settable clock for refresh rate limiting and timestamps.
+func newFakeClock() *testclock.Clock { return testclock.New(time.Unix(1_700_000_000, 0)) }
 
 // mutableInventory serves whatever hosts it currently holds, counting calls.
 type mutableInventory struct {
@@ -89,16 +74,7 @@ func mustServer(t testing.TB, cfg Config) *Server {
 // call sends one request to h and returns the recorder.
 func call(t testing.TB, h http.Handler, method, target, body string) *httptest.ResponseRecorder {
 	t.Helper()
-	var r *http.Request
-	if body == "" {
-		r = httptest.NewRequest(method, target, nil)
-	} else {
-		r = httptest.NewRequest(method, target, strings.NewReader(body))
-		r.Header.Set("Content-Type", "application/json")
-	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	return w
+	return testhttp.Call(h, method, target, body)
 }
 
 // mustPut stores a body with PUT and returns the referral token.

@@ -180,16 +180,16 @@ func (s *Server) refreshOnMiss(ctx context.Context) bool {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, p := range []string{"/boot/v1", "/apis/bss/boot/v1"} {
-		mux.HandleFunc("GET "+p+"/bootparameters", s.getBootParameters)
+		mux.HandleFunc("GET "+p+"/bootparameters", problem.Handler(s.getBootParameters))
 		mux.HandleFunc("PUT "+p+"/bootparameters", s.putBootParameters)
 		mux.HandleFunc("POST "+p+"/bootparameters", s.postBootParameters)
-		mux.HandleFunc("PATCH "+p+"/bootparameters", s.patchBootParameters)
-		mux.HandleFunc("DELETE "+p+"/bootparameters", s.deleteBootParameters)
-		mux.HandleFunc("GET "+p+"/bootscript", s.getBootScript)
-		mux.HandleFunc("GET "+p+"/hosts", s.getHosts)
+		mux.HandleFunc("PATCH "+p+"/bootparameters", problem.Handler(s.patchBootParameters))
+		mux.HandleFunc("DELETE "+p+"/bootparameters", problem.Handler(s.deleteBootParameters))
+		mux.HandleFunc("GET "+p+"/bootscript", problem.Handler(s.getBootScript))
+		mux.HandleFunc("GET "+p+"/hosts", problem.Handler(s.getHosts))
 		mux.HandleFunc("POST "+p+"/hosts", s.postHosts)
 		mux.HandleFunc("GET "+p+"/dumpstate", s.getDumpState)
-		mux.HandleFunc("GET "+p+"/endpoint-history", s.getEndpointHistory)
+		mux.HandleFunc("GET "+p+"/endpoint-history", problem.Handler(s.getEndpointHistory))
 		mux.HandleFunc("GET "+p+"/service/status", s.serviceStatus("bss-status"))
 		mux.HandleFunc("GET "+p+"/service/version", s.serviceStatus("bss-version"))
 		mux.HandleFunc("GET "+p+"/service/hsm", s.serviceStatus("bss-status-hsm"))
@@ -200,23 +200,22 @@ func (s *Server) Handler() http.Handler {
 	// The cloud-init datasource sits at the root, not under /boot/v1, as in the real BSS.
 	for _, p := range []string{"", "/apis/bss"} {
 		mux.HandleFunc("GET "+p+"/meta-data", s.getMetaData)
-		mux.HandleFunc("GET "+p+"/user-data", s.getUserData)
-		mux.HandleFunc("POST "+p+"/phone-home", s.postPhoneHome)
+		mux.HandleFunc("GET "+p+"/user-data", problem.Handler(s.getUserData))
+		mux.HandleFunc("POST "+p+"/phone-home", problem.Handler(s.postPhoneHome))
 	}
 	return mux
 }
 
 // ---- /bootparameters ----
 
-func (s *Server) getBootParameters(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getBootParameters(w http.ResponseWriter, r *http.Request) *problem.Details {
 	q := r.URL.Query()
 	names, macs, nidStrs := splitList(q["name"]), splitList(q["mac"]), splitList(q["nid"])
 	hasQuery := len(names)+len(macs)+len(nidStrs) > 0
 
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
 	if err != nil {
-		problem.WriteDetails(w, problem.New(http.StatusRequestEntityTooLarge, "request body is larger than %d bytes", s.maxBody))
-		return
+		return problem.New(http.StatusRequestEntityTooLarge, "request body is larger than %d bytes", s.maxBody)
 	}
 	var sel BootParams
 	if len(strings.TrimSpace(string(raw))) > 0 {
@@ -229,23 +228,21 @@ func (s *Server) getBootParameters(w http.ResponseWriter, r *http.Request) {
 			sel = body
 		case !hasQuery:
 			d.Detail = "Failed to interpret request body: " + d.Detail
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 	} else if !hasQuery {
 		s.mu.RLock()
 		all := s.store.all()
 		s.mu.RUnlock()
 		writeJSON(w, http.StatusOK, all)
-		return
+		return nil
 	}
 	sel.Hosts = append(sel.Hosts, names...)
 	sel.Macs = append(sel.Macs, macs...)
 	for _, n := range nidStrs {
 		v, err := strconv.ParseInt(n, 0, 32)
 		if err != nil {
-			problem.Write(w, http.StatusBadRequest, "Bad Request - Invalid nid '%s'", n)
-			return
+			return problem.New(http.StatusBadRequest, "Bad Request - Invalid nid '%s'", n)
 		}
 		sel.Nids = append(sel.Nids, int(v))
 	}
@@ -266,17 +263,16 @@ func (s *Server) getBootParameters(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if len(objs) == 0 {
-			problem.Write(w, http.StatusBadRequest, "No specified data requested")
-			return
+			return problem.New(http.StatusBadRequest, "No specified data requested")
 		}
 		msg := "Cannot find boot parameters for requested " + strings.Join(objs[:len(objs)-1], ", ")
 		if len(objs) > 1 {
 			msg += " or "
 		}
-		problem.Write(w, http.StatusNotFound, "%s", msg+objs[len(objs)-1])
-		return
+		return problem.New(http.StatusNotFound, "%s", msg+objs[len(objs)-1])
 	}
 	writeJSON(w, http.StatusOK, results)
+	return nil
 }
 
 // selectParams finds the entries a GET selects: images by path; hosts by key, else through
@@ -374,67 +370,62 @@ func (s *Server) store1(w http.ResponseWriter, r *http.Request, createOnly bool)
 	}
 }
 
-func (s *Server) patchBootParameters(w http.ResponseWriter, r *http.Request) {
+func (s *Server) patchBootParameters(w http.ResponseWriter, r *http.Request) *problem.Details {
 	var bp BootParams
 	if d := problem.DecodeJSON(w, r, &bp, s.maxBody); d != nil {
 		d.Detail = "Bad Request: " + d.Detail
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	if d := validate(&bp); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	inv := s.inv.Load()
 	s.mu.Lock()
 	keys, err := s.store.existingKeys(&bp, inv)
 	if err != nil {
 		s.mu.Unlock()
-		problem.Write(w, http.StatusNotFound, "Not Found: %s", err)
-		return
+		return problem.New(http.StatusNotFound, "Not Found: %s", err)
 	}
 	s.store.patch(&bp, keys)
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	w.WriteHeader(http.StatusOK)
+	return nil
 }
 
-func (s *Server) deleteBootParameters(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteBootParameters(w http.ResponseWriter, r *http.Request) *problem.Details {
 	var bp BootParams
 	if d := problem.DecodeJSON(w, r, &bp, s.maxBody); d != nil {
 		d.Detail = "Bad Request: " + d.Detail
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	if len(bp.Hosts)+len(bp.Macs)+len(bp.Nids) == 0 && bp.Kernel == "" && bp.Initrd == "" {
-		problem.Write(w, http.StatusBadRequest, "Bad Request: no hosts, macs, nids, kernel or initrd selected")
-		return
+		return problem.New(http.StatusBadRequest, "Bad Request: no hosts, macs, nids, kernel or initrd selected")
 	}
 	inv := s.inv.Load()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	keys, err := s.store.existingKeys(&bp, inv)
 	if err != nil {
-		problem.Write(w, http.StatusBadRequest, "%s", err)
-		return
+		return problem.New(http.StatusBadRequest, "%s", err)
 	}
 	// An image that does not exist is nothing to remove, as in the real BSS.
 	s.store.remove(keys, bp.Kernel, bp.Initrd)
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	w.WriteHeader(http.StatusOK)
+	return nil
 }
 
 // ---- /bootscript ----
 
-func (s *Server) getBootScript(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getBootScript(w http.ResponseWriter, r *http.Request) *problem.Details {
 	q := r.URL.Query()
 	req := scriptRequest{mac: strings.Join(q["mac"], ""), name: strings.Join(q["name"], ""),
 		arch: strings.Join(q["arch"], ""), nid: -1, ts: s.now().Unix()}
 	for _, k := range []string{"mac", "name", "arch"} {
 		for _, v := range q[k] {
 			if scriptWord(k, v) != nil {
-				problem.Write(w, http.StatusBadRequest, "Bad Request - Invalid %s: control characters and white space are not allowed", k)
-				return
+				return problem.New(http.StatusBadRequest, "Bad Request - Invalid %s: control characters and white space are not allowed", k)
 			}
 		}
 	}
@@ -450,8 +441,7 @@ func (s *Server) getBootScript(w http.ResponseWriter, r *http.Request) {
 		}
 		n, err := strconv.ParseInt(v, 0, 64)
 		if err != nil || n < 0 || n > 1<<31 && p.key != "ts" {
-			problem.Write(w, http.StatusBadRequest, "Bad Request - Invalid %s '%s'", p.key, v)
-			return
+			return problem.New(http.StatusBadRequest, "Bad Request - Invalid %s '%s'", p.key, v)
 		}
 		*p.dst = n
 	}
@@ -461,8 +451,7 @@ func (s *Server) getBootScript(w http.ResponseWriter, r *http.Request) {
 		req.ts = s.now().Unix()
 	}
 	if req.mac == "" && req.name == "" && req.nid < 0 {
-		problem.Write(w, http.StatusBadRequest, "Need a mac=, name=, or nid= parameter")
-		return
+		return problem.New(http.StatusBadRequest, "Need a mac=, name=, or nid= parameter")
 	}
 
 	inv := s.inv.Load()
@@ -474,8 +463,7 @@ func (s *Server) getBootScript(w http.ResponseWriter, r *http.Request) {
 	s.mu.RUnlock()
 	if err != nil {
 		s.log.Info("bss: boot script request failed", "err", err)
-		problem.Write(w, http.StatusNotFound, "%s", err)
-		return
+		return problem.New(http.StatusNotFound, "%s", err)
 	}
 	if served != "" {
 		s.histMu.Lock()
@@ -485,6 +473,7 @@ func (s *Server) getBootScript(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.WriteString(w, script)
+	return nil
 }
 
 func knows(inv *nodeIndex, req scriptRequest) bool {
@@ -502,45 +491,42 @@ func knows(inv *nodeIndex, req scriptRequest) bool {
 
 // ---- /hosts, /dumpstate, /endpoint-history, /service ----
 
-func (s *Server) getHosts(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getHosts(w http.ResponseWriter, r *http.Request) *problem.Details {
 	q := r.URL.Query()
 	names, macs, nids := splitList(q["name"]), splitList(q["mac"]), splitList(q["nid"])
 	inv := s.inv.Load()
 	if len(names)+len(macs)+len(nids) == 0 {
 		writeJSON(w, http.StatusOK, inv.hosts)
-		return
+		return nil
 	}
 	out := []Host{}
 	for _, n := range names {
 		h, ok := inv.byNameOrFQDN(n)
 		if !ok {
-			problem.Write(w, http.StatusNotFound, "Not Found - Unknown host name '%s'", n)
-			return
+			return problem.New(http.StatusNotFound, "Not Found - Unknown host name '%s'", n)
 		}
 		out = append(out, *h)
 	}
 	for _, m := range macs {
 		h, ok := inv.byMACAddr(m)
 		if !ok {
-			problem.Write(w, http.StatusNotFound, "Not Found - Unknown MAC address '%s'", m)
-			return
+			return problem.New(http.StatusNotFound, "Not Found - Unknown MAC address '%s'", m)
 		}
 		out = append(out, *h)
 	}
 	for _, n := range nids {
 		v, err := strconv.ParseInt(n, 0, 32)
 		if err != nil {
-			problem.Write(w, http.StatusBadRequest, "Bad Request - Invalid nid '%s'", n)
-			return
+			return problem.New(http.StatusBadRequest, "Bad Request - Invalid nid '%s'", n)
 		}
 		h, ok := inv.byNIDNum(int(v))
 		if !ok {
-			problem.Write(w, http.StatusNotFound, "Not Found - Unknown NID '%s'", n)
-			return
+			return problem.New(http.StatusNotFound, "Not Found - Unknown NID '%s'", n)
 		}
 		out = append(out, *h)
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // postHosts re-reads HSM. Like the real BSS it answers 204 even when HSM is unreachable;
@@ -565,12 +551,11 @@ func (s *Server) getDumpState(w http.ResponseWriter, _ *http.Request) {
 // node and endpoint, where an endpoint the node never fetched is a record with last_epoch 0
 // if its name is a known endpoint type (case-insensitively) and nothing otherwise. An
 // endpoint without a name is not a search the real BSS can make: 500.
-func (s *Server) getEndpointHistory(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getEndpointHistory(w http.ResponseWriter, r *http.Request) *problem.Details {
 	q := r.URL.Query()
 	name, endpoint := strings.Join(q["name"], ""), strings.Join(q["endpoint"], "")
 	if name == "" && endpoint != "" {
-		problem.Write(w, http.StatusInternalServerError, "Failed to search for name: %s, endpoint: %s", name, endpoint)
-		return
+		return problem.New(http.StatusInternalServerError, "Failed to search for name: %s, endpoint: %s", name, endpoint)
 	}
 	out := []EndpointAccess{}
 	s.histMu.Lock()
@@ -594,6 +579,7 @@ func (s *Server) getEndpointHistory(w http.ResponseWriter, r *http.Request) {
 		return out[i].Endpoint < out[j].Endpoint
 	})
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // serviceStatus answers one of the /service keys, or all of them for key "". As in the real

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/internal/testhttp"
 	"github.com/cray-bos/bos/internal/testwait"
 )
 
@@ -42,16 +42,7 @@ func nodeIDs(n int) []string {
 
 func call(t testing.TB, h http.Handler, method, target, body string) *httptest.ResponseRecorder {
 	t.Helper()
-	var r *http.Request
-	if body == "" {
-		r = httptest.NewRequest(method, target, nil)
-	} else {
-		r = httptest.NewRequest(method, target, strings.NewReader(body))
-		r.Header.Set("Content-Type", "application/json")
-	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	return w
+	return testhttp.Call(h, method, target, body)
 }
 
 // mustCall sends a request that must succeed with want and decodes the reply into out.

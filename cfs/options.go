@@ -143,15 +143,13 @@ func (s *Server) getOptions(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, o)
 }
 
-func (s *Server) patchOptions(w http.ResponseWriter, r *http.Request) {
+func (s *Server) patchOptions(w http.ResponseWriter, r *http.Request) *problem.Details {
 	var p optionsPatch
 	if d := problem.DecodeJSON(w, r, &p, s.maxBody); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	if d := p.validate(); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	s.mu.Lock()
 	set(&s.stored.HardwareSyncInterval, p.HardwareSyncInterval)
@@ -182,6 +180,7 @@ func (s *Server) patchOptions(w http.ResponseWriter, r *http.Request) {
 	o := s.options()
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, o)
+	return nil
 }
 
 func set[T any](dst *T, v *T) {

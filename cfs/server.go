@@ -175,25 +175,25 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, p := range []string{"", "/apis/cfs"} {
 		mux.HandleFunc("GET "+p+"/healthz", s.getHealthz)
-		mux.HandleFunc("GET "+p+"/v3/components", s.getComponents)
-		mux.HandleFunc("PUT "+p+"/v3/components", s.putComponents)
-		mux.HandleFunc("PATCH "+p+"/v3/components", s.patchComponents)
-		mux.HandleFunc("GET "+p+"/v3/components/{id}", s.getComponent)
-		mux.HandleFunc("PUT "+p+"/v3/components/{id}", s.putComponent)
-		mux.HandleFunc("PATCH "+p+"/v3/components/{id}", s.patchComponent)
-		mux.HandleFunc("DELETE "+p+"/v3/components/{id}", s.deleteComponent)
-		mux.HandleFunc("GET "+p+"/v3/configurations", s.getConfigurations)
-		mux.HandleFunc("GET "+p+"/v3/configurations/{name}", s.getConfiguration)
-		mux.HandleFunc("PUT "+p+"/v3/configurations/{name}", s.putConfiguration)
-		mux.HandleFunc("PATCH "+p+"/v3/configurations/{name}", s.patchConfiguration)
-		mux.HandleFunc("DELETE "+p+"/v3/configurations/{name}", s.deleteConfiguration)
+		mux.HandleFunc("GET "+p+"/v3/components", problem.Handler(s.getComponents))
+		mux.HandleFunc("PUT "+p+"/v3/components", problem.Handler(s.putComponents))
+		mux.HandleFunc("PATCH "+p+"/v3/components", problem.Handler(s.patchComponents))
+		mux.HandleFunc("GET "+p+"/v3/components/{id}", problem.Handler(s.getComponent))
+		mux.HandleFunc("PUT "+p+"/v3/components/{id}", problem.Handler(s.putComponent))
+		mux.HandleFunc("PATCH "+p+"/v3/components/{id}", problem.Handler(s.patchComponent))
+		mux.HandleFunc("DELETE "+p+"/v3/components/{id}", problem.Handler(s.deleteComponent))
+		mux.HandleFunc("GET "+p+"/v3/configurations", problem.Handler(s.getConfigurations))
+		mux.HandleFunc("GET "+p+"/v3/configurations/{name}", problem.Handler(s.getConfiguration))
+		mux.HandleFunc("PUT "+p+"/v3/configurations/{name}", problem.Handler(s.putConfiguration))
+		mux.HandleFunc("PATCH "+p+"/v3/configurations/{name}", problem.Handler(s.patchConfiguration))
+		mux.HandleFunc("DELETE "+p+"/v3/configurations/{name}", problem.Handler(s.deleteConfiguration))
 		mux.HandleFunc("GET "+p+"/v3/options", s.getOptions)
-		mux.HandleFunc("PATCH "+p+"/v3/options", s.patchOptions)
-		mux.HandleFunc("GET "+p+"/v3/sessions", s.getSessions)
-		mux.HandleFunc("POST "+p+"/v3/sessions", s.postSession)
-		mux.HandleFunc("DELETE "+p+"/v3/sessions", s.deleteSessions)
-		mux.HandleFunc("GET "+p+"/v3/sessions/{name}", s.getSession)
-		mux.HandleFunc("DELETE "+p+"/v3/sessions/{name}", s.deleteSession)
+		mux.HandleFunc("PATCH "+p+"/v3/options", problem.Handler(s.patchOptions))
+		mux.HandleFunc("GET "+p+"/v3/sessions", problem.Handler(s.getSessions))
+		mux.HandleFunc("POST "+p+"/v3/sessions", problem.Handler(s.postSession))
+		mux.HandleFunc("DELETE "+p+"/v3/sessions", problem.Handler(s.deleteSessions))
+		mux.HandleFunc("GET "+p+"/v3/sessions/{name}", problem.Handler(s.getSession))
+		mux.HandleFunc("DELETE "+p+"/v3/sessions/{name}", problem.Handler(s.deleteSession))
 	}
 	return problem.Routes(mux)
 }
@@ -328,20 +328,18 @@ func parseFilter(ids, status, enabled, configName, tags string) (*filter, *probl
 	return f, nil
 }
 
-func (s *Server) getComponents(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getComponents(w http.ResponseWriter, r *http.Request) *problem.Details {
 	q := r.URL.Query()
 	f, d := parseFilter(q.Get("ids"), q.Get("status"), q.Get("enabled"), q.Get("config_name"), q.Get("tags"))
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	stateDetails, d1 := parseBool(q, "state_details")
 	configDetails, d2 := parseBool(q, "config_details")
 	limit, d3 := s.parseLimit(q)
 	for _, d := range []*problem.Details{d1, d2, d3} {
 		if d != nil {
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 	}
 	afterID := q.Get("after_id")
@@ -373,16 +371,16 @@ func (s *Server) getComponents(w http.ResponseWriter, r *http.Request) {
 			Limit: limit, AfterID: page[len(page)-1].ID}
 	}
 	writeJSON(w, http.StatusOK, reply)
+	return nil
 }
 
-func (s *Server) getComponent(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getComponent(w http.ResponseWriter, r *http.Request) *problem.Details {
 	q := r.URL.Query()
 	stateDetails, d1 := parseBool(q, "state_details")
 	configDetails, d2 := parseBool(q, "config_details")
 	for _, d := range []*problem.Details{d1, d2} {
 		if d != nil {
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 	}
 	id := r.PathValue("id")
@@ -394,10 +392,10 @@ func (s *Server) getComponent(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.RUnlock()
 	if !ok {
-		problem.WriteDetails(w, notFound(id))
-		return
+		return notFound(id)
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 func notFound(id string) *problem.Details {
@@ -405,15 +403,13 @@ func notFound(id string) *problem.Details {
 }
 
 // putComponents replaces (or creates) every component of the array.
-func (s *Server) putComponents(w http.ResponseWriter, r *http.Request) {
+func (s *Server) putComponents(w http.ResponseWriter, r *http.Request) *problem.Details {
 	var body []patchBody
 	if d := problem.DecodeJSON(w, r, &body, s.maxBody); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	if d := validateList(body); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	ids := make([]string, 0, len(body))
 	s.mu.Lock()
@@ -430,6 +426,7 @@ func (s *Server) putComponents(w http.ResponseWriter, r *http.Request) {
 	s.ids = insertIDs(s.ids, dedupNew(added))
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, ComponentIDs{ComponentIDs: ids})
+	return nil
 }
 
 // replace stores a fresh record for id. Its generation continues the old record's, so a
@@ -457,15 +454,13 @@ func dedupNew(ids []string) []string {
 	return out
 }
 
-func (s *Server) putComponent(w http.ResponseWriter, r *http.Request) {
+func (s *Server) putComponent(w http.ResponseWriter, r *http.Request) *problem.Details {
 	var body patchBody
 	if d := problem.DecodeJSON(w, r, &body, s.maxBody); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	if d := body.validate(); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	id := r.PathValue("id")
 	s.mu.Lock()
@@ -477,46 +472,43 @@ func (s *Server) putComponent(w http.ResponseWriter, r *http.Request) {
 	out := s.render(rec, s.status(rec), true, false)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) patchComponent(w http.ResponseWriter, r *http.Request) {
+func (s *Server) patchComponent(w http.ResponseWriter, r *http.Request) *problem.Details {
 	id := r.PathValue("id")
 	var body patchBody
 	if d := problem.DecodeJSON(w, r, &body, s.maxBody); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	if d := body.validate(); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	s.mu.Lock()
 	rec, ok := s.comps[id]
 	if !ok {
 		s.mu.Unlock()
-		problem.WriteDetails(w, notFound(id))
-		return
+		return notFound(id)
 	}
 	rec.apply(&body, s.now())
 	s.evaluate(rec)
 	out := s.render(rec, s.status(rec), true, false)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // patchComponents is the bulk PATCH: an array of records with ids (404 if any id is
 // unknown, and then nothing is written), or {"patch": {...}, "filters": {...}} where an
 // empty filter matches every component.
-func (s *Server) patchComponents(w http.ResponseWriter, r *http.Request) {
+func (s *Server) patchComponents(w http.ResponseWriter, r *http.Request) *problem.Details {
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
 	if err != nil {
-		problem.Write(w, http.StatusRequestEntityTooLarge, "request body is larger than %d bytes", s.maxBody)
-		return
+		return problem.New(http.StatusRequestEntityTooLarge, "request body is larger than %d bytes", s.maxBody)
 	}
 	trimmed := bytes.TrimSpace(raw)
 	if d := problem.CheckBody(trimmed); d != nil && len(trimmed) > 0 {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	switch {
 	case len(trimmed) > 0 && trimmed[0] == '[':
@@ -529,6 +521,7 @@ func (s *Server) patchComponents(w http.ResponseWriter, r *http.Request) {
 		problem.WriteDetails(w, cfsProblem(http.StatusBadRequest, "Error parsing the data provided.",
 			"expected a list of components or an object with patch and filters"))
 	}
+	return nil
 }
 
 func (s *Server) patchList(w http.ResponseWriter, raw []byte) {
@@ -623,7 +616,7 @@ func (s *Server) patchFiltered(w http.ResponseWriter, raw []byte) {
 	writeJSON(w, http.StatusOK, ComponentIDs{ComponentIDs: ids})
 }
 
-func (s *Server) deleteComponent(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteComponent(w http.ResponseWriter, r *http.Request) *problem.Details {
 	id := r.PathValue("id")
 	s.mu.Lock()
 	rec, ok := s.comps[id]
@@ -634,27 +627,25 @@ func (s *Server) deleteComponent(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if !ok {
-		problem.WriteDetails(w, notFound(id))
-		return
+		return notFound(id)
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // ---- configurations ----
 
-func (s *Server) getConfigurations(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getConfigurations(w http.ResponseWriter, r *http.Request) *problem.Details {
 	q := r.URL.Query()
 	limit, d := s.parseLimit(q)
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	var inUse *bool
 	if v := q.Get("in_use"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			problem.WriteDetails(w, cfsProblem(http.StatusBadRequest, "Error parsing the in_use value provided.", fmt.Sprintf("in_use %q is not a boolean", v)))
-			return
+			return cfsProblem(http.StatusBadRequest, "Error parsing the in_use value provided.", fmt.Sprintf("in_use %q is not a boolean", v))
 		}
 		inUse = &b
 	}
@@ -684,9 +675,10 @@ func (s *Server) getConfigurations(w http.ResponseWriter, r *http.Request) {
 		reply.Next = &ConfigurationsNext{InUse: inUse, Limit: limit, AfterID: page[len(page)-1].Name}
 	}
 	writeJSON(w, http.StatusOK, reply)
+	return nil
 }
 
-func (s *Server) getConfiguration(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getConfiguration(w http.ResponseWriter, r *http.Request) *problem.Details {
 	name := r.PathValue("name")
 	s.mu.RLock()
 	cfg, ok := s.configs[name]
@@ -696,10 +688,10 @@ func (s *Server) getConfiguration(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.RUnlock()
 	if !ok {
-		problem.WriteDetails(w, configNotFound(name))
-		return
+		return configNotFound(name)
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 func configNotFound(name string) *problem.Details {
@@ -715,47 +707,44 @@ type configurationBody struct {
 	TenantName  json.RawMessage `json:"tenant_name"`
 }
 
-func (s *Server) putConfiguration(w http.ResponseWriter, r *http.Request) {
+func (s *Server) putConfiguration(w http.ResponseWriter, r *http.Request) *problem.Details {
 	name := r.PathValue("name")
 	dropBranches, d := parseBool(r.URL.Query(), "drop_branches")
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	var body configurationBody
 	if d := problem.DecodeJSON(w, r, &body, s.maxBody); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	cfg := &Configuration{Name: name, Description: body.Description, Layers: body.Layers,
 		AdditionalInventory: body.AdditionalInventory}
 	if d := s.prepare(cfg, dropBranches, false); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	s.mu.Lock()
 	s.storeConfiguration(cfg)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, cloneConfiguration(cfg))
+	return nil
 }
 
 // patchConfiguration re-resolves branches (to the same made-up commits) and restamps.
-func (s *Server) patchConfiguration(w http.ResponseWriter, r *http.Request) {
+func (s *Server) patchConfiguration(w http.ResponseWriter, r *http.Request) *problem.Details {
 	name := r.PathValue("name")
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old, ok := s.configs[name]
 	if !ok {
-		problem.WriteDetails(w, configNotFound(name))
-		return
+		return configNotFound(name)
 	}
 	cfg := cloneConfiguration(old)
 	if d := s.prepare(&cfg, false, true); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	s.storeConfiguration(&cfg)
 	writeJSON(w, http.StatusOK, cloneConfiguration(&cfg))
+	return nil
 }
 
 // storeConfiguration stores cfg and re-evaluates the components that use it. Caller holds s.mu.
@@ -908,23 +897,22 @@ func commitFor(cloneURL, branch string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func (s *Server) deleteConfiguration(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteConfiguration(w http.ResponseWriter, r *http.Request) *problem.Details {
 	name := r.PathValue("name")
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.configs[name]; !ok {
-		problem.WriteDetails(w, configNotFound(name))
-		return
+		return configNotFound(name)
 	}
 	for _, rec := range s.comps {
 		if rec.desiredConfig == name {
-			problem.WriteDetails(w, cfsProblem(http.StatusBadRequest, "Configuration is in use.",
-				fmt.Sprintf("Configuration %s is referenced by the desired state of some components", name)))
-			return
+			return cfsProblem(http.StatusBadRequest, "Configuration is in use.",
+				fmt.Sprintf("Configuration %s is referenced by the desired state of some components", name))
 		}
 	}
 	delete(s.configs, name)
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // cloneConfiguration deep-copies a configuration so stored data never escapes.

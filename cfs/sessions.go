@@ -147,26 +147,22 @@ func (c *sessionCreate) validate() *problem.Details {
 	return nil
 }
 
-func (s *Server) postSession(w http.ResponseWriter, r *http.Request) {
+func (s *Server) postSession(w http.ResponseWriter, r *http.Request) *problem.Details {
 	var c sessionCreate
 	if d := problem.DecodeJSON(w, r, &c, s.maxBody); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	if d := c.validate(); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, dup := s.sessions[c.Name]; dup {
-		problem.WriteDetails(w, cfsProblem(http.StatusConflict, "Conflicting session name", fmt.Sprintf("A session with the name %s already exists", c.Name)))
-		return
+		return cfsProblem(http.StatusConflict, "Conflicting session name", fmt.Sprintf("A session with the name %s already exists", c.Name))
 	}
 	cfg := s.configs[c.ConfigurationName]
 	if cfg == nil {
-		problem.WriteDetails(w, cfsProblem(http.StatusBadRequest, "Invalid session", fmt.Sprintf("Configuration %s does not exist", c.ConfigurationName)))
-		return
+		return cfsProblem(http.StatusBadRequest, "Invalid session", fmt.Sprintf("Configuration %s does not exist", c.ConfigurationName))
 	}
 	target := dynamicTarget()
 	if c.Target != nil {
@@ -209,6 +205,7 @@ func (s *Server) postSession(w http.ResponseWriter, r *http.Request) {
 	s.sessions[c.Name] = sess
 	s.log.Debug("cfs: session created", "session", c.Name, "configuration", c.ConfigurationName)
 	writeJSON(w, http.StatusCreated, cloneSession(sess))
+	return nil
 }
 
 // sessionTargets are the components an ansible limit names: the ids in its comma list that
@@ -316,14 +313,13 @@ func (s *Server) expireSessions(now time.Time) {
 	}
 }
 
-func (s *Server) getSessions(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getSessions(w http.ResponseWriter, r *http.Request) *problem.Details {
 	f, d := parseSessionFilter(r, "")
 	if d == nil {
 		f.raw.Limit, d = s.parseLimit(r.URL.Query())
 	}
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	afterID := r.URL.Query().Get("after_id")
 	s.mu.Lock()
@@ -350,13 +346,13 @@ func (s *Server) getSessions(w http.ResponseWriter, r *http.Request) {
 		reply.Next = &next
 	}
 	writeJSON(w, http.StatusOK, reply)
+	return nil
 }
 
-func (s *Server) deleteSessions(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteSessions(w http.ResponseWriter, r *http.Request) *problem.Details {
 	f, d := parseSessionFilter(r, "complete")
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	s.mu.Lock()
 	now := s.now()
@@ -369,13 +365,14 @@ func (s *Server) deleteSessions(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, SessionIDs{SessionIDs: ids})
+	return nil
 }
 
 func sessionNotFound(name string) *problem.Details {
 	return cfsProblem(http.StatusNotFound, "Session not found", fmt.Sprintf("Session %s could not be found", name))
 }
 
-func (s *Server) getSession(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getSession(w http.ResponseWriter, r *http.Request) *problem.Details {
 	name := r.PathValue("name")
 	s.mu.Lock()
 	s.expireSessions(s.now())
@@ -386,23 +383,23 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if sess == nil {
-		problem.WriteDetails(w, sessionNotFound(name))
-		return
+		return sessionNotFound(name)
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) *problem.Details {
 	name := r.PathValue("name")
 	s.mu.Lock()
 	_, ok := s.sessions[name]
 	delete(s.sessions, name)
 	s.mu.Unlock()
 	if !ok {
-		problem.WriteDetails(w, sessionNotFound(name))
-		return
+		return sessionNotFound(name)
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // batchSession records b's launch as a running dynamic session. Caller holds s.mu.

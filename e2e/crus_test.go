@@ -12,10 +12,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cray-bos/bos/cfs"
 	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/stack"
+	"github.com/cray-bos/bos/internal/stack/stacktest"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/crus"
@@ -49,16 +49,11 @@ func startCRUSCluster(tb testing.TB, n int) *crusCluster {
 	defer cancel()
 	topo, err := topology.Generate(topology.DefaultOptions(n))
 	require.NoError(tb, err)
-	timing := simulator.DefaultTiming()
-	timing.Scale = 0
-	timing.BootScriptRetry = 100 * time.Millisecond
-	timing.ReportBackoff, timing.ReportBackoffCap = 50*time.Millisecond, 500*time.Millisecond
-	timing.HTTPTimeout = 2 * time.Second
-	timing.RetryAfter = time.Second
+	timing := stacktest.FastFaultTiming()
 	st, err := stack.Start(ctx, stack.Options{
 		Topology:       topo,
 		Sim:            simulator.Config{Timing: &timing, Seed: 11},
-		CFS:            cfs.Config{Timing: cfs.Timing{BatchWindow: 20 * time.Millisecond, BatchSize: 500, Scale: 1}, Seed: 11},
+		CFS:            stacktest.FastCFS(11),
 		Reconcile:      true,
 		RedfishTimeout: 500 * time.Millisecond,
 		WithSlurm:      true,

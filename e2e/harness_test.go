@@ -17,6 +17,7 @@ import (
 	"github.com/cray-bos/bos/cfs"
 	"github.com/cray-bos/bos/internal/memnet"
 	"github.com/cray-bos/bos/internal/stack"
+	"github.com/cray-bos/bos/internal/stack/stacktest"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/store"
@@ -90,7 +91,7 @@ func startCluster(t testing.TB, backend string, o clusterOptions) *cluster {
 	defer cancel()
 	topo, err := topology.Generate(topology.DefaultOptions(o.nodes))
 	require.NoError(t, err)
-	timing := fastSimTiming()
+	timing := stacktest.FastFaultTiming()
 	opts := stack.Options{
 		Topology:       topo,
 		Sim:            simulator.Config{Timing: &timing, Seed: 7, Faults: o.faults},
@@ -132,22 +133,11 @@ func startCluster(t testing.TB, backend string, o clusterOptions) *cluster {
 	return &cluster{t: t, st: st, computes: topo.ByRole(topology.RoleCompute)}
 }
 
-// fastSimTiming is the simulator's timing for the end-to-end tests: hardware delays
-// vanish (these tests measure orchestration), retries are quick.
-func fastSimTiming() simulator.Timing {
-	timing := simulator.DefaultTiming()
-	timing.Scale = 0
-	timing.BootScriptRetry = 100 * time.Millisecond
-	timing.ReportBackoff, timing.ReportBackoffCap = 50*time.Millisecond, 500*time.Millisecond
-	timing.HTTPTimeout = 2 * time.Second
-	timing.RetryAfter = time.Second
-	return timing
-}
-
-// fastCFS is CFS configuring in batches of 500 within 20 ms; fail names the components
-// whose configuration fails.
+// fastCFS is stacktest.FastCFS; fail names the components whose configuration fails.
 func fastCFS(fail []string) cfs.Config {
-	return cfs.Config{Timing: cfs.Timing{BatchWindow: 20 * time.Millisecond, BatchSize: 500, Scale: 1}, FailComponents: fail, Seed: 7}
+	c := stacktest.FastCFS(7)
+	c.FailComponents = fail
+	return c
 }
 
 func (c *cluster) ctx() context.Context {

@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cray-bos/bos/internal/stack"
+	"github.com/cray-bos/bos/internal/stack/stacktest"
 	"github.com/cray-bos/bos/internal/testwait"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
@@ -78,7 +79,7 @@ func TestKillProcess(t *testing.T) {
 	k := &killRun{t: t, rng: rand.New(rand.NewPCG(seed, 0))}
 	topo, err := topology.Generate(topology.DefaultOptions(nodes))
 	require.NoError(t, err)
-	timing := fastSimTiming()
+	timing := stacktest.FastFaultTiming()
 	st, err := stack.Start(ctx, stack.Options{
 		Topology: topo, Services: stack.Simulators, External: stack.URLs{BOS: bosURL},
 		Sim: simulator.Config{Timing: &timing, Seed: 7, OnPowerChange: k.powerChanged, OnReset: k.reset},

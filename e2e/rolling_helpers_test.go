@@ -15,6 +15,7 @@ import (
 	"github.com/cray-bos/bos/cfs"
 	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/stack"
+	"github.com/cray-bos/bos/internal/stack/stacktest"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
@@ -29,12 +30,8 @@ const rollingTemplate = "compute-next"
 // power on 0.05 s, POST 0.6 s, boot 1.2 s, ±20%) takes a couple of seconds, so reboots
 // take measurable time next to jobs of 1-4 s.
 func rollingTiming() simulator.Timing {
-	timing := simulator.DefaultTiming()
+	timing := stacktest.FastFaultTiming()
 	timing.Scale = 0.01
-	timing.BootScriptRetry = 100 * time.Millisecond
-	timing.ReportBackoff, timing.ReportBackoffCap = 50*time.Millisecond, 500*time.Millisecond
-	timing.HTTPTimeout = 2 * time.Second
-	timing.RetryAfter = time.Second
 	return timing
 }
 

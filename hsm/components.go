@@ -13,21 +13,20 @@ import (
 
 // State/Components: listing, queries, single records, creation and patches.
 
-func (s *Server) getComponents(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getComponents(w http.ResponseWriter, r *http.Request) *problem.Details {
 	f, d := filterFromQuery(r.URL.Query())
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	c, d := s.compile(f)
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	s.mu.RLock()
 	body := s.componentsJSON(c, s.candidates(c))
 	s.mu.RUnlock()
 	writeRaw(w, http.StatusOK, body)
+	return nil
 }
 
 // componentsJSON renders {"Components":[...]} for the records of recs that pass c
@@ -70,41 +69,36 @@ type queryIn struct {
 	filterFields
 }
 
-func (s *Server) queryComponents(w http.ResponseWriter, r *http.Request) {
+func (s *Server) queryComponents(w http.ResponseWriter, r *http.Request) *problem.Details {
 	var in queryIn
 	if d := s.decode(w, r, &in); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	if len(in.ComponentIDs) == 0 {
-		problem.Write(w, http.StatusBadRequest, "Missing IDs")
-		return
+		return problem.New(http.StatusBadRequest, "Missing IDs")
 	}
-	s.query(w, in.ComponentIDs, &in.filterFields)
+	return s.query(w, in.ComponentIDs, &in.filterFields)
 }
 
-func (s *Server) queryComponent(w http.ResponseWriter, r *http.Request) {
+func (s *Server) queryComponent(w http.ResponseWriter, r *http.Request) *problem.Details {
 	f, d := filterFromQuery(r.URL.Query())
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
-	s.query(w, []string{r.PathValue("xname")}, f)
+	return s.query(w, []string{r.PathValue("xname")}, f)
 }
 
 // query answers the Query forms: IDs match exactly, or, with a type filter, name
 // parents whose descendants of that type are returned; "all"/"s0" lift the ID
 // restriction.
-func (s *Server) query(w http.ResponseWriter, rawIDs []string, f *filterFields) {
+func (s *Server) query(w http.ResponseWriter, rawIDs []string, f *filterFields) *problem.Details {
 	c, d := s.compile(f)
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	ids, all, d := parseIDs(rawIDs)
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	s.mu.RLock()
 	var recs []*compRec
@@ -128,6 +122,7 @@ func (s *Server) query(w http.ResponseWriter, rawIDs []string, f *filterFields) 
 	body := s.componentsJSON(c, recs)
 	s.mu.RUnlock()
 	writeRaw(w, http.StatusOK, body)
+	return nil
 }
 
 // parseIDs normalizes xnames; "all", "all_comp", "all_svc" and "s0" mean every component.
@@ -148,13 +143,13 @@ func parseIDs(raw []string) (ids []string, all bool, d *problem.Details) {
 	return ids, all, nil
 }
 
-func (s *Server) getComponentByNID(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getComponentByNID(w http.ResponseWriter, r *http.Request) *problem.Details {
 	nid, err := strconv.Atoi(r.PathValue("nid"))
 	if err != nil {
-		problem.Write(w, http.StatusBadRequest, "invalid NID %q", r.PathValue("nid"))
-		return
+		return problem.New(http.StatusBadRequest, "invalid NID %q", r.PathValue("nid"))
 	}
 	writeRecord(s, w, s.byNID, nid, "no such NID.")
+	return nil
 }
 
 // nidQueryIn is the body of POST /State/Components/ByNID/Query.
@@ -163,15 +158,13 @@ type nidQueryIn struct {
 	filterFields
 }
 
-func (s *Server) queryComponentsByNID(w http.ResponseWriter, r *http.Request) {
+func (s *Server) queryComponentsByNID(w http.ResponseWriter, r *http.Request) *problem.Details {
 	var in nidQueryIn
 	if d := s.decode(w, r, &in); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	if len(in.NIDRanges) == 0 {
-		problem.Write(w, http.StatusBadRequest, "Missing NID ranges")
-		return
+		return problem.New(http.StatusBadRequest, "Missing NID ranges")
 	}
 	var singles, starts, ends strList
 	for _, nr := range in.NIDRanges {
@@ -182,8 +175,7 @@ func (s *Server) queryComponentsByNID(w http.ResponseWriter, r *http.Request) {
 		case isRange && strings.TrimSpace(lo) != "" && strings.TrimSpace(hi) != "":
 			starts, ends = append(starts, lo), append(ends, hi)
 		default:
-			problem.WriteDetails(w, badParam("%q is not a valid NID range", nr))
-			return
+			return badParam("%q is not a valid NID range", nr)
 		}
 	}
 	in.NID = append(singles, in.NID...)
@@ -191,32 +183,24 @@ func (s *Server) queryComponentsByNID(w http.ResponseWriter, r *http.Request) {
 	in.NIDEnd = append(ends, in.NIDEnd...)
 	c, d := s.compile(&in.filterFields)
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	s.mu.RLock()
 	body := s.componentsJSON(c, s.candidates(c))
 	s.mu.RUnlock()
 	writeRaw(w, http.StatusOK, body)
+	return nil
 }
 
 func (s *Server) getComponent(w http.ResponseWriter, r *http.Request) {
 	writeRecord(s, w, s.comps, pathID(r), "no such xname.")
 }
 
-func (s *Server) deleteComponent(w http.ResponseWriter, r *http.Request) {
-	id := pathID(r)
-	s.mu.Lock()
-	ok := s.dropComp(id)
-	s.mu.Unlock()
-	if !ok {
-		problem.Write(w, http.StatusNotFound, "no such xname.")
-		return
-	}
-	writeMessage(w, http.StatusOK, "deleted 1 entry")
+func (s *Server) deleteComponent(w http.ResponseWriter, r *http.Request) *problem.Details {
+	return s.deleteByXname(w, r, s.dropComp)
 }
 
-func (s *Server) deleteComponents(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteComponents(w http.ResponseWriter, r *http.Request) *problem.Details {
 	s.mu.Lock()
 	n := len(s.comps)
 	for _, rec := range slices.Clone(s.sorted) {
@@ -224,10 +208,10 @@ func (s *Server) deleteComponents(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if n == 0 {
-		problem.Write(w, http.StatusNotFound, "no entries to delete")
-		return
+		return problem.New(http.StatusNotFound, "no entries to delete")
 	}
 	writeMessage(w, http.StatusOK, "deleted %d entries", n)
+	return nil
 }
 
 // componentIn is a component as clients send it. Type is derived from the ID;
@@ -397,22 +381,19 @@ type componentsPostIn struct {
 	ExtendedInfo json.RawMessage `json:"ExtendedInfo"`
 }
 
-func (s *Server) postComponents(w http.ResponseWriter, r *http.Request) {
+func (s *Server) postComponents(w http.ResponseWriter, r *http.Request) *problem.Details {
 	var in componentsPostIn
 	if d := s.decode(w, r, &in); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	if len(in.Components) == 0 {
-		problem.Write(w, http.StatusBadRequest, "Missing Components")
-		return
+		return problem.New(http.StatusBadRequest, "Missing Components")
 	}
 	valid := make([]validComp, 0, len(in.Components))
 	for _, c := range in.Components {
 		v, d := s.validate(c)
 		if d != nil {
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 		valid = append(valid, v)
 	}
@@ -424,6 +405,7 @@ func (s *Server) postComponents(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	s.notifySets(scn)
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 type componentPutIn struct {
@@ -431,27 +413,23 @@ type componentPutIn struct {
 	Force     bool        `json:"force"`
 }
 
-func (s *Server) putComponent(w http.ResponseWriter, r *http.Request) {
+func (s *Server) putComponent(w http.ResponseWriter, r *http.Request) *problem.Details {
 	id, _, d := pathXname(r, "xname")
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	var in componentPutIn
 	if d := s.decode(w, r, &in); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	if in.Component.ID == "" {
 		in.Component.ID = id
 	} else if xname.Normalize(in.Component.ID) != id {
-		problem.Write(w, http.StatusBadRequest, "ID in URL and PUT body do not match")
-		return
+		return problem.New(http.StatusBadRequest, "ID in URL and PUT body do not match")
 	}
 	v, d := s.validate(in.Component)
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	scn := s.newSCNSets()
 	s.mu.Lock()
@@ -459,6 +437,7 @@ func (s *Server) putComponent(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	s.notifySets(scn)
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // patchKind names a field patch: BulkStateData and .../StateData are patchState...
@@ -622,29 +601,25 @@ func (p fieldPatch) scn(ids []string) SCNPayload {
 // bulkPatch serves PATCH /State/Components/Bulk<Field>: valid xnames that are not
 // components are skipped; an invalid one fails the whole request before any change.
 func (s *Server) bulkPatch(kind patchKind) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return problem.Handler(func(w http.ResponseWriter, r *http.Request) *problem.Details {
 		var in patchIn
 		if d := s.decode(w, r, &in); d != nil {
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 		if len(in.ComponentIDs) == 0 {
-			problem.Write(w, http.StatusBadRequest, "Missing IDs")
-			return
+			return problem.New(http.StatusBadRequest, "Missing IDs")
 		}
 		ids := make([]string, len(in.ComponentIDs))
 		for i, raw := range in.ComponentIDs {
 			id, _, err := parseXname(raw)
 			if err != nil {
-				problem.Write(w, http.StatusBadRequest, "invalid xname ID %q", raw)
-				return
+				return problem.New(http.StatusBadRequest, "invalid xname ID %q", raw)
 			}
 			ids[i] = id
 		}
 		p, d := s.validatePatch(kind, &in)
 		if d != nil {
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 		listening := s.scnListening()
 		var changed []string
@@ -657,30 +632,27 @@ func (s *Server) bulkPatch(kind patchKind) http.HandlerFunc {
 		s.mu.Unlock()
 		s.notify(p.scn(changed))
 		w.WriteHeader(http.StatusNoContent)
-	}
+		return nil
+	})
 }
 
 // onePatch serves PATCH /State/Components/{xname}/<Field>.
 func (s *Server) onePatch(kind patchKind) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return problem.Handler(func(w http.ResponseWriter, r *http.Request) *problem.Details {
 		id, _, d := pathXname(r, "xname")
 		if d != nil {
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 		var in patchIn
 		if d := s.decode(w, r, &in); d != nil {
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 		if in.ID != "" && xname.Normalize(in.ID) != id {
-			problem.Write(w, http.StatusBadRequest, "ID in URL and PATCH body do not match")
-			return
+			return problem.New(http.StatusBadRequest, "ID in URL and PATCH body do not match")
 		}
 		p, d := s.validatePatch(kind, &in)
 		if d != nil {
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 		s.mu.Lock()
 		rec, ok := s.comps[id]
@@ -690,11 +662,11 @@ func (s *Server) onePatch(kind patchKind) http.HandlerFunc {
 			s.notify(p.scn([]string{id}))
 		}
 		if !ok {
-			problem.Write(w, http.StatusNotFound, "no such xname.")
-			return
+			return problem.New(http.StatusNotFound, "no such xname.")
 		}
 		w.WriteHeader(http.StatusNoContent)
-	}
+		return nil
+	})
 }
 
 type bulkNIDIn struct {
@@ -703,15 +675,13 @@ type bulkNIDIn struct {
 }
 
 // bulkNIDPatch serves PATCH /State/Components/BulkNID: one NID per ID.
-func (s *Server) bulkNIDPatch(w http.ResponseWriter, r *http.Request) {
+func (s *Server) bulkNIDPatch(w http.ResponseWriter, r *http.Request) *problem.Details {
 	var in bulkNIDIn
 	if d := s.decode(w, r, &in); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	if len(in.Components) == 0 {
-		problem.Write(w, http.StatusBadRequest, "Missing Components")
-		return
+		return problem.New(http.StatusBadRequest, "Missing Components")
 	}
 	type change struct {
 		id  string
@@ -721,13 +691,11 @@ func (s *Server) bulkNIDPatch(w http.ResponseWriter, r *http.Request) {
 	for _, c := range in.Components {
 		id, _, err := parseXname(c.ID)
 		if err != nil {
-			problem.Write(w, http.StatusBadRequest, "invalid xname ID %q", c.ID)
-			return
+			return problem.New(http.StatusBadRequest, "invalid xname ID %q", c.ID)
 		}
 		n, err := c.NID.Int64()
 		if err != nil || n <= 0 {
-			problem.Write(w, http.StatusBadRequest, "%s: invalid or missing NID %q", id, c.NID)
-			return
+			return problem.New(http.StatusBadRequest, "%s: invalid or missing NID %q", id, c.NID)
 		}
 		changes = append(changes, change{id, int(n)})
 	}
@@ -740,4 +708,5 @@ func (s *Server) bulkNIDPatch(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

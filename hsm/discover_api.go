@@ -19,26 +19,23 @@ type discoverIn struct {
 	Force  bool     `json:"force"`
 }
 
-func (s *Server) postDiscover(w http.ResponseWriter, r *http.Request) {
+func (s *Server) postDiscover(w http.ResponseWriter, r *http.Request) *problem.Details {
 	var in discoverIn
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
 	if err != nil {
-		problem.Write(w, http.StatusBadRequest, "reading request body: %v", err)
-		return
+		return problem.New(http.StatusBadRequest, "reading request body: %v", err)
 	}
 	if len(bytes.TrimSpace(raw)) > 0 { // the body is optional
 		r.Body = io.NopCloser(bytes.NewReader(raw))
 		if d := s.decode(w, r, &in); d != nil {
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 	}
 	ids := make([]string, 0, len(in.XNames))
 	for _, x := range in.XNames {
 		id, _, err := parseXname(x)
 		if err != nil {
-			problem.Write(w, http.StatusBadRequest, "invalid xname %q", x)
-			return
+			return problem.New(http.StatusBadRequest, "invalid xname %q", x)
 		}
 		ids = append(ids, id)
 	}
@@ -49,19 +46,18 @@ func (s *Server) postDiscover(w http.ResponseWriter, r *http.Request) {
 	for _, id := range ids {
 		if _, ok := s.rfeps[id]; !ok {
 			s.mu.Unlock()
-			problem.Write(w, http.StatusNotFound, "no such xname: %s", id)
-			return
+			return problem.New(http.StatusNotFound, "no such xname: %s", id)
 		}
 	}
 	if s.discStatus.Status == discStatusInProgress && !in.Force {
 		s.mu.Unlock()
-		problem.Write(w, http.StatusConflict, "discovery already in progress; use force to start another")
-		return
+		return problem.New(http.StatusConflict, "discovery already in progress; use force to start another")
 	}
 	jobs := s.startDiscovery(ids, false, in.Force)
 	s.mu.Unlock()
 	s.runDiscovery(jobs)
 	writeJSON(w, http.StatusOK, []ResourceURI{{URI: BasePath + "/Inventory/DiscoveryStatus/0"}})
+	return nil
 }
 
 func (s *Server) getDiscoveryStatuses(w http.ResponseWriter, r *http.Request) {
@@ -71,20 +67,19 @@ func (s *Server) getDiscoveryStatuses(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, []DiscoveryStatus{st})
 }
 
-func (s *Server) getDiscoveryStatus(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getDiscoveryStatus(w http.ResponseWriter, r *http.Request) *problem.Details {
 	id := r.PathValue("id")
 	if strings.TrimLeft(id, "0123456789") != "" || id == "" {
-		problem.Write(w, http.StatusBadRequest, "bad id: %q", id)
-		return
+		return problem.New(http.StatusBadRequest, "bad id: %q", id)
 	}
 	if strings.TrimLeft(id, "0") != "" {
-		problem.Write(w, http.StatusNotFound, "no such DiscoveryStatus ID.")
-		return
+		return problem.New(http.StatusNotFound, "no such DiscoveryStatus ID.")
 	}
 	s.mu.RLock()
 	st := s.discStatus
 	s.mu.RUnlock()
 	writeJSON(w, http.StatusOK, st)
+	return nil
 }
 
 // listServiceEndpoints returns the ServiceEndpoints of service (any when "") whose
@@ -106,12 +101,11 @@ func (s *Server) listServiceEndpoints(services, eps []string) []ServiceEndpoint 
 	return out
 }
 
-func (s *Server) getServiceEndpoints(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getServiceEndpoints(w http.ResponseWriter, r *http.Request) *problem.Details {
 	q, _ := queryValues(r.URL.Query(), "redfish_ep", "service")
 	eps, d := normIDs(q["redfish_ep"])
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	services := q["service"]
 	if svc := r.PathValue("service"); svc != "" {
@@ -121,9 +115,10 @@ func (s *Server) getServiceEndpoints(w http.ResponseWriter, r *http.Request) {
 	out := s.listServiceEndpoints(services, eps)
 	s.mu.RUnlock()
 	writeJSON(w, http.StatusOK, ServiceEndpointArray{ServiceEndpoints: out})
+	return nil
 }
 
-func (s *Server) getServiceEndpoint(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getServiceEndpoint(w http.ResponseWriter, r *http.Request) *problem.Details {
 	key := sepKey(r.PathValue("service"), pathID(r))
 	s.mu.RLock()
 	se, ok := s.seps[key]
@@ -133,33 +128,33 @@ func (s *Server) getServiceEndpoint(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.RUnlock()
 	if !ok {
-		problem.Write(w, http.StatusNotFound, "no such service under redfish endpoint.")
-		return
+		return problem.New(http.StatusNotFound, "no such service under redfish endpoint.")
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) deleteServiceEndpoint(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteServiceEndpoint(w http.ResponseWriter, r *http.Request) *problem.Details {
 	key := sepKey(r.PathValue("service"), pathID(r))
 	s.mu.Lock()
 	_, ok := s.seps[key]
 	delete(s.seps, key)
 	s.mu.Unlock()
 	if !ok {
-		problem.Write(w, http.StatusNotFound, "no such service under redfish endpoint.")
-		return
+		return problem.New(http.StatusNotFound, "no such service under redfish endpoint.")
 	}
 	writeMessage(w, http.StatusOK, "deleted 1 entry")
+	return nil
 }
 
-func (s *Server) deleteServiceEndpoints(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteServiceEndpoints(w http.ResponseWriter, r *http.Request) *problem.Details {
 	s.mu.Lock()
 	n := len(s.seps)
 	clear(s.seps)
 	s.mu.Unlock()
 	if n == 0 {
-		problem.Write(w, http.StatusNotFound, "no entries to delete")
-		return
+		return problem.New(http.StatusNotFound, "no entries to delete")
 	}
 	writeMessage(w, http.StatusOK, "deleted %d entries", n)
+	return nil
 }

@@ -203,11 +203,10 @@ func parseSetQuery(k setKind, r *http.Request) (setQuery, *problem.Details) {
 
 // listSets serves GET /groups and GET /partitions: a JSON array sorted by name.
 func (s *Server) listSets(k setKind) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return problem.Handler(func(w http.ResponseWriter, r *http.Request) *problem.Details {
 		q, d := parseSetQuery(k, r)
 		if d != nil {
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 		s.mu.RLock()
 		names := sortedKeys(s.sets(k))
@@ -224,7 +223,8 @@ func (s *Server) listSets(k setKind) http.HandlerFunc {
 		}
 		s.mu.RUnlock()
 		writeJSON(w, http.StatusOK, out)
-	}
+		return nil
+	})
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -247,33 +247,30 @@ type setIn struct {
 }
 
 func (s *Server) createSet(k setKind) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return problem.Handler(func(w http.ResponseWriter, r *http.Request) *problem.Details {
 		var in setIn
 		if d := s.decode(w, r, &in); d != nil {
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 		name := in.Label
 		if k.part {
 			if in.Label != "" || in.ExclusiveGroup != "" {
-				problem.Write(w, http.StatusBadRequest, "a partition has a name, not a label or exclusiveGroup")
-				return
+				return problem.New(http.StatusBadRequest, "a partition has a name, not a label or exclusiveGroup")
 			}
 			name = in.Name
 		} else if in.Name != "" {
-			problem.Write(w, http.StatusBadRequest, "a group has a label, not a name")
-			return
+			return problem.New(http.StatusBadRequest, "a group has a label, not a name")
 		}
 		s.mu.Lock()
 		d := s.insertSet(k, name, in.Description, in.ExclusiveGroup, in.Tags, in.Members.IDs)
 		s.mu.Unlock()
 		if d != nil {
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 		n, _ := k.norm(name)
 		writeCreated(w, k.uri(n))
-	}
+		return nil
+	})
 }
 
 // setNames serves GET /groups/labels and GET /partitions/names.
@@ -305,19 +302,17 @@ func noSuch(k setKind, name string) *problem.Details {
 }
 
 func (s *Server) getSet(k setKind, membersOnly bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return problem.Handler(func(w http.ResponseWriter, r *http.Request) *problem.Details {
 		name, d := pathSet(k, r)
 		if d != nil {
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 		q, d := parseSetQuery(k, r)
 		if d == nil && (len(q.names) > 0 || len(q.tags) > 0) {
 			d = badParam("only partition may be given here")
 		}
 		if d != nil {
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 		s.mu.RLock()
 		g, ok := s.sets(k)[name]
@@ -329,11 +324,11 @@ func (s *Server) getSet(k setKind, membersOnly bool) http.HandlerFunc {
 		}
 		s.mu.RUnlock()
 		if !ok {
-			problem.WriteDetails(w, noSuch(k, name))
-			return
+			return noSuch(k, name)
 		}
 		writeJSON(w, http.StatusOK, out)
-	}
+		return nil
+	})
 }
 
 type setPatchIn struct {
@@ -342,26 +337,22 @@ type setPatchIn struct {
 }
 
 func (s *Server) patchSet(k setKind) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return problem.Handler(func(w http.ResponseWriter, r *http.Request) *problem.Details {
 		name, d := pathSet(k, r)
 		if d != nil {
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 		var in setPatchIn
 		if d := s.decode(w, r, &in); d != nil {
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 		if in.Description == nil && in.Tags == nil {
-			problem.Write(w, http.StatusBadRequest, "Request must have at least one patch field.")
-			return
+			return problem.New(http.StatusBadRequest, "Request must have at least one patch field.")
 		}
 		var tags []string
 		if in.Tags != nil {
 			if tags, d = normTags(*in.Tags); d != nil {
-				problem.WriteDetails(w, d)
-				return
+				return d
 			}
 		}
 		s.mu.Lock()
@@ -376,19 +367,18 @@ func (s *Server) patchSet(k setKind) http.HandlerFunc {
 		}
 		s.mu.Unlock()
 		if !ok {
-			problem.Write(w, http.StatusNotFound, "no such %s.", k.noun)
-			return
+			return problem.New(http.StatusNotFound, "no such %s.", k.noun)
 		}
 		w.WriteHeader(http.StatusNoContent)
-	}
+		return nil
+	})
 }
 
 func (s *Server) deleteSet(k setKind) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return problem.Handler(func(w http.ResponseWriter, r *http.Request) *problem.Details {
 		name, d := pathSet(k, r)
 		if d != nil {
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 		s.mu.Lock()
 		g, ok := s.sets(k)[name]
@@ -402,11 +392,11 @@ func (s *Server) deleteSet(k setKind) http.HandlerFunc {
 		}
 		s.mu.Unlock()
 		if !ok {
-			problem.Write(w, http.StatusNotFound, "no such %s.", k.noun)
-			return
+			return problem.New(http.StatusNotFound, "no such %s.", k.noun)
 		}
 		writeMessage(w, http.StatusOK, "deleted 1 entry")
-	}
+		return nil
+	})
 }
 
 type memberIn struct {
@@ -414,31 +404,28 @@ type memberIn struct {
 }
 
 func (s *Server) addMember(k setKind) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return problem.Handler(func(w http.ResponseWriter, r *http.Request) *problem.Details {
 		name, d := pathSet(k, r)
 		if d != nil {
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 		var in memberIn
 		if d := s.decode(w, r, &in); d != nil {
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 		id, _, err := parseXname(in.ID)
 		if err != nil {
-			problem.Write(w, http.StatusBadRequest, "invalid xname ID %q", in.ID)
-			return
+			return problem.New(http.StatusBadRequest, "invalid xname ID %q", in.ID)
 		}
 		s.mu.Lock()
 		d = s.addMemberLocked(k, name, id)
 		s.mu.Unlock()
 		if d != nil {
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 		writeCreated(w, k.uri(name)+"/members/"+id)
-	}
+		return nil
+	})
 }
 
 func (s *Server) addMemberLocked(k setKind, name, id string) *problem.Details {
@@ -467,23 +454,20 @@ func (s *Server) addMemberLocked(k setKind, name, id string) *problem.Details {
 // checked first (invalid xname 400, unknown component 400, a member of another group
 // of the same exclusiveGroup 409), so a refused PUT changes nothing. The reply is the
 // new member list, as GET .../members answers it.
-func (s *Server) putGroupMembers(w http.ResponseWriter, r *http.Request) {
+func (s *Server) putGroupMembers(w http.ResponseWriter, r *http.Request) *problem.Details {
 	name, d := pathSet(groupKind, r)
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	var in Members
 	if d := s.decode(w, r, &in); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	ids := make([]string, 0, len(in.IDs))
 	for _, raw := range in.IDs {
 		id, _, err := parseXname(raw)
 		if err != nil {
-			problem.Write(w, http.StatusBadRequest, "invalid xname ID %q", raw)
-			return
+			return problem.New(http.StatusBadRequest, "invalid xname ID %q", raw)
 		}
 		ids = append(ids, id)
 	}
@@ -512,23 +496,21 @@ func (s *Server) putGroupMembers(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 func (s *Server) removeMember(k setKind) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return problem.Handler(func(w http.ResponseWriter, r *http.Request) *problem.Details {
 		name, d := pathSet(k, r)
 		if d != nil {
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 		id, _, d := pathXname(r, "xname")
 		if d != nil {
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 		s.mu.Lock()
 		g, ok := s.sets(k)[name]
@@ -545,7 +527,8 @@ func (s *Server) removeMember(k setKind) http.HandlerFunc {
 		default:
 			writeMessage(w, http.StatusOK, "deleted 1 entry")
 		}
-	}
+		return nil
+	})
 }
 
 // membershipsOf builds the Membership of every component in recs that passes c.
@@ -571,29 +554,27 @@ func (s *Server) membershipsOf(recs []*compRec, c *compFilter) []Membership {
 	return out
 }
 
-func (s *Server) getMemberships(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getMemberships(w http.ResponseWriter, r *http.Request) *problem.Details {
 	f, d := filterFromQuery(r.URL.Query())
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	c, d := s.compile(f)
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	s.mu.RLock()
 	s.bind(c)
 	out := s.membershipsOf(s.candidates(c), c)
 	s.mu.RUnlock()
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) getMembership(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getMembership(w http.ResponseWriter, r *http.Request) *problem.Details {
 	id, _, d := pathXname(r, "xname")
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	s.mu.RLock()
 	rec, ok := s.comps[id]
@@ -603,8 +584,8 @@ func (s *Server) getMembership(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.RUnlock()
 	if !ok {
-		problem.Write(w, http.StatusNotFound, "No such xname: %s", id)
-		return
+		return problem.New(http.StatusNotFound, "No such xname: %s", id)
 	}
 	writeJSON(w, http.StatusOK, out[0])
+	return nil
 }

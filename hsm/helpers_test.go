@@ -3,37 +3,19 @@ package hsm
 import (
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/internal/testclock"
+	"github.com/cray-bos/bos/internal/testhttp"
 	"github.com/cray-bos/bos/internal/topology"
 )
 
-// fakeClock is the injected clock of reservation tests.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+// newFakeClock is the injected clock of reservation tests.
+func newFakeClock() *testclock.Clock {
+	return testclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 }
 
 // testTopology is 8 compute nodes (x1000c0s0b0n0..x1000c0s1b1n1, NIDs 1-8), 3 NCNs
@@ -47,7 +29,7 @@ func testTopology(t testing.TB) *topology.Topology {
 }
 
 // MustServer builds a seeded server on a fake clock.
-func MustServer(t testing.TB) (*Server, *fakeClock) {
+func MustServer(t testing.TB) (*Server, *testclock.Clock) {
 	t.Helper()
 	clock := newFakeClock()
 	// BMCs are unreachable: discovery never leaves the process (discoveryServer has BMCs).
@@ -66,15 +48,7 @@ type reply struct {
 // call runs one request through the handler.
 func call(t testing.TB, s *Server, method, path, body string) reply {
 	t.Helper()
-	var req *http.Request
-	if body == "" {
-		req = httptest.NewRequest(method, path, nil)
-	} else {
-		req = httptest.NewRequest(method, path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-	}
-	rec := httptest.NewRecorder()
-	s.Handler().ServeHTTP(rec, req)
+	rec := testhttp.Call(s.Handler(), method, path, body)
 	return reply{status: rec.Code, header: rec.Header(), body: rec.Body.String()}
 }
 

@@ -91,11 +91,10 @@ func underOrSelf(id, parent string) bool {
 	return id == parent || strings.HasPrefix(id, parent) && id[len(parent)] >= 'a' && id[len(parent)] <= 'z'
 }
 
-func (s *Server) getHWLocs(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getHWLocs(w http.ResponseWriter, r *http.Request) *problem.Details {
 	f, d := parseHWFilter(r.URL.Query(), true)
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	s.mu.RLock()
 	var bmcs []string // nil: every BMC's
@@ -118,33 +117,32 @@ func (s *Server) getHWLocs(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeRaw(w, http.StatusOK, hwLocsJSON(out))
+	return nil
 }
 
-func (s *Server) getHWLoc(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getHWLoc(w http.ResponseWriter, r *http.Request) *problem.Details {
 	s.mu.RLock()
 	e := s.hwLoc(pathID(r))
 	s.mu.RUnlock()
 	if e == nil {
-		problem.Write(w, http.StatusNotFound, "no such xname.")
-		return
+		return problem.New(http.StatusNotFound, "no such xname.")
 	}
 	writeJSON(w, http.StatusOK, e)
+	return nil
 }
 
 // postHWLocs takes {"Hardware":[HWInvByLoc...]}: all entries are checked before any is
 // stored; the first bad one is 400 with hms-smd's text.
-func (s *Server) postHWLocs(w http.ResponseWriter, r *http.Request) {
+func (s *Server) postHWLocs(w http.ResponseWriter, r *http.Request) *problem.Details {
 	var in struct{ Hardware []HWInvByLoc }
 	if d := s.decode(w, r, &in); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	entries := make([]*HWInvByLoc, 0, len(in.Hardware))
 	for _, h := range in.Hardware {
 		e, err := checkHWLoc(h)
 		if err != nil {
-			problem.Write(w, http.StatusBadRequest, "%s", err)
-			return
+			return problem.New(http.StatusBadRequest, "%s", err)
 		}
 		entries = append(entries, e)
 	}
@@ -152,9 +150,10 @@ func (s *Server) postHWLocs(w http.ResponseWriter, r *http.Request) {
 	s.putHW(entries)
 	s.mu.Unlock()
 	writeMessage(w, http.StatusOK, "Created %d entries", len(entries))
+	return nil
 }
 
-func (s *Server) deleteHWLoc(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteHWLoc(w http.ResponseWriter, r *http.Request) *problem.Details {
 	id := pathID(r)
 	s.mu.Lock()
 	e := s.hwLoc(id)
@@ -164,31 +163,30 @@ func (s *Server) deleteHWLoc(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if e == nil {
-		problem.Write(w, http.StatusNotFound, "no such xname.")
-		return
+		return problem.New(http.StatusNotFound, "no such xname.")
 	}
 	writeMessage(w, http.StatusOK, "deleted 1 entry")
+	return nil
 }
 
 // deleteHWLocs deletes every location; the FRUs stay, as in HSM.
-func (s *Server) deleteHWLocs(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteHWLocs(w http.ResponseWriter, r *http.Request) *problem.Details {
 	s.mu.Lock()
 	n := len(s.hwLocs(nil, func(string) bool { return true }))
 	clear(s.hw.locs)
 	s.hw.allLocsGone = true
 	s.mu.Unlock()
 	if n == 0 {
-		problem.Write(w, http.StatusNotFound, "no entries to delete")
-		return
+		return problem.New(http.StatusNotFound, "no entries to delete")
 	}
 	writeMessage(w, http.StatusOK, "deleted %d entries", n)
+	return nil
 }
 
-func (s *Server) getHWFRUs(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getHWFRUs(w http.ResponseWriter, r *http.Request) *problem.Details {
 	f, d := parseHWFilter(r.URL.Query(), false)
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	s.mu.RLock()
 	frus := s.hwFRUs()
@@ -210,17 +208,18 @@ func (s *Server) getHWFRUs(w http.ResponseWriter, r *http.Request) {
 	}
 	b.WriteString("]\n")
 	writeRaw(w, http.StatusOK, b.Bytes())
+	return nil
 }
 
-func (s *Server) getHWFRU(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getHWFRU(w http.ResponseWriter, r *http.Request) *problem.Details {
 	s.mu.RLock()
 	f := s.hwFRU(r.PathValue("fruid"))
 	s.mu.RUnlock()
 	if f == nil {
-		problem.Write(w, http.StatusNotFound, "no such FRU ID.")
-		return
+		return problem.New(http.StatusNotFound, "no such FRU ID.")
 	}
 	writeJSON(w, http.StatusOK, f)
+	return nil
 }
 
 // installedAt returns a location that FRU fruID populates, or "". Call with s.mu held.
@@ -244,46 +243,44 @@ func (s *Server) installedAt(fruID string) string {
 }
 
 // deleteHWFRU deletes a FRU that no location holds (HSM's database refuses the others).
-func (s *Server) deleteHWFRU(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteHWFRU(w http.ResponseWriter, r *http.Request) *problem.Details {
 	fruID := r.PathValue("fruid")
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.hwFRU(fruID) == nil {
-		problem.Write(w, http.StatusNotFound, "no such FRU ID.")
-		return
+		return problem.New(http.StatusNotFound, "no such FRU ID.")
 	}
 	if loc := s.installedAt(fruID); loc != "" {
-		problem.Write(w, http.StatusConflict, "FRU %s is installed at %s; delete that location first", fruID, loc)
-		return
+		return problem.New(http.StatusConflict, "FRU %s is installed at %s; delete that location first", fruID, loc)
 	}
 	delete(s.hw.frus, fruID)
 	s.hw.fruGone[fruID] = true
 	writeMessage(w, http.StatusOK, "deleted 1 entry")
+	return nil
 }
 
 // deleteHWFRUs deletes every FRU, or none when a location still holds one.
-func (s *Server) deleteHWFRUs(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteHWFRUs(w http.ResponseWriter, r *http.Request) *problem.Details {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	frus := s.hwFRUs()
 	if len(frus) == 0 {
-		problem.Write(w, http.StatusNotFound, "no entries to delete")
-		return
+		return problem.New(http.StatusNotFound, "no entries to delete")
 	}
 	if locs := s.hwLocs(nil, func(string) bool { return true }); len(locs) > 0 {
-		problem.Write(w, http.StatusConflict, "FRU %s is installed at %s; delete the locations first",
+		return problem.New(http.StatusConflict, "FRU %s is installed at %s; delete the locations first",
 			locs[0].PopulatedFRU.FRUID, locs[0].ID)
-		return
 	}
 	clear(s.hw.frus)
 	s.hw.allFRUsGone = true
 	writeMessage(w, http.StatusOK, "deleted %d entries", len(frus))
+	return nil
 }
 
 // queryHW serves GET /Inventory/Hardware/Query/{xname}: the locations at xname (every
 // one for s0 or all, a partition's for pN), with their children (default) and/or
 // parents, as an HWInventory.
-func (s *Server) queryHW(w http.ResponseWriter, r *http.Request) {
+func (s *Server) queryHW(w http.ResponseWriter, r *http.Request) *problem.Details {
 	raw := r.PathValue("xname")
 	q := r.URL.Query()
 	target := xname.Normalize(raw)
@@ -293,32 +290,28 @@ func (s *Server) queryHW(w http.ResponseWriter, r *http.Request) {
 	case target == "s0" || target == "all":
 		target = ""
 	case t == xname.Invalid:
-		problem.Write(w, http.StatusBadRequest, "Invalid xname")
-		return
+		return problem.New(http.StatusBadRequest, "Invalid xname")
 	case t == xname.Partition:
 		partitions = append(partitions, target)
 		target = ""
 	}
 	f, d := parseHWFilter(url.Values{"type": q["type"], "partition": q["partition"]}, true)
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	partitions = append(partitions, f.partitions...)
 	parents, children := false, true
 	if v := q["parents"]; len(v) > 0 {
 		b, err := strconv.ParseBool(v[0])
 		if err != nil {
-			problem.Write(w, http.StatusBadRequest, "Invalid boolean for parents")
-			return
+			return problem.New(http.StatusBadRequest, "Invalid boolean for parents")
 		}
 		parents = b
 	}
 	if v := q["children"]; len(v) > 0 {
 		b, err := strconv.ParseBool(v[0])
 		if err != nil {
-			problem.Write(w, http.StatusBadRequest, "Invalid boolean for children")
-			return
+			return problem.New(http.StatusBadRequest, "Invalid boolean for children")
 		}
 		children = b
 	} else if parents {
@@ -331,8 +324,7 @@ func (s *Server) queryHW(w http.ResponseWriter, r *http.Request) {
 			format = HWInvFormatFullyFlat
 		case strings.ToLower(HWInvFormatNestNodesOnly):
 		default:
-			problem.Write(w, http.StatusBadRequest, "Invalid format")
-			return
+			return problem.New(http.StatusBadRequest, "Invalid format")
 		}
 	}
 
@@ -368,6 +360,7 @@ func (s *Server) queryHW(w http.ResponseWriter, r *http.Request) {
 	writeArrays(&b, arrays)
 	b.WriteString("}\n")
 	writeRaw(w, http.StatusOK, b.Bytes())
+	return nil
 }
 
 // nest moves the entries of the child arrays under their parent in arrays[parent]
@@ -445,11 +438,10 @@ func (h histQuery) ok(ev HWInvHist) bool {
 // getHWHistory serves the history of every location (byFRU false) or FRU, grouped by
 // location or FRU and sorted by it.
 func (s *Server) getHWHistory(byFRU bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return problem.Handler(func(w http.ResponseWriter, r *http.Request) *problem.Details {
 		h, d := parseHistQuery(r.URL.Query())
 		if d != nil {
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 		s.mu.RLock()
 		events := s.hwHistory(h.ok)
@@ -467,17 +459,17 @@ func (s *Server) getHWHistory(byFRU bool) http.HandlerFunc {
 			out.Components = append(out.Components, HWInvHistArray{ID: k, History: groups[k]})
 		}
 		writeJSON(w, http.StatusOK, out)
-	}
+		return nil
+	})
 }
 
 // getHWHistoryOf serves the history of one location or FRU (empty when it has none).
 func (s *Server) getHWHistoryOf(byFRU bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return problem.Handler(func(w http.ResponseWriter, r *http.Request) *problem.Details {
 		q := r.URL.Query()
 		h, d := parseHistQuery(url.Values{"eventtype": q["eventtype"], "starttime": q["starttime"], "endtime": q["endtime"]})
 		if d != nil {
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 		id := r.PathValue("fruid")
 		if byFRU {
@@ -486,8 +478,7 @@ func (s *Server) getHWHistoryOf(byFRU bool) http.HandlerFunc {
 			id = r.PathValue("xname")
 			norm, _, err := xname.Parse(id)
 			if err != nil {
-				problem.Write(w, http.StatusBadRequest, "Invalid xname")
-				return
+				return problem.New(http.StatusBadRequest, "Invalid xname")
 			}
 			h.ids = []string{norm}
 		}
@@ -498,30 +489,30 @@ func (s *Server) getHWHistoryOf(byFRU bool) http.HandlerFunc {
 			events = []HWInvHist{}
 		}
 		writeJSON(w, http.StatusOK, HWInvHistArray{ID: id, History: events})
-	}
+		return nil
+	})
 }
 
-func (s *Server) deleteHWHistory(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteHWHistory(w http.ResponseWriter, r *http.Request) *problem.Details {
 	s.mu.Lock()
 	n := len(s.hwHistory(func(HWInvHist) bool { return true }))
 	s.hw.hist, s.hw.allHistGone = nil, true
 	s.mu.Unlock()
 	if n == 0 {
-		problem.Write(w, http.StatusNotFound, "no entries to delete")
-		return
+		return problem.New(http.StatusNotFound, "no entries to delete")
 	}
 	writeMessage(w, http.StatusOK, "deleted %d entries", n)
+	return nil
 }
 
 // deleteHWHistoryOf deletes the history of one location or FRU.
 func (s *Server) deleteHWHistoryOf(byFRU bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return problem.Handler(func(w http.ResponseWriter, r *http.Request) *problem.Details {
 		id := r.PathValue("fruid")
 		if !byFRU {
 			norm, _, err := xname.Parse(r.PathValue("xname"))
 			if err != nil {
-				problem.Write(w, http.StatusBadRequest, "Invalid xname")
-				return
+				return problem.New(http.StatusBadRequest, "Invalid xname")
 			}
 			id = norm
 		}
@@ -536,9 +527,9 @@ func (s *Server) deleteHWHistoryOf(byFRU bool) http.HandlerFunc {
 		}
 		s.mu.Unlock()
 		if n == 0 {
-			problem.Write(w, http.StatusNotFound, "no entries to delete")
-			return
+			return problem.New(http.StatusNotFound, "no entries to delete")
 		}
 		writeMessage(w, http.StatusOK, "deleted %d entries", n)
-	}
+		return nil
+	})
 }

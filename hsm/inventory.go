@@ -57,7 +57,7 @@ func normTypes(vals []string) ([]string, *problem.Details) {
 // anyOf reports whether v is in vals (true when vals is empty: no filter).
 func anyOf(vals []string, v string) bool { return len(vals) == 0 || slices.Contains(vals, v) }
 
-func (s *Server) getRedfishEndpoints(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getRedfishEndpoints(w http.ResponseWriter, r *http.Request) *problem.Details {
 	q, d := queryValues(r.URL.Query(), "id", "fqdn", "type", "uuid", "macaddr", "ipaddress", "laststatus")
 	if d == nil {
 		q["id"], d = normIDs(q["id"])
@@ -66,8 +66,7 @@ func (s *Server) getRedfishEndpoints(w http.ResponseWriter, r *http.Request) {
 		q["type"], d = normTypes(q["type"])
 	}
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	s.mu.RLock()
 	out := RedfishEndpointArray{RedfishEndpoints: []RedfishEndpoint{}}
@@ -81,9 +80,10 @@ func (s *Server) getRedfishEndpoints(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.RUnlock()
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) getRedfishEndpoint(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getRedfishEndpoint(w http.ResponseWriter, r *http.Request) *problem.Details {
 	id := pathID(r)
 	s.mu.RLock()
 	ep, ok := s.rfeps[id]
@@ -93,10 +93,10 @@ func (s *Server) getRedfishEndpoint(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.RUnlock()
 	if !ok {
-		problem.Write(w, http.StatusNotFound, "no such xname.")
-		return
+		return problem.New(http.StatusNotFound, "no such xname.")
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // rfepIn is a RedfishEndpoint as clients send it; DiscoveryInfo is read-only.
@@ -224,25 +224,22 @@ func redfishEndpoint(in rfepIn) (RedfishEndpoint, *problem.Details) {
 		RediscoverOnUpdate: in.RediscoverOnUpdate != nil && *in.RediscoverOnUpdate, TemplateID: in.TemplateID}, nil
 }
 
-func (s *Server) postRedfishEndpoints(w http.ResponseWriter, r *http.Request) {
+func (s *Server) postRedfishEndpoints(w http.ResponseWriter, r *http.Request) *problem.Details {
 	var in rfepPostIn
 	if d := s.decode(w, r, &in); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	batch := in.RedfishEndpoints
 	if batch == nil {
 		batch = []rfepIn{in.rfepIn}
 	} else if in.rfepIn != (rfepIn{}) {
-		problem.Write(w, http.StatusBadRequest, "give one endpoint or a RedfishEndpoints list, not both")
-		return
+		return problem.New(http.StatusBadRequest, "give one endpoint or a RedfishEndpoints list, not both")
 	}
 	eps := make([]RedfishEndpoint, 0, len(batch))
 	for _, b := range batch {
 		ep, d := redfishEndpoint(b)
 		if d != nil {
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 		eps = append(eps, ep)
 	}
@@ -258,11 +255,11 @@ func (s *Server) postRedfishEndpoints(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	s.runDiscovery(jobs) // as hms-smd: in the background, after the reply is decided
 	writeCreated(w, uris...)
+	return nil
 }
 
 // insertRedfishEndpoints adds eps, NotYetQueried, unless an ID or FQDN is taken.
@@ -301,20 +298,18 @@ func (s *Server) refreshEndpoints(ep *RedfishEndpoint) {
 	}
 }
 
-func (s *Server) putRedfishEndpoint(w http.ResponseWriter, r *http.Request) {
+func (s *Server) putRedfishEndpoint(w http.ResponseWriter, r *http.Request) *problem.Details {
 	id, _, d := pathXname(r, "xname")
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	var in rfepIn
-	if !s.decodePut(w, r, &in, &in.ID, id) {
-		return
+	if d := s.decodePut(w, r, &in, &in.ID, id); d != nil {
+		return d
 	}
 	ep, d := redfishEndpoint(in)
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	s.mu.Lock()
 	out, jobs, ok := s.updateRedfishEndpoint(id, func(old *RedfishEndpoint) {
@@ -328,11 +323,11 @@ func (s *Server) putRedfishEndpoint(w http.ResponseWriter, r *http.Request) {
 	})
 	s.mu.Unlock()
 	if !ok {
-		problem.Write(w, http.StatusNotFound, "no such xname.")
-		return
+		return problem.New(http.StatusNotFound, "no such xname.")
 	}
 	s.runDiscovery(jobs)
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // updateRedfishEndpoint changes endpoint id with change, repoints its
@@ -369,24 +364,20 @@ type rfepPatchIn struct {
 	TemplateID         *string `json:"TemplateID"`
 }
 
-func (s *Server) patchRedfishEndpoint(w http.ResponseWriter, r *http.Request) {
+func (s *Server) patchRedfishEndpoint(w http.ResponseWriter, r *http.Request) *problem.Details {
 	id, _, d := pathXname(r, "xname")
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	var in rfepPatchIn
 	if d := s.decode(w, r, &in); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	if in.ID != nil && xname.Normalize(*in.ID) != id {
-		problem.Write(w, http.StatusBadRequest, "xname in URL and PATCH body do not match")
-		return
+		return problem.New(http.StatusBadRequest, "xname in URL and PATCH body do not match")
 	}
 	if in.Type != nil && !strings.EqualFold(*in.Type, string(xname.TypeOf(id))) {
-		problem.Write(w, http.StatusBadRequest, "Type %q does not match the xname", *in.Type)
-		return
+		return problem.New(http.StatusBadRequest, "Type %q does not match the xname", *in.Type)
 	}
 	s.mu.Lock()
 	out, jobs, ok := s.updateRedfishEndpoint(id, func(ep *RedfishEndpoint) {
@@ -415,11 +406,11 @@ func (s *Server) patchRedfishEndpoint(w http.ResponseWriter, r *http.Request) {
 	})
 	s.mu.Unlock()
 	if !ok {
-		problem.Write(w, http.StatusNotFound, "no such xname.")
-		return
+		return problem.New(http.StatusNotFound, "no such xname.")
 	}
 	s.runDiscovery(jobs)
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // dropRedfishEndpoint deletes an endpoint with its ComponentEndpoints and, as HSM's
@@ -439,28 +430,16 @@ func (s *Server) dropRedfishEndpoint(id string) bool {
 		if r.ce.RedfishEndpointID != id {
 			continue
 		}
-		s.dropCEP(r.ce.ID)
-		if c, ok := s.comps[r.ce.ID]; ok {
-			c.c.State, c.c.Flag = StateEmpty, FlagOK
-			c.encode()
-		}
+		s.dropCEPSetEmpty(r.ce.ID)
 	}
 	return true
 }
 
-func (s *Server) deleteRedfishEndpoint(w http.ResponseWriter, r *http.Request) {
-	id := pathID(r)
-	s.mu.Lock()
-	ok := s.dropRedfishEndpoint(id)
-	s.mu.Unlock()
-	if !ok {
-		problem.Write(w, http.StatusNotFound, "no such xname.")
-		return
-	}
-	writeMessage(w, http.StatusOK, "deleted 1 entry")
+func (s *Server) deleteRedfishEndpoint(w http.ResponseWriter, r *http.Request) *problem.Details {
+	return s.deleteByXname(w, r, s.dropRedfishEndpoint)
 }
 
-func (s *Server) deleteRedfishEndpoints(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteRedfishEndpoints(w http.ResponseWriter, r *http.Request) *problem.Details {
 	s.mu.Lock()
 	n := 0
 	for _, id := range sortedKeys(s.rfeps) {
@@ -470,13 +449,13 @@ func (s *Server) deleteRedfishEndpoints(w http.ResponseWriter, r *http.Request) 
 	}
 	s.mu.Unlock()
 	if n == 0 {
-		problem.Write(w, http.StatusNotFound, "no entries to delete")
-		return
+		return problem.New(http.StatusNotFound, "no entries to delete")
 	}
 	writeMessage(w, http.StatusOK, "deleted %d entries", n)
+	return nil
 }
 
-func (s *Server) getComponentEndpoints(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getComponentEndpoints(w http.ResponseWriter, r *http.Request) *problem.Details {
 	q, d := queryValues(r.URL.Query(), "id", "redfish_ep", "type", "redfish_type")
 	if d == nil {
 		q["id"], d = normIDs(q["id"])
@@ -488,8 +467,7 @@ func (s *Server) getComponentEndpoints(w http.ResponseWriter, r *http.Request) {
 		q["type"], d = normTypes(q["type"])
 	}
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	s.mu.RLock()
 	recs := []*cepRec(s.cepSorted)
@@ -506,6 +484,7 @@ func (s *Server) getComponentEndpoints(w http.ResponseWriter, r *http.Request) {
 	body := listJSON("ComponentEndpoints", raws)
 	s.mu.RUnlock()
 	writeRaw(w, http.StatusOK, body)
+	return nil
 }
 
 func (s *Server) getComponentEndpoint(w http.ResponseWriter, r *http.Request) {
@@ -529,7 +508,7 @@ func normMAC(mac string) (string, string, bool) {
 	return strings.Join(parts, ":"), id, true
 }
 
-func (s *Server) getEthernetInterfaces(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getEthernetInterfaces(w http.ResponseWriter, r *http.Request) *problem.Details {
 	q, d := queryValues(r.URL.Query(), "id", "macaddress", "ipaddress", "network", "componentid", "type")
 	if d == nil {
 		q["componentid"], d = normIDs(q["componentid"])
@@ -538,8 +517,7 @@ func (s *Server) getEthernetInterfaces(w http.ResponseWriter, r *http.Request) {
 		q["type"], d = normTypes(q["type"])
 	}
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	for _, key := range []string{"id", "macaddress"} {
 		for i, v := range q[key] {
@@ -565,15 +543,16 @@ func (s *Server) getEthernetInterfaces(w http.ResponseWriter, r *http.Request) {
 	body := arrayJSON(raws)
 	s.mu.RUnlock()
 	writeRaw(w, http.StatusOK, body)
+	return nil
 }
 
-func (s *Server) getEthernetInterface(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getEthernetInterface(w http.ResponseWriter, r *http.Request) *problem.Details {
 	_, id, ok := normMAC(r.PathValue("id"))
 	if !ok {
-		problem.Write(w, http.StatusBadRequest, "invalid EthernetInterface ID %q", r.PathValue("id"))
-		return
+		return problem.New(http.StatusBadRequest, "invalid EthernetInterface ID %q", r.PathValue("id"))
 	}
 	writeRecord(s, w, s.eths, id, "no such EthernetInterface.")
+	return nil
 }
 
 type ethIn struct {
@@ -586,20 +565,17 @@ type ethIn struct {
 	Type        string      `json:"Type"`
 }
 
-func (s *Server) postEthernetInterface(w http.ResponseWriter, r *http.Request) {
+func (s *Server) postEthernetInterface(w http.ResponseWriter, r *http.Request) *problem.Details {
 	var in ethIn
 	if d := s.decode(w, r, &in); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	mac, id, ok := normMAC(in.MACAddress)
 	if !ok {
-		problem.Write(w, http.StatusBadRequest, "invalid MACAddress %q", in.MACAddress)
-		return
+		return problem.New(http.StatusBadRequest, "invalid MACAddress %q", in.MACAddress)
 	}
 	if in.ID != "" && strings.ToLower(in.ID) != id {
-		problem.Write(w, http.StatusBadRequest, "ID %q does not match MACAddress %q", in.ID, in.MACAddress)
-		return
+		return problem.New(http.StatusBadRequest, "ID %q does not match MACAddress %q", in.ID, in.MACAddress)
 	}
 	e := EthernetInterface{ID: id, Description: in.Description, MACAddress: mac, IPAddresses: in.IPAddresses,
 		ComponentID: in.ComponentID, Type: in.Type}
@@ -609,8 +585,7 @@ func (s *Server) postEthernetInterface(w http.ResponseWriter, r *http.Request) {
 	if e.ComponentID != "" {
 		cid, typ, err := parseXname(e.ComponentID)
 		if err != nil {
-			problem.Write(w, http.StatusBadRequest, "invalid ComponentID %q", in.ComponentID)
-			return
+			return problem.New(http.StatusBadRequest, "invalid ComponentID %q", in.ComponentID)
 		}
 		e.ComponentID, e.Type = cid, string(typ)
 	}
@@ -622,19 +597,18 @@ func (s *Server) postEthernetInterface(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if dup {
-		problem.Write(w, http.StatusConflict, "operation would conflict with an existing ethernet interface that has the same MAC address.")
-		return
+		return problem.New(http.StatusConflict, "operation would conflict with an existing ethernet interface that has the same MAC address.")
 	}
 	// hms-smd answers a single ResourceURI here, not the array of other POSTs.
 	w.Header().Set("Location", BasePath+"/Inventory/EthernetInterfaces/"+id)
 	writeJSON(w, http.StatusCreated, ResourceURI{URI: BasePath + "/Inventory/EthernetInterfaces/" + id})
+	return nil
 }
 
-func (s *Server) deleteEthernetInterface(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteEthernetInterface(w http.ResponseWriter, r *http.Request) *problem.Details {
 	_, id, ok := normMAC(r.PathValue("id"))
 	if !ok {
-		problem.Write(w, http.StatusBadRequest, "invalid EthernetInterface ID %q", r.PathValue("id"))
-		return
+		return problem.New(http.StatusBadRequest, "invalid EthernetInterface ID %q", r.PathValue("id"))
 	}
 	s.mu.Lock()
 	_, found := s.eths[id]
@@ -644,8 +618,8 @@ func (s *Server) deleteEthernetInterface(w http.ResponseWriter, r *http.Request)
 	}
 	s.mu.Unlock()
 	if !found {
-		problem.Write(w, http.StatusNotFound, "no such EthernetInterface.")
-		return
+		return problem.New(http.StatusNotFound, "no such EthernetInterface.")
 	}
 	writeMessage(w, http.StatusOK, "deleted 1 entry")
+	return nil
 }

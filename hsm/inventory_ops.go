@@ -14,15 +14,14 @@ import (
 
 // queryRedfishEndpoints serves GET RedfishEndpoints/Query/{xname}: the endpoint named,
 // or those under a parent xname; "all" and "s0" mean every endpoint.
-func (s *Server) queryRedfishEndpoints(w http.ResponseWriter, r *http.Request) {
+func (s *Server) queryRedfishEndpoints(w http.ResponseWriter, r *http.Request) *problem.Details {
 	raw := strings.ToLower(r.PathValue("xname"))
 	all := raw == "all" || raw == "s0"
 	id := ""
 	if !all {
 		var err error
 		if id, _, err = parseXname(raw); err != nil {
-			problem.Write(w, http.StatusBadRequest, "invalid xname %q", r.PathValue("xname"))
-			return
+			return problem.New(http.StatusBadRequest, "invalid xname %q", r.PathValue("xname"))
 		}
 	}
 	s.mu.RLock()
@@ -34,10 +33,10 @@ func (s *Server) queryRedfishEndpoints(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.RUnlock()
 	if len(out.RedfishEndpoints) == 0 {
-		problem.Write(w, http.StatusNotFound, "no such xname.")
-		return
+		return problem.New(http.StatusNotFound, "no such xname.")
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // dropCEPSetEmpty deletes a ComponentEndpoint and, as hms-smd's
@@ -54,19 +53,11 @@ func (s *Server) dropCEPSetEmpty(id string) bool {
 	return true
 }
 
-func (s *Server) deleteComponentEndpoint(w http.ResponseWriter, r *http.Request) {
-	id := pathID(r)
-	s.mu.Lock()
-	ok := s.dropCEPSetEmpty(id)
-	s.mu.Unlock()
-	if !ok {
-		problem.Write(w, http.StatusNotFound, "no such xname.")
-		return
-	}
-	writeMessage(w, http.StatusOK, "deleted 1 entry")
+func (s *Server) deleteComponentEndpoint(w http.ResponseWriter, r *http.Request) *problem.Details {
+	return s.deleteByXname(w, r, s.dropCEPSetEmpty)
 }
 
-func (s *Server) deleteComponentEndpoints(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteComponentEndpoints(w http.ResponseWriter, r *http.Request) *problem.Details {
 	s.mu.Lock()
 	n := 0
 	for _, rec := range slices.Clone(s.cepSorted) {
@@ -76,23 +67,23 @@ func (s *Server) deleteComponentEndpoints(w http.ResponseWriter, r *http.Request
 	}
 	s.mu.Unlock()
 	if n == 0 {
-		problem.Write(w, http.StatusNotFound, "no entries to delete")
-		return
+		return problem.New(http.StatusNotFound, "no entries to delete")
 	}
 	writeMessage(w, http.StatusOK, "deleted %d entries", n)
+	return nil
 }
 
-func (s *Server) deleteEthernetInterfaces(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteEthernetInterfaces(w http.ResponseWriter, r *http.Request) *problem.Details {
 	s.mu.Lock()
 	n := len(s.eths)
 	clear(s.eths)
 	s.ethSorted = nil
 	s.mu.Unlock()
 	if n == 0 {
-		problem.Write(w, http.StatusNotFound, "no entries to delete")
-		return
+		return problem.New(http.StatusNotFound, "no entries to delete")
 	}
 	writeMessage(w, http.StatusOK, "deleted %d entries", n)
+	return nil
 }
 
 // ethPatchIn is CompEthInterface.1.0.0_Patch.
@@ -117,51 +108,47 @@ func checkIPs(ips []IPAddress) *problem.Details {
 	return nil
 }
 
-// ethID reads the {id} path value as an interface ID; on false the reply is written.
-func ethID(w http.ResponseWriter, r *http.Request) (string, bool) {
+// ethID reads the {id} path value as an interface ID.
+func ethID(r *http.Request) (string, *problem.Details) {
 	_, id, ok := normMAC(r.PathValue("id"))
 	if !ok {
-		problem.Write(w, http.StatusBadRequest, "invalid EthernetInterface ID %q", r.PathValue("id"))
+		return "", problem.New(http.StatusBadRequest, "invalid EthernetInterface ID %q", r.PathValue("id"))
 	}
-	return id, ok
+	return id, nil
 }
 
 // changeEth applies change to a copy of interface id and stores it, refreshing
-// LastUpdate. It answers 404 itself and reports whether the interface exists.
-func (s *Server) changeEth(w http.ResponseWriter, id string, change func(*EthernetInterface) *problem.Details) (EthernetInterface, bool) {
+// LastUpdate; 404 when there is no such interface, or change's problem.
+func (s *Server) changeEth(id string, change func(*EthernetInterface) *problem.Details) (EthernetInterface, *problem.Details) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rec, ok := s.eths[id]
 	if !ok {
-		problem.Write(w, http.StatusNotFound, "no such EthernetInterface.")
-		return EthernetInterface{}, false
+		return EthernetInterface{}, problem.New(http.StatusNotFound, "no such EthernetInterface.")
 	}
 	e := rec.e
 	e.IPAddresses = slices.Clone(e.IPAddresses)
 	if d := change(&e); d != nil {
-		problem.WriteDetails(w, d)
-		return EthernetInterface{}, false
+		return EthernetInterface{}, d
 	}
 	e.LastUpdate = stamp(s.now())
 	s.putEth(e)
-	return e, true
+	return e, nil
 }
 
-func (s *Server) patchEthernetInterface(w http.ResponseWriter, r *http.Request) {
-	id, ok := ethID(w, r)
-	if !ok {
-		return
+func (s *Server) patchEthernetInterface(w http.ResponseWriter, r *http.Request) *problem.Details {
+	id, d := ethID(r)
+	if d != nil {
+		return d
 	}
 	var in ethPatchIn
 	if d := s.decode(w, r, &in); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	if in.Description == nil && in.IPAddresses == nil && in.ComponentID == nil {
-		problem.Write(w, http.StatusBadRequest, "request must have at least one patch field")
-		return
+		return problem.New(http.StatusBadRequest, "request must have at least one patch field")
 	}
-	out, ok := s.changeEth(w, id, func(e *EthernetInterface) *problem.Details {
+	out, d := s.changeEth(id, func(e *EthernetInterface) *problem.Details {
 		if in.IPAddresses != nil {
 			if d := checkIPs(*in.IPAddresses); d != nil {
 				return d
@@ -180,15 +167,17 @@ func (s *Server) patchEthernetInterface(w http.ResponseWriter, r *http.Request) 
 		}
 		return nil
 	})
-	if ok {
-		writeJSON(w, http.StatusOK, out)
+	if d != nil {
+		return d
 	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) getIPAddresses(w http.ResponseWriter, r *http.Request) {
-	id, ok := ethID(w, r)
-	if !ok {
-		return
+func (s *Server) getIPAddresses(w http.ResponseWriter, r *http.Request) *problem.Details {
+	id, d := ethID(r)
+	if d != nil {
+		return d
 	}
 	s.mu.RLock()
 	rec, found := s.eths[id]
@@ -198,41 +187,41 @@ func (s *Server) getIPAddresses(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.RUnlock()
 	if !found {
-		problem.Write(w, http.StatusNotFound, "no such EthernetInterface.")
-		return
+		return problem.New(http.StatusNotFound, "no such EthernetInterface.")
 	}
 	if ips == nil {
 		ips = []IPAddress{}
 	}
 	writeJSON(w, http.StatusOK, ips)
+	return nil
 }
 
-func (s *Server) postIPAddress(w http.ResponseWriter, r *http.Request) {
-	id, ok := ethID(w, r)
-	if !ok {
-		return
+func (s *Server) postIPAddress(w http.ResponseWriter, r *http.Request) *problem.Details {
+	id, d := ethID(r)
+	if d != nil {
+		return d
 	}
 	var in IPAddress
 	if d := s.decode(w, r, &in); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	if d := checkIPs([]IPAddress{in}); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
-	_, ok = s.changeEth(w, id, func(e *EthernetInterface) *problem.Details {
+	_, d = s.changeEth(id, func(e *EthernetInterface) *problem.Details {
 		if slices.ContainsFunc(e.IPAddresses, func(ip IPAddress) bool { return ip.IPAddress == in.IPAddress }) {
 			return problem.New(http.StatusConflict, "operation would conflict with an existing IP address on the same ethernet interface.")
 		}
 		e.IPAddresses = append(e.IPAddresses, in)
 		return nil
 	})
-	if ok {
-		uri := BasePath + "/Inventory/EthernetInterfaces/" + id + "/IPAddresses/" + in.IPAddress
-		w.Header().Set("Location", uri)
-		writeJSON(w, http.StatusCreated, ResourceURI{URI: uri})
+	if d != nil {
+		return d
 	}
+	uri := BasePath + "/Inventory/EthernetInterfaces/" + id + "/IPAddresses/" + in.IPAddress
+	w.Header().Set("Location", uri)
+	writeJSON(w, http.StatusCreated, ResourceURI{URI: uri})
+	return nil
 }
 
 // ipIndex finds ip among e's addresses, or returns a 404 problem.
@@ -244,24 +233,22 @@ func ipIndex(e *EthernetInterface, ip string) (int, *problem.Details) {
 	return i, nil
 }
 
-func (s *Server) patchIPAddress(w http.ResponseWriter, r *http.Request) {
-	id, ok := ethID(w, r)
-	if !ok {
-		return
+func (s *Server) patchIPAddress(w http.ResponseWriter, r *http.Request) *problem.Details {
+	id, d := ethID(r)
+	if d != nil {
+		return d
 	}
 	var in struct {
 		Network *string `json:"Network"`
 	}
 	if d := s.decode(w, r, &in); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	if in.Network == nil {
-		problem.Write(w, http.StatusBadRequest, "request must have at least one patch field")
-		return
+		return problem.New(http.StatusBadRequest, "request must have at least one patch field")
 	}
 	var out IPAddress
-	_, ok = s.changeEth(w, id, func(e *EthernetInterface) *problem.Details {
+	_, d = s.changeEth(id, func(e *EthernetInterface) *problem.Details {
 		i, d := ipIndex(e, r.PathValue("ip"))
 		if d != nil {
 			return d
@@ -270,17 +257,19 @@ func (s *Server) patchIPAddress(w http.ResponseWriter, r *http.Request) {
 		out = e.IPAddresses[i]
 		return nil
 	})
-	if ok {
-		writeJSON(w, http.StatusOK, out)
+	if d != nil {
+		return d
 	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) deleteIPAddress(w http.ResponseWriter, r *http.Request) {
-	id, ok := ethID(w, r)
-	if !ok {
-		return
+func (s *Server) deleteIPAddress(w http.ResponseWriter, r *http.Request) *problem.Details {
+	id, d := ethID(r)
+	if d != nil {
+		return d
 	}
-	_, ok = s.changeEth(w, id, func(e *EthernetInterface) *problem.Details {
+	_, d = s.changeEth(id, func(e *EthernetInterface) *problem.Details {
 		i, d := ipIndex(e, r.PathValue("ip"))
 		if d != nil {
 			return d
@@ -288,7 +277,9 @@ func (s *Server) deleteIPAddress(w http.ResponseWriter, r *http.Request) {
 		e.IPAddresses = slices.Delete(e.IPAddresses, i, i+1)
 		return nil
 	})
-	if ok {
-		writeMessage(w, http.StatusOK, "deleted 1 entry")
+	if d != nil {
+		return d
 	}
+	writeMessage(w, http.StatusOK, "deleted 1 entry")
+	return nil
 }

@@ -152,21 +152,20 @@ func (v *verdicts) updateResult() LockUpdateResult {
 // serveLockFilter serves a request with a lock filter body: it decodes the body, runs op
 // under the write lock and answers with op's result.
 func serveLockFilter[T any](s *Server, op func(*lockRequest) (T, *problem.Details)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return problem.Handler(func(w http.ResponseWriter, r *http.Request) *problem.Details {
 		req, d := s.decodeLockFilter(w, r)
 		if d != nil {
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 		s.mu.Lock()
 		res, d := op(req)
 		s.mu.Unlock()
 		if d != nil {
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 		writeJSON(w, http.StatusOK, res)
-	}
+		return nil
+	})
 }
 
 // lockUpdate serves /locks/lock, /unlock, /repair and /disable.
@@ -359,11 +358,10 @@ func (s *Server) keyedVerdicts(keys []ReservationKey, rigid, deputy bool) *verdi
 // /locks/service/reservations/renew: the matched reservations are released, or extended to
 // ReservationDuration minutes from now.
 func (s *Server) releaseOrRenew(renew bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return problem.Handler(func(w http.ResponseWriter, r *http.Request) *problem.Details {
 		var in keysIn
 		if d := s.decode(w, r, &in); d != nil {
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 		rigid, d := processingModel(in.ProcessingModel)
 		switch {
@@ -380,8 +378,7 @@ func (s *Server) releaseOrRenew(renew bool) http.HandlerFunc {
 			d = d2
 		}
 		if d != nil {
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 		s.mu.Lock()
 		v := s.keyedVerdicts(keys, rigid, false)
@@ -398,11 +395,11 @@ func (s *Server) releaseOrRenew(renew bool) http.HandlerFunc {
 		}
 		s.mu.Unlock()
 		if d != nil {
-			problem.WriteDetails(w, d)
-			return
+			return d
 		}
 		writeJSON(w, http.StatusOK, v.updateResult())
-	}
+		return nil
+	})
 }
 
 type deputyKeysIn struct {
@@ -411,16 +408,14 @@ type deputyKeysIn struct {
 
 // checkReservations serves /locks/service/reservations/check: which deputy keys name
 // live reservations.
-func (s *Server) checkReservations(w http.ResponseWriter, r *http.Request) {
+func (s *Server) checkReservations(w http.ResponseWriter, r *http.Request) *problem.Details {
 	var in deputyKeysIn
 	if d := s.decode(w, r, &in); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	keys, d := normKeys(in.DeputyKeys)
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	s.mu.RLock()
 	v := s.keyedVerdicts(keys, false, true)
@@ -432,6 +427,7 @@ func (s *Server) checkReservations(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.RUnlock()
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // lockStatusOf renders the lock status of r. Call with s.mu held.
@@ -448,7 +444,7 @@ func lockStatusOf(r *compRec, now time.Time) LockStatus {
 }
 
 // getLockStatus serves GET /locks/status?type=Node&locked=True (keys case-insensitive).
-func (s *Server) getLockStatus(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getLockStatus(w http.ResponseWriter, r *http.Request) *problem.Details {
 	f := &filterFields{}
 	for key, vals := range r.URL.Query() {
 		switch strings.ToLower(key) {
@@ -470,14 +466,14 @@ func (s *Server) getLockStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	c, d := s.compile(f)
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	s.mu.RLock()
 	out := s.lockStatus(c)
 	s.mu.RUnlock()
 	out.NotFound = nil // HSM's GET never fills it: null
 	writeLockStatus(w, out)
+	return nil
 }
 
 // lockStatus lists the lock status of the components passing c; NotFound names the
@@ -500,16 +496,16 @@ func (s *Server) lockStatus(c *compFilter) LockStatusResult {
 	return out
 }
 
-func (s *Server) postLockStatus(w http.ResponseWriter, r *http.Request) {
+func (s *Server) postLockStatus(w http.ResponseWriter, r *http.Request) *problem.Details {
 	req, d := s.decodeLockFilter(w, r)
 	if d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	s.mu.RLock()
 	out := s.lockStatus(req.filter)
 	s.mu.RUnlock()
 	writeLockStatus(w, out)
+	return nil
 }
 
 // writeLockStatus answers a status request; as in HSM, no matching component at all is

@@ -101,14 +101,13 @@ func getEntry[V any](s *Server, w http.ResponseWriter, m map[string]V, id string
 }
 
 // postNodeMaps takes one NodeMap or {"NodeMaps":[...]}, as HSM does.
-func (s *Server) postNodeMaps(w http.ResponseWriter, r *http.Request) {
+func (s *Server) postNodeMaps(w http.ResponseWriter, r *http.Request) *problem.Details {
 	var in struct {
 		NodeMap
 		NodeMaps *[]NodeMap `json:"NodeMaps"`
 	}
 	if d := s.decode(w, r, &in); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	var maps []NodeMap
 	switch {
@@ -116,16 +115,14 @@ func (s *Server) postNodeMaps(w http.ResponseWriter, r *http.Request) {
 		for i, m := range *in.NodeMaps {
 			v, err := s.checkNodeMap(m)
 			if err != nil {
-				problem.Write(w, http.StatusBadRequest, "couldn't validate map data at idx %d: %s", i, err)
-				return
+				return problem.New(http.StatusBadRequest, "couldn't validate map data at idx %d: %s", i, err)
 			}
 			maps = append(maps, v)
 		}
 	case in.ID != "" || in.NID != 0:
 		v, err := s.checkNodeMap(in.NodeMap)
 		if err != nil {
-			problem.Write(w, http.StatusBadRequest, "couldn't validate mapping data: %s", err)
-			return
+			return problem.New(http.StatusBadRequest, "couldn't validate mapping data: %s", err)
 		}
 		maps = append(maps, v)
 	}
@@ -133,31 +130,30 @@ func (s *Server) postNodeMaps(w http.ResponseWriter, r *http.Request) {
 	ok := s.putNodeMaps(maps)
 	s.mu.Unlock()
 	if !ok {
-		problem.Write(w, http.StatusConflict, nodeMapConflict)
-		return
+		return problem.New(http.StatusConflict, nodeMapConflict)
 	}
 	writeMessage(w, http.StatusOK, "Created or modified %d entries", len(maps))
+	return nil
 }
 
-func (s *Server) putNodeMap(w http.ResponseWriter, r *http.Request) {
+func (s *Server) putNodeMap(w http.ResponseWriter, r *http.Request) *problem.Details {
 	id := pathID(r)
 	var in NodeMap
-	if !s.decodePut(w, r, &in, &in.ID, id) {
-		return
+	if d := s.decodePut(w, r, &in, &in.ID, id); d != nil {
+		return d
 	}
 	m, err := s.checkNodeMap(in)
 	if err != nil {
-		problem.Write(w, http.StatusBadRequest, "couldn't validate NodeMap data: %s", err)
-		return
+		return problem.New(http.StatusBadRequest, "couldn't validate NodeMap data: %s", err)
 	}
 	s.mu.Lock()
 	ok := s.putNodeMaps([]NodeMap{m})
 	s.mu.Unlock()
 	if !ok {
-		problem.Write(w, http.StatusConflict, nodeMapConflict)
-		return
+		return problem.New(http.StatusConflict, nodeMapConflict)
 	}
 	writeJSON(w, http.StatusOK, m)
+	return nil
 }
 
 func (s *Server) deleteNodeMap(w http.ResponseWriter, r *http.Request) {

@@ -60,22 +60,19 @@ func (s *Server) getPowerMap(w http.ResponseWriter, r *http.Request) {
 }
 
 // postPowerMaps creates or replaces the maps of a JSON array, all or none.
-func (s *Server) postPowerMaps(w http.ResponseWriter, r *http.Request) {
+func (s *Server) postPowerMaps(w http.ResponseWriter, r *http.Request) *problem.Details {
 	var in []PowerMap
 	if d := s.decode(w, r, &in); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	maps := make([]PowerMap, 0, len(in))
 	for i, m := range in {
 		if len(m.PoweredBy) == 0 {
-			problem.Write(w, http.StatusBadRequest, "poweredby is required for PowerMaps")
-			return
+			return problem.New(http.StatusBadRequest, "poweredby is required for PowerMaps")
 		}
 		v, err := checkPowerMap(m)
 		if err != nil {
-			problem.Write(w, http.StatusBadRequest, "couldn't validate map data at idx %d: %s", i, err)
-			return
+			return problem.New(http.StatusBadRequest, "couldn't validate map data at idx %d: %s", i, err)
 		}
 		maps = append(maps, v)
 	}
@@ -85,27 +82,27 @@ func (s *Server) postPowerMaps(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	writeMessage(w, http.StatusOK, "Created or modified %d entries", len(maps))
+	return nil
 }
 
-func (s *Server) putPowerMap(w http.ResponseWriter, r *http.Request) {
+func (s *Server) putPowerMap(w http.ResponseWriter, r *http.Request) *problem.Details {
 	id := pathID(r)
 	var in PowerMap
-	if !s.decodePut(w, r, &in, &in.ID, id) {
-		return
+	if d := s.decodePut(w, r, &in, &in.ID, id); d != nil {
+		return d
 	}
 	if len(in.PoweredBy) == 0 {
-		problem.Write(w, http.StatusBadRequest, "poweredby is required in PUT body")
-		return
+		return problem.New(http.StatusBadRequest, "poweredby is required in PUT body")
 	}
 	m, err := checkPowerMap(in)
 	if err != nil {
-		problem.Write(w, http.StatusBadRequest, "couldn't validate PowerMap data: %s", err)
-		return
+		return problem.New(http.StatusBadRequest, "couldn't validate PowerMap data: %s", err)
 	}
 	s.mu.Lock()
 	s.powerMaps[m.ID] = m
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, m)
+	return nil
 }
 
 func (s *Server) deletePowerMap(w http.ResponseWriter, r *http.Request) {

@@ -187,7 +187,7 @@ const (
 )
 
 // decodeSubscription reads and validates a POST/PUT body.
-func (s *Server) decodeSubscription(w http.ResponseWriter, r *http.Request) (SCNPostSubscription, bool) {
+func (s *Server) decodeSubscription(w http.ResponseWriter, r *http.Request) (SCNPostSubscription, *problem.Details) {
 	var in SCNPostSubscription
 	d := s.decode(w, r, &in)
 	switch {
@@ -199,22 +199,17 @@ func (s *Server) decodeSubscription(w http.ResponseWriter, r *http.Request) (SCN
 	default:
 		d = s.scnTriggers(in.Enabled, in.Roles, in.SubRoles, in.SoftwareStatus, in.States, missingTriggerPost)
 	}
-	if d != nil {
-		problem.WriteDetails(w, d)
-		return in, false
-	}
-	return in, true
+	return in, d
 }
 
 // scnID reads the {id} path value as hms-smd does: a positive integer, else 400.
-func scnID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+func scnID(r *http.Request) (int64, *problem.Details) {
 	raw := r.PathValue("id")
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || id < 1 {
-		problem.Write(w, http.StatusBadRequest, "Invalid id - %s", raw)
-		return 0, false
+		return 0, problem.New(http.StatusBadRequest, "Invalid id - %s", raw)
 	}
-	return id, true
+	return id, nil
 }
 
 func (s *Server) getSCNSubscriptions(w http.ResponseWriter, r *http.Request) {
@@ -230,10 +225,10 @@ func (s *Server) getSCNSubscriptions(w http.ResponseWriter, r *http.Request) {
 
 // postSCNSubscription creates a subscription, or replaces the one with the same
 // Subscriber and Url (hms-smd keys its table on the pair and keeps the ID).
-func (s *Server) postSCNSubscription(w http.ResponseWriter, r *http.Request) {
-	in, ok := s.decodeSubscription(w, r)
-	if !ok {
-		return
+func (s *Server) postSCNSubscription(w http.ResponseWriter, r *http.Request) *problem.Details {
+	in, d := s.decodeSubscription(w, r)
+	if d != nil {
+		return d
 	}
 	c := &s.scn
 	c.mu.Lock()
@@ -253,6 +248,7 @@ func (s *Server) postSCNSubscription(w http.ResponseWriter, r *http.Request) {
 	c.rebuild()
 	c.mu.Unlock()
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 func (s *Server) deleteSCNSubscriptions(w http.ResponseWriter, r *http.Request) {
@@ -265,10 +261,10 @@ func (s *Server) deleteSCNSubscriptions(w http.ResponseWriter, r *http.Request) 
 	writeMessage(w, http.StatusOK, "%d Subscriptions deleted", n)
 }
 
-func (s *Server) getSCNSubscription(w http.ResponseWriter, r *http.Request) {
-	id, ok := scnID(w, r)
-	if !ok {
-		return
+func (s *Server) getSCNSubscription(w http.ResponseWriter, r *http.Request) *problem.Details {
+	id, d := scnID(r)
+	if d != nil {
+		return d
 	}
 	c := &s.scn
 	c.mu.Lock()
@@ -279,20 +275,20 @@ func (s *Server) getSCNSubscription(w http.ResponseWriter, r *http.Request) {
 	}
 	c.mu.Unlock()
 	if !found {
-		problem.Write(w, http.StatusNotFound, "Subscription not found")
-		return
+		return problem.New(http.StatusNotFound, "Subscription not found")
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) putSCNSubscription(w http.ResponseWriter, r *http.Request) {
-	id, ok := scnID(w, r)
-	if !ok {
-		return
+func (s *Server) putSCNSubscription(w http.ResponseWriter, r *http.Request) *problem.Details {
+	id, d := scnID(r)
+	if d != nil {
+		return d
 	}
-	in, ok := s.decodeSubscription(w, r)
-	if !ok {
-		return
+	in, d := s.decodeSubscription(w, r)
+	if d != nil {
+		return d
 	}
 	c := &s.scn
 	c.mu.Lock()
@@ -303,37 +299,33 @@ func (s *Server) putSCNSubscription(w http.ResponseWriter, r *http.Request) {
 	}
 	c.mu.Unlock()
 	if !found {
-		problem.Write(w, http.StatusNotFound, "Subscription not found")
-		return
+		return problem.New(http.StatusNotFound, "Subscription not found")
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // patchSCNSubscription adds, removes or replaces trigger values. As in hms-smd, "add"
 // with Enabled true enables, "remove" with Enabled true disables, "replace" sets the
 // lists it is given (non-empty) and Enabled if given.
-func (s *Server) patchSCNSubscription(w http.ResponseWriter, r *http.Request) {
-	id, ok := scnID(w, r)
-	if !ok {
-		return
+func (s *Server) patchSCNSubscription(w http.ResponseWriter, r *http.Request) *problem.Details {
+	id, d := scnID(r)
+	if d != nil {
+		return d
 	}
 	var in SCNPatchSubscription
 	if d := s.decode(w, r, &in); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	if in.Op == "" {
-		problem.Write(w, http.StatusBadRequest, "Missing Patch Op")
-		return
+		return problem.New(http.StatusBadRequest, "Missing Patch Op")
 	}
 	op := strings.ToLower(in.Op)
 	if op != "add" && op != "remove" && op != "replace" {
-		problem.Write(w, http.StatusBadRequest, "Invalid Patch Op - %s", in.Op)
-		return
+		return problem.New(http.StatusBadRequest, "Invalid Patch Op - %s", in.Op)
 	}
 	if d := s.scnTriggers(in.Enabled, in.Roles, in.SubRoles, in.SoftwareStatus, in.States, missingTriggerPatch); d != nil {
-		problem.WriteDetails(w, d)
-		return
+		return d
 	}
 	c := &s.scn
 	c.mu.Lock()
@@ -344,10 +336,10 @@ func (s *Server) patchSCNSubscription(w http.ResponseWriter, r *http.Request) {
 	}
 	c.mu.Unlock()
 	if !found {
-		problem.Write(w, http.StatusNotFound, "Subscription not found")
-		return
+		return problem.New(http.StatusNotFound, "Subscription not found")
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 func patchSubscription(sub *SCNPostSubscription, op string, in *SCNPatchSubscription) {
@@ -388,10 +380,10 @@ func patchSubscription(sub *SCNPostSubscription, op string, in *SCNPatchSubscrip
 	}
 }
 
-func (s *Server) deleteSCNSubscription(w http.ResponseWriter, r *http.Request) {
-	id, ok := scnID(w, r)
-	if !ok {
-		return
+func (s *Server) deleteSCNSubscription(w http.ResponseWriter, r *http.Request) *problem.Details {
+	id, d := scnID(r)
+	if d != nil {
+		return d
 	}
 	c := &s.scn
 	c.mu.Lock()
@@ -400,8 +392,8 @@ func (s *Server) deleteSCNSubscription(w http.ResponseWriter, r *http.Request) {
 	c.rebuild()
 	c.mu.Unlock()
 	if !found {
-		problem.Write(w, http.StatusNotFound, "Subscription not found")
-		return
+		return problem.New(http.StatusNotFound, "Subscription not found")
 	}
 	writeMessage(w, http.StatusOK, "Subscription deleted")
+	return nil
 }

@@ -184,25 +184,25 @@ func (s *Server) routes() http.Handler {
 	}{
 		{"GET /service/ready", s.ready},
 		{"GET /service/liveness", s.liveness},
-		{"GET /service/values", s.values},
-		{"GET /service/values/{name}", s.values},
+		{"GET /service/values", problem.Handler(s.values)},
+		{"GET /service/values/{name}", problem.Handler(s.values)},
 
-		{"GET /State/Components", s.getComponents},
-		{"POST /State/Components", s.postComponents},
-		{"DELETE /State/Components", s.deleteComponents},
+		{"GET /State/Components", problem.Handler(s.getComponents)},
+		{"POST /State/Components", problem.Handler(s.postComponents)},
+		{"DELETE /State/Components", problem.Handler(s.deleteComponents)},
 		{"GET /State/Components/{xname}", s.getComponent},
-		{"PUT /State/Components/{xname}", s.putComponent},
-		{"DELETE /State/Components/{xname}", s.deleteComponent},
-		{"POST /State/Components/Query", s.queryComponents},
-		{"GET /State/Components/Query/{xname}", s.queryComponent},
-		{"GET /State/Components/ByNID/{nid}", s.getComponentByNID},
-		{"POST /State/Components/ByNID/Query", s.queryComponentsByNID},
+		{"PUT /State/Components/{xname}", problem.Handler(s.putComponent)},
+		{"DELETE /State/Components/{xname}", problem.Handler(s.deleteComponent)},
+		{"POST /State/Components/Query", problem.Handler(s.queryComponents)},
+		{"GET /State/Components/Query/{xname}", problem.Handler(s.queryComponent)},
+		{"GET /State/Components/ByNID/{nid}", problem.Handler(s.getComponentByNID)},
+		{"POST /State/Components/ByNID/Query", problem.Handler(s.queryComponentsByNID)},
 		{"PATCH /State/Components/BulkStateData", s.bulkPatch(patchState)},
 		{"PATCH /State/Components/BulkFlagOnly", s.bulkPatch(patchFlag)},
 		{"PATCH /State/Components/BulkEnabled", s.bulkPatch(patchEnabled)},
 		{"PATCH /State/Components/BulkSoftwareStatus", s.bulkPatch(patchSoftwareStatus)},
 		{"PATCH /State/Components/BulkRole", s.bulkPatch(patchRole)},
-		{"PATCH /State/Components/BulkNID", s.bulkNIDPatch},
+		{"PATCH /State/Components/BulkNID", problem.Handler(s.bulkNIDPatch)},
 		{"PATCH /State/Components/{xname}/StateData", s.onePatch(patchState)},
 		{"PATCH /State/Components/{xname}/FlagOnly", s.onePatch(patchFlag)},
 		{"PATCH /State/Components/{xname}/Enabled", s.onePatch(patchEnabled)},
@@ -210,57 +210,57 @@ func (s *Server) routes() http.Handler {
 		{"PATCH /State/Components/{xname}/Role", s.onePatch(patchRole)},
 		{"PATCH /State/Components/{xname}/NID", s.onePatch(patchNID)},
 
-		{"GET /Inventory/RedfishEndpoints", s.getRedfishEndpoints},
-		{"POST /Inventory/RedfishEndpoints", s.postRedfishEndpoints},
-		{"DELETE /Inventory/RedfishEndpoints", s.deleteRedfishEndpoints},
-		{"GET /Inventory/RedfishEndpoints/{xname}", s.getRedfishEndpoint},
-		{"PUT /Inventory/RedfishEndpoints/{xname}", s.putRedfishEndpoint},
-		{"PATCH /Inventory/RedfishEndpoints/{xname}", s.patchRedfishEndpoint},
-		{"DELETE /Inventory/RedfishEndpoints/{xname}", s.deleteRedfishEndpoint},
-		{"GET /Inventory/ComponentEndpoints", s.getComponentEndpoints},
+		{"GET /Inventory/RedfishEndpoints", problem.Handler(s.getRedfishEndpoints)},
+		{"POST /Inventory/RedfishEndpoints", problem.Handler(s.postRedfishEndpoints)},
+		{"DELETE /Inventory/RedfishEndpoints", problem.Handler(s.deleteRedfishEndpoints)},
+		{"GET /Inventory/RedfishEndpoints/{xname}", problem.Handler(s.getRedfishEndpoint)},
+		{"PUT /Inventory/RedfishEndpoints/{xname}", problem.Handler(s.putRedfishEndpoint)},
+		{"PATCH /Inventory/RedfishEndpoints/{xname}", problem.Handler(s.patchRedfishEndpoint)},
+		{"DELETE /Inventory/RedfishEndpoints/{xname}", problem.Handler(s.deleteRedfishEndpoint)},
+		{"GET /Inventory/ComponentEndpoints", problem.Handler(s.getComponentEndpoints)},
 		{"GET /Inventory/ComponentEndpoints/{xname}", s.getComponentEndpoint},
 		// Hardware inventory and its history (hwinv_api.go).
-		{"GET /Inventory/Hardware", s.getHWLocs},
-		{"POST /Inventory/Hardware", s.postHWLocs},
-		{"DELETE /Inventory/Hardware", s.deleteHWLocs},
-		{"GET /Inventory/Hardware/{xname}", s.getHWLoc},
-		{"DELETE /Inventory/Hardware/{xname}", s.deleteHWLoc},
-		{"GET /Inventory/Hardware/Query/{xname}", s.queryHW},
-		{"GET /Inventory/HardwareByFRU", s.getHWFRUs},
-		{"DELETE /Inventory/HardwareByFRU", s.deleteHWFRUs},
-		{"GET /Inventory/HardwareByFRU/{fruid}", s.getHWFRU},
-		{"DELETE /Inventory/HardwareByFRU/{fruid}", s.deleteHWFRU},
+		{"GET /Inventory/Hardware", problem.Handler(s.getHWLocs)},
+		{"POST /Inventory/Hardware", problem.Handler(s.postHWLocs)},
+		{"DELETE /Inventory/Hardware", problem.Handler(s.deleteHWLocs)},
+		{"GET /Inventory/Hardware/{xname}", problem.Handler(s.getHWLoc)},
+		{"DELETE /Inventory/Hardware/{xname}", problem.Handler(s.deleteHWLoc)},
+		{"GET /Inventory/Hardware/Query/{xname}", problem.Handler(s.queryHW)},
+		{"GET /Inventory/HardwareByFRU", problem.Handler(s.getHWFRUs)},
+		{"DELETE /Inventory/HardwareByFRU", problem.Handler(s.deleteHWFRUs)},
+		{"GET /Inventory/HardwareByFRU/{fruid}", problem.Handler(s.getHWFRU)},
+		{"DELETE /Inventory/HardwareByFRU/{fruid}", problem.Handler(s.deleteHWFRU)},
 		{"GET /Inventory/Hardware/History", s.getHWHistory(false)},
-		{"DELETE /Inventory/Hardware/History", s.deleteHWHistory},
+		{"DELETE /Inventory/Hardware/History", problem.Handler(s.deleteHWHistory)},
 		{"GET /Inventory/Hardware/History/{xname}", s.getHWHistoryOf(false)},
 		{"DELETE /Inventory/Hardware/History/{xname}", s.deleteHWHistoryOf(false)},
 		{"GET /Inventory/HardwareByFRU/History", s.getHWHistory(true)},
 		{"GET /Inventory/HardwareByFRU/History/{fruid}", s.getHWHistoryOf(true)},
 		{"DELETE /Inventory/HardwareByFRU/History/{fruid}", s.deleteHWHistoryOf(true)},
 
-		{"GET /Inventory/EthernetInterfaces", s.getEthernetInterfaces},
-		{"POST /Inventory/EthernetInterfaces", s.postEthernetInterface},
-		{"GET /Inventory/EthernetInterfaces/{id}", s.getEthernetInterface},
-		{"DELETE /Inventory/EthernetInterfaces/{id}", s.deleteEthernetInterface},
+		{"GET /Inventory/EthernetInterfaces", problem.Handler(s.getEthernetInterfaces)},
+		{"POST /Inventory/EthernetInterfaces", problem.Handler(s.postEthernetInterface)},
+		{"GET /Inventory/EthernetInterfaces/{id}", problem.Handler(s.getEthernetInterface)},
+		{"DELETE /Inventory/EthernetInterfaces/{id}", problem.Handler(s.deleteEthernetInterface)},
 
 		// Discovery and the inventory operations around it (discover.go, discover_api.go).
-		{"GET /Inventory/RedfishEndpoints/Query/{xname}", s.queryRedfishEndpoints},
-		{"DELETE /Inventory/ComponentEndpoints", s.deleteComponentEndpoints},
-		{"DELETE /Inventory/ComponentEndpoints/{xname}", s.deleteComponentEndpoint},
-		{"GET /Inventory/ServiceEndpoints", s.getServiceEndpoints},
-		{"DELETE /Inventory/ServiceEndpoints", s.deleteServiceEndpoints},
-		{"GET /Inventory/ServiceEndpoints/{service}", s.getServiceEndpoints},
-		{"GET /Inventory/ServiceEndpoints/{service}/RedfishEndpoints/{xname}", s.getServiceEndpoint},
-		{"DELETE /Inventory/ServiceEndpoints/{service}/RedfishEndpoints/{xname}", s.deleteServiceEndpoint},
-		{"DELETE /Inventory/EthernetInterfaces", s.deleteEthernetInterfaces},
-		{"PATCH /Inventory/EthernetInterfaces/{id}", s.patchEthernetInterface},
-		{"GET /Inventory/EthernetInterfaces/{id}/IPAddresses", s.getIPAddresses},
-		{"POST /Inventory/EthernetInterfaces/{id}/IPAddresses", s.postIPAddress},
-		{"PATCH /Inventory/EthernetInterfaces/{id}/IPAddresses/{ip}", s.patchIPAddress},
-		{"DELETE /Inventory/EthernetInterfaces/{id}/IPAddresses/{ip}", s.deleteIPAddress},
+		{"GET /Inventory/RedfishEndpoints/Query/{xname}", problem.Handler(s.queryRedfishEndpoints)},
+		{"DELETE /Inventory/ComponentEndpoints", problem.Handler(s.deleteComponentEndpoints)},
+		{"DELETE /Inventory/ComponentEndpoints/{xname}", problem.Handler(s.deleteComponentEndpoint)},
+		{"GET /Inventory/ServiceEndpoints", problem.Handler(s.getServiceEndpoints)},
+		{"DELETE /Inventory/ServiceEndpoints", problem.Handler(s.deleteServiceEndpoints)},
+		{"GET /Inventory/ServiceEndpoints/{service}", problem.Handler(s.getServiceEndpoints)},
+		{"GET /Inventory/ServiceEndpoints/{service}/RedfishEndpoints/{xname}", problem.Handler(s.getServiceEndpoint)},
+		{"DELETE /Inventory/ServiceEndpoints/{service}/RedfishEndpoints/{xname}", problem.Handler(s.deleteServiceEndpoint)},
+		{"DELETE /Inventory/EthernetInterfaces", problem.Handler(s.deleteEthernetInterfaces)},
+		{"PATCH /Inventory/EthernetInterfaces/{id}", problem.Handler(s.patchEthernetInterface)},
+		{"GET /Inventory/EthernetInterfaces/{id}/IPAddresses", problem.Handler(s.getIPAddresses)},
+		{"POST /Inventory/EthernetInterfaces/{id}/IPAddresses", problem.Handler(s.postIPAddress)},
+		{"PATCH /Inventory/EthernetInterfaces/{id}/IPAddresses/{ip}", problem.Handler(s.patchIPAddress)},
+		{"DELETE /Inventory/EthernetInterfaces/{id}/IPAddresses/{ip}", problem.Handler(s.deleteIPAddress)},
 		{"GET /Inventory/DiscoveryStatus", s.getDiscoveryStatuses},
-		{"GET /Inventory/DiscoveryStatus/{id}", s.getDiscoveryStatus},
-		{"POST /Inventory/Discover", s.postDiscover},
+		{"GET /Inventory/DiscoveryStatus/{id}", problem.Handler(s.getDiscoveryStatus)},
+		{"POST /Inventory/Discover", problem.Handler(s.postDiscover)},
 
 		{"GET /groups", s.listSets(groupKind)},
 		{"POST /groups", s.createSet(groupKind)},
@@ -270,7 +270,7 @@ func (s *Server) routes() http.Handler {
 		{"DELETE /groups/{label}", s.deleteSet(groupKind)},
 		{"GET /groups/{label}/members", s.getSet(groupKind, true)},
 		{"POST /groups/{label}/members", s.addMember(groupKind)},
-		{"PUT /groups/{label}/members", s.putGroupMembers},
+		{"PUT /groups/{label}/members", problem.Handler(s.putGroupMembers)},
 		{"DELETE /groups/{label}/members/{xname}", s.removeMember(groupKind)},
 
 		{"GET /partitions", s.listSets(partKind)},
@@ -283,11 +283,11 @@ func (s *Server) routes() http.Handler {
 		{"POST /partitions/{name}/members", s.addMember(partKind)},
 		{"DELETE /partitions/{name}/members/{xname}", s.removeMember(partKind)},
 
-		{"GET /memberships", s.getMemberships},
-		{"GET /memberships/{xname}", s.getMembership},
+		{"GET /memberships", problem.Handler(s.getMemberships)},
+		{"GET /memberships/{xname}", problem.Handler(s.getMembership)},
 
-		{"GET /locks/status", s.getLockStatus},
-		{"POST /locks/status", s.postLockStatus},
+		{"GET /locks/status", problem.Handler(s.getLockStatus)},
+		{"POST /locks/status", problem.Handler(s.postLockStatus)},
 		{"POST /locks/lock", s.lockUpdate(actLock)},
 		{"POST /locks/unlock", s.lockUpdate(actUnlock)},
 		{"POST /locks/repair", s.lockUpdate(actRepair)},
@@ -298,29 +298,29 @@ func (s *Server) routes() http.Handler {
 		{"POST /locks/service/reservations", s.createReservations(true)},
 		{"POST /locks/service/reservations/renew", s.releaseOrRenew(true)},
 		{"POST /locks/service/reservations/release", s.releaseOrRenew(false)},
-		{"POST /locks/service/reservations/check", s.checkReservations},
+		{"POST /locks/service/reservations/check", problem.Handler(s.checkReservations)},
 
 		{"GET /Defaults/NodeMaps", s.getNodeMaps},
-		{"POST /Defaults/NodeMaps", s.postNodeMaps},
+		{"POST /Defaults/NodeMaps", problem.Handler(s.postNodeMaps)},
 		{"DELETE /Defaults/NodeMaps", s.deleteNodeMaps},
 		{"GET /Defaults/NodeMaps/{xname}", s.getNodeMap},
-		{"PUT /Defaults/NodeMaps/{xname}", s.putNodeMap},
+		{"PUT /Defaults/NodeMaps/{xname}", problem.Handler(s.putNodeMap)},
 		{"DELETE /Defaults/NodeMaps/{xname}", s.deleteNodeMap},
 
 		{"GET /sysinfo/powermaps", s.getPowerMaps},
-		{"POST /sysinfo/powermaps", s.postPowerMaps},
+		{"POST /sysinfo/powermaps", problem.Handler(s.postPowerMaps)},
 		{"DELETE /sysinfo/powermaps", s.deletePowerMaps},
 		{"GET /sysinfo/powermaps/{xname}", s.getPowerMap},
-		{"PUT /sysinfo/powermaps/{xname}", s.putPowerMap},
+		{"PUT /sysinfo/powermaps/{xname}", problem.Handler(s.putPowerMap)},
 		{"DELETE /sysinfo/powermaps/{xname}", s.deletePowerMap},
 
 		{"GET /Subscriptions/SCN", s.getSCNSubscriptions},
-		{"POST /Subscriptions/SCN", s.postSCNSubscription},
+		{"POST /Subscriptions/SCN", problem.Handler(s.postSCNSubscription)},
 		{"DELETE /Subscriptions/SCN", s.deleteSCNSubscriptions},
-		{"GET /Subscriptions/SCN/{id}", s.getSCNSubscription},
-		{"PUT /Subscriptions/SCN/{id}", s.putSCNSubscription},
-		{"PATCH /Subscriptions/SCN/{id}", s.patchSCNSubscription},
-		{"DELETE /Subscriptions/SCN/{id}", s.deleteSCNSubscription},
+		{"GET /Subscriptions/SCN/{id}", problem.Handler(s.getSCNSubscription)},
+		{"PUT /Subscriptions/SCN/{id}", problem.Handler(s.putSCNSubscription)},
+		{"PATCH /Subscriptions/SCN/{id}", problem.Handler(s.patchSCNSubscription)},
+		{"DELETE /Subscriptions/SCN/{id}", problem.Handler(s.deleteSCNSubscription)},
 
 		// Not in the real API: stands in for hmcollector + Kafka (see doc.go).
 		{"POST /RedfishEvents", s.redfishEvents},
@@ -705,6 +705,20 @@ func writeRecord[K comparable, R encoded](s *Server, w http.ResponseWriter, m ma
 	writeRaw(w, http.StatusOK, raw)
 }
 
+// deleteByXname serves DELETE of one record named by {xname}: drop, called with s.mu
+// held, reports whether it was there; 404 "no such xname." when it was not.
+func (s *Server) deleteByXname(w http.ResponseWriter, r *http.Request, drop func(id string) bool) *problem.Details {
+	id := pathID(r)
+	s.mu.Lock()
+	ok := drop(id)
+	s.mu.Unlock()
+	if !ok {
+		return problem.New(http.StatusNotFound, "no such xname.")
+	}
+	writeMessage(w, http.StatusOK, "deleted 1 entry")
+	return nil
+}
+
 func writeRaw(w http.ResponseWriter, status int, raw []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -751,20 +765,17 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) *problem.
 }
 
 // decodePut decodes a PUT body into v and reconciles its ID (*bodyID) with the path's
-// id as HSM does: an empty one takes the path's, a different one is 400. It reports
-// whether to go on; on false the reply is written.
-func (s *Server) decodePut(w http.ResponseWriter, r *http.Request, v any, bodyID *string, id string) bool {
+// id as HSM does: an empty one takes the path's, a different one is 400.
+func (s *Server) decodePut(w http.ResponseWriter, r *http.Request, v any, bodyID *string, id string) *problem.Details {
 	if d := s.decode(w, r, v); d != nil {
-		problem.WriteDetails(w, d)
-		return false
+		return d
 	}
 	if *bodyID == "" {
 		*bodyID = id
 	} else if xname.Normalize(*bodyID) != id {
-		problem.Write(w, http.StatusBadRequest, "xname in URL and PUT body do not match")
-		return false
+		return problem.New(http.StatusBadRequest, "xname in URL and PUT body do not match")
 	}
-	return true
+	return nil
 }
 
 // isServicePath reports whether p is under /service/ of either API prefix.
@@ -795,7 +806,7 @@ func (s *Server) liveness(w http.ResponseWriter, r *http.Request) {
 }
 
 // values serves /service/values and /service/values/{name}.
-func (s *Server) values(w http.ResponseWriter, r *http.Request) {
+func (s *Server) values(w http.ResponseWriter, r *http.Request) *problem.Details {
 	s.mu.RLock()
 	all := Values{Arch: archs.list(), Class: classes.list(), Flag: flags.list(), NetType: netType.list(),
 		Role: s.roles.list(), SubRole: s.subRoles.list(), State: states.list(), Type: hmsType.list()}
@@ -803,7 +814,7 @@ func (s *Server) values(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	if name == "" {
 		writeJSON(w, http.StatusOK, all)
-		return
+		return nil
 	}
 	var v Values
 	switch strings.ToLower(name) {
@@ -824,8 +835,8 @@ func (s *Server) values(w http.ResponseWriter, r *http.Request) {
 	case "type":
 		v.Type = all.Type
 	default:
-		problem.Write(w, http.StatusNotFound, "no such value list %q", name)
-		return
+		return problem.New(http.StatusNotFound, "no such value list %q", name)
 	}
 	writeJSON(w, http.StatusOK, v)
+	return nil
 }

@@ -5,13 +5,15 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/cray-bos/bos/internal/testclock"
 )
 
 // benchEnv is a 10,000-node controller on a fake clock with a 90%-busy workload, warmed
 // up for an hour of simulated time.
-func benchEnv(b *testing.B, prog RebootProgram) (*Server, *fakeClock) {
+func benchEnv(b *testing.B, prog RebootProgram) (*Server, *testclock.Clock) {
 	b.Helper()
-	clk := &fakeClock{t: t0}
+	clk := testclock.New(t0)
 	s, err := New(Config{Nodes: nodeNames(10000), RebootProgram: prog, Now: clk.Now, Epilog: 5 * time.Second,
 		ResumeTimeout: time.Hour})
 	if err != nil {
@@ -23,7 +25,7 @@ func benchEnv(b *testing.B, prog RebootProgram) (*Server, *fakeClock) {
 		b.Fatal(err)
 	}
 	for i := 0; i < 3600; i += 10 {
-		s.Tick(clk.Add(10 * time.Second))
+		s.Tick(clk.Advance(10 * time.Second))
 	}
 	return s, clk
 }
@@ -33,7 +35,7 @@ func BenchmarkTick10k(b *testing.B) {
 	s, clk := benchEnv(b, ProgramFunc(func(context.Context, []string) error { return nil }))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		s.Tick(clk.Add(time.Second))
+		s.Tick(clk.Advance(time.Second))
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/tick")
 }
@@ -63,7 +65,7 @@ func BenchmarkGetNodes10k(b *testing.B) {
 func BenchmarkRollingReboot10k(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		var clk *fakeClock
+		var clk *testclock.Clock
 		booting := map[string]time.Time{}
 		s, c := benchEnv(b, ProgramFunc(func(_ context.Context, names []string) error {
 			at := clk.Now().Add(5 * time.Minute)
@@ -80,7 +82,7 @@ func BenchmarkRollingReboot10k(b *testing.B) {
 			b.Fatal(err)
 		}
 		for s.Stats().RebootsCompleted < 10000 {
-			s.Tick(clk.Add(time.Second))
+			s.Tick(clk.Advance(time.Second))
 			s.WaitPrograms()
 			now := clk.Now()
 			for name, at := range booting {

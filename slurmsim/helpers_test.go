@@ -8,28 +8,12 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/testclock"
 )
 
 // t0 is the fake clock's start: a whole second, so boot_req_time arithmetic is exact.
 var t0 = time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-	return c.t
-}
 
 // recorder is a RebootProgram that remembers its calls and optionally fails.
 type recorder struct {
@@ -55,7 +39,7 @@ func (r *recorder) Calls() [][]string {
 type env struct {
 	t    *testing.T
 	s    *Server
-	clk  *fakeClock
+	clk  *testclock.Clock
 	prog *recorder
 }
 
@@ -69,7 +53,7 @@ func nodeNames(n int) []NodeSpec {
 
 func newEnv(t *testing.T, nodes int, mutate ...func(*Config)) *env {
 	t.Helper()
-	e := &env{t: t, clk: &fakeClock{t: t0}, prog: &recorder{}}
+	e := &env{t: t, clk: testclock.New(t0), prog: &recorder{}}
 	cfg := Config{Nodes: nodeNames(nodes), RebootProgram: e.prog, Now: e.clk.Now}
 	for _, m := range mutate {
 		m(&cfg)
@@ -84,7 +68,7 @@ func newEnv(t *testing.T, nodes int, mutate ...func(*Config)) *env {
 // tick advances the clock by d and runs one controller pass, waiting for the
 // RebootProgram calls it started.
 func (e *env) tick(d time.Duration) []string {
-	batch := e.s.Tick(e.clk.Add(d))
+	batch := e.s.Tick(e.clk.Advance(d))
 	e.s.WaitPrograms()
 	return batch
 }

@@ -111,7 +111,7 @@ func TestExecProgramCancelledByClose(t *testing.T) {
 	script := writeScript(t, dir, "hang.sh", "touch "+started+"\nexec sleep 60\n")
 	e := newEnv(t, 1, func(c *Config) { c.RebootProgram = ExecProgram{Path: script} })
 	e.reboot(RebootRequest{Nodes: "nid000001"})
-	require.Equal(t, []string{"nid000001"}, e.s.Tick(e.clk.Add(time.Second))) // not waiting
+	require.Equal(t, []string{"nid000001"}, e.s.Tick(e.clk.Advance(time.Second))) // not waiting
 	testwait.Until(t, "the program starts", func() bool { _, err := os.Stat(started); return err == nil }, nil)
 	closed := make(chan error, 1)
 	go func() { closed <- e.s.Close() }()

@@ -17,9 +17,9 @@ import (
 
 	"github.com/cray-bos/bos/internal/testwait"
 
-	"github.com/cray-bos/bos/cfs"
 	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/stack"
+	"github.com/cray-bos/bos/internal/stack/stacktest"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
@@ -67,16 +67,13 @@ func startShared(t *testing.T) *stack.Stack {
 			return
 		}
 		defer os.Remove(tenants) // read once at start
-		timing := simulator.DefaultTiming()
-		timing.Scale = 0
-		timing.BootScriptRetry = 100 * time.Millisecond
-		timing.ReportBackoff, timing.ReportBackoffCap = 50*time.Millisecond, 500*time.Millisecond
+		timing := stacktest.FastTiming()
 		ctx, cancel := context.WithTimeout(context.Background(), testwait.Backstop)
 		defer cancel()
 		st, err := stack.Start(ctx, stack.Options{
 			Topology: topo, TenantsFile: tenants, Reconcile: true, RedfishTimeout: time.Second,
 			Sim: simulator.Config{Timing: &timing, Seed: 3},
-			CFS: cfs.Config{Timing: cfs.Timing{BatchWindow: 20 * time.Millisecond, BatchSize: 500, Scale: 1}, Seed: 3},
+			CFS: stacktest.FastCFS(3),
 			V1: lockstep.Timing{Poll: 100 * time.Millisecond, Sessions: 200 * time.Millisecond, Save: 50 * time.Millisecond,
 				GracefulShutdown: 5 * time.Second, ForcefulShutdown: 5 * time.Second, Boot: 10 * time.Second, Configure: 10 * time.Second},
 		})

@@ -19,9 +19,9 @@ import (
 
 	"github.com/cray-bos/bos/internal/testwait"
 
-	"github.com/cray-bos/bos/cfs"
 	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/stack"
+	"github.com/cray-bos/bos/internal/stack/stacktest"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/simulator"
@@ -145,10 +145,7 @@ func testServeWithReconciler(t *testing.T, power string) {
 	ctx := testwait.Context(t)
 	topo, err := topology.Generate(topology.DefaultOptions(4))
 	require.NoError(t, err)
-	timing := simulator.DefaultTiming()
-	timing.Scale = 0
-	timing.BootScriptRetry = 100 * time.Millisecond
-	timing.ReportBackoff, timing.ReportBackoffCap = 50*time.Millisecond, 500*time.Millisecond
+	timing := stacktest.FastTiming()
 	// The simulators must know where BOS will be (nodes report to it): pick its port first.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -161,7 +158,7 @@ func testServeWithReconciler(t *testing.T, power string) {
 	sim, err := stack.Start(ctx, stack.Options{
 		Topology: topo, Services: services, External: stack.URLs{BOS: "http://" + bosAddr},
 		Sim: simulator.Config{Timing: &timing, Seed: 5},
-		CFS: cfs.Config{Timing: cfs.Timing{BatchWindow: 20 * time.Millisecond, BatchSize: 500, Scale: 1}, Seed: 5},
+		CFS: stacktest.FastCFS(5),
 	})
 	require.NoError(t, err)
 	defer sim.Close()

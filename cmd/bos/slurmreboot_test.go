@@ -25,6 +25,7 @@ import (
 	"github.com/cray-bos/bos/cfs"
 	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/stack"
+	"github.com/cray-bos/bos/internal/stack/stacktest"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
@@ -80,9 +81,7 @@ func TestSlurmRebootAsRebootProgram(t *testing.T) {
 	ctx := testwait.Context(t)
 	topo, err := topology.Generate(topology.DefaultOptions(4))
 	require.NoError(t, err)
-	timing := simulator.DefaultTiming()
-	timing.Scale = 0
-	timing.BootScriptRetry, timing.ReportBackoff, timing.ReportBackoffCap = 100*time.Millisecond, 50*time.Millisecond, 500*time.Millisecond
+	timing := stacktest.FastTiming()
 	st, err := stack.Start(ctx, stack.Options{
 		Topology: topo, Reconcile: true, WithSlurm: true, SlurmRebootProgram: rebootProgramLink(t), RedfishTimeout: time.Second,
 		Sim:   simulator.Config{Timing: &timing, Seed: 5},

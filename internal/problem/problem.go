@@ -57,6 +57,17 @@ func WriteDetails(w http.ResponseWriter, d *Details) {
 	_ = json.NewEncoder(w).Encode(d)
 }
 
+// Handler adapts a handler that returns its failure instead of writing it: a non-nil
+// *Details is written with WriteDetails. Such a handler reads as its logic, each check
+// ending in `return d` rather than a write and a bare return.
+func Handler(h func(http.ResponseWriter, *http.Request) *Details) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if d := h(w, r); d != nil {
+			WriteDetails(w, d)
+		}
+	}
+}
+
 // WriteError sends err as a problem: a *Details as itself, anything else as a 500 whose
 // detail is err's message.
 func WriteError(w http.ResponseWriter, err error) {

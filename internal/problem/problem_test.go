@@ -67,3 +67,23 @@ func TestWriteAndRead(t *testing.T) {
 	assert.Equal(t, 502, d.Status)
 	assert.Equal(t, "upstream down", d.Detail)
 }
+
+func TestHandlerWritesReturnedProblem(t *testing.T) {
+	failing := Handler(func(w http.ResponseWriter, r *http.Request) *Details {
+		return New(http.StatusConflict, "busy %s", r.URL.Path)
+	})
+	rec := httptest.NewRecorder()
+	failing(rec, httptest.NewRequest(http.MethodGet, "/x", nil))
+	assert.Equal(t, http.StatusConflict, rec.Code)
+	assert.Equal(t, ContentType, rec.Header().Get("Content-Type"))
+	assert.Contains(t, rec.Body.String(), `"detail":"busy /x"`)
+
+	ok := Handler(func(w http.ResponseWriter, r *http.Request) *Details {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
+	rec = httptest.NewRecorder()
+	ok(rec, httptest.NewRequest(http.MethodGet, "/x", nil))
+	assert.Equal(t, http.StatusNoContent, rec.Code)
+	assert.Empty(t, rec.Body.String())
+}

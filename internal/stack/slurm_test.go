@@ -16,6 +16,7 @@ import (
 
 	"github.com/cray-bos/bos/cfs"
 	"github.com/cray-bos/bos/ims"
+	"github.com/cray-bos/bos/internal/stack/stacktest"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
@@ -52,9 +53,7 @@ func TestSlurmStagedReboot(t *testing.T) {
 	ctx := testwait.Context(t)
 	topo, err := topology.Generate(topology.DefaultOptions(8))
 	require.NoError(t, err)
-	timing := simulator.DefaultTiming()
-	timing.Scale = 0
-	timing.BootScriptRetry, timing.ReportBackoff, timing.ReportBackoffCap = 100*time.Millisecond, 50*time.Millisecond, 500*time.Millisecond
+	timing := stacktest.FastTiming()
 	var mu sync.Mutex
 	var powerOffs []string // by the caller's own hook, chained before Slurm's
 	st, err := Start(ctx, Options{

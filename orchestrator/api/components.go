@@ -188,24 +188,29 @@ func (s *Server) prepare(ctx context.Context, patches []*orchestrator.ComponentP
 	return nil
 }
 
-// putComponent creates or replaces one component (the path id wins).
-func (s *Server) putComponent(c *gin.Context) error {
-	id, err := pathComponent(c)
-	if err != nil {
-		return err
-	}
-	cond, err := ifMatch(c)
-	if err != nil {
-		return err
-	}
+// decodePatch reads one component's body and prepares it (see prepare).
+func (s *Server) decodePatch(c *gin.Context) (*orchestrator.ComponentPatch, error) {
 	var p orchestrator.ComponentPatch
 	if err := decode(c.Request.Body, &p); err != nil {
+		return nil, err
+	}
+	if err := s.prepare(c.Request.Context(), []*orchestrator.ComponentPatch{&p}, false); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// putComponent creates or replaces one component (the path id wins).
+func (s *Server) putComponent(c *gin.Context) error {
+	id, cond, err := writeTarget(c, pathComponent)
+	if err != nil {
+		return err
+	}
+	p, err := s.decodePatch(c)
+	if err != nil {
 		return err
 	}
 	ctx := c.Request.Context()
-	if err := s.prepare(ctx, []*orchestrator.ComponentPatch{&p}, false); err != nil {
-		return err
-	}
 	comp, tag, err := s.st.PutComponentIf(ctx, p.Build(id), cond)
 	if err != nil {
 		return err
@@ -246,22 +251,15 @@ func (s *Server) putComponents(c *gin.Context) error {
 // patchComponent merges a partial component, refusing actual_state with 409 while a
 // change is in progress.
 func (s *Server) patchComponent(c *gin.Context) error {
-	id, err := pathComponent(c)
+	id, cond, err := writeTarget(c, pathComponent)
 	if err != nil {
 		return err
 	}
-	cond, err := ifMatch(c)
+	p, err := s.decodePatch(c)
 	if err != nil {
-		return err
-	}
-	var p orchestrator.ComponentPatch
-	if err := decode(c.Request.Body, &p); err != nil {
 		return err
 	}
 	ctx := c.Request.Context()
-	if err := s.prepare(ctx, []*orchestrator.ComponentPatch{&p}, false); err != nil {
-		return err
-	}
 	comp, tag, err := s.st.UpdateComponentIf(ctx, id, cond, func(cur *orchestrator.Component) error {
 		if p.ActualState != nil && cur.ActualStateLocked() {
 			return &orchestrator.Error{Code: orchestrator.ECONFLICT, Title: "Actual state can not be updated.",
@@ -415,11 +413,7 @@ func (s *Server) knownIDs(ctx context.Context, ids []string, skip bool, t *tenan
 }
 
 func (s *Server) deleteComponent(c *gin.Context) error {
-	id, err := pathComponent(c)
-	if err != nil {
-		return err
-	}
-	cond, err := ifMatch(c)
+	id, cond, err := writeTarget(c, pathComponent)
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,17 @@ func ifMatch(c *gin.Context) (etag.Condition, error) {
 	return cond, nil
 }
 
+// writeTarget reads what a PUT, PATCH or DELETE of one tagged record checks before its
+// body: the path id (by idOf, 400 when invalid), then If-Match.
+func writeTarget(c *gin.Context, idOf func(*gin.Context) (string, error)) (string, etag.Condition, error) {
+	id, err := idOf(c)
+	if err != nil {
+		return "", etag.Condition{}, err
+	}
+	cond, err := ifMatch(c)
+	return id, cond, err
+}
+
 // sendTagged answers 200 with v and the entity tag of the stored record it shows.
 func sendTagged(c *gin.Context, tag string, v any) {
 	c.Header("ETag", tag)

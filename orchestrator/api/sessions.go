@@ -130,7 +130,7 @@ func (s *Server) deleteSessions(c *gin.Context) error {
 }
 
 func (s *Server) getSession(c *gin.Context) error {
-	id, err := pathName(c, "session name")
+	id, err := pathSessionName(c)
 	if err != nil {
 		return err
 	}
@@ -145,11 +145,7 @@ func (s *Server) getSession(c *gin.Context) error {
 // patchSession (operator use) replaces components and merges status. A session that
 // becomes complete has its extended status frozen at once.
 func (s *Server) patchSession(c *gin.Context) error {
-	id, err := pathName(c, "session name")
-	if err != nil {
-		return err
-	}
-	cond, err := ifMatch(c)
+	id, cond, err := writeTarget(c, pathSessionName)
 	if err != nil {
 		return err
 	}
@@ -180,11 +176,7 @@ func (s *Server) patchSession(c *gin.Context) error {
 }
 
 func (s *Server) deleteSession(c *gin.Context) error {
-	id, err := pathName(c, "session name")
-	if err != nil {
-		return err
-	}
-	cond, err := ifMatch(c)
+	id, cond, err := writeTarget(c, pathSessionName)
 	if err != nil {
 		return err
 	}
@@ -208,7 +200,7 @@ func (s *Server) saveSessionStatus(c *gin.Context) error {
 
 // sessionStatus answers the named session's extended status as status computes it.
 func (s *Server) sessionStatus(c *gin.Context, status func(context.Context, orchestrator.Session, func(string) bool, time.Time) (orchestrator.SessionExtendedStatus, error)) error {
-	id, err := pathName(c, "session name")
+	id, err := pathSessionName(c)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,9 @@ func pathName(c *gin.Context, kind string) (string, error) {
 	return id, orchestrator.ValidateName(kind, id)
 }
 
+func pathTemplateName(c *gin.Context) (string, error) { return pathName(c, "session template name") }
+func pathSessionName(c *gin.Context) (string, error)  { return pathName(c, "session name") }
+
 // listTemplates lists the caller's tenant's templates, or all of them without a tenant.
 func (s *Server) listTemplates(c *gin.Context) error {
 	tn := tenantName(c)
@@ -27,7 +30,7 @@ func (s *Server) listTemplates(c *gin.Context) error {
 }
 
 func (s *Server) getTemplate(c *gin.Context) error {
-	id, err := pathName(c, "session template name")
+	id, err := pathTemplateName(c)
 	if err != nil {
 		return err
 	}
@@ -41,11 +44,7 @@ func (s *Server) getTemplate(c *gin.Context) error {
 
 // putTemplate creates or replaces a template (200, not 201, as in BOS).
 func (s *Server) putTemplate(c *gin.Context) error {
-	id, err := pathName(c, "session template name")
-	if err != nil {
-		return err
-	}
-	cond, err := ifMatch(c)
+	id, cond, err := writeTarget(c, pathTemplateName)
 	if err != nil {
 		return err
 	}
@@ -80,11 +79,7 @@ func (s *Server) putTemplate(c *gin.Context) error {
 
 // patchTemplate deep-merges the body into a template and re-validates the result.
 func (s *Server) patchTemplate(c *gin.Context) error {
-	id, err := pathName(c, "session template name")
-	if err != nil {
-		return err
-	}
-	cond, err := ifMatch(c)
+	id, cond, err := writeTarget(c, pathTemplateName)
 	if err != nil {
 		return err
 	}
@@ -122,11 +117,7 @@ func (s *Server) patchTemplate(c *gin.Context) error {
 }
 
 func (s *Server) deleteTemplate(c *gin.Context) error {
-	id, err := pathName(c, "session template name")
-	if err != nil {
-		return err
-	}
-	cond, err := ifMatch(c)
+	id, cond, err := writeTarget(c, pathTemplateName)
 	if err != nil {
 		return err
 	}
@@ -140,7 +131,7 @@ func (s *Server) deleteTemplate(c *gin.Context) error {
 // validateTemplate runs the session-creation checks for a boot and answers 200 with a
 // JSON string: "Valid", the warnings, or the error.
 func (s *Server) validateTemplate(c *gin.Context) error {
-	id, err := pathName(c, "session template name")
+	id, err := pathTemplateName(c)
 	if err != nil {
 		return err
 	}

@@ -145,7 +145,7 @@ func (s *Server) listV1Templates(c *gin.Context) error {
 }
 
 func (s *Server) getV1Template(c *gin.Context) error {
-	id, err := pathName(c, "session template name")
+	id, err := pathTemplateName(c)
 	if err != nil {
 		return err
 	}
@@ -163,7 +163,7 @@ func (s *Server) getV1Template(c *gin.Context) error {
 }
 
 func (s *Server) deleteV1Template(c *gin.Context) error {
-	id, err := pathName(c, "session template name")
+	id, err := pathTemplateName(c)
 	if err != nil {
 		return err
 	}

@@ -10,11 +10,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/cray-bos/bos/cfs"
 	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/memnet"
 	"github.com/cray-bos/bos/internal/stack"
+	"github.com/cray-bos/bos/internal/stack/stacktest"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
@@ -66,18 +66,13 @@ func startWorld(t *testing.T, computes int) *world {
 	ctx := ctxFor(t, 60*time.Second)
 	topo, err := topology.Generate(topology.Options{Compute: computes})
 	require.NoError(t, err)
-	timing := simulator.DefaultTiming()
-	timing.Scale = 0
-	timing.BootScriptRetry = 100 * time.Millisecond
-	timing.ReportBackoff, timing.ReportBackoffCap = 50*time.Millisecond, 500*time.Millisecond
-	timing.HTTPTimeout = 2 * time.Second
-	timing.RetryAfter = time.Second
+	timing := stacktest.FastFaultTiming()
 	mn := memnet.New()
 	st, err := stack.Start(ctx, stack.Options{
 		Topology:       topo,
 		Net:            mn,
 		Sim:            simulator.Config{Timing: &timing, Seed: 3},
-		CFS:            cfs.Config{Timing: cfs.Timing{BatchWindow: 20 * time.Millisecond, BatchSize: 500, Scale: 1}, Seed: 3},
+		CFS:            stacktest.FastCFS(3),
 		Reconcile:      true,
 		RedfishTimeout: 500 * time.Millisecond,
 		WithSlurm:      true,
