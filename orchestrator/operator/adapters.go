@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/cray-bos/bos/bss"
+	"github.com/cray-bos/bos/api/bssapi"
 	"github.com/cray-bos/bos/cfs"
 	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/ims"
@@ -63,12 +63,12 @@ func (h HSMInventory) LockedNodes(ctx context.Context) ([]string, error) {
 }
 
 // BSSBootParameters stores boot parameters through the BSS API.
-type BSSBootParameters struct{ Client *bss.Client }
+type BSSBootParameters struct{ Client *bssapi.Client }
 
 var _ BootParameters = BSSBootParameters{}
 
 func (b BSSBootParameters) Put(ctx context.Context, hosts []string, a bos.BootArtifacts) (string, error) {
-	token, err := b.Client.PutBootParameters(ctx, bss.BootParams{Hosts: hosts, Kernel: a.Kernel, Initrd: a.Initrd, Params: a.KernelParameters})
+	token, err := b.Client.PutBootParameters(ctx, bssapi.BootParams{Hosts: hosts, Kernel: a.Kernel, Initrd: a.Initrd, Params: a.KernelParameters})
 	if err != nil {
 		return "", fmt.Errorf("bss put bootparameters: %w", err)
 	}

@@ -3,7 +3,7 @@ package operator
 import (
 	"net/http"
 
-	"github.com/cray-bos/bos/bss"
+	"github.com/cray-bos/bos/api/bssapi"
 	"github.com/cray-bos/bos/cfs"
 	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/ims"
@@ -25,7 +25,7 @@ func (h HSMInventory) Endpoints(creds *Credentials) HSMEndpoints {
 
 // NewBSSBootParameters stores boot parameters in the BSS at url.
 func NewBSSBootParameters(url string, hc *http.Client) BSSBootParameters {
-	return BSSBootParameters{Client: bss.NewClient(url, hc)}
+	return BSSBootParameters{Client: bssapi.NewClient(url, hc)}
 }
 
 // NewCFSConfiguration reads and sets node configuration in the CFS at url.

@@ -1,4 +1,4 @@
-package bss
+package bssapi
 
 // BootParams is the body of every /bootparameters call and the element of its GET reply.
 // On input, hosts wins over macs, which wins over nids (see the package doc for the keying
@@ -32,8 +32,6 @@ type PhoneHome struct {
 	Hostname         string `json:"hostname,omitempty"`
 	FQDN             string `json:"fqdn,omitempty"`
 }
-
-func (p PhoneHome) isZero() bool { return p == PhoneHome{} }
 
 // Host is what BSS knows about a node from HSM: the HSM Component fields plus the node's
 // FQDN and MACs (from ComponentEndpoints and EthernetInterfaces) and whether its

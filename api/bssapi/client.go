@@ -1,4 +1,4 @@
-package bss
+package bssapi
 
 import (
 	"context"
