@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cray-bos/bos/api/cfsapi"
 	"github.com/cray-bos/bos/bss"
 	"github.com/cray-bos/bos/cfs"
 	"github.com/cray-bos/bos/hsm"
@@ -476,9 +477,9 @@ func (s *Stack) Seed(ctx context.Context) error {
 	if s.CFS == nil || s.IMS == nil || s.BOSClient == nil {
 		return errors.New("seed: needs cfs, ims and bos in this process")
 	}
-	_, err := cfs.NewClient(s.URLs.CFS, s.HTTPClient()).PutConfiguration(ctx, DefaultConfigurationName, cfs.ConfigurationRequest{
+	_, err := cfsapi.NewClient(s.URLs.CFS, s.HTTPClient()).PutConfiguration(ctx, DefaultConfigurationName, cfsapi.ConfigurationRequest{
 		Description: "Compute node configuration",
-		Layers: []cfs.Layer{{Name: "compute", CloneURL: "https://vcs.cmn.example/vcs/cray/csm-config-management.git",
+		Layers: []cfsapi.Layer{{Name: "compute", CloneURL: "https://vcs.cmn.example/vcs/cray/csm-config-management.git",
 			Playbook: "compute_nodes.yml", Branch: "main"}},
 	})
 	if err != nil {

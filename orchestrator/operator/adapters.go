@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/cray-bos/bos/api/bssapi"
-	"github.com/cray-bos/bos/cfs"
+	"github.com/cray-bos/bos/api/cfsapi"
 	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/ims"
 	bos "github.com/cray-bos/bos/orchestrator"
@@ -79,7 +79,7 @@ func (b BSSBootParameters) Put(ctx context.Context, hosts []string, a bos.BootAr
 }
 
 // CFSConfiguration reads and sets node configuration through the CFS v3 API.
-type CFSConfiguration struct{ Client *cfs.Client }
+type CFSConfiguration struct{ Client *cfsapi.Client }
 
 var _ Configuration = CFSConfiguration{}
 
@@ -90,7 +90,7 @@ func (c CFSConfiguration) Components(ctx context.Context, ids []string) (map[str
 	out := make(map[string]CFSView, len(ids))
 	for start := 0; start < len(ids); start += cfsReadChunk {
 		chunk := ids[start:min(start+cfsReadChunk, len(ids))]
-		comps, err := c.Client.GetComponents(ctx, cfs.ComponentQuery{IDs: chunk})
+		comps, err := c.Client.GetComponents(ctx, cfsapi.ComponentQuery{IDs: chunk})
 		if err != nil {
 			return nil, fmt.Errorf("cfs components: %w", err)
 		}
@@ -102,11 +102,11 @@ func (c CFSConfiguration) Components(ctx context.Context, ids []string) (map[str
 }
 
 func (c CFSConfiguration) SetDesired(ctx context.Context, ids []string, configuration string, enabled, clearState bool, session string) error {
-	patch := cfs.ComponentPatch{DesiredConfig: &configuration, Enabled: &enabled, Tags: map[string]string{"bos_session": session}}
+	patch := cfsapi.ComponentPatch{DesiredConfig: &configuration, Enabled: &enabled, Tags: map[string]string{"bos_session": session}}
 	if clearState {
-		patch.State = &[]cfs.StateLayer{}
+		patch.State = &[]cfsapi.StateLayer{}
 	}
-	if _, err := c.Client.PatchComponents(ctx, patch, cfs.Filter{IDs: ids}); err != nil {
+	if _, err := c.Client.PatchComponents(ctx, patch, cfsapi.Filter{IDs: ids}); err != nil {
 		return fmt.Errorf("cfs patch components: %w", err)
 	}
 	return nil

@@ -4,7 +4,7 @@ import (
 	"net/http"
 
 	"github.com/cray-bos/bos/api/bssapi"
-	"github.com/cray-bos/bos/cfs"
+	"github.com/cray-bos/bos/api/cfsapi"
 	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/ims"
 )
@@ -30,7 +30,7 @@ func NewBSSBootParameters(url string, hc *http.Client) BSSBootParameters {
 
 // NewCFSConfiguration reads and sets node configuration in the CFS at url.
 func NewCFSConfiguration(url string, hc *http.Client) CFSConfiguration {
-	return CFSConfiguration{Client: cfs.NewClient(url, hc)}
+	return CFSConfiguration{Client: cfsapi.NewClient(url, hc)}
 }
 
 // NewS3Images reads boot images through the IMS at imsURL and the object store at s3URL.

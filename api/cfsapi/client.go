@@ -1,4 +1,4 @@
-package cfs
+package cfsapi
 
 import (
 	"context"
@@ -79,12 +79,12 @@ func (c *Client) GetComponents(ctx context.Context, q ComponentQuery) ([]Compone
 		if page.Next == nil {
 			return all, nil
 		}
-		v = page.Next.values()
+		v = page.Next.Values()
 	}
 }
 
-// values turns a "next" object back into a query, as BOS's requests-based client does.
-func (n *ComponentsNext) values() url.Values {
+// Values turns a "next" object back into a query, as BOS's requests-based client does.
+func (n *ComponentsNext) Values() url.Values {
 	v := url.Values{}
 	setNonEmpty(v, "ids", n.IDs)
 	setNonEmpty(v, "status", n.Status)

@@ -1,4 +1,4 @@
-package cfs
+package cfsapi
 
 // Values of configuration_status.
 const (
