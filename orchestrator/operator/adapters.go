@@ -7,8 +7,8 @@ import (
 
 	"github.com/cray-bos/bos/api/bssapi"
 	"github.com/cray-bos/bos/api/cfsapi"
+	"github.com/cray-bos/bos/api/imsapi"
 	"github.com/cray-bos/bos/hsm"
-	"github.com/cray-bos/bos/ims"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/selection"
 )
@@ -114,7 +114,7 @@ func (c CFSConfiguration) SetDesired(ctx context.Context, ids []string, configur
 
 // S3Images reads boot images from their S3 manifests.
 type S3Images struct {
-	Client *ims.Client
+	Client *imsapi.Client
 	S3URL  string // scheme://host:port of the object store
 }
 

@@ -6,15 +6,16 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/cray-bos/bos/ims"
 	bos "github.com/cray-bos/bos/orchestrator"
+
+	"github.com/cray-bos/bos/api/imsapi"
 )
 
 // BootSetChecker performs the artifact and IMS checks BOS runs on each boot set at
 // session creation and for /v2/sessiontemplatesvalid (reference 1.6), over the S3 and IMS
 // APIs. The structural checks stay in the domain (bos.CheckBootSets).
 type BootSetChecker struct {
-	Client *ims.Client
+	Client *imsapi.Client
 	S3URL  string
 }
 
@@ -40,28 +41,28 @@ func (b BootSetChecker) CheckBootSet(ctx context.Context, operation string, bs b
 	if err != nil {
 		return nil, invalid("Can't find boot artifacts. Error: %v", err)
 	}
-	kernel, err := m.Artifact(ims.ArtifactKernel)
+	kernel, err := m.Artifact(imsapi.ArtifactKernel)
 	if err != nil {
 		return nil, invalid("Can't find kernel in %s. Error: %v", bs.Path, err)
 	}
 	if _, err := b.Client.HeadObject(ctx, b.S3URL, kernel.Link.Path); err != nil {
 		return nil, invalid("Can't find kernel in %s. Error: %v", bs.Path, err)
 	}
-	if initrd, err := m.Artifact(ims.ArtifactInitrd); err != nil {
+	if initrd, err := m.Artifact(imsapi.ArtifactInitrd); err != nil {
 		warnings = append(warnings, fmt.Sprintf("manifest %s has no usable initrd: %v", bs.Path, err))
 	} else if _, err := b.Client.HeadObject(ctx, b.S3URL, initrd.Link.Path); err != nil {
 		warnings = append(warnings, fmt.Sprintf("initrd %s cannot be read: %v", initrd.Link.Path, err))
 	}
 
 	// IMS: the image id is the first segment of the manifest's S3 key.
-	_, key, err := ims.ParseS3Path(bs.Path)
+	_, key, err := imsapi.ParseS3Path(bs.Path)
 	if err != nil {
 		return warnings, invalid("Can't find boot artifacts. Error: %v", err)
 	}
 	id, _, _ := strings.Cut(key, "/")
 	img, err := b.Client.GetImage(ctx, id)
 	switch {
-	case errors.Is(err, ims.ErrImageNotFound):
+	case errors.Is(err, imsapi.ErrImageNotFound):
 		if o.IMSImagesMustExist {
 			return warnings, invalid("IMS image %s does not exist (ims_images_must_exist)", id)
 		}

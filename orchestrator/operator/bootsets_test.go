@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/imsapi"
 	"github.com/cray-bos/bos/ims"
 	bos "github.com/cray-bos/bos/orchestrator"
 )
@@ -20,13 +21,13 @@ func TestBootSetChecker(t *testing.T) {
 	defer s3.Close()
 	imsHTTP := httptest.NewServer(srv.IMSHandler())
 	defer imsHTTP.Close()
-	check := BootSetChecker{Client: ims.NewClient(imsHTTP.URL, nil), S3URL: s3.URL}
+	check := BootSetChecker{Client: imsapi.NewClient(imsHTTP.URL, nil), S3URL: s3.URL}
 	x86, _ := srv.Image(ims.ImageID(ims.ImageCompute))
 	arm, _ := srv.Image(ims.ImageID(ims.ImageComputeARM))
 
 	noKernel, err := srv.AddImage("broken", "x86_64", "")
 	require.NoError(t, err)
-	bucket, key, err := ims.ParseS3Path(noKernel.Link.Path)
+	bucket, key, err := imsapi.ParseS3Path(noKernel.Link.Path)
 	require.NoError(t, err)
 	require.NoError(t, srv.DeleteObject(bucket, key[:len(key)-len("manifest.json")]+"kernel"))
 
@@ -69,13 +70,13 @@ func TestBootSetChecker(t *testing.T) {
 
 	// A manifest in S3 whose image IMS does not know: a warning, or an error with
 	// ims_images_must_exist.
-	b, k, err := ims.ParseS3Path(x86.Link.Path)
+	b, k, err := imsapi.ParseS3Path(x86.Link.Path)
 	require.NoError(t, err)
 	manifest, _, err := srv.GetObject(b, k)
 	require.NoError(t, err)
 	_, err = srv.PutObject(b, "0badc0de-0000-0000-0000-000000000000/manifest.json", manifest, "application/json")
 	require.NoError(t, err)
-	orphan := bos.BootSet{Type: "s3", Path: ims.S3Path(b, "0badc0de-0000-0000-0000-000000000000/manifest.json")}
+	orphan := bos.BootSet{Type: "s3", Path: imsapi.S3Path(b, "0badc0de-0000-0000-0000-000000000000/manifest.json")}
 	warnings, err := check.CheckBootSet(context.Background(), bos.OpBoot, orphan, opts)
 	require.NoError(t, err)
 	require.Len(t, warnings, 1)

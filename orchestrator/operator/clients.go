@@ -5,8 +5,8 @@ import (
 
 	"github.com/cray-bos/bos/api/bssapi"
 	"github.com/cray-bos/bos/api/cfsapi"
+	"github.com/cray-bos/bos/api/imsapi"
 	"github.com/cray-bos/bos/hsm"
-	"github.com/cray-bos/bos/ims"
 )
 
 // Constructors of the ports over the real services' HTTP APIs, by base URL
@@ -35,10 +35,10 @@ func NewCFSConfiguration(url string, hc *http.Client) CFSConfiguration {
 
 // NewS3Images reads boot images through the IMS at imsURL and the object store at s3URL.
 func NewS3Images(imsURL, s3URL string, hc *http.Client) S3Images {
-	return S3Images{Client: ims.NewClient(imsURL, hc), S3URL: s3URL}
+	return S3Images{Client: imsapi.NewClient(imsURL, hc), S3URL: s3URL}
 }
 
 // NewBootSetChecker checks boot sets against the IMS at imsURL and the object store at s3URL.
 func NewBootSetChecker(imsURL, s3URL string, hc *http.Client) BootSetChecker {
-	return BootSetChecker{Client: ims.NewClient(imsURL, hc), S3URL: s3URL}
+	return BootSetChecker{Client: imsapi.NewClient(imsURL, hc), S3URL: s3URL}
 }

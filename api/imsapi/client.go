@@ -1,4 +1,4 @@
-package ims
+package imsapi
 
 import (
 	"bytes"
@@ -355,14 +355,14 @@ func (c *Client) listPage(req *http.Request) ([]ObjectInfo, string, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, "", s3ErrorFrom(resp)
 	}
-	var res listBucketResult
+	var res ListBucketResult
 	if err := xml.NewDecoder(resp.Body).Decode(&res); err != nil {
 		return nil, "", fmt.Errorf("decode listing: %w", err)
 	}
 	page := make([]ObjectInfo, 0, len(res.Contents))
 	for _, ct := range res.Contents {
 		info := ObjectInfo{Key: ct.Key, Size: ct.Size, ETag: strings.Trim(ct.ETag, `"`)}
-		if t, err := time.Parse(s3Time, ct.LastModified); err == nil {
+		if t, err := time.Parse(S3TimeFormat, ct.LastModified); err == nil {
 			info.LastModified = t
 		}
 		page = append(page, info)

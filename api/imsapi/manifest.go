@@ -1,4 +1,4 @@
-package ims
+package imsapi
 
 import (
 	"bytes"
@@ -87,7 +87,7 @@ func ParseManifest(data []byte) (Manifest, error) {
 	if len(data) > MaxManifestBytes {
 		return Manifest{}, fmt.Errorf("parse manifest: %w (%d bytes)", ErrManifestTooBig, len(data))
 	}
-	m, err := decodeManifest(data)
+	m, err := DecodeManifest(data)
 	if err != nil {
 		return Manifest{}, fmt.Errorf("parse manifest: %w", err)
 	}
@@ -107,9 +107,9 @@ func ParseManifest(data []byte) (Manifest, error) {
 	return m, nil
 }
 
-// decodeManifest is the lenient decoding the server uses to find artifacts to move: any
+// DecodeManifest is the lenient decoding IMS uses to find artifacts to move: any
 // JSON object with an artifacts array (unknown keys are allowed, as IMS allows them).
-func decodeManifest(data []byte) (Manifest, error) {
+func DecodeManifest(data []byte) (Manifest, error) {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return Manifest{}, fmt.Errorf("%w: not a JSON object", ErrBadManifest)
