@@ -20,7 +20,7 @@ import (
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
-	"github.com/cray-bos/bos/pcs"
+	"github.com/cray-bos/bos/api/pcsapi"
 	"github.com/cray-bos/bos/simulator"
 )
 
@@ -307,12 +307,12 @@ func cmdTransitions(s *scenario, t *testing.T, d *datadriven.TestData) string {
 	if s.c.st.URLs.PCS == "" {
 		d.Fatalf(t, "transitions needs cluster power=pcs")
 	}
-	var list pcs.TransitionList
+	var list pcsapi.TransitionList
 	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(time.Second) { // fake time
-		list = pcs.TransitionList{}
+		list = pcsapi.TransitionList{}
 		_, err := problem.DoJSON(s.c.ctx(), s.c.st.HTTPClient(), http.MethodGet, s.c.st.URLs.PCS+"/apis/power-control/v1/transitions", nil, nil, &list)
 		require.NoError(t, err)
-		if !slices.ContainsFunc(list.Transitions, func(tr pcs.Transition) bool { return tr.TransitionStatus != pcs.TransitionCompleted }) {
+		if !slices.ContainsFunc(list.Transitions, func(tr pcsapi.Transition) bool { return tr.TransitionStatus != pcsapi.TransitionCompleted }) {
 			break
 		}
 		require.True(t, time.Now().Before(deadline), "PCS transitions still running after 2m")

@@ -1,6 +1,10 @@
 package pcs
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/cray-bos/bos/api/pcsapi"
+)
 
 // Action is what the Driver asks of a node's BMC.
 type Action int
@@ -27,13 +31,13 @@ var forceOff = ActionForceOff
 // Soft-Restart needs a GracefulRestart the driver does not offer: its tasks end
 // "unsupported".
 var plans = map[string][]step{
-	OpOn:          {{do: ActionOn, want: StateOn}},
-	OpOff:         {{do: ActionGracefulOff, want: StateOff, escalate: &forceOff}},
-	OpSoftOff:     {{do: ActionGracefulOff, want: StateOff}},
-	OpForceOff:    {{do: ActionForceOff, want: StateOff}},
-	OpHardRestart: {{do: ActionForceOff, want: StateOff}, {do: ActionOn, want: StateOn}},
-	OpInit:        {{do: ActionGracefulOff, want: StateOff, escalate: &forceOff}, {do: ActionOn, want: StateOn}},
-	OpSoftRestart: nil,
+	pcsapi.OpOn:          {{do: ActionOn, want: pcsapi.StateOn}},
+	pcsapi.OpOff:         {{do: ActionGracefulOff, want: pcsapi.StateOff, escalate: &forceOff}},
+	pcsapi.OpSoftOff:     {{do: ActionGracefulOff, want: pcsapi.StateOff}},
+	pcsapi.OpForceOff:    {{do: ActionForceOff, want: pcsapi.StateOff}},
+	pcsapi.OpHardRestart: {{do: ActionForceOff, want: pcsapi.StateOff}, {do: ActionOn, want: pcsapi.StateOn}},
+	pcsapi.OpInit:        {{do: ActionGracefulOff, want: pcsapi.StateOff, escalate: &forceOff}, {do: ActionOn, want: pcsapi.StateOn}},
+	pcsapi.OpSoftRestart: nil,
 }
 
 // operation returns the canonical name of a requested operation (case-insensitive).

@@ -5,28 +5,30 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/cray-bos/bos/api/pcsapi"
 )
 
 // run carries out a transition: each step of op's plan on the nodes still in it, a task
 // failing when its node's BMC refuses or does not reach the wanted state by the deadline
 // (minutes; 0 do not wait, -1 no limit).
 func (s *Server) run(ctx context.Context, id, op string, deadline int, xnames []string) {
-	s.update(id, func(t *Transition) {
-		t.TransitionStatus = TransitionInProgress
+	s.update(id, func(t *pcsapi.Transition) {
+		t.TransitionStatus = pcsapi.TransitionInProgress
 		for i := range t.Tasks {
-			t.Tasks[i].TaskStatus, t.Tasks[i].TaskStatusDescription = TaskInProgress, "Task is in progress"
+			t.Tasks[i].TaskStatus, t.Tasks[i].TaskStatusDescription = pcsapi.TaskInProgress, "Task is in progress"
 		}
 	})
-	defer s.update(id, func(t *Transition) { t.TransitionStatus = TransitionCompleted })
+	defer s.update(id, func(t *pcsapi.Transition) { t.TransitionStatus = pcsapi.TransitionCompleted })
 
 	plan, ok := plans[op]
 	if !ok || plan == nil {
-		s.finish(id, xnames, TaskUnsupported, "Operation not supported by this PCS", "")
+		s.finish(id, xnames, pcsapi.TaskUnsupported, "Operation not supported by this PCS", "")
 		return
 	}
 	pending, err := s.known(ctx, id, xnames)
 	if err != nil {
-		s.finish(id, xnames, TaskFailed, "Failed to read HSM", err.Error())
+		s.finish(id, xnames, pcsapi.TaskFailed, "Failed to read HSM", err.Error())
 		return
 	}
 	for _, st := range plan {
@@ -53,7 +55,7 @@ func (s *Server) run(ctx context.Context, id, op string, deadline int, xnames []
 		}
 		pending = s.inProgress(id)
 	}
-	s.finish(id, pending, TaskSucceeded, "Transition confirmed, "+op, "")
+	s.finish(id, pending, pcsapi.TaskSucceeded, "Transition confirmed, "+op, "")
 }
 
 // known returns the xnames HSM knows, failing the tasks of the others.
@@ -123,15 +125,15 @@ func (s *Server) await(ctx context.Context, xnames []string, want string, deadli
 }
 
 func (s *Server) fail(id, x, desc, msg string) {
-	s.finish(id, []string{x}, TaskFailed, desc, msg)
+	s.finish(id, []string{x}, pcsapi.TaskFailed, desc, msg)
 }
 
 // finish sets the outcome of xnames' tasks.
 func (s *Server) finish(id string, xnames []string, status, desc, msg string) {
-	s.update(id, func(t *Transition) {
+	s.update(id, func(t *pcsapi.Transition) {
 		for i := range t.Tasks {
 			if slices.Contains(xnames, t.Tasks[i].Xname) {
-				t.Tasks[i] = Task{Xname: t.Tasks[i].Xname, TaskStatus: status, TaskStatusDescription: desc, Error: msg}
+				t.Tasks[i] = pcsapi.Task{Xname: t.Tasks[i].Xname, TaskStatus: status, TaskStatusDescription: desc, Error: msg}
 			}
 		}
 	})
@@ -140,9 +142,9 @@ func (s *Server) finish(id string, xnames []string, status, desc, msg string) {
 // inProgress lists the xnames of the transition's tasks still in progress.
 func (s *Server) inProgress(id string) []string {
 	var out []string
-	s.update(id, func(t *Transition) {
+	s.update(id, func(t *pcsapi.Transition) {
 		for _, tk := range t.Tasks {
-			if tk.TaskStatus == TaskInProgress {
+			if tk.TaskStatus == pcsapi.TaskInProgress {
 				out = append(out, tk.Xname)
 			}
 		}
@@ -151,7 +153,7 @@ func (s *Server) inProgress(id string) []string {
 }
 
 // update applies f to a transition under the lock and recounts its tasks.
-func (s *Server) update(id string, f func(*Transition)) {
+func (s *Server) update(id string, f func(*pcsapi.Transition)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, ok := s.transitions[id]
@@ -159,18 +161,18 @@ func (s *Server) update(id string, f func(*Transition)) {
 		return
 	}
 	f(t)
-	c := TaskCounts{Total: len(t.Tasks)}
+	c := pcsapi.TaskCounts{Total: len(t.Tasks)}
 	for _, tk := range t.Tasks {
 		switch tk.TaskStatus {
-		case TaskNew:
+		case pcsapi.TaskNew:
 			c.New++
-		case TaskInProgress:
+		case pcsapi.TaskInProgress:
 			c.InProgress++
-		case TaskFailed:
+		case pcsapi.TaskFailed:
 			c.Failed++
-		case TaskSucceeded:
+		case pcsapi.TaskSucceeded:
 			c.Succeeded++
-		case TaskUnsupported:
+		case pcsapi.TaskUnsupported:
 			c.Unsupported++
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/cray-bos/bos/api/pcsapi"
 	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/orchestrator/operator"
 	"github.com/cray-bos/bos/orchestrator/server"
@@ -68,9 +69,9 @@ func (d pcsBMCs) PowerStates(ctx context.Context, xnames []string) map[string]pc
 	for id, r := range d.power.PowerStates(ctx, xnames) {
 		switch {
 		case r.Power == operator.PowerOn:
-			out[id] = pcs.Reading{State: pcs.StateOn}
+			out[id] = pcs.Reading{State: pcsapi.StateOn}
 		case r.Power == operator.PowerOff:
-			out[id] = pcs.Reading{State: pcs.StateOff}
+			out[id] = pcs.Reading{State: pcsapi.StateOff}
 		case r.Err != nil:
 			out[id] = pcs.Reading{Err: r.Err}
 		default:

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/cray-bos/bos/internal/problem"
+	"github.com/cray-bos/bos/api/pcsapi"
 )
 
 // PCSConfig configures the PCS power driver.
@@ -28,7 +28,8 @@ type PCSConfig struct {
 // actions as transitions On, Soft-Off and Force-Off. Like BOS it never polls a
 // transition: the reconciler sees the result in the power state.
 type PCS struct {
-	cfg PCSConfig
+	cfg    PCSConfig
+	client *pcsapi.Client
 }
 
 // NewPCS returns a PCS driver.
@@ -40,22 +41,13 @@ func NewPCS(cfg PCSConfig) *PCS {
 		cfg.ChunkSize = 1000
 	}
 	cfg.URL = strings.TrimRight(cfg.URL, "/")
-	return &PCS{cfg: cfg}
-}
-
-type pcsStatus struct {
-	Xname      string  `json:"xname"`
-	PowerState string  `json:"powerState"`
-	Error      *string `json:"error"`
+	return &PCS{cfg: cfg, client: pcsapi.NewClient(cfg.URL, cfg.HTTP)}
 }
 
 func (p *PCS) PowerStates(ctx context.Context, ids []string) map[string]PowerReading {
 	out := make(map[string]PowerReading, len(ids))
 	for chunk := range slices.Chunk(ids, p.cfg.ChunkSize) {
-		var reply struct {
-			Status []pcsStatus `json:"status"`
-		}
-		_, err := problem.DoJSON(ctx, p.cfg.HTTP, http.MethodPost, p.cfg.URL+"/power-status", nil, map[string][]string{"xname": chunk}, &reply)
+		reply, err := p.client.PowerStatus(ctx, pcsapi.PowerStatusQuery{Xname: chunk})
 		if err != nil {
 			err = fmt.Errorf("pcs power-status: %w", err)
 			for _, id := range chunk {
@@ -76,7 +68,7 @@ func (p *PCS) PowerStates(ctx context.Context, ids []string) map[string]PowerRea
 }
 
 // pcsReading reads one power-status entry: PCS's error text when it has one.
-func pcsReading(s pcsStatus) PowerReading {
+func pcsReading(s pcsapi.PowerStatus) PowerReading {
 	if s.Error != nil && *s.Error != "" {
 		return PowerReading{Err: fmt.Errorf("pcs: %s", *s.Error)}
 	}
@@ -90,7 +82,7 @@ func pcsReading(s pcsStatus) PowerReading {
 }
 
 // pcsOperations are the transitions BOS 2.50 asks for.
-var pcsOperations = map[ResetKind]string{ResetOn: "On", ResetGracefulOff: "Soft-Off", ResetForceOff: "Force-Off"}
+var pcsOperations = map[ResetKind]string{ResetOn: pcsapi.OpOn, ResetGracefulOff: pcsapi.OpSoftOff, ResetForceOff: pcsapi.OpForceOff}
 
 // Reset starts a transition; every node of a chunk PCS refused carries the refusal.
 func (p *PCS) Reset(ctx context.Context, ids []string, kind ResetKind) map[string]error {
@@ -103,19 +95,12 @@ func (p *PCS) Reset(ctx context.Context, ids []string, kind ResetKind) map[strin
 		}
 		return errs
 	}
-	type location struct {
-		Xname string `json:"xname"`
-	}
 	for chunk := range slices.Chunk(ids, p.cfg.ChunkSize) {
-		body := struct {
-			Operation           string     `json:"operation"`
-			TaskDeadlineMinutes int        `json:"taskDeadlineMinutes"`
-			Location            []location `json:"location"`
-		}{Operation: op, TaskDeadlineMinutes: p.cfg.TaskDeadlineMinutes}
+		body := pcsapi.TransitionCreate{Operation: op, TaskDeadlineMinutes: &p.cfg.TaskDeadlineMinutes}
 		for _, id := range chunk {
-			body.Location = append(body.Location, location{id})
+			body.Location = append(body.Location, pcsapi.Location{Xname: id})
 		}
-		if _, err := problem.DoJSON(ctx, p.cfg.HTTP, http.MethodPost, p.cfg.URL+"/transitions", nil, body, nil); err != nil {
+		if _, err := p.client.CreateTransition(ctx, body); err != nil {
 			err = fmt.Errorf("pcs transition %s: %w", op, err)
 			for _, id := range chunk {
 				errs[id] = err
