@@ -10,13 +10,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/orchestrator/crus"
 	"github.com/cray-bos/bos/orchestrator/store"
-	"github.com/cray-bos/bos/slurmsim"
 )
 
 // crusURL serves BOS and CRUS (without its controller: sessions stay as created) over an
@@ -47,7 +47,7 @@ func crusServer(t *testing.T, groups ...string) (bosURL, hsmURL string) {
 	}
 	srv := httptest.NewUnstartedServer(nil)
 	c, err := crus.New(crus.Config{Store: st, HSM: hc, BOS: api.NewClient("http://"+srv.Listener.Addr().String(), nil),
-		WLM: slurmsim.NewClient("http://127.0.0.1:1", nil)})
+		WLM: slurmapi.NewClient("http://127.0.0.1:1", nil)})
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	mux.Handle("/", bosAPI.Handler())

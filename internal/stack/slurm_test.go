@@ -14,6 +14,7 @@ import (
 
 	"github.com/cray-bos/bos/internal/testwait"
 
+	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/cfs"
 	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/topology"
@@ -77,7 +78,7 @@ func TestSlurmStagedReboot(t *testing.T) {
 	_, err = st.BOSClient.PatchOptions(ctx, map[string]any{"polling_frequency": 2, "max_power_off_wait_time": 3, "clear_stage": true})
 	require.NoError(t, err)
 
-	sc := slurmsim.NewClient(st.URLs.Slurm, nil)
+	sc := slurmapi.NewClient(st.URLs.Slurm, nil)
 	nodes, err := sc.Nodes(ctx)
 	require.NoError(t, err)
 	require.Len(t, nodes, 8, "one Slurm node per compute node")

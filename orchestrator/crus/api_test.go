@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/internal/testwait"
@@ -22,7 +23,6 @@ import (
 	"github.com/cray-bos/bos/orchestrator/crus"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/store/storetest"
-	"github.com/cray-bos/bos/slurmsim"
 )
 
 // apiEnv is a CRUS API over an in-process HSM and BOS API, with no controller running:
@@ -57,7 +57,7 @@ func newAPIEnv(t *testing.T, backend string) *apiEnv {
 	require.NoError(t, err)
 
 	srv, err := crus.New(crus.Config{Store: storetest.Open(t, backend, store.Config{}), HSM: hc, BOS: bc,
-		WLM: slurmsim.NewClient("http://127.0.0.1:1", nil), MaxBodyBytes: 1024})
+		WLM: slurmapi.NewClient("http://127.0.0.1:1", nil), MaxBodyBytes: 1024})
 	require.NoError(t, err)
 	cs := httptest.NewServer(srv.Handler())
 	t.Cleanup(cs.Close)

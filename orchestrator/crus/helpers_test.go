@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/cfs"
 	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/ims"
@@ -44,7 +45,7 @@ type world struct {
 	computes []string
 	names    map[string]string // xname → Slurm name
 	hsm      *hsm.Client
-	slurm    *slurmsim.Client
+	slurm    *slurmapi.Client
 }
 
 // bubble runs a test in a testing/synctest bubble, on a fake clock: the world's
@@ -97,7 +98,7 @@ func startWorld(t *testing.T, computes int) *world {
 	require.NoError(t, err)
 
 	w := &world{t: t, st: st, net: mn, computes: topo.ByRole(topology.RoleCompute), names: map[string]string{},
-		hsm: hsm.NewClient(st.URLs.HSM, st.HTTPClient()), slurm: slurmsim.NewClient(st.URLs.Slurm, st.HTTPClient())}
+		hsm: hsm.NewClient(st.URLs.HSM, st.HTTPClient()), slurm: slurmapi.NewClient(st.URLs.Slurm, st.HTTPClient())}
 	for _, n := range topo.Nodes {
 		w.names[n.Xname] = n.Name
 	}
@@ -118,7 +119,7 @@ func startWorld(t *testing.T, computes int) *world {
 		require.NoError(t, err)
 		idle := 0
 		for _, n := range nodes {
-			if n.State == (slurmsim.NodeState{Base: slurmsim.StateIdle}) {
+			if n.State == (slurmapi.NodeState{Base: slurmapi.StateIdle}) {
 				idle++
 			}
 		}
@@ -214,7 +215,7 @@ func (w *world) members(label string) []string {
 	return g.Members.IDs
 }
 
-func (w *world) slurmNode(xname string) slurmsim.Node {
+func (w *world) slurmNode(xname string) slurmapi.Node {
 	w.t.Helper()
 	ns, err := w.slurm.Node(ctxFor(w.t, 5*time.Second), w.names[xname])
 	require.NoError(w.t, err)

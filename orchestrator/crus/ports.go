@@ -4,10 +4,10 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/hsm"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
-	"github.com/cray-bos/bos/slurmsim"
 )
 
 // The services CRUS talks to, as the small interfaces it needs. The project's clients
@@ -31,20 +31,20 @@ type BOS interface {
 
 // WLM is the workload manager (Slurm, through its REST API).
 type WLM interface {
-	Nodes(ctx context.Context) ([]slurmsim.Node, error)
-	Node(ctx context.Context, hostlist string) ([]slurmsim.Node, error)
-	UpdateNode(ctx context.Context, u slurmsim.NodeUpdate) error
+	Nodes(ctx context.Context) ([]slurmapi.Node, error)
+	Node(ctx context.Context, hostlist string) ([]slurmapi.Node, error)
+	UpdateNode(ctx context.Context, u slurmapi.NodeUpdate) error
 }
 
 var (
 	_ Groups = (*hsm.Client)(nil)
 	_ BOS    = (*api.Client)(nil)
-	_ WLM    = (*slurmsim.Client)(nil)
+	_ WLM    = (*slurmapi.Client)(nil)
 )
 
 // HTTPServices returns the project's clients of the HSM, BOS and Slurm (slurmrestd) at
 // those base URLs (scheme://host:port), for callers that know the services only by URL
 // (the composition in orchestrator/server). hc nil means http.DefaultClient.
 func HTTPServices(hsmURL, bosURL, slurmURL string, hc *http.Client) (Groups, BOS, WLM) {
-	return hsm.NewClient(hsmURL, hc), api.NewClient(bosURL, hc), slurmsim.NewClient(slurmURL, hc)
+	return hsm.NewClient(hsmURL, hc), api.NewClient(bosURL, hc), slurmapi.NewClient(slurmURL, hc)
 }

@@ -1,4 +1,4 @@
-package slurmsim
+package slurmapi
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cray-bos/bos/slurmsim/hostlist"
+	"github.com/cray-bos/bos/api/slurmapi/hostlist"
 )
 
 // Client speaks the simulator's slurmrestd-shaped API (and its extensions). Errors the
@@ -83,7 +83,7 @@ func responseError(status int, raw []byte) error {
 	case http.StatusConflict:
 		code = CodeConflict
 	}
-	var env apiEnvelope
+	var env APIEnvelope
 	if json.Unmarshal(raw, &env) == nil && len(env.Errors) > 0 {
 		e := env.Errors[0]
 		msg := e.Error
@@ -101,7 +101,7 @@ func responseError(status int, raw []byte) error {
 
 // Nodes lists every node.
 func (c *Client) Nodes(ctx context.Context) ([]Node, error) {
-	var resp apiNodesResp
+	var resp APINodesResp
 	if err := c.do(ctx, http.MethodGet, APIPrefix+"/nodes", nil, &resp); err != nil {
 		return nil, err
 	}
@@ -110,17 +110,17 @@ func (c *Client) Nodes(ctx context.Context) ([]Node, error) {
 
 // Node returns one node (or several, for a hostlist).
 func (c *Client) Node(ctx context.Context, name string) ([]Node, error) {
-	var resp apiNodesResp
+	var resp APINodesResp
 	if err := c.do(ctx, http.MethodGet, APIPrefix+"/node/"+url.PathEscape(name), nil, &resp); err != nil {
 		return nil, err
 	}
 	return nodesOf(resp)
 }
 
-func nodesOf(resp apiNodesResp) ([]Node, error) {
+func nodesOf(resp APINodesResp) ([]Node, error) {
 	out := make([]Node, len(resp.Nodes))
 	for i, a := range resp.Nodes {
-		n, err := fromAPINode(a)
+		n, err := FromAPINode(a)
 		if err != nil {
 			return nil, err
 		}
@@ -131,7 +131,7 @@ func nodesOf(resp apiNodesResp) ([]Node, error) {
 
 // UpdateNode is scontrol update for nodes (a hostlist) through POST /node/{name}.
 func (c *Client) UpdateNode(ctx context.Context, u NodeUpdate) error {
-	body := apiNodeUpdate{Reason: u.Reason}
+	body := APINodeUpdate{Reason: u.Reason}
 	if u.State != "" {
 		body.State = []string{u.State}
 	}
@@ -145,27 +145,27 @@ func (c *Client) Reboot(ctx context.Context, req RebootRequest) error {
 
 // CancelReboot is scontrol cancel_reboot (our POST /cancel_reboot extension).
 func (c *Client) CancelReboot(ctx context.Context, nodes string) error {
-	return c.do(ctx, http.MethodPost, APIPrefix+"/cancel_reboot", apiCancelReboot{Nodes: nodes}, nil)
+	return c.do(ctx, http.MethodPost, APIPrefix+"/cancel_reboot", APICancelReboot{Nodes: nodes}, nil)
 }
 
 // Jobs lists the jobs the controller knows.
 func (c *Client) Jobs(ctx context.Context) ([]Job, error) {
-	jobs, _, err := c.jobsAt(ctx)
+	jobs, _, err := c.JobsAt(ctx)
 	return jobs, err
 }
 
-// jobsAt is Jobs with the server's clock (last_update), so squeue's elapsed times follow
+// JobsAt is Jobs with the server's clock (last_update), so squeue's elapsed times follow
 // the controller's clock, injected or not.
-func (c *Client) jobsAt(ctx context.Context) ([]Job, time.Time, error) {
-	var resp apiJobsResp
+func (c *Client) JobsAt(ctx context.Context) ([]Job, time.Time, error) {
+	var resp APIJobsResp
 	if err := c.do(ctx, http.MethodGet, APIPrefix+"/jobs", nil, &resp); err != nil {
 		return nil, time.Time{}, err
 	}
 	out := make([]Job, len(resp.Jobs))
 	for i, a := range resp.Jobs {
-		out[i] = fromAPIJob(a)
+		out[i] = FromAPIJob(a)
 	}
-	now := resp.LastUpdate.time()
+	now := resp.LastUpdate.Time()
 	if now.IsZero() {
 		now = time.Now()
 	}
@@ -174,28 +174,28 @@ func (c *Client) jobsAt(ctx context.Context) ([]Job, time.Time, error) {
 
 // Job returns one job.
 func (c *Client) Job(ctx context.Context, id int) (Job, error) {
-	var resp apiJobsResp
+	var resp APIJobsResp
 	if err := c.do(ctx, http.MethodGet, APIPrefix+"/job/"+strconv.Itoa(id), nil, &resp); err != nil {
 		return Job{}, err
 	}
 	if len(resp.Jobs) != 1 {
 		return Job{}, fmt.Errorf("slurm job %d: answer holds %d jobs", id, len(resp.Jobs))
 	}
-	return fromAPIJob(resp.Jobs[0]), nil
+	return FromAPIJob(resp.Jobs[0]), nil
 }
 
 // Submit submits a job and returns its id. Time limit and duration travel exactly in
 // our sim_ fields (time_limit is also set, in minutes, for real-API readers).
 func (c *Client) Submit(ctx context.Context, d JobDesc) (int, error) {
-	desc := &apiJobDesc{Name: d.Name, Partition: d.Partition, Nodes: strconv.Itoa(d.Nodes),
+	desc := &APIJobDesc{Name: d.Name, Partition: d.Partition, Nodes: strconv.Itoa(d.Nodes),
 		MinimumCpusPerNode: d.CPUsPerNode, SimTimeLimit: d.TimeLimit.Seconds(), SimDuration: d.Duration.Seconds(),
 		Script: "#!/bin/sh\n"}
 	if d.TimeLimit > 0 {
-		tl := minutesNoVal(d.TimeLimit)
+		tl := MinutesNoVal(d.TimeLimit)
 		desc.TimeLimit = &tl
 	}
-	var resp apiJobSubmitResp
-	if err := c.do(ctx, http.MethodPost, APIPrefix+"/job/submit", apiJobSubmit{Job: desc}, &resp); err != nil {
+	var resp APIJobSubmitResp
+	if err := c.do(ctx, http.MethodPost, APIPrefix+"/job/submit", APIJobSubmit{Job: desc}, &resp); err != nil {
 		return 0, err
 	}
 	return resp.JobID, nil
@@ -208,7 +208,7 @@ func (c *Client) CancelJob(ctx context.Context, id int) error {
 
 // Partitions lists the partitions.
 func (c *Client) Partitions(ctx context.Context) ([]Partition, error) {
-	var resp apiPartitionsResp
+	var resp APIPartitionsResp
 	if err := c.do(ctx, http.MethodGet, APIPrefix+"/partitions", nil, &resp); err != nil {
 		return nil, err
 	}
@@ -218,14 +218,14 @@ func (c *Client) Partitions(ctx context.Context) ([]Partition, error) {
 		if err != nil {
 			return nil, fmt.Errorf("slurm partition %s: %w", a.Name, err)
 		}
-		out[i] = Partition{Name: a.Name, Nodes: names, Default: a.Default, MaxTime: a.Maximums.Time.minutes()}
+		out[i] = Partition{Name: a.Name, Nodes: names, Default: a.Default, MaxTime: a.Maximums.Time.Minutes()}
 	}
 	return out, nil
 }
 
 // Register is a slurmd registration (our extension): the node booted at bootTime.
 func (c *Client) Register(ctx context.Context, node string, bootTime time.Time) error {
-	return c.do(ctx, http.MethodPost, SimPrefix+"/nodes/"+url.PathEscape(node)+"/register", apiRegister{BootTime: bootTime}, nil)
+	return c.do(ctx, http.MethodPost, SimPrefix+"/nodes/"+url.PathEscape(node)+"/register", APIRegister{BootTime: bootTime}, nil)
 }
 
 // StopSlurmd says a node's slurmd went away (our extension).
@@ -235,7 +235,7 @@ func (c *Client) StopSlurmd(ctx context.Context, node string) error {
 
 // History returns a node's recorded transitions (our extension).
 func (c *Client) History(ctx context.Context, node string) ([]Transition, error) {
-	var resp apiHistoryResp
+	var resp APIHistoryResp
 	if err := c.do(ctx, http.MethodGet, SimPrefix+"/nodes/"+url.PathEscape(node)+"/history", nil, &resp); err != nil {
 		return nil, err
 	}
@@ -244,28 +244,28 @@ func (c *Client) History(ctx context.Context, node string) ([]Transition, error)
 
 // Stats returns the controller's counters (our extension).
 func (c *Client) Stats(ctx context.Context) (Stats, error) {
-	var resp apiStatsResp
+	var resp APIStatsResp
 	err := c.do(ctx, http.MethodGet, SimPrefix+"/stats", nil, &resp)
 	return resp.Stats, err
 }
 
 // StartWorkload starts or replaces the workload generator (our extension).
 func (c *Client) StartWorkload(ctx context.Context, cfg WorkloadConfig) (WorkloadConfig, error) {
-	var resp apiWorkloadResp
-	if err := c.do(ctx, http.MethodPut, SimPrefix+"/workload", toAPIWorkload(cfg), &resp); err != nil {
+	var resp APIWorkloadResp
+	if err := c.do(ctx, http.MethodPut, SimPrefix+"/workload", ToAPIWorkload(cfg), &resp); err != nil {
 		return WorkloadConfig{}, err
 	}
-	return resp.Workload.config(), nil
+	return resp.Workload.Config(), nil
 }
 
 // Workload returns the running generator's configuration; a *Error with CodeNotFound
 // means none runs.
 func (c *Client) Workload(ctx context.Context) (WorkloadConfig, error) {
-	var resp apiWorkloadResp
+	var resp APIWorkloadResp
 	if err := c.do(ctx, http.MethodGet, SimPrefix+"/workload", nil, &resp); err != nil {
 		return WorkloadConfig{}, err
 	}
-	return resp.Workload.config(), nil
+	return resp.Workload.Config(), nil
 }
 
 // StopWorkload stops the generator.

@@ -1,6 +1,9 @@
-package slurmsim
+package slurmapi
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // BaseState is a node's base state, the part of Slurm's node_state below the flags.
 type BaseState uint8
@@ -181,5 +184,5 @@ func ParseNextState(v string) (NextState, error) {
 	case u != "" && strings.HasPrefix("DOWN", u):
 		return NextDown, nil
 	}
-	return NextNone, invalidf(0, "Invalid state: %s\nValid states: DOWN, RESUME", v)
+	return NextNone, &Error{Code: CodeInvalid, Msg: fmt.Sprintf("Invalid state: %s\nValid states: DOWN, RESUME", v)}
 }

@@ -1,11 +1,10 @@
-package slurmsim
+package slurmapi
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -54,39 +53,39 @@ func (v *NoVal) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func setNum(n int64) NoVal { return NoVal{Set: true, Number: n} }
+func SetNum(n int64) NoVal { return NoVal{Set: true, Number: n} }
 
-// unixNoVal is a timestamp: unset when zero.
-func unixNoVal(t time.Time) NoVal {
+// UnixNoVal is a timestamp: unset when zero.
+func UnixNoVal(t time.Time) NoVal {
 	if t.IsZero() {
 		return NoVal{}
 	}
-	return setNum(t.Unix())
+	return SetNum(t.Unix())
 }
 
-func (v NoVal) time() time.Time {
+func (v NoVal) Time() time.Time {
 	if !v.Set || v.Infinite || v.Number == 0 {
 		return time.Time{}
 	}
 	return time.Unix(v.Number, 0)
 }
 
-// minutesNoVal is a time limit in minutes (rounded up); 0 is INFINITE.
-func minutesNoVal(d time.Duration) NoVal {
+// MinutesNoVal is a time limit in minutes (rounded up); 0 is INFINITE.
+func MinutesNoVal(d time.Duration) NoVal {
 	if d <= 0 {
 		return NoVal{Set: true, Infinite: true}
 	}
-	return setNum(int64(math.Ceil(d.Minutes())))
+	return SetNum(int64(math.Ceil(d.Minutes())))
 }
 
-func (v NoVal) minutes() time.Duration {
+func (v NoVal) Minutes() time.Duration {
 	if !v.Set || v.Infinite {
 		return 0
 	}
 	return time.Duration(v.Number) * time.Minute
 }
 
-type apiMeta struct {
+type APIMeta struct {
 	Plugin struct {
 		Type       string `json:"type"`
 		Name       string `json:"name"`
@@ -108,26 +107,26 @@ type apiMeta struct {
 	} `json:"slurm"`
 }
 
-type apiError struct {
+type APIError struct {
 	Description string `json:"description"`
 	ErrorNumber int    `json:"error_number"`
 	Error       string `json:"error"`
 	Source      string `json:"source"`
 }
 
-type apiWarning struct {
+type APIWarning struct {
 	Description string `json:"description"`
 	Source      string `json:"source"`
 }
 
-// apiEnvelope is the part every slurmrestd response has.
-type apiEnvelope struct {
-	Meta     *apiMeta     `json:"meta,omitempty"`
-	Errors   []apiError   `json:"errors"`
-	Warnings []apiWarning `json:"warnings"`
+// APIEnvelope is the part every slurmrestd response has.
+type APIEnvelope struct {
+	Meta     *APIMeta     `json:"meta,omitempty"`
+	Errors   []APIError   `json:"errors"`
+	Warnings []APIWarning `json:"warnings"`
 }
 
-type apiNode struct {
+type APINode struct {
 	Name                 string   `json:"name"`
 	Hostname             string   `json:"hostname"`
 	Address              string   `json:"address"`
@@ -149,19 +148,19 @@ type apiNode struct {
 	AllocIdleCpus        int      `json:"alloc_idle_cpus"`
 }
 
-type apiNodesResp struct {
-	apiEnvelope
-	Nodes      []apiNode `json:"nodes"`
+type APINodesResp struct {
+	APIEnvelope
+	Nodes      []APINode `json:"nodes"`
 	LastUpdate NoVal     `json:"last_update"`
 }
 
-func toAPINode(n Node) apiNode {
-	a := apiNode{
+func ToAPINode(n Node) APINode {
+	a := APINode{
 		Name: n.Name, Hostname: n.Name, Address: n.Name, Architecture: "x86_64", OperatingSystem: "Linux",
 		Version: Release, State: n.State.List(), NextStateAfterReboot: []string{},
-		Reason: n.Reason, ReasonChangedAt: unixNoVal(n.ReasonTime), ReasonSetByUser: n.ReasonUser,
-		Partitions: n.Partitions, BootTime: unixNoVal(n.BootTime), SlurmdStartTime: unixNoVal(n.SlurmdStartTime),
-		LastBusy: unixNoVal(n.LastBusy), Cpus: n.CPUs, EffectiveCpus: n.CPUs, AllocCpus: n.AllocCPUs,
+		Reason: n.Reason, ReasonChangedAt: UnixNoVal(n.ReasonTime), ReasonSetByUser: n.ReasonUser,
+		Partitions: n.Partitions, BootTime: UnixNoVal(n.BootTime), SlurmdStartTime: UnixNoVal(n.SlurmdStartTime),
+		LastBusy: UnixNoVal(n.LastBusy), Cpus: n.CPUs, EffectiveCpus: n.CPUs, AllocCpus: n.AllocCPUs,
 		AllocIdleCpus: n.CPUs - n.AllocCPUs,
 	}
 	if a.Partitions == nil {
@@ -176,8 +175,8 @@ func toAPINode(n Node) apiNode {
 	return a
 }
 
-// fromAPINode converts back, ignoring state flags this simulator does not model.
-func fromAPINode(a apiNode) (Node, error) {
+// FromAPINode converts back, ignoring state flags this simulator does not model.
+func FromAPINode(a APINode) (Node, error) {
 	known := make([]string, 0, len(a.State))
 	for i, f := range a.State {
 		if i == 0 || slicesContainsFold(flagNames[:], f) {
@@ -189,9 +188,9 @@ func fromAPINode(a apiNode) (Node, error) {
 		return Node{}, fmt.Errorf("node %s: %w", a.Name, err)
 	}
 	n := Node{
-		Name: a.Name, State: st, Reason: a.Reason, ReasonTime: a.ReasonChangedAt.time(), ReasonUser: a.ReasonSetByUser,
-		CPUs: a.Cpus, AllocCPUs: a.AllocCpus, Partitions: a.Partitions, BootTime: a.BootTime.time(),
-		SlurmdStartTime: a.SlurmdStartTime.time(), LastBusy: a.LastBusy.time(),
+		Name: a.Name, State: st, Reason: a.Reason, ReasonTime: a.ReasonChangedAt.Time(), ReasonUser: a.ReasonSetByUser,
+		CPUs: a.Cpus, AllocCPUs: a.AllocCpus, Partitions: a.Partitions, BootTime: a.BootTime.Time(),
+		SlurmdStartTime: a.SlurmdStartTime.Time(), LastBusy: a.LastBusy.Time(),
 	}
 	for _, v := range a.NextStateAfterReboot {
 		switch strings.ToUpper(v) {
@@ -215,7 +214,7 @@ func slicesContainsFold(list []string, s string) bool {
 	return false
 }
 
-type apiJob struct {
+type APIJob struct {
 	JobID              int      `json:"job_id"`
 	Name               string   `json:"name"`
 	UserName           string   `json:"user_name"`
@@ -235,58 +234,58 @@ type apiJob struct {
 	SimDuration  float64 `json:"sim_duration"`
 }
 
-type apiJobsResp struct {
-	apiEnvelope
-	Jobs         []apiJob `json:"jobs"`
+type APIJobsResp struct {
+	APIEnvelope
+	Jobs         []APIJob `json:"jobs"`
 	LastBackfill NoVal    `json:"last_backfill"`
 	LastUpdate   NoVal    `json:"last_update"`
 }
 
-func toAPIJob(j Job) apiJob {
-	a := apiJob{
+func ToAPIJob(j Job) APIJob {
+	a := APIJob{
 		JobID: j.ID, Name: j.Name, UserName: j.User, Partition: j.Partition, JobState: j.StateList(),
-		StateReason: j.Reason, Nodes: j.Nodes, NodeCount: setNum(int64(j.NumNodes)),
-		MinimumCpusPerNode: setNum(int64(j.CPUsPerNode)), TimeLimit: minutesNoVal(j.TimeLimit),
-		SubmitTime: unixNoVal(j.SubmitTime), StartTime: unixNoVal(j.StartTime), EndTime: unixNoVal(j.EndTime),
+		StateReason: j.Reason, Nodes: j.Nodes, NodeCount: SetNum(int64(j.NumNodes)),
+		MinimumCpusPerNode: SetNum(int64(j.CPUsPerNode)), TimeLimit: MinutesNoVal(j.TimeLimit),
+		SubmitTime: UnixNoVal(j.SubmitTime), StartTime: UnixNoVal(j.StartTime), EndTime: UnixNoVal(j.EndTime),
 		SimTimeLimit: j.TimeLimit.Seconds(), SimDuration: j.Duration.Seconds(),
 	}
 	if j.State == JobRunning && j.TimeLimit > 0 {
-		a.EndTime = unixNoVal(j.StartTime.Add(j.TimeLimit)) // expected end, as Slurm shows it
+		a.EndTime = UnixNoVal(j.StartTime.Add(j.TimeLimit)) // expected end, as Slurm shows it
 	}
 	return a
 }
 
-func fromAPIJob(a apiJob) Job {
+func FromAPIJob(a APIJob) Job {
 	j := Job{
 		ID: a.JobID, Name: a.Name, User: a.UserName, Partition: a.Partition, Reason: a.StateReason, Nodes: a.Nodes,
 		NumNodes: int(a.NodeCount.Number), CPUsPerNode: int(a.MinimumCpusPerNode.Number),
-		TimeLimit: a.TimeLimit.minutes(), SubmitTime: a.SubmitTime.time(), StartTime: a.StartTime.time(),
+		TimeLimit: a.TimeLimit.Minutes(), SubmitTime: a.SubmitTime.Time(), StartTime: a.StartTime.Time(),
 	}
 	if len(a.JobState) > 0 {
 		j.State = JobState(a.JobState[0])
 		j.Completing = slicesContainsFold(a.JobState[1:], "COMPLETING")
 	}
 	if a.SimTimeLimit > 0 {
-		j.TimeLimit = secondsDuration(a.SimTimeLimit)
+		j.TimeLimit = SecondsDuration(a.SimTimeLimit)
 	}
-	j.Duration = secondsDuration(a.SimDuration)
+	j.Duration = SecondsDuration(a.SimDuration)
 	if j.State != JobPending && j.State != JobRunning {
-		j.EndTime = a.EndTime.time()
+		j.EndTime = a.EndTime.Time()
 	}
 	return j
 }
 
-func secondsDuration(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+func SecondsDuration(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
-// apiJobSubmit is v0.0.40_job_submit_req; only "job" is supported (no heterogeneous jobs).
-type apiJobSubmit struct {
+// APIJobSubmit is v0.0.40_job_submit_req; only "job" is supported (no heterogeneous jobs).
+type APIJobSubmit struct {
 	Script string      `json:"script,omitempty"`
-	Job    *apiJobDesc `json:"job"`
+	Job    *APIJobDesc `json:"job"`
 }
 
-// apiJobDesc is the subset of v0.0.40_job_desc_msg the simulator understands; other
+// APIJobDesc is the subset of v0.0.40_job_desc_msg the simulator understands; other
 // fields are refused so a client never believes an option took effect.
-type apiJobDesc struct {
+type APIJobDesc struct {
 	Name                    string   `json:"name,omitempty"`
 	Partition               string   `json:"partition,omitempty"`
 	Nodes                   string   `json:"nodes,omitempty"` // "N" or "N-M": N nodes
@@ -305,8 +304,8 @@ type apiJobDesc struct {
 	SimDuration  float64 `json:"sim_duration,omitempty"`
 }
 
-type apiJobSubmitResp struct {
-	apiEnvelope
+type APIJobSubmitResp struct {
+	APIEnvelope
 	JobID            int    `json:"job_id"`
 	StepID           string `json:"step_id"`
 	JobSubmitUserMsg string `json:"job_submit_user_msg"`
@@ -317,58 +316,13 @@ type apiJobSubmitResp struct {
 	} `json:"result"`
 }
 
-var sleepRE = regexp.MustCompile(`(?m)^\s*(?:srun\s+)?sleep\s+([0-9]+(?:\.[0-9]+)?)\s*$`)
-
-// toJobDesc validates a submission and turns it into a JobDesc.
-func (r apiJobSubmit) toJobDesc(user string) (JobDesc, error) {
-	if r.Job == nil {
-		return JobDesc{}, invalidf(0, "job description (\"job\") is required")
-	}
-	a := *r.Job
-	d := JobDesc{Name: a.Name, Partition: a.Partition, User: user, CPUsPerNode: a.MinimumCpusPerNode}
-	switch {
-	case a.Nodes != "":
-		lo, _, _ := strings.Cut(a.Nodes, "-")
-		n, err := strconv.Atoi(lo)
-		if err != nil {
-			return JobDesc{}, invalidf(ErrnoInvalidNodeCount, "Node count specification invalid")
-		}
-		d.Nodes = n
-	case a.MinimumNodes > 0:
-		d.Nodes = a.MinimumNodes
-	default:
-		d.Nodes = 1
-	}
-	if a.TimeLimit != nil {
-		d.TimeLimit = a.TimeLimit.minutes()
-	}
-	if a.SimTimeLimit < 0 || a.SimDuration < 0 {
-		return JobDesc{}, invalidf(0, "sim_time_limit and sim_duration must not be negative")
-	}
-	if a.SimTimeLimit > 0 {
-		d.TimeLimit = secondsDuration(a.SimTimeLimit)
-	}
-	d.Duration = secondsDuration(a.SimDuration)
-	if d.Duration == 0 {
-		script := a.Script
-		if script == "" {
-			script = r.Script
-		}
-		if m := sleepRE.FindStringSubmatch(script); m != nil {
-			secs, _ := strconv.ParseFloat(m[1], 64)
-			d.Duration = secondsDuration(secs)
-		}
-	}
-	return d, nil
-}
-
-type apiNodeUpdate struct {
+type APINodeUpdate struct {
 	State     []string `json:"state,omitempty"`
 	Reason    string   `json:"reason,omitempty"`
 	ReasonUID string   `json:"reason_uid,omitempty"`
 }
 
-type apiPartition struct {
+type APIPartition struct {
 	Name  string `json:"name"`
 	Nodes struct {
 		Configured string `json:"configured"`
@@ -384,34 +338,34 @@ type apiPartition struct {
 	Default bool `json:"default"`
 }
 
-type apiPartitionsResp struct {
-	apiEnvelope
-	Partitions []apiPartition `json:"partitions"`
+type APIPartitionsResp struct {
+	APIEnvelope
+	Partitions []APIPartition `json:"partitions"`
 	LastUpdate NoVal          `json:"last_update"`
 }
 
-// apiRegister is our slurmd-registration extension.
-type apiRegister struct {
+// APIRegister is our slurmd-registration extension.
+type APIRegister struct {
 	BootTime time.Time `json:"boot_time"`
 }
 
-type apiCancelReboot struct {
+type APICancelReboot struct {
 	Nodes string `json:"nodes"`
 }
 
-type apiHistoryResp struct {
-	apiEnvelope
+type APIHistoryResp struct {
+	APIEnvelope
 	Node        string       `json:"node"`
 	Transitions []Transition `json:"transitions"`
 }
 
-type apiStatsResp struct {
-	apiEnvelope
+type APIStatsResp struct {
+	APIEnvelope
 	Stats Stats `json:"stats"`
 }
 
-// apiWorkload is WorkloadConfig on the wire, durations in seconds.
-type apiWorkload struct {
+// APIWorkload is WorkloadConfig on the wire, durations in seconds.
+type APIWorkload struct {
 	BusyShare       float64 `json:"busy_share"`
 	MinNodes        int     `json:"min_nodes,omitempty"`
 	MaxNodes        int     `json:"max_nodes,omitempty"`
@@ -422,19 +376,19 @@ type apiWorkload struct {
 	Seed            int64   `json:"seed,omitempty"`
 }
 
-type apiWorkloadResp struct {
-	apiEnvelope
-	Workload apiWorkload `json:"workload"`
+type APIWorkloadResp struct {
+	APIEnvelope
+	Workload APIWorkload `json:"workload"`
 }
 
-func toAPIWorkload(c WorkloadConfig) apiWorkload {
-	return apiWorkload{BusyShare: c.BusyShare, MinNodes: c.MinNodes, MaxNodes: c.MaxNodes,
+func ToAPIWorkload(c WorkloadConfig) APIWorkload {
+	return APIWorkload{BusyShare: c.BusyShare, MinNodes: c.MinNodes, MaxNodes: c.MaxNodes,
 		MinDuration: c.MinDuration.Seconds(), MaxDuration: c.MaxDuration.Seconds(),
 		TimeLimitFactor: c.TimeLimitFactor, Partition: c.Partition, Seed: c.Seed}
 }
 
-func (a apiWorkload) config() WorkloadConfig {
+func (a APIWorkload) Config() WorkloadConfig {
 	return WorkloadConfig{BusyShare: a.BusyShare, MinNodes: a.MinNodes, MaxNodes: a.MaxNodes,
-		MinDuration: secondsDuration(a.MinDuration), MaxDuration: secondsDuration(a.MaxDuration),
+		MinDuration: SecondsDuration(a.MinDuration), MaxDuration: SecondsDuration(a.MaxDuration),
 		TimeLimitFactor: a.TimeLimitFactor, Partition: a.Partition, Seed: a.Seed}
 }
