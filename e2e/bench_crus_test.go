@@ -7,12 +7,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/api/slurmapi/hostlist"
 	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/stack"
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/api"
 )
 
 // crusPrevTmpl boots the seeded image without CFS, so the benchmark can upgrade back and
@@ -83,7 +83,7 @@ func (c *crusCluster) measureReboot(nodes []string, template string) time.Durati
 	name := c.session(bos.OpReboot, template, strings.Join(nodes, ","), false)
 	deadline := start.Add(time.Minute)
 	for {
-		comps, err := c.st.BOSClient.ListComponents(c.ctx(), api.ComponentQuery{IDs: nodes})
+		comps, err := c.st.BOSClient.ListComponents(c.ctx(), bosapi.ComponentQuery{IDs: nodes})
 		require.NoError(c.t, err)
 		done := len(comps) == len(nodes)
 		for _, comp := range comps {

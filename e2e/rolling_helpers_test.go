@@ -12,13 +12,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/cfs"
 	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/stack"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/simulator"
 	"github.com/cray-bos/bos/slurmsim"
 )
@@ -115,7 +115,7 @@ func (c *rollingCluster) stage() string {
 	name := c.session(bos.OpReboot, rollingTemplate, "", true)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		comps, err := c.st.BOSClient.ListComponents(c.ctx(), api.ComponentQuery{StagedSession: name})
+		comps, err := c.st.BOSClient.ListComponents(c.ctx(), bosapi.ComponentQuery{StagedSession: name})
 		require.NoError(c.t, err)
 		if len(comps) == len(c.computes) {
 			return name

@@ -14,13 +14,13 @@ import (
 	"github.com/cockroachdb/datadriven"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/api/pcsapi"
 	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/internal/stack"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/simulator"
 )
 
@@ -152,7 +152,7 @@ func cmdWait(s *scenario, t *testing.T, d *datadriven.TestData) string {
 			if st.Status != bos.SessionPending {
 				sess, err := s.c.st.BOSClient.GetSession(ctx, name)
 				require.NoError(t, err)
-				comps, err := s.c.st.BOSClient.ListComponents(ctx, api.ComponentQuery{StagedSession: name})
+				comps, err := s.c.st.BOSClient.ListComponents(ctx, bosapi.ComponentQuery{StagedSession: name})
 				require.NoError(t, err)
 				done = len(comps) == count(sess.Components)
 			}
@@ -209,7 +209,7 @@ func cmdStatus(s *scenario, t *testing.T, d *datadriven.TestData) string {
 }
 
 func cmdSessions(s *scenario, t *testing.T, d *datadriven.TestData) string {
-	sessions, err := s.c.st.BOSClient.ListSessions(s.c.ctx(), api.SessionQuery{})
+	sessions, err := s.c.st.BOSClient.ListSessions(s.c.ctx(), bosapi.SessionQuery{})
 	require.NoError(t, err)
 	lines := make([]string, 0, len(sessions))
 	for _, sess := range sessions {

@@ -12,10 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/internal/xname"
-	"github.com/cray-bos/bos/orchestrator/api"
 )
 
 // Defaults.
@@ -63,7 +63,7 @@ type Config struct {
 // safe for concurrent use; each Run is independent.
 type Program struct {
 	cfg Config
-	bos *api.Client
+	bos *bosapi.Client
 	hsm *hsm.Client
 }
 
@@ -97,7 +97,7 @@ func New(cfg Config) (*Program, error) {
 		cp.Transport = bearer{token: cfg.Token, next: base}
 		hc = &cp
 	}
-	p := &Program{cfg: cfg, bos: api.NewClient(cfg.BOSURL, hc)}
+	p := &Program{cfg: cfg, bos: bosapi.NewClient(cfg.BOSURL, hc)}
 	if cfg.Tenant != "" {
 		p.bos = p.bos.WithTenant(cfg.Tenant)
 	}
@@ -202,7 +202,7 @@ func (p *Program) Run(ctx context.Context, nodes []string) (Result, error) {
 	}
 	xnames = dedupe(xnames) // nid1 and nid000001 are one node
 	if len(xnames) > 0 {
-		var resp api.ApplyStagedResponse
+		var resp bosapi.ApplyStagedResponse
 		err := p.retry(ctx, "applystaged", dialFailed, func(ctx context.Context) (err error) {
 			resp, err = p.bos.ApplyStaged(ctx, xnames)
 			return err

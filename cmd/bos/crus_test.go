@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/internal/topology"
@@ -46,7 +47,7 @@ func crusServer(t *testing.T, groups ...string) (bosURL, hsmURL string) {
 		require.NoError(t, hc.CreateGroup(ctx, hsm.Group{Label: l}))
 	}
 	srv := httptest.NewUnstartedServer(nil)
-	c, err := crus.New(crus.Config{Store: st, HSM: hc, BOS: api.NewClient("http://"+srv.Listener.Addr().String(), nil),
+	c, err := crus.New(crus.Config{Store: st, HSM: hc, BOS: bosapi.NewClient("http://"+srv.Listener.Addr().String(), nil),
 		WLM: slurmapi.NewClient("http://127.0.0.1:1", nil)})
 	require.NoError(t, err)
 	mux := http.NewServeMux()
@@ -55,7 +56,7 @@ func crusServer(t *testing.T, groups ...string) (bosURL, hsmURL string) {
 	srv.Config.Handler = mux
 	srv.Start()
 	t.Cleanup(srv.Close)
-	_, err = api.NewClient(srv.URL, nil).PutTemplate(ctx, "tmpl", bos.SessionTemplate{BootSets: map[string]bos.BootSet{
+	_, err = bosapi.NewClient(srv.URL, nil).PutTemplate(ctx, "tmpl", bos.SessionTemplate{BootSets: map[string]bos.BootSet{
 		"compute": {Path: "s3://boot-images/x/manifest.json", Type: "s3", NodeGroups: []string{"up"}}}})
 	require.NoError(t, err)
 	return srv.URL, hs.URL

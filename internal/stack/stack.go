@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/api/cfsapi"
 	"github.com/cray-bos/bos/bss"
 	"github.com/cray-bos/bos/cfs"
@@ -160,7 +161,7 @@ type Stack struct {
 	BOS   *server.BOS
 	Store *store.Store
 	// BOSClient talks to this stack's BOS API (nil without BOS).
-	BOSClient *api.Client
+	BOSClient *bosapi.Client
 
 	net     *memnet.Network
 	hc      *http.Client // on net; nil on the host's TCP
@@ -383,7 +384,7 @@ func (s *Stack) startBOS(ctx, runCtx context.Context, o Options, ln net.Listener
 		}
 		b.Close()
 	})
-	s.BOSClient = api.NewClient(s.URLs.BOS, s.HTTPClient())
+	s.BOSClient = bosapi.NewClient(s.URLs.BOS, s.HTTPClient())
 	s.serve(ln, b.Handler())
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); _ = b.Run(runCtx) }()

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/store"
@@ -54,7 +55,7 @@ type env struct {
 	st      *store.Store
 	srv     *httptest.Server
 	api     *Server
-	c       *Client
+	c       *bosapi.Client
 	tenants *tenant.Memory
 	clock   *clock
 }
@@ -77,7 +78,7 @@ func newEnv(t *testing.T, backend string, tweak ...func(*Config)) *env {
 	e.api = New(cfg)
 	e.srv = httptest.NewServer(e.api)
 	t.Cleanup(e.srv.Close)
-	e.c = NewClient(e.srv.URL, e.srv.Client())
+	e.c = bosapi.NewClient(e.srv.URL, e.srv.Client())
 	return e
 }
 
@@ -120,7 +121,7 @@ func (e *env) do(method, path, tenantName string, body any) response {
 	e.t.Helper()
 	h := http.Header{}
 	if tenantName != "" {
-		h.Set(TenantHeader, tenantName)
+		h.Set(bosapi.TenantHeader, tenantName)
 	}
 	return e.send(method, path, h, body)
 }

@@ -28,9 +28,6 @@ const APIVersion = "2.50.0"
 // bulk PUT or PATCH of 10,000 full components.
 const DefaultMaxBodyBytes = 32 << 20
 
-// TenantHeader is the header that names the caller's tenant.
-const TenantHeader = "Cray-Tenant-Name"
-
 // Config configures the API server.
 type Config struct {
 	// Store holds all state. Required.

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/internal/problem"
@@ -51,7 +52,7 @@ func newAPIEnv(t *testing.T, backend string) *apiEnv {
 	for _, l := range []string{"start", "up", "failed"} {
 		require.NoError(t, hc.CreateGroup(ctx, hsm.Group{Label: l}))
 	}
-	bc := api.NewClient(bs.URL, nil)
+	bc := bosapi.NewClient(bs.URL, nil)
 	_, err = bc.PutTemplate(ctx, "tmpl", bos.SessionTemplate{EnableCFS: false, BootSets: map[string]bos.BootSet{
 		"compute": {Path: "s3://boot-images/x/manifest.json", Type: "s3", NodeGroups: []string{"up"}}}})
 	require.NoError(t, err)

@@ -12,11 +12,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/problem"
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/orchestrator/crus"
 	"github.com/cray-bos/bos/simulator"
 	"github.com/cray-bos/bos/slurmsim"
@@ -219,7 +219,7 @@ func (b *refusingBOS) CreateSession(ctx context.Context, sc bos.SessionCreate) (
 func TestBOSRefusalIsRetried(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		w := startWorld(t, 2)
-		b := &refusingBOS{BOS: api.NewClient(w.st.URLs.BOS, w.st.HTTPClient())}
+		b := &refusingBOS{BOS: bosapi.NewClient(w.st.URLs.BOS, w.st.HTTPClient())}
 		b.refusals.Store(3)
 		timing := fastTiming()
 		timing.MaxBackoff = 400 * time.Millisecond

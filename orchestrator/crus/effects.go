@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/api/slurmapi/hostlist"
 	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/internal/problem"
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/api"
 )
 
 // observe reads what the stage needs (NeedsOf), nothing more.
@@ -62,7 +62,7 @@ func (s *Server) observe(ctx context.Context, rec *Record, n Needs) (Observation
 		}
 	}
 	if len(n.Components) > 0 {
-		comps, err := s.cfg.BOS.ListComponents(ctx, api.ComponentQuery{IDs: n.Components})
+		comps, err := s.cfg.BOS.ListComponents(ctx, bosapi.ComponentQuery{IDs: n.Components})
 		if err != nil {
 			return obs, fmt.Errorf("read BOS components: %w", err)
 		}

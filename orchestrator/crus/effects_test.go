@@ -10,10 +10,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/internal/topology"
-	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/slurmsim"
 )
@@ -37,7 +37,7 @@ func TestActionsAreIdempotent(t *testing.T) {
 	require.NoError(t, err)
 	defer st.Close()
 	hc := hsm.NewClient(hs.URL, nil)
-	s, err := New(Config{Store: st, HSM: hc, BOS: api.NewClient("http://127.0.0.1:1", nil), WLM: slurmapi.NewClient(ss.URL, nil)})
+	s, err := New(Config{Store: st, HSM: hc, BOS: bosapi.NewClient("http://127.0.0.1:1", nil), WLM: slurmapi.NewClient(ss.URL, nil)})
 	require.NoError(t, err)
 
 	ids := topo.ByRole(topology.RoleCompute)

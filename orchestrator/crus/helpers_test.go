@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/cfs"
 	"github.com/cray-bos/bos/hsm"
@@ -18,7 +19,6 @@ import (
 	"github.com/cray-bos/bos/internal/stack"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/orchestrator/crus"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/store/storetest"
@@ -150,7 +150,7 @@ func (w *world) eventually(d time.Duration, what string, cond func() (bool, stri
 // the stack's built-in CRUS never sees these sessions) until the returned stop is called.
 func (w *world) crusServer(st *store.Store, timing crus.Timing) (srv *crus.Server, client *crus.Client, stop func()) {
 	w.t.Helper()
-	return w.crusServerWith(st, timing, api.NewClient(w.st.URLs.BOS, w.st.HTTPClient()))
+	return w.crusServerWith(st, timing, bosapi.NewClient(w.st.URLs.BOS, w.st.HTTPClient()))
 }
 
 // crusServerWith is crusServer talking to BOS through b.

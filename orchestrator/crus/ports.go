@@ -4,10 +4,10 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/hsm"
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/api"
 )
 
 // The services CRUS talks to, as the small interfaces it needs. The project's clients
@@ -26,7 +26,7 @@ type BOS interface {
 	GetTemplate(ctx context.Context, name string) (bos.SessionTemplate, error)
 	CreateSession(ctx context.Context, sc bos.SessionCreate) (bos.Session, error)
 	GetSession(ctx context.Context, name string) (bos.Session, error)
-	ListComponents(ctx context.Context, q api.ComponentQuery) ([]bos.Component, error)
+	ListComponents(ctx context.Context, q bosapi.ComponentQuery) ([]bos.Component, error)
 }
 
 // WLM is the workload manager (Slurm, through its REST API).
@@ -38,7 +38,7 @@ type WLM interface {
 
 var (
 	_ Groups = (*hsm.Client)(nil)
-	_ BOS    = (*api.Client)(nil)
+	_ BOS    = (*bosapi.Client)(nil)
 	_ WLM    = (*slurmapi.Client)(nil)
 )
 
@@ -46,5 +46,5 @@ var (
 // those base URLs (scheme://host:port), for callers that know the services only by URL
 // (the composition in orchestrator/server). hc nil means http.DefaultClient.
 func HTTPServices(hsmURL, bosURL, slurmURL string, hc *http.Client) (Groups, BOS, WLM) {
-	return hsm.NewClient(hsmURL, hc), api.NewClient(bosURL, hc), slurmapi.NewClient(slurmURL, hc)
+	return hsm.NewClient(hsmURL, hc), bosapi.NewClient(bosURL, hc), slurmapi.NewClient(slurmURL, hc)
 }

@@ -1,4 +1,4 @@
-package api
+package bosapi
 
 import (
 	"context"
@@ -341,7 +341,7 @@ func (c *Client) PatchComponents(ctx context.Context, list []orchestrator.Compon
 // PatchComponentsFiltered merges one patch into the components named by ids or, if ids
 // is empty, owned by session.
 func (c *Client) PatchComponentsFiltered(ctx context.Context, p orchestrator.ComponentPatch, ids []string, session string, skipBadIDs bool) ([]orchestrator.Component, error) {
-	body := patchFilterBody{Patch: &p, Filters: &patchFilters{IDs: strings.Join(ids, ","), Session: session}}
+	body := PatchFilterBody{Patch: &p, Filters: &PatchFilters{IDs: strings.Join(ids, ","), Session: session}}
 	var out []orchestrator.Component
 	return out, c.do(ctx, http.MethodPatch, "/v2/components", skipQuery(skipBadIDs), body, &out)
 }
