@@ -41,9 +41,9 @@ func TestBatcherConfigures(t *testing.T) {
 		c := getComponent(t, h, id)
 		assert.Equal(t, cfsapi.StatusConfigured, c.ConfigurationStatus, id)
 		require.Len(t, c.State, 2)
-		assert.Equal(t, cfsapi.StateLayer{CloneURL: repoA, Playbook: "site.yml", Commit: "c1", Status: cfsapi.LayerApplied,
+		assert.Equal(t, cfsapi.StateLayer{CloneURL: repoA, Playbook: "site.yml", Commit: commit1, Status: cfsapi.LayerApplied,
 			LastUpdated: "2026-03-01T12:00:00Z", SessionName: c.State[0].SessionName}, c.State[0])
-		assert.Equal(t, cfsapi.StateLayer{CloneURL: repoB, Playbook: "cos.yml", Commit: "c2", Status: cfsapi.LayerApplied,
+		assert.Equal(t, cfsapi.StateLayer{CloneURL: repoB, Playbook: "cos.yml", Commit: commit2, Status: cfsapi.LayerApplied,
 			LastUpdated: "2026-03-01T12:00:00Z", SessionName: c.State[0].SessionName}, c.State[1])
 		assert.Zero(t, c.ErrorCount)
 		sessions = append(sessions, c.State[0].SessionName)
@@ -201,13 +201,13 @@ func TestBatcherReactsToConfigurationChange(t *testing.T) {
 	require.Equal(t, cfsapi.StatusConfigured, getComponent(t, h, "x").ConfigurationStatus)
 
 	// A new commit for one layer makes x pending again; the batcher applies it.
-	mustCall(t, h, http.MethodPut, "/v3/configurations/cfg", `{"layers":[{"clone_url":"`+repoA+`","commit":"c1"},`+
-		`{"clone_url":"`+repoB+`","playbook":"cos.yml","commit":"c3"}]}`, 200, nil)
+	mustCall(t, h, http.MethodPut, "/v3/configurations/cfg", `{"layers":[{"clone_url":"`+repoA+`","commit":"`+commit1+`"},`+
+		`{"clone_url":"`+repoB+`","playbook":"cos.yml","commit":"`+commit3+`"}]}`, 200, nil)
 	waitIdle(t, s)
 	c := getComponent(t, h, "x")
 	assert.Equal(t, cfsapi.StatusConfigured, c.ConfigurationStatus)
 	require.Len(t, c.State, 2, "state_append replaced the old cos layer")
-	assert.Equal(t, "c3", c.State[1].Commit)
+	assert.Equal(t, commit3, c.State[1].Commit)
 }
 
 // failedSet runs 200 components through one batch with a 50% fail rate and no retries.

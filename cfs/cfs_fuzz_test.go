@@ -27,8 +27,8 @@ func FuzzCFSBodies(f *testing.F) {
 		`[{"id":"x1000c0s0b0n0","desired_config":"compute","enabled":true}]`,
 		`{"patch":{"enabled":false},"filters":{"ids":"x1000c0s0b0n0,x1000c0s0b0n1"}}`,
 		`{"desired_config":"compute","error_count":0,"retry_policy":3,"tags":{"k":"v"}}`,
-		`{"state":[{"clone_url":"` + repoA + `","playbook":"site.yml","commit":"c1","status":"applied"}]}`,
-		`{"layers":[{"name":"csm","clone_url":"` + repoA + `","playbook":"site.yml","commit":"c1"}]}`,
+		`{"state":[{"clone_url":"` + repoA + `","playbook":"site.yml","commit":"` + commit1 + `","status":"applied"}]}`,
+		`{"layers":[{"name":"csm","clone_url":"` + repoA + `","playbook":"site.yml","commit":"` + commit1 + `"}]}`,
 		`{"layers":[{"name":"cos","source":"cos","playbook":"cos.yml","branch":"main"}]}`,
 		`{"layers":[]}`, `null`, `[null]`, `{"patch":{"desired_config":"missing"},"filters":{}}`,
 	} {

@@ -27,7 +27,7 @@ func TestClientContract(t *testing.T) {
 	ctx := context.Background()
 
 	cfg, err := c.PutConfiguration(ctx, "cos", cfsapi.ConfigurationRequest{Layers: []cfsapi.Layer{
-		{Name: "csm", CloneURL: repoA, Branch: "main"}, {Name: "cos", CloneURL: repoB, Playbook: "cos.yml", Commit: "c2"}}})
+		{Name: "csm", CloneURL: repoA, Branch: "main"}, {Name: "cos", CloneURL: repoB, Playbook: "cos.yml", Commit: commit2}}})
 	require.NoError(t, err)
 	assert.Equal(t, commitFor(repoA, "main"), cfg.Layers[0].Commit)
 	assert.Equal(t, "site.yml", cfg.Layers[0].Playbook)
@@ -36,7 +36,7 @@ func TestClientContract(t *testing.T) {
 	assert.Equal(t, cfg, got)
 	_, err = c.GetConfiguration(ctx, "nope")
 	assert.Equal(t, http.StatusNotFound, problem.StatusOf(err))
-	_, err = c.PutConfiguration(ctx, "bad", cfsapi.ConfigurationRequest{Layers: []cfsapi.Layer{{Commit: "c"}}})
+	_, err = c.PutConfiguration(ctx, "bad", cfsapi.ConfigurationRequest{Layers: []cfsapi.Layer{{Commit: commitC}}})
 	assert.Equal(t, http.StatusBadRequest, problem.StatusOf(err))
 	_, err = c.PutConfiguration(ctx, "empty", cfsapi.ConfigurationRequest{})
 	require.NoError(t, err)

@@ -28,7 +28,7 @@ func seeded(t *testing.T) (*Server, http.Handler) {
 	h := s.Handler()
 	putConfig(t, h, "cfg1")
 	putConfig(t, h, "cfg2")
-	st := `[{"clone_url":"` + repoA + `","playbook":"site.yml","commit":"c1"},{"clone_url":"` + repoB + `","playbook":"cos.yml","commit":"c2"}]`
+	st := `[{"clone_url":"` + repoA + `","playbook":"site.yml","commit":"` + commit1 + `"},{"clone_url":"` + repoB + `","playbook":"cos.yml","commit":"` + commit2 + `"}]`
 	mustCall(t, h, http.MethodPut, "/v3/components", `[
 		{"id":"a","enabled":true,"desired_config":"cfg1","state":`+st+`},
 		{"id":"b","enabled":true,"desired_config":"cfg1","tags":{"bos_session":"s1","owner":"bos"}},
@@ -97,7 +97,7 @@ func TestGetComponentsDetails(t *testing.T) {
 	b := page.Components[0]
 	assert.Nil(t, b.State, "no state without state_details")
 	require.Len(t, b.DesiredState, 2)
-	assert.Equal(t, cfsapi.DesiredLayer{Layer: cfsapi.Layer{Name: "csm", CloneURL: repoA, Playbook: "site.yml", Commit: "c1"}, Status: cfsapi.StatusPending}, b.DesiredState[0])
+	assert.Equal(t, cfsapi.DesiredLayer{Layer: cfsapi.Layer{Name: "csm", CloneURL: repoA, Playbook: "site.yml", Commit: commit1}, Status: cfsapi.StatusPending}, b.DesiredState[0])
 }
 
 func TestGetComponentsPaging(t *testing.T) {
@@ -184,8 +184,8 @@ func TestSingleComponent(t *testing.T) {
 		{name: "PatchWrongType", method: "PATCH", id: "b", body: `{"error_count":"1"}`, status: 400},
 		{name: "PatchBadRetryPolicy", method: "PATCH", id: "b", body: `{"retry_policy":-2}`, status: 400, title: "Error parsing the data provided."},
 		{name: "PatchLongConfigName", method: "PATCH", id: "b", body: `{"desired_config":"` + strings.Repeat("c", 61) + `"}`, status: 400},
-		{name: "PatchBadStateStatus", method: "PATCH", id: "b", body: `{"state":[{"clone_url":"u","playbook":"p","commit":"c","status":"done"}]}`, status: 400},
-		{name: "PatchStateAppendWithoutRepo", method: "PATCH", id: "b", body: `{"state_append":{"commit":"c"}}`, status: 400},
+		{name: "PatchBadStateStatus", method: "PATCH", id: "b", body: `{"state":[{"clone_url":"u","playbook":"p","commit":"` + commitC + `","status":"done"}]}`, status: 400},
+		{name: "PatchStateAppendWithoutRepo", method: "PATCH", id: "b", body: `{"state_append":{"commit":"` + commitC + `"}}`, status: 400},
 		{name: "PatchAcceptsReadOnlyFields", method: "PATCH", id: "b", body: `{"configuration_status":"configured","logs":"x","desired_state":[]}`, status: 200,
 			check: func(t *testing.T, c cfsapi.Component) { assert.Equal(t, cfsapi.StatusPending, c.ConfigurationStatus) }},
 		{name: "PutReplaces", method: "PUT", id: "b", body: `{"desired_config":"cfg2"}`, status: 200, check: func(t *testing.T, c cfsapi.Component) {
@@ -236,7 +236,7 @@ func TestSingleComponent(t *testing.T) {
 }
 
 func TestWriteRules(t *testing.T) {
-	stateA := `{"clone_url":"` + repoA + `","playbook":"site.yml","commit":"c1","status":"applied","last_updated":"2020-01-01T00:00:00Z"}`
+	stateA := `{"clone_url":"` + repoA + `","playbook":"site.yml","commit":"` + commit1 + `","status":"applied","last_updated":"2020-01-01T00:00:00Z"}`
 	for _, tc := range []struct {
 		name  string
 		setup string // PATCH applied first
@@ -258,21 +258,21 @@ func TestWriteRules(t *testing.T) {
 			check: func(t *testing.T, c cfsapi.Component) { assert.Equal(t, 2, c.ErrorCount) }},
 		{name: "TagsMergeAndEmptyDeletes", setup: `{"tags":{"a":"1","b":"2"}}`, patch: `{"tags":{"b":"","c":"3","d":null}}`,
 			check: func(t *testing.T, c cfsapi.Component) { assert.Equal(t, map[string]string{"a": "1", "c": "3"}, c.Tags) }},
-		{name: "StateAppendReplacesSameRepoAndPlaybook", setup: `{"state":[` + stateA + `,{"clone_url":"` + repoB + `","playbook":"cos.yml","commit":"c2"}]}`,
-			patch: `{"state_append":{"clone_url":"` + repoA + `","playbook":"site.yml","commit":"c9","session_name":"s"}}`,
+		{name: "StateAppendReplacesSameRepoAndPlaybook", setup: `{"state":[` + stateA + `,{"clone_url":"` + repoB + `","playbook":"cos.yml","commit":"` + commit2 + `"}]}`,
+			patch: `{"state_append":{"clone_url":"` + repoA + `","playbook":"site.yml","commit":"` + commit9 + `","session_name":"s"}}`,
 			check: func(t *testing.T, c cfsapi.Component) {
 				require.Len(t, c.State, 2)
 				assert.Equal(t, repoB, c.State[0].CloneURL)
-				assert.Equal(t, cfsapi.StateLayer{CloneURL: repoA, Playbook: "site.yml", Commit: "c9", Status: cfsapi.LayerApplied,
+				assert.Equal(t, cfsapi.StateLayer{CloneURL: repoA, Playbook: "site.yml", Commit: commit9, Status: cfsapi.LayerApplied,
 					LastUpdated: "2026-03-01T12:00:00Z", SessionName: "s"}, c.State[1])
 			}},
 		{name: "StateAppendKeepsOtherPlaybook", setup: `{"state":[` + stateA + `]}`,
-			patch: `{"state_append":{"clone_url":"` + repoA + `","playbook":"other.yml","commit":"c1","status":"failed"}}`,
+			patch: `{"state_append":{"clone_url":"` + repoA + `","playbook":"other.yml","commit":"` + commit1 + `","status":"failed"}}`,
 			check: func(t *testing.T, c cfsapi.Component) {
 				require.Len(t, c.State, 2)
 				assert.Equal(t, cfsapi.LayerFailed, c.State[1].Status)
 			}},
-		{name: "StateLastUpdatedFilled", patch: `{"state":[{"clone_url":"u","playbook":"p","commit":"c"},` + stateA + `]}`,
+		{name: "StateLastUpdatedFilled", patch: `{"state":[{"clone_url":"u","playbook":"p","commit":"` + commitC + `"},` + stateA + `]}`,
 			check: func(t *testing.T, c cfsapi.Component) {
 				assert.Equal(t, "2026-03-01T12:00:00Z", c.State[0].LastUpdated)
 				assert.Equal(t, "2020-01-01T00:00:00Z", c.State[1].LastUpdated)

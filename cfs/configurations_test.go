@@ -20,11 +20,11 @@ func TestPutConfiguration(t *testing.T) {
 		title             string
 		check             func(t *testing.T, c cfsapi.Configuration)
 	}{
-		{name: "OK", body: `{"description":"d","layers":[{"name":"l1","clone_url":"` + repoA + `","commit":"c1",` +
+		{name: "OK", body: `{"description":"d","layers":[{"name":"l1","clone_url":"` + repoA + `","commit":"` + commit1 + `",` +
 			`"special_parameters":{"ims_require_dkms":true}}]}`, status: 200,
 			check: func(t *testing.T, c cfsapi.Configuration) {
 				assert.Equal(t, cfsapi.Configuration{Name: "cfg", Description: "d", LastUpdated: "2026-03-01T12:00:00Z",
-					Layers: []cfsapi.Layer{{Name: "l1", CloneURL: repoA, Playbook: "site.yml", Commit: "c1",
+					Layers: []cfsapi.Layer{{Name: "l1", CloneURL: repoA, Playbook: "site.yml", Commit: commit1,
 						SpecialParameters: map[string]any{"ims_require_dkms": true}}}}, c)
 			}},
 		{name: "BranchResolvedStably", body: `{"layers":[{"clone_url":"` + repoA + `","branch":"main"},{"clone_url":"` + repoB + `","branch":"main"}]}`, status: 200,
@@ -48,16 +48,16 @@ func TestPutConfiguration(t *testing.T) {
 		{name: "EmptyLayers", body: `{"layers":[]}`, status: 200, check: func(t *testing.T, c cfsapi.Configuration) { assert.Empty(t, c.Layers) }},
 		{name: "ReadOnlyFieldsIgnored", body: `{"name":"other","last_updated":"x","tenant_name":"","layers":[]}`, status: 200,
 			check: func(t *testing.T, c cfsapi.Configuration) { assert.Equal(t, "cfg", c.Name) }},
-		{name: "BothCloneURLAndSource", body: `{"layers":[{"clone_url":"` + repoA + `","source":"` + src + `","commit":"c"}]}`, status: 400, title: "Error handling source"},
-		{name: "NeitherCloneURLNorSource", body: `{"layers":[{"commit":"c"}]}`, status: 400, title: "Error handling source"},
-		{name: "UnknownSource", body: `{"layers":[{"source":"nope","commit":"c"}]}`, status: 400, title: "Source does not exist"},
-		{name: "BothBranchAndCommit", body: `{"layers":[{"clone_url":"` + repoA + `","commit":"c","branch":"b"}]}`, status: 400, title: "Error handling branches"},
-		{name: "DuplicateRepoAndPlaybook", body: `{"layers":[{"clone_url":"` + repoA + `","commit":"c"},{"clone_url":"` + repoA + `","playbook":"site.yml","commit":"d"}]}`,
+		{name: "BothCloneURLAndSource", body: `{"layers":[{"clone_url":"` + repoA + `","source":"` + src + `","commit":"` + commitC + `"}]}`, status: 400, title: "Error handling source"},
+		{name: "NeitherCloneURLNorSource", body: `{"layers":[{"commit":"` + commitC + `"}]}`, status: 400, title: "Error handling source"},
+		{name: "UnknownSource", body: `{"layers":[{"source":"nope","commit":"` + commitC + `"}]}`, status: 400, title: "Source does not exist"},
+		{name: "BothBranchAndCommit", body: `{"layers":[{"clone_url":"` + repoA + `","commit":"` + commitC + `","branch":"b"}]}`, status: 400, title: "Error handling branches"},
+		{name: "DuplicateRepoAndPlaybook", body: `{"layers":[{"clone_url":"` + repoA + `","commit":"` + commitC + `"},{"clone_url":"` + repoA + `","playbook":"site.yml","commit":"` + commitD + `"}]}`,
 			status: 400, title: "Error with conflicting layers"},
-		{name: "BadAdditionalInventory", body: `{"layers":[],"additional_inventory":{"commit":"c"}}`, status: 400, title: "Error handling source"},
+		{name: "BadAdditionalInventory", body: `{"layers":[],"additional_inventory":{"commit":"` + commitC + `"}}`, status: 400, title: "Error handling source"},
 		{name: "MissingLayers", body: `{"description":"x"}`, status: 400},
 		{name: "UnknownField", body: `{"layers":[],"colour":"red"}`, status: 400},
-		{name: "UnknownLayerField", body: `{"layers":[{"clone_url":"u","commit":"c","cloneUrl":"v2"}]}`, status: 400},
+		{name: "UnknownLayerField", body: `{"layers":[{"clone_url":"u","commit":"` + commitC + `","cloneUrl":"v2"}]}`, status: 400},
 		{name: "BadJSON", body: `{"layers":[`, status: 400},
 		{name: "BadDropBranches", query: "?drop_branches=perhaps", body: `{"layers":[]}`, status: 400},
 	} {
@@ -145,4 +145,35 @@ func TestGetConfigurations(t *testing.T) {
 
 	assert.Equal(t, 400, call(t, h, http.MethodGet, "/v3/configurations?in_use=sometimes", "").Code)
 	assert.Equal(t, 400, call(t, h, http.MethodGet, "/v3/configurations?limit=x", "").Code)
+}
+
+// A layer's commit must be a full git SHA-1 (CFS 1.31's pattern ^[a-f0-9]{40}$), and its
+// clone_url, playbook and branch free of spaces and semicolons. connexion checks the body
+// against the document before CFS's code runs, so this comes first and is worded as
+// connexion words it.
+func TestPutConfigurationPatterns(t *testing.T) {
+	for _, tc := range []struct{ name, body, detail string }{
+		{"ShortCommit", `{"layers":[{"clone_url":"` + repoA + `","commit":"c1"}]}`,
+			`'c1' does not match '^[a-f0-9]{40}$' - 'layers.0.commit'`},
+		{"UpperCaseCommitInSecondLayer", `{"layers":[{"clone_url":"` + repoA + `","commit":"` + commit1 + `"},` +
+			`{"clone_url":"` + repoB + `","commit":"C100000000000000000000000000000000000001"}]}`,
+			`'C100000000000000000000000000000000000001' does not match '^[a-f0-9]{40}$' - 'layers.1.commit'`},
+		{"BeforeTheSourceCheck", `{"layers":[{"commit":"abc"}]}`, `'abc' does not match '^[a-f0-9]{40}$' - 'layers.0.commit'`},
+		{"AdditionalInventoryCommit", `{"layers":[],"additional_inventory":{"clone_url":"` + repoB + `","commit":"HEAD"}}`,
+			`'HEAD' does not match '^[a-f0-9]{40}$' - 'additional_inventory.commit'`},
+		{"BranchWithSpace", `{"layers":[{"clone_url":"` + repoA + `","branch":"my branch"}]}`,
+			`'my branch' does not match '^[^\\s;]*$' - 'layers.0.branch'`},
+		{"QuotedAsPython", `{"layers":[{"clone_url":"` + repoA + `","commit":"it's"}]}`,
+			`"it's" does not match '^[a-f0-9]{40}$' - 'layers.0.commit'`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := mustServer(t, Config{}).Handler()
+			w := call(t, h, http.MethodPut, "/v3/configurations/cfg", tc.body)
+			require.Equal(t, http.StatusBadRequest, w.Code, w.Body.String())
+			title, detail := problemOf(t, w)
+			assert.Equal(t, "Bad Request", title)
+			assert.Equal(t, tc.detail, detail)
+			assert.Equal(t, 404, call(t, h, http.MethodGet, "/v3/configurations/cfg", "").Code, "nothing stored")
+		})
+	}
 }

@@ -23,8 +23,8 @@ func TestConformsToCFS(t *testing.T) {
 	// cray cfs v3 configurations update compute-config --file layers.json
 	c.Do("PUT", "/v3/configurations/compute-config", map[string]any{"description": "compute",
 		"layers": []map[string]any{{"name": "l1", "clone_url": repoA, "commit": commit, "playbook": "site.yml"}}})
-	// Known gap: a commit that is not 40 hex digits is accepted (CFS's schema refuses it).
 	c.DoInvalid("PUT", "/v3/configurations/bad", map[string]any{"layers": "none"})
+	c.DoInvalid("PUT", "/v3/configurations/bad", map[string]any{"layers": []map[string]any{{"clone_url": repoA, "commit": "c1", "playbook": "site.yml"}}})
 	c.Do("GET", "/v3/configurations", nil)
 	c.Do("GET", "/v3/configurations/compute-config", nil)
 	c.Do("GET", "/v3/configurations/missing", nil)

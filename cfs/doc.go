@@ -53,7 +53,10 @@
 // error_count, and configuration_status is derived on every read (section 4.3 of the
 // reference; see configurationStatus), never stored. A configuration layer names a
 // clone_url or a source, a commit or a branch; a branch is resolved when stored to a
-// made-up but stable commit (SHA-1 of clone URL and branch).
+// made-up but stable commit (SHA-1 of clone URL and branch). As connexion does for CFS, the
+// document's patterns are checked first: a commit is 40 lower-case hex digits, clone_url,
+// playbook and branch have no spaces or semicolons; a mismatch is 400 "Bad Request" with
+// jsonschema's text, e.g. "'c1' does not match '^[a-f0-9]{40}$' - 'layers.0.commit'".
 //
 // # Batcher
 //

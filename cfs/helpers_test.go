@@ -84,12 +84,12 @@ func getComponent(t testing.TB, h http.Handler, id string) cfsapi.Component {
 	return c
 }
 
-// putConfig stores a two-layer configuration (repoA site.yml c1, repoB cos.yml c2).
+// putConfig stores a two-layer configuration (repoA site.yml commit1, repoB cos.yml commit2).
 func putConfig(t testing.TB, h http.Handler, name string) {
 	t.Helper()
 	mustCall(t, h, http.MethodPut, "/v3/configurations/"+name,
-		`{"layers":[{"name":"csm","clone_url":"`+repoA+`","playbook":"site.yml","commit":"c1"},`+
-			`{"name":"cos","clone_url":"`+repoB+`","playbook":"cos.yml","commit":"c2"}]}`, 200, nil)
+		`{"layers":[{"name":"csm","clone_url":"`+repoA+`","playbook":"site.yml","commit":"`+commit1+`"},`+
+			`{"name":"cos","clone_url":"`+repoB+`","playbook":"cos.yml","commit":"`+commit2+`"}]}`, 200, nil)
 }
 
 // waitIdle waits until no batch is open or running.
@@ -114,3 +114,13 @@ func ids(cs []cfsapi.Component) []string {
 	}
 	return out
 }
+
+// Commits of the test configurations: full git SHA-1s, as CFS requires of a layer.
+const (
+	commit1 = "c100000000000000000000000000000000000001"
+	commit2 = "c200000000000000000000000000000000000002"
+	commit3 = "c300000000000000000000000000000000000003"
+	commit9 = "c900000000000000000000000000000000000009"
+	commitC = "cccccccccccccccccccccccccccccccccccccccc"
+	commitD = "dddddddddddddddddddddddddddddddddddddddd"
+)

@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -775,6 +776,11 @@ func (s *Server) prepare(cfg *cfsapi.Configuration, dropBranches, stored bool) *
 	if cfg.Layers == nil {
 		return cfsProblem(http.StatusBadRequest, "Error parsing the data provided.", "layers is required")
 	}
+	if !stored {
+		if d := checkPatterns(cfg); d != nil {
+			return d
+		}
+	}
 	type ref struct{ cloneURL, source, commit, branch string }
 	check := func(what string, r ref) *problem.Details {
 		switch {
@@ -828,6 +834,73 @@ func (s *Server) prepare(cfg *cfsapi.Configuration, dropBranches, stored bool) *
 	}
 	cfg.LastUpdated = s.now().UTC().Format(time.RFC3339)
 	return nil
+}
+
+// Patterns of CFS 1.31's V3ConfigurationLayer and additional inventory: a commit is a
+// full git SHA-1, lower case.
+var (
+	commitPattern = regexp.MustCompile(`^[a-f0-9]{40}$`)
+	refPattern    = noSpaceOrSemicolon
+)
+
+// checkPatterns checks the layers' fields against the document's patterns, as connexion
+// validates the body before CFS's code runs: the first mismatch is a 400 "Bad Request"
+// whose detail is jsonschema's message and the field's path, e.g. "'c1' does not match
+// '^[a-f0-9]{40}$' - 'layers.0.commit'".
+func checkPatterns(cfg *cfsapi.Configuration) *problem.Details {
+	type field struct {
+		name, value string
+		re          *regexp.Regexp
+	}
+	check := func(path string, fields []field) *problem.Details {
+		for _, f := range fields {
+			if f.value != "" && !f.re.MatchString(f.value) {
+				return cfsProblem(http.StatusBadRequest, "Bad Request",
+					fmt.Sprintf("%s does not match %s - '%s.%s'", pyRepr(f.value), pyRepr(f.re.String()), path, f.name))
+			}
+		}
+		return nil
+	}
+	for i, l := range cfg.Layers {
+		if d := check(fmt.Sprintf("layers.%d", i), []field{{"clone_url", l.CloneURL, refPattern},
+			{"playbook", l.Playbook, refPattern}, {"commit", l.Commit, commitPattern}, {"branch", l.Branch, refPattern}}); d != nil {
+			return d
+		}
+	}
+	if inv := cfg.AdditionalInventory; inv != nil {
+		return check("additional_inventory", []field{{"clone_url", inv.CloneURL, refPattern},
+			{"commit", inv.Commit, commitPattern}, {"branch", inv.Branch, refPattern}})
+	}
+	return nil
+}
+
+// pyRepr quotes s as Python's repr does (jsonschema's messages quote values with it).
+func pyRepr(s string) string {
+	q := byte('\'')
+	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
+		q = '"'
+	}
+	var b strings.Builder
+	b.WriteByte(q)
+	for _, r := range s {
+		switch {
+		case r == '\\' || r == rune(q):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte(q)
+	return b.String()
 }
 
 // commitFor makes up the commit a branch points at: stable for a repository and branch.

@@ -11,14 +11,14 @@ import (
 func TestConfigurationStatus(t *testing.T) {
 	const repoA, repoB = "https://vcs/a.git", "https://vcs/b.git"
 	cfgAB := &cfsapi.Configuration{Name: "ab", Layers: []cfsapi.Layer{
-		{CloneURL: repoA, Playbook: "site.yml", Commit: "c1"},
-		{CloneURL: repoB, Playbook: "b.yml", Commit: "c2"},
+		{CloneURL: repoA, Playbook: "site.yml", Commit: commit1},
+		{CloneURL: repoB, Playbook: "b.yml", Commit: commit2},
 	}}
 	applied := func(url, pb, commit string) cfsapi.StateLayer {
 		return cfsapi.StateLayer{CloneURL: url, Playbook: pb, Commit: commit, Status: cfsapi.LayerApplied}
 	}
 	withStatus := func(l cfsapi.StateLayer, st string) cfsapi.StateLayer { l.Status = st; return l }
-	a1, b2 := applied(repoA, "site.yml", "c1"), applied(repoB, "b.yml", "c2")
+	a1, b2 := applied(repoA, "site.yml", commit1), applied(repoB, "b.yml", commit2)
 	sources := map[string]string{"src": repoB}
 
 	for _, tc := range []struct {
@@ -45,7 +45,7 @@ func TestConfigurationStatus(t *testing.T) {
 			want: cfsapi.StatusPending, layers: []string{cfsapi.StatusConfigured, cfsapi.StatusPending}},
 		{name: "OtherCommitIsPending", in: statusInput{desiredConfig: "ab", state: []cfsapi.StateLayer{a1, applied(repoB, "b.yml", "old")}}, cfg: cfgAB,
 			want: cfsapi.StatusPending},
-		{name: "OtherPlaybookIsPending", in: statusInput{desiredConfig: "ab", state: []cfsapi.StateLayer{a1, applied(repoB, "site.yml", "c2")}}, cfg: cfgAB,
+		{name: "OtherPlaybookIsPending", in: statusInput{desiredConfig: "ab", state: []cfsapi.StateLayer{a1, applied(repoB, "site.yml", commit2)}}, cfg: cfgAB,
 			want: cfsapi.StatusPending},
 		{name: "NoStateIsPending", in: statusInput{desiredConfig: "ab"}, cfg: cfgAB, want: cfsapi.StatusPending},
 		{name: "IncompleteIsPending", in: statusInput{desiredConfig: "ab", state: []cfsapi.StateLayer{a1, withStatus(b2, cfsapi.LayerIncomplete)}}, cfg: cfgAB,
@@ -63,22 +63,22 @@ func TestConfigurationStatus(t *testing.T) {
 		{name: "DefaultRetryPolicyApplies", in: statusInput{desiredConfig: "ab", errorCount: 5, state: []cfsapi.StateLayer{a1, withStatus(b2, cfsapi.LayerFailed)}}, cfg: cfgAB,
 			defRetr: 10, want: cfsapi.StatusPending},
 		{name: "LayerWithoutCommitIsUnconfigured", in: statusInput{desiredConfig: "x", state: []cfsapi.StateLayer{a1}},
-			cfg:  &cfsapi.Configuration{Name: "x", Layers: []cfsapi.Layer{{CloneURL: repoA, Playbook: "site.yml", Commit: "c1"}, {CloneURL: repoB, Playbook: "b.yml"}}},
+			cfg:  &cfsapi.Configuration{Name: "x", Layers: []cfsapi.Layer{{CloneURL: repoA, Playbook: "site.yml", Commit: commit1}, {CloneURL: repoB, Playbook: "b.yml"}}},
 			want: cfsapi.StatusUnconfigured, layers: []string{cfsapi.StatusConfigured, cfsapi.StatusUnconfigured}},
 		{name: "LayerWithUnknownSourceIsUnconfigured", in: statusInput{desiredConfig: "x"},
-			cfg: &cfsapi.Configuration{Name: "x", Layers: []cfsapi.Layer{{Source: "nosuch", Commit: "c"}}}, want: cfsapi.StatusUnconfigured},
-		{name: "SourceResolvesToCloneURL", in: statusInput{desiredConfig: "x", state: []cfsapi.StateLayer{applied(repoB, "site.yml", "c")}},
-			cfg: &cfsapi.Configuration{Name: "x", Layers: []cfsapi.Layer{{Source: "src", Commit: "c"}}}, want: cfsapi.StatusConfigured},
-		{name: "DefaultPlaybook", in: statusInput{desiredConfig: "x", state: []cfsapi.StateLayer{applied(repoA, "site.yml", "c1")}},
-			cfg: &cfsapi.Configuration{Name: "x", Layers: []cfsapi.Layer{{CloneURL: repoA, Commit: "c1"}}}, want: cfsapi.StatusConfigured},
+			cfg: &cfsapi.Configuration{Name: "x", Layers: []cfsapi.Layer{{Source: "nosuch", Commit: commitC}}}, want: cfsapi.StatusUnconfigured},
+		{name: "SourceResolvesToCloneURL", in: statusInput{desiredConfig: "x", state: []cfsapi.StateLayer{applied(repoB, "site.yml", commitC)}},
+			cfg: &cfsapi.Configuration{Name: "x", Layers: []cfsapi.Layer{{Source: "src", Commit: commitC}}}, want: cfsapi.StatusConfigured},
+		{name: "DefaultPlaybook", in: statusInput{desiredConfig: "x", state: []cfsapi.StateLayer{applied(repoA, "site.yml", commit1)}},
+			cfg: &cfsapi.Configuration{Name: "x", Layers: []cfsapi.Layer{{CloneURL: repoA, Commit: commit1}}}, want: cfsapi.StatusConfigured},
 		// Rule 3: the minimum over layers, and pending at the limit is failed.
 		{name: "PendingAtLimitIsFailed", in: statusInput{desiredConfig: "ab", errorCount: 3, state: []cfsapi.StateLayer{a1}}, cfg: cfgAB,
 			want: cfsapi.StatusFailed, layers: []string{cfsapi.StatusConfigured, cfsapi.StatusPending}},
 		{name: "FailedBeatsPending", in: statusInput{desiredConfig: "x", errorCount: 1, retryPolicy: cfsapi.Ptr(1), state: []cfsapi.StateLayer{withStatus(a1, cfsapi.LayerFailed)}},
-			cfg:  &cfsapi.Configuration{Name: "x", Layers: []cfsapi.Layer{{CloneURL: repoA, Playbook: "site.yml", Commit: "c1"}, {CloneURL: repoB, Playbook: "b.yml", Commit: "c2"}}},
+			cfg:  &cfsapi.Configuration{Name: "x", Layers: []cfsapi.Layer{{CloneURL: repoA, Playbook: "site.yml", Commit: commit1}, {CloneURL: repoB, Playbook: "b.yml", Commit: commit2}}},
 			want: cfsapi.StatusFailed, layers: []string{cfsapi.StatusFailed, cfsapi.StatusPending}},
 		{name: "UnconfiguredBeatsFailed", in: statusInput{desiredConfig: "x", errorCount: 3, state: []cfsapi.StateLayer{withStatus(a1, cfsapi.LayerFailed)}},
-			cfg:  &cfsapi.Configuration{Name: "x", Layers: []cfsapi.Layer{{CloneURL: repoA, Playbook: "site.yml", Commit: "c1"}, {CloneURL: repoB}}},
+			cfg:  &cfsapi.Configuration{Name: "x", Layers: []cfsapi.Layer{{CloneURL: repoA, Playbook: "site.yml", Commit: commit1}, {CloneURL: repoB}}},
 			want: cfsapi.StatusUnconfigured, layers: []string{cfsapi.StatusFailed, cfsapi.StatusUnconfigured}},
 		{name: "NoLayersIsConfigured", in: statusInput{desiredConfig: "empty"}, cfg: &cfsapi.Configuration{Name: "empty", Layers: []cfsapi.Layer{}},
 			want: cfsapi.StatusConfigured, layers: []string{}},

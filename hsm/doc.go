@@ -28,9 +28,58 @@
 //     processing and the reply shapes of hms-smd. Service reservations last 1..15
 //     minutes on the injected clock (Config.Now).
 //   - Inventory: RedfishEndpoints (CRUD, filters id, fqdn, type, uuid, macaddr,
-//     ipaddress, laststatus), ComponentEndpoints (GET with id, redfish_ep, type,
-//     redfish_type; single GET), EthernetInterfaces (GET with id, macaddress,
-//     ipaddress, network, componentid, type; single GET; POST; DELETE).
+//     ipaddress, laststatus; Query/{xname} with "all"/"s0" or a parent xname),
+//     ComponentEndpoints (GET with id, redfish_ep, type, redfish_type; single GET;
+//     DELETE all or one, setting the component Empty), ServiceEndpoints (GET with
+//     redfish_ep, service; /{service}; /{service}/RedfishEndpoints/{xname} GET and
+//     DELETE; DELETE all), EthernetInterfaces (GET with id, macaddress, ipaddress,
+//     network, componentid, type; single GET, PATCH, DELETE; POST answering one
+//     ResourceURI; collection DELETE; IPAddresses GET, POST, and PATCH/DELETE by
+//     address).
+//   - Discovery (discover.go): POST /Inventory/Discover {"xnames":[...],"force":bool}
+//     (no xnames: every endpoint; an unknown one 404; 409 while a discovery is
+//     InProgress unless force) answers [{"URI":".../Inventory/DiscoveryStatus/0"}]
+//     and reads the BMCs in the background, as POST, PUT and PATCH of a
+//     RedfishEndpoint with RediscoverOnUpdate do (false unless given, as HSM);
+//     disabled endpoints are skipped. RedfishEndpoint bodies are checked and their
+//     Hostname, Domain, FQDN and IPAddress derived as hms-smd's
+//     NewRedfishEPDescription does, with its texts after "couldn't validate endpoint
+//     data: "; an FQDN may also be "ip:port" (kept as given).
+//     DiscoveryStatus (only ID 0, as HSM) goes NotStarted → InProgress → Complete.
+//     Discovery GETs the service root, its AccountService, EventService,
+//     SessionService, Tasks and UpdateService (→ ServiceEndpoints, ServiceInfo the
+//     service's own JSON), the Systems and Managers and their EthernetInterfaces with
+//     the credentials HSM keeps (Config.BMCClient, Config.BMCScheme; https without
+//     verifying the certificate by default). The endpoint's LastDiscoveryStatus is
+//     DiscoveryStarted while it runs, then DiscoverOK (with RedfishVersion and the
+//     root's UUID), HTTPsGetFailed (unreachable, or a GET refused) or
+//     EPResponseFailedDecode. Success replaces the endpoint's ComponentEndpoints and
+//     ServiceEndpoints, creates missing components (topology facts, else NodeMap,
+//     else HSM's defaults; nodes On/Off from PowerState, the BMC Ready) and records
+//     every NIC as an EthernetInterface (keeping its IPs). Systems become nodes
+//     bBnN in the order of their paths. Config.OnDiscovered receives the systems read
+//     (the hardware inventory's hook); Server.WaitDiscoveries waits for discoveries.
+//   - Inventory/Hardware (hardware inventory by location): GET with filters id, type,
+//     manufacturer, partnumber, serialnumber, fruid, partition; POST
+//     {"Hardware":[HWInvByLoc...]} (all entries checked before any is stored, with
+//     hms-smd's texts: "ID is empty or not a valid xname", "PopulatedFRU must be
+//     populated", "Component location info is empty", "FRU info is empty", "Trackable
+//     <Type> FRUID can't be created. ..."); DELETE; per xname GET and DELETE (404 "no
+//     such xname."). Query/{xname} (s0, all, a partition pN or an xname) answers an
+//     HWInventory {XName, Format, Nodes, Processors, Memory, NodeBMCs, NodeEnclosures,
+//     ...}; format NestNodesOnly (the default: processors, memory, drives, NICs nested
+//     in their node) or FullyFlat, Hierarchical is 400 "Invalid format" as in hms-smd;
+//     children (default true unless parents=true), parents, type, partition.
+//     Inventory/HardwareByFRU: GET with type, manufacturer, partnumber, serialnumber,
+//     fruid; per FRUID GET and DELETE (404 "no such FRU ID."); DELETE. FRUIDs are
+//     hms-smd's: <Type>.<Manufacturer>.<PartNumber>.<SerialNumber>, letters and digits
+//     only, or FRUIDfor<xname> for a FRU without a serial number (processors, DIMMs,
+//     BMCs here). History (Hardware/History[/{xname}], HardwareByFRU/History[/{fruid}]):
+//     GET with id, fruid, eventtype (Added, Removed, Scanned, Detected), starttime,
+//     endtime; DELETE. A POST records Added for a FRU new at its location, Scanned for
+//     the same FRU again, Removed then Added when another FRU replaces it; a DELETE
+//     records nothing, as in hms-smd. Server.PutHardware stores entries read from a BMC
+//     the same way (for discovery).
 //   - Defaults/NodeMaps: CRUD with hms-smd's replies ("Created or modified N entries",
 //     409 on a NID another node's map holds); a node created without NID or Role takes
 //     its NodeMap's, else Role Compute and HSM's GetBogusNID.
@@ -50,7 +99,17 @@
 // bind BMC listeners later call SetBMCEndpoints); a ComponentEndpoint per node
 // (OdataID = topology.SystemPath(SystemID), RedfishURL = FQDN+OdataID, the
 // #ComputerSystem.Reset target with topology.ResetTypes as allowable values) and per
-// BMC (its Manager); an EthernetInterface per node MAC.
+// BMC (its Manager, Managers/BMC on blades and Managers/Self on rack servers); an
+// EthernetInterface per node MAC; the hardware inventory discovery of each BMC finds —
+// its NodeBMC, NodeEnclosure (the EX blade, or the rack server's chassis), and per
+// node the Node, its Processors and Memory — with the facts the BMC simulator serves
+// (internal/hwfacts; TestHWInventoryAgreesWithRedfish in internal/stack compares the
+// two) and an Added history event each at startup. The hardware inventory is not
+// stored but built from the topology when read, so 10,000 nodes cost ~180 bytes each;
+// stored (POSTed) entries override it and deletions are remembered. These records repeat what the simulated BMCs serve
+// (name-based UUIDs, RedfishVersion 1.11.0, the topology MACs, URIs, reset values): a
+// Discover of them finds the same (TestDiscoverAgreesWithSeed). ServiceEndpoints
+// start empty: they need the BMCs' JSON, which only a Discover reads.
 //
 // # Power events: POST /hsm/v2/RedfishEvents (not in the real API)
 //
@@ -119,19 +178,16 @@
 //     ignored: they belong to /locks.
 //   - Lists are sorted by ID (groups by label, partitions by name); HSM returns
 //     database order.
-//   - Only nodes and NodeBMCs are components; real discovery also creates cabinets,
-//     chassis, slots, enclosures. Discovery is instant and comes from the topology:
-//     POST of a RedfishEndpoint the topology knows (and PUT/PATCH when
-//     RediscoverOnUpdate, the default) marks it DiscoverOK and (re)creates its
-//     components, ComponentEndpoints and EthernetInterfaces, with Empty components
-//     back to Off (nodes) or Ready (BMCs); any other BMC gets LastDiscoveryStatus
-//     HTTPsGetFailed (EndpointNotEnabled when disabled). Deleting a RedfishEndpoint
-//     deletes its ComponentEndpoints and sets the components behind it to Empty, as
-//     HSM does.
+//   - Only nodes and NodeBMCs are components: discovery reads Systems and the BMC's
+//     Manager, not Chassis, so it creates no cabinets, chassis, slots or enclosures,
+//     and it does not walk processors or memory (Config.OnDiscovered is where the
+//     hardware inventory does). Deleting a RedfishEndpoint deletes its
+//     ComponentEndpoints and ServiceEndpoints and sets the components behind it to
+//     Empty, as HSM does. Error texts of Discover, DiscoveryStatus, ServiceEndpoints
+//     and the IPAddresses operations are ours (status codes as the document says).
 //   - RedfishEndpoints keep the Password they are given, as HSM keeps it in Vault, and
 //     never return it (the key is absent) nor log it; a PUT without one keeps the stored
-//     one. User is returned. The BMC's own ComponentEndpoint is at
-//     /redfish/v1/Managers/BMC. Node EthernetInterfaces get an IP derived from the NID
+//     one. User is returned. Node EthernetInterfaces get an IP derived from the NID
 //     (10.x.y.z, network NMN) instead of one from DHCP.
 //   - In lock request bodies the type filter is "Type"; hms-smd 2.45's struct tag is
 //     misspelt "Sype", so it ignores a type filter there. /locks/disable releases every
@@ -154,7 +210,15 @@
 //   - PUT /groups/{label}/members is not in hms-smd 2.45 (OpenCHAMI added it; its
 //     handler was not at hand): the body {"ids":[...]} is checked whole and replaces
 //     the members; the reply is 200 with the new {"ids":[...]}.
-//   - Not simulated: hardware inventory and history, v1 locks, the Redfish crawl
-//     itself, DELETE of ComponentEndpoints, EthernetInterface PATCH and IPAddresses
-//     sub-resources. /service/ready is always 200.
+//   - Hardware inventory: only what discovery of the simulated BMCs would find (no
+//     cabinets, chassis, slots, drives, NICs); lists are sorted by xname or FRUID; FRU
+//     filters match exactly. Deleting a FRU that a location still holds (or all FRUs
+//     while any location remains) is 409 (HSM: its database's foreign-key error).
+//     An unparsable starttime/endtime is 400 (not checked against HSM). GET
+//     /Inventory/Hardware ignores children and parents, as hms-smd does. The info
+//     objects are matched by the type's key (NodeHsnNicLocationInfo, as hms-smd's
+//     code; the document's example says HSNNICLocationInfo, which HSM ignores).
+//   - Not simulated: v1 locks, periodic rediscovery; a Discover does not refill the
+//     hardware inventory (it is seeded from the topology, the same facts the BMCs
+//     serve). /service/ready is always 200.
 package hsm

@@ -50,7 +50,8 @@ func testTopology(t testing.TB) *topology.Topology {
 func MustServer(t testing.TB) (*Server, *fakeClock) {
 	t.Helper()
 	clock := newFakeClock()
-	s, err := New(Config{Topology: testTopology(t), Now: clock.Now})
+	// BMCs are unreachable: discovery never leaves the process (discoveryServer has BMCs).
+	s, err := New(Config{Topology: testTopology(t), Now: clock.Now, BMCClient: unreachableBMCs()})
 	require.NoError(t, err)
 	return s, clock
 }
@@ -109,3 +110,6 @@ func requireProblem(t testing.TB, r reply, status int, detail string) {
 	require.Equal(t, "application/problem+json", r.header.Get("Content-Type"), r.body)
 	require.Contains(t, r.body, detail)
 }
+
+// unreachableBMCs is a BMC client for which every BMC refuses the connection.
+func unreachableBMCs() *http.Client { return &http.Client{Transport: &bmcTransport{}} }

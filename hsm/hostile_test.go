@@ -60,7 +60,7 @@ func TestNullBodyRefused(t *testing.T) {
 func TestRedfishEndpointsHidePasswords(t *testing.T) {
 	var logs strings.Builder
 	s, err := New(Config{Topology: testTopology(t), Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		BMCs: map[string]BMCEndpoint{"x1000c0s0b0": {FQDN: "127.1.0.3:8443", User: "root", Password: "s3cret-topo"}}})
+		BMCs: map[string]BMCEndpoint{"x1000c0s0b0": {FQDN: "127.1.0.3:8443", User: "root", Password: "s3cret-topo"}}, BMCClient: unreachableBMCs()})
 	require.NoError(t, err)
 	s.SetBMCEndpoints(map[string]BMCEndpoint{"x1000c0s0b1": {FQDN: "127.1.0.4:8443", User: "root", Password: "s3cret-set"}})
 	requireStatus := func(r reply, want int) {

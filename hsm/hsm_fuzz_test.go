@@ -57,7 +57,7 @@ func FuzzHSMBodies(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, route uint8, body string) {
 		s, err := New(Config{Topology: testTopology(t), Now: newFakeClock().Now, Logger: slog.New(slog.DiscardHandler),
-			BMCs: map[string]BMCEndpoint{"x1000c0s0b0": {FQDN: "127.1.0.3:8443", User: "root", Password: hsmSecret}}})
+			BMCs: map[string]BMCEndpoint{"x1000c0s0b0": {FQDN: "127.1.0.3:8443", User: "root", Password: hsmSecret}}, BMCClient: unreachableBMCs()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,7 +2,9 @@ package hsm
 
 import (
 	"encoding/hex"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -124,36 +126,102 @@ type rfepPostIn struct {
 	RedfishEndpoints []rfepIn `json:"RedfishEndpoints"`
 }
 
-// redfishEndpoint validates in and fills FQDN/Hostname as HSM does.
+// rfepTypes are the xname types hms-smd takes as RedfishEndpoints: controllers
+// (hms-base's IsHMSTypeController) and management switches.
+var rfepTypes = []xname.Type{xname.ChassisBMC, xname.NodeBMC, xname.RouterBMC, xname.CabinetBMC,
+	xname.CabinetPDUController, xname.MgmtSwitch, xname.MgmtHLSwitch, xname.CDUMgmtSwitch}
+
+// ipString returns s as an IP address string, or "" when it is not one.
+func ipString(s string) string {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.String()
+	}
+	return ""
+}
+
+// redfishEndpoint validates in and derives Hostname, Domain, FQDN and IPAddress as
+// hms-smd's NewRedfishEPDescription does, with its error texts. Beyond hms-smd, an
+// FQDN may carry a port ("ip:port", how simulated BMCs listen): it is kept on the FQDN.
 func redfishEndpoint(in rfepIn) (RedfishEndpoint, *problem.Details) {
-	id, typ, err := parseXname(in.ID)
-	if err != nil {
-		return RedfishEndpoint{}, problem.New(http.StatusBadRequest, "couldn't validate endpoint data: invalid xname %q", in.ID)
+	bad := func(format string, a ...any) (RedfishEndpoint, *problem.Details) {
+		return RedfishEndpoint{}, problem.New(http.StatusBadRequest, "couldn't validate endpoint data: "+format, a...)
 	}
-	ep := RedfishEndpoint{ID: id, Type: string(typ), Name: in.Name, Hostname: in.Hostname, Domain: in.Domain,
-		FQDN: in.FQDN, Enabled: in.Enabled == nil || *in.Enabled, UUID: in.UUID, User: in.User, Password: in.Password,
-		UseSSDP: in.UseSSDP, MACRequired: in.MACRequired, MACAddr: strings.ToLower(in.MACAddr), IPAddress: in.IPAddress,
-		RediscoverOnUpdate: in.RediscoverOnUpdate == nil || *in.RediscoverOnUpdate, TemplateID: in.TemplateID}
-	switch {
-	case ep.FQDN != "":
-	case ep.Hostname != "" && ep.Domain != "":
-		ep.FQDN = ep.Hostname + "." + ep.Domain
-	case ep.Hostname != "":
-		ep.FQDN = ep.Hostname
-	default:
-		ep.FQDN = id
+	fqdnIn, port := in.FQDN, ""
+	if h, p, err := net.SplitHostPort(fqdnIn); err == nil {
+		fqdnIn, port = h, p
 	}
-	host, ip := splitFQDN(ep.FQDN)
-	if ep.Hostname == "" {
-		ep.Hostname = host
+	domain := strings.Trim(in.Domain, "./ ")
+	host := strings.Trim(in.Hostname, "./ ")
+	hostIsIP := false
+	if host != "" {
+		if ip := ipString(host); ip != "" {
+			host, hostIsIP = ip, true
+		} else if strings.Contains(host, ".") {
+			return bad("Hostname is not a basename or IP address.")
+		}
 	}
-	if ep.IPAddress == "" {
-		ep.IPAddress = ip
+	if fqdnIn != "" {
+		if ip := ipString(fqdnIn); ip != "" && host == "" {
+			host, hostIsIP = ip, true
+		}
+		fqdnHost, fqdnDomain, _ := strings.Cut(fqdnIn, ".")
+		fqdnHost, fqdnDomain = strings.Trim(fqdnHost, "./ "), strings.Trim(fqdnDomain, "./ ")
+		if host == "" {
+			host = fqdnHost
+		}
+		if domain == "" && host == fqdnHost {
+			domain = fqdnDomain
+		}
 	}
-	if strings.ContainsAny(ep.Hostname, "/@ ") {
-		return RedfishEndpoint{}, problem.New(http.StatusBadRequest, "couldn't validate endpoint data: invalid Hostname %q", ep.Hostname)
+	id := strings.Trim(in.ID, "./ ")
+	if id == "" {
+		id = host
 	}
-	return ep, nil
+	if id == "" {
+		return bad("No xname ID found")
+	}
+	id = xname.Normalize(id)
+	typ := xname.TypeOf(id)
+	if typ == xname.Invalid {
+		return bad("%s is not a valid locational xname ID", id)
+	}
+	if !slices.Contains(rfepTypes, typ) {
+		return bad("xname ID %s has wrong type for RF endpoint: %s", id, typ)
+	}
+	hostname := host
+	if hostname == "" {
+		hostname = id
+	}
+	fqdn := hostname
+	if domain != "" && !hostIsIP {
+		fqdn = hostname + "." + domain
+	}
+	want := ipString(fqdnIn)
+	if want == "" {
+		want = fqdnIn
+	}
+	if fqdnIn != "" && fqdn != want {
+		return bad("host/domain conflicts with FQDN: '%s' != '%s'", fqdn, want)
+	}
+	ip := ""
+	if in.IPAddress != "" {
+		if ip = ipString(in.IPAddress); ip == "" {
+			return bad("IPAddress is not a valid IP address: '%s'", in.IPAddress)
+		}
+		if hostIsIP && ip != host {
+			return bad("hostname IP address conflicts with given IP address: '%s' != '%s'", host, ip)
+		}
+	} else if hostIsIP {
+		ip = host
+	}
+	if port != "" {
+		fqdn = net.JoinHostPort(fqdn, port)
+	}
+	return RedfishEndpoint{ID: id, Type: string(typ), Name: in.Name, Hostname: host, Domain: domain, FQDN: fqdn,
+		Enabled: in.Enabled == nil || *in.Enabled, UUID: in.UUID, User: in.User, Password: in.Password,
+		UseSSDP: in.UseSSDP, MACRequired: in.MACRequired, MACAddr: in.MACAddr, IPAddress: ip,
+		// hms-smd's RediscOnUpdateDefault is false.
+		RediscoverOnUpdate: in.RediscoverOnUpdate != nil && *in.RediscoverOnUpdate, TemplateID: in.TemplateID}, nil
 }
 
 func (s *Server) postRedfishEndpoints(w http.ResponseWriter, r *http.Request) {
@@ -180,15 +248,24 @@ func (s *Server) postRedfishEndpoints(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	uris, d := s.insertRedfishEndpoints(eps)
+	var jobs []discoveryJob
+	if d == nil {
+		ids := make([]string, len(eps))
+		for i, ep := range eps {
+			ids[i] = ep.ID
+		}
+		jobs = s.startDiscovery(ids, true, false)
+	}
 	s.mu.Unlock()
 	if d != nil {
 		problem.WriteDetails(w, d)
 		return
 	}
+	s.runDiscovery(jobs) // as hms-smd: in the background, after the reply is decided
 	writeCreated(w, uris...)
 }
 
-// insertRedfishEndpoints adds eps unless an ID or FQDN is taken, then discovers them.
+// insertRedfishEndpoints adds eps, NotYetQueried, unless an ID or FQDN is taken.
 // Call with s.mu held.
 func (s *Server) insertRedfishEndpoints(eps []RedfishEndpoint) ([]string, *problem.Details) {
 	ids, fqdns := map[string]bool{}, map[string]bool{}
@@ -207,28 +284,11 @@ func (s *Server) insertRedfishEndpoints(eps []RedfishEndpoint) ([]string, *probl
 	uris := make([]string, 0, len(eps))
 	for _, ep := range eps {
 		ep := ep
+		ep.DiscoveryInfo = DiscoveryInfo{LastDiscoveryStatus: discNotYetQueried}
 		s.rfeps[ep.ID] = &ep
-		s.rediscover(&ep)
 		uris = append(uris, BasePath+"/Inventory/RedfishEndpoints/"+ep.ID)
 	}
 	return uris, nil
-}
-
-// rediscover stands in for HSM's asynchronous discovery, instantly: a BMC the topology
-// knows gets its components and endpoints; anything else records a failed discovery.
-// Call with s.mu held.
-func (s *Server) rediscover(ep *RedfishEndpoint) {
-	switch {
-	case !ep.Enabled:
-		ep.DiscoveryInfo = DiscoveryInfo{LastDiscoveryAttempt: stamp(s.now()), LastDiscoveryStatus: "EndpointNotEnabled"}
-	case s.topoBMCs[ep.ID].Xname == "":
-		ep.DiscoveryInfo = DiscoveryInfo{LastDiscoveryAttempt: stamp(s.now()), LastDiscoveryStatus: "HTTPsGetFailed"}
-	default:
-		if err := s.discoverBMC(ep); err != nil {
-			s.log.Warn("hsm: discovery failed", "bmc", ep.ID, "err", err)
-			ep.DiscoveryInfo = DiscoveryInfo{LastDiscoveryAttempt: stamp(s.now()), LastDiscoveryStatus: "DiscoveryFailed"}
-		}
-	}
 }
 
 // refreshEndpoints points ep's ComponentEndpoints at its current FQDN. Call with s.mu held.
@@ -257,7 +317,7 @@ func (s *Server) putRedfishEndpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	out, ok := s.updateRedfishEndpoint(id, func(old *RedfishEndpoint) {
+	out, jobs, ok := s.updateRedfishEndpoint(id, func(old *RedfishEndpoint) {
 		ep.DiscoveryInfo = old.DiscoveryInfo
 		if ep.Password == "" {
 			// GET never shows the password, so a PUT of what GET returned keeps it (as
@@ -271,22 +331,22 @@ func (s *Server) putRedfishEndpoint(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, http.StatusNotFound, "no such xname.")
 		return
 	}
+	s.runDiscovery(jobs)
 	writeJSON(w, http.StatusOK, out)
 }
 
 // updateRedfishEndpoint changes endpoint id with change, repoints its
-// ComponentEndpoints and rediscovers it if asked to. Call with s.mu held.
-func (s *Server) updateRedfishEndpoint(id string, change func(*RedfishEndpoint)) (RedfishEndpoint, bool) {
+// ComponentEndpoints and starts its rediscovery if RediscoverOnUpdate (the caller runs
+// the jobs after unlocking). Call with s.mu held.
+func (s *Server) updateRedfishEndpoint(id string, change func(*RedfishEndpoint)) (RedfishEndpoint, []discoveryJob, bool) {
 	ep, ok := s.rfeps[id]
 	if !ok {
-		return RedfishEndpoint{}, false
+		return RedfishEndpoint{}, nil, false
 	}
 	change(ep)
 	s.refreshEndpoints(ep)
-	if ep.RediscoverOnUpdate {
-		s.rediscover(ep)
-	}
-	return *ep, true
+	jobs := s.startDiscovery([]string{id}, true, false)
+	return *ep, jobs, true
 }
 
 // rfepPatchIn holds the patchable fields of a RedfishEndpoint.
@@ -329,7 +389,7 @@ func (s *Server) patchRedfishEndpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	out, ok := s.updateRedfishEndpoint(id, func(ep *RedfishEndpoint) {
+	out, jobs, ok := s.updateRedfishEndpoint(id, func(ep *RedfishEndpoint) {
 		for _, f := range []struct {
 			in  *string
 			dst *string
@@ -358,6 +418,7 @@ func (s *Server) patchRedfishEndpoint(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, http.StatusNotFound, "no such xname.")
 		return
 	}
+	s.runDiscovery(jobs)
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -369,6 +430,11 @@ func (s *Server) dropRedfishEndpoint(id string) bool {
 		return false
 	}
 	delete(s.rfeps, id)
+	for key, se := range s.seps {
+		if se.RedfishEndpointID == id {
+			delete(s.seps, key)
+		}
+	}
 	for _, r := range slices.Clone(s.cepSorted) {
 		if r.ce.RedfishEndpointID != id {
 			continue
@@ -559,7 +625,9 @@ func (s *Server) postEthernetInterface(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, http.StatusConflict, "operation would conflict with an existing ethernet interface that has the same MAC address.")
 		return
 	}
-	writeCreated(w, BasePath+"/Inventory/EthernetInterfaces/"+id)
+	// hms-smd answers a single ResourceURI here, not the array of other POSTs.
+	w.Header().Set("Location", BasePath+"/Inventory/EthernetInterfaces/"+id)
+	writeJSON(w, http.StatusCreated, ResourceURI{URI: BasePath + "/Inventory/EthernetInterfaces/" + id})
 }
 
 func (s *Server) deleteEthernetInterface(w http.ResponseWriter, r *http.Request) {

@@ -21,7 +21,7 @@ func TestSeededComponentEndpoints(t *testing.T) {
 	assert.JSONEq(t, `{
 		"ID":"x1000c0s0b0n1","Type":"Node","Domain":"","FQDN":"x1000c0s0b0n1",
 		"RedfishType":"ComputerSystem","RedfishSubtype":"Physical","MACAddr":"02:00:00:00:00:02",
-		"UUID":"`+stableUUID("x1000c0s0b0n1")+`","OdataID":"/redfish/v1/Systems/Node1",
+		"UUID":"`+simUUID("x1000c0s0b0n1")+`","OdataID":"/redfish/v1/Systems/Node1",
 		"RedfishEndpointID":"x1000c0s0b0","Enabled":true,
 		"RedfishEndpointFQDN":"127.1.0.3:8443","RedfishURL":"127.1.0.3:8443/redfish/v1/Systems/Node1",
 		"ComponentEndpointType":"ComponentEndpointComputerSystem",
@@ -122,17 +122,16 @@ func TestRedfishEndpointsCRUD(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints/x1000c0s0b0n0", "").status)
 	requireProblem(t, call(t, s, "DELETE", "/hsm/v2/Inventory/RedfishEndpoints/x1000c0s0b0", ""), http.StatusNotFound, "no such xname.")
 
-	// Re-register it: discovery is instant for topology BMCs.
+	// Re-register it: discovery (TestPostRedfishEndpointDiscovers) starts in the background.
 	r = call(t, s, "POST", "/hsm/v2/Inventory/RedfishEndpoints", `{"ID":"x1000c0s0b0","FQDN":"127.1.0.2:8443","User":"root","Password":"pw"}`)
 	require.Equal(t, http.StatusCreated, r.status, r.body)
 	assert.Equal(t, "/hsm/v2/Inventory/RedfishEndpoints/x1000c0s0b0", decode[[]ResourceURI](t, r)[0].URI)
-	ce := decode[ComponentEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints/x1000c0s0b0n0", ""))
-	assert.Equal(t, "127.1.0.2:8443/redfish/v1/Systems/Node0", ce.RedfishURL)
-	assert.Equal(t, "Off", mustGet(t, s, "x1000c0s0b0n0").State, "rediscovered: no longer Empty")
+	s.WaitDiscoveries()
 
 	// A list, one unknown BMC: registered, discovery fails.
-	r = call(t, s, "POST", "/hsm/v2/Inventory/RedfishEndpoints", `{"RedfishEndpoints":[{"ID":"x5000c0s0b0","Hostname":"bmc5","Domain":"local"}]}`)
+	r = call(t, s, "POST", "/hsm/v2/Inventory/RedfishEndpoints", `{"RedfishEndpoints":[{"ID":"x5000c0s0b0","Hostname":"bmc5","Domain":"local","RediscoverOnUpdate":true}]}`)
 	require.Equal(t, http.StatusCreated, r.status, r.body)
+	s.WaitDiscoveries()
 	ep := decode[RedfishEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints/x5000c0s0b0", ""))
 	assert.Equal(t, "bmc5.local", ep.FQDN)
 	assert.Equal(t, "HTTPsGetFailed", ep.DiscoveryInfo.LastDiscoveryStatus)
@@ -146,8 +145,14 @@ func TestRedfishEndpointsCRUD(t *testing.T) {
 		{"DuplicateID", `{"ID":"x1000c0s0b1"}`, http.StatusConflict, "same ID"},
 		{"DuplicateFQDN", `{"ID":"x6000c0s0b0","FQDN":"127.1.0.2:8443"}`, http.StatusConflict, "same FQDN"},
 		{"DuplicateInBatch", `{"RedfishEndpoints":[{"ID":"x6000c0s0b0"},{"ID":"x6000c0s0b0"}]}`, http.StatusConflict, "same ID"},
-		{"BadID", `{"ID":"bmc"}`, http.StatusBadRequest, "invalid xname"},
-		{"BadHostname", `{"ID":"x6000c0s0b0","Hostname":"a/b"}`, http.StatusBadRequest, "invalid Hostname"},
+		// hms-smd's NewRedfishEPDescription checks and texts.
+		{"BadID", `{"ID":"bmc"}`, http.StatusBadRequest, "couldn't validate endpoint data: bmc is not a valid locational xname ID"},
+		{"NoID", `{"Name":"x"}`, http.StatusBadRequest, "couldn't validate endpoint data: No xname ID found"},
+		{"NotController", `{"ID":"x6000c0s0b0n0"}`, http.StatusBadRequest, "couldn't validate endpoint data: xname ID x6000c0s0b0n0 has wrong type for RF endpoint: Node"},
+		{"BadHostname", `{"ID":"x6000c0s0b0","Hostname":"a.b"}`, http.StatusBadRequest, "couldn't validate endpoint data: Hostname is not a basename or IP address."},
+		{"FQDNConflict", `{"ID":"x6000c0s0b0","Hostname":"bmc6","Domain":"one","FQDN":"bmc6.two"}`, http.StatusBadRequest, "couldn't validate endpoint data: host/domain conflicts with FQDN: 'bmc6.one' != 'bmc6.two'"},
+		{"BadIP", `{"ID":"x6000c0s0b0","IPAddress":"10.1"}`, http.StatusBadRequest, "couldn't validate endpoint data: IPAddress is not a valid IP address: '10.1'"},
+		{"IPConflict", `{"ID":"x6000c0s0b0","FQDN":"10.0.0.6","IPAddress":"10.0.0.7"}`, http.StatusBadRequest, "couldn't validate endpoint data: hostname IP address conflicts with given IP address: '10.0.0.6' != '10.0.0.7'"},
 		{"Both", `{"ID":"x6000c0s0b0","RedfishEndpoints":[]}`, http.StatusBadRequest, "not both"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -222,11 +227,11 @@ func TestEmptyServer(t *testing.T) {
 	assert.JSONEq(t, `[]`, call(t, s, "GET", "/hsm/v2/groups", "").body)
 	assert.JSONEq(t, `{"RedfishEndpoints":[]}`, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints", "").body)
 	assert.JSONEq(t, `[]`, call(t, s, "GET", "/hsm/v2/Inventory/EthernetInterfaces", "").body)
-	// Unknown BMCs are not discovered.
+	// Disabled endpoints are not discovered (hms-smd skips them).
 	r := call(t, s, "POST", "/hsm/v2/Inventory/RedfishEndpoints", `{"ID":"x1000c0s0b0","Enabled":false}`)
 	require.Equal(t, http.StatusCreated, r.status, r.body)
 	ep := decode[RedfishEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints/x1000c0s0b0", ""))
-	assert.Equal(t, "EndpointNotEnabled", ep.DiscoveryInfo.LastDiscoveryStatus)
+	assert.Equal(t, "NotYetQueried", ep.DiscoveryInfo.LastDiscoveryStatus)
 }
 
 func TestSystemIDsMatchTopology(t *testing.T) {

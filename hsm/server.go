@@ -2,6 +2,7 @@ package hsm
 
 import (
 	"bytes"
+	"crypto/sha1" //nolint:gosec // see simMAC
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/internal/topology"
+	"github.com/cray-bos/bos/internal/uuid"
 	"github.com/cray-bos/bos/internal/xname"
 )
 
@@ -54,6 +56,16 @@ type Config struct {
 	// SCNQueueLimit bounds each subscriber's queue of undelivered notifications;
 	// past it the oldest are dropped. Default 1000.
 	SCNQueueLimit int
+	// BMCClient is the HTTP client discovery reads BMCs with (POST /Inventory/Discover,
+	// and RedfishEndpoint POST/PUT/PATCH with RediscoverOnUpdate). Default: 10 s per
+	// request, BMC certificates not verified (as HSM).
+	BMCClient *http.Client
+	// BMCScheme is the scheme of the BMCs' Redfish URLs: "https" (default, as HSM) or "http".
+	BMCScheme string
+	// OnDiscovered, if set, is called after each successful discovery of a BMC, outside
+	// the server's lock, with the systems it read: the hook where discovered processors
+	// and memory go into the hardware inventory.
+	OnDiscovered func(DiscoveredBMC)
 }
 
 // Server is one simulated HSM. All state hangs off it; it is safe for concurrent use.
@@ -86,8 +98,17 @@ type Server struct {
 	// eventTargets maps a BMC and a Redfish path to the component it names.
 	eventTargets map[eventKey]string
 
-	scn    scnSubs      // SCN subscriptions (their own lock)
-	scnOut *scnDelivery // SCN queues, one per subscriber URL
+	scn         scnSubs                     // SCN subscriptions (their own lock)
+	scnOut      *scnDelivery                // SCN queues, one per subscriber URL
+	hw          hwStore                     // hardware inventory and its history
+	seps        map[string]*ServiceEndpoint // by sepKey(service, RedfishEndpoint)
+	discStatus  DiscoveryStatus             // DiscoveryStatus 0
+	discRunning int                         // discoveries not yet applied
+
+	bmcClient    *http.Client
+	bmcScheme    string
+	onDiscovered func(DiscoveredBMC)
+	discWG       sync.WaitGroup
 }
 
 type eventKey struct{ bmc, path string }
@@ -113,6 +134,17 @@ func New(cfg Config) (*Server, error) {
 		nodeMaps:     map[string]NodeMap{},
 		powerMaps:    map[string]PowerMap{},
 		eventTargets: map[eventKey]string{},
+		hw:           newHWStore(),
+		seps:         map[string]*ServiceEndpoint{},
+		bmcClient:    cfg.BMCClient,
+		bmcScheme:    cfg.BMCScheme,
+		onDiscovered: cfg.OnDiscovered,
+	}
+	if s.bmcClient == nil {
+		s.bmcClient = defaultBMCClient()
+	}
+	if s.bmcScheme == "" {
+		s.bmcScheme = "https"
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -125,6 +157,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.scn.byID = map[int64]*SCNSubscription{}
 	s.scnOut = newSCNDelivery(cfg.SCNClient, cfg.SCNQueueLimit, s.log)
+	s.discStatus = DiscoveryStatus{Status: discStatusNotStarted, LastUpdateTime: stamp(s.now())}
 	if cfg.Topology != nil {
 		if err := s.seed(cfg.Topology, cfg.BMCs); err != nil {
 			return nil, fmt.Errorf("hsm: seed: %w", err)
@@ -186,10 +219,48 @@ func (s *Server) routes() http.Handler {
 		{"DELETE /Inventory/RedfishEndpoints/{xname}", s.deleteRedfishEndpoint},
 		{"GET /Inventory/ComponentEndpoints", s.getComponentEndpoints},
 		{"GET /Inventory/ComponentEndpoints/{xname}", s.getComponentEndpoint},
+		// Hardware inventory and its history (hwinv_api.go).
+		{"GET /Inventory/Hardware", s.getHWLocs},
+		{"POST /Inventory/Hardware", s.postHWLocs},
+		{"DELETE /Inventory/Hardware", s.deleteHWLocs},
+		{"GET /Inventory/Hardware/{xname}", s.getHWLoc},
+		{"DELETE /Inventory/Hardware/{xname}", s.deleteHWLoc},
+		{"GET /Inventory/Hardware/Query/{xname}", s.queryHW},
+		{"GET /Inventory/HardwareByFRU", s.getHWFRUs},
+		{"DELETE /Inventory/HardwareByFRU", s.deleteHWFRUs},
+		{"GET /Inventory/HardwareByFRU/{fruid}", s.getHWFRU},
+		{"DELETE /Inventory/HardwareByFRU/{fruid}", s.deleteHWFRU},
+		{"GET /Inventory/Hardware/History", s.getHWHistory(false)},
+		{"DELETE /Inventory/Hardware/History", s.deleteHWHistory},
+		{"GET /Inventory/Hardware/History/{xname}", s.getHWHistoryOf(false)},
+		{"DELETE /Inventory/Hardware/History/{xname}", s.deleteHWHistoryOf(false)},
+		{"GET /Inventory/HardwareByFRU/History", s.getHWHistory(true)},
+		{"GET /Inventory/HardwareByFRU/History/{fruid}", s.getHWHistoryOf(true)},
+		{"DELETE /Inventory/HardwareByFRU/History/{fruid}", s.deleteHWHistoryOf(true)},
+
 		{"GET /Inventory/EthernetInterfaces", s.getEthernetInterfaces},
 		{"POST /Inventory/EthernetInterfaces", s.postEthernetInterface},
 		{"GET /Inventory/EthernetInterfaces/{id}", s.getEthernetInterface},
 		{"DELETE /Inventory/EthernetInterfaces/{id}", s.deleteEthernetInterface},
+
+		// Discovery and the inventory operations around it (discover.go, discover_api.go).
+		{"GET /Inventory/RedfishEndpoints/Query/{xname}", s.queryRedfishEndpoints},
+		{"DELETE /Inventory/ComponentEndpoints", s.deleteComponentEndpoints},
+		{"DELETE /Inventory/ComponentEndpoints/{xname}", s.deleteComponentEndpoint},
+		{"GET /Inventory/ServiceEndpoints", s.getServiceEndpoints},
+		{"DELETE /Inventory/ServiceEndpoints", s.deleteServiceEndpoints},
+		{"GET /Inventory/ServiceEndpoints/{service}", s.getServiceEndpoints},
+		{"GET /Inventory/ServiceEndpoints/{service}/RedfishEndpoints/{xname}", s.getServiceEndpoint},
+		{"DELETE /Inventory/ServiceEndpoints/{service}/RedfishEndpoints/{xname}", s.deleteServiceEndpoint},
+		{"DELETE /Inventory/EthernetInterfaces", s.deleteEthernetInterfaces},
+		{"PATCH /Inventory/EthernetInterfaces/{id}", s.patchEthernetInterface},
+		{"GET /Inventory/EthernetInterfaces/{id}/IPAddresses", s.getIPAddresses},
+		{"POST /Inventory/EthernetInterfaces/{id}/IPAddresses", s.postIPAddress},
+		{"PATCH /Inventory/EthernetInterfaces/{id}/IPAddresses/{ip}", s.patchIPAddress},
+		{"DELETE /Inventory/EthernetInterfaces/{id}/IPAddresses/{ip}", s.deleteIPAddress},
+		{"GET /Inventory/DiscoveryStatus", s.getDiscoveryStatuses},
+		{"GET /Inventory/DiscoveryStatus/{id}", s.getDiscoveryStatus},
+		{"POST /Inventory/Discover", s.postDiscover},
 
 		{"GET /groups", s.listSets(groupKind)},
 		{"POST /groups", s.createSet(groupKind)},
@@ -304,6 +375,7 @@ func (s *Server) seed(t *topology.Topology, eps map[string]BMCEndpoint) error {
 			return err
 		}
 	}
+	s.seedHW(t)
 	for _, g := range t.Groups {
 		in := Group{Label: g.Label, Description: g.Description, ExclusiveGroup: g.ExclusiveGroup, Tags: g.Tags,
 			Members: Members{IDs: g.Members}}
@@ -380,9 +452,9 @@ func (s *Server) discoverBMC(rfep *RedfishEndpoint) error {
 		s.putComp(&compRec{c: Component{ID: rfep.ID, Type: string(xname.NodeBMC), State: StateReady, Flag: FlagOK,
 			Enabled: boolPtr(true), NetType: "Sling", Arch: "X86", Class: cl}})
 	}
-	s.putCEP(managerEndpoint(rfep))
-	rfep.DiscoveryInfo = DiscoveryInfo{LastDiscoveryAttempt: stamp(now), LastDiscoveryStatus: "DiscoverOK",
-		RedfishVersion: "1.7.0"}
+	s.putCEP(managerEndpoint(rfep, class))
+	rfep.DiscoveryInfo = DiscoveryInfo{LastDiscoveryAttempt: stamp(now), LastDiscoveryStatus: discOK,
+		RedfishVersion: simRedfishVersion}
 	return nil
 }
 
@@ -513,7 +585,7 @@ func (s *Server) putEth(e EthernetInterface) {
 func newRedfishEndpoint(id string, ep BMCEndpoint, now time.Time) RedfishEndpoint {
 	host, ip := splitFQDN(ep.FQDN)
 	return RedfishEndpoint{ID: id, Type: string(xname.TypeOf(id)), Hostname: host, FQDN: ep.FQDN, Enabled: true,
-		UUID: stableUUID(id), User: ep.User, Password: ep.Password, MACAddr: macFor("bmc:" + id), IPAddress: ip,
+		UUID: simUUID(id), User: ep.User, Password: ep.Password, MACAddr: simMAC(id), IPAddress: ip,
 		RediscoverOnUpdate: true,
 		DiscoveryInfo:      DiscoveryInfo{LastDiscoveryAttempt: stamp(now), LastDiscoveryStatus: "NotYetQueried"}}
 }
@@ -536,7 +608,7 @@ func systemEndpoint(n topology.Node, ordinal int, bmc *RedfishEndpoint) Componen
 	path := topology.SystemPath(sysID)
 	mac := strings.ToLower(n.MAC)
 	ce := ComponentEndpoint{ID: n.Xname, Type: string(xname.Node), FQDN: n.Xname, RedfishType: "ComputerSystem",
-		RedfishSubtype: "Physical", MACAddr: mac, UUID: stableUUID(n.Xname), OdataID: path,
+		RedfishSubtype: "Physical", MACAddr: mac, UUID: simUUID(n.Xname), OdataID: path,
 		RedfishEndpointID: bmc.ID, Enabled: true, ComponentEndpointType: CompEPTypeSystem,
 		RedfishSystemInfo: &SystemInfo{Name: sysID,
 			Actions: &SystemActions{Reset: ResetAction{AllowableValues: slices.Clone(topology.ResetTypes),
@@ -548,14 +620,19 @@ func systemEndpoint(n topology.Node, ordinal int, bmc *RedfishEndpoint) Componen
 	return ce
 }
 
-// managerEndpoint is the ComponentEndpoint of the BMC itself.
-func managerEndpoint(bmc *RedfishEndpoint) ComponentEndpoint {
-	path := "/redfish/v1/Managers/BMC"
+// managerEndpoint is the ComponentEndpoint of the BMC itself: Managers/BMC on a blade
+// (Mountain), Managers/Self on a rack server, as the simulated BMCs serve them.
+func managerEndpoint(bmc *RedfishEndpoint, class string) ComponentEndpoint {
+	id := "Self"
+	if class == topology.ClassMountain {
+		id = "BMC"
+	}
+	path := "/redfish/v1/Managers/" + id
 	ce := ComponentEndpoint{ID: bmc.ID, Type: bmc.Type, FQDN: bmc.ID, RedfishType: "Manager", RedfishSubtype: "BMC",
 		MACAddr: bmc.MACAddr, UUID: bmc.UUID, OdataID: path, RedfishEndpointID: bmc.ID, Enabled: true,
 		ComponentEndpointType: CompEPTypeManager,
-		RedfishManagerInfo: &ManagerInfo{Name: "BMC", Actions: &ManagerActions{Reset: ResetAction{
-			AllowableValues: []string{"ForceRestart", "GracefulRestart"}, Target: path + "/Actions/Manager.Reset"}}}}
+		RedfishManagerInfo: &ManagerInfo{Name: id, Actions: &ManagerActions{Reset: ResetAction{
+			AllowableValues: []string{"GracefulRestart", "ForceRestart"}, Target: path + "/Actions/Manager.Reset"}}}}
 	setEndpointFQDN(&ce, bmc.FQDN)
 	return ce
 }
@@ -575,10 +652,16 @@ func nodeInterface(n topology.Node, now time.Time) EthernetInterface {
 		LastUpdate: now.UTC().Format(time.RFC3339), ComponentID: n.Xname, Type: string(xname.Node)}
 }
 
-// macFor derives a locally administered MAC from a name.
-func macFor(name string) string {
-	u := stableUUID(name)
-	return "02:bc:" + u[0:2] + ":" + u[2:4] + ":" + u[4:6] + ":" + u[6:8]
+// The seeded records stand in for a discovery of the simulated BMCs, so they repeat
+// what those BMCs serve (TestDiscoverAgreesWithSeed reads one and compares): the
+// service root's RedfishVersion, name-based UUIDs and the BMC's MAC.
+const simRedfishVersion = "1.11.0"
+
+func simUUID(name string) string { return uuid.FromName([]byte("cray-bos-simulator:"), name) }
+
+func simMAC(name string) string {
+	sum := sha1.Sum([]byte("mac:" + name)) //nolint:gosec // a name-derived MAC, nothing secret
+	return fmt.Sprintf("02:%02x:%02x:%02x:%02x:%02x", sum[0], sum[1], sum[2], sum[3], sum[4])
 }
 
 func boolPtr(b bool) *bool { return &b }

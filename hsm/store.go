@@ -1,9 +1,7 @@
 package hsm
 
 import (
-	"crypto/sha1"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -208,12 +206,4 @@ func joinJSON(head string, raws [][]byte, tail string) []byte {
 		b = append(b, r...)
 	}
 	return append(b, tail...)
-}
-
-// stableUUID derives a UUID-shaped identifier from name, so reruns agree.
-func stableUUID(name string) string {
-	h := sha1.Sum([]byte("hsm-sim:" + name))
-	h[6] = h[6]&0x0f | 0x50
-	h[8] = h[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
 }

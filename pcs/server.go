@@ -25,10 +25,18 @@ type Reading struct {
 	Err   error
 }
 
+// Node is a node HSM knows, with the ResetType values its BMC allows
+// (ComponentEndpoints' ResetType@Redfish.AllowableValues), from which PCS derives the
+// operations the node supports.
+type Node struct {
+	Xname      string
+	ResetTypes []string
+}
+
 // Driver is PCS's reach into the hardware: HSM's node list and the nodes' BMCs.
 type Driver interface {
-	// Nodes lists the node xnames HSM knows.
-	Nodes(ctx context.Context) ([]string, error)
+	// Nodes lists the nodes HSM knows.
+	Nodes(ctx context.Context) ([]Node, error)
 	// PowerStates reads the power of nodes; a node it cannot read has Err set.
 	PowerStates(ctx context.Context, xnames []string) map[string]Reading
 	// Reset asks the nodes' BMCs for action; the map holds the nodes that refused.
@@ -38,6 +46,10 @@ type Driver interface {
 // Config configures a Server.
 type Config struct {
 	Driver Driver
+	// Reservations, when set, is HSM's service reservations: transitions reserve their
+	// nodes (or check the deputy keys given) before acting. nil: no reservations, as PCS
+	// with locking disabled.
+	Reservations Reservations
 	// PollInterval is how often a transition re-reads the power of nodes it waits for
 	// (default 5 s).
 	PollInterval time.Duration
@@ -53,8 +65,11 @@ type Server struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu          sync.Mutex // guards transitions and seen; never held across I/O
+	mu          sync.Mutex // guards transitions, aborts, seen and the node cache; never held across I/O
 	transitions map[string]*pcsapi.Transition
+	aborts      map[string]context.CancelCauseFunc // of the transitions running
+	nodeCache   map[string][]string                // xname → ResetTypes
+	nodesRead   time.Time
 	// seen holds, per xname and power state, when PCS last read the node in that state,
 	// by a power-status request or a transition's poll: like the real service's status
 	// monitor, one view of the hardware serves both, so a task sees a state a client saw.
@@ -76,7 +91,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{cfg: cfg, ctx: ctx, cancel: cancel, transitions: map[string]*pcsapi.Transition{}, seen: map[string]map[string]time.Time{}}, nil
+	return &Server{cfg: cfg, ctx: ctx, cancel: cancel, transitions: map[string]*pcsapi.Transition{}, aborts: map[string]context.CancelCauseFunc{}, seen: map[string]map[string]time.Time{}}, nil
 }
 
 // Close cancels the transitions in progress and waits for them.
@@ -92,6 +107,7 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("POST "+p+"/transitions", s.createTransition)
 		mux.HandleFunc("GET "+p+"/transitions", s.listTransitions)
 		mux.HandleFunc("GET "+p+"/transitions/{id}", s.getTransition)
+		mux.HandleFunc("DELETE "+p+"/transitions/{id}", s.abortTransition)
 		mux.HandleFunc("GET "+p+"/power-status", s.getPowerStatus)
 		mux.HandleFunc("POST "+p+"/power-status", s.postPowerStatus)
 		mux.HandleFunc("GET "+p+"/liveness", noContent)
@@ -110,7 +126,7 @@ func (s *Server) createTransition(w http.ResponseWriter, r *http.Request) {
 	}
 	op, ok := operation(req.Operation)
 	if !ok {
-		problem.Write(w, http.StatusBadRequest, "invalid operation %q", req.Operation)
+		problem.Write(w, http.StatusBadRequest, "invalid Operation type %s", req.Operation)
 		return
 	}
 	deadline := 5
@@ -130,6 +146,13 @@ func (s *Server) createTransition(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, http.StatusBadRequest, "location must name at least one xname")
 		return
 	}
+	deputy := map[string]string{}
+	for _, l := range req.Location {
+		if l.DeputyKey != "" {
+			n, _, _ := xname.Parse(l.Xname)
+			deputy[n] = l.DeputyKey
+		}
+	}
 	now := time.Now()
 	t := &pcsapi.Transition{
 		TransitionID: newID(), CreateTime: now.UTC().Format("2006-01-02T15:04:05"),
@@ -139,15 +162,22 @@ func (s *Server) createTransition(w http.ResponseWriter, r *http.Request) {
 	for _, x := range xnames {
 		t.Tasks = append(t.Tasks, pcsapi.Task{Xname: x, TaskStatus: pcsapi.TaskNew, TaskStatusDescription: "Task is new"})
 	}
+	ctx, cancel := context.WithCancelCause(s.ctx)
 	s.mu.Lock()
 	s.prune(now)
 	s.transitions[t.TransitionID] = t
+	s.aborts[t.TransitionID] = cancel
 	s.mu.Unlock()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		s.run(s.ctx, t.TransitionID, op, deadline, xnames)
+		s.run(ctx, t.TransitionID, op, deadline, deputy, xnames)
+		s.mu.Lock()
+		delete(s.aborts, t.TransitionID)
+		s.mu.Unlock()
+		cancel(nil)
 	}()
+	w.Header().Set("Location", "../transitions/"+t.TransitionID)
 	writeJSON(w, http.StatusOK, pcsapi.TransitionStart{TransitionID: t.TransitionID, Operation: op})
 }
 
@@ -197,8 +227,63 @@ func (s *Server) listTransitions(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, list)
 }
 
-func (s *Server) getTransition(w http.ResponseWriter, r *http.Request) {
+// transitionID reads the {id} of a request: a UUID (400 otherwise), canonical lower case.
+func transitionID(w http.ResponseWriter, r *http.Request) (string, bool) {
 	id := r.PathValue("id")
+	if len(id) != 36 {
+		problem.Write(w, http.StatusBadRequest, "invalid UUID length: %d", len(id))
+		return "", false
+	}
+	for i, c := range id {
+		dash := i == 8 || i == 13 || i == 18 || i == 23
+		if dash != (c == '-') || !dash && !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+			problem.Write(w, http.StatusBadRequest, "invalid UUID format")
+			return "", false
+		}
+	}
+	return strings.ToLower(id), true
+}
+
+// notFound is PCS's answer for a transition it does not hold.
+func notFound(w http.ResponseWriter) {
+	problem.Write(w, http.StatusNotFound, "TransitionID does not exist")
+}
+
+// abortTransition signals a running transition to stop, as PCS's AbortTransitionID: 202
+// (also when already aborted), 400 once completed.
+func (s *Server) abortTransition(w http.ResponseWriter, r *http.Request) {
+	id, ok := transitionID(w, r)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	t, found := s.transitions[id]
+	status := ""
+	if found {
+		status = t.TransitionStatus
+		if status == pcsapi.TransitionNew || status == pcsapi.TransitionInProgress {
+			t.TransitionStatus = pcsapi.TransitionAbortSignaled
+			if cancel := s.aborts[id]; cancel != nil {
+				cancel(errAborted)
+			}
+		}
+	}
+	s.mu.Unlock()
+	switch {
+	case !found:
+		notFound(w)
+	case status == pcsapi.TransitionCompleted:
+		problem.Write(w, http.StatusBadRequest, "Transition is already finished and cannot be aborted.")
+	default:
+		writeJSON(w, http.StatusAccepted, pcsapi.TransitionAbort{AbortStatus: "Accepted - abort initiated"})
+	}
+}
+
+func (s *Server) getTransition(w http.ResponseWriter, r *http.Request) {
+	id, ok := transitionID(w, r)
+	if !ok {
+		return
+	}
 	s.mu.Lock()
 	t, ok := s.transitions[id]
 	var c pcsapi.Transition
@@ -208,7 +293,7 @@ func (s *Server) getTransition(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if !ok {
-		problem.Write(w, http.StatusNotFound, "transition %q not found", id)
+		notFound(w)
 		return
 	}
 	writeJSON(w, http.StatusOK, c)
@@ -217,7 +302,7 @@ func (s *Server) getTransition(w http.ResponseWriter, r *http.Request) {
 // prune drops finished transitions past their expiration. Call with s.mu held.
 func (s *Server) prune(now time.Time) {
 	maps.DeleteFunc(s.transitions, func(_ string, t *pcsapi.Transition) bool {
-		return t.TransitionStatus == pcsapi.TransitionCompleted && now.After(t.AutomaticExpirationTime)
+		return (t.TransitionStatus == pcsapi.TransitionCompleted || t.TransitionStatus == pcsapi.TransitionAborted) && now.After(t.AutomaticExpirationTime)
 	})
 }
 
@@ -255,17 +340,19 @@ func (s *Server) powerStatus(w http.ResponseWriter, ctx context.Context, q pcsap
 		problem.Write(w, http.StatusBadRequest, "%s", err)
 		return
 	}
+	nodes, err := s.nodes(ctx)
+	if err != nil {
+		problem.Write(w, http.StatusInternalServerError, "reading HSM: %s", err)
+		return
+	}
 	if len(ids) == 0 {
-		if ids, err = s.cfg.Driver.Nodes(ctx); err != nil {
-			problem.Write(w, http.StatusInternalServerError, "reading HSM: %s", err)
-			return
-		}
+		ids = slices.Sorted(maps.Keys(nodes))
 	}
 	readings := s.read(ctx, ids)
 	now := time.Now().UTC()
 	out := pcsapi.PowerStatusAll{Status: []pcsapi.PowerStatus{}}
 	for _, id := range ids {
-		ps := status(id, readings[id], now)
+		ps := status(id, readings[id], nodes[id], now)
 		if (q.PowerStateFilter == "" || strings.EqualFold(q.PowerStateFilter, ps.PowerState)) &&
 			(q.ManagementStateFilter == "" || strings.EqualFold(q.ManagementStateFilter, ps.ManagementState)) {
 			out.Status = append(out.Status, ps)
@@ -274,13 +361,10 @@ func (s *Server) powerStatus(w http.ResponseWriter, ctx context.Context, q pcsap
 	writeJSON(w, http.StatusOK, out)
 }
 
-// supported is what PCS lists for a node whose BMC answers.
-var supported = []string{pcsapi.OpOn, pcsapi.OpOff, pcsapi.OpSoftOff, pcsapi.OpForceOff, pcsapi.OpHardRestart, pcsapi.OpInit}
-
-// status is one node's power-status entry.
-func status(id string, rd Reading, now time.Time) pcsapi.PowerStatus {
+// status is one node's power-status entry; resetTypes are those its BMC allows.
+func status(id string, rd Reading, resetTypes []string, now time.Time) pcsapi.PowerStatus {
 	ps := pcsapi.PowerStatus{Xname: id, PowerState: rd.State, ManagementState: pcsapi.ManagementAvailable,
-		SupportedPowerTransitions: supported, LastUpdated: now}
+		SupportedPowerTransitions: supportedTransitions(resetTypes), LastUpdated: now}
 	switch {
 	case rd.Err != nil:
 		msg := rd.Err.Error()
@@ -290,6 +374,32 @@ func status(id string, rd Reading, now time.Time) pcsapi.PowerStatus {
 		ps.PowerState, ps.ManagementState, ps.Error, ps.SupportedPowerTransitions = pcsapi.StateUndefined, pcsapi.ManagementUnavailable, &msg, []string{}
 	}
 	return ps
+}
+
+// nodeCacheTTL is how long the node list read from HSM serves (PCS keeps HSM's data in
+// memory and refreshes it periodically).
+const nodeCacheTTL = 10 * time.Second
+
+// nodes returns HSM's nodes with their BMCs' ResetTypes, read at most every nodeCacheTTL.
+func (s *Server) nodes(ctx context.Context) (map[string][]string, error) {
+	s.mu.Lock()
+	if s.nodeCache != nil && time.Since(s.nodesRead) < nodeCacheTTL {
+		defer s.mu.Unlock()
+		return s.nodeCache, nil
+	}
+	s.mu.Unlock()
+	list, err := s.cfg.Driver.Nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string][]string, len(list))
+	for _, n := range list {
+		m[n.Xname] = n.ResetTypes
+	}
+	s.mu.Lock()
+	s.nodeCache, s.nodesRead = m, time.Now()
+	s.mu.Unlock()
+	return m, nil
 }
 
 // read reads the power of xnames and remembers what it saw.

@@ -19,26 +19,35 @@ import (
 )
 
 // fakeBMCs is a Driver over in-memory nodes. A node's power changes delay after a reset
-// (never, for the nodes in stuck); unreadable nodes answer every call with an error.
+// (never after a graceful one, for the nodes in stuck); unreadable nodes answer every call
+// with an error. A node's BMC allows allResetTypes unless resetTypes says otherwise.
 type fakeBMCs struct {
 	mu         sync.Mutex
 	power      map[string]string
 	delay      time.Duration
 	stuck      map[string]bool
 	unreadable map[string]bool
+	resetTypes map[string][]string
 	calls      []string // "action xname", in order
 }
 
+var allResetTypes = []string{"On", "ForceOff", "GracefulShutdown", "GracefulRestart", "ForceRestart", "PowerCycle"}
+
 func newFake(power map[string]string) *fakeBMCs {
-	return &fakeBMCs{power: power, delay: 10 * time.Second, stuck: map[string]bool{}, unreadable: map[string]bool{}}
+	return &fakeBMCs{power: power, delay: 10 * time.Second, stuck: map[string]bool{}, unreadable: map[string]bool{},
+		resetTypes: map[string][]string{}}
 }
 
-func (f *fakeBMCs) Nodes(context.Context) ([]string, error) {
+func (f *fakeBMCs) Nodes(context.Context) ([]Node, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []string
+	var out []Node
 	for x := range f.power {
-		out = append(out, x)
+		rt, ok := f.resetTypes[x]
+		if !ok {
+			rt = allResetTypes
+		}
+		out = append(out, Node{Xname: x, ResetTypes: rt})
 	}
 	return out, nil
 }
@@ -69,13 +78,10 @@ func (f *fakeBMCs) Reset(_ context.Context, xnames []string, a Action) map[strin
 			errs[x] = errors.New("connection refused")
 			continue
 		}
-		if f.stuck[x] && a != ActionForceOff {
+		if f.stuck[x] && (a == ActionGracefulOff || a == ActionGracefulRestart) {
 			continue
 		}
-		want := pcsapi.StateOff
-		if a == ActionOn {
-			want = pcsapi.StateOn
-		}
+		want := a.want()
 		time.AfterFunc(f.delay, func() { f.mu.Lock(); f.power[x] = want; f.mu.Unlock() })
 	}
 	return errs
@@ -131,14 +137,15 @@ func taskStatuses(tr pcsapi.Transition) map[string]string {
 func TestTransitions(t *testing.T) {
 	const a, b, c = "x1000c0s0b0n0", "x1000c0s0b0n1", "x1000c0s1b0n0"
 	tests := []struct {
-		name      string
-		body      string
-		power     map[string]string
-		stuck     []string
-		bad       []string
-		want      map[string]string
-		wantCalls []string
-		wantPower map[string]string
+		name       string
+		body       string
+		power      map[string]string
+		stuck      []string
+		bad        []string
+		want       map[string]string
+		resetTypes map[string][]string
+		wantCalls  []string
+		wantPower  map[string]string
 	}{
 		{name: "on acts only on nodes that are off",
 			body:  `{"operation":"on","taskDeadlineMinutes":1,"location":[{"xname":"` + a + `"},{"xname":"` + b + `"}]}`,
@@ -153,18 +160,38 @@ func TestTransitions(t *testing.T) {
 			body:  `{"operation":"Off","taskDeadlineMinutes":1,"location":[{"xname":"` + a + `"}]}`,
 			power: map[string]string{a: "on"}, stuck: []string{a}, want: map[string]string{a: pcsapi.TaskSucceeded},
 			wantCalls: []string{"GracefulShutdown " + a, "ForceOff " + a}, wantPower: map[string]string{a: "off"}},
-		{name: "hard-restart forces off, then on",
+		{name: "hard-restart shuts down, then powers on",
 			body:  `{"operation":"HARD-RESTART","location":[{"xname":"` + a + `"}]}`,
 			power: map[string]string{a: "on"}, want: map[string]string{a: pcsapi.TaskSucceeded},
-			wantCalls: []string{"ForceOff " + a, "On " + a}, wantPower: map[string]string{a: "on"}},
+			wantCalls: []string{"GracefulShutdown " + a, "On " + a}, wantPower: map[string]string{a: "on"}},
+		{name: "hard-restart forces off a node that does not shut down",
+			body:  `{"operation":"Hard-Restart","taskDeadlineMinutes":1,"location":[{"xname":"` + a + `"}]}`,
+			power: map[string]string{a: "on"}, stuck: []string{a}, want: map[string]string{a: pcsapi.TaskSucceeded},
+			wantCalls: []string{"GracefulShutdown " + a, "ForceOff " + a, "On " + a}, wantPower: map[string]string{a: "on"}},
+		{name: "hard-restart needs the node on",
+			body:  `{"operation":"Hard-Restart","location":[{"xname":"` + a + `"}]}`,
+			power: map[string]string{a: "off"}, want: map[string]string{a: pcsapi.TaskFailed}, wantPower: map[string]string{a: "off"}},
 		{name: "unknown and unreachable nodes fail, the others go on",
 			body:  `{"operation":"Force-Off","location":[{"xname":"` + a + `"},{"xname":"` + b + `"},{"xname":"` + c + `"}]}`,
 			power: map[string]string{a: "on", b: "on"}, bad: []string{b},
 			want:      map[string]string{a: pcsapi.TaskSucceeded, b: pcsapi.TaskFailed, c: pcsapi.TaskFailed},
-			wantCalls: []string{"ForceOff " + a}, wantPower: map[string]string{a: "off", b: "on"}},
-		{name: "soft-restart is unsupported",
+			wantCalls: []string{"ForceOff " + a, "ForceOff " + b}, wantPower: map[string]string{a: "off", b: "on"}},
+		{name: "soft-restart is a GracefulRestart",
 			body:  `{"operation":"soft-restart","location":[{"xname":"` + a + `"}]}`,
-			power: map[string]string{a: "on"}, want: map[string]string{a: pcsapi.TaskUnsupported}, wantPower: map[string]string{a: "on"}},
+			power: map[string]string{a: "on"}, want: map[string]string{a: pcsapi.TaskSucceeded},
+			wantCalls: []string{"GracefulRestart " + a}, wantPower: map[string]string{a: "on"}},
+		{name: "soft-restart is off then on where the BMC has no GracefulRestart",
+			body:  `{"operation":"Soft-Restart","location":[{"xname":"` + a + `"}]}`,
+			power: map[string]string{a: "on"}, resetTypes: map[string][]string{a: {"On", "ForceOff", "GracefulShutdown"}},
+			want: map[string]string{a: pcsapi.TaskSucceeded}, wantCalls: []string{"GracefulShutdown " + a, "On " + a}, wantPower: map[string]string{a: "on"}},
+		{name: "init powers on what is off and restarts what is on",
+			body:  `{"operation":"Init","location":[{"xname":"` + a + `"},{"xname":"` + b + `"}]}`,
+			power: map[string]string{a: "on", b: "off"}, want: map[string]string{a: pcsapi.TaskSucceeded, b: pcsapi.TaskSucceeded},
+			wantCalls: []string{"GracefulShutdown " + a, "On " + a, "On " + b}, wantPower: map[string]string{a: "on", b: "on"}},
+		{name: "an operation the BMC does not allow is unsupported",
+			body:  `{"operation":"Force-Off","location":[{"xname":"` + a + `"}]}`,
+			power: map[string]string{a: "on"}, resetTypes: map[string][]string{a: {"On"}},
+			want: map[string]string{a: pcsapi.TaskUnsupported}, wantPower: map[string]string{a: "on"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -175,6 +202,10 @@ func TestTransitions(t *testing.T) {
 				}
 				for _, x := range tt.bad {
 					f.unreadable[x] = true
+				}
+				f.resetTypes = tt.resetTypes
+				if f.resetTypes == nil {
+					f.resetTypes = map[string][]string{}
 				}
 				tr := transition(t, newServer(t, f), tt.body)
 				require.Equal(t, tt.want, taskStatuses(tr))
@@ -193,7 +224,8 @@ func TestTransitionDeadlineIsHonoured(t *testing.T) {
 		start := time.Now()
 		tr := transition(t, newServer(t, f), `{"operation":"Soft-Off","taskDeadlineMinutes":3,"location":[{"xname":"x1c0s0b0n0"}]}`)
 		require.Equal(t, pcsapi.TaskFailed, tr.Tasks[0].TaskStatus)
-		require.Equal(t, "failed to achieve transition", tr.Tasks[0].Error)
+		require.Equal(t, "Timeout waiting for transition, gracefulshutdown.", tr.Tasks[0].Error)
+		require.Equal(t, "Failed to achieve transition", tr.Tasks[0].TaskStatusDescription)
 		took := time.Since(start)
 		require.True(t, took >= 3*time.Minute && took < 3*time.Minute+5*time.Second, "took %s", took)
 	})
@@ -245,13 +277,16 @@ func TestBadRequestsAreProblems(t *testing.T) {
 	f := newFake(map[string]string{"x1c0s0b0n0": "on"})
 	h := newServer(t, f)
 	for _, tc := range []struct{ method, path, body, detail string }{
-		{"POST", "/power-control/v1/transitions", `{"operation":"explode","location":[{"xname":"x1c0s0b0n0"}]}`, "invalid operation"},
+		{"POST", "/power-control/v1/transitions", `{"operation":"explode","location":[{"xname":"x1c0s0b0n0"}]}`, "invalid Operation type explode"},
 		{"POST", "/power-control/v1/transitions", `{"operation":"On","location":[{"xname":"node7"}]}`, `invalid xnames detected: "node7"`},
 		{"POST", "/power-control/v1/transitions", `{"operation":"On","location":[]}`, "at least one xname"},
 		{"POST", "/power-control/v1/transitions", `{"operation":"On","taskDeadlineMinutes":-2,"location":[{"xname":"x1c0s0b0n0"}]}`, "taskDeadlineMinutes"},
 		{"POST", "/power-control/v1/transitions", `{"operation":"On","colour":"red"}`, "colour"},
 		{"POST", "/power-control/v1/transitions", `null`, "null"},
-		{"GET", "/power-control/v1/transitions/3fa85f64-5717-4562-b3fc-2c963f66afa6", ``, "not found"},
+		{"GET", "/power-control/v1/transitions/3fa85f64-5717-4562-b3fc-2c963f66afa6", ``, "TransitionID does not exist"},
+		{"DELETE", "/power-control/v1/transitions/3fa85f64-5717-4562-b3fc-2c963f66afa6", ``, "TransitionID does not exist"},
+		{"GET", "/power-control/v1/transitions/42", ``, "invalid UUID length: 2"},
+		{"DELETE", "/power-control/v1/transitions/3fa85f64+5717-4562-b3fc-2c963f66afa6", ``, "invalid UUID format"},
 		{"POST", "/power-control/v1/power-status", `{"xname":[],"extra":1}`, "extra"},
 		{"POST", "/power-control/v1/power-status", `{"powerStateFilter":"sideways"}`, "powerStateFilter"},
 		{"GET", "/power-control/v1/power-status?xname=bogus", ``, "invalid xnames"},

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cray-bos/bos/internal/hwfacts"
 	"github.com/cray-bos/bos/internal/topology"
 )
 
@@ -123,29 +124,25 @@ func buildTree(b *bmc) (staticTree, error) {
 		sys := topology.SystemPath(n.systemID)
 		// Processors
 		var cpus []string
-		for i := 1; i <= hw.cpus; i++ {
+		for i := 1; i <= hw.CPUs; i++ {
 			id := sys + "/Processors/CPU" + strconv.Itoa(i)
 			cpus = append(cpus, id)
 			add(resource(id, "#Processor.v1_22_0.Processor", "Processor "+strconv.Itoa(i), res{
-				"ProcessorType": "CPU", "ProcessorArchitecture": cpuArch(n.arch), "InstructionSet": instructionSet(n.arch),
-				"Manufacturer": hw.cpuMaker(), "Model": hw.cpu, "Socket": "CPU " + strconv.Itoa(i),
-				"TotalCores": hw.cores, "TotalThreads": hw.cores * hw.threadsPerCore(), "MaxSpeedMHz": hw.mhz,
+				"ProcessorType": "CPU", "ProcessorArchitecture": hwfacts.CPUArchitecture(n.arch), "InstructionSet": hwfacts.InstructionSet(n.arch),
+				"Manufacturer": hw.CPUManufacturer, "Model": hw.CPUModel, "Socket": "CPU " + strconv.Itoa(i),
+				"TotalCores": hw.CoresPerCPU, "TotalThreads": hw.CoresPerCPU * hw.ThreadsPerCore, "MaxSpeedMHz": hw.MaxSpeedMHz,
 				"Status": enabledOK,
 			}))
 		}
 		coll(sys+"/Processors", "#ProcessorCollection.ProcessorCollection", "Processors Collection", cpus...)
 		// Memory: DIMMs of 32 GiB, or one LPDDR5X package per Grace CPU.
 		var dimms []string
-		dimmGiB, count, memType := 32, hw.memGiB/32, "DDR4"
-		if n.arch == topology.ArchARM {
-			dimmGiB, count, memType = hw.memGiB/hw.cpus, hw.cpus, "LPDDR5"
-		}
-		for i := 1; i <= count; i++ {
+		for i := 1; i <= hw.DIMMs; i++ {
 			id := sys + "/Memory/DIMM" + strconv.Itoa(i)
 			dimms = append(dimms, id)
 			add(resource(id, "#Memory.v1_23_0.Memory", "DIMM "+strconv.Itoa(i), res{
-				"MemoryDeviceType": memType, "MemoryType": "DRAM", "CapacityMiB": dimmGiB * 1024,
-				"OperatingSpeedMhz": 3200, "Status": enabledOK,
+				"MemoryDeviceType": hw.MemoryDeviceType, "MemoryType": "DRAM", "CapacityMiB": hw.DIMMGiB * 1024,
+				"OperatingSpeedMhz": hw.MemorySpeedMHz, "Status": enabledOK,
 			}))
 		}
 		coll(sys+"/Memory", "#MemoryCollection.MemoryCollection", "Memory Collection", dimms...)
@@ -271,31 +268,15 @@ var standardRoles = []role{
 func (b *bmc) firmware() [][2]string {
 	fw := [][2]string{{"BMC", b.firmwareVersion()}}
 	if len(b.nodes) > 0 {
-		fw = append(fw, [2]string{"BIOS", b.nodes[0].hardware().bios})
+		fw = append(fw, [2]string{"BIOS", b.nodes[0].hardware().BIOSVersion})
 	}
 	return fw
 }
 
-func (b *bmc) firmwareVersion() string {
-	if b.mountain {
-		return "nc.1.9.13"
-	}
-	return "2.78"
-}
+func (b *bmc) firmwareVersion() string { return b.hardware().FirmwareVersion }
 
-func cpuArch(arch string) string {
-	if arch == topology.ArchARM {
-		return "ARM"
-	}
-	return "x86"
-}
-
-func instructionSet(arch string) string {
-	if arch == topology.ArchARM {
-		return "ARM-A64"
-	}
-	return "x86-64"
-}
+// hardware is the BMC's own facts (shared with HSM's hardware inventory).
+func (b *bmc) hardware() hwfacts.BMC { return hwfacts.ForBMC(b.xname, b.mountain) }
 
 // --- per-BMC resources ---
 
@@ -322,7 +303,11 @@ func (s *Simulator) getSystemNIC(w http.ResponseWriter, r *http.Request, b *bmc)
 		writeError(w, http.StatusNotFound, msgResourceMissingAtURI, r.URL.Path)
 		return
 	}
-	writeJSON(w, http.StatusOK, nic(topology.SystemPath(n.systemID)+"/EthernetInterfaces/1", macFor(n.xname), res{"HostName": n.name}))
+	mac := n.mac
+	if mac == "" {
+		mac = macFor(n.xname)
+	}
+	writeJSON(w, http.StatusOK, nic(topology.SystemPath(n.systemID)+"/EthernetInterfaces/1", mac, res{"HostName": n.name}))
 }
 
 func (s *Simulator) getManagerNIC(w http.ResponseWriter, r *http.Request, b *bmc) {

@@ -13,6 +13,7 @@ import (
 // guarded by bmc.mu; an idle node owns no goroutine and at most two stopped timers.
 type node struct {
 	xname, name, arch, systemID string
+	mac                         string // the topology's MAC of the node's NIC, which HSM and BSS know it by
 	mountain                    bool
 	bmc                         *bmc
 

@@ -1,17 +1,15 @@
 package simulator
 
 import (
-	"crypto/sha1" //nolint:gosec // name-based UUIDs (RFC 4122 version 5) are defined on SHA-1
 	"encoding/json"
 	"errors"
-	"fmt"
-	"github.com/cray-bos/bos/internal/uuid"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/cray-bos/bos/internal/hwfacts"
 	"github.com/cray-bos/bos/internal/topology"
 )
 
@@ -183,16 +181,6 @@ func collection(id, typ, name string, members []odataRef) collectionJSON {
 	return collectionJSON{ODataID: id, ODataType: typ, Name: name, Members: members, MembersCount: len(members)}
 }
 
-// nameUUID is a stable RFC 4122 version 5 UUID for a name (a node or BMC xname).
-func nameUUID(name string) string { return uuid.FromName([]byte("cray-bos-simulator:"), name) }
-
-// serialFor is a stable serial number in the vendor's style.
-func serialFor(prefix, name string) string {
-	sum := sha1.Sum([]byte("serial:" + name)) //nolint:gosec // see import
-	v := uint64(sum[0])<<32 | uint64(sum[1])<<24 | uint64(sum[2])<<16 | uint64(sum[3])<<8 | uint64(sum[4])
-	return fmt.Sprintf("%s%010d", prefix, v%10_000_000_000)
-}
-
 // --- service root ---
 
 func (s *Simulator) getVersions(w http.ResponseWriter, r *http.Request, b *bmc) {
@@ -224,7 +212,7 @@ type serviceRootJSON struct {
 
 func (s *Simulator) getServiceRoot(w http.ResponseWriter, r *http.Request, b *bmc) {
 	root := serviceRootJSON{ODataID: "/redfish/v1/", ODataType: "#ServiceRoot.v1_20_0.ServiceRoot", ID: "RootService",
-		Name: "Root Service", RedfishVersion: "1.11.0", UUID: nameUUID(b.xname), Vendor: "HPE",
+		Name: "Root Service", RedfishVersion: "1.11.0", UUID: b.hardware().UUID, Vendor: "HPE",
 		Product: "HPE Cray EX node controller", Systems: odataRef{"/redfish/v1/Systems"},
 		Chassis: odataRef{"/redfish/v1/Chassis"}, Managers: odataRef{"/redfish/v1/Managers"},
 		AccountService: ref("/redfish/v1/AccountService"), SessionService: ref("/redfish/v1/SessionService"),
@@ -322,37 +310,8 @@ type consolePortJSON struct {
 
 var bootTargets = []string{"None", "Pxe", "Hdd", "BiosSetup", "UefiHttp"}
 
-// hardware is the inventory a node type reports.
-type hardware struct {
-	model, bios, cpu, partNumber, serialPrefix string
-	cpus, memGiB, cores, mhz                   int
-}
-
-func (n *node) hardware() hardware {
-	switch {
-	case n.mountain && n.arch == topology.ArchARM:
-		return hardware{"EX254n", "ex254n.bios-1.2.0", "NVIDIA Grace CPU", "P59700-001", "HF", 2, 480, 72, 3400}
-	case n.mountain:
-		return hardware{"EX425", "wnc.bios-1.7.3", "AMD EPYC 7763 64-Core Processor", "P43436-001", "HF", 2, 256, 64, 3500}
-	default:
-		return hardware{"ProLiant DL325 Gen10 Plus", "A43 v2.72 (06/29/2023)", "AMD EPYC 7502P 32-Core Processor", "P18606-B21", "MXQ", 1, 512, 32, 3350}
-	}
-}
-
-func (hw hardware) cpuMaker() string {
-	if strings.HasPrefix(hw.cpu, "NVIDIA") {
-		return "NVIDIA"
-	}
-	return "AMD"
-}
-
-// threadsPerCore: SMT on the AMD parts, none on Grace.
-func (hw hardware) threadsPerCore() int {
-	if hw.cpuMaker() == "NVIDIA" {
-		return 1
-	}
-	return 2
-}
+// hardware is the inventory the node reports (shared with HSM's hardware inventory).
+func (n *node) hardware() hwfacts.Node { return hwfacts.ForNode(n.xname, n.arch, n.mountain) }
 
 func (s *Simulator) getSystem(w http.ResponseWriter, r *http.Request, b *bmc) {
 	id := r.PathValue("id")
@@ -373,8 +332,8 @@ func (s *Simulator) getSystem(w http.ResponseWriter, r *http.Request, b *bmc) {
 	path := topology.SystemPath(n.systemID)
 	v := systemJSON{ODataID: path, ODataType: "#ComputerSystem.v1_27_0.ComputerSystem", ODataEtag: etag,
 		ID: n.systemID, Name: n.systemID, Description: "Node " + n.xname, SystemType: "Physical",
-		Manufacturer: "HPE", Model: hw.model, SerialNumber: serialFor(hw.serialPrefix, n.xname), PartNumber: hw.partNumber,
-		UUID: nameUUID(n.xname), HostName: n.name, BiosVersion: hw.bios, PowerState: power.String(),
+		Manufacturer: "HPE", Model: hw.Model, SerialNumber: hw.SerialNumber, PartNumber: hw.PartNumber,
+		UUID: hw.UUID, HostName: n.name, BiosVersion: hw.BIOSVersion, PowerState: power.String(),
 		PowerRestorePolicy: "AlwaysOff", Status: statusJSON{systemState(power), "OK"}}
 	if !lastRst.IsZero() {
 		v.LastResetTime = lastRst.UTC().Format(time.RFC3339)
@@ -386,8 +345,8 @@ func (s *Simulator) getSystem(w http.ResponseWriter, r *http.Request, b *bmc) {
 	v.Storage, v.SimpleStorage, v.Bios = ref(path+"/Storage"), ref(path+"/SimpleStorage"), ref(path+"/Bios")
 	v.SecureBoot, v.LogServices = ref(path+"/SecureBoot"), ref(path+"/LogServices")
 	v.BootProgress.LastState = progress.String()
-	v.ProcessorSummary.Count, v.ProcessorSummary.Model, v.ProcessorSummary.Status = hw.cpus, hw.cpu, statusJSON{"Enabled", "OK"}
-	v.MemorySummary.TotalSystemMemoryGiB, v.MemorySummary.Status = hw.memGiB, statusJSON{"Enabled", "OK"}
+	v.ProcessorSummary.Count, v.ProcessorSummary.Model, v.ProcessorSummary.Status = hw.CPUs, hw.CPUModel, statusJSON{"Enabled", "OK"}
+	v.MemorySummary.TotalSystemMemoryGiB, v.MemorySummary.Status = hw.MemoryGiB, statusJSON{"Enabled", "OK"}
 	v.SerialConsole.MaxConcurrentSessions = 1
 	v.SerialConsole.IPMI = consolePortJSON{true, 623}
 	v.SerialConsole.SSH = consolePortJSON{true, 22}
@@ -547,7 +506,7 @@ func (s *Simulator) getChassis(w http.ResponseWriter, r *http.Request, b *bmc) {
 		c.PowerState = n.power.String()
 		b.mu.Unlock()
 		hw := n.hardware()
-		c.Model, c.SerialNumber = hw.model, serialFor(hw.serialPrefix, n.xname)
+		c.Model, c.SerialNumber = hw.Model, hw.SerialNumber
 		c.ChassisType = "RackMount"
 		if b.mountain {
 			c.ChassisType = "Blade"
@@ -558,7 +517,8 @@ func (s *Simulator) getChassis(w http.ResponseWriter, r *http.Request, b *bmc) {
 		c.Actions.Reset = &resetActionJSON{Target: c.ODataID + "/Actions/Chassis.Reset", ResetTypes: chassisResetTypes}
 	} else {
 		// The blade enclosure: powered while any node is.
-		c.ChassisType, c.Model, c.SerialNumber, c.PowerState = "Enclosure", "EX425 blade", serialFor("HF", b.xname), "On"
+		enc := hwfacts.ForEnclosure(b.xname)
+		c.ChassisType, c.Model, c.SerialNumber, c.PowerState = "Enclosure", enc.Model, enc.SerialNumber, "On"
 		for _, n := range b.nodes {
 			c.Links.ComputerSystems = append(c.Links.ComputerSystems, odataRef{topology.SystemPath(n.systemID)})
 			c.Links.Contains = append(c.Links.Contains, odataRef{"/redfish/v1/Chassis/" + n.systemID})
@@ -604,14 +564,11 @@ func (s *Simulator) getManager(w http.ResponseWriter, r *http.Request, b *bmc) {
 	}
 	path := "/redfish/v1/Managers/" + id
 	m := managerJSON{ODataID: path, ODataType: "#Manager.v1_24_0.Manager", ID: id,
-		Name: "BMC " + b.xname, ManagerType: "BMC", Manufacturer: "HPE", Model: "nC", FirmwareVersion: b.firmwareVersion(),
-		UUID: nameUUID(b.xname), PowerState: "On", Status: statusJSON{"Enabled", "OK"},
+		Name: "BMC " + b.xname, ManagerType: "BMC", Manufacturer: hwfacts.Manufacturer, Model: b.hardware().Model, FirmwareVersion: b.hardware().FirmwareVersion,
+		UUID: b.hardware().UUID, PowerState: "On", Status: statusJSON{"Enabled", "OK"},
 		NetworkProtocol: ref(path + "/NetworkProtocol"), EthernetInterfaces: ref(path + "/EthernetInterfaces"),
 		LogServices: ref(path + "/LogServices")}
 	m.Actions.Reset = resetActionJSON{Target: path + "/Actions/Manager.Reset", ResetTypes: managerResetTypes}
-	if !b.mountain {
-		m.Model = "iLO 5"
-	}
 	for _, n := range b.nodes {
 		m.Links.ManagerForServers = append(m.Links.ManagerForServers, odataRef{topology.SystemPath(n.systemID)})
 	}

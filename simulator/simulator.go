@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -226,7 +227,7 @@ func (s *Simulator) build() error {
 			if tn.Class == topology.ClassMountain {
 				b.mountain = true
 			}
-			n := &node{xname: id, name: tn.Name, arch: tn.Arch, mountain: tn.Class == topology.ClassMountain,
+			n := &node{xname: id, name: tn.Name, arch: tn.Arch, mac: strings.ToLower(tn.MAC), mountain: tn.Class == topology.ClassMountain,
 				systemID: topology.SystemIDOf(tn, ord), bmc: b, power: initial, etag: 1, override: defaultOverride}
 			if initial == On {
 				n.booted, n.progress = true, progressOSRunning

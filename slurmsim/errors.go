@@ -1,7 +1,12 @@
 package slurmsim
 
-import "github.com/cray-bos/bos/api/slurmapi"
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/cray-bos/bos/api/slurmapi"
+)
+
+// Constructors of the controller's errors, by kind.
 
 func invalidf(errno int, format string, args ...any) *slurmapi.Error {
 	return &slurmapi.Error{Code: slurmapi.CodeInvalid, Errno: errno, Msg: fmt.Sprintf(format, args...)}

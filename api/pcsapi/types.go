@@ -28,9 +28,11 @@ const (
 	TaskSucceeded   = "succeeded"
 	TaskUnsupported = "unsupported"
 
-	TransitionNew        = "new"
-	TransitionInProgress = "in-progress"
-	TransitionCompleted  = "completed"
+	TransitionNew           = "new"
+	TransitionInProgress    = "in-progress"
+	TransitionCompleted     = "completed"
+	TransitionAbortSignaled = "abort-signaled"
+	TransitionAborted       = "aborted"
 )
 
 // TransitionCreate is the body of POST /transitions.
@@ -41,8 +43,9 @@ type TransitionCreate struct {
 	Location            []Location `json:"location"`
 }
 
-// Location is one target of a transition. BOS never sends a deputyKey; PCS checks it
-// against HSM locks, which this simulator does not.
+// Location is one target of a transition. A DeputyKey names the caller's HSM reservation
+// of the node: PCS then acts under it instead of reserving the node itself (BOS never
+// sends one).
 type Location struct {
 	Xname     string `json:"xname"`
 	DeputyKey string `json:"deputyKey,omitempty"`
@@ -81,6 +84,11 @@ type Task struct {
 	TaskStatus            string `json:"taskStatus"`
 	TaskStatusDescription string `json:"taskStatusDescription"`
 	Error                 string `json:"error,omitempty"`
+}
+
+// TransitionAbort is the reply of DELETE /transitions/{id}.
+type TransitionAbort struct {
+	AbortStatus string `json:"abortStatus"`
 }
 
 // TransitionList is GET /transitions.

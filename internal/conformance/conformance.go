@@ -42,6 +42,7 @@ const (
 	BSS   = "bss-1.37.0-swagger.yaml"
 	CFS   = "cfs-1.31.1-openapi.yaml"
 	IMS   = "ims-3.33.0-openapi.yaml"
+	PCS   = "pcs-2.12.1-swagger.yaml"
 )
 
 //go:embed specs/*.yaml

@@ -4,7 +4,7 @@ import "testing"
 
 // TestLoad: every document loads, routes, and has operations.
 func TestLoad(t *testing.T) {
-	for _, name := range []string{BOSv2, BOSv1, HSM, BSS, CFS, IMS} {
+	for _, name := range []string{BOSv2, BOSv1, HSM, BSS, CFS, IMS, PCS} {
 		s, err := Load(name)
 		if err != nil {
 			t.Fatal(err)

@@ -36,7 +36,8 @@ func (s *Stack) startPCS(o Options, ln net.Listener) error {
 		Endpoints: operator.HSMEndpoints{Client: hsmClient, Credentials: creds},
 		Scheme:    s.redfishScheme(o), Timeout: o.RedfishTimeout, Dial: s.dial(), Logger: o.Logger,
 	})
-	srv, err := pcs.New(pcs.Config{Driver: pcsBMCs{power: rf.Polled(), nodes: operator.HSMInventory{Client: hsmClient}}, Logger: o.Logger})
+	srv, err := pcs.New(pcs.Config{Driver: pcsBMCs{power: rf.Polled(), hsm: hsmClient},
+		Reservations: hsmReservations{hsmClient}, Logger: o.Logger})
 	if err != nil {
 		return fmt.Errorf("stack: %w", err)
 	}
@@ -46,22 +47,26 @@ func (s *Stack) startPCS(o Options, ln net.Listener) error {
 	return nil
 }
 
-// pcsBMCs is the PCS simulator's Driver over the reconciler's power port.
+// pcsBMCs is the PCS simulator's Driver over the reconciler's power port, with the nodes
+// and their ResetTypes from HSM's ComponentEndpoints, where PCS reads them.
 type pcsBMCs struct {
 	power operator.PowerControl
-	nodes operator.HSMInventory
+	hsm   *hsm.Client
 }
 
-func (d pcsBMCs) Nodes(ctx context.Context) ([]string, error) {
-	nodes, err := d.nodes.Nodes(ctx)
+func (d pcsBMCs) Nodes(ctx context.Context) ([]pcs.Node, error) {
+	ces, err := d.hsm.ComponentEndpoints(ctx, hsm.EndpointFilter{Type: []string{"Node"}})
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]string, len(nodes))
-	for i, n := range nodes {
-		ids[i] = n.ID
+	nodes := make([]pcs.Node, len(ces))
+	for i, ce := range ces {
+		nodes[i].Xname = ce.ID
+		if si := ce.RedfishSystemInfo; si != nil && si.Actions != nil {
+			nodes[i].ResetTypes = si.Actions.Reset.AllowableValues
+		}
 	}
-	return ids, nil
+	return nodes, nil
 }
 
 func (d pcsBMCs) PowerStates(ctx context.Context, xnames []string) map[string]pcs.Reading {
@@ -83,8 +88,55 @@ func (d pcsBMCs) PowerStates(ctx context.Context, xnames []string) map[string]pc
 
 var pcsResets = map[pcs.Action]operator.ResetKind{
 	pcs.ActionOn: operator.ResetOn, pcs.ActionGracefulOff: operator.ResetGracefulOff, pcs.ActionForceOff: operator.ResetForceOff,
+	pcs.ActionGracefulRestart: operator.ResetGracefulRestart,
 }
 
 func (d pcsBMCs) Reset(ctx context.Context, xnames []string, a pcs.Action) map[string]error {
 	return d.power.Reset(ctx, xnames, pcsResets[a])
+}
+
+// hsmReservations is PCS's use of HSM's service reservations, as hms-smd's reservation
+// library makes it: flexible reserve, check of deputy keys, renew and release by key.
+type hsmReservations struct{ c *hsm.Client }
+
+func keysOf(m map[string]string) []hsm.ReservationKey {
+	out := make([]hsm.ReservationKey, 0, len(m))
+	for id, k := range m {
+		out = append(out, hsm.ReservationKey{ID: id, Key: k})
+	}
+	return out
+}
+
+func (r hsmReservations) Valid(ctx context.Context, deputyKeys map[string]string) (map[string]bool, error) {
+	res, err := r.c.CheckReservations(ctx, keysOf(deputyKeys))
+	if err != nil {
+		return nil, err
+	}
+	valid := map[string]bool{}
+	for _, ok := range res.Success {
+		valid[ok.ID] = true
+	}
+	return valid, nil
+}
+
+func (r hsmReservations) Acquire(ctx context.Context, xnames []string, minutes int) (map[string]string, error) {
+	res, err := r.c.Reserve(ctx, hsm.LockRequest{ComponentIDs: xnames, ProcessingModel: hsm.ProcessingFlexible, ReservationDuration: minutes})
+	if err != nil {
+		return nil, err
+	}
+	held := map[string]string{}
+	for _, ok := range res.Success {
+		held[ok.ID] = ok.ReservationKey
+	}
+	return held, nil
+}
+
+func (r hsmReservations) Renew(ctx context.Context, keys map[string]string, minutes int) error {
+	_, err := r.c.RenewReservations(ctx, keysOf(keys), minutes, hsm.ProcessingFlexible)
+	return err
+}
+
+func (r hsmReservations) Release(ctx context.Context, keys map[string]string) error {
+	_, err := r.c.ReleaseReservations(ctx, keysOf(keys), hsm.ProcessingFlexible)
+	return err
 }

@@ -9,6 +9,7 @@ package stack
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -290,7 +291,11 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 				eps[b.Xname] = hsm.BMCEndpoint{FQDN: hostPort(b.URL), User: b.Username, Password: b.Password}
 			}
 		}
-		if s.HSM, err = hsm.New(hsm.Config{Topology: o.Topology, BMCs: eps, Logger: o.Logger}); err != nil {
+		// Discovery (POST /Inventory/Discover) reaches the BMCs as the drivers do.
+		bmcs := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: s.dial(),
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // as HSM: BMC certificates are self-signed
+		if s.HSM, err = hsm.New(hsm.Config{Topology: o.Topology, BMCs: eps, Logger: o.Logger,
+			BMCClient: bmcs, BMCScheme: s.redfishScheme(o)}); err != nil {
 			return s, fmt.Errorf("stack: hsm: %w", err)
 		}
 		s.serve(ln, s.HSM.Handler())

@@ -48,6 +48,7 @@ const (
 	ResetOn ResetKind = iota
 	ResetGracefulOff
 	ResetForceOff
+	ResetGracefulRestart // not BOS's; the PCS simulator's Soft-Restart
 )
 
 // PowerReading is one node's observed power.

@@ -493,9 +493,10 @@ func (r *Redfish) remember(node string, p Power) {
 
 // resetNames are the ResetType values that perform each kind, in order of preference.
 var resetNames = map[ResetKind][]string{
-	ResetOn:          {"On", "ForceOn"},
-	ResetGracefulOff: {"GracefulShutdown"},
-	ResetForceOff:    {"ForceOff", "Off"},
+	ResetOn:              {"On", "ForceOn"},
+	ResetGracefulOff:     {"GracefulShutdown"},
+	ResetForceOff:        {"ForceOff", "Off"},
+	ResetGracefulRestart: {"GracefulRestart"},
 }
 
 // Reset performs kind on every node; the result holds an error per node that failed.

@@ -1,0 +1,294 @@
+package hsm
+
+import (
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/cray-bos/bos/internal/problem"
+)
+
+// Inventory operations beside discovery: RedfishEndpoints/Query, DELETE of
+// ComponentEndpoints, EthernetInterface PATCH, collection DELETE and IPAddresses.
+
+// queryRedfishEndpoints serves GET RedfishEndpoints/Query/{xname}: the endpoint named,
+// or those under a parent xname; "all" and "s0" mean every endpoint.
+func (s *Server) queryRedfishEndpoints(w http.ResponseWriter, r *http.Request) {
+	raw := strings.ToLower(r.PathValue("xname"))
+	all := raw == "all" || raw == "s0"
+	id := ""
+	if !all {
+		var err error
+		if id, _, err = parseXname(raw); err != nil {
+			problem.Write(w, http.StatusBadRequest, "invalid xname %q", r.PathValue("xname"))
+			return
+		}
+	}
+	s.mu.RLock()
+	out := RedfishEndpointArray{RedfishEndpoints: []RedfishEndpoint{}}
+	for _, epID := range sortedKeys(s.rfeps) {
+		if all || epID == id || strings.HasPrefix(epID, id) && epID[len(id)] >= 'a' && epID[len(id)] <= 'z' {
+			out.RedfishEndpoints = append(out.RedfishEndpoints, *s.rfeps[epID])
+		}
+	}
+	s.mu.RUnlock()
+	if len(out.RedfishEndpoints) == 0 {
+		problem.Write(w, http.StatusNotFound, "no such xname.")
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// dropCEPSetEmpty deletes a ComponentEndpoint and, as hms-smd's
+// DeleteCompEndpointByIDSetEmpty, marks its component Empty. Call with s.mu held.
+func (s *Server) dropCEPSetEmpty(id string) bool {
+	if _, ok := s.ceps[id]; !ok {
+		return false
+	}
+	s.dropCEP(id)
+	if c, ok := s.comps[id]; ok {
+		c.c.State, c.c.Flag = StateEmpty, FlagOK
+		c.encode()
+	}
+	return true
+}
+
+func (s *Server) deleteComponentEndpoint(w http.ResponseWriter, r *http.Request) {
+	id := pathID(r)
+	s.mu.Lock()
+	ok := s.dropCEPSetEmpty(id)
+	s.mu.Unlock()
+	if !ok {
+		problem.Write(w, http.StatusNotFound, "no such xname.")
+		return
+	}
+	writeMessage(w, http.StatusOK, "deleted 1 entry")
+}
+
+func (s *Server) deleteComponentEndpoints(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	n := 0
+	for _, rec := range slices.Clone(s.cepSorted) {
+		if s.dropCEPSetEmpty(rec.ce.ID) {
+			n++
+		}
+	}
+	s.mu.Unlock()
+	if n == 0 {
+		problem.Write(w, http.StatusNotFound, "no entries to delete")
+		return
+	}
+	writeMessage(w, http.StatusOK, "deleted %d entries", n)
+}
+
+func (s *Server) deleteEthernetInterfaces(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	n := len(s.eths)
+	clear(s.eths)
+	s.ethSorted = nil
+	s.mu.Unlock()
+	if n == 0 {
+		problem.Write(w, http.StatusNotFound, "no entries to delete")
+		return
+	}
+	writeMessage(w, http.StatusOK, "deleted %d entries", n)
+}
+
+// ethPatchIn is CompEthInterface.1.0.0_Patch.
+type ethPatchIn struct {
+	Description *string      `json:"Description"`
+	IPAddresses *[]IPAddress `json:"IPAddresses"`
+	ComponentID *string      `json:"ComponentID"`
+}
+
+// checkIPs validates IP mappings: each needs a valid IPAddress, none twice.
+func checkIPs(ips []IPAddress) *problem.Details {
+	seen := map[string]bool{}
+	for _, ip := range ips {
+		if _, err := netip.ParseAddr(ip.IPAddress); err != nil {
+			return problem.New(http.StatusBadRequest, "invalid IP address %q", ip.IPAddress)
+		}
+		if seen[ip.IPAddress] {
+			return problem.New(http.StatusBadRequest, "IP address %s given twice", ip.IPAddress)
+		}
+		seen[ip.IPAddress] = true
+	}
+	return nil
+}
+
+// ethID reads the {id} path value as an interface ID; on false the reply is written.
+func ethID(w http.ResponseWriter, r *http.Request) (string, bool) {
+	_, id, ok := normMAC(r.PathValue("id"))
+	if !ok {
+		problem.Write(w, http.StatusBadRequest, "invalid EthernetInterface ID %q", r.PathValue("id"))
+	}
+	return id, ok
+}
+
+// changeEth applies change to a copy of interface id and stores it, refreshing
+// LastUpdate. It answers 404 itself and reports whether the interface exists.
+func (s *Server) changeEth(w http.ResponseWriter, id string, change func(*EthernetInterface) *problem.Details) (EthernetInterface, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.eths[id]
+	if !ok {
+		problem.Write(w, http.StatusNotFound, "no such EthernetInterface.")
+		return EthernetInterface{}, false
+	}
+	e := rec.e
+	e.IPAddresses = slices.Clone(e.IPAddresses)
+	if d := change(&e); d != nil {
+		problem.WriteDetails(w, d)
+		return EthernetInterface{}, false
+	}
+	e.LastUpdate = stamp(s.now())
+	s.putEth(e)
+	return e, true
+}
+
+func (s *Server) patchEthernetInterface(w http.ResponseWriter, r *http.Request) {
+	id, ok := ethID(w, r)
+	if !ok {
+		return
+	}
+	var in ethPatchIn
+	if d := s.decode(w, r, &in); d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	if in.Description == nil && in.IPAddresses == nil && in.ComponentID == nil {
+		problem.Write(w, http.StatusBadRequest, "request must have at least one patch field")
+		return
+	}
+	out, ok := s.changeEth(w, id, func(e *EthernetInterface) *problem.Details {
+		if in.IPAddresses != nil {
+			if d := checkIPs(*in.IPAddresses); d != nil {
+				return d
+			}
+			e.IPAddresses = append([]IPAddress{}, *in.IPAddresses...)
+		}
+		if in.ComponentID != nil {
+			cid, typ, err := parseXname(*in.ComponentID)
+			if err != nil {
+				return problem.New(http.StatusBadRequest, "invalid ComponentID %q", *in.ComponentID)
+			}
+			e.ComponentID, e.Type = cid, string(typ)
+		}
+		if in.Description != nil {
+			e.Description = *in.Description
+		}
+		return nil
+	})
+	if ok {
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+func (s *Server) getIPAddresses(w http.ResponseWriter, r *http.Request) {
+	id, ok := ethID(w, r)
+	if !ok {
+		return
+	}
+	s.mu.RLock()
+	rec, found := s.eths[id]
+	var ips []IPAddress
+	if found {
+		ips = slices.Clone(rec.e.IPAddresses)
+	}
+	s.mu.RUnlock()
+	if !found {
+		problem.Write(w, http.StatusNotFound, "no such EthernetInterface.")
+		return
+	}
+	if ips == nil {
+		ips = []IPAddress{}
+	}
+	writeJSON(w, http.StatusOK, ips)
+}
+
+func (s *Server) postIPAddress(w http.ResponseWriter, r *http.Request) {
+	id, ok := ethID(w, r)
+	if !ok {
+		return
+	}
+	var in IPAddress
+	if d := s.decode(w, r, &in); d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	if d := checkIPs([]IPAddress{in}); d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	_, ok = s.changeEth(w, id, func(e *EthernetInterface) *problem.Details {
+		if slices.ContainsFunc(e.IPAddresses, func(ip IPAddress) bool { return ip.IPAddress == in.IPAddress }) {
+			return problem.New(http.StatusConflict, "operation would conflict with an existing IP address on the same ethernet interface.")
+		}
+		e.IPAddresses = append(e.IPAddresses, in)
+		return nil
+	})
+	if ok {
+		uri := BasePath + "/Inventory/EthernetInterfaces/" + id + "/IPAddresses/" + in.IPAddress
+		w.Header().Set("Location", uri)
+		writeJSON(w, http.StatusCreated, ResourceURI{URI: uri})
+	}
+}
+
+// ipIndex finds ip among e's addresses, or returns a 404 problem.
+func ipIndex(e *EthernetInterface, ip string) (int, *problem.Details) {
+	i := slices.IndexFunc(e.IPAddresses, func(a IPAddress) bool { return a.IPAddress == ip })
+	if i < 0 {
+		return -1, problem.New(http.StatusNotFound, "no such IP address.")
+	}
+	return i, nil
+}
+
+func (s *Server) patchIPAddress(w http.ResponseWriter, r *http.Request) {
+	id, ok := ethID(w, r)
+	if !ok {
+		return
+	}
+	var in struct {
+		Network *string `json:"Network"`
+	}
+	if d := s.decode(w, r, &in); d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	if in.Network == nil {
+		problem.Write(w, http.StatusBadRequest, "request must have at least one patch field")
+		return
+	}
+	var out IPAddress
+	_, ok = s.changeEth(w, id, func(e *EthernetInterface) *problem.Details {
+		i, d := ipIndex(e, r.PathValue("ip"))
+		if d != nil {
+			return d
+		}
+		e.IPAddresses[i].Network = *in.Network
+		out = e.IPAddresses[i]
+		return nil
+	})
+	if ok {
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+func (s *Server) deleteIPAddress(w http.ResponseWriter, r *http.Request) {
+	id, ok := ethID(w, r)
+	if !ok {
+		return
+	}
+	_, ok = s.changeEth(w, id, func(e *EthernetInterface) *problem.Details {
+		i, d := ipIndex(e, r.PathValue("ip"))
+		if d != nil {
+			return d
+		}
+		e.IPAddresses = slices.Delete(e.IPAddresses, i, i+1)
+		return nil
+	})
+	if ok {
+		writeMessage(w, http.StatusOK, "deleted 1 entry")
+	}
+}
