@@ -12,9 +12,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/cfs"
-	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/stack"
 	"github.com/cray-bos/bos/internal/topology"
@@ -37,7 +37,7 @@ const (
 // node) and a template for the next image.
 type crusCluster struct {
 	*slurmCluster
-	hsm  *hsm.Client
+	hsm  *hsmapi.Client
 	crus *crus.Client
 }
 
@@ -86,10 +86,10 @@ func startCRUSCluster(tb testing.TB, n int) *crusCluster {
 
 	c := &crusCluster{
 		slurmCluster: newSlurmCluster(&cluster{t: tb, st: st, computes: topo.ByRole(topology.RoleCompute)}, topo, 200*time.Millisecond, time.Second),
-		hsm:          hsm.NewClient(st.URLs.HSM, st.HTTPClient()), crus: crus.NewClient(st.URLs.BOS, st.HTTPClient()),
+		hsm:          hsmapi.NewClient(st.URLs.HSM, st.HTTPClient()), crus: crus.NewClient(st.URLs.BOS, st.HTTPClient()),
 	}
 	for _, label := range []string{crusStart, crusUp, crusFailed} {
-		require.NoError(tb, c.hsm.CreateGroup(ctx, hsm.Group{Label: label}))
+		require.NoError(tb, c.hsm.CreateGroup(ctx, hsmapi.Group{Label: label}))
 	}
 	for _, id := range c.computes {
 		require.NoError(tb, c.hsm.AddGroupMember(ctx, crusStart, id))

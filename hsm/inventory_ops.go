@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/internal/problem"
 )
 
@@ -26,7 +27,7 @@ func (s *Server) queryRedfishEndpoints(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.RLock()
-	out := RedfishEndpointArray{RedfishEndpoints: []RedfishEndpoint{}}
+	out := hsmapi.RedfishEndpointArray{RedfishEndpoints: []hsmapi.RedfishEndpoint{}}
 	for _, epID := range sortedKeys(s.rfeps) {
 		if all || epID == id || strings.HasPrefix(epID, id) && epID[len(id)] >= 'a' && epID[len(id)] <= 'z' {
 			out.RedfishEndpoints = append(out.RedfishEndpoints, *s.rfeps[epID])
@@ -97,13 +98,13 @@ func (s *Server) deleteEthernetInterfaces(w http.ResponseWriter, r *http.Request
 
 // ethPatchIn is CompEthInterface.1.0.0_Patch.
 type ethPatchIn struct {
-	Description *string      `json:"Description"`
-	IPAddresses *[]IPAddress `json:"IPAddresses"`
-	ComponentID *string      `json:"ComponentID"`
+	Description *string             `json:"Description"`
+	IPAddresses *[]hsmapi.IPAddress `json:"IPAddresses"`
+	ComponentID *string             `json:"ComponentID"`
 }
 
 // checkIPs validates IP mappings: each needs a valid IPAddress, none twice.
-func checkIPs(ips []IPAddress) *problem.Details {
+func checkIPs(ips []hsmapi.IPAddress) *problem.Details {
 	seen := map[string]bool{}
 	for _, ip := range ips {
 		if _, err := netip.ParseAddr(ip.IPAddress); err != nil {
@@ -128,19 +129,19 @@ func ethID(w http.ResponseWriter, r *http.Request) (string, bool) {
 
 // changeEth applies change to a copy of interface id and stores it, refreshing
 // LastUpdate. It answers 404 itself and reports whether the interface exists.
-func (s *Server) changeEth(w http.ResponseWriter, id string, change func(*EthernetInterface) *problem.Details) (EthernetInterface, bool) {
+func (s *Server) changeEth(w http.ResponseWriter, id string, change func(*hsmapi.EthernetInterface) *problem.Details) (hsmapi.EthernetInterface, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rec, ok := s.eths[id]
 	if !ok {
 		problem.Write(w, http.StatusNotFound, "no such EthernetInterface.")
-		return EthernetInterface{}, false
+		return hsmapi.EthernetInterface{}, false
 	}
 	e := rec.e
 	e.IPAddresses = slices.Clone(e.IPAddresses)
 	if d := change(&e); d != nil {
 		problem.WriteDetails(w, d)
-		return EthernetInterface{}, false
+		return hsmapi.EthernetInterface{}, false
 	}
 	e.LastUpdate = stamp(s.now())
 	s.putEth(e)
@@ -161,12 +162,12 @@ func (s *Server) patchEthernetInterface(w http.ResponseWriter, r *http.Request) 
 		problem.Write(w, http.StatusBadRequest, "request must have at least one patch field")
 		return
 	}
-	out, ok := s.changeEth(w, id, func(e *EthernetInterface) *problem.Details {
+	out, ok := s.changeEth(w, id, func(e *hsmapi.EthernetInterface) *problem.Details {
 		if in.IPAddresses != nil {
 			if d := checkIPs(*in.IPAddresses); d != nil {
 				return d
 			}
-			e.IPAddresses = append([]IPAddress{}, *in.IPAddresses...)
+			e.IPAddresses = append([]hsmapi.IPAddress{}, *in.IPAddresses...)
 		}
 		if in.ComponentID != nil {
 			cid, typ, err := parseXname(*in.ComponentID)
@@ -192,7 +193,7 @@ func (s *Server) getIPAddresses(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.RLock()
 	rec, found := s.eths[id]
-	var ips []IPAddress
+	var ips []hsmapi.IPAddress
 	if found {
 		ips = slices.Clone(rec.e.IPAddresses)
 	}
@@ -202,7 +203,7 @@ func (s *Server) getIPAddresses(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ips == nil {
-		ips = []IPAddress{}
+		ips = []hsmapi.IPAddress{}
 	}
 	writeJSON(w, http.StatusOK, ips)
 }
@@ -212,32 +213,32 @@ func (s *Server) postIPAddress(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var in IPAddress
+	var in hsmapi.IPAddress
 	if d := s.decode(w, r, &in); d != nil {
 		problem.WriteDetails(w, d)
 		return
 	}
-	if d := checkIPs([]IPAddress{in}); d != nil {
+	if d := checkIPs([]hsmapi.IPAddress{in}); d != nil {
 		problem.WriteDetails(w, d)
 		return
 	}
-	_, ok = s.changeEth(w, id, func(e *EthernetInterface) *problem.Details {
-		if slices.ContainsFunc(e.IPAddresses, func(ip IPAddress) bool { return ip.IPAddress == in.IPAddress }) {
+	_, ok = s.changeEth(w, id, func(e *hsmapi.EthernetInterface) *problem.Details {
+		if slices.ContainsFunc(e.IPAddresses, func(ip hsmapi.IPAddress) bool { return ip.IPAddress == in.IPAddress }) {
 			return problem.New(http.StatusConflict, "operation would conflict with an existing IP address on the same ethernet interface.")
 		}
 		e.IPAddresses = append(e.IPAddresses, in)
 		return nil
 	})
 	if ok {
-		uri := BasePath + "/Inventory/EthernetInterfaces/" + id + "/IPAddresses/" + in.IPAddress
+		uri := hsmapi.BasePath + "/Inventory/EthernetInterfaces/" + id + "/IPAddresses/" + in.IPAddress
 		w.Header().Set("Location", uri)
-		writeJSON(w, http.StatusCreated, ResourceURI{URI: uri})
+		writeJSON(w, http.StatusCreated, hsmapi.ResourceURI{URI: uri})
 	}
 }
 
 // ipIndex finds ip among e's addresses, or returns a 404 problem.
-func ipIndex(e *EthernetInterface, ip string) (int, *problem.Details) {
-	i := slices.IndexFunc(e.IPAddresses, func(a IPAddress) bool { return a.IPAddress == ip })
+func ipIndex(e *hsmapi.EthernetInterface, ip string) (int, *problem.Details) {
+	i := slices.IndexFunc(e.IPAddresses, func(a hsmapi.IPAddress) bool { return a.IPAddress == ip })
 	if i < 0 {
 		return -1, problem.New(http.StatusNotFound, "no such IP address.")
 	}
@@ -260,8 +261,8 @@ func (s *Server) patchIPAddress(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, http.StatusBadRequest, "request must have at least one patch field")
 		return
 	}
-	var out IPAddress
-	_, ok = s.changeEth(w, id, func(e *EthernetInterface) *problem.Details {
+	var out hsmapi.IPAddress
+	_, ok = s.changeEth(w, id, func(e *hsmapi.EthernetInterface) *problem.Details {
 		i, d := ipIndex(e, r.PathValue("ip"))
 		if d != nil {
 			return d
@@ -280,7 +281,7 @@ func (s *Server) deleteIPAddress(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	_, ok = s.changeEth(w, id, func(e *EthernetInterface) *problem.Details {
+	_, ok = s.changeEth(w, id, func(e *hsmapi.EthernetInterface) *problem.Details {
 		i, d := ipIndex(e, r.PathValue("ip"))
 		if d != nil {
 			return d

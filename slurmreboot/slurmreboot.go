@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/cray-bos/bos/api/bosapi"
-	"github.com/cray-bos/bos/hsm"
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/internal/xname"
 )
@@ -64,7 +64,7 @@ type Config struct {
 type Program struct {
 	cfg Config
 	bos *bosapi.Client
-	hsm *hsm.Client
+	hsm *hsmapi.Client
 }
 
 // New checks cfg and builds the clients.
@@ -102,7 +102,7 @@ func New(cfg Config) (*Program, error) {
 		p.bos = p.bos.WithTenant(cfg.Tenant)
 	}
 	if cfg.HSMURL != "" {
-		p.hsm = hsm.NewClient(cfg.HSMURL, hc)
+		p.hsm = hsmapi.NewClient(cfg.HSMURL, hc)
 	}
 	return p, nil
 }
@@ -254,11 +254,11 @@ func (p *Program) mapNodes(ctx context.Context, res *Result) error {
 	}
 	for start := 0; start < len(nids); start += lookupBatch {
 		chunk := nids[start:min(start+lookupBatch, len(nids))]
-		f := hsm.ComponentFilter{Type: []string{string(xname.Node)}, NIDOnly: true}
+		f := hsmapi.ComponentFilter{Type: []string{string(xname.Node)}, NIDOnly: true}
 		for _, nid := range chunk {
 			f.NID = append(f.NID, strconv.Itoa(nid))
 		}
-		var comps []hsm.Component
+		var comps []hsmapi.Component
 		err := p.retry(ctx, "hsm lookup", transient, func(ctx context.Context) (err error) {
 			comps, err = p.hsm.GetComponents(ctx, f)
 			return err

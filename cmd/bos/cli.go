@@ -25,7 +25,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/cray-bos/bos/api/bosapi"
-	"github.com/cray-bos/bos/hsm"
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/internal/stack"
 )
 
@@ -122,7 +122,7 @@ var (
 	bosService = &service{name: "BOS", flag: "url", env: envURL, entry: "bos", tenants: true,
 		pick: func(u stack.URLs) string { return u.BOS }, apiPaths: []string{"/v2", "/v1"}}
 	hsmService = &service{name: "HSM", flag: "hsm-url", env: envHSMURL, entry: "hsm",
-		pick: func(u stack.URLs) string { return u.HSM }, apiPaths: []string{hsm.BasePath}}
+		pick: func(u stack.URLs) string { return u.HSM }, apiPaths: []string{hsmapi.BasePath}}
 )
 
 func (e *cliEnv) register(fs *pflag.FlagSet) {

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/cray-bos/bos/api/bosapi"
-	"github.com/cray-bos/bos/hsm"
+	"github.com/cray-bos/bos/api/hsmapi"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/crus"
 )
@@ -198,11 +198,11 @@ func tableOf(v any) (table, bool) {
 		return t, true
 	case []crus.Session:
 		return crusTable(v), true
-	case []hsm.Group:
+	case []hsmapi.Group:
 		return hsmGroupsTable(v), true
-	case hsm.Group:
+	case hsmapi.Group:
 		return hsmGroupDescription(v), true
-	case hsm.Members:
+	case hsmapi.Members:
 		t := table{header: []string{"ID"}}
 		for _, id := range v.IDs {
 			t.rows = append(t.rows, []string{id})

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cray-bos/bos/api/bosapi"
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/internal/topology"
@@ -42,9 +43,9 @@ func crusServer(t *testing.T, groups ...string) (bosURL, hsmURL string) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
 	bosAPI := api.New(api.Config{Store: st})
-	hc := hsm.NewClient(hs.URL, nil)
+	hc := hsmapi.NewClient(hs.URL, nil)
 	for _, l := range groups {
-		require.NoError(t, hc.CreateGroup(ctx, hsm.Group{Label: l}))
+		require.NoError(t, hc.CreateGroup(ctx, hsmapi.Group{Label: l}))
 	}
 	srv := httptest.NewUnstartedServer(nil)
 	c, err := crus.New(crus.Config{Store: st, HSM: hc, BOS: bosapi.NewClient("http://"+srv.Listener.Addr().String(), nil),

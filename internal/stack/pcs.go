@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/api/pcsapi"
-	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/orchestrator/operator"
 	"github.com/cray-bos/bos/orchestrator/server"
 	"github.com/cray-bos/bos/pcs"
@@ -31,7 +31,7 @@ func (s *Stack) startPCS(o Options, ln net.Listener) error {
 	if err != nil {
 		return fmt.Errorf("stack: pcs: %w", err)
 	}
-	hsmClient := hsm.NewClient(s.URLs.HSM, s.HTTPClient())
+	hsmClient := hsmapi.NewClient(s.URLs.HSM, s.HTTPClient())
 	rf := operator.NewRedfish(operator.RedfishConfig{
 		Endpoints: operator.HSMEndpoints{Client: hsmClient, Credentials: creds},
 		Scheme:    s.redfishScheme(o), Timeout: o.RedfishTimeout, Dial: s.dial(), Logger: o.Logger,
@@ -51,11 +51,11 @@ func (s *Stack) startPCS(o Options, ln net.Listener) error {
 // and their ResetTypes from HSM's ComponentEndpoints, where PCS reads them.
 type pcsBMCs struct {
 	power operator.PowerControl
-	hsm   *hsm.Client
+	hsm   *hsmapi.Client
 }
 
 func (d pcsBMCs) Nodes(ctx context.Context) ([]pcs.Node, error) {
-	ces, err := d.hsm.ComponentEndpoints(ctx, hsm.EndpointFilter{Type: []string{"Node"}})
+	ces, err := d.hsm.ComponentEndpoints(ctx, hsmapi.EndpointFilter{Type: []string{"Node"}})
 	if err != nil {
 		return nil, err
 	}
@@ -97,12 +97,12 @@ func (d pcsBMCs) Reset(ctx context.Context, xnames []string, a pcs.Action) map[s
 
 // hsmReservations is PCS's use of HSM's service reservations, as hms-smd's reservation
 // library makes it: flexible reserve, check of deputy keys, renew and release by key.
-type hsmReservations struct{ c *hsm.Client }
+type hsmReservations struct{ c *hsmapi.Client }
 
-func keysOf(m map[string]string) []hsm.ReservationKey {
-	out := make([]hsm.ReservationKey, 0, len(m))
+func keysOf(m map[string]string) []hsmapi.ReservationKey {
+	out := make([]hsmapi.ReservationKey, 0, len(m))
 	for id, k := range m {
-		out = append(out, hsm.ReservationKey{ID: id, Key: k})
+		out = append(out, hsmapi.ReservationKey{ID: id, Key: k})
 	}
 	return out
 }
@@ -120,7 +120,7 @@ func (r hsmReservations) Valid(ctx context.Context, deputyKeys map[string]string
 }
 
 func (r hsmReservations) Acquire(ctx context.Context, xnames []string, minutes int) (map[string]string, error) {
-	res, err := r.c.Reserve(ctx, hsm.LockRequest{ComponentIDs: xnames, ProcessingModel: hsm.ProcessingFlexible, ReservationDuration: minutes})
+	res, err := r.c.Reserve(ctx, hsmapi.LockRequest{ComponentIDs: xnames, ProcessingModel: hsmapi.ProcessingFlexible, ReservationDuration: minutes})
 	if err != nil {
 		return nil, err
 	}
@@ -132,11 +132,11 @@ func (r hsmReservations) Acquire(ctx context.Context, xnames []string, minutes i
 }
 
 func (r hsmReservations) Renew(ctx context.Context, keys map[string]string, minutes int) error {
-	_, err := r.c.RenewReservations(ctx, keysOf(keys), minutes, hsm.ProcessingFlexible)
+	_, err := r.c.RenewReservations(ctx, keysOf(keys), minutes, hsmapi.ProcessingFlexible)
 	return err
 }
 
 func (r hsmReservations) Release(ctx context.Context, keys map[string]string) error {
-	_, err := r.c.ReleaseReservations(ctx, keysOf(keys), hsm.ProcessingFlexible)
+	_, err := r.c.ReleaseReservations(ctx, keysOf(keys), hsmapi.ProcessingFlexible)
 	return err
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cray-bos/bos/api/bosapi"
-	"github.com/cray-bos/bos/hsm"
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/internal/memnet"
 	"github.com/cray-bos/bos/internal/topology"
 )
@@ -29,7 +29,7 @@ func TestStartContextBoundsTheStartOnly(t *testing.T) {
 
 		_, err = st.BOSClient.ListComponents(t.Context(), bosapi.ComponentQuery{})
 		require.NoError(t, err, "BOS answers after Start's context ended")
-		_, err = hsm.NewClient(st.URLs.HSM, st.HTTPClient()).Groups(t.Context())
+		_, err = hsmapi.NewClient(st.URLs.HSM, st.HTTPClient()).Groups(t.Context())
 		require.NoError(t, err, "HSM answers after Start's context ended")
 		st.Close()
 	})

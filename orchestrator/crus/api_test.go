@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cray-bos/bos/api/bosapi"
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/internal/problem"
@@ -48,9 +49,9 @@ func newAPIEnv(t *testing.T, backend string) *apiEnv {
 	bs := httptest.NewServer(api.New(api.Config{Store: bosStore}).Handler())
 	t.Cleanup(bs.Close)
 	ctx := context.Background()
-	hc := hsm.NewClient(hs.URL, nil)
+	hc := hsmapi.NewClient(hs.URL, nil)
 	for _, l := range []string{"start", "up", "failed"} {
-		require.NoError(t, hc.CreateGroup(ctx, hsm.Group{Label: l}))
+		require.NoError(t, hc.CreateGroup(ctx, hsmapi.Group{Label: l}))
 	}
 	bc := bosapi.NewClient(bs.URL, nil)
 	_, err = bc.PutTemplate(ctx, "tmpl", bos.SessionTemplate{EnableCFS: false, BootSets: map[string]bos.BootSet{

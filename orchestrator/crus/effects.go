@@ -6,9 +6,9 @@ import (
 	"net/http"
 
 	"github.com/cray-bos/bos/api/bosapi"
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/api/slurmapi/hostlist"
-	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/internal/problem"
 	bos "github.com/cray-bos/bos/orchestrator"
 )
@@ -31,7 +31,7 @@ func (s *Server) observe(ctx context.Context, rec *Record, n Needs) (Observation
 		obs.Starting = g.Members.IDs
 		obs.NIDs = map[string]int{}
 		if len(obs.Starting) > 0 {
-			comps, err := s.cfg.HSM.QueryComponents(ctx, obs.Starting, hsm.ComponentFilter{})
+			comps, err := s.cfg.HSM.QueryComponents(ctx, obs.Starting, hsmapi.ComponentFilter{})
 			if err != nil {
 				return obs, fmt.Errorf("read the NIDs of group '%s': %w", rec.StartingLabel, err)
 			}

@@ -11,9 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cray-bos/bos/api/bosapi"
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/cfs"
-	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/memnet"
 	"github.com/cray-bos/bos/internal/stack"
@@ -44,7 +44,7 @@ type world struct {
 	net      *memnet.Network
 	computes []string
 	names    map[string]string // xname → Slurm name
-	hsm      *hsm.Client
+	hsm      *hsmapi.Client
 	slurm    *slurmapi.Client
 }
 
@@ -98,12 +98,12 @@ func startWorld(t *testing.T, computes int) *world {
 	require.NoError(t, err)
 
 	w := &world{t: t, st: st, net: mn, computes: topo.ByRole(topology.RoleCompute), names: map[string]string{},
-		hsm: hsm.NewClient(st.URLs.HSM, st.HTTPClient()), slurm: slurmapi.NewClient(st.URLs.Slurm, st.HTTPClient())}
+		hsm: hsmapi.NewClient(st.URLs.HSM, st.HTTPClient()), slurm: slurmapi.NewClient(st.URLs.Slurm, st.HTTPClient())}
 	for _, n := range topo.Nodes {
 		w.names[n.Xname] = n.Name
 	}
 	for _, label := range []string{startLabel, upLabel, failedLabel} {
-		require.NoError(t, w.hsm.CreateGroup(ctx, hsm.Group{Label: label}))
+		require.NoError(t, w.hsm.CreateGroup(ctx, hsmapi.Group{Label: label}))
 	}
 	for _, id := range w.computes {
 		require.NoError(t, w.hsm.AddGroupMember(ctx, startLabel, id))

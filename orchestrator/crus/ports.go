@@ -5,8 +5,8 @@ import (
 	"net/http"
 
 	"github.com/cray-bos/bos/api/bosapi"
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/api/slurmapi"
-	"github.com/cray-bos/bos/hsm"
 	bos "github.com/cray-bos/bos/orchestrator"
 )
 
@@ -15,10 +15,10 @@ import (
 
 // Groups is HSM: groups and the NIDs of components.
 type Groups interface {
-	Group(ctx context.Context, label string) (hsm.Group, error)
+	Group(ctx context.Context, label string) (hsmapi.Group, error)
 	AddGroupMember(ctx context.Context, label, id string) error
 	RemoveGroupMember(ctx context.Context, label, id string) error
-	QueryComponents(ctx context.Context, ids []string, f hsm.ComponentFilter) ([]hsm.Component, error)
+	QueryComponents(ctx context.Context, ids []string, f hsmapi.ComponentFilter) ([]hsmapi.Component, error)
 }
 
 // BOS is the BOS v2 API.
@@ -37,7 +37,7 @@ type WLM interface {
 }
 
 var (
-	_ Groups = (*hsm.Client)(nil)
+	_ Groups = (*hsmapi.Client)(nil)
 	_ BOS    = (*bosapi.Client)(nil)
 	_ WLM    = (*slurmapi.Client)(nil)
 )
@@ -46,5 +46,5 @@ var (
 // those base URLs (scheme://host:port), for callers that know the services only by URL
 // (the composition in orchestrator/server). hc nil means http.DefaultClient.
 func HTTPServices(hsmURL, bosURL, slurmURL string, hc *http.Client) (Groups, BOS, WLM) {
-	return hsm.NewClient(hsmURL, hc), bosapi.NewClient(bosURL, hc), slurmapi.NewClient(slurmURL, hc)
+	return hsmapi.NewClient(hsmURL, hc), bosapi.NewClient(bosURL, hc), slurmapi.NewClient(slurmURL, hc)
 }

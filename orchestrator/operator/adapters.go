@@ -7,19 +7,19 @@ import (
 
 	"github.com/cray-bos/bos/api/bssapi"
 	"github.com/cray-bos/bos/api/cfsapi"
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/api/imsapi"
-	"github.com/cray-bos/bos/hsm"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/selection"
 )
 
 // HSMInventory reads BOS's inventory through the HSM API.
-type HSMInventory struct{ Client *hsm.Client }
+type HSMInventory struct{ Client *hsmapi.Client }
 
 var _ selection.Inventory = HSMInventory{}
 
 func (h HSMInventory) Nodes(ctx context.Context) ([]selection.Node, error) {
-	comps, err := h.Client.GetComponents(ctx, hsm.ComponentFilter{Type: []string{"Node"}})
+	comps, err := h.Client.GetComponents(ctx, hsmapi.ComponentFilter{Type: []string{"Node"}})
 	if err != nil {
 		return nil, fmt.Errorf("hsm nodes: %w", err)
 	}

@@ -5,8 +5,8 @@ import (
 
 	"github.com/cray-bos/bos/api/bssapi"
 	"github.com/cray-bos/bos/api/cfsapi"
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/api/imsapi"
-	"github.com/cray-bos/bos/hsm"
 )
 
 // Constructors of the ports over the real services' HTTP APIs, by base URL
@@ -15,7 +15,7 @@ import (
 
 // NewHSMInventory reads the inventory from the HSM at url.
 func NewHSMInventory(url string, hc *http.Client) HSMInventory {
-	return HSMInventory{Client: hsm.NewClient(url, hc)}
+	return HSMInventory{Client: hsmapi.NewClient(url, hc)}
 }
 
 // Endpoints lists the nodes' BMCs from the same HSM, with creds for them.

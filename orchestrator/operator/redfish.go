@@ -26,7 +26,7 @@ import (
 	"github.com/stmcginnis/gofish"
 	"github.com/stmcginnis/gofish/schemas"
 
-	"github.com/cray-bos/bos/hsm"
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/internal/problem"
 )
 
@@ -52,12 +52,12 @@ type EndpointSource interface {
 // RedfishEndpoints), which is where PCS finds them too. HSM never returns passwords, so
 // credentials come from Credentials (PCS reads Vault); nil leaves them to RedfishConfig.
 type HSMEndpoints struct {
-	Client      *hsm.Client
+	Client      *hsmapi.Client
 	Credentials *Credentials
 }
 
 func (h HSMEndpoints) Endpoints(ctx context.Context) ([]Endpoint, error) {
-	ces, err := h.Client.ComponentEndpoints(ctx, hsm.EndpointFilter{Type: []string{"Node"}})
+	ces, err := h.Client.ComponentEndpoints(ctx, hsmapi.EndpointFilter{Type: []string{"Node"}})
 	if err != nil {
 		return nil, fmt.Errorf("hsm component endpoints: %w", err)
 	}
@@ -65,7 +65,7 @@ func (h HSMEndpoints) Endpoints(ctx context.Context) ([]Endpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hsm redfish endpoints: %w", err)
 	}
-	creds := make(map[string]hsm.RedfishEndpoint, len(res))
+	creds := make(map[string]hsmapi.RedfishEndpoint, len(res))
 	for _, re := range res {
 		creds[re.ID] = re
 	}

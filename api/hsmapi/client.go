@@ -1,4 +1,4 @@
-package hsm
+package hsmapi
 
 import (
 	"context"
@@ -29,8 +29,8 @@ func NewClient(baseURL string, hc *http.Client) *Client {
 	return &Client{base: strings.TrimRight(baseURL, "/") + BasePath, hc: hc}
 }
 
-// idsPerRequest bounds the ids a client puts in one query string.
-const idsPerRequest = 100
+// IDsPerRequest bounds the ids a client puts in one query string.
+const IDsPerRequest = 100
 
 // do sends one request (see problem.DoJSON).
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, in, out any) error {
@@ -228,7 +228,7 @@ func (c *Client) GroupMembers(ctx context.Context, label string) (Members, error
 
 // AddGroupMember adds component id to a group.
 func (c *Client) AddGroupMember(ctx context.Context, label, id string) error {
-	body := memberIn{ID: id}
+	body := MemberID{ID: id}
 	if err := c.do(ctx, http.MethodPost, "/groups/"+url.PathEscape(label)+"/members", nil, body, nil); err != nil {
 		return fmt.Errorf("hsm: add %s to group %s: %w", id, label, err)
 	}
@@ -279,6 +279,9 @@ func (c *Client) LockedNodes(ctx context.Context) ([]string, error) {
 	}
 	return ids, nil
 }
+
+// msgNotFound is HSM's 400 detail for a lock request that matched no component.
+const msgNotFound = "Component not found"
 
 // noneMatched reports whether err is HSM's answer to a lock request that matched no
 // component: 400 "Component not found".
@@ -366,7 +369,7 @@ func (c *Client) CheckReservations(ctx context.Context, deputyKeys []Reservation
 
 // EndpointFilter selects ComponentEndpoints.
 type EndpointFilter struct {
-	ID          []string // component xnames; sent idsPerRequest at a time
+	ID          []string // component xnames; sent IDsPerRequest at a time
 	RedfishEP   []string // BMC xnames
 	Type        []string // HMS types, e.g. Node
 	RedfishType []string // ComputerSystem, Manager...
@@ -384,8 +387,8 @@ func (c *Client) ComponentEndpoints(ctx context.Context, f EndpointFilter) ([]Co
 	chunks := [][]string{nil}
 	if len(f.ID) > 0 {
 		chunks = chunks[:0]
-		for i := 0; i < len(f.ID); i += idsPerRequest {
-			chunks = append(chunks, f.ID[i:min(i+idsPerRequest, len(f.ID))])
+		for i := 0; i < len(f.ID); i += IDsPerRequest {
+			chunks = append(chunks, f.ID[i:min(i+IDsPerRequest, len(f.ID))])
 		}
 	}
 	var all []ComponentEndpoint

@@ -1,4 +1,4 @@
-package hsm
+package hsmapi
 
 // Wire types: the JSON shapes of the real HSM API, shared by the server and the Client.
 
@@ -350,4 +350,15 @@ type ODataID struct {
 type EventResult struct {
 	Applied int `json:"Applied"`
 	Ignored int `json:"Ignored"`
+}
+
+// API path prefixes: the in-cluster path BOS uses and the CSM API gateway path.
+const (
+	BasePath    = "/hsm/v2"
+	GatewayPath = "/apis/smd/hsm/v2"
+)
+
+// MemberID is the body of POST .../members: one member to add.
+type MemberID struct {
+	ID string `json:"id"`
 }
