@@ -74,7 +74,7 @@ func cliV1Families() []family {
 	}
 }
 
-// v1Call runs fn with the client of c (the v1 methods of api.Client).
+// v1Call runs fn with the client of c (the v1 methods of bosapi.Client).
 func v1Call(c *call, fn func(*bosapi.Client) (any, error)) (any, error) { return v2Call(c, fn) }
 
 // v1Done runs fn and, on success, returns msg as a notice.

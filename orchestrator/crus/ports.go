@@ -11,7 +11,7 @@ import (
 )
 
 // The services CRUS talks to, as the small interfaces it needs. The project's clients
-// satisfy them: *hsm.Client, *api.Client (BOS v2) and *slurmsim.Client.
+// satisfy them: *hsmapi.Client, *bosapi.Client (BOS v2) and *slurmapi.Client.
 
 // Groups is HSM: groups and the NIDs of components.
 type Groups interface {
