@@ -180,9 +180,13 @@ func NewComponent(id string, now time.Time) Component {
 	c.ActualState.LastUpdated = now.UTC()
 	c.DesiredState.LastUpdated = now.UTC()
 	c.StagedState.LastUpdated = now.UTC()
-	c.Status.Status = ComputeStatus(&c)
+	c.RefreshStatus()
 	return c
 }
+
+// RefreshStatus sets status.status to ComputeStatus: the one writer of that field, called
+// by whatever changes a record (the store on every write, patches, Decide).
+func (c *Component) RefreshStatus() { c.Status.Status = ComputeStatus(c) }
 
 // ComputeStatus derives status.status from phase, override and last action (reference 4.2).
 // It depends only on stored fields, so the store indexes it at write time.

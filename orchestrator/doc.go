@@ -28,9 +28,9 @@
 // only the api package turns codes into HTTP statuses.
 //
 // Deviations from the real service are listed in docs/bos-api-deviations.md; those that
-// live in this package: timestamps are RFC 3339 in UTC with full precision (BOS writes
-// naive local time to the second); a JSON null in a patch means "not sent"; operation
-// names are accepted in any case; option PATCH rejects unknown keys; applystaged replaces
-// desired_state and staged_state whole (BOS merges, keeping a stale bss_token and, with
-// clear_stage, the staged session) and clears error on success.
+// live in this package: timestamps are time.Time at full precision (the API writes them
+// as BOS does, naive UTC to the second, see api/timestamps.go); a JSON null in a patch means "not sent"; operation
+// names are accepted in any case; applystaged, as BOS, replaces desired_state (and, with
+// clear_stage, staged_state) whole, and unlike BOS also clears error on success. Option
+// PATCH keeps unknown keys as BOS does (UnknownOptions).
 package orchestrator

@@ -240,7 +240,7 @@ func (p *ComponentPatch) ApplyTo(c *Component) {
 	if p.RetryPolicy != nil {
 		c.RetryPolicy = ptr(*p.RetryPolicy)
 	}
-	c.Status.Status = ComputeStatus(c)
+	c.RefreshStatus()
 }
 
 // Build returns the record a PUT of p creates: p applied to an empty component with id.

@@ -201,7 +201,10 @@ type V1Session struct {
 	Error    string            `json:"error,omitempty"`
 	Template V1SessionTemplate `json:"template"`
 	Status   V1SessionStatus   `json:"status"`
-	BootSets []V1BootSetStatus `json:"boot_set_status"`
+	// StatusDeleted: DELETE /v1/session/{id}/status removed the status document (GET
+	// answers 404) and no POST has created it again (v1status.go).
+	StatusDeleted bool              `json:"status_deleted,omitempty"`
+	BootSets      []V1BootSetStatus `json:"boot_set_status"`
 	// TookOver (ours) lists the nodes the session took over at its creation from
 	// unfinished sessions that held them (overlap.go).
 	TookOver []SessionTakeover `json:"took_over,omitempty"`

@@ -82,6 +82,11 @@ func (c *Client) send(ctx context.Context, method, path string, q url.Values, in
 	if c.ifMatch != "" {
 		h.Set("If-Match", c.ifMatch)
 	}
+	if out != nil {
+		if _, text := out.(*strings.Builder); !text {
+			out = &typedReply{out}
+		}
+	}
 	resp, err := problem.DoJSON(ctx, c.hc, method, u, h, in, out)
 	var d *problem.Details
 	if err != nil && !errors.As(err, &d) {
@@ -355,4 +360,20 @@ func (c *Client) DeleteComponent(ctx context.Context, id string) error {
 func (c *Client) ApplyStaged(ctx context.Context, xnames []string) (ApplyStagedResponse, error) {
 	var out ApplyStagedResponse
 	return out, c.do(ctx, http.MethodPost, "/v2/applystaged", nil, ApplyStagedRequest{Xnames: xnames}, &out)
+}
+
+// typedReply decodes a reply into v after reading its timestamps as BOS writes them
+// (timestamps.go); a *json.RawMessage gets the reply as sent.
+type typedReply struct{ v any }
+
+func (r *typedReply) UnmarshalJSON(raw []byte) error {
+	if m, ok := r.v.(*json.RawMessage); ok {
+		*m = append((*m)[:0], raw...)
+		return nil
+	}
+	raw, err := FromWire(raw)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, r.v)
 }

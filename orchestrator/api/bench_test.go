@@ -93,7 +93,7 @@ func BenchmarkListComponents(b *testing.B) {
 			b.Run(q.name, func(b *testing.B) {
 				hc := e.srv.Client()
 				var list []json.RawMessage
-				if err := json.Unmarshal(e.call(b, hc, "GET", "/v2/components"+q.query, nil), &list); err != nil || len(list) != benchNodes {
+				if err := unmarshalWire(e.call(b, hc, "GET", "/v2/components"+q.query, nil), &list); err != nil || len(list) != benchNodes {
 					b.Fatalf("listed %d components, want %d: %v", len(list), benchNodes, err)
 				}
 				// Timed: the whole HTTP exchange, body read; the client's JSON decoding is not

@@ -112,7 +112,7 @@ func (s *Server) listComponents(c *gin.Context) error {
 		buf.Write(r)
 	}
 	buf.WriteByte(']')
-	c.Data(http.StatusOK, "application/json; charset=utf-8", buf.Bytes())
+	c.Data(http.StatusOK, "application/json; charset=utf-8", bosapi.ToWire(buf.Bytes()))
 	return nil
 }
 
@@ -240,7 +240,7 @@ func (s *Server) putComponents(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, nonNil(out))
+	sendJSON(c, http.StatusOK, nonNil(out))
 	return nil
 }
 
@@ -363,7 +363,7 @@ func (s *Server) patchComponents(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, nonNil(out))
+	sendJSON(c, http.StatusOK, nonNil(out))
 	return nil
 }
 
@@ -451,33 +451,40 @@ func (s *Server) applyStaged(c *gin.Context) error {
 			candidates = append(candidates, x)
 		}
 	}
+	// Sessions are read before the write, not in its compare-and-set callback (which may
+	// run more than once); a node whose staged session changed meanwhile is done again
+	// with that session read.
 	sessions := map[string]*orchestrator.Session{}
 	outcome := map[string]orchestrator.StagedOutcome{}
 	now := s.now()
-	_, err = s.st.UpdateComponents(ctx, candidates, func(cur *orchestrator.Component) error {
-		name := cur.StagedState.Session
-		sess, cached := sessions[name]
-		if !cached && name != "" {
-			got, err := s.st.GetSession(ctx, tn, name)
-			switch {
-			case err == nil:
-				sess = &got
-			case !orchestrator.IsNotFound(err):
-				return err
+	for todo := candidates; len(todo) > 0; {
+		if err := s.readStagedSessions(ctx, tn, todo, sessions); err != nil {
+			return err
+		}
+		outs, err := store.UpdateEach(ctx, s.st, todo, func(cur *orchestrator.Component) (orchestrator.StagedOutcome, error) {
+			sess, read := sessions[cur.StagedState.Session]
+			if !read && cur.StagedState.Session != "" {
+				return "", store.ErrSkip // staged meanwhile: next round
 			}
-			sessions[name] = sess
+			result, p := orchestrator.ApplyStaged(cur, sess, o.ClearStage)
+			if p == nil {
+				return result, store.ErrSkip
+			}
+			p.SetAutoFields(now, nil)
+			p.ApplyTo(cur)
+			return result, nil
+		})
+		if err != nil {
+			return err
 		}
-		result, p := orchestrator.ApplyStaged(cur, sess, o.ClearStage)
-		outcome[cur.ID] = result
-		if p == nil {
-			return store.ErrSkip
+		todo = todo[:0:0]
+		for _, out := range outs {
+			if out.Result == "" {
+				todo = append(todo, out.ID)
+			} else {
+				outcome[out.ID] = out.Result
+			}
 		}
-		p.SetAutoFields(now, nil)
-		p.ApplyTo(cur)
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 	resp := bosapi.ApplyStagedResponse{Succeeded: []string{}, Failed: []string{}, Ignored: []string{}}
 	for _, x := range xnames {
@@ -490,7 +497,32 @@ func (s *Server) applyStaged(c *gin.Context) error {
 			resp.Ignored = append(resp.Ignored, x)
 		}
 	}
-	c.JSON(http.StatusOK, resp)
+	sendJSON(c, http.StatusOK, resp)
+	return nil
+}
+
+// readStagedSessions adds to sessions (name → session, nil if it does not exist) the
+// staged sessions of ids not read yet.
+func (s *Server) readStagedSessions(ctx context.Context, tn string, ids []string, sessions map[string]*orchestrator.Session) error {
+	comps, err := s.st.GetComponents(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, c := range comps {
+		name := c.StagedState.Session
+		if _, read := sessions[name]; read || name == "" {
+			continue
+		}
+		got, err := s.st.GetSession(ctx, tn, name)
+		switch {
+		case err == nil:
+			sessions[name] = &got
+		case orchestrator.IsNotFound(err):
+			sessions[name] = nil
+		default:
+			return err
+		}
+	}
 	return nil
 }
 

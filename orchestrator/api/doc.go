@@ -17,7 +17,8 @@
 // list, GET, DELETE), /v1/sessiontemplatetemplate; /v1/session (POST, list),
 // /v1/session/{id} (GET, DELETE) and its status views down to one category. Sessions are
 // stored pending for the lockstep agent (Config.WakeV1 wakes it); docs/bos-v1.md has the
-// deviations.
+// deviations. A v2 session is stored pending for the reconciler's session setup
+// (Config.WakeV2 wakes it after a create or delete).
 //
 // Overlapping sessions (overlap.go): with Config.Nodes set, a session created by POST
 // /v1/session or POST /v2/sessions whose nodes are held by unfinished sessions of either

@@ -30,7 +30,7 @@ func ifMatch(c *gin.Context) (etag.Condition, error) {
 // sendTagged answers 200 with v and the entity tag of the stored record it shows.
 func sendTagged(c *gin.Context, tag string, v any) {
 	c.Header("ETag", tag)
-	c.JSON(http.StatusOK, v)
+	sendJSON(c, http.StatusOK, v)
 }
 
 // checkUntaggedIfMatch guards writes to routes without entity tags (collections,

@@ -74,7 +74,7 @@ func TestReadModifyWriteLosesNothing(t *testing.T) {
 			seed:    func(e *env) { e.seed(orchestrator.NewComponent("x1000c0s0b0n0", t0)) },
 			counter: func(body []byte) (int, error) {
 				var c orchestrator.Component
-				err := json.Unmarshal(body, &c)
+				err := unmarshalWire(body, &c)
 				if c.RetryPolicy == nil {
 					return 0, err
 				}
@@ -108,7 +108,7 @@ func TestReadModifyWriteLosesNothing(t *testing.T) {
 			},
 			counter: func(body []byte) (int, error) {
 				var s orchestrator.Session
-				if err := json.Unmarshal(body, &s); err != nil || s.Components == "" {
+				if err := unmarshalWire(body, &s); err != nil || s.Components == "" {
 					return 0, err
 				}
 				return strconv.Atoi(s.Components)

@@ -97,12 +97,23 @@ type response struct {
 	body   []byte
 }
 
+// unmarshalWire decodes an answer of ours, its timestamps in BOS's form, into v.
+func unmarshalWire(raw []byte, v any) error {
+	raw, err := bosapi.FromWire(raw)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, v)
+}
+
 // json decodes the body into v, which it zeroes first.
 func (r response) json(t *testing.T, v any) {
 	t.Helper()
 	rv := reflect.ValueOf(v).Elem()
 	rv.Set(reflect.Zero(rv.Type()))
-	require.NoError(t, json.Unmarshal(r.body, v), "body: %s", r.body)
+	body, err := bosapi.FromWire(r.body) // BOS's naive timestamps, as the Client reads them
+	require.NoError(t, err, "body: %s", r.body)
+	require.NoError(t, json.Unmarshal(body, v), "body: %s", r.body)
 }
 
 // problem decodes a problem+json answer, checking its content type and status.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/store"
@@ -58,6 +59,10 @@ type Config struct {
 	// WakeV1, when set, is called after a v1 session is created or deleted (the lockstep
 	// agent's Wake), so the agent starts or stops it at once rather than at its next poll.
 	WakeV1 func()
+	// WakeV2, when set, is called after v2 sessions are created or deleted (the
+	// reconciler's WakeSessions), so a new session is set up at once rather than at the
+	// session loop's next poll.
+	WakeV2 func()
 }
 
 // Server is the BOS v2 REST API. It is an http.Handler.
@@ -73,6 +78,7 @@ type Server struct {
 
 	nodes  orchestrator.NodeResolver
 	wakeV1 func()
+	wakeV2 func()
 	auth   Authenticator
 	// createMu serialises the overlap check and the store write of session creations.
 	createMu sync.Mutex
@@ -88,7 +94,7 @@ func New(cfg Config) *Server {
 	// Release mode silences gin's route dump; the mode is process-wide, so set it once.
 	ginOnce.Do(func() { gin.SetMode(gin.ReleaseMode) })
 	s := &Server{st: cfg.Store, tenants: cfg.Tenants, checker: cfg.BootSets, log: cfg.Logger, level: cfg.LogLevel,
-		maxBody: cfg.MaxBodyBytes, now: cfg.Now, nodes: cfg.Nodes, wakeV1: cfg.WakeV1, auth: cfg.Auth}
+		maxBody: cfg.MaxBodyBytes, now: cfg.Now, nodes: cfg.Nodes, wakeV1: cfg.WakeV1, wakeV2: cfg.WakeV2, auth: cfg.Auth}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -272,7 +278,8 @@ func (s *Server) limitBody(c *gin.Context) {
 // checkBody vets the body of a POST, PUT or PATCH before any handler sees it, as BOS's
 // connexion layer does: a body without a JSON Content-Type is 415; JSON null (which would
 // decode as "no fields", wiping a component) and invalid UTF-8 (which encoding/json would
-// silently replace) are 400. An empty body is left to the handler.
+// silently replace) are 400. Timestamps are read in BOS's forms (timestamps.go). An empty
+// body is left to the handler.
 func (s *Server) checkBody(c *gin.Context) {
 	switch c.Request.Method {
 	case http.MethodPost, http.MethodPut, http.MethodPatch:
@@ -303,6 +310,11 @@ func (s *Server) checkBody(c *gin.Context) {
 		s.writeError(c, d)
 		return
 	}
+	if body, err = bosapi.FromWire(body); err != nil {
+		s.writeError(c, problem.New(http.StatusBadRequest, "%s", err.Error()))
+		return
+	}
+	c.Request.Body = io.NopCloser(bytes.NewReader(body))
 	c.Next()
 }
 

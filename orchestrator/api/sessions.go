@@ -73,8 +73,16 @@ func (s *Server) createSession(c *gin.Context) error {
 		return err
 	}
 	s.logTakeovers("v2", tn, name, sess.Status.TookOver)
-	c.JSON(http.StatusCreated, reply(sess))
+	s.sessionsChanged()
+	sendJSON(c, http.StatusCreated, reply(sess))
 	return nil
+}
+
+// sessionsChanged wakes the reconciler's session loop after a v2 create or delete.
+func (s *Server) sessionsChanged() {
+	if s.wakeV2 != nil {
+		s.wakeV2()
+	}
 }
 
 // sessionFilter parses min_age, max_age and status.
@@ -96,7 +104,7 @@ func (s *Server) listSessions(c *gin.Context) error {
 	for i := range list {
 		list[i] = reply(list[i])
 	}
-	c.JSON(http.StatusOK, nonNil(list))
+	sendJSON(c, http.StatusOK, nonNil(list))
 	return nil
 }
 
@@ -116,6 +124,7 @@ func (s *Server) deleteSessions(c *gin.Context) error {
 	if _, err := s.st.DeleteSessions(ctx, list); err != nil {
 		return err
 	}
+	s.sessionsChanged()
 	c.Status(http.StatusNoContent)
 	return nil
 }
@@ -182,6 +191,7 @@ func (s *Server) deleteSession(c *gin.Context) error {
 	if err := s.st.DeleteSessionIf(c.Request.Context(), tenantName(c), id, cond); err != nil {
 		return err
 	}
+	s.sessionsChanged()
 	c.Status(http.StatusNoContent)
 	return nil
 }
@@ -211,7 +221,7 @@ func (s *Server) sessionStatus(c *gin.Context, status func(context.Context, orch
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, st)
+	sendJSON(c, http.StatusOK, st)
 	return nil
 }
 

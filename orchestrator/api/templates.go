@@ -22,7 +22,7 @@ func (s *Server) listTemplates(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, nonNil(list))
+	sendJSON(c, http.StatusOK, nonNil(list))
 	return nil
 }
 
@@ -157,7 +157,7 @@ func (s *Server) validateTemplate(c *gin.Context) error {
 	if orchestrator.ErrorCode(err) == orchestrator.EUNAVAILABLE {
 		return err
 	}
-	c.JSON(http.StatusOK, orchestrator.ValidityMessage(warnings, err))
+	sendJSON(c, http.StatusOK, orchestrator.ValidityMessage(warnings, err))
 	return nil
 }
 
@@ -173,7 +173,7 @@ func (s *Server) checkBootSets(ctx context.Context, t *orchestrator.SessionTempl
 }
 
 func (s *Server) getTemplateTemplate(c *gin.Context) error {
-	c.JSON(http.StatusOK, orchestrator.ExampleTemplate())
+	sendJSON(c, http.StatusOK, orchestrator.ExampleTemplate())
 	return nil
 }
 

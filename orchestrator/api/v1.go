@@ -22,8 +22,7 @@ import (
 // shared records (read with their v1 extensions), sessions are run by the lockstep agent.
 // Deviations from the Cray service are listed in docs/bos-v1.md; in short: every error
 // is problem+json with the status the spec promises (BOS also answers bare strings, {}
-// and empty bodies), unknown boot sets, phases and categories are 404 (BOS: 500), the
-// status write endpoints meant for BOA are not served (the agent runs in process), and
+// and empty bodies), unknown boot sets, phases and categories are 404 (BOS: 500), and
 // session creation refuses overlaps (409) unless takeover=true or the option
 // reject_overlapping_sessions is none.
 
@@ -49,6 +48,7 @@ func (s *Server) v1Routes(r gin.IRouter) {
 	r.GET("/v1/session/:id/status/:bootset", nt, h(s.getV1BootSetStatus))
 	r.GET("/v1/session/:id/status/:bootset/:phase", nt, h(s.getV1PhaseStatus))
 	r.GET("/v1/session/:id/status/:bootset/:phase/:category", nt, h(s.getV1CategoryStatus))
+	s.v1StatusRoutes(r, nt) // v1status.go: BOA's status writes
 }
 
 // noTenant refuses a v1 request that names a tenant (reference 1).
@@ -64,7 +64,7 @@ func (s *Server) noTenant(c *gin.Context) {
 // getV1 serves /v1 and /v1/version (links as /v2's).
 func (s *Server) getV1(c *gin.Context) error {
 	base := baseURL(c)
-	c.JSON(http.StatusOK, version(bosapi.Link{Rel: "self", Href: base + "/"}, bosapi.Link{Rel: "versions", Href: base + "/v1"}))
+	sendJSON(c, http.StatusOK, version(bosapi.Link{Rel: "self", Href: base + "/"}, bosapi.Link{Rel: "versions", Href: base + "/v1"}))
 	return nil
 }
 
@@ -72,10 +72,10 @@ func (s *Server) getV1(c *gin.Context) error {
 func (s *Server) getV1Healthz(c *gin.Context) error {
 	if err := s.st.Ping(c.Request.Context()); err != nil {
 		s.log.Warn("v1 health check: database not available", "err", err)
-		c.JSON(http.StatusServiceUnavailable, bosapi.Health{DBStatus: "Failed to read from cluster", APIStatus: "Not Ready"})
+		sendJSON(c, http.StatusServiceUnavailable, bosapi.Health{DBStatus: "Failed to read from cluster", APIStatus: "Not Ready"})
 		return nil
 	}
-	c.JSON(http.StatusOK, bosapi.Health{DBStatus: "ok", APIStatus: "ok"})
+	sendJSON(c, http.StatusOK, bosapi.Health{DBStatus: "ok", APIStatus: "ok"})
 	return nil
 }
 
@@ -113,7 +113,7 @@ func (s *Server) createV1Template(c *gin.Context) error {
 	if err := s.st.PutTemplateJSON(ctx, "", stored.Name, raw); err != nil {
 		return err
 	}
-	c.JSON(http.StatusCreated, stored.Name)
+	sendJSON(c, http.StatusCreated, stored.Name)
 	return nil
 }
 
@@ -141,7 +141,7 @@ func (s *Server) listV1Templates(c *gin.Context) error {
 		t.Name, t.Tenant = r.Name, r.Tenant
 		out = append(out, t)
 	}
-	c.JSON(http.StatusOK, out)
+	sendJSON(c, http.StatusOK, out)
 	return nil
 }
 
@@ -159,7 +159,7 @@ func (s *Server) getV1Template(c *gin.Context) error {
 		return err
 	}
 	t.Name = id
-	c.JSON(http.StatusOK, t)
+	sendJSON(c, http.StatusOK, t)
 	return nil
 }
 
@@ -176,7 +176,7 @@ func (s *Server) deleteV1Template(c *gin.Context) error {
 }
 
 func (s *Server) getV1TemplateTemplate(c *gin.Context) error {
-	c.JSON(http.StatusOK, orchestrator.ExampleV1Template())
+	sendJSON(c, http.StatusOK, orchestrator.ExampleV1Template())
 	return nil
 }
 
@@ -258,7 +258,7 @@ func (s *Server) createV1Session(c *gin.Context) error {
 	if s.wakeV1 != nil {
 		s.wakeV1()
 	}
-	c.JSON(http.StatusCreated, orchestrator.V1SessionCreated{
+	sendJSON(c, http.StatusCreated, orchestrator.V1SessionCreated{
 		Operation: sc.Operation, TemplateName: sc.TemplateName, Job: sess.Job, Limit: sc.Limit,
 		Links: []orchestrator.V1Link{
 			{Rel: "session", Href: "/v1/session/" + id, JobID: sess.Job, Type: "GET"},
@@ -274,7 +274,7 @@ func (s *Server) listV1Sessions(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, nonNil(ids))
+	sendJSON(c, http.StatusOK, nonNil(ids))
 	return nil
 }
 
@@ -297,7 +297,7 @@ func (s *Server) getV1Session(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, sess.Details())
+	sendJSON(c, http.StatusOK, sess.Details())
 	return nil
 }
 
@@ -318,7 +318,10 @@ func (s *Server) getV1SessionStatus(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, sess.Status)
+	if sess.StatusDeleted {
+		return orchestrator.Errorf(orchestrator.ENOTFOUND, "Session '%s' has no status", sess.ID)
+	}
+	sendJSON(c, http.StatusOK, sess.Status)
 	return nil
 }
 
@@ -340,7 +343,7 @@ func (s *Server) getV1BootSetStatus(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, bs)
+	sendJSON(c, http.StatusOK, bs)
 	return nil
 }
 
@@ -362,7 +365,7 @@ func (s *Server) getV1PhaseStatus(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, p)
+	sendJSON(c, http.StatusOK, p)
 	return nil
 }
 
@@ -375,7 +378,7 @@ func (s *Server) getV1CategoryStatus(c *gin.Context) error {
 	if cat == nil {
 		return orchestrator.Errorf(orchestrator.ENOTFOUND, "Phase '%s' has no category '%s'; the categories are not_started, in_progress, succeeded, failed and excluded", p.Name, c.Param("category"))
 	}
-	c.JSON(http.StatusOK, cat)
+	sendJSON(c, http.StatusOK, cat)
 	return nil
 }
 

@@ -38,14 +38,14 @@ func baseURL(c *gin.Context) string {
 // link.
 func (s *Server) getRoot(c *gin.Context) error {
 	self := bosapi.Link{Rel: "self", Href: baseURL(c) + "/"}
-	c.JSON(http.StatusOK, []bosapi.Version{version(self), version(self)})
+	sendJSON(c, http.StatusOK, []bosapi.Version{version(self), version(self)})
 	return nil
 }
 
 // getV2 serves /v2 and /v2/version.
 func (s *Server) getV2(c *gin.Context) error {
 	base := baseURL(c)
-	c.JSON(http.StatusOK, version(bosapi.Link{Rel: "self", Href: base + "/"}, bosapi.Link{Rel: "versions", Href: base + "/v2"}))
+	sendJSON(c, http.StatusOK, version(bosapi.Link{Rel: "self", Href: base + "/"}, bosapi.Link{Rel: "versions", Href: base + "/v2"}))
 	return nil
 }
 
@@ -53,10 +53,10 @@ func (s *Server) getV2(c *gin.Context) error {
 func (s *Server) getHealthz(c *gin.Context) error {
 	if err := s.st.Ping(c.Request.Context()); err != nil {
 		s.log.Warn("health check: database not available", "err", err)
-		c.JSON(http.StatusServiceUnavailable, bosapi.Health{DBStatus: "not_available", APIStatus: "ok"})
+		sendJSON(c, http.StatusServiceUnavailable, bosapi.Health{DBStatus: "not_available", APIStatus: "ok"})
 		return nil
 	}
-	c.JSON(http.StatusOK, bosapi.Health{DBStatus: "ok", APIStatus: "ok"})
+	sendJSON(c, http.StatusOK, bosapi.Health{DBStatus: "ok", APIStatus: "ok"})
 	return nil
 }
 
@@ -66,7 +66,7 @@ func (s *Server) getOptions(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, o)
+	sendJSON(c, http.StatusOK, o)
 	return nil
 }
 
@@ -86,7 +86,7 @@ func (s *Server) patchOptions(c *gin.Context) error {
 	}
 	unknown := orchestrator.UnknownOptions(body)
 	if len(unknown) == 0 {
-		c.JSON(http.StatusOK, o)
+		sendJSON(c, http.StatusOK, o)
 		return nil
 	}
 	// As BOS: the answer echoes the keys that name no option (GET never shows them).
@@ -99,6 +99,6 @@ func (s *Server) patchOptions(c *gin.Context) error {
 		return err
 	}
 	maps.Copy(out, unknown)
-	c.JSON(http.StatusOK, out)
+	sendJSON(c, http.StatusOK, out)
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cray-bos/bos/internal/loop"
 	bos "github.com/cray-bos/bos/orchestrator"
 )
 
@@ -24,17 +25,12 @@ func (s *Server) Run(ctx context.Context) error {
 	s.mu.Unlock()
 	defer s.wg.Wait()
 
-	s.learn(ctx)
-	t := time.NewTicker(s.t.Rescan)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			s.scan(ctx)
-		}
-	}
+	pass := s.learn // at start; then every Rescan
+	loop.Every(ctx, s.log, "crus rescan", func() time.Duration { return s.t.Rescan }, nil, func(ctx context.Context) {
+		pass(ctx)
+		pass = s.scan
+	})
+	return nil
 }
 
 // learn marks every unfinished session as resumed by this controller, then starts them.
@@ -118,7 +114,12 @@ func (s *Server) work(ctx context.Context, id string, w *worker) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		idle, after, err := s.look(ctx, id)
+		var idle bool
+		var after time.Duration
+		var err error
+		if p := loop.Safely(log, "crus session "+id, func() { idle, after, err = s.look(ctx, id) }); p != nil {
+			err = p // a bug in a step: backed off and retried like any failure
+		}
 		switch {
 		case ctx.Err() != nil:
 			s.retire(id, w)
@@ -158,11 +159,7 @@ func (s *Server) work(ctx context.Context, id string, w *worker) {
 
 // backoff is Poll doubled per consecutive failure, capped at MaxBackoff, ±20% jitter.
 func (s *Server) backoff(attempts int) time.Duration {
-	d := s.t.Poll
-	for i := 1; i < attempts && d < s.t.MaxBackoff; i++ {
-		d *= 2
-	}
-	d = min(d, s.t.MaxBackoff)
+	d := loop.Delay(s.t.Poll, s.t.MaxBackoff, attempts)
 	s.mu.Lock()
 	j := 0.8 + 0.4*s.rng.Float64()
 	s.mu.Unlock()

@@ -262,3 +262,31 @@ func (w *world) bootCount(id string) int {
 	require.True(w.t, ok, id)
 	return n.BootCount
 }
+
+// panickingBOS panics on the first session creates (a bug in a port).
+type panickingBOS struct {
+	crus.BOS
+	panics atomic.Int32
+}
+
+func (b *panickingBOS) CreateSession(ctx context.Context, sc bos.SessionCreate) (bos.Session, error) {
+	if b.panics.Add(-1) >= 0 {
+		panic("bos client bug")
+	}
+	return b.BOS.CreateSession(ctx, sc)
+}
+
+// A panic in a session's step is contained: reported as the step's error, retried with
+// the session's backoff, and the controller (and process) goes on to finish the upgrade.
+func TestPanicInStepIsRetried(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		w := startWorld(t, 2)
+		b := &panickingBOS{BOS: bosapi.NewClient(w.st.URLs.BOS, w.st.HTTPClient())}
+		b.panics.Store(2)
+		_, client, _ := w.crusServerWith(newStore(t), fastTiming(), b)
+		s := w.waitCompleted(client, w.create(client, 2).UpgradeID, 30*time.Second)
+		assert.Equal(t, crus.StateReady, s.State)
+		assert.Equal(t, int32(-1), b.panics.Load(), "two panics, then the create that worked")
+		assert.Equal(t, 1, count(s.Messages, "Processing step 0 in stage BOOTING failed - panic: bos client bug"), "%v", s.Messages)
+	})
+}

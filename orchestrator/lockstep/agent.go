@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cray-bos/bos/internal/loop"
 	"github.com/cray-bos/bos/orchestrator/operator"
 	"github.com/cray-bos/bos/orchestrator/selection"
 	"github.com/cray-bos/bos/orchestrator/store"
@@ -81,6 +82,10 @@ type Agent struct {
 	mu      sync.Mutex
 	running map[string]context.CancelFunc
 	wg      sync.WaitGroup
+	// A session whose run panicked starts again no sooner than retryAt, its own
+	// exponential backoff (Timing.Sessions doubled per panic in a row, at most 5 min).
+	backoff *loop.Backoff
+	retryAt map[string]time.Time
 }
 
 // New checks cfg and returns an agent; Run starts it.
@@ -101,7 +106,8 @@ func New(cfg Config) (*Agent, error) {
 		cfg.Now = time.Now
 	}
 	return &Agent{cfg: cfg, log: cfg.Logger,
-		wake: make(chan struct{}, 1), running: map[string]context.CancelFunc{}}, nil
+		wake: make(chan struct{}, 1), running: map[string]context.CancelFunc{},
+		backoff: loop.NewBackoff(cfg.Timing.Sessions, 5*time.Minute), retryAt: map[string]time.Time{}}, nil
 }
 
 // Wake asks the agent to look for new sessions now (the API calls it after a create).
@@ -139,15 +145,8 @@ func (a *Agent) Run(ctx context.Context) error {
 			return nil
 		}
 	}
-	for {
-		a.pass(ctx)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-a.wake:
-		case <-time.After(a.cfg.Timing.Sessions):
-		}
-	}
+	loop.Every(ctx, a.log, "v1 agent", func() time.Duration { return a.cfg.Timing.Sessions }, a.wake, a.pass)
+	return nil
 }
 
 // pass starts a goroutine for every active session that has none, and stops those whose
@@ -163,26 +162,42 @@ func (a *Agent) pass(ctx context.Context) {
 	want := make(map[string]bool, len(active))
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	now := a.cfg.Now()
 	for _, s := range active {
 		want[s.ID] = true
 		if _, ok := a.running[s.ID]; ok {
 			continue
+		}
+		if now.Before(a.retryAt[s.ID]) {
+			continue // it panicked: wait out its backoff
 		}
 		sctx, cancel := context.WithCancel(ctx)
 		a.running[s.ID] = cancel
 		a.wg.Add(1)
 		go func(id string) {
 			defer a.wg.Done()
-			a.runSession(sctx, id)
+			err := loop.Safely(a.log, "v1 session "+id, func() { a.runSession(sctx, id) })
 			cancel()
 			a.mu.Lock()
 			delete(a.running, id)
+			if err != nil {
+				a.retryAt[id] = a.cfg.Now().Add(a.backoff.Failed(id))
+			} else {
+				delete(a.retryAt, id)
+				a.backoff.Forget(id)
+			}
 			a.mu.Unlock()
 		}(s.ID)
 	}
 	for id, cancel := range a.running {
 		if !want[id] {
 			cancel() // deleted (or completed, in which case it is ending anyway)
+		}
+	}
+	for id := range a.retryAt {
+		if !want[id] {
+			delete(a.retryAt, id)
+			a.backoff.Forget(id)
 		}
 	}
 }

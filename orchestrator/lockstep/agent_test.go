@@ -414,3 +414,25 @@ func TestNewChecksConfig(t *testing.T) {
 		assert.ErrorContains(t, err, "Store")
 	})
 }
+
+// A session whose run panics is logged and started again after its own growing backoff
+// (Timing.Sessions doubled per panic); the agent survives and the session completes.
+func TestPanickingSessionIsRetriedWithBackoff(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		w := newWorld(t, a0)
+		w.imagePanics = 3
+		w.template("t", bos.V1SessionTemplate{BootSets: map[string]bos.V1BootSet{"a": bootSet(a0)}})
+		a := w.agent()
+		s := w.wait(w.session(a, "boot", "t", ""))
+		assert.Zero(t, s.Status.Metadata.ErrorCount)
+		assert.Empty(t, s.Status.FailedNodes)
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		require.Len(t, w.imageReads, 4, "three panics, then the run that completes")
+		for i, least := range []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond} {
+			gap := w.imageReads[i+1].Sub(w.imageReads[i])
+			assert.GreaterOrEqual(t, gap, least, "retry %d", i+1)
+			assert.Less(t, gap, least+10*time.Millisecond, "retry %d: at the first look after its backoff", i+1)
+		}
+	})
+}

@@ -50,6 +50,10 @@ type world struct {
 	cfsFail   map[string]bool // CFS configuration fails
 	unread    map[string]bool // the BMC does not answer power reads
 	bootDelay func(id string) time.Duration
+	// imagePanics is how many Image reads panic (a bug in a port); imageReads records when
+	// each read came.
+	imagePanics int
+	imageReads  []time.Time
 }
 
 type event struct {
@@ -134,6 +138,14 @@ var testImage = operator.Image{Kernel: "s3://boot-images/k/kernel", Initrd: "s3:
 	Rootfs: "s3://boot-images/k/rootfs", RootfsETag: "etag1", BootParameters: "quiet"}
 
 func (w *world) Image(_ context.Context, path string) (operator.Image, error) {
+	w.mu.Lock()
+	w.imageReads = append(w.imageReads, time.Now())
+	panics := w.imagePanics > 0
+	w.imagePanics--
+	w.mu.Unlock()
+	if panics {
+		panic("image read")
+	}
 	if path == "s3://boot-images/k/manifest.json" {
 		return testImage, nil
 	}

@@ -11,16 +11,22 @@ import (
 type Power int
 
 const (
-	// PowerUnknown means the BMC could not be read (Observation.PowerError says why).
-	// Like BOS, which treats a PCS error as "not off", Decide handles it as On: the
-	// power-off path then runs into the same BMC, fails, and ends in a counted failure.
+	// PowerUnknown means the power service reported an error for the node, or the BMC
+	// could not be read (Observation.PowerError says why). Like BOS, which treats a PCS
+	// error as "not off", Decide handles it as On: the power-off path then runs into the
+	// same BMC, fails, and ends in a counted failure.
 	PowerUnknown Power = iota
 	PowerOff
 	PowerOn
+	// PowerNotReported means the power service did not report the node at all: PCS left
+	// it out of its power-status reply or said "undefined"; on the Redfish path HSM lists
+	// no Redfish endpoint for it, or its BMC reports a PowerState that is neither on nor
+	// off. BOS puts such a node on hold (missingInput).
+	PowerNotReported
 )
 
 func (p Power) String() string {
-	return [...]string{"unknown", "off", "on"}[p]
+	return [...]string{"unknown", "off", "on", "not_reported"}[p]
 }
 
 // CFSView is the part of a CFS component Decide reads.
@@ -71,6 +77,7 @@ type Decision struct {
 
 // Messages Decide writes into component errors.
 const (
+	MsgNoPCSRecord       = "Component information was not returned by pcs"
 	MsgNoCFSRecord       = "Component information was not returned by cfs"
 	MsgCFSFailed         = "cfs configuration failed"
 	MsgRetryLimitNoCause = "The retry limit has been hit for this component, but no services have reported specific errors"
@@ -99,17 +106,20 @@ func Decide(c bos.Component, obs Observation, opts bos.Options, now time.Time) D
 	d.Component = n
 	d.Changed = !equalComponents(&c, &n)
 	if d.Changed {
-		d.Component.Status.Status = bos.ComputeStatus(&d.Component)
+		d.Component.RefreshStatus()
 	}
 	return d
 }
 
 // decidePhase is the status operator (reference 4.5).
 func decidePhase(n *bos.Component, obs Observation, opts bos.Options, now time.Time, d *Decision) {
-	if obs.CFS == nil {
+	if why := missingInput(obs); why != "" {
+		// BOS's "inputs missing": held and disabled, the phase ended, until someone
+		// enables the node again (a session's setup, PATCH enabled=true).
 		n.Status.StatusOverride = bos.StatusOnHold
 		n.Enabled = false
-		n.Error = MsgNoCFSRecord
+		n.Error = why
+		setPhase(n, bos.PhaseNone, now)
 		return
 	}
 	if bos.ComputeStatus(n) == bos.StatusFailed {
@@ -171,15 +181,39 @@ func decidePhase(n *bos.Component, obs Observation, opts bos.Options, now time.T
 		phase = bos.PhasePoweringOff // running something else: restart it
 	}
 
-	if phase != n.Status.Phase {
-		if n.Status.Phase == bos.PhasePoweringOff {
-			n.ActualState = bos.ActualState{LastUpdated: now}
-		}
-		if phase == bos.PhaseNone {
-			n.EventStats = bos.EventStats{}
-		}
-		n.Status.Phase = phase
+	setPhase(n, phase, now)
+}
+
+// missingInput is the status operator's rule for a node whose inputs are incomplete
+// (reference 4.5): the error to hold it with, or "" when both inputs are there. Power is
+// missing when the power service did not report the node (PowerNotReported; the error is
+// the driver's reason, BOS's PCS sentence by default); an error the service reported for
+// the node is an answer, "not off" (PowerUnknown). Then CFS: no record is missing.
+func missingInput(obs Observation) string {
+	switch {
+	case obs.Power == PowerNotReported && obs.PowerError != "":
+		return obs.PowerError
+	case obs.Power == PowerNotReported:
+		return MsgNoPCSRecord
+	case obs.CFS == nil:
+		return MsgNoCFSRecord
 	}
+	return ""
+}
+
+// setPhase moves the node to phase: leaving powering_off clears the actual state (the
+// node is off, its old boot is gone); entering "" resets the event stats.
+func setPhase(n *bos.Component, phase string, now time.Time) {
+	if phase == n.Status.Phase {
+		return
+	}
+	if n.Status.Phase == bos.PhasePoweringOff {
+		n.ActualState = bos.ActualState{LastUpdated: now}
+	}
+	if phase == bos.PhaseNone {
+		n.EventStats = bos.EventStats{}
+	}
+	n.Status.Phase = phase
 }
 
 // bootedDesired reports whether the node runs its desired state: the artifacts it reported
@@ -318,7 +352,7 @@ func RecordFailure(n *bos.Component, act Action, err error, now time.Time) {
 	n.LastAction.InFlight = ""
 	n.LastAction.LastUpdated = now
 	n.Error = fmt.Sprintf("%s failed: %v", act, err) // the cause only: event_stats counts attempts
-	n.Status.Status = bos.ComputeStatus(n)
+	n.RefreshStatus()
 }
 
 func attemptsOf(n *bos.Component, act Action) int {

@@ -77,6 +77,11 @@ func TestDecide(t *testing.T) {
 		// Inputs missing.
 		{"no CFS record: on hold and disabled", comp(), Observation{Power: PowerOn},
 			want{phase: "", status: bos.StatusOnHold, enabled: false, errContains: MsgNoCFSRecord}},
+		{"power not reported: on hold, disabled, the phase ends", comp(phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, time.Second, false), stats(0, 1, 0)),
+			Observation{Power: PowerNotReported, CFS: cfsOK},
+			want{phase: "", status: bos.StatusOnHold, enabled: false, errContains: MsgNoPCSRecord, actualCleared: true, stats: &bos.EventStats{}}},
+		{"power not reported, the driver says why", comp(phase(bos.PhasePoweringOn)), Observation{Power: PowerNotReported, PowerError: "no Redfish endpoint for x1000c0s0b0n0 in HSM", CFS: cfsOK},
+			want{phase: "", status: bos.StatusOnHold, enabled: false, errContains: "no Redfish endpoint", stats: &bos.EventStats{}}},
 		// Already failed.
 		{"failed stays failed and is disabled", comp(override(bos.StatusFailed)), Observation{Power: PowerOn, CFS: cfsOK},
 			want{phase: "", status: bos.StatusFailed, enabled: false}},
@@ -200,6 +205,41 @@ func TestDecide(t *testing.T) {
 
 // A fresh power-on drops the old BSS token (Effects.PowerOn writes BSS anew); a retry of
 // the same power-on keeps it, since the node may already be booting it.
+// TestMissingInput is the status operator's rule for incomplete inputs (reference 4.5):
+// a node the power service did not report, or CFS has no record of, is held; a power
+// service's error for the node is not missing (BOS counts it as "not off").
+func TestMissingInput(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		obs  Observation
+		want string
+	}{
+		{"both present", Observation{Power: PowerOn, CFS: cfsOK}, ""},
+		{"off is an answer", Observation{Power: PowerOff, CFS: cfsOK}, ""},
+		{"an error for the node is an answer (not off)", Observation{Power: PowerUnknown, PowerError: "pcs: connection refused", CFS: cfsOK}, ""},
+		{"power not reported", Observation{Power: PowerNotReported, CFS: cfsOK}, MsgNoPCSRecord},
+		{"power not reported, with the driver's reason", Observation{Power: PowerNotReported, PowerError: "BMC x reports power state \"Paused\"", CFS: cfsOK}, "BMC x reports power state \"Paused\""},
+		{"no CFS record", Observation{Power: PowerOn}, MsgNoCFSRecord},
+		{"both missing: power is named", Observation{Power: PowerNotReported}, MsgNoPCSRecord},
+	} {
+		t.Run(tc.name, func(t *testing.T) { assert.Equal(t, tc.want, missingInput(tc.obs)) })
+	}
+}
+
+// TestOnHoldLastsUntilEnabledAgain: a held node is disabled, so Decide leaves it alone
+// until someone enables it again (a session's setup, PATCH enabled=true, which puts it
+// on hold as BOS does); then, with its power reported, the hold is cleared.
+func TestOnHoldLastsUntilEnabledAgain(t *testing.T) {
+	held := Decide(comp(), Observation{Power: PowerNotReported, CFS: cfsOK}, opts, t0).Component
+	require.Equal(t, bos.StatusOnHold, held.Status.Status)
+	again := Decide(held, Observation{Power: PowerOn, CFS: cfsOK}, opts, t0.Add(time.Minute))
+	assert.False(t, again.Changed, "disabled: left alone")
+	held.Enabled = true
+	d := Decide(held, Observation{Power: PowerOff, CFS: cfsOK}, opts, t0.Add(time.Minute))
+	assert.Equal(t, bos.StatusPowerOnCalled, d.Component.Status.Status)
+	assert.Equal(t, PowerOnAction, d.Action)
+}
+
 func TestDecidePowerOnToken(t *testing.T) {
 	for _, tc := range []struct {
 		name string

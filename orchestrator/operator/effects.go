@@ -20,6 +20,16 @@ type Effects struct {
 	Power PowerControl
 	// Now stamps token records; nil means time.Now.
 	Now func() time.Time
+	// NoWake writes desired_state.bss_token without waking the nodes (store.NoWake): the
+	// v2 reconciler schedules its own looks at the nodes it acts on.
+	NoWake bool
+}
+
+func (e *Effects) writeOptions() []store.WriteOption {
+	if e.NoWake {
+		return []store.WriteOption{store.NoWake}
+	}
+	return nil
 }
 
 func (e *Effects) now() time.Time {
@@ -75,7 +85,7 @@ func (e *Effects) PowerOn(ctx context.Context, comps []bos.Component) map[string
 				}
 				c.DesiredState.BSSToken = token
 				return nil
-			})
+			}, e.writeOptions()...)
 			if err == nil {
 				acting = append(acting, stored...)
 			}

@@ -24,7 +24,8 @@ type PCSConfig struct {
 }
 
 // PCS powers nodes through the Power Control Service, as BOS 2.50 does: states from
-// POST /power-status (a node PCS reports an error for is unknown, with PCS's text),
+// POST /power-status (a node PCS reports an error for is unknown, with PCS's text; one it
+// leaves out is not reported),
 // actions as transitions On, Soft-Off and Force-Off. Like BOS it never polls a
 // transition: the reconciler sees the result in the power state.
 type PCS struct {
@@ -60,14 +61,15 @@ func (p *PCS) PowerStates(ctx context.Context, ids []string) map[string]PowerRea
 		}
 		for _, id := range chunk {
 			if _, ok := out[id]; !ok {
-				out[id] = PowerReading{Err: errors.New("power state was not returned by pcs")}
+				out[id] = PowerReading{Power: PowerNotReported, Err: errors.New(MsgNoPCSRecord)}
 			}
 		}
 	}
 	return out
 }
 
-// pcsReading reads one power-status entry: PCS's error text when it has one.
+// pcsReading reads one power-status entry as BOS does: PCS's error text when it has one
+// (not off), "undefined" or no state as not reported (BOS holds the node).
 func pcsReading(s pcsapi.PowerStatus) PowerReading {
 	if s.Error != nil && *s.Error != "" {
 		return PowerReading{Err: fmt.Errorf("pcs: %s", *s.Error)}
@@ -77,6 +79,8 @@ func pcsReading(s pcsapi.PowerStatus) PowerReading {
 		return PowerReading{Power: PowerOn}
 	case "off":
 		return PowerReading{Power: PowerOff}
+	case "", "undefined":
+		return PowerReading{Power: PowerNotReported, Err: errors.New(MsgNoPCSRecord)}
 	}
 	return PowerReading{Err: fmt.Errorf("pcs: power state %q", s.PowerState)}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/pcsapi"
 	bos "github.com/cray-bos/bos/orchestrator"
 )
 
@@ -69,11 +70,33 @@ func TestPCSPowerStates(t *testing.T) {
 	require.Equal(t, PowerOff, got["x1c0s0b0n1"].Power)
 	require.Equal(t, PowerUnknown, got["x1c0s1b0n0"].Power)
 	require.EqualError(t, got["x1c0s1b0n0"].Err, "pcs: connection refused")
-	require.EqualError(t, got["x9c0s0b0n0"].Err, "power state was not returned by pcs")
+	require.Equal(t, PowerNotReported, got["x9c0s0b0n0"].Power, "left out of the reply")
+	require.EqualError(t, got["x9c0s0b0n0"].Err, MsgNoPCSRecord)
 	require.Equal(t, []string{
 		`/v1/power-status {"xname":["x1c0s0b0n0","x1c0s0b0n1"]}`,
 		`/v1/power-status {"xname":["x1c0s1b0n0","x9c0s0b0n0"]}`,
 	}, f.sent, "POSTs in chunks, never a long URL")
+}
+
+// TestPCSReading: an error for a node wins over its powerState (BOS uses the text as the
+// state, "not off"); "undefined" or no state at all is not reported, as BOS's status
+// operator takes it.
+func TestPCSReading(t *testing.T) {
+	text := func(s string) *string { return &s }
+	for _, tc := range []struct {
+		in   pcsapi.PowerStatus
+		want Power
+	}{
+		{pcsapi.PowerStatus{PowerState: "On"}, PowerOn},
+		{pcsapi.PowerStatus{PowerState: "off"}, PowerOff},
+		{pcsapi.PowerStatus{PowerState: "undefined", Error: text("BMC unreachable")}, PowerUnknown},
+		{pcsapi.PowerStatus{PowerState: "on", Error: text("stale")}, PowerUnknown},
+		{pcsapi.PowerStatus{PowerState: "undefined"}, PowerNotReported},
+		{pcsapi.PowerStatus{PowerState: ""}, PowerNotReported},
+		{pcsapi.PowerStatus{PowerState: "standby"}, PowerUnknown},
+	} {
+		require.Equal(t, tc.want, pcsReading(tc.in).Power, "%+v", tc.in)
+	}
 }
 
 func TestPCSResetSendsBOSTransitions(t *testing.T) {

@@ -291,3 +291,24 @@ func TestRetriedPowerOnKeepsToken(t *testing.T) {
 		})
 	}
 }
+
+// The node is deleted while its decision is being stored: the first compare-and-set
+// conflicts with the delete and the retry finds no record. Nothing was written, so
+// nothing may be done: no reset of a node BOS no longer manages.
+func TestNodeDeletedWhileDecisionIsStored(t *testing.T) {
+	w := newRaceWorld(t)
+	w.power = PowerOn
+	w.setup("A", bos.OpShutdown, Target{})
+	deleted := false
+	w.r.decide = func(c bos.Component, obs Observation, opts bos.Options, now time.Time) Decision {
+		if !deleted {
+			deleted = true // from another client: the running transaction's WATCH fails
+			require.NoError(t, w.st.DeleteComponent(context.Background(), raceNode))
+		}
+		return Decide(c, obs, opts, now)
+	}
+	w.r.reconcile(w.ctx, []string{raceNode})
+	require.True(t, deleted)
+	assert.Equal(t, PowerOn, w.power, "no reset for a decision never stored")
+	assert.Zero(t, w.transitions)
+}

@@ -4,6 +4,17 @@ import (
 	"container/heap"
 	"sync"
 	"time"
+
+	"github.com/cray-bos/bos/internal/loop"
+)
+
+// Retry delays of a node whose look failed (AddRateLimited): RetryBase doubled per
+// failure in a row, at most RetryMax, each node on its own count. The first retry comes
+// after 1 s, as the fixed delay it replaces: with Redis overloaded, sooner retries of
+// thousands of nodes would only add to the load.
+const (
+	RetryBase = time.Second
+	RetryMax  = 30 * time.Second
 )
 
 // Clock is the time source of the queue's delayed adds; tests pass a fake one.
@@ -25,10 +36,12 @@ var RealClock Clock = realClock{}
 //   - a key is handed to one worker at a time (Get marks it processing until Done);
 //   - a key added while processing is handed out again after Done.
 //
-// AddAfter delays a key; the earliest due time wins. GetBatch hands out up to n keys at
-// once so effects can be batched across nodes.
+// AddAfter delays a key; the earliest due time wins. AddRateLimited delays a key that
+// failed by its own exponential backoff (Forget resets it). GetBatch hands out up to n
+// keys at once so effects can be batched across nodes.
 type Queue struct {
-	clock Clock
+	clock   Clock
+	backoff *loop.Backoff
 
 	mu         sync.Mutex
 	ready      []string            // FIFO of keys to hand out
@@ -48,7 +61,7 @@ func NewQueue(clock Clock) *Queue {
 		clock = RealClock
 	}
 	q := &Queue{
-		clock: clock, dirty: map[string]struct{}{}, processing: map[string]struct{}{},
+		clock: clock, backoff: loop.NewBackoff(RetryBase, RetryMax), dirty: map[string]struct{}{}, processing: map[string]struct{}{},
 		due: map[string]time.Time{}, notify: make(chan struct{}), wake: make(chan struct{}, 1),
 		done: make(chan struct{}),
 	}
@@ -110,6 +123,20 @@ func (q *Queue) AddAfter(key string, d time.Duration) {
 		}
 	}
 }
+
+// AddRateLimited queues each key again after its own backoff: RetryBase doubled per
+// failure in a row, at most RetryMax.
+func (q *Queue) AddRateLimited(keys ...string) {
+	for _, k := range keys {
+		q.AddAfter(k, q.backoff.Failed(k))
+	}
+}
+
+// Forget ends the failure counts of keys whose look succeeded.
+func (q *Queue) Forget(keys ...string) { q.backoff.Forget(keys...) }
+
+// Failures is how many looks at key failed in a row.
+func (q *Queue) Failures(key string) int { return q.backoff.Failures(key) }
 
 // GetBatch blocks until at least one key is ready and returns up to max of them (all if
 // max <= 0), marking them processing. ok is false once the queue is shut down.

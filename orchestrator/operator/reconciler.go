@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cray-bos/bos/internal/loop"
 	"github.com/cray-bos/bos/internal/uuid"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/selection"
@@ -43,8 +44,9 @@ type Config struct {
 	// batch, and their nodes are decided or recorded when they answer, so a slow or hung
 	// BMC delays only its own nodes (see stragglers.go).
 	BMCPatience time.Duration
-	// SessionPoll is how often pending and running sessions are looked at (default 250 ms;
-	// a node reaching its final state also wakes the session loop at once).
+	// SessionPoll is how often pending and running sessions are looked at (default 250 ms).
+	// It is only a resync: WakeSessions (called by the API after a v2 session is created
+	// or deleted, and when a node reaches its final state) wakes the session loop at once.
 	SessionPoll time.Duration
 	// Instance names this process in the power calls it records (last_action.in_flight),
 	// so that after a crash the next process can tell calls cut off between recording and
@@ -70,6 +72,8 @@ type Reconciler struct {
 	sessionWake chan struct{}
 	// stragglers counts the goroutines finishing calls that outlasted BMCPatience.
 	stragglers sync.WaitGroup
+	// decide is Decide; tests wrap it to act between a decision and its write.
+	decide func(bos.Component, Observation, bos.Options, time.Time) Decision
 }
 
 // New returns a reconciler; Run starts it.
@@ -101,10 +105,10 @@ func New(cfg Config) *Reconciler {
 	if cfg.Instance == "" {
 		cfg.Instance = uuid.New()
 	}
-	r := &Reconciler{cfg: cfg, queue: cfg.Queue, log: cfg.Logger, sessionWake: make(chan struct{}, 1),
+	r := &Reconciler{cfg: cfg, queue: cfg.Queue, log: cfg.Logger, sessionWake: make(chan struct{}, 1), decide: Decide,
 		setup: &Setup{Store: cfg.Store, Inventory: cfg.Inventory, Images: cfg.Images, Tenants: cfg.Tenants, Handoff: cfg.Handoff, Now: cfg.Now, Logger: cfg.Logger}}
 	power := patientResets{PowerControl: cfg.Power, patience: cfg.BMCPatience, background: &r.stragglers, failedLate: r.resetFailedLate}
-	r.effects = &Effects{Store: cfg.Store, BSS: cfg.BSS, CFS: cfg.CFS, Power: power, Now: cfg.Now}
+	r.effects = &Effects{Store: cfg.Store, BSS: cfg.BSS, CFS: cfg.CFS, Power: power, Now: cfg.Now, NoWake: true}
 	return r
 }
 
@@ -137,24 +141,23 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		case <-time.After(time.Second):
 		}
 	}
-	// Look at every enabled node at once, not after the first resync: calls a crashed
-	// process recorded but may not have sent are verified and re-sent now (Decide, lost).
-	enabled := true
-	if ids, err := r.cfg.Store.ComponentIDs(ctx, store.Filter{Enabled: &enabled}); err != nil {
-		r.log.Warn("listing enabled nodes at start; the resync will find them", "err", err)
-	} else {
-		r.queue.Add(ids...)
-	}
 	var wg sync.WaitGroup
 	for i := 0; i < r.cfg.Workers; i++ {
-		wg.Add(1)
-		go func() { defer wg.Done(); r.worker(ctx) }()
+		wg.Go(func() { r.worker(ctx) })
 	}
-	loops := []func(context.Context){r.resyncLoop, r.sessionLoop, r.housekeepingLoop}
-	for _, loop := range loops {
-		wg.Add(1)
-		go func() { defer wg.Done(); loop(ctx) }()
+	// The resync's first pass looks at every enabled node at once: calls a crashed process
+	// recorded but may not have sent are verified and re-sent now (Decide, lost).
+	house := &housekeeping{r: r, lastDiscovery: r.cfg.Now()} // Run did the first discovery
+	every := func(name string, interval func() time.Duration, wake <-chan struct{}, pass func(context.Context)) {
+		wg.Go(func() { loop.Every(ctx, r.log, name, interval, wake, pass) })
 	}
+	var period time.Duration // polling_frequency, read by each resync pass
+	every("resync", func() time.Duration { return period }, nil, func(ctx context.Context) {
+		period = seconds(r.options(ctx).PollingFrequency)
+		r.resync(ctx)
+	})
+	every("sessions", func() time.Duration { return r.cfg.SessionPoll }, r.sessionWake, r.sessionPass)
+	every("housekeeping", func() time.Duration { return 5 * time.Second }, nil, house.pass)
 	<-ctx.Done()
 	r.queue.ShutDown() // ends the workers
 	wg.Wait()
@@ -168,7 +171,15 @@ func (r *Reconciler) worker(ctx context.Context) {
 		if !ok {
 			return
 		}
-		held := r.reconcile(ctx, keys)
+		var held map[string]bool
+		r.safely(keys, func(keys []string) {
+			for k, v := range r.reconcile(ctx, keys) {
+				if held == nil {
+					held = map[string]bool{}
+				}
+				held[k] = v
+			}
+		})
 		if len(held) == 0 {
 			r.queue.Done(keys...)
 			continue
@@ -198,11 +209,29 @@ func (r *Reconciler) options(ctx context.Context) bos.Options {
 	return opts
 }
 
-// retryLater puts keys back after a failure that is nobody's fault in particular.
+// retryLater puts keys back after a failure that is nobody's fault in particular, each
+// after its own backoff (Queue.AddRateLimited).
 func (r *Reconciler) retryLater(keys []string, why string, err error) {
 	r.log.Warn("reconcile deferred", "why", why, "nodes", len(keys), "err", err)
+	r.queue.AddRateLimited(keys...)
+}
+
+// safely runs look on keys with panics contained. A look that panics is run again on
+// each key alone, so the keys that do not panic go on and each one that does is logged
+// with its id and retried after its own backoff; the process survives.
+func (r *Reconciler) safely(keys []string, look func(keys []string)) {
+	if len(keys) == 1 {
+		if err := loop.Safely(r.log, "node "+keys[0], func() { look(keys) }); err != nil {
+			r.queue.AddRateLimited(keys[0])
+		}
+		return
+	}
+	if err := loop.Safely(nil, "", func() { look(keys) }); err == nil {
+		return
+	}
+	r.log.Warn("a look at a batch panicked; looking at its nodes one by one", "nodes", len(keys))
 	for _, k := range keys {
-		r.queue.AddAfter(k, time.Second)
+		r.safely([]string{k}, look)
 	}
 }
 
@@ -220,9 +249,16 @@ func (r *Reconciler) reconcile(ctx context.Context, keys []string) (held map[str
 		return nil
 	}
 	var ids []string
+	enabled := make(map[string]bool, len(comps))
 	for _, c := range comps {
 		if c.Enabled {
 			ids = append(ids, c.ID)
+			enabled[c.ID] = true
+		}
+	}
+	for _, k := range keys {
+		if !enabled[k] {
+			r.queue.Forget(k) // disabled or deleted: nothing to do, a look that succeeded
 		}
 	}
 	if len(ids) == 0 {
@@ -232,7 +268,7 @@ func (r *Reconciler) reconcile(ctx context.Context, keys []string) (held map[str
 		func(id string) PowerReading { return r.cfg.Power.PowerStates(ctx, []string{id})[id] },
 		func(late map[string]PowerReading) {
 			ids := slices.Collect(maps.Keys(late))
-			r.settle(ctx, ids, late)
+			r.safely(ids, func(ids []string) { r.settle(ctx, ids, late) })
 			r.queue.Done(ids...)
 		})
 	if len(power) < len(ids) {
@@ -265,11 +301,11 @@ func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]
 		return
 	}
 	now := r.cfg.Now()
-	// The reconciler's own writes wake nobody: each decision says when to look again.
-	quiet := store.Quietly(ctx)
-	var mu sync.Mutex
-	decisions := make(map[string]Decision, len(ids))
-	_, err = r.cfg.Store.UpdateComponents(quiet, ids, func(c *bos.Component) error {
+	// Only the decisions of the attempt that committed are acted on: a node deleted or
+	// changed before it has none, or a fresh one.
+	// The reconciler's own writes wake nobody (NoWake): each decision says when to look
+	// again.
+	outcomes, err := store.UpdateEach(ctx, r.cfg.Store, ids, func(c *bos.Component) (Decision, error) {
 		obs := Observation{Power: power[c.ID].Power, Self: r.cfg.Instance}
 		if e := power[c.ID].Err; e != nil {
 			obs.PowerError = e.Error()
@@ -277,21 +313,22 @@ func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]
 		if v, ok := cfsViews[c.ID]; ok {
 			obs.CFS = &v
 		}
-		d := Decide(*c, obs, opts, now)
-		mu.Lock()
-		decisions[c.ID] = d
-		mu.Unlock()
+		d := r.decide(*c, obs, opts, now)
 		if !d.Changed {
-			return store.ErrSkip
+			return d, store.ErrSkip
 		}
 		*c = d.Component
-		return nil
-	})
+		return d, nil
+	}, store.NoWake)
 	if err != nil {
 		r.retryLater(ids, "store decisions", err)
 		return
 	}
-	r.act(quiet, decisions, opts)
+	decisions := make(map[string]Decision, len(outcomes))
+	for _, o := range outcomes {
+		decisions[o.ID] = o.Result
+	}
+	r.act(ctx, decisions, opts)
 	finished := false
 	for id, d := range decisions {
 		finished = finished || (d.Changed && !d.Component.Enabled)
@@ -305,6 +342,7 @@ func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]
 	if finished {
 		r.WakeSessions() // a session may be complete now
 	}
+	r.queue.Forget(ids...) // looked at without a failure: the next one backs off from the start
 }
 
 // act performs the stored decisions' actions through Effects, batched: one BSS PUT per
@@ -360,7 +398,7 @@ func (r *Reconciler) confirmSent(ctx context.Context, comps []bos.Component, fai
 		}
 		c.LastAction.InFlight = ""
 		return nil
-	})
+	}, store.NoWake)
 	if err != nil {
 		r.log.Warn("recording power calls as sent", "nodes", len(ids), "err", err)
 	}
@@ -396,7 +434,7 @@ func (r *Reconciler) recordFailures(ctx context.Context, act Action, failed map[
 		}
 		RecordFailure(c, act, failed[c.ID], now)
 		return nil
-	})
+	}, store.NoWake)
 	if err != nil {
 		r.log.Error("recording action failures", "action", act, "nodes", len(ids), "err", err)
 	}
@@ -411,42 +449,19 @@ func sameCall(a, b bos.LastAction) bool {
 	return a.Action == b.Action && a.Failed == b.Failed && a.InFlight == b.InFlight && a.LastUpdated.Equal(b.LastUpdated)
 }
 
-// resyncLoop re-queues every enabled node each polling_frequency, healing missed events.
-func (r *Reconciler) resyncLoop(ctx context.Context) {
-	for {
-		opts := r.options(ctx)
-		period := seconds(opts.PollingFrequency)
-		if period <= 0 {
-			period = time.Second
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(period):
-		}
-		enabled := true
-		ids, err := r.cfg.Store.ComponentIDs(ctx, store.Filter{Enabled: &enabled})
-		if err != nil {
-			r.log.Warn("resync", "err", err)
-			continue
-		}
-		r.queue.Add(ids...)
+// resync queues every enabled node: at start, then every polling_frequency to heal
+// missed wake-ups.
+func (r *Reconciler) resync(ctx context.Context) {
+	enabled := true
+	ids, err := r.cfg.Store.ComponentIDs(ctx, store.Filter{Enabled: &enabled})
+	if err != nil {
+		r.log.Warn("resync", "err", err)
+		return
 	}
+	r.queue.Add(ids...)
 }
 
-// sessionLoop sets up pending sessions and completes running ones.
-func (r *Reconciler) sessionLoop(ctx context.Context) {
-	for {
-		r.sessionPass(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-r.sessionWake:
-		case <-time.After(r.cfg.SessionPoll):
-		}
-	}
-}
-
+// sessionPass sets up pending sessions and completes running ones.
 func (r *Reconciler) sessionPass(ctx context.Context) {
 	now := r.cfg.Now()
 	pending, err := r.cfg.Store.ListSessions(ctx, "", true, bos.SessionFilter{Status: bos.SessionPending}, now)
@@ -468,36 +483,34 @@ func (r *Reconciler) sessionPass(ctx context.Context) {
 	}
 }
 
-// housekeepingLoop runs discovery every discovery_frequency, completed session cleanup
-// and actual-state cleanup.
-func (r *Reconciler) housekeepingLoop(ctx context.Context) {
-	lastDiscovery, lastCleanup := r.cfg.Now(), time.Time{} // Run did the first discovery
-	for {
-		opts := r.options(ctx)
-		now := r.cfg.Now()
-		if opts.DiscoveryFrequency > 0 && now.Sub(lastDiscovery) >= seconds(opts.DiscoveryFrequency) {
-			if added, err := Discover(ctx, r.cfg.Store, r.cfg.Inventory, now); err != nil {
-				r.log.Warn("discovery", "err", err)
-			} else {
-				lastDiscovery = now
-				if len(added) > 0 {
-					r.log.Info("discovered new nodes", "count", len(added))
-				}
+// housekeeping runs discovery every discovery_frequency, completed session cleanup and
+// actual-state cleanup every minute; it is called every 5 s.
+type housekeeping struct {
+	r                          *Reconciler
+	lastDiscovery, lastCleanup time.Time
+}
+
+func (h *housekeeping) pass(ctx context.Context) {
+	r := h.r
+	opts := r.options(ctx)
+	now := r.cfg.Now()
+	if opts.DiscoveryFrequency > 0 && now.Sub(h.lastDiscovery) >= seconds(opts.DiscoveryFrequency) {
+		if added, err := Discover(ctx, r.cfg.Store, r.cfg.Inventory, now); err != nil {
+			r.log.Warn("discovery", "err", err)
+		} else {
+			h.lastDiscovery = now
+			if len(added) > 0 {
+				r.log.Info("discovered new nodes", "count", len(added))
 			}
 		}
-		if now.Sub(lastCleanup) >= time.Minute {
-			lastCleanup = now
-			if _, err := CleanupSessions(ctx, r.cfg.Store, opts, now); err != nil {
-				r.log.Warn("session cleanup", "err", err)
-			}
-			if _, err := CleanupActualState(ctx, r.cfg.Store, opts, now); err != nil {
-				r.log.Warn("actual state cleanup", "err", err)
-			}
+	}
+	if now.Sub(h.lastCleanup) >= time.Minute {
+		h.lastCleanup = now
+		if _, err := CleanupSessions(ctx, r.cfg.Store, opts, now); err != nil {
+			r.log.Warn("session cleanup", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(5 * time.Second):
+		if _, err := CleanupActualState(ctx, r.cfg.Store, opts, now); err != nil {
+			r.log.Warn("actual state cleanup", "err", err)
 		}
 	}
 }

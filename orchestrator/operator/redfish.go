@@ -336,10 +336,13 @@ func (r *Redfish) endpoint(ctx context.Context, node string) (Endpoint, error) {
 	}
 	r.refreshing.unlock()
 	if !ok {
-		return Endpoint{}, fmt.Errorf("no Redfish endpoint for %s in HSM", node)
+		return Endpoint{}, fmt.Errorf("%w for %s in HSM", errNoEndpoint, node)
 	}
 	return ep, nil
 }
+
+// errNoEndpoint: HSM, read successfully, lists no Redfish endpoint for the node.
+var errNoEndpoint = errors.New("no Redfish endpoint")
 
 // client returns the kept-alive gofish client of the endpoint's BMC, connecting once.
 func (r *Redfish) client(ctx context.Context, ep Endpoint) (*gofish.APIClient, error) {
@@ -450,8 +453,15 @@ func (p polled) PowerStates(ctx context.Context, ids []string) map[string]PowerR
 	return out
 }
 
+// readPower reads a node's power with a GET. As PCS, which reports what HSM lists, it
+// answers PowerNotReported for a node HSM has no Redfish endpoint for and for a
+// PowerState that is neither on nor off (PCS's "undefined"); a BMC that cannot be read is
+// PowerUnknown with the reason (PCS's error for the node), which BOS takes as "not off".
 func (r *Redfish) readPower(ctx context.Context, node string) (Power, error) {
 	ep, err := r.endpoint(ctx, node)
+	if errors.Is(err, errNoEndpoint) {
+		return PowerNotReported, err
+	}
 	if err != nil {
 		return PowerUnknown, err
 	}
@@ -466,7 +476,7 @@ func (r *Redfish) readPower(ctx context.Context, node string) (Power, error) {
 	}
 	p := powerOf(string(sys.PowerState))
 	if p == PowerUnknown {
-		return p, fmt.Errorf("BMC %s reports power state %q for %s", ep.BMC, sys.PowerState, node)
+		return PowerNotReported, fmt.Errorf("BMC %s reports power state %q for %s", ep.BMC, sys.PowerState, node)
 	}
 	// Not cached: only events feed the cache. A GET answered before an event (or before
 	// the BMC's subscription began) would otherwise overwrite newer news with older.

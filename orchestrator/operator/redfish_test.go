@@ -2,6 +2,7 @@ package operator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"strings"
@@ -263,4 +264,34 @@ func TestRedfishCancelledCallLeavesTheBMCUp(t *testing.T) {
 		require.NoError(t, sim.ClearFault("x1000c0s0b0", simulator.FaultSlow))
 		assert.NoError(t, rf.Reset(context.Background(), []string{"x1000c0s0b0n0"}, ResetOn)["x1000c0s0b0n0"])
 	})
+}
+
+type failingEndpoints struct{}
+
+func (failingEndpoints) Endpoints(context.Context) ([]Endpoint, error) {
+	return nil, errors.New("hsm: 503 Service Unavailable")
+}
+
+// TestRedfishNodeNotReported: a node HSM (read successfully) has no Redfish endpoint for
+// is not reported, as PCS leaves it out (BOS holds it); HSM failing to answer is an error
+// for the node, which BOS takes as "not off".
+func TestRedfishNodeNotReported(t *testing.T) {
+	ctx := context.Background()
+	rf := NewRedfish(RedfishConfig{Endpoints: staticEndpoints{}, Scheme: "http", Timeout: time.Second})
+	defer rf.Close()
+	got := rf.PowerStates(ctx, []string{"x9999c0s0b0n0"})["x9999c0s0b0n0"]
+	assert.Equal(t, PowerNotReported, got.Power)
+	assert.ErrorContains(t, got.Err, "no Redfish endpoint for x9999c0s0b0n0 in HSM")
+
+	down := NewRedfish(RedfishConfig{Endpoints: failingEndpoints{}, Scheme: "http", Timeout: time.Second})
+	defer down.Close()
+	got = down.PowerStates(ctx, []string{"x9999c0s0b0n0"})["x9999c0s0b0n0"]
+	assert.Equal(t, PowerUnknown, got.Power)
+	assert.ErrorContains(t, got.Err, "503")
+}
+
+func TestPowerOfRedfishStates(t *testing.T) {
+	for state, want := range map[string]Power{"On": PowerOn, "PoweringOff": PowerOn, "Off": PowerOff, "PoweringOn": PowerOff, "Paused": PowerUnknown, "": PowerUnknown} {
+		assert.Equal(t, want, powerOf(state), state)
+	}
 }

@@ -177,39 +177,34 @@ func (s *Setup) Run(ctx context.Context, sess bos.Session, opts bos.Options) err
 		return fmt.Errorf("session setup %s: read the nodes' sessions: %w", sess.Name, err)
 	}
 	now := s.now()
-	left := make(map[string]bool, len(known)) // nodes left to newer sessions, per last try
-	mutate := func(c *bos.Component) error {
-		left[c.ID] = false
+	// mutate reports whether it leaves the node to a newer session.
+	mutate := func(c *bos.Component) (left bool, err error) {
 		if setUpFor(c, sess) {
-			return nil // an earlier run of this setup wrote it (then BOS died): keep its progress
+			return false, nil // an earlier run of this setup wrote it (then BOS died): keep its progress
 		}
 		if !TakesNode(c.Session, sess, order) {
-			left[c.ID] = true
-			return nil
+			return true, store.ErrSkip
 		}
 		ApplySetup(c, sess, targets[c.ID], now)
-		return nil
+		return false, nil
 	}
 	chunk := opts.MaxComponentBatchSize
 	if chunk <= 0 {
 		chunk = len(known)
 	}
 	written := make([]string, 0, len(known))
+	nLeft := 0
 	for i := 0; i < len(known); i += chunk {
-		out, err := s.Store.UpdateComponents(ctx, known[i:min(i+chunk, len(known))], mutate)
+		outs, err := store.UpdateEach(ctx, s.Store, known[i:min(i+chunk, len(known))], mutate)
 		if err != nil {
 			return fmt.Errorf("session setup %s: write components: %w", sess.Name, err)
 		}
-		for _, c := range out {
-			if !left[c.ID] {
-				written = append(written, c.ID)
+		for _, o := range outs {
+			if o.Result {
+				nLeft++
+			} else {
+				written = append(written, o.ID)
 			}
-		}
-	}
-	nLeft := 0
-	for _, l := range left {
-		if l {
-			nLeft++
 		}
 	}
 	if nLeft > 0 {

@@ -17,6 +17,7 @@ type reconcilerRun struct {
 	mu     sync.Mutex // guards the fields below; never held across I/O
 	ctx    context.Context
 	queue  *operator.Queue
+	rec    *operator.Reconciler
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -28,6 +29,17 @@ func (r *reconcilerRun) wake(ids ...string) {
 	r.mu.Unlock()
 	if q != nil {
 		q.Add(ids...)
+	}
+}
+
+// wakeSessions asks the running reconciler to look at sessions now (the API calls it
+// after a v2 session is created or deleted).
+func (r *reconcilerRun) wakeSessions() {
+	r.mu.Lock()
+	rec := r.rec
+	r.mu.Unlock()
+	if rec != nil {
+		rec.WakeSessions()
 	}
 }
 
@@ -51,7 +63,7 @@ func (r *reconcilerRun) start() {
 	cfg.Queue = operator.NewQueue(nil)
 	rec := operator.New(cfg)
 	done := make(chan struct{})
-	r.queue, r.cancel, r.done = cfg.Queue, cancel, done
+	r.queue, r.rec, r.cancel, r.done = cfg.Queue, rec, cancel, done
 	r.wg.Add(1) // under mu, before end can Wait
 	go func() {
 		defer r.wg.Done()
@@ -64,7 +76,7 @@ func (r *reconcilerRun) start() {
 // end waits for the reconciler after Run's context has ended; none starts after it.
 func (r *reconcilerRun) end() {
 	r.mu.Lock()
-	r.ctx, r.queue = nil, nil
+	r.ctx, r.queue, r.rec = nil, nil, nil
 	r.mu.Unlock()
 	r.wg.Wait()
 }
@@ -88,7 +100,7 @@ func (b *BOS) RestartReconciler() {
 	r := b.rec
 	r.mu.Lock()
 	cancel, done := r.cancel, r.done
-	r.queue = nil // wake-ups between the two runs are lost, as in a real restart
+	r.queue, r.rec = nil, nil // wake-ups between the two runs are lost, as in a real restart
 	r.mu.Unlock()
 	if cancel == nil {
 		return

@@ -218,7 +218,7 @@ func (b *BOS) build() error {
 		wakeV1 = b.agent.Wake
 	}
 	mux.Handle("/", api.New(api.Config{Store: b.store, Tenants: cfg.Tenants, BootSets: checker, Logger: cfg.Logger,
-		LogLevel: cfg.LogLevel, Nodes: nodes, WakeV1: wakeV1, Auth: cfg.Auth}).Handler())
+		LogLevel: cfg.LogLevel, Nodes: nodes, WakeV1: wakeV1, WakeV2: b.rec.wakeSessions, Auth: cfg.Auth}).Handler())
 	if svc.HSM != "" && svc.Slurm != "" && cfg.URL != "" {
 		hsmGroups, bosAPI, wlm := crus.HTTPServices(svc.HSM, cfg.URL, svc.Slurm, cfg.HTTPClient)
 		srv, err := crus.New(crus.Config{Store: b.store, HSM: hsmGroups, BOS: bosAPI, WLM: wlm, Timing: cfg.CRUS, Logger: cfg.Logger})

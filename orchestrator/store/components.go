@@ -352,11 +352,11 @@ func (s *Store) UpdateComponentIf(ctx context.Context, id string, cond etag.Cond
 
 func (s *Store) updateComponent(ctx context.Context, id string, cond etag.Condition, mutate func(*orchestrator.Component) error) (orchestrator.Component, []byte, error) {
 	var missing bool
-	out, raws, err := s.write(ctx, []string{id}, modeUpdate, func(c *orchestrator.Component, stored []byte) error {
+	out, raws, _, err := s.write(ctx, []string{id}, modeUpdate, func(c *orchestrator.Component, stored []byte) (any, error) {
 		if err := checkIfMatch(cond, stored, "Component", id, ""); err != nil {
-			return err
+			return nil, err
 		}
-		return mutate(c)
+		return nil, mutate(c)
 	}, func(string) { missing = true })
 	if err != nil {
 		return orchestrator.Component{}, nil, err
@@ -374,9 +374,36 @@ func (s *Store) updateComponent(ctx context.Context, id string, cond etag.Condit
 // returns ErrSkip are left out of the result. Each component is written atomically; the
 // call as a whole is not (components of chunks already committed stay written if a later
 // mutate fails). Duplicate ids are handled once.
-func (s *Store) UpdateComponents(ctx context.Context, ids []string, mutate func(*orchestrator.Component) error) ([]orchestrator.Component, error) {
-	out, _, err := s.write(ctx, dedupe(ids), modeUpdate, func(c *orchestrator.Component, _ []byte) error { return mutate(c) }, nil)
+func (s *Store) UpdateComponents(ctx context.Context, ids []string, mutate func(*orchestrator.Component) error, opts ...WriteOption) ([]orchestrator.Component, error) {
+	out, _, _, err := s.write(ctx, dedupe(ids), modeUpdate, func(c *orchestrator.Component, _ []byte) (any, error) { return nil, mutate(c) }, nil, opts...)
 	return out, err
+}
+
+// Outcome is what UpdateEach's mutate returned for one component, in the attempt that
+// committed.
+type Outcome[R any] struct {
+	ID     string
+	Result R
+	// Written is false when mutate returned ErrSkip (or changed nothing): the record
+	// stays as it was read in that attempt.
+	Written bool
+}
+
+// UpdateEach is UpdateComponents whose mutate also returns a result (a decision, an
+// outcome to report). mutate may run several times for a component (see doc.go): the
+// outcomes are those of the attempt that committed, one per component that existed then,
+// in ids order; a component deleted before that attempt has none. With ErrSkip mutate
+// leaves the component unwritten and still gives its result.
+func UpdateEach[R any](ctx context.Context, s *Store, ids []string, mutate func(*orchestrator.Component) (R, error), opts ...WriteOption) ([]Outcome[R], error) {
+	_, _, outs, err := s.write(ctx, dedupe(ids), modeUpdate, func(c *orchestrator.Component, _ []byte) (any, error) { return mutate(c) }, nil, opts...)
+	res := make([]Outcome[R], len(outs))
+	for i, o := range outs {
+		res[i] = Outcome[R]{ID: o.id, Written: o.written}
+		if o.val != nil {
+			res[i].Result = o.val.(R)
+		}
+	}
+	return res, err
 }
 
 // PutComponents creates or replaces whole records (ids taken from the records; for a
@@ -390,9 +417,9 @@ func (s *Store) PutComponents(ctx context.Context, comps []orchestrator.Componen
 		}
 		byID[c.ID] = c.Clone()
 	}
-	out, _, err := s.write(ctx, ids, modeUpsert, func(c *orchestrator.Component, _ []byte) error {
+	out, _, _, err := s.write(ctx, ids, modeUpsert, func(c *orchestrator.Component, _ []byte) (any, error) {
 		*c = byID[c.ID].Clone()
-		return nil
+		return nil, nil
 	}, nil)
 	return out, err
 }
@@ -408,12 +435,12 @@ func (s *Store) PutComponent(ctx context.Context, c orchestrator.Component) (orc
 // also returns the result's entity tag.
 func (s *Store) PutComponentIf(ctx context.Context, c orchestrator.Component, cond etag.Condition) (orchestrator.Component, string, error) {
 	rec := c.Clone()
-	out, raws, err := s.write(ctx, []string{c.ID}, modeUpsert, func(cur *orchestrator.Component, stored []byte) error {
+	out, raws, _, err := s.write(ctx, []string{c.ID}, modeUpsert, func(cur *orchestrator.Component, stored []byte) (any, error) {
 		if err := checkIfMatch(cond, stored, "Component", rec.ID, ""); err != nil {
-			return err
+			return nil, err
 		}
 		*cur = rec.Clone()
-		return nil
+		return nil, nil
 	}, nil)
 	if err != nil {
 		return orchestrator.Component{}, "", err
@@ -432,15 +459,25 @@ func (s *Store) AddComponents(ctx context.Context, comps []orchestrator.Componen
 			byID[c.ID] = c.Clone()
 		}
 	}
-	out, _, err := s.write(ctx, ids, modeUpsert, func(c *orchestrator.Component, stored []byte) error {
+	out, _, _, err := s.write(ctx, ids, modeUpsert, func(c *orchestrator.Component, stored []byte) (any, error) {
 		if stored != nil {
-			return ErrSkip
+			return nil, ErrSkip
 		}
 		*c = byID[c.ID].Clone()
-		return nil
+		return nil, nil
 	}, nil)
 	return out, err
 }
+
+// WriteOption changes how a component write is made.
+type WriteOption func(*writeOptions)
+
+type writeOptions struct{ noWake bool }
+
+// NoWake makes a component write call no OnComponentsChanged. The reconciler writes its
+// own decisions this way: it schedules its next look at those nodes itself, and waking
+// them again would only repeat the work.
+var NoWake WriteOption = func(o *writeOptions) { o.noWake = true }
 
 type writeMode int
 
@@ -450,23 +487,37 @@ const (
 )
 
 // mutateFunc changes a component inside a write's transaction; stored is the record's
-// stored bytes, nil for a component that does not exist yet (modeUpsert).
-type mutateFunc func(c *orchestrator.Component, stored []byte) error
+// stored bytes, nil for a component that does not exist yet (modeUpsert). Its result is
+// kept as the component's outcome.
+type mutateFunc func(c *orchestrator.Component, stored []byte) (any, error)
+
+// outcome is mutate's result for one component in the attempt that committed.
+type outcome struct {
+	id      string
+	val     any
+	written bool
+}
 
 // write runs mutate over ids in compare-and-set transactions of up to writeChunk
 // components and returns the resulting records in ids order, with their stored bytes.
-// onMissing is told about ids that do not exist in modeUpdate.
-func (s *Store) write(ctx context.Context, ids []string, mode writeMode, mutate mutateFunc, onMissing func(string)) ([]orchestrator.Component, [][]byte, error) {
+// It also returns mutate's outcome for every component it was called on in the
+// committed attempts. onMissing is told about ids that do not exist in modeUpdate.
+func (s *Store) write(ctx context.Context, ids []string, mode writeMode, mutate mutateFunc, onMissing func(string), opts ...WriteOption) ([]orchestrator.Component, [][]byte, []outcome, error) {
+	var wo writeOptions
+	for _, o := range opts {
+		o(&wo)
+	}
 	out := make([]orchestrator.Component, 0, len(ids))
 	var raws [][]byte
+	var outs []outcome
 	for i := 0; i < len(ids); i += writeChunk {
-		res, r, err := s.writeChunk(ctx, ids[i:min(i+writeChunk, len(ids))], mode, mutate, onMissing, 0)
+		res, r, o, err := s.writeChunk(ctx, ids[i:min(i+writeChunk, len(ids))], mode, mutate, onMissing, wo, 0)
 		if err != nil {
-			return out, raws, err
+			return out, raws, outs, err
 		}
-		out, raws = append(out, res...), append(raws, r...)
+		out, raws, outs = append(out, res...), append(raws, r...), append(outs, o...)
 	}
-	return out, raws, nil
+	return out, raws, outs, nil
 }
 
 // pending is one component write prepared inside a transaction.
@@ -478,14 +529,15 @@ type pending struct {
 	exists  bool
 }
 
-func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mutate mutateFunc, onMissing func(string), attempt int) ([]orchestrator.Component, [][]byte, error) {
+func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mutate mutateFunc, onMissing func(string), wo writeOptions, attempt int) ([]orchestrator.Component, [][]byte, []outcome, error) {
 	keys := s.compKeys(ids)
 	var result []orchestrator.Component
 	var raws [][]byte // stored bytes of each result
+	var outs []outcome
 	var written []string
 	var missing []string
 	txf := func(tx *redis.Tx) error {
-		result, raws, written, missing = result[:0], raws[:0], written[:0], missing[:0]
+		result, raws, outs, written, missing = result[:0], raws[:0], outs[:0], written[:0], missing[:0]
 		vals, err := tx.MGet(ctx, keys...).Result()
 		if err != nil {
 			return err
@@ -507,13 +559,15 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 				missing = append(missing, id)
 				continue
 			}
-			if err := mutate(&c, stored); errors.Is(err, ErrSkip) {
+			val, err := mutate(&c, stored)
+			if errors.Is(err, ErrSkip) {
+				outs = append(outs, outcome{id: id, val: val})
 				continue
 			} else if err != nil {
 				return callerError{err}
 			}
 			c.ID = id
-			c.Status.Status = orchestrator.ComputeStatus(&c)
+			c.RefreshStatus()
 			if err := c.Validate(); err != nil {
 				return callerError{err}
 			}
@@ -523,8 +577,10 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 			}
 			result, raws = append(result, c), append(raws, raw)
 			if exists && bytes.Equal(raw, stored) {
+				outs = append(outs, outcome{id: id, val: val})
 				continue // nothing changed: no write, no notification
 			}
+			outs = append(outs, outcome{id: id, val: val, written: true})
 			todo = append(todo, pending{id: id, raw: raw, oldKeys: oldKeys, newKeys: s.indexKeys(&c), exists: exists})
 		}
 		if len(todo) == 0 {
@@ -558,37 +614,37 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 		// hot component only holds up itself.
 		if len(ids) > 1 {
 			half := len(ids) / 2
-			a, ra, err := s.writeChunk(ctx, ids[:half], mode, mutate, onMissing, 0)
+			a, ra, oa, err := s.writeChunk(ctx, ids[:half], mode, mutate, onMissing, wo, 0)
 			if err != nil {
-				return a, ra, err
+				return a, ra, oa, err
 			}
-			b, rb, err := s.writeChunk(ctx, ids[half:], mode, mutate, onMissing, 0)
-			return append(a, b...), append(ra, rb...), err
+			b, rb, ob, err := s.writeChunk(ctx, ids[half:], mode, mutate, onMissing, wo, 0)
+			return append(a, b...), append(ra, rb...), append(oa, ob...), err
 		}
 		if attempt+1 >= maxAttempts {
-			return nil, nil, orchestrator.Errorf(orchestrator.ECONFLICT, "component %s: gave up after %d conflicting writes", ids[0], maxAttempts)
+			return nil, nil, nil, orchestrator.Errorf(orchestrator.ECONFLICT, "component %s: gave up after %d conflicting writes", ids[0], maxAttempts)
 		}
 		if err := backoff(ctx, attempt+1); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		return s.writeChunk(ctx, ids, mode, mutate, onMissing, attempt+1)
+		return s.writeChunk(ctx, ids, mode, mutate, onMissing, wo, attempt+1)
 	}
 	var ce callerError
 	if errors.As(err, &ce) {
-		return nil, nil, ce.err
+		return nil, nil, nil, ce.err
 	}
 	if err != nil {
-		return nil, nil, s.fail("write components", err)
+		return nil, nil, nil, s.fail("write components", err)
 	}
 	if onMissing != nil {
 		for _, id := range missing {
 			onMissing(id)
 		}
 	}
-	if len(written) > 0 && s.onChanged != nil && !isQuiet(ctx) {
+	if len(written) > 0 && s.onChanged != nil && !wo.noWake {
 		s.onChanged(slices.Clone(written))
 	}
-	return slices.Clone(result), slices.Clone(raws), nil
+	return slices.Clone(result), slices.Clone(raws), slices.Clone(outs), nil
 }
 
 // DeleteComponent removes one component, or returns ENOTFOUND.
@@ -663,7 +719,7 @@ func (s *Store) deleteComponents(ctx context.Context, ids []string, check func(s
 		if err != nil {
 			return deleted, err
 		}
-		if len(done) > 0 && s.onChanged != nil && !isQuiet(ctx) {
+		if len(done) > 0 && s.onChanged != nil {
 			s.onChanged(slices.Clone(done))
 		}
 		deleted = append(deleted, done...)

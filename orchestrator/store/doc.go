@@ -42,7 +42,11 @@
 // (API or reconciler) committed meanwhile, EXEC fails and the chunk is retried — bulk
 // writes go in chunks of 500 that split in halves on conflict, so one hot component never
 // holds back the rest. mutate may therefore run more than once and must depend only on
-// the component it is given. A write that changes nothing is not sent. After each
+// the component it is given, and anything it needs from elsewhere in the store is read
+// before the write and passed in. A result of mutate (a decision, an outcome) leaves
+// through UpdateEach, which returns the results of the attempt that committed only: a
+// component deleted or changed after an attempt that conflicted is never reported with
+// that attempt's result. A write that changes nothing is not sent. After each
 // committed transaction Config.OnComponentsChanged receives the ids written.
 // Options, templates and sessions use the same WATCH/MULTI cycle on their key.
 //
@@ -69,7 +73,7 @@
 // # For the reconciler
 //
 // The surface is small: ListComponents / ComponentIDs with a Filter (paged by
-// StartAfterID and PageSize), UpdateComponents with a mutate function (use
+// StartAfterID and PageSize), UpdateComponents or UpdateEach with a mutate function (use
 // orchestrator.ComponentPatch.SetAutoFields/ApplyTo to get the API's merge rules),
 // AddComponents for discovery, GetOptions each pass, ListSessions / UpdateSession,
 // SessionStats for completion (SessionStats.Done), FreezeSessionStatus at completion,

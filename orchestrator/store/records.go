@@ -589,15 +589,16 @@ func decodeJSON(what string, raw []byte, v any) error {
 // ---- Extended session status ----
 
 // SessionStatus returns the extended status of sess (reference 2.5). A complete session's
-// status is frozen: the saved copy is returned if there is one; if there is none yet it
-// is computed now and saved. within restricts the components counted (a tenant's nodes);
+// status is frozen: the saved copy is returned if there is one; if there is none (its
+// completion stopped before saving one) it is computed now and not saved: a read never
+// writes (FreezeSessionStatus saves). within restricts the components counted (a tenant's nodes);
 // nil counts all.
 func (s *Store) SessionStatus(ctx context.Context, sess orchestrator.Session, within func(string) bool, now time.Time) (orchestrator.SessionExtendedStatus, error) {
 	if sess.Complete() {
 		if st, ok, err := s.GetSessionStatus(ctx, sess.Tenant, sess.Name); err != nil || ok {
 			return st, err
 		}
-		return s.FreezeSessionStatus(ctx, sess, within, now)
+		// Not frozen (completion was cut off before it saved one): computed, not saved.
 	}
 	stats, err := s.SessionStats(ctx, sess.Name, within)
 	if err != nil {

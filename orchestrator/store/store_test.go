@@ -462,7 +462,7 @@ func TestSessionStatusFreezes(t *testing.T) {
 		assert.Zero(t, st.Phases.PercentComplete)
 
 		sess.Status.Status = orchestrator.SessionComplete
-		frozen, err := s.SessionStatus(ctx, sess, nil, t0.Add(2*time.Minute))
+		frozen, err := s.FreezeSessionStatus(ctx, sess, nil, t0.Add(2*time.Minute)) // as completion does
 		require.NoError(t, err)
 		assert.Equal(t, "0:02:00", frozen.Timing.Duration)
 		_, err = s.UpdateComponent(ctx, c.ID, func(c *orchestrator.Component) error { c.Enabled, c.Status.Phase = false, ""; return nil })
