@@ -14,7 +14,7 @@ import (
 
 	"github.com/cray-bos/bos/internal/stack"
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/reconciler"
 	"github.com/cray-bos/bos/orchestrator/store/storetest"
 )
 
@@ -49,7 +49,7 @@ var killPoints = []killPoint{
 // kills the reconciler (stack.CrashReconciler) there, and a watcher restarts it a second
 // later on the same store. It also counts the forced power-offs BOS asked for.
 type crashingPower struct {
-	operator.PowerControl
+	reconciler.PowerControl
 	st      func() *stack.Stack
 	crashed chan struct{}
 
@@ -66,12 +66,12 @@ func (p *crashingPower) arm(k *killPoint) {
 	p.next, p.calls = k, 0
 }
 
-func (p *crashingPower) Reset(ctx context.Context, ids []string, kind operator.ResetKind) map[string]error {
+func (p *crashingPower) Reset(ctx context.Context, ids []string, kind reconciler.ResetKind) map[string]error {
 	if ctx.Err() != nil { // a killed process sends nothing more
 		return p.PowerControl.Reset(ctx, ids, kind)
 	}
 	p.mu.Lock()
-	if kind == operator.ResetForceOff {
+	if kind == reconciler.ResetForceOff {
 		for _, id := range ids {
 			p.forced[id]++
 		}
@@ -122,7 +122,7 @@ func runCrashOp(t *testing.T, backend string, nodes int, op string, kill *killPo
 	power := &crashingPower{st: func() *stack.Stack { return c.st }, crashed: make(chan struct{}, 4), forced: map[string]int{}}
 	c = startCluster(t, backend, clusterOptions{nodes: nodes, tweak: func(o *stack.Options) {
 		o.BatchSize = max(nodes/8, 1)
-		o.WrapPower = func(inner operator.PowerControl) operator.PowerControl {
+		o.WrapPower = func(inner reconciler.PowerControl) reconciler.PowerControl {
 			power.PowerControl = inner
 			return power
 		}

@@ -1,0 +1,65 @@
+package reconciler
+
+import (
+	"context"
+
+	bos "github.com/cray-bos/bos/orchestrator"
+)
+
+// The reconciler reaches the world through these small interfaces and HSM through
+// selection.Inventory. adapters.go implements them over the clients of hsm, bss, cfs and
+// ims, which speak the real services' APIs, and redfish.go over gofish; nothing here knows
+// whether the far side is simulated.
+
+// BootParameters is BSS.
+type BootParameters interface {
+	// Put stores one artifact set for hosts (PUT /bootparameters) and returns the referral
+	// token BSS minted for it.
+	Put(ctx context.Context, hosts []string, a bos.BootArtifacts) (token string, err error)
+}
+
+// Configuration is CFS.
+type Configuration interface {
+	// Components returns the CFS view of the given ids; ids CFS does not know are absent.
+	Components(ctx context.Context, ids []string) (map[string]CFSView, error)
+	// SetDesired sets desired_config on ids, enables or disables them, clears their state
+	// when clearState, and tags them with the BOS session (bos_session).
+	SetDesired(ctx context.Context, ids []string, configuration string, enabled, clearState bool, session string) error
+}
+
+// Image is what a boot set's manifest provides (reference 4.6).
+type Image struct {
+	Kernel, Initrd string // s3:// paths; Initrd may be ""
+	Rootfs         string // s3:// path of the squashfs, "" if none
+	RootfsETag     string
+	BootParameters string // contents of the boot-parameters artifact, "" if none
+}
+
+// Images reads boot images (the S3 manifest named by a boot set's path).
+type Images interface {
+	Image(ctx context.Context, manifestPath string) (Image, error)
+}
+
+// ResetKind is a power action in BOS's terms; the Redfish driver maps it to the
+// ResetType the BMC lists.
+type ResetKind int
+
+const (
+	ResetOn ResetKind = iota
+	ResetGracefulOff
+	ResetForceOff
+	ResetGracefulRestart // not BOS's; the PCS simulator's Soft-Restart
+)
+
+// PowerReading is one node's observed power.
+type PowerReading struct {
+	Power Power
+	Err   error // set when Power is PowerUnknown
+}
+
+// PowerControl is Redfish power: state and reset, for many nodes at once (the driver
+// bounds its own parallelism).
+type PowerControl interface {
+	PowerStates(ctx context.Context, ids []string) map[string]PowerReading
+	Reset(ctx context.Context, ids []string, kind ResetKind) map[string]error
+}

@@ -1,0 +1,61 @@
+package reconciler
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	bos "github.com/cray-bos/bos/orchestrator"
+)
+
+// slowService answers after delay, or fails when the request is given up first.
+type slowService struct{ delay time.Duration }
+
+func (s slowService) RoundTrip(req *http.Request) (*http.Response, error) {
+	select {
+	case <-time.After(s.delay):
+		return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader("ok"))}, nil
+	case <-req.Context().Done():
+		return nil, req.Context().Err()
+	}
+}
+
+// A service's read timeout, from the options and changed at run time, bounds the wait for
+// its response; another service's does not.
+func TestReadTimeouts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var rt ReadTimeouts
+		get := func(service string, delay time.Duration) (time.Duration, error) {
+			c := &http.Client{Transport: rt.Transport(service, slowService{delay})}
+			start := time.Now()
+			resp, err := c.Get("http://" + service + "/x")
+			if err == nil {
+				body, _ := io.ReadAll(resp.Body)
+				assert.Equal(t, "ok", string(body))
+				_ = resp.Body.Close()
+			}
+			return time.Since(start), err
+		}
+		took, err := get(ServiceBSS, 25*time.Second)
+		require.Error(t, err, "the default is 20 s")
+		assert.Equal(t, 20*time.Second, took)
+		assert.ErrorContains(t, err, "bss_read_timeout 20s")
+
+		o := bos.DefaultOptions()
+		o.BSSReadTimeout, o.HSMReadTimeout = 60, 10
+		rt.Set(o)
+		took, err = get(ServiceBSS, 25*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, 25*time.Second, took)
+		_, err = get(ServiceHSM, 11*time.Second)
+		assert.ErrorContains(t, err, "hsm_read_timeout 10s")
+		_, err = get(ServiceCFS, 19*time.Second)
+		assert.NoError(t, err, "CFS keeps its own (default) timeout")
+	})
+}
