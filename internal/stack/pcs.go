@@ -8,7 +8,7 @@ import (
 
 	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/api/pcsapi"
-	"github.com/cray-bos/bos/orchestrator/reconciler"
+	"github.com/cray-bos/bos/orchestrator/power"
 	"github.com/cray-bos/bos/orchestrator/server"
 	"github.com/cray-bos/bos/pcs"
 )
@@ -32,8 +32,8 @@ func (s *Stack) startPCS(o Options, ln net.Listener) error {
 		return fmt.Errorf("stack: pcs: %w", err)
 	}
 	hsmClient := hsmapi.NewClient(s.URLs.HSM, s.HTTPClient())
-	rf := reconciler.NewRedfish(reconciler.RedfishConfig{
-		Endpoints: reconciler.HSMEndpoints{Client: hsmClient, Credentials: creds},
+	rf := power.NewRedfish(power.RedfishConfig{
+		Endpoints: power.HSMEndpoints{Client: hsmClient, Credentials: creds},
 		Scheme:    s.redfishScheme(o), Timeout: o.RedfishTimeout, Dial: s.dial(), Logger: o.Logger,
 	})
 	srv, err := pcs.New(pcs.Config{Driver: pcsBMCs{power: rf.Polled(), hsm: hsmClient},
@@ -50,7 +50,7 @@ func (s *Stack) startPCS(o Options, ln net.Listener) error {
 // pcsBMCs is the PCS simulator's Driver over the reconciler's power port, with the nodes
 // and their ResetTypes from HSM's ComponentEndpoints, where PCS reads them.
 type pcsBMCs struct {
-	power reconciler.PowerControl
+	power power.PowerControl
 	hsm   *hsmapi.Client
 }
 
@@ -73,9 +73,9 @@ func (d pcsBMCs) PowerStates(ctx context.Context, xnames []string) map[string]pc
 	out := make(map[string]pcs.Reading, len(xnames))
 	for id, r := range d.power.PowerStates(ctx, xnames) {
 		switch {
-		case r.Power == reconciler.PowerOn:
+		case r.Power == power.PowerOn:
 			out[id] = pcs.Reading{State: pcsapi.StateOn}
-		case r.Power == reconciler.PowerOff:
+		case r.Power == power.PowerOff:
 			out[id] = pcs.Reading{State: pcsapi.StateOff}
 		case r.Err != nil:
 			out[id] = pcs.Reading{Err: r.Err}
@@ -86,9 +86,9 @@ func (d pcsBMCs) PowerStates(ctx context.Context, xnames []string) map[string]pc
 	return out
 }
 
-var pcsResets = map[pcs.Action]reconciler.ResetKind{
-	pcs.ActionOn: reconciler.ResetOn, pcs.ActionGracefulOff: reconciler.ResetGracefulOff, pcs.ActionForceOff: reconciler.ResetForceOff,
-	pcs.ActionGracefulRestart: reconciler.ResetGracefulRestart,
+var pcsResets = map[pcs.Action]power.ResetKind{
+	pcs.ActionOn: power.ResetOn, pcs.ActionGracefulOff: power.ResetGracefulOff, pcs.ActionForceOff: power.ResetForceOff,
+	pcs.ActionGracefulRestart: power.ResetGracefulRestart,
 }
 
 func (d pcsBMCs) Reset(ctx context.Context, xnames []string, a pcs.Action) map[string]error {

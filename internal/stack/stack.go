@@ -31,7 +31,7 @@ import (
 	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/orchestrator/crus"
 	"github.com/cray-bos/bos/orchestrator/lockstep"
-	"github.com/cray-bos/bos/orchestrator/reconciler"
+	"github.com/cray-bos/bos/orchestrator/power"
 	"github.com/cray-bos/bos/orchestrator/server"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/tenant"
@@ -121,14 +121,14 @@ type Options struct {
 	// BMCCredentials are the BMC credentials the reconciler uses (the stand-in for the
 	// Vault PCS reads: HSM never returns passwords). Nil: BMCCredentialsFile if set, else
 	// those of the BMCs this stack runs, with root/initial0 (or Sim's) for any other BMC.
-	BMCCredentials *reconciler.Credentials
+	BMCCredentials *power.Credentials
 	// BMCCredentialsFile is a YAML or JSON credentials file (operator.LoadCredentials).
 	BMCCredentialsFile string
 	// Workers and BatchSize tune the reconciler (0 = its defaults).
 	Workers, BatchSize int
 	// WrapPower, when set, wraps the reconciler's power driver (tests inject faults and
 	// crashes there; see CrashReconciler).
-	WrapPower func(reconciler.PowerControl) reconciler.PowerControl
+	WrapPower func(power.PowerControl) power.PowerControl
 	// DropStoreOnClose deletes every key of the store (under RedisKeyPrefix) on Close:
 	// for tests on a shared Redis.
 	DropStoreOnClose bool
@@ -524,20 +524,20 @@ func DefaultTemplate(s3Path, configuration string) bos.SessionTemplate {
 }
 
 // bmcCredentials picks the reconciler's BMC credentials (see Options.BMCCredentials).
-func (s *Stack) bmcCredentials(o Options) (*reconciler.Credentials, error) {
+func (s *Stack) bmcCredentials(o Options) (*power.Credentials, error) {
 	switch {
 	case o.BMCCredentials != nil:
 		return o.BMCCredentials, nil
 	case o.BMCCredentialsFile != "":
-		return reconciler.LoadCredentials(o.BMCCredentialsFile)
+		return power.LoadCredentials(o.BMCCredentialsFile)
 	}
 	// The simulator's defaults, as it applies them (simulator.Config).
-	c := &reconciler.Credentials{Default: reconciler.Credential{Username: cmp.Or(o.Sim.Username, "root"),
+	c := &power.Credentials{Default: power.Credential{Username: cmp.Or(o.Sim.Username, "root"),
 		Password: cmp.Or(o.Sim.Password, "initial0")}}
 	if s.Sim != nil {
-		c.BMCs = map[string]reconciler.Credential{}
+		c.BMCs = map[string]power.Credential{}
 		for _, b := range s.Sim.BMCs() {
-			c.BMCs[b.Xname] = reconciler.Credential{Username: b.Username, Password: b.Password}
+			c.BMCs[b.Xname] = power.Credential{Username: b.Username, Password: b.Password}
 		}
 	}
 	return c, nil

@@ -8,7 +8,7 @@ import (
 
 	bos "github.com/cray-bos/bos/orchestrator"
 
-	"github.com/cray-bos/bos/orchestrator/reconciler"
+	"github.com/cray-bos/bos/orchestrator/power"
 )
 
 // A step is one lockstep stage of an operation; each drives one status phase (reference
@@ -157,7 +157,7 @@ func (r *run) shutdown(ctx context.Context, ids []string) error {
 	all := keys(owned)
 	readings := eff.Power.PowerStates(ctx, all)
 	for _, id := range all {
-		if readings[id].Power == reconciler.PowerOff {
+		if readings[id].Power == power.PowerOff {
 			off = append(off, id)
 		} else {
 			on = append(on, id) // on, or unknown: BOA, like PCS, counts an error as "not off"
@@ -165,7 +165,7 @@ func (r *run) shutdown(ctx context.Context, ids []string) error {
 	}
 	r.succeed(phase, off)
 	var force []string
-	for id := range eff.PowerOff(ctx, on, reconciler.ResetGracefulOff) {
+	for id := range eff.PowerOff(ctx, on, power.ResetGracefulOff) {
 		force = append(force, id) // a refused graceful request is forced at once
 	}
 	waiting := minus(on, force)
@@ -175,7 +175,7 @@ func (r *run) shutdown(ctx context.Context, ids []string) error {
 	force = append(force, waiting...)
 	sort.Strings(force)
 	msgs := map[string]string{}
-	for id, err := range eff.PowerOff(ctx, force, reconciler.ResetForceOff) {
+	for id, err := range eff.PowerOff(ctx, force, power.ResetForceOff) {
 		msgs[id] = fmt.Sprintf("forceful power off failed: %v", err)
 	}
 	r.fail(phase, msgs)
@@ -207,7 +207,7 @@ func (r *run) waitOff(ctx context.Context, phase string, waiting *[]string, budg
 		var off, still []string
 		readings := r.a.cfg.Effects.Power.PowerStates(ctx, ids)
 		for _, id := range ids {
-			if readings[id].Power == reconciler.PowerOff {
+			if readings[id].Power == power.PowerOff {
 				off = append(off, id)
 			} else {
 				still = append(still, id)
@@ -239,7 +239,7 @@ func (r *run) boot(ctx context.Context, ids []string) error {
 	for _, id := range keys(owned) {
 		c := owned[id]
 		switch readings[id].Power {
-		case reconciler.PowerOn:
+		case power.PowerOn:
 			if !c.DesiredState.BootArtifacts.IsEmpty() && c.ActualState.BootArtifacts.SameBoot(c.DesiredState.BootArtifacts) {
 				running = append(running, id)
 			} else {
@@ -287,7 +287,7 @@ func (r *run) boot(ctx context.Context, ids []string) error {
 	msgs = map[string]string{}
 	readings = eff.Power.PowerStates(ctx, waiting)
 	for _, id := range waiting {
-		if readings[id].Power == reconciler.PowerOn {
+		if readings[id].Power == power.PowerOn {
 			msgs[id] = fmt.Sprintf("node did not report booting the session's image within %s", r.a.cfg.Timing.Boot)
 		} else {
 			msgs[id] = fmt.Sprintf("node was not running within %s of its power-on", r.a.cfg.Timing.Boot)

@@ -16,6 +16,7 @@ import (
 
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/lockstep"
+	"github.com/cray-bos/bos/orchestrator/power"
 	"github.com/cray-bos/bos/orchestrator/reconciler"
 	"github.com/cray-bos/bos/orchestrator/selection"
 	"github.com/cray-bos/bos/orchestrator/store"
@@ -34,7 +35,7 @@ type world struct {
 	nodes     []selection.Node
 	groups    map[string][]string
 	parts     map[string][]string
-	power     map[string]reconciler.Power
+	power     map[string]power.Power
 	tokens    map[string]string // node → token BSS gave it
 	nextToken int
 	cfs       map[string]*reconciler.CFSView
@@ -59,7 +60,7 @@ type world struct {
 type event struct {
 	at    time.Time
 	node  string
-	power reconciler.Power
+	power power.Power
 }
 
 // bubble runs a test in a testing/synctest bubble: the agent's polls and timeouts and the
@@ -72,14 +73,14 @@ func bubble(t *testing.T, fn func(t *testing.T)) {
 
 func newWorld(t *testing.T, ids ...string) *world {
 	w := &world{t: t, st: storetest.Open(t, storetest.Mini, store.Config{EmbeddedOverPipes: true}),
-		groups: map[string][]string{}, parts: map[string][]string{}, power: map[string]reconciler.Power{},
+		groups: map[string][]string{}, parts: map[string][]string{}, power: map[string]power.Power{},
 		tokens: map[string]string{}, cfs: map[string]*reconciler.CFSView{}, cfsOn: map[string]bool{},
 		stuck: map[string]bool{}, refuseOn: map[string]bool{}, silent: map[string]bool{}, cfsFail: map[string]bool{}, unread: map[string]bool{},
 		bootDelay: func(string) time.Duration { return 5 * time.Millisecond }}
 	var comps []bos.Component
 	for _, id := range ids {
 		w.nodes = append(w.nodes, selection.Node{ID: id, Role: "Compute", Arch: "X86", Enabled: true})
-		w.power[id] = reconciler.PowerOff
+		w.power[id] = power.PowerOff
 		w.cfs[id] = &reconciler.CFSView{Status: "unconfigured"}
 		comps = append(comps, bos.NewComponent(id, time.Now()))
 	}
@@ -115,7 +116,7 @@ func (w *world) agent(tweak ...func(*lockstep.Config)) *lockstep.Agent {
 	return a
 }
 
-func (w *world) setPower(id string, p reconciler.Power) {
+func (w *world) setPower(id string, p power.Power) {
 	w.power[id] = p
 	w.events = append(w.events, event{at: time.Now(), node: id, power: p})
 }
@@ -208,38 +209,38 @@ func (w *world) runCFS(id string) {
 
 // ---- operator.PowerControl ----
 
-func (w *world) PowerStates(_ context.Context, ids []string) map[string]reconciler.PowerReading {
+func (w *world) PowerStates(_ context.Context, ids []string) map[string]power.PowerReading {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := map[string]reconciler.PowerReading{}
+	out := map[string]power.PowerReading{}
 	for _, id := range ids {
 		if w.unread[id] {
-			out[id] = reconciler.PowerReading{Power: reconciler.PowerUnknown, Err: errors.New("timeout")}
+			out[id] = power.PowerReading{Power: power.PowerUnknown, Err: errors.New("timeout")}
 			continue
 		}
-		out[id] = reconciler.PowerReading{Power: w.power[id]}
+		out[id] = power.PowerReading{Power: w.power[id]}
 	}
 	return out
 }
 
-func (w *world) Reset(_ context.Context, ids []string, kind reconciler.ResetKind) map[string]error {
+func (w *world) Reset(_ context.Context, ids []string, kind power.ResetKind) map[string]error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	failed := map[string]error{}
 	for _, id := range ids {
 		switch kind {
-		case reconciler.ResetOn:
+		case power.ResetOn:
 			if w.refuseOn[id] {
 				failed[id] = errors.New("BMC said no")
 				continue
 			}
-			if w.power[id] != reconciler.PowerOn {
-				w.setPower(id, reconciler.PowerOn)
+			if w.power[id] != power.PowerOn {
+				w.setPower(id, power.PowerOn)
 				time.AfterFunc(w.bootDelay(id), func() { w.booted(id) })
 			}
 		default:
-			if !w.stuck[id] && w.power[id] != reconciler.PowerOff {
-				w.setPower(id, reconciler.PowerOff)
+			if !w.stuck[id] && w.power[id] != power.PowerOff {
+				w.setPower(id, power.PowerOff)
 			}
 		}
 	}
@@ -249,7 +250,7 @@ func (w *world) Reset(_ context.Context, ids []string, kind reconciler.ResetKind
 // booted is the node's OS coming up: it reports its token and enables CFS.
 func (w *world) booted(id string) {
 	w.mu.Lock()
-	tok, on, silent := w.tokens[id], w.power[id] == reconciler.PowerOn, w.silent[id]
+	tok, on, silent := w.tokens[id], w.power[id] == power.PowerOn, w.silent[id]
 	if on && !silent {
 		w.cfsOn[id] = true
 		w.runCFS(id)

@@ -7,6 +7,7 @@ import (
 	"github.com/cray-bos/bos/api/cfsapi"
 	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/api/imsapi"
+	"github.com/cray-bos/bos/orchestrator/power"
 )
 
 // Constructors of the ports over the real services' HTTP APIs, by base URL
@@ -19,8 +20,8 @@ func NewHSMInventory(url string, hc *http.Client) HSMInventory {
 }
 
 // Endpoints lists the nodes' BMCs from the same HSM, with creds for them.
-func (h HSMInventory) Endpoints(creds *Credentials) HSMEndpoints {
-	return HSMEndpoints{Client: h.Client, Credentials: creds}
+func (h HSMInventory) Endpoints(creds *power.Credentials) power.HSMEndpoints {
+	return power.HSMEndpoints{Client: h.Client, Credentials: creds}
 }
 
 // NewBSSBootParameters stores boot parameters in the BSS at url.

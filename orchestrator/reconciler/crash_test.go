@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/power"
 	"github.com/cray-bos/bos/orchestrator/selection"
 	"github.com/cray-bos/bos/orchestrator/store"
 )
@@ -47,7 +48,7 @@ func TestCrashBetweenRecordAndSend(t *testing.T) {
 	run := func(t *testing.T, o op, crashAt string) (looks int, w *raceWorld) {
 		w = newRaceWorld(t)
 		if o.on {
-			w.power, w.booted, w.boots = PowerOn, "tok-old", 0
+			w.power, w.booted, w.boots = power.PowerOn, "tok-old", 0
 		}
 		w.setup("S", o.op, o.target)
 		w.crash = func(p string) bool { return p == crashAt }

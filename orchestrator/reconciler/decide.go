@@ -5,29 +5,9 @@ import (
 	"time"
 
 	bos "github.com/cray-bos/bos/orchestrator"
+
+	"github.com/cray-bos/bos/orchestrator/power"
 )
-
-// Power is a node's power state as the reconciler observed it through Redfish.
-type Power int
-
-const (
-	// PowerUnknown means the power service reported an error for the node, or the BMC
-	// could not be read (Observation.PowerError says why). Like BOS, which treats a PCS
-	// error as "not off", Decide handles it as On: the power-off path then runs into the
-	// same BMC, fails, and ends in a counted failure.
-	PowerUnknown Power = iota
-	PowerOff
-	PowerOn
-	// PowerNotReported means the power service did not report the node at all: PCS left
-	// it out of its power-status reply or said "undefined"; on the Redfish path HSM lists
-	// no Redfish endpoint for it, or its BMC reports a PowerState that is neither on nor
-	// off. BOS puts such a node on hold (missingInput).
-	PowerNotReported
-)
-
-func (p Power) String() string {
-	return [...]string{"unknown", "off", "on", "not_reported"}[p]
-}
 
 // CFSView is the part of a CFS component Decide reads.
 type CFSView struct {
@@ -38,7 +18,7 @@ type CFSView struct {
 
 // Observation is what the world outside BOS says about one node.
 type Observation struct {
-	Power      Power
+	Power      power.Power
 	PowerError string   // why Power is unknown
 	CFS        *CFSView // nil: CFS returned no record for the node
 	// Self is the id of the BOS process looking (Config.Instance). A power call recorded
@@ -77,7 +57,7 @@ type Decision struct {
 
 // Messages Decide writes into component errors.
 const (
-	MsgNoPCSRecord       = "Component information was not returned by pcs"
+	MsgNoPCSRecord       = power.MsgNoPCSRecord
 	MsgNoCFSRecord       = "Component information was not returned by cfs"
 	MsgCFSFailed         = "cfs configuration failed"
 	MsgRetryLimitNoCause = "The retry limit has been hit for this component, but no services have reported specific errors"
@@ -133,11 +113,11 @@ func decidePhase(n *bos.Component, obs Observation, opts bos.Options, now time.T
 	poweringOn := n.LastAction.Action == bos.ActionPoweringOn
 
 	switch {
-	case obs.Power == PowerOff && shutdown:
+	case obs.Power == power.PowerOff && shutdown:
 		phase = bos.PhaseNone
 		n.Enabled = false
 		n.Error = ""
-	case obs.Power == PowerOff:
+	case obs.Power == power.PowerOff:
 		phase = bos.PhasePoweringOn
 		wait := seconds(opts.MaxPowerOnWaitTime)
 		if poweringOn && !n.LastAction.Failed {
@@ -191,9 +171,9 @@ func decidePhase(n *bos.Component, obs Observation, opts bos.Options, now time.T
 // the node is an answer, "not off" (PowerUnknown). Then CFS: no record is missing.
 func missingInput(obs Observation) string {
 	switch {
-	case obs.Power == PowerNotReported && obs.PowerError != "":
+	case obs.Power == power.PowerNotReported && obs.PowerError != "":
 		return obs.PowerError
-	case obs.Power == PowerNotReported:
+	case obs.Power == power.PowerNotReported:
 		return MsgNoPCSRecord
 	case obs.CFS == nil:
 		return MsgNoCFSRecord
@@ -238,10 +218,10 @@ func decideAction(n *bos.Component, obs Observation, opts bos.Options, now time.
 		// once if the node is still off (not after max_power_on_wait_time); an On node got
 		// it. A node that booted meanwhile is configuring, not here.
 		switch {
-		case lost && obs.Power == PowerOff:
+		case lost && obs.Power == power.PowerOff:
 			resend(n, PowerOnAction, obs.Self, now, d)
 			followUp(d, seconds(opts.MaxPowerOnWaitTime))
-		case lost && obs.Power == PowerOn:
+		case lost && obs.Power == power.PowerOn:
 			n.LastAction.InFlight = ""
 		}
 	case bos.StatusPowerOnPending:
@@ -259,7 +239,7 @@ func decideAction(n *bos.Component, obs Observation, opts bos.Options, now time.
 		followUp(d, seconds(opts.MaxPowerOffWaitTime))
 	case bos.StatusPowerOffGracefullyCalled, bos.StatusPowerOffForcefullyCalled:
 		wait := seconds(opts.MaxPowerOffWaitTime)
-		if lost && obs.Power == PowerOn {
+		if lost && obs.Power == power.PowerOn {
 			// A power-off a crash may have cut off: the node is still on, so re-send the
 			// same call and wait for it from now. A node that got the first graceful
 			// request is shutting down; the BMC takes the second as a no-op, and it is

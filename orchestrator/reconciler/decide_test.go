@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	bos "github.com/cray-bos/bos/orchestrator"
+
+	"github.com/cray-bos/bos/orchestrator/power"
 )
 
 var (
@@ -75,97 +77,97 @@ func TestDecide(t *testing.T) {
 		want want
 	}{
 		// Inputs missing.
-		{"no CFS record: on hold and disabled", comp(), Observation{Power: PowerOn},
+		{"no CFS record: on hold and disabled", comp(), Observation{Power: power.PowerOn},
 			want{phase: "", status: bos.StatusOnHold, enabled: false, errContains: MsgNoCFSRecord}},
 		{"power not reported: on hold, disabled, the phase ends", comp(phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, time.Second, false), stats(0, 1, 0)),
-			Observation{Power: PowerNotReported, CFS: cfsOK},
+			Observation{Power: power.PowerNotReported, CFS: cfsOK},
 			want{phase: "", status: bos.StatusOnHold, enabled: false, errContains: MsgNoPCSRecord, actualCleared: true, stats: &bos.EventStats{}}},
-		{"power not reported, the driver says why", comp(phase(bos.PhasePoweringOn)), Observation{Power: PowerNotReported, PowerError: "no Redfish endpoint for x1000c0s0b0n0 in HSM", CFS: cfsOK},
+		{"power not reported, the driver says why", comp(phase(bos.PhasePoweringOn)), Observation{Power: power.PowerNotReported, PowerError: "no Redfish endpoint for x1000c0s0b0n0 in HSM", CFS: cfsOK},
 			want{phase: "", status: bos.StatusOnHold, enabled: false, errContains: "no Redfish endpoint", stats: &bos.EventStats{}}},
 		// Already failed.
-		{"failed stays failed and is disabled", comp(override(bos.StatusFailed)), Observation{Power: PowerOn, CFS: cfsOK},
+		{"failed stays failed and is disabled", comp(override(bos.StatusFailed)), Observation{Power: power.PowerOn, CFS: cfsOK},
 			want{phase: "", status: bos.StatusFailed, enabled: false}},
 		// Power off.
-		{"off, shutdown target: done", comp(shutdownTarget, phase(bos.PhasePoweringOff)), Observation{Power: PowerOff, CFS: cfsNew},
+		{"off, shutdown target: done", comp(shutdownTarget, phase(bos.PhasePoweringOff)), Observation{Power: power.PowerOff, CFS: cfsNew},
 			want{phase: "", status: bos.StatusStable, enabled: false, actualCleared: true, stats: &bos.EventStats{}}},
-		{"off, boot target: power on", comp(), Observation{Power: PowerOff, CFS: cfsNew},
+		{"off, boot target: power on", comp(), Observation{Power: power.PowerOff, CFS: cfsNew},
 			want{phase: bos.PhasePoweringOn, status: bos.StatusPowerOnCalled, enabled: true, action: PowerOnAction, stats: &bos.EventStats{PowerOnAttempts: 1}}},
-		{"on hold from the API is cleared", comp(override(bos.StatusOnHold)), Observation{Power: PowerOff, CFS: cfsNew},
+		{"on hold from the API is cleared", comp(override(bos.StatusOnHold)), Observation{Power: power.PowerOff, CFS: cfsNew},
 			want{phase: bos.PhasePoweringOn, status: bos.StatusPowerOnCalled, enabled: true, action: PowerOnAction, stats: &bos.EventStats{PowerOnAttempts: 1}}},
-		{"off after power-on call, within wait: keep waiting", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 30*time.Second, false), stats(1, 0, 0)), Observation{Power: PowerOff, CFS: cfsNew},
+		{"off after power-on call, within wait: keep waiting", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 30*time.Second, false), stats(1, 0, 0)), Observation{Power: power.PowerOff, CFS: cfsNew},
 			want{phase: bos.PhasePoweringOn, status: bos.StatusPowerOnCalled, enabled: true, requeue: 90*time.Second + time.Millisecond}},
-		{"off past max_power_on_wait_time: retried", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 121*time.Second, false), stats(1, 0, 0)), Observation{Power: PowerOff, CFS: cfsNew},
+		{"off past max_power_on_wait_time: retried", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 121*time.Second, false), stats(1, 0, 0)), Observation{Power: power.PowerOff, CFS: cfsNew},
 			want{phase: bos.PhasePoweringOn, status: bos.StatusPowerOnCalled, enabled: true, action: PowerOnAction, stats: &bos.EventStats{PowerOnAttempts: 2}}},
-		{"off past wait with attempts used up: failed with the timeout as error", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 121*time.Second, false), stats(3, 0, 0)), Observation{Power: PowerOff, CFS: cfsNew},
+		{"off past wait with attempts used up: failed with the timeout as error", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 121*time.Second, false), stats(3, 0, 0)), Observation{Power: power.PowerOff, CFS: cfsNew},
 			want{phase: bos.PhasePoweringOn, status: bos.StatusFailed, enabled: false, errContains: "max_power_on_wait_time"}},
-		{"power-on call failed: retried at once", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, time.Second, true), stats(1, 0, 0)), Observation{Power: PowerOff, CFS: cfsNew},
+		{"power-on call failed: retried at once", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, time.Second, true), stats(1, 0, 0)), Observation{Power: power.PowerOff, CFS: cfsNew},
 			want{phase: bos.PhasePoweringOn, status: bos.StatusPowerOnCalled, enabled: true, action: PowerOnAction, stats: &bos.EventStats{PowerOnAttempts: 2}}},
-		{"power-on failures exhausted: failed, the last error kept", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, time.Second, true), stats(3, 0, 0), func(c *bos.Component) { c.Error = "power_on failed: 503" }), Observation{Power: PowerOff, CFS: cfsNew},
+		{"power-on failures exhausted: failed, the last error kept", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, time.Second, true), stats(3, 0, 0), func(c *bos.Component) { c.Error = "power_on failed: 503" }), Observation{Power: power.PowerOff, CFS: cfsNew},
 			want{phase: bos.PhasePoweringOn, status: bos.StatusFailed, enabled: false, errContains: "power_on failed: 503"}},
-		{"retry limit without a cause gets BOS's message", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, time.Second, true), stats(3, 0, 0)), Observation{Power: PowerOff, CFS: cfsNew},
+		{"retry limit without a cause gets BOS's message", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, time.Second, true), stats(3, 0, 0)), Observation{Power: power.PowerOff, CFS: cfsNew},
 			want{phase: bos.PhasePoweringOn, status: bos.StatusFailed, enabled: false, errContains: "retry limit has been hit"}},
-		{"per-node retry_policy overrides the default", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, time.Second, true), stats(1, 0, 0), func(c *bos.Component) { one := 1; c.RetryPolicy = &one }), Observation{Power: PowerOff, CFS: cfsNew},
+		{"per-node retry_policy overrides the default", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, time.Second, true), stats(1, 0, 0), func(c *bos.Component) { one := 1; c.RetryPolicy = &one }), Observation{Power: power.PowerOff, CFS: cfsNew},
 			want{phase: bos.PhasePoweringOn, status: bos.StatusFailed, enabled: false, errContains: "retry limit"}},
 		// Power on, shutdown target.
-		{"on, shutdown target: graceful off", comp(shutdownTarget), Observation{Power: PowerOn, CFS: cfsNew},
+		{"on, shutdown target: graceful off", comp(shutdownTarget), Observation{Power: power.PowerOn, CFS: cfsNew},
 			want{phase: bos.PhasePoweringOff, status: bos.StatusPowerOffGracefullyCalled, enabled: true, action: GracefulOffAction, stats: &bos.EventStats{PowerOffGracefulAttempts: 1}}},
-		{"graceful off within wait: keep waiting", comp(shutdownTarget, phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, 100*time.Second, false), stats(0, 1, 0)), Observation{Power: PowerOn, CFS: cfsNew},
+		{"graceful off within wait: keep waiting", comp(shutdownTarget, phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, 100*time.Second, false), stats(0, 1, 0)), Observation{Power: power.PowerOn, CFS: cfsNew},
 			want{phase: bos.PhasePoweringOff, status: bos.StatusPowerOffGracefullyCalled, enabled: true, requeue: 200*time.Second + time.Millisecond}},
-		{"graceful off past max_power_off_wait_time: forceful", comp(shutdownTarget, phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, 301*time.Second, false), stats(0, 1, 0)), Observation{Power: PowerOn, CFS: cfsNew},
+		{"graceful off past max_power_off_wait_time: forceful", comp(shutdownTarget, phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, 301*time.Second, false), stats(0, 1, 0)), Observation{Power: power.PowerOn, CFS: cfsNew},
 			want{phase: bos.PhasePoweringOff, status: bos.StatusPowerOffForcefullyCalled, enabled: true, action: ForcefulOffAction, stats: &bos.EventStats{PowerOffGracefulAttempts: 1, PowerOffForcefulAttempts: 1}}},
-		{"graceful call rejected: forceful at once", comp(shutdownTarget, phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, time.Second, true), stats(0, 1, 0)), Observation{Power: PowerOn, CFS: cfsNew},
+		{"graceful call rejected: forceful at once", comp(shutdownTarget, phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, time.Second, true), stats(0, 1, 0)), Observation{Power: power.PowerOn, CFS: cfsNew},
 			want{phase: bos.PhasePoweringOff, status: bos.StatusPowerOffForcefullyCalled, enabled: true, action: ForcefulOffAction, stats: &bos.EventStats{PowerOffGracefulAttempts: 1, PowerOffForcefulAttempts: 1}}},
-		{"forceful off past wait: forceful again", comp(shutdownTarget, phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffForcefully, 301*time.Second, false), stats(0, 1, 1)), Observation{Power: PowerOn, CFS: cfsNew},
+		{"forceful off past wait: forceful again", comp(shutdownTarget, phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffForcefully, 301*time.Second, false), stats(0, 1, 1)), Observation{Power: power.PowerOn, CFS: cfsNew},
 			want{phase: bos.PhasePoweringOff, status: bos.StatusPowerOffForcefullyCalled, enabled: true, action: ForcefulOffAction, stats: &bos.EventStats{PowerOffGracefulAttempts: 1, PowerOffForcefulAttempts: 2}}},
-		{"forceful attempts used up: failed", comp(shutdownTarget, phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffForcefully, 301*time.Second, false), stats(0, 1, 3)), Observation{Power: PowerOn, CFS: cfsNew},
+		{"forceful attempts used up: failed", comp(shutdownTarget, phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffForcefully, 301*time.Second, false), stats(0, 1, 3)), Observation{Power: power.PowerOn, CFS: cfsNew},
 			want{phase: bos.PhasePoweringOff, status: bos.StatusFailed, enabled: false, errContains: "retry limit"}},
-		{"graceful attempts used up: failed", comp(shutdownTarget, stats(0, 3, 0)), Observation{Power: PowerOn, CFS: cfsNew},
+		{"graceful attempts used up: failed", comp(shutdownTarget, stats(0, 3, 0)), Observation{Power: power.PowerOn, CFS: cfsNew},
 			want{phase: bos.PhasePoweringOff, status: bos.StatusFailed, enabled: false, errContains: "retry limit"}},
-		{"BMC unreadable counts as on (BOS quirk): power off path", comp(shutdownTarget), Observation{Power: PowerUnknown, PowerError: "timeout", CFS: cfsNew},
+		{"BMC unreadable counts as on (BOS quirk): power off path", comp(shutdownTarget), Observation{Power: power.PowerUnknown, PowerError: "timeout", CFS: cfsNew},
 			want{phase: bos.PhasePoweringOff, status: bos.StatusPowerOffGracefullyCalled, enabled: true, action: GracefulOffAction, stats: &bos.EventStats{PowerOffGracefulAttempts: 1}}},
 		// Power on, artifacts match.
-		{"booted, CFS has another config: configure", comp(booted(image), phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 10*time.Second, false)), Observation{Power: PowerOn, CFS: cfsNew},
+		{"booted, CFS has another config: configure", comp(booted(image), phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 10*time.Second, false)), Observation{Power: power.PowerOn, CFS: cfsNew},
 			want{phase: bos.PhaseConfiguring, status: bos.StatusConfiguring, enabled: true, action: ConfigureAction, pollCFS: true}},
-		{"booted, no desired configuration: done", comp(booted(image), phase(bos.PhasePoweringOn), func(c *bos.Component) { c.DesiredState.Configuration = "" }, stats(1, 0, 0)), Observation{Power: PowerOn, CFS: cfsNew},
+		{"booted, no desired configuration: done", comp(booted(image), phase(bos.PhasePoweringOn), func(c *bos.Component) { c.DesiredState.Configuration = "" }, stats(1, 0, 0)), Observation{Power: power.PowerOn, CFS: cfsNew},
 			want{phase: "", status: bos.StatusStable, enabled: false, stats: &bos.EventStats{}}},
-		{"booted, configured: done, stats reset", comp(booted(image), phase(bos.PhaseConfiguring), stats(2, 1, 0)), Observation{Power: PowerOn, CFS: cfsOK},
+		{"booted, configured: done, stats reset", comp(booted(image), phase(bos.PhaseConfiguring), stats(2, 1, 0)), Observation{Power: power.PowerOn, CFS: cfsOK},
 			want{phase: "", status: bos.StatusStable, enabled: false, stats: &bos.EventStats{}}},
-		{"booted, CFS pending: keep configuring and poll", comp(booted(image), phase(bos.PhaseConfiguring)), Observation{Power: PowerOn, CFS: &CFSView{DesiredConfig: "cfg", Status: "pending", Enabled: true}},
+		{"booted, CFS pending: keep configuring and poll", comp(booted(image), phase(bos.PhaseConfiguring)), Observation{Power: power.PowerOn, CFS: &CFSView{DesiredConfig: "cfg", Status: "pending", Enabled: true}},
 			want{phase: bos.PhaseConfiguring, status: bos.StatusConfiguring, enabled: true, pollCFS: true}},
-		{"booted, CFS pending but disabled: enable it again", comp(booted(image), phase(bos.PhaseConfiguring)), Observation{Power: PowerOn, CFS: &CFSView{DesiredConfig: "cfg", Status: "pending", Enabled: false}},
+		{"booted, CFS pending but disabled: enable it again", comp(booted(image), phase(bos.PhaseConfiguring)), Observation{Power: power.PowerOn, CFS: &CFSView{DesiredConfig: "cfg", Status: "pending", Enabled: false}},
 			want{phase: bos.PhaseConfiguring, status: bos.StatusConfiguring, enabled: true, action: ConfigureAction, pollCFS: true}},
-		{"booted, CFS failed: failed", comp(booted(image), phase(bos.PhaseConfiguring)), Observation{Power: PowerOn, CFS: &CFSView{DesiredConfig: "cfg", Status: "failed"}},
+		{"booted, CFS failed: failed", comp(booted(image), phase(bos.PhaseConfiguring)), Observation{Power: power.PowerOn, CFS: &CFSView{DesiredConfig: "cfg", Status: "failed"}},
 			want{phase: bos.PhaseConfiguring, status: bos.StatusFailed, enabled: false, errContains: MsgCFSFailed}},
-		{"booted, CFS unconfigured: failed naming the status", comp(booted(image), phase(bos.PhaseConfiguring)), Observation{Power: PowerOn, CFS: &CFSView{DesiredConfig: "cfg", Status: "unconfigured"}},
+		{"booted, CFS unconfigured: failed naming the status", comp(booted(image), phase(bos.PhaseConfiguring)), Observation{Power: power.PowerOn, CFS: &CFSView{DesiredConfig: "cfg", Status: "unconfigured"}},
 			want{phase: bos.PhaseConfiguring, status: bos.StatusFailed, enabled: false, errContains: `"unconfigured"`}},
 		// Power on, the desired image on another BSS token than the one BOS gave BSS: an
 		// older boot (a retried or taken-over power-on) is not this one.
-		{"booted the desired token: done", comp(booted(image), tokens("t2", "t2"), phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 10*time.Second, false)), Observation{Power: PowerOn, CFS: cfsOK},
+		{"booted the desired token: done", comp(booted(image), tokens("t2", "t2"), phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 10*time.Second, false)), Observation{Power: power.PowerOn, CFS: cfsOK},
 			want{phase: "", status: bos.StatusStable, enabled: false, stats: &bos.EventStats{}}},
-		{"desired image on an older token, within max_boot_wait_time: still booting", comp(booted(image), tokens("t2", "t1"), phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 10*time.Second, false)), Observation{Power: PowerOn, CFS: cfsOK},
+		{"desired image on an older token, within max_boot_wait_time: still booting", comp(booted(image), tokens("t2", "t1"), phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 10*time.Second, false)), Observation{Power: power.PowerOn, CFS: cfsOK},
 			want{phase: bos.PhasePoweringOn, status: bos.StatusPowerOnCalled, enabled: true, requeue: 1190*time.Second + time.Millisecond}},
-		{"desired image on an older token past max_boot_wait_time: restarted", comp(booted(image), tokens("t2", "t1"), phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 1201*time.Second, false), stats(1, 0, 0)), Observation{Power: PowerOn, CFS: cfsOK},
+		{"desired image on an older token past max_boot_wait_time: restarted", comp(booted(image), tokens("t2", "t1"), phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 1201*time.Second, false), stats(1, 0, 0)), Observation{Power: power.PowerOn, CFS: cfsOK},
 			want{phase: bos.PhasePoweringOff, status: bos.StatusPowerOffGracefullyCalled, enabled: true, action: GracefulOffAction, errContains: "max_boot_wait_time", stats: &bos.EventStats{PowerOnAttempts: 1, PowerOffGracefulAttempts: 1}}},
-		{"desired image, no token asked for (not powered on by this session): configure only", comp(booted(image), tokens("", "t1")), Observation{Power: PowerOn, CFS: cfsNew},
+		{"desired image, no token asked for (not powered on by this session): configure only", comp(booted(image), tokens("", "t1")), Observation{Power: power.PowerOn, CFS: cfsNew},
 			want{phase: bos.PhaseConfiguring, status: bos.StatusConfiguring, enabled: true, action: ConfigureAction, pollCFS: true}},
 		{"booted by a v1 session, no bos_update_frequency: the same boot, done", comp(booted(image), phase(bos.PhaseConfiguring), func(c *bos.Component) {
 			c.DesiredState.BootArtifacts.KernelParameters += " bos_update_frequency=4h"
-		}), Observation{Power: PowerOn, CFS: cfsOK},
+		}), Observation{Power: power.PowerOn, CFS: cfsOK},
 			want{phase: "", status: bos.StatusStable, enabled: false, stats: &bos.EventStats{}}},
 		// Power on, artifacts differ.
-		{"booting within max_boot_wait_time: wait", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 200*time.Second, false), stats(1, 0, 0)), Observation{Power: PowerOn, CFS: cfsNew},
+		{"booting within max_boot_wait_time: wait", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 200*time.Second, false), stats(1, 0, 0)), Observation{Power: power.PowerOn, CFS: cfsNew},
 			want{phase: bos.PhasePoweringOn, status: bos.StatusPowerOnCalled, enabled: true, requeue: 1000*time.Second + time.Millisecond}},
-		{"booted but silent past max_boot_wait_time: power off to retry, the timeout recorded", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 1201*time.Second, false), stats(1, 0, 0)), Observation{Power: PowerOn, CFS: cfsNew},
+		{"booted but silent past max_boot_wait_time: power off to retry, the timeout recorded", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 1201*time.Second, false), stats(1, 0, 0)), Observation{Power: power.PowerOn, CFS: cfsNew},
 			want{phase: bos.PhasePoweringOff, status: bos.StatusPowerOffGracefullyCalled, enabled: true, action: GracefulOffAction, errContains: "max_boot_wait_time", stats: &bos.EventStats{PowerOnAttempts: 1, PowerOffGracefulAttempts: 1}}},
 		{"silent node out of power-on attempts: failed with the boot timeout as cause", comp(phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, time.Second, false), stats(3, 3, 0), func(c *bos.Component) {
 			c.Error = "node did not report booting the desired image within max_boot_wait_time (5s)"
-		}), Observation{Power: PowerOff, CFS: cfsNew},
+		}), Observation{Power: power.PowerOff, CFS: cfsNew},
 			want{phase: bos.PhasePoweringOn, status: bos.StatusFailed, enabled: false, errContains: "max_boot_wait_time"}},
-		{"success clears an earlier error", comp(booted(image), phase(bos.PhaseConfiguring), func(c *bos.Component) { c.Error = "power_on failed: 503" }), Observation{Power: PowerOn, CFS: cfsOK},
+		{"success clears an earlier error", comp(booted(image), phase(bos.PhaseConfiguring), func(c *bos.Component) { c.Error = "power_on failed: 503" }), Observation{Power: power.PowerOn, CFS: cfsOK},
 			want{phase: "", status: bos.StatusStable, enabled: false, stats: &bos.EventStats{}}},
-		{"running another image (reboot): power off", comp(booted(other)), Observation{Power: PowerOn, CFS: cfsOK},
+		{"running another image (reboot): power off", comp(booted(other)), Observation{Power: power.PowerOn, CFS: cfsOK},
 			want{phase: bos.PhasePoweringOff, status: bos.StatusPowerOffGracefullyCalled, enabled: true, action: GracefulOffAction, stats: &bos.EventStats{PowerOffGracefulAttempts: 1}}},
-		{"off after powering off: actual state cleared, power on", comp(booted(other), phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, 5*time.Second, false), stats(0, 1, 0)), Observation{Power: PowerOff, CFS: cfsOK},
+		{"off after powering off: actual state cleared, power on", comp(booted(other), phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, 5*time.Second, false), stats(0, 1, 0)), Observation{Power: power.PowerOff, CFS: cfsOK},
 			want{phase: bos.PhasePoweringOn, status: bos.StatusPowerOnCalled, enabled: true, action: PowerOnAction, actualCleared: true, stats: &bos.EventStats{PowerOnAttempts: 1, PowerOffGracefulAttempts: 1}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -214,13 +216,13 @@ func TestMissingInput(t *testing.T) {
 		obs  Observation
 		want string
 	}{
-		{"both present", Observation{Power: PowerOn, CFS: cfsOK}, ""},
-		{"off is an answer", Observation{Power: PowerOff, CFS: cfsOK}, ""},
-		{"an error for the node is an answer (not off)", Observation{Power: PowerUnknown, PowerError: "pcs: connection refused", CFS: cfsOK}, ""},
-		{"power not reported", Observation{Power: PowerNotReported, CFS: cfsOK}, MsgNoPCSRecord},
-		{"power not reported, with the driver's reason", Observation{Power: PowerNotReported, PowerError: "BMC x reports power state \"Paused\"", CFS: cfsOK}, "BMC x reports power state \"Paused\""},
-		{"no CFS record", Observation{Power: PowerOn}, MsgNoCFSRecord},
-		{"both missing: power is named", Observation{Power: PowerNotReported}, MsgNoPCSRecord},
+		{"both present", Observation{Power: power.PowerOn, CFS: cfsOK}, ""},
+		{"off is an answer", Observation{Power: power.PowerOff, CFS: cfsOK}, ""},
+		{"an error for the node is an answer (not off)", Observation{Power: power.PowerUnknown, PowerError: "pcs: connection refused", CFS: cfsOK}, ""},
+		{"power not reported", Observation{Power: power.PowerNotReported, CFS: cfsOK}, MsgNoPCSRecord},
+		{"power not reported, with the driver's reason", Observation{Power: power.PowerNotReported, PowerError: "BMC x reports power state \"Paused\"", CFS: cfsOK}, "BMC x reports power state \"Paused\""},
+		{"no CFS record", Observation{Power: power.PowerOn}, MsgNoCFSRecord},
+		{"both missing: power is named", Observation{Power: power.PowerNotReported}, MsgNoPCSRecord},
 	} {
 		t.Run(tc.name, func(t *testing.T) { assert.Equal(t, tc.want, missingInput(tc.obs)) })
 	}
@@ -230,12 +232,12 @@ func TestMissingInput(t *testing.T) {
 // until someone enables it again (a session's setup, PATCH enabled=true, which puts it
 // on hold as BOS does); then, with its power reported, the hold is cleared.
 func TestOnHoldLastsUntilEnabledAgain(t *testing.T) {
-	held := Decide(comp(), Observation{Power: PowerNotReported, CFS: cfsOK}, opts, t0).Component
+	held := Decide(comp(), Observation{Power: power.PowerNotReported, CFS: cfsOK}, opts, t0).Component
 	require.Equal(t, bos.StatusOnHold, held.Status.Status)
-	again := Decide(held, Observation{Power: PowerOn, CFS: cfsOK}, opts, t0.Add(time.Minute))
+	again := Decide(held, Observation{Power: power.PowerOn, CFS: cfsOK}, opts, t0.Add(time.Minute))
 	assert.False(t, again.Changed, "disabled: left alone")
 	held.Enabled = true
-	d := Decide(held, Observation{Power: PowerOff, CFS: cfsOK}, opts, t0.Add(time.Minute))
+	d := Decide(held, Observation{Power: power.PowerOff, CFS: cfsOK}, opts, t0.Add(time.Minute))
 	assert.Equal(t, bos.StatusPowerOnCalled, d.Component.Status.Status)
 	assert.Equal(t, PowerOnAction, d.Action)
 }
@@ -252,7 +254,7 @@ func TestDecidePowerOnToken(t *testing.T) {
 		{"retry after max_power_on_wait_time", comp(tokens("t1", ""), phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 121*time.Second, false), stats(1, 0, 0)), "t1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := Decide(tc.c, Observation{Power: PowerOff, CFS: cfsNew}, opts, t0)
+			d := Decide(tc.c, Observation{Power: power.PowerOff, CFS: cfsNew}, opts, t0)
 			require.Equal(t, PowerOnAction, d.Action)
 			assert.Equal(t, tc.want, d.Component.DesiredState.BSSToken)
 		})
@@ -262,19 +264,19 @@ func TestDecidePowerOnToken(t *testing.T) {
 func TestDecideLeavesDisabledAndSettledAlone(t *testing.T) {
 	c := comp(booted(image), phase(bos.PhaseConfiguring))
 	c.Enabled = false
-	d := Decide(c, Observation{Power: PowerOn, CFS: cfsOK}, opts, t0)
+	d := Decide(c, Observation{Power: power.PowerOn, CFS: cfsOK}, opts, t0)
 	assert.False(t, d.Changed)
 	assert.Equal(t, NoAction, d.Action)
 
 	// A node already waiting, seen again with nothing new, needs no write.
 	c = comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, time.Second, false), stats(1, 0, 0))
-	d = Decide(c, Observation{Power: PowerOn, CFS: cfsNew}, opts, t0)
+	d = Decide(c, Observation{Power: power.PowerOn, CFS: cfsNew}, opts, t0)
 	assert.False(t, d.Changed)
 	assert.Equal(t, NoAction, d.Action)
 }
 
 func TestRecordFailureLeadsToRetry(t *testing.T) {
-	d := Decide(comp(), Observation{Power: PowerOff, CFS: cfsNew}, opts, t0)
+	d := Decide(comp(), Observation{Power: power.PowerOff, CFS: cfsNew}, opts, t0)
 	require.Equal(t, PowerOnAction, d.Action)
 	n := d.Component
 	RecordFailure(&n, d.Action, errors.New("503 Service Unavailable"), t0)
@@ -285,13 +287,13 @@ func TestRecordFailureLeadsToRetry(t *testing.T) {
 	first := n.Error
 
 	for attemptNo := 2; attemptNo <= 3; attemptNo++ {
-		d = Decide(n, Observation{Power: PowerOff, CFS: cfsNew}, opts, t0.Add(time.Second))
+		d = Decide(n, Observation{Power: power.PowerOff, CFS: cfsNew}, opts, t0.Add(time.Second))
 		require.Equal(t, PowerOnAction, d.Action)
 		n = d.Component
 		RecordFailure(&n, d.Action, errors.New("503 Service Unavailable"), t0)
 		assert.Equal(t, first, n.Error, "attempt %d", attemptNo)
 	}
-	d = Decide(n, Observation{Power: PowerOff, CFS: cfsNew}, opts, t0.Add(2*time.Second))
+	d = Decide(n, Observation{Power: power.PowerOff, CFS: cfsNew}, opts, t0.Add(2*time.Second))
 	assert.Equal(t, NoAction, d.Action)
 	assert.Equal(t, bos.StatusFailed, d.Component.Status.Status)
 	assert.False(t, d.Component.Enabled)
@@ -331,50 +333,50 @@ func TestDecideLostCalls(t *testing.T) {
 	}{
 		// Power-on.
 		{"lost power-on, node off: re-sent at once", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 2*time.Second, false), stats(1, 0, 0), tokens("t1", ""), inFlight(dead)),
-			Observation{Power: PowerOff, CFS: cfsNew, Self: self},
+			Observation{Power: power.PowerOff, CFS: cfsNew, Self: self},
 			want{action: PowerOnAction, status: bos.StatusPowerOnCalled, inFlight: self, restamp: true, stats: bos.EventStats{PowerOnAttempts: 1}, requeue: powerOnWait}},
 		{"lost power-on, node on: it got through, not sent again", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 2*time.Second, false), stats(1, 0, 0), inFlight(dead)),
-			Observation{Power: PowerOn, CFS: cfsNew, Self: self},
+			Observation{Power: power.PowerOn, CFS: cfsNew, Self: self},
 			want{status: bos.StatusPowerOnCalled, stats: bos.EventStats{PowerOnAttempts: 1}, requeue: 1198*time.Second + time.Millisecond}},
 		{"lost power-on, node booted the desired token: configuring, nothing sent", comp(booted(image), tokens("t1", "t1"), phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 2*time.Second, false), stats(1, 0, 0), inFlight(dead)),
-			Observation{Power: PowerOn, CFS: cfsOK, Self: self},
+			Observation{Power: power.PowerOn, CFS: cfsOK, Self: self},
 			want{status: bos.StatusStable, stats: bos.EventStats{}}},
 		{"lost power-on, BMC unreadable: nothing sent, still unverified", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 2*time.Second, false), stats(1, 0, 0), inFlight(dead)),
-			Observation{Power: PowerUnknown, PowerError: "timeout", CFS: cfsNew, Self: self},
+			Observation{Power: power.PowerUnknown, PowerError: "timeout", CFS: cfsNew, Self: self},
 			want{status: bos.StatusPowerOnCalled, inFlight: dead, stats: bos.EventStats{PowerOnAttempts: 1}, requeue: 1198*time.Second + time.Millisecond}},
 		{"own power-on in flight, node off: waited for, not sent twice", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 2*time.Second, false), stats(1, 0, 0), inFlight(self)),
-			Observation{Power: PowerOff, CFS: cfsNew, Self: self},
+			Observation{Power: power.PowerOff, CFS: cfsNew, Self: self},
 			want{status: bos.StatusPowerOnCalled, inFlight: self, stats: bos.EventStats{PowerOnAttempts: 1}, requeue: 118*time.Second + time.Millisecond}},
 		{"lost power-on past max_power_on_wait_time: an ordinary counted retry", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 121*time.Second, false), stats(1, 0, 0), inFlight(dead)),
-			Observation{Power: PowerOff, CFS: cfsNew, Self: self},
+			Observation{Power: power.PowerOff, CFS: cfsNew, Self: self},
 			want{action: PowerOnAction, status: bos.StatusPowerOnCalled, inFlight: self, restamp: true, stats: bos.EventStats{PowerOnAttempts: 2}, requeue: powerOnWait}},
 		// Graceful power-off.
 		{"lost graceful off, node on: re-sent, never forced for the lost time", comp(shutdownTarget, phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, 301*time.Second, false), stats(0, 1, 0), inFlight(dead)),
-			Observation{Power: PowerOn, CFS: cfsNew, Self: self},
+			Observation{Power: power.PowerOn, CFS: cfsNew, Self: self},
 			want{action: GracefulOffAction, status: bos.StatusPowerOffGracefullyCalled, inFlight: self, restamp: true, stats: bos.EventStats{PowerOffGracefulAttempts: 1}, requeue: powerOffWait}},
 		{"lost graceful off, reboot, node off: it got through, power on next", comp(booted(other), phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, 2*time.Second, false), stats(0, 1, 0), inFlight(dead)),
-			Observation{Power: PowerOff, CFS: cfsOK, Self: self},
+			Observation{Power: power.PowerOff, CFS: cfsOK, Self: self},
 			want{action: PowerOnAction, status: bos.StatusPowerOnCalled, inFlight: self, restamp: true, stats: bos.EventStats{PowerOnAttempts: 1, PowerOffGracefulAttempts: 1}, requeue: powerOnWait}},
 		{"lost graceful off, shutdown, node off: done", comp(shutdownTarget, phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, 2*time.Second, false), stats(0, 1, 0), inFlight(dead)),
-			Observation{Power: PowerOff, CFS: cfsNew, Self: self},
+			Observation{Power: power.PowerOff, CFS: cfsNew, Self: self},
 			want{status: bos.StatusStable, stats: bos.EventStats{}}},
 		{"own graceful off in flight: waited for", comp(shutdownTarget, phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, 100*time.Second, false), stats(0, 1, 0), inFlight(self)),
-			Observation{Power: PowerOn, CFS: cfsNew, Self: self},
+			Observation{Power: power.PowerOn, CFS: cfsNew, Self: self},
 			want{status: bos.StatusPowerOffGracefullyCalled, inFlight: self, stats: bos.EventStats{PowerOffGracefulAttempts: 1}, requeue: 200*time.Second + time.Millisecond}},
 		{"lost graceful off that had failed: forced at once as before", comp(shutdownTarget, phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, time.Second, true), stats(0, 1, 0), inFlight(dead)),
-			Observation{Power: PowerOn, CFS: cfsNew, Self: self},
+			Observation{Power: power.PowerOn, CFS: cfsNew, Self: self},
 			want{action: ForcefulOffAction, status: bos.StatusPowerOffForcefullyCalled, inFlight: self, restamp: true, stats: bos.EventStats{PowerOffGracefulAttempts: 1, PowerOffForcefulAttempts: 1}, requeue: powerOffWait}},
 		// Forceful power-off.
 		{"lost forceful off, node on: re-sent", comp(shutdownTarget, phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffForcefully, 2*time.Second, false), stats(0, 1, 1), inFlight(dead)),
-			Observation{Power: PowerOn, CFS: cfsNew, Self: self},
+			Observation{Power: power.PowerOn, CFS: cfsNew, Self: self},
 			want{action: ForcefulOffAction, status: bos.StatusPowerOffForcefullyCalled, inFlight: self, restamp: true, stats: bos.EventStats{PowerOffGracefulAttempts: 1, PowerOffForcefulAttempts: 1}, requeue: powerOffWait}},
 		// Records from before in_flight existed carry none: nothing changes for them.
 		{"no in_flight (older record): the wait as before", comp(shutdownTarget, phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, 100*time.Second, false), stats(0, 1, 0)),
-			Observation{Power: PowerOn, CFS: cfsNew, Self: self},
+			Observation{Power: power.PowerOn, CFS: cfsNew, Self: self},
 			want{status: bos.StatusPowerOffGracefullyCalled, stats: bos.EventStats{PowerOffGracefulAttempts: 1}, requeue: 200*time.Second + time.Millisecond}},
 		// A moot in_flight is cleared.
 		{"in_flight left on a node that failed is cleared", comp(phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 121*time.Second, false), stats(3, 0, 0), inFlight(dead)),
-			Observation{Power: PowerOff, CFS: cfsNew, Self: self},
+			Observation{Power: power.PowerOff, CFS: cfsNew, Self: self},
 			want{status: bos.StatusFailed, stats: bos.EventStats{PowerOnAttempts: 3}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

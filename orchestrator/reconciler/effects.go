@@ -5,6 +5,7 @@ import (
 	"time"
 
 	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/power"
 	"github.com/cray-bos/bos/orchestrator/store"
 )
 
@@ -17,7 +18,7 @@ type Effects struct {
 	Store *store.Store
 	BSS   BootParameters
 	CFS   Configuration
-	Power PowerControl
+	Power power.PowerControl
 	// Now stamps token records; nil means time.Now.
 	Now func() time.Time
 	// NoWake writes desired_state.bss_token without waking the nodes (store.NoWake): the
@@ -97,7 +98,7 @@ func (e *Effects) PowerOn(ctx context.Context, comps []bos.Component) map[string
 		}
 	}
 	e.setDesired(ctx, acting, false, true, failed)
-	for id, err := range e.Power.Reset(ctx, idsOf(without(acting, failed)), ResetOn) {
+	for id, err := range e.Power.Reset(ctx, idsOf(without(acting, failed)), power.ResetOn) {
 		failed[id] = err
 	}
 	return failed
@@ -138,7 +139,7 @@ func (e *Effects) reusableTokens(ctx context.Context, comps []bos.Component) map
 
 // PowerOff asks the BMCs of ids for a graceful (ResetGracefulOff) or forceful
 // (ResetForceOff) power-off and returns the nodes whose request failed.
-func (e *Effects) PowerOff(ctx context.Context, ids []string, kind ResetKind) map[string]error {
+func (e *Effects) PowerOff(ctx context.Context, ids []string, kind power.ResetKind) map[string]error {
 	return e.Power.Reset(ctx, ids, kind)
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/power"
 	"github.com/cray-bos/bos/orchestrator/store"
 )
 
@@ -35,7 +36,7 @@ func TestPanickingNodeIsRetriedWithBackoff(t *testing.T) {
 		}
 		_, err = st.AddComponents(ctx, comps)
 		require.NoError(t, err)
-		w := &raceWorld{t: t, bss: map[string]string{}, power: PowerOn, cfs: CFSView{Status: "configured"}}
+		w := &raceWorld{t: t, bss: map[string]string{}, power: power.PowerOn, cfs: CFSView{Status: "configured"}}
 		var logged bytes.Buffer
 		r := New(Config{Store: st, BSS: w, CFS: w, Power: w, Workers: 2, Logger: slog.New(slog.NewTextHandler(&logged, nil))})
 		var mu sync.Mutex

@@ -39,27 +39,3 @@ type Image struct {
 type Images interface {
 	Image(ctx context.Context, manifestPath string) (Image, error)
 }
-
-// ResetKind is a power action in BOS's terms; the Redfish driver maps it to the
-// ResetType the BMC lists.
-type ResetKind int
-
-const (
-	ResetOn ResetKind = iota
-	ResetGracefulOff
-	ResetForceOff
-	ResetGracefulRestart // not BOS's; the PCS simulator's Soft-Restart
-)
-
-// PowerReading is one node's observed power.
-type PowerReading struct {
-	Power Power
-	Err   error // set when Power is PowerUnknown
-}
-
-// PowerControl is Redfish power: state and reset, for many nodes at once (the driver
-// bounds its own parallelism).
-type PowerControl interface {
-	PowerStates(ctx context.Context, ids []string) map[string]PowerReading
-	Reset(ctx context.Context, ids []string, kind ResetKind) map[string]error
-}

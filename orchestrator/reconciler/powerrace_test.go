@@ -16,6 +16,7 @@ import (
 
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
+	"github.com/cray-bos/bos/orchestrator/power"
 	"github.com/cray-bos/bos/orchestrator/store"
 )
 
@@ -35,11 +36,11 @@ type raceWorld struct {
 	mu       sync.Mutex
 	bss      map[string]string // host → token of the last PUT naming it
 	puts     int
-	onPut    func() // runs inside the next BSS PUT, after the token is minted
-	power    Power  // the node's real power
-	reading  *Power // what PowerStates answers; nil = the real power
-	resetErr error  // the next Reset On is performed but reported failed
-	booted   string // the token the node booted in this power cycle
+	onPut    func()       // runs inside the next BSS PUT, after the token is minted
+	power    power.Power  // the node's real power
+	reading  *power.Power // what PowerStates answers; nil = the real power
+	resetErr error        // the next Reset On is performed but reported failed
+	booted   string       // the token the node booted in this power cycle
 	boots    int
 	reported bool
 	cfs      CFSView
@@ -59,7 +60,7 @@ func newRaceWorld(t *testing.T) *raceWorld {
 	st, err := store.Open(context.Background(), store.Config{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
-	w := &raceWorld{t: t, st: st, now: t0, bss: map[string]string{}, power: PowerOff, cfs: CFSView{Status: "unconfigured"}}
+	w := &raceWorld{t: t, st: st, now: t0, bss: map[string]string{}, power: power.PowerOff, cfs: CFSView{Status: "unconfigured"}}
 	w.api = api.New(api.Config{Store: st, Now: w.clock}).Handler()
 	w.r = New(Config{Store: st, BSS: w, CFS: w, Power: w, Now: w.clock})
 	w.ctx, w.cancel = context.WithCancel(context.Background())
@@ -90,7 +91,7 @@ func (w *raceWorld) setup(name, op string, target Target) {
 func (w *raceWorld) step() {
 	w.mu.Lock()
 	w.now = w.now.Add(time.Second)
-	report := w.power == PowerOn && w.booted != "" && !w.reported
+	report := w.power == power.PowerOn && w.booted != "" && !w.reported
 	if w.cfs.Enabled && w.cfs.Status == "pending" {
 		w.cfs.Status = "configured"
 	}
@@ -167,17 +168,17 @@ func (w *raceWorld) SetDesired(_ context.Context, ids []string, configuration st
 	return nil
 }
 
-func (w *raceWorld) PowerStates(_ context.Context, ids []string) map[string]PowerReading {
+func (w *raceWorld) PowerStates(_ context.Context, ids []string) map[string]power.PowerReading {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	p := w.power
 	if w.reading != nil {
 		p = *w.reading
 	}
-	return map[string]PowerReading{raceNode: {Power: p}}
+	return map[string]power.PowerReading{raceNode: {Power: p}}
 }
 
-func (w *raceWorld) Reset(_ context.Context, ids []string, kind ResetKind) map[string]error {
+func (w *raceWorld) Reset(_ context.Context, ids []string, kind power.ResetKind) map[string]error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -185,17 +186,17 @@ func (w *raceWorld) Reset(_ context.Context, ids []string, kind ResetKind) map[s
 		return map[string]error{raceNode: context.Canceled}
 	}
 	w.mu.Lock()
-	if kind == ResetForceOff && w.power == PowerOn {
+	if kind == power.ResetForceOff && w.power == power.PowerOn {
 		w.forced++
 	}
 	switch {
-	case kind != ResetOn:
-		if w.power == PowerOn {
+	case kind != power.ResetOn:
+		if w.power == power.PowerOn {
 			w.transitions++
 		}
-		w.power, w.booted, w.reported = PowerOff, "", false
-	case w.power == PowerOff: // iPXE fetches the boot script as the node comes up
-		w.power, w.booted = PowerOn, w.bss[raceNode]
+		w.power, w.booted, w.reported = power.PowerOff, "", false
+	case w.power == power.PowerOff: // iPXE fetches the boot script as the node comes up
+		w.power, w.booted = power.PowerOn, w.bss[raceNode]
 		w.boots++
 		w.transitions++
 	}
@@ -248,7 +249,7 @@ func TestTakeoverDuringPowerOn(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newRaceWorld(t)
-			off := PowerOff
+			off := power.PowerOff
 			w.reading = &off
 			w.setup("A", bos.OpBoot, Target{BootArtifacts: image, Configuration: "cfg-a"})
 			w.onPut = func() { w.setup("B", tc.op, Target{BootArtifacts: tc.image, Configuration: "cfg-b"}) }
@@ -277,7 +278,7 @@ func TestRetriedPowerOnKeepsToken(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newRaceWorld(t)
-			off := PowerOff
+			off := power.PowerOff
 			w.reading = &off
 			w.setup("A", bos.OpBoot, Target{BootArtifacts: image, Configuration: "cfg-a"})
 			tc.prep(w)
@@ -297,7 +298,7 @@ func TestRetriedPowerOnKeepsToken(t *testing.T) {
 // nothing may be done: no reset of a node BOS no longer manages.
 func TestNodeDeletedWhileDecisionIsStored(t *testing.T) {
 	w := newRaceWorld(t)
-	w.power = PowerOn
+	w.power = power.PowerOn
 	w.setup("A", bos.OpShutdown, Target{})
 	deleted := false
 	w.r.decide = func(c bos.Component, obs Observation, opts bos.Options, now time.Time) Decision {
@@ -309,6 +310,13 @@ func TestNodeDeletedWhileDecisionIsStored(t *testing.T) {
 	}
 	w.r.reconcile(w.ctx, []string{raceNode})
 	require.True(t, deleted)
-	assert.Equal(t, PowerOn, w.power, "no reset for a decision never stored")
+	assert.Equal(t, power.PowerOn, w.power, "no reset for a decision never stored")
 	assert.Zero(t, w.transitions)
+}
+
+// resetNames name the race world's crash points after the Redfish ResetType of each kind.
+var resetNames = map[power.ResetKind][]string{
+	power.ResetOn:          {"On"},
+	power.ResetGracefulOff: {"GracefulShutdown"},
+	power.ResetForceOff:    {"ForceOff"},
 }

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/power"
 )
 
 // slowService answers after delay, or fails when the request is given up first.
@@ -57,5 +59,27 @@ func TestReadTimeouts(t *testing.T) {
 		assert.ErrorContains(t, err, "hsm_read_timeout 10s")
 		_, err = get(ServiceCFS, 19*time.Second)
 		assert.NoError(t, err, "CFS keeps its own (default) timeout")
+	})
+}
+
+// pcs_read_timeout bounds every PCS call: a PCS that does not answer fails power-status
+// reads and transitions after the option's time, with the option named in the error.
+func TestPCSReadTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var rt ReadTimeouts
+		o := bos.DefaultOptions()
+		o.PCSReadTimeout = 7
+		rt.Set(o)
+		p := power.NewPCS(power.PCSConfig{URL: "http://pcs/v1", HTTP: &http.Client{Transport: rt.Transport(ServicePCS, slowService{time.Hour})}})
+
+		start := time.Now()
+		r := p.PowerStates(context.Background(), []string{"x1c0s0b0n0"})["x1c0s0b0n0"]
+		require.ErrorContains(t, r.Err, "pcs_read_timeout 7s")
+		require.Equal(t, 7*time.Second, time.Since(start))
+
+		start = time.Now()
+		err := p.Reset(context.Background(), []string{"x1c0s0b0n0"}, power.ResetOn)["x1c0s0b0n0"]
+		require.ErrorContains(t, err, "pcs_read_timeout 7s")
+		require.Equal(t, 7*time.Second, time.Since(start))
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/cray-bos/bos/internal/loop"
 	"github.com/cray-bos/bos/internal/uuid"
 	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/power"
 	"github.com/cray-bos/bos/orchestrator/selection"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/tenant"
@@ -27,7 +28,7 @@ type Config struct {
 	BSS       BootParameters
 	CFS       Configuration
 	Images    Images
-	Power     PowerControl
+	Power     power.PowerControl
 	Tenants   tenant.Registry
 	// Handoff passes the inventory a session's creation read to its setup (optional).
 	Handoff *selection.Handoff
@@ -265,8 +266,8 @@ func (r *Reconciler) reconcile(ctx context.Context, keys []string) (held map[str
 		return nil
 	}
 	power := awaitEach(ids, r.cfg.BMCPatience, &r.stragglers,
-		func(id string) PowerReading { return r.cfg.Power.PowerStates(ctx, []string{id})[id] },
-		func(late map[string]PowerReading) {
+		func(id string) power.PowerReading { return r.cfg.Power.PowerStates(ctx, []string{id})[id] },
+		func(late map[string]power.PowerReading) {
 			ids := slices.Collect(maps.Keys(late))
 			r.safely(ids, func(ids []string) { r.settle(ctx, ids, late) })
 			r.queue.Done(ids...)
@@ -289,7 +290,7 @@ func (r *Reconciler) reconcile(ctx context.Context, keys []string) (held map[str
 }
 
 // settle decides and acts on nodes whose power is read.
-func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]PowerReading) {
+func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]power.PowerReading) {
 	if len(ids) == 0 {
 		return
 	}
@@ -362,9 +363,9 @@ func (r *Reconciler) act(ctx context.Context, decisions map[string]Decision, opt
 		case PowerOnAction:
 			failed = r.effects.PowerOn(ctx, comps)
 		case GracefulOffAction:
-			failed = r.effects.PowerOff(ctx, idsOf(comps), ResetGracefulOff)
+			failed = r.effects.PowerOff(ctx, idsOf(comps), power.ResetGracefulOff)
 		case ForcefulOffAction:
-			failed = r.effects.PowerOff(ctx, idsOf(comps), ResetForceOff)
+			failed = r.effects.PowerOff(ctx, idsOf(comps), power.ResetForceOff)
 		case ConfigureAction:
 			r.configure(ctx, comps)
 		}
@@ -415,7 +416,7 @@ func (r *Reconciler) configure(ctx context.Context, comps []bos.Component) {
 }
 
 // resetFailedLate records a reset that failed after its batch went on (see patientResets).
-func (r *Reconciler) resetFailedLate(ctx context.Context, kind ResetKind, failed map[string]error) {
+func (r *Reconciler) resetFailedLate(ctx context.Context, kind power.ResetKind, failed map[string]error) {
 	r.recordFailures(ctx, actionOf(kind), failed, r.options(ctx))
 }
 

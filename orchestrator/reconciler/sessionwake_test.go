@@ -14,6 +14,7 @@ import (
 
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
+	"github.com/cray-bos/bos/orchestrator/power"
 	"github.com/cray-bos/bos/orchestrator/reconciler"
 	"github.com/cray-bos/bos/orchestrator/store"
 )
@@ -30,14 +31,14 @@ func (quietCluster) Components(context.Context, []string) (map[string]reconciler
 func (quietCluster) SetDesired(context.Context, []string, string, bool, bool, string) error {
 	return nil
 }
-func (quietCluster) PowerStates(_ context.Context, ids []string) map[string]reconciler.PowerReading {
-	out := make(map[string]reconciler.PowerReading, len(ids))
+func (quietCluster) PowerStates(_ context.Context, ids []string) map[string]power.PowerReading {
+	out := make(map[string]power.PowerReading, len(ids))
 	for _, id := range ids {
-		out[id] = reconciler.PowerReading{Power: reconciler.PowerOff}
+		out[id] = power.PowerReading{Power: power.PowerOff}
 	}
 	return out
 }
-func (quietCluster) Reset(context.Context, []string, reconciler.ResetKind) map[string]error {
+func (quietCluster) Reset(context.Context, []string, power.ResetKind) map[string]error {
 	return nil
 }
 

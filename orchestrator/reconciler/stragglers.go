@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/cray-bos/bos/orchestrator/power"
 )
 
 // A batch's Redfish calls run in parallel, but a batch that waited for all of them would
@@ -68,13 +70,13 @@ func deliverLate[T any](results <-chan idResult[T], pending int, patience time.D
 // once every call ended or patience passed, counting the calls still running as under
 // way (as a call that went through); those that later fail go to failedLate.
 type patientResets struct {
-	PowerControl
+	power.PowerControl
 	patience   time.Duration
 	background *sync.WaitGroup
-	failedLate func(ctx context.Context, kind ResetKind, failed map[string]error)
+	failedLate func(ctx context.Context, kind power.ResetKind, failed map[string]error)
 }
 
-func (p patientResets) Reset(ctx context.Context, ids []string, kind ResetKind) map[string]error {
+func (p patientResets) Reset(ctx context.Context, ids []string, kind power.ResetKind) map[string]error {
 	if p.patience <= 0 {
 		return p.PowerControl.Reset(ctx, ids, kind)
 	}
@@ -100,11 +102,11 @@ func failures(errs map[string]error) map[string]error {
 }
 
 // actionOf is the action a reset kind performs.
-func actionOf(kind ResetKind) Action {
+func actionOf(kind power.ResetKind) Action {
 	switch kind {
-	case ResetGracefulOff:
+	case power.ResetGracefulOff:
 		return GracefulOffAction
-	case ResetForceOff:
+	case power.ResetForceOff:
 		return ForcefulOffAction
 	}
 	return PowerOnAction

@@ -14,6 +14,7 @@ import (
 	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/orchestrator/crus"
 	"github.com/cray-bos/bos/orchestrator/lockstep"
+	"github.com/cray-bos/bos/orchestrator/power"
 	"github.com/cray-bos/bos/orchestrator/reconciler"
 	"github.com/cray-bos/bos/orchestrator/selection"
 	"github.com/cray-bos/bos/orchestrator/store"
@@ -72,12 +73,12 @@ type Config struct {
 	RedfishTimeout time.Duration
 	// BMCCredentials are the BMCs' credentials (the stand-in for the Vault PCS reads: HSM
 	// never returns passwords). Nil: root/initial0 for every BMC.
-	BMCCredentials *reconciler.Credentials
+	BMCCredentials *power.Credentials
 	// Workers and BatchSize tune the reconciler (0: its defaults).
 	Workers, BatchSize int
 	// WrapPower, when set, wraps the reconciler's power driver (tests inject faults and
 	// crashes there; see CrashReconciler).
-	WrapPower func(reconciler.PowerControl) reconciler.PowerControl
+	WrapPower func(power.PowerControl) power.PowerControl
 	// V1 paces and bounds the v1 lockstep agent (zero fields: BOA's defaults).
 	V1 lockstep.Timing
 	// CRUS bounds the waits of the CRUS controller.
@@ -101,7 +102,7 @@ type BOS struct {
 	rec     *reconcilerRun // idle without Reconcile
 	agent   *lockstep.Agent
 	crus    *crus.Server
-	redfish *reconciler.Redfish // nil when nodes are powered through PCS
+	redfish *power.Redfish // nil when nodes are powered through PCS
 }
 
 // New opens the store, migrates v1 templates in it to v2 form, and builds the API and,
@@ -183,7 +184,7 @@ func (b *BOS) build() error {
 	}
 	mux := http.NewServeMux()
 	if cfg.Reconcile {
-		power, polled, err := b.powerDriver(inventory, clientOf(reconciler.ServicePCS), mux)
+		driver, polled, err := b.powerDriver(inventory, clientOf(reconciler.ServicePCS), mux)
 		if err != nil {
 			return err
 		}
@@ -191,12 +192,12 @@ func (b *BOS) build() error {
 		cfsPort := reconciler.NewCFSConfiguration(svc.CFS, clientOf(reconciler.ServiceCFS))
 		images := reconciler.NewS3Images(svc.IMS, svc.S3, clientOf(reconciler.ServiceIMS))
 		if cfg.WrapPower != nil {
-			power = cfg.WrapPower(power)
+			driver = cfg.WrapPower(driver)
 		}
 		b.rec.cfg = reconciler.Config{
 			Store: b.store, Tenants: cfg.Tenants, Handoff: handoff,
 			Inventory: inventory, BSS: bssPort, CFS: cfsPort, Images: images,
-			Power:   power,
+			Power:   driver,
 			Workers: cfg.Workers, BatchSize: cfg.BatchSize,
 			BMCPatience: bmcPatience(cfg.RedfishTimeout),
 			Logger:      cfg.Logger, LogLevel: cfg.LogLevel, ReadTimeouts: timeouts,
@@ -234,15 +235,15 @@ func (b *BOS) build() error {
 
 // powerDriver returns the reconciler's power driver and the one the v1 agent polls: PCS
 // when Power says so, else Redfish (b.redfish, with its event sink served on mux).
-func (b *BOS) powerDriver(inventory reconciler.HSMInventory, pcsClient *http.Client, mux *http.ServeMux) (power, polled reconciler.PowerControl, err error) {
+func (b *BOS) powerDriver(inventory reconciler.HSMInventory, pcsClient *http.Client, mux *http.ServeMux) (driver, polled power.PowerControl, err error) {
 	cfg := b.cfg
 	if cfg.Power == PowerPCS {
-		p := reconciler.NewPCS(reconciler.PCSConfig{URL: cfg.Services.PCS + PCSPath, HTTP: pcsClient})
+		p := power.NewPCS(power.PCSConfig{URL: cfg.Services.PCS + PCSPath, HTTP: pcsClient})
 		return p, p, nil
 	}
 	creds := cfg.BMCCredentials
 	if creds == nil {
-		creds = &reconciler.Credentials{Default: reconciler.Credential{Username: "root", Password: "initial0"}}
+		creds = &power.Credentials{Default: power.Credential{Username: "root", Password: "initial0"}}
 	}
 	scheme := cfg.RedfishScheme
 	if scheme == "" {
@@ -252,7 +253,7 @@ func (b *BOS) powerDriver(inventory reconciler.HSMInventory, pcsClient *http.Cli
 	if cfg.URL != "" {
 		events = cfg.URL + RedfishEventsPath
 	}
-	b.redfish = reconciler.NewRedfish(reconciler.RedfishConfig{
+	b.redfish = power.NewRedfish(power.RedfishConfig{
 		Endpoints: inventory.Endpoints(creds), Scheme: scheme, Timeout: cfg.RedfishTimeout,
 		EventDestination: events,
 		OnPowerChange:    func(node string) { b.rec.wake(node) },

@@ -1,4 +1,4 @@
-package reconciler
+package power
 
 import (
 	"context"
@@ -8,13 +8,10 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
-	"testing/synctest"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/cray-bos/bos/api/pcsapi"
-	bos "github.com/cray-bos/bos/orchestrator"
 )
 
 // fakePCS records the bodies it is sent and answers power-status from states (an entry
@@ -123,26 +120,4 @@ func TestPCSResetSendsBOSTransitions(t *testing.T) {
 	require.ErrorContains(t, errs["x1c0s0b0n1"], "invalid xnames detected")
 	got := p.PowerStates(context.Background(), ids)
 	require.ErrorContains(t, got["x1c0s0b0n0"].Err, "pcs power-status")
-}
-
-// pcs_read_timeout bounds every PCS call: a PCS that does not answer fails power-status
-// reads and transitions after the option's time, with the option named in the error.
-func TestPCSReadTimeout(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		var rt ReadTimeouts
-		o := bos.DefaultOptions()
-		o.PCSReadTimeout = 7
-		rt.Set(o)
-		p := NewPCS(PCSConfig{URL: "http://pcs/v1", HTTP: &http.Client{Transport: rt.Transport(ServicePCS, slowService{time.Hour})}})
-
-		start := time.Now()
-		r := p.PowerStates(context.Background(), []string{"x1c0s0b0n0"})["x1c0s0b0n0"]
-		require.ErrorContains(t, r.Err, "pcs_read_timeout 7s")
-		require.Equal(t, 7*time.Second, time.Since(start))
-
-		start = time.Now()
-		err := p.Reset(context.Background(), []string{"x1c0s0b0n0"}, ResetOn)["x1c0s0b0n0"]
-		require.ErrorContains(t, err, "pcs_read_timeout 7s")
-		require.Equal(t, 7*time.Second, time.Since(start))
-	})
 }
