@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cray-bos/bos/internal/loop"
+	"github.com/cray-bos/bos/orchestrator/bootsets"
 	"github.com/cray-bos/bos/orchestrator/reconciler"
 	"github.com/cray-bos/bos/orchestrator/selection"
 	"github.com/cray-bos/bos/orchestrator/store"
@@ -58,7 +59,7 @@ func (t Timing) withDefaults() Timing {
 type Config struct {
 	Store     *store.Store
 	Inventory selection.Inventory
-	Images    reconciler.Images
+	Images    bootsets.Images
 	Effects   *reconciler.Effects
 	// Handoff passes the inventory a session's creation read to the agent (optional).
 	Handoff *selection.Handoff

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/bootsets"
 	"github.com/cray-bos/bos/orchestrator/reconciler"
 	"github.com/cray-bos/bos/orchestrator/selection"
 )
@@ -201,9 +202,9 @@ func (r *run) targets(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read options: %w", err)
 	}
-	rules := reconciler.V1Params(opts)
+	rules := bootsets.V1Params(opts)
 	v2 := r.sess.Template.V2()
-	images := map[string]reconciler.Image{}
+	images := map[string]bootsets.Image{}
 	for _, b := range r.bootSets {
 		if r.op == bos.OpConfigure {
 			b.target = reconciler.Target{Configuration: r.config}
@@ -227,7 +228,7 @@ func (r *run) targets(ctx context.Context) error {
 			}
 			images[b.bs.Path] = img
 		}
-		artifacts, err := reconciler.BootArtifactsFor(img, v2.BootSets[b.name], rules)
+		artifacts, err := bootsets.BootArtifactsFor(img, v2.BootSets[b.name], rules)
 		if err != nil {
 			b.fail = err.Error()
 			continue

@@ -15,6 +15,7 @@ import (
 	"github.com/cray-bos/bos/internal/testwait"
 
 	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/bootsets"
 	"github.com/cray-bos/bos/orchestrator/lockstep"
 	"github.com/cray-bos/bos/orchestrator/power"
 	"github.com/cray-bos/bos/orchestrator/reconciler"
@@ -135,10 +136,10 @@ func (w *world) LockedNodes(context.Context) ([]string, error)           { retur
 
 // ---- operator.Images ----
 
-var testImage = reconciler.Image{Kernel: "s3://boot-images/k/kernel", Initrd: "s3://boot-images/k/initrd",
+var testImage = bootsets.Image{Kernel: "s3://boot-images/k/kernel", Initrd: "s3://boot-images/k/initrd",
 	Rootfs: "s3://boot-images/k/rootfs", RootfsETag: "etag1", BootParameters: "quiet"}
 
-func (w *world) Image(_ context.Context, path string) (reconciler.Image, error) {
+func (w *world) Image(_ context.Context, path string) (bootsets.Image, error) {
 	w.mu.Lock()
 	w.imageReads = append(w.imageReads, time.Now())
 	panics := w.imagePanics > 0
@@ -150,7 +151,7 @@ func (w *world) Image(_ context.Context, path string) (reconciler.Image, error) 
 	if path == "s3://boot-images/k/manifest.json" {
 		return testImage, nil
 	}
-	return reconciler.Image{}, fmt.Errorf("no manifest at %s", path)
+	return bootsets.Image{}, fmt.Errorf("no manifest at %s", path)
 }
 
 // ---- operator.BootParameters ----

@@ -8,7 +8,6 @@ import (
 	"github.com/cray-bos/bos/api/bssapi"
 	"github.com/cray-bos/bos/api/cfsapi"
 	"github.com/cray-bos/bos/api/hsmapi"
-	"github.com/cray-bos/bos/api/imsapi"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/selection"
 )
@@ -110,35 +109,4 @@ func (c CFSConfiguration) SetDesired(ctx context.Context, ids []string, configur
 		return fmt.Errorf("cfs patch components: %w", err)
 	}
 	return nil
-}
-
-// S3Images reads boot images from their S3 manifests.
-type S3Images struct {
-	Client *imsapi.Client
-	S3URL  string // scheme://host:port of the object store
-}
-
-var _ Images = S3Images{}
-
-// maxBootParamsBytes bounds the boot-parameters artifact BOS reads into a command line.
-const maxBootParamsBytes = 64 << 10
-
-func (s S3Images) Image(ctx context.Context, manifestPath string) (Image, error) {
-	m, err := s.Client.ReadManifest(ctx, s.S3URL, manifestPath)
-	if err != nil {
-		return Image{}, err
-	}
-	a, err := m.BootArtifacts()
-	if err != nil {
-		return Image{}, fmt.Errorf("manifest %s: %w", manifestPath, err)
-	}
-	img := Image{Kernel: a.Kernel, Initrd: a.Initrd, Rootfs: a.Rootfs, RootfsETag: a.RootfsETag}
-	if a.BootParameters != "" {
-		raw, _, err := s.Client.GetObject(ctx, s.S3URL, a.BootParameters, maxBootParamsBytes)
-		if err != nil {
-			return Image{}, fmt.Errorf("boot parameters of %s: %w", manifestPath, err)
-		}
-		img.BootParameters = string(raw)
-	}
-	return img, nil
 }

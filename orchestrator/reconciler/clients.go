@@ -6,7 +6,6 @@ import (
 	"github.com/cray-bos/bos/api/bssapi"
 	"github.com/cray-bos/bos/api/cfsapi"
 	"github.com/cray-bos/bos/api/hsmapi"
-	"github.com/cray-bos/bos/api/imsapi"
 	"github.com/cray-bos/bos/orchestrator/power"
 )
 
@@ -32,14 +31,4 @@ func NewBSSBootParameters(url string, hc *http.Client) BSSBootParameters {
 // NewCFSConfiguration reads and sets node configuration in the CFS at url.
 func NewCFSConfiguration(url string, hc *http.Client) CFSConfiguration {
 	return CFSConfiguration{Client: cfsapi.NewClient(url, hc)}
-}
-
-// NewS3Images reads boot images through the IMS at imsURL and the object store at s3URL.
-func NewS3Images(imsURL, s3URL string, hc *http.Client) S3Images {
-	return S3Images{Client: imsapi.NewClient(imsURL, hc), S3URL: s3URL}
-}
-
-// NewBootSetChecker checks boot sets against the IMS at imsURL and the object store at s3URL.
-func NewBootSetChecker(imsURL, s3URL string, hc *http.Client) BootSetChecker {
-	return BootSetChecker{Client: imsapi.NewClient(imsURL, hc), S3URL: s3URL}
 }

@@ -26,16 +26,3 @@ type Configuration interface {
 	// when clearState, and tags them with the BOS session (bos_session).
 	SetDesired(ctx context.Context, ids []string, configuration string, enabled, clearState bool, session string) error
 }
-
-// Image is what a boot set's manifest provides (reference 4.6).
-type Image struct {
-	Kernel, Initrd string // s3:// paths; Initrd may be ""
-	Rootfs         string // s3:// path of the squashfs, "" if none
-	RootfsETag     string
-	BootParameters string // contents of the boot-parameters artifact, "" if none
-}
-
-// Images reads boot images (the S3 manifest named by a boot set's path).
-type Images interface {
-	Image(ctx context.Context, manifestPath string) (Image, error)
-}

@@ -12,6 +12,7 @@ import (
 	"github.com/cray-bos/bos/internal/loop"
 	"github.com/cray-bos/bos/internal/uuid"
 	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/bootsets"
 	"github.com/cray-bos/bos/orchestrator/power"
 	"github.com/cray-bos/bos/orchestrator/selection"
 	"github.com/cray-bos/bos/orchestrator/store"
@@ -27,7 +28,7 @@ type Config struct {
 	Inventory selection.Inventory
 	BSS       BootParameters
 	CFS       Configuration
-	Images    Images
+	Images    bootsets.Images
 	Power     power.PowerControl
 	Tenants   tenant.Registry
 	// Handoff passes the inventory a session's creation read to its setup (optional).

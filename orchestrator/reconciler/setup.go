@@ -56,6 +56,7 @@ import (
 	"time"
 
 	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/bootsets"
 	"github.com/cray-bos/bos/orchestrator/selection"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/tenant"
@@ -70,10 +71,7 @@ const (
 
 // Schema limits of what setup writes; a target over them fails the session rather than
 // every component write.
-const (
-	maxKernelParameters = 4096 // boot_artifacts.kernel_parameters
-	maxConfiguration    = 127  // desired_state.configuration
-)
+const maxConfiguration = 127 // desired_state.configuration
 
 // Setup is BOS's session_setup operator (reference 4.4): it turns one pending session into
 // desired (or staged) state on its nodes and marks the session running, or complete with
@@ -84,7 +82,7 @@ const (
 type Setup struct {
 	Store     *store.Store
 	Inventory selection.Inventory
-	Images    Images
+	Images    bootsets.Images
 	Tenants   tenant.Registry
 	// Handoff, when set, may hold the inventory the session's creation read: setup uses
 	// it instead of reading HSM again.
@@ -272,8 +270,8 @@ func (s *Setup) plan(ctx context.Context, sess bos.Session, opts bos.Options, lo
 		return tn, nil, bootSetFailure(err)
 	}
 	targets := map[string]Target{}
-	images := map[string]Image{}     // manifest path → image, each read once
-	for _, name := range sel.Names { // a node in several boot sets takes the last one's target
+	images := map[string]bootsets.Image{} // manifest path → image, each read once
+	for _, name := range sel.Names {      // a node in several boot sets takes the last one's target
 		bs, nodes := tmpl.BootSets[name], sel.Resolved[name]
 		if unknown := sel.Unknown[name]; len(unknown) > 0 {
 			log.Warn("session setup: unknown HSM names in boot set skipped", "boot_set", name, "names", unknown)
@@ -282,7 +280,7 @@ func (s *Setup) plan(ctx context.Context, sess bos.Session, opts bos.Options, lo
 			log.Info("session setup: boot set selects no nodes", "boot_set", name)
 			continue
 		}
-		var img Image
+		var img bootsets.Image
 		if sess.Operation != bos.OpShutdown {
 			if bs.Type != "s3" {
 				return tn, nil, failf("Boot set '%s': unsupported boot set type %q; only 's3' is supported", name, bs.Type)
@@ -299,7 +297,7 @@ func (s *Setup) plan(ctx context.Context, sess bos.Session, opts bos.Options, lo
 			}
 			img = cached
 		}
-		target, err := TargetState(sess.Operation, &tmpl, bs, img, V2Params(opts))
+		target, err := TargetState(sess.Operation, &tmpl, bs, img, bootsets.V2Params(opts))
 		if err != nil {
 			return tn, nil, failf("Boot set '%s': %v", name, err)
 		}
@@ -387,11 +385,11 @@ func withinTenant(name string, tn *tenant.Tenant) func(string) bool {
 // empty for a shutdown; otherwise the boot artifacts (BootArtifactsFor) and the
 // configuration (BootSetConfiguration). A missing kernel, an unsupported rootfs provider,
 // and kernel parameters or a configuration name longer than the schema allows are errors.
-func TargetState(operation string, t *bos.SessionTemplate, bs bos.BootSet, img Image, r ParamRules) (Target, error) {
+func TargetState(operation string, t *bos.SessionTemplate, bs bos.BootSet, img bootsets.Image, r bootsets.ParamRules) (Target, error) {
 	if operation == bos.OpShutdown {
 		return Target{}, nil
 	}
-	artifacts, err := BootArtifactsFor(img, bs, r)
+	artifacts, err := bootsets.BootArtifactsFor(img, bs, r)
 	if err != nil {
 		return Target{}, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/bootsets"
 	"github.com/cray-bos/bos/orchestrator/reconciler"
 	"github.com/cray-bos/bos/orchestrator/selection"
 	"github.com/cray-bos/bos/orchestrator/store"
@@ -40,12 +41,12 @@ func (f *inventoryStub) Partitions(ctx context.Context) (map[string][]string, er
 func (f *inventoryStub) LockedNodes(ctx context.Context) ([]string, error) { return f.locked(ctx) }
 
 type imagesStub struct {
-	image func(ctx context.Context, path string) (reconciler.Image, error)
+	image func(ctx context.Context, path string) (bootsets.Image, error)
 }
 
-var _ reconciler.Images = (*imagesStub)(nil)
+var _ bootsets.Images = (*imagesStub)(nil)
 
-func (f *imagesStub) Image(ctx context.Context, path string) (reconciler.Image, error) {
+func (f *imagesStub) Image(ctx context.Context, path string) (bootsets.Image, error) {
 	return f.image(ctx, path)
 }
 
@@ -102,20 +103,20 @@ var acme = tenant.New("acme", []string{n00, n10, n20, n21})
 
 // images serves two manifests; any other path is an error.
 var (
-	imageA = reconciler.Image{Kernel: "s3://boot-images/a/kernel", Initrd: "s3://boot-images/a/initrd", BootParameters: "console=ttyS0,115200\nip=dhcp"}
-	imageB = reconciler.Image{Kernel: "s3://boot-images/b/kernel", Initrd: "s3://boot-images/b/initrd",
+	imageA = bootsets.Image{Kernel: "s3://boot-images/a/kernel", Initrd: "s3://boot-images/a/initrd", BootParameters: "console=ttyS0,115200\nip=dhcp"}
+	imageB = bootsets.Image{Kernel: "s3://boot-images/b/kernel", Initrd: "s3://boot-images/b/initrd",
 		Rootfs: "s3://boot-images/b/rootfs", RootfsETag: "e-b", BootParameters: "quiet"}
 )
 
 func clusterImages() *imagesStub {
-	return &imagesStub{image: func(_ context.Context, path string) (reconciler.Image, error) {
+	return &imagesStub{image: func(_ context.Context, path string) (bootsets.Image, error) {
 		switch path {
 		case "s3://boot-images/a/manifest.json":
 			return imageA, nil
 		case "s3://boot-images/b/manifest.json":
 			return imageB, nil
 		}
-		return reconciler.Image{}, errors.New("NoSuchKey: " + path)
+		return bootsets.Image{}, errors.New("NoSuchKey: " + path)
 	}}
 }
 
@@ -135,20 +136,20 @@ func arch(a string) func(*bos.BootSet)        { return func(bs *bos.BootSet) { b
 // ---- pure parts ----
 
 func TestKernelParameters(t *testing.T) {
-	img := reconciler.Image{Kernel: "k", Rootfs: "s3://b/rootfs", RootfsETag: "abc", BootParameters: "  console=ttyS0\n ip=dhcp\t quiet "}
-	v2 := reconciler.V2Params(bos.Options{ComponentActualStateTTL: "4h"})
-	v1 := reconciler.V1Params(bos.Options{ComponentActualStateTTL: "4h"})
+	img := bootsets.Image{Kernel: "k", Rootfs: "s3://b/rootfs", RootfsETag: "abc", BootParameters: "  console=ttyS0\n ip=dhcp\t quiet "}
+	v2 := bootsets.V2Params(bos.Options{ComponentActualStateTTL: "4h"})
+	v1 := bootsets.V1Params(bos.Options{ComponentActualStateTTL: "4h"})
 	tests := []struct {
 		name    string
-		rules   reconciler.ParamRules
-		img     reconciler.Image
+		rules   bootsets.ParamRules
+		img     bootsets.Image
 		bs      bos.BootSet
 		want    string
 		wantErr string
 	}{
-		{name: "nothing but the update frequency", rules: v2, img: reconciler.Image{Kernel: "k"},
+		{name: "nothing but the update frequency", rules: v2, img: bootsets.Image{Kernel: "k"},
 			want: "bos_update_frequency=4h"},
-		{name: "nothing at all without an update frequency", rules: reconciler.ParamRules{}, img: reconciler.Image{Kernel: "k"},
+		{name: "nothing at all without an update frequency", rules: bootsets.ParamRules{}, img: bootsets.Image{Kernel: "k"},
 			want: ""},
 		{name: "image params split on white space, then boot set params as is", rules: v2, img: img,
 			bs:   bos.BootSet{KernelParameters: "a=1  b=2"},
@@ -159,7 +160,7 @@ func TestKernelParameters(t *testing.T) {
 			want: "console=ttyS0 ip=dhcp quiet root=sbps-s3:s3://b/rootfs:abc:sbps:v1:iqn:300 nmd_data=url=s3://b/rootfs,etag=abc bos_update_frequency=4h"},
 		{name: "no provider, passthrough only", rules: v2, img: img, bs: bos.BootSet{RootfsProviderPassthrough: "pt"},
 			want: "console=ttyS0 ip=dhcp quiet root=::pt bos_update_frequency=4h"},
-		{name: "sbps without a rootfs", rules: v2, img: reconciler.Image{Kernel: "k"}, bs: bos.BootSet{RootfsProvider: "sbps"},
+		{name: "sbps without a rootfs", rules: v2, img: bootsets.Image{Kernel: "k"}, bs: bos.BootSet{RootfsProvider: "sbps"},
 			wantErr: "rootfs_provider sbps needs a rootfs artifact"},
 		{name: "v2: cpss3 unsupported", rules: v2, img: img, bs: bos.BootSet{RootfsProvider: "cpss3"},
 			wantErr: `unsupported rootfs_provider "cpss3"; supported: sbps`},
@@ -167,14 +168,14 @@ func TestKernelParameters(t *testing.T) {
 			want: "console=ttyS0 ip=dhcp quiet k=1 root=craycps-s3:s3://b/rootfs:abc:dvs:x nmd_data=url=s3://b/rootfs,etag=abc bos_update_frequency=4h"},
 		{name: "v1 and v2 agree on sbps", rules: v1, img: img, bs: bos.BootSet{KernelParameters: "x", RootfsProvider: "sbps"},
 			want: "console=ttyS0 ip=dhcp quiet x root=sbps-s3:s3://b/rootfs:abc nmd_data=url=s3://b/rootfs,etag=abc bos_update_frequency=4h"},
-		{name: "v1: cpss3 without a rootfs", rules: v1, img: reconciler.Image{Kernel: "k"}, bs: bos.BootSet{RootfsProvider: "cpss3"},
+		{name: "v1: cpss3 without a rootfs", rules: v1, img: bootsets.Image{Kernel: "k"}, bs: bos.BootSet{RootfsProvider: "cpss3"},
 			wantErr: "rootfs_provider cpss3 needs a rootfs artifact"},
 		{name: "v1: unknown provider", rules: v1, img: img, bs: bos.BootSet{RootfsProvider: "nfs"},
 			wantErr: `unsupported rootfs_provider "nfs"; supported: cpss3, sbps`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := reconciler.KernelParameters(tc.img, tc.bs, tc.rules)
+			got, err := bootsets.KernelParameters(tc.img, tc.bs, tc.rules)
 			if tc.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tc.wantErr)
@@ -212,7 +213,7 @@ func TestTargetState(t *testing.T) {
 	opts := bos.DefaultOptions()
 	opts.ComponentActualStateTTL = "2d"
 
-	got, err := reconciler.TargetState(bos.OpBoot, tmpl, bootSetA(), imageA, reconciler.V2Params(opts))
+	got, err := reconciler.TargetState(bos.OpBoot, tmpl, bootSetA(), imageA, bootsets.V2Params(opts))
 	require.NoError(t, err)
 	assert.Equal(t, reconciler.Target{
 		BootArtifacts: bos.BootArtifacts{Kernel: imageA.Kernel, Initrd: imageA.Initrd,
@@ -220,19 +221,19 @@ func TestTargetState(t *testing.T) {
 		Configuration: "cfg",
 	}, got)
 
-	got, err = reconciler.TargetState(bos.OpShutdown, tmpl, bootSetA(), reconciler.Image{}, reconciler.V2Params(opts))
+	got, err = reconciler.TargetState(bos.OpShutdown, tmpl, bootSetA(), bootsets.Image{}, bootsets.V2Params(opts))
 	require.NoError(t, err)
 	assert.Equal(t, reconciler.Target{}, got, "shutdown: empty artifacts and configuration")
 
-	_, err = reconciler.TargetState(bos.OpReboot, tmpl, bootSetA(), reconciler.Image{Initrd: "i"}, reconciler.V2Params(opts))
+	_, err = reconciler.TargetState(bos.OpReboot, tmpl, bootSetA(), bootsets.Image{Initrd: "i"}, bootsets.V2Params(opts))
 	assert.ErrorContains(t, err, "no kernel")
 
 	long := bootSetA(func(bs *bos.BootSet) { bs.KernelParameters = strings.Repeat("x", 4090) })
-	_, err = reconciler.TargetState(bos.OpBoot, tmpl, long, imageA, reconciler.V2Params(opts))
+	_, err = reconciler.TargetState(bos.OpBoot, tmpl, long, imageA, bootsets.V2Params(opts))
 	assert.ErrorContains(t, err, "at most 4096")
 
 	longCfg := &bos.SessionTemplate{EnableCFS: true, CFS: &bos.CFS{Configuration: strings.Repeat("c", 128)}}
-	_, err = reconciler.TargetState(bos.OpBoot, longCfg, bootSetA(), imageA, reconciler.V2Params(opts))
+	_, err = reconciler.TargetState(bos.OpBoot, longCfg, bootSetA(), imageA, bootsets.V2Params(opts))
 	assert.ErrorContains(t, err, "at most 127")
 }
 
@@ -487,7 +488,7 @@ func TestSetupReadsInventoryOnce(t *testing.T) {
 		locked: func(ctx context.Context) ([]string, error) { reads["locks"]++; return inv.locked(ctx) },
 	}
 	imageReads := 0
-	e.setup.Images = &imagesStub{image: func(ctx context.Context, path string) (reconciler.Image, error) {
+	e.setup.Images = &imagesStub{image: func(ctx context.Context, path string) (bootsets.Image, error) {
 		imageReads++
 		return clusterImages().image(ctx, path)
 	}}
@@ -586,7 +587,7 @@ func TestSetupStoreFailureLeavesSessionPending(t *testing.T) {
 	e := newSetupEnvOn(t, store.Config{URL: "redis://" + m.Addr()})
 	e.putTemplate(t, template("t", map[string]bos.BootSet{"c": bootSetA(nodeList(n00))}))
 	// Redis starts failing once the plan is made (the image is the last thing read).
-	e.setup.Images = &imagesStub{image: func(ctx context.Context, path string) (reconciler.Image, error) {
+	e.setup.Images = &imagesStub{image: func(ctx context.Context, path string) (bootsets.Image, error) {
 		m.SetError("LOADING Redis is loading the dataset in memory")
 		return imageA, nil
 	}}

@@ -12,6 +12,7 @@ import (
 
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
+	"github.com/cray-bos/bos/orchestrator/bootsets"
 	"github.com/cray-bos/bos/orchestrator/crus"
 	"github.com/cray-bos/bos/orchestrator/lockstep"
 	"github.com/cray-bos/bos/orchestrator/power"
@@ -170,7 +171,7 @@ func (b *BOS) build() error {
 	}
 	var checker bos.BootSetChecker
 	if svc.IMS != "" && svc.S3 != "" {
-		checker = reconciler.NewBootSetChecker(svc.IMS, svc.S3, clientOf(reconciler.ServiceIMS))
+		checker = bootsets.NewBootSetChecker(svc.IMS, svc.S3, clientOf(reconciler.ServiceIMS))
 	}
 	var (
 		inventory reconciler.HSMInventory
@@ -190,7 +191,7 @@ func (b *BOS) build() error {
 		}
 		bssPort := reconciler.NewBSSBootParameters(svc.BSS, clientOf(reconciler.ServiceBSS))
 		cfsPort := reconciler.NewCFSConfiguration(svc.CFS, clientOf(reconciler.ServiceCFS))
-		images := reconciler.NewS3Images(svc.IMS, svc.S3, clientOf(reconciler.ServiceIMS))
+		images := bootsets.NewS3Images(svc.IMS, svc.S3, clientOf(reconciler.ServiceIMS))
 		if cfg.WrapPower != nil {
 			driver = cfg.WrapPower(driver)
 		}

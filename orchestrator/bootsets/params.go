@@ -1,4 +1,4 @@
-package reconciler
+package bootsets
 
 import (
 	"errors"
@@ -9,6 +9,10 @@ import (
 
 	bos "github.com/cray-bos/bos/orchestrator"
 )
+
+// maxKernelParameters is the schema limit of boot_artifacts.kernel_parameters: a longer
+// command line fails the session rather than every component write.
+const maxKernelParameters = 4096
 
 // ParamRules are the inputs of the kernel parameters that differ between the v2 session
 // setup and the v1 agent: which rootfs providers each supports, and the actual-state TTL
