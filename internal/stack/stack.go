@@ -122,7 +122,7 @@ type Options struct {
 	// Vault PCS reads: HSM never returns passwords). Nil: BMCCredentialsFile if set, else
 	// those of the BMCs this stack runs, with root/initial0 (or Sim's) for any other BMC.
 	BMCCredentials *power.Credentials
-	// BMCCredentialsFile is a YAML or JSON credentials file (operator.LoadCredentials).
+	// BMCCredentialsFile is a YAML or JSON credentials file (power.LoadCredentials).
 	BMCCredentialsFile string
 	// Workers and BatchSize tune the reconciler (0 = its defaults).
 	Workers, BatchSize int

@@ -119,7 +119,7 @@ func (a *Agent) Wake() {
 	}
 }
 
-// Run makes sure every HSM node is a BOS component (operator.Discover), then looks for
+// Run makes sure every HSM node is a BOS component (reconciler.Discover), then looks for
 // sessions to run until ctx is cancelled; then it stops every session it runs (they stay
 // running in the store and start again with the next agent) and returns.
 func (a *Agent) Run(ctx context.Context) error {

@@ -191,7 +191,7 @@ func (r *run) plan(ctx context.Context) error {
 }
 
 // targets builds each boot set's target: the image's artifacts and kernel parameters
-// (operator.BootArtifactsFor with the v1 rules) for boot and reboot, the configuration
+// (bootsets.BootArtifactsFor with the v1 rules) for boot and reboot, the configuration
 // for every operation but shutdown. A boot set whose image cannot be read fails its nodes
 // in the first phase; the others go on.
 func (r *run) targets(ctx context.Context) error {

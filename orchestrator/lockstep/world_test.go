@@ -134,7 +134,7 @@ func (w *world) Groups(context.Context) (map[string][]string, error)     { retur
 func (w *world) Partitions(context.Context) (map[string][]string, error) { return w.parts, nil }
 func (w *world) LockedNodes(context.Context) ([]string, error)           { return nil, nil }
 
-// ---- operator.Images ----
+// ---- bootsets.Images ----
 
 var testImage = bootsets.Image{Kernel: "s3://boot-images/k/kernel", Initrd: "s3://boot-images/k/initrd",
 	Rootfs: "s3://boot-images/k/rootfs", RootfsETag: "etag1", BootParameters: "quiet"}
@@ -154,7 +154,7 @@ func (w *world) Image(_ context.Context, path string) (bootsets.Image, error) {
 	return bootsets.Image{}, fmt.Errorf("no manifest at %s", path)
 }
 
-// ---- operator.BootParameters ----
+// ---- reconciler.BootParameters ----
 
 func (w *world) Put(_ context.Context, hosts []string, _ bos.BootArtifacts) (string, error) {
 	w.mu.Lock()
@@ -167,7 +167,7 @@ func (w *world) Put(_ context.Context, hosts []string, _ bos.BootArtifacts) (str
 	return tok, nil
 }
 
-// ---- operator.Configuration ----
+// ---- reconciler.Configuration ----
 
 func (w *world) Components(_ context.Context, ids []string) (map[string]reconciler.CFSView, error) {
 	w.mu.Lock()
@@ -208,7 +208,7 @@ func (w *world) runCFS(id string) {
 	}
 }
 
-// ---- operator.PowerControl ----
+// ---- power.PowerControl ----
 
 func (w *world) PowerStates(_ context.Context, ids []string) map[string]power.PowerReading {
 	w.mu.Lock()

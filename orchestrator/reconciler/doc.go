@@ -23,4 +23,12 @@
 // completion (CompleteSessions), session cleanup (CleanupSessions), discovery (Discover)
 // and actual-state cleanup (CleanupActualState). Their deviations from BOS are listed at
 // the top of setup.go; the reconciler's are in docs/reconciler.md.
+//
+// Files: decide.go (the policy), reconciler.go (the loop: read, observe, Decide, store,
+// act), queue.go (the keyed work queue), effects.go and stragglers.go (the batched calls
+// both agents make, and patience with slow ones), ports.go and adapters.go (BSS and CFS
+// ports over api/bssapi and api/cfsapi; HSM inventory over api/hsmapi), setup.go,
+// sessions.go, cleanup.go and discovery.go (the other operators). Power is
+// orchestrator/power; images, kernel parameters and the boot-set checker are
+// orchestrator/bootsets.
 package reconciler

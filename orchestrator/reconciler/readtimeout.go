@@ -41,7 +41,7 @@ func (t *ReadTimeouts) Set(o bos.Options) {
 func (t *ReadTimeouts) of(service string) time.Duration {
 	v := map[string]*atomic.Int64{ServiceBSS: &t.bss, ServiceCFS: &t.cfs, ServiceHSM: &t.hsm, ServiceIMS: &t.ims, ServicePCS: &t.pcs}[service]
 	if v == nil {
-		panic(fmt.Sprintf("operator.ReadTimeouts: unknown service %q", service))
+		panic(fmt.Sprintf("reconciler.ReadTimeouts: unknown service %q", service))
 	}
 	if d := time.Duration(v.Load()); d > 0 {
 		return d
