@@ -20,7 +20,8 @@ import (
 // Redfish discovery, as hms-smd's discoverFromEndpoints/doDiscovery: read a BMC's
 // service root, its services, systems and managers over Redfish with the credentials
 // HSM keeps for it, then store what was read as the RedfishEndpoint's DiscoveryInfo,
-// ComponentEndpoints, Components, EthernetInterfaces and ServiceEndpoints. The reads
+// ComponentEndpoints, Components, EthernetInterfaces, ServiceEndpoints and hardware
+// inventory (hwinv_discover.go). The reads
 // happen outside Server.mu; the results are applied under it in one step.
 
 // LastDiscoveryStatus values of hms-smd's pkg/redfish that this simulator produces.
@@ -84,8 +85,8 @@ type DiscoveredSystem struct {
 }
 
 // DiscoveredBMC is what a successful discovery read from one BMC, for
-// Config.OnDiscovered. Fetch is an authenticated GET of a path on that BMC (for the
-// Processors and Memory collections of each system), valid during the callback.
+// Config.OnDiscovered. Fetch is an authenticated GET of a path on that BMC, valid
+// during the callback.
 type DiscoveredBMC struct {
 	ID      string
 	Systems []DiscoveredSystem
@@ -338,10 +339,15 @@ func (s *Server) discoverOne(j discoveryJob) {
 	ctx := context.Background()
 	r := &bmcReader{client: s.bmcClient, base: s.bmcScheme + "://" + j.fqdn, user: j.user, password: j.password}
 	reading := r.readBMC(ctx)
+	var hw []*HWInvByLoc
+	if reading.status == discOK {
+		hw = r.readHW(ctx, j.id, reading)
+	}
 	s.mu.Lock()
 	ep, ok := s.rfeps[j.id]
 	if ok {
 		s.applyReading(ep, reading)
+		s.putHW(hw)
 	}
 	s.mu.Unlock()
 	if !ok || reading.status != discOK || s.onDiscovered == nil {
@@ -351,7 +357,6 @@ func (s *Server) discoverOne(j discoveryJob) {
 	for i, sys := range reading.systems {
 		d.Systems = append(d.Systems, DiscoveredSystem{ID: systemXname(j.id, i), OdataID: sys.ODataID, Raw: sys.raw})
 	}
-	// TODO(hwinv): the hardware inventory stores processors and memory from here.
 	s.onDiscovered(d)
 }
 

@@ -44,7 +44,12 @@ func (b *bmcTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // (its seeded FQDN) with root / initial0.
 func discoveryServer(t *testing.T, onDiscovered func(DiscoveredBMC)) (*Server, *bmcTransport, *simulator.Simulator) {
 	t.Helper()
-	topo := testTopology(t)
+	return discoveryServerOf(t, testTopology(t), onDiscovered)
+}
+
+// discoveryServerOf is discoveryServer with topology topo.
+func discoveryServerOf(t *testing.T, topo *topology.Topology, onDiscovered func(DiscoveredBMC)) (*Server, *bmcTransport, *simulator.Simulator) {
+	t.Helper()
 	sim, err := simulator.New(simulator.Config{Topology: topo})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = sim.Close() })

@@ -57,8 +57,19 @@
 //     ServiceEndpoints, creates missing components (topology facts, else NodeMap,
 //     else HSM's defaults; nodes On/Off from PowerState, the BMC Ready) and records
 //     every NIC as an EthernetInterface (keeping its IPs). Systems become nodes
-//     bBnN in the order of their paths. Config.OnDiscovered receives the systems read
-//     (the hardware inventory's hook); Server.WaitDiscoveries waits for discoveries.
+//     bBnN in the order of their paths. It also refills the hardware inventory
+//     (hwinv_discover.go), as hms-smd's pkg/rf: per system the Node, the members of
+//     its ProcessorCollection (CPUs → Processor nNpK, GPUs → NodeAccel nNaK, K
+//     counting each kind in collection order, absent ones included; hms-smd counts
+//     in a map's order) and MemoryCollection (Memory nNdK, K the member's index),
+//     and the BMC's Manager (NodeBMC), each Redfish resource passed through to the
+//     location and FRU info objects. These replace what was stored at those
+//     locations, with history as a POST records it (Scanned for the same FRUID,
+//     Removed+Added for another; TestDiscoverRefillsHWInventory,
+//     TestDiscoverRecordsReplacedProcessor, TestDiscoverOrdinalsAsReal).
+//     Untrackable FRUs keep FRUIDfor<xname>, as discovery does (a POST refuses
+//     them). Config.OnDiscovered then receives the systems read;
+//     Server.WaitDiscoveries waits for discoveries.
 //   - Inventory/Hardware (hardware inventory by location): GET with filters id, type,
 //     manufacturer, partnumber, serialnumber, fruid, partition; POST
 //     {"Hardware":[HWInvByLoc...]} (all entries checked before any is stored, with
@@ -179,9 +190,12 @@
 //   - Lists are sorted by ID (groups by label, partitions by name); HSM returns
 //     database order.
 //   - Only nodes and NodeBMCs are components: discovery reads Systems and the BMC's
-//     Manager, not Chassis, so it creates no cabinets, chassis, slots or enclosures,
-//     and it does not walk processors or memory (Config.OnDiscovered is where the
-//     hardware inventory does). Deleting a RedfishEndpoint deletes its
+//     Manager, not Chassis, so it creates no cabinets, chassis, slots or enclosures
+//     (nor NodeEnclosure hardware inventory), and it does not read drives, HSN NICs
+//     or accelerator risers. Absent processors and DIMMs are left out (HSM stores an
+//     Empty location without a FRU); a location a later Discover no longer finds is
+//     kept. At most 1024 processors and 1024 DIMMs are read per system
+//     (TestDiscoverHostileProcessors). Deleting a RedfishEndpoint deletes its
 //     ComponentEndpoints and ServiceEndpoints and sets the components behind it to
 //     Empty, as HSM does. Error texts of Discover, DiscoveryStatus, ServiceEndpoints
 //     and the IPAddresses operations are ours (status codes as the document says).
@@ -218,7 +232,5 @@
 //     /Inventory/Hardware ignores children and parents, as hms-smd does. The info
 //     objects are matched by the type's key (NodeHsnNicLocationInfo, as hms-smd's
 //     code; the document's example says HSNNICLocationInfo, which HSM ignores).
-//   - Not simulated: v1 locks, periodic rediscovery; a Discover does not refill the
-//     hardware inventory (it is seeded from the topology, the same facts the BMCs
-//     serve). /service/ready is always 200.
+//   - Not simulated: v1 locks, periodic rediscovery. /service/ready is always 200.
 package hsm

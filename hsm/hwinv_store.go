@@ -169,7 +169,7 @@ func (s *Server) buildHW(bmcID string) []*HWInvByLoc {
 		for i := range hw.DIMMs {
 			num := strconv.Itoa(i + 1)
 			loc := memoryLocInfo{Id: "DIMM" + num, Name: "DIMM " + num}
-			loc.MemoryLocation.Socket, loc.MemoryLocation.Slot = i*hw.CPUs/hw.DIMMs, i
+			loc.MemoryLocation.Socket, loc.MemoryLocation.Slot = hw.DIMMLocation(i)
 			out = append(out, builtLoc(nodeID+"d"+strconv.Itoa(i), xname.Memory, loc, dimm, "", "", ""))
 		}
 	}

@@ -58,8 +58,8 @@ type Config struct {
 	// BMCScheme is the scheme of the BMCs' Redfish URLs: "https" (default, as HSM) or "http".
 	BMCScheme string
 	// OnDiscovered, if set, is called after each successful discovery of a BMC, outside
-	// the server's lock, with the systems it read: the hook where discovered processors
-	// and memory go into the hardware inventory.
+	// the server's lock, with the systems it read (the hardware inventory is already
+	// updated from them), for observers of discovery.
 	OnDiscovered func(DiscoveredBMC)
 }
 

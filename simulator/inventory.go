@@ -140,9 +140,11 @@ func buildTree(b *bmc) (staticTree, error) {
 		for i := 1; i <= hw.DIMMs; i++ {
 			id := sys + "/Memory/DIMM" + strconv.Itoa(i)
 			dimms = append(dimms, id)
+			socket, slot := hw.DIMMLocation(i - 1)
 			add(resource(id, "#Memory.v1_23_0.Memory", "DIMM "+strconv.Itoa(i), res{
 				"MemoryDeviceType": hw.MemoryDeviceType, "MemoryType": "DRAM", "CapacityMiB": hw.DIMMGiB * 1024,
 				"OperatingSpeedMhz": hw.MemorySpeedMHz, "Status": enabledOK,
+				"MemoryLocation": res{"Socket": socket, "Slot": slot},
 			}))
 		}
 		coll(sys+"/Memory", "#MemoryCollection.MemoryCollection", "Memory Collection", dimms...)

@@ -58,6 +58,10 @@ func ForNode(xname, arch string, mountain bool) Node {
 	return n
 }
 
+// DIMMLocation is the CPU socket and slot of the node's i-th DIMM (from 0), as the
+// BMC serves them in Memory.MemoryLocation.
+func (n Node) DIMMLocation(i int) (socket, slot int) { return i * n.CPUs / n.DIMMs, i }
+
 // CPUArchitecture and InstructionSet are the Redfish Processor values for a node arch.
 func CPUArchitecture(arch string) string {
 	if strings.EqualFold(arch, "ARM") {
