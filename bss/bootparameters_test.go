@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/api/bssapi"
 )
 
 var uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
@@ -20,28 +22,28 @@ func TestPutBootParameters(t *testing.T) {
 		status int
 		detail string
 		token  bool
-		want   map[string]BootParams // entries that must exist afterwards
+		want   map[string]bssapi.BootParams // entries that must exist afterwards
 		absent []string
 	}{
 		{name: "OKHosts", body: `{"hosts":["` + n1 + `","` + n2 + `"],"params":"quiet","kernel":"k1","initrd":"i1"}`,
-			status: 200, token: true, want: map[string]BootParams{
+			status: 200, token: true, want: map[string]bssapi.BootParams{
 				n1:          {Hosts: []string{n1}, Params: "quiet", Kernel: "k1", Initrd: "i1"},
 				n2:          {Hosts: []string{n2}, Params: "quiet", Kernel: "k1", Initrd: "i1"},
 				"kernel:k1": {Kernel: "k1"}, "initrd:i1": {Initrd: "i1"}}},
 		{name: "HostsStoredVerbatim", body: `{"hosts":["X3000C0S1B0N0","Default"],"kernel":"k"}`, status: 200, token: true,
-			want: map[string]BootParams{"X3000C0S1B0N0": {Hosts: []string{"X3000C0S1B0N0"}, Kernel: "k"},
+			want: map[string]bssapi.BootParams{"X3000C0S1B0N0": {Hosts: []string{"X3000C0S1B0N0"}, Kernel: "k"},
 				"Default": {Hosts: []string{"Default"}, Kernel: "k"}}, absent: []string{n1}},
 		{name: "MacsResolvedThroughHSM", body: `{"macs":["AA:BB:CC:00:00:01","02:00:00:00:00:99"],"kernel":"k"}`, status: 200, token: true,
-			want: map[string]BootParams{n1: {Hosts: []string{n1}, Kernel: "k"},
+			want: map[string]bssapi.BootParams{n1: {Hosts: []string{n1}, Kernel: "k"},
 				"02:00:00:00:00:99": {Hosts: []string{"02:00:00:00:00:99"}, Kernel: "k"}}},
 		{name: "NidsResolvedThroughHSM", body: `{"nids":[2,99],"kernel":"k"}`, status: 200, token: true,
-			want: map[string]BootParams{n2: {Hosts: []string{n2}, Kernel: "k"}, "nid99": {Hosts: []string{"nid99"}, Kernel: "k"}}},
+			want: map[string]bssapi.BootParams{n2: {Hosts: []string{n2}, Kernel: "k"}, "nid99": {Hosts: []string{"nid99"}, Kernel: "k"}}},
 		{name: "HostsWinOverMacsAndNids", body: `{"hosts":["` + n3 + `"],"macs":["` + mac1 + `"],"nids":[2],"kernel":"k"}`, status: 200, token: true,
-			want: map[string]BootParams{n3: {Hosts: []string{n3}, Kernel: "k"}}, absent: []string{n1, n2}},
+			want: map[string]bssapi.BootParams{n3: {Hosts: []string{n3}, Kernel: "k"}}, absent: []string{n1, n2}},
 		{name: "MacsWinOverNids", body: `{"macs":["` + mac1 + `"],"nids":[2],"kernel":"k"}`, status: 200, token: true,
-			want: map[string]BootParams{n1: {Hosts: []string{n1}, Kernel: "k"}}, absent: []string{n2}},
+			want: map[string]bssapi.BootParams{n1: {Hosts: []string{n1}, Kernel: "k"}}, absent: []string{n2}},
 		{name: "KernelOnlySetsImageParams", body: `{"kernel":"k9","params":"kp=1"}`, status: 200,
-			want: map[string]BootParams{"kernel:k9": {Kernel: "k9", Params: "kp=1"}}},
+			want: map[string]bssapi.BootParams{"kernel:k9": {Kernel: "k9", Params: "kp=1"}}},
 		{name: "NothingToStore", body: `{"params":"quiet"}`, status: 400, detail: "Nothing to Store"},
 		{name: "EmptyBody", body: ``, status: 400, detail: "empty"},
 		{name: "MalformedJSON", body: `{"hosts":[`, status: 400, detail: "truncated"},
@@ -59,14 +61,14 @@ func TestPutBootParameters(t *testing.T) {
 			require.Equal(t, tc.status, w.Code, w.Body.String())
 			if tc.status != 200 {
 				assert.Contains(t, problemDetail(t, w), tc.detail)
-				assert.Empty(t, w.Header().Get(ReferralTokenHeader))
+				assert.Empty(t, w.Header().Get(bssapi.ReferralTokenHeader))
 				assert.Empty(t, params(t, h), "a failed PUT stores nothing")
 				return
 			}
 			if tc.token {
-				assert.Regexp(t, uuidPattern, w.Header().Get(ReferralTokenHeader))
+				assert.Regexp(t, uuidPattern, w.Header().Get(bssapi.ReferralTokenHeader))
 			} else {
-				assert.Empty(t, w.Header().Get(ReferralTokenHeader))
+				assert.Empty(t, w.Header().Get(bssapi.ReferralTokenHeader))
 			}
 			got := params(t, h)
 			for k, want := range tc.want {
@@ -96,13 +98,13 @@ func TestReferralTokens(t *testing.T) {
 	// PATCH keeps the token; POST mints one.
 	w := call(t, h, http.MethodPatch, "/boot/v1/bootparameters", `{"hosts":["`+n1+`"],"params":"console=ttyS0"}`)
 	require.Equal(t, 200, w.Code, w.Body.String())
-	assert.Empty(t, w.Header().Get(ReferralTokenHeader))
+	assert.Empty(t, w.Header().Get(bssapi.ReferralTokenHeader))
 	w = call(t, h, http.MethodGet, "/boot/v1/bootscript?name="+n1, "")
 	assert.Contains(t, w.Body.String(), "console=ttyS0 xname="+n1+" nid=1 bss_referral_token="+tok1+" ")
 
 	w = call(t, h, http.MethodPost, "/boot/v1/bootparameters", `{"hosts":["`+n3+`"],"kernel":"k3"}`)
 	require.Equal(t, 201, w.Code, w.Body.String())
-	assert.Regexp(t, uuidPattern, w.Header().Get(ReferralTokenHeader))
+	assert.Regexp(t, uuidPattern, w.Header().Get(bssapi.ReferralTokenHeader))
 }
 
 func TestPostBootParameters(t *testing.T) {
@@ -132,7 +134,7 @@ func TestPostBootParameters(t *testing.T) {
 				assert.Equal(t, before, params(t, h), "a failed POST changes nothing")
 				return
 			}
-			assert.Regexp(t, uuidPattern, w.Header().Get(ReferralTokenHeader))
+			assert.Regexp(t, uuidPattern, w.Header().Get(bssapi.ReferralTokenHeader))
 			assert.Equal(t, "k2", params(t, h)[n2].Kernel)
 		})
 	}
@@ -146,24 +148,24 @@ func TestPatchBootParameters(t *testing.T) {
 		body   string
 		status int
 		detail string
-		check  func(t *testing.T, got map[string]BootParams)
+		check  func(t *testing.T, got map[string]bssapi.BootParams)
 	}{
 		{name: "NonEmptyFieldsOnly", body: `{"hosts":["` + n1 + `"],"params":"new"}`, status: 200,
-			check: func(t *testing.T, got map[string]BootParams) {
+			check: func(t *testing.T, got map[string]bssapi.BootParams) {
 				assert.Equal(t, "new", got[n1].Params)
 				assert.Equal(t, "k1", got[n1].Kernel, "empty kernel does not null out")
 				assert.Equal(t, "i1", got[n1].Initrd)
 				assert.Equal(t, "old", got[n2].Params, "other hosts untouched")
 			}},
 		{name: "ByMAC", body: `{"macs":["` + mac2 + `"],"kernel":"k2"}`, status: 200,
-			check: func(t *testing.T, got map[string]BootParams) {
+			check: func(t *testing.T, got map[string]bssapi.BootParams) {
 				assert.Equal(t, "k2", got[n2].Kernel)
 				assert.Contains(t, got, "kernel:k2", "a new image is registered")
 			}},
 		{name: "ByNID", body: `{"nids":[1],"initrd":"i2"}`, status: 200,
-			check: func(t *testing.T, got map[string]BootParams) { assert.Equal(t, "i2", got[n1].Initrd) }},
+			check: func(t *testing.T, got map[string]bssapi.BootParams) { assert.Equal(t, "i2", got[n1].Initrd) }},
 		{name: "CloudInitMerged", body: `{"hosts":["` + n1 + `"],"cloud-init":{"meta-data":{"b":2,"nested":{"y":null,"z":3}},"phone-home":{"hostname":"nid1"}}}`, status: 200,
-			check: func(t *testing.T, got map[string]BootParams) {
+			check: func(t *testing.T, got map[string]bssapi.BootParams) {
 				ci := got[n1].CloudInit
 				assert.Equal(t, map[string]any{"a": 1.0, "b": 2.0, "nested": map[string]any{"x": 1.0, "z": 3.0}}, ci.MetaData)
 				assert.Equal(t, map[string]any{"u": "v"}, ci.UserData)
@@ -172,7 +174,7 @@ func TestPatchBootParameters(t *testing.T) {
 					"n2's cloud-init is not aliased to n1's")
 			}},
 		{name: "KernelImageParams", body: `{"kernel":"k1","params":"kp=1"}`, status: 200,
-			check: func(t *testing.T, got map[string]BootParams) {
+			check: func(t *testing.T, got map[string]bssapi.BootParams) {
 				assert.Equal(t, "kp=1", got["kernel:k1"].Params)
 				assert.Equal(t, "old", got[n1].Params)
 			}},
@@ -206,14 +208,14 @@ func TestDeleteBootParameters(t *testing.T) {
 		status int
 		detail string
 		gone   []string
-		check  func(t *testing.T, got map[string]BootParams)
+		check  func(t *testing.T, got map[string]bssapi.BootParams)
 	}{
 		{name: "Hosts", body: `{"hosts":["` + n1 + `"]}`, status: 200, gone: []string{n1}},
 		{name: "MAC", body: `{"macs":["` + mac2 + `"]}`, status: 200, gone: []string{n2}},
 		{name: "NIDResolvedAndLiteral", body: `{"nids":[1,9]}`, status: 200, gone: []string{n1, "nid9"}},
 		{name: "KernelImage", body: `{"kernel":"k1"}`, status: 200, gone: []string{"kernel:k1"},
-			check: func(t *testing.T, got map[string]BootParams) {
-				assert.Equal(t, BootParams{Hosts: []string{n1}, Initrd: "i1"}, got[n1], "references to the image are cleared")
+			check: func(t *testing.T, got map[string]bssapi.BootParams) {
+				assert.Equal(t, bssapi.BootParams{Hosts: []string{n1}, Initrd: "i1"}, got[n1], "references to the image are cleared")
 			}},
 		{name: "MissingHost", body: `{"hosts":["` + n1 + `","` + n3 + `"]}`, status: 400, detail: "Key /params/" + n3 + " does not exist"},
 		// The real BSS removes nothing and answers 200 for images it does not have.
@@ -254,7 +256,7 @@ func TestGetBootParameters(t *testing.T) {
 	mustPut(t, h, `{"hosts":["nid42","Default"],"kernel":"kd"}`)
 	require.Equal(t, 200, call(t, h, http.MethodPut, "/boot/v1/bootparameters", `{"kernel":"k1","params":"kp"}`).Code)
 
-	hostsOf := func(bps []BootParams) []string {
+	hostsOf := func(bps []bssapi.BootParams) []string {
 		var out []string
 		for _, bp := range bps {
 			out = append(out, strings.Join(bp.Hosts, "+")+"|"+bp.Kernel)
@@ -297,7 +299,7 @@ func TestGetBootParameters(t *testing.T) {
 				assert.Contains(t, problemDetail(t, w), tc.detail)
 				return
 			}
-			var got []BootParams
+			var got []bssapi.BootParams
 			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &got))
 			assert.Equal(t, tc.want, hostsOf(got))
 		})

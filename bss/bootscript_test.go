@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/api/bssapi"
 )
 
 func TestBootScriptExactText(t *testing.T) {
@@ -223,16 +225,16 @@ func TestEndpointHistory(t *testing.T) {
 	for _, tc := range []struct {
 		query  string
 		status int
-		want   []EndpointAccess
+		want   []bssapi.EndpointAccess
 	}{
-		{"", 200, []EndpointAccess{{n1, EndpointBootscript, 1_700_000_000}, {n2, EndpointBootscript, 1_700_000_060}}},
-		{"?name=" + n2, 200, []EndpointAccess{{n2, EndpointBootscript, 1_700_000_060}}},
-		{"?name=" + n1 + "&endpoint=bootscript", 200, []EndpointAccess{{n1, EndpointBootscript, 1_700_000_000}}},
+		{"", 200, []bssapi.EndpointAccess{{Name: n1, Endpoint: bssapi.EndpointBootscript, LastEpoch: 1_700_000_000}, {Name: n2, Endpoint: bssapi.EndpointBootscript, LastEpoch: 1_700_000_060}}},
+		{"?name=" + n2, 200, []bssapi.EndpointAccess{{Name: n2, Endpoint: bssapi.EndpointBootscript, LastEpoch: 1_700_000_060}}},
+		{"?name=" + n1 + "&endpoint=bootscript", 200, []bssapi.EndpointAccess{{Name: n1, Endpoint: bssapi.EndpointBootscript, LastEpoch: 1_700_000_000}}},
 		// A known endpoint never fetched is a record with epoch 0; an unknown one is nothing.
-		{"?name=" + n1 + "&endpoint=user-data", 200, []EndpointAccess{{n1, EndpointUserData, 0}}},
-		{"?name=" + n1 + "&endpoint=BOOTSCRIPT", 200, []EndpointAccess{{n1, "BOOTSCRIPT", 0}}},
-		{"?name=" + n1 + "&endpoint=bogus", 200, []EndpointAccess{}},
-		{"?name=nobody", 200, []EndpointAccess{}},
+		{"?name=" + n1 + "&endpoint=user-data", 200, []bssapi.EndpointAccess{{Name: n1, Endpoint: bssapi.EndpointUserData, LastEpoch: 0}}},
+		{"?name=" + n1 + "&endpoint=BOOTSCRIPT", 200, []bssapi.EndpointAccess{{Name: n1, Endpoint: "BOOTSCRIPT", LastEpoch: 0}}},
+		{"?name=" + n1 + "&endpoint=bogus", 200, []bssapi.EndpointAccess{}},
+		{"?name=nobody", 200, []bssapi.EndpointAccess{}},
 		// An endpoint without a name is a search the real BSS cannot make.
 		{"?endpoint=bogus", 500, nil},
 		{"?endpoint=user-data", 500, nil},
@@ -243,7 +245,7 @@ func TestEndpointHistory(t *testing.T) {
 			assert.Equal(t, "Failed to search for name: , endpoint: "+strings.TrimPrefix(tc.query, "?endpoint="), problemDetail(t, w))
 		}
 		if tc.status == 200 {
-			var got []EndpointAccess
+			var got []bssapi.EndpointAccess
 			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &got))
 			assert.Equal(t, tc.want, got, tc.query)
 		}
@@ -260,7 +262,7 @@ func TestUnknownNodeRefreshesInventory(t *testing.T) {
 	require.EqualValues(t, 1, inv.calls.Load(), "New reads HSM once")
 
 	// HSM learns about n4; within the interval BSS does not re-read it.
-	inv.set(append(testInventory(), Host{ID: n4, NID: 4, Role: "Compute", EndpointEnabled: true}), nil)
+	inv.set(append(testInventory(), bssapi.Host{ID: n4, NID: 4, Role: "Compute", EndpointEnabled: true}), nil)
 	assertAsksForArch(t, call(t, h, http.MethodGet, "/boot/v1/bootscript?name="+n4, ""))
 	assert.EqualValues(t, 1, inv.calls.Load())
 

@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/cray-bos/bos/api/bssapi"
 	"github.com/cray-bos/bos/internal/problem"
 )
 
@@ -25,8 +26,8 @@ const globalKey = "Global"
 // cloudNode is who is asking: the HSM node with the caller's IP (nil if none) and the data
 // the real BSS's LookupByName gives it: its own entry, else its role's, else Default.
 type cloudNode struct {
-	host *Host
-	data CloudInit
+	host *bssapi.Host
+	data bssapi.CloudInit
 }
 
 // findCaller resolves the request's IP to a node, refreshing HSM data once on a miss (rate
@@ -87,14 +88,14 @@ func (c cloudNode) metaData() map[string]any {
 
 // roleData is the cloud-init data stored under the node's shasta-role meta-data value (the
 // real BSS looks the role entry up by that key, which holds the SubRole unless overridden).
-func (s *Server) roleData(md map[string]any) CloudInit {
+func (s *Server) roleData(md map[string]any) bssapi.CloudInit {
 	role, _ := md["shasta-role"].(string)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if e, ok := s.store.hosts[role]; ok && role != "" {
 		return cloneCloudInit(e.cloudInit)
 	}
-	return CloudInit{}
+	return bssapi.CloudInit{}
 }
 
 // instanceID is prefix-<12 lowercase hex digits>, random per request as in the real BSS.
@@ -207,7 +208,7 @@ func (s *Server) getUserData(w http.ResponseWriter, r *http.Request) *problem.De
 		name = c.host.ID
 	}
 	s.histMu.Lock()
-	s.history[historyKey{name, EndpointUserData}] = s.now().Unix()
+	s.history[historyKey{name, bssapi.EndpointUserData}] = s.now().Unix()
 	s.histMu.Unlock()
 	return nil
 }
@@ -216,7 +217,7 @@ func (s *Server) getUserData(w http.ResponseWriter, r *http.Request) *problem.De
 // caller's phone-home data, which needs an entry of its own. The reply is the update made:
 // {"hosts":[xname],"cloud-init":{...}}.
 func (s *Server) postPhoneHome(w http.ResponseWriter, r *http.Request) *problem.Details {
-	var ph PhoneHome
+	var ph bssapi.PhoneHome
 	if err := json.NewDecoder(io.LimitReader(r.Body, s.maxBody)).Decode(&ph); err != nil {
 		return problem.New(http.StatusBadRequest, "Bad Request")
 	}
@@ -231,8 +232,8 @@ func (s *Server) postPhoneHome(w http.ResponseWriter, r *http.Request) *problem.
 		s.mu.Unlock()
 		return problem.New(http.StatusNotFound, "Not Found: Error looking up %s: Key /params/%s does not exist", xname, xname)
 	}
-	s.store.patch(&BootParams{Hosts: []string{xname}, CloudInit: CloudInit{PhoneHome: ph}}, []string{xname})
-	reply := BootParams{Hosts: []string{xname}, CloudInit: cloneCloudInit(e.cloudInit)}
+	s.store.patch(&bssapi.BootParams{Hosts: []string{xname}, CloudInit: bssapi.CloudInit{PhoneHome: ph}}, []string{xname})
+	reply := bssapi.BootParams{Hosts: []string{xname}, CloudInit: cloneCloudInit(e.cloudInit)}
 	s.mu.Unlock()
 	reply.CloudInit.PhoneHome = ph
 	writeJSON(w, http.StatusOK, reply)

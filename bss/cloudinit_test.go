@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/api/bssapi"
 )
 
 const (
@@ -119,14 +121,14 @@ func TestUserData(t *testing.T) {
 	assert.Equal(t, "#cloud-config\nlocal-hostname: anon\n", w.Body.String(), "an unknown caller gets Default's")
 
 	hist := decodeList(t, call(t, h, http.MethodGet, "/boot/v1/endpoint-history", ""))
-	assert.Equal(t, []EndpointAccess{{"", EndpointUserData, s.now().Unix()}, {n1, EndpointUserData, s.now().Unix()}}, hist,
+	assert.Equal(t, []bssapi.EndpointAccess{{Name: "", Endpoint: bssapi.EndpointUserData, LastEpoch: s.now().Unix()}, {Name: n1, Endpoint: bssapi.EndpointUserData, LastEpoch: s.now().Unix()}}, hist,
 		"user-data fetches are recorded, an unknown caller's under an empty name as real")
 }
 
-func decodeList(t *testing.T, w *httptest.ResponseRecorder) []EndpointAccess {
+func decodeList(t *testing.T, w *httptest.ResponseRecorder) []bssapi.EndpointAccess {
 	t.Helper()
 	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
-	var out []EndpointAccess
+	var out []bssapi.EndpointAccess
 	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &out))
 	return out
 }
@@ -139,7 +141,7 @@ func TestPhoneHome(t *testing.T) {
 	assert.JSONEq(t, `{"hosts":["`+n1+`"],"cloud-init":{"meta-data":{"own":"x","nested":{"b":2}},"user-data":{"runcmd":["echo hi"]},`+
 		`"phone-home":{"pub_key_rsa":"ssh-rsa AAAA","instance_id":"i-1","hostname":"nid000001","fqdn":"nid000001.local"}}}`, w.Body.String())
 	stored := params(t, h)[n1]
-	assert.Equal(t, PhoneHome{PublicKeyRSA: "ssh-rsa AAAA", InstanceID: "i-1", Hostname: "nid000001", FQDN: "nid000001.local"},
+	assert.Equal(t, bssapi.PhoneHome{PublicKeyRSA: "ssh-rsa AAAA", InstanceID: "i-1", Hostname: "nid000001", FQDN: "nid000001.local"},
 		stored.CloudInit.PhoneHome)
 	assert.Equal(t, map[string]any{"own": "x", "nested": map[string]any{"b": 2.0}}, stored.CloudInit.MetaData, "the rest is kept")
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bssapi"
 	"github.com/cray-bos/bos/internal/testclock"
 	"github.com/cray-bos/bos/internal/testhttp"
 )
@@ -37,12 +38,12 @@ func newFakeClock() *testclock.Clock { return testclock.New(time.Unix(1_700_000_
 // mutableInventory serves whatever hosts it currently holds, counting calls.
 type mutableInventory struct {
 	mu    sync.Mutex
-	hosts []Host
+	hosts []bssapi.Host
 	err   error
 	calls atomic.Int32
 }
 
-func (m *mutableInventory) Hosts(ctx context.Context) ([]Host, error) {
+func (m *mutableInventory) Hosts(ctx context.Context) ([]bssapi.Host, error) {
 	m.calls.Add(1)
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -52,7 +53,7 @@ func (m *mutableInventory) Hosts(ctx context.Context) ([]Host, error) {
 	return StaticInventory(m.hosts).Hosts(ctx)
 }
 
-func (m *mutableInventory) set(hosts []Host, err error) {
+func (m *mutableInventory) set(hosts []bssapi.Host, err error) {
 	m.mu.Lock()
 	m.hosts, m.err = hosts, err
 	m.mu.Unlock()
@@ -82,19 +83,19 @@ func mustPut(t testing.TB, h http.Handler, body string) string {
 	t.Helper()
 	w := call(t, h, http.MethodPut, "/boot/v1/bootparameters", body)
 	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
-	tok := w.Header().Get(ReferralTokenHeader)
+	tok := w.Header().Get(bssapi.ReferralTokenHeader)
 	require.NotEmpty(t, tok)
 	return tok
 }
 
 // params returns the stored entries as GET reports them, by host key.
-func params(t testing.TB, h http.Handler) map[string]BootParams {
+func params(t testing.TB, h http.Handler) map[string]bssapi.BootParams {
 	t.Helper()
 	w := call(t, h, http.MethodGet, "/boot/v1/bootparameters", "")
 	require.Equal(t, http.StatusOK, w.Code)
-	var all []BootParams
+	var all []bssapi.BootParams
 	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &all))
-	out := map[string]BootParams{}
+	out := map[string]bssapi.BootParams{}
 	for _, bp := range all {
 		switch {
 		case len(bp.Hosts) == 1:

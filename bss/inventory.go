@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/cray-bos/bos/api/bssapi"
 	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/internal/topology"
 )
@@ -16,16 +17,16 @@ import (
 // ComponentEndpoint is enabled. BSS calls it at start, on POST /hosts and (rate limited) when
 // a boot script request names a node it does not know.
 type Inventory interface {
-	Hosts(ctx context.Context) ([]Host, error)
+	Hosts(ctx context.Context) ([]bssapi.Host, error)
 }
 
 // StaticInventory is a fixed host list, for tests and for wiring BSS to a topology
 // without an HSM.
-type StaticInventory []Host
+type StaticInventory []bssapi.Host
 
 // Hosts returns a copy of the list.
-func (s StaticInventory) Hosts(context.Context) ([]Host, error) {
-	out := make([]Host, len(s))
+func (s StaticInventory) Hosts(context.Context) ([]bssapi.Host, error) {
+	out := make([]bssapi.Host, len(s))
 	for i, h := range s {
 		h.MAC = append([]string(nil), h.MAC...)
 		h.IPs = append([]string(nil), h.IPs...)
@@ -41,7 +42,7 @@ func FromTopology(t *topology.Topology) StaticInventory {
 	out := make(StaticInventory, 0, len(t.Nodes))
 	for _, n := range t.Nodes {
 		enabled := !n.Disabled
-		h := Host{
+		h := bssapi.Host{
 			ID: n.Xname, Type: "Node", State: "Off", Flag: "OK", Enabled: &enabled,
 			Role: n.Role, SubRole: n.SubRole, NID: n.NID, NetType: "Sling", Arch: n.Arch,
 			Class: n.Class, FQDN: n.Xname + ".hmn", EndpointEnabled: true,
@@ -73,7 +74,7 @@ func NewHTTPInventory(baseURL string, hc *http.Client) *HTTPInventory {
 // The parts of HSM's replies BSS reads (section 2.2 and 2.11 of the HSM reference).
 type (
 	hsmComponents struct {
-		Components []Host `json:"Components"`
+		Components []bssapi.Host `json:"Components"`
 	}
 	hsmEndpoints struct {
 		ComponentEndpoints []struct {
@@ -100,7 +101,7 @@ type (
 
 // Hosts fetches and joins the three HSM collections. Components without a
 // ComponentEndpoint keep EndpointEnabled=false, which sends them down BSS's unknown-node path.
-func (h *HTTPInventory) Hosts(ctx context.Context) ([]Host, error) {
+func (h *HTTPInventory) Hosts(ctx context.Context) ([]bssapi.Host, error) {
 	var comps hsmComponents
 	if err := h.get(ctx, "/State/Components?type=Node", &comps); err != nil {
 		return nil, fmt.Errorf("read HSM components: %w", err)
@@ -114,7 +115,7 @@ func (h *HTTPInventory) Hosts(ctx context.Context) ([]Host, error) {
 		return nil, fmt.Errorf("read HSM ethernet interfaces: %w", err)
 	}
 
-	hosts := make([]Host, 0, len(comps.Components))
+	hosts := make([]bssapi.Host, 0, len(comps.Components))
 	index := make(map[string]int, len(comps.Components))
 	for _, c := range comps.Components {
 		if c.ID == "" || (c.Type != "" && c.Type != "Node") {
@@ -161,7 +162,7 @@ func (h *HTTPInventory) get(ctx context.Context, path string, v any) error {
 }
 
 // addMAC appends mac to h.MAC in canonical form, skipping HSM's placeholders and duplicates.
-func addMAC(h *Host, mac string) {
+func addMAC(h *bssapi.Host, mac string) {
 	if mac == "" || strings.EqualFold(mac, "not available") || strings.EqualFold(mac, "ff:ff:ff:ff:ff:ff") {
 		return
 	}

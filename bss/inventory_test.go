@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bssapi"
 	"github.com/cray-bos/bos/internal/topology"
 )
 
@@ -77,7 +78,7 @@ func TestHTTPInventory(t *testing.T) {
 	hosts, err := inv.Hosts(context.Background())
 	require.NoError(t, err)
 	yes := true
-	want := []Host{
+	want := []bssapi.Host{
 		{ID: "x1000c0s0b0n0", Type: "Node", State: "Ready", Flag: "OK", Enabled: &yes, Role: "Compute", NID: 1, NetType: "Sling",
 			Arch: "X86", Class: "Mountain", FQDN: "x1000c0s0b0n0.hmn", MAC: []string{"02:00:00:00:00:01", "02:00:00:00:01:01"}, EndpointEnabled: true,
 			IPs: []string{"10.252.1.4"}}, // HSM v1 IPAddress
@@ -121,7 +122,7 @@ func TestHostsEndpoints(t *testing.T) {
 	assert.JSONEq(t, `{"bss-status-hsm":"connected"}`, call(t, h, http.MethodGet, "/boot/v1/service/hsm", "").Body.String())
 
 	ids := func(w *httptest.ResponseRecorder) []string {
-		var hosts []Host
+		var hosts []bssapi.Host
 		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &hosts))
 		var out []string
 		for _, h := range hosts {
@@ -161,7 +162,7 @@ func TestHostsEndpoints(t *testing.T) {
 	assert.Contains(t, w.Body.String(), "xname=x1000c0s0b0n0 nid=1 ")
 
 	// dumpstate carries both halves.
-	var st State
+	var st bssapi.State
 	require.NoError(t, json.Unmarshal(call(t, h, http.MethodGet, "/boot/v1/dumpstate", "").Body.Bytes(), &st))
 	assert.Len(t, st.Components, 4)
 	assert.Len(t, st.Params, 3) // kernel image + two hosts

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/cray-bos/bos/api/bssapi"
 )
 
 // scriptRequest is a parsed GET /bootscript query.
@@ -27,7 +29,7 @@ var errNotConfigured = errors.New("this host not configured for booting.")
 // returns the error BSS sends as a 404, plus the node it served (for endpoint history).
 // The caller holds s.mu for reading. Every step is a map lookup: O(1) in the node count.
 func (s *Server) bootScript(inv *nodeIndex, st *store, req scriptRequest) (script, served string, err error) {
-	var host *Host
+	var host *bssapi.Host
 	var descr, alt string
 	switch {
 	case req.mac != "":
@@ -87,7 +89,7 @@ const hsmRetrievalDelay = 10
 
 // unknownScript is BSS's discovery path. Without an arch it asks iPXE to sleep and come back
 // with ${buildarch}; with one it boots Unknown-<arch>.
-func (s *Server) unknownScript(st *store, host *Host, req scriptRequest, descr string) (string, error) {
+func (s *Server) unknownScript(st *store, host *bssapi.Host, req scriptRequest, descr string) (string, error) {
 	name, mac, nid := req.name, req.mac, req.nid
 	if host != nil {
 		if name == "" {

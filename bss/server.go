@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cray-bos/bos/api/bssapi"
 	"github.com/cray-bos/bos/internal/problem"
 )
 
@@ -217,11 +218,11 @@ func (s *Server) getBootParameters(w http.ResponseWriter, r *http.Request) *prob
 	if err != nil {
 		return problem.New(http.StatusRequestEntityTooLarge, "request body is larger than %d bytes", s.maxBody)
 	}
-	var sel BootParams
+	var sel bssapi.BootParams
 	if len(strings.TrimSpace(string(raw))) > 0 {
 		// The real BSS accepts the selection as a JSON body too; a bad body only matters
 		// when there is no query to fall back on.
-		var body BootParams
+		var body bssapi.BootParams
 		d := problem.Decode(strings.NewReader(string(raw)), &body)
 		switch {
 		case d == nil:
@@ -278,13 +279,13 @@ func (s *Server) getBootParameters(w http.ResponseWriter, r *http.Request) *prob
 // selectParams finds the entries a GET selects: images by path; hosts by key, else through
 // HSM (a name that is a node's xname or FQDN); MACs and NIDs through HSM to the node's
 // entry, else the entry stored under the MAC or nid<N> itself. Caller holds s.mu.
-func (s *Server) selectParams(sel *BootParams, inv *nodeIndex) []BootParams {
-	var out []BootParams
+func (s *Server) selectParams(sel *bssapi.BootParams, inv *nodeIndex) []bssapi.BootParams {
+	var out []bssapi.BootParams
 	if p, ok := s.store.kernels[sel.Kernel]; sel.Kernel != "" && ok {
-		out = append(out, BootParams{Kernel: sel.Kernel, Params: p})
+		out = append(out, bssapi.BootParams{Kernel: sel.Kernel, Params: p})
 	}
 	if p, ok := s.store.initrds[sel.Initrd]; sel.Initrd != "" && ok {
-		out = append(out, BootParams{Initrd: sel.Initrd, Params: p})
+		out = append(out, bssapi.BootParams{Initrd: sel.Initrd, Params: p})
 	}
 	seen := map[string]bool{}
 	add := func(keys ...string) {
@@ -333,7 +334,7 @@ func (s *Server) postBootParameters(w http.ResponseWriter, r *http.Request) {
 // store1 is PUT (replace) and POST (create only). Both mint one referral token for the
 // request, shared by every host it stores.
 func (s *Server) store1(w http.ResponseWriter, r *http.Request, createOnly bool) {
-	var bp BootParams
+	var bp bssapi.BootParams
 	if d := problem.DecodeJSON(w, r, &bp, s.maxBody); d != nil {
 		d.Detail = "Bad Request: " + d.Detail
 		problem.WriteDetails(w, d)
@@ -361,7 +362,7 @@ func (s *Server) store1(w http.ResponseWriter, r *http.Request, createOnly bool)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	if len(keys) > 0 {
-		w.Header().Set(ReferralTokenHeader, token)
+		w.Header().Set(bssapi.ReferralTokenHeader, token)
 	}
 	if createOnly {
 		w.WriteHeader(http.StatusCreated)
@@ -371,7 +372,7 @@ func (s *Server) store1(w http.ResponseWriter, r *http.Request, createOnly bool)
 }
 
 func (s *Server) patchBootParameters(w http.ResponseWriter, r *http.Request) *problem.Details {
-	var bp BootParams
+	var bp bssapi.BootParams
 	if d := problem.DecodeJSON(w, r, &bp, s.maxBody); d != nil {
 		d.Detail = "Bad Request: " + d.Detail
 		return d
@@ -394,7 +395,7 @@ func (s *Server) patchBootParameters(w http.ResponseWriter, r *http.Request) *pr
 }
 
 func (s *Server) deleteBootParameters(w http.ResponseWriter, r *http.Request) *problem.Details {
-	var bp BootParams
+	var bp bssapi.BootParams
 	if d := problem.DecodeJSON(w, r, &bp, s.maxBody); d != nil {
 		d.Detail = "Bad Request: " + d.Detail
 		return d
@@ -467,7 +468,7 @@ func (s *Server) getBootScript(w http.ResponseWriter, r *http.Request) *problem.
 	}
 	if served != "" {
 		s.histMu.Lock()
-		s.history[historyKey{served, EndpointBootscript}] = s.now().Unix()
+		s.history[historyKey{served, bssapi.EndpointBootscript}] = s.now().Unix()
 		s.histMu.Unlock()
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
@@ -499,7 +500,7 @@ func (s *Server) getHosts(w http.ResponseWriter, r *http.Request) *problem.Detai
 		writeJSON(w, http.StatusOK, inv.hosts)
 		return nil
 	}
-	out := []Host{}
+	out := []bssapi.Host{}
 	for _, n := range names {
 		h, ok := inv.byNameOrFQDN(n)
 		if !ok {
@@ -540,7 +541,7 @@ func (s *Server) postHosts(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getDumpState(w http.ResponseWriter, _ *http.Request) {
-	st := State{Components: s.inv.Load().hosts}
+	st := bssapi.State{Components: s.inv.Load().hosts}
 	s.mu.RLock()
 	st.Params = s.store.all()
 	s.mu.RUnlock()
@@ -557,17 +558,17 @@ func (s *Server) getEndpointHistory(w http.ResponseWriter, r *http.Request) *pro
 	if name == "" && endpoint != "" {
 		return problem.New(http.StatusInternalServerError, "Failed to search for name: %s, endpoint: %s", name, endpoint)
 	}
-	out := []EndpointAccess{}
+	out := []bssapi.EndpointAccess{}
 	s.histMu.Lock()
 	if endpoint != "" {
 		t, ok := s.history[historyKey{name, endpoint}]
-		if ok || strings.EqualFold(endpoint, EndpointBootscript) || strings.EqualFold(endpoint, EndpointUserData) {
-			out = append(out, EndpointAccess{Name: name, Endpoint: endpoint, LastEpoch: t})
+		if ok || strings.EqualFold(endpoint, bssapi.EndpointBootscript) || strings.EqualFold(endpoint, bssapi.EndpointUserData) {
+			out = append(out, bssapi.EndpointAccess{Name: name, Endpoint: endpoint, LastEpoch: t})
 		}
 	} else {
 		for k, t := range s.history {
 			if name == "" || k.name == name {
-				out = append(out, EndpointAccess{Name: k.name, Endpoint: k.endpoint, LastEpoch: t})
+				out = append(out, bssapi.EndpointAccess{Name: k.name, Endpoint: k.endpoint, LastEpoch: t})
 			}
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/cray-bos/bos/api/bssapi"
 	"github.com/cray-bos/bos/internal/problem"
 )
 
@@ -23,21 +24,21 @@ const (
 // nodeIndex is one immutable snapshot of the inventory, indexed for O(1) lookups. A refresh
 // builds a new one and swaps it in, so the boot script path reads it without locking.
 type nodeIndex struct {
-	hosts  []Host // sorted by ID
-	byID   map[string]*Host
-	byFQDN map[string]*Host
-	byMAC  map[string]*Host // lowercase
-	byNID  map[int]*Host
-	byIP   map[string]*Host
+	hosts  []bssapi.Host // sorted by ID
+	byID   map[string]*bssapi.Host
+	byFQDN map[string]*bssapi.Host
+	byMAC  map[string]*bssapi.Host // lowercase
+	byNID  map[int]*bssapi.Host
+	byIP   map[string]*bssapi.Host
 }
 
-func newNodeIndex(hosts []Host) *nodeIndex {
+func newNodeIndex(hosts []bssapi.Host) *nodeIndex {
 	if hosts == nil {
-		hosts = []Host{}
+		hosts = []bssapi.Host{}
 	}
 	sort.Slice(hosts, func(a, b int) bool { return hosts[a].ID < hosts[b].ID })
-	x := &nodeIndex{hosts: hosts, byID: make(map[string]*Host, len(hosts)), byFQDN: map[string]*Host{},
-		byMAC: make(map[string]*Host, len(hosts)), byNID: make(map[int]*Host, len(hosts)), byIP: map[string]*Host{}}
+	x := &nodeIndex{hosts: hosts, byID: make(map[string]*bssapi.Host, len(hosts)), byFQDN: map[string]*bssapi.Host{},
+		byMAC: make(map[string]*bssapi.Host, len(hosts)), byNID: make(map[int]*bssapi.Host, len(hosts)), byIP: map[string]*bssapi.Host{}}
 	for i := range hosts {
 		h := &hosts[i]
 		x.byID[h.ID] = h
@@ -60,9 +61,9 @@ func newNodeIndex(hosts []Host) *nodeIndex {
 	return x
 }
 
-func (x *nodeIndex) byName(name string) (*Host, bool) { h, ok := x.byID[name]; return h, ok }
+func (x *nodeIndex) byName(name string) (*bssapi.Host, bool) { h, ok := x.byID[name]; return h, ok }
 
-func (x *nodeIndex) byNameOrFQDN(name string) (*Host, bool) {
+func (x *nodeIndex) byNameOrFQDN(name string) (*bssapi.Host, bool) {
 	if h, ok := x.byID[name]; ok {
 		return h, true
 	}
@@ -70,14 +71,14 @@ func (x *nodeIndex) byNameOrFQDN(name string) (*Host, bool) {
 	return h, ok
 }
 
-func (x *nodeIndex) byMACAddr(mac string) (*Host, bool) {
+func (x *nodeIndex) byMACAddr(mac string) (*bssapi.Host, bool) {
 	h, ok := x.byMAC[strings.ToLower(mac)]
 	return h, ok
 }
 
-func (x *nodeIndex) byNIDNum(nid int) (*Host, bool) { h, ok := x.byNID[nid]; return h, ok }
+func (x *nodeIndex) byNIDNum(nid int) (*bssapi.Host, bool) { h, ok := x.byNID[nid]; return h, ok }
 
-func (x *nodeIndex) byIPAddr(ip string) (*Host, bool) { h, ok := x.byIP[ip]; return h, ok }
+func (x *nodeIndex) byIPAddr(ip string) (*bssapi.Host, bool) { h, ok := x.byIP[ip]; return h, ok }
 
 // entry is the boot data stored under one key (an xname, a MAC, nid<N>, a role, Default,
 // Unknown-<arch>). Kernel and initrd are image paths; image-level params live in store.
@@ -85,7 +86,7 @@ type entry struct {
 	params    string
 	kernel    string
 	initrd    string
-	cloudInit CloudInit
+	cloudInit bssapi.CloudInit
 	token     string // referral token of the PUT/POST that last stored it
 }
 
@@ -151,19 +152,19 @@ func (s *store) setHost(k string, e *entry) { s.hosts[k] = e }
 func (s *store) deleteHost(k string) { delete(s.hosts, k) }
 
 // params renders the entry stored under key as a GET reply element.
-func (s *store) params(key string, e *entry) BootParams {
-	return BootParams{Hosts: []string{key}, Params: e.params, Kernel: e.kernel, Initrd: e.initrd,
+func (s *store) params(key string, e *entry) bssapi.BootParams {
+	return bssapi.BootParams{Hosts: []string{key}, Params: e.params, Kernel: e.kernel, Initrd: e.initrd,
 		CloudInit: cloneCloudInit(e.cloudInit)}
 }
 
 // all lists image entries (kernels, then initrds) and then host entries, each sorted.
-func (s *store) all() []BootParams {
-	out := make([]BootParams, 0, len(s.kernels)+len(s.initrds)+len(s.hosts))
+func (s *store) all() []bssapi.BootParams {
+	out := make([]bssapi.BootParams, 0, len(s.kernels)+len(s.initrds)+len(s.hosts))
 	for _, p := range slices.Sorted(maps.Keys(s.kernels)) {
-		out = append(out, BootParams{Kernel: p, Params: s.kernels[p]})
+		out = append(out, bssapi.BootParams{Kernel: p, Params: s.kernels[p]})
 	}
 	for _, p := range slices.Sorted(maps.Keys(s.initrds)) {
-		out = append(out, BootParams{Initrd: p, Params: s.initrds[p]})
+		out = append(out, bssapi.BootParams{Initrd: p, Params: s.initrds[p]})
 	}
 	for _, k := range slices.Sorted(maps.Keys(s.hosts)) {
 		out = append(out, s.params(k, s.hosts[k]))
@@ -174,7 +175,7 @@ func (s *store) all() []BootParams {
 var macPattern = regexp.MustCompile(`^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$`)
 
 // validate rejects what BSS cannot store: empty host names, malformed MACs, negative NIDs.
-func validate(bp *BootParams) *problem.Details {
+func validate(bp *bssapi.BootParams) *problem.Details {
 	for _, h := range bp.Hosts {
 		if strings.TrimSpace(h) == "" {
 			return problem.New(http.StatusBadRequest, "Bad Request: empty host name in hosts")
@@ -238,7 +239,7 @@ func scriptParams(v string) *problem.Details {
 // targets applies the keying rules for storing: hosts as given (no normalization), else
 // each MAC resolved to its node's xname (unresolved MACs are keys themselves), else each
 // NID resolved to its xname (unresolved: nid<N>). Nil means "no host targets".
-func targets(bp *BootParams, inv *nodeIndex) []string {
+func targets(bp *bssapi.BootParams, inv *nodeIndex) []string {
 	switch {
 	case len(bp.Hosts) > 0:
 		return bp.Hosts
@@ -269,7 +270,7 @@ func targets(bp *BootParams, inv *nodeIndex) []string {
 // existingKeys resolves every host, MAC and NID of bp (all three lists, as PATCH and DELETE
 // do) to the key of an existing entry: the node's xname if it has an entry, else the literal
 // MAC or nid<N>. It fails on the first selector with no entry.
-func (s *store) existingKeys(bp *BootParams, inv *nodeIndex) ([]string, error) {
+func (s *store) existingKeys(bp *bssapi.BootParams, inv *nodeIndex) ([]string, error) {
 	var keys []string
 	seen := map[string]bool{}
 	add := func(k string) {
@@ -319,7 +320,7 @@ func (s *store) existingKeys(bp *BootParams, inv *nodeIndex) ([]string, error) {
 func nidName(n int) string { return fmt.Sprintf("nid%d", n) }
 
 // registerImages makes sure the kernel and initrd of bp exist as images (with no params if new).
-func (s *store) registerImages(bp *BootParams) {
+func (s *store) registerImages(bp *bssapi.BootParams) {
 	if _, ok := s.kernels[bp.Kernel]; bp.Kernel != "" && !ok {
 		s.kernels[bp.Kernel] = ""
 	}
@@ -330,7 +331,7 @@ func (s *store) registerImages(bp *BootParams) {
 
 // put stores bp under keys with token (PUT and POST), or, with no keys, sets the params of
 // the kernel (else initrd) image. It reports false when there is nothing to store.
-func (s *store) put(bp *BootParams, keys []string, token string) bool {
+func (s *store) put(bp *bssapi.BootParams, keys []string, token string) bool {
 	switch {
 	case len(keys) > 0:
 		s.registerImages(bp)
@@ -351,7 +352,7 @@ func (s *store) put(bp *BootParams, keys []string, token string) bool {
 }
 
 // existing names the first target of a POST that already has data ("" if none).
-func (s *store) existing(bp *BootParams, keys []string) string {
+func (s *store) existing(bp *bssapi.BootParams, keys []string) string {
 	if len(keys) > 0 {
 		for i, k := range keys {
 			if _, ok := s.hosts[k]; ok {
@@ -378,7 +379,7 @@ func (s *store) existing(bp *BootParams, keys []string) string {
 
 // patch updates the non-empty fields of bp on each key; cloud-init maps are merged. With no
 // keys it updates the kernel (else initrd) image's params.
-func (s *store) patch(bp *BootParams, keys []string) {
+func (s *store) patch(bp *bssapi.BootParams, keys []string) {
 	s.registerImages(bp)
 	if len(keys) == 0 {
 		switch {
@@ -438,11 +439,11 @@ func (s *store) remove(keys []string, kernel, initrd string) {
 
 // mergeCloudInit applies p to d: meta-data and user-data by RFC 7386 merge patch (null
 // deletes a key), phone-home replaced when p sets any of it.
-func mergeCloudInit(d, p CloudInit) CloudInit {
+func mergeCloudInit(d, p bssapi.CloudInit) bssapi.CloudInit {
 	out := cloneCloudInit(d)
 	out.MetaData = mergePatch(out.MetaData, p.MetaData)
 	out.UserData = mergePatch(out.UserData, p.UserData)
-	if !p.PhoneHome.isZero() {
+	if p.PhoneHome != (bssapi.PhoneHome{}) {
 		out.PhoneHome = p.PhoneHome
 	}
 	return out
@@ -470,8 +471,8 @@ func mergePatch(dst, patch map[string]any) map[string]any {
 }
 
 // cloneCloudInit deep-copies c so stored data never aliases request or reply data.
-func cloneCloudInit(c CloudInit) CloudInit {
-	return CloudInit{MetaData: cloneMap(c.MetaData), UserData: cloneMap(c.UserData), PhoneHome: c.PhoneHome}
+func cloneCloudInit(c bssapi.CloudInit) bssapi.CloudInit {
+	return bssapi.CloudInit{MetaData: cloneMap(c.MetaData), UserData: cloneMap(c.UserData), PhoneHome: c.PhoneHome}
 }
 
 func cloneMap(m map[string]any) map[string]any {

@@ -3,6 +3,8 @@ package cfs
 import (
 	"fmt"
 	"time"
+
+	"github.com/cray-bos/bos/api/cfsapi"
 )
 
 // The batcher stands in for CFS's batcher and the sessions it launches. A component that is
@@ -39,7 +41,7 @@ func (s *Server) evaluate(r *record) {
 	if s.closed || s.batcherDisabled || !r.enabled || r.desiredConfig == "" || r.queuedGen == r.gen {
 		return
 	}
-	if s.status(r) != StatusPending {
+	if s.status(r) != cfsapi.StatusPending {
 		return
 	}
 	r.queuedGen = r.gen
@@ -107,7 +109,7 @@ func (s *Server) finish(b *batch) {
 			stale++
 			continue
 		}
-		if s.status(r) != StatusPending {
+		if s.status(r) != cfsapi.StatusPending {
 			stale++ // e.g. its configuration changed to one it already has
 			continue
 		}
@@ -117,8 +119,8 @@ func (s *Server) finish(b *batch) {
 		} else {
 			state := r.state
 			for _, l := range cfg.Layers {
-				state = appendState(state, StateLayer{CloneURL: layerCloneURL(l, s.sources), Playbook: playbookOf(l),
-					Commit: l.Commit, Status: LayerApplied, LastUpdated: stamp, SessionName: b.session})
+				state = appendState(state, cfsapi.StateLayer{CloneURL: layerCloneURL(l, s.sources), Playbook: playbookOf(l),
+					Commit: l.Commit, Status: cfsapi.LayerApplied, LastUpdated: stamp, SessionName: b.session})
 			}
 			r.state = state
 			ok++
@@ -135,20 +137,20 @@ func (s *Server) finish(b *batch) {
 
 // fail records a failed session for r: its first pending layer is appended as failed and
 // error_count goes up.
-func (s *Server) fail(r *record, cfg *Configuration, session, stamp string) {
+func (s *Server) fail(r *record, cfg *cfsapi.Configuration, session, stamp string) {
 	r.errorCount++
 	for _, l := range cfg.Layers {
 		if layerRank(l, r.state, s.sources, false) == rankPending {
-			r.state = appendState(r.state, StateLayer{CloneURL: layerCloneURL(l, s.sources), Playbook: playbookOf(l),
-				Commit: l.Commit, Status: LayerFailed, LastUpdated: stamp, SessionName: session})
+			r.state = appendState(r.state, cfsapi.StateLayer{CloneURL: layerCloneURL(l, s.sources), Playbook: playbookOf(l),
+				Commit: l.Commit, Status: cfsapi.LayerFailed, LastUpdated: stamp, SessionName: session})
 			return
 		}
 	}
 }
 
-func playbookOf(l Layer) string {
+func playbookOf(l cfsapi.Layer) string {
 	if l.Playbook == "" {
-		return DefaultPlaybook
+		return cfsapi.DefaultPlaybook
 	}
 	return l.Playbook
 }

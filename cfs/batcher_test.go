@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/cfsapi"
 	"github.com/cray-bos/bos/internal/testwait"
 )
 
@@ -30,7 +31,7 @@ func TestBatcherConfigures(t *testing.T) {
 
 	// Disabled: BOS's write alone configures nothing.
 	waitIdle(t, s)
-	assert.Equal(t, StatusPending, getComponent(t, h, nodes[0]).ConfigurationStatus)
+	assert.Equal(t, cfsapi.StatusPending, getComponent(t, h, nodes[0]).ConfigurationStatus)
 
 	// Nodes boot; their reporters enable CFS in one bulk write, so they share a session.
 	mustCall(t, h, http.MethodPatch, "/v3/components", `{"patch":`+stateReporter+`,"filters":{}}`, 200, nil)
@@ -38,11 +39,11 @@ func TestBatcherConfigures(t *testing.T) {
 	var sessions []string
 	for _, id := range nodes {
 		c := getComponent(t, h, id)
-		assert.Equal(t, StatusConfigured, c.ConfigurationStatus, id)
+		assert.Equal(t, cfsapi.StatusConfigured, c.ConfigurationStatus, id)
 		require.Len(t, c.State, 2)
-		assert.Equal(t, StateLayer{CloneURL: repoA, Playbook: "site.yml", Commit: commit1, Status: LayerApplied,
+		assert.Equal(t, cfsapi.StateLayer{CloneURL: repoA, Playbook: "site.yml", Commit: commit1, Status: cfsapi.LayerApplied,
 			LastUpdated: "2026-03-01T12:00:00Z", SessionName: c.State[0].SessionName}, c.State[0])
-		assert.Equal(t, StateLayer{CloneURL: repoB, Playbook: "cos.yml", Commit: commit2, Status: LayerApplied,
+		assert.Equal(t, cfsapi.StateLayer{CloneURL: repoB, Playbook: "cos.yml", Commit: commit2, Status: cfsapi.LayerApplied,
 			LastUpdated: "2026-03-01T12:00:00Z", SessionName: c.State[0].SessionName}, c.State[1])
 		assert.Zero(t, c.ErrorCount)
 		sessions = append(sessions, c.State[0].SessionName)
@@ -66,9 +67,9 @@ func TestBatcherBatchSize(t *testing.T) {
 	require.NotNil(t, s.open)
 	assert.Len(t, s.open.members, 2)
 	s.mu.RUnlock()
-	var page ComponentsPage
+	var page cfsapi.ComponentsPage
 	testwait.Until(t, "two full batches configured", func() bool {
-		page = ComponentsPage{}
+		page = cfsapi.ComponentsPage{}
 		mustCall(t, h, http.MethodGet, "/v3/components?status=configured", "", 200, &page)
 		return len(page.Components) == 8
 	}, func() string { return fmt.Sprintf("configured: %v", ids(page.Components)) })
@@ -82,7 +83,7 @@ func TestBatcherBatchSize(t *testing.T) {
 	seen := map[string]int{}
 	for _, id := range nodes {
 		c := getComponent(t, h, id)
-		require.Equal(t, StatusConfigured, c.ConfigurationStatus, id)
+		require.Equal(t, cfsapi.StatusConfigured, c.ConfigurationStatus, id)
 		seen[c.State[0].SessionName]++
 	}
 	assert.Len(t, seen, 3)
@@ -114,12 +115,12 @@ func TestBatcherFailsAndRetriesToLimit(t *testing.T) {
 			waitIdle(t, s)
 
 			bad := getComponent(t, h, "bad")
-			assert.Equal(t, StatusFailed, bad.ConfigurationStatus)
+			assert.Equal(t, cfsapi.StatusFailed, bad.ConfigurationStatus)
 			assert.Equal(t, tc.wantErrors, bad.ErrorCount)
 			require.Len(t, bad.State, 1, "the first pending layer is recorded as failed")
-			assert.Equal(t, LayerFailed, bad.State[0].Status)
+			assert.Equal(t, cfsapi.LayerFailed, bad.State[0].Status)
 			assert.Equal(t, repoA, bad.State[0].CloneURL)
-			assert.Equal(t, StatusConfigured, getComponent(t, h, "good").ConfigurationStatus)
+			assert.Equal(t, cfsapi.StatusConfigured, getComponent(t, h, "good").ConfigurationStatus)
 			assert.Equal(t, batchStats{configured: 1, failed: tc.wantErrors}, s.stats)
 
 			// Fixed, then re-armed the way BOS re-arms it (desired_config resets error_count).
@@ -127,7 +128,7 @@ func TestBatcherFailsAndRetriesToLimit(t *testing.T) {
 			mustCall(t, h, http.MethodPatch, "/v3/components/bad", `{"desired_config":"cfg"}`, 200, nil)
 			waitIdle(t, s)
 			bad = getComponent(t, h, "bad")
-			assert.Equal(t, StatusConfigured, bad.ConfigurationStatus)
+			assert.Equal(t, cfsapi.StatusConfigured, bad.ConfigurationStatus)
 			assert.Zero(t, bad.ErrorCount)
 		})
 	}
@@ -141,7 +142,7 @@ func TestBatcherSetFailingAtRuntime(t *testing.T) {
 	mustCall(t, h, http.MethodPatch, "/v3/components/x", `{"desired_config":"cfg","enabled":true,"retry_policy":2}`, 200, nil)
 	waitIdle(t, s)
 	c := getComponent(t, h, "x")
-	assert.Equal(t, StatusFailed, c.ConfigurationStatus)
+	assert.Equal(t, cfsapi.StatusFailed, c.ConfigurationStatus)
 	assert.Equal(t, 2, c.ErrorCount)
 }
 
@@ -158,7 +159,7 @@ func TestBatcherIgnoresStaleResults(t *testing.T) {
 		mustCall(t, h, http.MethodPatch, "/v3/components/x", `{"enabled":false}`, 200, nil)
 		waitIdle(t, s)
 		c := getComponent(t, h, "x")
-		assert.Equal(t, StatusPending, c.ConfigurationStatus, "the session's result was dropped")
+		assert.Equal(t, cfsapi.StatusPending, c.ConfigurationStatus, "the session's result was dropped")
 		assert.Empty(t, c.State)
 		assert.Equal(t, batchStats{stale: 1}, s.stats)
 	})
@@ -174,7 +175,7 @@ func TestBatcherIgnoresStaleResults(t *testing.T) {
 		mustCall(t, h, http.MethodPatch, "/v3/components/x", `{"desired_config":"cfg2"}`, 200, nil)
 		waitIdle(t, s)
 		c := getComponent(t, h, "x")
-		assert.Equal(t, StatusConfigured, c.ConfigurationStatus)
+		assert.Equal(t, cfsapi.StatusConfigured, c.ConfigurationStatus)
 		assert.Zero(t, c.ErrorCount)
 		assert.Equal(t, batchStats{configured: 1, stale: 1}, s.stats)
 	})
@@ -186,7 +187,7 @@ func TestBatcherIgnoresStaleResults(t *testing.T) {
 		mustCall(t, h, http.MethodPut, "/v3/components/x", `{"desired_config":"cfg"}`, 200, nil) // replaced, disabled
 		mustCall(t, h, http.MethodDelete, "/v3/components/y", "", 204, nil)
 		waitIdle(t, s)
-		assert.Equal(t, StatusPending, getComponent(t, h, "x").ConfigurationStatus)
+		assert.Equal(t, cfsapi.StatusPending, getComponent(t, h, "x").ConfigurationStatus)
 		assert.Equal(t, batchStats{stale: 2}, s.stats)
 	})
 }
@@ -197,14 +198,14 @@ func TestBatcherReactsToConfigurationChange(t *testing.T) {
 	putConfig(t, h, "cfg")
 	mustCall(t, h, http.MethodPatch, "/v3/components/x", `{"desired_config":"cfg","enabled":true}`, 200, nil)
 	waitIdle(t, s)
-	require.Equal(t, StatusConfigured, getComponent(t, h, "x").ConfigurationStatus)
+	require.Equal(t, cfsapi.StatusConfigured, getComponent(t, h, "x").ConfigurationStatus)
 
 	// A new commit for one layer makes x pending again; the batcher applies it.
 	mustCall(t, h, http.MethodPut, "/v3/configurations/cfg", `{"layers":[{"clone_url":"`+repoA+`","commit":"`+commit1+`"},`+
 		`{"clone_url":"`+repoB+`","playbook":"cos.yml","commit":"`+commit3+`"}]}`, 200, nil)
 	waitIdle(t, s)
 	c := getComponent(t, h, "x")
-	assert.Equal(t, StatusConfigured, c.ConfigurationStatus)
+	assert.Equal(t, cfsapi.StatusConfigured, c.ConfigurationStatus)
 	require.Len(t, c.State, 2, "state_append replaced the old cos layer")
 	assert.Equal(t, commit3, c.State[1].Commit)
 }
@@ -217,7 +218,7 @@ func failedSet(t *testing.T, seed int64) []string {
 	putConfig(t, h, "cfg")
 	mustCall(t, h, http.MethodPatch, "/v3/components", `{"patch":{"desired_config":"cfg","enabled":true},"filters":{}}`, 200, nil)
 	waitIdle(t, s)
-	var page ComponentsPage
+	var page cfsapi.ComponentsPage
 	mustCall(t, h, http.MethodGet, "/v3/components?status=failed", "", 200, &page)
 	return ids(page.Components)
 }
@@ -236,7 +237,7 @@ func TestBatcherDelayScaleAndJitter(t *testing.T) {
 	putConfig(t, h, "cfg")
 	mustCall(t, h, http.MethodPatch, "/v3/components/x", `{"desired_config":"cfg","enabled":true}`, 200, nil)
 	waitIdle(t, s) // (1h + up to 1h) × 1e-9 is a few microseconds
-	assert.Equal(t, StatusConfigured, getComponent(t, h, "x").ConfigurationStatus)
+	assert.Equal(t, cfsapi.StatusConfigured, getComponent(t, h, "x").ConfigurationStatus)
 }
 
 func TestClose(t *testing.T) {
@@ -298,10 +299,10 @@ func TestConcurrentWritersAndBatcher(t *testing.T) {
 		<-done
 	}
 	waitIdle(t, s)
-	var page ComponentsPage
+	var page cfsapi.ComponentsPage
 	mustCall(t, h, http.MethodGet, "/v3/components?limit=0", "", 200, &page)
 	for _, c := range page.Components {
-		assert.Contains(t, []string{StatusConfigured, StatusFailed}, c.ConfigurationStatus, c.ID)
+		assert.Contains(t, []string{cfsapi.StatusConfigured, cfsapi.StatusFailed}, c.ConfigurationStatus, c.ID)
 	}
 	raw, _ := json.Marshal(s.stats)
 	t.Logf("stats %s %+v", raw, s.stats)

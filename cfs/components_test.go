@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/api/cfsapi"
 )
 
 // quiet is a config whose batcher never finishes during a test.
@@ -72,7 +74,7 @@ func TestGetComponents(t *testing.T) {
 				assert.Equal(t, tc.title, title)
 				return
 			}
-			var page ComponentsPage
+			var page cfsapi.ComponentsPage
 			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &page))
 			assert.Equal(t, tc.want, ids(page.Components))
 			assert.Nil(t, page.Next)
@@ -89,13 +91,13 @@ func TestGetComponentsDetails(t *testing.T) {
 	w = call(t, h, http.MethodGet, "/v3/components?ids=d&state_details=True", "")
 	assert.Contains(t, w.Body.String(), `"state":[]`, "state_details shows an empty state as []")
 
-	var page ComponentsPage
+	var page cfsapi.ComponentsPage
 	mustCall(t, h, http.MethodGet, "/v3/components?ids=b&config_details=true", "", 200, &page)
 	require.Len(t, page.Components, 1)
 	b := page.Components[0]
 	assert.Nil(t, b.State, "no state without state_details")
 	require.Len(t, b.DesiredState, 2)
-	assert.Equal(t, DesiredLayer{Layer: Layer{Name: "csm", CloneURL: repoA, Playbook: "site.yml", Commit: commit1}, Status: StatusPending}, b.DesiredState[0])
+	assert.Equal(t, cfsapi.DesiredLayer{Layer: cfsapi.Layer{Name: "csm", CloneURL: repoA, Playbook: "site.yml", Commit: commit1}, Status: cfsapi.StatusPending}, b.DesiredState[0])
 }
 
 func TestGetComponentsPaging(t *testing.T) {
@@ -103,7 +105,7 @@ func TestGetComponentsPaging(t *testing.T) {
 	s := mustServer(t, Config{Components: all, PageSize: 10})
 	h := s.Handler()
 
-	var page ComponentsPage
+	var page cfsapi.ComponentsPage
 	mustCall(t, h, http.MethodGet, "/v3/components", "", 200, &page)
 	assert.Equal(t, sortedCopy(all)[:10], ids(page.Components))
 	require.NotNil(t, page.Next)
@@ -116,7 +118,7 @@ func TestGetComponentsPaging(t *testing.T) {
 	q := "limit=7&enabled=True&state_details=False&status=unconfigured"
 	for pages := 0; ; pages++ {
 		require.Less(t, pages, 10)
-		var p ComponentsPage
+		var p cfsapi.ComponentsPage
 		mustCall(t, h, http.MethodGet, "/v3/components?"+q, "", 200, &p)
 		got = append(got, ids(p.Components)...)
 		if p.Next == nil {
@@ -125,7 +127,7 @@ func TestGetComponentsPaging(t *testing.T) {
 		assert.Equal(t, "unconfigured", p.Next.Status)
 		assert.Equal(t, true, *p.Next.Enabled)
 		assert.Equal(t, 7, p.Next.Limit)
-		q = p.Next.values().Encode()
+		q = p.Next.Values().Encode()
 	}
 	assert.Equal(t, sortedCopy(all), got)
 
@@ -141,7 +143,7 @@ func TestGetComponentsPaging(t *testing.T) {
 	assert.Equal(t, sortedCopy(all[:5])[:2], ids(page.Components))
 	require.NotNil(t, page.Next)
 	assert.Equal(t, strings.Join(all[:5], ","), page.Next.IDs)
-	mustCall(t, h, http.MethodGet, "/v3/components?"+page.Next.values().Encode(), "", 200, &page)
+	mustCall(t, h, http.MethodGet, "/v3/components?"+page.Next.Values().Encode(), "", 200, &page)
 	assert.Equal(t, sortedCopy(all[:5])[2:4], ids(page.Components))
 }
 
@@ -162,15 +164,15 @@ func TestSingleComponent(t *testing.T) {
 		name, method, id, body string
 		status                 int
 		title                  string
-		check                  func(t *testing.T, c Component)
+		check                  func(t *testing.T, c cfsapi.Component)
 	}{
-		{name: "Get", method: "GET", id: "b", status: 200, check: func(t *testing.T, c Component) {
-			assert.Equal(t, StatusPending, c.ConfigurationStatus)
+		{name: "Get", method: "GET", id: "b", status: 200, check: func(t *testing.T, c cfsapi.Component) {
+			assert.Equal(t, cfsapi.StatusPending, c.ConfigurationStatus)
 			assert.Equal(t, map[string]string{"bos_session": "s1", "owner": "bos"}, c.Tags)
 		}},
 		{name: "GetMissing", method: "GET", id: "zz", status: 404, title: "Component not found."},
 		{name: "PatchMerges", method: "PATCH", id: "b", body: `{"enabled":false,"tags":{"owner":"","new":"x"}}`, status: 200,
-			check: func(t *testing.T, c Component) {
+			check: func(t *testing.T, c cfsapi.Component) {
 				assert.False(t, c.Enabled)
 				assert.Equal(t, "cfg1", c.DesiredConfig)
 				assert.Equal(t, map[string]string{"bos_session": "s1", "new": "x"}, c.Tags)
@@ -185,17 +187,17 @@ func TestSingleComponent(t *testing.T) {
 		{name: "PatchBadStateStatus", method: "PATCH", id: "b", body: `{"state":[{"clone_url":"u","playbook":"p","commit":"` + commitC + `","status":"done"}]}`, status: 400},
 		{name: "PatchStateAppendWithoutRepo", method: "PATCH", id: "b", body: `{"state_append":{"commit":"` + commitC + `"}}`, status: 400},
 		{name: "PatchAcceptsReadOnlyFields", method: "PATCH", id: "b", body: `{"configuration_status":"configured","logs":"x","desired_state":[]}`, status: 200,
-			check: func(t *testing.T, c Component) { assert.Equal(t, StatusPending, c.ConfigurationStatus) }},
-		{name: "PutReplaces", method: "PUT", id: "b", body: `{"desired_config":"cfg2"}`, status: 200, check: func(t *testing.T, c Component) {
+			check: func(t *testing.T, c cfsapi.Component) { assert.Equal(t, cfsapi.StatusPending, c.ConfigurationStatus) }},
+		{name: "PutReplaces", method: "PUT", id: "b", body: `{"desired_config":"cfg2"}`, status: 200, check: func(t *testing.T, c cfsapi.Component) {
 			assert.Equal(t, "b", c.ID)
 			assert.False(t, c.Enabled, "PUT does not keep old fields")
 			assert.Empty(t, c.Tags)
 			assert.Equal(t, "cfg2", c.DesiredConfig)
 		}},
-		{name: "PutCreates", method: "PUT", id: "new", body: `{"enabled":true}`, status: 200, check: func(t *testing.T, c Component) {
-			assert.Equal(t, StatusUnconfigured, c.ConfigurationStatus)
+		{name: "PutCreates", method: "PUT", id: "new", body: `{"enabled":true}`, status: 200, check: func(t *testing.T, c cfsapi.Component) {
+			assert.Equal(t, cfsapi.StatusUnconfigured, c.ConfigurationStatus)
 		}},
-		{name: "PutPathIDWins", method: "PUT", id: "f", body: `{"id":"other"}`, status: 200, check: func(t *testing.T, c Component) {
+		{name: "PutPathIDWins", method: "PUT", id: "f", body: `{"id":"other"}`, status: 200, check: func(t *testing.T, c cfsapi.Component) {
 			assert.Equal(t, "f", c.ID)
 		}},
 		{name: "PutEmptyBody", method: "PUT", id: "b", body: ``, status: 400},
@@ -204,11 +206,11 @@ func TestSingleComponent(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, h := seeded(t)
-			var before ComponentsPage
+			var before cfsapi.ComponentsPage
 			mustCall(t, h, http.MethodGet, "/v3/components?state_details=true", "", 200, &before)
 			w := call(t, h, tc.method, "/v3/components/"+tc.id, tc.body)
 			require.Equal(t, tc.status, w.Code, w.Body.String())
-			var after ComponentsPage
+			var after cfsapi.ComponentsPage
 			mustCall(t, h, http.MethodGet, "/v3/components?state_details=true", "", 200, &after)
 			switch {
 			case tc.status >= 400:
@@ -222,7 +224,7 @@ func TestSingleComponent(t *testing.T) {
 				assert.NotContains(t, ids(after.Components), tc.id)
 				assert.Equal(t, 404, call(t, h, http.MethodGet, "/v3/components/"+tc.id, "").Code)
 			default:
-				var c Component
+				var c cfsapi.Component
 				require.NoError(t, json.Unmarshal(w.Body.Bytes(), &c))
 				tc.check(t, c)
 				if tc.method != "GET" {
@@ -239,46 +241,46 @@ func TestWriteRules(t *testing.T) {
 		name  string
 		setup string // PATCH applied first
 		patch string
-		check func(t *testing.T, c Component)
+		check func(t *testing.T, c cfsapi.Component)
 	}{
 		{name: "DesiredConfigResetsErrorCount", setup: `{"error_count":2}`, patch: `{"desired_config":"cfg1"}`,
-			check: func(t *testing.T, c Component) { assert.Zero(t, c.ErrorCount) }},
+			check: func(t *testing.T, c cfsapi.Component) { assert.Zero(t, c.ErrorCount) }},
 		{name: "EmptyStateResetsErrorCount", setup: `{"error_count":2,"state":[` + stateA + `]}`, patch: `{"state":[]}`,
-			check: func(t *testing.T, c Component) {
+			check: func(t *testing.T, c cfsapi.Component) {
 				assert.Zero(t, c.ErrorCount)
 				assert.Empty(t, c.State)
 			}},
 		{name: "ExplicitErrorCountWins", setup: `{"error_count":2}`, patch: `{"desired_config":"cfg1","error_count":5}`,
-			check: func(t *testing.T, c Component) { assert.Equal(t, 5, c.ErrorCount) }},
+			check: func(t *testing.T, c cfsapi.Component) { assert.Equal(t, 5, c.ErrorCount) }},
 		{name: "OtherFieldsKeepErrorCount", setup: `{"error_count":2}`, patch: `{"enabled":true,"tags":{"k":"v"}}`,
-			check: func(t *testing.T, c Component) { assert.Equal(t, 2, c.ErrorCount) }},
+			check: func(t *testing.T, c cfsapi.Component) { assert.Equal(t, 2, c.ErrorCount) }},
 		{name: "NonEmptyStateKeepsErrorCount", setup: `{"error_count":2}`, patch: `{"state":[` + stateA + `]}`,
-			check: func(t *testing.T, c Component) { assert.Equal(t, 2, c.ErrorCount) }},
+			check: func(t *testing.T, c cfsapi.Component) { assert.Equal(t, 2, c.ErrorCount) }},
 		{name: "TagsMergeAndEmptyDeletes", setup: `{"tags":{"a":"1","b":"2"}}`, patch: `{"tags":{"b":"","c":"3","d":null}}`,
-			check: func(t *testing.T, c Component) { assert.Equal(t, map[string]string{"a": "1", "c": "3"}, c.Tags) }},
+			check: func(t *testing.T, c cfsapi.Component) { assert.Equal(t, map[string]string{"a": "1", "c": "3"}, c.Tags) }},
 		{name: "StateAppendReplacesSameRepoAndPlaybook", setup: `{"state":[` + stateA + `,{"clone_url":"` + repoB + `","playbook":"cos.yml","commit":"` + commit2 + `"}]}`,
 			patch: `{"state_append":{"clone_url":"` + repoA + `","playbook":"site.yml","commit":"` + commit9 + `","session_name":"s"}}`,
-			check: func(t *testing.T, c Component) {
+			check: func(t *testing.T, c cfsapi.Component) {
 				require.Len(t, c.State, 2)
 				assert.Equal(t, repoB, c.State[0].CloneURL)
-				assert.Equal(t, StateLayer{CloneURL: repoA, Playbook: "site.yml", Commit: commit9, Status: LayerApplied,
+				assert.Equal(t, cfsapi.StateLayer{CloneURL: repoA, Playbook: "site.yml", Commit: commit9, Status: cfsapi.LayerApplied,
 					LastUpdated: "2026-03-01T12:00:00Z", SessionName: "s"}, c.State[1])
 			}},
 		{name: "StateAppendKeepsOtherPlaybook", setup: `{"state":[` + stateA + `]}`,
 			patch: `{"state_append":{"clone_url":"` + repoA + `","playbook":"other.yml","commit":"` + commit1 + `","status":"failed"}}`,
-			check: func(t *testing.T, c Component) {
+			check: func(t *testing.T, c cfsapi.Component) {
 				require.Len(t, c.State, 2)
-				assert.Equal(t, LayerFailed, c.State[1].Status)
+				assert.Equal(t, cfsapi.LayerFailed, c.State[1].Status)
 			}},
 		{name: "StateLastUpdatedFilled", patch: `{"state":[{"clone_url":"u","playbook":"p","commit":"` + commitC + `"},` + stateA + `]}`,
-			check: func(t *testing.T, c Component) {
+			check: func(t *testing.T, c cfsapi.Component) {
 				assert.Equal(t, "2026-03-01T12:00:00Z", c.State[0].LastUpdated)
 				assert.Equal(t, "2020-01-01T00:00:00Z", c.State[1].LastUpdated)
 			}},
 		{name: "RetryPolicySetAndCleared", setup: `{"retry_policy":5}`, patch: `{"retry_policy":null}`,
-			check: func(t *testing.T, c Component) { assert.Nil(t, c.RetryPolicy) }},
+			check: func(t *testing.T, c cfsapi.Component) { assert.Nil(t, c.RetryPolicy) }},
 		{name: "RetryPolicySet", patch: `{"retry_policy":-1}`,
-			check: func(t *testing.T, c Component) { assert.Equal(t, Ptr(-1), c.RetryPolicy) }},
+			check: func(t *testing.T, c cfsapi.Component) { assert.Equal(t, cfsapi.Ptr(-1), c.RetryPolicy) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := mustServer(t, quiet("x"))
@@ -312,13 +314,13 @@ func TestPutComponents(t *testing.T) {
 			h := s.Handler()
 			w := call(t, h, http.MethodPut, "/v3/components", tc.body)
 			require.Equal(t, tc.status, w.Code, w.Body.String())
-			var page ComponentsPage
+			var page cfsapi.ComponentsPage
 			mustCall(t, h, http.MethodGet, "/v3/components", "", 200, &page)
 			if tc.status != 200 {
 				assert.Empty(t, page.Components, "nothing written")
 				return
 			}
-			var got ComponentIDs
+			var got cfsapi.ComponentIDs
 			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &got))
 			assert.Equal(t, tc.want, got.ComponentIDs)
 			assert.ElementsMatch(t, tc.want, ids(page.Components))
@@ -373,7 +375,7 @@ func TestPatchComponentsBulk(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, h := seeded(t)
-			var before ComponentsPage
+			var before cfsapi.ComponentsPage
 			mustCall(t, h, http.MethodGet, "/v3/components?state_details=true", "", 200, &before)
 			w := call(t, h, http.MethodPatch, "/v3/components", tc.body)
 			require.Equal(t, tc.status, w.Code, w.Body.String())
@@ -382,12 +384,12 @@ func TestPatchComponentsBulk(t *testing.T) {
 				if tc.title != "" {
 					assert.Equal(t, tc.title, title)
 				}
-				var after ComponentsPage
+				var after cfsapi.ComponentsPage
 				mustCall(t, h, http.MethodGet, "/v3/components?state_details=true", "", 200, &after)
 				assert.Equal(t, before, after, "a failed PATCH writes nothing")
 				return
 			}
-			var got ComponentIDs
+			var got cfsapi.ComponentIDs
 			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &got))
 			assert.Equal(t, tc.want, got.ComponentIDs)
 			if tc.check != nil {
@@ -407,10 +409,10 @@ func TestGatewayPrefixAndHealth(t *testing.T) {
 
 func TestPreCreatedComponents(t *testing.T) {
 	s := mustServer(t, quiet("x2", "x1", "x2"))
-	var page ComponentsPage
+	var page cfsapi.ComponentsPage
 	mustCall(t, s.Handler(), http.MethodGet, "/v3/components?state_details=true", "", 200, &page)
-	assert.Equal(t, []Component{
-		{ID: "x1", Enabled: true, ConfigurationStatus: StatusUnconfigured, State: []StateLayer{}, Tags: map[string]string{}},
-		{ID: "x2", Enabled: true, ConfigurationStatus: StatusUnconfigured, State: []StateLayer{}, Tags: map[string]string{}},
+	assert.Equal(t, []cfsapi.Component{
+		{ID: "x1", Enabled: true, ConfigurationStatus: cfsapi.StatusUnconfigured, State: []cfsapi.StateLayer{}, Tags: map[string]string{}},
+		{ID: "x2", Enabled: true, ConfigurationStatus: cfsapi.StatusUnconfigured, State: []cfsapi.StateLayer{}, Tags: map[string]string{}},
 	}, page.Components)
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/api/cfsapi"
 )
 
 func TestPutConfiguration(t *testing.T) {
@@ -16,17 +18,17 @@ func TestPutConfiguration(t *testing.T) {
 		name, query, body string
 		status            int
 		title             string
-		check             func(t *testing.T, c Configuration)
+		check             func(t *testing.T, c cfsapi.Configuration)
 	}{
 		{name: "OK", body: `{"description":"d","layers":[{"name":"l1","clone_url":"` + repoA + `","commit":"` + commit1 + `",` +
 			`"special_parameters":{"ims_require_dkms":true}}]}`, status: 200,
-			check: func(t *testing.T, c Configuration) {
-				assert.Equal(t, Configuration{Name: "cfg", Description: "d", LastUpdated: "2026-03-01T12:00:00Z",
-					Layers: []Layer{{Name: "l1", CloneURL: repoA, Playbook: "site.yml", Commit: commit1,
+			check: func(t *testing.T, c cfsapi.Configuration) {
+				assert.Equal(t, cfsapi.Configuration{Name: "cfg", Description: "d", LastUpdated: "2026-03-01T12:00:00Z",
+					Layers: []cfsapi.Layer{{Name: "l1", CloneURL: repoA, Playbook: "site.yml", Commit: commit1,
 						SpecialParameters: map[string]any{"ims_require_dkms": true}}}}, c)
 			}},
 		{name: "BranchResolvedStably", body: `{"layers":[{"clone_url":"` + repoA + `","branch":"main"},{"clone_url":"` + repoB + `","branch":"main"}]}`, status: 200,
-			check: func(t *testing.T, c Configuration) {
+			check: func(t *testing.T, c cfsapi.Configuration) {
 				assert.Equal(t, "main", c.Layers[0].Branch)
 				assert.Regexp(t, `^[0-9a-f]{40}$`, c.Layers[0].Commit)
 				assert.Equal(t, commitFor(repoA, "main"), c.Layers[0].Commit)
@@ -34,18 +36,18 @@ func TestPutConfiguration(t *testing.T) {
 			}},
 		{name: "DropBranches", query: "?drop_branches=true", body: `{"layers":[{"clone_url":"` + repoA + `","branch":"main"}],` +
 			`"additional_inventory":{"clone_url":"` + repoB + `","branch":"inv"}}`, status: 200,
-			check: func(t *testing.T, c Configuration) {
+			check: func(t *testing.T, c cfsapi.Configuration) {
 				assert.Empty(t, c.Layers[0].Branch)
 				assert.Equal(t, commitFor(repoA, "main"), c.Layers[0].Commit)
-				assert.Equal(t, &AdditionalInventory{CloneURL: repoB, Commit: commitFor(repoB, "inv")}, c.AdditionalInventory)
+				assert.Equal(t, &cfsapi.AdditionalInventory{CloneURL: repoB, Commit: commitFor(repoB, "inv")}, c.AdditionalInventory)
 			}},
 		{name: "SourceLayer", body: `{"layers":[{"source":"` + src + `","branch":"b"}]}`, status: 200,
-			check: func(t *testing.T, c Configuration) {
+			check: func(t *testing.T, c cfsapi.Configuration) {
 				assert.Equal(t, commitFor(repoA, "b"), c.Layers[0].Commit, "a source's branch resolves against its clone URL")
 			}},
-		{name: "EmptyLayers", body: `{"layers":[]}`, status: 200, check: func(t *testing.T, c Configuration) { assert.Empty(t, c.Layers) }},
+		{name: "EmptyLayers", body: `{"layers":[]}`, status: 200, check: func(t *testing.T, c cfsapi.Configuration) { assert.Empty(t, c.Layers) }},
 		{name: "ReadOnlyFieldsIgnored", body: `{"name":"other","last_updated":"x","tenant_name":"","layers":[]}`, status: 200,
-			check: func(t *testing.T, c Configuration) { assert.Equal(t, "cfg", c.Name) }},
+			check: func(t *testing.T, c cfsapi.Configuration) { assert.Equal(t, "cfg", c.Name) }},
 		{name: "BothCloneURLAndSource", body: `{"layers":[{"clone_url":"` + repoA + `","source":"` + src + `","commit":"` + commitC + `"}]}`, status: 400, title: "Error handling source"},
 		{name: "NeitherCloneURLNorSource", body: `{"layers":[{"commit":"` + commitC + `"}]}`, status: 400, title: "Error handling source"},
 		{name: "UnknownSource", body: `{"layers":[{"source":"nope","commit":"` + commitC + `"}]}`, status: 400, title: "Source does not exist"},
@@ -72,10 +74,10 @@ func TestPutConfiguration(t *testing.T) {
 				assert.Equal(t, 404, call(t, h, http.MethodGet, "/v3/configurations/cfg", "").Code, "nothing stored")
 				return
 			}
-			var c Configuration
+			var c cfsapi.Configuration
 			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &c))
 			tc.check(t, c)
-			var stored Configuration
+			var stored cfsapi.Configuration
 			mustCall(t, h, http.MethodGet, "/v3/configurations/cfg", "", 200, &stored)
 			assert.Equal(t, c, stored)
 		})
@@ -95,7 +97,7 @@ func TestConfigurationLifecycle(t *testing.T) {
 	assert.Equal(t, 404, call(t, h, http.MethodDelete, "/v3/configurations/nope", "").Code)
 
 	mustCall(t, h, http.MethodPut, "/v3/configurations/cfg", `{"layers":[{"clone_url":"`+repoA+`","branch":"main"}]}`, 200, nil)
-	var patched Configuration
+	var patched cfsapi.Configuration
 	mustCall(t, h, http.MethodPatch, "/v3/configurations/cfg", "", 200, &patched)
 	assert.Equal(t, commitFor(repoA, "main"), patched.Layers[0].Commit, "PATCH re-resolves to the same made-up commit")
 	assert.Equal(t, "main", patched.Layers[0].Branch)
@@ -120,18 +122,18 @@ func TestGetConfigurations(t *testing.T) {
 	}
 	mustCall(t, h, http.MethodPatch, "/v3/components/x1", `{"desired_config":"cfg3"}`, 200, nil)
 
-	names := func(cs []Configuration) []string {
+	names := func(cs []cfsapi.Configuration) []string {
 		out := []string{}
 		for _, c := range cs {
 			out = append(out, c.Name)
 		}
 		return out
 	}
-	var page ConfigurationsPage
+	var page cfsapi.ConfigurationsPage
 	mustCall(t, h, http.MethodGet, "/v3/configurations", "", 200, &page)
 	assert.Equal(t, []string{"cfg1", "cfg2"}, names(page.Configurations))
 	require.NotNil(t, page.Next)
-	assert.Equal(t, ConfigurationsNext{Limit: 2, AfterID: "cfg2"}, *page.Next)
+	assert.Equal(t, cfsapi.ConfigurationsNext{Limit: 2, AfterID: "cfg2"}, *page.Next)
 	mustCall(t, h, http.MethodGet, "/v3/configurations?limit=2&after_id=cfg4", "", 200, &page)
 	assert.Equal(t, []string{"cfg5"}, names(page.Configurations))
 	assert.Nil(t, page.Next)

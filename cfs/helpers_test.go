@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/cfsapi"
 	"github.com/cray-bos/bos/internal/testhttp"
 	"github.com/cray-bos/bos/internal/testwait"
 )
@@ -67,9 +68,9 @@ func problemOf(t testing.TB, w *httptest.ResponseRecorder) (title, detail string
 	return d.Title, d.Detail
 }
 
-func getComponent(t testing.TB, h http.Handler, id string) Component {
+func getComponent(t testing.TB, h http.Handler, id string) cfsapi.Component {
 	t.Helper()
-	var c Component
+	var c cfsapi.Component
 	mustCall(t, h, http.MethodGet, "/v3/components/"+id+"?state_details=true", "", 200, &c)
 	return c
 }
@@ -97,7 +98,7 @@ func waitIdle(t testing.TB, s *Server) {
 		})
 }
 
-func ids(cs []Component) []string {
+func ids(cs []cfsapi.Component) []string {
 	out := []string{}
 	for _, c := range cs {
 		out = append(out, c.ID)

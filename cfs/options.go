@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/cray-bos/bos/api/cfsapi"
 	"github.com/cray-bos/bos/internal/problem"
 )
 
@@ -38,7 +39,7 @@ type Options struct {
 // defaultOptions are CFS's defaults for the options the simulator only stores.
 func defaultOptions() Options {
 	return Options{
-		HardwareSyncInterval: 5, BatcherCheckInterval: 10, DefaultPlaybook: DefaultPlaybook,
+		HardwareSyncInterval: 5, BatcherCheckInterval: 10, DefaultPlaybook: cfsapi.DefaultPlaybook,
 		DefaultAnsibleConfig: "cfs-default-ansible-cfg", SessionTTL: "7d", BatcherMaxBackoff: 3600,
 		BatcherPendingTimeout: 300, LoggingLevel: "INFO", DebugWaitTime: 3600, IncludeAraLinks: true,
 	}

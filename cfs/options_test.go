@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/api/cfsapi"
 )
 
 func TestOptionsDefaults(t *testing.T) {
@@ -33,7 +35,7 @@ func TestOptionsTakeEffect(t *testing.T) {
 	assert.Equal(t, "DEBUG", o.LoggingLevel)
 
 	// default_page_size pages GETs without a limit.
-	var comps ComponentsPage
+	var comps cfsapi.ComponentsPage
 	mustCall(t, h, http.MethodGet, "/v3/components", "", 200, &comps)
 	assert.Len(t, comps.Components, 2)
 	require.NotNil(t, comps.Next)
@@ -41,12 +43,12 @@ func TestOptionsTakeEffect(t *testing.T) {
 	// batcher_disable: pending components wait, and run when it is lifted.
 	mustCall(t, h, http.MethodPatch, "/v3/components", `{"patch":{"desired_config":"cfg"},"filters":{}}`, 200, nil)
 	waitIdle(t, s)
-	assert.Equal(t, StatusPending, getComponent(t, h, nodes[0]).ConfigurationStatus)
+	assert.Equal(t, cfsapi.StatusPending, getComponent(t, h, nodes[0]).ConfigurationStatus)
 	assert.Empty(t, listSessions(t, h, "").Sessions, "no batch while disabled")
 	mustCall(t, h, http.MethodPatch, "/v3/options", `{"batcher_disable":false}`, 200, nil)
 	waitIdle(t, s)
 	for _, id := range nodes {
-		assert.Equal(t, StatusConfigured, getComponent(t, h, id).ConfigurationStatus, id)
+		assert.Equal(t, cfsapi.StatusConfigured, getComponent(t, h, id).ConfigurationStatus, id)
 	}
 	// batch_size 2: five components in three sessions.
 	var sizes []int

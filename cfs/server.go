@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cray-bos/bos/api/cfsapi"
 	"github.com/cray-bos/bos/internal/problem"
 )
 
@@ -87,7 +88,7 @@ type Server struct {
 	mu      sync.RWMutex
 	comps   map[string]*record
 	ids     []string // sorted keys of comps
-	configs map[string]*Configuration
+	configs map[string]*cfsapi.Configuration
 
 	// batcher state, under mu
 	open     *batch
@@ -122,7 +123,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		timing: cfg.Timing, defaultRetry: cfg.DefaultRetryPolicy, pageSize: cfg.PageSize,
 		sources: map[string]string{}, maxBody: cfg.MaxBody, log: cfg.Logger, now: cfg.Now,
-		comps: make(map[string]*record, len(cfg.Components)), configs: map[string]*Configuration{},
+		comps: make(map[string]*record, len(cfg.Components)), configs: map[string]*cfsapi.Configuration{},
 		running: map[*batch]struct{}{}, failRate: cfg.FailRate, failing: map[string]bool{},
 		rng:    rand.New(rand.NewPCG(uint64(cfg.Seed), 0x9e3779b97f4a7c15)),
 		stored: defaultOptions(), sessions: map[string]*Session{},
@@ -162,7 +163,7 @@ func New(cfg Config) (*Server, error) {
 		if _, dup := s.comps[id]; dup {
 			continue
 		}
-		s.comps[id] = newRecord(id, &patchBody{DesiredConfig: Ptr(""), Enabled: Ptr(true)}, now)
+		s.comps[id] = newRecord(id, &patchBody{DesiredConfig: cfsapi.Ptr(""), Enabled: cfsapi.Ptr(true)}, now)
 		s.ids = append(s.ids, id)
 	}
 	sort.Strings(s.ids)
@@ -207,15 +208,15 @@ func (s *Server) getHealthz(w http.ResponseWriter, _ *http.Request) {
 // componentOut is a component on the wire; pointers let state and desired_state appear as
 // [] when asked for and be absent otherwise.
 type componentOut struct {
-	ID                  string            `json:"id"`
-	DesiredConfig       string            `json:"desired_config"`
-	Enabled             bool              `json:"enabled"`
-	ErrorCount          int               `json:"error_count"`
-	RetryPolicy         *int              `json:"retry_policy,omitempty"`
-	ConfigurationStatus string            `json:"configuration_status"`
-	State               *[]StateLayer     `json:"state,omitempty"`
-	DesiredState        *[]DesiredLayer   `json:"desired_state,omitempty"`
-	Tags                map[string]string `json:"tags"`
+	ID                  string                 `json:"id"`
+	DesiredConfig       string                 `json:"desired_config"`
+	Enabled             bool                   `json:"enabled"`
+	ErrorCount          int                    `json:"error_count"`
+	RetryPolicy         *int                   `json:"retry_policy,omitempty"`
+	ConfigurationStatus string                 `json:"configuration_status"`
+	State               *[]cfsapi.StateLayer   `json:"state,omitempty"`
+	DesiredState        *[]cfsapi.DesiredLayer `json:"desired_state,omitempty"`
+	Tags                map[string]string      `json:"tags"`
 }
 
 // render builds the reply for r. Caller holds s.mu (read); the result shares r's immutable
@@ -226,14 +227,14 @@ func (s *Server) render(r *record, status string, stateDetails, configDetails bo
 	if configDetails {
 		st, desired := configurationStatus(r.statusInput(), s.configs[r.desiredConfig], s.sources, s.defaultRetry, true)
 		if desired == nil {
-			desired = []DesiredLayer{}
+			desired = []cfsapi.DesiredLayer{}
 		}
 		out.ConfigurationStatus, out.DesiredState = st, &desired
 	}
 	if stateDetails {
 		state := r.state
 		if state == nil {
-			state = []StateLayer{}
+			state = []cfsapi.StateLayer{}
 		}
 		out.State = &state
 	}
@@ -299,7 +300,7 @@ func parseFilter(ids, status, enabled, configName, tags string) (*filter, *probl
 	f := &filter{ids: splitList(ids), configName: configName}
 	for _, st := range splitList(status) {
 		switch st {
-		case StatusUnconfigured, StatusFailed, StatusPending, StatusConfigured:
+		case cfsapi.StatusUnconfigured, cfsapi.StatusFailed, cfsapi.StatusPending, cfsapi.StatusConfigured:
 			if f.status == nil {
 				f.status = map[string]bool{}
 			}
@@ -362,11 +363,11 @@ func (s *Server) getComponents(w http.ResponseWriter, r *http.Request) *problem.
 	s.mu.RUnlock()
 
 	reply := struct {
-		Components []componentOut  `json:"components"`
-		Next       *ComponentsNext `json:"next"`
+		Components []componentOut         `json:"components"`
+		Next       *cfsapi.ComponentsNext `json:"next"`
 	}{Components: page}
 	if more {
-		reply.Next = &ComponentsNext{IDs: q.Get("ids"), Status: q.Get("status"), Enabled: f.enabled,
+		reply.Next = &cfsapi.ComponentsNext{IDs: q.Get("ids"), Status: q.Get("status"), Enabled: f.enabled,
 			ConfigName: f.configName, StateDetails: stateDetails, ConfigDetails: configDetails, Tags: q.Get("tags"),
 			Limit: limit, AfterID: page[len(page)-1].ID}
 	}
@@ -425,7 +426,7 @@ func (s *Server) putComponents(w http.ResponseWriter, r *http.Request) *problem.
 	}
 	s.ids = insertIDs(s.ids, dedupNew(added))
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, ComponentIDs{ComponentIDs: ids})
+	writeJSON(w, http.StatusOK, cfsapi.ComponentIDs{ComponentIDs: ids})
 	return nil
 }
 
@@ -551,7 +552,7 @@ func (s *Server) patchList(w http.ResponseWriter, raw []byte) {
 		ids = append(ids, rec.id)
 	}
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, ComponentIDs{ComponentIDs: ids})
+	writeJSON(w, http.StatusOK, cfsapi.ComponentIDs{ComponentIDs: ids})
 }
 
 type bulkPatch struct {
@@ -613,7 +614,7 @@ func (s *Server) patchFiltered(w http.ResponseWriter, raw []byte) {
 		ids = append(ids, rec.id)
 	}
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, ComponentIDs{ComponentIDs: ids})
+	writeJSON(w, http.StatusOK, cfsapi.ComponentIDs{ComponentIDs: ids})
 }
 
 func (s *Server) deleteComponent(w http.ResponseWriter, r *http.Request) *problem.Details {
@@ -650,7 +651,7 @@ func (s *Server) getConfigurations(w http.ResponseWriter, r *http.Request) *prob
 		inUse = &b
 	}
 	afterID := q.Get("after_id")
-	page := []Configuration{}
+	page := []cfsapi.Configuration{}
 	more := false
 	s.mu.RLock()
 	used := map[string]bool{}
@@ -670,9 +671,9 @@ func (s *Server) getConfigurations(w http.ResponseWriter, r *http.Request) *prob
 		page = append(page, cloneConfiguration(s.configs[name]))
 	}
 	s.mu.RUnlock()
-	reply := ConfigurationsPage{Configurations: page}
+	reply := cfsapi.ConfigurationsPage{Configurations: page}
 	if more {
-		reply.Next = &ConfigurationsNext{InUse: inUse, Limit: limit, AfterID: page[len(page)-1].Name}
+		reply.Next = &cfsapi.ConfigurationsNext{InUse: inUse, Limit: limit, AfterID: page[len(page)-1].Name}
 	}
 	writeJSON(w, http.StatusOK, reply)
 	return nil
@@ -682,7 +683,7 @@ func (s *Server) getConfiguration(w http.ResponseWriter, r *http.Request) *probl
 	name := r.PathValue("name")
 	s.mu.RLock()
 	cfg, ok := s.configs[name]
-	var out Configuration
+	var out cfsapi.Configuration
 	if ok {
 		out = cloneConfiguration(cfg)
 	}
@@ -701,7 +702,7 @@ func configNotFound(name string) *problem.Details {
 // configurationBody is a PUT body; name, last_updated and tenant_name (read-only or
 // multi-tenancy fields a GET may return) are accepted and ignored.
 type configurationBody struct {
-	ConfigurationRequest
+	cfsapi.ConfigurationRequest
 	Name        json.RawMessage `json:"name"`
 	LastUpdated json.RawMessage `json:"last_updated"`
 	TenantName  json.RawMessage `json:"tenant_name"`
@@ -717,7 +718,7 @@ func (s *Server) putConfiguration(w http.ResponseWriter, r *http.Request) *probl
 	if d := problem.DecodeJSON(w, r, &body, s.maxBody); d != nil {
 		return d
 	}
-	cfg := &Configuration{Name: name, Description: body.Description, Layers: body.Layers,
+	cfg := &cfsapi.Configuration{Name: name, Description: body.Description, Layers: body.Layers,
 		AdditionalInventory: body.AdditionalInventory}
 	if d := s.prepare(cfg, dropBranches, false); d != nil {
 		return d
@@ -748,7 +749,7 @@ func (s *Server) patchConfiguration(w http.ResponseWriter, r *http.Request) *pro
 }
 
 // storeConfiguration stores cfg and re-evaluates the components that use it. Caller holds s.mu.
-func (s *Server) storeConfiguration(cfg *Configuration) {
+func (s *Server) storeConfiguration(cfg *cfsapi.Configuration) {
 	s.configs[cfg.Name] = cfg
 	for _, rec := range s.comps {
 		if rec.desiredConfig == cfg.Name {
@@ -760,7 +761,7 @@ func (s *Server) storeConfiguration(cfg *Configuration) {
 // prepare validates cfg as CFS does and fills in what CFS computes: branch → commit, the
 // default playbook, last_updated. A stored configuration being re-resolved (PATCH) has both
 // branch and commit by then, which is not an error.
-func (s *Server) prepare(cfg *Configuration, dropBranches, stored bool) *problem.Details {
+func (s *Server) prepare(cfg *cfsapi.Configuration, dropBranches, stored bool) *problem.Details {
 	if cfg.Layers == nil {
 		return cfsProblem(http.StatusBadRequest, "Error parsing the data provided.", "layers is required")
 	}
@@ -790,7 +791,7 @@ func (s *Server) prepare(cfg *Configuration, dropBranches, stored bool) *problem
 			return d
 		}
 		if l.Playbook == "" {
-			l.Playbook = DefaultPlaybook
+			l.Playbook = cfsapi.DefaultPlaybook
 		}
 		key := [2]string{l.CloneURL + "\x00" + l.Source, l.Playbook}
 		if seen[key] {
@@ -835,7 +836,7 @@ var (
 // validates the body before CFS's code runs: the first mismatch is a 400 "Bad Request"
 // whose detail is jsonschema's message and the field's path, e.g. "'c1' does not match
 // '^[a-f0-9]{40}$' - 'layers.0.commit'".
-func checkPatterns(cfg *Configuration) *problem.Details {
+func checkPatterns(cfg *cfsapi.Configuration) *problem.Details {
 	type field struct {
 		name, value string
 		re          *regexp.Regexp
@@ -916,9 +917,9 @@ func (s *Server) deleteConfiguration(w http.ResponseWriter, r *http.Request) *pr
 }
 
 // cloneConfiguration deep-copies a configuration so stored data never escapes.
-func cloneConfiguration(c *Configuration) Configuration {
+func cloneConfiguration(c *cfsapi.Configuration) cfsapi.Configuration {
 	out := *c
-	out.Layers = make([]Layer, len(c.Layers))
+	out.Layers = make([]cfsapi.Layer, len(c.Layers))
 	copy(out.Layers, c.Layers)
 	for i := range out.Layers {
 		if sp := out.Layers[i].SpecialParameters; sp != nil {

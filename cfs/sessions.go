@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cray-bos/bos/api/cfsapi"
 	"github.com/cray-bos/bos/internal/problem"
 )
 
@@ -194,8 +195,8 @@ func (s *Server) postSession(w http.ResponseWriter, r *http.Request) *problem.De
 			rec := s.comps[id]
 			state := rec.state
 			for _, l := range cfg.Layers {
-				state = appendState(state, StateLayer{CloneURL: layerCloneURL(l, s.sources), Playbook: playbookOf(l),
-					Commit: l.Commit, Status: LayerApplied, LastUpdated: stamp, SessionName: c.Name})
+				state = appendState(state, cfsapi.StateLayer{CloneURL: layerCloneURL(l, s.sources), Playbook: playbookOf(l),
+					Commit: l.Commit, Status: cfsapi.LayerApplied, LastUpdated: stamp, SessionName: c.Name})
 			}
 			rec.state = state
 			rec.gen++

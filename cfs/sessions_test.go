@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/api/cfsapi"
 )
 
 // clock is a settable Config.Now.
@@ -83,9 +85,9 @@ func TestCreateSessionAppliesItsConfiguration(t *testing.T) {
 			StartTime: "2026-03-01T12:00:00Z", CompletionTime: "2026-03-01T12:00:00Z", Status: "complete", Succeeded: "true"}},
 		Tags: map[string]string{"who": "me"},
 	}, sess)
-	assert.Equal(t, StatusConfigured, getComponent(t, h, nodes[1]).ConfigurationStatus, "the limit's node got every layer")
+	assert.Equal(t, cfsapi.StatusConfigured, getComponent(t, h, nodes[1]).ConfigurationStatus, "the limit's node got every layer")
 	assert.Equal(t, "fix-n1", getComponent(t, h, nodes[1]).State[1].SessionName)
-	assert.Equal(t, StatusPending, getComponent(t, h, nodes[0]).ConfigurationStatus, "outside the limit")
+	assert.Equal(t, cfsapi.StatusPending, getComponent(t, h, nodes[0]).ConfigurationStatus, "outside the limit")
 
 	var got Session
 	mustCall(t, h, http.MethodGet, "/apis/cfs/v3/sessions/fix-n1", "", 200, &got)
@@ -96,7 +98,7 @@ func TestCreateSessionAppliesItsConfiguration(t *testing.T) {
 	// No limit: every component.
 	mustCall(t, h, http.MethodPost, "/v3/sessions", `{"name":"all","configuration_name":"cfg"}`, 201, nil)
 	for _, id := range nodes {
-		assert.Equal(t, StatusConfigured, getComponent(t, h, id).ConfigurationStatus, id)
+		assert.Equal(t, cfsapi.StatusConfigured, getComponent(t, h, id).ConfigurationStatus, id)
 	}
 }
 

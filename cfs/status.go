@@ -1,5 +1,7 @@
 package cfs
 
+import "github.com/cray-bos/bos/api/cfsapi"
+
 // Status ranks: a component's status is the minimum over its layers (section 4.3).
 const (
 	rankUnconfigured = iota
@@ -8,14 +10,14 @@ const (
 	rankConfigured
 )
 
-var rankNames = [...]string{StatusUnconfigured, StatusFailed, StatusPending, StatusConfigured}
+var rankNames = [...]string{cfsapi.StatusUnconfigured, cfsapi.StatusFailed, cfsapi.StatusPending, cfsapi.StatusConfigured}
 
 // statusInput is what configuration_status depends on: nothing else, and nothing stored.
 type statusInput struct {
 	desiredConfig string
 	errorCount    int
 	retryPolicy   *int // nil: the default policy applies
-	state         []StateLayer
+	state         []cfsapi.StateLayer
 }
 
 // configurationStatus derives configuration_status as CFS does on every read:
@@ -31,12 +33,12 @@ type statusInput struct {
 //     configured), and pending becomes failed at the retry limit.
 //
 // With details it also returns each layer with its status (desired_state).
-func configurationStatus(in statusInput, cfg *Configuration, sources map[string]string, defaultRetry int, details bool) (string, []DesiredLayer) {
+func configurationStatus(in statusInput, cfg *cfsapi.Configuration, sources map[string]string, defaultRetry int, details bool) (string, []cfsapi.DesiredLayer) {
 	if in.desiredConfig == "" || cfg == nil {
 		if len(in.state) == 0 {
-			return StatusUnconfigured, nil
+			return cfsapi.StatusUnconfigured, nil
 		}
-		return StatusConfigured, nil
+		return cfsapi.StatusConfigured, nil
 	}
 	retries := defaultRetry
 	if in.retryPolicy != nil {
@@ -44,16 +46,16 @@ func configurationStatus(in statusInput, cfg *Configuration, sources map[string]
 	}
 	atLimit := retries != -1 && in.errorCount >= retries
 
-	var desired []DesiredLayer
+	var desired []cfsapi.DesiredLayer
 	if details {
-		desired = make([]DesiredLayer, 0, len(cfg.Layers))
+		desired = make([]cfsapi.DesiredLayer, 0, len(cfg.Layers))
 	}
 	status := rankConfigured
 	for _, l := range cfg.Layers {
 		r := layerRank(l, in.state, sources, atLimit)
 		status = min(status, r)
 		if details {
-			desired = append(desired, DesiredLayer{Layer: l, Status: rankNames[r]})
+			desired = append(desired, cfsapi.DesiredLayer{Layer: l, Status: rankNames[r]})
 		}
 	}
 	if status == rankPending && atLimit {
@@ -62,10 +64,10 @@ func configurationStatus(in statusInput, cfg *Configuration, sources map[string]
 	return rankNames[status], desired
 }
 
-func layerRank(l Layer, state []StateLayer, sources map[string]string, atLimit bool) int {
+func layerRank(l cfsapi.Layer, state []cfsapi.StateLayer, sources map[string]string, atLimit bool) int {
 	cloneURL, playbook := layerCloneURL(l, sources), l.Playbook
 	if playbook == "" {
-		playbook = DefaultPlaybook
+		playbook = cfsapi.DefaultPlaybook
 	}
 	if l.Commit == "" || cloneURL == "" {
 		return rankUnconfigured
@@ -75,12 +77,12 @@ func layerRank(l Layer, state []StateLayer, sources map[string]string, atLimit b
 			continue
 		}
 		switch s.Status {
-		case LayerFailed:
+		case cfsapi.LayerFailed:
 			if atLimit {
 				return rankFailed
 			}
 			return rankPending
-		case LayerIncomplete:
+		case cfsapi.LayerIncomplete:
 			return rankPending
 		default: // applied, skipped
 			return rankConfigured
@@ -90,7 +92,7 @@ func layerRank(l Layer, state []StateLayer, sources map[string]string, atLimit b
 }
 
 // layerCloneURL is the layer's clone URL, or its source's.
-func layerCloneURL(l Layer, sources map[string]string) string {
+func layerCloneURL(l cfsapi.Layer, sources map[string]string) string {
 	if l.CloneURL != "" {
 		return l.CloneURL
 	}

@@ -4,82 +4,84 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/cray-bos/bos/api/cfsapi"
 )
 
 func TestConfigurationStatus(t *testing.T) {
 	const repoA, repoB = "https://vcs/a.git", "https://vcs/b.git"
-	cfgAB := &Configuration{Name: "ab", Layers: []Layer{
+	cfgAB := &cfsapi.Configuration{Name: "ab", Layers: []cfsapi.Layer{
 		{CloneURL: repoA, Playbook: "site.yml", Commit: commit1},
 		{CloneURL: repoB, Playbook: "b.yml", Commit: commit2},
 	}}
-	applied := func(url, pb, commit string) StateLayer {
-		return StateLayer{CloneURL: url, Playbook: pb, Commit: commit, Status: LayerApplied}
+	applied := func(url, pb, commit string) cfsapi.StateLayer {
+		return cfsapi.StateLayer{CloneURL: url, Playbook: pb, Commit: commit, Status: cfsapi.LayerApplied}
 	}
-	withStatus := func(l StateLayer, st string) StateLayer { l.Status = st; return l }
+	withStatus := func(l cfsapi.StateLayer, st string) cfsapi.StateLayer { l.Status = st; return l }
 	a1, b2 := applied(repoA, "site.yml", commit1), applied(repoB, "b.yml", commit2)
 	sources := map[string]string{"src": repoB}
 
 	for _, tc := range []struct {
 		name    string
 		in      statusInput
-		cfg     *Configuration
+		cfg     *cfsapi.Configuration
 		want    string
 		layers  []string // per-layer statuses (config_details)
 		defRetr int
 	}{
 		// Rule 1: no configuration.
-		{name: "NoDesiredConfigNoState", in: statusInput{}, want: StatusUnconfigured},
-		{name: "NoDesiredConfigWithState", in: statusInput{state: []StateLayer{a1}}, want: StatusConfigured},
-		{name: "UnknownConfigNoState", in: statusInput{desiredConfig: "gone"}, want: StatusUnconfigured},
-		{name: "UnknownConfigWithState", in: statusInput{desiredConfig: "gone", state: []StateLayer{a1}}, want: StatusConfigured},
+		{name: "NoDesiredConfigNoState", in: statusInput{}, want: cfsapi.StatusUnconfigured},
+		{name: "NoDesiredConfigWithState", in: statusInput{state: []cfsapi.StateLayer{a1}}, want: cfsapi.StatusConfigured},
+		{name: "UnknownConfigNoState", in: statusInput{desiredConfig: "gone"}, want: cfsapi.StatusUnconfigured},
+		{name: "UnknownConfigWithState", in: statusInput{desiredConfig: "gone", state: []cfsapi.StateLayer{a1}}, want: cfsapi.StatusConfigured},
 		// Rule 2: per layer.
-		{name: "AllApplied", in: statusInput{desiredConfig: "ab", state: []StateLayer{b2, a1}}, cfg: cfgAB,
-			want: StatusConfigured, layers: []string{StatusConfigured, StatusConfigured}},
-		{name: "SkippedCountsAsConfigured", in: statusInput{desiredConfig: "ab", state: []StateLayer{a1, withStatus(b2, LayerSkipped)}}, cfg: cfgAB,
-			want: StatusConfigured},
-		{name: "EmptyStatusCountsAsApplied", in: statusInput{desiredConfig: "ab", state: []StateLayer{a1, withStatus(b2, "")}}, cfg: cfgAB,
-			want: StatusConfigured},
-		{name: "NoMatchingLayerIsPending", in: statusInput{desiredConfig: "ab", state: []StateLayer{a1}}, cfg: cfgAB,
-			want: StatusPending, layers: []string{StatusConfigured, StatusPending}},
-		{name: "OtherCommitIsPending", in: statusInput{desiredConfig: "ab", state: []StateLayer{a1, applied(repoB, "b.yml", "old")}}, cfg: cfgAB,
-			want: StatusPending},
-		{name: "OtherPlaybookIsPending", in: statusInput{desiredConfig: "ab", state: []StateLayer{a1, applied(repoB, "site.yml", commit2)}}, cfg: cfgAB,
-			want: StatusPending},
-		{name: "NoStateIsPending", in: statusInput{desiredConfig: "ab"}, cfg: cfgAB, want: StatusPending},
-		{name: "IncompleteIsPending", in: statusInput{desiredConfig: "ab", state: []StateLayer{a1, withStatus(b2, LayerIncomplete)}}, cfg: cfgAB,
-			want: StatusPending},
-		{name: "FailedBelowLimitIsPending", in: statusInput{desiredConfig: "ab", errorCount: 2, state: []StateLayer{a1, withStatus(b2, LayerFailed)}}, cfg: cfgAB,
-			want: StatusPending, layers: []string{StatusConfigured, StatusPending}},
-		{name: "FailedAtLimitIsFailed", in: statusInput{desiredConfig: "ab", errorCount: 3, state: []StateLayer{a1, withStatus(b2, LayerFailed)}}, cfg: cfgAB,
-			want: StatusFailed, layers: []string{StatusConfigured, StatusFailed}},
-		{name: "FailedAboveLimitIsFailed", in: statusInput{desiredConfig: "ab", errorCount: 9, state: []StateLayer{a1, withStatus(b2, LayerFailed)}}, cfg: cfgAB,
-			want: StatusFailed},
-		{name: "UnlimitedRetriesStayPending", in: statusInput{desiredConfig: "ab", errorCount: 99, retryPolicy: Ptr(-1), state: []StateLayer{a1, withStatus(b2, LayerFailed)}}, cfg: cfgAB,
-			want: StatusPending},
-		{name: "OwnRetryPolicyOverridesDefault", in: statusInput{desiredConfig: "ab", errorCount: 1, retryPolicy: Ptr(1), state: []StateLayer{a1, withStatus(b2, LayerFailed)}}, cfg: cfgAB,
-			want: StatusFailed},
-		{name: "DefaultRetryPolicyApplies", in: statusInput{desiredConfig: "ab", errorCount: 5, state: []StateLayer{a1, withStatus(b2, LayerFailed)}}, cfg: cfgAB,
-			defRetr: 10, want: StatusPending},
-		{name: "LayerWithoutCommitIsUnconfigured", in: statusInput{desiredConfig: "x", state: []StateLayer{a1}},
-			cfg:  &Configuration{Name: "x", Layers: []Layer{{CloneURL: repoA, Playbook: "site.yml", Commit: commit1}, {CloneURL: repoB, Playbook: "b.yml"}}},
-			want: StatusUnconfigured, layers: []string{StatusConfigured, StatusUnconfigured}},
+		{name: "AllApplied", in: statusInput{desiredConfig: "ab", state: []cfsapi.StateLayer{b2, a1}}, cfg: cfgAB,
+			want: cfsapi.StatusConfigured, layers: []string{cfsapi.StatusConfigured, cfsapi.StatusConfigured}},
+		{name: "SkippedCountsAsConfigured", in: statusInput{desiredConfig: "ab", state: []cfsapi.StateLayer{a1, withStatus(b2, cfsapi.LayerSkipped)}}, cfg: cfgAB,
+			want: cfsapi.StatusConfigured},
+		{name: "EmptyStatusCountsAsApplied", in: statusInput{desiredConfig: "ab", state: []cfsapi.StateLayer{a1, withStatus(b2, "")}}, cfg: cfgAB,
+			want: cfsapi.StatusConfigured},
+		{name: "NoMatchingLayerIsPending", in: statusInput{desiredConfig: "ab", state: []cfsapi.StateLayer{a1}}, cfg: cfgAB,
+			want: cfsapi.StatusPending, layers: []string{cfsapi.StatusConfigured, cfsapi.StatusPending}},
+		{name: "OtherCommitIsPending", in: statusInput{desiredConfig: "ab", state: []cfsapi.StateLayer{a1, applied(repoB, "b.yml", "old")}}, cfg: cfgAB,
+			want: cfsapi.StatusPending},
+		{name: "OtherPlaybookIsPending", in: statusInput{desiredConfig: "ab", state: []cfsapi.StateLayer{a1, applied(repoB, "site.yml", commit2)}}, cfg: cfgAB,
+			want: cfsapi.StatusPending},
+		{name: "NoStateIsPending", in: statusInput{desiredConfig: "ab"}, cfg: cfgAB, want: cfsapi.StatusPending},
+		{name: "IncompleteIsPending", in: statusInput{desiredConfig: "ab", state: []cfsapi.StateLayer{a1, withStatus(b2, cfsapi.LayerIncomplete)}}, cfg: cfgAB,
+			want: cfsapi.StatusPending},
+		{name: "FailedBelowLimitIsPending", in: statusInput{desiredConfig: "ab", errorCount: 2, state: []cfsapi.StateLayer{a1, withStatus(b2, cfsapi.LayerFailed)}}, cfg: cfgAB,
+			want: cfsapi.StatusPending, layers: []string{cfsapi.StatusConfigured, cfsapi.StatusPending}},
+		{name: "FailedAtLimitIsFailed", in: statusInput{desiredConfig: "ab", errorCount: 3, state: []cfsapi.StateLayer{a1, withStatus(b2, cfsapi.LayerFailed)}}, cfg: cfgAB,
+			want: cfsapi.StatusFailed, layers: []string{cfsapi.StatusConfigured, cfsapi.StatusFailed}},
+		{name: "FailedAboveLimitIsFailed", in: statusInput{desiredConfig: "ab", errorCount: 9, state: []cfsapi.StateLayer{a1, withStatus(b2, cfsapi.LayerFailed)}}, cfg: cfgAB,
+			want: cfsapi.StatusFailed},
+		{name: "UnlimitedRetriesStayPending", in: statusInput{desiredConfig: "ab", errorCount: 99, retryPolicy: cfsapi.Ptr(-1), state: []cfsapi.StateLayer{a1, withStatus(b2, cfsapi.LayerFailed)}}, cfg: cfgAB,
+			want: cfsapi.StatusPending},
+		{name: "OwnRetryPolicyOverridesDefault", in: statusInput{desiredConfig: "ab", errorCount: 1, retryPolicy: cfsapi.Ptr(1), state: []cfsapi.StateLayer{a1, withStatus(b2, cfsapi.LayerFailed)}}, cfg: cfgAB,
+			want: cfsapi.StatusFailed},
+		{name: "DefaultRetryPolicyApplies", in: statusInput{desiredConfig: "ab", errorCount: 5, state: []cfsapi.StateLayer{a1, withStatus(b2, cfsapi.LayerFailed)}}, cfg: cfgAB,
+			defRetr: 10, want: cfsapi.StatusPending},
+		{name: "LayerWithoutCommitIsUnconfigured", in: statusInput{desiredConfig: "x", state: []cfsapi.StateLayer{a1}},
+			cfg:  &cfsapi.Configuration{Name: "x", Layers: []cfsapi.Layer{{CloneURL: repoA, Playbook: "site.yml", Commit: commit1}, {CloneURL: repoB, Playbook: "b.yml"}}},
+			want: cfsapi.StatusUnconfigured, layers: []string{cfsapi.StatusConfigured, cfsapi.StatusUnconfigured}},
 		{name: "LayerWithUnknownSourceIsUnconfigured", in: statusInput{desiredConfig: "x"},
-			cfg: &Configuration{Name: "x", Layers: []Layer{{Source: "nosuch", Commit: commitC}}}, want: StatusUnconfigured},
-		{name: "SourceResolvesToCloneURL", in: statusInput{desiredConfig: "x", state: []StateLayer{applied(repoB, "site.yml", commitC)}},
-			cfg: &Configuration{Name: "x", Layers: []Layer{{Source: "src", Commit: commitC}}}, want: StatusConfigured},
-		{name: "DefaultPlaybook", in: statusInput{desiredConfig: "x", state: []StateLayer{applied(repoA, "site.yml", commit1)}},
-			cfg: &Configuration{Name: "x", Layers: []Layer{{CloneURL: repoA, Commit: commit1}}}, want: StatusConfigured},
+			cfg: &cfsapi.Configuration{Name: "x", Layers: []cfsapi.Layer{{Source: "nosuch", Commit: commitC}}}, want: cfsapi.StatusUnconfigured},
+		{name: "SourceResolvesToCloneURL", in: statusInput{desiredConfig: "x", state: []cfsapi.StateLayer{applied(repoB, "site.yml", commitC)}},
+			cfg: &cfsapi.Configuration{Name: "x", Layers: []cfsapi.Layer{{Source: "src", Commit: commitC}}}, want: cfsapi.StatusConfigured},
+		{name: "DefaultPlaybook", in: statusInput{desiredConfig: "x", state: []cfsapi.StateLayer{applied(repoA, "site.yml", commit1)}},
+			cfg: &cfsapi.Configuration{Name: "x", Layers: []cfsapi.Layer{{CloneURL: repoA, Commit: commit1}}}, want: cfsapi.StatusConfigured},
 		// Rule 3: the minimum over layers, and pending at the limit is failed.
-		{name: "PendingAtLimitIsFailed", in: statusInput{desiredConfig: "ab", errorCount: 3, state: []StateLayer{a1}}, cfg: cfgAB,
-			want: StatusFailed, layers: []string{StatusConfigured, StatusPending}},
-		{name: "FailedBeatsPending", in: statusInput{desiredConfig: "x", errorCount: 1, retryPolicy: Ptr(1), state: []StateLayer{withStatus(a1, LayerFailed)}},
-			cfg:  &Configuration{Name: "x", Layers: []Layer{{CloneURL: repoA, Playbook: "site.yml", Commit: commit1}, {CloneURL: repoB, Playbook: "b.yml", Commit: commit2}}},
-			want: StatusFailed, layers: []string{StatusFailed, StatusPending}},
-		{name: "UnconfiguredBeatsFailed", in: statusInput{desiredConfig: "x", errorCount: 3, state: []StateLayer{withStatus(a1, LayerFailed)}},
-			cfg:  &Configuration{Name: "x", Layers: []Layer{{CloneURL: repoA, Playbook: "site.yml", Commit: commit1}, {CloneURL: repoB}}},
-			want: StatusUnconfigured, layers: []string{StatusFailed, StatusUnconfigured}},
-		{name: "NoLayersIsConfigured", in: statusInput{desiredConfig: "empty"}, cfg: &Configuration{Name: "empty", Layers: []Layer{}},
-			want: StatusConfigured, layers: []string{}},
+		{name: "PendingAtLimitIsFailed", in: statusInput{desiredConfig: "ab", errorCount: 3, state: []cfsapi.StateLayer{a1}}, cfg: cfgAB,
+			want: cfsapi.StatusFailed, layers: []string{cfsapi.StatusConfigured, cfsapi.StatusPending}},
+		{name: "FailedBeatsPending", in: statusInput{desiredConfig: "x", errorCount: 1, retryPolicy: cfsapi.Ptr(1), state: []cfsapi.StateLayer{withStatus(a1, cfsapi.LayerFailed)}},
+			cfg:  &cfsapi.Configuration{Name: "x", Layers: []cfsapi.Layer{{CloneURL: repoA, Playbook: "site.yml", Commit: commit1}, {CloneURL: repoB, Playbook: "b.yml", Commit: commit2}}},
+			want: cfsapi.StatusFailed, layers: []string{cfsapi.StatusFailed, cfsapi.StatusPending}},
+		{name: "UnconfiguredBeatsFailed", in: statusInput{desiredConfig: "x", errorCount: 3, state: []cfsapi.StateLayer{withStatus(a1, cfsapi.LayerFailed)}},
+			cfg:  &cfsapi.Configuration{Name: "x", Layers: []cfsapi.Layer{{CloneURL: repoA, Playbook: "site.yml", Commit: commit1}, {CloneURL: repoB}}},
+			want: cfsapi.StatusUnconfigured, layers: []string{cfsapi.StatusFailed, cfsapi.StatusUnconfigured}},
+		{name: "NoLayersIsConfigured", in: statusInput{desiredConfig: "empty"}, cfg: &cfsapi.Configuration{Name: "empty", Layers: []cfsapi.Layer{}},
+			want: cfsapi.StatusConfigured, layers: []string{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			def := tc.defRetr

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/cray-bos/bos/api/cfsapi"
 	"github.com/cray-bos/bos/internal/problem"
 )
 
@@ -19,7 +20,7 @@ type record struct {
 	enabled       bool
 	errorCount    int
 	retryPolicy   *int
-	state         []StateLayer
+	state         []cfsapi.StateLayer
 	tags          map[string]string
 
 	// gen counts writes; a batch result carries the gen it was started for and is dropped
@@ -38,14 +39,14 @@ func (r *record) statusInput() statusInput {
 // "zero"; the read-only fields a GET returns are accepted and ignored, so that a client may
 // write back what it read.
 type patchBody struct {
-	ID            *string            `json:"id"`
-	DesiredConfig *string            `json:"desired_config"`
-	Enabled       *bool              `json:"enabled"`
-	ErrorCount    *int               `json:"error_count"`
-	RetryPolicy   optInt             `json:"retry_policy"`
-	State         *[]StateLayer      `json:"state"`
-	StateAppend   *StateLayer        `json:"state_append"`
-	Tags          map[string]*string `json:"tags"`
+	ID            *string              `json:"id"`
+	DesiredConfig *string              `json:"desired_config"`
+	Enabled       *bool                `json:"enabled"`
+	ErrorCount    *int                 `json:"error_count"`
+	RetryPolicy   optInt               `json:"retry_policy"`
+	State         *[]cfsapi.StateLayer `json:"state"`
+	StateAppend   *cfsapi.StateLayer   `json:"state_append"`
+	Tags          map[string]*string   `json:"tags"`
 
 	ConfigurationStatus json.RawMessage `json:"configuration_status"`
 	DesiredState        json.RawMessage `json:"desired_state"`
@@ -71,7 +72,7 @@ func (o *optInt) UnmarshalJSON(b []byte) error {
 }
 
 // validStateStatus lists the layer statuses CFS accepts ("" reads as applied).
-var validStateStatus = map[string]bool{"": true, LayerApplied: true, LayerFailed: true, LayerSkipped: true, LayerIncomplete: true}
+var validStateStatus = map[string]bool{"": true, cfsapi.LayerApplied: true, cfsapi.LayerFailed: true, cfsapi.LayerSkipped: true, cfsapi.LayerIncomplete: true}
 
 const maxConfigName = 60
 
@@ -138,11 +139,11 @@ func (r *record) apply(p *patchBody, now time.Time) {
 		if p.RetryPolicy.null {
 			r.retryPolicy = nil
 		} else {
-			r.retryPolicy = Ptr(p.RetryPolicy.v)
+			r.retryPolicy = cfsapi.Ptr(p.RetryPolicy.v)
 		}
 	}
 	if p.State != nil {
-		state := make([]StateLayer, len(*p.State))
+		state := make([]cfsapi.StateLayer, len(*p.State))
 		copy(state, *p.State)
 		for i := range state {
 			if state[i].LastUpdated == "" {
@@ -174,7 +175,7 @@ func (r *record) apply(p *patchBody, now time.Time) {
 	if a := p.StateAppend; a != nil {
 		layer := *a
 		if layer.Status == "" {
-			layer.Status = LayerApplied
+			layer.Status = cfsapi.LayerApplied
 		}
 		if layer.LastUpdated == "" {
 			layer.LastUpdated = stamp
@@ -186,8 +187,8 @@ func (r *record) apply(p *patchBody, now time.Time) {
 
 // appendState returns a new state with layer appended, dropping any earlier layer with the
 // same clone URL and playbook.
-func appendState(state []StateLayer, layer StateLayer) []StateLayer {
-	out := make([]StateLayer, 0, len(state)+1)
+func appendState(state []cfsapi.StateLayer, layer cfsapi.StateLayer) []cfsapi.StateLayer {
+	out := make([]cfsapi.StateLayer, 0, len(state)+1)
 	for _, l := range state {
 		if l.CloneURL != layer.CloneURL || l.Playbook != layer.Playbook {
 			out = append(out, l)

@@ -7,12 +7,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
+	"github.com/cray-bos/bos/api/slurmapi"
+	"github.com/cray-bos/bos/api/slurmapi/hostlist"
 	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/stack"
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/api"
-	"github.com/cray-bos/bos/slurmsim"
-	"github.com/cray-bos/bos/slurmsim/hostlist"
 )
 
 // crusPrevTmpl boots the seeded image without CFS, so the benchmark can upgrade back and
@@ -63,10 +63,10 @@ func BenchmarkCRUSRollingUpgrade(b *testing.B) {
 }
 
 // latestRunningJobEnd is how long after now the last running job ends (0 when none runs).
-func latestRunningJobEnd(jobs []slurmsim.Job, now time.Time) time.Duration {
+func latestRunningJobEnd(jobs []slurmapi.Job, now time.Time) time.Duration {
 	var last time.Duration
 	for _, j := range jobs {
-		if j.State != slurmsim.JobRunning || j.Duration <= 0 {
+		if j.State != slurmapi.JobRunning || j.Duration <= 0 {
 			continue
 		}
 		last = max(last, j.StartTime.Add(j.Duration).Sub(now))
@@ -83,7 +83,7 @@ func (c *crusCluster) measureReboot(nodes []string, template string) time.Durati
 	name := c.session(bos.OpReboot, template, strings.Join(nodes, ","), false)
 	deadline := start.Add(time.Minute)
 	for {
-		comps, err := c.st.BOSClient.ListComponents(c.ctx(), api.ComponentQuery{IDs: nodes})
+		comps, err := c.st.BOSClient.ListComponents(c.ctx(), bosapi.ComponentQuery{IDs: nodes})
 		require.NoError(c.t, err)
 		done := len(comps) == len(nodes)
 		for _, comp := range comps {
@@ -102,20 +102,20 @@ func (c *crusCluster) measureReboot(nodes []string, template string) time.Durati
 	for i, id := range nodes {
 		names[i] = c.names[id]
 	}
-	c.waitSlurm(30*time.Second, "rebooted nodes registered", func(all []slurmsim.Node) bool {
+	c.waitSlurm(30*time.Second, "rebooted nodes registered", func(all []slurmapi.Node) bool {
 		for _, nd := range all {
 			for _, name := range names {
-				if nd.Name == name && nd.State.Has(slurmsim.FlagNotResponding) {
+				if nd.Name == name && nd.State.Has(slurmapi.FlagNotResponding) {
 					return false
 				}
 			}
 		}
 		return true
 	})
-	require.NoError(c.t, c.slurm.UpdateNode(slurmsim.NodeUpdate{Nodes: hostlist.Compress(names), State: "RESUME"}))
-	c.waitSlurm(30*time.Second, "rebooted nodes back", func(all []slurmsim.Node) bool {
+	require.NoError(c.t, c.slurm.UpdateNode(slurmapi.NodeUpdate{Nodes: hostlist.Compress(names), State: "RESUME"}))
+	c.waitSlurm(30*time.Second, "rebooted nodes back", func(all []slurmapi.Node) bool {
 		for _, nd := range all {
-			if nd.State != (slurmsim.NodeState{Base: slurmsim.StateIdle}) {
+			if nd.State != (slurmapi.NodeState{Base: slurmapi.StateIdle}) {
 				return false
 			}
 		}

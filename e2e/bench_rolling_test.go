@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/cray-bos/bos/slurmsim"
+	"github.com/cray-bos/bos/api/slurmapi"
 )
 
 // BenchmarkRollingReboot: the staged rolling reboot of 1,000 nodes, 70% busy with jobs of
@@ -28,9 +28,9 @@ func BenchmarkRollingReboot(b *testing.B) {
 		start := c.rebootAll()
 		c.waitComplete(staged, 90*time.Second)
 		session := time.Since(start)
-		c.waitSlurm(30*time.Second, "every node's reboot complete", func(nodes []slurmsim.Node) bool {
+		c.waitSlurm(30*time.Second, "every node's reboot complete", func(nodes []slurmapi.Node) bool {
 			for _, node := range nodes {
-				if node.State.Flags&(slurmsim.FlagRebootRequested|slurmsim.FlagRebootIssued) != 0 || node.State.Base == slurmsim.StateDown {
+				if node.State.Flags&(slurmapi.FlagRebootRequested|slurmapi.FlagRebootIssued) != 0 || node.State.Base == slurmapi.StateDown {
 					return false
 				}
 			}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/cray-bos/bos/internal/stack"
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/power"
 	"github.com/cray-bos/bos/orchestrator/store/storetest"
 )
 
@@ -49,7 +49,7 @@ var killPoints = []killPoint{
 // kills the reconciler (stack.CrashReconciler) there, and a watcher restarts it a second
 // later on the same store. It also counts the forced power-offs BOS asked for.
 type crashingPower struct {
-	operator.PowerControl
+	power.PowerControl
 	st      func() *stack.Stack
 	crashed chan struct{}
 
@@ -66,12 +66,12 @@ func (p *crashingPower) arm(k *killPoint) {
 	p.next, p.calls = k, 0
 }
 
-func (p *crashingPower) Reset(ctx context.Context, ids []string, kind operator.ResetKind) map[string]error {
+func (p *crashingPower) Reset(ctx context.Context, ids []string, kind power.ResetKind) map[string]error {
 	if ctx.Err() != nil { // a killed process sends nothing more
 		return p.PowerControl.Reset(ctx, ids, kind)
 	}
 	p.mu.Lock()
-	if kind == operator.ResetForceOff {
+	if kind == power.ResetForceOff {
 		for _, id := range ids {
 			p.forced[id]++
 		}
@@ -119,12 +119,12 @@ func runCrashOp(t *testing.T, backend string, nodes int, op string, kill *killPo
 		ons      = map[string]int{}
 		offs     = map[string]int{}
 	)
-	power := &crashingPower{st: func() *stack.Stack { return c.st }, crashed: make(chan struct{}, 4), forced: map[string]int{}}
+	driver := &crashingPower{st: func() *stack.Stack { return c.st }, crashed: make(chan struct{}, 4), forced: map[string]int{}}
 	c = startCluster(t, backend, clusterOptions{nodes: nodes, tweak: func(o *stack.Options) {
 		o.BatchSize = max(nodes/8, 1)
-		o.WrapPower = func(inner operator.PowerControl) operator.PowerControl {
-			power.PowerControl = inner
-			return power
+		o.WrapPower = func(inner power.PowerControl) power.PowerControl {
+			driver.PowerControl = inner
+			return driver
 		}
 		o.Sim.OnPowerChange = func(xname, state string) {
 			mu.Lock()
@@ -149,7 +149,7 @@ func runCrashOp(t *testing.T, backend string, nodes int, op string, kill *killPo
 			select {
 			case <-ctx.Done():
 				return
-			case <-power.crashed:
+			case <-driver.crashed:
 				time.Sleep(time.Second) // the process manager restarts BOS
 				c.st.RestartReconciler()
 			}
@@ -163,13 +163,13 @@ func runCrashOp(t *testing.T, backend string, nodes int, op string, kill *killPo
 	mu.Lock()
 	counting = true
 	mu.Unlock()
-	power.arm(kill)
+	driver.arm(kill)
 	start := time.Now()
 	c.waitComplete(c.session(op, "", "", false), 10*time.Minute)
-	run := crashRun{elapsed: time.Since(start), ons: ons, offs: offs, forced: power.forced, boots: map[string]int{}}
-	power.mu.Lock()
-	run.kills = power.kills
-	power.mu.Unlock()
+	run := crashRun{elapsed: time.Since(start), ons: ons, offs: offs, forced: driver.forced, boots: map[string]int{}}
+	driver.mu.Lock()
+	run.kills = driver.kills
+	driver.mu.Unlock()
 	for id, n := range c.bootCounts(c.computes) {
 		run.boots[id] = n - before[id]
 	}

@@ -12,7 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cray-bos/bos/hsm"
+	"github.com/cray-bos/bos/api/hsmapi"
+	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/stack"
 	"github.com/cray-bos/bos/internal/stack/stacktest"
@@ -36,7 +37,7 @@ const (
 // node) and a template for the next image.
 type crusCluster struct {
 	*slurmCluster
-	hsm  *hsm.Client
+	hsm  *hsmapi.Client
 	crus *crus.Client
 }
 
@@ -80,10 +81,10 @@ func startCRUSCluster(tb testing.TB, n int) *crusCluster {
 
 	c := &crusCluster{
 		slurmCluster: newSlurmCluster(&cluster{t: tb, st: st, computes: topo.ByRole(topology.RoleCompute)}, topo, 200*time.Millisecond, time.Second),
-		hsm:          hsm.NewClient(st.URLs.HSM, st.HTTPClient()), crus: crus.NewClient(st.URLs.BOS, st.HTTPClient()),
+		hsm:          hsmapi.NewClient(st.URLs.HSM, st.HTTPClient()), crus: crus.NewClient(st.URLs.BOS, st.HTTPClient()),
 	}
 	for _, label := range []string{crusStart, crusUp, crusFailed} {
-		require.NoError(tb, c.hsm.CreateGroup(ctx, hsm.Group{Label: label}))
+		require.NoError(tb, c.hsm.CreateGroup(ctx, hsmapi.Group{Label: label}))
 	}
 	for _, id := range c.computes {
 		require.NoError(tb, c.hsm.AddGroupMember(ctx, crusStart, id))
@@ -96,16 +97,16 @@ func startCRUSCluster(tb testing.TB, n int) *crusCluster {
 
 // outOfService counts the nodes Slurm cannot give jobs to (drained, failed, down, not
 // responding, rebooting), leaving out the names in skip.
-func outOfService(nodes []slurmsim.Node, skip map[string]bool) int {
+func outOfService(nodes []slurmapi.Node, skip map[string]bool) int {
 	n := 0
 	for _, node := range nodes {
 		st := node.State
 		if skip[node.Name] {
 			continue
 		}
-		if st.Base == slurmsim.StateDown || st.Base == slurmsim.StateUnknown ||
-			st.Has(slurmsim.FlagDrain) || st.Has(slurmsim.FlagFail) || st.Has(slurmsim.FlagNotResponding) ||
-			st.Has(slurmsim.FlagRebootIssued) || st.Has(slurmsim.FlagRebootRequested) {
+		if st.Base == slurmapi.StateDown || st.Base == slurmapi.StateUnknown ||
+			st.Has(slurmapi.FlagDrain) || st.Has(slurmapi.FlagFail) || st.Has(slurmapi.FlagNotResponding) ||
+			st.Has(slurmapi.FlagRebootIssued) || st.Has(slurmapi.FlagRebootRequested) {
 			n++
 		}
 	}
@@ -221,7 +222,7 @@ func testCRUSRollingUpgradeUnderLoad(t *testing.T) {
 	// Every other node: booted the new image (BOS saw it), once, and runs jobs again.
 	next := ims.ImageID(ims.ImageComputeNext)
 	comps, counts := c.components(), c.bootCounts(c.computes)
-	slurmNodes := map[string]slurmsim.Node{}
+	slurmNodes := map[string]slurmapi.Node{}
 	for _, node := range c.slurm.Nodes() {
 		slurmNodes[node.Name] = node
 	}
@@ -229,7 +230,7 @@ func testCRUSRollingUpgradeUnderLoad(t *testing.T) {
 	for _, id := range c.computes {
 		comp, node := comps[id], slurmNodes[c.names[id]]
 		if skip[c.names[id]] {
-			if !node.State.Has(slurmsim.FlagFail) {
+			if !node.State.Has(slurmapi.FlagFail) {
 				bad = append(bad, fmt.Sprintf("%s (dead): Slurm %s, want FAIL", id, node.State))
 			}
 			continue
@@ -239,7 +240,7 @@ func testCRUSRollingUpgradeUnderLoad(t *testing.T) {
 			bad = append(bad, fmt.Sprintf("%s: booted %s", id, comp.ActualState.BootArtifacts.Kernel))
 		case counts[id] != before[id]+1:
 			bad = append(bad, fmt.Sprintf("%s: booted %d times during the upgrade", id, counts[id]-before[id]))
-		case !crus.InService(crus.WLMNode{State: node.State, Reason: node.Reason}) || node.State.Has(slurmsim.FlagDrain):
+		case !crus.InService(crus.WLMNode{State: node.State, Reason: node.Reason}) || node.State.Has(slurmapi.FlagDrain):
 			bad = append(bad, fmt.Sprintf("%s: Slurm %s %q", id, node.State, node.Reason))
 		}
 	}

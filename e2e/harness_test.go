@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/cfsapi"
 	"github.com/cray-bos/bos/cfs"
 	"github.com/cray-bos/bos/internal/memnet"
 	"github.com/cray-bos/bos/internal/stack"
@@ -204,10 +205,10 @@ func (c *cluster) node(id string) simulator.NodeState {
 	return n
 }
 
-func (c *cluster) cfsStatus() map[string]cfs.Component {
-	comps, err := cfs.NewClient(c.st.URLs.CFS, c.st.HTTPClient()).GetComponents(c.ctx(), cfs.ComponentQuery{})
+func (c *cluster) cfsStatus() map[string]cfsapi.Component {
+	comps, err := cfsapi.NewClient(c.st.URLs.CFS, c.st.HTTPClient()).GetComponents(c.ctx(), cfsapi.ComponentQuery{})
 	require.NoError(c.t, err)
-	out := make(map[string]cfs.Component, len(comps))
+	out := make(map[string]cfsapi.Component, len(comps))
 	for _, comp := range comps {
 		out[comp.ID] = comp
 	}

@@ -24,12 +24,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/internal/stack"
 	"github.com/cray-bos/bos/internal/stack/stacktest"
 	"github.com/cray-bos/bos/internal/testwait"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/simulator"
 )
 
@@ -94,7 +94,7 @@ func TestKillProcess(t *testing.T) {
 		"--listen", strings.TrimPrefix(bosURL, "http://"), "--redis-url", redisURL, "--redis-key-prefix", "killproc:",
 		"--hsm-url", u.HSM, "--bss-url", u.BSS, "--cfs-url", u.CFS, "--s3-url", u.S3, "--ims-url", u.IMS}}
 	t.Cleanup(k.bos.stop)
-	k.client = api.NewClient(bosURL, st.HTTPClient())
+	k.client = bosapi.NewClient(bosURL, st.HTTPClient())
 	k.bos.start()
 	k.waitHealthy()
 	st.BOSClient = k.client // Seed puts the default template into this BOS
@@ -126,7 +126,7 @@ type killRun struct {
 	t        *testing.T
 	st       *stack.Stack
 	bos      *bosProcess
-	client   *api.Client
+	client   *bosapi.Client
 	computes []string
 	rng      *rand.Rand
 
@@ -247,7 +247,7 @@ func (k *killRun) pending(op string, before map[string]int) []string {
 // describePending says where the pending nodes are, in the simulator and in BOS.
 func (k *killRun) describePending(op string, before map[string]int) string {
 	ids := k.pending(op, before)
-	comps, err := k.client.ListComponents(context.Background(), api.ComponentQuery{})
+	comps, err := k.client.ListComponents(context.Background(), bosapi.ComponentQuery{})
 	if err != nil {
 		return fmt.Sprintf("%d nodes (BOS unreachable: %v)", len(ids), err)
 	}

@@ -12,13 +12,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
+	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/cfs"
 	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/stack"
 	"github.com/cray-bos/bos/internal/stack/stacktest"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/simulator"
 	"github.com/cray-bos/bos/slurmsim"
 )
@@ -44,7 +45,7 @@ const rollingResumeTimeout = 12 * time.Second
 // session completes once every node is applied).
 type rollingCluster struct {
 	*slurmCluster
-	sc    *slurmsim.Client
+	sc    *slurmapi.Client
 	xname map[string]string // Slurm name → xname
 
 	mu        sync.Mutex
@@ -95,7 +96,7 @@ func startRollingCluster(tb testing.TB, n int) *rollingCluster {
 	require.NoError(tb, err)
 
 	c.slurmCluster = newSlurmCluster(&cluster{t: tb, st: st, computes: topo.ByRole(topology.RoleCompute)}, topo, time.Second, 4*time.Second)
-	c.sc = slurmsim.NewClient(st.URLs.Slurm, st.HTTPClient())
+	c.sc = slurmapi.NewClient(st.URLs.Slurm, st.HTTPClient())
 	for _, node := range topo.Nodes {
 		c.xname[node.Name] = node.Xname
 	}
@@ -111,7 +112,7 @@ func (c *rollingCluster) stage() string {
 	name := c.session(bos.OpReboot, rollingTemplate, "", true)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		comps, err := c.st.BOSClient.ListComponents(c.ctx(), api.ComponentQuery{StagedSession: name})
+		comps, err := c.st.BOSClient.ListComponents(c.ctx(), bosapi.ComponentQuery{StagedSession: name})
 		require.NoError(c.t, err)
 		if len(comps) == len(c.computes) {
 			return name
@@ -139,9 +140,9 @@ type discard struct{}
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // histories returns every Slurm node's transitions, by name.
-func (c *rollingCluster) histories() map[string][]slurmsim.Transition {
+func (c *rollingCluster) histories() map[string][]slurmapi.Transition {
 	c.t.Helper()
-	out := make(map[string][]slurmsim.Transition, len(c.computes))
+	out := make(map[string][]slurmapi.Transition, len(c.computes))
 	for _, x := range c.computes {
 		h, err := c.slurm.History(c.names[x])
 		require.NoError(c.t, err)
@@ -153,7 +154,7 @@ func (c *rollingCluster) histories() map[string][]slurmsim.Transition {
 // poweredOffUnderJob returns, for every power-off the BMCs saw, the ones that began while
 // Slurm had a job on the node: an independent check (the BMC's view, not Slurm's reboot
 // bookkeeping) that no node was rebooted under a job.
-func (c *rollingCluster) poweredOffUnderJob(hists map[string][]slurmsim.Transition) (offs int, bad []string) {
+func (c *rollingCluster) poweredOffUnderJob(hists map[string][]slurmapi.Transition) (offs int, bad []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for x, times := range c.powerOffs {
@@ -170,7 +171,7 @@ func (c *rollingCluster) poweredOffUnderJob(hists map[string][]slurmsim.Transiti
 }
 
 // jobsAt is how many jobs the history shows running on the node at t.
-func jobsAt(h []slurmsim.Transition, t time.Time) int {
+func jobsAt(h []slurmapi.Transition, t time.Time) int {
 	jobs := 0
 	for _, tr := range h {
 		if tr.At.After(t) {
@@ -188,7 +189,7 @@ func jobsAt(h []slurmsim.Transition, t time.Time) int {
 // jobsEndedAt is when a node became free of the jobs it ran at start: start itself if it
 // ran none, else the first later transition with no job running (zero if none is
 // recorded).
-func jobsEndedAt(h []slurmsim.Transition, start time.Time) time.Time {
+func jobsEndedAt(h []slurmapi.Transition, start time.Time) time.Time {
 	if jobsAt(h, start) == 0 {
 		return start
 	}
@@ -231,7 +232,7 @@ func (r rollingReport) Ratio() float64 { return r.Actual.Seconds() / r.Ideal.Sec
 
 // measureRolling reads the staged rolling reboot of nodes (Slurm names) from their
 // histories: the first reboot issued and completed after start.
-func measureRolling(hists map[string][]slurmsim.Transition, nodes []string, start time.Time) (rollingReport, error) {
+func measureRolling(hists map[string][]slurmapi.Transition, nodes []string, start time.Time) (rollingReport, error) {
 	r := rollingReport{Start: start, Nodes: len(nodes)}
 	var free []time.Time
 	var reboots []time.Duration

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/stack"
 	bos "github.com/cray-bos/bos/orchestrator"
@@ -57,14 +58,14 @@ func testStagedRollingReboot(t *testing.T) {
 	start := c.rebootAll()
 	status := c.waitComplete(staged, 90*time.Second)
 	sessionTook := time.Since(start)
-	c.waitSlurm(2*rollingResumeTimeout, "healthy nodes back in service, dead ones DOWN", func(nodes []slurmsim.Node) bool {
+	c.waitSlurm(2*rollingResumeTimeout, "healthy nodes back in service, dead ones DOWN", func(nodes []slurmapi.Node) bool {
 		for _, node := range nodes {
 			st := node.State
 			if _, isDead := dead[node.Name]; isDead {
-				if st.Base != slurmsim.StateDown || st.Has(slurmsim.FlagRebootIssued) {
+				if st.Base != slurmapi.StateDown || st.Has(slurmapi.FlagRebootIssued) {
 					return false
 				}
-			} else if st.Base == slurmsim.StateDown || st.Flags&(slurmsim.FlagDrain|slurmsim.FlagRebootRequested|slurmsim.FlagRebootIssued) != 0 {
+			} else if st.Base == slurmapi.StateDown || st.Flags&(slurmapi.FlagDrain|slurmapi.FlagRebootRequested|slurmapi.FlagRebootIssued) != 0 {
 				return false
 			}
 		}
@@ -77,7 +78,7 @@ func testStagedRollingReboot(t *testing.T) {
 		if _, isDead := dead[node.Name]; isDead {
 			deadX = append(deadX, node.Xname)
 			assert.Equal(t, "Rolling Reboot : reboot issued : reboot timed out", node.Reason, node.Name)
-			assert.False(t, node.State.Has(slurmsim.FlagDrain), "%s: a timed-out reboot clears DRAIN", node.Name)
+			assert.False(t, node.State.Has(slurmapi.FlagDrain), "%s: a timed-out reboot clears DRAIN", node.Name)
 			continue
 		}
 		healthy = append(healthy, node.Xname)
@@ -143,10 +144,10 @@ func testStagedRollingReboot(t *testing.T) {
 func TestRollingSchedule(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
-	tr := func(s float64, jobs int, cause string) slurmsim.Transition {
-		return slurmsim.Transition{At: at(s), Jobs: jobs, Cause: cause}
+	tr := func(s float64, jobs int, cause string) slurmapi.Transition {
+		return slurmapi.Transition{At: at(s), Jobs: jobs, Cause: cause}
 	}
-	hists := map[string][]slurmsim.Transition{
+	hists := map[string][]slurmapi.Transition{
 		"idle": {tr(-5, 0, "slurmd registered"), tr(0, 0, "reboot requested"), tr(0.1, 0, "reboot issued"), tr(2.1, 0, "reboot complete"),
 			tr(3, 1, "job started")},
 		"busy": {tr(-5, 0, "slurmd registered"), tr(-1, 1, "job started"), tr(0, 1, "reboot requested"), tr(4, 0, "job ended"),

@@ -14,13 +14,13 @@ import (
 	"github.com/cockroachdb/datadriven"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
+	"github.com/cray-bos/bos/api/pcsapi"
 	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/internal/stack"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/api"
-	"github.com/cray-bos/bos/pcs"
 	"github.com/cray-bos/bos/simulator"
 )
 
@@ -152,7 +152,7 @@ func cmdWait(s *scenario, t *testing.T, d *datadriven.TestData) string {
 			if st.Status != bos.SessionPending {
 				sess, err := s.c.st.BOSClient.GetSession(ctx, name)
 				require.NoError(t, err)
-				comps, err := s.c.st.BOSClient.ListComponents(ctx, api.ComponentQuery{StagedSession: name})
+				comps, err := s.c.st.BOSClient.ListComponents(ctx, bosapi.ComponentQuery{StagedSession: name})
 				require.NoError(t, err)
 				done = len(comps) == count(sess.Components)
 			}
@@ -209,7 +209,7 @@ func cmdStatus(s *scenario, t *testing.T, d *datadriven.TestData) string {
 }
 
 func cmdSessions(s *scenario, t *testing.T, d *datadriven.TestData) string {
-	sessions, err := s.c.st.BOSClient.ListSessions(s.c.ctx(), api.SessionQuery{})
+	sessions, err := s.c.st.BOSClient.ListSessions(s.c.ctx(), bosapi.SessionQuery{})
 	require.NoError(t, err)
 	lines := make([]string, 0, len(sessions))
 	for _, sess := range sessions {
@@ -307,12 +307,12 @@ func cmdTransitions(s *scenario, t *testing.T, d *datadriven.TestData) string {
 	if s.c.st.URLs.PCS == "" {
 		d.Fatalf(t, "transitions needs cluster power=pcs")
 	}
-	var list pcs.TransitionList
+	var list pcsapi.TransitionList
 	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(time.Second) { // fake time
-		list = pcs.TransitionList{}
+		list = pcsapi.TransitionList{}
 		_, err := problem.DoJSON(s.c.ctx(), s.c.st.HTTPClient(), http.MethodGet, s.c.st.URLs.PCS+"/apis/power-control/v1/transitions", nil, nil, &list)
 		require.NoError(t, err)
-		if !slices.ContainsFunc(list.Transitions, func(tr pcs.Transition) bool { return tr.TransitionStatus != pcs.TransitionCompleted }) {
+		if !slices.ContainsFunc(list.Transitions, func(tr pcsapi.Transition) bool { return tr.TransitionStatus != pcsapi.TransitionCompleted }) {
 			break
 		}
 		require.True(t, time.Now().Before(deadline), "PCS transitions still running after 2m")

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/internal/topology"
 	"github.com/cray-bos/bos/slurmsim"
 )
@@ -29,7 +30,7 @@ func newSlurmCluster(c *cluster, topo *topology.Topology, jobMin, jobMax time.Du
 }
 
 // waitSlurm polls Slurm's nodes until cond holds.
-func (c *slurmCluster) waitSlurm(timeout time.Duration, what string, cond func([]slurmsim.Node) bool) {
+func (c *slurmCluster) waitSlurm(timeout time.Duration, what string, cond func([]slurmapi.Node) bool) {
 	c.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond(c.slurm.Nodes()) {
@@ -43,9 +44,9 @@ func (c *slurmCluster) waitSlurm(timeout time.Duration, what string, cond func([
 // waitAllIdle waits until Slurm shows every node IDLE (after the first boot).
 func (c *slurmCluster) waitAllIdle() {
 	c.t.Helper()
-	c.waitSlurm(30*time.Second, "every node idle in Slurm", func(nodes []slurmsim.Node) bool {
+	c.waitSlurm(30*time.Second, "every node idle in Slurm", func(nodes []slurmapi.Node) bool {
 		for _, n := range nodes {
-			if n.State != (slurmsim.NodeState{Base: slurmsim.StateIdle}) {
+			if n.State != (slurmapi.NodeState{Base: slurmapi.StateIdle}) {
 				return false
 			}
 		}
@@ -57,20 +58,20 @@ func (c *slurmCluster) waitAllIdle() {
 // jobMin-jobMax, and waits until the cluster is that busy.
 func (c *slurmCluster) startWorkload(busy float64) {
 	c.t.Helper()
-	require.NoError(c.t, c.slurm.StartWorkload(slurmsim.WorkloadConfig{BusyShare: busy, MinNodes: 1, MaxNodes: 4,
+	require.NoError(c.t, c.slurm.StartWorkload(slurmapi.WorkloadConfig{BusyShare: busy, MinNodes: 1, MaxNodes: 4,
 		MinDuration: c.jobMin, MaxDuration: c.jobMax, Seed: 5}))
 	c.t.Cleanup(c.slurm.StopWorkload)
 	want := int(busy * 0.9 * float64(len(c.computes)))
-	c.waitSlurm(30*time.Second, fmt.Sprintf("%d nodes busy", want), func(nodes []slurmsim.Node) bool {
+	c.waitSlurm(30*time.Second, fmt.Sprintf("%d nodes busy", want), func(nodes []slurmapi.Node) bool {
 		return busyNodes(nodes) >= want
 	})
 }
 
 // busyNodes counts the nodes running jobs.
-func busyNodes(nodes []slurmsim.Node) int {
+func busyNodes(nodes []slurmapi.Node) int {
 	n := 0
 	for _, node := range nodes {
-		if node.State.Base == slurmsim.StateAllocated || node.State.Base == slurmsim.StateMixed {
+		if node.State.Base == slurmapi.StateAllocated || node.State.Base == slurmapi.StateMixed {
 			n++
 		}
 	}

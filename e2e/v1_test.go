@@ -15,11 +15,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/internal/stack"
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/orchestrator/lockstep"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/simulator"
@@ -78,7 +78,7 @@ func (c *cluster) v1Session(op, template, limit string) string {
 	c.t.Helper()
 	created, err := c.st.BOSClient.V1CreateSession(c.ctx(), bos.V1SessionCreate{Operation: op, TemplateName: template, Limit: limit})
 	require.NoError(c.t, err)
-	id := api.V1SessionID(created)
+	id := bosapi.V1SessionID(created)
 	require.NotEmpty(c.t, id)
 	return id
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/internal/memnet"
 	"github.com/cray-bos/bos/internal/topology"
 )
@@ -81,10 +82,10 @@ func BenchmarkClientGetNodes10k(b *testing.B) {
 	s, _ := benchServer(b, 10000)
 	ts := httptest.NewServer(s.Handler())
 	b.Cleanup(ts.Close)
-	c := NewClient(ts.URL, ts.Client())
+	c := hsmapi.NewClient(ts.URL, ts.Client())
 	b.ReportAllocs()
 	for b.Loop() {
-		nodes, err := c.GetComponents(b.Context(), ComponentFilter{Type: []string{"Node"}})
+		nodes, err := c.GetComponents(b.Context(), hsmapi.ComponentFilter{Type: []string{"Node"}})
 		if err != nil || len(nodes) != 10005 {
 			b.Fatalf("GetComponents: %d nodes, %v", len(nodes), err)
 		}
@@ -203,14 +204,14 @@ func TestConcurrentAccess(t *testing.T) {
 	wg.Wait()
 
 	r := call(t, s, "GET", "/hsm/v2/State/Components?type=Node&role=Compute", "")
-	comps := decode[ComponentArray](t, r).Components
+	comps := decode[hsmapi.ComponentArray](t, r).Components
 	require.Len(t, comps, 64)
 	for _, c := range comps {
 		assert.Equal(t, "On", c.State, c.ID)
 		assert.Equal(t, "done", c.SoftwareStatus, c.ID)
 		assert.False(t, c.Locked, c.ID)
 	}
-	assert.Empty(t, decode[Members](t, call(t, s, "GET", "/hsm/v2/groups/churn/members", "")).IDs)
+	assert.Empty(t, decode[hsmapi.Members](t, call(t, s, "GET", "/hsm/v2/groups/churn/members", "")).IDs)
 }
 
 // BenchmarkBulkStateData10kSCN is one BulkStateData of 10,000 nodes (a boot step),

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/internal/topology"
 )
@@ -22,20 +23,20 @@ func TestClientContract(t *testing.T) {
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	c := NewClient(ts.URL+"/", ts.Client())
+	c := hsmapi.NewClient(ts.URL+"/", ts.Client())
 	ctx := context.Background()
 
 	require.NoError(t, c.Ready(ctx))
 
 	t.Run("Components", func(t *testing.T) {
-		nodes, err := c.GetComponents(ctx, ComponentFilter{Type: []string{"Node"}})
+		nodes, err := c.GetComponents(ctx, hsmapi.ComponentFilter{Type: []string{"Node"}})
 		require.NoError(t, err)
 		assert.Len(t, nodes, 245)
-		uan, err := c.GetComponents(ctx, ComponentFilter{Role: []string{"Application"}, Enabled: boolPtr(true), RoleOnly: true})
+		uan, err := c.GetComponents(ctx, hsmapi.ComponentFilter{Role: []string{"Application"}, Enabled: boolPtr(true), RoleOnly: true})
 		require.NoError(t, err)
-		assert.Equal(t, []Component{{ID: "x3000c0s4b0n0", Type: "Node", Role: "Application", SubRole: "UAN"},
+		assert.Equal(t, []hsmapi.Component{{ID: "x3000c0s4b0n0", Type: "Node", Role: "Application", SubRole: "UAN"},
 			{ID: "x3000c0s5b0n0", Type: "Node", Role: "Application", SubRole: "UAN"}}, uan)
-		inP1, err := c.GetComponents(ctx, ComponentFilter{Partition: []string{"p1"}, NIDStart: []string{"1"}, NIDEnd: []string{"2"}})
+		inP1, err := c.GetComponents(ctx, hsmapi.ComponentFilter{Partition: []string{"p1"}, NIDStart: []string{"1"}, NIDEnd: []string{"2"}})
 		require.NoError(t, err)
 		assert.Equal(t, []string{"x1000c0s0b0n0", "x1000c0s0b0n1"}, ids(inP1))
 
@@ -43,27 +44,27 @@ func TestClientContract(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "X86", one.Arch)
 
-		got, err := c.QueryComponents(ctx, []string{"x1000c0s0b0n0", "x1000c0s0b0n1", "x1999c0s0b0n0"}, ComponentFilter{Enabled: boolPtr(true)})
+		got, err := c.QueryComponents(ctx, []string{"x1000c0s0b0n0", "x1000c0s0b0n1", "x1999c0s0b0n0"}, hsmapi.ComponentFilter{Enabled: boolPtr(true)})
 		require.NoError(t, err)
 		assert.Equal(t, []string{"x1000c0s0b0n0", "x1000c0s0b0n1"}, ids(got))
-		got, err = c.QueryComponents(ctx, []string{"x1000c0s0"}, ComponentFilter{Type: []string{"Node"}, StateOnly: true})
+		got, err = c.QueryComponents(ctx, []string{"x1000c0s0"}, hsmapi.ComponentFilter{Type: []string{"Node"}, StateOnly: true})
 		require.NoError(t, err)
 		assert.Len(t, got, 4)
 		assert.Empty(t, got[0].Arch, "stateonly trims the reply")
 
 		require.NoError(t, c.SetState(ctx, []string{"x1000c0s0b0n0", "x1000c0s0b0n1"}, StateOn, "", false))
 		require.NoError(t, c.SetEnabled(ctx, []string{"x1000c0s0b0n1"}, false))
-		on, err := c.GetComponents(ctx, ComponentFilter{State: []string{"On"}})
+		on, err := c.GetComponents(ctx, hsmapi.ComponentFilter{State: []string{"On"}})
 		require.NoError(t, err)
 		assert.Equal(t, []string{"x1000c0s0b0n0", "x1000c0s0b0n1"}, ids(on))
-		disabled, err := c.QueryComponents(ctx, []string{"all"}, ComponentFilter{Enabled: boolPtr(false)})
+		disabled, err := c.QueryComponents(ctx, []string{"all"}, hsmapi.ComponentFilter{Enabled: boolPtr(false)})
 		require.NoError(t, err)
 		assert.Equal(t, []string{"x1000c0s0b0n1"}, ids(disabled))
 		err = c.SetState(ctx, []string{"x1000c0s0b0n0"}, StateEmpty, "", false)
 		assert.Equal(t, http.StatusBadRequest, problem.StatusOf(err))
 		assert.ErrorContains(t, err, "hsm: set state Empty")
 
-		require.NoError(t, c.CreateComponents(ctx, []Component{{ID: "x1001c7s7b1n1", State: StateOff, Role: "Compute", NID: 99999}}, false))
+		require.NoError(t, c.CreateComponents(ctx, []hsmapi.Component{{ID: "x1001c7s7b1n1", State: StateOff, Role: "Compute", NID: 99999}}, false))
 		created, err := c.GetComponent(ctx, "x1001c7s7b1n1")
 		require.NoError(t, err)
 		assert.Equal(t, 99999, created.NID)
@@ -73,15 +74,15 @@ func TestClientContract(t *testing.T) {
 		require.True(t, errors.As(err, &d), "%v", err)
 		assert.Equal(t, http.StatusNotFound, d.Status)
 		assert.Equal(t, "no such xname.", d.Detail)
-		assert.Equal(t, http.StatusBadRequest, problem.StatusOf(c.CreateComponents(ctx, []Component{{ID: "bad", State: "On"}}, false)))
+		assert.Equal(t, http.StatusBadRequest, problem.StatusOf(c.CreateComponents(ctx, []hsmapi.Component{{ID: "bad", State: "On"}}, false)))
 	})
 
 	t.Run("Groups", func(t *testing.T) {
 		groups, err := c.Groups(ctx)
 		require.NoError(t, err)
 		assert.Len(t, groups, 3)
-		require.NoError(t, c.CreateGroup(ctx, Group{Label: "session-1", Description: "BOS test"}))
-		err = c.CreateGroup(ctx, Group{Label: "session-1"})
+		require.NoError(t, c.CreateGroup(ctx, hsmapi.Group{Label: "session-1", Description: "BOS test"}))
+		err = c.CreateGroup(ctx, hsmapi.Group{Label: "session-1"})
 		assert.Equal(t, http.StatusConflict, problem.StatusOf(err))
 		require.NoError(t, c.AddGroupMember(ctx, "session-1", "x1000c0s0b0n0"))
 		assert.Equal(t, http.StatusConflict, problem.StatusOf(c.AddGroupMember(ctx, "session-1", "x1000c0s0b0n0")))
@@ -89,9 +90,9 @@ func TestClientContract(t *testing.T) {
 		g, err := c.Group(ctx, "session-1")
 		require.NoError(t, err)
 		assert.Equal(t, []string{"x1000c0s0b0n0"}, g.Members.IDs)
-		ms, err := c.Memberships(ctx, ComponentFilter{ID: []string{"x1000c0s0b0n0"}})
+		ms, err := c.Memberships(ctx, hsmapi.ComponentFilter{ID: []string{"x1000c0s0b0n0"}})
 		require.NoError(t, err)
-		assert.Equal(t, []Membership{{ID: "x1000c0s0b0n0", GroupLabels: []string{"cabinet-x1000", "compute", "session-1"}, PartitionName: "p1"}}, ms)
+		assert.Equal(t, []hsmapi.Membership{{ID: "x1000c0s0b0n0", GroupLabels: []string{"cabinet-x1000", "compute", "session-1"}, PartitionName: "p1"}}, ms)
 		require.NoError(t, c.RemoveGroupMember(ctx, "session-1", "x1000c0s0b0n0"))
 		assert.Equal(t, http.StatusNotFound, problem.StatusOf(c.RemoveGroupMember(ctx, "session-1", "x1000c0s0b0n0")))
 		require.NoError(t, c.DeleteGroup(ctx, "session-1"))
@@ -107,41 +108,41 @@ func TestClientContract(t *testing.T) {
 		locked, err := c.LockedNodes(ctx)
 		require.NoError(t, err)
 		assert.Empty(t, locked)
-		res, err := c.Lock(ctx, LockRequest{ComponentIDs: []string{"x1000c0s1b0n0"}})
+		res, err := c.Lock(ctx, hsmapi.LockRequest{ComponentIDs: []string{"x1000c0s1b0n0"}})
 		require.NoError(t, err)
-		assert.Equal(t, LockCounts{Total: 1, Success: 1}, res.Counts)
+		assert.Equal(t, hsmapi.LockCounts{Total: 1, Success: 1}, res.Counts)
 		locked, err = c.LockedNodes(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, []string{"x1000c0s1b0n0"}, locked)
-		_, err = c.Lock(ctx, LockRequest{ComponentIDs: []string{"x1000c0s1b0n0"}})
+		_, err = c.Lock(ctx, hsmapi.LockRequest{ComponentIDs: []string{"x1000c0s1b0n0"}})
 		assert.ErrorContains(t, err, "Component is Locked")
-		_, err = c.Unlock(ctx, LockRequest{ComponentIDs: []string{"x1000c0s1b0n0"}})
+		_, err = c.Unlock(ctx, hsmapi.LockRequest{ComponentIDs: []string{"x1000c0s1b0n0"}})
 		require.NoError(t, err)
 
-		rsv, err := c.Reserve(ctx, LockRequest{ComponentIDs: []string{"x1000c0s1b0n0", "x1000c0s1b0n1"}, ReservationDuration: 5})
+		rsv, err := c.Reserve(ctx, hsmapi.LockRequest{ComponentIDs: []string{"x1000c0s1b0n0", "x1000c0s1b0n1"}, ReservationDuration: 5})
 		require.NoError(t, err)
 		require.Len(t, rsv.Success, 2)
-		chk, err := c.CheckReservations(ctx, []ReservationKey{{ID: rsv.Success[0].ID, Key: rsv.Success[0].DeputyKey}})
+		chk, err := c.CheckReservations(ctx, []hsmapi.ReservationKey{{ID: rsv.Success[0].ID, Key: rsv.Success[0].DeputyKey}})
 		require.NoError(t, err)
 		assert.Len(t, chk.Success, 1)
-		st, err := c.LockStatus(ctx, LockRequest{ComponentIDs: []string{"x1000c0s1b0n0", "x1999c0s0b0n0"}})
+		st, err := c.LockStatus(ctx, hsmapi.LockRequest{ComponentIDs: []string{"x1000c0s1b0n0", "x1999c0s0b0n0"}})
 		require.NoError(t, err)
 		assert.True(t, st.Components[0].Reserved)
 		assert.Equal(t, []string{"x1999c0s0b0n0"}, st.NotFound)
-		keys := []ReservationKey{{ID: rsv.Success[0].ID, Key: rsv.Success[0].ReservationKey}, {ID: rsv.Success[1].ID, Key: rsv.Success[1].ReservationKey}}
+		keys := []hsmapi.ReservationKey{{ID: rsv.Success[0].ID, Key: rsv.Success[0].ReservationKey}, {ID: rsv.Success[1].ID, Key: rsv.Success[1].ReservationKey}}
 		renewed, err := c.RenewReservations(ctx, keys, 10, "")
 		require.NoError(t, err)
 		assert.Equal(t, 2, renewed.Counts.Success)
-		rel, err := c.ReleaseReservations(ctx, keys, ProcessingFlexible)
+		rel, err := c.ReleaseReservations(ctx, keys, hsmapi.ProcessingFlexible)
 		require.NoError(t, err)
 		assert.Equal(t, 2, rel.Counts.Success)
 
-		dis, err := c.DisableReservations(ctx, LockRequest{ComponentIDs: []string{"x1000c0s1b0n0"}})
+		dis, err := c.DisableReservations(ctx, hsmapi.LockRequest{ComponentIDs: []string{"x1000c0s1b0n0"}})
 		require.NoError(t, err)
 		assert.Equal(t, 1, dis.Counts.Success)
-		_, err = c.Reserve(ctx, LockRequest{ComponentIDs: []string{"x1000c0s1b0n0"}, ReservationDuration: 1})
+		_, err = c.Reserve(ctx, hsmapi.LockRequest{ComponentIDs: []string{"x1000c0s1b0n0"}, ReservationDuration: 1})
 		assert.ErrorContains(t, err, "Component reservations are disabled")
-		_, err = c.RepairReservations(ctx, LockRequest{ComponentIDs: []string{"x1000c0s1b0n0"}})
+		_, err = c.RepairReservations(ctx, hsmapi.LockRequest{ComponentIDs: []string{"x1000c0s1b0n0"}})
 		require.NoError(t, err)
 	})
 
@@ -150,12 +151,12 @@ func TestClientContract(t *testing.T) {
 		for _, n := range topo.Nodes[:150] {
 			want = append(want, n.Xname)
 		}
-		ces, err := c.ComponentEndpoints(ctx, EndpointFilter{ID: want})
+		ces, err := c.ComponentEndpoints(ctx, hsmapi.EndpointFilter{ID: want})
 		require.NoError(t, err)
-		require.Len(t, ces, 150, "ids are sent in batches of %d", idsPerRequest)
+		require.Len(t, ces, 150, "ids are sent in batches of %d", hsmapi.IDsPerRequest)
 		assert.Equal(t, "x1000c0s0b0/redfish/v1/Systems/Node0", ces[0].RedfishURL)
 		assert.Equal(t, topology.ResetTypes, ces[0].RedfishSystemInfo.Actions.Reset.AllowableValues)
-		nodes, err := c.ComponentEndpoints(ctx, EndpointFilter{Type: []string{"Node"}})
+		nodes, err := c.ComponentEndpoints(ctx, hsmapi.EndpointFilter{Type: []string{"Node"}})
 		require.NoError(t, err)
 		assert.Len(t, nodes, 245)
 
@@ -164,7 +165,7 @@ func TestClientContract(t *testing.T) {
 		require.NoError(t, err)
 		assert.Len(t, eps, 125)
 		assert.Equal(t, "127.1.0.3:8443", eps[0].FQDN)
-		ces, err = c.ComponentEndpoints(ctx, EndpointFilter{RedfishEP: []string{"x1000c0s0b0"}, RedfishType: []string{"ComputerSystem"}})
+		ces, err = c.ComponentEndpoints(ctx, hsmapi.EndpointFilter{RedfishEP: []string{"x1000c0s0b0"}, RedfishType: []string{"ComputerSystem"}})
 		require.NoError(t, err)
 		require.Len(t, ces, 2)
 		assert.Equal(t, "127.1.0.3:8443/redfish/v1/Systems/Node1", ces[1].RedfishURL)
@@ -175,17 +176,17 @@ func TestClientContract(t *testing.T) {
 	})
 
 	t.Run("Events", func(t *testing.T) {
-		res, err := c.PostRedfishEvent(ctx, RedfishEvent{Context: "x1000c0s2b0", Events: []RedfishEventRecord{{
+		res, err := c.PostRedfishEvent(ctx, hsmapi.RedfishEvent{Context: "x1000c0s2b0", Events: []hsmapi.RedfishEventRecord{{
 			MessageID: "ResourceEvent.1.0.ResourcePowerStateChanged", MessageArgs: []string{"/redfish/v1/Systems/Node1", "On"}}}})
 		require.NoError(t, err)
-		assert.Equal(t, EventResult{Applied: 1}, res)
+		assert.Equal(t, hsmapi.EventResult{Applied: 1}, res)
 		n, err := c.GetComponent(ctx, "x1000c0s2b0n1")
 		require.NoError(t, err)
 		assert.Equal(t, StateOn, n.State)
 	})
 
 	t.Run("TransportError", func(t *testing.T) {
-		dead := NewClient("http://127.0.0.1:1", nil)
+		dead := hsmapi.NewClient("http://127.0.0.1:1", nil)
 		err := dead.Ready(ctx)
 		require.Error(t, err)
 		assert.Zero(t, problem.StatusOf(err))

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/internal/xname"
 )
@@ -237,7 +238,7 @@ type componentIn struct {
 
 // validComp is a validated component plus which optional fields the client gave.
 type validComp struct {
-	c                   Component
+	c                   hsmapi.Component
 	roleGiven, nidGiven bool
 }
 
@@ -250,7 +251,7 @@ func (s *Server) validate(in componentIn) (validComp, *problem.Details) {
 	if err != nil {
 		return bad("invalid xname %q", in.ID)
 	}
-	v := validComp{c: Component{ID: id, Type: string(typ), SoftwareStatus: in.SoftwareStatus, Subtype: in.Subtype}}
+	v := validComp{c: hsmapi.Component{ID: id, Type: string(typ), SoftwareStatus: in.SoftwareStatus, Subtype: in.Subtype}}
 	var ok bool
 	if in.State == "" {
 		return bad("%s: missing State", id)

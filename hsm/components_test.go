@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/internal/xname"
 )
 
@@ -21,7 +22,7 @@ var (
 func TestSeededComponents(t *testing.T) {
 	s, _ := MustServer(t)
 	n := mustGet(t, s, "x1000c0s0b0n1")
-	assert.Equal(t, Component{ID: "x1000c0s0b0n1", Type: "Node", State: "Off", Flag: "OK", Enabled: boolPtr(true),
+	assert.Equal(t, hsmapi.Component{ID: "x1000c0s0b0n1", Type: "Node", State: "Off", Flag: "OK", Enabled: boolPtr(true),
 		Role: "Compute", NID: 2, NetType: "Sling", Arch: "X86", Class: "Mountain"}, n)
 	uan := mustGet(t, s, "x3000c0s4b0n0")
 	assert.Equal(t, "Application", uan.Role)
@@ -44,7 +45,7 @@ func TestDisabledNodeIsSeededDisabled(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, mustGet(t, s, topo.Nodes[0].Xname).IsEnabled())
 	r := call(t, s, "GET", "/hsm/v2/State/Components?type=Node&enabled=false", "")
-	assert.Equal(t, []string{topo.Nodes[0].Xname}, ids(decode[ComponentArray](t, r).Components))
+	assert.Equal(t, []string{topo.Nodes[0].Xname}, ids(decode[hsmapi.ComponentArray](t, r).Components))
 }
 
 func TestGetComponentsFilters(t *testing.T) {
@@ -95,7 +96,7 @@ func TestGetComponentsFilters(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := call(t, s, "GET", "/hsm/v2/State/Components?"+tc.query, "")
 			require.Equal(t, http.StatusOK, r.status, r.body)
-			assert.Equal(t, tc.want, ids(decode[ComponentArray](t, r).Components))
+			assert.Equal(t, tc.want, ids(decode[hsmapi.ComponentArray](t, r).Components))
 		})
 	}
 }
@@ -146,7 +147,7 @@ func TestGatewayPrefix(t *testing.T) {
 	s, _ := MustServer(t)
 	r := call(t, s, "GET", "/apis/smd/hsm/v2/State/Components/x1000c0s0b0n0", "")
 	require.Equal(t, http.StatusOK, r.status)
-	assert.Equal(t, "x1000c0s0b0n0", decode[Component](t, r).ID)
+	assert.Equal(t, "x1000c0s0b0n0", decode[hsmapi.Component](t, r).ID)
 }
 
 func TestQueryComponents(t *testing.T) {
@@ -171,7 +172,7 @@ func TestQueryComponents(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := call(t, s, "POST", "/hsm/v2/State/Components/Query", tc.body)
 			require.Equal(t, http.StatusOK, r.status, r.body)
-			assert.Equal(t, tc.want, ids(decode[ComponentArray](t, r).Components))
+			assert.Equal(t, tc.want, ids(decode[hsmapi.ComponentArray](t, r).Components))
 		})
 	}
 	r := call(t, s, "POST", "/hsm/v2/State/Components/Query", `{"ComponentIDs":["x1000c0s0b0n0"],"stateonly":true}`)
@@ -192,9 +193,9 @@ func TestQueryComponents(t *testing.T) {
 func TestQueryComponentGet(t *testing.T) {
 	s, _ := MustServer(t)
 	r := call(t, s, "GET", "/hsm/v2/State/Components/Query/x1000c0s0?type=Node", "")
-	assert.Equal(t, computes[:4], ids(decode[ComponentArray](t, r).Components))
+	assert.Equal(t, computes[:4], ids(decode[hsmapi.ComponentArray](t, r).Components))
 	r = call(t, s, "GET", "/hsm/v2/State/Components/Query/x1000c0s0b0n0", "")
-	assert.Equal(t, computes[:1], ids(decode[ComponentArray](t, r).Components))
+	assert.Equal(t, computes[:1], ids(decode[hsmapi.ComponentArray](t, r).Components))
 	requireProblem(t, call(t, s, "GET", "/hsm/v2/State/Components/Query/junk", ""), http.StatusBadRequest, "invalid xname")
 }
 
@@ -202,23 +203,23 @@ func TestByNID(t *testing.T) {
 	s, _ := MustServer(t)
 	r := call(t, s, "GET", "/hsm/v2/State/Components/ByNID/5", "")
 	require.Equal(t, http.StatusOK, r.status)
-	assert.Equal(t, "x1000c0s1b0n0", decode[Component](t, r).ID)
+	assert.Equal(t, "x1000c0s1b0n0", decode[hsmapi.Component](t, r).ID)
 	requireProblem(t, call(t, s, "GET", "/hsm/v2/State/Components/ByNID/77", ""), http.StatusNotFound, "no such NID.")
 	requireProblem(t, call(t, s, "GET", "/hsm/v2/State/Components/ByNID/five", ""), http.StatusBadRequest, "invalid NID")
 
 	r = call(t, s, "POST", "/hsm/v2/State/Components/ByNID/Query", `{"NIDRanges":["1-2","7","200001-200009"]}`)
 	require.Equal(t, http.StatusOK, r.status, r.body)
 	assert.Equal(t, []string{"x1000c0s0b0n0", "x1000c0s0b0n1", "x1000c0s1b1n0", "x3000c0s4b0n0", "x3000c0s5b0n0"},
-		ids(decode[ComponentArray](t, r).Components))
+		ids(decode[hsmapi.ComponentArray](t, r).Components))
 	r = call(t, s, "POST", "/hsm/v2/State/Components/ByNID/Query", `{"NIDRanges":["1-8"],"partition":["p1"],"nidonly":true}`)
-	assert.Len(t, decode[ComponentArray](t, r).Components, 8)
+	assert.Len(t, decode[hsmapi.ComponentArray](t, r).Components, 8)
 	requireProblem(t, call(t, s, "POST", "/hsm/v2/State/Components/ByNID/Query", `{"NIDRanges":[]}`), http.StatusBadRequest, "Missing NID ranges")
 	requireProblem(t, call(t, s, "POST", "/hsm/v2/State/Components/ByNID/Query", `{"NIDRanges":["3-"]}`), http.StatusBadRequest, "not a valid NID range")
 
 	// A NID patch moves the index.
 	require.Equal(t, http.StatusNoContent, call(t, s, "PATCH", "/hsm/v2/State/Components/x1000c0s1b0n0/NID", `{"NID":555}`).status)
 	assert.Equal(t, http.StatusNotFound, call(t, s, "GET", "/hsm/v2/State/Components/ByNID/5", "").status)
-	assert.Equal(t, "x1000c0s1b0n0", decode[Component](t, call(t, s, "GET", "/hsm/v2/State/Components/ByNID/555", "")).ID)
+	assert.Equal(t, "x1000c0s1b0n0", decode[hsmapi.Component](t, call(t, s, "GET", "/hsm/v2/State/Components/ByNID/555", "")).ID)
 }
 
 func TestSingleComponent(t *testing.T) {
@@ -232,9 +233,9 @@ func TestSingleComponent(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.status)
 	assert.JSONEq(t, `{"code":0,"message":"deleted 1 entry"}`, r.body)
 	// The delete cascades to groups and partitions.
-	g := decode[Group](t, call(t, s, "GET", "/hsm/v2/groups/uan", ""))
+	g := decode[hsmapi.Group](t, call(t, s, "GET", "/hsm/v2/groups/uan", ""))
 	assert.Equal(t, []string{"x3000c0s5b0n0"}, g.Members.IDs)
-	p := decode[Partition](t, call(t, s, "GET", "/hsm/v2/partitions/p1", ""))
+	p := decode[hsmapi.Partition](t, call(t, s, "GET", "/hsm/v2/partitions/p1", ""))
 	assert.NotContains(t, p.Members.IDs, "x3000c0s4b0n0")
 	assert.Equal(t, http.StatusNotFound, call(t, s, "GET", "/hsm/v2/State/Components/ByNID/200001", "").status)
 }
@@ -245,7 +246,7 @@ func TestDeleteAllComponents(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.status)
 	assert.JSONEq(t, `{"code":0,"message":"deleted 22 entries"}`, r.body)
 	assert.JSONEq(t, `{"Components":[]}`, call(t, s, "GET", "/hsm/v2/State/Components", "").body)
-	assert.Empty(t, decode[Group](t, call(t, s, "GET", "/hsm/v2/groups/compute", "")).Members.IDs)
+	assert.Empty(t, decode[hsmapi.Group](t, call(t, s, "GET", "/hsm/v2/groups/compute", "")).Members.IDs)
 	requireProblem(t, call(t, s, "DELETE", "/hsm/v2/State/Components", ""), http.StatusNotFound, "no entries to delete")
 }
 
@@ -361,22 +362,22 @@ func TestBulkPatches(t *testing.T) {
 	two := `"ComponentIDs":["x1000c0s0b0n0","x1000c0s0b0n1","x1999c0s0b0n0"]`
 	for _, tc := range []struct {
 		name, path, body string
-		check            func(t *testing.T, c Component)
+		check            func(t *testing.T, c hsmapi.Component)
 	}{
-		{"StateDefaultsFlagOK", "BulkStateData", `{` + two + `,"State":"On"}`, func(t *testing.T, c Component) {
+		{"StateDefaultsFlagOK", "BulkStateData", `{` + two + `,"State":"On"}`, func(t *testing.T, c hsmapi.Component) {
 			assert.Equal(t, "On", c.State)
 			assert.Equal(t, "OK", c.Flag)
 		}},
-		{"Flag", "BulkFlagOnly", `{` + two + `,"Flag":"alert"}`, func(t *testing.T, c Component) { assert.Equal(t, "Alert", c.Flag) }},
-		{"Enabled", "BulkEnabled", `{` + two + `,"Enabled":false}`, func(t *testing.T, c Component) { assert.False(t, c.IsEnabled()) }},
-		{"SoftwareStatus", "BulkSoftwareStatus", `{` + two + `,"SoftwareStatus":"DvsAvailable"}`, func(t *testing.T, c Component) {
+		{"Flag", "BulkFlagOnly", `{` + two + `,"Flag":"alert"}`, func(t *testing.T, c hsmapi.Component) { assert.Equal(t, "Alert", c.Flag) }},
+		{"Enabled", "BulkEnabled", `{` + two + `,"Enabled":false}`, func(t *testing.T, c hsmapi.Component) { assert.False(t, c.IsEnabled()) }},
+		{"SoftwareStatus", "BulkSoftwareStatus", `{` + two + `,"SoftwareStatus":"DvsAvailable"}`, func(t *testing.T, c hsmapi.Component) {
 			assert.Equal(t, "DvsAvailable", c.SoftwareStatus)
 		}},
-		{"Role", "BulkRole", `{` + two + `,"Role":"application","SubRole":"uan"}`, func(t *testing.T, c Component) {
+		{"Role", "BulkRole", `{` + two + `,"Role":"application","SubRole":"uan"}`, func(t *testing.T, c hsmapi.Component) {
 			assert.Equal(t, "Application", c.Role)
 			assert.Equal(t, "UAN", c.SubRole)
 		}},
-		{"RoleClearsSubRole", "BulkRole", `{` + two + `,"Role":"Compute"}`, func(t *testing.T, c Component) {
+		{"RoleClearsSubRole", "BulkRole", `{` + two + `,"Role":"Compute"}`, func(t *testing.T, c hsmapi.Component) {
 			assert.Equal(t, "Compute", c.Role)
 			assert.Empty(t, c.SubRole)
 		}},
@@ -409,7 +410,7 @@ func TestBulkPatchErrorsChangeNothing(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			requireProblem(t, call(t, s, "PATCH", "/hsm/v2/State/Components/"+tc.path, tc.body), http.StatusBadRequest, tc.detail)
-			assert.Equal(t, Component{ID: "x1000c0s0b0n0", Type: "Node", State: "Off", Flag: "OK", Enabled: boolPtr(true),
+			assert.Equal(t, hsmapi.Component{ID: "x1000c0s0b0n0", Type: "Node", State: "Off", Flag: "OK", Enabled: boolPtr(true),
 				Role: "Compute", NID: 1, NetType: "Sling", Arch: "X86", Class: "Mountain"}, mustGet(t, s, "x1000c0s0b0n0"))
 		})
 	}
@@ -452,7 +453,7 @@ func TestSingleFieldPatches(t *testing.T) {
 			require.Equal(t, tc.status, r.status, r.body)
 		})
 	}
-	assert.Equal(t, Component{ID: "x1000c0s0b0n0", Type: "Node", State: "Ready", Flag: "Alert", Enabled: boolPtr(false),
+	assert.Equal(t, hsmapi.Component{ID: "x1000c0s0b0n0", Type: "Node", State: "Ready", Flag: "Alert", Enabled: boolPtr(false),
 		SoftwareStatus: "AdminDown", Role: "Management", SubRole: "Worker", NID: 77, NetType: "Sling", Arch: "X86",
 		Class: "Mountain"}, mustGet(t, s, "x1000c0s0b0n0"))
 	requireProblem(t, call(t, s, "PATCH", "/hsm/v2/State/Components/x1999c0s0b0n0/StateData", `{"State":"On"}`), http.StatusNotFound, "no such xname.")
@@ -480,7 +481,7 @@ func TestServiceEndpoints(t *testing.T) {
 	assert.Equal(t, http.StatusOK, r.status)
 	assert.JSONEq(t, `{"code":0,"message":"HSM is healthy"}`, r.body)
 	assert.Equal(t, http.StatusNoContent, call(t, s, "GET", "/hsm/v2/service/liveness", "").status)
-	all := decode[Values](t, call(t, s, "GET", "/hsm/v2/service/values", ""))
+	all := decode[hsmapi.Values](t, call(t, s, "GET", "/hsm/v2/service/values", ""))
 	assert.Equal(t, []string{"Unknown", "Empty", "Populated", "Off", "On", "Standby", "Halt", "Ready"}, all.State)
 	assert.Contains(t, all.SubRole, "UAN")
 	assert.Contains(t, all.Type, "NodeBMC")
@@ -548,7 +549,7 @@ func TestNewNodeDefaultsAsReal(t *testing.T) {
 		require.Equal(t, http.StatusNoContent, r.status, r.body)
 		got := mustGet(t, s, id)
 		assert.Equal(t, nid, got.NID, id)
-		assert.Equal(t, Component{ID: id, Type: got.Type, State: "On", Flag: "OK", Enabled: boolPtr(true), Role: "Compute",
+		assert.Equal(t, hsmapi.Component{ID: id, Type: got.Type, State: "On", Flag: "OK", Enabled: boolPtr(true), Role: "Compute",
 			NID: nid, NetType: "Sling", Arch: "X86", Class: "River"}, got)
 	}
 }

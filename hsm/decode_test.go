@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/api/hsmapi"
 )
 
 // TestDecodeAsReal: hms-smd decodes bodies with json.Unmarshal, so unknown fields are
@@ -38,8 +40,8 @@ func TestDecodeAsReal(t *testing.T) {
 			r := call(t, s, "GET", "/hsm/v2/"+p, "")
 			assert.Equal(t, http.StatusOK, r.status, "%s: %s", p, r.body)
 		}
-		all := decode[ComponentArray](t, call(t, s, "GET", "/hsm/v2/State/Components", ""))
-		some := decode[ComponentArray](t, call(t, s, "GET", "/hsm/v2/State/Components?colour=red", ""))
+		all := decode[hsmapi.ComponentArray](t, call(t, s, "GET", "/hsm/v2/State/Components", ""))
+		some := decode[hsmapi.ComponentArray](t, call(t, s, "GET", "/hsm/v2/State/Components?colour=red", ""))
 		assert.Equal(t, ids(all.Components), ids(some.Components), "an unknown filter filters nothing")
 	})
 }
@@ -53,7 +55,7 @@ func TestNIDsAre64Bit(t *testing.T) {
 	assert.Equal(t, big, mustGet(t, s, "x1001c0s0b0n1").NID)
 	r = call(t, s, "GET", "/hsm/v2/State/Components/ByNID/1099511627776", "")
 	require.Equal(t, http.StatusOK, r.status, r.body)
-	assert.Equal(t, "x1001c0s0b0n1", decode[Component](t, r).ID)
+	assert.Equal(t, "x1001c0s0b0n1", decode[hsmapi.Component](t, r).ID)
 	r = call(t, s, "PATCH", "/hsm/v2/State/Components/x1001c0s0b0n1/NID", `{"NID":4294967296}`)
 	require.Equal(t, http.StatusNoContent, r.status, r.body)
 	r = call(t, s, "PATCH", "/hsm/v2/State/Components/BulkNID", `{"Components":[{"ID":"x1001c0s0b0n1","NID":4294967297}]}`)

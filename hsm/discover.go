@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/internal/xname"
 )
 
@@ -365,7 +366,7 @@ func systemXname(bmc string, i int) string { return fmt.Sprintf("%sn%d", bmc, i)
 
 // applyReading stores a discovery's results. Failed discoveries only update the
 // endpoint's DiscoveryInfo, as hms-smd's updateFromRfEndpoint. Call with s.mu held.
-func (s *Server) applyReading(ep *RedfishEndpoint, rd bmcReading) {
+func (s *Server) applyReading(ep *hsmapi.RedfishEndpoint, rd bmcReading) {
 	now := s.now()
 	ep.DiscoveryInfo.LastDiscoveryStatus = rd.status
 	ep.DiscoveryInfo.LastDiscoveryAttempt = stamp(now)
@@ -383,12 +384,12 @@ func (s *Server) applyReading(ep *RedfishEndpoint, rd bmcReading) {
 	}
 	for i, sys := range rd.systems {
 		id := systemXname(ep.ID, i)
-		ce := ComponentEndpoint{ID: id, Type: string(xname.Node), FQDN: id, RedfishType: "ComputerSystem",
+		ce := hsmapi.ComponentEndpoint{ID: id, Type: string(xname.Node), FQDN: id, RedfishType: "ComputerSystem",
 			RedfishSubtype: orDefault(sys.SystemType, "Physical"), UUID: sys.UUID, OdataID: sys.ODataID,
-			RedfishEndpointID: ep.ID, Enabled: true, ComponentEndpointType: CompEPTypeSystem,
-			RedfishSystemInfo: &SystemInfo{Name: sys.ID, EthernetNICInfo: nicInfo(sys.nics)}}
+			RedfishEndpointID: ep.ID, Enabled: true, ComponentEndpointType: hsmapi.CompEPTypeSystem,
+			RedfishSystemInfo: &hsmapi.SystemInfo{Name: sys.ID, EthernetNICInfo: nicInfo(sys.nics)}}
 		if a := sys.Actions.SystemReset; a != nil {
-			ce.RedfishSystemInfo.Actions = &SystemActions{Reset: ResetAction{AllowableValues: a.AllowableValues,
+			ce.RedfishSystemInfo.Actions = &hsmapi.SystemActions{Reset: hsmapi.ResetAction{AllowableValues: a.AllowableValues,
 				ActionInfo: a.ActionInfo, Target: a.Target}}
 		}
 		if len(sys.nics) > 0 {
@@ -403,12 +404,12 @@ func (s *Server) applyReading(ep *RedfishEndpoint, rd bmcReading) {
 		if i > 0 || m.ManagerType != "" && m.ManagerType != "BMC" {
 			continue // the BMC's own manager is the endpoint's component
 		}
-		ce := ComponentEndpoint{ID: ep.ID, Type: ep.Type, FQDN: ep.ID, RedfishType: "Manager",
+		ce := hsmapi.ComponentEndpoint{ID: ep.ID, Type: ep.Type, FQDN: ep.ID, RedfishType: "Manager",
 			RedfishSubtype: orDefault(m.ManagerType, "BMC"), UUID: m.UUID, OdataID: m.ODataID,
-			RedfishEndpointID: ep.ID, Enabled: true, ComponentEndpointType: CompEPTypeManager,
-			RedfishManagerInfo: &ManagerInfo{Name: m.ID, EthernetNICInfo: nicInfo(m.nics)}}
+			RedfishEndpointID: ep.ID, Enabled: true, ComponentEndpointType: hsmapi.CompEPTypeManager,
+			RedfishManagerInfo: &hsmapi.ManagerInfo{Name: m.ID, EthernetNICInfo: nicInfo(m.nics)}}
 		if a := m.Actions.ManagerReset; a != nil {
-			ce.RedfishManagerInfo.Actions = &ManagerActions{Reset: ResetAction{AllowableValues: a.AllowableValues,
+			ce.RedfishManagerInfo.Actions = &hsmapi.ManagerActions{Reset: hsmapi.ResetAction{AllowableValues: a.AllowableValues,
 				ActionInfo: a.ActionInfo, Target: a.Target}}
 		}
 		if len(m.nics) > 0 {
@@ -420,7 +421,7 @@ func (s *Server) applyReading(ep *RedfishEndpoint, rd bmcReading) {
 		if r, ok := s.comps[ep.ID]; ok {
 			s.repopulate(r, StateReady)
 		} else {
-			s.putComp(&compRec{c: Component{ID: ep.ID, Type: ep.Type, State: StateReady, Flag: FlagOK,
+			s.putComp(&compRec{c: hsmapi.Component{ID: ep.ID, Type: ep.Type, State: StateReady, Flag: FlagOK,
 				Enabled: boolPtr(true), NetType: "Sling", Arch: "X86"}})
 		}
 		s.discoveredNICs(ep.ID, xname.TypeOf(ep.ID), m.nics, now)
@@ -444,10 +445,10 @@ func orDefault(v, def string) string {
 	return v
 }
 
-func nicInfo(nics []rfNIC) []EthernetNICInfo {
-	out := make([]EthernetNICInfo, 0, len(nics))
+func nicInfo(nics []rfNIC) []hsmapi.EthernetNICInfo {
+	out := make([]hsmapi.EthernetNICInfo, 0, len(nics))
 	for _, n := range nics {
-		out = append(out, EthernetNICInfo{RedfishID: n.ID, ODataID: n.ODataID, Description: n.Description,
+		out = append(out, hsmapi.EthernetNICInfo{RedfishID: n.ID, ODataID: n.ODataID, Description: n.Description,
 			InterfaceEnabled: n.InterfaceEnabled, MACAddress: strings.ToLower(n.MACAddress),
 			PermanentMACAddress: strings.ToLower(n.PermanentMACAddress)})
 	}
@@ -465,7 +466,7 @@ func (s *Server) discoveredNode(id, power string) {
 		s.repopulate(r, state)
 		return
 	}
-	c := Component{ID: id, Type: string(xname.Node), State: state, Flag: FlagOK, Enabled: boolPtr(true),
+	c := hsmapi.Component{ID: id, Type: string(xname.Node), State: state, Flag: FlagOK, Enabled: boolPtr(true),
 		Role: "Compute", NetType: "Sling", Arch: "X86", Class: "River", NID: syntheticNID(id)}
 	if n, ok := s.topoNodes[id]; ok {
 		c.Role, c.SubRole, c.NID, c.Enabled = n.Role, n.SubRole, n.NID, boolPtr(!n.Disabled)
@@ -489,7 +490,7 @@ func (s *Server) discoveredNICs(id string, typ xname.Type, nics []rfNIC, now tim
 		if !ok {
 			continue
 		}
-		e := EthernetInterface{ID: eid, Description: n.Description, MACAddress: mac, IPAddresses: []IPAddress{},
+		e := hsmapi.EthernetInterface{ID: eid, Description: n.Description, MACAddress: mac, IPAddresses: []hsmapi.IPAddress{},
 			LastUpdate: stamp(now), ComponentID: id, Type: string(typ)}
 		if old, ok := s.eths[eid]; ok {
 			e.IPAddresses = old.e.IPAddresses

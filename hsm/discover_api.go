@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/internal/problem"
 )
 
@@ -56,7 +57,7 @@ func (s *Server) postDiscover(w http.ResponseWriter, r *http.Request) *problem.D
 	jobs := s.startDiscovery(ids, false, in.Force)
 	s.mu.Unlock()
 	s.runDiscovery(jobs)
-	writeJSON(w, http.StatusOK, []ResourceURI{{URI: BasePath + "/Inventory/DiscoveryStatus/0"}})
+	writeJSON(w, http.StatusOK, []hsmapi.ResourceURI{{URI: hsmapi.BasePath + "/Inventory/DiscoveryStatus/0"}})
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/internal/topology"
 	"github.com/cray-bos/bos/simulator"
 )
@@ -88,8 +89,8 @@ func TestDiscoverAgreesWithSeed(t *testing.T) {
 	})
 	st := decode[DiscoveryStatus](t, call(t, s, "GET", "/hsm/v2/Inventory/DiscoveryStatus/0", ""))
 	assert.Equal(t, "NotStarted", st.Status)
-	seededEPs := decode[RedfishEndpointArray](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints", "")).RedfishEndpoints
-	seededCEs := decode[ComponentEndpointArray](t, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints", "")).ComponentEndpoints
+	seededEPs := decode[hsmapi.RedfishEndpointArray](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints", "")).RedfishEndpoints
+	seededCEs := decode[hsmapi.ComponentEndpointArray](t, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints", "")).ComponentEndpoints
 	assert.JSONEq(t, `{"ServiceEndpoints":[]}`, call(t, s, "GET", "/hsm/v2/Inventory/ServiceEndpoints", "").body)
 
 	r := call(t, s, "POST", "/hsm/v2/Inventory/Discover", `{"xnames":[],"force":false}`)
@@ -103,13 +104,13 @@ func TestDiscoverAgreesWithSeed(t *testing.T) {
 		call(t, s, "GET", "/hsm/v2/Inventory/DiscoveryStatus", "").body)
 
 	// What discovery read over Redfish is what the seed said.
-	eps := decode[RedfishEndpointArray](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints", "")).RedfishEndpoints
+	eps := decode[hsmapi.RedfishEndpointArray](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints", "")).RedfishEndpoints
 	require.Equal(t, len(seededEPs), len(eps))
 	for i, ep := range eps {
 		assert.Equal(t, "DiscoverOK", ep.DiscoveryInfo.LastDiscoveryStatus, ep.ID)
 		assert.Equal(t, seededEPs[i], ep, "RedfishEndpoint %s", ep.ID)
 	}
-	ces := decode[ComponentEndpointArray](t, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints", "")).ComponentEndpoints
+	ces := decode[hsmapi.ComponentEndpointArray](t, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints", "")).ComponentEndpoints
 	require.Equal(t, len(seededCEs), len(ces))
 	for i, ce := range ces {
 		want := seededCEs[i]
@@ -133,7 +134,7 @@ func TestDiscoverAgreesWithSeed(t *testing.T) {
 		}
 	}
 	// A rack BMC serves Managers/Self.
-	mgr := decode[ComponentEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints/x3000c0s1b0", ""))
+	mgr := decode[hsmapi.ComponentEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints/x3000c0s1b0", ""))
 	assert.Equal(t, "/redfish/v1/Managers/Self", mgr.OdataID)
 	assert.Equal(t, "/redfish/v1/Managers/Self/Actions/Manager.Reset", mgr.RedfishManagerInfo.Actions.Reset.Target)
 	// Credentials are never returned.
@@ -204,7 +205,7 @@ func TestDiscoverFailuresAsReal(t *testing.T) {
 	tr.mu.Unlock()
 	s.WaitDiscoveries()
 	for _, id := range []string{"x5000c0s0b0", "x5000c0s1b0"} {
-		ep := decode[RedfishEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints/"+id, ""))
+		ep := decode[hsmapi.RedfishEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints/"+id, ""))
 		assert.Equal(t, "HTTPsGetFailed", ep.DiscoveryInfo.LastDiscoveryStatus, id)
 		assert.Equal(t, "2026-01-02T03:04:05Z", ep.DiscoveryInfo.LastDiscoveryAttempt, id)
 	}
@@ -216,7 +217,7 @@ func TestDiscoverFailuresAsReal(t *testing.T) {
 	require.Equal(t, http.StatusCreated, r.status, r.body)
 	s.WaitDiscoveries()
 	for _, id := range []string{"x5000c0s2b0", "x5000c0s3b0"} {
-		ep := decode[RedfishEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints/"+id, ""))
+		ep := decode[hsmapi.RedfishEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints/"+id, ""))
 		assert.Equal(t, "NotYetQueried", ep.DiscoveryInfo.LastDiscoveryStatus, id)
 	}
 
@@ -230,7 +231,7 @@ func TestDiscoverFailuresAsReal(t *testing.T) {
 	tr.gate = gate
 	tr.mu.Unlock()
 	require.Equal(t, http.StatusOK, call(t, s, "POST", "/hsm/v2/Inventory/Discover", `{"xnames":["x1000c0s0b0"]}`).status)
-	ep := decode[RedfishEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints/x1000c0s0b0", ""))
+	ep := decode[hsmapi.RedfishEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints/x1000c0s0b0", ""))
 	assert.Equal(t, "DiscoveryStarted", ep.DiscoveryInfo.LastDiscoveryStatus)
 	assert.Equal(t, "InProgress", decode[DiscoveryStatus](t, call(t, s, "GET", "/hsm/v2/Inventory/DiscoveryStatus/0", "")).Status)
 	requireProblem(t, call(t, s, "POST", "/hsm/v2/Inventory/Discover", `{"xnames":["x1000c0s1b0"]}`), http.StatusConflict, "in progress")
@@ -249,12 +250,12 @@ func TestPostRedfishEndpointDiscovers(t *testing.T) {
 	r := call(t, s, "POST", "/hsm/v2/Inventory/RedfishEndpoints", `{"ID":"x1000c0s0b0","FQDN":"x1000c0s0b0","User":"root","Password":"initial0","RediscoverOnUpdate":true}`)
 	require.Equal(t, http.StatusCreated, r.status, r.body)
 	s.WaitDiscoveries()
-	ep := decode[RedfishEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints/x1000c0s0b0", ""))
+	ep := decode[hsmapi.RedfishEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints/x1000c0s0b0", ""))
 	assert.Equal(t, "DiscoverOK", ep.DiscoveryInfo.LastDiscoveryStatus)
 	assert.Equal(t, simRedfishVersion, ep.DiscoveryInfo.RedfishVersion)
 	assert.Equal(t, simUUID("x1000c0s0b0"), ep.UUID)
 	assert.Equal(t, "Off", mustGet(t, s, "x1000c0s0b0n0").State, "rediscovered: no longer Empty")
-	ce := decode[ComponentEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints/x1000c0s0b0n1", ""))
+	ce := decode[hsmapi.ComponentEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints/x1000c0s0b0n1", ""))
 	assert.Equal(t, "x1000c0s0b0/redfish/v1/Systems/Node1", ce.RedfishURL)
 
 	// A new BMC the topology does not know gets HSM's defaults for its nodes.

@@ -208,7 +208,7 @@
 //     target's reservation; HSM's rigid path stops releasing at the first target that
 //     has none. Expired reservations are treated as absent on every read instead of
 //     being swept periodically. As in HSM, a lock status that matches no component is
-//     400 "Component not found" (Client.LockedNodes reads that as "none locked"), GET
+//     400 "Component not found" (hsmapi.Client.LockedNodes reads that as "none locked"), GET
 //     /locks/status leaves NotFound null, and reservation-create replies carry no
 //     CreationTime.
 //   - Query with "all", "all_comp", "all_svc" or "s0" means every component.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/internal/problem"
 )
 
@@ -18,7 +19,7 @@ import (
 // does not use (EventType, Severity, Message, Oem...), so unknown fields are ignored
 // here, unlike everywhere else; malformed JSON is still a 400.
 func (s *Server) redfishEvents(w http.ResponseWriter, r *http.Request) {
-	var ev RedfishEvent
+	var ev hsmapi.RedfishEvent
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.maxBody))
 	if err := dec.Decode(&ev); err != nil {
 		var tooBig *http.MaxBytesError
@@ -37,8 +38,8 @@ func (s *Server) redfishEvents(w http.ResponseWriter, r *http.Request) {
 
 // HandleRedfishEvent applies a Redfish event as POST /RedfishEvents does, for callers
 // in the same process (a BMC simulator wired directly to this HSM).
-func (s *Server) HandleRedfishEvent(ev RedfishEvent) EventResult {
-	var res EventResult
+func (s *Server) HandleRedfishEvent(ev hsmapi.RedfishEvent) hsmapi.EventResult {
+	var res hsmapi.EventResult
 	scn := s.newSCNSets()
 	s.mu.Lock()
 	for i := range ev.Events {
@@ -65,7 +66,7 @@ func (s *Server) HandleRedfishEvent(ev RedfishEvent) EventResult {
 // record's) Context; the arguments, in any order, hold the resource path and the new
 // power state; without a path, OriginOfCondition names the resource. PoweringOn and
 // PoweringOff are ignored. Call with s.mu held.
-func (s *Server) powerChange(eventCtx string, rec *RedfishEventRecord) (id, state string, ok bool) {
+func (s *Server) powerChange(eventCtx string, rec *hsmapi.RedfishEventRecord) (id, state string, ok bool) {
 	msg := rec.MessageID
 	if i := strings.LastIndexByte(msg, '.'); i >= 0 {
 		msg = msg[i+1:]

@@ -8,42 +8,44 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/api/hsmapi"
 )
 
 // powerEvent builds a ResourcePowerStateChanged event from bmc about path.
 func powerEvent(bmc, path, state string) string {
-	ev := RedfishEvent{Context: bmc, Events: []RedfishEventRecord{{
+	ev := hsmapi.RedfishEvent{Context: bmc, Events: []hsmapi.RedfishEventRecord{{
 		MessageID:         "ResourceEvent.1.0.ResourcePowerStateChanged",
 		MessageArgs:       []string{path, state},
-		OriginOfCondition: &ODataID{ID: path},
+		OriginOfCondition: &hsmapi.ODataID{ID: path},
 	}}}
 	raw, _ := json.Marshal(ev)
 	return string(raw)
 }
 
-func postEvent(t *testing.T, s *Server, body string) EventResult {
+func postEvent(t *testing.T, s *Server, body string) hsmapi.EventResult {
 	t.Helper()
 	r := call(t, s, "POST", "/hsm/v2/RedfishEvents", body)
 	require.Equal(t, http.StatusOK, r.status, r.body)
-	return decode[EventResult](t, r)
+	return decode[hsmapi.EventResult](t, r)
 }
 
 func TestPowerEventsMoveState(t *testing.T) {
 	s, _ := MustServer(t)
-	assert.Equal(t, EventResult{Applied: 1}, postEvent(t, s, powerEvent("x1000c0s0b0", "/redfish/v1/Systems/Node1", "On")))
+	assert.Equal(t, hsmapi.EventResult{Applied: 1}, postEvent(t, s, powerEvent("x1000c0s0b0", "/redfish/v1/Systems/Node1", "On")))
 	assert.Equal(t, "On", mustGet(t, s, "x1000c0s0b0n1").State)
 	assert.Equal(t, "Off", mustGet(t, s, "x1000c0s0b0n0").State, "only the named system")
 
 	// River BMC, Self system, context with labels, state in lower case, args reversed.
 	body := `{"Context":"x3000c0s4b0:node-events","Events":[{"MessageId":"CrayAlerts.1.0.ResourcePowerStateChanged",
 		"MessageArgs":["on","/redfish/v1/Systems/Self"],"Severity":"OK","EventType":"Alert","EventTimestamp":"2026-01-01T00:00:00Z"}]}`
-	assert.Equal(t, EventResult{Applied: 1}, postEvent(t, s, body))
+	assert.Equal(t, hsmapi.EventResult{Applied: 1}, postEvent(t, s, body))
 	assert.Equal(t, "On", mustGet(t, s, "x3000c0s4b0n0").State)
 
 	// Off, from the OriginOfCondition when no path argument is given.
 	body = `{"Context":"x1000c0s0b0","Events":[{"MessageId":"ResourcePowerStateChanged","MessageArgs":["Off"],
 		"OriginOfCondition":{"@odata.id":"/redfish/v1/Systems/Node1/"}}]}`
-	assert.Equal(t, EventResult{Applied: 1}, postEvent(t, s, body))
+	assert.Equal(t, hsmapi.EventResult{Applied: 1}, postEvent(t, s, body))
 	assert.Equal(t, "Off", mustGet(t, s, "x1000c0s0b0n1").State)
 }
 
@@ -51,9 +53,9 @@ func TestPowerEventsFollowTransitionRule(t *testing.T) {
 	s, _ := MustServer(t)
 	require.Equal(t, http.StatusNoContent, call(t, s, "PATCH", "/hsm/v2/State/Components/x1000c0s0b0n0/StateData", `{"State":"Ready"}`).status)
 	// Ready → On is not an allowed transition: a booted node stays Ready.
-	assert.Equal(t, EventResult{Ignored: 1}, postEvent(t, s, powerEvent("x1000c0s0b0", "/redfish/v1/Systems/Node0", "On")))
+	assert.Equal(t, hsmapi.EventResult{Ignored: 1}, postEvent(t, s, powerEvent("x1000c0s0b0", "/redfish/v1/Systems/Node0", "On")))
 	assert.Equal(t, "Ready", mustGet(t, s, "x1000c0s0b0n0").State)
-	assert.Equal(t, EventResult{Applied: 1}, postEvent(t, s, powerEvent("x1000c0s0b0", "/redfish/v1/Systems/Node0", "Off")))
+	assert.Equal(t, hsmapi.EventResult{Applied: 1}, postEvent(t, s, powerEvent("x1000c0s0b0", "/redfish/v1/Systems/Node0", "Off")))
 	assert.Equal(t, "Off", mustGet(t, s, "x1000c0s0b0n0").State)
 }
 
@@ -71,14 +73,14 @@ func TestPowerEventsIgnored(t *testing.T) {
 		{"NoPath", `{"Context":"x1000c0s0b0","Events":[{"MessageId":"ResourcePowerStateChanged","MessageArgs":["On"]}]}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, EventResult{Ignored: 1}, postEvent(t, s, tc.body))
+			assert.Equal(t, hsmapi.EventResult{Ignored: 1}, postEvent(t, s, tc.body))
 			assert.Equal(t, "Off", mustGet(t, s, "x1000c0s0b0n0").State)
 		})
 	}
 	// The record's own Context is used when the event has none.
 	body := `{"Events":[{"Context":"x1000c0s0b0","MessageId":"ResourcePowerStateChanged","MessageArgs":["/redfish/v1/Systems/Node0","On"]}]}`
-	assert.Equal(t, EventResult{Applied: 1}, postEvent(t, s, body))
-	assert.Equal(t, EventResult{}, postEvent(t, s, `{"Context":"x1000c0s0b0","Events":[]}`))
+	assert.Equal(t, hsmapi.EventResult{Applied: 1}, postEvent(t, s, body))
+	assert.Equal(t, hsmapi.EventResult{}, postEvent(t, s, `{"Context":"x1000c0s0b0","Events":[]}`))
 }
 
 func TestPowerEventsBatch(t *testing.T) {
@@ -88,7 +90,7 @@ func TestPowerEventsBatch(t *testing.T) {
 		recs = append(recs, `{"MessageId":"ResourcePowerStateChanged","MessageArgs":["/redfish/v1/Systems/`+sys+`","On"]}`)
 	}
 	res := postEvent(t, s, `{"Context":"x1000c0s1b1","Events":[`+strings.Join(recs, ",")+`]}`)
-	assert.Equal(t, EventResult{Applied: 2, Ignored: 1}, res)
+	assert.Equal(t, hsmapi.EventResult{Applied: 2, Ignored: 1}, res)
 	assert.Equal(t, "On", mustGet(t, s, "x1000c0s1b1n0").State)
 	assert.Equal(t, "On", mustGet(t, s, "x1000c0s1b1n1").State)
 }
@@ -104,11 +106,11 @@ func TestPowerEventsBadBody(t *testing.T) {
 
 func TestHandleRedfishEventInProcess(t *testing.T) {
 	s, _ := MustServer(t)
-	res := s.HandleRedfishEvent(RedfishEvent{Context: "x1000c0s1b0", Events: []RedfishEventRecord{
+	res := s.HandleRedfishEvent(hsmapi.RedfishEvent{Context: "x1000c0s1b0", Events: []hsmapi.RedfishEventRecord{
 		{MessageID: "ResourcePowerStateChanged", MessageArgs: []string{"/redfish/v1/Systems/Node0", "On"}},
 		{MessageID: "ResourcePowerStateChanged", MessageArgs: []string{"/redfish/v1/Systems/Node1", "PoweringOn"}},
 	}})
-	assert.Equal(t, EventResult{Applied: 1, Ignored: 1}, res)
+	assert.Equal(t, hsmapi.EventResult{Applied: 1, Ignored: 1}, res)
 	assert.Equal(t, "On", mustGet(t, s, "x1000c0s1b0n0").State)
 	assert.Equal(t, "Off", mustGet(t, s, "x1000c0s1b0n1").State)
 }

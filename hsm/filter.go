@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/internal/xname"
 )
@@ -484,16 +485,16 @@ func (c *compFilter) selected(r *compRec) []byte {
 		return r.raw
 	}
 	x := &r.c
-	var v Component
+	var v hsmapi.Component
 	switch c.fields {
 	case fieldsState:
-		v = Component{ID: x.ID, Type: x.Type, State: x.State, Flag: x.Flag}
+		v = hsmapi.Component{ID: x.ID, Type: x.Type, State: x.State, Flag: x.Flag}
 	case fieldsFlag:
-		v = Component{ID: x.ID, Type: x.Type, Flag: x.Flag}
+		v = hsmapi.Component{ID: x.ID, Type: x.Type, Flag: x.Flag}
 	case fieldsRole:
-		v = Component{ID: x.ID, Type: x.Type, Role: x.Role, SubRole: x.SubRole}
+		v = hsmapi.Component{ID: x.ID, Type: x.Type, Role: x.Role, SubRole: x.SubRole}
 	case fieldsNID:
-		v = Component{ID: x.ID, Type: x.Type, NID: x.NID}
+		v = hsmapi.Component{ID: x.ID, Type: x.Type, NID: x.NID}
 	}
 	raw, _ := json.Marshal(&v)
 	return raw

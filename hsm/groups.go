@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/internal/problem"
 )
 
@@ -40,9 +41,9 @@ func (k setKind) invalidName() *problem.Details {
 
 func (k setKind) uri(name string) string {
 	if k.part {
-		return BasePath + "/partitions/" + name
+		return hsmapi.BasePath + "/partitions/" + name
 	}
-	return BasePath + "/groups/" + name
+	return hsmapi.BasePath + "/groups/" + name
 }
 
 func (s *Server) sets(k setKind) map[string]*groupRec {
@@ -61,11 +62,11 @@ func (g *groupRec) render(k setKind, part string, compPart map[string]string) an
 
 // insertGroup and insertPartition validate and create a set; used by POST and seeding.
 // Call with s.mu held.
-func (s *Server) insertGroup(g *Group) *problem.Details {
+func (s *Server) insertGroup(g *hsmapi.Group) *problem.Details {
 	return s.insertSet(groupKind, g.Label, g.Description, g.ExclusiveGroup, g.Tags, g.Members.IDs)
 }
 
-func (s *Server) insertPartition(p *Partition) *problem.Details {
+func (s *Server) insertPartition(p *hsmapi.Partition) *problem.Details {
 	return s.insertSet(partKind, p.Name, p.Description, "", p.Tags, p.Members.IDs)
 }
 
@@ -238,12 +239,12 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // setIn is the body of POST /groups and POST /partitions (both shapes in one).
 type setIn struct {
-	Label          string   `json:"label"`
-	Name           string   `json:"name"`
-	Description    string   `json:"description"`
-	ExclusiveGroup string   `json:"exclusiveGroup"`
-	Tags           []string `json:"tags"`
-	Members        Members  `json:"members"`
+	Label          string         `json:"label"`
+	Name           string         `json:"name"`
+	Description    string         `json:"description"`
+	ExclusiveGroup string         `json:"exclusiveGroup"`
+	Tags           []string       `json:"tags"`
+	Members        hsmapi.Members `json:"members"`
 }
 
 func (s *Server) createSet(k setKind) http.HandlerFunc {
@@ -318,7 +319,7 @@ func (s *Server) getSet(k setKind, membersOnly bool) http.HandlerFunc {
 		g, ok := s.sets(k)[name]
 		var out any
 		if ok && membersOnly {
-			out = Members{IDs: g.memberIDs(q.part, s.compPart)}
+			out = hsmapi.Members{IDs: g.memberIDs(q.part, s.compPart)}
 		} else if ok {
 			out = g.render(k, q.part, s.compPart)
 		}
@@ -399,17 +400,13 @@ func (s *Server) deleteSet(k setKind) http.HandlerFunc {
 	})
 }
 
-type memberIn struct {
-	ID string `json:"id"`
-}
-
 func (s *Server) addMember(k setKind) http.HandlerFunc {
 	return problem.Handler(func(w http.ResponseWriter, r *http.Request) *problem.Details {
 		name, d := pathSet(k, r)
 		if d != nil {
 			return d
 		}
-		var in memberIn
+		var in hsmapi.MemberID
 		if d := s.decode(w, r, &in); d != nil {
 			return d
 		}
@@ -459,7 +456,7 @@ func (s *Server) putGroupMembers(w http.ResponseWriter, r *http.Request) *proble
 	if d != nil {
 		return d
 	}
-	var in Members
+	var in hsmapi.Members
 	if d := s.decode(w, r, &in); d != nil {
 		return d
 	}
@@ -488,11 +485,11 @@ func (s *Server) putGroupMembers(w http.ResponseWriter, r *http.Request) *proble
 			}
 		}
 	}
-	var out Members
+	var out hsmapi.Members
 	if d == nil {
 		ng := newGroupRec(g.label, g.description, g.exclusive, g.tags, ids)
 		s.groups[name] = ng
-		out = Members{IDs: slices.Clone(ng.ids)}
+		out = hsmapi.Members{IDs: slices.Clone(ng.ids)}
 	}
 	s.mu.Unlock()
 	if d != nil {
@@ -533,19 +530,19 @@ func (s *Server) removeMember(k setKind) http.HandlerFunc {
 
 // membershipsOf builds the Membership of every component in recs that passes c.
 // Call with s.mu held.
-func (s *Server) membershipsOf(recs []*compRec, c *compFilter) []Membership {
+func (s *Server) membershipsOf(recs []*compRec, c *compFilter) []hsmapi.Membership {
 	labels := map[string][]string{}
 	for _, label := range sortedKeys(s.groups) {
 		for _, id := range s.groups[label].ids {
 			labels[id] = append(labels[id], label)
 		}
 	}
-	out := []Membership{}
+	out := []hsmapi.Membership{}
 	for _, r := range recs {
 		if c != nil && !c.matches(r) {
 			continue
 		}
-		m := Membership{ID: r.c.ID, GroupLabels: labels[r.c.ID], PartitionName: s.compPart[r.c.ID]}
+		m := hsmapi.Membership{ID: r.c.ID, GroupLabels: labels[r.c.ID], PartitionName: s.compPart[r.c.ID]}
 		if m.GroupLabels == nil {
 			m.GroupLabels = []string{}
 		}
@@ -578,7 +575,7 @@ func (s *Server) getMembership(w http.ResponseWriter, r *http.Request) *problem.
 	}
 	s.mu.RLock()
 	rec, ok := s.comps[id]
-	var out []Membership
+	var out []hsmapi.Membership
 	if ok {
 		out = s.membershipsOf([]*compRec{rec}, nil)
 	}

@@ -6,19 +6,21 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/api/hsmapi"
 )
 
 func TestSeededGroupsAndPartitions(t *testing.T) {
 	s, _ := MustServer(t)
-	groups := decode[[]Group](t, call(t, s, "GET", "/hsm/v2/groups", ""))
+	groups := decode[[]hsmapi.Group](t, call(t, s, "GET", "/hsm/v2/groups", ""))
 	require.Len(t, groups, 3)
-	assert.Equal(t, Group{Label: "cabinet-x1000", Description: "Compute nodes in cabinet x1000", ExclusiveGroup: "cabinets",
-		Members: Members{IDs: computes}}, groups[0])
+	assert.Equal(t, hsmapi.Group{Label: "cabinet-x1000", Description: "Compute nodes in cabinet x1000", ExclusiveGroup: "cabinets",
+		Members: hsmapi.Members{IDs: computes}}, groups[0])
 	assert.Equal(t, "compute", groups[1].Label)
 	assert.Equal(t, []string{"compute"}, groups[1].Tags)
-	assert.Equal(t, Group{Label: "uan", Description: "User access nodes", Members: Members{IDs: uans}}, groups[2])
+	assert.Equal(t, hsmapi.Group{Label: "uan", Description: "User access nodes", Members: hsmapi.Members{IDs: uans}}, groups[2])
 
-	parts := decode[[]Partition](t, call(t, s, "GET", "/hsm/v2/partitions", ""))
+	parts := decode[[]hsmapi.Partition](t, call(t, s, "GET", "/hsm/v2/partitions", ""))
 	require.Len(t, parts, 1)
 	assert.Equal(t, "p1", parts[0].Name)
 	assert.Equal(t, append(append([]string{}, computes...), uans...), parts[0].Members.IDs)
@@ -31,7 +33,7 @@ func TestGroupsList(t *testing.T) {
 	s, _ := MustServer(t)
 	require.Equal(t, http.StatusCreated, call(t, s, "POST", "/hsm/v2/groups",
 		`{"label":"ncn","tags":["infra"],"members":{"ids":["x3000c0s1b0n0","x3000c0s4b0n0"]}}`).status)
-	labels := func(gs []Group) []string {
+	labels := func(gs []hsmapi.Group) []string {
 		out := []string{}
 		for _, g := range gs {
 			out = append(out, g.Label)
@@ -48,14 +50,14 @@ func TestGroupsList(t *testing.T) {
 	} {
 		r := call(t, s, "GET", "/hsm/v2/groups?"+tc.query, "")
 		require.Equal(t, http.StatusOK, r.status, r.body)
-		assert.Equal(t, tc.want, labels(decode[[]Group](t, r)), tc.query)
+		assert.Equal(t, tc.want, labels(decode[[]hsmapi.Group](t, r)), tc.query)
 	}
 	// partition restricts the members shown.
-	gs := decode[[]Group](t, call(t, s, "GET", "/hsm/v2/groups?group=ncn&partition=p1", ""))
+	gs := decode[[]hsmapi.Group](t, call(t, s, "GET", "/hsm/v2/groups?group=ncn&partition=p1", ""))
 	assert.Equal(t, []string{"x3000c0s4b0n0"}, gs[0].Members.IDs)
-	gs = decode[[]Group](t, call(t, s, "GET", "/hsm/v2/groups?group=ncn&partition=NULL", ""))
+	gs = decode[[]hsmapi.Group](t, call(t, s, "GET", "/hsm/v2/groups?group=ncn&partition=NULL", ""))
 	assert.Equal(t, []string{"x3000c0s1b0n0"}, gs[0].Members.IDs)
-	g := decode[Group](t, call(t, s, "GET", "/hsm/v2/groups/ncn?partition=p1", ""))
+	g := decode[hsmapi.Group](t, call(t, s, "GET", "/hsm/v2/groups/ncn?partition=p1", ""))
 	assert.Equal(t, []string{"x3000c0s4b0n0"}, g.Members.IDs)
 
 	requireProblem(t, call(t, s, "GET", "/hsm/v2/groups?tag=a%20b", ""), http.StatusBadRequest, "Invalid tag.")
@@ -90,7 +92,7 @@ func TestGroupCreate(t *testing.T) {
 				return
 			}
 			require.Equal(t, http.StatusCreated, r.status, r.body)
-			uri := decode[[]ResourceURI](t, r)[0].URI
+			uri := decode[[]hsmapi.ResourceURI](t, r)[0].URI
 			assert.Equal(t, uri, r.header.Get("Location"))
 			assert.Equal(t, http.StatusOK, call(t, s, "GET", uri, "").status)
 		})
@@ -98,8 +100,8 @@ func TestGroupCreate(t *testing.T) {
 	s, _ := MustServer(t)
 	require.Equal(t, http.StatusCreated, call(t, s, "POST", "/hsm/v2/groups",
 		`{"label":"Blue","tags":["A"],"members":{"ids":["x3000c0s1b0n0","X1000C0S0B0N0"]}}`).status)
-	g := decode[Group](t, call(t, s, "GET", "/hsm/v2/groups/blue", ""))
-	assert.Equal(t, Group{Label: "blue", Tags: []string{"a"}, Members: Members{IDs: []string{"x1000c0s0b0n0", "x3000c0s1b0n0"}}}, g)
+	g := decode[hsmapi.Group](t, call(t, s, "GET", "/hsm/v2/groups/blue", ""))
+	assert.Equal(t, hsmapi.Group{Label: "blue", Tags: []string{"a"}, Members: hsmapi.Members{IDs: []string{"x1000c0s0b0n0", "x3000c0s1b0n0"}}}, g)
 	assert.JSONEq(t, `{"label":"blue","description":"","tags":["a"],"members":{"ids":["x1000c0s0b0n0","x3000c0s1b0n0"]}}`,
 		call(t, s, "GET", "/hsm/v2/groups/blue", "").body)
 }
@@ -108,12 +110,12 @@ func TestGroupSingle(t *testing.T) {
 	s, _ := MustServer(t)
 	requireProblem(t, call(t, s, "GET", "/hsm/v2/groups/nope", ""), http.StatusNotFound, "No such group: nope")
 	requireProblem(t, call(t, s, "GET", "/hsm/v2/groups/bad@label", ""), http.StatusBadRequest, "Invalid group label.")
-	assert.Equal(t, uans, decode[Members](t, call(t, s, "GET", "/hsm/v2/groups/uan/members", "")).IDs)
+	assert.Equal(t, uans, decode[hsmapi.Members](t, call(t, s, "GET", "/hsm/v2/groups/uan/members", "")).IDs)
 	requireProblem(t, call(t, s, "GET", "/hsm/v2/groups/nope/members", ""), http.StatusNotFound, "No such group")
 
 	r := call(t, s, "PATCH", "/hsm/v2/groups/uan", `{"description":"UANs","tags":["Login"]}`)
 	require.Equal(t, http.StatusNoContent, r.status, r.body)
-	g := decode[Group](t, call(t, s, "GET", "/hsm/v2/groups/uan", ""))
+	g := decode[hsmapi.Group](t, call(t, s, "GET", "/hsm/v2/groups/uan", ""))
 	assert.Equal(t, "UANs", g.Description)
 	assert.Equal(t, []string{"login"}, g.Tags)
 	requireProblem(t, call(t, s, "PATCH", "/hsm/v2/groups/uan", `{}`), http.StatusBadRequest, "at least one patch field")
@@ -152,11 +154,11 @@ func TestGroupMembers(t *testing.T) {
 				return
 			}
 			require.Equal(t, http.StatusCreated, r.status, r.body)
-			assert.Contains(t, decode[[]ResourceURI](t, r)[0].URI, "/hsm/v2/groups/")
+			assert.Contains(t, decode[[]hsmapi.ResourceURI](t, r)[0].URI, "/hsm/v2/groups/")
 		})
 	}
 	assert.Equal(t, []string{"x3000c0s1b0n0", "x3000c0s2b0n0", "x3000c0s4b0n0", "x3000c0s5b0n0"},
-		decode[Members](t, call(t, s, "GET", "/hsm/v2/groups/uan/members", "")).IDs)
+		decode[hsmapi.Members](t, call(t, s, "GET", "/hsm/v2/groups/uan/members", "")).IDs)
 
 	r := call(t, s, "DELETE", "/hsm/v2/groups/uan/members/x3000c0s1b0n0", "")
 	require.Equal(t, http.StatusOK, r.status, r.body)
@@ -189,13 +191,13 @@ func TestPartitions(t *testing.T) {
 				return
 			}
 			require.Equal(t, http.StatusCreated, r.status, r.body)
-			assert.Equal(t, "/hsm/v2/partitions/p2", decode[[]ResourceURI](t, r)[0].URI)
+			assert.Equal(t, "/hsm/v2/partitions/p2", decode[[]hsmapi.ResourceURI](t, r)[0].URI)
 		})
 	}
-	assert.Equal(t, Partition{Name: "p2", Description: "NCNs", Tags: []string{"infra"}, Members: Members{IDs: []string{"x3000c0s1b0n0"}}},
-		decode[Partition](t, call(t, s, "GET", "/hsm/v2/partitions/p2", "")))
-	assert.Len(t, decode[[]Partition](t, call(t, s, "GET", "/hsm/v2/partitions?partition=p2", "")), 1)
-	assert.Len(t, decode[[]Partition](t, call(t, s, "GET", "/hsm/v2/partitions?tag=infra", "")), 1)
+	assert.Equal(t, hsmapi.Partition{Name: "p2", Description: "NCNs", Tags: []string{"infra"}, Members: hsmapi.Members{IDs: []string{"x3000c0s1b0n0"}}},
+		decode[hsmapi.Partition](t, call(t, s, "GET", "/hsm/v2/partitions/p2", "")))
+	assert.Len(t, decode[[]hsmapi.Partition](t, call(t, s, "GET", "/hsm/v2/partitions?partition=p2", "")), 1)
+	assert.Len(t, decode[[]hsmapi.Partition](t, call(t, s, "GET", "/hsm/v2/partitions?tag=infra", "")), 1)
 	requireProblem(t, call(t, s, "GET", "/hsm/v2/partitions/p9", ""), http.StatusNotFound, "No such partition: p9")
 	requireProblem(t, call(t, s, "GET", "/hsm/v2/partitions/bad%20name", ""), http.StatusBadRequest, "Invalid partition name.")
 
@@ -203,16 +205,16 @@ func TestPartitions(t *testing.T) {
 	requireProblem(t, call(t, s, "POST", "/hsm/v2/partitions/p2/members", `{"id":"x1000c0s0b0n0"}`), http.StatusConflict, "another partition")
 	requireProblem(t, call(t, s, "POST", "/hsm/v2/partitions/p2/members", `{"id":"x3000c0s1b0n0"}`), http.StatusConflict, "same partition")
 	require.Equal(t, http.StatusCreated, call(t, s, "POST", "/hsm/v2/partitions/p2/members", `{"id":"x3000c0s2b0n0"}`).status)
-	assert.Equal(t, []string{"x3000c0s1b0n0", "x3000c0s2b0n0"}, decode[Members](t, call(t, s, "GET", "/hsm/v2/partitions/p2/members", "")).IDs)
+	assert.Equal(t, []string{"x3000c0s1b0n0", "x3000c0s2b0n0"}, decode[hsmapi.Members](t, call(t, s, "GET", "/hsm/v2/partitions/p2/members", "")).IDs)
 	r := call(t, s, "GET", "/hsm/v2/State/Components?partition=p2", "")
-	assert.Equal(t, []string{"x3000c0s1b0n0", "x3000c0s2b0n0"}, ids(decode[ComponentArray](t, r).Components))
+	assert.Equal(t, []string{"x3000c0s1b0n0", "x3000c0s2b0n0"}, ids(decode[hsmapi.ComponentArray](t, r).Components))
 
 	require.Equal(t, http.StatusOK, call(t, s, "DELETE", "/hsm/v2/partitions/p1/members/x1000c0s0b0n0", "").status)
 	requireProblem(t, call(t, s, "DELETE", "/hsm/v2/partitions/p1/members/x1000c0s0b0n0", ""), http.StatusNotFound, "partition has no such member.")
 	require.Equal(t, http.StatusCreated, call(t, s, "POST", "/hsm/v2/partitions/p2/members", `{"id":"x1000c0s0b0n0"}`).status)
 
 	require.Equal(t, http.StatusNoContent, call(t, s, "PATCH", "/hsm/v2/partitions/p2", `{"description":"mixed"}`).status)
-	assert.Equal(t, "mixed", decode[Partition](t, call(t, s, "GET", "/hsm/v2/partitions/p2", "")).Description)
+	assert.Equal(t, "mixed", decode[hsmapi.Partition](t, call(t, s, "GET", "/hsm/v2/partitions/p2", "")).Description)
 
 	// Deleting a partition frees its members for another.
 	require.Equal(t, http.StatusOK, call(t, s, "DELETE", "/hsm/v2/partitions/p1", "").status)
@@ -229,10 +231,10 @@ func TestMemberships(t *testing.T) {
 	requireProblem(t, call(t, s, "GET", "/hsm/v2/memberships/x1999c0s0b0n0", ""), http.StatusNotFound, "No such xname")
 	requireProblem(t, call(t, s, "GET", "/hsm/v2/memberships/nonsense", ""), http.StatusBadRequest, "invalid xname")
 
-	ms := decode[[]Membership](t, call(t, s, "GET", "/hsm/v2/memberships?role=Application", ""))
-	assert.Equal(t, []Membership{{ID: "x3000c0s4b0n0", GroupLabels: []string{"uan"}, PartitionName: "p1"},
+	ms := decode[[]hsmapi.Membership](t, call(t, s, "GET", "/hsm/v2/memberships?role=Application", ""))
+	assert.Equal(t, []hsmapi.Membership{{ID: "x3000c0s4b0n0", GroupLabels: []string{"uan"}, PartitionName: "p1"},
 		{ID: "x3000c0s5b0n0", GroupLabels: []string{"uan"}, PartitionName: "p1"}}, ms)
-	assert.Len(t, decode[[]Membership](t, call(t, s, "GET", "/hsm/v2/memberships", "")), 22)
+	assert.Len(t, decode[[]hsmapi.Membership](t, call(t, s, "GET", "/hsm/v2/memberships", "")), 22)
 }
 
 // TestGroupPatchLabelInBody: ochami sends the label with a group update; HSM's patch
@@ -241,7 +243,7 @@ func TestGroupPatchLabelInBody(t *testing.T) {
 	s, _ := MustServer(t)
 	r := call(t, s, "PATCH", "/hsm/v2/groups/uan", `{"label":"uan","description":"UANs"}`)
 	require.Equal(t, http.StatusNoContent, r.status, r.body)
-	assert.Equal(t, "UANs", decode[Group](t, call(t, s, "GET", "/hsm/v2/groups/uan", "")).Description)
+	assert.Equal(t, "UANs", decode[hsmapi.Group](t, call(t, s, "GET", "/hsm/v2/groups/uan", "")).Description)
 	requireProblem(t, call(t, s, "PATCH", "/hsm/v2/groups/uan", `{"label":"uan"}`), http.StatusBadRequest,
 		"Request must have at least one patch field.")
 }
@@ -255,7 +257,7 @@ func TestPutGroupMembersReplaces(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.status, r.body)
 	assert.JSONEq(t, `{"ids":["x1000c0s0b0n0","x1000c0s0b0n1"]}`, r.body)
 	assert.JSONEq(t, r.body, call(t, s, "GET", path, "").body)
-	group := decode[Group](t, call(t, s, "GET", "/hsm/v2/groups/compute", ""))
+	group := decode[hsmapi.Group](t, call(t, s, "GET", "/hsm/v2/groups/compute", ""))
 	assert.NotEmpty(t, group.Description, "description and tags are kept")
 
 	requireProblem(t, call(t, s, "PUT", path, `{"ids":["x1000c0s0b0n2","bogus"]}`), 400, "invalid xname ID")
@@ -280,7 +282,7 @@ func TestPatchGroupIgnoresLabel(t *testing.T) {
 	s, _ := MustServer(t)
 	r := call(t, s, "PATCH", "/hsm/v2/groups/compute", `{"label":"renamed","description":"new words"}`)
 	require.Equal(t, http.StatusNoContent, r.status, r.body)
-	assert.Equal(t, "new words", decode[Group](t, call(t, s, "GET", "/hsm/v2/groups/compute", "")).Description)
+	assert.Equal(t, "new words", decode[hsmapi.Group](t, call(t, s, "GET", "/hsm/v2/groups/compute", "")).Description)
 	requireProblem(t, call(t, s, "GET", "/hsm/v2/groups/renamed", ""), 404, "No such group: renamed")
 	requireProblem(t, call(t, s, "PATCH", "/hsm/v2/groups/compute", `{"label":"renamed"}`), 400,
 		"Request must have at least one patch field.")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/internal/testclock"
 	"github.com/cray-bos/bos/internal/testhttp"
 	"github.com/cray-bos/bos/internal/topology"
@@ -61,7 +62,7 @@ func decode[T any](t testing.TB, r reply) T {
 }
 
 // ids returns the IDs of components.
-func ids(cs []Component) []string {
+func ids(cs []hsmapi.Component) []string {
 	out := make([]string, len(cs))
 	for i, c := range cs {
 		out[i] = c.ID
@@ -70,11 +71,11 @@ func ids(cs []Component) []string {
 }
 
 // mustGet reads one component through the API.
-func mustGet(t testing.TB, s *Server, id string) Component {
+func mustGet(t testing.TB, s *Server, id string) hsmapi.Component {
 	t.Helper()
 	r := call(t, s, "GET", "/hsm/v2/State/Components/"+id, "")
 	require.Equal(t, http.StatusOK, r.status, r.body)
-	return decode[Component](t, r)
+	return decode[hsmapi.Component](t, r)
 }
 
 // requireProblem checks a problem+json reply with status and a detail fragment.

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/api/hsmapi"
 )
 
 // snapshot reads everything a body-taking endpoint could change.
@@ -16,7 +18,7 @@ func snapshot(t *testing.T, s *Server) string {
 	out := ""
 	for _, p := range []string{"/State/Components", "/locks/status", "/groups", "/partitions",
 		"/Inventory/RedfishEndpoints", "/Inventory/EthernetInterfaces", "/locks/reservations/check"} {
-		out += call(t, s, "GET", BasePath+p, "").body
+		out += call(t, s, "GET", hsmapi.BasePath+p, "").body
 	}
 	return out
 }
@@ -47,7 +49,7 @@ func TestNullBodyRefused(t *testing.T) {
 	} {
 		method, path, _ := strings.Cut(ep, " ")
 		t.Run(ep, func(t *testing.T) {
-			requireProblem(t, call(t, s, method, BasePath+path, "null"), http.StatusBadRequest, "request body is null")
+			requireProblem(t, call(t, s, method, hsmapi.BasePath+path, "null"), http.StatusBadRequest, "request body is null")
 		})
 	}
 	if after := snapshot(t, s); after != before {
@@ -67,16 +69,16 @@ func TestRedfishEndpointsHidePasswords(t *testing.T) {
 		t.Helper()
 		require.Equal(t, want, r.status, r.body)
 	}
-	requireStatus(call(t, s, "POST", BasePath+"/Inventory/RedfishEndpoints", `{"ID":"x9000c0s0b0","FQDN":"10.0.0.9","User":"root","Password":"s3cret-post"}`), http.StatusCreated)
-	requireStatus(call(t, s, "PUT", BasePath+"/Inventory/RedfishEndpoints/x1000c0s1b0", `{"FQDN":"127.1.0.5:8443","User":"root","Password":"s3cret-put"}`), http.StatusOK)
-	requireStatus(call(t, s, "PATCH", BasePath+"/Inventory/RedfishEndpoints/x1000c0s1b1", `{"Password":"s3cret-patch"}`), http.StatusOK)
+	requireStatus(call(t, s, "POST", hsmapi.BasePath+"/Inventory/RedfishEndpoints", `{"ID":"x9000c0s0b0","FQDN":"10.0.0.9","User":"root","Password":"s3cret-post"}`), http.StatusCreated)
+	requireStatus(call(t, s, "PUT", hsmapi.BasePath+"/Inventory/RedfishEndpoints/x1000c0s1b0", `{"FQDN":"127.1.0.5:8443","User":"root","Password":"s3cret-put"}`), http.StatusOK)
+	requireStatus(call(t, s, "PATCH", hsmapi.BasePath+"/Inventory/RedfishEndpoints/x1000c0s1b1", `{"Password":"s3cret-patch"}`), http.StatusOK)
 
 	var bodies []string
 	for _, p := range []string{"/Inventory/RedfishEndpoints", "/Inventory/RedfishEndpoints/x1000c0s0b0",
 		"/Inventory/RedfishEndpoints/x1000c0s0b1", "/Inventory/RedfishEndpoints/x9000c0s0b0",
 		"/Inventory/RedfishEndpoints/x1000c0s1b0", "/Inventory/RedfishEndpoints/x1000c0s1b1",
 		"/Inventory/ComponentEndpoints"} {
-		r := call(t, s, "GET", BasePath+p, "")
+		r := call(t, s, "GET", hsmapi.BasePath+p, "")
 		requireStatus(r, http.StatusOK)
 		bodies = append(bodies, r.body)
 		assert.NotContains(t, r.body, `"Password"`, p)
@@ -86,7 +88,7 @@ func TestRedfishEndpointsHidePasswords(t *testing.T) {
 	assert.Contains(t, bodies[0], `"User":"root"`)
 
 	// A PUT of what GET returned keeps the stored password.
-	requireStatus(call(t, s, "PUT", BasePath+"/Inventory/RedfishEndpoints/x1000c0s0b0", `{"FQDN":"127.1.0.3:8443","User":"root"}`), http.StatusOK)
+	requireStatus(call(t, s, "PUT", hsmapi.BasePath+"/Inventory/RedfishEndpoints/x1000c0s0b0", `{"FQDN":"127.1.0.3:8443","User":"root"}`), http.StatusOK)
 	s.mu.RLock()
 	assert.Equal(t, "s3cret-topo", s.rfeps["x1000c0s0b0"].Password)
 	s.mu.RUnlock()

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/internal/fuzzcheck"
 )
 
@@ -65,7 +66,7 @@ func FuzzHSMBodies(f *testing.F) {
 		secrets := []string{hsmSecret, bodyPassword(body)}
 		rt := fuzzRoutes[int(route)%len(fuzzRoutes)]
 		before := hsmState(t, h, secrets)
-		w := fuzzcheck.Do(h, rt.method, BasePath+rt.path, "application/json", []byte(body))
+		w := fuzzcheck.Do(h, rt.method, hsmapi.BasePath+rt.path, "application/json", []byte(body))
 		if isDecodeError(w.Code, w.Body.Bytes()) {
 			fuzzcheck.NoSecret(t, w, secrets...) // HSM's own answer to JSON it cannot decode
 		} else {
@@ -94,7 +95,7 @@ func hsmState(t *testing.T, h http.Handler, secrets []string) string {
 	var b strings.Builder
 	for _, p := range []string{"/State/Components", "/Inventory/RedfishEndpoints", "/Inventory/ComponentEndpoints",
 		"/Inventory/EthernetInterfaces", "/groups", "/partitions", "/memberships", "/locks/status"} {
-		w := fuzzcheck.Do(h, http.MethodGet, BasePath+p, "", nil)
+		w := fuzzcheck.Do(h, http.MethodGet, hsmapi.BasePath+p, "", nil)
 		if w.Code != http.StatusOK {
 			t.Fatalf("GET %s: %d %s", p, w.Code, w.Body)
 		}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/internal/xname"
 )
@@ -69,7 +70,7 @@ func (s *Server) getRedfishEndpoints(w http.ResponseWriter, r *http.Request) *pr
 		return d
 	}
 	s.mu.RLock()
-	out := RedfishEndpointArray{RedfishEndpoints: []RedfishEndpoint{}}
+	out := hsmapi.RedfishEndpointArray{RedfishEndpoints: []hsmapi.RedfishEndpoint{}}
 	for _, id := range sortedKeys(s.rfeps) {
 		ep := s.rfeps[id]
 		if anyOf(q["id"], ep.ID) && anyOf(q["fqdn"], ep.FQDN) && anyOf(q["type"], ep.Type) &&
@@ -87,7 +88,7 @@ func (s *Server) getRedfishEndpoint(w http.ResponseWriter, r *http.Request) *pro
 	id := pathID(r)
 	s.mu.RLock()
 	ep, ok := s.rfeps[id]
-	var out RedfishEndpoint
+	var out hsmapi.RedfishEndpoint
 	if ok {
 		out = *ep
 	}
@@ -101,23 +102,23 @@ func (s *Server) getRedfishEndpoint(w http.ResponseWriter, r *http.Request) *pro
 
 // rfepIn is a RedfishEndpoint as clients send it; DiscoveryInfo is read-only.
 type rfepIn struct {
-	ID                 string         `json:"ID"`
-	Type               string         `json:"Type"`
-	Name               string         `json:"Name"`
-	Hostname           string         `json:"Hostname"`
-	Domain             string         `json:"Domain"`
-	FQDN               string         `json:"FQDN"`
-	Enabled            *bool          `json:"Enabled"`
-	UUID               string         `json:"UUID"`
-	User               string         `json:"User"`
-	Password           string         `json:"Password"`
-	UseSSDP            bool           `json:"UseSSDP"`
-	MACRequired        bool           `json:"MACRequired"`
-	MACAddr            string         `json:"MACAddr"`
-	IPAddress          string         `json:"IPAddress"`
-	RediscoverOnUpdate *bool          `json:"RediscoverOnUpdate"`
-	TemplateID         string         `json:"TemplateID"`
-	DiscoveryInfo      *DiscoveryInfo `json:"DiscoveryInfo"`
+	ID                 string                `json:"ID"`
+	Type               string                `json:"Type"`
+	Name               string                `json:"Name"`
+	Hostname           string                `json:"Hostname"`
+	Domain             string                `json:"Domain"`
+	FQDN               string                `json:"FQDN"`
+	Enabled            *bool                 `json:"Enabled"`
+	UUID               string                `json:"UUID"`
+	User               string                `json:"User"`
+	Password           string                `json:"Password"`
+	UseSSDP            bool                  `json:"UseSSDP"`
+	MACRequired        bool                  `json:"MACRequired"`
+	MACAddr            string                `json:"MACAddr"`
+	IPAddress          string                `json:"IPAddress"`
+	RediscoverOnUpdate *bool                 `json:"RediscoverOnUpdate"`
+	TemplateID         string                `json:"TemplateID"`
+	DiscoveryInfo      *hsmapi.DiscoveryInfo `json:"DiscoveryInfo"`
 }
 
 // rfepPostIn takes one endpoint or {"RedfishEndpoints":[...]}.
@@ -142,9 +143,9 @@ func ipString(s string) string {
 // redfishEndpoint validates in and derives Hostname, Domain, FQDN and IPAddress as
 // hms-smd's NewRedfishEPDescription does, with its error texts. Beyond hms-smd, an
 // FQDN may carry a port ("ip:port", how simulated BMCs listen): it is kept on the FQDN.
-func redfishEndpoint(in rfepIn) (RedfishEndpoint, *problem.Details) {
-	bad := func(format string, a ...any) (RedfishEndpoint, *problem.Details) {
-		return RedfishEndpoint{}, problem.New(http.StatusBadRequest, "couldn't validate endpoint data: "+format, a...)
+func redfishEndpoint(in rfepIn) (hsmapi.RedfishEndpoint, *problem.Details) {
+	bad := func(format string, a ...any) (hsmapi.RedfishEndpoint, *problem.Details) {
+		return hsmapi.RedfishEndpoint{}, problem.New(http.StatusBadRequest, "couldn't validate endpoint data: "+format, a...)
 	}
 	fqdnIn, port := in.FQDN, ""
 	if h, p, err := net.SplitHostPort(fqdnIn); err == nil {
@@ -217,7 +218,7 @@ func redfishEndpoint(in rfepIn) (RedfishEndpoint, *problem.Details) {
 	if port != "" {
 		fqdn = net.JoinHostPort(fqdn, port)
 	}
-	return RedfishEndpoint{ID: id, Type: string(typ), Name: in.Name, Hostname: host, Domain: domain, FQDN: fqdn,
+	return hsmapi.RedfishEndpoint{ID: id, Type: string(typ), Name: in.Name, Hostname: host, Domain: domain, FQDN: fqdn,
 		Enabled: in.Enabled == nil || *in.Enabled, UUID: in.UUID, User: in.User, Password: in.Password,
 		UseSSDP: in.UseSSDP, MACRequired: in.MACRequired, MACAddr: in.MACAddr, IPAddress: ip,
 		// hms-smd's RediscOnUpdateDefault is false.
@@ -235,7 +236,7 @@ func (s *Server) postRedfishEndpoints(w http.ResponseWriter, r *http.Request) *p
 	} else if in.rfepIn != (rfepIn{}) {
 		return problem.New(http.StatusBadRequest, "give one endpoint or a RedfishEndpoints list, not both")
 	}
-	eps := make([]RedfishEndpoint, 0, len(batch))
+	eps := make([]hsmapi.RedfishEndpoint, 0, len(batch))
 	for _, b := range batch {
 		ep, d := redfishEndpoint(b)
 		if d != nil {
@@ -264,7 +265,7 @@ func (s *Server) postRedfishEndpoints(w http.ResponseWriter, r *http.Request) *p
 
 // insertRedfishEndpoints adds eps, NotYetQueried, unless an ID or FQDN is taken.
 // Call with s.mu held.
-func (s *Server) insertRedfishEndpoints(eps []RedfishEndpoint) ([]string, *problem.Details) {
+func (s *Server) insertRedfishEndpoints(eps []hsmapi.RedfishEndpoint) ([]string, *problem.Details) {
 	ids, fqdns := map[string]bool{}, map[string]bool{}
 	for _, ep := range s.rfeps {
 		fqdns[ep.FQDN] = true
@@ -281,15 +282,15 @@ func (s *Server) insertRedfishEndpoints(eps []RedfishEndpoint) ([]string, *probl
 	uris := make([]string, 0, len(eps))
 	for _, ep := range eps {
 		ep := ep
-		ep.DiscoveryInfo = DiscoveryInfo{LastDiscoveryStatus: discNotYetQueried}
+		ep.DiscoveryInfo = hsmapi.DiscoveryInfo{LastDiscoveryStatus: discNotYetQueried}
 		s.rfeps[ep.ID] = &ep
-		uris = append(uris, BasePath+"/Inventory/RedfishEndpoints/"+ep.ID)
+		uris = append(uris, hsmapi.BasePath+"/Inventory/RedfishEndpoints/"+ep.ID)
 	}
 	return uris, nil
 }
 
 // refreshEndpoints points ep's ComponentEndpoints at its current FQDN. Call with s.mu held.
-func (s *Server) refreshEndpoints(ep *RedfishEndpoint) {
+func (s *Server) refreshEndpoints(ep *hsmapi.RedfishEndpoint) {
 	for _, r := range s.cepSorted {
 		if r.ce.RedfishEndpointID == ep.ID {
 			setEndpointFQDN(&r.ce, ep.FQDN)
@@ -312,7 +313,7 @@ func (s *Server) putRedfishEndpoint(w http.ResponseWriter, r *http.Request) *pro
 		return d
 	}
 	s.mu.Lock()
-	out, jobs, ok := s.updateRedfishEndpoint(id, func(old *RedfishEndpoint) {
+	out, jobs, ok := s.updateRedfishEndpoint(id, func(old *hsmapi.RedfishEndpoint) {
 		ep.DiscoveryInfo = old.DiscoveryInfo
 		if ep.Password == "" {
 			// GET never shows the password, so a PUT of what GET returned keeps it (as
@@ -333,10 +334,10 @@ func (s *Server) putRedfishEndpoint(w http.ResponseWriter, r *http.Request) *pro
 // updateRedfishEndpoint changes endpoint id with change, repoints its
 // ComponentEndpoints and starts its rediscovery if RediscoverOnUpdate (the caller runs
 // the jobs after unlocking). Call with s.mu held.
-func (s *Server) updateRedfishEndpoint(id string, change func(*RedfishEndpoint)) (RedfishEndpoint, []discoveryJob, bool) {
+func (s *Server) updateRedfishEndpoint(id string, change func(*hsmapi.RedfishEndpoint)) (hsmapi.RedfishEndpoint, []discoveryJob, bool) {
 	ep, ok := s.rfeps[id]
 	if !ok {
-		return RedfishEndpoint{}, nil, false
+		return hsmapi.RedfishEndpoint{}, nil, false
 	}
 	change(ep)
 	s.refreshEndpoints(ep)
@@ -380,7 +381,7 @@ func (s *Server) patchRedfishEndpoint(w http.ResponseWriter, r *http.Request) *p
 		return problem.New(http.StatusBadRequest, "Type %q does not match the xname", *in.Type)
 	}
 	s.mu.Lock()
-	out, jobs, ok := s.updateRedfishEndpoint(id, func(ep *RedfishEndpoint) {
+	out, jobs, ok := s.updateRedfishEndpoint(id, func(ep *hsmapi.RedfishEndpoint) {
 		for _, f := range []struct {
 			in  *string
 			dst *string
@@ -526,7 +527,7 @@ func (s *Server) getEthernetInterfaces(w http.ResponseWriter, r *http.Request) *
 			}
 		}
 	}
-	hasIP := func(e *EthernetInterface, match func(IPAddress) bool) bool {
+	hasIP := func(e *hsmapi.EthernetInterface, match func(hsmapi.IPAddress) bool) bool {
 		return slices.ContainsFunc(e.IPAddresses, match)
 	}
 	s.mu.RLock()
@@ -535,8 +536,8 @@ func (s *Server) getEthernetInterfaces(w http.ResponseWriter, r *http.Request) *
 		e := &r.e
 		if anyOf(q["id"], e.ID) && anyOf(q["macaddress"], e.MACAddress) && anyOf(q["componentid"], e.ComponentID) &&
 			anyOf(q["type"], e.Type) &&
-			(len(q["ipaddress"]) == 0 || hasIP(e, func(ip IPAddress) bool { return slices.Contains(q["ipaddress"], ip.IPAddress) })) &&
-			(len(q["network"]) == 0 || hasIP(e, func(ip IPAddress) bool { return slices.Contains(q["network"], ip.Network) })) {
+			(len(q["ipaddress"]) == 0 || hasIP(e, func(ip hsmapi.IPAddress) bool { return slices.Contains(q["ipaddress"], ip.IPAddress) })) &&
+			(len(q["network"]) == 0 || hasIP(e, func(ip hsmapi.IPAddress) bool { return slices.Contains(q["network"], ip.Network) })) {
 			raws = append(raws, r.raw)
 		}
 	}
@@ -556,13 +557,13 @@ func (s *Server) getEthernetInterface(w http.ResponseWriter, r *http.Request) *p
 }
 
 type ethIn struct {
-	ID          string      `json:"ID"`
-	Description string      `json:"Description"`
-	MACAddress  string      `json:"MACAddress"`
-	IPAddresses []IPAddress `json:"IPAddresses"`
-	LastUpdate  string      `json:"LastUpdate"`
-	ComponentID string      `json:"ComponentID"`
-	Type        string      `json:"Type"`
+	ID          string             `json:"ID"`
+	Description string             `json:"Description"`
+	MACAddress  string             `json:"MACAddress"`
+	IPAddresses []hsmapi.IPAddress `json:"IPAddresses"`
+	LastUpdate  string             `json:"LastUpdate"`
+	ComponentID string             `json:"ComponentID"`
+	Type        string             `json:"Type"`
 }
 
 func (s *Server) postEthernetInterface(w http.ResponseWriter, r *http.Request) *problem.Details {
@@ -577,10 +578,10 @@ func (s *Server) postEthernetInterface(w http.ResponseWriter, r *http.Request) *
 	if in.ID != "" && strings.ToLower(in.ID) != id {
 		return problem.New(http.StatusBadRequest, "ID %q does not match MACAddress %q", in.ID, in.MACAddress)
 	}
-	e := EthernetInterface{ID: id, Description: in.Description, MACAddress: mac, IPAddresses: in.IPAddresses,
+	e := hsmapi.EthernetInterface{ID: id, Description: in.Description, MACAddress: mac, IPAddresses: in.IPAddresses,
 		ComponentID: in.ComponentID, Type: in.Type}
 	if e.IPAddresses == nil {
-		e.IPAddresses = []IPAddress{}
+		e.IPAddresses = []hsmapi.IPAddress{}
 	}
 	if e.ComponentID != "" {
 		cid, typ, err := parseXname(e.ComponentID)
@@ -600,8 +601,8 @@ func (s *Server) postEthernetInterface(w http.ResponseWriter, r *http.Request) *
 		return problem.New(http.StatusConflict, "operation would conflict with an existing ethernet interface that has the same MAC address.")
 	}
 	// hms-smd answers a single ResourceURI here, not the array of other POSTs.
-	w.Header().Set("Location", BasePath+"/Inventory/EthernetInterfaces/"+id)
-	writeJSON(w, http.StatusCreated, ResourceURI{URI: BasePath + "/Inventory/EthernetInterfaces/" + id})
+	w.Header().Set("Location", hsmapi.BasePath+"/Inventory/EthernetInterfaces/"+id)
+	writeJSON(w, http.StatusCreated, hsmapi.ResourceURI{URI: hsmapi.BasePath + "/Inventory/EthernetInterfaces/" + id})
 	return nil
 }
 

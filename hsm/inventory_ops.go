@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/internal/problem"
 )
 
@@ -25,7 +26,7 @@ func (s *Server) queryRedfishEndpoints(w http.ResponseWriter, r *http.Request) *
 		}
 	}
 	s.mu.RLock()
-	out := RedfishEndpointArray{RedfishEndpoints: []RedfishEndpoint{}}
+	out := hsmapi.RedfishEndpointArray{RedfishEndpoints: []hsmapi.RedfishEndpoint{}}
 	for _, epID := range sortedKeys(s.rfeps) {
 		if all || epID == id || strings.HasPrefix(epID, id) && epID[len(id)] >= 'a' && epID[len(id)] <= 'z' {
 			out.RedfishEndpoints = append(out.RedfishEndpoints, *s.rfeps[epID])
@@ -88,13 +89,13 @@ func (s *Server) deleteEthernetInterfaces(w http.ResponseWriter, r *http.Request
 
 // ethPatchIn is CompEthInterface.1.0.0_Patch.
 type ethPatchIn struct {
-	Description *string      `json:"Description"`
-	IPAddresses *[]IPAddress `json:"IPAddresses"`
-	ComponentID *string      `json:"ComponentID"`
+	Description *string             `json:"Description"`
+	IPAddresses *[]hsmapi.IPAddress `json:"IPAddresses"`
+	ComponentID *string             `json:"ComponentID"`
 }
 
 // checkIPs validates IP mappings: each needs a valid IPAddress, none twice.
-func checkIPs(ips []IPAddress) *problem.Details {
+func checkIPs(ips []hsmapi.IPAddress) *problem.Details {
 	seen := map[string]bool{}
 	for _, ip := range ips {
 		if _, err := netip.ParseAddr(ip.IPAddress); err != nil {
@@ -119,17 +120,17 @@ func ethID(r *http.Request) (string, *problem.Details) {
 
 // changeEth applies change to a copy of interface id and stores it, refreshing
 // LastUpdate; 404 when there is no such interface, or change's problem.
-func (s *Server) changeEth(id string, change func(*EthernetInterface) *problem.Details) (EthernetInterface, *problem.Details) {
+func (s *Server) changeEth(id string, change func(*hsmapi.EthernetInterface) *problem.Details) (hsmapi.EthernetInterface, *problem.Details) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rec, ok := s.eths[id]
 	if !ok {
-		return EthernetInterface{}, problem.New(http.StatusNotFound, "no such EthernetInterface.")
+		return hsmapi.EthernetInterface{}, problem.New(http.StatusNotFound, "no such hsmapi.EthernetInterface.")
 	}
 	e := rec.e
 	e.IPAddresses = slices.Clone(e.IPAddresses)
 	if d := change(&e); d != nil {
-		return EthernetInterface{}, d
+		return hsmapi.EthernetInterface{}, d
 	}
 	e.LastUpdate = stamp(s.now())
 	s.putEth(e)
@@ -148,12 +149,12 @@ func (s *Server) patchEthernetInterface(w http.ResponseWriter, r *http.Request) 
 	if in.Description == nil && in.IPAddresses == nil && in.ComponentID == nil {
 		return problem.New(http.StatusBadRequest, "request must have at least one patch field")
 	}
-	out, d := s.changeEth(id, func(e *EthernetInterface) *problem.Details {
+	out, d := s.changeEth(id, func(e *hsmapi.EthernetInterface) *problem.Details {
 		if in.IPAddresses != nil {
 			if d := checkIPs(*in.IPAddresses); d != nil {
 				return d
 			}
-			e.IPAddresses = append([]IPAddress{}, *in.IPAddresses...)
+			e.IPAddresses = append([]hsmapi.IPAddress{}, *in.IPAddresses...)
 		}
 		if in.ComponentID != nil {
 			cid, typ, err := parseXname(*in.ComponentID)
@@ -181,7 +182,7 @@ func (s *Server) getIPAddresses(w http.ResponseWriter, r *http.Request) *problem
 	}
 	s.mu.RLock()
 	rec, found := s.eths[id]
-	var ips []IPAddress
+	var ips []hsmapi.IPAddress
 	if found {
 		ips = slices.Clone(rec.e.IPAddresses)
 	}
@@ -190,7 +191,7 @@ func (s *Server) getIPAddresses(w http.ResponseWriter, r *http.Request) *problem
 		return problem.New(http.StatusNotFound, "no such EthernetInterface.")
 	}
 	if ips == nil {
-		ips = []IPAddress{}
+		ips = []hsmapi.IPAddress{}
 	}
 	writeJSON(w, http.StatusOK, ips)
 	return nil
@@ -201,15 +202,15 @@ func (s *Server) postIPAddress(w http.ResponseWriter, r *http.Request) *problem.
 	if d != nil {
 		return d
 	}
-	var in IPAddress
+	var in hsmapi.IPAddress
 	if d := s.decode(w, r, &in); d != nil {
 		return d
 	}
-	if d := checkIPs([]IPAddress{in}); d != nil {
+	if d := checkIPs([]hsmapi.IPAddress{in}); d != nil {
 		return d
 	}
-	_, d = s.changeEth(id, func(e *EthernetInterface) *problem.Details {
-		if slices.ContainsFunc(e.IPAddresses, func(ip IPAddress) bool { return ip.IPAddress == in.IPAddress }) {
+	_, d = s.changeEth(id, func(e *hsmapi.EthernetInterface) *problem.Details {
+		if slices.ContainsFunc(e.IPAddresses, func(ip hsmapi.IPAddress) bool { return ip.IPAddress == in.IPAddress }) {
 			return problem.New(http.StatusConflict, "operation would conflict with an existing IP address on the same ethernet interface.")
 		}
 		e.IPAddresses = append(e.IPAddresses, in)
@@ -218,15 +219,15 @@ func (s *Server) postIPAddress(w http.ResponseWriter, r *http.Request) *problem.
 	if d != nil {
 		return d
 	}
-	uri := BasePath + "/Inventory/EthernetInterfaces/" + id + "/IPAddresses/" + in.IPAddress
+	uri := hsmapi.BasePath + "/Inventory/EthernetInterfaces/" + id + "/IPAddresses/" + in.IPAddress
 	w.Header().Set("Location", uri)
-	writeJSON(w, http.StatusCreated, ResourceURI{URI: uri})
+	writeJSON(w, http.StatusCreated, hsmapi.ResourceURI{URI: uri})
 	return nil
 }
 
 // ipIndex finds ip among e's addresses, or returns a 404 problem.
-func ipIndex(e *EthernetInterface, ip string) (int, *problem.Details) {
-	i := slices.IndexFunc(e.IPAddresses, func(a IPAddress) bool { return a.IPAddress == ip })
+func ipIndex(e *hsmapi.EthernetInterface, ip string) (int, *problem.Details) {
+	i := slices.IndexFunc(e.IPAddresses, func(a hsmapi.IPAddress) bool { return a.IPAddress == ip })
 	if i < 0 {
 		return -1, problem.New(http.StatusNotFound, "no such IP address.")
 	}
@@ -247,8 +248,8 @@ func (s *Server) patchIPAddress(w http.ResponseWriter, r *http.Request) *problem
 	if in.Network == nil {
 		return problem.New(http.StatusBadRequest, "request must have at least one patch field")
 	}
-	var out IPAddress
-	_, d = s.changeEth(id, func(e *EthernetInterface) *problem.Details {
+	var out hsmapi.IPAddress
+	_, d = s.changeEth(id, func(e *hsmapi.EthernetInterface) *problem.Details {
 		i, d := ipIndex(e, r.PathValue("ip"))
 		if d != nil {
 			return d
@@ -269,7 +270,7 @@ func (s *Server) deleteIPAddress(w http.ResponseWriter, r *http.Request) *proble
 	if d != nil {
 		return d
 	}
-	_, d = s.changeEth(id, func(e *EthernetInterface) *problem.Details {
+	_, d = s.changeEth(id, func(e *hsmapi.EthernetInterface) *problem.Details {
 		i, d := ipIndex(e, r.PathValue("ip"))
 		if d != nil {
 			return d

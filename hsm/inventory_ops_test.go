@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/api/hsmapi"
 )
 
 func TestDeleteComponentEndpoints(t *testing.T) {
@@ -32,7 +34,7 @@ func TestQueryRedfishEndpoints(t *testing.T) {
 		r := call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints/Query/"+x, "")
 		require.Equal(t, http.StatusOK, r.status, r.body)
 		var out []string
-		for _, ep := range decode[RedfishEndpointArray](t, r).RedfishEndpoints {
+		for _, ep := range decode[hsmapi.RedfishEndpointArray](t, r).RedfishEndpoints {
 			out = append(out, ep.ID)
 		}
 		return out
@@ -55,8 +57,8 @@ func TestEthernetInterfaceUpdates(t *testing.T) {
 
 	r = call(t, s, "PATCH", "/hsm/v2/Inventory/EthernetInterfaces/a4bf01000001", `{"IPAddresses":[{"IPAddress":"10.252.1.9","Network":"NMN"}],"Description":"mgmt"}`)
 	require.Equal(t, http.StatusOK, r.status, r.body)
-	e := decode[EthernetInterface](t, call(t, s, "GET", "/hsm/v2/Inventory/EthernetInterfaces/a4bf01000001", ""))
-	assert.Equal(t, []IPAddress{{IPAddress: "10.252.1.9", Network: "NMN"}}, e.IPAddresses)
+	e := decode[hsmapi.EthernetInterface](t, call(t, s, "GET", "/hsm/v2/Inventory/EthernetInterfaces/a4bf01000001", ""))
+	assert.Equal(t, []hsmapi.IPAddress{{IPAddress: "10.252.1.9", Network: "NMN"}}, e.IPAddresses)
 	assert.Equal(t, "mgmt", e.Description)
 	assert.Equal(t, "x3000c0s1b0n0", e.ComponentID, "omitted fields are not updated")
 	assert.Equal(t, "2026-01-02T03:05:05Z", e.LastUpdate)
@@ -102,7 +104,7 @@ func TestRedfishEndpointDerivedFieldsAsReal(t *testing.T) {
 	} {
 		r := call(t, s, "POST", "/hsm/v2/Inventory/RedfishEndpoints", tc.body)
 		require.Equal(t, http.StatusCreated, r.status, r.body)
-		ep := decode[RedfishEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints/"+tc.id, ""))
+		ep := decode[hsmapi.RedfishEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints/"+tc.id, ""))
 		assert.Equal(t, []string{tc.host, tc.domain, tc.fqdn, tc.ip}, []string{ep.Hostname, ep.Domain, ep.FQDN, ep.IPAddress}, tc.body)
 		assert.False(t, ep.RediscoverOnUpdate, "hms-smd's default")
 		assert.Equal(t, "NotYetQueried", ep.DiscoveryInfo.LastDiscoveryStatus)

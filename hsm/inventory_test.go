@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/internal/topology"
 )
 
@@ -34,14 +35,14 @@ func TestSeededComponentEndpoints(t *testing.T) {
 				"MACAddress":"02:00:00:00:00:02","PermanentMACAddress":"02:00:00:00:00:02"}]}}`, r.body)
 
 	// River nodes are Self; a BMC without an entry is reached by its xname.
-	ce := decode[ComponentEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints/x3000c0s4b0n0", ""))
+	ce := decode[hsmapi.ComponentEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints/x3000c0s4b0n0", ""))
 	assert.Equal(t, "/redfish/v1/Systems/Self", ce.OdataID)
 	assert.Equal(t, "x3000c0s4b0/redfish/v1/Systems/Self", ce.RedfishURL)
-	mgr := decode[ComponentEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints/x1000c0s0b0", ""))
+	mgr := decode[hsmapi.ComponentEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints/x1000c0s0b0", ""))
 	assert.Equal(t, "Manager", mgr.RedfishType)
 	assert.Equal(t, "127.1.0.3:8443/redfish/v1/Managers/BMC", mgr.RedfishURL)
 
-	ep := decode[RedfishEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints/x1000c0s0b0", ""))
+	ep := decode[hsmapi.RedfishEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints/x1000c0s0b0", ""))
 	assert.Equal(t, "127.1.0.3:8443", ep.FQDN)
 	assert.Equal(t, "127.1.0.3", ep.IPAddress)
 	assert.Equal(t, "127.1.0.3", ep.Hostname)
@@ -57,7 +58,7 @@ func TestBMCAddressFromTopology(t *testing.T) {
 	topo.BMCs[0].Username, topo.BMCs[0].Password = "admin", "pw"
 	s, err := New(Config{Topology: topo})
 	require.NoError(t, err)
-	ep := decode[RedfishEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints/"+topo.BMCs[0].Xname, ""))
+	ep := decode[hsmapi.RedfishEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints/"+topo.BMCs[0].Xname, ""))
 	assert.Equal(t, "127.0.0.9", ep.FQDN)
 	assert.Equal(t, "admin", ep.User)
 
@@ -71,10 +72,10 @@ func TestSetBMCEndpoints(t *testing.T) {
 		"x1000c0s0b1": {FQDN: "127.1.0.7:9443", User: "u", Password: "p"},
 		"x9999c0s0b0": {FQDN: "ignored"},
 	})
-	ep := decode[RedfishEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints/x1000c0s0b1", ""))
+	ep := decode[hsmapi.RedfishEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints/x1000c0s0b1", ""))
 	assert.Equal(t, "127.1.0.7:9443", ep.FQDN)
 	assert.Equal(t, "u", ep.User)
-	ces := decode[ComponentEndpointArray](t, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints?redfish_ep=x1000c0s0b1", "")).ComponentEndpoints
+	ces := decode[hsmapi.ComponentEndpointArray](t, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints?redfish_ep=x1000c0s0b1", "")).ComponentEndpoints
 	require.Len(t, ces, 3)
 	for _, ce := range ces {
 		assert.Equal(t, "127.1.0.7:9443", ce.RedfishEndpointFQDN)
@@ -83,7 +84,7 @@ func TestSetBMCEndpoints(t *testing.T) {
 	// A deleted endpoint is recreated (rediscovered) by SetBMCEndpoints.
 	require.Equal(t, http.StatusOK, call(t, s, "DELETE", "/hsm/v2/Inventory/RedfishEndpoints/x1000c0s1b0", "").status)
 	s.SetBMCEndpoints(map[string]BMCEndpoint{"x1000c0s1b0": {FQDN: "127.1.0.8:443"}})
-	assert.Equal(t, "127.1.0.8:443", decode[ComponentEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints/x1000c0s1b0n0", "")).RedfishEndpointFQDN)
+	assert.Equal(t, "127.1.0.8:443", decode[hsmapi.ComponentEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints/x1000c0s1b0n0", "")).RedfishEndpointFQDN)
 }
 
 func TestComponentEndpointsFilters(t *testing.T) {
@@ -92,7 +93,7 @@ func TestComponentEndpointsFilters(t *testing.T) {
 		r := call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints?"+q, "")
 		require.Equal(t, http.StatusOK, r.status, r.body)
 		out := []string{}
-		for _, ce := range decode[ComponentEndpointArray](t, r).ComponentEndpoints {
+		for _, ce := range decode[hsmapi.ComponentEndpointArray](t, r).ComponentEndpoints {
 			out = append(out, ce.ID)
 		}
 		return out
@@ -109,10 +110,10 @@ func TestComponentEndpointsFilters(t *testing.T) {
 
 func TestRedfishEndpointsCRUD(t *testing.T) {
 	s, _ := MustServer(t)
-	eps := decode[RedfishEndpointArray](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints", "")).RedfishEndpoints
+	eps := decode[hsmapi.RedfishEndpointArray](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints", "")).RedfishEndpoints
 	assert.Len(t, eps, 9)
 	r := call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints?fqdn=x3000c0s1b0&type=nodebmc", "")
-	assert.Len(t, decode[RedfishEndpointArray](t, r).RedfishEndpoints, 1)
+	assert.Len(t, decode[hsmapi.RedfishEndpointArray](t, r).RedfishEndpoints, 1)
 	requireProblem(t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints/x1999c0s0b0", ""), http.StatusNotFound, "no such xname.")
 
 	// Delete: endpoints go, components behind them become Empty.
@@ -125,14 +126,14 @@ func TestRedfishEndpointsCRUD(t *testing.T) {
 	// Re-register it: discovery (TestPostRedfishEndpointDiscovers) starts in the background.
 	r = call(t, s, "POST", "/hsm/v2/Inventory/RedfishEndpoints", `{"ID":"x1000c0s0b0","FQDN":"127.1.0.2:8443","User":"root","Password":"pw"}`)
 	require.Equal(t, http.StatusCreated, r.status, r.body)
-	assert.Equal(t, "/hsm/v2/Inventory/RedfishEndpoints/x1000c0s0b0", decode[[]ResourceURI](t, r)[0].URI)
+	assert.Equal(t, "/hsm/v2/Inventory/RedfishEndpoints/x1000c0s0b0", decode[[]hsmapi.ResourceURI](t, r)[0].URI)
 	s.WaitDiscoveries()
 
 	// A list, one unknown BMC: registered, discovery fails.
 	r = call(t, s, "POST", "/hsm/v2/Inventory/RedfishEndpoints", `{"RedfishEndpoints":[{"ID":"x5000c0s0b0","Hostname":"bmc5","Domain":"local","RediscoverOnUpdate":true}]}`)
 	require.Equal(t, http.StatusCreated, r.status, r.body)
 	s.WaitDiscoveries()
-	ep := decode[RedfishEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints/x5000c0s0b0", ""))
+	ep := decode[hsmapi.RedfishEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints/x5000c0s0b0", ""))
 	assert.Equal(t, "bmc5.local", ep.FQDN)
 	assert.Equal(t, "HTTPsGetFailed", ep.DiscoveryInfo.LastDiscoveryStatus)
 	assert.True(t, ep.Enabled)
@@ -164,15 +165,15 @@ func TestRedfishEndpointsCRUD(t *testing.T) {
 	// PUT replaces; PATCH changes fields; both repoint the ComponentEndpoints.
 	r = call(t, s, "PUT", "/hsm/v2/Inventory/RedfishEndpoints/x1000c0s0b1", `{"FQDN":"127.1.0.4:8443","User":"a","Password":"b"}`)
 	require.Equal(t, http.StatusOK, r.status, r.body)
-	assert.Equal(t, "127.1.0.4:8443", decode[RedfishEndpoint](t, r).FQDN)
-	assert.Equal(t, "127.1.0.4:8443", decode[ComponentEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints/x1000c0s0b1n1", "")).RedfishEndpointFQDN)
+	assert.Equal(t, "127.1.0.4:8443", decode[hsmapi.RedfishEndpoint](t, r).FQDN)
+	assert.Equal(t, "127.1.0.4:8443", decode[hsmapi.ComponentEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints/x1000c0s0b1n1", "")).RedfishEndpointFQDN)
 	r = call(t, s, "PATCH", "/hsm/v2/Inventory/RedfishEndpoints/x1000c0s0b1", `{"FQDN":"127.1.0.5:8443"}`)
 	require.Equal(t, http.StatusOK, r.status, r.body)
-	ep = decode[RedfishEndpoint](t, r)
+	ep = decode[hsmapi.RedfishEndpoint](t, r)
 	assert.Equal(t, "127.1.0.5", ep.IPAddress)
 	assert.Equal(t, "a", ep.User, "PATCH keeps what it does not name")
 	assert.Equal(t, "127.1.0.5:8443/redfish/v1/Systems/Node1",
-		decode[ComponentEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints/x1000c0s0b1n1", "")).RedfishURL)
+		decode[hsmapi.ComponentEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints/x1000c0s0b1n1", "")).RedfishURL)
 	requireProblem(t, call(t, s, "PUT", "/hsm/v2/Inventory/RedfishEndpoints/x1000c0s0b1", `{"ID":"x1000c0s1b1"}`), http.StatusBadRequest, "do not match")
 	requireProblem(t, call(t, s, "PUT", "/hsm/v2/Inventory/RedfishEndpoints/x1999c0s0b1", `{}`), http.StatusNotFound, "no such xname.")
 	requireProblem(t, call(t, s, "PATCH", "/hsm/v2/Inventory/RedfishEndpoints/x1999c0s0b1", `{"User":"x"}`), http.StatusNotFound, "no such xname.")
@@ -189,7 +190,7 @@ func TestEthernetInterfaces(t *testing.T) {
 	s, _ := MustServer(t)
 	r := call(t, s, "GET", "/hsm/v2/Inventory/EthernetInterfaces?type=Node", "")
 	require.Equal(t, http.StatusOK, r.status, r.body)
-	all := decode[[]EthernetInterface](t, r)
+	all := decode[[]hsmapi.EthernetInterface](t, r)
 	require.Len(t, all, 13)
 	r = call(t, s, "GET", "/hsm/v2/Inventory/EthernetInterfaces/02:00:00:00:00:05", "")
 	require.Equal(t, http.StatusOK, r.status, r.body)
@@ -203,14 +204,14 @@ func TestEthernetInterfaces(t *testing.T) {
 		{"componentid=x1000c0s1b0n0", 1}, {"macaddress=02-00-00-00-00-05", 1}, {"ipaddress=10.0.0.5", 1},
 		{"network=NMN", 13}, {"network=HMN", 0}, {"type=NodeBMC", 0}, {"id=020000000005&id=020000000006", 2},
 	} {
-		assert.Len(t, decode[[]EthernetInterface](t, call(t, s, "GET", "/hsm/v2/Inventory/EthernetInterfaces?"+tc.query, "")), tc.n, tc.query)
+		assert.Len(t, decode[[]hsmapi.EthernetInterface](t, call(t, s, "GET", "/hsm/v2/Inventory/EthernetInterfaces?"+tc.query, "")), tc.n, tc.query)
 	}
 	requireProblem(t, call(t, s, "GET", "/hsm/v2/Inventory/EthernetInterfaces/0200", ""), http.StatusBadRequest, "invalid EthernetInterface ID")
 	requireProblem(t, call(t, s, "GET", "/hsm/v2/Inventory/EthernetInterfaces/aabbccddeeff", ""), http.StatusNotFound, "no such EthernetInterface.")
 
 	r = call(t, s, "POST", "/hsm/v2/Inventory/EthernetInterfaces", `{"MACAddress":"AA:BB:CC:DD:EE:FF","ComponentID":"x3000c0s1b0","IPAddresses":[{"IPAddress":"10.1.1.1"}]}`)
 	require.Equal(t, http.StatusCreated, r.status, r.body)
-	e := decode[EthernetInterface](t, call(t, s, "GET", "/hsm/v2/Inventory/EthernetInterfaces/aabbccddeeff", ""))
+	e := decode[hsmapi.EthernetInterface](t, call(t, s, "GET", "/hsm/v2/Inventory/EthernetInterfaces/aabbccddeeff", ""))
 	assert.Equal(t, "NodeBMC", e.Type)
 	assert.Equal(t, "aa:bb:cc:dd:ee:ff", e.MACAddress)
 	requireProblem(t, call(t, s, "POST", "/hsm/v2/Inventory/EthernetInterfaces", `{"MACAddress":"aa:bb:cc:dd:ee:ff"}`), http.StatusConflict, "same MAC")
@@ -230,7 +231,7 @@ func TestEmptyServer(t *testing.T) {
 	// Disabled endpoints are not discovered (hms-smd skips them).
 	r := call(t, s, "POST", "/hsm/v2/Inventory/RedfishEndpoints", `{"ID":"x1000c0s0b0","Enabled":false}`)
 	require.Equal(t, http.StatusCreated, r.status, r.body)
-	ep := decode[RedfishEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints/x1000c0s0b0", ""))
+	ep := decode[hsmapi.RedfishEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/RedfishEndpoints/x1000c0s0b0", ""))
 	assert.Equal(t, "NotYetQueried", ep.DiscoveryInfo.LastDiscoveryStatus)
 }
 
@@ -241,7 +242,7 @@ func TestSystemIDsMatchTopology(t *testing.T) {
 	for _, n := range topo.Nodes {
 		id, ok := topo.SystemID(n.Xname)
 		require.True(t, ok)
-		ce := decode[ComponentEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints/"+n.Xname, ""))
+		ce := decode[hsmapi.ComponentEndpoint](t, call(t, s, "GET", "/hsm/v2/Inventory/ComponentEndpoints/"+n.Xname, ""))
 		assert.Equal(t, topology.SystemPath(id), ce.OdataID, n.Xname)
 		assert.Equal(t, n.BMC(), ce.RedfishEndpointID)
 	}

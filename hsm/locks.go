@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/internal/problem"
 )
 
@@ -34,8 +35,8 @@ const (
 	msgReserved = "Component is Reserved"
 )
 
-var reasonMsg = map[string]string{ReasonNotFound: msgNotFound, ReasonLocked: msgLocked,
-	ReasonUnlocked: msgUnlocked, ReasonDisabled: msgDisabled, ReasonReserved: msgReserved}
+var reasonMsg = map[string]string{hsmapi.ReasonNotFound: msgNotFound, hsmapi.ReasonLocked: msgLocked,
+	hsmapi.ReasonUnlocked: msgUnlocked, hsmapi.ReasonDisabled: msgDisabled, hsmapi.ReasonReserved: msgReserved}
 
 // maxReservationMinutes is the longest service reservation HSM grants.
 const maxReservationMinutes = 15
@@ -66,9 +67,9 @@ type lockFilterIn struct {
 
 func processingModel(m string) (rigid bool, d *problem.Details) {
 	switch strings.ToLower(m) {
-	case "", ProcessingRigid:
+	case "", hsmapi.ProcessingRigid:
 		return true, nil
-	case ProcessingFlexible:
+	case hsmapi.ProcessingFlexible:
 		return false, nil
 	}
 	return false, problem.New(http.StatusBadRequest, "Invalid Processing Model")
@@ -120,7 +121,7 @@ func (s *Server) selectRecs(c *compFilter) []*compRec {
 type verdicts struct {
 	rigid    bool
 	ok       []*compRec
-	failures []LockFailure
+	failures []hsmapi.LockFailure
 	firstErr string
 }
 
@@ -128,7 +129,7 @@ func (v *verdicts) fail(id, reason string) {
 	if v.firstErr == "" {
 		v.firstErr = reasonMsg[reason]
 	}
-	v.failures = append(v.failures, LockFailure{ID: id, Reason: reason})
+	v.failures = append(v.failures, hsmapi.LockFailure{ID: id, Reason: reason})
 }
 
 // rigidFailure is the 400 of a rigid request with any failure.
@@ -139,13 +140,13 @@ func (v *verdicts) rigidFailure() *problem.Details {
 	return nil
 }
 
-func (v *verdicts) updateResult() LockUpdateResult {
-	res := LockUpdateResult{Success: LockSuccess{ComponentIDs: make([]string, 0, len(v.ok))},
-		Failure: append(make([]LockFailure, 0, len(v.failures)), v.failures...)}
+func (v *verdicts) updateResult() hsmapi.LockUpdateResult {
+	res := hsmapi.LockUpdateResult{Success: hsmapi.LockSuccess{ComponentIDs: make([]string, 0, len(v.ok))},
+		Failure: append(make([]hsmapi.LockFailure, 0, len(v.failures)), v.failures...)}
 	for _, r := range v.ok {
 		res.Success.ComponentIDs = append(res.Success.ComponentIDs, r.c.ID)
 	}
-	res.Counts = LockCounts{Total: len(v.ok) + len(v.failures), Success: len(v.ok), Failure: len(v.failures)}
+	res.Counts = hsmapi.LockCounts{Total: len(v.ok) + len(v.failures), Success: len(v.ok), Failure: len(v.failures)}
 	return res
 }
 
@@ -170,15 +171,15 @@ func serveLockFilter[T any](s *Server, op func(*lockRequest) (T, *problem.Detail
 
 // lockUpdate serves /locks/lock, /unlock, /repair and /disable.
 func (s *Server) lockUpdate(act lockAction) http.HandlerFunc {
-	return serveLockFilter(s, func(req *lockRequest) (LockUpdateResult, *problem.Details) {
+	return serveLockFilter(s, func(req *lockRequest) (hsmapi.LockUpdateResult, *problem.Details) {
 		return s.lockUpdateLocked(act, req)
 	})
 }
 
-func (s *Server) lockUpdateLocked(act lockAction, req *lockRequest) (LockUpdateResult, *problem.Details) {
+func (s *Server) lockUpdateLocked(act lockAction, req *lockRequest) (hsmapi.LockUpdateResult, *problem.Details) {
 	targets := s.selectRecs(req.filter)
 	if len(targets) == 0 {
-		return LockUpdateResult{}, problem.New(http.StatusBadRequest, msgNotFound)
+		return hsmapi.LockUpdateResult{}, problem.New(http.StatusBadRequest, msgNotFound)
 	}
 	now := s.now()
 	v := &verdicts{rigid: req.rigid}
@@ -187,13 +188,13 @@ func (s *Server) lockUpdateLocked(act lockAction, req *lockRequest) (LockUpdateR
 			want := act == actLock
 			reason := ""
 			if r.c.ReservationDisabled {
-				reason = ReasonDisabled
+				reason = hsmapi.ReasonDisabled
 			}
 			if r.c.Locked == want {
-				reason = map[bool]string{true: ReasonLocked, false: ReasonUnlocked}[want]
+				reason = map[bool]string{true: hsmapi.ReasonLocked, false: hsmapi.ReasonUnlocked}[want]
 			}
 			if reason == "" && r.activeRes(now) != nil {
-				reason = ReasonReserved
+				reason = hsmapi.ReasonReserved
 			}
 			if reason != "" {
 				v.fail(r.c.ID, reason)
@@ -203,7 +204,7 @@ func (s *Server) lockUpdateLocked(act lockAction, req *lockRequest) (LockUpdateR
 		v.ok = append(v.ok, r)
 	}
 	if d := v.rigidFailure(); d != nil {
-		return LockUpdateResult{}, d
+		return hsmapi.LockUpdateResult{}, d
 	}
 	for _, r := range v.ok {
 		switch act {
@@ -223,42 +224,42 @@ func (s *Server) lockUpdateLocked(act lockAction, req *lockRequest) (LockUpdateR
 // createReservations serves /locks/reservations (admin: never expire, component must
 // be locked) and /locks/service/reservations (1..15 minutes, component must be unlocked).
 func (s *Server) createReservations(service bool) http.HandlerFunc {
-	return serveLockFilter(s, func(req *lockRequest) (ReservationResult, *problem.Details) {
+	return serveLockFilter(s, func(req *lockRequest) (hsmapi.ReservationResult, *problem.Details) {
 		return s.createReservationsLocked(service, req)
 	})
 }
 
-func (s *Server) createReservationsLocked(service bool, req *lockRequest) (ReservationResult, *problem.Details) {
+func (s *Server) createReservationsLocked(service bool, req *lockRequest) (hsmapi.ReservationResult, *problem.Details) {
 	if !service {
 		req.duration = 0
 	} else if req.duration <= 0 {
-		return ReservationResult{}, problem.New(http.StatusBadRequest, "ReservationDuration must be greater than 0")
+		return hsmapi.ReservationResult{}, problem.New(http.StatusBadRequest, "ReservationDuration must be greater than 0")
 	}
 	targets := s.selectRecs(req.filter)
 	if len(targets) == 0 {
-		return ReservationResult{}, problem.New(http.StatusBadRequest, msgNotFound)
+		return hsmapi.ReservationResult{}, problem.New(http.StatusBadRequest, msgNotFound)
 	}
 	now := s.now()
 	v := &verdicts{rigid: req.rigid}
 	for _, r := range targets {
 		switch {
 		case r.c.ReservationDisabled:
-			v.fail(r.c.ID, ReasonDisabled)
+			v.fail(r.c.ID, hsmapi.ReasonDisabled)
 		case req.duration == 0 && !r.c.Locked:
-			v.fail(r.c.ID, ReasonUnlocked)
+			v.fail(r.c.ID, hsmapi.ReasonUnlocked)
 		case req.duration != 0 && r.c.Locked:
-			v.fail(r.c.ID, ReasonLocked)
+			v.fail(r.c.ID, hsmapi.ReasonLocked)
 		case r.activeRes(now) != nil:
-			v.fail(r.c.ID, ReasonReserved)
+			v.fail(r.c.ID, hsmapi.ReasonReserved)
 		default:
 			v.ok = append(v.ok, r)
 		}
 	}
 	if d := v.rigidFailure(); d != nil {
-		return ReservationResult{}, d
+		return hsmapi.ReservationResult{}, d
 	}
-	out := ReservationResult{Success: make([]Reservation, 0, len(v.ok)),
-		Failure: append(make([]LockFailure, 0, len(v.failures)), v.failures...)}
+	out := hsmapi.ReservationResult{Success: make([]hsmapi.Reservation, 0, len(v.ok)),
+		Failure: append(make([]hsmapi.LockFailure, 0, len(v.failures)), v.failures...)}
 	for _, r := range v.ok {
 		res := &reservation{created: now, deputyKey: r.c.ID + ":dk:" + uuid.New(), reservationKey: r.c.ID + ":rk:" + uuid.New()}
 		if req.duration > 0 {
@@ -273,8 +274,8 @@ func (s *Server) createReservationsLocked(service bool, req *lockRequest) (Reser
 }
 
 // public renders a reservation; the reservation key only goes to its creator.
-func (res *reservation) public(id string, withKey bool) Reservation {
-	out := Reservation{ID: id, DeputyKey: res.deputyKey, CreationTime: stamp(res.created)}
+func (res *reservation) public(id string, withKey bool) hsmapi.Reservation {
+	out := hsmapi.Reservation{ID: id, DeputyKey: res.deputyKey, CreationTime: stamp(res.created)}
 	if withKey {
 		out.ReservationKey = res.reservationKey
 	}
@@ -287,22 +288,22 @@ func (res *reservation) public(id string, withKey bool) Reservation {
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // removeReservationsLocked serves /locks/reservations/remove: force-release by filter.
-func (s *Server) removeReservationsLocked(req *lockRequest) (LockUpdateResult, *problem.Details) {
+func (s *Server) removeReservationsLocked(req *lockRequest) (hsmapi.LockUpdateResult, *problem.Details) {
 	targets := s.selectRecs(req.filter)
 	if len(targets) == 0 {
-		return LockUpdateResult{}, problem.New(http.StatusBadRequest, msgNotFound)
+		return hsmapi.LockUpdateResult{}, problem.New(http.StatusBadRequest, msgNotFound)
 	}
 	now := s.now()
 	v := &verdicts{rigid: req.rigid}
 	for _, r := range targets {
 		if r.activeRes(now) == nil {
-			v.fail(r.c.ID, ReasonNotFound)
+			v.fail(r.c.ID, hsmapi.ReasonNotFound)
 			continue
 		}
 		v.ok = append(v.ok, r)
 	}
 	if d := v.rigidFailure(); d != nil {
-		return LockUpdateResult{}, d
+		return hsmapi.LockUpdateResult{}, d
 	}
 	for _, r := range v.ok {
 		r.res = nil
@@ -312,20 +313,20 @@ func (s *Server) removeReservationsLocked(req *lockRequest) (LockUpdateResult, *
 
 // keysIn is the body of release and renew.
 type keysIn struct {
-	ReservationKeys     []ReservationKey `json:"ReservationKeys"`
-	ProcessingModel     string           `json:"ProcessingModel"`
-	ReservationDuration int              `json:"ReservationDuration"`
+	ReservationKeys     []hsmapi.ReservationKey `json:"ReservationKeys"`
+	ProcessingModel     string                  `json:"ProcessingModel"`
+	ReservationDuration int                     `json:"ReservationDuration"`
 }
 
 // normKeys validates key IDs and lowercases keys, as HSM does.
-func normKeys(keys []ReservationKey) ([]ReservationKey, *problem.Details) {
-	out := make([]ReservationKey, len(keys))
+func normKeys(keys []hsmapi.ReservationKey) ([]hsmapi.ReservationKey, *problem.Details) {
+	out := make([]hsmapi.ReservationKey, len(keys))
 	for i, k := range keys {
 		id, _, err := parseXname(k.ID)
 		if err != nil {
 			return nil, problem.New(http.StatusBadRequest, "invalid xname ID %q", k.ID)
 		}
-		out[i] = ReservationKey{ID: id, Key: strings.ToLower(k.Key)}
+		out[i] = hsmapi.ReservationKey{ID: id, Key: strings.ToLower(k.Key)}
 	}
 	return out, nil
 }
@@ -333,7 +334,7 @@ func normKeys(keys []ReservationKey) ([]ReservationKey, *problem.Details) {
 // keyedVerdicts decides, per key, whether it names a live reservation (by reservation
 // key, or by deputy key). A component named twice fails the second time, as it would
 // after the first release. Call with s.mu held.
-func (s *Server) keyedVerdicts(keys []ReservationKey, rigid, deputy bool) *verdicts {
+func (s *Server) keyedVerdicts(keys []hsmapi.ReservationKey, rigid, deputy bool) *verdicts {
 	now := s.now()
 	v := &verdicts{rigid: rigid}
 	seen := map[string]bool{}
@@ -345,7 +346,7 @@ func (s *Server) keyedVerdicts(keys []ReservationKey, rigid, deputy bool) *verdi
 		}
 		match := res != nil && (deputy && res.deputyKey == k.Key || !deputy && res.reservationKey == k.Key)
 		if !match || seen[k.ID] {
-			v.fail(k.ID, ReasonNotFound)
+			v.fail(k.ID, hsmapi.ReasonNotFound)
 			continue
 		}
 		seen[k.ID] = true
@@ -403,7 +404,7 @@ func (s *Server) releaseOrRenew(renew bool) http.HandlerFunc {
 }
 
 type deputyKeysIn struct {
-	DeputyKeys []ReservationKey `json:"DeputyKeys"`
+	DeputyKeys []hsmapi.ReservationKey `json:"DeputyKeys"`
 }
 
 // checkReservations serves /locks/service/reservations/check: which deputy keys name
@@ -420,8 +421,8 @@ func (s *Server) checkReservations(w http.ResponseWriter, r *http.Request) *prob
 	s.mu.RLock()
 	v := s.keyedVerdicts(keys, false, true)
 	now := s.now()
-	out := ReservationResult{Success: make([]Reservation, 0, len(v.ok)),
-		Failure: append(make([]LockFailure, 0, len(v.failures)), v.failures...)}
+	out := hsmapi.ReservationResult{Success: make([]hsmapi.Reservation, 0, len(v.ok)),
+		Failure: append(make([]hsmapi.LockFailure, 0, len(v.failures)), v.failures...)}
 	for _, r := range v.ok {
 		out.Success = append(out.Success, r.activeRes(now).public(r.c.ID, false))
 	}
@@ -431,8 +432,8 @@ func (s *Server) checkReservations(w http.ResponseWriter, r *http.Request) *prob
 }
 
 // lockStatusOf renders the lock status of r. Call with s.mu held.
-func lockStatusOf(r *compRec, now time.Time) LockStatus {
-	st := LockStatus{ID: r.c.ID, Locked: r.c.Locked, ReservationDisabled: r.c.ReservationDisabled}
+func lockStatusOf(r *compRec, now time.Time) hsmapi.LockStatus {
+	st := hsmapi.LockStatus{ID: r.c.ID, Locked: r.c.Locked, ReservationDisabled: r.c.ReservationDisabled}
 	if res := r.activeRes(now); res != nil {
 		st.Reserved = true
 		st.CreationTime = stamp(res.created)
@@ -478,10 +479,10 @@ func (s *Server) getLockStatus(w http.ResponseWriter, r *http.Request) *problem.
 
 // lockStatus lists the lock status of the components passing c; NotFound names the
 // requested IDs not among them. Call with s.mu held.
-func (s *Server) lockStatus(c *compFilter) LockStatusResult {
+func (s *Server) lockStatus(c *compFilter) hsmapi.LockStatusResult {
 	now := s.now()
 	targets := s.selectRecs(c)
-	out := LockStatusResult{Components: make([]LockStatus, 0, len(targets)), NotFound: []string{}}
+	out := hsmapi.LockStatusResult{Components: make([]hsmapi.LockStatus, 0, len(targets)), NotFound: []string{}}
 	found := make(map[string]bool, len(targets))
 	for _, r := range targets {
 		out.Components = append(out.Components, lockStatusOf(r, now))
@@ -510,7 +511,7 @@ func (s *Server) postLockStatus(w http.ResponseWriter, r *http.Request) *problem
 
 // writeLockStatus answers a status request; as in HSM, no matching component at all is
 // 400 "Component not found".
-func writeLockStatus(w http.ResponseWriter, out LockStatusResult) {
+func writeLockStatus(w http.ResponseWriter, out hsmapi.LockStatusResult) {
 	if len(out.Components) == 0 {
 		problem.Write(w, http.StatusBadRequest, msgNotFound)
 		return

@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/api/hsmapi"
 )
 
 // TestLockStatusAsReal: hms-smd's status answers 400 "Component not found" when nothing
@@ -54,7 +56,7 @@ func TestReservationCreateHasNoCreationTime(t *testing.T) {
 	s, _ := MustServer(t)
 	r := call(t, s, "POST", "/hsm/v2/locks/service/reservations", `{"ComponentIDs":["x1000c0s0b0n0"],"ReservationDuration":1}`)
 	require.Equal(t, http.StatusOK, r.status, r.body)
-	res := decode[ReservationResult](t, r)
+	res := decode[hsmapi.ReservationResult](t, r)
 	require.Len(t, res.Success, 1)
 	assert.NotContains(t, r.body, "CreationTime")
 	assert.NotEmpty(t, res.Success[0].ExpirationTime)

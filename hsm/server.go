@@ -15,16 +15,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/internal/topology"
 	"github.com/cray-bos/bos/internal/uuid"
 	"github.com/cray-bos/bos/internal/xname"
-)
-
-// API path prefixes: the in-cluster path BOS uses and the CSM API gateway path.
-const (
-	BasePath    = "/hsm/v2"
-	GatewayPath = "/apis/smd/hsm/v2"
 )
 
 // BMCEndpoint says where a BMC simulator listens and which credentials it takes.
@@ -88,7 +83,7 @@ type Server struct {
 	groups     map[string]*groupRec
 	partitions map[string]*groupRec
 	compPart   map[string]string // component → partition name
-	rfeps      map[string]*RedfishEndpoint
+	rfeps      map[string]*hsmapi.RedfishEndpoint
 	ceps       map[string]*cepRec
 	cepSorted  sorted[*cepRec]
 	eths       map[string]*ethRec
@@ -128,7 +123,7 @@ func New(cfg Config) (*Server, error) {
 		groups:       map[string]*groupRec{},
 		partitions:   map[string]*groupRec{},
 		compPart:     map[string]string{},
-		rfeps:        map[string]*RedfishEndpoint{},
+		rfeps:        map[string]*hsmapi.RedfishEndpoint{},
 		ceps:         map[string]*cepRec{},
 		eths:         map[string]*ethRec{},
 		nodeMaps:     map[string]NodeMap{},
@@ -326,7 +321,7 @@ func (s *Server) routes() http.Handler {
 		{"POST /RedfishEvents", s.redfishEvents},
 	} {
 		method, path, _ := strings.Cut(rt.pattern, " ")
-		for _, prefix := range []string{BasePath, GatewayPath} {
+		for _, prefix := range []string{hsmapi.BasePath, hsmapi.GatewayPath} {
 			mux.HandleFunc(method+" "+prefix+path, rt.h)
 		}
 	}
@@ -377,14 +372,14 @@ func (s *Server) seed(t *topology.Topology, eps map[string]BMCEndpoint) error {
 	}
 	s.seedHW(t)
 	for _, g := range t.Groups {
-		in := Group{Label: g.Label, Description: g.Description, ExclusiveGroup: g.ExclusiveGroup, Tags: g.Tags,
-			Members: Members{IDs: g.Members}}
+		in := hsmapi.Group{Label: g.Label, Description: g.Description, ExclusiveGroup: g.ExclusiveGroup, Tags: g.Tags,
+			Members: hsmapi.Members{IDs: g.Members}}
 		if d := s.insertGroup(&in); d != nil {
 			return fmt.Errorf("group %s: %w", g.Label, d)
 		}
 	}
 	for _, p := range t.Partitions {
-		in := Partition{Name: p.Name, Description: p.Description, Members: Members{IDs: p.Members}}
+		in := hsmapi.Partition{Name: p.Name, Description: p.Description, Members: hsmapi.Members{IDs: p.Members}}
 		if d := s.insertPartition(&in); d != nil {
 			return fmt.Errorf("partition %s: %w", p.Name, d)
 		}
@@ -417,7 +412,7 @@ func (s *Server) discover(bmcID string, ep BMCEndpoint) error {
 // discoverBMC creates the BMC's and its nodes' components (if missing), their
 // ComponentEndpoints and the nodes' EthernetInterfaces from the topology. Call with
 // s.mu held.
-func (s *Server) discoverBMC(rfep *RedfishEndpoint) error {
+func (s *Server) discoverBMC(rfep *hsmapi.RedfishEndpoint) error {
 	b, ok := s.topoBMCs[rfep.ID]
 	if !ok {
 		return fmt.Errorf("%s is not a BMC of the topology", rfep.ID)
@@ -438,7 +433,7 @@ func (s *Server) discoverBMC(rfep *RedfishEndpoint) error {
 			if !ok {
 				return fmt.Errorf("node %s: class %q is not an HMS class", nodeID, n.Class)
 			}
-			s.putComp(&compRec{c: Component{ID: nodeID, Type: string(xname.Node), State: StateOff, Flag: FlagOK,
+			s.putComp(&compRec{c: hsmapi.Component{ID: nodeID, Type: string(xname.Node), State: StateOff, Flag: FlagOK,
 				Enabled: boolPtr(!n.Disabled), Role: n.Role, SubRole: n.SubRole, NID: n.NID, NetType: "Sling",
 				Arch: arch, Class: cl}})
 		}
@@ -449,11 +444,11 @@ func (s *Server) discoverBMC(rfep *RedfishEndpoint) error {
 		s.repopulate(r, StateReady)
 	} else {
 		cl, _ := classes.norm(class)
-		s.putComp(&compRec{c: Component{ID: rfep.ID, Type: string(xname.NodeBMC), State: StateReady, Flag: FlagOK,
+		s.putComp(&compRec{c: hsmapi.Component{ID: rfep.ID, Type: string(xname.NodeBMC), State: StateReady, Flag: FlagOK,
 			Enabled: boolPtr(true), NetType: "Sling", Arch: "X86", Class: cl}})
 	}
 	s.putCEP(managerEndpoint(rfep, class))
-	rfep.DiscoveryInfo = DiscoveryInfo{LastDiscoveryAttempt: stamp(now), LastDiscoveryStatus: discOK,
+	rfep.DiscoveryInfo = hsmapi.DiscoveryInfo{LastDiscoveryAttempt: stamp(now), LastDiscoveryStatus: discOK,
 		RedfishVersion: simRedfishVersion}
 	return nil
 }
@@ -554,7 +549,7 @@ func (s *Server) dropComp(id string) bool {
 	return true
 }
 
-func (s *Server) putCEP(ce ComponentEndpoint) {
+func (s *Server) putCEP(ce hsmapi.ComponentEndpoint) {
 	r := &cepRec{ce: ce}
 	r.encode()
 	s.ceps[ce.ID] = r
@@ -575,19 +570,19 @@ func (s *Server) dropCEP(id string) {
 	}
 }
 
-func (s *Server) putEth(e EthernetInterface) {
+func (s *Server) putEth(e hsmapi.EthernetInterface) {
 	r := &ethRec{e: e}
 	r.encode()
 	s.eths[e.ID] = r
 	s.ethSorted.insert(r)
 }
 
-func newRedfishEndpoint(id string, ep BMCEndpoint, now time.Time) RedfishEndpoint {
+func newRedfishEndpoint(id string, ep BMCEndpoint, now time.Time) hsmapi.RedfishEndpoint {
 	host, ip := splitFQDN(ep.FQDN)
-	return RedfishEndpoint{ID: id, Type: string(xname.TypeOf(id)), Hostname: host, FQDN: ep.FQDN, Enabled: true,
+	return hsmapi.RedfishEndpoint{ID: id, Type: string(xname.TypeOf(id)), Hostname: host, FQDN: ep.FQDN, Enabled: true,
 		UUID: simUUID(id), User: ep.User, Password: ep.Password, MACAddr: simMAC(id), IPAddress: ip,
 		RediscoverOnUpdate: true,
-		DiscoveryInfo:      DiscoveryInfo{LastDiscoveryAttempt: stamp(now), LastDiscoveryStatus: "NotYetQueried"}}
+		DiscoveryInfo:      hsmapi.DiscoveryInfo{LastDiscoveryAttempt: stamp(now), LastDiscoveryStatus: "NotYetQueried"}}
 }
 
 // splitFQDN returns the host part of "host[:port]" and the host if it is an IP.
@@ -603,17 +598,17 @@ func splitFQDN(fqdn string) (host, ip string) {
 }
 
 // systemEndpoint is the ComponentEndpoint of node n, the ordinal-th system of its BMC.
-func systemEndpoint(n topology.Node, ordinal int, bmc *RedfishEndpoint) ComponentEndpoint {
+func systemEndpoint(n topology.Node, ordinal int, bmc *hsmapi.RedfishEndpoint) hsmapi.ComponentEndpoint {
 	sysID := topology.SystemIDOf(n, ordinal)
 	path := topology.SystemPath(sysID)
 	mac := strings.ToLower(n.MAC)
-	ce := ComponentEndpoint{ID: n.Xname, Type: string(xname.Node), FQDN: n.Xname, RedfishType: "ComputerSystem",
+	ce := hsmapi.ComponentEndpoint{ID: n.Xname, Type: string(xname.Node), FQDN: n.Xname, RedfishType: "ComputerSystem",
 		RedfishSubtype: "Physical", MACAddr: mac, UUID: simUUID(n.Xname), OdataID: path,
-		RedfishEndpointID: bmc.ID, Enabled: true, ComponentEndpointType: CompEPTypeSystem,
-		RedfishSystemInfo: &SystemInfo{Name: sysID,
-			Actions: &SystemActions{Reset: ResetAction{AllowableValues: slices.Clone(topology.ResetTypes),
+		RedfishEndpointID: bmc.ID, Enabled: true, ComponentEndpointType: hsmapi.CompEPTypeSystem,
+		RedfishSystemInfo: &hsmapi.SystemInfo{Name: sysID,
+			Actions: &hsmapi.SystemActions{Reset: hsmapi.ResetAction{AllowableValues: slices.Clone(topology.ResetTypes),
 				Target: path + "/Actions/ComputerSystem.Reset"}},
-			EthernetNICInfo: []EthernetNICInfo{{RedfishID: "1", ODataID: path + "/EthernetInterfaces/1",
+			EthernetNICInfo: []hsmapi.EthernetNICInfo{{RedfishID: "1", ODataID: path + "/EthernetInterfaces/1",
 				Description: "Node management NIC", Hostname: n.Name, InterfaceEnabled: boolPtr(true),
 				MACAddress: mac, PermanentMACAddress: mac}}}}
 	setEndpointFQDN(&ce, bmc.FQDN)
@@ -622,33 +617,33 @@ func systemEndpoint(n topology.Node, ordinal int, bmc *RedfishEndpoint) Componen
 
 // managerEndpoint is the ComponentEndpoint of the BMC itself: Managers/BMC on a blade
 // (Mountain), Managers/Self on a rack server, as the simulated BMCs serve them.
-func managerEndpoint(bmc *RedfishEndpoint, class string) ComponentEndpoint {
+func managerEndpoint(bmc *hsmapi.RedfishEndpoint, class string) hsmapi.ComponentEndpoint {
 	id := "Self"
 	if class == topology.ClassMountain {
 		id = "BMC"
 	}
 	path := "/redfish/v1/Managers/" + id
-	ce := ComponentEndpoint{ID: bmc.ID, Type: bmc.Type, FQDN: bmc.ID, RedfishType: "Manager", RedfishSubtype: "BMC",
+	ce := hsmapi.ComponentEndpoint{ID: bmc.ID, Type: bmc.Type, FQDN: bmc.ID, RedfishType: "Manager", RedfishSubtype: "BMC",
 		MACAddr: bmc.MACAddr, UUID: bmc.UUID, OdataID: path, RedfishEndpointID: bmc.ID, Enabled: true,
-		ComponentEndpointType: CompEPTypeManager,
-		RedfishManagerInfo: &ManagerInfo{Name: id, Actions: &ManagerActions{Reset: ResetAction{
+		ComponentEndpointType: hsmapi.CompEPTypeManager,
+		RedfishManagerInfo: &hsmapi.ManagerInfo{Name: id, Actions: &hsmapi.ManagerActions{Reset: hsmapi.ResetAction{
 			AllowableValues: []string{"GracefulRestart", "ForceRestart"}, Target: path + "/Actions/Manager.Reset"}}}}
 	setEndpointFQDN(&ce, bmc.FQDN)
 	return ce
 }
 
-func setEndpointFQDN(ce *ComponentEndpoint, fqdn string) {
+func setEndpointFQDN(ce *hsmapi.ComponentEndpoint, fqdn string) {
 	ce.RedfishEndpointFQDN = fqdn
 	ce.RedfishURL = fqdn + ce.OdataID
 }
 
 // nodeInterface is the EthernetInterface of node n's management NIC. The IP is
 // derived from the NID (10.<nid>), which keeps it unique and stable.
-func nodeInterface(n topology.Node, now time.Time) EthernetInterface {
+func nodeInterface(n topology.Node, now time.Time) hsmapi.EthernetInterface {
 	mac := strings.ToLower(n.MAC)
 	ip := fmt.Sprintf("10.%d.%d.%d", n.NID>>16&0xff, n.NID>>8&0xff, n.NID&0xff)
-	return EthernetInterface{ID: strings.ReplaceAll(mac, ":", ""), Description: "Node management NIC",
-		MACAddress: mac, IPAddresses: []IPAddress{{IPAddress: ip, Network: "NMN"}},
+	return hsmapi.EthernetInterface{ID: strings.ReplaceAll(mac, ":", ""), Description: "Node management NIC",
+		MACAddress: mac, IPAddresses: []hsmapi.IPAddress{{IPAddress: ip, Network: "NMN"}},
 		LastUpdate: now.UTC().Format(time.RFC3339), ComponentID: n.Xname, Type: string(xname.Node)}
 }
 
@@ -731,9 +726,9 @@ func writeMessage(w http.ResponseWriter, status int, format string, args ...any)
 
 // writeCreated answers 201 with a Location header and [{"URI":...}] bodies.
 func writeCreated(w http.ResponseWriter, uris ...string) {
-	out := make([]ResourceURI, len(uris))
+	out := make([]hsmapi.ResourceURI, len(uris))
 	for i, u := range uris {
-		out[i] = ResourceURI{URI: u}
+		out[i] = hsmapi.ResourceURI{URI: u}
 	}
 	if len(uris) > 0 {
 		w.Header().Set("Location", uris[0])
@@ -780,7 +775,7 @@ func (s *Server) decodePut(w http.ResponseWriter, r *http.Request, v any, bodyID
 
 // isServicePath reports whether p is under /service/ of either API prefix.
 func isServicePath(p string) bool {
-	return strings.HasPrefix(p, BasePath+"/service/") || strings.HasPrefix(p, GatewayPath+"/service/")
+	return strings.HasPrefix(p, hsmapi.BasePath+"/service/") || strings.HasPrefix(p, hsmapi.GatewayPath+"/service/")
 }
 
 // pathID reads the {xname} path value normalized but not validated: HSM looks such
@@ -808,7 +803,7 @@ func (s *Server) liveness(w http.ResponseWriter, r *http.Request) {
 // values serves /service/values and /service/values/{name}.
 func (s *Server) values(w http.ResponseWriter, r *http.Request) *problem.Details {
 	s.mu.RLock()
-	all := Values{Arch: archs.list(), Class: classes.list(), Flag: flags.list(), NetType: netType.list(),
+	all := hsmapi.Values{Arch: archs.list(), Class: classes.list(), Flag: flags.list(), NetType: netType.list(),
 		Role: s.roles.list(), SubRole: s.subRoles.list(), State: states.list(), Type: hmsType.list()}
 	s.mu.RUnlock()
 	name := r.PathValue("name")
@@ -816,7 +811,7 @@ func (s *Server) values(w http.ResponseWriter, r *http.Request) *problem.Details
 		writeJSON(w, http.StatusOK, all)
 		return nil
 	}
-	var v Values
+	var v hsmapi.Values
 	switch strings.ToLower(name) {
 	case "arch":
 		v.Arch = all.Arch

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/cray-bos/bos/api/hsmapi"
 )
 
 // The store: every record lives in a map keyed by ID and, where lists are large, in a
@@ -16,7 +18,7 @@ import (
 
 // compRec is one component with its lock subsystem state.
 type compRec struct {
-	c   Component
+	c   hsmapi.Component
 	raw []byte
 	res *reservation
 }
@@ -100,19 +102,19 @@ func (g *groupRec) memberIDs(part string, compPart map[string]string) []string {
 	return out
 }
 
-func (g *groupRec) group(part string, compPart map[string]string) Group {
-	return Group{Label: g.label, Description: g.description, ExclusiveGroup: g.exclusive,
-		Tags: slices.Clone(g.tags), Members: Members{IDs: g.memberIDs(part, compPart)}}
+func (g *groupRec) group(part string, compPart map[string]string) hsmapi.Group {
+	return hsmapi.Group{Label: g.label, Description: g.description, ExclusiveGroup: g.exclusive,
+		Tags: slices.Clone(g.tags), Members: hsmapi.Members{IDs: g.memberIDs(part, compPart)}}
 }
 
-func (g *groupRec) partition() Partition {
-	return Partition{Name: g.label, Description: g.description, Tags: slices.Clone(g.tags),
-		Members: Members{IDs: slices.Clone(g.ids)}}
+func (g *groupRec) partition() hsmapi.Partition {
+	return hsmapi.Partition{Name: g.label, Description: g.description, Tags: slices.Clone(g.tags),
+		Members: hsmapi.Members{IDs: slices.Clone(g.ids)}}
 }
 
 // cepRec is a ComponentEndpoint with its encoding.
 type cepRec struct {
-	ce  ComponentEndpoint
+	ce  hsmapi.ComponentEndpoint
 	raw []byte
 }
 
@@ -121,7 +123,7 @@ func (r *cepRec) encode()    { r.raw, _ = json.Marshal(&r.ce) }
 
 // ethRec is an EthernetInterface with its encoding.
 type ethRec struct {
-	e   EthernetInterface
+	e   hsmapi.EthernetInterface
 	raw []byte
 }
 

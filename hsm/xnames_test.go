@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/api/hsmapi"
 )
 
 // TestEveryHMSTypeIsAComponent: HSM takes components of every HMS type, with the type
@@ -20,7 +22,7 @@ func TestEveryHMSTypeIsAComponent(t *testing.T) {
 		r := call(t, s, "POST", "/hsm/v2/State/Components", `{"Components":[{"ID":"`+id+`","State":"Populated"}],"Force":true}`)
 		require.Equal(t, http.StatusNoContent, r.status, "%s: %s", id, r.body)
 		assert.Equal(t, typ, mustGet(t, s, id).Type, id)
-		got := decode[ComponentArray](t, call(t, s, "GET", "/hsm/v2/State/Components?type="+typ, ""))
+		got := decode[hsmapi.ComponentArray](t, call(t, s, "GET", "/hsm/v2/State/Components?type="+typ, ""))
 		assert.Equal(t, []string{id}, ids(got.Components), typ)
 	}
 	requireProblem(t, call(t, s, "POST", "/hsm/v2/State/Components", `{"Components":[{"ID":"x9999c8s0b0n0","State":"On"}]}`),

@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/cray-bos/bos/api/imsapi"
 )
 
 // reportRate prints requests per second alongside ns/op.
@@ -49,7 +51,7 @@ func BenchmarkClientValidateBootSet(b *testing.B) {
 	s := mustServer(b)
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
-	c := NewClient(srv.URL, srv.Client())
+	c := imsapi.NewClient(srv.URL, srv.Client())
 	path := "s3://boot-images/" + ImageID(ImageCompute) + "/manifest.json"
 	ctx := context.Background()
 	start := time.Now()

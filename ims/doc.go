@@ -76,7 +76,7 @@
 // listings), Content-Length, Last-Modified and Content-Type (default
 // binary/octet-stream). Handler serves both on one mux; IMS paths take precedence.
 //
-// Client speaks both: the IMS calls (ListImages, GetImage, CreateImage, PatchImage,
+// imsapi.Client speaks both: the IMS calls (ListImages, GetImage, CreateImage, PatchImage,
 // TagImage, DeleteImage, and the deleted-image calls) against the IMS base URL, and
 // ReadManifest, HeadObject, GetObject, PutObject, ListObjects against an S3 base URL
 // passed per call.

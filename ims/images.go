@@ -3,7 +3,6 @@ package ims
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"github.com/cray-bos/bos/internal/uuid"
 	"maps"
@@ -11,25 +10,12 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/cray-bos/bos/api/imsapi"
 	"github.com/cray-bos/bos/internal/problem"
 )
 
-// ErrImageNotFound: no (live, or deleted where it says so) image has the id.
-var ErrImageNotFound = errors.New("image not found")
-
-// Image is an IMS image record. Link is null for an image without artifacts. Created is
-// ISO 8601 with microseconds and an offset. Metadata holds key/value tags such as BOS's
-// "sbps-project".
-type Image struct {
-	ID       string            `json:"id"`
-	Name     string            `json:"name"`
-	Created  string            `json:"created"`
-	Link     *Link             `json:"link"`
-	Arch     string            `json:"arch"`
-	Metadata map[string]string `json:"metadata"`
-}
-
-func (img *Image) clone() Image {
+// cloneImage copies img deeply enough that the copy shares nothing mutable with it.
+func cloneImage(img *imsapi.Image) imsapi.Image {
 	c := *img
 	if img.Link != nil {
 		l := *img.Link
@@ -42,16 +28,8 @@ func (img *Image) clone() Image {
 	return c
 }
 
-// DeletedImage is a soft-deleted record: its Link points at
-// s3://boot-images/deleted/<id>/deleted_manifest.json, which lists where every artifact
-// (and the original manifest) was moved.
-type DeletedImage struct {
-	Image
-	Deleted string `json:"deleted"`
-}
-
-func (d *DeletedImage) clone() DeletedImage {
-	return DeletedImage{Image: d.Image.clone(), Deleted: d.Deleted}
+func cloneDeleted(d *imsapi.DeletedImage) imsapi.DeletedImage {
+	return imsapi.DeletedImage{Image: cloneImage(&d.Image), Deleted: d.Deleted}
 }
 
 // deletedPrefix is where soft-deleted objects go, inside their own bucket.
@@ -130,7 +108,7 @@ func (s *Server) createImage(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, http.StatusBadRequest, detailNoInput)
 		return
 	}
-	img := Image{Arch: ArchX86_64, Metadata: map[string]string{}}
+	img := imsapi.Image{Arch: imsapi.ArchX86_64, Metadata: map[string]string{}}
 	if body.Name == nil || strings.TrimSpace(*body.Name) == "" {
 		problem.WriteDetails(w, unprocessable("name: field is required and must not be blank"))
 		return
@@ -183,7 +161,7 @@ func (s *Server) createImage(w http.ResponseWriter, r *http.Request) {
 		img.Link = &l
 	}
 	s.images[img.ID] = &img
-	out := img.clone()
+	out := cloneImage(&img)
 	s.mu.Unlock()
 	s.log.Info("ims image created", "id", img.ID, "name", img.Name, "arch", img.Arch, "generated", generate)
 	writeJSON(w, http.StatusCreated, out)
@@ -193,37 +171,37 @@ func isNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(raw),
 
 // checkLink decodes a link strictly and checks that it names a readable manifest in this
 // store (IMS validates the manifest of a link it is given).
-func (s *Server) checkLink(raw json.RawMessage) (Link, *problem.Details) {
+func (s *Server) checkLink(raw json.RawMessage) (imsapi.Link, *problem.Details) {
 	if isNull(raw) {
-		return Link{}, unprocessable("link: must not be null")
+		return imsapi.Link{}, unprocessable("link: must not be null")
 	}
-	var l Link
+	var l imsapi.Link
 	if p := problem.Decode(bytes.NewReader(raw), &l); p != nil {
 		if p.Status == http.StatusBadRequest {
 			p = unprocessable("link: %s", p.Detail)
 		}
-		return Link{}, p
+		return imsapi.Link{}, p
 	}
-	if l.Type != LinkTypeS3 {
-		return Link{}, unprocessable("link.type: must be %q, not %q", LinkTypeS3, l.Type)
+	if l.Type != imsapi.LinkTypeS3 {
+		return imsapi.Link{}, unprocessable("link.type: must be %q, not %q", imsapi.LinkTypeS3, l.Type)
 	}
 	if _, err := s.readStoredManifest(l); err != nil {
-		return Link{}, unprocessable("link: the image manifest could not be read: %v", err)
+		return imsapi.Link{}, unprocessable("link: the image manifest could not be read: %v", err)
 	}
 	return l, nil
 }
 
 // readStoredManifest reads and leniently decodes the manifest a link names.
-func (s *Server) readStoredManifest(l Link) (Manifest, error) {
-	bucket, key, err := ParseS3Path(l.Path)
+func (s *Server) readStoredManifest(l imsapi.Link) (imsapi.Manifest, error) {
+	bucket, key, err := imsapi.ParseS3Path(l.Path)
 	if err != nil {
-		return Manifest{}, err
+		return imsapi.Manifest{}, err
 	}
 	obj, err := s.store.get(bucket, key)
 	if err != nil {
-		return Manifest{}, err
+		return imsapi.Manifest{}, err
 	}
-	return decodeManifest(obj.data)
+	return imsapi.DecodeManifest(obj.data)
 }
 
 // metadataOp is one metadata change. BOS sends one as an object; IMS's schema has a list.
@@ -297,7 +275,7 @@ func (s *Server) patchImage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var link Link
+	var link imsapi.Link
 	if body.Link != nil {
 		if isNull(body.Link) {
 			problem.WriteDetails(w, unprocessable("link: must not be null"))
@@ -316,7 +294,7 @@ func (s *Server) patchImage(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, http.StatusNotFound, detailNotFound)
 		return
 	}
-	next := cur.clone()
+	next := cloneImage(cur)
 	if body.Link != nil {
 		switch {
 		case cur.Link != nil && *cur.Link == link: // idempotent re-PATCH, as IMS allows
@@ -347,7 +325,7 @@ func (s *Server) patchImage(w http.ResponseWriter, r *http.Request) {
 		next.Metadata[op.Key] = v
 	}
 	s.images[id] = &next
-	writeJSON(w, http.StatusOK, next.clone())
+	writeJSON(w, http.StatusOK, cloneImage(&next))
 }
 
 func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request) {
@@ -375,14 +353,14 @@ func (s *Server) DeleteImage(id string) error {
 	defer s.mu.Unlock()
 	img := s.images[id]
 	if img == nil {
-		return fmt.Errorf("delete image %s: %w", id, ErrImageNotFound)
+		return fmt.Errorf("delete image %s: %w", id, imsapi.ErrImageNotFound)
 	}
 	s.softDeleteLocked(img)
 	return nil
 }
 
-func (s *Server) softDeleteLocked(img *Image) {
-	d := &DeletedImage{Image: img.clone(), Deleted: formatCreated(s.now())}
+func (s *Server) softDeleteLocked(img *imsapi.Image) {
+	d := &imsapi.DeletedImage{Image: cloneImage(img), Deleted: formatCreated(s.now())}
 	if img.Link != nil {
 		link, err := s.softDeleteArtifacts(img.ID, *img.Link)
 		if err != nil {
@@ -399,50 +377,50 @@ func (s *Server) softDeleteLocked(img *Image) {
 
 // softDeleteArtifacts moves every artifact a manifest lists, then the manifest, under
 // deleted/, and writes deleted/<id>/deleted_manifest.json naming the new places.
-func (s *Server) softDeleteArtifacts(id string, manifest Link) (Link, error) {
+func (s *Server) softDeleteArtifacts(id string, manifest imsapi.Link) (imsapi.Link, error) {
 	m, err := s.readStoredManifest(manifest)
 	if err != nil {
-		return Link{}, err
+		return imsapi.Link{}, err
 	}
-	bucket, key, _ := ParseS3Path(manifest.Path) // readStoredManifest parsed it already
-	moved := make([]Artifact, 0, len(m.Artifacts)+1)
+	bucket, key, _ := imsapi.ParseS3Path(manifest.Path) // readStoredManifest parsed it already
+	moved := make([]imsapi.Artifact, 0, len(m.Artifacts)+1)
 	move := func(b, k, typ, md5 string) {
 		info, err := s.store.move(b, k, deletedPrefix+k)
 		if err != nil {
-			s.log.Warn("ims soft delete: artifact not moved", "id", id, "path", S3Path(b, k), "err", err)
+			s.log.Warn("ims soft delete: artifact not moved", "id", id, "path", imsapi.S3Path(b, k), "err", err)
 			return
 		}
-		moved = append(moved, Artifact{Link: Link{Path: S3Path(b, info.Key), ETag: info.ETag, Type: LinkTypeS3}, Type: typ, MD5: md5})
+		moved = append(moved, imsapi.Artifact{Link: imsapi.Link{Path: imsapi.S3Path(b, info.Key), ETag: info.ETag, Type: imsapi.LinkTypeS3}, Type: typ, MD5: md5})
 	}
 	for _, a := range m.Artifacts {
-		ab, ak, err := ParseS3Path(a.Link.Path)
+		ab, ak, err := imsapi.ParseS3Path(a.Link.Path)
 		if err != nil {
 			s.log.Warn("ims soft delete: artifact link is not s3", "id", id, "path", a.Link.Path)
 			continue
 		}
 		move(ab, ak, a.Type, a.MD5)
 	}
-	move(bucket, key, ArtifactManifest, "")
+	move(bucket, key, imsapi.ArtifactManifest, "")
 	return s.writeManifest(Bucket, deletedPrefix+id+"/deleted_manifest.json", moved)
 }
 
-func (s *Server) writeManifest(bucket, key string, artifacts []Artifact) (Link, error) {
-	raw, err := json.MarshalIndent(Manifest{Version: ManifestVersion, Created: manifestCreated(s.now()), Artifacts: artifacts}, "", "  ")
+func (s *Server) writeManifest(bucket, key string, artifacts []imsapi.Artifact) (imsapi.Link, error) {
+	raw, err := json.MarshalIndent(imsapi.Manifest{Version: imsapi.ManifestVersion, Created: manifestCreated(s.now()), Artifacts: artifacts}, "", "  ")
 	if err != nil {
-		return Link{}, fmt.Errorf("encode manifest: %w", err)
+		return imsapi.Link{}, fmt.Errorf("encode manifest: %w", err)
 	}
 	info, err := s.store.put(bucket, key, raw, "application/json")
 	if err != nil {
-		return Link{}, fmt.Errorf("write manifest: %w", err)
+		return imsapi.Link{}, fmt.Errorf("write manifest: %w", err)
 	}
-	return Link{Path: S3Path(bucket, info.Key), ETag: info.ETag, Type: LinkTypeS3}, nil
+	return imsapi.Link{Path: imsapi.S3Path(bucket, info.Key), ETag: info.ETag, Type: imsapi.LinkTypeS3}, nil
 }
 
 func (s *Server) listDeleted(w http.ResponseWriter, r *http.Request) {
 	s.mu.RLock()
-	out := make([]DeletedImage, 0, len(s.deleted))
+	out := make([]imsapi.DeletedImage, 0, len(s.deleted))
 	for _, d := range s.deleted {
-		out = append(out, d.clone())
+		out = append(out, cloneDeleted(d))
 	}
 	s.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool {
@@ -457,9 +435,9 @@ func (s *Server) listDeleted(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getDeleted(w http.ResponseWriter, r *http.Request) {
 	s.mu.RLock()
 	d := s.deleted[r.PathValue("id")]
-	var out DeletedImage
+	var out imsapi.DeletedImage
 	if d != nil {
-		out = d.clone()
+		out = cloneDeleted(d)
 	}
 	s.mu.RUnlock()
 	if d == nil {
@@ -524,7 +502,7 @@ func (s *Server) undeleteAll(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	plans := make(map[string]*Manifest, len(s.deleted))
+	plans := make(map[string]*imsapi.Manifest, len(s.deleted))
 	for id, d := range s.deleted {
 		plan, err := s.planUndelete(d)
 		if err != nil {
@@ -541,11 +519,11 @@ func (s *Server) undeleteAll(w http.ResponseWriter, r *http.Request) {
 
 // planUndelete reads the deleted manifest of d. A nil plan means there is nothing to move
 // back: the image has no link, or its link was left in place at delete time.
-func (s *Server) planUndelete(d *DeletedImage) (*Manifest, error) {
+func (s *Server) planUndelete(d *imsapi.DeletedImage) (*imsapi.Manifest, error) {
 	if d.Link == nil {
 		return nil, nil
 	}
-	if _, key, err := ParseS3Path(d.Link.Path); err != nil || !strings.HasPrefix(key, deletedPrefix) {
+	if _, key, err := imsapi.ParseS3Path(d.Link.Path); err != nil || !strings.HasPrefix(key, deletedPrefix) {
 		return nil, nil
 	}
 	m, err := s.readStoredManifest(*d.Link)
@@ -555,12 +533,12 @@ func (s *Server) planUndelete(d *DeletedImage) (*Manifest, error) {
 	return &m, nil
 }
 
-func (s *Server) undeleteLocked(d *DeletedImage, plan *Manifest) {
-	img := d.Image.clone()
+func (s *Server) undeleteLocked(d *imsapi.DeletedImage, plan *imsapi.Manifest) {
+	img := cloneImage(&d.Image)
 	if plan != nil {
 		restored := false
 		for _, a := range plan.Artifacts {
-			b, k, err := ParseS3Path(a.Link.Path)
+			b, k, err := imsapi.ParseS3Path(a.Link.Path)
 			if err != nil || !strings.HasPrefix(k, deletedPrefix) {
 				s.log.Warn("ims undelete: artifact not under deleted/", "id", d.ID, "path", a.Link.Path)
 				continue
@@ -570,13 +548,13 @@ func (s *Server) undeleteLocked(d *DeletedImage, plan *Manifest) {
 				s.log.Warn("ims undelete: artifact not moved back", "id", d.ID, "path", a.Link.Path, "err", err)
 				continue
 			}
-			if a.Type == ArtifactManifest {
-				img.Link = &Link{Path: S3Path(b, info.Key), ETag: info.ETag, Type: LinkTypeS3}
+			if a.Type == imsapi.ArtifactManifest {
+				img.Link = &imsapi.Link{Path: imsapi.S3Path(b, info.Key), ETag: info.ETag, Type: imsapi.LinkTypeS3}
 				restored = true
 			}
 		}
 		if restored { // the record points at the original manifest again
-			b, k, _ := ParseS3Path(d.Link.Path)
+			b, k, _ := imsapi.ParseS3Path(d.Link.Path)
 			_ = s.store.remove(b, k)
 		}
 	}
@@ -609,17 +587,17 @@ func (s *Server) purgeAll(w http.ResponseWriter, r *http.Request) {
 
 // purgeLocked permanently deletes a deleted image: every object its (deleted) manifest
 // lists, the manifest itself, and the record.
-func (s *Server) purgeLocked(d *DeletedImage) {
+func (s *Server) purgeLocked(d *imsapi.DeletedImage) {
 	if d.Link != nil {
 		if m, err := s.readStoredManifest(*d.Link); err != nil {
 			s.log.Warn("ims purge: manifest unreadable, no objects removed", "id", d.ID, "err", err)
 		} else {
 			for _, a := range m.Artifacts {
-				if b, k, err := ParseS3Path(a.Link.Path); err == nil {
+				if b, k, err := imsapi.ParseS3Path(a.Link.Path); err == nil {
 					_ = s.store.remove(b, k)
 				}
 			}
-			b, k, _ := ParseS3Path(d.Link.Path)
+			b, k, _ := imsapi.ParseS3Path(d.Link.Path)
 			_ = s.store.remove(b, k)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/imsapi"
 	"github.com/cray-bos/bos/internal/problem"
 )
 
@@ -55,14 +56,14 @@ func TestListImages(t *testing.T) {
 			rec := call(t, s.IMSHandler(), http.MethodGet, base+"/images", "")
 			require.Equal(t, http.StatusOK, rec.Code)
 			assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))
-			imgs := decodeAs[[]Image](t, rec)
+			imgs := decodeAs[[]imsapi.Image](t, rec)
 			var names []string
 			for _, img := range imgs {
 				names = append(names, img.Name)
 				assert.Equal(t, ImageID(img.Name), img.ID)
 				require.NotNil(t, img.Link)
 				assert.Equal(t, "s3://boot-images/"+img.ID+"/manifest.json", img.Link.Path)
-				assert.Equal(t, LinkTypeS3, img.Link.Type)
+				assert.Equal(t, imsapi.LinkTypeS3, img.Link.Type)
 				assert.NotEmpty(t, img.Link.ETag)
 				assert.NotNil(t, img.Metadata, "metadata is {} not null")
 			}
@@ -86,8 +87,8 @@ func TestGetImage(t *testing.T) {
 		wantName   string
 		wantArch   string
 	}{
-		{name: "OK", target: "/v3/images/" + ImageID(ImageCompute), wantStatus: 200, wantName: ImageCompute, wantArch: ArchX86_64},
-		{name: "OKGateway", target: "/apis/ims/v3/images/" + ImageID(ImageComputeARM), wantStatus: 200, wantName: ImageComputeARM, wantArch: ArchAarch64},
+		{name: "OK", target: "/v3/images/" + ImageID(ImageCompute), wantStatus: 200, wantName: ImageCompute, wantArch: imsapi.ArchX86_64},
+		{name: "OKGateway", target: "/apis/ims/v3/images/" + ImageID(ImageComputeARM), wantStatus: 200, wantName: ImageComputeARM, wantArch: imsapi.ArchAarch64},
 		{name: "ErrNotFound", target: "/v3/images/00000000-0000-0000-0000-000000000000", wantStatus: 404},
 	}
 	for _, tt := range tests {
@@ -98,7 +99,7 @@ func TestGetImage(t *testing.T) {
 				return
 			}
 			require.Equal(t, http.StatusOK, rec.Code)
-			img := decodeAs[Image](t, rec)
+			img := decodeAs[imsapi.Image](t, rec)
 			assert.Equal(t, tt.wantName, img.Name)
 			assert.Equal(t, tt.wantArch, img.Arch)
 			// The wire shape is IMS's: exactly these keys.
@@ -121,35 +122,35 @@ func TestCreateImage(t *testing.T) {
 		name       string
 		body       string
 		wantStatus int
-		check      func(t *testing.T, s *Server, img Image)
+		check      func(t *testing.T, s *Server, img imsapi.Image)
 	}{
-		{name: "OKGenerated", body: `{"name":"my-image","arch":"aarch64"}`, wantStatus: 201, check: func(t *testing.T, s *Server, img Image) {
+		{name: "OKGenerated", body: `{"name":"my-image","arch":"aarch64"}`, wantStatus: 201, check: func(t *testing.T, s *Server, img imsapi.Image) {
 			assert.Equal(t, "my-image", img.Name)
-			assert.Equal(t, ArchAarch64, img.Arch)
+			assert.Equal(t, imsapi.ArchAarch64, img.Arch)
 			assert.Equal(t, formatCreated(testNow), img.Created)
 			require.NotNil(t, img.Link)
 			assert.Equal(t, "s3://boot-images/"+img.ID+"/manifest.json", img.Link.Path)
 			assert.Equal(t, []string{img.ID + "/boot_parameters", img.ID + "/initrd", img.ID + "/kernel", img.ID + "/manifest.json", img.ID + "/rootfs"}, keysUnder(t, s, img.ID+"/"))
 			params, _, err := s.GetObject(Bucket, img.ID+"/boot_parameters")
 			require.NoError(t, err)
-			assert.Equal(t, DefaultKernelParameters(ArchAarch64), string(params))
+			assert.Equal(t, DefaultKernelParameters(imsapi.ArchAarch64), string(params))
 			assert.NotEqual(t, ImageID("my-image"), img.ID, "API-created images get random ids")
 		}},
-		{name: "OKGeneratedKernelParameters", body: `{"name":"custom","kernel_parameters":"console=ttyS0,115200 quiet"}`, wantStatus: 201, check: func(t *testing.T, s *Server, img Image) {
-			assert.Equal(t, ArchX86_64, img.Arch, "default arch")
+		{name: "OKGeneratedKernelParameters", body: `{"name":"custom","kernel_parameters":"console=ttyS0,115200 quiet"}`, wantStatus: 201, check: func(t *testing.T, s *Server, img imsapi.Image) {
+			assert.Equal(t, imsapi.ArchX86_64, img.Arch, "default arch")
 			params, _, err := s.GetObject(Bucket, img.ID+"/boot_parameters")
 			require.NoError(t, err)
 			assert.Equal(t, "console=ttyS0,115200 quiet", string(params))
 		}},
-		{name: "OKNullLink", body: `{"name":"bare","link":null}`, wantStatus: 201, check: func(t *testing.T, s *Server, img Image) {
+		{name: "OKNullLink", body: `{"name":"bare","link":null}`, wantStatus: 201, check: func(t *testing.T, s *Server, img imsapi.Image) {
 			assert.Nil(t, img.Link)
 			assert.Empty(t, keysUnder(t, s, img.ID+"/"), "no artifacts generated")
 		}},
-		{name: "OKExistingManifest", body: `{"name":"alias","link":{"path":"` + seedManifest + `","etag":"e","type":"s3"}}`, wantStatus: 201, check: func(t *testing.T, s *Server, img Image) {
-			assert.Equal(t, &Link{Path: seedManifest, ETag: "e", Type: "s3"}, img.Link)
+		{name: "OKExistingManifest", body: `{"name":"alias","link":{"path":"` + seedManifest + `","etag":"e","type":"s3"}}`, wantStatus: 201, check: func(t *testing.T, s *Server, img imsapi.Image) {
+			assert.Equal(t, &imsapi.Link{Path: seedManifest, ETag: "e", Type: "s3"}, img.Link)
 			assert.Empty(t, keysUnder(t, s, img.ID+"/"))
 		}},
-		{name: "OKMetadata", body: `{"name":"tagged","metadata":{"sbps-project":"true"}}`, wantStatus: 201, check: func(t *testing.T, s *Server, img Image) {
+		{name: "OKMetadata", body: `{"name":"tagged","metadata":{"sbps-project":"true"}}`, wantStatus: 201, check: func(t *testing.T, s *Server, img imsapi.Image) {
 			assert.Equal(t, map[string]string{"sbps-project": "true"}, img.Metadata)
 		}},
 		{name: "ErrMalformedJSON", body: `{"name":`, wantStatus: 400},
@@ -184,7 +185,7 @@ func TestCreateImage(t *testing.T) {
 				return
 			}
 			require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
-			img := decodeAs[Image](t, rec)
+			img := decodeAs[imsapi.Image](t, rec)
 			assert.Regexp(t, `^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`, img.ID)
 			got, ok := s.Image(img.ID)
 			require.True(t, ok)
@@ -202,7 +203,7 @@ func TestPatchImage(t *testing.T) {
 	bare := func(t *testing.T, s *Server) string {
 		rec := call(t, s.IMSHandler(), http.MethodPost, "/v3/images", `{"name":"bare","link":null}`)
 		require.Equal(t, http.StatusCreated, rec.Code)
-		return decodeAs[Image](t, rec).ID
+		return decodeAs[imsapi.Image](t, rec).ID
 	}
 	seed := func(*testing.T, *Server) string { return compute }
 	tests := []struct {
@@ -210,28 +211,28 @@ func TestPatchImage(t *testing.T) {
 		setup      func(t *testing.T, s *Server) string
 		body       string
 		wantStatus int
-		check      func(t *testing.T, img Image)
+		check      func(t *testing.T, img imsapi.Image)
 	}{
-		{name: "OKTagAsBOSDoes", setup: seed, body: `{"metadata":{"operation":"set","key":"sbps-project","value":"true"}}`, wantStatus: 200, check: func(t *testing.T, img Image) {
+		{name: "OKTagAsBOSDoes", setup: seed, body: `{"metadata":{"operation":"set","key":"sbps-project","value":"true"}}`, wantStatus: 200, check: func(t *testing.T, img imsapi.Image) {
 			assert.Equal(t, map[string]string{"sbps-project": "true"}, img.Metadata)
 		}},
-		{name: "OKOperationList", setup: seed, body: `{"metadata":[{"operation":"set","key":"a","value":"1"},{"operation":"set","key":"b","value":"2"},{"operation":"remove","key":"a"}]}`, wantStatus: 200, check: func(t *testing.T, img Image) {
+		{name: "OKOperationList", setup: seed, body: `{"metadata":[{"operation":"set","key":"a","value":"1"},{"operation":"set","key":"b","value":"2"},{"operation":"remove","key":"a"}]}`, wantStatus: 200, check: func(t *testing.T, img imsapi.Image) {
 			assert.Equal(t, map[string]string{"b": "2"}, img.Metadata)
 		}},
-		{name: "OKRemoveAbsentKey", setup: seed, body: `{"metadata":{"operation":"remove","key":"nothing"}}`, wantStatus: 200, check: func(t *testing.T, img Image) {
+		{name: "OKRemoveAbsentKey", setup: seed, body: `{"metadata":{"operation":"remove","key":"nothing"}}`, wantStatus: 200, check: func(t *testing.T, img imsapi.Image) {
 			assert.Empty(t, img.Metadata)
 		}},
-		{name: "OKNullValue", setup: seed, body: `{"metadata":{"operation":"set","key":"k","value":null}}`, wantStatus: 200, check: func(t *testing.T, img Image) {
+		{name: "OKNullValue", setup: seed, body: `{"metadata":{"operation":"set","key":"k","value":null}}`, wantStatus: 200, check: func(t *testing.T, img imsapi.Image) {
 			assert.Equal(t, map[string]string{"k": ""}, img.Metadata)
 		}},
-		{name: "OKArch", setup: seed, body: `{"arch":"aarch64"}`, wantStatus: 200, check: func(t *testing.T, img Image) {
-			assert.Equal(t, ArchAarch64, img.Arch)
+		{name: "OKArch", setup: seed, body: `{"arch":"aarch64"}`, wantStatus: 200, check: func(t *testing.T, img imsapi.Image) {
+			assert.Equal(t, imsapi.ArchAarch64, img.Arch)
 		}},
-		{name: "OKSameLink", setup: seed, body: "", wantStatus: 200, check: func(t *testing.T, img Image) {
+		{name: "OKSameLink", setup: seed, body: "", wantStatus: 200, check: func(t *testing.T, img imsapi.Image) {
 			assert.Equal(t, seedManifest, img.Link.Path)
 		}},
-		{name: "OKLinkOnBareImage", setup: bare, body: `{"link":{"path":"` + seedManifest + `","etag":"x","type":"s3"}}`, wantStatus: 200, check: func(t *testing.T, img Image) {
-			assert.Equal(t, &Link{Path: seedManifest, ETag: "x", Type: "s3"}, img.Link)
+		{name: "OKLinkOnBareImage", setup: bare, body: `{"link":{"path":"` + seedManifest + `","etag":"x","type":"s3"}}`, wantStatus: 200, check: func(t *testing.T, img imsapi.Image) {
+			assert.Equal(t, &imsapi.Link{Path: seedManifest, ETag: "x", Type: "s3"}, img.Link)
 		}},
 		{name: "ErrLinkConflict", setup: seed, body: `{"link":{"path":"s3://boot-images/other/manifest.json","etag":"x","type":"s3"}}`, wantStatus: 409},
 		{name: "ErrLinkMissingManifest", setup: bare, body: `{"link":{"path":"s3://boot-images/nope/manifest.json","type":"s3"}}`, wantStatus: 422},
@@ -270,7 +271,7 @@ func TestPatchImage(t *testing.T) {
 				return
 			}
 			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-			img := decodeAs[Image](t, rec)
+			img := decodeAs[imsapi.Image](t, rec)
 			stored, _ := s.Image(id)
 			assert.Equal(t, stored, img, "the answer is what was stored")
 			assert.Equal(t, before.Name, img.Name)
@@ -308,7 +309,7 @@ func TestDeleteImageMovesObjects(t *testing.T) {
 
 	rec = call(t, h, http.MethodGet, "/v3/deleted/images/"+id, "")
 	require.Equal(t, http.StatusOK, rec.Code)
-	d := decodeAs[DeletedImage](t, rec)
+	d := decodeAs[imsapi.DeletedImage](t, rec)
 	assert.Equal(t, img.Name, d.Name)
 	assert.Equal(t, img.Created, d.Created)
 	assert.Equal(t, formatCreated(testNow), d.Deleted)
@@ -318,18 +319,18 @@ func TestDeleteImageMovesObjects(t *testing.T) {
 	raw, info, err := s.GetObject(Bucket, "deleted/"+id+"/deleted_manifest.json")
 	require.NoError(t, err)
 	assert.Equal(t, d.Link.ETag, info.ETag)
-	m, err := ParseManifest(raw)
+	m, err := imsapi.ParseManifest(raw)
 	require.NoError(t, err)
 	byType := map[string]string{}
 	for _, a := range m.Artifacts {
 		byType[a.Type] = a.Link.Path
 	}
 	assert.Equal(t, map[string]string{
-		ArtifactKernel:         "s3://boot-images/deleted/" + id + "/kernel",
-		ArtifactInitrd:         "s3://boot-images/deleted/" + id + "/initrd",
-		ArtifactRootfs:         "s3://boot-images/deleted/" + id + "/rootfs",
-		ArtifactBootParameters: "s3://boot-images/deleted/" + id + "/boot_parameters",
-		ArtifactManifest:       "s3://boot-images/deleted/" + id + "/manifest.json",
+		imsapi.ArtifactKernel:         "s3://boot-images/deleted/" + id + "/kernel",
+		imsapi.ArtifactInitrd:         "s3://boot-images/deleted/" + id + "/initrd",
+		imsapi.ArtifactRootfs:         "s3://boot-images/deleted/" + id + "/rootfs",
+		imsapi.ArtifactBootParameters: "s3://boot-images/deleted/" + id + "/boot_parameters",
+		imsapi.ArtifactManifest:       "s3://boot-images/deleted/" + id + "/manifest.json",
 	}, byType)
 
 	requireProblem(t, call(t, h, http.MethodDelete, "/v3/images/"+id, ""), http.StatusNotFound)
@@ -358,7 +359,7 @@ func TestDeleteImageWithoutLink(t *testing.T) {
 	s := mustServer(t, []ImageSpec{}...)
 	rec := call(t, s.IMSHandler(), http.MethodPost, "/v3/images", `{"name":"bare","link":null}`)
 	require.Equal(t, http.StatusCreated, rec.Code)
-	id := decodeAs[Image](t, rec).ID
+	id := decodeAs[imsapi.Image](t, rec).ID
 	require.Equal(t, http.StatusNoContent, call(t, s.IMSHandler(), http.MethodDelete, "/v3/images/"+id, "").Code)
 	require.Equal(t, http.StatusNoContent, call(t, s.IMSHandler(), http.MethodPatch, "/v3/deleted/images/"+id, `{"operation":"undelete"}`).Code)
 	img, ok := s.Image(id)
@@ -454,7 +455,7 @@ func TestImageCollections(t *testing.T) {
 	assert.JSONEq(t, "[]", call(t, h, http.MethodGet, "/v3/images", "").Body.String())
 	rec := call(t, h, http.MethodGet, "/v3/deleted/images", "")
 	require.Equal(t, http.StatusOK, rec.Code)
-	deleted := decodeAs[[]DeletedImage](t, rec)
+	deleted := decodeAs[[]imsapi.DeletedImage](t, rec)
 	assert.Len(t, deleted, len(orig))
 	for _, img := range orig {
 		assert.Empty(t, keysUnder(t, s, img.ID+"/"))
@@ -496,7 +497,7 @@ func TestCombinedHandler(t *testing.T) {
 	assert.Equal(t, http.StatusOK, call(t, h, http.MethodGet, "/apis/ims/v3/images", "").Code)
 	rec := call(t, h, http.MethodGet, "/boot-images/"+id+"/manifest.json", "")
 	require.Equal(t, http.StatusOK, rec.Code)
-	_, err := ParseManifest(rec.Body.Bytes())
+	_, err := imsapi.ParseManifest(rec.Body.Bytes())
 	assert.NoError(t, err)
 	// IMS and S3 alone do not serve each other's paths.
 	assert.Equal(t, http.StatusNotFound, call(t, s.IMSHandler(), http.MethodGet, "/boot-images/"+id+"/manifest.json", "").Code)

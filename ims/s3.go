@@ -15,37 +15,18 @@ import (
 	"strings"
 	"sync"
 	"time"
-)
 
-// Errors of the object store, as returned by Server's object methods. Over HTTP they are
-// S3's NoSuchBucket and NoSuchKey.
-var (
-	ErrNoSuchBucket = errors.New("NoSuchBucket")
-	ErrNoSuchKey    = errors.New("NoSuchKey")
+	"github.com/cray-bos/bos/api/imsapi"
 )
-
-// DefaultContentType is what S3 reports for an object uploaded without a Content-Type.
-const DefaultContentType = "binary/octet-stream"
 
 // maxKeyBytes is S3's limit on key length.
 const maxKeyBytes = 1024
-
-// ObjectInfo describes a stored object. ETag is the hex MD5 of the content, unquoted (the
-// HTTP ETag header carries it quoted).
-type ObjectInfo struct {
-	Bucket       string
-	Key          string
-	Size         int64
-	ETag         string
-	ContentType  string
-	LastModified time.Time
-}
 
 // object is immutable once stored: a PUT replaces the pointer, so readers may use the data
 // after releasing the lock.
 type object struct {
 	data []byte
-	info ObjectInfo
+	info imsapi.ObjectInfo
 }
 
 // objectStore is an in-memory set of buckets. It never calls out, so it can be used
@@ -86,12 +67,12 @@ func (st *objectStore) hasBucket(name string) bool {
 }
 
 // put stores a copy of data.
-func (st *objectStore) put(bucket, key string, data []byte, contentType string) (ObjectInfo, error) {
+func (st *objectStore) put(bucket, key string, data []byte, contentType string) (imsapi.ObjectInfo, error) {
 	if contentType == "" {
-		contentType = DefaultContentType
+		contentType = imsapi.DefaultContentType
 	}
 	sum := md5.Sum(data)
-	obj := &object{data: append([]byte(nil), data...), info: ObjectInfo{
+	obj := &object{data: append([]byte(nil), data...), info: imsapi.ObjectInfo{
 		Bucket: bucket, Key: key, Size: int64(len(data)), ETag: hex.EncodeToString(sum[:]),
 		ContentType: contentType, LastModified: st.now().UTC().Truncate(time.Second),
 	}}
@@ -99,7 +80,7 @@ func (st *objectStore) put(bucket, key string, data []byte, contentType string) 
 	defer st.mu.Unlock()
 	b := st.buckets[bucket]
 	if b == nil {
-		return ObjectInfo{}, fmt.Errorf("put %s: %w", S3Path(bucket, key), ErrNoSuchBucket)
+		return imsapi.ObjectInfo{}, fmt.Errorf("put %s: %w", imsapi.S3Path(bucket, key), imsapi.ErrNoSuchBucket)
 	}
 	b[key] = obj
 	return obj.info, nil
@@ -110,11 +91,11 @@ func (st *objectStore) get(bucket, key string) (*object, error) {
 	defer st.mu.RUnlock()
 	b := st.buckets[bucket]
 	if b == nil {
-		return nil, fmt.Errorf("get %s: %w", S3Path(bucket, key), ErrNoSuchBucket)
+		return nil, fmt.Errorf("get %s: %w", imsapi.S3Path(bucket, key), imsapi.ErrNoSuchBucket)
 	}
 	obj := b[key]
 	if obj == nil {
-		return nil, fmt.Errorf("get %s: %w", S3Path(bucket, key), ErrNoSuchKey)
+		return nil, fmt.Errorf("get %s: %w", imsapi.S3Path(bucket, key), imsapi.ErrNoSuchKey)
 	}
 	return obj, nil
 }
@@ -126,7 +107,7 @@ func (st *objectStore) remove(bucket, key string) error {
 	defer st.mu.Unlock()
 	b := st.buckets[bucket]
 	if b == nil {
-		return fmt.Errorf("delete %s: %w", S3Path(bucket, key), ErrNoSuchBucket)
+		return fmt.Errorf("delete %s: %w", imsapi.S3Path(bucket, key), imsapi.ErrNoSuchBucket)
 	}
 	delete(b, key)
 	return nil
@@ -134,16 +115,16 @@ func (st *objectStore) remove(bucket, key string) error {
 
 // move renames an object inside its bucket (S3's copy then delete), keeping content,
 // ETag and content type; the destination is overwritten.
-func (st *objectStore) move(bucket, from, to string) (ObjectInfo, error) {
+func (st *objectStore) move(bucket, from, to string) (imsapi.ObjectInfo, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	b := st.buckets[bucket]
 	if b == nil {
-		return ObjectInfo{}, fmt.Errorf("move %s: %w", S3Path(bucket, from), ErrNoSuchBucket)
+		return imsapi.ObjectInfo{}, fmt.Errorf("move %s: %w", imsapi.S3Path(bucket, from), imsapi.ErrNoSuchBucket)
 	}
 	obj := b[from]
 	if obj == nil {
-		return ObjectInfo{}, fmt.Errorf("move %s: %w", S3Path(bucket, from), ErrNoSuchKey)
+		return imsapi.ObjectInfo{}, fmt.Errorf("move %s: %w", imsapi.S3Path(bucket, from), imsapi.ErrNoSuchKey)
 	}
 	moved := &object{data: obj.data, info: obj.info}
 	moved.info.Key = to
@@ -155,14 +136,14 @@ func (st *objectStore) move(bucket, from, to string) (ObjectInfo, error) {
 
 // list returns up to limit objects whose key starts with prefix and sorts after after, in
 // key order, and whether more remain.
-func (st *objectStore) list(bucket, prefix, after string, limit int) ([]ObjectInfo, bool, error) {
+func (st *objectStore) list(bucket, prefix, after string, limit int) ([]imsapi.ObjectInfo, bool, error) {
 	st.mu.RLock()
 	b := st.buckets[bucket]
 	if b == nil {
 		st.mu.RUnlock()
-		return nil, false, fmt.Errorf("list %s: %w", bucket, ErrNoSuchBucket)
+		return nil, false, fmt.Errorf("list %s: %w", bucket, imsapi.ErrNoSuchBucket)
 	}
-	var infos []ObjectInfo
+	var infos []imsapi.ObjectInfo
 	for k, o := range b {
 		if strings.HasPrefix(k, prefix) && k > after {
 			infos = append(infos, o.info)
@@ -210,9 +191,9 @@ func (s *Server) s3Fail(w http.ResponseWriter, r *http.Request, status int, code
 // s3FailStore maps a store error to NoSuchBucket/NoSuchKey (or 500).
 func (s *Server) s3FailStore(w http.ResponseWriter, r *http.Request, err error, bucket, key string) {
 	switch {
-	case errors.Is(err, ErrNoSuchBucket):
+	case errors.Is(err, imsapi.ErrNoSuchBucket):
 		s.s3Fail(w, r, http.StatusNotFound, "NoSuchBucket", "The specified bucket does not exist", bucket, "")
-	case errors.Is(err, ErrNoSuchKey):
+	case errors.Is(err, imsapi.ErrNoSuchKey):
 		s.s3Fail(w, r, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.", bucket, key)
 	default:
 		s.s3Fail(w, r, http.StatusInternalServerError, "InternalError", err.Error(), bucket, key)
@@ -245,7 +226,7 @@ type bucketEntry struct {
 func (s *Server) listBuckets(w http.ResponseWriter, r *http.Request) {
 	res := listAllMyBucketsResult{XMLNS: s3XMLNS}
 	for _, n := range s.store.bucketNames() {
-		res.Buckets = append(res.Buckets, bucketEntry{Name: n, CreationDate: s.started.Format(s3Time)})
+		res.Buckets = append(res.Buckets, bucketEntry{Name: n, CreationDate: s.started.Format(imsapi.S3TimeFormat)})
 	}
 	writeXML(w, http.StatusOK, res)
 }
@@ -264,31 +245,6 @@ func (s *Server) createBucket(w http.ResponseWriter, r *http.Request) {
 	s.store.createBucket(b)
 	w.Header().Set("Location", "/"+b)
 	w.WriteHeader(http.StatusOK)
-}
-
-// s3Time is the timestamp format of S3 XML listings.
-const s3Time = "2006-01-02T15:04:05.000Z"
-
-type listBucketResult struct {
-	XMLName               xml.Name       `xml:"ListBucketResult"`
-	XMLNS                 string         `xml:"xmlns,attr"`
-	Name                  string         `xml:"Name"`
-	Prefix                string         `xml:"Prefix"`
-	StartAfter            string         `xml:"StartAfter,omitempty"`
-	ContinuationToken     string         `xml:"ContinuationToken,omitempty"`
-	NextContinuationToken string         `xml:"NextContinuationToken,omitempty"`
-	KeyCount              int            `xml:"KeyCount"`
-	MaxKeys               int            `xml:"MaxKeys"`
-	IsTruncated           bool           `xml:"IsTruncated"`
-	Contents              []listContents `xml:"Contents"`
-}
-
-type listContents struct {
-	Key          string `xml:"Key"`
-	LastModified string `xml:"LastModified"`
-	ETag         string `xml:"ETag"`
-	Size         int64  `xml:"Size"`
-	StorageClass string `xml:"StorageClass"`
 }
 
 // listObjects is ListObjectsV2 (the list-type parameter is accepted and ignored: the
@@ -324,13 +280,13 @@ func (s *Server) listBucket(w http.ResponseWriter, r *http.Request, bucket strin
 		s.s3FailStore(w, r, err, bucket, "")
 		return
 	}
-	res := listBucketResult{
+	res := imsapi.ListBucketResult{
 		XMLNS: s3XMLNS, Name: bucket, Prefix: q.Get("prefix"), StartAfter: q.Get("start-after"),
 		ContinuationToken: token, KeyCount: len(infos), MaxKeys: maxKeys, IsTruncated: truncated,
 	}
 	for _, in := range infos {
-		res.Contents = append(res.Contents, listContents{
-			Key: in.Key, LastModified: in.LastModified.Format(s3Time), ETag: quoteETag(in.ETag),
+		res.Contents = append(res.Contents, imsapi.ListContents{
+			Key: in.Key, LastModified: in.LastModified.Format(imsapi.S3TimeFormat), ETag: quoteETag(in.ETag),
 			Size: in.Size, StorageClass: "STANDARD",
 		})
 	}
@@ -461,7 +417,7 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request) {
 		s.s3FailStore(w, r, err, bucket, key)
 		return
 	}
-	s.log.Debug("s3 put", "path", S3Path(bucket, key), "size", info.Size)
+	s.log.Debug("s3 put", "path", imsapi.S3Path(bucket, key), "size", info.Size)
 	w.Header().Set("ETag", quoteETag(info.ETag))
 	w.Header().Set("x-amz-request-id", s.requestID())
 	w.WriteHeader(http.StatusOK)

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/api/imsapi"
 )
 
 func TestS3PutObject(t *testing.T) {
@@ -50,7 +52,7 @@ func TestS3PutObject(t *testing.T) {
 			if len(tt.headers) > 0 {
 				assert.Equal(t, tt.headers[1], info.ContentType)
 			} else {
-				assert.Equal(t, DefaultContentType, info.ContentType)
+				assert.Equal(t, imsapi.DefaultContentType, info.ContentType)
 			}
 		})
 	}
@@ -66,7 +68,7 @@ func TestS3PutObjectChunkedTooLarge(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, rec.Code)
 	assert.Equal(t, "EntityTooLarge", s3Code(t, rec))
 	_, _, err = s.GetObject(Bucket, "big")
-	assert.ErrorIs(t, err, ErrNoSuchKey, "nothing stored")
+	assert.ErrorIs(t, err, imsapi.ErrNoSuchKey, "nothing stored")
 }
 
 func TestS3GetAndHeadObject(t *testing.T) {
@@ -137,15 +139,15 @@ func TestS3HeadGetETagConsistency(t *testing.T) {
 	s := mustServer(t)
 	h := s.S3Handler()
 	for _, img := range s.Images() {
-		_, key, err := ParseS3Path(img.Link.Path)
+		_, key, err := imsapi.ParseS3Path(img.Link.Path)
 		require.NoError(t, err)
 		get := call(t, h, http.MethodGet, "/"+Bucket+"/"+key, "")
 		require.Equal(t, http.StatusOK, get.Code)
-		m, err := ParseManifest(get.Body.Bytes())
+		m, err := imsapi.ParseManifest(get.Body.Bytes())
 		require.NoError(t, err)
 		assert.Equal(t, img.Link.ETag, md5hex(get.Body.String()), "image link etag is the manifest's MD5")
 		for _, a := range m.Artifacts {
-			_, k, err := ParseS3Path(a.Link.Path)
+			_, k, err := imsapi.ParseS3Path(a.Link.Path)
 			require.NoError(t, err)
 			get := call(t, h, http.MethodGet, "/"+Bucket+"/"+k, "")
 			head := call(t, h, http.MethodHead, "/"+Bucket+"/"+k, "")
@@ -196,7 +198,7 @@ func TestS3ListObjects(t *testing.T) {
 				assert.Equal(t, tt.wantCode, s3Code(t, rec))
 				return
 			}
-			var res listBucketResult
+			var res imsapi.ListBucketResult
 			require.NoError(t, xml.Unmarshal(rec.Body.Bytes(), &res))
 			var keys []string
 			for _, c := range res.Contents {
@@ -221,7 +223,7 @@ func TestS3ListObjects(t *testing.T) {
 			}
 			rec := call(t, h, http.MethodGet, target, "")
 			require.Equal(t, http.StatusOK, rec.Code)
-			var res listBucketResult
+			var res imsapi.ListBucketResult
 			require.NoError(t, xml.Unmarshal(rec.Body.Bytes(), &res))
 			for _, c := range res.Contents {
 				keys = append(keys, c.Key)
@@ -301,7 +303,7 @@ func TestS3DeleteObject(t *testing.T) {
 		})
 	}
 	_, _, err = s.GetObject(Bucket, "gone")
-	assert.ErrorIs(t, err, ErrNoSuchKey)
+	assert.ErrorIs(t, err, imsapi.ErrNoSuchKey)
 }
 
 func TestParseRange(t *testing.T) {

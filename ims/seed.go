@@ -3,6 +3,7 @@ package ims
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/cray-bos/bos/api/imsapi"
 	"github.com/cray-bos/bos/internal/uuid"
 	"time"
 )
@@ -42,18 +43,18 @@ func DefaultImages() []ImageSpec {
 	day := func(m time.Month, d int) time.Time { return time.Date(2025, m, d, 12, 0, 0, 0, time.UTC) }
 	uan := "console=ttyS0,115200 bad_page=panic crashkernel=512M hugepagelist=2m-2g intel_iommu=off iommu.passthrough=on oops=panic rd.neednet=1 rd.retry=10 rd.shell ip=dhcp quiet spire_join_token=${SPIRE_JOIN_TOKEN}"
 	return []ImageSpec{
-		{Name: ImageCompute, Arch: ArchX86_64, Created: day(time.March, 3)},
-		{Name: ImageComputeARM, Arch: ArchAarch64, Created: day(time.March, 3).Add(time.Minute)},
-		{Name: ImageUAN, Arch: ArchX86_64, KernelParameters: uan, Created: day(time.April, 14)},
-		{Name: ImageComputeNext, Arch: ArchX86_64, Created: day(time.September, 22)},
-		{Name: ImageComputeNextARM, Arch: ArchAarch64, Created: day(time.September, 22).Add(time.Minute)},
+		{Name: ImageCompute, Arch: imsapi.ArchX86_64, Created: day(time.March, 3)},
+		{Name: ImageComputeARM, Arch: imsapi.ArchAarch64, Created: day(time.March, 3).Add(time.Minute)},
+		{Name: ImageUAN, Arch: imsapi.ArchX86_64, KernelParameters: uan, Created: day(time.April, 14)},
+		{Name: ImageComputeNext, Arch: imsapi.ArchX86_64, Created: day(time.September, 22)},
+		{Name: ImageComputeNextARM, Arch: imsapi.ArchAarch64, Created: day(time.September, 22).Add(time.Minute)},
 	}
 }
 
 // DefaultKernelParameters is a realistic boot parameters string for a compute image of
 // the architecture. ${SPIRE_JOIN_TOKEN} is left for BSS to fill, as on a real system.
 func DefaultKernelParameters(arch string) string {
-	if arch == ArchAarch64 {
+	if arch == imsapi.ArchAarch64 {
 		return "console=ttyAMA0,115200 bad_page=panic crashkernel=360M hugepagelist=2m-2g iommu.passthrough=on numa_interleave_omit=headless oops=panic pageblock_order=14 rd.neednet=1 rd.retry=10 rd.shell ip=dhcp quiet spire_join_token=${SPIRE_JOIN_TOKEN}"
 	}
 	return "console=ttyS0,115200 bad_page=panic crashkernel=360M hugepagelist=2m-2g intel_iommu=off intel_pstate=disable iommu.passthrough=on numa_interleave_omit=headless oops=panic pageblock_order=14 rd.neednet=1 rd.retry=10 rd.shell split_lock_detect=off ip=dhcp quiet spire_join_token=${SPIRE_JOIN_TOKEN}"
@@ -77,37 +78,37 @@ func manifestCreated(t time.Time) string { return t.UTC().Format("2006-01-02 15:
 // writeArtifacts stores an image's fake artifacts and its manifest under <id>/ in Bucket
 // and returns the manifest link. The objects are a few bytes each; what matters is that
 // they exist, have ETags, and that the boot parameters object holds real parameters.
-func (s *Server) writeArtifacts(id, name, arch, kernelParams string, created time.Time) (Link, error) {
+func (s *Server) writeArtifacts(id, name, arch, kernelParams string, created time.Time) (imsapi.Link, error) {
 	if kernelParams == "" {
 		kernelParams = DefaultKernelParameters(arch)
 	}
 	files := []struct {
 		key, typ, content string
 	}{
-		{"rootfs", ArtifactRootfs, fmt.Sprintf("hsqs fake squashfs root file system of %s (%s)\n", name, arch)},
-		{"kernel", ArtifactKernel, fmt.Sprintf("fake kernel of %s (%s)\n", name, arch)},
-		{"initrd", ArtifactInitrd, fmt.Sprintf("fake initrd of %s (%s)\n", name, arch)},
-		{"boot_parameters", ArtifactBootParameters, kernelParams},
+		{"rootfs", imsapi.ArtifactRootfs, fmt.Sprintf("hsqs fake squashfs root file system of %s (%s)\n", name, arch)},
+		{"kernel", imsapi.ArtifactKernel, fmt.Sprintf("fake kernel of %s (%s)\n", name, arch)},
+		{"initrd", imsapi.ArtifactInitrd, fmt.Sprintf("fake initrd of %s (%s)\n", name, arch)},
+		{"boot_parameters", imsapi.ArtifactBootParameters, kernelParams},
 	}
-	m := Manifest{Version: ManifestVersion, Created: manifestCreated(created), Artifacts: make([]Artifact, 0, len(files))}
+	m := imsapi.Manifest{Version: imsapi.ManifestVersion, Created: manifestCreated(created), Artifacts: make([]imsapi.Artifact, 0, len(files))}
 	for _, f := range files {
 		info, err := s.store.put(Bucket, id+"/"+f.key, []byte(f.content), "application/octet-stream")
 		if err != nil {
-			return Link{}, fmt.Errorf("write %s: %w", f.key, err)
+			return imsapi.Link{}, fmt.Errorf("write %s: %w", f.key, err)
 		}
-		m.Artifacts = append(m.Artifacts, Artifact{
-			Link: Link{Path: S3Path(Bucket, info.Key), ETag: info.ETag, Type: LinkTypeS3},
+		m.Artifacts = append(m.Artifacts, imsapi.Artifact{
+			Link: imsapi.Link{Path: imsapi.S3Path(Bucket, info.Key), ETag: info.ETag, Type: imsapi.LinkTypeS3},
 			Type: f.typ,
 			MD5:  info.ETag, // single-part upload: the ETag is the MD5
 		})
 	}
 	raw, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
-		return Link{}, fmt.Errorf("encode manifest: %w", err)
+		return imsapi.Link{}, fmt.Errorf("encode manifest: %w", err)
 	}
 	info, err := s.store.put(Bucket, id+"/manifest.json", raw, "application/json")
 	if err != nil {
-		return Link{}, fmt.Errorf("write manifest: %w", err)
+		return imsapi.Link{}, fmt.Errorf("write manifest: %w", err)
 	}
-	return Link{Path: S3Path(Bucket, info.Key), ETag: info.ETag, Type: LinkTypeS3}, nil
+	return imsapi.Link{Path: imsapi.S3Path(Bucket, info.Key), ETag: info.ETag, Type: imsapi.LinkTypeS3}, nil
 }

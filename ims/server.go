@@ -10,17 +10,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cray-bos/bos/api/imsapi"
 	"github.com/cray-bos/bos/internal/problem"
 )
 
 // Bucket is the bucket IMS keeps boot images in.
 const Bucket = "boot-images"
-
-// Architectures of IMS images.
-const (
-	ArchX86_64  = "x86_64"
-	ArchAarch64 = "aarch64"
-)
 
 // DefaultMaxObjectBytes is the default upload limit of the object store.
 const DefaultMaxObjectBytes = 16 << 20
@@ -60,8 +55,8 @@ type Server struct {
 
 	// mu guards the image tables. It is taken before the store's own lock, never after.
 	mu      sync.RWMutex
-	images  map[string]*Image
-	deleted map[string]*DeletedImage
+	images  map[string]*imsapi.Image
+	deleted map[string]*imsapi.DeletedImage
 }
 
 // New builds a Server and seeds its images.
@@ -87,8 +82,8 @@ func New(cfg Config) (*Server, error) {
 		maxObject: cfg.MaxObjectBytes,
 		started:   cfg.Now().UTC(),
 		store:     newObjectStore(cfg.Now),
-		images:    map[string]*Image{},
-		deleted:   map[string]*DeletedImage{},
+		images:    map[string]*imsapi.Image{},
+		deleted:   map[string]*imsapi.DeletedImage{},
 	}
 	s.store.createBucket(Bucket)
 	for _, spec := range cfg.Images {
@@ -124,16 +119,16 @@ func (s *Server) Handler() http.Handler {
 }
 
 // Images returns copies of the live image records, oldest first.
-func (s *Server) Images() []Image {
+func (s *Server) Images() []imsapi.Image {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.listLocked()
 }
 
-func (s *Server) listLocked() []Image {
-	out := make([]Image, 0, len(s.images))
+func (s *Server) listLocked() []imsapi.Image {
+	out := make([]imsapi.Image, 0, len(s.images))
 	for _, img := range s.images {
-		out = append(out, img.clone())
+		out = append(out, cloneImage(img))
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Created != out[j].Created {
@@ -145,32 +140,32 @@ func (s *Server) listLocked() []Image {
 }
 
 // Image returns a copy of one live image record.
-func (s *Server) Image(id string) (Image, bool) {
+func (s *Server) Image(id string) (imsapi.Image, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	img, ok := s.images[id]
 	if !ok {
-		return Image{}, false
+		return imsapi.Image{}, false
 	}
-	return img.clone(), true
+	return cloneImage(img), true
 }
 
 // AddImage creates an image with id ImageID(name): fake kernel, initrd and rootfs
 // objects, a boot parameters object holding kernelParams (DefaultKernelParameters(arch)
 // when empty), a manifest, and the IMS record linking to it. arch "" means x86_64.
-func (s *Server) AddImage(name, arch, kernelParams string) (Image, error) {
+func (s *Server) AddImage(name, arch, kernelParams string) (imsapi.Image, error) {
 	return s.addImage(ImageSpec{Name: name, Arch: arch, KernelParameters: kernelParams})
 }
 
-func (s *Server) addImage(spec ImageSpec) (Image, error) {
+func (s *Server) addImage(spec ImageSpec) (imsapi.Image, error) {
 	if spec.Name == "" {
-		return Image{}, fmt.Errorf("add image: %w: name is empty", ErrInvalidImage)
+		return imsapi.Image{}, fmt.Errorf("add image: %w: name is empty", ErrInvalidImage)
 	}
 	if spec.Arch == "" {
-		spec.Arch = ArchX86_64
+		spec.Arch = imsapi.ArchX86_64
 	}
 	if !validArch(spec.Arch) {
-		return Image{}, fmt.Errorf("add image %q: %w: arch %q is not x86_64 or aarch64", spec.Name, ErrInvalidImage, spec.Arch)
+		return imsapi.Image{}, fmt.Errorf("add image %q: %w: arch %q is not x86_64 or aarch64", spec.Name, ErrInvalidImage, spec.Arch)
 	}
 	created := spec.Created
 	if created.IsZero() {
@@ -180,29 +175,29 @@ func (s *Server) addImage(spec ImageSpec) (Image, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.images[id] != nil || s.deleted[id] != nil {
-		return Image{}, fmt.Errorf("add image %q: %w (id %s)", spec.Name, ErrImageExists, id)
+		return imsapi.Image{}, fmt.Errorf("add image %q: %w (id %s)", spec.Name, ErrImageExists, id)
 	}
 	link, err := s.writeArtifacts(id, spec.Name, spec.Arch, spec.KernelParameters, created)
 	if err != nil {
-		return Image{}, fmt.Errorf("add image %q: %w", spec.Name, err)
+		return imsapi.Image{}, fmt.Errorf("add image %q: %w", spec.Name, err)
 	}
-	img := &Image{ID: id, Name: spec.Name, Created: formatCreated(created), Link: &link, Arch: spec.Arch, Metadata: map[string]string{}}
+	img := &imsapi.Image{ID: id, Name: spec.Name, Created: formatCreated(created), Link: &link, Arch: spec.Arch, Metadata: map[string]string{}}
 	s.images[id] = img
 	s.log.Info("ims image added", "id", id, "name", spec.Name, "arch", spec.Arch)
-	return img.clone(), nil
+	return cloneImage(img), nil
 }
 
 // PutObject stores an object as an S3 PUT would (for tests and fault injection, e.g.
 // replacing a manifest with garbage). The bucket must exist.
-func (s *Server) PutObject(bucket, key string, data []byte, contentType string) (ObjectInfo, error) {
+func (s *Server) PutObject(bucket, key string, data []byte, contentType string) (imsapi.ObjectInfo, error) {
 	return s.store.put(bucket, key, data, contentType)
 }
 
 // GetObject returns a copy of an object's content and its description.
-func (s *Server) GetObject(bucket, key string) ([]byte, ObjectInfo, error) {
+func (s *Server) GetObject(bucket, key string) ([]byte, imsapi.ObjectInfo, error) {
 	obj, err := s.store.get(bucket, key)
 	if err != nil {
-		return nil, ObjectInfo{}, err
+		return nil, imsapi.ObjectInfo{}, err
 	}
 	return append([]byte(nil), obj.data...), obj.info, nil
 }
@@ -215,4 +210,4 @@ func (s *Server) DeleteObject(bucket, key string) error {
 // CreateBucket makes a bucket if it does not exist.
 func (s *Server) CreateBucket(name string) { s.store.createBucket(name) }
 
-func validArch(a string) bool { return a == ArchX86_64 || a == ArchAarch64 }
+func validArch(a string) bool { return a == imsapi.ArchX86_64 || a == imsapi.ArchAarch64 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/api/imsapi"
 )
 
 func TestImageID(t *testing.T) {
@@ -31,7 +33,7 @@ func TestNew(t *testing.T) {
 	}{
 		{name: "OKDefaultSeed", cfg: Config{}, wantNames: []string{ImageCompute, ImageComputeARM, ImageUAN, ImageComputeNext, ImageComputeNextARM}},
 		{name: "OKNoImages", cfg: Config{Images: []ImageSpec{}}, wantNames: []string{}},
-		{name: "OKCustom", cfg: Config{Images: []ImageSpec{{Name: "a", Created: created}, {Name: "b", Arch: ArchAarch64, KernelParameters: "quiet", Created: created.Add(time.Hour)}}}, wantNames: []string{"a", "b"}},
+		{name: "OKCustom", cfg: Config{Images: []ImageSpec{{Name: "a", Created: created}, {Name: "b", Arch: imsapi.ArchAarch64, KernelParameters: "quiet", Created: created.Add(time.Hour)}}}, wantNames: []string{"a", "b"}},
 		{name: "ErrDuplicateName", cfg: Config{Images: []ImageSpec{{Name: "a"}, {Name: "a"}}}, wantErr: ErrImageExists},
 		{name: "ErrBlankName", cfg: Config{Images: []ImageSpec{{Name: ""}}}, wantErr: ErrInvalidImage},
 		{name: "ErrBadArch", cfg: Config{Images: []ImageSpec{{Name: "a", Arch: "X86"}}}, wantErr: ErrInvalidImage},
@@ -56,11 +58,11 @@ func TestNew(t *testing.T) {
 		})
 	}
 	t.Run("CustomFields", func(t *testing.T) {
-		s, err := New(Config{Images: []ImageSpec{{Name: "b", Arch: ArchAarch64, KernelParameters: "quiet", Created: created}}})
+		s, err := New(Config{Images: []ImageSpec{{Name: "b", Arch: imsapi.ArchAarch64, KernelParameters: "quiet", Created: created}}})
 		require.NoError(t, err)
 		img, ok := s.Image(ImageID("b"))
 		require.True(t, ok)
-		assert.Equal(t, ArchAarch64, img.Arch)
+		assert.Equal(t, imsapi.ArchAarch64, img.Arch)
 		assert.Equal(t, "2024-05-06T07:08:09.000000+00:00", img.Created)
 		params, _, err := s.GetObject(Bucket, img.ID+"/boot_parameters")
 		require.NoError(t, err)
@@ -73,17 +75,17 @@ func TestAddImage(t *testing.T) {
 	img, err := s.AddImage("cos-9.9.9-x86_64", "", "console=ttyS0,115200 ip=dhcp")
 	require.NoError(t, err)
 	assert.Equal(t, ImageID("cos-9.9.9-x86_64"), img.ID)
-	assert.Equal(t, ArchX86_64, img.Arch)
+	assert.Equal(t, imsapi.ArchX86_64, img.Arch)
 	assert.Equal(t, formatCreated(testNow), img.Created)
 	require.NotNil(t, img.Link)
 	rec := call(t, s.IMSHandler(), http.MethodGet, "/v3/images/"+img.ID, "")
 	require.Equal(t, http.StatusOK, rec.Code)
-	assert.Equal(t, img, decodeAs[Image](t, rec), "visible over HTTP")
+	assert.Equal(t, img, decodeAs[imsapi.Image](t, rec), "visible over HTTP")
 	params, _, err := s.GetObject(Bucket, img.ID+"/boot_parameters")
 	require.NoError(t, err)
 	assert.Equal(t, "console=ttyS0,115200 ip=dhcp", string(params))
 
-	_, err = s.AddImage("cos-9.9.9-x86_64", ArchAarch64, "")
+	_, err = s.AddImage("cos-9.9.9-x86_64", imsapi.ArchAarch64, "")
 	assert.ErrorIs(t, err, ErrImageExists)
 	_, err = s.AddImage("", "", "")
 	assert.ErrorIs(t, err, ErrInvalidImage)
@@ -99,7 +101,7 @@ func TestAddImage(t *testing.T) {
 	assert.Empty(t, again.Metadata)
 	assert.Equal(t, img.Link.Path, again.Link.Path)
 
-	assert.ErrorIs(t, s.DeleteImage("missing"), ErrImageNotFound)
+	assert.ErrorIs(t, s.DeleteImage("missing"), imsapi.ErrImageNotFound)
 }
 
 // Concurrent readers and writers on both APIs, for the race detector; the end state is

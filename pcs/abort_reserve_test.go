@@ -9,20 +9,22 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/api/pcsapi"
 )
 
 func start(t *testing.T, h http.Handler, body string) string {
 	t.Helper()
-	var st TransitionStart
+	var st pcsapi.TransitionStart
 	rec := do(t, h, "POST", "/power-control/v1/transitions", body, &st)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	require.Equal(t, "../transitions/"+st.TransitionID, rec.Header().Get("Location"))
 	return st.TransitionID
 }
 
-func get(t *testing.T, h http.Handler, id string) Transition {
+func get(t *testing.T, h http.Handler, id string) pcsapi.Transition {
 	t.Helper()
-	var tr Transition
+	var tr pcsapi.Transition
 	require.Equal(t, http.StatusOK, do(t, h, "GET", "/power-control/v1/transitions/"+id, "", &tr).Code)
 	return tr
 }
@@ -40,14 +42,14 @@ func TestAbortTransition(t *testing.T) {
 		time.Sleep(time.Minute) // a is off, b is still shutting down
 		synctest.Wait()
 
-		var ab TransitionAbort
+		var ab pcsapi.TransitionAbort
 		rec := do(t, h, "DELETE", "/apis/power-control/v1/transitions/"+id, "", &ab)
 		require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
 		require.Equal(t, "Accepted - abort initiated", ab.AbortStatus)
 		synctest.Wait()
 
 		tr := get(t, h, id)
-		require.Equal(t, TransitionAborted, tr.TransitionStatus)
+		require.Equal(t, pcsapi.TransitionAborted, tr.TransitionStatus)
 		require.Equal(t, 2, tr.TaskCounts.Failed)
 		last := map[string]string{a: "Transition confirmed, gracefulshutdown. Waiting for next transition",
 			b: "Confirming successful transition, gracefulshutdown"}
@@ -59,9 +61,9 @@ func TestAbortTransition(t *testing.T) {
 		require.Equal(t, []string{"GracefulShutdown " + a, "GracefulShutdown " + b}, f.callLog(), "nothing sent after the abort")
 		require.Equal(t, http.StatusAccepted, do(t, h, "DELETE", "/power-control/v1/transitions/"+id, "", nil).Code, "aborted again")
 
-		var list TransitionList
+		var list pcsapi.TransitionList
 		do(t, h, "GET", "/power-control/v1/transitions", "", &list)
-		require.Equal(t, TransitionAborted, list.Transitions[0].TransitionStatus)
+		require.Equal(t, pcsapi.TransitionAborted, list.Transitions[0].TransitionStatus)
 
 		done := transition(t, h, `{"operation":"On","location":[{"xname":"`+a+`"}]}`)
 		rec = do(t, h, "DELETE", "/power-control/v1/transitions/"+done.TransitionID, "", nil)
@@ -145,7 +147,7 @@ func TestTransitionReservations(t *testing.T) {
 		delete(locks.deputies, expiring)
 		locks.mu.Unlock()
 		tr := get(t, h, id)
-		for tr.TransitionStatus != TransitionCompleted {
+		for tr.TransitionStatus != pcsapi.TransitionCompleted {
 			time.Sleep(time.Second)
 			tr = get(t, h, id)
 		}
@@ -178,7 +180,7 @@ func TestReservationsRenewed(t *testing.T) {
 		require.NoError(t, err)
 		t.Cleanup(s.Close)
 		tr := transition(t, s.Handler(), `{"operation":"Off","taskDeadlineMinutes":3,"location":[{"xname":"`+x+`"}]}`)
-		require.Equal(t, TaskSucceeded, tr.Tasks[0].TaskStatus)
+		require.Equal(t, pcsapi.TaskSucceeded, tr.Tasks[0].TaskStatus)
 		require.GreaterOrEqual(t, locks.renewals, 5, "every 30 s for 3 minutes")
 		require.Empty(t, locks.held)
 	})
@@ -198,9 +200,9 @@ func TestReservationReleasedOnceActionSent(t *testing.T) {
 		h := s.Handler()
 		off := start(t, h, `{"operation":"Soft-Off","taskDeadlineMinutes":1,"location":[{"xname":"`+x+`"}]}`)
 		time.Sleep(11 * time.Second) // off at 10 s; the Soft-Off polls at 15 s
-		require.Equal(t, TransitionInProgress, get(t, h, off).TransitionStatus)
+		require.Equal(t, pcsapi.TransitionInProgress, get(t, h, off).TransitionStatus)
 		on := transition(t, h, `{"operation":"On","taskDeadlineMinutes":1,"location":[{"xname":"`+x+`"}]}`)
-		require.Equal(t, TaskSucceeded, on.Tasks[0].TaskStatus, on.Tasks[0].Error)
+		require.Equal(t, pcsapi.TaskSucceeded, on.Tasks[0].TaskStatus, on.Tasks[0].Error)
 		require.Equal(t, []string{"reserve " + x, "release " + x, "reserve " + x, "release " + x}, locks.log)
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/cray-bos/bos/api/pcsapi"
 	"github.com/cray-bos/bos/internal/conformance"
 )
 
@@ -39,12 +40,12 @@ func TestConformsToPCS(t *testing.T) {
 		c.Do("GET", "/liveness", nil)
 		c.Do("GET", "/readiness", nil)
 		// What BOS 2.50 sends.
-		var on TransitionStart
+		var on pcsapi.TransitionStart
 		c.Do("POST", "/transitions", map[string]any{"operation": "On", "taskDeadlineMinutes": 1,
 			"location": []map[string]any{{"xname": a}}}).JSON(t, &on)
 		c.Do("POST", "/power-status", map[string]any{"xname": []string{a, b}})
 		// cray power transition soft-off / describe / list / abort.
-		var off TransitionStart
+		var off pcsapi.TransitionStart
 		c.Do("POST", "/transitions", map[string]any{"operation": "soft-off",
 			"location": []map[string]any{{"xname": b, "deputyKey": "3fa85f64-5717-4562-b3fc-2c963f66afa6"}}}).JSON(t, &off)
 		c.DoInvalid("POST", "/transitions", map[string]any{"operation": "explode", "location": []map[string]any{{"xname": a}}})

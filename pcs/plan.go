@@ -3,6 +3,8 @@ package pcs
 import (
 	"slices"
 	"strings"
+
+	"github.com/cray-bos/bos/api/pcsapi"
 )
 
 // Action is what the Driver asks of a node's BMC.
@@ -28,9 +30,9 @@ func (a Action) name() string {
 // want is the power state that confirms a.
 func (a Action) want() string {
 	if a == ActionOn || a == ActionGracefulRestart {
-		return StateOn
+		return pcsapi.StateOn
 	}
-	return StateOff
+	return pcsapi.StateOff
 }
 
 // sequence is the order PCS applies a transition's actions in (its PowerSequenceFull, as
@@ -39,7 +41,7 @@ func (a Action) want() string {
 var sequence = []Action{ActionGracefulOff, ActionForceOff, ActionGracefulRestart, ActionOn}
 
 // operations are the operation names, as PCS answers them.
-var operations = []string{OpOn, OpOff, OpSoftOff, OpForceOff, OpHardRestart, OpSoftRestart, OpInit}
+var operations = []string{pcsapi.OpOn, pcsapi.OpOff, pcsapi.OpSoftOff, pcsapi.OpForceOff, pcsapi.OpHardRestart, pcsapi.OpSoftRestart, pcsapi.OpInit}
 
 // operation returns the canonical name of a requested operation (case-insensitive).
 func operation(req string) (string, bool) {
@@ -64,20 +66,20 @@ func supportedTransitions(resetTypes []string) []string {
 	for _, t := range resetTypes {
 		switch strings.ToLower(t) {
 		case "forceoff":
-			add(OpForceOff)
+			add(pcsapi.OpForceOff)
 		case "forcerestart", "gracefulrestart":
-			add(OpSoftRestart)
+			add(pcsapi.OpSoftRestart)
 		case "off", "gracefulshutdown":
-			add(OpSoftOff)
-			add(OpOff)
+			add(pcsapi.OpSoftOff)
+			add(pcsapi.OpOff)
 		case "on", "forceon":
-			add(OpOn)
+			add(pcsapi.OpOn)
 		}
 	}
-	if slices.Contains(out, OpOn) && slices.Contains(out, OpOff) {
-		add(OpInit)
-		add(OpHardRestart)
-		add(OpSoftRestart)
+	if slices.Contains(out, pcsapi.OpOn) && slices.Contains(out, pcsapi.OpOff) {
+		add(pcsapi.OpInit)
+		add(pcsapi.OpHardRestart)
+		add(pcsapi.OpSoftRestart)
 	}
 	if out == nil {
 		out = []string{}
@@ -102,44 +104,44 @@ func has(resetTypes []string, t string) bool {
 // state (on, off, or anything else for unknown) whose BMC allows resetTypes.
 func planFor(op, state string, resetTypes []string) nodePlan {
 	if !slices.Contains(supportedTransitions(resetTypes), op) {
-		return nodePlan{status: TaskUnsupported, desc: "Component does not support the specified transition operation, " + op,
+		return nodePlan{status: pcsapi.TaskUnsupported, desc: "Component does not support the specified transition operation, " + op,
 			errText: "Unsupported for transition operation"}
 	}
-	already := nodePlan{status: TaskSucceeded, desc: "Component already in desired state"}
-	wrongState := nodePlan{status: TaskFailed, desc: "Component must be in the On state for " + op,
+	already := nodePlan{status: pcsapi.TaskSucceeded, desc: "Component already in desired state"}
+	wrongState := nodePlan{status: pcsapi.TaskFailed, desc: "Component must be in the On state for " + op,
 		errText: "Component is in the wrong power state"}
 	offThenOn := nodePlan{actions: []Action{ActionGracefulOff, ActionOn}, escalate: has(resetTypes, "ForceOff")}
 	switch op {
-	case OpOn:
-		if state == StateOn {
+	case pcsapi.OpOn:
+		if state == pcsapi.StateOn {
 			return already
 		}
 		return nodePlan{actions: []Action{ActionOn}}
-	case OpOff, OpSoftOff:
-		if state == StateOff {
+	case pcsapi.OpOff, pcsapi.OpSoftOff:
+		if state == pcsapi.StateOff {
 			return already
 		}
-		return nodePlan{actions: []Action{ActionGracefulOff}, escalate: op == OpOff && has(resetTypes, "ForceOff")}
-	case OpForceOff:
-		if state == StateOff {
+		return nodePlan{actions: []Action{ActionGracefulOff}, escalate: op == pcsapi.OpOff && has(resetTypes, "ForceOff")}
+	case pcsapi.OpForceOff:
+		if state == pcsapi.StateOff {
 			return already
 		}
 		return nodePlan{actions: []Action{ActionForceOff}}
-	case OpSoftRestart:
+	case pcsapi.OpSoftRestart:
 		switch {
-		case state != StateOn:
+		case state != pcsapi.StateOn:
 			return wrongState
 		case has(resetTypes, "GracefulRestart"):
 			return nodePlan{actions: []Action{ActionGracefulRestart}}
 		}
 		return offThenOn
-	case OpHardRestart:
-		if state != StateOn {
+	case pcsapi.OpHardRestart:
+		if state != pcsapi.StateOn {
 			return wrongState
 		}
 		return offThenOn
 	default: // Init
-		if state == StateOn {
+		if state == pcsapi.StateOn {
 			return offThenOn
 		}
 		return nodePlan{actions: []Action{ActionOn}}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/cray-bos/bos/api/pcsapi"
 )
 
 // Reservations is PCS's use of HSM's service reservations (/locks/service/reservations):
@@ -54,7 +56,7 @@ func (s *Server) reserve(ctx context.Context, id string, plans map[string]nodePl
 		}
 	}
 	fail := func(err error) (map[string]string, map[string]string, bool) {
-		s.finishAll(id, TaskFailed, "Error acquiring reservations", err.Error())
+		s.finishAll(id, pcsapi.TaskFailed, "Error acquiring reservations", err.Error())
 		return nil, nil, false
 	}
 	if len(deputies) > 0 {

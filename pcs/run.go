@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/cray-bos/bos/api/pcsapi"
 )
 
 // errAborted is the cause of a transition's context when DELETE /transitions/{id} aborts it.
@@ -18,23 +20,23 @@ var errAborted = errors.New("transition aborted")
 // Aborting cancels ctx with errAborted: the tasks not finished fail and the transition
 // ends aborted.
 func (s *Server) run(ctx context.Context, id, op string, deadline int, deputy map[string]string, xnames []string) {
-	s.update(id, func(t *Transition) {
-		if t.TransitionStatus == TransitionNew {
-			t.TransitionStatus = TransitionInProgress
+	s.update(id, func(t *pcsapi.Transition) {
+		if t.TransitionStatus == pcsapi.TransitionNew {
+			t.TransitionStatus = pcsapi.TransitionInProgress
 		}
 	})
-	status := TransitionCompleted
+	status := pcsapi.TransitionCompleted
 	defer func() {
 		if context.Cause(ctx) == errAborted {
-			status = TransitionAborted
+			status = pcsapi.TransitionAborted
 			s.abortTasks(id)
 		}
-		s.update(id, func(t *Transition) { t.TransitionStatus = status })
+		s.update(id, func(t *pcsapi.Transition) { t.TransitionStatus = status })
 	}()
 
 	nodes, err := s.nodes(ctx)
 	if err != nil {
-		s.finishAll(id, TaskFailed, "Failed to achieve transition", "Error retrieving HSM data")
+		s.finishAll(id, pcsapi.TaskFailed, "Failed to achieve transition", "Error retrieving HSM data")
 		return
 	}
 	var known []string
@@ -120,7 +122,7 @@ func (s *Server) run(ctx context.Context, id, op string, deadline int, deputy ma
 			continue
 		}
 		for _, x := range sent {
-			s.describe(id, x, TaskInProgress, "Confirming successful transition, "+a.name())
+			s.describe(id, x, pcsapi.TaskInProgress, "Confirming successful transition, "+a.name())
 		}
 		late := s.await(ctx, sent, a.want(), deadline, func(x string) {
 			left[x]--
@@ -144,10 +146,10 @@ func (s *Server) run(ctx context.Context, id, op string, deadline int, deputy ma
 // action is left.
 func (s *Server) confirm(ctx context.Context, id, x string, a Action, left int, doneDesc, nextDesc string) {
 	if left <= 0 {
-		s.finish(ctx, id, []string{x}, TaskSucceeded, doneDesc, "")
+		s.finish(ctx, id, []string{x}, pcsapi.TaskSucceeded, doneDesc, "")
 		return
 	}
-	s.describe(id, x, TaskInProgress, nextDesc)
+	s.describe(id, x, pcsapi.TaskInProgress, nextDesc)
 }
 
 // reset asks for action on xnames and returns those whose BMC accepted it; the others' tasks
@@ -210,7 +212,7 @@ func (s *Server) await(ctx context.Context, xnames []string, want string, deadli
 }
 
 func (s *Server) fail(ctx context.Context, id, x, desc, msg string) {
-	s.finish(ctx, id, []string{x}, TaskFailed, desc, msg)
+	s.finish(ctx, id, []string{x}, pcsapi.TaskFailed, desc, msg)
 }
 
 // finish sets the outcome of xnames' tasks still new or in progress; nothing once ctx ends.
@@ -218,10 +220,10 @@ func (s *Server) finish(ctx context.Context, id string, xnames []string, status,
 	if ctx.Err() != nil {
 		return
 	}
-	s.update(id, func(t *Transition) {
+	s.update(id, func(t *pcsapi.Transition) {
 		for i, tk := range t.Tasks {
-			if slices.Contains(xnames, tk.Xname) && (tk.TaskStatus == TaskNew || tk.TaskStatus == TaskInProgress) {
-				t.Tasks[i] = Task{Xname: tk.Xname, TaskStatus: status, TaskStatusDescription: desc, Error: msg}
+			if slices.Contains(xnames, tk.Xname) && (tk.TaskStatus == pcsapi.TaskNew || tk.TaskStatus == pcsapi.TaskInProgress) {
+				t.Tasks[i] = pcsapi.Task{Xname: tk.Xname, TaskStatus: status, TaskStatusDescription: desc, Error: msg}
 			}
 		}
 	})
@@ -229,10 +231,10 @@ func (s *Server) finish(ctx context.Context, id string, xnames []string, status,
 
 // finishAll sets the outcome of every task still new or in progress.
 func (s *Server) finishAll(id, status, desc, msg string) {
-	s.update(id, func(t *Transition) {
+	s.update(id, func(t *pcsapi.Transition) {
 		for i, tk := range t.Tasks {
-			if tk.TaskStatus == TaskNew || tk.TaskStatus == TaskInProgress {
-				t.Tasks[i] = Task{Xname: tk.Xname, TaskStatus: status, TaskStatusDescription: desc, Error: msg}
+			if tk.TaskStatus == pcsapi.TaskNew || tk.TaskStatus == pcsapi.TaskInProgress {
+				t.Tasks[i] = pcsapi.Task{Xname: tk.Xname, TaskStatus: status, TaskStatusDescription: desc, Error: msg}
 			}
 		}
 	})
@@ -240,10 +242,10 @@ func (s *Server) finishAll(id, status, desc, msg string) {
 
 // abortTasks fails the tasks an abort leaves unfinished, as PCS's doAbort does.
 func (s *Server) abortTasks(id string) {
-	s.update(id, func(t *Transition) {
+	s.update(id, func(t *pcsapi.Transition) {
 		for i, tk := range t.Tasks {
-			if tk.TaskStatus == TaskNew || tk.TaskStatus == TaskInProgress {
-				t.Tasks[i] = Task{Xname: tk.Xname, TaskStatus: TaskFailed,
+			if tk.TaskStatus == pcsapi.TaskNew || tk.TaskStatus == pcsapi.TaskInProgress {
+				t.Tasks[i] = pcsapi.Task{Xname: tk.Xname, TaskStatus: pcsapi.TaskFailed,
 					TaskStatusDescription: "Aborted. Last status - " + tk.TaskStatusDescription, Error: "Transition aborted"}
 			}
 		}
@@ -253,9 +255,9 @@ func (s *Server) abortTasks(id string) {
 // describe updates the description (and, if status is set, the status) of x's task while
 // it is unfinished.
 func (s *Server) describe(id, x, status, desc string) {
-	s.update(id, func(t *Transition) {
+	s.update(id, func(t *pcsapi.Transition) {
 		for i, tk := range t.Tasks {
-			if tk.Xname == x && (tk.TaskStatus == TaskNew || tk.TaskStatus == TaskInProgress) {
+			if tk.Xname == x && (tk.TaskStatus == pcsapi.TaskNew || tk.TaskStatus == pcsapi.TaskInProgress) {
 				if status != "" {
 					t.Tasks[i].TaskStatus = status
 				}
@@ -268,10 +270,10 @@ func (s *Server) describe(id, x, status, desc string) {
 // inProgressOrNew says whether x's task is unfinished.
 func (s *Server) inProgressOrNew(id, x string) bool {
 	out := false
-	s.update(id, func(t *Transition) {
+	s.update(id, func(t *pcsapi.Transition) {
 		for _, tk := range t.Tasks {
 			if tk.Xname == x {
-				out = tk.TaskStatus == TaskNew || tk.TaskStatus == TaskInProgress
+				out = tk.TaskStatus == pcsapi.TaskNew || tk.TaskStatus == pcsapi.TaskInProgress
 			}
 		}
 	})
@@ -279,7 +281,7 @@ func (s *Server) inProgressOrNew(id, x string) bool {
 }
 
 // update applies f to a transition under the lock and recounts its tasks.
-func (s *Server) update(id string, f func(*Transition)) {
+func (s *Server) update(id string, f func(*pcsapi.Transition)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, ok := s.transitions[id]
@@ -287,18 +289,18 @@ func (s *Server) update(id string, f func(*Transition)) {
 		return
 	}
 	f(t)
-	c := TaskCounts{Total: len(t.Tasks)}
+	c := pcsapi.TaskCounts{Total: len(t.Tasks)}
 	for _, tk := range t.Tasks {
 		switch tk.TaskStatus {
-		case TaskNew:
+		case pcsapi.TaskNew:
 			c.New++
-		case TaskInProgress:
+		case pcsapi.TaskInProgress:
 			c.InProgress++
-		case TaskFailed:
+		case pcsapi.TaskFailed:
 			c.Failed++
-		case TaskSucceeded:
+		case pcsapi.TaskSucceeded:
 			c.Succeeded++
-		case TaskUnsupported:
+		case pcsapi.TaskUnsupported:
 			c.Unsupported++
 		}
 	}

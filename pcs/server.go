@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cray-bos/bos/api/pcsapi"
 	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/internal/xname"
 )
@@ -65,7 +66,7 @@ type Server struct {
 	wg     sync.WaitGroup
 
 	mu          sync.Mutex // guards transitions, aborts, seen and the node cache; never held across I/O
-	transitions map[string]*Transition
+	transitions map[string]*pcsapi.Transition
 	aborts      map[string]context.CancelCauseFunc // of the transitions running
 	nodeCache   map[string][]string                // xname → ResetTypes
 	nodesRead   time.Time
@@ -90,7 +91,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{cfg: cfg, ctx: ctx, cancel: cancel, transitions: map[string]*Transition{}, aborts: map[string]context.CancelCauseFunc{}, seen: map[string]map[string]time.Time{}}, nil
+	return &Server{cfg: cfg, ctx: ctx, cancel: cancel, transitions: map[string]*pcsapi.Transition{}, aborts: map[string]context.CancelCauseFunc{}, seen: map[string]map[string]time.Time{}}, nil
 }
 
 // Close cancels the transitions in progress and waits for them.
@@ -118,7 +119,7 @@ func (s *Server) Handler() http.Handler {
 func noContent(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }
 
 func (s *Server) createTransition(w http.ResponseWriter, r *http.Request) {
-	var req TransitionCreate
+	var req pcsapi.TransitionCreate
 	if d := problem.DecodeJSON(w, r, &req, 0); d != nil {
 		problem.WriteDetails(w, d)
 		return
@@ -153,13 +154,13 @@ func (s *Server) createTransition(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	now := time.Now()
-	t := &Transition{
+	t := &pcsapi.Transition{
 		TransitionID: newID(), CreateTime: now.UTC().Format("2006-01-02T15:04:05"),
 		AutomaticExpirationTime: now.Add(s.cfg.Retention).UTC(),
-		TransitionStatus:        TransitionNew, Operation: op,
+		TransitionStatus:        pcsapi.TransitionNew, Operation: op,
 	}
 	for _, x := range xnames {
-		t.Tasks = append(t.Tasks, Task{Xname: x, TaskStatus: TaskNew, TaskStatusDescription: "Task is new"})
+		t.Tasks = append(t.Tasks, pcsapi.Task{Xname: x, TaskStatus: pcsapi.TaskNew, TaskStatusDescription: "Task is new"})
 	}
 	ctx, cancel := context.WithCancelCause(s.ctx)
 	s.mu.Lock()
@@ -177,10 +178,10 @@ func (s *Server) createTransition(w http.ResponseWriter, r *http.Request) {
 		cancel(nil)
 	}()
 	w.Header().Set("Location", "../transitions/"+t.TransitionID)
-	writeJSON(w, http.StatusOK, TransitionStart{TransitionID: t.TransitionID, Operation: op})
+	writeJSON(w, http.StatusOK, pcsapi.TransitionStart{TransitionID: t.TransitionID, Operation: op})
 }
 
-func locationXnames(locs []Location) []string {
+func locationXnames(locs []pcsapi.Location) []string {
 	out := make([]string, len(locs))
 	for i, l := range locs {
 		out[i] = l.Xname
@@ -213,14 +214,14 @@ func normalize(ids []string) ([]string, error) {
 func (s *Server) listTransitions(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()
 	s.prune(time.Now())
-	list := TransitionList{Transitions: []Transition{}}
+	list := pcsapi.TransitionList{Transitions: []pcsapi.Transition{}}
 	for _, t := range s.transitions {
 		c := *t
 		c.Tasks = nil
 		list.Transitions = append(list.Transitions, c)
 	}
 	s.mu.Unlock()
-	slices.SortFunc(list.Transitions, func(a, b Transition) int {
+	slices.SortFunc(list.Transitions, func(a, b pcsapi.Transition) int {
 		return strings.Compare(a.CreateTime+a.TransitionID, b.CreateTime+b.TransitionID)
 	})
 	writeJSON(w, http.StatusOK, list)
@@ -260,8 +261,8 @@ func (s *Server) abortTransition(w http.ResponseWriter, r *http.Request) {
 	status := ""
 	if found {
 		status = t.TransitionStatus
-		if status == TransitionNew || status == TransitionInProgress {
-			t.TransitionStatus = TransitionAbortSignaled
+		if status == pcsapi.TransitionNew || status == pcsapi.TransitionInProgress {
+			t.TransitionStatus = pcsapi.TransitionAbortSignaled
 			if cancel := s.aborts[id]; cancel != nil {
 				cancel(errAborted)
 			}
@@ -271,10 +272,10 @@ func (s *Server) abortTransition(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case !found:
 		notFound(w)
-	case status == TransitionCompleted:
+	case status == pcsapi.TransitionCompleted:
 		problem.Write(w, http.StatusBadRequest, "Transition is already finished and cannot be aborted.")
 	default:
-		writeJSON(w, http.StatusAccepted, TransitionAbort{AbortStatus: "Accepted - abort initiated"})
+		writeJSON(w, http.StatusAccepted, pcsapi.TransitionAbort{AbortStatus: "Accepted - abort initiated"})
 	}
 }
 
@@ -285,7 +286,7 @@ func (s *Server) getTransition(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	t, ok := s.transitions[id]
-	var c Transition
+	var c pcsapi.Transition
 	if ok {
 		c = *t
 		c.Tasks = slices.Clone(t.Tasks)
@@ -300,8 +301,8 @@ func (s *Server) getTransition(w http.ResponseWriter, r *http.Request) {
 
 // prune drops finished transitions past their expiration. Call with s.mu held.
 func (s *Server) prune(now time.Time) {
-	maps.DeleteFunc(s.transitions, func(_ string, t *Transition) bool {
-		return (t.TransitionStatus == TransitionCompleted || t.TransitionStatus == TransitionAborted) && now.After(t.AutomaticExpirationTime)
+	maps.DeleteFunc(s.transitions, func(_ string, t *pcsapi.Transition) bool {
+		return (t.TransitionStatus == pcsapi.TransitionCompleted || t.TransitionStatus == pcsapi.TransitionAborted) && now.After(t.AutomaticExpirationTime)
 	})
 }
 
@@ -313,11 +314,11 @@ func (s *Server) getPowerStatus(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.powerStatus(w, r.Context(), PowerStatusQuery{Xname: q["xname"], PowerStateFilter: q.Get("powerStateFilter"), ManagementStateFilter: q.Get("managementStateFilter")})
+	s.powerStatus(w, r.Context(), pcsapi.PowerStatusQuery{Xname: q["xname"], PowerStateFilter: q.Get("powerStateFilter"), ManagementStateFilter: q.Get("managementStateFilter")})
 }
 
 func (s *Server) postPowerStatus(w http.ResponseWriter, r *http.Request) {
-	var q PowerStatusQuery
+	var q pcsapi.PowerStatusQuery
 	if d := problem.DecodeJSON(w, r, &q, 0); d != nil {
 		problem.WriteDetails(w, d)
 		return
@@ -325,12 +326,12 @@ func (s *Server) postPowerStatus(w http.ResponseWriter, r *http.Request) {
 	s.powerStatus(w, r.Context(), q)
 }
 
-func (s *Server) powerStatus(w http.ResponseWriter, ctx context.Context, q PowerStatusQuery) {
-	if !slices.Contains([]string{"", StateOn, StateOff, StateUndefined}, strings.ToLower(q.PowerStateFilter)) {
+func (s *Server) powerStatus(w http.ResponseWriter, ctx context.Context, q pcsapi.PowerStatusQuery) {
+	if !slices.Contains([]string{"", pcsapi.StateOn, pcsapi.StateOff, pcsapi.StateUndefined}, strings.ToLower(q.PowerStateFilter)) {
 		problem.Write(w, http.StatusBadRequest, "invalid powerStateFilter %q: on, off or undefined", q.PowerStateFilter)
 		return
 	}
-	if !slices.Contains([]string{"", ManagementAvailable, ManagementUnavailable}, strings.ToLower(q.ManagementStateFilter)) {
+	if !slices.Contains([]string{"", pcsapi.ManagementAvailable, pcsapi.ManagementUnavailable}, strings.ToLower(q.ManagementStateFilter)) {
 		problem.Write(w, http.StatusBadRequest, "invalid managementStateFilter %q: available or unavailable", q.ManagementStateFilter)
 		return
 	}
@@ -349,7 +350,7 @@ func (s *Server) powerStatus(w http.ResponseWriter, ctx context.Context, q Power
 	}
 	readings := s.read(ctx, ids)
 	now := time.Now().UTC()
-	out := PowerStatusAll{Status: []PowerStatus{}}
+	out := pcsapi.PowerStatusAll{Status: []pcsapi.PowerStatus{}}
 	for _, id := range ids {
 		ps := status(id, readings[id], nodes[id], now)
 		if (q.PowerStateFilter == "" || strings.EqualFold(q.PowerStateFilter, ps.PowerState)) &&
@@ -361,16 +362,16 @@ func (s *Server) powerStatus(w http.ResponseWriter, ctx context.Context, q Power
 }
 
 // status is one node's power-status entry; resetTypes are those its BMC allows.
-func status(id string, rd Reading, resetTypes []string, now time.Time) PowerStatus {
-	ps := PowerStatus{Xname: id, PowerState: rd.State, ManagementState: ManagementAvailable,
+func status(id string, rd Reading, resetTypes []string, now time.Time) pcsapi.PowerStatus {
+	ps := pcsapi.PowerStatus{Xname: id, PowerState: rd.State, ManagementState: pcsapi.ManagementAvailable,
 		SupportedPowerTransitions: supportedTransitions(resetTypes), LastUpdated: now}
 	switch {
 	case rd.Err != nil:
 		msg := rd.Err.Error()
-		ps.PowerState, ps.ManagementState, ps.Error, ps.SupportedPowerTransitions = StateUndefined, ManagementUnavailable, &msg, []string{}
-	case rd.State != StateOn && rd.State != StateOff:
+		ps.PowerState, ps.ManagementState, ps.Error, ps.SupportedPowerTransitions = pcsapi.StateUndefined, pcsapi.ManagementUnavailable, &msg, []string{}
+	case rd.State != pcsapi.StateOn && rd.State != pcsapi.StateOff:
 		msg := "power state not read"
-		ps.PowerState, ps.ManagementState, ps.Error, ps.SupportedPowerTransitions = StateUndefined, ManagementUnavailable, &msg, []string{}
+		ps.PowerState, ps.ManagementState, ps.Error, ps.SupportedPowerTransitions = pcsapi.StateUndefined, pcsapi.ManagementUnavailable, &msg, []string{}
 	}
 	return ps
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/api/pcsapi"
 )
 
 // fakeBMCs is a Driver over in-memory nodes. A node's power changes delay after a reset
@@ -109,22 +111,22 @@ func do(t *testing.T, h http.Handler, method, path, body string, out any) *httpt
 }
 
 // transition starts one and returns its record once PCS reports it completed.
-func transition(t *testing.T, h http.Handler, body string) Transition {
+func transition(t *testing.T, h http.Handler, body string) pcsapi.Transition {
 	t.Helper()
-	var start TransitionStart
+	var start pcsapi.TransitionStart
 	rec := do(t, h, "POST", "/power-control/v1/transitions", body, &start)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	for {
-		var tr Transition
+		var tr pcsapi.Transition
 		require.Equal(t, http.StatusOK, do(t, h, "GET", "/apis/power-control/v1/transitions/"+start.TransitionID, "", &tr).Code)
-		if tr.TransitionStatus == TransitionCompleted {
+		if tr.TransitionStatus == pcsapi.TransitionCompleted {
 			return tr
 		}
 		time.Sleep(time.Second)
 	}
 }
 
-func taskStatuses(tr Transition) map[string]string {
+func taskStatuses(tr pcsapi.Transition) map[string]string {
 	out := map[string]string{}
 	for _, tk := range tr.Tasks {
 		out[tk.Xname] = tk.TaskStatus
@@ -147,49 +149,49 @@ func TestTransitions(t *testing.T) {
 	}{
 		{name: "on acts only on nodes that are off",
 			body:  `{"operation":"on","taskDeadlineMinutes":1,"location":[{"xname":"` + a + `"},{"xname":"` + b + `"}]}`,
-			power: map[string]string{a: "off", b: "on"}, want: map[string]string{a: TaskSucceeded, b: TaskSucceeded},
+			power: map[string]string{a: "off", b: "on"}, want: map[string]string{a: pcsapi.TaskSucceeded, b: pcsapi.TaskSucceeded},
 			wantCalls: []string{"On " + a}, wantPower: map[string]string{a: "on", b: "on"}},
 		{name: "soft-off that never completes fails at the deadline",
 			body:  `{"operation":"Soft-Off","taskDeadlineMinutes":1,"location":[{"xname":"` + a + `"},{"xname":"` + b + `"}]}`,
 			power: map[string]string{a: "on", b: "on"}, stuck: []string{b},
-			want:      map[string]string{a: TaskSucceeded, b: TaskFailed},
+			want:      map[string]string{a: pcsapi.TaskSucceeded, b: pcsapi.TaskFailed},
 			wantCalls: []string{"GracefulShutdown " + a, "GracefulShutdown " + b}, wantPower: map[string]string{a: "off", b: "on"}},
 		{name: "off escalates to force-off after the deadline",
 			body:  `{"operation":"Off","taskDeadlineMinutes":1,"location":[{"xname":"` + a + `"}]}`,
-			power: map[string]string{a: "on"}, stuck: []string{a}, want: map[string]string{a: TaskSucceeded},
+			power: map[string]string{a: "on"}, stuck: []string{a}, want: map[string]string{a: pcsapi.TaskSucceeded},
 			wantCalls: []string{"GracefulShutdown " + a, "ForceOff " + a}, wantPower: map[string]string{a: "off"}},
 		{name: "hard-restart shuts down, then powers on",
 			body:  `{"operation":"HARD-RESTART","location":[{"xname":"` + a + `"}]}`,
-			power: map[string]string{a: "on"}, want: map[string]string{a: TaskSucceeded},
+			power: map[string]string{a: "on"}, want: map[string]string{a: pcsapi.TaskSucceeded},
 			wantCalls: []string{"GracefulShutdown " + a, "On " + a}, wantPower: map[string]string{a: "on"}},
 		{name: "hard-restart forces off a node that does not shut down",
 			body:  `{"operation":"Hard-Restart","taskDeadlineMinutes":1,"location":[{"xname":"` + a + `"}]}`,
-			power: map[string]string{a: "on"}, stuck: []string{a}, want: map[string]string{a: TaskSucceeded},
+			power: map[string]string{a: "on"}, stuck: []string{a}, want: map[string]string{a: pcsapi.TaskSucceeded},
 			wantCalls: []string{"GracefulShutdown " + a, "ForceOff " + a, "On " + a}, wantPower: map[string]string{a: "on"}},
 		{name: "hard-restart needs the node on",
 			body:  `{"operation":"Hard-Restart","location":[{"xname":"` + a + `"}]}`,
-			power: map[string]string{a: "off"}, want: map[string]string{a: TaskFailed}, wantPower: map[string]string{a: "off"}},
+			power: map[string]string{a: "off"}, want: map[string]string{a: pcsapi.TaskFailed}, wantPower: map[string]string{a: "off"}},
 		{name: "unknown and unreachable nodes fail, the others go on",
 			body:  `{"operation":"Force-Off","location":[{"xname":"` + a + `"},{"xname":"` + b + `"},{"xname":"` + c + `"}]}`,
 			power: map[string]string{a: "on", b: "on"}, bad: []string{b},
-			want:      map[string]string{a: TaskSucceeded, b: TaskFailed, c: TaskFailed},
+			want:      map[string]string{a: pcsapi.TaskSucceeded, b: pcsapi.TaskFailed, c: pcsapi.TaskFailed},
 			wantCalls: []string{"ForceOff " + a, "ForceOff " + b}, wantPower: map[string]string{a: "off", b: "on"}},
 		{name: "soft-restart is a GracefulRestart",
 			body:  `{"operation":"soft-restart","location":[{"xname":"` + a + `"}]}`,
-			power: map[string]string{a: "on"}, want: map[string]string{a: TaskSucceeded},
+			power: map[string]string{a: "on"}, want: map[string]string{a: pcsapi.TaskSucceeded},
 			wantCalls: []string{"GracefulRestart " + a}, wantPower: map[string]string{a: "on"}},
 		{name: "soft-restart is off then on where the BMC has no GracefulRestart",
 			body:  `{"operation":"Soft-Restart","location":[{"xname":"` + a + `"}]}`,
 			power: map[string]string{a: "on"}, resetTypes: map[string][]string{a: {"On", "ForceOff", "GracefulShutdown"}},
-			want: map[string]string{a: TaskSucceeded}, wantCalls: []string{"GracefulShutdown " + a, "On " + a}, wantPower: map[string]string{a: "on"}},
+			want: map[string]string{a: pcsapi.TaskSucceeded}, wantCalls: []string{"GracefulShutdown " + a, "On " + a}, wantPower: map[string]string{a: "on"}},
 		{name: "init powers on what is off and restarts what is on",
 			body:  `{"operation":"Init","location":[{"xname":"` + a + `"},{"xname":"` + b + `"}]}`,
-			power: map[string]string{a: "on", b: "off"}, want: map[string]string{a: TaskSucceeded, b: TaskSucceeded},
+			power: map[string]string{a: "on", b: "off"}, want: map[string]string{a: pcsapi.TaskSucceeded, b: pcsapi.TaskSucceeded},
 			wantCalls: []string{"GracefulShutdown " + a, "On " + a, "On " + b}, wantPower: map[string]string{a: "on", b: "on"}},
 		{name: "an operation the BMC does not allow is unsupported",
 			body:  `{"operation":"Force-Off","location":[{"xname":"` + a + `"}]}`,
 			power: map[string]string{a: "on"}, resetTypes: map[string][]string{a: {"On"}},
-			want: map[string]string{a: TaskUnsupported}, wantPower: map[string]string{a: "on"}},
+			want: map[string]string{a: pcsapi.TaskUnsupported}, wantPower: map[string]string{a: "on"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -221,7 +223,7 @@ func TestTransitionDeadlineIsHonoured(t *testing.T) {
 		f.stuck["x1c0s0b0n0"] = true
 		start := time.Now()
 		tr := transition(t, newServer(t, f), `{"operation":"Soft-Off","taskDeadlineMinutes":3,"location":[{"xname":"x1c0s0b0n0"}]}`)
-		require.Equal(t, TaskFailed, tr.Tasks[0].TaskStatus)
+		require.Equal(t, pcsapi.TaskFailed, tr.Tasks[0].TaskStatus)
 		require.Equal(t, "Timeout waiting for transition, gracefulshutdown.", tr.Tasks[0].Error)
 		require.Equal(t, "Failed to achieve transition", tr.Tasks[0].TaskStatusDescription)
 		took := time.Since(start)
@@ -233,7 +235,7 @@ func TestTransitionsListedWithoutTasks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newServer(t, newFake(map[string]string{"x1c0s0b0n0": "off"}))
 		tr := transition(t, h, `{"operation":"On","location":[{"xname":"x1c0s0b0n0"}]}`)
-		var list TransitionList
+		var list pcsapi.TransitionList
 		require.Equal(t, http.StatusOK, do(t, h, "GET", "/power-control/v1/transitions", "", &list).Code)
 		require.Len(t, list.Transitions, 1)
 		require.Equal(t, tr.TransitionID, list.Transitions[0].TransitionID)
@@ -246,7 +248,7 @@ func TestPowerStatus(t *testing.T) {
 	f := newFake(map[string]string{"x1c0s0b0n0": "on", "x1c0s0b0n1": "off", "x1c0s1b0n0": "on"})
 	f.unreadable["x1c0s1b0n0"] = true
 	h := newServer(t, f)
-	var all PowerStatusAll
+	var all pcsapi.PowerStatusAll
 	require.Equal(t, http.StatusOK, do(t, h, "POST", "/power-control/v1/power-status", `{"xname":["x1c0s0b0n0","x1c0s0b0n1","x1c0s1b0n0","x9c0s0b0n0"]}`, &all).Code)
 	got := map[string]string{}
 	for _, s := range all.Status {
@@ -261,12 +263,12 @@ func TestPowerStatus(t *testing.T) {
 		"x1c0s1b0n0": "undefined unavailable connection refused", "x9c0s0b0n0": "undefined unavailable not in HSM",
 	}, got)
 
-	var off PowerStatusAll
+	var off pcsapi.PowerStatusAll
 	require.Equal(t, http.StatusOK, do(t, h, "GET", "/apis/power-control/v1/power-status?powerStateFilter=off", "", &off).Code)
 	require.Len(t, off.Status, 1)
 	require.Equal(t, "x1c0s0b0n1", off.Status[0].Xname)
 
-	var one PowerStatusAll
+	var one pcsapi.PowerStatusAll
 	require.Equal(t, http.StatusOK, do(t, h, "GET", "/power-control/v1/power-status?xname=x1c0s0b0n0&managementStateFilter=available", "", &one).Code)
 	require.Len(t, one.Status, 1)
 }
@@ -309,19 +311,19 @@ func TestTaskSeesStateAClientSaw(t *testing.T) {
 		f := newFake(map[string]string{x: "on"})
 		f.delay = time.Second
 		h := newServer(t, f)
-		var start TransitionStart
+		var start pcsapi.TransitionStart
 		require.Equal(t, http.StatusOK, do(t, h, "POST", "/power-control/v1/transitions", `{"operation":"Soft-Off","taskDeadlineMinutes":1,"location":[{"xname":"`+x+`"}]}`, &start).Code)
 		time.Sleep(1500 * time.Millisecond)
-		var st PowerStatusAll
+		var st pcsapi.PowerStatusAll
 		do(t, h, "POST", "/power-control/v1/power-status", `{"xname":["`+x+`"]}`, &st)
 		require.Equal(t, "off", st.Status[0].PowerState)
 		f.mu.Lock()
 		f.power[x] = "on" // the client's next step, before PCS polls again
 		f.mu.Unlock()
 		time.Sleep(2 * time.Minute)
-		var tr Transition
+		var tr pcsapi.Transition
 		do(t, h, "GET", "/power-control/v1/transitions/"+start.TransitionID, "", &tr)
-		require.Equal(t, TransitionCompleted, tr.TransitionStatus)
-		require.Equal(t, TaskSucceeded, tr.Tasks[0].TaskStatus)
+		require.Equal(t, pcsapi.TransitionCompleted, tr.TransitionStatus)
+		require.Equal(t, pcsapi.TaskSucceeded, tr.Tasks[0].TaskStatus)
 	})
 }

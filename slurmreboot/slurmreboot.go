@@ -12,10 +12,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cray-bos/bos/hsm"
+	"github.com/cray-bos/bos/api/bosapi"
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/internal/xname"
-	"github.com/cray-bos/bos/orchestrator/api"
 )
 
 // Defaults.
@@ -63,8 +63,8 @@ type Config struct {
 // safe for concurrent use; each Run is independent.
 type Program struct {
 	cfg Config
-	bos *api.Client
-	hsm *hsm.Client
+	bos *bosapi.Client
+	hsm *hsmapi.Client
 }
 
 // New checks cfg and builds the clients.
@@ -97,12 +97,12 @@ func New(cfg Config) (*Program, error) {
 		cp.Transport = bearer{token: cfg.Token, next: base}
 		hc = &cp
 	}
-	p := &Program{cfg: cfg, bos: api.NewClient(cfg.BOSURL, hc)}
+	p := &Program{cfg: cfg, bos: bosapi.NewClient(cfg.BOSURL, hc)}
 	if cfg.Tenant != "" {
 		p.bos = p.bos.WithTenant(cfg.Tenant)
 	}
 	if cfg.HSMURL != "" {
-		p.hsm = hsm.NewClient(cfg.HSMURL, hc)
+		p.hsm = hsmapi.NewClient(cfg.HSMURL, hc)
 	}
 	return p, nil
 }
@@ -202,7 +202,7 @@ func (p *Program) Run(ctx context.Context, nodes []string) (Result, error) {
 	}
 	xnames = dedupe(xnames) // nid1 and nid000001 are one node
 	if len(xnames) > 0 {
-		var resp api.ApplyStagedResponse
+		var resp bosapi.ApplyStagedResponse
 		err := p.retry(ctx, "applystaged", dialFailed, func(ctx context.Context) (err error) {
 			resp, err = p.bos.ApplyStaged(ctx, xnames)
 			return err
@@ -254,11 +254,11 @@ func (p *Program) mapNodes(ctx context.Context, res *Result) error {
 	}
 	for start := 0; start < len(nids); start += lookupBatch {
 		chunk := nids[start:min(start+lookupBatch, len(nids))]
-		f := hsm.ComponentFilter{Type: []string{string(xname.Node)}, NIDOnly: true}
+		f := hsmapi.ComponentFilter{Type: []string{string(xname.Node)}, NIDOnly: true}
 		for _, nid := range chunk {
 			f.NID = append(f.NID, strconv.Itoa(nid))
 		}
-		var comps []hsm.Component
+		var comps []hsmapi.Component
 		err := p.retry(ctx, "hsm lookup", transient, func(ctx context.Context) (err error) {
 			comps, err = p.hsm.GetComponents(ctx, f)
 			return err

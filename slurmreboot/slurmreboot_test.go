@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
@@ -78,7 +79,7 @@ func newEnv(t *testing.T) *env {
 	}))
 	t.Cleanup(e.bos.Close)
 
-	c := api.NewClient(e.bos.URL, nil)
+	c := bosapi.NewClient(e.bos.URL, nil)
 	_, err = c.PutTemplate(ctx, "next", bos.SessionTemplate{BootSets: map[string]bos.BootSet{
 		"compute": {Path: "s3://boot-images/new/manifest.json", Type: "s3", NodeRolesGroups: []string{"Compute"}},
 	}})
@@ -232,7 +233,7 @@ func TestRunTenantAndToken(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	// The tenant stages its own session (sessions live in the tenant's namespace).
-	blue := api.NewClient(e.bos.URL, nil).WithTenant("blue")
+	blue := bosapi.NewClient(e.bos.URL, nil).WithTenant("blue")
 	_, err := blue.PutTemplate(ctx, "next", bos.SessionTemplate{BootSets: map[string]bos.BootSet{
 		"compute": {Path: "s3://boot-images/new/manifest.json", Type: "s3", NodeList: []string{e.xname["nid000001"]}},
 	}})
@@ -251,7 +252,7 @@ func TestRunTenantAndToken(t *testing.T) {
 	assert.Equal(t, e.xnames("nid000003"), res.Ignored, "outside the tenant")
 	headers := e.bosHeaders()
 	require.Len(t, headers, 1)
-	assert.Equal(t, "blue", headers[0].Get(api.TenantHeader))
+	assert.Equal(t, "blue", headers[0].Get(bosapi.TenantHeader))
 	assert.Equal(t, "Bearer s3cr3t", headers[0].Get("Authorization"))
 }
 

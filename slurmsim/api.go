@@ -6,16 +6,13 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/cray-bos/bos/api/slurmapi"
+	"github.com/cray-bos/bos/api/slurmapi/hostlist"
 	"github.com/cray-bos/bos/internal/problem"
-	"github.com/cray-bos/bos/slurmsim/hostlist"
 )
 
 // maxBody bounds request bodies (they are all small).
 const maxBody = 1 << 20
-
-// UserHeader names the caller as slurmrestd's auth headers do; it becomes the reason's
-// author. No token is checked.
-const UserHeader = "X-SLURM-USER-NAME"
 
 // routes is the whole API on one screen: slurmrestd's paths first (in its document's
 // order), then our extensions. Collection paths answer with and without the trailing
@@ -26,41 +23,41 @@ func (s *Server) routes() http.Handler {
 		mux.HandleFunc(pattern, h)
 		mux.HandleFunc(pattern+"/{$}", h)
 	}
-	both("GET "+APIPrefix+"/jobs", s.getJobs)
-	mux.HandleFunc("POST "+APIPrefix+"/job/submit", s.postJobSubmit)
-	mux.HandleFunc("GET "+APIPrefix+"/job/{job_id}", s.getJob)
-	mux.HandleFunc("DELETE "+APIPrefix+"/job/{job_id}", s.deleteJob)
-	both("GET "+APIPrefix+"/nodes", s.getNodes)
-	mux.HandleFunc("GET "+APIPrefix+"/node/{node_name}", s.getNode)
-	mux.HandleFunc("POST "+APIPrefix+"/node/{node_name}", s.postNode)
-	both("GET "+APIPrefix+"/partitions", s.getPartitions)
-	mux.HandleFunc("GET "+APIPrefix+"/partition/{partition_name}", s.getPartition)
-	both("GET "+APIPrefix+"/ping", s.getPing)
+	both("GET "+slurmapi.APIPrefix+"/jobs", s.getJobs)
+	mux.HandleFunc("POST "+slurmapi.APIPrefix+"/job/submit", s.postJobSubmit)
+	mux.HandleFunc("GET "+slurmapi.APIPrefix+"/job/{job_id}", s.getJob)
+	mux.HandleFunc("DELETE "+slurmapi.APIPrefix+"/job/{job_id}", s.deleteJob)
+	both("GET "+slurmapi.APIPrefix+"/nodes", s.getNodes)
+	mux.HandleFunc("GET "+slurmapi.APIPrefix+"/node/{node_name}", s.getNode)
+	mux.HandleFunc("POST "+slurmapi.APIPrefix+"/node/{node_name}", s.postNode)
+	both("GET "+slurmapi.APIPrefix+"/partitions", s.getPartitions)
+	mux.HandleFunc("GET "+slurmapi.APIPrefix+"/partition/{partition_name}", s.getPartition)
+	both("GET "+slurmapi.APIPrefix+"/ping", s.getPing)
 	// Extensions: slurmrestd has no reboot endpoints; these take scontrol's arguments.
-	mux.HandleFunc("POST "+APIPrefix+"/reboot", s.postReboot)
-	mux.HandleFunc("POST "+APIPrefix+"/cancel_reboot", s.postCancelReboot)
+	mux.HandleFunc("POST "+slurmapi.APIPrefix+"/reboot", s.postReboot)
+	mux.HandleFunc("POST "+slurmapi.APIPrefix+"/cancel_reboot", s.postCancelReboot)
 	// Simulator controls.
-	mux.HandleFunc("POST "+SimPrefix+"/nodes/{node_name}/register", s.postRegister)
-	mux.HandleFunc("POST "+SimPrefix+"/nodes/{node_name}/stop", s.postStop)
-	mux.HandleFunc("GET "+SimPrefix+"/nodes/{node_name}/history", s.getHistory)
-	mux.HandleFunc("GET "+SimPrefix+"/stats", s.getStats)
-	mux.HandleFunc("GET "+SimPrefix+"/workload", s.getWorkload)
-	mux.HandleFunc("PUT "+SimPrefix+"/workload", s.putWorkload)
-	mux.HandleFunc("DELETE "+SimPrefix+"/workload", s.deleteWorkload)
+	mux.HandleFunc("POST "+slurmapi.SimPrefix+"/nodes/{node_name}/register", s.postRegister)
+	mux.HandleFunc("POST "+slurmapi.SimPrefix+"/nodes/{node_name}/stop", s.postStop)
+	mux.HandleFunc("GET "+slurmapi.SimPrefix+"/nodes/{node_name}/history", s.getHistory)
+	mux.HandleFunc("GET "+slurmapi.SimPrefix+"/stats", s.getStats)
+	mux.HandleFunc("GET "+slurmapi.SimPrefix+"/workload", s.getWorkload)
+	mux.HandleFunc("PUT "+slurmapi.SimPrefix+"/workload", s.putWorkload)
+	mux.HandleFunc("DELETE "+slurmapi.SimPrefix+"/workload", s.deleteWorkload)
 	return mux
 }
 
-func (s *Server) meta(r *http.Request) *apiMeta {
-	m := &apiMeta{}
+func (s *Server) meta(r *http.Request) *slurmapi.APIMeta {
+	m := &slurmapi.APIMeta{}
 	m.Plugin.Type, m.Plugin.Name, m.Plugin.DataParser = "openapi/slurmctld", "Slurm OpenAPI slurmctld", "data_parser/v0.0.40"
-	m.Client.Source, m.Client.User = r.RemoteAddr, userOr(r.Header.Get(UserHeader))
+	m.Client.Source, m.Client.User = r.RemoteAddr, userOr(r.Header.Get(slurmapi.UserHeader))
 	m.Slurm.Version.Major, m.Slurm.Version.Minor, m.Slurm.Version.Micro = "22", "05", "8"
-	m.Slurm.Release, m.Slurm.Cluster = Release, "slurmsim"
+	m.Slurm.Release, m.Slurm.Cluster = slurmapi.Release, "slurmsim"
 	return m
 }
 
-func (s *Server) envelope(r *http.Request) apiEnvelope {
-	return apiEnvelope{Meta: s.meta(r), Errors: []apiError{}, Warnings: []apiWarning{}}
+func (s *Server) envelope(r *http.Request) slurmapi.APIEnvelope {
+	return slurmapi.APIEnvelope{Meta: s.meta(r), Errors: []slurmapi.APIError{}, Warnings: []slurmapi.APIWarning{}}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -72,7 +69,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeErr answers with slurmrestd's error shape; the status comes from the error code.
 func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	status, errno := http.StatusInternalServerError, 0
-	var e *Error
+	var e *slurmapi.Error
 	var d *problem.Details
 	switch {
 	case errors.As(err, &e):
@@ -82,7 +79,7 @@ func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 		err = errors.New(d.Detail)
 	}
 	env := s.envelope(r)
-	env.Errors = []apiError{{Description: err.Error(), ErrorNumber: errno, Error: err.Error(), Source: r.URL.Path}}
+	env.Errors = []slurmapi.APIError{{Description: err.Error(), ErrorNumber: errno, Error: err.Error(), Source: r.URL.Path}}
 	writeJSON(w, status, env)
 }
 
@@ -95,9 +92,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 
 func (s *Server) getJobs(w http.ResponseWriter, r *http.Request) {
 	jobs := s.Jobs()
-	resp := apiJobsResp{apiEnvelope: s.envelope(r), Jobs: make([]apiJob, len(jobs)), LastUpdate: unixNoVal(s.now())}
+	resp := slurmapi.APIJobsResp{APIEnvelope: s.envelope(r), Jobs: make([]slurmapi.APIJob, len(jobs)), LastUpdate: slurmapi.UnixNoVal(s.now())}
 	for i, j := range jobs {
-		resp.Jobs[i] = toAPIJob(j)
+		resp.Jobs[i] = slurmapi.ToAPIJob(j)
 	}
 	writeJSON(w, http.StatusOK, resp)
 }
@@ -105,9 +102,9 @@ func (s *Server) getJobs(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 	id, err := parseJobID(r.PathValue("job_id"))
 	if err == nil {
-		var j Job
+		var j slurmapi.Job
 		if j, err = s.Job(id); err == nil {
-			writeJSON(w, http.StatusOK, apiJobsResp{apiEnvelope: s.envelope(r), Jobs: []apiJob{toAPIJob(j)}, LastUpdate: unixNoVal(s.now())})
+			writeJSON(w, http.StatusOK, slurmapi.APIJobsResp{APIEnvelope: s.envelope(r), Jobs: []slurmapi.APIJob{slurmapi.ToAPIJob(j)}, LastUpdate: slurmapi.UnixNoVal(s.now())})
 			return
 		}
 	}
@@ -127,12 +124,12 @@ func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) postJobSubmit(w http.ResponseWriter, r *http.Request) {
-	var req apiJobSubmit
+	var req slurmapi.APIJobSubmit
 	if err := decode(w, r, &req); err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
-	d, err := req.toJobDesc(r.Header.Get(UserHeader))
+	d, err := jobDesc(req, r.Header.Get(slurmapi.UserHeader))
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
@@ -142,16 +139,16 @@ func (s *Server) postJobSubmit(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, err)
 		return
 	}
-	resp := apiJobSubmitResp{apiEnvelope: s.envelope(r), JobID: id, StepID: "batch"}
+	resp := slurmapi.APIJobSubmitResp{APIEnvelope: s.envelope(r), JobID: id, StepID: "batch"}
 	resp.Result.JobID, resp.Result.StepID = id, "batch"
 	writeJSON(w, http.StatusOK, resp)
 }
 
 func (s *Server) getNodes(w http.ResponseWriter, r *http.Request) {
 	nodes := s.Nodes()
-	resp := apiNodesResp{apiEnvelope: s.envelope(r), Nodes: make([]apiNode, len(nodes)), LastUpdate: unixNoVal(s.now())}
+	resp := slurmapi.APINodesResp{APIEnvelope: s.envelope(r), Nodes: make([]slurmapi.APINode, len(nodes)), LastUpdate: slurmapi.UnixNoVal(s.now())}
 	for i, n := range nodes {
-		resp.Nodes[i] = toAPINode(n)
+		resp.Nodes[i] = slurmapi.ToAPINode(n)
 	}
 	writeJSON(w, http.StatusOK, resp)
 }
@@ -164,20 +161,20 @@ func (s *Server) getNode(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, errInvalidNode())
 		return
 	}
-	resp := apiNodesResp{apiEnvelope: s.envelope(r), LastUpdate: unixNoVal(s.now())}
+	resp := slurmapi.APINodesResp{APIEnvelope: s.envelope(r), LastUpdate: slurmapi.UnixNoVal(s.now())}
 	for _, name := range names {
 		n, err := s.Node(name)
 		if err != nil {
 			s.writeErr(w, r, err)
 			return
 		}
-		resp.Nodes = append(resp.Nodes, toAPINode(n))
+		resp.Nodes = append(resp.Nodes, slurmapi.ToAPINode(n))
 	}
 	writeJSON(w, http.StatusOK, resp)
 }
 
 func (s *Server) postNode(w http.ResponseWriter, r *http.Request) {
-	var req apiNodeUpdate
+	var req slurmapi.APINodeUpdate
 	if err := decode(w, r, &req); err != nil {
 		s.writeErr(w, r, err)
 		return
@@ -186,7 +183,7 @@ func (s *Server) postNode(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, invalidf(0, "only one state may be given, not %s", strings.Join(req.State, "+")))
 		return
 	}
-	u := NodeUpdate{Nodes: r.PathValue("node_name"), Reason: req.Reason, User: r.Header.Get(UserHeader)}
+	u := slurmapi.NodeUpdate{Nodes: r.PathValue("node_name"), Reason: req.Reason, User: r.Header.Get(slurmapi.UserHeader)}
 	if len(req.State) == 1 {
 		u.State = req.State[0]
 	}
@@ -197,20 +194,20 @@ func (s *Server) postNode(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.envelope(r))
 }
 
-func (s *Server) partitionsResp(r *http.Request, only string) (apiPartitionsResp, error) {
-	resp := apiPartitionsResp{apiEnvelope: s.envelope(r), Partitions: []apiPartition{}, LastUpdate: unixNoVal(s.now())}
+func (s *Server) partitionsResp(r *http.Request, only string) (slurmapi.APIPartitionsResp, error) {
+	resp := slurmapi.APIPartitionsResp{APIEnvelope: s.envelope(r), Partitions: []slurmapi.APIPartition{}, LastUpdate: slurmapi.UnixNoVal(s.now())}
 	for _, p := range s.Partitions() {
 		if only != "" && p.Name != only {
 			continue
 		}
-		a := apiPartition{Name: p.Name, Default: p.Default}
+		a := slurmapi.APIPartition{Name: p.Name, Default: p.Default}
 		a.Nodes.Configured, a.Nodes.Total = hostlist.Compress(p.Nodes), len(p.Nodes)
 		a.Partition.State = []string{"UP"}
-		a.Maximums.Time = minutesNoVal(p.MaxTime)
+		a.Maximums.Time = slurmapi.MinutesNoVal(p.MaxTime)
 		resp.Partitions = append(resp.Partitions, a)
 	}
 	if only != "" && len(resp.Partitions) == 0 {
-		return resp, notFoundf(ErrnoInvalidPartitionName, "Invalid partition name specified")
+		return resp, notFoundf(slurmapi.ErrnoInvalidPartitionName, "Invalid partition name specified")
 	}
 	return resp, nil
 }
@@ -239,18 +236,18 @@ func (s *Server) getPing(w http.ResponseWriter, r *http.Request) {
 		Primary    bool   `json:"primary"`
 	}
 	writeJSON(w, http.StatusOK, struct {
-		apiEnvelope
+		slurmapi.APIEnvelope
 		Pings []ping `json:"pings"`
 	}{s.envelope(r), []ping{{Hostname: "slurmsim", Pinged: "UP", Mode: "primary", Responding: true, Primary: true}}})
 }
 
 func (s *Server) postReboot(w http.ResponseWriter, r *http.Request) {
-	var req RebootRequest
+	var req slurmapi.RebootRequest
 	if err := decode(w, r, &req); err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
-	req.User = r.Header.Get(UserHeader)
+	req.User = r.Header.Get(slurmapi.UserHeader)
 	if err := s.Reboot(req); err != nil {
 		s.writeErr(w, r, err)
 		return
@@ -259,7 +256,7 @@ func (s *Server) postReboot(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) postCancelReboot(w http.ResponseWriter, r *http.Request) {
-	var req apiCancelReboot
+	var req slurmapi.APICancelReboot
 	if err := decode(w, r, &req); err != nil {
 		s.writeErr(w, r, err)
 		return
@@ -272,7 +269,7 @@ func (s *Server) postCancelReboot(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) postRegister(w http.ResponseWriter, r *http.Request) {
-	var req apiRegister
+	var req slurmapi.APIRegister
 	if err := decode(w, r, &req); err != nil {
 		s.writeErr(w, r, err)
 		return
@@ -303,11 +300,11 @@ func (s *Server) getHistory(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, apiHistoryResp{apiEnvelope: s.envelope(r), Node: name, Transitions: hist})
+	writeJSON(w, http.StatusOK, slurmapi.APIHistoryResp{APIEnvelope: s.envelope(r), Node: name, Transitions: hist})
 }
 
 func (s *Server) getStats(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, apiStatsResp{apiEnvelope: s.envelope(r), Stats: s.Stats()})
+	writeJSON(w, http.StatusOK, slurmapi.APIStatsResp{APIEnvelope: s.envelope(r), Stats: s.Stats()})
 }
 
 func (s *Server) getWorkload(w http.ResponseWriter, r *http.Request) {
@@ -316,16 +313,16 @@ func (s *Server) getWorkload(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, notFoundf(0, "no workload is running"))
 		return
 	}
-	writeJSON(w, http.StatusOK, apiWorkloadResp{apiEnvelope: s.envelope(r), Workload: toAPIWorkload(cfg)})
+	writeJSON(w, http.StatusOK, slurmapi.APIWorkloadResp{APIEnvelope: s.envelope(r), Workload: slurmapi.ToAPIWorkload(cfg)})
 }
 
 func (s *Server) putWorkload(w http.ResponseWriter, r *http.Request) {
-	var req apiWorkload
+	var req slurmapi.APIWorkload
 	if err := decode(w, r, &req); err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
-	if err := s.StartWorkload(req.config()); err != nil {
+	if err := s.StartWorkload(req.Config()); err != nil {
 		s.writeErr(w, r, err)
 		return
 	}

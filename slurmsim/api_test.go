@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/internal/testwait"
 )
 
@@ -56,7 +57,7 @@ func TestAPI(t *testing.T) {
 		{name: "job unknown", method: "GET", path: "/slurm/v0.0.40/job/7", status: 404, want: []string{`"error_number":2017`}},
 		{name: "job id not a number", method: "GET", path: "/slurm/v0.0.40/job/x", status: 404},
 		{name: "job cancel", method: "DELETE", path: "/slurm/v0.0.40/job/1", status: 200,
-			after: func(t *testing.T, e *env) { assert.Equal(t, JobCancelled, e.job(1).State) }},
+			after: func(t *testing.T, e *env) { assert.Equal(t, slurmapi.JobCancelled, e.job(1).State) }},
 		{name: "job submit", method: "POST", path: "/slurm/v0.0.40/job/submit",
 			body:   `{"job":{"name":"sleeper","nodes":"2","time_limit":{"set":true,"number":5},"script":"#!/bin/sh\nsleep 30\n","environment":["PATH=/bin"]}}`,
 			status: 200, want: []string{`"job_id":2`, `"step_id":"batch"`},
@@ -128,14 +129,14 @@ func TestAPI(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, 4)
 			e.submit(1, 0)
-			e.reboot(RebootRequest{Nodes: "nid000004"})
+			e.reboot(slurmapi.RebootRequest{Nodes: "nid000004"})
 			e.tick(time.Second)
 			var body io.Reader
 			if tt.body != "" {
 				body = strings.NewReader(tt.body)
 			}
 			req := httptest.NewRequest(tt.method, tt.path, body)
-			req.Header.Set(UserHeader, "tester")
+			req.Header.Set(slurmapi.UserHeader, "tester")
 			rec := httptest.NewRecorder()
 			e.s.Handler().ServeHTTP(rec, req)
 			require.Equal(t, tt.status, rec.Code, rec.Body.String())
@@ -160,11 +161,11 @@ func TestClientContract(t *testing.T) {
 	e := newEnv(t, 4, func(c *Config) { c.Epilog = time.Second })
 	srv := httptest.NewServer(e.s.Handler())
 	t.Cleanup(srv.Close)
-	c := NewClient(srv.URL, srv.Client())
+	c := slurmapi.NewClient(srv.URL, srv.Client())
 	c.User = "alice"
 	ctx := context.Background()
 
-	id, err := c.Submit(ctx, JobDesc{Name: "a", Nodes: 2, TimeLimit: 90 * time.Second, Duration: 30 * time.Second})
+	id, err := c.Submit(ctx, slurmapi.JobDesc{Name: "a", Nodes: 2, TimeLimit: 90 * time.Second, Duration: 30 * time.Second})
 	require.NoError(t, err)
 	job, err := c.Job(ctx, id)
 	require.NoError(t, err)
@@ -172,7 +173,7 @@ func TestClientContract(t *testing.T) {
 	assert.Equal(t, utcJob(want), utcJob(job))
 	assert.Equal(t, "alice", job.User)
 
-	require.NoError(t, c.Reboot(ctx, RebootRequest{Nodes: "nid00000[1-3]", ASAP: true, Reason: "rolling"}))
+	require.NoError(t, c.Reboot(ctx, slurmapi.RebootRequest{Nodes: "nid00000[1-3]", ASAP: true, Reason: "rolling"}))
 	e.tick(time.Second)
 	nodes, err := c.Nodes(ctx)
 	require.NoError(t, err)
@@ -187,14 +188,14 @@ func TestClientContract(t *testing.T) {
 
 	one, err := c.Node(ctx, "nid000001")
 	require.NoError(t, err)
-	assert.Equal(t, NextResume, one[0].NextState)
+	assert.Equal(t, slurmapi.NextResume, one[0].NextState)
 	assert.True(t, one[0].Undrain)
 
 	err = c.CancelReboot(ctx, "nid000003")
-	assert.Equal(t, CodeConflict, CodeOf(err))
+	assert.Equal(t, slurmapi.CodeConflict, slurmapi.CodeOf(err))
 	assert.EqualError(t, err, "REBOOT on node nid000003 already in progress -- unable to cancel")
 	require.NoError(t, c.CancelReboot(ctx, "nid000001"))
-	require.NoError(t, c.UpdateNode(ctx, NodeUpdate{Nodes: "nid00000[1,4]", State: "DRAIN", Reason: "maint"}))
+	require.NoError(t, c.UpdateNode(ctx, slurmapi.NodeUpdate{Nodes: "nid00000[1,4]", State: "DRAIN", Reason: "maint"}))
 	assert.Equal(t, "IDLE+DRAIN", e.state("nid000004"))
 	assert.Equal(t, "maint", e.node("nid000001").Reason, "a hostlist survives path escaping")
 
@@ -222,11 +223,11 @@ func TestClientContract(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, jobs, 1)
 	require.NoError(t, c.CancelJob(ctx, id))
-	assert.Equal(t, CodeNotFound, CodeOf(c.CancelJob(ctx, 99)))
+	assert.Equal(t, slurmapi.CodeNotFound, slurmapi.CodeOf(c.CancelJob(ctx, 99)))
 
 	_, err = c.Workload(ctx)
-	assert.Equal(t, CodeNotFound, CodeOf(err))
-	cfg, err := c.StartWorkload(ctx, WorkloadConfig{BusyShare: 0.5, MaxNodes: 2, Seed: 9})
+	assert.Equal(t, slurmapi.CodeNotFound, slurmapi.CodeOf(err))
+	cfg, err := c.StartWorkload(ctx, slurmapi.WorkloadConfig{BusyShare: 0.5, MaxNodes: 2, Seed: 9})
 	require.NoError(t, err)
 	assert.Equal(t, 10*time.Minute, cfg.MaxDuration)
 	got, err := c.Workload(ctx)
@@ -239,19 +240,19 @@ func TestClientContract(t *testing.T) {
 	assert.Equal(t, e.s.Stats().RebootsIssued, st.RebootsIssued)
 
 	_, err = c.Node(ctx, "nid000042")
-	assert.Equal(t, CodeNotFound, CodeOf(err))
+	assert.Equal(t, slurmapi.CodeNotFound, slurmapi.CodeOf(err))
 	assert.EqualError(t, err, "Invalid node name specified")
 }
 
 // utcNode and utcJob drop the time zone, which JSON does not carry (Unix seconds).
-func utcNode(n Node) Node {
+func utcNode(n slurmapi.Node) slurmapi.Node {
 	for _, p := range []*time.Time{&n.ReasonTime, &n.BootTime, &n.BootReqTime, &n.SlurmdStartTime, &n.LastBusy} {
 		*p = p.UTC()
 	}
 	return n
 }
 
-func utcJob(j Job) Job {
+func utcJob(j slurmapi.Job) slurmapi.Job {
 	for _, p := range []*time.Time{&j.SubmitTime, &j.StartTime, &j.EndTime} {
 		*p = p.UTC()
 	}
@@ -259,11 +260,11 @@ func utcJob(j Job) Job {
 }
 
 func TestNoValDecoding(t *testing.T) {
-	var v struct{ A, B, C NoVal }
+	var v struct{ A, B, C slurmapi.NoVal }
 	require.NoError(t, json.Unmarshal([]byte(`{"A":42,"B":{"set":true,"infinite":true,"number":0},"C":null}`), &v))
-	assert.Equal(t, NoVal{Set: true, Number: 42}, v.A)
+	assert.Equal(t, slurmapi.NoVal{Set: true, Number: 42}, v.A)
 	assert.True(t, v.B.Infinite)
-	assert.Equal(t, NoVal{}, v.C)
+	assert.Equal(t, slurmapi.NoVal{}, v.C)
 	assert.Error(t, json.Unmarshal([]byte(`{"A":"x"}`), &v))
 }
 
@@ -278,8 +279,8 @@ func TestConcurrentRealTime(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	c := NewClient(srv.URL, srv.Client())
-	require.NoError(t, s.StartWorkload(WorkloadConfig{BusyShare: 0.7, MaxNodes: 3, MinDuration: 20 * time.Millisecond, MaxDuration: 80 * time.Millisecond}))
+	c := slurmapi.NewClient(srv.URL, srv.Client())
+	require.NoError(t, s.StartWorkload(slurmapi.WorkloadConfig{BusyShare: 0.7, MaxNodes: 3, MinDuration: 20 * time.Millisecond, MaxDuration: 80 * time.Millisecond}))
 
 	errs := make(chan error, 8)
 	for w := 0; w < 4; w++ {
@@ -297,7 +298,7 @@ func TestConcurrentRealTime(t *testing.T) {
 			errs <- nil
 		}()
 	}
-	require.NoError(t, c.Reboot(ctx, RebootRequest{Nodes: "ALL", ASAP: true}))
+	require.NoError(t, c.Reboot(ctx, slurmapi.RebootRequest{Nodes: "ALL", ASAP: true}))
 	for w := 0; w < 4; w++ {
 		require.NoError(t, <-errs)
 	}

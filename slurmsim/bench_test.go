@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/internal/testclock"
 )
 
@@ -20,7 +21,7 @@ func benchEnv(b *testing.B, prog RebootProgram) (*Server, *testclock.Clock) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = s.Close() })
-	if err := s.StartWorkload(WorkloadConfig{BusyShare: 0.9, MaxNodes: 64, MinDuration: time.Minute,
+	if err := s.StartWorkload(slurmapi.WorkloadConfig{BusyShare: 0.9, MaxNodes: 64, MinDuration: time.Minute,
 		MaxDuration: 30 * time.Minute, Seed: 1}); err != nil {
 		b.Fatal(err)
 	}
@@ -48,7 +49,7 @@ func BenchmarkGetNodes10k(b *testing.B) {
 	var size int
 	for i := 0; i < b.N; i++ {
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest("GET", APIPrefix+"/nodes", nil))
+		h.ServeHTTP(rec, httptest.NewRequest("GET", slurmapi.APIPrefix+"/nodes", nil))
 		if rec.Code != 200 {
 			b.Fatal(rec.Code)
 		}
@@ -78,7 +79,7 @@ func BenchmarkRollingReboot10k(b *testing.B) {
 		start := clk.Now()
 		wall := time.Now()
 		b.StartTimer()
-		if err := s.Reboot(RebootRequest{Nodes: "ALL", ASAP: true, Reason: "rolling"}); err != nil {
+		if err := s.Reboot(slurmapi.RebootRequest{Nodes: "ALL", ASAP: true, Reason: "rolling"}); err != nil {
 			b.Fatal(err)
 		}
 		for s.Stats().RebootsCompleted < 10000 {

@@ -10,7 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cray-bos/bos/slurmsim/hostlist"
+	"github.com/cray-bos/bos/api/slurmapi"
+	"github.com/cray-bos/bos/api/slurmapi/hostlist"
 )
 
 // ScontrolUsage is the help text of the Scontrol front end.
@@ -25,7 +26,7 @@ const ScontrolUsage = `scontrol, the subset the simulator implements:
 
 // Scontrol runs one scontrol command line against the simulator, printing what scontrol
 // prints. Errors carry scontrol's message; the caller prints them and exits 1.
-func Scontrol(ctx context.Context, c *Client, args []string, stdout io.Writer) error {
+func Scontrol(ctx context.Context, c *slurmapi.Client, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
 		return errors.New("no command given\n" + ScontrolUsage)
 	}
@@ -72,15 +73,15 @@ func keyValue(arg string) (key, value string, ok bool) {
 	return strings.ToLower(k), v, ok
 }
 
-func parseReboot(args []string) (RebootRequest, error) {
-	var req RebootRequest
+func parseReboot(args []string) (slurmapi.RebootRequest, error) {
+	var req slurmapi.RebootRequest
 	for _, a := range args {
 		k, v, isKV := keyValue(a)
 		switch {
 		case strings.EqualFold(a, "ASAP"):
 			req.ASAP = true
 		case isKV && k == "nextstate":
-			if _, err := ParseNextState(v); err != nil {
+			if _, err := slurmapi.ParseNextState(v); err != nil {
 				return req, err
 			}
 			req.NextState = v
@@ -100,8 +101,8 @@ func parseReboot(args []string) (RebootRequest, error) {
 	return req, nil
 }
 
-func parseUpdate(args []string) (NodeUpdate, error) {
-	var u NodeUpdate
+func parseUpdate(args []string) (slurmapi.NodeUpdate, error) {
+	var u slurmapi.NodeUpdate
 	for _, a := range args {
 		k, v, ok := keyValue(a)
 		switch {
@@ -129,7 +130,7 @@ func parseUpdate(args []string) (NodeUpdate, error) {
 	return u, nil
 }
 
-func scontrolShow(ctx context.Context, c *Client, args []string, w io.Writer) error {
+func scontrolShow(ctx context.Context, c *slurmapi.Client, args []string, w io.Writer) error {
 	if len(args) == 0 {
 		return errors.New("too few arguments for keyword:show")
 	}
@@ -162,11 +163,11 @@ func scontrolShow(ctx context.Context, c *Client, args []string, w io.Writer) er
 		}
 		return nil
 	case "node", "nodes":
-		var nodes []Node
+		var nodes []slurmapi.Node
 		var err error
 		if arg == "" {
 			nodes, err = c.Nodes(ctx)
-		} else if nodes, err = c.Node(ctx, arg); CodeOf(err) == CodeNotFound {
+		} else if nodes, err = c.Node(ctx, arg); slurmapi.CodeOf(err) == slurmapi.CodeNotFound {
 			return fmt.Errorf("Node %s not found", arg)
 		}
 		if err != nil {
@@ -180,7 +181,7 @@ func scontrolShow(ctx context.Context, c *Client, args []string, w io.Writer) er
 		}
 		return nil
 	case "job", "jobs":
-		var jobs []Job
+		var jobs []slurmapi.Job
 		if arg == "" {
 			js, err := c.Jobs(ctx)
 			if err != nil {
@@ -200,7 +201,7 @@ func scontrolShow(ctx context.Context, c *Client, args []string, w io.Writer) er
 			if err != nil {
 				return fmt.Errorf("slurm_load_jobs error: %w", err)
 			}
-			jobs = []Job{j}
+			jobs = []slurmapi.Job{j}
 		}
 		for i, j := range jobs {
 			if i > 0 {
@@ -240,13 +241,13 @@ func scontrolShow(ctx context.Context, c *Client, args []string, w io.Writer) er
 
 // WriteNode prints a node as `scontrol show node` does (the fields the simulator models),
 // so text parsers written for real Slurm (State=..., Reason=...) work on either.
-func WriteNode(w io.Writer, n Node) {
+func WriteNode(w io.Writer, n slurmapi.Node) {
 	fmt.Fprintf(w, "NodeName=%s Arch=x86_64 CoresPerSocket=%d \n", n.Name, max(n.CPUs/2, 1))
 	fmt.Fprintf(w, "   CPUAlloc=%d CPUEfctv=%d CPUTot=%d CPULoad=0.00\n", n.AllocCPUs, n.CPUs, n.CPUs)
-	fmt.Fprintf(w, "   NodeAddr=%s NodeHostName=%s Version=%s\n", n.Name, n.Name, Release)
+	fmt.Fprintf(w, "   NodeAddr=%s NodeHostName=%s Version=%s\n", n.Name, n.Name, slurmapi.Release)
 	fmt.Fprintf(w, "   RealMemory=1 AllocMem=0 FreeMem=N/A Sockets=2 Boards=1\n")
 	fmt.Fprintf(w, "   State=%s ThreadsPerCore=1 TmpDisk=0 Weight=1 Owner=N/A MCS_label=N/A\n", n.State)
-	if n.NextState != NextNone {
+	if n.NextState != slurmapi.NextNone {
 		fmt.Fprintf(w, "   NextState=%s\n", n.NextState)
 	}
 	fmt.Fprintf(w, "   Partitions=%s \n", strings.Join(n.Partitions, ","))
@@ -264,8 +265,8 @@ func orNone(t time.Time) string {
 	return slurmTime(t)
 }
 
-func writeJob(w io.Writer, j Job) {
-	state, _ := j.states()
+func writeJob(w io.Writer, j slurmapi.Job) {
+	state, _ := jobStates(j)
 	nodes := j.Nodes
 	if nodes == "" {
 		nodes = "(null)"
@@ -286,7 +287,7 @@ const SinfoUsage = `sinfo [-N] [-R] [-h] [-o <format>] [-n <nodes>] [-p <partiti
 
 // Sinfo runs sinfo: by default one line per partition and state, -N one line per node,
 // -R the reasons of DOWN, DRAINED and FAIL nodes.
-func Sinfo(ctx context.Context, c *Client, args []string, stdout io.Writer) error {
+func Sinfo(ctx context.Context, c *slurmapi.Client, args []string, stdout io.Writer) error {
 	var nodeMode, reasons, noHeader bool
 	var format, nodeFilter, partFilter string
 	for i := 0; i < len(args); i++ {
@@ -342,7 +343,7 @@ func Sinfo(ctx context.Context, c *Client, args []string, stdout io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("sinfo: %w", err)
 	}
-	byName := make(map[string]Node, len(nodes))
+	byName := make(map[string]slurmapi.Node, len(nodes))
 	for _, n := range nodes {
 		byName[n.Name] = n
 	}
@@ -363,7 +364,7 @@ func Sinfo(ctx context.Context, c *Client, args []string, stdout io.Writer) erro
 			if !ok || (want != nil && !want[name]) {
 				continue
 			}
-			if reasons && !n.State.Has(FlagDrain) && !n.State.Has(FlagFail) && n.State.Base != StateDown {
+			if reasons && !n.State.Has(slurmapi.FlagDrain) && !n.State.Has(slurmapi.FlagFail) && n.State.Base != slurmapi.StateDown {
 				continue
 			}
 			vals := sinfoValues(p, n)
@@ -392,7 +393,7 @@ func Sinfo(ctx context.Context, c *Client, args []string, stdout io.Writer) erro
 	return err
 }
 
-func sinfoValues(p Partition, n Node) map[byte]string {
+func sinfoValues(p slurmapi.Partition, n slurmapi.Node) map[byte]string {
 	name := p.Name
 	if p.Default {
 		name += "*"
@@ -459,7 +460,7 @@ const SqueueUsage = `squeue [-h] [-o <format>] [-j <ids>] [-t <states>|all] [-w 
   %l time limit %D nodes %R reason or node list %N node list %S start time`
 
 // Squeue runs squeue: pending, running and completing jobs (all with -t all).
-func Squeue(ctx context.Context, c *Client, args []string, stdout io.Writer) error {
+func Squeue(ctx context.Context, c *slurmapi.Client, args []string, stdout io.Writer) error {
 	var noHeader bool
 	format := "%.18i %.9P %.8j %.8u %.2t %.10M %.6D %R"
 	var ids, states []string
@@ -498,7 +499,7 @@ func Squeue(ctx context.Context, c *Client, args []string, stdout io.Writer) err
 	if err != nil {
 		return fmt.Errorf("squeue: %w", err)
 	}
-	jobs, now, err := c.jobsAt(ctx)
+	jobs, now, err := c.JobsAt(ctx)
 	if err != nil {
 		return err
 	}
@@ -519,14 +520,14 @@ func Squeue(ctx context.Context, c *Client, args []string, stdout io.Writer) err
 	return err
 }
 
-func jobSelected(j Job, ids, states []string, part string, onNodes map[string]bool) bool {
+func jobSelected(j slurmapi.Job, ids, states []string, part string, onNodes map[string]bool) bool {
 	if len(ids) > 0 && !slices.Contains(ids, strconv.Itoa(j.ID)) {
 		return false
 	}
 	if part != "" && j.Partition != part {
 		return false
 	}
-	long, short := j.states()
+	long, short := jobStates(j)
 	switch {
 	case slices.Contains(states, "ALL"):
 	case len(states) > 0:
@@ -547,26 +548,26 @@ func jobSelected(j Job, ids, states []string, part string, onNodes map[string]bo
 	return true
 }
 
-// states is the job's state as squeue and scontrol show it, long and short: COMPLETING
+// jobStates is the job's state as squeue and scontrol show it, long and short: COMPLETING
 // (CG) while the epilog runs.
-func (j Job) states() (long, short string) {
+func jobStates(j slurmapi.Job) (long, short string) {
 	if j.Completing {
 		return "COMPLETING", "CG"
 	}
 	return string(j.State), j.State.Compact()
 }
 
-func squeueValues(j Job, now time.Time) map[byte]string {
-	long, short := j.states()
+func squeueValues(j slurmapi.Job, now time.Time) map[byte]string {
+	long, short := jobStates(j)
 	var used time.Duration
 	switch {
-	case j.State == JobRunning:
+	case j.State == slurmapi.JobRunning:
 		used = now.Sub(j.StartTime)
 	case !j.StartTime.IsZero() && !j.EndTime.IsZero():
 		used = j.EndTime.Sub(j.StartTime)
 	}
 	reason := j.Nodes
-	if j.State == JobPending {
+	if j.State == slurmapi.JobPending {
 		reason = "(" + j.Reason + ")"
 	}
 	start := "N/A"

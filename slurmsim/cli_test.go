@@ -11,15 +11,17 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/api/slurmapi"
 )
 
 // cliEnv is four nodes: job 1 on nid000001-2, job 2 pending, an ASAP reboot of all four
 // (issued on the idle pair), one second after t0.
-func cliEnv(t *testing.T) (*env, *Client) {
+func cliEnv(t *testing.T) (*env, *slurmapi.Client) {
 	e := newEnv(t, 4)
 	srv := httptest.NewServer(e.s.Handler())
 	t.Cleanup(srv.Close)
-	c := NewClient(srv.URL, srv.Client())
+	c := slurmapi.NewClient(srv.URL, srv.Client())
 	e.submit(2, time.Hour)
 	e.submit(3, time.Hour)
 	run(t, c, Scontrol, "reboot", "ASAP", "nextstate=RESUME", "reason=rolling", "nid00000[1-4]")
@@ -27,7 +29,7 @@ func cliEnv(t *testing.T) (*env, *Client) {
 	return e, c
 }
 
-func run(t *testing.T, c *Client, f func(context.Context, *Client, []string, io.Writer) error, args ...string) string {
+func run(t *testing.T, c *slurmapi.Client, f func(context.Context, *slurmapi.Client, []string, io.Writer) error, args ...string) string {
 	t.Helper()
 	var out bytes.Buffer
 	require.NoError(t, f(context.Background(), c, args, &out))

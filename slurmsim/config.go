@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cray-bos/bos/api/slurmapi/hostlist"
 	"github.com/cray-bos/bos/internal/topology"
-	"github.com/cray-bos/bos/slurmsim/hostlist"
 )
 
 // Config describes the simulated cluster and the controller's timing. Zero values mean

@@ -41,7 +41,7 @@
 //
 // # API
 //
-// slurmrestd v0.0.40 shapes (Server.Handler, Client):
+// slurmrestd v0.0.40 shapes (Server.Handler; the types and client are api/slurmapi):
 //
 //	GET    /slurm/v0.0.40/jobs                  job list
 //	POST   /slurm/v0.0.40/job/submit            submit (v0.0.40_job_submit_req, "job" only)
@@ -60,7 +60,7 @@
 // registration), POST nodes/{name}/stop (slurmd gone), GET nodes/{name}/history, GET
 // stats, GET|PUT|DELETE workload.
 //
-// Scontrol, Sinfo and Squeue are the command-line front ends over a Client.
+// Scontrol, Sinfo and Squeue are the command-line front ends over a slurmapi.Client.
 //
 // # Wiring
 //

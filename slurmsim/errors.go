@@ -1,73 +1,26 @@
 package slurmsim
 
 import (
-	"errors"
 	"fmt"
-	"net/http"
+
+	"github.com/cray-bos/bos/api/slurmapi"
 )
 
-// Code says what kind of failure an Error is; one function (Code.HTTPStatus) maps it to HTTP.
-type Code uint8
+// Constructors of the controller's errors, by kind.
 
-// Error codes.
-const (
-	CodeInvalid  Code = iota + 1 // bad request: syntax, unknown keyword, missing reason
-	CodeNotFound                 // unknown node, job or partition
-	CodeConflict                 // state forbids it, e.g. cancelling an issued reboot
-)
-
-// HTTPStatus maps a code to the status our API answers with.
-func (c Code) HTTPStatus() int {
-	switch c {
-	case CodeNotFound:
-		return http.StatusNotFound
-	case CodeConflict:
-		return http.StatusConflict
-	}
-	return http.StatusBadRequest
+func invalidf(errno int, format string, args ...any) *slurmapi.Error {
+	return &slurmapi.Error{Code: slurmapi.CodeInvalid, Errno: errno, Msg: fmt.Sprintf(format, args...)}
 }
 
-// Slurm error numbers we report (slurm_errno.h); other errors carry 0.
-const (
-	ErrnoInvalidPartitionName = 2000
-	ErrnoInvalidNodeCount     = 2006
-	ErrnoInvalidJobID         = 2017
-	ErrnoInvalidNodeName      = 2018
-)
-
-// Error is a failure from the controller, carried unchanged through the HTTP API (as a
-// slurmrestd errors[] entry) so the client and the command-line front ends print the same
-// text slurmctld would.
-type Error struct {
-	Code  Code
-	Errno int
-	Msg   string
+func notFoundf(errno int, format string, args ...any) *slurmapi.Error {
+	return &slurmapi.Error{Code: slurmapi.CodeNotFound, Errno: errno, Msg: fmt.Sprintf(format, args...)}
 }
 
-func (e *Error) Error() string { return e.Msg }
-
-func invalidf(errno int, format string, args ...any) *Error {
-	return &Error{Code: CodeInvalid, Errno: errno, Msg: fmt.Sprintf(format, args...)}
-}
-
-func notFoundf(errno int, format string, args ...any) *Error {
-	return &Error{Code: CodeNotFound, Errno: errno, Msg: fmt.Sprintf(format, args...)}
-}
-
-func conflictf(errno int, format string, args ...any) *Error {
-	return &Error{Code: CodeConflict, Errno: errno, Msg: fmt.Sprintf(format, args...)}
+func conflictf(errno int, format string, args ...any) *slurmapi.Error {
+	return &slurmapi.Error{Code: slurmapi.CodeConflict, Errno: errno, Msg: fmt.Sprintf(format, args...)}
 }
 
 // errInvalidNode is what slurmctld answers for a node list naming an unknown node.
-func errInvalidNode() *Error {
-	return notFoundf(ErrnoInvalidNodeName, "Invalid node name specified")
-}
-
-// CodeOf returns the code of err if it is (or wraps) an *Error, else 0.
-func CodeOf(err error) Code {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return 0
+func errInvalidNode() *slurmapi.Error {
+	return notFoundf(slurmapi.ErrnoInvalidNodeName, "Invalid node name specified")
 }

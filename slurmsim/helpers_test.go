@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/internal/testclock"
 )
 
@@ -80,7 +81,7 @@ func (e *env) ticks(n int) {
 	}
 }
 
-func (e *env) node(name string) Node {
+func (e *env) node(name string) slurmapi.Node {
 	e.t.Helper()
 	n, err := e.s.Node(name)
 	require.NoError(e.t, err)
@@ -91,26 +92,26 @@ func (e *env) state(name string) string { return e.node(name).State.String() }
 
 func (e *env) submit(nodes int, duration time.Duration) int {
 	e.t.Helper()
-	id, err := e.s.Submit(JobDesc{Nodes: nodes, Duration: duration})
+	id, err := e.s.Submit(slurmapi.JobDesc{Nodes: nodes, Duration: duration})
 	require.NoError(e.t, err)
 	return id
 }
 
-func (e *env) job(id int) Job {
+func (e *env) job(id int) slurmapi.Job {
 	e.t.Helper()
 	j, err := e.s.Job(id)
 	require.NoError(e.t, err)
 	return j
 }
 
-func (e *env) reboot(req RebootRequest) {
+func (e *env) reboot(req slurmapi.RebootRequest) {
 	e.t.Helper()
 	require.NoError(e.t, e.s.Reboot(req))
 }
 
 func (e *env) update(nodes, state, reason string) {
 	e.t.Helper()
-	require.NoError(e.t, e.s.UpdateNode(NodeUpdate{Nodes: nodes, State: state, Reason: reason}))
+	require.NoError(e.t, e.s.UpdateNode(slurmapi.NodeUpdate{Nodes: nodes, State: state, Reason: reason}))
 }
 
 // register has the node's slurmd register, booted at bootTime.

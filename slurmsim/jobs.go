@@ -4,58 +4,9 @@ import (
 	"slices"
 	"time"
 
-	"github.com/cray-bos/bos/slurmsim/hostlist"
+	"github.com/cray-bos/bos/api/slurmapi"
+	"github.com/cray-bos/bos/api/slurmapi/hostlist"
 )
-
-// JobState is a job's base state as Slurm names it.
-type JobState string
-
-// Job states.
-const (
-	JobPending   JobState = "PENDING"
-	JobRunning   JobState = "RUNNING"
-	JobCompleted JobState = "COMPLETED"
-	JobTimeout   JobState = "TIMEOUT"
-	JobNodeFail  JobState = "NODE_FAIL"
-	JobCancelled JobState = "CANCELLED"
-)
-
-// Compact is squeue's %t form.
-func (js JobState) Compact() string {
-	switch js {
-	case JobPending:
-		return "PD"
-	case JobRunning:
-		return "R"
-	case JobCompleted:
-		return "CD"
-	case JobTimeout:
-		return "TO"
-	case JobNodeFail:
-		return "NF"
-	case JobCancelled:
-		return "CA"
-	}
-	return "??"
-}
-
-// JobDesc is what a submission asks for.
-type JobDesc struct {
-	Name      string // default "wrap"
-	Partition string // default: the default partition
-	User      string // default "root"
-	// Nodes is the node count; required (>= 1).
-	Nodes int
-	// CPUsPerNode is how many CPUs the job takes on each node; 0 means whole nodes
-	// (exclusive), the usual HPE configuration.
-	CPUsPerNode int
-	// TimeLimit kills the job (TIMEOUT) when reached; 0 means the partition's MaxTime, or
-	// none when that is unlimited.
-	TimeLimit time.Duration
-	// Duration is how long the job really runs; 0 means until its time limit (or until
-	// cancelled when there is none).
-	Duration time.Duration
-}
 
 type job struct {
 	id          int
@@ -67,7 +18,7 @@ type job struct {
 	duration    time.Duration
 	submit      time.Time
 	start, end  time.Time
-	state       JobState
+	state       slurmapi.JobState
 	reason      string // pending reason, or why it ended
 	completing  bool
 	epilogEnd   time.Time
@@ -78,7 +29,7 @@ type job struct {
 
 // Submit queues a job and runs the scheduler, so a job that fits starts at once (Slurm
 // schedules on submit). It returns the job id.
-func (s *Server) Submit(d JobDesc) (int, error) {
+func (s *Server) Submit(d slurmapi.JobDesc) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -92,18 +43,18 @@ func (s *Server) Submit(d JobDesc) (int, error) {
 }
 
 // newJob validates d and queues it (the caller holds the lock).
-func (s *Server) newJob(d JobDesc, now time.Time) (*job, error) {
+func (s *Server) newJob(d slurmapi.JobDesc, now time.Time) (*job, error) {
 	p := s.defPart
 	if d.Partition != "" {
 		if p = s.partitionNamed(d.Partition); p == nil {
-			return nil, invalidf(ErrnoInvalidPartitionName, "Invalid partition name specified")
+			return nil, invalidf(slurmapi.ErrnoInvalidPartitionName, "Invalid partition name specified")
 		}
 	}
 	if p == nil {
 		return nil, invalidf(0, "No partition specified or system default partition")
 	}
 	if d.Nodes < 1 || d.Nodes > len(p.nodes) {
-		return nil, invalidf(ErrnoInvalidNodeCount, "Node count specification invalid")
+		return nil, invalidf(slurmapi.ErrnoInvalidNodeCount, "Node count specification invalid")
 	}
 	if d.CPUsPerNode < 0 || d.TimeLimit < 0 || d.Duration < 0 {
 		return nil, invalidf(0, "CPUs, time limit and duration must not be negative")
@@ -120,7 +71,7 @@ func (s *Server) newJob(d JobDesc, now time.Time) (*job, error) {
 	j := &job{
 		id: s.nextJobID, name: d.Name, user: userOr(d.User), part: p,
 		numNodes: d.Nodes, cpusPerNode: d.CPUsPerNode, timeLimit: d.TimeLimit, duration: d.Duration,
-		submit: now, state: JobPending, reason: "None",
+		submit: now, state: slurmapi.JobPending, reason: "None",
 	}
 	s.nextJobID++
 	s.jobs[j.id] = j
@@ -146,19 +97,19 @@ func (s *Server) CancelJob(id int) error {
 	defer s.mu.Unlock()
 	j, ok := s.jobs[id]
 	if !ok {
-		return notFoundf(ErrnoInvalidJobID, "Invalid job id specified")
+		return notFoundf(slurmapi.ErrnoInvalidJobID, "Invalid job id specified")
 	}
 	now := s.now()
 	s.account(now)
 	switch j.state {
-	case JobPending:
+	case slurmapi.JobPending:
 		s.pending = slices.DeleteFunc(s.pending, func(p *job) bool { return p == j })
-		j.state, j.end, j.reason = JobCancelled, now, "None"
+		j.state, j.end, j.reason = slurmapi.JobCancelled, now, "None"
 		s.stats.JobsCancelled++
 		s.finished = append(s.finished, j)
 		s.schedule(now) // the queue head may have changed
-	case JobRunning:
-		s.killJob(j, JobCancelled, now)
+	case slurmapi.JobRunning:
+		s.killJob(j, slurmapi.JobCancelled, now)
 		s.schedule(now)
 	default:
 		return conflictf(0, "Job/step already completing or completed")
@@ -169,10 +120,10 @@ func (s *Server) CancelJob(id int) error {
 // allocatable says whether n can take a new job needing cpus CPUs (0: the whole node).
 func (s *Server) allocatable(n *node, cpus int) bool {
 	if n.down || n.unknown || n.completing > 0 ||
-		n.flags&(FlagDrain|FlagFail|FlagRebootIssued|FlagNotResponding) != 0 {
+		n.flags&(slurmapi.FlagDrain|slurmapi.FlagFail|slurmapi.FlagRebootIssued|slurmapi.FlagNotResponding) != 0 {
 		return false
 	}
-	if n.flags&FlagRebootRequested != 0 && len(n.jobs) == 0 && !s.cfg.JobsWinRebootRace {
+	if n.flags&slurmapi.FlagRebootRequested != 0 && len(n.jobs) == 0 && !s.cfg.JobsWinRebootRace {
 		return false // the reboot wins the race for an idle node
 	}
 	if cpus == 0 || cpus >= n.cpus {
@@ -223,7 +174,7 @@ func (s *Server) pick(j *job) []*node {
 }
 
 func (s *Server) startJob(j *job, nodes []*node, now time.Time) {
-	j.state, j.start, j.reason, j.nodes = JobRunning, now, "None", nodes
+	j.state, j.start, j.reason, j.nodes = slurmapi.JobRunning, now, "None", nodes
 	names := make([]string, len(nodes))
 	for i, n := range nodes {
 		names[i] = n.name
@@ -255,9 +206,9 @@ func (s *Server) endJobs(now time.Time) {
 		finishes := j.duration > 0 && (j.timeLimit == 0 || j.duration <= j.timeLimit)
 		switch {
 		case finishes && !now.Before(j.start.Add(j.duration)):
-			j.state = JobCompleted
+			j.state = slurmapi.JobCompleted
 		case j.timeLimit > 0 && !now.Before(j.start.Add(j.timeLimit)):
-			j.state = JobTimeout
+			j.state = slurmapi.JobTimeout
 		default:
 			continue
 		}
@@ -270,17 +221,17 @@ func (s *Server) endJobs(now time.Time) {
 
 // killJob ends a running job in state st at now: its nodes are released and, with an
 // Epilog, stay COMPLETING for that long (DOWN nodes run no epilog).
-func (s *Server) killJob(j *job, st JobState, now time.Time) {
+func (s *Server) killJob(j *job, st slurmapi.JobState, now time.Time) {
 	s.running = slices.DeleteFunc(s.running, func(r *job) bool { return r == j })
 	j.state, j.end = st, now
 	switch st {
-	case JobCompleted:
+	case slurmapi.JobCompleted:
 		s.stats.JobsCompleted++
-	case JobTimeout:
+	case slurmapi.JobTimeout:
 		s.stats.JobsTimedOut++
-	case JobNodeFail:
+	case slurmapi.JobNodeFail:
 		s.stats.JobsNodeFail++
-	case JobCancelled:
+	case slurmapi.JobCancelled:
 		s.stats.JobsCancelled++
 	}
 	epilog := s.cfg.Epilog > 0

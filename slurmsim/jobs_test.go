@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/internal/topology"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -15,15 +16,15 @@ func TestFIFOScheduling(t *testing.T) {
 	j1 := e.submit(3, 10*time.Second)
 	j2 := e.submit(2, 10*time.Second)
 	j3 := e.submit(1, 10*time.Second)
-	assert.Equal(t, JobRunning, e.job(j1).State)
+	assert.Equal(t, slurmapi.JobRunning, e.job(j1).State)
 	assert.Equal(t, "nid[000001-000003]", e.job(j1).Nodes)
 	assert.Equal(t, "Resources", e.job(j2).Reason)
-	assert.Equal(t, JobPending, e.job(j3).State, "no backfill: one free node stays free")
+	assert.Equal(t, slurmapi.JobPending, e.job(j3).State, "no backfill: one free node stays free")
 	assert.Equal(t, "Priority", e.job(j3).Reason)
 	assert.Equal(t, "IDLE", e.state("nid000004"))
 
 	e.ticks(10)
-	assert.Equal(t, JobCompleted, e.job(j1).State)
+	assert.Equal(t, slurmapi.JobCompleted, e.job(j1).State)
 	assert.Equal(t, t0.Add(10*time.Second), e.job(j1).EndTime)
 	assert.Equal(t, "nid[000001-000002]", e.job(j2).Nodes)
 	assert.Equal(t, "nid000003", e.job(j3).Nodes)
@@ -33,25 +34,25 @@ func TestFIFOScheduling(t *testing.T) {
 func TestJobLifecycle(t *testing.T) {
 	t.Run("time limit kills the job", func(t *testing.T) {
 		e := newEnv(t, 1)
-		id, err := e.s.Submit(JobDesc{Nodes: 1, TimeLimit: time.Minute, Duration: time.Hour})
+		id, err := e.s.Submit(slurmapi.JobDesc{Nodes: 1, TimeLimit: time.Minute, Duration: time.Hour})
 		require.NoError(t, err)
 		e.ticks(59)
-		assert.Equal(t, JobRunning, e.job(id).State)
+		assert.Equal(t, slurmapi.JobRunning, e.job(id).State)
 		e.tick(time.Second)
-		assert.Equal(t, JobTimeout, e.job(id).State)
+		assert.Equal(t, slurmapi.JobTimeout, e.job(id).State)
 		assert.Equal(t, 1, e.s.Stats().JobsTimedOut)
 	})
 	t.Run("no duration runs to the limit; none at all runs until cancelled", func(t *testing.T) {
 		e := newEnv(t, 2)
-		a, err := e.s.Submit(JobDesc{Nodes: 1, TimeLimit: 5 * time.Second})
+		a, err := e.s.Submit(slurmapi.JobDesc{Nodes: 1, TimeLimit: 5 * time.Second})
 		require.NoError(t, err)
 		b := e.submit(1, 0)
 		e.ticks(5)
-		assert.Equal(t, JobTimeout, e.job(a).State)
-		assert.Equal(t, JobRunning, e.job(b).State)
+		assert.Equal(t, slurmapi.JobTimeout, e.job(a).State)
+		assert.Equal(t, slurmapi.JobRunning, e.job(b).State)
 		require.NoError(t, e.s.CancelJob(b))
-		assert.Equal(t, JobCancelled, e.job(b).State)
-		assert.Equal(t, CodeConflict, CodeOf(e.s.CancelJob(b)))
+		assert.Equal(t, slurmapi.JobCancelled, e.job(b).State)
+		assert.Equal(t, slurmapi.CodeConflict, slurmapi.CodeOf(e.s.CancelJob(b)))
 	})
 	t.Run("epilog: COMPLETING, then IDLE", func(t *testing.T) {
 		e := newEnv(t, 1, func(c *Config) { c.Epilog = 2 * time.Second })
@@ -61,9 +62,9 @@ func TestJobLifecycle(t *testing.T) {
 		j := e.job(id)
 		assert.Equal(t, []string{"COMPLETED", "COMPLETING"}, j.StateList())
 		next := e.submit(1, time.Second)
-		assert.Equal(t, JobPending, e.job(next).State, "a COMPLETING node takes no job")
+		assert.Equal(t, slurmapi.JobPending, e.job(next).State, "a COMPLETING node takes no job")
 		e.ticks(2)
-		assert.Equal(t, JobRunning, e.job(next).State)
+		assert.Equal(t, slurmapi.JobRunning, e.job(next).State)
 		assert.False(t, e.job(id).Completing)
 	})
 	t.Run("cancel a pending job", func(t *testing.T) {
@@ -71,8 +72,8 @@ func TestJobLifecycle(t *testing.T) {
 		e.submit(1, time.Hour)
 		id := e.submit(1, time.Hour)
 		require.NoError(t, e.s.CancelJob(id))
-		assert.Equal(t, JobCancelled, e.job(id).State)
-		assert.Equal(t, CodeNotFound, CodeOf(e.s.CancelJob(99)))
+		assert.Equal(t, slurmapi.JobCancelled, e.job(id).State)
+		assert.Equal(t, slurmapi.CodeNotFound, slurmapi.CodeOf(e.s.CancelJob(99)))
 	})
 	t.Run("finished jobs are forgotten after MinJobAge", func(t *testing.T) {
 		e := newEnv(t, 1, func(c *Config) { c.MinJobAge = 10 * time.Second })
@@ -82,18 +83,18 @@ func TestJobLifecycle(t *testing.T) {
 		require.NoError(t, err)
 		e.tick(time.Second)
 		_, err = e.s.Job(id)
-		assert.Equal(t, CodeNotFound, CodeOf(err))
+		assert.Equal(t, slurmapi.CodeNotFound, slurmapi.CodeOf(err))
 	})
 	t.Run("partial nodes make MIXED", func(t *testing.T) {
 		e := newEnv(t, 1)
-		_, err := e.s.Submit(JobDesc{Nodes: 1, CPUsPerNode: 64, Duration: time.Hour})
+		_, err := e.s.Submit(slurmapi.JobDesc{Nodes: 1, CPUsPerNode: 64, Duration: time.Hour})
 		require.NoError(t, err)
 		n := e.node("nid000001")
 		assert.Equal(t, "MIXED", n.State.String())
 		assert.Equal(t, "MIX", n.State.Compact())
-		second, err := e.s.Submit(JobDesc{Nodes: 1, CPUsPerNode: 64, Duration: time.Hour})
+		second, err := e.s.Submit(slurmapi.JobDesc{Nodes: 1, CPUsPerNode: 64, Duration: time.Hour})
 		require.NoError(t, err)
-		assert.Equal(t, JobRunning, e.job(second).State)
+		assert.Equal(t, slurmapi.JobRunning, e.job(second).State)
 		assert.Equal(t, "ALLOCATED", e.state("nid000001"))
 		assert.Equal(t, []int{1, 2}, e.node("nid000001").Jobs)
 	})
@@ -105,24 +106,24 @@ func TestSubmitErrors(t *testing.T) {
 	})
 	tests := []struct {
 		name string
-		d    JobDesc
+		d    slurmapi.JobDesc
 		msg  string
 	}{
-		{"no nodes", JobDesc{}, "Node count specification invalid"},
-		{"more nodes than the partition", JobDesc{Nodes: 2, Partition: "short"}, "Node count specification invalid"},
-		{"unknown partition", JobDesc{Nodes: 1, Partition: "long"}, "Invalid partition name specified"},
-		{"over MaxTime", JobDesc{Nodes: 1, Partition: "short", TimeLimit: 2 * time.Hour}, "Requested time limit is invalid"},
-		{"negative", JobDesc{Nodes: 1, Duration: -time.Second}, "must not be negative"},
+		{"no nodes", slurmapi.JobDesc{}, "Node count specification invalid"},
+		{"more nodes than the partition", slurmapi.JobDesc{Nodes: 2, Partition: "short"}, "Node count specification invalid"},
+		{"unknown partition", slurmapi.JobDesc{Nodes: 1, Partition: "long"}, "Invalid partition name specified"},
+		{"over MaxTime", slurmapi.JobDesc{Nodes: 1, Partition: "short", TimeLimit: 2 * time.Hour}, "Requested time limit is invalid"},
+		{"negative", slurmapi.JobDesc{Nodes: 1, Duration: -time.Second}, "must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := e.s.Submit(tt.d)
 			require.Error(t, err)
-			assert.Equal(t, CodeInvalid, CodeOf(err))
+			assert.Equal(t, slurmapi.CodeInvalid, slurmapi.CodeOf(err))
 			assert.Contains(t, err.Error(), tt.msg)
 		})
 	}
-	id, err := e.s.Submit(JobDesc{Nodes: 1, Partition: "short"})
+	id, err := e.s.Submit(slurmapi.JobDesc{Nodes: 1, Partition: "short"})
 	require.NoError(t, err)
 	j := e.job(id)
 	assert.Equal(t, "nid000002", j.Nodes)
@@ -160,7 +161,7 @@ func TestWorkloadBusyShare(t *testing.T) {
 	const nodes = 200
 	for _, share := range []float64{0.5, 0.9} {
 		e := newEnv(t, nodes)
-		require.NoError(t, e.s.StartWorkload(WorkloadConfig{BusyShare: share, MinNodes: 1, MaxNodes: 8,
+		require.NoError(t, e.s.StartWorkload(slurmapi.WorkloadConfig{BusyShare: share, MinNodes: 1, MaxNodes: 8,
 			MinDuration: time.Minute, MaxDuration: 10 * time.Minute, Seed: 7}))
 		e.tick(time.Second) // the first fill
 		got := averageBusy(e, nodes, 4*time.Hour, 5*time.Second)
@@ -180,9 +181,9 @@ func TestWorkloadBusyShare(t *testing.T) {
 }
 
 func TestWorkloadDeterministic(t *testing.T) {
-	run := func() Stats {
+	run := func() slurmapi.Stats {
 		e := newEnv(t, 50)
-		require.NoError(t, e.s.StartWorkload(WorkloadConfig{BusyShare: 0.8, MaxNodes: 4, Seed: 42}))
+		require.NoError(t, e.s.StartWorkload(slurmapi.WorkloadConfig{BusyShare: 0.8, MaxNodes: 4, Seed: 42}))
 		for i := 0; i < 600; i++ {
 			e.tick(5 * time.Second)
 		}
@@ -193,7 +194,7 @@ func TestWorkloadDeterministic(t *testing.T) {
 
 func TestWorkloadErrors(t *testing.T) {
 	e := newEnv(t, 4)
-	for _, cfg := range []WorkloadConfig{
+	for _, cfg := range []slurmapi.WorkloadConfig{
 		{BusyShare: 0},
 		{BusyShare: 1.5},
 		{BusyShare: 0.5, MinNodes: 3, MaxNodes: 2},
@@ -201,7 +202,7 @@ func TestWorkloadErrors(t *testing.T) {
 		{BusyShare: 0.5, MinDuration: time.Hour, MaxDuration: time.Minute},
 		{BusyShare: 0.5, Partition: "nope"},
 	} {
-		assert.Equal(t, CodeInvalid, CodeOf(e.s.StartWorkload(cfg)), "%+v", cfg)
+		assert.Equal(t, slurmapi.CodeInvalid, slurmapi.CodeOf(e.s.StartWorkload(cfg)), "%+v", cfg)
 	}
 }
 
@@ -223,11 +224,11 @@ func TestRollingRebootUnderLoad(t *testing.T) {
 		c.Epilog = 2 * time.Second
 		c.ResumeTimeout = 5 * time.Minute
 	})
-	require.NoError(t, e.s.StartWorkload(WorkloadConfig{BusyShare: 0.8, MaxNodes: 6, MinDuration: 30 * time.Second,
+	require.NoError(t, e.s.StartWorkload(slurmapi.WorkloadConfig{BusyShare: 0.8, MaxNodes: 6, MinDuration: 30 * time.Second,
 		MaxDuration: 5 * time.Minute, Seed: 3}))
 	e.ticks(600) // warm up: the cluster is busy
 	require.Greater(t, e.s.Stats().AllocatedNodeSeconds, 0.0)
-	e.reboot(RebootRequest{Nodes: "ALL", ASAP: true, Reason: "rolling"})
+	e.reboot(slurmapi.RebootRequest{Nodes: "ALL", ASAP: true, Reason: "rolling"})
 	for i := 0; i < 3600 && e.s.Stats().RebootsCompleted < nodes; i++ {
 		e.tick(time.Second) // the program runs synchronously before WaitPrograms returns
 		now := e.clk.Now()
@@ -246,7 +247,7 @@ func TestRollingRebootUnderLoad(t *testing.T) {
 	assert.Zero(t, st.JobsNodeFail)
 	assert.Greater(t, st.RebootProgramCalls, 1, "nodes became idle at different times")
 	for _, n := range e.s.Nodes() {
-		assert.False(t, n.State.Has(FlagDrain|FlagRebootRequested), n.Name)
+		assert.False(t, n.State.Has(slurmapi.FlagDrain|slurmapi.FlagRebootRequested), n.Name)
 		hist, err := e.s.History(n.Name)
 		require.NoError(t, err)
 		assert.NoError(t, CheckNoRebootWhileRunning(n.Name, hist))
@@ -267,7 +268,7 @@ func TestHistoryBounded(t *testing.T) {
 	}
 	assert.Equal(t, "job ended", hist[3].Cause)
 	_, err = e.s.History("nid9")
-	assert.Equal(t, CodeNotFound, CodeOf(err))
+	assert.Equal(t, slurmapi.CodeNotFound, slurmapi.CodeOf(err))
 }
 
 func TestNodesFromTopology(t *testing.T) {

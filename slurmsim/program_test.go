@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/internal/testwait"
 )
 
@@ -73,7 +74,7 @@ func TestExecProgram(t *testing.T) {
 `)
 	e := newEnv(t, 4, func(c *Config) { c.RebootProgram = ExecProgram{Path: script} })
 	e.submit(1, time.Hour) // nid000001 stays busy
-	e.reboot(RebootRequest{Nodes: "nid00000[1-4]", ASAP: true})
+	e.reboot(slurmapi.RebootRequest{Nodes: "nid00000[1-4]", ASAP: true})
 	require.Equal(t, []string{"nid000002", "nid000003", "nid000004"}, e.tick(time.Second))
 
 	raw, err := os.ReadFile(out)
@@ -95,7 +96,7 @@ func TestExecProgramExitStatus(t *testing.T) {
 	require.EqualError(t, err, "RebootProgram exit status of 3")
 
 	e := newEnv(t, 1, func(c *Config) { c.RebootProgram = ExecProgram{Path: script} })
-	e.reboot(RebootRequest{Nodes: "nid000001"})
+	e.reboot(slurmapi.RebootRequest{Nodes: "nid000001"})
 	e.tick(time.Second)
 	assert.Equal(t, 1, e.s.Stats().RebootProgramFailures)
 	assert.Equal(t, "DOWN+REBOOT_ISSUED", e.state("nid000001"), "the exit status changes no state")
@@ -110,7 +111,7 @@ func TestExecProgramCancelledByClose(t *testing.T) {
 	started := filepath.Join(dir, "started")
 	script := writeScript(t, dir, "hang.sh", "touch "+started+"\nexec sleep 60\n")
 	e := newEnv(t, 1, func(c *Config) { c.RebootProgram = ExecProgram{Path: script} })
-	e.reboot(RebootRequest{Nodes: "nid000001"})
+	e.reboot(slurmapi.RebootRequest{Nodes: "nid000001"})
 	require.Equal(t, []string{"nid000001"}, e.s.Tick(e.clk.Advance(time.Second))) // not waiting
 	testwait.Until(t, "the program starts", func() bool { _, err := os.Stat(started); return err == nil }, nil)
 	closed := make(chan error, 1)

@@ -5,39 +5,25 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cray-bos/bos/slurmsim/hostlist"
+	"github.com/cray-bos/bos/api/slurmapi"
+	"github.com/cray-bos/bos/api/slurmapi/hostlist"
 )
-
-// RebootRequest is `scontrol reboot [ASAP] [nextstate=RESUME|DOWN] [reason=...] <nodes>`.
-type RebootRequest struct {
-	// Nodes is a hostlist or ALL.
-	Nodes string `json:"nodes"`
-	// ASAP drains the nodes so no new job lands on them and the reboot happens as soon as
-	// running jobs end.
-	ASAP bool `json:"asap,omitempty"`
-	// NextState is RESUME or DOWN (case-insensitive prefix) or empty.
-	NextState string `json:"next_state,omitempty"`
-	// Reason replaces the node reason; defaults are "Reboot ASAP" and "reboot requested".
-	Reason string `json:"reason,omitempty"`
-	// User is recorded as the reason's author; empty means root.
-	User string `json:"-"`
-}
 
 // Reboot applies a reboot request per Slurm 22.05's _slurm_rpc_reboot_nodes (reference
 // section 3.1). Every node is checked before any changes; nodes that already have a
 // reboot requested or issued are silently skipped. The reboot itself is issued by a
 // later Tick once a node is idle (or DOWN).
-func (s *Server) Reboot(req RebootRequest) error {
+func (s *Server) Reboot(req slurmapi.RebootRequest) error {
 	if s.cfg.RebootProgram == nil {
 		return invalidf(0, "RebootProgram isn't defined")
 	}
 	if strings.TrimSpace(req.Nodes) == "" {
 		return invalidf(0, "Missing node list. Specify ALL|<NodeList>")
 	}
-	next := NextNone
+	next := slurmapi.NextNone
 	if req.NextState != "" {
 		var err error
-		if next, err = ParseNextState(req.NextState); err != nil {
+		if next, err = slurmapi.ParseNextState(req.NextState); err != nil {
 			return err
 		}
 	}
@@ -50,22 +36,22 @@ func (s *Server) Reboot(req RebootRequest) error {
 	now := s.now()
 	var changed []string
 	for _, n := range nodes {
-		if n.flags&(FlagRebootRequested|FlagRebootIssued) != 0 {
+		if n.flags&(slurmapi.FlagRebootRequested|slurmapi.FlagRebootIssued) != 0 {
 			continue
 		}
-		n.flags |= FlagRebootRequested
+		n.flags |= slurmapi.FlagRebootRequested
 		n.next = next
 		if req.Reason != "" {
 			s.setReason(n, req.Reason, req.User, now)
 		}
 		if req.ASAP {
-			if n.next == NextNone {
-				n.next = NextResume
+			if n.next == slurmapi.NextNone {
+				n.next = slurmapi.NextResume
 			}
-			if n.flags&FlagDrain == 0 {
+			if n.flags&slurmapi.FlagDrain == 0 {
 				n.undrain = true
 			}
-			n.flags |= FlagDrain
+			n.flags |= slurmapi.FlagDrain
 			if n.reason == "" {
 				s.setReason(n, "Reboot ASAP", req.User, now)
 			}
@@ -100,18 +86,18 @@ func (s *Server) CancelReboot(nodes string) error {
 func (s *Server) cancelReboots(ns []*node, now time.Time) error {
 	var err error
 	for _, n := range ns {
-		if n.flags&FlagRebootIssued != 0 {
+		if n.flags&slurmapi.FlagRebootIssued != 0 {
 			err = conflictf(0, "REBOOT on node %s already in progress -- unable to cancel", n.name)
 			continue
 		}
-		if n.flags&FlagRebootRequested == 0 {
+		if n.flags&slurmapi.FlagRebootRequested == 0 {
 			continue
 		}
-		n.flags &^= FlagRebootRequested
+		n.flags &^= slurmapi.FlagRebootRequested
 		if n.undrain {
-			n.flags &^= FlagDrain
+			n.flags &^= slurmapi.FlagDrain
 		}
-		n.next, n.undrain = NextNone, false
+		n.next, n.undrain = slurmapi.NextNone, false
 		n.clearReasonIfUp()
 		s.stats.RebootsCancelled++
 		s.record(n, now, causeRebootCancelled)
@@ -125,19 +111,19 @@ func (s *Server) cancelReboots(ns []*node, now time.Time) error {
 func (s *Server) issueReboots(now time.Time) []string {
 	var batch []string
 	for _, n := range s.nodes {
-		if n.flags&FlagRebootRequested == 0 {
+		if n.flags&slurmapi.FlagRebootRequested == 0 {
 			continue
 		}
 		st := n.state()
-		if st.Has(FlagCompleting) {
+		if st.Has(slurmapi.FlagCompleting) {
 			continue
 		}
-		idle := st.Base == StateIdle && n.flags&FlagNotResponding == 0
-		if !idle && st.Base != StateDown {
+		idle := st.Base == slurmapi.StateIdle && n.flags&slurmapi.FlagNotResponding == 0
+		if !idle && st.Base != slurmapi.StateDown {
 			continue
 		}
 		n.down = true
-		n.flags = n.flags&^FlagRebootRequested | FlagRebootIssued
+		n.flags = n.flags&^slurmapi.FlagRebootRequested | slurmapi.FlagRebootIssued
 		n.bootReqTime = now
 		n.reason += " : reboot issued"
 		n.reasonTime = now
@@ -155,11 +141,11 @@ func (s *Server) issueReboots(now time.Time) []string {
 // ResumeTimeout leaves the node DOWN with " : reboot timed out", without DRAIN.
 func (s *Server) checkRebootTimeouts(now time.Time) {
 	for _, n := range s.nodes {
-		if n.flags&FlagRebootIssued == 0 || !now.After(n.bootReqTime.Add(s.cfg.ResumeTimeout)) {
+		if n.flags&slurmapi.FlagRebootIssued == 0 || !now.After(n.bootReqTime.Add(s.cfg.ResumeTimeout)) {
 			continue
 		}
-		n.flags &^= FlagRebootIssued | FlagDrain
-		n.next, n.undrain = NextNone, false
+		n.flags &^= slurmapi.FlagRebootIssued | slurmapi.FlagDrain
+		n.next, n.undrain = slurmapi.NextNone, false
 		n.down, n.downByAdmin = true, false
 		n.reason += " : reboot timed out"
 		n.reasonTime = now
@@ -191,11 +177,11 @@ func (s *Server) NodeRegistered(name string, bootTime time.Time) error {
 	prevBoot, prevResp := n.bootTime, n.lastResp
 	n.slurmdUp, n.lastResp, n.slurmdStart = true, now, now
 	n.bootTime = bootTime
-	n.flags &^= FlagNotResponding
+	n.flags &^= slurmapi.FlagNotResponding
 	rebooted := bootTime.After(prevBoot) && !prevBoot.IsZero()
 
 	switch {
-	case n.flags&FlagRebootIssued != 0:
+	case n.flags&slurmapi.FlagRebootIssued != 0:
 		// slurmctld keeps both times in whole seconds: a boot in the request's second counts.
 		if bootTime.Truncate(time.Second).Before(n.bootReqTime.Truncate(time.Second)) {
 			s.record(n, now, causeRegistered) // still waiting for boot
@@ -217,7 +203,7 @@ func (s *Server) NodeRegistered(name string, bootTime time.Time) error {
 			return nil
 		}
 		for len(n.jobs) > 0 {
-			s.killJob(n.jobs[0], JobNodeFail, now)
+			s.killJob(n.jobs[0], slurmapi.JobNodeFail, now)
 		}
 		s.record(n, now, causeRegistered)
 	default:
@@ -231,11 +217,11 @@ func (s *Server) NodeRegistered(name string, bootTime time.Time) error {
 
 // completeReboot is the return-to-service path of an issued reboot.
 func (s *Server) completeReboot(n *node, now time.Time) {
-	n.flags &^= FlagRebootIssued
-	if n.next != NextNone {
-		n.flags &^= FlagDrain
+	n.flags &^= slurmapi.FlagRebootIssued
+	if n.next != slurmapi.NextNone {
+		n.flags &^= slurmapi.FlagDrain
 	}
-	if n.next == NextDown {
+	if n.next == slurmapi.NextDown {
 		n.down, n.downByAdmin = true, true
 		n.reason += " : reboot complete"
 		n.reasonTime = now
@@ -244,7 +230,7 @@ func (s *Server) completeReboot(n *node, now time.Time) {
 		n.clearReasonIfUp()
 		s.cfg.Logger.Info(fmt.Sprintf("node %s returned to service", n.name))
 	}
-	n.next, n.undrain = NextNone, false
+	n.next, n.undrain = slurmapi.NextNone, false
 	s.stats.RebootsCompleted++
 	s.record(n, now, causeRebootComplete)
 }
@@ -291,14 +277,6 @@ func (s *Server) nameOfXname(xname string) (string, bool) {
 	return n.name, true
 }
 
-// NodeUpdate is `scontrol update NodeName=<nodes> State=<state> Reason=<reason>`.
-type NodeUpdate struct {
-	Nodes  string // hostlist or ALL
-	State  string // DRAIN, DOWN, FAIL, RESUME, UNDRAIN, CANCEL_REBOOT, or empty (reason only)
-	Reason string // required with DRAIN, DOWN and FAIL
-	User   string // the reason's author; empty means root
-}
-
 // Update states accepted by UpdateNode.
 var updateStates = []string{"CANCEL_REBOOT", "DOWN", "DRAIN", "FAIL", "RESUME", "UNDRAIN"}
 
@@ -307,7 +285,7 @@ var updateStates = []string{"CANCEL_REBOOT", "DOWN", "DRAIN", "FAIL", "RESUME", 
 // FAIL, DOWN and pending or issued reboots (a node coming out of DOWN is IDLE+
 // NOT_RESPONDING until its slurmd answers), UNDRAIN clears DRAIN only. A node RESUME
 // does not apply to gets "Invalid node state specified" while the others still change.
-func (s *Server) UpdateNode(u NodeUpdate) error {
+func (s *Server) UpdateNode(u slurmapi.NodeUpdate) error {
 	state := strings.ToUpper(strings.TrimSpace(u.State))
 	valid := state == ""
 	for _, v := range updateStates {
@@ -338,26 +316,26 @@ func (s *Server) UpdateNode(u NodeUpdate) error {
 	for _, n := range nodes {
 		switch state {
 		case "DRAIN":
-			n.flags |= FlagDrain
+			n.flags |= slurmapi.FlagDrain
 			n.undrain = false // an administrator's drain outlives a cancelled ASAP reboot
 		case "FAIL":
-			n.flags |= FlagFail
+			n.flags |= slurmapi.FlagFail
 		case "DOWN":
 			s.setDown(n, now, u.Reason, u.User, true, cause)
 		case "UNDRAIN":
-			n.flags &^= FlagDrain
+			n.flags &^= slurmapi.FlagDrain
 			n.undrain = false
 			n.clearReasonIfUp()
 		case "RESUME":
-			if !n.down && n.flags&(FlagDrain|FlagFail|FlagRebootRequested|FlagRebootIssued) == 0 {
+			if !n.down && n.flags&(slurmapi.FlagDrain|slurmapi.FlagFail|slurmapi.FlagRebootRequested|slurmapi.FlagRebootIssued) == 0 {
 				failed = conflictf(0, "Invalid node state specified")
 				continue
 			}
-			n.flags &^= FlagDrain | FlagFail | FlagRebootRequested | FlagRebootIssued
-			n.next, n.undrain = NextNone, false
+			n.flags &^= slurmapi.FlagDrain | slurmapi.FlagFail | slurmapi.FlagRebootRequested | slurmapi.FlagRebootIssued
+			n.next, n.undrain = slurmapi.NextNone, false
 			if n.down {
 				n.down, n.downByAdmin = false, false
-				n.flags |= FlagNotResponding // until the next ping
+				n.flags |= slurmapi.FlagNotResponding // until the next ping
 			}
 			n.clearReason()
 		}

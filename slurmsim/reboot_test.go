@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/api/slurmapi"
 )
 
 // TestRebootRequest covers reference 3.1, one row per rule: what a request does to a
@@ -14,44 +16,44 @@ func TestRebootRequest(t *testing.T) {
 	tests := []struct {
 		name    string
 		setup   func(e *env) // node nid000001 is the subject
-		req     RebootRequest
+		req     slurmapi.RebootRequest
 		state   string
 		reason  string
-		next    NextState
+		next    slurmapi.NextState
 		undrain bool
 		compact string // sinfo %t
 	}{
-		{name: "plain idle: default reason, no nextstate", req: RebootRequest{},
+		{name: "plain idle: default reason, no nextstate", req: slurmapi.RebootRequest{},
 			state: "IDLE+REBOOT_REQUESTED", reason: "reboot requested", compact: "boot"},
-		{name: "ASAP idle: drained, nextstate RESUME, Reboot ASAP", req: RebootRequest{ASAP: true},
-			state: "IDLE+DRAIN+REBOOT_REQUESTED", reason: "Reboot ASAP", next: NextResume, undrain: true, compact: "boot"},
-		{name: "ASAP with reason", req: RebootRequest{ASAP: true, Reason: "rolling"},
-			state: "IDLE+DRAIN+REBOOT_REQUESTED", reason: "rolling", next: NextResume, undrain: true},
-		{name: "ASAP nextstate=DOWN", req: RebootRequest{ASAP: true, NextState: "DOWN"},
-			state: "IDLE+DRAIN+REBOOT_REQUESTED", reason: "Reboot ASAP", next: NextDown, undrain: true},
-		{name: "plain nextstate=resume does not drain", req: RebootRequest{NextState: "resume"},
-			state: "IDLE+REBOOT_REQUESTED", reason: "reboot requested", next: NextResume},
-		{name: "nextstate by prefix", req: RebootRequest{NextState: "d", Reason: "Rolling Reboot"},
-			state: "IDLE+REBOOT_REQUESTED", reason: "Rolling Reboot", next: NextDown},
+		{name: "ASAP idle: drained, nextstate RESUME, Reboot ASAP", req: slurmapi.RebootRequest{ASAP: true},
+			state: "IDLE+DRAIN+REBOOT_REQUESTED", reason: "Reboot ASAP", next: slurmapi.NextResume, undrain: true, compact: "boot"},
+		{name: "ASAP with reason", req: slurmapi.RebootRequest{ASAP: true, Reason: "rolling"},
+			state: "IDLE+DRAIN+REBOOT_REQUESTED", reason: "rolling", next: slurmapi.NextResume, undrain: true},
+		{name: "ASAP nextstate=DOWN", req: slurmapi.RebootRequest{ASAP: true, NextState: "DOWN"},
+			state: "IDLE+DRAIN+REBOOT_REQUESTED", reason: "Reboot ASAP", next: slurmapi.NextDown, undrain: true},
+		{name: "plain nextstate=resume does not drain", req: slurmapi.RebootRequest{NextState: "resume"},
+			state: "IDLE+REBOOT_REQUESTED", reason: "reboot requested", next: slurmapi.NextResume},
+		{name: "nextstate by prefix", req: slurmapi.RebootRequest{NextState: "d", Reason: "Rolling Reboot"},
+			state: "IDLE+REBOOT_REQUESTED", reason: "Rolling Reboot", next: slurmapi.NextDown},
 		{name: "ASAP on drained node keeps drain and reason, no UNDRAIN",
 			setup: func(e *env) { e.update("nid000001", "DRAIN", "maint") },
-			req:   RebootRequest{ASAP: true}, state: "IDLE+DRAIN+REBOOT_REQUESTED", reason: "maint", next: NextResume},
+			req:   slurmapi.RebootRequest{ASAP: true}, state: "IDLE+DRAIN+REBOOT_REQUESTED", reason: "maint", next: slurmapi.NextResume},
 		{name: "reason= replaces an existing reason",
 			setup: func(e *env) { e.update("nid000001", "DRAIN", "maint") },
-			req:   RebootRequest{ASAP: true, Reason: "rolling"}, state: "IDLE+DRAIN+REBOOT_REQUESTED", reason: "rolling", next: NextResume},
+			req:   slurmapi.RebootRequest{ASAP: true, Reason: "rolling"}, state: "IDLE+DRAIN+REBOOT_REQUESTED", reason: "rolling", next: slurmapi.NextResume},
 		{name: "plain on busy node stays schedulable",
 			setup: func(e *env) { e.submit(1, time.Hour) },
-			req:   RebootRequest{}, state: "ALLOCATED+REBOOT_REQUESTED", reason: "reboot requested", compact: "alloc@"},
+			req:   slurmapi.RebootRequest{}, state: "ALLOCATED+REBOOT_REQUESTED", reason: "reboot requested", compact: "alloc@"},
 		{name: "ASAP on busy node drains it",
 			setup: func(e *env) { e.submit(1, time.Hour) },
-			req:   RebootRequest{ASAP: true, Reason: "rolling"}, state: "ALLOCATED+DRAIN+REBOOT_REQUESTED", reason: "rolling",
-			next: NextResume, undrain: true, compact: "drng@"},
+			req:   slurmapi.RebootRequest{ASAP: true, Reason: "rolling"}, state: "ALLOCATED+DRAIN+REBOOT_REQUESTED", reason: "rolling",
+			next: slurmapi.NextResume, undrain: true, compact: "drng@"},
 		{name: "second request on a pending node is a silent no-op",
-			setup: func(e *env) { e.reboot(RebootRequest{Nodes: "nid000001", Reason: "first"}) },
-			req:   RebootRequest{ASAP: true, Reason: "second", NextState: "DOWN"}, state: "IDLE+REBOOT_REQUESTED", reason: "first"},
+			setup: func(e *env) { e.reboot(slurmapi.RebootRequest{Nodes: "nid000001", Reason: "first"}) },
+			req:   slurmapi.RebootRequest{ASAP: true, Reason: "second", NextState: "DOWN"}, state: "IDLE+REBOOT_REQUESTED", reason: "first"},
 		{name: "request on an issued node is a silent no-op",
-			setup: func(e *env) { e.reboot(RebootRequest{Nodes: "nid000001"}); e.tick(time.Second) },
-			req:   RebootRequest{ASAP: true, Reason: "again"}, state: "DOWN+REBOOT_ISSUED", reason: "reboot requested : reboot issued", compact: "boot^"},
+			setup: func(e *env) { e.reboot(slurmapi.RebootRequest{Nodes: "nid000001"}); e.tick(time.Second) },
+			req:   slurmapi.RebootRequest{ASAP: true, Reason: "again"}, state: "DOWN+REBOOT_ISSUED", reason: "reboot requested : reboot issued", compact: "boot^"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,21 +89,21 @@ func lower(s string) string {
 func TestRebootRequestErrors(t *testing.T) {
 	tests := []struct {
 		name string
-		req  RebootRequest
-		code Code
+		req  slurmapi.RebootRequest
+		code slurmapi.Code
 		msg  string
 	}{
-		{"unknown node fails the whole list", RebootRequest{Nodes: "nid000001,nid000099"}, CodeNotFound, "Invalid node name specified"},
-		{"bad hostlist", RebootRequest{Nodes: "nid[3-1]"}, CodeInvalid, "Invalid node name specified: invalid hostlist"},
-		{"missing node list", RebootRequest{Nodes: " "}, CodeInvalid, "Missing node list. Specify ALL|<NodeList>"},
-		{"bad nextstate", RebootRequest{Nodes: "nid000001", NextState: "IDLE"}, CodeInvalid, "Invalid state: IDLE\nValid states: DOWN, RESUME"},
+		{"unknown node fails the whole list", slurmapi.RebootRequest{Nodes: "nid000001,nid000099"}, slurmapi.CodeNotFound, "Invalid node name specified"},
+		{"bad hostlist", slurmapi.RebootRequest{Nodes: "nid[3-1]"}, slurmapi.CodeInvalid, "Invalid node name specified: invalid hostlist"},
+		{"missing node list", slurmapi.RebootRequest{Nodes: " "}, slurmapi.CodeInvalid, "Missing node list. Specify ALL|<NodeList>"},
+		{"bad nextstate", slurmapi.RebootRequest{Nodes: "nid000001", NextState: "IDLE"}, slurmapi.CodeInvalid, "Invalid state: IDLE\nValid states: DOWN, RESUME"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, 2)
 			err := e.s.Reboot(tt.req)
 			require.Error(t, err)
-			assert.Equal(t, tt.code, CodeOf(err))
+			assert.Equal(t, tt.code, slurmapi.CodeOf(err))
 			assert.Contains(t, err.Error(), tt.msg)
 			assert.Equal(t, "IDLE", e.state("nid000001"), "nothing changed")
 			assert.Zero(t, e.s.Stats().RebootsRequested)
@@ -109,14 +111,14 @@ func TestRebootRequestErrors(t *testing.T) {
 	}
 	t.Run("RebootProgram isn't defined", func(t *testing.T) {
 		e := newEnv(t, 1, func(c *Config) { c.RebootProgram = nil })
-		err := e.s.Reboot(RebootRequest{Nodes: "nid000001"})
+		err := e.s.Reboot(slurmapi.RebootRequest{Nodes: "nid000001"})
 		require.EqualError(t, err, "RebootProgram isn't defined")
 	})
 	t.Run("ALL", func(t *testing.T) {
 		e := newEnv(t, 3)
-		e.reboot(RebootRequest{Nodes: "all"})
+		e.reboot(slurmapi.RebootRequest{Nodes: "all"})
 		for _, n := range e.s.Nodes() {
-			assert.True(t, n.State.Has(FlagRebootRequested), n.Name)
+			assert.True(t, n.State.Has(slurmapi.FlagRebootRequested), n.Name)
 		}
 	})
 }
@@ -126,7 +128,7 @@ func TestRebootRequestErrors(t *testing.T) {
 func TestRebootIssue(t *testing.T) {
 	t.Run("idle node is issued at the next pass", func(t *testing.T) {
 		e := newEnv(t, 2)
-		e.reboot(RebootRequest{Nodes: "nid000001", ASAP: true, Reason: "rolling"})
+		e.reboot(slurmapi.RebootRequest{Nodes: "nid000001", ASAP: true, Reason: "rolling"})
 		batch := e.tick(time.Second)
 		assert.Equal(t, []string{"nid000001"}, batch)
 		n := e.node("nid000001")
@@ -139,7 +141,7 @@ func TestRebootIssue(t *testing.T) {
 	})
 	t.Run("plain request on idle node", func(t *testing.T) {
 		e := newEnv(t, 1)
-		e.reboot(RebootRequest{Nodes: "nid000001"})
+		e.reboot(slurmapi.RebootRequest{Nodes: "nid000001"})
 		e.tick(time.Second)
 		n := e.node("nid000001")
 		assert.Equal(t, "DOWN+REBOOT_ISSUED", n.State.String())
@@ -148,7 +150,7 @@ func TestRebootIssue(t *testing.T) {
 	t.Run("busy node waits for its job and the epilog", func(t *testing.T) {
 		e := newEnv(t, 1, func(c *Config) { c.Epilog = 5 * time.Second })
 		e.submit(1, 10*time.Second)
-		e.reboot(RebootRequest{Nodes: "nid000001", ASAP: true})
+		e.reboot(slurmapi.RebootRequest{Nodes: "nid000001", ASAP: true})
 		for i := 0; i < 9; i++ {
 			require.Empty(t, e.tick(time.Second), "job still running at +%ds", i+1)
 		}
@@ -165,7 +167,7 @@ func TestRebootIssue(t *testing.T) {
 	t.Run("DOWN node is issued at once", func(t *testing.T) {
 		e := newEnv(t, 1)
 		e.update("nid000001", "DOWN", "broken")
-		e.reboot(RebootRequest{Nodes: "nid000001"})
+		e.reboot(slurmapi.RebootRequest{Nodes: "nid000001"})
 		assert.Equal(t, "DOWN+REBOOT_REQUESTED", e.state("nid000001"))
 		assert.Equal(t, []string{"nid000001"}, e.tick(time.Second))
 		assert.Equal(t, "broken : reboot issued", e.node("nid000001").Reason)
@@ -174,7 +176,7 @@ func TestRebootIssue(t *testing.T) {
 		e := newEnv(t, 1, func(c *Config) { c.SlurmdTimeout = 10 * time.Second })
 		require.NoError(t, e.s.SlurmdStopped("nid000001"))
 		e.tick(time.Second)
-		e.reboot(RebootRequest{Nodes: "nid000001"})
+		e.reboot(slurmapi.RebootRequest{Nodes: "nid000001"})
 		assert.Empty(t, e.tick(time.Second))
 		assert.Equal(t, "IDLE+NOT_RESPONDING+REBOOT_REQUESTED", e.state("nid000001"))
 		var issued []string
@@ -188,7 +190,7 @@ func TestRebootIssue(t *testing.T) {
 		e := newEnv(t, 4)
 		job := e.submit(2, 30*time.Second) // lands on nid000001-2
 		require.Equal(t, "nid[000001-000002]", e.job(job).Nodes)
-		e.reboot(RebootRequest{Nodes: "nid00000[1-4]", ASAP: true, NextState: "RESUME", Reason: "rolling"})
+		e.reboot(slurmapi.RebootRequest{Nodes: "nid00000[1-4]", ASAP: true, NextState: "RESUME", Reason: "rolling"})
 		assert.Equal(t, []string{"nid000003", "nid000004"}, e.tick(time.Second))
 		for i := 0; i < 28; i++ {
 			e.tick(time.Second)
@@ -201,19 +203,19 @@ func TestRebootIssue(t *testing.T) {
 		e := newEnv(t, 1)
 		first := e.submit(1, 10*time.Second)
 		second := e.submit(1, 10*time.Second)
-		e.reboot(RebootRequest{Nodes: "nid000001"})
+		e.reboot(slurmapi.RebootRequest{Nodes: "nid000001"})
 		e.ticks(10)
-		assert.Equal(t, JobCompleted, e.job(first).State)
-		assert.Equal(t, JobPending, e.job(second).State)
+		assert.Equal(t, slurmapi.JobCompleted, e.job(first).State)
+		assert.Equal(t, slurmapi.JobPending, e.job(second).State)
 		assert.Equal(t, "DOWN+REBOOT_ISSUED", e.state("nid000001"))
 	})
 	t.Run("JobsWinRebootRace: the queued job takes the node first", func(t *testing.T) {
 		e := newEnv(t, 1, func(c *Config) { c.JobsWinRebootRace = true })
 		e.submit(1, 10*time.Second)
 		second := e.submit(1, 10*time.Second)
-		e.reboot(RebootRequest{Nodes: "nid000001"})
+		e.reboot(slurmapi.RebootRequest{Nodes: "nid000001"})
 		e.ticks(10)
-		assert.Equal(t, JobRunning, e.job(second).State)
+		assert.Equal(t, slurmapi.JobRunning, e.job(second).State)
 		assert.Equal(t, "ALLOCATED+REBOOT_REQUESTED", e.state("nid000001"))
 	})
 }
@@ -224,26 +226,26 @@ func TestRebootCompletion(t *testing.T) {
 	tests := []struct {
 		name   string
 		setup  func(e *env)
-		req    RebootRequest
+		req    slurmapi.RebootRequest
 		boot   time.Time
 		state  string
 		reason string
 	}{
-		{name: "older boot time is ignored while issued", req: RebootRequest{ASAP: true},
+		{name: "older boot time is ignored while issued", req: slurmapi.RebootRequest{ASAP: true},
 			boot: issued.Add(-time.Minute), state: "DOWN+DRAIN+REBOOT_ISSUED", reason: "Reboot ASAP : reboot issued"},
-		{name: "ASAP: back to IDLE, drain and reason gone", req: RebootRequest{ASAP: true, Reason: "rolling"},
+		{name: "ASAP: back to IDLE, drain and reason gone", req: slurmapi.RebootRequest{ASAP: true, Reason: "rolling"},
 			boot: issued.Add(30 * time.Second), state: "IDLE"},
-		{name: "nextstate=RESUME without ASAP", req: RebootRequest{NextState: "RESUME"},
+		{name: "nextstate=RESUME without ASAP", req: slurmapi.RebootRequest{NextState: "RESUME"},
 			boot: issued.Add(30 * time.Second), state: "IDLE"},
 		{name: "nextstate=RESUME clears an administrator's drain too",
 			setup: func(e *env) { e.update("nid000001", "DRAIN", "maint") },
-			req:   RebootRequest{NextState: "RESUME"}, boot: issued.Add(30 * time.Second), state: "IDLE"},
+			req:   slurmapi.RebootRequest{NextState: "RESUME"}, boot: issued.Add(30 * time.Second), state: "IDLE"},
 		{name: "no nextstate keeps an administrator's drain and reason",
 			setup: func(e *env) { e.update("nid000001", "DRAIN", "maint") },
-			req:   RebootRequest{}, boot: issued.Add(30 * time.Second), state: "IDLE+DRAIN", reason: "maint : reboot issued"},
-		{name: "nextstate=DOWN: DOWN with reboot complete", req: RebootRequest{NextState: "DOWN", Reason: "Rolling Reboot"},
+			req:   slurmapi.RebootRequest{}, boot: issued.Add(30 * time.Second), state: "IDLE+DRAIN", reason: "maint : reboot issued"},
+		{name: "nextstate=DOWN: DOWN with reboot complete", req: slurmapi.RebootRequest{NextState: "DOWN", Reason: "Rolling Reboot"},
 			boot: issued.Add(30 * time.Second), state: "DOWN", reason: "Rolling Reboot : reboot issued : reboot complete"},
-		{name: "ASAP nextstate=DOWN: drain cleared, DOWN", req: RebootRequest{ASAP: true, NextState: "DOWN"},
+		{name: "ASAP nextstate=DOWN: drain cleared, DOWN", req: slurmapi.RebootRequest{ASAP: true, NextState: "DOWN"},
 			boot: issued.Add(30 * time.Second), state: "DOWN", reason: "Reboot ASAP : reboot issued : reboot complete"},
 	}
 	for _, tt := range tests {
@@ -266,14 +268,14 @@ func TestRebootCompletion(t *testing.T) {
 	}
 	t.Run("times compare in whole seconds, as slurmctld's", func(t *testing.T) {
 		e := newEnv(t, 1)
-		e.reboot(RebootRequest{Nodes: "nid000001"})
+		e.reboot(slurmapi.RebootRequest{Nodes: "nid000001"})
 		e.tick(1500 * time.Millisecond) // issued at 12:00:01.5
 		e.register("nid000001", t0.Add(1200*time.Millisecond))
 		assert.Equal(t, "IDLE", e.state("nid000001"), "a boot at 12:00:01.2 is not older than the request")
 	})
 	t.Run("nextstate=DOWN needs an explicit RESUME", func(t *testing.T) {
 		e := newEnv(t, 1)
-		e.reboot(RebootRequest{Nodes: "nid000001", NextState: "down"})
+		e.reboot(slurmapi.RebootRequest{Nodes: "nid000001", NextState: "down"})
 		e.tick(time.Second)
 		e.register("nid000001", e.clk.Advance(10*time.Second))
 		e.ticks(5)
@@ -286,17 +288,17 @@ func TestRebootCompletion(t *testing.T) {
 	})
 	t.Run("a job waiting for the rebooting nodes starts when they return", func(t *testing.T) {
 		e := newEnv(t, 2)
-		e.reboot(RebootRequest{Nodes: "nid[000001-000002]", ASAP: true})
+		e.reboot(slurmapi.RebootRequest{Nodes: "nid[000001-000002]", ASAP: true})
 		e.tick(time.Second)
 		job := e.submit(2, time.Minute)
-		assert.Equal(t, JobPending, e.job(job).State)
+		assert.Equal(t, slurmapi.JobPending, e.job(job).State)
 		assert.Equal(t, "Resources", e.job(job).Reason)
 		e.register("nid000001", e.clk.Advance(20*time.Second))
 		e.tick(time.Second)
-		assert.Equal(t, JobPending, e.job(job).State, "one node is not enough")
+		assert.Equal(t, slurmapi.JobPending, e.job(job).State, "one node is not enough")
 		e.register("nid000002", e.clk.Now())
 		e.tick(time.Second)
-		assert.Equal(t, JobRunning, e.job(job).State)
+		assert.Equal(t, slurmapi.JobRunning, e.job(job).State)
 		assert.Equal(t, 2, e.s.Stats().RebootsCompleted)
 	})
 }
@@ -305,7 +307,7 @@ func TestRebootCompletion(t *testing.T) {
 func TestRebootTimeout(t *testing.T) {
 	setup := func(t *testing.T, rts int) *env {
 		e := newEnv(t, 1, func(c *Config) { c.ResumeTimeout = 60 * time.Second; c.ReturnToService = rts })
-		e.reboot(RebootRequest{Nodes: "nid000001", ASAP: true, Reason: "rolling"})
+		e.reboot(slurmapi.RebootRequest{Nodes: "nid000001", ASAP: true, Reason: "rolling"})
 		require.Equal(t, []string{"nid000001"}, e.tick(time.Second)) // issued at +1s
 		require.NoError(t, e.s.SlurmdStopped("nid000001"))           // the node really goes down
 		return e
@@ -315,14 +317,14 @@ func TestRebootTimeout(t *testing.T) {
 		// Periodic passes at +30s, +60s, +90s; the timeout expires at +61s.
 		for i := 2; i < 90; i++ {
 			e.tick(time.Second)
-			require.True(t, e.node("nid000001").State.Has(FlagRebootIssued), "still issued at +%ds", i)
+			require.True(t, e.node("nid000001").State.Has(slurmapi.FlagRebootIssued), "still issued at +%ds", i)
 		}
 		e.tick(time.Second)
 		n := e.node("nid000001")
 		assert.Equal(t, "DOWN+NOT_RESPONDING", n.State.String())
 		assert.Equal(t, "DOWN*", n.State.Compact())
 		assert.Equal(t, "rolling : reboot issued : reboot timed out", n.Reason)
-		assert.Equal(t, NextNone, n.NextState)
+		assert.Equal(t, slurmapi.NextNone, n.NextState)
 		assert.Equal(t, 1, e.s.Stats().RebootsTimedOut)
 
 		// A boot after the timeout does not bring it back (ReturnToService=0).
@@ -333,7 +335,7 @@ func TestRebootTimeout(t *testing.T) {
 	})
 	t.Run("ReturnToService=2 with a live slurmd bounces back", func(t *testing.T) {
 		e := newEnv(t, 1, func(c *Config) { c.ResumeTimeout = 60 * time.Second; c.ReturnToService = 2 })
-		e.reboot(RebootRequest{Nodes: "nid000001"})
+		e.reboot(slurmapi.RebootRequest{Nodes: "nid000001"})
 		e.tick(time.Second)
 		e.ticks(89)
 		require.Equal(t, "DOWN", e.state("nid000001"))
@@ -355,19 +357,19 @@ func TestCancelReboot(t *testing.T) {
 	t.Run("ASAP on a busy node: back to ALLOCATED, drain and reason gone", func(t *testing.T) {
 		e := newEnv(t, 1)
 		e.submit(1, time.Hour)
-		e.reboot(RebootRequest{Nodes: "nid000001", ASAP: true, Reason: "rolling"})
+		e.reboot(slurmapi.RebootRequest{Nodes: "nid000001", ASAP: true, Reason: "rolling"})
 		require.NoError(t, e.s.CancelReboot("nid000001"))
 		n := e.node("nid000001")
 		assert.Equal(t, "ALLOCATED", n.State.String())
 		assert.Empty(t, n.Reason)
-		assert.Equal(t, NextNone, n.NextState)
+		assert.Equal(t, slurmapi.NextNone, n.NextState)
 		assert.Equal(t, 1, e.s.Stats().RebootsCancelled)
 	})
 	t.Run("ASAP on a drained node keeps the administrator's drain", func(t *testing.T) {
 		e := newEnv(t, 1)
 		e.submit(1, time.Hour)
 		e.update("nid000001", "DRAIN", "maint")
-		e.reboot(RebootRequest{Nodes: "nid000001", ASAP: true})
+		e.reboot(slurmapi.RebootRequest{Nodes: "nid000001", ASAP: true})
 		require.NoError(t, e.s.CancelReboot("nid000001"))
 		n := e.node("nid000001")
 		assert.Equal(t, "ALLOCATED+DRAIN", n.State.String())
@@ -376,7 +378,7 @@ func TestCancelReboot(t *testing.T) {
 	t.Run("plain request", func(t *testing.T) {
 		e := newEnv(t, 1)
 		e.submit(1, time.Hour)
-		e.reboot(RebootRequest{Nodes: "nid000001"})
+		e.reboot(slurmapi.RebootRequest{Nodes: "nid000001"})
 		e.update("nid000001", "CANCEL_REBOOT", "")
 		assert.Equal(t, "ALLOCATED", e.state("nid000001"))
 		assert.Empty(t, e.node("nid000001").Reason)
@@ -384,11 +386,11 @@ func TestCancelReboot(t *testing.T) {
 	t.Run("issued reboot cannot be cancelled; others still are", func(t *testing.T) {
 		e := newEnv(t, 2)
 		e.submit(1, time.Hour) // on nid000001
-		e.reboot(RebootRequest{Nodes: "nid00000[1-2]", ASAP: true})
+		e.reboot(slurmapi.RebootRequest{Nodes: "nid00000[1-2]", ASAP: true})
 		e.tick(time.Second) // nid000002 is idle: issued
 		err := e.s.CancelReboot("nid00000[1-2]")
 		require.EqualError(t, err, "REBOOT on node nid000002 already in progress -- unable to cancel")
-		assert.Equal(t, CodeConflict, CodeOf(err))
+		assert.Equal(t, slurmapi.CodeConflict, slurmapi.CodeOf(err))
 		assert.Equal(t, "DOWN+DRAIN+REBOOT_ISSUED", e.state("nid000002"))
 		assert.Equal(t, "ALLOCATED", e.state("nid000001"))
 	})
@@ -396,14 +398,14 @@ func TestCancelReboot(t *testing.T) {
 		e := newEnv(t, 1)
 		require.NoError(t, e.s.CancelReboot("nid000001"))
 		assert.Equal(t, "IDLE", e.state("nid000001"))
-		assert.Equal(t, CodeNotFound, CodeOf(e.s.CancelReboot("nid000007")))
+		assert.Equal(t, slurmapi.CodeNotFound, slurmapi.CodeOf(e.s.CancelReboot("nid000007")))
 	})
 }
 
 func TestRebootProgramFailureOnlyLogged(t *testing.T) {
 	e := newEnv(t, 2)
 	e.prog.err = assert.AnError
-	e.reboot(RebootRequest{Nodes: "nid00000[1-2]"})
+	e.reboot(slurmapi.RebootRequest{Nodes: "nid00000[1-2]"})
 	e.tick(time.Second)
 	st := e.s.Stats()
 	assert.Equal(t, 1, st.RebootProgramCalls)
@@ -435,7 +437,7 @@ func TestUpdateNode(t *testing.T) {
 		e := newEnv(t, 2, func(c *Config) { c.Epilog = 3 * time.Second })
 		job := e.submit(2, time.Hour)
 		e.update("nid000001", "DOWN", "bad dimm")
-		assert.Equal(t, JobNodeFail, e.job(job).State)
+		assert.Equal(t, slurmapi.JobNodeFail, e.job(job).State)
 		assert.Equal(t, "DOWN", e.state("nid000001"), "no epilog on the DOWN node")
 		assert.Equal(t, "IDLE+COMPLETING", e.state("nid000002"))
 		assert.Equal(t, "COMP", e.node("nid000002").State.Compact())
@@ -452,7 +454,7 @@ func TestUpdateNode(t *testing.T) {
 	})
 	t.Run("RESUME clears drain, reason and a pending reboot", func(t *testing.T) {
 		e := newEnv(t, 1)
-		e.reboot(RebootRequest{Nodes: "nid000001", ASAP: true})
+		e.reboot(slurmapi.RebootRequest{Nodes: "nid000001", ASAP: true})
 		e.update("nid000001", "RESUME", "")
 		n := e.node("nid000001")
 		assert.Equal(t, "IDLE", n.State.String())
@@ -474,24 +476,24 @@ func TestUpdateNode(t *testing.T) {
 	})
 	errs := []struct {
 		name string
-		u    NodeUpdate
-		code Code
+		u    slurmapi.NodeUpdate
+		code slurmapi.Code
 		msg  string
 	}{
-		{"DRAIN without reason", NodeUpdate{Nodes: "nid000001", State: "DRAIN"}, CodeInvalid, "You must specify a reason when DOWNING or DRAINING a node. Request denied"},
-		{"DOWN without reason", NodeUpdate{Nodes: "nid000001", State: "DOWN"}, CodeInvalid, "You must specify a reason"},
-		{"FAIL without reason", NodeUpdate{Nodes: "nid000001", State: "FAIL"}, CodeInvalid, "You must specify a reason"},
-		{"bad state", NodeUpdate{Nodes: "nid000001", State: "IDLE"}, CodeInvalid, "Invalid input: State=IDLE"},
-		{"nothing to do", NodeUpdate{Nodes: "nid000001"}, CodeInvalid, "No changes specified"},
-		{"unknown node", NodeUpdate{Nodes: "nid000001,nid000042", State: "DRAIN", Reason: "x"}, CodeNotFound, "Invalid node name specified"},
-		{"RESUME of an idle node", NodeUpdate{Nodes: "nid000001", State: "RESUME"}, CodeConflict, "Invalid node state specified"},
+		{"DRAIN without reason", slurmapi.NodeUpdate{Nodes: "nid000001", State: "DRAIN"}, slurmapi.CodeInvalid, "You must specify a reason when DOWNING or DRAINING a node. Request denied"},
+		{"DOWN without reason", slurmapi.NodeUpdate{Nodes: "nid000001", State: "DOWN"}, slurmapi.CodeInvalid, "You must specify a reason"},
+		{"FAIL without reason", slurmapi.NodeUpdate{Nodes: "nid000001", State: "FAIL"}, slurmapi.CodeInvalid, "You must specify a reason"},
+		{"bad state", slurmapi.NodeUpdate{Nodes: "nid000001", State: "IDLE"}, slurmapi.CodeInvalid, "Invalid input: State=IDLE"},
+		{"nothing to do", slurmapi.NodeUpdate{Nodes: "nid000001"}, slurmapi.CodeInvalid, "No changes specified"},
+		{"unknown node", slurmapi.NodeUpdate{Nodes: "nid000001,nid000042", State: "DRAIN", Reason: "x"}, slurmapi.CodeNotFound, "Invalid node name specified"},
+		{"RESUME of an idle node", slurmapi.NodeUpdate{Nodes: "nid000001", State: "RESUME"}, slurmapi.CodeConflict, "Invalid node state specified"},
 	}
 	for _, tt := range errs {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, 1)
 			err := e.s.UpdateNode(tt.u)
 			require.Error(t, err)
-			assert.Equal(t, tt.code, CodeOf(err))
+			assert.Equal(t, tt.code, slurmapi.CodeOf(err))
 			assert.Contains(t, err.Error(), tt.msg)
 			assert.Equal(t, "IDLE", e.state("nid000001"))
 		})
@@ -509,7 +511,7 @@ func TestSlurmdLiveness(t *testing.T) {
 		e.ticks(10)
 		assert.Equal(t, "DOWN+NOT_RESPONDING", e.state("nid000001"))
 		assert.Equal(t, "Not responding", e.node("nid000001").Reason)
-		assert.Equal(t, JobNodeFail, e.job(job).State)
+		assert.Equal(t, slurmapi.JobNodeFail, e.job(job).State)
 	})
 	t.Run("ReturnToService=1 returns a Not responding node", func(t *testing.T) {
 		e := newEnv(t, 1, func(c *Config) { c.SlurmdTimeout = 5 * time.Second; c.ReturnToService = 1 })
@@ -548,7 +550,7 @@ func TestUnexpectedReboot(t *testing.T) {
 	n := e.node("nid000001")
 	assert.Equal(t, "DOWN", n.State.String())
 	assert.Contains(t, n.Reason, "Node unexpectedly rebooted boot_time=")
-	assert.Equal(t, JobNodeFail, e.job(job).State)
+	assert.Equal(t, slurmapi.JobNodeFail, e.job(job).State)
 	st := e.s.Stats()
 	assert.Equal(t, 1, st.UnexpectedReboots)
 	assert.Equal(t, 1, st.JobsKilledByReboot)

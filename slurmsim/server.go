@@ -10,7 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cray-bos/bos/slurmsim/hostlist"
+	"github.com/cray-bos/bos/api/slurmapi"
+	"github.com/cray-bos/bos/api/slurmapi/hostlist"
 )
 
 // Server is one simulated Slurm controller (slurmctld) with its REST API. All state hangs
@@ -30,7 +31,7 @@ type Server struct {
 	epilogs   []*job // ended, epilog running
 	finished  []*job // done, kept MinJobAge for queries
 	nextJobID int
-	stats     Stats
+	stats     slurmapi.Stats
 	allocated int       // nodes running at least one job
 	accounted time.Time // AllocatedNodeSeconds is integrated up to here
 	lastCheck time.Time // last reboot-timeout pass
@@ -57,9 +58,9 @@ type node struct {
 	xname      string
 	cpus       int
 	parts      []*partition
-	down       bool  // base DOWN
-	unknown    bool  // base UNKNOWN: never registered
-	flags      Flags // all flags but COMPLETING, which is derived from completing
+	down       bool           // base DOWN
+	unknown    bool           // base UNKNOWN: never registered
+	flags      slurmapi.Flags // all flags but COMPLETING, which is derived from completing
 	jobs       []*job
 	allocCPUs  int
 	completing int // ended jobs whose epilog still runs here
@@ -69,7 +70,7 @@ type node struct {
 	// downByAdmin marks a DOWN set by `update state=DOWN` or nextstate=DOWN, which
 	// ReturnToService=2 must not undo.
 	downByAdmin bool
-	next        NextState
+	next        slurmapi.NextState
 	undrain     bool // reboot ASAP drained the node; cancel_reboot or the reboot removes it
 	bootTime    time.Time
 	bootReqTime time.Time
@@ -81,22 +82,22 @@ type node struct {
 }
 
 // state is the node's state as Slurm reports it.
-func (n *node) state() NodeState {
-	st := NodeState{Flags: n.flags}
+func (n *node) state() slurmapi.NodeState {
+	st := slurmapi.NodeState{Flags: n.flags}
 	switch {
 	case n.down:
-		st.Base = StateDown
+		st.Base = slurmapi.StateDown
 	case n.unknown:
-		st.Base = StateUnknown
+		st.Base = slurmapi.StateUnknown
 	case len(n.jobs) == 0:
-		st.Base = StateIdle
+		st.Base = slurmapi.StateIdle
 	case n.allocCPUs >= n.cpus:
-		st.Base = StateAllocated
+		st.Base = slurmapi.StateAllocated
 	default:
-		st.Base = StateMixed
+		st.Base = slurmapi.StateMixed
 	}
 	if n.completing > 0 && !n.down {
-		st.Flags |= FlagCompleting
+		st.Flags |= slurmapi.FlagCompleting
 	}
 	return st
 }
@@ -126,7 +127,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		if unknown {
 			n.unknown = true
-			n.flags = FlagNotResponding
+			n.flags = slurmapi.FlagNotResponding
 		} else {
 			n.bootTime, n.slurmdStart, n.lastResp, n.slurmdUp = now, now, now, true
 		}
@@ -275,7 +276,7 @@ func (s *Server) resolve(expr string) ([]*node, error) {
 	}
 	names, err := hostlist.Expand(expr)
 	if err != nil {
-		return nil, invalidf(ErrnoInvalidNodeName, "Invalid node name specified: %v", err)
+		return nil, invalidf(slurmapi.ErrnoInvalidNodeName, "Invalid node name specified: %v", err)
 	}
 	if len(names) == 0 {
 		return nil, invalidf(0, "Missing node list. Specify ALL|<NodeList>")
@@ -309,7 +310,7 @@ func (n *node) clearReason() { n.reason, n.reasonTime, n.reasonUser = "", time.T
 
 // clearReasonIfUp drops the reason once nothing (DOWN, DRAIN, FAIL) needs explaining.
 func (n *node) clearReasonIfUp() {
-	if !n.down && n.flags&(FlagDrain|FlagFail) == 0 {
+	if !n.down && n.flags&(slurmapi.FlagDrain|slurmapi.FlagFail) == 0 {
 		n.clearReason()
 	}
 }
@@ -329,7 +330,7 @@ func (s *Server) setDown(n *node, now time.Time, reason, user string, byAdmin bo
 		s.setReason(n, reason, user, now)
 	}
 	for len(n.jobs) > 0 {
-		s.killJob(n.jobs[0], JobNodeFail, now)
+		s.killJob(n.jobs[0], slurmapi.JobNodeFail, now)
 	}
 	s.record(n, now, cause)
 }
@@ -348,17 +349,17 @@ func (s *Server) ping(now time.Time) {
 	for _, n := range s.nodes {
 		if n.slurmdUp {
 			n.lastResp = now
-			if n.flags&FlagNotResponding != 0 {
-				n.flags &^= FlagNotResponding
+			if n.flags&slurmapi.FlagNotResponding != 0 {
+				n.flags &^= slurmapi.FlagNotResponding
 				s.record(n, now, causeResponding)
 			}
-			if n.down && n.flags&FlagRebootIssued == 0 && s.returnsToService(n) {
+			if n.down && n.flags&slurmapi.FlagRebootIssued == 0 && s.returnsToService(n) {
 				s.returnToService(n, now, causeReturnToService)
 			}
 			continue
 		}
-		if n.flags&FlagNotResponding == 0 {
-			n.flags |= FlagNotResponding
+		if n.flags&slurmapi.FlagNotResponding == 0 {
+			n.flags |= slurmapi.FlagNotResponding
 			s.record(n, now, causeNotResponding)
 		}
 		if !n.down && !n.unknown && now.Sub(n.lastResp) >= s.cfg.SlurmdTimeout {
@@ -378,35 +379,8 @@ func (s *Server) returnsToService(n *node) bool {
 	return false
 }
 
-// Stats are cumulative counters since New, for tests and benchmarks.
-type Stats struct {
-	JobsSubmitted int `json:"jobs_submitted"`
-	JobsStarted   int `json:"jobs_started"`
-	JobsCompleted int `json:"jobs_completed"`
-	JobsTimedOut  int `json:"jobs_timed_out"`
-	JobsNodeFail  int `json:"jobs_node_fail"` // killed because a node went DOWN or rebooted under them
-	JobsCancelled int `json:"jobs_cancelled"`
-
-	RebootsRequested int `json:"reboots_requested"`
-	RebootsCancelled int `json:"reboots_cancelled"`
-	RebootsIssued    int `json:"reboots_issued"`
-	RebootsCompleted int `json:"reboots_completed"`
-	RebootsTimedOut  int `json:"reboots_timed_out"`
-	// RebootProgramCalls counts batches handed to the RebootProgram; failures are calls
-	// that returned an error (non-zero exit).
-	RebootProgramCalls    int `json:"reboot_program_calls"`
-	RebootProgramFailures int `json:"reboot_program_failures"`
-	// UnexpectedReboots counts registrations with a new boot time from nodes whose reboot
-	// was not issued by the controller; JobsKilledByReboot the jobs such reboots killed.
-	UnexpectedReboots  int `json:"unexpected_reboots"`
-	JobsKilledByReboot int `json:"jobs_killed_by_reboot"`
-
-	// AllocatedNodeSeconds integrates the number of nodes running jobs over time.
-	AllocatedNodeSeconds float64 `json:"allocated_node_seconds"`
-}
-
 // Stats returns the counters, integrated up to the clock's now.
-func (s *Server) Stats() Stats {
+func (s *Server) Stats() slurmapi.Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.account(s.now())

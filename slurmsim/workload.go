@@ -6,37 +6,18 @@ import (
 	"math"
 	"math/rand"
 	"time"
+
+	"github.com/cray-bos/bos/api/slurmapi"
 )
 
-// WorkloadConfig describes a synthetic workload that keeps a share of the nodes busy.
-type WorkloadConfig struct {
-	// BusyShare is the share of the partition's nodes to keep allocated, in (0, 1].
-	// Nodes asked for by pending jobs count toward it, so the queue stays bounded when
-	// nodes are drained.
-	BusyShare float64
-	// MinNodes and MaxNodes bound a job's node count (uniform). Defaults 1 and 1.
-	MinNodes int
-	MaxNodes int
-	// MinDuration and MaxDuration bound a job's run time (uniform). Defaults 1m and 10m.
-	MinDuration time.Duration
-	MaxDuration time.Duration
-	// TimeLimitFactor sets each job's time limit to its duration times this, rounded up
-	// to a whole second; values below 1 make jobs hit the limit (TIMEOUT). Default 1.5.
-	TimeLimitFactor float64
-	// Partition for the jobs; empty means the default partition.
-	Partition string
-	// Seed makes the job sequence reproducible.
-	Seed int64
-}
-
 type workload struct {
-	cfg  WorkloadConfig
+	cfg  slurmapi.WorkloadConfig
 	rng  *rand.Rand
 	part *partition
 	seq  int
 }
 
-func (c WorkloadConfig) withDefaults() (WorkloadConfig, error) {
+func workloadWithDefaults(c slurmapi.WorkloadConfig) (slurmapi.WorkloadConfig, error) {
 	if c.BusyShare <= 0 || c.BusyShare > 1 || math.IsNaN(c.BusyShare) {
 		return c, errors.New("workload: busy_share must be in (0, 1]")
 	}
@@ -68,8 +49,8 @@ func (c WorkloadConfig) withDefaults() (WorkloadConfig, error) {
 
 // StartWorkload starts (or replaces) the workload generator; each Tick then submits jobs
 // until allocated plus pending nodes reach BusyShare of the partition.
-func (s *Server) StartWorkload(cfg WorkloadConfig) error {
-	cfg, err := cfg.withDefaults()
+func (s *Server) StartWorkload(cfg slurmapi.WorkloadConfig) error {
+	cfg, err := workloadWithDefaults(cfg)
 	if err != nil {
 		return invalidf(0, "%v", err)
 	}
@@ -80,10 +61,10 @@ func (s *Server) StartWorkload(cfg WorkloadConfig) error {
 		p = s.partitionNamed(cfg.Partition)
 	}
 	if p == nil {
-		return invalidf(ErrnoInvalidPartitionName, "Invalid partition name specified")
+		return invalidf(slurmapi.ErrnoInvalidPartitionName, "Invalid partition name specified")
 	}
 	if cfg.MaxNodes > len(p.nodes) {
-		return invalidf(ErrnoInvalidNodeCount, "workload: max_nodes %d exceeds the %d nodes of partition %s", cfg.MaxNodes, len(p.nodes), p.name)
+		return invalidf(slurmapi.ErrnoInvalidNodeCount, "workload: max_nodes %d exceeds the %d nodes of partition %s", cfg.MaxNodes, len(p.nodes), p.name)
 	}
 	if p.maxTime > 0 && time.Duration(math.Ceil(float64(cfg.MaxDuration)*cfg.TimeLimitFactor)) > p.maxTime {
 		return invalidf(0, "workload: jobs would exceed partition %s MaxTime", p.name)
@@ -102,11 +83,11 @@ func (s *Server) StopWorkload() {
 }
 
 // Workload returns the running generator's configuration, if any.
-func (s *Server) Workload() (WorkloadConfig, bool) {
+func (s *Server) Workload() (slurmapi.WorkloadConfig, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.workload == nil {
-		return WorkloadConfig{}, false
+		return slurmapi.WorkloadConfig{}, false
 	}
 	return s.workload.cfg, true
 }
@@ -143,7 +124,7 @@ func (w *workload) step(s *Server, now time.Time) {
 			limit = time.Second
 		}
 		w.seq++
-		if _, err := s.newJob(JobDesc{Name: fmt.Sprintf("wl%d", w.seq), Partition: w.part.name, User: "workload",
+		if _, err := s.newJob(slurmapi.JobDesc{Name: fmt.Sprintf("wl%d", w.seq), Partition: w.part.name, User: "workload",
 			Nodes: size, TimeLimit: limit, Duration: d}, now); err != nil {
 			s.cfg.Logger.Error("workload: submit failed", "err", err)
 			return

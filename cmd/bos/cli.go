@@ -24,9 +24,9 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/cray-bos/bos/hsm"
+	"github.com/cray-bos/bos/api/bosapi"
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/internal/stack"
-	"github.com/cray-bos/bos/orchestrator/api"
 )
 
 // Environment variables the client reads.
@@ -78,12 +78,12 @@ type call struct {
 }
 
 // v2 is the typed v2 client for this call's address and tenant.
-func (c *call) v2() (*api.Client, error) {
+func (c *call) v2() (*bosapi.Client, error) {
 	base, err := c.env.baseURL()
 	if err != nil {
 		return nil, err
 	}
-	cl := api.NewClient(base, c.env.httpClient())
+	cl := bosapi.NewClient(base, c.env.httpClient())
 	if c.env.tenant != "" {
 		cl = cl.WithTenant(c.env.tenant)
 	}
@@ -122,7 +122,7 @@ var (
 	bosService = &service{name: "BOS", flag: "url", env: envURL, entry: "bos", tenants: true,
 		pick: func(u stack.URLs) string { return u.BOS }, apiPaths: []string{"/v2", "/v1"}}
 	hsmService = &service{name: "HSM", flag: "hsm-url", env: envHSMURL, entry: "hsm",
-		pick: func(u stack.URLs) string { return u.HSM }, apiPaths: []string{hsm.BasePath}}
+		pick: func(u stack.URLs) string { return u.HSM }, apiPaths: []string{hsmapi.BasePath}}
 )
 
 func (e *cliEnv) register(fs *pflag.FlagSet) {

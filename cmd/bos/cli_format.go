@@ -11,9 +11,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/cray-bos/bos/hsm"
+	"github.com/cray-bos/bos/api/bosapi"
+	"github.com/cray-bos/bos/api/hsmapi"
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/orchestrator/crus"
 )
 
@@ -133,7 +133,7 @@ func tableOf(v any) (table, bool) {
 		return t, true
 	case bos.V1SessionCreated:
 		return table{rows: [][]string{
-			{"id", api.V1SessionID(v)},
+			{"id", bosapi.V1SessionID(v)},
 			{"template", v.TemplateName},
 			{"operation", v.Operation},
 			{"limit", dash(v.Limit)},
@@ -198,11 +198,11 @@ func tableOf(v any) (table, bool) {
 		return t, true
 	case []crus.Session:
 		return crusTable(v), true
-	case []hsm.Group:
+	case []hsmapi.Group:
 		return hsmGroupsTable(v), true
-	case hsm.Group:
+	case hsmapi.Group:
 		return hsmGroupDescription(v), true
-	case hsm.Members:
+	case hsmapi.Members:
 		t := table{header: []string{"ID"}}
 		for _, id := range v.IDs {
 			t.rows = append(t.rows, []string{id})
@@ -210,7 +210,7 @@ func tableOf(v any) (table, bool) {
 		return t, true
 	case crus.Session:
 		return crusDescription(v), true
-	case api.ApplyStagedResponse:
+	case bosapi.ApplyStagedResponse:
 		t := table{header: []string{"RESULT", "COUNT", "XNAMES"}}
 		for _, r := range []struct {
 			name string

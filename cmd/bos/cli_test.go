@@ -17,6 +17,7 @@ import (
 
 	"github.com/cray-bos/bos/internal/testwait"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/stack"
 	"github.com/cray-bos/bos/internal/stack/stacktest"
@@ -93,7 +94,7 @@ func startShared(t *testing.T) *stack.Stack {
 		// Discovery (the reconciler) creates a component per node.
 		var comps []bos.Component
 		for ctx.Err() == nil {
-			comps, err = st.BOSClient.ListComponents(ctx, api.ComponentQuery{})
+			comps, err = st.BOSClient.ListComponents(ctx, bosapi.ComponentQuery{})
 			if err == nil && len(comps) == len(topo.Nodes) {
 				return
 			}
@@ -206,7 +207,7 @@ func TestCLIAddress(t *testing.T) {
 				return
 			}
 			require.NoError(t, r.fail)
-			var v api.Version
+			var v bosapi.Version
 			require.NoError(t, json.Unmarshal([]byte(r.out), &v))
 			assert.NotEmpty(t, v.Major)
 		})
@@ -240,10 +241,10 @@ func TestCLIFormats(t *testing.T) {
 
 func TestCLIVersionAndHealth(t *testing.T) {
 	startShared(t)
-	v := v2JSON[api.Version](t, "version", "list")
+	v := v2JSON[bosapi.Version](t, "version", "list")
 	assert.Equal(t, strings.SplitN(api.APIVersion, ".", 2)[0], v.Major)
-	h := v2JSON[api.Health](t, "healthz", "list")
-	assert.Equal(t, api.Health{DBStatus: "ok", APIStatus: "ok"}, h)
+	h := v2JSON[bosapi.Health](t, "healthz", "list")
+	assert.Equal(t, bosapi.Health{DBStatus: "ok", APIStatus: "ok"}, h)
 	assert.Regexp(t, `(?m)^dbStatus\s+ok$`, v2(t, "healthz", "list"))
 }
 
@@ -490,7 +491,7 @@ func TestCLIApplyStaged(t *testing.T) {
 		return len(v2JSON[[]bos.Component](t, "components", "list", "--staged-session", "cli-stage")) == 1
 	}, func() string { return componentState(t, node) })
 
-	res := v2JSON[api.ApplyStagedResponse](t, "applystaged", "--xnames", node+",x9999c0s0b0n0")
+	res := v2JSON[bosapi.ApplyStagedResponse](t, "applystaged", "--xnames", node+",x9999c0s0b0n0")
 	assert.Equal(t, []string{node}, res.Succeeded)
 	assert.Equal(t, []string{"x9999c0s0b0n0"}, res.Ignored)
 	out := v2(t, "applystaged", "--xnames", "x9999c0s0b0n0")

@@ -8,7 +8,8 @@ import (
 	"github.com/spf13/pflag"
 
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/api"
+
+	"github.com/cray-bos/bos/api/bosapi"
 )
 
 // cliV1Families is the `bos v1` command tree, as `cray bos v1` had it: singular nouns,
@@ -21,16 +22,16 @@ func cliV1Families() []family {
 				example: "  bos v1 session create --template-name compute --operation reboot\n" +
 					"  bos v1 session create --template-name compute --operation boot --limit x1000c0s0b0n0,x1000c0s0b0n1"},
 			{name: "list", short: "List the ids of every v1 session", setup: noFlags(func(c *call) (any, error) {
-				return v1Call(c, func(cl *api.Client) (any, error) {
+				return v1Call(c, func(cl *bosapi.Client) (any, error) {
 					ids, err := cl.V1ListSessions(c.ctx)
 					return v1SessionIDs(ids), err
 				})
 			})},
 			{name: "describe", args: []string{"ID"}, short: "Show a v1 session: its state, failed nodes and retry command", setup: noFlags(func(c *call) (any, error) {
-				return v1Call(c, func(cl *api.Client) (any, error) { return cl.V1GetSession(c.ctx, c.args[0]) })
+				return v1Call(c, func(cl *bosapi.Client) (any, error) { return cl.V1GetSession(c.ctx, c.args[0]) })
 			})},
 			{name: "delete", args: []string{"ID"}, short: "Delete a v1 session and its status (a running session stops)", setup: noFlags(func(c *call) (any, error) {
-				return v1Done(c, "session "+c.args[0]+" deleted", func(cl *api.Client) error { return cl.V1DeleteSession(c.ctx, c.args[0]) })
+				return v1Done(c, "session "+c.args[0]+" deleted", func(cl *bosapi.Client) error { return cl.V1DeleteSession(c.ctx, c.args[0]) })
 			})},
 		}, sub: []family{
 			{name: "status", short: "A v1 session's status document: boot sets, phases, node categories", leaf: &v1StatusWatch, verbs: []verb{
@@ -46,38 +47,40 @@ func cliV1Families() []family {
 				long:    "create POSTs the v1 template in --file (\"-\" reads stdin) with its name set from --name, or,\nwithout --file, the template the flags describe.",
 				example: "  bos v1 sessiontemplate create --name compute --file compute.json"},
 			{name: "list", short: "List every session template, in its v1 form", setup: noFlags(func(c *call) (any, error) {
-				return v1Call(c, func(cl *api.Client) (any, error) { return cl.V1ListTemplates(c.ctx) })
+				return v1Call(c, func(cl *bosapi.Client) (any, error) { return cl.V1ListTemplates(c.ctx) })
 			})},
 			{name: "describe", args: []string{"NAME"}, short: "Show a session template in its v1 form", setup: noFlags(func(c *call) (any, error) {
-				return v1Call(c, func(cl *api.Client) (any, error) { return cl.V1GetTemplate(c.ctx, c.args[0]) })
+				return v1Call(c, func(cl *bosapi.Client) (any, error) { return cl.V1GetTemplate(c.ctx, c.args[0]) })
 			})},
 			{name: "delete", args: []string{"NAME"}, short: "Delete a session template", setup: noFlags(func(c *call) (any, error) {
-				return v1Done(c, "session template "+c.args[0]+" deleted", func(cl *api.Client) error { return cl.V1DeleteTemplate(c.ctx, c.args[0]) })
+				return v1Done(c, "session template "+c.args[0]+" deleted", func(cl *bosapi.Client) error { return cl.V1DeleteTemplate(c.ctx, c.args[0]) })
 			})},
 		}},
 		{name: "sessiontemplatetemplate", short: "An example v1 session template", verbs: []verb{
 			{name: "list", short: "Show the example v1 session template", setup: noFlags(func(c *call) (any, error) {
-				return v1Call(c, func(cl *api.Client) (any, error) { return cl.V1TemplateTemplate(c.ctx) })
+				return v1Call(c, func(cl *bosapi.Client) (any, error) { return cl.V1TemplateTemplate(c.ctx) })
 			})},
 		}},
 		{name: "version", short: "The v1 API version", verbs: []verb{
 			{name: "list", short: "Show the v1 API version", setup: noFlags(func(c *call) (any, error) {
-				return v1Call(c, func(cl *api.Client) (any, error) { return cl.V1Version(c.ctx) })
+				return v1Call(c, func(cl *bosapi.Client) (any, error) { return cl.V1Version(c.ctx) })
 			})},
 		}},
 		{name: "healthz", short: "The service's health (v1)", verbs: []verb{
 			{name: "list", short: "Show the API's and the database's health", setup: noFlags(func(c *call) (any, error) {
-				return v1Call(c, func(cl *api.Client) (any, error) { return cl.V1Healthz(c.ctx) })
+				return v1Call(c, func(cl *bosapi.Client) (any, error) { return cl.V1Healthz(c.ctx) })
 			})},
 		}},
 	}
 }
 
-// v1Call runs fn with the client of c (the v1 methods of api.Client).
-func v1Call(c *call, fn func(*api.Client) (any, error)) (any, error) { return v2Call(c, fn) }
+// v1Call runs fn with the client of c (the v1 methods of bosapi.Client).
+func v1Call(c *call, fn func(*bosapi.Client) (any, error)) (any, error) { return v2Call(c, fn) }
 
 // v1Done runs fn and, on success, returns msg as a notice.
-func v1Done(c *call, msg string, fn func(*api.Client) error) (any, error) { return v2Done(c, msg, fn) }
+func v1Done(c *call, msg string, fn func(*bosapi.Client) error) (any, error) {
+	return v2Done(c, msg, fn)
+}
 
 // v1SessionIDs is the answer of `session list`, a list of ids (one per row in a table).
 type v1SessionIDs []string
@@ -97,7 +100,7 @@ func v1SessionCreate(fs *pflag.FlagSet) action {
 		if (sc.TemplateName == "" && sc.TemplateUUID == "") || sc.Operation == "" {
 			return nil, errors.New("--template-name and --operation are required")
 		}
-		return v1Call(c, func(cl *api.Client) (any, error) {
+		return v1Call(c, func(cl *bosapi.Client) (any, error) {
 			if takeover {
 				return cl.V1CreateSessionTakeover(c.ctx, sc)
 			}
@@ -110,7 +113,7 @@ func v1SessionCreate(fs *pflag.FlagSet) action {
 func v1StatusDescribe(c *call) (any, error) {
 	n := len(c.args)
 	id, bootSet := c.args[n-1], c.args[n-2]
-	return v1Call(c, func(cl *api.Client) (any, error) {
+	return v1Call(c, func(cl *bosapi.Client) (any, error) {
 		switch n {
 		case 2:
 			return cl.V1BootSetStatus(c.ctx, id, bootSet)
@@ -142,7 +145,7 @@ func v1TemplateCreate(fs *pflag.FlagSet) action {
 		if err := json.Unmarshal(raw, &t); err != nil {
 			return nil, fmt.Errorf("session template: %w", err)
 		}
-		return v1Call(c, func(cl *api.Client) (any, error) { return cl.V1CreateTemplate(c.ctx, t) })
+		return v1Call(c, func(cl *bosapi.Client) (any, error) { return cl.V1CreateTemplate(c.ctx, t) })
 	}
 }
 
@@ -153,8 +156,8 @@ var (
 		long:    "Shows the session's status document. With --watch it follows the session to the end as bos up\n--boot does: a progress line, the status, the failed nodes by cause and the retry command.\n\n" + watchExitCodes,
 		example: "  bos v1 session status list SESSION_ID --watch",
 		setup: watchable(func(c *call) (any, error) {
-			return v1Call(c, func(cl *api.Client) (any, error) { return cl.V1SessionStatus(c.ctx, c.args[0]) })
-		}, func(c *call, cl *api.Client) sessionView { return v1View{c: cl, id: c.args[0]} })}
+			return v1Call(c, func(cl *bosapi.Client) (any, error) { return cl.V1SessionStatus(c.ctx, c.args[0]) })
+		}, func(c *call, cl *bosapi.Client) sessionView { return v1View{c: cl, id: c.args[0]} })}
 	v1StatusWatch = func() verb {
 		v := v1StatusList
 		v.name, v.short = "status", "Show a session's status (as status list ID); --watch follows it to the end"

@@ -11,9 +11,9 @@ import (
 
 	"github.com/cray-bos/bos/internal/testwait"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/internal/stack"
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/simulator"
 )
 
@@ -64,8 +64,8 @@ func TestCLIV1Templates(t *testing.T) {
 
 	ex := v1JSON[bos.V1SessionTemplate](t, "sessiontemplatetemplate", "list")
 	assert.NotEmpty(t, ex.BootSets)
-	assert.NotEmpty(t, v1JSON[api.Version](t, "version", "list").Major)
-	assert.Equal(t, "ok", v1JSON[api.Health](t, "healthz", "list").APIStatus)
+	assert.NotEmpty(t, v1JSON[bosapi.Version](t, "version", "list").Major)
+	assert.Equal(t, "ok", v1JSON[bosapi.Health](t, "healthz", "list").APIStatus)
 
 	r := bosCmd(t, "", "v1", "sessiontemplate", "delete", "v1-tpl2", "--url", shared.st.URLs.BOS)
 	require.NoError(t, r.fail)
@@ -108,7 +108,7 @@ func TestCLIV1Session(t *testing.T) {
 	defer func() { _ = st.Sim.ClearFault(bad, simulator.FaultReset500) }()
 
 	created := v1JSON[bos.V1SessionCreated](t, "session", "create", "--template-name", stack.DefaultTemplateName, "--operation", "boot", "--limit", good+","+bad)
-	id := api.V1SessionID(created)
+	id := bosapi.V1SessionID(created)
 	require.NotEmpty(t, id)
 	assert.Equal(t, "boa-"+id, created.Job)
 	assert.Contains(t, v1JSON[[]string](t, "session", "list"), id)
@@ -149,10 +149,10 @@ func TestCLIV1Session(t *testing.T) {
 	var retry bos.V1SessionCreated
 	require.NoError(t, json.Unmarshal([]byte(r.out), &retry))
 	assert.Equal(t, bad, retry.Limit)
-	d2 := waitV1(t, api.V1SessionID(retry))
+	d2 := waitV1(t, bosapi.V1SessionID(retry))
 	assert.Empty(t, d2.FailedNodes)
 	assert.Empty(t, d2.RetryCommand)
-	assert.Regexp(t, `(?m)^retry with\s+-$`, v1(t, "session", "describe", api.V1SessionID(retry)))
+	assert.Regexp(t, `(?m)^retry with\s+-$`, v1(t, "session", "describe", bosapi.V1SessionID(retry)))
 	n, ok := st.Sim.Node(bad)
 	require.True(t, ok)
 	assert.True(t, n.Booted)

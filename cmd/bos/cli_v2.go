@@ -11,7 +11,8 @@ import (
 	"github.com/spf13/pflag"
 
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/api"
+
+	"github.com/cray-bos/bos/api/bosapi"
 )
 
 // cliV2Families is the `bos v2` command tree, in the order of the BOS API documentation.
@@ -19,10 +20,10 @@ func cliV2Families() []family {
 	return []family{
 		{name: "sessiontemplates", short: "Session templates: what to boot (images, kernel parameters, CFS configuration) on which nodes", verbs: []verb{
 			{name: "list", short: "List session templates (a tenant sees its own)", setup: noFlags(func(c *call) (any, error) {
-				return v2Call(c, func(cl *api.Client) (any, error) { return cl.ListTemplates(c.ctx) })
+				return v2Call(c, func(cl *bosapi.Client) (any, error) { return cl.ListTemplates(c.ctx) })
 			})},
 			{name: "describe", args: []string{"NAME"}, short: "Show a session template", setup: noFlags(func(c *call) (any, error) {
-				return v2Call(c, func(cl *api.Client) (any, error) { return cl.GetTemplate(c.ctx, c.args[0]) })
+				return v2Call(c, func(cl *bosapi.Client) (any, error) { return cl.GetTemplate(c.ctx, c.args[0]) })
 			})},
 			{name: "create", args: []string{"NAME"}, short: "Create or replace a session template from a JSON file",
 				long:    "create PUTs the template in --file (\"-\" reads stdin) under NAME; the flags override its top-level fields.\nAn existing template of that name is replaced, as in BOS.",
@@ -33,15 +34,15 @@ func cliV2Families() []family {
 				example: "  bos v2 sessiontemplates update compute --cfs-configuration compute-config-2\n  echo '{\"boot_sets\":{\"compute\":{\"path\":\"s3://boot-images/IMAGE/manifest.json\",\"type\":\"s3\",\"kernel_parameters\":\"quiet\"}}}' | bos v2 sessiontemplates update compute --file -",
 				setup:   templateUpdate},
 			{name: "delete", args: []string{"NAME"}, short: "Delete a session template", setup: noFlags(func(c *call) (any, error) {
-				return v2Done(c, "session template "+c.args[0]+" deleted", func(cl *api.Client) error { return cl.DeleteTemplate(c.ctx, c.args[0]) })
+				return v2Done(c, "session template "+c.args[0]+" deleted", func(cl *bosapi.Client) error { return cl.DeleteTemplate(c.ctx, c.args[0]) })
 			})},
 			{name: "validate", args: []string{"NAME"}, short: `Check a template as a boot session would: "Valid", the warnings or the error`, setup: noFlags(func(c *call) (any, error) {
-				return v2Call(c, func(cl *api.Client) (any, error) { return cl.ValidateTemplate(c.ctx, c.args[0]) })
+				return v2Call(c, func(cl *bosapi.Client) (any, error) { return cl.ValidateTemplate(c.ctx, c.args[0]) })
 			})},
 		}},
 		{name: "sessiontemplatetemplate", short: "An example session template to start from", verbs: []verb{
 			{name: "list", short: "Show the example session template", setup: noFlags(func(c *call) (any, error) {
-				return v2Call(c, func(cl *api.Client) (any, error) { return cl.TemplateTemplate(c.ctx) })
+				return v2Call(c, func(cl *bosapi.Client) (any, error) { return cl.TemplateTemplate(c.ctx) })
 			})},
 		}},
 		{name: "sessions", short: "Sessions: apply a template's boot, reboot or shutdown to its nodes", verbs: []verb{
@@ -49,7 +50,7 @@ func cliV2Families() []family {
 				example: "  bos v2 sessions create --template-name compute --operation reboot --limit x1000c0s0b0n0,x1000c0s0b0n1\n  bos v2 sessions create --template-name compute --operation boot --stage   # then: bos v2 applystaged"},
 			{name: "list", short: "List sessions (a tenant sees its own)", setup: sessionList},
 			{name: "describe", args: []string{"NAME"}, short: "Show a session", setup: noFlags(func(c *call) (any, error) {
-				return v2Call(c, func(cl *api.Client) (any, error) { return cl.GetSession(c.ctx, c.args[0]) })
+				return v2Call(c, func(cl *bosapi.Client) (any, error) { return cl.GetSession(c.ctx, c.args[0]) })
 			})},
 			{name: "delete", args: []string{"[NAME]"}, short: "Delete a session, or (without NAME) the sessions the filters select",
 				long:  "delete NAME deletes one session (its nodes keep converging). Without NAME it deletes every\nsession matching --status, --min-age and --max-age; without --status only complete sessions\n(the API, as BOS, deletes every session when given no filter).",
@@ -58,13 +59,13 @@ func cliV2Families() []family {
 				long:    "status shows the session's status. With --watch it follows the session to the end as bos up --boot\ndoes: a progress line, the status, the failed nodes by cause and the command that retries them.\n\n" + watchExitCodes,
 				example: "  bos v2 sessions status r1 --watch",
 				setup: watchable(func(c *call) (any, error) {
-					return v2Call(c, func(cl *api.Client) (any, error) { return cl.SessionStatus(c.ctx, c.args[0]) })
-				}, func(c *call, cl *api.Client) sessionView { return v2View{c: cl, name: c.args[0]} })},
+					return v2Call(c, func(cl *bosapi.Client) (any, error) { return cl.SessionStatus(c.ctx, c.args[0]) })
+				}, func(c *call, cl *bosapi.Client) sessionView { return v2View{c: cl, name: c.args[0]} })},
 		}},
 		{name: "components", short: "Components: each node's desired, actual and staged state", verbs: []verb{
 			{name: "list", short: "List components", setup: componentList},
 			{name: "describe", args: []string{"ID"}, short: "Show a component", setup: noFlags(func(c *call) (any, error) {
-				return v2Call(c, func(cl *api.Client) (any, error) { return cl.GetComponent(c.ctx, c.args[0]) })
+				return v2Call(c, func(cl *bosapi.Client) (any, error) { return cl.GetComponent(c.ctx, c.args[0]) })
 			})},
 			{name: "update", args: []string{"[ID...]"}, short: "Change components: one, several (IDs or a,b,c) or a session's (--filter-session)",
 				example: "  bos v2 components update x1000c0s0b0n0 --enabled=false\n  bos v2 components update x1000c0s0b0n0,x1000c0s0b0n1 --retry-policy 5\n  bos v2 components update --filter-session S --enabled=false",
@@ -76,19 +77,19 @@ func cliV2Families() []family {
 		}},
 		{name: "options", short: "BOS's global options (timeouts, retries, polling)", verbs: []verb{
 			{name: "list", short: "Show every option", setup: noFlags(func(c *call) (any, error) {
-				return v2Call(c, func(cl *api.Client) (any, error) { return cl.Options(c.ctx) })
+				return v2Call(c, func(cl *bosapi.Client) (any, error) { return cl.Options(c.ctx) })
 			})},
 			{name: "update", short: "Change options: one flag per option", setup: optionsUpdate,
 				example: "  bos v2 options update --max-boot-wait-time 600 --default-retry-policy 5"},
 		}},
 		{name: "version", short: "The API version", verbs: []verb{
 			{name: "list", short: "Show the API version", setup: noFlags(func(c *call) (any, error) {
-				return v2Call(c, func(cl *api.Client) (any, error) { return cl.Version(c.ctx) })
+				return v2Call(c, func(cl *bosapi.Client) (any, error) { return cl.Version(c.ctx) })
 			})},
 		}},
 		{name: "healthz", short: "The service's health", verbs: []verb{
 			{name: "list", short: "Show the API's and the database's health", setup: noFlags(func(c *call) (any, error) {
-				return v2Call(c, func(cl *api.Client) (any, error) { return cl.Healthz(c.ctx) })
+				return v2Call(c, func(cl *bosapi.Client) (any, error) { return cl.Healthz(c.ctx) })
 			})},
 		}},
 	}
@@ -100,7 +101,7 @@ func noFlags(a action) func(*pflag.FlagSet) action {
 }
 
 // v2Call runs fn with the v2 client of c.
-func v2Call(c *call, fn func(*api.Client) (any, error)) (any, error) {
+func v2Call(c *call, fn func(*bosapi.Client) (any, error)) (any, error) {
 	cl, err := c.v2()
 	if err != nil {
 		return nil, err
@@ -109,8 +110,8 @@ func v2Call(c *call, fn func(*api.Client) (any, error)) (any, error) {
 }
 
 // v2Done runs fn and, on success, returns msg as a notice.
-func v2Done(c *call, msg string, fn func(*api.Client) error) (any, error) {
-	return v2Call(c, func(cl *api.Client) (any, error) {
+func v2Done(c *call, msg string, fn func(*bosapi.Client) error) (any, error) {
+	return v2Call(c, func(cl *bosapi.Client) (any, error) {
 		if err := fn(cl); err != nil {
 			return nil, err
 		}
@@ -180,7 +181,7 @@ func templateCreate(fs *pflag.FlagSet) action {
 		if err != nil {
 			return nil, fmt.Errorf("--file %s: %w", f.file, err)
 		}
-		return v2Call(c, func(cl *api.Client) (any, error) { return cl.PutTemplate(c.ctx, c.args[0], t) })
+		return v2Call(c, func(cl *bosapi.Client) (any, error) { return cl.PutTemplate(c.ctx, c.args[0], t) })
 	}
 }
 
@@ -195,7 +196,7 @@ func templateUpdate(fs *pflag.FlagSet) action {
 		if len(m) == 0 {
 			return nil, errors.New("nothing to change: give --file or a field flag (--description, --enable-cfs, --cfs-configuration)")
 		}
-		return v2Call(c, func(cl *api.Client) (any, error) { return cl.PatchTemplate(c.ctx, c.args[0], m) })
+		return v2Call(c, func(cl *bosapi.Client) (any, error) { return cl.PatchTemplate(c.ctx, c.args[0], m) })
 	}
 }
 
@@ -220,7 +221,7 @@ func sessionCreate(fs *pflag.FlagSet) action {
 		if c.changed("limit") {
 			body.Limit = &limit
 		}
-		return v2Call(c, func(cl *api.Client) (any, error) {
+		return v2Call(c, func(cl *bosapi.Client) (any, error) {
 			if takeover {
 				return cl.CreateSessionTakeover(c.ctx, body)
 			}
@@ -229,41 +230,41 @@ func sessionCreate(fs *pflag.FlagSet) action {
 	}
 }
 
-func sessionFilters(fs *pflag.FlagSet, q *api.SessionQuery) {
+func sessionFilters(fs *pflag.FlagSet, q *bosapi.SessionQuery) {
 	fs.StringVar(&q.Status, "status", "", "only sessions in this status: pending, running or complete")
 	fs.StringVar(&q.MinAge, "min-age", "", "only sessions older than this (e.g. 30m, 2h, 1d, 1w)")
 	fs.StringVar(&q.MaxAge, "max-age", "", "only sessions younger than this")
 }
 
 func sessionList(fs *pflag.FlagSet) action {
-	var q api.SessionQuery
+	var q bosapi.SessionQuery
 	sessionFilters(fs, &q)
 	return func(c *call) (any, error) {
-		return v2Call(c, func(cl *api.Client) (any, error) { return cl.ListSessions(c.ctx, q) })
+		return v2Call(c, func(cl *bosapi.Client) (any, error) { return cl.ListSessions(c.ctx, q) })
 	}
 }
 
 func sessionDelete(fs *pflag.FlagSet) action {
-	var q api.SessionQuery
+	var q bosapi.SessionQuery
 	sessionFilters(fs, &q)
 	return func(c *call) (any, error) {
 		if len(c.args) == 1 {
-			if q != (api.SessionQuery{}) {
+			if q != (bosapi.SessionQuery{}) {
 				return nil, errors.New("give a session NAME or filters (--status, --min-age, --max-age), not both")
 			}
-			return v2Done(c, "session "+c.args[0]+" deleted", func(cl *api.Client) error { return cl.DeleteSession(c.ctx, c.args[0]) })
+			return v2Done(c, "session "+c.args[0]+" deleted", func(cl *bosapi.Client) error { return cl.DeleteSession(c.ctx, c.args[0]) })
 		}
 		bulk := q
 		if bulk.Status == "" {
 			bulk.Status = bos.SessionComplete
 		}
-		return v2Done(c, "matching sessions deleted", func(cl *api.Client) error { return cl.DeleteSessions(c.ctx, bulk) })
+		return v2Done(c, "matching sessions deleted", func(cl *bosapi.Client) error { return cl.DeleteSessions(c.ctx, bulk) })
 	}
 }
 
 func componentList(fs *pflag.FlagSet) action {
 	var (
-		q       api.ComponentQuery
+		q       bosapi.ComponentQuery
 		enabled bool
 	)
 	fs.StringSliceVar(&q.IDs, "ids", nil, "only these xnames (comma-separated)")
@@ -279,7 +280,7 @@ func componentList(fs *pflag.FlagSet) action {
 		if c.changed("enabled") {
 			query.Enabled = &enabled
 		}
-		return v2Call(c, func(cl *api.Client) (any, error) { return cl.ListComponents(c.ctx, query) })
+		return v2Call(c, func(cl *bosapi.Client) (any, error) { return cl.ListComponents(c.ctx, query) })
 	}
 }
 
@@ -333,7 +334,7 @@ func componentUpdate(fs *pflag.FlagSet) action {
 		if reflect.ValueOf(p).IsZero() {
 			return nil, errors.New("nothing to change: give --file or a field flag (--enabled, --error, --session, --retry-policy)")
 		}
-		return v2Call(c, func(cl *api.Client) (any, error) {
+		return v2Call(c, func(cl *bosapi.Client) (any, error) {
 			if len(ids) == 1 && !skipBad {
 				return cl.PatchComponent(c.ctx, ids[0], p)
 			}
@@ -349,7 +350,7 @@ func applyStaged(fs *pflag.FlagSet) action {
 		if len(xnames) == 0 {
 			return nil, errors.New("--xnames is required")
 		}
-		return v2Call(c, func(cl *api.Client) (any, error) { return cl.ApplyStaged(c.ctx, xnames) })
+		return v2Call(c, func(cl *bosapi.Client) (any, error) { return cl.ApplyStaged(c.ctx, xnames) })
 	}
 }
 
@@ -382,7 +383,7 @@ func optionsUpdate(fs *pflag.FlagSet) action {
 		if len(patch) == 0 {
 			return nil, errors.New("nothing to change: give at least one option flag (see --help)")
 		}
-		return v2Call(c, func(cl *api.Client) (any, error) { return cl.PatchOptions(c.ctx, patch) })
+		return v2Call(c, func(cl *bosapi.Client) (any, error) { return cl.PatchOptions(c.ctx, patch) })
 	}
 }
 
@@ -393,7 +394,7 @@ read or could not run); 3 it completed with failed nodes; 4 --watch-timeout expi
 
 // watchable adds --watch and --watch-timeout to a status command: without --watch it
 // runs show; with it, it follows the session view makes.
-func watchable(show action, view func(*call, *api.Client) sessionView) func(*pflag.FlagSet) action {
+func watchable(show action, view func(*call, *bosapi.Client) sessionView) func(*pflag.FlagSet) action {
 	return func(fs *pflag.FlagSet) action {
 		var (
 			watch   bool

@@ -10,13 +10,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
+	"github.com/cray-bos/bos/api/hsmapi"
+	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/orchestrator/crus"
 	"github.com/cray-bos/bos/orchestrator/store"
-	"github.com/cray-bos/bos/slurmsim"
 )
 
 // crusURL serves BOS and CRUS (without its controller: sessions stay as created) over an
@@ -41,13 +43,13 @@ func crusServer(t *testing.T, groups ...string) (bosURL, hsmURL string) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
 	bosAPI := api.New(api.Config{Store: st})
-	hc := hsm.NewClient(hs.URL, nil)
+	hc := hsmapi.NewClient(hs.URL, nil)
 	for _, l := range groups {
-		require.NoError(t, hc.CreateGroup(ctx, hsm.Group{Label: l}))
+		require.NoError(t, hc.CreateGroup(ctx, hsmapi.Group{Label: l}))
 	}
 	srv := httptest.NewUnstartedServer(nil)
-	c, err := crus.New(crus.Config{Store: st, HSM: hc, BOS: api.NewClient("http://"+srv.Listener.Addr().String(), nil),
-		WLM: slurmsim.NewClient("http://127.0.0.1:1", nil)})
+	c, err := crus.New(crus.Config{Store: st, HSM: hc, BOS: bosapi.NewClient("http://"+srv.Listener.Addr().String(), nil),
+		WLM: slurmapi.NewClient("http://127.0.0.1:1", nil)})
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	mux.Handle("/", bosAPI.Handler())
@@ -55,7 +57,7 @@ func crusServer(t *testing.T, groups ...string) (bosURL, hsmURL string) {
 	srv.Config.Handler = mux
 	srv.Start()
 	t.Cleanup(srv.Close)
-	_, err = api.NewClient(srv.URL, nil).PutTemplate(ctx, "tmpl", bos.SessionTemplate{BootSets: map[string]bos.BootSet{
+	_, err = bosapi.NewClient(srv.URL, nil).PutTemplate(ctx, "tmpl", bos.SessionTemplate{BootSets: map[string]bos.BootSet{
 		"compute": {Path: "s3://boot-images/x/manifest.json", Type: "s3", NodeGroups: []string{"up"}}}})
 	require.NoError(t, err)
 	return srv.URL, hs.URL

@@ -12,7 +12,8 @@ import (
 	"time"
 
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/api"
+
+	"github.com/cray-bos/bos/api/bosapi"
 )
 
 // Exit statuses of the commands that follow a session (bos up --boot, the status
@@ -205,7 +206,7 @@ func sortedCounts(m map[string]int) []count {
 
 // v2View follows a v2 session.
 type v2View struct {
-	c    *api.Client
+	c    *bosapi.Client
 	name string
 }
 
@@ -239,7 +240,7 @@ func (v v2View) report(ctx context.Context) (report, error) {
 	if err != nil {
 		return report{}, err
 	}
-	comps, err := v.c.ListComponents(ctx, api.ComponentQuery{Session: v.name})
+	comps, err := v.c.ListComponents(ctx, bosapi.ComponentQuery{Session: v.name})
 	if err != nil {
 		return report{}, err
 	}
@@ -290,7 +291,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 
 // v1View follows a v1 session.
 type v1View struct {
-	c  *api.Client
+	c  *bosapi.Client
 	id string
 }
 

@@ -13,9 +13,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/internal/stack"
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/simulator"
 )
 
@@ -164,7 +164,7 @@ func TestCLIWatch(t *testing.T) {
 	assert.Contains(t, r.err, "retry them with:\n  bos v2 sessions create --template-name compute --operation reboot --limit "+bad+"\n")
 
 	created := v1JSON[bos.V1SessionCreated](t, "session", "create", "--template-name", stack.DefaultTemplateName, "--operation", "reboot", "--limit", good+","+bad)
-	id := api.V1SessionID(created)
+	id := bosapi.V1SessionID(created)
 	r = bosCmd(t, "", "v1", "session", "status", id, "--watch", "--url", st.URLs.BOS)
 	require.Equal(t, exitFailedNodes, exitCode(r.fail), "%v\n%s", r.fail, r.err)
 	assert.Regexp(t, `(?m)^retry with\s+bos v1 session create`, r.out, "the status document, as a table")

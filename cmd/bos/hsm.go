@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/cray-bos/bos/hsm"
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/internal/problem"
 )
 
@@ -29,24 +29,24 @@ title and detail; the exit status is then 1.`,
 	}
 	groups := env.familyCommand(family{name: "groups", short: "HSM groups: named sets of components", verbs: []verb{
 		{name: "list", short: "List every group", setup: noFlags(func(c *call) (any, error) {
-			return hsmCall(c, func(cl *hsm.Client) (any, error) { return cl.Groups(c.ctx) })
+			return hsmCall(c, func(cl *hsmapi.Client) (any, error) { return cl.Groups(c.ctx) })
 		})},
 		{name: "describe", args: []string{"LABEL"}, short: "Show a group and its members", setup: noFlags(func(c *call) (any, error) {
-			return hsmCall(c, func(cl *hsm.Client) (any, error) { return cl.Group(c.ctx, c.args[0]) })
+			return hsmCall(c, func(cl *hsmapi.Client) (any, error) { return cl.Group(c.ctx, c.args[0]) })
 		})},
 		{name: "create", args: []string{"LABEL"}, short: "Create a group, empty or with --members", setup: hsmGroupCreate,
 			example: "  bos hsm groups create crus-failed\n  bos hsm groups create test --description 'two nodes' --members x1000c0s0b0n0,x1000c0s0b0n1"},
 		{name: "delete", args: []string{"LABEL"}, short: "Delete a group (its members stay)", setup: noFlags(func(c *call) (any, error) {
-			return hsmDone(c, "group "+c.args[0]+" deleted", func(cl *hsm.Client) error { return cl.DeleteGroup(c.ctx, c.args[0]) })
+			return hsmDone(c, "group "+c.args[0]+" deleted", func(cl *hsmapi.Client) error { return cl.DeleteGroup(c.ctx, c.args[0]) })
 		})},
 	}, sub: []family{
 		{name: "members", short: "A group's members", verbs: []verb{
 			{name: "list", args: []string{"LABEL"}, short: "List a group's members", setup: noFlags(func(c *call) (any, error) {
-				return hsmCall(c, func(cl *hsm.Client) (any, error) { return cl.GroupMembers(c.ctx, c.args[0]) })
+				return hsmCall(c, func(cl *hsmapi.Client) (any, error) { return cl.GroupMembers(c.ctx, c.args[0]) })
 			})},
 			{name: "add", args: []string{"LABEL", "ID..."}, short: "Add components to a group (IDs or a,b,c)", setup: noFlags(func(c *call) (any, error) {
 				ids := splitIDs(c.args[1:])
-				return hsmDone(c, fmt.Sprintf("added %d to group %s", len(ids), c.args[0]), func(cl *hsm.Client) error {
+				return hsmDone(c, fmt.Sprintf("added %d to group %s", len(ids), c.args[0]), func(cl *hsmapi.Client) error {
 					for _, id := range ids {
 						if err := cl.AddGroupMember(c.ctx, c.args[0], id); err != nil {
 							return err
@@ -57,7 +57,7 @@ title and detail; the exit status is then 1.`,
 			}), example: "  bos hsm groups members add compute-test x1000c0s0b0n0,x1000c0s0b0n1"},
 			{name: "remove", args: []string{"LABEL", "ID..."}, short: "Remove components from a group (IDs or a,b,c)", setup: noFlags(func(c *call) (any, error) {
 				ids := splitIDs(c.args[1:])
-				return hsmDone(c, fmt.Sprintf("removed %d from group %s", len(ids), c.args[0]), func(cl *hsm.Client) error {
+				return hsmDone(c, fmt.Sprintf("removed %d from group %s", len(ids), c.args[0]), func(cl *hsmapi.Client) error {
 					for _, id := range ids {
 						if err := cl.RemoveGroupMember(c.ctx, c.args[0], id); err != nil {
 							return err
@@ -88,12 +88,12 @@ func splitIDs(args []string) []string {
 
 // hsmCall runs fn with an HSM client of c's address. HSM's problems are returned as
 // themselves (status, title, detail), not wrapped in the client's call name.
-func hsmCall(c *call, fn func(*hsm.Client) (any, error)) (any, error) {
+func hsmCall(c *call, fn func(*hsmapi.Client) (any, error)) (any, error) {
 	base, err := c.env.baseURL()
 	if err != nil {
 		return nil, err
 	}
-	out, err := fn(hsm.NewClient(base, c.env.httpClient()))
+	out, err := fn(hsmapi.NewClient(base, c.env.httpClient()))
 	if d, ok := errors.AsType[*problem.Details](err); ok {
 		return nil, d
 	}
@@ -101,8 +101,8 @@ func hsmCall(c *call, fn func(*hsm.Client) (any, error)) (any, error) {
 }
 
 // hsmDone runs fn and, on success, returns msg as a notice.
-func hsmDone(c *call, msg string, fn func(*hsm.Client) error) (any, error) {
-	return hsmCall(c, func(cl *hsm.Client) (any, error) {
+func hsmDone(c *call, msg string, fn func(*hsmapi.Client) error) (any, error) {
+	return hsmCall(c, func(cl *hsmapi.Client) (any, error) {
 		if err := fn(cl); err != nil {
 			return nil, err
 		}
@@ -111,7 +111,7 @@ func hsmDone(c *call, msg string, fn func(*hsm.Client) error) (any, error) {
 }
 
 func hsmGroupCreate(fs *pflag.FlagSet) action {
-	var g hsm.Group
+	var g hsmapi.Group
 	fs.StringVar(&g.Description, "description", "", "what the group is for")
 	fs.StringSliceVar(&g.Tags, "tags", nil, "tags (comma-separated)")
 	fs.StringVar(&g.ExclusiveGroup, "exclusive-group", "", "exclusive group: a component may be in only one group with this tag")
@@ -119,12 +119,12 @@ func hsmGroupCreate(fs *pflag.FlagSet) action {
 	return func(c *call) (any, error) {
 		g := g
 		g.Label = c.args[0]
-		return hsmDone(c, "group "+g.Label+" created", func(cl *hsm.Client) error { return cl.CreateGroup(c.ctx, g) })
+		return hsmDone(c, "group "+g.Label+" created", func(cl *hsmapi.Client) error { return cl.CreateGroup(c.ctx, g) })
 	}
 }
 
 // hsmGroupsTable is the list view, one row per group.
-func hsmGroupsTable(list []hsm.Group) table {
+func hsmGroupsTable(list []hsmapi.Group) table {
 	t := table{header: []string{"LABEL", "DESCRIPTION", "EXCLUSIVE", "TAGS", "MEMBERS"}}
 	for _, g := range list {
 		t.rows = append(t.rows, []string{g.Label, dash(clip(g.Description, 50)), dash(g.ExclusiveGroup),
@@ -134,7 +134,7 @@ func hsmGroupsTable(list []hsm.Group) table {
 }
 
 // hsmGroupDescription is one group as FIELD VALUE rows, then its members one per line.
-func hsmGroupDescription(g hsm.Group) table {
+func hsmGroupDescription(g hsmapi.Group) table {
 	members := table{header: []string{fmt.Sprintf("members (%d):", len(g.Members.IDs))}}
 	for _, id := range g.Members.IDs {
 		members.rows = append(members.rows, []string{"  " + id})

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cray-bos/bos/hsm"
+	"github.com/cray-bos/bos/api/hsmapi"
 )
 
 // hsmCmd runs `bos hsm groups ARGS --hsm-url <shared HSM>`.
@@ -31,7 +31,7 @@ func hsmOK(t *testing.T, args ...string) cliResult {
 func TestHSMGroups(t *testing.T) {
 	st := startShared(t)
 	ctx := context.Background()
-	hc := hsm.NewClient(st.URLs.HSM, nil)
+	hc := hsmapi.NewClient(st.URLs.HSM, nil)
 	a, b := shared.nodes[0], shared.nodes[1]
 	t.Cleanup(func() { _ = hc.DeleteGroup(ctx, "cli-empty"); _ = hc.DeleteGroup(ctx, "cli-two") })
 
@@ -53,13 +53,13 @@ func TestHSMGroups(t *testing.T) {
 	hsmOK(t, "create", "cli-two", "--description", "two nodes", "--tags", "t1,t2", "--members", a+","+b)
 	g, err = hc.Group(ctx, "cli-two")
 	require.NoError(t, err)
-	assert.Equal(t, hsm.Group{Label: "cli-two", Description: "two nodes", Tags: []string{"t1", "t2"}, Members: hsm.Members{IDs: []string{a, b}}}, g)
+	assert.Equal(t, hsmapi.Group{Label: "cli-two", Description: "two nodes", Tags: []string{"t1", "t2"}, Members: hsmapi.Members{IDs: []string{a, b}}}, g)
 
 	r = hsmOK(t, "describe", "cli-two")
 	assert.Regexp(t, `(?m)^description\s+two nodes$`, r.out)
 	assert.Contains(t, r.out, "members (2):\n  "+a+"\n  "+b+"\n")
 
-	var groups []hsm.Group
+	var groups []hsmapi.Group
 	require.NoError(t, json.Unmarshal([]byte(hsmOK(t, "list", "--format", "json").out), &groups))
 	var labels []string
 	for _, g := range groups {
@@ -72,7 +72,7 @@ func TestHSMGroups(t *testing.T) {
 	r = hsmOK(t, "members", "list", "cli-empty")
 	assert.Equal(t, "ID\n"+a+"\n"+b+"\n", r.out)
 	hsmOK(t, "members", "remove", "cli-empty", a)
-	var m hsm.Members
+	var m hsmapi.Members
 	require.NoError(t, json.Unmarshal([]byte(hsmOK(t, "members", "list", "cli-empty", "--format", "json").out), &m))
 	assert.Equal(t, []string{b}, m.IDs)
 	r = hsmCmd(t, "members", "add", "cli-empty", "bogus")

@@ -14,7 +14,7 @@ import (
 
 	"github.com/cray-bos/bos/internal/stack"
 	"github.com/cray-bos/bos/orchestrator/auth"
-	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/power"
 	"github.com/cray-bos/bos/orchestrator/server"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/tenant"
@@ -124,7 +124,7 @@ func (f *serveFlags) config(cmd *cobra.Command, life context.Context) (cfg serve
 		}
 	}
 	if f.bmcCredentials != "" && cfg.Reconcile && cfg.Power == server.PowerRedfish {
-		if cfg.BMCCredentials, err = operator.LoadCredentials(f.bmcCredentials); err != nil {
+		if cfg.BMCCredentials, err = power.LoadCredentials(f.bmcCredentials); err != nil {
 			return cfg, err
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/stack"
 	"github.com/cray-bos/bos/slurmsim"
@@ -47,15 +48,15 @@ right after the tool's name, before Slurm's arguments.`,
 	}
 	for _, tool := range []struct {
 		name, usage string
-		run         func(cmd *cobra.Command, c *slurmsim.Client, args []string) error
+		run         func(cmd *cobra.Command, c *slurmapi.Client, args []string) error
 	}{
-		{"scontrol", slurmsim.ScontrolUsage, func(cmd *cobra.Command, c *slurmsim.Client, args []string) error {
+		{"scontrol", slurmsim.ScontrolUsage, func(cmd *cobra.Command, c *slurmapi.Client, args []string) error {
 			return slurmsim.Scontrol(cmd.Context(), c, args, cmd.OutOrStdout())
 		}},
-		{"sinfo", slurmsim.SinfoUsage, func(cmd *cobra.Command, c *slurmsim.Client, args []string) error {
+		{"sinfo", slurmsim.SinfoUsage, func(cmd *cobra.Command, c *slurmapi.Client, args []string) error {
 			return slurmsim.Sinfo(cmd.Context(), c, args, cmd.OutOrStdout())
 		}},
-		{"squeue", slurmsim.SqueueUsage, func(cmd *cobra.Command, c *slurmsim.Client, args []string) error {
+		{"squeue", slurmsim.SqueueUsage, func(cmd *cobra.Command, c *slurmapi.Client, args []string) error {
 			return slurmsim.Squeue(cmd.Context(), c, args, cmd.OutOrStdout())
 		}},
 	} {
@@ -73,7 +74,7 @@ right after the tool's name, before Slurm's arguments.`,
 				if err != nil {
 					return err
 				}
-				return tool.run(cmd, slurmsim.NewClient(url, &http.Client{Timeout: time.Minute}), rest)
+				return tool.run(cmd, slurmapi.NewClient(url, &http.Client{Timeout: time.Minute}), rest)
 			},
 		})
 	}
@@ -199,7 +200,7 @@ func (f *slurmFlags) started(ctx context.Context, st *stack.Stack, w io.Writer) 
 		}
 	}
 	if f.workload > 0 {
-		err := st.Slurm.StartWorkload(slurmsim.WorkloadConfig{BusyShare: f.workload, MaxNodes: max(1, min(f.jobNodes, len(st.Slurm.Nodes()))),
+		err := st.Slurm.StartWorkload(slurmapi.WorkloadConfig{BusyShare: f.workload, MaxNodes: max(1, min(f.jobNodes, len(st.Slurm.Nodes()))),
 			MinDuration: f.jobMin, MaxDuration: f.jobMax, Seed: 1})
 		if err != nil {
 			return fmt.Errorf("--workload: %w", err)

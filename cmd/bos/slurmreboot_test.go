@@ -22,13 +22,13 @@ import (
 
 	"github.com/cray-bos/bos/internal/testwait"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/cfs"
 	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/stack"
 	"github.com/cray-bos/bos/internal/stack/stacktest"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/simulator"
 	"github.com/cray-bos/bos/slurmsim"
 )
@@ -107,7 +107,7 @@ func TestSlurmRebootAsRebootProgram(t *testing.T) {
 	require.NoError(t, err)
 	var comps []bos.Component
 	testwait.Until(t, "every compute staged", func() bool {
-		comps, err = st.BOSClient.ListComponents(ctx, api.ComponentQuery{StagedSession: staged.Name})
+		comps, err = st.BOSClient.ListComponents(ctx, bosapi.ComponentQuery{StagedSession: staged.Name})
 		return err == nil && len(comps) == 4
 	}, func() string { return fmt.Sprintf("%d of 4 staged", len(comps)) })
 

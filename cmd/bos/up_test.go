@@ -17,10 +17,10 @@ import (
 
 	"github.com/cray-bos/bos/internal/testwait"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/internal/stack"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/api"
 )
 
 func TestUpBootsTheClusterAndPrintsTheSessionStatus(t *testing.T) {
@@ -185,7 +185,7 @@ func TestUpWritesTheURLsFileAfterTheBoot(t *testing.T) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	sessions, err := api.NewClient(u.BOS, nil).ListSessions(ctx, api.SessionQuery{})
+	sessions, err := bosapi.NewClient(u.BOS, nil).ListSessions(ctx, bosapi.SessionQuery{})
 	require.NoError(t, err)
 	require.Len(t, sessions, 1)
 	assert.Equal(t, bos.SessionComplete, sessions[0].Status.Status, "the boot is over when the file appears")

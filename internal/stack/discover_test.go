@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/cray-bos/bos/hsm"
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/internal/testwait"
 	"github.com/cray-bos/bos/internal/topology"
 )
@@ -24,16 +24,16 @@ func TestHSMDiscoversTheStacksBMCs(t *testing.T) {
 	require.NoError(t, err)
 	defer sims.Close()
 
-	resp, err := http.Post(sims.URLs.HSM+hsm.BasePath+"/Inventory/Discover", "application/json", strings.NewReader(`{}`))
+	resp, err := http.Post(sims.URLs.HSM+hsmapi.BasePath+"/Inventory/Discover", "application/json", strings.NewReader(`{}`))
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	sims.HSM.WaitDiscoveries()
 
-	resp, err = http.Get(sims.URLs.HSM + hsm.BasePath + "/Inventory/RedfishEndpoints")
+	resp, err = http.Get(sims.URLs.HSM + hsmapi.BasePath + "/Inventory/RedfishEndpoints")
 	require.NoError(t, err)
 	defer resp.Body.Close()
-	var eps hsm.RedfishEndpointArray
+	var eps hsmapi.RedfishEndpointArray
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&eps))
 	require.Len(t, eps.RedfishEndpoints, len(topo.BMCs))
 	for _, ep := range eps.RedfishEndpoints {

@@ -15,7 +15,8 @@ import (
 
 	"github.com/cray-bos/bos/internal/testwait"
 	"github.com/cray-bos/bos/internal/topology"
-	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/power"
+	"github.com/cray-bos/bos/orchestrator/reconciler"
 	"github.com/cray-bos/bos/simulator"
 )
 
@@ -116,10 +117,10 @@ func TestBOSRestartsKeepOneSubscriptionPerBMC(t *testing.T) {
 	}
 	before := sims.Sim.Stats()
 	// Powered on by a Redfish client of its own: the events reach HSM and BOS alike.
-	rf := operator.NewRedfish(operator.RedfishConfig{Scheme: "http", Endpoints: operator.NewHSMInventory(sims.URLs.HSM, nil).Endpoints(
-		&operator.Credentials{Default: operator.Credential{Username: "root", Password: "initial0"}})})
+	rf := power.NewRedfish(power.RedfishConfig{Scheme: "http", Endpoints: reconciler.NewHSMInventory(sims.URLs.HSM, nil).Endpoints(
+		&power.Credentials{Default: power.Credential{Username: "root", Password: "initial0"}})})
 	defer rf.Close()
-	require.Empty(t, rf.Reset(ctx, []string{node}, operator.ResetOn))
+	require.Empty(t, rf.Reset(ctx, []string{node}, power.ResetOn))
 	// Once every event queued since is settled (delivered or given up), duplicates and
 	// deliveries to a dead BOS, if any, have happened.
 	settled := func(s simulator.Stats) int64 { return s.EventsDelivered + s.EventsFailed + s.EventsDropped }

@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"net"
 
-	"github.com/cray-bos/bos/hsm"
-	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/api/hsmapi"
+	"github.com/cray-bos/bos/api/pcsapi"
+	"github.com/cray-bos/bos/orchestrator/power"
 	"github.com/cray-bos/bos/orchestrator/server"
 	"github.com/cray-bos/bos/pcs"
 )
@@ -30,9 +31,9 @@ func (s *Stack) startPCS(o Options, ln net.Listener) error {
 	if err != nil {
 		return fmt.Errorf("stack: pcs: %w", err)
 	}
-	hsmClient := hsm.NewClient(s.URLs.HSM, s.HTTPClient())
-	rf := operator.NewRedfish(operator.RedfishConfig{
-		Endpoints: operator.HSMEndpoints{Client: hsmClient, Credentials: creds},
+	hsmClient := hsmapi.NewClient(s.URLs.HSM, s.HTTPClient())
+	rf := power.NewRedfish(power.RedfishConfig{
+		Endpoints: power.HSMEndpoints{Client: hsmClient, Credentials: creds},
 		Scheme:    s.redfishScheme(o), Timeout: o.RedfishTimeout, Dial: s.dial(), Logger: o.Logger,
 	})
 	srv, err := pcs.New(pcs.Config{Driver: pcsBMCs{power: rf.Polled(), hsm: hsmClient},
@@ -49,12 +50,12 @@ func (s *Stack) startPCS(o Options, ln net.Listener) error {
 // pcsBMCs is the PCS simulator's Driver over the reconciler's power port, with the nodes
 // and their ResetTypes from HSM's ComponentEndpoints, where PCS reads them.
 type pcsBMCs struct {
-	power operator.PowerControl
-	hsm   *hsm.Client
+	power power.PowerControl
+	hsm   *hsmapi.Client
 }
 
 func (d pcsBMCs) Nodes(ctx context.Context) ([]pcs.Node, error) {
-	ces, err := d.hsm.ComponentEndpoints(ctx, hsm.EndpointFilter{Type: []string{"Node"}})
+	ces, err := d.hsm.ComponentEndpoints(ctx, hsmapi.EndpointFilter{Type: []string{"Node"}})
 	if err != nil {
 		return nil, err
 	}
@@ -72,10 +73,10 @@ func (d pcsBMCs) PowerStates(ctx context.Context, xnames []string) map[string]pc
 	out := make(map[string]pcs.Reading, len(xnames))
 	for id, r := range d.power.PowerStates(ctx, xnames) {
 		switch {
-		case r.Power == operator.PowerOn:
-			out[id] = pcs.Reading{State: pcs.StateOn}
-		case r.Power == operator.PowerOff:
-			out[id] = pcs.Reading{State: pcs.StateOff}
+		case r.Power == power.PowerOn:
+			out[id] = pcs.Reading{State: pcsapi.StateOn}
+		case r.Power == power.PowerOff:
+			out[id] = pcs.Reading{State: pcsapi.StateOff}
 		case r.Err != nil:
 			out[id] = pcs.Reading{Err: r.Err}
 		default:
@@ -85,9 +86,9 @@ func (d pcsBMCs) PowerStates(ctx context.Context, xnames []string) map[string]pc
 	return out
 }
 
-var pcsResets = map[pcs.Action]operator.ResetKind{
-	pcs.ActionOn: operator.ResetOn, pcs.ActionGracefulOff: operator.ResetGracefulOff, pcs.ActionForceOff: operator.ResetForceOff,
-	pcs.ActionGracefulRestart: operator.ResetGracefulRestart,
+var pcsResets = map[pcs.Action]power.ResetKind{
+	pcs.ActionOn: power.ResetOn, pcs.ActionGracefulOff: power.ResetGracefulOff, pcs.ActionForceOff: power.ResetForceOff,
+	pcs.ActionGracefulRestart: power.ResetGracefulRestart,
 }
 
 func (d pcsBMCs) Reset(ctx context.Context, xnames []string, a pcs.Action) map[string]error {
@@ -96,12 +97,12 @@ func (d pcsBMCs) Reset(ctx context.Context, xnames []string, a pcs.Action) map[s
 
 // hsmReservations is PCS's use of HSM's service reservations, as hms-smd's reservation
 // library makes it: flexible reserve, check of deputy keys, renew and release by key.
-type hsmReservations struct{ c *hsm.Client }
+type hsmReservations struct{ c *hsmapi.Client }
 
-func keysOf(m map[string]string) []hsm.ReservationKey {
-	out := make([]hsm.ReservationKey, 0, len(m))
+func keysOf(m map[string]string) []hsmapi.ReservationKey {
+	out := make([]hsmapi.ReservationKey, 0, len(m))
 	for id, k := range m {
-		out = append(out, hsm.ReservationKey{ID: id, Key: k})
+		out = append(out, hsmapi.ReservationKey{ID: id, Key: k})
 	}
 	return out
 }
@@ -119,7 +120,7 @@ func (r hsmReservations) Valid(ctx context.Context, deputyKeys map[string]string
 }
 
 func (r hsmReservations) Acquire(ctx context.Context, xnames []string, minutes int) (map[string]string, error) {
-	res, err := r.c.Reserve(ctx, hsm.LockRequest{ComponentIDs: xnames, ProcessingModel: hsm.ProcessingFlexible, ReservationDuration: minutes})
+	res, err := r.c.Reserve(ctx, hsmapi.LockRequest{ComponentIDs: xnames, ProcessingModel: hsmapi.ProcessingFlexible, ReservationDuration: minutes})
 	if err != nil {
 		return nil, err
 	}
@@ -131,11 +132,11 @@ func (r hsmReservations) Acquire(ctx context.Context, xnames []string, minutes i
 }
 
 func (r hsmReservations) Renew(ctx context.Context, keys map[string]string, minutes int) error {
-	_, err := r.c.RenewReservations(ctx, keysOf(keys), minutes, hsm.ProcessingFlexible)
+	_, err := r.c.RenewReservations(ctx, keysOf(keys), minutes, hsmapi.ProcessingFlexible)
 	return err
 }
 
 func (r hsmReservations) Release(ctx context.Context, keys map[string]string) error {
-	_, err := r.c.ReleaseReservations(ctx, keysOf(keys), hsm.ProcessingFlexible)
+	_, err := r.c.ReleaseReservations(ctx, keysOf(keys), hsmapi.ProcessingFlexible)
 	return err
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/internal/topology"
 )
@@ -21,7 +22,7 @@ func TestPCSReservationsThroughHSM(t *testing.T) {
 	require.NoError(t, err)
 	srv := httptest.NewServer(h.Handler())
 	defer srv.Close()
-	c := hsm.NewClient(srv.URL, srv.Client())
+	c := hsmapi.NewClient(srv.URL, srv.Client())
 	ctx := context.Background()
 
 	nodes, err := pcsBMCs{hsm: c}.Nodes(ctx)
@@ -42,7 +43,7 @@ func TestPCSReservationsThroughHSM(t *testing.T) {
 
 	// A deputy key: another service's reservation, handed to PCS.
 	other := nodes[1].Xname
-	granted, err := c.Reserve(ctx, hsm.LockRequest{ComponentIDs: []string{other}, ReservationDuration: 1})
+	granted, err := c.Reserve(ctx, hsmapi.LockRequest{ComponentIDs: []string{other}, ReservationDuration: 1})
 	require.NoError(t, err)
 	valid, err := r.Valid(ctx, map[string]string{other: granted.Success[0].DeputyKey, x: "bogus"})
 	require.NoError(t, err)

@@ -14,12 +14,13 @@ import (
 
 	"github.com/cray-bos/bos/internal/testwait"
 
+	"github.com/cray-bos/bos/api/bosapi"
+	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/cfs"
 	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/stack/stacktest"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/simulator"
 	"github.com/cray-bos/bos/slurmsim"
 )
@@ -76,7 +77,7 @@ func TestSlurmStagedReboot(t *testing.T) {
 	_, err = st.BOSClient.PatchOptions(ctx, map[string]any{"polling_frequency": 2, "max_power_off_wait_time": 3, "clear_stage": true})
 	require.NoError(t, err)
 
-	sc := slurmsim.NewClient(st.URLs.Slurm, nil)
+	sc := slurmapi.NewClient(st.URLs.Slurm, nil)
 	nodes, err := sc.Nodes(ctx)
 	require.NoError(t, err)
 	require.Len(t, nodes, 8, "one Slurm node per compute node")
@@ -95,7 +96,7 @@ func TestSlurmStagedReboot(t *testing.T) {
 	var comps []bos.Component
 	testwait.Until(t, "every compute staged", func() bool {
 		var err error
-		comps, err = st.BOSClient.ListComponents(ctx, api.ComponentQuery{StagedSession: staged.Name})
+		comps, err = st.BOSClient.ListComponents(ctx, bosapi.ComponentQuery{StagedSession: staged.Name})
 		return err == nil && len(comps) == 8
 	}, func() string { return fmt.Sprintf("%d of 8 staged", len(comps)) })
 

@@ -19,6 +19,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cray-bos/bos/api/bosapi"
+	"github.com/cray-bos/bos/api/cfsapi"
 	"github.com/cray-bos/bos/bss"
 	"github.com/cray-bos/bos/cfs"
 	"github.com/cray-bos/bos/hsm"
@@ -29,7 +31,7 @@ import (
 	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/orchestrator/crus"
 	"github.com/cray-bos/bos/orchestrator/lockstep"
-	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/power"
 	"github.com/cray-bos/bos/orchestrator/server"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/tenant"
@@ -119,14 +121,14 @@ type Options struct {
 	// BMCCredentials are the BMC credentials the reconciler uses (the stand-in for the
 	// Vault PCS reads: HSM never returns passwords). Nil: BMCCredentialsFile if set, else
 	// those of the BMCs this stack runs, with root/initial0 (or Sim's) for any other BMC.
-	BMCCredentials *operator.Credentials
-	// BMCCredentialsFile is a YAML or JSON credentials file (operator.LoadCredentials).
+	BMCCredentials *power.Credentials
+	// BMCCredentialsFile is a YAML or JSON credentials file (power.LoadCredentials).
 	BMCCredentialsFile string
 	// Workers and BatchSize tune the reconciler (0 = its defaults).
 	Workers, BatchSize int
 	// WrapPower, when set, wraps the reconciler's power driver (tests inject faults and
 	// crashes there; see CrashReconciler).
-	WrapPower func(operator.PowerControl) operator.PowerControl
+	WrapPower func(power.PowerControl) power.PowerControl
 	// DropStoreOnClose deletes every key of the store (under RedisKeyPrefix) on Close:
 	// for tests on a shared Redis.
 	DropStoreOnClose bool
@@ -160,7 +162,7 @@ type Stack struct {
 	BOS   *server.BOS
 	Store *store.Store
 	// BOSClient talks to this stack's BOS API (nil without BOS).
-	BOSClient *api.Client
+	BOSClient *bosapi.Client
 
 	net     *memnet.Network
 	hc      *http.Client // on net; nil on the host's TCP
@@ -387,7 +389,7 @@ func (s *Stack) startBOS(ctx, runCtx context.Context, o Options, ln net.Listener
 		}
 		b.Close()
 	})
-	s.BOSClient = api.NewClient(s.URLs.BOS, s.HTTPClient())
+	s.BOSClient = bosapi.NewClient(s.URLs.BOS, s.HTTPClient())
 	s.serve(ln, b.Handler())
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); _ = b.Run(runCtx) }()
@@ -481,9 +483,9 @@ func (s *Stack) Seed(ctx context.Context) error {
 	if s.CFS == nil || s.IMS == nil || s.BOSClient == nil {
 		return errors.New("seed: needs cfs, ims and bos in this process")
 	}
-	_, err := cfs.NewClient(s.URLs.CFS, s.HTTPClient()).PutConfiguration(ctx, DefaultConfigurationName, cfs.ConfigurationRequest{
+	_, err := cfsapi.NewClient(s.URLs.CFS, s.HTTPClient()).PutConfiguration(ctx, DefaultConfigurationName, cfsapi.ConfigurationRequest{
 		Description: "Compute node configuration",
-		Layers: []cfs.Layer{{Name: "compute", CloneURL: "https://vcs.cmn.example/vcs/cray/csm-config-management.git",
+		Layers: []cfsapi.Layer{{Name: "compute", CloneURL: "https://vcs.cmn.example/vcs/cray/csm-config-management.git",
 			Playbook: "compute_nodes.yml", Branch: "main"}},
 	})
 	if err != nil {
@@ -522,20 +524,20 @@ func DefaultTemplate(s3Path, configuration string) bos.SessionTemplate {
 }
 
 // bmcCredentials picks the reconciler's BMC credentials (see Options.BMCCredentials).
-func (s *Stack) bmcCredentials(o Options) (*operator.Credentials, error) {
+func (s *Stack) bmcCredentials(o Options) (*power.Credentials, error) {
 	switch {
 	case o.BMCCredentials != nil:
 		return o.BMCCredentials, nil
 	case o.BMCCredentialsFile != "":
-		return operator.LoadCredentials(o.BMCCredentialsFile)
+		return power.LoadCredentials(o.BMCCredentialsFile)
 	}
 	// The simulator's defaults, as it applies them (simulator.Config).
-	c := &operator.Credentials{Default: operator.Credential{Username: cmp.Or(o.Sim.Username, "root"),
+	c := &power.Credentials{Default: power.Credential{Username: cmp.Or(o.Sim.Username, "root"),
 		Password: cmp.Or(o.Sim.Password, "initial0")}}
 	if s.Sim != nil {
-		c.BMCs = map[string]operator.Credential{}
+		c.BMCs = map[string]power.Credential{}
 		for _, b := range s.Sim.BMCs() {
-			c.BMCs[b.Xname] = operator.Credential{Username: b.Username, Password: b.Password}
+			c.BMCs[b.Xname] = power.Credential{Username: b.Username, Password: b.Password}
 		}
 	}
 	return c, nil

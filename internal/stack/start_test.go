@@ -8,10 +8,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/cray-bos/bos/hsm"
+	"github.com/cray-bos/bos/api/bosapi"
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/internal/memnet"
 	"github.com/cray-bos/bos/internal/topology"
-	"github.com/cray-bos/bos/orchestrator/api"
 )
 
 // TestStartContextBoundsTheStartOnly: Start's context may end once Start has returned
@@ -27,9 +27,9 @@ func TestStartContextBoundsTheStartOnly(t *testing.T) {
 		cancel()
 		time.Sleep(time.Minute)
 
-		_, err = st.BOSClient.ListComponents(t.Context(), api.ComponentQuery{})
+		_, err = st.BOSClient.ListComponents(t.Context(), bosapi.ComponentQuery{})
 		require.NoError(t, err, "BOS answers after Start's context ended")
-		_, err = hsm.NewClient(st.URLs.HSM, st.HTTPClient()).Groups(t.Context())
+		_, err = hsmapi.NewClient(st.URLs.HSM, st.HTTPClient()).Groups(t.Context())
 		require.NoError(t, err, "HSM answers after Start's context ended")
 		st.Close()
 	})

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/internal/fuzzcheck"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/store/storetest"
@@ -63,7 +64,7 @@ func FuzzBOSBodies(f *testing.F) {
 		before := e.snapshot() + fuzzcheck.Do(e.api, "GET", "/v2/options", "", nil).Body.String()
 		var header []string
 		if tn != "" {
-			header = []string{TenantHeader, tn}
+			header = []string{bosapi.TenantHeader, tn}
 		}
 		w := fuzzcheck.Do(e.api, rt.method, rt.path, "application/json", []byte(body), header...)
 		fuzzcheck.Reply(t, fuzzcheck.Problem, w)
@@ -94,7 +95,7 @@ func fuzzEnv(f *testing.F) *env {
 	} {
 		var header []string
 		if r.tenant != "" {
-			header = []string{TenantHeader, r.tenant}
+			header = []string{bosapi.TenantHeader, r.tenant}
 		}
 		if w := fuzzcheck.Do(e.api, r.method, r.path, "application/json", []byte(r.body), header...); w.Code != r.want {
 			f.Fatalf("%s %s: %d %s", r.method, r.path, w.Code, w.Body)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/orchestrator/auth"
 )
@@ -86,7 +87,7 @@ func decide(who *auth.Identity, a access, header string) (string, *denial) {
 		return "", &denial{http.StatusForbidden, detail}
 	}
 	if a == global && header != "" {
-		return forbid("this changes what all tenants share; send it without " + TenantHeader)
+		return forbid("this changes what all tenants share; send it without " + bosapi.TenantHeader)
 	}
 	if who == nil || a == public {
 		return header, nil
@@ -107,7 +108,7 @@ func decide(who *auth.Identity, a access, header string) (string, *denial) {
 	case len(who.Tenants) == 0:
 		return forbid("the token grants no tenant and not the administrator role")
 	}
-	return forbid("the token grants several tenants; name one with " + TenantHeader)
+	return forbid("the token grants several tenants; name one with " + bosapi.TenantHeader)
 }
 
 // actingTenantKey holds the tenant a request acts as when the token, not the header,
@@ -121,7 +122,7 @@ func (s *Server) authorize(c *gin.Context) {
 		return
 	}
 	a := accessOf(c.Request.Method, c.FullPath())
-	header := c.GetHeader(TenantHeader)
+	header := c.GetHeader(bosapi.TenantHeader)
 	var who *auth.Identity
 	if s.auth != nil && a != public {
 		id, d := s.authenticate(c)
@@ -174,5 +175,5 @@ func requestedTenant(c *gin.Context) string {
 	if t := c.GetString(actingTenantKey); t != "" {
 		return t
 	}
-	return c.GetHeader(TenantHeader)
+	return c.GetHeader(bosapi.TenantHeader)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/auth"
@@ -24,7 +25,7 @@ func TestTenantMayNotPatchOptions(t *testing.T) {
 	e := newEnv(t, storetest.Mini)
 	before := e.expect(200, "GET", "/v2/options", "", nil).body
 	d := e.expect(403, "PATCH", "/v2/options", "blue", map[string]any{"bss_read_timeout": 30}).problem(t)
-	assert.Contains(t, d.Detail, TenantHeader)
+	assert.Contains(t, d.Detail, bosapi.TenantHeader)
 	e.expect(403, "PATCH", "/v2/options", "purple", map[string]any{"bss_read_timeout": 30})
 	assert.Equal(t, string(before), string(e.expect(200, "GET", "/v2/options", "blue", nil).body), "unchanged, and readable as a tenant")
 	var o orchestrator.Options
@@ -167,7 +168,7 @@ func TestAuthMatrix(t *testing.T) {
 							h.Set("Authorization", "Bearer "+c.token)
 						}
 						if c.tenant != "" {
-							h.Set(TenantHeader, c.tenant)
+							h.Set(bosapi.TenantHeader, c.tenant)
 						}
 						before := e.snapshot()
 						r := e.send(row.method, row.path, h, row.body)
@@ -229,7 +230,7 @@ func TestTokenTenantScopes(t *testing.T) {
 	assert.NotContains(t, logs.String(), expired)
 
 	// The client sends the token.
-	c := NewClient(e.srv.URL, e.srv.Client())
+	c := bosapi.NewClient(e.srv.URL, e.srv.Client())
 	_, err = c.ListTemplates(context.Background())
 	assert.Equal(t, http.StatusUnauthorized, problem.StatusOf(err))
 	got, err := c.WithToken(blue.Get("Authorization")[len("Bearer "):]).ListTemplates(context.Background())

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/store/storetest"
@@ -21,21 +22,21 @@ import (
 func TestVersionAndHealth(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, backend string) {
 		e := newEnv(t, backend)
-		var root []Version
+		var root []bosapi.Version
 		e.expect(200, "GET", "/", "", nil).json(t, &root)
 		require.Len(t, root, 2, "v1 and v2")
 		for _, v := range root {
-			assert.Equal(t, []Link{{Rel: "self", Href: e.srv.URL + "/"}}, v.Links)
+			assert.Equal(t, []bosapi.Link{{Rel: "self", Href: e.srv.URL + "/"}}, v.Links)
 		}
 		for _, path := range []string{"/v2", "/v2/version"} {
-			var v Version
+			var v bosapi.Version
 			e.expect(200, "GET", path, "", nil).json(t, &v)
-			assert.Equal(t, Version{Major: "2", Minor: "50", Patch: "0", Links: []Link{
+			assert.Equal(t, bosapi.Version{Major: "2", Minor: "50", Patch: "0", Links: []bosapi.Link{
 				{Rel: "self", Href: e.srv.URL + "/"}, {Rel: "versions", Href: e.srv.URL + "/v2"}}}, v)
 		}
-		var h Health
+		var h bosapi.Health
 		e.expect(200, "GET", "/v2/healthz", "", nil).json(t, &h)
-		assert.Equal(t, Health{DBStatus: "ok", APIStatus: "ok"}, h)
+		assert.Equal(t, bosapi.Health{DBStatus: "ok", APIStatus: "ok"}, h)
 
 		var doc map[string]any
 		e.expect(200, "GET", "/v2/openapi.json", "", nil).json(t, &doc)
@@ -60,9 +61,9 @@ func TestHealthzWithoutRedis(t *testing.T) {
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	assert.Equal(t, 503, resp.StatusCode)
-	var h Health
+	var h bosapi.Health
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&h))
-	assert.Equal(t, Health{DBStatus: "not_available", APIStatus: "ok"}, h)
+	assert.Equal(t, bosapi.Health{DBStatus: "not_available", APIStatus: "ok"}, h)
 
 	resp2, err := http.Get(srv.URL + "/v2/components")
 	require.NoError(t, err)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/store/storetest"
@@ -138,10 +139,10 @@ func BenchmarkBulkPatch(b *testing.B) {
 func BenchmarkApplyStaged(b *testing.B) {
 	eachBackend(b, func(b *testing.B, e *benchEnv) {
 		hc := e.srv.Client()
-		body, _ := json.Marshal(ApplyStagedRequest{Xnames: e.ids})
+		body, _ := json.Marshal(bosapi.ApplyStagedRequest{Xnames: e.ids})
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
-			var resp ApplyStagedResponse
+			var resp bosapi.ApplyStagedResponse
 			if err := json.Unmarshal(e.call(b, hc, "POST", "/v2/applystaged", body), &resp); err != nil || len(resp.Succeeded) != benchNodes {
 				b.Fatalf("applied %d: %v", len(resp.Succeeded), err)
 			}

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/store/storetest"
@@ -65,7 +66,7 @@ func TestClientContract(t *testing.T) {
 		sess, err = blue.GetSession(ctx, "s")
 		require.NoError(t, err)
 		assert.Equal(t, blueNodes[0], sess.Components)
-		sessions, err := blue.ListSessions(ctx, SessionQuery{Status: "running"})
+		sessions, err := blue.ListSessions(ctx, bosapi.SessionQuery{Status: "running"})
 		require.NoError(t, err)
 		assert.Len(t, sessions, 1)
 
@@ -84,7 +85,7 @@ func TestClientContract(t *testing.T) {
 		comps, err = blue.PatchComponentsFiltered(ctx, orchestrator.ComponentPatch{Error: ptr("e")}, nil, "s", false)
 		require.NoError(t, err)
 		assert.Equal(t, []string{blueNodes[0]}, idsOf(comps))
-		comps, err = blue.ListComponents(ctx, ComponentQuery{Enabled: ptr(true), Status: []string{"power_on_pending"}, PageSize: 10})
+		comps, err = blue.ListComponents(ctx, bosapi.ComponentQuery{Enabled: ptr(true), Status: []string{"power_on_pending"}, PageSize: 10})
 		require.NoError(t, err)
 		assert.Equal(t, []string{blueNodes[0]}, idsOf(comps))
 		one, err = blue.GetComponent(ctx, blueNodes[0])
@@ -107,8 +108,8 @@ func TestClientContract(t *testing.T) {
 		assert.Equal(t, 404, problem.StatusOf(blue.DeleteComponent(ctx, blueNodes[1])))
 		_, err = blue.PatchSession(ctx, "s", orchestrator.SessionPatch{Status: &orchestrator.SessionStatusPatch{Status: ptr("complete")}})
 		require.NoError(t, err)
-		require.NoError(t, blue.DeleteSessions(ctx, SessionQuery{}))
-		sessions, err = blue.ListSessions(ctx, SessionQuery{})
+		require.NoError(t, blue.DeleteSessions(ctx, bosapi.SessionQuery{}))
+		sessions, err = blue.ListSessions(ctx, bosapi.SessionQuery{})
 		require.NoError(t, err)
 		assert.Empty(t, sessions, "the complete session was deleted")
 		_, err = blue.CreateSession(ctx, orchestrator.SessionCreate{Name: "s2", Operation: "shutdown", TemplateName: "t"})
@@ -116,7 +117,7 @@ func TestClientContract(t *testing.T) {
 		require.NoError(t, blue.DeleteSession(ctx, "s2"))
 		assert.Equal(t, 404, problem.StatusOf(blue.DeleteSession(ctx, "s2")))
 		require.NoError(t, blue.DeleteTemplate(ctx, "t"))
-		_, err = c.WithTenant("purple").ListComponents(ctx, ComponentQuery{})
+		_, err = c.WithTenant("purple").ListComponents(ctx, bosapi.ComponentQuery{})
 		assert.Equal(t, 400, problem.StatusOf(err))
 	})
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/tenant"
@@ -111,7 +112,7 @@ func (s *Server) listComponents(c *gin.Context) error {
 		buf.Write(r)
 	}
 	buf.WriteByte(']')
-	c.Data(http.StatusOK, "application/json; charset=utf-8", toWire(buf.Bytes()))
+	c.Data(http.StatusOK, "application/json; charset=utf-8", bosapi.ToWire(buf.Bytes()))
 	return nil
 }
 
@@ -275,17 +276,6 @@ func (s *Server) patchComponent(c *gin.Context) error {
 	return nil
 }
 
-// patchFilterBody is the {patch, filters} form of a bulk PATCH.
-type patchFilterBody struct {
-	Patch   *orchestrator.ComponentPatch `json:"patch"`
-	Filters *patchFilters                `json:"filters"`
-}
-
-type patchFilters struct {
-	IDs     string `json:"ids,omitempty"`
-	Session string `json:"session,omitempty"`
-}
-
 // patchComponents merges patches into many components: either a list of partial
 // components with ids, or one patch and a filter (ids or session). Unknown ids, and ids
 // outside the tenant, are a 404 for the whole request unless skip_bad_ids=true drops them.
@@ -322,14 +312,14 @@ func (s *Server) patchComponents(c *gin.Context) error {
 			patches[p.ID] = append(patches[p.ID], p)
 		}
 	case '{':
-		var b patchFilterBody
+		var b bosapi.PatchFilterBody
 		if err := decode(bytes.NewReader(body), &b); err != nil {
 			return err
 		}
 		if b.Patch == nil {
 			return orchestrator.Errorf(orchestrator.EINVALID, "the body needs a patch")
 		}
-		var f patchFilters
+		var f bosapi.PatchFilters
 		if b.Filters != nil {
 			f = *b.Filters
 		}
@@ -424,24 +414,12 @@ func (s *Server) deleteComponent(c *gin.Context) error {
 	return nil
 }
 
-// ApplyStagedRequest is the body of POST /v2/applystaged.
-type ApplyStagedRequest struct {
-	Xnames []string `json:"xnames"`
-}
-
-// ApplyStagedResponse sorts every requested xname into one list.
-type ApplyStagedResponse struct {
-	Succeeded []string `json:"succeeded"`
-	Failed    []string `json:"failed"`
-	Ignored   []string `json:"ignored"`
-}
-
 // maxApplyStaged is the schema's limit on xnames per applystaged call.
 const maxApplyStaged = 32768
 
 // applyStaged moves staged state into desired state (reference 1.8).
 func (s *Server) applyStaged(c *gin.Context) error {
-	var req ApplyStagedRequest
+	var req bosapi.ApplyStagedRequest
 	if err := decode(c.Request.Body, &req); err != nil {
 		return err
 	}
@@ -502,7 +480,7 @@ func (s *Server) applyStaged(c *gin.Context) error {
 			}
 		}
 	}
-	resp := ApplyStagedResponse{Succeeded: []string{}, Failed: []string{}, Ignored: []string{}}
+	resp := bosapi.ApplyStagedResponse{Succeeded: []string{}, Failed: []string{}, Ignored: []string{}}
 	for _, x := range xnames {
 		switch outcome[x] {
 		case orchestrator.StagedSucceeded:

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/store/storetest"
 )
@@ -231,10 +232,10 @@ func TestApplyStagedEndpoint(t *testing.T) {
 			mk("x1000c0s3b0n0", "", full),                                  // ignored: nothing staged
 			mk("x2000c0s0b0n0", "stage-off", orchestrator.BootArtifacts{}), // succeeds (shutdown)
 		)
-		var resp ApplyStagedResponse
+		var resp bosapi.ApplyStagedResponse
 		e.expect(200, "POST", "/v2/applystaged", "", map[string]any{"xnames": []string{
 			"x1000c0s0b0n0", "x1000c0s1b0n0", "x1000c0s2b0n0", "x1000c0s3b0n0", "x2000c0s0b0n0", "x9c0s0b0n0", "x1000c0s0b0n0"}}).json(t, &resp)
-		assert.Equal(t, ApplyStagedResponse{
+		assert.Equal(t, bosapi.ApplyStagedResponse{
 			Succeeded: []string{"x1000c0s0b0n0", "x2000c0s0b0n0"},
 			Failed:    []string{"x1000c0s1b0n0", "x1000c0s2b0n0"},
 			Ignored:   []string{"x1000c0s3b0n0", "x9c0s0b0n0"},
@@ -262,7 +263,7 @@ func TestApplyStagedEndpoint(t *testing.T) {
 		e.expect(200, "POST", "/v2/applystaged", "", map[string]any{"xnames": []string{"x1000c0s0b0n0"}}).json(t, &resp)
 		assert.Equal(t, []string{"x1000c0s0b0n0"}, resp.Ignored, "nothing staged any more")
 		e.expect(200, "POST", "/v2/applystaged", "", `{"xnames":[]}`).json(t, &resp)
-		assert.Equal(t, ApplyStagedResponse{Succeeded: []string{}, Failed: []string{}, Ignored: []string{}}, resp)
+		assert.Equal(t, bosapi.ApplyStagedResponse{Succeeded: []string{}, Failed: []string{}, Ignored: []string{}}, resp)
 		e.expect(400, "POST", "/v2/applystaged", "", `{"xnames":"x1000c0s0b0n0"}`)
 		e.expect(400, "POST", "/v2/applystaged", "", `{"nodes":[]}`)
 		e.expect(400, "POST", "/v2/applystaged", "", `xnames`)

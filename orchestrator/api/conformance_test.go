@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/internal/conformance"
 	"github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/store/storetest"
@@ -114,14 +115,14 @@ func TestConformsToBOSv2(t *testing.T) {
 
 	// A tenant's view (Cray-Tenant-Name): its own templates; an unknown tenant's lists are
 	// empty.
-	c.Header.Set(TenantHeader, "blue")
+	c.Header.Set(bosapi.TenantHeader, "blue")
 	c.Do("PUT", "/v2/sessiontemplates/blue-compute", template("x1000c0s0b0n0"))
 	c.Do("GET", "/v2/sessiontemplates", nil)
 	c.Do("GET", "/v2/components", nil)
-	c.Header.Set(TenantHeader, "nobody")
+	c.Header.Set(bosapi.TenantHeader, "nobody")
 	c.Do("GET", "/v2/sessions", nil)
 	c.Do("GET", "/v2/sessiontemplates", nil)
-	c.Header.Del(TenantHeader)
+	c.Header.Del(bosapi.TenantHeader)
 
 	c.RequireAll("/", nil)
 	for op, st := range c.Seen() {

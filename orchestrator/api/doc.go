@@ -1,8 +1,8 @@
-// Package api serves the BOS v2 and v1 REST APIs (gin) over the Redis store, and holds
-// the typed Client that speaks them.
+// Package api serves the BOS v2 and v1 REST APIs (gin) over the Redis store. The typed
+// Go client that speaks them is package api/bosapi.
 //
 //	srv := api.New(api.Config{Store: st, Tenants: reg, Logger: log}) // an http.Handler
-//	c := api.NewClient("http://127.0.0.1:8080", nil).WithTenant("vcluster-blue")
+//	c := bosapi.NewClient("http://127.0.0.1:8080", nil).WithTenant("vcluster-blue")
 //
 // Routes (one table, routes(), in the order of the BOS API documentation): GET /, /v2,
 // /v2/version, /v2/healthz, /v2/openapi.json; /v2/options (GET, PATCH);
@@ -13,7 +13,7 @@
 // (embedded, served as JSON) describes exactly these; a test walks both.
 //
 // v1 (v1.go, its own route table; openapi-v1.yaml served at /v1/openapi.json; client
-// methods in client_v1.go): /v1, /v1/version, /v1/healthz; /v1/sessiontemplate (POST,
+// methods in api/bosapi/client_v1.go): /v1, /v1/version, /v1/healthz; /v1/sessiontemplate (POST,
 // list, GET, DELETE), /v1/sessiontemplatetemplate; /v1/session (POST, list),
 // /v1/session/{id} (GET, DELETE) and its status views down to one category. Sessions are
 // stored pending for the lockstep agent (Config.WakeV1 wakes it); docs/bos-v1.md has the

@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/store/storetest"
 )
@@ -36,9 +37,9 @@ func TestGatewayPrefix(t *testing.T) {
 	e.expect(201, "POST", "/apis/bos/v1/session", "", map[string]any{"templateName": "compute", "operation": "boot"})
 	e.expect(200, "GET", "/apis/bos/v1/session", "", nil)
 	// Links name the path the caller used (BOS's PROXY_PATH).
-	var v Version
+	var v bosapi.Version
 	e.expect(200, "GET", "/apis/bos/v2", "", nil).json(t, &v)
-	assert.Equal(t, []Link{{Rel: "self", Href: e.srv.URL + "/apis/bos/"}, {Rel: "versions", Href: e.srv.URL + "/apis/bos/v2"}}, v.Links)
+	assert.Equal(t, []bosapi.Link{{Rel: "self", Href: e.srv.URL + "/apis/bos/"}, {Rel: "versions", Href: e.srv.URL + "/apis/bos/v2"}}, v.Links)
 	e.expect(200, "GET", "/v2", "", nil).json(t, &v)
 	assert.Equal(t, e.srv.URL+"/v2", v.Links[1].Href, "in-cluster links have no prefix")
 	e.expect(200, "GET", "/apis/bos/", "", nil)

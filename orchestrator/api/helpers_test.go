@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/store"
@@ -54,7 +55,7 @@ type env struct {
 	st      *store.Store
 	srv     *httptest.Server
 	api     *Server
-	c       *Client
+	c       *bosapi.Client
 	tenants *tenant.Memory
 	clock   *clock
 }
@@ -77,7 +78,7 @@ func newEnv(t *testing.T, backend string, tweak ...func(*Config)) *env {
 	e.api = New(cfg)
 	e.srv = httptest.NewServer(e.api)
 	t.Cleanup(e.srv.Close)
-	e.c = NewClient(e.srv.URL, e.srv.Client())
+	e.c = bosapi.NewClient(e.srv.URL, e.srv.Client())
 	return e
 }
 
@@ -98,7 +99,7 @@ type response struct {
 
 // unmarshalWire decodes an answer of ours, its timestamps in BOS's form, into v.
 func unmarshalWire(raw []byte, v any) error {
-	raw, err := fromWire(raw)
+	raw, err := bosapi.FromWire(raw)
 	if err != nil {
 		return err
 	}
@@ -110,7 +111,7 @@ func (r response) json(t *testing.T, v any) {
 	t.Helper()
 	rv := reflect.ValueOf(v).Elem()
 	rv.Set(reflect.Zero(rv.Type()))
-	body, err := fromWire(r.body) // BOS's naive timestamps, as the Client reads them
+	body, err := bosapi.FromWire(r.body) // BOS's naive timestamps, as the Client reads them
 	require.NoError(t, err, "body: %s", r.body)
 	require.NoError(t, json.Unmarshal(body, v), "body: %s", r.body)
 }
@@ -131,7 +132,7 @@ func (e *env) do(method, path, tenantName string, body any) response {
 	e.t.Helper()
 	h := http.Header{}
 	if tenantName != "" {
-		h.Set(TenantHeader, tenantName)
+		h.Set(bosapi.TenantHeader, tenantName)
 	}
 	return e.send(method, path, h, body)
 }

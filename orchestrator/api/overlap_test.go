@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/store"
@@ -54,14 +55,14 @@ func (r *rendezvousResolver) ResolveNodes(ctx context.Context, sels []orchestrat
 
 // sharedServers starts n API servers, each on its own store, all on one Redis database
 // and key prefix (n BOS processes), with resolver; it returns their clients.
-func sharedServers(t *testing.T, backend string, n int, resolver orchestrator.NodeResolver) []*Client {
+func sharedServers(t *testing.T, backend string, n int, resolver orchestrator.NodeResolver) []*bosapi.Client {
 	t.Helper()
-	var out []*Client
+	var out []*bosapi.Client
 	for _, st := range storetest.OpenShared(t, backend, n, store.Config{}) {
 		srv := httptest.NewServer(New(Config{Store: st, Nodes: resolver,
 			Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelError}))}))
 		t.Cleanup(srv.Close)
-		out = append(out, NewClient(srv.URL, srv.Client()))
+		out = append(out, bosapi.NewClient(srv.URL, srv.Client()))
 	}
 	return out
 }
@@ -163,7 +164,7 @@ func TestOverlapTakeoverLogged(t *testing.T) {
 	srv := httptest.NewServer(New(Config{Store: storetest.Open(t, storetest.Mini, store.Config{}), Nodes: fakeResolver{},
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))}))
 	t.Cleanup(srv.Close)
-	c := NewClient(srv.URL, srv.Client())
+	c := bosapi.NewClient(srv.URL, srv.Client())
 	ctx := context.Background()
 	n1, n2 := "x1000c0s0b0n0", "x1000c0s0b0n1"
 	_, err := c.PutTemplate(ctx, "all", orchestrator.SessionTemplate{BootSets: map[string]orchestrator.BootSet{

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/store"
@@ -27,9 +28,6 @@ const APIVersion = "2.50.0"
 // DefaultMaxBodyBytes is the request body limit when Config.MaxBodyBytes is 0: room for a
 // bulk PUT or PATCH of 10,000 full components.
 const DefaultMaxBodyBytes = 32 << 20
-
-// TenantHeader is the header that names the caller's tenant.
-const TenantHeader = "Cray-Tenant-Name"
 
 // Config configures the API server.
 type Config struct {
@@ -312,7 +310,7 @@ func (s *Server) checkBody(c *gin.Context) {
 		s.writeError(c, d)
 		return
 	}
-	if body, err = fromWire(body); err != nil {
+	if body, err = bosapi.FromWire(body); err != nil {
 		s.writeError(c, problem.New(http.StatusBadRequest, "%s", err.Error()))
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/store/storetest"
 )
@@ -88,9 +89,9 @@ func TestTenantIsolation(t *testing.T) {
 			{"PATCH", "/v2/components/" + blueNode, map[string]any{"enabled": false}, 404, nil},
 			{"DELETE", "/v2/components/" + blueNode, nil, 404, nil},
 			{"POST", "/v2/applystaged", map[string]any{"xnames": blueNodes}, 200, func(t *testing.T, r response) {
-				var resp ApplyStagedResponse
+				var resp bosapi.ApplyStagedResponse
 				r.json(t, &resp)
-				assert.Equal(t, ApplyStagedResponse{Succeeded: []string{}, Failed: []string{}, Ignored: blueNodes}, resp)
+				assert.Equal(t, bosapi.ApplyStagedResponse{Succeeded: []string{}, Failed: []string{}, Ignored: blueNodes}, resp)
 			}},
 		}
 		for _, row := range rows {

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/store/storetest"
 )
@@ -72,7 +73,7 @@ func TestTimestampsOnTheWire(t *testing.T) {
 func TestClientReadsNaiveTimestamps(t *testing.T) {
 	e := newEnv(t, storetest.Mini)
 	e.seed(orchestrator.NewComponent("x1000c0s0b0n0", t0.Add(time.Second/3)))
-	c, err := NewClient(e.srv.URL, e.srv.Client()).GetComponent(context.Background(), "x1000c0s0b0n0")
+	c, err := bosapi.NewClient(e.srv.URL, e.srv.Client()).GetComponent(context.Background(), "x1000c0s0b0n0")
 	require.NoError(t, err)
 	assert.Equal(t, t0, c.LastAction.LastUpdated)
 }
@@ -82,7 +83,7 @@ func TestRewriteTimesTouchesOnlyTimestampKeys(t *testing.T) {
 		`"last_updated" : "2026-03-01T12:00:00.5Z","end_time":null,"start_time":"2026-03-01T12:00:00\u005a"}`
 	want := `{"description":"\"last_updated\":\"2026-03-01T12:00:00Z\"","x":["last_updated"],` +
 		`"last_updated" : "2026-03-01T12:00:00","end_time":null,"start_time":"2026-03-01T12:00:00\u005a"}`
-	assert.Equal(t, want, string(toWire([]byte(in))))
+	assert.Equal(t, want, string(bosapi.ToWire([]byte(in))))
 }
 
 // BenchmarkToWire10kComponents: the cost of rewriting a 10,000-component list's stored
@@ -96,6 +97,6 @@ func BenchmarkToWire10kComponents(b *testing.B) {
 	require.NoError(b, err)
 	b.SetBytes(int64(len(raw)))
 	for b.Loop() {
-		toWire(raw)
+		bosapi.ToWire(raw)
 	}
 }

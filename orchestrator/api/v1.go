@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/store"
@@ -52,7 +53,7 @@ func (s *Server) v1Routes(r gin.IRouter) {
 
 // noTenant refuses a v1 request that names a tenant (reference 1).
 func (s *Server) noTenant(c *gin.Context) {
-	if c.GetHeader(TenantHeader) != "" {
+	if c.GetHeader(bosapi.TenantHeader) != "" {
 		s.writeError(c, &orchestrator.Error{Code: orchestrator.EINVALID, Title: "Multi-tenancy not supported",
 			Message: "BOS v1 endpoints do not support multi-tenancy and a tenant was specified in the header"})
 		return
@@ -63,7 +64,7 @@ func (s *Server) noTenant(c *gin.Context) {
 // getV1 serves /v1 and /v1/version (links as /v2's).
 func (s *Server) getV1(c *gin.Context) error {
 	base := baseURL(c)
-	sendJSON(c, http.StatusOK, version(Link{Rel: "self", Href: base + "/"}, Link{Rel: "versions", Href: base + "/v1"}))
+	sendJSON(c, http.StatusOK, version(bosapi.Link{Rel: "self", Href: base + "/"}, bosapi.Link{Rel: "versions", Href: base + "/v1"}))
 	return nil
 }
 
@@ -71,10 +72,10 @@ func (s *Server) getV1(c *gin.Context) error {
 func (s *Server) getV1Healthz(c *gin.Context) error {
 	if err := s.st.Ping(c.Request.Context()); err != nil {
 		s.log.Warn("v1 health check: database not available", "err", err)
-		sendJSON(c, http.StatusServiceUnavailable, Health{DBStatus: "Failed to read from cluster", APIStatus: "Not Ready"})
+		sendJSON(c, http.StatusServiceUnavailable, bosapi.Health{DBStatus: "Failed to read from cluster", APIStatus: "Not Ready"})
 		return nil
 	}
-	sendJSON(c, http.StatusOK, Health{DBStatus: "ok", APIStatus: "ok"})
+	sendJSON(c, http.StatusOK, bosapi.Health{DBStatus: "ok", APIStatus: "ok"})
 	return nil
 }
 

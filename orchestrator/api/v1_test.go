@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/store/storetest"
 )
@@ -17,14 +18,14 @@ import (
 func TestV1VersionAndHealth(t *testing.T) {
 	e := newEnv(t, storetest.Mini)
 	for _, path := range []string{"/v1", "/v1/version"} {
-		var v Version
+		var v bosapi.Version
 		e.expect(200, "GET", path, "", nil).json(t, &v)
-		assert.Equal(t, Version{Major: "2", Minor: "50", Patch: "0", Links: []Link{
+		assert.Equal(t, bosapi.Version{Major: "2", Minor: "50", Patch: "0", Links: []bosapi.Link{
 			{Rel: "self", Href: e.srv.URL + "/"}, {Rel: "versions", Href: e.srv.URL + "/v1"}}}, v)
 	}
-	var h Health
+	var h bosapi.Health
 	e.expect(200, "GET", "/v1/healthz", "", nil).json(t, &h)
-	assert.Equal(t, Health{DBStatus: "ok", APIStatus: "ok"}, h)
+	assert.Equal(t, bosapi.Health{DBStatus: "ok", APIStatus: "ok"}, h)
 	var doc map[string]any
 	e.expect(200, "GET", "/v1/openapi.json", "", nil).json(t, &doc)
 	assert.Equal(t, "Boot Orchestration Service (BOS) v1", doc["info"].(map[string]any)["title"])
@@ -248,7 +249,7 @@ func TestV1SessionCreateAndViews(t *testing.T) {
 	})
 }
 
-func v1ID(c orchestrator.V1SessionCreated) string { return V1SessionID(c) }
+func v1ID(c orchestrator.V1SessionCreated) string { return bosapi.V1SessionID(c) }
 
 // fakeResolver selects each boot set's node_list, narrowed by a limit of plain xnames;
 // the limit "bad" cannot select.
@@ -305,7 +306,7 @@ func TestOverlapRule(t *testing.T) {
 
 		var b orchestrator.V1SessionCreated
 		e.expect(201, "POST", "/v1/session?takeover=true", "", map[string]any{"operation": "boot", "templateName": "v1all", "limit": n2 + "," + n3}).json(t, &b)
-		bID := V1SessionID(b)
+		bID := bosapi.V1SessionID(b)
 		var bd orchestrator.V1SessionDetails
 		e.expect(200, "GET", "/v1/session/"+bID, "", nil).json(t, &bd)
 		assert.Equal(t, []orchestrator.SessionTakeover{{API: "v2", Session: "a", Nodes: []string{n2}}}, bd.TookOver)
@@ -352,7 +353,7 @@ func TestOverlapRule(t *testing.T) {
 		// "none": v1 takes over too.
 		setOption(orchestrator.RejectOverlapNone)
 		e.expect(201, "POST", "/v1/session", "", map[string]any{"operation": "boot", "templateName": "v1all", "limit": n3}).json(t, &b)
-		e.expect(200, "GET", "/v1/session/"+V1SessionID(b), "", nil).json(t, &bd)
+		e.expect(200, "GET", "/v1/session/"+bosapi.V1SessionID(b), "", nil).json(t, &bd)
 		assert.Equal(t, []orchestrator.SessionTakeover{{API: "v1", Session: bID, Nodes: []string{n3}}}, bd.TookOver)
 	})
 }
@@ -387,7 +388,7 @@ func TestV1ClientContract(t *testing.T) {
 
 	created, err := c.V1CreateSession(ctx, orchestrator.V1SessionCreate{Operation: "boot", TemplateName: "t"})
 	require.NoError(t, err)
-	id := V1SessionID(created)
+	id := bosapi.V1SessionID(created)
 	require.NotEmpty(t, id)
 	_, err = c.V1CreateSessionTakeover(ctx, orchestrator.V1SessionCreate{Operation: "shutdown", TemplateName: "t"})
 	require.NoError(t, err)

@@ -8,32 +8,13 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/orchestrator"
 )
 
-// Version is BOS's version object; the numbers are strings.
-type Version struct {
-	Major string `json:"major"`
-	Minor string `json:"minor"`
-	Patch string `json:"patch"`
-	Links []Link `json:"links"`
-}
-
-// Link is a related URL.
-type Link struct {
-	Rel  string `json:"rel"`
-	Href string `json:"href"`
-}
-
-// Health is the body of /v2/healthz.
-type Health struct {
-	DBStatus  string `json:"dbStatus"`
-	APIStatus string `json:"apiStatus"`
-}
-
-func version(links ...Link) Version {
+func version(links ...bosapi.Link) bosapi.Version {
 	parts := strings.SplitN(APIVersion, ".", 3)
-	return Version{Major: parts[0], Minor: parts[1], Patch: parts[2], Links: links}
+	return bosapi.Version{Major: parts[0], Minor: parts[1], Patch: parts[2], Links: links}
 }
 
 // baseURL is scheme://host of the request, with GatewayPrefix when the request came
@@ -56,15 +37,15 @@ func baseURL(c *gin.Context) string {
 // getRoot lists the API versions, v1 then v2 (both the same release), each with its self
 // link.
 func (s *Server) getRoot(c *gin.Context) error {
-	self := Link{Rel: "self", Href: baseURL(c) + "/"}
-	sendJSON(c, http.StatusOK, []Version{version(self), version(self)})
+	self := bosapi.Link{Rel: "self", Href: baseURL(c) + "/"}
+	sendJSON(c, http.StatusOK, []bosapi.Version{version(self), version(self)})
 	return nil
 }
 
 // getV2 serves /v2 and /v2/version.
 func (s *Server) getV2(c *gin.Context) error {
 	base := baseURL(c)
-	sendJSON(c, http.StatusOK, version(Link{Rel: "self", Href: base + "/"}, Link{Rel: "versions", Href: base + "/v2"}))
+	sendJSON(c, http.StatusOK, version(bosapi.Link{Rel: "self", Href: base + "/"}, bosapi.Link{Rel: "versions", Href: base + "/v2"}))
 	return nil
 }
 
@@ -72,10 +53,10 @@ func (s *Server) getV2(c *gin.Context) error {
 func (s *Server) getHealthz(c *gin.Context) error {
 	if err := s.st.Ping(c.Request.Context()); err != nil {
 		s.log.Warn("health check: database not available", "err", err)
-		sendJSON(c, http.StatusServiceUnavailable, Health{DBStatus: "not_available", APIStatus: "ok"})
+		sendJSON(c, http.StatusServiceUnavailable, bosapi.Health{DBStatus: "not_available", APIStatus: "ok"})
 		return nil
 	}
-	sendJSON(c, http.StatusOK, Health{DBStatus: "ok", APIStatus: "ok"})
+	sendJSON(c, http.StatusOK, bosapi.Health{DBStatus: "ok", APIStatus: "ok"})
 	return nil
 }
 

@@ -13,6 +13,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
+	"github.com/cray-bos/bos/api/hsmapi"
+	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/internal/testwait"
@@ -22,7 +25,6 @@ import (
 	"github.com/cray-bos/bos/orchestrator/crus"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/store/storetest"
-	"github.com/cray-bos/bos/slurmsim"
 )
 
 // apiEnv is a CRUS API over an in-process HSM and BOS API, with no controller running:
@@ -47,17 +49,17 @@ func newAPIEnv(t *testing.T, backend string) *apiEnv {
 	bs := httptest.NewServer(api.New(api.Config{Store: bosStore}).Handler())
 	t.Cleanup(bs.Close)
 	ctx := context.Background()
-	hc := hsm.NewClient(hs.URL, nil)
+	hc := hsmapi.NewClient(hs.URL, nil)
 	for _, l := range []string{"start", "up", "failed"} {
-		require.NoError(t, hc.CreateGroup(ctx, hsm.Group{Label: l}))
+		require.NoError(t, hc.CreateGroup(ctx, hsmapi.Group{Label: l}))
 	}
-	bc := api.NewClient(bs.URL, nil)
+	bc := bosapi.NewClient(bs.URL, nil)
 	_, err = bc.PutTemplate(ctx, "tmpl", bos.SessionTemplate{EnableCFS: false, BootSets: map[string]bos.BootSet{
 		"compute": {Path: "s3://boot-images/x/manifest.json", Type: "s3", NodeGroups: []string{"up"}}}})
 	require.NoError(t, err)
 
 	srv, err := crus.New(crus.Config{Store: storetest.Open(t, backend, store.Config{}), HSM: hc, BOS: bc,
-		WLM: slurmsim.NewClient("http://127.0.0.1:1", nil), MaxBodyBytes: 1024})
+		WLM: slurmapi.NewClient("http://127.0.0.1:1", nil), MaxBodyBytes: 1024})
 	require.NoError(t, err)
 	cs := httptest.NewServer(srv.Handler())
 	t.Cleanup(cs.Close)

@@ -12,10 +12,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
+	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/problem"
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/orchestrator/crus"
 	"github.com/cray-bos/bos/simulator"
 	"github.com/cray-bos/bos/slurmsim"
@@ -36,13 +37,13 @@ func TestUpgrade(t *testing.T) {
 		w := startWorld(t, 12)
 		ctx := ctxFor(t, 60*time.Second)
 		admin, dead := w.computes[1], w.computes[7]
-		require.NoError(t, w.slurm.UpdateNode(ctx, slurmsim.NodeUpdate{Nodes: w.names[admin], State: "DRAIN", Reason: "bad dimm"}))
+		require.NoError(t, w.slurm.UpdateNode(ctx, slurmapi.NodeUpdate{Nodes: w.names[admin], State: "DRAIN", Reason: "bad dimm"}))
 		// A 2-second job lands on the lowest idle node: nid000001.
-		_, err := w.slurm.Submit(ctx, slurmsim.JobDesc{Nodes: 1, Duration: 2 * time.Second})
+		_, err := w.slurm.Submit(ctx, slurmapi.JobDesc{Nodes: 1, Duration: 2 * time.Second})
 		require.NoError(t, err)
 		w.eventually(5*time.Second, "job start", func() (bool, string) {
 			n := w.slurmNode(w.computes[0])
-			return n.State.Base == slurmsim.StateAllocated, n.State.String()
+			return n.State.Base == slurmapi.StateAllocated, n.State.String()
 		})
 		require.NoError(t, w.st.Sim.SetFault(dead, simulator.FaultKernelPanic))
 		// A stale member of the failed group is cleared at the start.
@@ -78,7 +79,7 @@ func TestUpgrade(t *testing.T) {
 			assert.NoError(t, slurmsim.CheckNoRebootWhileRunning(n.Name, hist))
 			switch id {
 			case dead:
-				assert.True(t, n.State.Has(slurmsim.FlagFail), "%s: %s", id, n.State)
+				assert.True(t, n.State.Has(slurmapi.FlagFail), "%s: %s", id, n.State)
 				assert.Equal(t, crus.ReasonBootFailed, n.Reason)
 			case admin:
 				assert.True(t, w.onNextImage(id), id)
@@ -87,7 +88,7 @@ func TestUpgrade(t *testing.T) {
 			default:
 				assert.True(t, w.onNextImage(id), id)
 				assert.True(t, crus.InService(crus.WLMNode{State: n.State, Reason: n.Reason}), "%s: %s %q", id, n.State, n.Reason)
-				assert.False(t, n.State.Has(slurmsim.FlagDrain), "%s: %s", id, n.State)
+				assert.False(t, n.State.Has(slurmapi.FlagDrain), "%s: %s", id, n.State)
 			}
 		}
 	})
@@ -132,11 +133,11 @@ func TestQuiesceTimeout(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		w := startWorld(t, 4)
 		ctx := ctxFor(t, 60*time.Second)
-		_, err := w.slurm.Submit(ctx, slurmsim.JobDesc{Nodes: 1, Duration: time.Hour})
+		_, err := w.slurm.Submit(ctx, slurmapi.JobDesc{Nodes: 1, Duration: time.Hour})
 		require.NoError(t, err)
 		w.eventually(5*time.Second, "job start", func() (bool, string) {
 			n := w.slurmNode(w.computes[0])
-			return n.State.Base == slurmsim.StateAllocated, n.State.String()
+			return n.State.Base == slurmapi.StateAllocated, n.State.String()
 		})
 		timing := fastTiming()
 		timing.QuiesceTimeout = time.Second
@@ -171,10 +172,10 @@ func TestDeleteWhileQuiescing(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		w := startWorld(t, 4)
 		ctx := ctxFor(t, 60*time.Second)
-		_, err := w.slurm.Submit(ctx, slurmsim.JobDesc{Nodes: 1, Duration: time.Hour})
+		_, err := w.slurm.Submit(ctx, slurmapi.JobDesc{Nodes: 1, Duration: time.Hour})
 		require.NoError(t, err)
 		w.eventually(5*time.Second, "job start", func() (bool, string) {
-			return w.slurmNode(w.computes[0]).State.Base == slurmsim.StateAllocated, ""
+			return w.slurmNode(w.computes[0]).State.Base == slurmapi.StateAllocated, ""
 		})
 		_, client, _ := w.crusServer(newStore(t), fastTiming())
 		s := w.create(client, 2)
@@ -218,7 +219,7 @@ func (b *refusingBOS) CreateSession(ctx context.Context, sc bos.SessionCreate) (
 func TestBOSRefusalIsRetried(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		w := startWorld(t, 2)
-		b := &refusingBOS{BOS: api.NewClient(w.st.URLs.BOS, w.st.HTTPClient())}
+		b := &refusingBOS{BOS: bosapi.NewClient(w.st.URLs.BOS, w.st.HTTPClient())}
 		b.refusals.Store(3)
 		timing := fastTiming()
 		timing.MaxBackoff = 400 * time.Millisecond
@@ -280,7 +281,7 @@ func (b *panickingBOS) CreateSession(ctx context.Context, sc bos.SessionCreate) 
 func TestPanicInStepIsRetried(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		w := startWorld(t, 2)
-		b := &panickingBOS{BOS: api.NewClient(w.st.URLs.BOS, w.st.HTTPClient())}
+		b := &panickingBOS{BOS: bosapi.NewClient(w.st.URLs.BOS, w.st.HTTPClient())}
 		b.panics.Store(2)
 		_, client, _ := w.crusServerWith(newStore(t), fastTiming(), b)
 		s := w.waitCompleted(client, w.create(client, 2).UpgradeID, 30*time.Second)

@@ -8,7 +8,8 @@ import (
 	"time"
 
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/slurmsim"
+
+	"github.com/cray-bos/bos/api/slurmapi"
 )
 
 // Timing bounds every wait of the algorithm. Zero fields take the defaults given; a
@@ -102,7 +103,7 @@ type Action struct {
 
 // WLMNode is what the controller reads of a Slurm node.
 type WLMNode struct {
-	State    slurmsim.NodeState
+	State    slurmapi.NodeState
 	Reason   string
 	BootTime time.Time
 }
@@ -346,7 +347,7 @@ func (d *decider) starting() {
 			continue
 		}
 		active = append(active, n)
-		if (w.State.Has(slurmsim.FlagDrain) || w.State.Has(slurmsim.FlagFail)) && w.Reason != DrainReason {
+		if (w.State.Has(slurmapi.FlagDrain) || w.State.Has(slurmapi.FlagFail)) && w.Reason != DrainReason {
 			prior[n] = w.Reason // drained by someone else: keep their reason, restore it later
 			continue
 		}
@@ -378,7 +379,7 @@ func (d *decider) quiescing() {
 			gone = append(gone, n)
 			continue
 		}
-		if !w.State.Has(slurmsim.FlagDrain) && !w.State.Has(slurmsim.FlagFail) {
+		if !w.State.Has(slurmapi.FlagDrain) && !w.State.Has(slurmapi.FlagFail) {
 			undrained = append(undrained, n)
 		}
 		if !Quiet(w.State) {
@@ -513,7 +514,7 @@ func (d *decider) wlmWaiting() {
 		}
 	}
 	if len(resume) > 0 {
-		d.restore(resume, func(n string) bool { return d.obs.WLM[n].State.Base == slurmsim.StateDown })
+		d.restore(resume, func(n string) bool { return d.obs.WLM[n].State.Base == slurmapi.StateDown })
 		p.Resumed = append(p.Resumed, resume...)
 	}
 	if len(ready) > 0 {
@@ -576,15 +577,15 @@ func (d *decider) deleting() {
 // Quiet reports whether a drained node has finished its jobs (CRUS: State holds IDLE or
 // DOWN, and DRAIN). FAIL counts as a drain, UNKNOWN (never registered) as idle, and a
 // node still running its epilog (COMPLETING) is not quiet yet.
-func Quiet(st slurmsim.NodeState) bool {
-	if !st.Has(slurmsim.FlagDrain) && !st.Has(slurmsim.FlagFail) {
+func Quiet(st slurmapi.NodeState) bool {
+	if !st.Has(slurmapi.FlagDrain) && !st.Has(slurmapi.FlagFail) {
 		return false
 	}
-	if st.Has(slurmsim.FlagCompleting) {
+	if st.Has(slurmapi.FlagCompleting) {
 		return false
 	}
 	switch st.Base {
-	case slurmsim.StateIdle, slurmsim.StateDown, slurmsim.StateUnknown:
+	case slurmapi.StateIdle, slurmapi.StateDown, slurmapi.StateUnknown:
 		return true
 	}
 	return false
@@ -596,11 +597,11 @@ func Quiet(st slurmsim.NodeState) bool {
 func InService(w WLMNode) bool {
 	st := w.State
 	switch {
-	case st.Base == slurmsim.StateDown || st.Base == slurmsim.StateUnknown:
+	case st.Base == slurmapi.StateDown || st.Base == slurmapi.StateUnknown:
 		return false
-	case st.Has(slurmsim.FlagNotResponding), st.Has(slurmsim.FlagRebootIssued):
+	case st.Has(slurmapi.FlagNotResponding), st.Has(slurmapi.FlagRebootIssued):
 		return false
-	case (st.Has(slurmsim.FlagDrain) || st.Has(slurmsim.FlagFail)) && w.Reason == DrainReason:
+	case (st.Has(slurmapi.FlagDrain) || st.Has(slurmapi.FlagFail)) && w.Reason == DrainReason:
 		return false
 	}
 	return true

@@ -9,7 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/slurmsim"
+
+	"github.com/cray-bos/bos/api/slurmapi"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -44,8 +45,8 @@ func active(nodes ...string) func(*Record) {
 	return func(r *Record) { r.Progress.Active = nodes }
 }
 
-func state(s string) slurmsim.NodeState {
-	var st slurmsim.NodeState
+func state(s string) slurmapi.NodeState {
+	var st slurmapi.NodeState
 	if err := st.UnmarshalText([]byte(s)); err != nil {
 		panic(err)
 	}
@@ -657,7 +658,7 @@ func TestDecideWalk(t *testing.T) {
 	for _, n := range []string{n1, n2, n3, n5} {
 		assert.True(t, InService(wlm[n]), n)
 	}
-	assert.True(t, wlm[n4].State.Has(slurmsim.FlagFail), "the dead node is FAIL in Slurm")
+	assert.True(t, wlm[n4].State.Has(slurmapi.FlagFail), "the dead node is FAIL in Slurm")
 	assert.Equal(t, msgCompleted, lastMessage(r))
 	assert.Contains(t, r.Messages, "Took the node list of group 'start': 5 nodes in 3 steps of at most 2")
 }

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/cray-bos/bos/hsm"
+	"github.com/cray-bos/bos/api/bosapi"
+	"github.com/cray-bos/bos/api/hsmapi"
+	"github.com/cray-bos/bos/api/slurmapi"
+	"github.com/cray-bos/bos/api/slurmapi/hostlist"
 	"github.com/cray-bos/bos/internal/problem"
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/api"
-	"github.com/cray-bos/bos/slurmsim"
-	"github.com/cray-bos/bos/slurmsim/hostlist"
 )
 
 // observe reads what the stage needs (NeedsOf), nothing more.
@@ -31,7 +31,7 @@ func (s *Server) observe(ctx context.Context, rec *Record, n Needs) (Observation
 		obs.Starting = g.Members.IDs
 		obs.NIDs = map[string]int{}
 		if len(obs.Starting) > 0 {
-			comps, err := s.cfg.HSM.QueryComponents(ctx, obs.Starting, hsm.ComponentFilter{})
+			comps, err := s.cfg.HSM.QueryComponents(ctx, obs.Starting, hsmapi.ComponentFilter{})
 			if err != nil {
 				return obs, fmt.Errorf("read the NIDs of group '%s': %w", rec.StartingLabel, err)
 			}
@@ -62,7 +62,7 @@ func (s *Server) observe(ctx context.Context, rec *Record, n Needs) (Observation
 		}
 	}
 	if len(n.Components) > 0 {
-		comps, err := s.cfg.BOS.ListComponents(ctx, api.ComponentQuery{IDs: n.Components})
+		comps, err := s.cfg.BOS.ListComponents(ctx, bosapi.ComponentQuery{IDs: n.Components})
 		if err != nil {
 			return obs, fmt.Errorf("read BOS components: %w", err)
 		}
@@ -91,7 +91,7 @@ func (s *Server) wlmNodes(ctx context.Context, rec *Record, xnames []string) (ma
 		return out, nil
 	}
 	nodes, err := s.cfg.WLM.Node(ctx, hostlist.Compress(names))
-	if slurmsim.CodeOf(err) == slurmsim.CodeNotFound || slurmsim.CodeOf(err) == slurmsim.CodeInvalid {
+	if slurmapi.CodeOf(err) == slurmapi.CodeNotFound || slurmapi.CodeOf(err) == slurmapi.CodeInvalid {
 		nodes, err = s.cfg.WLM.Nodes(ctx)
 	}
 	if err != nil {
@@ -202,8 +202,8 @@ func (s *Server) updateWLM(ctx context.Context, rec *Record, xnames []string, st
 	if len(names) == 0 {
 		return nil
 	}
-	err := s.cfg.WLM.UpdateNode(ctx, slurmsim.NodeUpdate{Nodes: hostlist.Compress(names), State: state, Reason: reason})
-	if state == "RESUME" && slurmsim.CodeOf(err) == slurmsim.CodeConflict {
+	err := s.cfg.WLM.UpdateNode(ctx, slurmapi.NodeUpdate{Nodes: hostlist.Compress(names), State: state, Reason: reason})
+	if state == "RESUME" && slurmapi.CodeOf(err) == slurmapi.CodeConflict {
 		return nil
 	}
 	if err != nil {

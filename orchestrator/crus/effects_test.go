@@ -10,9 +10,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
+	"github.com/cray-bos/bos/api/hsmapi"
+	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/internal/topology"
-	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/slurmsim"
 )
@@ -35,13 +37,13 @@ func TestActionsAreIdempotent(t *testing.T) {
 	st, err := store.Open(ctx, store.Config{})
 	require.NoError(t, err)
 	defer st.Close()
-	hc := hsm.NewClient(hs.URL, nil)
-	s, err := New(Config{Store: st, HSM: hc, BOS: api.NewClient("http://127.0.0.1:1", nil), WLM: slurmsim.NewClient(ss.URL, nil)})
+	hc := hsmapi.NewClient(hs.URL, nil)
+	s, err := New(Config{Store: st, HSM: hc, BOS: bosapi.NewClient("http://127.0.0.1:1", nil), WLM: slurmapi.NewClient(ss.URL, nil)})
 	require.NoError(t, err)
 
 	ids := topo.ByRole(topology.RoleCompute)
 	a, b, c := ids[0], ids[1], ids[2]
-	require.NoError(t, hc.CreateGroup(ctx, hsm.Group{Label: "g", Members: hsm.Members{IDs: []string{ids[3]}}}))
+	require.NoError(t, hc.CreateGroup(ctx, hsmapi.Group{Label: "g", Members: hsmapi.Members{IDs: []string{ids[3]}}}))
 	rec := &Record{Progress: Progress{WLMNames: map[string]string{}}}
 	for _, n := range topo.Nodes {
 		rec.Progress.WLMNames[n.Xname] = n.Name

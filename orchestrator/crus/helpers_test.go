@@ -10,14 +10,15 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/cray-bos/bos/hsm"
+	"github.com/cray-bos/bos/api/bosapi"
+	"github.com/cray-bos/bos/api/hsmapi"
+	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/memnet"
 	"github.com/cray-bos/bos/internal/stack"
 	"github.com/cray-bos/bos/internal/stack/stacktest"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/orchestrator/crus"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/store/storetest"
@@ -43,8 +44,8 @@ type world struct {
 	net      *memnet.Network
 	computes []string
 	names    map[string]string // xname → Slurm name
-	hsm      *hsm.Client
-	slurm    *slurmsim.Client
+	hsm      *hsmapi.Client
+	slurm    *slurmapi.Client
 }
 
 // bubble runs a test in a testing/synctest bubble, on a fake clock: the world's
@@ -92,12 +93,12 @@ func startWorld(t *testing.T, computes int) *world {
 	require.NoError(t, err)
 
 	w := &world{t: t, st: st, net: mn, computes: topo.ByRole(topology.RoleCompute), names: map[string]string{},
-		hsm: hsm.NewClient(st.URLs.HSM, st.HTTPClient()), slurm: slurmsim.NewClient(st.URLs.Slurm, st.HTTPClient())}
+		hsm: hsmapi.NewClient(st.URLs.HSM, st.HTTPClient()), slurm: slurmapi.NewClient(st.URLs.Slurm, st.HTTPClient())}
 	for _, n := range topo.Nodes {
 		w.names[n.Xname] = n.Name
 	}
 	for _, label := range []string{startLabel, upLabel, failedLabel} {
-		require.NoError(t, w.hsm.CreateGroup(ctx, hsm.Group{Label: label}))
+		require.NoError(t, w.hsm.CreateGroup(ctx, hsmapi.Group{Label: label}))
 	}
 	for _, id := range w.computes {
 		require.NoError(t, w.hsm.AddGroupMember(ctx, startLabel, id))
@@ -113,7 +114,7 @@ func startWorld(t *testing.T, computes int) *world {
 		require.NoError(t, err)
 		idle := 0
 		for _, n := range nodes {
-			if n.State == (slurmsim.NodeState{Base: slurmsim.StateIdle}) {
+			if n.State == (slurmapi.NodeState{Base: slurmapi.StateIdle}) {
 				idle++
 			}
 		}
@@ -144,7 +145,7 @@ func (w *world) eventually(d time.Duration, what string, cond func() (bool, stri
 // the stack's built-in CRUS never sees these sessions) until the returned stop is called.
 func (w *world) crusServer(st *store.Store, timing crus.Timing) (srv *crus.Server, client *crus.Client, stop func()) {
 	w.t.Helper()
-	return w.crusServerWith(st, timing, api.NewClient(w.st.URLs.BOS, w.st.HTTPClient()))
+	return w.crusServerWith(st, timing, bosapi.NewClient(w.st.URLs.BOS, w.st.HTTPClient()))
 }
 
 // crusServerWith is crusServer talking to BOS through b.
@@ -209,7 +210,7 @@ func (w *world) members(label string) []string {
 	return g.Members.IDs
 }
 
-func (w *world) slurmNode(xname string) slurmsim.Node {
+func (w *world) slurmNode(xname string) slurmapi.Node {
 	w.t.Helper()
 	ns, err := w.slurm.Node(ctxFor(w.t, 5*time.Second), w.names[xname])
 	require.NoError(w.t, err)

@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/cray-bos/bos/internal/loop"
-	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/bootsets"
+	"github.com/cray-bos/bos/orchestrator/reconciler"
 	"github.com/cray-bos/bos/orchestrator/selection"
 	"github.com/cray-bos/bos/orchestrator/store"
 )
@@ -58,8 +59,8 @@ func (t Timing) withDefaults() Timing {
 type Config struct {
 	Store     *store.Store
 	Inventory selection.Inventory
-	Images    operator.Images
-	Effects   *operator.Effects
+	Images    bootsets.Images
+	Effects   *reconciler.Effects
 	// Handoff passes the inventory a session's creation read to the agent (optional).
 	Handoff *selection.Handoff
 	Timing  Timing
@@ -118,7 +119,7 @@ func (a *Agent) Wake() {
 	}
 }
 
-// Run makes sure every HSM node is a BOS component (operator.Discover), then looks for
+// Run makes sure every HSM node is a BOS component (reconciler.Discover), then looks for
 // sessions to run until ctx is cancelled; then it stops every session it runs (they stay
 // running in the store and start again with the next agent) and returns.
 func (a *Agent) Run(ctx context.Context) error {
@@ -133,7 +134,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	// Sessions act on BOS components: make sure HSM's nodes are ones before the first
 	// session runs (as the reconciler does; both may run this, it only adds what is missing).
 	for {
-		added, err := operator.Discover(ctx, a.cfg.Store, a.cfg.Inventory, a.cfg.Now())
+		added, err := reconciler.Discover(ctx, a.cfg.Store, a.cfg.Inventory, a.cfg.Now())
 		if err == nil {
 			if len(added) > 0 {
 				a.log.Info("v1 agent: discovered nodes", "added", len(added))

@@ -17,7 +17,8 @@ import (
 
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/lockstep"
-	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/power"
+	"github.com/cray-bos/bos/orchestrator/reconciler"
 	"github.com/cray-bos/bos/orchestrator/selection"
 )
 
@@ -54,7 +55,7 @@ func TestRebootLockstep(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		w := newWorld(t, a0, a1, a2, b0, b1, b2)
 		for _, id := range []string{a0, a1, a2, b0, b1, b2} {
-			w.power[id] = operator.PowerOn
+			w.power[id] = power.PowerOn
 		}
 		w.stuck[b1] = true
 		w.bootDelay = func(id string) time.Duration {
@@ -71,10 +72,10 @@ func TestRebootLockstep(t *testing.T) {
 		// Lockstep: the last power-off comes before the first power-on.
 		var lastOff, firstOn time.Time
 		for _, e := range w.powerEvents() {
-			if e.power == operator.PowerOff && e.at.After(lastOff) {
+			if e.power == power.PowerOff && e.at.After(lastOff) {
 				lastOff = e.at
 			}
-			if e.power == operator.PowerOn && (firstOn.IsZero() || e.at.Before(firstOn)) {
+			if e.power == power.PowerOn && (firstOn.IsZero() || e.at.Before(firstOn)) {
 				firstOn = e.at
 			}
 		}
@@ -121,7 +122,7 @@ func TestOrdinals(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		w := newWorld(t, a0, a1, b0, b1, b2)
 		for _, id := range []string{a0, a1, b0, b1, b2} {
-			w.power[id] = operator.PowerOn
+			w.power[id] = power.PowerOn
 		}
 		one, two := 1, 2
 		bsA, bsB, bsC := bootSet(a0, a1), bootSet(b0, b1), bootSet(b2)
@@ -131,16 +132,16 @@ func TestOrdinals(t *testing.T) {
 		s := w.wait(w.session(w.agent(), "reboot", "t", ""))
 		assert.Empty(t, s.Status.FailedNodes)
 
-		order := map[operator.Power][]string{}
+		order := map[power.Power][]string{}
 		for _, e := range w.powerEvents() {
 			order[e.power] = append(order[e.power], e.node)
 		}
 		group := map[string]string{a0: "a", a1: "a", b0: "b", b1: "b", b2: "c"}
 		var offs, ons []string
-		for _, id := range order[operator.PowerOff] {
+		for _, id := range order[power.PowerOff] {
 			offs = append(offs, group[id])
 		}
-		for _, id := range order[operator.PowerOn] {
+		for _, id := range order[power.PowerOn] {
 			ons = append(ons, group[id])
 		}
 		assert.Equal(t, []string{"c", "a", "a", "b", "b"}, offs, "shutdown: c (none = 0), a (1), b (2)")
@@ -161,7 +162,7 @@ func TestBootOutcomes(t *testing.T) {
 		first := w.wait(w.session(a, "boot", "t", a0))
 		require.Empty(t, first.Status.FailedNodes)
 
-		w.power[a1] = operator.PowerOn // running something BOS did not give it
+		w.power[a1] = power.PowerOn // running something BOS did not give it
 		w.refuseOn[a2] = true
 		w.silent[b0] = true
 		w.unread[b1] = true // its power cannot be read: it is powered on anyway
@@ -175,7 +176,7 @@ func TestBootOutcomes(t *testing.T) {
 		assert.Equal(t, []string{a0, b1}, phaseOf(t, s, "a", "configure").Nodes(bos.CategorySucceeded))
 		ons := 0
 		for _, e := range w.powerEvents() {
-			if e.node == a0 && e.power == operator.PowerOn {
+			if e.node == a0 && e.power == power.PowerOn {
 				ons++
 			}
 		}
@@ -216,8 +217,8 @@ func TestBootNodeBootedByV2(t *testing.T) {
 			return nil
 		})
 		require.NoError(t, err)
-		w.power[a0] = operator.PowerOn
-		w.cfs[a0] = &operator.CFSView{DesiredConfig: "cfg", Status: "configured"}
+		w.power[a0] = power.PowerOn
+		w.cfs[a0] = &reconciler.CFSView{DesiredConfig: "cfg", Status: "configured"}
 
 		s := w.wait(w.session(w.agent(), "boot", "t", ""))
 		assert.Empty(t, s.Status.FailedNodes)
@@ -237,7 +238,7 @@ func TestConfigureAndShutdown(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		w := newWorld(t, a0, a1, a2)
 		for _, id := range []string{a0, a1, a2} {
-			w.power[id] = operator.PowerOn
+			w.power[id] = power.PowerOn
 		}
 		w.cfsFail[a1] = true
 		w.template("t", bos.V1SessionTemplate{CFS: cfsOn("cfg2"), BootSets: map[string]bos.V1BootSet{"a": bootSet(a0, a1, a2)}})
@@ -262,7 +263,7 @@ func TestConfigureAndShutdown(t *testing.T) {
 		s = w.wait(w.session(a, "shutdown", "t", ""))
 		assert.Equal(t, []string{a0, a1, a2}, phaseOf(t, s, "a", "shutdown").Nodes(bos.CategorySucceeded))
 		for _, id := range []string{a0, a1, a2} {
-			assert.Equal(t, operator.PowerOff, w.power[id])
+			assert.Equal(t, power.PowerOff, w.power[id])
 		}
 		comps, err = w.st.GetComponents(context.Background(), []string{a0})
 		require.NoError(t, err)
@@ -302,14 +303,14 @@ func TestTakeover(t *testing.T) {
 func TestDeleteStopsSession(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		w := newWorld(t, a0, a1)
-		w.power[a0], w.power[a1] = operator.PowerOn, operator.PowerOn
+		w.power[a0], w.power[a1] = power.PowerOn, power.PowerOn
 		w.stuck[a0] = true
 		w.template("t", bos.V1SessionTemplate{BootSets: map[string]bos.V1BootSet{"a": bootSet(a0, a1)}})
 		a := w.agent(func(c *lockstep.Config) { c.Timing.GracefulShutdown = time.Minute })
 		id := w.session(a, "reboot", "t", "")
 		running := func() string { return fmt.Sprintf("%d runs, %s %s", a.Running(), a1, w.powerState(a1)) }
 		testwait.Until(t, "the run starts", func() bool { return a.Running() == 1 }, running)
-		testwait.Until(t, a1+" powers off", func() bool { return w.powerState(a1) == operator.PowerOff }, running)
+		testwait.Until(t, a1+" powers off", func() bool { return w.powerState(a1) == power.PowerOff }, running)
 		require.NoError(t, w.st.DeleteV1Session(context.Background(), id))
 		testwait.Until(t, "the run stops", func() bool { return a.Running() == 0 }, running)
 		n := len(w.powerEvents())
@@ -323,7 +324,7 @@ func TestDeleteStopsSession(t *testing.T) {
 	})
 }
 
-func (w *world) powerState(id string) operator.Power {
+func (w *world) powerState(id string) power.Power {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.power[id]
@@ -341,7 +342,7 @@ func TestSessionFailures(t *testing.T) {
 		a := w.agent()
 
 		s := w.wait(w.session(a, "boot", "t", "x9999c0s0b0n0"))
-		assert.Equal(t, operator.MsgNoNodes, s.Error)
+		assert.Equal(t, reconciler.MsgNoNodes, s.Error)
 		assert.True(t, s.Status.Metadata.Complete)
 		// The agent discovered HSM's nodes before that first session; one added since is not
 		// a BOS component yet.
@@ -399,8 +400,8 @@ func TestDiscoversBeforeSessions(t *testing.T) {
 		w := newWorld(t, a0)
 		w.mu.Lock()
 		w.nodes = append(w.nodes, selection.Node{ID: a1, Role: "Compute", Arch: "X86", Enabled: true})
-		w.power[a1] = operator.PowerOff
-		w.cfs[a1] = &operator.CFSView{Status: "unconfigured"}
+		w.power[a1] = power.PowerOff
+		w.cfs[a1] = &reconciler.CFSView{Status: "unconfigured"}
 		w.mu.Unlock()
 		w.template("t", bos.V1SessionTemplate{BootSets: map[string]bos.V1BootSet{"a": bootSet(a0, a1)}})
 		s := w.wait(w.session(w.agent(), "boot", "t", ""))

@@ -10,9 +10,9 @@
 // calls Wake) and runs each in a goroutine (session.go): claim it, resolve its nodes
 // (selection.Select: the v2 setup's node resolution plus the template's partition),
 // write the components, run the steps (steps.go), finish. It acts on nodes only through
-// operator.Effects, the same code the v2 reconciler uses for BSS, CFS and Redfish; it
-// observes them through operator.PowerControl (power), the BOS components (the BSS token
-// a booted node reports) and operator.Configuration (CFS status).
+// reconciler.Effects, the same code the v2 reconciler uses for BSS, CFS and Redfish; it
+// observes them through power.PowerControl (power), the BOS components (the BSS token
+// a booted node reports) and reconciler.Configuration (CFS status).
 //
 // The agent owns a session's nodes by writing, before any step, each node's component:
 // session = the v1 session id, desired state = the target, enabled = false (so the v2
@@ -59,8 +59,8 @@
 //     phases (BOA left them in not_started, so those phases never completed).
 //   - stage_configuration is folded into boot (power-on sets the CFS desired
 //     configuration) and configure; the configure phase starts when its step does.
-//   - Kernel parameters come from v2's builder (operator.BootArtifactsFor) with v1's rules
-//     (operator.V1Params): cpss3 and sbps rootfs providers, bos_update_frequency as v2
+//   - Kernel parameters come from v2's builder (bootsets.BootArtifactsFor) with v1's rules
+//     (bootsets.V1Params): cpss3 and sbps rootfs providers, bos_update_frequency as v2
 //     adds it, no bos_session_id. "Already runs the target" is BootArtifacts.SameBoot,
 //     so a node a v2 session booted with the same image and boot set qualifies.
 //   - BOA built a CFS configuration from the deprecated clone_url/branch fields when

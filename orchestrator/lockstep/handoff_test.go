@@ -8,11 +8,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/internal/memnet"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/orchestrator/lockstep"
-	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/reconciler"
 	"github.com/cray-bos/bos/orchestrator/selection"
 )
 
@@ -33,8 +34,8 @@ func TestOneInventoryReadPerSession(t *testing.T) {
 		srv.Listener = ln
 		srv.Start()
 		t.Cleanup(srv.Close)
-		client := api.NewClient(srv.URL, mn.HTTPClient(0))
-		setup := &operator.Setup{Store: w.st, Inventory: w, Images: w, Handoff: handoff}
+		client := bosapi.NewClient(srv.URL, mn.HTTPClient(0))
+		setup := &reconciler.Setup{Store: w.st, Inventory: w, Images: w, Handoff: handoff}
 
 		tmpl := bos.SessionTemplate{EnableCFS: true, CFS: &bos.CFS{Configuration: "cfg"}, BootSets: map[string]bos.BootSet{
 			"a": {Path: "s3://boot-images/k/manifest.json", Type: "s3", NodeList: []string{a0, a1}}}}
@@ -54,7 +55,7 @@ func TestOneInventoryReadPerSession(t *testing.T) {
 		before = w.reads()
 		created, err := client.V1CreateSession(ctx, bos.V1SessionCreate{Operation: "boot", TemplateName: "t1"})
 		require.NoError(t, err)
-		s := w.wait(api.V1SessionID(created))
+		s := w.wait(bosapi.V1SessionID(created))
 		assert.Empty(t, s.Status.FailedNodes)
 		assert.Equal(t, []string{a2}, phaseOf(t, s, "a", "boot").Nodes(bos.CategorySucceeded))
 		assert.Equal(t, 1, w.reads()-before, "v1: one HSM read for creation and the agent")

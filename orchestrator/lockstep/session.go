@@ -10,7 +10,8 @@ import (
 	"time"
 
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/bootsets"
+	"github.com/cray-bos/bos/orchestrator/reconciler"
 	"github.com/cray-bos/bos/orchestrator/selection"
 )
 
@@ -47,8 +48,8 @@ type run struct {
 type bootSetRun struct {
 	name   string
 	bs     bos.V1BootSet
-	nodes  []string        // every node the boot set acts on (sorted)
-	target operator.Target // boot artifacts and configuration
+	nodes  []string          // every node the boot set acts on (sorted)
+	target reconciler.Target // boot artifacts and configuration
 	// fail, when set, fails every node in the first phase (its image could not be read).
 	fail string
 }
@@ -145,7 +146,7 @@ func (r *run) plan(ctx context.Context) error {
 	}
 	sort.Strings(all)
 	if len(all) == 0 {
-		return &sessionFailure{msg: operator.MsgNoNodes}
+		return &sessionFailure{msg: reconciler.MsgNoNodes}
 	}
 	if err := r.targets(ctx); err != nil {
 		return err
@@ -190,7 +191,7 @@ func (r *run) plan(ctx context.Context) error {
 }
 
 // targets builds each boot set's target: the image's artifacts and kernel parameters
-// (operator.BootArtifactsFor with the v1 rules) for boot and reboot, the configuration
+// (bootsets.BootArtifactsFor with the v1 rules) for boot and reboot, the configuration
 // for every operation but shutdown. A boot set whose image cannot be read fails its nodes
 // in the first phase; the others go on.
 func (r *run) targets(ctx context.Context) error {
@@ -201,12 +202,12 @@ func (r *run) targets(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read options: %w", err)
 	}
-	rules := operator.V1Params(opts)
+	rules := bootsets.V1Params(opts)
 	v2 := r.sess.Template.V2()
-	images := map[string]operator.Image{}
+	images := map[string]bootsets.Image{}
 	for _, b := range r.bootSets {
 		if r.op == bos.OpConfigure {
-			b.target = operator.Target{Configuration: r.config}
+			b.target = reconciler.Target{Configuration: r.config}
 			continue
 		}
 		if len(b.nodes) == 0 {
@@ -227,12 +228,12 @@ func (r *run) targets(ctx context.Context) error {
 			}
 			images[b.bs.Path] = img
 		}
-		artifacts, err := operator.BootArtifactsFor(img, v2.BootSets[b.name], rules)
+		artifacts, err := bootsets.BootArtifactsFor(img, v2.BootSets[b.name], rules)
 		if err != nil {
 			b.fail = err.Error()
 			continue
 		}
-		b.target = operator.Target{BootArtifacts: artifacts, Configuration: r.config}
+		b.target = reconciler.Target{BootArtifacts: artifacts, Configuration: r.config}
 	}
 	return nil
 }
@@ -255,7 +256,7 @@ func (r *run) writeComponents(ctx context.Context, ids []string) error {
 	return nil
 }
 
-func componentPatch(session, op string, t operator.Target) *bos.ComponentPatch {
+func componentPatch(session, op string, t reconciler.Target) *bos.ComponentPatch {
 	empty, disabled, action, notFailed := "", false, bos.ActionSessionSetup, false
 	cfg := t.Configuration
 	p := &bos.ComponentPatch{

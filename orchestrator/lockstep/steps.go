@@ -7,7 +7,8 @@ import (
 	"time"
 
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/operator"
+
+	"github.com/cray-bos/bos/orchestrator/power"
 )
 
 // A step is one lockstep stage of an operation; each drives one status phase (reference
@@ -156,7 +157,7 @@ func (r *run) shutdown(ctx context.Context, ids []string) error {
 	all := keys(owned)
 	readings := eff.Power.PowerStates(ctx, all)
 	for _, id := range all {
-		if readings[id].Power == operator.PowerOff {
+		if readings[id].Power == power.PowerOff {
 			off = append(off, id)
 		} else {
 			on = append(on, id) // on, or unknown: BOA, like PCS, counts an error as "not off"
@@ -164,7 +165,7 @@ func (r *run) shutdown(ctx context.Context, ids []string) error {
 	}
 	r.succeed(phase, off)
 	var force []string
-	for id := range eff.PowerOff(ctx, on, operator.ResetGracefulOff) {
+	for id := range eff.PowerOff(ctx, on, power.ResetGracefulOff) {
 		force = append(force, id) // a refused graceful request is forced at once
 	}
 	waiting := minus(on, force)
@@ -174,7 +175,7 @@ func (r *run) shutdown(ctx context.Context, ids []string) error {
 	force = append(force, waiting...)
 	sort.Strings(force)
 	msgs := map[string]string{}
-	for id, err := range eff.PowerOff(ctx, force, operator.ResetForceOff) {
+	for id, err := range eff.PowerOff(ctx, force, power.ResetForceOff) {
 		msgs[id] = fmt.Sprintf("forceful power off failed: %v", err)
 	}
 	r.fail(phase, msgs)
@@ -206,7 +207,7 @@ func (r *run) waitOff(ctx context.Context, phase string, waiting *[]string, budg
 		var off, still []string
 		readings := r.a.cfg.Effects.Power.PowerStates(ctx, ids)
 		for _, id := range ids {
-			if readings[id].Power == operator.PowerOff {
+			if readings[id].Power == power.PowerOff {
 				off = append(off, id)
 			} else {
 				still = append(still, id)
@@ -238,7 +239,7 @@ func (r *run) boot(ctx context.Context, ids []string) error {
 	for _, id := range keys(owned) {
 		c := owned[id]
 		switch readings[id].Power {
-		case operator.PowerOn:
+		case power.PowerOn:
 			if !c.DesiredState.BootArtifacts.IsEmpty() && c.ActualState.BootArtifacts.SameBoot(c.DesiredState.BootArtifacts) {
 				running = append(running, id)
 			} else {
@@ -286,7 +287,7 @@ func (r *run) boot(ctx context.Context, ids []string) error {
 	msgs = map[string]string{}
 	readings = eff.Power.PowerStates(ctx, waiting)
 	for _, id := range waiting {
-		if readings[id].Power == operator.PowerOn {
+		if readings[id].Power == power.PowerOn {
 			msgs[id] = fmt.Sprintf("node did not report booting the session's image within %s", r.a.cfg.Timing.Boot)
 		} else {
 			msgs[id] = fmt.Sprintf("node was not running within %s of its power-on", r.a.cfg.Timing.Boot)

@@ -15,8 +15,10 @@ import (
 	"github.com/cray-bos/bos/internal/testwait"
 
 	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/bootsets"
 	"github.com/cray-bos/bos/orchestrator/lockstep"
-	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/power"
+	"github.com/cray-bos/bos/orchestrator/reconciler"
 	"github.com/cray-bos/bos/orchestrator/selection"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/store/storetest"
@@ -34,10 +36,10 @@ type world struct {
 	nodes     []selection.Node
 	groups    map[string][]string
 	parts     map[string][]string
-	power     map[string]operator.Power
+	power     map[string]power.Power
 	tokens    map[string]string // node → token BSS gave it
 	nextToken int
-	cfs       map[string]*operator.CFSView
+	cfs       map[string]*reconciler.CFSView
 	cfsOn     map[string]bool
 	events    []event
 	nodeReads int // HSM reads of the node list
@@ -59,7 +61,7 @@ type world struct {
 type event struct {
 	at    time.Time
 	node  string
-	power operator.Power
+	power power.Power
 }
 
 // bubble runs a test in a testing/synctest bubble: the agent's polls and timeouts and the
@@ -72,15 +74,15 @@ func bubble(t *testing.T, fn func(t *testing.T)) {
 
 func newWorld(t *testing.T, ids ...string) *world {
 	w := &world{t: t, st: storetest.Open(t, storetest.Mini, store.Config{EmbeddedOverPipes: true}),
-		groups: map[string][]string{}, parts: map[string][]string{}, power: map[string]operator.Power{},
-		tokens: map[string]string{}, cfs: map[string]*operator.CFSView{}, cfsOn: map[string]bool{},
+		groups: map[string][]string{}, parts: map[string][]string{}, power: map[string]power.Power{},
+		tokens: map[string]string{}, cfs: map[string]*reconciler.CFSView{}, cfsOn: map[string]bool{},
 		stuck: map[string]bool{}, refuseOn: map[string]bool{}, silent: map[string]bool{}, cfsFail: map[string]bool{}, unread: map[string]bool{},
 		bootDelay: func(string) time.Duration { return 5 * time.Millisecond }}
 	var comps []bos.Component
 	for _, id := range ids {
 		w.nodes = append(w.nodes, selection.Node{ID: id, Role: "Compute", Arch: "X86", Enabled: true})
-		w.power[id] = operator.PowerOff
-		w.cfs[id] = &operator.CFSView{Status: "unconfigured"}
+		w.power[id] = power.PowerOff
+		w.cfs[id] = &reconciler.CFSView{Status: "unconfigured"}
 		comps = append(comps, bos.NewComponent(id, time.Now()))
 	}
 	_, err := w.st.AddComponents(context.Background(), comps)
@@ -98,7 +100,7 @@ func (w *world) reads() int {
 func (w *world) agent(tweak ...func(*lockstep.Config)) *lockstep.Agent {
 	cfg := lockstep.Config{
 		Store: w.st, Inventory: w, Images: w,
-		Effects: &operator.Effects{Store: w.st, BSS: w, CFS: w, Power: w},
+		Effects: &reconciler.Effects{Store: w.st, BSS: w, CFS: w, Power: w},
 		Timing: lockstep.Timing{Poll: 5 * time.Millisecond, GracefulShutdown: 60 * time.Millisecond,
 			ForcefulShutdown: 60 * time.Millisecond, Boot: 2 * time.Second, Configure: 2 * time.Second,
 			Sessions: 10 * time.Millisecond, Save: 5 * time.Millisecond},
@@ -115,7 +117,7 @@ func (w *world) agent(tweak ...func(*lockstep.Config)) *lockstep.Agent {
 	return a
 }
 
-func (w *world) setPower(id string, p operator.Power) {
+func (w *world) setPower(id string, p power.Power) {
 	w.power[id] = p
 	w.events = append(w.events, event{at: time.Now(), node: id, power: p})
 }
@@ -132,12 +134,12 @@ func (w *world) Groups(context.Context) (map[string][]string, error)     { retur
 func (w *world) Partitions(context.Context) (map[string][]string, error) { return w.parts, nil }
 func (w *world) LockedNodes(context.Context) ([]string, error)           { return nil, nil }
 
-// ---- operator.Images ----
+// ---- bootsets.Images ----
 
-var testImage = operator.Image{Kernel: "s3://boot-images/k/kernel", Initrd: "s3://boot-images/k/initrd",
+var testImage = bootsets.Image{Kernel: "s3://boot-images/k/kernel", Initrd: "s3://boot-images/k/initrd",
 	Rootfs: "s3://boot-images/k/rootfs", RootfsETag: "etag1", BootParameters: "quiet"}
 
-func (w *world) Image(_ context.Context, path string) (operator.Image, error) {
+func (w *world) Image(_ context.Context, path string) (bootsets.Image, error) {
 	w.mu.Lock()
 	w.imageReads = append(w.imageReads, time.Now())
 	panics := w.imagePanics > 0
@@ -149,10 +151,10 @@ func (w *world) Image(_ context.Context, path string) (operator.Image, error) {
 	if path == "s3://boot-images/k/manifest.json" {
 		return testImage, nil
 	}
-	return operator.Image{}, fmt.Errorf("no manifest at %s", path)
+	return bootsets.Image{}, fmt.Errorf("no manifest at %s", path)
 }
 
-// ---- operator.BootParameters ----
+// ---- reconciler.BootParameters ----
 
 func (w *world) Put(_ context.Context, hosts []string, _ bos.BootArtifacts) (string, error) {
 	w.mu.Lock()
@@ -165,12 +167,12 @@ func (w *world) Put(_ context.Context, hosts []string, _ bos.BootArtifacts) (str
 	return tok, nil
 }
 
-// ---- operator.Configuration ----
+// ---- reconciler.Configuration ----
 
-func (w *world) Components(_ context.Context, ids []string) (map[string]operator.CFSView, error) {
+func (w *world) Components(_ context.Context, ids []string) (map[string]reconciler.CFSView, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := map[string]operator.CFSView{}
+	out := map[string]reconciler.CFSView{}
 	for _, id := range ids {
 		if v, ok := w.cfs[id]; ok {
 			out[id] = *v
@@ -206,40 +208,40 @@ func (w *world) runCFS(id string) {
 	}
 }
 
-// ---- operator.PowerControl ----
+// ---- power.PowerControl ----
 
-func (w *world) PowerStates(_ context.Context, ids []string) map[string]operator.PowerReading {
+func (w *world) PowerStates(_ context.Context, ids []string) map[string]power.PowerReading {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := map[string]operator.PowerReading{}
+	out := map[string]power.PowerReading{}
 	for _, id := range ids {
 		if w.unread[id] {
-			out[id] = operator.PowerReading{Power: operator.PowerUnknown, Err: errors.New("timeout")}
+			out[id] = power.PowerReading{Power: power.PowerUnknown, Err: errors.New("timeout")}
 			continue
 		}
-		out[id] = operator.PowerReading{Power: w.power[id]}
+		out[id] = power.PowerReading{Power: w.power[id]}
 	}
 	return out
 }
 
-func (w *world) Reset(_ context.Context, ids []string, kind operator.ResetKind) map[string]error {
+func (w *world) Reset(_ context.Context, ids []string, kind power.ResetKind) map[string]error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	failed := map[string]error{}
 	for _, id := range ids {
 		switch kind {
-		case operator.ResetOn:
+		case power.ResetOn:
 			if w.refuseOn[id] {
 				failed[id] = errors.New("BMC said no")
 				continue
 			}
-			if w.power[id] != operator.PowerOn {
-				w.setPower(id, operator.PowerOn)
+			if w.power[id] != power.PowerOn {
+				w.setPower(id, power.PowerOn)
 				time.AfterFunc(w.bootDelay(id), func() { w.booted(id) })
 			}
 		default:
-			if !w.stuck[id] && w.power[id] != operator.PowerOff {
-				w.setPower(id, operator.PowerOff)
+			if !w.stuck[id] && w.power[id] != power.PowerOff {
+				w.setPower(id, power.PowerOff)
 			}
 		}
 	}
@@ -249,7 +251,7 @@ func (w *world) Reset(_ context.Context, ids []string, kind operator.ResetKind) 
 // booted is the node's OS coming up: it reports its token and enables CFS.
 func (w *world) booted(id string) {
 	w.mu.Lock()
-	tok, on, silent := w.tokens[id], w.power[id] == operator.PowerOn, w.silent[id]
+	tok, on, silent := w.tokens[id], w.power[id] == power.PowerOn, w.silent[id]
 	if on && !silent {
 		w.cfsOn[id] = true
 		w.runCFS(id)

@@ -4,20 +4,20 @@ import (
 	"context"
 	"sync"
 
-	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/reconciler"
 )
 
 // reconcilerRun runs the v2 reconciler under Run's context and can kill and restart it
 // on the same store, as a crash and a restart of the process would: the queue, timers
 // and calls in progress die with it; the store, BMCs and the other services live on.
 type reconcilerRun struct {
-	cfg operator.Config // Queue and Instance are set per run
-	wg  sync.WaitGroup  // every reconciler started
+	cfg reconciler.Config // Queue and Instance are set per run
+	wg  sync.WaitGroup    // every reconciler started
 
 	mu     sync.Mutex // guards the fields below; never held across I/O
 	ctx    context.Context
-	queue  *operator.Queue
-	rec    *operator.Reconciler
+	queue  *reconciler.Queue
+	rec    *reconciler.Reconciler
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -60,8 +60,8 @@ func (r *reconcilerRun) start() {
 	}
 	ctx, cancel := context.WithCancel(r.ctx)
 	cfg := r.cfg
-	cfg.Queue = operator.NewQueue(nil)
-	rec := operator.New(cfg)
+	cfg.Queue = reconciler.NewQueue(nil)
+	rec := reconciler.New(cfg)
 	done := make(chan struct{})
 	r.queue, r.rec, r.cancel, r.done = cfg.Queue, rec, cancel, done
 	r.wg.Add(1) // under mu, before end can Wait

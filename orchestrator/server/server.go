@@ -12,9 +12,11 @@ import (
 
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
+	"github.com/cray-bos/bos/orchestrator/bootsets"
 	"github.com/cray-bos/bos/orchestrator/crus"
 	"github.com/cray-bos/bos/orchestrator/lockstep"
-	"github.com/cray-bos/bos/orchestrator/operator"
+	"github.com/cray-bos/bos/orchestrator/power"
+	"github.com/cray-bos/bos/orchestrator/reconciler"
 	"github.com/cray-bos/bos/orchestrator/selection"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/tenant"
@@ -72,12 +74,12 @@ type Config struct {
 	RedfishTimeout time.Duration
 	// BMCCredentials are the BMCs' credentials (the stand-in for the Vault PCS reads: HSM
 	// never returns passwords). Nil: root/initial0 for every BMC.
-	BMCCredentials *operator.Credentials
+	BMCCredentials *power.Credentials
 	// Workers and BatchSize tune the reconciler (0: its defaults).
 	Workers, BatchSize int
 	// WrapPower, when set, wraps the reconciler's power driver (tests inject faults and
 	// crashes there; see CrashReconciler).
-	WrapPower func(operator.PowerControl) operator.PowerControl
+	WrapPower func(power.PowerControl) power.PowerControl
 	// V1 paces and bounds the v1 lockstep agent (zero fields: BOA's defaults).
 	V1 lockstep.Timing
 	// CRUS bounds the waits of the CRUS controller.
@@ -101,7 +103,7 @@ type BOS struct {
 	rec     *reconcilerRun // idle without Reconcile
 	agent   *lockstep.Agent
 	crus    *crus.Server
-	redfish *operator.Redfish // nil when nodes are powered through PCS
+	redfish *power.Redfish // nil when nodes are powered through PCS
 }
 
 // New opens the store, migrates v1 templates in it to v2 form, and builds the API and,
@@ -158,7 +160,7 @@ func (b *BOS) build() error {
 	cfg, svc := b.cfg, b.cfg.Services
 	// BOS's clients of BSS, CFS, HSM, IMS and PCS wait for an answer as long as the
 	// *_read_timeout options say; the reconciler's passes keep them current.
-	timeouts := &operator.ReadTimeouts{}
+	timeouts := &reconciler.ReadTimeouts{}
 	clientOf := func(service string) *http.Client {
 		var c http.Client // nil HTTPClient: the clients' default, http.DefaultTransport
 		if cfg.HTTPClient != nil {
@@ -169,34 +171,34 @@ func (b *BOS) build() error {
 	}
 	var checker bos.BootSetChecker
 	if svc.IMS != "" && svc.S3 != "" {
-		checker = operator.NewBootSetChecker(svc.IMS, svc.S3, clientOf(operator.ServiceIMS))
+		checker = bootsets.NewBootSetChecker(svc.IMS, svc.S3, clientOf(reconciler.ServiceIMS))
 	}
 	var (
-		inventory operator.HSMInventory
+		inventory reconciler.HSMInventory
 		nodes     bos.NodeResolver // the overlap check of session creation needs HSM
 		// handoff carries the inventory the overlap check read to the session's setup.
 		handoff = &selection.Handoff{}
 	)
 	if svc.HSM != "" {
-		inventory = operator.NewHSMInventory(svc.HSM, clientOf(operator.ServiceHSM))
+		inventory = reconciler.NewHSMInventory(svc.HSM, clientOf(reconciler.ServiceHSM))
 		nodes = &selection.Resolver{Inventory: inventory, Tenants: cfg.Tenants, Handoff: handoff}
 	}
 	mux := http.NewServeMux()
 	if cfg.Reconcile {
-		power, polled, err := b.powerDriver(inventory, clientOf(operator.ServicePCS), mux)
+		driver, polled, err := b.powerDriver(inventory, clientOf(reconciler.ServicePCS), mux)
 		if err != nil {
 			return err
 		}
-		bssPort := operator.NewBSSBootParameters(svc.BSS, clientOf(operator.ServiceBSS))
-		cfsPort := operator.NewCFSConfiguration(svc.CFS, clientOf(operator.ServiceCFS))
-		images := operator.NewS3Images(svc.IMS, svc.S3, clientOf(operator.ServiceIMS))
+		bssPort := reconciler.NewBSSBootParameters(svc.BSS, clientOf(reconciler.ServiceBSS))
+		cfsPort := reconciler.NewCFSConfiguration(svc.CFS, clientOf(reconciler.ServiceCFS))
+		images := bootsets.NewS3Images(svc.IMS, svc.S3, clientOf(reconciler.ServiceIMS))
 		if cfg.WrapPower != nil {
-			power = cfg.WrapPower(power)
+			driver = cfg.WrapPower(driver)
 		}
-		b.rec.cfg = operator.Config{
+		b.rec.cfg = reconciler.Config{
 			Store: b.store, Tenants: cfg.Tenants, Handoff: handoff,
 			Inventory: inventory, BSS: bssPort, CFS: cfsPort, Images: images,
-			Power:   power,
+			Power:   driver,
 			Workers: cfg.Workers, BatchSize: cfg.BatchSize,
 			BMCPatience: bmcPatience(cfg.RedfishTimeout),
 			Logger:      cfg.Logger, LogLevel: cfg.LogLevel, ReadTimeouts: timeouts,
@@ -205,7 +207,7 @@ func (b *BOS) build() error {
 		// reading power with GETs only (see Redfish.Polled).
 		agent, err := lockstep.New(lockstep.Config{
 			Store: b.store, Inventory: inventory, Images: images, Handoff: handoff,
-			Effects: &operator.Effects{Store: b.store, BSS: bssPort, CFS: cfsPort, Power: polled},
+			Effects: &reconciler.Effects{Store: b.store, BSS: bssPort, CFS: cfsPort, Power: polled},
 			Timing:  cfg.V1, Logger: cfg.Logger,
 		})
 		if err != nil {
@@ -234,15 +236,15 @@ func (b *BOS) build() error {
 
 // powerDriver returns the reconciler's power driver and the one the v1 agent polls: PCS
 // when Power says so, else Redfish (b.redfish, with its event sink served on mux).
-func (b *BOS) powerDriver(inventory operator.HSMInventory, pcsClient *http.Client, mux *http.ServeMux) (power, polled operator.PowerControl, err error) {
+func (b *BOS) powerDriver(inventory reconciler.HSMInventory, pcsClient *http.Client, mux *http.ServeMux) (driver, polled power.PowerControl, err error) {
 	cfg := b.cfg
 	if cfg.Power == PowerPCS {
-		p := operator.NewPCS(operator.PCSConfig{URL: cfg.Services.PCS + PCSPath, HTTP: pcsClient})
+		p := power.NewPCS(power.PCSConfig{URL: cfg.Services.PCS + PCSPath, HTTP: pcsClient})
 		return p, p, nil
 	}
 	creds := cfg.BMCCredentials
 	if creds == nil {
-		creds = &operator.Credentials{Default: operator.Credential{Username: "root", Password: "initial0"}}
+		creds = &power.Credentials{Default: power.Credential{Username: "root", Password: "initial0"}}
 	}
 	scheme := cfg.RedfishScheme
 	if scheme == "" {
@@ -252,7 +254,7 @@ func (b *BOS) powerDriver(inventory operator.HSMInventory, pcsClient *http.Clien
 	if cfg.URL != "" {
 		events = cfg.URL + RedfishEventsPath
 	}
-	b.redfish = operator.NewRedfish(operator.RedfishConfig{
+	b.redfish = power.NewRedfish(power.RedfishConfig{
 		Endpoints: inventory.Endpoints(creds), Scheme: scheme, Timeout: cfg.RedfishTimeout,
 		EventDestination: events,
 		OnPowerChange:    func(node string) { b.rec.wake(node) },

@@ -14,11 +14,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/internal/memnet"
 	"github.com/cray-bos/bos/internal/stack"
 	"github.com/cray-bos/bos/internal/testwait"
 	"github.com/cray-bos/bos/internal/topology"
-	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/orchestrator/server"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/simulator"
@@ -97,9 +97,9 @@ func TestRunStopsEverythingItStarted(t *testing.T) {
 			Reconcile: true,
 		})
 		defer r.b.Close()
-		client := api.NewClient("http://"+bosAddr, net.HTTPClient(0))
+		client := bosapi.NewClient("http://"+bosAddr, net.HTTPClient(0))
 		testwait.Until(t, "the reconciler discovers HSM's nodes", func() bool {
-			comps, err := client.ListComponents(t.Context(), api.ComponentQuery{})
+			comps, err := client.ListComponents(t.Context(), bosapi.ComponentQuery{})
 			return err == nil && len(comps) == len(topo.Nodes)
 		}, nil)
 		r.b.RestartReconciler()
@@ -119,8 +119,8 @@ func TestRunAPIOnly(t *testing.T) {
 		net := memnet.New()
 		r := start(t, net, "127.0.0.1:8000", server.Config{})
 		defer r.b.Close()
-		client := api.NewClient("http://127.0.0.1:8000", net.HTTPClient(0))
-		_, err := client.ListComponents(t.Context(), api.ComponentQuery{})
+		client := bosapi.NewClient("http://127.0.0.1:8000", net.HTTPClient(0))
+		_, err := client.ListComponents(t.Context(), bosapi.ComponentQuery{})
 		require.NoError(t, err)
 		r.shutdown(t)
 		synctest.Wait()

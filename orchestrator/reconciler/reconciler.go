@@ -1,0 +1,518 @@
+package reconciler
+
+import (
+	"context"
+	"log/slog"
+	"maps"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/cray-bos/bos/internal/loop"
+	"github.com/cray-bos/bos/internal/uuid"
+	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/bootsets"
+	"github.com/cray-bos/bos/orchestrator/power"
+	"github.com/cray-bos/bos/orchestrator/selection"
+	"github.com/cray-bos/bos/orchestrator/store"
+	"github.com/cray-bos/bos/orchestrator/tenant"
+)
+
+// Config wires a Reconciler.
+type Config struct {
+	Store *store.Store
+	// Queue holds the node ids to look at. Make it first and pass its Add as the store's
+	// OnComponentsChanged hook, so every committed write wakes the node. nil = a new queue.
+	Queue     *Queue
+	Inventory selection.Inventory
+	BSS       BootParameters
+	CFS       Configuration
+	Images    bootsets.Images
+	Power     power.PowerControl
+	Tenants   tenant.Registry
+	// Handoff passes the inventory a session's creation read to its setup (optional).
+	Handoff *selection.Handoff
+	// Workers is how many batches are reconciled at once (default 4).
+	Workers int
+	// BatchSize is the most nodes one worker takes at a time (default 1000; the option
+	// max_component_batch_size caps it). Effects are batched across a batch's nodes.
+	BatchSize int
+	// CFSPoll is how soon a configuring node is looked at again: CFS sends no events
+	// (default 500 ms; BOS looks every polling_frequency).
+	CFSPoll time.Duration
+	// BMCPatience is how long a batch waits for its nodes' BMCs (default 1 s; keep it well
+	// under the Redfish timeout). Calls still running then go on without holding the
+	// batch, and their nodes are decided or recorded when they answer, so a slow or hung
+	// BMC delays only its own nodes (see stragglers.go).
+	BMCPatience time.Duration
+	// SessionPoll is how often pending and running sessions are looked at (default 250 ms).
+	// It is only a resync: WakeSessions (called by the API after a v2 session is created
+	// or deleted, and when a node reaches its final state) wakes the session loop at once.
+	SessionPoll time.Duration
+	// Instance names this process in the power calls it records (last_action.in_flight),
+	// so that after a crash the next process can tell calls cut off between recording and
+	// sending from its own calls under way. Default: random per New.
+	Instance string
+	Logger   *slog.Logger
+	// LogLevel, when set, is the level of Logger's handler: every pass sets it from the
+	// logging_level option, as BOS's operators do.
+	LogLevel *slog.LevelVar
+	// ReadTimeouts, when set, is updated from the *_read_timeout options at every pass.
+	ReadTimeouts *ReadTimeouts
+	Now          func() time.Time
+}
+
+// Reconciler drives every enabled component to its desired state (see doc.go).
+type Reconciler struct {
+	cfg     Config
+	queue   *Queue
+	log     *slog.Logger
+	setup   *Setup
+	effects *Effects
+
+	sessionWake chan struct{}
+	// stragglers counts the goroutines finishing calls that outlasted BMCPatience.
+	stragglers sync.WaitGroup
+	// decide is Decide; tests wrap it to act between a decision and its write.
+	decide func(bos.Component, Observation, bos.Options, time.Time) Decision
+}
+
+// New returns a reconciler; Run starts it.
+func New(cfg Config) *Reconciler {
+	if cfg.Queue == nil {
+		cfg.Queue = NewQueue(nil)
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 4
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 1000
+	}
+	if cfg.CFSPoll <= 0 {
+		cfg.CFSPoll = 500 * time.Millisecond
+	}
+	if cfg.SessionPoll <= 0 {
+		cfg.SessionPoll = 250 * time.Millisecond
+	}
+	if cfg.BMCPatience <= 0 {
+		cfg.BMCPatience = time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Instance == "" {
+		cfg.Instance = uuid.New()
+	}
+	r := &Reconciler{cfg: cfg, queue: cfg.Queue, log: cfg.Logger, sessionWake: make(chan struct{}, 1), decide: Decide,
+		setup: &Setup{Store: cfg.Store, Inventory: cfg.Inventory, Images: cfg.Images, Tenants: cfg.Tenants, Handoff: cfg.Handoff, Now: cfg.Now, Logger: cfg.Logger}}
+	power := patientResets{PowerControl: cfg.Power, patience: cfg.BMCPatience, background: &r.stragglers, failedLate: r.resetFailedLate}
+	r.effects = &Effects{Store: cfg.Store, BSS: cfg.BSS, CFS: cfg.CFS, Power: power, Now: cfg.Now, NoWake: true}
+	return r
+}
+
+// Wake queues nodes for a look now (the store hook and power events call it).
+func (r *Reconciler) Wake(ids ...string) { r.queue.Add(ids...) }
+
+// WakeSessions asks for a look at pending and running sessions now.
+func (r *Reconciler) WakeSessions() {
+	select {
+	case r.sessionWake <- struct{}{}:
+	default:
+	}
+}
+
+// Run reconciles until ctx is cancelled: node workers, the resync that heals missed
+// wake-ups every polling_frequency, and the session, discovery and cleanup loops.
+func (r *Reconciler) Run(ctx context.Context) error {
+	defer r.queue.ShutDown() // also when stopped during the first discovery
+	// Sessions need BOS components: discover HSM's nodes before setting any session up.
+	for {
+		added, err := Discover(ctx, r.cfg.Store, r.cfg.Inventory, r.cfg.Now())
+		if err == nil {
+			r.log.Info("initial discovery", "added", len(added))
+			break
+		}
+		r.log.Warn("initial discovery; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < r.cfg.Workers; i++ {
+		wg.Go(func() { r.worker(ctx) })
+	}
+	// The resync's first pass looks at every enabled node at once: calls a crashed process
+	// recorded but may not have sent are verified and re-sent now (Decide, lost).
+	house := &housekeeping{r: r, lastDiscovery: r.cfg.Now()} // Run did the first discovery
+	every := func(name string, interval func() time.Duration, wake <-chan struct{}, pass func(context.Context)) {
+		wg.Go(func() { loop.Every(ctx, r.log, name, interval, wake, pass) })
+	}
+	var period time.Duration // polling_frequency, read by each resync pass
+	every("resync", func() time.Duration { return period }, nil, func(ctx context.Context) {
+		period = seconds(r.options(ctx).PollingFrequency)
+		r.resync(ctx)
+	})
+	every("sessions", func() time.Duration { return r.cfg.SessionPoll }, r.sessionWake, r.sessionPass)
+	every("housekeeping", func() time.Duration { return 5 * time.Second }, nil, house.pass)
+	<-ctx.Done()
+	r.queue.ShutDown() // ends the workers
+	wg.Wait()
+	r.stragglers.Wait()
+	return nil
+}
+
+func (r *Reconciler) worker(ctx context.Context) {
+	for {
+		keys, ok := r.queue.GetBatch(r.cfg.BatchSize)
+		if !ok {
+			return
+		}
+		var held map[string]bool
+		r.safely(keys, func(keys []string) {
+			for k, v := range r.reconcile(ctx, keys) {
+				if held == nil {
+					held = map[string]bool{}
+				}
+				held[k] = v
+			}
+		})
+		if len(held) == 0 {
+			r.queue.Done(keys...)
+			continue
+		}
+		for _, k := range keys {
+			if !held[k] {
+				r.queue.Done(k)
+			}
+		}
+	}
+}
+
+// options reads the live options, falling back to the defaults (as BOS's operators do)
+// when the store cannot be read.
+func (r *Reconciler) options(ctx context.Context) bos.Options {
+	opts, err := r.cfg.Store.GetOptions(ctx)
+	if err != nil {
+		r.log.Warn("reading options; using defaults", "err", err)
+		return bos.DefaultOptions()
+	}
+	if r.cfg.LogLevel != nil {
+		r.cfg.LogLevel.Set(opts.LogLevel())
+	}
+	if r.cfg.ReadTimeouts != nil {
+		r.cfg.ReadTimeouts.Set(opts)
+	}
+	return opts
+}
+
+// retryLater puts keys back after a failure that is nobody's fault in particular, each
+// after its own backoff (Queue.AddRateLimited).
+func (r *Reconciler) retryLater(keys []string, why string, err error) {
+	r.log.Warn("reconcile deferred", "why", why, "nodes", len(keys), "err", err)
+	r.queue.AddRateLimited(keys...)
+}
+
+// safely runs look on keys with panics contained. A look that panics is run again on
+// each key alone, so the keys that do not panic go on and each one that does is logged
+// with its id and retried after its own backoff; the process survives.
+func (r *Reconciler) safely(keys []string, look func(keys []string)) {
+	if len(keys) == 1 {
+		if err := loop.Safely(r.log, "node "+keys[0], func() { look(keys) }); err != nil {
+			r.queue.AddRateLimited(keys[0])
+		}
+		return
+	}
+	if err := loop.Safely(nil, "", func() { look(keys) }); err == nil {
+		return
+	}
+	r.log.Warn("a look at a batch panicked; looking at its nodes one by one", "nodes", len(keys))
+	for _, k := range keys {
+		r.safely([]string{k}, look)
+	}
+}
+
+// reconcile looks at a batch of nodes: observe, decide, store (compare-and-set), act.
+// It returns the nodes whose power reading outlasted BMCPatience: they stay processing
+// (so no other look reads them again meanwhile) until their reading arrives, then they
+// are settled apart from the batch (see awaitEach) and released.
+func (r *Reconciler) reconcile(ctx context.Context, keys []string) (held map[string]bool) {
+	if ctx.Err() != nil {
+		return nil
+	}
+	comps, err := r.cfg.Store.GetComponents(ctx, keys)
+	if err != nil {
+		r.retryLater(keys, "read components", err)
+		return nil
+	}
+	var ids []string
+	enabled := make(map[string]bool, len(comps))
+	for _, c := range comps {
+		if c.Enabled {
+			ids = append(ids, c.ID)
+			enabled[c.ID] = true
+		}
+	}
+	for _, k := range keys {
+		if !enabled[k] {
+			r.queue.Forget(k) // disabled or deleted: nothing to do, a look that succeeded
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	power := awaitEach(ids, r.cfg.BMCPatience, &r.stragglers,
+		func(id string) power.PowerReading { return r.cfg.Power.PowerStates(ctx, []string{id})[id] },
+		func(late map[string]power.PowerReading) {
+			ids := slices.Collect(maps.Keys(late))
+			r.safely(ids, func(ids []string) { r.settle(ctx, ids, late) })
+			r.queue.Done(ids...)
+		})
+	if len(power) < len(ids) {
+		held = make(map[string]bool, len(ids)-len(power))
+		var answered []string
+		for _, id := range ids {
+			if _, ok := power[id]; ok {
+				answered = append(answered, id)
+			} else {
+				held[id] = true
+			}
+		}
+		ids = answered
+		r.log.Info("batch goes on without slow BMCs", "nodes", len(held))
+	}
+	r.settle(ctx, ids, power)
+	return held
+}
+
+// settle decides and acts on nodes whose power is read.
+func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]power.PowerReading) {
+	if len(ids) == 0 {
+		return
+	}
+	opts := r.options(ctx)
+	cfsViews, err := r.cfg.CFS.Components(ctx, ids)
+	if err != nil {
+		// An unreachable CFS is not a missing record: wait rather than put nodes on hold.
+		r.retryLater(ids, "read CFS", err)
+		return
+	}
+	now := r.cfg.Now()
+	// Only the decisions of the attempt that committed are acted on: a node deleted or
+	// changed before it has none, or a fresh one.
+	// The reconciler's own writes wake nobody (NoWake): each decision says when to look
+	// again.
+	outcomes, err := store.UpdateEach(ctx, r.cfg.Store, ids, func(c *bos.Component) (Decision, error) {
+		obs := Observation{Power: power[c.ID].Power, Self: r.cfg.Instance}
+		if e := power[c.ID].Err; e != nil {
+			obs.PowerError = e.Error()
+		}
+		if v, ok := cfsViews[c.ID]; ok {
+			obs.CFS = &v
+		}
+		d := r.decide(*c, obs, opts, now)
+		if !d.Changed {
+			return d, store.ErrSkip
+		}
+		*c = d.Component
+		return d, nil
+	}, store.NoWake)
+	if err != nil {
+		r.retryLater(ids, "store decisions", err)
+		return
+	}
+	decisions := make(map[string]Decision, len(outcomes))
+	for _, o := range outcomes {
+		decisions[o.ID] = o.Result
+	}
+	r.act(ctx, decisions, opts)
+	finished := false
+	for id, d := range decisions {
+		finished = finished || (d.Changed && !d.Component.Enabled)
+		switch {
+		case d.RequeueAfter > 0:
+			r.queue.AddAfter(id, d.RequeueAfter)
+		case d.PollCFS:
+			r.queue.AddAfter(id, r.cfg.CFSPoll)
+		}
+	}
+	if finished {
+		r.WakeSessions() // a session may be complete now
+	}
+	r.queue.Forget(ids...) // looked at without a failure: the next one backs off from the start
+}
+
+// act performs the stored decisions' actions through Effects, batched: one BSS PUT per
+// artifact set, one CFS PATCH per (configuration, session), Redfish resets in parallel.
+// Failures are recorded on the components so the next look retries them.
+func (r *Reconciler) act(ctx context.Context, decisions map[string]Decision, opts bos.Options) {
+	byAction := map[Action][]bos.Component{}
+	for _, d := range decisions {
+		if d.Action != NoAction {
+			byAction[d.Action] = append(byAction[d.Action], d.Component)
+		}
+	}
+	for act, comps := range byAction {
+		sort.Slice(comps, func(i, j int) bool { return comps[i].ID < comps[j].ID })
+		var failed map[string]error
+		switch act {
+		case PowerOnAction:
+			failed = r.effects.PowerOn(ctx, comps)
+		case GracefulOffAction:
+			failed = r.effects.PowerOff(ctx, idsOf(comps), power.ResetGracefulOff)
+		case ForcefulOffAction:
+			failed = r.effects.PowerOff(ctx, idsOf(comps), power.ResetForceOff)
+		case ConfigureAction:
+			r.configure(ctx, comps)
+		}
+		if len(failed) > 0 {
+			r.recordFailures(ctx, act, failed, opts)
+		}
+		if act != ConfigureAction {
+			r.confirmSent(ctx, comps, failed)
+		}
+	}
+}
+
+// confirmSent clears last_action.in_flight on the nodes whose call returned without error,
+// if their record still carries that call: from now on a crash cannot lose it, and no
+// other process re-sends it. A node whose write fails keeps in_flight; another process
+// would at worst re-send a call whose effect it does not see yet.
+func (r *Reconciler) confirmSent(ctx context.Context, comps []bos.Component, failed map[string]error) {
+	sent := make(map[string]bos.LastAction, len(comps))
+	for _, c := range comps {
+		if failed[c.ID] == nil && c.LastAction.InFlight != "" {
+			sent[c.ID] = c.LastAction
+		}
+	}
+	if len(sent) == 0 {
+		return
+	}
+	ids := slices.Collect(maps.Keys(sent))
+	_, err := r.cfg.Store.UpdateComponents(ctx, ids, func(c *bos.Component) error {
+		if !sameCall(c.LastAction, sent[c.ID]) {
+			return store.ErrSkip // changed meanwhile
+		}
+		c.LastAction.InFlight = ""
+		return nil
+	}, store.NoWake)
+	if err != nil {
+		r.log.Warn("recording power calls as sent", "nodes", len(ids), "err", err)
+	}
+}
+
+// configure asks CFS for the desired configuration. A failure is only logged: the node
+// stays configuring and the next look tries again (configuration is not a counted action
+// in BOS).
+func (r *Reconciler) configure(ctx context.Context, comps []bos.Component) {
+	for _, err := range r.effects.Configure(ctx, comps) {
+		r.log.Warn("cfs configure", "nodes", len(comps), "err", err)
+		return // one line per batch: the failures share their cause
+	}
+}
+
+// resetFailedLate records a reset that failed after its batch went on (see patientResets).
+func (r *Reconciler) resetFailedLate(ctx context.Context, kind power.ResetKind, failed map[string]error) {
+	r.recordFailures(ctx, actionOf(kind), failed, r.options(ctx))
+}
+
+// recordFailures marks the failed action on each node (if it is still the node's last
+// action) and looks again after a backoff.
+func (r *Reconciler) recordFailures(ctx context.Context, act Action, failed map[string]error, opts bos.Options) {
+	ids := make([]string, 0, len(failed))
+	for id := range failed {
+		ids = append(ids, id)
+	}
+	want := map[Action]string{PowerOnAction: bos.ActionPoweringOn, GracefulOffAction: bos.ActionPoweringOffGracefully, ForcefulOffAction: bos.ActionPoweringOffForcefully}[act]
+	now := r.cfg.Now()
+	stored, err := r.cfg.Store.UpdateComponents(ctx, ids, func(c *bos.Component) error {
+		if c.LastAction.Action != want || c.LastAction.Failed {
+			return store.ErrSkip
+		}
+		RecordFailure(c, act, failed[c.ID], now)
+		return nil
+	}, store.NoWake)
+	if err != nil {
+		r.log.Error("recording action failures", "action", act, "nodes", len(ids), "err", err)
+	}
+	for _, c := range stored {
+		r.queue.AddAfter(c.ID, RetryDelay(attemptsOf(&c, act), opts))
+	}
+	r.log.Info("action failed", "action", act, "nodes", len(ids), "example", failed[ids[0]])
+}
+
+// sameCall reports whether a and b record the same power call.
+func sameCall(a, b bos.LastAction) bool {
+	return a.Action == b.Action && a.Failed == b.Failed && a.InFlight == b.InFlight && a.LastUpdated.Equal(b.LastUpdated)
+}
+
+// resync queues every enabled node: at start, then every polling_frequency to heal
+// missed wake-ups.
+func (r *Reconciler) resync(ctx context.Context) {
+	enabled := true
+	ids, err := r.cfg.Store.ComponentIDs(ctx, store.Filter{Enabled: &enabled})
+	if err != nil {
+		r.log.Warn("resync", "err", err)
+		return
+	}
+	r.queue.Add(ids...)
+}
+
+// sessionPass sets up pending sessions and completes running ones.
+func (r *Reconciler) sessionPass(ctx context.Context) {
+	now := r.cfg.Now()
+	pending, err := r.cfg.Store.ListSessions(ctx, "", true, bos.SessionFilter{Status: bos.SessionPending}, now)
+	if err != nil {
+		r.log.Warn("listing pending sessions", "err", err)
+		return
+	}
+	// Oldest first, so each newer session's setup comes later (TakesNode keeps the
+	// order when setups interleave across processes).
+	slices.SortStableFunc(pending, func(a, b bos.Session) int { return a.Creation().Compare(b.Creation()) })
+	opts := r.options(ctx)
+	for _, sess := range pending {
+		if err := r.setup.Run(ctx, sess, opts); err != nil {
+			r.log.Warn("session setup will be retried", "session", sess.Name, "err", err)
+		}
+	}
+	if _, err := CompleteSessions(ctx, r.cfg.Store, r.cfg.Tenants, r.cfg.Now()); err != nil {
+		r.log.Warn("session completion", "err", err)
+	}
+}
+
+// housekeeping runs discovery every discovery_frequency, completed session cleanup and
+// actual-state cleanup every minute; it is called every 5 s.
+type housekeeping struct {
+	r                          *Reconciler
+	lastDiscovery, lastCleanup time.Time
+}
+
+func (h *housekeeping) pass(ctx context.Context) {
+	r := h.r
+	opts := r.options(ctx)
+	now := r.cfg.Now()
+	if opts.DiscoveryFrequency > 0 && now.Sub(h.lastDiscovery) >= seconds(opts.DiscoveryFrequency) {
+		if added, err := Discover(ctx, r.cfg.Store, r.cfg.Inventory, now); err != nil {
+			r.log.Warn("discovery", "err", err)
+		} else {
+			h.lastDiscovery = now
+			if len(added) > 0 {
+				r.log.Info("discovered new nodes", "count", len(added))
+			}
+		}
+	}
+	if now.Sub(h.lastCleanup) >= time.Minute {
+		h.lastCleanup = now
+		if _, err := CleanupSessions(ctx, r.cfg.Store, opts, now); err != nil {
+			r.log.Warn("session cleanup", "err", err)
+		}
+		if _, err := CleanupActualState(ctx, r.cfg.Store, opts, now); err != nil {
+			r.log.Warn("actual state cleanup", "err", err)
+		}
+	}
+}
