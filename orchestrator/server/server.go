@@ -104,7 +104,7 @@ type BOS struct {
 	rec     *reconcilerRun // idle without Reconcile
 	agent   *lockstep.Agent
 	crus    *crus.Server
-	redfish *operator.Redfish // nil when nodes are powered through PCS
+	redfish *operator.Redfish          // nil when nodes are powered through PCS
 	view    atomic.Pointer[webui.View] // set by build; the store's write hook reads it
 }
 

@@ -20,7 +20,7 @@ type hub struct {
 	mu      sync.Mutex // guards the fields below; never held across I/O
 	dirty   map[string]struct{}
 	streams map[*stream]struct{}
-	running bool // the ticker goroutine runs
+	stop    chan struct{} // non-nil while the ticker goroutine runs; closed to stop it
 }
 
 func newHub(st *store.Store, tick time.Duration, log *slog.Logger) *hub {
@@ -54,9 +54,9 @@ func (h *hub) add(within func(string) bool) *stream {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.streams[s] = struct{}{}
-	if !h.running {
-		h.running = true
-		go h.run()
+	if h.stop == nil {
+		h.stop = make(chan struct{})
+		go h.run(h.stop)
 	}
 	return s
 }
@@ -66,20 +66,24 @@ func (h *hub) remove(s *stream) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	delete(h.streams, s)
+	if len(h.streams) == 0 && h.stop != nil {
+		close(h.stop)
+		h.stop = nil
+		clear(h.dirty)
+	}
 }
 
-// run reads the dirty components every tick until no stream is left.
-func (h *hub) run() {
+// run reads the dirty components every tick until stop is closed.
+func (h *hub) run(stop <-chan struct{}) {
 	t := time.NewTicker(h.tick)
 	defer t.Stop()
-	for range t.C {
-		h.mu.Lock()
-		if len(h.streams) == 0 {
-			h.running = false
-			clear(h.dirty)
-			h.mu.Unlock()
+	for {
+		select {
+		case <-stop:
 			return
+		case <-t.C:
 		}
+		h.mu.Lock()
 		var ids []string
 		if len(h.dirty) > 0 {
 			ids = make([]string, 0, len(h.dirty))

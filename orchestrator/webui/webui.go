@@ -239,7 +239,7 @@ func (v *View) component(w http.ResponseWriter, r *http.Request, sc scope) {
 
 // sessionRow is one session of the sessions panel.
 type sessionRow struct {
-	orchestrator.Session
+	Session  orchestrator.Session               `json:"session"`
 	Extended orchestrator.SessionExtendedStatus `json:"extended_status"`
 }
 
