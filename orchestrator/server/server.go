@@ -55,7 +55,8 @@ type Config struct {
 	// subscriptions (power is read with GETs) and no CRUS.
 	URL string
 	// Store chooses the Redis (URL empty: an embedded one) and the key prefix; its
-	// OnComponentsChanged is set here, to wake the reconciler.
+	// OnComponentsChanged is set here, to wake the reconciler, and OnComponentsWritten, to
+	// feed the web view.
 	Store    store.Config
 	Services Services
 	// HTTPClient carries BOS's calls to the services (nil: http.DefaultTransport); each
@@ -126,8 +127,8 @@ func New(ctx context.Context, cfg Config) (b *BOS, err error) {
 	}
 	b = &BOS{cfg: cfg, rec: &reconcilerRun{}}
 	storeCfg := cfg.Store
-	storeCfg.OnComponentsChanged = func(ids []string) {
-		b.rec.wake(ids...)
+	storeCfg.OnComponentsChanged = func(ids []string) { b.rec.wake(ids...) }
+	storeCfg.OnComponentsWritten = func(ids []string) {
 		if v := b.view.Load(); v != nil {
 			v.Notify(ids)
 		}

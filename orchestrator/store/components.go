@@ -585,9 +585,7 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 			onMissing(id)
 		}
 	}
-	if len(written) > 0 && s.onChanged != nil && !isQuiet(ctx) {
-		s.onChanged(slices.Clone(written))
-	}
+	s.changed(ctx, written)
 	return slices.Clone(result), slices.Clone(raws), nil
 }
 
@@ -663,9 +661,7 @@ func (s *Store) deleteComponents(ctx context.Context, ids []string, check func(s
 		if err != nil {
 			return deleted, err
 		}
-		if len(done) > 0 && s.onChanged != nil && !isQuiet(ctx) {
-			s.onChanged(slices.Clone(done))
-		}
+		s.changed(ctx, done)
 		deleted = append(deleted, done...)
 	}
 	return deleted, nil
@@ -738,6 +734,20 @@ func (s *Store) SessionStats(ctx context.Context, session string, within func(id
 		}
 	}
 	return st, nil
+}
+
+// changed tells the hooks of committed writes of ids: OnComponentsChanged unless ctx is
+// quiet, OnComponentsWritten always.
+func (s *Store) changed(ctx context.Context, ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	if s.onChanged != nil && !isQuiet(ctx) {
+		s.onChanged(slices.Clone(ids))
+	}
+	if s.onWritten != nil {
+		s.onWritten(slices.Clone(ids))
+	}
 }
 
 // callerError carries an error of the caller's mutate function (or of validating its

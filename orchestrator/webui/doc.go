@@ -11,8 +11,8 @@
 //	GET api/sessions          the newest sessions with their extended status
 //	GET events                server-sent events: a snapshot, then batched changes
 //
-// Changes are learnt from the store's component-write hook (Notify, wired by
-// orchestrator/server): ids written are marked dirty, and every Tick (250 ms) a hub reads
+// Changes are learnt from the store's hook of every component write, OnComponentsWritten
+// (Notify, wired by orchestrator/server): ids written are marked dirty, and every Tick (250 ms) a hub reads
 // the dirty components once (one MGET) and hands each browser's stream its changes, which
 // a stream coalesces by id until its browser has taken the previous message. A browser
 // thus gets at most one message per tick with every change since its last, and what waits

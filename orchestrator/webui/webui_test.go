@@ -29,7 +29,7 @@ func newView(t *testing.T, cfg Config) (*View, *store.Store) {
 	t.Helper()
 	var view *View
 	st, err := store.Open(context.Background(), store.Config{EmbeddedOverPipes: true,
-		OnComponentsChanged: func(ids []string) { view.Notify(ids) }})
+		OnComponentsWritten: func(ids []string) { view.Notify(ids) }})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
 	cfg.Store = st

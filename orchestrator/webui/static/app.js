@@ -15,7 +15,11 @@
     failed: "#d62728",
     on_hold: "#e6c229",
   };
-  const DISABLED = "#4a4a4a", DELETED = "#f6f6f4";
+  const DELETED = "#f6f6f4";
+  // A disabled component (BOS does not act on it: at rest, or taken out) is drawn in a
+  // paler shade of its status's colour: half way to white.
+  const pale = (hex) => "#" + [1, 3, 5].map((k) => Math.round((parseInt(hex.slice(k, k + 2), 16) + 255) / 2).toString(16).padStart(2, "0")).join("");
+  const PALE = Object.fromEntries(Object.entries(COLORS).map(([k, v]) => [k, pale(v)]));
   const F_DISABLED = 16, F_STAGED = 32, F_ERROR = 64, CODE_DELETED = 255;
   const LABEL_H = 14, BLOCK_GAP = 12;
 
@@ -70,8 +74,8 @@
   function statusOf(code) { return code === CODE_DELETED ? "deleted" : (statuses[code & 15] || ""); }
   function colorOf(code) {
     if (code === CODE_DELETED) return DELETED;
-    if (code & F_DISABLED) return DISABLED;
-    return COLORS[statuses[code & 15] || ""] || COLORS[""];
+    const st = statuses[code & 15] || "";
+    return ((code & F_DISABLED) ? PALE : COLORS)[st] || COLORS[""];
   }
 
   // --- layout: cabinet → chassis → slot → node, from the xnames --------------------------
@@ -199,14 +203,14 @@
       const n = counts.get(st) || 0;
       parts.push(`<span><i style="background:${COLORS[st]}"></i>${st || "no status"} ${n}</span>`);
     }
-    parts.push(`<span><i style="background:${DISABLED}"></i>disabled ${disabled}</span>`);
+    parts.push(`<span title="disabled: BOS does not act on it (at rest after its session, or taken out)"><i style="background:${PALE.stable}"></i><i style="background:${PALE.failed}"></i>paler: disabled ${disabled}</span>`);
     parts.push(`<span><i style="background:#fff;box-shadow:inset 4px 4px 0 -1px #000"></i>staged ${staged}</span>`);
     parts.push(`<span><i style="background:#fff;box-shadow:inset -4px -4px 0 -1px #d62728"></i>error, retrying</span>`);
     legend.innerHTML = parts.join("");
-    const live = codes.length - (counts.get("deleted") || 0);
+    let live = 0;
+    for (const c of codes) if (c !== CODE_DELETED) live++;
     document.getElementById("summary").textContent =
-      `${ids.length} components · ${counts.get("stable") || 0} stable · ${counts.get("failed") || 0} failed`;
-    void live;
+      `${live} components · ${counts.get("stable") || 0} stable · ${counts.get("failed") || 0} failed · ${live - disabled} enabled`;
   }
   let legendTimer = 0;
   function legendSoon() { if (!legendTimer) legendTimer = setTimeout(() => { legendTimer = 0; renderLegend(); }, 300); }
