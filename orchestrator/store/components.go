@@ -113,6 +113,12 @@ func (s *Store) GetComponents(ctx context.Context, ids []string) ([]orchestrator
 	return decodeComponents(raws)
 }
 
+// GetComponentsJSON returns the stored JSON of the components that exist among ids, in
+// the order of ids, undecoded (readers that need a few fields decode only those).
+func (s *Store) GetComponentsJSON(ctx context.Context, ids []string) ([]json.RawMessage, error) {
+	return s.mget(ctx, ids)
+}
+
 // ListComponents returns the components matching f, in id order.
 func (s *Store) ListComponents(ctx context.Context, f Filter) ([]orchestrator.Component, error) {
 	raws, err := s.ListComponentsJSON(ctx, f)

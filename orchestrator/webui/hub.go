@@ -103,7 +103,7 @@ func (h *hub) run(stop <-chan struct{}) {
 func (h *hub) publish(ids []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	comps, err := h.st.GetComponents(ctx, ids)
+	raws, err := h.st.GetComponentsJSON(ctx, ids)
 	if err != nil {
 		h.log.Warn("web view: reading changed components", "err", err)
 		h.notify(ids) // again at the next tick
@@ -113,8 +113,13 @@ func (h *hub) publish(ids []string) {
 	for _, id := range ids {
 		codes[id] = Deleted
 	}
-	for i := range comps {
-		codes[comps[i].ID] = Code(&comps[i])
+	for _, raw := range raws {
+		id, code, err := codeOfJSON(raw)
+		if err != nil {
+			h.log.Warn("web view: a stored component does not decode", "err", err)
+			continue
+		}
+		codes[id] = code
 	}
 	h.mu.Lock()
 	streams := make([]*stream, 0, len(h.streams))

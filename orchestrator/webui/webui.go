@@ -171,17 +171,20 @@ type Changes struct {
 
 // readSnapshot reads every component in the scope.
 func (v *View) readSnapshot(ctx context.Context, sc scope) (Snapshot, error) {
-	comps, err := v.cfg.Store.ListComponents(ctx, store.Filter{})
+	raws, err := v.cfg.Store.ListComponentsJSON(ctx, store.Filter{})
 	if err != nil {
 		return Snapshot{}, err
 	}
-	snap := Snapshot{Statuses: statusNames, IDs: make([]string, 0, len(comps)), Codes: make([]uint8, 0, len(comps))}
-	for i := range comps {
-		if !sc.within(comps[i].ID) {
-			continue
+	snap := Snapshot{Statuses: statusNames, IDs: make([]string, 0, len(raws)), Codes: make([]uint8, 0, len(raws))}
+	for _, raw := range raws {
+		id, code, err := codeOfJSON(raw)
+		if err != nil {
+			return Snapshot{}, err
 		}
-		snap.IDs = append(snap.IDs, comps[i].ID)
-		snap.Codes = append(snap.Codes, Code(&comps[i]))
+		if sc.within(id) {
+			snap.IDs = append(snap.IDs, id)
+			snap.Codes = append(snap.Codes, code)
+		}
 	}
 	return snap, nil
 }
