@@ -81,6 +81,7 @@
   // --- layout: cabinet → chassis → slot → node, from the xnames --------------------------
   const XNAME = /^x(\d+)c(\d+)s(\d+)b(\d+)n(\d+)$/;
   function layout() {
+    const t0 = performance.now();
     const n = ids.length;
     cell = n <= 3000 ? 10 : n <= 30000 ? 6 : 3;
     const cabs = new Map(); // cabinet → {nodes: [i], ...}
@@ -117,6 +118,7 @@
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     fullRedraw = true;
     schedule();
+    timings.layout = performance.now() - t0;
   }
 
   // cabPlacer returns a cabinet's grid size and each node's cell in it. Liquid-cooled
@@ -169,8 +171,11 @@
     if ((code & F_ERROR) && statuses[code & 15] !== "failed") { ctx.fillStyle = "#d62728"; ctx.fillRect(x + s - m, y + s - m, m, m); }
     if (ids[i] === selected) { ctx.strokeStyle = "#000"; ctx.lineWidth = 1; ctx.strokeRect(x + 0.5, y + 0.5, s - 1, s - 1); }
   }
+  const timings = { layout: 0, fullDraw: 0, lastDraw: 0, lastCells: 0 };
   function draw() {
     framePending = false;
+    const t0 = performance.now();
+    timings.lastCells = fullRedraw ? ids.length : dirty.size;
     if (fullRedraw) {
       fullRedraw = false; dirty.clear();
       ctx.fillStyle = DELETED;
@@ -183,6 +188,8 @@
       for (const i of dirty) drawCell(i);
       dirty.clear();
     }
+    timings.lastDraw = performance.now() - t0;
+    if (timings.lastCells === ids.length) timings.fullDraw = timings.lastDraw;
   }
 
   // --- legend with live counts ----------------------------------------------------------
@@ -384,6 +391,8 @@
       return { x: r.left + px[i] + cell / 2, y: r.top + py[i] + cell / 2 };
     },
     errors: () => errors.slice(),
+    // milliseconds: the last layout, the last full draw, the last draw and its cells
+    timings: () => ({ ...timings }),
   };
 
   window.addEventListener("resize", () => { if (ready) layout(); });
