@@ -43,7 +43,8 @@
 // writes go in chunks of 500 that split in halves on conflict, so one hot component never
 // holds back the rest. mutate may therefore run more than once and must depend only on
 // the component it is given. A write that changes nothing is not sent. After each
-// committed transaction Config.OnComponentsChanged receives the ids written.
+// committed transaction Config.OnComponentsChanged receives the ids written (unless the
+// write was made Quietly) and Config.OnComponentsWritten receives them always.
 // Options, templates and sessions use the same WATCH/MULTI cycle on their key.
 //
 // Session creation (CreateSessionAdmitted, CreateV1SessionAdmitted) WATCHes the session
