@@ -36,7 +36,7 @@ import (
 var knownFailing = map[string]string{}
 
 // files are the documents whose ```sh blocks run, in this order.
-var files = []string{"README.md", "docs/cli.md", "docs/crus.md", "docs/rolling-upgrades.md"}
+var files = []string{"README.md", "docs/cli.md", "docs/crus.md", "docs/rolling-upgrades.md", "docs/webui.md"}
 
 // command is one logical line of a block (continuation lines joined).
 type command struct {

@@ -18,6 +18,7 @@ import (
 	"github.com/cray-bos/bos/orchestrator/server"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/tenant"
+	"github.com/cray-bos/bos/orchestrator/webui"
 )
 
 // serveFlags are `bos serve`'s flags; config maps them onto BOS's Config.
@@ -197,6 +198,7 @@ func (f *serveFlags) serve(cmd *cobra.Command) error {
 		authState = "bearer tokens required"
 	}
 	fmt.Fprintf(errw, "BOS at %s, store %s, reconciler %s, authentication %s; Ctrl-C to stop\n", cfg.URL, st, rec, authState)
+	fmt.Fprintf(errw, "web view: %s\n", cfg.URL+webui.Path)
 	select {
 	case <-ctx.Done():
 	case err := <-served:

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cray-bos/bos/internal/stack"
 	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/webui"
 )
 
 func newUpCommand() *cobra.Command {
@@ -103,6 +104,7 @@ failed nodes; 4 --timeout expired before it completed; 130 interrupted (Ctrl-C).
 			}
 			fmt.Fprintf(errw, "stack up in %s: %d nodes behind %d BMCs, BOS at %s\nBOS options: %s\n",
 				time.Since(started).Round(time.Millisecond), len(st.Topology.Nodes), len(st.URLs.BMCs), st.URLs.BOS, describeOptions(options))
+			fmt.Fprintf(errw, "web view: %s\n", st.URLs.BOS+webui.Path)
 			if err := sf.started(ctx, st, errw); err != nil {
 				return err
 			}

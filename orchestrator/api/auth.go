@@ -177,3 +177,29 @@ func requestedTenant(c *gin.Context) string {
 	}
 	return c.GetHeader(bosapi.TenantHeader)
 }
+
+// AuthorizeRead applies to r the rules of GET /v2/components (tenantScoped): with auth
+// nil every request passes; otherwise r needs a bearer token for the administrator or for
+// the tenant it names. It returns the tenant r acts as ("": every tenant's records) or a
+// problem to reply with. Handlers outside this API that read components (the web view)
+// call it, so they follow the same rules.
+func AuthorizeRead(r *http.Request, a Authenticator) (string, *problem.Details) {
+	header := r.Header.Get(bosapi.TenantHeader)
+	var who *auth.Identity
+	if a != nil {
+		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+			return "", problem.New(http.StatusUnauthorized, "this needs an Authorization: Bearer token")
+		}
+		id, err := a.Authenticate(r.Context(), strings.TrimSpace(token))
+		if err != nil {
+			return "", problem.New(http.StatusUnauthorized, "%s", err.Error())
+		}
+		who = &id
+	}
+	tenant, d := decide(who, tenantScoped, header)
+	if d != nil {
+		return "", problem.New(d.status, "%s", d.detail)
+	}
+	return tenant, nil
+}

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bos "github.com/cray-bos/bos/orchestrator"
@@ -20,6 +22,7 @@ import (
 	"github.com/cray-bos/bos/orchestrator/selection"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/tenant"
+	"github.com/cray-bos/bos/orchestrator/webui"
 )
 
 // How BOS powers nodes (Config.Power).
@@ -54,7 +57,8 @@ type Config struct {
 	// subscriptions (power is read with GETs) and no CRUS.
 	URL string
 	// Store chooses the Redis (URL empty: an embedded one) and the key prefix; its
-	// OnComponentsChanged is set here, to wake the reconciler.
+	// OnComponentsChanged is set here, to wake the reconciler, and OnComponentsWritten, to
+	// feed the web view.
 	Store    store.Config
 	Services Services
 	// HTTPClient carries BOS's calls to the services (nil: http.DefaultTransport); each
@@ -103,7 +107,8 @@ type BOS struct {
 	rec     *reconcilerRun // idle without Reconcile
 	agent   *lockstep.Agent
 	crus    *crus.Server
-	redfish *power.Redfish // nil when nodes are powered through PCS
+	redfish *power.Redfish             // nil when nodes are powered through PCS
+	view    atomic.Pointer[webui.View] // set by build; the store's write hook reads it
 }
 
 // New opens the store, migrates v1 templates in it to v2 form, and builds the API and,
@@ -125,6 +130,11 @@ func New(ctx context.Context, cfg Config) (b *BOS, err error) {
 	b = &BOS{cfg: cfg, rec: &reconcilerRun{}}
 	storeCfg := cfg.Store
 	storeCfg.OnComponentsChanged = func(ids []string) { b.rec.wake(ids...) }
+	storeCfg.OnComponentsWritten = func(ids []string) {
+		if v := b.view.Load(); v != nil {
+			v.Notify(ids)
+		}
+	}
 	if b.store, err = store.Open(ctx, storeCfg); err != nil {
 		return nil, fmt.Errorf("bos: %w", err)
 	}
@@ -221,6 +231,12 @@ func (b *BOS) build() error {
 	}
 	mux.Handle("/", api.New(api.Config{Store: b.store, Tenants: cfg.Tenants, BootSets: checker, Logger: cfg.Logger,
 		LogLevel: cfg.LogLevel, Nodes: nodes, WakeV1: wakeV1, WakeV2: b.rec.wakeSessions, Auth: cfg.Auth}).Handler())
+	view := webui.New(webui.Config{Store: b.store, Tenants: cfg.Tenants, Auth: cfg.Auth, Power: b.powerReader(), Logger: cfg.Logger})
+	b.view.Store(view)
+	for _, p := range []string{webui.Path, webui.GatewayPath} {
+		mux.Handle(p, view.Handler())
+		mux.Handle(strings.TrimSuffix(p, "/"), view.Handler())
+	}
 	if svc.HSM != "" && svc.Slurm != "" && cfg.URL != "" {
 		hsmGroups, bosAPI, wlm := crus.HTTPServices(svc.HSM, cfg.URL, svc.Slurm, cfg.HTTPClient)
 		srv, err := crus.New(crus.Config{Store: b.store, HSM: hsmGroups, BOS: bosAPI, WLM: wlm, Timing: cfg.CRUS, Logger: cfg.Logger})
@@ -265,6 +281,19 @@ func (b *BOS) powerDriver(inventory reconciler.HSMInventory, pcsClient *http.Cli
 	return b.redfish, b.redfish.Polled(), nil
 }
 
+// powerReader reads a node's power through the reconciler's driver for the web view (nil
+// without the reconciler: no driver).
+func (b *BOS) powerReader() webui.PowerReader {
+	power := b.rec.cfg.Power
+	if power == nil {
+		return nil
+	}
+	return func(ctx context.Context, id string) (string, error) {
+		r := power.PowerStates(ctx, []string{id})[id]
+		return r.Power.String(), r.Err
+	}
+}
+
 // bmcPatience is how long a reconciler batch waits for BMCs: a second, or a quarter of a
 // shorter Redfish timeout (0 = the driver's default of 10 s).
 func bmcPatience(redfishTimeout time.Duration) time.Duration {
@@ -274,7 +303,8 @@ func bmcPatience(redfishTimeout time.Duration) time.Duration {
 	return min(time.Second, redfishTimeout/4)
 }
 
-// Handler serves BOS's API (v2, v1, CRUS under /crus) and the BMCs' power events.
+// Handler serves BOS's API (v2, v1, CRUS under /crus), the BMCs' power events and the web
+// view (/ui/ and /apis/bos/ui/, orchestrator/webui).
 func (b *BOS) Handler() http.Handler { return b.handler }
 
 // Store is BOS's store (tests read it directly).

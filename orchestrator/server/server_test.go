@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bufio"
 	"context"
 	"net/http"
 	"regexp"
@@ -19,6 +20,7 @@ import (
 	"github.com/cray-bos/bos/internal/stack"
 	"github.com/cray-bos/bos/internal/testwait"
 	"github.com/cray-bos/bos/internal/topology"
+	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/server"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/simulator"
@@ -125,6 +127,49 @@ func TestRunAPIOnly(t *testing.T) {
 		r.shutdown(t)
 		synctest.Wait()
 		assert.Empty(t, composed())
+	})
+}
+
+// TestWebViewServed: BOS's handler serves the web view at /ui/ and under the gateway
+// prefix, and a component written through the API reaches its event stream.
+func TestWebViewServed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		net := memnet.New()
+		r := start(t, net, "127.0.0.1:8000", server.Config{})
+		defer r.b.Close()
+		hc := net.HTTPClient(0)
+		for _, path := range []string{"/ui/", "/apis/bos/ui/", "/ui/api/snapshot"} {
+			resp, err := hc.Get("http://127.0.0.1:8000" + path)
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, http.StatusOK, resp.StatusCode, path)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:8000/apis/bos/ui/events", nil)
+		require.NoError(t, err)
+		resp, err := hc.Do(req)
+		require.NoError(t, err)
+		events := bufio.NewReader(resp.Body)
+		line, err := events.ReadString('\n')
+		require.NoError(t, err)
+		assert.Equal(t, "event: snapshot\n", line)
+
+		client := bosapi.NewClient("http://127.0.0.1:8000", hc)
+		_, err = client.PutComponent(t.Context(), "x1000c0s0b0n0", bos.ComponentPatch{ID: "x1000c0s0b0n0"})
+		require.NoError(t, err)
+		for {
+			line, err = events.ReadString('\n')
+			require.NoError(t, err)
+			if line == "event: changes\n" {
+				break
+			}
+		}
+		line, err = events.ReadString('\n')
+		require.NoError(t, err)
+		assert.Contains(t, line, `"ids":["x1000c0s0b0n0"]`)
+		cancel()
+		resp.Body.Close()
+		r.shutdown(t)
 	})
 }
 

@@ -113,6 +113,12 @@ func (s *Store) GetComponents(ctx context.Context, ids []string) ([]orchestrator
 	return decodeComponents(raws)
 }
 
+// GetComponentsJSON returns the stored JSON of the components that exist among ids, in
+// the order of ids, undecoded (readers that need a few fields decode only those).
+func (s *Store) GetComponentsJSON(ctx context.Context, ids []string) ([]json.RawMessage, error) {
+	return s.mget(ctx, ids)
+}
+
 // ListComponents returns the components matching f, in id order.
 func (s *Store) ListComponents(ctx context.Context, f Filter) ([]orchestrator.Component, error) {
 	raws, err := s.ListComponentsJSON(ctx, f)
@@ -641,9 +647,7 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 			onMissing(id)
 		}
 	}
-	if len(written) > 0 && s.onChanged != nil && !wo.noWake {
-		s.onChanged(slices.Clone(written))
-	}
+	s.changed(written, !wo.noWake)
 	return slices.Clone(result), slices.Clone(raws), slices.Clone(outs), nil
 }
 
@@ -719,9 +723,7 @@ func (s *Store) deleteComponents(ctx context.Context, ids []string, check func(s
 		if err != nil {
 			return deleted, err
 		}
-		if len(done) > 0 && s.onChanged != nil {
-			s.onChanged(slices.Clone(done))
-		}
+		s.changed(done, true)
 		deleted = append(deleted, done...)
 	}
 	return deleted, nil
@@ -794,6 +796,20 @@ func (s *Store) SessionStats(ctx context.Context, session string, within func(id
 		}
 	}
 	return st, nil
+}
+
+// changed tells the hooks of committed writes of ids: OnComponentsChanged when the write
+// wakes (not NoWake), OnComponentsWritten always.
+func (s *Store) changed(ids []string, wake bool) {
+	if len(ids) == 0 {
+		return
+	}
+	if s.onChanged != nil && wake {
+		s.onChanged(slices.Clone(ids))
+	}
+	if s.onWritten != nil {
+		s.onWritten(slices.Clone(ids))
+	}
 }
 
 // callerError carries an error of the caller's mutate function (or of validating its

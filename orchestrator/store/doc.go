@@ -47,7 +47,8 @@
 // through UpdateEach, which returns the results of the attempt that committed only: a
 // component deleted or changed after an attempt that conflicted is never reported with
 // that attempt's result. A write that changes nothing is not sent. After each
-// committed transaction Config.OnComponentsChanged receives the ids written.
+// committed transaction Config.OnComponentsChanged receives the ids written (unless the
+// write was made with NoWake) and Config.OnComponentsWritten receives them always.
 // Options, templates and sessions use the same WATCH/MULTI cycle on their key.
 //
 // Session creation (CreateSessionAdmitted, CreateV1SessionAdmitted) WATCHes the session

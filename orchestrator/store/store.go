@@ -37,6 +37,10 @@ type Config struct {
 	// (create, update, delete) with the ids written, in the writer's goroutine. It must
 	// not block: the reconciler uses it to enqueue keys.
 	OnComponentsChanged func(ids []string)
+	// OnComponentsWritten, when set, is called like OnComponentsChanged after every
+	// committed component write, those made Quietly included: the web view follows every
+	// change with it. It must not block.
+	OnComponentsWritten func(ids []string)
 }
 
 // Store keeps BOS's state in Redis. All methods are safe for concurrent use. Reads return
@@ -46,11 +50,12 @@ type Store struct {
 	mini      *miniredis.Miniredis
 	prefix    string
 	onChanged func(ids []string)
+	onWritten func(ids []string)
 }
 
 // Open connects to Redis (or starts the embedded one) and checks the connection.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
-	s := &Store{prefix: cfg.KeyPrefix, onChanged: cfg.OnComponentsChanged}
+	s := &Store{prefix: cfg.KeyPrefix, onChanged: cfg.OnComponentsChanged, onWritten: cfg.OnComponentsWritten}
 	var opts *redis.Options
 	if cfg.URL == "" {
 		m := miniredis.NewMiniRedis()

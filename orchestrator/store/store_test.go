@@ -598,3 +598,29 @@ func TestCreateSessionAdmitted(t *testing.T) {
 		assert.True(t, orchestrator.IsNotFound(err))
 	})
 }
+
+// TestNoWakeWritesAreWritten: a write made with NoWake calls OnComponentsWritten, not
+// OnComponentsChanged; any other calls both (the web view missed the reconciler's
+// NoWake writes when it followed OnComponentsChanged).
+func TestNoWakeWritesAreWritten(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, backend string) {
+		ctx := context.Background()
+		var mu sync.Mutex
+		var changed, written []string
+		s := storetest.Open(t, backend, store.Config{
+			OnComponentsChanged: func(ids []string) { mu.Lock(); changed = append(changed, ids...); mu.Unlock() },
+			OnComponentsWritten: func(ids []string) { mu.Lock(); written = append(written, ids...); mu.Unlock() },
+		})
+		_, err := s.AddComponents(ctx, []orchestrator.Component{orchestrator.NewComponent("x1c0s0b0n0", t0)})
+		require.NoError(t, err)
+		_, err = s.UpdateComponents(ctx, []string{"x1c0s0b0n0"}, func(c *orchestrator.Component) error {
+			c.Status.Phase = orchestrator.PhasePoweringOn
+			return nil
+		}, store.NoWake)
+		require.NoError(t, err)
+		mu.Lock()
+		defer mu.Unlock()
+		assert.Equal(t, []string{"x1c0s0b0n0"}, changed, "the add wakes, the NoWake update does not")
+		assert.Equal(t, []string{"x1c0s0b0n0", "x1c0s0b0n0"}, written)
+	})
+}

@@ -1,0 +1,238 @@
+package webui_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/api/bosapi"
+	"github.com/cray-bos/bos/internal/stack"
+	"github.com/cray-bos/bos/internal/testwait"
+	"github.com/cray-bos/bos/internal/topology"
+	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/power"
+	"github.com/cray-bos/bos/orchestrator/store"
+	"github.com/cray-bos/bos/orchestrator/webui"
+	"github.com/cray-bos/bos/simulator"
+)
+
+// chromium finds the browser: BOS_CHROMIUM, else chromium or chromium-browser on PATH.
+func chromium(t *testing.T) string {
+	if p := os.Getenv("BOS_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("no chromium on PATH (apt install chromium; or set BOS_CHROMIUM)")
+	return ""
+}
+
+// failingPower fails every power action on one node, as a BMC that always answers 503.
+type failingPower struct {
+	power.PowerControl
+	victim string
+}
+
+const victimError = "BMC answered 503 Service Unavailable (injected by the test)"
+
+func (p failingPower) Reset(ctx context.Context, ids []string, kind power.ResetKind) map[string]error {
+	rest := slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return id == p.victim })
+	out := p.PowerControl.Reset(ctx, rest, kind)
+	if len(rest) < len(ids) {
+		if out == nil {
+			out = map[string]error{}
+		}
+		out[p.victim] = errors.New(victimError)
+	}
+	return out
+}
+
+// TestBrowserShowsABoot: a 200-node stack, its view opened in headless Chromium: every
+// node is drawn in its status's colour; a boot session turns them stable (green) and one
+// node, whose BMC refuses every power action, failed (red); clicking that node shows its
+// BOS record with the error; the page logs no error. BOS_UPDATE_SCREENSHOT=1 saves the
+// view into docs/webui.png.
+func TestBrowserShowsABoot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a stack and a browser")
+	}
+	browser := chromium(t)
+	topo, err := topology.Generate(topology.DefaultOptions(200))
+	require.NoError(t, err)
+	compute := topo.ByRole(topology.RoleCompute)
+	all := make([]string, len(topo.Nodes))
+	for i, n := range topo.Nodes {
+		all[i] = n.Xname
+	}
+	victim := compute[37]
+	timing := simulator.DefaultTiming()
+	timing.Scale = 0.02
+	timing.BootScriptRetry = 100 * time.Millisecond
+	timing.ReportBackoff, timing.ReportBackoffCap = 50*time.Millisecond, 500*time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 3*testwait.Backstop)
+	defer cancel()
+	st, err := stack.Start(ctx, stack.Options{
+		Topology: topo, Reconcile: true, RedfishTimeout: time.Second,
+		Sim: simulator.Config{Timing: &timing, Seed: 5},
+		WrapPower: func(inner power.PowerControl) power.PowerControl {
+			return failingPower{PowerControl: inner, victim: victim}
+		},
+	})
+	require.NoError(t, err)
+	defer st.Close()
+	require.NoError(t, st.Seed(ctx))
+	_, err = st.BOSClient.PatchOptions(ctx, map[string]any{
+		"polling_frequency": 1, "max_power_on_wait_time": 30, "max_boot_wait_time": 40,
+		"max_power_off_wait_time": 10, "default_retry_policy": 1,
+	})
+	require.NoError(t, err)
+	testwait.Until(t, "discovery creates every component", func() bool {
+		comps, err := st.BOSClient.ListComponents(ctx, bosapi.ComponentQuery{})
+		return err == nil && len(comps) == len(topo.Nodes)
+	}, nil)
+
+	resp, err := http.Get(st.URLs.BOS + webui.GatewayPath)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "the view under the gateway prefix")
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox,
+		chromedp.WindowSize(1400, 900), chromedp.Flag("disable-gpu", true))
+	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
+	defer acancel()
+	bctx, bcancel := chromedp.NewContext(actx)
+	defer bcancel()
+	require.NoError(t, chromedp.Do(bctx, chromedp.Navigate("about:blank")))
+	var (
+		mu      sync.Mutex
+		console []string
+	)
+	go func() {
+		for m, err := range chromedp.Console(bctx) {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.IsException() {
+				mu.Lock()
+				console = append(console, fmt.Sprintf("%s:%d %s", m.URL, m.Line+1, m.Text))
+				mu.Unlock()
+			}
+		}
+	}()
+	require.NoError(t, chromedp.Do(bctx, chromedp.Navigate(st.URLs.BOS+webui.Path)))
+	wait := func(what, expr string) {
+		t.Helper()
+		_, err := chromedp.Run(bctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(testwait.Backstop)))
+		if err != nil {
+			// Where things are, in the browser and in BOS.
+			seen, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`JSON.stringify(`+jsIDs(all)+`.reduce((m, id) => (m[bosView.status(id)] = (m[bosView.status(id)] || 0) + 1, m), {}))`))
+			stored := map[string]int{}
+			comps, _ := st.Store.ListComponents(ctx, store.Filter{})
+			for _, c := range comps {
+				stored[c.Status.Status+" "+c.Status.Phase+" "+c.Error]++
+			}
+			t.Fatalf("waiting for %s: %v\nbrowser: %s\nBOS: %v", what, err, seen, stored)
+		}
+	}
+	eval := func(expr string) string {
+		t.Helper()
+		v, err := chromedp.Run(bctx, chromedp.Evaluate[string](expr))
+		require.NoError(t, err, expr)
+		return v
+	}
+	// mismatches lists the nodes whose drawn cell is not their status's colour.
+	mismatches := `JSON.stringify(` + jsIDs(all) + `.filter((id) => bosView.drawnColor(id) !== bosView.expectedColor(id)))`
+
+	wait("the snapshot", `window.bosView && bosView.ready()`)
+	assert.Equal(t, fmt.Sprint(len(topo.Nodes)), eval(`String(bosView.count())`), "every node is on the map")
+	assert.Equal(t, "[]", eval(mismatches), "every node drawn in its colour")
+	assert.Equal(t, paleGreen, eval(`bosView.drawnColor("`+compute[0]+`")`), "discovered nodes: stable and disabled (pale green)")
+
+	sess, err := st.BOSClient.CreateSession(ctx, bos.SessionCreate{Operation: "boot", TemplateName: stack.DefaultTemplateName})
+	require.NoError(t, err)
+	wait("a session in the sessions panel", `document.querySelector('[data-session="`+sess.Name+`"]') !== null`)
+	testwait.Until(t, "the boot session completes", func() bool {
+		got, err := st.BOSClient.GetSession(ctx, sess.Name)
+		return err == nil && got.Status.Status == bos.SessionComplete
+	}, nil)
+	comps, err := st.Store.ListComponents(ctx, store.Filter{})
+	require.NoError(t, err)
+	want := map[string]string{}
+	stable, enabled := "", map[string]bool{}
+	for _, c := range comps {
+		want[c.ID] = c.Status.Status
+		enabled[c.ID] = c.Enabled
+		if c.Status.Status == bos.StatusStable && slices.Contains(compute, c.ID) && stable == "" {
+			stable = c.ID
+		}
+	}
+	require.Equal(t, bos.StatusFailed, want[victim])
+	require.NotEmpty(t, stable)
+	wantJS, err := json.Marshal(want)
+	require.NoError(t, err)
+	wait("the browser shows every node's final status", `Object.entries(`+string(wantJS)+`).every(([id, s]) => bosView.status(id) === s)`)
+	assert.Equal(t, "[]", eval(mismatches), "every changed cell redrawn in its new colour")
+	assert.Equal(t, pick(enabled[stable], green, paleGreen), eval(`bosView.drawnColor("`+stable+`")`), "booted: green")
+	assert.Equal(t, pick(enabled[victim], red, paleRed), eval(`bosView.drawnColor("`+victim+`")`), "failed: red")
+	assert.NotEqual(t, "0", eval(`String(bosView.changes())`), "changes came by the event stream")
+
+	x, err := chromedp.Run(bctx, chromedp.Evaluate[float64](`bosView.cellCenter("`+victim+`").x`))
+	require.NoError(t, err)
+	y, err := chromedp.Run(bctx, chromedp.Evaluate[float64](`bosView.cellCenter("`+victim+`").y`))
+	require.NoError(t, err)
+	require.NoError(t, chromedp.Do(bctx, chromedp.MouseClickXY(x, y)))
+	wait("the node's detail", `(document.querySelector('#detail [data-role="error"]') || {}).textContent > ""`)
+	comp, err := st.Store.GetComponent(ctx, victim)
+	require.NoError(t, err)
+	require.Contains(t, comp.Error, victimError)
+	assert.Equal(t, comp.Error, eval(`document.querySelector('#detail [data-role="error"]').textContent`))
+	assert.Equal(t, victim, eval(`document.querySelector('#detail h2').textContent`))
+	assert.Contains(t, eval(`document.querySelector('#detail [data-role="record"]').textContent`), `"id": "`+victim+`"`)
+	assert.Contains(t, eval(`document.querySelector('#detail [data-role="history"]').textContent`), "not kept yet")
+	wait("the session's error summary", `document.querySelector('[data-session="`+sess.Name+`"] .err') !== null`)
+
+	if os.Getenv("BOS_UPDATE_SCREENSHOT") == "1" {
+		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100)) // quality 100: a PNG
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join("..", "..", "docs", "webui.png"), png, 0o644))
+	}
+	assert.Equal(t, "[]", eval(`JSON.stringify(bosView.errors())`))
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Empty(t, console, "console errors")
+}
+
+// Colours of the map: enabled, and disabled (half way to white).
+const (
+	green, paleGreen = "rgb(46,158,68)", "rgb(151,207,162)"
+	red, paleRed     = "rgb(214,39,40)", "rgb(235,147,148)"
+)
+
+func pick(enabled bool, on, off string) string {
+	if enabled {
+		return on
+	}
+	return off
+}
+
+// jsIDs is ids as a JavaScript array literal.
+func jsIDs(ids []string) string {
+	return `["` + strings.Join(ids, `","`) + `"]`
+}
