@@ -125,7 +125,7 @@ func (s *Server) changeEth(id string, change func(*hsmapi.EthernetInterface) *pr
 	defer s.mu.Unlock()
 	rec, ok := s.eths[id]
 	if !ok {
-		return hsmapi.EthernetInterface{}, problem.New(http.StatusNotFound, "no such hsmapi.EthernetInterface.")
+		return hsmapi.EthernetInterface{}, problem.New(http.StatusNotFound, "no such EthernetInterface.")
 	}
 	e := rec.e
 	e.IPAddresses = slices.Clone(e.IPAddresses)
