@@ -11,6 +11,7 @@ import (
 	"github.com/cray-bos/bos/orchestrator/bootsets"
 	"github.com/cray-bos/bos/orchestrator/reconciler"
 	"github.com/cray-bos/bos/orchestrator/selection"
+	"github.com/cray-bos/bos/orchestrator/sessions"
 	"github.com/cray-bos/bos/orchestrator/store"
 )
 
@@ -119,7 +120,7 @@ func (a *Agent) Wake() {
 	}
 }
 
-// Run makes sure every HSM node is a BOS component (reconciler.Discover), then looks for
+// Run makes sure every HSM node is a BOS component (sessions.Discover), then looks for
 // sessions to run until ctx is cancelled; then it stops every session it runs (they stay
 // running in the store and start again with the next agent) and returns.
 func (a *Agent) Run(ctx context.Context) error {
@@ -134,7 +135,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	// Sessions act on BOS components: make sure HSM's nodes are ones before the first
 	// session runs (as the reconciler does; both may run this, it only adds what is missing).
 	for {
-		added, err := reconciler.Discover(ctx, a.cfg.Store, a.cfg.Inventory, a.cfg.Now())
+		added, err := sessions.Discover(ctx, a.cfg.Store, a.cfg.Inventory, a.cfg.Now())
 		if err == nil {
 			if len(added) > 0 {
 				a.log.Info("v1 agent: discovered nodes", "added", len(added))

@@ -20,6 +20,7 @@ import (
 	"github.com/cray-bos/bos/orchestrator/power"
 	"github.com/cray-bos/bos/orchestrator/reconciler"
 	"github.com/cray-bos/bos/orchestrator/selection"
+	"github.com/cray-bos/bos/orchestrator/sessions"
 )
 
 var (
@@ -342,7 +343,7 @@ func TestSessionFailures(t *testing.T) {
 		a := w.agent()
 
 		s := w.wait(w.session(a, "boot", "t", "x9999c0s0b0n0"))
-		assert.Equal(t, reconciler.MsgNoNodes, s.Error)
+		assert.Equal(t, sessions.MsgNoNodes, s.Error)
 		assert.True(t, s.Status.Metadata.Complete)
 		// The agent discovered HSM's nodes before that first session; one added since is not
 		// a BOS component yet.

@@ -13,8 +13,8 @@ import (
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/orchestrator/lockstep"
-	"github.com/cray-bos/bos/orchestrator/reconciler"
 	"github.com/cray-bos/bos/orchestrator/selection"
+	"github.com/cray-bos/bos/orchestrator/sessions"
 )
 
 // TestOneInventoryReadPerSession: creating a session (its overlap check) and setting it
@@ -35,7 +35,7 @@ func TestOneInventoryReadPerSession(t *testing.T) {
 		srv.Start()
 		t.Cleanup(srv.Close)
 		client := bosapi.NewClient(srv.URL, mn.HTTPClient(0))
-		setup := &reconciler.Setup{Store: w.st, Inventory: w, Images: w, Handoff: handoff}
+		setup := &sessions.Setup{Store: w.st, Inventory: w, Images: w, Handoff: handoff}
 
 		tmpl := bos.SessionTemplate{EnableCFS: true, CFS: &bos.CFS{Configuration: "cfg"}, BootSets: map[string]bos.BootSet{
 			"a": {Path: "s3://boot-images/k/manifest.json", Type: "s3", NodeList: []string{a0, a1}}}}

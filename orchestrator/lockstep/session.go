@@ -11,8 +11,8 @@ import (
 
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/bootsets"
-	"github.com/cray-bos/bos/orchestrator/reconciler"
 	"github.com/cray-bos/bos/orchestrator/selection"
+	"github.com/cray-bos/bos/orchestrator/sessions"
 )
 
 // errDeleted stops a run whose session record is gone.
@@ -48,8 +48,8 @@ type run struct {
 type bootSetRun struct {
 	name   string
 	bs     bos.V1BootSet
-	nodes  []string          // every node the boot set acts on (sorted)
-	target reconciler.Target // boot artifacts and configuration
+	nodes  []string        // every node the boot set acts on (sorted)
+	target sessions.Target // boot artifacts and configuration
 	// fail, when set, fails every node in the first phase (its image could not be read).
 	fail string
 }
@@ -146,7 +146,7 @@ func (r *run) plan(ctx context.Context) error {
 	}
 	sort.Strings(all)
 	if len(all) == 0 {
-		return &sessionFailure{msg: reconciler.MsgNoNodes}
+		return &sessionFailure{msg: sessions.MsgNoNodes}
 	}
 	if err := r.targets(ctx); err != nil {
 		return err
@@ -207,7 +207,7 @@ func (r *run) targets(ctx context.Context) error {
 	images := map[string]bootsets.Image{}
 	for _, b := range r.bootSets {
 		if r.op == bos.OpConfigure {
-			b.target = reconciler.Target{Configuration: r.config}
+			b.target = sessions.Target{Configuration: r.config}
 			continue
 		}
 		if len(b.nodes) == 0 {
@@ -233,7 +233,7 @@ func (r *run) targets(ctx context.Context) error {
 			b.fail = err.Error()
 			continue
 		}
-		b.target = reconciler.Target{BootArtifacts: artifacts, Configuration: r.config}
+		b.target = sessions.Target{BootArtifacts: artifacts, Configuration: r.config}
 	}
 	return nil
 }
@@ -256,7 +256,7 @@ func (r *run) writeComponents(ctx context.Context, ids []string) error {
 	return nil
 }
 
-func componentPatch(session, op string, t reconciler.Target) *bos.ComponentPatch {
+func componentPatch(session, op string, t sessions.Target) *bos.ComponentPatch {
 	empty, disabled, action, notFailed := "", false, bos.ActionSessionSetup, false
 	cfg := t.Configuration
 	p := &bos.ComponentPatch{

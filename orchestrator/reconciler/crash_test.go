@@ -13,6 +13,7 @@ import (
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/power"
 	"github.com/cray-bos/bos/orchestrator/selection"
+	"github.com/cray-bos/bos/orchestrator/sessions"
 	"github.com/cray-bos/bos/orchestrator/store"
 )
 
@@ -27,13 +28,13 @@ func TestCrashBetweenRecordAndSend(t *testing.T) {
 	type op struct {
 		name   string
 		op     string
-		target Target
+		target sessions.Target
 		on     bool // the node's power before the session
 		booted bool // a node that ends booted (not a shutdown)
 	}
-	boot := op{"boot", bos.OpBoot, Target{BootArtifacts: image, Configuration: "cfg"}, false, true}
-	reboot := op{"reboot", bos.OpReboot, Target{BootArtifacts: image, Configuration: "cfg"}, true, true}
-	shutdown := op{"shutdown", bos.OpShutdown, Target{}, true, false}
+	boot := op{"boot", bos.OpBoot, sessions.Target{BootArtifacts: image, Configuration: "cfg"}, false, true}
+	reboot := op{"reboot", bos.OpReboot, sessions.Target{BootArtifacts: image, Configuration: "cfg"}, true, true}
+	shutdown := op{"shutdown", bos.OpShutdown, sessions.Target{}, true, false}
 	points := []struct {
 		point string
 		ops   []op
@@ -96,7 +97,7 @@ func TestCrashBetweenRecordAndSend(t *testing.T) {
 // the BMC then gets the same request twice, which it takes as a no-op.
 func TestOwnCallInFlightIsWaitedFor(t *testing.T) {
 	w := newRaceWorld(t)
-	w.setup("S", bos.OpBoot, Target{BootArtifacts: image, Configuration: "cfg"})
+	w.setup("S", bos.OpBoot, sessions.Target{BootArtifacts: image, Configuration: "cfg"})
 	w.crash = func(p string) bool { return p == "before On" }
 	w.step()
 	require.Error(t, w.ctx.Err())

@@ -19,16 +19,15 @@
 // recorded and never saw return: Decide checks the node's power and re-sends the call at
 // once if its effect is missing.
 //
-// Beside the per-node step live BOS's other v2 operators: session setup (Setup), session
-// completion (CompleteSessions), session cleanup (CleanupSessions), discovery (Discover)
-// and actual-state cleanup (CleanupActualState). Their deviations from BOS are listed at
-// the top of setup.go; the reconciler's are in docs/reconciler.md.
+// The loop also runs BOS's other v2 operators, which live in orchestrator/sessions: session
+// setup and completion on every session pass, discovery, session cleanup and actual-state
+// cleanup on the housekeeping pass. The reconciler's deviations from BOS are in
+// docs/reconciler.md.
 //
 // Files: decide.go (the policy), reconciler.go (the loop: read, observe, Decide, store,
 // act), queue.go (the keyed work queue), effects.go and stragglers.go (the batched calls
 // both agents make, and patience with slow ones), ports.go and adapters.go (BSS and CFS
-// ports over api/bssapi and api/cfsapi; HSM inventory over api/hsmapi), setup.go,
-// sessions.go, cleanup.go and discovery.go (the other operators). Power is
+// ports over api/bssapi and api/cfsapi; HSM inventory over api/hsmapi). Power is
 // orchestrator/power; images, kernel parameters and the boot-set checker are
 // orchestrator/bootsets.
 package reconciler

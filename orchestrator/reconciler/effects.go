@@ -49,7 +49,7 @@ func (e *Effects) now() time.Time {
 // comps are the records as the caller decided on them. Each node is acted on only if its
 // stored record still carries that decision (same last_action, desired boot artifacts and
 // bss_token), checked in the same compare-and-set that writes the token: a session that
-// took the node over meanwhile (setup.go) gets neither this token nor this power-on, and
+// took the node over meanwhile (sessions.TakesNode) gets neither this token nor this power-on, and
 // the next look decides for it. CFS gets the stored configuration and session.
 //
 // A node whose desired_state.bss_token is set (Decide keeps it only on a retried power-on)

@@ -17,6 +17,7 @@ import (
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/orchestrator/power"
+	"github.com/cray-bos/bos/orchestrator/sessions"
 	"github.com/cray-bos/bos/orchestrator/store"
 )
 
@@ -77,11 +78,11 @@ func (w *raceWorld) clock() time.Time {
 }
 
 // setup writes a session's setup patch as Setup.Run does (at the world's clock).
-func (w *raceWorld) setup(name, op string, target Target) {
+func (w *raceWorld) setup(name, op string, target sessions.Target) {
 	sess := bos.Session{Name: name, Operation: op}
 	now := w.clock()
 	_, err := w.st.UpdateComponents(context.Background(), []string{raceNode}, func(c *bos.Component) error {
-		ApplySetup(c, sess, target, now)
+		sessions.ApplySetup(c, sess, target, now)
 		return nil
 	})
 	require.NoError(w.t, err)
@@ -251,8 +252,8 @@ func TestTakeoverDuringPowerOn(t *testing.T) {
 			w := newRaceWorld(t)
 			off := power.PowerOff
 			w.reading = &off
-			w.setup("A", bos.OpBoot, Target{BootArtifacts: image, Configuration: "cfg-a"})
-			w.onPut = func() { w.setup("B", tc.op, Target{BootArtifacts: tc.image, Configuration: "cfg-b"}) }
+			w.setup("A", bos.OpBoot, sessions.Target{BootArtifacts: image, Configuration: "cfg-a"})
+			w.onPut = func() { w.setup("B", tc.op, sessions.Target{BootArtifacts: tc.image, Configuration: "cfg-b"}) }
 			w.step() // A decides the power-on; B takes over during it
 			require.Equal(t, "B", w.component().Session)
 			w.step() // B's first look, on a stale Off
@@ -280,7 +281,7 @@ func TestRetriedPowerOnKeepsToken(t *testing.T) {
 			w := newRaceWorld(t)
 			off := power.PowerOff
 			w.reading = &off
-			w.setup("A", bos.OpBoot, Target{BootArtifacts: image, Configuration: "cfg-a"})
+			w.setup("A", bos.OpBoot, sessions.Target{BootArtifacts: image, Configuration: "cfg-a"})
 			tc.prep(w)
 			w.step() // power-on
 			tc.after(w)
@@ -299,7 +300,7 @@ func TestRetriedPowerOnKeepsToken(t *testing.T) {
 func TestNodeDeletedWhileDecisionIsStored(t *testing.T) {
 	w := newRaceWorld(t)
 	w.power = power.PowerOn
-	w.setup("A", bos.OpShutdown, Target{})
+	w.setup("A", bos.OpShutdown, sessions.Target{})
 	deleted := false
 	w.r.decide = func(c bos.Component, obs Observation, opts bos.Options, now time.Time) Decision {
 		if !deleted {

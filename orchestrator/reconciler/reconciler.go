@@ -15,6 +15,7 @@ import (
 	"github.com/cray-bos/bos/orchestrator/bootsets"
 	"github.com/cray-bos/bos/orchestrator/power"
 	"github.com/cray-bos/bos/orchestrator/selection"
+	"github.com/cray-bos/bos/orchestrator/sessions"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/tenant"
 )
@@ -68,7 +69,7 @@ type Reconciler struct {
 	cfg     Config
 	queue   *Queue
 	log     *slog.Logger
-	setup   *Setup
+	setup   *sessions.Setup
 	effects *Effects
 
 	sessionWake chan struct{}
@@ -108,7 +109,7 @@ func New(cfg Config) *Reconciler {
 		cfg.Instance = uuid.New()
 	}
 	r := &Reconciler{cfg: cfg, queue: cfg.Queue, log: cfg.Logger, sessionWake: make(chan struct{}, 1), decide: Decide,
-		setup: &Setup{Store: cfg.Store, Inventory: cfg.Inventory, Images: cfg.Images, Tenants: cfg.Tenants, Handoff: cfg.Handoff, Now: cfg.Now, Logger: cfg.Logger}}
+		setup: &sessions.Setup{Store: cfg.Store, Inventory: cfg.Inventory, Images: cfg.Images, Tenants: cfg.Tenants, Handoff: cfg.Handoff, Now: cfg.Now, Logger: cfg.Logger}}
 	power := patientResets{PowerControl: cfg.Power, patience: cfg.BMCPatience, background: &r.stragglers, failedLate: r.resetFailedLate}
 	r.effects = &Effects{Store: cfg.Store, BSS: cfg.BSS, CFS: cfg.CFS, Power: power, Now: cfg.Now, NoWake: true}
 	return r
@@ -131,7 +132,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	defer r.queue.ShutDown() // also when stopped during the first discovery
 	// Sessions need BOS components: discover HSM's nodes before setting any session up.
 	for {
-		added, err := Discover(ctx, r.cfg.Store, r.cfg.Inventory, r.cfg.Now())
+		added, err := sessions.Discover(ctx, r.cfg.Store, r.cfg.Inventory, r.cfg.Now())
 		if err == nil {
 			r.log.Info("initial discovery", "added", len(added))
 			break
@@ -480,7 +481,7 @@ func (r *Reconciler) sessionPass(ctx context.Context) {
 			r.log.Warn("session setup will be retried", "session", sess.Name, "err", err)
 		}
 	}
-	if _, err := CompleteSessions(ctx, r.cfg.Store, r.cfg.Tenants, r.cfg.Now()); err != nil {
+	if _, err := sessions.CompleteSessions(ctx, r.cfg.Store, r.cfg.Tenants, r.cfg.Now()); err != nil {
 		r.log.Warn("session completion", "err", err)
 	}
 }
@@ -497,7 +498,7 @@ func (h *housekeeping) pass(ctx context.Context) {
 	opts := r.options(ctx)
 	now := r.cfg.Now()
 	if opts.DiscoveryFrequency > 0 && now.Sub(h.lastDiscovery) >= seconds(opts.DiscoveryFrequency) {
-		if added, err := Discover(ctx, r.cfg.Store, r.cfg.Inventory, now); err != nil {
+		if added, err := sessions.Discover(ctx, r.cfg.Store, r.cfg.Inventory, now); err != nil {
 			r.log.Warn("discovery", "err", err)
 		} else {
 			h.lastDiscovery = now
@@ -508,10 +509,10 @@ func (h *housekeeping) pass(ctx context.Context) {
 	}
 	if now.Sub(h.lastCleanup) >= time.Minute {
 		h.lastCleanup = now
-		if _, err := CleanupSessions(ctx, r.cfg.Store, opts, now); err != nil {
+		if _, err := sessions.CleanupSessions(ctx, r.cfg.Store, opts, now); err != nil {
 			r.log.Warn("session cleanup", "err", err)
 		}
-		if _, err := CleanupActualState(ctx, r.cfg.Store, opts, now); err != nil {
+		if _, err := sessions.CleanupActualState(ctx, r.cfg.Store, opts, now); err != nil {
 			r.log.Warn("actual state cleanup", "err", err)
 		}
 	}

@@ -1,5 +1,5 @@
 // Package selection picks the nodes a session acts on from one read of the HSM inventory:
-// the one node resolution of v2 session setup (reconciler.Setup), the v1 agent (lockstep)
+// the one node resolution of v2 session setup (sessions.Setup), the v1 agent (lockstep)
 // and the API's overlap check at session creation (Resolver).
 //
 //   - ReadSnapshot reads HSM once (nodes, groups, partitions when asked, locks) into a

@@ -6,7 +6,7 @@ import (
 )
 
 // Handoff carries the HSM snapshot a session's creation read for its overlap
-// check (Resolver) to the session's setup (reconciler.Setup, the v1 agent), so that
+// check (Resolver) to the session's setup (sessions.Setup, the v1 agent), so that
 // creating and setting up a session read HSM once and the setup selects the nodes the
 // check saw. A snapshot is taken at most once and only within MaxAge of being kept;
 // otherwise setup reads HSM itself. A nil *Handoff keeps nothing.

@@ -1,4 +1,4 @@
-package reconciler_test
+package sessions_test
 
 import (
 	"context"

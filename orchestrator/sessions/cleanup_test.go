@@ -1,4 +1,4 @@
-package reconciler_test
+package sessions_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/reconciler"
+	"github.com/cray-bos/bos/orchestrator/sessions"
 	"github.com/cray-bos/bos/orchestrator/store"
 )
 
@@ -50,7 +50,7 @@ func TestCleanupActualState(t *testing.T) {
 
 	opts := bos.DefaultOptions()   // component_actual_state_ttl 4h
 	opts.MaxComponentBatchSize = 2 // pages of two
-	cleaned, err := reconciler.CleanupActualState(ctx, st, opts, setupNow)
+	cleaned, err := sessions.CleanupActualState(ctx, st, opts, setupNow)
 	require.NoError(t, err)
 	assert.Equal(t, []string{n00, n11, n20, n21}, cleaned)
 
@@ -75,17 +75,17 @@ func TestCleanupActualState(t *testing.T) {
 	}
 
 	// Nothing left to clean.
-	cleaned, err = reconciler.CleanupActualState(ctx, st, opts, setupNow)
+	cleaned, err = sessions.CleanupActualState(ctx, st, opts, setupNow)
 	require.NoError(t, err)
 	assert.Empty(t, cleaned)
 
 	// Unlimited batch size still pages; a longer TTL keeps everything.
 	opts.MaxComponentBatchSize = 0
 	opts.ComponentActualStateTTL = "1d"
-	cleaned, err = reconciler.CleanupActualState(ctx, st, opts, setupNow.Add(5*time.Hour))
+	cleaned, err = sessions.CleanupActualState(ctx, st, opts, setupNow.Add(5*time.Hour))
 	require.NoError(t, err)
 	assert.Empty(t, cleaned)
-	cleaned, err = reconciler.CleanupActualState(ctx, st, opts, setupNow.Add(30*time.Hour))
+	cleaned, err = sessions.CleanupActualState(ctx, st, opts, setupNow.Add(30*time.Hour))
 	require.NoError(t, err)
 	assert.Equal(t, []string{n01, n30}, cleaned)
 }

@@ -1,8 +1,5 @@
-// Session setup, session completion and cleanup, discovery and actual-state cleanup: the
-// v2 operators other than the per-node ones (reference 4.3, 4.4, 4.6). They live in
-// setup.go, limit.go, sessions.go, discovery.go and cleanup.go.
-//
-// Deviations from BOS in these operators (doc.go and docs/reconciler.md point here):
+// Deviations from BOS in this package's operators (doc.go and docs/reconciler.md point
+// here); limits are parsed by orchestrator/selection:
 //
 //   - Limits: an empty item (a trailing comma, "a,,b", a bare "&" or "!") fails the session
 //     with an error naming the item's position; BOS fails it with an IndexError. Spaces
@@ -43,7 +40,7 @@
 //   - Session cleanup ages sessions by start_time, exactly as BOS's
 //     DELETE /v2/sessions?status=complete&min_age=<ttl>.
 
-package reconciler
+package sessions
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package reconciler_test
+package sessions_test
 
 import (
 	"context"
@@ -14,8 +14,8 @@ import (
 
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/bootsets"
-	"github.com/cray-bos/bos/orchestrator/reconciler"
 	"github.com/cray-bos/bos/orchestrator/selection"
+	"github.com/cray-bos/bos/orchestrator/sessions"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/tenant"
 )
@@ -203,7 +203,7 @@ func TestBootSetConfiguration(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, reconciler.BootSetConfiguration(&tc.tmpl, tc.bs))
+			assert.Equal(t, tc.want, sessions.BootSetConfiguration(&tc.tmpl, tc.bs))
 		})
 	}
 }
@@ -213,27 +213,27 @@ func TestTargetState(t *testing.T) {
 	opts := bos.DefaultOptions()
 	opts.ComponentActualStateTTL = "2d"
 
-	got, err := reconciler.TargetState(bos.OpBoot, tmpl, bootSetA(), imageA, bootsets.V2Params(opts))
+	got, err := sessions.TargetState(bos.OpBoot, tmpl, bootSetA(), imageA, bootsets.V2Params(opts))
 	require.NoError(t, err)
-	assert.Equal(t, reconciler.Target{
+	assert.Equal(t, sessions.Target{
 		BootArtifacts: bos.BootArtifacts{Kernel: imageA.Kernel, Initrd: imageA.Initrd,
 			KernelParameters: "console=ttyS0,115200 ip=dhcp bs=a bos_update_frequency=2d"},
 		Configuration: "cfg",
 	}, got)
 
-	got, err = reconciler.TargetState(bos.OpShutdown, tmpl, bootSetA(), bootsets.Image{}, bootsets.V2Params(opts))
+	got, err = sessions.TargetState(bos.OpShutdown, tmpl, bootSetA(), bootsets.Image{}, bootsets.V2Params(opts))
 	require.NoError(t, err)
-	assert.Equal(t, reconciler.Target{}, got, "shutdown: empty artifacts and configuration")
+	assert.Equal(t, sessions.Target{}, got, "shutdown: empty artifacts and configuration")
 
-	_, err = reconciler.TargetState(bos.OpReboot, tmpl, bootSetA(), bootsets.Image{Initrd: "i"}, bootsets.V2Params(opts))
+	_, err = sessions.TargetState(bos.OpReboot, tmpl, bootSetA(), bootsets.Image{Initrd: "i"}, bootsets.V2Params(opts))
 	assert.ErrorContains(t, err, "no kernel")
 
 	long := bootSetA(func(bs *bos.BootSet) { bs.KernelParameters = strings.Repeat("x", 4090) })
-	_, err = reconciler.TargetState(bos.OpBoot, tmpl, long, imageA, bootsets.V2Params(opts))
+	_, err = sessions.TargetState(bos.OpBoot, tmpl, long, imageA, bootsets.V2Params(opts))
 	assert.ErrorContains(t, err, "at most 4096")
 
 	longCfg := &bos.SessionTemplate{EnableCFS: true, CFS: &bos.CFS{Configuration: strings.Repeat("c", 128)}}
-	_, err = reconciler.TargetState(bos.OpBoot, longCfg, bootSetA(), imageA, bootsets.V2Params(opts))
+	_, err = sessions.TargetState(bos.OpBoot, longCfg, bootSetA(), imageA, bootsets.V2Params(opts))
 	assert.ErrorContains(t, err, "at most 127")
 }
 
@@ -243,7 +243,7 @@ func TestTargetState(t *testing.T) {
 // Setup wired to the fakes.
 type setupEnv struct {
 	st    *store.Store
-	setup *reconciler.Setup
+	setup *sessions.Setup
 	inv   *inventoryStub
 	opts  bos.Options
 }
@@ -271,7 +271,7 @@ func newSetupEnvOn(t *testing.T, cfg store.Config) *setupEnv {
 	return &setupEnv{
 		st:  st,
 		inv: inv,
-		setup: &reconciler.Setup{
+		setup: &sessions.Setup{
 			Store: st, Inventory: inv, Images: clusterImages(),
 			Tenants: tenant.NewMemory(acme),
 			Now:     func() time.Time { return setupNow },
@@ -548,13 +548,13 @@ func TestSetupFailures(t *testing.T) {
 		{name: "unknown tenant", sess: bos.Session{TemplateName: "t", Tenant: "ghost"},
 			wantErr: "Tenant 'ghost' does not exist"},
 		{name: "no nodes", tmpl: ptrTo(template("t", map[string]bos.BootSet{"c": bootSetA(groups("red"), arch(bos.ArchARM))})),
-			sess: bos.Session{TemplateName: "t"}, wantErr: reconciler.MsgNoNodes},
+			sess: bos.Session{TemplateName: "t"}, wantErr: sessions.MsgNoNodes},
 		{name: "limit selects nothing", tmpl: ptrTo(template("t", map[string]bos.BootSet{"c": bootSetA(groups("blue"))})),
-			sess: bos.Session{TemplateName: "t", Limit: n31}, wantErr: reconciler.MsgNoNodes},
+			sess: bos.Session{TemplateName: "t", Limit: n31}, wantErr: sessions.MsgNoNodes},
 		{name: "bad limit", tmpl: ptrTo(template("t", map[string]bos.BootSet{"c": bootSetA(groups("blue"))})),
 			sess: bos.Session{TemplateName: "t", Limit: n00 + ",,"}, wantErr: "item 2 is empty"},
 		{name: "only unknown ids", tmpl: ptrTo(template("t", map[string]bos.BootSet{"c": bootSetA(nodeList(n40))})),
-			sess: bos.Session{TemplateName: "t"}, wantErr: reconciler.MsgNoBOSComponents},
+			sess: bos.Session{TemplateName: "t"}, wantErr: sessions.MsgNoBOSComponents},
 		{name: "image unreadable", tmpl: ptrTo(template("t", map[string]bos.BootSet{"c": {Path: "s3://missing/manifest.json", Type: "s3", NodeList: []string{n00}}})),
 			sess: bos.Session{TemplateName: "t"}, wantErr: "Boot set 'c': reading the image manifest s3://missing/manifest.json: NoSuchKey"},
 		{name: "unsupported rootfs provider", tmpl: ptrTo(template("t", map[string]bos.BootSet{"c": bootSetA(nodeList(n00), func(bs *bos.BootSet) { bs.RootfsProvider = "cpss3" })})),
@@ -658,7 +658,7 @@ func BenchmarkSetupRun10k(b *testing.B) {
 		groups: func(context.Context) (map[string][]string, error) { return nil, nil },
 		locked: func(context.Context) ([]string, error) { return nil, nil },
 	}
-	setup := &reconciler.Setup{Store: st, Inventory: inv, Images: clusterImages(), Now: func() time.Time { return setupNow }}
+	setup := &sessions.Setup{Store: st, Inventory: inv, Images: clusterImages(), Now: func() time.Time { return setupNow }}
 	opts := bos.DefaultOptions()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -707,9 +707,9 @@ func TestApplySetupKeepsPowerOnInFlight(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := tc.c.Clone()
-			target := reconciler.Target{BootArtifacts: tc.target, Configuration: "cfg-b"}
-			reconciler.ApplySetup(&c, tc.sess, target, setupNow)
-			assert.Equal(t, tc.keep, reconciler.KeepsPowerOn(tc.c, tc.sess, target))
+			target := sessions.Target{BootArtifacts: tc.target, Configuration: "cfg-b"}
+			sessions.ApplySetup(&c, tc.sess, target, setupNow)
+			assert.Equal(t, tc.keep, sessions.KeepsPowerOn(tc.c, tc.sess, target))
 			if tc.sess.Stage {
 				assert.Equal(t, tc.c.LastAction, c.LastAction)
 				return
@@ -792,7 +792,7 @@ func TestTakesNode(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := sess
 			s.Stage = tc.stage
-			assert.Equal(t, tc.want, reconciler.TakesNode(tc.holder, s, order))
+			assert.Equal(t, tc.want, sessions.TakesNode(tc.holder, s, order))
 		})
 	}
 }
@@ -812,7 +812,7 @@ func TestSetupRerunLeavesNodesToNewerSessions(t *testing.T) {
 	require.NoError(t, err)
 	for _, id := range []string{n00, n01} { // the interrupted run
 		e.patch(t, id, func(c *bos.Component) {
-			reconciler.ApplySetup(c, old, reconciler.Target{BootArtifacts: targetA}, setupNow)
+			sessions.ApplySetup(c, old, sessions.Target{BootArtifacts: targetA}, setupNow)
 		})
 	}
 
@@ -844,6 +844,6 @@ func TestSetupAllNodesTakenOver(t *testing.T) {
 	require.NoError(t, e.setup.Run(ctx, old, e.opts))
 	old, err := e.st.GetSession(ctx, "", "old")
 	require.NoError(t, err)
-	e.assertFailed(t, old, reconciler.MsgTakenOver)
+	e.assertFailed(t, old, sessions.MsgTakenOver)
 	assert.Equal(t, "new", e.comp(t, n00).Session)
 }

@@ -1,4 +1,4 @@
-package reconciler_test
+package sessions_test
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/reconciler"
 	"github.com/cray-bos/bos/orchestrator/selection"
+	"github.com/cray-bos/bos/orchestrator/sessions"
 )
 
 func TestDiscover(t *testing.T) {
@@ -27,7 +27,7 @@ func TestDiscover(t *testing.T) {
 	inv := &inventoryStub{nodes: func(context.Context) ([]selection.Node, error) {
 		return []selection.Node{{ID: n10}, {ID: n01}, {ID: n00}}, nil
 	}}
-	added, err := reconciler.Discover(ctx, st, inv, setupNow)
+	added, err := sessions.Discover(ctx, st, inv, setupNow)
 	require.NoError(t, err)
 	assert.Equal(t, []string{n00, n10}, added)
 
@@ -42,7 +42,7 @@ func TestDiscover(t *testing.T) {
 	assert.Equal(t, before, after, "existing components are left alone")
 
 	// Idempotent: nothing new the second time, even later.
-	added, err = reconciler.Discover(ctx, st, inv, setupNow.Add(time.Hour))
+	added, err = sessions.Discover(ctx, st, inv, setupNow.Add(time.Hour))
 	require.NoError(t, err)
 	assert.Empty(t, added)
 	c, err = st.GetComponent(ctx, n00)
@@ -51,7 +51,7 @@ func TestDiscover(t *testing.T) {
 
 	// Nodes gone from HSM are never deleted.
 	inv.nodes = func(context.Context) ([]selection.Node, error) { return []selection.Node{{ID: n20}}, nil }
-	added, err = reconciler.Discover(ctx, st, inv, setupNow)
+	added, err = sessions.Discover(ctx, st, inv, setupNow)
 	require.NoError(t, err)
 	assert.Equal(t, []string{n20}, added)
 	ids, err := st.ComponentIDs(ctx, storeAll)
@@ -59,6 +59,6 @@ func TestDiscover(t *testing.T) {
 	assert.Equal(t, []string{n00, n01, n10, n20}, ids)
 
 	inv.nodes = func(context.Context) ([]selection.Node, error) { return nil, errors.New("HSM down") }
-	_, err = reconciler.Discover(ctx, st, inv, setupNow)
+	_, err = sessions.Discover(ctx, st, inv, setupNow)
 	assert.ErrorContains(t, err, "HSM down")
 }

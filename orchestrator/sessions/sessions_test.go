@@ -1,4 +1,4 @@
-package reconciler_test
+package sessions_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	bos "github.com/cray-bos/bos/orchestrator"
-	"github.com/cray-bos/bos/orchestrator/reconciler"
+	"github.com/cray-bos/bos/orchestrator/sessions"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/tenant"
 )
@@ -64,7 +64,7 @@ func TestCompleteSessions(t *testing.T) {
 	})
 	require.NoError(t, err)
 
-	done, err := reconciler.CompleteSessions(ctx, st, nil, setupNow)
+	done, err := sessions.CompleteSessions(ctx, st, nil, setupNow)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"empty"}, done, "only the session with nothing enabled or staged completes")
 	assert.Equal(t, bos.SessionRunning, getSession(t, st, "", "busy").Status.Status)
@@ -80,7 +80,7 @@ func TestCompleteSessions(t *testing.T) {
 	})
 	require.NoError(t, err)
 	later := setupNow.Add(5 * time.Minute)
-	done, err = reconciler.CompleteSessions(ctx, st, nil, later)
+	done, err = sessions.CompleteSessions(ctx, st, nil, later)
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []string{"busy", "staged"}, done)
 
@@ -105,7 +105,7 @@ func TestCompleteSessions(t *testing.T) {
 	assert.Equal(t, frozen, again)
 
 	// A second pass completes nothing more.
-	done, err = reconciler.CompleteSessions(ctx, st, nil, later)
+	done, err = sessions.CompleteSessions(ctx, st, nil, later)
 	require.NoError(t, err)
 	assert.Empty(t, done)
 }
@@ -122,7 +122,7 @@ func TestCompleteSessionsTenant(t *testing.T) {
 	})
 	require.NoError(t, err)
 
-	done, err := reconciler.CompleteSessions(ctx, st, reg, setupNow)
+	done, err := sessions.CompleteSessions(ctx, st, reg, setupNow)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"acme/s"}, done, "a tenant session ignores nodes outside the tenant")
 	assert.Equal(t, bos.SessionRunning, getSession(t, st, "", "s").Status.Status)
@@ -133,7 +133,7 @@ func TestCompleteSessionsTenant(t *testing.T) {
 
 	// A tenant that no longer exists owns nothing, so its sessions complete.
 	putSession(t, st, "gone", "s", bos.SessionRunning, setupNow)
-	done, err = reconciler.CompleteSessions(ctx, st, reg, setupNow)
+	done, err = sessions.CompleteSessions(ctx, st, reg, setupNow)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"gone/s"}, done)
 }
@@ -153,12 +153,12 @@ func TestCleanupSessions(t *testing.T) {
 
 	opts := bos.DefaultOptions()
 	opts.CleanupCompletedSessionTTL = "0"
-	n, err := reconciler.CleanupSessions(ctx, st, opts, setupNow)
+	n, err := sessions.CleanupSessions(ctx, st, opts, setupNow)
 	require.NoError(t, err)
 	assert.Zero(t, n, "a TTL of 0 disables cleanup")
 
 	opts.CleanupCompletedSessionTTL = "7d"
-	n, err = reconciler.CleanupSessions(ctx, st, opts, setupNow)
+	n, err = sessions.CleanupSessions(ctx, st, opts, setupNow)
 	require.NoError(t, err)
 	assert.Equal(t, 2, n)
 	all, err := st.ListSessions(ctx, "", true, bos.SessionFilter{}, setupNow)
@@ -173,7 +173,7 @@ func TestCleanupSessions(t *testing.T) {
 	assert.False(t, ok, "the frozen status goes with the session")
 
 	opts.CleanupCompletedSessionTTL = "5D"
-	n, err = reconciler.CleanupSessions(ctx, st, opts, setupNow)
+	n, err = sessions.CleanupSessions(ctx, st, opts, setupNow)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
 }
