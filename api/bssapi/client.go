@@ -13,18 +13,12 @@ import (
 
 // Client speaks the BSS API at /boot/v1. Errors from the service are *problem.Details
 // (use problem.StatusOf for the HTTP status).
-type Client struct {
-	base string
-	hc   *http.Client
-}
+type Client struct{ svc problem.Service }
 
 // NewClient returns a client for the BSS at baseURL (scheme://host:port; the client adds
 // /boot/v1). A nil hc means http.DefaultClient.
 func NewClient(baseURL string, hc *http.Client) *Client {
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	return &Client{base: strings.TrimRight(baseURL, "/") + "/boot/v1", hc: hc}
+	return &Client{svc: problem.NewService(baseURL, "/boot/v1", hc)}
 }
 
 // Query selects boot parameters or hosts by xname (or FQDN), MAC and NID. The zero Query
@@ -164,9 +158,5 @@ func (c *Client) EndpointHistory(ctx context.Context, name, endpoint string) ([]
 
 // do sends one request (see problem.DoJSON); out may be a *strings.Builder for text.
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, in, out any) (*http.Response, error) {
-	u := c.base + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	return problem.DoJSON(ctx, c.hc, method, u, nil, in, out)
+	return c.svc.Do(ctx, method, path, q, in, out)
 }

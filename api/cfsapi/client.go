@@ -14,18 +14,12 @@ import (
 
 // Client speaks the CFS v3 API. Errors from the service are *problem.Details (use
 // problem.StatusOf for the HTTP status).
-type Client struct {
-	base string
-	hc   *http.Client
-}
+type Client struct{ svc problem.Service }
 
 // NewClient returns a client for the CFS at baseURL (scheme://host:port; the client adds
 // /v3, the in-cluster path BOS uses). A nil hc means http.DefaultClient.
 func NewClient(baseURL string, hc *http.Client) *Client {
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	return &Client{base: strings.TrimRight(baseURL, "/") + "/v3", hc: hc}
+	return &Client{svc: problem.NewService(baseURL, "/v3", hc)}
 }
 
 // ComponentQuery selects components for GetComponents. Zero fields do not filter.
@@ -219,11 +213,7 @@ func (c *Client) DeleteConfiguration(ctx context.Context, name string) error {
 
 // do sends one request (see problem.DoJSON).
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, in, out any) error {
-	u := c.base + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	_, err := problem.DoJSON(ctx, c.hc, method, u, nil, in, out)
+	_, err := c.svc.Do(ctx, method, path, q, in, out)
 	return err
 }
 

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/cray-bos/bos/internal/problem"
 )
@@ -15,18 +14,12 @@ import (
 // Client speaks the HSM API (the real one or this simulator). Errors from the service
 // are *problem.Details (wrapped with the call's name; use errors.As or
 // problem.StatusOf).
-type Client struct {
-	base string
-	hc   *http.Client
-}
+type Client struct{ svc problem.Service }
 
 // NewClient returns a client for the HSM at baseURL (scheme://host:port); it adds
 // BasePath. A nil hc means http.DefaultClient.
 func NewClient(baseURL string, hc *http.Client) *Client {
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	return &Client{base: strings.TrimRight(baseURL, "/") + BasePath, hc: hc}
+	return &Client{svc: problem.NewService(baseURL, BasePath, hc)}
 }
 
 // IDsPerRequest bounds the ids a client puts in one query string.
@@ -34,11 +27,7 @@ const IDsPerRequest = 100
 
 // do sends one request (see problem.DoJSON).
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, in, out any) error {
-	u := c.base + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	_, err := problem.DoJSON(ctx, c.hc, method, u, nil, in, out)
+	_, err := c.svc.Do(ctx, method, path, q, in, out)
 	return err
 }
 

@@ -19,18 +19,12 @@ import (
 // Client speaks the IMS v3 image API (baseURL + /v3) and, for BOS's manifest reads, plain
 // S3 GET/HEAD/PUT/list against an S3 base URL given per call (IMS and S3 are separate
 // endpoints on a real system). It sends no AWS signature.
-type Client struct {
-	base string
-	hc   *http.Client
-}
+type Client struct{ svc problem.Service }
 
 // NewClient returns a client for the IMS at baseURL (scheme://host:port). A nil hc means
 // http.DefaultClient.
 func NewClient(baseURL string, hc *http.Client) *Client {
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	return &Client{base: strings.TrimRight(baseURL, "/"), hc: hc}
+	return &Client{svc: problem.NewService(baseURL, "", hc)}
 }
 
 // ImageCreate is the body of CreateImage. With Link nil the server generates artifacts
@@ -176,7 +170,7 @@ func notFound(err error) error {
 // do sends an IMS request with an optional JSON body and decodes a 2xx answer into out
 // (when non-nil). A non-2xx answer is returned as a *problem.Details.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
-	_, err := problem.DoJSON(ctx, c.hc, method, c.base+path, nil, in, out)
+	_, err := c.svc.Do(ctx, method, path, nil, in, out)
 	return err
 }
 
@@ -219,7 +213,7 @@ func (c *Client) s3Request(ctx context.Context, method, s3BaseURL, s3Path string
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	resp, err := c.hc.Do(req)
+	resp, err := c.svc.HC.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -347,7 +341,7 @@ func (c *Client) ListObjects(ctx context.Context, s3BaseURL, bucket, prefix stri
 }
 
 func (c *Client) listPage(req *http.Request) ([]ObjectInfo, string, error) {
-	resp, err := c.hc.Do(req)
+	resp, err := c.svc.HC.Do(req)
 	if err != nil {
 		return nil, "", err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -66,4 +67,30 @@ func DoJSON(ctx context.Context, hc *http.Client, method, url string, header htt
 		}
 	}
 	return resp, nil
+}
+
+// Service is what every problem+json client holds: the service's base URL (with its path
+// prefix) and the HTTP client to reach it.
+type Service struct {
+	Base string
+	HC   *http.Client
+}
+
+// NewService returns the Service at baseURL (trailing slashes dropped) plus prefix (e.g.
+// "/boot/v1"). A nil hc means http.DefaultClient.
+func NewService(baseURL, prefix string, hc *http.Client) Service {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	return Service{Base: strings.TrimRight(baseURL, "/") + prefix, HC: hc}
+}
+
+// Do sends one request to Base+path, with q as its query string when not empty (see
+// DoJSON).
+func (s Service) Do(ctx context.Context, method, path string, q url.Values, in, out any) (*http.Response, error) {
+	u := s.Base + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	return DoJSON(ctx, s.HC, method, u, nil, in, out)
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -53,4 +54,32 @@ func TestDoJSON(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, http.StatusNotFound, StatusOf(err))
 	assert.Contains(t, err.Error(), "no such thing: /missing")
+}
+
+// A Service joins base URL, prefix, path and query, and returns the service's problem.
+func TestServiceDo(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/boot/v1/hosts" {
+			Write(w, http.StatusNotFound, "no such thing: %s", r.URL.Path)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]string{"query": r.URL.RawQuery})
+	}))
+	defer srv.Close()
+	svc := NewService(srv.URL+"//", "/boot/v1", nil)
+	assert.Equal(t, http.DefaultClient, svc.HC)
+	ctx := context.Background()
+
+	var got map[string]string
+	_, err := svc.Do(ctx, http.MethodGet, "/hosts", url.Values{"name": {"x1,x2"}}, nil, &got)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"query": "name=x1%2Cx2"}, got)
+
+	_, err = svc.Do(ctx, http.MethodGet, "/hosts", nil, nil, &got)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"query": ""}, got, "no query: no '?'")
+
+	_, err = svc.Do(ctx, http.MethodGet, "/nope", url.Values{}, nil, nil)
+	assert.Equal(t, http.StatusNotFound, StatusOf(err))
+	assert.Contains(t, err.Error(), "no such thing: /boot/v1/nope")
 }

@@ -16,18 +16,12 @@ import (
 
 // Client speaks the CRUS API. Errors from the server are *problem.Details; for a 422 the
 // detail also lists the field errors ("...: starting_label: HSM group 'x' does not exist.").
-type Client struct {
-	base string
-	hc   *http.Client
-}
+type Client struct{ svc problem.Service }
 
 // NewClient returns a client for the server at baseURL (scheme://host:port); the client
 // adds /crus. A nil hc means http.DefaultClient.
 func NewClient(baseURL string, hc *http.Client) *Client {
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	return &Client{base: strings.TrimRight(baseURL, "/"), hc: hc}
+	return &Client{svc: problem.NewService(baseURL, PathPrefix, hc)}
 }
 
 // CreateRequest is a create body with plain values (Create has pointers for validation).
@@ -67,6 +61,8 @@ func (c *Client) Delete(ctx context.Context, id string) (Session, error) {
 	return out, c.do(ctx, http.MethodDelete, "/session/"+url.PathEscape(id), nil, &out)
 }
 
+// do is problem.DoJSON but for the error answer: a 422's field errors are folded into
+// the detail (responseProblem).
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {
@@ -76,14 +72,14 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		}
 		body = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+PathPrefix+path, body)
+	req, err := http.NewRequestWithContext(ctx, method, c.svc.Base+path, body)
 	if err != nil {
 		return fmt.Errorf("crus %s %s: %w", method, path, err)
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := c.hc.Do(req)
+	resp, err := c.svc.HC.Do(req)
 	if err != nil {
 		return fmt.Errorf("crus %s %s: %w", method, path, err)
 	}
