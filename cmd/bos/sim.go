@@ -60,7 +60,7 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
 				return err
 			}
 			if f.verbose {
-				opts.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+				opts.Logger = newLogger(cmd.ErrOrStderr(), f.logFormat, slog.LevelInfo)
 			}
 			st, err := stack.Start(cmd.Context(), opts)
 			if err != nil {
