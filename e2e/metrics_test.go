@@ -16,12 +16,13 @@ import (
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/store/storetest"
+	"github.com/cray-bos/bos/simulator"
 )
 
-// scrape reads BOS's /metrics (or path) over the stack's network, parsed.
-func (c *cluster) scrape(path string) map[string]*dto.MetricFamily {
+// scrape reads a metrics URL over the stack's network, parsed.
+func (c *cluster) scrape(url string) map[string]*dto.MetricFamily {
 	c.t.Helper()
-	req, err := http.NewRequestWithContext(c.ctx(), http.MethodGet, c.st.URLs.BOS+path, nil)
+	req, err := http.NewRequestWithContext(c.ctx(), http.MethodGet, url, nil)
 	require.NoError(c.t, err)
 	resp, err := c.st.HTTPClient().Do(req)
 	require.NoError(c.t, err)
@@ -83,7 +84,7 @@ func testMetricsDuringAndAfterBoot(t *testing.T) {
 	n := len(c.computes)
 
 	name := c.session(bos.OpBoot, "", "", false)
-	during := c.scrape("/metrics")
+	during := c.scrape(c.st.URLs.BOS + "/metrics")
 	assert.Equal(t, 1.0, metricValue(during, "bos_store_up", nil))
 	assert.Equal(t, 1.0, metricValue(during, "bos_sessions_by_status", map[string]string{"status": bos.SessionPending})+
 		metricValue(during, "bos_sessions_by_status", map[string]string{"status": bos.SessionRunning}), "the boot is pending or running")
@@ -91,7 +92,7 @@ func testMetricsDuringAndAfterBoot(t *testing.T) {
 
 	st := c.waitComplete(name, 5*time.Minute)
 	time.Sleep(time.Second) // the last passes' counters are added after their writes
-	after := c.scrape("/apis/bos/metrics")
+	after := c.scrape(c.st.URLs.BOS + "/apis/bos/metrics")
 	stable := metricValue(after, "bos_components_by_status", map[string]string{"status": bos.StatusStable})
 	failed := metricValue(after, "bos_components_by_status", map[string]string{"status": bos.StatusFailed})
 	all := len(c.components()) // computes and the other nodes BOS knows, all stable but bad
@@ -110,6 +111,23 @@ func testMetricsDuringAndAfterBoot(t *testing.T) {
 		assert.Greater(t, metricValue(after, "bos_outbound_request_duration_seconds", map[string]string{"service": svc}), 0.0, svc)
 	}
 	assert.Greater(t, metricValue(after, "bos_redis_command_duration_seconds", nil), 0.0)
+
+	// The simulators' registry, on each simulator's listener.
+	sims := c.scrape(c.st.URLs.HSM + "/metrics")
+	assert.Greater(t, metricValue(c.scrape(c.st.URLs.CFS+"/metrics"), "bos_sim_requests_total", map[string]string{"service": "hsm"}), 0.0,
+		"one registry for the stack's simulators, on each listener")
+	assert.GreaterOrEqual(t, metricValue(sims, "bos_sim_power_transitions_total", map[string]string{"state": "On"}), float64(n))
+	assert.GreaterOrEqual(t, metricValue(sims, "bos_sim_resets_total", nil), float64(n))
+	assert.Greater(t, metricValue(sims, "bos_sim_events_delivered_total", nil), 0.0)
+	assert.Equal(t, 0.0, metricValue(sims, "bos_sim_events_failed_total", nil))
+	assert.Equal(t, 0.0, metricValue(sims, "bos_sim_faults_injected", nil))
+	for _, svc := range []string{"hsm", "bss", "cfs", "bmcs"} {
+		assert.Greater(t, metricValue(sims, "bos_sim_requests_total", map[string]string{"service": svc}), 0.0, svc)
+	}
+	assert.Greater(t, metricValue(sims, "bos_sim_requests_total", map[string]string{"service": "bmcs",
+		"route": "POST /redfish/v1/Systems/{id}/Actions/ComputerSystem.Reset", "code": "204"}), 0.0, "labelled by route pattern, not path")
+	require.NoError(t, c.st.Sim.SetFault(bad, simulator.FaultPowerStuck))
+	assert.Equal(t, 1.0, metricValue(c.scrape(c.st.URLs.HSM+"/metrics"), "bos_sim_faults_injected", map[string]string{"fault": string(simulator.FaultPowerStuck)}))
 }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
