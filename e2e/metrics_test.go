@@ -2,8 +2,12 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,8 +130,63 @@ func testMetricsDuringAndAfterBoot(t *testing.T) {
 	}
 	assert.Greater(t, metricValue(sims, "bos_sim_requests_total", map[string]string{"service": "bmcs",
 		"route": "POST /redfish/v1/Systems/{id}/Actions/ComputerSystem.Reset", "code": "204"}), 0.0, "labelled by route pattern, not path")
+	checkDashboard(t, after, sims)
 	require.NoError(t, c.st.Sim.SetFault(bad, simulator.FaultPowerStuck))
 	assert.Equal(t, 1.0, metricValue(c.scrape(c.st.URLs.HSM+"/metrics"), "bos_sim_faults_injected", map[string]string{"fault": string(simulator.FaultPowerStuck)}))
 }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+// checkDashboard: docs/grafana-dashboard.json is valid JSON whose every query names
+// metrics BOS or the simulators export, and docs/metrics.md lists every metric exported.
+func checkDashboard(t *testing.T, exported ...map[string]*dto.MetricFamily) {
+	t.Helper()
+	names := map[string]bool{}
+	for _, families := range exported {
+		for name := range families {
+			names[name] = true
+		}
+	}
+	raw, err := os.ReadFile("../docs/grafana-dashboard.json")
+	require.NoError(t, err)
+	var dashboard struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &dashboard))
+	require.NotEmpty(t, dashboard.Panels)
+	queried := map[string]bool{}
+	for _, p := range dashboard.Panels {
+		require.NotEmpty(t, p.Targets, p.Title)
+		for _, target := range p.Targets {
+			used := metricName.FindAllString(target.Expr, -1)
+			require.NotEmpty(t, used, "%s: %s", p.Title, target.Expr)
+			for _, name := range used {
+				for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+					if base, ok := strings.CutSuffix(name, suffix); ok && names[base] {
+						name = base
+					}
+				}
+				assert.True(t, names[name], "%s queries %s, which nothing exports", p.Title, name)
+				queried[name] = true
+			}
+		}
+	}
+	doc, err := os.ReadFile("../docs/metrics.md")
+	require.NoError(t, err)
+	for name := range names {
+		if strings.HasPrefix(name, "bos_") {
+			assert.Contains(t, string(doc), "`"+name+"`", "docs/metrics.md lists every metric")
+		}
+	}
+	for _, main := range []string{"bos_components_by_status", "bos_sessions_by_status", "bos_reconcile_pass_duration_seconds",
+		"bos_effects_total", "bos_outbound_request_duration_seconds", "bos_sim_requests_total"} {
+		assert.True(t, queried[main], "the dashboard shows %s", main)
+	}
+}
+
+var metricName = regexp.MustCompile(`\bbos_[a-z_]+`)

@@ -104,6 +104,7 @@ func (m *Metrics) Transport(service string, next http.RoundTripper) http.RoundTr
 	if next == nil {
 		next = http.DefaultTransport
 	}
+	m.outErrors.WithLabelValues(service) // exported at 0 from the start
 	return &timedTransport{m: m, service: service, next: next}
 }
 
