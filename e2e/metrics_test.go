@@ -111,7 +111,7 @@ func testMetricsDuringAndAfterBoot(t *testing.T) {
 	assert.Equal(t, 0.0, metricValue(after, "bos_effects_failed_total", map[string]string{"kind": "power_on"}))
 	assert.Greater(t, metricValue(after, "bos_reconcile_passes_total", nil), 0.0)
 	assert.Equal(t, metricValue(after, "bos_reconcile_passes_total", nil), metricValue(after, "bos_reconcile_pass_duration_seconds", nil))
-	for _, svc := range []string{"hsm", "bss", "cfs"} {
+	for _, svc := range []string{"hsm", "bss", "cfs", "ims", "redfish"} {
 		assert.Greater(t, metricValue(after, "bos_outbound_request_duration_seconds", map[string]string{"service": svc}), 0.0, svc)
 	}
 	assert.Greater(t, metricValue(after, "bos_redis_command_duration_seconds", nil), 0.0)

@@ -128,6 +128,13 @@ func (t *timedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
+// CloseIdleConnections passes on to the wrapped transport (http.Client.CloseIdleConnections).
+func (t *timedTransport) CloseIdleConnections() {
+	if c, ok := t.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 // RedisHook times the store's Redis commands (redis.Client.AddHook).
 func (m *Metrics) RedisHook() redis.Hook { return redisHook{m} }
 

@@ -15,6 +15,9 @@ const (
 	MetricsGatewayPath = "/apis/bos/metrics"
 )
 
+// ServiceRedfish is the service label of BOS's requests to BMCs.
+const ServiceRedfish = "redfish"
+
 // newMetrics makes the instance's registry over its store and reconciler.
 func (b *BOS) newMetrics() *metrics.Metrics {
 	counts := func(ctx context.Context) (byPhase, byStatus, sessions map[string]int, err error) {

@@ -282,6 +282,7 @@ func (b *BOS) powerDriver(inventory reconciler.HSMInventory, pcsClient *http.Cli
 		EventDestination: events,
 		OnPowerChange:    func(node string) { b.rec.wake(node) },
 		Dial:             cfg.Dial,
+		WrapTransport:    func(rt http.RoundTripper) http.RoundTripper { return b.metrics.Transport(ServiceRedfish, rt) },
 		Logger:           cfg.Logger,
 	})
 	mux.Handle(RedfishEventsPath, b.redfish.EventsHandler())
