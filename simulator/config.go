@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/http"
 	"net/netip"
 	"strings"
 	"time"
@@ -69,6 +70,8 @@ type Config struct {
 	// (so, unlike the events, calls for changes made at one instant by different
 	// goroutines may come in either order).
 	OnPowerChange func(xname, state string)
+	// WrapHandler, when set, wraps the BMCs' HTTP handler (metrics middleware).
+	WrapHandler func(http.Handler) http.Handler
 	// OnReset is called on every Reset action the BMC accepted (applied or a no-op), with
 	// its ResetType, outside the simulator's locks: tests count resets per type there.
 	OnReset func(xname, resetType string)

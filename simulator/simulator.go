@@ -138,8 +138,12 @@ func New(cfg Config) (*Simulator, error) {
 			GetCertificate: s.certificateFor}
 	}
 	s.mux = s.routes()
+	var handler http.Handler = http.HandlerFunc(s.serveConn)
+	if cfg.WrapHandler != nil {
+		handler = cfg.WrapHandler(handler)
+	}
 	s.srv = &http.Server{
-		Handler:           http.HandlerFunc(s.serveConn),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,

@@ -30,6 +30,7 @@ type serveFlags struct {
 	redfishScheme, power    string
 	redfishTimeout          time.Duration
 	verbose                 bool
+	logFormat               logFormat
 	auth                    auth.Config
 }
 
@@ -83,6 +84,7 @@ act without a tenant, or use v1 (docs/auth.md).`,
 	fl.DurationVar(&f.redfishTimeout, "redfish-timeout", 10*time.Second, "how long BOS waits for one BMC request")
 	fl.StringVar(&f.bmcCredentials, "bmc-credentials", "", "YAML or JSON file of BMC credentials (default, bmcs: {xname: {username, password}}), the Vault stand-in; default root/initial0")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log what BOS does")
+	f.logFormat.register(fl)
 	fl.StringVar(&f.auth.JWKSFile, "auth-jwks-file", "", "require bearer JWTs signed by a key of this JSON Web Key Set file (default: no authentication)")
 	fl.StringVar(&f.auth.JWKSURL, "auth-jwks-url", "", "as --auth-jwks-file, fetching the key set from this URL (e.g. Keycloak's .../protocol/openid-connect/certs)")
 	fl.StringVar(&f.auth.Issuer, "auth-issuer", "", "require this iss claim (default: any)")
@@ -117,7 +119,7 @@ func (f *serveFlags) config(cmd *cobra.Command, life context.Context) (cfg serve
 	}
 	if f.verbose {
 		cfg.LogLevel = new(slog.LevelVar) // INFO until the logging_level option says otherwise
-		cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: cfg.LogLevel}))
+		cfg.Logger = newLogger(cmd.ErrOrStderr(), f.logFormat, cfg.LogLevel)
 	}
 	if f.tenants != "" {
 		if cfg.Tenants, err = tenant.Load(f.tenants); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cray-bos/bos/internal/simmetrics"
 	"github.com/cray-bos/bos/internal/stack"
 )
 
@@ -60,7 +61,7 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
 				return err
 			}
 			if f.verbose {
-				opts.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+				opts.Logger = newLogger(cmd.ErrOrStderr(), f.logFormat, slog.LevelInfo)
 			}
 			st, err := stack.Start(cmd.Context(), opts)
 			if err != nil {
@@ -112,7 +113,25 @@ func printURLs(cmd *cobra.Command, st *stack.Stack, services []string) {
 		}
 		fmt.Fprintf(w, "bmcs %d BMCs for %d nodes, e.g. %s at %s (root/initial0)\n", len(u.BMCs), len(st.Topology.Nodes), first, u.BMCs[first])
 	}
+	if m := simMetricsURL(st); m != "" {
+		fmt.Fprintf(w, "metrics %s (the simulators'; on every simulator's URL)\n", m)
+	}
 	fmt.Fprintln(w, "Ctrl-C to stop")
+}
+
+// simMetricsURL is the simulators' Prometheus metrics on the first of them that runs here,
+// not an external service ("" for none); BOS serves its own at its URL + /metrics.
+func simMetricsURL(st *stack.Stack) string {
+	u := st.URLs
+	for _, svc := range []struct {
+		here bool
+		url  string
+	}{{st.HSM != nil, u.HSM}, {st.BSS != nil, u.BSS}, {st.CFS != nil, u.CFS}, {st.IMS != nil, u.IMS}, {st.PCS != nil, u.PCS}, {st.Slurm != nil, u.Slurm}} {
+		if svc.here && svc.url != "" {
+			return svc.url + simmetrics.Path
+		}
+	}
+	return ""
 }
 
 // writeURLs writes the URLs file atomically (a temporary file, then rename), so a reader

@@ -29,6 +29,7 @@ type simFlags struct {
 	faults     []string
 	cfsFail    float64
 	verbose    bool
+	logFormat  logFormat
 }
 
 func (f *simFlags) register(fs *pflag.FlagSet, defaultScale float64) {
@@ -47,6 +48,7 @@ func (f *simFlags) register(fs *pflag.FlagSet, defaultScale float64) {
 	fs.StringArrayVar(&f.faults, "fault", nil, "inject a fault: NAME=RATE (a share of nodes or BMCs) or NAME=XNAME[,XNAME...]; names: "+faultNames()+"; repeatable")
 	fs.Float64Var(&f.cfsFail, "cfs-fail-rate", 0, "share of CFS configuration runs that fail")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "log what the services do")
+	f.logFormat.register(fs)
 }
 
 func faultNames() string {

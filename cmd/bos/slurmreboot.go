@@ -57,6 +57,7 @@ type rebootFlags struct {
 	bosURL, hsmURL, urlsFile string
 	tenant, tokenFile        string
 	logFile                  string
+	logFormat                logFormat
 	timeout                  time.Duration
 }
 
@@ -119,6 +120,7 @@ Then stage a BOS session ("stage": true) and ask Slurm:
 	fl.StringVar(&f.tenant, "tenant", "", "send Cray-Tenant-Name: TENANT (default $"+envRebootTenant+")")
 	fl.StringVar(&f.tokenFile, "token-file", "", "file holding a bearer token for the API gateway (default $"+envRebootToken+")")
 	fl.StringVar(&f.logFile, "log-file", "", "append the log here; - is stderr (default $"+envRebootLog+", see above)")
+	f.logFormat.register(fl)
 	fl.DurationVar(&f.timeout, "timeout", 0, fmt.Sprintf("bound on the whole run (default $%s, else %s)", envRebootTimeout, slurmreboot.DefaultTimeout))
 	return cmd
 }
@@ -220,8 +222,8 @@ func (f *rebootFlags) openLog(stderr io.Writer) (*slog.Logger, func()) {
 		}
 		file, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 		if err == nil {
-			return slog.New(slog.NewTextHandler(file, nil)), func() { _ = file.Close() }
+			return newLogger(file, f.logFormat, nil), func() { _ = file.Close() }
 		}
 	}
-	return slog.New(slog.NewTextHandler(stderr, nil)), func() {}
+	return newLogger(stderr, f.logFormat, nil), func() {}
 }

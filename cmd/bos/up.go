@@ -79,7 +79,7 @@ failed nodes; 4 --timeout expired before it completed; 130 interrupted (Ctrl-C).
 			out, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
 			if f.verbose {
 				opts.LogLevel = new(slog.LevelVar) // INFO until the logging_level option says otherwise
-				opts.Logger = slog.New(slog.NewTextHandler(errw, &slog.HandlerOptions{Level: opts.LogLevel}))
+				opts.Logger = newLogger(errw, f.logFormat, opts.LogLevel)
 			}
 			ctx := cmd.Context()
 			if pprofListen != "" {

@@ -43,7 +43,7 @@ func (s *Stack) startPCS(o Options, ln net.Listener) error {
 	}
 	s.PCS = srv
 	s.closers = append(s.closers, srv.Close, rf.Close)
-	s.serve(ln, srv.Handler())
+	s.serve(ln, s.SimMetrics.Middleware(PCS, srv.Handler()))
 	return nil
 }
 

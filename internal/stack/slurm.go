@@ -63,7 +63,7 @@ func (s *Stack) startSlurm(runCtx context.Context, o Options, ln net.Listener) e
 	s.Slurm = srv
 	// Cancel RebootProgram calls when the stack stops, so Run's wait for them is short.
 	context.AfterFunc(runCtx, func() { _ = srv.Close() })
-	s.serve(ln, srv.Handler())
+	s.serve(ln, s.SimMetrics.Middleware(Slurm, srv.Handler()))
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); _ = srv.Run(runCtx) }()
 	return nil

@@ -26,6 +26,7 @@ import (
 	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/memnet"
+	"github.com/cray-bos/bos/internal/simmetrics"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
@@ -163,6 +164,9 @@ type Stack struct {
 	Store *store.Store
 	// BOSClient talks to this stack's BOS API (nil without BOS).
 	BOSClient *bosapi.Client
+	// SimMetrics is the simulators' Prometheus registry, served at /metrics on every
+	// simulator's listener (BOS serves its own).
+	SimMetrics *simmetrics.Metrics
 
 	net     *memnet.Network
 	hc      *http.Client // on net; nil on the host's TCP
@@ -198,7 +202,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		return nil, fmt.Errorf("stack: power must be %s or %s, not %q", PowerRedfish, PowerPCS, o.Power)
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	s = &Stack{Topology: o.Topology, URLs: o.External, cancel: cancel, net: o.Net}
+	s = &Stack{Topology: o.Topology, URLs: o.External, cancel: cancel, net: o.Net, SimMetrics: simmetrics.New()}
 	if o.Net != nil {
 		s.hc = o.Net.HTTPClient(0)
 	}
@@ -270,6 +274,12 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			cfg.Logger = o.Logger
 		}
 		cfg.OnBooted, cfg.OnPowerChange = s.slurmHooks(cfg.OnBooted, cfg.OnPowerChange)
+		if next := cfg.OnPowerChange; next != nil {
+			cfg.OnPowerChange = func(xname, state string) { s.SimMetrics.PowerChanged(xname, state); next(xname, state) }
+		} else {
+			cfg.OnPowerChange = s.SimMetrics.PowerChanged
+		}
+		cfg.WrapHandler = func(h http.Handler) http.Handler { return s.SimMetrics.Middleware(BMCs, h) }
 		if s.net != nil {
 			cfg.Listen, cfg.Dial = s.net.Listen, s.net.DialContext
 		}
@@ -282,6 +292,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		}
 		s.closers = append(s.closers, func() { _ = s.Sim.Close() })
 		s.URLs.BMCs = s.Sim.BMCURLs()
+		s.SimMetrics.Watch(s.Sim)
 	}
 
 	if ln := listeners[HSM]; ln != nil {
@@ -298,7 +309,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			BMCClient: bmcs, BMCScheme: s.redfishScheme(o)}); err != nil {
 			return s, fmt.Errorf("stack: hsm: %w", err)
 		}
-		s.serve(ln, s.HSM.Handler())
+		s.serve(ln, s.SimMetrics.Middleware(HSM, s.HSM.Handler()))
 	}
 	if ln := listeners[PCS]; ln != nil {
 		if err := s.startPCS(o, ln); err != nil {
@@ -313,7 +324,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		if s.BSS, err = bss.New(bss.Config{Inventory: inv, S3URL: s.URLs.S3, Logger: o.Logger}); err != nil {
 			return s, fmt.Errorf("stack: bss: %w", err)
 		}
-		s.serve(ln, s.BSS.Handler())
+		s.serve(ln, s.SimMetrics.Middleware(BSS, s.BSS.Handler()))
 	}
 	if ln := listeners[CFS]; ln != nil {
 		cfg := o.CFS
@@ -327,14 +338,14 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			return s, fmt.Errorf("stack: cfs: %w", err)
 		}
 		s.closers = append(s.closers, s.CFS.Close)
-		s.serve(ln, s.CFS.Handler())
+		s.serve(ln, s.SimMetrics.Middleware(CFS, s.CFS.Handler()))
 	}
 	if ln := listeners[IMS]; ln != nil {
 		if s.IMS, err = ims.New(ims.Config{Logger: o.Logger}); err != nil {
 			return s, fmt.Errorf("stack: ims: %w", err)
 		}
-		s.serve(ln, s.IMS.IMSHandler())
-		s.serve(listeners["s3"], s.IMS.S3Handler())
+		s.serve(ln, s.SimMetrics.Middleware(IMS, s.IMS.IMSHandler()))
+		s.serve(listeners["s3"], s.SimMetrics.Middleware("s3", s.IMS.S3Handler()))
 	}
 	if ln := listeners[BOS]; ln != nil {
 		if err := s.startBOS(ctx, runCtx, o, ln); err != nil {

@@ -118,9 +118,11 @@ type RedfishConfig struct {
 	// OnPowerChange is called with the node whose power an event changed.
 	OnPowerChange func(node string)
 	// Dial opens connections to BMCs; nil means a net.Dialer.
-	Dial   func(ctx context.Context, network, address string) (net.Conn, error)
-	Logger *slog.Logger
-	Now    func() time.Time
+	Dial func(ctx context.Context, network, address string) (net.Conn, error)
+	// WrapTransport, when set, wraps the transport of every BMC client (metrics).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
+	Logger        *slog.Logger
+	Now           func() time.Time
 }
 
 // Redfish drives power through gofish: one kept-alive client per BMC for the life of the
@@ -370,11 +372,15 @@ func (r *Redfish) client(ctx context.Context, ep Endpoint) (*gofish.APIClient, e
 	if user == "" {
 		user, pass = r.cfg.Username, r.cfg.Password
 	}
-	hc := &http.Client{Timeout: r.cfg.Timeout, Transport: &http.Transport{
+	var transport http.RoundTripper = &http.Transport{
 		TLSClientConfig:     &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // BMCs carry self-signed certificates
 		DialContext:         r.cfg.Dial,
 		MaxIdleConnsPerHost: 2, IdleConnTimeout: 90 * time.Second, ResponseHeaderTimeout: r.cfg.Timeout,
-	}}
+	}
+	if r.cfg.WrapTransport != nil {
+		transport = r.cfg.WrapTransport(transport)
+	}
+	hc := &http.Client{Timeout: r.cfg.Timeout, Transport: transport}
 	c, err := gofish.ConnectContext(ctx, gofish.ClientConfig{
 		Endpoint: r.cfg.Scheme + "://" + ep.FQDN, Username: user, Password: pass, BasicAuth: true,
 		Insecure: true, HTTPClient: hc, NoModifyTransport: true, ReuseConnections: true,

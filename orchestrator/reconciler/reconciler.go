@@ -61,7 +61,9 @@ type Config struct {
 	LogLevel *slog.LevelVar
 	// ReadTimeouts, when set, is updated from the *_read_timeout options at every pass.
 	ReadTimeouts *ReadTimeouts
-	Now          func() time.Time
+	// OnPass, when set, is told how long each pass over a batch of nodes took (metrics).
+	OnPass func(took time.Duration)
+	Now    func() time.Time
 }
 
 // Reconciler drives every enabled component to its desired state (see doc.go).
@@ -175,6 +177,7 @@ func (r *Reconciler) worker(ctx context.Context) {
 			return
 		}
 		var held map[string]bool
+		start := time.Now()
 		r.safely(keys, func(keys []string) {
 			for k, v := range r.reconcile(ctx, keys) {
 				if held == nil {
@@ -183,6 +186,9 @@ func (r *Reconciler) worker(ctx context.Context) {
 				held[k] = v
 			}
 		})
+		if r.cfg.OnPass != nil {
+			r.cfg.OnPass(time.Since(start))
+		}
 		if len(held) == 0 {
 			r.queue.Done(keys...)
 			continue

@@ -32,6 +32,17 @@ func (r *reconcilerRun) wake(ids ...string) {
 	}
 }
 
+// queueLen is the running reconciler's queue depth (0 when none runs).
+func (r *reconcilerRun) queueLen() int {
+	r.mu.Lock()
+	q := r.queue
+	r.mu.Unlock()
+	if q == nil {
+		return 0
+	}
+	return q.Len()
+}
+
 // wakeSessions asks the running reconciler to look at sessions now (the API calls it
 // after a v2 session is created or deleted).
 func (r *reconcilerRun) wakeSessions() {

@@ -17,6 +17,7 @@ import (
 	"github.com/cray-bos/bos/orchestrator/bootsets"
 	"github.com/cray-bos/bos/orchestrator/crus"
 	"github.com/cray-bos/bos/orchestrator/lockstep"
+	"github.com/cray-bos/bos/orchestrator/metrics"
 	"github.com/cray-bos/bos/orchestrator/power"
 	"github.com/cray-bos/bos/orchestrator/reconciler"
 	"github.com/cray-bos/bos/orchestrator/selection"
@@ -109,6 +110,7 @@ type BOS struct {
 	crus    *crus.Server
 	redfish *power.Redfish             // nil when nodes are powered through PCS
 	view    atomic.Pointer[webui.View] // set by build; the store's write hook reads it
+	metrics *metrics.Metrics
 }
 
 // New opens the store, migrates v1 templates in it to v2 form, and builds the API and,
@@ -143,6 +145,7 @@ func New(ctx context.Context, cfg Config) (b *BOS, err error) {
 			b.Close()
 		}
 	}()
+	b.metrics = b.newMetrics()
 	if _, err := lockstep.MigrateTemplates(ctx, b.store, cfg.Logger); err != nil {
 		return nil, fmt.Errorf("bos: %w", err)
 	}
@@ -176,7 +179,7 @@ func (b *BOS) build() error {
 		if cfg.HTTPClient != nil {
 			c = *cfg.HTTPClient
 		}
-		c.Transport = timeouts.Transport(service, c.Transport)
+		c.Transport = b.metrics.Transport(service, timeouts.Transport(service, c.Transport))
 		return &c
 	}
 	var checker bos.BootSetChecker
@@ -199,12 +202,13 @@ func (b *BOS) build() error {
 		if err != nil {
 			return err
 		}
-		bssPort := reconciler.NewBSSBootParameters(svc.BSS, clientOf(reconciler.ServiceBSS))
-		cfsPort := reconciler.NewCFSConfiguration(svc.CFS, clientOf(reconciler.ServiceCFS))
+		bssPort := countedBSS{reconciler.NewBSSBootParameters(svc.BSS, clientOf(reconciler.ServiceBSS)), b.metrics}
+		cfsPort := countedCFS{reconciler.NewCFSConfiguration(svc.CFS, clientOf(reconciler.ServiceCFS)), b.metrics}
 		images := bootsets.NewS3Images(svc.IMS, svc.S3, clientOf(reconciler.ServiceIMS))
 		if cfg.WrapPower != nil {
 			driver = cfg.WrapPower(driver)
 		}
+		driver, polled = countedPower{driver, b.metrics}, countedPower{polled, b.metrics}
 		b.rec.cfg = reconciler.Config{
 			Store: b.store, Tenants: cfg.Tenants, Handoff: handoff,
 			Inventory: inventory, BSS: bssPort, CFS: cfsPort, Images: images,
@@ -212,6 +216,7 @@ func (b *BOS) build() error {
 			Workers: cfg.Workers, BatchSize: cfg.BatchSize,
 			BMCPatience: bmcPatience(cfg.RedfishTimeout),
 			Logger:      cfg.Logger, LogLevel: cfg.LogLevel, ReadTimeouts: timeouts,
+			OnPass: b.metrics.Pass,
 		}
 		// The v1 agent acts through the same effects (BSS, CFS, power) as the reconciler,
 		// reading power with GETs only (see Redfish.Polled).
@@ -237,6 +242,8 @@ func (b *BOS) build() error {
 		mux.Handle(p, view.Handler())
 		mux.Handle(strings.TrimSuffix(p, "/"), view.Handler())
 	}
+	mux.Handle(MetricsPath, b.metrics.Handler())
+	mux.Handle(MetricsGatewayPath, b.metrics.Handler())
 	if svc.HSM != "" && svc.Slurm != "" && cfg.URL != "" {
 		hsmGroups, bosAPI, wlm := crus.HTTPServices(svc.HSM, cfg.URL, svc.Slurm, cfg.HTTPClient)
 		srv, err := crus.New(crus.Config{Store: b.store, HSM: hsmGroups, BOS: bosAPI, WLM: wlm, Timing: cfg.CRUS, Logger: cfg.Logger})
@@ -275,6 +282,7 @@ func (b *BOS) powerDriver(inventory reconciler.HSMInventory, pcsClient *http.Cli
 		EventDestination: events,
 		OnPowerChange:    func(node string) { b.rec.wake(node) },
 		Dial:             cfg.Dial,
+		WrapTransport:    func(rt http.RoundTripper) http.RoundTripper { return b.metrics.Transport(ServiceRedfish, rt) },
 		Logger:           cfg.Logger,
 	})
 	mux.Handle(RedfishEventsPath, b.redfish.EventsHandler())
