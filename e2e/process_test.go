@@ -96,4 +96,3 @@ func freeLoopbackAddr(t testing.TB) string {
 	require.NoError(t, l.Close())
 	return addr
 }
-
