@@ -2,24 +2,28 @@ package e2e
 
 import (
 	"fmt"
-	"os"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/internal/benchfloor"
+	"github.com/cray-bos/bos/internal/procstat"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/store/storetest"
 )
 
 // BenchmarkBoot boots whole clusters with zero simulated hardware delay, so what is
-// measured is orchestration: session create → complete wall time, its cost per node, and
-// the process's peak resident memory during the boot (BOS, store and every simulator
-// share the process).
+// measured is orchestration: session create → complete wall time, its ratio to the
+// loopback HTTP floor measured first in this process (benchfloor: RequestsPerNode ×
+// nodes × one request), its cost per node in wall and CPU time, and the process's peak
+// resident memory during the boot (BOS, store and every simulator share the process; the
+// real Redis's own CPU is not counted: BenchmarkScale splits it out).
 func BenchmarkBoot(b *testing.B) {
+	floor, err := benchfloor.Measured()
+	require.NoError(b, err)
+	b.Logf("floor: %s", floor)
 	for _, backend := range storetest.Backends {
 		for _, n := range []int{1000, 10000} {
 			b.Run(fmt.Sprintf("%s/nodes=%d", backend, n), func(b *testing.B) {
@@ -29,7 +33,9 @@ func BenchmarkBoot(b *testing.B) {
 					// 10,000-node power-on storm on a busy 2-core machine.
 					c := startCluster(b, backend, clusterOptions{nodes: n, options: map[string]any{
 						"max_power_on_wait_time": 120, "max_boot_wait_time": 1200, "max_power_off_wait_time": 300, "polling_frequency": 15}})
-					resetPeakRSS()
+					debug.FreeOSMemory() // the previous cluster's memory, so the peak is this one's
+					peakReset := procstat.ResetPeak(procstat.Self) == nil
+					cpu0, cpuErr := procstat.CPU(procstat.Self)
 					b.StartTimer()
 					start := time.Now()
 					st := c.waitComplete(c.session(bos.OpBoot, "", "", false), 5*time.Minute)
@@ -38,37 +44,16 @@ func BenchmarkBoot(b *testing.B) {
 					require.Equal(b, 100.0, st.PercentSuccessful)
 					b.ReportMetric(wall.Seconds(), "s/boot")
 					b.ReportMetric(float64(wall.Microseconds())/float64(n), "µs/node")
-					if peak := peakRSSMiB(); peak > 0 {
-						b.ReportMetric(peak, "peak-MiB")
+					b.ReportMetric(floor.Ratio(wall, n), "x-floor")
+					if cpu1, err := procstat.CPU(procstat.Self); err == nil && cpuErr == nil {
+						b.ReportMetric(float64(cpu1-cpu0)/float64(time.Millisecond)/float64(n), "CPU-ms/node")
+					}
+					if peak, err := procstat.PeakRSS(procstat.Self); err == nil && peakReset {
+						b.ReportMetric(float64(peak)/(1<<20), "peak-MiB")
 					}
 					b.StartTimer()
 				}
 			})
 		}
 	}
-}
-
-// resetPeakRSS returns freed memory to the OS (the previous cluster's) and resets the
-// kernel's high-water mark of this process's resident memory (Linux; elsewhere the figure
-// is just not reported).
-func resetPeakRSS() {
-	debug.FreeOSMemory()
-	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
-}
-
-// peakRSSMiB reads VmHWM, the peak resident memory since the last reset.
-func peakRSSMiB() float64 {
-	raw, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			if err == nil {
-				return kb / 1024
-			}
-		}
-	}
-	return 0
 }
