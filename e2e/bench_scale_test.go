@@ -36,13 +36,13 @@ import (
 // BenchmarkScale boots whole clusters with BOS, the simulators and Redis in separate
 // processes, as in production: `bos serve` on the real Redis of the tests (its own key
 // prefix, deleted after), the simulators in `bos sim` processes (zero simulated hardware
-// delay), and this process only creating the session and waiting for it. Each size is
-// reported against the loopback HTTP floor measured first in the same process
-// (internal/benchfloor): the wall time of session create → complete over
-// benchfloor.RequestsPerNode × nodes × the floor's request, the CPU time per node of BOS,
-// of the simulators and of Redis (shared with other clients: its share is the change of
-// its INFO used_cpu_* over the boot), and each process's peak resident memory. A table
-// of every size ends the run (docs/benchmarks.md reads it).
+// delay), and this process only creating the session and waiting for it. Each boot is
+// reported against the loopback HTTP floor (internal/benchfloor) measured in this process
+// right before it, once BOS is warm, so both see the same load: the wall time of session
+// create → complete over benchfloor.RequestsPerNode × nodes × the floor's request, the CPU
+// time per node of BOS, of the simulators and of Redis (shared with other clients: its
+// share is the change of its INFO used_cpu_* over the boot), and each process's peak
+// resident memory. A table of every size ends the run (docs/benchmarks.md reads it).
 //
 // Sizes: 1,000 and 10,000 nodes, or BENCH_NODES (e.g. 100000, or 1000,12000). A size
 // needs ceil(nodes / BENCH_NODES_PER_SIM) simulator processes (default 10,000 nodes
@@ -68,25 +68,21 @@ func BenchmarkScale(b *testing.B) {
 	if err != nil {
 		b.Skip("no go command to build bos")
 	}
-	floor, err := benchfloor.Measured()
-	require.NoError(b, err)
 	bin := filepath.Join(b.TempDir(), "bos")
 	out, err := exec.Command(goTool, "build", "-o", bin, "github.com/cray-bos/bos/cmd/bos").CombinedOutput()
 	require.NoError(b, err, "go build: %s", out)
-	loadBefore := loadAvg()
-
 	var rows []scaleResult
 	for _, n := range sizes {
 		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
 			for range b.N {
-				r := runScale(b, scaleSetup{bin: bin, redisURL: redisURL, rdb: rdb, nodes: n, perSim: perSim, floor: floor})
+				r := runScale(b, scaleSetup{bin: bin, redisURL: redisURL, rdb: rdb, nodes: n, perSim: perSim})
 				rows = append(rows, r)
 				r.report(b)
 			}
 		})
 	}
 	if len(rows) > 0 {
-		fmt.Print(scaleTable(floor, redisURL, loadBefore, loadAvg(), rows))
+		fmt.Print(scaleTable(redisURL, rows))
 	}
 }
 
@@ -95,13 +91,13 @@ type scaleSetup struct {
 	bin, redisURL string
 	rdb           *redis.Client
 	nodes, perSim int
-	floor         benchfloor.Floor
 }
 
 // scaleResult is one boot: its wall time and what each process spent on it.
 type scaleResult struct {
 	nodes, sims int
-	floor       benchfloor.Floor
+	floor       benchfloor.Floor // measured right before the boot
+	load        string           // the load average then
 	wall        time.Duration
 	percentOK   float64
 	cpuBOS      time.Duration
@@ -157,6 +153,9 @@ func runScale(b *testing.B, s scaleSetup) scaleResult {
 	require.NoError(b, err)
 	procs := append([]*childProcess{bosProc}, sims.procs...)
 	waitWarm(b, client, s.nodes, procs)
+	load := loadAvg()
+	floor, err := benchfloor.Measure(ctx, time.Second, 2000)
+	require.NoError(b, err)
 
 	cpu0 := processCPUs(b, procs)
 	redis0 := redisCPU(b, s.rdb)
@@ -164,7 +163,7 @@ func runScale(b *testing.B, s scaleSetup) scaleResult {
 	start := time.Now()
 	sess, err := client.CreateSession(ctx, bos.SessionCreate{Operation: bos.OpBoot, TemplateName: stack.DefaultTemplateName})
 	require.NoError(b, err)
-	waitSessionComplete(b, client, sess.Name, s.nodes, s.floor, procs)
+	waitSessionComplete(b, client, sess.Name, s.nodes, floor, procs)
 	wall := time.Since(start)
 	b.StopTimer()
 	cpu1 := processCPUs(b, procs)
@@ -173,7 +172,7 @@ func runScale(b *testing.B, s scaleSetup) scaleResult {
 	require.NoError(b, err)
 	require.Equal(b, 100.0, status.PercentSuccessful, "every node booted: %+v", status)
 
-	r := scaleResult{nodes: s.nodes, sims: len(sims.procs), floor: s.floor, wall: wall, percentOK: status.PercentSuccessful,
+	r := scaleResult{nodes: s.nodes, sims: len(sims.procs), floor: floor, load: load, wall: wall, percentOK: status.PercentSuccessful,
 		cpuBOS: cpu1[0] - cpu0[0], cpuRedis: redis1 - redis0}
 	for i := 1; i < len(procs); i++ {
 		r.cpuSims += cpu1[i] - cpu0[i]
@@ -459,28 +458,34 @@ func loadAvg() string {
 }
 
 // scaleTable is the readable summary of the boots.
-func scaleTable(floor benchfloor.Floor, redisURL, loadBefore, loadAfter string, rows []scaleResult) string {
+func scaleTable(redisURL string, rows []scaleResult) string {
 	var w strings.Builder
 	fmt.Fprintf(&w, "\nBoot over processes: bos serve on %s, bos sim, zero hardware delay; session create → complete\n", redisURL)
-	fmt.Fprintf(&w, "floor: %s; load before %s, after %s\n", floor, loadBefore, loadAfter)
-	fmt.Fprintf(&w, "%8s %4s %8s %9s %6s | %-31s | %-24s | %s\n", "", "", "", "", "",
-		"CPU-ms per node", "peak RSS, MiB", "")
-	fmt.Fprintf(&w, "%8s %4s %8s %9s %6s | %6s %6s %9s %6s | %6s %6s %8s | %s\n",
-		"nodes", "sims", "wall s", "floor s", "ratio", "BOS", "sims", "Redis*", "total", "BOS", "sims", "KB/node", "ok %")
+	fmt.Fprintf(&w, "%21s | %-12s | %-22s | %-37s | %-24s |\n", "", "floor/request", "boot", "CPU-ms per node", "peak RSS, MiB")
+	fmt.Fprintf(&w, "%7s %4s %8s | %5s %6s | %6s %7s %7s | %5s %5s %6s %5s %7s | %5s %5s %8s | %s\n",
+		"nodes", "sims", "load", "µs", "CPU-µs", "wall s", "floor s", "ratio", "BOS", "sims", "Redis*", "total", "ratio", "BOS", "sims", "KB/node", "ok %")
 	for _, r := range rows {
-		fmt.Fprintf(&w, "%8d %4d %8.2f %9.3f %6.1f | %6.2f %6.2f %9.2f %6.2f | %6.0f %6.0f %8.1f | %.0f\n",
-			r.nodes, r.sims, r.wall.Seconds(), r.floor.Boot(r.nodes).Seconds(), r.floor.Ratio(r.wall, r.nodes),
+		load, _, _ := strings.Cut(r.load, " ")
+		fmt.Fprintf(&w, "%7d %4d %8s | %5.0f %6.0f | %6.2f %7.2f %7.1f | %5.2f %5.2f %6.2f %5.2f %7.1f | %5.0f %5.0f %8.1f | %.0f\n",
+			r.nodes, r.sims, load, micros(r.floor.PerRequest()), micros(r.floor.CPUPerRequest()),
+			r.wall.Seconds(), r.floor.Boot(r.nodes).Seconds(), r.floor.Ratio(r.wall, r.nodes),
 			r.perNode(r.cpuBOS), r.perNode(r.cpuSims), r.perNode(r.cpuRedis), r.perNode(r.cpuTotal()),
+			float64(r.cpuTotal())/float64(max(1, r.floor.BootCPU(r.nodes))),
 			mib(r.peakBOS), mib(r.peakSims), float64(r.peakSims)/1024/float64(r.nodes), r.percentOK)
 	}
-	fmt.Fprintf(&w, "floor s = %d requests × nodes × the floor's request; ratio = wall / floor s.\n", benchfloor.RequestsPerNode)
+	fmt.Fprintf(&w, "floor: one request of a trivial kept-alive loopback client and server, measured right before each boot;\n")
+	fmt.Fprintf(&w, "floor s = %d requests × nodes × its µs; boot ratio = wall / floor s; CPU ratio = total CPU / (%d × nodes × its CPU-µs).\n",
+		benchfloor.RequestsPerNode, benchfloor.RequestsPerNode)
 	fmt.Fprintf(&w, "* Redis is shared: its CPU is the change of INFO used_cpu_* over the boot, other clients' work included.\n")
+	fmt.Fprintf(&w, "load: the 1-minute load average when the boot started; KB/node: the simulators' peak RSS per node.\n")
 	if len(rows) > 1 {
 		first, last := rows[0], rows[len(rows)-1]
 		fmt.Fprintf(&w, "CPU per node, %d → %d nodes: %.2f×\n", first.nodes, last.nodes, last.perNode(last.cpuTotal())/first.perNode(first.cpuTotal()))
 	}
 	return w.String()
 }
+
+func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
 func TestParseRedisCPU(t *testing.T) {
 	info := "# CPU\r\nused_cpu_sys:1.500000\r\nused_cpu_user:2.250000\r\nused_cpu_sys_children:9.000000\r\n"
@@ -521,14 +526,13 @@ func TestBenchSizes(t *testing.T) {
 func TestScaleTable(t *testing.T) {
 	floor := benchfloor.Floor{Requests: 1000, Wall: 50 * time.Millisecond, CPU: 80 * time.Millisecond}
 	rows := []scaleResult{
-		{nodes: 1000, sims: 1, floor: floor, wall: 600 * time.Millisecond, percentOK: 100,
+		{nodes: 1000, sims: 1, floor: floor, load: "1.50 1.00 0.50", wall: 600 * time.Millisecond, percentOK: 100,
 			cpuBOS: 500 * time.Millisecond, cpuSims: 300 * time.Millisecond, cpuRedis: 200 * time.Millisecond, peakBOS: 100 << 20, peakSims: 50 << 20},
-		{nodes: 10000, sims: 1, floor: floor, wall: 4 * time.Second, percentOK: 100,
+		{nodes: 10000, sims: 1, floor: floor, load: "2.50 1.00 0.50", wall: 4 * time.Second, percentOK: 100,
 			cpuBOS: 6 * time.Second, cpuSims: 4 * time.Second, cpuRedis: time.Second, peakBOS: 200 << 20, peakSims: 500 << 20},
 	}
-	out := scaleTable(floor, "redis://r", "1.00 1.00 1.00", "2.00 1.00 1.00", rows)
+	out := scaleTable("redis://r", rows)
 	lines := strings.Split(out, "\n")
-	require.Contains(t, out, "50.0 µs/request")
 	var row1, row2 string
 	for _, l := range lines {
 		switch f := strings.Fields(l); {
@@ -538,8 +542,9 @@ func TestScaleTable(t *testing.T) {
 			row2 = l
 		}
 	}
-	// 1,000 nodes: floor 4 × 1,000 × 50 µs = 0.2 s, ratio 3.0; 0.5 + 0.3 + 0.2 = 1.0 CPU-ms/node.
-	require.Equal(t, strings.Fields("1000 1 0.60 0.200 3.0 | 0.50 0.30 0.20 1.00 | 100 50 51.2 | 100"), strings.Fields(row1))
-	require.Equal(t, strings.Fields("10000 1 4.00 2.000 2.0 | 0.60 0.40 0.10 1.10 | 200 500 51.2 | 100"), strings.Fields(row2))
+	// 1,000 nodes: floor 4 × 1,000 × 50 µs = 0.2 s, ratio 3.0; 0.5 + 0.3 + 0.2 = 1.0 CPU-ms
+	// a node, 1.0 s in all against a CPU floor of 4 × 1,000 × 80 µs = 0.32 s: 3.1.
+	require.Equal(t, strings.Fields("1000 1 1.50 | 50 80 | 0.60 0.20 3.0 | 0.50 0.30 0.20 1.00 3.1 | 100 50 51.2 | 100"), strings.Fields(row1))
+	require.Equal(t, strings.Fields("10000 1 2.50 | 50 80 | 4.00 2.00 2.0 | 0.60 0.40 0.10 1.10 3.4 | 200 500 51.2 | 100"), strings.Fields(row2))
 	require.Contains(t, out, "1000 → 10000 nodes: 1.10×")
 }

@@ -39,6 +39,11 @@ func (f Floor) Boot(nodes int) time.Duration {
 	return time.Duration(RequestsPerNode*nodes) * f.PerRequest()
 }
 
+// BootCPU is the CPU floor of a boot of nodes nodes: RequestsPerNode requests each.
+func (f Floor) BootCPU(nodes int) time.Duration {
+	return time.Duration(RequestsPerNode*nodes) * f.CPUPerRequest()
+}
+
 // Ratio is wall, the time a boot of nodes nodes took, over that boot's floor.
 func (f Floor) Ratio(wall time.Duration, nodes int) float64 {
 	return float64(wall) / float64(max(1, f.Boot(nodes)))

@@ -53,7 +53,8 @@ func TestBootAndRatio(t *testing.T) {
 	f := Floor{Requests: 1000, Wall: 50 * time.Millisecond, CPU: 80 * time.Millisecond}
 	assert.Equal(t, 50*time.Microsecond, f.PerRequest())
 	assert.Equal(t, 80*time.Microsecond, f.CPUPerRequest())
-	assert.Equal(t, 2*time.Second, f.Boot(10000)) // 4 × 10,000 × 50 µs
+	assert.Equal(t, 2*time.Second, f.Boot(10000))            // 4 × 10,000 × 50 µs
+	assert.Equal(t, 3200*time.Millisecond, f.BootCPU(10000)) // 4 × 10,000 × 80 µs
 	assert.InDelta(t, 3.0, f.Ratio(6*time.Second, 10000), 1e-9)
 	assert.Contains(t, f.String(), "50.0 µs/request, 80.0 CPU-µs/request")
 	assert.Zero(t, Floor{}.PerRequest(), "no requests: no division by zero")
