@@ -461,7 +461,7 @@ func loadAvg() string {
 func scaleTable(redisURL string, rows []scaleResult) string {
 	var w strings.Builder
 	fmt.Fprintf(&w, "\nBoot over processes: bos serve on %s, bos sim, zero hardware delay; session create → complete\n", redisURL)
-	fmt.Fprintf(&w, "%21s | %-12s | %-22s | %-37s | %-24s |\n", "", "floor/request", "boot", "CPU-ms per node", "peak RSS, MiB")
+	fmt.Fprintf(&w, "%21s | %-12s | %-22s | %-32s | %-20s |\n", "", "floor, 1 req", "boot", "CPU-ms per node", "peak RSS, MiB")
 	fmt.Fprintf(&w, "%7s %4s %8s | %5s %6s | %6s %7s %7s | %5s %5s %6s %5s %7s | %5s %5s %8s | %s\n",
 		"nodes", "sims", "load", "µs", "CPU-µs", "wall s", "floor s", "ratio", "BOS", "sims", "Redis*", "total", "ratio", "BOS", "sims", "KB/node", "ok %")
 	for _, r := range rows {
