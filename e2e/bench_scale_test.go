@@ -38,7 +38,8 @@ import (
 // prefix, deleted after), the simulators in `bos sim` processes (zero simulated hardware
 // delay), and this process only creating the session and waiting for it. Each boot is
 // reported against the loopback HTTP floor (internal/benchfloor) measured in this process
-// right before it, once BOS is warm, so both see the same load: the wall time of session
+// right before it, once BOS is warm, and right after it, so both see the same load (a
+// busy machine's load moves): the wall time of session
 // create → complete over benchfloor.RequestsPerNode × nodes × the floor's request, the CPU
 // time per node of BOS, of the simulators and of Redis (shared with other clients: its
 // share is the change of its INFO used_cpu_* over the boot), and each process's peak
@@ -96,7 +97,7 @@ type scaleSetup struct {
 // scaleResult is one boot: its wall time and what each process spent on it.
 type scaleResult struct {
 	nodes, sims int
-	floor       benchfloor.Floor // measured right before the boot
+	floor       benchfloor.Floor // measured right before and right after the boot
 	load        string           // the load average then
 	wall        time.Duration
 	percentOK   float64
@@ -168,6 +169,9 @@ func runScale(b *testing.B, s scaleSetup) scaleResult {
 	b.StopTimer()
 	cpu1 := processCPUs(b, procs)
 	redis1 := redisCPU(b, s.rdb)
+	after, err := benchfloor.Measure(ctx, time.Second, 2000)
+	require.NoError(b, err)
+	floor = floor.Add(after)
 	status, err := client.SessionStatus(ctx, sess.Name)
 	require.NoError(b, err)
 	require.Equal(b, 100.0, status.PercentSuccessful, "every node booted: %+v", status)
@@ -473,7 +477,7 @@ func scaleTable(redisURL string, rows []scaleResult) string {
 			float64(r.cpuTotal())/float64(max(1, r.floor.BootCPU(r.nodes))),
 			mib(r.peakBOS), mib(r.peakSims), float64(r.peakSims)/1024/float64(r.nodes), r.percentOK)
 	}
-	fmt.Fprintf(&w, "floor: one request of a trivial kept-alive loopback client and server, measured right before each boot;\n")
+	fmt.Fprintf(&w, "floor: one request of a trivial kept-alive loopback client and server, measured right before and after each boot;\n")
 	fmt.Fprintf(&w, "floor s = %d requests × nodes × its µs; boot ratio = wall / floor s; CPU ratio = total CPU / (%d × nodes × its CPU-µs).\n",
 		benchfloor.RequestsPerNode, benchfloor.RequestsPerNode)
 	fmt.Fprintf(&w, "* Redis is shared: its CPU is the change of INFO used_cpu_* over the boot, other clients' work included.\n")

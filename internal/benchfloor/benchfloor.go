@@ -27,6 +27,12 @@ type Floor struct {
 	Wall, CPU time.Duration
 }
 
+// Add pools two measurements, e.g. one before and one after the work they are the floor
+// of.
+func (f Floor) Add(g Floor) Floor {
+	return Floor{Requests: f.Requests + g.Requests, Wall: f.Wall + g.Wall, CPU: f.CPU + g.CPU}
+}
+
 // PerRequest is the wall time of one request.
 func (f Floor) PerRequest() time.Duration { return f.Wall / time.Duration(max(1, f.Requests)) }
 

@@ -58,6 +58,9 @@ func TestBootAndRatio(t *testing.T) {
 	assert.InDelta(t, 3.0, f.Ratio(6*time.Second, 10000), 1e-9)
 	assert.Contains(t, f.String(), "50.0 µs/request, 80.0 CPU-µs/request")
 	assert.Zero(t, Floor{}.PerRequest(), "no requests: no division by zero")
+	pooled := f.Add(Floor{Requests: 1000, Wall: 150 * time.Millisecond, CPU: 80 * time.Millisecond})
+	assert.Equal(t, 100*time.Microsecond, pooled.PerRequest())
+	assert.Equal(t, 80*time.Microsecond, pooled.CPUPerRequest())
 }
 
 func TestMeasureFailsWhenCancelled(t *testing.T) {
