@@ -39,11 +39,10 @@ import (
 // delay), and this process only creating the session and waiting for it. Each boot is
 // reported against the loopback HTTP floor (internal/benchfloor) measured in this process
 // right before it, once BOS is warm, and right after it, so both see the same load (a
-// busy machine's load moves): the wall time of session
-// create → complete over benchfloor.RequestsPerNode × nodes × the floor's request, the CPU
-// time per node of BOS, of the simulators and of Redis (shared with other clients: its
-// share is the change of its INFO used_cpu_* over the boot), and each process's peak
-// resident memory. A table of every size ends the run (docs/benchmarks.md reads it).
+// busy machine's load moves): the wall time of session create → complete over
+// benchfloor.RequestsPerNode × nodes × the floor's request, the CPU time per node of BOS,
+// of the simulators and of Redis (shared with other clients: its share is the change of
+// its INFO used_cpu_* over the boot), and each process's peak resident memory. A table of every size ends the run (docs/benchmarks.md reads it).
 //
 // Sizes: 1,000 and 10,000 nodes, or BENCH_NODES (e.g. 100000, or 1000,12000). A size
 // needs ceil(nodes / BENCH_NODES_PER_SIM) simulator processes (default 10,000 nodes
@@ -111,6 +110,8 @@ type scaleResult struct {
 func (r scaleResult) perNode(d time.Duration) float64 {
 	return float64(d) / float64(time.Millisecond) / float64(r.nodes)
 }
+
+func (r scaleResult) kbPerNode(bytes int64) float64 { return float64(bytes) / 1024 / float64(r.nodes) }
 
 func (r scaleResult) cpuTotal() time.Duration { return r.cpuBOS + r.cpuSims + r.cpuRedis }
 
@@ -465,23 +466,23 @@ func loadAvg() string {
 func scaleTable(redisURL string, rows []scaleResult) string {
 	var w strings.Builder
 	fmt.Fprintf(&w, "\nBoot over processes: bos serve on %s, bos sim, zero hardware delay; session create → complete\n", redisURL)
-	fmt.Fprintf(&w, "%21s | %-12s | %-22s | %-32s | %-20s |\n", "", "floor, 1 req", "boot", "CPU-ms per node", "peak RSS, MiB")
-	fmt.Fprintf(&w, "%7s %4s %8s | %5s %6s | %6s %7s %7s | %5s %5s %6s %5s %7s | %5s %5s %8s | %s\n",
-		"nodes", "sims", "load", "µs", "CPU-µs", "wall s", "floor s", "ratio", "BOS", "sims", "Redis*", "total", "ratio", "BOS", "sims", "KB/node", "ok %")
+	fmt.Fprintf(&w, "%21s | %-12s | %-22s | %-32s | %-11s | %-11s |\n", "", "floor, 1 req", "boot", "CPU-ms per node", "peak, MiB", "KB per node")
+	fmt.Fprintf(&w, "%7s %4s %8s | %5s %6s | %6s %7s %7s | %5s %5s %6s %5s %7s | %5s %5s | %5s %5s | %s\n",
+		"nodes", "sims", "load", "µs", "CPU-µs", "wall s", "floor s", "ratio", "BOS", "sims", "Redis*", "total", "ratio", "BOS", "sims", "BOS", "sims", "ok %")
 	for _, r := range rows {
 		load, _, _ := strings.Cut(r.load, " ")
-		fmt.Fprintf(&w, "%7d %4d %8s | %5.0f %6.0f | %6.2f %7.2f %7.1f | %5.2f %5.2f %6.2f %5.2f %7.1f | %5.0f %5.0f %8.1f | %.0f\n",
+		fmt.Fprintf(&w, "%7d %4d %8s | %5.0f %6.0f | %6.2f %7.2f %7.1f | %5.2f %5.2f %6.2f %5.2f %7.1f | %5.0f %5.0f | %5.1f %5.1f | %.0f\n",
 			r.nodes, r.sims, load, micros(r.floor.PerRequest()), micros(r.floor.CPUPerRequest()),
 			r.wall.Seconds(), r.floor.Boot(r.nodes).Seconds(), r.floor.Ratio(r.wall, r.nodes),
 			r.perNode(r.cpuBOS), r.perNode(r.cpuSims), r.perNode(r.cpuRedis), r.perNode(r.cpuTotal()),
 			float64(r.cpuTotal())/float64(max(1, r.floor.BootCPU(r.nodes))),
-			mib(r.peakBOS), mib(r.peakSims), float64(r.peakSims)/1024/float64(r.nodes), r.percentOK)
+			mib(r.peakBOS), mib(r.peakSims), r.kbPerNode(r.peakBOS), r.kbPerNode(r.peakSims), r.percentOK)
 	}
 	fmt.Fprintf(&w, "floor: one request of a trivial kept-alive loopback client and server, measured right before and after each boot;\n")
 	fmt.Fprintf(&w, "floor s = %d requests × nodes × its µs; boot ratio = wall / floor s; CPU ratio = total CPU / (%d × nodes × its CPU-µs).\n",
 		benchfloor.RequestsPerNode, benchfloor.RequestsPerNode)
 	fmt.Fprintf(&w, "* Redis is shared: its CPU is the change of INFO used_cpu_* over the boot, other clients' work included.\n")
-	fmt.Fprintf(&w, "load: the 1-minute load average when the boot started; KB/node: the simulators' peak RSS per node.\n")
+	fmt.Fprintf(&w, "load: the 1-minute load average when the boot started; peak: resident memory since the process started.\n")
 	if len(rows) > 1 {
 		first, last := rows[0], rows[len(rows)-1]
 		fmt.Fprintf(&w, "CPU per node, %d → %d nodes: %.2f×\n", first.nodes, last.nodes, last.perNode(last.cpuTotal())/first.perNode(first.cpuTotal()))
@@ -548,7 +549,7 @@ func TestScaleTable(t *testing.T) {
 	}
 	// 1,000 nodes: floor 4 × 1,000 × 50 µs = 0.2 s, ratio 3.0; 0.5 + 0.3 + 0.2 = 1.0 CPU-ms
 	// a node, 1.0 s in all against a CPU floor of 4 × 1,000 × 80 µs = 0.32 s: 3.1.
-	require.Equal(t, strings.Fields("1000 1 1.50 | 50 80 | 0.60 0.20 3.0 | 0.50 0.30 0.20 1.00 3.1 | 100 50 51.2 | 100"), strings.Fields(row1))
-	require.Equal(t, strings.Fields("10000 1 2.50 | 50 80 | 4.00 2.00 2.0 | 0.60 0.40 0.10 1.10 3.4 | 200 500 51.2 | 100"), strings.Fields(row2))
+	require.Equal(t, strings.Fields("1000 1 1.50 | 50 80 | 0.60 0.20 3.0 | 0.50 0.30 0.20 1.00 3.1 | 100 50 | 102.4 51.2 | 100"), strings.Fields(row1))
+	require.Equal(t, strings.Fields("10000 1 2.50 | 50 80 | 4.00 2.00 2.0 | 0.60 0.40 0.10 1.10 3.4 | 200 500 | 20.5 51.2 | 100"), strings.Fields(row2))
 	require.Contains(t, out, "1000 → 10000 nodes: 1.10×")
 }
