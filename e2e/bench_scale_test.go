@@ -196,8 +196,9 @@ type simGroup struct {
 }
 
 // startSims starts ceil(nodes / perSim) `bos sim` processes, one after another, and
-// merges the URLs they write. The first runs every simulator; with more than one, each
-// runs its --shard K/N of the cluster's BMCs and reaches the first's services.
+// merges the URLs they write. The first runs every simulator; with more than one, it runs
+// the first --shard of the BMCs and each other one `bos sim bmcs --shard K/N`, taking
+// the first's service URLs from its URLs file (--urls-from).
 func startSims(b *testing.B, s scaleSetup, dir, bosURL string) simGroup {
 	shards := max(1, (s.nodes+s.perSim-1)/s.perSim)
 	if shards > 1 && !simHasShards(b, s.bin) {
@@ -206,12 +207,14 @@ func startSims(b *testing.B, s scaleSetup, dir, bosURL string) simGroup {
 	var g simGroup
 	for k := 1; k <= shards; k++ {
 		urlsFile := filepath.Join(dir, fmt.Sprintf("sim.%d.json", k))
-		args := []string{"sim", "--nodes", strconv.Itoa(s.nodes), "--delay-scale", "0", "--urls-file", urlsFile, "--bos-url", bosURL}
+		args := []string{"sim", "--nodes", strconv.Itoa(s.nodes), "--delay-scale", "0", "--urls-file", urlsFile}
 		if shards > 1 {
 			args = append(args, "--shard", fmt.Sprintf("%d/%d", k, shards))
 		}
-		if k > 1 {
-			args = append(args, "bmcs", "--hsm-url", g.urls.HSM, "--bss-url", g.urls.BSS, "--cfs-url", g.urls.CFS, "--s3-url", g.urls.S3)
+		if k == 1 {
+			args = append(args, "--bos-url", bosURL)
+		} else {
+			args = append(args, "bmcs", "--urls-from", filepath.Join(dir, "sim.1.json"))
 		}
 		p := &childProcess{t: b, name: fmt.Sprintf("bos-sim-%d", k), bin: s.bin, dir: dir, args: args}
 		b.Cleanup(p.stop)
