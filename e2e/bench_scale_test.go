@@ -48,7 +48,9 @@ import (
 // needs ceil(nodes / BENCH_NODES_PER_SIM) simulator processes (default 10,000 nodes
 // each: one process cannot hold more than about 12,600 nodes under a 20,000-descriptor
 // limit); more than one needs `bos sim --shard`, and the size is skipped without it.
-// Skipped without a Redis answering at storetest.RedisURL() or without the go command.
+// BENCH_BOS names a bos binary to measure (another version's, for a before and after);
+// by default this module's cmd/bos is built. Skipped without a Redis answering at
+// storetest.RedisURL() or without the go command to build bos.
 func BenchmarkScale(b *testing.B) {
 	sizes, err := benchSizes(os.Getenv("BENCH_NODES"), []int{1000, 10000})
 	require.NoError(b, err, "BENCH_NODES")
@@ -64,13 +66,16 @@ func BenchmarkScale(b *testing.B) {
 	if err := rdb.Ping(context.Background()).Err(); err != nil {
 		b.Skipf("no Redis at %s: %v", redisURL, err)
 	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		b.Skip("no go command to build bos")
+	bin := os.Getenv("BENCH_BOS")
+	if bin == "" {
+		goTool, err := exec.LookPath("go")
+		if err != nil {
+			b.Skip("no go command to build bos")
+		}
+		bin = filepath.Join(b.TempDir(), "bos")
+		out, err := exec.Command(goTool, "build", "-o", bin, "github.com/cray-bos/bos/cmd/bos").CombinedOutput()
+		require.NoError(b, err, "go build: %s", out)
 	}
-	bin := filepath.Join(b.TempDir(), "bos")
-	out, err := exec.Command(goTool, "build", "-o", bin, "github.com/cray-bos/bos/cmd/bos").CombinedOutput()
-	require.NoError(b, err, "go build: %s", out)
 	var rows []scaleResult
 	for _, n := range sizes {
 		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
