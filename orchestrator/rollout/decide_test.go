@@ -131,8 +131,8 @@ func TestDecide(t *testing.T) {
 			r.Policy.Canary = 2
 			return r
 		}(),
-		obs:     Observation{Slurm: slurm(busyUntil(time.Minute), idle, idle, busyUntil(time.Second))},
-		state:   bos.RolloutRunning, phases: []string{W, H, H, W},
+		obs:   Observation{Slurm: slurm(busyUntil(time.Minute), idle, idle, busyUntil(time.Second))},
+		state: bos.RolloutRunning, phases: []string{W, H, H, W},
 		actions: Actions{Reboot: []string{"nid1", "nid2"}},
 	}, {
 		name:    "named canaries not yet healthy hold the others back",
@@ -156,7 +156,7 @@ func TestDecide(t *testing.T) {
 		obs:     Observation{Slurm: slurm(issued, idle), Components: map[string]bos.Component{"x0": stable("x0")}},
 		state:   bos.RolloutRunning, phases: []string{O, W},
 	}, {
-		name: "Slurm back is not enough while BOS has not applied the stage",
+		name:    "Slurm back is not enough while BOS has not applied the stage",
 		rollout: running(1, 1, nd(0, O), nd(1, W)),
 		obs: Observation{Slurm: slurm(back, idle), Components: map[string]bos.Component{"x0": func() bos.Component {
 			c := stable("x0")
@@ -196,8 +196,8 @@ func TestDecide(t *testing.T) {
 			r.BudgetBase = 1
 			return r
 		}(),
-		obs:     Observation{Slurm: slurm(drained, idle)},
-		state:   bos.RolloutRunning, phases: []string{F, H},
+		obs:   Observation{Slurm: slurm(drained, idle)},
+		state: bos.RolloutRunning, phases: []string{F, H},
 		actions: Actions{Reboot: []string{"nid1"}},
 	}, {
 		name:    "a failed node Slurm undrained is drained again",
@@ -230,8 +230,8 @@ func TestDecide(t *testing.T) {
 			r.State = bos.RolloutAborting
 			return r
 		}(),
-		obs:     Observation{Slurm: slurm(requested, issued, idle, back)},
-		state:   bos.RolloutAborting, phases: []string{H, O, C, K},
+		obs:   Observation{Slurm: slurm(requested, issued, idle, back)},
+		state: bos.RolloutAborting, phases: []string{H, O, C, K},
 		actions: Actions{CancelReboot: []string{"nid0"}, ClearStage: []string{"x2"}},
 	}, {
 		name: "abort: a cancelled node's stage is cleared, then aborted",
@@ -240,8 +240,8 @@ func TestDecide(t *testing.T) {
 			r.State = bos.RolloutAborting
 			return r
 		}(),
-		obs:     Observation{Slurm: slurm(busyUntil(time.Hour), issued, idle)},
-		state:   bos.RolloutAborted, phases: []string{C, O, C},
+		obs:   Observation{Slurm: slurm(busyUntil(time.Hour), issued, idle)},
+		state: bos.RolloutAborted, phases: []string{C, O, C},
 		actions: Actions{ClearStage: []string{"x0"}},
 	}}
 	for _, tc := range tests {
