@@ -76,6 +76,7 @@ func startRollingCluster(tb testing.TB, n int) *rollingCluster {
 		RedfishTimeout: 2 * time.Second,
 		WithSlurm:      true,
 		Net:            testNetwork(tb),
+		RolloutPoll:    250 * time.Millisecond,
 		// A 100 ms tick ends jobs and issues reboots promptly; the history holds every
 		// transition of the run for the no-reboot-under-a-job check.
 		Slurm: slurmsim.Config{TickInterval: 100 * time.Millisecond, PeriodicInterval: time.Second,
