@@ -90,8 +90,12 @@ func decode(raw []byte) (record, error) {
 	return r, nil
 }
 
-func notFound(name string) error {
-	return &bos.Error{Code: bos.ENOTFOUND, Message: fmt.Sprintf("Rollout '%s' does not exist", name)}
+func notFound(tenant, name string) error {
+	msg := fmt.Sprintf("Rollout '%s' does not exist", name)
+	if tenant != "" {
+		msg += fmt.Sprintf(" for tenant '%s'", tenant)
+	}
+	return &bos.Error{Code: bos.ENOTFOUND, Message: msg}
 }
 
 // Create stores a new rollout in tenant's namespace; it starts staging at the
@@ -132,7 +136,7 @@ func stageSession(name string, t time.Time) string {
 func (s *Server) Get(ctx context.Context, tenant, name string) (bos.Rollout, error) {
 	raw, err := s.cfg.Store.GetRollout(ctx, store.RolloutID(tenant, name))
 	if bos.IsNotFound(err) {
-		return bos.Rollout{}, notFound(name)
+		return bos.Rollout{}, notFound(tenant, name)
 	}
 	if err != nil {
 		return bos.Rollout{}, err
@@ -164,7 +168,7 @@ func (s *Server) Command(ctx context.Context, tenant, name, cmd string) (bos.Rol
 		return r.ApplyCommand(cmd)
 	})
 	if bos.IsNotFound(err) {
-		return bos.Rollout{}, notFound(name)
+		return bos.Rollout{}, notFound(tenant, name)
 	}
 	if err != nil {
 		return bos.Rollout{}, err
