@@ -129,4 +129,3 @@ func canaryList(xnames []string) string {
 	}
 	return " (" + strings.Join(xnames, ",") + ")"
 }
-
