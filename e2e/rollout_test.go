@@ -86,8 +86,22 @@ func testRollout(t *testing.T) {
 		require.True(t, strings.Contains(comps[id].ActualState.BootArtifacts.Kernel, next) && counts[id] == 2,
 			"%s: kernel %s, %d boots", id, comps[id].ActualState.BootArtifacts.Kernel, counts[id])
 	}
-	t.Logf("%d nodes, canary 3, max unavailable %d: rollout took %s in %d waves; peak out of service %d",
-		n, limit, took.Round(time.Millisecond), r.Waves, peak)
+	var names []string
+	for _, node := range r.Nodes {
+		names = append(names, node.Name)
+	}
+	m, err := measureRolling(hists, names, start)
+	require.NoError(t, err)
+	ideal := idealLimitedTime(start, m.Free, m.Reboot, limit)
+	var waited time.Duration // from the hand-over to Slurm issuing the reboot: the jobs' end
+	for _, name := range names {
+		waited += firstCause(hists[name], start, "reboot issued").Sub(firstCause(hists[name], start, "reboot requested"))
+	}
+	t.Logf("%d nodes, canary 3, max unavailable %d: rollout complete after %s, last node back in Slurm after %s, in %d waves; "+
+		"ideal under the same limit %s (ratio %.2f of the last node back, %.2f of complete); unlimited ideal %s; median reboot %s; mean wait for jobs after the hand-over %s; peak out of service %d",
+		n, limit, took.Round(time.Millisecond), m.Actual.Round(time.Millisecond), r.Waves, ideal.Round(time.Millisecond),
+		m.Actual.Seconds()/ideal.Seconds(), took.Seconds()/ideal.Seconds(), m.Ideal.Round(time.Millisecond), m.Reboot.Round(time.Millisecond),
+		(waited / time.Duration(len(names))).Round(time.Millisecond), peak)
 }
 
 // TestRolloutBrokenImage: every node that reboots into the new image panics. Two

@@ -209,7 +209,7 @@ func track(rec *bos.Rollout, obs Observation, now time.Time, act *Actions) (cana
 			canaryFailed = canaryFailed || n.Canary
 			continue
 		}
-		rebooted := !s.BootTime.Before(n.HandedAt.Truncate(time.Second))
+		rebooted := rebooted(s, n)
 		if n.Phase == bos.NodeHanded && (s.OutOfService() || rebooted) {
 			n.Phase, n.OutAt = bos.NodeOut, now
 		}
@@ -251,6 +251,12 @@ func failure(rec *bos.Rollout, n *bos.RolloutNode, s SlurmNode, obs Observation,
 	return ""
 }
 
+// rebooted: Slurm saw the node boot no earlier than its hand-over (Slurm's boot times are
+// whole seconds).
+func rebooted(s SlurmNode, n *bos.RolloutNode) bool {
+	return !s.BootTime.Before(n.HandedAt.Truncate(time.Second))
+}
+
 // bosDone: BOS applied the stage (the component's session is the staged one), booted the
 // new image and is done with the node.
 func bosDone(c bos.Component, stage string) bool {
@@ -268,7 +274,7 @@ func AwaitingHealth(r *bos.Rollout, obs Observation) []bos.RolloutNode {
 	for _, n := range r.Nodes {
 		s, known := obs.Slurm[n.Name]
 		if (n.Phase == bos.NodeOut || n.Phase == bos.NodeHanded) && known && s.InService() &&
-			!s.BootTime.Before(n.HandedAt.Truncate(time.Second)) && bosDone(obs.Components[n.Xname], r.StageSession) {
+			rebooted(s, &n) && bosDone(obs.Components[n.Xname], r.StageSession) {
 			out = append(out, n)
 		}
 	}
@@ -308,6 +314,8 @@ func choose(rec *bos.Rollout, obs Observation, now time.Time, act *Actions) {
 	for i, n := range rec.Nodes {
 		s, known := obs.Slurm[n.Name]
 		switch {
+		case n.Phase == bos.NodeOut && s.InService() && rebooted(s, &n):
+			// back in Slurm's service, waiting for BOS or the health check: it runs jobs
 		case n.Phase == bos.NodeHanded || n.Phase == bos.NodeOut:
 			unavailable++
 		case n.Phase == bos.NodeWaiting && known:
@@ -380,7 +388,7 @@ func abort(rec *bos.Rollout, obs Observation, act *Actions) {
 		case s.State.Has(slurmapi.FlagRebootRequested):
 			act.CancelReboot = append(act.CancelReboot, n.Name)
 			pending = true
-		case !s.OutOfService() && s.BootTime.Before(n.HandedAt.Truncate(time.Second)):
+		case !s.OutOfService() && !rebooted(s, n):
 			n.Phase, n.Reason = bos.NodeCancelled, "rollout aborted"
 			act.ClearStage = append(act.ClearStage, n.Xname)
 		}

@@ -120,6 +120,12 @@ func TestDecide(t *testing.T) {
 		state:   bos.RolloutRunning, phases: []string{H, W, H, W},
 		actions: Actions{Reboot: []string{"nid2"}},
 	}, {
+		name:    "a node back in Slurm's service, waiting for BOS, no longer counts against the limit",
+		rollout: running(2, 1, nd(0, O), nd(1, O), nd(2, W)),
+		obs:     Observation{Slurm: slurm(back, issued, idle)},
+		state:   bos.RolloutRunning, phases: []string{O, O, H},
+		actions: Actions{Reboot: []string{"nid2"}},
+	}, {
 		name:    "nothing moves at the limit",
 		rollout: running(2, 1, nd(0, H), nd(1, O), nd(2, W)),
 		obs:     Observation{Slurm: slurm(requested, issued, idle)},
@@ -156,14 +162,14 @@ func TestDecide(t *testing.T) {
 		obs:     Observation{Slurm: slurm(issued, idle), Components: map[string]bos.Component{"x0": stable("x0")}},
 		state:   bos.RolloutRunning, phases: []string{O, W},
 	}, {
-		name:    "Slurm back is not enough while BOS has not applied the stage",
+		name:    "Slurm back is not healthy while BOS has not applied the stage (but frees its slot)",
 		rollout: running(1, 1, nd(0, O), nd(1, W)),
 		obs: Observation{Slurm: slurm(back, idle), Components: map[string]bos.Component{"x0": func() bos.Component {
 			c := stable("x0")
 			c.Session = "older"
 			return c
 		}()}},
-		state: bos.RolloutRunning, phases: []string{O, W},
+		state: bos.RolloutRunning, phases: []string{O, H}, actions: Actions{Reboot: []string{"nid1"}},
 	}, {
 		name:    "back in both: healthy, and the next node goes",
 		rollout: running(1, 1, nd(0, O), nd(1, W)),
