@@ -149,7 +149,7 @@ func (s *Server) readSlurm(ctx context.Context) (map[string]SlurmNode, error) {
 func (s *Server) observe(ctx context.Context, r *bos.Rollout, wlm map[string]SlurmNode) (Observation, error) {
 	obs := Observation{Slurm: wlm}
 	b := s.cfg.BOS(r.Tenant)
-	if r.State == bos.RolloutStaging {
+	if r.State == bos.RolloutStaging || r.State == bos.RolloutAborting && len(r.Nodes) == 0 {
 		return obs, s.observeStaging(ctx, r, b, &obs)
 	}
 	var ids []string

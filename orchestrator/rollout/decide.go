@@ -137,6 +137,10 @@ func Decide(r bos.Rollout, obs Observation, now time.Time) Decision {
 			}
 		}
 	case bos.RolloutAborting:
+		if len(rec.Nodes) == 0 {
+			abortStaging(rec, obs, &d.Actions)
+			break
+		}
 		track(rec, obs, now, &d.Actions)
 		abort(rec, obs, &d.Actions)
 	}
@@ -396,6 +400,16 @@ func abort(rec *bos.Rollout, obs Observation, act *Actions) {
 	if !pending {
 		rec.State = bos.RolloutAborted
 	}
+}
+
+// abortStaging aborts a rollout that has not taken its nodes: once the staged session's
+// setup is done, whatever it staged is cleared.
+func abortStaging(rec *bos.Rollout, obs Observation, act *Actions) {
+	if obs.Session != nil && obs.Session.Status.Status == bos.SessionPending {
+		return
+	}
+	act.ClearStage = sortedKeys(obs.Staged)
+	rec.State = bos.RolloutAborted
 }
 
 // settled reports whether every node is healthy, failed or cancelled.

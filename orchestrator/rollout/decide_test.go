@@ -298,6 +298,17 @@ func TestDecideStaging(t *testing.T) {
 	assert.Equal(t, 1, d.Rollout.MaxUnavailable, "50% of 3, rounded down")
 	assert.Equal(t, 1, d.Rollout.FailureBudget, "10% of 3 is 0: at least 1")
 
+	aborting := r
+	aborting.State = bos.RolloutAborting
+	d = Decide(aborting, Observation{Session: pending}, t0)
+	assert.Equal(t, bos.RolloutAborting, d.Rollout.State, "aborted while the staged session is set up: wait for it")
+	d = Decide(aborting, Observation{Session: runningSess, Staged: staged}, t0)
+	assert.Equal(t, bos.RolloutAborted, d.Rollout.State)
+	assert.Equal(t, Actions{ClearStage: []string{"x1", "x2", "x3", "x4", "x9"}}, d.Actions, "what it staged is cleared")
+	d = Decide(aborting, Observation{}, t0)
+	assert.Equal(t, bos.RolloutAborted, d.Rollout.State, "no staged session: nothing to clear")
+	assert.True(t, d.Actions.Empty())
+
 	msg := "no node matched"
 	done := &bos.Session{Name: stage, Status: bos.SessionStatus{Status: bos.SessionComplete, Error: &msg}}
 	d = Decide(r, Observation{Session: done}, t0)
