@@ -145,6 +145,7 @@ func TestBrowserShowsARollingReboot(t *testing.T) {
 	}
 	assert.Equal(t, strconv.Itoa(jobOn), p.eval(`document.querySelector('#detail [data-role="slurm-jobs"]').textContent`))
 	assert.NotEmpty(t, p.eval(`document.querySelector('#detail [data-role="power"]').textContent`), "the BMC's power as BOS reads it")
+	p.wait("the legend counts each rolling state", `Object.entries(JSON.parse(`+countBy(compute, "rolling")+`)).every(([st, n]) => document.querySelector('#legend [data-rolling="' + st + '"] b').textContent === String(n))`)
 	p.screenshot("webui-rolling.png")
 
 	for _, id := range jobs {

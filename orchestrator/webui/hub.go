@@ -102,8 +102,8 @@ func (h *hub) run(stop <-chan struct{}) {
 	}
 }
 
-// follow reads the rolling inputs every in.every until stop is closed and marks the nodes
-// whose Slurm state changed.
+// follow reads the rolling inputs every in.every until stop is closed (the nodes whose
+// Slurm state changed are marked dirty: in.changed is notify).
 func (h *hub) follow(stop <-chan struct{}) {
 	t := time.NewTicker(h.in.every)
 	defer t.Stop()
@@ -113,9 +113,7 @@ func (h *hub) follow(stop <-chan struct{}) {
 			return
 		case <-t.C:
 		}
-		if changed := h.in.refresh(context.Background()); len(changed) > 0 {
-			h.notify(changed)
-		}
+		h.in.refresh(context.Background())
 	}
 }
 

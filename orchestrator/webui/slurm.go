@@ -41,6 +41,9 @@ type rollingInputs struct {
 	nids  NIDs
 	every time.Duration
 	log   *slog.Logger
+	// changed is told the nodes whose Slurm state, reason or jobs changed, by whichever
+	// caller read them (a browser's stream, a snapshot or a click).
+	changed func(ids []string)
 
 	refreshing sync.Mutex // one read at a time; held across I/O
 
@@ -72,9 +75,15 @@ func (in *rollingInputs) get(ctx context.Context) inputsView {
 	return in.current()
 }
 
-// refresh reads the inputs unless they were read within every, and returns the nodes
-// whose Slurm state, reason or jobs changed.
-func (in *rollingInputs) refresh(ctx context.Context) (changed []string) {
+// refresh reads the inputs unless they were read within every, and tells changed the
+// nodes whose Slurm state, reason or jobs changed.
+func (in *rollingInputs) refresh(ctx context.Context) {
+	if ids := in.read(ctx); len(ids) > 0 && in.changed != nil {
+		in.changed(ids)
+	}
+}
+
+func (in *rollingInputs) read(ctx context.Context) (changed []string) {
 	in.refreshing.Lock()
 	defer in.refreshing.Unlock()
 	in.mu.Lock()
@@ -101,6 +110,7 @@ func (in *rollingInputs) refresh(ctx context.Context) (changed []string) {
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	first := in.at.IsZero() // nothing was shown before: no change to tell
 	in.at = time.Now()
 	if staged != nil {
 		in.staged = staged
@@ -108,6 +118,10 @@ func (in *rollingInputs) refresh(ctx context.Context) (changed []string) {
 	in.slurmErr = slurmErr
 	if nodes == nil {
 		return nil // keep what was last read
+	}
+	if first {
+		in.nodes = nodes
+		return nil
 	}
 	for id, n := range nodes {
 		if !sameSlurm(in.nodes[id], n) {

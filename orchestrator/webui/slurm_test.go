@@ -196,3 +196,21 @@ func TestSlurmChangesReachTheStream(t *testing.T) {
 		assert.Empty(t, pending(events), "no message while Slurm does not change")
 	})
 }
+
+// TestEveryReadTellsChanges: whichever request reads Slurm (here a click, between two
+// reads of the streams' follower) tells the streams what changed; a click that read the
+// change and kept it to itself left the map stale until the node changed again.
+func TestEveryReadTellsChanges(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		v, slurm := rollingCluster(t)
+		var told [][]string
+		v.in.changed = func(ids []string) { told = append(told, ids) }
+		require.Equal(t, http.StatusOK, get(t, v, Path+"api/snapshot").Code)
+		assert.Empty(t, told, "the first read: nothing was shown before it")
+		slurm.set(t, "nid000001", "DOWN+DRAIN+REBOOT_ISSUED")
+		time.Sleep(RefreshEvery)
+		require.Equal(t, http.StatusOK, get(t, v, Path+"api/components/x1000c0s1b0n1").Code)
+		require.Len(t, told, 1)
+		assert.Equal(t, []string{"x1000c0s0b0n0"}, told[0])
+	})
+}

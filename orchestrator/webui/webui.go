@@ -83,6 +83,7 @@ func New(cfg Config) *View {
 	v := &View{cfg: cfg}
 	v.in = &rollingInputs{st: cfg.Store, slurm: cfg.Slurm, nids: cfg.NIDs, every: cfg.RefreshEvery, log: cfg.Logger}
 	v.hub = newHub(cfg.Store, v.in, cfg.Tick, cfg.Logger)
+	v.in.changed = v.hub.notify
 	assets, _ := fs.Sub(static, "static")
 	mux := http.NewServeMux()
 	mux.Handle("GET /", http.FileServerFS(assets))
