@@ -102,8 +102,9 @@ func (h *hub) run(stop <-chan struct{}) {
 	}
 }
 
-// follow reads the rolling inputs every in.every until stop is closed (the nodes whose
-// Slurm state changed are marked dirty: in.changed is notify).
+// follow reads the rolling inputs every in.every until stop is closed, Slurm while a
+// staged session exists (the nodes whose Slurm state changed are marked dirty:
+// in.changed is notify).
 func (h *hub) follow(stop <-chan struct{}) {
 	t := time.NewTicker(h.in.every)
 	defer t.Stop()
@@ -113,7 +114,7 @@ func (h *hub) follow(stop <-chan struct{}) {
 			return
 		case <-t.C:
 		}
-		h.in.refresh(context.Background())
+		h.in.refresh(context.Background(), true)
 	}
 }
 

@@ -48,7 +48,8 @@ type rollingInputs struct {
 	refreshing sync.Mutex // one read at a time; held across I/O
 
 	mu       sync.Mutex // guards the fields below; never held across I/O
-	at       time.Time  // last read (zero: never)
+	stagedAt time.Time  // last read of the staged sessions (zero: never)
+	slurmAt  time.Time  // last read of Slurm (zero: never)
 	staged   map[string]bool
 	nodes    map[string]*SlurmNode // by xname
 	slurmErr string                // the last Slurm read's error ("": none)
@@ -69,53 +70,56 @@ func (in *rollingInputs) current() inputsView {
 	return inputsView{staged: in.staged, nodes: in.nodes, slurmErr: in.slurmErr}
 }
 
-// get returns the inputs, read first when the last read is older than every.
+// get returns the inputs, each read first when its last read is older than every.
 func (in *rollingInputs) get(ctx context.Context) inputsView {
-	in.refresh(ctx)
+	in.refresh(ctx, false)
 	return in.current()
 }
 
-// refresh reads the inputs unless they were read within every, and tells changed the
-// nodes whose Slurm state, reason or jobs changed.
-func (in *rollingInputs) refresh(ctx context.Context) {
-	if ids := in.read(ctx); len(ids) > 0 && in.changed != nil {
+// refresh reads the inputs whose last read is older than every, and tells changed the
+// nodes whose Slurm state, reason or jobs changed. With whileStaged, Slurm is read only
+// while a staged session exists (the streams' follower: without one every node's
+// rolling state is none whatever Slurm says; a click still reads Slurm for its panel).
+func (in *rollingInputs) refresh(ctx context.Context, whileStaged bool) {
+	if ids := in.read(ctx, whileStaged); len(ids) > 0 && in.changed != nil {
 		in.changed(ids)
 	}
 }
 
-func (in *rollingInputs) read(ctx context.Context) (changed []string) {
+func (in *rollingInputs) read(ctx context.Context, whileStaged bool) (changed []string) {
 	in.refreshing.Lock()
 	defer in.refreshing.Unlock()
+	due := func(at time.Time) bool { return at.IsZero() || time.Since(at) >= in.every }
 	in.mu.Lock()
-	fresh := !in.at.IsZero() && time.Since(in.at) < in.every
+	stagedDue, slurmDue, staged := due(in.stagedAt), in.slurm != nil && due(in.slurmAt), in.staged
 	in.mu.Unlock()
-	if fresh {
-		return nil
-	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	staged, err := in.readStaged(ctx)
-	if err != nil {
-		in.log.Warn("web view: reading the staged sessions", "err", err)
-	}
-	var (
-		nodes    map[string]*SlurmNode
-		slurmErr string
-	)
-	if in.slurm != nil {
-		if nodes, err = in.readSlurm(ctx); err != nil {
-			slurmErr = err.Error()
-			in.log.Warn("web view: reading Slurm", "err", err)
+	if stagedDue {
+		read, err := in.readStaged(ctx)
+		if err != nil {
+			in.log.Warn("web view: reading the staged sessions", "err", err)
 		}
+		in.mu.Lock()
+		in.stagedAt = time.Now()
+		if read != nil {
+			in.staged, staged = read, read
+		}
+		in.mu.Unlock()
+	}
+	if !slurmDue || whileStaged && len(staged) == 0 {
+		return nil
+	}
+	nodes, err := in.readSlurm(ctx)
+	slurmErr := ""
+	if err != nil {
+		slurmErr = err.Error()
+		in.log.Warn("web view: reading Slurm", "err", err)
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	first := in.at.IsZero() // nothing was shown before: no change to tell
-	in.at = time.Now()
-	if staged != nil {
-		in.staged = staged
-	}
-	in.slurmErr = slurmErr
+	first := in.slurmAt.IsZero() // nothing was shown before: no change to tell
+	in.slurmAt, in.slurmErr = time.Now(), slurmErr
 	if nodes == nil {
 		return nil // keep what was last read
 	}

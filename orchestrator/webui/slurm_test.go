@@ -214,3 +214,38 @@ func TestEveryReadTellsChanges(t *testing.T) {
 		assert.Equal(t, []string{"x1000c0s0b0n0"}, told[0])
 	})
 }
+
+// TestNoStagedSessionNoSlurmFollow: without a staged session an open stream does not read
+// Slurm after its snapshot (every rolling state is none whatever Slurm says); a click
+// still reads it for the panel; once a staged session exists the stream follows Slurm.
+func TestNoStagedSessionNoSlurmFollow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		slurm := &fakeSlurm{}
+		slurm.set(t, "x1000c0s0b0n0", "IDLE")
+		v, st := newView(t, Config{Slurm: slurm})
+		comps := nodes(1)
+		comps[0].StagedState.Session = "roll"
+		_, err := st.PutComponents(t.Context(), comps)
+		require.NoError(t, err)
+		events, _ := openStream(t, v)
+		synctest.Wait()
+		require.Len(t, pending(events), 1)
+		assert.Equal(t, 1, slurm.readCount(), "the snapshot's read")
+		time.Sleep(10 * RefreshEvery)
+		synctest.Wait()
+		assert.Equal(t, 1, slurm.readCount(), "no staged session: no follow")
+		assert.Contains(t, get(t, v, Path+"api/components/x1000c0s0b0n0").Body.String(), `"sinfo":"IDLE"`)
+		assert.Equal(t, 2, slurm.readCount(), "a click reads")
+
+		require.NoError(t, st.CreateSession(t.Context(), orchestrator.Session{Name: "roll", Operation: "reboot", TemplateName: "t", Stage: true,
+			Status: orchestrator.SessionStatus{Status: "running", StartTime: time.Now().UTC()}}))
+		slurm.set(t, "x1000c0s0b0n0", "ALLOCATED+DRAIN+REBOOT_REQUESTED")
+		time.Sleep(2*RefreshEvery + Tick)
+		synctest.Wait()
+		got := pending(events)
+		require.NotEmpty(t, got)
+		var ch Changes
+		require.NoError(t, json.Unmarshal(got[len(got)-1].data, &ch))
+		assert.Equal(t, []uint8{uint8(RollingDraining)}, ch.Rolling)
+	})
+}
