@@ -77,36 +77,18 @@ func (h *hub) remove(s *stream) {
 }
 
 // run reads the dirty components every tick until stop is closed.
-func (h *hub) run(stop <-chan struct{}) {
-	t := time.NewTicker(h.tick)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-		}
-		h.mu.Lock()
-		var ids []string
-		if len(h.dirty) > 0 {
-			ids = make([]string, 0, len(h.dirty))
-			for id := range h.dirty {
-				ids = append(ids, id)
-			}
-			clear(h.dirty)
-		}
-		h.mu.Unlock()
-		if len(ids) > 0 {
-			h.publish(ids)
-		}
-	}
-}
+func (h *hub) run(stop <-chan struct{}) { ticking(stop, h.tick, h.flush) }
 
 // follow reads the rolling inputs every in.every until stop is closed, Slurm while a
 // staged session exists (the nodes whose Slurm state changed are marked dirty:
 // in.changed is notify).
 func (h *hub) follow(stop <-chan struct{}) {
-	t := time.NewTicker(h.in.every)
+	ticking(stop, h.in.every, func() { h.in.refresh(context.Background(), true) })
+}
+
+// ticking calls pass every period until stop is closed.
+func ticking(stop <-chan struct{}, period time.Duration, pass func()) {
+	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
 		select {
@@ -114,7 +96,24 @@ func (h *hub) follow(stop <-chan struct{}) {
 			return
 		case <-t.C:
 		}
-		h.in.refresh(context.Background(), true)
+		pass()
+	}
+}
+
+// flush publishes the components written since the last flush.
+func (h *hub) flush() {
+	h.mu.Lock()
+	var ids []string
+	if len(h.dirty) > 0 {
+		ids = make([]string, 0, len(h.dirty))
+		for id := range h.dirty {
+			ids = append(ids, id)
+		}
+		clear(h.dirty)
+	}
+	h.mu.Unlock()
+	if len(ids) > 0 {
+		h.publish(ids)
 	}
 }
 
