@@ -80,6 +80,7 @@ act without a tenant, or use v1 (docs/auth.md).`,
 	fl.StringVar(&f.services.IMS, "ims-url", "", "IMS for the reconciler")
 	fl.StringVar(&f.redfishScheme, "redfish-scheme", "http", "how the reconciler reaches BMCs: http or https")
 	fl.StringVar(&f.power, "power", server.PowerRedfish, "how the reconciler powers nodes: redfish (straight to the BMCs) or pcs (through --pcs-url, as BOS 2.50 does)")
+	fl.StringVar(&f.services.Slurm, "slurm-url", "", "Slurm's REST API (slurmrestd, scheme://host:port): the web view's rolling states and Slurm lines; with --hsm-url, CRUS")
 	fl.StringVar(&f.services.PCS, "pcs-url", "", "PCS for the reconciler with --power pcs (scheme://host:port; the API is under /power-control/v1)")
 	fl.DurationVar(&f.redfishTimeout, "redfish-timeout", 10*time.Second, "how long BOS waits for one BMC request")
 	fl.StringVar(&f.bmcCredentials, "bmc-credentials", "", "YAML or JSON file of BMC credentials (default, bmcs: {xname: {username, password}}), the Vault stand-in; default root/initial0")

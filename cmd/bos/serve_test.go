@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -106,6 +108,38 @@ func TestServeAPIOnly(t *testing.T) {
 	stop()
 	_, err = net.DialTimeout("tcp", u.BOS[len("http://"):], time.Second)
 	assert.Error(t, err, "the listener is closed once serve returns")
+}
+
+// TestServeSlurmURL: --slurm-url reaches the web view, whose detail panel reads Slurm
+// there (here nothing answers: the panel says so).
+func TestServeSlurmURL(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	slurmURL := "http://" + ln.Addr().String()
+	require.NoError(t, ln.Close()) // a port nothing listens on
+	urls, _ := serveInProcess(t, "--slurm-url", slurmURL)
+	b, err := os.ReadFile(urls)
+	require.NoError(t, err)
+	var u stack.URLs
+	require.NoError(t, json.Unmarshal(b, &u))
+	req, err := http.NewRequest(http.MethodPut, u.BOS+"/v2/components/x1000c0s0b0n0", strings.NewReader(`{"id": "x1000c0s0b0n0"}`))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	put, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	put.Body.Close()
+	require.Equal(t, http.StatusOK, put.StatusCode)
+	resp, err := http.Get(u.BOS + "/ui/api/components/x1000c0s0b0n0")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var d struct {
+		Slurm *struct {
+			Error string `json:"error"`
+		} `json:"slurm"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&d))
+	require.NotNil(t, d.Slurm, "the view knows a Slurm")
+	assert.Contains(t, d.Slurm.Error, strings.TrimPrefix(slurmURL, "http://"))
 }
 
 func TestServeFlags(t *testing.T) {

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cray-bos/bos/api/hsmapi"
+	"github.com/cray-bos/bos/api/slurmapi"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/orchestrator/bootsets"
@@ -251,7 +253,14 @@ func (b *BOS) build() error {
 	mux.Handle("/", api.New(api.Config{Store: b.store, Tenants: cfg.Tenants, BootSets: checker, Logger: cfg.Logger,
 		LogLevel: cfg.LogLevel, Nodes: nodes, WakeV1: wakeV1, WakeV2: b.rec.wakeSessions, Auth: cfg.Auth,
 		Rollouts: rollouts}).Handler())
-	view := webui.New(webui.Config{Store: b.store, Tenants: cfg.Tenants, Auth: cfg.Auth, Power: b.powerReader(), Logger: cfg.Logger})
+	viewCfg := webui.Config{Store: b.store, Tenants: cfg.Tenants, Auth: cfg.Auth, Power: b.powerReader(), Logger: cfg.Logger}
+	if svc.Slurm != "" {
+		viewCfg.Slurm = slurmapi.NewClient(svc.Slurm, cfg.HTTPClient)
+		if svc.HSM != "" {
+			viewCfg.NIDs = nidsOf(hsmapi.NewClient(svc.HSM, clientOf(reconciler.ServiceHSM)))
+		}
+	}
+	view := webui.New(viewCfg)
 	b.view.Store(view)
 	for _, p := range []string{webui.Path, webui.GatewayPath} {
 		mux.Handle(p, view.Handler())
@@ -314,6 +323,23 @@ func (b *BOS) powerReader() webui.PowerReader {
 	return func(ctx context.Context, id string) (string, error) {
 		r := power.PowerStates(ctx, []string{id})[id]
 		return r.Power.String(), r.Err
+	}
+}
+
+// nidsOf reads every node's NID from HSM for the web view, which names Slurm's nodes by it.
+func nidsOf(hsm *hsmapi.Client) webui.NIDs {
+	return func(ctx context.Context) (map[int]string, error) {
+		comps, err := hsm.GetComponents(ctx, hsmapi.ComponentFilter{Type: []string{"Node"}, NIDOnly: true})
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[int]string, len(comps))
+		for _, c := range comps {
+			if c.NID > 0 {
+				out[c.NID] = c.ID
+			}
+		}
+		return out, nil
 	}
 }
 
