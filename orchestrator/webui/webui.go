@@ -90,6 +90,7 @@ func New(cfg Config) *View {
 	mux.HandleFunc("GET /api/snapshot", v.withTenant(v.snapshot))
 	mux.HandleFunc("GET /api/components/{id}", v.withTenant(v.component))
 	mux.HandleFunc("GET /api/sessions", v.withTenant(v.sessions))
+	mux.HandleFunc("GET /api/rollouts", v.withTenant(v.rollouts))
 	mux.HandleFunc("GET /events", v.withTenant(v.events))
 	v.mux = mux
 	return v
@@ -225,6 +226,8 @@ type componentDetail struct {
 	Power     *powerReading   `json:"power"` // null: BOS reads no power here
 	// Rolling is the node's rolling state (RollingStates' names; "" none).
 	Rolling string `json:"rolling"`
+	// Rollout is the node's place in a rollout (null: in none).
+	Rollout *rolloutNodeDetail `json:"rollout"`
 	// Slurm is the node as Slurm reported it last (null: BOS reads no Slurm).
 	Slurm *slurmDetail `json:"slurm"`
 	// History is null until BOS keeps per-node histories (issue 15's second part).
@@ -287,6 +290,12 @@ func (v *View) component(w http.ResponseWriter, r *http.Request, sc scope) {
 			d.Power.Error = err.Error()
 		}
 	}
+	rollouts, err := v.readRollouts(r.Context(), sc)
+	if err != nil {
+		v.fail(w, err)
+		return
+	}
+	d.Rollout = rolloutOf(c.ID, rollouts)
 	writeJSON(w, d)
 }
 
