@@ -50,6 +50,9 @@
   let dirty = new Set(), framePending = false, fullRedraw = false;
   let selected = "";
   let changesSeen = 0, ready = false;
+  // The canary nodes of the unfinished rollouts (outlined on the rolling map).
+  let canaries = new Set();
+  const CANARY = "#e7298a";
   const errors = [];
 
   // --- data access with the token, when BOS asks for one -------------------------------
@@ -185,7 +188,11 @@
     ctx.fillStyle = colorOf(i);
     ctx.fillRect(x, y, s, s);
     if (code === CODE_DELETED || cell < 5) return;
-    if (mode === "rolling") { drawSelection(i, x, y, s); return; }
+    if (mode === "rolling") {
+      if (canaries.has(ids[i])) { ctx.strokeStyle = CANARY; ctx.lineWidth = 2; ctx.strokeRect(x + 1, y + 1, s - 2, s - 2); }
+      drawSelection(i, x, y, s);
+      return;
+    }
     const m = Math.max(2, cell >> 2);
     if (code & F_STAGED) { ctx.fillStyle = "#000"; ctx.fillRect(x, y, m, m); }
     if ((code & F_ERROR) && statuses[code & 15] !== "failed") { ctx.fillStyle = "#d62728"; ctx.fillRect(x + s - m, y + s - m, m, m); }
@@ -251,8 +258,11 @@
       const st = rollingOf(i);
       counts.set(st, (counts.get(st) || 0) + 1);
     }
+    let outlined = 0;
+    for (const id of canaries) if (index.has(id)) outlined++;
     legend.innerHTML = Object.keys(ROLLING_COLORS).map((st) =>
-      `<span data-rolling="${st}"><i style="background:${ROLLING_COLORS[st]}"></i>${rollingLabel(st)} <b>${counts.get(st) || 0}</b></span>`).join("");
+      `<span data-rolling="${st}"><i style="background:${ROLLING_COLORS[st]}"></i>${rollingLabel(st)} <b>${counts.get(st) || 0}</b></span>`).join("") +
+      `<span data-rolling="canary"><i style="background:#fff;box-shadow:inset 0 0 0 2px ${CANARY}"></i>outline: a rollout's canary <b>${outlined}</b></span>`;
     let live = 0;
     for (const c of codes) if (c !== CODE_DELETED) live++;
     document.getElementById("summary").textContent =
@@ -384,6 +394,7 @@
         <div class="kv">power (as BOS's driver reads it): <b data-role="power">${power}</b></div>
         ${c.staged_state && c.staged_state.session ? `<div class="kv">staged by session <b>${esc(c.staged_state.session)}</b></div>` : ""}
         <div class="kv">rolling upgrade: <b data-role="rolling">${esc(rollingLabel(d.rolling || ""))}</b></div>
+        ${rolloutHTML(d.rollout)}
         ${slurmHTML(d.slurm)}
         ${c.error ? `<div class="err" data-role="error">${esc(c.error)}</div>` : ""}
         <pre data-role="record">${esc(JSON.stringify(c, null, 2))}</pre>
@@ -401,6 +412,53 @@
     if (!s.name) return `<div class="kv">Slurm: <span class="placeholder" data-role="slurm-state">not a Slurm node</span>${err}</div>`;
     const jobs = s.jobs.length ? s.jobs.map(String).join(", ") : "none";
     return `<div class="kv">Slurm <b>${esc(s.name)}</b>: <b data-role="slurm-state">${esc(s.sinfo)}</b> (${esc(s.state.join("+"))})${s.reason ? ` · reason <span data-role="slurm-reason">${esc(s.reason)}</span>` : ""} · jobs <span data-role="slurm-jobs">${esc(jobs)}</span>${err}</div>`;
+  }
+
+  // rolloutHTML is the detail panel's rollout line: the node's phase in its rollout and,
+  // for a failed node, the reason Slurm keeps it drained with.
+  function rolloutHTML(r) {
+    if (!r) return "";
+    const drain = r.drain_reason ? `<div class="err">left drained: <span data-role="rollout-drain">${esc(r.drain_reason)}</span></div>` : "";
+    return `<div class="kv">rollout <b>${esc(r.rollout)}</b> (${esc(r.state)}): <b data-role="rollout-phase">${esc(PHASE_LABELS[r.phase] || r.phase)}</b>${r.canary ? " · canary" : ""}${r.wave ? " · wave " + r.wave : ""}${r.reason && !r.drain_reason ? " · " + esc(r.reason) : ""}</div>${drain}`;
+  }
+
+  // --- rollouts -------------------------------------------------------------------------------
+  // A rollout node's phases, in order, with their labels and the colours of the rolling
+  // states they correspond to.
+  const PHASES = ["waiting", "handed", "out", "healthy", "failed", "cancelled"];
+  const PHASE_LABELS = { handed: "handed to Slurm", out: "out of service" };
+  const PHASE_COLORS = { waiting: ROLLING_COLORS.staged, handed: ROLLING_COLORS.waiting_for_jobs, out: ROLLING_COLORS.rebooting,
+    healthy: ROLLING_COLORS.back_in_service, failed: ROLLING_COLORS.failed, cancelled: ROLLING_COLORS[""] };
+  async function refreshRollouts() {
+    try {
+      const rows = await getJSON("api/rollouts");
+      setCanaries(rows.flatMap((r) => r.canaries || []));
+      const el = document.getElementById("rolloutlist");
+      if (!rows.length) { el.innerHTML = `<p class="hint">none</p>`; return; }
+      el.innerHTML = rows.map((r) => {
+        const c = r.counts, total = c.total || 0;
+        const bar = PHASES.map((k) => `<div title="${PHASE_LABELS[k] || k} ${c[k] || 0}" style="width:${total ? (100 * (c[k] || 0)) / total : 0}%;background:${PHASE_COLORS[k]}"></div>`).join("");
+        const counts = PHASES.map((k) => `<span data-phase="${k}">${PHASE_LABELS[k] || k} <b>${c[k] || 0}</b></span>`).join(" · ");
+        const step = r.step === "canary" ? `canaries first (${c.canary_done} of ${c.canary || r.canary} settled)` : r.step === "waves" ? `wave ${r.wave}` : "";
+        const failed = (r.failed || []).map((f) => `<div class="err">${esc(f.xname)}${f.name ? " (" + esc(f.name) + ")" : ""}: ${esc(f.reason)}</div>`).join("");
+        return `<div class="session" data-rollout="${esc(r.name)}">
+          <span class="name">${esc(r.name)}</span> <span class="kv">of ${esc(r.template_name)}${r.tenant ? " · tenant " + esc(r.tenant) : ""}</span>
+          <div><b data-role="rollout-state" class="state-${esc(r.state)}">${esc(r.state)}</b>${step ? " · " + step : ""}${r.reason ? ` · <span data-role="rollout-reason">${esc(r.reason)}</span>` : ""}</div>
+          <div class="kv">canary ${r.canary} · max unavailable ${esc(r.max_unavailable)} (${r.max_unavailable_nodes} nodes) · failure budget ${esc(r.failure_budget)} (${r.failure_budget_nodes} nodes)</div>
+          <div class="bar">${bar}</div><div class="kv">${total} nodes: ${counts}</div>${failed}</div>`;
+      }).join("");
+    } catch (e) {
+      /* shown by the connection state; retried on the next tick */
+    }
+  }
+  // setCanaries outlines the new canaries and redraws the cells that gained or lost one.
+  function setCanaries(list) {
+    const next = new Set(list);
+    let changed = next.size !== canaries.size;
+    for (const id of canaries) if (!next.has(id)) { changed = true; if (index.has(id)) dirty.add(index.get(id)); }
+    for (const id of next) if (!canaries.has(id) && index.has(id)) dirty.add(index.get(id));
+    canaries = next;
+    if (changed) { schedule(); legendSoon(); }
   }
 
   // --- sessions -------------------------------------------------------------------------------
@@ -437,6 +495,7 @@
     status: (id) => (index.has(id) ? statusOf(codes[index.get(id)]) : null),
     rolling: (id) => (index.has(id) ? rollingOf(index.get(id)) : null),
     mode: () => mode,
+    canary: (id) => canaries.has(id),
     // expected: the colour the cell of id should have; drawn: the pixel at its centre.
     expectedColor: (id) => (index.has(id) ? rgb(colorOf(index.get(id))) : null),
     drawnColor: (id) => {
@@ -462,4 +521,6 @@
   connect();
   refreshSessions();
   setInterval(refreshSessions, 2000);
+  refreshRollouts();
+  setInterval(refreshRollouts, 2000);
 })();
