@@ -496,13 +496,14 @@
     rolling: (id) => (index.has(id) ? rollingOf(index.get(id)) : null),
     mode: () => mode,
     canary: (id) => canaries.has(id),
-    // expected: the colour the cell of id should have; drawn: the pixel at its centre.
+    // expected: the colour the cell of id should have; drawn: the pixel at its centre, or
+    // at (dx, dy) from its top-left corner.
     expectedColor: (id) => (index.has(id) ? rgb(colorOf(index.get(id))) : null),
-    drawnColor: (id) => {
+    drawnColor: (id, dx = (cell - 1) / 2, dy = dx) => {
       const i = index.get(id);
       if (i === undefined) return null;
       const dpr = window.devicePixelRatio || 1;
-      const p = ctx.getImageData(Math.floor((px[i] + (cell - 1) / 2) * dpr), Math.floor((py[i] + (cell - 1) / 2) * dpr), 1, 1).data;
+      const p = ctx.getImageData(Math.floor((px[i] + dx) * dpr), Math.floor((py[i] + dy) * dpr), 1, 1).data;
       return `rgb(${p[0]},${p[1]},${p[2]})`;
     },
     // where to click id, in the page's CSS pixels (from the viewport's origin)
