@@ -30,9 +30,9 @@ func TestBrowserShowsARollout(t *testing.T) {
 	defer cancel()
 	st, err := store.Open(ctx, store.Config{EmbeddedOverPipes: true})
 	require.NoError(t, err)
-	defer st.Close()
+	t.Cleanup(func() { _ = st.Close() })
 	srv := httptest.NewServer(webui.New(webui.Config{Store: st}).Handler())
-	defer srv.Close()
+	t.Cleanup(srv.Close) // after the browser's (a cleanup of openPage), so no stream is open
 
 	ids := []string{"x1000c0s0b0n0", "x1000c0s0b0n1", "x1000c0s1b0n0", "x1000c0s1b0n1"}
 	comps := make([]bos.Component, len(ids))
