@@ -90,6 +90,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		_ = s.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	if err := s.ensureCounts(ctx); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
 	return s, nil
 }
 
