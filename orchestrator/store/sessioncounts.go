@@ -31,9 +31,9 @@ const (
 	fieldPhase         = "phase:"
 )
 
-func (s *Store) countsKey(session string) string     { return s.k("session-counts:", session) }
+func (s *Store) countsKey(session string) string       { return s.k("session-counts:", session) }
 func (s *Store) sessionErrorIdx(session string) string { return s.k("index:session-error:", session) }
-func (s *Store) countsReadyKey() string               { return s.k("session-counts-ready") }
+func (s *Store) countsReadyKey() string                { return s.k("session-counts-ready") }
 
 // countDeltas are changes to the session counts: session → field → delta.
 type countDeltas map[string]map[string]int64
