@@ -79,9 +79,6 @@ func (s *Store) indexKeys(c *orchestrator.Component) []string {
 	}
 	if c.Error != "" {
 		keys = append(keys, s.errorIdx())
-		if c.Session != "" {
-			keys = append(keys, s.sessionErrorIdx(c.Session))
-		}
 	}
 	return keys
 }
@@ -560,6 +557,21 @@ type pending struct {
 	old, cur *orchestrator.Component // old is nil for a new record
 }
 
+// queueWrites adds to p the writes of todo: each record, its index changes, and the
+// change of the session counts they make, all in the one MULTI/EXEC.
+func (s *Store) queueWrites(ctx context.Context, p redis.Pipeliner, todo []pending) {
+	counts := countDeltas{}
+	for _, w := range todo {
+		id := w.cur.ID
+		p.Set(ctx, s.compKey(id), w.raw, 0)
+		s.queueIndexes(ctx, p, id, w.old, w.cur)
+		s.queueSessionError(ctx, p, w.old, w.cur)
+		counts.add(w.old, -1)
+		counts.add(w.cur, 1)
+	}
+	s.queueCounts(ctx, p, counts)
+}
+
 func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mutate mutateFunc, onMissing func(string), wo writeOptions, attempt int) ([]orchestrator.Component, [][]byte, []outcome, error) {
 	keys := s.compKeys(ids)
 	var result []orchestrator.Component
@@ -567,12 +579,9 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 	var outs []outcome
 	var written []string
 	var missing []string
-	txf := func(tx *redis.Tx) error {
+	decide := func(vals []any) (func(redis.Pipeliner), error) {
 		result, raws, outs, written, missing = result[:0], raws[:0], outs[:0], written[:0], missing[:0]
-		vals, err := tx.MGet(ctx, keys...).Result()
-		if err != nil {
-			return err
-		}
+		var err error
 		var todo []pending
 		for i, v := range vals {
 			id := ids[i]
@@ -583,7 +592,7 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 			if exists {
 				stored = []byte(str)
 				if c, err = decodeComponent([]byte(str)); err != nil {
-					return err
+					return nil, err
 				}
 				o := c.Clone() // mutate changes c
 				old = &o
@@ -596,16 +605,16 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 				outs = append(outs, outcome{id: id, val: val})
 				continue
 			} else if err != nil {
-				return callerError{err}
+				return nil, callerError{err}
 			}
 			c.ID = id
 			c.RefreshStatus()
 			if err := c.Validate(); err != nil {
-				return callerError{err}
+				return nil, callerError{err}
 			}
 			raw, err := json.Marshal(c)
 			if err != nil {
-				return fmt.Errorf("encode component %s: %w", id, err)
+				return nil, fmt.Errorf("encode component %s: %w", id, err)
 			}
 			result, raws = append(result, c), append(raws, raw)
 			if exists && bytes.Equal(raw, stored) {
@@ -616,24 +625,14 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 			todo = append(todo, pending{raw: raw, old: old, cur: &c})
 		}
 		if len(todo) == 0 {
-			return nil
+			return nil, nil
 		}
-		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			counts := countDeltas{}
-			for _, w := range todo {
-				id := w.cur.ID
-				p.Set(ctx, s.compKey(id), w.raw, 0)
-				s.queueIndexes(ctx, p, id, w.old, w.cur)
-				counts.add(w.old, -1)
-				counts.add(w.cur, 1)
-				written = append(written, id)
-			}
-			s.queueCounts(ctx, p, counts)
-			return nil
-		})
-		return err
+		for _, w := range todo {
+			written = append(written, w.cur.ID)
+		}
+		return func(p redis.Pipeliner) { s.queueWrites(ctx, p, todo) }, nil
 	}
-	err := s.rdb.Watch(ctx, txf, keys...)
+	err := s.casValues(ctx, keys, decide)
 	if errors.Is(err, redis.TxFailedErr) {
 		// Someone wrote one of these components meanwhile: retry, in halves so that one
 		// hot component only holds up itself.
@@ -733,6 +732,7 @@ func (s *Store) deleteComponents(ctx context.Context, ids []string, check func(s
 				for j, id := range done {
 					p.Del(ctx, s.compKey(id))
 					s.queueIndexes(ctx, p, id, &olds[j], nil)
+					s.queueSessionError(ctx, p, &olds[j], nil)
 					counts.add(&olds[j], -1)
 				}
 				s.queueCounts(ctx, p, counts)

@@ -15,8 +15,8 @@ import (
 // Every session's component counts are kept in a hash, {p}session-counts:{name}, changed
 // by HINCRBY in the same MULTI/EXEC as the component writes that change them (the
 // difference between the stored record and the new one), so a status poll or a
-// completion check reads a few numbers instead of whole index sets. The ids of a
-// session's members with an error are kept in the set {p}index:session-error:{name}.
+// completion check reads a few numbers instead of whole index sets. A session's members
+// with an error are kept the same way in the hash {p}session-errors:{name} (id → error).
 // {p}session-counts-ready says the counts were built from the records: a store that
 // finds it missing (first start after an upgrade, or a repair) rebuilds them.
 
@@ -31,9 +31,9 @@ const (
 	fieldPhase         = "phase:"
 )
 
-func (s *Store) countsKey(session string) string       { return s.k("session-counts:", session) }
-func (s *Store) sessionErrorIdx(session string) string { return s.k("index:session-error:", session) }
-func (s *Store) countsReadyKey() string                { return s.k("session-counts-ready") }
+func (s *Store) countsKey(session string) string        { return s.k("session-counts:", session) }
+func (s *Store) sessionErrorsKey(session string) string { return s.k("session-errors:", session) }
+func (s *Store) countsReadyKey() string                 { return s.k("session-counts-ready") }
 
 // countDeltas are changes to the session counts: session → field → delta.
 type countDeltas map[string]map[string]int64
@@ -76,6 +76,31 @@ func (d countDeltas) add(c *orchestrator.Component, sign int64) {
 	}
 }
 
+// queueSessionError adds to p the change of the session errors of replacing old (nil:
+// none) by cur (nil: a delete).
+func (s *Store) queueSessionError(ctx context.Context, p redis.Pipeliner, old, cur *orchestrator.Component) {
+	oldSess, oldErr := sessionError(old)
+	newSess, newErr := sessionError(cur)
+	switch {
+	case oldSess == newSess && oldErr == newErr:
+	case newErr != "":
+		if oldErr != "" && oldSess != newSess {
+			p.HDel(ctx, s.sessionErrorsKey(oldSess), old.ID)
+		}
+		p.HSet(ctx, s.sessionErrorsKey(newSess), cur.ID, newErr)
+	default:
+		p.HDel(ctx, s.sessionErrorsKey(oldSess), old.ID)
+	}
+}
+
+// sessionError is c's session and error when it counts in its session's errors.
+func sessionError(c *orchestrator.Component) (session, err string) {
+	if c == nil || c.Session == "" || c.Error == "" {
+		return "", ""
+	}
+	return c.Session, c.Error
+}
+
 // queueCounts adds the non-zero deltas to p, in a fixed order.
 func (s *Store) queueCounts(ctx context.Context, p redis.Pipeliner, d countDeltas) {
 	for _, session := range slices.Sorted(maps.Keys(d)) {
@@ -88,17 +113,44 @@ func (s *Store) queueCounts(ctx context.Context, p redis.Pipeliner, d countDelta
 	}
 }
 
-// countedStats reads a session's stats from its counts hash (one round trip) and the
-// records of its members with an error. ok is false when the counts are not built.
+// SessionDone reports BOS's completion rule (orchestrator.SessionStats.Done) for a
+// session: from its counts in one round trip when within is nil, else from SessionStats.
+func (s *Store) SessionDone(ctx context.Context, session string, within func(id string) bool) (bool, error) {
+	if within == nil {
+		var ready *redis.IntCmd
+		var counts *redis.SliceCmd
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			ready = p.Exists(ctx, s.countsReadyKey())
+			counts = p.HMGet(ctx, s.countsKey(session), fieldEnabled, fieldStaged)
+			return nil
+		})
+		if err != nil {
+			return false, s.fail("session done", err)
+		}
+		if ready.Val() == 1 {
+			for _, v := range counts.Val() {
+				if n, ok := v.(string); ok && n != "0" {
+					return false, nil
+				}
+			}
+			return true, nil
+		}
+	}
+	st, err := s.SessionStats(ctx, session, within)
+	return st.Done(), err
+}
+
+// countedStats reads a session's stats from its counts and errors hashes: one round trip.
+// ok is false when the counts are not built.
 func (s *Store) countedStats(ctx context.Context, session string) (st orchestrator.SessionStats, ok bool, err error) {
 	st = orchestrator.SessionStats{Phases: map[string]int{}, Errors: map[string][]string{}}
 	var ready *redis.IntCmd
 	var counts *redis.MapStringStringCmd
-	var errored *redis.StringSliceCmd
+	var errored *redis.MapStringStringCmd
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		ready = p.Exists(ctx, s.countsReadyKey())
 		counts = p.HGetAll(ctx, s.countsKey(session))
-		errored = p.SMembers(ctx, s.sessionErrorIdx(session))
+		errored = p.HGetAll(ctx, s.sessionErrorsKey(session))
 		return nil
 	})
 	if err != nil {
@@ -131,16 +183,11 @@ func (s *Store) countedStats(ctx context.Context, session string) (st orchestrat
 			}
 		}
 	}
-	ids := errored.Val()
-	slices.Sort(ids)
-	comps, err := s.GetComponents(ctx, ids)
-	if err != nil {
-		return st, false, err
+	for id, text := range errored.Val() {
+		st.Errors[text] = append(st.Errors[text], id)
 	}
-	for _, c := range comps {
-		if c.Error != "" && c.Session == session {
-			st.Errors[c.Error] = append(st.Errors[c.Error], c.ID)
-		}
+	for _, ids := range st.Errors {
+		slices.Sort(ids)
 	}
 	return st, true, nil
 }
@@ -156,7 +203,7 @@ func (s *Store) RebuildSessionCounts(ctx context.Context) error {
 			return nil, err
 		}
 		deltas := countDeltas{}
-		errored := map[string][]string{}
+		errored := map[string]map[string]string{} // session → id → error
 		for i := 0; i < len(ids); i += readChunk {
 			keys := s.compKeys(ids[i:min(i+readChunk, len(ids))])
 			if err := tx.Watch(ctx, keys...).Err(); err != nil {
@@ -176,12 +223,15 @@ func (s *Store) RebuildSessionCounts(ctx context.Context) error {
 					return nil, err
 				}
 				deltas.add(&c, 1)
-				if c.Session != "" && c.Error != "" {
-					errored[c.Session] = append(errored[c.Session], c.ID)
+				if sess, text := sessionError(&c); text != "" {
+					if errored[sess] == nil {
+						errored[sess] = map[string]string{}
+					}
+					errored[sess][c.ID] = text
 				}
 			}
 		}
-		stale, err := s.scanKeys(ctx, tx, s.countsKey(""), s.sessionErrorIdx(""))
+		stale, err := s.scanKeys(ctx, tx, s.countsKey(""), s.sessionErrorsKey(""))
 		if err != nil {
 			return nil, err
 		}
@@ -190,8 +240,8 @@ func (s *Store) RebuildSessionCounts(ctx context.Context) error {
 				p.Del(ctx, stale...)
 			}
 			s.queueCounts(ctx, p, deltas)
-			for session, ids := range errored {
-				p.SAdd(ctx, s.sessionErrorIdx(session), toAny(ids)...)
+			for session, byID := range errored {
+				p.HSet(ctx, s.sessionErrorsKey(session), byID)
 			}
 			p.Set(ctx, s.countsReadyKey(), "1", 0)
 		}, nil
@@ -228,12 +278,4 @@ func (s *Store) scanKeys(ctx context.Context, c redis.Cmdable, prefixes ...strin
 		}
 	}
 	return slices.Compact(slices.Sorted(slices.Values(out))), nil
-}
-
-func toAny(ids []string) []any {
-	out := make([]any, len(ids))
-	for i, id := range ids {
-		out[i] = id
-	}
-	return out
 }

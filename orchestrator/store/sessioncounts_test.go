@@ -24,7 +24,7 @@ func requireCountsExact(t *testing.T, s *store.Store, step string) {
 	all, err := s.ListComponents(ctx, store.Filter{})
 	require.NoError(t, err)
 	keepAll := func(string) bool { return true }
-	for _, sess := range countedSessions[1:] {
+	for _, sess := range append(countedSessions[1:], "no-members") {
 		want := bos.StatsFromComponents(sess, all)
 		got, err := s.SessionStats(ctx, sess, nil)
 		require.NoError(t, err)
@@ -32,7 +32,43 @@ func requireCountsExact(t *testing.T, s *store.Store, step string) {
 		got, err = s.SessionStats(ctx, sess, keepAll)
 		require.NoError(t, err)
 		require.Equal(t, want, got, "%s: indexed stats of %s", step, sess)
+		for _, within := range []func(string) bool{nil, keepAll} {
+			done, err := s.SessionDone(ctx, sess, within)
+			require.NoError(t, err)
+			require.Equal(t, want.Done(), done, "%s: %s done", step, sess)
+		}
 	}
+}
+
+// TestSessionDone: a session is done once nothing is enabled or staged for it.
+func TestSessionDone(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, backend string) {
+		ctx := context.Background()
+		s := storetest.Open(t, backend, store.Config{})
+		comps := someComponents(3)
+		for i := range comps {
+			comps[i].Session = "s"
+		}
+		comps[2].Enabled, comps[2].StagedState.Session = false, "s"
+		_, err := s.PutComponents(ctx, comps)
+		require.NoError(t, err)
+		for _, step := range []struct {
+			id   string
+			edit func(*bos.Component)
+			done bool
+		}{
+			{comps[0].ID, func(c *bos.Component) { c.Enabled = false }, false},
+			{comps[1].ID, func(c *bos.Component) { c.Enabled = false }, false}, // still staged
+			{comps[2].ID, func(c *bos.Component) { c.StagedState.Session = "" }, true},
+			{comps[2].ID, func(c *bos.Component) { c.Enabled = true }, false},
+		} {
+			_, err := s.UpdateComponent(ctx, step.id, func(c *bos.Component) error { step.edit(c); return nil })
+			require.NoError(t, err)
+			done, err := s.SessionDone(ctx, "s", nil)
+			require.NoError(t, err)
+			require.Equal(t, step.done, done, "after editing %s", step.id)
+		}
+	})
 }
 
 // randomChange changes c's counted fields at random.
@@ -177,5 +213,36 @@ func TestSessionCountsRebuild(t *testing.T) {
 		require.NoError(t, s.RebuildSessionCounts(ctx))
 		requireCountsExact(t, s, "after the repair")
 		require.Zero(t, rdb.Exists(ctx, s.CountsKey("gone")).Val(), "stale counts dropped")
+	})
+}
+
+// TestComponentWriteRoundTrips: a component write is two round trips (WATCH with the
+// read, then MULTI/EXEC), and a write that ends without EXEC (nothing changed, or mutate
+// refused) drops its watch, so the connection's next transaction does not fail on it.
+func TestComponentWriteRoundTrips(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, backend string) {
+		ctx := context.Background()
+		stores := storetest.OpenShared(t, backend, 2, store.Config{PoolSize: 1})
+		s, other := stores[0], stores[1]
+		comps := someComponents(2)
+		a, b := comps[0].ID, comps[1].ID
+		_, err := s.PutComponents(ctx, comps)
+		require.NoError(t, err)
+		h := &redisCounter{}
+		s.AddHook(h)
+		touch := func(c *bos.Component) error { c.EventStats.PowerOnAttempts++; return nil }
+
+		_, err = s.UpdateComponent(ctx, a, func(*bos.Component) error { return nil }) // no change
+		require.NoError(t, err)
+		_, err = s.UpdateComponent(ctx, a, func(*bos.Component) error { return bos.Errorf(bos.EINVALID, "no") })
+		require.Error(t, err)
+		_, err = other.UpdateComponent(ctx, a, touch) // a changes after s watched it
+		require.NoError(t, err)
+
+		h.cmds.Store(0)
+		h.trips.Store(0)
+		_, err = s.UpdateComponent(ctx, b, touch)
+		require.NoError(t, err)
+		require.Equal(t, int64(2), h.trips.Load(), "round trips of one write, committed at once")
 	})
 }
