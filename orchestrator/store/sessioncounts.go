@@ -17,8 +17,9 @@ import (
 // difference between the stored record and the new one), so a status poll or a
 // completion check reads a few numbers instead of whole index sets. A session's members
 // with an error are kept the same way in the hash {p}session-errors:{name} (id → error).
-// {p}session-counts-ready says the counts were built from the records: a store that
-// finds it missing (first start after an upgrade, or a repair) rebuilds them.
+// {p}session-counts-ready says the counts were built from the records: Open builds them
+// when it is missing (the first start after an upgrade); until then SessionStats answers
+// from the index sets.
 
 // Fields of a session's counts hash; a phase's field is fieldPhase + phase.
 const (
@@ -159,28 +160,17 @@ func (s *Store) countedStats(ctx context.Context, session string) (st orchestrat
 	if ready.Val() == 0 {
 		return st, false, nil
 	}
+	totals := map[string]*int{fieldMembers: &st.Members, fieldStaged: &st.Staged, fieldStagedMembers: &st.StagedMembers,
+		fieldEnabled: &st.Enabled, fieldStable: &st.Stable, fieldFailed: &st.Failed}
 	for f, v := range counts.Val() {
 		n, err := strconv.Atoi(v)
 		if err != nil {
 			return st, false, &orchestrator.Error{Code: orchestrator.EINTERNAL, Message: "a stored session count is not a number", Err: err}
 		}
-		switch f {
-		case fieldMembers:
-			st.Members = n
-		case fieldStaged:
-			st.Staged = n
-		case fieldStagedMembers:
-			st.StagedMembers = n
-		case fieldEnabled:
-			st.Enabled = n
-		case fieldStable:
-			st.Stable = n
-		case fieldFailed:
-			st.Failed = n
-		default:
-			if ph, isPhase := strings.CutPrefix(f, fieldPhase); isPhase && n != 0 {
-				st.Phases[ph] = n
-			}
+		if total, ok := totals[f]; ok {
+			*total = n
+		} else if ph, isPhase := strings.CutPrefix(f, fieldPhase); isPhase && n != 0 {
+			st.Phases[ph] = n
 		}
 	}
 	for id, text := range errored.Val() {
