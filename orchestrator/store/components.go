@@ -594,7 +594,7 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 				if c, err = decodeComponent([]byte(str)); err != nil {
 					return nil, err
 				}
-				o := c.Clone() // mutate changes c
+				o := c // mutate changes c; the indexed and counted fields are values
 				old = &o
 			} else if mode == modeUpdate {
 				missing = append(missing, id)
