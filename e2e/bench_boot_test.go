@@ -2,7 +2,11 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,14 +15,17 @@ import (
 	"github.com/cray-bos/bos/internal/benchfloor"
 	"github.com/cray-bos/bos/internal/procstat"
 	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/server"
 	"github.com/cray-bos/bos/orchestrator/store/storetest"
 )
 
 // BenchmarkBoot boots whole clusters with zero simulated hardware delay, so what is
-// measured is orchestration: session create → complete wall time, its cost per node, and
-// the process's peak resident memory during the boot (BOS, store and every simulator
-// share the process). x-floor is the wall time over the loopback HTTP floor measured
-// first in this process (benchfloor: RequestsPerNode × nodes × one request).
+// measured is orchestration: session create → complete wall time, its cost per node (wall
+// and CPU of the process: BOS, every simulator and an embedded Redis, not a real Redis
+// server), BOS's Redis round trips per node, and the process's peak resident memory
+// during the boot (BOS, store and every simulator share the process). x-floor is the wall
+// time over the loopback HTTP floor measured first in this process (benchfloor:
+// RequestsPerNode × nodes × one request).
 func BenchmarkBoot(b *testing.B) {
 	floor, err := benchfloor.Measured()
 	require.NoError(b, err)
@@ -33,15 +40,18 @@ func BenchmarkBoot(b *testing.B) {
 					c := startCluster(b, backend, clusterOptions{nodes: n, options: map[string]any{
 						"max_power_on_wait_time": 120, "max_boot_wait_time": 1200, "max_power_off_wait_time": 300, "polling_frequency": 15}})
 					resetPeakRSS()
+					trips := redisTrips(b, c)
 					b.StartTimer()
-					start := time.Now()
+					start, cpu := time.Now(), cpuTime()
 					st := c.waitComplete(c.session(bos.OpBoot, "", "", false), 5*time.Minute)
-					wall := time.Since(start)
+					wall, cpu := time.Since(start), cpuTime()-cpu
 					b.StopTimer()
 					require.Equal(b, 100.0, st.PercentSuccessful)
 					b.ReportMetric(wall.Seconds(), "s/boot")
 					b.ReportMetric(float64(wall.Microseconds())/float64(n), "µs/node")
 					b.ReportMetric(floor.Ratio(wall, n), "x-floor")
+					b.ReportMetric(float64(cpu.Microseconds())/1000/float64(n), "cpu-ms/node")
+					b.ReportMetric((redisTrips(b, c)-trips)/float64(n), "redis-trips/node")
 					if peak := peakRSSMiB(); peak > 0 {
 						b.ReportMetric(peak, "peak-MiB")
 					}
@@ -50,6 +60,23 @@ func BenchmarkBoot(b *testing.B) {
 			})
 		}
 	}
+}
+
+// redisTrips is how many Redis round trips (commands and pipelines) BOS's store has made,
+// read from its metrics.
+func redisTrips(tb testing.TB, c *cluster) float64 {
+	rec := httptest.NewRecorder()
+	c.st.BOS.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, server.MetricsPath, nil))
+	require.Equal(tb, http.StatusOK, rec.Code)
+	var total float64
+	for _, line := range strings.Split(rec.Body.String(), "\n") {
+		if rest, ok := strings.CutPrefix(line, "bos_redis_command_duration_seconds_count"); ok {
+			v, err := strconv.ParseFloat(rest[strings.LastIndexByte(rest, ' ')+1:], 64)
+			require.NoError(tb, err, line)
+			total += v
+		}
+	}
+	return total
 }
 
 // resetPeakRSS returns freed memory to the OS (the previous cluster's) and resets the

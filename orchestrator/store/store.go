@@ -47,6 +47,7 @@ type Config struct {
 // fresh copies; component writes are compare-and-set per component (see doc.go).
 type Store struct {
 	rdb       *redis.Client
+	hooks     []redis.Hook // added to rdb, and to each connection of conn
 	mini      *miniredis.Miniredis
 	prefix    string
 	onChanged func(ids []string)
@@ -87,6 +88,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	s.rdb = redis.NewClient(opts)
 	if err := s.Ping(ctx); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := s.ensureCounts(ctx); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
