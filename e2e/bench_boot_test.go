@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	bos "github.com/cray-bos/bos/orchestrator"
@@ -30,14 +31,20 @@ func BenchmarkBoot(b *testing.B) {
 					c := startCluster(b, backend, clusterOptions{nodes: n, options: map[string]any{
 						"max_power_on_wait_time": 120, "max_boot_wait_time": 1200, "max_power_off_wait_time": 300, "polling_frequency": 15}})
 					resetPeakRSS()
+					before, cpu0 := c.counts(), cpuTime()
 					b.StartTimer()
 					start := time.Now()
 					st := c.waitComplete(c.session(bos.OpBoot, "", "", false), 5*time.Minute)
 					wall := time.Since(start)
 					b.StopTimer()
+					cpu, after := cpuTime()-cpu0, c.counts()
 					require.Equal(b, 100.0, st.PercentSuccessful)
 					b.ReportMetric(wall.Seconds(), "s/boot")
 					b.ReportMetric(float64(wall.Microseconds())/float64(n), "µs/node")
+					b.ReportMetric(float64(cpu.Microseconds())/1000/float64(n), "cpu-ms/node")
+					for _, f := range benchFigures {
+						b.ReportMetric((after[f.metric]-before[f.metric])/float64(n), f.unit)
+					}
 					if peak := peakRSSMiB(); peak > 0 {
 						b.ReportMetric(peak, "peak-MiB")
 					}
@@ -46,6 +53,34 @@ func BenchmarkBoot(b *testing.B) {
 			})
 		}
 	}
+}
+
+// benchFigures are the per-node counts BenchmarkBoot reports: the simulators' and BOS's
+// own counters, read before and after the boot.
+var benchFigures = []struct{ metric, unit string }{
+	{`bos_sim_requests_total{route="GET /redfish/v1/Systems/{id}"}`, "gets/node"},
+	{"bos_sim_events_delivered_total", "event-posts/node"},
+	{"bos_reconcile_node_looks_total", "looks/node"},
+}
+
+// counts sums the stack's counters (simulators' and BOS's) by name and by name plus
+// each label, for benchFigures.
+func (c *cluster) counts() map[string]float64 {
+	out := map[string]float64{}
+	for _, g := range []prometheus.Gatherer{c.st.SimMetrics.Registry(), c.st.BOS.Metrics().Registry()} {
+		families, err := g.Gather()
+		require.NoError(c.t, err)
+		for _, f := range families {
+			for _, m := range f.GetMetric() {
+				v := m.GetCounter().GetValue()
+				out[f.GetName()] += v
+				for _, l := range m.GetLabel() {
+					out[fmt.Sprintf("%s{%s=%q}", f.GetName(), l.GetName(), l.GetValue())] += v
+				}
+			}
+		}
+	}
+	return out
 }
 
 // resetPeakRSS returns freed memory to the OS (the previous cluster's) and resets the

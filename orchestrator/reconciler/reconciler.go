@@ -61,8 +61,9 @@ type Config struct {
 	LogLevel *slog.LevelVar
 	// ReadTimeouts, when set, is updated from the *_read_timeout options at every pass.
 	ReadTimeouts *ReadTimeouts
-	// OnPass, when set, is told how long each pass over a batch of nodes took (metrics).
-	OnPass func(took time.Duration)
+	// OnPass, when set, is told how long each pass over a batch of nodes took and how many
+	// nodes it looked at (metrics).
+	OnPass func(took time.Duration, nodes int)
 	Now    func() time.Time
 }
 
@@ -187,7 +188,7 @@ func (r *Reconciler) worker(ctx context.Context) {
 			}
 		})
 		if r.cfg.OnPass != nil {
-			r.cfg.OnPass(time.Since(start))
+			r.cfg.OnPass(time.Since(start), len(keys))
 		}
 		if len(held) == 0 {
 			r.queue.Done(keys...)
