@@ -59,7 +59,8 @@ func BenchmarkBoot(b *testing.B) {
 // own counters, read before and after the boot.
 var benchFigures = []struct{ metric, unit string }{
 	{`bos_sim_requests_total{route="GET /redfish/v1/Systems/{id}"}`, "gets/node"},
-	{"bos_sim_events_delivered_total", "event-posts/node"},
+	{"bos_sim_event_posts_total", "event-posts/node"},
+	{"bos_sim_events_delivered_total", "events/node"},
 	{"bos_reconcile_node_looks_total", "looks/node"},
 }
 
