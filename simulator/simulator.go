@@ -531,8 +531,8 @@ func (s *Simulator) jittered(d time.Duration) time.Duration {
 
 // Stats are counters for tests and benchmarks.
 type Stats struct {
-	Resets          int64 // Reset actions accepted (Apply or NoOp)
-	PowerChanges    int64 // PowerState changes
+	Resets       int64 // Reset actions accepted (Apply or NoOp)
+	PowerChanges int64 // PowerState changes
 	// Events counts records (an Event POST carries one or more, see events.go).
 	EventsQueued    int64
 	EventsDelivered int64
