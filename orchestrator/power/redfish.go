@@ -115,8 +115,8 @@ type RedfishConfig struct {
 	EventSecret string
 	// CacheTTL is how long a power state learned from an event is trusted (default 30 s).
 	CacheTTL time.Duration
-	// OnPowerChange is called with the node whose power an event changed.
-	OnPowerChange func(node string)
+	// OnPowerChange is called with the node whose power an event reported, and that power.
+	OnPowerChange func(node string, p Power)
 	// Dial opens connections to BMCs; nil means a net.Dialer.
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 	// WrapTransport, when set, wraps the transport of every BMC client (metrics).
@@ -933,7 +933,7 @@ func (r *Redfish) EventsHandler() http.Handler {
 			}
 			r.remember(node, p)
 			if r.cfg.OnPowerChange != nil {
-				r.cfg.OnPowerChange(node)
+				r.cfg.OnPowerChange(node, p)
 			}
 		}
 		w.WriteHeader(http.StatusNoContent)

@@ -39,7 +39,7 @@ func newBOSSink(t *testing.T, eps staticEndpoints) (*Redfish, *bosSink) {
 	t.Cleanup(sink.srv.Close)
 	rf = NewRedfish(RedfishConfig{Endpoints: eps, Scheme: "http", Timeout: 2 * time.Second,
 		EventDestination: sink.srv.URL + "/operator/redfish-events",
-		OnPowerChange:    func(n string) { sink.mu.Lock(); sink.got[n]++; sink.mu.Unlock() }})
+		OnPowerChange:    func(n string, _ Power) { sink.mu.Lock(); sink.got[n]++; sink.mu.Unlock() }})
 	return rf, sink
 }
 

@@ -89,7 +89,7 @@ func TestRedfishEventsFeedThePowerCache(t *testing.T) {
 	_, eps := startBMCs(t, 2, simulator.Faults{})
 	var mu sync.Mutex
 	woken := map[string]int{}
-	rf := NewRedfish(RedfishConfig{Endpoints: eps, Scheme: "http", OnPowerChange: func(n string) { mu.Lock(); woken[n]++; mu.Unlock() }})
+	rf := NewRedfish(RedfishConfig{Endpoints: eps, Scheme: "http", OnPowerChange: func(n string, _ Power) { mu.Lock(); woken[n]++; mu.Unlock() }})
 	defer rf.Close()
 	sink := httptest.NewServer(rf.EventsHandler())
 	defer sink.Close()

@@ -76,6 +76,7 @@ type Reconciler struct {
 	effects *Effects
 
 	sessionWake chan struct{}
+	memos       memos // each node's last look: the wake and priority rules (wake.go)
 	// stragglers counts the goroutines finishing calls that outlasted BMCPatience.
 	stragglers sync.WaitGroup
 	// decide is Decide; tests wrap it to act between a decision and its write.
@@ -115,11 +116,25 @@ func New(cfg Config) *Reconciler {
 		setup: &sessions.Setup{Store: cfg.Store, Inventory: cfg.Inventory, Images: cfg.Images, Tenants: cfg.Tenants, Handoff: cfg.Handoff, Now: cfg.Now, Logger: cfg.Logger}}
 	power := patientResets{PowerControl: cfg.Power, patience: cfg.BMCPatience, background: &r.stragglers, failedLate: r.resetFailedLate}
 	r.effects = &Effects{Store: cfg.Store, BSS: cfg.BSS, CFS: cfg.CFS, Power: power, Now: cfg.Now, NoWake: true}
+	r.queue.SetFirst(func(id string) bool {
+		m, ok := r.memos.get(id)
+		return FirstInQueue(m, ok)
+	})
 	return r
 }
 
-// Wake queues nodes for a look now (the store hook and power events call it).
+// Wake queues nodes for a look now (the store hook calls it).
 func (r *Reconciler) Wake(ids ...string) { r.queue.Add(ids...) }
+
+// WakePower queues a node whose power an event reported as p, if that can change its
+// decision (Memo.Wakes); it reports whether it did.
+func (r *Reconciler) WakePower(id string, p power.Power) bool {
+	if m, ok := r.memos.get(id); ok && !m.Wakes(p) {
+		return false
+	}
+	r.queue.Add(id)
+	return true
+}
 
 // WakeSessions asks for a look at pending and running sessions now.
 func (r *Reconciler) WakeSessions() {
@@ -335,9 +350,14 @@ func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]
 		return
 	}
 	decisions := make(map[string]Decision, len(outcomes))
+	memos := make(map[string]Memo, len(outcomes))
 	for _, o := range outcomes {
 		decisions[o.ID] = o.Result
+		if o.Result.Component.ID != "" {
+			memos[o.ID] = MemoOf(o.Result.Component, power[o.ID].Power, r.cfg.Instance)
+		}
 	}
+	r.memos.record(memos)
 	r.act(ctx, decisions, opts)
 	finished := false
 	for id, d := range decisions {

@@ -280,7 +280,7 @@ func (b *BOS) powerDriver(inventory reconciler.HSMInventory, pcsClient *http.Cli
 	b.redfish = power.NewRedfish(power.RedfishConfig{
 		Endpoints: inventory.Endpoints(creds), Scheme: scheme, Timeout: cfg.RedfishTimeout,
 		EventDestination: events,
-		OnPowerChange:    func(node string) { b.rec.wake(node) },
+		OnPowerChange:    b.rec.wakePower,
 		Dial:             cfg.Dial,
 		WrapTransport:    func(rt http.RoundTripper) http.RoundTripper { return b.metrics.Transport(ServiceRedfish, rt) },
 		Logger:           cfg.Logger,
