@@ -88,6 +88,34 @@ func (h HSMEndpoints) Endpoints(ctx context.Context) ([]Endpoint, error) {
 	return eps, nil
 }
 
+// StateSource reads HSM's view of nodes' power: its Component State, which HSM keeps
+// from the BMCs' power events. A node it does not know (or knows neither on nor off) is
+// left out.
+type StateSource interface {
+	States(ctx context.Context, ids []string) (map[string]Power, error)
+}
+
+// States reads the nodes' State from HSM, 1,000 ids a query: Off is off; On, Ready,
+// Standby and Halt are on.
+func (h HSMEndpoints) States(ctx context.Context, ids []string) (map[string]Power, error) {
+	out := make(map[string]Power, len(ids))
+	for chunk := range slices.Chunk(ids, 1000) {
+		comps, err := h.Client.QueryComponents(ctx, chunk, hsmapi.ComponentFilter{})
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range comps {
+			switch c.State {
+			case "Off":
+				out[c.ID] = PowerOff
+			case "On", "Ready", "Standby", "Halt":
+				out[c.ID] = PowerOn
+			}
+		}
+	}
+	return out, nil
+}
+
 // RedfishConfig configures the Redfish power driver.
 type RedfishConfig struct {
 	Endpoints EndpointSource
@@ -115,6 +143,11 @@ type RedfishConfig struct {
 	EventSecret string
 	// CacheTTL is how long a power state learned from an event is trusted (default 30 s).
 	CacheTTL time.Duration
+	// States, when set, gives the power of nodes without a fresh event, in one read for
+	// a batch, instead of a GET per node (HSM's State). A node this driver reset is read
+	// first-hand (its events, else a GET) until an event about it arrives; so is a node
+	// whose BMC is in an outage, or that States leaves out.
+	States StateSource
 	// OnPowerChange is called with the node whose power an event reported, and that power.
 	OnPowerChange func(node string, p Power)
 	// Dial opens connections to BMCs; nil means a net.Dialer.
@@ -138,6 +171,7 @@ type Redfish struct {
 	bySystem    map[string]string   // bmc + system path → node
 	clients     map[string]*bmcClient
 	cache       map[string]reading      // node → last event
+	resetSince  map[string]bool         // nodes reset since their last event: not read from States
 	subs        map[string]subscription // BMC → our subscription there: whose events we receive
 	secret      string                  // EventSecret
 	context     string                  // ":<owner>:<key id>", after the BMC xname in a subscription's Context
@@ -241,7 +275,7 @@ func NewRedfish(cfg RedfishConfig) *Redfish {
 	cfg.EventSecret = ""
 	keyID := sha256.Sum256([]byte(secret))
 	return &Redfish{cfg: cfg, sem: make(chan struct{}, cfg.Parallel), eps: map[string]Endpoint{},
-		bySystem: map[string]string{}, clients: map[string]*bmcClient{}, cache: map[string]reading{},
+		bySystem: map[string]string{}, clients: map[string]*bmcClient{}, cache: map[string]reading{}, resetSince: map[string]bool{},
 		refreshing: newCtxLock(), secret: secret, context: ":" + cfg.Owner + ":" + hex.EncodeToString(keyID[:6]),
 		subs: map[string]subscription{}, down: map[string]outage{}}
 }
@@ -417,22 +451,49 @@ func (r *Redfish) forEach(ctx context.Context, ids []string, fn func(id string))
 }
 
 // PowerStates reads each node's power: from the latest event when its BMC sends them and
-// one arrived within CacheTTL, else with a GET of its ComputerSystem.
+// one arrived within CacheTTL, else from States, else with a GET of its ComputerSystem.
 func (r *Redfish) PowerStates(ctx context.Context, ids []string) map[string]PowerReading {
-	out := make(map[string]PowerReading, len(ids))
-	var missing []string
+	out, missing := r.KnownStates(ctx, ids)
+	r.readAll(ctx, missing, out)
+	return out
+}
+
+// KnownStates is PowerStates without the GETs: the readings known from events and
+// States, and the nodes left to read from their BMCs.
+func (r *Redfish) KnownStates(ctx context.Context, ids []string) (known map[string]PowerReading, missing []string) {
+	known = make(map[string]PowerReading, len(ids))
+	var ask []string
 	now := r.cfg.Now()
 	r.mu.RLock()
 	for _, id := range ids {
-		if c, ok := r.cache[id]; ok && now.Sub(c.at) < r.cfg.CacheTTL && r.subs[r.eps[id].BMC].uri != "" {
-			out[id] = PowerReading{Power: c.power}
-		} else {
+		ep, listed := r.eps[id]
+		c, cached := r.cache[id]
+		o, down := r.down[ep.BMC]
+		switch {
+		case cached && now.Sub(c.at) < r.cfg.CacheTTL && r.subs[ep.BMC].uri != "":
+			known[id] = PowerReading{Power: c.power}
+		case r.cfg.States != nil && listed && !r.resetSince[id] && !(down && now.Before(o.retryAt)):
+			ask = append(ask, id)
+		default:
 			missing = append(missing, id)
 		}
 	}
 	r.mu.RUnlock()
-	r.readAll(ctx, missing, out)
-	return out
+	if len(ask) == 0 {
+		return known, missing
+	}
+	states, err := r.cfg.States.States(ctx, ask)
+	if err != nil {
+		r.cfg.Logger.Debug("power from HSM's states unavailable; reading the BMCs", "nodes", len(ask), "err", err)
+	}
+	for _, id := range ask {
+		if p, ok := states[id]; ok {
+			known[id] = PowerReading{Power: p}
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	return known, missing
 }
 
 // readAll reads the power of ids with GETs, in parallel under the bound, into out.
@@ -504,6 +565,7 @@ func powerOf(state string) Power {
 func (r *Redfish) remember(node string, p Power) {
 	r.mu.Lock()
 	r.cache[node] = reading{power: p, at: r.cfg.Now()}
+	delete(r.resetSince, node)
 	r.mu.Unlock()
 }
 
@@ -546,6 +608,9 @@ func (r *Redfish) reset(ctx context.Context, node string, kind ResetKind) error 
 	if err != nil {
 		return err
 	}
+	r.mu.Lock()
+	r.resetSince[node] = true // HSM may not have heard of it yet: read it first-hand
+	r.mu.Unlock()
 	resp, err := c.WithContext(ctx).Post(target, map[string]string{"ResetType": resetType})
 	if resp != nil {
 		_, _ = io.Copy(io.Discard, resp.Body)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -295,3 +296,87 @@ func TestPowerOfRedfishStates(t *testing.T) {
 		assert.Equal(t, want, powerOf(state), state)
 	}
 }
+
+// fakeStates is HSM's view of power for KnownStates.
+type fakeStates struct {
+	mu    sync.Mutex
+	power map[string]Power
+	err   error
+	calls int
+}
+
+func (f *fakeStates) States(_ context.Context, ids []string) (map[string]Power, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.err != nil {
+		return nil, f.err
+	}
+	out := map[string]Power{}
+	for _, id := range ids {
+		if p, ok := f.power[id]; ok {
+			out[id] = p
+		}
+	}
+	return out, nil
+}
+
+// Without fresh events, power comes from HSM's states in one read, not a GET per node;
+// a node this driver reset, a node HSM leaves out, a BMC in an outage and an unreadable
+// HSM are read from the BMCs.
+func TestRedfishPowerFromHSMStates(t *testing.T) {
+	_, eps := startBMCs(t, 4, simulator.Faults{})
+	var gets sync.Map // path → count
+	countGETs := func(next http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			if req.Method == http.MethodGet && strings.HasPrefix(req.URL.Path, "/redfish/v1/Systems/") {
+				n, _ := gets.LoadOrStore(req.URL.Path, new(int))
+				*n.(*int)++
+			}
+			return next.RoundTrip(req)
+		})
+	}
+	totalGETs := func() int {
+		total := 0
+		gets.Range(func(_, v any) bool { total += *v.(*int); return true })
+		return total
+	}
+	ids := []string{"x1000c0s0b0n0", "x1000c0s0b0n1", "x1000c0s0b1n0", "x1000c0s0b1n1"}
+	hsm := &fakeStates{power: map[string]Power{ids[0]: PowerOff, ids[1]: PowerOff, ids[2]: PowerOff}}
+	rf := NewRedfish(RedfishConfig{Endpoints: eps, States: hsm, Scheme: "http", Timeout: 2 * time.Second, WrapTransport: countGETs})
+	defer rf.Close()
+	ctx := context.Background()
+	require.NoError(t, rf.Refresh(ctx))
+
+	known, missing := rf.KnownStates(ctx, ids)
+	assert.Equal(t, map[string]PowerReading{ids[0]: {Power: PowerOff}, ids[1]: {Power: PowerOff}, ids[2]: {Power: PowerOff}}, known)
+	assert.Equal(t, []string{ids[3]}, missing, "HSM does not know it")
+	assert.Equal(t, 1, hsm.calls, "one read for the batch")
+	assert.Equal(t, PowerOff, rf.PowerStates(ctx, ids)[ids[3]].Power)
+	assert.Equal(t, 1, totalGETs(), "a GET for the node HSM left out only")
+
+	// After a reset, HSM may not have heard: the node is read first-hand until an event.
+	assert.Empty(t, rf.Reset(ctx, ids[:1], ResetOn))
+	_, missing = rf.KnownStates(ctx, ids)
+	assert.Equal(t, []string{ids[0], ids[3]}, missing)
+	rf.remember(ids[0], PowerOn)
+	_, missing = rf.KnownStates(ctx, ids)
+	assert.Equal(t, []string{ids[3]}, missing, "an event came: HSM's state counts again")
+
+	// A BMC in an outage: its nodes fail fast with its error, not HSM's word.
+	rf.mu.Lock()
+	rf.down["x1000c0s0b1"] = outage{failures: 1, retryAt: time.Now().Add(time.Hour), err: errors.New("BMC unreachable: test")}
+	rf.mu.Unlock()
+	_, missing = rf.KnownStates(ctx, ids)
+	assert.Equal(t, []string{ids[2], ids[3]}, missing)
+	assert.EqualError(t, rf.PowerStates(ctx, ids)[ids[2]].Err, "BMC unreachable: test")
+
+	// HSM unreadable: every node from its BMC.
+	hsm.err = errors.New("hsm down")
+	_, missing = rf.KnownStates(ctx, ids[:2])
+	assert.Equal(t, ids[:2], missing)
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -31,7 +31,10 @@ type Config struct {
 	CFS       Configuration
 	Images    bootsets.Images
 	Power     power.PowerControl
-	Tenants   tenant.Registry
+	// KnownPower, when set, gives in one call per batch the readings known without asking
+	// each node's BMC (events, HSM's states) and the nodes left to Power's reads.
+	KnownPower func(ctx context.Context, ids []string) (known map[string]power.PowerReading, missing []string)
+	Tenants    tenant.Registry
 	// Handoff passes the inventory a session's creation read to its setup (optional).
 	Handoff *selection.Handoff
 	// Workers is how many batches are reconciled at once (default 4).
@@ -289,13 +292,18 @@ func (r *Reconciler) reconcile(ctx context.Context, keys []string) (held map[str
 	if len(ids) == 0 {
 		return nil
 	}
-	power := awaitEach(ids, r.cfg.BMCPatience, &r.stragglers,
+	known, ask := map[string]power.PowerReading(nil), ids
+	if r.cfg.KnownPower != nil {
+		known, ask = r.cfg.KnownPower(ctx, ids)
+	}
+	power := awaitEach(ask, r.cfg.BMCPatience, &r.stragglers,
 		func(id string) power.PowerReading { return r.cfg.Power.PowerStates(ctx, []string{id})[id] },
 		func(late map[string]power.PowerReading) {
 			ids := slices.Collect(maps.Keys(late))
 			r.safely(ids, func(ids []string) { r.settle(ctx, ids, late) })
 			r.queue.Done(ids...)
 		})
+	maps.Copy(power, known)
 	if len(power) < len(ids) {
 		held = make(map[string]bool, len(ids)-len(power))
 		var answered []string

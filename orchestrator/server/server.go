@@ -208,12 +208,19 @@ func (b *BOS) build() error {
 		if cfg.WrapPower != nil {
 			driver = cfg.WrapPower(driver)
 		}
+		// The readings known without asking each BMC (events, HSM's states), in one call
+		// per batch; not under a test's wrapper, which must see every read.
+		var knownPower func(context.Context, []string) (map[string]power.PowerReading, []string)
+		if b.redfish != nil && cfg.WrapPower == nil {
+			knownPower = b.redfish.KnownStates
+		}
 		driver, polled = countedPower{driver, b.metrics}, countedPower{polled, b.metrics}
 		b.rec.cfg = reconciler.Config{
 			Store: b.store, Tenants: cfg.Tenants, Handoff: handoff,
 			Inventory: inventory, BSS: bssPort, CFS: cfsPort, Images: images,
-			Power:   driver,
-			Workers: cfg.Workers, BatchSize: cfg.BatchSize,
+			Power:      driver,
+			KnownPower: knownPower,
+			Workers:    cfg.Workers, BatchSize: cfg.BatchSize,
 			BMCPatience: bmcPatience(cfg.RedfishTimeout),
 			Logger:      cfg.Logger, LogLevel: cfg.LogLevel, ReadTimeouts: timeouts,
 			OnPass: b.metrics.Pass,
@@ -277,8 +284,9 @@ func (b *BOS) powerDriver(inventory reconciler.HSMInventory, pcsClient *http.Cli
 	if cfg.URL != "" {
 		events = cfg.URL + RedfishEventsPath
 	}
+	hsm := inventory.Endpoints(creds)
 	b.redfish = power.NewRedfish(power.RedfishConfig{
-		Endpoints: inventory.Endpoints(creds), Scheme: scheme, Timeout: cfg.RedfishTimeout,
+		Endpoints: hsm, States: hsm, Scheme: scheme, Timeout: cfg.RedfishTimeout,
 		EventDestination: events,
 		OnPowerChange:    b.rec.wakePower,
 		Dial:             cfg.Dial,
