@@ -1,13 +1,18 @@
 package reconciler
 
 import (
+	"context"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/power"
+	"github.com/cray-bos/bos/orchestrator/store"
 )
 
 // TestWakeRule: which power events wake a node, and which nodes go first in the queue.
@@ -63,4 +68,66 @@ func TestWakeRule(t *testing.T) {
 	}
 	assert.True(t, Memo{}.Wakes(power.PowerNotReported), "a state that is neither on nor off always wakes")
 	assert.False(t, FirstInQueue(Memo{Finishing: true}, false), "a node never looked at keeps its place")
+}
+
+// A node whose report came before its On event waits for that event, which wakes it at
+// once. If the event is lost, the node still converges on its own timer (the look Decide
+// scheduled at max_power_on_wait_time; the resync every polling_frequency also queues it).
+// In a synctest bubble: the times asserted are the fake clock's.
+func TestLostPowerEventStillConverges(t *testing.T) {
+	for _, lost := range []bool{false, true} {
+		t.Run(map[bool]string{false: "event", true: "lost event"}[lost], func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) { testLostPowerEvent(t, lost) })
+		})
+	}
+}
+
+func testLostPowerEvent(t *testing.T, lost bool) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, err := store.Open(ctx, store.Config{EmbeddedOverPipes: true})
+	require.NoError(t, err)
+	defer st.Close()
+	c := bos.NewComponent(raceNode, time.Now())
+	c.Enabled, c.Status.Phase = true, bos.PhasePoweringOn
+	c.DesiredState = bos.DesiredState{BootArtifacts: image, Configuration: "cfg", BSSToken: "tok"}
+	c.ActualState = bos.ActualState{BootArtifacts: image, BSSToken: "tok", LastUpdated: time.Now()}
+	c.LastAction = bos.LastAction{Action: bos.ActionPoweringOn, LastUpdated: time.Now()}
+	_, err = st.AddComponents(ctx, []bos.Component{c})
+	require.NoError(t, err)
+	w := &raceWorld{t: t, bss: map[string]string{}, power: power.PowerOff, cfs: CFSView{DesiredConfig: "cfg", Status: "configured", Enabled: true}}
+	r := New(Config{Store: st, BSS: w, CFS: w, Power: w, Workers: 1})
+	var wg sync.WaitGroup
+	wg.Go(func() { r.worker(ctx) })
+	defer func() { cancel(); r.queue.ShutDown(); wg.Wait() }()
+	enabled := func() bool {
+		got, err := st.GetComponent(ctx, raceNode)
+		require.NoError(t, err)
+		return got.Enabled
+	}
+
+	r.Wake(raceNode) // the report: booted, but the power still reads off
+	synctest.Wait()
+	require.True(t, enabled(), "waits for the node to be seen on")
+	assert.False(t, r.WakePower(raceNode, power.PowerOff), "off: what it was decided on")
+
+	w.mu.Lock()
+	w.power = power.PowerOn
+	w.mu.Unlock()
+	start := time.Now()
+	if !lost {
+		assert.True(t, r.WakePower(raceNode, power.PowerOn))
+	}
+	synctest.Wait()
+	for enabled() && time.Since(start) < 10*time.Minute {
+		time.Sleep(time.Second)
+		synctest.Wait()
+	}
+	took := time.Since(start)
+	require.False(t, enabled(), "never converged")
+	if lost {
+		assert.InDelta(t, 120, took.Seconds(), 1, "converged on the max_power_on_wait_time look")
+	} else {
+		assert.Zero(t, took, "woken by the event")
+	}
 }
