@@ -144,9 +144,10 @@ type RedfishConfig struct {
 	// CacheTTL is how long a power state learned from an event is trusted (default 30 s).
 	CacheTTL time.Duration
 	// States, when set, gives the power of nodes without a fresh event, in one read for
-	// a batch, instead of a GET per node (HSM's State). A node this driver reset is read
-	// first-hand (its events, else a GET) until an event about it arrives; so is a node
-	// whose BMC is in an outage, or that States leaves out.
+	// a batch, instead of a GET per node (HSM's State), for the nodes of BMCs that hold
+	// this driver's subscription (they answered, and send events). A node this driver
+	// reset is read first-hand (its events, else a GET) until an event about it arrives;
+	// so is a node whose BMC is in an outage, or that States leaves out.
 	States StateSource
 	// OnPowerChange is called with the node whose power an event reported, and that power.
 	OnPowerChange func(node string, p Power)
@@ -469,10 +470,11 @@ func (r *Redfish) KnownStates(ctx context.Context, ids []string) (known map[stri
 		ep, listed := r.eps[id]
 		c, cached := r.cache[id]
 		o, down := r.down[ep.BMC]
+		subscribed := listed && r.subs[ep.BMC].uri != ""
 		switch {
-		case cached && now.Sub(c.at) < r.cfg.CacheTTL && r.subs[ep.BMC].uri != "":
+		case cached && now.Sub(c.at) < r.cfg.CacheTTL && subscribed:
 			known[id] = PowerReading{Power: c.power}
-		case r.cfg.States != nil && listed && !r.resetSince[id] && !(down && now.Before(o.retryAt)):
+		case r.cfg.States != nil && subscribed && !r.resetSince[id] && !(down && now.Before(o.retryAt)):
 			ask = append(ask, id)
 		default:
 			missing = append(missing, id)

@@ -2,6 +2,7 @@ package power
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/internal/memnet"
 	"github.com/cray-bos/bos/internal/testwait"
 	"github.com/cray-bos/bos/internal/topology"
@@ -347,11 +349,17 @@ func TestRedfishPowerFromHSMStates(t *testing.T) {
 	defer rf.Close()
 	ctx := context.Background()
 	require.NoError(t, rf.Refresh(ctx))
-
 	known, missing := rf.KnownStates(ctx, ids)
+	assert.Empty(t, known)
+	assert.Equal(t, ids, missing, "BMCs that hold no subscription of this driver are read first-hand")
+	for _, bmc := range []string{"x1000c0s0b0", "x1000c0s0b1"} {
+		rf.subs[bmc] = subscription{uri: subscriptionsPath + "/1"} // as Subscribe leaves it
+	}
+
+	known, missing = rf.KnownStates(ctx, ids)
 	assert.Equal(t, map[string]PowerReading{ids[0]: {Power: PowerOff}, ids[1]: {Power: PowerOff}, ids[2]: {Power: PowerOff}}, known)
 	assert.Equal(t, []string{ids[3]}, missing, "HSM does not know it")
-	assert.Equal(t, 1, hsm.calls, "one read for the batch")
+	assert.Equal(t, 1, hsm.calls, "one read for the batch, none before subscribing")
 	assert.Equal(t, PowerOff, rf.PowerStates(ctx, ids)[ids[3]].Power)
 	assert.Equal(t, 1, totalGETs(), "a GET for the node HSM left out only")
 
@@ -373,10 +381,36 @@ func TestRedfishPowerFromHSMStates(t *testing.T) {
 
 	// HSM unreadable: every node from its BMC.
 	hsm.err = errors.New("hsm down")
-	_, missing = rf.KnownStates(ctx, ids[:2])
-	assert.Equal(t, ids[:2], missing)
+	known, missing = rf.KnownStates(ctx, ids[:2])
+	assert.Equal(t, map[string]PowerReading{ids[0]: {Power: PowerOn}}, known, "the fresh event")
+	assert.Equal(t, ids[1:2], missing)
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// HSMEndpoints.States maps HSM's Component State: Off is off, On/Ready/Standby/Halt on,
+// anything else (Empty, Populated, Unknown) left out.
+func TestHSMStates(t *testing.T) {
+	var asked []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ ComponentIDs []string }
+		require.NoError(t, json.NewDecoder(r.Body).Decode(&body))
+		asked = append(asked, r.Method+" "+r.URL.Path)
+		states := []string{"Off", "On", "Ready", "Standby", "Halt", "Empty", "Unknown"}
+		var comps []map[string]string
+		for i, id := range body.ComponentIDs {
+			comps = append(comps, map[string]string{"ID": id, "Type": "Node", "State": states[i%len(states)]})
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"Components": comps})
+	}))
+	defer srv.Close()
+	h := HSMEndpoints{Client: hsmapi.NewClient(srv.URL, srv.Client())}
+	ids := []string{"n0", "n1", "n2", "n3", "n4", "n5", "n6"}
+	got, err := h.States(context.Background(), ids)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]Power{"n0": PowerOff, "n1": PowerOn, "n2": PowerOn, "n3": PowerOn, "n4": PowerOn}, got)
+	assert.Equal(t, []string{"POST /hsm/v2/State/Components/Query"}, asked)
+}
