@@ -47,7 +47,7 @@ type Queue struct {
 	first      func(key string) bool // goes ahead of the others (SetFirst); nil: none
 	ahead      []string              // FIFO of keys that go first
 	ready      []string              // FIFO of the other keys to hand out
-	dirty      map[string]struct{}   // keys that need a look (in ready, or re-queued after Done)
+	dirty      map[string]struct{}   // keys that need a look (in ahead or ready, or re-queued after Done)
 	processing map[string]struct{}
 	delayed    delayHeap
 	due        map[string]time.Time // key → its earliest pending due time in delayed
