@@ -144,10 +144,10 @@ type RedfishConfig struct {
 	// CacheTTL is how long a power state learned from an event is trusted (default 30 s).
 	CacheTTL time.Duration
 	// States, when set, gives the power of nodes without a fresh event, in one read for
-	// a batch, instead of a GET per node (HSM's State), for the nodes of BMCs that hold
-	// this driver's subscription (they answered, and send events). A node this driver
-	// reset is read first-hand (its events, else a GET) until an event about it arrives;
-	// so is a node whose BMC is in an outage, or that States leaves out.
+	// a batch, instead of a GET per node (HSM's State), for the nodes of BMCs whose last
+	// call from this driver succeeded. The others are read first-hand (a GET: a hung or
+	// refusing BMC's nodes fail with its error), and so is a node this driver reset,
+	// until an event about it arrives, or that States leaves out.
 	States StateSource
 	// OnPowerChange is called with the node whose power an event reported, and that power.
 	OnPowerChange func(node string, p Power)
@@ -177,6 +177,7 @@ type Redfish struct {
 	secret      string                  // EventSecret
 	context     string                  // ":<owner>:<key id>", after the BMC xname in a subscription's Context
 	down        map[string]outage       // BMCs that failed at the transport level, by xname
+	answered    map[string]bool         // BMCs whose last call to them succeeded
 	lastRefresh time.Time
 	refreshing  ctxLock // held while reading HSM's endpoints
 	refusals    refusalLog
@@ -278,7 +279,7 @@ func NewRedfish(cfg RedfishConfig) *Redfish {
 	return &Redfish{cfg: cfg, sem: make(chan struct{}, cfg.Parallel), eps: map[string]Endpoint{},
 		bySystem: map[string]string{}, clients: map[string]*bmcClient{}, cache: map[string]reading{}, resetSince: map[string]bool{},
 		refreshing: newCtxLock(), secret: secret, context: ":" + cfg.Owner + ":" + hex.EncodeToString(keyID[:6]),
-		subs: map[string]subscription{}, down: map[string]outage{}}
+		subs: map[string]subscription{}, down: map[string]outage{}, answered: map[string]bool{}}
 }
 
 // check fails fast for a BMC in an outage.
@@ -302,6 +303,11 @@ func (r *Redfish) observe(bmc string, err error) {
 	transport := err != nil && !errors.As(err, &re)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err == nil {
+		r.answered[bmc] = true
+	} else {
+		delete(r.answered, bmc)
+	}
 	if !transport {
 		delete(r.down, bmc)
 		return
@@ -469,12 +475,10 @@ func (r *Redfish) KnownStates(ctx context.Context, ids []string) (known map[stri
 	for _, id := range ids {
 		ep, listed := r.eps[id]
 		c, cached := r.cache[id]
-		o, down := r.down[ep.BMC]
-		subscribed := listed && r.subs[ep.BMC].uri != ""
 		switch {
-		case cached && now.Sub(c.at) < r.cfg.CacheTTL && subscribed:
+		case cached && now.Sub(c.at) < r.cfg.CacheTTL && listed && r.subs[ep.BMC].uri != "":
 			known[id] = PowerReading{Power: c.power}
-		case r.cfg.States != nil && subscribed && !r.resetSince[id] && !(down && now.Before(o.retryAt)):
+		case r.cfg.States != nil && r.answered[ep.BMC] && !r.resetSince[id]:
 			ask = append(ask, id)
 		default:
 			missing = append(missing, id)

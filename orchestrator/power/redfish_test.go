@@ -351,17 +351,20 @@ func TestRedfishPowerFromHSMStates(t *testing.T) {
 	require.NoError(t, rf.Refresh(ctx))
 	known, missing := rf.KnownStates(ctx, ids)
 	assert.Empty(t, known)
-	assert.Equal(t, ids, missing, "BMCs that hold no subscription of this driver are read first-hand")
+	assert.Equal(t, ids, missing, "BMCs that never answered are read first-hand")
+	assert.Zero(t, hsm.calls)
+	assert.Len(t, rf.PowerStates(ctx, ids), 4)
+	require.Equal(t, 4, totalGETs())
 	for _, bmc := range []string{"x1000c0s0b0", "x1000c0s0b1"} {
-		rf.subs[bmc] = subscription{uri: subscriptionsPath + "/1"} // as Subscribe leaves it
+		rf.subs[bmc] = subscription{uri: subscriptionsPath + "/1"} // as Subscribe leaves it: events count
 	}
 
 	known, missing = rf.KnownStates(ctx, ids)
 	assert.Equal(t, map[string]PowerReading{ids[0]: {Power: PowerOff}, ids[1]: {Power: PowerOff}, ids[2]: {Power: PowerOff}}, known)
 	assert.Equal(t, []string{ids[3]}, missing, "HSM does not know it")
-	assert.Equal(t, 1, hsm.calls, "one read for the batch, none before subscribing")
+	assert.Equal(t, 1, hsm.calls, "one read for the batch")
 	assert.Equal(t, PowerOff, rf.PowerStates(ctx, ids)[ids[3]].Power)
-	assert.Equal(t, 1, totalGETs(), "a GET for the node HSM left out only")
+	assert.Equal(t, 5, totalGETs(), "a GET for the node HSM left out only")
 
 	// After a reset, HSM may not have heard: the node is read first-hand until an event.
 	assert.Empty(t, rf.Reset(ctx, ids[:1], ResetOn))
@@ -371,13 +374,11 @@ func TestRedfishPowerFromHSMStates(t *testing.T) {
 	_, missing = rf.KnownStates(ctx, ids)
 	assert.Equal(t, []string{ids[3]}, missing, "an event came: HSM's state counts again")
 
-	// A BMC in an outage: its nodes fail fast with its error, not HSM's word.
-	rf.mu.Lock()
-	rf.down["x1000c0s0b1"] = outage{failures: 1, retryAt: time.Now().Add(time.Hour), err: errors.New("BMC unreachable: test")}
-	rf.mu.Unlock()
+	// A BMC that stopped answering: its nodes fail fast with its error, not HSM's word.
+	rf.observe("x1000c0s0b1", errors.New("connection refused"))
 	_, missing = rf.KnownStates(ctx, ids)
 	assert.Equal(t, []string{ids[2], ids[3]}, missing)
-	assert.EqualError(t, rf.PowerStates(ctx, ids)[ids[2]].Err, "BMC unreachable: test")
+	assert.EqualError(t, rf.PowerStates(ctx, ids)[ids[2]].Err, "BMC unreachable: connection refused")
 
 	// HSM unreadable: every node from its BMC.
 	hsm.err = errors.New("hsm down")
