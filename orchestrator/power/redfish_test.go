@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -328,21 +329,16 @@ func (f *fakeStates) States(_ context.Context, ids []string) (map[string]Power, 
 // HSM are read from the BMCs.
 func TestRedfishPowerFromHSMStates(t *testing.T) {
 	_, eps := startBMCs(t, 4, simulator.Faults{})
-	var gets sync.Map // path → count
+	var gets atomic.Int64
 	countGETs := func(next http.RoundTripper) http.RoundTripper {
 		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
 			if req.Method == http.MethodGet && strings.HasPrefix(req.URL.Path, "/redfish/v1/Systems/") {
-				n, _ := gets.LoadOrStore(req.URL.Path, new(int))
-				*n.(*int)++
+				gets.Add(1)
 			}
 			return next.RoundTrip(req)
 		})
 	}
-	totalGETs := func() int {
-		total := 0
-		gets.Range(func(_, v any) bool { total += *v.(*int); return true })
-		return total
-	}
+	totalGETs := func() int { return int(gets.Load()) }
 	ids := []string{"x1000c0s0b0n0", "x1000c0s0b0n1", "x1000c0s0b1n0", "x1000c0s0b1n1"}
 	hsm := &fakeStates{power: map[string]Power{ids[0]: PowerOff, ids[1]: PowerOff, ids[2]: PowerOff}}
 	rf := NewRedfish(RedfishConfig{Endpoints: eps, States: hsm, Scheme: "http", Timeout: 2 * time.Second, WrapTransport: countGETs})
@@ -381,7 +377,9 @@ func TestRedfishPowerFromHSMStates(t *testing.T) {
 	assert.EqualError(t, rf.PowerStates(ctx, ids)[ids[2]].Err, "BMC unreachable: connection refused")
 
 	// HSM unreadable: every node from its BMC.
+	hsm.mu.Lock()
 	hsm.err = errors.New("hsm down")
+	hsm.mu.Unlock()
 	known, missing = rf.KnownStates(ctx, ids[:2])
 	assert.Equal(t, map[string]PowerReading{ids[0]: {Power: PowerOn}}, known, "the fresh event")
 	assert.Equal(t, ids[1:2], missing)
