@@ -762,7 +762,9 @@ type subscription struct {
 // Destination is kept; any other of this owner (an older start's, or a subscription of
 // BOS before owners, Context = xname and our Destination's path) is deleted; if none was
 // kept, one is created with DeliveryRetryPolicy TerminateAfterRetries, so a BMC forgets it
-// once BOS is gone for good. BMCs that refuse are read with GETs instead.
+// once BOS is gone for good. BMCs that refuse are read with GETs instead. BMCs this
+// driver has subscribed to already are skipped (KeepSubscribed calls it again for the
+// others).
 func (r *Redfish) Subscribe(ctx context.Context) (int, error) {
 	if r.cfg.EventDestination == "" {
 		return 0, nil
@@ -770,12 +772,7 @@ func (r *Redfish) Subscribe(ctx context.Context) (int, error) {
 	if err := r.Refresh(ctx); err != nil {
 		return 0, err
 	}
-	r.mu.RLock()
-	byBMC := map[string]Endpoint{}
-	for _, ep := range r.eps {
-		byBMC[ep.BMC] = ep
-	}
-	r.mu.RUnlock()
+	byBMC := r.unsubscribed()
 	bmcs := slices.Collect(maps.Keys(byBMC))
 	var mu sync.Mutex
 	n := 0
@@ -793,6 +790,45 @@ func (r *Redfish) Subscribe(ctx context.Context) (int, error) {
 		r.mu.Unlock()
 	})
 	return n, nil
+}
+
+// unsubscribed returns an endpoint of each BMC that holds no subscription of this driver.
+func (r *Redfish) unsubscribed() map[string]Endpoint {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	byBMC := map[string]Endpoint{}
+	for _, ep := range r.eps {
+		if _, ok := r.subs[ep.BMC]; !ok {
+			byBMC[ep.BMC] = ep
+		}
+	}
+	return byBMC
+}
+
+// KeepSubscribed runs Subscribe, then again for the BMCs still without this driver's
+// subscription, first after a second, then twice as long each time up to a minute,
+// until every BMC holds one or ctx ends: a BMC too busy to answer at start (a large
+// cluster subscribing at once) or down then gets its events later instead of never.
+// It returns how many BMCs hold the subscription.
+func (r *Redfish) KeepSubscribed(ctx context.Context) int {
+	wait := time.Second
+	for {
+		if _, err := r.Subscribe(ctx); err != nil {
+			r.cfg.Logger.Warn("subscribing to BMC events; power will be polled meanwhile", "err", err)
+		}
+		r.mu.RLock()
+		n := len(r.subs)
+		r.mu.RUnlock()
+		if r.cfg.EventDestination == "" || len(r.unsubscribed()) == 0 {
+			return n
+		}
+		select {
+		case <-ctx.Done():
+			return n
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Minute)
+	}
 }
 
 // eventDestination is the part of an EventDestination Subscribe reads.

@@ -342,13 +342,11 @@ func (b *BOS) Run(ctx context.Context) error {
 	if b.cfg.Reconcile {
 		if b.redfish != nil && b.cfg.URL != "" {
 			// Subscribing connects to every BMC (seconds at 10,000 nodes): do it in the
-			// background; until a BMC has subscribed, its nodes' power is read with GETs.
+			// background, again for the BMCs that did not answer; until a BMC has
+			// subscribed, its nodes' power is read from HSM's states or with GETs.
 			spawn(func(ctx context.Context) {
-				if n, err := b.redfish.Subscribe(ctx); err != nil {
-					b.cfg.Logger.Warn("subscribing to BMC events; power will be polled", "err", err)
-				} else {
-					b.cfg.Logger.Info("subscribed to BMC events", "bmcs", n)
-				}
+				n := b.redfish.KeepSubscribed(ctx)
+				b.cfg.Logger.Info("subscribed to BMC events", "bmcs", n)
 			})
 		}
 		b.rec.begin(ctx)
