@@ -57,8 +57,9 @@ type Config struct {
 	// that BMC's xname. "{bmc}" in a Destination is replaced by the BMC xname.
 	Subscriptions []Subscription
 	// EventWorkers is the size of the event delivery pool shared by all BMCs (default 32);
-	// EventQueue is each worker's queue length (default 4096); events beyond it are dropped
-	// and counted in Stats.
+	// EventQueue is each worker's queue length (default 4096) and the most events a
+	// subscription holds waiting for delivery; events beyond them are dropped and counted in
+	// Stats.
 	EventWorkers, EventQueue int
 	// AgentWorkers bounds the virtual nodes' concurrent HTTP calls to BSS, BOS and CFS
 	// (default 64), so 10,000 nodes booting at once do not open 10,000 sockets.

@@ -531,12 +531,15 @@ func (s *Simulator) jittered(d time.Duration) time.Duration {
 
 // Stats are counters for tests and benchmarks.
 type Stats struct {
-	Resets          int64 // Reset actions accepted (Apply or NoOp)
-	PowerChanges    int64 // PowerState changes
+	Resets       int64 // Reset actions accepted (Apply or NoOp)
+	PowerChanges int64 // PowerState changes
+	// Events counts records (an Event POST carries one or more, see events.go).
 	EventsQueued    int64
 	EventsDelivered int64
 	EventsFailed    int64 // given up after the retries
-	EventsDropped   int64 // a delivery queue was full
+	EventsDropped   int64 // a delivery queue or a subscription's outbox was full
+	// EventPosts counts the Event POSTs sent to subscribers, retries included.
+	EventPosts int64
 	// SubscriptionsTerminated counts subscriptions deleted by their TerminateAfterRetries
 	// policy when an event could not be delivered.
 	SubscriptionsTerminated int64
@@ -547,7 +550,7 @@ type Stats struct {
 }
 
 type counters struct {
-	resets, powerChanges, eventsQueued, eventsDelivered, eventsFailed, eventsDropped,
+	resets, powerChanges, eventsQueued, eventsDelivered, eventsFailed, eventsDropped, eventPosts,
 	bootScripts, boots, reports, cfsReports, subscriptionsTerminated atomic.Int64
 }
 
@@ -555,7 +558,7 @@ type counters struct {
 func (s *Simulator) Stats() Stats {
 	c := &s.stats
 	return Stats{Resets: c.resets.Load(), PowerChanges: c.powerChanges.Load(), EventsQueued: c.eventsQueued.Load(),
-		EventsDelivered: c.eventsDelivered.Load(), EventsFailed: c.eventsFailed.Load(), EventsDropped: c.eventsDropped.Load(),
+		EventsDelivered: c.eventsDelivered.Load(), EventsFailed: c.eventsFailed.Load(), EventsDropped: c.eventsDropped.Load(), EventPosts: c.eventPosts.Load(),
 		BootScripts: c.bootScripts.Load(), Boots: c.boots.Load(), Reports: c.reports.Load(), CFSReports: c.cfsReports.Load(),
 		SubscriptionsTerminated: c.subscriptionsTerminated.Load()}
 }

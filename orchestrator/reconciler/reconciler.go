@@ -31,7 +31,10 @@ type Config struct {
 	CFS       Configuration
 	Images    bootsets.Images
 	Power     power.PowerControl
-	Tenants   tenant.Registry
+	// KnownPower, when set, gives in one call per batch the readings known without asking
+	// each node's BMC (events, HSM's states) and the nodes left to Power's reads.
+	KnownPower func(ctx context.Context, ids []string) (known map[string]power.PowerReading, missing []string)
+	Tenants    tenant.Registry
 	// Handoff passes the inventory a session's creation read to its setup (optional).
 	Handoff *selection.Handoff
 	// Workers is how many batches are reconciled at once (default 4).
@@ -61,8 +64,9 @@ type Config struct {
 	LogLevel *slog.LevelVar
 	// ReadTimeouts, when set, is updated from the *_read_timeout options at every pass.
 	ReadTimeouts *ReadTimeouts
-	// OnPass, when set, is told how long each pass over a batch of nodes took (metrics).
-	OnPass func(took time.Duration)
+	// OnPass, when set, is told how long each pass over a batch of nodes took and how many
+	// nodes it looked at (metrics).
+	OnPass func(took time.Duration, nodes int)
 	Now    func() time.Time
 }
 
@@ -75,6 +79,7 @@ type Reconciler struct {
 	effects *Effects
 
 	sessionWake chan struct{}
+	memos       memos // each node's last look: the wake and priority rules (wake.go)
 	// stragglers counts the goroutines finishing calls that outlasted BMCPatience.
 	stragglers sync.WaitGroup
 	// decide is Decide; tests wrap it to act between a decision and its write.
@@ -114,11 +119,25 @@ func New(cfg Config) *Reconciler {
 		setup: &sessions.Setup{Store: cfg.Store, Inventory: cfg.Inventory, Images: cfg.Images, Tenants: cfg.Tenants, Handoff: cfg.Handoff, Now: cfg.Now, Logger: cfg.Logger}}
 	power := patientResets{PowerControl: cfg.Power, patience: cfg.BMCPatience, background: &r.stragglers, failedLate: r.resetFailedLate}
 	r.effects = &Effects{Store: cfg.Store, BSS: cfg.BSS, CFS: cfg.CFS, Power: power, Now: cfg.Now, NoWake: true}
+	r.queue.SetFirst(func(id string) bool {
+		m, ok := r.memos.get(id)
+		return FirstInQueue(m, ok)
+	})
 	return r
 }
 
-// Wake queues nodes for a look now (the store hook and power events call it).
+// Wake queues nodes for a look now (the store hook calls it).
 func (r *Reconciler) Wake(ids ...string) { r.queue.Add(ids...) }
+
+// WakePower queues a node whose power an event reported as p, if that can change its
+// decision (Memo.Wakes); it reports whether it did.
+func (r *Reconciler) WakePower(id string, p power.Power) bool {
+	if m, ok := r.memos.get(id); ok && !m.Wakes(p) {
+		return false
+	}
+	r.queue.Add(id)
+	return true
+}
 
 // WakeSessions asks for a look at pending and running sessions now.
 func (r *Reconciler) WakeSessions() {
@@ -187,7 +206,7 @@ func (r *Reconciler) worker(ctx context.Context) {
 			}
 		})
 		if r.cfg.OnPass != nil {
-			r.cfg.OnPass(time.Since(start))
+			r.cfg.OnPass(time.Since(start), len(keys))
 		}
 		if len(held) == 0 {
 			r.queue.Done(keys...)
@@ -273,13 +292,18 @@ func (r *Reconciler) reconcile(ctx context.Context, keys []string) (held map[str
 	if len(ids) == 0 {
 		return nil
 	}
-	power := awaitEach(ids, r.cfg.BMCPatience, &r.stragglers,
+	known, ask := map[string]power.PowerReading(nil), ids
+	if r.cfg.KnownPower != nil {
+		known, ask = r.cfg.KnownPower(ctx, ids)
+	}
+	power := awaitEach(ask, r.cfg.BMCPatience, &r.stragglers,
 		func(id string) power.PowerReading { return r.cfg.Power.PowerStates(ctx, []string{id})[id] },
 		func(late map[string]power.PowerReading) {
 			ids := slices.Collect(maps.Keys(late))
 			r.safely(ids, func(ids []string) { r.settle(ctx, ids, late) })
 			r.queue.Done(ids...)
 		})
+	maps.Copy(power, known)
 	if len(power) < len(ids) {
 		held = make(map[string]bool, len(ids)-len(power))
 		var answered []string
@@ -334,9 +358,14 @@ func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]
 		return
 	}
 	decisions := make(map[string]Decision, len(outcomes))
+	memos := make(map[string]Memo, len(outcomes))
 	for _, o := range outcomes {
 		decisions[o.ID] = o.Result
+		if o.Result.Component.ID != "" {
+			memos[o.ID] = MemoOf(o.Result.Component, power[o.ID].Power, r.cfg.Instance)
+		}
 	}
+	r.memos.record(memos)
 	r.act(ctx, decisions, opts)
 	finished := false
 	for id, d := range decisions {

@@ -214,12 +214,19 @@ func (b *BOS) build() error {
 		if cfg.WrapPower != nil {
 			driver = cfg.WrapPower(driver)
 		}
+		// The readings known without asking each BMC (events, HSM's states), in one call
+		// per batch; not under a test's wrapper, which must see every read.
+		var knownPower func(context.Context, []string) (map[string]power.PowerReading, []string)
+		if b.redfish != nil && cfg.WrapPower == nil {
+			knownPower = b.redfish.KnownStates
+		}
 		driver, polled = countedPower{driver, b.metrics}, countedPower{polled, b.metrics}
 		b.rec.cfg = reconciler.Config{
 			Store: b.store, Tenants: cfg.Tenants, Handoff: handoff,
 			Inventory: inventory, BSS: bssPort, CFS: cfsPort, Images: images,
-			Power:   driver,
-			Workers: cfg.Workers, BatchSize: cfg.BatchSize,
+			Power:      driver,
+			KnownPower: knownPower,
+			Workers:    cfg.Workers, BatchSize: cfg.BatchSize,
 			BMCPatience: bmcPatience(cfg.RedfishTimeout),
 			Logger:      cfg.Logger, LogLevel: cfg.LogLevel, ReadTimeouts: timeouts,
 			OnPass: b.metrics.Pass,
@@ -301,10 +308,11 @@ func (b *BOS) powerDriver(inventory reconciler.HSMInventory, pcsClient *http.Cli
 	if cfg.URL != "" {
 		events = cfg.URL + RedfishEventsPath
 	}
+	hsm := inventory.Endpoints(creds)
 	b.redfish = power.NewRedfish(power.RedfishConfig{
-		Endpoints: inventory.Endpoints(creds), Scheme: scheme, Timeout: cfg.RedfishTimeout,
+		Endpoints: hsm, States: hsm, Scheme: scheme, Timeout: cfg.RedfishTimeout,
 		EventDestination: events,
-		OnPowerChange:    func(node string) { b.rec.wake(node) },
+		OnPowerChange:    b.rec.wakePower,
 		Dial:             cfg.Dial,
 		WrapTransport:    func(rt http.RoundTripper) http.RoundTripper { return b.metrics.Transport(ServiceRedfish, rt) },
 		Logger:           cfg.Logger,
@@ -378,13 +386,11 @@ func (b *BOS) Run(ctx context.Context) error {
 	if b.cfg.Reconcile {
 		if b.redfish != nil && b.cfg.URL != "" {
 			// Subscribing connects to every BMC (seconds at 10,000 nodes): do it in the
-			// background; until a BMC has subscribed, its nodes' power is read with GETs.
+			// background, again for the BMCs that did not answer; until a BMC has
+			// subscribed, its nodes' power is read from HSM's states or with GETs.
 			spawn(func(ctx context.Context) {
-				if n, err := b.redfish.Subscribe(ctx); err != nil {
-					b.cfg.Logger.Warn("subscribing to BMC events; power will be polled", "err", err)
-				} else {
-					b.cfg.Logger.Info("subscribed to BMC events", "bmcs", n)
-				}
+				n := b.redfish.KeepSubscribed(ctx)
+				b.cfg.Logger.Info("subscribed to BMC events", "bmcs", n)
 			})
 		}
 		b.rec.begin(ctx)
