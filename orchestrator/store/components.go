@@ -478,7 +478,10 @@ func (s *Store) AddComponents(ctx context.Context, comps []orchestrator.Componen
 // WriteOption changes how a component write is made.
 type WriteOption func(*writeOptions)
 
-type writeOptions struct{ noWake bool }
+type writeOptions struct {
+	noWake bool
+	fence  *Fence
+}
 
 // NoWake makes a component write call no OnComponentsChanged. The reconciler writes its
 // own decisions this way: it schedules its next look at those nodes itself, and waking
@@ -537,6 +540,7 @@ type pending struct {
 
 func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mutate mutateFunc, onMissing func(string), wo writeOptions, attempt int) ([]orchestrator.Component, [][]byte, []outcome, error) {
 	keys := s.compKeys(ids)
+	leaseOf, leaseKeys := s.fenceKeys(wo, ids)
 	var result []orchestrator.Component
 	var raws [][]byte // stored bytes of each result
 	var outs []outcome
@@ -544,6 +548,13 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 	var missing []string
 	txf := func(tx *redis.Tx) error {
 		result, raws, outs, written, missing = result[:0], raws[:0], outs[:0], written[:0], missing[:0]
+		var held map[string]bool
+		if leaseOf != nil {
+			var err error
+			if held, err = heldLeases(ctx, tx, leaseKeys, wo.fence.Holder); err != nil {
+				return err
+			}
+		}
 		vals, err := tx.MGet(ctx, keys...).Result()
 		if err != nil {
 			return err
@@ -551,6 +562,9 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 		var todo []pending
 		for i, v := range vals {
 			id := ids[i]
+			if leaseOf != nil && !held[leaseOf[id]] {
+				continue // another replica's, or nobody's: not this writer's to change
+			}
 			str, exists := v.(string)
 			c := orchestrator.Component{ID: id}
 			var oldKeys []string
@@ -614,7 +628,7 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 		})
 		return err
 	}
-	err := s.rdb.Watch(ctx, txf, keys...)
+	err := s.rdb.Watch(ctx, txf, slices.Concat(keys, leaseKeys)...)
 	if errors.Is(err, redis.TxFailedErr) {
 		// Someone wrote one of these components meanwhile: retry, in halves so that one
 		// hot component only holds up itself.
