@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 
@@ -105,6 +106,7 @@ func (s *Store) Heartbeat(ctx context.Context, id string, now, until time.Time) 
 		return nil, s.fail("heartbeat", err)
 	}
 	live, err := cmds[2].(*redis.StringSliceCmd).Result()
+	slices.Sort(live)
 	return live, s.fail("heartbeat", err)
 }
 
