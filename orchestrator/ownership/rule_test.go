@@ -18,7 +18,7 @@ func TestQuota(t *testing.T) {
 		{12, []string{"a", "b", "c"}, "b", 4},
 		{10, []string{"a", "b", "c"}, "a", 4},
 		{10, []string{"a", "b", "c"}, "c", 3},
-		{12, []string{"a", "b"}, "c", 4},  // not yet live: counts as a third
+		{12, []string{"a", "b"}, "c", 4},     // not yet live: counts as a third
 		{2, []string{"a", "b", "c"}, "c", 0}, // more replicas than shards
 	} {
 		assert.Equal(t, tc.want, Quota(tc.shards, tc.live, tc.self), "%d shards, live %v, self %s", tc.shards, tc.live, tc.self)
