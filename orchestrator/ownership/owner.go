@@ -99,18 +99,16 @@ func (o *Owner) valid(shard int, now time.Time) bool {
 	return ok && now.Before(u)
 }
 
-// Until is the earliest end of this replica's leases: actions on owned nodes must be
-// done (their context's deadline) by then. Zero when it holds none.
-func (o *Owner) Until() time.Time {
+// Until is when this replica's right to act on node id ends (zero if it holds none now):
+// a call on the node must be done by then, its context's deadline.
+func (o *Owner) Until(id string) time.Time {
+	shard := Shard(id, o.cfg.Shards)
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	var first time.Time
-	for _, u := range o.until {
-		if first.IsZero() || u.Before(first) {
-			first = u
-		}
+	if u, ok := o.until[shard]; ok && o.cfg.Now().Before(u) {
+		return u
 	}
-	return first
+	return time.Time{}
 }
 
 // Fence guards the writes of owned nodes: each is made only if this replica holds the
