@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"maps"
 	"slices"
@@ -416,8 +417,8 @@ func (r *Reconciler) act(ctx context.Context, decisions map[string]Decision, opt
 		case ConfigureAction:
 			r.configure(ctx, comps)
 		}
-		if len(failed) > 0 {
-			r.recordFailures(ctx, act, failed, opts)
+		if lost := ownedFailures(failed); len(lost) > 0 {
+			r.recordFailures(ctx, act, lost, opts)
 		}
 		if act != ConfigureAction {
 			r.confirmSent(ctx, comps, failed)
@@ -464,7 +465,9 @@ func (r *Reconciler) configure(ctx context.Context, comps []bos.Component) {
 
 // resetFailedLate records a reset that failed after its batch went on (see patientResets).
 func (r *Reconciler) resetFailedLate(ctx context.Context, kind power.ResetKind, failed map[string]error) {
-	r.recordFailures(ctx, actionOf(kind), failed, r.options(ctx))
+	if failed = ownedFailures(failed); len(failed) > 0 {
+		r.recordFailures(ctx, actionOf(kind), failed, r.options(ctx))
+	}
 }
 
 // recordFailures marks the failed action on each node (if it is still the node's last
@@ -490,6 +493,18 @@ func (r *Reconciler) recordFailures(ctx context.Context, act Action, failed map[
 		r.queue.AddAfter(c.ID, RetryDelay(attemptsOf(&c, act), opts))
 	}
 	r.log.Info("action failed", "action", act, "nodes", len(ids), "example", failed[ids[0]])
+}
+
+// ownedFailures drops from failed the calls not made because this replica no longer
+// owns their nodes: not the nodes' failures, their new owner decides.
+func ownedFailures(failed map[string]error) map[string]error {
+	out := make(map[string]error, len(failed))
+	for id, err := range failed {
+		if !errors.Is(err, errNotOwned) {
+			out[id] = err
+		}
+	}
+	return out
 }
 
 // sameCall reports whether a and b record the same power call.
