@@ -316,6 +316,7 @@ type bosProcess struct {
 	t         *testing.T
 	bin, dir  string
 	args      []string
+	logName   string // names its logs (default bos-serve)
 	starts    int
 	cmd       *exec.Cmd
 	done      chan struct{}
@@ -325,7 +326,11 @@ type bosProcess struct {
 
 func (p *bosProcess) start() {
 	p.starts++
-	p.log = filepath.Join(p.dir, fmt.Sprintf("bos-serve.%d.log", p.starts))
+	name := p.logName
+	if name == "" {
+		name = "bos-serve"
+	}
+	p.log = filepath.Join(p.dir, fmt.Sprintf("%s.%d.log", name, p.starts))
 	f, err := os.Create(p.log)
 	require.NoError(p.t, err)
 	defer f.Close()
@@ -338,10 +343,20 @@ func (p *bosProcess) start() {
 	p.onFailure.Do(func() {
 		p.t.Cleanup(func() {
 			if p.t.Failed() {
-				p.t.Logf("the last bos serve's log:\n%s", p.tail())
+				p.t.Logf("the last %s log:\n%s", p.log, p.tail())
 			}
 		})
 	})
+}
+
+// url is the address of the process's API (its --listen).
+func (p *bosProcess) url() string {
+	for i, a := range p.args[:len(p.args)-1] {
+		if a == "--listen" {
+			return "http://" + p.args[i+1]
+		}
+	}
+	return ""
 }
 
 func (p *bosProcess) exited() bool {

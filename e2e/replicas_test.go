@@ -1,0 +1,416 @@
+//go:build linux
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"io"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/api/bosapi"
+	"github.com/cray-bos/bos/internal/stack"
+	"github.com/cray-bos/bos/internal/stack/stacktest"
+	"github.com/cray-bos/bos/internal/testwait"
+	"github.com/cray-bos/bos/internal/topology"
+	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/ownership"
+	"github.com/cray-bos/bos/orchestrator/store"
+	"github.com/cray-bos/bos/orchestrator/store/storetest"
+	"github.com/cray-bos/bos/simulator"
+)
+
+// Replica settings of the e2e runs: leases short enough for a test, shards enough to
+// spread 5,000 nodes evenly over three replicas.
+const (
+	replicaTTL    = 3 * time.Second
+	replicaShards = 32
+	replicaCount  = 3
+)
+
+// TestReplicasKill runs three `bos serve` replicas (all roles) as child processes on the
+// shared real Redis (127.0.0.1:6379, a key prefix of its own), behind a round-robin
+// proxy as a Kubernetes Service would put them, and boots and shuts down 5,000 nodes
+// (BOS_REPLICAS_NODES) killing one replica with SIGKILL at a seeded random point of each
+// session (four kill points). Each session must complete with every node as it asks,
+// every node powered on or off exactly once, and the killed replica's shards held by the
+// others within the lease TTL plus a renewal period; the killed replica is restarted
+// before the next session. Real time: BOS_E2E_LONG=1 only; skipped without go or a
+// Redis at 127.0.0.1:6379.
+func TestReplicasKill(t *testing.T) {
+	if os.Getenv("BOS_E2E_LONG") == "" {
+		t.Skip("BOS_E2E_LONG=1 runs BOS replicas as processes and kills them")
+	}
+	if !redisPing(strings.TrimSuffix(strings.TrimPrefix(storetest.RedisURL(), "redis://"), "/0")) {
+		t.Skipf("no Redis at %s", storetest.RedisURL())
+	}
+	prefix := fmt.Sprintf("bostest:replicas:%d:", rand.Uint32())
+	cleanupPrefix(t, store.Config{URL: storetest.RedisURL(), KeyPrefix: prefix})
+	runReplicas(t, replicaEnvNodes(5000), []string{"--redis-url", storetest.RedisURL(), "--redis-key-prefix", prefix},
+		store.Config{URL: storetest.RedisURL(), KeyPrefix: prefix})
+}
+
+// TestReplicasKillOnCluster is TestReplicasKill (1,000 nodes) on a Redis Cluster of three
+// redis-server processes of its own, in cluster mode on random loopback ports; skipped
+// without redis-server and redis-cli.
+func TestReplicasKillOnCluster(t *testing.T) {
+	if os.Getenv("BOS_E2E_LONG") == "" {
+		t.Skip("BOS_E2E_LONG=1 runs BOS replicas as processes and kills them")
+	}
+	url := startRedisCluster(t, 3)
+	const prefix = "bos"
+	runReplicas(t, replicaEnvNodes(1000), []string{"--redis-url", url, "--redis-cluster", "--redis-key-prefix", prefix},
+		store.Config{URL: url, KeyPrefix: prefix, Cluster: true})
+}
+
+func replicaEnvNodes(def int) int {
+	if n, err := strconv.Atoi(os.Getenv("BOS_REPLICAS_NODES")); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
+
+// cleanupPrefix deletes the test's keys when it ends.
+func cleanupPrefix(t *testing.T, cfg store.Config) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		s, err := store.Open(ctx, cfg)
+		if err != nil {
+			t.Errorf("clean up: %v", err)
+			return
+		}
+		defer s.Close()
+		if err := s.DeleteAll(ctx); err != nil {
+			t.Errorf("clean up: %v", err)
+		}
+	})
+}
+
+// runReplicas is the body of the replica kill tests: redisArgs choose BOS's Redis,
+// storeCfg opens it for the test's own reads of the leases.
+func runReplicas(t *testing.T, nodes int, redisArgs []string, storeCfg store.Config) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to build bos")
+	}
+	seed := uint64(1)
+	if s := os.Getenv("BOS_KILL_SEED"); s != "" {
+		seed, err = strconv.ParseUint(s, 10, 64)
+		require.NoError(t, err, "BOS_KILL_SEED")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	bosBin := filepath.Join(dir, "bos")
+	out, err := exec.CommandContext(ctx, goTool, "build", "-o", bosBin, "github.com/cray-bos/bos/cmd/bos").CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	leases, err := store.Open(ctx, storeCfg)
+	require.NoError(t, err)
+	defer leases.Close()
+
+	// The data centre reports to the proxy, which survives the replicas.
+	lb := &replicaProxy{}
+	lbAddr := freeLoopbackAddr(t)
+	lbSrv := &http.Server{Addr: lbAddr, Handler: lb}
+	go lbSrv.ListenAndServe() //nolint:errcheck // closed at the end
+	t.Cleanup(func() { _ = lbSrv.Close() })
+	bosURL := "http://" + lbAddr
+
+	k := &killRun{t: t, rng: rand.New(rand.NewPCG(seed, 0))}
+	topo, err := topology.Generate(topology.DefaultOptions(nodes))
+	require.NoError(t, err)
+	timing := stacktest.FastFaultTiming()
+	st, err := stack.Start(ctx, stack.Options{
+		Topology: topo, Services: stack.Simulators, External: stack.URLs{BOS: bosURL},
+		Sim: simulator.Config{Timing: &timing, Seed: 7, OnPowerChange: k.powerChanged, OnReset: k.reset},
+		CFS: fastCFS(nil),
+	})
+	require.NoError(t, err)
+	t.Cleanup(st.Close)
+	k.st, k.computes = st, topo.ByRole(topology.RoleCompute)
+	k.client = bosapi.NewClient(bosURL, st.HTTPClient())
+
+	u := st.URLs
+	replicas := make([]*bosProcess, replicaCount)
+	for i := range replicas {
+		addr := freeLoopbackAddr(t)
+		args := append([]string{"serve", "--verbose", "--listen", addr,
+			"--replica-id", fmt.Sprintf("r%d", i), "--lease-ttl", replicaTTL.String(), "--shards", strconv.Itoa(replicaShards),
+			"--hsm-url", u.HSM, "--bss-url", u.BSS, "--cfs-url", u.CFS, "--s3-url", u.S3, "--ims-url", u.IMS}, redisArgs...)
+		p := &bosProcess{t: t, bin: bosBin, dir: dir, args: args}
+		p.logName = fmt.Sprintf("r%d", i)
+		t.Cleanup(p.stop)
+		replicas[i] = p
+		lb.add("http://" + addr)
+		p.start()
+	}
+	waitReplicas(t, k.client, replicas)
+	st.BOSClient = k.client
+	require.NoError(t, st.Seed(ctx))
+	_, err = k.client.PatchOptions(ctx, map[string]any{
+		"polling_frequency": 2, "max_power_on_wait_time": 30, "max_boot_wait_time": 30, "max_power_off_wait_time": 30,
+	})
+	require.NoError(t, err)
+	balanced := waitShards(t, leases, replicas, -1)
+	t.Logf("seed %d; %d compute nodes; %d replicas on %s; shards balanced %s after start", seed, nodes, replicaCount, storeCfg.URL, balanced)
+
+	ops := []string{bos.OpBoot, bos.OpShutdown, bos.OpBoot, bos.OpShutdown}
+	for i, op := range ops {
+		victim := k.rng.IntN(replicaCount)
+		point := 0.1 + 0.8*k.rng.Float64() // a share of the session's power changes
+		r := k.operateReplicas(op, replicas, victim, point, leases)
+		t.Logf("%s #%d of %d nodes: %s; r%d killed at %.0f%% of the power changes (%s), its shards taken %s after the kill (TTL %s)",
+			op, i+1, nodes, r.elapsed.Round(time.Millisecond), victim, 100*point, r.killedAt.Round(time.Millisecond), r.takeover.Round(time.Millisecond), replicaTTL)
+		assert.LessOrEqual(t, r.takeover, replicaTTL+replicaTTL/3+time.Second, "takeover within TTL plus a renewal period (and a second of slack for the load)")
+		replicas[victim].start() // the process manager restarts it
+		waitReplicas(t, k.client, replicas)
+	}
+}
+
+// replicaResult is one session of the replica test.
+type replicaResult struct {
+	elapsed, killedAt, takeover time.Duration
+}
+
+// operateReplicas runs one session of op on every compute node, kills replica victim
+// once the simulator saw point of the session's power changes, measures how soon the
+// others hold all its shards, and checks the nodes at the end.
+func (k *killRun) operateReplicas(op string, replicas []*bosProcess, victim int, point float64, leases *store.Store) replicaResult {
+	t := k.t
+	k.mu.Lock()
+	k.ons, k.offs, k.resets = map[string]int{}, map[string]int{}, map[string]map[string]int{}
+	k.mu.Unlock()
+	k.changes.Store(0)
+	before := k.bootCounts()
+	total := float64(changesPer[op] * len(k.computes))
+	start := time.Now()
+	s, err := k.client.CreateSession(context.Background(), bos.SessionCreate{Operation: op, TemplateName: stack.DefaultTemplateName})
+	require.NoError(t, err)
+	var r replicaResult
+	killed := false
+	left, lastProgress := len(k.computes)+1, time.Now()
+	for poll := 0; ; poll++ {
+		if !killed && float64(k.changes.Load()) >= point*total {
+			killed = true
+			r.killedAt = time.Since(start)
+			kill := time.Now()
+			replicas[victim].kill()
+			waitShards(t, leases, replicas, victim)
+			r.takeover = time.Since(kill)
+			continue
+		}
+		if poll%10 == 0 {
+			status, err := k.client.SessionStatus(context.Background(), s.Name)
+			require.NoError(t, err)
+			if status.Status == bos.SessionComplete {
+				break
+			}
+			// The deadline follows the work left: it fails only when no node got done for
+			// a minute.
+			if n := len(k.pending(op, before)); n < left {
+				left, lastProgress = n, time.Now()
+			} else if time.Since(lastProgress) > time.Minute {
+				t.Fatalf("%s: session %s stalled with %d nodes left for %s: %+v\npending: %s", op, s.Name, n, time.Minute, status, k.describePending(op, before))
+			}
+		}
+		time.Sleep(20 * time.Millisecond) // polling the progress counter for the kill point
+	}
+	r.elapsed = time.Since(start)
+	require.True(t, killed, "%s: the session ended before the kill point", op)
+	status, err := k.client.SessionStatus(context.Background(), s.Name)
+	require.NoError(t, err)
+	assert.InDelta(t, 100, status.PercentSuccessful, 0.01, "%s: success", op)
+	if bad := k.pending(op, before); len(bad) > 0 {
+		t.Errorf("%s: session complete but %d nodes not as it asks, e.g. %s", op, len(bad), k.describePending(op, before))
+	}
+	k.checkPoweredOnce(op, before)
+	return r
+}
+
+// waitShards waits until the live replicas (all but dead, -1 for none) hold every shard,
+// each its fair share, and says how long it took. It fails when the holders stop
+// changing for a minute.
+func waitShards(t *testing.T, leases *store.Store, replicas []*bosProcess, dead int) time.Duration {
+	start := time.Now()
+	names := make([]string, replicaShards)
+	for i := range names {
+		names[i] = ownership.LeaseName(i)
+	}
+	var last string
+	lastChange := time.Now()
+	for {
+		holders, err := leases.LeaseHolders(context.Background(), names)
+		require.NoError(t, err)
+		count := map[string]int{}
+		for _, h := range holders {
+			name, _, _ := strings.Cut(h, "-")
+			count[name]++
+		}
+		live := len(replicas)
+		if dead >= 0 {
+			live--
+		}
+		ok := count[""] == 0
+		for i := range replicas {
+			n := count[fmt.Sprintf("r%d", i)]
+			if i == dead && n > 0 || i != dead && n < replicaShards/live {
+				ok = false
+			}
+		}
+		if ok {
+			return time.Since(start)
+		}
+		if now := fmt.Sprint(count); now != last {
+			last, lastChange = now, time.Now()
+		} else if time.Since(lastChange) > time.Minute {
+			t.Fatalf("shards stuck for a minute: holders %v (replica r%d dead)", count, dead)
+		}
+		time.Sleep(20 * time.Millisecond) // polling Redis
+	}
+}
+
+// waitReplicas waits for every replica's API to answer.
+func waitReplicas(t *testing.T, client *bosapi.Client, replicas []*bosProcess) {
+	for _, p := range replicas {
+		testwait.Until(t, "bos serve "+p.logName+" healthy", func() bool {
+			if p.exited() {
+				return true
+			}
+			c := bosapi.NewClient(p.url(), http.DefaultClient)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			_, err := c.Healthz(ctx)
+			return err == nil
+		}, p.tail)
+		if p.exited() {
+			t.Fatalf("bos serve %s exited:\n%s", p.logName, p.tail())
+		}
+	}
+}
+
+// replicaProxy spreads requests over the replicas round-robin, skipping one that does
+// not answer, as a Service in front of BOS's API pods would.
+type replicaProxy struct {
+	mu      sync.Mutex
+	targets []*url.URL
+	next    int
+}
+
+func (p *replicaProxy) add(u string) {
+	parsed, _ := url.Parse(u)
+	p.mu.Lock()
+	p.targets = append(p.targets, parsed)
+	p.mu.Unlock()
+}
+
+func (p *replicaProxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	p.mu.Lock()
+	targets, first := p.targets, p.next
+	p.next++
+	p.mu.Unlock()
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	for i := range targets {
+		target := targets[(first+i)%len(targets)]
+		refused := false
+		rp := &httputil.ReverseProxy{
+			Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(target); pr.Out.Host = pr.In.Host },
+			ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+				var op *net.OpError
+				if errors.As(err, &op) && op.Op == "dial" {
+					refused = true // a killed replica: try the next
+					return
+				}
+				w.WriteHeader(http.StatusBadGateway)
+			},
+		}
+		r := req.Clone(req.Context())
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		rp.ServeHTTP(w, r)
+		if !refused {
+			return
+		}
+	}
+	w.WriteHeader(http.StatusServiceUnavailable)
+}
+
+// startRedisCluster starts n redis-server processes in cluster mode on random loopback
+// ports (20000-40000), joins them into one cluster with redis-cli, and returns the
+// cluster's URL for go-redis (redis://first?addr=second&addr=...). It skips the test
+// without redis-server or redis-cli.
+func startRedisCluster(t *testing.T, n int) string {
+	server, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("no redis-server binary")
+	}
+	cli, err := exec.LookPath("redis-cli")
+	if err != nil {
+		t.Skip("no redis-cli binary")
+	}
+	dir := t.TempDir()
+	var addrs []string
+	for len(addrs) < n {
+		port := 20000 + rand.IntN(20000)
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		if l, err := net.Listen("tcp", addr); err != nil {
+			continue // taken
+		} else {
+			l.Close()
+		}
+		cmd := exec.Command(server, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
+			"--cluster-config-file", filepath.Join(dir, fmt.Sprintf("nodes-%d.conf", port)), "--save", "", "--appendonly", "no", "--dir", dir)
+		logf, err := os.Create(filepath.Join(dir, fmt.Sprintf("redis-%d.log", port)))
+		require.NoError(t, err)
+		cmd.Stdout, cmd.Stderr = logf, logf
+		require.NoError(t, cmd.Start())
+		logf.Close()
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }() //nolint:errcheck // killed at the end
+		t.Cleanup(func() {
+			cmd.Process.Kill() //nolint:errcheck
+			<-done
+		})
+		testwait.Until(t, "redis-server "+addr, func() bool { return redisPing(addr) }, func() string { return addr })
+		addrs = append(addrs, addr)
+	}
+	args := append([]string{"--cluster", "create"}, addrs...)
+	out, err := exec.Command(cli, append(args, "--cluster-replicas", "0", "--cluster-yes")...).CombinedOutput()
+	require.NoError(t, err, "redis-cli --cluster create: %s", out)
+	for _, addr := range addrs {
+		host, port, _ := net.SplitHostPort(addr)
+		testwait.Until(t, "cluster state ok at "+addr, func() bool {
+			out, err := exec.Command(cli, "-h", host, "-p", port, "cluster", "info").Output()
+			return err == nil && strings.Contains(string(out), "cluster_state:ok")
+		}, func() string { return addr })
+	}
+	url := "redis://" + addrs[0]
+	for i, a := range addrs[1:] {
+		sep := "&"
+		if i == 0 {
+			sep = "?"
+		}
+		url += sep + "addr=" + a
+	}
+	return url
+}
