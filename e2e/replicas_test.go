@@ -182,6 +182,8 @@ func runReplicas(t *testing.T, nodes int, redisArgs []string, storeCfg store.Con
 		assert.LessOrEqual(t, r.takeover, replicaTTL+replicaTTL/3+time.Second, "takeover within TTL plus a renewal period (and a second of slack for the load)")
 		replicas[victim].start() // the process manager restarts it
 		waitReplicas(t, k.client, replicas)
+		rebalanced := waitShards(t, leases, replicas, -1) // it holds its share before the next kill
+		t.Logf("r%d restarted; its share back %s later", victim, rebalanced.Round(time.Millisecond))
 	}
 }
 

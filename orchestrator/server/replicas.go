@@ -42,6 +42,16 @@ func (r Replica) validate() error {
 	return nil
 }
 
+// subscriptionOwner names this replica's BMC event subscriptions: each replica keeps
+// its own (and replaces its own at a restart), not the others'. "" (the driver's default)
+// for BOS alone.
+func (r Replica) subscriptionOwner() string {
+	if r.ID == "" {
+		return ""
+	}
+	return "bos-" + r.ID
+}
+
 // operates reports whether this BOS runs the operators.
 func (r Replica) operates() bool { return r.Role != RoleAPI }
 

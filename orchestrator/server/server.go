@@ -293,6 +293,7 @@ func (b *BOS) powerDriver(inventory reconciler.HSMInventory, pcsClient *http.Cli
 	b.redfish = power.NewRedfish(power.RedfishConfig{
 		Endpoints: inventory.Endpoints(creds), Scheme: scheme, Timeout: cfg.RedfishTimeout,
 		EventDestination: events,
+		Owner:            b.cfg.Replica.subscriptionOwner(),
 		OnPowerChange:    func(node string) { b.rec.wake(node) },
 		Dial:             cfg.Dial,
 		WrapTransport:    func(rt http.RoundTripper) http.RoundTripper { return b.metrics.Transport(ServiceRedfish, rt) },
