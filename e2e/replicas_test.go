@@ -74,7 +74,7 @@ func TestReplicasKillOnCluster(t *testing.T) {
 	if os.Getenv("BOS_E2E_LONG") == "" {
 		t.Skip("BOS_E2E_LONG=1 runs BOS replicas as processes and kills them")
 	}
-	url := startRedisCluster(t, 3)
+	url := storetest.StartCluster(t, 3)
 	const prefix = "bos"
 	runReplicas(t, replicaEnvNodes(1000), []string{"--redis-url", url, "--redis-cluster", "--redis-key-prefix", prefix},
 		store.Config{URL: url, KeyPrefix: prefix, Cluster: true})
@@ -357,62 +357,3 @@ func (p *replicaProxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(http.StatusServiceUnavailable)
 }
 
-// startRedisCluster starts n redis-server processes in cluster mode on random loopback
-// ports (20000-40000), joins them into one cluster with redis-cli, and returns the
-// cluster's URL for go-redis (redis://first?addr=second&addr=...). It skips the test
-// without redis-server or redis-cli.
-func startRedisCluster(t *testing.T, n int) string {
-	server, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("no redis-server binary")
-	}
-	cli, err := exec.LookPath("redis-cli")
-	if err != nil {
-		t.Skip("no redis-cli binary")
-	}
-	dir := t.TempDir()
-	var addrs []string
-	for len(addrs) < n {
-		port := 20000 + rand.IntN(20000)
-		addr := fmt.Sprintf("127.0.0.1:%d", port)
-		if l, err := net.Listen("tcp", addr); err != nil {
-			continue // taken
-		} else {
-			l.Close()
-		}
-		cmd := exec.Command(server, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
-			"--cluster-config-file", filepath.Join(dir, fmt.Sprintf("nodes-%d.conf", port)), "--save", "", "--appendonly", "no", "--dir", dir)
-		logf, err := os.Create(filepath.Join(dir, fmt.Sprintf("redis-%d.log", port)))
-		require.NoError(t, err)
-		cmd.Stdout, cmd.Stderr = logf, logf
-		require.NoError(t, cmd.Start())
-		logf.Close()
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }() //nolint:errcheck // killed at the end
-		t.Cleanup(func() {
-			cmd.Process.Kill() //nolint:errcheck
-			<-done
-		})
-		testwait.Until(t, "redis-server "+addr, func() bool { return redisPing(addr) }, func() string { return addr })
-		addrs = append(addrs, addr)
-	}
-	args := append([]string{"--cluster", "create"}, addrs...)
-	out, err := exec.Command(cli, append(args, "--cluster-replicas", "0", "--cluster-yes")...).CombinedOutput()
-	require.NoError(t, err, "redis-cli --cluster create: %s", out)
-	for _, addr := range addrs {
-		host, port, _ := net.SplitHostPort(addr)
-		testwait.Until(t, "cluster state ok at "+addr, func() bool {
-			out, err := exec.Command(cli, "-h", host, "-p", port, "cluster", "info").Output()
-			return err == nil && strings.Contains(string(out), "cluster_state:ok")
-		}, func() string { return addr })
-	}
-	url := "redis://" + addrs[0]
-	for i, a := range addrs[1:] {
-		sep := "&"
-		if i == 0 {
-			sep = "?"
-		}
-		url += sep + "addr=" + a
-	}
-	return url
-}
