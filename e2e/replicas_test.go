@@ -7,9 +7,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
-	"io"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -356,4 +356,3 @@ func (p *replicaProxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	w.WriteHeader(http.StatusServiceUnavailable)
 }
-

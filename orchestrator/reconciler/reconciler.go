@@ -69,7 +69,7 @@ type Config struct {
 	// by its leases, and sets sessions up and completes them only as the leader. Nil: this
 	// process works on every node.
 	Ownership Ownership
-	Now    func() time.Time
+	Now       func() time.Time
 }
 
 // Reconciler drives every enabled component to its desired state (see doc.go).
