@@ -139,6 +139,7 @@ func New(ctx context.Context, cfg Config) (b *BOS, err error) {
 	}
 	b = &BOS{cfg: cfg, rec: &reconcilerRun{}}
 	storeCfg := cfg.Store
+	storeCfg.ShareWakes = cfg.Replica.ID != "" // the node's owner may be another replica
 	storeCfg.OnComponentsChanged = func(ids []string) { b.rec.wake(ids...) }
 	storeCfg.OnComponentsWritten = func(ids []string) {
 		if v := b.view.Load(); v != nil {
@@ -350,6 +351,7 @@ func (b *BOS) Run(ctx context.Context) error {
 	if b.cfg.Reconcile && operate {
 		if b.owner != nil {
 			stopOwner = b.runOwner(ctx, b.owner)
+			spawn(func(ctx context.Context) { b.store.SubscribeWakes(ctx, func(ids []string) { b.rec.wake(ids...) }) })
 		}
 		if b.redfish != nil && b.cfg.URL != "" {
 			// Subscribing connects to every BMC (seconds at 10,000 nodes): do it in the

@@ -821,6 +821,9 @@ func (s *Store) changed(ids []string, wake bool) {
 	if s.onChanged != nil && wake {
 		s.onChanged(slices.Clone(ids))
 	}
+	if s.origin != "" && wake {
+		s.publishWakes(ids)
+	}
 	if s.onWritten != nil {
 		s.onWritten(slices.Clone(ids))
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cray-bos/bos/internal/memnet"
+	"github.com/cray-bos/bos/internal/uuid"
 	"github.com/cray-bos/bos/orchestrator"
 )
 
@@ -46,6 +47,10 @@ type Config struct {
 	// committed component write, those made Quietly included: the web view follows every
 	// change with it. It must not block.
 	OnComponentsWritten func(ids []string)
+	// ShareWakes publishes the ids of every waking component write on a Redis channel,
+	// so that BOS replicas on this Redis wake the nodes they own (SubscribeWakes): a
+	// node's report to one replica's API reaches the replica working on it at once.
+	ShareWakes bool
 }
 
 // Store keeps BOS's state in Redis. All methods are safe for concurrent use. Reads return
@@ -56,11 +61,16 @@ type Store struct {
 	prefix    string
 	onChanged func(ids []string)
 	onWritten func(ids []string)
+	// origin names this store's wake messages (ShareWakes), "" when it shares none.
+	origin string
 }
 
 // Open connects to Redis (or starts the embedded one) and checks the connection.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s := &Store{prefix: cfg.KeyPrefix, onChanged: cfg.OnComponentsChanged, onWritten: cfg.OnComponentsWritten}
+	if cfg.ShareWakes {
+		s.origin = uuid.New()
+	}
 	if cfg.Cluster {
 		return openCluster(ctx, s, cfg)
 	}
