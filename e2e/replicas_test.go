@@ -37,10 +37,11 @@ import (
 	"github.com/cray-bos/bos/simulator"
 )
 
-// Replica settings of the e2e runs: leases short enough for a test, shards enough to
-// spread 5,000 nodes evenly over three replicas.
+// Replica settings of the e2e runs: the default lease TTL (a power call gets what is left
+// of its lease, at least about half the TTL), shards enough to spread 5,000 nodes evenly
+// over three replicas.
 const (
-	replicaTTL    = 3 * time.Second
+	replicaTTL    = ownership.DefaultTTL
 	replicaShards = 32
 	replicaCount  = 3
 )
@@ -153,7 +154,7 @@ func runReplicas(t *testing.T, nodes int, redisArgs []string, storeCfg store.Con
 	for i := range replicas {
 		addr := freeLoopbackAddr(t)
 		args := append([]string{"serve", "--verbose", "--listen", addr,
-			"--replica-id", fmt.Sprintf("r%d", i), "--lease-ttl", replicaTTL.String(), "--shards", strconv.Itoa(replicaShards),
+			"--replica-id", fmt.Sprintf("r%d", i), "--redfish-timeout", "30s", "--lease-ttl", replicaTTL.String(), "--shards", strconv.Itoa(replicaShards),
 			"--hsm-url", u.HSM, "--bss-url", u.BSS, "--cfs-url", u.CFS, "--s3-url", u.S3, "--ims-url", u.IMS}, redisArgs...)
 		p := &bosProcess{t: t, bin: bosBin, dir: dir, args: args}
 		p.logName = fmt.Sprintf("r%d", i)

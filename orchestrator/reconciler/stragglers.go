@@ -80,7 +80,8 @@ type patientResets struct {
 	owner Ownership
 }
 
-// errNotOwned fails a call on a node whose lease this replica lost.
+// errNotOwned fails a call on a node whose lease this replica lost, or cut short when the
+// lease ran out.
 var errNotOwned = errors.New("this BOS replica's lease on the node ended")
 
 func (p patientResets) Reset(ctx context.Context, ids []string, kind power.ResetKind) map[string]error {
@@ -118,9 +119,14 @@ func (p patientResets) resetBatch(ctx context.Context, ids []string, kind power.
 		owned = append(owned, id)
 	}
 	if len(owned) > 0 {
-		ctx, cancel := context.WithDeadline(ctx, until)
+		leased, cancel := context.WithDeadline(ctx, until)
 		defer cancel()
-		for id, err := range p.PowerControl.Reset(ctx, owned, kind) {
+		for id, err := range p.PowerControl.Reset(leased, owned, kind) {
+			if err != nil && leased.Err() != nil && ctx.Err() == nil {
+				// Cut by the lease: whether the BMC got it is unknown, as after a crash.
+				// last_action.in_flight stays, and its next owner verifies it.
+				err = errNotOwned
+			}
 			errs[id] = err
 		}
 	}
