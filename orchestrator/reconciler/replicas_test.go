@@ -4,12 +4,14 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/power"
 	"github.com/cray-bos/bos/orchestrator/sessions"
 	"github.com/cray-bos/bos/orchestrator/store"
 )
@@ -125,4 +127,37 @@ func TestReplicaLeavesOthersNodesAlone(t *testing.T) {
 	assert.Equal(t, before, w.component(), "a decided for b's node")
 	assert.Zero(t, w.puts)
 	assert.Zero(t, w.boots)
+}
+
+// hangingPower answers a reset only when its context ends.
+type hangingPower struct{ power.PowerControl }
+
+func (*hangingPower) Reset(ctx context.Context, ids []string, _ power.ResetKind) map[string]error {
+	<-ctx.Done()
+	out := map[string]error{}
+	for _, id := range ids {
+		out[id] = ctx.Err()
+	}
+	return out
+}
+
+// A power call still under way when the replica's lease runs out is cut there, and is
+// not the node's failure: whether the BMC got it is unknown, as after a crash.
+func TestCallCutByLeaseIsNotAFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		o := &leaseOwner{id: "a", clock: time.Now, until: start.Add(3 * time.Second)}
+		p := patientResets{PowerControl: &hangingPower{}, owner: o}
+		errs := p.Reset(context.Background(), []string{raceNode}, power.ResetOn)
+		assert.ErrorIs(t, errs[raceNode], errNotOwned)
+		assert.Equal(t, 3*time.Second, time.Since(start), "cut at the lease's end")
+		assert.Empty(t, ownedFailures(errs), "not recorded as the node's failure")
+
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		o.until = time.Now().Add(time.Hour)
+		errs = p.Reset(ctx, []string{raceNode}, power.ResetOn)
+		assert.ErrorIs(t, errs[raceNode], context.DeadlineExceeded, "the caller's own deadline is a failure")
+		assert.Len(t, ownedFailures(errs), 1)
+	})
 }
