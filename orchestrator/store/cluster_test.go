@@ -98,3 +98,42 @@ func TestCluster(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, ids)
 }
+
+// BenchmarkClusterWrites compares a compare-and-set write of 1,000 components (two chunks,
+// each with its index sets) and a filtered read of them on one Redis (the shared one,
+// a key prefix of its own: the floor) and on a Redis Cluster of three masters with every
+// key under one hash tag, which routes every command to the one master of that slot.
+func BenchmarkClusterWrites(b *testing.B) {
+	ctx := context.Background()
+	backends := map[string]func(b *testing.B) *store.Store{
+		"redis": func(b *testing.B) *store.Store { return storetest.Open(b, storetest.Redis, store.Config{}) },
+		"cluster": func(b *testing.B) *store.Store {
+			s, err := store.Open(ctx, store.Config{URL: storetest.StartCluster(b, 3), KeyPrefix: "bench", Cluster: true})
+			require.NoError(b, err)
+			b.Cleanup(func() { _ = s.Close() })
+			return s
+		},
+	}
+	for _, name := range []string{"redis", "cluster"} {
+		b.Run(name, func(b *testing.B) {
+			s := backends[name](b)
+			var comps []orchestrator.Component
+			for i := range 1000 {
+				comps = append(comps, orchestrator.Component{ID: fmt.Sprintf("x%dc0s0b0n0", i), Session: "S"})
+			}
+			_, err := s.PutComponents(ctx, comps)
+			require.NoError(b, err)
+			ids := make([]string, len(comps))
+			for i, c := range comps {
+				ids[i] = c.ID
+			}
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				_, err := s.UpdateComponents(ctx, ids, func(c *orchestrator.Component) error { c.Enabled = i%2 == 0; return nil })
+				require.NoError(b, err)
+				_, err = s.ComponentIDs(ctx, store.Filter{Session: "S", Enabled: new(i%2 == 0)})
+				require.NoError(b, err)
+			}
+		})
+	}
+}

@@ -43,9 +43,20 @@ func StartCluster(tb testing.TB, n int) string {
 			continue // taken
 		}
 		_ = l.Close()
-		startClusterNode(tb, server, dir, port)
-		testwait.Until(tb, "redis-server "+addr, func() bool { return ping(addr) }, nil)
-		addrs = append(addrs, addr)
+		exited := startClusterNode(tb, server, dir, port)
+		gone := func() bool {
+			select {
+			case <-exited:
+				return true
+			default:
+				return false
+			}
+		}
+		testwait.Until(tb, "redis-server "+addr, func() bool { return gone() || ping(addr) }, nil)
+		if !gone() {
+			addrs = append(addrs, addr)
+		} // else the port was taken meanwhile: another one
+
 	}
 	args := append([]string{"--cluster", "create"}, addrs...)
 	out, err := exec.Command(cli, append(args, "--cluster-replicas", "0", "--cluster-yes")...).CombinedOutput()
@@ -70,8 +81,9 @@ func StartCluster(tb testing.TB, n int) string {
 	return url
 }
 
-// startClusterNode runs one cluster-mode redis-server without persistence.
-func startClusterNode(tb testing.TB, server, dir string, port int) {
+// startClusterNode runs one cluster-mode redis-server without persistence; the channel
+// is closed when it exits.
+func startClusterNode(tb testing.TB, server, dir string, port int) <-chan struct{} {
 	cmd := exec.Command(server, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
 		"--cluster-config-file", filepath.Join(dir, fmt.Sprintf("nodes-%d.conf", port)),
 		"--save", "", "--appendonly", "no", "--dir", dir)
@@ -90,6 +102,7 @@ func startClusterNode(tb testing.TB, server, dir string, port int) {
 		_ = cmd.Process.Kill()
 		<-done
 	})
+	return done
 }
 
 func ping(addr string) bool {
