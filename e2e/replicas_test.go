@@ -14,8 +14,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,15 +24,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cray-bos/bos/api/bosapi"
-	"github.com/cray-bos/bos/internal/stack"
-	"github.com/cray-bos/bos/internal/stack/stacktest"
 	"github.com/cray-bos/bos/internal/testwait"
-	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/ownership"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/store/storetest"
-	"github.com/cray-bos/bos/simulator"
 )
 
 // Replica settings of the e2e runs: the default lease TTL (a power call gets what is left
@@ -108,21 +102,10 @@ func cleanupPrefix(t *testing.T, cfg store.Config) {
 // runReplicas is the body of the replica kill tests: redisArgs choose BOS's Redis,
 // storeCfg opens it for the test's own reads of the leases.
 func runReplicas(t *testing.T, nodes int, redisArgs []string, storeCfg store.Config) {
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build bos")
-	}
-	seed := uint64(1)
-	if s := os.Getenv("BOS_KILL_SEED"); s != "" {
-		seed, err = strconv.ParseUint(s, 10, 64)
-		require.NoError(t, err, "BOS_KILL_SEED")
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	dir := t.TempDir()
-	bosBin := filepath.Join(dir, "bos")
-	out, err := exec.CommandContext(ctx, goTool, "build", "-o", bosBin, "github.com/cray-bos/bos/cmd/bos").CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
+	bosBin, seed := buildBOS(ctx, t, dir)
 	leases, err := store.Open(ctx, storeCfg)
 	require.NoError(t, err)
 	defer leases.Close()
@@ -134,19 +117,8 @@ func runReplicas(t *testing.T, nodes int, redisArgs []string, storeCfg store.Con
 	go lbSrv.ListenAndServe() //nolint:errcheck // closed at the end
 	t.Cleanup(func() { _ = lbSrv.Close() })
 	bosURL := "http://" + lbAddr
-
-	k := &killRun{t: t, rng: rand.New(rand.NewPCG(seed, 0))}
-	topo, err := topology.Generate(topology.DefaultOptions(nodes))
-	require.NoError(t, err)
-	timing := stacktest.FastFaultTiming()
-	st, err := stack.Start(ctx, stack.Options{
-		Topology: topo, Services: stack.Simulators, External: stack.URLs{BOS: bosURL},
-		Sim: simulator.Config{Timing: &timing, Seed: 7, OnPowerChange: k.powerChanged, OnReset: k.reset},
-		CFS: fastCFS(nil),
-	})
-	require.NoError(t, err)
-	t.Cleanup(st.Close)
-	k.st, k.computes = st, topo.ByRole(topology.RoleCompute)
+	k := newKillRun(ctx, t, seed, nodes, bosURL)
+	st := k.st
 	k.client = bosapi.NewClient(bosURL, st.HTTPClient())
 
 	u := st.URLs
@@ -197,54 +169,24 @@ type replicaResult struct {
 // once the simulator saw point of the session's power changes, measures how soon the
 // others hold all its shards, and checks the nodes at the end.
 func (k *killRun) operateReplicas(op string, replicas []*bosProcess, victim int, point float64, leases *store.Store) replicaResult {
-	t := k.t
-	k.mu.Lock()
-	k.ons, k.offs, k.resets = map[string]int{}, map[string]int{}, map[string]map[string]int{}
-	k.mu.Unlock()
-	k.changes.Store(0)
-	before := k.bootCounts()
 	total := float64(changesPer[op] * len(k.computes))
-	start := time.Now()
-	s, err := k.client.CreateSession(context.Background(), bos.SessionCreate{Operation: op, TemplateName: stack.DefaultTemplateName})
-	require.NoError(t, err)
 	var r replicaResult
 	killed := false
-	left, lastProgress := len(k.computes)+1, time.Now()
-	for poll := 0; ; poll++ {
-		if !killed && float64(k.changes.Load()) >= point*total {
-			killed = true
-			r.killedAt = time.Since(start)
-			kill := time.Now()
-			replicas[victim].kill()
-			waitShards(t, leases, replicas, victim)
-			r.takeover = time.Since(kill)
-			continue
+	start := time.Now()
+	k.session(op, func() bool {
+		if killed || float64(k.changes.Load()) < point*total {
+			return false
 		}
-		if poll%10 == 0 {
-			status, err := k.client.SessionStatus(context.Background(), s.Name)
-			require.NoError(t, err)
-			if status.Status == bos.SessionComplete {
-				break
-			}
-			// The deadline follows the work left: it fails only when no node got done for
-			// a minute.
-			if n := len(k.pending(op, before)); n < left {
-				left, lastProgress = n, time.Now()
-			} else if time.Since(lastProgress) > time.Minute {
-				t.Fatalf("%s: session %s stalled with %d nodes left for %s: %+v\npending: %s", op, s.Name, n, time.Minute, status, k.describePending(op, before))
-			}
-		}
-		time.Sleep(20 * time.Millisecond) // polling the progress counter for the kill point
-	}
+		killed = true
+		r.killedAt = time.Since(start)
+		kill := time.Now()
+		replicas[victim].kill()
+		waitShards(k.t, leases, replicas, victim)
+		r.takeover = time.Since(kill)
+		return true
+	})
 	r.elapsed = time.Since(start)
-	require.True(t, killed, "%s: the session ended before the kill point", op)
-	status, err := k.client.SessionStatus(context.Background(), s.Name)
-	require.NoError(t, err)
-	assert.InDelta(t, 100, status.PercentSuccessful, 0.01, "%s: success", op)
-	if bad := k.pending(op, before); len(bad) > 0 {
-		t.Errorf("%s: session complete but %d nodes not as it asks, e.g. %s", op, len(bad), k.describePending(op, before))
-	}
-	k.checkPoweredOnce(op, before)
+	require.True(k.t, killed, "%s: the session ended before the kill point", op)
 	return r
 }
 
