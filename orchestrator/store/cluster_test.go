@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -81,9 +82,14 @@ func TestCluster(t *testing.T) {
 	raw := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{strings.TrimPrefix(strings.Split(url, "?")[0], "redis://")}})
 	defer raw.Close()
 	want := raw.ClusterKeySlot(ctx, store.HashTag("bos:")).Val()
-	var keys []string
-	require.NoError(t, raw.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+	var (
+		mu   sync.Mutex
+		keys []string
+	)
+	require.NoError(t, raw.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error { // concurrently
 		k, err := node.Keys(ctx, "*").Result()
+		mu.Lock()
+		defer mu.Unlock()
 		keys = append(keys, k...)
 		return err
 	}))
