@@ -2,15 +2,14 @@ package e2e
 
 import (
 	"fmt"
-	"os"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/internal/benchfloor"
+	"github.com/cray-bos/bos/internal/procstat"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/store/storetest"
 )
@@ -18,8 +17,12 @@ import (
 // BenchmarkBoot boots whole clusters with zero simulated hardware delay, so what is
 // measured is orchestration: session create → complete wall time, its cost per node, and
 // the process's peak resident memory during the boot (BOS, store and every simulator
-// share the process).
+// share the process). x-floor is the wall time over the loopback HTTP floor measured
+// first in this process (benchfloor: RequestsPerNode × nodes × one request).
 func BenchmarkBoot(b *testing.B) {
+	floor, err := benchfloor.Measured()
+	require.NoError(b, err)
+	b.Logf("floor: %s", floor)
 	for _, backend := range storetest.Backends {
 		for _, n := range []int{1000, 10000} {
 			b.Run(fmt.Sprintf("%s/nodes=%d", backend, n), func(b *testing.B) {
@@ -38,6 +41,7 @@ func BenchmarkBoot(b *testing.B) {
 					require.Equal(b, 100.0, st.PercentSuccessful)
 					b.ReportMetric(wall.Seconds(), "s/boot")
 					b.ReportMetric(float64(wall.Microseconds())/float64(n), "µs/node")
+					b.ReportMetric(floor.Ratio(wall, n), "x-floor")
 					if peak := peakRSSMiB(); peak > 0 {
 						b.ReportMetric(peak, "peak-MiB")
 					}
@@ -53,22 +57,14 @@ func BenchmarkBoot(b *testing.B) {
 // is just not reported).
 func resetPeakRSS() {
 	debug.FreeOSMemory()
-	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+	_ = procstat.ResetPeak(procstat.Self)
 }
 
-// peakRSSMiB reads VmHWM, the peak resident memory since the last reset.
+// peakRSSMiB reads the peak resident memory since the last reset (0: unknown).
 func peakRSSMiB() float64 {
-	raw, err := os.ReadFile("/proc/self/status")
+	peak, err := procstat.PeakRSS(procstat.Self)
 	if err != nil {
 		return 0
 	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			if err == nil {
-				return kb / 1024
-			}
-		}
-	}
-	return 0
+	return float64(peak) / (1 << 20)
 }

@@ -17,7 +17,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -68,7 +67,7 @@ func TestKillProcess(t *testing.T) {
 	st := k.st
 
 	u := st.URLs
-	k.bos = &bosProcess{t: t, bin: bosBin, dir: dir, args: []string{"serve", "--verbose",
+	k.bos = &childProcess{t: t, name: "bos-serve", bin: bosBin, dir: dir, args: []string{"serve", "--verbose",
 		"--listen", strings.TrimPrefix(bosURL, "http://"), "--redis-url", redisURL, "--redis-key-prefix", "killproc:",
 		"--hsm-url", u.HSM, "--bss-url", u.BSS, "--cfs-url", u.CFS, "--s3-url", u.S3, "--ims-url", u.IMS}}
 	t.Cleanup(k.bos.stop)
@@ -139,7 +138,7 @@ func newKillRun(ctx context.Context, t *testing.T, seed uint64, nodes int, bosUR
 type killRun struct {
 	t        *testing.T
 	st       *stack.Stack
-	bos      *bosProcess
+	bos      *childProcess
 	client   *bosapi.Client
 	computes []string
 	rng      *rand.Rand
@@ -335,99 +334,6 @@ func (k *killRun) waitHealthy() {
 	if k.bos.exited() {
 		k.t.Fatalf("bos serve exited before it was healthy:\n%s", k.bos.tail())
 	}
-}
-
-// bosProcess is `bos serve` as a child process, its output in dir/bos-serve.N.log.
-type bosProcess struct {
-	t         *testing.T
-	bin, dir  string
-	args      []string
-	logName   string // names its logs (default bos-serve)
-	starts    int
-	cmd       *exec.Cmd
-	done      chan struct{}
-	log       string
-	onFailure sync.Once
-}
-
-func (p *bosProcess) start() {
-	p.starts++
-	name := p.logName
-	if name == "" {
-		name = "bos-serve"
-	}
-	p.log = filepath.Join(p.dir, fmt.Sprintf("%s.%d.log", name, p.starts))
-	f, err := os.Create(p.log)
-	require.NoError(p.t, err)
-	defer f.Close()
-	p.cmd = exec.Command(p.bin, p.args...)
-	p.cmd.Stdout, p.cmd.Stderr = f, f
-	require.NoError(p.t, p.cmd.Start())
-	done := make(chan struct{})
-	p.done = done
-	go func() { p.cmd.Wait(); close(done) }() //nolint:errcheck // a killed process exits non-zero
-	p.onFailure.Do(func() {
-		p.t.Cleanup(func() {
-			if p.t.Failed() {
-				p.t.Logf("the last %s log:\n%s", p.log, p.tail())
-			}
-		})
-	})
-}
-
-// url is the address of the process's API (its --listen).
-func (p *bosProcess) url() string {
-	for i, a := range p.args[:len(p.args)-1] {
-		if a == "--listen" {
-			return "http://" + p.args[i+1]
-		}
-	}
-	return ""
-}
-
-func (p *bosProcess) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// kill is kill -9: the process gets no chance to clean up.
-func (p *bosProcess) kill() {
-	require.NoError(p.t, p.cmd.Process.Signal(syscall.SIGKILL))
-	<-p.done
-}
-
-// stop ends the process cleanly, as at the test's end.
-func (p *bosProcess) stop() {
-	if p.cmd == nil || p.exited() {
-		return
-	}
-	p.cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck // it may have just exited
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second): // a clean stop that hangs is killed
-		p.cmd.Process.Kill() //nolint:errcheck
-		<-p.done
-	}
-}
-
-// tail is the last 40 lines of the current process's log.
-func (p *bosProcess) tail() string {
-	raw, _ := os.ReadFile(p.log)
-	lines := strings.Split(strings.TrimRight(string(raw), "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-40):], "\n")
-}
-
-// freeLoopbackAddr returns 127.0.0.1:port with a port free a moment ago.
-func freeLoopbackAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
 }
 
 // startRedisServer runs a redis-server of the test's own on a free loopback port, without

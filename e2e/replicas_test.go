@@ -122,14 +122,13 @@ func runReplicas(t *testing.T, nodes int, redisArgs []string, storeCfg store.Con
 	k.client = bosapi.NewClient(bosURL, st.HTTPClient())
 
 	u := st.URLs
-	replicas := make([]*bosProcess, replicaCount)
+	replicas := make([]*childProcess, replicaCount)
 	for i := range replicas {
 		addr := freeLoopbackAddr(t)
 		args := append([]string{"serve", "--verbose", "--listen", addr,
 			"--replica-id", fmt.Sprintf("r%d", i), "--redfish-timeout", "30s", "--lease-ttl", replicaTTL.String(), "--shards", strconv.Itoa(replicaShards),
 			"--hsm-url", u.HSM, "--bss-url", u.BSS, "--cfs-url", u.CFS, "--s3-url", u.S3, "--ims-url", u.IMS}, redisArgs...)
-		p := &bosProcess{t: t, bin: bosBin, dir: dir, args: args}
-		p.logName = fmt.Sprintf("r%d", i)
+		p := &childProcess{t: t, name: fmt.Sprintf("r%d", i), bin: bosBin, dir: dir, args: args}
 		t.Cleanup(p.stop)
 		replicas[i] = p
 		lb.add("http://" + addr)
@@ -168,7 +167,7 @@ type replicaResult struct {
 // operateReplicas runs one session of op on every compute node, kills replica victim
 // once the simulator saw point of the session's power changes, measures how soon the
 // others hold all its shards, and checks the nodes at the end.
-func (k *killRun) operateReplicas(op string, replicas []*bosProcess, victim int, point float64, leases *store.Store) replicaResult {
+func (k *killRun) operateReplicas(op string, replicas []*childProcess, victim int, point float64, leases *store.Store) replicaResult {
 	total := float64(changesPer[op] * len(k.computes))
 	var r replicaResult
 	killed := false
@@ -193,7 +192,7 @@ func (k *killRun) operateReplicas(op string, replicas []*bosProcess, victim int,
 // waitShards waits until the live replicas (all but dead, -1 for none) hold every shard,
 // each its fair share, and says how long it took. It fails when the holders stop
 // changing for a minute.
-func waitShards(t *testing.T, leases *store.Store, replicas []*bosProcess, dead int) time.Duration {
+func waitShards(t *testing.T, leases *store.Store, replicas []*childProcess, dead int) time.Duration {
 	start := time.Now()
 	names := make([]string, replicaShards)
 	for i := range names {
@@ -233,9 +232,9 @@ func waitShards(t *testing.T, leases *store.Store, replicas []*bosProcess, dead 
 }
 
 // waitReplicas waits for every replica's API to answer.
-func waitReplicas(t *testing.T, client *bosapi.Client, replicas []*bosProcess) {
+func waitReplicas(t *testing.T, client *bosapi.Client, replicas []*childProcess) {
 	for _, p := range replicas {
-		testwait.Until(t, "bos serve "+p.logName+" healthy", func() bool {
+		testwait.Until(t, "bos serve "+p.name+" healthy", func() bool {
 			if p.exited() {
 				return true
 			}
@@ -246,7 +245,7 @@ func waitReplicas(t *testing.T, client *bosapi.Client, replicas []*bosProcess) {
 			return err == nil
 		}, p.tail)
 		if p.exited() {
-			t.Fatalf("bos serve %s exited:\n%s", p.logName, p.tail())
+			t.Fatalf("bos serve %s exited:\n%s", p.name, p.tail())
 		}
 	}
 }
@@ -298,4 +297,14 @@ func (p *replicaProxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	w.WriteHeader(http.StatusServiceUnavailable)
+}
+
+// url is the address of the process's API (its --listen).
+func (p *childProcess) url() string {
+	for i, a := range p.args[:len(p.args)-1] {
+		if a == "--listen" {
+			return "http://" + p.args[i+1]
+		}
+	}
+	return ""
 }

@@ -76,6 +76,7 @@ func startRollingCluster(tb testing.TB, n int) *rollingCluster {
 		RedfishTimeout: 2 * time.Second,
 		WithSlurm:      true,
 		Net:            testNetwork(tb),
+		RolloutPoll:    250 * time.Millisecond,
 		// A 100 ms tick ends jobs and issues reboots promptly; the history holds every
 		// transition of the run for the no-reboot-under-a-job check.
 		Slurm: slurmsim.Config{TickInterval: 100 * time.Millisecond, PeriodicInterval: time.Second,
@@ -226,6 +227,8 @@ type rollingReport struct {
 	// MaxIssueDelay is the longest wait from a node's jobs ending to its reboot's issue.
 	MaxIssueDelay time.Duration
 	Nodes         int
+	// Free is when each node's jobs running at start ended (start if it ran none).
+	Free []time.Time
 }
 
 func (r rollingReport) Ratio() float64 { return r.Actual.Seconds() / r.Ideal.Seconds() }
@@ -266,7 +269,41 @@ func measureRolling(hists map[string][]slurmapi.Transition, nodes []string, star
 	r.Reboot = reboots[len(reboots)/2]
 	r.Actual = last.Sub(start)
 	r.Ideal = idealRollingTime(start, free, r.Reboot)
+	r.Free = free
 	return r, nil
+}
+
+// idealLimitedTime is the ideal schedule under a limit of m nodes out of service at once:
+// every node rebooted as soon as its jobs running at start have ended and one of m slots
+// is free, each reboot taking reboot. With equal reboot times, taking the nodes in the
+// order they become free, each on the slot free first, is optimal for the total time.
+func idealLimitedTime(start time.Time, free []time.Time, reboot time.Duration, m int) time.Duration {
+	order := slices.Clone(free)
+	slices.SortFunc(order, func(a, b time.Time) int { return a.Compare(b) })
+	slots := make([]time.Time, m) // when each slot is next free
+	for i := range slots {
+		slots[i] = start
+	}
+	end := start
+	for _, f := range order {
+		i := 0
+		for j := range slots {
+			if slots[j].Before(slots[i]) {
+				i = j
+			}
+		}
+		done := latestOf(f, slots[i]).Add(reboot)
+		slots[i] = done
+		end = latestOf(end, done)
+	}
+	return end.Sub(start)
+}
+
+func latestOf(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func round2(x float64) float64 { return math.Round(x*100) / 100 }

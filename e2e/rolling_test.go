@@ -168,6 +168,11 @@ func TestRollingSchedule(t *testing.T) {
 	assert.Equal(t, 300*time.Millisecond, r.MaxIssueDelay)
 	assert.InDelta(t, 6.8/6.5, r.Ratio(), 1e-9)
 
+	assert.Equal(t, 6*time.Second, idealLimitedTime(t0, []time.Time{t0, at(4)}, 2*time.Second, 2), "a slot each: as unlimited")
+	assert.Equal(t, 6*time.Second, idealLimitedTime(t0, []time.Time{t0, at(4)}, 2*time.Second, 1), "the idle node is done before the busy one is free")
+	assert.Equal(t, 4*time.Second, idealLimitedTime(t0, []time.Time{t0, t0, t0, at(1)}, 2*time.Second, 2), "two waves of two")
+	assert.Equal(t, 8*time.Second, idealLimitedTime(t0, []time.Time{t0, t0, t0, at(1)}, 2*time.Second, 1), "one at a time")
+
 	_, err = measureRolling(hists, []string{"idle", "dead"}, t0)
 	assert.ErrorContains(t, err, "node dead")
 }

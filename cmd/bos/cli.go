@@ -483,6 +483,10 @@ func readJSONFile(c *call, path string) ([]byte, error) {
 	if !json.Valid(b) {
 		return nil, fmt.Errorf("--file %s: not valid JSON", path)
 	}
+	// Timestamps as BOS writes them (naive, UTC) or RFC 3339, as the API takes them.
+	if b, err = bosapi.FromWire(b); err != nil {
+		return nil, fmt.Errorf("--file %s: %w", path, err)
+	}
 	return b, nil
 }
 

@@ -198,6 +198,10 @@ func tableOf(v any) (table, bool) {
 		return t, true
 	case []crus.Session:
 		return crusTable(v), true
+	case []bos.Rollout:
+		return rolloutTable(v), true
+	case bos.Rollout:
+		return rolloutDescription(v), true
 	case []hsmapi.Group:
 		return hsmGroupsTable(v), true
 	case hsmapi.Group:

@@ -454,6 +454,10 @@ func TestCLIComponents(t *testing.T) {
 	list = v2JSON[[]bos.Component](t, "components", "update", a, b, "--file", writeFile(t, "c.json", `{"retry_policy": 2}`))
 	require.Len(t, list, 2)
 	assert.Equal(t, 2, *list[1].RetryPolicy)
+	// timestamps in a file as BOS writes them (naive, UTC), as `describe --format json` prints them
+	c = v2JSON[bos.Component](t, "components", "update", a, "--file", writeFile(t, "t.json",
+		`{"actual_state": {"boot_artifacts": {"kernel": "k"}, "last_updated": "2026-01-02T03:04:05"}}`))
+	assert.Equal(t, "k", c.ActualState.BootArtifacts.Kernel) // (BOS stamps last_updated itself)
 	// filters: --enabled=false filters (BOS itself ignores a false filter; we do not)
 	disabled := v2JSON[[]bos.Component](t, "components", "list", "--enabled=false", "--ids", a)
 	require.Len(t, disabled, 1)
@@ -474,6 +478,7 @@ func TestCLIComponents(t *testing.T) {
 		{"update both targets", []string{"components", "update", a, "--filter-session", "s", "--enabled=false"}, "IDs or --filter-session"},
 		{"bad retry policy", []string{"components", "update", a, "--retry-policy", "-1"}, "400 Bad Request"},
 		{"bad phase filter", []string{"components", "list", "--phase", "sleeping"}, "400 Bad Request"},
+		{"bad timestamp in file", []string{"components", "update", a, "--file", writeFile(t, "b.json", `{"actual_state": {"last_updated": "yesterday"}}`)}, `last_updated: "yesterday" is not a timestamp`},
 		{"unknown field in file", []string{"components", "update", a, "--file", writeFile(t, "x.json", `{"enabeld": true}`)}, `unknown field "enabeld"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -102,6 +102,9 @@ type Options struct {
 	// CRUS bounds the waits of the CRUS controller, which runs with BOS whenever HSM and
 	// Slurm URLs are known (crus.go).
 	CRUS crus.Timing
+	// RolloutPoll is how often the rollout controller looks (0: its 5 s); it runs with
+	// BOS under the same conditions as CRUS.
+	RolloutPoll time.Duration
 
 	// RedisURL selects a real Redis for BOS; empty runs an embedded miniredis.
 	RedisURL, RedisKeyPrefix string
@@ -375,7 +378,7 @@ func (s *Stack) startBOS(ctx, runCtx context.Context, o Options, ln net.Listener
 		Reconcile: o.Reconcile, Power: o.Power,
 		RedfishScheme: s.redfishScheme(o), RedfishTimeout: o.RedfishTimeout,
 		Workers: o.Workers, BatchSize: o.BatchSize, WrapPower: o.WrapPower,
-		V1: o.V1, CRUS: o.CRUS,
+		V1: o.V1, CRUS: o.CRUS, RolloutPoll: o.RolloutPoll,
 		Tenants: tenants, Auth: o.Auth, Logger: o.Logger, LogLevel: o.LogLevel,
 	}
 	if o.Reconcile && o.Power != PowerPCS {

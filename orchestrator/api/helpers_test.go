@@ -71,7 +71,8 @@ func newEnv(t *testing.T, backend string, tweak ...func(*Config)) *env {
 	e := &env{t: t, st: st, clock: &clock{t: t0},
 		tenants: tenant.NewMemory(tenant.New("blue", blueNodes), tenant.New("red", redNodes), tenant.New("empty", nil))}
 	cfg := Config{Store: st, Tenants: e.tenants, Now: e.clock.Now,
-		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelError}))}
+		Logger:   slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelError})),
+		Rollouts: newRollouts(t, st, e.clock.Now)}
 	for _, f := range tweak {
 		f(&cfg)
 	}

@@ -63,6 +63,9 @@ type Config struct {
 	// reconciler's WakeSessions), so a new session is set up at once rather than at the
 	// session loop's next poll.
 	WakeV2 func()
+	// Rollouts, when set, serves /v2/rollouts (our extension, rollouts.go); nil answers
+	// 503 there.
+	Rollouts Rollouts
 }
 
 // Server is the BOS v2 REST API. It is an http.Handler.
@@ -80,6 +83,8 @@ type Server struct {
 	wakeV1 func()
 	wakeV2 func()
 	auth   Authenticator
+
+	rolloutSvc Rollouts
 	// createMu serialises the overlap check and the store write of session creations.
 	createMu sync.Mutex
 }
@@ -94,7 +99,8 @@ func New(cfg Config) *Server {
 	// Release mode silences gin's route dump; the mode is process-wide, so set it once.
 	ginOnce.Do(func() { gin.SetMode(gin.ReleaseMode) })
 	s := &Server{st: cfg.Store, tenants: cfg.Tenants, checker: cfg.BootSets, log: cfg.Logger, level: cfg.LogLevel,
-		maxBody: cfg.MaxBodyBytes, now: cfg.Now, nodes: cfg.Nodes, wakeV1: cfg.WakeV1, wakeV2: cfg.WakeV2, auth: cfg.Auth}
+		maxBody: cfg.MaxBodyBytes, now: cfg.Now, nodes: cfg.Nodes, wakeV1: cfg.WakeV1, wakeV2: cfg.WakeV2, auth: cfg.Auth,
+		rolloutSvc: cfg.Rollouts}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -191,6 +197,8 @@ func (s *Server) routes(r gin.IRouter) {
 	r.DELETE("/v2/components/:id", t, h(s.deleteComponent))
 
 	r.POST("/v2/applystaged", t, h(s.applyStaged))
+
+	s.rolloutRoutes(r) // rollouts.go, our extension
 
 	s.v1Routes(r) // v1.go
 }

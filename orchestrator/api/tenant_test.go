@@ -159,6 +159,11 @@ func TestUnknownTenant(t *testing.T) {
 		"DELETE /v2/sessions/:id":           404,
 		"GET /v2/sessions/:id/status":       404,
 		"POST /v2/sessions/:id/status":      404,
+		"GET /v2/rollouts":                  200,
+		"GET /v2/rollouts/:id":              404,
+		"POST /v2/rollouts/:id/pause":       404,
+		"POST /v2/rollouts/:id/resume":      404,
+		"POST /v2/rollouts/:id/abort":       404,
 	}
 	for _, r := range e.api.engine.Routes() {
 		switch r.Path {

@@ -21,6 +21,7 @@ import (
 	"github.com/cray-bos/bos/orchestrator/ownership"
 	"github.com/cray-bos/bos/orchestrator/power"
 	"github.com/cray-bos/bos/orchestrator/reconciler"
+	"github.com/cray-bos/bos/orchestrator/rollout"
 	"github.com/cray-bos/bos/orchestrator/selection"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/tenant"
@@ -47,7 +48,7 @@ type Services struct {
 	HSM, BSS, CFS, S3, IMS string
 	// PCS powers nodes with Power PowerPCS.
 	PCS string
-	// Slurm (slurmrestd), with HSM, runs CRUS.
+	// Slurm (slurmrestd), with HSM, runs CRUS and rollouts.
 	Slurm string
 }
 
@@ -90,6 +91,8 @@ type Config struct {
 	V1 lockstep.Timing
 	// CRUS bounds the waits of the CRUS controller.
 	CRUS crus.Timing
+	// RolloutPoll is how often the rollout controller looks (0: its 5 s).
+	RolloutPoll time.Duration
 
 	// Replica, when its ID is set, makes this BOS one of several on one Redis: API
 	// replicas serve the API only; operator replicas divide the nodes among themselves
@@ -115,6 +118,7 @@ type BOS struct {
 	rec     *reconcilerRun // idle without Reconcile
 	agent   *lockstep.Agent
 	crus    *crus.Server
+	rollout *rollout.Server            // nil without HSM, Slurm and URL
 	redfish *power.Redfish             // nil when nodes are powered through PCS
 	view    atomic.Pointer[webui.View] // set by build; the store's write hook reads it
 	metrics *metrics.Metrics
@@ -248,8 +252,19 @@ func (b *BOS) build() error {
 	if b.agent != nil {
 		wakeV1 = b.agent.Wake
 	}
+	var rollouts api.Rollouts
+	if svc.HSM != "" && svc.Slurm != "" && cfg.URL != "" {
+		bosAPI, hsm, slurm := rollout.HTTPServices(cfg.URL, svc.HSM, svc.Slurm, cfg.HTTPClient)
+		srv, err := rollout.New(rollout.Config{Store: b.store, BOS: bosAPI, HSM: hsm, Slurm: slurm,
+			Poll: cfg.RolloutPoll, Logger: cfg.Logger})
+		if err != nil {
+			return fmt.Errorf("bos: rollout: %w", err)
+		}
+		b.rollout, rollouts = srv, srv
+	}
 	mux.Handle("/", api.New(api.Config{Store: b.store, Tenants: cfg.Tenants, BootSets: checker, Logger: cfg.Logger,
-		LogLevel: cfg.LogLevel, Nodes: nodes, WakeV1: wakeV1, WakeV2: b.rec.wakeSessions, Auth: cfg.Auth}).Handler())
+		LogLevel: cfg.LogLevel, Nodes: nodes, WakeV1: wakeV1, WakeV2: b.rec.wakeSessions, Auth: cfg.Auth,
+		Rollouts: rollouts}).Handler())
 	view := webui.New(webui.Config{Store: b.store, Tenants: cfg.Tenants, Auth: cfg.Auth, Power: b.powerReader(), Logger: cfg.Logger})
 	b.view.Store(view)
 	for _, p := range []string{webui.Path, webui.GatewayPath} {
@@ -346,6 +361,9 @@ func (b *BOS) Run(ctx context.Context) error {
 	operate := b.cfg.Replica.operates()
 	if b.crus != nil && operate {
 		spawn(func(ctx context.Context) { b.leading(ctx, func(ctx context.Context) { _ = b.crus.Run(ctx) }) })
+	}
+	if b.rollout != nil && operate {
+		spawn(func(ctx context.Context) { b.leading(ctx, func(ctx context.Context) { _ = b.rollout.Run(ctx) }) })
 	}
 	stopOwner := func() {}
 	if b.cfg.Reconcile && operate {

@@ -27,11 +27,11 @@ import (
 )
 
 // composed lists the goroutines running code of BOS's agents, or started by it: the
-// reconciler, the v1 agent, CRUS, the Redfish driver, this package.
+// reconciler, the v1 agent, CRUS, the rollouts, the Redfish driver, this package.
 func composed() []string {
 	buf := make([]byte, 1<<22)
 	buf = buf[:runtime.Stack(buf, true)]
-	ours := regexp.MustCompile(`cray-bos/bos/orchestrator/(operator|lockstep|crus|server)\.`)
+	ours := regexp.MustCompile(`cray-bos/bos/orchestrator/(operator|lockstep|crus|rollout|server)\.`)
 	var out []string
 	for g := range strings.SplitSeq(string(buf), "\n\n") {
 		if ours.MatchString(g) {

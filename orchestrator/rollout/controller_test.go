@@ -1,0 +1,183 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/api/bosapi"
+	"github.com/cray-bos/bos/api/hsmapi"
+	"github.com/cray-bos/bos/api/slurmapi"
+	"github.com/cray-bos/bos/api/slurmapi/hostlist"
+	"github.com/cray-bos/bos/internal/problem"
+	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/store"
+	"github.com/cray-bos/bos/orchestrator/store/storetest"
+)
+
+// world is BOS, HSM and Slurm in one fake, just enough for the controller: the staged
+// session stages x0..x(n-1); a node handed to Slurm reboots at once into the staged
+// image (Slurm idle with a new boot time, BOS stable on the staged session).
+type world struct {
+	mu       sync.Mutex
+	now      time.Time
+	n        int
+	session  *bos.Session
+	rebooted map[string]int // Slurm name → reboots
+	failNext error          // the next Reboot call fails with it
+	batches  []int          // nodes per Reboot call
+}
+
+func (w *world) xname(i int) string { return fmt.Sprintf("x%d", i) }
+
+func (w *world) CreateSession(_ context.Context, sc bos.SessionCreate) (bos.Session, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.session = &bos.Session{Name: sc.Name, Stage: sc.Stage, Status: bos.SessionStatus{Status: bos.SessionRunning}}
+	return *w.session, nil
+}
+
+func (w *world) GetSession(_ context.Context, name string) (bos.Session, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.session == nil || w.session.Name != name {
+		return bos.Session{}, problem.New(http.StatusNotFound, "Session %s could not be found", name)
+	}
+	return *w.session, nil
+}
+
+func (w *world) ListComponents(_ context.Context, q bosapi.ComponentQuery) ([]bos.Component, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []bos.Component
+	for i := range w.n {
+		x := w.xname(i)
+		if len(q.IDs) > 0 && !contains(q.IDs, x) {
+			continue
+		}
+		c := bos.Component{ID: x}
+		if q.StagedSession != "" {
+			c.StagedState.Session = q.StagedSession
+		}
+		if w.rebooted[SlurmName(i+1)] > 0 {
+			c = stable(x)
+			c.Session = w.session.Name
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func (w *world) PatchComponents(context.Context, []bos.ComponentPatch, bool) ([]bos.Component, error) {
+	return nil, nil
+}
+
+func (w *world) QueryComponents(_ context.Context, ids []string, _ hsmapi.ComponentFilter) ([]hsmapi.Component, error) {
+	var out []hsmapi.Component
+	for _, id := range ids {
+		var i int
+		_, _ = fmt.Sscanf(id, "x%d", &i)
+		out = append(out, hsmapi.Component{ID: id, NID: i + 1})
+	}
+	return out, nil
+}
+
+func (w *world) Nodes(context.Context) ([]slurmapi.Node, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []slurmapi.Node
+	for i := range w.n {
+		name := SlurmName(i + 1)
+		boot := w.now.Add(-time.Hour)
+		if w.rebooted[name] > 0 {
+			boot = w.now.Add(time.Second)
+		}
+		out = append(out, slurmapi.Node{Name: name, State: slurmapi.NodeState{Base: slurmapi.StateIdle}, BootTime: boot})
+	}
+	return out, nil
+}
+
+func (w *world) Jobs(context.Context) ([]slurmapi.Job, error) { return nil, nil }
+
+func (w *world) Reboot(_ context.Context, req slurmapi.RebootRequest) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.failNext; err != nil {
+		w.failNext = nil
+		return err
+	}
+	if !req.ASAP || req.NextState != "RESUME" || req.Reason != "BOS rollout r" {
+		return fmt.Errorf("unexpected request %+v", req)
+	}
+	names := hostlist.MustExpand(req.Nodes)
+	for _, name := range names {
+		w.rebooted[name]++
+	}
+	w.batches = append(w.batches, len(names))
+	return nil
+}
+
+func (w *world) CancelReboot(context.Context, string) error            { return nil }
+func (w *world) UpdateNode(context.Context, slurmapi.NodeUpdate) error { return nil }
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestControllerSurvivesRestart: a controller stopped mid-rollout, with an action decided
+// and stored but not performed (the Slurm call failed), is replaced by a new one on the
+// same store: it performs the stored action first, then carries on to the end. Every
+// node is rebooted exactly once and no batch exceeds the limit.
+func TestControllerSurvivesRestart(t *testing.T) {
+	st := storetest.Open(t, storetest.Mini, store.Config{})
+	ctx := context.Background()
+	w := &world{now: t0, n: 7, rebooted: map[string]int{}}
+	newServer := func() *Server {
+		s, err := New(Config{Store: st, BOS: func(string) BOS { return w }, HSM: w, Slurm: w, Now: func() time.Time { return w.now }})
+		require.NoError(t, err)
+		return s
+	}
+	a := newServer()
+	_, err := a.Create(ctx, "", bos.RolloutCreate{Name: "r", TemplateName: "t",
+		Policy: bos.RolloutPolicy{Canary: 1, MaxUnavailable: bos.Amount{N: 3}}})
+	require.NoError(t, err)
+
+	a.pass(ctx) // creates the staged session
+	a.pass(ctx) // takes its nodes
+	a.pass(ctx) // hands the canary over
+	require.Equal(t, []int{1}, w.batches)
+	w.failNext = errors.New("slurmrestd unreachable")
+	a.pass(ctx) // the canary is healthy; the next three are decided and stored, not performed
+	r, err := a.Get(ctx, "", "r")
+	require.NoError(t, err)
+	assert.Equal(t, bos.RolloutCounts{Total: 7, Healthy: 1, Handed: 3, Waiting: 3}, r.Counts)
+	assert.Equal(t, []int{1}, w.batches, "the Slurm call failed")
+
+	b := newServer() // a = gone; b starts from the store alone
+	for range 10 {
+		w.now = w.now.Add(5 * time.Second)
+		b.pass(ctx)
+	}
+	r, err = b.Get(ctx, "", "r")
+	require.NoError(t, err)
+	assert.Equal(t, bos.RolloutComplete, r.State, r.Reason)
+	assert.Equal(t, bos.RolloutCounts{Total: 7, Healthy: 7}, r.Counts)
+	for i := range 7 {
+		assert.Equal(t, 1, w.rebooted[SlurmName(i+1)], "node %d rebooted once", i)
+	}
+	assert.Equal(t, []int{1, 3, 3}, w.batches, "canary alone, then the stored batch, then the rest")
+	assert.False(t, strings.Contains(fmt.Sprint(r.Nodes), "waiting"))
+}
