@@ -97,7 +97,7 @@ type Config struct {
 	// Replica, when its ID is set, makes this BOS one of several on one Redis: API
 	// replicas serve the API only; operator replicas divide the nodes among themselves
 	// through leases in Redis (orchestrator/ownership) and the leader among them sets
-	// sessions up and runs the v1 agent and CRUS.
+	// sessions up and runs the v1 agent, CRUS and rollouts.
 	Replica Replica
 
 	// Tenants is the tenant registry (the TAPMS stand-in); nil: no tenants.
