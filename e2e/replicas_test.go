@@ -138,7 +138,7 @@ func runReplicas(t *testing.T, nodes int, redisArgs []string, storeCfg store.Con
 	st.BOSClient = k.client
 	require.NoError(t, st.Seed(ctx))
 	_, err = k.client.PatchOptions(ctx, map[string]any{
-		"polling_frequency": 2, "max_power_on_wait_time": 30, "max_boot_wait_time": 30, "max_power_off_wait_time": 30,
+		"polling_frequency": 2, "max_power_on_wait_time": 120, "max_boot_wait_time": 120, "max_power_off_wait_time": 120,
 	})
 	require.NoError(t, err)
 	balanced := waitShards(t, leases, replicas, -1)
