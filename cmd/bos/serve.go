@@ -14,6 +14,7 @@ import (
 
 	"github.com/cray-bos/bos/internal/stack"
 	"github.com/cray-bos/bos/orchestrator/auth"
+	"github.com/cray-bos/bos/orchestrator/ownership"
 	"github.com/cray-bos/bos/orchestrator/power"
 	"github.com/cray-bos/bos/orchestrator/server"
 	"github.com/cray-bos/bos/orchestrator/store"
@@ -25,6 +26,8 @@ import (
 type serveFlags struct {
 	listen, urlsFile        string
 	redisURL, redisPrefix   string
+	redisCluster            bool
+	replica                 server.Replica
 	tenants, bmcCredentials string
 	services                server.Services
 	redfishScheme, power    string
@@ -59,6 +62,8 @@ tenants come from the token, and only the administrator role may change the opti
 act without a tenant, or use v1 (docs/auth.md).`,
 		Example: `  bos serve --listen 127.0.0.1:8080
   bos serve --listen :8080 --redis-url redis://127.0.0.1:6379/0 --tenants tenants.yaml
+  bos serve --listen :8081 --redis-url redis://127.0.0.1:6379/0 --replica-id bos-1 --role operator \
+      --hsm-url ... (each replica its own --replica-id; docs/scale-out.md)
   bos serve --auth-jwks-url https://keycloak.example/realms/shasta/protocol/openid-connect/certs \
       --auth-issuer https://keycloak.example/realms/shasta --auth-audience shasta
   bos sim --nodes 100 --urls-file sim.json &
@@ -71,6 +76,11 @@ act without a tenant, or use v1 (docs/auth.md).`,
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "host:port the API listens on (port 0 = a free one; see --urls-file)")
 	fl.StringVar(&f.redisURL, "redis-url", "", "redis://host:port/db for BOS's state (default: an embedded Redis in this process)")
 	fl.StringVar(&f.redisPrefix, "redis-key-prefix", "", "prefix of every key BOS writes to Redis")
+	fl.BoolVar(&f.redisCluster, "redis-cluster", false, "--redis-url names a Redis Cluster node (more with ?addr=host:port&addr=...); every key goes under the hash tag {prefix}")
+	fl.StringVar(&f.replica.ID, "replica-id", "", "run as one of several BOS replicas on one Redis under this name (unique per replica; e.g. the pod name): operator replicas divide the nodes through leases")
+	fl.StringVar(&f.replica.Role, "role", server.RoleAll, "what this replica runs: all, api (the API only) or operator (the reconciler, v1 agent and CRUS; the API too)")
+	fl.IntVar(&f.replica.Shards, "shards", ownership.DefaultShards, "with --replica-id: how many shards the nodes are hashed into (the same on every replica)")
+	fl.DurationVar(&f.replica.LeaseTTL, "lease-ttl", ownership.DefaultTTL, "with --replica-id: a shard lease's time to live; a dead replica's nodes move to the others within about 4/3 of it")
 	fl.StringVar(&f.tenants, "tenants", "", "YAML or JSON file of tenants and their nodes (the TAPMS stand-in)")
 	fl.StringVar(&f.urlsFile, "urls-file", "", `write {"bos": URL} to this file once the API listens`)
 	fl.StringVar(&f.services.HSM, "hsm-url", "", "HSM for the reconciler (scheme://host:port)")
@@ -102,7 +112,8 @@ act without a tenant, or use v1 (docs/auth.md).`,
 // bounds what runs as long as BOS does (the refresh of a JWKS URL's key set).
 func (f *serveFlags) config(cmd *cobra.Command, life context.Context) (cfg server.Config, err error) {
 	cfg = server.Config{
-		Store:         store.Config{URL: f.redisURL, KeyPrefix: f.redisPrefix},
+		Store:         store.Config{URL: f.redisURL, KeyPrefix: f.redisPrefix, Cluster: f.redisCluster},
+		Replica:       f.replica,
 		Services:      f.services,
 		RedfishScheme: f.redfishScheme, RedfishTimeout: f.redfishTimeout,
 	}
@@ -111,6 +122,12 @@ func (f *serveFlags) config(cmd *cobra.Command, life context.Context) (cfg serve
 	}
 	if cfg.Power, err = powerFlag(f.power); err != nil {
 		return cfg, err
+	}
+	switch {
+	case f.redisCluster && f.redisURL == "":
+		return cfg, fmt.Errorf("--redis-cluster needs --redis-url")
+	case f.replica.ID != "" && f.redisURL == "":
+		return cfg, fmt.Errorf("--replica-id needs --redis-url: replicas share one Redis")
 	}
 	switch {
 	case cfg.Power == server.PowerPCS && cfg.Reconcile && f.services.PCS == "":

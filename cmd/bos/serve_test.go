@@ -158,6 +158,9 @@ func TestServeFlags(t *testing.T) {
 		{"pcs without its URL", []string{"--power", "pcs", "--hsm-url", "http://127.0.0.1:1", "--bss-url", "http://127.0.0.1:1",
 			"--cfs-url", "http://127.0.0.1:1", "--s3-url", "http://127.0.0.1:1", "--ims-url", "http://127.0.0.1:1"}, "--power pcs needs --pcs-url"},
 		{"pcs URL without pcs", []string{"--pcs-url", "http://127.0.0.1:1"}, "--pcs-url needs --power pcs"},
+		{"replica without redis", []string{"--replica-id", "r0"}, "--replica-id needs --redis-url"},
+		{"cluster without redis", []string{"--redis-cluster"}, "--redis-cluster needs --redis-url"},
+		{"bad role", []string{"--listen", "127.0.0.1:0", "--role", "worker", "--replica-id", "r0", "--redis-url", "redis://127.0.0.1:1/0"}, `replica role must be all, api or operator, not "worker"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := run(ctx, append([]string{"serve"}, tc.args...), &bytes.Buffer{}, &bytes.Buffer{})

@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"maps"
 	"slices"
@@ -67,7 +68,12 @@ type Config struct {
 	// OnPass, when set, is told how long each pass over a batch of nodes took and how many
 	// nodes it looked at (metrics).
 	OnPass func(took time.Duration, nodes int)
-	Now    func() time.Time
+	// Ownership, when set, is this replica's share of the nodes among BOS replicas on
+	// one Redis: it looks only at nodes it owns, fences its writes, bounds its power calls
+	// by its leases, and sets sessions up and completes them only as the leader. Nil: this
+	// process works on every node.
+	Ownership Ownership
+	Now       func() time.Time
 }
 
 // Reconciler drives every enabled component to its desired state (see doc.go).
@@ -80,6 +86,8 @@ type Reconciler struct {
 
 	sessionWake chan struct{}
 	memos       memos // each node's last look: the wake and priority rules (wake.go)
+	resyncWake  chan struct{}
+	writeOpts   []store.WriteOption // of the reconciler's own writes
 	// stragglers counts the goroutines finishing calls that outlasted BMCPatience.
 	stragglers sync.WaitGroup
 	// decide is Decide; tests wrap it to act between a decision and its write.
@@ -115,14 +123,19 @@ func New(cfg Config) *Reconciler {
 	if cfg.Instance == "" {
 		cfg.Instance = uuid.New()
 	}
-	r := &Reconciler{cfg: cfg, queue: cfg.Queue, log: cfg.Logger, sessionWake: make(chan struct{}, 1), decide: Decide,
-		setup: &sessions.Setup{Store: cfg.Store, Inventory: cfg.Inventory, Images: cfg.Images, Tenants: cfg.Tenants, Handoff: cfg.Handoff, Now: cfg.Now, Logger: cfg.Logger}}
-	power := patientResets{PowerControl: cfg.Power, patience: cfg.BMCPatience, background: &r.stragglers, failedLate: r.resetFailedLate}
+	r := &Reconciler{cfg: cfg, queue: cfg.Queue, log: cfg.Logger, sessionWake: make(chan struct{}, 1), resyncWake: make(chan struct{}, 1), decide: Decide,
+		setup:     &sessions.Setup{Store: cfg.Store, Inventory: cfg.Inventory, Images: cfg.Images, Tenants: cfg.Tenants, Handoff: cfg.Handoff, Now: cfg.Now, Logger: cfg.Logger},
+		writeOpts: []store.WriteOption{store.NoWake}}
+	power := patientResets{PowerControl: cfg.Power, patience: cfg.BMCPatience, background: &r.stragglers, failedLate: r.resetFailedLate, owner: cfg.Ownership}
 	r.effects = &Effects{Store: cfg.Store, BSS: cfg.BSS, CFS: cfg.CFS, Power: power, Now: cfg.Now, NoWake: true}
 	r.queue.SetFirst(func(id string) bool {
 		m, ok := r.memos.get(id)
 		return FirstInQueue(m, ok)
 	})
+	if cfg.Ownership != nil {
+		r.effects.Fence = cfg.Ownership.Fence()
+		r.writeOpts = append(r.writeOpts, store.FencedBy(*r.effects.Fence))
+	}
 	return r
 }
 
@@ -146,6 +159,21 @@ func (r *Reconciler) WakeSessions() {
 	default:
 	}
 }
+
+// Resync asks for a look at every enabled node this replica owns now (after it took
+// shards).
+func (r *Reconciler) Resync() {
+	select {
+	case r.resyncWake <- struct{}{}:
+	default:
+	}
+}
+
+// owns reports whether this replica works on node id.
+func (r *Reconciler) owns(id string) bool { return r.cfg.Ownership == nil || r.cfg.Ownership.Owns(id) }
+
+// leads reports whether this replica runs the session loop and housekeeping.
+func (r *Reconciler) leads() bool { return r.cfg.Ownership == nil || r.cfg.Ownership.Leader() }
 
 // Run reconciles until ctx is cancelled: node workers, the resync that heals missed
 // wake-ups every polling_frequency, and the session, discovery and cleanup loops.
@@ -176,7 +204,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		wg.Go(func() { loop.Every(ctx, r.log, name, interval, wake, pass) })
 	}
 	var period time.Duration // polling_frequency, read by each resync pass
-	every("resync", func() time.Duration { return period }, nil, func(ctx context.Context) {
+	every("resync", func() time.Duration { return period }, r.resyncWake, func(ctx context.Context) {
 		period = seconds(r.options(ctx).PollingFrequency)
 		r.resync(ctx)
 	})
@@ -271,6 +299,18 @@ func (r *Reconciler) reconcile(ctx context.Context, keys []string) (held map[str
 	if ctx.Err() != nil {
 		return nil
 	}
+	if r.cfg.Ownership != nil {
+		keys = slices.DeleteFunc(slices.Clone(keys), func(k string) bool {
+			if r.owns(k) {
+				return false
+			}
+			r.queue.Forget(k) // another replica's: it looks at it
+			return true
+		})
+		if len(keys) == 0 {
+			return nil
+		}
+	}
 	comps, err := r.cfg.Store.GetComponents(ctx, keys)
 	if err != nil {
 		r.retryLater(keys, "read components", err)
@@ -352,7 +392,7 @@ func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]
 		}
 		*c = d.Component
 		return d, nil
-	}, store.NoWake)
+	}, r.writeOpts...)
 	if err != nil {
 		r.retryLater(ids, "store decisions", err)
 		return
@@ -406,8 +446,8 @@ func (r *Reconciler) act(ctx context.Context, decisions map[string]Decision, opt
 		case ConfigureAction:
 			r.configure(ctx, comps)
 		}
-		if len(failed) > 0 {
-			r.recordFailures(ctx, act, failed, opts)
+		if lost := ownedFailures(failed); len(lost) > 0 {
+			r.recordFailures(ctx, act, lost, opts)
 		}
 		if act != ConfigureAction {
 			r.confirmSent(ctx, comps, failed)
@@ -436,7 +476,7 @@ func (r *Reconciler) confirmSent(ctx context.Context, comps []bos.Component, fai
 		}
 		c.LastAction.InFlight = ""
 		return nil
-	}, store.NoWake)
+	}, r.writeOpts...)
 	if err != nil {
 		r.log.Warn("recording power calls as sent", "nodes", len(ids), "err", err)
 	}
@@ -454,7 +494,9 @@ func (r *Reconciler) configure(ctx context.Context, comps []bos.Component) {
 
 // resetFailedLate records a reset that failed after its batch went on (see patientResets).
 func (r *Reconciler) resetFailedLate(ctx context.Context, kind power.ResetKind, failed map[string]error) {
-	r.recordFailures(ctx, actionOf(kind), failed, r.options(ctx))
+	if failed = ownedFailures(failed); len(failed) > 0 {
+		r.recordFailures(ctx, actionOf(kind), failed, r.options(ctx))
+	}
 }
 
 // recordFailures marks the failed action on each node (if it is still the node's last
@@ -472,7 +514,7 @@ func (r *Reconciler) recordFailures(ctx context.Context, act Action, failed map[
 		}
 		RecordFailure(c, act, failed[c.ID], now)
 		return nil
-	}, store.NoWake)
+	}, r.writeOpts...)
 	if err != nil {
 		r.log.Error("recording action failures", "action", act, "nodes", len(ids), "err", err)
 	}
@@ -482,13 +524,25 @@ func (r *Reconciler) recordFailures(ctx context.Context, act Action, failed map[
 	r.log.Info("action failed", "action", act, "nodes", len(ids), "example", failed[ids[0]])
 }
 
+// ownedFailures drops from failed the calls not made because this replica no longer
+// owns their nodes: not the nodes' failures, their new owner decides.
+func ownedFailures(failed map[string]error) map[string]error {
+	out := make(map[string]error, len(failed))
+	for id, err := range failed {
+		if !errors.Is(err, errNotOwned) {
+			out[id] = err
+		}
+	}
+	return out
+}
+
 // sameCall reports whether a and b record the same power call.
 func sameCall(a, b bos.LastAction) bool {
 	return a.Action == b.Action && a.Failed == b.Failed && a.InFlight == b.InFlight && a.LastUpdated.Equal(b.LastUpdated)
 }
 
-// resync queues every enabled node: at start, then every polling_frequency to heal
-// missed wake-ups.
+// resync queues every enabled node this replica owns: at start, then every
+// polling_frequency to heal missed wake-ups.
 func (r *Reconciler) resync(ctx context.Context) {
 	enabled := true
 	ids, err := r.cfg.Store.ComponentIDs(ctx, store.Filter{Enabled: &enabled})
@@ -496,11 +550,14 @@ func (r *Reconciler) resync(ctx context.Context) {
 		r.log.Warn("resync", "err", err)
 		return
 	}
-	r.queue.Add(ids...)
+	r.queue.Add(slices.DeleteFunc(ids, func(id string) bool { return !r.owns(id) })...)
 }
 
-// sessionPass sets up pending sessions and completes running ones.
+// sessionPass sets up pending sessions and completes running ones (the leader only).
 func (r *Reconciler) sessionPass(ctx context.Context) {
+	if !r.leads() {
+		return
+	}
 	now := r.cfg.Now()
 	pending, err := r.cfg.Store.ListSessions(ctx, "", true, bos.SessionFilter{Status: bos.SessionPending}, now)
 	if err != nil {
@@ -530,6 +587,9 @@ type housekeeping struct {
 
 func (h *housekeeping) pass(ctx context.Context) {
 	r := h.r
+	if !r.leads() {
+		return
+	}
 	opts := r.options(ctx)
 	now := r.cfg.Now()
 	if opts.DiscoveryFrequency > 0 && now.Sub(h.lastDiscovery) >= seconds(opts.DiscoveryFrequency) {

@@ -44,6 +44,17 @@ func (r *reconcilerRun) wakePower(id string, p power.Power) {
 	}
 }
 
+// resync asks the running reconciler to look at every node it owns (after it took
+// shards).
+func (r *reconcilerRun) resync() {
+	r.mu.Lock()
+	rec := r.rec
+	r.mu.Unlock()
+	if rec != nil {
+		rec.Resync()
+	}
+}
+
 // queueLen is the running reconciler's queue depth (0 when none runs).
 func (r *reconcilerRun) queueLen() int {
 	r.mu.Lock()

@@ -20,6 +20,7 @@ import (
 	"github.com/cray-bos/bos/orchestrator/crus"
 	"github.com/cray-bos/bos/orchestrator/lockstep"
 	"github.com/cray-bos/bos/orchestrator/metrics"
+	"github.com/cray-bos/bos/orchestrator/ownership"
 	"github.com/cray-bos/bos/orchestrator/power"
 	"github.com/cray-bos/bos/orchestrator/reconciler"
 	"github.com/cray-bos/bos/orchestrator/rollout"
@@ -95,6 +96,12 @@ type Config struct {
 	// RolloutPoll is how often the rollout controller looks (0: its 5 s).
 	RolloutPoll time.Duration
 
+	// Replica, when its ID is set, makes this BOS one of several on one Redis: API
+	// replicas serve the API only; operator replicas divide the nodes among themselves
+	// through leases in Redis (orchestrator/ownership) and the leader among them sets
+	// sessions up and runs the v1 agent, CRUS and rollouts.
+	Replica Replica
+
 	// Tenants is the tenant registry (the TAPMS stand-in); nil: no tenants.
 	Tenants tenant.Registry
 	// Auth, when set, makes the API require bearer tokens (api.Config.Auth).
@@ -117,6 +124,7 @@ type BOS struct {
 	redfish *power.Redfish             // nil when nodes are powered through PCS
 	view    atomic.Pointer[webui.View] // set by build; the store's write hook reads it
 	metrics *metrics.Metrics
+	owner   *ownership.Owner // this replica's nodes; nil when BOS runs alone
 }
 
 // New opens the store, migrates v1 templates in it to v2 form, and builds the API and,
@@ -137,6 +145,7 @@ func New(ctx context.Context, cfg Config) (b *BOS, err error) {
 	}
 	b = &BOS{cfg: cfg, rec: &reconcilerRun{}}
 	storeCfg := cfg.Store
+	storeCfg.ShareWakes = cfg.Replica.ID != "" // the node's owner may be another replica
 	storeCfg.OnComponentsChanged = func(ids []string) { b.rec.wake(ids...) }
 	storeCfg.OnComponentsWritten = func(ids []string) {
 		if v := b.view.Load(); v != nil {
@@ -171,7 +180,7 @@ func (c *Config) validate() error {
 	case c.Reconcile && c.Power == PowerPCS && svc.PCS == "":
 		return errors.New("bos: power through pcs needs a pcs URL")
 	}
-	return nil
+	return c.Replica.validate()
 }
 
 // build wires the API, the reconciler, the v1 agent and CRUS on the open store.
@@ -221,6 +230,7 @@ func (b *BOS) build() error {
 			knownPower = b.redfish.KnownStates
 		}
 		driver, polled = countedPower{driver, b.metrics}, countedPower{polled, b.metrics}
+		b.owner = b.newOwner()
 		b.rec.cfg = reconciler.Config{
 			Store: b.store, Tenants: cfg.Tenants, Handoff: handoff,
 			Inventory: inventory, BSS: bssPort, CFS: cfsPort, Images: images,
@@ -230,6 +240,10 @@ func (b *BOS) build() error {
 			BMCPatience: bmcPatience(cfg.RedfishTimeout),
 			Logger:      cfg.Logger, LogLevel: cfg.LogLevel, ReadTimeouts: timeouts,
 			OnPass: b.metrics.Pass,
+		}
+		if b.owner != nil {
+			b.rec.cfg.Ownership = b.owner
+			b.rec.cfg.Instance = b.owner.ID()
 		}
 		// The v1 agent acts through the same effects (BSS, CFS, power) as the reconciler,
 		// reading power with GETs only (see Redfish.Polled).
@@ -312,6 +326,7 @@ func (b *BOS) powerDriver(inventory reconciler.HSMInventory, pcsClient *http.Cli
 	b.redfish = power.NewRedfish(power.RedfishConfig{
 		Endpoints: hsm, States: hsm, Scheme: scheme, Timeout: cfg.RedfishTimeout,
 		EventDestination: events,
+		Owner:            b.cfg.Replica.subscriptionOwner(),
 		OnPowerChange:    b.rec.wakePower,
 		Dial:             cfg.Dial,
 		WrapTransport:    func(rt http.RoundTripper) http.RoundTripper { return b.metrics.Transport(ServiceRedfish, rt) },
@@ -377,13 +392,19 @@ func (b *BOS) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); f(ctx) }()
 	}
-	if b.crus != nil {
-		spawn(func(ctx context.Context) { _ = b.crus.Run(ctx) })
+	operate := b.cfg.Replica.operates()
+	if b.crus != nil && operate {
+		spawn(func(ctx context.Context) { b.leading(ctx, func(ctx context.Context) { _ = b.crus.Run(ctx) }) })
 	}
-	if b.rollout != nil {
-		spawn(func(ctx context.Context) { _ = b.rollout.Run(ctx) })
+	if b.rollout != nil && operate {
+		spawn(func(ctx context.Context) { b.leading(ctx, func(ctx context.Context) { _ = b.rollout.Run(ctx) }) })
 	}
-	if b.cfg.Reconcile {
+	stopOwner := func() {}
+	if b.cfg.Reconcile && operate {
+		if b.owner != nil {
+			stopOwner = b.runOwner(ctx, b.owner)
+			spawn(func(ctx context.Context) { b.store.SubscribeWakes(ctx, func(ids []string) { b.rec.wake(ids...) }) })
+		}
 		if b.redfish != nil && b.cfg.URL != "" {
 			// Subscribing connects to every BMC (seconds at 10,000 nodes): do it in the
 			// background, again for the BMCs that did not answer; until a BMC has
@@ -394,12 +415,13 @@ func (b *BOS) Run(ctx context.Context) error {
 			})
 		}
 		b.rec.begin(ctx)
-		spawn(func(ctx context.Context) { _ = b.agent.Run(ctx) })
+		spawn(func(ctx context.Context) { b.leading(ctx, func(ctx context.Context) { _ = b.agent.Run(ctx) }) })
 	}
 	<-ctx.Done()
 	wg.Wait()
 	b.rec.end()
-	if b.redfish != nil && b.cfg.URL != "" && b.cfg.Reconcile {
+	stopOwner()
+	if b.redfish != nil && b.cfg.URL != "" && b.cfg.Reconcile && operate {
 		// A clean stop deletes BOS's event subscriptions, so BMCs do not keep POSTing to
 		// a BOS that is gone.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -409,6 +431,15 @@ func (b *BOS) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// leading runs f: at once when BOS runs alone, else whenever this replica leads.
+func (b *BOS) leading(ctx context.Context, f func(context.Context)) {
+	if b.owner == nil {
+		f(ctx)
+		return
+	}
+	whileLeader(ctx, b.owner, time.Second, f)
 }
 
 // Close releases the BMC clients and the store (stopping an embedded Redis). Call it after

@@ -481,7 +481,10 @@ func (s *Store) AddComponents(ctx context.Context, comps []orchestrator.Componen
 // WriteOption changes how a component write is made.
 type WriteOption func(*writeOptions)
 
-type writeOptions struct{ noWake bool }
+type writeOptions struct {
+	noWake bool
+	fence  *Fence
+}
 
 // NoWake makes a component write call no OnComponentsChanged. The reconciler writes its
 // own decisions this way: it schedules its next look at those nodes itself, and waking
@@ -574,6 +577,10 @@ func (s *Store) queueWrites(ctx context.Context, p redis.Pipeliner, todo []pendi
 
 func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mutate mutateFunc, onMissing func(string), wo writeOptions, attempt int) ([]orchestrator.Component, [][]byte, []outcome, error) {
 	keys := s.compKeys(ids)
+	leaseOf, leaseKeys := s.fenceKeys(wo, ids)
+	if leaseOf != nil && wo.fence.Holder == "" {
+		return nil, nil, nil, callerError{errFenceHolder}
+	}
 	var result []orchestrator.Component
 	var raws [][]byte // stored bytes of each result
 	var outs []outcome
@@ -582,9 +589,17 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 	decide := func(vals []any) (func(redis.Pipeliner), error) {
 		result, raws, outs, written, missing = result[:0], raws[:0], outs[:0], written[:0], missing[:0]
 		var err error
+		var held map[string]bool
+		if leaseOf != nil {
+			held = heldLeases(leaseKeys, vals[len(ids):], wo.fence.Holder)
+		}
+		vals = vals[:len(ids)]
 		var todo []pending
 		for i, v := range vals {
 			id := ids[i]
+			if leaseOf != nil && !held[leaseOf[id]] {
+				continue // another replica's, or nobody's: not this writer's to change
+			}
 			str, exists := v.(string)
 			c := orchestrator.Component{ID: id}
 			var old *orchestrator.Component
@@ -632,7 +647,7 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 		}
 		return func(p redis.Pipeliner) { s.queueWrites(ctx, p, todo) }, nil
 	}
-	err := s.casValues(ctx, keys, decide)
+	err := s.casValues(ctx, slices.Concat(keys, leaseKeys), decide)
 	if errors.Is(err, redis.TxFailedErr) {
 		// Someone wrote one of these components meanwhile: retry, in halves so that one
 		// hot component only holds up itself.
@@ -836,6 +851,9 @@ func (s *Store) changed(ids []string, wake bool) {
 	}
 	if s.onChanged != nil && wake {
 		s.onChanged(slices.Clone(ids))
+	}
+	if s.origin != "" && wake {
+		s.publishWakes(ids)
 	}
 	if s.onWritten != nil {
 		s.onWritten(slices.Clone(ids))

@@ -17,9 +17,10 @@ func (s *Store) AddHook(h redis.Hook) {
 	s.hooks = append(s.hooks, h)
 }
 
-// conn takes one connection from the pool, with the store's hooks; Close gives it back.
-func (s *Store) conn() *redis.Conn {
-	c := s.rdb.Conn()
+// conn takes one connection from the pool of a single Redis, with the store's hooks;
+// Close gives it back.
+func (s *Store) conn(rdb *redis.Client) *redis.Conn {
+	c := rdb.Conn()
 	for _, h := range s.hooks {
 		c.AddHook(h)
 	}

@@ -25,6 +25,11 @@
 //	{p}session-namespaces          set     namespaces that hold sessions
 //	{p}tokens                      hash    BSS referral token → TokenRecord (never pruned)
 //	{p}session-epoch               string  counter bumped by every session creation (v1, v2)
+//	{p}lease:{name}                string  a lease's holder, with a TTL (replicas; leases.go)
+//	{p}replicas                    zset    live replica ids, scored by alive-until (Unix ms)
+//
+// On a Redis Cluster (Config.Cluster) {p} is the hash tag {KeyPrefix}: every key in one
+// slot, so the transactions below may WATCH any of them together.
 //
 // A namespace {ns} is "u" for no tenant and "t:<tenant>" for a tenant, so tenants reuse
 // names freely (BOS hashes tenant and name into the key for the same effect).

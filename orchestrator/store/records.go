@@ -123,7 +123,24 @@ func (s *Store) UpdateOptions(ctx context.Context, mutate func(*orchestrator.Opt
 // writes, sent in MULTI/EXEC (redis.TxFailedErr when any key changed after the WATCH).
 // When decide returns no writes (or an error) the watch is dropped with UNWATCH.
 func (s *Store) casValues(ctx context.Context, keys []string, decide func(vals []any) (func(redis.Pipeliner), error)) error {
-	conn := s.conn()
+	rdb, single := s.rdb.(*redis.Client)
+	if !single {
+		// A cluster client has no one connection to pipeline WATCH on: its own Watch (keys
+		// in one slot, see Config.Cluster), one more round trip.
+		return s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			vals, err := tx.MGet(ctx, keys...).Result()
+			if err != nil {
+				return err
+			}
+			writes, err := decide(vals)
+			if err != nil || writes == nil {
+				return err
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error { writes(p); return nil })
+			return err
+		}, keys...)
+	}
+	conn := s.conn(rdb)
 	defer conn.Close()
 	var vals *redis.SliceCmd
 	_, err := conn.Pipelined(ctx, func(p redis.Pipeliner) error {
