@@ -533,6 +533,7 @@ type pending struct {
 	oldKeys []string // index sets of the stored record (nil if new)
 	newKeys []string
 	exists  bool
+	history [][]byte // entries to append to the component's history
 }
 
 func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mutate mutateFunc, onMissing func(string), wo writeOptions, attempt int) ([]orchestrator.Component, [][]byte, []outcome, error) {
@@ -555,12 +556,14 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 			c := orchestrator.Component{ID: id}
 			var oldKeys []string
 			var stored []byte
+			var old *orchestrator.Component // the record before mutate, for its history
 			if exists {
 				stored = []byte(str)
 				if c, err = decodeComponent([]byte(str)); err != nil {
 					return err
 				}
 				oldKeys = s.indexKeys(&c)
+				old = new(c.Clone())
 			} else if mode == modeUpdate {
 				missing = append(missing, id)
 				continue
@@ -587,7 +590,7 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 				continue // nothing changed: no write, no notification
 			}
 			outs = append(outs, outcome{id: id, val: val, written: true})
-			todo = append(todo, pending{id: id, raw: raw, oldKeys: oldKeys, newKeys: s.indexKeys(&c), exists: exists})
+			todo = append(todo, pending{id: id, raw: raw, oldKeys: oldKeys, newKeys: s.indexKeys(&c), exists: exists, history: s.historyOf(old, &c)})
 		}
 		if len(todo) == 0 {
 			return nil
@@ -608,6 +611,7 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 				if !w.exists {
 					p.ZAdd(ctx, s.allKey(), redis.Z{Member: w.id})
 				}
+				s.pushHistory(ctx, p, w.id, w.history)
 				written = append(written, w.id)
 			}
 			return nil
@@ -712,7 +716,7 @@ func (s *Store) deleteComponents(ctx context.Context, ids []string, check func(s
 			}
 			return func(p redis.Pipeliner) {
 				for j, id := range done {
-					p.Del(ctx, s.compKey(id))
+					p.Del(ctx, s.compKey(id), s.historyKey(id))
 					p.ZRem(ctx, s.allKey(), id)
 					for _, k := range indexes[j] {
 						p.SRem(ctx, k, id)

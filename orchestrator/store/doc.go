@@ -15,6 +15,7 @@
 //	{p}index:status:{status}       set     ids by computed status (overrides included)
 //	{p}index:enabled:{true|false}  set     ids by enabled
 //	{p}index:error                 set     ids with a non-empty error
+//	{p}history:{id}                list    the component's HistoryEntry JSON, oldest first, the newest Config.HistoryLimit kept
 //	{p}templates:{ns}              hash    template name → SessionTemplate
 //	{p}sessions:{ns}               hash    session name → Session
 //	{p}session-status:{ns}         hash    session name → frozen SessionExtendedStatus
@@ -50,6 +51,15 @@
 // committed transaction Config.OnComponentsChanged receives the ids written (unless the
 // write was made with NoWake) and Config.OnComponentsWritten receives them always.
 // Options, templates and sessions use the same WATCH/MULTI cycle on their key.
+//
+// # History
+//
+// Each component write diffs the record before and after (orchestrator.ComponentChanges)
+// and appends the entries to the component's history list in the same MULTI (RPUSH +
+// LTRIM to Config.HistoryLimit): no extra round trip, and no change is committed without
+// its entries or the other way round. NoteHistory adds what is not in the record (the
+// reconciler's CFS requests), ComponentHistory reads a history newest first, and deleting
+// a component deletes its history in the same MULTI.
 //
 // Session creation (CreateSessionAdmitted, CreateV1SessionAdmitted) WATCHes the session
 // epoch, refuses a taken name, runs the caller's admission (the API's overlap rule, which

@@ -41,6 +41,12 @@ type Config struct {
 	// committed component write, those made Quietly included: the web view follows every
 	// change with it. It must not block.
 	OnComponentsWritten func(ids []string)
+	// HistoryLimit bounds the history entries kept per component (each write's changes
+	// and the notes of effects, in the write's transaction; history.go): 0 means
+	// DefaultHistoryLimit, negative keeps none.
+	HistoryLimit int
+	// Now stamps history entries; nil means time.Now.
+	Now func() time.Time
 }
 
 // Store keeps BOS's state in Redis. All methods are safe for concurrent use. Reads return
@@ -51,11 +57,15 @@ type Store struct {
 	prefix    string
 	onChanged func(ids []string)
 	onWritten func(ids []string)
+	// historyMax is the history entries kept per component (0: none); clock stamps them.
+	historyMax int
+	clock      func() time.Time
 }
 
 // Open connects to Redis (or starts the embedded one) and checks the connection.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
-	s := &Store{prefix: cfg.KeyPrefix, onChanged: cfg.OnComponentsChanged, onWritten: cfg.OnComponentsWritten}
+	s := &Store{prefix: cfg.KeyPrefix, onChanged: cfg.OnComponentsChanged, onWritten: cfg.OnComponentsWritten,
+		historyMax: historyLimit(cfg), clock: cfg.Now}
 	var opts *redis.Options
 	if cfg.URL == "" {
 		m := miniredis.NewMiniRedis()
