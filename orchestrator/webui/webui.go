@@ -202,8 +202,8 @@ func (v *View) snapshot(w http.ResponseWriter, r *http.Request, sc scope) {
 type componentDetail struct {
 	Component json.RawMessage `json:"component"`
 	Power     *powerReading   `json:"power"` // null: BOS reads no power here
-	// History is null until BOS keeps per-node histories (issue 15's second part).
-	History json.RawMessage `json:"history"`
+	// History is the node's history, newest first (store.ComponentHistory).
+	History []orchestrator.HistoryEntry `json:"history"`
 }
 
 type powerReading struct {
@@ -227,7 +227,12 @@ func (v *View) component(w http.ResponseWriter, r *http.Request, sc scope) {
 		v.fail(w, err)
 		return
 	}
-	d := componentDetail{Component: raw, History: json.RawMessage("null")}
+	hist, err := v.cfg.Store.ComponentHistory(r.Context(), id)
+	if err != nil && !orchestrator.IsNotFound(err) { // deleted since: no history, as now
+		v.fail(w, err)
+		return
+	}
+	d := componentDetail{Component: raw, History: hist}
 	if v.cfg.Power != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		state, err := v.cfg.Power(ctx, c.ID)
