@@ -25,6 +25,7 @@ import (
 type serveFlags struct {
 	listen, urlsFile        string
 	redisURL, redisPrefix   string
+	historyLimit            int
 	tenants, bmcCredentials string
 	services                server.Services
 	redfishScheme, power    string
@@ -71,6 +72,7 @@ act without a tenant, or use v1 (docs/auth.md).`,
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "host:port the API listens on (port 0 = a free one; see --urls-file)")
 	fl.StringVar(&f.redisURL, "redis-url", "", "redis://host:port/db for BOS's state (default: an embedded Redis in this process)")
 	fl.StringVar(&f.redisPrefix, "redis-key-prefix", "", "prefix of every key BOS writes to Redis")
+	fl.IntVar(&f.historyLimit, "history-limit", store.DefaultHistoryLimit, "history entries kept per component (GET /v2/components/{id}/history); 0 keeps none")
 	fl.StringVar(&f.tenants, "tenants", "", "YAML or JSON file of tenants and their nodes (the TAPMS stand-in)")
 	fl.StringVar(&f.urlsFile, "urls-file", "", `write {"bos": URL} to this file once the API listens`)
 	fl.StringVar(&f.services.HSM, "hsm-url", "", "HSM for the reconciler (scheme://host:port)")
@@ -101,9 +103,15 @@ act without a tenant, or use v1 (docs/auth.md).`,
 // bounds what runs as long as BOS does (the refresh of a JWKS URL's key set).
 func (f *serveFlags) config(cmd *cobra.Command, life context.Context) (cfg server.Config, err error) {
 	cfg = server.Config{
-		Store:         store.Config{URL: f.redisURL, KeyPrefix: f.redisPrefix},
+		Store:         store.Config{URL: f.redisURL, KeyPrefix: f.redisPrefix, HistoryLimit: f.historyLimit},
 		Services:      f.services,
 		RedfishScheme: f.redfishScheme, RedfishTimeout: f.redfishTimeout,
+	}
+	switch {
+	case f.historyLimit < 0:
+		return cfg, fmt.Errorf("--history-limit must be 0 or more, not %d", f.historyLimit)
+	case f.historyLimit == 0:
+		cfg.Store.HistoryLimit = -1 // the store's "none"
 	}
 	if cfg.Reconcile, err = reconcilerWanted(f.services); err != nil {
 		return cfg, err

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -24,6 +25,8 @@ import (
 	"github.com/cray-bos/bos/internal/stack/stacktest"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/server"
+	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/simulator"
 )
 
@@ -124,6 +127,7 @@ func TestServeFlags(t *testing.T) {
 		{"pcs without its URL", []string{"--power", "pcs", "--hsm-url", "http://127.0.0.1:1", "--bss-url", "http://127.0.0.1:1",
 			"--cfs-url", "http://127.0.0.1:1", "--s3-url", "http://127.0.0.1:1", "--ims-url", "http://127.0.0.1:1"}, "--power pcs needs --pcs-url"},
 		{"pcs URL without pcs", []string{"--pcs-url", "http://127.0.0.1:1"}, "--pcs-url needs --power pcs"},
+		{"negative history limit", []string{"--history-limit", "-1"}, "--history-limit must be 0 or more, not -1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := run(ctx, append([]string{"serve"}, tc.args...), &bytes.Buffer{}, &bytes.Buffer{})
@@ -226,4 +230,24 @@ func TestServeSignal(t *testing.T) {
 	err := testwait.Receive(t, done, "serve stops on SIGTERM", func() string { return "stderr:\n" + stderr.String() })
 	require.NoError(t, err, "stderr:\n%s", stderr.String())
 	assert.Contains(t, stderr.String(), "stopping")
+}
+
+// TestServeHistoryLimit: --history-limit reaches the store, 0 as the store's "none".
+func TestServeHistoryLimit(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{
+		{nil, store.DefaultHistoryLimit},
+		{[]string{"--history-limit", "10"}, 10},
+		{[]string{"--history-limit", "0"}, -1},
+	} {
+		f := serveFlags{power: server.PowerRedfish}
+		cmd := &cobra.Command{}
+		cmd.Flags().IntVar(&f.historyLimit, "history-limit", store.DefaultHistoryLimit, "")
+		require.NoError(t, cmd.ParseFlags(tc.args))
+		cfg, err := f.config(cmd, t.Context())
+		require.NoError(t, err)
+		assert.Equal(t, tc.want, cfg.Store.HistoryLimit, "%v", tc.args)
+	}
 }
