@@ -1,6 +1,9 @@
 package store_test
 
 import (
+	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -87,4 +90,47 @@ func TestHistoryOff(t *testing.T) {
 	got, err := s.ComponentHistory(ctx, "x1000c0s0b0n0")
 	require.NoError(t, err)
 	assert.Empty(t, got)
+}
+
+// TestHistoryUnderContention: concurrent writers of one component conflict and retry;
+// each committed write leaves exactly its own entry, so the error entries form one chain
+// (each one's from is the previous one's to) with one link per writer.
+func TestHistoryUnderContention(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, backend string) {
+		const writers = 20
+		s := storetest.Open(t, backend, store.Config{HistoryLimit: 2 * writers})
+		ctx := t.Context()
+		const id = "x1000c0s0b0n0"
+		_, err := s.PutComponent(ctx, bos.Component{ID: id})
+		require.NoError(t, err)
+		var wg sync.WaitGroup
+		for i := range writers {
+			wg.Go(func() {
+				_, err := s.UpdateComponent(ctx, id, func(c *bos.Component) error { c.Error = fmt.Sprint("writer ", i); return nil })
+				assert.NoError(t, err)
+			})
+		}
+		wg.Wait()
+		hist, err := s.ComponentHistory(ctx, id)
+		require.NoError(t, err)
+		var chain []bos.HistoryEntry
+		for _, e := range slices.Backward(hist) { // oldest first
+			if e.Kind == bos.HistoryError {
+				chain = append(chain, e)
+			}
+		}
+		require.Len(t, chain, writers)
+		assert.Empty(t, chain[0].From)
+		seen := map[string]bool{}
+		for i, e := range chain {
+			if i > 0 {
+				assert.Equal(t, chain[i-1].To, e.From, "entry %d follows the one before", i)
+			}
+			assert.False(t, seen[e.To], "%s recorded once", e.To)
+			seen[e.To] = true
+		}
+		c, err := s.GetComponent(ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, c.Error, chain[len(chain)-1].To, "the last entry is the stored record")
+	})
 }
