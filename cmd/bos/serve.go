@@ -28,6 +28,7 @@ type serveFlags struct {
 	redisURL, redisPrefix   string
 	redisCluster            bool
 	replica                 server.Replica
+	historyLimit            int
 	tenants, bmcCredentials string
 	services                server.Services
 	redfishScheme, power    string
@@ -81,6 +82,7 @@ act without a tenant, or use v1 (docs/auth.md).`,
 	fl.StringVar(&f.replica.Role, "role", server.RoleAll, "what this replica runs: all, api (the API only) or operator (the reconciler, v1 agent and CRUS; the API too)")
 	fl.IntVar(&f.replica.Shards, "shards", ownership.DefaultShards, "with --replica-id: how many shards the nodes are hashed into (the same on every replica)")
 	fl.DurationVar(&f.replica.LeaseTTL, "lease-ttl", ownership.DefaultTTL, "with --replica-id: a shard lease's time to live; a dead replica's nodes move to the others within about 4/3 of it")
+	fl.IntVar(&f.historyLimit, "history-limit", store.DefaultHistoryLimit, "history entries kept per component (GET /v2/components/{id}/history); 0 keeps none")
 	fl.StringVar(&f.tenants, "tenants", "", "YAML or JSON file of tenants and their nodes (the TAPMS stand-in)")
 	fl.StringVar(&f.urlsFile, "urls-file", "", `write {"bos": URL} to this file once the API listens`)
 	fl.StringVar(&f.services.HSM, "hsm-url", "", "HSM for the reconciler (scheme://host:port)")
@@ -112,10 +114,16 @@ act without a tenant, or use v1 (docs/auth.md).`,
 // bounds what runs as long as BOS does (the refresh of a JWKS URL's key set).
 func (f *serveFlags) config(cmd *cobra.Command, life context.Context) (cfg server.Config, err error) {
 	cfg = server.Config{
-		Store:         store.Config{URL: f.redisURL, KeyPrefix: f.redisPrefix, Cluster: f.redisCluster},
+		Store:         store.Config{URL: f.redisURL, KeyPrefix: f.redisPrefix, Cluster: f.redisCluster, HistoryLimit: f.historyLimit},
 		Replica:       f.replica,
 		Services:      f.services,
 		RedfishScheme: f.redfishScheme, RedfishTimeout: f.redfishTimeout,
+	}
+	switch {
+	case f.historyLimit < 0:
+		return cfg, fmt.Errorf("--history-limit must be 0 or more, not %d", f.historyLimit)
+	case f.historyLimit == 0:
+		cfg.Store.HistoryLimit = -1 // the store's "none"
 	}
 	if cfg.Reconcile, err = reconcilerWanted(f.services); err != nil {
 		return cfg, err

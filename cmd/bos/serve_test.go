@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -26,6 +27,8 @@ import (
 	"github.com/cray-bos/bos/internal/stack/stacktest"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/server"
+	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/simulator"
 )
 
@@ -161,6 +164,7 @@ func TestServeFlags(t *testing.T) {
 		{"replica without redis", []string{"--replica-id", "r0"}, "--replica-id needs --redis-url"},
 		{"cluster without redis", []string{"--redis-cluster"}, "--redis-cluster needs --redis-url"},
 		{"bad role", []string{"--listen", "127.0.0.1:0", "--role", "worker", "--replica-id", "r0", "--redis-url", "redis://127.0.0.1:1/0"}, `replica role must be all, api or operator, not "worker"`},
+		{"negative history limit", []string{"--history-limit", "-1"}, "--history-limit must be 0 or more, not -1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := run(ctx, append([]string{"serve"}, tc.args...), &bytes.Buffer{}, &bytes.Buffer{})
@@ -263,4 +267,24 @@ func TestServeSignal(t *testing.T) {
 	err := testwait.Receive(t, done, "serve stops on SIGTERM", func() string { return "stderr:\n" + stderr.String() })
 	require.NoError(t, err, "stderr:\n%s", stderr.String())
 	assert.Contains(t, stderr.String(), "stopping")
+}
+
+// TestServeHistoryLimit: --history-limit reaches the store, 0 as the store's "none".
+func TestServeHistoryLimit(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{
+		{nil, store.DefaultHistoryLimit},
+		{[]string{"--history-limit", "10"}, 10},
+		{[]string{"--history-limit", "0"}, -1},
+	} {
+		f := serveFlags{power: server.PowerRedfish}
+		cmd := &cobra.Command{}
+		cmd.Flags().IntVar(&f.historyLimit, "history-limit", store.DefaultHistoryLimit, "")
+		require.NoError(t, cmd.ParseFlags(tc.args))
+		cfg, err := f.config(cmd, t.Context())
+		require.NoError(t, err)
+		assert.Equal(t, tc.want, cfg.Store.HistoryLimit, "%v", tc.args)
+	}
 }

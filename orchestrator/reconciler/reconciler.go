@@ -486,10 +486,28 @@ func (r *Reconciler) confirmSent(ctx context.Context, comps []bos.Component, fai
 // stays configuring and the next look tries again (configuration is not a counted action
 // in BOS).
 func (r *Reconciler) configure(ctx context.Context, comps []bos.Component) {
-	for _, err := range r.effects.Configure(ctx, comps) {
+	failed := r.effects.Configure(ctx, comps)
+	if err := r.cfg.Store.NoteHistory(ctx, cfsNotes(comps, failed)); err != nil {
+		r.log.Warn("recording cfs requests in the nodes' history", "nodes", len(comps), "err", err)
+	}
+	for _, err := range failed {
 		r.log.Warn("cfs configure", "nodes", len(comps), "err", err)
 		return // one line per batch: the failures share their cause
 	}
+}
+
+// cfsNotes are the history entries of a CFS request for comps (the record keeps no trace
+// of it): the configuration asked for and the result.
+func cfsNotes(comps []bos.Component, failed map[string]error) map[string]bos.HistoryEntry {
+	notes := make(map[string]bos.HistoryEntry, len(comps))
+	for _, c := range comps {
+		detail := "requested"
+		if err := failed[c.ID]; err != nil {
+			detail = "failed: " + err.Error()
+		}
+		notes[c.ID] = bos.HistoryEntry{Kind: bos.HistoryCFS, To: c.DesiredState.Configuration, Detail: detail, Session: c.Session}
+	}
+	return notes
 }
 
 // resetFailedLate records a reset that failed after its batch went on (see patientResets).

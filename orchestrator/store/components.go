@@ -558,6 +558,7 @@ func (s *Store) queueIndexes(ctx context.Context, p redis.Pipeliner, id string, 
 type pending struct {
 	raw      []byte
 	old, cur *orchestrator.Component // old is nil for a new record
+	history  [][]byte                // entries to append to the component's history
 }
 
 // queueWrites adds to p the writes of todo: each record, its index changes, and the
@@ -569,6 +570,7 @@ func (s *Store) queueWrites(ctx context.Context, p redis.Pipeliner, todo []pendi
 		p.Set(ctx, s.compKey(id), w.raw, 0)
 		s.queueIndexes(ctx, p, id, w.old, w.cur)
 		s.queueSessionError(ctx, p, w.old, w.cur)
+		s.pushHistory(ctx, p, id, w.history)
 		counts.add(w.old, -1)
 		counts.add(w.cur, 1)
 	}
@@ -602,15 +604,14 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 			}
 			str, exists := v.(string)
 			c := orchestrator.Component{ID: id}
-			var old *orchestrator.Component
+			var old *orchestrator.Component // the record before mutate: indexes, counts, history
 			var stored []byte
 			if exists {
 				stored = []byte(str)
 				if c, err = decodeComponent([]byte(str)); err != nil {
 					return nil, err
 				}
-				o := c // mutate changes c; the indexed and counted fields are values
-				old = &o
+				old = new(c.Clone()) // mutate changes c
 			} else if mode == modeUpdate {
 				missing = append(missing, id)
 				continue
@@ -637,7 +638,7 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 				continue // nothing changed: no write, no notification
 			}
 			outs = append(outs, outcome{id: id, val: val, written: true})
-			todo = append(todo, pending{raw: raw, old: old, cur: &c})
+			todo = append(todo, pending{raw: raw, old: old, cur: &c, history: s.historyOf(old, &c)})
 		}
 		if len(todo) == 0 {
 			return nil, nil
@@ -745,7 +746,7 @@ func (s *Store) deleteComponents(ctx context.Context, ids []string, check func(s
 			return func(p redis.Pipeliner) {
 				counts := countDeltas{}
 				for j, id := range done {
-					p.Del(ctx, s.compKey(id))
+					p.Del(ctx, s.compKey(id), s.historyKey(id))
 					s.queueIndexes(ctx, p, id, &olds[j], nil)
 					s.queueSessionError(ctx, p, &olds[j], nil)
 					counts.add(&olds[j], -1)

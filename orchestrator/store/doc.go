@@ -18,6 +18,7 @@
 //	{p}session-counts:{name}       hash    a session's component counts (see Session counts)
 //	{p}session-errors:{name}       hash    id → error, the session's members with an error
 //	{p}session-counts-ready        string  "1" once the counts were built from the records
+//	{p}history:{id}                list    the component's HistoryEntry JSON, oldest first, the newest Config.HistoryLimit kept
 //	{p}templates:{ns}              hash    template name → SessionTemplate
 //	{p}sessions:{ns}               hash    session name → Session
 //	{p}session-status:{ns}         hash    session name → frozen SessionExtendedStatus
@@ -81,6 +82,15 @@
 // an older version writing to the same Redis after the rebuild would not maintain them:
 // upgrade every process, then rebuild if one wrote meanwhile. The hash of a session whose
 // components all left it stays, its counts zero, until the next rebuild.
+//
+// # History
+//
+// Each component write diffs the record before and after (orchestrator.ComponentChanges)
+// and appends the entries to the component's history list in the same MULTI (RPUSH +
+// LTRIM to Config.HistoryLimit): no extra round trip, and no change is committed without
+// its entries or the other way round. NoteHistory adds what is not in the record (the
+// reconciler's CFS requests), ComponentHistory reads a history newest first, and deleting
+// a component deletes its history in the same MULTI.
 //
 // Session creation (CreateSessionAdmitted, CreateV1SessionAdmitted) WATCHes the session
 // epoch, refuses a taken name, runs the caller's admission (the API's overlap rule, which

@@ -51,6 +51,12 @@ type Config struct {
 	// so that BOS replicas on this Redis wake the nodes they own (SubscribeWakes): a
 	// node's report to one replica's API reaches the replica working on it at once.
 	ShareWakes bool
+	// HistoryLimit bounds the history entries kept per component (each write's changes
+	// and the notes of effects, in the write's transaction; history.go): 0 means
+	// DefaultHistoryLimit, negative keeps none.
+	HistoryLimit int
+	// Now stamps history entries; nil means time.Now.
+	Now func() time.Time
 }
 
 // Store keeps BOS's state in Redis. All methods are safe for concurrent use. Reads return
@@ -64,11 +70,15 @@ type Store struct {
 	onWritten func(ids []string)
 	// origin names this store's wake messages (ShareWakes), "" when it shares none.
 	origin string
+	// historyMax is the history entries kept per component (0: none); clock stamps them.
+	historyMax int
+	clock      func() time.Time
 }
 
 // Open connects to Redis (or starts the embedded one) and checks the connection.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
-	s := &Store{prefix: cfg.KeyPrefix, onChanged: cfg.OnComponentsChanged, onWritten: cfg.OnComponentsWritten}
+	s := &Store{prefix: cfg.KeyPrefix, onChanged: cfg.OnComponentsChanged, onWritten: cfg.OnComponentsWritten,
+		historyMax: historyLimit(cfg), clock: cfg.Now}
 	if cfg.ShareWakes {
 		s.origin = uuid.New()
 	}
