@@ -75,6 +75,10 @@ type URLs struct {
 // Options say what to start and how.
 type Options struct {
 	Topology *topology.Topology
+	// Shard, when set, is the part of Topology whose BMCs run here (topology.Shard); the
+	// other services here still serve the whole. With HSM elsewhere, the BMCs here are
+	// registered with it (registerBMCs), so it knows where every shard's BMCs listen.
+	Shard *topology.Shard
 	// Services to run (BMCs, HSM, BSS, CFS, IMS, BOS, Slurm); empty means every simulator
 	// and BOS, without Slurm.
 	Services []string
@@ -265,6 +269,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if o.runs(BMCs) {
 		cfg := o.Sim
 		cfg.Topology = o.Topology
+		if o.Shard != nil {
+			cfg.Topology, cfg.SkipAddresses = o.Shard.Topology, o.Shard.FirstBMC
+		}
 		cfg.Services = simulator.Services{BSS: s.URLs.BSS, BOS: s.URLs.BOS, CFS: s.URLs.CFS}
 		if s.URLs.HSM != "" {
 			// HSM's stand-in for hmcollector: every BMC sends its power events there.
@@ -293,6 +300,11 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		s.closers = append(s.closers, func() { _ = s.Sim.Close() })
 		s.URLs.BMCs = s.Sim.BMCURLs()
 		s.SimMetrics.Watch(s.Sim)
+		if s.URLs.HSM != "" && !o.runs(HSM) {
+			if err := s.registerBMCs(ctx); err != nil {
+				return s, err
+			}
+		}
 	}
 
 	if ln := listeners[HSM]; ln != nil {

@@ -111,6 +111,10 @@ type BOS struct {
 	redfish *power.Redfish             // nil when nodes are powered through PCS
 	view    atomic.Pointer[webui.View] // set by build; the store's write hook reads it
 	metrics *metrics.Metrics
+	// subscribed is closed when Run's first pass of BMC event subscriptions has ended;
+	// subscribedBMCs then says how many BMCs took one (-1: BOS subscribes to none).
+	subscribed     chan struct{}
+	subscribedBMCs atomic.Int64
 }
 
 // New opens the store, migrates v1 templates in it to v2 form, and builds the API and,
@@ -129,7 +133,7 @@ func New(ctx context.Context, cfg Config) (b *BOS, err error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	b = &BOS{cfg: cfg, rec: &reconcilerRun{}}
+	b = &BOS{cfg: cfg, rec: &reconcilerRun{}, subscribed: make(chan struct{})}
 	storeCfg := cfg.Store
 	storeCfg.OnComponentsChanged = func(ids []string) { b.rec.wake(ids...) }
 	storeCfg.OnComponentsWritten = func(ids []string) {
@@ -331,25 +335,31 @@ func (b *BOS) Run(ctx context.Context) error {
 	if b.crus != nil {
 		spawn(func(ctx context.Context) { _ = b.crus.Run(ctx) })
 	}
+	if b.subscribes() {
+		// Subscribing connects to every BMC (seconds at 10,000 nodes): do it in the
+		// background; until a BMC has subscribed, its nodes' power is read with GETs.
+		spawn(func(ctx context.Context) {
+			defer close(b.subscribed)
+			n, err := b.redfish.Subscribe(ctx)
+			if err != nil {
+				b.cfg.Logger.Warn("subscribing to BMC events; power will be polled", "err", err)
+			} else {
+				b.cfg.Logger.Info("subscribed to BMC events", "bmcs", n)
+			}
+			b.subscribedBMCs.Store(int64(n))
+		})
+	} else {
+		b.subscribedBMCs.Store(-1)
+		close(b.subscribed)
+	}
 	if b.cfg.Reconcile {
-		if b.redfish != nil && b.cfg.URL != "" {
-			// Subscribing connects to every BMC (seconds at 10,000 nodes): do it in the
-			// background; until a BMC has subscribed, its nodes' power is read with GETs.
-			spawn(func(ctx context.Context) {
-				if n, err := b.redfish.Subscribe(ctx); err != nil {
-					b.cfg.Logger.Warn("subscribing to BMC events; power will be polled", "err", err)
-				} else {
-					b.cfg.Logger.Info("subscribed to BMC events", "bmcs", n)
-				}
-			})
-		}
 		b.rec.begin(ctx)
 		spawn(func(ctx context.Context) { _ = b.agent.Run(ctx) })
 	}
 	<-ctx.Done()
 	wg.Wait()
 	b.rec.end()
-	if b.redfish != nil && b.cfg.URL != "" && b.cfg.Reconcile {
+	if b.subscribes() {
 		// A clean stop deletes BOS's event subscriptions, so BMCs do not keep POSTing to
 		// a BOS that is gone.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -359,6 +369,22 @@ func (b *BOS) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// subscribes says whether Run subscribes to the BMCs' power events: the reconciler runs,
+// powers nodes through Redfish and BMCs can reach BOS at its URL.
+func (b *BOS) subscribes() bool { return b.cfg.Reconcile && b.redfish != nil && b.cfg.URL != "" }
+
+// Subscribed waits until Run's first pass of BMC event subscriptions has ended and says
+// how many BMCs took one; -1 when BOS subscribes to none (see subscribes). Until then
+// BOS reads power with GETs and a boot pays for the subscriptions too.
+func (b *BOS) Subscribed(ctx context.Context) (int, error) {
+	select {
+	case <-b.subscribed:
+		return int(b.subscribedBMCs.Load()), nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
 }
 
 // Close releases the BMC clients and the store (stopping an embedded Redis). Call it after
