@@ -104,6 +104,13 @@ failed nodes; 4 --timeout expired before it completed; 130 interrupted (Ctrl-C).
 			}
 			fmt.Fprintf(errw, "stack up in %s: %d nodes behind %d BMCs, BOS at %s\nBOS options: %s\n",
 				time.Since(started).Round(time.Millisecond), len(st.Topology.Nodes), len(st.URLs.BMCs), st.URLs.BOS, describeOptions(options))
+			// Ready only once warm: a boot must not pay for discovery and subscriptions.
+			warmStart := time.Now()
+			warm, err := st.WaitWarm(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(errw, "warm in %s: %s\n", time.Since(warmStart).Round(time.Millisecond), describeWarm(warm))
 			fmt.Fprintf(errw, "web view: %s\n", st.URLs.BOS+webui.Path)
 			if err := sf.started(ctx, st, errw); err != nil {
 				return err
@@ -155,4 +162,13 @@ failed nodes; 4 --timeout expired before it completed; 130 interrupted (Ctrl-C).
 	fl.StringVar(&pprofListen, "pprof-listen", "", "serve Go's /debug/pprof on this address (for profiling)")
 	_ = fl.MarkHidden("pprof-listen")
 	return cmd
+}
+
+// describeWarm says what the warm-up waited for.
+func describeWarm(w stack.Warm) string {
+	events := "BOS reads power with GETs (no event subscriptions)"
+	if w.Subscribed >= 0 {
+		events = fmt.Sprintf("BOS takes power events from %d BMCs", w.Subscribed)
+	}
+	return fmt.Sprintf("HSM discovered %d of %d BMCs, %s", w.Discovered, w.BMCs, events)
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -43,6 +44,11 @@ func testUpBoots(t *testing.T, power string) {
 	assert.Equal(t, 100.0, status.PercentSuccessful)
 	assert.Contains(t, errw.String(), "session ")
 	assert.Contains(t, errw.String(), "100.0%")
+	warm := "HSM discovered 9 of 9 BMCs, BOS takes power events from 9 BMCs"
+	if power == stack.PowerPCS {
+		warm = "HSM discovered 9 of 9 BMCs, BOS reads power with GETs (no event subscriptions)"
+	}
+	assert.Regexp(t, `(?m)^warm in \d.*: `+regexp.QuoteMeta(warm)+`\nweb view: .*\n(.*\n)*session `, errw.String(), "warm before the session starts")
 
 	var u stack.URLs
 	raw, err := os.ReadFile(urls)

@@ -156,6 +156,7 @@ type Options struct {
 type Stack struct {
 	URLs     URLs
 	Topology *topology.Topology
+	Shard    *topology.Shard // the part of Topology whose BMCs run here; nil: all
 	Sim      *simulator.Simulator
 	HSM      *hsm.Server
 	BSS      *bss.Server
@@ -206,7 +207,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		return nil, fmt.Errorf("stack: power must be %s or %s, not %q", PowerRedfish, PowerPCS, o.Power)
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	s = &Stack{Topology: o.Topology, URLs: o.External, cancel: cancel, net: o.Net, SimMetrics: simmetrics.New()}
+	s = &Stack{Topology: o.Topology, Shard: o.Shard, URLs: o.External, cancel: cancel, net: o.Net, SimMetrics: simmetrics.New()}
 	if o.Net != nil {
 		s.hc = o.Net.HTTPClient(0)
 	}
