@@ -1,0 +1,135 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/api/imsapi"
+	"github.com/cray-bos/bos/ims"
+	"github.com/cray-bos/bos/internal/stack"
+	"github.com/cray-bos/bos/internal/testwait"
+	bos "github.com/cray-bos/bos/orchestrator"
+)
+
+// process is a bos command running as its own process (the test binary running main).
+type process struct {
+	name   string
+	cmd    *exec.Cmd
+	stderr syncBuffer
+	done   chan error
+}
+
+func startProcess(t *testing.T, name string, args ...string) *process {
+	t.Helper()
+	p := &process{name: name, cmd: exec.Command(os.Args[0], args...), done: make(chan error, 1)}
+	p.cmd.Env = append(os.Environ(), reexecEnv+"=1")
+	p.cmd.Stderr = &p.stderr
+	require.NoError(t, p.cmd.Start())
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() { _ = p.cmd.Process.Kill() }) // if it never stopped
+	return p
+}
+
+// waitFor waits until the process has written the URLs file at path, and reads it.
+func (p *process) waitFor(t *testing.T, path string) stack.URLs {
+	t.Helper()
+	var u stack.URLs
+	testwait.Until(t, p.name+" writes "+path, func() bool {
+		select {
+		case err := <-p.done:
+			t.Fatalf("%s ended: %v\n%s", p.name, err, p.stderr.String())
+		default:
+		}
+		raw, err := os.ReadFile(path)
+		return err == nil && json.Unmarshal(raw, &u) == nil
+	}, func() string { return p.stderr.String() })
+	return u
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *process) stop(t *testing.T) {
+	t.Helper()
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	err := testwait.Receive(t, p.done, p.name+" stops on SIGTERM", p.stderr.String)
+	assert.NoError(t, err, "%s:\n%s", p.name, p.stderr.String())
+}
+
+// One cluster in three simulator processes (the services with the first third of the
+// BMCs, two processes of BMCs alone), their URLs files merged, BOS in a fourth process on
+// the merged file: BOS warms up on every BMC and boots every node.
+func TestShardProcessesMergeAndBootOneCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dir := t.TempDir()
+	file := func(name string) string { return filepath.Join(dir, name) }
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // BOS's port, known to the nodes before it runs
+	require.NoError(t, err)
+	bosAddr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	cluster := []string{"--nodes", "24", "--uans", "0", "--ncns", "0", "--delay-scale", "0"} // 12 BMCs, 4 per shard
+
+	first := startProcess(t, "shard 1/3", append([]string{"sim", "--shard", "1/3", "--bos-url", "http://" + bosAddr,
+		"--urls-file", file("s1.json")}, cluster...)...)
+	s1 := first.waitFor(t, file("s1.json"))
+	var shards []*process
+	for k := 2; k <= 3; k++ {
+		shards = append(shards, startProcess(t, fmt.Sprintf("shard %d/3", k), append([]string{"sim", "bmcs", "--shard", fmt.Sprintf("%d/3", k),
+			"--urls-from", file("s1.json"), "--urls-file", file(fmt.Sprintf("s%d.json", k))}, cluster...)...))
+	}
+	assert.Len(t, s1.BMCs, 4)
+	for i, p := range shards {
+		u := p.waitFor(t, file(fmt.Sprintf("s%d.json", i+2)))
+		assert.Len(t, u.BMCs, 4)
+		assert.Equal(t, s1.HSM, u.HSM, "a BMC shard names the HSM it registered with")
+		assert.Empty(t, u.IMS, "a BMC shard runs no other service")
+	}
+
+	r := bosCmd(t, "", "urls", "merge", file("s1.json"), file("s2.json"), file("s3.json"))
+	require.NoError(t, r.fail, r.err)
+	var all stack.URLs
+	require.NoError(t, json.Unmarshal([]byte(r.out), &all))
+	assert.Len(t, all.BMCs, 12)
+	require.NoError(t, os.WriteFile(file("all.json"), []byte(r.out), 0o600))
+
+	b := startProcess(t, "bos serve", "serve", "--listen", bosAddr, "--urls-from", file("all.json"), "--urls-file", file("bos.json"))
+	b.waitFor(t, file("bos.json"))
+	testwait.Until(t, "BOS warm on every BMC", func() bool {
+		return strings.Contains(b.stderr.String(), "BOS takes power events from 12 BMCs")
+	}, b.stderr.String)
+
+	img, err := imsapi.NewClient(all.IMS, nil).GetImage(testwait.Context(t), ims.ImageID(ims.ImageCompute))
+	require.NoError(t, err)
+	cli := func(args ...string) string {
+		t.Helper()
+		r := bosCmd(t, "", append(append([]string{"v2"}, args...), "--urls-file", file("bos.json"), "--format", "json")...)
+		require.NoError(t, r.fail, r.err)
+		return r.out
+	}
+	cli("options", "update", "--polling-frequency", "1", "--max-boot-wait-time", "20", "--max-power-on-wait-time", "20")
+	tpl := writeFile(t, "t.json", `{"enable_cfs": false, "boot_sets": {"compute": {"path": "`+img.Link.Path+`", "type": "s3", "node_roles_groups": ["Compute"]}}}`)
+	cli("sessiontemplates", "create", "compute", "--file", tpl)
+	cli("sessions", "create", "--template-name", "compute", "--operation", "boot", "--name", "boot-all")
+	var st bos.SessionExtendedStatus
+	testwait.Until(t, "session boot-all completes", func() bool {
+		require.NoError(t, json.Unmarshal([]byte(cli("sessions", "status", "boot-all")), &st))
+		return st.Status == bos.SessionComplete
+	}, func() string { return fmt.Sprintf("%+v", st) })
+	assert.Equal(t, 24, st.ManagedComponentsCount, "the nodes of every shard")
+	assert.Equal(t, 100.0, st.PercentSuccessful, "%+v", st)
+
+	b.stop(t)
+	for _, p := range append(shards, first) {
+		p.stop(t)
+	}
+}
