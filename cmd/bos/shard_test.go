@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -17,8 +18,11 @@ import (
 	"github.com/cray-bos/bos/api/imsapi"
 	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/stack"
+	"github.com/cray-bos/bos/internal/stack/stacktest"
 	"github.com/cray-bos/bos/internal/testwait"
+	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/simulator"
 )
 
 // process is a bos command running as its own process (the test binary running main).
@@ -132,4 +136,48 @@ func TestShardProcessesMergeAndBootOneCluster(t *testing.T) {
 	for _, p := range append(shards, first) {
 		p.stop(t)
 	}
+}
+
+// bos up --urls-from runs BOS alone at the file's bos URL on the simulators it names,
+// warms up on their BMCs, seeds through their CFS and IMS and boots every node.
+func TestUpFromAURLsFileBootsTheSimulatorsItNames(t *testing.T) {
+	ctx := testwait.Context(t)
+	topo, err := topology.Generate(topology.DefaultOptions(4))
+	require.NoError(t, err)
+	timing := stacktest.FastTiming()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	bosURL := "http://" + ln.Addr().String()
+	require.NoError(t, ln.Close())
+	sim, err := stack.Start(ctx, stack.Options{Topology: topo, Services: stack.Simulators, External: stack.URLs{BOS: bosURL},
+		Sim: simulator.Config{Timing: &timing, Seed: 3}, CFS: stacktest.FastCFS(3)})
+	require.NoError(t, err)
+	defer sim.Close()
+	urls := writeFile(t, "cluster.json", mustJSON(t, sim.URLs))
+
+	var out, errw bytes.Buffer
+	err = run(ctx, []string{"up", "--urls-from", urls, "--nodes", "4", "--delay-scale", "0", "--boot"}, &out, &errw)
+	require.NoError(t, err, errw.String())
+	var status bos.SessionExtendedStatus
+	require.NoError(t, json.Unmarshal(out.Bytes(), &status), out.String())
+	assert.Equal(t, 4, status.ManagedComponentsCount)
+	assert.Equal(t, 100.0, status.PercentSuccessful)
+	assert.Contains(t, errw.String(), "BOS at "+bosURL)
+	assert.Contains(t, errw.String(), "HSM discovered 7 of 7 BMCs, BOS takes power events from 7 BMCs")
+	for _, id := range topo.ByRole(topology.RoleCompute) {
+		n, ok := sim.Sim.Node(id)
+		require.True(t, ok)
+		assert.True(t, n.Booted, "%s booted", id)
+	}
+
+	noBOS := writeFile(t, "nobos.json", `{"hsm": "http://127.0.0.1:1"}`)
+	err = run(ctx, []string{"up", "--urls-from", noBOS}, &out, &errw)
+	assert.ErrorContains(t, err, "no bos URL")
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(raw)
 }

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	_ "net/http/pprof" // served only with --pprof-listen
+	"net/url"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -28,6 +29,7 @@ func newUpCommand() *cobra.Command {
 		power          string
 		pprofListen    string
 		optionFlags    []string
+		urlsFrom       string
 	)
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -75,6 +77,11 @@ failed nodes; 4 --timeout expired before it completed; 130 interrupted (Ctrl-C).
 			}
 			if err := sf.apply(&opts); err != nil {
 				return err
+			}
+			if urlsFrom != "" {
+				if err := runOnly(&opts, urlsFrom); err != nil {
+					return err
+				}
 			}
 			out, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
 			if f.verbose {
@@ -159,9 +166,27 @@ failed nodes; 4 --timeout expired before it completed; 130 interrupted (Ctrl-C).
 	fl.DurationVar(&redfishTimeout, "redfish-timeout", 10*time.Second, "how long BOS waits for one BMC request")
 	fl.StringVar(&power, "power", stack.PowerRedfish, "how BOS powers nodes: redfish (straight to the BMCs) or pcs (through a simulated PCS, as BOS 2.50 does)")
 	fl.StringArrayVar(&optionFlags, "option", nil, "set a BOS option after the scaling, KEY=VALUE (e.g. max_boot_wait_time=60); repeatable")
+	fl.StringVar(&urlsFrom, "urls-from", "", "run only BOS, at the bos URL of this URLs file, on the simulators it names (bos urls merge of bos sim shards); give the cluster's flags (--nodes ..., --delay-scale) as they were given to them")
 	fl.StringVar(&pprofListen, "pprof-listen", "", "serve Go's /debug/pprof on this address (for profiling)")
 	_ = fl.MarkHidden("pprof-listen")
 	return cmd
+}
+
+// runOnly makes opts run BOS alone on the simulators the URLs file at path names,
+// listening at its bos URL, where their nodes report.
+func runOnly(opts *stack.Options, path string) error {
+	from, err := stack.LoadURLs(path)
+	if err != nil {
+		return err
+	}
+	u, err := url.Parse(from.BOS)
+	if from.BOS == "" || err != nil || u.Host == "" {
+		return fmt.Errorf("--urls-from %s: no bos URL (bos sim --bos-url): BOS must listen where the nodes report", path)
+	}
+	opts.Services, opts.BOSAddr = []string{stack.BOS}, u.Host
+	from.BOS = ""
+	opts.External = from
+	return nil
 }
 
 // describeWarm says what the warm-up waited for.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/api/cfsapi"
+	"github.com/cray-bos/bos/api/imsapi"
 	"github.com/cray-bos/bos/bss"
 	"github.com/cray-bos/bos/cfs"
 	"github.com/cray-bos/bos/hsm"
@@ -502,10 +503,10 @@ const (
 
 // Seed creates what `bos up` boots with: the CFS configuration DefaultConfigurationName
 // (one layer) and the session template DefaultTemplateName for the seeded compute image.
-// It needs CFS, IMS and BOS running here.
+// It needs BOS running here, and CFS and IMS here or elsewhere.
 func (s *Stack) Seed(ctx context.Context) error {
-	if s.CFS == nil || s.IMS == nil || s.BOSClient == nil {
-		return errors.New("seed: needs cfs, ims and bos in this process")
+	if s.URLs.CFS == "" || s.URLs.IMS == "" || s.BOSClient == nil {
+		return errors.New("seed: needs cfs and ims, and bos in this process")
 	}
 	_, err := cfsapi.NewClient(s.URLs.CFS, s.HTTPClient()).PutConfiguration(ctx, DefaultConfigurationName, cfsapi.ConfigurationRequest{
 		Description: "Compute node configuration",
@@ -525,8 +526,21 @@ func (s *Stack) Seed(ctx context.Context) error {
 	return nil
 }
 
-// ImagePath is the S3 manifest path of a seeded image, by name (ims.ImageCompute...).
+// ImagePath is the S3 manifest path of a seeded image, by name (ims.ImageCompute...), from
+// the IMS here or at URLs.IMS.
 func (s *Stack) ImagePath(name string) (string, error) {
+	if s.IMS == nil && s.URLs.IMS != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		img, err := imsapi.NewClient(s.URLs.IMS, s.HTTPClient()).GetImage(ctx, ims.ImageID(name))
+		if err != nil || img.Link == nil {
+			return "", fmt.Errorf("image %s is not in the image store at %s (%v)", name, s.URLs.IMS, err)
+		}
+		return img.Link.Path, nil
+	}
+	if s.IMS == nil {
+		return "", errors.New("no image store")
+	}
 	img, ok := s.IMS.Image(ims.ImageID(name))
 	if !ok || img.Link == nil {
 		return "", fmt.Errorf("image %s is not in the image store", name)
