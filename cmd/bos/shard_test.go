@@ -114,21 +114,7 @@ func TestShardProcessesMergeAndBootOneCluster(t *testing.T) {
 
 	img, err := imsapi.NewClient(all.IMS, nil).GetImage(testwait.Context(t), ims.ImageID(ims.ImageCompute))
 	require.NoError(t, err)
-	cli := func(args ...string) string {
-		t.Helper()
-		r := bosCmd(t, "", append(append([]string{"v2"}, args...), "--urls-file", file("bos.json"), "--format", "json")...)
-		require.NoError(t, r.fail, r.err)
-		return r.out
-	}
-	cli("options", "update", "--polling-frequency", "1", "--max-boot-wait-time", "20", "--max-power-on-wait-time", "20")
-	tpl := writeFile(t, "t.json", `{"enable_cfs": false, "boot_sets": {"compute": {"path": "`+img.Link.Path+`", "type": "s3", "node_roles_groups": ["Compute"]}}}`)
-	cli("sessiontemplates", "create", "compute", "--file", tpl)
-	cli("sessions", "create", "--template-name", "compute", "--operation", "boot", "--name", "boot-all")
-	var st bos.SessionExtendedStatus
-	testwait.Until(t, "session boot-all completes", func() bool {
-		require.NoError(t, json.Unmarshal([]byte(cli("sessions", "status", "boot-all")), &st))
-		return st.Status == bos.SessionComplete
-	}, func() string { return fmt.Sprintf("%+v", st) })
+	st := bootCompute(t, file("bos.json"), img.Link.Path, 20)
 	assert.Equal(t, 24, st.ManagedComponentsCount, "the nodes of every shard")
 	assert.Equal(t, 100.0, st.PercentSuccessful, "%+v", st)
 
