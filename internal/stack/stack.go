@@ -316,8 +316,11 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 				eps[b.Xname] = hsm.BMCEndpoint{FQDN: hostPort(b.URL), User: b.Username, Password: b.Password}
 			}
 		}
-		// Discovery (POST /Inventory/Discover) reaches the BMCs as the drivers do.
+		// Discovery (POST /Inventory/Discover) reaches the BMCs as the drivers do; a few
+		// connections kept idle at most, not one per BMC for good (a discovery reads a BMC
+		// once, and every shard's BMCs are discovered here).
 		bmcs := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: s.dial(),
+			MaxIdleConns: 64, IdleConnTimeout: 30 * time.Second,
 			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // as HSM: BMC certificates are self-signed
 		if s.HSM, err = hsm.New(hsm.Config{Topology: o.Topology, BMCs: eps, Logger: o.Logger,
 			BMCClient: bmcs, BMCScheme: s.redfishScheme(o)}); err != nil {
