@@ -93,7 +93,7 @@ type Options struct {
 	// BOSAddr, when set, is the host:port BOS listens on, overriding Host and PortBase.
 	BOSAddr string
 
-	// Simulator settings (Topology, Services and Subscriptions are filled in here).
+	// Simulator settings (Topology, SkipAddresses, Services and Subscriptions are filled in here).
 	Sim simulator.Config
 	// CFS settings (Components is filled in here).
 	CFS cfs.Config
