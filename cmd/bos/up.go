@@ -39,6 +39,10 @@ on an embedded Redis unless --redis-url names one. It seeds a CFS configuration
 "` + stack.DefaultConfigurationName + `" and a session template "` + stack.DefaultTemplateName + `" that boots every compute node
 on the seeded compute image.
 
+It is ready once warm: HSM has discovered every BMC and BOS has subscribed to their
+power events (it prints how long that took). With --urls-from it runs only BOS, on the
+simulators a URLs file names (bos sim shards, merged by "bos urls merge").
+
 With --boot it then creates a session on that template, shows its progress by phase, and
 prints the session's status when it completes; it exits then unless --stay is given.
 When nodes failed it also prints them grouped by cause and the command that retries them;
