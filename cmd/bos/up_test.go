@@ -155,6 +155,11 @@ func TestBadFlagsAreClearErrors(t *testing.T) {
 		{[]string{"sim", "--nodes", "2", "--arm", "3"}, "ARM"},
 		{[]string{"sim", "toaster"}, "invalid argument"},
 		{[]string{"sim", "--tls-ca-file", "ca.pem"}, "--tls-ca-file needs --tls"},
+		{[]string{"sim", "--shard", "4/3"}, "want K/N with 1 ≤ K ≤ N"},
+		{[]string{"sim", "--nodes", "2", "--uans", "0", "--ncns", "0", "--shard", "1/2"}, "2 shards for 1 BMCs"},
+		{[]string{"sim", "bmcs", "--urls-from", "no-such-file.json"}, "urls file"},
+		{[]string{"urls", "merge"}, "requires at least 1 arg"},
+		{[]string{"serve", "--urls-from", "no-such-file.json"}, "urls file"},
 	} {
 		err := run(context.Background(), tc.args, &bytes.Buffer{}, &bytes.Buffer{})
 		require.Error(t, err, tc.args)
