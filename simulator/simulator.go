@@ -188,7 +188,8 @@ func (s *Simulator) build() error {
 		}
 		s.bmcByIP[a] = &bmc{xname: tb.Xname} // placeholder, replaced below
 	}
-	next := netip.MustParseAddr(s.cfg.FirstAddress)
+	next, skip := netip.MustParseAddr(s.cfg.FirstAddress), s.cfg.SkipAddresses
+	var err error
 	initial := Off
 	if s.cfg.InitialPower == "On" {
 		initial = On
@@ -205,18 +206,8 @@ func (s *Simulator) build() error {
 		if tb.Address != "" {
 			b.addr = netip.MustParseAddr(tb.Address)
 		} else {
-			for {
-				if !next.IsValid() || !next.IsLoopback() {
-					return fmt.Errorf("bmc %s: ran out of loopback addresses after %s", tb.Xname, s.cfg.FirstAddress)
-				}
-				a := next
-				next = next.Next()
-				last := a.As4()[3]
-				if last == 0 || last == 255 || s.bmcByIP[a] != nil {
-					continue
-				}
-				b.addr = a
-				break
+			if b.addr, err = s.nextAddress(&next, &skip); err != nil {
+				return fmt.Errorf("bmc %s: %w", tb.Xname, err)
 			}
 		}
 		s.bmcByIP[b.addr] = b
@@ -296,6 +287,27 @@ func (s *Simulator) Start(ctx context.Context) error {
 	}
 	s.log.Info("simulator listening", "bmcs", len(s.bmcs), "nodes", len(s.nodes), "port", s.port, "tls", s.cfg.TLS)
 	return nil
+}
+
+// nextAddress takes the next free BMC address from *next, after skipping *skip of them
+// (x.y.z.0, x.y.z.255 and topology addresses are never taken nor counted).
+func (s *Simulator) nextAddress(next *netip.Addr, skip *int) (netip.Addr, error) {
+	for {
+		if !next.IsValid() || !next.IsLoopback() {
+			return netip.Addr{}, fmt.Errorf("ran out of loopback addresses after %s", s.cfg.FirstAddress)
+		}
+		a := *next
+		*next = next.Next()
+		last := a.As4()[3]
+		if last == 0 || last == 255 || s.bmcByIP[a] != nil {
+			continue
+		}
+		if *skip > 0 {
+			*skip--
+			continue
+		}
+		return a, nil
+	}
 }
 
 // bindAll listens on every BMC address; on failure it closes what it opened.

@@ -454,16 +454,16 @@ func TestCLIComponents(t *testing.T) {
 	list = v2JSON[[]bos.Component](t, "components", "update", a, b, "--file", writeFile(t, "c.json", `{"retry_policy": 2}`))
 	require.Len(t, list, 2)
 	assert.Equal(t, 2, *list[1].RetryPolicy)
-	// timestamps in a file as BOS writes them (naive, UTC), as `describe --format json` prints them
-	c = v2JSON[bos.Component](t, "components", "update", a, "--file", writeFile(t, "t.json",
-		`{"actual_state": {"boot_artifacts": {"kernel": "k"}, "last_updated": "2026-01-02T03:04:05"}}`))
-	assert.Equal(t, "k", c.ActualState.BootArtifacts.Kernel) // (BOS stamps last_updated itself)
 	// history: newest first, what the updates above did
 	hist := v2JSON[[]bos.HistoryEntry](t, "components", "history", a)
 	require.GreaterOrEqual(t, len(hist), 2)
 	assert.Equal(t, bos.HistoryEntry{Kind: bos.HistoryError, From: "by hand"}, bos.HistoryEntry{Kind: hist[0].Kind, From: hist[0].From, To: hist[0].To}, "the error cleared last")
 	assert.Equal(t, bos.HistoryEntry{Kind: bos.HistoryError, To: "by hand"}, bos.HistoryEntry{Kind: hist[1].Kind, From: hist[1].From, To: hist[1].To})
 	assert.Regexp(t, `(?m)^TIME\s+KIND\s+FROM\s+TO\s+DETAIL\s+SESSION\n\S+\s+error\s+by hand\s+-\s+`, v2(t, "components", "history", a))
+	// timestamps in a file as BOS writes them (naive, UTC), as `describe --format json` prints them
+	c = v2JSON[bos.Component](t, "components", "update", a, "--file", writeFile(t, "t.json",
+		`{"actual_state": {"boot_artifacts": {"kernel": "k"}, "last_updated": "2026-01-02T03:04:05"}}`))
+	assert.Equal(t, "k", c.ActualState.BootArtifacts.Kernel) // (BOS stamps last_updated itself)
 	// filters: --enabled=false filters (BOS itself ignores a false filter; we do not)
 	disabled := v2JSON[[]bos.Component](t, "components", "list", "--enabled=false", "--ids", a)
 	require.Len(t, disabled, 1)

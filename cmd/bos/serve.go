@@ -25,6 +25,7 @@ import (
 // serveFlags are `bos serve`'s flags; config maps them onto BOS's Config.
 type serveFlags struct {
 	listen, urlsFile        string
+	urlsFrom                string
 	redisURL, redisPrefix   string
 	redisCluster            bool
 	replica                 server.Replica
@@ -85,6 +86,7 @@ act without a tenant, or use v1 (docs/auth.md).`,
 	fl.IntVar(&f.historyLimit, "history-limit", store.DefaultHistoryLimit, "history entries kept per component (GET /v2/components/{id}/history); 0 keeps none")
 	fl.StringVar(&f.tenants, "tenants", "", "YAML or JSON file of tenants and their nodes (the TAPMS stand-in)")
 	fl.StringVar(&f.urlsFile, "urls-file", "", `write {"bos": URL} to this file once the API listens`)
+	fl.StringVar(&f.urlsFrom, "urls-from", "", "take the service URLs not given by their flags from this URLs file (bos sim --urls-file, or bos urls merge)")
 	fl.StringVar(&f.services.HSM, "hsm-url", "", "HSM for the reconciler (scheme://host:port)")
 	fl.StringVar(&f.services.BSS, "bss-url", "", "BSS for the reconciler")
 	fl.StringVar(&f.services.CFS, "cfs-url", "", "CFS for the reconciler")
@@ -113,6 +115,20 @@ act without a tenant, or use v1 (docs/auth.md).`,
 // config maps the flags onto BOS's Config, all but URL (known once BOS listens). life
 // bounds what runs as long as BOS does (the refresh of a JWKS URL's key set).
 func (f *serveFlags) config(cmd *cobra.Command, life context.Context) (cfg server.Config, err error) {
+	if f.urlsFrom != "" {
+		from, err := stack.LoadURLs(f.urlsFrom)
+		if err != nil {
+			return cfg, err
+		}
+		svc := &f.services
+		for _, p := range [][2]*string{{&svc.HSM, &from.HSM}, {&svc.BSS, &from.BSS}, {&svc.CFS, &from.CFS}, {&svc.S3, &from.S3},
+			{&svc.IMS, &from.IMS}, {&svc.Slurm, &from.Slurm}} {
+			fillEmpty(p[0], *p[1])
+		}
+		if f.power == server.PowerPCS {
+			fillEmpty(&svc.PCS, from.PCS)
+		}
+	}
 	cfg = server.Config{
 		Store:         store.Config{URL: f.redisURL, KeyPrefix: f.redisPrefix, Cluster: f.redisCluster, HistoryLimit: f.historyLimit},
 		Replica:       f.replica,
@@ -227,11 +243,24 @@ func (f *serveFlags) serve(cmd *cobra.Command) error {
 	}
 	fmt.Fprintf(errw, "BOS at %s, store %s, reconciler %s, authentication %s; Ctrl-C to stop\n", cfg.URL, st, rec, authState)
 	fmt.Fprintf(errw, "web view: %s\n", cfg.URL+webui.Path)
-	select {
-	case <-ctx.Done():
-	case err := <-served:
-		_ = stop()
-		return fmt.Errorf("serving bos: %w", err)
+	started := time.Now()
+	warm := make(chan int, 1)
+	go func() {
+		if n, err := b.Subscribed(ctx); err == nil && n >= 0 {
+			warm <- n
+		}
+	}()
+	for waiting := true; waiting; {
+		select {
+		case <-ctx.Done():
+			waiting = false
+		case n := <-warm:
+			// Before this, BOS reads power with GETs.
+			fmt.Fprintf(errw, "warm in %s: BOS takes power events from %d BMCs\n", time.Since(started).Round(time.Millisecond), n)
+		case err := <-served:
+			_ = stop()
+			return fmt.Errorf("serving bos: %w", err)
+		}
 	}
 	fmt.Fprintln(errw, "stopping")
 	return stop()

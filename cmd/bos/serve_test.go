@@ -220,22 +220,7 @@ func testServeWithReconciler(t *testing.T, power string) {
 
 	path, err := sim.ImagePath(ims.ImageCompute)
 	require.NoError(t, err)
-	cli := func(args ...string) string {
-		t.Helper()
-		r := bosCmd(t, "", append(append([]string{"v2"}, args...), "--urls-file", urls, "--format", "json")...)
-		require.NoError(t, r.fail, r.err)
-		return r.out
-	}
-	cli("options", "update", "--polling-frequency", "1", "--max-boot-wait-time", "10", "--max-power-on-wait-time", "10")
-	tpl := writeFile(t, "t.json", `{"enable_cfs": false, "boot_sets": {"compute": {"path": "`+path+`", "type": "s3", "node_roles_groups": ["Compute"]}}}`)
-	cli("sessiontemplates", "create", "compute", "--file", tpl)
-	cli("sessions", "create", "--template-name", "compute", "--operation", "boot", "--name", "boot-all")
-
-	var st bos.SessionExtendedStatus
-	testwait.Until(t, "session boot-all completes", func() bool {
-		require.NoError(t, json.Unmarshal([]byte(cli("sessions", "status", "boot-all")), &st))
-		return st.Status == bos.SessionComplete
-	}, func() string { return fmt.Sprintf("%+v", st) })
+	st := bootCompute(t, urls, path, 10)
 	assert.Equal(t, 4, st.ManagedComponentsCount)
 	assert.Equal(t, 100.0, st.PercentSuccessful)
 	for _, id := range topo.ByRole(topology.RoleCompute) {
@@ -245,6 +230,30 @@ func testServeWithReconciler(t *testing.T, power string) {
 	}
 	stop()
 	require.NoError(t, <-done)
+}
+
+// bootCompute boots every compute node on the image at path through the client, with the
+// BOS of the URLs file at urls, and returns the session's status once it completed; BOS
+// waits waitSeconds for a node to power on and to boot.
+func bootCompute(t *testing.T, urls, path string, waitSeconds int) bos.SessionExtendedStatus {
+	t.Helper()
+	cli := func(args ...string) string {
+		t.Helper()
+		r := bosCmd(t, "", append(append([]string{"v2"}, args...), "--urls-file", urls, "--format", "json")...)
+		require.NoError(t, r.fail, r.err)
+		return r.out
+	}
+	wait := fmt.Sprint(waitSeconds)
+	cli("options", "update", "--polling-frequency", "1", "--max-boot-wait-time", wait, "--max-power-on-wait-time", wait)
+	tpl := writeFile(t, "t.json", `{"enable_cfs": false, "boot_sets": {"compute": {"path": "`+path+`", "type": "s3", "node_roles_groups": ["Compute"]}}}`)
+	cli("sessiontemplates", "create", "compute", "--file", tpl)
+	cli("sessions", "create", "--template-name", "compute", "--operation", "boot", "--name", "boot-all")
+	var st bos.SessionExtendedStatus
+	testwait.Until(t, "session boot-all completes", func() bool {
+		require.NoError(t, json.Unmarshal([]byte(cli("sessions", "status", "boot-all")), &st))
+		return st.Status == bos.SessionComplete
+	}, func() string { return fmt.Sprintf("%+v", st) })
+	return st
 }
 
 // TestServeSignal: SIGTERM stops a real `bos serve` process cleanly (exit status 0).

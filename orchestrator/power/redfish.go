@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -151,21 +150,27 @@ type RedfishConfig struct {
 	States StateSource
 	// OnPowerChange is called with the node whose power an event reported, and that power.
 	OnPowerChange func(node string, p Power)
+	// MaxConns bounds the connections open to BMCs, all BMCs together (default 4 ×
+	// Parallel): every BMC client shares one transport, so BOS's file descriptors do not
+	// grow with the number of BMCs. Half of them at most are kept idle for reuse.
+	MaxConns int
 	// Dial opens connections to BMCs; nil means a net.Dialer.
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
-	// WrapTransport, when set, wraps the transport of every BMC client (metrics).
+	// WrapTransport, when set, wraps the transport the BMC clients share (metrics).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
 	Logger        *slog.Logger
 	Now           func() time.Time
 }
 
-// Redfish drives power through gofish: one kept-alive client per BMC for the life of the
-// driver (never a Connect per action), power states from the BMCs' ResourcePowerStateChanged
+// Redfish drives power through gofish: one client per BMC for the life of the driver
+// (never a Connect per action), all on one bounded pool of kept-alive connections, power states from the BMCs' ResourcePowerStateChanged
 // events with a GET when no fresh event is known, and resets with the ResetType spelled as
 // the BMC lists it.
 type Redfish struct {
-	cfg RedfishConfig
-	sem chan struct{}
+	cfg  RedfishConfig
+	sem  chan struct{}
+	hc   *http.Client    // shared by every BMC's client: one bounded connection pool
+	pool *http.Transport // under hc (and WrapTransport)
 
 	mu          sync.RWMutex
 	eps         map[string]Endpoint // node → endpoint
@@ -257,6 +262,9 @@ func NewRedfish(cfg RedfishConfig) *Redfish {
 	if cfg.Parallel <= 0 {
 		cfg.Parallel = 64
 	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 4 * cfg.Parallel
+	}
 	if cfg.CacheTTL <= 0 {
 		cfg.CacheTTL = 30 * time.Second
 	}
@@ -276,7 +284,13 @@ func NewRedfish(cfg RedfishConfig) *Redfish {
 	}
 	cfg.EventSecret = ""
 	keyID := sha256.Sum256([]byte(secret))
-	return &Redfish{cfg: cfg, sem: make(chan struct{}, cfg.Parallel), eps: map[string]Endpoint{},
+	pool := bmcTransport(cfg.MaxConns, cfg.Timeout, cfg.Dial)
+	var transport http.RoundTripper = pool
+	if cfg.WrapTransport != nil {
+		transport = cfg.WrapTransport(transport)
+	}
+	return &Redfish{cfg: cfg, sem: make(chan struct{}, cfg.Parallel), hc: &http.Client{Timeout: cfg.Timeout, Transport: transport}, pool: pool,
+		eps:      map[string]Endpoint{},
 		bySystem: map[string]string{}, clients: map[string]*bmcClient{}, cache: map[string]reading{}, resetSince: map[string]bool{},
 		refreshing: newCtxLock(), secret: secret, context: ":" + cfg.Owner + ":" + hex.EncodeToString(keyID[:6]),
 		subs: map[string]subscription{}, down: map[string]outage{}, answered: map[string]bool{}}
@@ -413,18 +427,9 @@ func (r *Redfish) client(ctx context.Context, ep Endpoint) (*gofish.APIClient, e
 	if user == "" {
 		user, pass = r.cfg.Username, r.cfg.Password
 	}
-	var transport http.RoundTripper = &http.Transport{
-		TLSClientConfig:     &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // BMCs carry self-signed certificates
-		DialContext:         r.cfg.Dial,
-		MaxIdleConnsPerHost: 2, IdleConnTimeout: 90 * time.Second, ResponseHeaderTimeout: r.cfg.Timeout,
-	}
-	if r.cfg.WrapTransport != nil {
-		transport = r.cfg.WrapTransport(transport)
-	}
-	hc := &http.Client{Timeout: r.cfg.Timeout, Transport: transport}
 	c, err := gofish.ConnectContext(ctx, gofish.ClientConfig{
 		Endpoint: r.cfg.Scheme + "://" + ep.FQDN, Username: user, Password: pass, BasicAuth: true,
-		Insecure: true, HTTPClient: hc, NoModifyTransport: true, ReuseConnections: true,
+		Insecure: true, HTTPClient: r.hc, NoModifyTransport: true, ReuseConnections: true,
 	})
 	if err != nil {
 		r.observe(ep.BMC, err)
@@ -809,8 +814,9 @@ func (r *Redfish) unsubscribed() map[string]Endpoint {
 // subscription, first after a second, then twice as long each time up to a minute,
 // until every BMC holds one or ctx ends: a BMC too busy to answer at start (a large
 // cluster subscribing at once) or down then gets its events later instead of never.
-// It returns how many BMCs hold the subscription.
-func (r *Redfish) KeepSubscribed(ctx context.Context) int {
+// It returns how many BMCs hold the subscription; afterFirst, when not nil, is told that
+// number once the first pass has ended.
+func (r *Redfish) KeepSubscribed(ctx context.Context, afterFirst func(n int)) int {
 	wait := time.Second
 	for {
 		if _, err := r.Subscribe(ctx); err != nil {
@@ -819,6 +825,10 @@ func (r *Redfish) KeepSubscribed(ctx context.Context) int {
 		r.mu.RLock()
 		n := len(r.subs)
 		r.mu.RUnlock()
+		if afterFirst != nil {
+			afterFirst(n)
+			afterFirst = nil
+		}
 		if r.cfg.EventDestination == "" || len(r.unsubscribed()) == 0 {
 			return n
 		}
@@ -1048,12 +1058,4 @@ func (r *Redfish) EventsHandler() http.Handler {
 }
 
 // Close logs nothing out (clients use Basic auth) and closes idle connections.
-func (r *Redfish) Close() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, bc := range r.clients {
-		if bc.client != nil {
-			bc.client.HTTPClient.CloseIdleConnections()
-		}
-	}
-}
+func (r *Redfish) Close() { r.pool.CloseIdleConnections() }

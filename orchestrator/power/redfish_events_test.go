@@ -239,7 +239,7 @@ func TestRedfishKeepSubscribedRetriesMissingBMCs(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		done := make(chan int, 1)
-		go func() { done <- rf.KeepSubscribed(ctx) }()
+		go func() { done <- rf.KeepSubscribed(ctx, nil) }()
 		time.Sleep(500 * time.Millisecond)
 		synctest.Wait()
 		rf.mu.RLock()

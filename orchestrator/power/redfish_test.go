@@ -38,7 +38,7 @@ func startBMCs(t *testing.T, n int, faults simulator.Faults) (*simulator.Simulat
 
 // startBMCsOn is startBMCs on mn (nil: the host's TCP); a test in a synctest bubble needs
 // one, and a driver with Dial: mn.DialContext.
-func startBMCsOn(t *testing.T, mn *memnet.Network, n int, faults simulator.Faults) (*simulator.Simulator, staticEndpoints) {
+func startBMCsOn(t testing.TB, mn *memnet.Network, n int, faults simulator.Faults) (*simulator.Simulator, staticEndpoints) {
 	t.Helper()
 	topo, err := topology.Generate(topology.Options{Compute: n})
 	require.NoError(t, err)

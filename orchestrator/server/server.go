@@ -125,6 +125,10 @@ type BOS struct {
 	view    atomic.Pointer[webui.View] // set by build; the store's write hook reads it
 	metrics *metrics.Metrics
 	owner   *ownership.Owner // this replica's nodes; nil when BOS runs alone
+	// subscribed is closed when Run's first pass of BMC event subscriptions has ended;
+	// subscribedBMCs then says how many BMCs took one (-1: BOS subscribes to none).
+	subscribed     chan struct{}
+	subscribedBMCs atomic.Int64
 }
 
 // New opens the store, migrates v1 templates in it to v2 form, and builds the API and,
@@ -143,7 +147,7 @@ func New(ctx context.Context, cfg Config) (b *BOS, err error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	b = &BOS{cfg: cfg, rec: &reconcilerRun{}}
+	b = &BOS{cfg: cfg, rec: &reconcilerRun{}, subscribed: make(chan struct{})}
 	storeCfg := cfg.Store
 	storeCfg.ShareWakes = cfg.Replica.ID != "" // the node's owner may be another replica
 	storeCfg.OnComponentsChanged = func(ids []string) { b.rec.wake(ids...) }
@@ -405,23 +409,30 @@ func (b *BOS) Run(ctx context.Context) error {
 			stopOwner = b.runOwner(ctx, b.owner)
 			spawn(func(ctx context.Context) { b.store.SubscribeWakes(ctx, func(ids []string) { b.rec.wake(ids...) }) })
 		}
-		if b.redfish != nil && b.cfg.URL != "" {
+		if b.subscribes() {
 			// Subscribing connects to every BMC (seconds at 10,000 nodes): do it in the
 			// background, again for the BMCs that did not answer; until a BMC has
 			// subscribed, its nodes' power is read from HSM's states or with GETs.
 			spawn(func(ctx context.Context) {
-				n := b.redfish.KeepSubscribed(ctx)
+				n := b.redfish.KeepSubscribed(ctx, func(n int) {
+					b.subscribedBMCs.Store(int64(n))
+					close(b.subscribed)
+				})
 				b.cfg.Logger.Info("subscribed to BMC events", "bmcs", n)
 			})
 		}
 		b.rec.begin(ctx)
 		spawn(func(ctx context.Context) { b.leading(ctx, func(ctx context.Context) { _ = b.agent.Run(ctx) }) })
 	}
+	if !b.subscribes() {
+		b.subscribedBMCs.Store(-1)
+		close(b.subscribed)
+	}
 	<-ctx.Done()
 	wg.Wait()
 	b.rec.end()
 	stopOwner()
-	if b.redfish != nil && b.cfg.URL != "" && b.cfg.Reconcile && operate {
+	if b.subscribes() {
 		// A clean stop deletes BOS's event subscriptions, so BMCs do not keep POSTing to
 		// a BOS that is gone.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -440,6 +451,24 @@ func (b *BOS) leading(ctx context.Context, f func(context.Context)) {
 		return
 	}
 	whileLeader(ctx, b.owner, time.Second, f)
+}
+
+// subscribes says whether Run subscribes to the BMCs' power events: the reconciler runs
+// here, powers nodes through Redfish and BMCs can reach BOS at its URL.
+func (b *BOS) subscribes() bool {
+	return b.cfg.Reconcile && b.cfg.Replica.operates() && b.redfish != nil && b.cfg.URL != ""
+}
+
+// Subscribed waits until Run's first pass of BMC event subscriptions has ended and says
+// how many BMCs took one; -1 when BOS subscribes to none (see subscribes). Until then
+// BOS reads power with GETs and a boot pays for the subscriptions too.
+func (b *BOS) Subscribed(ctx context.Context) (int, error) {
+	select {
+	case <-b.subscribed:
+		return int(b.subscribedBMCs.Load()), nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
 }
 
 // Close releases the BMC clients and the store (stopping an embedded Redis). Call it after
