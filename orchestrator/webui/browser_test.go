@@ -67,7 +67,8 @@ func (p failingPower) Reset(ctx context.Context, ids []string, kind power.ResetK
 // TestBrowserShowsABoot: a 200-node stack, its view opened in headless Chromium: every
 // node is drawn in its status's colour; a boot session turns them stable (green) and one
 // node, whose BMC refuses every power action, failed (red); clicking that node shows its
-// BOS record with the error; the page logs no error. BOS_UPDATE_SCREENSHOT=1 saves the
+// BOS record with the error and its history, newest first, with the failed power calls;
+// the page logs no error. BOS_UPDATE_SCREENSHOT=1 saves the
 // view into docs/webui.png.
 func TestBrowserShowsABoot(t *testing.T) {
 	if testing.Short() {
@@ -167,7 +168,15 @@ func TestBrowserShowsABoot(t *testing.T) {
 	assert.Equal(t, comp.Error, eval(`document.querySelector('#detail [data-role="error"]').textContent`))
 	assert.Equal(t, victim, eval(`document.querySelector('#detail h2').textContent`))
 	assert.Contains(t, eval(`document.querySelector('#detail [data-role="record"]').textContent`), `"id": "`+victim+`"`)
-	assert.Contains(t, eval(`document.querySelector('#detail [data-role="history"]').textContent`), "not kept yet")
+	hist, err := st.Store.ComponentHistory(ctx, victim)
+	require.NoError(t, err)
+	require.NotEmpty(t, hist)
+	assert.Equal(t, fmt.Sprint(len(hist)), eval(`String(document.querySelectorAll('#detail [data-role="history"] li').length)`), "every entry on the timeline")
+	assert.Equal(t, hist[0].Kind, eval(`document.querySelector('#detail [data-role="history"] li').dataset.kind`), "newest first")
+	timeline := eval(`document.querySelector('#detail [data-role="history"]').textContent`)
+	assert.Contains(t, timeline, "powering_on failed", "the failed power calls")
+	assert.Contains(t, timeline, victimError, "with their error")
+	assert.Contains(t, timeline, "record created")
 	wait("the session's error summary", `document.querySelector('[data-session="`+sess.Name+`"] .err') !== null`)
 
 	p.screenshot("webui.png")

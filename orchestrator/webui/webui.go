@@ -230,8 +230,8 @@ type componentDetail struct {
 	Rollout *rolloutNodeDetail `json:"rollout"`
 	// Slurm is the node as Slurm reported it last (null: BOS reads no Slurm).
 	Slurm *slurmDetail `json:"slurm"`
-	// History is null until BOS keeps per-node histories (issue 15's second part).
-	History json.RawMessage `json:"history"`
+	// History is the node's history, newest first (store.ComponentHistory).
+	History []orchestrator.HistoryEntry `json:"history"`
 }
 
 // slurmDetail is one node in Slurm; Name is "" when Slurm does not know the node.
@@ -278,8 +278,13 @@ func (v *View) component(w http.ResponseWriter, r *http.Request, sc scope) {
 		v.fail(w, err)
 		return
 	}
+	hist, err := v.cfg.Store.ComponentHistory(r.Context(), id)
+	if err != nil && !orchestrator.IsNotFound(err) { // deleted since: no history, as now
+		v.fail(w, err)
+		return
+	}
 	in := v.in.get(r.Context())
-	d := componentDetail{Component: raw, History: json.RawMessage("null"),
+	d := componentDetail{Component: raw, History: hist,
 		Rolling: RollingStateOf(rollingNodeOf(&c, in)).String(), Slurm: v.slurmDetailOf(c.ID, in)}
 	if v.cfg.Power != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)

@@ -380,6 +380,27 @@
   });
 
   const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  // historyHTML is a node's history (newest first, as the server sends it) as a timeline:
+  // the time (UTC; the full timestamp and the session on hover), the kind, what changed.
+  const historyText = (e) => {
+    const none = (s) => s ? esc(s) : "<i>none</i>";
+    switch (e.kind) {
+      case "created": return `record created${e.detail ? ` (${esc(e.detail)})` : ""}`;
+      case "action": return `<b>${esc(e.to)}</b>${e.detail ? ` ${esc(e.detail)}` : ""}`;
+      case "cfs": return `configuration <b>${none(e.to)}</b>: ${esc(e.detail || "")}`;
+      case "bss": case "attempts": return esc(e.detail || "");
+      case "actual": return `${none(e.to)}${e.detail ? ` <small>(${esc(e.detail)})</small>` : ""}`;
+      case "staged": return `${none(e.from)} → ${none(e.to)}${e.detail ? ` <small>(session ${esc(e.detail)})</small>` : ""}`;
+    }
+    return `${none(e.from)} → ${none(e.to)}`;
+  };
+  function historyHTML(entries) {
+    if (!entries.length) return `<div data-role="history" class="placeholder">no history kept for this node</div>`;
+    return `<ol data-role="history" class="history">${entries.map((e) =>
+      `<li data-kind="${esc(e.kind)}" class="${e.kind === "error" && e.to || e.detail && e.detail.startsWith("failed") ? "err" : ""}" title="${esc(e.time)}${e.session ? " · session " + esc(e.session) : ""}">` +
+      `<time>${esc(String(e.time).slice(11, 19))}</time> <span class="kind">${esc(e.kind)}</span> ${historyText(e)}</li>`).join("")}</ol>`;
+  }
+
   let detailSeq = 0;
   async function showDetail(id) {
     const seq = ++detailSeq;
@@ -399,7 +420,7 @@
         ${c.error ? `<div class="err" data-role="error">${esc(c.error)}</div>` : ""}
         <pre data-role="record">${esc(JSON.stringify(c, null, 2))}</pre>
         <h2>History</h2>
-        <div data-role="history" class="placeholder">${d.history ? esc(JSON.stringify(d.history, null, 2)) : "Per-node history is not kept yet (issue 15, second part): its panel goes here."}</div>`;
+        ${historyHTML(d.history || [])}`;
     } catch (e) {
       if (seq === detailSeq) el.innerHTML = `<h2>${esc(id)}</h2><div class="err">${esc(e.message)}</div>`;
     }
