@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cray-bos/bos/api/bosapi"
+	"github.com/cray-bos/bos/internal/inproc"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/orchestrator/bootsets"
@@ -240,7 +242,9 @@ func (b *BOS) build() error {
 	}
 	var rollouts api.Rollouts
 	if svc.HSM != "" && svc.Slurm != "" && cfg.URL != "" {
-		bosAPI, hsm, slurm := rollout.HTTPServices(cfg.URL, svc.HSM, svc.Slurm, cfg.HTTPClient)
+		_, hsm, slurm := rollout.HTTPServices(cfg.URL, svc.HSM, svc.Slurm, cfg.HTTPClient)
+		self := b.selfClient()
+		bosAPI := func(tenant string) rollout.BOS { return self.WithTenant(tenant) }
 		srv, err := rollout.New(rollout.Config{Store: b.store, BOS: bosAPI, HSM: hsm, Slurm: slurm,
 			Poll: cfg.RolloutPoll, Logger: cfg.Logger})
 		if err != nil {
@@ -260,8 +264,8 @@ func (b *BOS) build() error {
 	mux.Handle(MetricsPath, b.metrics.Handler())
 	mux.Handle(MetricsGatewayPath, b.metrics.Handler())
 	if svc.HSM != "" && svc.Slurm != "" && cfg.URL != "" {
-		hsmGroups, bosAPI, wlm := crus.HTTPServices(svc.HSM, cfg.URL, svc.Slurm, cfg.HTTPClient)
-		srv, err := crus.New(crus.Config{Store: b.store, HSM: hsmGroups, BOS: bosAPI, WLM: wlm, Timing: cfg.CRUS, Logger: cfg.Logger})
+		hsmGroups, _, wlm := crus.HTTPServices(svc.HSM, cfg.URL, svc.Slurm, cfg.HTTPClient)
+		srv, err := crus.New(crus.Config{Store: b.store, HSM: hsmGroups, BOS: b.selfClient(), WLM: wlm, Timing: cfg.CRUS, Logger: cfg.Logger})
 		if err != nil {
 			return fmt.Errorf("bos: crus: %w", err)
 		}
@@ -270,6 +274,14 @@ func (b *BOS) build() error {
 	}
 	b.handler = mux
 	return nil
+}
+
+// selfClient is the BOS client of BOS's own controllers (rollouts, CRUS): it serves
+// their requests on this BOS's handler in process, as the administrator (api.Internal),
+// so they work with authentication on and reach this replica whatever is in front of it.
+func (b *BOS) selfClient() *bosapi.Client {
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { b.handler.ServeHTTP(w, r) })
+	return bosapi.NewClient(b.cfg.URL, &http.Client{Transport: inproc.Transport{Handler: handler, Context: api.Internal}})
 }
 
 // powerDriver returns the reconciler's power driver and the one the v1 agent polls: PCS
