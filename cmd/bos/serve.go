@@ -78,6 +78,8 @@ act without a tenant, or use v1 (docs/auth.md).`,
 	fl.StringVar(&f.services.CFS, "cfs-url", "", "CFS for the reconciler")
 	fl.StringVar(&f.services.S3, "s3-url", "", "S3 object store holding the boot images")
 	fl.StringVar(&f.services.IMS, "ims-url", "", "IMS for the reconciler")
+	fl.StringVar(&f.services.Slurm, "slurm-url", "", "slurmrestd (or bos sim's Slurm) for CRUS and rollouts, with --hsm-url")
+	fl.StringVar(&f.services.Scontrol, "slurm-scontrol", "", "drive a real slurmctld's rollouts through this scontrol (squeue beside it) instead of --slurm-url")
 	fl.StringVar(&f.redfishScheme, "redfish-scheme", "http", "how the reconciler reaches BMCs: http or https")
 	fl.StringVar(&f.power, "power", server.PowerRedfish, "how the reconciler powers nodes: redfish (straight to the BMCs) or pcs (through --pcs-url, as BOS 2.50 does)")
 	fl.StringVar(&f.services.PCS, "pcs-url", "", "PCS for the reconciler with --power pcs (scheme://host:port; the API is under /power-control/v1)")

@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/cray-bos/bos/api/bosapi"
+	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/internal/inproc"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
@@ -51,6 +53,9 @@ type Services struct {
 	PCS string
 	// Slurm (slurmrestd), with HSM, runs CRUS and rollouts.
 	Slurm string
+	// Scontrol, a path to scontrol (squeue beside it), has the rollouts drive a real
+	// slurmctld through its commands instead of Slurm (slurmrestd has no reboot call).
+	Scontrol string
 }
 
 // Config is everything BOS is made of. Only Store's choice of Redis is needed for the API
@@ -241,8 +246,11 @@ func (b *BOS) build() error {
 		wakeV1 = b.agent.Wake
 	}
 	var rollouts api.Rollouts
-	if svc.HSM != "" && svc.Slurm != "" && cfg.URL != "" {
+	if svc.HSM != "" && (svc.Slurm != "" || svc.Scontrol != "") && cfg.URL != "" {
 		_, hsm, slurm := rollout.HTTPServices(cfg.URL, svc.HSM, svc.Slurm, cfg.HTTPClient)
+		if svc.Scontrol != "" {
+			slurm = &slurmapi.Command{Scontrol: svc.Scontrol, Squeue: filepath.Join(filepath.Dir(svc.Scontrol), "squeue")}
+		}
 		self := b.selfClient()
 		bosAPI := func(tenant string) rollout.BOS { return self.WithTenant(tenant) }
 		srv, err := rollout.New(rollout.Config{Store: b.store, BOS: bosAPI, HSM: hsm, Slurm: slurm,
