@@ -131,6 +131,14 @@ func (w *world) Reboot(_ context.Context, req slurmapi.RebootRequest) error {
 func (w *world) CancelReboot(context.Context, string) error            { return nil }
 func (w *world) UpdateNode(context.Context, slurmapi.NodeUpdate) error { return nil }
 
+// server is a controller on st driving w, on w's clock.
+func (w *world) server(t *testing.T, st *store.Store) *Server {
+	t.Helper()
+	s, err := New(Config{Store: st, BOS: func(string) BOS { return w }, HSM: w, Slurm: w, Now: func() time.Time { return w.now }})
+	require.NoError(t, err)
+	return s
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
@@ -148,11 +156,7 @@ func TestControllerSurvivesRestart(t *testing.T) {
 	st := storetest.Open(t, storetest.Mini, store.Config{})
 	ctx := context.Background()
 	w := &world{now: t0, n: 7, rebooted: map[string]int{}}
-	newServer := func() *Server {
-		s, err := New(Config{Store: st, BOS: func(string) BOS { return w }, HSM: w, Slurm: w, Now: func() time.Time { return w.now }})
-		require.NoError(t, err)
-		return s
-	}
+	newServer := func() *Server { return w.server(t, st) }
 	a := newServer()
 	_, err := a.Create(ctx, "", bos.RolloutCreate{Name: "r", TemplateName: "t",
 		Policy: bos.RolloutPolicy{Canary: 1, MaxUnavailable: bos.Amount{N: 3}}})
@@ -192,11 +196,7 @@ func TestReplayDoesNotRebootANodeBack(t *testing.T) {
 	st := storetest.Open(t, storetest.Mini, store.Config{})
 	ctx := context.Background()
 	w := &world{now: t0, n: 4, rebooted: map[string]int{}}
-	newServer := func() *Server {
-		s, err := New(Config{Store: st, BOS: func(string) BOS { return w }, HSM: w, Slurm: w, Now: func() time.Time { return w.now }})
-		require.NoError(t, err)
-		return s
-	}
+	newServer := func() *Server { return w.server(t, st) }
 	a := newServer()
 	_, err := a.Create(ctx, "", bos.RolloutCreate{Name: "r", TemplateName: "t",
 		Policy: bos.RolloutPolicy{MaxUnavailable: bos.Amount{N: 2}}})

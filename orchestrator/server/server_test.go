@@ -78,21 +78,30 @@ func (r *running) shutdown(t *testing.T) {
 	require.NoError(t, <-r.ran)
 }
 
+// bosAddr is where the tests' BOS listens on their memnet.
+const bosAddr = "127.0.0.1:8000"
+
+// startSims starts the simulators and Slurm of four nodes on net, for a BOS at bosAddr.
+func startSims(t *testing.T, net *memnet.Network) (*stack.Stack, *topology.Topology) {
+	t.Helper()
+	topo, err := topology.Generate(topology.DefaultOptions(4))
+	require.NoError(t, err)
+	timing := simulator.DefaultTiming()
+	timing.Scale = 0
+	services := append(slices.Clone(stack.Simulators), stack.Slurm)
+	sims, err := stack.Start(t.Context(), stack.Options{Topology: topo, Services: services, Net: net,
+		External: stack.URLs{BOS: "http://" + bosAddr}, Sim: simulator.Config{Timing: &timing, Seed: 3}})
+	require.NoError(t, err)
+	return sims, topo
+}
+
 // TestRunStopsEverythingItStarted: BOS with its reconciler, v1 agent, CRUS and Redfish
 // event subscriptions, its reconciler restarted once; when Run's context ends Run
 // returns, and by then no goroutine of BOS's agents is left.
 func TestRunStopsEverythingItStarted(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		net := memnet.New()
-		topo, err := topology.Generate(topology.DefaultOptions(4))
-		require.NoError(t, err)
-		timing := simulator.DefaultTiming()
-		timing.Scale = 0
-		const bosAddr = "127.0.0.1:8000"
-		services := append(slices.Clone(stack.Simulators), stack.Slurm)
-		sims, err := stack.Start(t.Context(), stack.Options{Topology: topo, Services: services, Net: net,
-			External: stack.URLs{BOS: "http://" + bosAddr}, Sim: simulator.Config{Timing: &timing, Seed: 3}})
-		require.NoError(t, err)
+		sims, topo := startSims(t, net)
 		defer sims.Close()
 		synctest.Wait()
 		require.Empty(t, composed(), "no BOS yet")
@@ -215,15 +224,7 @@ func (tokenAuth) Authenticate(_ context.Context, token string) (auth.Identity, e
 func TestRolloutWithAuth(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		net := memnet.New()
-		topo, err := topology.Generate(topology.DefaultOptions(4))
-		require.NoError(t, err)
-		timing := simulator.DefaultTiming()
-		timing.Scale = 0
-		const bosAddr = "127.0.0.1:8000"
-		services := append(slices.Clone(stack.Simulators), stack.Slurm)
-		sims, err := stack.Start(t.Context(), stack.Options{Topology: topo, Services: services, Net: net,
-			External: stack.URLs{BOS: "http://" + bosAddr}, Sim: simulator.Config{Timing: &timing, Seed: 3}})
-		require.NoError(t, err)
+		sims, _ := startSims(t, net)
 		t.Cleanup(sims.Close)
 
 		u := sims.URLs
@@ -235,7 +236,7 @@ func TestRolloutWithAuth(t *testing.T) {
 		t.Cleanup(r.b.Close)
 		t.Cleanup(func() { r.shutdown(t) })
 		anonymous := bosapi.NewClient("http://"+bosAddr, net.HTTPClient(0))
-		_, err = anonymous.ListSessions(t.Context(), bosapi.SessionQuery{})
+		_, err := anonymous.ListSessions(t.Context(), bosapi.SessionQuery{})
 		require.Equal(t, http.StatusUnauthorized, problem.StatusOf(err), "no token: refused")
 
 		admin := anonymous.WithToken("admin-token")
