@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cray-bos/bos/internal/benchfloor"
@@ -15,10 +16,12 @@ import (
 )
 
 // BenchmarkBoot boots whole clusters with zero simulated hardware delay, so what is
-// measured is orchestration: session create → complete wall time, its cost per node, and
-// the process's peak resident memory during the boot (BOS, store and every simulator
-// share the process). x-floor is the wall time over the loopback HTTP floor measured
-// first in this process (benchfloor: RequestsPerNode × nodes × one request).
+// measured is orchestration: session create → complete wall time, its cost per node (wall
+// and CPU of the process: BOS, every simulator and an embedded Redis, not a real Redis
+// server), BOS's Redis round trips per node, and the process's peak resident memory
+// during the boot (BOS, store and every simulator share the process). x-floor is the wall
+// time over the loopback HTTP floor measured first in this process (benchfloor:
+// RequestsPerNode × nodes × one request).
 func BenchmarkBoot(b *testing.B) {
 	floor, err := benchfloor.Measured()
 	require.NoError(b, err)
@@ -33,15 +36,21 @@ func BenchmarkBoot(b *testing.B) {
 					c := startCluster(b, backend, clusterOptions{nodes: n, options: map[string]any{
 						"max_power_on_wait_time": 120, "max_boot_wait_time": 1200, "max_power_off_wait_time": 300, "polling_frequency": 15}})
 					resetPeakRSS()
+					before := c.counts()
 					b.StartTimer()
-					start := time.Now()
+					start, cpu := time.Now(), cpuTime()
 					st := c.waitComplete(c.session(bos.OpBoot, "", "", false), 5*time.Minute)
-					wall := time.Since(start)
+					wall, cpu := time.Since(start), cpuTime()-cpu
 					b.StopTimer()
+					after := c.counts()
 					require.Equal(b, 100.0, st.PercentSuccessful)
 					b.ReportMetric(wall.Seconds(), "s/boot")
 					b.ReportMetric(float64(wall.Microseconds())/float64(n), "µs/node")
 					b.ReportMetric(floor.Ratio(wall, n), "x-floor")
+					b.ReportMetric(float64(cpu.Microseconds())/1000/float64(n), "cpu-ms/node")
+					for _, f := range benchFigures {
+						b.ReportMetric((after[f.metric]-before[f.metric])/float64(n), f.unit)
+					}
 					if peak := peakRSSMiB(); peak > 0 {
 						b.ReportMetric(peak, "peak-MiB")
 					}
@@ -50,6 +59,39 @@ func BenchmarkBoot(b *testing.B) {
 			})
 		}
 	}
+}
+
+// benchFigures are the per-node counts BenchmarkBoot reports: the simulators' and BOS's
+// own counters, read before and after the boot.
+var benchFigures = []struct{ metric, unit string }{
+	{`bos_sim_requests_total{route="GET /redfish/v1/Systems/{id}"}`, "gets/node"},
+	{"bos_sim_event_posts_total", "event-posts/node"},
+	{"bos_sim_events_delivered_total", "events/node"},
+	{"bos_reconcile_node_looks_total", "looks/node"},
+	{"bos_redis_command_duration_seconds", "redis-trips/node"}, // a histogram: its count
+}
+
+// counts sums the stack's counters (and histograms' counts) (simulators' and BOS's) by name and by name plus
+// each label, for benchFigures.
+func (c *cluster) counts() map[string]float64 {
+	out := map[string]float64{}
+	for _, g := range []prometheus.Gatherer{c.st.SimMetrics.Registry(), c.st.BOS.Metrics().Registry()} {
+		families, err := g.Gather()
+		require.NoError(c.t, err)
+		for _, f := range families {
+			for _, m := range f.GetMetric() {
+				v := m.GetCounter().GetValue()
+				if h := m.GetHistogram(); h != nil {
+					v = float64(h.GetSampleCount())
+				}
+				out[f.GetName()] += v
+				for _, l := range m.GetLabel() {
+					out[fmt.Sprintf("%s{%s=%q}", f.GetName(), l.GetName(), l.GetValue())] += v
+				}
+			}
+		}
+	}
+	return out
 }
 
 // resetPeakRSS returns freed memory to the OS (the previous cluster's) and resets the

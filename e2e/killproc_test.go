@@ -54,39 +54,17 @@ func TestKillProcess(t *testing.T) {
 	if err != nil {
 		t.Skip("no redis-server binary")
 	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build bos")
-	}
-	seed := uint64(1)
-	if s := os.Getenv("BOS_KILL_SEED"); s != "" {
-		seed, err = strconv.ParseUint(s, 10, 64)
-		require.NoError(t, err, "BOS_KILL_SEED")
-	}
 	const nodes, killsPerOp = 1000, 3
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	dir := t.TempDir() // first, so it is removed after every process stopped
-
-	bosBin := filepath.Join(dir, "bos")
-	out, err := exec.CommandContext(ctx, goTool, "build", "-o", bosBin, "github.com/cray-bos/bos/cmd/bos").CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
+	bosBin, seed := buildBOS(ctx, t, dir)
 	redisURL := startRedisServer(t, redisBin, dir)
 
 	// The data centre, reporting to BOS at a fixed address that survives restarts.
 	bosURL := "http://" + freeLoopbackAddr(t)
-	k := &killRun{t: t, rng: rand.New(rand.NewPCG(seed, 0))}
-	topo, err := topology.Generate(topology.DefaultOptions(nodes))
-	require.NoError(t, err)
-	timing := stacktest.FastFaultTiming()
-	st, err := stack.Start(ctx, stack.Options{
-		Topology: topo, Services: stack.Simulators, External: stack.URLs{BOS: bosURL},
-		Sim: simulator.Config{Timing: &timing, Seed: 7, OnPowerChange: k.powerChanged, OnReset: k.reset},
-		CFS: fastCFS(nil),
-	})
-	require.NoError(t, err)
-	t.Cleanup(st.Close)
-	k.st, k.computes = st, topo.ByRole(topology.RoleCompute)
+	k := newKillRun(ctx, t, seed, nodes, bosURL)
+	st := k.st
 
 	u := st.URLs
 	k.bos = &childProcess{t: t, name: "bos-serve", bin: bosBin, dir: dir, args: []string{"serve", "--verbose",
@@ -118,6 +96,42 @@ func TestKillProcess(t *testing.T) {
 		assert.NotEmpty(t, r.kills, "%s: BOS was killed", op)
 		assert.LessOrEqual(t, r.elapsed, limit, "%s: within 3× the kill-free time plus the restarts", op)
 	}
+}
+
+// buildBOS builds bos into dir and returns it with the seed of the kill points
+// (BOS_KILL_SEED, default 1). It skips the test without the go command.
+func buildBOS(ctx context.Context, t *testing.T, dir string) (bin string, seed uint64) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to build bos")
+	}
+	seed = 1
+	if s := os.Getenv("BOS_KILL_SEED"); s != "" {
+		seed, err = strconv.ParseUint(s, 10, 64)
+		require.NoError(t, err, "BOS_KILL_SEED")
+	}
+	bin = filepath.Join(dir, "bos")
+	out, err := exec.CommandContext(ctx, goTool, "build", "-o", bin, "github.com/cray-bos/bos/cmd/bos").CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	return bin, seed
+}
+
+// newKillRun starts the data centre of nodes compute nodes (every simulator), reporting
+// to BOS at bosURL, and the killRun that counts what its nodes see.
+func newKillRun(ctx context.Context, t *testing.T, seed uint64, nodes int, bosURL string) *killRun {
+	k := &killRun{t: t, rng: rand.New(rand.NewPCG(seed, 0))}
+	topo, err := topology.Generate(topology.DefaultOptions(nodes))
+	require.NoError(t, err)
+	timing := stacktest.FastFaultTiming()
+	st, err := stack.Start(ctx, stack.Options{
+		Topology: topo, Services: stack.Simulators, External: stack.URLs{BOS: bosURL},
+		Sim: simulator.Config{Timing: &timing, Seed: 7, OnPowerChange: k.powerChanged, OnReset: k.reset},
+		CFS: fastCFS(nil),
+	})
+	require.NoError(t, err)
+	t.Cleanup(st.Close)
+	k.st, k.computes = st, topo.ByRole(topology.RoleCompute)
+	return k
 }
 
 // killRun drives BOS, counts what the simulated nodes saw, and kills.
@@ -170,12 +184,6 @@ var changesPer = map[string]int{bos.OpBoot: 2, bos.OpReboot: 4, bos.OpShutdown: 
 // operate runs one session of op on every compute node, killing BOS kills times at seeded
 // random shares of the operation's power changes, and checks the nodes at the end.
 func (k *killRun) operate(op string, kills int) opResult {
-	t := k.t
-	k.mu.Lock()
-	k.ons, k.offs, k.resets = map[string]int{}, map[string]int{}, map[string]map[string]int{}
-	k.mu.Unlock()
-	k.changes.Store(0)
-	before := k.bootCounts()
 	points := make([]float64, kills)
 	for i := range points {
 		// One kill in six or so lands before the first power change, in session setup.
@@ -183,29 +191,49 @@ func (k *killRun) operate(op string, kills int) opResult {
 	}
 	slices.Sort(points)
 	total := float64(changesPer[op] * len(k.computes))
-
+	var r opResult
 	start := time.Now()
+	k.session(op, func() bool {
+		if len(points) == 0 || float64(k.changes.Load()) < points[0]*total {
+			return false
+		}
+		seen := k.changes.Load()
+		down := time.Now()
+		k.bos.kill()
+		r.kills = append(r.kills, fmt.Sprintf("%.0f%% at %s", 100*float64(seen)/total, time.Since(start).Round(time.Millisecond)))
+		time.Sleep(200 * time.Millisecond) // the process manager's restart delay
+		k.bos.start()
+		k.waitHealthy()
+		r.down += time.Since(down)
+		points = points[1:]
+		return true
+	})
+	r.elapsed = time.Since(start)
+	return r
+}
+
+// session runs one session of op on every compute node to its end and checks the nodes.
+// Before each poll of its progress it calls kill, which says whether it killed BOS (then
+// the session is polled at once). It fails when no node got done for a minute.
+func (k *killRun) session(op string, kill func() bool) {
+	t := k.t
+	k.mu.Lock()
+	k.ons, k.offs, k.resets = map[string]int{}, map[string]int{}, map[string]map[string]int{}
+	k.mu.Unlock()
+	k.changes.Store(0)
+	before := k.bootCounts()
 	s, err := k.client.CreateSession(context.Background(), bos.SessionCreate{Operation: op, TemplateName: stack.DefaultTemplateName})
 	require.NoError(t, err)
-	var r opResult
 	left, lastProgress := len(k.computes)+1, time.Now()
 	for poll := 0; ; poll++ {
-		if len(points) > 0 && float64(k.changes.Load()) >= points[0]*total {
-			seen := k.changes.Load()
-			down := time.Now()
-			k.bos.kill()
-			r.kills = append(r.kills, fmt.Sprintf("%.0f%% at %s", 100*float64(seen)/total, time.Since(start).Round(time.Millisecond)))
-			time.Sleep(200 * time.Millisecond) // the process manager's restart delay
-			k.bos.start()
-			k.waitHealthy()
-			r.down += time.Since(down)
-			points = points[1:]
+		if kill() {
 			continue
 		}
 		if poll%10 == 0 {
 			status, err := k.client.SessionStatus(context.Background(), s.Name)
 			require.NoError(t, err)
 			if status.Status == bos.SessionComplete {
+				assert.InDelta(t, 100, status.PercentSuccessful, 0.01, "%s: success", op)
 				break
 			}
 			// The deadline follows the work left: it fails only when no node got done for
@@ -218,12 +246,10 @@ func (k *killRun) operate(op string, kills int) opResult {
 		}
 		time.Sleep(20 * time.Millisecond) // polling the progress counter for the next kill point
 	}
-	r.elapsed = time.Since(start)
 	if bad := k.pending(op, before); len(bad) > 0 {
 		t.Errorf("%s: session complete but %d nodes not as it asks, e.g. %s", op, len(bad), k.describePending(op, before))
 	}
 	k.checkPoweredOnce(op, before)
-	return r
 }
 
 // pending lists the compute nodes the simulator does not show as op asks: booted anew for

@@ -170,6 +170,14 @@ func TestClientContract(t *testing.T) {
 		require.Len(t, ces, 2)
 		assert.Equal(t, "127.1.0.3:8443/redfish/v1/Systems/Node1", ces[1].RedfishURL)
 
+		// A BMC shard registers where its BMCs listen (internal/stack, registerBMCs).
+		require.NoError(t, c.PatchRedfishEndpoint(ctx, "x1000c0s1b0", hsmapi.RedfishEndpointUpdate{FQDN: "127.1.0.4:8443", User: "root", Password: "pw"}))
+		ces, err = c.ComponentEndpoints(ctx, hsmapi.EndpointFilter{RedfishEP: []string{"x1000c0s1b0"}, RedfishType: []string{"ComputerSystem"}})
+		require.NoError(t, err)
+		require.Len(t, ces, 2)
+		assert.Equal(t, "127.1.0.4:8443/redfish/v1/Systems/Node0", ces[0].RedfishURL)
+		assert.ErrorContains(t, c.PatchRedfishEndpoint(ctx, "x9000c0s0b0", hsmapi.RedfishEndpointUpdate{FQDN: "127.1.0.5:8443"}), "x9000c0s0b0")
+
 		eths, err := c.EthernetInterfaces(ctx, "Node")
 		require.NoError(t, err)
 		assert.Len(t, eths, 245)

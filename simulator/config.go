@@ -23,6 +23,10 @@ type Config struct {
 	// FirstAddress is the loopback address of the first BMC without a topology Address;
 	// the next ones count up from it, skipping x.y.z.0 and x.y.z.255. Default "127.1.0.1".
 	FirstAddress string
+	// SkipAddresses is how many of those addresses the first BMC skips: a shard of a
+	// cluster (topology.Shard) skips those of the BMCs before it, so every BMC has the
+	// address it would have in the whole, whichever process runs it.
+	SkipAddresses int
 	// Port is the TCP port every BMC listens on (each on its own address). 0 picks a free
 	// port when the first BMC binds and uses it for all others.
 	Port int
@@ -57,8 +61,9 @@ type Config struct {
 	// that BMC's xname. "{bmc}" in a Destination is replaced by the BMC xname.
 	Subscriptions []Subscription
 	// EventWorkers is the size of the event delivery pool shared by all BMCs (default 32);
-	// EventQueue is each worker's queue length (default 4096); events beyond it are dropped
-	// and counted in Stats.
+	// EventQueue is each worker's queue length (default 4096) and the most events a
+	// subscription holds waiting for delivery; events beyond them are dropped and counted in
+	// Stats.
 	EventWorkers, EventQueue int
 	// AgentWorkers bounds the virtual nodes' concurrent HTTP calls to BSS, BOS and CFS
 	// (default 64), so 10,000 nodes booting at once do not open 10,000 sockets.
@@ -181,6 +186,9 @@ func (cfg *Config) validate() error {
 	a, err := netip.ParseAddr(cfg.FirstAddress)
 	if err != nil || !a.Is4() || !a.IsLoopback() {
 		return fmt.Errorf("config: FirstAddress %q must be an IPv4 loopback address", cfg.FirstAddress)
+	}
+	if cfg.SkipAddresses < 0 {
+		return fmt.Errorf("config: SkipAddresses %d is negative", cfg.SkipAddresses)
 	}
 	if cfg.Port < 0 || cfg.Port > 65535 {
 		return fmt.Errorf("config: Port %d out of range", cfg.Port)

@@ -120,13 +120,17 @@
 // # Events
 //
 // Every PowerState change (PoweringOn, On, PoweringOff, Off) is POSTed to each subscriber
-// of the system's BMC as a Redfish Event: Context = the subscription's, one record with
+// of the system's BMC as a record of a Redfish Event: Context = the subscription's,
 // MessageId ResourceEvent.1.0.ResourcePowerStateChanged, MessageArgs [system URI, state],
 // OriginOfCondition, EventType Alert (what HSM reads, via hmcollector). Delivery is a pool
 // shared by the simulator (Config.EventWorkers single-worker shards, a BMC always on the
-// same shard; a change's events are queued under the BMC lock as it is made, so they stay
-// in the order of the changes), HTTPTimeout per POST, 3 retries ReportBackoff
-// apart; enqueueing never blocks the BMC: a full shard queue drops the event
+// same shard; a change's events are queued under the BMC lock as it is made, into the
+// subscription's outbox, so they stay in the order of the changes). A delivery POSTs
+// everything the outbox holds when it runs (at most 64 records) as one Event, so the
+// transitions of a reset, or of several nodes of the BMC, queued meanwhile share one POST
+// per subscriber (Stats.EventPosts; the other event counters count records); HTTPTimeout
+// per POST, 3 retries ReportBackoff apart; enqueueing never blocks the BMC: a full shard
+// queue or an outbox holding Config.EventQueue records drops the event
 // (Stats.EventsDropped). Config.Subscriptions pre-seeds a subscription on every BMC with
 // Context = the BMC xname ("{bmc}" in the Destination is replaced by it): how the stack
 // wires HSM without 10,000 POSTs at start-up. A subscription receives power events unless

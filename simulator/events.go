@@ -8,15 +8,20 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
 
 // EventService: subscriptions per BMC, and ResourcePowerStateChanged events delivered by
 // a pool shared by the whole simulator. A change's events are queued as it is made, under
-// the BMC lock, and the events of one BMC always go through the same single-worker shard,
-// so a subscriber sees a system's changes in the order they happened. Delivery never
-// blocks the BMC: a full shard queue drops the event (Stats.EventsDropped).
+// the BMC lock, into the subscription's outbox, and the events of one BMC always go
+// through the same single-worker shard, so a subscriber sees a system's changes in the
+// order they happened. Each delivery POSTs every event its subscription's outbox holds
+// then (at most maxEventsPerPost) as the records of one Event, as the DMTF Event schema
+// allows: the transitions of one reset, or of several nodes of the BMC, cost one POST per
+// subscriber. Delivery never blocks the BMC: a full shard queue or outbox drops the event
+// (Stats.EventsDropped).
 
 // eventTypes are the EventTypes a subscription may name. The property is deprecated
 // (subscriptions filter on RegistryPrefixes since Redfish 1.6), so the BMC accepts it from
@@ -27,6 +32,9 @@ var eventTypes = []string{"StatusChange", "ResourceUpdated", "ResourceAdded", "R
 // Timing.ReportBackoff apart, then the event is given up and, under the subscription's
 // DeliveryRetryPolicy TerminateAfterRetries, the subscription is deleted.
 const eventRetries = 3
+
+// maxEventsPerPost bounds the records of one Event a BMC POSTs.
+const maxEventsPerPost = 64
 
 // Delivery retry policies (EventDestination.DeliveryRetryPolicy). SuspendRetries is
 // refused: a suspended subscription could only be resumed by recreating it here.
@@ -49,13 +57,23 @@ type subscription struct {
 	policy           string      // DeliveryRetryPolicy
 	bmc              *bmc
 	gone             *atomic.Bool // deleted or terminated: queued events are not sent
+	outbox           *outbox      // events waiting for the shard; a PATCHed copy gets its own
+}
+
+// outbox holds a subscription's events until its shard delivers them. A delivery is
+// scheduled on the shard when the first event arrives; it takes what is there when it
+// runs, so events queued meanwhile ride along in the same POST.
+type outbox struct {
+	mu        sync.Mutex
+	events    []eventRecord
+	scheduled bool
 }
 
 func newSubscription(b *bmc, seq uint64, dest, ctx string, types, prefixes []string) *subscription {
 	id := strconv.FormatUint(seq, 10)
 	return &subscription{id: id, odataID: "/redfish/v1/EventService/Subscriptions/" + id,
 		destination: strings.ReplaceAll(dest, "{bmc}", b.xname), context: ctx,
-		eventTypes: types, registryPrefixes: prefixes, policy: policyRetryForever, bmc: b, gone: new(atomic.Bool)}
+		eventTypes: types, registryPrefixes: prefixes, policy: policyRetryForever, bmc: b, gone: new(atomic.Bool), outbox: &outbox{}}
 }
 
 // wantsPower: power events are EventType Alert (as CSM's BMCs send them, StatusChange
@@ -107,39 +125,70 @@ func (s *Simulator) queueEvent(sub *subscription, n *node, st PowerState, at tim
 	})
 }
 
-// queueRecord hands one event to the subscriber's shard without blocking.
+// queueRecord puts one event in the subscriber's outbox and, if no delivery is scheduled,
+// schedules one on the subscriber's shard, without blocking. An outbox holding
+// Config.EventQueue events, or a full shard, drops the event.
 func (s *Simulator) queueRecord(sub *subscription, rec eventRecord) {
-	shard := s.events[sub.bmc.index%len(s.events)]
-	if shard.trySubmit(func() { s.deliver(sub, rec) }) {
-		s.stats.eventsQueued.Add(1)
-	} else {
+	box := sub.outbox
+	box.mu.Lock()
+	defer box.mu.Unlock()
+	if len(box.events) >= s.cfg.EventQueue {
 		s.stats.eventsDropped.Add(1)
+		return
+	}
+	if !box.scheduled {
+		shard := s.events[sub.bmc.index%len(s.events)]
+		if !shard.trySubmit(func() { s.deliverOutbox(sub) }) {
+			s.stats.eventsDropped.Add(1)
+			return
+		}
+		box.scheduled = true
+	}
+	box.events = append(box.events, rec)
+	s.stats.eventsQueued.Add(1)
+}
+
+// deliverOutbox POSTs what sub's outbox holds, maxEventsPerPost events a POST.
+func (s *Simulator) deliverOutbox(sub *subscription) {
+	box := sub.outbox
+	box.mu.Lock()
+	events := box.events
+	box.events, box.scheduled = nil, false
+	box.mu.Unlock()
+	for len(events) > 0 {
+		n := min(len(events), maxEventsPerPost)
+		s.deliver(sub, events[:n])
+		events = events[n:]
 	}
 }
 
-// deliver POSTs one event, retrying a few times; a subscription whose policy is
-// TerminateAfterRetries is deleted when an event is given up.
-func (s *Simulator) deliver(sub *subscription, rec eventRecord) {
+// deliver POSTs events as one Event, retrying a few times; a subscription whose policy
+// is TerminateAfterRetries is deleted when the POST is given up.
+func (s *Simulator) deliver(sub *subscription, events []eventRecord) {
 	if sub.gone.Load() {
 		return
 	}
 	id := strconv.FormatUint(s.eventSeq.Add(1), 10)
-	if rec.EventID == "" {
-		rec.EventID = id
+	for i := range events {
+		if events[i].EventID == "" {
+			events[i].EventID = id + "." + strconv.Itoa(i)
+		}
+		events[i].MemberID = strconv.Itoa(i)
 	}
-	rec.MemberID = "0"
 	body, _ := json.Marshal(eventBody{
 		ODataType: "#Event.v1_13_0.Event", ID: id, Name: "Event Array", Context: sub.context,
-		Events: []eventRecord{rec},
+		Events: events,
 	})
+	n := int64(len(events))
 	for attempt := 0; ; attempt++ {
 		status, _, err := s.callWith(s.ctx, http.MethodPost, sub.destination, body, sub.headers)
+		s.stats.eventPosts.Add(1)
 		if err == nil && status/100 == 2 {
-			s.stats.eventsDelivered.Add(1)
+			s.stats.eventsDelivered.Add(n)
 			return
 		}
 		if attempt == eventRetries || s.ctx.Err() != nil || sub.gone.Load() {
-			s.stats.eventsFailed.Add(1)
+			s.stats.eventsFailed.Add(n)
 			s.log.Debug("event delivery failed", "bmc", sub.bmc.xname, "destination", sub.destination, "status", status, "err", err)
 			if sub.policy == policyTerminate && s.ctx.Err() == nil {
 				s.terminate(sub)
@@ -388,7 +437,7 @@ func (s *Simulator) patchSubscription(w http.ResponseWriter, r *http.Request, b 
 	i, sub := b.subscription(r.PathValue("id"))
 	if sub != nil && newCtx != nil {
 		cp := *sub
-		cp.context = *newCtx
+		cp.context, cp.outbox = *newCtx, &outbox{}
 		subs := slices.Clone(b.subs)
 		subs[i] = &cp
 		b.subs, sub = subs, &cp

@@ -85,15 +85,49 @@ func TestPowerEventsReachSubscribers(t *testing.T) {
 	assert.Len(t, stateSeq(evs, "/collector"), 4)
 	assert.Empty(t, stateSeq(evs, "/telemetry"))
 	for _, e := range evs {
-		require.Len(t, e.Events, 1)
-		r := e.Events[0]
-		assert.Equal(t, "ResourceEvent.1.0.ResourcePowerStateChanged", r.MessageID)
-		assert.Equal(t, "Alert", r.EventType)
-		assert.Equal(t, uri, r.OriginOfCondition.ID)
-		_, err := time.Parse(time.RFC3339, r.EventTimestamp)
-		assert.NoError(t, err)
+		require.NotEmpty(t, e.Events)
+		for _, r := range e.Events {
+			assert.Equal(t, "ResourceEvent.1.0.ResourcePowerStateChanged", r.MessageID)
+			assert.Equal(t, "Alert", r.EventType)
+			assert.Equal(t, uri, r.OriginOfCondition.ID)
+			_, err := time.Parse(time.RFC3339, r.EventTimestamp)
+			assert.NoError(t, err)
+		}
 	}
 	assert.Equal(t, bladeBMC+":collector", evs[len(evs)-1].Context)
+	for _, r := range sub.all() {
+		validateEvent(t, r.body)
+	}
+}
+
+// Events queued while a subscriber's delivery is under way leave together, in order, as
+// the records of one Event POST: one POST per subscriber for many transitions.
+func TestEventsQueuedMeanwhileShareOnePost(t *testing.T) {
+	release := make(chan struct{})
+	var first sync.Once
+	sub := newRecorder(t, func(*http.Request, []byte) (int, string) {
+		first.Do(func() { <-release }) // the first POST waits while the rest queue up
+		return http.StatusOK, ""
+	})
+	s := newSim(t, func(c *Config) {
+		c.Subscriptions = []Subscription{{Destination: sub.srv.URL + "/hsm/{bmc}"}}
+	})
+	srv := bmcServer(t, s, bladeBMC)
+	require.Equal(t, 204, call(t, srv.URL, "POST", resetPath, resetBody("On"), "basic").status)
+	testwait.Until(t, "the first POST is under way", func() bool { return len(sub.all()) == 1 }, stats(s))
+	waitPower(t, s, bladeNode, "On")
+	require.Equal(t, 204, call(t, srv.URL, "POST", resetPath, resetBody("ForceOff"), "basic").status)
+	waitPower(t, s, bladeNode, "Off")
+	close(release)
+	testwait.Until(t, "4 events delivered", func() bool { return s.Stats().EventsDelivered == 4 }, stats(s))
+
+	evs := decodeEvents(t, sub)
+	require.Len(t, evs, 2, "one POST under way, one for everything queued meanwhile")
+	uri := "/redfish/v1/Systems/Node0"
+	assert.Equal(t, []string{bladeBMC + " " + uri + " PoweringOn", bladeBMC + " " + uri + " On",
+		bladeBMC + " " + uri + " PoweringOff", bladeBMC + " " + uri + " Off"}, stateSeq(evs, "/hsm/"+bladeBMC))
+	assert.GreaterOrEqual(t, len(evs[1].Events), 2, "at least the power-off's two transitions")
+	assert.EqualValues(t, 2, s.Stats().EventPosts)
 	for _, r := range sub.all() {
 		validateEvent(t, r.body)
 	}

@@ -188,7 +188,8 @@ func (s *Simulator) build() error {
 		}
 		s.bmcByIP[a] = &bmc{xname: tb.Xname} // placeholder, replaced below
 	}
-	next := netip.MustParseAddr(s.cfg.FirstAddress)
+	next, skip := netip.MustParseAddr(s.cfg.FirstAddress), s.cfg.SkipAddresses
+	var err error
 	initial := Off
 	if s.cfg.InitialPower == "On" {
 		initial = On
@@ -205,18 +206,8 @@ func (s *Simulator) build() error {
 		if tb.Address != "" {
 			b.addr = netip.MustParseAddr(tb.Address)
 		} else {
-			for {
-				if !next.IsValid() || !next.IsLoopback() {
-					return fmt.Errorf("bmc %s: ran out of loopback addresses after %s", tb.Xname, s.cfg.FirstAddress)
-				}
-				a := next
-				next = next.Next()
-				last := a.As4()[3]
-				if last == 0 || last == 255 || s.bmcByIP[a] != nil {
-					continue
-				}
-				b.addr = a
-				break
+			if b.addr, err = s.nextAddress(&next, &skip); err != nil {
+				return fmt.Errorf("bmc %s: %w", tb.Xname, err)
 			}
 		}
 		s.bmcByIP[b.addr] = b
@@ -296,6 +287,27 @@ func (s *Simulator) Start(ctx context.Context) error {
 	}
 	s.log.Info("simulator listening", "bmcs", len(s.bmcs), "nodes", len(s.nodes), "port", s.port, "tls", s.cfg.TLS)
 	return nil
+}
+
+// nextAddress takes the next free BMC address from *next, after skipping *skip of them
+// (x.y.z.0, x.y.z.255 and topology addresses are never taken nor counted).
+func (s *Simulator) nextAddress(next *netip.Addr, skip *int) (netip.Addr, error) {
+	for {
+		if !next.IsValid() || !next.IsLoopback() {
+			return netip.Addr{}, fmt.Errorf("ran out of loopback addresses after %s", s.cfg.FirstAddress)
+		}
+		a := *next
+		*next = next.Next()
+		last := a.As4()[3]
+		if last == 0 || last == 255 || s.bmcByIP[a] != nil {
+			continue
+		}
+		if *skip > 0 {
+			*skip--
+			continue
+		}
+		return a, nil
+	}
 }
 
 // bindAll listens on every BMC address; on failure it closes what it opened.
@@ -531,12 +543,15 @@ func (s *Simulator) jittered(d time.Duration) time.Duration {
 
 // Stats are counters for tests and benchmarks.
 type Stats struct {
-	Resets          int64 // Reset actions accepted (Apply or NoOp)
-	PowerChanges    int64 // PowerState changes
+	Resets       int64 // Reset actions accepted (Apply or NoOp)
+	PowerChanges int64 // PowerState changes
+	// Events counts records (an Event POST carries one or more, see events.go).
 	EventsQueued    int64
 	EventsDelivered int64
 	EventsFailed    int64 // given up after the retries
-	EventsDropped   int64 // a delivery queue was full
+	EventsDropped   int64 // a delivery queue or a subscription's outbox was full
+	// EventPosts counts the Event POSTs sent to subscribers, retries included.
+	EventPosts int64
 	// SubscriptionsTerminated counts subscriptions deleted by their TerminateAfterRetries
 	// policy when an event could not be delivered.
 	SubscriptionsTerminated int64
@@ -547,7 +562,7 @@ type Stats struct {
 }
 
 type counters struct {
-	resets, powerChanges, eventsQueued, eventsDelivered, eventsFailed, eventsDropped,
+	resets, powerChanges, eventsQueued, eventsDelivered, eventsFailed, eventsDropped, eventPosts,
 	bootScripts, boots, reports, cfsReports, subscriptionsTerminated atomic.Int64
 }
 
@@ -555,7 +570,7 @@ type counters struct {
 func (s *Simulator) Stats() Stats {
 	c := &s.stats
 	return Stats{Resets: c.resets.Load(), PowerChanges: c.powerChanges.Load(), EventsQueued: c.eventsQueued.Load(),
-		EventsDelivered: c.eventsDelivered.Load(), EventsFailed: c.eventsFailed.Load(), EventsDropped: c.eventsDropped.Load(),
+		EventsDelivered: c.eventsDelivered.Load(), EventsFailed: c.eventsFailed.Load(), EventsDropped: c.eventsDropped.Load(), EventPosts: c.eventPosts.Load(),
 		BootScripts: c.bootScripts.Load(), Boots: c.boots.Load(), Reports: c.reports.Load(), CFSReports: c.cfsReports.Load(),
 		SubscriptionsTerminated: c.subscriptionsTerminated.Load()}
 }

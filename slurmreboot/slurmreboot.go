@@ -14,6 +14,7 @@ import (
 
 	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/api/hsmapi"
+	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/internal/xname"
 )
@@ -239,7 +240,7 @@ func (p *Program) mapNodes(ctx context.Context, res *Result) error {
 			res.Xnames[name] = x
 			continue
 		}
-		nid, ok := parseNID(name)
+		nid, ok := slurmapi.NIDOf(name)
 		if !ok {
 			res.Unmapped = append(res.Unmapped, name)
 			continue
@@ -278,21 +279,6 @@ func (p *Program) mapNodes(ctx context.Context, res *Result) error {
 		}
 	}
 	return nil
-}
-
-// parseNID reads the NID of a Cray node name: "nid" and digits (nid000042 → 42).
-func parseNID(name string) (int, bool) {
-	digits, ok := strings.CutPrefix(strings.ToLower(name), "nid")
-	if !ok || digits == "" {
-		return 0, false
-	}
-	for _, r := range digits {
-		if r < '0' || r > '9' {
-			return 0, false
-		}
-	}
-	nid, err := strconv.Atoi(digits)
-	return nid, err == nil && nid > 0
 }
 
 // retry runs call until it succeeds, fails in a way again() does not accept, attempts

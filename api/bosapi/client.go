@@ -312,6 +312,13 @@ func (c *Client) GetComponentTagged(ctx context.Context, id string) (orchestrato
 	return out, tag, err
 }
 
+// ComponentHistory returns a component's history, newest first (our extension).
+func (c *Client) ComponentHistory(ctx context.Context, id string) ([]orchestrator.HistoryEntry, error) {
+	var out []orchestrator.HistoryEntry
+	_, err := c.send(ctx, http.MethodGet, "/v2/components/"+url.PathEscape(id)+"/history", nil, nil, &out)
+	return out, err
+}
+
 // PutComponent creates or replaces one component.
 func (c *Client) PutComponent(ctx context.Context, id string, p orchestrator.ComponentPatch) (orchestrator.Component, error) {
 	var out orchestrator.Component

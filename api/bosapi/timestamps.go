@@ -25,7 +25,8 @@ import (
 const WireTimeLayout = "2006-01-02T15:04:05"
 
 // timeKeys are the JSON keys whose values are timestamps in the v1 and v2 APIs.
-var timeKeys = []string{"last_updated", "start_time", "end_time", "stop_time"}
+// "time" is a component history entry's (our extension).
+var timeKeys = []string{"last_updated", "start_time", "end_time", "stop_time", "time"}
 
 // ParseWireTime parses a timestamp as BOS accepts one: naive (taken as UTC) or RFC 3339,
 // each with or without a fraction of a second. The result is in UTC.

@@ -403,6 +403,23 @@ func (c *Client) RedfishEndpoints(ctx context.Context) ([]RedfishEndpoint, error
 	return out.RedfishEndpoints, nil
 }
 
+// RedfishEndpointUpdate is a PATCH of a RedfishEndpoint: where the BMC listens and how to
+// log in to it; empty fields are left as they are.
+type RedfishEndpointUpdate struct {
+	FQDN     string `json:"FQDN,omitempty"`
+	User     string `json:"User,omitempty"`
+	Password string `json:"Password,omitempty"`
+}
+
+// PatchRedfishEndpoint updates a BMC HSM knows (PATCH /Inventory/RedfishEndpoints/{xname});
+// HSM rediscovers it when its RediscoverOnUpdate is set.
+func (c *Client) PatchRedfishEndpoint(ctx context.Context, id string, u RedfishEndpointUpdate) error {
+	if err := c.do(ctx, http.MethodPatch, "/Inventory/RedfishEndpoints/"+url.PathEscape(id), nil, u, nil); err != nil {
+		return fmt.Errorf("hsm: patch redfish endpoint %s: %w", id, err)
+	}
+	return nil
+}
+
 // EthernetInterfaces lists interfaces, optionally of one component type ("" for all).
 func (c *Client) EthernetInterfaces(ctx context.Context, typ string) ([]EthernetInterface, error) {
 	q := url.Values{}

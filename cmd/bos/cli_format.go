@@ -100,6 +100,12 @@ func tableOf(v any) (table, bool) {
 				dash(c.Session), dash(c.LastAction.Action), dash(clip(c.Error, 60))})
 		}
 		return t, true
+	case []bos.HistoryEntry:
+		t := table{header: []string{"TIME", "KIND", "FROM", "TO", "DETAIL", "SESSION"}}
+		for _, e := range v {
+			t.rows = append(t.rows, []string{clock(e.Time), e.Kind, dash(clip(e.From, 50)), dash(clip(e.To, 50)), dash(clip(e.Detail, 60)), dash(e.Session)})
+		}
+		return t, true
 	case bos.SessionExtendedStatus:
 		pct := func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) + "%" }
 		t := table{rows: [][]string{

@@ -454,6 +454,12 @@ func TestCLIComponents(t *testing.T) {
 	list = v2JSON[[]bos.Component](t, "components", "update", a, b, "--file", writeFile(t, "c.json", `{"retry_policy": 2}`))
 	require.Len(t, list, 2)
 	assert.Equal(t, 2, *list[1].RetryPolicy)
+	// history: newest first, what the updates above did
+	hist := v2JSON[[]bos.HistoryEntry](t, "components", "history", a)
+	require.GreaterOrEqual(t, len(hist), 2)
+	assert.Equal(t, bos.HistoryEntry{Kind: bos.HistoryError, From: "by hand"}, bos.HistoryEntry{Kind: hist[0].Kind, From: hist[0].From, To: hist[0].To}, "the error cleared last")
+	assert.Equal(t, bos.HistoryEntry{Kind: bos.HistoryError, To: "by hand"}, bos.HistoryEntry{Kind: hist[1].Kind, From: hist[1].From, To: hist[1].To})
+	assert.Regexp(t, `(?m)^TIME\s+KIND\s+FROM\s+TO\s+DETAIL\s+SESSION\n\S+\s+error\s+by hand\s+-\s+`, v2(t, "components", "history", a))
 	// timestamps in a file as BOS writes them (naive, UTC), as `describe --format json` prints them
 	c = v2JSON[bos.Component](t, "components", "update", a, "--file", writeFile(t, "t.json",
 		`{"actual_state": {"boot_artifacts": {"kernel": "k"}, "last_updated": "2026-01-02T03:04:05"}}`))
@@ -472,6 +478,7 @@ func TestCLIComponents(t *testing.T) {
 	}{
 		{"describe missing", []string{"components", "describe", "x9999c0s0b0n0"}, "404 The resource was not found: Component 'x9999c0s0b0n0' does not exist"},
 		{"update missing", []string{"components", "update", "x9999c0s0b0n0", "--enabled=false"}, "404 The resource was not found"},
+		{"history of a missing component", []string{"components", "history", "x9999c0s0b0n0"}, "404 The resource was not found: Component 'x9999c0s0b0n0' does not exist"},
 		{"update some missing", []string{"components", "update", a, "x9999c0s0b0n0", "--enabled=false"}, "404"},
 		{"update nothing", []string{"components", "update", a}, "nothing to change"},
 		{"update no target", []string{"components", "update", "--enabled=false"}, "IDs or --filter-session"},

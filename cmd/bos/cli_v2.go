@@ -67,6 +67,11 @@ func cliV2Families() []family {
 			{name: "describe", args: []string{"ID"}, short: "Show a component", setup: noFlags(func(c *call) (any, error) {
 				return v2Call(c, func(cl *bosapi.Client) (any, error) { return cl.GetComponent(c.ctx, c.args[0]) })
 			})},
+			{name: "history", args: []string{"ID"}, short: "Show a component's history, newest first: changes, actions and their results",
+				example: "  bos v2 components history x1000c0s0b0n0\n  bos v2 components history x1000c0s0b0n0 --format json",
+				setup: noFlags(func(c *call) (any, error) {
+					return v2Call(c, func(cl *bosapi.Client) (any, error) { return cl.ComponentHistory(c.ctx, c.args[0]) })
+				})},
 			{name: "update", args: []string{"[ID...]"}, short: "Change components: one, several (IDs or a,b,c) or a session's (--filter-session)",
 				example: "  bos v2 components update x1000c0s0b0n0 --enabled=false\n  bos v2 components update x1000c0s0b0n0,x1000c0s0b0n1 --retry-policy 5\n  bos v2 components update --filter-session S --enabled=false",
 				setup:   componentUpdate},

@@ -23,7 +23,7 @@ simulators it needs: Redfish BMCs with virtual nodes, HSM, BSS, CFS and an image
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newUpCommand(), newSimCommand(), newServeCommand())
+	root.AddCommand(newUpCommand(), newSimCommand(), newServeCommand(), newURLsCommand())
 	root.AddCommand(newCRUSCommand(), newRolloutCommand(), newHSMCommand())
 	root.AddCommand(newSlurmCommand(), newSlurmRebootCommand())
 	addClientCommands(root)

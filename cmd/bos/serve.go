@@ -14,6 +14,7 @@ import (
 
 	"github.com/cray-bos/bos/internal/stack"
 	"github.com/cray-bos/bos/orchestrator/auth"
+	"github.com/cray-bos/bos/orchestrator/ownership"
 	"github.com/cray-bos/bos/orchestrator/power"
 	"github.com/cray-bos/bos/orchestrator/server"
 	"github.com/cray-bos/bos/orchestrator/store"
@@ -24,7 +25,11 @@ import (
 // serveFlags are `bos serve`'s flags; config maps them onto BOS's Config.
 type serveFlags struct {
 	listen, urlsFile        string
+	urlsFrom                string
 	redisURL, redisPrefix   string
+	redisCluster            bool
+	replica                 server.Replica
+	historyLimit            int
 	tenants, bmcCredentials string
 	services                server.Services
 	redfishScheme, power    string
@@ -59,6 +64,8 @@ tenants come from the token, and only the administrator role may change the opti
 act without a tenant, or use v1 (docs/auth.md).`,
 		Example: `  bos serve --listen 127.0.0.1:8080
   bos serve --listen :8080 --redis-url redis://127.0.0.1:6379/0 --tenants tenants.yaml
+  bos serve --listen :8081 --redis-url redis://127.0.0.1:6379/0 --replica-id bos-1 --role operator \
+      --hsm-url ... (each replica its own --replica-id; docs/scale-out.md)
   bos serve --auth-jwks-url https://keycloak.example/realms/shasta/protocol/openid-connect/certs \
       --auth-issuer https://keycloak.example/realms/shasta --auth-audience shasta
   bos sim --nodes 100 --urls-file sim.json &
@@ -71,17 +78,24 @@ act without a tenant, or use v1 (docs/auth.md).`,
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "host:port the API listens on (port 0 = a free one; see --urls-file)")
 	fl.StringVar(&f.redisURL, "redis-url", "", "redis://host:port/db for BOS's state (default: an embedded Redis in this process)")
 	fl.StringVar(&f.redisPrefix, "redis-key-prefix", "", "prefix of every key BOS writes to Redis")
+	fl.BoolVar(&f.redisCluster, "redis-cluster", false, "--redis-url names a Redis Cluster node (more with ?addr=host:port&addr=...); every key goes under the hash tag {prefix}")
+	fl.StringVar(&f.replica.ID, "replica-id", "", "run as one of several BOS replicas on one Redis under this name (unique per replica; e.g. the pod name): operator replicas divide the nodes through leases")
+	fl.StringVar(&f.replica.Role, "role", server.RoleAll, "what this replica runs: all, api (the API only) or operator (the reconciler, v1 agent and CRUS; the API too)")
+	fl.IntVar(&f.replica.Shards, "shards", ownership.DefaultShards, "with --replica-id: how many shards the nodes are hashed into (the same on every replica)")
+	fl.DurationVar(&f.replica.LeaseTTL, "lease-ttl", ownership.DefaultTTL, "with --replica-id: a shard lease's time to live; a dead replica's nodes move to the others within about 4/3 of it")
+	fl.IntVar(&f.historyLimit, "history-limit", store.DefaultHistoryLimit, "history entries kept per component (GET /v2/components/{id}/history); 0 keeps none")
 	fl.StringVar(&f.tenants, "tenants", "", "YAML or JSON file of tenants and their nodes (the TAPMS stand-in)")
 	fl.StringVar(&f.urlsFile, "urls-file", "", `write {"bos": URL} to this file once the API listens`)
+	fl.StringVar(&f.urlsFrom, "urls-from", "", "take the service URLs not given by their flags from this URLs file (bos sim --urls-file, or bos urls merge)")
 	fl.StringVar(&f.services.HSM, "hsm-url", "", "HSM for the reconciler (scheme://host:port)")
 	fl.StringVar(&f.services.BSS, "bss-url", "", "BSS for the reconciler")
 	fl.StringVar(&f.services.CFS, "cfs-url", "", "CFS for the reconciler")
 	fl.StringVar(&f.services.S3, "s3-url", "", "S3 object store holding the boot images")
 	fl.StringVar(&f.services.IMS, "ims-url", "", "IMS for the reconciler")
-	fl.StringVar(&f.services.Slurm, "slurm-url", "", "slurmrestd (or bos sim's Slurm) for CRUS and rollouts, with --hsm-url")
 	fl.StringVar(&f.services.Scontrol, "slurm-scontrol", "", "drive a real slurmctld's rollouts through this scontrol (squeue beside it) instead of --slurm-url")
 	fl.StringVar(&f.redfishScheme, "redfish-scheme", "http", "how the reconciler reaches BMCs: http or https")
 	fl.StringVar(&f.power, "power", server.PowerRedfish, "how the reconciler powers nodes: redfish (straight to the BMCs) or pcs (through --pcs-url, as BOS 2.50 does)")
+	fl.StringVar(&f.services.Slurm, "slurm-url", "", "Slurm's REST API (slurmrestd, scheme://host:port): the web view's rolling states and Slurm lines; with --hsm-url, CRUS and rollouts")
 	fl.StringVar(&f.services.PCS, "pcs-url", "", "PCS for the reconciler with --power pcs (scheme://host:port; the API is under /power-control/v1)")
 	fl.DurationVar(&f.redfishTimeout, "redfish-timeout", 10*time.Second, "how long BOS waits for one BMC request")
 	fl.StringVar(&f.bmcCredentials, "bmc-credentials", "", "YAML or JSON file of BMC credentials (default, bmcs: {xname: {username, password}}), the Vault stand-in; default root/initial0")
@@ -102,16 +116,43 @@ act without a tenant, or use v1 (docs/auth.md).`,
 // config maps the flags onto BOS's Config, all but URL (known once BOS listens). life
 // bounds what runs as long as BOS does (the refresh of a JWKS URL's key set).
 func (f *serveFlags) config(cmd *cobra.Command, life context.Context) (cfg server.Config, err error) {
+	if f.urlsFrom != "" {
+		from, err := stack.LoadURLs(f.urlsFrom)
+		if err != nil {
+			return cfg, err
+		}
+		svc := &f.services
+		for _, p := range [][2]*string{{&svc.HSM, &from.HSM}, {&svc.BSS, &from.BSS}, {&svc.CFS, &from.CFS}, {&svc.S3, &from.S3},
+			{&svc.IMS, &from.IMS}, {&svc.Slurm, &from.Slurm}} {
+			fillEmpty(p[0], *p[1])
+		}
+		if f.power == server.PowerPCS {
+			fillEmpty(&svc.PCS, from.PCS)
+		}
+	}
 	cfg = server.Config{
-		Store:         store.Config{URL: f.redisURL, KeyPrefix: f.redisPrefix},
+		Store:         store.Config{URL: f.redisURL, KeyPrefix: f.redisPrefix, Cluster: f.redisCluster, HistoryLimit: f.historyLimit},
+		Replica:       f.replica,
 		Services:      f.services,
 		RedfishScheme: f.redfishScheme, RedfishTimeout: f.redfishTimeout,
+	}
+	switch {
+	case f.historyLimit < 0:
+		return cfg, fmt.Errorf("--history-limit must be 0 or more, not %d", f.historyLimit)
+	case f.historyLimit == 0:
+		cfg.Store.HistoryLimit = -1 // the store's "none"
 	}
 	if cfg.Reconcile, err = reconcilerWanted(f.services); err != nil {
 		return cfg, err
 	}
 	if cfg.Power, err = powerFlag(f.power); err != nil {
 		return cfg, err
+	}
+	switch {
+	case f.redisCluster && f.redisURL == "":
+		return cfg, fmt.Errorf("--redis-cluster needs --redis-url")
+	case f.replica.ID != "" && f.redisURL == "":
+		return cfg, fmt.Errorf("--replica-id needs --redis-url: replicas share one Redis")
 	}
 	switch {
 	case cfg.Power == server.PowerPCS && cfg.Reconcile && f.services.PCS == "":
@@ -203,11 +244,24 @@ func (f *serveFlags) serve(cmd *cobra.Command) error {
 	}
 	fmt.Fprintf(errw, "BOS at %s, store %s, reconciler %s, authentication %s; Ctrl-C to stop\n", cfg.URL, st, rec, authState)
 	fmt.Fprintf(errw, "web view: %s\n", cfg.URL+webui.Path)
-	select {
-	case <-ctx.Done():
-	case err := <-served:
-		_ = stop()
-		return fmt.Errorf("serving bos: %w", err)
+	started := time.Now()
+	warm := make(chan int, 1)
+	go func() {
+		if n, err := b.Subscribed(ctx); err == nil && n >= 0 {
+			warm <- n
+		}
+	}()
+	for waiting := true; waiting; {
+		select {
+		case <-ctx.Done():
+			waiting = false
+		case n := <-warm:
+			// Before this, BOS reads power with GETs.
+			fmt.Fprintf(errw, "warm in %s: BOS takes power events from %d BMCs\n", time.Since(started).Round(time.Millisecond), n)
+		case err := <-served:
+			_ = stop()
+			return fmt.Errorf("serving bos: %w", err)
+		}
 	}
 	fmt.Fprintln(errw, "stopping")
 	return stop()

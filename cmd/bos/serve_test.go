@@ -6,14 +6,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -24,6 +27,8 @@ import (
 	"github.com/cray-bos/bos/internal/stack/stacktest"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/server"
+	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/simulator"
 )
 
@@ -108,6 +113,38 @@ func TestServeAPIOnly(t *testing.T) {
 	assert.Error(t, err, "the listener is closed once serve returns")
 }
 
+// TestServeSlurmURL: --slurm-url reaches the web view, whose detail panel reads Slurm
+// there (here nothing answers: the panel says so).
+func TestServeSlurmURL(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	slurmURL := "http://" + ln.Addr().String()
+	require.NoError(t, ln.Close()) // a port nothing listens on
+	urls, _ := serveInProcess(t, "--slurm-url", slurmURL)
+	b, err := os.ReadFile(urls)
+	require.NoError(t, err)
+	var u stack.URLs
+	require.NoError(t, json.Unmarshal(b, &u))
+	req, err := http.NewRequest(http.MethodPut, u.BOS+"/v2/components/x1000c0s0b0n0", strings.NewReader(`{"id": "x1000c0s0b0n0"}`))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	put, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	put.Body.Close()
+	require.Equal(t, http.StatusOK, put.StatusCode)
+	resp, err := http.Get(u.BOS + "/ui/api/components/x1000c0s0b0n0")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var d struct {
+		Slurm *struct {
+			Error string `json:"error"`
+		} `json:"slurm"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&d))
+	require.NotNil(t, d.Slurm, "the view knows a Slurm")
+	assert.Contains(t, d.Slurm.Error, strings.TrimPrefix(slurmURL, "http://"))
+}
+
 func TestServeFlags(t *testing.T) {
 	ctx := testwait.Context(t)
 	for _, tc := range []struct {
@@ -124,6 +161,10 @@ func TestServeFlags(t *testing.T) {
 		{"pcs without its URL", []string{"--power", "pcs", "--hsm-url", "http://127.0.0.1:1", "--bss-url", "http://127.0.0.1:1",
 			"--cfs-url", "http://127.0.0.1:1", "--s3-url", "http://127.0.0.1:1", "--ims-url", "http://127.0.0.1:1"}, "--power pcs needs --pcs-url"},
 		{"pcs URL without pcs", []string{"--pcs-url", "http://127.0.0.1:1"}, "--pcs-url needs --power pcs"},
+		{"replica without redis", []string{"--replica-id", "r0"}, "--replica-id needs --redis-url"},
+		{"cluster without redis", []string{"--redis-cluster"}, "--redis-cluster needs --redis-url"},
+		{"bad role", []string{"--listen", "127.0.0.1:0", "--role", "worker", "--replica-id", "r0", "--redis-url", "redis://127.0.0.1:1/0"}, `replica role must be all, api or operator, not "worker"`},
+		{"negative history limit", []string{"--history-limit", "-1"}, "--history-limit must be 0 or more, not -1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := run(ctx, append([]string{"serve"}, tc.args...), &bytes.Buffer{}, &bytes.Buffer{})
@@ -179,22 +220,7 @@ func testServeWithReconciler(t *testing.T, power string) {
 
 	path, err := sim.ImagePath(ims.ImageCompute)
 	require.NoError(t, err)
-	cli := func(args ...string) string {
-		t.Helper()
-		r := bosCmd(t, "", append(append([]string{"v2"}, args...), "--urls-file", urls, "--format", "json")...)
-		require.NoError(t, r.fail, r.err)
-		return r.out
-	}
-	cli("options", "update", "--polling-frequency", "1", "--max-boot-wait-time", "10", "--max-power-on-wait-time", "10")
-	tpl := writeFile(t, "t.json", `{"enable_cfs": false, "boot_sets": {"compute": {"path": "`+path+`", "type": "s3", "node_roles_groups": ["Compute"]}}}`)
-	cli("sessiontemplates", "create", "compute", "--file", tpl)
-	cli("sessions", "create", "--template-name", "compute", "--operation", "boot", "--name", "boot-all")
-
-	var st bos.SessionExtendedStatus
-	testwait.Until(t, "session boot-all completes", func() bool {
-		require.NoError(t, json.Unmarshal([]byte(cli("sessions", "status", "boot-all")), &st))
-		return st.Status == bos.SessionComplete
-	}, func() string { return fmt.Sprintf("%+v", st) })
+	st := bootCompute(t, urls, path, 10)
 	assert.Equal(t, 4, st.ManagedComponentsCount)
 	assert.Equal(t, 100.0, st.PercentSuccessful)
 	for _, id := range topo.ByRole(topology.RoleCompute) {
@@ -204,6 +230,30 @@ func testServeWithReconciler(t *testing.T, power string) {
 	}
 	stop()
 	require.NoError(t, <-done)
+}
+
+// bootCompute boots every compute node on the image at path through the client, with the
+// BOS of the URLs file at urls, and returns the session's status once it completed; BOS
+// waits waitSeconds for a node to power on and to boot.
+func bootCompute(t *testing.T, urls, path string, waitSeconds int) bos.SessionExtendedStatus {
+	t.Helper()
+	cli := func(args ...string) string {
+		t.Helper()
+		r := bosCmd(t, "", append(append([]string{"v2"}, args...), "--urls-file", urls, "--format", "json")...)
+		require.NoError(t, r.fail, r.err)
+		return r.out
+	}
+	wait := fmt.Sprint(waitSeconds)
+	cli("options", "update", "--polling-frequency", "1", "--max-boot-wait-time", wait, "--max-power-on-wait-time", wait)
+	tpl := writeFile(t, "t.json", `{"enable_cfs": false, "boot_sets": {"compute": {"path": "`+path+`", "type": "s3", "node_roles_groups": ["Compute"]}}}`)
+	cli("sessiontemplates", "create", "compute", "--file", tpl)
+	cli("sessions", "create", "--template-name", "compute", "--operation", "boot", "--name", "boot-all")
+	var st bos.SessionExtendedStatus
+	testwait.Until(t, "session boot-all completes", func() bool {
+		require.NoError(t, json.Unmarshal([]byte(cli("sessions", "status", "boot-all")), &st))
+		return st.Status == bos.SessionComplete
+	}, func() string { return fmt.Sprintf("%+v", st) })
+	return st
 }
 
 // TestServeSignal: SIGTERM stops a real `bos serve` process cleanly (exit status 0).
@@ -226,4 +276,24 @@ func TestServeSignal(t *testing.T) {
 	err := testwait.Receive(t, done, "serve stops on SIGTERM", func() string { return "stderr:\n" + stderr.String() })
 	require.NoError(t, err, "stderr:\n%s", stderr.String())
 	assert.Contains(t, stderr.String(), "stopping")
+}
+
+// TestServeHistoryLimit: --history-limit reaches the store, 0 as the store's "none".
+func TestServeHistoryLimit(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{
+		{nil, store.DefaultHistoryLimit},
+		{[]string{"--history-limit", "10"}, 10},
+		{[]string{"--history-limit", "0"}, -1},
+	} {
+		f := serveFlags{power: server.PowerRedfish}
+		cmd := &cobra.Command{}
+		cmd.Flags().IntVar(&f.historyLimit, "history-limit", store.DefaultHistoryLimit, "")
+		require.NoError(t, cmd.ParseFlags(tc.args))
+		cfg, err := f.config(cmd, t.Context())
+		require.NoError(t, err)
+		assert.Equal(t, tc.want, cfg.Store.HistoryLimit, "%v", tc.args)
+	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cray-bos/bos/internal/simmetrics"
 	"github.com/cray-bos/bos/internal/stack"
+	"github.com/cray-bos/bos/internal/topology"
 )
 
 func newSimCommand() *cobra.Command {
@@ -19,6 +20,7 @@ func newSimCommand() *cobra.Command {
 	var sf slurmFlags
 	var dump bool
 	var ext stack.URLs
+	var shard, urlsFrom string
 	cmd := &cobra.Command{
 		Use:   "sim [bmcs|hsm|bss|cfs|ims|slurm|pcs ...]",
 		Short: "Run the simulated data centre: Redfish BMCs with virtual nodes, HSM, BSS, CFS, IMS/S3",
@@ -28,6 +30,12 @@ reach them (the BMCs' virtual nodes fetch boot scripts from BSS, report to BOS a
 Slurm and PCS (the Power Control Service, for "bos serve --power pcs") run only when
 named.
 
+--shard K/N runs the K-th of N parts of the cluster's BMCs (whole BMCs, neighbours
+together), each on the address it has in the whole cluster, so several processes hold
+one cluster: the first runs the services and its BMCs, the others "bmcs" alone with
+--urls-from the first's URLs file; they register their BMCs with that HSM. "bos urls
+merge" joins their URLs files (docs/scale-out.md).
+
 Each BMC listens on its own loopback address (127.1.0.1, 127.1.0.2, ...) on one port,
 so Redfish clients such as gofish, redfishtool and sushy work against it unchanged.
 Credentials default to root / initial0.
@@ -36,7 +44,9 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
 		Example: `  bos sim --nodes 1000 --urls-file urls.json
   bos sim --dump-topology --nodes 4 > cluster.yaml
   bos sim --topology cluster.yaml --fault reset-503=0.01 --fault hang=x1000c0s0b0
-  bos sim hsm bss --port-base 27700`,
+  bos sim hsm bss --port-base 27700
+  bos sim --nodes 20000 --shard 1/2 --bos-url http://127.0.0.1:8080 --urls-file shard1.json
+  bos sim bmcs --nodes 20000 --shard 2/2 --urls-from shard1.json --urls-file shard2.json`,
 		ValidArgs: append(slices.Clone(stack.Simulators), stack.Slurm, stack.PCS),
 		Args:      cobra.OnlyValidArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -55,6 +65,28 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
 			opts.Services = stack.Simulators
 			if len(args) > 0 {
 				opts.Services = args
+			}
+			if shard != "" {
+				k, n, err := topology.ParseShard(shard)
+				if err != nil {
+					return fmt.Errorf("--shard: %w", err)
+				}
+				part, err := opts.Topology.Shard(k, n)
+				if err != nil {
+					return fmt.Errorf("--shard: %w", err)
+				}
+				opts.Shard = &part
+			}
+			if urlsFrom != "" {
+				from, err := stack.LoadURLs(urlsFrom)
+				if err != nil {
+					return err
+				}
+				fillEmpty(&ext.HSM, from.HSM)
+				fillEmpty(&ext.BSS, from.BSS)
+				fillEmpty(&ext.CFS, from.CFS)
+				fillEmpty(&ext.S3, from.S3)
+				fillEmpty(&ext.BOS, from.BOS)
 			}
 			opts.External = ext
 			if err := sf.apply(&opts); err != nil {
@@ -90,7 +122,16 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
 	cmd.Flags().StringVar(&ext.CFS, "cfs-url", "", "CFS running elsewhere")
 	cmd.Flags().StringVar(&ext.S3, "s3-url", "", "S3 object store running elsewhere")
 	cmd.Flags().StringVar(&ext.BOS, "bos-url", "", "BOS the virtual nodes report to")
+	cmd.Flags().StringVar(&urlsFrom, "urls-from", "", "take the URLs of hsm, bss, cfs, s3 and bos not given by their flags from this URLs file (another shard's --urls-file)")
+	cmd.Flags().StringVar(&shard, "shard", "", "run only the K-th of N parts of the BMCs, K/N (e.g. 2/3): several processes hold one cluster")
 	return cmd
+}
+
+// fillEmpty sets *dst to v when it is empty.
+func fillEmpty(dst *string, v string) {
+	if *dst == "" {
+		*dst = v
+	}
 }
 
 func printURLs(cmd *cobra.Command, st *stack.Stack, services []string) {
@@ -111,7 +152,11 @@ func printURLs(cmd *cobra.Command, st *stack.Stack, services []string) {
 				last = x
 			}
 		}
-		fmt.Fprintf(w, "bmcs %d BMCs for %d nodes, e.g. %s at %s (root/initial0)\n", len(u.BMCs), len(st.Topology.Nodes), first, u.BMCs[first])
+		nodes, shard := len(st.Topology.Nodes), ""
+		if s := st.Shard; s != nil {
+			nodes, shard = len(s.Topology.Nodes), fmt.Sprintf(", shard %d/%d of %d BMCs", s.Index+1, s.Count, len(st.Topology.BMCs))
+		}
+		fmt.Fprintf(w, "bmcs %d BMCs for %d nodes%s, e.g. %s at %s (root/initial0)\n", len(u.BMCs), nodes, shard, first, u.BMCs[first])
 	}
 	if m := simMetricsURL(st); m != "" {
 		fmt.Fprintf(w, "metrics %s (the simulators'; on every simulator's URL)\n", m)

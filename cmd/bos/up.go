@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	_ "net/http/pprof" // served only with --pprof-listen
+	"net/url"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -28,6 +29,7 @@ func newUpCommand() *cobra.Command {
 		power          string
 		pprofListen    string
 		optionFlags    []string
+		urlsFrom       string
 	)
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -36,6 +38,10 @@ func newUpCommand() *cobra.Command {
 on an embedded Redis unless --redis-url names one. It seeds a CFS configuration
 "` + stack.DefaultConfigurationName + `" and a session template "` + stack.DefaultTemplateName + `" that boots every compute node
 on the seeded compute image.
+
+It is ready once warm: HSM has discovered every BMC and BOS has subscribed to their
+power events (it prints how long that took). With --urls-from it runs only BOS, on the
+simulators a URLs file names (bos sim shards, merged by "bos urls merge").
 
 With --boot it then creates a session on that template, shows its progress by phase, and
 prints the session's status when it completes; it exits then unless --stay is given.
@@ -76,6 +82,11 @@ failed nodes; 4 --timeout expired before it completed; 130 interrupted (Ctrl-C).
 			if err := sf.apply(&opts); err != nil {
 				return err
 			}
+			if urlsFrom != "" {
+				if err := runOnly(&opts, urlsFrom); err != nil {
+					return err
+				}
+			}
 			out, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
 			if f.verbose {
 				opts.LogLevel = new(slog.LevelVar) // INFO until the logging_level option says otherwise
@@ -104,6 +115,13 @@ failed nodes; 4 --timeout expired before it completed; 130 interrupted (Ctrl-C).
 			}
 			fmt.Fprintf(errw, "stack up in %s: %d nodes behind %d BMCs, BOS at %s\nBOS options: %s\n",
 				time.Since(started).Round(time.Millisecond), len(st.Topology.Nodes), len(st.URLs.BMCs), st.URLs.BOS, describeOptions(options))
+			// Ready only once warm: a boot must not pay for discovery and subscriptions.
+			warmStart := time.Now()
+			warm, err := st.WaitWarm(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(errw, "warm in %s: %s\n", time.Since(warmStart).Round(time.Millisecond), describeWarm(warm))
 			fmt.Fprintf(errw, "web view: %s\n", st.URLs.BOS+webui.Path)
 			if err := sf.started(ctx, st, errw); err != nil {
 				return err
@@ -152,7 +170,34 @@ failed nodes; 4 --timeout expired before it completed; 130 interrupted (Ctrl-C).
 	fl.DurationVar(&redfishTimeout, "redfish-timeout", 10*time.Second, "how long BOS waits for one BMC request")
 	fl.StringVar(&power, "power", stack.PowerRedfish, "how BOS powers nodes: redfish (straight to the BMCs) or pcs (through a simulated PCS, as BOS 2.50 does)")
 	fl.StringArrayVar(&optionFlags, "option", nil, "set a BOS option after the scaling, KEY=VALUE (e.g. max_boot_wait_time=60); repeatable")
+	fl.StringVar(&urlsFrom, "urls-from", "", "run only BOS, at the bos URL of this URLs file, on the simulators it names (bos urls merge of bos sim shards); give the cluster's flags (--nodes ..., --delay-scale) as they were given to them")
 	fl.StringVar(&pprofListen, "pprof-listen", "", "serve Go's /debug/pprof on this address (for profiling)")
 	_ = fl.MarkHidden("pprof-listen")
 	return cmd
+}
+
+// runOnly makes opts run BOS alone on the simulators the URLs file at path names,
+// listening at its bos URL, where their nodes report.
+func runOnly(opts *stack.Options, path string) error {
+	from, err := stack.LoadURLs(path)
+	if err != nil {
+		return err
+	}
+	u, err := url.Parse(from.BOS)
+	if from.BOS == "" || err != nil || u.Host == "" {
+		return fmt.Errorf("--urls-from %s: no bos URL (bos sim --bos-url): BOS must listen where the nodes report", path)
+	}
+	opts.Services, opts.BOSAddr = []string{stack.BOS}, u.Host
+	from.BOS = ""
+	opts.External = from
+	return nil
+}
+
+// describeWarm says what the warm-up waited for.
+func describeWarm(w stack.Warm) string {
+	events := "BOS reads power with GETs (no event subscriptions)"
+	if w.Subscribed >= 0 {
+		events = fmt.Sprintf("BOS takes power events from %d BMCs", w.Subscribed)
+	}
+	return fmt.Sprintf("HSM discovered %d of %d BMCs, %s", w.Discovered, w.BMCs, events)
 }

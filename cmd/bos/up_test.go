@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -43,6 +44,11 @@ func testUpBoots(t *testing.T, power string) {
 	assert.Equal(t, 100.0, status.PercentSuccessful)
 	assert.Contains(t, errw.String(), "session ")
 	assert.Contains(t, errw.String(), "100.0%")
+	warm := "HSM discovered 9 of 9 BMCs, BOS takes power events from 9 BMCs"
+	if power == stack.PowerPCS {
+		warm = "HSM discovered 9 of 9 BMCs, BOS reads power with GETs (no event subscriptions)"
+	}
+	assert.Regexp(t, `(?m)^warm in \d.*: `+regexp.QuoteMeta(warm)+`\nweb view: .*\n(.*\n)*session `, errw.String(), "warm before the session starts")
 
 	var u stack.URLs
 	raw, err := os.ReadFile(urls)
@@ -149,6 +155,11 @@ func TestBadFlagsAreClearErrors(t *testing.T) {
 		{[]string{"sim", "--nodes", "2", "--arm", "3"}, "ARM"},
 		{[]string{"sim", "toaster"}, "invalid argument"},
 		{[]string{"sim", "--tls-ca-file", "ca.pem"}, "--tls-ca-file needs --tls"},
+		{[]string{"sim", "--shard", "4/3"}, "want K/N with 1 ≤ K ≤ N"},
+		{[]string{"sim", "--nodes", "2", "--uans", "0", "--ncns", "0", "--shard", "1/2"}, "2 shards for 1 BMCs"},
+		{[]string{"sim", "bmcs", "--urls-from", "no-such-file.json"}, "urls file"},
+		{[]string{"urls", "merge"}, "requires at least 1 arg"},
+		{[]string{"serve", "--urls-from", "no-such-file.json"}, "urls file"},
 	} {
 		err := run(context.Background(), tc.args, &bytes.Buffer{}, &bytes.Buffer{})
 		require.Error(t, err, tc.args)

@@ -59,6 +59,8 @@ func (m *Metrics) Watch(sim *simulator.Simulator) {
 	m.reg.MustRegister(
 		stat("bos_sim_events_delivered_total", "Redfish events the BMCs delivered to their subscribers.",
 			func(s simulator.Stats) int64 { return s.EventsDelivered }),
+		stat("bos_sim_event_posts_total", "Redfish Event POSTs the BMCs sent to their subscribers (each carries one or more events), retries included.",
+			func(s simulator.Stats) int64 { return s.EventPosts }),
 		stat("bos_sim_events_failed_total", "Redfish events the BMCs gave up on after their retries.",
 			func(s simulator.Stats) int64 { return s.EventsFailed }),
 		stat("bos_sim_events_dropped_total", "Redfish events dropped because a delivery queue was full.",

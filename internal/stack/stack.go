@@ -21,6 +21,7 @@ import (
 
 	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/api/cfsapi"
+	"github.com/cray-bos/bos/api/imsapi"
 	"github.com/cray-bos/bos/bss"
 	"github.com/cray-bos/bos/cfs"
 	"github.com/cray-bos/bos/hsm"
@@ -75,6 +76,10 @@ type URLs struct {
 // Options say what to start and how.
 type Options struct {
 	Topology *topology.Topology
+	// Shard, when set, is the part of Topology whose BMCs run here (topology.Shard); the
+	// other services here still serve the whole. With HSM elsewhere, the BMCs here are
+	// registered with it (registerBMCs), so it knows where every shard's BMCs listen.
+	Shard *topology.Shard
 	// Services to run (BMCs, HSM, BSS, CFS, IMS, BOS, Slurm); empty means every simulator
 	// and BOS, without Slurm.
 	Services []string
@@ -88,7 +93,7 @@ type Options struct {
 	// BOSAddr, when set, is the host:port BOS listens on, overriding Host and PortBase.
 	BOSAddr string
 
-	// Simulator settings (Topology, Services and Subscriptions are filled in here).
+	// Simulator settings (Topology, SkipAddresses, Services and Subscriptions are filled in here).
 	Sim simulator.Config
 	// CFS settings (Components is filled in here).
 	CFS cfs.Config
@@ -158,6 +163,7 @@ type Options struct {
 type Stack struct {
 	URLs     URLs
 	Topology *topology.Topology
+	Shard    *topology.Shard // the part of Topology whose BMCs run here; nil: all
 	Sim      *simulator.Simulator
 	HSM      *hsm.Server
 	BSS      *bss.Server
@@ -208,7 +214,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		return nil, fmt.Errorf("stack: power must be %s or %s, not %q", PowerRedfish, PowerPCS, o.Power)
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	s = &Stack{Topology: o.Topology, URLs: o.External, cancel: cancel, net: o.Net, SimMetrics: simmetrics.New()}
+	s = &Stack{Topology: o.Topology, Shard: o.Shard, URLs: o.External, cancel: cancel, net: o.Net, SimMetrics: simmetrics.New()}
 	if o.Net != nil {
 		s.hc = o.Net.HTTPClient(0)
 	}
@@ -271,6 +277,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if o.runs(BMCs) {
 		cfg := o.Sim
 		cfg.Topology = o.Topology
+		if o.Shard != nil {
+			cfg.Topology, cfg.SkipAddresses = o.Shard.Topology, o.Shard.FirstBMC
+		}
 		cfg.Services = simulator.Services{BSS: s.URLs.BSS, BOS: s.URLs.BOS, CFS: s.URLs.CFS}
 		if s.URLs.HSM != "" {
 			// HSM's stand-in for hmcollector: every BMC sends its power events there.
@@ -299,6 +308,11 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		s.closers = append(s.closers, func() { _ = s.Sim.Close() })
 		s.URLs.BMCs = s.Sim.BMCURLs()
 		s.SimMetrics.Watch(s.Sim)
+		if s.URLs.HSM != "" && !o.runs(HSM) {
+			if err := s.registerBMCs(ctx); err != nil {
+				return s, err
+			}
+		}
 	}
 
 	if ln := listeners[HSM]; ln != nil {
@@ -308,8 +322,11 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 				eps[b.Xname] = hsm.BMCEndpoint{FQDN: hostPort(b.URL), User: b.Username, Password: b.Password}
 			}
 		}
-		// Discovery (POST /Inventory/Discover) reaches the BMCs as the drivers do.
+		// Discovery (POST /Inventory/Discover) reaches the BMCs as the drivers do; a few
+		// connections kept idle at most, not one per BMC for good (a discovery reads a BMC
+		// once, and every shard's BMCs are discovered here).
 		bmcs := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: s.dial(),
+			MaxIdleConns: 64, IdleConnTimeout: 30 * time.Second,
 			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // as HSM: BMC certificates are self-signed
 		if s.HSM, err = hsm.New(hsm.Config{Topology: o.Topology, BMCs: eps, Logger: o.Logger,
 			BMCClient: bmcs, BMCScheme: s.redfishScheme(o)}); err != nil {
@@ -495,10 +512,10 @@ const (
 
 // Seed creates what `bos up` boots with: the CFS configuration DefaultConfigurationName
 // (one layer) and the session template DefaultTemplateName for the seeded compute image.
-// It needs CFS, IMS and BOS running here.
+// It needs BOS running here, and CFS and IMS here or elsewhere.
 func (s *Stack) Seed(ctx context.Context) error {
-	if s.CFS == nil || s.IMS == nil || s.BOSClient == nil {
-		return errors.New("seed: needs cfs, ims and bos in this process")
+	if s.URLs.CFS == "" || s.URLs.IMS == "" || s.BOSClient == nil {
+		return errors.New("seed: needs cfs and ims, and bos in this process")
 	}
 	_, err := cfsapi.NewClient(s.URLs.CFS, s.HTTPClient()).PutConfiguration(ctx, DefaultConfigurationName, cfsapi.ConfigurationRequest{
 		Description: "Compute node configuration",
@@ -518,8 +535,21 @@ func (s *Stack) Seed(ctx context.Context) error {
 	return nil
 }
 
-// ImagePath is the S3 manifest path of a seeded image, by name (ims.ImageCompute...).
+// ImagePath is the S3 manifest path of a seeded image, by name (ims.ImageCompute...), from
+// the IMS here or at URLs.IMS.
 func (s *Stack) ImagePath(name string) (string, error) {
+	if s.IMS == nil && s.URLs.IMS != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		img, err := imsapi.NewClient(s.URLs.IMS, s.HTTPClient()).GetImage(ctx, ims.ImageID(name))
+		if err != nil || img.Link == nil {
+			return "", fmt.Errorf("image %s is not in the image store at %s (%v)", name, s.URLs.IMS, err)
+		}
+		return img.Link.Path, nil
+	}
+	if s.IMS == nil {
+		return "", errors.New("no image store")
+	}
 	img, ok := s.IMS.Image(ims.ImageID(name))
 	if !ok || img.Link == nil {
 		return "", fmt.Errorf("image %s is not in the image store", name)

@@ -192,6 +192,7 @@ func (s *Server) routes(r gin.IRouter) {
 	r.PUT("/v2/components", t, h(s.putComponents))
 	r.PATCH("/v2/components", t, h(s.patchComponents))
 	r.GET("/v2/components/:id", t, h(s.getComponent))
+	r.GET("/v2/components/:id/history", t, h(s.getComponentHistory))
 	r.PUT("/v2/components/:id", t, h(s.putComponent))
 	r.PATCH("/v2/components/:id", t, h(s.patchComponent))
 	r.DELETE("/v2/components/:id", t, h(s.deleteComponent))

@@ -84,6 +84,7 @@ func TestTenantIsolation(t *testing.T) {
 			{"PATCH", "/v2/components", map[string]any{"patch": map[string]any{"error": "x"}, "filters": map[string]any{"ids": blueNode}}, 404, nil},
 			{"PATCH", "/v2/components?skip_bad_ids=true", map[string]any{"patch": map[string]any{"error": "x"}, "filters": map[string]any{"ids": blueNode}}, 200, emptyList},
 			{"GET", "/v2/components/" + blueNode, nil, 404, nil},
+			{"GET", "/v2/components/" + blueNode + "/history", nil, 404, nil},
 			{"PUT", "/v2/components/" + blueNode, map[string]any{"enabled": false}, 404, nil},
 			{"PUT", "/v2/components/x3000c0s0b0n0", map[string]any{"enabled": false}, 404, nil},
 			{"PATCH", "/v2/components/" + blueNode, map[string]any{"enabled": false}, 404, nil},

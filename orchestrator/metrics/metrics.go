@@ -30,6 +30,7 @@ type Metrics struct {
 	reg *prometheus.Registry
 
 	passes       prometheus.Counter
+	looks        prometheus.Counter
 	passSeconds  prometheus.Histogram
 	effects      *prometheus.CounterVec
 	effectsFail  *prometheus.CounterVec
@@ -45,6 +46,8 @@ func New(counts Counts, queueDepth func() int) *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
 	m.passes = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "bos_reconcile_passes_total", Help: "Batches of nodes the reconciler looked at (observe, decide, store, act)."})
+	m.looks = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "bos_reconcile_node_looks_total", Help: "Nodes the reconciler looked at, summed over its passes (looks per node = this / nodes)."})
 	m.passSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "bos_reconcile_pass_duration_seconds", Help: "How long one reconcile pass over a batch took.",
 		Buckets: prometheus.ExponentialBuckets(0.001, 4, 9)})
@@ -63,7 +66,7 @@ func New(counts Counts, queueDepth func() int) *Metrics {
 		Buckets: prometheus.ExponentialBuckets(0.0001, 4, 9)}, []string{"command"})
 	m.redisErrors = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "bos_redis_command_errors_total", Help: "Redis commands and pipelines that failed (a missing key is not a failure)."})
-	m.reg.MustRegister(m.passes, m.passSeconds, m.effects, m.effectsFail, m.outSeconds, m.outErrors, m.redisSeconds, m.redisErrors)
+	m.reg.MustRegister(m.passes, m.looks, m.passSeconds, m.effects, m.effectsFail, m.outSeconds, m.outErrors, m.redisSeconds, m.redisErrors)
 	for _, k := range []string{EffectPowerOn, EffectPowerOff, EffectBSS, EffectCFS} {
 		m.effects.WithLabelValues(k)
 		m.effectsFail.WithLabelValues(k)
@@ -87,9 +90,10 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
-// Pass records one reconcile pass.
-func (m *Metrics) Pass(took time.Duration) {
+// Pass records one reconcile pass over nodes.
+func (m *Metrics) Pass(took time.Duration, nodes int) {
 	m.passes.Inc()
+	m.looks.Add(float64(nodes))
 	m.passSeconds.Observe(took.Seconds())
 }
 

@@ -95,7 +95,7 @@ func TestHandler(t *testing.T) {
 		return map[string]int{"": 3}, map[string]int{"stable": 2, "failed": 1}, map[string]int{"complete": 1}, nil
 	}
 	m := metrics.New(counts, func() int { return 7 })
-	m.Pass(20 * time.Millisecond)
+	m.Pass(20*time.Millisecond, 3)
 	m.Effect(metrics.EffectPowerOn, 3, 1)
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
@@ -103,7 +103,7 @@ func TestHandler(t *testing.T) {
 	for _, want := range []string{
 		`bos_components_by_status{status="failed"} 1`, `bos_components_by_phase{phase=""} 3`,
 		`bos_sessions_by_status{status="complete"} 1`, `bos_reconcile_queue_depth 7`, `bos_store_up 1`,
-		`bos_reconcile_passes_total 1`, `bos_effects_total{kind="power_on"} 3`, `bos_effects_failed_total{kind="power_on"} 1`,
+		`bos_reconcile_passes_total 1`, `bos_reconcile_node_looks_total 3`, `bos_effects_total{kind="power_on"} 3`, `bos_effects_failed_total{kind="power_on"} 1`,
 		`bos_effects_total{kind="cfs"} 0`,
 	} {
 		assert.Contains(t, body, want)

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -88,6 +87,34 @@ func (h HSMEndpoints) Endpoints(ctx context.Context) ([]Endpoint, error) {
 	return eps, nil
 }
 
+// StateSource reads HSM's view of nodes' power: its Component State, which HSM keeps
+// from the BMCs' power events. A node it does not know (or knows neither on nor off) is
+// left out.
+type StateSource interface {
+	States(ctx context.Context, ids []string) (map[string]Power, error)
+}
+
+// States reads the nodes' State from HSM, 1,000 ids a query: Off is off; On, Ready,
+// Standby and Halt are on.
+func (h HSMEndpoints) States(ctx context.Context, ids []string) (map[string]Power, error) {
+	out := make(map[string]Power, len(ids))
+	for chunk := range slices.Chunk(ids, 1000) {
+		comps, err := h.Client.QueryComponents(ctx, chunk, hsmapi.ComponentFilter{})
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range comps {
+			switch c.State {
+			case "Off":
+				out[c.ID] = PowerOff
+			case "On", "Ready", "Standby", "Halt":
+				out[c.ID] = PowerOn
+			}
+		}
+	}
+	return out, nil
+}
+
 // RedfishConfig configures the Redfish power driver.
 type RedfishConfig struct {
 	Endpoints EndpointSource
@@ -115,33 +142,47 @@ type RedfishConfig struct {
 	EventSecret string
 	// CacheTTL is how long a power state learned from an event is trusted (default 30 s).
 	CacheTTL time.Duration
-	// OnPowerChange is called with the node whose power an event changed.
-	OnPowerChange func(node string)
+	// States, when set, gives the power of nodes without a fresh event, in one read for
+	// a batch, instead of a GET per node (HSM's State), for the nodes of BMCs whose last
+	// call from this driver succeeded. The others are read first-hand (a GET: a hung or
+	// refusing BMC's nodes fail with its error), and so is a node this driver reset,
+	// until an event about it arrives, or that States leaves out.
+	States StateSource
+	// OnPowerChange is called with the node whose power an event reported, and that power.
+	OnPowerChange func(node string, p Power)
+	// MaxConns bounds the connections open to BMCs, all BMCs together (default 4 ×
+	// Parallel): every BMC client shares one transport, so BOS's file descriptors do not
+	// grow with the number of BMCs. Half of them at most are kept idle for reuse.
+	MaxConns int
 	// Dial opens connections to BMCs; nil means a net.Dialer.
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
-	// WrapTransport, when set, wraps the transport of every BMC client (metrics).
+	// WrapTransport, when set, wraps the transport the BMC clients share (metrics).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
 	Logger        *slog.Logger
 	Now           func() time.Time
 }
 
-// Redfish drives power through gofish: one kept-alive client per BMC for the life of the
-// driver (never a Connect per action), power states from the BMCs' ResourcePowerStateChanged
+// Redfish drives power through gofish: one client per BMC for the life of the driver
+// (never a Connect per action), all on one bounded pool of kept-alive connections, power states from the BMCs' ResourcePowerStateChanged
 // events with a GET when no fresh event is known, and resets with the ResetType spelled as
 // the BMC lists it.
 type Redfish struct {
-	cfg RedfishConfig
-	sem chan struct{}
+	cfg  RedfishConfig
+	sem  chan struct{}
+	hc   *http.Client    // shared by every BMC's client: one bounded connection pool
+	pool *http.Transport // under hc (and WrapTransport)
 
 	mu          sync.RWMutex
 	eps         map[string]Endpoint // node → endpoint
 	bySystem    map[string]string   // bmc + system path → node
 	clients     map[string]*bmcClient
 	cache       map[string]reading      // node → last event
+	resetSince  map[string]bool         // nodes reset since their last event: not read from States
 	subs        map[string]subscription // BMC → our subscription there: whose events we receive
 	secret      string                  // EventSecret
 	context     string                  // ":<owner>:<key id>", after the BMC xname in a subscription's Context
 	down        map[string]outage       // BMCs that failed at the transport level, by xname
+	answered    map[string]bool         // BMCs whose last call to them succeeded
 	lastRefresh time.Time
 	refreshing  ctxLock // held while reading HSM's endpoints
 	refusals    refusalLog
@@ -221,6 +262,9 @@ func NewRedfish(cfg RedfishConfig) *Redfish {
 	if cfg.Parallel <= 0 {
 		cfg.Parallel = 64
 	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 4 * cfg.Parallel
+	}
 	if cfg.CacheTTL <= 0 {
 		cfg.CacheTTL = 30 * time.Second
 	}
@@ -240,10 +284,16 @@ func NewRedfish(cfg RedfishConfig) *Redfish {
 	}
 	cfg.EventSecret = ""
 	keyID := sha256.Sum256([]byte(secret))
-	return &Redfish{cfg: cfg, sem: make(chan struct{}, cfg.Parallel), eps: map[string]Endpoint{},
-		bySystem: map[string]string{}, clients: map[string]*bmcClient{}, cache: map[string]reading{},
+	pool := bmcTransport(cfg.MaxConns, cfg.Timeout, cfg.Dial)
+	var transport http.RoundTripper = pool
+	if cfg.WrapTransport != nil {
+		transport = cfg.WrapTransport(transport)
+	}
+	return &Redfish{cfg: cfg, sem: make(chan struct{}, cfg.Parallel), hc: &http.Client{Timeout: cfg.Timeout, Transport: transport}, pool: pool,
+		eps:      map[string]Endpoint{},
+		bySystem: map[string]string{}, clients: map[string]*bmcClient{}, cache: map[string]reading{}, resetSince: map[string]bool{},
 		refreshing: newCtxLock(), secret: secret, context: ":" + cfg.Owner + ":" + hex.EncodeToString(keyID[:6]),
-		subs: map[string]subscription{}, down: map[string]outage{}}
+		subs: map[string]subscription{}, down: map[string]outage{}, answered: map[string]bool{}}
 }
 
 // check fails fast for a BMC in an outage.
@@ -267,6 +317,11 @@ func (r *Redfish) observe(bmc string, err error) {
 	transport := err != nil && !errors.As(err, &re)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err == nil {
+		r.answered[bmc] = true
+	} else {
+		delete(r.answered, bmc)
+	}
 	if !transport {
 		delete(r.down, bmc)
 		return
@@ -372,18 +427,9 @@ func (r *Redfish) client(ctx context.Context, ep Endpoint) (*gofish.APIClient, e
 	if user == "" {
 		user, pass = r.cfg.Username, r.cfg.Password
 	}
-	var transport http.RoundTripper = &http.Transport{
-		TLSClientConfig:     &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // BMCs carry self-signed certificates
-		DialContext:         r.cfg.Dial,
-		MaxIdleConnsPerHost: 2, IdleConnTimeout: 90 * time.Second, ResponseHeaderTimeout: r.cfg.Timeout,
-	}
-	if r.cfg.WrapTransport != nil {
-		transport = r.cfg.WrapTransport(transport)
-	}
-	hc := &http.Client{Timeout: r.cfg.Timeout, Transport: transport}
 	c, err := gofish.ConnectContext(ctx, gofish.ClientConfig{
 		Endpoint: r.cfg.Scheme + "://" + ep.FQDN, Username: user, Password: pass, BasicAuth: true,
-		Insecure: true, HTTPClient: hc, NoModifyTransport: true, ReuseConnections: true,
+		Insecure: true, HTTPClient: r.hc, NoModifyTransport: true, ReuseConnections: true,
 	})
 	if err != nil {
 		r.observe(ep.BMC, err)
@@ -417,22 +463,48 @@ func (r *Redfish) forEach(ctx context.Context, ids []string, fn func(id string))
 }
 
 // PowerStates reads each node's power: from the latest event when its BMC sends them and
-// one arrived within CacheTTL, else with a GET of its ComputerSystem.
+// one arrived within CacheTTL, else from States, else with a GET of its ComputerSystem.
 func (r *Redfish) PowerStates(ctx context.Context, ids []string) map[string]PowerReading {
-	out := make(map[string]PowerReading, len(ids))
-	var missing []string
+	out, missing := r.KnownStates(ctx, ids)
+	r.readAll(ctx, missing, out)
+	return out
+}
+
+// KnownStates is PowerStates without the GETs: the readings known from events and
+// States, and the nodes left to read from their BMCs.
+func (r *Redfish) KnownStates(ctx context.Context, ids []string) (known map[string]PowerReading, missing []string) {
+	known = make(map[string]PowerReading, len(ids))
+	var ask []string
 	now := r.cfg.Now()
 	r.mu.RLock()
 	for _, id := range ids {
-		if c, ok := r.cache[id]; ok && now.Sub(c.at) < r.cfg.CacheTTL && r.subs[r.eps[id].BMC].uri != "" {
-			out[id] = PowerReading{Power: c.power}
-		} else {
+		ep, listed := r.eps[id]
+		c, cached := r.cache[id]
+		switch {
+		case cached && now.Sub(c.at) < r.cfg.CacheTTL && listed && r.subs[ep.BMC].uri != "":
+			known[id] = PowerReading{Power: c.power}
+		case r.cfg.States != nil && r.answered[ep.BMC] && !r.resetSince[id]:
+			ask = append(ask, id)
+		default:
 			missing = append(missing, id)
 		}
 	}
 	r.mu.RUnlock()
-	r.readAll(ctx, missing, out)
-	return out
+	if len(ask) == 0 {
+		return known, missing
+	}
+	states, err := r.cfg.States.States(ctx, ask)
+	if err != nil {
+		r.cfg.Logger.Debug("power from HSM's states unavailable; reading the BMCs", "nodes", len(ask), "err", err)
+	}
+	for _, id := range ask {
+		if p, ok := states[id]; ok {
+			known[id] = PowerReading{Power: p}
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	return known, missing
 }
 
 // readAll reads the power of ids with GETs, in parallel under the bound, into out.
@@ -504,6 +576,7 @@ func powerOf(state string) Power {
 func (r *Redfish) remember(node string, p Power) {
 	r.mu.Lock()
 	r.cache[node] = reading{power: p, at: r.cfg.Now()}
+	delete(r.resetSince, node)
 	r.mu.Unlock()
 }
 
@@ -546,6 +619,9 @@ func (r *Redfish) reset(ctx context.Context, node string, kind ResetKind) error 
 	if err != nil {
 		return err
 	}
+	r.mu.Lock()
+	r.resetSince[node] = true // HSM may not have heard of it yet: read it first-hand
+	r.mu.Unlock()
 	resp, err := c.WithContext(ctx).Post(target, map[string]string{"ResetType": resetType})
 	if resp != nil {
 		_, _ = io.Copy(io.Discard, resp.Body)
@@ -691,7 +767,9 @@ type subscription struct {
 // Destination is kept; any other of this owner (an older start's, or a subscription of
 // BOS before owners, Context = xname and our Destination's path) is deleted; if none was
 // kept, one is created with DeliveryRetryPolicy TerminateAfterRetries, so a BMC forgets it
-// once BOS is gone for good. BMCs that refuse are read with GETs instead.
+// once BOS is gone for good. BMCs that refuse are read with GETs instead. BMCs this
+// driver has subscribed to already are skipped (KeepSubscribed calls it again for the
+// others).
 func (r *Redfish) Subscribe(ctx context.Context) (int, error) {
 	if r.cfg.EventDestination == "" {
 		return 0, nil
@@ -699,12 +777,7 @@ func (r *Redfish) Subscribe(ctx context.Context) (int, error) {
 	if err := r.Refresh(ctx); err != nil {
 		return 0, err
 	}
-	r.mu.RLock()
-	byBMC := map[string]Endpoint{}
-	for _, ep := range r.eps {
-		byBMC[ep.BMC] = ep
-	}
-	r.mu.RUnlock()
+	byBMC := r.unsubscribed()
 	bmcs := slices.Collect(maps.Keys(byBMC))
 	var mu sync.Mutex
 	n := 0
@@ -722,6 +795,50 @@ func (r *Redfish) Subscribe(ctx context.Context) (int, error) {
 		r.mu.Unlock()
 	})
 	return n, nil
+}
+
+// unsubscribed returns an endpoint of each BMC that holds no subscription of this driver.
+func (r *Redfish) unsubscribed() map[string]Endpoint {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	byBMC := map[string]Endpoint{}
+	for _, ep := range r.eps {
+		if _, ok := r.subs[ep.BMC]; !ok {
+			byBMC[ep.BMC] = ep
+		}
+	}
+	return byBMC
+}
+
+// KeepSubscribed runs Subscribe, then again for the BMCs still without this driver's
+// subscription, first after a second, then twice as long each time up to a minute,
+// until every BMC holds one or ctx ends: a BMC too busy to answer at start (a large
+// cluster subscribing at once) or down then gets its events later instead of never.
+// It returns how many BMCs hold the subscription; afterFirst, when not nil, is told that
+// number once the first pass has ended.
+func (r *Redfish) KeepSubscribed(ctx context.Context, afterFirst func(n int)) int {
+	wait := time.Second
+	for {
+		if _, err := r.Subscribe(ctx); err != nil {
+			r.cfg.Logger.Warn("subscribing to BMC events; power will be polled meanwhile", "err", err)
+		}
+		r.mu.RLock()
+		n := len(r.subs)
+		r.mu.RUnlock()
+		if afterFirst != nil {
+			afterFirst(n)
+			afterFirst = nil
+		}
+		if r.cfg.EventDestination == "" || len(r.unsubscribed()) == 0 {
+			return n
+		}
+		select {
+		case <-ctx.Done():
+			return n
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Minute)
+	}
 }
 
 // eventDestination is the part of an EventDestination Subscribe reads.
@@ -933,7 +1050,7 @@ func (r *Redfish) EventsHandler() http.Handler {
 			}
 			r.remember(node, p)
 			if r.cfg.OnPowerChange != nil {
-				r.cfg.OnPowerChange(node)
+				r.cfg.OnPowerChange(node, p)
 			}
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -941,12 +1058,4 @@ func (r *Redfish) EventsHandler() http.Handler {
 }
 
 // Close logs nothing out (clients use Basic auth) and closes idle connections.
-func (r *Redfish) Close() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, bc := range r.clients {
-		if bc.client != nil {
-			bc.client.HTTPClient.CloseIdleConnections()
-		}
-	}
-}
+func (r *Redfish) Close() { r.pool.CloseIdleConnections() }

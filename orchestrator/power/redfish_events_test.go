@@ -11,11 +11,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/internal/memnet"
 	"github.com/cray-bos/bos/internal/testwait"
 
 	"github.com/cray-bos/bos/simulator"
@@ -39,7 +41,7 @@ func newBOSSink(t *testing.T, eps staticEndpoints) (*Redfish, *bosSink) {
 	t.Cleanup(sink.srv.Close)
 	rf = NewRedfish(RedfishConfig{Endpoints: eps, Scheme: "http", Timeout: 2 * time.Second,
 		EventDestination: sink.srv.URL + "/operator/redfish-events",
-		OnPowerChange:    func(n string) { sink.mu.Lock(); sink.got[n]++; sink.mu.Unlock() }})
+		OnPowerChange:    func(n string, _ Power) { sink.mu.Lock(); sink.got[n]++; sink.mu.Unlock() }})
 	return rf, sink
 }
 
@@ -221,4 +223,40 @@ func TestRefusedEventsAreLoggedInSummary(t *testing.T) {
 	refuse(1)
 	require.Len(t, lines(), 2)
 	assert.Contains(t, lines()[1], "refused_since_last_line=500", "499 held back and this one")
+}
+
+// A BMC that does not answer at start is subscribed to once it does: KeepSubscribed tries
+// the BMCs without a subscription again, backing off, and leaves the others alone. In a
+// synctest bubble on memnet, so the backoff is the fake clock's.
+func TestRedfishKeepSubscribedRetriesMissingBMCs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mn := memnet.New()
+		sim, eps := startBMCsOn(t, mn, 4, simulator.Faults{Set: map[string][]simulator.Fault{"x1000c0s0b1": {simulator.FaultUnreachable}}})
+		defer sim.Close()
+		rf := NewRedfish(RedfishConfig{Endpoints: eps, Scheme: "http", Timeout: time.Second, Dial: mn.DialContext,
+			EventDestination: "http://bos.test/operator/redfish-events"})
+		defer rf.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		done := make(chan int, 1)
+		go func() { done <- rf.KeepSubscribed(ctx, nil) }()
+		time.Sleep(500 * time.Millisecond)
+		synctest.Wait()
+		rf.mu.RLock()
+		assert.Len(t, rf.subs, 1, "the answering BMC only")
+		first := rf.subs["x1000c0s0b0"]
+		rf.mu.RUnlock()
+
+		require.NoError(t, sim.ClearFault("x1000c0s0b1", simulator.FaultUnreachable))
+		select {
+		case n := <-done:
+			assert.Equal(t, 2, n)
+		case <-time.After(time.Minute):
+			t.Fatal("the BMC was not subscribed to once it answered")
+		}
+		rf.mu.RLock()
+		defer rf.mu.RUnlock()
+		assert.Equal(t, first, rf.subs["x1000c0s0b0"], "the first BMC's subscription was left alone")
+		assert.Len(t, rf.subs, 2)
+	})
 }

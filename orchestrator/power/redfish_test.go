@@ -2,11 +2,14 @@ package power
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -15,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/internal/memnet"
 	"github.com/cray-bos/bos/internal/testwait"
 	"github.com/cray-bos/bos/internal/topology"
@@ -34,7 +38,7 @@ func startBMCs(t *testing.T, n int, faults simulator.Faults) (*simulator.Simulat
 
 // startBMCsOn is startBMCs on mn (nil: the host's TCP); a test in a synctest bubble needs
 // one, and a driver with Dial: mn.DialContext.
-func startBMCsOn(t *testing.T, mn *memnet.Network, n int, faults simulator.Faults) (*simulator.Simulator, staticEndpoints) {
+func startBMCsOn(t testing.TB, mn *memnet.Network, n int, faults simulator.Faults) (*simulator.Simulator, staticEndpoints) {
 	t.Helper()
 	topo, err := topology.Generate(topology.Options{Compute: n})
 	require.NoError(t, err)
@@ -89,7 +93,7 @@ func TestRedfishEventsFeedThePowerCache(t *testing.T) {
 	_, eps := startBMCs(t, 2, simulator.Faults{})
 	var mu sync.Mutex
 	woken := map[string]int{}
-	rf := NewRedfish(RedfishConfig{Endpoints: eps, Scheme: "http", OnPowerChange: func(n string) { mu.Lock(); woken[n]++; mu.Unlock() }})
+	rf := NewRedfish(RedfishConfig{Endpoints: eps, Scheme: "http", OnPowerChange: func(n string, _ Power) { mu.Lock(); woken[n]++; mu.Unlock() }})
 	defer rf.Close()
 	sink := httptest.NewServer(rf.EventsHandler())
 	defer sink.Close()
@@ -294,4 +298,118 @@ func TestPowerOfRedfishStates(t *testing.T) {
 	for state, want := range map[string]Power{"On": PowerOn, "PoweringOff": PowerOn, "Off": PowerOff, "PoweringOn": PowerOff, "Paused": PowerUnknown, "": PowerUnknown} {
 		assert.Equal(t, want, powerOf(state), state)
 	}
+}
+
+// fakeStates is HSM's view of power for KnownStates.
+type fakeStates struct {
+	mu    sync.Mutex
+	power map[string]Power
+	err   error
+	calls int
+}
+
+func (f *fakeStates) States(_ context.Context, ids []string) (map[string]Power, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.err != nil {
+		return nil, f.err
+	}
+	out := map[string]Power{}
+	for _, id := range ids {
+		if p, ok := f.power[id]; ok {
+			out[id] = p
+		}
+	}
+	return out, nil
+}
+
+// Without fresh events, power comes from HSM's states in one read, not a GET per node;
+// a node this driver reset, a node HSM leaves out, a BMC in an outage and an unreadable
+// HSM are read from the BMCs.
+func TestRedfishPowerFromHSMStates(t *testing.T) {
+	_, eps := startBMCs(t, 4, simulator.Faults{})
+	var gets atomic.Int64
+	countGETs := func(next http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			if req.Method == http.MethodGet && strings.HasPrefix(req.URL.Path, "/redfish/v1/Systems/") {
+				gets.Add(1)
+			}
+			return next.RoundTrip(req)
+		})
+	}
+	totalGETs := func() int { return int(gets.Load()) }
+	ids := []string{"x1000c0s0b0n0", "x1000c0s0b0n1", "x1000c0s0b1n0", "x1000c0s0b1n1"}
+	hsm := &fakeStates{power: map[string]Power{ids[0]: PowerOff, ids[1]: PowerOff, ids[2]: PowerOff}}
+	rf := NewRedfish(RedfishConfig{Endpoints: eps, States: hsm, Scheme: "http", Timeout: 2 * time.Second, WrapTransport: countGETs})
+	defer rf.Close()
+	ctx := context.Background()
+	require.NoError(t, rf.Refresh(ctx))
+	known, missing := rf.KnownStates(ctx, ids)
+	assert.Empty(t, known)
+	assert.Equal(t, ids, missing, "BMCs that never answered are read first-hand")
+	assert.Zero(t, hsm.calls)
+	assert.Len(t, rf.PowerStates(ctx, ids), 4)
+	require.Equal(t, 4, totalGETs())
+	for _, bmc := range []string{"x1000c0s0b0", "x1000c0s0b1"} {
+		rf.subs[bmc] = subscription{uri: subscriptionsPath + "/1"} // as Subscribe leaves it: events count
+	}
+
+	known, missing = rf.KnownStates(ctx, ids)
+	assert.Equal(t, map[string]PowerReading{ids[0]: {Power: PowerOff}, ids[1]: {Power: PowerOff}, ids[2]: {Power: PowerOff}}, known)
+	assert.Equal(t, []string{ids[3]}, missing, "HSM does not know it")
+	assert.Equal(t, 1, hsm.calls, "one read for the batch")
+	assert.Equal(t, PowerOff, rf.PowerStates(ctx, ids)[ids[3]].Power)
+	assert.Equal(t, 5, totalGETs(), "a GET for the node HSM left out only")
+
+	// After a reset, HSM may not have heard: the node is read first-hand until an event.
+	assert.Empty(t, rf.Reset(ctx, ids[:1], ResetOn))
+	_, missing = rf.KnownStates(ctx, ids)
+	assert.Equal(t, []string{ids[0], ids[3]}, missing)
+	rf.remember(ids[0], PowerOn)
+	_, missing = rf.KnownStates(ctx, ids)
+	assert.Equal(t, []string{ids[3]}, missing, "an event came: HSM's state counts again")
+
+	// A BMC that stopped answering: its nodes fail fast with its error, not HSM's word.
+	rf.observe("x1000c0s0b1", errors.New("connection refused"))
+	_, missing = rf.KnownStates(ctx, ids)
+	assert.Equal(t, []string{ids[2], ids[3]}, missing)
+	assert.EqualError(t, rf.PowerStates(ctx, ids)[ids[2]].Err, "BMC unreachable: connection refused")
+
+	// HSM unreadable: every node from its BMC.
+	hsm.mu.Lock()
+	hsm.err = errors.New("hsm down")
+	hsm.mu.Unlock()
+	known, missing = rf.KnownStates(ctx, ids[:2])
+	assert.Equal(t, map[string]PowerReading{ids[0]: {Power: PowerOn}}, known, "the fresh event")
+	assert.Equal(t, ids[1:2], missing)
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// HSMEndpoints.States maps HSM's Component State: Off is off, On/Ready/Standby/Halt on,
+// anything else (Empty, Populated, Unknown) left out.
+func TestHSMStates(t *testing.T) {
+	var asked []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ ComponentIDs []string }
+		require.NoError(t, json.NewDecoder(r.Body).Decode(&body))
+		asked = append(asked, r.Method+" "+r.URL.Path)
+		states := []string{"Off", "On", "Ready", "Standby", "Halt", "Empty", "Unknown"}
+		var comps []map[string]string
+		for i, id := range body.ComponentIDs {
+			comps = append(comps, map[string]string{"ID": id, "Type": "Node", "State": states[i%len(states)]})
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"Components": comps})
+	}))
+	defer srv.Close()
+	h := HSMEndpoints{Client: hsmapi.NewClient(srv.URL, srv.Client())}
+	ids := []string{"n0", "n1", "n2", "n3", "n4", "n5", "n6"}
+	got, err := h.States(context.Background(), ids)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]Power{"n0": PowerOff, "n1": PowerOn, "n2": PowerOn, "n3": PowerOn, "n4": PowerOn}, got)
+	assert.Equal(t, []string{"POST /hsm/v2/State/Components/Query"}, asked)
 }

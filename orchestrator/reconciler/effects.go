@@ -24,13 +24,21 @@ type Effects struct {
 	// NoWake writes desired_state.bss_token without waking the nodes (store.NoWake): the
 	// v2 reconciler schedules its own looks at the nodes it acts on.
 	NoWake bool
+	// Fence, when set, guards the write of desired_state.bss_token that precedes a
+	// power-on (store.FencedBy): a replica that no longer owns a node neither writes it
+	// nor powers it on.
+	Fence *store.Fence
 }
 
 func (e *Effects) writeOptions() []store.WriteOption {
+	var opts []store.WriteOption
 	if e.NoWake {
-		return []store.WriteOption{store.NoWake}
+		opts = append(opts, store.NoWake)
 	}
-	return nil
+	if e.Fence != nil {
+		opts = append(opts, store.FencedBy(*e.Fence))
+	}
+	return opts
 }
 
 func (e *Effects) now() time.Time {

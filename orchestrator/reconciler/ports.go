@@ -2,9 +2,25 @@ package reconciler
 
 import (
 	"context"
+	"time"
 
 	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/store"
 )
+
+// Ownership says which nodes this replica works on when several share one Redis
+// (orchestrator/ownership implements it).
+type Ownership interface {
+	// Owns reports whether this replica may act on node id now.
+	Owns(id string) bool
+	// Until is when its right to act on id ends: a power call must be done by then.
+	Until(id string) time.Time
+	// Leader reports whether this replica sets sessions up, completes them and runs
+	// housekeeping.
+	Leader() bool
+	// Fence guards its writes of nodes: each is made only while it owns the node.
+	Fence() *store.Fence
+}
 
 // The reconciler reaches the world through these small interfaces and HSM through
 // selection.Inventory. adapters.go implements them over the clients of hsm, bss, cfs and

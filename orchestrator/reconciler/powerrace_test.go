@@ -41,6 +41,7 @@ type raceWorld struct {
 	power    power.Power  // the node's real power
 	reading  *power.Power // what PowerStates answers; nil = the real power
 	resetErr error        // the next Reset On is performed but reported failed
+	cfsErr   error        // the next CFS request fails
 	booted   string       // the token the node booted in this power cycle
 	boots    int
 	reported bool
@@ -162,6 +163,10 @@ func (w *raceWorld) SetDesired(_ context.Context, ids []string, configuration st
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if err := w.cfsErr; err != nil {
+		w.cfsErr = nil
+		return err
+	}
 	w.cfs.DesiredConfig, w.cfs.Enabled = configuration, enabled
 	if clearState || w.cfs.Status != "configured" {
 		w.cfs.Status = "pending"

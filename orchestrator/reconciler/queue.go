@@ -38,14 +38,16 @@ var RealClock Clock = realClock{}
 //
 // AddAfter delays a key; the earliest due time wins. AddRateLimited delays a key that
 // failed by its own exponential backoff (Forget resets it). GetBatch hands out up to n
-// keys at once so effects can be batched across nodes.
+// keys at once so effects can be batched across nodes, the keys SetFirst names first.
 type Queue struct {
 	clock   Clock
 	backoff *loop.Backoff
 
 	mu         sync.Mutex
-	ready      []string            // FIFO of keys to hand out
-	dirty      map[string]struct{} // keys that need a look (in ready, or re-queued after Done)
+	first      func(key string) bool // goes ahead of the others (SetFirst); nil: none
+	ahead      []string              // FIFO of keys that go first
+	ready      []string              // FIFO of the other keys to hand out
+	dirty      map[string]struct{}   // keys that need a look (in ahead or ready, or re-queued after Done)
 	processing map[string]struct{}
 	delayed    delayHeap
 	due        map[string]time.Time // key → its earliest pending due time in delayed
@@ -89,12 +91,28 @@ func (q *Queue) addLocked(keys ...string) {
 		if _, busy := q.processing[k]; busy {
 			continue // handed out again by Done
 		}
-		q.ready = append(q.ready, k)
+		q.enqueueLocked(k)
 		added = true
 	}
 	if added {
 		close(q.notify)
 		q.notify = make(chan struct{})
+	}
+}
+
+// SetFirst sets the priority rule: keys for which first is true when they are queued are
+// handed out before the others, each group in order.
+func (q *Queue) SetFirst(first func(key string) bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.first = first
+}
+
+func (q *Queue) enqueueLocked(k string) {
+	if q.first != nil && q.first(k) {
+		q.ahead = append(q.ahead, k)
+	} else {
+		q.ready = append(q.ready, k)
 	}
 }
 
@@ -147,13 +165,9 @@ func (q *Queue) GetBatch(max int) (keys []string, ok bool) {
 			q.mu.Unlock()
 			return nil, false
 		}
-		if len(q.ready) > 0 {
-			n := len(q.ready)
-			if max > 0 && n > max {
-				n = max
-			}
-			keys = append([]string(nil), q.ready[:n]...)
-			q.ready = q.ready[n:]
+		if len(q.ahead)+len(q.ready) > 0 {
+			keys = take(&q.ahead, max, nil)
+			keys = take(&q.ready, max, keys)
 			for _, k := range keys {
 				delete(q.dirty, k)
 				q.processing[k] = struct{}{}
@@ -170,6 +184,17 @@ func (q *Queue) GetBatch(max int) (keys []string, ok bool) {
 	}
 }
 
+// take moves keys from the front of *from onto keys until keys holds max (all if max <= 0).
+func take(from *[]string, max int, keys []string) []string {
+	n := len(*from)
+	if max > 0 {
+		n = min(n, max-len(keys))
+	}
+	keys = append(keys, (*from)[:n]...)
+	*from = (*from)[n:]
+	return keys
+}
+
 // Done ends the processing of keys; those added meanwhile are handed out again.
 func (q *Queue) Done(keys ...string) {
 	q.mu.Lock()
@@ -178,7 +203,7 @@ func (q *Queue) Done(keys ...string) {
 	for _, k := range keys {
 		delete(q.processing, k)
 		if _, ok := q.dirty[k]; ok && !q.shutdown {
-			q.ready = append(q.ready, k)
+			q.enqueueLocked(k)
 			requeue = true
 		}
 	}

@@ -184,3 +184,20 @@ func TestQueueConcurrentWorkersNeverShareAKey(t *testing.T) {
 		assert.Positive(t, seen[k])
 	}
 }
+
+// Keys SetFirst names are handed out before the others, each group in order, also when
+// they come back after Done; a batch fills up with the others.
+func TestQueueFirstKeysGoAhead(t *testing.T) {
+	q := NewQueue(newFakeClock())
+	defer q.ShutDown()
+	q.SetFirst(func(k string) bool { return k[0] == 'r' }) // "reported"
+	q.Add("a", "b", "r1", "c", "r2")
+	keys, ok := q.GetBatch(3)
+	require.True(t, ok)
+	assert.Equal(t, []string{"r1", "r2", "a"}, keys)
+	q.Add("r1") // dirtied while processing
+	q.Add("d")
+	q.Done(keys...)
+	keys, _ = q.GetBatch(0)
+	assert.Equal(t, []string{"r1", "b", "c", "d"}, keys)
+}

@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"maps"
 	"slices"
@@ -31,7 +32,10 @@ type Config struct {
 	CFS       Configuration
 	Images    bootsets.Images
 	Power     power.PowerControl
-	Tenants   tenant.Registry
+	// KnownPower, when set, gives in one call per batch the readings known without asking
+	// each node's BMC (events, HSM's states) and the nodes left to Power's reads.
+	KnownPower func(ctx context.Context, ids []string) (known map[string]power.PowerReading, missing []string)
+	Tenants    tenant.Registry
 	// Handoff passes the inventory a session's creation read to its setup (optional).
 	Handoff *selection.Handoff
 	// Workers is how many batches are reconciled at once (default 4).
@@ -61,9 +65,15 @@ type Config struct {
 	LogLevel *slog.LevelVar
 	// ReadTimeouts, when set, is updated from the *_read_timeout options at every pass.
 	ReadTimeouts *ReadTimeouts
-	// OnPass, when set, is told how long each pass over a batch of nodes took (metrics).
-	OnPass func(took time.Duration)
-	Now    func() time.Time
+	// OnPass, when set, is told how long each pass over a batch of nodes took and how many
+	// nodes it looked at (metrics).
+	OnPass func(took time.Duration, nodes int)
+	// Ownership, when set, is this replica's share of the nodes among BOS replicas on
+	// one Redis: it looks only at nodes it owns, fences its writes, bounds its power calls
+	// by its leases, and sets sessions up and completes them only as the leader. Nil: this
+	// process works on every node.
+	Ownership Ownership
+	Now       func() time.Time
 }
 
 // Reconciler drives every enabled component to its desired state (see doc.go).
@@ -75,6 +85,9 @@ type Reconciler struct {
 	effects *Effects
 
 	sessionWake chan struct{}
+	memos       memos // each node's last look: the wake and priority rules (wake.go)
+	resyncWake  chan struct{}
+	writeOpts   []store.WriteOption // of the reconciler's own writes
 	// stragglers counts the goroutines finishing calls that outlasted BMCPatience.
 	stragglers sync.WaitGroup
 	// decide is Decide; tests wrap it to act between a decision and its write.
@@ -110,15 +123,34 @@ func New(cfg Config) *Reconciler {
 	if cfg.Instance == "" {
 		cfg.Instance = uuid.New()
 	}
-	r := &Reconciler{cfg: cfg, queue: cfg.Queue, log: cfg.Logger, sessionWake: make(chan struct{}, 1), decide: Decide,
-		setup: &sessions.Setup{Store: cfg.Store, Inventory: cfg.Inventory, Images: cfg.Images, Tenants: cfg.Tenants, Handoff: cfg.Handoff, Now: cfg.Now, Logger: cfg.Logger}}
-	power := patientResets{PowerControl: cfg.Power, patience: cfg.BMCPatience, background: &r.stragglers, failedLate: r.resetFailedLate}
+	r := &Reconciler{cfg: cfg, queue: cfg.Queue, log: cfg.Logger, sessionWake: make(chan struct{}, 1), resyncWake: make(chan struct{}, 1), decide: Decide,
+		setup:     &sessions.Setup{Store: cfg.Store, Inventory: cfg.Inventory, Images: cfg.Images, Tenants: cfg.Tenants, Handoff: cfg.Handoff, Now: cfg.Now, Logger: cfg.Logger},
+		writeOpts: []store.WriteOption{store.NoWake}}
+	power := patientResets{PowerControl: cfg.Power, patience: cfg.BMCPatience, background: &r.stragglers, failedLate: r.resetFailedLate, owner: cfg.Ownership}
 	r.effects = &Effects{Store: cfg.Store, BSS: cfg.BSS, CFS: cfg.CFS, Power: power, Now: cfg.Now, NoWake: true}
+	r.queue.SetFirst(func(id string) bool {
+		m, ok := r.memos.get(id)
+		return FirstInQueue(m, ok)
+	})
+	if cfg.Ownership != nil {
+		r.effects.Fence = cfg.Ownership.Fence()
+		r.writeOpts = append(r.writeOpts, store.FencedBy(*r.effects.Fence))
+	}
 	return r
 }
 
-// Wake queues nodes for a look now (the store hook and power events call it).
+// Wake queues nodes for a look now (the store hook calls it).
 func (r *Reconciler) Wake(ids ...string) { r.queue.Add(ids...) }
+
+// WakePower queues a node whose power an event reported as p, if that can change its
+// decision (Memo.Wakes); it reports whether it did.
+func (r *Reconciler) WakePower(id string, p power.Power) bool {
+	if m, ok := r.memos.get(id); ok && !m.Wakes(p) {
+		return false
+	}
+	r.queue.Add(id)
+	return true
+}
 
 // WakeSessions asks for a look at pending and running sessions now.
 func (r *Reconciler) WakeSessions() {
@@ -127,6 +159,21 @@ func (r *Reconciler) WakeSessions() {
 	default:
 	}
 }
+
+// Resync asks for a look at every enabled node this replica owns now (after it took
+// shards).
+func (r *Reconciler) Resync() {
+	select {
+	case r.resyncWake <- struct{}{}:
+	default:
+	}
+}
+
+// owns reports whether this replica works on node id.
+func (r *Reconciler) owns(id string) bool { return r.cfg.Ownership == nil || r.cfg.Ownership.Owns(id) }
+
+// leads reports whether this replica runs the session loop and housekeeping.
+func (r *Reconciler) leads() bool { return r.cfg.Ownership == nil || r.cfg.Ownership.Leader() }
 
 // Run reconciles until ctx is cancelled: node workers, the resync that heals missed
 // wake-ups every polling_frequency, and the session, discovery and cleanup loops.
@@ -157,7 +204,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		wg.Go(func() { loop.Every(ctx, r.log, name, interval, wake, pass) })
 	}
 	var period time.Duration // polling_frequency, read by each resync pass
-	every("resync", func() time.Duration { return period }, nil, func(ctx context.Context) {
+	every("resync", func() time.Duration { return period }, r.resyncWake, func(ctx context.Context) {
 		period = seconds(r.options(ctx).PollingFrequency)
 		r.resync(ctx)
 	})
@@ -187,7 +234,7 @@ func (r *Reconciler) worker(ctx context.Context) {
 			}
 		})
 		if r.cfg.OnPass != nil {
-			r.cfg.OnPass(time.Since(start))
+			r.cfg.OnPass(time.Since(start), len(keys))
 		}
 		if len(held) == 0 {
 			r.queue.Done(keys...)
@@ -252,6 +299,18 @@ func (r *Reconciler) reconcile(ctx context.Context, keys []string) (held map[str
 	if ctx.Err() != nil {
 		return nil
 	}
+	if r.cfg.Ownership != nil {
+		keys = slices.DeleteFunc(slices.Clone(keys), func(k string) bool {
+			if r.owns(k) {
+				return false
+			}
+			r.queue.Forget(k) // another replica's: it looks at it
+			return true
+		})
+		if len(keys) == 0 {
+			return nil
+		}
+	}
 	comps, err := r.cfg.Store.GetComponents(ctx, keys)
 	if err != nil {
 		r.retryLater(keys, "read components", err)
@@ -273,13 +332,18 @@ func (r *Reconciler) reconcile(ctx context.Context, keys []string) (held map[str
 	if len(ids) == 0 {
 		return nil
 	}
-	power := awaitEach(ids, r.cfg.BMCPatience, &r.stragglers,
+	known, ask := map[string]power.PowerReading(nil), ids
+	if r.cfg.KnownPower != nil {
+		known, ask = r.cfg.KnownPower(ctx, ids)
+	}
+	power := awaitEach(ask, r.cfg.BMCPatience, &r.stragglers,
 		func(id string) power.PowerReading { return r.cfg.Power.PowerStates(ctx, []string{id})[id] },
 		func(late map[string]power.PowerReading) {
 			ids := slices.Collect(maps.Keys(late))
 			r.safely(ids, func(ids []string) { r.settle(ctx, ids, late) })
 			r.queue.Done(ids...)
 		})
+	maps.Copy(power, known)
 	if len(power) < len(ids) {
 		held = make(map[string]bool, len(ids)-len(power))
 		var answered []string
@@ -328,15 +392,20 @@ func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]
 		}
 		*c = d.Component
 		return d, nil
-	}, store.NoWake)
+	}, r.writeOpts...)
 	if err != nil {
 		r.retryLater(ids, "store decisions", err)
 		return
 	}
 	decisions := make(map[string]Decision, len(outcomes))
+	memos := make(map[string]Memo, len(outcomes))
 	for _, o := range outcomes {
 		decisions[o.ID] = o.Result
+		if o.Result.Component.ID != "" {
+			memos[o.ID] = MemoOf(o.Result.Component, power[o.ID].Power, r.cfg.Instance)
+		}
 	}
+	r.memos.record(memos)
 	r.act(ctx, decisions, opts)
 	finished := false
 	for id, d := range decisions {
@@ -377,8 +446,8 @@ func (r *Reconciler) act(ctx context.Context, decisions map[string]Decision, opt
 		case ConfigureAction:
 			r.configure(ctx, comps)
 		}
-		if len(failed) > 0 {
-			r.recordFailures(ctx, act, failed, opts)
+		if lost := ownedFailures(failed); len(lost) > 0 {
+			r.recordFailures(ctx, act, lost, opts)
 		}
 		if act != ConfigureAction {
 			r.confirmSent(ctx, comps, failed)
@@ -407,7 +476,7 @@ func (r *Reconciler) confirmSent(ctx context.Context, comps []bos.Component, fai
 		}
 		c.LastAction.InFlight = ""
 		return nil
-	}, store.NoWake)
+	}, r.writeOpts...)
 	if err != nil {
 		r.log.Warn("recording power calls as sent", "nodes", len(ids), "err", err)
 	}
@@ -417,15 +486,35 @@ func (r *Reconciler) confirmSent(ctx context.Context, comps []bos.Component, fai
 // stays configuring and the next look tries again (configuration is not a counted action
 // in BOS).
 func (r *Reconciler) configure(ctx context.Context, comps []bos.Component) {
-	for _, err := range r.effects.Configure(ctx, comps) {
+	failed := r.effects.Configure(ctx, comps)
+	if err := r.cfg.Store.NoteHistory(ctx, cfsNotes(comps, failed)); err != nil {
+		r.log.Warn("recording cfs requests in the nodes' history", "nodes", len(comps), "err", err)
+	}
+	for _, err := range failed {
 		r.log.Warn("cfs configure", "nodes", len(comps), "err", err)
 		return // one line per batch: the failures share their cause
 	}
 }
 
+// cfsNotes are the history entries of a CFS request for comps (the record keeps no trace
+// of it): the configuration asked for and the result.
+func cfsNotes(comps []bos.Component, failed map[string]error) map[string]bos.HistoryEntry {
+	notes := make(map[string]bos.HistoryEntry, len(comps))
+	for _, c := range comps {
+		detail := "requested"
+		if err := failed[c.ID]; err != nil {
+			detail = "failed: " + err.Error()
+		}
+		notes[c.ID] = bos.HistoryEntry{Kind: bos.HistoryCFS, To: c.DesiredState.Configuration, Detail: detail, Session: c.Session}
+	}
+	return notes
+}
+
 // resetFailedLate records a reset that failed after its batch went on (see patientResets).
 func (r *Reconciler) resetFailedLate(ctx context.Context, kind power.ResetKind, failed map[string]error) {
-	r.recordFailures(ctx, actionOf(kind), failed, r.options(ctx))
+	if failed = ownedFailures(failed); len(failed) > 0 {
+		r.recordFailures(ctx, actionOf(kind), failed, r.options(ctx))
+	}
 }
 
 // recordFailures marks the failed action on each node (if it is still the node's last
@@ -443,7 +532,7 @@ func (r *Reconciler) recordFailures(ctx context.Context, act Action, failed map[
 		}
 		RecordFailure(c, act, failed[c.ID], now)
 		return nil
-	}, store.NoWake)
+	}, r.writeOpts...)
 	if err != nil {
 		r.log.Error("recording action failures", "action", act, "nodes", len(ids), "err", err)
 	}
@@ -453,13 +542,25 @@ func (r *Reconciler) recordFailures(ctx context.Context, act Action, failed map[
 	r.log.Info("action failed", "action", act, "nodes", len(ids), "example", failed[ids[0]])
 }
 
+// ownedFailures drops from failed the calls not made because this replica no longer
+// owns their nodes: not the nodes' failures, their new owner decides.
+func ownedFailures(failed map[string]error) map[string]error {
+	out := make(map[string]error, len(failed))
+	for id, err := range failed {
+		if !errors.Is(err, errNotOwned) {
+			out[id] = err
+		}
+	}
+	return out
+}
+
 // sameCall reports whether a and b record the same power call.
 func sameCall(a, b bos.LastAction) bool {
 	return a.Action == b.Action && a.Failed == b.Failed && a.InFlight == b.InFlight && a.LastUpdated.Equal(b.LastUpdated)
 }
 
-// resync queues every enabled node: at start, then every polling_frequency to heal
-// missed wake-ups.
+// resync queues every enabled node this replica owns: at start, then every
+// polling_frequency to heal missed wake-ups.
 func (r *Reconciler) resync(ctx context.Context) {
 	enabled := true
 	ids, err := r.cfg.Store.ComponentIDs(ctx, store.Filter{Enabled: &enabled})
@@ -467,11 +568,14 @@ func (r *Reconciler) resync(ctx context.Context) {
 		r.log.Warn("resync", "err", err)
 		return
 	}
-	r.queue.Add(ids...)
+	r.queue.Add(slices.DeleteFunc(ids, func(id string) bool { return !r.owns(id) })...)
 }
 
-// sessionPass sets up pending sessions and completes running ones.
+// sessionPass sets up pending sessions and completes running ones (the leader only).
 func (r *Reconciler) sessionPass(ctx context.Context) {
+	if !r.leads() {
+		return
+	}
 	now := r.cfg.Now()
 	pending, err := r.cfg.Store.ListSessions(ctx, "", true, bos.SessionFilter{Status: bos.SessionPending}, now)
 	if err != nil {
@@ -501,6 +605,9 @@ type housekeeping struct {
 
 func (h *housekeeping) pass(ctx context.Context) {
 	r := h.r
+	if !r.leads() {
+		return
+	}
 	opts := r.options(ctx)
 	now := r.cfg.Now()
 	if opts.DiscoveryFrequency > 0 && now.Sub(h.lastDiscovery) >= seconds(opts.DiscoveryFrequency) {

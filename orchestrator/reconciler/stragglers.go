@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -74,20 +75,62 @@ type patientResets struct {
 	patience   time.Duration
 	background *sync.WaitGroup
 	failedLate func(ctx context.Context, kind power.ResetKind, failed map[string]error)
+	// owner, when set, bounds each call by the end of this replica's right to act on its
+	// node, and refuses a call on a node it no longer owns.
+	owner Ownership
 }
+
+// errNotOwned fails a call on a node whose lease this replica lost, or cut short when the
+// lease ran out.
+var errNotOwned = errors.New("this BOS replica's lease on the node ended")
 
 func (p patientResets) Reset(ctx context.Context, ids []string, kind power.ResetKind) map[string]error {
 	if p.patience <= 0 {
-		return p.PowerControl.Reset(ctx, ids, kind)
+		return p.resetBatch(ctx, ids, kind)
 	}
-	done := awaitEach(ids, p.patience, p.background,
-		func(id string) error { return p.PowerControl.Reset(ctx, []string{id}, kind)[id] },
+	reset := func(id string) error { return p.resetBatch(ctx, []string{id}, kind)[id] }
+	done := awaitEach(ids, p.patience, p.background, reset,
 		func(late map[string]error) {
 			if failed := failures(late); len(failed) > 0 {
 				p.failedLate(ctx, kind, failed)
 			}
 		})
 	return failures(done)
+}
+
+// resetBatch makes one call for ids, bounded by the earliest end of this replica's
+// right to act on them (the nodes it no longer owns fail without a call).
+func (p patientResets) resetBatch(ctx context.Context, ids []string, kind power.ResetKind) map[string]error {
+	if p.owner == nil {
+		return failures(p.PowerControl.Reset(ctx, ids, kind))
+	}
+	errs := map[string]error{}
+	var owned []string
+	var until time.Time
+	for _, id := range ids {
+		u := p.owner.Until(id)
+		if u.IsZero() {
+			errs[id] = errNotOwned
+			continue
+		}
+		if until.IsZero() || u.Before(until) {
+			until = u
+		}
+		owned = append(owned, id)
+	}
+	if len(owned) > 0 {
+		leased, cancel := context.WithDeadline(ctx, until)
+		defer cancel()
+		for id, err := range p.PowerControl.Reset(leased, owned, kind) {
+			if err != nil && leased.Err() != nil && ctx.Err() == nil {
+				// Cut by the lease: whether the BMC got it is unknown, as after a crash.
+				// last_action.in_flight stays, and its next owner verifies it.
+				err = errNotOwned
+			}
+			errs[id] = err
+		}
+	}
+	return failures(errs)
 }
 
 // failures are the entries of errs that hold an error.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"github.com/cray-bos/bos/orchestrator/power"
 	"github.com/cray-bos/bos/orchestrator/reconciler"
 )
 
@@ -29,6 +30,28 @@ func (r *reconcilerRun) wake(ids ...string) {
 	r.mu.Unlock()
 	if q != nil {
 		q.Add(ids...)
+	}
+}
+
+// wakePower passes a node's power event to the running reconciler, which queues the node
+// if the event can change its decision (reconciler.MemoOf).
+func (r *reconcilerRun) wakePower(id string, p power.Power) {
+	r.mu.Lock()
+	rec := r.rec
+	r.mu.Unlock()
+	if rec != nil {
+		rec.WakePower(id, p)
+	}
+}
+
+// resync asks the running reconciler to look at every node it owns (after it took
+// shards).
+func (r *reconcilerRun) resync() {
+	r.mu.Lock()
+	rec := r.rec
+	r.mu.Unlock()
+	if rec != nil {
+		rec.Resync()
 	}
 }
 

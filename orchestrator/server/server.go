@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cray-bos/bos/api/bosapi"
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/internal/inproc"
 	bos "github.com/cray-bos/bos/orchestrator"
@@ -22,6 +23,7 @@ import (
 	"github.com/cray-bos/bos/orchestrator/crus"
 	"github.com/cray-bos/bos/orchestrator/lockstep"
 	"github.com/cray-bos/bos/orchestrator/metrics"
+	"github.com/cray-bos/bos/orchestrator/ownership"
 	"github.com/cray-bos/bos/orchestrator/power"
 	"github.com/cray-bos/bos/orchestrator/reconciler"
 	"github.com/cray-bos/bos/orchestrator/rollout"
@@ -100,6 +102,12 @@ type Config struct {
 	// RolloutPoll is how often the rollout controller looks (0: its 5 s).
 	RolloutPoll time.Duration
 
+	// Replica, when its ID is set, makes this BOS one of several on one Redis: API
+	// replicas serve the API only; operator replicas divide the nodes among themselves
+	// through leases in Redis (orchestrator/ownership) and the leader among them sets
+	// sessions up and runs the v1 agent, CRUS and rollouts.
+	Replica Replica
+
 	// Tenants is the tenant registry (the TAPMS stand-in); nil: no tenants.
 	Tenants tenant.Registry
 	// Auth, when set, makes the API require bearer tokens (api.Config.Auth).
@@ -122,6 +130,11 @@ type BOS struct {
 	redfish *power.Redfish             // nil when nodes are powered through PCS
 	view    atomic.Pointer[webui.View] // set by build; the store's write hook reads it
 	metrics *metrics.Metrics
+	owner   *ownership.Owner // this replica's nodes; nil when BOS runs alone
+	// subscribed is closed when Run's first pass of BMC event subscriptions has ended;
+	// subscribedBMCs then says how many BMCs took one (-1: BOS subscribes to none).
+	subscribed     chan struct{}
+	subscribedBMCs atomic.Int64
 }
 
 // New opens the store, migrates v1 templates in it to v2 form, and builds the API and,
@@ -140,8 +153,9 @@ func New(ctx context.Context, cfg Config) (b *BOS, err error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	b = &BOS{cfg: cfg, rec: &reconcilerRun{}}
+	b = &BOS{cfg: cfg, rec: &reconcilerRun{}, subscribed: make(chan struct{})}
 	storeCfg := cfg.Store
+	storeCfg.ShareWakes = cfg.Replica.ID != "" // the node's owner may be another replica
 	storeCfg.OnComponentsChanged = func(ids []string) { b.rec.wake(ids...) }
 	storeCfg.OnComponentsWritten = func(ids []string) {
 		if v := b.view.Load(); v != nil {
@@ -176,7 +190,7 @@ func (c *Config) validate() error {
 	case c.Reconcile && c.Power == PowerPCS && svc.PCS == "":
 		return errors.New("bos: power through pcs needs a pcs URL")
 	}
-	return nil
+	return c.Replica.validate()
 }
 
 // build wires the API, the reconciler, the v1 agent and CRUS on the open store.
@@ -219,15 +233,27 @@ func (b *BOS) build() error {
 		if cfg.WrapPower != nil {
 			driver = cfg.WrapPower(driver)
 		}
+		// The readings known without asking each BMC (events, HSM's states), in one call
+		// per batch; not under a test's wrapper, which must see every read.
+		var knownPower func(context.Context, []string) (map[string]power.PowerReading, []string)
+		if b.redfish != nil && cfg.WrapPower == nil {
+			knownPower = b.redfish.KnownStates
+		}
 		driver, polled = countedPower{driver, b.metrics}, countedPower{polled, b.metrics}
+		b.owner = b.newOwner()
 		b.rec.cfg = reconciler.Config{
 			Store: b.store, Tenants: cfg.Tenants, Handoff: handoff,
 			Inventory: inventory, BSS: bssPort, CFS: cfsPort, Images: images,
-			Power:   driver,
-			Workers: cfg.Workers, BatchSize: cfg.BatchSize,
+			Power:      driver,
+			KnownPower: knownPower,
+			Workers:    cfg.Workers, BatchSize: cfg.BatchSize,
 			BMCPatience: bmcPatience(cfg.RedfishTimeout),
 			Logger:      cfg.Logger, LogLevel: cfg.LogLevel, ReadTimeouts: timeouts,
 			OnPass: b.metrics.Pass,
+		}
+		if b.owner != nil {
+			b.rec.cfg.Ownership = b.owner
+			b.rec.cfg.Instance = b.owner.ID()
 		}
 		// The v1 agent acts through the same effects (BSS, CFS, power) as the reconciler,
 		// reading power with GETs only (see Redfish.Polled).
@@ -263,7 +289,14 @@ func (b *BOS) build() error {
 	mux.Handle("/", api.New(api.Config{Store: b.store, Tenants: cfg.Tenants, BootSets: checker, Logger: cfg.Logger,
 		LogLevel: cfg.LogLevel, Nodes: nodes, WakeV1: wakeV1, WakeV2: b.rec.wakeSessions, Auth: cfg.Auth,
 		Rollouts: rollouts}).Handler())
-	view := webui.New(webui.Config{Store: b.store, Tenants: cfg.Tenants, Auth: cfg.Auth, Power: b.powerReader(), Logger: cfg.Logger})
+	viewCfg := webui.Config{Store: b.store, Tenants: cfg.Tenants, Auth: cfg.Auth, Power: b.powerReader(), Logger: cfg.Logger}
+	if svc.Slurm != "" {
+		viewCfg.Slurm = slurmapi.NewClient(svc.Slurm, cfg.HTTPClient)
+		if svc.HSM != "" {
+			viewCfg.NIDs = nidsOf(hsmapi.NewClient(svc.HSM, clientOf(reconciler.ServiceHSM)))
+		}
+	}
+	view := webui.New(viewCfg)
 	b.view.Store(view)
 	for _, p := range []string{webui.Path, webui.GatewayPath} {
 		mux.Handle(p, view.Handler())
@@ -312,10 +345,12 @@ func (b *BOS) powerDriver(inventory reconciler.HSMInventory, pcsClient *http.Cli
 	if cfg.URL != "" {
 		events = cfg.URL + RedfishEventsPath
 	}
+	hsm := inventory.Endpoints(creds)
 	b.redfish = power.NewRedfish(power.RedfishConfig{
-		Endpoints: inventory.Endpoints(creds), Scheme: scheme, Timeout: cfg.RedfishTimeout,
+		Endpoints: hsm, States: hsm, Scheme: scheme, Timeout: cfg.RedfishTimeout,
 		EventDestination: events,
-		OnPowerChange:    func(node string) { b.rec.wake(node) },
+		Owner:            b.cfg.Replica.subscriptionOwner(),
+		OnPowerChange:    b.rec.wakePower,
 		Dial:             cfg.Dial,
 		WrapTransport:    func(rt http.RoundTripper) http.RoundTripper { return b.metrics.Transport(ServiceRedfish, rt) },
 		Logger:           cfg.Logger,
@@ -334,6 +369,23 @@ func (b *BOS) powerReader() webui.PowerReader {
 	return func(ctx context.Context, id string) (string, error) {
 		r := power.PowerStates(ctx, []string{id})[id]
 		return r.Power.String(), r.Err
+	}
+}
+
+// nidsOf reads every node's NID from HSM for the web view, which names Slurm's nodes by it.
+func nidsOf(hsm *hsmapi.Client) webui.NIDs {
+	return func(ctx context.Context) (map[int]string, error) {
+		comps, err := hsm.GetComponents(ctx, hsmapi.ComponentFilter{Type: []string{"Node"}, NIDOnly: true})
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[int]string, len(comps))
+		for _, c := range comps {
+			if c.NID > 0 {
+				out[c.NID] = c.ID
+			}
+		}
+		return out, nil
 	}
 }
 
@@ -363,31 +415,43 @@ func (b *BOS) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); f(ctx) }()
 	}
-	if b.crus != nil {
-		spawn(func(ctx context.Context) { _ = b.crus.Run(ctx) })
+	operate := b.cfg.Replica.operates()
+	if b.crus != nil && operate {
+		spawn(func(ctx context.Context) { b.leading(ctx, func(ctx context.Context) { _ = b.crus.Run(ctx) }) })
 	}
-	if b.rollout != nil {
-		spawn(func(ctx context.Context) { _ = b.rollout.Run(ctx) })
+	if b.rollout != nil && operate {
+		spawn(func(ctx context.Context) { b.leading(ctx, func(ctx context.Context) { _ = b.rollout.Run(ctx) }) })
 	}
-	if b.cfg.Reconcile {
-		if b.redfish != nil && b.cfg.URL != "" {
+	stopOwner := func() {}
+	if b.cfg.Reconcile && operate {
+		if b.owner != nil {
+			stopOwner = b.runOwner(ctx, b.owner)
+			spawn(func(ctx context.Context) { b.store.SubscribeWakes(ctx, func(ids []string) { b.rec.wake(ids...) }) })
+		}
+		if b.subscribes() {
 			// Subscribing connects to every BMC (seconds at 10,000 nodes): do it in the
-			// background; until a BMC has subscribed, its nodes' power is read with GETs.
+			// background, again for the BMCs that did not answer; until a BMC has
+			// subscribed, its nodes' power is read from HSM's states or with GETs.
 			spawn(func(ctx context.Context) {
-				if n, err := b.redfish.Subscribe(ctx); err != nil {
-					b.cfg.Logger.Warn("subscribing to BMC events; power will be polled", "err", err)
-				} else {
-					b.cfg.Logger.Info("subscribed to BMC events", "bmcs", n)
-				}
+				n := b.redfish.KeepSubscribed(ctx, func(n int) {
+					b.subscribedBMCs.Store(int64(n))
+					close(b.subscribed)
+				})
+				b.cfg.Logger.Info("subscribed to BMC events", "bmcs", n)
 			})
 		}
 		b.rec.begin(ctx)
-		spawn(func(ctx context.Context) { _ = b.agent.Run(ctx) })
+		spawn(func(ctx context.Context) { b.leading(ctx, func(ctx context.Context) { _ = b.agent.Run(ctx) }) })
+	}
+	if !b.subscribes() {
+		b.subscribedBMCs.Store(-1)
+		close(b.subscribed)
 	}
 	<-ctx.Done()
 	wg.Wait()
 	b.rec.end()
-	if b.redfish != nil && b.cfg.URL != "" && b.cfg.Reconcile {
+	stopOwner()
+	if b.subscribes() {
 		// A clean stop deletes BOS's event subscriptions, so BMCs do not keep POSTing to
 		// a BOS that is gone.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -397,6 +461,33 @@ func (b *BOS) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// leading runs f: at once when BOS runs alone, else whenever this replica leads.
+func (b *BOS) leading(ctx context.Context, f func(context.Context)) {
+	if b.owner == nil {
+		f(ctx)
+		return
+	}
+	whileLeader(ctx, b.owner, time.Second, f)
+}
+
+// subscribes says whether Run subscribes to the BMCs' power events: the reconciler runs
+// here, powers nodes through Redfish and BMCs can reach BOS at its URL.
+func (b *BOS) subscribes() bool {
+	return b.cfg.Reconcile && b.cfg.Replica.operates() && b.redfish != nil && b.cfg.URL != ""
+}
+
+// Subscribed waits until Run's first pass of BMC event subscriptions has ended and says
+// how many BMCs took one; -1 when BOS subscribes to none (see subscribes). Until then
+// BOS reads power with GETs and a boot pays for the subscriptions too.
+func (b *BOS) Subscribed(ctx context.Context) (int, error) {
+	select {
+	case <-b.subscribed:
+		return int(b.subscribedBMCs.Load()), nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
 }
 
 // Close releases the BMC clients and the store (stopping an embedded Redis). Call it after

@@ -51,12 +51,9 @@ func completeSession(ctx context.Context, st *store.Store, tenants tenant.Regist
 		}
 		within = withinTenant(sess.Tenant, tn)
 	}
-	stats, err := st.SessionStats(ctx, sess.Name, within)
-	if err != nil {
+	done, err := st.SessionDone(ctx, sess.Name, within)
+	if err != nil || !done {
 		return false, err
-	}
-	if !stats.Done() {
-		return false, nil
 	}
 	updated, err := st.UpdateSession(ctx, sess.Tenant, sess.Name, func(x *bos.Session) error {
 		if x.Status.Status != bos.SessionRunning {

@@ -65,8 +65,11 @@ func (s *Store) compKeys(ids []string) []string {
 	return keys
 }
 
-// indexKeys lists the index sets c belongs to.
+// indexKeys lists the index sets c belongs to (none for a nil c).
 func (s *Store) indexKeys(c *orchestrator.Component) []string {
+	if c == nil {
+		return nil
+	}
 	keys := []string{s.enabledIdx(c.Enabled), s.phaseIdx(c.Status.Phase), s.statusIdx(orchestrator.ComputeStatus(c))}
 	if c.Session != "" {
 		keys = append(keys, s.sessionIdx(c.Session))
@@ -478,7 +481,10 @@ func (s *Store) AddComponents(ctx context.Context, comps []orchestrator.Componen
 // WriteOption changes how a component write is made.
 type WriteOption func(*writeOptions)
 
-type writeOptions struct{ noWake bool }
+type writeOptions struct {
+	noWake bool
+	fence  *Fence
+}
 
 // NoWake makes a component write call no OnComponentsChanged. The reconciler writes its
 // own decisions this way: it schedules its next look at those nodes itself, and waking
@@ -526,41 +532,86 @@ func (s *Store) write(ctx context.Context, ids []string, mode writeMode, mutate 
 	return out, raws, outs, nil
 }
 
+// queueIndexes adds to p the index changes of replacing old (nil: none) by cur (nil: a
+// delete) for id.
+func (s *Store) queueIndexes(ctx context.Context, p redis.Pipeliner, id string, old, cur *orchestrator.Component) {
+	oldKeys, newKeys := s.indexKeys(old), s.indexKeys(cur)
+	for _, k := range oldKeys {
+		if !slices.Contains(newKeys, k) {
+			p.SRem(ctx, k, id)
+		}
+	}
+	for _, k := range newKeys {
+		if !slices.Contains(oldKeys, k) {
+			p.SAdd(ctx, k, id)
+		}
+	}
+	switch {
+	case old == nil && cur != nil:
+		p.ZAdd(ctx, s.allKey(), redis.Z{Member: id})
+	case old != nil && cur == nil:
+		p.ZRem(ctx, s.allKey(), id)
+	}
+}
+
 // pending is one component write prepared inside a transaction.
 type pending struct {
-	id      string
-	raw     []byte
-	oldKeys []string // index sets of the stored record (nil if new)
-	newKeys []string
-	exists  bool
+	raw      []byte
+	old, cur *orchestrator.Component // old is nil for a new record
+	history  [][]byte                // entries to append to the component's history
+}
+
+// queueWrites adds to p the writes of todo: each record, its index changes, and the
+// change of the session counts they make, all in the one MULTI/EXEC.
+func (s *Store) queueWrites(ctx context.Context, p redis.Pipeliner, todo []pending) {
+	counts := countDeltas{}
+	for _, w := range todo {
+		id := w.cur.ID
+		p.Set(ctx, s.compKey(id), w.raw, 0)
+		s.queueIndexes(ctx, p, id, w.old, w.cur)
+		s.queueSessionError(ctx, p, w.old, w.cur)
+		s.pushHistory(ctx, p, id, w.history)
+		counts.add(w.old, -1)
+		counts.add(w.cur, 1)
+	}
+	s.queueCounts(ctx, p, counts)
 }
 
 func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mutate mutateFunc, onMissing func(string), wo writeOptions, attempt int) ([]orchestrator.Component, [][]byte, []outcome, error) {
 	keys := s.compKeys(ids)
+	leaseOf, leaseKeys := s.fenceKeys(wo, ids)
+	if leaseOf != nil && wo.fence.Holder == "" {
+		return nil, nil, nil, callerError{errFenceHolder}
+	}
 	var result []orchestrator.Component
 	var raws [][]byte // stored bytes of each result
 	var outs []outcome
 	var written []string
 	var missing []string
-	txf := func(tx *redis.Tx) error {
+	decide := func(vals []any) (func(redis.Pipeliner), error) {
 		result, raws, outs, written, missing = result[:0], raws[:0], outs[:0], written[:0], missing[:0]
-		vals, err := tx.MGet(ctx, keys...).Result()
-		if err != nil {
-			return err
+		var err error
+		var held map[string]bool
+		if leaseOf != nil {
+			held = heldLeases(leaseKeys, vals[len(ids):], wo.fence.Holder)
 		}
+		vals = vals[:len(ids)]
 		var todo []pending
 		for i, v := range vals {
 			id := ids[i]
+			if leaseOf != nil && !held[leaseOf[id]] {
+				continue // another replica's, or nobody's: not this writer's to change
+			}
 			str, exists := v.(string)
 			c := orchestrator.Component{ID: id}
-			var oldKeys []string
+			var old *orchestrator.Component // the record before mutate: indexes, counts, history
 			var stored []byte
 			if exists {
 				stored = []byte(str)
 				if c, err = decodeComponent([]byte(str)); err != nil {
-					return err
+					return nil, err
 				}
-				oldKeys = s.indexKeys(&c)
+				old = new(c.Clone()) // mutate changes c
 			} else if mode == modeUpdate {
 				missing = append(missing, id)
 				continue
@@ -570,16 +621,16 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 				outs = append(outs, outcome{id: id, val: val})
 				continue
 			} else if err != nil {
-				return callerError{err}
+				return nil, callerError{err}
 			}
 			c.ID = id
 			c.RefreshStatus()
 			if err := c.Validate(); err != nil {
-				return callerError{err}
+				return nil, callerError{err}
 			}
 			raw, err := json.Marshal(c)
 			if err != nil {
-				return fmt.Errorf("encode component %s: %w", id, err)
+				return nil, fmt.Errorf("encode component %s: %w", id, err)
 			}
 			result, raws = append(result, c), append(raws, raw)
 			if exists && bytes.Equal(raw, stored) {
@@ -587,34 +638,17 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 				continue // nothing changed: no write, no notification
 			}
 			outs = append(outs, outcome{id: id, val: val, written: true})
-			todo = append(todo, pending{id: id, raw: raw, oldKeys: oldKeys, newKeys: s.indexKeys(&c), exists: exists})
+			todo = append(todo, pending{raw: raw, old: old, cur: &c, history: s.historyOf(old, &c)})
 		}
 		if len(todo) == 0 {
-			return nil
+			return nil, nil
 		}
-		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			for _, w := range todo {
-				p.Set(ctx, s.compKey(w.id), w.raw, 0)
-				for _, k := range w.oldKeys {
-					if !slices.Contains(w.newKeys, k) {
-						p.SRem(ctx, k, w.id)
-					}
-				}
-				for _, k := range w.newKeys {
-					if !slices.Contains(w.oldKeys, k) {
-						p.SAdd(ctx, k, w.id)
-					}
-				}
-				if !w.exists {
-					p.ZAdd(ctx, s.allKey(), redis.Z{Member: w.id})
-				}
-				written = append(written, w.id)
-			}
-			return nil
-		})
-		return err
+		for _, w := range todo {
+			written = append(written, w.cur.ID)
+		}
+		return func(p redis.Pipeliner) { s.queueWrites(ctx, p, todo) }, nil
 	}
-	err := s.rdb.Watch(ctx, txf, keys...)
+	err := s.casValues(ctx, slices.Concat(keys, leaseKeys), decide)
 	if errors.Is(err, redis.TxFailedErr) {
 		// Someone wrote one of these components meanwhile: retry, in halves so that one
 		// hot component only holds up itself.
@@ -685,9 +719,9 @@ func (s *Store) deleteComponents(ctx context.Context, ids []string, check func(s
 		chunk := ids[i:min(i+writeChunk, len(ids))]
 		keys := s.compKeys(chunk)
 		var done []string
-		var indexes [][]string // index sets of each done id
+		var olds []orchestrator.Component // the records of done
 		err := s.cas(ctx, "delete components", keys, func(tx *redis.Tx) (func(redis.Pipeliner), error) {
-			done, indexes = done[:0], indexes[:0]
+			done, olds = done[:0], olds[:0]
 			vals, err := tx.MGet(ctx, keys...).Result()
 			if err != nil {
 				return nil, err
@@ -703,21 +737,21 @@ func (s *Store) deleteComponents(ctx context.Context, ids []string, check func(s
 					if err != nil {
 						return nil, err
 					}
-					done = append(done, chunk[j])
-					indexes = append(indexes, s.indexKeys(&c))
+					done, olds = append(done, chunk[j]), append(olds, c)
 				}
 			}
 			if len(done) == 0 {
 				return nil, nil
 			}
 			return func(p redis.Pipeliner) {
+				counts := countDeltas{}
 				for j, id := range done {
-					p.Del(ctx, s.compKey(id))
-					p.ZRem(ctx, s.allKey(), id)
-					for _, k := range indexes[j] {
-						p.SRem(ctx, k, id)
-					}
+					p.Del(ctx, s.compKey(id), s.historyKey(id))
+					s.queueIndexes(ctx, p, id, &olds[j], nil)
+					s.queueSessionError(ctx, p, &olds[j], nil)
+					counts.add(&olds[j], -1)
 				}
+				s.queueCounts(ctx, p, counts)
 			}, nil
 		})
 		if err != nil {
@@ -729,11 +763,23 @@ func (s *Store) deleteComponents(ctx context.Context, ids []string, check func(s
 	return deleted, nil
 }
 
-// SessionStats gathers the counts behind a session's extended status and completion test
-// from the indexes (one pipelined round trip), then reads only the members that carry an
-// error. within, when non-nil, restricts every count to the ids it accepts (a tenant's
-// nodes).
+// SessionStats gathers the counts behind a session's extended status and completion test.
+// within, when non-nil, restricts every count to the ids it accepts (a tenant's nodes).
+// Without within the session's counts are read (one round trip, whatever the session's
+// size) and then the records of the members that carry an error; with within (or before
+// the counts are built) the members are read from the index sets and filtered: O(session).
 func (s *Store) SessionStats(ctx context.Context, session string, within func(id string) bool) (orchestrator.SessionStats, error) {
+	if within == nil {
+		if st, ok, err := s.countedStats(ctx, session); err != nil || ok {
+			return st, err
+		}
+	}
+	return s.indexedStats(ctx, session, within)
+}
+
+// indexedStats is SessionStats from the index sets: one pipelined round trip of SINTERs,
+// then the records of the members that carry an error.
+func (s *Store) indexedStats(ctx context.Context, session string, within func(id string) bool) (orchestrator.SessionStats, error) {
 	st := orchestrator.SessionStats{Phases: map[string]int{}, Errors: map[string][]string{}}
 	members := s.sessionIdx(session)
 	var (
@@ -806,6 +852,9 @@ func (s *Store) changed(ids []string, wake bool) {
 	}
 	if s.onChanged != nil && wake {
 		s.onChanged(slices.Clone(ids))
+	}
+	if s.origin != "" && wake {
+		s.publishWakes(ids)
 	}
 	if s.onWritten != nil {
 		s.onWritten(slices.Clone(ids))

@@ -15,6 +15,10 @@
 //	{p}index:status:{status}       set     ids by computed status (overrides included)
 //	{p}index:enabled:{true|false}  set     ids by enabled
 //	{p}index:error                 set     ids with a non-empty error
+//	{p}session-counts:{name}       hash    a session's component counts (see Session counts)
+//	{p}session-errors:{name}       hash    id → error, the session's members with an error
+//	{p}session-counts-ready        string  "1" once the counts were built from the records
+//	{p}history:{id}                list    the component's HistoryEntry JSON, oldest first, the newest Config.HistoryLimit kept
 //	{p}templates:{ns}              hash    template name → SessionTemplate
 //	{p}sessions:{ns}               hash    session name → Session
 //	{p}session-status:{ns}         hash    session name → frozen SessionExtendedStatus
@@ -22,6 +26,11 @@
 //	{p}session-namespaces          set     namespaces that hold sessions
 //	{p}tokens                      hash    BSS referral token → TokenRecord (never pruned)
 //	{p}session-epoch               string  counter bumped by every session creation (v1, v2)
+//	{p}lease:{name}                string  a lease's holder, with a TTL (replicas; leases.go)
+//	{p}replicas                    zset    live replica ids, scored by alive-until (Unix ms)
+//
+// On a Redis Cluster (Config.Cluster) {p} is the hash tag {KeyPrefix}: every key in one
+// slot, so the transactions below may WATCH any of them together.
 //
 // A namespace {ns} is "u" for no tenant and "t:<tenant>" for a tenant, so tenants reuse
 // names freely (BOS hashes tenant and name into the key for the same effect).
@@ -37,8 +46,10 @@
 //
 // # Writes
 //
-// Component writes are compare-and-set per component: WATCH the keys, MGET, apply the
-// caller's mutate function, then MULTI (SET + the index changes) EXEC. If another writer
+// Component writes are compare-and-set per component, in two round trips on one
+// connection: WATCH the keys and MGET them (one pipeline), apply the caller's mutate
+// function, then MULTI (SET + the index changes + the session counts' changes) EXEC;
+// UNWATCH is sent only when no EXEC follows (nothing changed, or mutate refused). If another writer
 // (API or reconciler) committed meanwhile, EXEC fails and the chunk is retried — bulk
 // writes go in chunks of 500 that split in halves on conflict, so one hot component never
 // holds back the rest. mutate may therefore run more than once and must depend only on
@@ -50,6 +61,36 @@
 // committed transaction Config.OnComponentsChanged receives the ids written (unless the
 // write was made with NoWake) and Config.OnComponentsWritten receives them always.
 // Options, templates and sessions use the same WATCH/MULTI cycle on their key.
+//
+// # Session counts
+//
+// A status poll and a completion check read a session's counts, not its members: the
+// hash {p}session-counts:{name} holds members, staged, staged_members, enabled, stable,
+// failed and phase:{phase} (enabled members not on_hold), as
+// orchestrator.StatsFromComponents counts them, and {p}session-errors:{name} the members
+// with an error. Every component write and delete adds the difference between the stored
+// record's share and the new record's (HINCRBY, HSET/HDEL) in the same MULTI/EXEC as the
+// record, so the counts cannot drift from the records: a transaction that conflicts
+// changes neither. SessionStats reads them in one round trip whatever the session's size,
+// SessionDone (completion) reads two fields. With a tenant filter (within) SessionStats
+// stays O(session): it reads the members from the index sets and filters them.
+//
+// The counts are derived data: RebuildSessionCounts recomputes them from the records in
+// one transaction (WATCHing every record, so a write meanwhile makes it retry) and drops
+// stale ones. Open runs it when {p}session-counts-ready is missing (a store written by a
+// version without counts); until then SessionStats answers from the index sets. A BOS of
+// an older version writing to the same Redis after the rebuild would not maintain them:
+// upgrade every process, then rebuild if one wrote meanwhile. The hash of a session whose
+// components all left it stays, its counts zero, until the next rebuild.
+//
+// # History
+//
+// Each component write diffs the record before and after (orchestrator.ComponentChanges)
+// and appends the entries to the component's history list in the same MULTI (RPUSH +
+// LTRIM to Config.HistoryLimit): no extra round trip, and no change is committed without
+// its entries or the other way round. NoteHistory adds what is not in the record (the
+// reconciler's CFS requests), ComponentHistory reads a history newest first, and deleting
+// a component deletes its history in the same MULTI.
 //
 // Session creation (CreateSessionAdmitted, CreateV1SessionAdmitted) WATCHes the session
 // epoch, refuses a taken name, runs the caller's admission (the API's overlap rule, which
@@ -77,7 +118,7 @@
 // StartAfterID and PageSize), UpdateComponents or UpdateEach with a mutate function (use
 // orchestrator.ComponentPatch.SetAutoFields/ApplyTo to get the API's merge rules),
 // AddComponents for discovery, GetOptions each pass, ListSessions / UpdateSession,
-// SessionStats for completion (SessionStats.Done), FreezeSessionStatus at completion,
+// SessionDone for completion, FreezeSessionStatus at completion,
 // PutToken after a BSS PUT, GetTemplate at session setup.
 //
 // Errors carry orchestrator codes: ENOTFOUND, ECONFLICT (session exists; a component that

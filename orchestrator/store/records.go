@@ -118,6 +118,55 @@ func (s *Store) UpdateOptions(ctx context.Context, mutate func(*orchestrator.Opt
 // cas runs one WATCH/GET/MULTI/EXEC cycle on keys, retrying on conflict. prepare reads
 // through tx and returns the writes to queue (nil for none); it may run more than once.
 // An error prepare wraps in callerError is returned as is.
+// casValues is one optimistic transaction over keys in two round trips on one connection:
+// WATCH and MGET of keys in one pipeline, then decide, given the values, returns the
+// writes, sent in MULTI/EXEC (redis.TxFailedErr when any key changed after the WATCH).
+// When decide returns no writes (or an error) the watch is dropped with UNWATCH.
+func (s *Store) casValues(ctx context.Context, keys []string, decide func(vals []any) (func(redis.Pipeliner), error)) error {
+	rdb, single := s.rdb.(*redis.Client)
+	if !single {
+		// A cluster client has no one connection to pipeline WATCH on: its own Watch (keys
+		// in one slot, see Config.Cluster), one more round trip.
+		return s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			vals, err := tx.MGet(ctx, keys...).Result()
+			if err != nil {
+				return err
+			}
+			writes, err := decide(vals)
+			if err != nil || writes == nil {
+				return err
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error { writes(p); return nil })
+			return err
+		}, keys...)
+	}
+	conn := s.conn(rdb)
+	defer conn.Close()
+	var vals *redis.SliceCmd
+	_, err := conn.Pipelined(ctx, func(p redis.Pipeliner) error {
+		watch := make([]any, 0, 1+len(keys))
+		watch = append(watch, "WATCH")
+		for _, k := range keys {
+			watch = append(watch, k)
+		}
+		p.Do(ctx, watch...)
+		vals = p.MGet(ctx, keys...)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	writes, err := decide(vals.Val())
+	if err != nil || writes == nil {
+		if uerr := conn.Process(ctx, redis.NewStatusCmd(ctx, "UNWATCH")); err == nil {
+			err = uerr
+		}
+		return err
+	}
+	_, err = conn.TxPipelined(ctx, func(p redis.Pipeliner) error { writes(p); return nil })
+	return err
+}
+
 func (s *Store) cas(ctx context.Context, step string, keys []string, prepare func(tx *redis.Tx) (func(redis.Pipeliner), error)) error {
 	for attempt := 0; ; attempt++ {
 		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cray-bos/bos/internal/memnet"
+	"github.com/cray-bos/bos/internal/uuid"
 	"github.com/cray-bos/bos/orchestrator"
 )
 
@@ -24,6 +25,11 @@ type Config struct {
 	// KeyPrefix is put in front of every key ("bos:"), so several stores (or test runs)
 	// can share one Redis database. Empty means no prefix.
 	KeyPrefix string
+	// Cluster makes URL a Redis Cluster's ("redis://host:port?addr=host2:port2&..."; any
+	// node will do, the others are discovered) and puts every key under one hash tag,
+	// {KeyPrefix} ({bos} for an empty prefix): BOS's transactions WATCH records and index
+	// sets together, which a Cluster allows only within one hash slot (docs/scale-out.md).
+	Cluster bool
 	// DB selects the Redis logical database when non-zero (overriding the URL's).
 	DB int
 	// PoolSize is the maximum number of Redis connections; 0 means go-redis's default
@@ -41,21 +47,44 @@ type Config struct {
 	// committed component write, those made Quietly included: the web view follows every
 	// change with it. It must not block.
 	OnComponentsWritten func(ids []string)
+	// ShareWakes publishes the ids of every waking component write on a Redis channel,
+	// so that BOS replicas on this Redis wake the nodes they own (SubscribeWakes): a
+	// node's report to one replica's API reaches the replica working on it at once.
+	ShareWakes bool
+	// HistoryLimit bounds the history entries kept per component (each write's changes
+	// and the notes of effects, in the write's transaction; history.go): 0 means
+	// DefaultHistoryLimit, negative keeps none.
+	HistoryLimit int
+	// Now stamps history entries; nil means time.Now.
+	Now func() time.Time
 }
 
 // Store keeps BOS's state in Redis. All methods are safe for concurrent use. Reads return
 // fresh copies; component writes are compare-and-set per component (see doc.go).
 type Store struct {
-	rdb       *redis.Client
+	rdb       redis.UniversalClient
+	hooks     []redis.Hook // added to rdb, and to each connection of conn
 	mini      *miniredis.Miniredis
 	prefix    string
 	onChanged func(ids []string)
 	onWritten func(ids []string)
+	// origin names this store's wake messages (ShareWakes), "" when it shares none.
+	origin string
+	// historyMax is the history entries kept per component (0: none); clock stamps them.
+	historyMax int
+	clock      func() time.Time
 }
 
 // Open connects to Redis (or starts the embedded one) and checks the connection.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
-	s := &Store{prefix: cfg.KeyPrefix, onChanged: cfg.OnComponentsChanged, onWritten: cfg.OnComponentsWritten}
+	s := &Store{prefix: cfg.KeyPrefix, onChanged: cfg.OnComponentsChanged, onWritten: cfg.OnComponentsWritten,
+		historyMax: historyLimit(cfg), clock: cfg.Now}
+	if cfg.ShareWakes {
+		s.origin = uuid.New()
+	}
+	if cfg.Cluster {
+		return openCluster(ctx, s, cfg)
+	}
 	var opts *redis.Options
 	if cfg.URL == "" {
 		m := miniredis.NewMiniRedis()
@@ -90,7 +119,37 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		_ = s.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	if err := s.ensureCounts(ctx); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
 	return s, nil
+}
+
+// openCluster opens s on the Redis Cluster cfg.URL names.
+func openCluster(ctx context.Context, s *Store, cfg Config) (*Store, error) {
+	opts, err := redis.ParseClusterURL(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if cfg.PoolSize > 0 {
+		opts.PoolSize = cfg.PoolSize
+	}
+	s.prefix = HashTag(cfg.KeyPrefix)
+	s.rdb = redis.NewClusterClient(opts)
+	if err := s.Ping(ctx); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return s, nil
+}
+
+// HashTag is the key prefix of a store on a Redis Cluster: prefix as one hash tag.
+func HashTag(prefix string) string {
+	if prefix == "" {
+		prefix = "bos"
+	}
+	return "{" + prefix + "}"
 }
 
 // Close closes the connections and stops an embedded Redis.
@@ -113,14 +172,24 @@ func (s *Store) DeleteAll(ctx context.Context) error {
 	if s.prefix == "" && s.mini == nil {
 		return errors.New("delete all: refusing to empty a shared Redis without a key prefix")
 	}
+	if c, ok := s.rdb.(*redis.ClusterClient); ok {
+		return c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+			return s.deleteAll(ctx, node)
+		})
+	}
+	return s.deleteAll(ctx, s.rdb)
+}
+
+// deleteAll deletes the store's keys on one Redis server.
+func (s *Store) deleteAll(ctx context.Context, rdb redis.Cmdable) error {
 	var cursor uint64
 	for {
-		keys, next, err := s.rdb.Scan(ctx, cursor, escapeGlob(s.prefix)+"*", 1000).Result()
+		keys, next, err := rdb.Scan(ctx, cursor, escapeGlob(s.prefix)+"*", 1000).Result()
 		if err != nil {
 			return s.fail("delete all", err)
 		}
 		if len(keys) > 0 {
-			if err := s.rdb.Del(ctx, keys...).Err(); err != nil {
+			if err := rdb.Del(ctx, keys...).Err(); err != nil {
 				return s.fail("delete all", err)
 			}
 		}

@@ -27,7 +27,7 @@ func BenchmarkTick10k(b *testing.B) {
 	}
 	_, err = st.PutComponents(context.Background(), comps)
 	require.NoError(b, err)
-	h := newHub(st, Tick, nil)
+	h := New(Config{Store: st}).hub
 	s := h.add(nil)
 	defer h.remove(s)
 	var size int

@@ -67,7 +67,8 @@ func (p failingPower) Reset(ctx context.Context, ids []string, kind power.ResetK
 // TestBrowserShowsABoot: a 200-node stack, its view opened in headless Chromium: every
 // node is drawn in its status's colour; a boot session turns them stable (green) and one
 // node, whose BMC refuses every power action, failed (red); clicking that node shows its
-// BOS record with the error; the page logs no error. BOS_UPDATE_SCREENSHOT=1 saves the
+// BOS record with the error and its history, newest first, with the failed power calls;
+// the page logs no error. BOS_UPDATE_SCREENSHOT=1 saves the
 // view into docs/webui.png.
 func TestBrowserShowsABoot(t *testing.T) {
 	if testing.Short() {
@@ -113,50 +114,16 @@ func TestBrowserShowsABoot(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode, "the view under the gateway prefix")
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox,
-		chromedp.WindowSize(1400, 900), chromedp.Flag("disable-gpu", true))
-	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
-	defer acancel()
-	bctx, bcancel := chromedp.NewContext(actx)
-	defer bcancel()
-	require.NoError(t, chromedp.Do(bctx, chromedp.Navigate("about:blank")))
-	var (
-		mu      sync.Mutex
-		console []string
-	)
-	go func() {
-		for m, err := range chromedp.Console(bctx) {
-			if err != nil {
-				return
-			}
-			if m.Type == chromedp.ConsoleError || m.IsException() {
-				mu.Lock()
-				console = append(console, fmt.Sprintf("%s:%d %s", m.URL, m.Line+1, m.Text))
-				mu.Unlock()
-			}
+	p := openPage(t, ctx, browser, st.URLs.BOS+webui.Path, func(p *page) string {
+		// Where things are, in the browser and in BOS.
+		stored := map[string]int{}
+		comps, _ := st.Store.ListComponents(ctx, store.Filter{})
+		for _, c := range comps {
+			stored[c.Status.Status+" "+c.Status.Phase+" "+c.Error]++
 		}
-	}()
-	require.NoError(t, chromedp.Do(bctx, chromedp.Navigate(st.URLs.BOS+webui.Path)))
-	wait := func(what, expr string) {
-		t.Helper()
-		_, err := chromedp.Run(bctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(testwait.Backstop)))
-		if err != nil {
-			// Where things are, in the browser and in BOS.
-			seen, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`JSON.stringify(`+jsIDs(all)+`.reduce((m, id) => (m[bosView.status(id)] = (m[bosView.status(id)] || 0) + 1, m), {}))`))
-			stored := map[string]int{}
-			comps, _ := st.Store.ListComponents(ctx, store.Filter{})
-			for _, c := range comps {
-				stored[c.Status.Status+" "+c.Status.Phase+" "+c.Error]++
-			}
-			t.Fatalf("waiting for %s: %v\nbrowser: %s\nBOS: %v", what, err, seen, stored)
-		}
-	}
-	eval := func(expr string) string {
-		t.Helper()
-		v, err := chromedp.Run(bctx, chromedp.Evaluate[string](expr))
-		require.NoError(t, err, expr)
-		return v
-	}
+		return fmt.Sprintf("browser: %s\nBOS: %v", p.peek(countBy(all, "status")), stored)
+	})
+	wait, eval := p.wait, p.eval
 	// mismatches lists the nodes whose drawn cell is not their status's colour.
 	mismatches := `JSON.stringify(` + jsIDs(all) + `.filter((id) => bosView.drawnColor(id) !== bosView.expectedColor(id)))`
 
@@ -193,11 +160,7 @@ func TestBrowserShowsABoot(t *testing.T) {
 	assert.Equal(t, pick(enabled[victim], red, paleRed), eval(`bosView.drawnColor("`+victim+`")`), "failed: red")
 	assert.NotEqual(t, "0", eval(`String(bosView.changes())`), "changes came by the event stream")
 
-	x, err := chromedp.Run(bctx, chromedp.Evaluate[float64](`bosView.cellCenter("`+victim+`").x`))
-	require.NoError(t, err)
-	y, err := chromedp.Run(bctx, chromedp.Evaluate[float64](`bosView.cellCenter("`+victim+`").y`))
-	require.NoError(t, err)
-	require.NoError(t, chromedp.Do(bctx, chromedp.MouseClickXY(x, y)))
+	p.click(victim)
 	wait("the node's detail", `(document.querySelector('#detail [data-role="error"]') || {}).textContent > ""`)
 	comp, err := st.Store.GetComponent(ctx, victim)
 	require.NoError(t, err)
@@ -205,18 +168,116 @@ func TestBrowserShowsABoot(t *testing.T) {
 	assert.Equal(t, comp.Error, eval(`document.querySelector('#detail [data-role="error"]').textContent`))
 	assert.Equal(t, victim, eval(`document.querySelector('#detail h2').textContent`))
 	assert.Contains(t, eval(`document.querySelector('#detail [data-role="record"]').textContent`), `"id": "`+victim+`"`)
-	assert.Contains(t, eval(`document.querySelector('#detail [data-role="history"]').textContent`), "not kept yet")
+	hist, err := st.Store.ComponentHistory(ctx, victim)
+	require.NoError(t, err)
+	require.NotEmpty(t, hist)
+	assert.Equal(t, fmt.Sprint(len(hist)), eval(`String(document.querySelectorAll('#detail [data-role="history"] li').length)`), "every entry on the timeline")
+	assert.Equal(t, hist[0].Kind, eval(`document.querySelector('#detail [data-role="history"] li').dataset.kind`), "newest first")
+	timeline := eval(`document.querySelector('#detail [data-role="history"]').textContent`)
+	assert.Contains(t, timeline, "powering_on failed", "the failed power calls")
+	assert.Contains(t, timeline, victimError, "with their error")
+	assert.Contains(t, timeline, "record created")
 	wait("the session's error summary", `document.querySelector('[data-session="`+sess.Name+`"] .err') !== null`)
 
-	if os.Getenv("BOS_UPDATE_SCREENSHOT") == "1" {
-		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100)) // quality 100: a PNG
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join("..", "..", "docs", "webui.png"), png, 0o644))
+	p.screenshot("webui.png")
+	p.noErrors()
+}
+
+// page is the view open in headless Chromium.
+type page struct {
+	t     *testing.T
+	ctx   context.Context    // the browser tab's
+	where func(*page) string // what a timed-out wait prints
+	mu    sync.Mutex
+	// console holds the page's console errors and exceptions.
+	console []string
+}
+
+// openPage starts the browser at url; where says, on a timed-out wait, how things stand.
+func openPage(t *testing.T, ctx context.Context, browser, url string, where func(*page) string) *page {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox,
+		chromedp.WindowSize(1400, 900), chromedp.Flag("disable-gpu", true))
+	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(acancel)
+	bctx, bcancel := chromedp.NewContext(actx)
+	t.Cleanup(bcancel)
+	require.NoError(t, chromedp.Do(bctx, chromedp.Navigate("about:blank")))
+	p := &page{t: t, ctx: bctx, where: where}
+	go func() {
+		for m, err := range chromedp.Console(bctx) {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.IsException() {
+				p.mu.Lock()
+				p.console = append(p.console, fmt.Sprintf("%s:%d %s", m.URL, m.Line+1, m.Text))
+				p.mu.Unlock()
+			}
+		}
+	}()
+	require.NoError(t, chromedp.Do(bctx, chromedp.Navigate(url)))
+	return p
+}
+
+// wait polls expr in the page until it is true (testwait.Backstop at most).
+func (p *page) wait(what, expr string) {
+	p.t.Helper()
+	_, err := chromedp.Run(p.ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(testwait.Backstop)))
+	if err != nil {
+		p.t.Fatalf("waiting for %s: %v\n%s", what, err, p.where(p))
 	}
-	assert.Equal(t, "[]", eval(`JSON.stringify(bosView.errors())`))
-	mu.Lock()
-	defer mu.Unlock()
-	assert.Empty(t, console, "console errors")
+}
+
+func (p *page) eval(expr string) string {
+	p.t.Helper()
+	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](expr))
+	require.NoError(p.t, err, expr)
+	return v
+}
+
+// peek evaluates expr for a failure's message: its error is the value.
+func (p *page) peek(expr string) string {
+	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		return err.Error()
+	}
+	return v
+}
+
+// click clicks the cell of id on the map.
+func (p *page) click(id string) {
+	p.t.Helper()
+	x, err := chromedp.Run(p.ctx, chromedp.Evaluate[float64](`bosView.cellCenter("`+id+`").x`))
+	require.NoError(p.t, err)
+	y, err := chromedp.Run(p.ctx, chromedp.Evaluate[float64](`bosView.cellCenter("`+id+`").y`))
+	require.NoError(p.t, err)
+	require.NoError(p.t, chromedp.Do(p.ctx, chromedp.MouseClickXY(x, y)))
+}
+
+// screenshot saves the page as docs/<name> when BOS_UPDATE_SCREENSHOT=1.
+func (p *page) screenshot(name string) {
+	p.t.Helper()
+	if os.Getenv("BOS_UPDATE_SCREENSHOT") != "1" {
+		return
+	}
+	png, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(100)) // quality 100: a PNG
+	require.NoError(p.t, err)
+	require.NoError(p.t, os.WriteFile(filepath.Join("..", "..", "docs", name), png, 0o644))
+}
+
+// noErrors checks that the page logged no error.
+func (p *page) noErrors() {
+	p.t.Helper()
+	assert.Equal(p.t, "[]", p.eval(`JSON.stringify(bosView.errors())`))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	assert.Empty(p.t, p.console, "console errors")
+}
+
+// countBy is a JavaScript expression: the page's count of ids by bosView[fn](id), as JSON.
+func countBy(ids []string, fn string) string {
+	return `JSON.stringify(` + jsIDs(ids) + `.reduce((m, id) => (m[bosView.` + fn + `(id)] = (m[bosView.` + fn + `(id)] || 0) + 1, m), {}))`
 }
 
 // Colours of the map: enabled, and disabled (half way to white).

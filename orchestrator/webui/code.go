@@ -36,9 +36,33 @@ func Code(c *orchestrator.Component) uint8 {
 	return code
 }
 
-// codeView is the part of a stored component Code reads (decoding only it allocates less
-// than decoding a whole component).
-type codeView struct {
+// cell is what the map shows of a component: its Code and its rolling state.
+type cell struct{ code, rolling uint8 }
+
+// deletedCell is the cell of a component that no longer exists.
+var deletedCell = cell{code: Deleted}
+
+// cellOf is c's cell, its rolling state decided with the inputs read.
+func cellOf(c *orchestrator.Component, in inputsView) cell {
+	return cell{code: Code(c), rolling: uint8(RollingStateOf(rollingNodeOf(c, in)))}
+}
+
+// rollingNodeOf is what c's rolling state is decided from: a stage is pending while
+// staged_state names a session the node has not been applied to (applystaged sets the
+// node's session to the staged one); it was applied when the node's session is staged.
+func rollingNodeOf(c *orchestrator.Component, in inputsView) RollingNode {
+	staged := c.StagedState.Session
+	return RollingNode{
+		Pending: staged != "" && staged != c.Session,
+		Applied: in.staged[c.Session],
+		Status:  c.Status.Status,
+		Slurm:   in.nodes[c.ID],
+	}
+}
+
+// cellView is the part of a stored component a cell reads (decoding only it allocates
+// less than decoding a whole component).
+type cellView struct {
 	ID     string `json:"id"`
 	Status struct {
 		Status string `json:"status"`
@@ -48,16 +72,17 @@ type codeView struct {
 	} `json:"staged_state"`
 	Enabled bool   `json:"enabled"`
 	Error   string `json:"error"`
+	Session string `json:"session"`
 }
 
-// codeOfJSON decodes a stored component's id and Code.
-func codeOfJSON(raw []byte) (string, uint8, error) {
-	var v codeView
+// cellOfJSON decodes a stored component's id and cell.
+func cellOfJSON(raw []byte, in inputsView) (string, cell, error) {
+	var v cellView
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return "", 0, err
+		return "", cell{}, err
 	}
-	c := orchestrator.Component{ID: v.ID, Enabled: v.Enabled, Error: v.Error}
+	c := orchestrator.Component{ID: v.ID, Enabled: v.Enabled, Error: v.Error, Session: v.Session}
 	c.Status.Status = v.Status.Status
 	c.StagedState.Session = v.StagedState.Session
-	return v.ID, Code(&c), nil
+	return v.ID, cellOf(&c, in), nil
 }

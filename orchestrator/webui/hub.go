@@ -11,9 +11,11 @@ import (
 
 // hub turns the store's component writes into batched changes for every open stream. The
 // ids written are collected in dirty; while a stream is open a ticker reads them once per
-// tick and merges their codes into each stream's pending changes.
+// tick and merges their cells into each stream's pending changes. Meanwhile the rolling
+// inputs are read every in.every, and the nodes whose Slurm state changed marked dirty.
 type hub struct {
 	st   *store.Store
+	in   *rollingInputs
 	tick time.Duration
 	log  *slog.Logger
 
@@ -23,8 +25,8 @@ type hub struct {
 	stop    chan struct{} // non-nil while the ticker goroutine runs; closed to stop it
 }
 
-func newHub(st *store.Store, tick time.Duration, log *slog.Logger) *hub {
-	return &hub{st: st, tick: tick, log: log, dirty: map[string]struct{}{}, streams: map[*stream]struct{}{}}
+func newHub(st *store.Store, in *rollingInputs, tick time.Duration, log *slog.Logger) *hub {
+	return &hub{st: st, in: in, tick: tick, log: log, dirty: map[string]struct{}{}, streams: map[*stream]struct{}{}}
 }
 
 // notify records written ids while any stream is open (none: nothing to tell).
@@ -40,23 +42,24 @@ func (h *hub) notify(ids []string) {
 }
 
 // stream is one browser's events stream: the changes it has not been sent yet, by id, so
-// what waits for a slow browser is at most one code per component.
+// what waits for a slow browser is at most one cell per component.
 type stream struct {
 	within  func(string) bool
 	mu      sync.Mutex
-	pending map[string]uint8
+	pending map[string]cell
 	ready   chan struct{} // capacity 1: pending has something
 }
 
 // add opens a stream and starts the ticker if it is the first.
 func (h *hub) add(within func(string) bool) *stream {
-	s := &stream{within: within, pending: map[string]uint8{}, ready: make(chan struct{}, 1)}
+	s := &stream{within: within, pending: map[string]cell{}, ready: make(chan struct{}, 1)}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.streams[s] = struct{}{}
 	if h.stop == nil {
 		h.stop = make(chan struct{})
 		go h.run(h.stop)
+		go h.follow(h.stop)
 	}
 	return s
 }
@@ -74,8 +77,18 @@ func (h *hub) remove(s *stream) {
 }
 
 // run reads the dirty components every tick until stop is closed.
-func (h *hub) run(stop <-chan struct{}) {
-	t := time.NewTicker(h.tick)
+func (h *hub) run(stop <-chan struct{}) { ticking(stop, h.tick, h.flush) }
+
+// follow reads the rolling inputs every in.every until stop is closed, Slurm while a
+// staged session exists (the nodes whose Slurm state changed are marked dirty:
+// in.changed is notify).
+func (h *hub) follow(stop <-chan struct{}) {
+	ticking(stop, h.in.every, func() { h.in.refresh(context.Background(), true) })
+}
+
+// ticking calls pass every period until stop is closed.
+func ticking(stop <-chan struct{}, period time.Duration, pass func()) {
+	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
 		select {
@@ -83,23 +96,28 @@ func (h *hub) run(stop <-chan struct{}) {
 			return
 		case <-t.C:
 		}
-		h.mu.Lock()
-		var ids []string
-		if len(h.dirty) > 0 {
-			ids = make([]string, 0, len(h.dirty))
-			for id := range h.dirty {
-				ids = append(ids, id)
-			}
-			clear(h.dirty)
-		}
-		h.mu.Unlock()
-		if len(ids) > 0 {
-			h.publish(ids)
-		}
+		pass()
 	}
 }
 
-// publish reads ids (one MGET) and gives their codes to every stream.
+// flush publishes the components written since the last flush.
+func (h *hub) flush() {
+	h.mu.Lock()
+	var ids []string
+	if len(h.dirty) > 0 {
+		ids = make([]string, 0, len(h.dirty))
+		for id := range h.dirty {
+			ids = append(ids, id)
+		}
+		clear(h.dirty)
+	}
+	h.mu.Unlock()
+	if len(ids) > 0 {
+		h.publish(ids)
+	}
+}
+
+// publish reads ids (one MGET) and gives their cells to every stream.
 func (h *hub) publish(ids []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -109,17 +127,18 @@ func (h *hub) publish(ids []string) {
 		h.notify(ids) // again at the next tick
 		return
 	}
-	codes := make(map[string]uint8, len(ids))
+	in := h.in.current()
+	cells := make(map[string]cell, len(ids))
 	for _, id := range ids {
-		codes[id] = Deleted
+		cells[id] = deletedCell
 	}
 	for _, raw := range raws {
-		id, code, err := codeOfJSON(raw)
+		id, c, err := cellOfJSON(raw, in)
 		if err != nil {
 			h.log.Warn("web view: a stored component does not decode", "err", err)
 			continue
 		}
-		codes[id] = code
+		cells[id] = c
 	}
 	h.mu.Lock()
 	streams := make([]*stream, 0, len(h.streams))
@@ -128,17 +147,17 @@ func (h *hub) publish(ids []string) {
 	}
 	h.mu.Unlock()
 	for _, s := range streams {
-		s.merge(codes)
+		s.merge(cells)
 	}
 }
 
 // merge adds changes to the stream's pending ones and wakes its writer.
-func (s *stream) merge(codes map[string]uint8) {
+func (s *stream) merge(cells map[string]cell) {
 	s.mu.Lock()
 	n := 0
-	for id, code := range codes {
+	for id, c := range cells {
 		if s.within == nil || s.within(id) {
-			s.pending[id] = code
+			s.pending[id] = c
 			n++
 		}
 	}
@@ -155,10 +174,12 @@ func (s *stream) merge(codes map[string]uint8) {
 func (s *stream) take() Changes {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ch := Changes{IDs: make([]string, 0, len(s.pending)), Codes: make([]uint8, 0, len(s.pending))}
-	for id, code := range s.pending {
+	n := len(s.pending)
+	ch := Changes{IDs: make([]string, 0, n), Codes: make([]uint8, 0, n), Rolling: make([]uint8, 0, n)}
+	for id, c := range s.pending {
 		ch.IDs = append(ch.IDs, id)
-		ch.Codes = append(ch.Codes, code)
+		ch.Codes = append(ch.Codes, c.code)
+		ch.Rolling = append(ch.Rolling, c.rolling)
 	}
 	clear(s.pending)
 	return ch

@@ -46,15 +46,22 @@ type Config struct {
 	// Auth, when set, requires bearer tokens on the data endpoints, as on GET /v2/components.
 	Auth api.Authenticator
 	// Power, when set, reads a node's power for its detail panel (nil: not shown).
-	Power  PowerReader
+	Power PowerReader
+	// Slurm, when set, is read for the rolling view and the detail panel, at most once per
+	// RefreshEvery (nil: no Slurm; rolling states come from BOS alone).
+	Slurm Slurm
+	// NIDs names Slurm's nidNNNNNN nodes (nil: only nodes Slurm names by xname are known).
+	NIDs   NIDs
 	Logger *slog.Logger
-	// Tick overrides Tick (tests).
-	Tick time.Duration
+	// Tick and RefreshEvery override Tick and RefreshEvery (tests).
+	Tick         time.Duration
+	RefreshEvery time.Duration
 }
 
 // View serves the web view. Notify must be called with the ids of every component write.
 type View struct {
 	cfg Config
+	in  *rollingInputs
 	hub *hub
 	mux *http.ServeMux
 }
@@ -70,8 +77,13 @@ func New(cfg Config) *View {
 	if cfg.Tick <= 0 {
 		cfg.Tick = Tick
 	}
+	if cfg.RefreshEvery <= 0 {
+		cfg.RefreshEvery = RefreshEvery
+	}
 	v := &View{cfg: cfg}
-	v.hub = newHub(cfg.Store, cfg.Tick, cfg.Logger)
+	v.in = &rollingInputs{st: cfg.Store, slurm: cfg.Slurm, nids: cfg.NIDs, every: cfg.RefreshEvery, log: cfg.Logger}
+	v.hub = newHub(cfg.Store, v.in, cfg.Tick, cfg.Logger)
+	v.in.changed = v.hub.notify
 	assets, _ := fs.Sub(static, "static")
 	mux := http.NewServeMux()
 	mux.Handle("GET /", http.FileServerFS(assets))
@@ -156,17 +168,22 @@ func (v *View) fail(w http.ResponseWriter, err error) {
 	problem.Write(w, http.StatusServiceUnavailable, "%s", "the store could not be read")
 }
 
-// Snapshot is every component's state in compact form: Codes[i] is Ids[i]'s (see Code).
+// Snapshot is every component's state in compact form: Codes[i] is IDs[i]'s (see Code),
+// Rolling[i] its rolling state (an index in RollingStates).
 type Snapshot struct {
-	Statuses []string `json:"statuses"`
-	IDs      []string `json:"ids"`
-	Codes    []uint8  `json:"codes"`
+	Statuses      []string `json:"statuses"`
+	RollingStates []string `json:"rolling_states"`
+	IDs           []string `json:"ids"`
+	Codes         []uint8  `json:"codes"`
+	Rolling       []uint8  `json:"rolling"`
 }
 
-// Changes is one message of the events stream: Codes[i] is the new code of IDs[i].
+// Changes is one message of the events stream: Codes[i] and Rolling[i] are the new code
+// and rolling state of IDs[i].
 type Changes struct {
-	IDs   []string `json:"ids"`
-	Codes []uint8  `json:"codes"`
+	IDs     []string `json:"ids"`
+	Codes   []uint8  `json:"codes"`
+	Rolling []uint8  `json:"rolling"`
 }
 
 // readSnapshot reads every component in the scope.
@@ -175,15 +192,19 @@ func (v *View) readSnapshot(ctx context.Context, sc scope) (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, err
 	}
-	snap := Snapshot{Statuses: statusNames, IDs: make([]string, 0, len(raws)), Codes: make([]uint8, 0, len(raws))}
+	in := v.in.get(ctx)
+	n := len(raws)
+	snap := Snapshot{Statuses: statusNames, RollingStates: rollingNames,
+		IDs: make([]string, 0, n), Codes: make([]uint8, 0, n), Rolling: make([]uint8, 0, n)}
 	for _, raw := range raws {
-		id, code, err := codeOfJSON(raw)
+		id, c, err := cellOfJSON(raw, in)
 		if err != nil {
 			return Snapshot{}, err
 		}
 		if sc.within(id) {
 			snap.IDs = append(snap.IDs, id)
-			snap.Codes = append(snap.Codes, code)
+			snap.Codes = append(snap.Codes, c.code)
+			snap.Rolling = append(snap.Rolling, c.rolling)
 		}
 	}
 	return snap, nil
@@ -202,8 +223,35 @@ func (v *View) snapshot(w http.ResponseWriter, r *http.Request, sc scope) {
 type componentDetail struct {
 	Component json.RawMessage `json:"component"`
 	Power     *powerReading   `json:"power"` // null: BOS reads no power here
-	// History is null until BOS keeps per-node histories (issue 15's second part).
-	History json.RawMessage `json:"history"`
+	// Rolling is the node's rolling state (RollingStates' names; "" none).
+	Rolling string `json:"rolling"`
+	// Slurm is the node as Slurm reported it last (null: BOS reads no Slurm).
+	Slurm *slurmDetail `json:"slurm"`
+	// History is the node's history, newest first (store.ComponentHistory).
+	History []orchestrator.HistoryEntry `json:"history"`
+}
+
+// slurmDetail is one node in Slurm; Name is "" when Slurm does not know the node.
+type slurmDetail struct {
+	Name   string   `json:"name"`
+	State  []string `json:"state"` // the base state, then the flags
+	Sinfo  string   `json:"sinfo"` // sinfo's %T: DRAINING@, REBOOT^...
+	Reason string   `json:"reason"`
+	Jobs   []int    `json:"jobs"` // running
+	Error  string   `json:"error,omitempty"`
+}
+
+// slurmDetailOf is id's Slurm detail from the inputs read (nil without Slurm).
+func (v *View) slurmDetailOf(id string, in inputsView) *slurmDetail {
+	if v.cfg.Slurm == nil {
+		return nil
+	}
+	d := &slurmDetail{State: []string{}, Jobs: []int{}, Error: in.slurmErr}
+	if n := in.nodes[id]; n != nil {
+		d.Name, d.State, d.Sinfo, d.Reason = n.Name, n.State.List(), n.State.Long(), n.Reason
+		d.Jobs = append(d.Jobs, n.Jobs...)
+	}
+	return d
 }
 
 type powerReading struct {
@@ -227,7 +275,14 @@ func (v *View) component(w http.ResponseWriter, r *http.Request, sc scope) {
 		v.fail(w, err)
 		return
 	}
-	d := componentDetail{Component: raw, History: json.RawMessage("null")}
+	hist, err := v.cfg.Store.ComponentHistory(r.Context(), id)
+	if err != nil && !orchestrator.IsNotFound(err) { // deleted since: no history, as now
+		v.fail(w, err)
+		return
+	}
+	in := v.in.get(r.Context())
+	d := componentDetail{Component: raw, History: hist,
+		Rolling: RollingStateOf(rollingNodeOf(&c, in)).String(), Slurm: v.slurmDetailOf(c.ID, in)}
 	if v.cfg.Power != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		state, err := v.cfg.Power(ctx, c.ID)

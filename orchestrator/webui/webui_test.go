@@ -377,8 +377,8 @@ func keys(m map[string]uint8) []string {
 	return out
 }
 
-// TestComponentDetail: the record, the power as the reader says, no history yet; an
-// unknown id is a 404 problem.
+// TestComponentDetail: the record, the power as the reader says, the history newest
+// first; an unknown id is a 404 problem.
 func TestComponentDetail(t *testing.T) {
 	v, st := newView(t, Config{Power: func(_ context.Context, id string) (string, error) {
 		if id == "x1000c0s0b0n1" {
@@ -394,14 +394,22 @@ func TestComponentDetail(t *testing.T) {
 	rec := get(t, v, Path+"api/components/x1000c0s0b0n0")
 	require.Equal(t, http.StatusOK, rec.Code)
 	var d struct {
-		Component orchestrator.Component `json:"component"`
-		Power     powerReading           `json:"power"`
-		History   any                    `json:"history"`
+		Component orchestrator.Component      `json:"component"`
+		Power     powerReading                `json:"power"`
+		History   []orchestrator.HistoryEntry `json:"history"`
 	}
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &d))
 	assert.Equal(t, "x1000c0s0b0n0", d.Component.ID)
 	assert.Equal(t, powerReading{State: "on"}, d.Power)
-	assert.Nil(t, d.History)
+	require.NotEmpty(t, d.History)
+	assert.Equal(t, orchestrator.HistoryCreated, d.History[len(d.History)-1].Kind)
+
+	_, err = st.UpdateComponent(t.Context(), "x1000c0s0b0n0", func(c *orchestrator.Component) error { c.Error = "later"; return nil })
+	require.NoError(t, err)
+	rec = get(t, v, Path+"api/components/x1000c0s0b0n0")
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &d))
+	require.NotEmpty(t, d.History)
+	assert.Equal(t, orchestrator.HistoryEntry{Kind: orchestrator.HistoryError, To: "later"}, orchestrator.HistoryEntry{Kind: d.History[0].Kind, To: d.History[0].To}, "newest first")
 
 	rec = get(t, v, Path+"api/components/x1000c0s0b0n1")
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &d))

@@ -15,6 +15,19 @@
     failed: "#d62728",
     on_hold: "#e6c229",
   };
+  // Colours by rolling state (the server's Snapshot.rolling_states): where each node is in
+  // a rolling upgrade, from BOS's record and Slurm's state.
+  const ROLLING_COLORS = {
+    "": "#dcdcdc",
+    staged: "#9e9ac8",
+    waiting_for_jobs: "#fdae6b",
+    draining: "#e6550d",
+    rebooting: "#2b7bba",
+    back_in_service: "#2e9e44",
+    failed: "#d62728",
+  };
+  const ROLLING_LABELS = { "": "not in a rolling upgrade", waiting_for_jobs: "waiting for jobs", back_in_service: "back in service" };
+  const rollingLabel = (st) => ROLLING_LABELS[st] || st;
   const DELETED = "#f6f6f4";
   // A disabled component (BOS does not act on it: at rest, or taken out) is drawn in a
   // paler shade of its status's colour: half way to white.
@@ -27,9 +40,11 @@
   const ctx = canvas.getContext("2d", { willReadFrequently: true });
   const box = document.getElementById("mapbox");
 
-  let statuses = [];
+  let statuses = [], rollingStates = [];
   let ids = [], index = new Map(); // id → i
-  let codes = new Uint8Array(0), px = new Int32Array(0), py = new Int32Array(0);
+  let codes = new Uint8Array(0), rolling = new Uint8Array(0), px = new Int32Array(0), py = new Int32Array(0);
+  // What the map shows: BOS's status ("status") or the rolling upgrade ("rolling").
+  let mode = location.hash === "#rolling" ? "rolling" : "status";
   let blocks = []; // {x, y, w, h, label, cols, grid: Int32Array}
   let cell = 8;
   let dirty = new Set(), framePending = false, fullRedraw = false;
@@ -72,8 +87,12 @@
     return out;
   }
   function statusOf(code) { return code === CODE_DELETED ? "deleted" : (statuses[code & 15] || ""); }
-  function colorOf(code) {
+  function rollingOf(i) { return codes[i] === CODE_DELETED ? "deleted" : (rollingStates[rolling[i]] || ""); }
+  // colorOf is the colour of node i in the current mode.
+  function colorOf(i) {
+    const code = codes[i];
     if (code === CODE_DELETED) return DELETED;
+    if (mode === "rolling") return ROLLING_COLORS[rollingOf(i)] || ROLLING_COLORS[""];
     const st = statuses[code & 15] || "";
     return ((code & F_DISABLED) ? PALE : COLORS)[st] || COLORS[""];
   }
@@ -163,12 +182,16 @@
     const code = codes[i], x = px[i], y = py[i], s = cell > 4 ? cell - 1 : cell;
     ctx.fillStyle = DELETED;
     ctx.fillRect(x, y, cell, cell);
-    ctx.fillStyle = colorOf(code);
+    ctx.fillStyle = colorOf(i);
     ctx.fillRect(x, y, s, s);
     if (code === CODE_DELETED || cell < 5) return;
+    if (mode === "rolling") { drawSelection(i, x, y, s); return; }
     const m = Math.max(2, cell >> 2);
     if (code & F_STAGED) { ctx.fillStyle = "#000"; ctx.fillRect(x, y, m, m); }
     if ((code & F_ERROR) && statuses[code & 15] !== "failed") { ctx.fillStyle = "#d62728"; ctx.fillRect(x + s - m, y + s - m, m, m); }
+    drawSelection(i, x, y, s);
+  }
+  function drawSelection(i, x, y, s) {
     if (ids[i] === selected) { ctx.strokeStyle = "#000"; ctx.lineWidth = 1; ctx.strokeRect(x + 0.5, y + 0.5, s - 1, s - 1); }
   }
   const timings = { layout: 0, fullDraw: 0, lastDraw: 0, lastCells: 0 };
@@ -195,6 +218,8 @@
   // --- legend with live counts ----------------------------------------------------------
   const legend = document.getElementById("legend");
   function renderLegend() {
+    for (const b of document.querySelectorAll("#modes button")) b.classList.toggle("on", b.dataset.mode === mode);
+    if (mode === "rolling") { renderRollingLegend(); return; }
     const counts = new Map();
     let disabled = 0, staged = 0;
     for (let i = 0; i < codes.length; i++) {
@@ -219,26 +244,50 @@
     document.getElementById("summary").textContent =
       `${live} components · ${counts.get("stable") || 0} stable · ${counts.get("failed") || 0} failed · ${live - disabled} enabled`;
   }
+  function renderRollingLegend() {
+    const counts = new Map();
+    for (let i = 0; i < codes.length; i++) {
+      if (codes[i] === CODE_DELETED) continue;
+      const st = rollingOf(i);
+      counts.set(st, (counts.get(st) || 0) + 1);
+    }
+    legend.innerHTML = Object.keys(ROLLING_COLORS).map((st) =>
+      `<span data-rolling="${st}"><i style="background:${ROLLING_COLORS[st]}"></i>${rollingLabel(st)} <b>${counts.get(st) || 0}</b></span>`).join("");
+    let live = 0;
+    for (const c of codes) if (c !== CODE_DELETED) live++;
+    document.getElementById("summary").textContent =
+      `${live} components · ${live - (counts.get("") || 0)} in a rolling upgrade · ${counts.get("back_in_service") || 0} back in service`;
+  }
+  function setMode(m) {
+    mode = m === "rolling" ? "rolling" : "status";
+    history.replaceState(null, "", mode === "rolling" ? "#rolling" : location.pathname + location.search);
+    fullRedraw = true; schedule();
+    renderLegend();
+  }
+  for (const b of document.querySelectorAll("#modes button")) b.addEventListener("click", () => setMode(b.dataset.mode));
   let legendTimer = 0;
   function legendSoon() { if (!legendTimer) legendTimer = setTimeout(() => { legendTimer = 0; renderLegend(); }, 300); }
 
   // --- the event stream -------------------------------------------------------------------
   function applySnapshot(snap) {
     statuses = snap.statuses || [];
+    rollingStates = snap.rolling_states || [];
     ids = snap.ids || [];
     codes = decodeCodes(snap.codes);
+    rolling = decodeCodes(snap.rolling);
     index = new Map(ids.map((id, i) => [id, i]));
     layout();
     renderLegend();
     ready = true;
   }
   function applyChanges(ch) {
-    const cs = decodeCodes(ch.codes);
+    const cs = decodeCodes(ch.codes), rs = decodeCodes(ch.rolling);
     let unknown = false;
     for (let k = 0; k < ch.ids.length; k++) {
       const i = index.get(ch.ids[k]);
       if (i === undefined) { if (cs[k] !== CODE_DELETED) unknown = true; continue; }
       codes[i] = cs[k];
+      rolling[i] = rs[k] || 0;
       dirty.add(i);
     }
     changesSeen++;
@@ -307,7 +356,8 @@
   const hover = document.getElementById("hover");
   canvas.addEventListener("mousemove", (ev) => {
     const i = nodeAt(ev);
-    hover.textContent = i >= 0 ? `${ids[i]}  ${statusOf(codes[i])}${codes[i] & F_DISABLED ? " (disabled)" : ""}${codes[i] & F_STAGED ? " (staged)" : ""}` : "";
+    hover.textContent = i < 0 ? "" : mode === "rolling" ? `${ids[i]}  ${rollingLabel(rollingOf(i))}` :
+      `${ids[i]}  ${statusOf(codes[i])}${codes[i] & F_DISABLED ? " (disabled)" : ""}${codes[i] & F_STAGED ? " (staged)" : ""}`;
   });
   canvas.addEventListener("click", (ev) => {
     const i = nodeAt(ev);
@@ -320,6 +370,27 @@
   });
 
   const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  // historyHTML is a node's history (newest first, as the server sends it) as a timeline:
+  // the time (UTC; the full timestamp and the session on hover), the kind, what changed.
+  const historyText = (e) => {
+    const none = (s) => s ? esc(s) : "<i>none</i>";
+    switch (e.kind) {
+      case "created": return `record created${e.detail ? ` (${esc(e.detail)})` : ""}`;
+      case "action": return `<b>${esc(e.to)}</b>${e.detail ? ` ${esc(e.detail)}` : ""}`;
+      case "cfs": return `configuration <b>${none(e.to)}</b>: ${esc(e.detail || "")}`;
+      case "bss": case "attempts": return esc(e.detail || "");
+      case "actual": return `${none(e.to)}${e.detail ? ` <small>(${esc(e.detail)})</small>` : ""}`;
+      case "staged": return `${none(e.from)} → ${none(e.to)}${e.detail ? ` <small>(session ${esc(e.detail)})</small>` : ""}`;
+    }
+    return `${none(e.from)} → ${none(e.to)}`;
+  };
+  function historyHTML(entries) {
+    if (!entries.length) return `<div data-role="history" class="placeholder">no history kept for this node</div>`;
+    return `<ol data-role="history" class="history">${entries.map((e) =>
+      `<li data-kind="${esc(e.kind)}" class="${e.kind === "error" && e.to || e.detail && e.detail.startsWith("failed") ? "err" : ""}" title="${esc(e.time)}${e.session ? " · session " + esc(e.session) : ""}">` +
+      `<time>${esc(String(e.time).slice(11, 19))}</time> <span class="kind">${esc(e.kind)}</span> ${historyText(e)}</li>`).join("")}</ol>`;
+  }
+
   let detailSeq = 0;
   async function showDetail(id) {
     const seq = ++detailSeq;
@@ -333,13 +404,24 @@
         <div class="kv">status <b data-role="status">${esc(st.status || "")}</b> · phase ${esc(st.phase || "none")} · ${c.enabled ? "enabled" : "<b>disabled</b>"} · session ${esc(c.session || "none")}</div>
         <div class="kv">power (as BOS's driver reads it): <b data-role="power">${power}</b></div>
         ${c.staged_state && c.staged_state.session ? `<div class="kv">staged by session <b>${esc(c.staged_state.session)}</b></div>` : ""}
+        <div class="kv">rolling upgrade: <b data-role="rolling">${esc(rollingLabel(d.rolling || ""))}</b></div>
+        ${slurmHTML(d.slurm)}
         ${c.error ? `<div class="err" data-role="error">${esc(c.error)}</div>` : ""}
         <pre data-role="record">${esc(JSON.stringify(c, null, 2))}</pre>
         <h2>History</h2>
-        <div data-role="history" class="placeholder">${d.history ? esc(JSON.stringify(d.history, null, 2)) : "Per-node history is not kept yet (issue 15, second part): its panel goes here."}</div>`;
+        ${historyHTML(d.history || [])}`;
     } catch (e) {
       if (seq === detailSeq) el.innerHTML = `<h2>${esc(id)}</h2><div class="err">${esc(e.message)}</div>`;
     }
+  }
+
+  // slurmHTML is the detail panel's Slurm line: the node's state, reason and running jobs.
+  function slurmHTML(s) {
+    if (!s) return `<div class="kv">Slurm: <span class="placeholder">not read (BOS knows no Slurm)</span></div>`;
+    const err = s.error ? ` <span class="err">(last read failed: ${esc(s.error)})</span>` : "";
+    if (!s.name) return `<div class="kv">Slurm: <span class="placeholder" data-role="slurm-state">not a Slurm node</span>${err}</div>`;
+    const jobs = s.jobs.length ? s.jobs.map(String).join(", ") : "none";
+    return `<div class="kv">Slurm <b>${esc(s.name)}</b>: <b data-role="slurm-state">${esc(s.sinfo)}</b> (${esc(s.state.join("+"))})${s.reason ? ` · reason <span data-role="slurm-reason">${esc(s.reason)}</span>` : ""} · jobs <span data-role="slurm-jobs">${esc(jobs)}</span>${err}</div>`;
   }
 
   // --- sessions -------------------------------------------------------------------------------
@@ -374,8 +456,10 @@
     count: () => ids.length,
     changes: () => changesSeen,
     status: (id) => (index.has(id) ? statusOf(codes[index.get(id)]) : null),
+    rolling: (id) => (index.has(id) ? rollingOf(index.get(id)) : null),
+    mode: () => mode,
     // expected: the colour the cell of id should have; drawn: the pixel at its centre.
-    expectedColor: (id) => (index.has(id) ? rgb(colorOf(codes[index.get(id)])) : null),
+    expectedColor: (id) => (index.has(id) ? rgb(colorOf(index.get(id))) : null),
     drawnColor: (id) => {
       const i = index.get(id);
       if (i === undefined) return null;

@@ -1,0 +1,118 @@
+package power
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/memnet"
+	"github.com/cray-bos/bos/simulator"
+)
+
+// connCounter wraps a dial function and tracks how many of its connections are open, and
+// the most that ever were.
+type connCounter struct {
+	dial           func(ctx context.Context, network, address string) (net.Conn, error)
+	mu             sync.Mutex
+	open, most, of int
+}
+
+func (c *connCounter) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	conn, err := c.dial(ctx, network, address)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.open++
+	c.of++
+	c.most = max(c.most, c.open)
+	c.mu.Unlock()
+	return &countedConn{Conn: conn, done: sync.OnceFunc(func() { c.mu.Lock(); c.open--; c.mu.Unlock() })}, nil
+}
+
+func (c *connCounter) stats() (open, most, dialled int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.open, c.most, c.of
+}
+
+type countedConn struct {
+	net.Conn
+	done func()
+}
+
+func (c *countedConn) Close() error { c.done(); return c.Conn.Close() }
+
+// Many BMCs, a small bound: reads, resets and event subscriptions of every BMC go
+// through, and never more connections are open than MaxConns.
+func TestRedfishConnectionsStayWithinMaxConnsWhateverTheBMCCount(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mn := memnet.New()
+		const nodes, maxConns = 80, 6 // 40 BMCs
+		_, eps := startBMCsOn(t, mn, nodes, simulator.Faults{})
+		counter := &connCounter{dial: mn.DialContext}
+		var rf *Redfish
+		ln, err := mn.Listen("tcp", "127.0.0.1:8000")
+		require.NoError(t, err)
+		sink := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { rf.EventsHandler().ServeHTTP(w, r) })}
+		go func() { _ = sink.Serve(ln) }()
+		defer sink.Close()
+		rf = NewRedfish(RedfishConfig{Endpoints: eps, Scheme: "http", Timeout: 5 * time.Second, Parallel: 16, MaxConns: maxConns,
+			Dial: counter.DialContext, EventDestination: "http://127.0.0.1:8000/operator/redfish-events"})
+		defer rf.Close()
+		ctx := context.Background()
+
+		n, err := rf.Subscribe(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, nodes/2, n, "every BMC subscribed")
+		ids := make([]string, len(eps))
+		for i, ep := range eps {
+			ids[i] = ep.Node
+		}
+		for id, r := range rf.PowerStates(ctx, ids) {
+			require.NoError(t, r.Err, id)
+		}
+		assert.Empty(t, rf.Reset(ctx, ids, ResetOn))
+		open, most, dialled := counter.stats()
+		assert.LessOrEqual(t, most, maxConns, "connections open at once")
+		assert.Greater(t, dialled, maxConns, "the bound was reached and connections were replaced")
+		assert.LessOrEqual(t, open, maxConns/2, "at most half the bound stays idle")
+	})
+}
+
+// A dial past the bound waits until a connection closes, or until its context ends.
+func TestSlotDialerWaitsForAClosedConnection(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := net.Pipe()
+		defer b.Close()
+		d := &slotDialer{slots: make(chan struct{}, 1), dial: func(context.Context, string, string) (net.Conn, error) { return a, nil }}
+		first, err := d.DialContext(context.Background(), "tcp", "x:1")
+		require.NoError(t, err)
+
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_, err = d.DialContext(ctx, "tcp", "x:1")
+		require.ErrorIs(t, err, context.DeadlineExceeded, "no slot while the first is open")
+
+		got := make(chan error, 1)
+		go func() { _, err := d.DialContext(context.Background(), "tcp", "x:1"); got <- err }()
+		synctest.Wait()
+		select {
+		case err := <-got:
+			t.Fatalf("dialled past the bound: %v", err)
+		default:
+		}
+		require.NoError(t, first.Close())
+		require.NoError(t, first.Close(), "a second Close gives back nothing more")
+		synctest.Wait()
+		require.NoError(t, <-got)
+		assert.Len(t, d.slots, 1)
+	})
+}

@@ -1,0 +1,40 @@
+package store
+
+import (
+	"context"
+	"errors"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Test access to the session counts' keys, to damage them as an upgrade or a bug would.
+
+func (s *Store) RedisClient() redis.UniversalClient     { return s.rdb }
+func (s *Store) CountsKey(session string) string        { return s.countsKey(session) }
+func (s *Store) CountsReadyKey() string                 { return s.countsReadyKey() }
+func (s *Store) EnsureCounts(ctx context.Context) error { return s.ensureCounts(ctx) }
+
+// ComponentHistoryJSON returns the stored entries of id's history, oldest first, as
+// stored (for measuring what the history costs).
+func (s *Store) ComponentHistoryJSON(ctx context.Context, id string) ([]string, error) {
+	return s.rdb.LRange(ctx, s.historyKey(id), 0, -1).Result()
+}
+
+// HistoryMemoryUsage sums Redis's MEMORY USAGE of the history lists of ids (a real Redis
+// only: miniredis has no MEMORY command); ids without a history count 0.
+func (s *Store) HistoryMemoryUsage(ctx context.Context, ids []string) (int, error) {
+	cmds, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, id := range ids {
+			p.MemoryUsage(ctx, s.historyKey(id))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) { // Nil: a node without history
+		return 0, err
+	}
+	total := 0
+	for _, c := range cmds {
+		total += int(c.(*redis.IntCmd).Val())
+	}
+	return total, nil
+}

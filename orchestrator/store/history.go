@@ -1,0 +1,135 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cray-bos/bos/orchestrator"
+)
+
+// DefaultHistoryLimit is how many history entries a component keeps when
+// Config.HistoryLimit is 0.
+const DefaultHistoryLimit = 64
+
+func (s *Store) historyKey(id string) string { return s.k("history:", id) }
+
+// historyLimit is the entries kept per component; 0 keeps none.
+func historyLimit(cfg Config) int {
+	switch {
+	case cfg.HistoryLimit == 0:
+		return DefaultHistoryLimit
+	case cfg.HistoryLimit < 0:
+		return 0
+	}
+	return cfg.HistoryLimit
+}
+
+func (s *Store) now() time.Time {
+	if s.clock != nil {
+		return s.clock()
+	}
+	return time.Now()
+}
+
+// historyOf encodes the entries a component write adds (old nil: a new record).
+func (s *Store) historyOf(old, cur *orchestrator.Component) [][]byte {
+	if s.historyMax == 0 {
+		return nil
+	}
+	return encodeHistory(orchestrator.ComponentChanges(old, cur, s.now().UTC()))
+}
+
+func encodeHistory(entries []orchestrator.HistoryEntry) [][]byte {
+	out := make([][]byte, len(entries))
+	for i, e := range entries {
+		out[i], _ = json.Marshal(e) // plain strings and a time: cannot fail
+	}
+	return out
+}
+
+// pushHistory queues, in the write's pipeline, the entries' append to id's list and the
+// trim that keeps it bounded.
+func (s *Store) pushHistory(ctx context.Context, p redis.Pipeliner, id string, entries [][]byte) {
+	if len(entries) == 0 {
+		return
+	}
+	args := make([]any, len(entries))
+	for i, e := range entries {
+		args[i] = e
+	}
+	key := s.historyKey(id)
+	p.RPush(ctx, key, args...)
+	p.LTrim(ctx, key, int64(-s.historyMax), -1)
+}
+
+// ComponentHistory returns a component's history, newest first, or ENOTFOUND when the
+// component does not exist.
+func (s *Store) ComponentHistory(ctx context.Context, id string) ([]orchestrator.HistoryEntry, error) {
+	var exists *redis.IntCmd
+	var list *redis.StringSliceCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		exists = p.Exists(ctx, s.compKey(id))
+		list = p.LRange(ctx, s.historyKey(id), 0, -1)
+		return nil
+	})
+	if err != nil {
+		return nil, s.fail("read history", err)
+	}
+	if exists.Val() == 0 {
+		return nil, notFound("Component", id, "")
+	}
+	raws := list.Val()
+	out := make([]orchestrator.HistoryEntry, 0, len(raws))
+	for _, raw := range slices.Backward(raws) {
+		var e orchestrator.HistoryEntry
+		if err := json.Unmarshal([]byte(raw), &e); err != nil {
+			return nil, &orchestrator.Error{Code: orchestrator.EINTERNAL, Message: "a stored history entry is not valid JSON", Err: err}
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// NoteHistory appends an entry, stamped now, to the history of each component named in
+// notes (an effect whose result is not in the record: a CFS request). Ids without a
+// record get none: existence is checked in the append's transaction, so no history
+// outlives its component.
+func (s *Store) NoteHistory(ctx context.Context, notes map[string]orchestrator.HistoryEntry) error {
+	if s.historyMax == 0 || len(notes) == 0 {
+		return nil
+	}
+	ids := slices.Sorted(maps.Keys(notes))
+	now := s.now().UTC()
+	for i := 0; i < len(ids); i += writeChunk {
+		chunk := ids[i:min(i+writeChunk, len(ids))]
+		err := s.cas(ctx, "note history", s.compKeys(chunk), func(tx *redis.Tx) (func(redis.Pipeliner), error) {
+			cmds, err := tx.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for _, id := range chunk {
+					p.Exists(ctx, s.compKey(id))
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+			return func(p redis.Pipeliner) {
+				for j, id := range chunk {
+					if cmds[j].(*redis.IntCmd).Val() == 1 {
+						e := notes[id]
+						e.Time = now
+						s.pushHistory(ctx, p, id, encodeHistory([]orchestrator.HistoryEntry{e}))
+					}
+				}
+			}, nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
