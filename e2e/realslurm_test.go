@@ -47,18 +47,8 @@ import (
 // Needs root and Debian's slurm-wlm and munge (22.05.8 and 0.5.15 on Debian 12);
 // skipped otherwise.
 func TestRealSlurmctldRebootProgram(t *testing.T) {
-	bins := realSlurmBinaries(t)
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build bos")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	dir := t.TempDir() // first, so it is removed after every process stopped
-	r := &realSlurm{t: t, ctx: ctx, dir: dir, bins: bins}
-	t.Cleanup(r.dumpOnFailure)
-
-	program := buildRebootProgram(t, ctx, goTool, dir)
+	r, program := newRealSlurm(t, 90*time.Second)
+	bins, ctx := r.bins, r.ctx
 
 	// BOS and the data centre: every compute node booted on the seeded image, then
 	// staged on the next one (nothing reboots).
@@ -176,6 +166,23 @@ func TestRealSlurmctldRebootProgram(t *testing.T) {
 	assert.Equal(t, "DOWN+REBOOT_ISSUED", state, "Slurm only logs the exit status: the node waits for ResumeTimeout")
 }
 
+// newRealSlurm finds the binaries (or skips), makes the test's directory and bounds the
+// test by timeout; it builds bos and returns the link that makes it slurm-reboot.
+func newRealSlurm(t *testing.T, timeout time.Duration) (*realSlurm, string) {
+	t.Helper()
+	bins := realSlurmBinaries(t)
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to build bos")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	dir := t.TempDir() // before the daemons, so it is removed after every process stopped
+	r := &realSlurm{t: t, ctx: ctx, dir: dir, bins: bins}
+	t.Cleanup(r.dumpOnFailure)
+	return r, buildRebootProgram(t, ctx, goTool, dir)
+}
+
 // buildRebootProgram builds the bos binary into dir, linked under the name that makes
 // it `bos slurm-reboot`, and returns the link.
 func buildRebootProgram(t *testing.T, ctx context.Context, goTool, dir string) string {
@@ -197,17 +204,8 @@ func buildRebootProgram(t *testing.T, ctx context.Context, goTool, dir string) s
 // nodes Slurm does not know are cancelled, their stage cleared. Same needs as
 // TestRealSlurmctldRebootProgram.
 func TestRealSlurmctldRollout(t *testing.T) {
-	bins := realSlurmBinaries(t)
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build bos")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
-	dir := t.TempDir()
-	r := &realSlurm{t: t, ctx: ctx, dir: dir, bins: bins}
-	t.Cleanup(r.dumpOnFailure)
-	program := buildRebootProgram(t, ctx, goTool, dir)
+	r, program := newRealSlurm(t, 120*time.Second)
+	bins := r.bins
 	t.Setenv("SLURM_CONF", r.path("slurm.conf")) // BOS's scontrol and squeue read it
 
 	c := startCluster(t, storetest.Mini, clusterOptions{nodes: 3, hostNetwork: true,
