@@ -5,7 +5,7 @@ FUZZTIME ?= 3s
 # bos --version prints this (default: git describe; empty = the version Go stamps).
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
 
-.PHONY: all build run sim test race vet fmt bench bench-all fuzz ci clean
+.PHONY: all build run sim test race vet fmt bench bench-rolling bench-all fuzz ci clean
 
 all: vet test build
 
@@ -33,6 +33,9 @@ fmt:
 bench:            ## the loopback HTTP floor, then boots over processes against it (docs/benchmarks.md; BENCH_NODES=100000)
 	$(GO) test -run '^$$' -bench . -benchtime 1s ./internal/benchfloor
 	$(GO) test -run '^$$' -bench '^BenchmarkScale$$' -benchtime 1x -timeout 60m ./e2e
+
+bench-rolling:    ## rollout, CRUS and the staged path side by side at 1,000 nodes 70% busy, each against its ideal (docs/rollouts.md#figures)
+	$(GO) test -run '^$$' -bench '^BenchmarkRollingSideBySide$$' -benchtime 1x -timeout 60m ./e2e
 
 bench-all:        ## every benchmark of the module once, figures printed
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./...

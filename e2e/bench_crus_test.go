@@ -31,12 +31,7 @@ func BenchmarkCRUSRollingUpgrade(b *testing.B) {
 	n := size(1000)
 	const step = 50
 	c := startCRUSCluster(b, n)
-	path, err := c.st.ImagePath(ims.ImageCompute)
-	require.NoError(b, err)
-	_, err = c.st.BOSClient.PutTemplate(c.ctx(), crusPrevTmpl, stack.DefaultTemplate(path, ""))
-	require.NoError(b, err)
-
-	reboot := c.measureReboot(c.computes[:step], crusPrevTmpl)
+	reboot := c.measurePrevReboot(step)
 	c.startWorkload(0.7)
 
 	var total, ideal time.Duration
@@ -77,6 +72,17 @@ func latestRunningJobEnd(jobs []slurmapi.Job, now time.Time) time.Duration {
 // measureReboot reboots idle nodes through BOS with template and returns how long BOS
 // took to be done with all of them (each in the session and no longer enabled). Slurm saw
 // them reboot unexpectedly; they are resumed afterwards.
+// measurePrevReboot puts crusPrevTmpl (the seeded image) and measures a reboot of the
+// first step nodes onto it.
+func (c *crusCluster) measurePrevReboot(step int) time.Duration {
+	c.t.Helper()
+	path, err := c.st.ImagePath(ims.ImageCompute)
+	require.NoError(c.t, err)
+	_, err = c.st.BOSClient.PutTemplate(c.ctx(), crusPrevTmpl, stack.DefaultTemplate(path, ""))
+	require.NoError(c.t, err)
+	return c.measureReboot(c.computes[:step], crusPrevTmpl)
+}
+
 func (c *crusCluster) measureReboot(nodes []string, template string) time.Duration {
 	c.t.Helper()
 	start := time.Now()

@@ -45,12 +45,17 @@ type crusCluster struct {
 // without CFS: CFS is exercised elsewhere, and each step would otherwise wait a second
 // more for BOS's configuration poll, which at 20 steps is most of a minute.
 func startCRUSCluster(tb testing.TB, n int) *crusCluster {
+	return startCRUSClusterTimed(tb, n, stacktest.FastFaultTiming(), 200*time.Millisecond, time.Second)
+}
+
+// startCRUSClusterTimed is startCRUSCluster with the nodes' timing and the workload's
+// job durations given (BenchmarkRollingSideBySide runs CRUS on the rolling tests' ones).
+func startCRUSClusterTimed(tb testing.TB, n int, timing simulator.Timing, jobMin, jobMax time.Duration) *crusCluster {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	topo, err := topology.Generate(topology.DefaultOptions(n))
 	require.NoError(tb, err)
-	timing := stacktest.FastFaultTiming()
 	st, err := stack.Start(ctx, stack.Options{
 		Topology:       topo,
 		Sim:            simulator.Config{Timing: &timing, Seed: 11},
@@ -80,7 +85,7 @@ func startCRUSCluster(tb testing.TB, n int) *crusCluster {
 	require.NoError(tb, err)
 
 	c := &crusCluster{
-		slurmCluster: newSlurmCluster(&cluster{t: tb, st: st, computes: topo.ByRole(topology.RoleCompute)}, topo, 200*time.Millisecond, time.Second),
+		slurmCluster: newSlurmCluster(&cluster{t: tb, st: st, computes: topo.ByRole(topology.RoleCompute)}, topo, jobMin, jobMax),
 		hsm:          hsmapi.NewClient(st.URLs.HSM, st.HTTPClient()), crus: crus.NewClient(st.URLs.BOS, st.HTTPClient()),
 	}
 	for _, label := range []string{crusStart, crusUp, crusFailed} {

@@ -47,24 +47,8 @@ import (
 // Needs root and Debian's slurm-wlm and munge (22.05.8 and 0.5.15 on Debian 12);
 // skipped otherwise.
 func TestRealSlurmctldRebootProgram(t *testing.T) {
-	bins := realSlurmBinaries(t)
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build bos")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	dir := t.TempDir() // first, so it is removed after every process stopped
-	r := &realSlurm{t: t, ctx: ctx, dir: dir, bins: bins}
-	t.Cleanup(r.dumpOnFailure)
-
-	// The bos binary, linked under the name that makes it `bos slurm-reboot`.
-	bosBin := filepath.Join(dir, "bos")
-	build := exec.CommandContext(ctx, goTool, "build", "-o", bosBin, "github.com/cray-bos/bos/cmd/bos")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-	program := filepath.Join(dir, "slurm-reboot")
-	require.NoError(t, os.Symlink(bosBin, program))
+	r, program := newRealSlurm(t, 90*time.Second)
+	bins, ctx := r.bins, r.ctx
 
 	// BOS and the data centre: every compute node booted on the seeded image, then
 	// staged on the next one (nothing reboots).
@@ -180,6 +164,108 @@ func TestRealSlurmctldRebootProgram(t *testing.T) {
 	assert.Equal(t, 2, c.node(target).BootCount, "nothing was applied, nothing rebooted")
 	state, _ = r.node()
 	assert.Equal(t, "DOWN+REBOOT_ISSUED", state, "Slurm only logs the exit status: the node waits for ResumeTimeout")
+}
+
+// newRealSlurm finds the binaries (or skips), makes the test's directory and bounds the
+// test by timeout; it builds bos and returns the link that makes it slurm-reboot.
+func newRealSlurm(t *testing.T, timeout time.Duration) (*realSlurm, string) {
+	t.Helper()
+	bins := realSlurmBinaries(t)
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to build bos")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	dir := t.TempDir() // before the daemons, so it is removed after every process stopped
+	r := &realSlurm{t: t, ctx: ctx, dir: dir, bins: bins}
+	t.Cleanup(r.dumpOnFailure)
+	return r, buildRebootProgram(t, ctx, goTool, dir)
+}
+
+// buildRebootProgram builds the bos binary into dir, linked under the name that makes
+// it `bos slurm-reboot`, and returns the link.
+func buildRebootProgram(t *testing.T, ctx context.Context, goTool, dir string) string {
+	t.Helper()
+	bosBin := filepath.Join(dir, "bos")
+	build := exec.CommandContext(ctx, goTool, "build", "-o", bosBin, "github.com/cray-bos/bos/cmd/bos")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	program := filepath.Join(dir, "slurm-reboot")
+	require.NoError(t, os.Symlink(bosBin, program))
+	return program
+}
+
+// TestRealSlurmctldRollout is one small rollout against a real slurmctld, BOS driving
+// it through scontrol and squeue (server.Services.Scontrol): of three staged compute
+// nodes, the one Slurm knows (nid000001) is handed over with `scontrol reboot ASAP`,
+// slurmctld runs `bos slurm-reboot`, the node boots the staged image, its slurmd
+// registers a fresh boot (slurmd -b) and the rollout completes with it healthy; the two
+// nodes Slurm does not know are cancelled, their stage cleared. Same needs as
+// TestRealSlurmctldRebootProgram.
+func TestRealSlurmctldRollout(t *testing.T) {
+	r, program := newRealSlurm(t, 120*time.Second)
+	bins := r.bins
+	t.Setenv("SLURM_CONF", r.path("slurm.conf")) // BOS's scontrol and squeue read it
+
+	c := startCluster(t, storetest.Mini, clusterOptions{nodes: 3, hostNetwork: true,
+		options: map[string]any{"polling_frequency": 1, "clear_stage": true},
+		tweak: func(o *stack.Options) {
+			o.Scontrol, o.RolloutPoll = bins["scontrol"], 250*time.Millisecond
+		}})
+	next, err := c.st.ImagePath(ims.ImageComputeNext)
+	require.NoError(t, err)
+	_, err = c.st.BOSClient.PutTemplate(c.ctx(), rollingTemplate, stack.DefaultTemplate(next, stack.DefaultConfigurationName))
+	require.NoError(t, err)
+	c.waitComplete(c.session(bos.OpBoot, "", "", false), 30*time.Second)
+
+	r.startMunge()
+	r.writeConfig(program)
+	r.env = append(os.Environ(), "SLURM_CONF="+r.conf,
+		"BOS_URL="+c.st.URLs.BOS, "BOS_HSM_URL="+c.st.URLs.HSM, "BOS_URLS_FILE=", "BOS_TENANT=", "BOS_TOKEN_FILE=",
+		"BOS_SLURM_REBOOT_LOG="+r.path("slurm-reboot.log"), "BOS_SLURM_REBOOT_TIMEOUT=20s")
+	r.start("slurmctld", bins["slurmctld"], "-D")
+	slurmd := r.start("slurmd", bins["slurmd"], "-D", "-N", realSlurmNode)
+	r.waitNode("slurmd registered: node IDLE", 30*time.Second, func(state, _ string) bool { return state == "IDLE" })
+
+	ro, err := c.st.BOSClient.CreateRollout(c.ctx(), bos.RolloutCreate{Name: "real", TemplateName: rollingTemplate,
+		Policy: bos.RolloutPolicy{MaxUnavailable: bos.Amount{N: 1}, NodeTimeoutSeconds: 90}})
+	require.NoError(t, err)
+	describe := func() string {
+		got, err := c.st.BOSClient.GetRollout(c.ctx(), ro.Name)
+		return fmt.Sprintf("rollout %s (%s) %+v, err %v", got.State, got.Reason, got.Counts, err)
+	}
+	r.waitFor("the rollout handed nid000001 over and slurm-reboot exited 0", 40*time.Second, func() bool {
+		return strings.Contains(r.read("slurm-reboot.log"), "slurm-reboot: exit status 0")
+	}, describe)
+	issued := time.Now()
+	assert.Contains(t, r.read("slurmctld.log"), "Issuing reboot request for nodes "+realSlurmNode)
+
+	// The rebooted node's slurmd registers a fresh boot (whole seconds: see above).
+	r.stop(slurmd)
+	time.Sleep(time.Until(issued.Add(2 * time.Second)))
+	r.start("slurmd", bins["slurmd"], "-D", "-b", "-N", realSlurmNode)
+	var got bos.Rollout
+	r.waitFor("the rollout complete", 40*time.Second, func() bool {
+		got, err = c.st.BOSClient.GetRollout(c.ctx(), ro.Name)
+		return err == nil && got.Final()
+	}, describe)
+	require.Equal(t, bos.RolloutComplete, got.State, got.Reason)
+	assert.Equal(t, bos.RolloutCounts{Total: 3, Healthy: 1, Cancelled: 2}, got.Counts)
+	nextID := ims.ImageID(ims.ImageComputeNext)
+	comps := c.components()
+	for _, n := range got.Nodes {
+		if n.Name == realSlurmNode {
+			assert.Equal(t, bos.NodeHealthy, n.Phase)
+			assert.Contains(t, comps[n.Xname].ActualState.BootArtifacts.Kernel, nextID, "booted the staged image")
+			continue
+		}
+		assert.Equal(t, bos.NodeCancelled, n.Phase, n.Xname)
+		assert.Empty(t, comps[n.Xname].StagedState.Session, "%s: stage cleared", n.Xname)
+		assert.Equal(t, 1, c.node(n.Xname).BootCount, "%s: not rebooted", n.Xname)
+	}
+	state, _ := r.node()
+	assert.Equal(t, "IDLE", state, "back in service")
 }
 
 // realSlurmNode is the one Slurm node (nid000001 is the first compute node's name).

@@ -33,9 +33,13 @@ func newSlurmCluster(c *cluster, topo *topology.Topology, jobMin, jobMax time.Du
 func (c *slurmCluster) waitSlurm(timeout time.Duration, what string, cond func([]slurmapi.Node) bool) {
 	c.t.Helper()
 	deadline := time.Now().Add(timeout)
-	for !cond(c.slurm.Nodes()) {
+	for nodes := c.slurm.Nodes(); !cond(nodes); nodes = c.slurm.Nodes() {
 		if time.Now().After(deadline) {
-			c.t.Fatalf("Slurm: %s: not after %s", what, timeout)
+			states := map[string]int{} // what is pending: the nodes by state
+			for _, n := range nodes {
+				states[n.State.String()]++
+			}
+			c.t.Fatalf("Slurm: %s: not after %s; nodes by state: %v", what, timeout, states)
 		}
 		time.Sleep(50 * time.Millisecond) // polling a condition with a deadline
 	}
@@ -44,7 +48,8 @@ func (c *slurmCluster) waitSlurm(timeout time.Duration, what string, cond func([
 // waitAllIdle waits until Slurm shows every node IDLE (after the first boot).
 func (c *slurmCluster) waitAllIdle() {
 	c.t.Helper()
-	c.waitSlurm(30*time.Second, "every node idle in Slurm", func(nodes []slurmapi.Node) bool {
+	// A first boot takes longer the more nodes boot at once (in real time, in benchmarks).
+	c.waitSlurm(30*time.Second+time.Duration(len(c.computes))*30*time.Millisecond, "every node idle in Slurm", func(nodes []slurmapi.Node) bool {
 		for _, n := range nodes {
 			if n.State != (slurmapi.NodeState{Base: slurmapi.StateIdle}) {
 				return false

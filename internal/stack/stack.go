@@ -110,6 +110,9 @@ type Options struct {
 	// RolloutPoll is how often the rollout controller looks (0: its 5 s); it runs with
 	// BOS under the same conditions as CRUS.
 	RolloutPoll time.Duration
+	// Scontrol, when set, has the rollouts drive a real slurmctld through this scontrol
+	// (server.Services.Scontrol) instead of the stack's Slurm.
+	Scontrol string
 
 	// RedisURL selects a real Redis for BOS; empty runs an embedded miniredis.
 	RedisURL, RedisKeyPrefix string
@@ -390,7 +393,7 @@ func (s *Stack) startBOS(ctx, runCtx context.Context, o Options, ln net.Listener
 		URL:   s.URLs.BOS,
 		Store: store.Config{URL: o.RedisURL, KeyPrefix: o.RedisKeyPrefix, EmbeddedOverPipes: s.net != nil},
 		Services: server.Services{HSM: s.URLs.HSM, BSS: s.URLs.BSS, CFS: s.URLs.CFS, S3: s.URLs.S3, IMS: s.URLs.IMS,
-			PCS: s.URLs.PCS, Slurm: s.URLs.Slurm},
+			PCS: s.URLs.PCS, Slurm: s.URLs.Slurm, Scontrol: o.Scontrol},
 		HTTPClient: s.HTTPClient(), Dial: s.dial(),
 		Reconcile: o.Reconcile, Power: o.Power,
 		RedfishScheme: s.redfishScheme(o), RedfishTimeout: o.RedfishTimeout,

@@ -60,7 +60,8 @@ func (s *Server) pass(ctx context.Context) {
 //  2. the world is read, Decide runs, and its record is stored with compare-and-set on
 //     the version it was decided from, its actions as the outbox;
 //  3. those actions are performed and cleared. A crash between 2 and 3 replays them at
-//     the next step (each is idempotent).
+//     the next step (each is idempotent; a reboot is replayed only for nodes Slurm has
+//     neither pending nor done since the hand-over: Replayable).
 func (s *Server) step(ctx context.Context, id string, wlm map[string]SlurmNode) error {
 	raw, err := s.cfg.Store.GetRollout(ctx, id)
 	if err != nil {
@@ -70,8 +71,10 @@ func (s *Server) step(ctx context.Context, id string, wlm map[string]SlurmNode) 
 	if err != nil {
 		return err
 	}
-	if r.Pending != nil {
-		if r, err = s.performPending(ctx, id, r); err != nil {
+	if r.Pending != nil { // a replay: Slurm may have done the reboots already
+		a := *r.Pending
+		a.Reboot = Replayable(&r.Rollout, a.Reboot, wlm)
+		if r, err = s.performPending(ctx, id, r, a); err != nil {
 			return err
 		}
 	}
@@ -97,14 +100,14 @@ func (s *Server) step(ctx context.Context, id string, wlm map[string]SlurmNode) 
 		s.log.Info("rollout: state", "rollout", r.Name, "tenant", r.Tenant, "state", d.Rollout.State, "reason", d.Rollout.Reason)
 	}
 	if next.Pending != nil {
-		_, err = s.performPending(ctx, id, next)
+		_, err = s.performPending(ctx, id, next, *next.Pending)
 	}
 	return err
 }
 
-// performPending performs r's outbox and clears it.
-func (s *Server) performPending(ctx context.Context, id string, r record) (record, error) {
-	if err := s.perform(ctx, &r.Rollout, *r.Pending); err != nil {
+// performPending performs a, r's outbox or what is left of it, and clears the outbox.
+func (s *Server) performPending(ctx context.Context, id string, r record, a Actions) (record, error) {
+	if err := s.perform(ctx, &r.Rollout, a); err != nil {
 		return r, err
 	}
 	return s.update(ctx, id, r.Version, func(x *record) error {

@@ -33,6 +33,7 @@ type world struct {
 	session  *bos.Session
 	rebooted map[string]int // Slurm name → reboots
 	failNext error          // the next Reboot call fails with it
+	lostNext error          // the next Reboot call is done, but its caller gets this (BOS crashed)
 	batches  []int          // nodes per Reboot call
 }
 
@@ -122,11 +123,21 @@ func (w *world) Reboot(_ context.Context, req slurmapi.RebootRequest) error {
 		w.rebooted[name]++
 	}
 	w.batches = append(w.batches, len(names))
-	return nil
+	err := w.lostNext
+	w.lostNext = nil
+	return err
 }
 
 func (w *world) CancelReboot(context.Context, string) error            { return nil }
 func (w *world) UpdateNode(context.Context, slurmapi.NodeUpdate) error { return nil }
+
+// server is a controller on st driving w, on w's clock.
+func (w *world) server(t *testing.T, st *store.Store) *Server {
+	t.Helper()
+	s, err := New(Config{Store: st, BOS: func(string) BOS { return w }, HSM: w, Slurm: w, Now: func() time.Time { return w.now }})
+	require.NoError(t, err)
+	return s
+}
 
 func contains(list []string, s string) bool {
 	for _, x := range list {
@@ -145,11 +156,7 @@ func TestControllerSurvivesRestart(t *testing.T) {
 	st := storetest.Open(t, storetest.Mini, store.Config{})
 	ctx := context.Background()
 	w := &world{now: t0, n: 7, rebooted: map[string]int{}}
-	newServer := func() *Server {
-		s, err := New(Config{Store: st, BOS: func(string) BOS { return w }, HSM: w, Slurm: w, Now: func() time.Time { return w.now }})
-		require.NoError(t, err)
-		return s
-	}
+	newServer := func() *Server { return w.server(t, st) }
 	a := newServer()
 	_, err := a.Create(ctx, "", bos.RolloutCreate{Name: "r", TemplateName: "t",
 		Policy: bos.RolloutPolicy{Canary: 1, MaxUnavailable: bos.Amount{N: 3}}})
@@ -180,4 +187,41 @@ func TestControllerSurvivesRestart(t *testing.T) {
 	}
 	assert.Equal(t, []int{1, 3, 3}, w.batches, "canary alone, then the stored batch, then the rest")
 	assert.False(t, strings.Contains(fmt.Sprint(r.Nodes), "waiting"))
+}
+
+// TestReplayDoesNotRebootANodeBack: BOS stops after Slurm took a stored reboot but before
+// clearing it from the outbox, and the nodes reboot meanwhile; the controller that takes
+// over replays the outbox without rebooting them again (it failed before Replayable).
+func TestReplayDoesNotRebootANodeBack(t *testing.T) {
+	st := storetest.Open(t, storetest.Mini, store.Config{})
+	ctx := context.Background()
+	w := &world{now: t0, n: 4, rebooted: map[string]int{}}
+	newServer := func() *Server { return w.server(t, st) }
+	a := newServer()
+	_, err := a.Create(ctx, "", bos.RolloutCreate{Name: "r", TemplateName: "t",
+		Policy: bos.RolloutPolicy{MaxUnavailable: bos.Amount{N: 2}}})
+	require.NoError(t, err)
+	a.pass(ctx) // creates the staged session
+	a.pass(ctx) // takes its nodes
+	w.lostNext = errors.New("BOS stopped")
+	a.pass(ctx) // two nodes handed over: Slurm reboots them, the outbox stays
+	raw, err := st.GetRollout(ctx, store.RolloutID("", "r"))
+	require.NoError(t, err)
+	rec, err := decode(raw)
+	require.NoError(t, err)
+	require.NotNil(t, rec.Pending, "the outbox was not cleared")
+	require.Len(t, rec.Pending.Reboot, 2)
+
+	b := newServer() // the nodes are back (boot time after the hand-over) when b looks
+	for range 10 {
+		w.now = w.now.Add(5 * time.Second)
+		b.pass(ctx)
+	}
+	r, err := b.Get(ctx, "", "r")
+	require.NoError(t, err)
+	assert.Equal(t, bos.RolloutComplete, r.State, r.Reason)
+	for i := range 4 {
+		assert.Equal(t, 1, w.rebooted[SlurmName(i+1)], "node %d rebooted once", i)
+	}
+	assert.Equal(t, []int{2, 2}, w.batches, "the replay issued no reboot")
 }

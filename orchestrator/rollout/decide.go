@@ -255,6 +255,29 @@ func failure(rec *bos.Rollout, n *bos.RolloutNode, s SlurmNode, obs Observation,
 	return ""
 }
 
+// Replayable is the part of a stored reboot action still to do when it is replayed
+// (BOS stopped between storing and clearing it, so Slurm may have done it already): the
+// nodes still handed over whose reboot Slurm neither holds (requested or issued) nor has
+// done since the hand-over. Re-issuing the others would reboot a node already back.
+func Replayable(rec *bos.Rollout, reboot []string, slurm map[string]SlurmNode) []string {
+	handed := map[string]*bos.RolloutNode{}
+	for i := range rec.Nodes {
+		if n := &rec.Nodes[i]; n.Phase == bos.NodeHanded {
+			handed[n.Name] = n
+		}
+	}
+	var out []string
+	for _, name := range reboot {
+		n, ok := handed[name]
+		s, known := slurm[name]
+		if !ok || !known || rebooted(s, n) || s.State.Flags&(slurmapi.FlagRebootRequested|slurmapi.FlagRebootIssued) != 0 {
+			continue
+		}
+		out = append(out, name)
+	}
+	return out
+}
+
 // rebooted: Slurm saw the node boot no earlier than its hand-over (Slurm's boot times are
 // whole seconds).
 func rebooted(s SlurmNode, n *bos.RolloutNode) bool {

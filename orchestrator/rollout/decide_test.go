@@ -351,3 +351,38 @@ func xnames(nodes []bos.RolloutNode) []string {
 	}
 	return out
 }
+
+// TestReplayable: a replayed reboot goes only to nodes still handed over that Slurm
+// neither holds a reboot for nor has rebooted since the hand-over.
+func TestReplayable(t *testing.T) {
+	tests := []struct {
+		name  string
+		node  bos.RolloutNode
+		slurm SlurmNode
+		want  bool
+	}{
+		{"handed, idle, not rebooted: replayed", nd(0, bos.NodeHanded), idle, true},
+		{"handed, busy: replayed", nd(0, bos.NodeHanded), busyUntil(time.Minute), true},
+		{"already back after its reboot: skipped", nd(0, bos.NodeHanded), back, false},
+		{"booted in the hand-over's second: skipped", nd(0, bos.NodeHanded), SlurmNode{State: idle.State, BootTime: t0}, false},
+		{"reboot requested: skipped", nd(0, bos.NodeHanded), requested, false},
+		{"reboot issued: skipped", nd(0, bos.NodeHanded), issued, false},
+		{"out of service already: skipped", nd(0, bos.NodeOut), issued, false},
+		{"cancelled meanwhile: skipped", nd(0, bos.NodeCancelled), idle, false},
+		{"unknown to Slurm: skipped", nd(0, bos.NodeHanded), SlurmNode{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := running(1, 1, tt.node)
+			wlm := slurm(tt.slurm)
+			if tt.slurm == (SlurmNode{}) {
+				wlm = nil
+			}
+			var want []string
+			if tt.want {
+				want = []string{"nid0"}
+			}
+			assert.Equal(t, want, Replayable(&r, []string{"nid0"}, wlm))
+		})
+	}
+}

@@ -11,8 +11,9 @@ import (
 )
 
 // The services a rollout drives, as the small interfaces it needs. The project's clients
-// satisfy them: *bosapi.Client (BOS v2), *hsmapi.Client and *slurmapi.Client (slurmrestd,
-// with scontrol reboot and cancel_reboot).
+// satisfy them: *bosapi.Client (BOS v2), *hsmapi.Client, and *slurmapi.Client (slurmsim's
+// slurmrestd-shaped API, with reboot and cancel_reboot) or *slurmapi.Command (a real
+// slurmctld through scontrol and squeue).
 
 // BOS is the BOS v2 API, in one tenant.
 type BOS interface {
@@ -40,6 +41,7 @@ var (
 	_ BOS   = (*bosapi.Client)(nil)
 	_ HSM   = (*hsmapi.Client)(nil)
 	_ Slurm = (*slurmapi.Client)(nil)
+	_ Slurm = (*slurmapi.Command)(nil)
 )
 
 // HTTPServices returns the project's clients of BOS (one per tenant), HSM and Slurm at

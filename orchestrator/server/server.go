@@ -7,13 +7,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/api/slurmapi"
+	"github.com/cray-bos/bos/internal/inproc"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/api"
 	"github.com/cray-bos/bos/orchestrator/bootsets"
@@ -52,6 +55,9 @@ type Services struct {
 	PCS string
 	// Slurm (slurmrestd), with HSM, runs CRUS and rollouts.
 	Slurm string
+	// Scontrol, a path to scontrol (squeue beside it), has the rollouts drive a real
+	// slurmctld through its commands instead of Slurm (slurmrestd has no reboot call).
+	Scontrol string
 }
 
 // Config is everything BOS is made of. Only Store's choice of Redis is needed for the API
@@ -266,8 +272,13 @@ func (b *BOS) build() error {
 		wakeV1 = b.agent.Wake
 	}
 	var rollouts api.Rollouts
-	if svc.HSM != "" && svc.Slurm != "" && cfg.URL != "" {
-		bosAPI, hsm, slurm := rollout.HTTPServices(cfg.URL, svc.HSM, svc.Slurm, cfg.HTTPClient)
+	if svc.HSM != "" && (svc.Slurm != "" || svc.Scontrol != "") && cfg.URL != "" {
+		_, hsm, slurm := rollout.HTTPServices(cfg.URL, svc.HSM, svc.Slurm, cfg.HTTPClient)
+		if svc.Scontrol != "" {
+			slurm = &slurmapi.Command{Scontrol: svc.Scontrol, Squeue: filepath.Join(filepath.Dir(svc.Scontrol), "squeue")}
+		}
+		self := b.selfClient()
+		bosAPI := func(tenant string) rollout.BOS { return self.WithTenant(tenant) }
 		srv, err := rollout.New(rollout.Config{Store: b.store, BOS: bosAPI, HSM: hsm, Slurm: slurm,
 			Poll: cfg.RolloutPoll, Logger: cfg.Logger})
 		if err != nil {
@@ -294,8 +305,8 @@ func (b *BOS) build() error {
 	mux.Handle(MetricsPath, b.metrics.Handler())
 	mux.Handle(MetricsGatewayPath, b.metrics.Handler())
 	if svc.HSM != "" && svc.Slurm != "" && cfg.URL != "" {
-		hsmGroups, bosAPI, wlm := crus.HTTPServices(svc.HSM, cfg.URL, svc.Slurm, cfg.HTTPClient)
-		srv, err := crus.New(crus.Config{Store: b.store, HSM: hsmGroups, BOS: bosAPI, WLM: wlm, Timing: cfg.CRUS, Logger: cfg.Logger})
+		hsmGroups, _, wlm := crus.HTTPServices(svc.HSM, cfg.URL, svc.Slurm, cfg.HTTPClient)
+		srv, err := crus.New(crus.Config{Store: b.store, HSM: hsmGroups, BOS: b.selfClient(), WLM: wlm, Timing: cfg.CRUS, Logger: cfg.Logger})
 		if err != nil {
 			return fmt.Errorf("bos: crus: %w", err)
 		}
@@ -304,6 +315,14 @@ func (b *BOS) build() error {
 	}
 	b.handler = mux
 	return nil
+}
+
+// selfClient is the BOS client of BOS's own controllers (rollouts, CRUS): it serves
+// their requests on this BOS's handler in process, as the administrator (api.Internal),
+// so they work with authentication on and reach this replica whatever is in front of it.
+func (b *BOS) selfClient() *bosapi.Client {
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { b.handler.ServeHTTP(w, r) })
+	return bosapi.NewClient(b.cfg.URL, &http.Client{Transport: inproc.Transport{Handler: handler, Context: api.Internal}})
 }
 
 // powerDriver returns the reconciler's power driver and the one the v1 agent polls: PCS

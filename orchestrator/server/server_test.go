@@ -3,6 +3,8 @@ package server_test
 import (
 	"bufio"
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"runtime"
@@ -16,11 +18,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cray-bos/bos/api/bosapi"
+	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/memnet"
+	"github.com/cray-bos/bos/internal/problem"
 	"github.com/cray-bos/bos/internal/stack"
 	"github.com/cray-bos/bos/internal/testwait"
 	"github.com/cray-bos/bos/internal/topology"
 	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/auth"
 	"github.com/cray-bos/bos/orchestrator/server"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/simulator"
@@ -73,21 +78,30 @@ func (r *running) shutdown(t *testing.T) {
 	require.NoError(t, <-r.ran)
 }
 
+// bosAddr is where the tests' BOS listens on their memnet.
+const bosAddr = "127.0.0.1:8000"
+
+// startSims starts the simulators and Slurm of four nodes on net, for a BOS at bosAddr.
+func startSims(t *testing.T, net *memnet.Network) (*stack.Stack, *topology.Topology) {
+	t.Helper()
+	topo, err := topology.Generate(topology.DefaultOptions(4))
+	require.NoError(t, err)
+	timing := simulator.DefaultTiming()
+	timing.Scale = 0
+	services := append(slices.Clone(stack.Simulators), stack.Slurm)
+	sims, err := stack.Start(t.Context(), stack.Options{Topology: topo, Services: services, Net: net,
+		External: stack.URLs{BOS: "http://" + bosAddr}, Sim: simulator.Config{Timing: &timing, Seed: 3}})
+	require.NoError(t, err)
+	return sims, topo
+}
+
 // TestRunStopsEverythingItStarted: BOS with its reconciler, v1 agent, CRUS and Redfish
 // event subscriptions, its reconciler restarted once; when Run's context ends Run
 // returns, and by then no goroutine of BOS's agents is left.
 func TestRunStopsEverythingItStarted(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		net := memnet.New()
-		topo, err := topology.Generate(topology.DefaultOptions(4))
-		require.NoError(t, err)
-		timing := simulator.DefaultTiming()
-		timing.Scale = 0
-		const bosAddr = "127.0.0.1:8000"
-		services := append(slices.Clone(stack.Simulators), stack.Slurm)
-		sims, err := stack.Start(t.Context(), stack.Options{Topology: topo, Services: services, Net: net,
-			External: stack.URLs{BOS: "http://" + bosAddr}, Sim: simulator.Config{Timing: &timing, Seed: 3}})
-		require.NoError(t, err)
+		sims, topo := startSims(t, net)
 		defer sims.Close()
 		synctest.Wait()
 		require.Empty(t, composed(), "no BOS yet")
@@ -192,4 +206,53 @@ func TestNewRefusesAnIncompleteConfig(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.want)
 		})
 	}
+}
+
+// tokenAuth accepts one token, the administrator's.
+type tokenAuth struct{}
+
+func (tokenAuth) Authenticate(_ context.Context, token string) (auth.Identity, error) {
+	if token != "admin-token" {
+		return auth.Identity{}, errors.New("unknown token")
+	}
+	return auth.Identity{Subject: "admin", Admin: true}, nil
+}
+
+// TestRolloutWithAuth: with authentication on, the rollout controller's own calls to BOS
+// (creating and reading its staged session) are authorized, while a request from the
+// network without a token is still refused.
+func TestRolloutWithAuth(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		net := memnet.New()
+		sims, _ := startSims(t, net)
+		t.Cleanup(sims.Close)
+
+		u := sims.URLs
+		r := start(t, net, bosAddr, server.Config{
+			Services:   server.Services{HSM: u.HSM, BSS: u.BSS, CFS: u.CFS, S3: u.S3, IMS: u.IMS, Slurm: u.Slurm},
+			HTTPClient: net.HTTPClient(0), Dial: net.DialContext,
+			Auth: tokenAuth{}, RolloutPoll: time.Second,
+		})
+		t.Cleanup(r.b.Close)
+		t.Cleanup(func() { r.shutdown(t) })
+		anonymous := bosapi.NewClient("http://"+bosAddr, net.HTTPClient(0))
+		_, err := anonymous.ListSessions(t.Context(), bosapi.SessionQuery{})
+		require.Equal(t, http.StatusUnauthorized, problem.StatusOf(err), "no token: refused")
+
+		admin := anonymous.WithToken("admin-token")
+		path, err := sims.ImagePath(ims.ImageComputeNext)
+		require.NoError(t, err)
+		_, err = admin.PutTemplate(t.Context(), "next", stack.DefaultTemplate(path, ""))
+		require.NoError(t, err)
+		ro, err := admin.CreateRollout(t.Context(), bos.RolloutCreate{Name: "up", TemplateName: "next",
+			Policy: bos.RolloutPolicy{MaxUnavailable: bos.Amount{N: 1}}})
+		require.NoError(t, err)
+		testwait.Until(t, "the controller creates the staged session", func() bool {
+			_, err := admin.GetSession(t.Context(), ro.StageSession)
+			return err == nil
+		}, func() string {
+			got, err := admin.GetRollout(t.Context(), "up")
+			return fmt.Sprintf("rollout %s (%s), err %v", got.State, got.Reason, err)
+		})
+	})
 }
