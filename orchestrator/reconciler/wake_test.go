@@ -37,11 +37,11 @@ func TestWakeRule(t *testing.T) {
 		first       bool
 	}{
 		{"disabled: no event", comp(disabled), power.PowerOff, power.PowerOn, false, false},
-		{"power-on sent, not reported: On is waited past", comp(phase(bos.PhasePoweringOn), onCalled), power.PowerOff, power.PowerOn, false, true},
+		{"power-on sent, not reported: On", comp(phase(bos.PhasePoweringOn), onCalled), power.PowerOff, power.PowerOn, true, true},
 		{"power-on sent: the power it was decided on", comp(phase(bos.PhasePoweringOn), onCalled), power.PowerOff, power.PowerOff, false, true},
 		{"power-on sent, seen on: off (it crashed booting)", comp(phase(bos.PhasePoweringOn), onCalled), power.PowerOn, power.PowerOff, true, true},
 		{"reported before the On event: On", comp(phase(bos.PhasePoweringOn), onCalled, reported), power.PowerOff, power.PowerOn, true, true},
-		{"this process's call in flight: as sent", comp(phase(bos.PhasePoweringOn), onCalled, inFlight(self)), power.PowerOff, power.PowerOn, false, true},
+		{"this process's call in flight: as sent", comp(phase(bos.PhasePoweringOn), onCalled, inFlight(self)), power.PowerOff, power.PowerOn, true, true},
 		{"another process's call in flight: any", comp(phase(bos.PhasePoweringOn), onCalled, inFlight("other")), power.PowerOff, power.PowerOn, true, false},
 		{"graceful off sent: Off", comp(phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, time.Second, false)), power.PowerOn, power.PowerOff, true, false},
 		{"graceful off sent, BMC unreadable: On is not news", comp(phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, time.Second, false)), power.PowerUnknown, power.PowerOn, false, false},
