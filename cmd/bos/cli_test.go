@@ -395,8 +395,11 @@ func TestCLISessions(t *testing.T) {
 
 	v2(t, "sessions", "delete") // complete sessions only, unlike the API without filters
 	assert.Equal(t, "cli-staged", v2JSON[bos.Session](t, "sessions", "describe", "cli-staged").Name)
-	v2(t, "sessions", "delete", "--status", "running")
+	// pending first: the session only moves pending -> running, so one of
+	// the two deletes sees it whenever setup runs (running first missed a
+	// session that left pending between the calls)
 	v2(t, "sessions", "delete", "--status", "pending")
+	v2(t, "sessions", "delete", "--status", "running")
 	for _, s := range v2JSON[[]bos.Session](t, "sessions", "list") {
 		assert.NotEqual(t, "cli-staged", s.Name, "deleted by the filter")
 	}
