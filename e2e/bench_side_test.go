@@ -91,8 +91,8 @@ func reportRow(b *testing.B, total, ideal time.Duration) {
 	b.ReportMetric(total.Seconds()/ideal.Seconds(), "ratio")
 }
 
-// freeAt is when each compute node is free of the jobs running at start, by their end
-// times (start for an idle node).
+// freeAt is when each compute node is free of the jobs running at start, by when they
+// end (the simulator knows their durations; start for an idle node).
 func freeAt(b *testing.B, jobs []slurmapi.Job, computes []string, names map[string]string, start time.Time) []time.Time {
 	end := map[string]time.Time{}
 	for _, j := range jobs {
@@ -101,8 +101,12 @@ func freeAt(b *testing.B, jobs []slurmapi.Job, computes []string, names map[stri
 		}
 		nodes, err := hostlist.Expand(j.Nodes)
 		require.NoError(b, err)
+		ends := j.EndTime // the time limit
+		if j.Duration > 0 && (j.TimeLimit == 0 || j.Duration < j.TimeLimit) {
+			ends = j.StartTime.Add(j.Duration)
+		}
 		for _, name := range nodes {
-			end[name] = latestOf(end[name], j.EndTime)
+			end[name] = latestOf(end[name], ends)
 		}
 	}
 	free := make([]time.Time, len(computes))

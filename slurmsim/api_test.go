@@ -244,6 +244,30 @@ func TestClientContract(t *testing.T) {
 	assert.EqualError(t, err, "Invalid node name specified")
 }
 
+// TestRunningJobExpectedEnd: a running job's end time is its expected end (start plus
+// time limit, as slurmctld shows it), in process and through the client alike; a rollout
+// orders busy nodes by it. The client used to drop it.
+func TestRunningJobExpectedEnd(t *testing.T) {
+	e := newEnv(t, 2)
+	srv := httptest.NewServer(e.s.Handler())
+	t.Cleanup(srv.Close)
+	c := slurmapi.NewClient(srv.URL, srv.Client())
+	ctx := context.Background()
+	id, err := c.Submit(ctx, slurmapi.JobDesc{Name: "a", Nodes: 1, TimeLimit: 90 * time.Second, Duration: 30 * time.Second})
+	require.NoError(t, err)
+	e.tick(time.Second)
+	jobs, err := c.Jobs(ctx)
+	require.NoError(t, err)
+	require.Len(t, jobs, 1)
+	require.Equal(t, slurmapi.JobRunning, jobs[0].State)
+	assert.Equal(t, jobs[0].StartTime.Add(90*time.Second), jobs[0].EndTime)
+	assert.Equal(t, utcJob(e.job(id)), utcJob(jobs[0]))
+
+	e.ticks(30)
+	assert.Equal(t, slurmapi.JobCompleted, e.job(id).State)
+	assert.Equal(t, e.job(id).StartTime.Add(30*time.Second), e.job(id).EndTime, "ended: when it ended")
+}
+
 // utcNode and utcJob drop the time zone, which JSON does not carry (Unix seconds).
 func utcNode(n slurmapi.Node) slurmapi.Node {
 	for _, p := range []*time.Time{&n.ReasonTime, &n.BootTime, &n.BootReqTime, &n.SlurmdStartTime, &n.LastBusy} {

@@ -46,11 +46,15 @@ func (s *Server) Node(name string) (slurmapi.Node, error) {
 }
 
 func jobView(j *job) slurmapi.Job {
-	return slurmapi.Job{
+	v := slurmapi.Job{
 		ID: j.id, Name: j.name, User: j.user, Partition: j.part.name, State: j.state, Completing: j.completing,
 		Reason: j.reason, NumNodes: j.numNodes, CPUsPerNode: j.cpusPerNode, Nodes: j.nodeList,
 		TimeLimit: j.timeLimit, Duration: j.duration, SubmitTime: j.submit, StartTime: j.start, EndTime: j.end,
 	}
+	if j.state == slurmapi.JobRunning && j.timeLimit > 0 {
+		v.EndTime = j.start.Add(j.timeLimit) // expected end, as slurmctld shows it
+	}
+	return v
 }
 
 // Jobs returns the jobs the controller still knows (pending, running, and finished less

@@ -269,8 +269,8 @@ func FromAPIJob(a APIJob) Job {
 		j.TimeLimit = SecondsDuration(a.SimTimeLimit)
 	}
 	j.Duration = SecondsDuration(a.SimDuration)
-	if j.State != JobPending && j.State != JobRunning {
-		j.EndTime = a.EndTime.Time()
+	if j.State != JobPending {
+		j.EndTime = a.EndTime.Time() // running: the expected end
 	}
 	return j
 }

@@ -45,7 +45,9 @@ type Job struct {
 	Duration    time.Duration // 0: until the time limit
 	SubmitTime  time.Time
 	StartTime   time.Time
-	EndTime     time.Time
+	// EndTime: when the job ended; while it runs, its expected end (start plus time
+	// limit, as Slurm shows it; zero without a limit). A job may end before it.
+	EndTime time.Time
 }
 
 // StateList is the job state as slurmrestd lists it: the base state, plus COMPLETING
