@@ -187,6 +187,9 @@ func (s *Server) postNode(w http.ResponseWriter, r *http.Request) {
 	if len(req.State) == 1 {
 		u.State = req.State[0]
 	}
+	if req.Weight != nil && req.Weight.Set {
+		u.Weight = int(req.Weight.Number)
+	}
 	if err := s.UpdateNode(u); err != nil {
 		s.writeErr(w, r, err)
 		return

@@ -44,7 +44,7 @@ func TestAPI(t *testing.T) {
 		{name: "node update without reason", method: "POST", path: "/slurm/v0.0.40/node/nid000002", body: `{"state":["DOWN"]}`,
 			status: 400, want: []string{"You must specify a reason"}},
 		{name: "node update two states", method: "POST", path: "/slurm/v0.0.40/node/nid000002", body: `{"state":["DOWN","DRAIN"],"reason":"x"}`, status: 400},
-		{name: "node update unknown field", method: "POST", path: "/slurm/v0.0.40/node/nid000002", body: `{"weight":3}`,
+		{name: "node update unknown field", method: "POST", path: "/slurm/v0.0.40/node/nid000002", body: `{"features":"x"}`,
 			status: 400, want: []string{"unknown field"}},
 		{name: "node update malformed", method: "POST", path: "/slurm/v0.0.40/node/nid000002", body: `{"state":`, status: 400},
 		{name: "node update oversized", method: "POST", path: "/slurm/v0.0.40/node/nid000002",

@@ -114,6 +114,12 @@ func parseUpdate(args []string) (slurmapi.NodeUpdate, error) {
 			u.State = v
 		case k == "reason":
 			u.Reason = v
+		case k == "weight":
+			w, err := strconv.Atoi(v)
+			if err != nil || w < 1 {
+				return u, fmt.Errorf("Invalid weight: %s\nRequest aborted", v)
+			}
+			u.Weight = w
 		default:
 			return u, fmt.Errorf("Update of this parameter is not supported: %s\nRequest aborted", a)
 		}
@@ -246,7 +252,7 @@ func WriteNode(w io.Writer, n slurmapi.Node) {
 	fmt.Fprintf(w, "   CPUAlloc=%d CPUEfctv=%d CPUTot=%d CPULoad=0.00\n", n.AllocCPUs, n.CPUs, n.CPUs)
 	fmt.Fprintf(w, "   NodeAddr=%s NodeHostName=%s Version=%s\n", n.Name, n.Name, slurmapi.Release)
 	fmt.Fprintf(w, "   RealMemory=1 AllocMem=0 FreeMem=N/A Sockets=2 Boards=1\n")
-	fmt.Fprintf(w, "   State=%s ThreadsPerCore=1 TmpDisk=0 Weight=1 Owner=N/A MCS_label=N/A\n", n.State)
+	fmt.Fprintf(w, "   State=%s ThreadsPerCore=1 TmpDisk=0 Weight=%d Owner=N/A MCS_label=N/A\n", n.State, max(n.Weight, 1))
 	if n.NextState != slurmapi.NextNone {
 		fmt.Fprintf(w, "   NextState=%s\n", n.NextState)
 	}

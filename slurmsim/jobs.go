@@ -133,7 +133,7 @@ func (s *Server) allocatable(n *node, cpus int) bool {
 }
 
 // schedule is a strict FIFO pass (no backfill): jobs start in submit order on the
-// lowest-numbered allocatable nodes of their partition; the first job that does not fit
+// allocatable nodes of their partition with the lowest weight, then lowest-numbered; the first job that does not fit
 // blocks every later job of its partition (reason Resources, later ones Priority).
 func (s *Server) schedule(now time.Time) {
 	if len(s.pending) == 0 {
@@ -162,10 +162,11 @@ func (s *Server) schedule(now time.Time) {
 
 func (s *Server) pick(j *job) []*node {
 	var out []*node
-	for _, n := range j.part.nodes {
+	for _, n := range j.part.schedOrder() {
 		if s.allocatable(n, j.cpusPerNode) {
 			out = append(out, n)
 			if len(out) == j.numNodes {
+				slices.SortFunc(out, func(a, b *node) int { return a.idx - b.idx }) // as a node bitmap lists them
 				return out
 			}
 		}

@@ -2,6 +2,7 @@ package slurmsim
 
 import (
 	"context"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -285,4 +286,42 @@ func TestNodesFromTopology(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "IDLE+NOT_RESPONDING", n.State.String())
 	assert.Equal(t, "x1000c0s0b0n1", n.Xname)
+}
+
+// TestWeightOrdersScheduling: jobs take the lowest-weight allocatable nodes first, then
+// the lowest-numbered (`scontrol update nodename=... weight=N`); the weight is shown and
+// a weight-only update records no transition.
+func TestWeightOrdersScheduling(t *testing.T) {
+	e := newEnv(t, 4)
+	assert.Equal(t, 1, e.node("nid000001").Weight, "Slurm's default")
+	hist, err := e.s.History("nid000001")
+	require.NoError(t, err)
+	require.NoError(t, e.s.UpdateNode(slurmapi.NodeUpdate{Nodes: "nid[000001-000002]", Weight: 100}))
+	after, err := e.s.History("nid000001")
+	require.NoError(t, err)
+	assert.Len(t, after, len(hist), "a weight change is no state transition")
+	assert.Equal(t, 100, e.node("nid000002").Weight)
+
+	j1 := e.submit(1, 10*time.Second)
+	j2 := e.submit(2, 10*time.Second)
+	j3 := e.submit(1, 10*time.Second)
+	assert.Equal(t, "nid000003", e.job(j1).Nodes)
+	assert.Equal(t, "nid[000001,000004]", e.job(j2).Nodes, "weight 1 first, then the lowest-numbered of weight 100")
+	assert.Equal(t, "nid000002", e.job(j3).Nodes)
+
+	assert.Error(t, e.s.UpdateNode(slurmapi.NodeUpdate{Nodes: "nid000001", Weight: -1}))
+	u, err := parseUpdate([]string{"nodename=nid000001", "weight=7"})
+	require.NoError(t, err)
+	assert.Equal(t, slurmapi.NodeUpdate{Nodes: "nid000001", Weight: 7}, u)
+	_, err = parseUpdate([]string{"nodename=nid000001", "weight=x"})
+	assert.Error(t, err)
+
+	srv := httptest.NewServer(e.s.Handler()) // through slurmrestd's shape
+	t.Cleanup(srv.Close)
+	c := slurmapi.NewClient(srv.URL, srv.Client())
+	require.NoError(t, c.UpdateNode(context.Background(), slurmapi.NodeUpdate{Nodes: "nid000003", Weight: 42}))
+	n, err := c.Node(context.Background(), "nid000003")
+	require.NoError(t, err)
+	require.Len(t, n, 1)
+	assert.Equal(t, 42, n[0].Weight)
 }

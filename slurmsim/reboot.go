@@ -297,8 +297,11 @@ func (s *Server) UpdateNode(u slurmapi.NodeUpdate) error {
 	if (state == "DRAIN" || state == "DOWN" || state == "FAIL") && u.Reason == "" {
 		return invalidf(0, "You must specify a reason when DOWNING or DRAINING a node. Request denied")
 	}
-	if state == "" && u.Reason == "" {
-		return invalidf(0, "No changes specified: give State= and/or Reason=")
+	if state == "" && u.Reason == "" && u.Weight == 0 {
+		return invalidf(0, "No changes specified: give State=, Reason= and/or Weight=")
+	}
+	if u.Weight < 0 {
+		return invalidf(0, "Invalid weight: %d", u.Weight)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -308,6 +311,17 @@ func (s *Server) UpdateNode(u slurmapi.NodeUpdate) error {
 	}
 	now := s.now()
 	s.account(now)
+	if u.Weight > 0 {
+		for _, n := range nodes {
+			n.weight = u.Weight
+			for _, p := range n.parts {
+				p.byWeight = nil
+			}
+		}
+		if state == "" && u.Reason == "" {
+			return nil // the weight is not part of the recorded state
+		}
+	}
 	if state == "CANCEL_REBOOT" {
 		return s.cancelReboots(nodes, now)
 	}

@@ -49,6 +49,18 @@ type partition struct {
 	nodes   []*node
 	isDef   bool
 	maxTime time.Duration
+	// byWeight is nodes in scheduling order (lowest weight first, then configuration
+	// order); nil after a weight changed, rebuilt by schedOrder.
+	byWeight []*node
+}
+
+// schedOrder is the order jobs take the partition's nodes in.
+func (p *partition) schedOrder() []*node {
+	if p.byWeight == nil {
+		p.byWeight = slices.Clone(p.nodes)
+		slices.SortStableFunc(p.byWeight, func(a, b *node) int { return cmp.Compare(a.weight, b.weight) })
+	}
+	return p.byWeight
 }
 
 // node is the controller's record of one node. Base state is derived (see state).
@@ -78,6 +90,7 @@ type node struct {
 	lastResp    time.Time
 	lastBusy    time.Time
 	slurmdUp    bool
+	weight      int // scheduling weight: jobs take the lowest first
 	hist        history
 }
 
@@ -121,7 +134,7 @@ func New(cfg Config) (*Server, error) {
 	s.progCtx, s.progCancel = context.WithCancel(context.Background())
 	unknown := strings.EqualFold(cfg.InitialState, "UNKNOWN")
 	for i, spec := range cfg.Nodes {
-		n := &node{idx: i, name: spec.Name, xname: spec.Xname, cpus: spec.CPUs, hist: newHistory(cfg.HistoryPerNode)}
+		n := &node{idx: i, name: spec.Name, xname: spec.Xname, cpus: spec.CPUs, weight: 1, hist: newHistory(cfg.HistoryPerNode)}
 		if n.cpus == 0 {
 			n.cpus = DefaultCPUs
 		}

@@ -12,7 +12,7 @@ func (s *Server) nodeView(n *node) slurmapi.Node {
 		Name: n.name, Xname: n.xname, State: n.state(), NextState: n.next, Undrain: n.undrain,
 		Reason: n.reason, ReasonTime: n.reasonTime, ReasonUser: n.reasonUser,
 		CPUs: n.cpus, AllocCPUs: n.allocCPUs, BootTime: n.bootTime, BootReqTime: n.bootReqTime,
-		SlurmdStartTime: n.slurmdStart, LastBusy: n.lastBusy,
+		SlurmdStartTime: n.slurmdStart, LastBusy: n.lastBusy, Weight: n.weight,
 	}
 	for _, p := range n.parts {
 		v.Partitions = append(v.Partitions, p.name)

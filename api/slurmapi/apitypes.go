@@ -146,6 +146,7 @@ type APINode struct {
 	EffectiveCpus        int      `json:"effective_cpus"`
 	AllocCpus            int      `json:"alloc_cpus"`
 	AllocIdleCpus        int      `json:"alloc_idle_cpus"`
+	Weight               int      `json:"weight"`
 }
 
 type APINodesResp struct {
@@ -161,7 +162,7 @@ func ToAPINode(n Node) APINode {
 		Reason: n.Reason, ReasonChangedAt: UnixNoVal(n.ReasonTime), ReasonSetByUser: n.ReasonUser,
 		Partitions: n.Partitions, BootTime: UnixNoVal(n.BootTime), SlurmdStartTime: UnixNoVal(n.SlurmdStartTime),
 		LastBusy: UnixNoVal(n.LastBusy), Cpus: n.CPUs, EffectiveCpus: n.CPUs, AllocCpus: n.AllocCPUs,
-		AllocIdleCpus: n.CPUs - n.AllocCPUs,
+		AllocIdleCpus: n.CPUs - n.AllocCPUs, Weight: n.Weight,
 	}
 	if a.Partitions == nil {
 		a.Partitions = []string{}
@@ -190,7 +191,7 @@ func FromAPINode(a APINode) (Node, error) {
 	n := Node{
 		Name: a.Name, State: st, Reason: a.Reason, ReasonTime: a.ReasonChangedAt.Time(), ReasonUser: a.ReasonSetByUser,
 		CPUs: a.Cpus, AllocCPUs: a.AllocCpus, Partitions: a.Partitions, BootTime: a.BootTime.Time(),
-		SlurmdStartTime: a.SlurmdStartTime.Time(), LastBusy: a.LastBusy.Time(),
+		SlurmdStartTime: a.SlurmdStartTime.Time(), LastBusy: a.LastBusy.Time(), Weight: a.Weight,
 	}
 	for _, v := range a.NextStateAfterReboot {
 		switch strings.ToUpper(v) {
@@ -320,6 +321,7 @@ type APINodeUpdate struct {
 	State     []string `json:"state,omitempty"`
 	Reason    string   `json:"reason,omitempty"`
 	ReasonUID string   `json:"reason_uid,omitempty"`
+	Weight    *NoVal   `json:"weight,omitempty"`
 }
 
 type APIPartition struct {

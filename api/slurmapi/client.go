@@ -135,6 +135,9 @@ func (c *Client) UpdateNode(ctx context.Context, u NodeUpdate) error {
 	if u.State != "" {
 		body.State = []string{u.State}
 	}
+	if u.Weight > 0 {
+		body.Weight = &NoVal{Set: true, Number: int64(u.Weight)}
+	}
 	return c.do(ctx, http.MethodPost, APIPrefix+"/node/"+url.PathEscape(u.Nodes), body, nil)
 }
 

@@ -105,11 +105,14 @@ func (c *Command) CancelReboot(ctx context.Context, nodes string) error {
 	return err
 }
 
-// UpdateNode is `scontrol update nodename=NODES [state=S] [reason=R]`.
+// UpdateNode is `scontrol update nodename=NODES [state=S] [reason=R] [weight=W]`.
 func (c *Command) UpdateNode(ctx context.Context, u NodeUpdate) error {
 	args := []string{"update", "nodename=" + u.Nodes}
 	if u.State != "" {
 		args = append(args, "state="+u.State)
+	}
+	if u.Weight > 0 {
+		args = append(args, "weight="+strconv.Itoa(u.Weight))
 	}
 	if u.Reason != "" {
 		args = append(args, "reason="+u.Reason)
@@ -141,6 +144,7 @@ func ParseShowNode(out []byte, loc *time.Location) ([]Node, error) {
 		n := Node{Name: name, State: st, Reason: reasonText(f["Reason"]), Partitions: splitList(f["Partitions"])}
 		n.CPUs, _ = strconv.Atoi(f["CPUTot"])
 		n.AllocCPUs, _ = strconv.Atoi(f["CPUAlloc"])
+		n.Weight, _ = strconv.Atoi(f["Weight"])
 		if n.BootTime, err = parseSlurmTime(f["BootTime"], loc); err != nil {
 			return nil, fmt.Errorf("node %s: BootTime: %w", name, err)
 		}

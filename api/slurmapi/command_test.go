@@ -44,6 +44,7 @@ func TestParseShowNode(t *testing.T) {
 	}
 	assert.Equal(t, []string{"compute", "debug"}, nodes[0].Partitions)
 	assert.Equal(t, 2, nodes[1].AllocCPUs)
+	assert.Equal(t, 1, nodes[1].Weight)
 }
 
 func TestParseShowNodeRefusesBadLines(t *testing.T) {
@@ -88,11 +89,13 @@ func TestCommandArgs(t *testing.T) {
 	require.NoError(t, c.Reboot(ctx, RebootRequest{Nodes: "nid[000001-000003]", ASAP: true, NextState: "RESUME", Reason: "BOS rollout up"}))
 	require.NoError(t, c.CancelReboot(ctx, "nid000002"))
 	require.NoError(t, c.UpdateNode(ctx, NodeUpdate{Nodes: "nid000003", State: "DRAIN", Reason: "BOS rollout up: failed"}))
+	require.NoError(t, c.UpdateNode(ctx, NodeUpdate{Nodes: "nid[000004-000005]", Weight: 1000001}))
 	_, _ = c.Jobs(ctx)
 	assert.Equal(t, []string{
 		"/opt/slurm/bin/scontrol reboot|ASAP|nextstate=RESUME|reason=BOS rollout up|nid[000001-000003]",
 		"/opt/slurm/bin/scontrol cancel_reboot|nid000002",
 		"/opt/slurm/bin/scontrol update|nodename=nid000003|state=DRAIN|reason=BOS rollout up: failed",
+		"/opt/slurm/bin/scontrol update|nodename=nid[000004-000005]|weight=1000001",
 		"squeue --noheader|--states=RUNNING|--format=%i|%N|%e",
 	}, got)
 

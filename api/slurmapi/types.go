@@ -27,6 +27,9 @@ type Node struct {
 	LastBusy        time.Time
 	// Jobs are the ids of running jobs; Go-only (slurmrestd's node has no job list).
 	Jobs []int
+	// Weight is the scheduling weight: jobs go to the lowest-weight nodes that fit
+	// first (Slurm's default 1; 0 when not reported).
+	Weight int
 }
 
 // Job is a copy of a job's record.
@@ -138,6 +141,7 @@ type NodeUpdate struct {
 	State  string // DRAIN, DOWN, FAIL, RESUME, UNDRAIN, CANCEL_REBOOT, or empty (reason only)
 	Reason string // required with DRAIN, DOWN and FAIL
 	User   string // the reason's author; empty means root
+	Weight int    // > 0: the nodes' new scheduling weight (`weight=N`); 0 leaves it
 }
 
 // Transition is one recorded change of a node's state, reason or running-job count.
