@@ -299,6 +299,25 @@ func idealLimitedTime(start time.Time, free []time.Time, reboot time.Duration, m
 	return end.Sub(start)
 }
 
+// idealCanaryLimitedTime is idealLimitedTime when the nodes at the canary indexes go
+// first and alone (a rollout's canaries): each rebooted when free, the others only once
+// every canary is back.
+func idealCanaryLimitedTime(start time.Time, free []time.Time, canary []int, reboot time.Duration, m int) time.Duration {
+	back := start
+	isCanary := map[int]bool{}
+	for _, i := range canary {
+		isCanary[i] = true
+		back = latestOf(back, free[i].Add(reboot))
+	}
+	var rest []time.Time
+	for i, f := range free {
+		if !isCanary[i] {
+			rest = append(rest, f)
+		}
+	}
+	return back.Sub(start) + idealLimitedTime(back, rest, reboot, m)
+}
+
 func latestOf(a, b time.Time) time.Time {
 	if b.After(a) {
 		return b

@@ -36,7 +36,7 @@ func testRollout(t *testing.T) {
 
 	start := time.Now()
 	r := c.createRollout("upgrade", bos.RolloutPolicy{Canary: 3, MaxUnavailable: bos.Amount{N: 10, Percent: true},
-		FailureBudget: bos.Amount{N: 5}, NodeTimeoutSeconds: 60})
+		FailureBudget: bos.Amount{N: 5}, NodeTimeoutSeconds: 60, SteerJobs: true})
 	r = c.waitRollout(r.Name, 600*time.Second, func(r bos.Rollout) bool { return r.Final() })
 	took := time.Since(start)
 	require.Equal(t, bos.RolloutComplete, r.State, r.Reason)
@@ -86,21 +86,32 @@ func testRollout(t *testing.T) {
 		require.True(t, strings.Contains(comps[id].ActualState.BootArtifacts.Kernel, next) && counts[id] == 2,
 			"%s: kernel %s, %d boots", id, comps[id].ActualState.BootArtifacts.Kernel, counts[id])
 	}
+	// Steering: every node's Slurm weight is back to the default.
+	for _, node := range c.slurm.Nodes() {
+		require.Equal(t, 1, node.Weight, "%s: weight put back", node.Name)
+	}
+
 	var names []string
-	for _, node := range r.Nodes {
+	var canaryAt []int
+	for i, node := range r.Nodes {
 		names = append(names, node.Name)
+		if node.Canary {
+			canaryAt = append(canaryAt, i)
+		}
 	}
 	m, err := measureRolling(hists, names, start)
 	require.NoError(t, err)
 	ideal := idealLimitedTime(start, m.Free, m.Reboot, limit)
+	idealCanary := idealCanaryLimitedTime(start, m.Free, canaryAt, m.Reboot, limit)
 	var waited time.Duration // from the hand-over to Slurm issuing the reboot: the jobs' end
 	for _, name := range names {
 		waited += firstCause(hists[name], start, "reboot issued").Sub(firstCause(hists[name], start, "reboot requested"))
 	}
 	t.Logf("%d nodes, canary 3, max unavailable %d: rollout complete after %s, last node back in Slurm after %s, in %d waves; "+
-		"ideal under the same limit %s (ratio %.2f of the last node back, %.2f of complete); unlimited ideal %s; median reboot %s; mean wait for jobs after the hand-over %s; peak out of service %d",
+		"ideal under the same limit %s (ratio %.2f of the last node back, %.2f of complete), with the canaries first %s (ratio %.2f of the last node back); "+
+		"unlimited ideal %s; median reboot %s; mean wait for jobs after the hand-over %s; peak out of service %d",
 		n, limit, took.Round(time.Millisecond), m.Actual.Round(time.Millisecond), r.Waves, ideal.Round(time.Millisecond),
-		m.Actual.Seconds()/ideal.Seconds(), took.Seconds()/ideal.Seconds(), m.Ideal.Round(time.Millisecond), m.Reboot.Round(time.Millisecond),
+		m.Actual.Seconds()/ideal.Seconds(), took.Seconds()/ideal.Seconds(), idealCanary.Round(time.Millisecond), m.Actual.Seconds()/idealCanary.Seconds(), m.Ideal.Round(time.Millisecond), m.Reboot.Round(time.Millisecond),
 		(waited / time.Duration(len(names))).Round(time.Millisecond), peak)
 }
 

@@ -126,7 +126,14 @@ type RolloutPolicy struct {
 	// fails. 0 means 1800.
 	NodeTimeoutSeconds int          `json:"node_timeout_seconds,omitempty"`
 	HealthCheck        *HealthCheck `json:"health_check,omitempty"`
+	// SteerJobs makes the nodes still to roll Slurm's last choice for new jobs (their
+	// scheduling weight raised by SteerWeight until each is handed over, or the rollout
+	// aborted), so they empty as their jobs end and are handed over idle.
+	SteerJobs bool `json:"steer_jobs,omitempty"`
 }
+
+// SteerWeight is added to the Slurm weight of a node a steering rollout has yet to roll.
+const SteerWeight = 1 << 20
 
 // NodeTimeout is NodeTimeoutSeconds with its default.
 func (p RolloutPolicy) NodeTimeout() time.Duration {
@@ -195,6 +202,9 @@ type RolloutNode struct {
 	DoneAt   time.Time `json:"done_at,omitzero"`
 	// Reason says why the node failed, or what it waits for.
 	Reason string `json:"reason,omitempty"`
+	// Weight is the node's Slurm weight before a steering rollout raised it (policy
+	// steer_jobs); 0 when not raised or once put back.
+	Weight int `json:"weight,omitempty"`
 }
 
 // RolloutCounts counts the nodes by phase.

@@ -51,13 +51,13 @@ func TestRolloutCommands(t *testing.T) {
 	assert.Contains(t, r.fail.Error(), "policy.max_unavailable: must be at least 1 (got 0)")
 
 	r = run("create", "up", "--template-name", "tmpl", "--max-unavailable", "10%", "--canary", "2", "--failure-budget", "3",
-		"--health-command", "ssh {name} true", "--health-timeout", "5s", "--format", "json")
+		"--health-command", "ssh {name} true", "--health-timeout", "5s", "--steer-jobs", "--format", "json")
 	require.NoError(t, r.fail, r.err)
 	var got bos.Rollout
 	require.NoError(t, json.Unmarshal([]byte(r.out), &got))
 	assert.Equal(t, bos.RolloutStaging, got.State)
 	assert.Equal(t, bos.RolloutPolicy{Canary: 2, MaxUnavailable: bos.Amount{N: 10, Percent: true}, FailureBudget: bos.Amount{N: 3},
-		HealthCheck: &bos.HealthCheck{Command: []string{"ssh", "{name}", "true"}, TimeoutSeconds: 5}}, got.Policy)
+		HealthCheck: &bos.HealthCheck{Command: []string{"ssh", "{name}", "true"}, TimeoutSeconds: 5}, SteerJobs: true}, got.Policy)
 
 	r = run("list")
 	require.NoError(t, r.fail, r.err)
@@ -77,7 +77,7 @@ func TestRolloutCommands(t *testing.T) {
 	r = run("describe", "up")
 	require.NoError(t, r.fail, r.err)
 	assert.Contains(t, r.out, "aborting")
-	assert.Contains(t, r.out, "canary 2, max unavailable 10% (0 nodes), failure budget 3 (0 nodes)")
+	assert.Contains(t, r.out, "canary 2, max unavailable 10% (0 nodes), failure budget 3 (0 nodes), steering jobs")
 
 	r = run("describe", "nope")
 	require.Error(t, r.fail)

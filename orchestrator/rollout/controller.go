@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/cray-bos/bos/api/bosapi"
@@ -128,7 +130,7 @@ func (s *Server) readSlurm(ctx context.Context) (map[string]SlurmNode, error) {
 	}
 	out := make(map[string]SlurmNode, len(nodes))
 	for _, n := range nodes {
-		out[n.Name] = SlurmNode{State: n.State, Reason: n.Reason, BootTime: n.BootTime}
+		out[n.Name] = SlurmNode{State: n.State, Reason: n.Reason, BootTime: n.BootTime, Weight: n.Weight}
 	}
 	for _, j := range jobs {
 		if j.State != slurmapi.JobRunning || j.Nodes == "" {
@@ -266,6 +268,16 @@ func (s *Server) perform(ctx context.Context, r *bos.Rollout, a Actions) error {
 			return fmt.Errorf("slurm reboot: %w", err)
 		}
 		s.log.Info("rollout: handed to Slurm", "rollout", r.Name, "nodes", hostlist.Compress(a.Reboot))
+	}
+	// After the reboots: a node handed over idle takes no job with its weight put back.
+	byWeight := map[int][]string{}
+	for _, w := range a.Weight {
+		byWeight[w.Weight] = append(byWeight[w.Weight], w.Name)
+	}
+	for _, w := range slices.Sorted(maps.Keys(byWeight)) {
+		if err := s.cfg.Slurm.UpdateNode(ctx, slurmapi.NodeUpdate{Nodes: hostlist.Compress(byWeight[w]), Weight: w}); err != nil {
+			return fmt.Errorf("slurm weight %d: %w", w, err)
+		}
 	}
 	return nil
 }

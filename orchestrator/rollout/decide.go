@@ -16,6 +16,7 @@ type SlurmNode struct {
 	State    slurmapi.NodeState
 	Reason   string
 	BootTime time.Time
+	Weight   int // scheduling weight (0: not reported)
 	// JobsEnd is the latest expected end of the jobs running on it (zero: none, or a job
 	// without a time limit when Busy).
 	JobsEnd time.Time
@@ -81,11 +82,29 @@ type Actions struct {
 	Drain []Drain `json:"drain,omitempty"`
 	// ClearStage: empty these components' staged_state in BOS (xnames).
 	ClearStage []string `json:"clear_stage,omitempty"`
+	// Weight: `scontrol update weight=W` (steering: raised on nodes to roll, put back
+	// at the hand-over or abort).
+	Weight []Weight `json:"weight,omitempty"`
+}
+
+// Weight is one node's new Slurm scheduling weight.
+type Weight struct {
+	Name   string `json:"name"`
+	Weight int    `json:"weight"`
 }
 
 // Empty reports whether there is nothing to do.
 func (a *Actions) Empty() bool {
-	return !a.CreateStage && len(a.Reboot) == 0 && len(a.CancelReboot) == 0 && len(a.Drain) == 0 && len(a.ClearStage) == 0
+	return !a.CreateStage && len(a.Reboot) == 0 && len(a.CancelReboot) == 0 && len(a.Drain) == 0 && len(a.ClearStage) == 0 &&
+		len(a.Weight) == 0
+}
+
+// restoreWeight puts back the Slurm weight a steering rollout raised on n.
+func restoreWeight(n *bos.RolloutNode, act *Actions) {
+	if n.Weight > 0 {
+		act.Weight = append(act.Weight, Weight{n.Name, n.Weight})
+		n.Weight = 0
+	}
 }
 
 // RebootReason is the Slurm reason of a rollout's reboots.
@@ -176,9 +195,15 @@ func decideStaging(rec *bos.Rollout, obs Observation, act *Actions) {
 	rec.Nodes = rec.Nodes[:0]
 	for _, x := range sortedKeys(obs.Staged) {
 		n := bos.RolloutNode{Xname: x, Name: obs.Names[x], Phase: bos.NodeWaiting, Canary: canary[x]}
-		if _, inSlurm := obs.Slurm[n.Name]; n.Name == "" || !inSlurm {
+		s, inSlurm := obs.Slurm[n.Name]
+		switch {
+		case n.Name == "" || !inSlurm:
 			n.Phase, n.Reason = bos.NodeCancelled, "unknown to Slurm"
 			act.ClearStage = append(act.ClearStage, x)
+		case rec.Policy.SteerJobs:
+			// New jobs go elsewhere first: the node empties as its jobs end.
+			n.Weight = max(s.Weight, 1)
+			act.Weight = append(act.Weight, Weight{n.Name, n.Weight + bos.SteerWeight})
 		}
 		rec.Nodes = append(rec.Nodes, n)
 	}
@@ -395,6 +420,7 @@ func choose(rec *bos.Rollout, obs Observation, now time.Time, act *Actions) {
 		n := &rec.Nodes[i]
 		n.Phase, n.HandedAt, n.Wave, n.Reason = bos.NodeHanded, now, rec.Waves, "waiting for its jobs to end"
 		act.Reboot = append(act.Reboot, n.Name)
+		restoreWeight(n, act) // drained now: the weight matters again once it is back
 	}
 }
 
@@ -409,6 +435,7 @@ func abort(rec *bos.Rollout, obs Observation, act *Actions) {
 		case n.Phase == bos.NodeWaiting:
 			n.Phase, n.Reason = bos.NodeCancelled, "rollout aborted"
 			act.ClearStage = append(act.ClearStage, n.Xname)
+			restoreWeight(n, act)
 		case n.Phase != bos.NodeHanded || !known:
 		case s.State.Has(slurmapi.FlagRebootIssued):
 			// issued: the node reboots into the new image; left as it is

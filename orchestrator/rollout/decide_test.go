@@ -386,3 +386,39 @@ func TestReplayable(t *testing.T) {
 		})
 	}
 }
+
+// TestDecideSteerJobs: with steer_jobs, staging raises the Slurm weight of every node to
+// roll (keeping the one it had), the hand-over puts it back, abort puts back the
+// waiting nodes'; nodes unknown to Slurm are left alone. The limit is untouched.
+func TestDecideSteerJobs(t *testing.T) {
+	r := bos.Rollout{Name: "r1", State: bos.RolloutStaging, StageSession: stage,
+		Policy: bos.RolloutPolicy{MaxUnavailable: bos.Amount{N: 1}, SteerJobs: true}}
+	sess := &bos.Session{Name: stage, Status: bos.SessionStatus{Status: bos.SessionRunning}}
+	staged := map[string]bos.Component{"x0": {ID: "x0"}, "x1": {ID: "x1"}, "x2": {ID: "x2"}, "x9": {ID: "x9"}}
+	names := map[string]string{"x0": "nid0", "x1": "nid1", "x2": "nid2"}
+	weighted := idle
+	weighted.Weight = 10
+	unreported := busyUntil(time.Minute)
+	d := Decide(r, Observation{Session: sess, Staged: staged, Names: names, Slurm: slurm(busyUntil(time.Hour), weighted, unreported)}, t0)
+	assert.Equal(t, bos.RolloutRunning, d.Rollout.State)
+	assert.Equal(t, []string{W, W, W, C}, phases(d.Rollout))
+	assert.Equal(t, Actions{ClearStage: []string{"x9"}, Weight: []Weight{{"nid0", 1 + bos.SteerWeight},
+		{"nid1", 10 + bos.SteerWeight}, {"nid2", 1 + bos.SteerWeight}}}, d.Actions, "weight 0 (not reported) is Slurm's default 1")
+	assert.Equal(t, []int{1, 10, 1, 0}, []int{d.Rollout.Nodes[0].Weight, d.Rollout.Nodes[1].Weight, d.Rollout.Nodes[2].Weight, d.Rollout.Nodes[3].Weight})
+
+	raised := func(s SlurmNode) SlurmNode { s.Weight += bos.SteerWeight; return s }
+	obs := Observation{Slurm: slurm(raised(busyUntil(time.Hour)), raised(weighted), raised(unreported))}
+	next := Decide(d.Rollout, obs, t0.Add(time.Second))
+	assert.Equal(t, []string{W, H, W, C}, phases(next.Rollout), "one slot: the idle node")
+	assert.Equal(t, Actions{Reboot: []string{"nid1"}, Weight: []Weight{{"nid1", 10}}}, next.Actions, "its weight put back with the hand-over")
+	assert.Zero(t, next.Rollout.Nodes[1].Weight)
+
+	again := Decide(next.Rollout, Observation{Slurm: slurm(raised(busyUntil(time.Hour)), requested, raised(unreported))}, t0.Add(2*time.Second))
+	assert.True(t, again.Actions.Empty(), "at the limit: nothing moves, weights stay")
+
+	aborting := next.Rollout
+	aborting.State = bos.RolloutAborting
+	ab := Decide(aborting, Observation{Slurm: slurm(raised(busyUntil(time.Hour)), requested, raised(unreported))}, t0.Add(3*time.Second))
+	assert.Equal(t, Actions{CancelReboot: []string{"nid1"}, ClearStage: []string{"x0", "x2"},
+		Weight: []Weight{{"nid0", 1}, {"nid2", 1}}}, ab.Actions, "the waiting nodes' weights put back")
+}
