@@ -14,38 +14,45 @@ import (
 // BenchmarkRollingSideBySide: the three ways to roll 1,000 nodes (200 with -short) 70%
 // busy onto a new image, one sub-benchmark (row) each, every row's total against its
 // ideal:
-//   - rollout: a rollout with max unavailable m = 10% and no canary, against the ideal
-//     under the same limit (idealLimitedTime, with the run's median reboot);
+//   - rollout: a rollout with max unavailable m = 10%, no canary and steer_jobs, against
+//     the ideal under the same limit (idealLimitedTime, with the run's median reboot);
+//   - rollout-unsteered: the same without steer_jobs;
 //   - crus: CRUS in steps of m on the same nodes and jobs, against the same ideal (each
 //     node free when the jobs it ran at the start end, by their end times; the reboot a
 //     BOS reboot of m idle nodes);
 //   - staged: the unconstrained staged path (scontrol reboot ASAP ALL), against the
 //     ideal without a limit (idealRollingTime).
 //
-// Each prints total_s, ideal_s and ratio.
+// Each prints total_s, ideal_s, ratio and cpu_ms/node (this process: the whole stack).
 //
 //	go test ./e2e/ -run '^$' -bench RollingSideBySide -benchtime 1x
 func BenchmarkRollingSideBySide(b *testing.B) {
 	n := size(1000)
 	m := n / 10
-	b.Run("rollout", func(b *testing.B) {
-		for range b.N {
-			c := startRollingCluster(b, n)
-			c.startWorkload(0.7)
-			start := time.Now()
-			r := c.createRollout("bench", bos.RolloutPolicy{MaxUnavailable: bos.Amount{N: m}, FailureBudget: bos.Amount{N: 5},
-				NodeTimeoutSeconds: 60})
-			r = c.waitRollout(r.Name, 600*time.Second, func(r bos.Rollout) bool { return r.Final() })
-			require.Equal(b, bos.RolloutComplete, r.State, r.Reason)
-			names := make([]string, 0, n)
-			for _, node := range r.Nodes {
-				names = append(names, node.Name)
+	rollout := func(steer bool) func(b *testing.B) {
+		return func(b *testing.B) {
+			for range b.N {
+				c := startRollingCluster(b, n)
+				c.startWorkload(0.7)
+				start, cpu := time.Now(), cpuTime()
+				r := c.createRollout("bench", bos.RolloutPolicy{MaxUnavailable: bos.Amount{N: m}, FailureBudget: bos.Amount{N: 5},
+					NodeTimeoutSeconds: 60, SteerJobs: steer})
+				r = c.waitRollout(r.Name, 600*time.Second, func(r bos.Rollout) bool { return r.Final() })
+				require.Equal(b, bos.RolloutComplete, r.State, r.Reason)
+				cpu = cpuTime() - cpu
+				names := make([]string, 0, n)
+				for _, node := range r.Nodes {
+					names = append(names, node.Name)
+				}
+				mr, err := measureRolling(c.histories(), names, start)
+				require.NoError(b, err)
+				reportRow(b, mr.Actual, idealLimitedTime(start, mr.Free, mr.Reboot, m))
+				b.ReportMetric(float64(cpu.Microseconds())/1000/float64(n), "cpu_ms/node")
 			}
-			mr, err := measureRolling(c.histories(), names, start)
-			require.NoError(b, err)
-			reportRow(b, mr.Actual, idealLimitedTime(start, mr.Free, mr.Reboot, m))
 		}
-	})
+	}
+	b.Run("rollout", rollout(true))
+	b.Run("rollout-unsteered", rollout(false))
 	b.Run("crus", func(b *testing.B) {
 		for range b.N {
 			c := startCRUSClusterTimed(b, n, rollingTiming(), time.Second, 4*time.Second) // the rolling runs' nodes and jobs

@@ -135,8 +135,9 @@ func testRolloutBrokenImage(t *testing.T) {
 		}
 	})
 
-	r := c.createRollout("broken", bos.RolloutPolicy{Canary: 2, MaxUnavailable: bos.Amount{N: 6}, FailureBudget: bos.Amount{N: 3},
-		NodeTimeoutSeconds: 60})
+	const canaries, maxUnavailable, budget = 2, 6, 3
+	r := c.createRollout("broken", bos.RolloutPolicy{Canary: canaries, MaxUnavailable: bos.Amount{N: maxUnavailable},
+		FailureBudget: bos.Amount{N: budget}, NodeTimeoutSeconds: 60})
 	r = c.waitRollout(r.Name, 120*time.Second, func(r bos.Rollout) bool { return r.State != bos.RolloutRunning && r.State != bos.RolloutStaging })
 	require.Equal(t, bos.RolloutPaused, r.State)
 	assert.Contains(t, r.Reason, "a canary node failed")
@@ -148,8 +149,13 @@ func testRolloutBrokenImage(t *testing.T) {
 	r = c.waitRollout(r.Name, 120*time.Second, func(r bos.Rollout) bool { return r.State == bos.RolloutPaused })
 	assert.Contains(t, r.Reason, "failure budget of 3 reached")
 	c.requireDrainedFailed(r)
-	assert.GreaterOrEqual(t, r.Counts.Failed, 2+3)
-	assert.LessOrEqual(t, r.Counts.Failed, 2+6, "at most one wave of max unavailable failed after the resume")
+	// Failed nodes leave the limit's count (they are the budget's), so until the budget
+	// is reached a pass may hand over a node in each slot a failure freed: at most
+	// maxUnavailable + budget - 1 nodes move after the resume, not maxUnavailable.
+	movedMost := canaries + maxUnavailable + budget - 1
+	assert.GreaterOrEqual(t, r.Counts.Failed, canaries+budget)
+	assert.LessOrEqual(t, r.Counts.Failed, movedMost, "at most max unavailable + budget - 1 nodes moved after the resume")
+	assert.LessOrEqual(t, n-r.Counts.Waiting, movedMost)
 
 	r = c.command(r.Name, bos.RolloutAbort)
 	r = c.waitRollout(r.Name, 60*time.Second, func(r bos.Rollout) bool { return r.Final() })
@@ -177,7 +183,9 @@ func testRolloutBrokenImage(t *testing.T) {
 		assert.False(t, s.State.Has(slurmapi.FlagDrain), "%s: back in service", node.Name)
 	}
 	assert.Equal(t, n-r.Counts.Failed-r.Counts.Handed-r.Counts.Out, cancelled)
-	assert.Greater(t, cancelled, n/2)
+	// Every node that had not moved is cancelled (with -short, 20 nodes: at least 10;
+	// this asked for more than n/2 and failed when all 10 that could move had moved).
+	assert.GreaterOrEqual(t, cancelled, n-movedMost)
 }
 
 // createRollout creates a rollout of the next image on every compute node.

@@ -126,6 +126,12 @@ func TestDecide(t *testing.T) {
 		state:   bos.RolloutRunning, phases: []string{O, O, H},
 		actions: Actions{Reboot: []string{"nid2"}},
 	}, {
+		name:    "a failure below the budget frees its slot at once: failed nodes are the budget's, not the limit's",
+		rollout: running(2, 2, nd(0, O), nd(1, O), nd(2, W), nd(3, W)),
+		obs:     Observation{Slurm: slurm(issued, issued, idle, idle), Components: map[string]bos.Component{"x0": failedComp("x0")}},
+		state:   bos.RolloutRunning, phases: []string{F, O, H, W},
+		actions: Actions{Drain: []Drain{{"nid0", "BOS rollout r1: BOS failed the node: power on timed out"}}, Reboot: []string{"nid2"}},
+	}, {
 		name:    "nothing moves at the limit",
 		rollout: running(2, 1, nd(0, H), nd(1, O), nd(2, W)),
 		obs:     Observation{Slurm: slurm(requested, issued, idle)},
