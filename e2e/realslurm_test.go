@@ -229,7 +229,7 @@ func TestRealSlurmctldRollout(t *testing.T) {
 	r.waitNode("slurmd registered: node IDLE", 30*time.Second, func(state, _ string) bool { return state == "IDLE" })
 
 	ro, err := c.st.BOSClient.CreateRollout(c.ctx(), bos.RolloutCreate{Name: "real", TemplateName: rollingTemplate,
-		Policy: bos.RolloutPolicy{MaxUnavailable: bos.Amount{N: 1}, NodeTimeoutSeconds: 90}})
+		Policy: bos.RolloutPolicy{MaxUnavailable: bos.Amount{N: 1}, NodeTimeoutSeconds: 90, SteerJobs: true}})
 	require.NoError(t, err)
 	describe := func() string {
 		got, err := c.st.BOSClient.GetRollout(c.ctx(), ro.Name)
@@ -266,6 +266,9 @@ func TestRealSlurmctldRollout(t *testing.T) {
 	}
 	state, _ := r.node()
 	assert.Equal(t, "IDLE", state, "back in service")
+	// Steering raised the node's weight (scontrol update weight=; a refused update would
+	// have stopped the rollout at its outbox) and the hand-over put it back.
+	assert.Contains(t, r.scontrol("-o", "show", "node", realSlurmNode), " Weight=1 ")
 }
 
 // realSlurmNode is the one Slurm node (nid000001 is the first compute node's name).
