@@ -201,8 +201,12 @@ func decideStaging(rec *bos.Rollout, obs Observation, act *Actions) {
 			n.Phase, n.Reason = bos.NodeCancelled, "unknown to Slurm"
 			act.ClearStage = append(act.ClearStage, x)
 		case rec.Policy.SteerJobs:
-			// New jobs go elsewhere first: the node empties as its jobs end.
+			// New jobs go elsewhere first: the node empties as its jobs end. A weight a
+			// rollout already raised (one stopped for good) is taken as what it was.
 			n.Weight = max(s.Weight, 1)
+			if n.Weight > bos.SteerWeight {
+				n.Weight -= bos.SteerWeight
+			}
 			act.Weight = append(act.Weight, Weight{n.Name, n.Weight + bos.SteerWeight})
 		}
 		rec.Nodes = append(rec.Nodes, n)

@@ -405,11 +405,13 @@ func TestDecideSteerJobs(t *testing.T) {
 	weighted := idle
 	weighted.Weight = 10
 	unreported := busyUntil(time.Minute)
-	d := Decide(r, Observation{Session: sess, Staged: staged, Names: names, Slurm: slurm(busyUntil(time.Hour), weighted, unreported)}, t0)
+	left := busyUntil(time.Hour) // raised by a rollout that never put it back
+	left.Weight = 1 + bos.SteerWeight
+	d := Decide(r, Observation{Session: sess, Staged: staged, Names: names, Slurm: slurm(left, weighted, unreported)}, t0)
 	assert.Equal(t, bos.RolloutRunning, d.Rollout.State)
 	assert.Equal(t, []string{W, W, W, C}, phases(d.Rollout))
 	assert.Equal(t, Actions{ClearStage: []string{"x9"}, Weight: []Weight{{"nid0", 1 + bos.SteerWeight},
-		{"nid1", 10 + bos.SteerWeight}, {"nid2", 1 + bos.SteerWeight}}}, d.Actions, "weight 0 (not reported) is Slurm's default 1")
+		{"nid1", 10 + bos.SteerWeight}, {"nid2", 1 + bos.SteerWeight}}}, d.Actions, "weight 0 (not reported) is Slurm's default 1; one left raised is not raised twice")
 	assert.Equal(t, []int{1, 10, 1, 0}, []int{d.Rollout.Nodes[0].Weight, d.Rollout.Nodes[1].Weight, d.Rollout.Nodes[2].Weight, d.Rollout.Nodes[3].Weight})
 
 	raised := func(s SlurmNode) SlurmNode { s.Weight += bos.SteerWeight; return s }
