@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -142,6 +143,9 @@ type killRun struct {
 	client   *bosapi.Client
 	computes []string
 	rng      *rand.Rand
+	// stallAfter is how long the session loop waits for a node to get done before it
+	// fails (default a minute): more than BOS's power and boot wait times.
+	stallAfter time.Duration
 
 	changes atomic.Int64 // power changes of the current operation
 	mu      sync.Mutex
@@ -214,7 +218,7 @@ func (k *killRun) operate(op string, kills int) opResult {
 
 // session runs one session of op on every compute node to its end and checks the nodes.
 // Before each poll of its progress it calls kill, which says whether it killed BOS (then
-// the session is polled at once). It fails when no node got done for a minute.
+// the session is polled at once). It fails when no node got done for k.stallAfter.
 func (k *killRun) session(op string, kill func() bool) {
 	t := k.t
 	k.mu.Lock()
@@ -225,6 +229,7 @@ func (k *killRun) session(op string, kill func() bool) {
 	s, err := k.client.CreateSession(context.Background(), bos.SessionCreate{Operation: op, TemplateName: stack.DefaultTemplateName})
 	require.NoError(t, err)
 	left, lastProgress := len(k.computes)+1, time.Now()
+	stallAfter := cmp.Or(k.stallAfter, time.Minute)
 	for poll := 0; ; poll++ {
 		if kill() {
 			continue
@@ -237,11 +242,11 @@ func (k *killRun) session(op string, kill func() bool) {
 				break
 			}
 			// The deadline follows the work left: it fails only when no node got done for
-			// a minute (BOS's own timeouts here are 10 s).
+			// stallAfter (more than BOS's own wait times).
 			if n := len(k.pending(op, before)); n < left {
 				left, lastProgress = n, time.Now()
-			} else if time.Since(lastProgress) > time.Minute {
-				t.Fatalf("%s: session %s stalled with %d nodes left for %s: %+v\npending: %s", op, s.Name, n, time.Minute, status, k.describePending(op, before))
+			} else if time.Since(lastProgress) > stallAfter {
+				t.Fatalf("%s: session %s stalled with %d nodes left for %s: %+v\npending: %s", op, s.Name, n, stallAfter, status, k.describePending(op, before))
 			}
 		}
 		time.Sleep(20 * time.Millisecond) // polling the progress counter for the next kill point
