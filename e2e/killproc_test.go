@@ -148,14 +148,18 @@ type killRun struct {
 	stallAfter time.Duration
 
 	changes atomic.Int64 // power changes of the current operation
-	mu      sync.Mutex
-	ons     map[string]int            // per node: PoweringOn
-	offs    map[string]int            // per node: PoweringOff
-	resets  map[string]map[string]int // per node, per ResetType
+	// onChange, if set, is called with the count after each power change.
+	onChange atomic.Pointer[func(n int64)]
+	mu       sync.Mutex
+	ons      map[string]int            // per node: PoweringOn
+	offs     map[string]int            // per node: PoweringOff
+	resets   map[string]map[string]int // per node, per ResetType
 }
 
 func (k *killRun) powerChanged(xname, state string) {
-	k.changes.Add(1)
+	if n, f := k.changes.Add(1), k.onChange.Load(); f != nil {
+		(*f)(n)
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	switch state {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -226,13 +228,17 @@ func runReplicas(t *testing.T, size replicaSize, redisArgs []string, storeCfg st
 	t.Logf("seed %d; %d compute nodes; %d replicas on %s, lease TTL %s, %d shards; shards balanced %s after start",
 		seed, size.nodes, replicaCount, storeCfg.URL, size.ttl, size.shards, balanced.Round(time.Millisecond))
 
-	for i, point := range replicaKills(k.rng, size.sessions) {
+	points := replicaKills(k.rng, size.sessions)
+	for i, point := range points {
 		res := r.operate(point)
 		t.Logf("%s #%d of %d nodes: %s; r%d killed %s (%s, %d power changes, %d reports), holding %d shards (%d nodes); taken %s after the kill (TTL %s, bound %s) by %s",
 			point.op, i+1, size.nodes, res.elapsed.Round(time.Millisecond), res.victim, point, res.killedAt.Round(time.Millisecond), res.changes, res.reports,
 			len(res.shards), res.nodes, res.takeover.Round(time.Millisecond), size.ttl, takeoverBound(size.ttl), res.takenBy)
 		assert.NotEmpty(t, res.shards, "r%d held shards when killed", res.victim)
 		assert.LessOrEqual(t, res.takeover, takeoverBound(size.ttl), "takeover within the TTL and two renewal periods")
+		if i == len(points)-1 {
+			break
+		}
 		r.replicas[res.victim].start() // the process manager restarts it
 		waitReplicas(t, k.client, r.replicas)
 		rebalanced := r.waitShards(-1) // it holds its share before the next kill
@@ -252,46 +258,76 @@ type replicaResult struct {
 
 // operate runs one session of point.op on every compute node, kills a replica at point,
 // measures how soon the others hold all its shards, and checks the nodes at the end
-// (killRun.session: complete, 100% successful, every node powered exactly once).
+// (killRun.session: complete, 100% successful, every node powered exactly once). The kill
+// is sent from the simulator's power-change callback or the proxy's report count as the
+// point is reached, so a fast phase is not over before a poll sees it.
 func (r *replicaRun) operate(point replicaKill) replicaResult {
 	t := r.t
-	total := float64(changesPer[point.op] * len(r.computes))
+	holders := r.holders() // balanced, as they stay until the kill
+	res := replicaResult{victim: r.rng.IntN(replicaCount)}
+	if point.leader {
+		res.victim = slices.Index(r.names(), replicaName(holders[0]))
+		require.GreaterOrEqual(t, res.victim, 0, "shard 0 held by %q", holders[0])
+	}
+	victim := r.replicas[res.victim]
 	reportsBefore := r.lb.reports.Load()
-	res := replicaResult{victim: -1}
 	start := time.Now()
+	var (
+		once     sync.Once
+		killed   = make(chan struct{})
+		killTime time.Time
+	)
+	fire := func() {
+		once.Do(func() {
+			killTime = time.Now()
+			res.changes, res.reports = r.changes.Load(), r.lb.reports.Load()-reportsBefore
+			_ = victim.cmd.Process.Signal(syscall.SIGKILL)
+			close(killed)
+		})
+	}
+	atLeast := func(share float64, of int, base int64) func(int64) {
+		threshold := base + int64(math.Ceil(share*float64(of)))
+		return func(n int64) {
+			if n >= threshold {
+				fire()
+			}
+		}
+	}
+	switch point.at {
+	case "power":
+		f := atLeast(point.share, changesPer[point.op]*len(r.computes), 0)
+		r.onChange.Store(&f)
+	case "reports":
+		f := atLeast(point.share, len(r.computes), reportsBefore)
+		r.lb.onReport.Store(&f)
+	}
+	defer r.onChange.Store(nil)
+	defer r.lb.onReport.Store(nil)
+
+	handled := false
 	r.session(point.op, func() bool {
-		if res.victim >= 0 {
+		if handled {
 			return false
 		}
-		switch point.at {
-		case "power":
-			if float64(r.changes.Load()) < point.share*total {
-				return false
-			}
-		case "reports":
-			if float64(r.lb.reports.Load()-reportsBefore) < point.share*float64(len(r.computes)) {
-				return false
-			}
+		if point.at == "setup" {
+			fire() // the session was just created
 		}
-		holders := r.holders()
-		res.victim = r.rng.IntN(replicaCount)
-		if point.leader {
-			res.victim = slices.Index(r.names(), replicaName(holders[0]))
-			require.GreaterOrEqual(t, res.victim, 0, "shard 0 held by %q", holders[0])
+		select {
+		case <-killed:
+		default:
+			return false
 		}
-		res.killedAt = time.Since(start)
-		res.changes, res.reports = r.changes.Load(), r.lb.reports.Load()-reportsBefore
-		kill := time.Now()
-		r.replicas[res.victim].kill()
+		handled = true
+		<-victim.done
+		res.killedAt = killTime.Sub(start)
 		r.waitShards(res.victim)
-		res.takeover = time.Since(kill)
+		res.takeover = time.Since(killTime)
 
 		// Who holds the victim's shards now, and how many nodes they hold.
 		after := r.holders()
-		victimName := r.replicas[res.victim].name
 		taken := map[string]int{}
 		for shard, h := range holders {
-			if replicaName(h) == victimName {
+			if replicaName(h) == victim.name {
 				res.shards = append(res.shards, shard)
 				taken[replicaName(after[shard])]++
 			}
@@ -310,7 +346,7 @@ func (r *replicaRun) operate(point replicaKill) replicaResult {
 		return true
 	})
 	res.elapsed = time.Since(start)
-	require.GreaterOrEqual(t, res.victim, 0, "%s: the session ended before the kill point %s", point.op, point)
+	require.True(t, handled, "%s: the session ended before the kill point %s", point.op, point)
 	return res
 }
 
@@ -395,9 +431,12 @@ func waitReplicas(t *testing.T, client *bosapi.Client, replicas []*childProcess)
 }
 
 // replicaProxy spreads requests over the replicas round-robin, skipping one that does
-// not answer, as a Service in front of BOS's API pods would.
+// not answer, as a Service in front of BOS's API pods would; a GET cut by a replica's
+// death is retried on the next, as a proxy retries idempotent requests (other requests'
+// senders retry: the nodes' reporters back off and try again).
 type replicaProxy struct {
-	reports atomic.Int64 // the nodes' boot reports (PATCH /v2/components/{id}) passed on
+	reports  atomic.Int64                  // the nodes' boot reports (PATCH /v2/components/{id}) passed on
+	onReport atomic.Pointer[func(n int64)] // if set, called with the count after each report
 
 	mu      sync.Mutex
 	targets []*url.URL
@@ -428,7 +467,7 @@ func (p *replicaProxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(target); pr.Out.Host = pr.In.Host },
 			ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 				var op *net.OpError
-				if errors.As(err, &op) && op.Op == "dial" {
+				if errors.As(err, &op) && op.Op == "dial" || req.Method == http.MethodGet {
 					refused = true // a killed replica: try the next
 					return
 				}
@@ -440,7 +479,9 @@ func (p *replicaProxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		rp.ServeHTTP(w, r)
 		if !refused {
 			if req.Method == http.MethodPatch && strings.HasPrefix(req.URL.Path, "/v2/components/") {
-				p.reports.Add(1)
+				if n, f := p.reports.Add(1), p.onReport.Load(); f != nil {
+					(*f)(n)
+				}
 			}
 			return
 		}
