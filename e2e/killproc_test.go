@@ -143,6 +143,9 @@ type killRun struct {
 	client   *bosapi.Client
 	computes []string
 	rng      *rand.Rand
+	// exactResets also asks of checkPoweredOnce that each node's BMC got exactly the
+	// resets its operation needs: no call re-sent to a node already as asked.
+	exactResets bool
 	// stallAfter is how long the session loop waits for a node to get done before it
 	// fails (default a minute): more than BOS's power and boot wait times.
 	stallAfter time.Duration
@@ -299,8 +302,9 @@ func (k *killRun) describePending(op string, before map[string]int) string {
 	return fmt.Sprintf("%d nodes, e.g.\n%s", len(ids), strings.Join(lines, "\n"))
 }
 
-// checkPoweredOnce checks that every node was powered on and off at most as often as op
-// needs, booted at most once, and never forced off.
+// checkPoweredOnce checks that every node was powered on and off exactly as often as op
+// needs, booted exactly once (boot, reboot), and never forced off; with exactResets, that
+// its BMC got no more resets than that.
 func (k *killRun) checkPoweredOnce(op string, before map[string]int) {
 	wantOn, wantOff := 1, 1
 	switch op {
@@ -314,7 +318,12 @@ func (k *killRun) checkPoweredOnce(op string, before map[string]int) {
 	var bad []string
 	for id, n := range k.bootCounts() {
 		forced := k.resets[id]["ForceOff"] + k.resets[id]["ForceRestart"]
-		if boots := n - before[id]; boots != wantOn || k.ons[id] != wantOn || k.offs[id] != wantOff || forced > 0 {
+		resets := 0
+		for _, c := range k.resets[id] {
+			resets += c
+		}
+		extra := k.exactResets && resets != wantOn+wantOff
+		if boots := n - before[id]; boots != wantOn || k.ons[id] != wantOn || k.offs[id] != wantOff || forced > 0 || extra {
 			bad = append(bad, fmt.Sprintf("%s: %d power-ons, %d power-offs, %d boots, resets %v", id, k.ons[id], k.offs[id], boots, k.resets[id]))
 		}
 	}

@@ -200,6 +200,7 @@ func runReplicas(t *testing.T, size replicaSize, redisArgs []string, storeCfg st
 	bosURL := "http://" + lbAddr
 	k := newKillRun(ctx, t, seed, size.nodes, bosURL)
 	k.stallAfter = size.wait + time.Minute
+	k.exactResets = true
 	st := k.st
 	k.client = bosapi.NewClient(bosURL, st.HTTPClient())
 
