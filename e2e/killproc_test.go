@@ -143,9 +143,10 @@ type killRun struct {
 	client   *bosapi.Client
 	computes []string
 	rng      *rand.Rand
-	// exactResets also asks of checkPoweredOnce that each node's BMC got exactly the
-	// resets its operation needs: no call re-sent to a node already as asked.
-	exactResets bool
+	// onExtraResets, if set, is given the nodes whose BMC got more resets than their
+	// operation needs (a call re-sent to a node already as asked: not a second power
+	// change, which checkPoweredOnce fails on).
+	onExtraResets func(op string, ids []string)
 	// stallAfter is how long the session loop waits for a node to get done before it
 	// fails (default a minute): more than BOS's power and boot wait times.
 	stallAfter time.Duration
@@ -303,8 +304,8 @@ func (k *killRun) describePending(op string, before map[string]int) string {
 }
 
 // checkPoweredOnce checks that every node was powered on and off exactly as often as op
-// needs, booted exactly once (boot, reboot), and never forced off; with exactResets, that
-// its BMC got no more resets than that.
+// needs, booted exactly once (boot, reboot), and never forced off; it gives the nodes
+// whose BMC got more resets than that to onExtraResets.
 func (k *killRun) checkPoweredOnce(op string, before map[string]int) {
 	wantOn, wantOff := 1, 1
 	switch op {
@@ -315,20 +316,26 @@ func (k *killRun) checkPoweredOnce(op string, before map[string]int) {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	var bad []string
+	var bad, extra []string
 	for id, n := range k.bootCounts() {
 		forced := k.resets[id]["ForceOff"] + k.resets[id]["ForceRestart"]
 		resets := 0
 		for _, c := range k.resets[id] {
 			resets += c
 		}
-		extra := k.exactResets && resets != wantOn+wantOff
-		if boots := n - before[id]; boots != wantOn || k.ons[id] != wantOn || k.offs[id] != wantOff || forced > 0 || extra {
+		if resets > wantOn+wantOff {
+			extra = append(extra, id)
+		}
+		if boots := n - before[id]; boots != wantOn || k.ons[id] != wantOn || k.offs[id] != wantOff || forced > 0 {
 			bad = append(bad, fmt.Sprintf("%s: %d power-ons, %d power-offs, %d boots, resets %v", id, k.ons[id], k.offs[id], boots, k.resets[id]))
 		}
 	}
 	sort.Strings(bad)
 	assert.Empty(k.t, bad[:min(len(bad), 10)], "%s: %d of %d nodes not powered exactly as it asks, e.g.", op, len(bad), len(k.computes))
+	if k.onExtraResets != nil {
+		sort.Strings(extra)
+		k.onExtraResets(op, extra)
+	}
 }
 
 func (k *killRun) bootCounts() map[string]int {
