@@ -148,9 +148,12 @@ func replicaTestSize(t *testing.T, ci, long replicaSize) replicaSize {
 }
 
 // takeoverBound is how soon after a replica's death the others must hold its shards: its
-// leases expire at most ttl after their last renewal, a survivor's next pass (every ttl/3)
-// takes them, and one more pass is slack for a loaded machine.
-func takeoverBound(ttl time.Duration) time.Duration { return ttl + 2*(ttl/3) }
+// leases expire at most ttl after their last renewal and a survivor's next pass (every
+// ttl/3) takes them, ttl + ttl/3 on an idle machine. The rest, up to 3×ttl, is slack for
+// passes late on a loaded one (seen: up to 2.1×ttl beside stress-ng --cpu 2 at load 20);
+// a takeover that waited for anything but the leases (a heartbeat, a resync) would still
+// miss it.
+func takeoverBound(ttl time.Duration) time.Duration { return 3 * ttl }
 
 // cleanupPrefix deletes the test's keys when it ends.
 func cleanupPrefix(t *testing.T, cfg store.Config) {
@@ -238,7 +241,7 @@ func runReplicas(t *testing.T, size replicaSize, redisArgs []string, storeCfg st
 			point.op, i+1, size.nodes, res.elapsed.Round(time.Millisecond), res.victim, point, res.killedAt.Round(time.Millisecond), res.changes, res.reports,
 			len(res.shards), res.nodes, res.takeover.Round(time.Millisecond), size.ttl, takeoverBound(size.ttl), res.takenBy)
 		assert.NotEmpty(t, res.shards, "r%d held shards when killed", res.victim)
-		assert.LessOrEqual(t, res.takeover, takeoverBound(size.ttl), "takeover within the TTL and two renewal periods")
+		assert.LessOrEqual(t, res.takeover, takeoverBound(size.ttl), "takeover within 3× the TTL")
 		if i == len(points)-1 {
 			break
 		}
