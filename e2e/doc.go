@@ -12,6 +12,11 @@
 // `bos serve` as a child process on its own redis-server, SIGKILLed at seeded random points
 // (BOS_KILL_SEED) of 1,000-node sessions and restarted.
 //
+// TestReplicasKill and TestReplicasKillOnCluster (replicas_test.go) run three `bos serve`
+// replicas on a redis-server and on a Redis Cluster of their own and SIGKILL one in each
+// session; BOS_E2E_REPLICAS=1 (.ci/run's replica stage) runs them at CI's size, 1,000 and
+// 500 nodes with a 3 s lease TTL, BOS_E2E_LONG=1 at 5,000 and 1,000 nodes with 10 s.
+//
 // # Scenario scripts
 //
 // TestScenario runs testdata/scenarios/*.txt, in the manner of etcd raft's interaction

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -142,16 +143,27 @@ type killRun struct {
 	client   *bosapi.Client
 	computes []string
 	rng      *rand.Rand
+	// onExtraResets, if set, is given the nodes whose BMC got more resets than their
+	// operation needs (a call re-sent to a node already as asked: not a second power
+	// change, which checkPoweredOnce fails on).
+	onExtraResets func(op string, ids []string)
+	// stallAfter is how long the session loop waits for a node to get done before it
+	// fails (default a minute): more than BOS's power and boot wait times.
+	stallAfter time.Duration
 
 	changes atomic.Int64 // power changes of the current operation
-	mu      sync.Mutex
-	ons     map[string]int            // per node: PoweringOn
-	offs    map[string]int            // per node: PoweringOff
-	resets  map[string]map[string]int // per node, per ResetType
+	// onChange, if set, is called with the count after each power change.
+	onChange atomic.Pointer[func(n int64)]
+	mu       sync.Mutex
+	ons      map[string]int            // per node: PoweringOn
+	offs     map[string]int            // per node: PoweringOff
+	resets   map[string]map[string]int // per node, per ResetType
 }
 
 func (k *killRun) powerChanged(xname, state string) {
-	k.changes.Add(1)
+	if n, f := k.changes.Add(1), k.onChange.Load(); f != nil {
+		(*f)(n)
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	switch state {
@@ -214,7 +226,7 @@ func (k *killRun) operate(op string, kills int) opResult {
 
 // session runs one session of op on every compute node to its end and checks the nodes.
 // Before each poll of its progress it calls kill, which says whether it killed BOS (then
-// the session is polled at once). It fails when no node got done for a minute.
+// the session is polled at once). It fails when no node got done for k.stallAfter.
 func (k *killRun) session(op string, kill func() bool) {
 	t := k.t
 	k.mu.Lock()
@@ -225,6 +237,7 @@ func (k *killRun) session(op string, kill func() bool) {
 	s, err := k.client.CreateSession(context.Background(), bos.SessionCreate{Operation: op, TemplateName: stack.DefaultTemplateName})
 	require.NoError(t, err)
 	left, lastProgress := len(k.computes)+1, time.Now()
+	stallAfter := cmp.Or(k.stallAfter, time.Minute)
 	for poll := 0; ; poll++ {
 		if kill() {
 			continue
@@ -237,11 +250,11 @@ func (k *killRun) session(op string, kill func() bool) {
 				break
 			}
 			// The deadline follows the work left: it fails only when no node got done for
-			// a minute (BOS's own timeouts here are 10 s).
+			// stallAfter (more than BOS's own wait times).
 			if n := len(k.pending(op, before)); n < left {
 				left, lastProgress = n, time.Now()
-			} else if time.Since(lastProgress) > time.Minute {
-				t.Fatalf("%s: session %s stalled with %d nodes left for %s: %+v\npending: %s", op, s.Name, n, time.Minute, status, k.describePending(op, before))
+			} else if time.Since(lastProgress) > stallAfter {
+				t.Fatalf("%s: session %s stalled with %d nodes left for %s: %+v\npending: %s", op, s.Name, n, stallAfter, status, k.describePending(op, before))
 			}
 		}
 		time.Sleep(20 * time.Millisecond) // polling the progress counter for the next kill point
@@ -290,8 +303,9 @@ func (k *killRun) describePending(op string, before map[string]int) string {
 	return fmt.Sprintf("%d nodes, e.g.\n%s", len(ids), strings.Join(lines, "\n"))
 }
 
-// checkPoweredOnce checks that every node was powered on and off at most as often as op
-// needs, booted at most once, and never forced off.
+// checkPoweredOnce checks that every node was powered on and off exactly as often as op
+// needs, booted exactly once (boot, reboot), and never forced off; it gives the nodes
+// whose BMC got more resets than that to onExtraResets.
 func (k *killRun) checkPoweredOnce(op string, before map[string]int) {
 	wantOn, wantOff := 1, 1
 	switch op {
@@ -302,15 +316,26 @@ func (k *killRun) checkPoweredOnce(op string, before map[string]int) {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	var bad []string
+	var bad, extra []string
 	for id, n := range k.bootCounts() {
 		forced := k.resets[id]["ForceOff"] + k.resets[id]["ForceRestart"]
+		resets := 0
+		for _, c := range k.resets[id] {
+			resets += c
+		}
+		if resets > wantOn+wantOff {
+			extra = append(extra, id)
+		}
 		if boots := n - before[id]; boots != wantOn || k.ons[id] != wantOn || k.offs[id] != wantOff || forced > 0 {
 			bad = append(bad, fmt.Sprintf("%s: %d power-ons, %d power-offs, %d boots, resets %v", id, k.ons[id], k.offs[id], boots, k.resets[id]))
 		}
 	}
 	sort.Strings(bad)
 	assert.Empty(k.t, bad[:min(len(bad), 10)], "%s: %d of %d nodes not powered exactly as it asks, e.g.", op, len(bad), len(k.computes))
+	if k.onExtraResets != nil {
+		sort.Strings(extra)
+		k.onExtraResets(op, extra)
+	}
 }
 
 func (k *killRun) bootCounts() map[string]int {

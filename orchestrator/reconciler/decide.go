@@ -216,8 +216,13 @@ func decideAction(n *bos.Component, obs Observation, opts bos.Options, now time.
 	case bos.StatusPowerOnCalled:
 		// A power-on a crash may have cut off between recording and sending: re-send it at
 		// once if the node is still off (not after max_power_on_wait_time); an On node got
-		// it. A node that booted meanwhile is configuring, not here.
+		// it, and so did one that reported booting the token written for this very call
+		// (its power, read before the report, can still say Off: seen after a replica's
+		// takeover, a second On to a node already booted). A node that booted meanwhile
+		// and was seen on is configuring, not here.
 		switch {
+		case lost && n.DesiredState.BSSToken != "" && n.ActualState.BSSToken == n.DesiredState.BSSToken:
+			n.LastAction.InFlight = ""
 		case lost && obs.Power == power.PowerOff:
 			resend(n, PowerOnAction, obs.Self, now, d)
 			followUp(d, seconds(opts.MaxPowerOnWaitTime))
