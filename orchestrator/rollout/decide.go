@@ -365,11 +365,15 @@ func summary(xnames []string) string {
 
 // choose hands waiting nodes to Slurm while the limit allows.
 func choose(rec *bos.Rollout, obs Observation, now time.Time, act *Actions) {
-	unavailable := 0
+	unavailable, failed := 0, 0
 	var waiting []int
 	for i, n := range rec.Nodes {
 		s, known := obs.Slurm[n.Name]
 		switch {
+		case n.Phase == bos.NodeFailed:
+			// kept drained by the rollout: out of service until it ends
+			unavailable++
+			failed++
 		case n.Phase == bos.NodeOut && s.InService() && rebooted(s, &n):
 			// back in Slurm's service, waiting for BOS or the health check: it runs jobs
 		case n.Phase == bos.NodeHanded || n.Phase == bos.NodeOut:
@@ -382,6 +386,12 @@ func choose(rec *bos.Rollout, obs Observation, now time.Time, act *Actions) {
 		}
 	}
 	slots := rec.MaxUnavailable - unavailable
+	if slots <= 0 && failed >= rec.MaxUnavailable && len(waiting) > 0 {
+		// no node can ever move again: say so rather than wait
+		rec.State = bos.RolloutPaused
+		rec.Reason = fmt.Sprintf("%d failed nodes, kept drained, take all %d nodes max unavailable allows out of service; abort to release them", failed, rec.MaxUnavailable)
+		return
+	}
 	if slots <= 0 || len(waiting) == 0 {
 		return
 	}

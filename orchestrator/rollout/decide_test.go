@@ -18,13 +18,14 @@ const stage = "rollout-r1"
 
 // Slurm node states of the tests.
 var (
-	idle      = SlurmNode{State: slurmapi.NodeState{Base: slurmapi.StateIdle}, BootTime: t0.Add(-time.Hour)}
-	down      = SlurmNode{State: slurmapi.NodeState{Base: slurmapi.StateDown}, Reason: "Not responding", BootTime: t0.Add(-time.Hour)}
-	requested = SlurmNode{State: slurmapi.NodeState{Base: slurmapi.StateAllocated, Flags: slurmapi.FlagDrain | slurmapi.FlagRebootRequested}, BootTime: t0.Add(-time.Hour)}
-	issued    = SlurmNode{State: slurmapi.NodeState{Base: slurmapi.StateDown, Flags: slurmapi.FlagDrain | slurmapi.FlagRebootIssued}, BootTime: t0.Add(-time.Hour)}
-	back      = SlurmNode{State: slurmapi.NodeState{Base: slurmapi.StateIdle}, BootTime: t0.Add(30 * time.Second)}
-	timedOut  = SlurmNode{State: slurmapi.NodeState{Base: slurmapi.StateDown}, Reason: "reboot timed out", BootTime: t0.Add(-time.Hour)}
-	drained   = SlurmNode{State: slurmapi.NodeState{Base: slurmapi.StateDown, Flags: slurmapi.FlagDrain}, BootTime: t0.Add(-time.Hour)}
+	idle          = SlurmNode{State: slurmapi.NodeState{Base: slurmapi.StateIdle}, BootTime: t0.Add(-time.Hour)}
+	down          = SlurmNode{State: slurmapi.NodeState{Base: slurmapi.StateDown}, Reason: "Not responding", BootTime: t0.Add(-time.Hour)}
+	requested     = SlurmNode{State: slurmapi.NodeState{Base: slurmapi.StateAllocated, Flags: slurmapi.FlagDrain | slurmapi.FlagRebootRequested}, BootTime: t0.Add(-time.Hour)}
+	issued        = SlurmNode{State: slurmapi.NodeState{Base: slurmapi.StateDown, Flags: slurmapi.FlagDrain | slurmapi.FlagRebootIssued}, BootTime: t0.Add(-time.Hour)}
+	drainedFailed = SlurmNode{State: slurmapi.NodeState{Base: slurmapi.StateIdle, Flags: slurmapi.FlagDrain}, Reason: "BOS rollout r1: why", BootTime: t0.Add(-time.Hour)}
+	back          = SlurmNode{State: slurmapi.NodeState{Base: slurmapi.StateIdle}, BootTime: t0.Add(30 * time.Second)}
+	timedOut      = SlurmNode{State: slurmapi.NodeState{Base: slurmapi.StateDown}, Reason: "reboot timed out", BootTime: t0.Add(-time.Hour)}
+	drained       = SlurmNode{State: slurmapi.NodeState{Base: slurmapi.StateDown, Flags: slurmapi.FlagDrain}, BootTime: t0.Add(-time.Hour)}
 )
 
 func busyUntil(end time.Duration) SlurmNode {
@@ -126,11 +127,16 @@ func TestDecide(t *testing.T) {
 		state:   bos.RolloutRunning, phases: []string{O, O, H},
 		actions: Actions{Reboot: []string{"nid2"}},
 	}, {
-		name:    "a failure below the budget frees its slot at once: failed nodes are the budget's, not the limit's",
-		rollout: running(2, 2, nd(0, O), nd(1, O), nd(2, W), nd(3, W)),
+		name:    "a failure below the budget keeps its slot: the failed node stays drained, out of service",
+		rollout: running(3, 2, nd(0, O), nd(1, O), nd(2, W), nd(3, W)),
 		obs:     Observation{Slurm: slurm(issued, issued, idle, idle), Components: map[string]bos.Component{"x0": failedComp("x0")}},
 		state:   bos.RolloutRunning, phases: []string{F, O, H, W},
 		actions: Actions{Drain: []Drain{{"nid0", "BOS rollout r1: BOS failed the node: power on timed out"}}, Reboot: []string{"nid2"}},
+	}, {
+		name:    "failed nodes holding every slot of the limit pause the rollout, saying why",
+		rollout: running(2, 5, nd(0, F), nd(1, F), nd(2, W)),
+		obs:     Observation{Slurm: slurm(drainedFailed, drainedFailed, idle)},
+		state:   bos.RolloutPaused, reason: "2 failed nodes, kept drained, take all 2", phases: []string{F, F, W},
 	}, {
 		name:    "nothing moves at the limit",
 		rollout: running(2, 1, nd(0, H), nd(1, O), nd(2, W)),
@@ -204,7 +210,7 @@ func TestDecide(t *testing.T) {
 	}, {
 		name: "the budget counts from the last resume",
 		rollout: func() bos.Rollout {
-			r := running(1, 1, nd(0, F), nd(1, W))
+			r := running(2, 1, nd(0, F), nd(1, W))
 			r.BudgetBase = 1
 			return r
 		}(),
@@ -219,7 +225,7 @@ func TestDecide(t *testing.T) {
 		actions: Actions{Drain: []Drain{{"nid0", "BOS rollout r1: why"}}},
 	}, {
 		name:    "out of service past the node timeout: failed",
-		rollout: running(1, 5, nd(0, O), nd(1, W)),
+		rollout: running(2, 5, nd(0, O), nd(1, W)),
 		obs:     Observation{Slurm: slurm(issued, idle)},
 		now:     t0.Add(31 * time.Minute),
 		state:   bos.RolloutRunning, reason: "", phases: []string{F, H},
