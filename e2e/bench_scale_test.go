@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -49,7 +50,9 @@ import (
 // each: one process cannot hold more than about 12,600 nodes under a 20,000-descriptor
 // limit); more than one needs `bos sim --shard`, and the size is skipped without it.
 // BENCH_BOS names a bos binary to measure (another version's, for a before and after);
-// by default this module's cmd/bos is built. Skipped without a Redis answering at
+// by default this module's cmd/bos is built. BENCH_PROFILE_DIR, when set, gets CPU
+// profiles of bos serve over each boot (bos-NODES-K.pprof, 5 s each: `go tool pprof
+// -top DIR/bos-100000-*.pprof` merges them) and its heap at the end. Skipped without a Redis answering at
 // storetest.RedisURL() or without the go command to build bos.
 func BenchmarkScale(b *testing.B) {
 	sizes, err := benchSizes(os.Getenv("BENCH_NODES"), []int{1000, 10000})
@@ -147,6 +150,11 @@ func runScale(b *testing.B, s scaleSetup) scaleResult {
 	bosProc := &childProcess{t: b, name: "bos-serve", bin: s.bin, dir: dir, args: []string{"serve",
 		"--listen", strings.TrimPrefix(bosURL, "http://"), "--redis-url", s.redisURL, "--redis-key-prefix", prefix,
 		"--hsm-url", urls.HSM, "--bss-url", urls.BSS, "--cfs-url", urls.CFS, "--s3-url", urls.S3, "--ims-url", urls.IMS}}
+	profileDir, pprofAddr := os.Getenv("BENCH_PROFILE_DIR"), ""
+	if profileDir != "" {
+		pprofAddr = freeLoopbackAddr(b)
+		bosProc.args = append(bosProc.args, "--pprof-listen", pprofAddr)
+	}
 	b.Cleanup(func() { deleteKeys(b, s.redisURL, prefix) }) // after BOS stopped: cleanups run last first
 	b.Cleanup(bosProc.stop)
 	bosProc.start()
@@ -166,6 +174,7 @@ func runScale(b *testing.B, s scaleSetup) scaleResult {
 
 	cpu0 := processCPUs(b, procs)
 	redis0 := redisCPU(b, s.rdb)
+	stopProfiling := profileBoot(b, pprofAddr, profileDir, s.nodes)
 	b.StartTimer()
 	start := time.Now()
 	sess, err := client.CreateSession(ctx, bos.SessionCreate{Operation: bos.OpBoot, TemplateName: stack.DefaultTemplateName})
@@ -173,6 +182,7 @@ func runScale(b *testing.B, s scaleSetup) scaleResult {
 	waitSessionComplete(b, client, sess.Name, s.nodes, floor, procs)
 	wall := time.Since(start)
 	b.StopTimer()
+	stopProfiling()
 	cpu1 := processCPUs(b, procs)
 	redis1 := redisCPU(b, s.rdb)
 	after, err := benchfloor.Measure(ctx, time.Second, 2000)
@@ -192,6 +202,46 @@ func runScale(b *testing.B, s scaleSetup) scaleResult {
 		r.peakSims += peakRSS(b, p)
 	}
 	return r
+}
+
+// profileBoot fetches CPU profiles of the process serving pprof at addr, 5 s each,
+// into dir until the returned func is called, which then fetches its heap profile. It
+// does nothing when addr is "".
+func profileBoot(b *testing.B, addr, dir string, nodes int) (stop func()) {
+	if addr == "" {
+		return func() {}
+	}
+	require.NoError(b, os.MkdirAll(dir, 0o755))
+	fetch := func(ctx context.Context, path, file string) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+path, nil)
+		require.NoError(b, err)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Logf("profile %s: %v", path, err)
+			return
+		}
+		defer resp.Body.Close()
+		raw, err := io.ReadAll(resp.Body)
+		if err == nil && resp.StatusCode == http.StatusOK {
+			err = os.WriteFile(filepath.Join(dir, file), raw, 0o644)
+		}
+		if err != nil {
+			b.Logf("profile %s: %v", path, err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for k := 1; ctx.Err() == nil; k++ {
+			fetch(context.Background(), "/debug/pprof/profile?seconds=5", fmt.Sprintf("bos-%d-%03d.pprof", nodes, k))
+		}
+	}()
+	return func() {
+		cancel()
+		<-done // the last 5 s window ends after the boot
+		fetch(context.Background(), "/debug/pprof/heap", fmt.Sprintf("bos-%d-heap.pprof", nodes))
+	}
 }
 
 // simGroup is the simulator processes of one cluster and their merged URLs.
