@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -18,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
@@ -49,7 +52,9 @@ import (
 // each: one process cannot hold more than about 12,600 nodes under a 20,000-descriptor
 // limit); more than one needs `bos sim --shard`, and the size is skipped without it.
 // BENCH_BOS names a bos binary to measure (another version's, for a before and after);
-// by default this module's cmd/bos is built. Skipped without a Redis answering at
+// by default this module's cmd/bos is built. BENCH_PROFILE_DIR, when set, gets CPU
+// profiles of bos serve over each boot (bos-NODES-K.pprof, 5 s each: `go tool pprof
+// -top DIR/bos-100000-*.pprof` merges them) and its heap at the end. Skipped without a Redis answering at
 // storetest.RedisURL() or without the go command to build bos.
 func BenchmarkScale(b *testing.B) {
 	sizes, err := benchSizes(os.Getenv("BENCH_NODES"), []int{1000, 10000})
@@ -108,8 +113,9 @@ type scaleResult struct {
 	cpuBOS      time.Duration
 	cpuSims     time.Duration
 	cpuRedis    time.Duration
-	peakBOS     int64 // bytes
-	peakSims    int64 // bytes, every simulator process together
+	peakBOS     int64   // bytes
+	peakSims    int64   // bytes, every simulator process together
+	looks       float64 // the reconciler's looks at nodes over the boot (bos_reconcile_node_looks_total)
 }
 
 func (r scaleResult) perNode(d time.Duration) float64 {
@@ -129,6 +135,7 @@ func (r scaleResult) report(b *testing.B) {
 	b.ReportMetric(r.perNode(r.cpuTotal()), "CPU-ms/node")
 	b.ReportMetric(mib(r.peakBOS), "BOS-peak-MiB")
 	b.ReportMetric(mib(r.peakSims), "sim-peak-MiB")
+	b.ReportMetric(r.looks/float64(r.nodes), "looks/node")
 }
 
 func mib(bytes int64) float64 { return float64(bytes) / (1 << 20) }
@@ -147,6 +154,11 @@ func runScale(b *testing.B, s scaleSetup) scaleResult {
 	bosProc := &childProcess{t: b, name: "bos-serve", bin: s.bin, dir: dir, args: []string{"serve",
 		"--listen", strings.TrimPrefix(bosURL, "http://"), "--redis-url", s.redisURL, "--redis-key-prefix", prefix,
 		"--hsm-url", urls.HSM, "--bss-url", urls.BSS, "--cfs-url", urls.CFS, "--s3-url", urls.S3, "--ims-url", urls.IMS}}
+	profileDir, pprofAddr := os.Getenv("BENCH_PROFILE_DIR"), ""
+	if profileDir != "" {
+		pprofAddr = freeLoopbackAddr(b)
+		bosProc.args = append(bosProc.args, "--pprof-listen", pprofAddr)
+	}
 	b.Cleanup(func() { deleteKeys(b, s.redisURL, prefix) }) // after BOS stopped: cleanups run last first
 	b.Cleanup(bosProc.stop)
 	bosProc.start()
@@ -166,6 +178,8 @@ func runScale(b *testing.B, s scaleSetup) scaleResult {
 
 	cpu0 := processCPUs(b, procs)
 	redis0 := redisCPU(b, s.rdb)
+	looks0 := nodeLooks(b, hc, bosURL)
+	stopProfiling := profileBoot(b, pprofAddr, profileDir, s.nodes)
 	b.StartTimer()
 	start := time.Now()
 	sess, err := client.CreateSession(ctx, bos.SessionCreate{Operation: bos.OpBoot, TemplateName: stack.DefaultTemplateName})
@@ -173,8 +187,10 @@ func runScale(b *testing.B, s scaleSetup) scaleResult {
 	waitSessionComplete(b, client, sess.Name, s.nodes, floor, procs)
 	wall := time.Since(start)
 	b.StopTimer()
+	stopProfiling()
 	cpu1 := processCPUs(b, procs)
 	redis1 := redisCPU(b, s.rdb)
+	looks1 := nodeLooks(b, hc, bosURL)
 	after, err := benchfloor.Measure(ctx, time.Second, 2000)
 	require.NoError(b, err)
 	floor = floor.Add(after)
@@ -183,7 +199,7 @@ func runScale(b *testing.B, s scaleSetup) scaleResult {
 	require.Equal(b, 100.0, status.PercentSuccessful, "every node booted: %+v", status)
 
 	r := scaleResult{nodes: s.nodes, sims: len(sims.procs), floor: floor, load: load, wall: wall, percentOK: status.PercentSuccessful,
-		cpuBOS: cpu1[0] - cpu0[0], cpuRedis: redis1 - redis0}
+		cpuBOS: cpu1[0] - cpu0[0], cpuRedis: redis1 - redis0, looks: looks1 - looks0}
 	for i := 1; i < len(procs); i++ {
 		r.cpuSims += cpu1[i] - cpu0[i]
 	}
@@ -192,6 +208,46 @@ func runScale(b *testing.B, s scaleSetup) scaleResult {
 		r.peakSims += peakRSS(b, p)
 	}
 	return r
+}
+
+// profileBoot fetches CPU profiles of the process serving pprof at addr, 5 s each,
+// into dir until the returned func is called, which then fetches its heap profile. It
+// does nothing when addr is "".
+func profileBoot(b *testing.B, addr, dir string, nodes int) (stop func()) {
+	if addr == "" {
+		return func() {}
+	}
+	require.NoError(b, os.MkdirAll(dir, 0o755))
+	fetch := func(ctx context.Context, path, file string) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+path, nil)
+		require.NoError(b, err)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Logf("profile %s: %v", path, err)
+			return
+		}
+		defer resp.Body.Close()
+		raw, err := io.ReadAll(resp.Body)
+		if err == nil && resp.StatusCode == http.StatusOK {
+			err = os.WriteFile(filepath.Join(dir, file), raw, 0o644)
+		}
+		if err != nil {
+			b.Logf("profile %s: %v", path, err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for k := 1; ctx.Err() == nil; k++ {
+			fetch(context.Background(), "/debug/pprof/profile?seconds=5", fmt.Sprintf("bos-%d-%03d.pprof", nodes, k))
+		}
+	}()
+	return func() {
+		cancel()
+		<-done // the last 5 s window ends after the boot
+		fetch(context.Background(), "/debug/pprof/heap", fmt.Sprintf("bos-%d-heap.pprof", nodes))
+	}
 }
 
 // simGroup is the simulator processes of one cluster and their merged URLs.
@@ -282,8 +338,15 @@ func seedOverHTTP(b *testing.B, u stack.URLs, client *bosapi.Client, hc *http.Cl
 // and said so.
 func waitWarm(b *testing.B, client *bosapi.Client, nodes int, procs []*childProcess) {
 	ctx := context.Background()
+	// Listing every component costs BOS time that grows with the nodes (seconds at
+	// 100,000): wait twice as long as the last listing took between two, so the polls
+	// take at most a third of BOS's time while it discovers.
+	var listed time.Duration
 	waitFor(b, "BOS discovered every node", time.Minute+time.Duration(nodes)*time.Millisecond, procs[0].exited, func() bool {
+		time.Sleep(2 * listed)
+		start := time.Now()
 		comps, err := client.ListComponents(ctx, bosapi.ComponentQuery{})
+		listed = time.Since(start)
 		return err == nil && len(comps) >= nodes
 	}, procs[0].tail)
 	deadline := time.Now().Add(time.Minute)
@@ -313,18 +376,24 @@ func waitSessionComplete(b *testing.B, client *bosapi.Client, name string, nodes
 	stall := 10*time.Second + 100*floor.Boot(nodes)
 	deadline := time.Now().Add(2*time.Minute + 200*floor.Boot(nodes))
 	done, progressed := -1.0, time.Now()
-	for poll := 0; ; poll++ {
+	var lastStatus time.Time
+	for {
 		for _, p := range procs {
 			if p.exited() {
 				b.Fatalf("%s exited during the boot:\n%s", p.name, p.tail())
 			}
 		}
+		read := time.Now()
 		s, err := client.GetSession(ctx, name)
 		require.NoError(b, err)
 		if s.Status.Status == bos.SessionComplete {
 			return
 		}
-		if poll%40 == 0 { // every 2 s: the extended status costs BOS a pass over the nodes
+		// The record names every node (1.5 MB at 100,000): polled every 50 ms it cost BOS
+		// 9% of a 100,000-node boot. Wait 20 times what a read took, 50 ms at least.
+		pause := max(50*time.Millisecond, 20*time.Since(read))
+		if time.Since(lastStatus) >= 2*time.Second { // the extended status: progress, and what is pending
+			lastStatus = time.Now()
 			st, err := client.SessionStatus(ctx, name)
 			require.NoError(b, err)
 			if st.Phases.PercentComplete > done {
@@ -335,7 +404,7 @@ func waitSessionComplete(b *testing.B, client *bosapi.Client, name string, nodes
 					name, nodes, now.Sub(progressed).Round(time.Second), stall, st, pendingNodes(client))
 			}
 		}
-		time.Sleep(50 * time.Millisecond) // polling the session record, which costs BOS one read
+		time.Sleep(pause)
 	}
 }
 
@@ -397,6 +466,20 @@ func redisClient(url string) (*redis.Client, error) {
 		return nil, err
 	}
 	return redis.NewClient(opt), nil
+}
+
+// nodeLooks is BOS's bos_reconcile_node_looks_total: how many nodes its reconciler has
+// looked at, summed over its passes.
+func nodeLooks(b *testing.B, hc *http.Client, bosURL string) float64 {
+	resp, err := hc.Get(bosURL + "/metrics")
+	require.NoError(b, err)
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	require.NoError(b, err)
+	v := metricValue(families, "bos_reconcile_node_looks_total", nil)
+	require.GreaterOrEqual(b, v, 0.0, "BOS has no bos_reconcile_node_looks_total")
+	return v
 }
 
 // redisCPU is the Redis server's CPU time so far, every client's work included.
@@ -475,22 +558,23 @@ func scaleTable(redisURL string, rows []scaleResult) string {
 	var w strings.Builder
 	fmt.Fprintf(&w, "\nBoot over processes: bos serve on %s, bos sim, zero hardware delay; session create → complete\n", redisURL)
 	fmt.Fprintf(&w, "%21s | %-12s | %-22s | %-32s | %-11s | %-11s |\n", "", "floor, 1 req", "boot", "CPU-ms per node", "peak, MiB", "KB per node")
-	fmt.Fprintf(&w, "%7s %4s %8s | %5s %6s | %6s %7s %7s | %5s %5s %6s %5s %7s | %5s %5s | %5s %5s | %s\n",
-		"nodes", "sims", "load", "µs", "CPU-µs", "wall s", "floor s", "ratio", "BOS", "sims", "Redis*", "total", "ratio", "BOS", "sims", "BOS", "sims", "ok %")
+	fmt.Fprintf(&w, "%7s %4s %8s | %5s %6s | %6s %7s %7s | %5s %5s %6s %5s %7s | %5s %5s | %5s %5s | %4s | %s\n",
+		"nodes", "sims", "load", "µs", "CPU-µs", "wall s", "floor s", "ratio", "BOS", "sims", "Redis*", "total", "ratio", "BOS", "sims", "BOS", "sims", "ok %", "looks/node")
 	for _, r := range rows {
 		load, _, _ := strings.Cut(r.load, " ")
-		fmt.Fprintf(&w, "%7d %4d %8s | %5.0f %6.0f | %6.2f %7.2f %7.1f | %5.2f %5.2f %6.2f %5.2f %7.1f | %5.0f %5.0f | %5.1f %5.1f | %.0f\n",
+		fmt.Fprintf(&w, "%7d %4d %8s | %5.0f %6.0f | %6.2f %7.2f %7.1f | %5.2f %5.2f %6.2f %5.2f %7.1f | %5.0f %5.0f | %5.1f %5.1f | %4.0f | %.1f\n",
 			r.nodes, r.sims, load, micros(r.floor.PerRequest()), micros(r.floor.CPUPerRequest()),
 			r.wall.Seconds(), r.floor.Boot(r.nodes).Seconds(), r.floor.Ratio(r.wall, r.nodes),
 			r.perNode(r.cpuBOS), r.perNode(r.cpuSims), r.perNode(r.cpuRedis), r.perNode(r.cpuTotal()),
 			float64(r.cpuTotal())/float64(max(1, r.floor.BootCPU(r.nodes))),
-			mib(r.peakBOS), mib(r.peakSims), r.kbPerNode(r.peakBOS), r.kbPerNode(r.peakSims), r.percentOK)
+			mib(r.peakBOS), mib(r.peakSims), r.kbPerNode(r.peakBOS), r.kbPerNode(r.peakSims), r.percentOK, r.looks/float64(r.nodes))
 	}
 	fmt.Fprintf(&w, "floor: one request of a trivial kept-alive loopback client and server, measured right before and after each boot;\n")
 	fmt.Fprintf(&w, "floor s = %d requests × nodes × its µs; boot ratio = wall / floor s; CPU ratio = total CPU / (%d × nodes × its CPU-µs).\n",
 		benchfloor.RequestsPerNode, benchfloor.RequestsPerNode)
 	fmt.Fprintf(&w, "* Redis is shared: its CPU is the change of INFO used_cpu_* over the boot, other clients' work included.\n")
 	fmt.Fprintf(&w, "load: the 1-minute load average when the boot started; peak: resident memory since the process started.\n")
+	fmt.Fprintf(&w, "looks/node: the reconciler's looks at nodes over the boot (bos_reconcile_node_looks_total) per node.\n")
 	if len(rows) > 1 {
 		first, last := rows[0], rows[len(rows)-1]
 		fmt.Fprintf(&w, "CPU per node, %d → %d nodes: %.2f×\n", first.nodes, last.nodes, last.perNode(last.cpuTotal())/first.perNode(first.cpuTotal()))
@@ -540,9 +624,9 @@ func TestScaleTable(t *testing.T) {
 	floor := benchfloor.Floor{Requests: 1000, Wall: 50 * time.Millisecond, CPU: 80 * time.Millisecond}
 	rows := []scaleResult{
 		{nodes: 1000, sims: 1, floor: floor, load: "1.50 1.00 0.50", wall: 600 * time.Millisecond, percentOK: 100,
-			cpuBOS: 500 * time.Millisecond, cpuSims: 300 * time.Millisecond, cpuRedis: 200 * time.Millisecond, peakBOS: 100 << 20, peakSims: 50 << 20},
+			cpuBOS: 500 * time.Millisecond, cpuSims: 300 * time.Millisecond, cpuRedis: 200 * time.Millisecond, peakBOS: 100 << 20, peakSims: 50 << 20, looks: 3500},
 		{nodes: 10000, sims: 1, floor: floor, load: "2.50 1.00 0.50", wall: 4 * time.Second, percentOK: 100,
-			cpuBOS: 6 * time.Second, cpuSims: 4 * time.Second, cpuRedis: time.Second, peakBOS: 200 << 20, peakSims: 500 << 20},
+			cpuBOS: 6 * time.Second, cpuSims: 4 * time.Second, cpuRedis: time.Second, peakBOS: 200 << 20, peakSims: 500 << 20, looks: 42000},
 	}
 	out := scaleTable("redis://r", rows)
 	lines := strings.Split(out, "\n")
@@ -557,7 +641,7 @@ func TestScaleTable(t *testing.T) {
 	}
 	// 1,000 nodes: floor 4 × 1,000 × 50 µs = 0.2 s, ratio 3.0; 0.5 + 0.3 + 0.2 = 1.0 CPU-ms
 	// a node, 1.0 s in all against a CPU floor of 4 × 1,000 × 80 µs = 0.32 s: 3.1.
-	require.Equal(t, strings.Fields("1000 1 1.50 | 50 80 | 0.60 0.20 3.0 | 0.50 0.30 0.20 1.00 3.1 | 100 50 | 102.4 51.2 | 100"), strings.Fields(row1))
-	require.Equal(t, strings.Fields("10000 1 2.50 | 50 80 | 4.00 2.00 2.0 | 0.60 0.40 0.10 1.10 3.4 | 200 500 | 20.5 51.2 | 100"), strings.Fields(row2))
+	require.Equal(t, strings.Fields("1000 1 1.50 | 50 80 | 0.60 0.20 3.0 | 0.50 0.30 0.20 1.00 3.1 | 100 50 | 102.4 51.2 | 100 | 3.5"), strings.Fields(row1))
+	require.Equal(t, strings.Fields("10000 1 2.50 | 50 80 | 4.00 2.00 2.0 | 0.60 0.40 0.10 1.10 3.4 | 200 500 | 20.5 51.2 | 100 | 4.2"), strings.Fields(row2))
 	require.Contains(t, out, "1000 → 10000 nodes: 1.10×")
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -377,9 +376,20 @@ func (s *Server) applyReading(ep *hsmapi.RedfishEndpoint, rd bmcReading) {
 	if rd.uuid != "" {
 		ep.UUID = rd.uuid
 	}
-	for _, r := range slices.Clone(s.cepSorted) {
-		if r.ce.RedfishEndpointID == ep.ID {
-			s.dropCEP(r.ce.ID)
+	// The endpoint's ComponentEndpoints that this reading no longer has go; the others
+	// are replaced in place (never a walk over the cluster's: this runs once per BMC).
+	found := map[string]bool{}
+	for i := range rd.systems {
+		found[systemXname(ep.ID, i)] = true
+	}
+	for i, m := range rd.managers {
+		if i == 0 && (m.ManagerType == "" || m.ManagerType == "BMC") {
+			found[ep.ID] = true
+		}
+	}
+	for id := range s.cepsOf[ep.ID] {
+		if !found[id] {
+			s.dropCEP(id)
 		}
 	}
 	for i, sys := range rd.systems {
@@ -426,15 +436,11 @@ func (s *Server) applyReading(ep *hsmapi.RedfishEndpoint, rd bmcReading) {
 		}
 		s.discoveredNICs(ep.ID, xname.TypeOf(ep.ID), m.nics, now)
 	}
-	for key, se := range s.seps {
-		if se.RedfishEndpointID == ep.ID {
-			delete(s.seps, key)
-		}
-	}
+	s.dropSEPsOf(ep.ID)
 	for _, se := range rd.services {
 		se.RedfishEndpointID = ep.ID
 		se.RedfishEndpointFQDN, se.RedfishURL = ep.FQDN, ep.FQDN+se.OdataID
-		s.seps[sepKey(se.RedfishType, ep.ID)] = &se
+		s.putSEP(&se)
 	}
 }
 

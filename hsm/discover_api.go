@@ -138,8 +138,7 @@ func (s *Server) getServiceEndpoint(w http.ResponseWriter, r *http.Request) *pro
 func (s *Server) deleteServiceEndpoint(w http.ResponseWriter, r *http.Request) *problem.Details {
 	key := sepKey(r.PathValue("service"), pathID(r))
 	s.mu.Lock()
-	_, ok := s.seps[key]
-	delete(s.seps, key)
+	ok := s.dropSEP(key)
 	s.mu.Unlock()
 	if !ok {
 		return problem.New(http.StatusNotFound, "no such service under redfish endpoint.")
@@ -152,6 +151,7 @@ func (s *Server) deleteServiceEndpoints(w http.ResponseWriter, r *http.Request) 
 	s.mu.Lock()
 	n := len(s.seps)
 	clear(s.seps)
+	clear(s.sepsOf)
 	s.mu.Unlock()
 	if n == 0 {
 		return problem.New(http.StatusNotFound, "no entries to delete")

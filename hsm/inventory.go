@@ -291,11 +291,9 @@ func (s *Server) insertRedfishEndpoints(eps []hsmapi.RedfishEndpoint) ([]string,
 
 // refreshEndpoints points ep's ComponentEndpoints at its current FQDN. Call with s.mu held.
 func (s *Server) refreshEndpoints(ep *hsmapi.RedfishEndpoint) {
-	for _, r := range s.cepSorted {
-		if r.ce.RedfishEndpointID == ep.ID {
-			setEndpointFQDN(&r.ce, ep.FQDN)
-			r.encode()
-		}
+	for _, r := range s.cepsOf[ep.ID] {
+		setEndpointFQDN(&r.ce, ep.FQDN)
+		r.encode()
 	}
 }
 
@@ -422,16 +420,9 @@ func (s *Server) dropRedfishEndpoint(id string) bool {
 		return false
 	}
 	delete(s.rfeps, id)
-	for key, se := range s.seps {
-		if se.RedfishEndpointID == id {
-			delete(s.seps, key)
-		}
-	}
-	for _, r := range slices.Clone(s.cepSorted) {
-		if r.ce.RedfishEndpointID != id {
-			continue
-		}
-		s.dropCEPSetEmpty(r.ce.ID)
+	s.dropSEPsOf(id)
+	for cep := range s.cepsOf[id] {
+		s.dropCEPSetEmpty(cep)
 	}
 	return true
 }

@@ -86,6 +86,7 @@ type Server struct {
 	rfeps      map[string]*hsmapi.RedfishEndpoint
 	ceps       map[string]*cepRec
 	cepSorted  sorted[*cepRec]
+	cepsOf     map[string]map[string]*cepRec // by RedfishEndpointID, then ID
 	eths       map[string]*ethRec
 	nodeMaps   map[string]NodeMap
 	powerMaps  map[string]PowerMap
@@ -97,6 +98,7 @@ type Server struct {
 	scnOut      *scnDelivery                // SCN queues, one per subscriber URL
 	hw          hwStore                     // hardware inventory and its history
 	seps        map[string]*ServiceEndpoint // by sepKey(service, RedfishEndpoint)
+	sepsOf      map[string]map[string]bool  // sepKeys by RedfishEndpointID
 	discStatus  DiscoveryStatus             // DiscoveryStatus 0
 	discRunning int                         // discoveries not yet applied
 
@@ -125,12 +127,14 @@ func New(cfg Config) (*Server, error) {
 		compPart:     map[string]string{},
 		rfeps:        map[string]*hsmapi.RedfishEndpoint{},
 		ceps:         map[string]*cepRec{},
+		cepsOf:       map[string]map[string]*cepRec{},
 		eths:         map[string]*ethRec{},
 		nodeMaps:     map[string]NodeMap{},
 		powerMaps:    map[string]PowerMap{},
 		eventTargets: map[eventKey]string{},
 		hw:           newHWStore(),
 		seps:         map[string]*ServiceEndpoint{},
+		sepsOf:       map[string]map[string]bool{},
 		bmcClient:    cfg.BMCClient,
 		bmcScheme:    cfg.BMCScheme,
 		onDiscovered: cfg.OnDiscovered,
@@ -549,12 +553,22 @@ func (s *Server) dropComp(id string) bool {
 	return true
 }
 
+// putCEP stores ce over any ComponentEndpoint of its ID. Call with s.mu held.
 func (s *Server) putCEP(ce hsmapi.ComponentEndpoint) {
+	if old, ok := s.ceps[ce.ID]; ok {
+		s.unindexCEP(old)
+	}
 	r := &cepRec{ce: ce}
 	r.encode()
 	s.ceps[ce.ID] = r
 	s.cepSorted.insert(r)
 	s.eventTargets[eventKey{ce.RedfishEndpointID, ce.OdataID}] = ce.ID
+	of := s.cepsOf[ce.RedfishEndpointID]
+	if of == nil {
+		of = map[string]*cepRec{}
+		s.cepsOf[ce.RedfishEndpointID] = of
+	}
+	of[ce.ID] = r
 }
 
 func (s *Server) dropCEP(id string) {
@@ -564,10 +578,60 @@ func (s *Server) dropCEP(id string) {
 	}
 	delete(s.ceps, id)
 	s.cepSorted.remove(id)
+	s.unindexCEP(r)
+}
+
+// unindexCEP forgets r's event target and its place among its endpoint's.
+func (s *Server) unindexCEP(r *cepRec) {
 	k := eventKey{r.ce.RedfishEndpointID, r.ce.OdataID}
-	if s.eventTargets[k] == id {
+	if s.eventTargets[k] == r.ce.ID {
 		delete(s.eventTargets, k)
 	}
+	if of := s.cepsOf[r.ce.RedfishEndpointID]; of[r.ce.ID] == r {
+		delete(of, r.ce.ID)
+		if len(of) == 0 {
+			delete(s.cepsOf, r.ce.RedfishEndpointID)
+		}
+	}
+}
+
+// putSEP stores se under its service and endpoint. Call with s.mu held.
+func (s *Server) putSEP(se *ServiceEndpoint) {
+	key := sepKey(se.RedfishType, se.RedfishEndpointID)
+	if old, ok := s.seps[key]; ok {
+		delete(s.sepsOf[old.RedfishEndpointID], key)
+	}
+	s.seps[key] = se
+	of := s.sepsOf[se.RedfishEndpointID]
+	if of == nil {
+		of = map[string]bool{}
+		s.sepsOf[se.RedfishEndpointID] = of
+	}
+	of[key] = true
+}
+
+// dropSEP deletes the ServiceEndpoint of key, saying whether there was one.
+func (s *Server) dropSEP(key string) bool {
+	se, ok := s.seps[key]
+	if !ok {
+		return false
+	}
+	delete(s.seps, key)
+	if of := s.sepsOf[se.RedfishEndpointID]; of != nil {
+		delete(of, key)
+		if len(of) == 0 {
+			delete(s.sepsOf, se.RedfishEndpointID)
+		}
+	}
+	return true
+}
+
+// dropSEPsOf deletes every ServiceEndpoint of RedfishEndpoint id.
+func (s *Server) dropSEPsOf(id string) {
+	for key := range s.sepsOf[id] {
+		delete(s.seps, key)
+	}
+	delete(s.sepsOf, id)
 }
 
 func (s *Server) putEth(e hsmapi.EthernetInterface) {

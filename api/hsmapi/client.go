@@ -409,6 +409,9 @@ type RedfishEndpointUpdate struct {
 	FQDN     string `json:"FQDN,omitempty"`
 	User     string `json:"User,omitempty"`
 	Password string `json:"Password,omitempty"`
+	// RediscoverOnUpdate, when set, replaces the endpoint's: false spares this and later
+	// updates a rediscovery.
+	RediscoverOnUpdate *bool `json:"RediscoverOnUpdate,omitempty"`
 }
 
 // PatchRedfishEndpoint updates a BMC HSM knows (PATCH /Inventory/RedfishEndpoints/{xname});

@@ -37,6 +37,7 @@ type serveFlags struct {
 	verbose                 bool
 	logFormat               logFormat
 	auth                    auth.Config
+	pprofListen             string
 }
 
 // newServeCommand is `bos serve`: the BOS API alone, optionally with its reconciler driving
@@ -110,6 +111,7 @@ act without a tenant, or use v1 (docs/auth.md).`,
 	fl.StringVar(&f.auth.AdminRole, "auth-admin-role", auth.DefaultAdminRole, "role (in realm_access.roles or resource_access.<client>.roles) of the administrator")
 	fl.StringVar(&f.auth.RoleClient, "auth-role-client", auth.DefaultRoleClient, "Keycloak client whose roles count (resource_access.<client>)")
 	fl.DurationVar(&f.auth.Leeway, "auth-leeway", 0, "clock skew allowed on a token's exp, nbf and iat")
+	registerPprof(fl, &f.pprofListen)
 	return cmd
 }
 
@@ -193,6 +195,7 @@ func (f *serveFlags) config(cmd *cobra.Command, life context.Context) (cfg serve
 // most), then BOS's agents.
 func (f *serveFlags) serve(cmd *cobra.Command) error {
 	ctx, errw := cmd.Context(), cmd.ErrOrStderr()
+	servePprof(f.pprofListen)
 	// life outlives ctx by the HTTP server's shutdown.
 	life, endLife := context.WithCancel(context.WithoutCancel(ctx))
 	defer endLife()

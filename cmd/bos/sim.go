@@ -20,7 +20,7 @@ func newSimCommand() *cobra.Command {
 	var sf slurmFlags
 	var dump bool
 	var ext stack.URLs
-	var shard, urlsFrom string
+	var shard, urlsFrom, pprofListen string
 	cmd := &cobra.Command{
 		Use:   "sim [bmcs|hsm|bss|cfs|ims|slurm|pcs ...]",
 		Short: "Run the simulated data centre: Redfish BMCs with virtual nodes, HSM, BSS, CFS, IMS/S3",
@@ -54,6 +54,7 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
 			if err != nil {
 				return err
 			}
+			servePprof(pprofListen)
 			if dump {
 				raw, err := opts.Topology.YAML()
 				if err != nil {
@@ -123,6 +124,7 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
 	cmd.Flags().StringVar(&ext.S3, "s3-url", "", "S3 object store running elsewhere")
 	cmd.Flags().StringVar(&ext.BOS, "bos-url", "", "BOS the virtual nodes report to")
 	cmd.Flags().StringVar(&urlsFrom, "urls-from", "", "take the URLs of hsm, bss, cfs, s3 and bos not given by their flags from this URLs file (another shard's --urls-file)")
+	registerPprof(cmd.Flags(), &pprofListen)
 	cmd.Flags().StringVar(&shard, "shard", "", "run only the K-th of N parts of the BMCs, K/N (e.g. 2/3): several processes hold one cluster")
 	return cmd
 }

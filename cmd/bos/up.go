@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"net/http"
-	_ "net/http/pprof" // served only with --pprof-listen
 	"net/url"
 	"time"
 
@@ -93,9 +91,7 @@ failed nodes; 4 --timeout expired before it completed; 130 interrupted (Ctrl-C).
 				opts.Logger = newLogger(errw, f.logFormat, opts.LogLevel)
 			}
 			ctx := cmd.Context()
-			if pprofListen != "" {
-				go func() { _ = http.ListenAndServe(pprofListen, nil) }() //nolint:gosec // a developer's debugging aid
-			}
+			servePprof(pprofListen)
 			started := time.Now()
 			st, err := stack.Start(ctx, opts)
 			if err != nil {
@@ -171,8 +167,7 @@ failed nodes; 4 --timeout expired before it completed; 130 interrupted (Ctrl-C).
 	fl.StringVar(&power, "power", stack.PowerRedfish, "how BOS powers nodes: redfish (straight to the BMCs) or pcs (through a simulated PCS, as BOS 2.50 does)")
 	fl.StringArrayVar(&optionFlags, "option", nil, "set a BOS option after the scaling, KEY=VALUE (e.g. max_boot_wait_time=60); repeatable")
 	fl.StringVar(&urlsFrom, "urls-from", "", "run only BOS, at the bos URL of this URLs file, on the simulators it names (bos urls merge of bos sim shards); give the cluster's flags (--nodes ..., --delay-scale) as they were given to them")
-	fl.StringVar(&pprofListen, "pprof-listen", "", "serve Go's /debug/pprof on this address (for profiling)")
-	_ = fl.MarkHidden("pprof-listen")
+	registerPprof(fl, &pprofListen)
 	return cmd
 }
 

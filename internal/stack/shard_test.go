@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cray-bos/bos/api/cfsapi"
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/ims"
 	"github.com/cray-bos/bos/internal/memnet"
 	"github.com/cray-bos/bos/internal/stack/stacktest"
@@ -49,6 +50,20 @@ func TestShardedClusterWarmsUpAndBoots(t *testing.T) {
 		for id := range second.URLs.BMCs {
 			assert.NotContains(t, services.URLs.BMCs, id, "a BMC runs in one shard")
 		}
+		// HSM knows where the second shard's BMCs listen, from their registration, and
+		// keeps what it seeded for them instead of rediscovering them.
+		eps, err := hsmapi.NewClient(ext.HSM, services.HTTPClient()).RedfishEndpoints(ctx)
+		require.NoError(t, err)
+		registered := 0
+		for _, ep := range eps {
+			if url, ok := second.URLs.BMCs[ep.ID]; ok {
+				registered++
+				assert.Equal(t, hostPort(url), ep.FQDN, ep.ID)
+				assert.False(t, ep.RediscoverOnUpdate, ep.ID)
+				assert.Equal(t, "DiscoverOK", ep.DiscoveryInfo.LastDiscoveryStatus, ep.ID)
+			}
+		}
+		assert.Equal(t, 5, registered)
 
 		b, err := Start(ctx, Options{Topology: topo, Net: mn, Services: []string{BOS}, BOSAddr: bosAddr, External: ext, Reconcile: true})
 		require.NoError(t, err)

@@ -26,9 +26,12 @@ const cleanupPageSize = 2800
 //
 // Components are read a page of max_component_batch_size at a time; each write re-checks
 // staleness under compare-and-set, so a report that lands meanwhile wins. It returns the
-// ids cleaned.
-func CleanupActualState(ctx context.Context, st *store.Store, opts bos.Options, now time.Time) ([]string, error) {
+// ids cleaned and the oldest last_updated of the actual states it left (now when none is
+// older: a state written since is stamped later): none can turn stale before that plus
+// the TTL, so no pass before then can clean anything.
+func CleanupActualState(ctx context.Context, st *store.Store, opts bos.Options, now time.Time) (cleaned []string, oldest time.Time, err error) {
 	now = now.UTC()
+	oldest = now
 	cutoff := now.Add(-opts.ActualStateTTL())
 	stale := func(c *bos.Component) bool {
 		return !c.ActualState.BootArtifacts.IsEmpty() && c.ActualState.LastUpdated.Before(cutoff)
@@ -37,20 +40,22 @@ func CleanupActualState(ctx context.Context, st *store.Store, opts bos.Options, 
 	if page <= 0 {
 		page = cleanupPageSize
 	}
-	var cleaned []string
 	after := ""
 	for {
 		comps, err := st.ListComponents(ctx, store.Filter{StartAfterID: after, PageSize: page})
 		if err != nil {
-			return cleaned, fmt.Errorf("actual state cleanup: %w", err)
+			return cleaned, oldest, fmt.Errorf("actual state cleanup: %w", err)
 		}
 		if len(comps) == 0 {
-			return cleaned, nil
+			return cleaned, oldest, nil
 		}
 		var ids []string
 		for i := range comps {
-			if stale(&comps[i]) {
+			switch a := &comps[i].ActualState; {
+			case stale(&comps[i]):
 				ids = append(ids, comps[i].ID)
+			case !a.BootArtifacts.IsEmpty() && a.LastUpdated.Before(oldest):
+				oldest = a.LastUpdated
 			}
 		}
 		if len(ids) > 0 {
@@ -67,11 +72,11 @@ func CleanupActualState(ctx context.Context, st *store.Store, opts bos.Options, 
 				cleaned = append(cleaned, c.ID)
 			}
 			if err != nil {
-				return cleaned, fmt.Errorf("actual state cleanup: %w", err)
+				return cleaned, oldest, fmt.Errorf("actual state cleanup: %w", err)
 			}
 		}
 		if len(comps) < page {
-			return cleaned, nil
+			return cleaned, oldest, nil
 		}
 		after = comps[len(comps)-1].ID
 	}

@@ -50,9 +50,10 @@ func TestCleanupActualState(t *testing.T) {
 
 	opts := bos.DefaultOptions()   // component_actual_state_ttl 4h
 	opts.MaxComponentBatchSize = 2 // pages of two
-	cleaned, err := sessions.CleanupActualState(ctx, st, opts, setupNow)
+	cleaned, oldest, err := sessions.CleanupActualState(ctx, st, opts, setupNow)
 	require.NoError(t, err)
 	assert.Equal(t, []string{n00, n11, n20, n21}, cleaned)
+	assert.Equal(t, setupNow.Add(-4*time.Hour+time.Second), oldest, "n30's: the next to turn stale")
 
 	emptied := bos.ActualState{LastUpdated: setupNow}
 	for _, id := range []string{n00, n11, n21} {
@@ -75,17 +76,18 @@ func TestCleanupActualState(t *testing.T) {
 	}
 
 	// Nothing left to clean.
-	cleaned, err = sessions.CleanupActualState(ctx, st, opts, setupNow)
+	cleaned, _, err = sessions.CleanupActualState(ctx, st, opts, setupNow)
 	require.NoError(t, err)
 	assert.Empty(t, cleaned)
 
 	// Unlimited batch size still pages; a longer TTL keeps everything.
 	opts.MaxComponentBatchSize = 0
 	opts.ComponentActualStateTTL = "1d"
-	cleaned, err = sessions.CleanupActualState(ctx, st, opts, setupNow.Add(5*time.Hour))
+	cleaned, _, err = sessions.CleanupActualState(ctx, st, opts, setupNow.Add(5*time.Hour))
 	require.NoError(t, err)
 	assert.Empty(t, cleaned)
-	cleaned, err = sessions.CleanupActualState(ctx, st, opts, setupNow.Add(30*time.Hour))
+	cleaned, oldest, err = sessions.CleanupActualState(ctx, st, opts, setupNow.Add(30*time.Hour))
 	require.NoError(t, err)
 	assert.Equal(t, []string{n01, n30}, cleaned)
+	assert.Equal(t, setupNow.Add(30*time.Hour).UTC(), oldest, "no actual state left: the pass's time")
 }
