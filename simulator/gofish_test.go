@@ -53,17 +53,21 @@ func TestGofish(t *testing.T) {
 				require.NotNil(t, sys.ProcessorSummary.Count)
 				assert.Positive(t, *sys.ProcessorSummary.Count)
 
-				_, err = sys.Reset(schemas.OnResetType)
-				require.NoError(t, err)
-				states := observePower(t, c, sys.ODataID, schemas.OnPowerState)
-				assert.Equal(t, []schemas.PowerState{schemas.PoweringOnPowerState, schemas.OnPowerState}, states)
-
-				sys, err = schemas.GetObject[schemas.ComputerSystem](c, sys.ODataID)
-				require.NoError(t, err)
-				_, err = sys.Reset(schemas.ForceOffResetType)
-				require.NoError(t, err)
-				states = observePower(t, c, sys.ODataID, schemas.OffPowerState)
-				assert.Equal(t, []schemas.PowerState{schemas.PoweringOffPowerState, schemas.OffPowerState}, states)
+				// Each transition is held (power-stuck) until gofish has seen it, so a
+				// slow poll on a loaded machine cannot skip it.
+				reset := func(rt schemas.ResetType, via, want schemas.PowerState) {
+					t.Helper()
+					require.NoError(t, s.SetFault(bladeNode, FaultPowerStuck))
+					sys, err := schemas.GetObject[schemas.ComputerSystem](c, sys.ODataID)
+					require.NoError(t, err)
+					_, err = sys.Reset(rt)
+					require.NoError(t, err)
+					assert.Equal(t, []schemas.PowerState{via}, observePower(t, c, sys.ODataID, via))
+					require.NoError(t, s.ClearFault(bladeNode, FaultPowerStuck))
+					assert.Equal(t, []schemas.PowerState{via, want}, observePower(t, c, sys.ODataID, want))
+				}
+				reset(schemas.OnResetType, schemas.PoweringOnPowerState, schemas.OnPowerState)
+				reset(schemas.ForceOffResetType, schemas.PoweringOffPowerState, schemas.OffPowerState)
 			})
 		}
 	}
