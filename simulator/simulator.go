@@ -153,13 +153,17 @@ func New(cfg Config) (*Simulator, error) {
 		ConnContext:  s.connContext,
 		ErrorLog:     log.New(io.Discard, "", 0),
 	}
-	s.hc = &http.Client{Transport: &http.Transport{
+	var transport http.RoundTripper = &http.Transport{
 		DialContext:         cfg.Dial,
 		MaxIdleConns:        0,
 		MaxIdleConnsPerHost: max(cfg.AgentWorkers, cfg.EventWorkers),
 		IdleConnTimeout:     90 * time.Second,
 		TLSClientConfig:     &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // simulated nodes trust any service, as the test stack uses self-signed certs
-	}}
+	}
+	if cfg.WrapTransport != nil {
+		transport = cfg.WrapTransport(transport)
+	}
+	s.hc = &http.Client{Transport: transport}
 	s.agents = newWorkPool(cfg.AgentWorkers, len(s.nodes)+1024)
 	for range cfg.EventWorkers {
 		s.events = append(s.events, newWorkPool(1, cfg.EventQueue))
