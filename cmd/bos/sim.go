@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,7 +21,7 @@ func newSimCommand() *cobra.Command {
 	var sf slurmFlags
 	var dump bool
 	var ext stack.URLs
-	var shard, urlsFrom, cpuprofile string
+	var shard, urlsFrom, cpuprofile, pprofListen string
 	var cpuprofileFromSignal bool
 	cmd := &cobra.Command{
 		Use:   "sim [bmcs|hsm|bss|cfs|ims|slurm|pcs ...]",
@@ -62,6 +63,9 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
 				}
 				_, err = cmd.OutOrStdout().Write(raw)
 				return err
+			}
+			if pprofListen != "" {
+				go func() { _ = http.ListenAndServe(pprofListen, nil) }() //nolint:gosec // a developer's debugging aid
 			}
 			if cpuprofile != "" {
 				prof, err := startCPUProfile(cpuprofile, cpuprofileFromSignal)
@@ -134,6 +138,8 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
 	cmd.Flags().StringVar(&shard, "shard", "", "run only the K-th of N parts of the BMCs, K/N (e.g. 2/3): several processes hold one cluster")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of this process to this file (until it stops)")
 	cmd.Flags().BoolVar(&cpuprofileFromSignal, "cpuprofile-from-signal", false, "with --cpuprofile, start profiling at the first SIGUSR1 instead of at once")
+	cmd.Flags().StringVar(&pprofListen, "pprof-listen", "", "serve Go's /debug/pprof on this address (for profiling)")
+	_ = cmd.Flags().MarkHidden("pprof-listen")
 	_ = cmd.Flags().MarkHidden("cpuprofile")
 	_ = cmd.Flags().MarkHidden("cpuprofile-from-signal")
 	return cmd
