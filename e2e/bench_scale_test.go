@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -51,6 +52,8 @@ import (
 // needs ceil(nodes / BENCH_NODES_PER_SIM) simulator processes (default 10,000 nodes
 // each: one process cannot hold more than about 12,600 nodes under a 20,000-descriptor
 // limit); more than one needs `bos sim --shard`, and the size is skipped without it.
+// BENCH_SIM_CPUPROFILE names a directory for a CPU profile of each simulator process
+// over the boot (sim-NODES-K.prof; `go tool pprof` reads it with the bos binary).
 // BENCH_BOS names a bos binary to measure (another version's, for a before and after);
 // by default this module's cmd/bos is built. BENCH_PROFILE_DIR, when set, gets CPU
 // profiles of bos serve over each boot (bos-NODES-K.pprof, 5 s each: `go tool pprof
@@ -180,6 +183,11 @@ func runScale(b *testing.B, s scaleSetup) scaleResult {
 	redis0 := redisCPU(b, s.rdb)
 	looks0 := nodeLooks(b, hc, bosURL)
 	stopProfiling := profileBoot(b, pprofAddr, profileDir, s.nodes)
+	if os.Getenv("BENCH_SIM_CPUPROFILE") != "" {
+		for _, p := range sims.procs {
+			require.NoError(b, p.cmd.Process.Signal(syscall.SIGUSR1), "start %s's CPU profile", p.name)
+		}
+	}
 	b.StartTimer()
 	start := time.Now()
 	sess, err := client.CreateSession(ctx, bos.SessionCreate{Operation: bos.OpBoot, TemplateName: stack.DefaultTemplateName})
@@ -271,6 +279,10 @@ func startSims(b *testing.B, s scaleSetup, dir, bosURL string) simGroup {
 		args := []string{"sim", "--nodes", strconv.Itoa(s.nodes), "--delay-scale", "0", "--urls-file", urlsFile}
 		if shards > 1 {
 			args = append(args, "--shard", fmt.Sprintf("%d/%d", k, shards))
+		}
+		if prof := os.Getenv("BENCH_SIM_CPUPROFILE"); prof != "" {
+			// Profiled from the SIGUSR1 runScale sends as the session is created.
+			args = append(args, "--cpuprofile", filepath.Join(prof, fmt.Sprintf("sim-%d-%d.prof", s.nodes, k)), "--cpuprofile-from-signal")
 		}
 		if k == 1 {
 			args = append(args, "--bos-url", bosURL)

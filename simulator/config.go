@@ -77,6 +77,10 @@ type Config struct {
 	OnPowerChange func(xname, state string)
 	// WrapHandler, when set, wraps the BMCs' HTTP handler (metrics middleware).
 	WrapHandler func(http.Handler) http.Handler
+	// WrapTransport, when set, wraps the transport of every request the simulator makes
+	// (nodes to BSS, BOS and CFS; events to subscribers): the stack serves those to
+	// services in its own process without a socket (inproc.Hosts).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 	// OnReset is called on every Reset action the BMC accepted (applied or a no-op), with
 	// its ResetType, outside the simulator's locks: tests count resets per type there.
 	OnReset func(xname, resetType string)

@@ -113,6 +113,8 @@
 // service URL skips its step; SetServices changes them at run time (the next attempt uses
 // the new one). Each step is a job on a pool shared by all nodes (Config.AgentWorkers,
 // default 64), so 10,000 nodes booting at once never open 10,000 sockets.
+// Config.WrapTransport wraps the transport of these requests and of event delivery: the
+// stack serves those to its own HSM, BSS and CFS in-process with it.
 //
 // Any PowerState change ends the power cycle: its generation is bumped and its context
 // cancelled, so a boot in progress stops and never reports after a reboot.

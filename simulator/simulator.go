@@ -55,11 +55,13 @@ type Simulator struct {
 	events []*workPool // event delivery, one single-worker shard per slot (per-BMC order)
 	hc     *http.Client
 
-	lnMu    sync.Mutex // guards port, started, closed and every bmc.ln
-	port    int
-	started bool
-	closed  bool
-	serveWG sync.WaitGroup
+	conns      *connQueue // every BMC's accepted connections, for srv
+	serverOnce sync.Once
+	lnMu       sync.Mutex // guards port, started, closed and every bmc.ln
+	port       int
+	started    bool
+	closed     bool
+	serveWG    sync.WaitGroup
 
 	eventSeq atomic.Uint64
 	stats    counters
@@ -138,6 +140,7 @@ func New(cfg Config) (*Simulator, error) {
 			GetCertificate: s.certificateFor}
 	}
 	s.mux = s.routes()
+	s.conns = newConnQueue()
 	var handler http.Handler = http.HandlerFunc(s.serveConn)
 	if cfg.WrapHandler != nil {
 		handler = cfg.WrapHandler(handler)
@@ -153,13 +156,17 @@ func New(cfg Config) (*Simulator, error) {
 		ConnContext:  s.connContext,
 		ErrorLog:     log.New(io.Discard, "", 0),
 	}
-	s.hc = &http.Client{Transport: &http.Transport{
+	var transport http.RoundTripper = &http.Transport{
 		DialContext:         cfg.Dial,
 		MaxIdleConns:        0,
 		MaxIdleConnsPerHost: max(cfg.AgentWorkers, cfg.EventWorkers),
 		IdleConnTimeout:     90 * time.Second,
 		TLSClientConfig:     &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // simulated nodes trust any service, as the test stack uses self-signed certs
-	}}
+	}
+	if cfg.WrapTransport != nil {
+		transport = cfg.WrapTransport(transport)
+	}
+	s.hc = &http.Client{Transport: transport}
 	s.agents = newWorkPool(cfg.AgentWorkers, len(s.nodes)+1024)
 	for range cfg.EventWorkers {
 		s.events = append(s.events, newWorkPool(1, cfg.EventQueue))
@@ -351,15 +358,44 @@ func (s *Simulator) closeListeners() {
 	}
 }
 
+// serve accepts ln's connections for the one http.Server of every BMC. A goroutine per
+// BMC waits in Accept (Go has no other way to wait on many listeners), but a bare accept
+// loop with a small stack, not an http.Server.Serve each: 5,000 BMCs hold 5,000 of them.
 func (s *Simulator) serve(ln net.Listener) {
-	if s.tlsConf != nil {
-		ln = tls.NewListener(ln, s.tlsConf)
-	}
+	s.startServer()
 	s.serveWG.Add(1)
 	go func() {
 		defer s.serveWG.Done()
-		_ = s.srv.Serve(ln) // returns when the listener closes (fault or Close)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				if errors.Is(err, net.ErrClosed) || s.ctx.Err() != nil {
+					return // the listener closed (fault or Close)
+				}
+				time.Sleep(10 * time.Millisecond) // out of descriptors, say: as http.Server does, wait and retry
+				continue
+			}
+			if !s.conns.put(c) {
+				c.Close()
+				return
+			}
+		}
 	}()
+}
+
+// startServer runs the http.Server on the accepted connections of every BMC, once.
+func (s *Simulator) startServer() {
+	s.serverOnce.Do(func() {
+		var ln net.Listener = s.conns
+		if s.tlsConf != nil {
+			ln = tls.NewListener(ln, s.tlsConf)
+		}
+		s.serveWG.Add(1)
+		go func() {
+			defer s.serveWG.Done()
+			_ = s.srv.Serve(ln) // returns when Close closes s.conns
+		}()
+	})
 }
 
 // setBMCFault flips a BMC fault; FaultUnreachable closes or reopens the listener.
@@ -499,7 +535,11 @@ func (s *Simulator) Close() error {
 	s.closed = true
 	s.lnMu.Unlock()
 	s.cancel()
-	err := s.srv.Close()
+	s.lnMu.Lock()
+	s.closeListeners() // their accept loops end
+	s.lnMu.Unlock()
+	err := s.srv.Close() // closes s.conns and every connection
+	s.conns.Close()      // when srv never served
 	for _, b := range s.bmcs {
 		b.mu.Lock()
 		for _, n := range b.nodes {

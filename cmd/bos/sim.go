@@ -20,7 +20,8 @@ func newSimCommand() *cobra.Command {
 	var sf slurmFlags
 	var dump bool
 	var ext stack.URLs
-	var shard, urlsFrom, pprofListen string
+	var shard, urlsFrom, cpuprofile, pprofListen string
+	var cpuprofileFromSignal bool
 	cmd := &cobra.Command{
 		Use:   "sim [bmcs|hsm|bss|cfs|ims|slurm|pcs ...]",
 		Short: "Run the simulated data centre: Redfish BMCs with virtual nodes, HSM, BSS, CFS, IMS/S3",
@@ -62,6 +63,13 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
 				}
 				_, err = cmd.OutOrStdout().Write(raw)
 				return err
+			}
+			if cpuprofile != "" {
+				prof, err := startCPUProfile(cpuprofile, cpuprofileFromSignal)
+				if err != nil {
+					return err
+				}
+				defer prof.stop()
 			}
 			opts.Services = stack.Simulators
 			if len(args) > 0 {
@@ -126,6 +134,10 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
 	cmd.Flags().StringVar(&urlsFrom, "urls-from", "", "take the URLs of hsm, bss, cfs, s3 and bos not given by their flags from this URLs file (another shard's --urls-file)")
 	registerPprof(cmd.Flags(), &pprofListen)
 	cmd.Flags().StringVar(&shard, "shard", "", "run only the K-th of N parts of the BMCs, K/N (e.g. 2/3): several processes hold one cluster")
+	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of this process to this file (until it stops)")
+	cmd.Flags().BoolVar(&cpuprofileFromSignal, "cpuprofile-from-signal", false, "with --cpuprofile, start profiling at the first SIGUSR1 instead of at once")
+	_ = cmd.Flags().MarkHidden("cpuprofile")
+	_ = cmd.Flags().MarkHidden("cpuprofile-from-signal")
 	return cmd
 }
 

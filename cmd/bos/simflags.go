@@ -28,6 +28,7 @@ type simFlags struct {
 	seed       int64
 	faults     []string
 	cfsFail    float64
+	inProcess  bool
 	verbose    bool
 	logFormat  logFormat
 }
@@ -47,6 +48,7 @@ func (f *simFlags) register(fs *pflag.FlagSet, defaultScale float64) {
 	fs.Int64Var(&f.seed, "seed", 1, "seed of delay jitter and of which nodes get rate-based faults")
 	fs.StringArrayVar(&f.faults, "fault", nil, "inject a fault: NAME=RATE (a share of nodes or BMCs) or NAME=XNAME[,XNAME...]; names: "+faultNames()+"; repeatable")
 	fs.Float64Var(&f.cfsFail, "cfs-fail-rate", 0, "share of CFS configuration runs that fail")
+	fs.BoolVar(&f.inProcess, "in-process-calls", true, "the virtual nodes' and BMCs' requests to HSM, BSS and CFS running in this process skip the loopback socket (requests to and from BOS never do)")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "log what the services do")
 	f.logFormat.register(fs)
 }
@@ -113,7 +115,7 @@ func (f *simFlags) stackOptions() (stack.Options, error) {
 	timing.ReportBackoff = scaled(timing.ReportBackoff, f.delayScale, 100*time.Millisecond)
 	cfsDelay := scaled(60*time.Second, f.delayScale, 0)
 	return stack.Options{
-		Topology: topo, Host: f.host, PortBase: f.portBase,
+		Topology: topo, Host: f.host, PortBase: f.portBase, InProcessCalls: f.inProcess,
 		Sim: simulator.Config{
 			FirstAddress: f.bmcFirst, Port: f.bmcPort, TLS: f.tls, Username: f.user, Password: f.pass,
 			Timing: &timing, Seed: f.seed, Faults: faults,

@@ -43,3 +43,41 @@ func TestTransport(t *testing.T) {
 	_, err = c.Do(req)
 	assert.ErrorIs(t, err, context.Canceled)
 }
+
+// TestHosts: a request to a known host is served by its handler, any other goes to Next,
+// and a handler's panic fails its request instead of the caller.
+func TestHosts(t *testing.T) {
+	var next []string
+	hosts := &Hosts{Next: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		next = append(next, r.URL.String())
+		return &http.Response{StatusCode: http.StatusNoContent, Body: http.NoBody, Request: r}, nil
+	})}
+	hosts.Handle("127.0.0.1:8080", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/panic" {
+			panic(http.ErrAbortHandler)
+		}
+		_, _ = w.Write([]byte("here " + r.URL.Path))
+	}))
+	c := &http.Client{Transport: hosts}
+
+	resp, err := c.Get("http://127.0.0.1:8080/a")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, "here /a", string(body))
+
+	for _, u := range []string{"http://127.0.0.1:8081/b", "https://127.0.0.1:8080/c"} {
+		resp, err = c.Get(u)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusNoContent, resp.StatusCode, u)
+	}
+	assert.Equal(t, []string{"http://127.0.0.1:8081/b", "https://127.0.0.1:8080/c"}, next)
+
+	_, err = c.Get("http://127.0.0.1:8080/panic")
+	require.ErrorContains(t, err, "the in-process handler failed")
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

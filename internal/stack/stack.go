@@ -26,6 +26,7 @@ import (
 	"github.com/cray-bos/bos/cfs"
 	"github.com/cray-bos/bos/hsm"
 	"github.com/cray-bos/bos/ims"
+	"github.com/cray-bos/bos/internal/inproc"
 	"github.com/cray-bos/bos/internal/memnet"
 	"github.com/cray-bos/bos/internal/simmetrics"
 	"github.com/cray-bos/bos/internal/topology"
@@ -95,6 +96,11 @@ type Options struct {
 
 	// Simulator settings (Topology, SkipAddresses, Services and Subscriptions are filled in here).
 	Sim simulator.Config
+	// InProcessCalls serves the virtual nodes' and BMCs' requests to the HSM, BSS and CFS
+	// of this stack (boot scripts, CFS reports, HSM's power events) in-process, without a
+	// loopback socket: the simulated data centre's own traffic then costs no HTTP. BOS's
+	// requests, and the simulators' requests to BOS, always go over the network.
+	InProcessCalls bool
 	// CFS settings (Components is filled in here).
 	CFS cfs.Config
 	// WithSlurm also runs the Slurm controller; Slurm holds its settings (see slurm.go for
@@ -181,7 +187,8 @@ type Stack struct {
 	SimMetrics *simmetrics.Metrics
 
 	net     *memnet.Network
-	hc      *http.Client // on net; nil on the host's TCP
+	hc      *http.Client  // on net; nil on the host's TCP
+	local   *inproc.Hosts // the simulator's in-process calls (Options.InProcessCalls); nil without
 	servers []*http.Server
 	closers []func()
 	wg      sync.WaitGroup
@@ -298,6 +305,10 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		if s.net != nil {
 			cfg.Listen, cfg.Dial = s.net.Listen, s.net.DialContext
 		}
+		if o.InProcessCalls {
+			s.local = &inproc.Hosts{}
+			cfg.WrapTransport = func(next http.RoundTripper) http.RoundTripper { s.local.Next = next; return s.local }
+		}
 		// The simulator's errors name it already ("simulator: ...").
 		if s.Sim, err = simulator.New(cfg); err != nil {
 			return s, fmt.Errorf("stack: %w", err)
@@ -332,7 +343,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			BMCClient: bmcs, BMCScheme: s.redfishScheme(o)}); err != nil {
 			return s, fmt.Errorf("stack: hsm: %w", err)
 		}
-		s.serve(ln, s.SimMetrics.Middleware(HSM, s.HSM.Handler()))
+		s.serveLocal(ln, s.URLs.HSM, s.SimMetrics.Middleware(HSM, s.HSM.Handler()))
 	}
 	if ln := listeners[PCS]; ln != nil {
 		if err := s.startPCS(o, ln); err != nil {
@@ -347,7 +358,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		if s.BSS, err = bss.New(bss.Config{Inventory: inv, S3URL: s.URLs.S3, Logger: o.Logger}); err != nil {
 			return s, fmt.Errorf("stack: bss: %w", err)
 		}
-		s.serve(ln, s.SimMetrics.Middleware(BSS, s.BSS.Handler()))
+		s.serveLocal(ln, s.URLs.BSS, s.SimMetrics.Middleware(BSS, s.BSS.Handler()))
 	}
 	if ln := listeners[CFS]; ln != nil {
 		cfg := o.CFS
@@ -361,7 +372,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			return s, fmt.Errorf("stack: cfs: %w", err)
 		}
 		s.closers = append(s.closers, s.CFS.Close)
-		s.serve(ln, s.SimMetrics.Middleware(CFS, s.CFS.Handler()))
+		s.serveLocal(ln, s.URLs.CFS, s.SimMetrics.Middleware(CFS, s.CFS.Handler()))
 	}
 	if ln := listeners[IMS]; ln != nil {
 		if s.IMS, err = ims.New(ims.Config{Logger: o.Logger}); err != nil {
@@ -440,6 +451,14 @@ func (s *Stack) redfishScheme(o Options) string {
 		return "https"
 	}
 	return "http"
+}
+
+// serveLocal serves h on ln and, with InProcessCalls, to the simulator's requests to url.
+func (s *Stack) serveLocal(ln net.Listener, url string, h http.Handler) {
+	if s.local != nil {
+		s.local.Handle(hostPort(url), h)
+	}
+	s.serve(ln, h)
 }
 
 func (s *Stack) serve(ln net.Listener, h http.Handler) {
