@@ -116,6 +116,31 @@ func (s *Store) GetComponents(ctx context.Context, ids []string) ([]orchestrator
 	return decodeComponents(raws)
 }
 
+// Read is a component as a read found it, with its stored bytes. Given back to a write
+// (ReadBefore), it spares the write decoding the record again when the record has not
+// changed since.
+type Read struct {
+	orchestrator.Component
+	raw []byte
+}
+
+// ReadComponents is GetComponents keeping each record's stored bytes (see Read).
+func (s *Store) ReadComponents(ctx context.Context, ids []string) ([]Read, error) {
+	raws, err := s.mget(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Read, len(raws))
+	for i, raw := range raws {
+		c, err := decodeComponent(raw)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = Read{Component: c, raw: raw}
+	}
+	return out, nil
+}
+
 // GetComponentsJSON returns the stored JSON of the components that exist among ids, in
 // the order of ids, undecoded (readers that need a few fields decode only those).
 func (s *Store) GetComponentsJSON(ctx context.Context, ids []string) ([]json.RawMessage, error) {
@@ -484,6 +509,13 @@ type WriteOption func(*writeOptions)
 type writeOptions struct {
 	noWake bool
 	fence  *Fence
+	read   map[string]Read // records read before the write, by id
+}
+
+// ReadBefore gives a write the records a read returned before it: a record whose stored
+// bytes are still the same is taken as read instead of being decoded again.
+func ReadBefore(reads map[string]Read) WriteOption {
+	return func(o *writeOptions) { o.read = reads }
 }
 
 // NoWake makes a component write call no OnComponentsChanged. The reconciler writes its
@@ -608,7 +640,9 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 			var stored []byte
 			if exists {
 				stored = []byte(str)
-				if c, err = decodeComponent([]byte(str)); err != nil {
+				if r, ok := wo.read[id]; ok && string(r.raw) == str {
+					c = r.Component.Clone()
+				} else if c, err = decodeComponent(stored); err != nil {
 					return nil, err
 				}
 				old = new(c.Clone()) // mutate changes c
