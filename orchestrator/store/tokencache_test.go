@@ -25,7 +25,6 @@ func (c *countCommands) ProcessPipelineHook(next redis.ProcessPipelineHook) redi
 	return func(ctx context.Context, cmds []redis.Cmder) error { c.n.Add(int64(len(cmds))); return next(ctx, cmds) }
 }
 
-
 // A token's record, once written or read, is resolved from memory: node reports naming
 // it cost no Redis round trip. Another process's tokens are read from Redis once.
 func TestTokensResolvedFromMemory(t *testing.T) {
