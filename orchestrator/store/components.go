@@ -384,6 +384,16 @@ func (s *Store) UpdateComponentIf(ctx context.Context, id string, cond etag.Cond
 	return withTag(s.updateComponent(ctx, id, cond, mutate))
 }
 
+// UpdateComponentIfJSON is UpdateComponentIf returning the stored record's JSON, which the
+// API sends as it is (no second encoding of the record).
+func (s *Store) UpdateComponentIfJSON(ctx context.Context, id string, cond etag.Condition, mutate func(*orchestrator.Component) error) (json.RawMessage, string, error) {
+	_, raw, err := s.updateComponent(ctx, id, cond, mutate)
+	if err != nil {
+		return nil, "", err
+	}
+	return raw, etag.Of(raw), nil
+}
+
 func (s *Store) updateComponent(ctx context.Context, id string, cond etag.Condition, mutate func(*orchestrator.Component) error) (orchestrator.Component, []byte, error) {
 	var missing bool
 	out, raws, _, err := s.write(ctx, []string{id}, modeUpdate, func(c *orchestrator.Component, stored []byte) (any, error) {
