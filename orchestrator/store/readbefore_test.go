@@ -46,3 +46,40 @@ func TestReadBeforeMutatesTheStoredRecord(t *testing.T) {
 		assert.Equal(t, []string{"s", "s"}, []string{got[0].Session, got[1].Session})
 	})
 }
+
+// A write that conflicts is tried again, but a record unchanged since the attempt that
+// conflicted keeps that attempt's outcome: only the records written meanwhile are
+// mutated again (mutate depends only on the record).
+func TestConflictRetryMutatesOnlyChangedRecords(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, backend string) {
+		ctx := context.Background()
+		s := storetest.Open(t, backend, store.Config{})
+		ids := []string{"x1", "x2", "x3", "x4"}
+		var comps []orchestrator.Component
+		for _, id := range ids {
+			comps = append(comps, orchestrator.Component{ID: id})
+		}
+		_, err := s.PutComponents(ctx, comps)
+		require.NoError(t, err)
+		calls := map[string]int{}
+		out, err := s.UpdateComponents(ctx, ids, func(c *orchestrator.Component) error {
+			calls[c.ID]++
+			if c.ID == "x1" && calls["x1"] == 1 {
+				// Another writer, inside the first attempt: its EXEC fails.
+				_, err := s.UpdateComponent(ctx, "x4", func(c *orchestrator.Component) error { c.Error = "meanwhile"; return nil })
+				require.NoError(t, err)
+			}
+			c.Session = "s"
+			return nil
+		})
+		require.NoError(t, err)
+		require.Len(t, out, 4)
+		assert.Equal(t, map[string]int{"x1": 1, "x2": 1, "x3": 1, "x4": 2}, calls)
+		got, err := s.GetComponents(ctx, ids)
+		require.NoError(t, err)
+		for _, c := range got {
+			assert.Equal(t, "s", c.Session, c.ID)
+		}
+		assert.Equal(t, "meanwhile", got[3].Error, "the other writer's change is kept")
+	})
+}
