@@ -261,7 +261,7 @@ func (s *Server) patchComponent(c *gin.Context) error {
 		return err
 	}
 	ctx := c.Request.Context()
-	comp, tag, err := s.st.UpdateComponentIf(ctx, id, cond, func(cur *orchestrator.Component) error {
+	stored, tag, err := s.st.UpdateComponentIfJSON(ctx, id, cond, func(cur *orchestrator.Component) error {
 		if p.ActualState != nil && cur.ActualStateLocked() {
 			return &orchestrator.Error{Code: orchestrator.ECONFLICT, Title: "Actual state can not be updated.",
 				Message: fmt.Sprintf("Component '%s' is enabled and %s (last action %q): its actual state can not be updated until the change completes", id, orchestrator.ComputeStatus(cur), cur.LastAction.Action)}
@@ -272,7 +272,7 @@ func (s *Server) patchComponent(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	sendTagged(c, tag, comp)
+	sendTaggedJSON(c, tag, stored)
 	return nil
 }
 

@@ -1,11 +1,13 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/internal/etag"
 	"github.com/cray-bos/bos/orchestrator"
 )
@@ -42,6 +44,13 @@ func writeTarget(c *gin.Context, idOf func(*gin.Context) (string, error)) (strin
 func sendTagged(c *gin.Context, tag string, v any) {
 	c.Header("ETag", tag)
 	sendJSON(c, http.StatusOK, v)
+}
+
+// sendTaggedJSON answers 200 with a record's stored JSON (timestamps in BOS's form) and
+// its entity tag.
+func sendTaggedJSON(c *gin.Context, tag string, stored json.RawMessage) {
+	c.Header("ETag", tag)
+	c.Data(http.StatusOK, "application/json; charset=utf-8", bosapi.ToWire(stored))
 }
 
 // checkUntaggedIfMatch guards writes to routes without entity tags (collections,

@@ -311,21 +311,21 @@ func (r *Reconciler) reconcile(ctx context.Context, keys []string) (held map[str
 			return nil
 		}
 	}
-	comps, err := r.cfg.Store.GetComponents(ctx, keys)
+	comps, err := r.cfg.Store.ReadComponents(ctx, keys)
 	if err != nil {
 		r.retryLater(keys, "read components", err)
 		return nil
 	}
 	var ids []string
-	enabled := make(map[string]bool, len(comps))
+	enabled := make(map[string]store.Read, len(comps))
 	for _, c := range comps {
 		if c.Enabled {
 			ids = append(ids, c.ID)
-			enabled[c.ID] = true
+			enabled[c.ID] = c
 		}
 	}
 	for _, k := range keys {
-		if !enabled[k] {
+		if _, ok := enabled[k]; !ok {
 			r.queue.Forget(k) // disabled or deleted: nothing to do, a look that succeeded
 		}
 	}
@@ -340,7 +340,7 @@ func (r *Reconciler) reconcile(ctx context.Context, keys []string) (held map[str
 		func(id string) power.PowerReading { return r.cfg.Power.PowerStates(ctx, []string{id})[id] },
 		func(late map[string]power.PowerReading) {
 			ids := slices.Collect(maps.Keys(late))
-			r.safely(ids, func(ids []string) { r.settle(ctx, ids, late) })
+			r.safely(ids, func(ids []string) { r.settle(ctx, ids, late, nil) })
 			r.queue.Done(ids...)
 		})
 	maps.Copy(power, known)
@@ -357,14 +357,26 @@ func (r *Reconciler) reconcile(ctx context.Context, keys []string) (held map[str
 		ids = answered
 		r.log.Info("batch goes on without slow BMCs", "nodes", len(held))
 	}
-	r.settle(ctx, ids, power)
+	r.settle(ctx, ids, power, enabled)
 	return held
 }
 
-// settle decides and acts on nodes whose power is read.
-func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]power.PowerReading) {
+// settle decides and acts on nodes whose power is read. reads are the nodes' records as
+// the look read them (nil: read them now).
+func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]power.PowerReading, reads map[string]store.Read) {
 	if len(ids) == 0 {
 		return
+	}
+	if reads == nil {
+		comps, err := r.cfg.Store.ReadComponents(ctx, ids)
+		if err != nil {
+			r.retryLater(ids, "read components", err)
+			return
+		}
+		reads = make(map[string]store.Read, len(comps))
+		for _, c := range comps {
+			reads[c.ID] = c
+		}
 	}
 	opts := r.options(ctx)
 	cfsViews, err := r.cfg.CFS.Components(ctx, ids)
@@ -374,11 +386,7 @@ func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]
 		return
 	}
 	now := r.cfg.Now()
-	// Only the decisions of the attempt that committed are acted on: a node deleted or
-	// changed before it has none, or a fresh one.
-	// The reconciler's own writes wake nobody (NoWake): each decision says when to look
-	// again.
-	outcomes, err := store.UpdateEach(ctx, r.cfg.Store, ids, func(c *bos.Component) (Decision, error) {
+	decide := func(c *bos.Component) Decision {
 		obs := Observation{Power: power[c.ID].Power, Self: r.cfg.Instance}
 		if e := power[c.ID].Err; e != nil {
 			obs.PowerError = e.Error()
@@ -386,23 +394,50 @@ func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]
 		if v, ok := cfsViews[c.ID]; ok {
 			obs.CFS = &v
 		}
-		d := r.decide(*c, obs, opts, now)
-		if !d.Changed {
-			return d, store.ErrSkip
-		}
-		*c = d.Component
-		return d, nil
-	}, r.writeOpts...)
-	if err != nil {
-		r.retryLater(ids, "store decisions", err)
-		return
+		return r.decide(*c, obs, opts, now)
 	}
-	decisions := make(map[string]Decision, len(outcomes))
-	memos := make(map[string]Memo, len(outcomes))
-	for _, o := range outcomes {
-		decisions[o.ID] = o.Result
-		if o.Result.Component.ID != "" {
-			memos[o.ID] = MemoOf(o.Result.Component, power[o.ID].Power, r.cfg.Instance)
+	// Decided first on the records as read: a node whose record the decision leaves as
+	// it is needs no write (a write since that read woke it: it is looked at again).
+	// The others are stored with compare-and-set, decided again on the record the
+	// transaction reads (the same unless it changed since: then it is not decoded again).
+	decisions := make(map[string]Decision, len(ids))
+	var changed []string
+	for _, id := range ids {
+		c, ok := reads[id]
+		if !ok {
+			continue // deleted since
+		}
+		if d := decide(&c.Component); d.Changed {
+			changed = append(changed, id)
+		} else {
+			decisions[id] = d
+		}
+	}
+	if len(changed) > 0 {
+		// Only the decisions of the attempt that committed are acted on: a node deleted or
+		// changed before it has none, or a fresh one.
+		// The reconciler's own writes wake nobody (NoWake): each decision says when to look
+		// again.
+		outcomes, err := store.UpdateEach(ctx, r.cfg.Store, changed, func(c *bos.Component) (Decision, error) {
+			d := decide(c)
+			if !d.Changed {
+				return d, store.ErrSkip
+			}
+			*c = d.Component
+			return d, nil
+		}, slices.Concat(r.writeOpts, []store.WriteOption{store.ReadBefore(reads)})...)
+		if err != nil {
+			r.retryLater(ids, "store decisions", err)
+			return
+		}
+		for _, o := range outcomes {
+			decisions[o.ID] = o.Result
+		}
+	}
+	memos := make(map[string]Memo, len(decisions))
+	for id, d := range decisions {
+		if d.Component.ID != "" {
+			memos[id] = MemoOf(d.Component, power[id].Power, r.cfg.Instance)
 		}
 	}
 	r.memos.record(memos)

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cray-bos/bos/internal/etag"
@@ -114,6 +116,31 @@ func (s *Store) GetComponents(ctx context.Context, ids []string) ([]orchestrator
 		return nil, err
 	}
 	return decodeComponents(raws)
+}
+
+// Read is a component as a read found it, with its stored bytes. Given back to a write
+// (ReadBefore), it spares the write decoding the record again when the record has not
+// changed since.
+type Read struct {
+	orchestrator.Component
+	raw []byte
+}
+
+// ReadComponents is GetComponents keeping each record's stored bytes (see Read).
+func (s *Store) ReadComponents(ctx context.Context, ids []string) ([]Read, error) {
+	raws, err := s.mget(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Read, len(raws))
+	for i, raw := range raws {
+		c, err := decodeComponent(raw)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = Read{Component: c, raw: raw}
+	}
+	return out, nil
 }
 
 // GetComponentsJSON returns the stored JSON of the components that exist among ids, in
@@ -322,9 +349,15 @@ func (s *Store) ExistingComponentIDs(ctx context.Context, ids []string) ([]strin
 	return s.existing(ctx, dedupe(ids))
 }
 
+// decodeOptions make the JSON v2 decoder read components as encoding/json does (case-
+// insensitive names, duplicate names, invalid UTF-8), about 4 times faster: decoding
+// the ~1.5 KB record was the reconciler's largest cost per look.
+var decodeOptions = jsonv2.JoinOptions(jsonv2.MatchCaseInsensitiveNames(true),
+	jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+
 func decodeComponent(raw []byte) (orchestrator.Component, error) {
 	var c orchestrator.Component
-	if err := json.Unmarshal(raw, &c); err != nil {
+	if err := jsonv2.Unmarshal(raw, &c, decodeOptions); err != nil {
 		return c, &orchestrator.Error{Code: orchestrator.EINTERNAL, Message: "a stored component is not valid JSON", Err: err}
 	}
 	return c, nil
@@ -357,6 +390,16 @@ func (s *Store) UpdateComponent(ctx context.Context, id string, mutate func(*orc
 // result's entity tag.
 func (s *Store) UpdateComponentIf(ctx context.Context, id string, cond etag.Condition, mutate func(*orchestrator.Component) error) (orchestrator.Component, string, error) {
 	return withTag(s.updateComponent(ctx, id, cond, mutate))
+}
+
+// UpdateComponentIfJSON is UpdateComponentIf returning the stored record's JSON, which the
+// API sends as it is (no second encoding of the record).
+func (s *Store) UpdateComponentIfJSON(ctx context.Context, id string, cond etag.Condition, mutate func(*orchestrator.Component) error) (json.RawMessage, string, error) {
+	_, raw, err := s.updateComponent(ctx, id, cond, mutate)
+	if err != nil {
+		return nil, "", err
+	}
+	return raw, etag.Of(raw), nil
 }
 
 func (s *Store) updateComponent(ctx context.Context, id string, cond etag.Condition, mutate func(*orchestrator.Component) error) (orchestrator.Component, []byte, error) {
@@ -484,6 +527,13 @@ type WriteOption func(*writeOptions)
 type writeOptions struct {
 	noWake bool
 	fence  *Fence
+	read   map[string]Read // records read before the write, by id
+}
+
+// ReadBefore gives a write the records a read returned before it: a record whose stored
+// bytes are still the same is taken as read instead of being decoded again.
+func ReadBefore(reads map[string]Read) WriteOption {
+	return func(o *writeOptions) { o.read = reads }
 }
 
 // NoWake makes a component write call no OnComponentsChanged. The reconciler writes its
@@ -523,7 +573,7 @@ func (s *Store) write(ctx context.Context, ids []string, mode writeMode, mutate 
 	var raws [][]byte
 	var outs []outcome
 	for i := 0; i < len(ids); i += writeChunk {
-		res, r, o, err := s.writeChunk(ctx, ids[i:min(i+writeChunk, len(ids))], mode, mutate, onMissing, wo, 0)
+		res, r, o, err := s.writeChunk(ctx, ids[i:min(i+writeChunk, len(ids))], mode, mutate, onMissing, wo, map[string]*tried{}, 0)
 		if err != nil {
 			return out, raws, outs, err
 		}
@@ -577,7 +627,62 @@ func (s *Store) queueWrites(ctx context.Context, p redis.Pipeliner, todo []pendi
 	s.queueCounts(ctx, p, counts)
 }
 
-func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mutate mutateFunc, onMissing func(string), wo writeOptions, attempt int) ([]orchestrator.Component, [][]byte, []outcome, error) {
+// tried is one component's outcome in an attempt of a write. The write's next attempts
+// (after a conflict) reuse it for a record whose stored bytes are the same, without
+// decoding, mutating and encoding it again: mutate depends only on the record.
+type tried struct {
+	stored string
+	exists bool
+	skip   bool // mutate returned ErrSkip
+	val    any  // mutate's result
+	c      orchestrator.Component
+	raw    []byte
+	write  *pending // nil when the record is unchanged
+}
+
+// try decodes the record stored as str (exists false: none, modeUpsert) and mutates it.
+func (s *Store) try(id, str string, exists bool, mutate mutateFunc, wo writeOptions) (*tried, error) {
+	t := &tried{stored: str, exists: exists}
+	c := orchestrator.Component{ID: id}
+	var old *orchestrator.Component // the record before mutate: indexes, counts, history
+	var stored []byte
+	if exists {
+		stored = []byte(str)
+		var err error
+		if r, ok := wo.read[id]; ok && string(r.raw) == str {
+			c = r.Component.Clone()
+		} else if c, err = decodeComponent(stored); err != nil {
+			return nil, err
+		}
+		old = new(c.Clone()) // mutate changes c
+	}
+	val, err := mutate(&c, stored)
+	t.val = val
+	if errors.Is(err, ErrSkip) {
+		t.skip = true
+		return t, nil
+	} else if err != nil {
+		return nil, callerError{err}
+	}
+	c.ID = id
+	c.RefreshStatus()
+	if err := c.Validate(); err != nil {
+		return nil, callerError{err}
+	}
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("encode component %s: %w", id, err)
+	}
+	t.c, t.raw = c, raw
+	if !exists || !bytes.Equal(raw, stored) {
+		t.write = &pending{raw: raw, old: old, cur: &t.c, history: s.historyOf(old, &t.c)}
+	}
+	return t, nil
+}
+
+// writeChunk writes ids in one compare-and-set transaction; on a conflict it tries
+// again, in halves. tries holds the outcomes of the earlier attempts.
+func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mutate mutateFunc, onMissing func(string), wo writeOptions, tries map[string]*tried, attempt int) ([]orchestrator.Component, [][]byte, []outcome, error) {
 	keys := s.compKeys(ids)
 	leaseOf, leaseKeys := s.fenceKeys(wo, ids)
 	if leaseOf != nil && wo.fence.Holder == "" {
@@ -603,42 +708,28 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 				continue // another replica's, or nobody's: not this writer's to change
 			}
 			str, exists := v.(string)
-			c := orchestrator.Component{ID: id}
-			var old *orchestrator.Component // the record before mutate: indexes, counts, history
-			var stored []byte
-			if exists {
-				stored = []byte(str)
-				if c, err = decodeComponent([]byte(str)); err != nil {
-					return nil, err
-				}
-				old = new(c.Clone()) // mutate changes c
-			} else if mode == modeUpdate {
+			if !exists && mode == modeUpdate {
 				missing = append(missing, id)
 				continue
 			}
-			val, err := mutate(&c, stored)
-			if errors.Is(err, ErrSkip) {
-				outs = append(outs, outcome{id: id, val: val})
+			t, ok := tries[id]
+			if !ok || t.exists != exists || t.stored != str {
+				if t, err = s.try(id, str, exists, mutate, wo); err != nil {
+					return nil, err
+				}
+				tries[id] = t
+			}
+			if t.skip {
+				outs = append(outs, outcome{id: id, val: t.val})
 				continue
-			} else if err != nil {
-				return nil, callerError{err}
 			}
-			c.ID = id
-			c.RefreshStatus()
-			if err := c.Validate(); err != nil {
-				return nil, callerError{err}
-			}
-			raw, err := json.Marshal(c)
-			if err != nil {
-				return nil, fmt.Errorf("encode component %s: %w", id, err)
-			}
-			result, raws = append(result, c), append(raws, raw)
-			if exists && bytes.Equal(raw, stored) {
-				outs = append(outs, outcome{id: id, val: val})
+			result, raws = append(result, t.c), append(raws, t.raw)
+			if t.write == nil {
+				outs = append(outs, outcome{id: id, val: t.val})
 				continue // nothing changed: no write, no notification
 			}
-			outs = append(outs, outcome{id: id, val: val, written: true})
-			todo = append(todo, pending{raw: raw, old: old, cur: &c, history: s.historyOf(old, &c)})
+			outs = append(outs, outcome{id: id, val: t.val, written: true})
+			todo = append(todo, *t.write)
 		}
 		if len(todo) == 0 {
 			return nil, nil
@@ -654,11 +745,11 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 		// hot component only holds up itself.
 		if len(ids) > 1 {
 			half := len(ids) / 2
-			a, ra, oa, err := s.writeChunk(ctx, ids[:half], mode, mutate, onMissing, wo, 0)
+			a, ra, oa, err := s.writeChunk(ctx, ids[:half], mode, mutate, onMissing, wo, tries, 0)
 			if err != nil {
 				return a, ra, oa, err
 			}
-			b, rb, ob, err := s.writeChunk(ctx, ids[half:], mode, mutate, onMissing, wo, 0)
+			b, rb, ob, err := s.writeChunk(ctx, ids[half:], mode, mutate, onMissing, wo, tries, 0)
 			return append(a, b...), append(ra, rb...), append(oa, ob...), err
 		}
 		if attempt+1 >= maxAttempts {
@@ -667,7 +758,7 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 		if err := backoff(ctx, attempt+1); err != nil {
 			return nil, nil, nil, err
 		}
-		return s.writeChunk(ctx, ids, mode, mutate, onMissing, wo, attempt+1)
+		return s.writeChunk(ctx, ids, mode, mutate, onMissing, wo, tries, attempt+1)
 	}
 	var ce callerError
 	if errors.As(err, &ce) {

@@ -5,6 +5,8 @@ import (
 	"errors"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/cray-bos/bos/orchestrator"
 )
 
 // Test access to the session counts' keys, to damage them as an upgrade or a bug would.
@@ -38,3 +40,6 @@ func (s *Store) HistoryMemoryUsage(ctx context.Context, ids []string) (int, erro
 	}
 	return total, nil
 }
+
+// DecodeComponent is the store's decoder of a stored component.
+func DecodeComponent(raw []byte) (orchestrator.Component, error) { return decodeComponent(raw) }

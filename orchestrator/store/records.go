@@ -283,7 +283,11 @@ func (s *Store) PutToken(ctx context.Context, token string, rec orchestrator.Tok
 	if err != nil {
 		return fmt.Errorf("put token: %w", err)
 	}
-	return s.fail("put token", s.rdb.HSet(ctx, s.tokensKey(), token, data).Err())
+	if err := s.rdb.HSet(ctx, s.tokensKey(), token, data).Err(); err != nil {
+		return s.fail("put token", err)
+	}
+	s.tokens.put(token, rec)
+	return nil
 }
 
 // GetToken returns the record of a token; ok is false for an unknown token.
@@ -304,7 +308,14 @@ func (s *Store) GetToken(ctx context.Context, token string) (rec orchestrator.To
 // GetTokens returns the records of the known tokens among tokens.
 func (s *Store) GetTokens(ctx context.Context, tokens []string) (map[string]orchestrator.TokenRecord, error) {
 	out := map[string]orchestrator.TokenRecord{}
-	tokens = dedupe(slices.DeleteFunc(slices.Clone(tokens), func(t string) bool { return t == "" }))
+	// Known records come from memory (a record never changes): only the others are read.
+	tokens = dedupe(slices.DeleteFunc(slices.Clone(tokens), func(t string) bool {
+		if rec, ok := s.tokens.get(t); ok {
+			out[t] = rec
+			return true
+		}
+		return t == ""
+	}))
 	if len(tokens) == 0 {
 		return out, nil
 	}
@@ -319,6 +330,7 @@ func (s *Store) GetTokens(ctx context.Context, tokens []string) (map[string]orch
 				return nil, fmt.Errorf("get tokens: decode: %w", err)
 			}
 			out[tokens[i]] = rec
+			s.tokens.put(tokens[i], rec)
 		}
 	}
 	return out, nil

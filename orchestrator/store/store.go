@@ -73,6 +73,7 @@ type Store struct {
 	// historyMax is the history entries kept per component (0: none); clock stamps them.
 	historyMax int
 	clock      func() time.Time
+	tokens     tokenCache // BSS token records known to this process
 }
 
 // Open connects to Redis (or starts the embedded one) and checks the connection.

@@ -1,0 +1,85 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/store"
+	"github.com/cray-bos/bos/orchestrator/store/storetest"
+)
+
+// A write given the records read before it (ReadBefore) mutates what is stored now: the
+// read when the record is unchanged, the stored record when it changed since.
+func TestReadBeforeMutatesTheStoredRecord(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, backend string) {
+		ctx := context.Background()
+		s := storetest.Open(t, backend, store.Config{})
+		_, err := s.PutComponents(ctx, []orchestrator.Component{{ID: "x1", Error: "first"}, {ID: "x2", Error: "first"}})
+		require.NoError(t, err)
+		read, err := s.ReadComponents(ctx, []string{"x1", "x2", "x3"})
+		require.NoError(t, err)
+		require.Len(t, read, 2, "x3 does not exist")
+		reads := map[string]store.Read{}
+		for _, r := range read {
+			assert.Equal(t, "first", r.Error)
+			reads[r.ID] = r
+		}
+		_, err = s.UpdateComponent(ctx, "x2", func(c *orchestrator.Component) error { c.Error = "second"; return nil })
+		require.NoError(t, err)
+
+		seen := map[string]string{}
+		out, err := s.UpdateComponents(ctx, []string{"x1", "x2"}, func(c *orchestrator.Component) error {
+			seen[c.ID] = c.Error
+			c.Session = "s"
+			return nil
+		}, store.ReadBefore(reads))
+		require.NoError(t, err)
+		assert.Equal(t, map[string]string{"x1": "first", "x2": "second"}, seen)
+		require.Len(t, out, 2)
+		got, err := s.GetComponents(ctx, []string{"x1", "x2"})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"first", "second"}, []string{got[0].Error, got[1].Error})
+		assert.Equal(t, []string{"s", "s"}, []string{got[0].Session, got[1].Session})
+	})
+}
+
+// A write that conflicts is tried again, but a record unchanged since the attempt that
+// conflicted keeps that attempt's outcome: only the records written meanwhile are
+// mutated again (mutate depends only on the record).
+func TestConflictRetryMutatesOnlyChangedRecords(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, backend string) {
+		ctx := context.Background()
+		s := storetest.Open(t, backend, store.Config{})
+		ids := []string{"x1", "x2", "x3", "x4"}
+		var comps []orchestrator.Component
+		for _, id := range ids {
+			comps = append(comps, orchestrator.Component{ID: id})
+		}
+		_, err := s.PutComponents(ctx, comps)
+		require.NoError(t, err)
+		calls := map[string]int{}
+		out, err := s.UpdateComponents(ctx, ids, func(c *orchestrator.Component) error {
+			calls[c.ID]++
+			if c.ID == "x1" && calls["x1"] == 1 {
+				// Another writer, inside the first attempt: its EXEC fails.
+				_, err := s.UpdateComponent(ctx, "x4", func(c *orchestrator.Component) error { c.Error = "meanwhile"; return nil })
+				require.NoError(t, err)
+			}
+			c.Session = "s"
+			return nil
+		})
+		require.NoError(t, err)
+		require.Len(t, out, 4)
+		assert.Equal(t, map[string]int{"x1": 1, "x2": 1, "x3": 1, "x4": 2}, calls)
+		got, err := s.GetComponents(ctx, ids)
+		require.NoError(t, err)
+		for _, c := range got {
+			assert.Equal(t, "s", c.Session, c.ID)
+		}
+		assert.Equal(t, "meanwhile", got[3].Error, "the other writer's change is kept")
+	})
+}
