@@ -182,7 +182,7 @@ func runScale(b *testing.B, s scaleSetup) scaleResult {
 	cpu0 := processCPUs(b, procs)
 	redis0 := redisCPU(b, s.rdb)
 	looks0 := nodeLooks(b, hc, bosURL)
-	stopProfiling := profileBoot(b, pprofAddr, profileDir, s.nodes)
+	stopProfiling := profileServe(b, pprofAddr, profileDir, s.nodes)
 	if os.Getenv("BENCH_SIM_CPUPROFILE") != "" {
 		for _, p := range sims.procs {
 			require.NoError(b, p.cmd.Process.Signal(syscall.SIGUSR1), "start %s's CPU profile", p.name)
@@ -221,7 +221,7 @@ func runScale(b *testing.B, s scaleSetup) scaleResult {
 // profileBoot fetches CPU profiles of the process serving pprof at addr, 5 s each,
 // into dir until the returned func is called, which then fetches its heap profile. It
 // does nothing when addr is "".
-func profileBoot(b *testing.B, addr, dir string, nodes int) (stop func()) {
+func profileServe(b *testing.B, addr, dir string, nodes int) (stop func()) {
 	if addr == "" {
 		return func() {}
 	}
