@@ -218,7 +218,7 @@ func runScale(b *testing.B, s scaleSetup) scaleResult {
 	return r
 }
 
-// profileBoot fetches CPU profiles of the process serving pprof at addr, 5 s each,
+// profileServe fetches CPU profiles of the process serving pprof at addr, 5 s each,
 // into dir until the returned func is called, which then fetches its heap profile. It
 // does nothing when addr is "".
 func profileServe(b *testing.B, addr, dir string, nodes int) (stop func()) {
