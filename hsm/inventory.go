@@ -293,7 +293,6 @@ func (s *Server) insertRedfishEndpoints(eps []hsmapi.RedfishEndpoint) ([]string,
 func (s *Server) refreshEndpoints(ep *hsmapi.RedfishEndpoint) {
 	for _, r := range s.cepsOf[ep.ID] {
 		setEndpointFQDN(&r.ce, ep.FQDN)
-		r.encode()
 	}
 }
 
@@ -470,7 +469,7 @@ func (s *Server) getComponentEndpoints(w http.ResponseWriter, r *http.Request) *
 	for _, r := range recs {
 		if anyOf(q["redfish_ep"], r.ce.RedfishEndpointID) && anyOf(q["type"], r.ce.Type) &&
 			(len(q["redfish_type"]) == 0 || slices.ContainsFunc(q["redfish_type"], func(t string) bool { return strings.EqualFold(t, r.ce.RedfishType) })) {
-			raws = append(raws, r.raw)
+			raws = append(raws, r.encoding())
 		}
 	}
 	body := listJSON("ComponentEndpoints", raws)
@@ -529,7 +528,7 @@ func (s *Server) getEthernetInterfaces(w http.ResponseWriter, r *http.Request) *
 			anyOf(q["type"], e.Type) &&
 			(len(q["ipaddress"]) == 0 || hasIP(e, func(ip hsmapi.IPAddress) bool { return slices.Contains(q["ipaddress"], ip.IPAddress) })) &&
 			(len(q["network"]) == 0 || hasIP(e, func(ip hsmapi.IPAddress) bool { return slices.Contains(q["network"], ip.Network) })) {
-			raws = append(raws, r.raw)
+			raws = append(raws, r.encoding())
 		}
 	}
 	body := arrayJSON(raws)

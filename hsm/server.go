@@ -498,7 +498,6 @@ func (s *Server) SetBMCEndpoints(eps map[string]BMCEndpoint) {
 		rfep.User, rfep.Password = ep.User, ep.Password
 		for _, r := range byEP[id] {
 			setEndpointFQDN(&r.ce, ep.FQDN)
-			r.encode()
 		}
 	}
 }
@@ -559,7 +558,6 @@ func (s *Server) putCEP(ce hsmapi.ComponentEndpoint) {
 		s.unindexCEP(old)
 	}
 	r := &cepRec{ce: ce}
-	r.encode()
 	s.ceps[ce.ID] = r
 	s.cepSorted.insert(r)
 	s.eventTargets[eventKey{ce.RedfishEndpointID, ce.OdataID}] = ce.ID
@@ -636,7 +634,6 @@ func (s *Server) dropSEPsOf(id string) {
 
 func (s *Server) putEth(e hsmapi.EthernetInterface) {
 	r := &ethRec{e: e}
-	r.encode()
 	s.eths[e.ID] = r
 	s.ethSorted.insert(r)
 }
@@ -744,8 +741,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 type encoded interface{ encoding() []byte }
 
 func (r *compRec) encoding() []byte { return r.raw }
-func (r *cepRec) encoding() []byte  { return r.raw }
-func (r *ethRec) encoding() []byte  { return r.raw }
+func (r *cepRec) encoding() []byte  { raw, _ := json.Marshal(&r.ce); return raw } // strings, numbers and slices of them always marshal
+func (r *ethRec) encoding() []byte  { raw, _ := json.Marshal(&r.e); return raw }
 
 // writeRecord answers with the stored encoding of m[id], or 404 with notFound. The maps
 // are made once in New, so reading the field outside the lock is safe.
