@@ -104,6 +104,10 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
 			if f.verbose {
 				opts.Logger = newLogger(cmd.ErrOrStderr(), f.logFormat, slog.LevelInfo)
 			}
+			limit := setSimMemoryLimit(opts)
+			if opts.Logger != nil {
+				opts.Logger.Info("sim: Go memory limit", "MiB", limit>>20, "set by", map[bool]string{true: "GOMEMLIMIT", false: "node count"}[os.Getenv(simMemoryLimitEnvName) != ""])
+			}
 			st, err := stack.Start(cmd.Context(), opts)
 			if err != nil {
 				return err

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"runtime/debug"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/cray-bos/bos/internal/stack"
+	"github.com/cray-bos/bos/internal/topology"
+)
+
+func TestSimMemoryLimit(t *testing.T) {
+	const mib = 1 << 20
+	for _, tc := range []struct {
+		name                   string
+		serviceNodes, bmcNodes int
+		wantMiB                int64
+	}{
+		{"nothing", 0, 0, 128},
+		{"10,000 nodes in one process", 10000, 10000, 128 + 195},
+		{"first of ten shards of 100,000", 100000, 10000, 128 + 1074},
+		{"one of the other shards", 0, 10000, 128 + 97},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.wantMiB, simMemoryLimit(tc.serviceNodes, tc.bmcNodes)/mib)
+		})
+	}
+}
+
+func TestSetSimMemoryLimit(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	topo, err := topology.Generate(topology.Options{Compute: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, err := topo.Shard(1, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, shardN := len(topo.Nodes), len(part.Topology.Nodes)
+
+	t.Setenv(simMemoryLimitEnvName, "")
+	for _, tc := range []struct {
+		name     string
+		services []string
+		shard    *topology.Shard
+		want     int64
+	}{
+		{"every simulator", stack.Simulators, nil, simMemoryLimit(n, n)},
+		{"services and a shard of BMCs", stack.Simulators, &part, simMemoryLimit(n, shardN)},
+		{"a shard of BMCs alone", []string{stack.BMCs}, &part, simMemoryLimit(0, shardN)},
+		{"HSM alone", []string{stack.HSM}, nil, simMemoryLimit(n, 0)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := setSimMemoryLimit(stack.Options{Topology: topo, Shard: tc.shard, Services: tc.services})
+			assert.Equal(t, tc.want, got)
+			assert.Equal(t, tc.want, debug.SetMemoryLimit(-1), "in force")
+		})
+	}
+
+	t.Setenv(simMemoryLimitEnvName, "300MiB")
+	debug.SetMemoryLimit(300 << 20) // what the runtime read from GOMEMLIMIT at start
+	assert.Equal(t, int64(300<<20), setSimMemoryLimit(stack.Options{Topology: topo, Services: stack.Simulators}), "GOMEMLIMIT wins")
+}
