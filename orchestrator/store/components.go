@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"sort"
 	"strconv"
@@ -139,6 +140,43 @@ func (s *Store) ReadComponents(ctx context.Context, ids []string) ([]Read, error
 			return nil, err
 		}
 		out[i] = Read{Component: c, raw: raw}
+	}
+	return out, nil
+}
+
+// StoredHash is a digest of a record's stored bytes, the same in this process for the
+// same bytes and never 0: a reader that kept it can tell later whether the record changed
+// without reading it whole into a decoder (StoredHashes).
+func (r Read) StoredHash() uint64 { return max(maphash.Bytes(storedSeed, r.raw), 1) }
+
+var storedSeed = maphash.MakeSeed()
+
+func storedHash(raw string) uint64 { return max(maphash.String(storedSeed, raw), 1) }
+
+// StoredHashes returns the StoredHash of each of ids that exists, without decoding any.
+func (s *Store) StoredHashes(ctx context.Context, ids []string) (map[string]uint64, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var cmds []*redis.SliceCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i := 0; i < len(ids); i += readChunk {
+			cmds = append(cmds, p.MGet(ctx, s.compKeys(ids[i:min(i+readChunk, len(ids))])...))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.fail("read components", err)
+	}
+	out := make(map[string]uint64, len(ids))
+	i := 0
+	for _, c := range cmds {
+		for _, v := range c.Val() {
+			if str, ok := v.(string); ok {
+				out[ids[i]] = storedHash(str)
+			}
+			i++
+		}
 	}
 	return out, nil
 }
