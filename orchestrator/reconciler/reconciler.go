@@ -622,7 +622,7 @@ func (r *Reconciler) resync(ctx context.Context, full bool) {
 	enabled := true
 	ids, err := r.cfg.Store.ComponentIDs(ctx, store.Filter{Enabled: &enabled})
 	if err != nil {
-		r.fullResync.Store(full || r.fullResync.Load())
+		r.fullResync.Store(true) // after an outage, every node again
 		r.log.Warn("resync", "err", err)
 		return
 	}
