@@ -414,7 +414,7 @@ func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]
 	// transaction reads (the same unless it changed since: then it is not decoded again).
 	decisions := make(map[string]Decision, len(ids))
 	var changed []string
-	asRead := make(map[string]uint64, len(ids)) // nodes left as read: their StoredHash
+	storedAs := make(map[string]uint64, len(ids)) // each decided node's StoredHash after the decision
 	for _, id := range ids {
 		c, ok := reads[id]
 		if !ok {
@@ -424,7 +424,7 @@ func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]
 			changed = append(changed, id)
 		} else {
 			decisions[id] = d
-			asRead[id] = c.StoredHash()
+			storedAs[id] = c.StoredHash()
 		}
 	}
 	if len(changed) > 0 {
@@ -446,6 +446,7 @@ func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]
 		}
 		for _, o := range outcomes {
 			decisions[o.ID] = o.Result
+			storedAs[o.ID] = o.Stored
 		}
 	}
 	memos := make(map[string]Memo, len(decisions))
@@ -453,7 +454,7 @@ func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]
 		if d.Component.ID != "" {
 			m := MemoOf(d.Component, power[id].Power, r.cfg.Instance)
 			if power[id].Err == nil {
-				m.Stored = asRead[id]
+				m.Stored = storedAs[id]
 			}
 			memos[id] = m
 		}

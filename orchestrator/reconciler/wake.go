@@ -18,8 +18,8 @@ type Memo struct {
 	// Finishing: the node waits only for its report or for CFS, so its next look can
 	// complete it.
 	Finishing bool
-	// Stored is the StoredHash of the record the last decision left as it was; 0 when
-	// that look wrote the record (or failed to): the resync looks at the node again.
+	// Stored is the StoredHash of the record as the last decision left it stored; 0 when
+	// unknown (its power read failed): the resync looks at the node again.
 	Stored uint64
 }
 

@@ -477,6 +477,8 @@ type Outcome[R any] struct {
 	// Written is false when mutate returned ErrSkip (or changed nothing): the record
 	// stays as it was read in that attempt.
 	Written bool
+	// Stored is the StoredHash of the record as that attempt left it stored.
+	Stored uint64
 }
 
 // UpdateEach is UpdateComponents whose mutate also returns a result (a decision, an
@@ -488,7 +490,7 @@ func UpdateEach[R any](ctx context.Context, s *Store, ids []string, mutate func(
 	_, _, outs, err := s.write(ctx, dedupe(ids), modeUpdate, func(c *orchestrator.Component, _ []byte) (any, error) { return mutate(c) }, nil, opts...)
 	res := make([]Outcome[R], len(outs))
 	for i, o := range outs {
-		res[i] = Outcome[R]{ID: o.id, Written: o.written}
+		res[i] = Outcome[R]{ID: o.id, Written: o.written, Stored: o.stored}
 		if o.val != nil {
 			res[i].Result = o.val.(R)
 		}
@@ -596,6 +598,7 @@ type outcome struct {
 	id      string
 	val     any
 	written bool
+	stored  uint64 // StoredHash of the record as the attempt left it
 }
 
 // write runs mutate over ids in compare-and-set transactions of up to writeChunk
@@ -758,15 +761,15 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 				tries[id] = t
 			}
 			if t.skip {
-				outs = append(outs, outcome{id: id, val: t.val})
+				outs = append(outs, outcome{id: id, val: t.val, stored: storedHash(t.stored)})
 				continue
 			}
 			result, raws = append(result, t.c), append(raws, t.raw)
 			if t.write == nil {
-				outs = append(outs, outcome{id: id, val: t.val})
+				outs = append(outs, outcome{id: id, val: t.val, stored: Read{raw: t.raw}.StoredHash()})
 				continue // nothing changed: no write, no notification
 			}
-			outs = append(outs, outcome{id: id, val: t.val, written: true})
+			outs = append(outs, outcome{id: id, val: t.val, written: true, stored: Read{raw: t.raw}.StoredHash()})
 			todo = append(todo, *t.write)
 		}
 		if len(todo) == 0 {

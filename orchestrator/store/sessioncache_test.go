@@ -73,3 +73,34 @@ func BenchmarkListSessionsLarge(b *testing.B) {
 		require.NoError(b, err)
 	}
 }
+
+// The digests a read, a write's outcome and StoredHashes give of one stored record agree,
+// and change when the record does: the reconciler's resync compares them.
+func TestStoredHashesAgree(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Config{})
+	require.NoError(t, err)
+	defer st.Close()
+	_, err = st.AddComponents(ctx, []bos.Component{bos.NewComponent("x1", time.Now())})
+	require.NoError(t, err)
+	reads, err := st.ReadComponents(ctx, []string{"x1"})
+	require.NoError(t, err)
+	hashes, err := st.StoredHashes(ctx, []string{"x1", "missing"})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]uint64{"x1": reads[0].StoredHash()}, hashes)
+	assert.NotZero(t, hashes["x1"])
+
+	outs, err := store.UpdateEach(ctx, st, []string{"x1"}, func(c *bos.Component) (int, error) {
+		c.Error = "changed"
+		return 0, nil
+	})
+	require.NoError(t, err)
+	now, err := st.StoredHashes(ctx, []string{"x1"})
+	require.NoError(t, err)
+	assert.NotEqual(t, hashes["x1"], now["x1"], "written")
+	assert.Equal(t, now["x1"], outs[0].Stored, "written")
+
+	outs, err = store.UpdateEach(ctx, st, []string{"x1"}, func(c *bos.Component) (int, error) { return 0, store.ErrSkip })
+	require.NoError(t, err)
+	assert.Equal(t, now["x1"], outs[0].Stored, "skipped")
+}
