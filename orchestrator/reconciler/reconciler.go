@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cray-bos/bos/internal/loop"
@@ -87,7 +88,11 @@ type Reconciler struct {
 	sessionWake chan struct{}
 	memos       memos // each node's last look: the wake and priority rules (wake.go)
 	resyncWake  chan struct{}
-	writeOpts   []store.WriteOption // of the reconciler's own writes
+	// fullResync makes the next resync look at every node it owns (at start, after
+	// Resync, after the options changed); the others look only where ResyncLooks says.
+	fullResync atomic.Bool
+	resyncOpts bos.Options         // the options of the last resync
+	writeOpts  []store.WriteOption // of the reconciler's own writes
 	// stragglers counts the goroutines finishing calls that outlasted BMCPatience.
 	stragglers sync.WaitGroup
 	// decide is Decide; tests wrap it to act between a decision and its write.
@@ -126,6 +131,7 @@ func New(cfg Config) *Reconciler {
 	r := &Reconciler{cfg: cfg, queue: cfg.Queue, log: cfg.Logger, sessionWake: make(chan struct{}, 1), resyncWake: make(chan struct{}, 1), decide: Decide,
 		setup:     &sessions.Setup{Store: cfg.Store, Inventory: cfg.Inventory, Images: cfg.Images, Tenants: cfg.Tenants, Handoff: cfg.Handoff, Now: cfg.Now, Logger: cfg.Logger},
 		writeOpts: []store.WriteOption{store.NoWake}}
+	r.fullResync.Store(true) // the first pass re-checks calls a crashed process may have cut off
 	power := patientResets{PowerControl: cfg.Power, patience: cfg.BMCPatience, background: &r.stragglers, failedLate: r.resetFailedLate, owner: cfg.Ownership}
 	r.effects = &Effects{Store: cfg.Store, BSS: cfg.BSS, CFS: cfg.CFS, Power: power, Now: cfg.Now, NoWake: true}
 	r.queue.SetFirst(func(id string) bool {
@@ -163,6 +169,7 @@ func (r *Reconciler) WakeSessions() {
 // Resync asks for a look at every enabled node this replica owns now (after it took
 // shards).
 func (r *Reconciler) Resync() {
+	r.fullResync.Store(true)
 	select {
 	case r.resyncWake <- struct{}{}:
 	default:
@@ -205,8 +212,13 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	}
 	var period time.Duration // polling_frequency, read by each resync pass
 	every("resync", func() time.Duration { return period }, r.resyncWake, func(ctx context.Context) {
-		period = seconds(r.options(ctx).PollingFrequency)
-		r.resync(ctx)
+		opts := r.options(ctx)
+		period = seconds(opts.PollingFrequency)
+		if opts != r.resyncOpts { // deadlines asked for under other options
+			r.resyncOpts = opts
+			r.fullResync.Store(true)
+		}
+		r.resync(ctx, r.fullResync.Swap(false))
 	})
 	every("sessions", func() time.Duration { return r.cfg.SessionPoll }, r.sessionWake, r.sessionPass)
 	every("housekeeping", func() time.Duration { return 5 * time.Second }, nil, house.pass)
@@ -402,6 +414,7 @@ func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]
 	// transaction reads (the same unless it changed since: then it is not decoded again).
 	decisions := make(map[string]Decision, len(ids))
 	var changed []string
+	storedAs := make(map[string]uint64, len(ids)) // each decided node's StoredHash after the decision
 	for _, id := range ids {
 		c, ok := reads[id]
 		if !ok {
@@ -411,6 +424,7 @@ func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]
 			changed = append(changed, id)
 		} else {
 			decisions[id] = d
+			storedAs[id] = c.StoredHash()
 		}
 	}
 	if len(changed) > 0 {
@@ -432,12 +446,17 @@ func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]
 		}
 		for _, o := range outcomes {
 			decisions[o.ID] = o.Result
+			storedAs[o.ID] = o.Stored
 		}
 	}
 	memos := make(map[string]Memo, len(decisions))
 	for id, d := range decisions {
 		if d.Component.ID != "" {
-			memos[id] = MemoOf(d.Component, power[id].Power, r.cfg.Instance)
+			m := MemoOf(d.Component, power[id].Power, r.cfg.Instance)
+			if power[id].Err == nil {
+				m.Stored = storedAs[id]
+			}
+			memos[id] = m
 		}
 	}
 	r.memos.record(memos)
@@ -594,16 +613,64 @@ func sameCall(a, b bos.LastAction) bool {
 	return a.Action == b.Action && a.Failed == b.Failed && a.InFlight == b.InFlight && a.LastUpdated.Equal(b.LastUpdated)
 }
 
-// resync queues every enabled node this replica owns: at start, then every
-// polling_frequency to heal missed wake-ups.
-func (r *Reconciler) resync(ctx context.Context) {
+// resync heals missed wake-ups: at start (full), then every polling_frequency, it
+// queues the enabled nodes this replica owns that a look could decide on otherwise than
+// the last one did (ResyncLooks): their record changed, or their power as known now
+// (events, HSM) can change the decision. It reads each record's stored bytes, not
+// decoding any, so a node waiting for its report costs no look however long the boot.
+// full, or without KnownPower, it queues every node.
+func (r *Reconciler) resync(ctx context.Context, full bool) {
 	enabled := true
 	ids, err := r.cfg.Store.ComponentIDs(ctx, store.Filter{Enabled: &enabled})
 	if err != nil {
+		r.fullResync.Store(true) // after an outage, every node again
 		r.log.Warn("resync", "err", err)
 		return
 	}
-	r.queue.Add(slices.DeleteFunc(ids, func(id string) bool { return !r.owns(id) })...)
+	ids = slices.DeleteFunc(ids, func(id string) bool { return !r.owns(id) })
+	if full || r.cfg.KnownPower == nil {
+		r.queue.Add(ids...)
+		return
+	}
+	for chunk := range slices.Chunk(ids, r.cfg.BatchSize) {
+		due, err := r.resyncDue(ctx, chunk)
+		if err != nil {
+			r.log.Warn("resync: looking at every node of a batch", "nodes", len(chunk), "err", err)
+			due = chunk
+		}
+		r.queue.Add(due...)
+	}
+}
+
+// resyncDue returns the nodes among ids that ResyncLooks says to look at.
+func (r *Reconciler) resyncDue(ctx context.Context, ids []string) ([]string, error) {
+	var due, check []string
+	memos := make(map[string]Memo, len(ids))
+	for _, id := range ids {
+		m, ok := r.memos.get(id)
+		if !ok || m.Stored == 0 {
+			due = append(due, id)
+			continue
+		}
+		memos[id] = m
+		check = append(check, id)
+	}
+	if len(check) == 0 {
+		return due, nil
+	}
+	stored, err := r.cfg.Store.StoredHashes(ctx, check)
+	if err != nil {
+		return nil, err
+	}
+	known, _ := r.cfg.KnownPower(ctx, check)
+	for _, id := range check {
+		reading, powerKnown := known[id]
+		powerKnown = powerKnown && reading.Err == nil
+		if ResyncLooks(memos[id], true, stored[id], reading.Power, powerKnown) {
+			due = append(due, id)
+		}
+	}
+	return due, nil
 }
 
 // sessionPass sets up pending sessions and completes running ones (the leader only).

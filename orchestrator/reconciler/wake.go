@@ -18,6 +18,9 @@ type Memo struct {
 	// Finishing: the node waits only for its report or for CFS, so its next look can
 	// complete it.
 	Finishing bool
+	// Stored is the StoredHash of the record as the last decision left it stored; 0 when
+	// unknown (its power read failed): the resync looks at the node again.
+	Stored uint64
 }
 
 // MemoOf is the memo of a node stored as c after a decision made on power seen by the
@@ -69,6 +72,23 @@ func (m Memo) Wakes(p power.Power) bool {
 		return m.WakeOff
 	}
 	return true
+}
+
+// ResyncLooks is the resync's rule: whether a node must be looked at again although
+// nothing woke it. m is its memo (known: it has one), stored its record's StoredHash now
+// (0: none), p its power as known without asking its BMC (powerKnown: there is a
+// reading). A node is left alone only when its last look decided on this very record
+// and on a power that cannot change that decision (Memo.Wakes): looking again would
+// decide the same. Time is not a reason: every decision that waits for a deadline asked
+// for its own look then (Decision.RequeueAfter, PollCFS).
+func ResyncLooks(m Memo, known bool, stored uint64, p power.Power, powerKnown bool) bool {
+	switch {
+	case !known, m.Stored == 0, stored != m.Stored:
+		return true // never looked at here, written since, or deleted
+	case !powerKnown:
+		return true // only the BMC can tell
+	}
+	return m.Wakes(p)
 }
 
 // FirstInQueue is the priority rule: a node whose next look can complete it (Finishing)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"sort"
 	"strconv"
@@ -139,6 +140,43 @@ func (s *Store) ReadComponents(ctx context.Context, ids []string) ([]Read, error
 			return nil, err
 		}
 		out[i] = Read{Component: c, raw: raw}
+	}
+	return out, nil
+}
+
+// StoredHash is a digest of a record's stored bytes, the same in this process for the
+// same bytes and never 0: a reader that kept it can tell later whether the record changed
+// without reading it whole into a decoder (StoredHashes).
+func (r Read) StoredHash() uint64 { return max(maphash.Bytes(storedSeed, r.raw), 1) }
+
+var storedSeed = maphash.MakeSeed()
+
+func storedHash(raw string) uint64 { return max(maphash.String(storedSeed, raw), 1) }
+
+// StoredHashes returns the StoredHash of each of ids that exists, without decoding any.
+func (s *Store) StoredHashes(ctx context.Context, ids []string) (map[string]uint64, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var cmds []*redis.SliceCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i := 0; i < len(ids); i += readChunk {
+			cmds = append(cmds, p.MGet(ctx, s.compKeys(ids[i:min(i+readChunk, len(ids))])...))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.fail("read components", err)
+	}
+	out := make(map[string]uint64, len(ids))
+	i := 0
+	for _, c := range cmds {
+		for _, v := range c.Val() {
+			if str, ok := v.(string); ok {
+				out[ids[i]] = storedHash(str)
+			}
+			i++
+		}
 	}
 	return out, nil
 }
@@ -439,6 +477,8 @@ type Outcome[R any] struct {
 	// Written is false when mutate returned ErrSkip (or changed nothing): the record
 	// stays as it was read in that attempt.
 	Written bool
+	// Stored is the StoredHash of the record as that attempt left it stored.
+	Stored uint64
 }
 
 // UpdateEach is UpdateComponents whose mutate also returns a result (a decision, an
@@ -450,7 +490,7 @@ func UpdateEach[R any](ctx context.Context, s *Store, ids []string, mutate func(
 	_, _, outs, err := s.write(ctx, dedupe(ids), modeUpdate, func(c *orchestrator.Component, _ []byte) (any, error) { return mutate(c) }, nil, opts...)
 	res := make([]Outcome[R], len(outs))
 	for i, o := range outs {
-		res[i] = Outcome[R]{ID: o.id, Written: o.written}
+		res[i] = Outcome[R]{ID: o.id, Written: o.written, Stored: o.stored}
 		if o.val != nil {
 			res[i].Result = o.val.(R)
 		}
@@ -558,6 +598,7 @@ type outcome struct {
 	id      string
 	val     any
 	written bool
+	stored  uint64 // StoredHash of the record as the attempt left it
 }
 
 // write runs mutate over ids in compare-and-set transactions of up to writeChunk
@@ -720,15 +761,15 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 				tries[id] = t
 			}
 			if t.skip {
-				outs = append(outs, outcome{id: id, val: t.val})
+				outs = append(outs, outcome{id: id, val: t.val, stored: storedHash(t.stored)})
 				continue
 			}
 			result, raws = append(result, t.c), append(raws, t.raw)
 			if t.write == nil {
-				outs = append(outs, outcome{id: id, val: t.val})
+				outs = append(outs, outcome{id: id, val: t.val, stored: Read{raw: t.raw}.StoredHash()})
 				continue // nothing changed: no write, no notification
 			}
-			outs = append(outs, outcome{id: id, val: t.val, written: true})
+			outs = append(outs, outcome{id: id, val: t.val, written: true, stored: Read{raw: t.raw}.StoredHash()})
 			todo = append(todo, *t.write)
 		}
 		if len(todo) == 0 {

@@ -42,6 +42,12 @@ func TestUpdateEachOutcomesOfCommittedAttempt(t *testing.T) {
 			return "seen " + c.Session, nil
 		})
 		require.NoError(t, err)
+		stored, err := s.StoredHashes(ctx, []string{"x1c0s0b0n1", "x1c0s0b0n2"})
+		require.NoError(t, err)
+		for i := range outs {
+			assert.Equal(t, stored[outs[i].ID], outs[i].Stored, "the digest of %s as stored", outs[i].ID)
+			outs[i].Stored = 0
+		}
 		assert.Equal(t, []store.Outcome[string]{
 			{ID: "x1c0s0b0n1", Result: "seen other", Written: true},
 			{ID: "x1c0s0b0n2", Result: "skipped"},

@@ -74,6 +74,7 @@ type Store struct {
 	historyMax int
 	clock      func() time.Time
 	tokens     tokenCache // BSS token records known to this process
+	sessions   sessionCache
 }
 
 // Open connects to Redis (or starts the embedded one) and checks the connection.

@@ -1,0 +1,106 @@
+package store_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/store"
+)
+
+// Sessions listed again come from the cache of decoded sessions while their records are
+// unchanged: what a caller changes in what it was given stays its own, and a session
+// written since is listed as written.
+func TestListSessionsCacheIsFreshAndPrivate(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Config{})
+	require.NoError(t, err)
+	defer st.Close()
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	sess := bos.Session{Name: "s1", Operation: "boot", Limit: "x1,x2",
+		Status: bos.SessionStatus{Status: bos.SessionRunning, StartTime: start,
+			TookOver: []bos.SessionTakeover{{API: "v2", Session: "s0", Nodes: []string{"x1"}}}}}
+	require.NoError(t, st.CreateSession(ctx, sess))
+	list := func() bos.Session {
+		got, err := st.ListSessions(ctx, "", true, bos.SessionFilter{}, start)
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		return got[0]
+	}
+	first := list()
+	end := start.Add(time.Hour)
+	first.Status.TookOver[0].Nodes[0] = "changed"
+	first.Status.EndTime = &end
+	first.Limit = "changed"
+
+	again := list()
+	assert.Equal(t, "x1", again.Status.TookOver[0].Nodes[0], "a caller's change reached the cache")
+	assert.Nil(t, again.Status.EndTime)
+	assert.Equal(t, "x1,x2", again.Limit)
+
+	_, err = st.UpdateSession(ctx, "", "s1", func(s *bos.Session) error {
+		s.Status.Status, s.Status.EndTime = bos.SessionComplete, &end
+		return nil
+	})
+	require.NoError(t, err)
+	updated := list()
+	assert.Equal(t, bos.SessionComplete, updated.Status.Status, "listed as written since")
+	require.NotNil(t, updated.Status.EndTime)
+	assert.True(t, end.Equal(*updated.Status.EndTime))
+}
+
+// BenchmarkListSessionsLarge lists a session naming 100,000 nodes, as the session loop
+// does every 250 ms.
+func BenchmarkListSessionsLarge(b *testing.B) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Config{})
+	require.NoError(b, err)
+	defer st.Close()
+	nodes := make([]string, 100_000)
+	for i := range nodes {
+		nodes[i] = "x3000c0s" + strings.Repeat("1", 3) + "b0n" + string(rune('0'+i%10))
+	}
+	require.NoError(b, st.CreateSession(ctx, bos.Session{Name: "big", Operation: "boot", Limit: strings.Join(nodes, ","),
+		Status: bos.SessionStatus{Status: bos.SessionRunning}}))
+	b.ResetTimer()
+	for b.Loop() {
+		_, err := st.ListSessions(ctx, "", true, bos.SessionFilter{Status: bos.SessionPending}, time.Now())
+		require.NoError(b, err)
+	}
+}
+
+// The digests a read, a write's outcome and StoredHashes give of one stored record agree,
+// and change when the record does: the reconciler's resync compares them.
+func TestStoredHashesAgree(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Config{})
+	require.NoError(t, err)
+	defer st.Close()
+	_, err = st.AddComponents(ctx, []bos.Component{bos.NewComponent("x1", time.Now())})
+	require.NoError(t, err)
+	reads, err := st.ReadComponents(ctx, []string{"x1"})
+	require.NoError(t, err)
+	hashes, err := st.StoredHashes(ctx, []string{"x1", "missing"})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]uint64{"x1": reads[0].StoredHash()}, hashes)
+	assert.NotZero(t, hashes["x1"])
+
+	outs, err := store.UpdateEach(ctx, st, []string{"x1"}, func(c *bos.Component) (int, error) {
+		c.Error = "changed"
+		return 0, nil
+	})
+	require.NoError(t, err)
+	now, err := st.StoredHashes(ctx, []string{"x1"})
+	require.NoError(t, err)
+	assert.NotEqual(t, hashes["x1"], now["x1"], "written")
+	assert.Equal(t, now["x1"], outs[0].Stored, "written")
+
+	outs, err = store.UpdateEach(ctx, st, []string{"x1"}, func(c *bos.Component) (int, error) { return 0, store.ErrSkip })
+	require.NoError(t, err)
+	assert.Equal(t, now["x1"], outs[0].Stored, "skipped")
+}
