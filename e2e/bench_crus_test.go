@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +44,7 @@ func BenchmarkCRUSRollingUpgrade(b *testing.B) {
 			tmpl = crusPrevTmpl
 		}
 		lastJobEnd := latestRunningJobEnd(c.slurm.Jobs(), time.Now())
-		s, took := c.upgrade(step, tmpl, 10*time.Minute)
+		s, took := c.upgrade(step, tmpl)
 		require.Equal(b, "Upgrade Session Completed", s.Messages[len(s.Messages)-1])
 		require.NotContains(b, strings.Join(s.Messages, "\n"), "marking", "a clean run: no node failed")
 		total += took
@@ -87,45 +88,37 @@ func (c *crusCluster) measureReboot(nodes []string, template string) time.Durati
 	c.t.Helper()
 	start := time.Now()
 	name := c.session(bos.OpReboot, template, strings.Join(nodes, ","), false)
-	deadline := start.Add(time.Minute)
-	for {
+	var took time.Duration
+	waitProgress(c.cluster, fmt.Sprintf("reboot of %d nodes", len(nodes)), stallBound, 20*time.Millisecond, func() (bool, string) {
 		comps, err := c.st.BOSClient.ListComponents(c.ctx(), bosapi.ComponentQuery{IDs: nodes})
 		require.NoError(c.t, err)
-		done := len(comps) == len(nodes)
+		done := 0
 		for _, comp := range comps {
-			done = done && comp.Session == name && !comp.Enabled
+			if comp.Session == name && !comp.Enabled {
+				done++
+			}
 		}
-		if done {
-			break
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("reboot of %d nodes not done after a minute", len(nodes))
-		}
-		time.Sleep(20 * time.Millisecond) // polling a condition with a deadline
-	}
-	took := time.Since(start)
+		took = time.Since(start)
+		return done == len(nodes), fmt.Sprintf("%d of %d done", done, len(nodes))
+	}, func() string { return fmt.Sprintf("nodes by status: %v", c.countByStatus()) })
 	names := make([]string, len(nodes))
 	for i, id := range nodes {
 		names[i] = c.names[id]
 	}
-	c.waitSlurm(30*time.Second, "rebooted nodes registered", func(all []slurmapi.Node) bool {
+	rebooted := map[string]bool{}
+	for _, name := range names {
+		rebooted[name] = true
+	}
+	c.waitSlurmNodes("rebooted nodes registered", stallBound, func(all []slurmapi.Node) int {
+		n := 0
 		for _, nd := range all {
-			for _, name := range names {
-				if nd.Name == name && nd.State.Has(slurmapi.FlagNotResponding) {
-					return false
-				}
+			if rebooted[nd.Name] && nd.State.Has(slurmapi.FlagNotResponding) {
+				n++
 			}
 		}
-		return true
+		return n
 	})
 	require.NoError(c.t, c.slurm.UpdateNode(slurmapi.NodeUpdate{Nodes: hostlist.Compress(names), State: "RESUME"}))
-	c.waitSlurm(30*time.Second, "rebooted nodes back", func(all []slurmapi.Node) bool {
-		for _, nd := range all {
-			if nd.State != (slurmapi.NodeState{Base: slurmapi.StateIdle}) {
-				return false
-			}
-		}
-		return true
-	})
+	c.waitAllIdle()
 	return took
 }

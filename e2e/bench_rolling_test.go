@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/cray-bos/bos/api/slurmapi"
 )
 
 // BenchmarkRollingReboot: the staged rolling reboot of 1,000 nodes, 70% busy with jobs of
@@ -26,16 +24,9 @@ func BenchmarkRollingReboot(b *testing.B) {
 		b.StartTimer()
 
 		start := c.rebootAll()
-		c.waitComplete(staged, 90*time.Second)
+		c.waitSessionProgress(staged, stallBound)
 		session := time.Since(start)
-		c.waitSlurm(30*time.Second, "every node's reboot complete", func(nodes []slurmapi.Node) bool {
-			for _, node := range nodes {
-				if node.State.Flags&(slurmapi.FlagRebootRequested|slurmapi.FlagRebootIssued) != 0 || node.State.Base == slurmapi.StateDown {
-					return false
-				}
-			}
-			return true
-		})
+		c.waitRebootsDone()
 		b.StopTimer()
 
 		names := make([]string, 0, n)

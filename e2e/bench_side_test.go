@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"context"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -8,6 +11,7 @@ import (
 
 	"github.com/cray-bos/bos/api/slurmapi"
 	"github.com/cray-bos/bos/api/slurmapi/hostlist"
+	"github.com/cray-bos/bos/internal/benchfloor"
 	bos "github.com/cray-bos/bos/orchestrator"
 )
 
@@ -23,7 +27,10 @@ import (
 //   - staged: the unconstrained staged path (scontrol reboot ASAP ALL), against the
 //     ideal without a limit (idealRollingTime).
 //
-// Each prints total_s, ideal_s, ratio and cpu_ms/node (this process: the whole stack).
+// Each prints total_s, ideal_s, ratio, cpu_ms/node (this process: the whole stack, from
+// the start of the roll to its end) and cpu_x_floor: that CPU over the CPU floor of a boot
+// of the same nodes (internal/benchfloor, measured right before the row), and logs the
+// load average at the row's start and end.
 //
 //	go test ./e2e/ -run '^$' -bench RollingSideBySide -benchtime 1x
 func BenchmarkRollingSideBySide(b *testing.B) {
@@ -34,12 +41,13 @@ func BenchmarkRollingSideBySide(b *testing.B) {
 			for range b.N {
 				c := startRollingCluster(b, n)
 				c.startWorkload(0.7)
-				start, cpu := time.Now(), cpuTime()
+				row := startRow(b)
+				start := time.Now()
 				r := c.createRollout("bench", bos.RolloutPolicy{MaxUnavailable: bos.Amount{N: m}, FailureBudget: bos.Amount{N: 5},
 					NodeTimeoutSeconds: 60, SteerJobs: steer})
-				r = c.waitRollout(r.Name, 600*time.Second, func(r bos.Rollout) bool { return r.Final() })
+				r = c.waitRollout(r.Name, func(r bos.Rollout) bool { return r.Final() })
 				require.Equal(b, bos.RolloutComplete, r.State, r.Reason)
-				cpu = cpuTime() - cpu
+				row.end(n)
 				names := make([]string, 0, n)
 				for _, node := range r.Nodes {
 					names = append(names, node.Name)
@@ -47,7 +55,6 @@ func BenchmarkRollingSideBySide(b *testing.B) {
 				mr, err := measureRolling(c.histories(), names, start)
 				require.NoError(b, err)
 				reportRow(b, mr.Actual, idealLimitedTime(start, mr.Free, mr.Reboot, m))
-				b.ReportMetric(float64(cpu.Microseconds())/1000/float64(n), "cpu_ms/node")
 			}
 		}
 	}
@@ -58,9 +65,11 @@ func BenchmarkRollingSideBySide(b *testing.B) {
 			c := startCRUSClusterTimed(b, n, rollingTiming(), time.Second, 4*time.Second) // the rolling runs' nodes and jobs
 			reboot := c.measurePrevReboot(m)
 			c.startWorkload(0.7)
+			row := startRow(b)
 			start := time.Now()
 			free := freeAt(b, c.slurm.Jobs(), c.computes, c.names, start)
-			s, took := c.upgrade(m, crusNextTmpl, 10*time.Minute)
+			s, took := c.upgrade(m, crusNextTmpl)
+			row.end(n)
 			require.Equal(b, "Upgrade Session Completed", s.Messages[len(s.Messages)-1])
 			reportRow(b, took, idealLimitedTime(start, free, reboot, m))
 		}
@@ -70,16 +79,11 @@ func BenchmarkRollingSideBySide(b *testing.B) {
 			c := startRollingCluster(b, n)
 			c.startWorkload(0.7)
 			staged := c.stage()
+			row := startRow(b)
 			start := c.rebootAll()
-			c.waitComplete(staged, 90*time.Second)
-			c.waitSlurm(30*time.Second, "every node's reboot complete", func(nodes []slurmapi.Node) bool {
-				for _, node := range nodes {
-					if node.State.Flags&(slurmapi.FlagRebootRequested|slurmapi.FlagRebootIssued) != 0 || node.State.Base == slurmapi.StateDown {
-						return false
-					}
-				}
-				return true
-			})
+			c.waitSessionProgress(staged, stallBound)
+			c.waitRebootsDone()
+			row.end(n)
 			names := make([]string, 0, n)
 			for _, x := range c.computes {
 				names = append(names, c.names[x])
@@ -89,6 +93,39 @@ func BenchmarkRollingSideBySide(b *testing.B) {
 			reportRow(b, mr.Actual, mr.Ideal)
 		}
 	})
+}
+
+// rowCost is one row's CPU, against the loopback floor measured right before it.
+type rowCost struct {
+	b     *testing.B
+	floor benchfloor.Floor
+	cpu   time.Duration
+	load  string
+}
+
+// startRow measures the floor (about a second), then starts the row's CPU count.
+func startRow(b *testing.B) *rowCost {
+	floor, err := benchfloor.Measure(context.Background(), time.Second, 2000)
+	require.NoError(b, err)
+	return &rowCost{b: b, floor: floor, cpu: cpuTime(), load: loadAverage()}
+}
+
+// end reports the row's CPU per node and its ratio to the floor's boot CPU of n nodes,
+// and logs the floor and the load average at the start and now.
+func (r *rowCost) end(n int) {
+	cpu := cpuTime() - r.cpu
+	r.b.ReportMetric(float64(cpu.Microseconds())/1000/float64(n), "cpu_ms/node")
+	r.b.ReportMetric(float64(cpu)/float64(max(1, r.floor.BootCPU(n))), "cpu_x_floor")
+	r.b.Logf("floor: %s; load average: %s at the start, %s at the end", r.floor, r.load, loadAverage())
+}
+
+// loadAverage is the machine's 1-, 5- and 15-minute load averages (Linux), or "unknown".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
 }
 
 // reportRow reports one row: total_s, ideal_s, ratio.

@@ -18,7 +18,6 @@ import (
 	"github.com/cray-bos/bos/internal/stack"
 	"github.com/cray-bos/bos/internal/stack/stacktest"
 	"github.com/cray-bos/bos/internal/topology"
-	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/crus"
 	"github.com/cray-bos/bos/simulator"
 	"github.com/cray-bos/bos/slurmsim"
@@ -52,16 +51,19 @@ func startCRUSCluster(tb testing.TB, n int) *crusCluster {
 // job durations given (BenchmarkRollingSideBySide runs CRUS on the rolling tests' ones).
 func startCRUSClusterTimed(tb testing.TB, n int, timing simulator.Timing, jobMin, jobMax time.Duration) *crusCluster {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
 	topo, err := topology.Generate(topology.DefaultOptions(n))
 	require.NoError(tb, err)
 	st, err := stack.Start(ctx, stack.Options{
-		Topology:       topo,
-		Sim:            simulator.Config{Timing: &timing, Seed: 11},
-		CFS:            stacktest.FastCFS(11),
-		Reconcile:      true,
-		RedfishTimeout: 500 * time.Millisecond,
+		Topology:  topo,
+		Sim:       simulator.Config{Timing: &timing, Seed: 11},
+		CFS:       stacktest.FastCFS(11),
+		Reconcile: true,
+		// As the rolling cluster's: in real time (benchmarks) on a loaded machine, 500 ms
+		// can fail a BMC request of the first boot, and a node that failed it never comes
+		// idle in Slurm.
+		RedfishTimeout: 2 * time.Second,
 		WithSlurm:      true,
 		Net:            testNetwork(tb),
 		// A tick of 100 ms lets short jobs end (and drained nodes go quiet) promptly; the
@@ -73,11 +75,8 @@ func startCRUSClusterTimed(tb testing.TB, n int, timing simulator.Timing, jobMin
 	require.NoError(tb, err)
 	tb.Cleanup(st.Close)
 	require.NoError(tb, st.Seed(ctx))
-	// A node that never comes back fails after one attempt of 3 s, not 3 of 10.
-	_, err = st.BOSClient.PatchOptions(ctx, map[string]any{
-		"polling_frequency": 1, "max_power_on_wait_time": 3, "max_boot_wait_time": 3, "max_power_off_wait_time": 3,
-		"default_retry_policy": 1,
-	})
+	// One attempt per node; the waits are bootAll's.
+	_, err = st.BOSClient.PatchOptions(ctx, map[string]any{"polling_frequency": 1, "default_retry_policy": 1})
 	require.NoError(tb, err)
 	path, err := st.ImagePath(ims.ImageComputeNext)
 	require.NoError(tb, err)
@@ -94,9 +93,7 @@ func startCRUSClusterTimed(tb testing.TB, n int, timing simulator.Timing, jobMin
 	for _, id := range c.computes {
 		require.NoError(tb, c.hsm.AddGroupMember(ctx, crusStart, id))
 	}
-	boot := c.session(bos.OpBoot, "", "", false)
-	c.waitComplete(boot, 60*time.Second)
-	c.waitAllIdle()
+	c.bootAll()
 	return c
 }
 
@@ -155,26 +152,23 @@ func (s *sampler) finish() (maxOut, samples int) {
 	return s.maxOut, s.samples
 }
 
-// upgrade runs one CRUS session to completion and returns it and its duration.
-func (c *crusCluster) upgrade(step int, template string, timeout time.Duration) (crus.Session, time.Duration) {
+// upgrade runs one CRUS session to completion and returns it and its duration. It fails
+// when neither the session's messages nor Slurm's nodes rebooting changed for stallBound.
+func (c *crusCluster) upgrade(step int, template string) (crus.Session, time.Duration) {
 	c.t.Helper()
 	start := time.Now()
 	s, err := c.crus.Create(c.ctx(), crus.CreateRequest{StartingLabel: crusStart, UpgradingLabel: crusUp,
 		FailedLabel: crusFailed, UpgradeStepSize: step, UpgradeTemplateID: template})
 	require.NoError(c.t, err)
-	deadline := start.Add(timeout)
-	for {
-		got, err := c.crus.Get(c.ctx(), s.UpgradeID)
+	var got crus.Session
+	waitProgress(c.cluster, "CRUS session "+s.UpgradeID, stallBound, 100*time.Millisecond, func() (bool, string) {
+		got, err = c.crus.Get(c.ctx(), s.UpgradeID)
 		require.NoError(c.t, err)
-		if got.Completed {
-			return got, time.Since(start)
-		}
-		if time.Now().After(deadline) {
-			last := got.Messages[max(0, len(got.Messages)-5):]
-			c.t.Fatalf("CRUS session not complete after %s; last messages:\n%s", timeout, strings.Join(last, "\n"))
-		}
-		time.Sleep(100 * time.Millisecond) // polling a condition with a deadline
-	}
+		return got.Completed, fmt.Sprintf("%d messages, Slurm: %d rebooting, %d idle", len(got.Messages), rebootingNodes(c.slurm.Nodes()), idleNodes(c.slurm.Nodes()))
+	}, func() string {
+		return "last messages:\n" + strings.Join(got.Messages[max(0, len(got.Messages)-5):], "\n")
+	})
+	return got, time.Since(start)
 }
 
 func (c *crusCluster) members(label string) []string {
@@ -210,7 +204,7 @@ func testCRUSRollingUpgradeUnderLoad(t *testing.T) {
 	jobsBefore := c.slurm.Stats()
 
 	smp := c.sample(skip)
-	s, took := c.upgrade(step, crusNextTmpl, 150*time.Second)
+	s, took := c.upgrade(step, crusNextTmpl)
 	maxOut, samples := smp.finish()
 	t.Logf("%d nodes, step %d: upgrade took %s; at most %d nodes out of service in %d samples; %d messages",
 		n, step, took.Round(time.Millisecond), maxOut, samples, len(s.Messages))

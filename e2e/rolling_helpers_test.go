@@ -55,7 +55,7 @@ type rollingCluster struct {
 // startRollingCluster starts n compute nodes.
 func startRollingCluster(tb testing.TB, n int) *rollingCluster {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
 	topo, err := topology.Generate(topology.DefaultOptions(n))
 	require.NoError(tb, err)
@@ -87,10 +87,9 @@ func startRollingCluster(tb testing.TB, n int) *rollingCluster {
 	require.NoError(tb, err)
 	tb.Cleanup(st.Close)
 	require.NoError(tb, st.Seed(ctx))
-	// A node that never comes back fails after one attempt of 3 s, not three of minutes.
+	// One attempt per node; the waits are bootAll's.
 	_, err = st.BOSClient.PatchOptions(ctx, map[string]any{
-		"polling_frequency": 1, "max_power_on_wait_time": 3, "max_boot_wait_time": 3, "max_power_off_wait_time": 3,
-		"default_retry_policy": 1, "clear_stage": true,
+		"polling_frequency": 1, "default_retry_policy": 1, "clear_stage": true,
 	})
 	require.NoError(tb, err)
 	path, err := st.ImagePath(ims.ImageComputeNext)
@@ -103,8 +102,7 @@ func startRollingCluster(tb testing.TB, n int) *rollingCluster {
 	for _, node := range topo.Nodes {
 		c.xname[node.Name] = node.Xname
 	}
-	c.waitComplete(c.session(bos.OpBoot, "", "", false), 60*time.Second)
-	c.waitAllIdle()
+	c.bootAll()
 	return c
 }
 
@@ -113,18 +111,29 @@ func startRollingCluster(tb testing.TB, n int) *rollingCluster {
 func (c *rollingCluster) stage() string {
 	c.t.Helper()
 	name := c.session(bos.OpReboot, rollingTemplate, "", true)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	staged := 0
+	waitProgress(c.cluster, "staged session "+name, stallBound, 50*time.Millisecond, func() (bool, string) {
 		comps, err := c.st.BOSClient.ListComponents(c.ctx(), bosapi.ComponentQuery{StagedSession: name})
 		require.NoError(c.t, err)
-		if len(comps) == len(c.computes) {
-			return name
+		staged = len(comps)
+		return staged == len(c.computes), fmt.Sprintf("%d of %d nodes staged", staged, len(c.computes))
+	}, func() string { return fmt.Sprintf("%d nodes not staged", len(c.computes)-staged) })
+	return name
+}
+
+// waitRebootsDone waits until Slurm shows no reboot pending and no node down, failing
+// only when that count stands still for stallBound.
+func (c *rollingCluster) waitRebootsDone() {
+	c.t.Helper()
+	c.waitSlurmNodes("every node's reboot complete", stallBound, func(nodes []slurmapi.Node) int {
+		n := 0
+		for _, node := range nodes {
+			if node.State.Flags&(slurmapi.FlagRebootRequested|slurmapi.FlagRebootIssued) != 0 || node.State.Base == slurmapi.StateDown {
+				n++
+			}
 		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("staged session %s: %d of %d nodes staged after 30s", name, len(comps), len(c.computes))
-		}
-		time.Sleep(50 * time.Millisecond) // polling a condition with a deadline
-	}
+		return n
+	})
 }
 
 // rebootAll is the administrator's `scontrol reboot ASAP nextstate=resume reason="Rolling

@@ -37,7 +37,7 @@ func testRollout(t *testing.T) {
 	start := time.Now()
 	r := c.createRollout("upgrade", bos.RolloutPolicy{Canary: 3, MaxUnavailable: bos.Amount{N: 10, Percent: true},
 		FailureBudget: bos.Amount{N: 5}, NodeTimeoutSeconds: 60, SteerJobs: true})
-	r = c.waitRollout(r.Name, 600*time.Second, func(r bos.Rollout) bool { return r.Final() })
+	r = c.waitRollout(r.Name, func(r bos.Rollout) bool { return r.Final() })
 	took := time.Since(start)
 	require.Equal(t, bos.RolloutComplete, r.State, r.Reason)
 	assert.Equal(t, bos.RolloutCounts{Total: n, Healthy: n}, r.Counts)
@@ -138,15 +138,15 @@ func testRolloutBrokenImage(t *testing.T) {
 	const canaries, maxUnavailable, budget = 2, 6, 3
 	r := c.createRollout("broken", bos.RolloutPolicy{Canary: canaries, MaxUnavailable: bos.Amount{N: maxUnavailable},
 		FailureBudget: bos.Amount{N: budget}, NodeTimeoutSeconds: 60})
-	r = c.waitRollout(r.Name, 120*time.Second, func(r bos.Rollout) bool { return r.State != bos.RolloutRunning && r.State != bos.RolloutStaging })
+	r = c.waitRollout(r.Name, func(r bos.Rollout) bool { return r.State != bos.RolloutRunning && r.State != bos.RolloutStaging })
 	require.Equal(t, bos.RolloutPaused, r.State)
 	assert.Contains(t, r.Reason, "a canary node failed")
-	r = c.waitRollout(r.Name, 60*time.Second, func(r bos.Rollout) bool { return r.Counts.Failed == 2 })
+	r = c.waitRollout(r.Name, func(r bos.Rollout) bool { return r.Counts.Failed == 2 })
 	assert.Equal(t, bos.RolloutCounts{Total: n, Waiting: n - 2, Failed: 2}, r.Counts, "only the canaries moved")
 	c.requireDrainedFailed(r)
 
 	r = c.command(r.Name, bos.RolloutResume)
-	r = c.waitRollout(r.Name, 120*time.Second, func(r bos.Rollout) bool { return r.State == bos.RolloutPaused })
+	r = c.waitRollout(r.Name, func(r bos.Rollout) bool { return r.State == bos.RolloutPaused })
 	assert.Contains(t, r.Reason, "failure budget of 3 reached")
 	c.requireDrainedFailed(r)
 	// Failed nodes stay drained and keep their slots: the canaries hold two of the six,
@@ -158,10 +158,10 @@ func testRolloutBrokenImage(t *testing.T) {
 	assert.LessOrEqual(t, n-r.Counts.Waiting, movedMost)
 
 	r = c.command(r.Name, bos.RolloutAbort)
-	r = c.waitRollout(r.Name, 60*time.Second, func(r bos.Rollout) bool { return r.Final() })
+	r = c.waitRollout(r.Name, func(r bos.Rollout) bool { return r.Final() })
 	require.Equal(t, bos.RolloutAborted, r.State)
 	// Let the reboots issued before the abort play out, then look at every node.
-	c.waitRollout(r.Name, 60*time.Second, func(bos.Rollout) bool {
+	c.waitRollout(r.Name, func(bos.Rollout) bool {
 		nodes := c.slurm.Nodes()
 		return !slices.ContainsFunc(nodes, func(n slurmapi.Node) bool { return n.State.Has(slurmapi.FlagRebootIssued) })
 	})
@@ -202,21 +202,29 @@ func (c *rollingCluster) command(name, cmd string) bos.Rollout {
 	return r
 }
 
-// waitRollout polls the rollout until cond holds, failing with its state at timeout.
-func (c *rollingCluster) waitRollout(name string, timeout time.Duration, cond func(bos.Rollout) bool) bos.Rollout {
+// waitRollout polls the rollout until cond holds, failing when neither the rollout nor
+// Slurm's nodes changed for stallBound, with the rollout's state and counts.
+func (c *rollingCluster) waitRollout(name string, cond func(bos.Rollout) bool) bos.Rollout {
 	c.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		r, err := c.st.BOSClient.GetRollout(c.ctx(), name)
+	var r bos.Rollout
+	waitProgress(c.cluster, "rollout "+name, stallBound, 100*time.Millisecond, func() (bool, string) {
+		var err error
+		r, err = c.st.BOSClient.GetRollout(c.ctx(), name)
 		require.NoError(c.t, err)
-		if cond(r) {
-			return r
+		return cond(r), fmt.Sprintf("%s (%s), %+v, Slurm: %d rebooting", r.State, r.Reason, r.Counts, rebootingNodes(c.slurm.Nodes()))
+	}, func() string { return fmt.Sprintf("%d nodes idle in Slurm", idleNodes(c.slurm.Nodes())) })
+	return r
+}
+
+// rebootingNodes counts the nodes with a reboot requested or issued.
+func rebootingNodes(nodes []slurmapi.Node) int {
+	n := 0
+	for _, node := range nodes {
+		if node.State.Has(slurmapi.FlagRebootRequested) || node.State.Has(slurmapi.FlagRebootIssued) {
+			n++
 		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("rollout %s after %s: %s (%s), %+v", name, timeout, r.State, r.Reason, r.Counts)
-		}
-		time.Sleep(100 * time.Millisecond) // polling a condition with a deadline
 	}
+	return n
 }
 
 // requireDrainedFailed checks that every failed node is drained in Slurm with the
