@@ -20,9 +20,9 @@ import (
 )
 
 // Run drives every unfinished rollout until ctx ends: a pass every Poll, or at once
-// after a create or a command (Wake). Each pass reads Slurm's nodes and jobs once and
-// steps every unfinished rollout (level-triggered: a restarted BOS carries on from the
-// stored records).
+// after a create or a command (Wake) or a BOS write to a node in flight (Notify). Each
+// pass reads Slurm's nodes and jobs once and steps every unfinished rollout
+// (level-triggered: a restarted BOS carries on from the stored records).
 func (s *Server) Run(ctx context.Context) error {
 	loop.Every(ctx, s.log, "rollouts", func() time.Duration { return s.cfg.Poll }, s.wake, s.pass)
 	return nil
@@ -34,6 +34,7 @@ func (s *Server) pass(ctx context.Context) {
 		s.log.Warn("rollout: listing rollouts", "err", err)
 		return
 	}
+	inFlight := map[string]bool{}
 	var wlm map[string]SlurmNode
 	for _, r := range recs {
 		if r.Final() && r.Pending == nil {
@@ -46,13 +47,42 @@ func (s *Server) pass(ctx context.Context) {
 			}
 		}
 		id := store.RolloutID(r.Tenant, r.Name)
+		now := r
 		for range 3 { // a stale record (a command meanwhile) is stepped again at once
-			if err = s.step(ctx, id, wlm); !errors.Is(err, errStale) {
+			if now, err = s.step(ctx, id, wlm); !errors.Is(err, errStale) {
 				break
 			}
 		}
-		if err != nil && ctx.Err() == nil {
-			s.log.Warn("rollout: step failed; retrying at the next pass", "rollout", r.Name, "tenant", r.Tenant, "err", err)
+		if err != nil {
+			now = r // what it was: its nodes in flight still are
+			if ctx.Err() == nil {
+				s.log.Warn("rollout: step failed; retrying at the next pass", "rollout", r.Name, "tenant", r.Tenant, "err", err)
+			}
+		}
+		for _, n := range now.Nodes {
+			if n.Phase == bos.NodeHanded || n.Phase == bos.NodeOut {
+				inFlight[n.Xname] = true
+			}
+		}
+	}
+	s.inFlight.Store(&inFlight)
+}
+
+// Notify is the hook of BOS's waking component writes (the store's OnComponentsChanged,
+// and the other replicas' shared wakes): a write to a node a rollout has handed to Slurm
+// and not settled wakes the controller. Such a write is mostly the node's boot report,
+// and slurmd registers as the node boots, so Slurm has it back in service by then: the
+// next hand-over follows a node's return, not the next poll (the poll stays the
+// backstop: the pass reads Slurm, whatever woke it). It never blocks.
+func (s *Server) Notify(ids []string) {
+	m := s.inFlight.Load()
+	if m == nil {
+		return
+	}
+	for _, id := range ids {
+		if (*m)[id] {
+			s.Wake()
+			return
 		}
 	}
 }
@@ -64,28 +94,28 @@ func (s *Server) pass(ctx context.Context) {
 //  3. those actions are performed and cleared. A crash between 2 and 3 replays them at
 //     the next step (each is idempotent; a reboot is replayed only for nodes Slurm has
 //     neither pending nor done since the hand-over: Replayable).
-func (s *Server) step(ctx context.Context, id string, wlm map[string]SlurmNode) error {
+func (s *Server) step(ctx context.Context, id string, wlm map[string]SlurmNode) (record, error) {
 	raw, err := s.cfg.Store.GetRollout(ctx, id)
 	if err != nil {
-		return err
+		return record{}, err
 	}
 	r, err := decode(raw)
 	if err != nil {
-		return err
+		return r, err
 	}
 	if r.Pending != nil { // a replay: Slurm may have done the reboots already
 		a := *r.Pending
 		a.Reboot = Replayable(&r.Rollout, a.Reboot, wlm)
 		if r, err = s.performPending(ctx, id, r, a); err != nil {
-			return err
+			return r, err
 		}
 	}
 	if r.Final() {
-		return nil
+		return r, nil
 	}
 	obs, err := s.observe(ctx, &r.Rollout, wlm)
 	if err != nil {
-		return err
+		return r, err
 	}
 	d := Decide(r.Rollout, obs, s.now())
 	next, err := s.update(ctx, id, r.Version, func(x *record) error {
@@ -96,7 +126,7 @@ func (s *Server) step(ctx context.Context, id string, wlm map[string]SlurmNode) 
 		return nil
 	})
 	if err != nil {
-		return err
+		return r, err
 	}
 	if d.Rollout.State != r.State {
 		s.log.Info("rollout: state", "rollout", r.Name, "tenant", r.Tenant, "state", d.Rollout.State, "reason", d.Rollout.Reason)
@@ -104,7 +134,7 @@ func (s *Server) step(ctx context.Context, id string, wlm map[string]SlurmNode) 
 	if next.Pending != nil {
 		_, err = s.performPending(ctx, id, next, *next.Pending)
 	}
-	return err
+	return next, err
 }
 
 // performPending performs a, r's outbox or what is left of it, and clears the outbox.

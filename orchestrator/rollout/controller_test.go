@@ -225,3 +225,44 @@ func TestReplayDoesNotRebootANodeBack(t *testing.T) {
 	}
 	assert.Equal(t, []int{2, 2}, w.batches, "the replay issued no reboot")
 }
+
+// TestNotifyWakesOnNodesInFlight: a waking BOS write to a node the rollout has handed to
+// Slurm wakes the controller; one to a node not in flight (waiting, or healthy since)
+// does not, nor does any before the first pass.
+func TestNotifyWakesOnNodesInFlight(t *testing.T) {
+	st := storetest.Open(t, storetest.Mini, store.Config{})
+	ctx := context.Background()
+	w := &world{now: t0, n: 3, rebooted: map[string]int{}}
+	s := w.server(t, st)
+	woken := func() bool {
+		select {
+		case <-s.wake:
+			return true
+		default:
+			return false
+		}
+	}
+	_, err := s.Create(ctx, "", bos.RolloutCreate{Name: "r", TemplateName: "t",
+		Policy: bos.RolloutPolicy{Canary: 1, MaxUnavailable: bos.Amount{N: 1}}})
+	require.NoError(t, err)
+	require.True(t, woken(), "a create wakes it")
+	s.Notify([]string{"x0"})
+	assert.False(t, woken(), "no pass yet: nothing in flight")
+
+	s.pass(ctx) // creates the staged session
+	s.pass(ctx) // takes its nodes
+	s.Notify([]string{"x0", "x1"})
+	assert.False(t, woken(), "waiting nodes are not in flight")
+	s.pass(ctx) // hands the canary over
+	require.Equal(t, []int{1}, w.batches)
+	s.Notify([]string{"x1", "x2"})
+	assert.False(t, woken(), "not the canary")
+	s.Notify([]string{"x2", "x0"})
+	assert.True(t, woken(), "the canary in flight")
+
+	s.pass(ctx) // the canary is healthy; x1 handed over
+	s.Notify([]string{"x0"})
+	assert.False(t, woken(), "healthy: settled")
+	s.Notify([]string{"x1"})
+	assert.True(t, woken())
+}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bos "github.com/cray-bos/bos/orchestrator"
@@ -42,6 +43,9 @@ type Server struct {
 	log  *slog.Logger
 	wake chan struct{}
 	once sync.Once
+	// inFlight holds the xnames handed to Slurm and not settled, as the last pass left
+	// them (Notify).
+	inFlight atomic.Pointer[map[string]bool]
 }
 
 // New builds the service; call Run to start its controller.

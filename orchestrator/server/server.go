@@ -135,6 +135,10 @@ type BOS struct {
 	// subscribedBMCs then says how many BMCs took one (-1: BOS subscribes to none).
 	subscribed     chan struct{}
 	subscribedBMCs atomic.Int64
+
+	// rolloutHook is rollout, for the store's write hook: a waking write to a node a
+	// rollout has in flight wakes its controller.
+	rolloutHook atomic.Pointer[rollout.Server]
 }
 
 // New opens the store, migrates v1 templates in it to v2 form, and builds the API and,
@@ -156,7 +160,12 @@ func New(ctx context.Context, cfg Config) (b *BOS, err error) {
 	b = &BOS{cfg: cfg, rec: &reconcilerRun{}, subscribed: make(chan struct{})}
 	storeCfg := cfg.Store
 	storeCfg.ShareWakes = cfg.Replica.ID != "" // the node's owner may be another replica
-	storeCfg.OnComponentsChanged = func(ids []string) { b.rec.wake(ids...) }
+	storeCfg.OnComponentsChanged = func(ids []string) {
+		b.rec.wake(ids...)
+		if r := b.rolloutHook.Load(); r != nil {
+			r.Notify(ids) // a node in flight reported (its boot): the rollout's next look
+		}
+	}
 	storeCfg.OnComponentsWritten = func(ids []string) {
 		if v := b.view.Load(); v != nil {
 			v.Notify(ids)
@@ -285,6 +294,7 @@ func (b *BOS) build() error {
 			return fmt.Errorf("bos: rollout: %w", err)
 		}
 		b.rollout, rollouts = srv, srv
+		b.rolloutHook.Store(srv)
 	}
 	mux.Handle("/", api.New(api.Config{Store: b.store, Tenants: cfg.Tenants, BootSets: checker, Logger: cfg.Logger,
 		LogLevel: cfg.LogLevel, Nodes: nodes, WakeV1: wakeV1, WakeV2: b.rec.wakeSessions, Auth: cfg.Auth,
@@ -426,7 +436,14 @@ func (b *BOS) Run(ctx context.Context) error {
 	if b.cfg.Reconcile && operate {
 		if b.owner != nil {
 			stopOwner = b.runOwner(ctx, b.owner)
-			spawn(func(ctx context.Context) { b.store.SubscribeWakes(ctx, func(ids []string) { b.rec.wake(ids...) }) })
+			spawn(func(ctx context.Context) {
+				b.store.SubscribeWakes(ctx, func(ids []string) {
+					b.rec.wake(ids...)
+					if b.rollout != nil {
+						b.rollout.Notify(ids) // another replica's write (a boot report) to a node in flight
+					}
+				})
+			})
 		}
 		if b.subscribes() {
 			// Subscribing connects to every BMC (seconds at 10,000 nodes): do it in the
