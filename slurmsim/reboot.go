@@ -35,10 +35,12 @@ func (s *Server) Reboot(req slurmapi.RebootRequest) error {
 	}
 	now := s.now()
 	var changed []string
+	ready := false
 	for _, n := range nodes {
 		if n.flags&(slurmapi.FlagRebootRequested|slurmapi.FlagRebootIssued) != 0 {
 			continue
 		}
+		ready = ready || n.readyToReboot()
 		n.flags |= slurmapi.FlagRebootRequested
 		n.next = next
 		if req.Reason != "" {
@@ -65,6 +67,12 @@ func (s *Server) Reboot(req slurmapi.RebootRequest) error {
 	}
 	if len(changed) > 0 {
 		s.cfg.Logger.Info("reboot request queued", "nodes", hostlist.Compress(changed), "asap", req.ASAP, "nextstate", next.String())
+	}
+	if ready && !s.cfg.JobsWinRebootRace { // the race: jobs take idle nodes first at the tick
+		select {
+		case s.ready <- struct{}{}:
+		default:
+		}
 	}
 	return nil
 }
@@ -114,12 +122,7 @@ func (s *Server) issueReboots(now time.Time) []string {
 		if n.flags&slurmapi.FlagRebootRequested == 0 {
 			continue
 		}
-		st := n.state()
-		if st.Has(slurmapi.FlagCompleting) {
-			continue
-		}
-		idle := st.Base == slurmapi.StateIdle && n.flags&slurmapi.FlagNotResponding == 0
-		if !idle && st.Base != slurmapi.StateDown {
+		if !n.readyToReboot() {
 			continue
 		}
 		n.down = true
@@ -135,6 +138,17 @@ func (s *Server) issueReboots(now time.Time) []string {
 		s.cfg.Logger.Debug("debug: Issuing reboot request for nodes " + hostlist.Compress(batch))
 	}
 	return batch
+}
+
+// readyToReboot: a requested reboot is issued now (not completing; idle and responding,
+// or DOWN).
+func (n *node) readyToReboot() bool {
+	st := n.state()
+	if st.Has(slurmapi.FlagCompleting) {
+		return false
+	}
+	idle := st.Base == slurmapi.StateIdle && n.flags&slurmapi.FlagNotResponding == 0
+	return idle || st.Base == slurmapi.StateDown
 }
 
 // checkRebootTimeouts is check_reboot_nodes (reference 3.5): an issued reboot older than

@@ -1,7 +1,9 @@
 package slurmsim
 
 import (
+	"context"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -557,4 +559,43 @@ func TestUnexpectedReboot(t *testing.T) {
 	hist, err := e.s.History("nid000001")
 	require.NoError(t, err)
 	assert.ErrorContains(t, CheckNoRebootWhileRunning("nid000001", hist), "rebooted at")
+}
+
+// TestRunIssuesReadyRebootAtOnce: under Run, a reboot request that finds its node idle
+// is issued at once, not at the next tick (an hour away here); one on a busy node waits
+// for its job to end at a tick, and so does every request when jobs win the race.
+func TestRunIssuesReadyRebootAtOnce(t *testing.T) {
+	run := func(t *testing.T, race bool) (*Server, *recorder, context.CancelFunc) {
+		prog := &recorder{}
+		s, err := New(Config{Nodes: nodeNames(2), RebootProgram: prog, TickInterval: time.Hour, JobsWinRebootRace: race})
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { _ = s.Run(ctx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done; _ = s.Close() })
+		return s, prog, cancel
+	}
+	synctest.Test(t, func(t *testing.T) {
+		s, prog, _ := run(t, false)
+		start := time.Now()
+		_, err := s.Submit(slurmapi.JobDesc{Nodes: 1, Duration: time.Minute})
+		require.NoError(t, err)
+		s.Tick(time.Now()) // the job takes nid000001
+		require.NoError(t, s.Reboot(slurmapi.RebootRequest{Nodes: "nid000001", ASAP: true}))
+		synctest.Wait()
+		assert.Empty(t, prog.Calls(), "a busy node's reboot waits for its job")
+		require.NoError(t, s.Reboot(slurmapi.RebootRequest{Nodes: "nid000002", ASAP: true}))
+		synctest.Wait()
+		assert.Equal(t, [][]string{{"nid000002"}}, prog.Calls(), "the idle node's reboot issued")
+		assert.Equal(t, start, time.Now(), "at once")
+		n, err := s.Node("nid000002")
+		require.NoError(t, err)
+		assert.True(t, n.State.Has(slurmapi.FlagRebootIssued), n.State.String())
+	})
+	synctest.Test(t, func(t *testing.T) {
+		s, prog, _ := run(t, true)
+		require.NoError(t, s.Reboot(slurmapi.RebootRequest{Nodes: "nid000002"}))
+		synctest.Wait()
+		assert.Empty(t, prog.Calls(), "jobs win the race: the reboot waits for the tick")
+	})
 }

@@ -37,6 +37,9 @@ type Server struct {
 	lastCheck time.Time // last reboot-timeout pass
 	workload  *workload
 
+	// ready is signalled when a reboot request finds a node ready to reboot (Run).
+	ready chan struct{}
+
 	progCtx    context.Context
 	progCancel context.CancelFunc
 	progWG     sync.WaitGroup
@@ -130,6 +133,7 @@ func New(cfg Config) (*Server, error) {
 		nextJobID: 1,
 		accounted: now,
 		lastCheck: now,
+		ready:     make(chan struct{}, 1),
 	}
 	s.progCtx, s.progCancel = context.WithCancel(context.Background())
 	unknown := strings.EqualFold(cfg.InitialState, "UNKNOWN")
@@ -213,6 +217,12 @@ func (s *Server) Tick(now time.Time) []string {
 	}
 	s.schedule(now)
 	s.purgeJobs(now)
+	s.startProgram(batch) // unlocks
+	return batch
+}
+
+// startProgram starts the RebootProgram for batch and releases the lock the caller holds.
+func (s *Server) startProgram(batch []string) {
 	prog := s.cfg.RebootProgram
 	if len(batch) > 0 && prog != nil {
 		s.stats.RebootProgramCalls++
@@ -222,11 +232,23 @@ func (s *Server) Tick(now time.Time) []string {
 	if len(batch) > 0 && prog != nil {
 		go s.runProgram(prog, append([]string(nil), batch...))
 	}
+}
+
+// IssueReboots runs the reboot pass of Tick alone at now: requested reboots whose node
+// is ready are issued, their RebootProgram started. It returns them, in NodeName order.
+func (s *Server) IssueReboots(now time.Time) []string {
+	s.mu.Lock()
+	batch := s.issueReboots(now)
+	s.startProgram(batch) // unlocks
 	return batch
 }
 
 // Run drives Tick in real time every TickInterval until ctx is cancelled, then waits for
 // running RebootProgram calls. It is the simulator's stand-in for slurmctld's main loop.
+// A reboot request that finds a node ready (idle or DOWN) has its reboot pass run at
+// once (IssueReboots) rather than at the next tick: slurmctld issues it within its
+// background loop's second, a small share of a real reboot of minutes, where a tick is
+// a large share of the simulator's reboots of seconds.
 func (s *Server) Run(ctx context.Context) error {
 	t := time.NewTicker(s.cfg.TickInterval)
 	defer t.Stop()
@@ -237,6 +259,8 @@ func (s *Server) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 			s.Tick(s.now())
+		case <-s.ready:
+			s.IssueReboots(s.now())
 		}
 	}
 }
