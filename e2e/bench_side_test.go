@@ -44,7 +44,7 @@ func BenchmarkRollingSideBySide(b *testing.B) {
 				row := startRow(b)
 				start := time.Now()
 				r := c.createRollout("bench", bos.RolloutPolicy{MaxUnavailable: bos.Amount{N: m}, FailureBudget: bos.Amount{N: 5},
-					NodeTimeoutSeconds: 60, SteerJobs: steer})
+					NodeTimeoutSeconds: 60, SteerJobs: &steer})
 				r = c.waitRollout(r.Name, func(r bos.Rollout) bool { return r.Final() })
 				require.Equal(b, bos.RolloutComplete, r.State, r.Reason)
 				row.end(n)

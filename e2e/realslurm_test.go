@@ -229,7 +229,7 @@ func TestRealSlurmctldRollout(t *testing.T) {
 	r.waitNode("slurmd registered: node IDLE", 30*time.Second, func(state, _ string) bool { return state == "IDLE" })
 
 	ro, err := c.st.BOSClient.CreateRollout(c.ctx(), bos.RolloutCreate{Name: "real", TemplateName: rollingTemplate,
-		Policy: bos.RolloutPolicy{MaxUnavailable: bos.Amount{N: 1}, NodeTimeoutSeconds: 90, SteerJobs: true}})
+		Policy: bos.RolloutPolicy{MaxUnavailable: bos.Amount{N: 1}, NodeTimeoutSeconds: 90, SteerJobs: new(true)}})
 	require.NoError(t, err)
 	describe := func() string {
 		got, err := c.st.BOSClient.GetRollout(c.ctx(), ro.Name)

@@ -36,7 +36,7 @@ func testRollout(t *testing.T) {
 
 	start := time.Now()
 	r := c.createRollout("upgrade", bos.RolloutPolicy{Canary: 3, MaxUnavailable: bos.Amount{N: 10, Percent: true},
-		FailureBudget: bos.Amount{N: 5}, NodeTimeoutSeconds: 60, SteerJobs: true})
+		FailureBudget: bos.Amount{N: 5}, NodeTimeoutSeconds: 60})
 	r = c.waitRollout(r.Name, func(r bos.Rollout) bool { return r.Final() })
 	took := time.Since(start)
 	require.Equal(t, bos.RolloutComplete, r.State, r.Reason)

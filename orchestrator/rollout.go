@@ -128,8 +128,22 @@ type RolloutPolicy struct {
 	HealthCheck        *HealthCheck `json:"health_check,omitempty"`
 	// SteerJobs makes the nodes still to roll Slurm's last choice for new jobs (their
 	// scheduling weight raised by SteerWeight until each is handed over, or the rollout
-	// aborted), so they empty as their jobs end and are handed over idle.
-	SteerJobs bool `json:"steer_jobs,omitempty"`
+	// aborted), so they empty as their jobs end and are handed over idle. Absent from a
+	// create means on (WithDefaults); a stored rollout holds the value it was created
+	// with, and one stored without it (created when the default was off) does not steer.
+	SteerJobs *bool `json:"steer_jobs,omitempty"`
+}
+
+// Steering reports whether a stored rollout steers jobs (SteerJobs).
+func (p RolloutPolicy) Steering() bool { return p.SteerJobs != nil && *p.SteerJobs }
+
+// WithDefaults resolves a create's policy: steer_jobs absent means true.
+func (p RolloutPolicy) WithDefaults() RolloutPolicy {
+	if p.SteerJobs == nil {
+		on := true
+		p.SteerJobs = &on
+	}
+	return p
 }
 
 // SteerWeight is added to the Slurm weight of a node a steering rollout has yet to roll.

@@ -70,7 +70,8 @@ func rolloutCreate(fs *pflag.FlagSet) action {
 	fs.StringVar(&healthURL, "health-url", "", "health check: a GET that must answer 2xx; {xname} and {name} are replaced")
 	fs.StringVar(&healthCmd, "health-command", "", "health check: a command (split on spaces) that must exit 0; {xname} and {name} are replaced")
 	fs.DurationVar(&healthTimeout, "health-timeout", 0, "bound on one health check (0: 10s)")
-	fs.BoolVar(&rc.Policy.SteerJobs, "steer-jobs", false, "make the nodes still to roll Slurm's last choice for new jobs (weight raised until handed over)")
+	var steer bool
+	fs.BoolVar(&steer, "steer-jobs", true, "make the nodes still to roll Slurm's last choice for new jobs (weight raised until handed over); --steer-jobs=false leaves Slurm's weights alone")
 	return func(c *call) (any, error) {
 		rc.Name = c.args[0]
 		if !c.changed("template-name") || !c.changed("max-unavailable") {
@@ -82,6 +83,9 @@ func rolloutCreate(fs *pflag.FlagSet) action {
 		}
 		if rc.Policy.FailureBudget, err = bos.ParseAmount(budget); err != nil {
 			return nil, fmt.Errorf("--failure-budget: %w", err)
+		}
+		if c.changed("steer-jobs") {
+			rc.Policy.SteerJobs = &steer
 		}
 		if healthURL != "" || healthCmd != "" {
 			rc.Policy.HealthCheck = &bos.HealthCheck{URL: healthURL, Command: strings.Fields(healthCmd),
@@ -117,7 +121,7 @@ func rolloutDescription(r bos.Rollout) table {
 		{"name", r.Name}, {"state", r.State}, {"reason", dash(r.Reason)}, {"template_name", r.TemplateName}, {"limit", dash(r.Limit)},
 		{"stage_session", r.StageSession},
 		{"policy", fmt.Sprintf("canary %d%s, max unavailable %s (%d nodes), failure budget %s (%d nodes)%s", p.Canary,
-			canaryList(p.CanaryNodes), p.MaxUnavailable, r.MaxUnavailable, p.FailureBudget, r.FailureBudget, steering(p.SteerJobs))},
+			canaryList(p.CanaryNodes), p.MaxUnavailable, r.MaxUnavailable, p.FailureBudget, r.FailureBudget, steering(p.Steering()))},
 		{"nodes", fmt.Sprintf("%d: %d waiting, %d handed, %d out, %d healthy, %d failed, %d cancelled",
 			c.Total, c.Waiting, c.Handed, c.Out, c.Healthy, c.Failed, c.Cancelled)},
 		{"waves", strconv.Itoa(r.Waves)},

@@ -57,7 +57,7 @@ func TestRolloutCommands(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(r.out), &got))
 	assert.Equal(t, bos.RolloutStaging, got.State)
 	assert.Equal(t, bos.RolloutPolicy{Canary: 2, MaxUnavailable: bos.Amount{N: 10, Percent: true}, FailureBudget: bos.Amount{N: 3},
-		HealthCheck: &bos.HealthCheck{Command: []string{"ssh", "{name}", "true"}, TimeoutSeconds: 5}, SteerJobs: true}, got.Policy)
+		HealthCheck: &bos.HealthCheck{Command: []string{"ssh", "{name}", "true"}, TimeoutSeconds: 5}, SteerJobs: new(true)}, got.Policy)
 
 	r = run("list")
 	require.NoError(t, r.fail, r.err)
@@ -82,4 +82,18 @@ func TestRolloutCommands(t *testing.T) {
 	r = run("describe", "nope")
 	require.Error(t, r.fail)
 	assert.Contains(t, r.fail.Error(), "Rollout 'nope' does not exist")
+
+	// steer_jobs: on unless --steer-jobs=false.
+	r = run("create", "dflt", "--template-name", "tmpl", "--max-unavailable", "1", "--format", "json")
+	require.NoError(t, r.fail, r.err)
+	require.NoError(t, json.Unmarshal([]byte(r.out), &got))
+	assert.Equal(t, new(true), got.Policy.SteerJobs)
+	r = run("create", "off", "--template-name", "tmpl", "--max-unavailable", "1", "--steer-jobs=false", "--format", "json")
+	require.NoError(t, r.fail, r.err)
+	require.NoError(t, json.Unmarshal([]byte(r.out), &got))
+	assert.Equal(t, new(false), got.Policy.SteerJobs)
+	r = run("describe", "off")
+	require.NoError(t, r.fail, r.err)
+	assert.Contains(t, r.out, "failure budget 1 (0 nodes)\n")
+	assert.NotContains(t, r.out, "steering")
 }

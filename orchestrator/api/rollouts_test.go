@@ -121,6 +121,21 @@ func TestRolloutsAPI(t *testing.T) {
 	assert.Len(t, list, 2, "bad input stores no rollout")
 }
 
+// TestRolloutSteerJobsDefault: steer_jobs absent from a create is stored true; false is
+// kept (the opt-out).
+func TestRolloutSteerJobsDefault(t *testing.T) {
+	e := newEnv(t, storetest.Mini)
+	e.expect(200, "PUT", "/v2/sessiontemplates/next", "", template("x1000c0s0b0n0"))
+	var r orchestrator.Rollout
+	e.expect(201, "POST", "/v2/rollouts", "", rolloutBody("on", "next")).json(t, &r)
+	assert.Equal(t, new(true), r.Policy.SteerJobs, "absent: on")
+	e.expect(201, "POST", "/v2/rollouts", "", `{"name": "off", "template_name": "next", "policy": {"max_unavailable": 1, "steer_jobs": false}}`)
+	e.expect(200, "GET", "/v2/rollouts/off", "", nil).json(t, &r)
+	assert.Equal(t, new(false), r.Policy.SteerJobs, "false: stored off")
+	e.expect(200, "GET", "/v2/rollouts/on", "", nil).json(t, &r)
+	assert.Equal(t, new(true), r.Policy.SteerJobs, "stored on")
+}
+
 // TestRolloutsWithoutService: a BOS without Slurm answers 503 on every rollout route.
 func TestRolloutsWithoutService(t *testing.T) {
 	e := newEnv(t, storetest.Mini, func(c *Config) { c.Rollouts = nil })

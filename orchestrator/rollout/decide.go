@@ -200,7 +200,7 @@ func decideStaging(rec *bos.Rollout, obs Observation, act *Actions) {
 		case n.Name == "" || !inSlurm:
 			n.Phase, n.Reason = bos.NodeCancelled, "unknown to Slurm"
 			act.ClearStage = append(act.ClearStage, x)
-		case rec.Policy.SteerJobs:
+		case rec.Policy.Steering():
 			// New jobs go elsewhere first: the node empties as its jobs end. A weight a
 			// rollout already raised (one stopped for good) is taken as what it was.
 			n.Weight = max(s.Weight, 1)

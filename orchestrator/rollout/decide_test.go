@@ -1,12 +1,14 @@
 package rollout
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/cray-bos/bos/api/slurmapi"
 	bos "github.com/cray-bos/bos/orchestrator"
@@ -404,7 +406,7 @@ func TestReplayable(t *testing.T) {
 // waiting nodes'; nodes unknown to Slurm are left alone. The limit is untouched.
 func TestDecideSteerJobs(t *testing.T) {
 	r := bos.Rollout{Name: "r1", State: bos.RolloutStaging, StageSession: stage,
-		Policy: bos.RolloutPolicy{MaxUnavailable: bos.Amount{N: 1}, SteerJobs: true}}
+		Policy: bos.RolloutPolicy{MaxUnavailable: bos.Amount{N: 1}, SteerJobs: new(true)}}
 	sess := &bos.Session{Name: stage, Status: bos.SessionStatus{Status: bos.SessionRunning}}
 	staged := map[string]bos.Component{"x0": {ID: "x0"}, "x1": {ID: "x1"}, "x2": {ID: "x2"}, "x9": {ID: "x9"}}
 	names := map[string]string{"x0": "nid0", "x1": "nid1", "x2": "nid2"}
@@ -435,4 +437,32 @@ func TestDecideSteerJobs(t *testing.T) {
 	ab := Decide(aborting, Observation{Slurm: slurm(raised(busyUntil(time.Hour)), requested, raised(unreported))}, t0.Add(3*time.Second))
 	assert.Equal(t, Actions{CancelReboot: []string{"nid1"}, ClearStage: []string{"x0", "x2"},
 		Weight: []Weight{{"nid0", 1}, {"nid2", 1}}}, ab.Actions, "the waiting nodes' weights put back")
+}
+
+// TestDecideSteerJobsStored: steer_jobs as stored. A create without it steers (the
+// default, resolved when it is stored); a record stored without the field (created when
+// the default was off) and one with false raise no weight.
+func TestDecideSteerJobsStored(t *testing.T) {
+	assert.True(t, bos.RolloutPolicy{}.WithDefaults().Steering(), "absent from a create: on")
+	assert.False(t, bos.RolloutPolicy{SteerJobs: new(false)}.WithDefaults().Steering(), "false kept")
+	sess := &bos.Session{Name: stage, Status: bos.SessionStatus{Status: bos.SessionRunning}}
+	staged := map[string]bos.Component{"x0": {ID: "x0"}}
+	for name, raw := range map[string]string{
+		"stored without the field": `{"max_unavailable": 1, "failure_budget": 1}`,
+		"stored false":             `{"max_unavailable": 1, "failure_budget": 1, "steer_jobs": false}`,
+		"stored true":              `{"max_unavailable": 1, "failure_budget": 1, "steer_jobs": true}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			var p bos.RolloutPolicy
+			require.NoError(t, json.Unmarshal([]byte(raw), &p))
+			r := bos.Rollout{Name: "r1", State: bos.RolloutStaging, StageSession: stage, Policy: p}
+			d := Decide(r, Observation{Session: sess, Staged: staged, Names: map[string]string{"x0": "nid0"}, Slurm: slurm(idle)}, t0)
+			require.Equal(t, bos.RolloutRunning, d.Rollout.State)
+			if name == "stored true" {
+				assert.Equal(t, []Weight{{"nid0", 1 + bos.SteerWeight}}, d.Actions.Weight)
+			} else {
+				assert.Empty(t, d.Actions.Weight)
+			}
+		})
+	}
 }

@@ -110,7 +110,7 @@ func (s *Server) Create(ctx context.Context, tenant string, rc bos.RolloutCreate
 	}
 	now := s.now()
 	r := record{Rollout: bos.Rollout{
-		Name: rc.Name, Tenant: tenant, TemplateName: rc.TemplateName, Limit: rc.Limit, Policy: rc.Policy,
+		Name: rc.Name, Tenant: tenant, TemplateName: rc.TemplateName, Limit: rc.Limit, Policy: rc.Policy.WithDefaults(),
 		State: bos.RolloutStaging, StageSession: stageSession(rc.Name, now), Nodes: []bos.RolloutNode{},
 		Created: now, Updated: now,
 	}}
