@@ -79,6 +79,11 @@
 //     whole nodes unless they ask for fewer CPUs (then nodes can be MIXED); lowest-
 //     numbered nodes first. Which of a non-ASAP reboot and a queued job wins an idle node
 //     is configurable (JobsWinRebootRace); by default the reboot wins, as observed.
+//   - Under Run, a reboot request that finds a node ready (idle or DOWN) is issued at
+//     once (IssueReboots), not at the next tick: slurmctld's background loop issues it
+//     within a second, a small share of a real reboot of minutes, where a tick would be
+//     a large share of the simulator's reboots of seconds. Tick alone (fake clocks)
+//     issues at the tick, as before.
 //   - slurmd pings are implicit: a stopped slurmd is NOT_RESPONDING from the next Tick
 //     (Slurm notices within a ping interval) and DOWN "Not responding" after
 //     SlurmdTimeout; UNKNOWN nodes (InitialState UNKNOWN) wait for registration instead.

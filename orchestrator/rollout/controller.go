@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/cray-bos/bos/api/bosapi"
@@ -24,11 +25,49 @@ import (
 // pass reads Slurm's nodes and jobs once and steps every unfinished rollout
 // (level-triggered: a restarted BOS carries on from the stored records).
 func (s *Server) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Go(func() { s.relayNotifies(ctx) })
 	loop.Every(ctx, s.log, "rollouts", func() time.Duration { return s.cfg.Poll }, s.wake, s.pass)
+	wg.Wait()
 	return nil
 }
 
+// relayNotifies turns Notify's signals into wake-ups, at most one per half Poll after
+// the last pass began: the nodes of a wave come back one by one, and a pass per node
+// would multiply the passes (each reads every Slurm node and the whole record) for a
+// few milliseconds each.
+func (s *Server) relayNotifies(ctx context.Context) {
+	var woke time.Time // the last wake-up sent: its pass may not have begun yet
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.notified:
+		}
+		last := latest(time.Unix(0, s.lastPass.Load()), woke)
+		if d := time.Until(last.Add(s.cfg.Poll / 2)); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+		s.Wake()
+		woke = time.Now()
+	}
+}
+
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
 func (s *Server) pass(ctx context.Context) {
+	s.lastPass.Store(time.Now().UnixNano())
 	recs, err := s.list(ctx)
 	if err != nil {
 		s.log.Warn("rollout: listing rollouts", "err", err)
@@ -60,7 +99,9 @@ func (s *Server) pass(ctx context.Context) {
 			}
 		}
 		for _, n := range now.Nodes {
-			if n.Phase == bos.NodeHanded || n.Phase == bos.NodeOut {
+			// Out: Slurm has taken it out of service (the reboot issued); not handed, whose
+			// write is mostly applystaged as its reboot is issued, which frees no slot.
+			if n.Phase == bos.NodeOut {
 				inFlight[n.Xname] = true
 			}
 		}
@@ -69,11 +110,12 @@ func (s *Server) pass(ctx context.Context) {
 }
 
 // Notify is the hook of BOS's waking component writes (the store's OnComponentsChanged,
-// and the other replicas' shared wakes): a write to a node a rollout has handed to Slurm
-// and not settled wakes the controller. Such a write is mostly the node's boot report,
+// and the other replicas' shared wakes): a write to a node a rollout has seen out of
+// service (phase out) and not settled wakes the controller. Such a write is mostly the node's boot report,
 // and slurmd registers as the node boots, so Slurm has it back in service by then: the
 // next hand-over follows a node's return, not the next poll (the poll stays the
-// backstop: the pass reads Slurm, whatever woke it). It never blocks.
+// backstop: the pass reads Slurm, whatever woke it). It never blocks; relayNotifies
+// spaces the passes it asks for.
 func (s *Server) Notify(ids []string) {
 	m := s.inFlight.Load()
 	if m == nil {
@@ -81,7 +123,10 @@ func (s *Server) Notify(ids []string) {
 	}
 	for _, id := range ids {
 		if (*m)[id] {
-			s.Wake()
+			select {
+			case s.notified <- struct{}{}:
+			default:
+			}
 			return
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -35,6 +36,8 @@ type world struct {
 	failNext error          // the next Reboot call fails with it
 	lostNext error          // the next Reboot call is done, but its caller gets this (BOS crashed)
 	batches  []int          // nodes per Reboot call
+	hold     bool           // reboots from now on stay in progress (Slurm DOWN, BOS not done) until released
+	held     map[string]bool
 }
 
 func (w *world) xname(i int) string { return fmt.Sprintf("x%d", i) }
@@ -68,7 +71,7 @@ func (w *world) ListComponents(_ context.Context, q bosapi.ComponentQuery) ([]bo
 		if q.StagedSession != "" {
 			c.StagedState.Session = q.StagedSession
 		}
-		if w.rebooted[SlurmName(i+1)] > 0 {
+		if w.rebooted[SlurmName(i+1)] > 0 && !w.held[SlurmName(i+1)] {
 			c = stable(x)
 			c.Session = w.session.Name
 		}
@@ -98,10 +101,14 @@ func (w *world) Nodes(context.Context) ([]slurmapi.Node, error) {
 	for i := range w.n {
 		name := SlurmName(i + 1)
 		boot := w.now.Add(-time.Hour)
-		if w.rebooted[name] > 0 {
+		state := slurmapi.NodeState{Base: slurmapi.StateIdle}
+		switch {
+		case w.held[name]:
+			state = slurmapi.NodeState{Base: slurmapi.StateDown, Flags: slurmapi.FlagDrain | slurmapi.FlagRebootIssued}
+		case w.rebooted[name] > 0:
 			boot = w.now.Add(time.Second)
 		}
-		out = append(out, slurmapi.Node{Name: name, State: slurmapi.NodeState{Base: slurmapi.StateIdle}, BootTime: boot})
+		out = append(out, slurmapi.Node{Name: name, State: state, BootTime: boot})
 	}
 	return out, nil
 }
@@ -121,6 +128,9 @@ func (w *world) Reboot(_ context.Context, req slurmapi.RebootRequest) error {
 	names := hostlist.MustExpand(req.Nodes)
 	for _, name := range names {
 		w.rebooted[name]++
+		if w.hold {
+			w.held[name] = true
+		}
 	}
 	w.batches = append(w.batches, len(names))
 	err := w.lostNext
@@ -226,17 +236,17 @@ func TestReplayDoesNotRebootANodeBack(t *testing.T) {
 	assert.Equal(t, []int{2, 2}, w.batches, "the replay issued no reboot")
 }
 
-// TestNotifyWakesOnNodesInFlight: a waking BOS write to a node the rollout has handed to
-// Slurm wakes the controller; one to a node not in flight (waiting, or healthy since)
-// does not, nor does any before the first pass.
+// TestNotifyWakesOnNodesInFlight: a waking BOS write to a node the rollout has seen out
+// of service wakes the controller; one to a node waiting, handed (its reboot not yet
+// seen) or healthy since does not, nor does any before the first pass.
 func TestNotifyWakesOnNodesInFlight(t *testing.T) {
 	st := storetest.Open(t, storetest.Mini, store.Config{})
 	ctx := context.Background()
-	w := &world{now: t0, n: 3, rebooted: map[string]int{}}
+	w := &world{now: t0, n: 3, rebooted: map[string]int{}, hold: true, held: map[string]bool{}}
 	s := w.server(t, st)
 	woken := func() bool {
 		select {
-		case <-s.wake:
+		case <-s.notified:
 			return true
 		default:
 			return false
@@ -245,7 +255,6 @@ func TestNotifyWakesOnNodesInFlight(t *testing.T) {
 	_, err := s.Create(ctx, "", bos.RolloutCreate{Name: "r", TemplateName: "t",
 		Policy: bos.RolloutPolicy{Canary: 1, MaxUnavailable: bos.Amount{N: 1}}})
 	require.NoError(t, err)
-	require.True(t, woken(), "a create wakes it")
 	s.Notify([]string{"x0"})
 	assert.False(t, woken(), "no pass yet: nothing in flight")
 
@@ -253,16 +262,53 @@ func TestNotifyWakesOnNodesInFlight(t *testing.T) {
 	s.pass(ctx) // takes its nodes
 	s.Notify([]string{"x0", "x1"})
 	assert.False(t, woken(), "waiting nodes are not in flight")
-	s.pass(ctx) // hands the canary over
+	s.pass(ctx) // hands the canary over; Slurm issues its reboot
 	require.Equal(t, []int{1}, w.batches)
+	s.Notify([]string{"x0"})
+	assert.False(t, woken(), "handed: its reboot not yet seen")
+	s.pass(ctx) // the canary is out of service
 	s.Notify([]string{"x1", "x2"})
 	assert.False(t, woken(), "not the canary")
 	s.Notify([]string{"x2", "x0"})
-	assert.True(t, woken(), "the canary in flight")
+	assert.True(t, woken(), "the canary out of service")
 
-	s.pass(ctx) // the canary is healthy; x1 handed over
+	w.mu.Lock()
+	w.hold, w.held = false, map[string]bool{} // back in Slurm, BOS done
+	w.mu.Unlock()
+	s.pass(ctx) // the canary is healthy; x1 handed over, rebooted at once
 	s.Notify([]string{"x0"})
 	assert.False(t, woken(), "healthy: settled")
-	s.Notify([]string{"x1"})
-	assert.True(t, woken())
+	r, err := s.Get(ctx, "", "r")
+	require.NoError(t, err)
+	assert.Equal(t, bos.RolloutCounts{Total: 3, Healthy: 1, Handed: 1, Waiting: 1}, r.Counts)
+}
+
+// TestRelayNotifiesSpacesPasses: a Notify wakes the controller half a Poll after the last
+// pass began at the earliest, at once when that is past; several in between wake it
+// once more.
+func TestRelayNotifiesSpacesPasses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &Server{cfg: Config{Poll: 100 * time.Millisecond}, wake: make(chan struct{}, 1), notified: make(chan struct{}, 1)}
+		s.inFlight.Store(&map[string]bool{"x0": true})
+		go s.relayNotifies(t.Context())
+		s.lastPass.Store(time.Now().UnixNano())
+		start := time.Now()
+		for range 3 {
+			s.Notify([]string{"x0"})
+			synctest.Wait()
+		}
+		<-s.wake
+		assert.Equal(t, 50*time.Millisecond, time.Since(start), "half a poll after the pass")
+		synctest.Wait()
+		assert.Empty(t, s.wake, "the notifies made meanwhile wait for the next half poll")
+		<-s.wake
+		assert.Equal(t, 100*time.Millisecond, time.Since(start), "one more pass for them")
+		synctest.Wait()
+		assert.Empty(t, s.wake, "and only one")
+		time.Sleep(time.Second)
+		start = time.Now()
+		s.Notify([]string{"x0"})
+		<-s.wake
+		assert.Zero(t, time.Since(start), "at once: the last pass is long past")
+	})
 }

@@ -43,9 +43,11 @@ type Server struct {
 	log  *slog.Logger
 	wake chan struct{}
 	once sync.Once
-	// inFlight holds the xnames handed to Slurm and not settled, as the last pass left
+	// inFlight holds the xnames out of service and not settled, as the last pass left
 	// them (Notify).
 	inFlight atomic.Pointer[map[string]bool]
+	notified chan struct{}
+	lastPass atomic.Int64 // when the last pass began, Unix nanoseconds
 }
 
 // New builds the service; call Run to start its controller.
@@ -65,7 +67,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.HealthHTTP == nil {
 		cfg.HealthHTTP = http.DefaultClient
 	}
-	return &Server{cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1)}, nil
+	return &Server{cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1), notified: make(chan struct{}, 1)}, nil
 }
 
 func (s *Server) now() time.Time { return s.cfg.Now().UTC() }
