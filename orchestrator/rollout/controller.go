@@ -33,9 +33,9 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 // relayNotifies turns Notify's signals into wake-ups, at most one per half Poll after
-// the last pass began: the nodes of a wave come back one by one, and a pass per node
-// would multiply the passes (each reads every Slurm node and the whole record) for a
-// few milliseconds each.
+// the last pass began, and none when a pass began since the signal (it read the write):
+// the nodes of a wave come back one by one, and a pass per node would multiply the
+// passes (each reads every Slurm node and the whole record) for a few milliseconds each.
 func (s *Server) relayNotifies(ctx context.Context) {
 	var woke time.Time // the last wake-up sent: its pass may not have begun yet
 	for {
@@ -44,6 +44,7 @@ func (s *Server) relayNotifies(ctx context.Context) {
 			return
 		case <-s.notified:
 		}
+		seen := s.passes.Load()
 		last := latest(time.Unix(0, s.lastPass.Load()), woke)
 		if d := time.Until(last.Add(s.cfg.Poll / 2)); d > 0 {
 			t := time.NewTimer(d)
@@ -53,6 +54,9 @@ func (s *Server) relayNotifies(ctx context.Context) {
 				return
 			case <-t.C:
 			}
+		}
+		if s.passes.Load() != seen {
+			continue // a poll came first
 		}
 		s.Wake()
 		woke = time.Now()
@@ -68,6 +72,7 @@ func latest(a, b time.Time) time.Time {
 
 func (s *Server) pass(ctx context.Context) {
 	s.lastPass.Store(time.Now().UnixNano())
+	s.passes.Add(1)
 	recs, err := s.list(ctx)
 	if err != nil {
 		s.log.Warn("rollout: listing rollouts", "err", err)

@@ -285,7 +285,7 @@ func TestNotifyWakesOnNodesInFlight(t *testing.T) {
 
 // TestRelayNotifiesSpacesPasses: a Notify wakes the controller half a Poll after the last
 // pass began at the earliest, at once when that is past; several in between wake it
-// once more.
+// once more; none when a pass began after the signal.
 func TestRelayNotifiesSpacesPasses(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := &Server{cfg: Config{Poll: 100 * time.Millisecond}, wake: make(chan struct{}, 1), notified: make(chan struct{}, 1)}
@@ -310,5 +310,12 @@ func TestRelayNotifiesSpacesPasses(t *testing.T) {
 		s.Notify([]string{"x0"})
 		<-s.wake
 		assert.Zero(t, time.Since(start), "at once: the last pass is long past")
+
+		s.lastPass.Store(time.Now().UnixNano())
+		s.Notify([]string{"x0"})
+		synctest.Wait()
+		s.passes.Add(1) // a poll's pass begins before the half poll is over
+		time.Sleep(time.Second)
+		assert.Empty(t, s.wake, "that pass read the write: no wake-up")
 	})
 }

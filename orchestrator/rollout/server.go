@@ -48,6 +48,7 @@ type Server struct {
 	inFlight atomic.Pointer[map[string]bool]
 	notified chan struct{}
 	lastPass atomic.Int64 // when the last pass began, Unix nanoseconds
+	passes   atomic.Int64 // passes begun
 }
 
 // New builds the service; call Run to start its controller.
