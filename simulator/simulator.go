@@ -621,6 +621,10 @@ func (s *Simulator) BMCs() []BMCInfo {
 	return out
 }
 
+// ListenAddress is the host address every BMC listens on, each on its own port; "" when
+// each BMC has a loopback address of its own (Config.ListenAddress).
+func (s *Simulator) ListenAddress() string { return s.cfg.ListenAddress }
+
 // CACertPEM is the PEM certificate of the CA that signs the BMCs' certificates (TLS only).
 func (s *Simulator) CACertPEM() []byte {
 	if s.certs == nil {
