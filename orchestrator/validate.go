@@ -37,6 +37,11 @@ func (v *checker) addf(field, format string, args ...any) {
 
 // length checks a string's length in characters.
 func (v *checker) length(field, s string, min, max int) {
+	// A string has no more characters than bytes: most need no count (counting the kernel
+	// parameters of every component write was 1% of BOS's CPU in a 10,000-node boot).
+	if len(s) <= max && (min == 0 || min == 1 && s != "") {
+		return
+	}
 	n := utf8.RuneCountInString(s)
 	switch {
 	case n < min && min == 1:

@@ -46,3 +46,29 @@ func BenchmarkValidName(b *testing.B) {
 		}
 	})
 }
+
+// length counts characters, not bytes: its shortcut for strings with no more bytes than
+// the limit gives the answers counting gives.
+func TestLengthCountsCharacters(t *testing.T) {
+	for _, tc := range []struct {
+		s        string
+		min, max int
+		ok       bool
+	}{
+		{"", 0, 3, true},
+		{"", 1, 3, false},
+		{"abc", 1, 3, true},
+		{"abcd", 1, 3, false},
+		{"ééé", 1, 3, true}, // 6 bytes, 3 characters
+		{"éééé", 0, 3, false},
+		{"é", 2, 3, false}, // 2 bytes, 1 character
+		{"éé", 2, 3, true},
+		{"\xff\xff", 0, 2, true},
+	} {
+		var v checker
+		v.length("f", tc.s, tc.min, tc.max)
+		if got := len(v.errs) == 0; got != tc.ok {
+			t.Errorf("length(%q, %d, %d): ok %v, want %v (%v)", tc.s, tc.min, tc.max, got, tc.ok, v.errs)
+		}
+	}
+}
