@@ -200,6 +200,7 @@ func (f *serveFlags) config(cmd *cobra.Command, life context.Context) (cfg serve
 func (f *serveFlags) serve(cmd *cobra.Command) error {
 	ctx, errw := cmd.Context(), cmd.ErrOrStderr()
 	servePprof(f.pprofListen)
+	gc := setServeGC()
 	// life outlives ctx by the HTTP server's shutdown.
 	life, endLife := context.WithCancel(context.WithoutCancel(ctx))
 	defer endLife()
@@ -261,6 +262,7 @@ func (f *serveFlags) serve(cmd *cobra.Command) error {
 	}
 	fmt.Fprintf(errw, "BOS at %s, store %s, reconciler %s, authentication %s; Ctrl-C to stop\n", cfg.URL, st, rec, authState)
 	fmt.Fprintf(errw, "web view: %s\n", cfg.URL+webui.Path)
+	fmt.Fprintf(errw, "%s\n", gc)
 	started := time.Now()
 	warm := make(chan int, 1)
 	go func() {
