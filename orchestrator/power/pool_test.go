@@ -1,9 +1,11 @@
 package power
 
 import (
+	"cmp"
 	"context"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -115,4 +117,58 @@ func TestSlotDialerWaitsForAClosedConnection(t *testing.T) {
 		require.NoError(t, <-got)
 		assert.Len(t, d.slots, 1)
 	})
+}
+
+// The reconciler resets each node in a call of its own, all of a batch at once, in no
+// particular order: the two nodes of a BMC still go one after the other on one
+// connection, so a batch dials each BMC once, however few idle connections the pool
+// keeps and however far apart in the batch the nodes are.
+func TestRedfishResetsOfOneBMCShareAConnection(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mn := memnet.New()
+		const nodes, maxConns = 200, 8 // 100 BMCs, 4 idle connections at most
+		_, eps := startBMCsOn(t, mn, nodes, simulator.Faults{})
+		counter := &connCounter{dial: mn.DialContext}
+		rf := NewRedfish(RedfishConfig{Endpoints: eps, Scheme: "http", Timeout: 5 * time.Second, Parallel: 4, MaxConns: maxConns, Dial: counter.DialContext})
+		defer rf.Close()
+		ctx := context.Background()
+		bmcs := map[string]bool{}
+		for _, ep := range eps {
+			bmcs[ep.BMC] = true
+		}
+		_, err := rf.Subscribe(ctx) // loads the endpoints; no event destination, so no request
+		require.NoError(t, err)
+		connectAll(t, rf, eps)
+		_, _, before := counter.stats()
+
+		batch := slices.Clone(eps)
+		slices.SortStableFunc(batch, func(a, b Endpoint) int { return cmp.Compare(a.Node[len(a.Node)-1], b.Node[len(b.Node)-1]) })
+		var wg sync.WaitGroup
+		for _, ep := range batch { // every BMC's n0, then every n1
+			wg.Go(func() { assert.Empty(t, rf.Reset(ctx, []string{ep.Node}, ResetOn)) })
+		}
+		wg.Wait()
+		_, most, dialled := counter.stats()
+		dialled -= before
+		t.Logf("%d resets of %d BMCs: %d dials", nodes, len(bmcs), dialled)
+		// A pair whose first reset ends before the second is called (the first calls of
+		// the batch find free slots) dials twice: a few of them.
+		assert.LessOrEqual(t, dialled, len(bmcs)*5/4, "a BMC's second reset rides its first's connection")
+		assert.LessOrEqual(t, most, maxConns)
+		assert.Equal(t, uint64(before+dialled), rf.ConnectionsOpened(), "the driver counts its dials")
+	})
+}
+
+// connectAll makes the driver's client of every BMC (gofish reads the service root once
+// per BMC).
+func connectAll(t *testing.T, rf *Redfish, eps staticEndpoints) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, ep := range eps {
+		if !seen[ep.BMC] {
+			seen[ep.BMC] = true
+			_, err := rf.client(context.Background(), ep)
+			require.NoError(t, err)
+		}
+	}
 }

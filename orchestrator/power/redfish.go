@@ -126,8 +126,8 @@ type RedfishConfig struct {
 	Timeout time.Duration
 	// Parallel bounds concurrent Redfish requests across all BMCs (default 64); a request
 	// running past a tenth of Timeout no longer counts (a hung BMC must not hold the
-	// bound). Each BMC also serves one request at a time (gofish's per-client limit), as
-	// real BMCs prefer.
+	// bound). Each BMC address serves one request at a time, as real BMCs prefer, and
+	// its requests go back to back, on one connection (lanes.go).
 	Parallel int
 	// EventDestination is the URL BMCs POST power events to (EventsHandler must be served
 	// there); empty means no subscriptions, every reading is a GET.
@@ -167,10 +167,11 @@ type RedfishConfig struct {
 // events with a GET when no fresh event is known, and resets with the ResetType spelled as
 // the BMC lists it.
 type Redfish struct {
-	cfg  RedfishConfig
-	sem  chan struct{}
-	hc   *http.Client    // shared by every BMC's client: one bounded connection pool
-	pool *http.Transport // under hc (and WrapTransport)
+	cfg    RedfishConfig
+	lanes  *lanes          // Parallel slots, and the calls to each BMC address in turn
+	hc     *http.Client    // shared by every BMC's client: one bounded connection pool
+	pool   *http.Transport // under hc (and WrapTransport)
+	dialer *slotDialer     // under pool
 
 	mu          sync.RWMutex
 	eps         map[string]Endpoint // node → endpoint
@@ -284,12 +285,13 @@ func NewRedfish(cfg RedfishConfig) *Redfish {
 	}
 	cfg.EventSecret = ""
 	keyID := sha256.Sum256([]byte(secret))
-	pool := bmcTransport(cfg.MaxConns, cfg.Timeout, cfg.Dial)
+	dialer := newSlotDialer(cfg.MaxConns, cfg.Timeout, cfg.Dial)
+	pool := bmcTransport(dialer)
 	var transport http.RoundTripper = pool
 	if cfg.WrapTransport != nil {
 		transport = cfg.WrapTransport(transport)
 	}
-	return &Redfish{cfg: cfg, sem: make(chan struct{}, cfg.Parallel), hc: &http.Client{Timeout: cfg.Timeout, Transport: transport}, pool: pool,
+	return &Redfish{cfg: cfg, lanes: newLanes(cfg.Parallel, cfg.Timeout/10), hc: &http.Client{Timeout: cfg.Timeout, Transport: transport}, pool: pool, dialer: dialer,
 		eps:      map[string]Endpoint{},
 		bySystem: map[string]string{}, clients: map[string]*bmcClient{}, cache: map[string]reading{}, resetSince: map[string]bool{},
 		refreshing: newCtxLock(), secret: secret, context: ":" + cfg.Owner + ":" + hex.EncodeToString(keyID[:6]),
@@ -439,27 +441,50 @@ func (r *Redfish) client(ctx context.Context, ep Endpoint) (*gofish.APIClient, e
 	return c, nil
 }
 
-// forEach runs fn for every id with at most Parallel running at once. A call that has run
+// forEach runs fn for every id with at most Parallel running at once, the ids of one
+// BMC address (keyOf) one after another, back to back (see lanes). A call that has run
 // a tenth of the Timeout gives its slot back: one stuck on a hung BMC puts no load on
 // anything, and calls to healthy BMCs must not queue behind it.
-func (r *Redfish) forEach(ctx context.Context, ids []string, fn func(id string)) {
-	var wg sync.WaitGroup
+func (r *Redfish) forEach(ctx context.Context, ids []string, keyOf func(id string) string, fn func(id string)) {
+	groups := map[string][]string{}
+	var keys []string
 	for _, id := range ids {
-		select {
-		case r.sem <- struct{}{}:
-		case <-ctx.Done():
-			fn(id) // fn sees the cancelled context and reports it
-			continue
+		k := keyOf(id)
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
 		}
+		groups[k] = append(groups[k], id)
+	}
+	var wg sync.WaitGroup
+	for _, k := range keys {
 		wg.Add(1)
-		go func() {
-			release := sync.OnceFunc(func() { <-r.sem })
-			stalled := time.AfterFunc(r.cfg.Timeout/10, release)
-			defer func() { stalled.Stop(); release(); wg.Done() }()
-			fn(id)
-		}()
+		r.lanes.do(ctx, k, func(t *turn) {
+			for _, id := range groups[k] {
+				t.call(func() { fn(id) })
+			}
+		}, wg.Done)
 	}
 	wg.Wait()
+}
+
+// nodeAddress is the lane key of a node: its BMC's address (a node HSM does not list
+// yet goes alone).
+func (r *Redfish) nodeAddress(id string) string {
+	r.mu.RLock()
+	ep, ok := r.eps[id]
+	r.mu.RUnlock()
+	if !ok {
+		return "node " + id
+	}
+	return address(ep)
+}
+
+// address is where the endpoint's BMC answers: the connection its calls share.
+func address(ep Endpoint) string {
+	if ep.FQDN != "" {
+		return ep.FQDN
+	}
+	return "bmc " + ep.BMC
 }
 
 // PowerStates reads each node's power: from the latest event when its BMC sends them and
@@ -510,7 +535,7 @@ func (r *Redfish) KnownStates(ctx context.Context, ids []string) (known map[stri
 // readAll reads the power of ids with GETs, in parallel under the bound, into out.
 func (r *Redfish) readAll(ctx context.Context, ids []string, out map[string]PowerReading) {
 	var mu sync.Mutex
-	r.forEach(ctx, ids, func(id string) {
+	r.forEach(ctx, ids, r.nodeAddress, func(id string) {
 		p, err := r.readPower(ctx, id)
 		mu.Lock()
 		out[id] = PowerReading{Power: p, Err: err}
@@ -592,7 +617,7 @@ var resetNames = map[ResetKind][]string{
 func (r *Redfish) Reset(ctx context.Context, ids []string, kind ResetKind) map[string]error {
 	errs := map[string]error{}
 	var mu sync.Mutex
-	r.forEach(ctx, ids, func(id string) {
+	r.forEach(ctx, ids, r.nodeAddress, func(id string) {
 		if err := r.reset(ctx, id, kind); err != nil {
 			mu.Lock()
 			errs[id] = err
@@ -781,7 +806,7 @@ func (r *Redfish) Subscribe(ctx context.Context) (int, error) {
 	bmcs := slices.Collect(maps.Keys(byBMC))
 	var mu sync.Mutex
 	n := 0
-	r.forEach(ctx, bmcs, func(bmc string) {
+	r.forEach(ctx, bmcs, func(bmc string) string { return address(byBMC[bmc]) }, func(bmc string) {
 		sub, err := r.subscribe(ctx, byBMC[bmc])
 		if err != nil {
 			r.cfg.Logger.Warn("event subscription failed; power of its nodes will be polled", "bmc", bmc, "err", err)
@@ -973,7 +998,7 @@ func (r *Redfish) Unsubscribe(ctx context.Context) int {
 	bmcs := slices.Collect(maps.Keys(subs))
 	var mu sync.Mutex
 	failed := 0
-	r.forEach(ctx, bmcs, func(bmc string) {
+	r.forEach(ctx, bmcs, func(bmc string) string { return address(eps[bmc]) }, func(bmc string) {
 		c, err := r.client(ctx, eps[bmc])
 		if err == nil {
 			err = r.delete(bmc, c.WithContext(ctx), subs[bmc].uri)
@@ -1056,6 +1081,9 @@ func (r *Redfish) EventsHandler() http.Handler {
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
+
+// ConnectionsOpened is how many connections to BMCs the driver has opened.
+func (r *Redfish) ConnectionsOpened() uint64 { return r.dialer.opened.Load() }
 
 // Close logs nothing out (clients use Basic auth) and closes idle connections.
 func (r *Redfish) Close() { r.pool.CloseIdleConnections() }
