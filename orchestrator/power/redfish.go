@@ -22,7 +22,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/stmcginnis/gofish"
 	"github.com/stmcginnis/gofish/schemas"
 
 	"github.com/cray-bos/bos/api/hsmapi"
@@ -162,8 +161,8 @@ type RedfishConfig struct {
 	Now           func() time.Time
 }
 
-// Redfish drives power through gofish: one client per BMC for the life of the driver
-// (never a Connect per action), all on one bounded pool of kept-alive connections, power states from the BMCs' ResourcePowerStateChanged
+// Redfish drives power through gofish's Redfish schemas, every BMC on one bounded pool of
+// kept-alive connections (no state kept per BMC but its outage), power states from the BMCs' ResourcePowerStateChanged
 // events with a GET when no fresh event is known, and resets with the ResetType spelled as
 // the BMC lists it.
 type Redfish struct {
@@ -174,9 +173,8 @@ type Redfish struct {
 	dialer *slotDialer     // under pool
 
 	mu          sync.RWMutex
-	eps         map[string]Endpoint // node → endpoint
-	bySystem    map[string]string   // bmc + system path → node
-	clients     map[string]*bmcClient
+	eps         map[string]Endpoint     // node → endpoint
+	bySystem    map[string]string       // bmc + system path → node
 	cache       map[string]reading      // node → last event
 	resetSince  map[string]bool         // nodes reset since their last event: not read from States
 	subs        map[string]subscription // BMC → our subscription there: whose events we receive
@@ -225,11 +223,6 @@ type outage struct {
 	failures int
 	retryAt  time.Time
 	err      error
-}
-
-type bmcClient struct {
-	connecting ctxLock // held while connecting, which can take the whole Timeout
-	client     *gofish.APIClient
 }
 
 // ctxLock is a mutex for waits that cross the network: a caller queued behind a hung
@@ -293,7 +286,7 @@ func NewRedfish(cfg RedfishConfig) *Redfish {
 	}
 	return &Redfish{cfg: cfg, lanes: newLanes(cfg.Parallel, cfg.Timeout/10), hc: &http.Client{Timeout: cfg.Timeout, Transport: transport}, pool: pool, dialer: dialer,
 		eps:      map[string]Endpoint{},
-		bySystem: map[string]string{}, clients: map[string]*bmcClient{}, cache: map[string]reading{}, resetSince: map[string]bool{},
+		bySystem: map[string]string{}, cache: map[string]reading{}, resetSince: map[string]bool{},
 		refreshing: newCtxLock(), secret: secret, context: ":" + cfg.Owner + ":" + hex.EncodeToString(keyID[:6]),
 		subs: map[string]subscription{}, down: map[string]outage{}, answered: map[string]bool{}}
 }
@@ -310,7 +303,7 @@ func (r *Redfish) check(bmc string) error {
 }
 
 // observe records the outcome of a call to bmc: a transport failure starts or extends its
-// outage (and drops its client, so the next try reconnects); anything else ends it.
+// outage; anything else ends it.
 func (r *Redfish) observe(bmc string, err error) {
 	if errors.Is(err, context.Canceled) {
 		return // the caller gave up (BOS stopping): nothing learnt about the BMC
@@ -337,7 +330,6 @@ func (r *Redfish) observe(bmc string, err error) {
 	if o.failures == 1 {
 		r.cfg.Logger.Warn("BMC unreachable: its calls fail at once until it is tried again", "bmc", bmc, "err", err, "next_try", wait)
 	}
-	delete(r.clients, bmc)
 }
 
 var _ PowerControl = (*Redfish)(nil)
@@ -403,42 +395,17 @@ func (r *Redfish) endpoint(ctx context.Context, node string) (Endpoint, error) {
 // errNoEndpoint: HSM, read successfully, lists no Redfish endpoint for the node.
 var errNoEndpoint = errors.New("no Redfish endpoint")
 
-// client returns the kept-alive gofish client of the endpoint's BMC, connecting once.
-func (r *Redfish) client(ctx context.Context, ep Endpoint) (*gofish.APIClient, error) {
+// client returns a client of the endpoint's BMC for calls under ctx (nothing is kept
+// per BMC: bmcclient.go), or at once the error of the BMC's outage.
+func (r *Redfish) client(ctx context.Context, ep Endpoint) (*bmcClient, error) {
 	if err := r.check(ep.BMC); err != nil {
 		return nil, err
-	}
-	r.mu.Lock()
-	bc, ok := r.clients[ep.BMC]
-	if !ok {
-		bc = &bmcClient{connecting: newCtxLock()}
-		r.clients[ep.BMC] = bc
-	}
-	r.mu.Unlock()
-	if err := bc.connecting.lock(ctx); err != nil {
-		return nil, fmt.Errorf("connect to BMC %s: %w", ep.BMC, err)
-	}
-	defer bc.connecting.unlock()
-	if bc.client != nil {
-		return bc.client, nil
-	}
-	if err := r.check(ep.BMC); err != nil {
-		return nil, err // the connect this caller queued behind started an outage
 	}
 	user, pass := ep.User, ep.Password
 	if user == "" {
 		user, pass = r.cfg.Username, r.cfg.Password
 	}
-	c, err := gofish.ConnectContext(ctx, gofish.ClientConfig{
-		Endpoint: r.cfg.Scheme + "://" + ep.FQDN, Username: user, Password: pass, BasicAuth: true,
-		Insecure: true, HTTPClient: r.hc, NoModifyTransport: true, ReuseConnections: true,
-	})
-	if err != nil {
-		r.observe(ep.BMC, err)
-		return nil, r.bmcError(ep.BMC, err)
-	}
-	bc.client = c
-	return c, nil
+	return &bmcClient{ctx: ctx, hc: r.hc, base: r.cfg.Scheme + "://" + ep.FQDN, user: user, password: pass}, nil
 }
 
 // forEach runs fn for every id with at most Parallel running at once, the ids of one
@@ -544,7 +511,7 @@ func (r *Redfish) readAll(ctx context.Context, ids []string, out map[string]Powe
 }
 
 // Polled is a view of r that reads every power state with a GET, never from events, and
-// shares r's kept-alive clients and circuit breakers. The v1 agent reads power this way, as
+// shares r's connections and circuit breakers. The v1 agent reads power this way, as
 // BOA polled CAPMC: its lockstep decisions are final, so a stale event must not decide one.
 func (r *Redfish) Polled() PowerControl { return polled{r} }
 
@@ -572,7 +539,7 @@ func (r *Redfish) readPower(ctx context.Context, node string) (Power, error) {
 	if err != nil {
 		return PowerUnknown, err
 	}
-	sys, err := schemas.GetComputerSystem(c.WithContext(ctx), ep.SystemPath)
+	sys, err := schemas.GetComputerSystem(c, ep.SystemPath)
 	r.observe(ep.BMC, err)
 	if err != nil {
 		return PowerUnknown, r.bmcError(ep.BMC, err)
@@ -647,7 +614,7 @@ func (r *Redfish) reset(ctx context.Context, node string, kind ResetKind) error 
 	r.mu.Lock()
 	r.resetSince[node] = true // HSM may not have heard of it yet: read it first-hand
 	r.mu.Unlock()
-	resp, err := c.WithContext(ctx).Post(target, map[string]string{"ResetType": resetType})
+	resp, err := c.Post(target, map[string]string{"ResetType": resetType})
 	if resp != nil {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
@@ -879,7 +846,6 @@ func (r *Redfish) subscribe(ctx context.Context, ep Endpoint) (subscription, err
 	if err != nil {
 		return want, err
 	}
-	c = c.WithContext(ctx)
 	var list struct {
 		Members []struct {
 			ID string `json:"@odata.id"`
@@ -953,7 +919,7 @@ func statusOf(err error) int {
 }
 
 // getJSON GETs a Redfish resource of bmc into v.
-func (r *Redfish) getJSON(bmc string, c *gofish.APIClient, uri string, v any) error {
+func (r *Redfish) getJSON(bmc string, c schemas.Client, uri string, v any) error {
 	resp, err := c.Get(uri)
 	r.observe(bmc, err)
 	if err != nil {
@@ -967,7 +933,7 @@ func (r *Redfish) getJSON(bmc string, c *gofish.APIClient, uri string, v any) er
 }
 
 // delete DELETEs a resource of bmc; one already gone counts as deleted.
-func (r *Redfish) delete(bmc string, c *gofish.APIClient, uri string) error {
+func (r *Redfish) delete(bmc string, c schemas.Client, uri string) error {
 	resp, err := c.Delete(uri)
 	if resp != nil {
 		_, _ = io.Copy(io.Discard, resp.Body)
@@ -1001,7 +967,7 @@ func (r *Redfish) Unsubscribe(ctx context.Context) int {
 	r.forEach(ctx, bmcs, func(bmc string) string { return address(eps[bmc]) }, func(bmc string) {
 		c, err := r.client(ctx, eps[bmc])
 		if err == nil {
-			err = r.delete(bmc, c.WithContext(ctx), subs[bmc].uri)
+			err = r.delete(bmc, c, subs[bmc].uri)
 		}
 		if err != nil {
 			r.cfg.Logger.Warn("could not delete the event subscription", "bmc", bmc, "err", err)
