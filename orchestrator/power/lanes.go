@@ -77,11 +77,33 @@ func (l *lanes) do(ctx context.Context, key string, work func(*turn), done func(
 	select {
 	case l.sem <- struct{}{}:
 		t.held.Store(true)
-		go func() { work(t); t.end(); done() }()
+		go t.run(work, done)
 	case <-ctx.Done():
+		t.run(work, done)
+	}
+}
+
+// run runs work, then the calls queued behind it on the address, one after another in
+// this goroutine (handing over in another would leave the connection idle meanwhile,
+// for other calls to push out of the pool).
+func (t *turn) run(work func(*turn), done func()) {
+	for {
 		work(t)
-		t.end()
+		q, slot := t.pass()
 		done()
+		if q == nil {
+			return
+		}
+		if !slot {
+			select {
+			case t.l.sem <- struct{}{}:
+				slot = true
+			case <-q.ctx.Done():
+			}
+		}
+		t = &turn{l: t.l, key: t.key, ln: t.ln}
+		t.held.Store(slot)
+		work, done = q.work, q.done
 	}
 }
 
@@ -100,10 +122,11 @@ func (t *turn) call(fn func()) {
 	fn()
 }
 
-// end hands the turn (and the slot, if still held) to the next call queued on the
-// address, or frees both.
-func (t *turn) end() {
-	l, slot := t.l, t.held.CompareAndSwap(true, false)
+// pass takes the next call queued on the address, to hand it the turn and the slot if
+// still held; with none queued it frees both.
+func (t *turn) pass() (next *queued, slot bool) {
+	l := t.l
+	slot = t.held.CompareAndSwap(true, false)
 	l.mu.Lock()
 	if len(t.ln.queue) == 0 {
 		delete(l.busy, t.key)
@@ -111,24 +134,11 @@ func (t *turn) end() {
 		if slot {
 			<-l.sem
 		}
-		return
+		return nil, false
 	}
-	q := t.ln.queue[0]
+	next = t.ln.queue[0]
 	t.ln.queue = t.ln.queue[1:]
 	l.mu.Unlock()
-	q.stop()
-	next := &turn{l: l, key: t.key, ln: t.ln}
-	go func() {
-		if !slot {
-			select {
-			case l.sem <- struct{}{}:
-				slot = true
-			case <-q.ctx.Done():
-			}
-		}
-		next.held.Store(slot)
-		q.work(next)
-		next.end()
-		q.done()
-	}()
+	next.stop()
+	return next, slot
 }

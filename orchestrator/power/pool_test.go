@@ -126,7 +126,7 @@ func TestSlotDialerWaitsForAClosedConnection(t *testing.T) {
 func TestRedfishResetsOfOneBMCShareAConnection(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mn := memnet.New()
-		const nodes, maxConns = 200, 8 // 100 BMCs, 4 idle connections at most
+		const nodes, maxConns = 200, 16 // 100 BMCs, 8 idle connections at most
 		_, eps := startBMCsOn(t, mn, nodes, simulator.Faults{})
 		counter := &connCounter{dial: mn.DialContext}
 		rf := NewRedfish(RedfishConfig{Endpoints: eps, Scheme: "http", Timeout: 5 * time.Second, Parallel: 4, MaxConns: maxConns, Dial: counter.DialContext})
@@ -136,10 +136,12 @@ func TestRedfishResetsOfOneBMCShareAConnection(t *testing.T) {
 		for _, ep := range eps {
 			bmcs[ep.BMC] = true
 		}
-		_, err := rf.Subscribe(ctx) // loads the endpoints; no event destination, so no request
-		require.NoError(t, err)
-		connectAll(t, rf, eps)
-		_, _, before := counter.stats()
+		// Every call of the batch is made before any connection opens.
+		opening := make(chan struct{})
+		counter.dial = func(ctx context.Context, network, address string) (net.Conn, error) {
+			<-opening
+			return mn.DialContext(ctx, network, address)
+		}
 
 		batch := slices.Clone(eps)
 		slices.SortStableFunc(batch, func(a, b Endpoint) int { return cmp.Compare(a.Node[len(a.Node)-1], b.Node[len(b.Node)-1]) })
@@ -147,28 +149,15 @@ func TestRedfishResetsOfOneBMCShareAConnection(t *testing.T) {
 		for _, ep := range batch { // every BMC's n0, then every n1
 			wg.Go(func() { assert.Empty(t, rf.Reset(ctx, []string{ep.Node}, ResetOn)) })
 		}
+		synctest.Wait()
+		close(opening)
 		wg.Wait()
 		_, most, dialled := counter.stats()
-		dialled -= before
 		t.Logf("%d resets of %d BMCs: %d dials", nodes, len(bmcs), dialled)
-		// A pair whose first reset ends before the second is called (the first calls of
-		// the batch find free slots) dials twice: a few of them.
-		assert.LessOrEqual(t, dialled, len(bmcs)*5/4, "a BMC's second reset rides its first's connection")
+		// Now and then a connection put back idle is not reused (Go's transport gives up
+		// on one whose request it has not seen written within 50 ms): a few more.
+		assert.LessOrEqual(t, dialled, len(bmcs)*21/20, "a BMC's second reset rides its first's connection")
 		assert.LessOrEqual(t, most, maxConns)
-		assert.Equal(t, uint64(before+dialled), rf.ConnectionsOpened(), "the driver counts its dials")
+		assert.Equal(t, uint64(dialled), rf.ConnectionsOpened(), "the driver counts its dials")
 	})
-}
-
-// connectAll makes the driver's client of every BMC (gofish reads the service root once
-// per BMC).
-func connectAll(t *testing.T, rf *Redfish, eps staticEndpoints) {
-	t.Helper()
-	seen := map[string]bool{}
-	for _, ep := range eps {
-		if !seen[ep.BMC] {
-			seen[ep.BMC] = true
-			_, err := rf.client(context.Background(), ep)
-			require.NoError(t, err)
-		}
-	}
 }

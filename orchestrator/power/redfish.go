@@ -434,16 +434,16 @@ func (r *Redfish) forEach(ctx context.Context, ids []string, keyOf func(id strin
 	wg.Wait()
 }
 
-// nodeAddress is the lane key of a node: its BMC's address (a node HSM does not list
-// yet goes alone).
-func (r *Redfish) nodeAddress(id string) string {
-	r.mu.RLock()
-	ep, ok := r.eps[id]
-	r.mu.RUnlock()
-	if !ok {
-		return "node " + id
+// nodeAddress gives the lane key of a node: its BMC's address, loading HSM's endpoints
+// if the node is not known yet (a node HSM does not list goes alone, and its call fails).
+func (r *Redfish) nodeAddress(ctx context.Context) func(id string) string {
+	return func(id string) string {
+		ep, err := r.endpoint(ctx, id)
+		if err != nil {
+			return "node " + id
+		}
+		return address(ep)
 	}
-	return address(ep)
 }
 
 // address is where the endpoint's BMC answers: the connection its calls share.
@@ -502,7 +502,7 @@ func (r *Redfish) KnownStates(ctx context.Context, ids []string) (known map[stri
 // readAll reads the power of ids with GETs, in parallel under the bound, into out.
 func (r *Redfish) readAll(ctx context.Context, ids []string, out map[string]PowerReading) {
 	var mu sync.Mutex
-	r.forEach(ctx, ids, r.nodeAddress, func(id string) {
+	r.forEach(ctx, ids, r.nodeAddress(ctx), func(id string) {
 		p, err := r.readPower(ctx, id)
 		mu.Lock()
 		out[id] = PowerReading{Power: p, Err: err}
@@ -584,7 +584,7 @@ var resetNames = map[ResetKind][]string{
 func (r *Redfish) Reset(ctx context.Context, ids []string, kind ResetKind) map[string]error {
 	errs := map[string]error{}
 	var mu sync.Mutex
-	r.forEach(ctx, ids, r.nodeAddress, func(id string) {
+	r.forEach(ctx, ids, r.nodeAddress(ctx), func(id string) {
 		if err := r.reset(ctx, id, kind); err != nil {
 			mu.Lock()
 			errs[id] = err
