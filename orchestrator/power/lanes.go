@@ -12,10 +12,10 @@ import (
 // that finds another running on its address queues behind it, holding no Parallel slot;
 // when that call ends it hands the queued one its turn and its slot at once, so the next
 // request rides the connection the last one just gave back to the pool. Without this,
-// the two nodes of a BMC reset by one batch waited for slots apart, among hundreds of
-// other calls, and by then the pool's idle connections had moved on to other BMCs: a dial
-// per request (and a TLS handshake on real BMCs). A BMC serves one request at a time
-// anyway (gofish's per-client limit), so no parallelism is lost.
+// the calls of a BMC far apart in a batch waited for slots apart, among hundreds of other
+// calls, and by then the pool's idle connections had moved on to other BMCs: a dial per
+// request (and a TLS handshake on real BMCs). A BMC serves one request at a time, as
+// real BMCs prefer, so no parallelism is lost.
 type lanes struct {
 	sem   chan struct{} // Parallel slots
 	stall time.Duration // a call running this long gives its slot back (a hung BMC holds none)
@@ -48,8 +48,8 @@ type turn struct {
 
 // do runs work once it is key's turn and a slot is free, in a goroutine of its own, then
 // done. It waits (in the caller) only for a slot when key is idle; a call queued behind
-// another returns at once. If ctx ends first, work runs without a turn (nil) and sees
-// the ended context.
+// another returns at once. If ctx ends before the call's turn or slot comes, work runs
+// at once without a slot (queued: without a turn, nil) and sees the ended context.
 func (l *lanes) do(ctx context.Context, key string, work func(*turn), done func()) {
 	l.mu.Lock()
 	if ln, ok := l.busy[key]; ok {
@@ -78,8 +78,13 @@ func (l *lanes) do(ctx context.Context, key string, work func(*turn), done func(
 	case l.sem <- struct{}{}:
 		t.held.Store(true)
 		go t.run(work, done)
-	case <-ctx.Done():
-		t.run(work, done)
+	case <-ctx.Done(): // this call only, here; the queue goes on without the caller
+		work(t)
+		q, slot := t.pass()
+		done()
+		if q != nil {
+			go t.take(q, slot).run(q.work, q.done)
+		}
 	}
 }
 
@@ -94,17 +99,23 @@ func (t *turn) run(work func(*turn), done func()) {
 		if q == nil {
 			return
 		}
-		if !slot {
-			select {
-			case t.l.sem <- struct{}{}:
-				slot = true
-			case <-q.ctx.Done():
-			}
-		}
-		t = &turn{l: t.l, key: t.key, ln: t.ln}
-		t.held.Store(slot)
-		work, done = q.work, q.done
+		t, work, done = t.take(q, slot), q.work, q.done
 	}
+}
+
+// take is q's turn after t, with t's slot, or a slot of its own (none if its context
+// ends first).
+func (t *turn) take(q *queued, slot bool) *turn {
+	if !slot {
+		select {
+		case t.l.sem <- struct{}{}:
+			slot = true
+		case <-q.ctx.Done():
+		}
+	}
+	next := &turn{l: t.l, key: t.key, ln: t.ln}
+	next.held.Store(slot)
+	return next
 }
 
 // call runs fn under the turn: past the stall time the slot is given back.
