@@ -119,6 +119,7 @@ type scaleResult struct {
 	peakBOS     int64   // bytes
 	peakSims    int64   // bytes, every simulator process together
 	looks       float64 // the reconciler's looks at nodes over the boot (bos_reconcile_node_looks_total)
+	bmc         bmcTraffic
 }
 
 func (r scaleResult) perNode(d time.Duration) float64 {
@@ -139,6 +140,10 @@ func (r scaleResult) report(b *testing.B) {
 	b.ReportMetric(mib(r.peakBOS), "BOS-peak-MiB")
 	b.ReportMetric(mib(r.peakSims), "sim-peak-MiB")
 	b.ReportMetric(r.looks/float64(r.nodes), "looks/node")
+	if r.bmc.conns >= 0 { // a build of bos before bos_redfish_connections_opened_total has none
+		b.ReportMetric(r.bmc.requests/float64(r.nodes), "BMC-reqs/node")
+		b.ReportMetric(r.bmc.conns/float64(r.nodes), "BMC-conns/node")
+	}
 }
 
 func mib(bytes int64) float64 { return float64(bytes) / (1 << 20) }
@@ -181,7 +186,7 @@ func runScale(b *testing.B, s scaleSetup) scaleResult {
 
 	cpu0 := processCPUs(b, procs)
 	redis0 := redisCPU(b, s.rdb)
-	looks0 := nodeLooks(b, hc, bosURL)
+	looks0, bmc0 := nodeLooks(b, hc, bosURL)
 	stopProfiling := profileServe(b, pprofAddr, profileDir, s.nodes)
 	if os.Getenv("BENCH_SIM_CPUPROFILE") != "" {
 		for _, p := range sims.procs {
@@ -198,7 +203,7 @@ func runScale(b *testing.B, s scaleSetup) scaleResult {
 	stopProfiling()
 	cpu1 := processCPUs(b, procs)
 	redis1 := redisCPU(b, s.rdb)
-	looks1 := nodeLooks(b, hc, bosURL)
+	looks1, bmc1 := nodeLooks(b, hc, bosURL)
 	after, err := benchfloor.Measure(ctx, time.Second, 2000)
 	require.NoError(b, err)
 	floor = floor.Add(after)
@@ -207,7 +212,11 @@ func runScale(b *testing.B, s scaleSetup) scaleResult {
 	require.Equal(b, 100.0, status.PercentSuccessful, "every node booted: %+v", status)
 
 	r := scaleResult{nodes: s.nodes, sims: len(sims.procs), floor: floor, load: load, wall: wall, percentOK: status.PercentSuccessful,
-		cpuBOS: cpu1[0] - cpu0[0], cpuRedis: redis1 - redis0, looks: looks1 - looks0}
+		cpuBOS: cpu1[0] - cpu0[0], cpuRedis: redis1 - redis0, looks: looks1 - looks0,
+		bmc: bmcTraffic{requests: bmc1.requests - bmc0.requests, conns: bmc1.conns - bmc0.conns}}
+	if bmc0.conns < 0 {
+		r.bmc.conns = -1
+	}
 	for i := 1; i < len(procs); i++ {
 		r.cpuSims += cpu1[i] - cpu0[i]
 	}
@@ -480,9 +489,14 @@ func redisClient(url string) (*redis.Client, error) {
 	return redis.NewClient(opt), nil
 }
 
+// bmcTraffic is BOS's requests to BMCs (bos_outbound_request_duration_seconds of
+// redfish) and the connections it opened for them (bos_redfish_connections_opened_total;
+// -1 when BOS does not export it).
+type bmcTraffic struct{ requests, conns float64 }
+
 // nodeLooks is BOS's bos_reconcile_node_looks_total: how many nodes its reconciler has
-// looked at, summed over its passes.
-func nodeLooks(b *testing.B, hc *http.Client, bosURL string) float64 {
+// looked at, summed over its passes; and its traffic to BMCs so far.
+func nodeLooks(b *testing.B, hc *http.Client, bosURL string) (float64, bmcTraffic) {
 	resp, err := hc.Get(bosURL + "/metrics")
 	require.NoError(b, err)
 	defer resp.Body.Close()
@@ -491,7 +505,8 @@ func nodeLooks(b *testing.B, hc *http.Client, bosURL string) float64 {
 	require.NoError(b, err)
 	v := metricValue(families, "bos_reconcile_node_looks_total", nil)
 	require.GreaterOrEqual(b, v, 0.0, "BOS has no bos_reconcile_node_looks_total")
-	return v
+	return v, bmcTraffic{requests: max(0, metricValue(families, "bos_outbound_request_duration_seconds", map[string]string{"service": "redfish"})),
+		conns: metricValue(families, "bos_redfish_connections_opened_total", nil)}
 }
 
 // redisCPU is the Redis server's CPU time so far, every client's work included.
