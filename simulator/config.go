@@ -119,6 +119,13 @@ type Services struct {
 type Subscription struct {
 	// Destination is the URL events are POSTed to.
 	Destination string
+	// Collect sends the events of every BMC of the simulator together, as hmcollector
+	// forwards BMCs' events: one POST carries records of several BMCs (up to
+	// maxCollectedPerPost), each record's Context naming its BMC (a property the Event
+	// schema deprecates; HSM's parser reads it) and the Event's Context empty. A BMC's
+	// events still arrive in the order of its changes. For HSM's RedfishEvents, not for a
+	// subscriber that reads only the Event's Context.
+	Collect bool
 	// EventTypes and RegistryPrefixes filter like a POSTed subscription's (empty = all).
 	EventTypes       []string
 	RegistryPrefixes []string

@@ -142,7 +142,11 @@
 // Context = the BMC xname ("{bmc}" in the Destination is replaced by it): how the stack
 // wires HSM without 10,000 POSTs at start-up. A subscription receives power events unless
 // its EventTypes exclude both Alert and StatusChange or its RegistryPrefixes exclude
-// ResourceEvent.
+// ResourceEvent. A pre-seeded subscription with Collect is delivered as hmcollector
+// forwards BMCs' events: every BMC's copy shares one outbox on one shard, and a POST
+// carries up to 256 records of any BMCs, each naming its BMC in the record's Context (the
+// Event's is empty); the stack so wires HSM, whose events at 100,000 nodes were about a
+// POST a node.
 //
 // A POSTed subscription's HttpHeaders (the schema's array of {name: value}, or one object
 // as gofish sends it) are added to every event POST and read back as an empty array. Its

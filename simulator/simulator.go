@@ -66,6 +66,9 @@ type Simulator struct {
 	closed     bool
 	serveWG    sync.WaitGroup
 
+	// collected is the outbox of each Config.Subscriptions[i] with Collect, every BMC's.
+	collected map[int]*outbox
+
 	eventSeq atomic.Uint64
 	stats    counters
 	hanging  atomic.Int64 // requests held by FaultHang
@@ -252,9 +255,13 @@ func (s *Simulator) build() error {
 			b.nodes = append(b.nodes, n)
 			s.nodeByID[id] = n
 		}
-		for _, sub := range s.cfg.Subscriptions {
+		for j, sub := range s.cfg.Subscriptions {
 			b.nextSub++
-			b.subs = append(b.subs, newSubscription(b, b.nextSub, sub.Destination, b.xname, sub.EventTypes, sub.RegistryPrefixes))
+			bs := newSubscription(b, b.nextSub, sub.Destination, b.xname, sub.EventTypes, sub.RegistryPrefixes)
+			if sub.Collect {
+				bs.outbox = s.collectedOutbox(j)
+			}
+			b.subs = append(b.subs, bs)
 		}
 	}
 	// Nodes in topology order (the order rate-based faults permute).

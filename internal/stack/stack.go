@@ -301,8 +301,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			}
 		}
 		if s.URLs.HSM != "" {
-			// HSM's stand-in for hmcollector: every BMC sends its power events there.
-			cfg.Subscriptions = append(cfg.Subscriptions, simulator.Subscription{Destination: s.URLs.HSM + "/hsm/v2/RedfishEvents"})
+			// HSM's stand-in for hmcollector: every BMC sends its power events there,
+			// collected, as hmcollector forwards them: a POST carries many BMCs' events.
+			cfg.Subscriptions = append(cfg.Subscriptions, simulator.Subscription{Destination: s.URLs.HSM + "/hsm/v2/RedfishEvents", Collect: true})
 		}
 		if cfg.Logger == nil {
 			cfg.Logger = o.Logger
