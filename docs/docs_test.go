@@ -29,6 +29,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cray-bos/bos/internal/bosbin"
 )
 
 // knownFailing maps a command (as written, without its comment) to why it fails or hangs
@@ -147,7 +149,8 @@ func stripComment(s string) string {
 }
 
 // script is the bash program running blocks: each command's output goes to out/N and
-// "begin N" / "end N STATUS" lines to the status file, so a hung command can be named.
+// "begin N TIME" / "end N STATUS TIME" lines to the status file, so a hung command can be
+// named and each command's duration reported.
 func script(blocks [][]command) string {
 	var b strings.Builder
 	b.WriteString(`set -o pipefail
@@ -168,13 +171,13 @@ __end_block() { # stop the block's background jobs and wait for them
 				n++
 				continue
 			}
-			fmt.Fprintf(&b, "echo 'begin %d' >> \"$DOCS_STATUS\"\n{ ", n)
+			fmt.Fprintf(&b, "echo \"begin %d $EPOCHREALTIME\" >> \"$DOCS_STATUS\"\n{ ", n)
 			if c.wait != "" {
 				fmt.Fprintf(&b, "rm -f %s; %s\n__wait_file %s $!\n", c.wait, c.run, c.wait)
 			} else {
 				b.WriteString(c.run + "\n")
 			}
-			fmt.Fprintf(&b, "} > \"$DOCS_OUT/%d\" 2>&1 < /dev/null\necho \"end %d $?\" >> \"$DOCS_STATUS\"\n", n, n)
+			fmt.Fprintf(&b, "} > \"$DOCS_OUT/%d\" 2>&1 < /dev/null\necho \"end %d $? $EPOCHREALTIME\" >> \"$DOCS_STATUS\"\n", n, n)
 			n++
 		}
 		b.WriteString("__end_block\n")
@@ -182,13 +185,14 @@ __end_block() { # stop the block's background jobs and wait for them
 	return b.String()
 }
 
-// buildBos builds the binary into dir.
-func buildBos(t *testing.T, root, dir string) {
+// buildBos puts the binary in dir as bos: built there, or linked to BOS_TEST_BIN's.
+func buildBos(t *testing.T, dir string) {
 	t.Helper()
-	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "bos"), "./cmd/bos")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/bos: %v\n%s", err, out)
+	bin, want := bosbin.Path(t.Context(), t, dir), filepath.Join(dir, "bos")
+	if bin != want {
+		if err := os.Symlink(bin, want); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -201,7 +205,7 @@ func TestDocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	bin := t.TempDir()
-	buildBos(t, root, bin)
+	buildBos(t, bin)
 	for _, name := range files {
 		t.Run(name, func(t *testing.T) {
 			runFile(t, root, bin, name)
@@ -241,7 +245,7 @@ func runFile(t *testing.T, root, bin, name string) {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // anything the blocks left behind
 	}
 
-	ended, pending := readStatus(t, status)
+	ended, pending, took := readStatus(t, status)
 	n := 0
 	for _, block := range blocks {
 		for _, c := range block {
@@ -268,7 +272,7 @@ func runFile(t *testing.T, root, bin, name string) {
 					t.Errorf("%s\nexit status %d, want %d\n%s", where, rc, want, clip(out))
 					return
 				}
-				t.Logf("%s\n%s", where, clip(out))
+				t.Logf("%s\n(%.1f s)\n%s", where, took[id].Seconds(), clip(out))
 			})
 		}
 	}
@@ -286,12 +290,14 @@ func cleanEnv() []string {
 	return env
 }
 
-// readStatus reads the exit status of each command that ended and the last one begun.
-func readStatus(t *testing.T, path string) (ended map[int]int, pending int) {
-	ended, pending = map[int]int{}, -1
+// readStatus reads the exit status and duration of each command that ended and the last
+// one begun.
+func readStatus(t *testing.T, path string) (ended map[int]int, pending int, took map[int]time.Duration) {
+	ended, pending, took = map[int]int{}, -1, map[int]time.Duration{}
+	began := map[int]float64{}
 	f, err := os.Open(path)
 	if os.IsNotExist(err) {
-		return ended, pending
+		return ended, pending, took
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -300,13 +306,17 @@ func readStatus(t *testing.T, path string) (ended map[int]int, pending int) {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		var n, rc int
-		if _, err := fmt.Sscanf(sc.Text(), "end %d %d", &n, &rc); err == nil {
+		var at float64
+		if k, _ := fmt.Sscanf(sc.Text(), "end %d %d %g", &n, &rc, &at); k >= 2 {
 			ended[n] = rc
-		} else if _, err := fmt.Sscanf(sc.Text(), "begin %d", &n); err == nil {
-			pending = n
+			if k == 3 && began[n] > 0 {
+				took[n] = time.Duration((at - began[n]) * float64(time.Second))
+			}
+		} else if k, _ := fmt.Sscanf(sc.Text(), "begin %d %g", &n, &at); k >= 1 {
+			pending, began[n] = n, at
 		}
 	}
-	return ended, pending
+	return ended, pending, took
 }
 
 // clip keeps the last 4 KiB of a command's output.
@@ -316,4 +326,24 @@ func clip(b []byte) string {
 		return "...\n" + string(b[len(b)-keep:])
 	}
 	return string(b)
+}
+
+// TestReadStatus: exit statuses, the command still running and durations from the status
+// lines (a bash without EPOCHREALTIME writes no times: statuses only).
+func TestReadStatus(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "status")
+	lines := "begin 0 100.0\nend 0 0 101.5\nbegin 2 \nend 2 3 \nbegin 3 110.25\n"
+	if err := os.WriteFile(path, []byte(lines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ended, pending, took := readStatus(t, path)
+	if want := map[int]int{0: 0, 2: 3}; fmt.Sprint(ended) != fmt.Sprint(want) {
+		t.Errorf("ended %v, want %v", ended, want)
+	}
+	if pending != 3 {
+		t.Errorf("pending %d, want 3", pending)
+	}
+	if want := map[int]time.Duration{0: 1500 * time.Millisecond}; fmt.Sprint(took) != fmt.Sprint(want) {
+		t.Errorf("took %v, want %v", took, want)
+	}
 }

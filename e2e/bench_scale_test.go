@@ -49,9 +49,9 @@ import (
 // its INFO used_cpu_* over the boot), and each process's peak resident memory. A table of every size ends the run (docs/benchmarks.md reads it).
 //
 // Sizes: 1,000 and 10,000 nodes, or BENCH_NODES (e.g. 100000, or 1000,12000). A size
-// needs ceil(nodes / BENCH_NODES_PER_SIM) simulator processes (default 10,000 nodes
-// each: one process cannot hold more than about 12,600 nodes under a 20,000-descriptor
-// limit); more than one needs `bos sim --shard`, and the size is skipped without it.
+// needs ceil(nodes / BENCH_NODES_PER_SIM) simulator processes (by default as many nodes
+// as the open-file hard limit lets one process hold, simNodesPerProcess: 34,000 under
+// 20,000); more than one needs `bos sim --shard`, and the size is skipped without it.
 // BENCH_SIM_CPUPROFILE names a directory for a CPU profile of each simulator process
 // over the boot (sim-NODES-K.prof; `go tool pprof` reads it with the bos binary).
 // BENCH_BOS names a bos binary to measure (another version's, for a before and after);
@@ -62,7 +62,7 @@ import (
 func BenchmarkScale(b *testing.B) {
 	sizes, err := benchSizes(os.Getenv("BENCH_NODES"), []int{1000, 10000})
 	require.NoError(b, err, "BENCH_NODES")
-	perSim := 10000
+	perSim := simNodesPerProcess(hardFDLimit())
 	if v := os.Getenv("BENCH_NODES_PER_SIM"); v != "" {
 		perSim, err = strconv.Atoi(v)
 		require.NoError(b, err, "BENCH_NODES_PER_SIM")
@@ -119,6 +119,7 @@ type scaleResult struct {
 	peakBOS     int64   // bytes
 	peakSims    int64   // bytes, every simulator process together
 	looks       float64 // the reconciler's looks at nodes over the boot (bos_reconcile_node_looks_total)
+	bmc         bmcTraffic
 }
 
 func (r scaleResult) perNode(d time.Duration) float64 {
@@ -139,6 +140,10 @@ func (r scaleResult) report(b *testing.B) {
 	b.ReportMetric(mib(r.peakBOS), "BOS-peak-MiB")
 	b.ReportMetric(mib(r.peakSims), "sim-peak-MiB")
 	b.ReportMetric(r.looks/float64(r.nodes), "looks/node")
+	if r.bmc.conns >= 0 { // a build of bos before bos_redfish_connections_opened_total has none
+		b.ReportMetric(r.bmc.requests/float64(r.nodes), "BMC-reqs/node")
+		b.ReportMetric(r.bmc.conns/float64(r.nodes), "BMC-conns/node")
+	}
 }
 
 func mib(bytes int64) float64 { return float64(bytes) / (1 << 20) }
@@ -181,7 +186,7 @@ func runScale(b *testing.B, s scaleSetup) scaleResult {
 
 	cpu0 := processCPUs(b, procs)
 	redis0 := redisCPU(b, s.rdb)
-	looks0 := nodeLooks(b, hc, bosURL)
+	looks0, bmc0 := nodeLooks(b, hc, bosURL)
 	stopProfiling := profileServe(b, pprofAddr, profileDir, s.nodes)
 	if os.Getenv("BENCH_SIM_CPUPROFILE") != "" {
 		for _, p := range sims.procs {
@@ -198,7 +203,7 @@ func runScale(b *testing.B, s scaleSetup) scaleResult {
 	stopProfiling()
 	cpu1 := processCPUs(b, procs)
 	redis1 := redisCPU(b, s.rdb)
-	looks1 := nodeLooks(b, hc, bosURL)
+	looks1, bmc1 := nodeLooks(b, hc, bosURL)
 	after, err := benchfloor.Measure(ctx, time.Second, 2000)
 	require.NoError(b, err)
 	floor = floor.Add(after)
@@ -207,14 +212,25 @@ func runScale(b *testing.B, s scaleSetup) scaleResult {
 	require.Equal(b, 100.0, status.PercentSuccessful, "every node booted: %+v", status)
 
 	r := scaleResult{nodes: s.nodes, sims: len(sims.procs), floor: floor, load: load, wall: wall, percentOK: status.PercentSuccessful,
-		cpuBOS: cpu1[0] - cpu0[0], cpuRedis: redis1 - redis0, looks: looks1 - looks0}
+		cpuBOS: cpu1[0] - cpu0[0], cpuRedis: redis1 - redis0, looks: looks1 - looks0,
+		bmc: bmcTraffic{requests: bmc1.requests - bmc0.requests, conns: bmc1.conns - bmc0.conns}}
+	if bmc0.conns < 0 {
+		r.bmc.conns = -1
+	}
 	for i := 1; i < len(procs); i++ {
 		r.cpuSims += cpu1[i] - cpu0[i]
 	}
 	r.peakBOS = peakRSS(b, bosProc)
-	for _, p := range sims.procs {
-		r.peakSims += peakRSS(b, p)
+	var each []string
+	for i, p := range sims.procs {
+		peak := peakRSS(b, p)
+		r.peakSims += peak
+		each = append(each, fmt.Sprintf("%.0f", mib(peak)))
+		if i == 0 {
+			each[0] += fmt.Sprintf(" (%.1f CPU-s)", (cpu1[1] - cpu0[1]).Seconds())
+		}
 	}
+	b.Logf("%d nodes: simulator processes' peak MiB, the first (HSM, BSS, CFS) first: %s", s.nodes, strings.Join(each, ", "))
 	return r
 }
 
@@ -319,6 +335,37 @@ func mergeURLs(into, u stack.URLs) stack.URLs {
 	into.IMS, into.PCS, into.Slurm = cmp.Or(into.IMS, u.IMS), cmp.Or(into.PCS, u.PCS), cmp.Or(into.Slurm, u.Slurm)
 	into.BMCs = bmcs
 	return into
+}
+
+// Each simulated BMC costs its process one listener and serves two compute nodes; the
+// rest of a process's descriptors (the 1,024 bos sim keeps above its listeners, the
+// connections of BOS's pool, HSM and the shards' clients, a few hundred) are fdReserve.
+// Fewer, larger shards cost less CPU per node: one Go runtime and collector per process
+// on a machine of few cores, and more of the nodes reach HSM, BSS and CFS in-process.
+const (
+	fdReserve     = 3000
+	nodesPerBMC   = 2
+	minNodesASim  = 1000
+	defaultFDHard = 20000 // when the limit cannot be read
+)
+
+// simNodesPerProcess is how many nodes one simulator process holds under a hard limit
+// of fdLimit open files.
+func simNodesPerProcess(fdLimit uint64) int {
+	if fdLimit > 1<<24 { // unlimited, or as good as
+		fdLimit = 1 << 24
+	}
+	return max(minNodesASim, (int(fdLimit)-fdReserve)*nodesPerBMC)
+}
+
+// hardFDLimit is this process's hard limit on open files, which the bos sim processes
+// it starts inherit.
+func hardFDLimit() uint64 {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return defaultFDHard
+	}
+	return lim.Max
 }
 
 // simHasShards says whether this bos sim takes --shard.
@@ -480,9 +527,14 @@ func redisClient(url string) (*redis.Client, error) {
 	return redis.NewClient(opt), nil
 }
 
+// bmcTraffic is BOS's requests to BMCs (bos_outbound_request_duration_seconds of
+// redfish) and the connections it opened for them (bos_redfish_connections_opened_total;
+// -1 when BOS does not export it).
+type bmcTraffic struct{ requests, conns float64 }
+
 // nodeLooks is BOS's bos_reconcile_node_looks_total: how many nodes its reconciler has
-// looked at, summed over its passes.
-func nodeLooks(b *testing.B, hc *http.Client, bosURL string) float64 {
+// looked at, summed over its passes; and its traffic to BMCs so far.
+func nodeLooks(b *testing.B, hc *http.Client, bosURL string) (float64, bmcTraffic) {
 	resp, err := hc.Get(bosURL + "/metrics")
 	require.NoError(b, err)
 	defer resp.Body.Close()
@@ -491,7 +543,8 @@ func nodeLooks(b *testing.B, hc *http.Client, bosURL string) float64 {
 	require.NoError(b, err)
 	v := metricValue(families, "bos_reconcile_node_looks_total", nil)
 	require.GreaterOrEqual(b, v, 0.0, "BOS has no bos_reconcile_node_looks_total")
-	return v
+	return v, bmcTraffic{requests: max(0, metricValue(families, "bos_outbound_request_duration_seconds", map[string]string{"service": "redfish"})),
+		conns: metricValue(families, "bos_redfish_connections_opened_total", nil)}
 }
 
 // redisCPU is the Redis server's CPU time so far, every client's work included.
@@ -616,6 +669,28 @@ func TestMergeURLs(t *testing.T) {
 	require.Equal(t, "http://b", got.BSS)
 	require.Equal(t, "http://i", got.IMS)
 	require.Len(t, got.BMCs, 2)
+}
+
+// A 100,000-node cluster fits in three processes under the 20,000-file limit, not two
+// (25,000 BMCs a process would be more than the limit).
+func TestSimNodesPerProcess(t *testing.T) {
+	for _, tc := range []struct {
+		limit uint64
+		nodes int
+		sims  int // for 100,000 nodes
+	}{
+		{20000, 34000, 3},
+		{1024, minNodesASim, 100},
+		{65536, 125072, 1},
+		{1 << 62, 33548432, 1},
+	} {
+		got := simNodesPerProcess(tc.limit)
+		require.Equal(t, tc.nodes, got, "limit %d", tc.limit)
+		require.Equal(t, tc.sims, (100000+got-1)/got, "limit %d", tc.limit)
+		if tc.limit >= 20000 {
+			require.LessOrEqual(t, got/nodesPerBMC+1024, int(min(tc.limit, 1<<24)), "listeners and bos sim's reserve fit, limit %d", tc.limit)
+		}
+	}
 }
 
 func TestBenchSizes(t *testing.T) {

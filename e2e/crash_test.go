@@ -192,18 +192,22 @@ func runCrashOp(t *testing.T, backend string, nodes int, op string, kill *killPo
 // max_power_off_wait_time and a lost power-on cost max_power_on_wait_time.
 //
 // BOS_E2E_LONG=1 runs it on 1,000 nodes on the real Redis instead of a few hundred on
-// miniredis.
+// miniredis. With -short (CI's race stage) each kill point runs for one operation only
+// (shortMatrix): every point, and before/half/after and each call for every operation.
 func TestCrashMatrix(t *testing.T) {
 	nodes, backend := size(200), storetest.Mini
 	if os.Getenv("BOS_E2E_LONG") != "" {
 		nodes, backend = 1000, storetest.Redis
 	}
-	for _, op := range []string{bos.OpBoot, bos.OpReboot, bos.OpShutdown} {
+	for o, op := range []string{bos.OpBoot, bos.OpReboot, bos.OpShutdown} {
 		t.Run(op, func(t *testing.T) {
 			var clean crashRun
 			bubble(t, func(t *testing.T) { clean = runCrashOp(t, backend, nodes, op, nil) })
 			t.Logf("%s of %d nodes without a crash: %s", op, nodes, clean.elapsed)
-			for _, k := range killPoints {
+			for i, k := range killPoints {
+				if testing.Short() && !shortMatrix(o, i) {
+					continue
+				}
 				t.Run(k.String(), func(t *testing.T) {
 					bubble(t, func(t *testing.T) {
 						run := runCrashOp(t, backend, nodes, op, &k)
@@ -225,6 +229,11 @@ func TestCrashMatrix(t *testing.T) {
 	}
 }
 
+// shortMatrix says whether operation o (of three) runs kill point i under -short: the
+// points go round the operations shifted by their call group, so each operation still
+// meets a kill before, half-way through and after a call, at calls 1, 2 and 4.
+func shortMatrix(o, i int) bool { return (i+i/3)%3 == o }
+
 // checkPoweredOnce checks that no node was powered on or off twice, booted twice, or
 // forced off during the operation.
 func checkPoweredOnce(t *testing.T, op string, nodes int, run crashRun) {
@@ -245,4 +254,24 @@ func checkPoweredOnce(t *testing.T, op string, nodes int, run crashRun) {
 	}
 	sort.Strings(bad)
 	assert.Empty(t, bad[:min(len(bad), 10)], "%d of %d nodes not powered exactly as %s asks, e.g.", len(bad), nodes, op)
+}
+
+// TestShortCrashMatrix: under -short every kill point still runs once, and every
+// operation meets each position in a call and each call.
+func TestShortCrashMatrix(t *testing.T) {
+	runs := make([]int, len(killPoints))
+	for o := range 3 {
+		at, calls := map[string]bool{}, map[int]bool{}
+		for i, k := range killPoints {
+			if shortMatrix(o, i) {
+				runs[i]++
+				at[k.at], calls[k.call] = true, true
+			}
+		}
+		assert.Len(t, at, 3, "operation %d: before, half and after", o)
+		assert.Equal(t, map[int]bool{1: true, 2: true, 4: true}, calls, "operation %d", o)
+	}
+	for i, n := range runs {
+		assert.Equal(t, 1, n, "kill point %s", killPoints[i])
+	}
 }

@@ -17,6 +17,10 @@
 // session; BOS_E2E_REPLICAS=1 (.ci/run's replica stage) runs them at CI's size, 1,000 and
 // 500 nodes with a 3 s lease TTL, BOS_E2E_LONG=1 at 5,000 and 1,000 nodes with 10 s.
 //
+// TestShardsOnTwoHosts (remotehosts_test.go; not with -short) builds bos and boots a
+// cluster whose BMCs are in two `bos sim` shards on two "hosts", a port per BMC: two
+// loopback addresses, and, as root with `ip netns`, a network namespace behind a veth pair.
+//
 // # Scenario scripts
 //
 // TestScenario runs testdata/scenarios/*.txt, in the manner of etcd raft's interaction

@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cray-bos/bos/api/bosapi"
+	"github.com/cray-bos/bos/internal/bosbin"
 	"github.com/cray-bos/bos/internal/stack"
 	"github.com/cray-bos/bos/internal/stack/stacktest"
 	"github.com/cray-bos/bos/internal/testwait"
@@ -99,22 +100,16 @@ func TestKillProcess(t *testing.T) {
 	}
 }
 
-// buildBOS builds bos into dir and returns it with the seed of the kill points
-// (BOS_KILL_SEED, default 1). It skips the test without the go command.
+// buildBOS returns bos (BOS_TEST_BIN's, or one built into dir) with the seed of the kill
+// points (BOS_KILL_SEED, default 1). It skips the test without either or the go command.
 func buildBOS(ctx context.Context, t *testing.T, dir string) (bin string, seed uint64) {
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build bos")
-	}
 	seed = 1
 	if s := os.Getenv("BOS_KILL_SEED"); s != "" {
+		var err error
 		seed, err = strconv.ParseUint(s, 10, 64)
 		require.NoError(t, err, "BOS_KILL_SEED")
 	}
-	bin = filepath.Join(dir, "bos")
-	out, err := exec.CommandContext(ctx, goTool, "build", "-o", bin, "github.com/cray-bos/bos/cmd/bos").CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-	return bin, seed
+	return bosbin.Path(ctx, t, dir), seed
 }
 
 // newKillRun starts the data centre of nodes compute nodes (every simulator), reporting

@@ -115,6 +115,10 @@ func testMetricsDuringAndAfterBoot(t *testing.T) {
 		assert.Greater(t, metricValue(after, "bos_outbound_request_duration_seconds", map[string]string{"service": svc}), 0.0, svc)
 	}
 	assert.Greater(t, metricValue(after, "bos_redis_command_duration_seconds", nil), 0.0)
+	opened := metricValue(after, "bos_redfish_connections_opened_total", nil)
+	assert.Greater(t, opened, 0.0)
+	assert.LessOrEqual(t, opened, metricValue(after, "bos_outbound_request_duration_seconds", map[string]string{"service": "redfish"}),
+		"a connection opened per BMC request at most")
 
 	// The simulators' registry, on each simulator's listener.
 	sims := c.scrape(c.st.URLs.HSM + "/metrics")

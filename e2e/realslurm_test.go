@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cray-bos/bos/ims"
+	"github.com/cray-bos/bos/internal/bosbin"
 	"github.com/cray-bos/bos/internal/stack"
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/store/storetest"
@@ -167,30 +168,26 @@ func TestRealSlurmctldRebootProgram(t *testing.T) {
 }
 
 // newRealSlurm finds the binaries (or skips), makes the test's directory and bounds the
-// test by timeout; it builds bos and returns the link that makes it slurm-reboot.
+// test by timeout; it finds or builds bos and returns the link that makes it slurm-reboot.
 func newRealSlurm(t *testing.T, timeout time.Duration) (*realSlurm, string) {
 	t.Helper()
-	bins := realSlurmBinaries(t)
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build bos")
+	if testing.Short() { // CI's race stage: the plain run has run it
+		t.Skip("-short: real slurmctld, slurmd and munged in real time")
 	}
+	bins := realSlurmBinaries(t)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	t.Cleanup(cancel)
 	dir := t.TempDir() // before the daemons, so it is removed after every process stopped
 	r := &realSlurm{t: t, ctx: ctx, dir: dir, bins: bins}
 	t.Cleanup(r.dumpOnFailure)
-	return r, buildRebootProgram(t, ctx, goTool, dir)
+	return r, buildRebootProgram(t, ctx, dir)
 }
 
-// buildRebootProgram builds the bos binary into dir, linked under the name that makes
-// it `bos slurm-reboot`, and returns the link.
-func buildRebootProgram(t *testing.T, ctx context.Context, goTool, dir string) string {
+// buildRebootProgram links the bos binary (BOS_TEST_BIN's, or one built into dir) under
+// the name that makes it `bos slurm-reboot` in dir, and returns the link.
+func buildRebootProgram(t *testing.T, ctx context.Context, dir string) string {
 	t.Helper()
-	bosBin := filepath.Join(dir, "bos")
-	build := exec.CommandContext(ctx, goTool, "build", "-o", bosBin, "github.com/cray-bos/bos/cmd/bos")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
+	bosBin := bosbin.Path(ctx, t, dir)
 	program := filepath.Join(dir, "slurm-reboot")
 	require.NoError(t, os.Symlink(bosBin, program))
 	return program

@@ -1,3 +1,8 @@
+//go:build !race
+
+// A heap measurement, not built with the race detector: it checks no concurrency, and it
+// was the hsm race run's slowest test; the plain run (go test ./...) measures it.
+
 package hsm
 
 import (

@@ -124,9 +124,9 @@ type LastAction struct {
 	Action      string    `json:"action"`
 	Failed      bool      `json:"failed"`
 	LastUpdated time.Time `json:"last_updated,omitzero"`
-	// InFlight names the BOS process that recorded this power action and has not yet
-	// seen its call return; empty once the call returned (sent, or failed) and for
-	// actions that are not power calls. A record whose InFlight names another process
+	// InFlight names the BOS process that recorded this power action, until the call
+	// fails or the node's next write after its effect (the report, the Off: Decide
+	// clears it once the node moves on); empty for actions that are not power calls. A record whose InFlight names another process
 	// was cut off by a crash or taken over: its call may never have been sent, so the
 	// reconciler verifies the node's power and re-sends it (docs/guarantees.md).
 	// Deviation: BOS has no such field.

@@ -28,7 +28,7 @@ const (
 // Results of an action entry (detail).
 const (
 	ActionInFlight = "called"   // recorded, the call not yet returned
-	ActionSent     = "returned" // the power call returned without error
+	ActionSent     = "returned" // the power call went through: in_flight cleared once the node moved on
 	ActionFailed   = "failed"   // the call failed (the error entry says why)
 )
 

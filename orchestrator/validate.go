@@ -37,6 +37,11 @@ func (v *checker) addf(field, format string, args ...any) {
 
 // length checks a string's length in characters.
 func (v *checker) length(field, s string, min, max int) {
+	// A string has no more characters than bytes: most need no count (counting the kernel
+	// parameters of every component write was 1% of BOS's CPU in a 10,000-node boot).
+	if len(s) <= max && (min == 0 || min == 1 && s != "") {
+		return
+	}
 	n := utf8.RuneCountInString(s)
 	switch {
 	case n < min && min == 1:
@@ -50,10 +55,27 @@ func (v *checker) length(field, s string, min, max int) {
 
 // name checks a template, session or boot-set name.
 func (v *checker) name(field, s string) {
-	if !NamePattern.MatchString(s) {
+	if !validName(s) {
 		v.addf(field, "%q must be 1-127 characters of letters, digits, '-', '.' and '_', starting and ending with a letter or digit", s)
 	}
 }
+
+// validName reports whether s matches NamePattern, without the regular expression: every
+// component write checks its session's name, and the match was 1% of BOS's CPU in a
+// 10,000-node boot.
+func validName(s string) bool {
+	if len(s) == 0 || len(s) > MaxNameLen || !alnum(s[0]) || !alnum(s[len(s)-1]) {
+		return false
+	}
+	for i := 1; i < len(s)-1; i++ {
+		if c := s[i]; !alnum(c) && c != '-' && c != '.' && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+func alnum(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' }
 
 func (v *checker) intRange(field string, n, min, max int) {
 	if n < min || n > max {

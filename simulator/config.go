@@ -28,8 +28,19 @@ type Config struct {
 	// address it would have in the whole, whichever process runs it.
 	SkipAddresses int
 	// Port is the TCP port every BMC listens on (each on its own address). 0 picks a free
-	// port when the first BMC binds and uses it for all others.
+	// port when the first BMC binds and uses it for all others. With ListenAddress it is
+	// the first port: the BMC at index i of the whole cluster (SkipAddresses + its index
+	// here) listens on Port+i, and 0 gives each BMC a free port.
 	Port int
+	// ListenAddress, when set, gives every BMC a port of its own on this address of the
+	// host (e.g. "0.0.0.0", or a NIC's address) instead of an address of its own on
+	// loopback, so BMCs can be reached from other hosts. Empty (the default): loopback
+	// addresses from FirstAddress, reachable from this host only.
+	ListenAddress string
+	// Advertise is the host name or address the BMCs' URLs carry with ListenAddress: how
+	// clients reach this host. Default ListenAddress, which then must not be unspecified
+	// (0.0.0.0 is no address to dial).
+	Advertise string
 	// TLS serves HTTPS (HTTP/1.1 only) with ECDSA P-256 certificates signed by a CA made
 	// in New (see CACertPEM). Default plain HTTP.
 	TLS bool
@@ -108,6 +119,13 @@ type Services struct {
 type Subscription struct {
 	// Destination is the URL events are POSTed to.
 	Destination string
+	// Collect sends the events of every BMC of the simulator together, as hmcollector
+	// forwards BMCs' events: one POST carries records of several BMCs (up to
+	// maxCollectedPerPost), each record's Context naming its BMC (a property the Event
+	// schema deprecates; HSM's parser reads it) and the Event's Context empty. A BMC's
+	// events still arrive in the order of its changes. For HSM's RedfishEvents, not for a
+	// subscriber that reads only the Event's Context.
+	Collect bool
 	// EventTypes and RegistryPrefixes filter like a POSTed subscription's (empty = all).
 	EventTypes       []string
 	RegistryPrefixes []string
@@ -197,6 +215,9 @@ func (cfg *Config) validate() error {
 	if cfg.Port < 0 || cfg.Port > 65535 {
 		return fmt.Errorf("config: Port %d out of range", cfg.Port)
 	}
+	if err := cfg.validateListen(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
 	if cfg.Username == "" {
 		cfg.Username = "root"
 	}
@@ -264,4 +285,48 @@ func (cfg *Config) validate() error {
 
 func (s Services) trimmed() Services {
 	return Services{BSS: strings.TrimRight(s.BSS, "/"), BOS: strings.TrimRight(s.BOS, "/"), CFS: strings.TrimRight(s.CFS, "/")}
+}
+
+// validateListen checks ListenAddress and Advertise (a port per BMC) and fills Advertise.
+func (cfg *Config) validateListen() error {
+	if cfg.ListenAddress == "" {
+		if cfg.Advertise != "" {
+			return errors.New("Advertise needs ListenAddress: loopback BMCs are reached at their own addresses")
+		}
+		return nil
+	}
+	a, err := netip.ParseAddr(cfg.ListenAddress)
+	if err != nil || a.Zone() != "" {
+		return fmt.Errorf("ListenAddress %q is not an IP address", cfg.ListenAddress)
+	}
+	if cfg.Advertise == "" {
+		if a.IsUnspecified() {
+			return fmt.Errorf("ListenAddress %s needs Advertise: the host name or address clients reach the BMCs at", a)
+		}
+		cfg.Advertise = a.String()
+	}
+	if err := checkHost(cfg.Advertise); err != nil {
+		return fmt.Errorf("Advertise: %w", err)
+	}
+	if cfg.Port != 0 {
+		if last := cfg.Port + cfg.SkipAddresses + len(cfg.Topology.BMCs) - 1; last > 65535 {
+			return fmt.Errorf("Port %d: the BMC ports would run to %d, past 65535", cfg.Port, last)
+		}
+	}
+	return nil
+}
+
+// checkHost accepts a host name or an IP address, with no scheme, port or path.
+func checkHost(h string) error {
+	if a, err := netip.ParseAddr(h); err == nil {
+		if a.IsUnspecified() {
+			return fmt.Errorf("%s is no address to dial", h)
+		}
+		return nil
+	}
+	if h == "" || len(h) > 253 || strings.Trim(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != "" ||
+		strings.HasPrefix(h, "-") || strings.HasPrefix(h, ".") {
+		return fmt.Errorf("%q is not a host name or an IP address", h)
+	}
+	return nil
 }

@@ -8,15 +8,20 @@
 // one listener per BMC, each on its own loopback address (Config.FirstAddress upward,
 // default 127.1.0.1, skipping x.y.z.0 and .255, unless the topology gives an Address), all
 // on one port (Config.Port; 0 binds the first BMC on :0 and uses that port for the rest).
-// The binds are explicit per address, never a wildcard listener. Every client then sees a
+// These binds are explicit per address, never a wildcard listener. With
+// Config.ListenAddress (BOS on another host) every BMC binds that address of the host
+// instead, on a port of its own (Config.Port plus its index in the whole cluster, or a
+// free one), and its URL carries Config.Advertise. Every client then sees a
 // BMC at the root of its own host:port, which is what gofish, redfishtool and sushy all
 // need (see the Redfish reference, §4.4). One http.Server serves every listener; the BMC is
-// found from the connection's local address. Handler(bmc) serves one BMC without a listener
-// for httptest. BMCURLs, BMCs and CACertPEM give what the stack needs to wire HSM and
-// clients; Node and Nodes return copies of the virtual nodes' state; Stats counts.
+// found from the connection's local address (its IP, or with ListenAddress its port).
+// Handler(bmc) serves one BMC without a listener for httptest. BMCURLs, BMCs and
+// CACertPEM give what the stack needs to wire HSM and clients; Node and Nodes return
+// copies of the virtual nodes' state; Stats counts.
 //
-// TLS (Config.TLS) uses an ECDSA P-256 certificate per BMC (IP and xname SANs) signed by a
-// CA made in New; the servers speak HTTP/1.1 only (h2 disabled), like real BMCs.
+// TLS (Config.TLS) uses an ECDSA P-256 certificate per BMC (IP and xname SANs, and an
+// advertised host name) signed by a CA made in New; the servers speak HTTP/1.1 only (h2
+// disabled), like real BMCs.
 //
 // # Redfish surface (per BMC)
 //
@@ -137,7 +142,11 @@
 // Context = the BMC xname ("{bmc}" in the Destination is replaced by it): how the stack
 // wires HSM without 10,000 POSTs at start-up. A subscription receives power events unless
 // its EventTypes exclude both Alert and StatusChange or its RegistryPrefixes exclude
-// ResourceEvent.
+// ResourceEvent. A pre-seeded subscription with Collect is delivered as hmcollector
+// forwards BMCs' events: every BMC's copy shares one outbox on one shard, and a POST
+// carries up to 256 records of any BMCs, each naming its BMC in the record's Context (the
+// Event's is empty); the stack so wires HSM, whose events at 100,000 nodes were about a
+// POST a node.
 //
 // A POSTed subscription's HttpHeaders (the schema's array of {name: value}, or one object
 // as gofish sends it) are added to every event POST and read back as an empty array. Its

@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -33,8 +34,13 @@ var eventTypes = []string{"StatusChange", "ResourceUpdated", "ResourceAdded", "R
 // DeliveryRetryPolicy TerminateAfterRetries, the subscription is deleted.
 const eventRetries = 3
 
-// maxEventsPerPost bounds the records of one Event a BMC POSTs.
-const maxEventsPerPost = 64
+// maxEventsPerPost bounds the records of one Event a BMC POSTs; maxCollectedPerPost
+// those of one POST of a collected subscription (Subscription.Collect), which carries
+// the events of many BMCs.
+const (
+	maxEventsPerPost    = 64
+	maxCollectedPerPost = 256
+)
 
 // Delivery retry policies (EventDestination.DeliveryRetryPolicy). SuspendRetries is
 // refused: a suspended subscription could only be resumed by recreating it here.
@@ -63,10 +69,33 @@ type subscription struct {
 // outbox holds a subscription's events until its shard delivers them. A delivery is
 // scheduled on the shard when the first event arrives; it takes what is there when it
 // runs, so events queued meanwhile ride along in the same POST.
+//
+// A collected subscription's outbox (Subscription.Collect) is one for every BMC: its
+// records carry their BMC's subscription (for its Context and whether it was deleted),
+// and it is always delivered on the same shard, so a BMC's events still leave in order.
 type outbox struct {
 	mu        sync.Mutex
 	events    []eventRecord
 	scheduled bool
+
+	collected bool
+	shard     int // the event shard of a collected outbox
+	limit     int // the events it holds at most (0: Config.EventQueue)
+}
+
+// collectedOutbox is the outbox every BMC's copy of Config.Subscriptions[i] shares when
+// it is collected. It holds up to EventQueue events and four per node (a boot storm's
+// changes, all waiting for one POST at a time), and is delivered on the shard of i.
+func (s *Simulator) collectedOutbox(i int) *outbox {
+	if s.collected == nil {
+		s.collected = map[int]*outbox{}
+	}
+	if box := s.collected[i]; box != nil {
+		return box
+	}
+	box := &outbox{collected: true, shard: i, limit: s.cfg.EventQueue + 4*len(s.cfg.Topology.Nodes)}
+	s.collected[i] = box
+	return box
 }
 
 func newSubscription(b *bmc, seq uint64, dest, ctx string, types, prefixes []string) *subscription {
@@ -99,6 +128,10 @@ type eventRecord struct {
 	MessageID         string   `json:"MessageId"`
 	MessageArgs       []string `json:"MessageArgs"`
 	OriginOfCondition odataRef `json:"OriginOfCondition"`
+	// Context names the BMC in a collected POST (Subscription.Collect), whose Event has none.
+	Context string `json:"Context,omitempty"`
+
+	sub *subscription // of a collected outbox: whose record it is
 }
 
 type eventBody struct {
@@ -132,12 +165,18 @@ func (s *Simulator) queueRecord(sub *subscription, rec eventRecord) {
 	box := sub.outbox
 	box.mu.Lock()
 	defer box.mu.Unlock()
-	if len(box.events) >= s.cfg.EventQueue {
+	if len(box.events) >= cmp.Or(box.limit, s.cfg.EventQueue) {
 		s.stats.eventsDropped.Add(1)
 		return
 	}
+	if box.collected {
+		rec.sub, rec.Context = sub, sub.context
+	}
 	if !box.scheduled {
 		shard := s.events[sub.bmc.index%len(s.events)]
+		if box.collected {
+			shard = s.events[box.shard%len(s.events)]
+		}
 		if !shard.trySubmit(func() { s.deliverOutbox(sub) }) {
 			s.stats.eventsDropped.Add(1)
 			return
@@ -148,15 +187,21 @@ func (s *Simulator) queueRecord(sub *subscription, rec eventRecord) {
 	s.stats.eventsQueued.Add(1)
 }
 
-// deliverOutbox POSTs what sub's outbox holds, maxEventsPerPost events a POST.
+// deliverOutbox POSTs what sub's outbox holds, maxEventsPerPost events a POST (a
+// collected outbox: maxCollectedPerPost, those of deleted subscriptions left out).
 func (s *Simulator) deliverOutbox(sub *subscription) {
 	box := sub.outbox
 	box.mu.Lock()
 	events := box.events
 	box.events, box.scheduled = nil, false
 	box.mu.Unlock()
+	per := maxEventsPerPost
+	if box.collected {
+		per = maxCollectedPerPost
+		events = slices.DeleteFunc(events, func(e eventRecord) bool { return e.sub.gone.Load() })
+	}
 	for len(events) > 0 {
-		n := min(len(events), maxEventsPerPost)
+		n := min(len(events), per)
 		s.deliver(sub, events[:n])
 		events = events[n:]
 	}
@@ -165,7 +210,9 @@ func (s *Simulator) deliverOutbox(sub *subscription) {
 // deliver POSTs events as one Event, retrying a few times; a subscription whose policy
 // is TerminateAfterRetries is deleted when the POST is given up.
 func (s *Simulator) deliver(sub *subscription, events []eventRecord) {
-	if sub.gone.Load() {
+	collected := sub.outbox.collected // events of many BMCs' subscriptions: sub is only the first's
+	gone := func() bool { return !collected && sub.gone.Load() }
+	if gone() {
 		return
 	}
 	id := strconv.FormatUint(s.eventSeq.Add(1), 10)
@@ -175,8 +222,12 @@ func (s *Simulator) deliver(sub *subscription, events []eventRecord) {
 		}
 		events[i].MemberID = strconv.Itoa(i)
 	}
+	evCtx := sub.context
+	if collected {
+		evCtx = "" // each record names its BMC
+	}
 	body, _ := json.Marshal(eventBody{
-		ODataType: "#Event.v1_13_0.Event", ID: id, Name: "Event Array", Context: sub.context,
+		ODataType: "#Event.v1_13_0.Event", ID: id, Name: "Event Array", Context: evCtx,
 		Events: events,
 	})
 	n := int64(len(events))
@@ -187,7 +238,7 @@ func (s *Simulator) deliver(sub *subscription, events []eventRecord) {
 			s.stats.eventsDelivered.Add(n)
 			return
 		}
-		if attempt == eventRetries || s.ctx.Err() != nil || sub.gone.Load() {
+		if attempt == eventRetries || s.ctx.Err() != nil || gone() {
 			s.stats.eventsFailed.Add(n)
 			s.log.Debug("event delivery failed", "bmc", sub.bmc.xname, "destination", sub.destination, "status", status, "err", err)
 			if sub.policy == policyTerminate && s.ctx.Err() == nil {

@@ -133,6 +133,65 @@ func TestEventsQueuedMeanwhileShareOnePost(t *testing.T) {
 	}
 }
 
+// A collected subscription (Subscription.Collect, as hmcollector forwards) sends the
+// events of several BMCs queued meanwhile in one POST, each record naming its BMC in its
+// Context, each BMC's events in the order of its changes.
+func TestCollectedEventsOfSeveralBMCsShareOnePost(t *testing.T) {
+	release := make(chan struct{})
+	var first sync.Once
+	sub := newRecorder(t, func(*http.Request, []byte) (int, string) {
+		first.Do(func() { <-release }) // the first POST waits while the rest queue up
+		return http.StatusOK, ""
+	})
+	s := newSim(t, func(c *Config) {
+		c.Subscriptions = []Subscription{{Destination: sub.srv.URL + "/collector", Collect: true}}
+	})
+	const otherBlade, otherNode = "x1000c0s0b1", "x1000c0s0b1n0"
+	require.Equal(t, 204, call(t, bmcServer(t, s, bladeBMC).URL, "POST", resetPath, resetBody("On"), "basic").status)
+	testwait.Until(t, "the first POST is under way", func() bool { return len(sub.all()) == 1 }, stats(s))
+	require.Equal(t, 204, call(t, bmcServer(t, s, otherBlade).URL, "POST", resetPath, resetBody("On"), "basic").status)
+	require.Equal(t, 204, call(t, bmcServer(t, s, rackBMC).URL, "POST", "/redfish/v1/Systems/Self/Actions/ComputerSystem.Reset", resetBody("On"), "basic").status)
+	for _, n := range []string{bladeNode, otherNode, rackNode} {
+		waitPower(t, s, n, "On")
+	}
+	close(release)
+	testwait.Until(t, "3 nodes × 2 changes delivered", func() bool { return s.Stats().EventsDelivered == 6 }, stats(s))
+
+	require.EqualValues(t, 2, s.Stats().EventPosts, "one POST under way, one for every BMC's events queued meanwhile")
+	var seq []string
+	bmcs := map[string]bool{}
+	for i, r := range sub.all() { // not validateEvent: the schema deprecates a record's Context
+		var ev struct {
+			Context string
+			Events  []struct {
+				Context     string
+				MessageArgs []string
+			}
+		}
+		require.NoError(t, json.Unmarshal(r.body, &ev))
+		assert.Empty(t, ev.Context, "the records name their BMCs")
+		for _, rec := range ev.Events {
+			seq = append(seq, rec.Context+" "+rec.MessageArgs[1])
+			if i == 1 {
+				bmcs[rec.Context] = true
+			}
+		}
+	}
+	assert.Len(t, bmcs, 3, "the second POST carries the events of the three BMCs: %v", seq)
+	for _, b := range []string{bladeBMC, otherBlade, rackBMC} {
+		var mine []string
+		for _, e := range seq {
+			if strings.HasPrefix(e, b+" ") {
+				mine = append(mine, e)
+			}
+		}
+		assert.Equal(t, []string{b + " PoweringOn", b + " On"}, mine, "%s's events in order", b)
+	}
+	// Each BMC still lists the subscription as its own, with its Context.
+	got := call(t, bmcServer(t, s, otherBlade).URL, "GET", "/redfish/v1/EventService/Subscriptions/1", "", "basic").json(t)
+	assert.Equal(t, otherBlade, got["Context"])
+}
+
 // A dead subscriber costs retries on the delivery pool, never the BMC's answers.
 // In a synctest bubble on memnet (the subscriber's address refuses connections), so the
 // bound on the resets' time is fake time, not the machine's load.

@@ -29,13 +29,16 @@ type Simulator struct {
 	log    *slog.Logger
 	now    func() time.Time
 
-	bmcs     []*bmc
-	bmcByID  map[string]*bmc
-	bmcByIP  map[netip.Addr]*bmc
-	nodes    []*node
-	nodeByID map[string]*node
-	nodeIDs  []string // topology order, for rate-based faults
-	bmcIDs   []string
+	bmcs    []*bmc
+	bmcByID map[string]*bmc
+	bmcByIP map[netip.Addr]*bmc
+	// bmcByPort finds a BMC by the port it listens on, with Config.ListenAddress (a port
+	// per BMC); written by bindAll before any connection is served.
+	bmcByPort map[int]*bmc
+	nodes     []*node
+	nodeByID  map[string]*node
+	nodeIDs   []string // topology order, for rate-based faults
+	bmcIDs    []string
 
 	services atomic.Pointer[Services]
 
@@ -63,6 +66,9 @@ type Simulator struct {
 	closed     bool
 	serveWG    sync.WaitGroup
 
+	// collected is the outbox of each Config.Subscriptions[i] with Collect, every BMC's.
+	collected map[int]*outbox
+
 	eventSeq atomic.Uint64
 	stats    counters
 	hanging  atomic.Int64 // requests held by FaultHang
@@ -72,7 +78,8 @@ type Simulator struct {
 type bmc struct {
 	xname              string
 	index              int
-	addr               netip.Addr
+	addr               netip.Addr // its own loopback address; with a port per BMC, the host's
+	port               int        // with a port per BMC, its port (known once bound)
 	username, password string
 	mountain           bool       // HPE Cray EX blade BMC (Node0/Node1, manager "BMC"), else a rack server ("Self")
 	tree               staticTree // the static inventory, shared by every BMC of the model
@@ -116,7 +123,7 @@ func New(cfg Config) (*Simulator, error) {
 		bmcByID: make(map[string]*bmc, len(cfg.Topology.BMCs)), bmcByIP: make(map[netip.Addr]*bmc, len(cfg.Topology.BMCs)),
 		nodeByID: make(map[string]*node, len(cfg.Topology.Nodes)),
 		rng:      rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5eed)),
-		port:     cfg.Port,
+		port:     cfg.Port, bmcByPort: map[int]*bmc{},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	svc := cfg.Services
@@ -186,6 +193,9 @@ func (s *Simulator) build() error {
 		if tb.Address == "" {
 			continue
 		}
+		if s.portPerBMC() {
+			return fmt.Errorf("bmc %s: a topology address (%s) needs the BMCs on loopback addresses, not ListenAddress", tb.Xname, tb.Address)
+		}
 		a, err := netip.ParseAddr(tb.Address)
 		if err != nil || !a.Is4() || !a.IsLoopback() {
 			return fmt.Errorf("bmc %s: address %q must be an IPv4 loopback address", tb.Xname, tb.Address)
@@ -210,14 +220,19 @@ func (s *Simulator) build() error {
 		if tb.Password != "" {
 			b.password = tb.Password
 		}
-		if tb.Address != "" {
+		switch {
+		case s.portPerBMC():
+			b.addr = s.hostAddr()
+		case tb.Address != "":
 			b.addr = netip.MustParseAddr(tb.Address)
-		} else {
+		default:
 			if b.addr, err = s.nextAddress(&next, &skip); err != nil {
 				return fmt.Errorf("bmc %s: %w", tb.Xname, err)
 			}
 		}
-		s.bmcByIP[b.addr] = b
+		if !s.portPerBMC() {
+			s.bmcByIP[b.addr] = b
+		}
 		s.bmcByID[b.xname] = b
 		s.bmcs = append(s.bmcs, b)
 		s.bmcIDs = append(s.bmcIDs, b.xname)
@@ -240,9 +255,13 @@ func (s *Simulator) build() error {
 			b.nodes = append(b.nodes, n)
 			s.nodeByID[id] = n
 		}
-		for _, sub := range s.cfg.Subscriptions {
+		for j, sub := range s.cfg.Subscriptions {
 			b.nextSub++
-			b.subs = append(b.subs, newSubscription(b, b.nextSub, sub.Destination, b.xname, sub.EventTypes, sub.RegistryPrefixes))
+			bs := newSubscription(b, b.nextSub, sub.Destination, b.xname, sub.EventTypes, sub.RegistryPrefixes)
+			if sub.Collect {
+				bs.outbox = s.collectedOutbox(j)
+			}
+			b.subs = append(b.subs, bs)
 		}
 	}
 	// Nodes in topology order (the order rate-based faults permute).
@@ -260,8 +279,8 @@ func (s *Simulator) build() error {
 	return nil
 }
 
-// Start binds one listener per BMC (each on its own address, all on one port) and serves
-// them. It returns once every BMC is listening. ctx bounds the start-up only; the
+// Start binds one listener per BMC (each on its own address, all on one port; or, with
+// ListenAddress, each on its own port of that address) and serves them. It returns once every BMC is listening. ctx bounds the start-up only; the
 // simulator runs until Close.
 func (s *Simulator) Start(ctx context.Context) error {
 	s.lnMu.Lock()
@@ -277,7 +296,7 @@ func (s *Simulator) Start(ctx context.Context) error {
 	}
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		if err = s.bindAll(ctx); err == nil || s.cfg.Port != 0 || ctx.Err() != nil {
+		if err = s.bindAll(ctx); err == nil || s.cfg.Port != 0 || s.portPerBMC() || ctx.Err() != nil {
 			break
 		}
 		// The free port we got for the first BMC was taken on another address: retry.
@@ -292,7 +311,12 @@ func (s *Simulator) Start(ctx context.Context) error {
 			s.serve(b.ln)
 		}
 	}
-	s.log.Info("simulator listening", "bmcs", len(s.bmcs), "nodes", len(s.nodes), "port", s.port, "tls", s.cfg.TLS)
+	if s.portPerBMC() {
+		s.log.Info("simulator listening", "bmcs", len(s.bmcs), "nodes", len(s.nodes), "address", s.cfg.ListenAddress,
+			"advertised as", s.cfg.Advertise, "tls", s.cfg.TLS)
+	} else {
+		s.log.Info("simulator listening", "bmcs", len(s.bmcs), "nodes", len(s.nodes), "port", s.port, "tls", s.cfg.TLS)
+	}
 	return nil
 }
 
@@ -317,8 +341,45 @@ func (s *Simulator) nextAddress(next *netip.Addr, skip *int) (netip.Addr, error)
 	}
 }
 
+// portPerBMC says the BMCs share the host's ListenAddress, each on its own port.
+func (s *Simulator) portPerBMC() bool { return s.cfg.ListenAddress != "" }
+
+// hostAddr is the address a BMC reports as its own with a port per BMC: the advertised
+// one if it is an address, else the listen address.
+func (s *Simulator) hostAddr() netip.Addr {
+	if a, err := netip.ParseAddr(s.cfg.Advertise); err == nil {
+		return a.Unmap()
+	}
+	return netip.MustParseAddr(s.cfg.ListenAddress).Unmap()
+}
+
+// listenOn is the address b binds: its loopback address on the common port, or with
+// ListenAddress the host's address on b's port (at first Port + its index in the whole
+// cluster, or 0 for a free one).
+func (s *Simulator) listenOn(b *bmc) string {
+	if !s.portPerBMC() {
+		return netip.AddrPortFrom(b.addr, uint16(s.port)).String()
+	}
+	port := b.port
+	if port == 0 && s.cfg.Port != 0 {
+		port = s.cfg.Port + s.cfg.SkipAddresses + b.index
+	}
+	return net.JoinHostPort(s.cfg.ListenAddress, strconv.Itoa(port))
+}
+
+// network is "tcp4" for the loopback addresses, "tcp" for a ListenAddress (IPv4 or 6).
+func (s *Simulator) network() string {
+	if s.portPerBMC() {
+		return "tcp"
+	}
+	return "tcp4"
+}
+
 // bindAll listens on every BMC address; on failure it closes what it opened.
 func (s *Simulator) bindAll(ctx context.Context) error {
+	if s.portPerBMC() {
+		return s.bindPorts(ctx)
+	}
 	for _, b := range s.bmcs {
 		if err := ctx.Err(); err != nil {
 			s.closeListeners()
@@ -347,6 +408,47 @@ func (s *Simulator) bindAll(ctx context.Context) error {
 		ln.Close()
 	}
 	return nil
+}
+
+// bindPorts listens on a port per BMC of ListenAddress and records each BMC's port. A
+// BMC unreachable from the start gets a port too (bound and closed at once), so its URL
+// is known and it reopens there.
+func (s *Simulator) bindPorts(ctx context.Context) error {
+	for _, b := range s.bmcs {
+		if err := ctx.Err(); err != nil {
+			s.closeListeners()
+			return err
+		}
+		ln, err := s.cfg.Listen(s.network(), s.listenOn(b))
+		if err != nil {
+			s.closeListeners()
+			return fmt.Errorf("bmc %s: listen: %w", b.xname, err)
+		}
+		if b.port, err = portOf(ln.Addr()); err != nil {
+			ln.Close()
+			s.closeListeners()
+			return fmt.Errorf("bmc %s: %w", b.xname, err)
+		}
+		s.bmcByPort[b.port] = b
+		if faultSet(b.faults.Load()).has(FaultUnreachable) {
+			ln.Close()
+			continue
+		}
+		b.ln = ln
+	}
+	return nil
+}
+
+// portOf is the port of a listener's address.
+func portOf(a net.Addr) (int, error) {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.Port, nil
+	}
+	_, p, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return 0, fmt.Errorf("listener address %s: %w", a, err)
+	}
+	return strconv.Atoi(p)
 }
 
 func (s *Simulator) closeListeners() {
@@ -420,7 +522,7 @@ func (s *Simulator) setBMCFault(b *bmc, f Fault, on bool) error {
 		b.ln = nil
 	}
 	if !on && b.ln == nil {
-		ln, err := s.cfg.Listen("tcp4", netip.AddrPortFrom(b.addr, uint16(s.port)).String())
+		ln, err := s.cfg.Listen(s.network(), s.listenOn(b))
 		if err != nil {
 			return fmt.Errorf("bmc %s: listen again: %w", b.xname, err)
 		}
@@ -434,12 +536,23 @@ type ctxKey struct{}
 
 // connContext tags each accepted connection with the BMC whose address it reached.
 func (s *Simulator) connContext(ctx context.Context, c net.Conn) context.Context {
-	if ta, ok := c.LocalAddr().(*net.TCPAddr); ok {
-		if b := s.bmcByIP[ta.AddrPort().Addr().Unmap()]; b != nil {
-			return context.WithValue(ctx, ctxKey{}, b)
-		}
+	if b := s.bmcAt(c.LocalAddr()); b != nil {
+		return context.WithValue(ctx, ctxKey{}, b)
 	}
 	return ctx
+}
+
+// bmcAt is the BMC a client reached at local, the connection's local address: by its
+// address on loopback, by its port with ListenAddress; nil for none.
+func (s *Simulator) bmcAt(local net.Addr) *bmc {
+	ta, ok := local.(*net.TCPAddr)
+	if !ok {
+		return nil
+	}
+	if s.portPerBMC() {
+		return s.bmcByPort[ta.Port]
+	}
+	return s.bmcByIP[ta.AddrPort().Addr().Unmap()]
 }
 
 func bmcFrom(r *http.Request) *bmc {
@@ -469,18 +582,22 @@ func (s *Simulator) serveConn(w http.ResponseWriter, r *http.Request) {
 	s.serveBMC(w, r, b)
 }
 
-// BMCURLs maps every BMC xname to scheme://address:port (the port is known after Start).
+// BMCURLs maps every BMC xname to scheme://address:port, or with ListenAddress to
+// scheme://advertised-host:port (the ports are known after Start).
 func (s *Simulator) BMCURLs() map[string]string {
 	s.lnMu.Lock()
-	port := s.port
-	s.lnMu.Unlock()
+	defer s.lnMu.Unlock()
 	scheme := "http"
 	if s.cfg.TLS {
 		scheme = "https"
 	}
 	out := make(map[string]string, len(s.bmcs))
 	for _, b := range s.bmcs {
-		out[b.xname] = scheme + "://" + b.addr.String() + ":" + strconv.Itoa(port)
+		if s.portPerBMC() {
+			out[b.xname] = scheme + "://" + net.JoinHostPort(s.cfg.Advertise, strconv.Itoa(b.port))
+		} else {
+			out[b.xname] = scheme + "://" + b.addr.String() + ":" + strconv.Itoa(s.port)
+		}
 	}
 	return out
 }
@@ -489,7 +606,7 @@ func (s *Simulator) BMCURLs() map[string]string {
 type BMCInfo struct {
 	Xname    string
 	URL      string // scheme://address:port
-	Address  string // the loopback IP
+	Address  string // the loopback IP; with a port per BMC, the host's (Config.Advertise's if an IP)
 	Username string
 	Password string
 	// Systems maps node xname to its ComputerSystem Id (Node0, Node1, Self).
@@ -510,6 +627,10 @@ func (s *Simulator) BMCs() []BMCInfo {
 	}
 	return out
 }
+
+// ListenAddress is the host address every BMC listens on, each on its own port; "" when
+// each BMC has a loopback address of its own (Config.ListenAddress).
+func (s *Simulator) ListenAddress() string { return s.cfg.ListenAddress }
 
 // CACertPEM is the PEM certificate of the CA that signs the BMCs' certificates (TLS only).
 func (s *Simulator) CACertPEM() []byte {

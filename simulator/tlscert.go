@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -51,7 +52,8 @@ func newCertAuthority() (*certAuthority, error) {
 		leaves: map[*bmc]*tls.Certificate{}, serial: 1}, nil
 }
 
-func (ca *certAuthority) leaf(b *bmc) (*tls.Certificate, error) {
+// leaf is b's certificate; names are further DNS names it holds (the advertised host).
+func (ca *certAuthority) leaf(b *bmc, names ...string) (*tls.Certificate, error) {
 	ca.mu.Lock()
 	defer ca.mu.Unlock()
 	if c := ca.leaves[b]; c != nil {
@@ -66,7 +68,7 @@ func (ca *certAuthority) leaf(b *bmc) (*tls.Certificate, error) {
 		SerialNumber: big.NewInt(ca.serial), Subject: pkix.Name{CommonName: b.xname},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(5, 0, 0),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses: []net.IP{net.IP(b.addr.AsSlice())}, DNSNames: []string{b.xname},
+		IPAddresses: []net.IP{net.IP(b.addr.AsSlice())}, DNSNames: append([]string{b.xname}, names...),
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {
@@ -79,13 +81,15 @@ func (ca *certAuthority) leaf(b *bmc) (*tls.Certificate, error) {
 
 // certificateFor picks the certificate of the BMC whose address the client dialled.
 func (s *Simulator) certificateFor(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	ta, ok := hello.Conn.LocalAddr().(*net.TCPAddr)
-	if !ok {
+	if _, ok := hello.Conn.LocalAddr().(*net.TCPAddr); !ok {
 		return nil, errors.New("tls: not a TCP connection")
 	}
-	b := s.bmcByIP[ta.AddrPort().Addr().Unmap()]
+	b := s.bmcAt(hello.Conn.LocalAddr())
 	if b == nil {
-		return nil, fmt.Errorf("tls: no BMC at %s", ta.IP)
+		return nil, fmt.Errorf("tls: no BMC at %s", hello.Conn.LocalAddr())
+	}
+	if _, err := netip.ParseAddr(s.cfg.Advertise); s.portPerBMC() && err != nil {
+		return s.certs.leaf(b, s.cfg.Advertise) // a host name
 	}
 	return s.certs.leaf(b)
 }

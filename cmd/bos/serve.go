@@ -25,7 +25,9 @@ import (
 // serveFlags are `bos serve`'s flags; config maps them onto BOS's Config.
 type serveFlags struct {
 	listen, urlsFile        string
+	advertise               string
 	urlsFrom                string
+	fromBMCs                map[string]string // the BMCs of --urls-from
 	redisURL, redisPrefix   string
 	redisCluster            bool
 	replica                 server.Replica
@@ -77,6 +79,7 @@ act without a tenant, or use v1 (docs/auth.md).`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "host:port the API listens on (port 0 = a free one; see --urls-file)")
+	fl.StringVar(&f.advertise, "advertise", "", "host name or address BOS is reached at (its URL's host: BMCs on other hosts post power events there; default that of --listen)")
 	fl.StringVar(&f.redisURL, "redis-url", "", "redis://host:port/db for BOS's state (default: an embedded Redis in this process)")
 	fl.StringVar(&f.redisPrefix, "redis-key-prefix", "", "prefix of every key BOS writes to Redis")
 	fl.BoolVar(&f.redisCluster, "redis-cluster", false, "--redis-url names a Redis Cluster node (more with ?addr=host:port&addr=...); every key goes under the hash tag {prefix}")
@@ -131,6 +134,7 @@ func (f *serveFlags) config(cmd *cobra.Command, life context.Context) (cfg serve
 		if f.power == server.PowerPCS {
 			fillEmpty(&svc.PCS, from.PCS)
 		}
+		f.fromBMCs = from.BMCs
 	}
 	cfg = server.Config{
 		Store:         store.Config{URL: f.redisURL, KeyPrefix: f.redisPrefix, Cluster: f.redisCluster, HistoryLimit: f.historyLimit},
@@ -196,6 +200,7 @@ func (f *serveFlags) config(cmd *cobra.Command, life context.Context) (cfg serve
 func (f *serveFlags) serve(cmd *cobra.Command) error {
 	ctx, errw := cmd.Context(), cmd.ErrOrStderr()
 	servePprof(f.pprofListen)
+	gc := setServeGC()
 	// life outlives ctx by the HTTP server's shutdown.
 	life, endLife := context.WithCancel(context.WithoutCancel(ctx))
 	defer endLife()
@@ -209,6 +214,16 @@ func (f *serveFlags) serve(cmd *cobra.Command) error {
 	}
 	defer ln.Close()
 	cfg.URL = "http://" + ln.Addr().String()
+	if f.advertise != "" {
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		cfg.URL = "http://" + net.JoinHostPort(f.advertise, port)
+	}
+	if cfg.Reconcile && cfg.Power == server.PowerRedfish {
+		// BOS subscribes to the BMCs' events at its URL.
+		if err := stack.CheckReachable(stack.URLs{BOS: cfg.URL, BMCs: f.fromBMCs}); err != nil {
+			return err
+		}
+	}
 	b, err := server.New(ctx, cfg)
 	if err != nil {
 		return err
@@ -247,6 +262,7 @@ func (f *serveFlags) serve(cmd *cobra.Command) error {
 	}
 	fmt.Fprintf(errw, "BOS at %s, store %s, reconciler %s, authentication %s; Ctrl-C to stop\n", cfg.URL, st, rec, authState)
 	fmt.Fprintf(errw, "web view: %s\n", cfg.URL+webui.Path)
+	fmt.Fprintf(errw, "%s\n", gc)
 	started := time.Now()
 	warm := make(chan int, 1)
 	go func() {

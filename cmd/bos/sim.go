@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -41,13 +42,21 @@ Each BMC listens on its own loopback address (127.1.0.1, 127.1.0.2, ...) on one 
 so Redfish clients such as gofish, redfishtool and sushy work against it unchanged.
 Credentials default to root / initial0.
 
+--bmc-listen ADDRESS instead gives each BMC a port of its own on that address of this
+host (0.0.0.0, or a NIC's), for BOS on another host; the URLs carry --bmc-advertise (or
+--advertise). The services the BMCs and their nodes call (BOS, HSM, BSS, CFS) must then
+be reachable from this host too: not loopback URLs (--advertise names the services of
+this process). The BMCs' credentials are test credentials: expose them on a test
+network only.
+
 Stops cleanly on Ctrl-C or SIGTERM.`,
 		Example: `  bos sim --nodes 1000 --urls-file urls.json
   bos sim --dump-topology --nodes 4 > cluster.yaml
   bos sim --topology cluster.yaml --fault reset-503=0.01 --fault hang=x1000c0s0b0
   bos sim hsm bss --port-base 27700
   bos sim --nodes 20000 --shard 1/2 --bos-url http://127.0.0.1:8080 --urls-file shard1.json
-  bos sim bmcs --nodes 20000 --shard 2/2 --urls-from shard1.json --urls-file shard2.json`,
+  bos sim bmcs --nodes 20000 --shard 2/2 --urls-from shard1.json --urls-file shard2.json
+  bos sim bmcs --nodes 20000 --shard 2/2 --urls-from shard1.json --bmc-listen 0.0.0.0 --advertise sim2.example --urls-file shard2.json`,
 		ValidArgs: append(slices.Clone(stack.Simulators), stack.Slurm, stack.PCS),
 		Args:      cobra.OnlyValidArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -145,6 +154,12 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
 	return cmd
 }
 
+// isLoopbackIP says a is a loopback IP address.
+func isLoopbackIP(a string) bool {
+	ip, err := netip.ParseAddr(a)
+	return err == nil && ip.IsLoopback()
+}
+
 // fillEmpty sets *dst to v when it is empty.
 func fillEmpty(dst *string, v string) {
 	if *dst == "" {
@@ -175,6 +190,11 @@ func printURLs(cmd *cobra.Command, st *stack.Stack, services []string) {
 			nodes, shard = len(s.Topology.Nodes), fmt.Sprintf(", shard %d/%d of %d BMCs", s.Index+1, s.Count, len(st.Topology.BMCs))
 		}
 		fmt.Fprintf(w, "bmcs %d BMCs for %d nodes%s, e.g. %s at %s (root/initial0)\n", len(u.BMCs), nodes, shard, first, u.BMCs[first])
+	}
+	if st.Sim != nil {
+		if h := st.Sim.ListenAddress(); h != "" && !isLoopbackIP(h) {
+			fmt.Fprintf(w, "the BMCs listen on %s, reachable from other hosts: their credentials are test credentials\n", h)
+		}
 	}
 	if m := simMetricsURL(st); m != "" {
 		fmt.Fprintf(w, "metrics %s (the simulators'; on every simulator's URL)\n", m)

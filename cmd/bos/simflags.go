@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -18,9 +20,12 @@ type simFlags struct {
 	topo       topologyFlags
 	urlsFile   string
 	host       string
+	advertise  string
 	portBase   int
 	bmcPort    int
 	bmcFirst   string
+	bmcListen  string
+	bmcAdvert  string
 	tls        bool
 	caFile     string
 	user, pass string
@@ -37,9 +42,12 @@ func (f *simFlags) register(fs *pflag.FlagSet, defaultScale float64) {
 	f.topo.register(fs)
 	fs.StringVar(&f.urlsFile, "urls-file", "", `write {"hsm": URL, ..., "bmcs": {...}} to this file once everything listens`)
 	fs.StringVar(&f.host, "host", "127.0.0.1", "address the services (not the BMCs) listen on")
+	fs.StringVar(&f.advertise, "advertise", "", "host name or address other hosts reach this one at: the host of the services' URLs (default --host), and of the BMCs' with --bmc-listen unless --bmc-advertise")
 	fs.IntVar(&f.portBase, "port-base", 0, "fixed ports: hsm, bss, cfs, s3, ims, bos on port-base+0..5 (0 = any free ports)")
-	fs.IntVar(&f.bmcPort, "bmc-port", 0, "port every BMC listens on, each on its own loopback address (0 = a free one)")
+	fs.IntVar(&f.bmcPort, "bmc-port", 0, "port every BMC listens on, each on its own loopback address (0 = a free one); with --bmc-listen the first BMC's port, the cluster's Nth BMC on bmc-port+N-1 (0 = a free port each)")
 	fs.StringVar(&f.bmcFirst, "bmc-first-address", "127.1.0.1", "loopback address of the first BMC; the others count up from it")
+	fs.StringVar(&f.bmcListen, "bmc-listen", "", "an address of this host (e.g. 0.0.0.0 or a NIC's) the BMCs listen on, each on a port of its own, for BOS on another host (default: a loopback address each, this host only)")
+	fs.StringVar(&f.bmcAdvert, "bmc-advertise", "", "with --bmc-listen, the host name or address the BMCs' URLs carry (default --advertise, else --bmc-listen)")
 	fs.BoolVar(&f.tls, "tls", false, "BMCs serve HTTPS with ECDSA certificates")
 	fs.StringVar(&f.caFile, "tls-ca-file", "", "with --tls, write the PEM certificate of the CA that signs the BMCs' certificates to this file, so clients can verify them")
 	fs.StringVar(&f.user, "bmc-user", "root", "BMC user name")
@@ -103,6 +111,10 @@ func (f *simFlags) stackOptions() (stack.Options, error) {
 	if f.caFile != "" && !f.tls {
 		return stack.Options{}, fmt.Errorf("--tls-ca-file needs --tls")
 	}
+	bmcAdvert, err := f.bmcAdvertise()
+	if err != nil {
+		return stack.Options{}, err
+	}
 	faults, err := parseFaults(f.faults)
 	if err != nil {
 		return stack.Options{}, err
@@ -115,14 +127,43 @@ func (f *simFlags) stackOptions() (stack.Options, error) {
 	timing.ReportBackoff = scaled(timing.ReportBackoff, f.delayScale, 100*time.Millisecond)
 	cfsDelay := scaled(60*time.Second, f.delayScale, 0)
 	return stack.Options{
-		Topology: topo, Host: f.host, PortBase: f.portBase, InProcessCalls: f.inProcess,
+		Topology: topo, Host: f.host, Advertise: f.advertise, PortBase: f.portBase, InProcessCalls: f.inProcess,
 		Sim: simulator.Config{
-			FirstAddress: f.bmcFirst, Port: f.bmcPort, TLS: f.tls, Username: f.user, Password: f.pass,
+			FirstAddress: f.bmcFirst, Port: f.bmcPort, ListenAddress: f.bmcListen, Advertise: bmcAdvert,
+			TLS: f.tls, Username: f.user, Password: f.pass,
 			Timing: &timing, Seed: f.seed, Faults: faults,
 		},
 		CFS: cfs.Config{Timing: cfs.Timing{ConfigureDelay: cfsDelay, Jitter: cfsDelay / 5, Scale: 1, BatchWindow: 50 * time.Millisecond, BatchSize: 500},
 			Seed: f.seed, FailRate: f.cfsFail},
 	}, nil
+}
+
+// bmcAdvertise checks --bmc-listen, --bmc-advertise and --advertise and says what the
+// BMCs' URLs carry with --bmc-listen.
+func (f *simFlags) bmcAdvertise() (string, error) {
+	for _, h := range []struct{ flag, v string }{{"--advertise", f.advertise}, {"--bmc-advertise", f.bmcAdvert}} {
+		if h.v == "" {
+			continue
+		}
+		if a, err := netip.ParseAddr(h.v); err == nil && a.IsUnspecified() || strings.ContainsAny(h.v, ":/ ") && err != nil {
+			return "", fmt.Errorf("%s %q: want a host name or address to dial, without scheme or port", h.flag, h.v)
+		}
+	}
+	if f.bmcListen == "" {
+		if f.bmcAdvert != "" {
+			return "", fmt.Errorf("--bmc-advertise needs --bmc-listen")
+		}
+		return "", nil
+	}
+	a, err := netip.ParseAddr(f.bmcListen)
+	if err != nil {
+		return "", fmt.Errorf("--bmc-listen %q: want an address of this host, e.g. 0.0.0.0 or a NIC's", f.bmcListen)
+	}
+	adv := cmp.Or(f.bmcAdvert, f.advertise)
+	if adv == "" && a.IsUnspecified() {
+		return "", fmt.Errorf("--bmc-listen %s needs --bmc-advertise or --advertise: the host name or address other hosts reach the BMCs at", a)
+	}
+	return adv, nil
 }
 
 // writeCA writes the BMCs' CA certificate to --tls-ca-file, if given.

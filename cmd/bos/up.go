@@ -182,6 +182,9 @@ func runOnly(opts *stack.Options, path string) error {
 	if from.BOS == "" || err != nil || u.Host == "" {
 		return fmt.Errorf("--urls-from %s: no bos URL (bos sim --bos-url): BOS must listen where the nodes report", path)
 	}
+	if err := stack.CheckReachable(from); err != nil {
+		return fmt.Errorf("--urls-from %s: %w", path, err)
+	}
 	opts.Services, opts.BOSAddr = []string{stack.BOS}, u.Host
 	from.BOS = ""
 	opts.External = from

@@ -36,6 +36,9 @@ or a BMC are not shards of one cluster: that is an error. The result is what
 			if err != nil {
 				return err
 			}
+			if err := stack.CheckReachable(all); err != nil {
+				return err
+			}
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			enc.SetIndent("", "  ")
 			return enc.Encode(all)

@@ -97,6 +97,13 @@ func TestShardedClusterWarmsUpAndBoots(t *testing.T) {
 			require.True(t, ok, n)
 			assert.Equal(t, "On", node.Power, n)
 		}
+		// The power events reached HSM, collected: each record names its BMC.
+		hsmc := hsmapi.NewClient(ext.HSM, services.HTTPClient())
+		for _, n := range topo.ByRole(topology.RoleCompute) {
+			c, err := hsmc.GetComponent(ctx, n)
+			require.NoError(t, err)
+			assert.Equal(t, "On", c.State, n)
+		}
 	})
 }
 

@@ -91,6 +91,9 @@ type Options struct {
 	// PortBase+0..7.
 	Host     string
 	PortBase int
+	// Advertise, when set, is the host name or address the URLs of the services here
+	// carry (how other hosts reach them, e.g. with Host 0.0.0.0); default Host.
+	Advertise string
 	// BOSAddr, when set, is the host:port BOS listens on, overriding Host and PortBase.
 	BOSAddr string
 
@@ -256,6 +259,10 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		}
 		listeners[svc] = ln
 		url := "http://" + ln.Addr().String()
+		if o.Advertise != "" && !(svc == BOS && o.BOSAddr != "") {
+			_, port, _ := net.SplitHostPort(ln.Addr().String())
+			url = "http://" + net.JoinHostPort(o.Advertise, port)
+		}
 		switch svc {
 		case HSM:
 			s.URLs.HSM = url
@@ -288,9 +295,15 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			cfg.Topology, cfg.SkipAddresses = o.Shard.Topology, o.Shard.FirstBMC
 		}
 		cfg.Services = simulator.Services{BSS: s.URLs.BSS, BOS: s.URLs.BOS, CFS: s.URLs.CFS}
+		if h := cmp.Or(cfg.Advertise, cfg.ListenAddress); h != "" && !localOnly(h) {
+			if err := checkServicesReachable(s.URLs, "the BMCs here listen on "+cfg.ListenAddress+" for other hosts"); err != nil {
+				return s, fmt.Errorf("stack: %w", err)
+			}
+		}
 		if s.URLs.HSM != "" {
-			// HSM's stand-in for hmcollector: every BMC sends its power events there.
-			cfg.Subscriptions = append(cfg.Subscriptions, simulator.Subscription{Destination: s.URLs.HSM + "/hsm/v2/RedfishEvents"})
+			// HSM's stand-in for hmcollector: every BMC sends its power events there,
+			// collected, as hmcollector forwards them: a POST carries many BMCs' events.
+			cfg.Subscriptions = append(cfg.Subscriptions, simulator.Subscription{Destination: s.URLs.HSM + "/hsm/v2/RedfishEvents", Collect: true})
 		}
 		if cfg.Logger == nil {
 			cfg.Logger = o.Logger

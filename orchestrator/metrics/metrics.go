@@ -82,6 +82,14 @@ func New(counts Counts, queueDepth func() int) *Metrics {
 	return m
 }
 
+// BMCConnections exports opened, the connections BOS's Redfish driver has opened to BMCs,
+// read at scrape.
+func (m *Metrics) BMCConnections(opened func() uint64) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "bos_redfish_connections_opened_total", Help: "Connections BOS opened to BMCs (per Redfish request: how often one was not reused)."},
+		func() float64 { return float64(opened()) }))
+}
+
 // Registry is the instance's registry (tests gather from it).
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 

@@ -1,12 +1,16 @@
 package power
 
 import (
+	"cmp"
 	"context"
 	"runtime"
+	"slices"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/cray-bos/bos/internal/benchfloor"
 	"github.com/cray-bos/bos/internal/memnet"
 	"github.com/cray-bos/bos/simulator"
 )
@@ -59,4 +63,49 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkRedfishResets10k resets 10,000 nodes behind 5,000 BMCs as the reconciler does
+// (each node in a call of its own, a batch of 1,000 at once, the nodes of a BMC apart in
+// it) on an in-memory network, and reports the connections dialled per node, the
+// process's CPU per node (simulator included) in units of the loopback floor's CPU per
+// request (benchfloor, measured first in the same process).
+func BenchmarkRedfishResets10k(b *testing.B) {
+	floor, err := benchfloor.Measure(context.Background(), time.Second, 2000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	mn := memnet.New()
+	_, eps := startBMCsOn(b, mn, 10000, simulator.Faults{})
+	slices.SortFunc(eps, func(a, b Endpoint) int { return cmp.Compare(a.Node, b.Node) })
+	var batches [][]Endpoint
+	for chunk := range slices.Chunk(eps, 1000) { // every n0 of the batch's BMCs, then every n1
+		batch := slices.Clone(chunk)
+		slices.SortStableFunc(batch, func(a, b Endpoint) int { return cmp.Compare(a.Node[len(a.Node)-1], b.Node[len(b.Node)-1]) })
+		batches = append(batches, batch)
+	}
+	counter := &connCounter{dial: mn.DialContext}
+	rf := NewRedfish(RedfishConfig{Endpoints: eps, Scheme: "http", Timeout: time.Minute, Dial: counter.DialContext})
+	ctx := context.Background()
+	cpu := cpuTime()
+	for b.Loop() {
+		for _, batch := range batches {
+			var wg sync.WaitGroup
+			for _, ep := range batch {
+				wg.Go(func() {
+					if err := rf.Reset(ctx, []string{ep.Node}, ResetOn)[ep.Node]; err != nil {
+						b.Error(ep.Node, err)
+					}
+				})
+			}
+			wg.Wait()
+		}
+	}
+	used := cpuTime() - cpu
+	_, _, dialled := counter.stats()
+	resets := b.N * len(eps)
+	rf.Close()
+	b.ReportMetric(float64(dialled)/float64(resets), "dials/node")
+	b.ReportMetric(float64(used.Microseconds())/float64(resets), "cpu-µs/node")
+	b.ReportMetric(float64(used)/float64(resets)/float64(floor.CPUPerRequest()), "cpu-floor-reqs/node")
 }

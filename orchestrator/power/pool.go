@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -15,23 +16,29 @@ import (
 // when its connection closes. At most maxConns/2 connections stay idle for reuse (the
 // transport closes the least recently used beyond that), so once the calls in flight
 // end, a slot is always free and a waiting dial goes on.
-func bmcTransport(maxConns int, timeout time.Duration, dial func(ctx context.Context, network, address string) (net.Conn, error)) *http.Transport {
-	if dial == nil {
-		dial = (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext
-	}
-	d := &slotDialer{slots: make(chan struct{}, maxConns), dial: dial}
+func bmcTransport(d *slotDialer) *http.Transport {
+	maxConns := cap(d.slots)
 	return &http.Transport{
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // BMCs carry self-signed certificates
 		DialContext:     d.DialContext,
 		MaxIdleConns:    max(1, maxConns/2), MaxIdleConnsPerHost: 2, IdleConnTimeout: 90 * time.Second,
-		ResponseHeaderTimeout: timeout,
+		ResponseHeaderTimeout: d.timeout,
 	}
 }
 
-// slotDialer dials with at most cap(slots) connections open at once.
+// slotDialer dials with at most cap(slots) connections open at once, and counts them.
 type slotDialer struct {
-	slots chan struct{}
-	dial  func(ctx context.Context, network, address string) (net.Conn, error)
+	slots   chan struct{}
+	timeout time.Duration
+	dial    func(ctx context.Context, network, address string) (net.Conn, error)
+	opened  atomic.Uint64
+}
+
+func newSlotDialer(maxConns int, timeout time.Duration, dial func(ctx context.Context, network, address string) (net.Conn, error)) *slotDialer {
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext
+	}
+	return &slotDialer{slots: make(chan struct{}, maxConns), timeout: timeout, dial: dial}
 }
 
 func (d *slotDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
@@ -45,6 +52,7 @@ func (d *slotDialer) DialContext(ctx context.Context, network, address string) (
 		<-d.slots
 		return nil, err
 	}
+	d.opened.Add(1)
 	return &slotConn{Conn: c, release: sync.OnceFunc(func() { <-d.slots })}, nil
 }
 

@@ -1,9 +1,11 @@
 package power
 
 import (
+	"cmp"
 	"context"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -114,5 +116,48 @@ func TestSlotDialerWaitsForAClosedConnection(t *testing.T) {
 		synctest.Wait()
 		require.NoError(t, <-got)
 		assert.Len(t, d.slots, 1)
+	})
+}
+
+// The reconciler resets each node in a call of its own, all of a batch at once, in no
+// particular order: the two nodes of a BMC still go one after the other on one
+// connection, so a batch dials each BMC once, however few idle connections the pool
+// keeps and however far apart in the batch the nodes are.
+func TestRedfishResetsOfOneBMCShareAConnection(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mn := memnet.New()
+		const nodes, maxConns = 200, 16 // 100 BMCs, 8 idle connections at most
+		_, eps := startBMCsOn(t, mn, nodes, simulator.Faults{})
+		counter := &connCounter{dial: mn.DialContext}
+		rf := NewRedfish(RedfishConfig{Endpoints: eps, Scheme: "http", Timeout: 5 * time.Second, Parallel: 4, MaxConns: maxConns, Dial: counter.DialContext})
+		defer rf.Close()
+		ctx := context.Background()
+		bmcs := map[string]bool{}
+		for _, ep := range eps {
+			bmcs[ep.BMC] = true
+		}
+		// Every call of the batch is made before any connection opens.
+		opening := make(chan struct{})
+		counter.dial = func(ctx context.Context, network, address string) (net.Conn, error) {
+			<-opening
+			return mn.DialContext(ctx, network, address)
+		}
+
+		batch := slices.Clone(eps)
+		slices.SortStableFunc(batch, func(a, b Endpoint) int { return cmp.Compare(a.Node[len(a.Node)-1], b.Node[len(b.Node)-1]) })
+		var wg sync.WaitGroup
+		for _, ep := range batch { // every BMC's n0, then every n1
+			wg.Go(func() { assert.Empty(t, rf.Reset(ctx, []string{ep.Node}, ResetOn)) })
+		}
+		synctest.Wait()
+		close(opening)
+		wg.Wait()
+		_, most, dialled := counter.stats()
+		t.Logf("%d resets of %d BMCs: %d dials", nodes, len(bmcs), dialled)
+		// Now and then a connection put back idle is not reused (Go's transport gives up
+		// on one whose request it has not seen written within 50 ms): a few more.
+		assert.LessOrEqual(t, dialled, len(bmcs)*21/20, "a BMC's second reset rides its first's connection")
+		assert.LessOrEqual(t, most, maxConns)
+		assert.Equal(t, uint64(dialled), rf.ConnectionsOpened(), "the driver counts its dials")
 	})
 }

@@ -22,7 +22,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/stmcginnis/gofish"
 	"github.com/stmcginnis/gofish/schemas"
 
 	"github.com/cray-bos/bos/api/hsmapi"
@@ -126,8 +125,8 @@ type RedfishConfig struct {
 	Timeout time.Duration
 	// Parallel bounds concurrent Redfish requests across all BMCs (default 64); a request
 	// running past a tenth of Timeout no longer counts (a hung BMC must not hold the
-	// bound). Each BMC also serves one request at a time (gofish's per-client limit), as
-	// real BMCs prefer.
+	// bound). Each BMC address serves one request at a time, as real BMCs prefer, and
+	// its requests go back to back, on one connection (lanes.go).
 	Parallel int
 	// EventDestination is the URL BMCs POST power events to (EventsHandler must be served
 	// there); empty means no subscriptions, every reading is a GET.
@@ -162,20 +161,20 @@ type RedfishConfig struct {
 	Now           func() time.Time
 }
 
-// Redfish drives power through gofish: one client per BMC for the life of the driver
-// (never a Connect per action), all on one bounded pool of kept-alive connections, power states from the BMCs' ResourcePowerStateChanged
+// Redfish drives power through gofish's Redfish schemas, every BMC on one bounded pool of
+// kept-alive connections (no state kept per BMC but its outage), power states from the BMCs' ResourcePowerStateChanged
 // events with a GET when no fresh event is known, and resets with the ResetType spelled as
 // the BMC lists it.
 type Redfish struct {
-	cfg  RedfishConfig
-	sem  chan struct{}
-	hc   *http.Client    // shared by every BMC's client: one bounded connection pool
-	pool *http.Transport // under hc (and WrapTransport)
+	cfg    RedfishConfig
+	lanes  *lanes          // Parallel slots, and the calls to each BMC address in turn
+	hc     *http.Client    // shared by every BMC's client: one bounded connection pool
+	pool   *http.Transport // under hc (and WrapTransport)
+	dialer *slotDialer     // under pool
 
 	mu          sync.RWMutex
-	eps         map[string]Endpoint // node → endpoint
-	bySystem    map[string]string   // bmc + system path → node
-	clients     map[string]*bmcClient
+	eps         map[string]Endpoint     // node → endpoint
+	bySystem    map[string]string       // bmc + system path → node
 	cache       map[string]reading      // node → last event
 	resetSince  map[string]bool         // nodes reset since their last event: not read from States
 	subs        map[string]subscription // BMC → our subscription there: whose events we receive
@@ -224,11 +223,6 @@ type outage struct {
 	failures int
 	retryAt  time.Time
 	err      error
-}
-
-type bmcClient struct {
-	connecting ctxLock // held while connecting, which can take the whole Timeout
-	client     *gofish.APIClient
 }
 
 // ctxLock is a mutex for waits that cross the network: a caller queued behind a hung
@@ -284,14 +278,15 @@ func NewRedfish(cfg RedfishConfig) *Redfish {
 	}
 	cfg.EventSecret = ""
 	keyID := sha256.Sum256([]byte(secret))
-	pool := bmcTransport(cfg.MaxConns, cfg.Timeout, cfg.Dial)
+	dialer := newSlotDialer(cfg.MaxConns, cfg.Timeout, cfg.Dial)
+	pool := bmcTransport(dialer)
 	var transport http.RoundTripper = pool
 	if cfg.WrapTransport != nil {
 		transport = cfg.WrapTransport(transport)
 	}
-	return &Redfish{cfg: cfg, sem: make(chan struct{}, cfg.Parallel), hc: &http.Client{Timeout: cfg.Timeout, Transport: transport}, pool: pool,
+	return &Redfish{cfg: cfg, lanes: newLanes(cfg.Parallel, cfg.Timeout/10), hc: &http.Client{Timeout: cfg.Timeout, Transport: transport}, pool: pool, dialer: dialer,
 		eps:      map[string]Endpoint{},
-		bySystem: map[string]string{}, clients: map[string]*bmcClient{}, cache: map[string]reading{}, resetSince: map[string]bool{},
+		bySystem: map[string]string{}, cache: map[string]reading{}, resetSince: map[string]bool{},
 		refreshing: newCtxLock(), secret: secret, context: ":" + cfg.Owner + ":" + hex.EncodeToString(keyID[:6]),
 		subs: map[string]subscription{}, down: map[string]outage{}, answered: map[string]bool{}}
 }
@@ -308,7 +303,7 @@ func (r *Redfish) check(bmc string) error {
 }
 
 // observe records the outcome of a call to bmc: a transport failure starts or extends its
-// outage (and drops its client, so the next try reconnects); anything else ends it.
+// outage; anything else ends it.
 func (r *Redfish) observe(bmc string, err error) {
 	if errors.Is(err, context.Canceled) {
 		return // the caller gave up (BOS stopping): nothing learnt about the BMC
@@ -335,7 +330,6 @@ func (r *Redfish) observe(bmc string, err error) {
 	if o.failures == 1 {
 		r.cfg.Logger.Warn("BMC unreachable: its calls fail at once until it is tried again", "bmc", bmc, "err", err, "next_try", wait)
 	}
-	delete(r.clients, bmc)
 }
 
 var _ PowerControl = (*Redfish)(nil)
@@ -401,65 +395,63 @@ func (r *Redfish) endpoint(ctx context.Context, node string) (Endpoint, error) {
 // errNoEndpoint: HSM, read successfully, lists no Redfish endpoint for the node.
 var errNoEndpoint = errors.New("no Redfish endpoint")
 
-// client returns the kept-alive gofish client of the endpoint's BMC, connecting once.
-func (r *Redfish) client(ctx context.Context, ep Endpoint) (*gofish.APIClient, error) {
+// client returns a client of the endpoint's BMC for calls under ctx (nothing is kept
+// per BMC: bmcclient.go), or at once the error of the BMC's outage.
+func (r *Redfish) client(ctx context.Context, ep Endpoint) (*bmcClient, error) {
 	if err := r.check(ep.BMC); err != nil {
 		return nil, err
-	}
-	r.mu.Lock()
-	bc, ok := r.clients[ep.BMC]
-	if !ok {
-		bc = &bmcClient{connecting: newCtxLock()}
-		r.clients[ep.BMC] = bc
-	}
-	r.mu.Unlock()
-	if err := bc.connecting.lock(ctx); err != nil {
-		return nil, fmt.Errorf("connect to BMC %s: %w", ep.BMC, err)
-	}
-	defer bc.connecting.unlock()
-	if bc.client != nil {
-		return bc.client, nil
-	}
-	if err := r.check(ep.BMC); err != nil {
-		return nil, err // the connect this caller queued behind started an outage
 	}
 	user, pass := ep.User, ep.Password
 	if user == "" {
 		user, pass = r.cfg.Username, r.cfg.Password
 	}
-	c, err := gofish.ConnectContext(ctx, gofish.ClientConfig{
-		Endpoint: r.cfg.Scheme + "://" + ep.FQDN, Username: user, Password: pass, BasicAuth: true,
-		Insecure: true, HTTPClient: r.hc, NoModifyTransport: true, ReuseConnections: true,
-	})
-	if err != nil {
-		r.observe(ep.BMC, err)
-		return nil, r.bmcError(ep.BMC, err)
-	}
-	bc.client = c
-	return c, nil
+	return &bmcClient{ctx: ctx, hc: r.hc, base: r.cfg.Scheme + "://" + ep.FQDN, user: user, password: pass}, nil
 }
 
-// forEach runs fn for every id with at most Parallel running at once. A call that has run
+// forEach runs fn for every id with at most Parallel running at once, the ids of one
+// BMC address (keyOf) one after another, back to back (see lanes). A call that has run
 // a tenth of the Timeout gives its slot back: one stuck on a hung BMC puts no load on
 // anything, and calls to healthy BMCs must not queue behind it.
-func (r *Redfish) forEach(ctx context.Context, ids []string, fn func(id string)) {
-	var wg sync.WaitGroup
+func (r *Redfish) forEach(ctx context.Context, ids []string, keyOf func(id string) string, fn func(id string)) {
+	groups := map[string][]string{}
+	var keys []string
 	for _, id := range ids {
-		select {
-		case r.sem <- struct{}{}:
-		case <-ctx.Done():
-			fn(id) // fn sees the cancelled context and reports it
-			continue
+		k := keyOf(id)
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
 		}
+		groups[k] = append(groups[k], id)
+	}
+	var wg sync.WaitGroup
+	for _, k := range keys {
 		wg.Add(1)
-		go func() {
-			release := sync.OnceFunc(func() { <-r.sem })
-			stalled := time.AfterFunc(r.cfg.Timeout/10, release)
-			defer func() { stalled.Stop(); release(); wg.Done() }()
-			fn(id)
-		}()
+		r.lanes.do(ctx, k, func(t *turn) {
+			for _, id := range groups[k] {
+				t.call(func() { fn(id) })
+			}
+		}, wg.Done)
 	}
 	wg.Wait()
+}
+
+// nodeAddress gives the lane key of a node: its BMC's address, loading HSM's endpoints
+// if the node is not known yet (a node HSM does not list goes alone, and its call fails).
+func (r *Redfish) nodeAddress(ctx context.Context) func(id string) string {
+	return func(id string) string {
+		ep, err := r.endpoint(ctx, id)
+		if err != nil {
+			return "node " + id
+		}
+		return address(ep)
+	}
+}
+
+// address is where the endpoint's BMC answers: the connection its calls share.
+func address(ep Endpoint) string {
+	if ep.FQDN != "" {
+		return ep.FQDN
+	}
+	return "bmc " + ep.BMC
 }
 
 // PowerStates reads each node's power: from the latest event when its BMC sends them and
@@ -510,7 +502,7 @@ func (r *Redfish) KnownStates(ctx context.Context, ids []string) (known map[stri
 // readAll reads the power of ids with GETs, in parallel under the bound, into out.
 func (r *Redfish) readAll(ctx context.Context, ids []string, out map[string]PowerReading) {
 	var mu sync.Mutex
-	r.forEach(ctx, ids, func(id string) {
+	r.forEach(ctx, ids, r.nodeAddress(ctx), func(id string) {
 		p, err := r.readPower(ctx, id)
 		mu.Lock()
 		out[id] = PowerReading{Power: p, Err: err}
@@ -519,7 +511,7 @@ func (r *Redfish) readAll(ctx context.Context, ids []string, out map[string]Powe
 }
 
 // Polled is a view of r that reads every power state with a GET, never from events, and
-// shares r's kept-alive clients and circuit breakers. The v1 agent reads power this way, as
+// shares r's connections and circuit breakers. The v1 agent reads power this way, as
 // BOA polled CAPMC: its lockstep decisions are final, so a stale event must not decide one.
 func (r *Redfish) Polled() PowerControl { return polled{r} }
 
@@ -547,7 +539,7 @@ func (r *Redfish) readPower(ctx context.Context, node string) (Power, error) {
 	if err != nil {
 		return PowerUnknown, err
 	}
-	sys, err := schemas.GetComputerSystem(c.WithContext(ctx), ep.SystemPath)
+	sys, err := schemas.GetComputerSystem(c, ep.SystemPath)
 	r.observe(ep.BMC, err)
 	if err != nil {
 		return PowerUnknown, r.bmcError(ep.BMC, err)
@@ -592,7 +584,7 @@ var resetNames = map[ResetKind][]string{
 func (r *Redfish) Reset(ctx context.Context, ids []string, kind ResetKind) map[string]error {
 	errs := map[string]error{}
 	var mu sync.Mutex
-	r.forEach(ctx, ids, func(id string) {
+	r.forEach(ctx, ids, r.nodeAddress(ctx), func(id string) {
 		if err := r.reset(ctx, id, kind); err != nil {
 			mu.Lock()
 			errs[id] = err
@@ -622,7 +614,7 @@ func (r *Redfish) reset(ctx context.Context, node string, kind ResetKind) error 
 	r.mu.Lock()
 	r.resetSince[node] = true // HSM may not have heard of it yet: read it first-hand
 	r.mu.Unlock()
-	resp, err := c.WithContext(ctx).Post(target, map[string]string{"ResetType": resetType})
+	resp, err := c.Post(target, map[string]string{"ResetType": resetType})
 	if resp != nil {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
@@ -781,7 +773,7 @@ func (r *Redfish) Subscribe(ctx context.Context) (int, error) {
 	bmcs := slices.Collect(maps.Keys(byBMC))
 	var mu sync.Mutex
 	n := 0
-	r.forEach(ctx, bmcs, func(bmc string) {
+	r.forEach(ctx, bmcs, func(bmc string) string { return address(byBMC[bmc]) }, func(bmc string) {
 		sub, err := r.subscribe(ctx, byBMC[bmc])
 		if err != nil {
 			r.cfg.Logger.Warn("event subscription failed; power of its nodes will be polled", "bmc", bmc, "err", err)
@@ -854,7 +846,6 @@ func (r *Redfish) subscribe(ctx context.Context, ep Endpoint) (subscription, err
 	if err != nil {
 		return want, err
 	}
-	c = c.WithContext(ctx)
 	var list struct {
 		Members []struct {
 			ID string `json:"@odata.id"`
@@ -928,7 +919,7 @@ func statusOf(err error) int {
 }
 
 // getJSON GETs a Redfish resource of bmc into v.
-func (r *Redfish) getJSON(bmc string, c *gofish.APIClient, uri string, v any) error {
+func (r *Redfish) getJSON(bmc string, c schemas.Client, uri string, v any) error {
 	resp, err := c.Get(uri)
 	r.observe(bmc, err)
 	if err != nil {
@@ -942,7 +933,7 @@ func (r *Redfish) getJSON(bmc string, c *gofish.APIClient, uri string, v any) er
 }
 
 // delete DELETEs a resource of bmc; one already gone counts as deleted.
-func (r *Redfish) delete(bmc string, c *gofish.APIClient, uri string) error {
+func (r *Redfish) delete(bmc string, c schemas.Client, uri string) error {
 	resp, err := c.Delete(uri)
 	if resp != nil {
 		_, _ = io.Copy(io.Discard, resp.Body)
@@ -973,10 +964,10 @@ func (r *Redfish) Unsubscribe(ctx context.Context) int {
 	bmcs := slices.Collect(maps.Keys(subs))
 	var mu sync.Mutex
 	failed := 0
-	r.forEach(ctx, bmcs, func(bmc string) {
+	r.forEach(ctx, bmcs, func(bmc string) string { return address(eps[bmc]) }, func(bmc string) {
 		c, err := r.client(ctx, eps[bmc])
 		if err == nil {
-			err = r.delete(bmc, c.WithContext(ctx), subs[bmc].uri)
+			err = r.delete(bmc, c, subs[bmc].uri)
 		}
 		if err != nil {
 			r.cfg.Logger.Warn("could not delete the event subscription", "bmc", bmc, "err", err)
@@ -1056,6 +1047,9 @@ func (r *Redfish) EventsHandler() http.Handler {
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
+
+// ConnectionsOpened is how many connections to BMCs the driver has opened.
+func (r *Redfish) ConnectionsOpened() uint64 { return r.dialer.opened.Load() }
 
 // Close logs nothing out (clients use Basic auth) and closes idle connections.
 func (r *Redfish) Close() { r.pool.CloseIdleConnections() }

@@ -3,6 +3,7 @@ package reconciler
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -137,4 +138,59 @@ func TestRunStoppedDuringFirstDiscoveryLeavesNothingRunning(t *testing.T) {
 		cancel()
 		require.NoError(t, <-done)
 	})
+}
+
+// A power call that returns is not written down apart: the record keeps the call's
+// last_action.in_flight until the node's next write, which the call's effect causes (the
+// node's report, the Off it was asked for) and which clears it. A boot then costs the
+// node's record six writes: setup, the power-on decision, the BSS token, the report,
+// configuring, done (a seventh, in_flight cleared after each call, was dropped). A
+// reboot adds the graceful-off decision; its in_flight is cleared by the power-on
+// decision the Off leads to.
+func TestReturnedCallIsConfirmedByTheNextWrite(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		op         string
+		on         bool
+		wantWrites int
+	}{
+		{"boot", bos.OpBoot, false, 6},
+		{"reboot", bos.OpReboot, true, 7},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			writes := 0
+			w := newRaceWorldOn(t, store.Config{OnComponentsWritten: func(ids []string) {
+				mu.Lock()
+				writes += len(ids)
+				mu.Unlock()
+			}})
+			if tc.on {
+				w.power, w.booted, w.boots = power.PowerOn, "tok-old", 0
+			}
+			mu.Lock()
+			writes = 0 // the node's creation
+			mu.Unlock()
+			w.setup("S", tc.op, sessions.Target{BootArtifacts: image, Configuration: "cfg"})
+			var called []string // in_flight after each look that made a call
+			for i := 0; i < 30 && w.component().Enabled; i++ {
+				boots, transitions := w.boots, w.transitions
+				w.step()
+				if w.boots != boots || w.transitions != transitions {
+					called = append(called, w.component().LastAction.InFlight)
+				}
+			}
+			c := w.component()
+			require.False(t, c.Enabled, "done: %s %q", c.Status.Status, c.Error)
+			assert.Equal(t, bos.StatusStable, c.Status.Status)
+			assert.Empty(t, c.LastAction.InFlight, "cleared once the node moved on")
+			require.NotEmpty(t, called)
+			for _, who := range called {
+				assert.Equal(t, w.r.cfg.Instance, who, "a returned call stays this process's until the next write")
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			assert.Equal(t, tc.wantWrites, writes, "writes of the node's record")
+		})
+	}
 }

@@ -14,7 +14,8 @@ import (
 
 // TestHistoryOfABoot: a boot whose CFS steps each fail once leaves every step in the
 // node's history, in order: the session's setup, the BSS write, the power-on failing on
-// its CFS step with the error, the retry and its return, the node's report, and in a
+// its CFS step with the error, the retry, the node's report and the look that took it as
+// the call's return (no write of its own: reconciler.md), and in a
 // second session (same image, another configuration) the CFS request failing, then made.
 func TestHistoryOfABoot(t *testing.T) {
 	w := newRaceWorld(t)
@@ -53,9 +54,9 @@ func TestHistoryOfABoot(t *testing.T) {
 		"error power_on failed: cfs answered 500",
 		"action powering_on called",
 		"attempts power_on_attempts 2",
-		"action powering_on returned",
 		"actual token tok-1",
 		"phase configuring",
+		"action powering_on returned", // confirmed by the write that moved the node on
 		"phase none",
 		"error ",
 		"session B",

@@ -58,8 +58,11 @@ type raceWorld struct {
 
 const raceNode = "x1000c0s0b0n0"
 
-func newRaceWorld(t *testing.T) *raceWorld {
-	st, err := store.Open(context.Background(), store.Config{})
+func newRaceWorld(t *testing.T) *raceWorld { return newRaceWorldOn(t, store.Config{}) }
+
+// newRaceWorldOn is newRaceWorld on a store opened with cfg (its hooks, say).
+func newRaceWorldOn(t *testing.T, cfg store.Config) *raceWorld {
+	st, err := store.Open(context.Background(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
 	w := &raceWorld{t: t, st: st, now: t0, bss: map[string]string{}, power: power.PowerOff, cfs: CFSView{Status: "unconfigured"}}

@@ -500,39 +500,13 @@ func (r *Reconciler) act(ctx context.Context, decisions map[string]Decision, opt
 		case ConfigureAction:
 			r.configure(ctx, comps)
 		}
+		// A call that returned is not recorded apart (it cost every power call a second
+		// transaction): last_action.in_flight stays this process's until the node's next
+		// write, which Decide makes once the call's effect is seen (the report, the Off),
+		// and clears it then. After a crash the next process verifies the effect first.
 		if lost := ownedFailures(failed); len(lost) > 0 {
 			r.recordFailures(ctx, act, lost, opts)
 		}
-		if act != ConfigureAction {
-			r.confirmSent(ctx, comps, failed)
-		}
-	}
-}
-
-// confirmSent clears last_action.in_flight on the nodes whose call returned without error,
-// if their record still carries that call: from now on a crash cannot lose it, and no
-// other process re-sends it. A node whose write fails keeps in_flight; another process
-// would at worst re-send a call whose effect it does not see yet.
-func (r *Reconciler) confirmSent(ctx context.Context, comps []bos.Component, failed map[string]error) {
-	sent := make(map[string]bos.LastAction, len(comps))
-	for _, c := range comps {
-		if failed[c.ID] == nil && c.LastAction.InFlight != "" {
-			sent[c.ID] = c.LastAction
-		}
-	}
-	if len(sent) == 0 {
-		return
-	}
-	ids := slices.Collect(maps.Keys(sent))
-	_, err := r.cfg.Store.UpdateComponents(ctx, ids, func(c *bos.Component) error {
-		if !sameCall(c.LastAction, sent[c.ID]) {
-			return store.ErrSkip // changed meanwhile
-		}
-		c.LastAction.InFlight = ""
-		return nil
-	}, r.writeOpts...)
-	if err != nil {
-		r.log.Warn("recording power calls as sent", "nodes", len(ids), "err", err)
 	}
 }
 

@@ -365,6 +365,7 @@ func (b *BOS) powerDriver(inventory reconciler.HSMInventory, pcsClient *http.Cli
 		WrapTransport:    func(rt http.RoundTripper) http.RoundTripper { return b.metrics.Transport(ServiceRedfish, rt) },
 		Logger:           cfg.Logger,
 	})
+	b.metrics.BMCConnections(b.redfish.ConnectionsOpened)
 	mux.Handle(RedfishEventsPath, b.redfish.EventsHandler())
 	return b.redfish, b.redfish.Polled(), nil
 }

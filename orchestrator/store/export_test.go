@@ -43,3 +43,6 @@ func (s *Store) HistoryMemoryUsage(ctx context.Context, ids []string) (int, erro
 
 // DecodeComponent is the store's decoder of a stored component.
 func DecodeComponent(raw []byte) (orchestrator.Component, error) { return decodeComponent(raw) }
+
+// AppendHistoryEntry is appendHistoryEntry, for its test.
+var AppendHistoryEntry = appendHistoryEntry

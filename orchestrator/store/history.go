@@ -47,9 +47,50 @@ func (s *Store) historyOf(old, cur *orchestrator.Component) [][]byte {
 func encodeHistory(entries []orchestrator.HistoryEntry) [][]byte {
 	out := make([][]byte, len(entries))
 	for i, e := range entries {
-		out[i], _ = json.Marshal(e) // plain strings and a time: cannot fail
+		out[i] = appendHistoryEntry(make([]byte, 0, 192), &e)
 	}
 	return out
+}
+
+// appendHistoryEntry appends e encoded as json.Marshal encodes it, byte for byte, without
+// reflection: every component write encodes its entries, and json.Marshal of them was
+// 2.5% of BOS's CPU in a 10,000-node boot.
+func appendHistoryEntry(dst []byte, e *orchestrator.HistoryEntry) []byte {
+	if y := e.Time.Year(); y < 0 || y > 9999 { // json.Marshal's error: leave it its own
+		b, _ := json.Marshal(e)
+		return append(dst, b...)
+	}
+	dst = append(dst, `{"time":"`...)
+	dst = e.Time.AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, `","kind":`...)
+	dst = appendJSONString(dst, e.Kind)
+	dst = appendJSONField(dst, `,"from":`, e.From)
+	dst = appendJSONField(dst, `,"to":`, e.To)
+	dst = appendJSONField(dst, `,"detail":`, e.Detail)
+	dst = appendJSONField(dst, `,"session":`, e.Session)
+	return append(dst, '}')
+}
+
+// appendJSONField appends name and the string v, unless v is empty (omitempty).
+func appendJSONField(dst []byte, name, v string) []byte {
+	if v == "" {
+		return dst
+	}
+	return appendJSONString(append(dst, name...), v)
+}
+
+// appendJSONString appends s as a JSON string as encoding/json writes it: as is when it
+// holds only printable ASCII that needs no escape, else through json.Marshal.
+func appendJSONString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s)
+			return append(dst, b...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
 
 // pushHistory queues, in the write's pipeline, the entries' append to id's list and the

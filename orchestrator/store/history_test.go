@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
@@ -132,5 +133,44 @@ func TestHistoryUnderContention(t *testing.T) {
 		c, err := s.GetComponent(ctx, id)
 		require.NoError(t, err)
 		assert.Equal(t, c.Error, chain[len(chain)-1].To, "the last entry is the stored record")
+	})
+}
+
+// appendHistoryEntry writes what json.Marshal writes, byte for byte: plain and escaped
+// strings (quotes, HTML, control characters, non-ASCII, invalid UTF-8), empty fields
+// omitted, times with and without fractions and zones, and years json.Marshal refuses.
+func TestHistoryEntryEncodingIsJSONMarshal(t *testing.T) {
+	t0 := time.Date(2026, 12, 6, 16, 4, 5, 123456789, time.UTC)
+	entries := []bos.HistoryEntry{
+		{Time: t0, Kind: bos.HistoryPhase, From: "powering_on", To: "configuring", Session: "3f2a-bc"},
+		{Time: t0.Truncate(time.Second), Kind: bos.HistoryCreated},
+		{Time: t0.In(time.FixedZone("x", -5*3600)), Kind: bos.HistoryAction, To: "powering_on", Detail: "called"},
+		{Time: t0, Kind: bos.HistoryError, To: `power_on failed: "503" <b>&</b> \ tab	nl` + "\n\x00\x7f", Detail: "é ✓ \u2028 \xff"},
+		{Time: time.Time{}, Kind: ""},
+		{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), Kind: "y"},
+	}
+	for _, odd := range []string{`"`, `\`, "<", ">", "&", "\t", "\n", "\x00", "\x7f", "é", "\u2028", "\xff"} {
+		entries = append(entries, bos.HistoryEntry{Time: t0, Kind: "k" + odd, From: odd, To: "a" + odd + "b", Detail: odd + "d", Session: "s" + odd})
+	}
+	for _, e := range entries {
+		want, _ := json.Marshal(e)
+		got := store.AppendHistoryEntry([]byte("prefix"), &e)
+		assert.Equal(t, "prefix"+string(want), string(got))
+	}
+}
+
+func BenchmarkHistoryEntryEncoding(b *testing.B) {
+	e := bos.HistoryEntry{Time: time.Date(2026, 12, 6, 16, 4, 5, 123456789, time.UTC), Kind: bos.HistoryPhase, From: "powering_on", To: "configuring", Session: "3f2a9c1e-5b7d-4e0f-8a6b-2c4d6e8f0a1b"}
+	b.Run("append", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			store.AppendHistoryEntry(make([]byte, 0, 192), &e)
+		}
+	})
+	b.Run("json.Marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, _ = json.Marshal(e)
+		}
 	})
 }
