@@ -87,7 +87,7 @@ func (s *Server) getDiscoveryStatus(w http.ResponseWriter, r *http.Request) *pro
 // endpoint is in eps (any when empty), sorted by endpoint then type. Call with s.mu held.
 func (s *Server) listServiceEndpoints(services, eps []string) []ServiceEndpoint {
 	out := []ServiceEndpoint{}
-	for _, se := range s.seps {
+	for _, se := range s.allSEPs() {
 		if (len(services) == 0 || slices.ContainsFunc(services, func(v string) bool { return strings.EqualFold(v, se.RedfishType) })) &&
 			anyOf(eps, se.RedfishEndpointID) {
 			out = append(out, *se)

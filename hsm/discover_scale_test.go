@@ -2,10 +2,13 @@ package hsm
 
 import (
 	"fmt"
-	"runtime"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
-	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cray-bos/bos/api/hsmapi"
@@ -30,38 +33,55 @@ func registerAndApply(s *Server, bmc topology.BMC, fqdn string) {
 	s.applyReading(s.rfeps[bmc.Xname], rd)
 }
 
-// registerCost is the time per BMC of registerAndApply over a sample of the BMCs of a
-// cluster of nodes, the best of three rounds (the least disturbed by other work).
-func registerCost(tb testing.TB, nodes, sample int) time.Duration {
-	topo, err := topology.Generate(topology.DefaultOptions(nodes))
-	require.NoError(tb, err)
+// A BMC's registration and discovery walk none of the cluster's ComponentEndpoints and
+// ServiceEndpoints: they once walked every one of them under HSM's lock, 50,000 times
+// over at 100,000 nodes (a shard's start-up took minutes). Counted, not timed: walks
+// over them all go through allCEPs and allSEPs, which count what they hand out
+// (TestEndpointWalksCounted keeps it so); BenchmarkRegisterBMC has the timings.
+func TestRegisterCostFlat(t *testing.T) {
+	topo, err := topology.Generate(topology.DefaultOptions(1000))
+	require.NoError(t, err)
 	s, err := New(Config{Topology: topo})
-	require.NoError(tb, err)
-	runtime.GC() // the seed's garbage, not the registrations', is collected here
-	best := time.Duration(1 << 62)
-	for round := range 3 {
-		start := time.Now()
-		for i := range sample {
-			bmc := topo.BMCs[(i*len(topo.BMCs))/sample]
+	require.NoError(t, err)
+	s.mu.RLock()
+	ceps := len(s.ceps)
+	s.mu.RUnlock()
+	require.Greater(t, ceps, len(topo.BMCs), "the seeded endpoints a walk would visit")
+
+	for round := range 2 { // the first discovery of each BMC, then a rediscovery
+		before := s.walked.Load()
+		for i, bmc := range topo.BMCs {
 			registerAndApply(s, bmc, fmt.Sprintf("127.2.%d.%d:443", round, i))
 		}
-		best = min(best, time.Since(start)/time.Duration(sample))
+		assert.Zero(t, s.walked.Load()-before, "round %d: records of the whole cluster walked registering %d BMCs", round, len(topo.BMCs))
 	}
-	return best
+
+	// The counter counts: a list of every ServiceEndpoint walks them all.
+	before := s.walked.Load()
+	s.mu.RLock()
+	seps := len(s.seps)
+	s.listServiceEndpoints(nil, nil)
+	s.mu.RUnlock()
+	require.Greater(t, seps, len(topo.BMCs), "each BMC's services")
+	assert.Equal(t, int64(seps), s.walked.Load()-before)
 }
 
-// A BMC's registration and discovery cost HSM the same at 40,000 nodes as at 1,000:
-// they once walked every ComponentEndpoint and ServiceEndpoint of the cluster under
-// HSM's lock, 50,000 times over at 100,000 nodes (a shard's start-up took minutes).
-func TestRegisterCostFlat(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a 40,000-node HSM")
+// Every walk over all the ComponentEndpoints or ServiceEndpoints goes through allCEPs or
+// allSEPs, so TestRegisterCostFlat sees it.
+func TestEndpointWalksCounted(t *testing.T) {
+	direct := regexp.MustCompile(`range\s+[\w.]*\(?\s*s\.(ceps|seps|cepSorted)\b|(\]\*cepRec|Clone|Keys|Values|All|Collect)\(s\.(ceps|seps|cepSorted)\)`)
+	files, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		require.NoError(t, err)
+		for i, line := range strings.Split(string(src), "\n") {
+			assert.False(t, direct.MatchString(line), "%s:%d walks the cluster's endpoints uncounted (use allCEPs, allSEPs): %s", f, i+1, strings.TrimSpace(line))
+		}
 	}
-	small := registerCost(t, 1000, 200)
-	large := registerCost(t, 40000, 200)
-	t.Logf("per BMC: %s at 1,000 nodes, %s at 40,000 (%.1f×)", small, large, float64(large)/float64(small))
-	// Walking the cluster would be ~40×; a map and a sorted slice grow a little.
-	require.Less(t, float64(large)/float64(small), 6.0, "per-BMC cost %s at 40,000 nodes against %s at 1,000", large, small)
 }
 
 func BenchmarkRegisterBMC(b *testing.B) {

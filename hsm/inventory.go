@@ -461,7 +461,7 @@ func (s *Server) getComponentEndpoints(w http.ResponseWriter, r *http.Request) *
 		return d
 	}
 	s.mu.RLock()
-	recs := []*cepRec(s.cepSorted)
+	recs := s.allCEPs()
 	if len(q["id"]) > 0 {
 		recs = lookup(s.ceps, q["id"])
 	}

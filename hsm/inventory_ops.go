@@ -61,7 +61,7 @@ func (s *Server) deleteComponentEndpoint(w http.ResponseWriter, r *http.Request)
 func (s *Server) deleteComponentEndpoints(w http.ResponseWriter, r *http.Request) *problem.Details {
 	s.mu.Lock()
 	n := 0
-	for _, rec := range slices.Clone(s.cepSorted) {
+	for _, rec := range slices.Clone(s.allCEPs()) {
 		if s.dropCEPSetEmpty(rec.ce.ID) {
 			n++
 		}

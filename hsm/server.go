@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cray-bos/bos/api/hsmapi"
@@ -101,6 +102,10 @@ type Server struct {
 	sepsOf      map[string]map[string]bool  // sepKeys by RedfishEndpointID
 	discStatus  DiscoveryStatus             // DiscoveryStatus 0
 	discRunning int                         // discoveries not yet applied
+	// walked counts the records handed to walks over every ComponentEndpoint or
+	// ServiceEndpoint of the cluster (allCEPs, allSEPs; atomic: lists walk under the
+	// read lock). A BMC's registration and discovery add none (TestRegisterCostFlat).
+	walked atomic.Int64
 
 	bmcClient    *http.Client
 	bmcScheme    string
@@ -473,7 +478,7 @@ func (s *Server) SetBMCEndpoints(eps map[string]BMCEndpoint) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	byEP := map[string][]*cepRec{}
-	for _, r := range s.cepSorted {
+	for _, r := range s.allCEPs() {
 		byEP[r.ce.RedfishEndpointID] = append(byEP[r.ce.RedfishEndpointID], r)
 	}
 	for raw, ep := range eps {
@@ -550,6 +555,21 @@ func (s *Server) dropComp(id string) bool {
 		delete(s.compPart, id)
 	}
 	return true
+}
+
+// allCEPs is every ComponentEndpoint, sorted by ID, counted in s.walked: the one way
+// to walk them all (a BMC's own are cepsOf's). Call with s.mu held (read or write);
+// the slice is HSM's own, so clone it to change the records while walking.
+func (s *Server) allCEPs() []*cepRec {
+	s.walked.Add(int64(len(s.cepSorted)))
+	return s.cepSorted
+}
+
+// allSEPs is every ServiceEndpoint by sepKey, counted in s.walked: the one way to walk
+// them all (a BMC's own are sepsOf's). Call with s.mu held (read or write).
+func (s *Server) allSEPs() map[string]*ServiceEndpoint {
+	s.walked.Add(int64(len(s.seps)))
+	return s.seps
 }
 
 // putCEP stores ce over any ComponentEndpoint of its ID. Call with s.mu held.

@@ -118,8 +118,12 @@ func Start() (*Pair, error) {
 	if err != nil {
 		return nil, fmt.Errorf("benchfloor: %w", err)
 	}
+	// MaxConnsPerHost: the transport hands a connection back to its idle pool from its
+	// read loop, after the caller has read the body, so a request sent right after the
+	// last one (on a busy machine, before that loop has run) would dial a second
+	// connection; capped, it waits for the first.
 	p := &Pair{ln: ln, url: "http://" + ln.Addr().String() + "/",
-		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}}
+		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1}}}
 	p.srv = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		p.served.Add(1)
 		w.Header().Set("Content-Type", "text/plain")

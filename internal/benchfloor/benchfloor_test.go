@@ -2,6 +2,9 @@ package benchfloor
 
 import (
 	"context"
+	"io"
+	"net/http/httptrace"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -68,4 +71,34 @@ func TestMeasureFailsWhenCancelled(t *testing.T) {
 	cancel()
 	_, err := Measure(ctx, time.Second, 10)
 	assert.Error(t, err)
+}
+
+// A request that asks for a connection while the last one's is not yet back in the
+// client's idle pool waits for it rather than dialing another: the pool gets the
+// connection back only after the body is read, from the transport's read loop, which a
+// loaded machine runs late (the floor once saw two connections).
+func TestOneConnectionWhenPreviousNotYetIdle(t *testing.T) {
+	p, err := Start()
+	require.NoError(t, err)
+	defer p.Close()
+	first, err := p.client.Get(p.url)
+	require.NoError(t, err)
+	// The first connection stays busy until first's body is read: the second request
+	// asks for a connection (GetConn) while none is idle.
+	asking := make(chan struct{})
+	var dials atomic.Int64
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+		GetConn:      func(string) { close(asking) },
+		ConnectStart: func(string, string) { dials.Add(1) },
+	})
+	done := make(chan error, 1)
+	go func() { done <- p.Do(ctx) }()
+	<-asking
+	_, err = io.Copy(io.Discard, first.Body)
+	require.NoError(t, err)
+	require.NoError(t, first.Body.Close())
+	require.NoError(t, <-done)
+	assert.Zero(t, dials.Load(), "the second request dialed")
+	assert.Equal(t, int64(1), p.conns.Load(), "one kept-alive connection")
+	assert.Equal(t, int64(2), p.Served())
 }
