@@ -70,12 +70,21 @@ func start(t *testing.T, net *memnet.Network, addr string, cfg server.Config) *r
 	return r
 }
 
-// shutdown stops r as `bos serve` does: HTTP first, then Run; it returns once Run has.
+// shutdown stops r as `bos serve` does: HTTP first (a grace on the bubble's clock, then
+// Close), then Run; it returns once Run has. Not t.Context(): in a Cleanup it is already
+// cancelled, so Shutdown would fail on any connection not idle at that instant and leave
+// Run running. Run is stopped whatever Shutdown returned.
 func (r *running) shutdown(t *testing.T) {
 	t.Helper()
-	require.NoError(t, r.srv.Shutdown(t.Context()))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := r.srv.Shutdown(ctx)
+	if err != nil {
+		_ = r.srv.Close()
+	}
 	r.stop()
-	require.NoError(t, <-r.ran)
+	assert.NoError(t, <-r.ran)
+	require.NoError(t, err, "HTTP shutdown")
 }
 
 // bosAddr is where the tests' BOS listens on their memnet.
@@ -206,6 +215,26 @@ func TestNewRefusesAnIncompleteConfig(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.want)
 		})
 	}
+}
+
+// TestShutdownInCleanup: shutdown from a Cleanup (t.Context() already cancelled) with a
+// connection still open waits for it, then stops Run (it failed with "context canceled"
+// and left Run running: a deadlock of the bubble).
+func TestShutdownInCleanup(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		net := memnet.New()
+		r := start(t, net, bosAddr, server.Config{})
+		t.Cleanup(r.b.Close)
+		conn, err := net.DialContext(t.Context(), "tcp", bosAddr) // accepted, no request yet: not idle
+		require.NoError(t, err)
+		t.Cleanup(func() { conn.Close() }) // after shutdown (cleanups run last first)
+		t.Cleanup(func() {
+			r.shutdown(t)
+			synctest.Wait()
+			assert.Empty(t, composed(), "Run returned with goroutines of BOS still running")
+		})
+		synctest.Wait()
+	})
 }
 
 // tokenAuth accepts one token, the administrator's.
