@@ -99,8 +99,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Listen and Dial replace the host's TCP for the BMCs' listeners and for every
 	// connection the simulator makes (nodes to BSS, BOS and CFS; events to subscribers);
-	// nil means net.Listen and a net.Dialer. Tests run the stack on an in-memory network
-	// (internal/memnet) this way.
+	// nil means listenTCP (net.Listen without TCP keep-alive on accepted connections) and
+	// a net.Dialer. Tests run the stack on an in-memory network (internal/memnet) this way.
 	Listen func(network, address string) (net.Listener, error)
 	Dial   func(ctx context.Context, network, address string) (net.Conn, error)
 	// Now is the clock for timestamps and session expiry; nil means time.Now. Delays are
@@ -272,7 +272,7 @@ func (cfg *Config) validate() error {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Listen == nil {
-		cfg.Listen = net.Listen
+		cfg.Listen = listenTCP
 	}
 	if cfg.Dial == nil {
 		cfg.Dial = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
@@ -285,6 +285,14 @@ func (cfg *Config) validate() error {
 
 func (s Services) trimmed() Services {
 	return Services{BSS: strings.TrimRight(s.BSS, "/"), BOS: strings.TrimRight(s.BOS, "/"), CFS: strings.TrimRight(s.CFS, "/")}
+}
+
+// listenTCP is net.Listen whose accepted connections get no TCP keep-alive: Go would
+// otherwise set four socket options on each (SO_KEEPALIVE and its idle, interval and count),
+// a system call apiece on every connection a BMC accepts, for probes that an idle
+// connection never needs here: the server's IdleTimeout closes it first.
+func listenTCP(network, address string) (net.Listener, error) {
+	return (&net.ListenConfig{KeepAlive: -1}).Listen(context.Background(), network, address)
 }
 
 // validateListen checks ListenAddress and Advertise (a port per BMC) and fills Advertise.
