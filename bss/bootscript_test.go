@@ -300,3 +300,23 @@ func assertAsksForArch(t *testing.T, w *httptest.ResponseRecorder) {
 	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
 	assert.Regexp(t, `^#!ipxe\nsleep 10\nchain \S+&arch=\$\{buildarch\}&ts=\d+\n$`, w.Body.String())
 }
+
+// The kernel line's words are the stored params', the images' and the added ones, each
+// once, whatever white space separated them; a parameter already given is not added
+// again, and a rewritten s3:// value stays one word.
+func TestRenderKernelWords(t *testing.T) {
+	s := mustServer(t, Config{S3URL: "http://s3:9000"})
+	bd := bootData{kernel: "s3://b/k", initrd: "s3://b/i",
+		params:       " quiet\txname=kept  initrd=old metal.server=s3://b/r ",
+		kernelParams: "a=1\n b=2", initrdParams: "root=live:s3://b/squash"}
+	script, err := s.render(bd, scriptVars{xname: "x1", nid: "7", token: "tok"}, "chain c", "d")
+	require.NoError(t, err)
+	kernel, _, _ := strings.Cut(strings.SplitN(script, "\n", 3)[1], " || ")
+	assert.Equal(t, "kernel --name kernel http://s3:9000/b/k initrd=initrd quiet xname=kept"+
+		" metal.server=http://s3:9000/b/r a=1 b=2 root=live:http://s3:9000/b/squash nid=7 bss_referral_token=tok"+
+		" ds=nocloud-net;s=http://10.0.0.1:8888/", kernel)
+
+	script, err = s.render(bootData{kernel: "k", params: "nid=1"}, scriptVars{xname: "x2", nid: "9"}, "chain c", "d")
+	require.NoError(t, err)
+	assert.Contains(t, script, "kernel --name kernel k nid=1 xname=x2 ds=nocloud-net;s=http://10.0.0.1:8888/ || goto boot_retry\n")
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/cray-bos/bos/api/bssapi"
 )
@@ -130,20 +131,18 @@ func (s *Server) render(bd bootData, v scriptVars, chain, descr string) (string,
 	if bd.kernel == "" {
 		return "", fmt.Errorf("%s: %w", descr, errNotConfigured)
 	}
-	params := bd.params
-	if bd.kernelParams != "" {
-		params += " " + bd.kernelParams
-	}
-	if bd.initrdParams != "" {
-		params += " " + bd.initrdParams
-	}
-	params = addParam(params, "xname=", v.xname)
-	params = addParam(params, "nid=", v.nid)
-	params = addParam(params, "bss_referral_token=", v.token)
-	params = addParam(params, "ds=", "nocloud-net;s="+s.advertise+"/")
-	params = s.rewriteS3Params(params)
+	// One split of the stored params, then the added ones appended as words: the same
+	// words as joining them into one string and splitting that again, without the copies.
+	fields := make([]string, 0, 16)
+	fields = appendFields(fields, bd.params)
+	fields = appendFields(fields, bd.kernelParams)
+	fields = appendFields(fields, bd.initrdParams)
+	fields = addParam(fields, "xname=", v.xname)
+	fields = addParam(fields, "nid=", v.nid)
+	fields = addParam(fields, "bss_referral_token=", v.token)
+	fields = addParam(fields, "ds=", "nocloud-net;s="+s.advertise+"/")
+	fields = s.rewriteS3Params(fields)
 
-	fields := strings.Fields(params)
 	if bd.initrd != "" {
 		kept := fields[:0]
 		for _, f := range fields {
@@ -151,11 +150,17 @@ func (s *Server) render(bd bootData, v scriptVars, chain, descr string) (string,
 				kept = append(kept, f)
 			}
 		}
-		fields = append([]string{"initrd=initrd"}, kept...)
+		fields = append(kept, "")
+		copy(fields[1:], fields)
+		fields[0] = "initrd=initrd"
+	}
+	size := 0
+	for _, f := range fields {
+		size += 1 + len(f)
 	}
 
 	var b strings.Builder
-	b.Grow(256 + len(params))
+	b.Grow(256 + size + len(bd.kernel) + len(bd.initrd) + len(chain))
 	b.WriteString("#!ipxe\nkernel --name kernel ")
 	b.WriteString(s.rewriteS3(bd.kernel))
 	for _, f := range fields {
@@ -170,26 +175,37 @@ func (s *Server) render(bd bootData, v scriptVars, chain, descr string) (string,
 	}
 	b.WriteString("imgstat || echo Could not show image information.\n")
 	b.WriteString("boot || goto boot_retry\n:boot_retry\n")
-	fmt.Fprintf(&b, "sleep %d\n", int(s.retryDelay.Seconds()))
+	b.WriteString("sleep ")
+	b.WriteString(strconv.Itoa(int(s.retryDelay.Seconds())))
+	b.WriteByte('\n')
 	b.WriteString(chain)
 	b.WriteByte('\n')
 	return b.String(), nil
 }
 
-// addParam appends name+val unless a parameter starting with name is already present.
-func addParam(params, name, val string) string {
-	if val == "" {
-		return params
+// appendFields appends the white-space separated words of text to fields.
+func appendFields(fields []string, text string) []string {
+	for f := range strings.FieldsSeq(text) {
+		fields = append(fields, f)
 	}
-	for _, f := range strings.Fields(params) {
+	return fields
+}
+
+// addParam appends the words of name+val unless a parameter starting with name is
+// already present.
+func addParam(fields []string, name, val string) []string {
+	if val == "" {
+		return fields
+	}
+	for _, f := range fields {
 		if strings.HasPrefix(f, name) {
-			return params
+			return fields
 		}
 	}
-	if params == "" {
-		return name + val
+	if strings.ContainsFunc(val, unicode.IsSpace) {
+		return appendFields(fields, name+val)
 	}
-	return params + " " + name + val
+	return append(fields, name+val)
 }
 
 // rewriteS3 maps s3://bucket/key to <S3URL>/bucket/key (the real BSS presigns against its
@@ -208,19 +224,30 @@ func (s *Server) rewriteS3(u string) string {
 
 // rewriteS3Params rewrites the s3:// values of metal.server= and root=live: parameters, the
 // two kernel parameters the real BSS presigns.
-func (s *Server) rewriteS3Params(params string) string {
-	if s.s3URL == "" || !strings.Contains(params, "s3://") {
-		return params
+func (s *Server) rewriteS3Params(fields []string) []string {
+	if s.s3URL == "" {
+		return fields
 	}
-	fields := strings.Fields(params)
+	var out []string // the words so far once a rewrite gave more than one
 	for i, f := range fields {
 		for _, prefix := range [...]string{"metal.server=", "root=live:"} {
 			if strings.HasPrefix(f, prefix+"s3://") {
-				fields[i] = prefix + s.rewriteS3(f[len(prefix):])
+				f = prefix + s.rewriteS3(f[len(prefix):])
 			}
 		}
+		if out == nil && strings.ContainsFunc(f, unicode.IsSpace) {
+			out = append(make([]string, 0, len(fields)+4), fields[:i]...)
+		}
+		if out != nil {
+			out = appendFields(out, f)
+		} else {
+			fields[i] = f
+		}
 	}
-	return strings.Join(fields, " ")
+	if out != nil {
+		return out
+	}
+	return fields
 }
 
 // queryEscaper escapes what would end or change a query value in the chain URL (& # ; +
