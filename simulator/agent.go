@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // The virtual node: what runs on a system once it reaches On, one step at a time. Each
@@ -78,7 +79,12 @@ func (n *node) endBoot() {
 func (s *Simulator) laterLocked(n *node, d time.Duration, step func()) {
 	if d <= 0 {
 		n.agentTimer = nil
-		go s.agents.submit(step)
+		// Straight onto the queue when it has room (it holds a job per node and more, so
+		// it nearly always has), else by a goroutine that waits for room: never wait
+		// under the lock.
+		if !s.agents.trySubmit(step) {
+			go s.agents.submit(step)
+		}
 		return
 	}
 	n.agentTimer = time.AfterFunc(d, func() { s.agents.submit(step) })
@@ -302,69 +308,81 @@ func (s *Simulator) callWith(ctx context.Context, method, u string, body []byte,
 
 // parseBootScript reads an iPXE script as BSS writes it: the kernel line gives the kernel
 // URL and its parameters (up to "||"), the initrd line the initrd URL. Options such as
-// "--name kernel" are skipped.
+// "--name kernel" are skipped. Only the kernel, initrd and module lines are split into
+// words: a node fetches its script on every boot.
 func parseBootScript(script string) (bootRecord, error) {
 	var rec bootRecord
-	lines := strings.Split(strings.ReplaceAll(script, "\r\n", "\n"), "\n")
-	first := ""
-	for _, l := range lines {
-		if l = strings.TrimSpace(l); l != "" {
-			first = l
-			break
-		}
-	}
-	if !strings.HasPrefix(first, "#!ipxe") {
-		return rec, errors.New("boot script: not an iPXE script")
-	}
-	haveKernel := false
-	for _, l := range lines {
-		fields := strings.Fields(l)
-		if len(fields) == 0 {
+	seenFirst, haveKernel := false, false
+	for line := range strings.Lines(script) {
+		l := strings.TrimSpace(line)
+		if l == "" {
 			continue
 		}
-		switch fields[0] {
-		case "kernel", "chain", "imgexec", "boot":
-			if fields[0] != "kernel" || haveKernel {
+		if !seenFirst {
+			if !strings.HasPrefix(l, "#!ipxe") {
+				return rec, errors.New("boot script: not an iPXE script")
+			}
+			seenFirst = true
+		}
+		cmd := l
+		if i := strings.IndexFunc(l, unicode.IsSpace); i >= 0 {
+			cmd = l[:i]
+		}
+		switch cmd {
+		case "kernel":
+			if haveKernel {
 				continue
 			}
-			args := ipxeArgs(fields[1:])
+			args := ipxeArgs(strings.Fields(l)[1:])
 			if len(args) == 0 {
 				return rec, errors.New("boot script: kernel line without a URL")
 			}
 			rec.kernel, rec.params, haveKernel = args[0], strings.Join(args[1:], " "), true
+			rec.token = ""
+			for _, p := range args[1:] {
+				if v, ok := strings.CutPrefix(p, "bss_referral_token="); ok {
+					rec.token = v
+				}
+			}
 		case "initrd", "module":
-			if args := ipxeArgs(fields[1:]); len(args) > 0 && rec.initrd == "" {
+			if rec.initrd != "" {
+				continue
+			}
+			if args := ipxeArgs(strings.Fields(l)[1:]); len(args) > 0 {
 				rec.initrd = args[0]
 			}
 		}
 	}
+	if !seenFirst {
+		return rec, errors.New("boot script: not an iPXE script")
+	}
 	if !haveKernel {
 		return rec, errors.New("boot script: no kernel line (BSS may be refreshing)")
-	}
-	for _, p := range strings.Fields(rec.params) {
-		if v, ok := strings.CutPrefix(p, "bss_referral_token="); ok {
-			rec.token = v
-		}
 	}
 	return rec, nil
 }
 
-// ipxeArgs drops iPXE command options and everything from "||" on.
+// ipxeArgs drops iPXE command options and everything from "||" on: the words left are
+// one run of fields.
 func ipxeArgs(fields []string) []string {
-	var out []string
-	for i := 0; i < len(fields); i++ {
-		f := fields[i]
+	start := 0
+	for start < len(fields) {
+		f := fields[start]
 		if f == "||" || f == "&&" {
+			return nil
+		}
+		if !strings.HasPrefix(f, "-") {
 			break
 		}
-		if len(out) == 0 && strings.HasPrefix(f, "-") {
-			// --name/-n and --timeout/-t take a value unless given as --name=value.
-			if (f == "--name" || f == "-n" || f == "--timeout" || f == "-t") && i+1 < len(fields) {
-				i++
-			}
-			continue
+		// --name/-n and --timeout/-t take a value unless given as --name=value.
+		if (f == "--name" || f == "-n" || f == "--timeout" || f == "-t") && start+1 < len(fields) {
+			start++
 		}
-		out = append(out, f)
+		start++
 	}
-	return out
+	end := start
+	for end < len(fields) && fields[end] != "||" && fields[end] != "&&" {
+		end++
+	}
+	return fields[start:end]
 }

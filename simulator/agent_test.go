@@ -48,6 +48,11 @@ func TestParseBootScript(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, bootRecord{kernel: "http://k/vmlinuz", params: "a=1 bss_referral_token=x", token: "x"}, rec)
 
+	// The first kernel and initrd (or module) lines count; the last token of the kernel line.
+	rec, err = parseBootScript("\n  #!ipxe\nmodule\t-n i http://k/i1 && echo\ninitrd http://k/i2\n kernel\thttp://k/v  a=1\tbss_referral_token=x bss_referral_token=y || goto r\nkernel http://k/w\n")
+	require.NoError(t, err)
+	assert.Equal(t, bootRecord{kernel: "http://k/v", initrd: "http://k/i1", params: "a=1 bss_referral_token=x bss_referral_token=y", token: "y"}, rec)
+
 	for name, bad := range map[string]string{
 		"refreshing": refreshingScript, "not ipxe": "kernel http://k\n", "empty": "",
 		"kernel without url": "#!ipxe\nkernel --name kernel || goto boot_retry\n",
