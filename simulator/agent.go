@@ -196,8 +196,8 @@ func (s *Simulator) reportBOS(ctx context.Context, n *node, g uint64, attempt in
 	if wrong {
 		token = wrongToken(token)
 	}
-	body, _ := json.Marshal(map[string]any{"id": n.xname, "actual_state": map[string]string{"bss_token": token}})
-	status, _, err := s.call(ctx, http.MethodPatch, bos+"/v2/components/"+url.PathEscape(n.xname), body)
+	body, _ := json.Marshal(bosReport{ID: n.xname, ActualState: bosActualState{BSSToken: token}})
+	status, err := s.send(ctx, http.MethodPatch, bos+"/v2/components/"+url.PathEscape(n.xname), body, nil)
 	switch {
 	case err == nil && status/100 == 2:
 		n.bmc.mu.Lock()
@@ -216,6 +216,17 @@ func (s *Simulator) reportBOS(ctx context.Context, n *node, g uint64, attempt in
 	}
 }
 
+// bosReport is bos-reporter's PATCH body (its fields in the order encoding/json gives
+// a map's keys: the bytes are those of the map it stands for).
+type bosReport struct {
+	ActualState bosActualState `json:"actual_state"`
+	ID          string         `json:"id"`
+}
+
+type bosActualState struct {
+	BSSToken string `json:"bss_token"`
+}
+
 // reportCFS is cfs-state-reporter: re-enable the node's CFS component after boot.
 func (s *Simulator) reportCFS(ctx context.Context, n *node, g uint64, attempt int) {
 	if !s.current(n, g) {
@@ -225,7 +236,7 @@ func (s *Simulator) reportCFS(ctx context.Context, n *node, g uint64, attempt in
 	if cfs == "" {
 		return
 	}
-	status, _, err := s.call(ctx, http.MethodPatch, cfs+"/v3/components/"+url.PathEscape(n.xname), []byte(`{"state": [], "enabled": true}`))
+	status, err := s.send(ctx, http.MethodPatch, cfs+"/v3/components/"+url.PathEscape(n.xname), []byte(`{"state": [], "enabled": true}`), nil)
 	switch {
 	case err == nil && status/100 == 2:
 		n.bmc.mu.Lock()
@@ -271,13 +282,22 @@ func wrongToken(token string) string {
 	return "wrong-image-" + strconv.FormatUint(h.Sum64(), 16)
 }
 
-// call makes one request of the node agent or event delivery, bounded by HTTPTimeout.
+// call makes one request of the node agent or event delivery, bounded by HTTPTimeout,
+// and returns the answer's status and body.
 func (s *Simulator) call(ctx context.Context, method, u string, body []byte) (int, []byte, error) {
-	return s.callWith(ctx, method, u, body, nil)
+	return s.callWith(ctx, method, u, body, nil, true)
 }
 
-// callWith is call with extra request headers (a subscription's HttpHeaders).
-func (s *Simulator) callWith(ctx context.Context, method, u string, body []byte, headers [][2]string) (int, []byte, error) {
+// send is call for a caller that needs only the status (reports, event POSTs), with
+// extra request headers (a subscription's HttpHeaders): the answer's body is read to its
+// end, so the connection can be reused, and dropped.
+func (s *Simulator) send(ctx context.Context, method, u string, body []byte, headers [][2]string) (int, error) {
+	status, _, err := s.callWith(ctx, method, u, body, headers, false)
+	return status, err
+}
+
+// callWith makes the request; it returns the answer's body when keep says so.
+func (s *Simulator) callWith(ctx context.Context, method, u string, body []byte, headers [][2]string, keep bool) (int, []byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timing.HTTPTimeout)
 	defer cancel()
 	var rd io.Reader
@@ -299,6 +319,12 @@ func (s *Simulator) callWith(ctx context.Context, method, u string, body []byte,
 		return 0, nil, fmt.Errorf("%s %s: %w", method, u, err)
 	}
 	defer resp.Body.Close()
+	if !keep {
+		if _, err := io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)); err != nil {
+			return resp.StatusCode, nil, fmt.Errorf("%s %s: read: %w", method, u, err)
+		}
+		return resp.StatusCode, nil, nil
+	}
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return resp.StatusCode, nil, fmt.Errorf("%s %s: read: %w", method, u, err)

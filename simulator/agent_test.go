@@ -34,6 +34,15 @@ chain https://api-gw-service-nmn.local/apis/bss/boot/v1/bootscript?mac=02:00:00:
 // refreshingScript is what BSS answers while it refreshes its HSM cache.
 const refreshingScript = "#!ipxe\nsleep 10\nchain https://api-gw-service-nmn.local/apis/bss/boot/v1/bootscript?name=x1000c0s0b0n0&retry=1\n"
 
+// bos-reporter's PATCH body is byte for byte that of the map it once was.
+func TestBOSReportBody(t *testing.T) {
+	got, err := json.Marshal(bosReport{ID: "x1000c0s0b0n0", ActualState: bosActualState{BSSToken: "t<1>"}})
+	require.NoError(t, err)
+	want, err := json.Marshal(map[string]any{"id": "x1000c0s0b0n0", "actual_state": map[string]string{"bss_token": "t<1>"}})
+	require.NoError(t, err)
+	assert.Equal(t, string(want), string(got))
+}
+
 func TestParseBootScript(t *testing.T) {
 	rec, err := parseBootScript(bssScript("x1000c0s0b0n0", 1, "tok-1"))
 	require.NoError(t, err)
