@@ -1,9 +1,13 @@
 package simulator
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -385,4 +389,45 @@ func TestOnResetCountsAcceptedResetsByType(t *testing.T) {
 	defer mu.Unlock()
 	p := bladeNode + "="
 	assert.Equal(t, []string{p + "On", p + "On", p + "ForceOff"}, resets)
+}
+
+// The agents and the event workers calling one host all at once, twice, open a
+// connection each the first time and reuse them the second: none is closed as surplus
+// idle and dialled again.
+func TestCallsReuseConnections(t *testing.T) {
+	const agents, events = 3, 2
+	var arrived sync.WaitGroup
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		arrived.Done()
+		<-release
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	var dials atomic.Int64
+	s, err := New(Config{Topology: testTopology(t), AgentWorkers: agents, EventWorkers: events,
+		Dial: func(ctx context.Context, network, address string) (net.Conn, error) {
+			dials.Add(1)
+			return (&net.Dialer{}).DialContext(ctx, network, address)
+		}})
+	require.NoError(t, err)
+	defer s.Close()
+	for round := range 2 {
+		arrived.Add(agents + events)
+		var done sync.WaitGroup
+		for range agents + events {
+			done.Go(func() {
+				status, err := s.send(t.Context(), http.MethodPost, srv.URL+"/r", []byte(`{}`), nil)
+				assert.NoError(t, err)
+				assert.Equal(t, http.StatusNoContent, status)
+			})
+		}
+		arrived.Wait() // every call holds a connection of its own
+		for range agents + events {
+			release <- struct{}{}
+		}
+		done.Wait()
+		assert.Equal(t, int64(agents+events), dials.Load(), "round %d", round)
+	}
 }

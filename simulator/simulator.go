@@ -164,9 +164,11 @@ func New(cfg Config) (*Simulator, error) {
 		ErrorLog:     log.New(io.Discard, "", 0),
 	}
 	var transport http.RoundTripper = &http.Transport{
-		DialContext:         cfg.Dial,
-		MaxIdleConns:        0,
-		MaxIdleConnsPerHost: max(cfg.AgentWorkers, cfg.EventWorkers),
+		DialContext:  cfg.Dial,
+		MaxIdleConns: 0,
+		// The agents and the event workers may all call one host at once (BOS takes
+		// reports and events): keep a connection for each, not redial the surplus.
+		MaxIdleConnsPerHost: cfg.AgentWorkers + cfg.EventWorkers,
 		IdleConnTimeout:     90 * time.Second,
 		TLSClientConfig:     &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // simulated nodes trust any service, as the test stack uses self-signed certs
 	}
