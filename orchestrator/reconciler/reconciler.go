@@ -133,7 +133,7 @@ func New(cfg Config) *Reconciler {
 		writeOpts: []store.WriteOption{store.NoWake}}
 	r.fullResync.Store(true) // the first pass re-checks calls a crashed process may have cut off
 	power := patientResets{PowerControl: cfg.Power, patience: cfg.BMCPatience, background: &r.stragglers, failedLate: r.resetFailedLate, owner: cfg.Ownership}
-	r.effects = &Effects{Store: cfg.Store, BSS: cfg.BSS, CFS: cfg.CFS, Power: power, Now: cfg.Now, NoWake: true}
+	r.effects = &Effects{Store: cfg.Store, BSS: cfg.BSS, CFS: cfg.CFS, Power: power, Now: cfg.Now, NoWake: true, Restamp: r.memos.restamp}
 	r.queue.SetFirst(func(id string) bool {
 		m, ok := r.memos.get(id)
 		return FirstInQueue(m, ok)

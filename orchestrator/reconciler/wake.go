@@ -121,3 +121,16 @@ func (s *memos) record(ms map[string]Memo) {
 		s.m[id] = m
 	}
 }
+
+// restamp sets the Stored digest of the memos of nodes whose record this process wrote
+// after deciding on it (the BSS token of a power-on): the node's last look still stands.
+func (s *memos) restamp(stored map[string]uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, h := range stored {
+		if m, ok := s.m[id]; ok && m.Stored != 0 {
+			m.Stored = h
+			s.m[id] = m
+		}
+	}
+}
