@@ -28,6 +28,10 @@ type Effects struct {
 	// power-on (store.FencedBy): a replica that no longer owns a node neither writes it
 	// nor powers it on.
 	Fence *store.Fence
+	// Restamp, when set, is told the StoredHash of each record PowerOn wrote its token
+	// to (the v2 reconciler's memo of the node then names the record as stored: a
+	// resync does not take that write for a change since the node's last look).
+	Restamp func(stored map[string]uint64)
 }
 
 func (e *Effects) writeOptions() []store.WriteOption {
@@ -87,16 +91,29 @@ func (e *Effects) PowerOn(ctx context.Context, comps []bos.Component) map[string
 			}
 		}
 		if err == nil {
-			var stored []bos.Component
-			stored, err = e.Store.UpdateComponents(ctx, hosts, func(c *bos.Component) error {
+			type tokenWrite struct {
+				c  bos.Component
+				ok bool
+			}
+			var outs []store.Outcome[tokenWrite]
+			outs, err = store.UpdateEach(ctx, e.Store, hosts, func(c *bos.Component) (tokenWrite, error) {
 				if !sameDecision(c, decided[c.ID]) {
-					return store.ErrSkip // changed meanwhile: the next look handles it
+					return tokenWrite{}, store.ErrSkip // changed meanwhile: the next look handles it
 				}
 				c.DesiredState.BSSToken = token
-				return nil
+				return tokenWrite{*c, true}, nil
 			}, e.writeOptions()...)
 			if err == nil {
-				acting = append(acting, stored...)
+				stored := make(map[string]uint64, len(outs))
+				for _, o := range outs {
+					if o.Result.ok {
+						acting = append(acting, o.Result.c)
+						stored[o.ID] = o.Stored
+					}
+				}
+				if e.Restamp != nil {
+					e.Restamp(stored)
+				}
 			}
 		}
 		if err != nil {

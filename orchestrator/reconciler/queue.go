@@ -36,6 +36,9 @@ var RealClock Clock = realClock{}
 //   - a key is handed to one worker at a time (Get marks it processing until Done);
 //   - a key added while processing is handed out again after Done.
 //
+// AddIf queues a key only if a condition holds; for a key being processed the condition
+// is asked when the processing ends (Done), so it judges what that processing left.
+//
 // AddAfter delays a key; the earliest due time wins. AddRateLimited delays a key that
 // failed by its own exponential backoff (Forget resets it). GetBatch hands out up to n
 // keys at once so effects can be batched across nodes, the keys SetFirst names first.
@@ -49,6 +52,7 @@ type Queue struct {
 	ready      []string              // FIFO of the other keys to hand out
 	dirty      map[string]struct{}   // keys that need a look (in ahead or ready, or re-queued after Done)
 	processing map[string]struct{}
+	deferred   map[string]func() bool // AddIf conditions of processing keys, asked at Done
 	delayed    delayHeap
 	due        map[string]time.Time // key → its earliest pending due time in delayed
 	notify     chan struct{}        // closed and replaced when ready gains keys
@@ -64,7 +68,8 @@ func NewQueue(clock Clock) *Queue {
 	}
 	q := &Queue{
 		clock: clock, backoff: loop.NewBackoff(RetryBase, RetryMax), dirty: map[string]struct{}{}, processing: map[string]struct{}{},
-		due: map[string]time.Time{}, notify: make(chan struct{}), wake: make(chan struct{}, 1),
+		deferred: map[string]func() bool{},
+		due:      map[string]time.Time{}, notify: make(chan struct{}), wake: make(chan struct{}, 1),
 		done: make(chan struct{}),
 	}
 	go q.delayLoop()
@@ -98,6 +103,32 @@ func (q *Queue) addLocked(keys ...string) {
 		close(q.notify)
 		q.notify = make(chan struct{})
 	}
+}
+
+// AddIf queues key for a look now if wake() says so, and reports whether it queued key
+// or left wake to be asked later. A key already queued stays queued. For a key being
+// processed, whose processing may have read the world before the news that calls
+// AddIf, wake is asked when the processing ends (Done) instead, so it judges what that
+// processing concluded; a later AddIf for the key meanwhile replaces it. wake runs with
+// the queue locked: it must not call the queue.
+func (q *Queue) AddIf(key string, wake func() bool) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.shutdown {
+		return false
+	}
+	if _, ok := q.dirty[key]; ok {
+		return true
+	}
+	if _, busy := q.processing[key]; busy {
+		q.deferred[key] = wake
+		return true
+	}
+	if !wake() {
+		return false
+	}
+	q.addLocked(key)
+	return true
 }
 
 // SetFirst sets the priority rule: keys for which first is true when they are queued are
@@ -202,7 +233,16 @@ func (q *Queue) Done(keys ...string) {
 	requeue := false
 	for _, k := range keys {
 		delete(q.processing, k)
-		if _, ok := q.dirty[k]; ok && !q.shutdown {
+		wake, deferred := q.deferred[k]
+		delete(q.deferred, k)
+		if q.shutdown {
+			continue
+		}
+		_, ok := q.dirty[k]
+		if !ok && deferred && wake() {
+			q.dirty[k], ok = struct{}{}, true
+		}
+		if ok {
 			q.enqueueLocked(k)
 			requeue = true
 		}

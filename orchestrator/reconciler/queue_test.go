@@ -201,3 +201,56 @@ func TestQueueFirstKeysGoAhead(t *testing.T) {
 	keys, _ = q.GetBatch(0)
 	assert.Equal(t, []string{"r1", "b", "c", "d"}, keys)
 }
+
+// AddIf asks its condition at once for a key nobody processes, and for a key being
+// processed when the processing ends (Done): the condition then judges what that
+// processing concluded, not what was known when it was called.
+func TestQueueAddIf(t *testing.T) {
+	q := NewQueue(newFakeClock())
+	defer q.ShutDown()
+	verdict := false
+	asked := 0
+	cond := func() bool { asked++; return verdict }
+
+	assert.False(t, q.AddIf("a", cond), "idle, the condition says no")
+	assert.Equal(t, 1, asked)
+	assert.Equal(t, 0, q.Len())
+
+	verdict = true
+	assert.True(t, q.AddIf("a", cond), "idle, the condition says yes")
+	assert.Equal(t, 1, q.Len())
+	assert.True(t, q.AddIf("a", cond), "already queued")
+	assert.Equal(t, 2, asked, "a queued key needs no condition")
+	assert.Equal(t, []string{"a"}, getNow(t, q, 0))
+
+	// Processing: the condition is left to Done, which asks it then.
+	verdict = false
+	assert.True(t, q.AddIf("a", cond))
+	assert.Equal(t, 2, asked, "not asked while a is processed")
+	verdict = true // what the look under way concluded
+	q.Done("a")
+	assert.Equal(t, 3, asked)
+	assert.Equal(t, []string{"a"}, getNow(t, q, 0), "handed out again: the condition held at Done")
+
+	verdict = true
+	assert.True(t, q.AddIf("a", cond))
+	verdict = false
+	q.Done("a")
+	assert.Equal(t, 0, q.Len(), "the condition no longer held at Done")
+
+	// A later AddIf replaces the earlier one; an Add queues the key whatever the condition.
+	q.Add("a")
+	assert.Equal(t, []string{"a"}, getNow(t, q, 0))
+	assert.True(t, q.AddIf("a", func() bool { return true }))
+	assert.True(t, q.AddIf("a", func() bool { return false }))
+	q.Done("a")
+	assert.Equal(t, 0, q.Len(), "the later condition counts")
+	q.Add("a")
+	assert.Equal(t, []string{"a"}, getNow(t, q, 0))
+	assert.True(t, q.AddIf("a", func() bool { return false }))
+	q.Add("a")
+	q.Done("a")
+	assert.Equal(t, []string{"a"}, getNow(t, q, 0), "added while processing: handed out again")
+	q.Done("a")
+	assert.Equal(t, 0, q.Len())
+}

@@ -133,7 +133,7 @@ func New(cfg Config) *Reconciler {
 		writeOpts: []store.WriteOption{store.NoWake}}
 	r.fullResync.Store(true) // the first pass re-checks calls a crashed process may have cut off
 	power := patientResets{PowerControl: cfg.Power, patience: cfg.BMCPatience, background: &r.stragglers, failedLate: r.resetFailedLate, owner: cfg.Ownership}
-	r.effects = &Effects{Store: cfg.Store, BSS: cfg.BSS, CFS: cfg.CFS, Power: power, Now: cfg.Now, NoWake: true}
+	r.effects = &Effects{Store: cfg.Store, BSS: cfg.BSS, CFS: cfg.CFS, Power: power, Now: cfg.Now, NoWake: true, Restamp: r.memos.restamp}
 	r.queue.SetFirst(func(id string) bool {
 		m, ok := r.memos.get(id)
 		return FirstInQueue(m, ok)
@@ -149,13 +149,21 @@ func New(cfg Config) *Reconciler {
 func (r *Reconciler) Wake(ids ...string) { r.queue.Add(ids...) }
 
 // WakePower queues a node whose power an event reported as p, if that can change its
-// decision (Memo.Wakes); it reports whether it did.
+// decision (Memo.Wakes); it reports whether it did, or left it to the look under way. A
+// node without a memo (never looked at by this process) is queued. A node being looked
+// at is judged by the memo that look leaves, when it ends (Queue.AddIf): the look may
+// have read its power before the event, and the memo it replaces may say the event
+// cannot matter where the new one says it can (a report taken while the power still
+// read off: TestCrashMatrix waited for the resync).
 func (r *Reconciler) WakePower(id string, p power.Power) bool {
-	if m, ok := r.memos.get(id); ok && !m.Wakes(p) {
-		return false
+	if _, ok := r.memos.get(id); !ok {
+		r.queue.Add(id)
+		return true
 	}
-	r.queue.Add(id)
-	return true
+	return r.queue.AddIf(id, func() bool {
+		m, ok := r.memos.get(id)
+		return !ok || m.Wakes(p)
+	})
 }
 
 // WakeSessions asks for a look at pending and running sessions now.

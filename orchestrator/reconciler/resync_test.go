@@ -99,3 +99,57 @@ func TestResyncLooksOnlyWhereSomethingChanged(t *testing.T) {
 		assert.Equal(t, int64(1), looksAt(true), "a full resync looks at every node")
 	})
 }
+
+// A node powered on by this process is left to its report by the resync: neither the BSS
+// token written after the decision (the memo is restamped with it) nor the On the node
+// is now known to be (it cannot change the decision of a node that has not reported)
+// makes it look again. Once the node reported, its record changed: it is looked at.
+func TestResyncLeavesAPoweredOnNodeToItsReport(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		st, err := store.Open(ctx, store.Config{EmbeddedOverPipes: true})
+		require.NoError(t, err)
+		defer st.Close()
+		c := bos.NewComponent(raceNode, time.Now())
+		c.Enabled, c.Status.Phase = true, bos.PhasePoweringOn
+		c.DesiredState = bos.DesiredState{BootArtifacts: image, Configuration: "cfg"}
+		_, err = st.AddComponents(ctx, []bos.Component{c})
+		require.NoError(t, err)
+		w := &raceWorld{t: t, bss: map[string]string{}, power: power.PowerOff, cfs: CFSView{DesiredConfig: "cfg", Status: "configured", Enabled: true}}
+		var looks atomic.Int64
+		known := func(ctx context.Context, ids []string) (map[string]power.PowerReading, []string) {
+			return w.PowerStates(ctx, ids), nil
+		}
+		r := New(Config{Store: st, BSS: w, CFS: w, Power: w, KnownPower: known, Workers: 1,
+			OnPass: func(_ time.Duration, nodes int) { looks.Add(int64(nodes)) }})
+		var wg sync.WaitGroup
+		wg.Go(func() { r.worker(ctx) })
+		defer func() { cancel(); r.queue.ShutDown(); wg.Wait() }()
+		looksAt := func() int64 {
+			before := looks.Load()
+			r.resync(ctx, false)
+			synctest.Wait()
+			return looks.Load() - before
+		}
+
+		r.Wake(raceNode)
+		synctest.Wait()
+		got, err := st.GetComponent(ctx, raceNode)
+		require.NoError(t, err)
+		require.Equal(t, bos.StatusPowerOnCalled, got.Status.Status)
+		require.Equal(t, "tok-1", got.DesiredState.BSSToken, "the token written after the decision")
+		require.Equal(t, power.PowerOn, w.PowerStates(ctx, nil)[raceNode].Power)
+		assert.Equal(t, int64(0), looksAt(), "powered on, not reported: no look")
+
+		_, err = st.UpdateComponents(ctx, []string{raceNode}, func(c *bos.Component) error {
+			c.ActualState = bos.ActualState{BootArtifacts: image, BSSToken: "tok-1", LastUpdated: time.Now()}
+			return nil
+		}, store.NoWake) // the report's wake lost
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), looksAt(), "reported: looked at")
+		got, err = st.GetComponent(ctx, raceNode)
+		require.NoError(t, err)
+		assert.Equal(t, bos.StatusConfiguring, got.Status.Status, "the report taken")
+	})
+}

@@ -27,11 +27,12 @@ type Memo struct {
 // process self. It is the wake rule: a power event wakes the node only if Decide, given
 // it, could decide otherwise than it did (timeouts have their own RequeueAfter):
 //   - a disabled node: no event (only a write enables it, and writes wake it);
-//   - a power-on sent and not yet reported (power_on_called): On always (after a restart
-//     the call may have been re-sent and the report may not name the new token, so On
-//     can move the node on: TestCrashMatrix lost 1.5 s per crash without it); Off only
-//     after On was seen (it crashed while booting, which max_power_on_wait_time may turn
-//     into a retry);
+//   - a power-on sent and not yet reported (power_on_called): not On, Decide waits for
+//     the report (or max_boot_wait_time) either way; Off only after On was seen (it
+//     crashed while booting, which max_power_on_wait_time may turn into a retry). Once
+//     the report came first (the desired boot recorded, the power still seen off), On
+//     is what it waits for. An event that comes while the report's look runs is judged
+//     by the memo that look leaves (Reconciler.WakePower), not by this one;
 //   - a power-off sent (power_off_*_called) or a node configuring: Off only;
 //   - a call recorded by another process (it may be lost), or any other state: any event.
 //
@@ -47,7 +48,7 @@ func MemoOf(c bos.Component, seen power.Power, self string) Memo {
 	}
 	switch bos.ComputeStatus(&c) {
 	case bos.StatusPowerOnCalled:
-		m.WakeOn = true
+		m.WakeOn = bootedDesired(&c)
 		m.WakeOff = seen != power.PowerOff
 		m.Finishing = true
 	case bos.StatusPowerOffGracefullyCalled, bos.StatusPowerOffForcefullyCalled:
@@ -118,5 +119,18 @@ func (s *memos) record(ms map[string]Memo) {
 	}
 	for id, m := range ms {
 		s.m[id] = m
+	}
+}
+
+// restamp sets the Stored digest of the memos of nodes whose record this process wrote
+// after deciding on it (the BSS token of a power-on): the node's last look still stands.
+func (s *memos) restamp(stored map[string]uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, h := range stored {
+		if m, ok := s.m[id]; ok && m.Stored != 0 {
+			m.Stored = h
+			s.m[id] = m
+		}
 	}
 }
