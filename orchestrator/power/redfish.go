@@ -168,7 +168,7 @@ type RedfishConfig struct {
 type Redfish struct {
 	cfg    RedfishConfig
 	lanes  *lanes          // Parallel slots, and the calls to each BMC address in turn
-	hc     *http.Client    // shared by every BMC's client: one bounded connection pool
+	hc     *http.Client    // shared by every BMC's client: one bounded connection pool (calls bounded by bmcClient)
 	pool   *http.Transport // under hc (and WrapTransport)
 	dialer *slotDialer     // under pool
 
@@ -284,7 +284,7 @@ func NewRedfish(cfg RedfishConfig) *Redfish {
 	if cfg.WrapTransport != nil {
 		transport = cfg.WrapTransport(transport)
 	}
-	return &Redfish{cfg: cfg, lanes: newLanes(cfg.Parallel, cfg.Timeout/10), hc: &http.Client{Timeout: cfg.Timeout, Transport: transport}, pool: pool, dialer: dialer,
+	return &Redfish{cfg: cfg, lanes: newLanes(cfg.Parallel, cfg.Timeout/10), hc: &http.Client{Transport: transport}, pool: pool, dialer: dialer,
 		eps:      map[string]Endpoint{},
 		bySystem: map[string]string{}, cache: map[string]reading{}, resetSince: map[string]bool{},
 		refreshing: newCtxLock(), secret: secret, context: ":" + cfg.Owner + ":" + hex.EncodeToString(keyID[:6]),
@@ -405,7 +405,7 @@ func (r *Redfish) client(ctx context.Context, ep Endpoint) (*bmcClient, error) {
 	if user == "" {
 		user, pass = r.cfg.Username, r.cfg.Password
 	}
-	return &bmcClient{ctx: ctx, hc: r.hc, base: r.cfg.Scheme + "://" + ep.FQDN, user: user, password: pass}, nil
+	return &bmcClient{ctx: ctx, hc: r.hc, timeout: r.cfg.Timeout, base: r.cfg.Scheme + "://" + ep.FQDN, user: user, password: pass}, nil
 }
 
 // forEach runs fn for every id with at most Parallel running at once, the ids of one
