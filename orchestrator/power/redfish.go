@@ -580,6 +580,22 @@ var resetNames = map[ResetKind][]string{
 	ResetGracefulRestart: {"GracefulRestart"},
 }
 
+// resetBodies holds the body of a reset by ResetType, as json.Marshal writes
+// {"ResetType": t}: the same few bodies for thousands of resets.
+var resetBodies sync.Map // string → []byte
+
+func resetBody(resetType string) []byte {
+	if b, ok := resetBodies.Load(resetType); ok {
+		return b.([]byte)
+	}
+	b, err := json.Marshal(map[string]string{"ResetType": resetType})
+	if err != nil {
+		panic(err) // a map of strings always marshals
+	}
+	resetBodies.Store(resetType, b)
+	return b
+}
+
 // Reset performs kind on every node; the result holds an error per node that failed.
 func (r *Redfish) Reset(ctx context.Context, ids []string, kind ResetKind) map[string]error {
 	errs := map[string]error{}
@@ -614,7 +630,7 @@ func (r *Redfish) reset(ctx context.Context, node string, kind ResetKind) error 
 	r.mu.Lock()
 	r.resetSince[node] = true // HSM may not have heard of it yet: read it first-hand
 	r.mu.Unlock()
-	resp, err := c.Post(target, map[string]string{"ResetType": resetType})
+	resp, err := c.send(http.MethodPost, target, resetBody(resetType), nil)
 	if resp != nil {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
