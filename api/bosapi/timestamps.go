@@ -45,9 +45,10 @@ func ParseWireTime(s string) (time.Time, error) {
 // FormatWireTime is t as BOS writes it: UTC, naive, whole seconds.
 func FormatWireTime(t time.Time) string { return t.UTC().Format(WireTimeLayout) }
 
-// rewriteTimes returns raw with conv applied to the string value of every timestamp key;
-// values that are not plain strings (null, or with escapes) are left alone.
-func rewriteTimes(raw []byte, conv func(key, v string) (string, error)) ([]byte, error) {
+// rewriteTimes returns raw with the string value of every timestamp key replaced by
+// what conv appends to out for it; values that are not plain strings (null, or with
+// escapes) are left alone.
+func rewriteTimes(raw []byte, conv func(out []byte, key string, v []byte) ([]byte, error)) ([]byte, error) {
 	for _, key := range timeKeys {
 		needle := []byte(`"` + key + `"`)
 		if !bytes.Contains(raw, needle) {
@@ -80,12 +81,11 @@ func rewriteTimes(raw []byte, conv func(key, v string) (string, error)) ([]byte,
 				rest = rest[j+1:]
 				continue
 			}
-			v, err := conv(key, string(rest[j+1:j+1+end]))
-			if err != nil {
+			out = append(out, rest[:j+1]...)
+			var err error
+			if out, err = conv(out, key, rest[j+1:j+1+end]); err != nil {
 				return nil, err
 			}
-			out = append(out, rest[:j+1]...)
-			out = append(out, v...)
 			out = append(out, '"')
 			rest = rest[j+1+end+1:]
 		}
@@ -102,25 +102,137 @@ func skipSpace(b []byte, i int) int {
 }
 
 // ToWire rewrites our JSON's timestamps in BOS's form.
+//
+// It reads raw once for all the keys (rewriteTimes reads it once a key), every quote a
+// possible start of one: for valid JSON, which the store holds, the same result.
 func ToWire(raw []byte) []byte {
-	out, _ := rewriteTimes(raw, func(_, v string) (string, error) {
-		t, err := ParseWireTime(v)
-		if err != nil {
-			return v, nil // not ours to judge
+	var out []byte // raw[:copied] rewritten, once a value is
+	copied := 0
+	for i := 0; ; {
+		q := bytes.IndexByte(raw[i:], '"')
+		if q < 0 {
+			break
 		}
-		return FormatWireTime(t), nil
-	})
-	return out
+		p := i + q
+		i = p + 1
+		key := timeKeyAt(raw[p+1:])
+		if key == "" {
+			continue
+		}
+		j := skipSpace(raw, p+1+len(key)+1)
+		if j >= len(raw) || raw[j] != ':' {
+			continue
+		}
+		j = skipSpace(raw, j+1)
+		if j >= len(raw) || raw[j] != '"' {
+			continue
+		}
+		end := bytes.IndexAny(raw[j+1:], `"\`)
+		if end < 0 || raw[j+1+end] != '"' {
+			continue
+		}
+		v := raw[j+1 : j+1+end]
+		if out == nil {
+			out = make([]byte, 0, len(raw))
+		}
+		out = append(out, raw[copied:j+1]...)
+		out = appendWireTime(out, v)
+		copied = j + 1 + end // the value's closing quote, copied with what follows
+		i = copied + 1
+	}
+	if out == nil {
+		return raw
+	}
+	return append(out, raw[copied:]...)
+}
+
+// timeKeyAt returns the timestamp key b starts with, closing quote included, or "".
+func timeKeyAt(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	switch b[0] { // the first letters of timeKeys
+	case 'l', 's', 'e', 't':
+	default:
+		return ""
+	}
+	for _, k := range timeKeys {
+		if len(b) > len(k) && b[len(k)] == '"' && string(b[:len(k)]) == k {
+			return k
+		}
+	}
+	return ""
+}
+
+// appendWireTime appends v (a timestamp value's text) in BOS's form; a value that is no
+// timestamp is appended as it is: not ours to judge.
+func appendWireTime(out, v []byte) []byte {
+	if wire, ok := utcToWire(v); ok {
+		return append(out, wire...)
+	}
+	t, err := ParseWireTime(string(v))
+	if err != nil {
+		return append(out, v...)
+	}
+	return t.AppendFormat(out, WireTimeLayout)
+}
+
+// utcToWire is FormatWireTime(ParseWireTime(v)) without either for the form the store
+// keeps times in, RFC 3339 in UTC ("2006-01-02T15:04:05.999999999Z"): the date and
+// time as they are, the fraction dropped (Format truncates it too). Any other form, or
+// a field out of its range, is not ok (ParseWireTime then judges it).
+func utcToWire(v []byte) ([]byte, bool) {
+	const n = len(WireTimeLayout)
+	if len(v) < n+1 || v[len(v)-1] != 'Z' || v[4] != '-' || v[7] != '-' || v[10] != 'T' || v[13] != ':' || v[16] != ':' {
+		return nil, false
+	}
+	if frac := v[n : len(v)-1]; len(frac) > 0 {
+		if len(frac) < 2 || len(frac) > 10 || frac[0] != '.' || !allDigits(frac[1:]) {
+			return nil, false
+		}
+	}
+	if !allDigits(v[0:4]) || !allDigits(v[5:7]) || !allDigits(v[8:10]) || !allDigits(v[11:13]) || !allDigits(v[14:16]) || !allDigits(v[17:19]) {
+		return nil, false
+	}
+	num := func(b []byte) int { return int(b[0]-'0')*10 + int(b[1]-'0') }
+	year, month, day := num(v[0:2])*100+num(v[2:4]), num(v[5:7]), num(v[8:10])
+	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || num(v[11:13]) > 23 || num(v[14:16]) > 59 || num(v[17:19]) > 59 {
+		return nil, false
+	}
+	return v[:n], true
+}
+
+func allDigits(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// daysIn is the number of days of month in year (proleptic Gregorian, as package time).
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
 }
 
 // FromWire rewrites incoming timestamps as RFC 3339 in UTC, which encoding/json reads; a
 // value that is no timestamp is an error naming its key.
 func FromWire(raw []byte) ([]byte, error) {
-	return rewriteTimes(raw, func(key, v string) (string, error) {
-		t, err := ParseWireTime(v)
+	return rewriteTimes(raw, func(out []byte, key string, v []byte) ([]byte, error) {
+		t, err := ParseWireTime(string(v))
 		if err != nil {
-			return "", fmt.Errorf("%s: %w", key, err)
+			return nil, fmt.Errorf("%s: %w", key, err)
 		}
-		return t.Format(time.RFC3339Nano), nil
+		return t.AppendFormat(out, time.RFC3339Nano), nil
 	})
 }

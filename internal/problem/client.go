@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	jsonv1 "github.com/go-json-experiment/json/v1"
 )
 
 // MaxReplyBytes bounds a reply DoJSON reads: a misbehaving server cannot exhaust memory.
@@ -62,7 +64,9 @@ func DoJSON(ctx context.Context, hc *http.Client, method, url string, header htt
 		if resp.StatusCode == http.StatusNoContent {
 			return resp, nil
 		}
-		if err := json.NewDecoder(reply).Decode(out); err != nil {
+		// encoding/json's semantics from go-json-experiment's v1 package, on its v2
+		// engine: about half the CPU for the large lists BOS reads from HSM and CFS.
+		if err := jsonv1.NewDecoder(reply).Decode(out); err != nil {
 			return resp, fmt.Errorf("decode reply: %w", err)
 		}
 	}

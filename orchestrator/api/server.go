@@ -329,6 +329,9 @@ func (s *Server) checkBody(c *gin.Context) {
 
 // isJSONType reports whether a Content-Type names JSON (application/json or */*+json).
 func isJSONType(ct string) bool {
+	if ct == "application/json" {
+		return true // the usual one, without parsing (ParseMediaType allocates a map)
+	}
 	mt, _, err := mime.ParseMediaType(ct)
 	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }

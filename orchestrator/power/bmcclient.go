@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/stmcginnis/gofish/schemas"
 )
@@ -19,8 +20,9 @@ import (
 // BMCs are reached by the paths HSM lists, with Basic auth, no session to log into.
 type bmcClient struct {
 	ctx            context.Context
-	hc             *http.Client
-	base           string // scheme://host[:port]
+	hc             *http.Client  // without a Timeout: timeout bounds each call (do)
+	timeout        time.Duration // of a call, reading its answer included
+	base           string        // scheme://host[:port]
 	user, password string
 }
 
@@ -30,15 +32,63 @@ var _ schemas.Client = (*bmcClient)(nil)
 var errUnsupported = errors.New("not supported by BOS's Redfish client")
 
 func (c *bmcClient) do(method, uri string, payload any, headers map[string]string) (*http.Response, error) {
-	var body io.Reader
+	var body []byte
 	if payload != nil {
 		b, err := json.Marshal(payload)
 		if err != nil {
 			return nil, err
 		}
-		body = bytes.NewReader(b)
+		body = b
 	}
-	req, err := http.NewRequestWithContext(c.ctx, method, c.base+uri, body)
+	return c.send(method, uri, body, headers)
+}
+
+// send makes one call with a JSON body (nil: none), bounded by the timeout from the
+// request to the answer's body closed or read to its end, as http.Client.Timeout bounds
+// it. (A deadline on the request's context rather than Client.Timeout: over a wrapped
+// transport, Client.Timeout costs every request a timer, a goroutine and two channels.)
+func (c *bmcClient) send(method, uri string, payload []byte, headers map[string]string) (*http.Response, error) {
+	var body io.Reader
+	if payload != nil {
+		body = bytes.NewReader(payload)
+	}
+	ctx, cancel := c.ctx, context.CancelFunc(nil)
+	if c.timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+	}
+	resp, err := c.roundTrip(ctx, method, uri, body, headers)
+	if cancel != nil {
+		if resp == nil {
+			cancel()
+		} else {
+			resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+		}
+	}
+	return resp, err
+}
+
+// cancelBody ends its call's context once the body is closed or read to its end.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil {
+		b.cancel()
+	}
+	return n, err
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+func (c *bmcClient) roundTrip(ctx context.Context, method, uri string, body io.Reader, headers map[string]string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+uri, body)
 	if err != nil {
 		return nil, err
 	}

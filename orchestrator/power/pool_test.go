@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -160,4 +161,33 @@ func TestRedfishResetsOfOneBMCShareAConnection(t *testing.T) {
 		assert.LessOrEqual(t, most, maxConns)
 		assert.Equal(t, uint64(dialled), rf.ConnectionsOpened(), "the driver counts its dials")
 	})
+}
+
+// The driver's own dialer turns no TCP keep-alive on: a BMC connection lives for a few
+// requests, and turning it on costs every dial four setsockopt calls.
+func TestBMCDialsTurnNoKeepAliveOn(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	d := newSlotDialer(1, time.Second, nil)
+	c, err := d.DialContext(context.Background(), "tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer c.Close()
+	raw, err := c.(*slotConn).Conn.(*net.TCPConn).SyscallConn()
+	require.NoError(t, err)
+	keepAlive := -1
+	require.NoError(t, raw.Control(func(fd uintptr) {
+		keepAlive, err = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_KEEPALIVE)
+	}))
+	require.NoError(t, err)
+	assert.Equal(t, 0, keepAlive, "SO_KEEPALIVE")
 }

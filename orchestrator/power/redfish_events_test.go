@@ -260,3 +260,31 @@ func TestRedfishKeepSubscribedRetriesMissingBMCs(t *testing.T) {
 		assert.Len(t, rf.subs, 2)
 	})
 }
+
+// Event bodies are read as encoding/json reads them: member names in any case, the first
+// JSON value of the body (what follows it is not looked at); a body that is no JSON
+// object of that shape is a 400 problem.
+func TestRedfishEventBodiesAreReadAsEncodingJSONReadsThem(t *testing.T) {
+	eps := staticEndpoints{{Node: "x1000c0s0b0n0", BMC: "x1000c0s0b0", FQDN: "x1000c0s0b0", SystemPath: "/redfish/v1/Systems/Node0"}}
+	var got []Power
+	rf := NewRedfish(RedfishConfig{Endpoints: eps, Scheme: "http", EventSecret: "s3cret", OnPowerChange: func(_ string, p Power) { got = append(got, p) }})
+	require.NoError(t, rf.Refresh(context.Background()))
+	post := func(body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, "/operator/redfish-events", strings.NewReader(body))
+		req.Header.Set(EventTokenHeader, "s3cret")
+		w := httptest.NewRecorder()
+		rf.EventsHandler().ServeHTTP(w, req)
+		return w
+	}
+	ctx := `"x1000c0s0b0` + rf.context + `"`
+	w := post(`{"context":` + ctx + `,"EVENTS":[{"messageid":"ResourceEvent.1.0.ResourcePowerStateChanged","MessageArgs":["/redfish/v1/Systems/Node0","Off"]}]} trailing`)
+	assert.Equal(t, http.StatusNoContent, w.Code, w.Body.String())
+	assert.Equal(t, []Power{PowerOff}, got)
+	for _, body := range []string{`{"Context":` + ctx + `,"Events":{}}`, `{"Context":` + ctx + `,"Events":[`, `[]`, `"x"`} {
+		w := post(body)
+		assert.Equal(t, http.StatusBadRequest, w.Code, body)
+		assert.Equal(t, "application/problem+json", w.Header().Get("Content-Type"), body)
+		assert.Contains(t, w.Body.String(), "not a Redfish event", body)
+	}
+	assert.Equal(t, []Power{PowerOff}, got, "no event taken from a refused body")
+}

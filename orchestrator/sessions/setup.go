@@ -156,9 +156,15 @@ func (s *Setup) Run(ctx context.Context, sess bos.Session, opts bos.Options) err
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	known, err := s.Store.ExistingComponentIDs(ctx, ids)
+	// The nodes that are components, as they are now: which exist, and the sessions
+	// holding them (creationOrder), in one read.
+	comps, err := s.Store.GetComponents(ctx, ids)
 	if err != nil {
 		return fmt.Errorf("session setup %s: check components: %w", sess.Name, err)
+	}
+	known := make([]string, len(comps))
+	for i := range comps {
+		known[i] = comps[i].ID
 	}
 	if dropped := len(ids) - len(known); dropped > 0 {
 		log.Warn("session setup: dropping nodes that are not BOS components", "count", dropped)
@@ -167,7 +173,7 @@ func (s *Setup) Run(ctx context.Context, sess bos.Session, opts bos.Options) err
 		return s.fail(ctx, sess, tn, MsgNoBOSComponents, log)
 	}
 
-	order, err := s.creationOrder(ctx, known)
+	order, err := s.creationOrder(ctx, comps)
 	if err != nil {
 		return fmt.Errorf("session setup %s: read the nodes' sessions: %w", sess.Name, err)
 	}
@@ -436,16 +442,12 @@ func TakesNode(holder string, sess bos.Session, order map[string]bos.Creation) b
 	return ok && !created.After(sess.Creation())
 }
 
-// creationOrder reads the creation of every session that may hold one of ids: every v2
-// session (names are per tenant, so a name shared by several keeps the newest), every
-// active v1 session, and each session the nodes name now, v1 or v2 (a deleted one is
-// the oldest). Read before the writes, it tells TakesNode that a holder it does not list
-// is a session created since.
-func (s *Setup) creationOrder(ctx context.Context, ids []string) (map[string]bos.Creation, error) {
-	comps, err := s.Store.GetComponents(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
+// creationOrder reads the creation of every session that may hold one of comps (the
+// nodes' records as read before the writes): every v2 session (names are per tenant, so
+// a name shared by several keeps the newest), every active v1 session, and each session
+// the nodes name, v1 or v2 (a deleted one is the oldest). Read before the writes, it
+// tells TakesNode that a holder it does not list is a session created since.
+func (s *Setup) creationOrder(ctx context.Context, comps []bos.Component) (map[string]bos.Creation, error) {
 	order := map[string]bos.Creation{}
 	for _, c := range comps {
 		if c.Session != "" {
