@@ -710,7 +710,7 @@ func (s *Store) try(id, str string, exists bool, mutate mutateFunc, wo writeOpti
 	if err := c.Validate(); err != nil {
 		return nil, callerError{err}
 	}
-	raw, err := json.Marshal(c)
+	raw, err := encodeComponent(&c)
 	if err != nil {
 		return nil, fmt.Errorf("encode component %s: %w", id, err)
 	}

@@ -1,0 +1,112 @@
+package store
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/orchestrator"
+)
+
+// TestEncodeComponentAsJSONMarshal: the hand encoder writes what json.Marshal writes, on
+// random records holding every kind of string and time the encoders treat apart.
+func TestEncodeComponentAsJSONMarshal(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 20000 {
+		c := randomComponent(r)
+		want, wantErr := json.Marshal(&c)
+		got, err := encodeComponent(&c)
+		if wantErr != nil {
+			require.Error(t, err, "case %d: %+v", i, c)
+			continue
+		}
+		require.NoError(t, err, "case %d", i)
+		require.Equal(t, string(want), string(got), "case %d", i)
+	}
+}
+
+// TestEncodeComponentKnowsEveryField fails when Component grows a field: a record with
+// every field set encodes to as many keys as json.Marshal's.
+func TestEncodeComponentKnowsEveryField(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var c orchestrator.Component
+	for c.RetryPolicy == nil || c.LastAction.InFlight == "" || c.Status.Status == "" || c.ActualState.LastUpdated.IsZero() {
+		c = randomComponent(r)
+	}
+	want, err := json.Marshal(&c)
+	require.NoError(t, err)
+	got, err := encodeComponent(&c)
+	require.NoError(t, err)
+	var w, g map[string]any
+	require.NoError(t, json.Unmarshal(want, &w))
+	require.NoError(t, json.Unmarshal(got, &g))
+	require.Equal(t, w, g)
+}
+
+func randomComponent(r *rand.Rand) orchestrator.Component {
+	strs := []string{"", "x3000c0s1b0n0", "s3://boot-images/1f3a/kernel", "console=ttyS0 ip=dhcp quiet",
+		"a\"b\\c", "<&>", "tab\there", "\x00\x1f", "é ü", "\u2028\u2029", "\xff\xfe bad utf8", "powering_on",
+		"bos-1234 in flight", "ok\x7f"}
+	s := func() string { return strs[r.IntN(len(strs))] }
+	zones := []*time.Location{time.UTC, time.FixedZone("", 2*3600), time.FixedZone("X", -7*3600-30*60), time.Local}
+	tm := func() time.Time {
+		switch r.IntN(6) {
+		case 0:
+			return time.Time{}
+		case 1:
+			return time.Date(r.IntN(3)*9999/2, 1, 1, 0, 0, 0, 0, time.UTC) // year 0 and 9999
+		case 2:
+			if r.IntN(4) == 0 {
+				return time.Date(10000+r.IntN(2)*(-10001), 1, 1, 0, 0, 0, 0, time.UTC) // json.Marshal refuses
+			}
+		}
+		return time.Date(2000+r.IntN(30), time.Month(1+r.IntN(12)), 1+r.IntN(28), r.IntN(24), r.IntN(60), r.IntN(60),
+			[]int{0, 500, 123456789, 100000000}[r.IntN(4)], zones[r.IntN(len(zones))])
+	}
+	art := func() orchestrator.BootArtifacts {
+		return orchestrator.BootArtifacts{Kernel: s(), KernelParameters: s(), Initrd: s()}
+	}
+	c := orchestrator.Component{
+		ID:           s(),
+		ActualState:  orchestrator.ActualState{BootArtifacts: art(), BSSToken: s(), LastUpdated: tm()},
+		DesiredState: orchestrator.DesiredState{BootArtifacts: art(), Configuration: s(), BSSToken: s(), LastUpdated: tm()},
+		StagedState:  orchestrator.StagedState{BootArtifacts: art(), Configuration: s(), Session: s(), LastUpdated: tm()},
+		EventStats:   orchestrator.EventStats{PowerOnAttempts: r.IntN(5), PowerOffGracefulAttempts: r.IntN(3) - 1, PowerOffForcefulAttempts: r.IntN(1 << 20)},
+		Status:       orchestrator.ComponentStatus{Phase: s(), Status: s(), StatusOverride: s()},
+		Enabled:      r.IntN(2) == 0,
+		Error:        s(),
+		Session:      s(),
+	}
+	if r.IntN(3) > 0 {
+		c.LastAction = orchestrator.LastAction{Action: s(), Failed: r.IntN(2) == 0, LastUpdated: tm(), InFlight: s()}
+	}
+	if r.IntN(2) == 0 {
+		n := r.IntN(7) - 1
+		c.RetryPolicy = &n
+	}
+	return c
+}
+
+func BenchmarkEncodeComponent(b *testing.B) {
+	now := time.Now().UTC()
+	c := orchestrator.Component{ID: "x3000c0s1b0n0",
+		ActualState: orchestrator.ActualState{BootArtifacts: orchestrator.BootArtifacts{Kernel: "s3://boot-images/abc/kernel",
+			KernelParameters: "console=ttyS0,115200 bad_page=panic crashkernel=360M ip=dhcp root=craycps-s3:s3://boot-images/abc/rootfs",
+			Initrd: "s3://boot-images/abc/initrd"}, BSSToken: "0f0e0d0c-0b0a-0908-0706-050403020100", LastUpdated: now},
+		LastAction: orchestrator.LastAction{Action: "powering_on", LastUpdated: now, InFlight: "bos-1"},
+		Status:     orchestrator.ComponentStatus{Phase: "configuring", Status: "configuring"}, Enabled: true, Session: "session-1"}
+	c.DesiredState = orchestrator.DesiredState{BootArtifacts: c.ActualState.BootArtifacts, Configuration: "cos-config", BSSToken: c.ActualState.BSSToken, LastUpdated: now}
+	b.Run("json.Marshal", func(b *testing.B) {
+		for b.Loop() {
+			_, _ = json.Marshal(&c)
+		}
+	})
+	b.Run("encodeComponent", func(b *testing.B) {
+		for b.Loop() {
+			_, _ = encodeComponent(&c)
+		}
+	})
+}
