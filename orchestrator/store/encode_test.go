@@ -95,7 +95,7 @@ func BenchmarkEncodeComponent(b *testing.B) {
 	c := orchestrator.Component{ID: "x3000c0s1b0n0",
 		ActualState: orchestrator.ActualState{BootArtifacts: orchestrator.BootArtifacts{Kernel: "s3://boot-images/abc/kernel",
 			KernelParameters: "console=ttyS0,115200 bad_page=panic crashkernel=360M ip=dhcp root=craycps-s3:s3://boot-images/abc/rootfs",
-			Initrd: "s3://boot-images/abc/initrd"}, BSSToken: "0f0e0d0c-0b0a-0908-0706-050403020100", LastUpdated: now},
+			Initrd:           "s3://boot-images/abc/initrd"}, BSSToken: "0f0e0d0c-0b0a-0908-0706-050403020100", LastUpdated: now},
 		LastAction: orchestrator.LastAction{Action: "powering_on", LastUpdated: now, InFlight: "bos-1"},
 		Status:     orchestrator.ComponentStatus{Phase: "configuring", Status: "configuring"}, Enabled: true, Session: "session-1"}
 	c.DesiredState = orchestrator.DesiredState{BootArtifacts: c.ActualState.BootArtifacts, Configuration: "cos-config", BSSToken: c.ActualState.BSSToken, LastUpdated: now}
