@@ -114,8 +114,11 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
 				opts.Logger = newLogger(cmd.ErrOrStderr(), f.logFormat, slog.LevelInfo)
 			}
 			limit := setSimMemoryLimit(opts)
+			gcPercent := setSimGC(limit)
+			procs := setSimProcs(opts.Shard)
 			if opts.Logger != nil {
-				opts.Logger.Info("sim: Go memory limit", "MiB", limit>>20, "set by", map[bool]string{true: "GOMEMLIMIT", false: "node count"}[os.Getenv(simMemoryLimitEnvName) != ""])
+				opts.Logger.Info("sim: Go memory limit", "MiB", limit>>20, "set by", map[bool]string{true: "GOMEMLIMIT", false: "node count"}[os.Getenv(simMemoryLimitEnvName) != ""], "GOGC", gcPercent)
+				opts.Logger.Info("sim: GOMAXPROCS", "procs", procs)
 			}
 			st, err := stack.Start(cmd.Context(), opts)
 			if err != nil {

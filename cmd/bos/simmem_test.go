@@ -18,8 +18,8 @@ func TestSimMemoryLimit(t *testing.T) {
 		wantMiB                int64
 	}{
 		{"nothing", 0, 0, 128},
-		{"10,000 nodes in one process", 10000, 10000, 128 + 195},
-		{"first of ten shards of 100,000", 100000, 10000, 128 + 1074},
+		{"10,000 nodes in one process", 10000, 10000, 128 + 234},
+		{"first of ten shards of 100,000", 100000, 10000, 128 + 1464},
 		{"one of the other shards", 0, 10000, 128 + 97},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -62,4 +62,29 @@ func TestSetSimMemoryLimit(t *testing.T) {
 	t.Setenv(simMemoryLimitEnvName, "300MiB")
 	debug.SetMemoryLimit(300 << 20) // what the runtime read from GOMEMLIMIT at start
 	assert.Equal(t, int64(300<<20), setSimMemoryLimit(stack.Options{Topology: topo, Services: stack.Simulators}), "GOMEMLIMIT wins")
+}
+
+func TestSimGCPercent(t *testing.T) {
+	assert.Equal(t, 100, simGCPercent(simMemoryLimit(10000, 10000)), "10,000 nodes in one process: Go's default")
+	assert.Equal(t, 100, simGCPercent(simMemoryLimit(0, 33334)), "a shard of a third of 100,000 BMCs")
+	assert.Equal(t, 400, simGCPercent(simMemoryLimit(100000, 33334)), "the first of three shards of 100,000: paced by its limit")
+	assert.Equal(t, 400, simGCPercent(simMemoryLimit(40000, 40000)), "40,000 nodes in one process")
+}
+
+func TestSetSimGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	t.Setenv("GOGC", "")
+	t.Setenv(simMemoryLimitEnvName, "")
+	assert.Equal(t, 400, setSimGC(2<<30))
+	assert.Equal(t, 400, debug.SetGCPercent(100), "in force")
+	assert.Equal(t, 100, setSimGC(300<<20))
+	assert.Equal(t, 100, debug.SetGCPercent(100), "in force")
+
+	debug.SetGCPercent(150) // what the runtime read from GOGC at start
+	t.Setenv("GOGC", "150")
+	assert.Equal(t, 150, setSimGC(2<<30), "GOGC wins")
+	t.Setenv("GOGC", "")
+	t.Setenv(simMemoryLimitEnvName, "off")
+	assert.Equal(t, 150, setSimGC(1<<62), "GOMEMLIMIT, perhaps off: GOGC left as it is")
+	assert.Equal(t, 150, debug.SetGCPercent(100), "in force")
 }
