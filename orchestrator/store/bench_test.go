@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -19,7 +20,12 @@ import (
 
 // redisCounter is a go-redis hook that counts commands and round trips (a pipeline or
 // a MULTI/EXEC is one round trip).
-type redisCounter struct{ cmds, trips atomic.Int64 }
+type redisCounter struct {
+	cmds, trips atomic.Int64
+	names       sync.Map // the names of the commands sent (lower case), once counted
+}
+
+func (h *redisCounter) note(cmd redis.Cmder) { h.names.Store(cmd.Name(), true) }
 
 func (h *redisCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
 
@@ -27,6 +33,7 @@ func (h *redisCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		h.cmds.Add(1)
 		h.trips.Add(1)
+		h.note(cmd)
 		return next(ctx, cmd)
 	}
 }
@@ -35,6 +42,9 @@ func (h *redisCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		h.cmds.Add(int64(len(cmds)))
 		h.trips.Add(1)
+		for _, c := range cmds {
+			h.note(c)
+		}
 		return next(ctx, cmds)
 	}
 }

@@ -614,7 +614,7 @@ func (s *Store) write(ctx context.Context, ids []string, mode writeMode, mutate 
 	var raws [][]byte
 	var outs []outcome
 	for i := 0; i < len(ids); i += writeChunk {
-		res, r, o, err := s.writeChunk(ctx, ids[i:min(i+writeChunk, len(ids))], mode, mutate, onMissing, wo, map[string]*tried{}, 0)
+		res, r, o, err := s.writeChunk(ctx, ids[i:min(i+writeChunk, len(ids))], mode, mutate, onMissing, wo, map[string]*tried{}, map[string]keyVal{}, 0)
 		if err != nil {
 			return out, raws, outs, err
 		}
@@ -623,25 +623,25 @@ func (s *Store) write(ctx context.Context, ids []string, mode writeMode, mutate 
 	return out, raws, outs, nil
 }
 
-// queueIndexes adds to p the index changes of replacing old (nil: none) by cur (nil: a
+// queueIndexes adds to w the index changes of replacing old (nil: none) by cur (nil: a
 // delete) for id.
-func (s *Store) queueIndexes(ctx context.Context, p redis.Pipeliner, id string, old, cur *orchestrator.Component) {
+func (s *Store) queueIndexes(w cmdSink, id string, old, cur *orchestrator.Component) {
 	oldKeys, newKeys := s.indexKeys(old), s.indexKeys(cur)
 	for _, k := range oldKeys {
 		if !slices.Contains(newKeys, k) {
-			p.SRem(ctx, k, id)
+			w.add("SREM", k, id)
 		}
 	}
 	for _, k := range newKeys {
 		if !slices.Contains(oldKeys, k) {
-			p.SAdd(ctx, k, id)
+			w.add("SADD", k, id)
 		}
 	}
 	switch {
 	case old == nil && cur != nil:
-		p.ZAdd(ctx, s.allKey(), redis.Z{Member: id})
+		w.add("ZADD", s.allKey(), 0, id)
 	case old != nil && cur == nil:
-		p.ZRem(ctx, s.allKey(), id)
+		w.add("ZREM", s.allKey(), id)
 	}
 }
 
@@ -652,20 +652,20 @@ type pending struct {
 	history  [][]byte                // entries to append to the component's history
 }
 
-// queueWrites adds to p the writes of todo: each record, its index changes, and the
-// change of the session counts they make, all in the one MULTI/EXEC.
-func (s *Store) queueWrites(ctx context.Context, p redis.Pipeliner, todo []pending) {
+// queueWrites adds to w the writes of todo: each record, its index changes, its history
+// and the change of the session counts they make, all in one transaction.
+func (s *Store) queueWrites(w cmdSink, todo []pending) {
 	counts := countDeltas{}
-	for _, w := range todo {
-		id := w.cur.ID
-		p.Set(ctx, s.compKey(id), w.raw, 0)
-		s.queueIndexes(ctx, p, id, w.old, w.cur)
-		s.queueSessionError(ctx, p, w.old, w.cur)
-		s.pushHistory(ctx, p, id, w.history)
-		counts.add(w.old, -1)
-		counts.add(w.cur, 1)
+	for _, t := range todo {
+		id := t.cur.ID
+		w.add("SET", s.compKey(id), t.raw)
+		s.queueIndexes(w, id, t.old, t.cur)
+		s.queueSessionError(w, t.old, t.cur)
+		s.pushHistory(w, id, t.history)
+		counts.add(t.old, -1)
+		counts.add(t.cur, 1)
 	}
-	s.queueCounts(ctx, p, counts)
+	s.queueCounts(w, counts)
 }
 
 // tried is one component's outcome in an attempt of a write. The write's next attempts
@@ -721,20 +721,38 @@ func (s *Store) try(id, str string, exists bool, mutate mutateFunc, wo writeOpti
 	return t, nil
 }
 
-// writeChunk writes ids in one compare-and-set transaction; on a conflict it tries
-// again, in halves. tries holds the outcomes of the earlier attempts.
-func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mutate mutateFunc, onMissing func(string), wo writeOptions, tries map[string]*tried, attempt int) ([]orchestrator.Component, [][]byte, []outcome, error) {
+// writeChunk writes ids in one compare-and-set (casKnown); on a conflict it tries again,
+// in halves. tries holds the outcomes of the earlier attempts, known the values of the
+// keys as last read or expected.
+func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mutate mutateFunc, onMissing func(string), wo writeOptions, tries map[string]*tried, known map[string]keyVal, attempt int) ([]orchestrator.Component, [][]byte, []outcome, error) {
 	keys := s.compKeys(ids)
 	leaseOf, leaseKeys := s.fenceKeys(wo, ids)
 	if leaseOf != nil && wo.fence.Holder == "" {
 		return nil, nil, nil, callerError{errFenceHolder}
+	}
+	for i, k := range keys {
+		if _, ok := known[k]; ok {
+			continue
+		}
+		if r, ok := wo.read[ids[i]]; ok {
+			known[k] = keyVal{s: string(r.raw), exists: true}
+		} else if raw, ok := s.records.get(ids[i]); ok {
+			known[k] = keyVal{s: raw, exists: true}
+		}
+	}
+	for _, k := range leaseKeys {
+		if _, ok := known[k]; !ok {
+			if h, ok := s.leases.get(k); ok {
+				known[k] = keyVal{s: h, exists: true}
+			}
+		}
 	}
 	var result []orchestrator.Component
 	var raws [][]byte // stored bytes of each result
 	var outs []outcome
 	var written []string
 	var missing []string
-	decide := func(vals []any) (func(redis.Pipeliner), error) {
+	decide := func(vals []any) (func(cmdSink), error) {
 		result, raws, outs, written, missing = result[:0], raws[:0], outs[:0], written[:0], missing[:0]
 		var err error
 		var held map[string]bool
@@ -778,19 +796,31 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 		for _, w := range todo {
 			written = append(written, w.cur.ID)
 		}
-		return func(p redis.Pipeliner) { s.queueWrites(ctx, p, todo) }, nil
+		return func(w cmdSink) { s.queueWrites(w, todo) }, nil
 	}
-	err := s.casValues(ctx, slices.Concat(keys, leaseKeys), decide)
-	if errors.Is(err, redis.TxFailedErr) {
-		// Someone wrote one of these components meanwhile: retry, in halves so that one
-		// hot component only holds up itself.
+	res, err := s.casKnown(ctx, slices.Concat(keys, leaseKeys), known, decide)
+	var ce callerError
+	if errors.As(err, &ce) {
+		return nil, nil, nil, ce.err
+	}
+	if err != nil {
+		return nil, nil, nil, s.fail("write components", err)
+	}
+	switch res {
+	case casStale:
+		// Only what this write expected without reading was out of date: decide again
+		// on the values the script returned, at once.
+		return s.writeChunk(ctx, ids, mode, mutate, onMissing, wo, tries, known, attempt)
+	case casConflict:
+		// Someone wrote one of these components since this write read it: retry, in
+		// halves so that one hot component only holds up itself.
 		if len(ids) > 1 {
 			half := len(ids) / 2
-			a, ra, oa, err := s.writeChunk(ctx, ids[:half], mode, mutate, onMissing, wo, tries, 0)
+			a, ra, oa, err := s.writeChunk(ctx, ids[:half], mode, mutate, onMissing, wo, tries, known, 0)
 			if err != nil {
 				return a, ra, oa, err
 			}
-			b, rb, ob, err := s.writeChunk(ctx, ids[half:], mode, mutate, onMissing, wo, tries, 0)
+			b, rb, ob, err := s.writeChunk(ctx, ids[half:], mode, mutate, onMissing, wo, tries, known, 0)
 			return append(a, b...), append(ra, rb...), append(oa, ob...), err
 		}
 		if attempt+1 >= maxAttempts {
@@ -799,14 +829,21 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 		if err := backoff(ctx, attempt+1); err != nil {
 			return nil, nil, nil, err
 		}
-		return s.writeChunk(ctx, ids, mode, mutate, onMissing, wo, tries, attempt+1)
+		return s.writeChunk(ctx, ids, mode, mutate, onMissing, wo, tries, known, attempt+1)
 	}
-	var ce callerError
-	if errors.As(err, &ce) {
-		return nil, nil, nil, ce.err
+	// Committed: remember each record as this write left it.
+	for i, id := range ids {
+		if kv := known[keys[i]]; kv.exists {
+			s.records.put(id, kv.s)
+		} else {
+			s.records.drop(id)
+		}
 	}
-	if err != nil {
-		return nil, nil, nil, s.fail("write components", err)
+	for _, id := range written {
+		s.records.put(id, string(tries[id].raw))
+	}
+	for _, k := range leaseKeys {
+		s.leases.set(k, known[k].s)
 	}
 	if onMissing != nil {
 		for _, id := range missing {
@@ -877,17 +914,21 @@ func (s *Store) deleteComponents(ctx context.Context, ids []string, check func(s
 			}
 			return func(p redis.Pipeliner) {
 				counts := countDeltas{}
+				w := pipeSink{ctx, p}
 				for j, id := range done {
 					p.Del(ctx, s.compKey(id), s.historyKey(id))
-					s.queueIndexes(ctx, p, id, &olds[j], nil)
-					s.queueSessionError(ctx, p, &olds[j], nil)
+					s.queueIndexes(w, id, &olds[j], nil)
+					s.queueSessionError(w, &olds[j], nil)
 					counts.add(&olds[j], -1)
 				}
-				s.queueCounts(ctx, p, counts)
+				s.queueCounts(w, counts)
 			}, nil
 		})
 		if err != nil {
 			return deleted, err
+		}
+		for _, id := range done {
+			s.records.drop(id)
 		}
 		s.changed(done, true)
 		deleted = append(deleted, done...)

@@ -57,6 +57,11 @@ type Config struct {
 	HistoryLimit int
 	// Now stamps history entries; nil means time.Now.
 	Now func() time.Time
+	// RecordCacheBytes bounds the memory of the component records this process remembers
+	// from its own writes, which lets a later write of the same record (a node report
+	// after the reconciler's decision) go in one round trip: 0 means
+	// DefaultRecordCacheBytes, negative remembers none.
+	RecordCacheBytes int
 }
 
 // Store keeps BOS's state in Redis. All methods are safe for concurrent use. Reads return
@@ -73,7 +78,9 @@ type Store struct {
 	// historyMax is the history entries kept per component (0: none); clock stamps them.
 	historyMax int
 	clock      func() time.Time
-	tokens     tokenCache // BSS token records known to this process
+	tokens     tokenCache   // BSS token records known to this process
+	records    *recordCache // component records this process last wrote (nil: none)
+	leases     leaseMemory  // lease holders this process's fenced writes last saw
 	sessions   sessionCache
 }
 
@@ -81,6 +88,12 @@ type Store struct {
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s := &Store{prefix: cfg.KeyPrefix, onChanged: cfg.OnComponentsChanged, onWritten: cfg.OnComponentsWritten,
 		historyMax: historyLimit(cfg), clock: cfg.Now}
+	switch {
+	case cfg.RecordCacheBytes == 0:
+		s.records = newRecordCache(DefaultRecordCacheBytes)
+	case cfg.RecordCacheBytes > 0:
+		s.records = newRecordCache(cfg.RecordCacheBytes)
+	}
 	if cfg.ShareWakes {
 		s.origin = uuid.New()
 	}
