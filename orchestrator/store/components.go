@@ -614,11 +614,26 @@ func (s *Store) write(ctx context.Context, ids []string, mode writeMode, mutate 
 	var raws [][]byte
 	var outs []outcome
 	for i := 0; i < len(ids); i += writeChunk {
-		res, r, o, err := s.writeChunk(ctx, ids[i:min(i+writeChunk, len(ids))], mode, mutate, onMissing, wo, map[string]*tried{}, map[string]keyVal{}, 0)
-		if err != nil {
+		chunk := ids[i:min(i+writeChunk, len(ids))]
+		ends := make(map[string]end, len(chunk))
+		if err := s.writeChunk(ctx, chunk, mode, mutate, wo, map[string]*tried{}, map[string]keyVal{}, ends, 0); err != nil {
 			return out, raws, outs, err
 		}
-		out, raws, outs = append(out, res...), append(raws, r...), append(outs, o...)
+		for _, id := range chunk {
+			e, ok := ends[id]
+			switch {
+			case !ok: // fenced out
+			case e.missing:
+				if onMissing != nil {
+					onMissing(id)
+				}
+			default:
+				if e.inResult {
+					out, raws = append(out, e.c), append(raws, e.raw)
+				}
+				outs = append(outs, e.out)
+			}
+		}
 	}
 	return out, raws, outs, nil
 }
@@ -652,19 +667,17 @@ type pending struct {
 	history  [][]byte                // entries to append to the component's history
 }
 
-// queueWrites adds to w the writes of todo: each record, its index changes, its history
-// and the change of the session counts they make, all in one transaction.
-func (s *Store) queueWrites(w cmdSink, todo []pending) {
+// queueRecord adds to w the writes of one record: the record, its index changes, its
+// history and its share of the change of the session counts, all in one transaction.
+func (s *Store) queueRecord(w cmdSink, t *pending) {
+	id := t.cur.ID
+	w.add("SET", s.compKey(id), t.raw)
+	s.queueIndexes(w, id, t.old, t.cur)
+	s.queueSessionError(w, t.old, t.cur)
+	s.pushHistory(w, id, t.history)
 	counts := countDeltas{}
-	for _, t := range todo {
-		id := t.cur.ID
-		w.add("SET", s.compKey(id), t.raw)
-		s.queueIndexes(w, id, t.old, t.cur)
-		s.queueSessionError(w, t.old, t.cur)
-		s.pushHistory(w, id, t.history)
-		counts.add(t.old, -1)
-		counts.add(t.cur, 1)
-	}
+	counts.add(t.old, -1)
+	counts.add(t.cur, 1)
 	s.queueCounts(w, counts)
 }
 
@@ -721,15 +734,29 @@ func (s *Store) try(id, str string, exists bool, mutate mutateFunc, wo writeOpti
 	return t, nil
 }
 
-// writeChunk writes ids in one compare-and-set (casKnown); on a conflict it tries again,
-// in halves. tries holds the outcomes of the earlier attempts, known the values of the
-// keys as last read or expected.
-func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mutate mutateFunc, onMissing func(string), wo writeOptions, tries map[string]*tried, known map[string]keyVal, attempt int) ([]orchestrator.Component, [][]byte, []outcome, error) {
+// end is how a write ended for one component, in the attempt that committed.
+type end struct {
+	missing  bool // modeUpdate and no record
+	inResult bool // the record is in the write's result (not skipped)
+	c        orchestrator.Component
+	raw      []byte
+	out      outcome
+}
+
+// writeChunk writes ids in one compare-and-set round trip (writeScript) when it knows the
+// records' bytes (known, ReadBefore, the record cache), else after one MGET of those it
+// does not. The records whose guards held are committed; the others are decided again on
+// the values the script returned, at once when only guesses were wrong, after a backoff
+// when a record changed since this write read it. tries holds the outcomes of the
+// earlier attempts, known the keys' values as last read or expected; ends receives each
+// component's end.
+func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mutate mutateFunc, wo writeOptions, tries map[string]*tried, known map[string]keyVal, ends map[string]end, attempt int) error {
 	keys := s.compKeys(ids)
 	leaseOf, leaseKeys := s.fenceKeys(wo, ids)
 	if leaseOf != nil && wo.fence.Holder == "" {
-		return nil, nil, nil, callerError{errFenceHolder}
+		return callerError{errFenceHolder}
 	}
+	var unknown []string
 	for i, k := range keys {
 		if _, ok := known[k]; ok {
 			continue
@@ -738,120 +765,170 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 			known[k] = keyVal{s: string(r.raw), exists: true}
 		} else if raw, ok := s.records.get(ids[i]); ok {
 			known[k] = keyVal{s: raw, exists: true}
+		} else {
+			unknown = append(unknown, k)
 		}
 	}
 	for _, k := range leaseKeys {
 		if _, ok := known[k]; !ok {
 			if h, ok := s.leases.get(k); ok {
 				known[k] = keyVal{s: h, exists: true}
+			} else {
+				unknown = append(unknown, k)
 			}
 		}
 	}
-	var result []orchestrator.Component
-	var raws [][]byte // stored bytes of each result
-	var outs []outcome
-	var written []string
-	var missing []string
-	decide := func(vals []any) (func(cmdSink), error) {
-		result, raws, outs, written, missing = result[:0], raws[:0], outs[:0], written[:0], missing[:0]
-		var err error
-		var held map[string]bool
-		if leaseOf != nil {
-			held = heldLeases(leaseKeys, vals[len(ids):], wo.fence.Holder)
+	if len(unknown) > 0 {
+		got, err := s.rdb.MGet(ctx, unknown...).Result()
+		if err != nil {
+			return s.fail("write components", err)
 		}
-		vals = vals[:len(ids)]
-		var todo []pending
-		for i, v := range vals {
-			id := ids[i]
-			if leaseOf != nil && !held[leaseOf[id]] {
-				continue // another replica's, or nobody's: not this writer's to change
-			}
-			str, exists := v.(string)
-			if !exists && mode == modeUpdate {
-				missing = append(missing, id)
-				continue
-			}
-			t, ok := tries[id]
-			if !ok || t.exists != exists || t.stored != str {
-				if t, err = s.try(id, str, exists, mutate, wo); err != nil {
-					return nil, err
-				}
-				tries[id] = t
-			}
-			if t.skip {
-				outs = append(outs, outcome{id: id, val: t.val, stored: storedHash(t.stored)})
-				continue
-			}
-			result, raws = append(result, t.c), append(raws, t.raw)
-			if t.write == nil {
-				outs = append(outs, outcome{id: id, val: t.val, stored: Read{raw: t.raw}.StoredHash()})
-				continue // nothing changed: no write, no notification
-			}
-			outs = append(outs, outcome{id: id, val: t.val, written: true, stored: Read{raw: t.raw}.StoredHash()})
-			todo = append(todo, *t.write)
+		for i, v := range got {
+			str, ok := v.(string)
+			known[unknown[i]] = keyVal{s: str, exists: ok, fresh: true}
 		}
-		if len(todo) == 0 {
-			return nil, nil
-		}
-		for _, w := range todo {
-			written = append(written, w.cur.ID)
-		}
-		return func(w cmdSink) { s.queueWrites(w, todo) }, nil
 	}
-	res, err := s.casKnown(ctx, slices.Concat(keys, leaseKeys), known, decide)
-	var ce callerError
-	if errors.As(err, &ce) {
-		return nil, nil, nil, ce.err
+
+	// Decide on each record as known.
+	type plan struct {
+		end
+		fenced bool     // not this writer's lease: left alone, in no result
+		write  *pending // nil: nothing to write
+		guards []string // the keys the decision depends on and that were not read just now
 	}
-	if err != nil {
-		return nil, nil, nil, s.fail("write components", err)
-	}
-	switch res {
-	case casStale:
-		// Only what this write expected without reading was out of date: decide again
-		// on the values the script returned, at once.
-		return s.writeChunk(ctx, ids, mode, mutate, onMissing, wo, tries, known, attempt)
-	case casConflict:
-		// Someone wrote one of these components since this write read it: retry, in
-		// halves so that one hot component only holds up itself.
-		if len(ids) > 1 {
-			half := len(ids) / 2
-			a, ra, oa, err := s.writeChunk(ctx, ids[:half], mode, mutate, onMissing, wo, tries, known, 0)
-			if err != nil {
-				return a, ra, oa, err
-			}
-			b, rb, ob, err := s.writeChunk(ctx, ids[half:], mode, mutate, onMissing, wo, tries, known, 0)
-			return append(a, b...), append(ra, rb...), append(oa, ob...), err
-		}
-		if attempt+1 >= maxAttempts {
-			return nil, nil, nil, orchestrator.Errorf(orchestrator.ECONFLICT, "component %s: gave up after %d conflicting writes", ids[0], maxAttempts)
-		}
-		if err := backoff(ctx, attempt+1); err != nil {
-			return nil, nil, nil, err
-		}
-		return s.writeChunk(ctx, ids, mode, mutate, onMissing, wo, tries, known, attempt+1)
-	}
-	// Committed: remember each record as this write left it.
+	plans := make([]plan, len(ids))
 	for i, id := range ids {
-		if kv := known[keys[i]]; kv.exists {
+		p := &plans[i]
+		kv := known[keys[i]]
+		if leaseOf != nil {
+			lk := leaseOf[id]
+			lv := known[lk]
+			if !lv.fresh {
+				p.guards = append(p.guards, lk)
+			}
+			if !lv.exists || lv.s != wo.fence.Holder {
+				p.fenced = true // another replica's, or nobody's: not this writer's to change
+				continue
+			}
+		}
+		if !kv.fresh {
+			p.guards = append(p.guards, keys[i])
+		}
+		if !kv.exists && mode == modeUpdate {
+			p.missing = true
+			continue
+		}
+		t, ok := tries[id]
+		if !ok || t.exists != kv.exists || t.stored != kv.s {
+			var err error
+			if t, err = s.try(id, kv.s, kv.exists, mutate, wo); err != nil {
+				var ce callerError
+				if errors.As(err, &ce) {
+					return ce.err
+				}
+				return s.fail("write components", err)
+			}
+			tries[id] = t
+		}
+		if t.skip {
+			p.out = outcome{id: id, val: t.val, stored: storedHash(t.stored)}
+			continue
+		}
+		p.inResult, p.c, p.raw = true, t.c, t.raw
+		p.out = outcome{id: id, val: t.val, written: t.write != nil, stored: Read{raw: t.raw}.StoredHash()}
+		if p.write = t.write; p.write != nil { // a write is checked, whatever was read
+			p.guards = p.guards[:0]
+			if leaseOf != nil {
+				p.guards = append(p.guards, leaseOf[id])
+			}
+			p.guards = append(p.guards, keys[i])
+		}
+	}
+
+	// Send the writes and the checks of guessed values.
+	var bad map[int]keyVal
+	args := newScriptArgs(len(ids))
+	idx := make([][]int, len(ids))
+	for i := range plans {
+		for _, k := range plans[i].guards {
+			idx[i] = append(idx[i], args.guard(k, known[k]))
+		}
+	}
+	args.writesStart()
+	for i := range plans {
+		if idx[i] != nil {
+			args.group(idx[i]...)
+			if plans[i].write != nil {
+				s.queueRecord(args, plans[i].write)
+			}
+		}
+	}
+	if args.groups > 0 {
+		var err error
+		if bad, err = args.run(ctx, s.rdb); err != nil {
+			return s.fail("write components", err)
+		}
+	}
+	conflict := false
+	for i, k := range args.keys[:args.guards] {
+		kv, changed := bad[i+1]
+		if !changed {
+			kv = known[k]
+			kv.fresh = true
+		} else if known[k].fresh {
+			conflict = true
+		}
+		known[k] = kv
+	}
+
+	// Keep what committed; decide again on the others.
+	var written, again []string
+	for i, id := range ids {
+		p := &plans[i]
+		held := true
+		for _, j := range idx[i] {
+			if _, changed := bad[j]; changed {
+				held = false
+			}
+		}
+		if !held {
+			again = append(again, id)
+			continue
+		}
+		if p.fenced {
+			continue
+		}
+		ends[id] = p.end
+		switch kv := known[keys[i]]; {
+		case p.write != nil:
+			written = append(written, id)
+			s.records.put(id, string(p.write.raw))
+		case kv.exists:
 			s.records.put(id, kv.s)
-		} else {
+		default:
 			s.records.drop(id)
 		}
 	}
-	for _, id := range written {
-		s.records.put(id, string(tries[id].raw))
-	}
 	for _, k := range leaseKeys {
-		s.leases.set(k, known[k].s)
-	}
-	if onMissing != nil {
-		for _, id := range missing {
-			onMissing(id)
+		if kv := known[k]; kv.fresh {
+			s.leases.set(k, kv.s)
 		}
 	}
 	s.changed(written, !wo.noWake)
-	return slices.Clone(result), slices.Clone(raws), slices.Clone(outs), nil
+	if len(again) == 0 {
+		return nil
+	}
+	if conflict {
+		// Another writer changed a record since this write read it.
+		if attempt+1 >= maxAttempts {
+			return orchestrator.Errorf(orchestrator.ECONFLICT, "component %s: gave up after %d conflicting writes", again[0], maxAttempts)
+		}
+		if err := backoff(ctx, attempt+1); err != nil {
+			return err
+		}
+		attempt++
+	}
+	return s.writeChunk(ctx, again, mode, mutate, wo, tries, known, ends, attempt)
 }
 
 // DeleteComponent removes one component, or returns ENOTFOUND.

@@ -10,50 +10,97 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// A component write is one compare-and-set in one round trip when the writer already
-// knows the bytes it expects (ReadBefore, the record cache, a lease's holder): the write
-// script checks each guarded key's current value against the SHA-1 of the expected bytes
-// ("" for a key expected missing) and, when all hold, runs the writes; when any does not
-// it writes nothing and returns the current values of the keys that differ, so the writer
-// decides again without reading them. A script runs atomically, like MULTI/EXEC, and
-// every key it touches is declared in KEYS (one hash slot on a Redis Cluster).
+// A component write is a compare-and-set in one round trip when the writer already knows
+// the bytes it expects (ReadBefore, the record cache, a lease's holder as last seen): the
+// write script checks each guarded key's current value against the SHA-1 of the expected
+// bytes ("" for a key expected missing) and runs the writes of each record whose guards
+// (its record, its lease) hold; a record whose guards do not hold gets nothing written,
+// and the script returns the current values of the keys that differ, so the writer
+// decides again on them without reading them. A script runs atomically, like
+// MULTI/EXEC, and every key it touches is declared in KEYS (one hash slot on a Redis
+// Cluster). A record's writes are all made or none.
 //
 // KEYS: the guarded keys first, then every other key written.
-// ARGV: the number of guards g, the g expected digests, then the writes, each as
-// command, index of its key in KEYS, number of further arguments, those arguments.
-// Reply: 0 when the writes ran; else a flat list of the guards that do not hold, each
-// its KEYS index followed by the current value, or its negated index for a missing key.
+// ARGV: the number of guards g, the g expected digests, then one group per record: its
+// number of guards, their KEYS indexes, its number of commands and the commands, each as
+// name, KEYS index of its key, number of further arguments, those arguments. The
+// command "+" (field, n) adds n to the field of a hash: the sums of the groups written
+// are applied once per field at the end (HINCRBY), as the session counts want.
+// Reply: the guards that do not hold, flat: each its KEYS index followed by the current
+// value, or its negated index for a missing key. Empty when every group was written.
 var writeScript = redis.NewScript(`
 local g = tonumber(ARGV[1])
-local bad = {}
+local held, bad = {}, {}
 for i = 1, g do
   local v = redis.call('GET', KEYS[i])
   local want = ARGV[1 + i]
   if v then
-    if want == '' or redis.sha1hex(v) ~= want then
+    if want ~= '' and redis.sha1hex(v) == want then
+      held[i] = true
+    else
       bad[#bad + 1] = i
       bad[#bad + 1] = v
     end
-  elseif want ~= '' then
+  elseif want == '' then
+    held[i] = true
+  else
     bad[#bad + 1] = -i
   end
 end
-if #bad > 0 then
-  return bad
-end
+local sums, order = {}, {}
 local i, n = g + 2, #ARGV
 while i <= n do
-  local argc = tonumber(ARGV[i + 2])
-  redis.call(ARGV[i], KEYS[tonumber(ARGV[i + 1])], unpack(ARGV, i + 3, i + 2 + argc))
-  i = i + 3 + argc
+  local ng = tonumber(ARGV[i])
+  local pass = true
+  for j = i + 1, i + ng do
+    if not held[tonumber(ARGV[j])] then
+      pass = false
+    end
+  end
+  i = i + 1 + ng
+  local nc = tonumber(ARGV[i])
+  i = i + 1
+  for _ = 1, nc do
+    local argc = tonumber(ARGV[i + 2])
+    if pass then
+      local key = KEYS[tonumber(ARGV[i + 1])]
+      if ARGV[i] == '+' then
+        local s = sums[key]
+        if not s then
+          s = {fields = {}, n = {}}
+          sums[key] = s
+          order[#order + 1] = key
+        end
+        local f = ARGV[i + 3]
+        if not s.n[f] then
+          s.fields[#s.fields + 1] = f
+          s.n[f] = 0
+        end
+        s.n[f] = s.n[f] + tonumber(ARGV[i + 4])
+      else
+        redis.call(ARGV[i], key, unpack(ARGV, i + 3, i + 2 + argc))
+      end
+    end
+    i = i + 3 + argc
+  end
 end
-return 0
+for _, key in ipairs(order) do
+  local s = sums[key]
+  for _, f in ipairs(s.fields) do
+    if s.n[f] ~= 0 then
+      redis.call('HINCRBY', key, f, s.n[f])
+    end
+  end
+end
+return bad
 `)
 
 // cmdSink receives a write's commands, each on one key: a MULTI/EXEC pipeline (pipeSink)
 // or the write script's arguments (scriptArgs).
 type cmdSink interface {
 	add(name, key string, args ...any)
+	// incr adds n to field of the hash key (the session counts).
+	incr(key, field string, n int64)
 }
 
 // pipeSink queues commands in a pipeline.
@@ -66,38 +113,102 @@ func (w pipeSink) add(name, key string, args ...any) {
 	w.p.Do(w.ctx, append([]any{name, key}, args...)...)
 }
 
+func (w pipeSink) incr(key, field string, n int64) { w.p.HIncrBy(w.ctx, key, field, n) }
+
 // scriptArgs builds the KEYS and ARGV of writeScript.
 type scriptArgs struct {
-	keys []string
-	idx  map[string]int // KEYS index (1-based) by key
-	argv []any
+	keys   []string
+	idx    map[string]int // KEYS index (1-based) by key
+	guards int
+	argv   []any
+	nc     int // ARGV position of the current group's number of commands
+	groups int
 }
 
-// newScriptArgs starts the arguments with the guards: keys and the values expected.
-func newScriptArgs(keys []string, vals []keyVal) *scriptArgs {
-	a := &scriptArgs{keys: keys[:len(keys):len(keys)], idx: make(map[string]int, 2*len(keys)),
-		argv: make([]any, 0, 1+len(keys)+8*len(keys))}
-	a.argv = append(a.argv, len(keys))
-	for i, k := range keys {
-		a.idx[k] = i + 1
-		d := ""
-		if vals[i].exists {
-			d = sha1Hex(vals[i].s)
-		}
-		a.argv = append(a.argv, d)
+func newScriptArgs(n int) *scriptArgs {
+	return &scriptArgs{idx: make(map[string]int, 4*n), argv: make([]any, 1, 32*n)}
+}
+
+// guard adds key as a guard expecting kv and returns its KEYS index. Guards come first.
+func (a *scriptArgs) guard(key string, kv keyVal) int {
+	if i, ok := a.idx[key]; ok {
+		return i
 	}
-	return a
+	a.keys = append(a.keys, key)
+	a.guards++
+	a.idx[key] = a.guards
+	d := ""
+	if kv.exists {
+		d = sha1Hex(kv.s)
+	}
+	a.argv = append(a.argv, d)
+	return a.guards
 }
 
-func (a *scriptArgs) add(name, key string, args ...any) {
+// writesStart ends the guards: the groups follow.
+func (a *scriptArgs) writesStart() { a.argv[0] = a.guards }
+
+// group starts a record's group, written only if the guards (KEYS indexes) hold.
+func (a *scriptArgs) group(guards ...int) {
+	a.argv = append(a.argv, len(guards))
+	for _, g := range guards {
+		a.argv = append(a.argv, g)
+	}
+	a.nc = len(a.argv)
+	a.argv = append(a.argv, 0)
+	a.groups++
+}
+
+func (a *scriptArgs) key(key string) int {
 	i, ok := a.idx[key]
 	if !ok {
 		a.keys = append(a.keys, key)
 		i = len(a.keys)
 		a.idx[key] = i
 	}
-	a.argv = append(a.argv, name, i, len(args))
+	return i
+}
+
+func (a *scriptArgs) add(name, key string, args ...any) {
+	a.argv[a.nc] = a.argv[a.nc].(int) + 1
+	a.argv = append(a.argv, name, a.key(key), len(args))
 	a.argv = append(a.argv, args...)
+}
+
+func (a *scriptArgs) incr(key, field string, n int64) {
+	a.argv[a.nc] = a.argv[a.nc].(int) + 1
+	a.argv = append(a.argv, "+", a.key(key), 2, field, n)
+}
+
+// run sends the script and returns the guards that do not hold, by KEYS index (1-based),
+// with the current values.
+func (a *scriptArgs) run(ctx context.Context, rdb redis.Scripter) (map[int]keyVal, error) {
+	res, err := writeScript.Run(ctx, rdb, a.keys, a.argv...).Result()
+	if err != nil {
+		return nil, err
+	}
+	bad, ok := res.([]any)
+	if !ok {
+		return nil, fmt.Errorf("write script: unexpected reply %v", res)
+	}
+	out := map[int]keyVal{}
+	for j := 0; j < len(bad); j++ {
+		i, ok := bad[j].(int64)
+		if !ok || i == 0 || int(max(i, -i)) > a.guards {
+			return nil, fmt.Errorf("write script: unexpected reply %v", res)
+		}
+		kv := keyVal{fresh: true}
+		if i > 0 {
+			if j++; j == len(bad) {
+				return nil, fmt.Errorf("write script: unexpected reply %v", res)
+			}
+			kv.s, kv.exists = bad[j].(string)
+		} else {
+			i = -i
+		}
+		out[int(i)] = kv
+	}
+	return out, nil
 }
 
 // sha1Hex is the SHA-1 of s in lower-case hex, as Redis's redis.sha1hex gives it.
@@ -113,97 +224,4 @@ type keyVal struct {
 	s      string
 	exists bool
 	fresh  bool
-}
-
-// casOutcome is how a casKnown went.
-type casOutcome int
-
-const (
-	casDone     casOutcome = iota // written, or nothing to write
-	casStale                      // a guess was wrong: known now holds the current values
-	casConflict                   // a value this write had read changed: known holds the current values
-)
-
-// casKnown is one compare-and-set over keys. known holds what the write believes the keys
-// hold; the keys it lacks are read first (one MGET, no WATCH). decide, given the values
-// (a string, or nil for a missing key), returns the writes (nil for none). The writes go
-// in one round trip through writeScript, guarded by the values decide was given; a
-// decision to write nothing on values that were all read just now sends nothing, one on
-// guessed values is checked by the script (with no writes). When a guard does not hold
-// nothing is written, known gets the current values (all fresh) and the outcome says
-// whether only guesses were wrong (casStale) or a value read earlier changed (casConflict).
-func (s *Store) casKnown(ctx context.Context, keys []string, known map[string]keyVal, decide func(vals []any) (func(cmdSink), error)) (casOutcome, error) {
-	var unknown []string
-	for _, k := range keys {
-		if _, ok := known[k]; !ok {
-			unknown = append(unknown, k)
-		}
-	}
-	if len(unknown) > 0 {
-		got, err := s.rdb.MGet(ctx, unknown...).Result()
-		if err != nil {
-			return casDone, err
-		}
-		for i, v := range got {
-			str, ok := v.(string)
-			known[unknown[i]] = keyVal{s: str, exists: ok, fresh: true}
-		}
-	}
-	vals := make([]any, len(keys))
-	kvs := make([]keyVal, len(keys))
-	allFresh := true
-	for i, k := range keys {
-		kv := known[k]
-		kvs[i] = kv
-		if kv.exists {
-			vals[i] = kv.s
-		}
-		allFresh = allFresh && kv.fresh
-	}
-	writes, err := decide(vals)
-	if err != nil {
-		return casDone, err
-	}
-	if writes == nil && allFresh {
-		return casDone, nil
-	}
-	args := newScriptArgs(keys, kvs)
-	if writes != nil {
-		writes(args)
-	}
-	res, err := writeScript.Run(ctx, s.rdb, args.keys, args.argv...).Result()
-	if err != nil {
-		return casDone, err
-	}
-	bad, ok := res.([]any)
-	if !ok {
-		return casDone, nil
-	}
-	outcome := casStale
-	for _, k := range keys { // every guard was checked: those not listed hold
-		kv := known[k]
-		kv.fresh = true
-		known[k] = kv
-	}
-	for j := 0; j < len(bad); j++ {
-		i, ok := bad[j].(int64)
-		if !ok || i == 0 || int(max(i, -i)) > len(keys) {
-			return casDone, fmt.Errorf("write script: unexpected reply %v", res)
-		}
-		kv := keyVal{fresh: true}
-		if i > 0 {
-			j++
-			if j == len(bad) {
-				return casDone, fmt.Errorf("write script: unexpected reply %v", res)
-			}
-			kv.s, kv.exists = bad[j].(string)
-		} else {
-			i = -i
-		}
-		if kvs[i-1].fresh {
-			outcome = casConflict
-		}
-		known[keys[i-1]] = kv
-	}
-	return outcome, nil
 }

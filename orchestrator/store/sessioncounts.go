@@ -108,7 +108,7 @@ func (s *Store) queueCounts(w cmdSink, d countDeltas) {
 		fields := d[session]
 		for _, f := range slices.Sorted(maps.Keys(fields)) {
 			if n := fields[f]; n != 0 {
-				w.add("HINCRBY", s.countsKey(session), f, n)
+				w.incr(s.countsKey(session), f, n)
 			}
 		}
 	}
