@@ -30,6 +30,10 @@ const (
 	writeChunk = 500
 	// readChunk is how many keys one MGET asks for.
 	readChunk = 1000
+	// txRecords is how many records of a write one transaction covers: a write sends its
+	// transactions in one round trip, and a record not as the writer expected fails
+	// only its own.
+	txRecords = 16
 	// maxAttempts bounds the retries of one conflicting component.
 	maxAttempts = 1000
 )
@@ -667,17 +671,19 @@ type pending struct {
 	history  [][]byte                // entries to append to the component's history
 }
 
-// queueRecord adds to w the writes of one record: the record, its index changes, its
-// history and its share of the change of the session counts, all in one transaction.
-func (s *Store) queueRecord(w cmdSink, t *pending) {
-	id := t.cur.ID
-	w.add("SET", s.compKey(id), t.raw)
-	s.queueIndexes(w, id, t.old, t.cur)
-	s.queueSessionError(w, t.old, t.cur)
-	s.pushHistory(w, id, t.history)
+// queueWrites adds to w the writes of todo: each record, its index changes, its history
+// and the change of the session counts they make, all in one transaction.
+func (s *Store) queueWrites(w cmdSink, todo []*pending) {
 	counts := countDeltas{}
-	counts.add(t.old, -1)
-	counts.add(t.cur, 1)
+	for _, t := range todo {
+		id := t.cur.ID
+		w.add("SET", s.compKey(id), t.raw)
+		s.queueIndexes(w, id, t.old, t.cur)
+		s.queueSessionError(w, t.old, t.cur)
+		s.pushHistory(w, id, t.history)
+		counts.add(t.old, -1)
+		counts.add(t.cur, 1)
+	}
 	s.queueCounts(w, counts)
 }
 
@@ -743,13 +749,14 @@ type end struct {
 	out      outcome
 }
 
-// writeChunk writes ids in one compare-and-set round trip (writeScript) when it knows the
-// records' bytes (known, ReadBefore, the record cache), else after one MGET of those it
-// does not. The records whose guards held are committed; the others are decided again on
-// the values the script returned, at once when only guesses were wrong, after a backoff
-// when a record changed since this write read it. tries holds the outcomes of the
-// earlier attempts, known the keys' values as last read or expected; ends receives each
-// component's end.
+// writeChunk writes ids in one compare-and-set round trip (checkAndWrite) when it knows
+// the records' bytes (known, ReadBefore, the record cache), else after one MGET of those
+// it does not. When a record is not as expected nothing is written and the chunk is
+// decided again on the values the check returned: at once when only guesses were
+// wrong; in halves, after a backoff for a single record, when a record changed since
+// this write read it (so that one hot component only holds up itself). tries holds the
+// outcomes of the earlier attempts, known the keys' values as last read or expected;
+// ends receives each component's end.
 func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mutate mutateFunc, wo writeOptions, tries map[string]*tried, known map[string]keyVal, ends map[string]end, attempt int) error {
 	keys := s.compKeys(ids)
 	leaseOf, leaseKeys := s.fenceKeys(wo, ids)
@@ -794,25 +801,16 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 		end
 		fenced bool     // not this writer's lease: left alone, in no result
 		write  *pending // nil: nothing to write
-		guards []string // the keys the decision depends on and that were not read just now
 	}
 	plans := make([]plan, len(ids))
 	for i, id := range ids {
 		p := &plans[i]
 		kv := known[keys[i]]
 		if leaseOf != nil {
-			lk := leaseOf[id]
-			lv := known[lk]
-			if !lv.fresh {
-				p.guards = append(p.guards, lk)
-			}
-			if !lv.exists || lv.s != wo.fence.Holder {
+			if lv := known[leaseOf[id]]; !lv.exists || lv.s != wo.fence.Holder {
 				p.fenced = true // another replica's, or nobody's: not this writer's to change
 				continue
 			}
-		}
-		if !kv.fresh {
-			p.guards = append(p.guards, keys[i])
 		}
 		if !kv.exists && mode == modeUpdate {
 			p.missing = true
@@ -836,65 +834,85 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 		}
 		p.inResult, p.c, p.raw = true, t.c, t.raw
 		p.out = outcome{id: id, val: t.val, written: t.write != nil, stored: Read{raw: t.raw}.StoredHash()}
-		if p.write = t.write; p.write != nil { // a write is checked, whatever was read
-			p.guards = p.guards[:0]
-			if leaseOf != nil {
-				p.guards = append(p.guards, leaseOf[id])
-			}
-			p.guards = append(p.guards, keys[i])
-		}
+		p.write = t.write
 	}
 
-	// Send the writes and the checks of guessed values.
-	var bad map[int]keyVal
-	args := newScriptArgs(len(ids))
-	idx := make([][]int, len(ids))
-	for i := range plans {
-		for _, k := range plans[i].guards {
-			idx[i] = append(idx[i], args.guard(k, known[k]))
-		}
+	// Check what was guessed, and every key of a record written; write, in transactions
+	// of txRecords records, so that a record not as expected only holds up its own.
+	group := txRecords
+	if _, single := s.rdb.(*redis.Client); !single {
+		group = len(ids) // a cluster client sends each in two round trips
 	}
-	args.writesStart()
-	for i := range plans {
-		if idx[i] != nil {
-			args.group(idx[i]...)
-			if plans[i].write != nil {
-				s.queueRecord(args, plans[i].write)
+	var groups []*txGroup
+	var members [][]int // each group's records (indexes in ids)
+	for i0 := 0; i0 < len(ids); i0 += group {
+		g := &txGroup{}
+		var todo []*pending
+		var recs []int
+		for i := i0; i < min(i0+group, len(ids)); i++ {
+			p := &plans[i]
+			recs = append(recs, i)
+			var guard []string
+			if kv := known[keys[i]]; !p.fenced && (p.write != nil || !kv.fresh) {
+				guard = append(guard, keys[i])
+			}
+			if leaseOf != nil {
+				if lk := leaseOf[ids[i]]; p.write != nil || !known[lk].fresh {
+					guard = append(guard, lk)
+				}
+			}
+			for _, k := range guard {
+				if !slices.Contains(g.guards, k) {
+					g.guards, g.kvs = append(g.guards, k), append(g.kvs, known[k])
+				}
+			}
+			if p.write != nil {
+				todo = append(todo, p.write)
 			}
 		}
+		if len(todo) > 0 {
+			g.writes = func(w cmdSink) { s.queueWrites(w, todo) }
+		}
+		if len(g.guards) > 0 {
+			groups, members = append(groups, g), append(members, recs)
+		}
 	}
-	if args.groups > 0 {
-		var err error
-		if bad, err = args.run(ctx, s.rdb); err != nil {
+	if len(groups) > 0 {
+		if err := s.checkAndWrite(ctx, groups); err != nil {
 			return s.fail("write components", err)
 		}
 	}
+	var again []string
 	conflict := false
-	for i, k := range args.keys[:args.guards] {
-		kv, changed := bad[i+1]
-		if !changed {
-			kv = known[k]
-			kv.fresh = true
-		} else if known[k].fresh {
-			conflict = true
-		}
-		known[k] = kv
-	}
-
-	// Keep what committed; decide again on the others.
-	var written, again []string
-	for i, id := range ids {
-		p := &plans[i]
-		held := true
-		for _, j := range idx[i] {
-			if _, changed := bad[j]; changed {
-				held = false
-			}
-		}
-		if !held {
-			again = append(again, id)
+	for j, g := range groups {
+		if g.committed {
 			continue
 		}
+		conflict = conflict || len(g.bad) == 0 // a write after the check
+		for i, k := range g.guards {
+			kv, changed := g.bad[i]
+			switch {
+			case !changed && len(g.bad) == 0:
+				delete(known, k) // read it again
+				continue
+			case !changed:
+				kv = known[k]
+				kv.fresh = true
+			case known[k].fresh:
+				conflict = true
+			}
+			known[k] = kv
+		}
+		for _, i := range members[j] {
+			again = append(again, ids[i])
+			plans[i].fenced = true // not this attempt's to report
+		}
+	}
+
+	// Keep what committed.
+	var written []string
+	for i, id := range ids {
+		p := &plans[i]
 		if p.fenced {
 			continue
 		}
@@ -910,7 +928,7 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 		}
 	}
 	for _, k := range leaseKeys {
-		if kv := known[k]; kv.fresh {
+		if kv, ok := known[k]; ok && kv.fresh {
 			s.leases.set(k, kv.s)
 		}
 	}
@@ -918,17 +936,26 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 	if len(again) == 0 {
 		return nil
 	}
-	if conflict {
-		// Another writer changed a record since this write read it.
-		if attempt+1 >= maxAttempts {
-			return orchestrator.Errorf(orchestrator.ECONFLICT, "component %s: gave up after %d conflicting writes", again[0], maxAttempts)
-		}
-		if err := backoff(ctx, attempt+1); err != nil {
+	if !conflict {
+		// Only what this write expected without reading was out of date.
+		return s.writeChunk(ctx, again, mode, mutate, wo, tries, known, ends, attempt)
+	}
+	// Someone wrote one of these components since this write read it: retry, in halves
+	// so that one hot component only holds up itself.
+	if len(again) > 1 {
+		half := len(again) / 2
+		if err := s.writeChunk(ctx, again[:half], mode, mutate, wo, tries, known, ends, 0); err != nil {
 			return err
 		}
-		attempt++
+		return s.writeChunk(ctx, again[half:], mode, mutate, wo, tries, known, ends, 0)
 	}
-	return s.writeChunk(ctx, again, mode, mutate, wo, tries, known, ends, attempt)
+	if attempt+1 >= maxAttempts {
+		return orchestrator.Errorf(orchestrator.ECONFLICT, "component %s: gave up after %d conflicting writes", again[0], maxAttempts)
+	}
+	if err := backoff(ctx, attempt+1); err != nil {
+		return err
+	}
+	return s.writeChunk(ctx, again, mode, mutate, wo, tries, known, ends, attempt+1)
 }
 
 // DeleteComponent removes one component, or returns ENOTFOUND.

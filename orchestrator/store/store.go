@@ -75,6 +75,8 @@ type Store struct {
 	onWritten func(ids []string)
 	// origin names this store's wake messages (ShareWakes), "" when it shares none.
 	origin string
+	// abortID names this store's write attempts' abort keys (script.go).
+	abortID string
 	// historyMax is the history entries kept per component (0: none); clock stamps them.
 	historyMax int
 	clock      func() time.Time
@@ -87,7 +89,7 @@ type Store struct {
 // Open connects to Redis (or starts the embedded one) and checks the connection.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s := &Store{prefix: cfg.KeyPrefix, onChanged: cfg.OnComponentsChanged, onWritten: cfg.OnComponentsWritten,
-		historyMax: historyLimit(cfg), clock: cfg.Now}
+		historyMax: historyLimit(cfg), clock: cfg.Now, abortID: uuid.New()}
 	switch {
 	case cfg.RecordCacheBytes == 0:
 		s.records = newRecordCache(DefaultRecordCacheBytes)
