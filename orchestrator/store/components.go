@@ -30,9 +30,10 @@ const (
 	writeChunk = 500
 	// readChunk is how many keys one MGET asks for.
 	readChunk = 1000
-	// txRecords is how many records of a write one transaction covers: a write sends its
-	// transactions in one round trip, and a record not as the writer expected fails
-	// only its own.
+	// txRecords is the most records a write checks with checkScript, in one round trip;
+	// a larger write (and any on the embedded miniredis) WATCHes and reads them, then
+	// MULTI/EXEC (writeChunkWatched): two round trips per chunk matter little there, and
+	// the script's GETs cost Redis more than the MGET (BenchmarkLookWrites).
 	txRecords = 16
 	// maxAttempts bounds the retries of one conflicting component.
 	maxAttempts = 1000
@@ -763,6 +764,10 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 	if leaseOf != nil && wo.fence.Holder == "" {
 		return callerError{errFenceHolder}
 	}
+	rdb, single := s.rdb.(*redis.Client)
+	if single && (len(ids) > txRecords || s.mini != nil) {
+		return s.writeChunkWatched(ctx, rdb, ids, keys, leaseOf, leaseKeys, mode, mutate, wo, tries, ends, attempt)
+	}
 	var unknown []string
 	for i, k := range keys {
 		if _, ok := known[k]; ok {
@@ -796,56 +801,19 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 		}
 	}
 
-	// Decide on each record as known.
-	type plan struct {
-		end
-		fenced bool     // not this writer's lease: left alone, in no result
-		write  *pending // nil: nothing to write
-	}
-	plans := make([]plan, len(ids))
-	for i, id := range ids {
-		p := &plans[i]
-		kv := known[keys[i]]
-		if leaseOf != nil {
-			if lv := known[leaseOf[id]]; !lv.exists || lv.s != wo.fence.Holder {
-				p.fenced = true // another replica's, or nobody's: not this writer's to change
-				continue
-			}
+	plans, err := s.decideChunk(ids, keys, leaseOf, mode, mutate, wo, tries, known)
+	if err != nil {
+		var ce callerError
+		if errors.As(err, &ce) {
+			return ce.err
 		}
-		if !kv.exists && mode == modeUpdate {
-			p.missing = true
-			continue
-		}
-		t, ok := tries[id]
-		if !ok || t.exists != kv.exists || t.stored != kv.s {
-			var err error
-			if t, err = s.try(id, kv.s, kv.exists, mutate, wo); err != nil {
-				var ce callerError
-				if errors.As(err, &ce) {
-					return ce.err
-				}
-				return s.fail("write components", err)
-			}
-			tries[id] = t
-		}
-		if t.skip {
-			p.out = outcome{id: id, val: t.val, stored: storedHash(t.stored)}
-			continue
-		}
-		p.inResult, p.c, p.raw = true, t.c, t.raw
-		p.out = outcome{id: id, val: t.val, written: t.write != nil, stored: Read{raw: t.raw}.StoredHash()}
-		p.write = t.write
+		return s.fail("write components", err)
 	}
 
-	// Check what was guessed, and every key of a record written; write, in transactions
-	// of txRecords records, so that a record not as expected only holds up its own.
-	group := txRecords
-	if _, single := s.rdb.(*redis.Client); !single {
-		group = len(ids) // a cluster client sends each in two round trips
-	}
+	// Check what was guessed, and every key of a record written; write.
 	var groups []*txGroup
 	var members [][]int // each group's records (indexes in ids)
-	for i0 := 0; i0 < len(ids); i0 += group {
+	for i0, group := 0, len(ids); i0 < len(ids); i0 += group {
 		g := &txGroup{}
 		var todo []*pending
 		var recs []int
@@ -909,30 +877,7 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 		}
 	}
 
-	// Keep what committed.
-	var written []string
-	for i, id := range ids {
-		p := &plans[i]
-		if p.fenced {
-			continue
-		}
-		ends[id] = p.end
-		switch kv := known[keys[i]]; {
-		case p.write != nil:
-			written = append(written, id)
-			s.records.put(id, string(p.write.raw))
-		case kv.exists:
-			s.records.put(id, kv.s)
-		default:
-			s.records.drop(id)
-		}
-	}
-	for _, k := range leaseKeys {
-		if kv, ok := known[k]; ok && kv.fresh {
-			s.leases.set(k, kv.s)
-		}
-	}
-	s.changed(written, !wo.noWake)
+	s.keepCommitted(ids, keys, leaseKeys, plans, known, ends, wo)
 	if len(again) == 0 {
 		return nil
 	}
@@ -956,6 +901,149 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 		return err
 	}
 	return s.writeChunk(ctx, again, mode, mutate, wo, tries, known, ends, attempt+1)
+}
+
+// plan is a write's decision on one record in one attempt.
+type plan struct {
+	end
+	fenced bool     // not this writer's lease (or not this attempt's): in no result
+	write  *pending // nil: nothing to write
+}
+
+// decideChunk decides on each record of ids as known holds it: fenced out, missing,
+// skipped, unchanged or to write. mutate's errors come back as callerError.
+func (s *Store) decideChunk(ids, keys []string, leaseOf map[string]string, mode writeMode, mutate mutateFunc, wo writeOptions, tries map[string]*tried, known map[string]keyVal) ([]plan, error) {
+	plans := make([]plan, len(ids))
+	for i, id := range ids {
+		p := &plans[i]
+		kv := known[keys[i]]
+		if leaseOf != nil {
+			if lv := known[leaseOf[id]]; !lv.exists || lv.s != wo.fence.Holder {
+				p.fenced = true // another replica's, or nobody's: not this writer's to change
+				continue
+			}
+		}
+		if !kv.exists && mode == modeUpdate {
+			p.missing = true
+			continue
+		}
+		t, ok := tries[id]
+		if !ok || t.exists != kv.exists || t.stored != kv.s {
+			var err error
+			if t, err = s.try(id, kv.s, kv.exists, mutate, wo); err != nil {
+				return nil, err
+			}
+			tries[id] = t
+		}
+		if t.skip {
+			p.out = outcome{id: id, val: t.val, stored: storedHash(t.stored)}
+			continue
+		}
+		p.inResult, p.c, p.raw = true, t.c, t.raw
+		p.out = outcome{id: id, val: t.val, written: t.write != nil, stored: Read{raw: t.raw}.StoredHash()}
+		p.write = t.write
+	}
+	return plans, nil
+}
+
+// keepCommitted records the ends of the plans committed (not fenced), remembers the
+// records as left and the leases as seen, and calls the hooks.
+func (s *Store) keepCommitted(ids, keys, leaseKeys []string, plans []plan, known map[string]keyVal, ends map[string]end, wo writeOptions) {
+	var written []string
+	for i, id := range ids {
+		p := &plans[i]
+		if p.fenced {
+			continue
+		}
+		ends[id] = p.end
+		switch kv := known[keys[i]]; {
+		case p.write != nil:
+			written = append(written, id)
+			s.records.put(id, string(p.write.raw))
+		case kv.exists:
+			s.records.put(id, kv.s)
+		default:
+			s.records.drop(id)
+		}
+	}
+	for _, k := range leaseKeys {
+		if kv, ok := known[k]; ok && kv.fresh {
+			s.leases.set(k, kv.s)
+		}
+	}
+	s.changed(written, !wo.noWake)
+}
+
+// writeChunkWatched is writeChunk in two round trips on one connection, the records read
+// fresh: WATCH and MGET of the keys (one pipeline), decide, then MULTI/EXEC, or UNWATCH
+// when nothing is written. A write committed meanwhile fails the EXEC: the chunk is
+// retried in halves (a single component after a backoff).
+func (s *Store) writeChunkWatched(ctx context.Context, rdb *redis.Client, ids, keys []string, leaseOf map[string]string, leaseKeys []string, mode writeMode, mutate mutateFunc, wo writeOptions, tries map[string]*tried, ends map[string]end, attempt int) error {
+	all := slices.Concat(keys, leaseKeys)
+	conn := s.conn(rdb)
+	defer conn.Close()
+	var vals *redis.SliceCmd
+	_, err := conn.Pipelined(ctx, func(p redis.Pipeliner) error {
+		watch := make([]any, 0, 1+len(all))
+		watch = append(watch, "WATCH")
+		for _, k := range all {
+			watch = append(watch, k)
+		}
+		p.Do(ctx, watch...)
+		vals = p.MGet(ctx, all...)
+		return nil
+	})
+	if err != nil {
+		return s.fail("write components", err)
+	}
+	known := make(map[string]keyVal, len(all))
+	for i, v := range vals.Val() {
+		str, ok := v.(string)
+		known[all[i]] = keyVal{s: str, exists: ok, fresh: true}
+	}
+	plans, err := s.decideChunk(ids, keys, leaseOf, mode, mutate, wo, tries, known)
+	if err == nil {
+		var todo []*pending
+		for i := range plans {
+			if plans[i].write != nil {
+				todo = append(todo, plans[i].write)
+			}
+		}
+		if len(todo) == 0 {
+			err = conn.Process(ctx, redis.NewStatusCmd(ctx, "UNWATCH"))
+		} else {
+			_, err = conn.TxPipelined(ctx, func(p redis.Pipeliner) error { s.queueWrites(pipeSink{ctx, p}, todo); return nil })
+		}
+		if err == nil {
+			s.keepCommitted(ids, keys, leaseKeys, plans, known, ends, wo)
+			return nil
+		}
+	} else if uerr := conn.Process(ctx, redis.NewStatusCmd(ctx, "UNWATCH")); uerr != nil {
+		return s.fail("write components", uerr)
+	}
+	var ce callerError
+	switch {
+	case errors.As(err, &ce):
+		return ce.err
+	case !errors.Is(err, redis.TxFailedErr):
+		return s.fail("write components", err)
+	}
+	// Someone wrote one of these components meanwhile: retry, in halves so that one hot
+	// component only holds up itself.
+	if len(ids) > 1 {
+		half := len(ids) / 2
+		if err := s.writeChunk(ctx, ids[:half], mode, mutate, wo, tries, map[string]keyVal{}, ends, 0); err != nil {
+			return err
+		}
+		return s.writeChunk(ctx, ids[half:], mode, mutate, wo, tries, map[string]keyVal{}, ends, 0)
+	}
+	if attempt+1 >= maxAttempts {
+		return orchestrator.Errorf(orchestrator.ECONFLICT, "component %s: gave up after %d conflicting writes", ids[0], maxAttempts)
+	}
+	if err := backoff(ctx, attempt+1); err != nil {
+		return err
+	}
+	return s.writeChunk(ctx, ids, mode, mutate, wo, tries, map[string]keyVal{}, ends, attempt+1)
 }
 
 // DeleteComponent removes one component, or returns ENOTFOUND.
