@@ -131,3 +131,56 @@ func TestWriteAfterAnotherProcessWrote(t *testing.T) {
 		}
 	})
 }
+
+// A write of a few records given what a read returned (ReadBefore) is one round trip;
+// when one changed since the read, the check answers with it and the second round trip
+// writes, without a read of its own.
+func TestReadBeforeWriteRoundTrips(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, backend string) {
+		ctx := context.Background()
+		stores := storetest.OpenShared(t, backend, 2, store.Config{RecordCacheBytes: -1})
+		s, other := stores[0], stores[1]
+		ids := []string{"x1", "x2", "x3"}
+		_, err := other.PutComponents(ctx, []orchestrator.Component{{ID: "x1"}, {ID: "x2"}, {ID: "x3"}})
+		require.NoError(t, err)
+		readAll := func() map[string]store.Read {
+			read, err := s.ReadComponents(ctx, ids)
+			require.NoError(t, err)
+			reads := map[string]store.Read{}
+			for _, r := range read {
+				reads[r.ID] = r
+			}
+			return reads
+		}
+		h := &redisCounter{}
+		s.AddHook(h)
+		write := func(reads map[string]store.Read, session string) map[string]string {
+			seen := map[string]string{}
+			h.trips.Store(0)
+			_, err := store.UpdateEach(ctx, s, ids, func(c *orchestrator.Component) (bool, error) {
+				seen[c.ID] = c.Error
+				c.Session = session
+				return true, nil
+			}, store.ReadBefore(reads))
+			require.NoError(t, err)
+			return seen
+		}
+
+		reads := readAll()
+		write(reads, "a")
+		assert.Equal(t, int64(1), h.trips.Load(), "the reads are current")
+
+		reads = readAll()
+		_, err = other.UpdateComponent(ctx, "x2", func(c *orchestrator.Component) error { c.Error = "other"; return nil })
+		require.NoError(t, err)
+		seen := write(reads, "b")
+		assert.Equal(t, int64(2), h.trips.Load(), "x2 changed since the read")
+		assert.Equal(t, "other", seen["x2"], "decided again on the record stored")
+		got, err := other.GetComponents(ctx, ids)
+		require.NoError(t, err)
+		for _, c := range got {
+			assert.Equal(t, "b", c.Session, c.ID)
+		}
+		assert.Equal(t, "other", got[1].Error)
+	})
+}
