@@ -774,7 +774,7 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 			continue
 		}
 		if r, ok := wo.read[ids[i]]; ok {
-			known[k] = keyVal{s: string(r.raw), exists: true}
+			known[k] = keyVal{s: bytesString(r.raw), exists: true}
 		} else if raw, ok := s.records.get(ids[i]); ok {
 			known[k] = keyVal{s: raw, exists: true}
 		} else {
@@ -959,7 +959,7 @@ func (s *Store) keepCommitted(ids, keys, leaseKeys []string, plans []plan, known
 		switch kv := known[keys[i]]; {
 		case p.write != nil:
 			written = append(written, id)
-			s.records.put(id, string(p.write.raw))
+			s.records.put(id, bytesString(p.write.raw))
 		case kv.exists:
 			s.records.put(id, kv.s)
 		default:

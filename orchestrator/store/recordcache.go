@@ -1,6 +1,9 @@
 package store
 
-import "sync"
+import (
+	"sync"
+	"unsafe"
+)
 
 // DefaultRecordCacheBytes bounds the record cache when Config.RecordCacheBytes is 0:
 // about 20,000 records of 1.5 KB.
@@ -146,3 +149,8 @@ func (l *leaseMemory) set(key, holder string) {
 	}
 	l.m[key] = holder
 }
+
+// bytesString is b as a string without a copy. The store's record bytes (a write's
+// encoding, a read's reply) are never changed once made, and a cache entry or an
+// expectation that were wrong would only cost the check's second round trip.
+func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
