@@ -765,7 +765,7 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 		return callerError{errFenceHolder}
 	}
 	rdb, single := s.rdb.(*redis.Client)
-	if single && (len(ids) > txRecords || s.mini != nil) {
+	if single && (len(ids) > txRecords || s.mini != nil || s.noScript) {
 		return s.writeChunkWatched(ctx, rdb, ids, keys, leaseOf, leaseKeys, mode, mutate, wo, tries, ends, attempt)
 	}
 	var unknown []string

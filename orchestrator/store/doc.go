@@ -74,7 +74,8 @@
 // transaction Config.OnComponentsChanged receives the ids written (unless the write was
 // made with NoWake) and Config.OnComponentsWritten receives them always. On a Redis
 // Cluster, whose client WATCHes on its own, every write takes the check script's way,
-// in two round trips.
+// in two round trips. A Redis that refuses scripts at Open (an ACL) gets the two-round-
+// trip writes only; a Cluster that does is refused.
 // Options, templates and sessions use the same WATCH/MULTI cycle on their key.
 //
 // # Session counts

@@ -77,6 +77,8 @@ type Store struct {
 	origin string
 	// abortID names this store's write attempts' abort keys (script.go).
 	abortID string
+	// noScript: the Redis refused the write check's script at Open.
+	noScript bool
 	// historyMax is the history entries kept per component (0: none); clock stamps them.
 	historyMax int
 	clock      func() time.Time
@@ -136,6 +138,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		_ = s.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	// A Redis that refuses scripts (an ACL, a proxy) would refuse the write check but
+	// not the MULTI/EXEC after it: writes then WATCH and read instead (script.go).
+	s.noScript = s.rdb.Eval(ctx, checkScript, nil).Err() != nil
 	if err := s.ensureCounts(ctx); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("open store: %w", err)
@@ -157,6 +162,10 @@ func openCluster(ctx context.Context, s *Store, cfg Config) (*Store, error) {
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := s.rdb.Eval(ctx, checkScript, []string{s.k("write-check")}, "0", "").Err(); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("open store: component writes need Lua scripts (EVAL): %w", err)
 	}
 	return s, nil
 }
