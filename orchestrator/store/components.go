@@ -30,6 +30,11 @@ const (
 	writeChunk = 500
 	// readChunk is how many keys one MGET asks for.
 	readChunk = 1000
+	// txRecords is the most records a write checks with checkScript, in one round trip;
+	// a larger write (and any on the embedded miniredis) WATCHes and reads them, then
+	// MULTI/EXEC (writeChunkWatched): two round trips per chunk matter little there, and
+	// the script's GETs cost Redis more than the MGET (BenchmarkLookWrites).
+	txRecords = 16
 	// maxAttempts bounds the retries of one conflicting component.
 	maxAttempts = 1000
 )
@@ -614,34 +619,49 @@ func (s *Store) write(ctx context.Context, ids []string, mode writeMode, mutate 
 	var raws [][]byte
 	var outs []outcome
 	for i := 0; i < len(ids); i += writeChunk {
-		res, r, o, err := s.writeChunk(ctx, ids[i:min(i+writeChunk, len(ids))], mode, mutate, onMissing, wo, map[string]*tried{}, 0)
-		if err != nil {
+		chunk := ids[i:min(i+writeChunk, len(ids))]
+		ends := make(map[string]end, len(chunk))
+		if err := s.writeChunk(ctx, chunk, mode, mutate, wo, map[string]*tried{}, map[string]keyVal{}, ends, 0); err != nil {
 			return out, raws, outs, err
 		}
-		out, raws, outs = append(out, res...), append(raws, r...), append(outs, o...)
+		for _, id := range chunk {
+			e, ok := ends[id]
+			switch {
+			case !ok: // fenced out
+			case e.missing:
+				if onMissing != nil {
+					onMissing(id)
+				}
+			default:
+				if e.inResult {
+					out, raws = append(out, e.c), append(raws, e.raw)
+				}
+				outs = append(outs, e.out)
+			}
+		}
 	}
 	return out, raws, outs, nil
 }
 
-// queueIndexes adds to p the index changes of replacing old (nil: none) by cur (nil: a
+// queueIndexes adds to w the index changes of replacing old (nil: none) by cur (nil: a
 // delete) for id.
-func (s *Store) queueIndexes(ctx context.Context, p redis.Pipeliner, id string, old, cur *orchestrator.Component) {
+func (s *Store) queueIndexes(w cmdSink, id string, old, cur *orchestrator.Component) {
 	oldKeys, newKeys := s.indexKeys(old), s.indexKeys(cur)
 	for _, k := range oldKeys {
 		if !slices.Contains(newKeys, k) {
-			p.SRem(ctx, k, id)
+			w.add("SREM", k, id)
 		}
 	}
 	for _, k := range newKeys {
 		if !slices.Contains(oldKeys, k) {
-			p.SAdd(ctx, k, id)
+			w.add("SADD", k, id)
 		}
 	}
 	switch {
 	case old == nil && cur != nil:
-		p.ZAdd(ctx, s.allKey(), redis.Z{Member: id})
+		w.add("ZADD", s.allKey(), 0, id)
 	case old != nil && cur == nil:
-		p.ZRem(ctx, s.allKey(), id)
+		w.add("ZREM", s.allKey(), id)
 	}
 }
 
@@ -652,20 +672,20 @@ type pending struct {
 	history  [][]byte                // entries to append to the component's history
 }
 
-// queueWrites adds to p the writes of todo: each record, its index changes, and the
-// change of the session counts they make, all in the one MULTI/EXEC.
-func (s *Store) queueWrites(ctx context.Context, p redis.Pipeliner, todo []pending) {
+// queueWrites adds to w the writes of todo: each record, its index changes, its history
+// and the change of the session counts they make, all in one transaction.
+func (s *Store) queueWrites(w cmdSink, todo []*pending) {
 	counts := countDeltas{}
-	for _, w := range todo {
-		id := w.cur.ID
-		p.Set(ctx, s.compKey(id), w.raw, 0)
-		s.queueIndexes(ctx, p, id, w.old, w.cur)
-		s.queueSessionError(ctx, p, w.old, w.cur)
-		s.pushHistory(ctx, p, id, w.history)
-		counts.add(w.old, -1)
-		counts.add(w.cur, 1)
+	for _, t := range todo {
+		id := t.cur.ID
+		w.add("SET", s.compKey(id), t.raw)
+		s.queueIndexes(w, id, t.old, t.cur)
+		s.queueSessionError(w, t.old, t.cur)
+		s.pushHistory(w, id, t.history)
+		counts.add(t.old, -1)
+		counts.add(t.cur, 1)
 	}
-	s.queueCounts(ctx, p, counts)
+	s.queueCounts(w, counts)
 }
 
 // tried is one component's outcome in an attempt of a write. The write's next attempts
@@ -721,100 +741,309 @@ func (s *Store) try(id, str string, exists bool, mutate mutateFunc, wo writeOpti
 	return t, nil
 }
 
-// writeChunk writes ids in one compare-and-set transaction; on a conflict it tries
-// again, in halves. tries holds the outcomes of the earlier attempts.
-func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mutate mutateFunc, onMissing func(string), wo writeOptions, tries map[string]*tried, attempt int) ([]orchestrator.Component, [][]byte, []outcome, error) {
+// end is how a write ended for one component, in the attempt that committed.
+type end struct {
+	missing  bool // modeUpdate and no record
+	inResult bool // the record is in the write's result (not skipped)
+	c        orchestrator.Component
+	raw      []byte
+	out      outcome
+}
+
+// writeChunk writes ids in one compare-and-set round trip (checkAndWrite) when it knows
+// the records' bytes (known, ReadBefore, the record cache), else after one MGET of those
+// it does not. When a record is not as expected nothing is written and the chunk is
+// decided again on the values the check returned: at once when only guesses were
+// wrong; in halves, after a backoff for a single record, when a record changed since
+// this write read it (so that one hot component only holds up itself). tries holds the
+// outcomes of the earlier attempts, known the keys' values as last read or expected;
+// ends receives each component's end.
+func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mutate mutateFunc, wo writeOptions, tries map[string]*tried, known map[string]keyVal, ends map[string]end, attempt int) error {
 	keys := s.compKeys(ids)
 	leaseOf, leaseKeys := s.fenceKeys(wo, ids)
 	if leaseOf != nil && wo.fence.Holder == "" {
-		return nil, nil, nil, callerError{errFenceHolder}
+		return callerError{errFenceHolder}
 	}
-	var result []orchestrator.Component
-	var raws [][]byte // stored bytes of each result
-	var outs []outcome
-	var written []string
-	var missing []string
-	decide := func(vals []any) (func(redis.Pipeliner), error) {
-		result, raws, outs, written, missing = result[:0], raws[:0], outs[:0], written[:0], missing[:0]
-		var err error
-		var held map[string]bool
-		if leaseOf != nil {
-			held = heldLeases(leaseKeys, vals[len(ids):], wo.fence.Holder)
-		}
-		vals = vals[:len(ids)]
-		var todo []pending
-		for i, v := range vals {
-			id := ids[i]
-			if leaseOf != nil && !held[leaseOf[id]] {
-				continue // another replica's, or nobody's: not this writer's to change
-			}
-			str, exists := v.(string)
-			if !exists && mode == modeUpdate {
-				missing = append(missing, id)
-				continue
-			}
-			t, ok := tries[id]
-			if !ok || t.exists != exists || t.stored != str {
-				if t, err = s.try(id, str, exists, mutate, wo); err != nil {
-					return nil, err
-				}
-				tries[id] = t
-			}
-			if t.skip {
-				outs = append(outs, outcome{id: id, val: t.val, stored: storedHash(t.stored)})
-				continue
-			}
-			result, raws = append(result, t.c), append(raws, t.raw)
-			if t.write == nil {
-				outs = append(outs, outcome{id: id, val: t.val, stored: Read{raw: t.raw}.StoredHash()})
-				continue // nothing changed: no write, no notification
-			}
-			outs = append(outs, outcome{id: id, val: t.val, written: true, stored: Read{raw: t.raw}.StoredHash()})
-			todo = append(todo, *t.write)
-		}
-		if len(todo) == 0 {
-			return nil, nil
-		}
-		for _, w := range todo {
-			written = append(written, w.cur.ID)
-		}
-		return func(p redis.Pipeliner) { s.queueWrites(ctx, p, todo) }, nil
+	rdb, single := s.rdb.(*redis.Client)
+	if single && (len(ids) > txRecords || s.mini != nil || s.noScript) {
+		return s.writeChunkWatched(ctx, rdb, ids, keys, leaseOf, leaseKeys, mode, mutate, wo, tries, ends, attempt)
 	}
-	err := s.casValues(ctx, slices.Concat(keys, leaseKeys), decide)
-	if errors.Is(err, redis.TxFailedErr) {
-		// Someone wrote one of these components meanwhile: retry, in halves so that one
-		// hot component only holds up itself.
-		if len(ids) > 1 {
-			half := len(ids) / 2
-			a, ra, oa, err := s.writeChunk(ctx, ids[:half], mode, mutate, onMissing, wo, tries, 0)
-			if err != nil {
-				return a, ra, oa, err
+	var unknown []string
+	for i, k := range keys {
+		if _, ok := known[k]; ok {
+			continue
+		}
+		if r, ok := wo.read[ids[i]]; ok {
+			known[k] = keyVal{s: bytesString(r.raw), exists: true}
+		} else if raw, ok := s.records.get(ids[i]); ok {
+			known[k] = keyVal{s: raw, exists: true}
+		} else {
+			unknown = append(unknown, k)
+		}
+	}
+	for _, k := range leaseKeys {
+		if _, ok := known[k]; !ok {
+			if h, ok := s.leases.get(k); ok {
+				known[k] = keyVal{s: h, exists: true}
+			} else {
+				unknown = append(unknown, k)
 			}
-			b, rb, ob, err := s.writeChunk(ctx, ids[half:], mode, mutate, onMissing, wo, tries, 0)
-			return append(a, b...), append(ra, rb...), append(oa, ob...), err
 		}
-		if attempt+1 >= maxAttempts {
-			return nil, nil, nil, orchestrator.Errorf(orchestrator.ECONFLICT, "component %s: gave up after %d conflicting writes", ids[0], maxAttempts)
-		}
-		if err := backoff(ctx, attempt+1); err != nil {
-			return nil, nil, nil, err
-		}
-		return s.writeChunk(ctx, ids, mode, mutate, onMissing, wo, tries, attempt+1)
 	}
-	var ce callerError
-	if errors.As(err, &ce) {
-		return nil, nil, nil, ce.err
+	if len(unknown) > 0 {
+		got, err := s.rdb.MGet(ctx, unknown...).Result()
+		if err != nil {
+			return s.fail("write components", err)
+		}
+		for i, v := range got {
+			str, ok := v.(string)
+			known[unknown[i]] = keyVal{s: str, exists: ok, fresh: true}
+		}
 	}
+
+	plans, err := s.decideChunk(ids, keys, leaseOf, mode, mutate, wo, tries, known)
 	if err != nil {
-		return nil, nil, nil, s.fail("write components", err)
+		var ce callerError
+		if errors.As(err, &ce) {
+			return ce.err
+		}
+		return s.fail("write components", err)
 	}
-	if onMissing != nil {
-		for _, id := range missing {
-			onMissing(id)
+
+	// Check what was guessed, and every key of a record written; write.
+	var groups []*txGroup
+	var members [][]int // each group's records (indexes in ids)
+	for i0, group := 0, len(ids); i0 < len(ids); i0 += group {
+		g := &txGroup{}
+		var todo []*pending
+		var recs []int
+		for i := i0; i < min(i0+group, len(ids)); i++ {
+			p := &plans[i]
+			recs = append(recs, i)
+			var guard []string
+			if kv := known[keys[i]]; !p.fenced && (p.write != nil || !kv.fresh) {
+				guard = append(guard, keys[i])
+			}
+			if leaseOf != nil {
+				if lk := leaseOf[ids[i]]; p.write != nil || !known[lk].fresh {
+					guard = append(guard, lk)
+				}
+			}
+			for _, k := range guard {
+				if !slices.Contains(g.guards, k) {
+					g.guards, g.kvs = append(g.guards, k), append(g.kvs, known[k])
+				}
+			}
+			if p.write != nil {
+				todo = append(todo, p.write)
+			}
+		}
+		if len(todo) > 0 {
+			g.writes = func(w cmdSink) { s.queueWrites(w, todo) }
+		}
+		if len(g.guards) > 0 {
+			groups, members = append(groups, g), append(members, recs)
+		}
+	}
+	if len(groups) > 0 {
+		if err := s.checkAndWrite(ctx, groups); err != nil {
+			return s.fail("write components", err)
+		}
+	}
+	var again []string
+	conflict := false
+	for j, g := range groups {
+		if g.committed {
+			continue
+		}
+		conflict = conflict || len(g.bad) == 0 // a write after the check
+		for i, k := range g.guards {
+			kv, changed := g.bad[i]
+			switch {
+			case !changed && len(g.bad) == 0:
+				delete(known, k) // read it again
+				continue
+			case !changed:
+				kv = known[k]
+				kv.fresh = true
+			case known[k].fresh:
+				conflict = true
+			}
+			known[k] = kv
+		}
+		for _, i := range members[j] {
+			again = append(again, ids[i])
+			plans[i].fenced = true // not this attempt's to report
+		}
+	}
+
+	s.keepCommitted(ids, keys, leaseKeys, plans, known, ends, wo)
+	if len(again) == 0 {
+		return nil
+	}
+	if !conflict {
+		// Only what this write expected without reading was out of date.
+		return s.writeChunk(ctx, again, mode, mutate, wo, tries, known, ends, attempt)
+	}
+	// Someone wrote one of these components since this write read it: retry, in halves
+	// so that one hot component only holds up itself.
+	if len(again) > 1 {
+		half := len(again) / 2
+		if err := s.writeChunk(ctx, again[:half], mode, mutate, wo, tries, known, ends, 0); err != nil {
+			return err
+		}
+		return s.writeChunk(ctx, again[half:], mode, mutate, wo, tries, known, ends, 0)
+	}
+	if attempt+1 >= maxAttempts {
+		return orchestrator.Errorf(orchestrator.ECONFLICT, "component %s: gave up after %d conflicting writes", again[0], maxAttempts)
+	}
+	if err := backoff(ctx, attempt+1); err != nil {
+		return err
+	}
+	return s.writeChunk(ctx, again, mode, mutate, wo, tries, known, ends, attempt+1)
+}
+
+// plan is a write's decision on one record in one attempt.
+type plan struct {
+	end
+	fenced bool     // not this writer's lease (or not this attempt's): in no result
+	write  *pending // nil: nothing to write
+}
+
+// decideChunk decides on each record of ids as known holds it: fenced out, missing,
+// skipped, unchanged or to write. mutate's errors come back as callerError.
+func (s *Store) decideChunk(ids, keys []string, leaseOf map[string]string, mode writeMode, mutate mutateFunc, wo writeOptions, tries map[string]*tried, known map[string]keyVal) ([]plan, error) {
+	plans := make([]plan, len(ids))
+	for i, id := range ids {
+		p := &plans[i]
+		kv := known[keys[i]]
+		if leaseOf != nil {
+			if lv := known[leaseOf[id]]; !lv.exists || lv.s != wo.fence.Holder {
+				p.fenced = true // another replica's, or nobody's: not this writer's to change
+				continue
+			}
+		}
+		if !kv.exists && mode == modeUpdate {
+			p.missing = true
+			continue
+		}
+		t, ok := tries[id]
+		if !ok || t.exists != kv.exists || t.stored != kv.s {
+			var err error
+			if t, err = s.try(id, kv.s, kv.exists, mutate, wo); err != nil {
+				return nil, err
+			}
+			tries[id] = t
+		}
+		if t.skip {
+			p.out = outcome{id: id, val: t.val, stored: storedHash(t.stored)}
+			continue
+		}
+		p.inResult, p.c, p.raw = true, t.c, t.raw
+		p.out = outcome{id: id, val: t.val, written: t.write != nil, stored: Read{raw: t.raw}.StoredHash()}
+		p.write = t.write
+	}
+	return plans, nil
+}
+
+// keepCommitted records the ends of the plans committed (not fenced), remembers the
+// records as left and the leases as seen, and calls the hooks.
+func (s *Store) keepCommitted(ids, keys, leaseKeys []string, plans []plan, known map[string]keyVal, ends map[string]end, wo writeOptions) {
+	var written []string
+	for i, id := range ids {
+		p := &plans[i]
+		if p.fenced {
+			continue
+		}
+		ends[id] = p.end
+		switch kv := known[keys[i]]; {
+		case p.write != nil:
+			written = append(written, id)
+			s.records.put(id, bytesString(p.write.raw))
+		case kv.exists:
+			s.records.put(id, kv.s)
+		default:
+			s.records.drop(id)
+		}
+	}
+	for _, k := range leaseKeys {
+		if kv, ok := known[k]; ok && kv.fresh {
+			s.leases.set(k, kv.s)
 		}
 	}
 	s.changed(written, !wo.noWake)
-	return slices.Clone(result), slices.Clone(raws), slices.Clone(outs), nil
+}
+
+// writeChunkWatched is writeChunk in two round trips on one connection, the records read
+// fresh: WATCH and MGET of the keys (one pipeline), decide, then MULTI/EXEC, or UNWATCH
+// when nothing is written. A write committed meanwhile fails the EXEC: the chunk is
+// retried in halves (a single component after a backoff).
+func (s *Store) writeChunkWatched(ctx context.Context, rdb *redis.Client, ids, keys []string, leaseOf map[string]string, leaseKeys []string, mode writeMode, mutate mutateFunc, wo writeOptions, tries map[string]*tried, ends map[string]end, attempt int) error {
+	all := slices.Concat(keys, leaseKeys)
+	conn := s.conn(rdb)
+	defer conn.Close()
+	var vals *redis.SliceCmd
+	_, err := conn.Pipelined(ctx, func(p redis.Pipeliner) error {
+		watch := make([]any, 0, 1+len(all))
+		watch = append(watch, "WATCH")
+		for _, k := range all {
+			watch = append(watch, k)
+		}
+		p.Do(ctx, watch...)
+		vals = p.MGet(ctx, all...)
+		return nil
+	})
+	if err != nil {
+		return s.fail("write components", err)
+	}
+	known := make(map[string]keyVal, len(all))
+	for i, v := range vals.Val() {
+		str, ok := v.(string)
+		known[all[i]] = keyVal{s: str, exists: ok, fresh: true}
+	}
+	plans, err := s.decideChunk(ids, keys, leaseOf, mode, mutate, wo, tries, known)
+	if err == nil {
+		var todo []*pending
+		for i := range plans {
+			if plans[i].write != nil {
+				todo = append(todo, plans[i].write)
+			}
+		}
+		if len(todo) == 0 {
+			err = conn.Process(ctx, redis.NewStatusCmd(ctx, "UNWATCH"))
+		} else {
+			_, err = conn.TxPipelined(ctx, func(p redis.Pipeliner) error { s.queueWrites(pipeSink{ctx, p}, todo); return nil })
+		}
+		if err == nil {
+			s.keepCommitted(ids, keys, leaseKeys, plans, known, ends, wo)
+			return nil
+		}
+	} else if uerr := conn.Process(ctx, redis.NewStatusCmd(ctx, "UNWATCH")); uerr != nil {
+		return s.fail("write components", uerr)
+	}
+	var ce callerError
+	switch {
+	case errors.As(err, &ce):
+		return ce.err
+	case !errors.Is(err, redis.TxFailedErr):
+		return s.fail("write components", err)
+	}
+	// Someone wrote one of these components meanwhile: retry, in halves so that one hot
+	// component only holds up itself.
+	if len(ids) > 1 {
+		half := len(ids) / 2
+		if err := s.writeChunk(ctx, ids[:half], mode, mutate, wo, tries, map[string]keyVal{}, ends, 0); err != nil {
+			return err
+		}
+		return s.writeChunk(ctx, ids[half:], mode, mutate, wo, tries, map[string]keyVal{}, ends, 0)
+	}
+	if attempt+1 >= maxAttempts {
+		return orchestrator.Errorf(orchestrator.ECONFLICT, "component %s: gave up after %d conflicting writes", ids[0], maxAttempts)
+	}
+	if err := backoff(ctx, attempt+1); err != nil {
+		return err
+	}
+	return s.writeChunk(ctx, ids, mode, mutate, wo, tries, map[string]keyVal{}, ends, attempt+1)
 }
 
 // DeleteComponent removes one component, or returns ENOTFOUND.
@@ -877,17 +1106,21 @@ func (s *Store) deleteComponents(ctx context.Context, ids []string, check func(s
 			}
 			return func(p redis.Pipeliner) {
 				counts := countDeltas{}
+				w := pipeSink{ctx, p}
 				for j, id := range done {
 					p.Del(ctx, s.compKey(id), s.historyKey(id))
-					s.queueIndexes(ctx, p, id, &olds[j], nil)
-					s.queueSessionError(ctx, p, &olds[j], nil)
+					s.queueIndexes(w, id, &olds[j], nil)
+					s.queueSessionError(w, &olds[j], nil)
 					counts.add(&olds[j], -1)
 				}
-				s.queueCounts(ctx, p, counts)
+				s.queueCounts(w, counts)
 			}, nil
 		})
 		if err != nil {
 			return deleted, err
+		}
+		for _, id := range done {
+			s.records.drop(id)
 		}
 		s.changed(done, true)
 		deleted = append(deleted, done...)

@@ -46,24 +46,36 @@
 //
 // # Writes
 //
-// Component writes are compare-and-set per component, in two round trips on one
+// Component writes are compare-and-set per component, in chunks of 500. A chunk of more
+// than 16 records (and any write on the embedded miniredis) takes two round trips on one
 // connection: WATCH the keys and MGET them (one pipeline), apply the caller's mutate
-// function, then MULTI (SET + the index changes + the session counts' changes) EXEC;
-// UNWATCH is sent only when no EXEC follows (nothing changed, or mutate refused). If another writer
-// (API or reconciler) committed meanwhile, EXEC fails and the chunk is retried — bulk
-// writes go in chunks of 500 that split in halves on conflict, so one hot component never
-// holds back the rest. mutate may therefore run more than once and must depend only on
-// the component it is given, and anything it needs from elsewhere in the store is read
-// before the write and passed in. A retry decodes and mutates again only the components
-// whose stored bytes changed since the attempt that conflicted; the others keep that
-// attempt's result (a 500-node write racing node reports used to decode and encode each
-// record 3 to 4 times). A write given the records a read returned (ReadBefore) does not
-// decode those still stored as read. A result of mutate (a decision, an outcome) leaves
-// through UpdateEach, which returns the results of the attempt that committed only: a
-// component deleted or changed after an attempt that conflicted is never reported with
-// that attempt's result. A write that changes nothing is not sent. After each
-// committed transaction Config.OnComponentsChanged receives the ids written (unless the
-// write was made with NoWake) and Config.OnComponentsWritten receives them always.
+// function, then MULTI (SET + the index changes + history + the session counts'
+// changes) EXEC, or UNWATCH when nothing changed. A smaller write (a node report, the
+// reconciler's decisions on a few nodes) is one round trip when it knows each record's
+// stored bytes: those of a read the caller made (ReadBefore), else those this process
+// last read or wrote for it (a cache bounded by Config.RecordCacheBytes); else it reads
+// them first (one MGET, no WATCH). It applies mutate, then sends in one pipeline WATCH,
+// a check script (EVAL) that compares each record with the bytes expected and, when one
+// differs, touches a watched key of its own and returns the current values, and the
+// same MULTI/EXEC (script.go). A write that changes nothing sends only the check of what
+// it did not read, or nothing. When the EXEC fails nothing is written and the records
+// are decided again: on the values the check returned, at once, when only what was
+// expected without reading was out of date; else (another writer committed meanwhile)
+// in halves, so that one hot component never holds back the rest. mutate may therefore
+// run more than once and must depend only on the component it is given, and anything it
+// needs from elsewhere in the store is read before the write and passed in. A retry
+// decodes and mutates again only the components whose stored bytes changed since the
+// attempt that failed; the others keep that attempt's result (a 500-node write racing
+// node reports used to decode and encode each record 3 to 4 times). A write given the
+// records a read returned (ReadBefore) does not decode those still stored as read. A
+// result of mutate (a decision, an outcome) leaves through UpdateEach, which returns the
+// results of the attempt that committed only: a component deleted or changed after an
+// attempt that failed is never reported with that attempt's result. After each committed
+// transaction Config.OnComponentsChanged receives the ids written (unless the write was
+// made with NoWake) and Config.OnComponentsWritten receives them always. On a Redis
+// Cluster, whose client WATCHes on its own, every write takes the check script's way,
+// in two round trips. A Redis that refuses scripts at Open (an ACL) gets the two-round-
+// trip writes only; a Cluster that does is refused.
 // Options, templates and sessions use the same WATCH/MULTI cycle on their key.
 //
 // # Session counts
@@ -111,8 +123,9 @@
 // no version field and changes exactly when the record does. The ...Tagged reads return
 // it; the ...If writes (PutComponentIf, UpdateComponentIf, DeleteComponentIf, and the
 // same for templates and sessions) take a parsed If-Match and check it against the bytes
-// read inside their WATCH/MULTI cycle, so no other write can come between the check and
-// the write: EPRECONDITION when it does not hold (ENOTFOUND first for an update or
+// their transaction verifies (read inside the WATCH/MULTI cycle, or for components
+// checked by the write's check script), so no other write can come between the check
+// and the write: EPRECONDITION when it does not hold (ENOTFOUND first for an update or
 // delete of a missing record). A conditional template PUT or delete WATCHes its
 // namespace's hash, so it may retry when another template of that tenant is written.
 //

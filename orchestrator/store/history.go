@@ -93,9 +93,9 @@ func appendJSONString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// pushHistory queues, in the write's pipeline, the entries' append to id's list and the
+// pushHistory queues, in the write's transaction, the entries' append to id's list and the
 // trim that keeps it bounded.
-func (s *Store) pushHistory(ctx context.Context, p redis.Pipeliner, id string, entries [][]byte) {
+func (s *Store) pushHistory(w cmdSink, id string, entries [][]byte) {
 	if len(entries) == 0 {
 		return
 	}
@@ -104,8 +104,8 @@ func (s *Store) pushHistory(ctx context.Context, p redis.Pipeliner, id string, e
 		args[i] = e
 	}
 	key := s.historyKey(id)
-	p.RPush(ctx, key, args...)
-	p.LTrim(ctx, key, int64(-s.historyMax), -1)
+	w.add("RPUSH", key, args...)
+	w.add("LTRIM", key, -s.historyMax, -1)
 }
 
 // ComponentHistory returns a component's history, newest first, or ENOTFOUND when the
@@ -163,7 +163,7 @@ func (s *Store) NoteHistory(ctx context.Context, notes map[string]orchestrator.H
 					if cmds[j].(*redis.IntCmd).Val() == 1 {
 						e := notes[id]
 						e.Time = now
-						s.pushHistory(ctx, p, id, encodeHistory([]orchestrator.HistoryEntry{e}))
+						s.pushHistory(pipeSink{ctx, p}, id, encodeHistory([]orchestrator.HistoryEntry{e}))
 					}
 				}
 			}, nil

@@ -123,9 +123,11 @@ type Fence struct {
 	Lease  func(id string) string
 }
 
-// FencedBy makes a component write skip, without calling mutate, every component whose
-// lease f.Holder does not hold when the write commits. The leases are WATCHed with the
-// components: a lease taken or given up meanwhile retries the write.
+// FencedBy makes a component write skip every component whose lease f.Holder does not
+// hold when the write commits. The leases are checked with the components in the write's
+// transaction: a lease taken or given up meanwhile retries the write. mutate is called
+// only on components whose lease the write found held by f.Holder, read or as this
+// process's last fenced write saw it (checked at the commit).
 func FencedBy(f Fence) WriteOption { return func(o *writeOptions) { o.fence = &f } }
 
 // errFenceHolder is returned by a fenced write whose fence has no holder.

@@ -77,20 +77,20 @@ func (d countDeltas) add(c *orchestrator.Component, sign int64) {
 	}
 }
 
-// queueSessionError adds to p the change of the session errors of replacing old (nil:
+// queueSessionError adds to w the change of the session errors of replacing old (nil:
 // none) by cur (nil: a delete).
-func (s *Store) queueSessionError(ctx context.Context, p redis.Pipeliner, old, cur *orchestrator.Component) {
+func (s *Store) queueSessionError(w cmdSink, old, cur *orchestrator.Component) {
 	oldSess, oldErr := sessionError(old)
 	newSess, newErr := sessionError(cur)
 	switch {
 	case oldSess == newSess && oldErr == newErr:
 	case newErr != "":
 		if oldErr != "" && oldSess != newSess {
-			p.HDel(ctx, s.sessionErrorsKey(oldSess), old.ID)
+			w.add("HDEL", s.sessionErrorsKey(oldSess), old.ID)
 		}
-		p.HSet(ctx, s.sessionErrorsKey(newSess), cur.ID, newErr)
+		w.add("HSET", s.sessionErrorsKey(newSess), cur.ID, newErr)
 	default:
-		p.HDel(ctx, s.sessionErrorsKey(oldSess), old.ID)
+		w.add("HDEL", s.sessionErrorsKey(oldSess), old.ID)
 	}
 }
 
@@ -102,13 +102,13 @@ func sessionError(c *orchestrator.Component) (session, err string) {
 	return c.Session, c.Error
 }
 
-// queueCounts adds the non-zero deltas to p, in a fixed order.
-func (s *Store) queueCounts(ctx context.Context, p redis.Pipeliner, d countDeltas) {
+// queueCounts adds the non-zero deltas to w, in a fixed order.
+func (s *Store) queueCounts(w cmdSink, d countDeltas) {
 	for _, session := range slices.Sorted(maps.Keys(d)) {
 		fields := d[session]
 		for _, f := range slices.Sorted(maps.Keys(fields)) {
 			if n := fields[f]; n != 0 {
-				p.HIncrBy(ctx, s.countsKey(session), f, n)
+				w.incr(s.countsKey(session), f, n)
 			}
 		}
 	}
@@ -229,7 +229,7 @@ func (s *Store) RebuildSessionCounts(ctx context.Context) error {
 			if len(stale) > 0 {
 				p.Del(ctx, stale...)
 			}
-			s.queueCounts(ctx, p, deltas)
+			s.queueCounts(pipeSink{ctx, p}, deltas)
 			for session, byID := range errored {
 				p.HSet(ctx, s.sessionErrorsKey(session), byID)
 			}

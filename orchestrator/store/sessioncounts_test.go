@@ -219,33 +219,61 @@ func TestSessionCountsRebuild(t *testing.T) {
 	})
 }
 
-// TestComponentWriteRoundTrips: a component write is two round trips (WATCH with the
-// read, then MULTI/EXEC), and a write that ends without EXEC (nothing changed, or mutate
-// refused) drops its watch, so the connection's next transaction does not fail on it.
+// TestComponentWriteRoundTrips: a component write whose record this process wrote last
+// is one round trip (WATCH, the check of the bytes it expects, MULTI/EXEC, pipelined);
+// one on a record it does not know (or another process changed since) reads it first or
+// is told it by the check, two round trips.
 func TestComponentWriteRoundTrips(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, backend string) {
 		ctx := context.Background()
 		stores := storetest.OpenShared(t, backend, 2, store.Config{PoolSize: 1})
 		s, other := stores[0], stores[1]
-		comps := someComponents(2)
-		a, b := comps[0].ID, comps[1].ID
-		_, err := s.PutComponents(ctx, comps)
+		comps := someComponents(3)
+		a, b, c := comps[0].ID, comps[1].ID, comps[2].ID
+		_, err := s.PutComponents(ctx, comps[:2])
+		require.NoError(t, err)
+		_, err = other.PutComponents(ctx, comps[2:])
 		require.NoError(t, err)
 		h := &redisCounter{}
 		s.AddHook(h)
 		touch := func(c *bos.Component) error { c.EventStats.PowerOnAttempts++; return nil }
+		trips := func(_ string, write func()) {
+			t.Helper()
+			h.cmds.Store(0)
+			h.trips.Store(0)
+			write()
+		}
 
-		_, err = s.UpdateComponent(ctx, a, func(*bos.Component) error { return nil }) // no change
-		require.NoError(t, err)
+		trips("no change", func() {
+			_, err = s.UpdateComponent(ctx, a, func(*bos.Component) error { return nil })
+			require.NoError(t, err)
+		})
+		require.Equal(t, int64(1), h.trips.Load(), "a change-less write checks what it expected")
 		_, err = s.UpdateComponent(ctx, a, func(*bos.Component) error { return bos.Errorf(bos.EINVALID, "no") })
 		require.Error(t, err)
-		_, err = other.UpdateComponent(ctx, a, touch) // a changes after s watched it
+		_, err = other.UpdateComponent(ctx, a, touch) // a changes behind s's back
 		require.NoError(t, err)
 
-		h.cmds.Store(0)
-		h.trips.Store(0)
-		_, err = s.UpdateComponent(ctx, b, touch)
-		require.NoError(t, err)
-		require.Equal(t, int64(2), h.trips.Load(), "round trips of one write, committed at once")
+		trips("known record", func() {
+			_, err = s.UpdateComponent(ctx, b, touch)
+			require.NoError(t, err)
+		})
+		require.Equal(t, int64(1), h.trips.Load(), "round trips of a write of a record this process wrote")
+		trips("unknown record", func() {
+			_, err = s.UpdateComponent(ctx, c, touch)
+			require.NoError(t, err)
+		})
+		require.Equal(t, int64(2), h.trips.Load(), "round trips of a write of a record another process wrote")
+		trips("changed record", func() {
+			got, err := s.UpdateComponent(ctx, a, touch)
+			require.NoError(t, err)
+			require.Equal(t, 2, got.EventStats.PowerOnAttempts, "the write decided again on the current record")
+		})
+		require.Equal(t, int64(2), h.trips.Load(), "round trips of a write of a record another process changed")
+		trips("known again", func() {
+			_, err = s.UpdateComponent(ctx, c, touch)
+			require.NoError(t, err)
+		})
+		require.Equal(t, int64(1), h.trips.Load(), "the last write is remembered")
 	})
 }

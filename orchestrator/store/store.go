@@ -57,6 +57,11 @@ type Config struct {
 	HistoryLimit int
 	// Now stamps history entries; nil means time.Now.
 	Now func() time.Time
+	// RecordCacheBytes bounds the memory of the component records this process remembers
+	// from its own writes, which lets a later write of the same record (a node report
+	// after the reconciler's decision) go in one round trip: 0 means
+	// DefaultRecordCacheBytes, negative remembers none.
+	RecordCacheBytes int
 }
 
 // Store keeps BOS's state in Redis. All methods are safe for concurrent use. Reads return
@@ -70,17 +75,29 @@ type Store struct {
 	onWritten func(ids []string)
 	// origin names this store's wake messages (ShareWakes), "" when it shares none.
 	origin string
+	// abortID names this store's write attempts' abort keys (script.go).
+	abortID string
+	// noScript: the Redis refused the write check's script at Open.
+	noScript bool
 	// historyMax is the history entries kept per component (0: none); clock stamps them.
 	historyMax int
 	clock      func() time.Time
-	tokens     tokenCache // BSS token records known to this process
+	tokens     tokenCache   // BSS token records known to this process
+	records    *recordCache // component records this process last wrote (nil: none)
+	leases     leaseMemory  // lease holders this process's fenced writes last saw
 	sessions   sessionCache
 }
 
 // Open connects to Redis (or starts the embedded one) and checks the connection.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s := &Store{prefix: cfg.KeyPrefix, onChanged: cfg.OnComponentsChanged, onWritten: cfg.OnComponentsWritten,
-		historyMax: historyLimit(cfg), clock: cfg.Now}
+		historyMax: historyLimit(cfg), clock: cfg.Now, abortID: uuid.New()}
+	switch {
+	case cfg.RecordCacheBytes == 0:
+		s.records = newRecordCache(DefaultRecordCacheBytes)
+	case cfg.RecordCacheBytes > 0:
+		s.records = newRecordCache(cfg.RecordCacheBytes)
+	}
 	if cfg.ShareWakes {
 		s.origin = uuid.New()
 	}
@@ -121,6 +138,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		_ = s.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	// A Redis that refuses scripts (an ACL, a proxy) would refuse the write check but
+	// not the MULTI/EXEC after it: writes then WATCH and read instead (script.go).
+	s.noScript = s.rdb.Eval(ctx, checkScript, nil).Err() != nil
 	if err := s.ensureCounts(ctx); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("open store: %w", err)
@@ -142,6 +162,10 @@ func openCluster(ctx context.Context, s *Store, cfg Config) (*Store, error) {
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := s.rdb.Eval(ctx, checkScript, []string{s.k("write-check")}, "0", "").Err(); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("open store: component writes need Lua scripts (EVAL): %w", err)
 	}
 	return s, nil
 }
