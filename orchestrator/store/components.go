@@ -982,22 +982,12 @@ func (s *Store) writeChunkWatched(ctx context.Context, rdb *redis.Client, ids, k
 	all := slices.Concat(keys, leaseKeys)
 	conn := s.conn(rdb)
 	defer conn.Close()
-	var vals *redis.SliceCmd
-	_, err := conn.Pipelined(ctx, func(p redis.Pipeliner) error {
-		watch := make([]any, 0, 1+len(all))
-		watch = append(watch, "WATCH")
-		for _, k := range all {
-			watch = append(watch, k)
-		}
-		p.Do(ctx, watch...)
-		vals = p.MGet(ctx, all...)
-		return nil
-	})
+	vals, err := watchAndGet(ctx, conn, all)
 	if err != nil {
 		return s.fail("write components", err)
 	}
 	known := make(map[string]keyVal, len(all))
-	for i, v := range vals.Val() {
+	for i, v := range vals {
 		str, ok := v.(string)
 		known[all[i]] = keyVal{s: str, exists: ok, fresh: true}
 	}

@@ -143,21 +143,11 @@ func (s *Store) casValues(ctx context.Context, keys []string, decide func(vals [
 	}
 	conn := s.conn(rdb)
 	defer conn.Close()
-	var vals *redis.SliceCmd
-	_, err := conn.Pipelined(ctx, func(p redis.Pipeliner) error {
-		watch := make([]any, 0, 1+len(keys))
-		watch = append(watch, "WATCH")
-		for _, k := range keys {
-			watch = append(watch, k)
-		}
-		p.Do(ctx, watch...)
-		vals = p.MGet(ctx, keys...)
-		return nil
-	})
+	vals, err := watchAndGet(ctx, conn, keys)
 	if err != nil {
 		return err
 	}
-	writes, err := decide(vals.Val())
+	writes, err := decide(vals)
 	if err != nil || writes == nil {
 		if uerr := conn.Process(ctx, redis.NewStatusCmd(ctx, "UNWATCH")); err == nil {
 			err = uerr
@@ -166,6 +156,25 @@ func (s *Store) casValues(ctx context.Context, keys []string, decide func(vals [
 	}
 	_, err = conn.TxPipelined(ctx, func(p redis.Pipeliner) error { writes(p); return nil })
 	return err
+}
+
+// watchAndGet WATCHes keys on conn and reads them, in one round trip.
+func watchAndGet(ctx context.Context, conn *redis.Conn, keys []string) ([]any, error) {
+	watch := make([]any, 0, 1+len(keys))
+	watch = append(watch, "WATCH")
+	for _, k := range keys {
+		watch = append(watch, k)
+	}
+	var vals *redis.SliceCmd
+	_, err := conn.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Do(ctx, watch...)
+		vals = p.MGet(ctx, keys...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return vals.Val(), nil
 }
 
 func (s *Store) cas(ctx context.Context, step string, keys []string, prepare func(tx *redis.Tx) (func(redis.Pipeliner), error)) error {
