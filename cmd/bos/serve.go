@@ -32,6 +32,7 @@ type serveFlags struct {
 	redisCluster            bool
 	replica                 server.Replica
 	historyLimit            int
+	recordCacheMiB          int
 	tenants, bmcCredentials string
 	services                server.Services
 	redfishScheme, power    string
@@ -88,6 +89,7 @@ act without a tenant, or use v1 (docs/auth.md).`,
 	fl.IntVar(&f.replica.Shards, "shards", ownership.DefaultShards, "with --replica-id: how many shards the nodes are hashed into (the same on every replica)")
 	fl.DurationVar(&f.replica.LeaseTTL, "lease-ttl", ownership.DefaultTTL, "with --replica-id: a shard lease's time to live; a dead replica's nodes move to the others within about 4/3 of it")
 	fl.IntVar(&f.historyLimit, "history-limit", store.DefaultHistoryLimit, "history entries kept per component (GET /v2/components/{id}/history); 0 keeps none")
+	fl.IntVar(&f.recordCacheMiB, "record-cache-mib", store.DefaultRecordCacheBytes>>20, "MiB of component records remembered, so a node report's write is one Redis round trip; 0 remembers none (each report reads first)")
 	fl.StringVar(&f.tenants, "tenants", "", "YAML or JSON file of tenants and their nodes (the TAPMS stand-in)")
 	fl.StringVar(&f.urlsFile, "urls-file", "", `write {"bos": URL} to this file once the API listens`)
 	fl.StringVar(&f.urlsFrom, "urls-from", "", "take the service URLs not given by their flags from this URLs file (bos sim --urls-file, or bos urls merge)")
@@ -147,6 +149,14 @@ func (f *serveFlags) config(cmd *cobra.Command, life context.Context) (cfg serve
 		return cfg, fmt.Errorf("--history-limit must be 0 or more, not %d", f.historyLimit)
 	case f.historyLimit == 0:
 		cfg.Store.HistoryLimit = -1 // the store's "none"
+	}
+	switch {
+	case f.recordCacheMiB < 0:
+		return cfg, fmt.Errorf("--record-cache-mib must be 0 or more, not %d", f.recordCacheMiB)
+	case f.recordCacheMiB == 0:
+		cfg.Store.RecordCacheBytes = -1 // the store's "none"
+	default:
+		cfg.Store.RecordCacheBytes = f.recordCacheMiB << 20
 	}
 	if cfg.Reconcile, err = reconcilerWanted(f.services); err != nil {
 		return cfg, err

@@ -165,6 +165,7 @@ func TestServeFlags(t *testing.T) {
 		{"cluster without redis", []string{"--redis-cluster"}, "--redis-cluster needs --redis-url"},
 		{"bad role", []string{"--listen", "127.0.0.1:0", "--role", "worker", "--replica-id", "r0", "--redis-url", "redis://127.0.0.1:1/0"}, `replica role must be all, api or operator, not "worker"`},
 		{"negative history limit", []string{"--history-limit", "-1"}, "--history-limit must be 0 or more, not -1"},
+		{"negative record cache", []string{"--record-cache-mib", "-1"}, "--record-cache-mib must be 0 or more, not -1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := run(ctx, append([]string{"serve"}, tc.args...), &bytes.Buffer{}, &bytes.Buffer{})
@@ -295,5 +296,25 @@ func TestServeHistoryLimit(t *testing.T) {
 		cfg, err := f.config(cmd, t.Context())
 		require.NoError(t, err)
 		assert.Equal(t, tc.want, cfg.Store.HistoryLimit, "%v", tc.args)
+	}
+}
+
+// TestServeRecordCache: --record-cache-mib reaches the store in bytes, 0 as its "none".
+func TestServeRecordCache(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{
+		{nil, store.DefaultRecordCacheBytes},
+		{[]string{"--record-cache-mib", "8"}, 8 << 20},
+		{[]string{"--record-cache-mib", "0"}, -1},
+	} {
+		f := serveFlags{power: server.PowerRedfish}
+		cmd := &cobra.Command{}
+		cmd.Flags().IntVar(&f.recordCacheMiB, "record-cache-mib", store.DefaultRecordCacheBytes>>20, "")
+		require.NoError(t, cmd.ParseFlags(tc.args))
+		cfg, err := f.config(cmd, t.Context())
+		require.NoError(t, err)
+		assert.Equal(t, tc.want, cfg.Store.RecordCacheBytes, "%v", tc.args)
 	}
 }
