@@ -5,9 +5,10 @@ import (
 	"unsafe"
 )
 
-// DefaultRecordCacheBytes bounds the record cache when Config.RecordCacheBytes is 0:
-// about 20,000 records of 1.5 KB.
-const DefaultRecordCacheBytes = 32 << 20
+// DefaultRecordCacheBytes bounds the record cache when Config.RecordCacheBytes is 0: a
+// 100,000-node boot's records (about 2 KB each). It holds only records this process has
+// seen, so a smaller cluster uses less.
+const DefaultRecordCacheBytes = 256 << 20
 
 // recordCacheOverhead is what an entry is counted for besides its id and bytes.
 const recordCacheOverhead = 64
