@@ -158,13 +158,17 @@ func (s *Setup) Run(ctx context.Context, sess bos.Session, opts bos.Options) err
 	sort.Strings(ids)
 	// The nodes that are components, as they are now: which exist, and the sessions
 	// holding them (creationOrder), in one read.
-	comps, err := s.Store.GetComponents(ctx, ids)
+	// The write is given these reads (ReadBefore): a record unchanged since is not decoded
+	// again.
+	reads, err := s.Store.ReadComponents(ctx, ids)
 	if err != nil {
 		return fmt.Errorf("session setup %s: check components: %w", sess.Name, err)
 	}
-	known := make([]string, len(comps))
-	for i := range comps {
-		known[i] = comps[i].ID
+	known := make([]string, len(reads))
+	comps := make([]bos.Component, len(reads))
+	readBefore := make(map[string]store.Read, len(reads))
+	for i, r := range reads {
+		known[i], comps[i], readBefore[r.ID] = r.ID, r.Component, r
 	}
 	if dropped := len(ids) - len(known); dropped > 0 {
 		log.Warn("session setup: dropping nodes that are not BOS components", "count", dropped)
@@ -196,7 +200,7 @@ func (s *Setup) Run(ctx context.Context, sess bos.Session, opts bos.Options) err
 	written := make([]string, 0, len(known))
 	nLeft := 0
 	for i := 0; i < len(known); i += chunk {
-		outs, err := store.UpdateEach(ctx, s.Store, known[i:min(i+chunk, len(known))], mutate)
+		outs, err := store.UpdateEach(ctx, s.Store, known[i:min(i+chunk, len(known))], mutate, store.ReadBefore(readBefore))
 		if err != nil {
 			return fmt.Errorf("session setup %s: write components: %w", sess.Name, err)
 		}
