@@ -221,12 +221,29 @@ func openPage(t *testing.T, ctx context.Context, browser, url string, where func
 }
 
 // wait polls expr in the page until it is true (testwait.Backstop at most).
+// A poll started while the page's first document replaces about:blank can name a context
+// the browser has just dropped ("Cannot find context with specified id", seen on a
+// loaded machine): it is polled again in the new one, within the same backstop.
 func (p *page) wait(what, expr string) {
 	p.t.Helper()
-	_, err := chromedp.Run(p.ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(testwait.Backstop)))
+	deadline := time.Now().Add(testwait.Backstop)
+	var err error
+	for {
+		_, err = chromedp.Run(p.ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(time.Until(deadline))))
+		if err == nil || !contextReplaced(err) || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil {
 		p.t.Fatalf("waiting for %s: %v\n%s", what, err, p.where(p))
 	}
+}
+
+// contextReplaced reports whether err says the page's JavaScript context was replaced
+// under a call (a navigation), so the call may be made again.
+func contextReplaced(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "Cannot find context with specified id") || strings.Contains(msg, "Execution context was destroyed")
 }
 
 func (p *page) eval(expr string) string {
