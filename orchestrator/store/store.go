@@ -84,6 +84,7 @@ type Store struct {
 	clock      func() time.Time
 	tokens     tokenCache   // BSS token records known to this process
 	records    *recordCache // component records this process last wrote (nil: none)
+	commits    committer    // batches concurrent component writes (groupcommit.go)
 	leases     leaseMemory  // lease holders this process's fenced writes last saw
 	sessions   sessionCache
 }
