@@ -73,10 +73,10 @@ func (c *committer) commit(ctx context.Context, s *Store, rdb *redis.Client, gro
 	case err := <-req.done:
 		return err
 	case <-ctx.Done():
-		if req.state.CompareAndSwap(reqQueued, reqWithdrawn) {
-			return ctx.Err()
-		}
-		return ctx.Err() // sent: its outcome is unknown to this writer, as on a timeout
+		// Still queued: withdrawn, nothing of it is sent. Else its outcome is unknown to
+		// this writer, as after a timeout.
+		req.state.CompareAndSwap(reqQueued, reqWithdrawn)
+		return ctx.Err()
 	}
 }
 
