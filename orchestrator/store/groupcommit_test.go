@@ -24,6 +24,8 @@ type gateHook struct {
 	release chan struct{}
 	n       atomic.Int64
 	fail    error
+	// When set before the first pipeline is released, the second is held too.
+	held2, release2 chan struct{}
 }
 
 func newGate() *gateHook { return &gateHook{held: make(chan struct{}), release: make(chan struct{})} }
@@ -34,14 +36,19 @@ func (h *gateHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook { retur
 
 func (h *gateHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		switch h.n.Add(1) {
+		k := h.n.Add(1)
+		switch k {
 		case 1:
 			close(h.held)
 			<-h.release
-		default:
-			if h.fail != nil {
-				return h.fail
+		case 2:
+			if h.release2 != nil {
+				close(h.held2)
+				<-h.release2
 			}
+		}
+		if k > 1 && h.fail != nil {
+			return h.fail
 		}
 		return next(ctx, cmds)
 	}
@@ -178,6 +185,42 @@ func TestGroupCommitCancel(t *testing.T) {
 		require.Equal(t, want, c.ActualState.BootArtifacts.Kernel, comps[i].ID)
 	}
 	requireCountsExact(t, s, "after the cancelled write")
+}
+
+// TestGroupCommitCancelSent: a write whose context ends once its batch is sent returns
+// at once with the context's error (its outcome unknown to it, as after a timeout); the
+// batch goes on for the others.
+func TestGroupCommitCancelSent(t *testing.T) {
+	const n, gone = 3, 2
+	wctx, cancel := context.WithCancel(context.Background())
+	returned := make(chan error, 1)
+	_, other, _, gate, comps, wait := batchedWrites(t, n, func(s *store.Store, i int, id string) error {
+		ctx := context.Background()
+		if i == gone {
+			ctx = wctx
+		}
+		_, err := s.UpdateComponent(ctx, id, touchReport)
+		if i == gone {
+			returned <- err
+		}
+		return err
+	})
+	gate.held2, gate.release2 = make(chan struct{}), make(chan struct{})
+	close(gate.release)
+	<-gate.held2 // the batch of writes 1 and 2 is in flight
+	cancel()
+	require.ErrorIs(t, <-returned, context.Canceled, "the cancelled write does not wait for its batch")
+	close(gate.release2)
+	for i, err := range wait() {
+		if i != gone {
+			require.NoError(t, err, comps[i].ID)
+		}
+	}
+	for i := range n {
+		c, err := other.GetComponent(context.Background(), comps[i].ID)
+		require.NoError(t, err)
+		require.Equal(t, "reported", c.ActualState.BootArtifacts.Kernel, "%s: written, the cancelled one included (it was sent)", comps[i].ID)
+	}
 }
 
 // TestGroupCommitConnectionError: when a batch cannot be sent every write in it fails
