@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -157,6 +158,40 @@ func BenchmarkNodeReport(b *testing.B) {
 		})
 	}
 	b.Run("loopback-roundtrip", benchLoopback)
+}
+
+// BenchmarkNodeReports is BenchmarkNodeReport with 64 reports at a time, as the
+// simulators send them: concurrent writes share round trips (groupcommit.go). Metrics
+// are per report; redis-cpu is the server's (use a Redis of your own: BOS_TEST_REDIS_URL).
+func BenchmarkNodeReports(b *testing.B) {
+	s := storetest.Open(b, storetest.Redis, store.Config{})
+	ctx := b.Context()
+	comps := bootingSession(10000)
+	_, err := s.PutComponents(ctx, comps)
+	require.NoError(b, err)
+	h := &redisCounter{}
+	s.AddHook(h)
+	var next atomic.Int64
+	cpu, rcpu := cpuTime(), redisCPU(b, s)
+	b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			op := next.Add(1)
+			_, err := s.UpdateComponent(ctx, comps[int(op)%len(comps)].ID, func(c *bos.Component) error {
+				c.ActualState.BootArtifacts.Kernel = fmt.Sprintf("k%d", op)
+				return nil
+			})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	ops := int(next.Load())
+	h.report(b, ops, cpu)
+	if rcpu > 0 {
+		b.ReportMetric(float64((redisCPU(b, s)-rcpu).Microseconds())/float64(ops), "redis-cpu-µs/op")
+	}
 }
 
 // BenchmarkLookWrites is the store's share of the reconciler's writes: an op reads

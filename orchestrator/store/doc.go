@@ -49,33 +49,38 @@
 // Component writes are compare-and-set per component, in chunks of 500. A chunk of more
 // than 16 records (and any write on the embedded miniredis) takes two round trips on one
 // connection: WATCH the keys and MGET them (one pipeline), apply the caller's mutate
-// function, then MULTI (SET + the index changes + history + the session counts'
-// changes) EXEC, or UNWATCH when nothing changed. A smaller write (a node report, the
-// reconciler's decisions on a few nodes) is one round trip when it knows each record's
-// stored bytes: those of a read the caller made (ReadBefore), else those this process
-// last read or wrote for it (a cache bounded by Config.RecordCacheBytes); else it reads
-// them first (one MGET, no WATCH). It applies mutate, then sends in one pipeline WATCH,
-// a check script (EVAL) that compares each record with the bytes expected and, when one
-// differs, touches a watched key of its own and returns the current values, and the
-// same MULTI/EXEC (script.go). A write that changes nothing sends only the check of what
-// it did not read, or nothing. When the EXEC fails nothing is written and the records
-// are decided again: on the values the check returned, at once, when only what was
-// expected without reading was out of date; else (another writer committed meanwhile)
-// in halves, so that one hot component never holds back the rest. mutate may therefore
-// run more than once and must depend only on the component it is given, and anything it
-// needs from elsewhere in the store is read before the write and passed in. A retry
-// decodes and mutates again only the components whose stored bytes changed since the
-// attempt that failed; the others keep that attempt's result (a 500-node write racing
-// node reports used to decode and encode each record 3 to 4 times). A write given the
-// records a read returned (ReadBefore) does not decode those still stored as read. A
-// result of mutate (a decision, an outcome) leaves through UpdateEach, which returns the
-// results of the attempt that committed only: a component deleted or changed after an
-// attempt that failed is never reported with that attempt's result. After each committed
-// transaction Config.OnComponentsChanged receives the ids written (unless the write was
-// made with NoWake) and Config.OnComponentsWritten receives them always. On a Redis
-// Cluster, whose client WATCHes on its own, every write takes the check script's way,
-// in two round trips. A Redis that refuses scripts at Open (an ACL) gets the two-round-
-// trip writes only; a Cluster that does is refused.
+// function, then MULTI (SET + the index changes + history + the session counts' changes)
+// EXEC, or UNWATCH when nothing changed. A smaller write (a node report, the reconciler's
+// decisions on a few nodes) is one round trip when it knows each record's stored bytes:
+// those of a read the caller made (ReadBefore), else those this process last read or
+// wrote for it (a cache bounded by Config.RecordCacheBytes); else it reads them first
+// (one MGET, no WATCH). It applies mutate, then sends in one pipeline WATCH, a check
+// script (EVAL) that compares each record with the bytes expected and, when one differs,
+// touches a watched key of its own and returns the current values, and the same
+// MULTI/EXEC (script.go). A write that changes nothing sends only the check of what it
+// did not read, or nothing. On a single Redis, such writes made at the same moment share
+// the round trip (groupcommit.go): the first sends at once, those that come while it is
+// in flight are sent together when it returns, at most 32 transactions in one pipeline on
+// one connection, each its own WATCH/check/MULTI/EXEC, so one's mismatch or conflict
+// fails only that one and each writer gets the result it would have had alone (64
+// concurrent reports: 1 round trip in 30, BenchmarkNodeReports). When the EXEC fails
+// nothing is written and the records are decided again: on the values the check returned,
+// at once, when only what was expected without reading was out of date; else (another
+// writer committed meanwhile) in halves, so that one hot component never holds back the
+// rest. mutate may therefore run more than once and must depend only on the component it
+// is given, and anything it needs from elsewhere in the store is read before the write
+// and passed in. A retry decodes and mutates again only the components whose stored bytes
+// changed since the attempt that failed; the others keep that attempt's result (a
+// 500-node write racing node reports used to decode and encode each record 3 to 4 times).
+// A write given the records a read returned (ReadBefore) does not decode those still
+// stored as read. A result of mutate (a decision, an outcome) leaves through UpdateEach,
+// which returns the results of the attempt that committed only: a component deleted or
+// changed after an attempt that failed is never reported with that attempt's result.
+// After each committed transaction Config.OnComponentsChanged receives the ids written
+// (unless the write was made with NoWake) and Config.OnComponentsWritten receives them
+// always. On a Redis Cluster, whose client WATCHes on its own, every write takes the
+// check script's way, in two round trips, and is sent alone. A Redis that refuses scripts
+// at Open (an ACL) gets the two-round-trip writes only; a Cluster that does is refused.
 // Options, templates and sessions use the same WATCH/MULTI cycle on their key.
 //
 // # Session counts

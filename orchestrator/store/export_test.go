@@ -46,3 +46,10 @@ func DecodeComponent(raw []byte) (orchestrator.Component, error) { return decode
 
 // AppendHistoryEntry is appendHistoryEntry, for its test.
 var AppendHistoryEntry = appendHistoryEntry
+
+// QueuedWrites is how many component writes wait for the next batch (groupcommit.go).
+func (s *Store) QueuedWrites() int {
+	s.commits.mu.Lock()
+	defer s.commits.mu.Unlock()
+	return len(s.commits.queue)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync/atomic"
 
@@ -103,79 +104,122 @@ type txGroup struct {
 	committed bool
 	check     *redis.Cmd
 	exec      *redis.Cmd
+	// first and end delimit the group's commands in the pipeline that sent it.
+	first, end int
 }
 
 // checkAndWrite runs the groups' transactions, independent of each other, in one round
-// trip on one connection (on a Redis Cluster, whose client WATCHes on its own, two per
-// group).
+// trip on one connection, shared with other writers' transactions waiting at the moment
+// (groupcommit.go). On a Redis Cluster, whose client WATCHes on its own, it takes two
+// round trips per group.
 func (s *Store) checkAndWrite(ctx context.Context, groups []*txGroup) error {
-	queue := func(p redis.Pipeliner, g *txGroup, keys []string, watch bool) {
-		argv := make([]any, 0, 2*len(g.guards))
-		for _, kv := range g.kvs {
-			if kv.exists {
-				argv = append(argv, "1", kv.s)
-			} else {
-				argv = append(argv, "0", "")
-			}
-		}
-		if g.writes == nil { // nothing to write: the check alone, atomic by itself
-			g.check = p.Eval(ctx, checkScript, keys, argv...)
-			return
-		}
-		if watch {
-			args := make([]any, 0, 1+len(keys))
-			args = append(args, "WATCH")
-			for _, k := range keys {
-				args = append(args, k)
-			}
-			p.Do(ctx, args...)
-		}
-		g.check = p.Eval(ctx, checkScript, keys, argv...)
-		p.Do(ctx, "MULTI")
-		g.writes(pipeSink{ctx, p})
-		g.exec = p.Do(ctx, "EXEC")
-	}
-	keysOf := func(g *txGroup) []string {
-		if g.writes == nil {
-			return g.guards
-		}
-		return append(g.guards[:len(g.guards):len(g.guards)], s.k("write-abort:", s.abortID, ":", strconv.FormatUint(abortSeq.Add(1), 10)))
+	if rdb, single := s.rdb.(*redis.Client); single {
+		return s.commits.commit(ctx, s, rdb, groups)
 	}
 	var err error
-	if rdb, single := s.rdb.(*redis.Client); single {
-		conn := s.conn(rdb)
-		defer conn.Close()
-		_, err = conn.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, g := range groups {
-				queue(p, g, keysOf(g), true)
-			}
-			return nil
-		})
-	} else {
+	for _, g := range groups {
+		keys := s.keysOf(g)
+		if g.writes == nil {
+			_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error { s.queueGroup(ctx, p, g, keys, false); return nil })
+		} else {
+			err = s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+				_, err := tx.Pipelined(ctx, func(p redis.Pipeliner) error { s.queueGroup(ctx, p, g, keys, false); return nil })
+				return err
+			}, keys...)
+		}
+		if err != nil && !errors.Is(err, redis.Nil) {
+			break
+		}
+	}
+	return settleGroups(groups, err)
+}
+
+// sendGroups sends the groups' transactions in one pipeline on one connection of rdb
+// and returns the pipeline's commands, each group's from g.first to g.end, every one
+// with its reply or error: a failure before any was sent (no connection) is set on all.
+func (s *Store) sendGroups(ctx context.Context, rdb *redis.Client, groups []*txGroup) []redis.Cmder {
+	conn := s.conn(rdb)
+	defer conn.Close()
+	cmds, err := conn.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, g := range groups {
-			keys := keysOf(g)
-			if g.writes == nil {
-				_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error { queue(p, g, keys, false); return nil })
-			} else {
-				err = s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-					_, err := tx.Pipelined(ctx, func(p redis.Pipeliner) error { queue(p, g, keys, false); return nil })
-					return err
-				}, keys...)
-			}
-			if err != nil && !errors.Is(err, redis.Nil) {
-				break
+			g.first = p.Len()
+			s.queueGroup(ctx, p, g, s.keysOf(g), true)
+			g.end = p.Len()
+		}
+		return nil
+	})
+	if err != nil && !slices.ContainsFunc(cmds, func(c redis.Cmder) bool { return c.Err() != nil }) {
+		for _, c := range cmds {
+			c.SetErr(err)
+		}
+	}
+	return cmds
+}
+
+// groupsErr is what the groups' own commands among cmds say went wrong, the first
+// error of theirs: what the pipeline would have returned had they been sent alone.
+func groupsErr(cmds []redis.Cmder, groups []*txGroup) error {
+	for _, g := range groups {
+		for _, c := range cmds[g.first:g.end] {
+			if err := c.Err(); err != nil {
+				return err
 			}
 		}
 	}
+	return nil
+}
+
+// keysOf is the keys a group's check script is given: its guards, then (when it writes)
+// an abort key of its own.
+func (s *Store) keysOf(g *txGroup) []string {
+	if g.writes == nil {
+		return g.guards
+	}
+	return append(g.guards[:len(g.guards):len(g.guards)], s.k("write-abort:", s.abortID, ":", strconv.FormatUint(abortSeq.Add(1), 10)))
+}
+
+// queueGroup queues one group's transaction: (WATCH, when watch) EVAL of the check,
+// MULTI, the writes, EXEC; or the check alone when the group writes nothing (atomic by
+// itself).
+func (s *Store) queueGroup(ctx context.Context, p redis.Pipeliner, g *txGroup, keys []string, watch bool) {
+	argv := make([]any, 0, 2*len(g.guards))
+	for _, kv := range g.kvs {
+		if kv.exists {
+			argv = append(argv, "1", kv.s)
+		} else {
+			argv = append(argv, "0", "")
+		}
+	}
+	if g.writes == nil {
+		g.check = p.Eval(ctx, checkScript, keys, argv...)
+		return
+	}
+	if watch {
+		args := make([]any, 0, 1+len(keys))
+		args = append(args, "WATCH")
+		for _, k := range keys {
+			args = append(args, k)
+		}
+		p.Do(ctx, args...)
+	}
+	g.check = p.Eval(ctx, checkScript, keys, argv...)
+	p.Do(ctx, "MULTI")
+	g.writes(pipeSink{ctx, p})
+	g.exec = p.Do(ctx, "EXEC")
+}
+
+// settleGroups reads the replies of groups sent together: bad and committed of each,
+// or the first error, sendErr (the pipeline's) when no group's own reply says more.
+func settleGroups(groups []*txGroup, sendErr error) error {
 	for _, g := range groups {
 		if g.check == nil || g.check.Err() != nil {
 			if g.check != nil && !errors.Is(g.check.Err(), redis.Nil) {
 				return g.check.Err()
 			}
-			if err == nil || errors.Is(err, redis.Nil) {
-				err = errors.New("write check: not sent")
+			if sendErr == nil || errors.Is(sendErr, redis.Nil) {
+				sendErr = errors.New("write check: not sent")
 			}
-			return err
+			return sendErr
 		}
 		bad, perr := parseCheck(g.check.Val(), len(g.guards))
 		if perr != nil {
@@ -194,8 +238,8 @@ func (s *Store) checkAndWrite(ctx context.Context, groups []*txGroup) error {
 			g.committed = true
 		}
 	}
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return err
+	if sendErr != nil && !errors.Is(sendErr, redis.Nil) {
+		return sendErr
 	}
 	return nil
 }

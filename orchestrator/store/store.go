@@ -33,7 +33,8 @@ type Config struct {
 	// DB selects the Redis logical database when non-zero (overriding the URL's).
 	DB int
 	// PoolSize is the maximum number of Redis connections; 0 means go-redis's default
-	// (10 per CPU). Each in-flight compare-and-set write holds one connection.
+	// (10 per CPU). Each in-flight compare-and-set write holds one connection, but for
+	// the writes of a few records, which share one per batch (groupcommit.go).
 	PoolSize int
 	// EmbeddedOverPipes connects to the embedded Redis through in-process pipes instead of
 	// loopback TCP, so no port stays bound (tests that run the stack on an in-memory
@@ -84,6 +85,7 @@ type Store struct {
 	clock      func() time.Time
 	tokens     tokenCache   // BSS token records known to this process
 	records    *recordCache // component records this process last wrote (nil: none)
+	commits    committer    // batches concurrent component writes (groupcommit.go)
 	leases     leaseMemory  // lease holders this process's fenced writes last saw
 	sessions   sessionCache
 }
