@@ -216,11 +216,11 @@ func TestReplicaRoutesBootScriptsOfKnownNodesAndReportsHistory(t *testing.T) {
 		p.run(t)
 		defer p.stop()
 		for target, want := range map[string]bool{
-			"/boot/v1/bootscript?name=" + n1:          true,
+			"/boot/v1/bootscript?name=" + n1:           true,
 			"/apis/bss/boot/v1/bootscript?mac=" + mac1: true,
 			"/boot/v1/bootscript?nid=1":                true,
 			"/boot/v1/bootscript?name=x9c0s0b0n0":      false,
-			"/boot/v1/bootparameters?name=" + n1:      false,
+			"/boot/v1/bootparameters?name=" + n1:       false,
 			"/boot/v1/bootscript":                      false,
 		} {
 			assert.Equal(t, want, p.replica.Route(httptest.NewRequest("GET", target, nil)) != nil, target)
