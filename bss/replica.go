@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cray-bos/bos/api/bssapi"
@@ -382,7 +383,12 @@ type Replica struct {
 	until time.Time
 	lease time.Duration
 	lost  chan struct{} // signalled when the replica must register again
+
+	served atomic.Int64 // boot-script requests routed here
 }
+
+// Served counts the boot-script requests the replica took (Route picked it).
+func (r *Replica) Served() int64 { return r.served.Load() }
 
 // NewReplica makes a replica that serves nothing until Run has registered it.
 func NewReplica(cfg ReplicaConfig) *Replica {
@@ -590,6 +596,7 @@ func (r *Replica) Route(req *http.Request) http.Handler {
 	if sr.mac == "" && sr.name == "" && sr.nid < 0 || !knows(r.srv.inv.Load(), sr) {
 		return nil
 	}
+	r.served.Add(1)
 	return r.script
 }
 
