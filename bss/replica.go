@@ -84,6 +84,10 @@ type replicaSettings struct {
 
 type registration struct {
 	URL string `json:"url"`
+	// Nodes, when set, are the only nodes the replica serves: it is sent their inventory
+	// and entries, and every entry not stored under a node's xname (roles, Default,
+	// MACs), rather than the whole cluster's.
+	Nodes []string `json:"nodes,omitempty"`
 }
 
 type registered struct {
@@ -111,8 +115,35 @@ type replicas struct {
 
 type peer struct {
 	id, url string
-	renewed time.Time // when its last renewal was accepted
+	nodes   map[string]bool // the nodes it serves (registration.Nodes); nil: all
+	renewed time.Time       // when its last renewal was accepted
 	dropped bool
+}
+
+// forPeer is c as p is sent it: with p's nodes only, of the inventory and of the entries
+// stored under a node's xname (inv says which keys are nodes).
+func (c *replicaChange) forPeer(p *peer, inv *nodeIndex) *replicaChange {
+	if p.nodes == nil {
+		return c
+	}
+	out := *c
+	if c.Hosts != nil {
+		out.Hosts = make(map[string]*replicaEntry, len(c.Hosts))
+		for k, e := range c.Hosts {
+			if _, node := inv.byID[k]; !node || p.nodes[k] {
+				out.Hosts[k] = e
+			}
+		}
+	}
+	if c.HasInventory {
+		out.Inventory = make([]bssapi.Host, 0, len(p.nodes))
+		for _, h := range c.Inventory {
+			if p.nodes[h.ID] {
+				out.Inventory = append(out.Inventory, h)
+			}
+		}
+	}
+	return &out
 }
 
 // lockWrites takes the write lock (a channel, so that a waiter can give up with its
@@ -154,14 +185,16 @@ func (s *Server) replicate(ctx context.Context) {
 	s.repl.seq++
 	ch.Seq = s.repl.seq
 	s.repl.mu.Unlock()
-	body, err := json.Marshal(ch)
-	if err != nil {
-		s.log.Error("bss: encoding a change for the replicas", "err", err)
-		return
-	}
 	var wg sync.WaitGroup
 	for _, p := range to {
-		wg.Go(func() { s.sendChange(ctx, p, body) })
+		wg.Go(func() {
+			body, err := json.Marshal(ch.forPeer(p, inv))
+			if err != nil {
+				s.log.Error("bss: encoding a change for a replica", "err", err)
+				return
+			}
+			s.sendChange(ctx, p, body)
+		})
 	}
 	wg.Wait()
 }
@@ -228,14 +261,22 @@ func (s *Server) postReplica(w http.ResponseWriter, r *http.Request) *problem.De
 	}
 	defer s.unlockWrites()
 	inv := s.inv.Load()
+	p := &peer{url: reg.URL, renewed: time.Now()}
+	if reg.Nodes != nil {
+		p.nodes = make(map[string]bool, len(reg.Nodes))
+		for _, n := range reg.Nodes {
+			p.nodes[n] = true
+		}
+	}
 	s.mu.RLock()
-	st := s.store.snapshot()
+	all := s.store.snapshot()
 	s.mu.RUnlock()
-	st.Inventory, st.HasInventory = inv.hosts, true
+	all.Inventory, all.HasInventory = inv.hosts, true
+	st := *all.forPeer(p, inv)
 	st.Settings = &replicaSettings{S3URL: s.s3URL, Advertise: s.advertise, ChainBase: s.chainBase, RetryDelay: s.retryDelay}
 	s.repl.mu.Lock()
 	s.repl.next++
-	p := &peer{id: strconv.Itoa(s.repl.next), url: reg.URL, renewed: time.Now()}
+	p.id = strconv.Itoa(s.repl.next)
 	if s.repl.peers == nil {
 		s.repl.peers = map[string]*peer{}
 	}
@@ -363,6 +404,9 @@ type ReplicaConfig struct {
 	// Primary is the BSS replicated (scheme://host:port); URL is where this replica's
 	// Handler is served, as the primary reaches it.
 	Primary, URL string
+	// Nodes, when set, are the nodes whose boot scripts the replica serves (a shard's):
+	// it keeps only their inventory and entries, not the whole cluster's.
+	Nodes []string
 	// Client makes the replica's requests to the primary; nil: http.DefaultClient.
 	Client *http.Client
 	Logger *slog.Logger
@@ -445,7 +489,7 @@ func (r *Replica) Register(ctx context.Context) error {
 	}
 	defer func() { <-r.gate }()
 	r.stopServing()
-	body, _ := json.Marshal(registration{URL: r.cfg.URL})
+	body, _ := json.Marshal(registration{URL: r.cfg.URL, Nodes: r.cfg.Nodes})
 	var reg registered
 	sent := time.Now()
 	status, err := doReplica(ctx, r.cfg.Client, http.MethodPost, r.cfg.Primary+ReplicaPathPrefix+"/replicas", body, &reg)

@@ -33,7 +33,7 @@ type replicaPair struct {
 
 const primaryHost, replicaHost = "bss.primary:27778", "bss.replica:27800"
 
-func newReplicaPair(t *testing.T) *replicaPair {
+func newReplicaPair(t *testing.T, nodes ...string) *replicaPair {
 	t.Helper()
 	p := &replicaPair{done: make(chan struct{})}
 	hosts := &inproc.Hosts{Next: roundTripFunc(func(r *http.Request) (*http.Response, error) {
@@ -48,7 +48,7 @@ func newReplicaPair(t *testing.T) *replicaPair {
 		}
 		return ph
 	})
-	p.replica = NewReplica(ReplicaConfig{Primary: "http://" + primaryHost, URL: "http://" + replicaHost, Client: hc})
+	p.replica = NewReplica(ReplicaConfig{Primary: "http://" + primaryHost, URL: "http://" + replicaHost, Client: hc, Nodes: nodes})
 	h := p.replica.Handler()
 	hosts.Route(replicaHost, func(*http.Request) http.Handler {
 		if p.down.Load() {
@@ -236,6 +236,33 @@ func TestReplicaRoutesBootScriptsOfKnownNodesAndReportsHistory(t *testing.T) {
 		require.Len(t, hist, 1)
 		assert.Positive(t, hist[0].LastEpoch, "the replica's fetch is in the primary's history")
 		assert.True(t, strings.EqualFold(hist[0].Endpoint, bssapi.EndpointBootscript))
+	})
+}
+
+// A replica of some nodes (a shard's) keeps their inventory and entries, and every
+// entry not under a node's xname (a role's, Default), not the other nodes': their
+// boot scripts are the primary's to serve.
+func TestReplicaOfSomeNodesKeepsOnlyTheirs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newReplicaPair(t, n1, n3)
+		p.put(t, `{"hosts":["`+n1+`","`+n2+`"],"kernel":"s3://boot/k","params":"v=1"}`)
+		p.put(t, `{"hosts":["Compute"],"kernel":"s3://boot/role","params":"role=1"}`)
+		p.run(t)
+		defer p.stop()
+		p.put(t, `{"hosts":["`+n2+`"],"kernel":"s3://boot/k","params":"v=2"}`)
+		p.replica.srv.mu.RLock()
+		_, hasN2 := p.replica.srv.store.hosts[n2]
+		_, hasRole := p.replica.srv.store.hosts["Compute"]
+		p.replica.srv.mu.RUnlock()
+		assert.False(t, hasN2, "another node's entry")
+		assert.True(t, hasRole, "a role's entry")
+		assert.Len(t, p.replica.srv.inv.Load().hosts, 2)
+		primary, replica := p.scripts(t, n1)
+		assert.Equal(t, primary, replica)
+		primary, replica = p.scripts(t, n3) // disabled endpoint: the unknown-node script
+		assert.Equal(t, primary, replica)
+		_, replica = p.scripts(t, n2)
+		assert.Empty(t, replica, "not its node: the primary's")
 	})
 }
 

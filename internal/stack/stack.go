@@ -328,7 +328,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			s.local = &inproc.Hosts{}
 			cfg.WrapTransport = func(next http.RoundTripper) http.RoundTripper { s.local.Next = next; return s.local }
 			if s.URLs.BSS != "" && !o.runs(BSS) {
-				if err := s.startBSSReplica(ctx, runCtx, o); err != nil {
+				if err := s.startBSSReplica(ctx, runCtx, o, cfg.Topology); err != nil {
 					return s, err
 				}
 			}
