@@ -34,7 +34,7 @@ import (
 //   - A write of boot parameters is answered only once every replica has applied it (BOS
 //     writes boot parameters, then resets the node: the node must never boot the image
 //     before). A write costs a request per replica, not per node.
-//   - A replica serves only while its lease holds: it renews it every Lease/3 (POST
+//   - A replica serves only while its lease holds: it renews it every Lease/10 (POST
 //     ReplicaPathPrefix/replicas/{id}, which also carries the boot-script fetches it
 //     served, for GET /endpoint-history), and stops serving Lease×0.9 after sending the
 //     last renewal the primary accepted. A replica the primary cannot reach (or that
@@ -50,7 +50,7 @@ import (
 const ReplicaPathPrefix = "/sim/bss"
 
 // DefaultReplicaLease is Config.ReplicaLease's default.
-const DefaultReplicaLease = 5 * time.Second
+const DefaultReplicaLease = 10 * time.Second
 
 // replicaChange is what a replica is sent: the whole state (at registration) or the
 // keys one write changed. A nil entry or image params is a deletion.
@@ -449,7 +449,7 @@ func NewReplica(cfg ReplicaConfig) *Replica {
 }
 
 // Run keeps the replica registered with the primary until ctx ends: it registers (unless
-// Register did), renews the lease every lease/3 and registers again whenever the primary
+// Register did), renews the lease every lease/10 and registers again whenever the primary
 // dropped it. A primary that does not answer is asked again every DefaultReplicaLease;
 // one without replication (404: a real BSS, or an older simulator) is left alone.
 // Meanwhile Route picks nothing and every request goes to the primary.
@@ -524,13 +524,13 @@ func (r *Replica) Register(ctx context.Context) error {
 	return nil
 }
 
-// renewLoop renews the lease every lease/3 until the primary refuses it, a change could
+// renewLoop renews the lease every lease/10 until the primary refuses it, a change could
 // not be applied, or ctx ends.
 func (r *Replica) renewLoop(ctx context.Context) {
 	r.mu.Lock()
 	id, lease := r.id, r.lease
 	r.mu.Unlock()
-	t := time.NewTicker(max(lease/3, time.Millisecond))
+	t := time.NewTicker(max(lease/10, time.Millisecond))
 	defer t.Stop()
 	for {
 		select {
