@@ -25,8 +25,9 @@ import (
 // data. The replication is simulator-internal, under ReplicaPathPrefix, outside the real
 // API's paths.
 //
-//   - A replica registers with the primary (POST ReplicaPathPrefix/replicas, its own URL)
-//     and gets the whole state in the answer; from then on the primary sends it every
+//   - A replica registers with the primary (POST ReplicaPathPrefix/replicas, its own URL;
+//     refused, 502, when the primary cannot reach that URL) and gets the whole state in
+//     the answer; from then on the primary sends it every
 //     change (PUT {replica}ReplicaPathPrefix/replica): the keys a write changed, and the
 //     inventory when a refresh swapped it. Writes and their replication go one at a time,
 //     numbered: a replica applies change N+1 only on top of N (else it answers 409, stops
@@ -255,6 +256,14 @@ func (s *Server) postReplica(w http.ResponseWriter, r *http.Request) *problem.De
 	}
 	if reg.URL == "" {
 		return problem.New(http.StatusBadRequest, "url is required")
+	}
+	// A replica this BSS cannot reach would hold every write for a lease, be dropped and
+	// register again: refuse it at once.
+	ctx, cancel := context.WithTimeout(r.Context(), s.lease/2)
+	status, err := s.replicaCall(ctx, http.MethodGet, reg.URL+ReplicaPathPrefix+"/replica", nil, nil)
+	cancel()
+	if err != nil || status != http.StatusNoContent {
+		return problem.New(http.StatusBadGateway, "BSS cannot reach the replica at %s (status %d, %v): its nodes fetch from BSS", reg.URL, status, err)
 	}
 	if d := s.lockWrites(r.Context()); d != nil {
 		return d
@@ -576,10 +585,12 @@ func (r *Replica) Serving() bool {
 	return time.Now().Before(r.until)
 }
 
-// Handler takes the primary's changes (PUT ReplicaPathPrefix/replica).
+// Handler takes the primary's changes (PUT ReplicaPathPrefix/replica) and answers its
+// probe at registration (GET, 204).
 func (r *Replica) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("PUT "+ReplicaPathPrefix+"/replica", problem.Handler(r.putChange))
+	mux.HandleFunc("GET "+ReplicaPathPrefix+"/replica", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	return mux
 }
 

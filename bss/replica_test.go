@@ -26,6 +26,7 @@ type replicaPair struct {
 	primary *Server
 	replica *Replica
 	down    atomic.Bool
+	oneWay  atomic.Bool // the primary cannot reach the replica, the replica reaches it
 	pushes  atomic.Int32
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -51,10 +52,15 @@ func newReplicaPair(t *testing.T, nodes ...string) *replicaPair {
 	p.replica = NewReplica(ReplicaConfig{Primary: "http://" + primaryHost, URL: "http://" + replicaHost, Client: hc, Nodes: nodes})
 	h := p.replica.Handler()
 	hosts.Route(replicaHost, func(*http.Request) http.Handler {
-		if p.down.Load() {
+		if p.down.Load() || p.oneWay.Load() {
 			return nil
 		}
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { p.pushes.Add(1); h.ServeHTTP(w, r) })
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPut {
+				p.pushes.Add(1)
+			}
+			h.ServeHTTP(w, r)
+		})
 	})
 	return p
 }
@@ -192,7 +198,7 @@ func TestReplicaCutOffFromThePrimaryStopsServing(t *testing.T) {
 }
 
 // A change that does not follow the replica's last one is refused (409): the replica
-// stops serving and registers again.
+// stops serving (putChange ends its lease before answering) and registers again.
 func TestReplicaRefusesAChangeOutOfOrder(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newReplicaPair(t)
@@ -200,9 +206,11 @@ func TestReplicaRefusesAChangeOutOfOrder(t *testing.T) {
 		defer p.stop()
 		w := call(t, p.replica.Handler(), "PUT", ReplicaPathPrefix+"/replica", `{"seq": 7}`)
 		assert.Equal(t, http.StatusConflict, w.Code)
-		assert.False(t, p.replica.Serving())
 		synctest.Wait()
 		assert.True(t, p.replica.Serving(), "registered again")
+		p.primary.repl.mu.Lock()
+		assert.Equal(t, 2, p.primary.repl.next, "a second registration")
+		p.primary.repl.mu.Unlock()
 	})
 }
 
@@ -263,6 +271,21 @@ func TestReplicaOfSomeNodesKeepsOnlyTheirs(t *testing.T) {
 		assert.Equal(t, primary, replica)
 		_, replica = p.scripts(t, n2)
 		assert.Empty(t, replica, "not its node: the primary's")
+	})
+}
+
+// A replica the primary cannot reach is refused at registration, so no write waits for it.
+func TestReplicaThePrimaryCannotReachIsRefused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newReplicaPair(t)
+		p.oneWay.Store(true)
+		err := p.replica.Register(t.Context())
+		require.ErrorContains(t, err, "status 502")
+		start := time.Now()
+		p.put(t, `{"hosts":["`+n1+`"],"kernel":"s3://boot/k","params":"v=1"}`)
+		assert.Zero(t, time.Since(start), "no replica to wait for")
+		_, replica := p.scripts(t, n1)
+		assert.Empty(t, replica)
 	})
 }
 
