@@ -68,6 +68,15 @@
 // not know, at most once per Config.RefreshInterval. StaticInventory and FromTopology serve
 // tests and in-process stacks.
 //
+// # Read replicas
+//
+// A simulator process that runs BMCs but not BSS (a shard of a cluster) keeps a Replica:
+// the boot-script state of its nodes, sent by the primary on every write before the
+// write is answered, so its nodes' boot scripts are served in its own process. The
+// replication is the simulators' own (POST /sim/bss/replicas, POST
+// /sim/bss/replicas/{id}, PUT /sim/bss/replica on the replica), outside the real API's
+// paths; replica.go says how it stays never stale, and what an unreachable replica costs.
+//
 // # Deviations from the real BSS
 //
 //   - Storage is in memory (no etcd); images are keyed by path rather than by hash.

@@ -53,6 +53,12 @@ type Config struct {
 	// Now is the clock for endpoint history and the default ts of unknown-node scripts.
 	// Default time.Now.
 	Now func() time.Time
+	// ReplicaLease is how long a read replica (replica.go) serves after its last renewal,
+	// and so the longest a write waits for a replica that does not answer. Default
+	// DefaultReplicaLease.
+	ReplicaLease time.Duration
+	// ReplicaClient sends the changes to the replicas; nil: http.DefaultClient.
+	ReplicaClient *http.Client
 }
 
 // Server is one simulated BSS. All state hangs off it; it is safe for concurrent use.
@@ -78,6 +84,10 @@ type Server struct {
 
 	histMu  sync.Mutex
 	history map[historyKey]int64
+
+	repl          replicas
+	lease         time.Duration
+	replicaClient *http.Client
 }
 
 type historyKey struct{ name, endpoint string }
@@ -98,6 +108,15 @@ func New(cfg Config) (*Server, error) {
 		now:             cfg.Now,
 		store:           newStore(),
 		history:         map[historyKey]int64{},
+		repl:            replicas{sem: make(chan struct{}, 1)},
+		lease:           cfg.ReplicaLease,
+		replicaClient:   cfg.ReplicaClient,
+	}
+	if s.lease <= 0 {
+		s.lease = DefaultReplicaLease
+	}
+	if s.replicaClient == nil {
+		s.replicaClient = http.DefaultClient
 	}
 	if s.s3URL != "" {
 		if u, err := url.Parse(s.s3URL); err != nil || u.Scheme == "" || u.Host == "" {
@@ -137,8 +156,21 @@ func New(cfg Config) (*Server, error) {
 // Refresh re-reads the inventory and swaps it in. On failure the old data stays.
 func (s *Server) Refresh(ctx context.Context) error {
 	s.refreshMu.Lock()
-	defer s.refreshMu.Unlock()
-	return s.refreshLocked(ctx)
+	err := s.refreshLocked(ctx)
+	s.refreshMu.Unlock()
+	if err == nil {
+		s.replicateInventory(ctx)
+	}
+	return err
+}
+
+// replicateInventory sends a refreshed inventory to the replicas.
+func (s *Server) replicateInventory(ctx context.Context) {
+	if s.lockWrites(ctx) != nil {
+		return // the next write carries it
+	}
+	defer s.unlockWrites()
+	s.replicate(ctx)
 }
 
 func (s *Server) refreshLocked(ctx context.Context) error {
@@ -165,14 +197,17 @@ func (s *Server) refreshOnMiss(ctx context.Context) bool {
 		return false
 	}
 	s.refreshMu.Lock()
-	defer s.refreshMu.Unlock()
 	if s.now().Sub(s.lastAttempt) < s.refreshInterval {
+		s.refreshMu.Unlock()
 		return false
 	}
-	if err := s.refreshLocked(ctx); err != nil {
+	err := s.refreshLocked(ctx)
+	s.refreshMu.Unlock()
+	if err != nil {
 		s.log.Warn("bss: refresh on unknown node failed", "err", err)
 		return false
 	}
+	s.replicateInventory(ctx)
 	return true
 }
 
@@ -204,6 +239,9 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("GET "+p+"/user-data", problem.Handler(s.getUserData))
 		mux.HandleFunc("POST "+p+"/phone-home", problem.Handler(s.postPhoneHome))
 	}
+	// The read replicas' registration and renewals (replica.go): simulator-internal.
+	mux.HandleFunc("POST "+ReplicaPathPrefix+"/replicas", problem.Handler(s.postReplica))
+	mux.HandleFunc("POST "+ReplicaPathPrefix+"/replicas/{id}", problem.Handler(s.renewReplica))
 	return mux
 }
 
@@ -346,6 +384,11 @@ func (s *Server) store1(w http.ResponseWriter, r *http.Request, createOnly bool)
 	}
 	keys := targets(&bp, s.inv.Load())
 	token := uuid.New()
+	if d := s.lockWrites(r.Context()); d != nil {
+		problem.WriteDetails(w, d)
+		return
+	}
+	defer s.unlockWrites()
 	s.mu.Lock()
 	if createOnly {
 		if item := s.store.existing(&bp, keys); item != "" {
@@ -356,6 +399,7 @@ func (s *Server) store1(w http.ResponseWriter, r *http.Request, createOnly bool)
 	}
 	ok := s.store.put(&bp, keys, token)
 	s.mu.Unlock()
+	s.replicate(r.Context())
 	if !ok {
 		problem.Write(w, http.StatusBadRequest, "Nothing to Store")
 		return
@@ -381,6 +425,10 @@ func (s *Server) patchBootParameters(w http.ResponseWriter, r *http.Request) *pr
 		return d
 	}
 	inv := s.inv.Load()
+	if d := s.lockWrites(r.Context()); d != nil {
+		return d
+	}
+	defer s.unlockWrites()
 	s.mu.Lock()
 	keys, err := s.store.existingKeys(&bp, inv)
 	if err != nil {
@@ -389,6 +437,7 @@ func (s *Server) patchBootParameters(w http.ResponseWriter, r *http.Request) *pr
 	}
 	s.store.patch(&bp, keys)
 	s.mu.Unlock()
+	s.replicate(r.Context())
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	w.WriteHeader(http.StatusOK)
 	return nil
@@ -404,14 +453,20 @@ func (s *Server) deleteBootParameters(w http.ResponseWriter, r *http.Request) *p
 		return problem.New(http.StatusBadRequest, "Bad Request: no hosts, macs, nids, kernel or initrd selected")
 	}
 	inv := s.inv.Load()
+	if d := s.lockWrites(r.Context()); d != nil {
+		return d
+	}
+	defer s.unlockWrites()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	keys, err := s.store.existingKeys(&bp, inv)
 	if err != nil {
+		s.mu.Unlock()
 		return problem.New(http.StatusBadRequest, "%s", err)
 	}
 	// An image that does not exist is nothing to remove, as in the real BSS.
 	s.store.remove(keys, bp.Kernel, bp.Initrd)
+	s.mu.Unlock()
+	s.replicate(r.Context())
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	w.WriteHeader(http.StatusOK)
 	return nil

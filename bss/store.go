@@ -100,15 +100,30 @@ type bootData struct {
 	token        string
 }
 
-// store holds the boot parameters. All methods expect s.mu held by the caller.
+// store holds the boot parameters. All methods expect s.mu held by the caller. Every
+// write goes through setHost, deleteHost and setImage, which note the key changed, so
+// that the replicas (replica.go) are sent what changed and nothing else.
 type store struct {
 	hosts   map[string]*entry
 	kernels map[string]string // kernel path → image params
 	initrds map[string]string // initrd path → image params
+
+	changed changes // since the last takeChanges
 }
+
+// changes are the keys written since the last takeChanges, of each map.
+type changes struct{ hosts, kernels, initrds map[string]struct{} }
 
 func newStore() *store {
 	return &store{hosts: map[string]*entry{}, kernels: map[string]string{}, initrds: map[string]string{}}
+}
+
+// note records that key of one of the maps changed.
+func note(set *map[string]struct{}, key string) {
+	if *set == nil {
+		*set = map[string]struct{}{}
+	}
+	(*set)[key] = struct{}{}
 }
 
 // resolve turns an entry into boot data.
@@ -147,9 +162,31 @@ func (s *store) exact(k string) bootData {
 	return bootData{}
 }
 
-func (s *store) setHost(k string, e *entry) { s.hosts[k] = e }
+func (s *store) setHost(k string, e *entry) { s.hosts[k] = e; note(&s.changed.hosts, k) }
 
-func (s *store) deleteHost(k string) { delete(s.hosts, k) }
+func (s *store) deleteHost(k string) { delete(s.hosts, k); note(&s.changed.hosts, k) }
+
+// setImage sets the params of a kernel (kernel true) or initrd image.
+func (s *store) setImage(kernel bool, path, params string) {
+	if kernel {
+		s.kernels[path] = params
+		note(&s.changed.kernels, path)
+	} else {
+		s.initrds[path] = params
+		note(&s.changed.initrds, path)
+	}
+}
+
+// deleteImage removes a kernel (kernel true) or initrd image.
+func (s *store) deleteImage(kernel bool, path string) {
+	if kernel {
+		delete(s.kernels, path)
+		note(&s.changed.kernels, path)
+	} else {
+		delete(s.initrds, path)
+		note(&s.changed.initrds, path)
+	}
+}
 
 // params renders the entry stored under key as a GET reply element.
 func (s *store) params(key string, e *entry) bssapi.BootParams {
@@ -322,10 +359,10 @@ func nidName(n int) string { return fmt.Sprintf("nid%d", n) }
 // registerImages makes sure the kernel and initrd of bp exist as images (with no params if new).
 func (s *store) registerImages(bp *bssapi.BootParams) {
 	if _, ok := s.kernels[bp.Kernel]; bp.Kernel != "" && !ok {
-		s.kernels[bp.Kernel] = ""
+		s.setImage(true, bp.Kernel, "")
 	}
 	if _, ok := s.initrds[bp.Initrd]; bp.Initrd != "" && !ok {
-		s.initrds[bp.Initrd] = ""
+		s.setImage(false, bp.Initrd, "")
 	}
 }
 
@@ -341,10 +378,10 @@ func (s *store) put(bp *bssapi.BootParams, keys []string, token string) bool {
 		}
 	case bp.Kernel != "":
 		s.registerImages(bp)
-		s.kernels[bp.Kernel] = bp.Params
+		s.setImage(true, bp.Kernel, bp.Params)
 	case bp.Initrd != "":
 		s.registerImages(bp)
-		s.initrds[bp.Initrd] = bp.Params
+		s.setImage(false, bp.Initrd, bp.Params)
 	default:
 		return false
 	}
@@ -384,9 +421,9 @@ func (s *store) patch(bp *bssapi.BootParams, keys []string) {
 	if len(keys) == 0 {
 		switch {
 		case bp.Kernel != "":
-			s.kernels[bp.Kernel] = bp.Params
+			s.setImage(true, bp.Kernel, bp.Params)
 		case bp.Initrd != "":
-			s.initrds[bp.Initrd] = bp.Params
+			s.setImage(false, bp.Initrd, bp.Params)
 		}
 		return
 	}
@@ -403,7 +440,7 @@ func (s *store) patch(bp *bssapi.BootParams, keys []string) {
 			e.initrd = bp.Initrd
 		}
 		e.cloudInit = mergeCloudInit(old.cloudInit, bp.CloudInit)
-		s.hosts[k] = &e
+		s.setHost(k, &e)
 	}
 }
 
@@ -415,10 +452,10 @@ func (s *store) remove(keys []string, kernel, initrd string) {
 		s.deleteHost(k)
 	}
 	if kernel != "" {
-		delete(s.kernels, kernel)
+		s.deleteImage(true, kernel)
 	}
 	if initrd != "" {
-		delete(s.initrds, initrd)
+		s.deleteImage(false, initrd)
 	}
 	if kernel == "" && initrd == "" {
 		return
@@ -432,7 +469,7 @@ func (s *store) remove(keys []string, kernel, initrd string) {
 			if initrd != "" && c.initrd == initrd {
 				c.initrd = ""
 			}
-			s.hosts[k] = &c
+			s.setHost(k, &c)
 		}
 	}
 }

@@ -186,6 +186,7 @@ func runScale(b *testing.B, s scaleSetup) scaleResult {
 
 	cpu0 := processCPUs(b, procs)
 	redis0 := redisCPU(b, s.rdb)
+	served0 := firstShardServed(b, hc, urls.BSS)
 	looks0, bmc0 := nodeLooks(b, hc, bosURL)
 	stopProfiling := profileServe(b, pprofAddr, profileDir, s.nodes)
 	if os.Getenv("BENCH_SIM_CPUPROFILE") != "" {
@@ -203,6 +204,12 @@ func runScale(b *testing.B, s scaleSetup) scaleResult {
 	stopProfiling()
 	cpu1 := processCPUs(b, procs)
 	redis1 := redisCPU(b, s.rdb)
+	served1 := firstShardServed(b, hc, urls.BSS)
+	var servedLog []string
+	for _, k := range firstShardRoutes {
+		servedLog = append(servedLog, fmt.Sprintf("%s %.0f", k, served1[k]-served0[k]))
+	}
+	b.Logf("%d nodes: requests the first simulator process served over the boot: %s", s.nodes, strings.Join(servedLog, ", "))
 	looks1, bmc1 := nodeLooks(b, hc, bosURL)
 	after, err := benchfloor.Measure(ctx, time.Second, 2000)
 	require.NoError(b, err)
@@ -545,6 +552,33 @@ func nodeLooks(b *testing.B, hc *http.Client, bosURL string) (float64, bmcTraffi
 	require.GreaterOrEqual(b, v, 0.0, "BOS has no bos_reconcile_node_looks_total")
 	return v, bmcTraffic{requests: max(0, metricValue(families, "bos_outbound_request_duration_seconds", map[string]string{"service": "redfish"})),
 		conns: metricValue(families, "bos_redfish_connections_opened_total", nil)}
+}
+
+// firstShardRoutes are the simulators' routes whose requests firstShardServed counts:
+// the nodes' boot scripts and CFS reports, the BSS writes and their replication.
+var firstShardRoutes = []string{"bss GET /boot/v1/bootscript", "cfs PATCH /v3/components/{id}", "cfs PATCH /v3/components",
+	"bss PUT /boot/v1/bootparameters", "bss POST /sim/bss/replicas"}
+
+// firstShardServed reads the requests the simulator process serving url has answered,
+// by "service route" (every code).
+func firstShardServed(b *testing.B, hc *http.Client, url string) map[string]float64 {
+	resp, err := hc.Get(url + "/metrics")
+	require.NoError(b, err)
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	require.NoError(b, err)
+	out := map[string]float64{}
+	if mf := families["bos_sim_requests_total"]; mf != nil {
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			out[labels["service"]+" "+labels["route"]] += m.GetCounter().GetValue()
+		}
+	}
+	return out
 }
 
 // redisCPU is the Redis server's CPU time so far, every client's work included.

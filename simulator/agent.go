@@ -26,6 +26,8 @@ import (
 //	   ──Boot delay──▶ OS up: OnBooted                             (FaultKernelPanic: power off)
 //	   ──────────────▶ PATCH {bos}/v2/components/<xname>            (linear backoff, capped)
 //	   ──────────────▶ PATCH {cfs}/v3/components/<xname>            (same)
+//	                   or, with Config.BatchCFSReports, PATCH {cfs}/v3/components for
+//	                   many nodes at once (cfsreports.go)
 
 // bootProgress is the Redfish BootProgress.LastState the system shows.
 type bootProgress uint8
@@ -236,7 +238,12 @@ func (s *Simulator) reportCFS(ctx context.Context, n *node, g uint64, attempt in
 	if cfs == "" {
 		return
 	}
+	if s.cfg.BatchCFSReports {
+		s.queueCFSReport(cfsReport{ctx: ctx, n: n, g: g, attempt: attempt})
+		return
+	}
 	status, err := s.send(ctx, http.MethodPatch, cfs+"/v3/components/"+url.PathEscape(n.xname), []byte(`{"state": [], "enabled": true}`), nil)
+	s.stats.cfsPatches.Add(1)
 	switch {
 	case err == nil && status/100 == 2:
 		n.bmc.mu.Lock()

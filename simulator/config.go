@@ -79,6 +79,11 @@ type Config struct {
 	// AgentWorkers bounds the virtual nodes' concurrent HTTP calls to BSS, BOS and CFS
 	// (default 64), so 10,000 nodes booting at once do not open 10,000 sockets.
 	AgentWorkers int
+	// BatchCFSReports sends the nodes' CFS reports together, as the collected events
+	// are: one PATCH /v3/components (CFS's bulk patch, by ids) carries the reports of up
+	// to maxCollectedPerPost nodes queued while the previous one was sent, instead of a
+	// PATCH per node. For a CFS in another process (a BMC shard's).
+	BatchCFSReports bool
 	// OnBooted is called when a node's OS is up (after the boot delay, before it reports).
 	// It runs on a pool worker: keep it short.
 	OnBooted func(xname string, at time.Time)

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -74,9 +73,7 @@ type subscription struct {
 // records carry their BMC's subscription (for its Context and whether it was deleted),
 // and it is always delivered on the same shard, so a BMC's events still leave in order.
 type outbox struct {
-	mu        sync.Mutex
-	events    []eventRecord
-	scheduled bool
+	pending[eventRecord]
 
 	collected bool
 	shard     int // the event shard of a collected outbox
@@ -163,27 +160,15 @@ func (s *Simulator) queueEvent(sub *subscription, n *node, st PowerState, at tim
 // Config.EventQueue events, or a full shard, drops the event.
 func (s *Simulator) queueRecord(sub *subscription, rec eventRecord) {
 	box := sub.outbox
-	box.mu.Lock()
-	defer box.mu.Unlock()
-	if len(box.events) >= cmp.Or(box.limit, s.cfg.EventQueue) {
+	shard := s.events[sub.bmc.index%len(s.events)]
+	if box.collected {
+		rec.sub, rec.Context = sub, sub.context
+		shard = s.events[box.shard%len(s.events)]
+	}
+	if !box.add(rec, cmp.Or(box.limit, s.cfg.EventQueue), func() bool { return shard.trySubmit(func() { s.deliverOutbox(sub) }) }) {
 		s.stats.eventsDropped.Add(1)
 		return
 	}
-	if box.collected {
-		rec.sub, rec.Context = sub, sub.context
-	}
-	if !box.scheduled {
-		shard := s.events[sub.bmc.index%len(s.events)]
-		if box.collected {
-			shard = s.events[box.shard%len(s.events)]
-		}
-		if !shard.trySubmit(func() { s.deliverOutbox(sub) }) {
-			s.stats.eventsDropped.Add(1)
-			return
-		}
-		box.scheduled = true
-	}
-	box.events = append(box.events, rec)
 	s.stats.eventsQueued.Add(1)
 }
 
@@ -191,10 +176,7 @@ func (s *Simulator) queueRecord(sub *subscription, rec eventRecord) {
 // collected outbox: maxCollectedPerPost, those of deleted subscriptions left out).
 func (s *Simulator) deliverOutbox(sub *subscription) {
 	box := sub.outbox
-	box.mu.Lock()
-	events := box.events
-	box.events, box.scheduled = nil, false
-	box.mu.Unlock()
+	events := box.take()
 	per := maxEventsPerPost
 	if box.collected {
 		per = maxCollectedPerPost

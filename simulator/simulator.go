@@ -68,6 +68,10 @@ type Simulator struct {
 
 	// collected is the outbox of each Config.Subscriptions[i] with Collect, every BMC's.
 	collected map[int]*outbox
+	// cfsReports are the CFS reports waiting for their batch (Config.BatchCFSReports),
+	// sent by cfsSender's one worker.
+	cfsReports pending[cfsReport]
+	cfsSender  *workPool
 
 	eventSeq atomic.Uint64
 	stats    counters
@@ -177,6 +181,7 @@ func New(cfg Config) (*Simulator, error) {
 	}
 	s.hc = &http.Client{Transport: transport}
 	s.agents = newWorkPool(cfg.AgentWorkers, len(s.nodes)+1024)
+	s.cfsSender = newWorkPool(1, 2) // one batch sent at a time, the next one scheduled
 	for range cfg.EventWorkers {
 		s.events = append(s.events, newWorkPool(1, cfg.EventQueue))
 	}
@@ -673,6 +678,7 @@ func (s *Simulator) Close() error {
 	}
 	s.serveWG.Wait()
 	s.agents.close()
+	s.cfsSender.close()
 	for _, p := range s.events {
 		p.close()
 	}
@@ -721,12 +727,13 @@ type Stats struct {
 	BootScripts             int64 // boot script fetch attempts
 	Boots                   int64 // OS came up
 	Reports                 int64 // BOS reports accepted
-	CFSReports              int64 // CFS PATCHes accepted
+	CFSReports              int64 // CFS reports accepted (a node's, alone or in a batch)
+	CFSPatches              int64 // CFS PATCHes sent (one node's, or a batch), retries included
 }
 
 type counters struct {
 	resets, powerChanges, eventsQueued, eventsDelivered, eventsFailed, eventsDropped, eventPosts,
-	bootScripts, boots, reports, cfsReports, subscriptionsTerminated atomic.Int64
+	bootScripts, boots, reports, cfsReports, cfsPatches, subscriptionsTerminated atomic.Int64
 }
 
 // Stats returns the counters so far.
@@ -734,6 +741,6 @@ func (s *Simulator) Stats() Stats {
 	c := &s.stats
 	return Stats{Resets: c.resets.Load(), PowerChanges: c.powerChanges.Load(), EventsQueued: c.eventsQueued.Load(),
 		EventsDelivered: c.eventsDelivered.Load(), EventsFailed: c.eventsFailed.Load(), EventsDropped: c.eventsDropped.Load(), EventPosts: c.eventPosts.Load(),
-		BootScripts: c.bootScripts.Load(), Boots: c.boots.Load(), Reports: c.reports.Load(), CFSReports: c.cfsReports.Load(),
+		BootScripts: c.bootScripts.Load(), Boots: c.boots.Load(), Reports: c.reports.Load(), CFSReports: c.cfsReports.Load(), CFSPatches: c.cfsPatches.Load(),
 		SubscriptionsTerminated: c.subscriptionsTerminated.Load()}
 }

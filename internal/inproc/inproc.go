@@ -83,19 +83,26 @@ func (w *recorder) Flush() {}
 // without knowing where the service runs. A handler that panics fails the request, as a
 // cut connection would.
 type Hosts struct {
-	Next     http.RoundTripper
-	mu       sync.RWMutex
-	handlers map[string]http.Handler
+	Next   http.RoundTripper
+	mu     sync.RWMutex
+	routes map[string]func(*http.Request) http.Handler
 }
 
 // Handle serves requests to host (host:port, as in a URL) on h from now on.
 func (t *Hosts) Handle(host string, h http.Handler) {
+	t.Route(host, func(*http.Request) http.Handler { return h })
+}
+
+// Route serves each request to host on the handler pick returns for it from now on, or
+// sends it to Next when pick returns nil (a service in this process that answers some
+// requests, and leaves the others to the one it stands in for).
+func (t *Hosts) Route(host string, pick func(*http.Request) http.Handler) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.handlers == nil {
-		t.handlers = map[string]http.Handler{}
+	if t.routes == nil {
+		t.routes = map[string]func(*http.Request) http.Handler{}
 	}
-	t.handlers[host] = h
+	t.routes[host] = pick
 }
 
 func (t *Hosts) handler(req *http.Request) http.Handler {
@@ -103,8 +110,12 @@ func (t *Hosts) handler(req *http.Request) http.Handler {
 		return nil
 	}
 	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return t.handlers[req.URL.Host]
+	pick := t.routes[req.URL.Host]
+	t.mu.RUnlock()
+	if pick == nil {
+		return nil
+	}
+	return pick(req)
 }
 
 // RoundTrip serves req in this process when its host is known, else on Next.

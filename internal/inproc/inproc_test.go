@@ -81,3 +81,31 @@ func TestHosts(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestHostsRoute: a routed host's requests go to the handler its pick returns, and to
+// Next when it returns none.
+func TestHostsRoute(t *testing.T) {
+	var next []string
+	hosts := &Hosts{Next: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		next = append(next, r.URL.Path)
+		return &http.Response{StatusCode: http.StatusNoContent, Body: http.NoBody, Request: r}, nil
+	})}
+	here := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("here")) })
+	hosts.Route("127.0.0.1:8080", func(r *http.Request) http.Handler {
+		if r.URL.Path == "/local" {
+			return here
+		}
+		return nil
+	})
+	c := &http.Client{Transport: hosts}
+	for _, p := range []string{"/local", "/remote"} {
+		resp, err := c.Get("http://127.0.0.1:8080" + p)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if p == "/local" {
+			assert.Equal(t, "here", string(body))
+		}
+	}
+	assert.Equal(t, []string{"/remote"}, next)
+}

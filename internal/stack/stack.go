@@ -176,10 +176,13 @@ type Stack struct {
 	Sim      *simulator.Simulator
 	HSM      *hsm.Server
 	BSS      *bss.Server
-	CFS      *cfs.Server
-	IMS      *ims.Server
-	Slurm    *slurmsim.Server
-	PCS      *pcs.Server
+	// BSSReplica is this process's read replica of the BSS running elsewhere (a BMC
+	// shard's, with InProcessCalls): the nodes' boot scripts, served here.
+	BSSReplica *bss.Replica
+	CFS        *cfs.Server
+	IMS        *ims.Server
+	Slurm      *slurmsim.Server
+	PCS        *pcs.Server
 	// BOS is BOS's composition (API, reconciler, v1 agent, CRUS); Store is its store.
 	BOS   *server.BOS
 	Store *store.Store
@@ -295,6 +298,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			cfg.Topology, cfg.SkipAddresses = o.Shard.Topology, o.Shard.FirstBMC
 		}
 		cfg.Services = simulator.Services{BSS: s.URLs.BSS, BOS: s.URLs.BOS, CFS: s.URLs.CFS}
+		// The nodes' CFS reports to a CFS elsewhere (a BMC shard's) go in batches, as
+		// their power events to HSM do: a request per batch, not per node.
+		cfg.BatchCFSReports = s.URLs.CFS != "" && !o.runs(CFS)
 		if h := cmp.Or(cfg.Advertise, cfg.ListenAddress); h != "" && !localOnly(h) {
 			if err := checkServicesReachable(s.URLs, "the BMCs here listen on "+cfg.ListenAddress+" for other hosts"); err != nil {
 				return s, fmt.Errorf("stack: %w", err)
@@ -321,6 +327,11 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		if o.InProcessCalls {
 			s.local = &inproc.Hosts{}
 			cfg.WrapTransport = func(next http.RoundTripper) http.RoundTripper { s.local.Next = next; return s.local }
+			if s.URLs.BSS != "" && !o.runs(BSS) {
+				if err := s.startBSSReplica(ctx, runCtx, o, cfg.Topology); err != nil {
+					return s, err
+				}
+			}
 		}
 		// The simulator's errors name it already ("simulator: ...").
 		if s.Sim, err = simulator.New(cfg); err != nil {
@@ -368,7 +379,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		if s.URLs.HSM != "" {
 			inv = bss.NewHTTPInventory(s.URLs.HSM, s.HTTPClient())
 		}
-		if s.BSS, err = bss.New(bss.Config{Inventory: inv, S3URL: s.URLs.S3, Logger: o.Logger}); err != nil {
+		if s.BSS, err = bss.New(bss.Config{Inventory: inv, S3URL: s.URLs.S3, Logger: o.Logger, ReplicaClient: s.HTTPClient()}); err != nil {
 			return s, fmt.Errorf("stack: bss: %w", err)
 		}
 		s.serveLocal(ln, s.URLs.BSS, s.SimMetrics.Middleware(BSS, s.BSS.Handler()))
