@@ -13,7 +13,7 @@ func TestSetServeGC(t *testing.T) {
 
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
-	assert.Equal(t, "Go GC: GOGC 400 (default), soft memory limit 1024 MiB (default)", setServeGC())
+	assert.Equal(t, "Go GC: GOGC 400 (default), soft memory limit 2048 MiB (default)", setServeGC())
 	assert.Equal(t, serveGCPercent, debug.SetGCPercent(serveGCPercent), "in force")
 	assert.Equal(t, int64(serveMemoryLimit), debug.SetMemoryLimit(-1), "in force")
 
