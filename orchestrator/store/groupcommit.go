@@ -2,10 +2,13 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/cray-bos/bos/orchestrator"
 )
 
 // Group commit. Node reports arrive concurrently, each a compare-and-set of one record in
@@ -109,16 +112,33 @@ func (c *committer) sendBatch(s *Store, rdb *redis.Client) bool {
 	c.mu.Unlock()
 
 	if len(batch) > 0 {
-		// One writer's context ending does not cut the others' round trip short: the
-		// connection's own timeouts bound it.
-		cmds := s.sendGroups(context.WithoutCancel(batch[0].ctx), rdb, groups)
-		for _, r := range batch {
-			r.done <- settleGroups(r.groups, groupsErr(cmds, r.groups))
-		}
+		deliver(s, rdb, batch, groups)
 	}
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.busy = len(c.queue) > 0
 	return c.busy
+}
+
+// deliver sends one batch and gives each of its writers its result. A panic on the way
+// becomes the error of every writer not yet answered, so that none waits forever and
+// the committer goes on with the next batch.
+func deliver(s *Store, rdb *redis.Client, batch []*commitReq, groups []*txGroup) {
+	answered := 0
+	defer func() {
+		if p := recover(); p != nil {
+			err := &orchestrator.Error{Code: orchestrator.EINTERNAL, Message: "a batch of component writes failed", Err: fmt.Errorf("panic: %v", p)}
+			for _, r := range batch[answered:] {
+				r.done <- err
+			}
+		}
+	}()
+	// One writer's context ending does not cut the others' round trip short: the
+	// connection's own timeouts bound it.
+	cmds := s.sendGroups(context.WithoutCancel(batch[0].ctx), rdb, groups)
+	for _, r := range batch {
+		r.done <- settleGroups(r.groups, groupsErr(cmds, r.groups))
+		answered++
+	}
 }

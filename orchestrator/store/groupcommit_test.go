@@ -24,6 +24,7 @@ type gateHook struct {
 	release chan struct{}
 	n       atomic.Int64
 	fail    error
+	panics  atomic.Int64 // pipelines still to panic, after the first
 	// When set before the first pipeline is released, the second is held too.
 	held2, release2 chan struct{}
 }
@@ -46,6 +47,9 @@ func (h *gateHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 				close(h.held2)
 				<-h.release2
 			}
+		}
+		if k > 1 && h.panics.Add(-1) >= 0 {
+			panic("hook: pipeline lost")
 		}
 		if k > 1 && h.fail != nil {
 			return h.fail
@@ -269,4 +273,34 @@ func TestGroupCommitSameRecord(t *testing.T) {
 	c, err := other.GetComponent(ctx, comps[1].ID)
 	require.NoError(t, err)
 	require.Equal(t, 2, c.EventStats.PowerOnAttempts, "both writes of %s counted", comps[1].ID)
+}
+
+// TestGroupCommitPanic: a panic while a batch is sent fails every write of that batch
+// (none waits forever, the process goes on) and the next writes commit.
+func TestGroupCommitPanic(t *testing.T) {
+	ctx := context.Background()
+	const n = 4
+	s, other, _, gate, comps, wait := batchedWrites(t, n, func(s *store.Store, _ int, id string) error {
+		_, err := s.UpdateComponent(ctx, id, touchReport)
+		return err
+	})
+	gate.panics.Store(1)
+	close(gate.release)
+	for i, err := range wait() {
+		if i == 0 {
+			require.NoError(t, err, "the write sent before the panic")
+			continue
+		}
+		require.Equal(t, bos.EINTERNAL, bos.ErrorCode(err), "%s: %v", comps[i].ID, err)
+	}
+	for _, c := range comps[1:] {
+		_, err := s.UpdateComponent(ctx, c.ID, touchReport)
+		require.NoError(t, err, "%s: written after the panic", c.ID)
+	}
+	got, err := other.GetComponents(ctx, ids(comps))
+	require.NoError(t, err)
+	for _, c := range got {
+		require.Equal(t, "reported", c.ActualState.BootArtifacts.Kernel, c.ID)
+	}
+	requireCountsExact(t, s, "after the panic")
 }
