@@ -128,7 +128,8 @@ type eventRecord struct {
 	// Context names the BMC in a collected POST (Subscription.Collect), whose Event has none.
 	Context string `json:"Context,omitempty"`
 
-	sub *subscription // of a collected outbox: whose record it is
+	sub    *subscription // of a collected outbox: whose record it is
+	fields []byte        // eventFields' JSON, shared by the copies of every subscriber (eventjson.go)
 }
 
 type eventBody struct {
@@ -139,20 +140,27 @@ type eventBody struct {
 	Events    []eventRecord `json:"Events"`
 }
 
-// queueEvent hands one power change of n to the subscriber's shard without blocking.
-// Called with n's BMC lock held, so a BMC's events are queued in the order of its changes.
-func (s *Simulator) queueEvent(sub *subscription, n *node, st PowerState, at time.Time) {
-	if !sub.wantsPower() {
-		return
+// queueEvents hands one power change of n to the shards of the subscribers that want it,
+// without blocking: one record, encoded once, for all of them. Called with n's BMC lock
+// held, so a BMC's events are queued in the order of its changes.
+func (s *Simulator) queueEvents(n *node, st PowerState, at time.Time) {
+	var rec eventRecord
+	for _, sub := range n.bmc.subs {
+		if !sub.wantsPower() {
+			continue
+		}
+		if rec.fields == nil {
+			uri := "/redfish/v1/Systems/" + n.systemID
+			state := st.String()
+			rec = withFields(eventRecord{
+				EventTimestamp: at.UTC().Format(time.RFC3339), EventType: "Alert", MessageSeverity: "OK",
+				Message:     "The power state of resource " + uri + " has changed to type " + state + ".",
+				MessageID:   "ResourceEvent.1.0.ResourcePowerStateChanged",
+				MessageArgs: []string{uri, state}, OriginOfCondition: odataRef{uri},
+			})
+		}
+		s.queueRecord(sub, rec)
 	}
-	uri := "/redfish/v1/Systems/" + n.systemID
-	state := st.String()
-	s.queueRecord(sub, eventRecord{
-		EventTimestamp: at.UTC().Format(time.RFC3339), EventType: "Alert", MessageSeverity: "OK",
-		Message:     "The power state of resource " + uri + " has changed to type " + state + ".",
-		MessageID:   "ResourceEvent.1.0.ResourcePowerStateChanged",
-		MessageArgs: []string{uri, state}, OriginOfCondition: odataRef{uri},
-	})
 }
 
 // queueRecord puts one event in the subscriber's outbox and, if no delivery is scheduled,
@@ -198,20 +206,12 @@ func (s *Simulator) deliver(sub *subscription, events []eventRecord) {
 		return
 	}
 	id := strconv.FormatUint(s.eventSeq.Add(1), 10)
-	for i := range events {
-		if events[i].EventID == "" {
-			events[i].EventID = id + "." + strconv.Itoa(i)
-		}
-		events[i].MemberID = strconv.Itoa(i)
-	}
+	eventIDs(id, events)
 	evCtx := sub.context
 	if collected {
 		evCtx = "" // each record names its BMC
 	}
-	body, _ := json.Marshal(eventBody{
-		ODataType: "#Event.v1_13_0.Event", ID: id, Name: "Event Array", Context: evCtx,
-		Events: events,
-	})
+	body := appendEventBody(make([]byte, 0, 128+len(events)*(len(events[0].fields)+96)), id, evCtx, events)
 	n := int64(len(events))
 	for attempt := 0; ; attempt++ {
 		status, err := s.send(s.ctx, http.MethodPost, sub.destination, body, sub.headers)
