@@ -134,6 +134,20 @@ type Subscription struct {
 	// EventTypes and RegistryPrefixes filter like a POSTed subscription's (empty = all).
 	EventTypes       []string
 	RegistryPrefixes []string
+	// Local, when set on a collected subscription, takes its events in this process
+	// instead of a POST (the destination runs here: no JSON either way). It applies
+	// them as the POST would, in order, and reports false when it cannot take them (they
+	// are POSTed then).
+	Local func(events []EventRecord) bool
+}
+
+// EventRecord is what a collected subscription's Local gets of each event: the fields
+// HSM reads of a record (its Context names the BMC).
+type EventRecord struct {
+	Context           string
+	MessageID         string
+	MessageArgs       []string
+	OriginOfCondition string
 }
 
 // Timing holds the simulated delays and the node agent's retry pacing.

@@ -76,8 +76,9 @@ type outbox struct {
 	pending[eventRecord]
 
 	collected bool
-	shard     int // the event shard of a collected outbox
-	limit     int // the events it holds at most (0: Config.EventQueue)
+	local     func([]EventRecord) bool // Subscription.Local of a collected outbox
+	shard     int                      // the event shard of a collected outbox
+	limit     int                      // the events it holds at most (0: Config.EventQueue)
 }
 
 // collectedOutbox is the outbox every BMC's copy of Config.Subscriptions[i] shares when
@@ -90,7 +91,7 @@ func (s *Simulator) collectedOutbox(i int) *outbox {
 	if box := s.collected[i]; box != nil {
 		return box
 	}
-	box := &outbox{collected: true, shard: i, limit: s.cfg.EventQueue + 4*len(s.cfg.Topology.Nodes)}
+	box := &outbox{collected: true, local: s.cfg.Subscriptions[i].Local, shard: i, limit: s.cfg.EventQueue + 4*len(s.cfg.Topology.Nodes)}
 	s.collected[i] = box
 	return box
 }
@@ -205,6 +206,11 @@ func (s *Simulator) deliver(sub *subscription, events []eventRecord) {
 	if gone() {
 		return
 	}
+	if local := sub.outbox.local; local != nil && deliverLocal(local, events) {
+		s.stats.eventPosts.Add(1)
+		s.stats.eventsDelivered.Add(int64(len(events)))
+		return
+	}
 	id := strconv.FormatUint(s.eventSeq.Add(1), 10)
 	eventIDs(id, events)
 	evCtx := sub.context
@@ -235,6 +241,15 @@ func (s *Simulator) deliver(sub *subscription, events []eventRecord) {
 			t.Stop()
 		}
 	}
+}
+
+// deliverLocal hands events to a collected subscription's Local.
+func deliverLocal(local func([]EventRecord) bool, events []eventRecord) bool {
+	recs := make([]EventRecord, len(events))
+	for i, e := range events {
+		recs[i] = EventRecord{Context: e.Context, MessageID: e.MessageID, MessageArgs: e.MessageArgs, OriginOfCondition: e.OriginOfCondition.ID}
+	}
+	return local(recs)
 }
 
 // terminate deletes sub after its deliveries failed (DeliveryRetryPolicy

@@ -21,7 +21,8 @@ import (
 
 // With InProcessCalls a node boots with HSM, BSS and CFS reachable only in-process (their
 // listeners closed once the boot parameters are set): it loads its boot script, reports
-// to CFS, and HSM gets its power events. Without, the same node never gets its script.
+// to CFS, and HSM gets its power events, handed over without a POST. Without, the same
+// node never gets its script.
 func TestInProcessCallsNeedNoSocket(t *testing.T) {
 	for _, inProcess := range []bool{true, false} {
 		t.Run(map[bool]string{true: "in-process", false: "over the network"}[inProcess], func(t *testing.T) {
@@ -75,6 +76,8 @@ func TestInProcessCallsNeedNoSocket(t *testing.T) {
 				assert.True(t, node.Booted)
 				assert.True(t, node.CFSReported, "CFS got the node's report")
 				assert.Equal(t, "On", comp.State, "HSM got the power event")
+				assert.Zero(t, requestCounts(t, st)["hsm POST /hsm/v2/RedfishEvents"], "the events went to HSM without a POST")
+				assert.Positive(t, st.Sim.Stats().EventsDelivered)
 			})
 		})
 	}

@@ -17,10 +17,12 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/api/cfsapi"
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/api/imsapi"
 	"github.com/cray-bos/bos/bss"
 	"github.com/cray-bos/bos/cfs"
@@ -199,6 +201,9 @@ type Stack struct {
 	closers []func()
 	wg      sync.WaitGroup
 	cancel  context.CancelFunc
+	// localHSM is HSM once it runs here, with InProcessCalls: the BMCs' collected power
+	// events go to it in-process (applyEvents), set after the simulator starts.
+	localHSM atomic.Pointer[hsm.Server]
 }
 
 func (o *Options) runs(svc string) bool {
@@ -309,7 +314,11 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		if s.URLs.HSM != "" {
 			// HSM's stand-in for hmcollector: every BMC sends its power events there,
 			// collected, as hmcollector forwards them: a POST carries many BMCs' events.
-			cfg.Subscriptions = append(cfg.Subscriptions, simulator.Subscription{Destination: s.URLs.HSM + "/hsm/v2/RedfishEvents", Collect: true})
+			sub := simulator.Subscription{Destination: s.URLs.HSM + "/hsm/v2/RedfishEvents", Collect: true}
+			if o.InProcessCalls && o.runs(HSM) {
+				sub.Local = s.applyEvents // no JSON, no request: HSM applies them as its POST does
+			}
+			cfg.Subscriptions = append(cfg.Subscriptions, sub)
 		}
 		if cfg.Logger == nil {
 			cfg.Logger = o.Logger
@@ -368,6 +377,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			return s, fmt.Errorf("stack: hsm: %w", err)
 		}
 		s.serveLocal(ln, s.URLs.HSM, s.SimMetrics.Middleware(HSM, s.HSM.Handler()))
+		if o.InProcessCalls {
+			s.localHSM.Store(s.HSM)
+		}
 	}
 	if ln := listeners[PCS]; ln != nil {
 		if err := s.startPCS(o, ln); err != nil {
@@ -475,6 +487,22 @@ func (s *Stack) redfishScheme(o Options) string {
 		return "https"
 	}
 	return "http"
+}
+
+// applyEvents gives HSM running here the BMCs' collected power events, as its POST
+// /RedfishEvents would; false (the events are POSTed) until it runs.
+func (s *Stack) applyEvents(events []simulator.EventRecord) bool {
+	h := s.localHSM.Load()
+	if h == nil {
+		return false
+	}
+	ev := hsmapi.RedfishEvent{Events: make([]hsmapi.RedfishEventRecord, len(events))}
+	for i, e := range events {
+		ev.Events[i] = hsmapi.RedfishEventRecord{Context: e.Context, MessageID: e.MessageID, MessageArgs: e.MessageArgs,
+			OriginOfCondition: &hsmapi.ODataID{ID: e.OriginOfCondition}}
+	}
+	h.HandleRedfishEvent(ev)
+	return true
 }
 
 // serveLocal serves h on ln and, with InProcessCalls, to the simulator's requests to url.
