@@ -202,8 +202,10 @@ type Stack struct {
 	wg      sync.WaitGroup
 	cancel  context.CancelFunc
 	// localHSM is HSM once it runs here, with InProcessCalls: the BMCs' collected power
-	// events go to it in-process (applyEvents), set after the simulator starts.
+	// events go to it in-process (applyEvents), set after the simulator starts. So is
+	// localBSS, for the nodes' boot scripts (bootScript).
 	localHSM atomic.Pointer[hsm.Server]
+	localBSS atomic.Pointer[bss.Server]
 }
 
 func (o *Options) runs(svc string) bool {
@@ -341,6 +343,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 					return s, err
 				}
 			}
+			cfg.BootScript = s.bootScript
 		}
 		// The simulator's errors name it already ("simulator: ...").
 		if s.Sim, err = simulator.New(cfg); err != nil {
@@ -395,6 +398,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			return s, fmt.Errorf("stack: bss: %w", err)
 		}
 		s.serveLocal(ln, s.URLs.BSS, s.SimMetrics.Middleware(BSS, s.BSS.Handler()))
+		if o.InProcessCalls {
+			s.localBSS.Store(s.BSS)
+		}
 	}
 	if ln := listeners[CFS]; ln != nil {
 		cfg := o.CFS
@@ -503,6 +509,22 @@ func (s *Stack) applyEvents(events []simulator.EventRecord) bool {
 	}
 	h.HandleRedfishEvent(ev)
 	return true
+}
+
+// bootScript answers a node's boot-script request to this stack's BSS in-process, as its
+// handler would: by the BSS replica here, else by BSS running here; status 0 (HTTP)
+// for another BSS, one not running yet, or a node the replica leaves to the primary.
+func (s *Stack) bootScript(ctx context.Context, url, xname string) (int, string) {
+	if url != s.URLs.BSS {
+		return 0, ""
+	}
+	if r := s.BSSReplica; r != nil {
+		return r.BootScript(ctx, xname)
+	}
+	if b := s.localBSS.Load(); b != nil {
+		return b.BootScript(ctx, xname)
+	}
+	return 0, ""
 }
 
 // serveLocal serves h on ln and, with InProcessCalls, to the simulator's requests to url.
