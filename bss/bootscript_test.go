@@ -320,3 +320,30 @@ func TestRenderKernelWords(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, script, "kernel --name kernel k nid=1 xname=x2 ds=nocloud-net;s=http://10.0.0.1:8888/ || goto boot_retry\n")
 }
+
+// BootScript, for a caller in this process, answers as GET /bootscript?name= does: the
+// same script, 404 for a node without one, 400 for a bad name, and the fetch recorded
+// in the endpoint history.
+func TestBootScriptInProcessAnswersAsTheHandler(t *testing.T) {
+	s := mustServer(t, Config{S3URL: "http://127.0.0.1:9000/"})
+	h := s.Handler()
+	mustPut(t, h, `{"hosts":["`+n1+`"],"params":"console=ttyS0 metal.server=s3://boot-images/k/rootfs","kernel":"s3://boot-images/k/kernel"}`)
+	for _, name := range []string{n1, "x9c0s0b0n0", "bad name"} {
+		w := call(t, h, http.MethodGet, "/boot/v1/bootscript?name="+strings.ReplaceAll(name, " ", "%20"), "")
+		status, script := s.BootScript(t.Context(), name)
+		assert.Equal(t, w.Code, status, name)
+		if w.Code == http.StatusOK {
+			assert.Equal(t, w.Body.String(), script, name)
+		}
+	}
+	s.histMu.Lock()
+	clear(s.history)
+	s.histMu.Unlock()
+	status, _ := s.BootScript(t.Context(), n1)
+	require.Equal(t, http.StatusOK, status)
+	var hist []bssapi.EndpointAccess
+	w := call(t, h, http.MethodGet, "/boot/v1/endpoint-history?name="+n1, "")
+	require.Equal(t, http.StatusOK, w.Code)
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &hist))
+	assert.Len(t, hist, 1)
+}

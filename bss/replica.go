@@ -655,6 +655,16 @@ func (r *Replica) Route(req *http.Request) http.Handler {
 	return r.script
 }
 
+// BootScript is Route and the answer together, for a node's request in this process:
+// status 0 when the request is the primary's (Route would pick nothing).
+func (r *Replica) BootScript(ctx context.Context, name string) (int, string) {
+	if name == "" || !r.Serving() || !knows(r.srv.inv.Load(), scriptRequest{name: name, nid: -1}) {
+		return 0, ""
+	}
+	r.served.Add(1)
+	return r.srv.BootScript(ctx, name)
+}
+
 // takeHistory returns and forgets the boot-script fetches recorded.
 func (s *Server) takeHistory() map[string]int64 {
 	s.histMu.Lock()

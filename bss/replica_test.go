@@ -271,6 +271,15 @@ func TestReplicaOfSomeNodesKeepsOnlyTheirs(t *testing.T) {
 		assert.Equal(t, primary, replica)
 		_, replica = p.scripts(t, n2)
 		assert.Empty(t, replica, "not its node: the primary's")
+		// In-process, the same: its nodes' scripts, and status 0 (HTTP) for another's.
+		primary, _ = p.scripts(t, n1)
+		served := p.replica.Served()
+		status, script := p.replica.BootScript(t.Context(), n1)
+		assert.Equal(t, http.StatusOK, status)
+		assert.Equal(t, primary, script)
+		status, _ = p.replica.BootScript(t.Context(), n2)
+		assert.Zero(t, status, "not its node: the primary's")
+		assert.Equal(t, served+1, p.replica.Served())
 	})
 }
 

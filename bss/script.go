@@ -223,19 +223,21 @@ func (s *Server) rewriteS3(u string) string {
 }
 
 // rewriteS3Params rewrites the s3:// values of metal.server= and root=live: parameters, the
-// two kernel parameters the real BSS presigns.
+// two kernel parameters the real BSS presigns. fields are words (no white space), so only
+// a rewritten one can need splitting.
 func (s *Server) rewriteS3Params(fields []string) []string {
 	if s.s3URL == "" {
 		return fields
 	}
 	var out []string // the words so far once a rewrite gave more than one
 	for i, f := range fields {
+		rewritten := false
 		for _, prefix := range [...]string{"metal.server=", "root=live:"} {
-			if strings.HasPrefix(f, prefix+"s3://") {
-				f = prefix + s.rewriteS3(f[len(prefix):])
+			if strings.HasPrefix(f, prefix) && strings.HasPrefix(f[len(prefix):], "s3://") {
+				f, rewritten = prefix+s.rewriteS3(f[len(prefix):]), true
 			}
 		}
-		if out == nil && strings.ContainsFunc(f, unicode.IsSpace) {
+		if out == nil && rewritten && strings.ContainsFunc(f, unicode.IsSpace) {
 			out = append(make([]string, 0, len(fields)+4), fields[:i]...)
 		}
 		if out != nil {

@@ -510,8 +510,20 @@ func (s *Server) getBootScript(w http.ResponseWriter, r *http.Request) *problem.
 		return problem.New(http.StatusBadRequest, "Need a mac=, name=, or nid= parameter")
 	}
 
+	script, d := s.serveScript(r.Context(), req)
+	if d != nil {
+		return d
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, script)
+	return nil
+}
+
+// serveScript answers a checked boot-script request and records the fetch.
+func (s *Server) serveScript(ctx context.Context, req scriptRequest) (string, *problem.Details) {
 	inv := s.inv.Load()
-	if !knows(inv, req) && s.refreshOnMiss(r.Context()) {
+	if !knows(inv, req) && s.refreshOnMiss(ctx) {
 		inv = s.inv.Load()
 	}
 	s.mu.RLock()
@@ -519,17 +531,30 @@ func (s *Server) getBootScript(w http.ResponseWriter, r *http.Request) *problem.
 	s.mu.RUnlock()
 	if err != nil {
 		s.log.Info("bss: boot script request failed", "err", err)
-		return problem.New(http.StatusNotFound, "%s", err)
+		return "", problem.New(http.StatusNotFound, "%s", err)
 	}
 	if served != "" {
 		s.histMu.Lock()
 		s.history[historyKey{served, bssapi.EndpointBootscript}] = s.now().Unix()
 		s.histMu.Unlock()
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
-	w.WriteHeader(http.StatusOK)
-	_, _ = io.WriteString(w, script)
-	return nil
+	return script, nil
+}
+
+// BootScript answers GET /boot/v1/bootscript?name=<name> as its handler does (the
+// fetch recorded alike), for a caller in this process: the status and the script.
+func (s *Server) BootScript(ctx context.Context, name string) (int, string) {
+	if name == "" {
+		return http.StatusBadRequest, ""
+	}
+	if d := scriptWord("name", name); d != nil {
+		return d.Status, ""
+	}
+	script, d := s.serveScript(ctx, scriptRequest{name: name, nid: -1, ts: s.now().Unix()})
+	if d != nil {
+		return d.Status, ""
+	}
+	return http.StatusOK, script
 }
 
 func knows(inv *nodeIndex, req scriptRequest) bool {

@@ -557,7 +557,7 @@ func nodeLooks(b *testing.B, hc *http.Client, bosURL string) (float64, bmcTraffi
 // firstShardRoutes are the simulators' routes whose requests firstShardServed counts:
 // the nodes' boot scripts and CFS reports, the BSS writes and their replication.
 var firstShardRoutes = []string{"bss GET /boot/v1/bootscript", "cfs PATCH /v3/components/{id}", "cfs PATCH /v3/components",
-	"bss PUT /boot/v1/bootparameters", "bss POST /sim/bss/replicas"}
+	"bss PUT /boot/v1/bootparameters", "bss POST /sim/bss/replicas", "hsm POST /hsm/v2/RedfishEvents"}
 
 // firstShardServed reads the requests the simulator process serving url has answered,
 // by "service route" (every code).

@@ -121,14 +121,23 @@ func (s *Simulator) fetchBootScript(ctx context.Context, n *node, g uint64) {
 		return
 	}
 	s.stats.bootScripts.Add(1)
-	u := bss + "/boot/v1/bootscript?name=" + url.QueryEscape(n.xname)
-	status, body, err := s.call(ctx, http.MethodGet, u, nil)
+	var status int
+	var script string
+	var err error
+	if s.cfg.BootScript != nil {
+		status, script = s.cfg.BootScript(ctx, bss, n.xname)
+	}
+	if status == 0 {
+		var body []byte
+		status, body, err = s.call(ctx, http.MethodGet, bss+"/boot/v1/bootscript?name="+url.QueryEscape(n.xname), nil)
+		script = string(body)
+	}
 	if err == nil && status != http.StatusOK {
 		err = fmt.Errorf("status %d", status)
 	}
 	var rec bootRecord
 	if err == nil {
-		rec, err = parseBootScript(string(body))
+		rec, err = parseBootScript(script)
 	}
 	if err != nil {
 		s.log.Debug("boot script fetch failed, retrying", "node", n.xname, "err", err)

@@ -97,6 +97,10 @@ type Config struct {
 	// (nodes to BSS, BOS and CFS; events to subscribers): the stack serves those to
 	// services in its own process without a socket (inproc.Hosts).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// BootScript, when set, answers a node's GET {bss}/boot/v1/bootscript?name=<xname>
+	// in this process, without a request (the BSS, or its replica, runs here): the
+	// status and the script. Status 0 leaves the request to HTTP.
+	BootScript func(ctx context.Context, bss, xname string) (int, string)
 	// OnReset is called on every Reset action the BMC accepted (applied or a no-op), with
 	// its ResetType, outside the simulator's locks: tests count resets per type there.
 	OnReset func(xname, resetType string)
@@ -134,6 +138,20 @@ type Subscription struct {
 	// EventTypes and RegistryPrefixes filter like a POSTed subscription's (empty = all).
 	EventTypes       []string
 	RegistryPrefixes []string
+	// Local, when set on a collected subscription, takes its events in this process
+	// instead of a POST (the destination runs here: no JSON either way). It applies
+	// them as the POST would, in order, and reports false when it cannot take them (they
+	// are POSTed then).
+	Local func(events []EventRecord) bool
+}
+
+// EventRecord is what a collected subscription's Local gets of each event: the fields
+// HSM reads of a record (its Context names the BMC).
+type EventRecord struct {
+	Context           string
+	MessageID         string
+	MessageArgs       []string
+	OriginOfCondition string
 }
 
 // Timing holds the simulated delays and the node agent's retry pacing.

@@ -76,8 +76,9 @@ type outbox struct {
 	pending[eventRecord]
 
 	collected bool
-	shard     int // the event shard of a collected outbox
-	limit     int // the events it holds at most (0: Config.EventQueue)
+	local     func([]EventRecord) bool // Subscription.Local of a collected outbox
+	shard     int                      // the event shard of a collected outbox
+	limit     int                      // the events it holds at most (0: Config.EventQueue)
 }
 
 // collectedOutbox is the outbox every BMC's copy of Config.Subscriptions[i] shares when
@@ -90,7 +91,7 @@ func (s *Simulator) collectedOutbox(i int) *outbox {
 	if box := s.collected[i]; box != nil {
 		return box
 	}
-	box := &outbox{collected: true, shard: i, limit: s.cfg.EventQueue + 4*len(s.cfg.Topology.Nodes)}
+	box := &outbox{collected: true, local: s.cfg.Subscriptions[i].Local, shard: i, limit: s.cfg.EventQueue + 4*len(s.cfg.Topology.Nodes)}
 	s.collected[i] = box
 	return box
 }
@@ -128,7 +129,8 @@ type eventRecord struct {
 	// Context names the BMC in a collected POST (Subscription.Collect), whose Event has none.
 	Context string `json:"Context,omitempty"`
 
-	sub *subscription // of a collected outbox: whose record it is
+	sub    *subscription // of a collected outbox: whose record it is
+	fields []byte        // eventFields' JSON, shared by the copies of every subscriber (eventjson.go)
 }
 
 type eventBody struct {
@@ -139,20 +141,27 @@ type eventBody struct {
 	Events    []eventRecord `json:"Events"`
 }
 
-// queueEvent hands one power change of n to the subscriber's shard without blocking.
-// Called with n's BMC lock held, so a BMC's events are queued in the order of its changes.
-func (s *Simulator) queueEvent(sub *subscription, n *node, st PowerState, at time.Time) {
-	if !sub.wantsPower() {
-		return
+// queueEvents hands one power change of n to the shards of the subscribers that want it,
+// without blocking: one record, encoded once, for all of them. Called with n's BMC lock
+// held, so a BMC's events are queued in the order of its changes.
+func (s *Simulator) queueEvents(n *node, st PowerState, at time.Time) {
+	var rec eventRecord
+	for _, sub := range n.bmc.subs {
+		if !sub.wantsPower() {
+			continue
+		}
+		if rec.fields == nil {
+			uri := "/redfish/v1/Systems/" + n.systemID
+			state := st.String()
+			rec = withFields(eventRecord{
+				EventTimestamp: at.UTC().Format(time.RFC3339), EventType: "Alert", MessageSeverity: "OK",
+				Message:     "The power state of resource " + uri + " has changed to type " + state + ".",
+				MessageID:   "ResourceEvent.1.0.ResourcePowerStateChanged",
+				MessageArgs: []string{uri, state}, OriginOfCondition: odataRef{uri},
+			})
+		}
+		s.queueRecord(sub, rec)
 	}
-	uri := "/redfish/v1/Systems/" + n.systemID
-	state := st.String()
-	s.queueRecord(sub, eventRecord{
-		EventTimestamp: at.UTC().Format(time.RFC3339), EventType: "Alert", MessageSeverity: "OK",
-		Message:     "The power state of resource " + uri + " has changed to type " + state + ".",
-		MessageID:   "ResourceEvent.1.0.ResourcePowerStateChanged",
-		MessageArgs: []string{uri, state}, OriginOfCondition: odataRef{uri},
-	})
 }
 
 // queueRecord puts one event in the subscriber's outbox and, if no delivery is scheduled,
@@ -197,21 +206,18 @@ func (s *Simulator) deliver(sub *subscription, events []eventRecord) {
 	if gone() {
 		return
 	}
-	id := strconv.FormatUint(s.eventSeq.Add(1), 10)
-	for i := range events {
-		if events[i].EventID == "" {
-			events[i].EventID = id + "." + strconv.Itoa(i)
-		}
-		events[i].MemberID = strconv.Itoa(i)
+	if local := sub.outbox.local; local != nil && deliverLocal(local, events) {
+		s.stats.eventPosts.Add(1)
+		s.stats.eventsDelivered.Add(int64(len(events)))
+		return
 	}
+	id := strconv.FormatUint(s.eventSeq.Add(1), 10)
+	eventIDs(id, events)
 	evCtx := sub.context
 	if collected {
 		evCtx = "" // each record names its BMC
 	}
-	body, _ := json.Marshal(eventBody{
-		ODataType: "#Event.v1_13_0.Event", ID: id, Name: "Event Array", Context: evCtx,
-		Events: events,
-	})
+	body := appendEventBody(make([]byte, 0, 128+len(events)*(len(events[0].fields)+96)), id, evCtx, events)
 	n := int64(len(events))
 	for attempt := 0; ; attempt++ {
 		status, err := s.send(s.ctx, http.MethodPost, sub.destination, body, sub.headers)
@@ -235,6 +241,15 @@ func (s *Simulator) deliver(sub *subscription, events []eventRecord) {
 			t.Stop()
 		}
 	}
+}
+
+// deliverLocal hands events to a collected subscription's Local.
+func deliverLocal(local func([]EventRecord) bool, events []eventRecord) bool {
+	recs := make([]EventRecord, len(events))
+	for i, e := range events {
+		recs[i] = EventRecord{Context: e.Context, MessageID: e.MessageID, MessageArgs: e.MessageArgs, OriginOfCondition: e.OriginOfCondition.ID}
+	}
+	return local(recs)
 }
 
 // terminate deletes sub after its deliveries failed (DeliveryRetryPolicy

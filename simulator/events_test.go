@@ -192,6 +192,45 @@ func TestCollectedEventsOfSeveralBMCsShareOnePost(t *testing.T) {
 	assert.Equal(t, otherBlade, got["Context"])
 }
 
+// A collected subscription with Local hands its events to it, records as a POST would
+// carry them and in the order of the changes, and POSTs nothing; while Local refuses
+// them, they are POSTed.
+func TestCollectedEventsGoToLocal(t *testing.T) {
+	sub := newRecorder(t, func(*http.Request, []byte) (int, string) { return http.StatusOK, "" })
+	var mu sync.Mutex
+	var got []EventRecord
+	take := false
+	s := newSim(t, func(c *Config) {
+		c.Subscriptions = []Subscription{{Destination: sub.srv.URL + "/collector", Collect: true, Local: func(evs []EventRecord) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			if take {
+				got = append(got, evs...)
+			}
+			return take
+		}}}
+	})
+	require.Equal(t, 204, call(t, bmcServer(t, s, bladeBMC).URL, "POST", resetPath, resetBody("On"), "basic").status)
+	testwait.Until(t, "the power-on's events POSTed", func() bool { return s.Stats().EventsDelivered == 2 }, stats(s))
+	posts := len(sub.all())
+	require.Positive(t, posts, "Local refused them")
+
+	mu.Lock()
+	take = true
+	mu.Unlock()
+	require.Equal(t, 204, call(t, bmcServer(t, s, bladeBMC).URL, "POST", resetPath, resetBody("ForceOff"), "basic").status)
+	testwait.Until(t, "the power-off's events taken", func() bool { return s.Stats().EventsDelivered == 4 }, stats(s))
+	assert.Len(t, sub.all(), posts, "no POST once Local takes them")
+	uri := "/redfish/v1/Systems/Node0"
+	mu.Lock()
+	defer mu.Unlock()
+	want := []EventRecord{
+		{Context: bladeBMC, MessageID: "ResourceEvent.1.0.ResourcePowerStateChanged", MessageArgs: []string{uri, "PoweringOff"}, OriginOfCondition: uri},
+		{Context: bladeBMC, MessageID: "ResourceEvent.1.0.ResourcePowerStateChanged", MessageArgs: []string{uri, "Off"}, OriginOfCondition: uri},
+	}
+	assert.Equal(t, want, got)
+}
+
 // A dead subscriber costs retries on the delivery pool, never the BMC's answers.
 // In a synctest bubble on memnet (the subscriber's address refuses connections), so the
 // bound on the resets' time is fake time, not the machine's load.

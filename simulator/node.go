@@ -189,10 +189,7 @@ func (s *Simulator) enter(n *node, st PowerState, changes []change) []change {
 	// changes. Queued after the unlock, a change made by another goroutine meanwhile (a
 	// kernel panic at the instant of power-on) could overtake it: subscribers would get
 	// Off, then a stale On.
-	at := s.now()
-	for _, sub := range n.bmc.subs {
-		s.queueEvent(sub, n, st, at)
-	}
+	s.queueEvents(n, st, s.now())
 	return append(changes, change{n: n, state: st})
 }
 

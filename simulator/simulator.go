@@ -719,7 +719,8 @@ type Stats struct {
 	EventsDelivered int64
 	EventsFailed    int64 // given up after the retries
 	EventsDropped   int64 // a delivery queue or a subscription's outbox was full
-	// EventPosts counts the Event POSTs sent to subscribers, retries included.
+	// EventPosts counts the Event POSTs sent to subscribers, retries included, and the
+	// deliveries of collected events to a Subscription.Local.
 	EventPosts int64
 	// SubscriptionsTerminated counts subscriptions deleted by their TerminateAfterRetries
 	// policy when an event could not be delivered.

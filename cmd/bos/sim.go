@@ -114,7 +114,7 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
 				opts.Logger = newLogger(cmd.ErrOrStderr(), f.logFormat, slog.LevelInfo)
 			}
 			limit := setSimMemoryLimit(opts)
-			gcPercent := setSimGC(limit)
+			gcPercent := setSimGC(limit, bmcsOnly(opts))
 			procs := setSimProcs(opts.Shard)
 			if opts.Logger != nil {
 				opts.Logger.Info("sim: Go memory limit", "MiB", limit>>20, "set by", map[bool]string{true: "GOMEMLIMIT", false: "node count"}[os.Getenv(simMemoryLimitEnvName) != ""], "GOGC", gcPercent)

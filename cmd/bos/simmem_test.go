@@ -18,9 +18,9 @@ func TestSimMemoryLimit(t *testing.T) {
 		wantMiB                int64
 	}{
 		{"nothing", 0, 0, 128},
-		{"10,000 nodes in one process", 10000, 10000, 128 + 234},
-		{"first of ten shards of 100,000", 100000, 10000, 128 + 1464},
-		{"one of the other shards", 0, 10000, 128 + 97},
+		{"10,000 nodes in one process", 10000, 10000, 128 + 263},
+		{"first of ten shards of 100,000", 100000, 10000, 128 + 1494},
+		{"one of the other shards", 0, 10000, 128 + 126},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.wantMiB, simMemoryLimit(tc.serviceNodes, tc.bmcNodes)/mib)
@@ -65,26 +65,37 @@ func TestSetSimMemoryLimit(t *testing.T) {
 }
 
 func TestSimGCPercent(t *testing.T) {
-	assert.Equal(t, 100, simGCPercent(simMemoryLimit(10000, 10000)), "10,000 nodes in one process: Go's default")
-	assert.Equal(t, 100, simGCPercent(simMemoryLimit(0, 33334)), "a shard of a third of 100,000 BMCs")
-	assert.Equal(t, 400, simGCPercent(simMemoryLimit(100000, 33334)), "the first of three shards of 100,000: paced by its limit")
-	assert.Equal(t, 400, simGCPercent(simMemoryLimit(40000, 40000)), "40,000 nodes in one process")
+	assert.Equal(t, 100, simGCPercent(simMemoryLimit(10000, 10000), false), "10,000 nodes in one process: Go's default")
+	assert.Equal(t, 100, simGCPercent(simMemoryLimit(10000, 0), false), "services alone for 10,000 nodes")
+	assert.Equal(t, 400, simGCPercent(simMemoryLimit(0, 33334), true), "a shard of a third of 100,000 BMCs: paced by its limit")
+	assert.Equal(t, 400, simGCPercent(simMemoryLimit(0, 1000), true), "a small shard of BMCs alone")
+	assert.Equal(t, 400, simGCPercent(simMemoryLimit(100000, 33334), false), "the first of three shards of 100,000: paced by its limit")
+	assert.Equal(t, 400, simGCPercent(simMemoryLimit(40000, 40000), false), "40,000 nodes in one process")
+}
+
+func TestBMCsOnly(t *testing.T) {
+	assert.True(t, bmcsOnly(stack.Options{Services: []string{stack.BMCs}}))
+	assert.False(t, bmcsOnly(stack.Options{Services: stack.Simulators}), "every simulator")
+	assert.False(t, bmcsOnly(stack.Options{Services: []string{stack.BMCs, stack.CFS}}))
+	assert.False(t, bmcsOnly(stack.Options{Services: []string{stack.IMS}}), "no BMCs")
 }
 
 func TestSetSimGC(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
 	t.Setenv("GOGC", "")
 	t.Setenv(simMemoryLimitEnvName, "")
-	assert.Equal(t, 400, setSimGC(2<<30))
+	assert.Equal(t, 400, setSimGC(2<<30, false))
 	assert.Equal(t, 400, debug.SetGCPercent(100), "in force")
-	assert.Equal(t, 100, setSimGC(300<<20))
+	assert.Equal(t, 100, setSimGC(300<<20, false))
 	assert.Equal(t, 100, debug.SetGCPercent(100), "in force")
+	assert.Equal(t, 400, setSimGC(300<<20, true), "BMCs alone")
+	assert.Equal(t, 400, debug.SetGCPercent(100), "in force")
 
 	debug.SetGCPercent(150) // what the runtime read from GOGC at start
 	t.Setenv("GOGC", "150")
-	assert.Equal(t, 150, setSimGC(2<<30), "GOGC wins")
+	assert.Equal(t, 150, setSimGC(2<<30, false), "GOGC wins")
 	t.Setenv("GOGC", "")
 	t.Setenv(simMemoryLimitEnvName, "off")
-	assert.Equal(t, 150, setSimGC(1<<62), "GOMEMLIMIT, perhaps off: GOGC left as it is")
+	assert.Equal(t, 150, setSimGC(1<<62, false), "GOMEMLIMIT, perhaps off: GOGC left as it is")
 	assert.Equal(t, 150, debug.SetGCPercent(100), "in force")
 }

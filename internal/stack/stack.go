@@ -17,10 +17,12 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cray-bos/bos/api/bosapi"
 	"github.com/cray-bos/bos/api/cfsapi"
+	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/api/imsapi"
 	"github.com/cray-bos/bos/bss"
 	"github.com/cray-bos/bos/cfs"
@@ -199,6 +201,11 @@ type Stack struct {
 	closers []func()
 	wg      sync.WaitGroup
 	cancel  context.CancelFunc
+	// localHSM is HSM once it runs here, with InProcessCalls: the BMCs' collected power
+	// events go to it in-process (applyEvents), set after the simulator starts. So is
+	// localBSS, for the nodes' boot scripts (bootScript).
+	localHSM atomic.Pointer[hsm.Server]
+	localBSS atomic.Pointer[bss.Server]
 }
 
 func (o *Options) runs(svc string) bool {
@@ -309,7 +316,11 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		if s.URLs.HSM != "" {
 			// HSM's stand-in for hmcollector: every BMC sends its power events there,
 			// collected, as hmcollector forwards them: a POST carries many BMCs' events.
-			cfg.Subscriptions = append(cfg.Subscriptions, simulator.Subscription{Destination: s.URLs.HSM + "/hsm/v2/RedfishEvents", Collect: true})
+			sub := simulator.Subscription{Destination: s.URLs.HSM + "/hsm/v2/RedfishEvents", Collect: true}
+			if o.InProcessCalls && o.runs(HSM) {
+				sub.Local = s.applyEvents // no JSON, no request: HSM applies them as its POST does
+			}
+			cfg.Subscriptions = append(cfg.Subscriptions, sub)
 		}
 		if cfg.Logger == nil {
 			cfg.Logger = o.Logger
@@ -332,6 +343,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 					return s, err
 				}
 			}
+			cfg.BootScript = s.bootScript
 		}
 		// The simulator's errors name it already ("simulator: ...").
 		if s.Sim, err = simulator.New(cfg); err != nil {
@@ -368,6 +380,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			return s, fmt.Errorf("stack: hsm: %w", err)
 		}
 		s.serveLocal(ln, s.URLs.HSM, s.SimMetrics.Middleware(HSM, s.HSM.Handler()))
+		if o.InProcessCalls {
+			s.localHSM.Store(s.HSM)
+		}
 	}
 	if ln := listeners[PCS]; ln != nil {
 		if err := s.startPCS(o, ln); err != nil {
@@ -383,6 +398,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			return s, fmt.Errorf("stack: bss: %w", err)
 		}
 		s.serveLocal(ln, s.URLs.BSS, s.SimMetrics.Middleware(BSS, s.BSS.Handler()))
+		if o.InProcessCalls {
+			s.localBSS.Store(s.BSS)
+		}
 	}
 	if ln := listeners[CFS]; ln != nil {
 		cfg := o.CFS
@@ -475,6 +493,38 @@ func (s *Stack) redfishScheme(o Options) string {
 		return "https"
 	}
 	return "http"
+}
+
+// applyEvents gives HSM running here the BMCs' collected power events, as its POST
+// /RedfishEvents would; false (the events are POSTed) until it runs.
+func (s *Stack) applyEvents(events []simulator.EventRecord) bool {
+	h := s.localHSM.Load()
+	if h == nil {
+		return false
+	}
+	ev := hsmapi.RedfishEvent{Events: make([]hsmapi.RedfishEventRecord, len(events))}
+	for i, e := range events {
+		ev.Events[i] = hsmapi.RedfishEventRecord{Context: e.Context, MessageID: e.MessageID, MessageArgs: e.MessageArgs,
+			OriginOfCondition: &hsmapi.ODataID{ID: e.OriginOfCondition}}
+	}
+	h.HandleRedfishEvent(ev)
+	return true
+}
+
+// bootScript answers a node's boot-script request to this stack's BSS in-process, as its
+// handler would: by the BSS replica here, else by BSS running here; status 0 (HTTP)
+// for another BSS, one not running yet, or a node the replica leaves to the primary.
+func (s *Stack) bootScript(ctx context.Context, url, xname string) (int, string) {
+	if url != s.URLs.BSS {
+		return 0, ""
+	}
+	if r := s.BSSReplica; r != nil {
+		return r.BootScript(ctx, xname)
+	}
+	if b := s.localBSS.Load(); b != nil {
+		return b.BootScript(ctx, xname)
+	}
+	return 0, ""
 }
 
 // serveLocal serves h on ln and, with InProcessCalls, to the simulator's requests to url.
