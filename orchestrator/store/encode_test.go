@@ -3,9 +3,11 @@ package store
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cray-bos/bos/orchestrator"
@@ -109,4 +111,33 @@ func BenchmarkEncodeComponent(b *testing.B) {
 			_, _ = encodeComponent(&c)
 		}
 	})
+}
+
+// TestAsDecodedIsTheDecoding: what the record cache keeps for a record it writes is what
+// decoding the record's bytes gives, to the bit, with its strings parts of those bytes
+// or not; a record it cannot tell about is not kept.
+func TestAsDecodedIsTheDecoding(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	kept := 0
+	for i := range 20000 {
+		c := randomComponent(r)
+		if r.IntN(2) == 0 {
+			c.ActualState.LastUpdated = time.Now() // a monotonic reading
+		}
+		raw, err := encodeComponent(&c)
+		if err != nil {
+			continue
+		}
+		want, err := decodeComponent(raw)
+		require.NoError(t, err)
+		got, ok := asDecoded(&c)
+		if !ok {
+			continue
+		}
+		kept++
+		require.True(t, reflect.DeepEqual(want, got), "case %d:\n%#v\n%#v", i, want, got)
+		shareStrings(&got, string(raw))
+		require.True(t, reflect.DeepEqual(want, got), "case %d, strings shared:\n%#v\n%#v", i, want, got)
+	}
+	assert.Greater(t, kept, 1000)
 }

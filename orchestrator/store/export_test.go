@@ -53,3 +53,24 @@ func (s *Store) QueuedWrites() int {
 	defer s.commits.mu.Unlock()
 	return len(s.commits.queue)
 }
+
+// PlantDecoding makes the record cache hold c as the decoding of id's stored bytes (as
+// if this process had decoded them so), to tell whether a read or a write decodes them.
+func (s *Store) PlantDecoding(ctx context.Context, id string, c orchestrator.Component) error {
+	raw, err := s.rdb.Get(ctx, s.compKey(id)).Result()
+	if err != nil {
+		return err
+	}
+	s.records.drop(id)
+	s.records.put(id, raw, &c)
+	return nil
+}
+
+// CachedDecoding is the record cache's decoding of id's bytes, if it has one.
+func (s *Store) CachedDecoding(id string) (orchestrator.Component, bool) {
+	raw, ok := s.records.get(id)
+	if !ok {
+		return orchestrator.Component{}, false
+	}
+	return s.records.decoded(id, raw)
+}

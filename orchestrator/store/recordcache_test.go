@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/cray-bos/bos/orchestrator"
 
@@ -19,7 +20,7 @@ func TestRecordCacheBounded(t *testing.T) {
 	limit := 10 * entrySize("x0000", raw)
 	c := newRecordCache(limit)
 	for i := range 25 {
-		c.put(fmt.Sprintf("x%04d", i), raw)
+		c.put(fmt.Sprintf("x%04d", i), raw, nil)
 		_, size := c.len()
 		require.LessOrEqual(t, size, limit)
 	}
@@ -33,7 +34,7 @@ func TestRecordCacheBounded(t *testing.T) {
 
 	// Rewriting one record keeps one entry, its latest bytes, and a short queue.
 	for i := range 10000 {
-		c.put("x0024", fmt.Sprintf("%s%04d", raw[4:], i)) // the same size
+		c.put("x0024", fmt.Sprintf("%s%04d", raw[4:], i), nil) // the same size
 	}
 	got, _ = c.get("x0024")
 	assert.Equal(t, raw[4:]+"9999", got)
@@ -48,12 +49,12 @@ func TestRecordCacheBounded(t *testing.T) {
 	c.drop("x0024")
 	_, ok = c.get("x0024")
 	assert.False(t, ok)
-	c.put("big", strings.Repeat("b", limit))
+	c.put("big", strings.Repeat("b", limit), nil)
 	_, ok = c.get("big")
 	assert.False(t, ok, "an entry larger than the cache is not kept")
 
 	var none *recordCache // RecordCacheBytes < 0
-	none.put("x", "y")
+	none.put("x", "y", nil)
 	_, ok = none.get("x")
 	assert.False(t, ok)
 }
@@ -91,5 +92,69 @@ func TestRecordCacheDefaultHoldsAHundredThousandNodes(t *testing.T) {
 	raw, err := encodeComponent(&c)
 	require.NoError(t, err)
 	assert.Greater(t, len(raw), 1500, "a record as large as the benchmark's")
-	assert.LessOrEqual(t, 100_000*entrySize(c.ID, string(raw)), DefaultRecordCacheBytes)
+	d, ok := asDecoded(&c)
+	require.True(t, ok)
+	shareStrings(&d, bytesString(raw))
+	assert.LessOrEqual(t, 100_000*(entrySize(c.ID, bytesString(raw))+decodedSize(&d, bytesString(raw))), DefaultRecordCacheBytes,
+		"with the records decoded")
+}
+
+// The cache counts a record's decoding: the struct and the strings that are not parts
+// of the record's bytes (those it holds are made so). A decoding that does not fit is
+// not kept; the bytes are.
+func TestRecordCacheCountsDecodings(t *testing.T) {
+	comp := orchestrator.Component{ID: "x1", Error: strings.Repeat("e", 100), Session: "s1", RetryPolicy: new(2)}
+	raw, err := encodeComponent(&comp)
+	require.NoError(t, err)
+	rs := string(raw)
+	const structSize = int(unsafe.Sizeof(comp)) + int(unsafe.Sizeof(0))
+
+	c := newRecordCache(1 << 20)
+	d := comp.Clone()
+	d.Error = strings.Clone(d.Error) // a string of its own, not of raw's
+	c.put("x1", rs, &d)
+	assert.True(t, inside(d.Error, rs), "the cache made it a part of raw")
+	_, size := c.len()
+	assert.Equal(t, entrySize("x1", rs)+structSize, size)
+	got, ok := c.decoded("x1", rs)
+	require.True(t, ok)
+	assert.Equal(t, comp, got)
+	for _, s := range stringFields(&got) {
+		assert.False(t, inside(*s, rs), "a copy handed out keeps no part of the entry's bytes alive: %q", *s)
+	}
+	_, ok = c.decoded("x1", rs+" ")
+	assert.False(t, ok, "other bytes")
+
+	// A string raw does not hold as is (escaped) is counted.
+	esc := orchestrator.Component{ID: "x2", Error: `say "no"`}
+	escRaw, err := encodeComponent(&esc)
+	require.NoError(t, err)
+	es := string(escRaw)
+	c.put("x2", es, new(esc.Clone()))
+	_, size2 := c.len()
+	assert.Equal(t, entrySize("x2", es)+structSize-int(unsafe.Sizeof(0))+len(esc.Error), size2-size)
+
+	// Bytes read (learn): counted the same; bytes that are no longer the entry's are not
+	// learnt.
+	c.put("x3", rs, nil)
+	_, before := c.len()
+	c.learn("x3", rs+" ", new(comp.Clone()))
+	_, after := c.len()
+	assert.Equal(t, before, after)
+	_, ok = c.decoded("x3", rs)
+	assert.False(t, ok)
+	c.learn("x3", strings.Clone(rs) /* the same bytes, read again */, new(comp.Clone()))
+	_, after = c.len()
+	assert.Equal(t, before+structSize, after)
+	_, ok = c.decoded("x3", rs)
+	assert.True(t, ok)
+
+	// An entry whose decoding would not fit keeps its bytes only.
+	small := newRecordCache(entrySize("x1", rs) + 10)
+	small.put("x1", rs, new(comp.Clone()))
+	n, size := small.len()
+	assert.Equal(t, 1, n)
+	assert.Equal(t, entrySize("x1", rs), size)
+	_, ok = small.decoded("x1", rs)
+	assert.False(t, ok)
 }
