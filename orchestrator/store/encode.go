@@ -19,7 +19,7 @@ func encodeComponent(c *orchestrator.Component) ([]byte, error) {
 	if !encodableTimes(c) { // json.Marshal's error for a year outside [0, 9999]
 		return json.Marshal(c)
 	}
-	b := make([]byte, 0, 2048)
+	b := make([]byte, 0, encodedSize(c))
 	b = append(b, `{"id":`...)
 	b = appendJSONString(b, c.ID)
 
@@ -80,6 +80,20 @@ func encodeComponent(c *orchestrator.Component) ([]byte, error) {
 		b = strconv.AppendInt(b, int64(*c.RetryPolicy), 10)
 	}
 	return append(b, '}'), nil
+}
+
+// encodedKeysSize bounds what encodeComponent writes besides the strings' contents:
+// keys, punctuation, quotes, times (35 bytes at most each), numbers and booleans.
+const encodedKeysSize = 1024
+
+// encodedSize is the size encodeComponent's bytes of c have when no string needs an
+// escape, so that it allocates them once and no more than they need.
+func encodedSize(c *orchestrator.Component) int {
+	n := encodedKeysSize
+	for _, s := range stringFields(c) {
+		n += len(*s)
+	}
+	return n
 }
 
 func appendArtifacts(b []byte, a orchestrator.BootArtifacts) []byte {

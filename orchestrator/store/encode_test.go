@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,4 +141,48 @@ func TestAsDecodedIsTheDecoding(t *testing.T) {
 		require.True(t, reflect.DeepEqual(want, got), "case %d, strings shared:\n%#v\n%#v", i, want, got)
 	}
 	assert.Greater(t, kept, 1000)
+}
+
+// plainJSONString, 8 bytes at a time, takes every byte at every place of a word and of
+// the tail as printable ASCII that encoding/json writes as it is.
+func TestPlainJSONString(t *testing.T) {
+	for c := range 256 {
+		b, err := json.Marshal(string([]byte{'a', byte(c)}))
+		require.NoError(t, err)
+		want := c >= 0x20 && c < 0x7f && len(b) == 4 // `"a` + c + `"`: c as it is
+		for at := range 19 {
+			s := []byte(strings.Repeat("a", 19))
+			s[at] = byte(c)
+			require.Equal(t, want, plainJSONString(string(s)), "byte %#x at %d", c, at)
+		}
+	}
+	assert.True(t, plainJSONString(""))
+}
+
+// A record's encoding is one allocation of about its size, however long its strings.
+func TestEncodeComponentAllocatesOnce(t *testing.T) {
+	c := orchestrator.Component{ID: "x1", Session: "s1",
+		ActualState: orchestrator.ActualState{BootArtifacts: orchestrator.BootArtifacts{
+			Kernel: "s3://k", KernelParameters: strings.Repeat("console=ttyS0 ", 150), Initrd: "s3://i"}, LastUpdated: time.Now()}}
+	c.DesiredState.BootArtifacts = c.ActualState.BootArtifacts
+	raw, err := encodeComponent(&c)
+	require.NoError(t, err)
+	assert.LessOrEqual(t, cap(raw), len(raw)+encodedKeysSize)
+	assert.Equal(t, 1.0, testing.AllocsPerRun(100, func() { _, _ = encodeComponent(&c) }))
+}
+
+// A write's history entries are encoded into one buffer: two allocations however many.
+func TestEncodeHistoryAllocatesOnce(t *testing.T) {
+	now := time.Now().UTC()
+	entries := []orchestrator.HistoryEntry{{Time: now, Kind: "phase", From: "none", To: "powering_on"},
+		{Time: now, Kind: "status", From: "stable", To: "power_on_pending"}, {Time: now, Kind: "error", To: "e"}}
+	got := encodeHistory(entries)
+	for i, e := range entries {
+		want, err := json.Marshal(e)
+		require.NoError(t, err)
+		assert.Equal(t, string(want), string(got[i]))
+	}
+	got[0] = append(got[0], 'x')
+	assert.Equal(t, byte('{'), got[1][0], "an entry's append does not run into the next")
+	assert.Equal(t, 2.0, testing.AllocsPerRun(100, func() { _ = encodeHistory(entries) }))
 }
