@@ -168,20 +168,12 @@ func stringFields(c *orchestrator.Component) [22]*string {
 
 // shareStrings makes each of c's strings that raw (c's stored bytes) holds as they are
 // a part of raw, so that c costs the record cache little more than raw: the same
-// contents, not another copy of them. A string equal to an earlier one is made the same.
+// contents, not another copy of them.
 func shareStrings(c *orchestrator.Component, raw string) {
-	fields := stringFields(c)
 	at := 0 // the strings come in raw's order: each is looked for after the last
-next:
-	for j, s := range fields {
+	for _, s := range stringFields(c) {
 		if *s == "" || inside(*s, raw) {
 			continue
-		}
-		for _, e := range fields[:j] {
-			if *e == *s && inside(*e, raw) {
-				*s = *e
-				continue next
-			}
 		}
 		i := strings.Index(raw[at:], *s)
 		if i >= 0 {

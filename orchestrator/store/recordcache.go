@@ -36,6 +36,7 @@ type cacheEntry struct {
 	raw  string
 	gen  uint64
 	comp *orchestrator.Component // raw decoded, nil until known; never handed out, only its clones
+	size int                     // what the entry is counted for
 }
 
 type cacheRef struct {
@@ -66,8 +67,6 @@ func decodedSize(c *orchestrator.Component, raw string) int {
 	}
 	return n
 }
-
-func (e cacheEntry) size(id string) int { return entrySize(id, e.raw) + decodedSize(e.comp, e.raw) }
 
 // get returns the bytes last seen for id.
 func (c *recordCache) get(id string) (string, bool) {
@@ -113,16 +112,16 @@ func (c *recordCache) put(id, raw string, comp *orchestrator.Component) {
 		if e.raw == raw && (e.comp != nil || comp == nil) {
 			return
 		}
-		c.size -= e.size(id)
+		c.size -= e.size
 	}
-	e := cacheEntry{raw: raw, comp: comp}
-	if e.size(id) > c.limit {
-		e.comp = nil
+	e := cacheEntry{raw: raw, comp: comp, size: entrySize(id, raw) + decodedSize(comp, raw)}
+	if e.size > c.limit {
+		e.comp, e.size = nil, entrySize(id, raw)
 	}
 	c.gen++
 	e.gen = c.gen
 	c.m[id] = e
-	c.size += e.size(id)
+	c.size += e.size
 	c.fifo = append(c.fifo, cacheRef{id: id, gen: c.gen})
 	c.evict()
 }
@@ -140,11 +139,12 @@ func (c *recordCache) learn(id, raw string, comp *orchestrator.Component) {
 		return
 	}
 	shareStrings(comp, e.raw)
-	e.comp = comp
-	if e.size(id) > c.limit {
+	n := decodedSize(comp, e.raw)
+	if e.size+n > c.limit {
 		return
 	}
-	c.size += decodedSize(e.comp, e.raw)
+	e.comp, e.size = comp, e.size+n
+	c.size += n
 	c.m[id] = e
 	c.evict()
 }
@@ -157,7 +157,7 @@ func (c *recordCache) evict() {
 		c.head++
 		if e, ok := c.m[r.id]; ok && e.gen == r.gen {
 			delete(c.m, r.id)
-			c.size -= e.size(r.id)
+			c.size -= e.size
 		}
 	}
 	c.compact()
@@ -172,7 +172,7 @@ func (c *recordCache) drop(id string) {
 	defer c.mu.Unlock()
 	if e, ok := c.m[id]; ok {
 		delete(c.m, id)
-		c.size -= e.size(id)
+		c.size -= e.size
 		c.compact()
 	}
 }
