@@ -143,7 +143,7 @@ func (s *Store) ReadComponents(ctx context.Context, ids []string) ([]Read, error
 			if c, err = decodeComponent(stringBytes(str)); err != nil {
 				return err
 			}
-			s.records.learn(id, str, new(c.Clone()))
+			s.records.learn(id, str, &c)
 		}
 		out = append(out, Read{Component: c, raw: stringBytes(str)})
 		return nil

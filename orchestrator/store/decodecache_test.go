@@ -16,7 +16,7 @@ import (
 
 // A read or a write of a record whose stored bytes are those the record cache holds takes
 // the cache's decoding of them instead of decoding them again: here a planted one that
-// the bytes do not say, so that its use shows.
+// the bytes do not say (the error's text as the session), so that its use shows.
 func TestCachedDecodingSparesDecoding(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, backend string) {
 		ctx := context.Background()
@@ -24,21 +24,21 @@ func TestCachedDecodingSparesDecoding(t *testing.T) {
 		_, err := s.PutComponents(ctx, []orchestrator.Component{{ID: "x1", Error: "stored"}, {ID: "x2", Error: "stored"}})
 		require.NoError(t, err)
 		for _, id := range []string{"x1", "x2"} {
-			require.NoError(t, s.PlantDecoding(ctx, id, orchestrator.Component{ID: id, Error: "planted", RetryPolicy: new(3)}))
+			require.NoError(t, s.PlantDecoding(ctx, id, orchestrator.Component{ID: id, Session: "stored", RetryPolicy: new(3)}))
 		}
 
 		read, err := s.ReadComponents(ctx, []string{"x1"})
 		require.NoError(t, err)
 		require.Len(t, read, 1)
-		assert.Equal(t, "planted", read[0].Error, "read: the cached decoding")
+		assert.Equal(t, []string{"stored", ""}, []string{read[0].Session, read[0].Error}, "read: the cached decoding")
 
-		var seen string
+		var seen []string
 		_, err = s.UpdateComponent(ctx, "x2", func(c *orchestrator.Component) error {
-			seen = c.Error
+			seen = []string{c.Session, c.Error}
 			return orchestrator.Errorf(orchestrator.EINVALID, "write nothing")
 		})
 		require.Error(t, err)
-		assert.Equal(t, "planted", seen, "write: the cached decoding")
+		assert.Equal(t, []string{"stored", ""}, seen, "write: the cached decoding")
 	})
 }
 
@@ -83,7 +83,7 @@ func TestChangedRecordIsDecodedAfresh(t *testing.T) {
 		_, err := s.PutComponents(ctx, []orchestrator.Component{{ID: "x1", Error: "stored"}, {ID: "x2", Error: "stored"}})
 		require.NoError(t, err)
 		for _, id := range []string{"x1", "x2"} {
-			require.NoError(t, s.PlantDecoding(ctx, id, orchestrator.Component{ID: id, Error: "planted"}))
+			require.NoError(t, s.PlantDecoding(ctx, id, orchestrator.Component{ID: id, Session: "stored"}))
 			_, err = other.UpdateComponent(ctx, id, func(c *orchestrator.Component) error { c.Error = "other's"; return nil })
 			require.NoError(t, err)
 		}
@@ -91,16 +91,16 @@ func TestChangedRecordIsDecodedAfresh(t *testing.T) {
 		read, err := s.ReadComponents(ctx, []string{"x1"})
 		require.NoError(t, err)
 		require.Len(t, read, 1)
-		assert.Equal(t, "other's", read[0].Error)
+		assert.Equal(t, []string{"", "other's"}, []string{read[0].Session, read[0].Error})
 
 		var seen []string
 		_, err = s.UpdateComponent(ctx, "x2", func(c *orchestrator.Component) error {
-			seen = append(seen, c.Error)
+			seen = []string{c.Session, c.Error}
 			c.Session = "s1"
 			return nil
 		})
 		require.NoError(t, err)
-		assert.Equal(t, "other's", seen[len(seen)-1])
+		assert.Equal(t, []string{"", "other's"}, seen)
 	})
 }
 

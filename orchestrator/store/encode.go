@@ -3,10 +3,8 @@ package store
 import (
 	"encoding/json"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
-	"unsafe"
 
 	"github.com/cray-bos/bos/orchestrator"
 )
@@ -135,8 +133,7 @@ func encodableTimes(c *orchestrator.Component) bool {
 // replaces; a time with a zone offset, which decodes in a zone of the decoder's choosing).
 func asDecoded(c *orchestrator.Component) (orchestrator.Component, bool) {
 	d := c.Clone()
-	for _, t := range [...]*time.Time{&d.ActualState.LastUpdated, &d.DesiredState.LastUpdated,
-		&d.StagedState.LastUpdated, &d.LastAction.LastUpdated} {
+	for _, t := range timeFields(&d) {
 		if t.IsZero() {
 			*t = time.Time{} // omitted
 			continue
@@ -154,8 +151,10 @@ func asDecoded(c *orchestrator.Component) (orchestrator.Component, bool) {
 	return d, true
 }
 
+const stringFieldCount = 22
+
 // stringFields points at c's strings, in the order encodeComponent writes them.
-func stringFields(c *orchestrator.Component) [22]*string {
+func stringFields(c *orchestrator.Component) [stringFieldCount]*string {
 	a, d, s := &c.ActualState, &c.DesiredState, &c.StagedState
 	return [...]*string{&c.ID,
 		&a.BootArtifacts.Kernel, &a.BootArtifacts.KernelParameters, &a.BootArtifacts.Initrd, &a.BSSToken,
@@ -164,52 +163,4 @@ func stringFields(c *orchestrator.Component) [22]*string {
 		&c.LastAction.Action, &c.LastAction.InFlight,
 		&c.Status.Phase, &c.Status.Status, &c.Status.StatusOverride,
 		&c.Error, &c.Session}
-}
-
-// shareStrings makes each of c's strings that raw (c's stored bytes) holds as they are
-// a part of raw, so that c costs the record cache little more than raw: the same
-// contents, not another copy of them.
-func shareStrings(c *orchestrator.Component, raw string) {
-	at := 0 // the strings come in raw's order: each is looked for after the last
-	for _, s := range stringFields(c) {
-		if *s == "" || inside(*s, raw) {
-			continue
-		}
-		i := strings.Index(raw[at:], *s)
-		if i >= 0 {
-			i += at
-			at = i + len(*s)
-		} else if i = strings.Index(raw, *s); i < 0 {
-			continue // escaped in raw
-		}
-		*s = raw[i : i+len(*s)]
-	}
-}
-
-// unshareStrings gives each of c's strings that is a part of raw a copy of its own, so
-// that c does not keep raw's memory alive (a caller may keep c, or its id, long after the
-// record cache moved on); strings that were the same stay the same.
-func unshareStrings(c *orchestrator.Component, raw string) {
-	fields := stringFields(c)
-	var was [len(fields)]string // each field before its copy
-next:
-	for j, s := range fields {
-		was[j] = *s
-		if *s == "" || !inside(*s, raw) {
-			continue
-		}
-		for i, e := range was[:j] {
-			if unsafe.StringData(e) == unsafe.StringData(*s) && len(e) == len(*s) {
-				*s = *fields[i] // copied already
-				continue next
-			}
-		}
-		*s = strings.Clone(*s)
-	}
-}
-
-// inside reports whether s's bytes are part of raw's.
-func inside(s, raw string) bool {
-	p, r := uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(unsafe.Pointer(unsafe.StringData(raw)))
-	return p >= r && p+uintptr(len(s)) <= r+uintptr(len(raw))
 }

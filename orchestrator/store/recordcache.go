@@ -8,7 +8,7 @@ import (
 )
 
 // DefaultRecordCacheBytes bounds the record cache when Config.RecordCacheBytes is 0: a
-// 100,000-node boot's records (about 2.4 KB each, 3 with their decoding). It holds only
+// 100,000-node boot's records (about 2.4 KB each, 2.8 with their decoding). It holds only
 // records this process has seen, so a smaller cluster uses less.
 const DefaultRecordCacheBytes = 320 << 20
 
@@ -35,8 +35,8 @@ type recordCache struct {
 type cacheEntry struct {
 	raw  string
 	gen  uint64
-	comp *orchestrator.Component // raw decoded, nil until known; never handed out, only its clones
-	size int                     // what the entry is counted for
+	comp *compactRecord // raw decoded, nil until known
+	size int            // what the entry is counted for
 }
 
 type cacheRef struct {
@@ -50,23 +50,8 @@ func newRecordCache(limit int) *recordCache {
 
 func entrySize(id, raw string) int { return len(id) + len(raw) + recordCacheOverhead }
 
-// decodedSize is what an entry's decoded record is counted for besides raw: the struct
-// and the strings that are not parts of raw (shareStrings).
-func decodedSize(c *orchestrator.Component, raw string) int {
-	if c == nil {
-		return 0
-	}
-	n := int(unsafe.Sizeof(*c))
-	for _, s := range stringFields(c) {
-		if !inside(*s, raw) {
-			n += len(*s)
-		}
-	}
-	if c.RetryPolicy != nil {
-		n += int(unsafe.Sizeof(*c.RetryPolicy))
-	}
-	return n
-}
+// decodedSize is what an entry's decoding is counted for besides its bytes.
+const decodedSize = int(unsafe.Sizeof(compactRecord{}))
 
 // get returns the bytes last seen for id.
 func (c *recordCache) get(id string) (string, bool) {
@@ -91,20 +76,19 @@ func (c *recordCache) decoded(id, raw string) (orchestrator.Component, bool) {
 	if !ok || e.comp == nil || e.raw != raw {
 		return orchestrator.Component{}, false
 	}
-	out := e.comp.Clone()
-	unshareStrings(&out, e.raw)
-	return out, true
+	return e.comp.component(e.raw), true
 }
 
-// put remembers raw as id's stored bytes and comp (nil: not known) as their decoding,
-// which nobody may change after. The same raw again keeps the decoding already known.
-func (c *recordCache) put(id, raw string, comp *orchestrator.Component) {
+// put remembers raw as id's stored bytes and dec (nil: not known) as their decoding. The
+// same raw again keeps the decoding already known.
+func (c *recordCache) put(id, raw string, dec *orchestrator.Component) {
 	if c == nil || entrySize(id, raw) > c.limit {
 		c.drop(id)
 		return
 	}
-	if comp != nil {
-		shareStrings(comp, raw)
+	var comp *compactRecord
+	if dec != nil {
+		comp, _ = compact(dec, raw)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -114,9 +98,9 @@ func (c *recordCache) put(id, raw string, comp *orchestrator.Component) {
 		}
 		c.size -= e.size
 	}
-	e := cacheEntry{raw: raw, comp: comp, size: entrySize(id, raw) + decodedSize(comp, raw)}
-	if e.size > c.limit {
-		e.comp, e.size = nil, entrySize(id, raw)
+	e := cacheEntry{raw: raw, size: entrySize(id, raw)}
+	if comp != nil && e.size+decodedSize <= c.limit {
+		e.comp, e.size = comp, e.size+decodedSize
 	}
 	c.gen++
 	e.gen = c.gen
@@ -126,10 +110,14 @@ func (c *recordCache) put(id, raw string, comp *orchestrator.Component) {
 	c.evict()
 }
 
-// learn adds comp, raw decoded (which nobody may change after), to id's entry when raw
-// is still the bytes it holds (a read decoded them): the entry keeps its place.
-func (c *recordCache) learn(id, raw string, comp *orchestrator.Component) {
+// learn adds dec, raw decoded, to id's entry when raw is still the bytes it holds (a read
+// decoded them): the entry keeps its place.
+func (c *recordCache) learn(id, raw string, dec *orchestrator.Component) {
 	if c == nil {
+		return
+	}
+	comp, ok := compact(dec, raw)
+	if !ok {
 		return
 	}
 	c.mu.Lock()
@@ -138,13 +126,11 @@ func (c *recordCache) learn(id, raw string, comp *orchestrator.Component) {
 	if !ok || e.comp != nil || e.raw != raw {
 		return
 	}
-	shareStrings(comp, e.raw)
-	n := decodedSize(comp, e.raw)
-	if e.size+n > c.limit {
+	if e.size+decodedSize > c.limit {
 		return
 	}
-	e.comp, e.size = comp, e.size+n
-	c.size += n
+	e.comp, e.size = comp, e.size+decodedSize
+	c.size += decodedSize
 	c.m[id] = e
 	c.evict()
 }

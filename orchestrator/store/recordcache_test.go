@@ -94,45 +94,43 @@ func TestRecordCacheDefaultHoldsAHundredThousandNodes(t *testing.T) {
 	assert.Greater(t, len(raw), 1500, "a record as large as the benchmark's")
 	d, ok := asDecoded(&c)
 	require.True(t, ok)
-	shareStrings(&d, bytesString(raw))
-	assert.LessOrEqual(t, 100_000*(entrySize(c.ID, bytesString(raw))+decodedSize(&d, bytesString(raw))), DefaultRecordCacheBytes,
+	_, ok = compact(&d, string(raw))
+	require.True(t, ok, "kept decoded")
+	assert.LessOrEqual(t, 100_000*(entrySize(c.ID, string(raw))+decodedSize), DefaultRecordCacheBytes,
 		"with the records decoded")
 }
 
-// The cache counts a record's decoding: the struct and the strings that are not parts
-// of the record's bytes (those it holds are made so). A decoding that does not fit is
-// not kept; the bytes are.
+// The cache counts a record's decoding (its compact form). A decoding that does not fit,
+// or whose strings the bytes do not hold as they are, is not kept; the bytes are.
 func TestRecordCacheCountsDecodings(t *testing.T) {
-	comp := orchestrator.Component{ID: "x1", Error: strings.Repeat("e", 100), Session: "s1", RetryPolicy: new(2)}
+	comp := orchestrator.Component{ID: "x1", Error: strings.Repeat("e", 100), Session: "s1", RetryPolicy: new(2),
+		ActualState: orchestrator.ActualState{LastUpdated: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)}}
 	raw, err := encodeComponent(&comp)
 	require.NoError(t, err)
 	rs := string(raw)
-	const structSize = int(unsafe.Sizeof(comp)) + int(unsafe.Sizeof(0))
 
 	c := newRecordCache(1 << 20)
-	d := comp.Clone()
-	d.Error = strings.Clone(d.Error) // a string of its own, not of raw's
-	c.put("x1", rs, &d)
-	assert.True(t, inside(d.Error, rs), "the cache made it a part of raw")
+	c.put("x1", rs, new(comp.Clone()))
 	_, size := c.len()
-	assert.Equal(t, entrySize("x1", rs)+structSize, size)
+	assert.Equal(t, entrySize("x1", rs)+decodedSize, size)
 	got, ok := c.decoded("x1", rs)
 	require.True(t, ok)
 	assert.Equal(t, comp, got)
 	for _, s := range stringFields(&got) {
-		assert.False(t, inside(*s, rs), "a copy handed out keeps no part of the entry's bytes alive: %q", *s)
+		assert.False(t, inside(*s, rs), "a record handed out keeps no part of the entry's bytes alive: %q", *s)
 	}
 	_, ok = c.decoded("x1", rs+" ")
 	assert.False(t, ok, "other bytes")
 
-	// A string raw does not hold as is (escaped) is counted.
+	// A string raw does not hold as it is (escaped): the bytes only.
 	esc := orchestrator.Component{ID: "x2", Error: `say "no"`}
 	escRaw, err := encodeComponent(&esc)
 	require.NoError(t, err)
-	es := string(escRaw)
-	c.put("x2", es, new(esc.Clone()))
+	c.put("x2", string(escRaw), new(esc.Clone()))
 	_, size2 := c.len()
-	assert.Equal(t, entrySize("x2", es)+structSize-int(unsafe.Sizeof(0))+len(esc.Error), size2-size)
+	assert.Equal(t, entrySize("x2", string(escRaw)), size2-size)
+	_, ok = c.decoded("x2", string(escRaw))
+	assert.False(t, ok)
 
 	// Bytes read (learn): counted the same; bytes that are no longer the entry's are not
 	// learnt.
@@ -145,9 +143,10 @@ func TestRecordCacheCountsDecodings(t *testing.T) {
 	assert.False(t, ok)
 	c.learn("x3", strings.Clone(rs) /* the same bytes, read again */, new(comp.Clone()))
 	_, after = c.len()
-	assert.Equal(t, before+structSize, after)
-	_, ok = c.decoded("x3", rs)
+	assert.Equal(t, before+decodedSize, after)
+	got, ok = c.decoded("x3", rs)
 	assert.True(t, ok)
+	assert.Equal(t, comp, got)
 
 	// An entry whose decoding would not fit keeps its bytes only.
 	small := newRecordCache(entrySize("x1", rs) + 10)
@@ -157,4 +156,24 @@ func TestRecordCacheCountsDecodings(t *testing.T) {
 	assert.Equal(t, entrySize("x1", rs), size)
 	_, ok = small.decoded("x1", rs)
 	assert.False(t, ok)
+}
+
+// A rebuilt record's strings that were one string of the bytes are one copy.
+func TestCompactRecordCopiesOnce(t *testing.T) {
+	art := orchestrator.BootArtifacts{Kernel: "s3://k", KernelParameters: strings.Repeat("console=ttyS0 ", 50), Initrd: "s3://i"}
+	comp := orchestrator.Component{ID: "x1", ActualState: orchestrator.ActualState{BootArtifacts: art}}
+	raw, err := encodeComponent(&comp)
+	require.NoError(t, err)
+	cr, ok := compact(&comp, string(raw))
+	require.True(t, ok)
+	got := cr.component(string(raw))
+	assert.Equal(t, comp, got)
+	rs := string(raw)
+	assert.Equal(t, 4.0, testing.AllocsPerRun(100, func() { _ = cr.component(rs) }), "the 3 artifacts and the id")
+}
+
+// inside reports whether s's bytes are part of raw's.
+func inside(s, raw string) bool {
+	p, r := uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(unsafe.Pointer(unsafe.StringData(raw)))
+	return len(s) > 0 && p >= r && p+uintptr(len(s)) <= r+uintptr(len(raw))
 }
