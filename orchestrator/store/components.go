@@ -665,6 +665,10 @@ func (s *Store) write(ctx context.Context, ids []string, mode writeMode, mutate 
 // queueIndexes adds to w the index changes of replacing old (nil: none) by cur (nil: a
 // delete) for id.
 func (s *Store) queueIndexes(w cmdSink, id string, old, cur *orchestrator.Component) {
+	if old != nil && cur != nil {
+		s.queueIndexChanges(w, id, old, cur)
+		return
+	}
 	oldKeys, newKeys := s.indexKeys(old), s.indexKeys(cur)
 	for _, k := range oldKeys {
 		if !slices.Contains(newKeys, k) {
@@ -681,6 +685,40 @@ func (s *Store) queueIndexes(w cmdSink, id string, old, cur *orchestrator.Compon
 		w.add("ZADD", s.allKey(), 0, id)
 	case old != nil && cur == nil:
 		w.add("ZREM", s.allKey(), id)
+	}
+}
+
+// queueIndexChanges is queueIndexes for a record replaced: it names only the index sets
+// of the fields that changed (each field's sets are its own), in indexKeys' order, where
+// comparing the two records' whole key lists cost every component write.
+func (s *Store) queueIndexChanges(w cmdSink, id string, old, cur *orchestrator.Component) {
+	var rems, adds [6]string
+	nr, na := 0, 0
+	change := func(changed, inOld, inNew bool, key func(c *orchestrator.Component) string) {
+		if !changed {
+			return
+		}
+		if inOld {
+			rems[nr], nr = key(old), nr+1
+		}
+		if inNew {
+			adds[na], na = key(cur), na+1
+		}
+	}
+	change(old.Enabled != cur.Enabled, true, true, func(c *orchestrator.Component) string { return s.enabledIdx(c.Enabled) })
+	change(old.Status.Phase != cur.Status.Phase, true, true, func(c *orchestrator.Component) string { return s.phaseIdx(c.Status.Phase) })
+	if os, ns := orchestrator.ComputeStatus(old), orchestrator.ComputeStatus(cur); os != ns {
+		rems[nr], adds[na], nr, na = s.statusIdx(os), s.statusIdx(ns), nr+1, na+1
+	}
+	change(old.Session != cur.Session, old.Session != "", cur.Session != "", func(c *orchestrator.Component) string { return s.sessionIdx(c.Session) })
+	change(old.StagedState.Session != cur.StagedState.Session, old.StagedState.Session != "", cur.StagedState.Session != "",
+		func(c *orchestrator.Component) string { return s.stagedIdx(c.StagedState.Session) })
+	change((old.Error != "") != (cur.Error != ""), old.Error != "", cur.Error != "", func(*orchestrator.Component) string { return s.errorIdx() })
+	for _, k := range rems[:nr] {
+		w.add("SREM", k, id)
+	}
+	for _, k := range adds[:na] {
+		w.add("SADD", k, id)
 	}
 }
 
