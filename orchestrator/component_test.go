@@ -2,6 +2,7 @@ package orchestrator
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -254,4 +255,42 @@ func TestSameBoot(t *testing.T) {
 		})
 	}
 	assert.True(t, BootArtifacts{}.SameBoot(BootArtifacts{}), "two empty targets")
+}
+
+// The boot artifacts' limits are in characters, on each of the three states.
+func TestValidateArtifactLimits(t *testing.T) {
+	long := func(n int, s string) string { return strings.Repeat(s, n) }
+	for _, tc := range []struct {
+		name string
+		set  func(c *Component)
+		bad  string // "" valid
+	}{
+		{"at the limits", func(c *Component) {
+			c.ActualState.BootArtifacts = BootArtifacts{Kernel: long(4095, "k"), KernelParameters: long(4096, "p"), Initrd: long(4095, "i")}
+		}, ""},
+		{"multibyte within", func(c *Component) { c.DesiredState.BootArtifacts.KernelParameters = long(4096, "é") }, ""},
+		{"kernel", func(c *Component) { c.ActualState.BootArtifacts.Kernel = long(4096, "k") }, "actual_state.boot_artifacts.kernel"},
+		{"parameters", func(c *Component) { c.DesiredState.BootArtifacts.KernelParameters = long(4097, "é") }, "desired_state.boot_artifacts.kernel_parameters"},
+		{"initrd", func(c *Component) { c.StagedState.BootArtifacts.Initrd = long(4096, "i") }, "staged_state.boot_artifacts.initrd"},
+	} {
+		c := Component{ID: "x1"}
+		tc.set(&c)
+		err := c.Validate()
+		if tc.bad == "" {
+			assert.NoError(t, err, tc.name)
+			continue
+		}
+		require.Error(t, err, tc.name)
+		assert.Contains(t, err.Error(), tc.bad+":", tc.name)
+	}
+}
+
+// Validating a valid record allocates nothing: every component write validates one.
+func TestValidateValidAllocatesNothing(t *testing.T) {
+	c := Component{ID: "x1", Session: "s1", Enabled: true, RetryPolicy: new(3),
+		ActualState: ActualState{BootArtifacts: BootArtifacts{Kernel: "s3://k", KernelParameters: "console=ttyS0", Initrd: "s3://i"}},
+		Status:      ComponentStatus{Phase: PhasePoweringOn}, LastAction: LastAction{Action: ActionPoweringOn}}
+	c.DesiredState.BootArtifacts = c.ActualState.BootArtifacts
+	require.NoError(t, c.Validate())
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = c.Validate() }))
 }

@@ -68,8 +68,10 @@ func ComponentChanges(old, cur *Component, now time.Time) []HistoryEntry {
 	if old.Session != cur.Session {
 		add(HistorySession, old.Session, cur.Session, "")
 	}
-	if d, n := describeBoot(old.DesiredState.BootArtifacts, old.DesiredState.Configuration), describeBoot(cur.DesiredState.BootArtifacts, cur.DesiredState.Configuration); d != n {
-		add(HistoryDesired, d, n, "")
+	if o, n := old.DesiredState, cur.DesiredState; o.BootArtifacts != n.BootArtifacts || o.Configuration != n.Configuration {
+		if from, to := describeBoot(o.BootArtifacts, o.Configuration), describeBoot(n.BootArtifacts, n.Configuration); from != to {
+			add(HistoryDesired, from, to, "")
+		}
 	}
 	if o, n := old.StagedState, cur.StagedState; o.BootArtifacts != n.BootArtifacts || o.Configuration != n.Configuration || o.Session != n.Session {
 		add(HistoryStaged, describeBoot(o.BootArtifacts, o.Configuration), describeBoot(n.BootArtifacts, n.Configuration), n.Session)

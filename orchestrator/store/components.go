@@ -133,20 +133,22 @@ type Read struct {
 }
 
 // ReadComponents is GetComponents keeping each record's stored bytes (see Read).
+// A record whose bytes are those the record cache holds is not decoded again.
 func (s *Store) ReadComponents(ctx context.Context, ids []string) ([]Read, error) {
-	raws, err := s.mget(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Read, len(raws))
-	for i, raw := range raws {
-		c, err := decodeComponent(raw)
-		if err != nil {
-			return nil, err
+	out := make([]Read, 0, len(ids))
+	err := s.mgetEach(ctx, ids, func(id, str string) error {
+		c, ok := s.records.decoded(id, str)
+		if !ok {
+			var err error
+			if c, err = decodeComponent(stringBytes(str)); err != nil {
+				return err
+			}
+			s.records.learn(id, str, &c)
 		}
-		out[i] = Read{Component: c, raw: raw}
-	}
-	return out, nil
+		out = append(out, Read{Component: c, raw: stringBytes(str)})
+		return nil
+	})
+	return out, err
 }
 
 // StoredHash is a digest of a record's stored bytes, the same in this process for the
@@ -340,6 +342,20 @@ func (s *Store) mget(ctx context.Context, ids []string) ([]json.RawMessage, erro
 	if len(ids) == 0 {
 		return nil, nil
 	}
+	out := make([]json.RawMessage, 0, len(ids))
+	err := s.mgetEach(ctx, ids, func(_, str string) error {
+		out = append(out, json.RawMessage(str))
+		return nil
+	})
+	return out, err
+}
+
+// mgetEach calls each with the id and stored JSON of each of ids that exists, in order,
+// pipelining MGETs; each's error stops it.
+func (s *Store) mgetEach(ctx context.Context, ids []string, each func(id, str string) error) error {
+	if len(ids) == 0 {
+		return nil
+	}
 	var cmds []*redis.SliceCmd
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i := 0; i < len(ids); i += readChunk {
@@ -348,17 +364,20 @@ func (s *Store) mget(ctx context.Context, ids []string) ([]json.RawMessage, erro
 		return nil
 	})
 	if err != nil {
-		return nil, s.fail("read components", err)
+		return s.fail("read components", err)
 	}
-	out := make([]json.RawMessage, 0, len(ids))
+	i := 0
 	for _, c := range cmds {
 		for _, v := range c.Val() {
 			if str, ok := v.(string); ok {
-				out = append(out, json.RawMessage(str))
+				if err := each(ids[i], str); err != nil {
+					return err
+				}
 			}
+			i++
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // existing returns the ids (sorted input) that exist, keeping order.
@@ -646,6 +665,10 @@ func (s *Store) write(ctx context.Context, ids []string, mode writeMode, mutate 
 // queueIndexes adds to w the index changes of replacing old (nil: none) by cur (nil: a
 // delete) for id.
 func (s *Store) queueIndexes(w cmdSink, id string, old, cur *orchestrator.Component) {
+	if old != nil && cur != nil {
+		s.queueIndexChanges(w, id, old, cur)
+		return
+	}
 	oldKeys, newKeys := s.indexKeys(old), s.indexKeys(cur)
 	for _, k := range oldKeys {
 		if !slices.Contains(newKeys, k) {
@@ -662,6 +685,40 @@ func (s *Store) queueIndexes(w cmdSink, id string, old, cur *orchestrator.Compon
 		w.add("ZADD", s.allKey(), 0, id)
 	case old != nil && cur == nil:
 		w.add("ZREM", s.allKey(), id)
+	}
+}
+
+// queueIndexChanges is queueIndexes for a record replaced: it names only the index sets
+// of the fields that changed (each field's sets are its own), in indexKeys' order, where
+// comparing the two records' whole key lists cost every component write.
+func (s *Store) queueIndexChanges(w cmdSink, id string, old, cur *orchestrator.Component) {
+	var rems, adds [6]string
+	nr, na := 0, 0
+	change := func(changed, inOld, inNew bool, key func(c *orchestrator.Component) string) {
+		if !changed {
+			return
+		}
+		if inOld {
+			rems[nr], nr = key(old), nr+1
+		}
+		if inNew {
+			adds[na], na = key(cur), na+1
+		}
+	}
+	change(old.Enabled != cur.Enabled, true, true, func(c *orchestrator.Component) string { return s.enabledIdx(c.Enabled) })
+	change(old.Status.Phase != cur.Status.Phase, true, true, func(c *orchestrator.Component) string { return s.phaseIdx(c.Status.Phase) })
+	if os, ns := orchestrator.ComputeStatus(old), orchestrator.ComputeStatus(cur); os != ns {
+		rems[nr], adds[na], nr, na = s.statusIdx(os), s.statusIdx(ns), nr+1, na+1
+	}
+	change(old.Session != cur.Session, old.Session != "", cur.Session != "", func(c *orchestrator.Component) string { return s.sessionIdx(c.Session) })
+	change(old.StagedState.Session != cur.StagedState.Session, old.StagedState.Session != "", cur.StagedState.Session != "",
+		func(c *orchestrator.Component) string { return s.stagedIdx(c.StagedState.Session) })
+	change((old.Error != "") != (cur.Error != ""), old.Error != "", cur.Error != "", func(*orchestrator.Component) string { return s.errorIdx() })
+	for _, k := range rems[:nr] {
+		w.add("SREM", k, id)
+	}
+	for _, k := range adds[:na] {
+		w.add("SADD", k, id)
 	}
 }
 
@@ -699,6 +756,8 @@ type tried struct {
 	c      orchestrator.Component
 	raw    []byte
 	write  *pending // nil when the record is unchanged
+
+	decoded *orchestrator.Component // stored as decoded, when this try decoded it (no ReadBefore, no cache)
 }
 
 // try decodes the record stored as str (exists false: none, modeUpsert) and mutates it.
@@ -708,14 +767,21 @@ func (s *Store) try(id, str string, exists bool, mutate mutateFunc, wo writeOpti
 	var old *orchestrator.Component // the record before mutate: indexes, counts, history
 	var stored []byte
 	if exists {
-		stored = []byte(str)
-		var err error
+		stored = stringBytes(str)
+		decoded := false
 		if r, ok := wo.read[id]; ok && string(r.raw) == str {
 			c = r.Component.Clone()
-		} else if c, err = decodeComponent(stored); err != nil {
-			return nil, err
+		} else if c, ok = s.records.decoded(id, str); !ok {
+			var err error
+			if c, err = decodeComponent(stored); err != nil {
+				return nil, err
+			}
+			decoded = true
 		}
 		old = new(c.Clone()) // mutate changes c
+		if decoded {
+			t.decoded = old // for the record cache: nobody changes old
+		}
 	}
 	val, err := mutate(&c, stored)
 	t.val = val
@@ -906,8 +972,9 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 // plan is a write's decision on one record in one attempt.
 type plan struct {
 	end
-	fenced bool     // not this writer's lease (or not this attempt's): in no result
-	write  *pending // nil: nothing to write
+	fenced  bool                    // not this writer's lease (or not this attempt's): in no result
+	write   *pending                // nil: nothing to write
+	decoded *orchestrator.Component // the record as stored, decoded (nil: not decoded)
 }
 
 // decideChunk decides on each record of ids as known holds it: fenced out, missing,
@@ -935,6 +1002,7 @@ func (s *Store) decideChunk(ids, keys []string, leaseOf map[string]string, mode 
 			}
 			tries[id] = t
 		}
+		p.decoded = t.decoded
 		if t.skip {
 			p.out = outcome{id: id, val: t.val, stored: storedHash(t.stored)}
 			continue
@@ -959,9 +1027,13 @@ func (s *Store) keepCommitted(ids, keys, leaseKeys []string, plans []plan, known
 		switch kv := known[keys[i]]; {
 		case p.write != nil:
 			written = append(written, id)
-			s.records.put(id, bytesString(p.write.raw))
+			var decoded *orchestrator.Component
+			if d, ok := asDecoded(p.write.cur); ok {
+				decoded = &d
+			}
+			s.records.put(id, bytesString(p.write.raw), decoded)
 		case kv.exists:
-			s.records.put(id, kv.s)
+			s.records.put(id, kv.s, p.decoded)
 		default:
 			s.records.drop(id)
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cray-bos/bos/orchestrator"
 )
@@ -16,7 +17,7 @@ func encodeComponent(c *orchestrator.Component) ([]byte, error) {
 	if !encodableTimes(c) { // json.Marshal's error for a year outside [0, 9999]
 		return json.Marshal(c)
 	}
-	b := make([]byte, 0, 2048)
+	b := make([]byte, 0, encodedSize(c))
 	b = append(b, `{"id":`...)
 	b = appendJSONString(b, c.ID)
 
@@ -79,6 +80,20 @@ func encodeComponent(c *orchestrator.Component) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
+// encodedKeysSize bounds what encodeComponent writes besides the strings' contents:
+// keys, punctuation, quotes, times (35 bytes at most each), numbers and booleans.
+const encodedKeysSize = 1024
+
+// encodedSize is the size encodeComponent's bytes of c have when no string needs an
+// escape, so that it allocates them once and no more than they need.
+func encodedSize(c *orchestrator.Component) int {
+	n := encodedKeysSize
+	for _, s := range stringFields(c) {
+		n += len(*s)
+	}
+	return n
+}
+
 func appendArtifacts(b []byte, a orchestrator.BootArtifacts) []byte {
 	b = append(b, `{"kernel":`...)
 	b = appendJSONString(b, a.Kernel)
@@ -111,4 +126,41 @@ func encodableTimes(c *orchestrator.Component) bool {
 		}
 	}
 	return true
+}
+
+// asDecoded returns c as decodeComponent would decode encodeComponent's bytes of it, or
+// false when it cannot tell cheaply (a string that is not valid UTF-8, which the encoder
+// replaces; a time with a zone offset, which decodes in a zone of the decoder's choosing).
+func asDecoded(c *orchestrator.Component) (orchestrator.Component, bool) {
+	d := c.Clone()
+	for _, t := range timeFields(&d) {
+		if t.IsZero() {
+			*t = time.Time{} // omitted
+			continue
+		}
+		if _, offset := t.Zone(); offset != 0 {
+			return d, false
+		}
+		*t = t.Round(0).UTC() // written with a Z: read back in UTC, no monotonic reading
+	}
+	for _, s := range stringFields(&d) {
+		if !utf8.ValidString(*s) {
+			return d, false
+		}
+	}
+	return d, true
+}
+
+const stringFieldCount = 22
+
+// stringFields points at c's strings, in the order encodeComponent writes them.
+func stringFields(c *orchestrator.Component) [stringFieldCount]*string {
+	a, d, s := &c.ActualState, &c.DesiredState, &c.StagedState
+	return [...]*string{&c.ID,
+		&a.BootArtifacts.Kernel, &a.BootArtifacts.KernelParameters, &a.BootArtifacts.Initrd, &a.BSSToken,
+		&d.BootArtifacts.Kernel, &d.BootArtifacts.KernelParameters, &d.BootArtifacts.Initrd, &d.Configuration, &d.BSSToken,
+		&s.BootArtifacts.Kernel, &s.BootArtifacts.KernelParameters, &s.BootArtifacts.Initrd, &s.Configuration, &s.Session,
+		&c.LastAction.Action, &c.LastAction.InFlight,
+		&c.Status.Phase, &c.Status.Status, &c.Status.StatusOverride,
+		&c.Error, &c.Session}
 }

@@ -3,9 +3,12 @@ package store
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/cray-bos/bos/orchestrator"
@@ -109,4 +112,90 @@ func BenchmarkEncodeComponent(b *testing.B) {
 			_, _ = encodeComponent(&c)
 		}
 	})
+}
+
+// TestAsDecodedIsTheDecoding: what the record cache keeps for a record it writes is what
+// decoding the record's bytes gives, to the bit, and so is the record rebuilt from its
+// compact form; a record it cannot tell about is not kept.
+func TestAsDecodedIsTheDecoding(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	kept, compacted := 0, 0
+	for i := range 20000 {
+		c := randomComponent(r)
+		if r.IntN(2) == 0 {
+			c.ActualState.LastUpdated = time.Now() // a monotonic reading
+		}
+		if r.IntN(2) == 0 { // strings the bytes hold as they are: compact records
+			for _, s := range stringFields(&c) {
+				if !plainJSONString(*s) {
+					*s = "plain"
+				}
+			}
+		}
+		raw, err := encodeComponent(&c)
+		if err != nil {
+			continue
+		}
+		want, err := decodeComponent(raw)
+		require.NoError(t, err)
+		got, ok := asDecoded(&c)
+		if !ok {
+			continue
+		}
+		kept++
+		require.True(t, reflect.DeepEqual(want, got), "case %d:\n%#v\n%#v", i, want, got)
+		cr, ok := compact(&got, string(raw))
+		if !ok {
+			continue
+		}
+		compacted++
+		rebuilt := cr.component(string(raw))
+		require.True(t, reflect.DeepEqual(want, rebuilt), "case %d, rebuilt:\n%#v\n%#v", i, want, rebuilt)
+	}
+	assert.Greater(t, kept, 1000)
+	assert.Greater(t, compacted, 500)
+}
+
+// plainJSONString, 8 bytes at a time, takes every byte at every place of a word and of
+// the tail as printable ASCII that encoding/json writes as it is.
+func TestPlainJSONString(t *testing.T) {
+	for c := range 256 {
+		b, err := json.Marshal(string([]byte{'a', byte(c)}))
+		require.NoError(t, err)
+		want := c >= 0x20 && c < 0x7f && len(b) == 4 // `"a` + c + `"`: c as it is
+		for at := range 19 {
+			s := []byte(strings.Repeat("a", 19))
+			s[at] = byte(c)
+			require.Equal(t, want, plainJSONString(string(s)), "byte %#x at %d", c, at)
+		}
+	}
+	assert.True(t, plainJSONString(""))
+}
+
+// A record's encoding is one allocation of about its size, however long its strings.
+func TestEncodeComponentAllocatesOnce(t *testing.T) {
+	c := orchestrator.Component{ID: "x1", Session: "s1",
+		ActualState: orchestrator.ActualState{BootArtifacts: orchestrator.BootArtifacts{
+			Kernel: "s3://k", KernelParameters: strings.Repeat("console=ttyS0 ", 150), Initrd: "s3://i"}, LastUpdated: time.Now()}}
+	c.DesiredState.BootArtifacts = c.ActualState.BootArtifacts
+	raw, err := encodeComponent(&c)
+	require.NoError(t, err)
+	assert.LessOrEqual(t, cap(raw), len(raw)+encodedKeysSize)
+	assert.Equal(t, 1.0, testing.AllocsPerRun(100, func() { _, _ = encodeComponent(&c) }))
+}
+
+// A write's history entries are encoded into one buffer: two allocations however many.
+func TestEncodeHistoryAllocatesOnce(t *testing.T) {
+	now := time.Now().UTC()
+	entries := []orchestrator.HistoryEntry{{Time: now, Kind: "phase", From: "none", To: "powering_on"},
+		{Time: now, Kind: "status", From: "stable", To: "power_on_pending"}, {Time: now, Kind: "error", To: "e"}}
+	got := encodeHistory(entries)
+	for i, e := range entries {
+		want, err := json.Marshal(e)
+		require.NoError(t, err)
+		assert.Equal(t, string(want), string(got[i]))
+	}
+	got[0] = append(got[0], 'x')
+	assert.Equal(t, byte('{'), got[1][0], "an entry's append does not run into the next")
+	assert.Equal(t, 2.0, testing.AllocsPerRun(100, func() { _ = encodeHistory(entries) }))
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/redis/go-redis/v9"
 
@@ -52,4 +53,29 @@ func (s *Store) QueuedWrites() int {
 	s.commits.mu.Lock()
 	defer s.commits.mu.Unlock()
 	return len(s.commits.queue)
+}
+
+// PlantDecoding makes the record cache hold c as the decoding of id's stored bytes (as
+// if this process had decoded them so), to tell whether a read or a write decodes them.
+// c's strings must be in the stored bytes (the cache keeps their places there).
+func (s *Store) PlantDecoding(ctx context.Context, id string, c orchestrator.Component) error {
+	raw, err := s.rdb.Get(ctx, s.compKey(id)).Result()
+	if err != nil {
+		return err
+	}
+	s.records.drop(id)
+	s.records.put(id, raw, &c)
+	if _, ok := s.records.decoded(id, raw); !ok {
+		return fmt.Errorf("the stored bytes of %s do not hold the planted strings", id)
+	}
+	return nil
+}
+
+// CachedDecoding is the record cache's decoding of id's bytes, if it has one.
+func (s *Store) CachedDecoding(id string) (orchestrator.Component, bool) {
+	raw, ok := s.records.get(id)
+	if !ok {
+		return orchestrator.Component{}, false
+	}
+	return s.records.decoded(id, raw)
 }

@@ -3,18 +3,21 @@ package store
 import (
 	"sync"
 	"unsafe"
+
+	"github.com/cray-bos/bos/orchestrator"
 )
 
 // DefaultRecordCacheBytes bounds the record cache when Config.RecordCacheBytes is 0: a
-// 100,000-node boot's records (about 2 KB each). It holds only records this process has
-// seen, so a smaller cluster uses less.
-const DefaultRecordCacheBytes = 256 << 20
+// 100,000-node boot's records (about 2.4 KB each, 2.8 with their decoding). It holds only
+// records this process has seen, so a smaller cluster uses less.
+const DefaultRecordCacheBytes = 320 << 20
 
 // recordCacheOverhead is what an entry is counted for besides its id and bytes.
 const recordCacheOverhead = 64
 
 // recordCache holds the stored bytes of the components this process last read or wrote in
-// its component writes, by id, up to a number of bytes (oldest entries evicted first). A
+// its component writes, by id, with their decoding when known (a read or a write of the
+// same bytes then decodes nothing), up to a number of bytes (oldest entries evicted first). A
 // write takes them as what it expects to find (the write script checks), so a node
 // report on a record this process wrote recently (the power-on decision, the token)
 // costs one round trip instead of a read and a write. A wrong entry (another replica
@@ -30,8 +33,10 @@ type recordCache struct {
 }
 
 type cacheEntry struct {
-	raw string
-	gen uint64
+	raw  string
+	gen  uint64
+	comp *compactRecord // raw decoded, nil until known
+	size int            // what the entry is counted for
 }
 
 type cacheRef struct {
@@ -45,6 +50,9 @@ func newRecordCache(limit int) *recordCache {
 
 func entrySize(id, raw string) int { return len(id) + len(raw) + recordCacheOverhead }
 
+// decodedSize is what an entry's decoding is counted for besides its bytes.
+const decodedSize = int(unsafe.Sizeof(compactRecord{}))
+
 // get returns the bytes last seen for id.
 func (c *recordCache) get(id string) (string, bool) {
 	if c == nil {
@@ -56,31 +64,86 @@ func (c *recordCache) get(id string) (string, bool) {
 	return e.raw, ok
 }
 
-// put remembers raw as id's stored bytes.
-func (c *recordCache) put(id, raw string) {
+// decoded returns a copy of id's record decoded when raw is the bytes last seen for it
+// and their decoding is known, sparing the caller decoding raw.
+func (c *recordCache) decoded(id, raw string) (orchestrator.Component, bool) {
+	if c == nil {
+		return orchestrator.Component{}, false
+	}
+	c.mu.Lock()
+	e, ok := c.m[id]
+	c.mu.Unlock()
+	if !ok || e.comp == nil || e.raw != raw {
+		return orchestrator.Component{}, false
+	}
+	return e.comp.component(e.raw), true
+}
+
+// put remembers raw as id's stored bytes and dec (nil: not known) as their decoding. The
+// same raw again keeps the decoding already known.
+func (c *recordCache) put(id, raw string, dec *orchestrator.Component) {
 	if c == nil || entrySize(id, raw) > c.limit {
 		c.drop(id)
 		return
 	}
+	var comp *compactRecord
+	if dec != nil {
+		comp, _ = compact(dec, raw)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.m[id]; ok {
-		if e.raw == raw {
+		if e.raw == raw && (e.comp != nil || comp == nil) {
 			return
 		}
-		c.size -= entrySize(id, e.raw)
+		c.size -= e.size
+	}
+	e := cacheEntry{raw: raw, size: entrySize(id, raw)}
+	if comp != nil && e.size+decodedSize <= c.limit {
+		e.comp, e.size = comp, e.size+decodedSize
 	}
 	c.gen++
-	c.m[id] = cacheEntry{raw: raw, gen: c.gen}
-	c.size += entrySize(id, raw)
+	e.gen = c.gen
+	c.m[id] = e
+	c.size += e.size
 	c.fifo = append(c.fifo, cacheRef{id: id, gen: c.gen})
+	c.evict()
+}
+
+// learn adds dec, raw decoded, to id's entry when raw is still the bytes it holds (a read
+// decoded them): the entry keeps its place.
+func (c *recordCache) learn(id, raw string, dec *orchestrator.Component) {
+	if c == nil {
+		return
+	}
+	comp, ok := compact(dec, raw)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[id]
+	if !ok || e.comp != nil || e.raw != raw {
+		return
+	}
+	if e.size+decodedSize > c.limit {
+		return
+	}
+	e.comp, e.size = comp, e.size+decodedSize
+	c.size += decodedSize
+	c.m[id] = e
+	c.evict()
+}
+
+// evict drops the oldest entries until the cache is within its bytes.
+func (c *recordCache) evict() {
 	for c.size > c.limit && c.head < len(c.fifo) {
 		r := c.fifo[c.head]
 		c.fifo[c.head] = cacheRef{}
 		c.head++
 		if e, ok := c.m[r.id]; ok && e.gen == r.gen {
 			delete(c.m, r.id)
-			c.size -= entrySize(r.id, e.raw)
+			c.size -= e.size
 		}
 	}
 	c.compact()
@@ -95,7 +158,7 @@ func (c *recordCache) drop(id string) {
 	defer c.mu.Unlock()
 	if e, ok := c.m[id]; ok {
 		delete(c.m, id)
-		c.size -= entrySize(id, e.raw)
+		c.size -= e.size
 		c.compact()
 	}
 }
@@ -155,3 +218,11 @@ func (l *leaseMemory) set(key, holder string) {
 // encoding, a read's reply) are never changed once made, and a cache entry or an
 // expectation that were wrong would only cost the check's second round trip.
 func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// stringBytes is s as bytes without a copy, which nobody may change (see bytesString).
+func stringBytes(s string) []byte {
+	if s == "" {
+		return []byte{}
+	}
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/cray-bos/bos/orchestrator"
 
@@ -19,7 +20,7 @@ func TestRecordCacheBounded(t *testing.T) {
 	limit := 10 * entrySize("x0000", raw)
 	c := newRecordCache(limit)
 	for i := range 25 {
-		c.put(fmt.Sprintf("x%04d", i), raw)
+		c.put(fmt.Sprintf("x%04d", i), raw, nil)
 		_, size := c.len()
 		require.LessOrEqual(t, size, limit)
 	}
@@ -33,7 +34,7 @@ func TestRecordCacheBounded(t *testing.T) {
 
 	// Rewriting one record keeps one entry, its latest bytes, and a short queue.
 	for i := range 10000 {
-		c.put("x0024", fmt.Sprintf("%s%04d", raw[4:], i)) // the same size
+		c.put("x0024", fmt.Sprintf("%s%04d", raw[4:], i), nil) // the same size
 	}
 	got, _ = c.get("x0024")
 	assert.Equal(t, raw[4:]+"9999", got)
@@ -48,12 +49,12 @@ func TestRecordCacheBounded(t *testing.T) {
 	c.drop("x0024")
 	_, ok = c.get("x0024")
 	assert.False(t, ok)
-	c.put("big", strings.Repeat("b", limit))
+	c.put("big", strings.Repeat("b", limit), nil)
 	_, ok = c.get("big")
 	assert.False(t, ok, "an entry larger than the cache is not kept")
 
 	var none *recordCache // RecordCacheBytes < 0
-	none.put("x", "y")
+	none.put("x", "y", nil)
 	_, ok = none.get("x")
 	assert.False(t, ok)
 }
@@ -91,5 +92,88 @@ func TestRecordCacheDefaultHoldsAHundredThousandNodes(t *testing.T) {
 	raw, err := encodeComponent(&c)
 	require.NoError(t, err)
 	assert.Greater(t, len(raw), 1500, "a record as large as the benchmark's")
-	assert.LessOrEqual(t, 100_000*entrySize(c.ID, string(raw)), DefaultRecordCacheBytes)
+	d, ok := asDecoded(&c)
+	require.True(t, ok)
+	_, ok = compact(&d, string(raw))
+	require.True(t, ok, "kept decoded")
+	assert.LessOrEqual(t, 100_000*(entrySize(c.ID, string(raw))+decodedSize), DefaultRecordCacheBytes,
+		"with the records decoded")
+}
+
+// The cache counts a record's decoding (its compact form). A decoding that does not fit,
+// or whose strings the bytes do not hold as they are, is not kept; the bytes are.
+func TestRecordCacheCountsDecodings(t *testing.T) {
+	comp := orchestrator.Component{ID: "x1", Error: strings.Repeat("e", 100), Session: "s1", RetryPolicy: new(2),
+		ActualState: orchestrator.ActualState{LastUpdated: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)}}
+	raw, err := encodeComponent(&comp)
+	require.NoError(t, err)
+	rs := string(raw)
+
+	c := newRecordCache(1 << 20)
+	c.put("x1", rs, new(comp.Clone()))
+	_, size := c.len()
+	assert.Equal(t, entrySize("x1", rs)+decodedSize, size)
+	got, ok := c.decoded("x1", rs)
+	require.True(t, ok)
+	assert.Equal(t, comp, got)
+	for _, s := range stringFields(&got) {
+		assert.False(t, inside(*s, rs), "a record handed out keeps no part of the entry's bytes alive: %q", *s)
+	}
+	_, ok = c.decoded("x1", rs+" ")
+	assert.False(t, ok, "other bytes")
+
+	// A string raw does not hold as it is (escaped): the bytes only.
+	esc := orchestrator.Component{ID: "x2", Error: `say "no"`}
+	escRaw, err := encodeComponent(&esc)
+	require.NoError(t, err)
+	c.put("x2", string(escRaw), new(esc.Clone()))
+	_, size2 := c.len()
+	assert.Equal(t, entrySize("x2", string(escRaw)), size2-size)
+	_, ok = c.decoded("x2", string(escRaw))
+	assert.False(t, ok)
+
+	// Bytes read (learn): counted the same; bytes that are no longer the entry's are not
+	// learnt.
+	c.put("x3", rs, nil)
+	_, before := c.len()
+	c.learn("x3", rs+" ", new(comp.Clone()))
+	_, after := c.len()
+	assert.Equal(t, before, after)
+	_, ok = c.decoded("x3", rs)
+	assert.False(t, ok)
+	c.learn("x3", strings.Clone(rs) /* the same bytes, read again */, new(comp.Clone()))
+	_, after = c.len()
+	assert.Equal(t, before+decodedSize, after)
+	got, ok = c.decoded("x3", rs)
+	assert.True(t, ok)
+	assert.Equal(t, comp, got)
+
+	// An entry whose decoding would not fit keeps its bytes only.
+	small := newRecordCache(entrySize("x1", rs) + 10)
+	small.put("x1", rs, new(comp.Clone()))
+	n, size := small.len()
+	assert.Equal(t, 1, n)
+	assert.Equal(t, entrySize("x1", rs), size)
+	_, ok = small.decoded("x1", rs)
+	assert.False(t, ok)
+}
+
+// A rebuilt record's strings that were one string of the bytes are one copy.
+func TestCompactRecordCopiesOnce(t *testing.T) {
+	art := orchestrator.BootArtifacts{Kernel: "s3://k", KernelParameters: strings.Repeat("console=ttyS0 ", 50), Initrd: "s3://i"}
+	comp := orchestrator.Component{ID: "x1", ActualState: orchestrator.ActualState{BootArtifacts: art}}
+	raw, err := encodeComponent(&comp)
+	require.NoError(t, err)
+	cr, ok := compact(&comp, string(raw))
+	require.True(t, ok)
+	got := cr.component(string(raw))
+	assert.Equal(t, comp, got)
+	rs := string(raw)
+	assert.Equal(t, 4.0, testing.AllocsPerRun(100, func() { _ = cr.component(rs) }), "the 3 artifacts and the id")
+}
+
+// inside reports whether s's bytes are part of raw's.
+func inside(s, raw string) bool {
+	p, r := uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(unsafe.Pointer(unsafe.StringData(raw)))
+	return len(s) > 0 && p >= r && p+uintptr(len(s)) <= r+uintptr(len(raw))
 }
