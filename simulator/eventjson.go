@@ -14,7 +14,7 @@ import (
 // eventFields are the record's fields that do not depend on its POST or subscriber, in
 // eventRecord's order.
 type eventFields struct {
-	EventType         string   `json:"EventType"`
+	EventType         string   `json:"EventType"` // deprecated, but still required by the schema
 	EventTimestamp    string   `json:"EventTimestamp"`
 	MessageSeverity   string   `json:"MessageSeverity"`
 	Message           string   `json:"Message"`
@@ -25,9 +25,7 @@ type eventFields struct {
 
 // encodeFields is rec's eventFields as JSON object members, without the braces.
 func encodeFields(rec *eventRecord) []byte {
-	raw, _ := json.Marshal(eventFields{EventType: rec.EventType, EventTimestamp: rec.EventTimestamp,
-		MessageSeverity: rec.MessageSeverity, Message: rec.Message, MessageID: rec.MessageID,
-		MessageArgs: rec.MessageArgs, OriginOfCondition: rec.OriginOfCondition})
+	raw, _ := json.Marshal(rec.eventFields)
 	return raw[1 : len(raw)-1]
 }
 

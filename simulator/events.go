@@ -116,16 +116,9 @@ func (sub *subscription) wantsPower() bool {
 }
 
 type eventRecord struct {
-	MemberID  string `json:"MemberId"`
-	EventID   string `json:"EventId"`
-	EventType string `json:"EventType"` // deprecated, but still required by the schema
-
-	EventTimestamp    string   `json:"EventTimestamp"`
-	MessageSeverity   string   `json:"MessageSeverity"`
-	Message           string   `json:"Message"`
-	MessageID         string   `json:"MessageId"`
-	MessageArgs       []string `json:"MessageArgs"`
-	OriginOfCondition odataRef `json:"OriginOfCondition"`
+	MemberID string `json:"MemberId"`
+	EventID  string `json:"EventId"`
+	eventFields
 	// Context names the BMC in a collected POST (Subscription.Collect), whose Event has none.
 	Context string `json:"Context,omitempty"`
 
@@ -153,12 +146,12 @@ func (s *Simulator) queueEvents(n *node, st PowerState, at time.Time) {
 		if rec.fields == nil {
 			uri := "/redfish/v1/Systems/" + n.systemID
 			state := st.String()
-			rec = withFields(eventRecord{
+			rec = withFields(eventRecord{eventFields: eventFields{
 				EventTimestamp: at.UTC().Format(time.RFC3339), EventType: "Alert", MessageSeverity: "OK",
 				Message:     "The power state of resource " + uri + " has changed to type " + state + ".",
 				MessageID:   "ResourceEvent.1.0.ResourcePowerStateChanged",
 				MessageArgs: []string{uri, state}, OriginOfCondition: odataRef{uri},
-			})
+			}})
 		}
 		s.queueRecord(sub, rec)
 	}
