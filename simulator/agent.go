@@ -125,7 +125,9 @@ func (s *Simulator) fetchBootScript(ctx context.Context, n *node, g uint64) {
 	var script string
 	var err error
 	if s.cfg.BootScript != nil {
-		status, script = s.cfg.BootScript(ctx, bss, n.xname)
+		cctx, cancel := context.WithTimeout(ctx, s.timing.HTTPTimeout) // as the request's
+		status, script = s.cfg.BootScript(cctx, bss, n.xname)
+		cancel()
 	}
 	if status == 0 {
 		var body []byte

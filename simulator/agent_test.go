@@ -195,6 +195,35 @@ func TestBSSFailuresAreRetried(t *testing.T) {
 	assert.EqualValues(t, 5, s.Stats().BootScripts)
 }
 
+// A boot script answered in-process (Config.BootScript) is bounded by HTTPTimeout as the
+// request is: a BSS stuck on its first answer (say, refreshing its inventory from an HSM
+// that does not answer) is given up and asked again, and the node boots.
+func TestInProcessBootScriptTimesOut(t *testing.T) {
+	st := newStack(t)
+	var calls atomic.Int64
+	s := newSim(t, func(c *Config) {
+		c.Services = st.services()
+		c.Timing.HTTPTimeout = 200 * time.Millisecond
+		c.BootScript = func(ctx context.Context, _, _ string) (int, string) {
+			if calls.Add(1) > 1 {
+				return 0, "" // to HTTP
+			}
+			select {
+			case <-ctx.Done():
+				return http.StatusServiceUnavailable, ""
+			case <-time.After(5 * time.Second):
+				return http.StatusServiceUnavailable, ""
+			}
+		}
+	})
+	srv := bmcServer(t, s, bladeBMC)
+	start := time.Now()
+	require.Equal(t, 204, call(t, srv.URL, "POST", resetPath, resetBody("On"), "basic").status)
+	waitNode(t, s, bladeNode, "reported", func(n NodeState) bool { return n.Reported })
+	assert.Less(t, time.Since(start), 4*time.Second, "the stuck answer was given up after HTTPTimeout")
+	assert.EqualValues(t, 2, calls.Load())
+}
+
 func TestReportWaitsForBOS(t *testing.T) {
 	st := newStack(t)
 	closed := newRecorder(t, nil)

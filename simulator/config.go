@@ -99,7 +99,8 @@ type Config struct {
 	WrapTransport func(http.RoundTripper) http.RoundTripper
 	// BootScript, when set, answers a node's GET {bss}/boot/v1/bootscript?name=<xname>
 	// in this process, without a request (the BSS, or its replica, runs here): the
-	// status and the script. Status 0 leaves the request to HTTP.
+	// status and the script. Status 0 leaves the request to HTTP. Its context ends after
+	// Timing.HTTPTimeout, as the request's would.
 	BootScript func(ctx context.Context, bss, xname string) (int, string)
 	// OnReset is called on every Reset action the BMC accepted (applied or a no-op), with
 	// its ResetType, outside the simulator's locks: tests count resets per type there.
