@@ -201,6 +201,7 @@ func TestBSSFailuresAreRetried(t *testing.T) {
 func TestInProcessBootScriptTimesOut(t *testing.T) {
 	st := newStack(t)
 	var calls atomic.Int64
+	stuck := make(chan struct{}) // the first answer never comes while the test runs
 	s := newSim(t, func(c *Config) {
 		c.Services = st.services()
 		c.Timing.HTTPTimeout = 200 * time.Millisecond
@@ -210,17 +211,15 @@ func TestInProcessBootScriptTimesOut(t *testing.T) {
 			}
 			select {
 			case <-ctx.Done():
-				return http.StatusServiceUnavailable, ""
-			case <-time.After(5 * time.Second):
-				return http.StatusServiceUnavailable, ""
+			case <-stuck:
 			}
+			return http.StatusServiceUnavailable, ""
 		}
 	})
+	t.Cleanup(func() { close(stuck) })
 	srv := bmcServer(t, s, bladeBMC)
-	start := time.Now()
 	require.Equal(t, 204, call(t, srv.URL, "POST", resetPath, resetBody("On"), "basic").status)
-	waitNode(t, s, bladeNode, "reported", func(n NodeState) bool { return n.Reported })
-	assert.Less(t, time.Since(start), 4*time.Second, "the stuck answer was given up after HTTPTimeout")
+	waitNode(t, s, bladeNode, "reported after giving the stuck answer up", func(n NodeState) bool { return n.Reported })
 	assert.EqualValues(t, 2, calls.Load())
 }
 
