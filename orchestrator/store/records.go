@@ -516,6 +516,7 @@ func (s *Store) CreateSessionAdmitted(ctx context.Context, sess orchestrator.Ses
 		func(p redis.Pipeliner, data []byte) *redis.BoolCmd {
 			created := p.HSetNX(ctx, key, sess.Name, data)
 			p.SAdd(ctx, s.sessionNS(), namespace(sess.Tenant))
+			s.bumpSessionsVersion(ctx, p)
 			return created
 		})
 }
@@ -557,7 +558,10 @@ func (s *Store) updateSession(ctx context.Context, tenant, name string, cond eta
 			sess.Name, sess.Tenant = name, tenant
 			return nil
 		},
-		func(p redis.Pipeliner, _ *orchestrator.Session, data []byte) { p.HSet(ctx, key, name, data) })
+		func(p redis.Pipeliner, _ *orchestrator.Session, data []byte) {
+			p.HSet(ctx, key, name, data)
+			s.bumpSessionsVersion(ctx, p)
+		})
 }
 
 // DeleteSessionIf is DeleteSession conditioned on If-Match: ENOTFOUND for a missing
@@ -572,6 +576,7 @@ func (s *Store) DeleteSessionIf(ctx context.Context, tenant, name string, cond e
 		"Session", name, tenant, func(p redis.Pipeliner) {
 			p.HDel(ctx, key, name)
 			p.HDel(ctx, s.statusKey(tenant), name)
+			s.bumpSessionsVersion(ctx, p)
 		})
 }
 
@@ -582,6 +587,7 @@ func (s *Store) DeleteSession(ctx context.Context, tenant, name string) error {
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		del = p.HDel(ctx, s.sessionsKey(tenant), name)
 		p.HDel(ctx, s.statusKey(tenant), name)
+		s.bumpSessionsVersion(ctx, p)
 		return nil
 	})
 	if err != nil {
@@ -596,9 +602,54 @@ func (s *Store) DeleteSession(ctx context.Context, tenant, name string) error {
 // ListSessions returns the sessions of one tenant, or of all namespaces when all is true,
 // that match f at time now, sorted by tenant then name.
 func (s *Store) ListSessions(ctx context.Context, tenant string, all bool, f orchestrator.SessionFilter, now time.Time) ([]orchestrator.Session, error) {
+	listed, err := s.listedSessions(ctx, tenant, all)
+	if err != nil {
+		return nil, err
+	}
 	var out []orchestrator.Session
-	listed := make(map[uint64]orchestrator.Session)
-	err := s.listNSStrings(ctx, "list sessions", s.sessionNS(), s.k("sessions:"), tenant, all, func(raw string) error {
+	for i := range listed {
+		if f.Match(&listed[i], now) {
+			out = append(out, cloneSession(listed[i]))
+		}
+	}
+	slices.SortFunc(out, func(a, b orchestrator.Session) int {
+		return cmp.Or(strings.Compare(a.Tenant, b.Tenant), strings.Compare(a.Name, b.Name))
+	})
+	return out, nil
+}
+
+// sessionsVersionKey counts the writes to sessions: every create, update and delete
+// increments it in the transaction that writes the record. A list that finds it as the
+// last list left it uses what that list decoded, without reading a record.
+func (s *Store) sessionsVersionKey() string { return s.k("sessions-version") }
+
+// bumpSessionsVersion queues the increment every write to a session carries.
+func (s *Store) bumpSessionsVersion(ctx context.Context, p redis.Pipeliner) {
+	p.Incr(ctx, s.sessionsVersionKey())
+}
+
+// listedSessions returns the stored sessions of one namespace (or of all), shared with the
+// cache: callers copy what they keep. It reads them only when the sessions version changed
+// since the last list of the same scope (or is missing: a store no write of this version
+// has touched). The version is read before the records, so a write between the two makes
+// the next list read again.
+func (s *Store) listedSessions(ctx context.Context, tenant string, all bool) ([]orchestrator.Session, error) {
+	version, err := s.rdb.Get(ctx, s.sessionsVersionKey()).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, s.fail("list sessions", err)
+	}
+	scope := sessionScope{all: all}
+	if !all {
+		scope.tenant = tenant
+	}
+	if version != "" {
+		if listed, ok := s.sessions.list(scope, version); ok {
+			return listed, nil
+		}
+	}
+	var listed []orchestrator.Session
+	byDigest := make(map[uint64]orchestrator.Session)
+	err = s.listNSStrings(ctx, "list sessions", s.sessionNS(), s.k("sessions:"), tenant, all, func(raw string) error {
 		digest := storedHash(raw)
 		sess, ok := s.sessions.get(digest)
 		if !ok {
@@ -606,28 +657,36 @@ func (s *Store) ListSessions(ctx context.Context, tenant string, all bool, f orc
 				return err
 			}
 		}
-		listed[digest] = sess
-		if f.Match(&sess, now) {
-			out = append(out, cloneSession(sess))
-		}
+		byDigest[digest] = sess
+		listed = append(listed, sess)
 		return nil
 	})
-	if err == nil {
-		s.sessions.keep(listed)
+	if err != nil {
+		return nil, err
 	}
-	slices.SortFunc(out, func(a, b orchestrator.Session) int {
-		return cmp.Or(strings.Compare(a.Tenant, b.Tenant), strings.Compare(a.Name, b.Name))
-	})
-	return out, err
+	s.sessions.keep(byDigest, scope, version, listed)
+	return listed, nil
+}
+
+// sessionScope is what a list covered: one tenant's namespace, or all of them.
+type sessionScope struct {
+	tenant string
+	all    bool
 }
 
 // sessionCache holds the sessions the last list decoded, by the digest of their stored
 // bytes (storedHash): a session listed again unchanged is not decoded again. A session's
 // record names its nodes (1.5 MB at 100,000), and the session loop lists the sessions
-// every 250 ms: decoding them cost a 100,000-node boot 135 µs a node.
+// every 250 ms and whenever a node finishes: decoding them cost a 100,000-node boot 135
+// µs a node, and reading them, with no decoding, 7% of BOS's CPU and the same again of
+// Redis's. So it also keeps the last list whole, with the sessions version it was read
+// at: a list of the same scope at the same version is that list.
 type sessionCache struct {
-	mu sync.Mutex
-	m  map[uint64]orchestrator.Session
+	mu      sync.Mutex
+	m       map[uint64]orchestrator.Session
+	scope   sessionScope
+	version string // "" = no whole list kept
+	listed  []orchestrator.Session
 }
 
 func (c *sessionCache) get(digest uint64) (orchestrator.Session, bool) {
@@ -637,11 +696,21 @@ func (c *sessionCache) get(digest uint64) (orchestrator.Session, bool) {
 	return sess, ok
 }
 
-// keep replaces the cache with the sessions a list read.
-func (c *sessionCache) keep(listed map[uint64]orchestrator.Session) {
+// list returns the last list if it covered scope at version.
+func (c *sessionCache) list(scope sessionScope, version string) ([]orchestrator.Session, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.m = listed
+	if c.version == "" || c.version != version || c.scope != scope {
+		return nil, false
+	}
+	return c.listed, true
+}
+
+// keep replaces the cache with the sessions a list of scope read at version.
+func (c *sessionCache) keep(byDigest map[uint64]orchestrator.Session, scope sessionScope, version string, listed []orchestrator.Session) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m, c.scope, c.version, c.listed = byDigest, scope, version, listed
 }
 
 // cloneSession copies what a caller could change in place in a cached session.
@@ -672,6 +741,7 @@ func (s *Store) DeleteSessions(ctx context.Context, sessions []orchestrator.Sess
 			cmds = append(cmds, p.HDel(ctx, s.sessionsKey(sess.Tenant), sess.Name))
 			p.HDel(ctx, s.statusKey(sess.Tenant), sess.Name)
 		}
+		s.bumpSessionsVersion(ctx, p)
 		return nil
 	})
 	if err != nil {

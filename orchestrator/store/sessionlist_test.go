@@ -1,0 +1,86 @@
+package store_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cray-bos/bos/internal/etag"
+	bos "github.com/cray-bos/bos/orchestrator"
+	"github.com/cray-bos/bos/orchestrator/store"
+)
+
+// A list at an unchanged sessions version is the last list, without reading a record:
+// a record changed behind the store's back (no version bump) is not seen. Every write of
+// another store on the same Redis (create, update, each kind of delete) bumps the version,
+// so the next list sees it; and a Redis with no version at all is always read.
+func TestListSessionsReadsOnlyAfterAWrite(t *testing.T) {
+	m := miniredis.RunT(t)
+	ctx := context.Background()
+	open := func() *store.Store {
+		st, err := store.Open(ctx, store.Config{URL: "redis://" + m.Addr(), KeyPrefix: "l:"})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = st.Close() })
+		return st
+	}
+	lister, writer := open(), open()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	names := func() []string {
+		got, err := lister.ListSessions(ctx, "", true, bos.SessionFilter{}, now)
+		require.NoError(t, err)
+		var out []string
+		for _, s := range got {
+			out = append(out, s.Name+":"+string(s.Status.Status))
+		}
+		return out
+	}
+	create := func(name string) {
+		require.NoError(t, writer.CreateSession(ctx, bos.Session{Name: name, Operation: "boot",
+			Status: bos.SessionStatus{Status: bos.SessionPending, StartTime: now}}))
+	}
+
+	create("a")
+	assert.Equal(t, []string{"a:pending"}, names(), "created")
+
+	raw := m.HGet("l:sessions:u", "a")
+	require.NotEmpty(t, raw)
+	m.HSet("l:sessions:u", "a", raw[:len(raw)-1]+` `+raw[len(raw)-1:]) // same session, other bytes
+	other := strings.Replace(raw, `"name":"a"`, `"name":"z"`, 1)
+	require.NotEqual(t, raw, other)
+	m.HSet("l:sessions:u", "z", other) // a session written without the version
+	assert.Equal(t, []string{"a:pending"}, names(), "no write bumped the version: the last list")
+	m.HDel("l:sessions:u", "z")
+
+	_, err := writer.UpdateSession(ctx, "", "a", func(s *bos.Session) error {
+		s.Status.Status = bos.SessionRunning
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a:running"}, names(), "updated")
+
+	create("b")
+	create("c")
+	create("d")
+	assert.Equal(t, []string{"a:running", "b:pending", "c:pending", "d:pending"}, names(), "created more")
+	require.NoError(t, writer.DeleteSession(ctx, "", "b"))
+	assert.Equal(t, []string{"a:running", "c:pending", "d:pending"}, names(), "deleted")
+	_, tag, err := writer.GetSessionTagged(ctx, "", "c")
+	require.NoError(t, err)
+	cond, err := etag.ParseIfMatch([]string{tag})
+	require.NoError(t, err)
+	require.NoError(t, writer.DeleteSessionIf(ctx, "", "c", cond))
+	assert.Equal(t, []string{"a:running", "d:pending"}, names(), "deleted if matching")
+	n, err := writer.DeleteSessions(ctx, []bos.Session{{Name: "d"}})
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	assert.Equal(t, []string{"a:running"}, names(), "deleted in a batch")
+
+	m.Del("l:sessions-version")
+	m.HSet("l:sessions:u", "z", other)
+	assert.Equal(t, []string{"a:running", "z:pending"}, names(), "no version: read every time")
+}
