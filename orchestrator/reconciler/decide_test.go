@@ -178,6 +178,9 @@ func TestDecide(t *testing.T) {
 			assert.Equal(t, tc.want.status, got.Status.Status, "stored status")
 			assert.Equal(t, tc.want.enabled, got.Enabled, "enabled")
 			assert.Equal(t, tc.want.action, d.Action, "action")
+			if d.Action != NoAction && d.Action != ConfigureAction {
+				assert.True(t, d.Changed, "a power call is recorded: the caller acts on the record its write committed")
+			}
 			wantRequeue := tc.want.requeue
 			if wantRequeue == 0 { // an action is followed up after its wait time
 				wantRequeue = map[Action]time.Duration{PowerOnAction: 120*time.Second + time.Millisecond,
@@ -394,6 +397,9 @@ func TestDecideLostCalls(t *testing.T) {
 			d := Decide(tc.c, tc.obs, opts, t0)
 			got := d.Component
 			assert.Equal(t, tc.want.action, d.Action, "action")
+			if d.Action != NoAction {
+				assert.True(t, d.Changed, "a power call is recorded: the caller acts on the record its write committed")
+			}
 			assert.Equal(t, tc.want.status, got.Status.Status, "status")
 			assert.Equal(t, tc.want.inFlight, got.LastAction.InFlight, "in_flight")
 			if tc.want.restamp {

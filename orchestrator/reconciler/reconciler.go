@@ -502,21 +502,12 @@ func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]
 // artifact set, one CFS PATCH per (configuration, session), Redfish resets in parallel.
 // Failures are recorded on the components so the next look retries them.
 func (r *Reconciler) act(ctx context.Context, decisions map[string]Decision, opts bos.Options) {
+	// A power action always changes the record (last_action: TestDecide), so its
+	// decision is the one the compare-and-set committed, the record as stored.
 	byAction := map[Action][]bos.Component{}
-	var uncheckedOn []bos.Component
 	for _, d := range decisions {
-		switch {
-		case d.Action == PowerOnAction && !d.Changed:
-			// Never made (a power-on always changes last_action), but the record was not
-			// written by this look: PowerOn checks it before the token.
-			uncheckedOn = append(uncheckedOn, d.Component)
-		case d.Action != NoAction:
+		if d.Action != NoAction {
 			byAction[d.Action] = append(byAction[d.Action], d.Component)
-		}
-	}
-	if len(uncheckedOn) > 0 {
-		if lost := ownedFailures(r.effects.PowerOn(ctx, uncheckedOn)); len(lost) > 0 {
-			r.recordFailures(ctx, PowerOnAction, lost, opts)
 		}
 	}
 	for act, comps := range byAction {
