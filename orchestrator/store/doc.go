@@ -26,7 +26,7 @@
 //	{p}session-namespaces          set     namespaces that hold sessions
 //	{p}tokens                      hash    BSS referral token → TokenRecord (never pruned)
 //	{p}session-epoch               string  counter bumped by every session creation (v1, v2)
-//	{p}sessions-version            string  counter bumped by every v2 session write (ListSessions reuses its last list while unchanged)
+//	{p}sessions-version            string  a random id set anew by every v2 session write (ListSessions reuses its last list while unchanged)
 //	{p}lease:{name}                string  a lease's holder, with a TTL (replicas; leases.go)
 //	{p}replicas                    zset    live replica ids, scored by alive-until (Unix ms)
 //

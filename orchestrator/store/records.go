@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cray-bos/bos/internal/etag"
+	"github.com/cray-bos/bos/internal/uuid"
 	"github.com/cray-bos/bos/orchestrator"
 )
 
@@ -618,14 +619,16 @@ func (s *Store) ListSessions(ctx context.Context, tenant string, all bool, f orc
 	return out, nil
 }
 
-// sessionsVersionKey counts the writes to sessions: every create, update and delete
-// increments it in the transaction that writes the record. A list that finds it as the
-// last list left it uses what that list decoded, without reading a record.
+// sessionsVersionKey names the sessions' current version: every create, update and
+// delete sets it to a new random id in the transaction that writes the record. A list
+// that finds it as the last list left it uses what that list decoded, without reading a
+// record. Random, not a counter: a Redis restarted empty, or a key deleted, can never
+// give back a version a list was cached at.
 func (s *Store) sessionsVersionKey() string { return s.k("sessions-version") }
 
-// bumpSessionsVersion queues the increment every write to a session carries.
+// bumpSessionsVersion queues the new version every write to a session carries.
 func (s *Store) bumpSessionsVersion(ctx context.Context, p redis.Pipeliner) {
-	p.Incr(ctx, s.sessionsVersionKey())
+	p.Set(ctx, s.sessionsVersionKey(), uuid.New(), 0)
 }
 
 // listedSessions returns the stored sessions of one namespace (or of all), shared with the

@@ -84,3 +84,32 @@ func TestListSessionsReadsOnlyAfterAWrite(t *testing.T) {
 	m.HSet("l:sessions:u", "z", other)
 	assert.Equal(t, []string{"a:running", "z:pending"}, names(), "no version: read every time")
 }
+
+// A Redis that restarts empty (or loses the version) and is written again never gives
+// back the version a list was cached at: the list after the first write is fresh.
+func TestListSessionsAfterRedisRestartsEmpty(t *testing.T) {
+	m := miniredis.RunT(t)
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Config{URL: "redis://" + m.Addr(), KeyPrefix: "r:"})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	create := func(name string) {
+		require.NoError(t, st.CreateSession(ctx, bos.Session{Name: name, Operation: "boot",
+			Status: bos.SessionStatus{Status: bos.SessionPending, StartTime: now}}))
+	}
+	names := func() []string {
+		got, err := st.ListSessions(ctx, "", true, bos.SessionFilter{}, now)
+		require.NoError(t, err)
+		var out []string
+		for _, s := range got {
+			out = append(out, s.Name)
+		}
+		return out
+	}
+	create("before")
+	require.Equal(t, []string{"before"}, names())
+	m.FlushAll() // this test's own miniredis: a restart with nothing on disk
+	create("after")
+	assert.Equal(t, []string{"after"}, names())
+}
