@@ -18,9 +18,9 @@ func TestSimMemoryLimit(t *testing.T) {
 		wantMiB                int64
 	}{
 		{"nothing", 0, 0, 128},
-		{"10,000 nodes in one process", 10000, 10000, 128 + 263},
-		{"first of ten shards of 100,000", 100000, 10000, 128 + 1494},
-		{"one of the other shards", 0, 10000, 128 + 126},
+		{"10,000 nodes in one process", 10000, 10000, 128 + 224},
+		{"first of three shards of 100,000", 100000, 33334, 128 + 1529},
+		{"one of the other shards", 0, 33333, 128 + 358},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.wantMiB, simMemoryLimit(tc.serviceNodes, tc.bmcNodes)/mib)
