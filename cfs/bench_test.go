@@ -60,3 +60,23 @@ func BenchmarkGetComponents10k(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPatchComponentReport is cfs-state-reporter's PATCH of one node after its
+// boot, which CFS serves once a node a boot.
+func BenchmarkPatchComponentReport(b *testing.B) {
+	const nodes = 1000
+	ids := make([]string, nodes)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("x%dc0s%db0n0", 1000+i/64, i%64)
+	}
+	s := mustServer(b, Config{Components: ids})
+	h := s.Handler()
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		if w := call(b, h, http.MethodPatch, "/v3/components/"+ids[i%nodes], `{"state": [], "enabled": true}`); w.Code != http.StatusOK {
+			b.Fatal(w.Code, w.Body.String())
+		}
+		i++
+	}
+}

@@ -251,3 +251,32 @@ func BenchmarkBulkStateData10kSCN(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRedfishEventCollected posts collected events, as a BMC shard in another
+// process sends them: 150 power changes a POST.
+func BenchmarkRedfishEventCollected(b *testing.B) {
+	s, topo := benchServer(b, 10000)
+	h := s.Handler()
+	var bodies []string
+	for _, st := range []string{"On", "Off"} {
+		var recs []string
+		for _, bmc := range topo.BMCs {
+			for ord, id := range bmc.Nodes {
+				n, _ := topo.Node(id)
+				path := topology.SystemPath(topology.SystemIDOf(n, ord))
+				recs = append(recs, fmt.Sprintf(`{"Context":%q,"MessageId":"ResourceEvent.1.0.ResourcePowerStateChanged","MessageArgs":[%q,%q],"OriginOfCondition":{"@odata.id":%q}}`,
+					bmc.Xname, path, st, path))
+				if len(recs) == 150 {
+					bodies = append(bodies, `{"Context":"collected","Events":[`+strings.Join(recs, ",")+`]}`)
+					recs = nil
+				}
+			}
+		}
+	}
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		serve(b, h, "POST", "/hsm/v2/RedfishEvents", bodies[i%len(bodies)])
+		i++
+	}
+}

@@ -1,11 +1,12 @@
 package hsm
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strings"
+
+	jsonv1 "github.com/go-json-experiment/json/v1"
 
 	"github.com/cray-bos/bos/api/hsmapi"
 	"github.com/cray-bos/bos/internal/problem"
@@ -20,11 +21,13 @@ import (
 // here, unlike everywhere else; malformed JSON is still a 400.
 func (s *Server) redfishEvents(w http.ResponseWriter, r *http.Request) {
 	var ev hsmapi.RedfishEvent
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.maxBody))
-	if err := dec.Decode(&ev); err != nil {
+	// encoding/json's decoding, from its v2 engine (about half the CPU): a simulator of
+	// 100,000 nodes' first process takes the other processes' events here.
+	body := &readErrors{r: http.MaxBytesReader(w, r.Body, s.maxBody)}
+	if err := jsonv1.NewDecoder(body).Decode(&ev); err != nil {
 		var tooBig *http.MaxBytesError
 		switch {
-		case errors.As(err, &tooBig):
+		case errors.As(body.err, &tooBig): // the v2 engine does not wrap its reader's errors
 			problem.Write(w, http.StatusRequestEntityTooLarge, "request body is larger than %d bytes", tooBig.Limit)
 		case errors.Is(err, io.EOF):
 			problem.Write(w, http.StatusBadRequest, "request body is empty; a Redfish event is required")
@@ -34,6 +37,20 @@ func (s *Server) redfishEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.HandleRedfishEvent(ev))
+}
+
+// readErrors remembers the last error its reader returned.
+type readErrors struct {
+	r   io.Reader
+	err error
+}
+
+func (e *readErrors) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil {
+		e.err = err
+	}
+	return n, err
 }
 
 // HandleRedfishEvent applies a Redfish event as POST /RedfishEvents does, for callers

@@ -19,18 +19,20 @@ import (
 // by the doubling of its live heap: GOGC 400 under it, as `bos serve` runs. Its collector
 // scans HSM's inventory of every node at each cycle (16% of that shard's CPU over a
 // 100,000-node boot at GOGC 100), so fewer cycles within the same limit are CPU saved;
-// the 4 KB a node of HSM, BSS and CFS above twice their live heap is that headroom, and a
+// the 2 KB a node of HSM, BSS and CFS above twice their live heap is that headroom, and a
 // smaller process, paced by GOGC 100 below its limit, never reaches it. A process of
 // BMCs alone (a shard after the first) is paced by its limit too, whatever its size: at
 // 100,000 nodes its peak was its limit already at GOGC 100 (10 KB a node then), and its
-// collector and assists took 15-17% of its CPU over a boot; 13 KB a node under GOGC 400
-// gives the collector more room (with the boot's other savings then, 0.6-0.8 CPU-s of
-// collection a shard over the boot against 1.5-2.2, peaking at 510-524 MiB). GOGC in the environment wins, and GOMEMLIMIT there
-// leaves GOGC as it is.
+// collector and assists took 15-17% of its CPU over a boot. Under GOGC 400 its
+// collection took 0.5 CPU-s a shard over a 100,000-node boot at 13 KB a node, when it
+// still kept the whole cluster's topology (35 MB of its 113 MB live heap); 11 KB gives
+// its smaller live heap about the same room. Each process's peak is about its limit: the
+// first shard of 100,000 nodes peaked at 1,809 MiB under 1,918 (14 and 13 KB a node).
+// GOGC in the environment wins, and GOMEMLIMIT there leaves GOGC as it is.
 const (
 	simMemoryBase         = 128 << 20 // runtime, listeners, buffers of the requests in flight
-	simMemoryService      = 14 << 10  // per node of HSM, BSS and CFS: twice what they keep live, and 4 KB
-	simMemoryBMC          = 13 << 10  // per node of the simulated BMCs
+	simMemoryService      = 12 << 10  // per node of HSM, BSS and CFS: twice what they keep live, and 2 KB
+	simMemoryBMC          = 11 << 10  // per node of the simulated BMCs
 	simMemoryLimitEnvName = "GOMEMLIMIT"
 	simLargeLimit         = 1 << 30
 	simLargeGCPercent     = 400

@@ -18,9 +18,9 @@ func TestSimMemoryLimit(t *testing.T) {
 		wantMiB                int64
 	}{
 		{"nothing", 0, 0, 128},
-		{"10,000 nodes in one process", 10000, 10000, 128 + 263},
-		{"first of ten shards of 100,000", 100000, 10000, 128 + 1494},
-		{"one of the other shards", 0, 10000, 128 + 126},
+		{"10,000 nodes in one process", 10000, 10000, 128 + 224},
+		{"first of three shards of 100,000", 100000, 33334, 128 + 1529},
+		{"one of the other shards", 0, 33333, 128 + 358},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.wantMiB, simMemoryLimit(tc.serviceNodes, tc.bmcNodes)/mib)
@@ -98,4 +98,37 @@ func TestSetSimGC(t *testing.T) {
 	t.Setenv(simMemoryLimitEnvName, "off")
 	assert.Equal(t, 150, setSimGC(1<<62, false), "GOMEMLIMIT, perhaps off: GOGC left as it is")
 	assert.Equal(t, 150, debug.SetGCPercent(100), "in force")
+}
+
+// A process of BMCs alone keeps only its shard's part of the topology; one that runs the
+// services keeps the whole cluster, which they serve.
+func TestSetShardKeepsOnlyThePartForBMCsAlone(t *testing.T) {
+	topo, err := topology.Generate(topology.Options{Compute: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name      string
+		services  []string
+		wantWhole bool
+	}{
+		{"a shard of BMCs alone", []string{stack.BMCs}, false},
+		{"services and a shard of BMCs", stack.Simulators, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := stack.Options{Topology: topo, Services: tc.services}
+			if err := setShard(&opts, 1, 4); err != nil {
+				t.Fatal(err)
+			}
+			assert.Equal(t, 1, opts.Shard.Index)
+			assert.Equal(t, len(topo.BMCs), opts.Shard.WholeBMCs)
+			if tc.wantWhole {
+				assert.Same(t, topo, opts.Topology)
+			} else {
+				assert.Same(t, opts.Shard.Topology, opts.Topology)
+			}
+		})
+	}
+	opts := stack.Options{Topology: topo, Services: []string{stack.BMCs}}
+	assert.Error(t, setShard(&opts, 4, 4), "no such shard")
 }

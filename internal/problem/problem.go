@@ -14,6 +14,9 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 )
 
 // ContentType is the media type of a problem body.
@@ -98,6 +101,34 @@ func Decode(r io.Reader, v any) *Details {
 	if err != nil {
 		return decodeProblem(err)
 	}
+	return decodeRaw(raw, v)
+}
+
+// DecodeFast is Decode for a hot path, on encoding/json's v2 engine with encoding/json's
+// semantics (about half the CPU). Where that engine refuses the body, v is reset and the
+// body decoded again as Decode does: every problem is Decode's, word for word.
+func DecodeFast(r io.Reader, v any) *Details {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return decodeProblem(err)
+	}
+	if len(bytes.TrimSpace(raw)) > 0 && CheckBody(raw) == nil &&
+		jsonv2.Unmarshal(raw, v, jsonv1.DefaultOptionsV1(), jsonv2.RejectUnknownMembers(true)) == nil {
+		return nil
+	}
+	reflect.ValueOf(v).Elem().SetZero()
+	return decodeRaw(raw, v)
+}
+
+// DecodeJSONFast is DecodeJSON by DecodeFast.
+func DecodeJSONFast(w http.ResponseWriter, r *http.Request, v any, maxBytes int64) *Details {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBody
+	}
+	return DecodeFast(http.MaxBytesReader(w, r.Body, maxBytes), v)
+}
+
+func decodeRaw(raw []byte, v any) *Details {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return New(http.StatusBadRequest, "request body is empty; a JSON value is required")
 	}

@@ -15,6 +15,9 @@ type Shard struct {
 	Topology *Topology
 	// FirstBMC is the position of the shard's first BMC among the whole's BMCs.
 	FirstBMC int
+	// WholeBMCs is the number of BMCs of the whole cluster, so a process that runs the
+	// shard alone need not keep the whole topology.
+	WholeBMCs int
 }
 
 // ParseShard reads "K/N" (the K-th of N shards, counted from 1) into a 0-based index
@@ -68,5 +71,5 @@ func (t *Topology) Shard(index, count int) (Shard, error) {
 			part.Partitions = append(part.Partitions, p)
 		}
 	}
-	return Shard{Index: index, Count: count, Topology: part, FirstBMC: lo}, nil
+	return Shard{Index: index, Count: count, Topology: part, FirstBMC: lo, WholeBMCs: len(t.BMCs)}, nil
 }

@@ -17,6 +17,7 @@ func TestShardsCoverTheClusterOnceWithWholeBMCs(t *testing.T) {
 			s, err := topo.Shard(i, count)
 			require.NoError(t, err)
 			assert.Equal(t, next, s.FirstBMC, "shards are contiguous")
+			assert.Equal(t, len(topo.BMCs), s.WholeBMCs, "the whole cluster's BMC count")
 			next += len(s.Topology.BMCs)
 			n := len(topo.BMCs) / count
 			assert.Contains(t, []int{n, n + 1}, len(s.Topology.BMCs), "even shards")
