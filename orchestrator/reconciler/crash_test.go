@@ -40,8 +40,8 @@ func TestCrashBetweenRecordAndSend(t *testing.T) {
 		point string
 		ops   []op
 	}{
-		{"bss", []op{boot, reboot}},                         // power-on decided, BSS PUT under way, nothing recorded
-		{"cfs", []op{boot, reboot}},                         // power-on and token recorded, CFS not told yet
+		{"bss", []op{boot, reboot}},                         // power-on recorded, BSS PUT under way
+		{"cfs", []op{boot, reboot}},                         // token recorded, CFS not told yet
 		{"before On", []op{boot, reboot}},                   // power-on recorded, not sent
 		{"after On", []op{boot, reboot}},                    // power-on sent, not confirmed
 		{"before GracefulShutdown", []op{reboot, shutdown}}, // graceful off recorded, not sent
@@ -143,10 +143,10 @@ func TestRunStoppedDuringFirstDiscoveryLeavesNothingRunning(t *testing.T) {
 // A power call that returns is not written down apart: the record keeps the call's
 // last_action.in_flight until the node's next write, which the call's effect causes (the
 // node's report, the Off it was asked for) and which clears it. A boot then costs the
-// node's record five writes: setup, the power-on decision with its BSS token, the
-// report, configuring, done (in_flight cleared after each call, and the token written
-// after the decision, were two more). A reboot adds the graceful-off decision; its
-// in_flight is cleared by the power-on decision the Off leads to.
+// node's record six writes: setup, the power-on decision, the BSS token, the report,
+// configuring, done (a seventh, in_flight cleared after each call, was dropped). A
+// reboot adds the graceful-off decision; its in_flight is cleared by the power-on
+// decision the Off leads to.
 func TestReturnedCallIsConfirmedByTheNextWrite(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
@@ -154,8 +154,8 @@ func TestReturnedCallIsConfirmedByTheNextWrite(t *testing.T) {
 		on         bool
 		wantWrites int
 	}{
-		{"boot", bos.OpBoot, false, 5},
-		{"reboot", bos.OpReboot, true, 6},
+		{"boot", bos.OpBoot, false, 6},
+		{"reboot", bos.OpReboot, true, 7},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var mu sync.Mutex

@@ -24,24 +24,6 @@ type Observation struct {
 	// Self is the id of the BOS process looking (Config.Instance). A power call recorded
 	// under another id (last_action.in_flight) may have been lost in a crash; see lost.
 	Self string
-	// Minted is the BSS token the look obtained for this node before deciding (zero:
-	// none): a fresh power-on for exactly its artifacts stores it with the decision.
-	Minted MintedToken
-}
-
-// MintedToken is a BSS referral token BSS holds for one node: the boot parameters of
-// Artifacts, PUT for that node and recorded in the store.
-type MintedToken struct {
-	Token     string
-	Artifacts bos.BootArtifacts
-}
-
-// For returns the token if it was minted for artifacts, else "".
-func (m MintedToken) For(artifacts bos.BootArtifacts) string {
-	if m.Artifacts != artifacts {
-		return ""
-	}
-	return m.Token
 }
 
 // Action is an effect the executor performs after storing the decision.
@@ -71,9 +53,6 @@ type Decision struct {
 	// PollCFS asks for another look soon because only CFS, which sends no events, can
 	// move the node on (phase configuring).
 	PollCFS bool
-	// FreshPowerOn marks a power-on that is not a retry of the last one: it needs a new
-	// BSS token (Observation.Minted, or Effects.PowerOn's when none was minted).
-	FreshPowerOn bool
 }
 
 // Messages Decide writes into component errors.
@@ -253,13 +232,11 @@ func decideAction(n *bos.Component, obs Observation, opts bos.Options, now time.
 	case bos.StatusPowerOnPending:
 		// A retry (the last action was this power-on, failed or timed out) keeps the BSS
 		// token: the first call may have gone through and the node be booting it. A fresh
-		// power-on takes the token minted for its artifacts before the decision, stored
-		// with it; without one it clears the token, so Effects.PowerOn writes BSS anew.
+		// power-on clears it, so Effects.PowerOn writes BSS anew.
 		retry := n.LastAction.Action == bos.ActionPoweringOn
 		attempt(n, &stats.PowerOnAttempts, limit, bos.ActionPoweringOn, PowerOnAction, obs.Self, now, d)
 		if d.Action == PowerOnAction && !retry {
-			n.DesiredState.BSSToken = obs.Minted.For(n.DesiredState.BootArtifacts)
-			d.FreshPowerOn = true
+			n.DesiredState.BSSToken = ""
 		}
 		followUp(d, seconds(opts.MaxPowerOnWaitTime))
 	case bos.StatusPowerOffPending:

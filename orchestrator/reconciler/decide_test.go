@@ -178,9 +178,6 @@ func TestDecide(t *testing.T) {
 			assert.Equal(t, tc.want.status, got.Status.Status, "stored status")
 			assert.Equal(t, tc.want.enabled, got.Enabled, "enabled")
 			assert.Equal(t, tc.want.action, d.Action, "action")
-			if d.Action != NoAction && d.Action != ConfigureAction {
-				assert.True(t, d.Changed, "a power call is recorded: the caller acts on the record its write committed")
-			}
 			wantRequeue := tc.want.requeue
 			if wantRequeue == 0 { // an action is followed up after its wait time
 				wantRequeue = map[Action]time.Duration{PowerOnAction: 120*time.Second + time.Millisecond,
@@ -246,28 +243,20 @@ func TestOnHoldLastsUntilEnabledAgain(t *testing.T) {
 }
 
 func TestDecidePowerOnToken(t *testing.T) {
-	mintedImage := MintedToken{Token: "t2", Artifacts: image}
 	for _, tc := range []struct {
-		name   string
-		c      bos.Component
-		minted MintedToken
-		want   string
-		fresh  bool
+		name string
+		c    bos.Component
+		want string
 	}{
-		{"first power-on after setup", comp(tokens("", "")), MintedToken{}, "", true},
-		{"first power-on after setup, a token minted for its artifacts: stored with the decision", comp(tokens("", "")), mintedImage, "t2", true},
-		{"first power-on, a token minted for other artifacts: not used", comp(tokens("", "")), MintedToken{Token: "t2", Artifacts: other}, "", true},
-		{"power-on after a power-off: the token of the boot being replaced goes", comp(tokens("t1", "t1"), booted(other), phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, time.Second, false), stats(1, 1, 0)), MintedToken{}, "", true},
-		{"power-on after a power-off, a token minted: replaces the old one", comp(tokens("t1", "t1"), booted(other), phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, time.Second, false), stats(1, 1, 0)), mintedImage, "t2", true},
-		{"retry after a failed call", comp(tokens("t1", ""), phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, time.Second, true), stats(1, 0, 0)), MintedToken{}, "t1", false},
-		{"retry after max_power_on_wait_time", comp(tokens("t1", ""), phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 121*time.Second, false), stats(1, 0, 0)), MintedToken{}, "t1", false},
-		{"retry keeps its token whatever was minted", comp(tokens("t1", ""), phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, time.Second, true), stats(1, 0, 0)), mintedImage, "t1", false},
+		{"first power-on after setup", comp(tokens("", "")), ""},
+		{"power-on after a power-off: the token of the boot being replaced goes", comp(tokens("t1", "t1"), booted(other), phase(bos.PhasePoweringOff), last(bos.ActionPoweringOffGracefully, time.Second, false), stats(1, 1, 0)), ""},
+		{"retry after a failed call", comp(tokens("t1", ""), phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, time.Second, true), stats(1, 0, 0)), "t1"},
+		{"retry after max_power_on_wait_time", comp(tokens("t1", ""), phase(bos.PhasePoweringOn), last(bos.ActionPoweringOn, 121*time.Second, false), stats(1, 0, 0)), "t1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := Decide(tc.c, Observation{Power: power.PowerOff, CFS: cfsNew, Minted: tc.minted}, opts, t0)
+			d := Decide(tc.c, Observation{Power: power.PowerOff, CFS: cfsNew}, opts, t0)
 			require.Equal(t, PowerOnAction, d.Action)
 			assert.Equal(t, tc.want, d.Component.DesiredState.BSSToken)
-			assert.Equal(t, tc.fresh, d.FreshPowerOn)
 		})
 	}
 }
@@ -397,9 +386,6 @@ func TestDecideLostCalls(t *testing.T) {
 			d := Decide(tc.c, tc.obs, opts, t0)
 			got := d.Component
 			assert.Equal(t, tc.want.action, d.Action, "action")
-			if d.Action != NoAction {
-				assert.True(t, d.Changed, "a power call is recorded: the caller acts on the record its write committed")
-			}
 			assert.Equal(t, tc.want.status, got.Status.Status, "status")
 			assert.Equal(t, tc.want.inFlight, got.LastAction.InFlight, "in_flight")
 			if tc.want.restamp {

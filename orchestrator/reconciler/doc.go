@@ -8,10 +8,8 @@
 //
 // The caller's contract, in order (persist, then act):
 //  1. read the component and observe the node (power state over Redfish, CFS record);
-//  2. Decide; for a fresh power-on (Decision.FreshPowerOn), get its BSS token first
-//     (Effects.MintTokens) and pass it to Decide in Observation.Minted;
-//  3. store Decision.Component with compare-and-set (a conflict means: decide again on
-//     the fresh record);
+//  2. Decide;
+//  3. store Decision.Component with compare-and-set (a conflict means: look again);
 //  4. only then perform Decision.Action; record a failure with RecordFailure (stored the
 //     same way) so the next look retries it and counts the attempt;
 //  5. look again after RequeueAfter, soon if PollCFS, or when an event wakes the node.

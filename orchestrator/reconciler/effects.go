@@ -52,36 +52,6 @@ func (e *Effects) now() time.Time {
 	return time.Now()
 }
 
-// MintTokens gets a BSS token for each of comps before its power-on decision is stored
-// (the v2 reconciler's fresh power-ons): one PUT per desired artifact set, each token
-// recorded in the store. Decide stores a node's token with its decision
-// (Observation.Minted) only if the decision is still a fresh power-on for those
-// artifacts; a token not used is harmless, as BSS's boot parameters for a node count only
-// once its record names them. A failed PUT or record mints nothing for its nodes:
-// PowerOn gets their token after the decision, as without MintTokens.
-func (e *Effects) MintTokens(ctx context.Context, comps []bos.Component) map[string]MintedToken {
-	minted := make(map[string]MintedToken, len(comps))
-	for artifacts, hosts := range groupBy(comps, func(c bos.Component) bos.BootArtifacts { return c.DesiredState.BootArtifacts }) {
-		token, err := e.mint(ctx, hosts, artifacts)
-		if err != nil {
-			continue
-		}
-		for _, h := range hosts {
-			minted[h] = MintedToken{Token: token, Artifacts: artifacts}
-		}
-	}
-	return minted
-}
-
-// mint PUTs artifacts to BSS for hosts and records the token BSS returns.
-func (e *Effects) mint(ctx context.Context, hosts []string, artifacts bos.BootArtifacts) (string, error) {
-	token, err := e.BSS.Put(ctx, hosts, artifacts)
-	if err != nil {
-		return "", err
-	}
-	return token, e.Store.PutToken(ctx, token, bos.TokenRecord{BootArtifacts: artifacts, Timestamp: e.now()})
-}
-
 // PowerOn is BOS's power_on operator for a batch: boot parameters to BSS (one PUT per
 // artifact set, the token recorded and written to desired_state.bss_token), CFS told
 // the desired configuration with CFS disabled and its state cleared until the node
@@ -98,45 +68,13 @@ func (e *Effects) mint(ctx context.Context, hosts []string, artifacts bos.BootAr
 // and names the desired artifacts keeps it: BSS is not written again, so a node already
 // booting from the first attempt boots the token BOS expects.
 func (e *Effects) PowerOn(ctx context.Context, comps []bos.Component) map[string]error {
-	return e.powerOn(ctx, comps, false)
-}
-
-// PowerOnStored is PowerOn for records the caller has just stored with their power-on
-// decision in a compare-and-set (the v2 reconciler). A node whose desired_state.bss_token
-// names its desired artifacts (minted before the decision, or kept by a retry) needs no
-// second write: that compare-and-set was the check, so it goes to CFS and power at once.
-// The others (no token: MintTokens failed or was not asked) go through PowerOn's path.
-func (e *Effects) PowerOnStored(ctx context.Context, comps []bos.Component) map[string]error {
-	return e.powerOn(ctx, comps, true)
-}
-
-func (e *Effects) powerOn(ctx context.Context, comps []bos.Component, stored bool) map[string]error {
 	failed := map[string]error{}
-	reuse := e.reusableTokens(ctx, comps)
-	var acting, unchecked []bos.Component
-	for _, c := range comps {
-		if stored && reuse[c.ID] != "" {
-			acting = append(acting, c)
-		} else {
-			unchecked = append(unchecked, c)
-		}
-	}
-	acting = append(acting, e.writeTokens(ctx, unchecked, reuse, failed)...)
-	e.setDesired(ctx, acting, false, true, failed)
-	for id, err := range e.Power.Reset(ctx, idsOf(without(acting, failed)), power.ResetOn) {
-		failed[id] = err
-	}
-	return failed
-}
-
-// writeTokens gives each of comps its token (reuse's, else a new one from BSS) in a
-// compare-and-set that checks the stored record still carries the decision in comps, and
-// returns the records it wrote, as stored. A node it could not write is in failed.
-func (e *Effects) writeTokens(ctx context.Context, comps []bos.Component, reuse map[string]string, failed map[string]error) []bos.Component {
+	now := e.now()
 	decided := make(map[string]bos.Component, len(comps))
 	for _, c := range comps {
 		decided[c.ID] = c
 	}
+	reuse := e.reusableTokens(ctx, comps)
 	type bootKey struct {
 		artifacts bos.BootArtifacts
 		token     string // "" = PUT to BSS for a new one
@@ -147,7 +85,10 @@ func (e *Effects) writeTokens(ctx context.Context, comps []bos.Component, reuse 
 	}) {
 		token, err := key.token, error(nil)
 		if token == "" {
-			token, err = e.mint(ctx, hosts, key.artifacts)
+			token, err = e.BSS.Put(ctx, hosts, key.artifacts)
+			if err == nil {
+				err = e.Store.PutToken(ctx, token, bos.TokenRecord{BootArtifacts: key.artifacts, Timestamp: now})
+			}
 		}
 		if err == nil {
 			type tokenWrite struct {
@@ -181,7 +122,11 @@ func (e *Effects) writeTokens(ctx context.Context, comps []bos.Component, reuse 
 			}
 		}
 	}
-	return acting
+	e.setDesired(ctx, acting, false, true, failed)
+	for id, err := range e.Power.Reset(ctx, idsOf(without(acting, failed)), power.ResetOn) {
+		failed[id] = err
+	}
+	return failed
 }
 
 // sameDecision reports whether the stored record c still carries the power-on decided in d.

@@ -13,8 +13,8 @@ import (
 )
 
 // TestHistoryOfABoot: a boot whose CFS steps each fail once leaves every step in the
-// node's history, in order: the session's setup, the power-on decision with its BSS
-// token, the power-on failing on its CFS step with the error, the retry, the node's report and the look that took it as
+// node's history, in order: the session's setup, the BSS write, the power-on failing on
+// its CFS step with the error, the retry, the node's report and the look that took it as
 // the call's return (no write of its own: reconciler.md), and in a
 // second session (same image, another configuration) the CFS request failing, then made.
 func TestHistoryOfABoot(t *testing.T) {
@@ -46,10 +46,10 @@ func TestHistoryOfABoot(t *testing.T) {
 	assert.Equal(t, []string{
 		"session A",
 		"action session_setup ",
-		"bss token tok-1", // minted before the power-on decision, stored in its write
 		"phase powering_on",
 		"action powering_on called",
 		"attempts power_on_attempts 1",
+		"bss token tok-1",
 		"action powering_on failed",
 		"error power_on failed: cfs answered 500",
 		"action powering_on called",

@@ -38,7 +38,6 @@ type raceWorld struct {
 	bss      map[string]string // host → token of the last PUT naming it
 	puts     int
 	onPut    func()       // runs inside the next BSS PUT, after the token is minted
-	onCFS    func()       // runs inside the next CFS request, before it takes effect
 	power    power.Power  // the node's real power
 	reading  *power.Power // what PowerStates answers; nil = the real power
 	resetErr error        // the next Reset On is performed but reported failed
@@ -166,13 +165,6 @@ func (w *raceWorld) SetDesired(_ context.Context, ids []string, configuration st
 		return context.Canceled
 	}
 	w.mu.Lock()
-	hook := w.onCFS
-	w.onCFS = nil
-	w.mu.Unlock()
-	if hook != nil {
-		hook()
-	}
-	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.cfsErr; err != nil {
 		w.cfsErr = nil
@@ -248,83 +240,34 @@ func (w *raceWorld) settle(s, cfg, token string) {
 	assert.Equal(w.t, 1, w.boots, "booted once")
 }
 
-// A session takes the node over while session A's power-on runs. Either during its BSS
-// PUT, which comes before A's decision is stored (the token goes into that write), or
-// after the decision is stored, with its token, as CFS is told. The Redfish event cache
-// keeps saying Off until the node's report. (TestOverlappingSessions, under load: nodes
-// counted done on A's token while BOS had given BSS B's, or booted twice.)
+// A session takes the node over while session A's power-on runs: after A's decision is
+// stored, before its BSS PUT returns. The Redfish event cache keeps saying Off until the
+// node's report. (TestOverlappingSessions, under load: nodes counted done on A's token
+// while BOS had given BSS B's, or booted twice.)
 func TestTakeoverDuringPowerOn(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
-		during   string // "bss" or "cfs"
 		op       string
 		image    bos.BootArtifacts
 		token    string
 		bssCalls int
 	}{
-		{"before A's decision is stored, boot, same image: B's power-on takes the token BSS holds for these artifacts", "bss", bos.OpBoot, image, "tok-1", 1},
-		{"before A's decision is stored, boot, another image: A's token is not used, B powers on", "bss", bos.OpBoot, other, "tok-2", 2},
-		{"before A's decision is stored, reboot, same image: B's power-on, decided after B's setup, takes the token BSS holds for these artifacts", "bss", bos.OpReboot, image, "tok-1", 1},
-		{"after A's decision is stored, boot, same image: A's power-on goes on for B", "cfs", bos.OpBoot, image, "tok-1", 1},
+		{"boot, same image: A's power-on goes on for B", bos.OpBoot, image, "tok-1", 1},
+		{"boot, another image: A's power-on is dropped, B powers on", bos.OpBoot, other, "tok-2", 2},
+		{"reboot, same image: A's power-on is dropped, B powers on", bos.OpReboot, image, "tok-2", 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newRaceWorld(t)
 			off := power.PowerOff
 			w.reading = &off
 			w.setup("A", bos.OpBoot, sessions.Target{BootArtifacts: image, Configuration: "cfg-a"})
-			takeover := func() { w.setup("B", tc.op, sessions.Target{BootArtifacts: tc.image, Configuration: "cfg-b"}) }
-			if tc.during == "bss" {
-				w.onPut = takeover
-			} else {
-				w.onCFS = takeover
-			}
+			w.onPut = func() { w.setup("B", tc.op, sessions.Target{BootArtifacts: tc.image, Configuration: "cfg-b"}) }
 			w.step() // A decides the power-on; B takes over during it
 			require.Equal(t, "B", w.component().Session)
 			w.step() // B's first look, on a stale Off
 			w.reading = nil
 			w.settle("B", "cfg-b", tc.token)
 			assert.Equal(t, tc.bssCalls, w.puts, "BSS PUTs")
-		})
-	}
-}
-
-// A session takes the node over between the BSS PUT of A's fresh power-on and the write
-// of A's decision: the decision is made again on B's record, and A's token is stored
-// only if that is a fresh power-on for the artifacts it was minted for. A shutdown leaves
-// the node off; another image is booted on a token of its own. Either way the node never
-// names A's token nor is powered on for A.
-func TestTakeoverBeforeDecisionWriteGetsNeitherTokenNorPowerOn(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		op     string
-		target sessions.Target
-		boots  int
-	}{
-		{"shutdown", bos.OpShutdown, sessions.Target{}, 0},
-		{"boot of another image", bos.OpBoot, sessions.Target{BootArtifacts: other, Configuration: "cfg-b"}, 1},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			w := newRaceWorld(t)
-			w.setup("A", bos.OpBoot, sessions.Target{BootArtifacts: image, Configuration: "cfg-a"})
-			w.onPut = func() { w.setup("B", tc.op, tc.target) }
-			w.step()
-			require.GreaterOrEqual(t, w.puts, 1, "A's token was minted")
-			c := w.component()
-			assert.Equal(t, "B", c.Session)
-			assert.NotEqual(t, "tok-1", c.DesiredState.BSSToken)
-			for i := 0; i < 30 && w.component().Enabled; i++ {
-				w.step()
-			}
-			c = w.component()
-			assert.False(t, c.Enabled, "done")
-			assert.Equal(t, bos.StatusStable, c.Status.Status)
-			assert.Equal(t, tc.boots, w.boots, "boots")
-			assert.NotEqual(t, "tok-1", w.booted, "booted A's token")
-			hist, err := w.st.ComponentHistory(context.Background(), raceNode)
-			require.NoError(t, err)
-			for _, e := range hist {
-				assert.NotContains(t, e.Detail, "tok-1", "A's token in the node's history: %+v", e)
-			}
 		})
 	}
 }

@@ -406,9 +406,8 @@ func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]
 		return
 	}
 	now := r.cfg.Now()
-	var minted map[string]MintedToken // BSS tokens got for fresh power-ons before their write
 	decide := func(c *bos.Component) Decision {
-		obs := Observation{Power: power[c.ID].Power, Self: r.cfg.Instance, Minted: minted[c.ID]}
+		obs := Observation{Power: power[c.ID].Power, Self: r.cfg.Instance}
 		if e := power[c.ID].Err; e != nil {
 			obs.PowerError = e.Error()
 		}
@@ -423,7 +422,6 @@ func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]
 	// transaction reads (the same unless it changed since: then it is not decoded again).
 	decisions := make(map[string]Decision, len(ids))
 	var changed []string
-	var fresh []bos.Component                     // fresh power-ons: their BSS token is got before the write
 	storedAs := make(map[string]uint64, len(ids)) // each decided node's StoredHash after the decision
 	for _, id := range ids {
 		c, ok := reads[id]
@@ -432,21 +430,10 @@ func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]
 		}
 		if d := decide(&c.Component); d.Changed {
 			changed = append(changed, id)
-			if d.FreshPowerOn && r.owns(id) { // a node no longer owned: its fenced write fails
-				fresh = append(fresh, d.Component)
-			}
 		} else {
 			decisions[id] = d
 			storedAs[id] = c.StoredHash()
 		}
-	}
-	if len(fresh) > 0 {
-		// The token goes into the decision's own write (one write of the record, not two):
-		// Decide uses it only if the decision made in the transaction is still a fresh
-		// power-on for the artifacts it was minted for, so BSS holds the token a stored
-		// record names before the power-on, and a node taken over meanwhile is decided
-		// for its new session (Effects.MintTokens, PowerOnStored).
-		minted = r.effects.MintTokens(ctx, fresh)
 	}
 	if len(changed) > 0 {
 		// Only the decisions of the attempt that committed are acted on: a node deleted or
@@ -502,8 +489,6 @@ func (r *Reconciler) settle(ctx context.Context, ids []string, power map[string]
 // artifact set, one CFS PATCH per (configuration, session), Redfish resets in parallel.
 // Failures are recorded on the components so the next look retries them.
 func (r *Reconciler) act(ctx context.Context, decisions map[string]Decision, opts bos.Options) {
-	// A power action always changes the record (last_action: TestDecide), so its
-	// decision is the one the compare-and-set committed, the record as stored.
 	byAction := map[Action][]bos.Component{}
 	for _, d := range decisions {
 		if d.Action != NoAction {
@@ -515,7 +500,7 @@ func (r *Reconciler) act(ctx context.Context, decisions map[string]Decision, opt
 		var failed map[string]error
 		switch act {
 		case PowerOnAction:
-			failed = r.effects.PowerOnStored(ctx, comps) // each record as its decision stored it
+			failed = r.effects.PowerOn(ctx, comps)
 		case GracefulOffAction:
 			failed = r.effects.PowerOff(ctx, idsOf(comps), power.ResetGracefulOff)
 		case ForcefulOffAction:

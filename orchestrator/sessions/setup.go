@@ -509,13 +509,13 @@ func ApplySetup(c *bos.Component, sess bos.Session, target Target, now time.Time
 // session (not staged, not reboot) whose target boots the artifacts the node is being
 // powered on for (enabled, last action powering_on, failed or not). The node keeps
 // last_action and desired_state.bss_token, so the boot under way, whose boot script names
-// that token, counts for the new session, and a retry reuses the token (Effects.PowerOnStored);
+// that token, counts for the new session, and a retry reuses the token (Effects.PowerOn);
 // only configuration, session and the rest change. Deviation: BOS resets last_action, so
 // the node is powered off mid-boot and booted a second time.
 //
 // Any other takeover of a node mid-boot (other artifacts, or a reboot, which asks for a
-// boot that starts after the session) takes the patch as is. If the old power-on's decision
-// is not stored yet it is dropped (its write is a compare-and-set: reconciler.md); if it has,
+// boot that starts after the session) takes the patch as is. If the old power-on has not
+// reached BSS and Redfish yet it is dropped (Effects.PowerOn checks the record); if it has,
 // the node boots the old token, which Decide does not accept, and is booted a second
 // time: the right outcome, as that boot is not the one the new session asked for.
 func KeepsPowerOn(c bos.Component, sess bos.Session, target Target) bool {
