@@ -114,3 +114,22 @@ func TestHandleRedfishEventInProcess(t *testing.T) {
 	assert.Equal(t, "On", mustGet(t, s, "x1000c0s1b0n0").State)
 	assert.Equal(t, "Off", mustGet(t, s, "x1000c0s1b0n1").State)
 }
+
+// A bad event is refused with the problem encoding/json's decoding gives, word for word,
+// whatever engine decodes the events that are good.
+func TestPowerEventsBadBodyProblemIsEncodingJSONs(t *testing.T) {
+	s, err := New(Config{Topology: testTopology(t), MaxBodyBytes: 256})
+	require.NoError(t, err)
+	for _, body := range []string{
+		`{"Events":[1]}`, `{"Events":[{"MessageId":1}]}`, `{"Events":[{"MessageArgs":"x"}]}`,
+		`{"Events":[{"MessageArgs":["a",2]}]}`, `{"Events":[{"OriginOfCondition":"x"}]}`, `{"Context":1}`,
+		`{"Events":[`, `{"Events":"On"}`, `{"Context":"a",}`, `[]`, `"x"`,
+	} {
+		var ev hsmapi.RedfishEvent
+		want := json.NewDecoder(strings.NewReader(body)).Decode(&ev)
+		require.Error(t, want, body)
+		r := call(t, s, "POST", "/hsm/v2/RedfishEvents", body)
+		requireProblem(t, r, http.StatusBadRequest, "")
+		assert.Equal(t, "request body is not a valid Redfish event: "+want.Error(), decode[map[string]any](t, r)["detail"], body)
+	}
+}

@@ -143,3 +143,14 @@ func BenchmarkClusterWrites(b *testing.B) {
 		})
 	}
 }
+
+// Replica reads would let a list read its version from one replica and the records from
+// another, behind it, and keep that list until the next session write: a Cluster URL
+// that asks for them is refused, before any connection.
+func TestClusterRefusesReplicaReads(t *testing.T) {
+	for _, opt := range []string{"read_only=true", "route_by_latency=true", "route_randomly=true"} {
+		_, err := store.Open(context.Background(), store.Config{URL: "redis://127.0.0.1:1?" + opt, Cluster: true})
+		require.Error(t, err, opt)
+		assert.Contains(t, err.Error(), "replica", opt)
+	}
+}

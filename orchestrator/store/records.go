@@ -634,8 +634,8 @@ func (s *Store) bumpSessionsVersion(ctx context.Context, p redis.Pipeliner) {
 // listedSessions returns the stored sessions of one namespace (or of all), shared with the
 // cache: callers copy what they keep. It reads them only when the sessions version changed
 // since the last list of the same scope (or is missing: a store no write of this version
-// has touched). The version is read before the records, so a write between the two makes
-// the next list read again.
+// has touched). The version is read before the records and again after them: a list
+// read across a write is not kept whole.
 func (s *Store) listedSessions(ctx context.Context, tenant string, all bool) ([]orchestrator.Session, error) {
 	version, err := s.rdb.Get(ctx, s.sessionsVersionKey()).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -666,6 +666,16 @@ func (s *Store) listedSessions(ctx context.Context, tenant string, all bool) ([]
 	})
 	if err != nil {
 		return nil, err
+	}
+	// Kept whole only if no write came between the version read and the records read: a
+	// list holding a later write is not the list of version (and, should Redis lose that
+	// write and be back at version, would show it).
+	after, err := s.rdb.Get(ctx, s.sessionsVersionKey()).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, s.fail("list sessions", err)
+	}
+	if after != version {
+		version = ""
 	}
 	s.sessions.keep(byDigest, scope, version, listed)
 	return listed, nil

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -112,4 +113,63 @@ func TestListSessionsAfterRedisRestartsEmpty(t *testing.T) {
 	m.FlushAll() // this test's own miniredis: a restart with nothing on disk
 	create("after")
 	assert.Equal(t, []string{"after"}, names())
+}
+
+// writeBeforeHook runs write once, before the first pipeline that reads a hash's values
+// (a list's records) is sent.
+type writeBeforeHook struct {
+	write func()
+	done  bool
+}
+
+func (h *writeBeforeHook) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (h *writeBeforeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (h *writeBeforeHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if !h.done && len(cmds) > 0 && cmds[0].Name() == "hvals" {
+			h.done = true
+			h.write()
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// A list whose records were read after a write that followed its version read holds that
+// write: it is not the list of the version it read. If Redis then loses the write (a
+// replica promoted before it reached it) and is back at that version, the list must be
+// read again, not show the lost session.
+func TestListSessionsReadAcrossAWriteIsNotKept(t *testing.T) {
+	m := miniredis.RunT(t)
+	ctx := context.Background()
+	open := func() *store.Store {
+		st, err := store.Open(ctx, store.Config{URL: "redis://" + m.Addr(), KeyPrefix: "l:"})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = st.Close() })
+		return st
+	}
+	lister, writer := open(), open()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	names := func() []string {
+		got, err := lister.ListSessions(ctx, "", true, bos.SessionFilter{}, now)
+		require.NoError(t, err)
+		var out []string
+		for _, s := range got {
+			out = append(out, s.Name)
+		}
+		return out
+	}
+	create := func(name string) {
+		require.NoError(t, writer.CreateSession(ctx, bos.Session{Name: name, Operation: "boot",
+			Status: bos.SessionStatus{Status: bos.SessionPending, StartTime: now}}))
+	}
+
+	create("a")
+	version, err := m.Get("l:sessions-version")
+	require.NoError(t, err)
+	lister.AddHook(&writeBeforeHook{write: func() { create("b") }})
+	assert.Equal(t, []string{"a", "b"}, names(), "b created between the version read and the records read")
+	// b's creation is lost: Redis is back at the version the list read.
+	m.HDel("l:sessions:u", "b")
+	require.NoError(t, m.Set("l:sessions-version", version))
+	assert.Equal(t, []string{"a"}, names(), "b's creation lost")
 }

@@ -29,6 +29,7 @@ type Config struct {
 	// node will do, the others are discovered) and puts every key under one hash tag,
 	// {KeyPrefix} ({bos} for an empty prefix): BOS's transactions WATCH records and index
 	// sets together, which a Cluster allows only within one hash slot (docs/scale-out.md).
+	// Reads go to the masters: a URL asking for replica reads is refused.
 	Cluster bool
 	// DB selects the Redis logical database when non-zero (overriding the URL's).
 	DB int
@@ -155,6 +156,12 @@ func openCluster(ctx context.Context, s *Store, cfg Config) (*Store, error) {
 	opts, err := redis.ParseClusterURL(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if opts.ReadOnly || opts.RouteByLatency || opts.RouteRandomly {
+		// A list could read the sessions version from one replica and the records from
+		// another, behind it, and be kept until the next session write (listedSessions);
+		// every read must see the writes before it.
+		return nil, errors.New("open store: replica reads (read_only, route_by_latency, route_randomly) are not supported: BOS reads from the masters")
 	}
 	if cfg.PoolSize > 0 {
 		opts.PoolSize = cfg.PoolSize
