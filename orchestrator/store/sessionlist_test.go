@@ -16,34 +16,52 @@ import (
 	"github.com/cray-bos/bos/orchestrator/store"
 )
 
+// listFixture is a miniredis with two stores on it: one lists the sessions, the other
+// writes them.
+type listFixture struct {
+	m              *miniredis.Miniredis
+	lister, writer *store.Store
+}
+
+var listNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func newListFixture(t *testing.T) listFixture {
+	f := listFixture{m: miniredis.RunT(t)}
+	open := func() *store.Store {
+		st, err := store.Open(context.Background(), store.Config{URL: "redis://" + f.m.Addr(), KeyPrefix: "l:"})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = st.Close() })
+		return st
+	}
+	f.lister, f.writer = open(), open()
+	return f
+}
+
+// names lists the sessions as "name:status".
+func (f listFixture) names(t *testing.T) []string {
+	got, err := f.lister.ListSessions(context.Background(), "", true, bos.SessionFilter{}, listNow)
+	require.NoError(t, err)
+	var out []string
+	for _, s := range got {
+		out = append(out, s.Name+":"+string(s.Status.Status))
+	}
+	return out
+}
+
+func (f listFixture) create(t *testing.T, name string) {
+	require.NoError(t, f.writer.CreateSession(context.Background(), bos.Session{Name: name, Operation: "boot",
+		Status: bos.SessionStatus{Status: bos.SessionPending, StartTime: listNow}}))
+}
+
 // A list at an unchanged sessions version is the last list, without reading a record:
 // a record changed behind the store's back (no version bump) is not seen. Every write of
 // another store on the same Redis (create, update, each kind of delete) bumps the version,
 // so the next list sees it; and a Redis with no version at all is always read.
 func TestListSessionsReadsOnlyAfterAWrite(t *testing.T) {
-	m := miniredis.RunT(t)
-	ctx := context.Background()
-	open := func() *store.Store {
-		st, err := store.Open(ctx, store.Config{URL: "redis://" + m.Addr(), KeyPrefix: "l:"})
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = st.Close() })
-		return st
-	}
-	lister, writer := open(), open()
-	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	names := func() []string {
-		got, err := lister.ListSessions(ctx, "", true, bos.SessionFilter{}, now)
-		require.NoError(t, err)
-		var out []string
-		for _, s := range got {
-			out = append(out, s.Name+":"+string(s.Status.Status))
-		}
-		return out
-	}
-	create := func(name string) {
-		require.NoError(t, writer.CreateSession(ctx, bos.Session{Name: name, Operation: "boot",
-			Status: bos.SessionStatus{Status: bos.SessionPending, StartTime: now}}))
-	}
+	f := newListFixture(t)
+	ctx, m, writer := context.Background(), f.m, f.writer
+	names := func() []string { return f.names(t) }
+	create := func(name string) { f.create(t, name) }
 
 	create("a")
 	assert.Equal(t, []string{"a:pending"}, names(), "created")
@@ -89,30 +107,14 @@ func TestListSessionsReadsOnlyAfterAWrite(t *testing.T) {
 // A Redis that restarts empty (or loses the version) and is written again never gives
 // back the version a list was cached at: the list after the first write is fresh.
 func TestListSessionsAfterRedisRestartsEmpty(t *testing.T) {
-	m := miniredis.RunT(t)
-	ctx := context.Background()
-	st, err := store.Open(ctx, store.Config{URL: "redis://" + m.Addr(), KeyPrefix: "r:"})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = st.Close() })
-	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	create := func(name string) {
-		require.NoError(t, st.CreateSession(ctx, bos.Session{Name: name, Operation: "boot",
-			Status: bos.SessionStatus{Status: bos.SessionPending, StartTime: now}}))
-	}
-	names := func() []string {
-		got, err := st.ListSessions(ctx, "", true, bos.SessionFilter{}, now)
-		require.NoError(t, err)
-		var out []string
-		for _, s := range got {
-			out = append(out, s.Name)
-		}
-		return out
-	}
+	f := newListFixture(t)
+	names := func() []string { return f.names(t) }
+	create := func(name string) { f.create(t, name) }
 	create("before")
-	require.Equal(t, []string{"before"}, names())
-	m.FlushAll() // this test's own miniredis: a restart with nothing on disk
+	require.Equal(t, []string{"before:pending"}, names())
+	f.m.FlushAll() // this test's own miniredis: a restart with nothing on disk
 	create("after")
-	assert.Equal(t, []string{"after"}, names())
+	assert.Equal(t, []string{"after:pending"}, names())
 }
 
 // writeBeforeHook runs write once, before the first pipeline that reads a hash's values
@@ -139,37 +141,18 @@ func (h *writeBeforeHook) ProcessPipelineHook(next redis.ProcessPipelineHook) re
 // replica promoted before it reached it) and is back at that version, the list must be
 // read again, not show the lost session.
 func TestListSessionsReadAcrossAWriteIsNotKept(t *testing.T) {
-	m := miniredis.RunT(t)
-	ctx := context.Background()
-	open := func() *store.Store {
-		st, err := store.Open(ctx, store.Config{URL: "redis://" + m.Addr(), KeyPrefix: "l:"})
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = st.Close() })
-		return st
-	}
-	lister, writer := open(), open()
-	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	names := func() []string {
-		got, err := lister.ListSessions(ctx, "", true, bos.SessionFilter{}, now)
-		require.NoError(t, err)
-		var out []string
-		for _, s := range got {
-			out = append(out, s.Name)
-		}
-		return out
-	}
-	create := func(name string) {
-		require.NoError(t, writer.CreateSession(ctx, bos.Session{Name: name, Operation: "boot",
-			Status: bos.SessionStatus{Status: bos.SessionPending, StartTime: now}}))
-	}
+	f := newListFixture(t)
+	m, lister := f.m, f.lister
+	names := func() []string { return f.names(t) }
+	create := func(name string) { f.create(t, name) }
 
 	create("a")
 	version, err := m.Get("l:sessions-version")
 	require.NoError(t, err)
 	lister.AddHook(&writeBeforeHook{write: func() { create("b") }})
-	assert.Equal(t, []string{"a", "b"}, names(), "b created between the version read and the records read")
+	assert.Equal(t, []string{"a:pending", "b:pending"}, names(), "b created between the version read and the records read")
 	// b's creation is lost: Redis is back at the version the list read.
 	m.HDel("l:sessions:u", "b")
 	require.NoError(t, m.Set("l:sessions-version", version))
-	assert.Equal(t, []string{"a"}, names(), "b's creation lost")
+	assert.Equal(t, []string{"a:pending"}, names(), "b's creation lost")
 }
