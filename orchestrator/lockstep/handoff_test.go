@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http/httptest"
 	"testing"
+	"testing/synctest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -36,6 +37,8 @@ func TestOneInventoryReadPerSession(t *testing.T) {
 		t.Cleanup(srv.Close)
 		client := bosapi.NewClient(srv.URL, mn.HTTPClient(0))
 		setup := &sessions.Setup{Store: w.st, Inventory: w, Images: w, Handoff: handoff}
+		// The agent reads HSM once as it starts (discovery); let that read land before counting.
+		synctest.Wait()
 
 		tmpl := bos.SessionTemplate{EnableCFS: true, CFS: &bos.CFS{Configuration: "cfg"}, BootSets: map[string]bos.BootSet{
 			"a": {Path: "s3://boot-images/k/manifest.json", Type: "s3", NodeList: []string{a0, a1}}}}
