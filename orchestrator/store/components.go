@@ -730,8 +730,16 @@ type pending struct {
 }
 
 // queueWrites adds to w the writes of todo: each record, its index changes, its history
-// and the change of the session counts they make, all in one transaction.
+// and the change of the session counts they make, all in one transaction. The records
+// of a write of several go in one MSET and each index set's changes in one SREM and one
+// SADD (batchSink): a look's chunk of 500 sent about 2,500 commands, now about 1,000
+// (the history's RPUSH and LTRIM, a key each, stay one per record).
 func (s *Store) queueWrites(w cmdSink, todo []*pending) {
+	if len(todo) > 1 {
+		b := &batchSink{cmdSink: w}
+		defer b.flush()
+		w = b
+	}
 	counts := countDeltas{}
 	for _, t := range todo {
 		id := t.cur.ID
@@ -743,6 +751,68 @@ func (s *Store) queueWrites(w cmdSink, todo []*pending) {
 		counts.add(t.cur, 1)
 	}
 	s.queueCounts(w, counts)
+}
+
+// batchSink gathers the commands of a write of several records that Redis takes for
+// many keys or members at once: the records' SETs become one MSET, the SREMs of one
+// index set one SREM, its SADDs one SADD; flush sends them, the SREMs before the SADDs
+// as queueIndexes orders them for one record. Everything else passes through as it
+// comes. The write is one MULTI/EXEC and its records have distinct ids, so only the
+// number of commands changes (fewer command objects to build and parse here, fewer to
+// dispatch in Redis), not what the transaction does.
+type batchSink struct {
+	cmdSink
+	sets []any // key, value, key, value, ...
+	srem setMembers
+	sadd setMembers
+}
+
+// setMembers is the members to add to (or remove from) each set, sets in the order first
+// named.
+type setMembers struct {
+	keys    []string
+	members map[string][]any
+}
+
+func (m *setMembers) add(key string, member any) {
+	if m.members == nil {
+		m.members = map[string][]any{}
+	}
+	if _, ok := m.members[key]; !ok {
+		m.keys = append(m.keys, key)
+	}
+	m.members[key] = append(m.members[key], member)
+}
+
+func (m *setMembers) flush(w cmdSink, name string) {
+	for _, k := range m.keys {
+		w.add(name, k, m.members[k]...)
+	}
+}
+
+func (b *batchSink) add(name, key string, args ...any) {
+	switch {
+	case name == "SET" && len(args) == 1:
+		b.sets = append(b.sets, key, args[0])
+	case name == "SREM" && len(args) == 1:
+		b.srem.add(key, args[0])
+	case name == "SADD" && len(args) == 1:
+		b.sadd.add(key, args[0])
+	default:
+		b.cmdSink.add(name, key, args...)
+	}
+}
+
+// flush sends what b gathered.
+func (b *batchSink) flush() {
+	switch {
+	case len(b.sets) == 2:
+		b.cmdSink.add("SET", b.sets[0].(string), b.sets[1])
+	case len(b.sets) > 2:
+		b.cmdSink.add("MSET", b.sets[0].(string), b.sets[1:]...)
+	}
+	b.srem.flush(b.cmdSink, "SREM")
+	b.sadd.flush(b.cmdSink, "SADD")
 }
 
 // tried is one component's outcome in an attempt of a write. The write's next attempts
