@@ -35,7 +35,7 @@ type Effects struct {
 }
 
 func (e *Effects) writeOptions() []store.WriteOption {
-	var opts []store.WriteOption
+	opts := []store.WriteOption{store.PerRecord} // each node's decision is its own
 	if e.NoWake {
 		opts = append(opts, store.NoWake)
 	}

@@ -130,7 +130,7 @@ func New(cfg Config) *Reconciler {
 	}
 	r := &Reconciler{cfg: cfg, queue: cfg.Queue, log: cfg.Logger, sessionWake: make(chan struct{}, 1), resyncWake: make(chan struct{}, 1), decide: Decide,
 		setup:     &sessions.Setup{Store: cfg.Store, Inventory: cfg.Inventory, Images: cfg.Images, Tenants: cfg.Tenants, Handoff: cfg.Handoff, Now: cfg.Now, Logger: cfg.Logger},
-		writeOpts: []store.WriteOption{store.NoWake}}
+		writeOpts: []store.WriteOption{store.NoWake, store.PerRecord}}
 	r.fullResync.Store(true) // the first pass re-checks calls a crashed process may have cut off
 	power := patientResets{PowerControl: cfg.Power, patience: cfg.BMCPatience, background: &r.stragglers, failedLate: r.resetFailedLate, owner: cfg.Ownership}
 	r.effects = &Effects{Store: cfg.Store, BSS: cfg.BSS, CFS: cfg.CFS, Power: power, Now: cfg.Now, NoWake: true, Restamp: r.memos.restamp}

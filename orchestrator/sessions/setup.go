@@ -200,7 +200,7 @@ func (s *Setup) Run(ctx context.Context, sess bos.Session, opts bos.Options) err
 	written := make([]string, 0, len(known))
 	nLeft := 0
 	for i := 0; i < len(known); i += chunk {
-		outs, err := store.UpdateEach(ctx, s.Store, known[i:min(i+chunk, len(known))], mutate, store.ReadBefore(readBefore))
+		outs, err := store.UpdateEach(ctx, s.Store, known[i:min(i+chunk, len(known))], mutate, store.ReadBefore(readBefore), store.PerRecord)
 		if err != nil {
 			return fmt.Errorf("session setup %s: write components: %w", sess.Name, err)
 		}

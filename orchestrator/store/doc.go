@@ -47,10 +47,12 @@
 //
 // # Writes
 //
-// Component writes are compare-and-set per component, in chunks of 500. A chunk of more
+// Component writes are compare-and-set per component, in chunks of 500 (of 100 with
+// PerRecord: WATCH's cost grows with the square of its keys). A chunk of more
 // than 16 records (and any write on the embedded miniredis) takes two round trips on one
 // connection: WATCH the keys and MGET them (one pipeline), apply the caller's mutate
-// function, then MULTI (SET + the index changes + history + the session counts' changes)
+// function, then MULTI (SET, or one MSET for several records, + the index changes, one
+// SREM and one SADD per index set + history + the session counts' changes)
 // EXEC, or UNWATCH when nothing changed. A smaller write (a node report, the reconciler's
 // decisions on a few nodes) is one round trip when it knows each record's stored bytes:
 // those of a read the caller made (ReadBefore), else those this process last read or

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -54,4 +55,38 @@ func (r *recordedCmds) add(name, key string, args ...any) {
 }
 func (r *recordedCmds) incr(key, field string, n int64) {
 	*r = append(*r, fmt.Sprint("HINCRBY ", key, field, n))
+}
+
+// A write of several records sends them in one MSET and each index set's changes in one
+// SREM and one SADD (phase and status here), the SREMs first; a write of one record sends
+// what it always did.
+func TestQueueWritesBatchesRecordsAndIndexSets(t *testing.T) {
+	s := &Store{prefix: "p:", historyMax: 10}
+	var todo []*pending
+	for i := range 3 {
+		old := &orchestrator.Component{ID: fmt.Sprintf("x%d", i), Enabled: true, Session: "s1",
+			Status: orchestrator.ComponentStatus{Phase: orchestrator.PhasePoweringOn}}
+		cur := old.Clone()
+		cur.Status.Phase = orchestrator.PhaseConfiguring
+		todo = append(todo, &pending{raw: []byte("r" + old.ID), old: old, cur: &cur, history: [][]byte{[]byte("h")}})
+	}
+	var got recordedCmds
+	s.queueWrites(&got, todo)
+	names := map[string]int{}
+	for _, c := range got {
+		names[c[:strings.IndexByte(c, ' ')]]++
+	}
+	require.Equal(t, map[string]int{"RPUSH": 3, "LTRIM": 3, "MSET": 1, "SREM": 2, "SADD": 2, "HINCRBY": 2}, names, "%q", got)
+	require.Contains(t, got, fmt.Sprint("MSET p:component:x0 ", []any{[]byte("rx0"), "p:component:x1", []byte("rx1"), "p:component:x2", []byte("rx2")}))
+	require.Contains(t, got, fmt.Sprint("SREM p:index:phase:powering_on ", []any{"x0", "x1", "x2"}))
+	require.Contains(t, got, fmt.Sprint("SADD p:index:phase:configuring ", []any{"x0", "x1", "x2"}))
+	require.Less(t, slices.IndexFunc(got, func(c string) bool { return strings.HasPrefix(c, "SREM") }),
+		slices.IndexFunc(got, func(c string) bool { return strings.HasPrefix(c, "SADD") }))
+
+	var one, want recordedCmds
+	s.queueWrites(&one, todo[:1])
+	want.add("SET", "p:component:x0", []byte("rx0"))
+	s.queueIndexes(&want, "x0", todo[0].old, todo[0].cur)
+	s.pushHistory(&want, "x0", todo[0].history)
+	require.Equal(t, want, one[:len(want)])
 }
