@@ -542,7 +542,7 @@ func (s *Store) PutComponents(ctx context.Context, comps []orchestrator.Componen
 	out, _, _, err := s.write(ctx, ids, modeUpsert, func(c *orchestrator.Component, _ []byte) (any, error) {
 		*c = byID[c.ID].Clone()
 		return nil, nil
-	}, nil)
+	}, nil, PerRecord)
 	return out, err
 }
 
@@ -571,7 +571,7 @@ func (s *Store) PutComponentIf(ctx context.Context, c orchestrator.Component, co
 }
 
 // AddComponents creates the records whose ids do not exist yet and leaves existing ones
-// alone (what discovery needs). It returns the records created.
+// alone (what discovery needs), each on its own (PerRecord). It returns the records created.
 func (s *Store) AddComponents(ctx context.Context, comps []orchestrator.Component) ([]orchestrator.Component, error) {
 	byID := make(map[string]orchestrator.Component, len(comps))
 	ids := make([]string, 0, len(comps))
@@ -587,7 +587,7 @@ func (s *Store) AddComponents(ctx context.Context, comps []orchestrator.Componen
 		}
 		*c = byID[c.ID].Clone()
 		return nil, nil
-	}, nil)
+	}, nil, PerRecord)
 	return out, err
 }
 

@@ -43,7 +43,7 @@ func (h *watchSizes) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 
 // A PerRecord write commits in transactions of at most 100 records, WATCHing at most
 // that many keys (WATCH's cost grows with the square of its keys); a write without it
-// keeps its transactions of 500.
+// keeps its transactions of 500. Discovery's AddComponents is PerRecord.
 func TestPerRecordWritesInSmallTransactions(t *testing.T) {
 	for _, backend := range storetest.Backends {
 		t.Run(backend, func(t *testing.T) {
@@ -80,6 +80,18 @@ func TestPerRecordWritesInSmallTransactions(t *testing.T) {
 			got, err := s.GetComponent(ctx, ids[599])
 			require.NoError(t, err)
 			require.Equal(t, 2, got.EventStats.PowerOnAttempts)
+
+			// Discovery's AddComponents creates each missing record on its own too.
+			h.sizes = nil
+			var fresh []orchestrator.Component
+			for i := range 600 {
+				fresh = append(fresh, orchestrator.Component{ID: fmt.Sprintf("x%dc0s0b0n1", i)})
+			}
+			added, err := s.AddComponents(ctx, append(fresh, comps[0]))
+			require.NoError(t, err)
+			require.Len(t, added, 600, "the existing record is left alone")
+			require.NotEmpty(t, h.sizes)
+			require.LessOrEqual(t, slices.Max(h.sizes), 100, "%v", h.sizes)
 		})
 	}
 }
