@@ -9,23 +9,14 @@ import (
 	"github.com/cray-bos/bos/orchestrator"
 )
 
-// AddHook adds a go-redis hook to the store's client and to the connections it takes
-// for component writes (metrics time commands with it). Call it before the store is in
-// use.
-func (s *Store) AddHook(h redis.Hook) {
-	s.rdb.AddHook(h)
-	s.hooks = append(s.hooks, h)
-}
+// AddHook adds a go-redis hook to the store's client, and so to the connections it
+// takes for component writes, which inherit it (metrics time commands with it). Call it
+// before the store is in use.
+func (s *Store) AddHook(h redis.Hook) { s.rdb.AddHook(h) }
 
-// conn takes one connection from the pool of a single Redis, with the store's hooks;
+// conn takes one connection from the pool of a single Redis, with the client's hooks;
 // Close gives it back.
-func (s *Store) conn(rdb *redis.Client) *redis.Conn {
-	c := rdb.Conn()
-	for _, h := range s.hooks {
-		c.AddHook(h)
-	}
-	return c
-}
+func (s *Store) conn(rdb *redis.Client) *redis.Conn { return rdb.Conn() }
 
 // ComponentCounts counts the components in each phase and each computed status: the
 // sizes of the index sets, one pipeline of SCARDs, whatever the number of components.

@@ -70,7 +70,6 @@ type Config struct {
 // fresh copies; component writes are compare-and-set per component (see doc.go).
 type Store struct {
 	rdb       redis.UniversalClient
-	hooks     []redis.Hook // added to rdb, and to each connection of conn
 	mini      *miniredis.Miniredis
 	prefix    string
 	onChanged func(ids []string)
