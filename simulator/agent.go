@@ -27,7 +27,8 @@ import (
 //	   ──────────────▶ PATCH {bos}/v2/components/<xname>            (linear backoff, capped)
 //	   ──────────────▶ PATCH {cfs}/v3/components/<xname>            (same)
 //	                   or, with Config.BatchCFSReports, PATCH {cfs}/v3/components for
-//	                   many nodes at once (cfsreports.go)
+//	                   many nodes at once (cfsreports.go); with Config.CFSReport, a Go
+//	                   call to the CFS in this process
 
 // bootProgress is the Redfish BootProgress.LastState the system shows.
 type bootProgress uint8
@@ -249,11 +250,19 @@ func (s *Simulator) reportCFS(ctx context.Context, n *node, g uint64, attempt in
 	if cfs == "" {
 		return
 	}
-	if s.cfg.BatchCFSReports {
+	var status int
+	var err error
+	if s.cfg.CFSReport != nil {
+		status = s.cfg.CFSReport(cfs, n.xname)
+	}
+	switch {
+	case status != 0:
+	case s.cfg.BatchCFSReports:
 		s.queueCFSReport(cfsReport{ctx: ctx, n: n, g: g, attempt: attempt})
 		return
+	default:
+		status, err = s.send(ctx, http.MethodPatch, cfs+"/v3/components/"+url.PathEscape(n.xname), []byte(`{"state": [], "enabled": true}`), nil)
 	}
-	status, err := s.send(ctx, http.MethodPatch, cfs+"/v3/components/"+url.PathEscape(n.xname), []byte(`{"state": [], "enabled": true}`), nil)
 	s.stats.cfsPatches.Add(1)
 	switch {
 	case err == nil && status/100 == 2:
