@@ -150,17 +150,26 @@ func (s *Simulator) fetchBootScript(ctx context.Context, n *node, g uint64) {
 	s.loadKernel(ctx, n, g, rec)
 }
 
-// loadKernel records what the node boots and waits for the OS to come up.
+// loadKernel records what the node boots and waits for the OS to come up. It runs on an
+// agent worker: with no boot delay to wait, the OS comes up on this worker at once, not
+// in a job queued for another (a hand-over and a wake-up a node).
 func (s *Simulator) loadKernel(ctx context.Context, n *node, g uint64, rec bootRecord) {
 	b := n.bmc
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if n.gen != g || n.power != On {
+		b.mu.Unlock()
 		return
 	}
 	n.boot = rec
 	n.progress = progressOSBoot
-	s.laterLocked(n, s.nodeDelay(n, s.timing.Boot), func() { s.osUp(ctx, n, g) })
+	if d := s.nodeDelay(n, s.timing.Boot); d > 0 {
+		s.laterLocked(n, d, func() { s.osUp(ctx, n, g) })
+		b.mu.Unlock()
+		return
+	}
+	n.agentTimer = nil
+	b.mu.Unlock()
+	s.osUp(ctx, n, g) // it checks the power cycle again
 }
 
 // osUp is the end of the boot delay: the OS is running (or panics).
