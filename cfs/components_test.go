@@ -416,3 +416,49 @@ func TestPreCreatedComponents(t *testing.T) {
 		{ID: "x2", Enabled: true, ConfigurationStatus: cfsapi.StatusUnconfigured, State: []cfsapi.StateLayer{}, Tags: map[string]string{}},
 	}, page.Components)
 }
+
+// Reenable, for the simulated nodes in this process, changes a component as
+// cfs-state-reporter's PATCH /v3/components/{id} {"state": [], "enabled": true} does and
+// answers its status: state cleared, error count reset, enabled, a pending component
+// queued for configuration; 404 for an unknown id.
+func TestReenableAnswersAsThePatch(t *testing.T) {
+	stateA := `{"clone_url":"` + repoA + `","playbook":"site.yml","commit":"` + commit1 + `","status":"failed"}`
+	setup := func() (*Server, http.Handler) {
+		s := mustServer(t, quiet("x", "y"))
+		h := s.Handler()
+		putConfig(t, h, "cfg1")
+		mustCall(t, h, http.MethodPatch, "/v3/components/x", `{"desired_config":"cfg1","enabled":false,"error_count":3,"tags":{"k":"v"},"state":[`+stateA+`]}`, 200, nil)
+		return s, h
+	}
+	p, byPatch := setup()
+	mustCall(t, byPatch, http.MethodPatch, "/v3/components/x", `{"state": [], "enabled": true}`, 200, nil)
+	s, byCall := setup()
+	require.Equal(t, http.StatusOK, s.Reenable("x"))
+
+	want := getComponent(t, byPatch, "x")
+	assert.True(t, want.Enabled)
+	assert.Equal(t, cfsapi.StatusPending, want.ConfigurationStatus)
+	assert.Equal(t, want, getComponent(t, byCall, "x"))
+	assert.Equal(t, []string{"x"}, batched(p), "the PATCH queues the pending component for a session")
+	assert.Equal(t, batched(p), batched(s))
+
+	assert.Equal(t, call(t, byPatch, http.MethodPatch, "/v3/components/nope", `{"state": [], "enabled": true}`).Code, s.Reenable("nope"))
+}
+
+// batched lists the components of s's open and running batches.
+func batched(s *Server) []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []string
+	for b := range s.running {
+		for _, m := range b.members {
+			out = append(out, m.id)
+		}
+	}
+	if s.open != nil {
+		for _, m := range s.open.members {
+			out = append(out, m.id)
+		}
+	}
+	return out
+}

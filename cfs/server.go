@@ -500,6 +500,24 @@ func (s *Server) patchComponent(w http.ResponseWriter, r *http.Request) *problem
 	return nil
 }
 
+// Reenable is cfs-state-reporter's PATCH /v3/components/{id} {"state": [], "enabled":
+// true} for a caller in this process (the simulated nodes), without a request: the
+// same change, and the status the handler answers (200, or 404 for an unknown
+// component). No body is rendered: the reporter reads none.
+func (s *Server) Reenable(id string) int {
+	enabled, state := true, []cfsapi.StateLayer{}
+	body := patchBody{Enabled: &enabled, State: &state}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.comps[id]
+	if !ok {
+		return http.StatusNotFound
+	}
+	rec.apply(&body, s.now())
+	s.evaluate(rec)
+	return http.StatusOK
+}
+
 // patchComponents is the bulk PATCH: an array of records with ids (404 if any id is
 // unknown, and then nothing is written), or {"patch": {...}, "filters": {...}} where an
 // empty filter matches every component.

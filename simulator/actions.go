@@ -56,7 +56,7 @@ func (s *Simulator) postTestEvent(w http.ResponseWriter, r *http.Request, b *bmc
 	if r.ContentLength != 0 && !decodeBody(w, r, &body) {
 		return
 	}
-	rec := eventRecord{EventID: body.EventID, eventFields: eventFields{EventTimestamp: body.EventTimestamp, EventType: "Alert",
+	rec := eventRecord{EventID: body.EventID, eventFields: &eventFields{EventTimestamp: body.EventTimestamp, EventType: "Alert",
 		Message: body.Message, MessageArgs: orEmpty(body.MessageArgs), MessageID: body.MessageID,
 		MessageSeverity: body.MessageSeverity}}
 	if rec.EventTimestamp == "" {

@@ -27,7 +27,8 @@ import (
 //	   ──────────────▶ PATCH {bos}/v2/components/<xname>            (linear backoff, capped)
 //	   ──────────────▶ PATCH {cfs}/v3/components/<xname>            (same)
 //	                   or, with Config.BatchCFSReports, PATCH {cfs}/v3/components for
-//	                   many nodes at once (cfsreports.go)
+//	                   many nodes at once (cfsreports.go); with Config.CFSReport, a Go
+//	                   call to the CFS in this process
 
 // bootProgress is the Redfish BootProgress.LastState the system shows.
 type bootProgress uint8
@@ -149,17 +150,26 @@ func (s *Simulator) fetchBootScript(ctx context.Context, n *node, g uint64) {
 	s.loadKernel(ctx, n, g, rec)
 }
 
-// loadKernel records what the node boots and waits for the OS to come up.
+// loadKernel records what the node boots and waits for the OS to come up. It runs on an
+// agent worker: with no boot delay to wait, the OS comes up on this worker at once, not
+// in a job queued for another (a hand-over and a wake-up a node).
 func (s *Simulator) loadKernel(ctx context.Context, n *node, g uint64, rec bootRecord) {
 	b := n.bmc
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if n.gen != g || n.power != On {
+		b.mu.Unlock()
 		return
 	}
 	n.boot = rec
 	n.progress = progressOSBoot
-	s.laterLocked(n, s.nodeDelay(n, s.timing.Boot), func() { s.osUp(ctx, n, g) })
+	if d := s.nodeDelay(n, s.timing.Boot); d > 0 {
+		s.laterLocked(n, d, func() { s.osUp(ctx, n, g) })
+		b.mu.Unlock()
+		return
+	}
+	n.agentTimer = nil
+	b.mu.Unlock()
+	s.osUp(ctx, n, g) // it checks the power cycle again
 }
 
 // osUp is the end of the boot delay: the OS is running (or panics).
@@ -249,11 +259,19 @@ func (s *Simulator) reportCFS(ctx context.Context, n *node, g uint64, attempt in
 	if cfs == "" {
 		return
 	}
-	if s.cfg.BatchCFSReports {
+	var status int
+	var err error
+	if s.cfg.CFSReport != nil {
+		status = s.cfg.CFSReport(cfs, n.xname)
+	}
+	switch {
+	case status != 0:
+	case s.cfg.BatchCFSReports:
 		s.queueCFSReport(cfsReport{ctx: ctx, n: n, g: g, attempt: attempt})
 		return
+	default:
+		status, err = s.send(ctx, http.MethodPatch, cfs+"/v3/components/"+url.PathEscape(n.xname), []byte(`{"state": [], "enabled": true}`), nil)
 	}
-	status, err := s.send(ctx, http.MethodPatch, cfs+"/v3/components/"+url.PathEscape(n.xname), []byte(`{"state": [], "enabled": true}`), nil)
 	s.stats.cfsPatches.Add(1)
 	switch {
 	case err == nil && status/100 == 2:

@@ -223,6 +223,42 @@ func TestInProcessBootScriptTimesOut(t *testing.T) {
 	assert.EqualValues(t, 2, calls.Load())
 }
 
+// A CFS report answered in-process (Config.CFSReport) sends no PATCH, and is retried as
+// the PATCH is: a 404 (the component not there yet) again after the backoff; an answer
+// of 0 leaves the report to HTTP.
+func TestInProcessCFSReport(t *testing.T) {
+	st := newStack(t)
+	var calls atomic.Int64
+	s := newSim(t, func(c *Config) {
+		c.Services = st.services()
+		c.CFSReport = func(cfs, xname string) int {
+			assert.Equal(t, st.services().CFS, cfs)
+			assert.Equal(t, bladeNode, xname)
+			if calls.Add(1) == 1 {
+				return http.StatusNotFound
+			}
+			return http.StatusOK
+		}
+	})
+	srv := bmcServer(t, s, bladeBMC)
+	require.Equal(t, 204, call(t, srv.URL, "POST", resetPath, resetBody("On"), "basic").status)
+	waitNode(t, s, bladeNode, "reported to CFS", func(n NodeState) bool { return n.CFSReported })
+	assert.EqualValues(t, 2, calls.Load(), "the 404 was retried")
+	assert.Empty(t, st.cfs.all(), "no PATCH sent")
+	assert.EqualValues(t, 2, s.Stats().CFSPatches)
+	assert.EqualValues(t, 1, s.Stats().CFSReports)
+
+	st2 := newStack(t)
+	s2 := newSim(t, func(c *Config) {
+		c.Services = st2.services()
+		c.CFSReport = func(string, string) int { return 0 }
+	})
+	srv2 := bmcServer(t, s2, bladeBMC)
+	require.Equal(t, 204, call(t, srv2.URL, "POST", resetPath, resetBody("On"), "basic").status)
+	waitNode(t, s2, bladeNode, "reported to CFS over HTTP", func(n NodeState) bool { return n.CFSReported })
+	assert.Len(t, st2.cfs.matching("PATCH", "/v3/components/"+bladeNode), 1)
+}
+
 func TestReportWaitsForBOS(t *testing.T) {
 	st := newStack(t)
 	closed := newRecorder(t, nil)

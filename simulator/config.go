@@ -102,6 +102,10 @@ type Config struct {
 	// status and the script. Status 0 leaves the request to HTTP. Its context ends after
 	// Timing.HTTPTimeout, as the request's would.
 	BootScript func(ctx context.Context, bss, xname string) (int, string)
+	// CFSReport, when set, answers a node's PATCH {cfs}/v3/components/<xname> {"state":
+	// [], "enabled": true} in this process, without a request (the CFS runs here): the
+	// status. Status 0 leaves the report to HTTP (or to BatchCFSReports).
+	CFSReport func(cfs, xname string) int
 	// OnReset is called on every Reset action the BMC accepted (applied or a no-op), with
 	// its ResetType, outside the simulator's locks: tests count resets per type there.
 	OnReset func(xname, resetType string)

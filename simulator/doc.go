@@ -115,7 +115,8 @@
 // PATCH {CFS}/v3/components/<xname> {"state": [], "enabled": true} (with
 // Config.BatchCFSReports, for a CFS in another process: one PATCH {CFS}/v3/components
 // {"patch": {"state": [], "enabled": true}, "filters": {"ids": "x,y,..."}} for up to 256
-// nodes' reports queued while the one before was sent, cfsreports.go). Both are retried with a
+// nodes' reports queued while the one before was sent, cfsreports.go; with
+// Config.CFSReport, a Go call to the CFS running in the same process). Both are retried with a
 // linear backoff (attempt × ReportBackoff, capped at ReportBackoffCap, default 30 s) on
 // transport errors, 404, 409, 429 and 5xx; another 4xx is logged and given up. An empty
 // service URL skips its step; SetServices changes them at run time (the next attempt uses

@@ -9,7 +9,7 @@ import (
 // work. A power change's record is the same for every subscriber but for MemberId,
 // EventId and a collected POST's Context, so what lies between them (EventType through
 // OriginOfCondition: eventFields) is encoded once, as the change is made, and shared by
-// every subscriber's copy (eventRecord.fields).
+// every subscriber's copy (eventFields.raw).
 
 // eventFields are the record's fields that do not depend on its POST or subscriber, in
 // eventRecord's order.
@@ -21,17 +21,50 @@ type eventFields struct {
 	MessageID         string   `json:"MessageId"`
 	MessageArgs       []string `json:"MessageArgs"`
 	OriginOfCondition odataRef `json:"OriginOfCondition"`
+
+	raw []byte // the fields' JSON (withFields), shared by every subscriber's copy
 }
 
-// encodeFields is rec's eventFields as JSON object members, without the braces.
-func encodeFields(rec *eventRecord) []byte {
-	raw, _ := json.Marshal(rec.eventFields)
-	return raw[1 : len(raw)-1]
+// appendFields appends f as JSON object members, without the braces (as json.Marshal
+// writes them).
+func appendFields(dst []byte, f *eventFields) []byte {
+	dst = append(dst, `"EventType":`...)
+	dst = appendJSONString(dst, f.EventType)
+	dst = append(dst, `,"EventTimestamp":`...)
+	dst = appendJSONString(dst, f.EventTimestamp)
+	dst = append(dst, `,"MessageSeverity":`...)
+	dst = appendJSONString(dst, f.MessageSeverity)
+	dst = append(dst, `,"Message":`...)
+	dst = appendJSONString(dst, f.Message)
+	dst = append(dst, `,"MessageId":`...)
+	dst = appendJSONString(dst, f.MessageID)
+	dst = append(dst, `,"MessageArgs":`...)
+	if f.MessageArgs == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, '[')
+		for i, a := range f.MessageArgs {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendJSONString(dst, a)
+		}
+		dst = append(dst, ']')
+	}
+	dst = append(dst, `,"OriginOfCondition":{"@odata.id":`...)
+	dst = appendJSONString(dst, f.OriginOfCondition.ID)
+	return append(dst, '}')
 }
 
-// withFields returns rec carrying its encoded eventFields.
+// withFields returns rec with its eventFields' JSON encoded, for every copy to share.
+// Call it before the record is shared.
 func withFields(rec eventRecord) eventRecord {
-	rec.fields = encodeFields(&rec)
+	f := rec.eventFields
+	n := 160 + len(f.EventType) + len(f.EventTimestamp) + len(f.MessageSeverity) + len(f.Message) + len(f.MessageID) + len(f.OriginOfCondition.ID) // 160: the names and punctuation
+	for _, a := range f.MessageArgs {
+		n += len(a) + 3
+	}
+	f.raw = appendFields(make([]byte, 0, n), f)
 	return rec
 }
 
@@ -61,10 +94,10 @@ func appendEventRecord(dst []byte, rec *eventRecord) []byte {
 	dst = append(dst, `,"EventId":`...)
 	dst = appendJSONString(dst, rec.EventID)
 	dst = append(dst, ',')
-	if rec.fields != nil {
-		dst = append(dst, rec.fields...)
+	if rec.raw != nil {
+		dst = append(dst, rec.raw...)
 	} else {
-		dst = append(dst, encodeFields(rec)...)
+		dst = appendFields(dst, rec.eventFields)
 	}
 	if rec.Context != "" {
 		dst = append(dst, `,"Context":`...)

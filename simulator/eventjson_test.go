@@ -16,7 +16,7 @@ func TestAppendEventBody(t *testing.T) {
 	odd := []string{"", "plain", `quo"te\back`, "<tag>&amp;", "tab\tnew\nline\x01", "é ü — 🙂", "bad\xffutf8", "sep\u2028\u2029"}
 	var events []eventRecord
 	for i, s := range odd {
-		rec := eventRecord{EventID: s, Context: s, eventFields: eventFields{EventType: "Alert", EventTimestamp: "2024-01-02T03:04:05Z",
+		rec := eventRecord{EventID: s, Context: s, eventFields: &eventFields{EventType: "Alert", EventTimestamp: "2024-01-02T03:04:05Z",
 			MessageSeverity: s, Message: "The power state of " + s, MessageID: "ResourceEvent.1.0.ResourcePowerStateChanged",
 			MessageArgs: []string{"/redfish/v1/Systems/" + s, s}, OriginOfCondition: odataRef{s}}}
 		if i%2 == 0 {

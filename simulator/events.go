@@ -115,15 +115,17 @@ func (sub *subscription) wantsPower() bool {
 	return true
 }
 
+// eventRecord is one subscriber's copy of an event: what the copies of one change share
+// (its eventFields, and their JSON once encoded) is behind a pointer, so an outbox holds
+// 64 bytes an event, not 200.
 type eventRecord struct {
 	MemberID string `json:"MemberId"`
 	EventID  string `json:"EventId"`
-	eventFields
+	*eventFields
 	// Context names the BMC in a collected POST (Subscription.Collect), whose Event has none.
 	Context string `json:"Context,omitempty"`
 
-	sub    *subscription // of a collected outbox: whose record it is
-	fields []byte        // eventFields' JSON, shared by the copies of every subscriber (eventjson.go)
+	sub *subscription // of a collected outbox: whose record it is
 }
 
 type eventBody struct {
@@ -143,10 +145,10 @@ func (s *Simulator) queueEvents(n *node, st PowerState, at time.Time) {
 		if !sub.wantsPower() {
 			continue
 		}
-		if rec.fields == nil {
+		if rec.eventFields == nil {
 			uri := "/redfish/v1/Systems/" + n.systemID
 			state := st.String()
-			rec = withFields(eventRecord{eventFields: eventFields{
+			rec = withFields(eventRecord{eventFields: &eventFields{
 				EventTimestamp: at.UTC().Format(time.RFC3339), EventType: "Alert", MessageSeverity: "OK",
 				Message:     "The power state of resource " + uri + " has changed to type " + state + ".",
 				MessageID:   "ResourceEvent.1.0.ResourcePowerStateChanged",
@@ -210,7 +212,7 @@ func (s *Simulator) deliver(sub *subscription, events []eventRecord) {
 	if collected {
 		evCtx = "" // each record names its BMC
 	}
-	body := appendEventBody(make([]byte, 0, 128+len(events)*(len(events[0].fields)+96)), id, evCtx, events)
+	body := appendEventBody(make([]byte, 0, 128+len(events)*(len(events[0].raw)+96)), id, evCtx, events)
 	n := int64(len(events))
 	for attempt := 0; ; attempt++ {
 		status, err := s.send(s.ctx, http.MethodPost, sub.destination, body, sub.headers)

@@ -1,6 +1,8 @@
 package simulator
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -400,4 +402,46 @@ func (c *fakeClock) add(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
+}
+
+// A Reset's body read by the fast path answers as encoding/json's decoding does: the
+// same ResetType, or the same Redfish error; only the plain one-member form takes it.
+func TestResetTypeFastAnswersAsTheDecoder(t *testing.T) {
+	bodies := []struct {
+		body string
+		fast bool // read by resetTypeFast
+	}{
+		{`{"ResetType":"On"}`, true},
+		{" {\n\t\"ResetType\" :  \"ForceOff\" \r\n} ", true},
+		{`{"ResetType":"Off"}`, true}, // not an allowed value
+		{`{"ResetType":""}`, false},
+		{`{"ResetType":"O\u006e"}`, false},
+		{`{"ResetType":"On","Extra":1}`, false},
+		{`{"ResetType":"On","ResetType":"ForceOff"}`, false},
+		{`{"resettype":"On"}`, false},
+		{`{"ResetType":1}`, false},
+		{`{"ResetType":"On"} {}`, false},
+		{`{"ResetType":"On"`, false},
+		{`{"ResetType":"On-1"}`, false},
+		{`{}`, false},
+		{`[]`, false},
+		{`{"ResetType":"` + strings.Repeat("A", maxFastResetBody) + `"}`, true}, // but longer than parseResetType tries it on
+	}
+	for _, tc := range bodies {
+		_, fast := resetTypeFast([]byte(tc.body))
+		assert.Equal(t, tc.fast, fast, tc.body)
+		answer := func(contentLength int64) (string, bool, int, string) {
+			r := httptest.NewRequest(http.MethodPost, resetPath, strings.NewReader(tc.body))
+			r.ContentLength = contentLength // -1: unknown, never the fast path
+			w := httptest.NewRecorder()
+			rt, ok := parseResetType(w, r, "ComputerSystem.Reset", topology.ResetTypes)
+			return rt, ok, w.Code, w.Body.String()
+		}
+		rt, ok, code, body := answer(int64(len(tc.body)))
+		wantRT, wantOK, wantCode, wantBody := answer(-1)
+		assert.Equal(t, wantRT, rt, tc.body)
+		assert.Equal(t, wantOK, ok, tc.body)
+		assert.Equal(t, wantCode, code, tc.body)
+		assert.Equal(t, wantBody, body, tc.body)
+	}
 }

@@ -729,7 +729,7 @@ type Stats struct {
 	Boots                   int64 // OS came up
 	Reports                 int64 // BOS reports accepted
 	CFSReports              int64 // CFS reports accepted (a node's, alone or in a batch)
-	CFSPatches              int64 // CFS PATCHes sent (one node's, or a batch), retries included
+	CFSPatches              int64 // CFS PATCHes sent (one node's, or a batch) or Config.CFSReport calls, retries included
 }
 
 type counters struct {

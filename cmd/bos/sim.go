@@ -113,7 +113,7 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
 			}
 			limit := setSimMemoryLimit(opts)
 			gcPercent := setSimGC(limit, bmcsOnly(opts))
-			procs := setSimProcs(opts.Shard)
+			procs := setSimProcs(opts.Shard, opts.External.BOS)
 			if opts.Logger != nil {
 				opts.Logger.Info("sim: Go memory limit", "MiB", limit>>20, "set by", map[bool]string{true: "GOMEMLIMIT", false: "node count"}[os.Getenv(simMemoryLimitEnvName) != ""], "GOGC", gcPercent)
 				opts.Logger.Info("sim: GOMAXPROCS", "procs", procs)

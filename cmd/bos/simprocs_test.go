@@ -31,11 +31,38 @@ func TestSetSimProcs(t *testing.T) {
 	one := &topology.Shard{Index: 0, Count: 1}
 
 	t.Setenv(simProcsEnvName, "")
-	assert.Equal(t, start, setSimProcs(nil), "not sharded: unchanged")
-	assert.Equal(t, start, setSimProcs(one), "one shard: unchanged")
-	assert.Equal(t, 1, setSimProcs(many), "more shards than cores: one P each")
+	assert.Equal(t, start, setSimProcs(nil, ""), "not sharded: unchanged")
+	assert.Equal(t, start, setSimProcs(one, "http://bos.example:8080"), "one shard, BOS elsewhere: unchanged")
+	assert.Equal(t, 1, setSimProcs(many, ""), "more shards than cores: one P each")
+	runtime.GOMAXPROCS(start)
+	assert.Equal(t, simShardProcs(runtime.NumCPU(), 2), setSimProcs(nil, "http://127.0.0.1:8080"), "BOS on this host: half the cores")
 	runtime.GOMAXPROCS(start)
 
 	t.Setenv(simProcsEnvName, "3")
-	assert.Equal(t, start, setSimProcs(many), "GOMAXPROCS in the environment wins")
+	assert.Equal(t, start, setSimProcs(many, ""), "GOMAXPROCS in the environment wins")
+	assert.Equal(t, start, setSimProcs(nil, "http://127.0.0.1:8080"), "GOMAXPROCS in the environment wins")
+}
+
+// The processes a simulator shares the host's cores with: its fellow shards, or BOS
+// when BOS's URL is on this host.
+func TestSimSharers(t *testing.T) {
+	three := &topology.Shard{Index: 1, Count: 3}
+	for _, tc := range []struct {
+		shard *topology.Shard
+		bos   string
+		want  int
+	}{
+		{nil, "", 1},
+		{nil, "http://bos.example:8080", 1},
+		{nil, "http://10.1.2.3:8080", 1},
+		{nil, "http://127.0.0.1:8080", 2},
+		{nil, "http://127.1.2.3:8080", 2},
+		{nil, "http://localhost:8080", 2},
+		{nil, "http://[::1]:8080", 2},
+		{&topology.Shard{Index: 0, Count: 1}, "http://127.0.0.1:8080", 2},
+		{three, "", 3},
+		{three, "http://127.0.0.1:8080", 3},
+	} {
+		assert.Equal(t, tc.want, simSharers(tc.shard, tc.bos), "%+v %s", tc.shard, tc.bos)
+	}
 }

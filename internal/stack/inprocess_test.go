@@ -21,8 +21,8 @@ import (
 
 // With InProcessCalls a node boots with HSM, BSS and CFS reachable only in-process (their
 // listeners closed once the boot parameters are set): it loads its boot script, reports
-// to CFS, and HSM gets its power events, the script and the events handed over without a
-// request. Without, the same node never gets its script.
+// to CFS, and HSM gets its power events, the script, the report and the events handed
+// over without a request. Without, the same node never gets its script.
 func TestInProcessCallsNeedNoSocket(t *testing.T) {
 	for _, inProcess := range []bool{true, false} {
 		t.Run(map[bool]string{true: "in-process", false: "over the network"}[inProcess], func(t *testing.T) {
@@ -78,6 +78,8 @@ func TestInProcessCallsNeedNoSocket(t *testing.T) {
 				assert.Equal(t, "On", comp.State, "HSM got the power event")
 				assert.Zero(t, requestCounts(t, st)["hsm POST /hsm/v2/RedfishEvents"], "the events went to HSM without a POST")
 				assert.Zero(t, requestCounts(t, st)["bss GET /boot/v1/bootscript"], "the boot script came from BSS without a request")
+				assert.Zero(t, requestCounts(t, st)["cfs PATCH /v3/components/{id}"], "the CFS report went to CFS without a request")
+				assert.EqualValues(t, 1, st.Sim.Stats().CFSReports)
 				hist, err := bssapi.NewClient(st.URLs.BSS, &http.Client{Transport: inproc.Transport{Handler: st.BSS.Handler()}}).EndpointHistory(ctx, xname, bssapi.EndpointBootscript)
 				require.NoError(t, err)
 				assert.Len(t, hist, 1, "the fetch is in BSS's endpoint history as a request's would be")

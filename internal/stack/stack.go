@@ -202,10 +202,12 @@ type Stack struct {
 	wg      sync.WaitGroup
 	cancel  context.CancelFunc
 	// localHSM is HSM once it runs here, with InProcessCalls: the BMCs' collected power
-	// events go to it in-process (applyEvents), set after the simulator starts. So is
-	// localBSS, for the nodes' boot scripts (bootScript).
+	// events go to it in-process (applyEvents), set after the simulator starts. So are
+	// localBSS, for the nodes' boot scripts (bootScript), and localCFS, for their CFS
+	// reports (cfsReport).
 	localHSM atomic.Pointer[hsm.Server]
 	localBSS atomic.Pointer[bss.Server]
+	localCFS atomic.Pointer[cfs.Server]
 }
 
 func (o *Options) runs(svc string) bool {
@@ -344,6 +346,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 				}
 			}
 			cfg.BootScript = s.bootScript
+			cfg.CFSReport = s.cfsReport
 		}
 		// The simulator's errors name it already ("simulator: ...").
 		if s.Sim, err = simulator.New(cfg); err != nil {
@@ -415,6 +418,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		}
 		s.closers = append(s.closers, s.CFS.Close)
 		s.serveLocal(ln, s.URLs.CFS, s.SimMetrics.Middleware(CFS, s.CFS.Handler()))
+		if o.InProcessCalls {
+			s.localCFS.Store(s.CFS)
+		}
 	}
 	if ln := listeners[IMS]; ln != nil {
 		if s.IMS, err = ims.New(ims.Config{Logger: o.Logger}); err != nil {
@@ -525,6 +531,15 @@ func (s *Stack) bootScript(ctx context.Context, url, xname string) (int, string)
 		return b.BootScript(ctx, xname)
 	}
 	return 0, ""
+}
+
+// cfsReport answers a node's CFS report to this stack's CFS in-process, as its handler
+// would; status 0 (HTTP) for another CFS, or one not running yet.
+func (s *Stack) cfsReport(url, xname string) int {
+	if c := s.localCFS.Load(); c != nil && url == s.URLs.CFS {
+		return c.Reenable(xname)
+	}
+	return 0
 }
 
 // serveLocal serves h on ln and, with InProcessCalls, to the simulator's requests to url.
