@@ -47,7 +47,7 @@ func TestMeasureCountsServedRequests(t *testing.T) {
 
 	f, err := Measure(context.Background(), 0, 300)
 	require.NoError(t, err)
-	assert.Equal(t, 300, f.Requests)
+	assert.Equal(t, 300/Windows, f.Requests, "the fastest of Windows windows, each its share")
 	assert.Positive(t, f.Wall)
 	assert.Positive(t, f.PerRequest())
 }
@@ -64,6 +64,17 @@ func TestBootAndRatio(t *testing.T) {
 	pooled := f.Add(Floor{Requests: 1000, Wall: 150 * time.Millisecond, CPU: 80 * time.Millisecond})
 	assert.Equal(t, 100*time.Microsecond, pooled.PerRequest())
 	assert.Equal(t, 80*time.Microsecond, pooled.CPUPerRequest())
+}
+
+// The faster of two measurements is the floor; a measurement of no requests is none.
+func TestFaster(t *testing.T) {
+	quick := Floor{Requests: 1000, Wall: 40 * time.Millisecond, CPU: 45 * time.Millisecond}
+	slowed := Floor{Requests: 3000, Wall: 180 * time.Millisecond, CPU: 150 * time.Millisecond}
+	assert.Equal(t, quick, quick.Faster(slowed))
+	assert.Equal(t, quick, slowed.Faster(quick))
+	assert.Equal(t, quick, Floor{}.Faster(quick))
+	assert.Equal(t, quick, quick.Faster(Floor{}))
+	assert.Equal(t, Floor{}, Floor{}.Faster(Floor{}))
 }
 
 func TestMeasureFailsWhenCancelled(t *testing.T) {
