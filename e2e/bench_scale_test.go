@@ -214,6 +214,7 @@ func runScale(b *testing.B, s scaleSetup) scaleResult {
 	looks1, bmc1 := nodeLooks(b, hc, bosURL)
 	after, err := benchfloor.Measure(ctx, time.Second, 2000)
 	require.NoError(b, err)
+	b.Logf("%d nodes: floor before the boot %s; after it %s", s.nodes, floor, after)
 	floor = floor.Faster(after)
 	status, err := client.SessionStatus(ctx, sess.Name)
 	require.NoError(b, err)
