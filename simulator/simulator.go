@@ -484,7 +484,7 @@ func (s *Simulator) serve(ln net.Listener) {
 				time.Sleep(10 * time.Millisecond) // out of descriptors, say: as http.Server does, wait and retry
 				continue
 			}
-			if !s.conns.put(c) {
+			if !s.conns.put(resetAfterPeerClose(c)) {
 				c.Close()
 				return
 			}
