@@ -116,8 +116,9 @@ var errNotPending = errors.New("session is no longer pending")
 //  2. resolve the nodes (selection.Select), then per boot set that selects any, in sorted name
 //     order, build the target (TargetState, reading each image once); a node named by
 //     several boot sets gets the target of the last one;
-//  3. drop ids BOS has no component for, then write each node's SetupPatch in chunks of
-//     max_component_batch_size (0 = one chunk) with compare-and-set;
+//  3. in chunks of max_component_batch_size (0 = one chunk), one after another: read the
+//     nodes, drop ids BOS has no component for, and write each node's SetupPatch with
+//     compare-and-set;
 //  4. mark the session running with components = the ids written, comma-separated.
 //
 // Anything that goes wrong in 1–2 (template missing, image unreadable, HSM or tenant
@@ -156,32 +157,8 @@ func (s *Setup) Run(ctx context.Context, sess bos.Session, opts bos.Options) err
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	// The nodes that are components, as they are now: which exist, and the sessions
-	// holding them (creationOrder), in one read.
-	// The write is given these reads (ReadBefore): a record unchanged since is not decoded
-	// again.
-	reads, err := s.Store.ReadComponents(ctx, ids)
-	if err != nil {
-		return fmt.Errorf("session setup %s: check components: %w", sess.Name, err)
-	}
-	known := make([]string, len(reads))
-	comps := make([]bos.Component, len(reads))
-	readBefore := make(map[string]store.Read, len(reads))
-	for i, r := range reads {
-		known[i], comps[i], readBefore[r.ID] = r.ID, r.Component, r
-	}
-	if dropped := len(ids) - len(known); dropped > 0 {
-		log.Warn("session setup: dropping nodes that are not BOS components", "count", dropped)
-	}
-	if len(known) == 0 {
-		return s.fail(ctx, sess, tn, MsgNoBOSComponents, log)
-	}
-
-	order, err := s.creationOrder(ctx, comps)
-	if err != nil {
-		return fmt.Errorf("session setup %s: read the nodes' sessions: %w", sess.Name, err)
-	}
 	now := s.now()
+	order := map[string]bos.Creation{} // the sessions holding the nodes read so far
 	// mutate reports whether it leaves the node to a newer session.
 	mutate := func(c *bos.Component) (left bool, err error) {
 		if setUpFor(c, sess) {
@@ -195,12 +172,35 @@ func (s *Setup) Run(ctx context.Context, sess bos.Session, opts bos.Options) err
 	}
 	chunk := opts.MaxComponentBatchSize
 	if chunk <= 0 {
-		chunk = len(known)
+		chunk = len(ids)
 	}
-	written := make([]string, 0, len(known))
-	nLeft := 0
-	for i := 0; i < len(known); i += chunk {
-		outs, err := store.UpdateEach(ctx, s.Store, known[i:min(i+chunk, len(known))], mutate, store.ReadBefore(readBefore), store.PerRecord)
+	// Chunk by chunk: read the nodes (which are components, and the sessions holding
+	// them), then write them, so the reconciler starts on the first chunk while the
+	// others are read, and setup holds one chunk's records, not every node's. The write
+	// is given the chunk's reads (ReadBefore): a record unchanged since is not decoded
+	// again.
+	written := make([]string, 0, len(ids))
+	nLeft, dropped := 0, 0
+	for i := 0; i < len(ids); i += chunk {
+		part := ids[i:min(i+chunk, len(ids))]
+		reads, err := s.Store.ReadComponents(ctx, part)
+		if err != nil {
+			return fmt.Errorf("session setup %s: check components: %w", sess.Name, err)
+		}
+		dropped += len(part) - len(reads)
+		if len(reads) == 0 {
+			continue
+		}
+		known := make([]string, len(reads))
+		comps := make([]bos.Component, len(reads))
+		readBefore := make(map[string]store.Read, len(reads))
+		for i, r := range reads {
+			known[i], comps[i], readBefore[r.ID] = r.ID, r.Component, r
+		}
+		if err := s.creationOrder(ctx, order, comps); err != nil {
+			return fmt.Errorf("session setup %s: read the nodes' sessions: %w", sess.Name, err)
+		}
+		outs, err := store.UpdateEach(ctx, s.Store, known, mutate, store.ReadBefore(readBefore), store.PerRecord)
 		if err != nil {
 			return fmt.Errorf("session setup %s: write components: %w", sess.Name, err)
 		}
@@ -212,13 +212,16 @@ func (s *Setup) Run(ctx context.Context, sess bos.Session, opts bos.Options) err
 			}
 		}
 	}
+	if dropped > 0 {
+		log.Warn("session setup: dropping nodes that are not BOS components", "count", dropped)
+	}
 	if nLeft > 0 {
 		log.Info("session setup: nodes left to sessions created after this one", "count", nLeft)
 	}
 	switch {
 	case len(written) == 0 && nLeft > 0:
 		return s.fail(ctx, sess, tn, MsgTakenOver, log)
-	case len(written) == 0: // every component was deleted since the check
+	case len(written) == 0: // no node is a component (or was, when its chunk was written)
 		return s.fail(ctx, sess, tn, MsgNoBOSComponents, log)
 	}
 	sort.Strings(written)
@@ -446,17 +449,22 @@ func TakesNode(holder string, sess bos.Session, order map[string]bos.Creation) b
 	return ok && !created.After(sess.Creation())
 }
 
-// creationOrder reads the creation of every session that may hold one of comps (the
-// nodes' records as read before the writes): every v2 session (names are per tenant, so
-// a name shared by several keeps the newest), every active v1 session, and each session
-// the nodes name, v1 or v2 (a deleted one is the oldest). Read before the writes, it
+// creationOrder adds to order the creation of every session that may hold one of comps
+// (a chunk's records as read before its writes) when one of them names a session order
+// does not list yet: every v2 session (names are per tenant, so a name shared by several
+// keeps the newest), every active v1 session, and each session the nodes name, v1 or v2
+// (a deleted one is the oldest). Read after the records and before their writes, it
 // tells TakesNode that a holder it does not list is a session created since.
-func (s *Setup) creationOrder(ctx context.Context, comps []bos.Component) (map[string]bos.Creation, error) {
-	order := map[string]bos.Creation{}
+func (s *Setup) creationOrder(ctx context.Context, order map[string]bos.Creation, comps []bos.Component) error {
+	fresh := false
 	for _, c := range comps {
-		if c.Session != "" {
+		if _, ok := order[c.Session]; c.Session != "" && !ok {
 			order[c.Session] = bos.Creation{} // deleted unless listed below
+			fresh = true
 		}
+	}
+	if !fresh {
+		return nil
 	}
 	keep := func(name string, c bos.Creation) {
 		if old, ok := order[name]; !ok || c.After(old) {
@@ -465,14 +473,14 @@ func (s *Setup) creationOrder(ctx context.Context, comps []bos.Component) (map[s
 	}
 	v2, err := s.Store.ListSessions(ctx, "", true, bos.SessionFilter{}, s.now())
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for i := range v2 {
 		keep(v2[i].Name, v2[i].Creation())
 	}
 	v1, err := s.Store.ActiveV1Sessions(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for i := range v1 {
 		keep(v1[i].ID, v1[i].Creation())
@@ -486,11 +494,11 @@ func (s *Setup) creationOrder(ctx context.Context, comps []bos.Component) (map[s
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		order[name] = sess.Creation()
 	}
-	return order, nil
+	return nil
 }
 
 // ApplySetup writes session setup's patch for one node into its stored record c (inside

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -509,6 +512,69 @@ func TestSetupBatches(t *testing.T) {
 	assertRunning(t, sess, n00, n01, n10)
 	for _, id := range []string{n00, n01, n10} {
 		assert.Equal(t, "s1", e.comp(t, id).Session)
+	}
+}
+
+// Setup reads and writes chunk by chunk: the first chunk is written before the last
+// node's record is read, so the reconciler starts on it while the rest is read.
+func TestSetupWritesAChunkBeforeReadingTheNext(t *testing.T) {
+	e := newSetupEnv(t)
+	e.opts.MaxComponentBatchSize = 1
+	e.putTemplate(t, template("t", map[string]bos.BootSet{"compute": bootSetA(roles("Compute"))}))
+	cmds := &commandLog{}
+	e.st.AddHook(cmds)
+	sess := e.run(t, bos.Session{Name: "s1", Operation: bos.OpBoot, TemplateName: "t"})
+	assertRunning(t, sess, n00, n01, n10)
+
+	firstWrite, firstReadOfLast := -1, -1
+	for i, c := range cmds.list() {
+		if firstWrite < 0 && (c.name == "set" || c.name == "mset") && strings.Contains(c.args, "component:") {
+			firstWrite = i
+		}
+		if firstReadOfLast < 0 && strings.Contains(c.args, "component:"+n10) {
+			firstReadOfLast = i
+		}
+	}
+	require.GreaterOrEqual(t, firstWrite, 0, "a component was written")
+	require.GreaterOrEqual(t, firstReadOfLast, 0, "the last node was read")
+	assert.Less(t, firstWrite, firstReadOfLast, "a chunk written before the last node is read")
+}
+
+// commandLog is a go-redis hook that lists the commands sent, pipelined or not.
+type commandLog struct {
+	mu   sync.Mutex
+	cmds []loggedCommand
+}
+
+type loggedCommand struct{ name, args string }
+
+func (l *commandLog) add(cmds ...redis.Cmder) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range cmds {
+		l.cmds = append(l.cmds, loggedCommand{name: c.Name(), args: fmt.Sprint(c.Args()...)})
+	}
+}
+
+func (l *commandLog) list() []loggedCommand {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.cmds)
+}
+
+func (l *commandLog) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (l *commandLog) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		l.add(cmd)
+		return next(ctx, cmd)
+	}
+}
+
+func (l *commandLog) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		l.add(cmds...)
+		return next(ctx, cmds)
 	}
 }
 
