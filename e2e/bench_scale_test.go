@@ -58,7 +58,9 @@ import (
 // BENCH_BOS names a bos binary to measure (another version's, for a before and after);
 // by default this module's cmd/bos is built. BENCH_PROFILE_DIR, when set, gets CPU
 // profiles of bos serve over each boot (bos-NODES-K.pprof, 5 s each: `go tool pprof
-// -top DIR/bos-100000-*.pprof` merges them) and its heap at the end. Skipped without a Redis answering at
+// -top DIR/bos-100000-*.pprof` merges them) and its heap at the end. BENCH_SERVE_ARGS,
+// split on spaces, is added to bos serve's arguments (an option's cost: e.g.
+// "--history-limit 0"). Skipped without a Redis answering at
 // storetest.RedisURL() or without the go command to build bos.
 func BenchmarkScale(b *testing.B) {
 	sizes, err := benchSizes(os.Getenv("BENCH_NODES"), []int{1000, 10000})
@@ -163,6 +165,7 @@ func runScale(b *testing.B, s scaleSetup) scaleResult {
 	bosProc := &childProcess{t: b, name: "bos-serve", bin: s.bin, dir: dir, args: []string{"serve",
 		"--listen", strings.TrimPrefix(bosURL, "http://"), "--redis-url", s.redisURL, "--redis-key-prefix", prefix,
 		"--hsm-url", urls.HSM, "--bss-url", urls.BSS, "--cfs-url", urls.CFS, "--s3-url", urls.S3, "--ims-url", urls.IMS}}
+	bosProc.args = append(bosProc.args, strings.Fields(os.Getenv("BENCH_SERVE_ARGS"))...)
 	profileDir, pprofAddr := os.Getenv("BENCH_PROFILE_DIR"), ""
 	if profileDir != "" {
 		pprofAddr = freeLoopbackAddr(b)
