@@ -48,19 +48,32 @@ type HistoryEntry struct {
 // recorded (same token and artifacts, a new last_updated only) is no entry, so the
 // reporter's periodic reports do not push the history out.
 func ComponentChanges(old, cur *Component, now time.Time) []HistoryEntry {
-	session := cur.Session
+	session := ChangesSession(old, cur)
 	var out []HistoryEntry
-	add := func(kind, from, to, detail string) {
+	EachChange(old, cur, func(kind, from, to, detail string) {
 		out = append(out, HistoryEntry{Time: now, Kind: kind, From: from, To: to, Detail: detail, Session: session})
+	})
+	return out
+}
+
+// ChangesSession is the session of the entries a write from old to cur adds: the
+// node's session after the write, or before it when the write cleared it.
+func ChangesSession(old, cur *Component) string {
+	if cur.Session == "" && old != nil {
+		return old.Session
 	}
+	return cur.Session
+}
+
+// EachChange calls add for each entry ComponentChanges lists, in its order, without
+// building the list (the store encodes them as they come).
+func EachChange(old, cur *Component, add func(kind, from, to, detail string)) {
 	if old == nil {
 		add(HistoryCreated, "", "", cur.LastAction.Action)
 		// Everything else set is a change from an empty record; the created entry names
 		// the action.
 		old = &Component{LastAction: cur.LastAction}
 		old.RefreshStatus()
-	} else if session == "" {
-		session = old.Session
 	}
 	if old.Enabled != cur.Enabled {
 		add(HistoryEnabled, strconv.FormatBool(old.Enabled), strconv.FormatBool(cur.Enabled), "")
@@ -104,7 +117,6 @@ func ComponentChanges(old, cur *Component, now time.Time) []HistoryEntry {
 	if old.Error != cur.Error {
 		add(HistoryError, old.Error, cur.Error, "")
 	}
-	return out
 }
 
 // actionResult tells whether last_action changed from o to n and the result to record.

@@ -744,7 +744,7 @@ func (s *Store) queueIndexChanges(w cmdSink, id string, old, cur *orchestrator.C
 type pending struct {
 	raw      []byte
 	old, cur *orchestrator.Component // old is nil for a new record
-	history  [][]byte                // entries to append to the component's history
+	history  []byte                  // the element to append to the component's history (nil: none)
 }
 
 // queueWrites adds to w the writes of todo: each record, its index changes, its history

@@ -18,7 +18,7 @@
 //	{p}session-counts:{name}       hash    a session's component counts (see Session counts)
 //	{p}session-errors:{name}       hash    id → error, the session's members with an error
 //	{p}session-counts-ready        string  "1" once the counts were built from the records
-//	{p}history:{id}                list    the component's HistoryEntry JSON, oldest first, the newest Config.HistoryLimit kept
+//	{p}history:{id}                list    the component's history, a packed element a write (history.go), oldest first, the newest Config.HistoryLimit kept
 //	{p}templates:{ns}              hash    template name → SessionTemplate
 //	{p}sessions:{ns}               hash    session name → Session
 //	{p}session-status:{ns}         hash    session name → frozen SessionExtendedStatus
@@ -109,10 +109,12 @@
 //
 // # History
 //
-// Each component write diffs the record before and after (orchestrator.ComponentChanges)
-// and appends the entries to the component's history list in the same MULTI (RPUSH +
-// LTRIM to Config.HistoryLimit): no extra round trip, and no change is committed without
-// its entries or the other way round. NoteHistory adds what is not in the record (the
+// Each component write diffs the record before and after (orchestrator.EachChange) and
+// appends the entries, packed into one element that holds their time and session once,
+// to the component's history list in the same MULTI (RPUSH + LTRIM to Config.HistoryLimit
+// elements; ComponentHistory answers the newest HistoryLimit entries of them): no extra
+// round trip, and no change is committed without its entries or the other way round.
+// Elements stored before the packed form, one JSON entry each, still read. NoteHistory adds what is not in the record (the
 // reconciler's CFS requests), ComponentHistory reads a history newest first, and deleting
 // a component deletes its history in the same MULTI.
 //

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"strconv"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/cray-bos/bos/orchestrator"
 )
@@ -163,4 +165,46 @@ func stringFields(c *orchestrator.Component) [stringFieldCount]*string {
 		&c.LastAction.Action, &c.LastAction.InFlight,
 		&c.Status.Phase, &c.Status.Status, &c.Status.StatusOverride,
 		&c.Error, &c.Session}
+}
+
+// appendJSONField appends name and the string v, unless v is empty (omitempty).
+func appendJSONField(dst []byte, name, v string) []byte {
+	if v == "" {
+		return dst
+	}
+	return appendJSONString(append(dst, name...), v)
+}
+
+// appendJSONString appends s as a JSON string as encoding/json writes it: as is when it
+// holds only printable ASCII that needs no escape, else through json.Marshal.
+func appendJSONString(dst []byte, s string) []byte {
+	if !plainJSONString(s) {
+		b, _ := json.Marshal(s)
+		return append(dst, b...)
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
+}
+
+// plainJSONString reports whether encoding/json writes s as it is: printable ASCII but
+// the quote, the backslash and the HTML characters it escapes. It looks at 8 bytes at a
+// time: every record write encodes some 2 KB of strings.
+func plainJSONString(s string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	less := func(x uint64, n byte) uint64 { return (x - ones*uint64(n)) &^ x & highs } // a byte < n (n <= 128)
+	is := func(x uint64, b byte) uint64 { return less(x^(ones*uint64(b)), 1) }
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))
+		if less(x, 0x20)|x&highs|is(x, 0x7f)|is(x, '"')|is(x, '\\')|is(x, '<')|is(x, '>')|is(x, '&') != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }

@@ -184,18 +184,23 @@ func TestEncodeComponentAllocatesOnce(t *testing.T) {
 	assert.Equal(t, 1.0, testing.AllocsPerRun(100, func() { _, _ = encodeComponent(&c) }))
 }
 
-// A write's history entries are encoded into one buffer: two allocations however many.
-func TestEncodeHistoryAllocatesOnce(t *testing.T) {
-	now := time.Now().UTC()
-	entries := []orchestrator.HistoryEntry{{Time: now, Kind: "phase", From: "none", To: "powering_on"},
-		{Time: now, Kind: "status", From: "stable", To: "power_on_pending"}, {Time: now, Kind: "error", To: "e"}}
-	got := encodeHistory(entries)
-	for i, e := range entries {
-		want, err := json.Marshal(e)
-		require.NoError(t, err)
-		assert.Equal(t, string(want), string(got[i]))
+// A write's history entries are encoded into one element as they are found: one
+// allocation however many.
+func TestHistoryOfAllocatesOnce(t *testing.T) {
+	s := &Store{historyMax: 8}
+	old := &orchestrator.Component{ID: "x1", Session: "s1", Enabled: true}
+	old.RefreshStatus()
+	cur := old.Clone()
+	cur.Status.Phase, cur.Error = orchestrator.PhasePoweringOn, "e"
+	cur.RefreshStatus()
+	elem := s.historyOf(old, &cur)
+	got, err := decodeHistory(nil, string(elem))
+	require.NoError(t, err)
+	want := orchestrator.ComponentChanges(old, &cur, time.Unix(0, 0))
+	require.Len(t, want, 3, "phase, status, error")
+	for i := range got {
+		got[i].Time = want[i].Time
 	}
-	got[0] = append(got[0], 'x')
-	assert.Equal(t, byte('{'), got[1][0], "an entry's append does not run into the next")
-	assert.Equal(t, 2.0, testing.AllocsPerRun(100, func() { _ = encodeHistory(entries) }))
+	assert.Equal(t, want, got)
+	assert.Equal(t, 1.0, testing.AllocsPerRun(100, func() { _ = s.historyOf(old, &cur) }))
 }

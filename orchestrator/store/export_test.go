@@ -17,10 +17,16 @@ func (s *Store) CountsKey(session string) string        { return s.countsKey(ses
 func (s *Store) CountsReadyKey() string                 { return s.countsReadyKey() }
 func (s *Store) EnsureCounts(ctx context.Context) error { return s.ensureCounts(ctx) }
 
-// ComponentHistoryJSON returns the stored entries of id's history, oldest first, as
+// ComponentHistoryRaw returns the elements of id's history list, oldest first, as
 // stored (for measuring what the history costs).
-func (s *Store) ComponentHistoryJSON(ctx context.Context, id string) ([]string, error) {
+func (s *Store) ComponentHistoryRaw(ctx context.Context, id string) ([]string, error) {
 	return s.rdb.LRange(ctx, s.historyKey(id), 0, -1).Result()
+}
+
+// PushRawHistory appends raw to id's history list as it is (an element another version
+// stored, or a damaged one).
+func (s *Store) PushRawHistory(ctx context.Context, id, raw string) error {
+	return s.rdb.RPush(ctx, s.historyKey(id), raw).Err()
 }
 
 // HistoryMemoryUsage sums Redis's MEMORY USAGE of the history lists of ids (a real Redis
@@ -44,9 +50,6 @@ func (s *Store) HistoryMemoryUsage(ctx context.Context, ids []string) (int, erro
 
 // DecodeComponent is the store's decoder of a stored component.
 func DecodeComponent(raw []byte) (orchestrator.Component, error) { return decodeComponent(raw) }
-
-// AppendHistoryEntry is appendHistoryEntry, for its test.
-var AppendHistoryEntry = appendHistoryEntry
 
 // QueuedWrites is how many component writes wait for the next batch (groupcommit.go).
 func (s *Store) QueuedWrites() int {

@@ -143,9 +143,11 @@ func bootWrites(b *testing.B, s *store.Store, ids []string) {
 func historySize(b *testing.B, s *store.Store, backend string, ids []string) (entries, histBytes, recBytes, memUsage int) {
 	ctx := context.Background()
 	for _, id := range ids {
-		raws, err := s.ComponentHistoryJSON(ctx, id)
+		raws, err := s.ComponentHistoryRaw(ctx, id)
 		require.NoError(b, err)
-		entries += len(raws)
+		hist, err := s.ComponentHistory(ctx, id)
+		require.NoError(b, err)
+		entries += len(hist)
 		for _, r := range raws {
 			histBytes += len(r)
 		}

@@ -136,41 +136,64 @@ func TestHistoryUnderContention(t *testing.T) {
 	})
 }
 
-// appendHistoryEntry writes what json.Marshal writes, byte for byte: plain and escaped
-// strings (quotes, HTML, control characters, non-ASCII, invalid UTF-8), empty fields
-// omitted, times with and without fractions and zones, and years json.Marshal refuses.
-func TestHistoryEntryEncodingIsJSONMarshal(t *testing.T) {
-	t0 := time.Date(2026, 12, 6, 16, 4, 5, 123456789, time.UTC)
-	entries := []bos.HistoryEntry{
-		{Time: t0, Kind: bos.HistoryPhase, From: "powering_on", To: "configuring", Session: "3f2a-bc"},
-		{Time: t0.Truncate(time.Second), Kind: bos.HistoryCreated},
-		{Time: t0.In(time.FixedZone("x", -5*3600)), Kind: bos.HistoryAction, To: "powering_on", Detail: "called"},
-		{Time: t0, Kind: bos.HistoryError, To: `power_on failed: "503" <b>&</b> \ tab	nl` + "\n\x00\x7f", Detail: "é ✓ \u2028 \xff"},
-		{Time: time.Time{}, Kind: ""},
-		{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), Kind: "y"},
-	}
-	for _, odd := range []string{`"`, `\`, "<", ">", "&", "\t", "\n", "\x00", "\x7f", "é", "\u2028", "\xff"} {
-		entries = append(entries, bos.HistoryEntry{Time: t0, Kind: "k" + odd, From: odd, To: "a" + odd + "b", Detail: odd + "d", Session: "s" + odd})
-	}
-	for _, e := range entries {
-		want, _ := json.Marshal(e)
-		got := store.AppendHistoryEntry([]byte("prefix"), &e)
-		assert.Equal(t, "prefix"+string(want), string(got))
-	}
+// TestHistoryReadsBothForms: a list holding a JSON entry (as stored before the packed
+// form) and packed elements reads as one history, newest first, and a write's entries
+// keep its order within it; an element in neither form is an EINTERNAL error.
+func TestHistoryReadsBothForms(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, backend string) {
+		t0 := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+		clock := testclock.New(t0.Add(time.Minute))
+		s := storetest.Open(t, backend, store.Config{Now: clock.Now})
+		ctx := t.Context()
+		const id = "x1000c0s0b0n0"
+		_, err := s.PutComponent(ctx, bos.Component{ID: id})
+		require.NoError(t, err)
+		old, err := json.Marshal(bos.HistoryEntry{Time: t0, Kind: bos.HistoryError, To: "from before", Session: "s0"})
+		require.NoError(t, err)
+		require.NoError(t, s.PushRawHistory(ctx, id, string(old)))
+		_, err = s.UpdateComponent(ctx, id, func(c *bos.Component) error {
+			c.Enabled, c.Session, c.Error = true, "s1", "now"
+			return nil
+		})
+		require.NoError(t, err)
+
+		got, err := s.ComponentHistory(ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, []bos.HistoryEntry{
+			{Time: clock.Now(), Kind: bos.HistoryError, To: "now", Session: "s1"},
+			{Time: clock.Now(), Kind: bos.HistorySession, To: "s1", Session: "s1"},
+			{Time: clock.Now(), Kind: bos.HistoryEnabled, From: "false", To: "true", Session: "s1"},
+			{Time: t0, Kind: bos.HistoryError, To: "from before", Session: "s0"},
+			{Time: clock.Now(), Kind: bos.HistoryCreated},
+		}, got, "the write's entries newest first, then the JSON entry, then the record's creation")
+
+		require.NoError(t, s.PushRawHistory(ctx, id, "\x07garbage"))
+		_, err = s.ComponentHistory(ctx, id)
+		assert.Equal(t, bos.EINTERNAL, bos.ErrorCode(err), "%v", err)
+	})
 }
 
-func BenchmarkHistoryEntryEncoding(b *testing.B) {
-	e := bos.HistoryEntry{Time: time.Date(2026, 12, 6, 16, 4, 5, 123456789, time.UTC), Kind: bos.HistoryPhase, From: "powering_on", To: "configuring", Session: "3f2a9c1e-5b7d-4e0f-8a6b-2c4d6e8f0a1b"}
-	b.Run("append", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			store.AppendHistoryEntry(make([]byte, 0, 192), &e)
-		}
-	})
-	b.Run("json.Marshal", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			_, _ = json.Marshal(e)
-		}
-	})
+// TestHistoryLimitCountsEntries: the list keeps HistoryLimit writes, and the history
+// answers the newest HistoryLimit entries of them.
+func TestHistoryLimitCountsEntries(t *testing.T) {
+	s := storetest.Open(t, storetest.Mini, store.Config{HistoryLimit: 3})
+	ctx := t.Context()
+	const id = "x1000c0s0b0n0"
+	_, err := s.PutComponent(ctx, bos.Component{ID: id})
+	require.NoError(t, err)
+	for i := range 4 { // two entries a write
+		_, err = s.UpdateComponent(ctx, id, func(c *bos.Component) error {
+			c.Enabled, c.Error = !c.Enabled, fmt.Sprint("e", i)
+			return nil
+		})
+		require.NoError(t, err)
+	}
+	got, err := s.ComponentHistory(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, []string{bos.HistoryError, bos.HistoryEnabled, bos.HistoryError}, kinds(got))
+	assert.Equal(t, "e3", got[0].To)
+	assert.Equal(t, "e2", got[2].To)
+	raw, err := s.ComponentHistoryRaw(ctx, id)
+	require.NoError(t, err)
+	assert.Len(t, raw, 3, "three writes kept")
 }

@@ -68,7 +68,7 @@ func TestQueueWritesBatchesRecordsAndIndexSets(t *testing.T) {
 			Status: orchestrator.ComponentStatus{Phase: orchestrator.PhasePoweringOn}}
 		cur := old.Clone()
 		cur.Status.Phase = orchestrator.PhaseConfiguring
-		todo = append(todo, &pending{raw: []byte("r" + old.ID), old: old, cur: &cur, history: [][]byte{[]byte("h")}})
+		todo = append(todo, &pending{raw: []byte("r" + old.ID), old: old, cur: &cur, history: []byte("h")})
 	}
 	var got recordedCmds
 	s.queueWrites(&got, todo)
