@@ -114,9 +114,11 @@
 // to the component's history list in the same MULTI (RPUSH + LTRIM to Config.HistoryLimit
 // elements; ComponentHistory answers the newest HistoryLimit entries of them): no extra
 // round trip, and no change is committed without its entries or the other way round.
-// Elements stored before the packed form, one JSON entry each, still read. NoteHistory adds what is not in the record (the
-// reconciler's CFS requests), ComponentHistory reads a history newest first, and deleting
-// a component deletes its history in the same MULTI.
+// Elements stored before the packed form, one JSON entry each, still read. NoteHistory
+// adds what is not in the record (the reconciler's CFS requests) with RPUSHX, in a
+// pipeline and no transaction: only an existing list takes it, and a component's list
+// lives from its creation to its deletion. ComponentHistory reads a history newest
+// first, and deleting a component deletes its history in the same MULTI.
 //
 // Session creation (CreateSessionAdmitted, CreateV1SessionAdmitted) WATCHes the session
 // epoch, refuses a taken name, runs the caller's admission (the API's overlap rule, which

@@ -223,39 +223,33 @@ func (s *Store) ComponentHistory(ctx context.Context, id string) ([]orchestrator
 }
 
 // NoteHistory appends an entry, stamped now, to the history of each component named in
-// notes (an effect whose result is not in the record: a CFS request). Ids without a
-// record get none: existence is checked in the append's transaction, so no history
-// outlives its component.
+// notes (an effect whose result is not in the record: a CFS request), in one pipeline
+// with no transaction: RPUSHX appends only to a list that exists, and a component's list
+// exists from its creation (the created entry) until its deletion, which deletes both in
+// one MULTI. So an id without a record gets no entry and no history outlives its
+// component. (A component created while the history was off has no list: its notes
+// begin with its next write.) The transaction before (WATCH, EXISTS, MULTI) was a WATCH
+// of 500 keys a chunk, which costs Redis the square of its keys.
 func (s *Store) NoteHistory(ctx context.Context, notes map[string]orchestrator.HistoryEntry) error {
 	if s.historyMax == 0 || len(notes) == 0 {
 		return nil
 	}
 	ids := slices.Sorted(maps.Keys(notes))
-	now := s.now().UTC()
+	now := s.now()
 	for i := 0; i < len(ids); i += writeChunk {
 		chunk := ids[i:min(i+writeChunk, len(ids))]
-		err := s.cas(ctx, "note history", s.compKeys(chunk), func(tx *redis.Tx) (func(redis.Pipeliner), error) {
-			cmds, err := tx.Pipelined(ctx, func(p redis.Pipeliner) error {
-				for _, id := range chunk {
-					p.Exists(ctx, s.compKey(id))
-				}
-				return nil
-			})
-			if err != nil {
-				return nil, err
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, id := range chunk {
+				e := notes[id]
+				elem := appendHistoryEntry(appendHistoryHead(make([]byte, 0, 64), now, e.Session), e.Kind, e.From, e.To, e.Detail)
+				key := s.historyKey(id)
+				p.Do(ctx, "RPUSHX", key, elem)
+				p.Do(ctx, "LTRIM", key, -s.historyMax, -1)
 			}
-			return func(p redis.Pipeliner) {
-				for j, id := range chunk {
-					if cmds[j].(*redis.IntCmd).Val() == 1 {
-						e := notes[id]
-						elem := appendHistoryHead(make([]byte, 0, 64), now, e.Session)
-						s.pushHistory(pipeSink{ctx, p}, id, appendHistoryEntry(elem, e.Kind, e.From, e.To, e.Detail))
-					}
-				}
-			}, nil
+			return nil
 		})
 		if err != nil {
-			return err
+			return s.fail("note history", err)
 		}
 	}
 	return nil

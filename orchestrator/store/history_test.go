@@ -197,3 +197,32 @@ func TestHistoryLimitCountsEntries(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, raw, 3, "three writes kept")
 }
+
+// TestNoteHistoryIsOneRoundTrip: notes for a chunk of components go in one pipeline of
+// RPUSHX and LTRIM, with no transaction; an id without a record still gets no entry.
+func TestNoteHistoryIsOneRoundTrip(t *testing.T) {
+	s := storetest.Open(t, storetest.Mini, store.Config{})
+	ctx := t.Context()
+	ids := []string{"x1000c0s0b0n0", "x1000c0s0b0n1", "x1000c0s0b1n0"}
+	for _, id := range ids[:2] {
+		_, err := s.PutComponent(ctx, bos.Component{ID: id})
+		require.NoError(t, err)
+	}
+	hook := &countHook{}
+	s.AddHook(hook)
+	notes := map[string]bos.HistoryEntry{}
+	for _, id := range ids {
+		notes[id] = bos.HistoryEntry{Kind: bos.HistoryCFS, To: "cfg", Detail: "requested", Session: "s1"}
+	}
+	require.NoError(t, s.NoteHistory(ctx, notes))
+	assert.Equal(t, int64(1), hook.trips.Load(), "round trips")
+	assert.Equal(t, int64(2*len(ids)), hook.cmds.Load(), "RPUSHX and LTRIM a note")
+	for _, id := range ids[:2] {
+		got, err := s.ComponentHistory(ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, []string{bos.HistoryCFS, bos.HistoryCreated}, kinds(got), id)
+	}
+	raw, err := s.ComponentHistoryRaw(ctx, ids[2])
+	require.NoError(t, err)
+	assert.Empty(t, raw, "no record, no history")
+}
