@@ -114,6 +114,7 @@ type scaleResult struct {
 	nodes, sims int
 	floor       benchfloor.Floor // the faster of two measurements, right before and right after the boot
 	load        string           // the load average then
+	steal       float64          // percent of the machine's CPU time the hypervisor took over the boot (-1: unknown)
 	wall        time.Duration
 	percentOK   float64
 	cpuBOS      time.Duration
@@ -143,6 +144,9 @@ func (r scaleResult) report(b *testing.B) {
 	b.ReportMetric(mib(r.peakBOS), "BOS-peak-MiB")
 	b.ReportMetric(mib(r.peakSims), "sim-peak-MiB")
 	b.ReportMetric(r.looks/float64(r.nodes), "looks/node")
+	if r.steal >= 0 {
+		b.ReportMetric(r.steal, "steal-%")
+	}
 	if r.bmc.conns >= 0 { // a build of bos before bos_redfish_connections_opened_total has none
 		b.ReportMetric(r.bmc.requests/float64(r.nodes), "BMC-reqs/node")
 		b.ReportMetric(r.bmc.conns/float64(r.nodes), "BMC-conns/node")
@@ -189,6 +193,7 @@ func runScale(b *testing.B, s scaleSetup) scaleResult {
 	require.NoError(b, err)
 
 	cpu0 := processCPUs(b, procs)
+	machine0 := readMachineTicks()
 	redis0 := redisCPU(b, s.rdb)
 	served0 := firstShardServed(b, hc, urls.BSS)
 	looks0, bmc0 := nodeLooks(b, hc, bosURL)
@@ -207,6 +212,7 @@ func runScale(b *testing.B, s scaleSetup) scaleResult {
 	b.StopTimer()
 	stopProfiling()
 	cpu1 := processCPUs(b, procs)
+	steal := readMachineTicks().stealSince(machine0)
 	redis1 := redisCPU(b, s.rdb)
 	served1 := firstShardServed(b, hc, urls.BSS)
 	var servedLog []string
@@ -223,7 +229,7 @@ func runScale(b *testing.B, s scaleSetup) scaleResult {
 	require.NoError(b, err)
 	require.Equal(b, 100.0, status.PercentSuccessful, "every node booted: %+v", status)
 
-	r := scaleResult{nodes: s.nodes, sims: len(sims.procs), floor: floor, load: load, wall: wall, percentOK: status.PercentSuccessful,
+	r := scaleResult{nodes: s.nodes, sims: len(sims.procs), floor: floor, load: load, steal: steal, wall: wall, percentOK: status.PercentSuccessful,
 		cpuBOS: cpu1[0] - cpu0[0], cpuRedis: redis1 - redis0, looks: looks1 - looks0,
 		bmc: bmcTraffic{requests: bmc1.requests - bmc0.requests, conns: bmc1.conns - bmc0.conns}}
 	if bmc0.conns < 0 {
@@ -657,17 +663,70 @@ func loadAvg() string {
 	return strings.Join(f[:min(3, len(f))], " ")
 }
 
+// machineTicks is the machine's CPU time from /proc/stat's first line, in clock ticks:
+// all of it, and the steal (time a virtual machine's CPUs had work but the hypervisor ran
+// another guest). On a shared virtual machine the steal moves from minute to minute, and
+// a boot's CPU time and wall time with it.
+type machineTicks struct {
+	total, steal uint64
+	ok           bool
+}
+
+func readMachineTicks() machineTicks {
+	raw, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return machineTicks{}
+	}
+	return parseMachineTicks(string(raw))
+}
+
+func parseMachineTicks(stat string) machineTicks {
+	line, _, _ := strings.Cut(stat, "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return machineTicks{}
+	}
+	var m machineTicks
+	for i, v := range f[1:] {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return machineTicks{}
+		}
+		if i < 8 { // user nice system idle iowait irq softirq steal; guest time is in user already
+			m.total += n
+		}
+		if i == 7 {
+			m.steal = n
+		}
+	}
+	m.ok = true
+	return m
+}
+
+// stealSince is the percent of the machine's CPU time stolen since before, -1 when
+// either reading failed.
+func (m machineTicks) stealSince(before machineTicks) float64 {
+	if !m.ok || !before.ok || m.total <= before.total {
+		return -1
+	}
+	return 100 * float64(m.steal-before.steal) / float64(m.total-before.total)
+}
+
 // scaleTable is the readable summary of the boots.
 func scaleTable(redisURL string, rows []scaleResult) string {
 	var w strings.Builder
 	fmt.Fprintf(&w, "\nBoot over processes: bos serve on %s, bos sim, zero hardware delay; session create → complete\n", redisURL)
-	fmt.Fprintf(&w, "%21s | %-12s | %-22s | %-32s | %-11s | %-11s |\n", "", "floor, 1 req", "boot", "CPU-ms per node", "peak, MiB", "KB per node")
-	fmt.Fprintf(&w, "%7s %4s %8s | %5s %6s | %6s %7s %7s | %5s %5s %6s %5s %7s | %5s %5s | %5s %5s | %4s | %s\n",
-		"nodes", "sims", "load", "µs", "CPU-µs", "wall s", "floor s", "ratio", "BOS", "sims", "Redis*", "total", "ratio", "BOS", "sims", "BOS", "sims", "ok %", "looks/node")
+	fmt.Fprintf(&w, "%28s | %-12s | %-22s | %-32s | %-11s | %-11s |\n", "", "floor, 1 req", "boot", "CPU-ms per node", "peak, MiB", "KB per node")
+	fmt.Fprintf(&w, "%7s %4s %8s %6s | %5s %6s | %6s %7s %7s | %5s %5s %6s %5s %7s | %5s %5s | %5s %5s | %4s | %s\n",
+		"nodes", "sims", "load", "steal%", "µs", "CPU-µs", "wall s", "floor s", "ratio", "BOS", "sims", "Redis*", "total", "ratio", "BOS", "sims", "BOS", "sims", "ok %", "looks/node")
 	for _, r := range rows {
 		load, _, _ := strings.Cut(r.load, " ")
-		fmt.Fprintf(&w, "%7d %4d %8s | %5.0f %6.0f | %6.2f %7.2f %7.1f | %5.2f %5.2f %6.2f %5.2f %7.1f | %5.0f %5.0f | %5.1f %5.1f | %4.0f | %.1f\n",
-			r.nodes, r.sims, load, micros(r.floor.PerRequest()), micros(r.floor.CPUPerRequest()),
+		steal := "?"
+		if r.steal >= 0 {
+			steal = strconv.FormatFloat(r.steal, 'f', 1, 64)
+		}
+		fmt.Fprintf(&w, "%7d %4d %8s %6s | %5.0f %6.0f | %6.2f %7.2f %7.1f | %5.2f %5.2f %6.2f %5.2f %7.1f | %5.0f %5.0f | %5.1f %5.1f | %4.0f | %.1f\n",
+			r.nodes, r.sims, load, steal, micros(r.floor.PerRequest()), micros(r.floor.CPUPerRequest()),
 			r.wall.Seconds(), r.floor.Boot(r.nodes).Seconds(), r.floor.Ratio(r.wall, r.nodes),
 			r.perNode(r.cpuBOS), r.perNode(r.cpuSims), r.perNode(r.cpuRedis), r.perNode(r.cpuTotal()),
 			float64(r.cpuTotal())/float64(max(1, r.floor.BootCPU(r.nodes))),
@@ -678,7 +737,8 @@ func scaleTable(redisURL string, rows []scaleResult) string {
 	fmt.Fprintf(&w, "floor s = %d requests × nodes × its µs; boot ratio = wall / floor s; CPU ratio = total CPU / (%d × nodes × its CPU-µs).\n",
 		benchfloor.RequestsPerNode, benchfloor.RequestsPerNode)
 	fmt.Fprintf(&w, "* Redis is shared: its CPU is the change of INFO used_cpu_* over the boot, other clients' work included.\n")
-	fmt.Fprintf(&w, "load: the 1-minute load average when the boot started; peak: resident memory since the process started.\n")
+	fmt.Fprintf(&w, "load: the 1-minute load average when the boot started; steal%%: the machine's CPU time a hypervisor gave other guests over the boot;\n")
+	fmt.Fprintf(&w, "peak: resident memory since the process started.\n")
 	fmt.Fprintf(&w, "looks/node: the reconciler's looks at nodes over the boot (bos_reconcile_node_looks_total) per node.\n")
 	if len(rows) > 1 {
 		first, last := rows[0], rows[len(rows)-1]
@@ -733,6 +793,18 @@ func TestSimNodesPerProcess(t *testing.T) {
 	}
 }
 
+// The steal is the stolen share of all the machine's ticks between two readings of
+// /proc/stat; a missing or odd reading is unknown.
+func TestMachineTicksSteal(t *testing.T) {
+	before := parseMachineTicks("cpu  1000 10 500 8000 20 0 30 40 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n")
+	after := parseMachineTicks("cpu  1440 10 600 8400 20 0 40 90 5 0\n")
+	require.True(t, before.ok && after.ok)
+	require.InDelta(t, 100*50.0/1000, after.stealSince(before), 1e-9, "50 stolen of 1,000 ticks")
+	require.Equal(t, -1.0, after.stealSince(machineTicks{}))
+	require.False(t, parseMachineTicks("intr 1 2 3\n").ok)
+	require.False(t, parseMachineTicks("cpu  1 2 3 x 5 6 7 8\n").ok)
+}
+
 func TestBenchSizes(t *testing.T) {
 	got, err := benchSizes("", []int{1000})
 	require.NoError(t, err)
@@ -750,9 +822,9 @@ func TestBenchSizes(t *testing.T) {
 func TestScaleTable(t *testing.T) {
 	floor := benchfloor.Floor{Requests: 1000, Wall: 50 * time.Millisecond, CPU: 80 * time.Millisecond}
 	rows := []scaleResult{
-		{nodes: 1000, sims: 1, floor: floor, load: "1.50 1.00 0.50", wall: 600 * time.Millisecond, percentOK: 100,
+		{nodes: 1000, sims: 1, floor: floor, load: "1.50 1.00 0.50", steal: 2.25, wall: 600 * time.Millisecond, percentOK: 100,
 			cpuBOS: 500 * time.Millisecond, cpuSims: 300 * time.Millisecond, cpuRedis: 200 * time.Millisecond, peakBOS: 100 << 20, peakSims: 50 << 20, looks: 3500},
-		{nodes: 10000, sims: 1, floor: floor, load: "2.50 1.00 0.50", wall: 4 * time.Second, percentOK: 100,
+		{nodes: 10000, sims: 1, floor: floor, load: "2.50 1.00 0.50", steal: -1, wall: 4 * time.Second, percentOK: 100,
 			cpuBOS: 6 * time.Second, cpuSims: 4 * time.Second, cpuRedis: time.Second, peakBOS: 200 << 20, peakSims: 500 << 20, looks: 42000},
 	}
 	out := scaleTable("redis://r", rows)
@@ -768,7 +840,7 @@ func TestScaleTable(t *testing.T) {
 	}
 	// 1,000 nodes: floor 4 × 1,000 × 50 µs = 0.2 s, ratio 3.0; 0.5 + 0.3 + 0.2 = 1.0 CPU-ms
 	// a node, 1.0 s in all against a CPU floor of 4 × 1,000 × 80 µs = 0.32 s: 3.1.
-	require.Equal(t, strings.Fields("1000 1 1.50 | 50 80 | 0.60 0.20 3.0 | 0.50 0.30 0.20 1.00 3.1 | 100 50 | 102.4 51.2 | 100 | 3.5"), strings.Fields(row1))
-	require.Equal(t, strings.Fields("10000 1 2.50 | 50 80 | 4.00 2.00 2.0 | 0.60 0.40 0.10 1.10 3.4 | 200 500 | 20.5 51.2 | 100 | 4.2"), strings.Fields(row2))
+	require.Equal(t, strings.Fields("1000 1 1.50 2.2 | 50 80 | 0.60 0.20 3.0 | 0.50 0.30 0.20 1.00 3.1 | 100 50 | 102.4 51.2 | 100 | 3.5"), strings.Fields(row1))
+	require.Equal(t, strings.Fields("10000 1 2.50 ? | 50 80 | 4.00 2.00 2.0 | 0.60 0.40 0.10 1.10 3.4 | 200 500 | 20.5 51.2 | 100 | 4.2"), strings.Fields(row2))
 	require.Contains(t, out, "1000 → 10000 nodes: 1.10×")
 }
