@@ -7,6 +7,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -74,6 +75,10 @@ var historyKinds = [...]string{1: orchestrator.HistoryCreated, orchestrator.Hist
 	orchestrator.HistoryPhase, orchestrator.HistoryStatus, orchestrator.HistoryOverride, orchestrator.HistoryAction,
 	orchestrator.HistoryAttempts, orchestrator.HistoryError, orchestrator.HistoryCFS}
 
+// unknownHistoryKind names a kind code this version does not know: the entry's other
+// fields read as any entry's do.
+func unknownHistoryKind(code byte) string { return "unknown-" + strconv.Itoa(int(code)) }
+
 func historyKindCode(kind string) byte {
 	for i := 1; i < len(historyKinds); i++ {
 		if historyKinds[i] == kind {
@@ -122,12 +127,13 @@ func decodeHistory(dst []orchestrator.HistoryEntry, raw string) ([]orchestrator.
 	session := d.string()
 	for d.err == nil && d.rest != "" {
 		e := orchestrator.HistoryEntry{Time: t, Session: session}
-		if code := d.byte(); int(code) < len(historyKinds) && code != 0 {
-			e.Kind = historyKinds[code]
-		} else if code == 0 {
+		switch code := d.byte(); {
+		case code == 0:
 			e.Kind = d.string()
-		} else {
-			d.fail()
+		case int(code) < len(historyKinds):
+			e.Kind = historyKinds[code]
+		default: // a kind a newer BOS added (replicas of two versions share Redis in an upgrade)
+			e.Kind = unknownHistoryKind(code)
 		}
 		e.From, e.To, e.Detail = d.string(), d.string(), d.string()
 		dst = append(dst, e)

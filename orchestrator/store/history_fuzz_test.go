@@ -31,3 +31,24 @@ func FuzzHistoryElement(f *testing.F) {
 		}
 	})
 }
+
+// An entry whose kind code this version does not know (a newer BOS's, during an upgrade)
+// reads with a placeholder kind and its other fields; the entries after it read too.
+func TestHistoryElementWithANewerKind(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 14, 0, 0, 0, time.UTC)
+	elem := appendHistoryHead(nil, t0, "s1")
+	elem = append(elem, 200) // a code past the table
+	elem = appendPackedString(appendPackedString(appendPackedString(elem, "a"), "b"), "c")
+	elem = appendHistoryEntry(elem, orchestrator.HistoryPhase, "none", "powering_on", "")
+	got, err := decodeHistory(nil, string(elem))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []orchestrator.HistoryEntry{
+		{Time: t0, Kind: "unknown-200", From: "a", To: "b", Detail: "c", Session: "s1"},
+		{Time: t0, Kind: orchestrator.HistoryPhase, From: "none", To: "powering_on", Session: "s1"},
+	}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("read %+v, want %+v", got, want)
+	}
+}
