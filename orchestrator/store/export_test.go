@@ -14,6 +14,7 @@ import (
 
 func (s *Store) RedisClient() redis.UniversalClient     { return s.rdb }
 func (s *Store) CountsKey(session string) string        { return s.countsKey(session) }
+func (s *Store) SessionsKey(tenant string) string       { return s.sessionsKey(tenant) }
 func (s *Store) CountsReadyKey() string                 { return s.countsReadyKey() }
 func (s *Store) EnsureCounts(ctx context.Context) error { return s.ensureCounts(ctx) }
 
