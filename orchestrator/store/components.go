@@ -958,10 +958,21 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 	plans, err := s.decideChunk(ids, keys, leaseOf, mode, mutate, wo, tries, known)
 	if err != nil {
 		var ce callerError
-		if errors.As(err, &ce) {
+		if !errors.As(err, &ce) {
+			return s.fail("write components", err)
+		}
+		// The caller refused a record as this process remembered it (or as the caller
+		// read it), which may be out of date: another writer's since, or this process's
+		// memory overtaken by a reply that came late. A write would be checked, a refusal
+		// is not: decide again on the stored records before answering with it.
+		guessed := guessedKeys(keys, known)
+		if len(guessed) == 0 {
 			return ce.err
 		}
-		return s.fail("write components", err)
+		if err := s.readFresh(ctx, ids, keys, guessed, known); err != nil {
+			return err
+		}
+		return s.writeChunk(ctx, ids, mode, mutate, wo, tries, known, ends, attempt)
 	}
 
 	// Check what was guessed, and every key of a record written; write.
@@ -1055,6 +1066,40 @@ func (s *Store) writeChunk(ctx context.Context, ids []string, mode writeMode, mu
 		return err
 	}
 	return s.writeChunk(ctx, again, mode, mutate, wo, tries, known, ends, attempt+1)
+}
+
+// guessedKeys returns the keys of records known without reading them from Redis.
+func guessedKeys(keys []string, known map[string]keyVal) []string {
+	var out []string
+	for _, k := range keys {
+		if kv, ok := known[k]; ok && !kv.fresh {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// readFresh reads the records of keys (among ids' keys) from Redis into known, and into
+// the record cache.
+func (s *Store) readFresh(ctx context.Context, ids, keys, fresh []string, known map[string]keyVal) error {
+	got, err := s.rdb.MGet(ctx, fresh...).Result()
+	if err != nil {
+		return s.fail("write components", err)
+	}
+	idOf := make(map[string]string, len(ids))
+	for i, k := range keys {
+		idOf[k] = ids[i]
+	}
+	for i, v := range got {
+		str, ok := v.(string)
+		known[fresh[i]] = keyVal{s: str, exists: ok, fresh: true}
+		if ok {
+			s.records.put(idOf[fresh[i]], str, nil)
+		} else {
+			s.records.drop(idOf[fresh[i]])
+		}
+	}
+	return nil
 }
 
 // plan is a write's decision on one record in one attempt.
