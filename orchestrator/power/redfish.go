@@ -169,10 +169,10 @@ type RedfishConfig struct {
 // the BMC lists it.
 type Redfish struct {
 	cfg    RedfishConfig
-	lanes  *lanes          // Parallel slots, and the calls to each BMC address in turn
-	hc     *http.Client    // shared by every BMC's client: one bounded connection pool (calls bounded by bmcClient)
-	pool   *http.Transport // under hc (and WrapTransport)
-	dialer *slotDialer     // under pool
+	lanes  *lanes       // Parallel slots, and the calls to each BMC address in turn
+	hc     *http.Client // shared by every BMC's client: one bounded connection pool (calls bounded by bmcClient)
+	pool   *idleTracker // under hc (and WrapTransport)
+	dialer *slotDialer  // under pool
 
 	mu          sync.RWMutex
 	eps         map[string]Endpoint     // node → endpoint
