@@ -20,14 +20,22 @@ import (
 
 // TestScenario runs the scripts in testdata/scenarios (the language is in doc.go): each
 // once per backend, in its own bubble, against the whole stack. `go test ./e2e -run
-// Scenario -rewrite` rewrites the expected outputs; review the diff.
+// Scenario -rewrite` rewrites the expected outputs; review the diff. With -short (CI's
+// race detector stage) each script runs on one backend, the backends taken in turn in
+// the scripts' order: the same orchestrator code twice costs the race detector minutes,
+// and each backend still runs scripts of its own.
 func TestScenario(t *testing.T) {
+	script := 0
 	datadriven.Walk(t, "testdata/scenarios", func(t *testing.T, path string) {
-		pinned := pinnedBackend(t, path)
+		pinned, why := pinnedBackend(t, path), "the script runs on %s only"
+		if pinned == "" && testing.Short() {
+			pinned, why = storetest.Backends[script%len(storetest.Backends)], "-short: the script runs on %s, the backends in turn"
+		}
+		script++
 		for _, b := range storetest.Backends {
 			t.Run(b, func(t *testing.T) {
 				if pinned != "" && pinned != b {
-					t.Skipf("the script runs on %s only", pinned)
+					t.Skipf(why, pinned)
 				}
 				if b == storetest.Redis { // skips here, outside the bubble, when there is no Redis
 					storetest.Open(t, b, store.Config{})
