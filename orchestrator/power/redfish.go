@@ -190,8 +190,9 @@ type Redfish struct {
 }
 
 // refusalLog logs refused events at most once per refusalLogEvery, with the number refused
-// since its last line: after a restart (a new secret) every BMC's events on the old
-// subscriptions are refused until it is subscribed again, thousands of them.
+// since its last line: after a start with a new secret (a rotated one, another owner's)
+// every BMC's events on the old subscriptions are refused until it is subscribed again,
+// thousands of them.
 type refusalLog struct {
 	mu    sync.Mutex
 	last  time.Time

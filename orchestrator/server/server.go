@@ -139,6 +139,10 @@ type BOS struct {
 	// rolloutHook is rollout, for the store's write hook: a waking write to a node a
 	// rollout has in flight wakes its controller.
 	rolloutHook atomic.Pointer[rollout.Server]
+
+	// eventSecret is the secret of this BOS's BMC event subscriptions, kept in the store
+	// (store.EventSecret); "" when it subscribes to none.
+	eventSecret string
 }
 
 // New opens the store, migrates v1 templates in it to v2 form, and builds the API and,
@@ -182,6 +186,11 @@ func New(ctx context.Context, cfg Config) (b *BOS, err error) {
 	b.metrics = b.newMetrics()
 	if _, err := lockstep.MigrateTemplates(ctx, b.store, cfg.Logger); err != nil {
 		return nil, fmt.Errorf("bos: %w", err)
+	}
+	if cfg.subscribes() {
+		if b.eventSecret, err = b.store.EventSecret(ctx, cfg.Replica.subscriptionOwner()); err != nil {
+			return nil, fmt.Errorf("bos: %w", err)
+		}
 	}
 	if err := b.build(); err != nil {
 		return nil, err
@@ -360,6 +369,7 @@ func (b *BOS) powerDriver(inventory reconciler.HSMInventory, pcsClient *http.Cli
 		Endpoints: hsm, States: hsm, Scheme: scheme, Timeout: cfg.RedfishTimeout,
 		EventDestination: events,
 		Owner:            b.cfg.Replica.subscriptionOwner(),
+		EventSecret:      b.eventSecret, // a restart's, too: it keeps the subscriptions it left
 		OnPowerChange:    b.rec.wakePower,
 		Dial:             cfg.Dial,
 		WrapTransport:    func(rt http.RoundTripper) http.RoundTripper { return b.metrics.Transport(ServiceRedfish, rt) },
@@ -490,10 +500,13 @@ func (b *BOS) leading(ctx context.Context, f func(context.Context)) {
 	whileLeader(ctx, b.owner, time.Second, f)
 }
 
-// subscribes says whether Run subscribes to the BMCs' power events: the reconciler runs
-// here, powers nodes through Redfish and BMCs can reach BOS at its URL.
-func (b *BOS) subscribes() bool {
-	return b.cfg.Reconcile && b.cfg.Replica.operates() && b.redfish != nil && b.cfg.URL != ""
+// subscribes says whether Run subscribes to the BMCs' power events (Config.subscribes).
+func (b *BOS) subscribes() bool { return b.redfish != nil && b.cfg.subscribes() }
+
+// subscribes says whether a BOS of c subscribes to the BMCs' power events: the reconciler
+// runs here, powers nodes through Redfish and BMCs can reach BOS at its URL.
+func (c Config) subscribes() bool {
+	return c.Reconcile && c.Power == PowerRedfish && c.Replica.operates() && c.URL != ""
 }
 
 // Subscribed waits until Run's first pass of BMC event subscriptions has ended and says

@@ -54,12 +54,16 @@ type running struct {
 	ran  chan error
 }
 
+// start serves a BOS of cfg at addr on net and runs it: on an embedded Redis of its own
+// unless cfg.Store names one.
 func start(t *testing.T, net *memnet.Network, addr string, cfg server.Config) *running {
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	require.NoError(t, err)
 	cfg.URL = "http://" + ln.Addr().String()
-	cfg.Store = store.Config{EmbeddedOverPipes: true}
+	if cfg.Store.URL == "" {
+		cfg.Store = store.Config{EmbeddedOverPipes: true}
+	}
 	b, err := server.New(t.Context(), cfg)
 	require.NoError(t, err)
 	r := &running{b: b, srv: &http.Server{Handler: b.Handler()}, ran: make(chan error, 1)}

@@ -29,6 +29,7 @@
 //	{p}sessions-version            string  a random id set anew by every v2 session write (ListSessions reuses its last list while unchanged)
 //	{p}lease:{name}                string  a lease's holder, with a TTL (replicas; leases.go)
 //	{p}replicas                    zset    live replica ids, scored by alive-until (Unix ms)
+//	{p}event-secret:{owner}        string  the secret of an owner's BMC event subscriptions, made once, kept 30 days from its last start (eventsecret.go)
 //
 // On a Redis Cluster (Config.Cluster) {p} is the hash tag {KeyPrefix}: every key in one
 // slot, so the transactions below may WATCH any of them together.
