@@ -101,8 +101,13 @@ func (o *Owner) valid(shard int, now time.Time) bool {
 
 // Until is when this replica's right to act on node id ends (zero if it holds none now):
 // a call on the node must be done by then, its context's deadline.
-func (o *Owner) Until(id string) time.Time {
-	shard := Shard(id, o.cfg.Shards)
+func (o *Owner) Until(id string) time.Time { return o.untilShard(Shard(id, o.cfg.Shards)) }
+
+// LeaderUntil is when this replica's lead ends unless it is renewed (zero if it does not
+// lead now): what it runs as the leader must stop by then.
+func (o *Owner) LeaderUntil() time.Time { return o.untilShard(0) }
+
+func (o *Owner) untilShard(shard int) time.Time {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if u, ok := o.until[shard]; ok && o.cfg.Now().Before(u) {

@@ -84,17 +84,21 @@ func (b *BOS) runOwner(ctx context.Context, o *ownership.Owner) (stop func()) {
 	}
 }
 
-// whileLeader runs f whenever this replica is the leader, with a context that ends as
-// soon as it is no longer (checked every interval), until ctx ends: the v1 agent and
-// CRUS's controller run in one replica at a time.
+// whileLeader runs f whenever this replica is the leader, until ctx ends: the v1 agent,
+// CRUS's controller and the rollouts run in one replica at a time. f's context ends as
+// soon as the lead does by this replica's own clock (its lease on shard 0 not renewed in
+// time: a pause, Redis out of reach), not at the next check: a leader that resumes after
+// its lease ran out, when another replica may lead already, stops at once. Whether it
+// leads is checked every interval.
 func whileLeader(ctx context.Context, o *ownership.Owner, interval time.Duration, f func(context.Context)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if o.Leader() {
+		if until := o.LeaderUntil(); !until.IsZero() {
 			lead, cancel := context.WithCancel(ctx)
 			done := make(chan struct{})
 			go func() { defer close(done); f(lead) }()
+			end := time.NewTimer(time.Until(until))
 		leading:
 			for {
 				select {
@@ -102,12 +106,14 @@ func whileLeader(ctx context.Context, o *ownership.Owner, interval time.Duration
 					break leading
 				case <-done:
 					break leading
-				case <-t.C:
-					if !o.Leader() {
+				case <-end.C: // the lease's end as it stood: renewed since?
+					if until = o.LeaderUntil(); until.IsZero() {
 						break leading
 					}
+					end.Reset(time.Until(until))
 				}
 			}
+			end.Stop()
 			cancel()
 			<-done
 		}
