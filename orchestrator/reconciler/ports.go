@@ -15,9 +15,10 @@ type Ownership interface {
 	Owns(id string) bool
 	// Until is when its right to act on id ends: a power call must be done by then.
 	Until(id string) time.Time
-	// Leader reports whether this replica sets sessions up, completes them and runs
-	// housekeeping.
-	Leader() bool
+	// LeaderUntil is when this replica's lead ends unless renewed, zero when it does not
+	// lead: the leader sets sessions up, completes them and runs housekeeping, and stops
+	// at that moment by its own clock (time.Now's).
+	LeaderUntil() time.Time
 	// Fence guards its writes of nodes: each is made only while it owns the node.
 	Fence() *store.Fence
 }

@@ -187,8 +187,16 @@ func (r *Reconciler) Resync() {
 // owns reports whether this replica works on node id.
 func (r *Reconciler) owns(id string) bool { return r.cfg.Ownership == nil || r.cfg.Ownership.Owns(id) }
 
-// leads reports whether this replica runs the session loop and housekeeping.
-func (r *Reconciler) leads() bool { return r.cfg.Ownership == nil || r.cfg.Ownership.Leader() }
+// lead returns ctx bounded by this replica's lead, which runs the session loop and
+// housekeeping (ctx itself when it runs alone), and whether it leads: a leader whose
+// lease runs out stops these passes at that moment, not at their next start.
+func (r *Reconciler) lead(ctx context.Context) (context.Context, context.CancelFunc, bool) {
+	if r.cfg.Ownership == nil {
+		return ctx, func() {}, true
+	}
+	lead, cancel := loop.WhileHeld(ctx, r.cfg.Ownership.LeaderUntil)
+	return lead, cancel, lead.Err() == nil
+}
 
 // Run reconciles until ctx is cancelled: node workers, the resync that heals missed
 // wake-ups every polling_frequency, and the session, discovery and cleanup loops.
@@ -657,7 +665,9 @@ func (r *Reconciler) resyncDue(ctx context.Context, ids []string) ([]string, err
 
 // sessionPass sets up pending sessions and completes running ones (the leader only).
 func (r *Reconciler) sessionPass(ctx context.Context) {
-	if !r.leads() {
+	ctx, cancel, leads := r.lead(ctx)
+	defer cancel()
+	if !leads {
 		return
 	}
 	now := r.cfg.Now()
@@ -699,7 +709,9 @@ func actualStateCleanupDue(oldest, now time.Time, ttl time.Duration) bool {
 
 func (h *housekeeping) pass(ctx context.Context) {
 	r := h.r
-	if !r.leads() {
+	ctx, cancel, leads := r.lead(ctx)
+	defer cancel()
+	if !leads {
 		return
 	}
 	opts := r.options(ctx)

@@ -44,8 +44,8 @@ func (o *leaseOwner) Until(string) time.Time {
 	}
 	return time.Time{}
 }
-func (o *leaseOwner) Owns(id string) bool { return !o.Until(id).IsZero() }
-func (o *leaseOwner) Leader() bool        { return true }
+func (o *leaseOwner) Owns(id string) bool    { return !o.Until(id).IsZero() }
+func (o *leaseOwner) LeaderUntil() time.Time { return time.Now().Add(time.Hour) } // the test's clock is not time.Now's
 func (o *leaseOwner) Fence() *store.Fence {
 	return &store.Fence{Holder: o.id, Lease: func(string) string { return "shard" }}
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cray-bos/bos/internal/loop"
 	"github.com/cray-bos/bos/internal/uuid"
 	"github.com/cray-bos/bos/orchestrator/ownership"
 )
@@ -88,35 +89,17 @@ func (b *BOS) runOwner(ctx context.Context, o *ownership.Owner) (stop func()) {
 // CRUS's controller and the rollouts run in one replica at a time. f's context ends as
 // soon as the lead does by this replica's own clock (its lease on shard 0 not renewed in
 // time: a pause, Redis out of reach), not at the next check: a leader that resumes after
-// its lease ran out, when another replica may lead already, stops at once. Whether it
-// leads is checked every interval.
+// its lease ran out, when another replica may lead already, is stopped as it resumes.
+// Whether it leads is checked every interval.
 func whileLeader(ctx context.Context, o *ownership.Owner, interval time.Duration, f func(context.Context)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if until := o.LeaderUntil(); !until.IsZero() {
-			lead, cancel := context.WithCancel(ctx)
-			done := make(chan struct{})
-			go func() { defer close(done); f(lead) }()
-			end := time.NewTimer(time.Until(until))
-		leading:
-			for {
-				select {
-				case <-ctx.Done():
-					break leading
-				case <-done:
-					break leading
-				case <-end.C: // the lease's end as it stood: renewed since?
-					if until = o.LeaderUntil(); until.IsZero() {
-						break leading
-					}
-					end.Reset(time.Until(until))
-				}
-			}
-			end.Stop()
-			cancel()
-			<-done
+		lead, cancel := loop.WhileHeld(ctx, o.LeaderUntil)
+		if lead.Err() == nil {
+			f(lead)
 		}
+		cancel()
 		select {
 		case <-ctx.Done():
 			return
