@@ -10,13 +10,25 @@ import (
 )
 
 // AddHook adds a go-redis hook to the store's client, and so to the connections it
-// takes for component writes, which inherit it (metrics time commands with it). Call it
-// before the store is in use.
-func (s *Store) AddHook(h redis.Hook) { s.rdb.AddHook(h) }
+// takes for component writes (metrics time commands with it). Call it before the store
+// is in use.
+func (s *Store) AddHook(h redis.Hook) {
+	s.rdb.AddHook(h)
+	s.hooks = append(s.hooks, h)
+}
 
-// conn takes one connection from the pool of a single Redis, with the client's hooks;
+// conn takes one connection from the pool of rdb, with the store's hooks (a single
+// Redis's connections inherit its client's; a Cluster master's are given them here);
 // Close gives it back.
-func (s *Store) conn(rdb *redis.Client) *redis.Conn { return rdb.Conn() }
+func (s *Store) conn(rdb *redis.Client) *redis.Conn {
+	c := rdb.Conn()
+	if rdb != s.rdb {
+		for _, h := range s.hooks {
+			c.AddHook(h)
+		}
+	}
+	return c
+}
 
 // ComponentCounts counts the components in each phase and each computed status: the
 // sizes of the index sets, one pipeline of SCARDs, whatever the number of components.

@@ -62,8 +62,9 @@
 // script (EVAL) that compares each record with the bytes expected and, when one differs,
 // touches a watched key of its own and returns the current values, and the same
 // MULTI/EXEC (script.go). A write that changes nothing sends only the check of what it
-// did not read, or nothing. On a single Redis, such writes made at the same moment share
-// the round trip (groupcommit.go): the first sends at once, those that come while it is
+// did not read, or nothing. Such writes made at the same moment share the round trip
+// (groupcommit.go; on a Redis Cluster on the master of the hash tag's slot, through the
+// Cluster client again if the slot moved): the first sends at once, those that come while it is
 // in flight are sent together when it returns, at most 32 transactions in one pipeline on
 // one connection, each its own WATCH/check/MULTI/EXEC, so one's mismatch or conflict
 // fails only that one and each writer gets the result it would have had alone (64

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
@@ -110,11 +111,20 @@ type txGroup struct {
 
 // checkAndWrite runs the groups' transactions, independent of each other, in one round
 // trip on one connection, shared with other writers' transactions waiting at the moment
-// (groupcommit.go). On a Redis Cluster, whose client WATCHes on its own, it takes two
-// round trips per group.
+// (groupcommit.go): on a single Redis, and on a Redis Cluster on the master of the hash
+// tag's slot, where every key of the store lives. When that slot has moved (a failover,
+// a resharding) since the Cluster client last looked, nothing of the groups ran there,
+// and they go through the Cluster client, which follows the slot and WATCHes on its own:
+// two round trips a group.
 func (s *Store) checkAndWrite(ctx context.Context, groups []*txGroup) error {
-	if rdb, single := s.rdb.(*redis.Client); single {
-		return s.commits.commit(ctx, s, rdb, groups)
+	if rdb := s.server(ctx); rdb != nil {
+		err := s.commits.commit(ctx, s, rdb, groups)
+		if rdb == s.rdb || !movedAway(err) || slices.ContainsFunc(groups, func(g *txGroup) bool { return g.committed }) {
+			return err
+		}
+		for _, g := range groups {
+			*g = txGroup{guards: g.guards, kvs: g.kvs, writes: g.writes}
+		}
 	}
 	var err error
 	for _, g := range groups {
@@ -132,6 +142,38 @@ func (s *Store) checkAndWrite(ctx context.Context, groups []*txGroup) error {
 		}
 	}
 	return settleGroups(groups, err)
+}
+
+// server is the one Redis server that holds every key of the store: the single Redis,
+// or a Cluster's master of the hash tag's slot as its client knows it now (nil when it
+// cannot say: the Cluster path then WATCHes through the Cluster client).
+func (s *Store) server(ctx context.Context) *redis.Client {
+	switch c := s.rdb.(type) {
+	case *redis.Client:
+		return c
+	case *redis.ClusterClient:
+		if m, err := c.MasterForKey(ctx, s.prefix); err == nil {
+			return m
+		}
+	}
+	return nil
+}
+
+// movedAway reports whether err is a Cluster's answer that the slot is served elsewhere
+// now or not at all (MOVED, ASK, READONLY from a master turned replica, TRYAGAIN,
+// CLUSTERDOWN): the command did not run.
+func movedAway(err error) bool {
+	var rerr redis.Error
+	if !errors.As(err, &rerr) {
+		return false
+	}
+	msg := rerr.Error()
+	for _, p := range []string{"MOVED ", "ASK ", "READONLY ", "TRYAGAIN ", "CLUSTERDOWN "} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // sendGroups sends the groups' transactions in one pipeline on one connection of rdb

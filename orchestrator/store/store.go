@@ -88,6 +88,9 @@ type Store struct {
 	commits    committer    // batches concurrent component writes (groupcommit.go)
 	leases     leaseMemory  // lease holders this process's fenced writes last saw
 	sessions   sessionCache
+	// hooks are those AddHook gave, for the connections group commit takes from a
+	// Cluster's master directly (its node clients do not run the Cluster client's hooks).
+	hooks []redis.Hook
 }
 
 // Open connects to Redis (or starts the embedded one) and checks the connection.
