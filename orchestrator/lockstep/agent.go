@@ -60,6 +60,9 @@ func (t Timing) withDefaults() Timing {
 type Config struct {
 	Store     *store.Store
 	Inventory selection.Inventory
+	// Discovery runs discovery (of Store and Inventory), shared with the other callers
+	// of the process (the reconciler); nil = one of its own.
+	Discovery *sessions.Discovery
 	Images    bootsets.Images
 	Effects   *reconciler.Effects
 	// Handoff passes the inventory a session's creation read to the agent (optional).
@@ -101,6 +104,9 @@ func New(cfg Config) (*Agent, error) {
 		return nil, errors.New("lockstep: Config.Effects with Store, BSS, CFS and Power is required")
 	}
 	cfg.Timing = cfg.Timing.withDefaults()
+	if cfg.Discovery == nil {
+		cfg.Discovery = &sessions.Discovery{Store: cfg.Store, Inventory: cfg.Inventory}
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -133,9 +139,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.wg.Wait()
 	}()
 	// Sessions act on BOS components: make sure HSM's nodes are ones before the first
-	// session runs (as the reconciler does; both may run this, it only adds what is missing).
+	// session runs (as the reconciler does: with a Discovery shared with it, the two
+	// starting together share one run; either way it only adds what is missing).
 	for {
-		added, err := sessions.Discover(ctx, a.cfg.Store, a.cfg.Inventory, a.cfg.Now())
+		added, err := a.cfg.Discovery.Discover(ctx, a.cfg.Now())
 		if err == nil {
 			if len(added) > 0 {
 				a.log.Info("v1 agent: discovered nodes", "added", len(added))

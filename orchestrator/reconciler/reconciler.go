@@ -29,6 +29,9 @@ type Config struct {
 	// OnComponentsChanged hook, so every committed write wakes the node. nil = a new queue.
 	Queue     *Queue
 	Inventory selection.Inventory
+	// Discovery runs discovery (of Store and Inventory), shared with the other callers
+	// of the process (the v1 agent); nil = one of its own.
+	Discovery *sessions.Discovery
 	BSS       BootParameters
 	CFS       Configuration
 	Images    bootsets.Images
@@ -103,6 +106,9 @@ type Reconciler struct {
 func New(cfg Config) *Reconciler {
 	if cfg.Queue == nil {
 		cfg.Queue = NewQueue(nil)
+	}
+	if cfg.Discovery == nil {
+		cfg.Discovery = &sessions.Discovery{Store: cfg.Store, Inventory: cfg.Inventory}
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 4
@@ -204,7 +210,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	defer r.queue.ShutDown() // also when stopped during the first discovery
 	// Sessions need BOS components: discover HSM's nodes before setting any session up.
 	for {
-		added, err := sessions.Discover(ctx, r.cfg.Store, r.cfg.Inventory, r.cfg.Now())
+		added, err := r.cfg.Discovery.Discover(ctx, r.cfg.Now())
 		if err == nil {
 			r.log.Info("initial discovery", "added", len(added))
 			break
@@ -717,7 +723,7 @@ func (h *housekeeping) pass(ctx context.Context) {
 	opts := r.options(ctx)
 	now := r.cfg.Now()
 	if opts.DiscoveryFrequency > 0 && now.Sub(h.lastDiscovery) >= seconds(opts.DiscoveryFrequency) {
-		if added, err := sessions.Discover(ctx, r.cfg.Store, r.cfg.Inventory, now); err != nil {
+		if added, err := r.cfg.Discovery.Discover(ctx, now); err != nil {
 			r.log.Warn("discovery", "err", err)
 		} else {
 			h.lastDiscovery = now

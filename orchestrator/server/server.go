@@ -28,6 +28,7 @@ import (
 	"github.com/cray-bos/bos/orchestrator/reconciler"
 	"github.com/cray-bos/bos/orchestrator/rollout"
 	"github.com/cray-bos/bos/orchestrator/selection"
+	"github.com/cray-bos/bos/orchestrator/sessions"
 	"github.com/cray-bos/bos/orchestrator/store"
 	"github.com/cray-bos/bos/orchestrator/tenant"
 	"github.com/cray-bos/bos/orchestrator/webui"
@@ -259,9 +260,10 @@ func (b *BOS) build() error {
 		}
 		driver, polled = countedPower{driver, b.metrics}, countedPower{polled, b.metrics}
 		b.owner = b.newOwner()
+		discovery := &sessions.Discovery{Store: b.store, Inventory: inventory} // one run for the reconciler and the v1 agent starting together
 		b.rec.cfg = reconciler.Config{
 			Store: b.store, Tenants: cfg.Tenants, Handoff: handoff,
-			Inventory: inventory, BSS: bssPort, CFS: cfsPort, Images: images,
+			Inventory: inventory, Discovery: discovery, BSS: bssPort, CFS: cfsPort, Images: images,
 			Power:      driver,
 			KnownPower: knownPower,
 			Workers:    cfg.Workers, BatchSize: cfg.BatchSize,
@@ -276,7 +278,7 @@ func (b *BOS) build() error {
 		// The v1 agent acts through the same effects (BSS, CFS, power) as the reconciler,
 		// reading power with GETs only (see Redfish.Polled).
 		agent, err := lockstep.New(lockstep.Config{
-			Store: b.store, Inventory: inventory, Images: images, Handoff: handoff,
+			Store: b.store, Inventory: inventory, Discovery: discovery, Images: images, Handoff: handoff,
 			Effects: &reconciler.Effects{Store: b.store, BSS: bssPort, CFS: cfsPort, Power: polled},
 			Timing:  cfg.V1, Logger: cfg.Logger,
 		})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	bos "github.com/cray-bos/bos/orchestrator"
@@ -38,7 +39,7 @@ func Discover(ctx context.Context, st *store.Store, inv selection.Inventory, now
 	for _, id := range known {
 		isKnown[id] = true
 	}
-	var fresh []bos.Component
+	fresh := make([]bos.Component, 0, len(ids)-min(len(ids), len(known)))
 	for _, id := range ids {
 		if !isKnown[id] {
 			fresh = append(fresh, bos.NewComponent(id, now))
@@ -56,4 +57,48 @@ func Discover(ctx context.Context, st *store.Store, inv selection.Inventory, now
 		}
 	}
 	return added, nil
+}
+
+// Discovery runs Discover on Store and Inventory for the callers of one process, once
+// for those that ask while a run is under way: they share its result. The reconciler
+// and the v1 agent both discover as they start; at 100,000 nodes each run reads every
+// HSM node and checks every id in the store (about 2 CPU-s of BOS's). A call after a
+// run ended runs again.
+type Discovery struct {
+	Store     *store.Store
+	Inventory selection.Inventory
+
+	mu  sync.Mutex
+	run *discoveryRun // the run under way, nil when none is
+}
+
+type discoveryRun struct {
+	done  chan struct{}
+	added []string
+	err   error
+}
+
+// Discover runs Discover, or waits for the run under way and returns its result (the
+// same ids added, for each of its callers). A caller whose ctx ends stops waiting; the
+// run goes on for the others unless it is the one that started it.
+func (d *Discovery) Discover(ctx context.Context, now time.Time) ([]string, error) {
+	d.mu.Lock()
+	if run := d.run; run != nil {
+		d.mu.Unlock()
+		select {
+		case <-run.done:
+			return run.added, run.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	run := &discoveryRun{done: make(chan struct{})}
+	d.run = run
+	d.mu.Unlock()
+	run.added, run.err = Discover(ctx, d.Store, d.Inventory, now)
+	d.mu.Lock()
+	d.run = nil
+	d.mu.Unlock()
+	close(run.done)
+	return run.added, run.err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -12,6 +13,7 @@ import (
 	bos "github.com/cray-bos/bos/orchestrator"
 	"github.com/cray-bos/bos/orchestrator/selection"
 	"github.com/cray-bos/bos/orchestrator/sessions"
+	"github.com/cray-bos/bos/orchestrator/store"
 )
 
 func TestDiscover(t *testing.T) {
@@ -61,4 +63,43 @@ func TestDiscover(t *testing.T) {
 	inv.nodes = func(context.Context) ([]selection.Node, error) { return nil, errors.New("HSM down") }
 	_, err = sessions.Discover(ctx, st, inv, setupNow)
 	assert.ErrorContains(t, err, "HSM down")
+}
+
+// The reconciler and the v1 agent start together and both discover: while one run is
+// under way, a second caller waits for it and gets its result instead of reading HSM
+// and the store again. A call after the run ended runs again.
+func TestDiscoveryIsSharedByCallersAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := t.Context()
+		st, err := store.Open(ctx, store.Config{EmbeddedOverPipes: true})
+		require.NoError(t, err)
+		defer st.Close()
+		reads := 0
+		release := make(chan struct{})
+		inv := &inventoryStub{nodes: func(context.Context) ([]selection.Node, error) {
+			reads++
+			<-release
+			return []selection.Node{{ID: n00}, {ID: n01}}, nil
+		}}
+		d := &sessions.Discovery{Store: st, Inventory: inv}
+
+		results := make(chan []string, 2)
+		for range 2 {
+			go func() {
+				added, err := d.Discover(ctx, setupNow)
+				assert.NoError(t, err)
+				results <- added
+			}()
+		}
+		synctest.Wait() // one run reads HSM, the other caller waits for it
+		close(release)
+		assert.Equal(t, []string{n00, n01}, <-results)
+		assert.Equal(t, []string{n00, n01}, <-results, "both callers have the run's result")
+		assert.Equal(t, 1, reads, "HSM was read once")
+
+		added, err := d.Discover(ctx, setupNow)
+		require.NoError(t, err)
+		assert.Empty(t, added, "a later call runs again, and finds nothing new")
+		assert.Equal(t, 2, reads)
+	})
 }
